@@ -1,0 +1,69 @@
+import type { Actor, StoredEvent } from '@arbor/domain';
+
+/** An event handed to the store: the store gives it its id, position, stream version and time. */
+export interface NewEvent {
+  type: string;
+  data: unknown;
+  actor: Actor;
+  orgPath: string[];
+}
+
+/** `no_stream`: the stream must not exist yet. `any`: no check. A number: the stream's current version. */
+export type ExpectedVersion = number | 'no_stream' | 'any';
+
+export type AppendResult =
+  | { ok: true; events: StoredEvent[]; streamVersion: number; lastPosition: number }
+  | { ok: false; error: 'IAM_ERR_VERSION_CONFLICT'; streamId: string; expected: ExpectedVersion; actual: number };
+
+export interface EventQuery {
+  /** Only events with a position strictly greater than this. */
+  after?: number;
+  limit: number;
+  types?: string[];
+  streamId?: string;
+  /** Events about this organization or anything that was below it when the event happened. */
+  orgId?: string;
+  actorId?: string;
+  /** ISO timestamps, inclusive bounds on `occurredAt`. */
+  since?: string;
+  until?: string;
+}
+
+/** What a POST with an `Idempotency-Key` left behind (contract section 1). */
+export interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  requestHash: string;
+  createdAt: string;
+  /** The first response, once it has been sent; absent while the first request is still in flight. */
+  response?: { status: number; headers: Record<string, string>; body: unknown };
+}
+
+/** Everything a command may do, atomically, inside one write transaction. */
+export interface EventStoreTransaction {
+  readStream(streamId: string): Promise<StoredEvent[]>;
+  /** Events after `after` in position order: how the command side catches up inside the transaction. */
+  readAll(after: number, limit: number): Promise<StoredEvent[]>;
+  append(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+  findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Records the key in the same transaction as the command's events: either both persist or neither. */
+  saveIdempotency(record: IdempotencyRecord): Promise<void>;
+}
+
+/**
+ * The event log. Invariants every adapter keeps:
+ * - `position` only grows, and a reader that has seen position P never later meets an event below P;
+ * - an append whose expected version does not match the stream's is refused (a conflict, never a lost write);
+ * - write transactions are serialised, and a transaction that throws leaves nothing behind.
+ */
+export interface EventStore {
+  transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T>;
+  readAll(query: EventQuery): Promise<StoredEvent[]>;
+  readStream(streamId: string): Promise<StoredEvent[]>;
+  /** The highest position written so far (0 when empty). */
+  headPosition(): Promise<number>;
+  /** Attaches the response to an idempotency record written by a committed command. */
+  completeIdempotency(scope: string, key: string, response: NonNullable<IdempotencyRecord['response']>): Promise<void>;
+  findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  close(): Promise<void>;
+}

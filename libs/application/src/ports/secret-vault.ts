@@ -1,0 +1,14 @@
+/**
+ * Secrets that must never enter the event log: password hashes and the per-subject keys that seal
+ * personal data. Destroying a subject's data key erases its personal data from the whole history
+ * ("crypto-shredding"). Adapters delete securely (e.g. SQLite `secure_delete`).
+ */
+export interface SecretVault {
+  getDataKey(subjectId: string): Promise<Buffer | undefined>;
+  /** Creates the key if absent and returns the stored one (idempotent, safe under races). */
+  ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer>;
+  destroyDataKey(subjectId: string): Promise<void>;
+  getPasswordHash(userId: string): Promise<string | undefined>;
+  setPasswordHash(userId: string, hash: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,20 @@
+import type { DomainEvent } from './events';
+import type { OrgTree } from './org-tree';
+
+/**
+ * The `orgPath` of a decided event (root first, the organization itself last), computed against the tree
+ * as it stands before the event applies. Events about no organization get an empty path.
+ */
+export function eventOrgPath(tree: OrgTree, event: DomainEvent): string[] {
+  switch (event.type) {
+    case 'OrgCreated':
+      return event.data.parentId === null ? [event.data.orgId] : [...tree.path(event.data.parentId), event.data.orgId];
+    case 'OrgMoved':
+      return event.data.toParentId === null ? [event.data.orgId] : [...tree.path(event.data.toParentId), event.data.orgId];
+    case 'OrgUpdated':
+    case 'OrgDeleted':
+      return tree.path(event.data.orgId);
+    default:
+      return [];
+  }
+}

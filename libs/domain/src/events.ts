@@ -1,0 +1,94 @@
+import type { Actor } from './actor';
+
+/**
+ * The domain events, named in the past tense (contract section 8). Their `data` never holds a secret:
+ * no password, hash, client secret or key. Personal data (email, name) is only ever carried sealed
+ * (see `SealedPersonalData`), so that destroying one key erases it from the whole history.
+ */
+
+/** `v1.<iv>.<ciphertext+tag>` in base64url, AES-256-GCM under the subject's own data key. */
+export type SealedPersonalData = string;
+
+export interface OrgCreatedData {
+  orgId: string;
+  name: string;
+  parentId: string | null;
+  description: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface OrgUpdatedData {
+  orgId: string;
+  name: string;
+  description: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface OrgMovedData {
+  orgId: string;
+  fromParentId: string | null;
+  toParentId: string | null;
+}
+
+export interface OrgDeletedData {
+  orgId: string;
+  parentId: string | null;
+}
+
+export interface UserCreatedData {
+  userId: string;
+  /** Sealed `{email, name}`. */
+  personal: SealedPersonalData;
+  platformAdmin: boolean;
+}
+
+export interface EventDataByType {
+  OrgCreated: OrgCreatedData;
+  OrgUpdated: OrgUpdatedData;
+  OrgMoved: OrgMovedData;
+  OrgDeleted: OrgDeletedData;
+  UserCreated: UserCreatedData;
+}
+
+export type DomainEventType = keyof EventDataByType;
+
+/** An event as decided by the domain, before the store gives it an id, a position and a version. */
+export type DomainEvent = {
+  [K in DomainEventType]: { type: K; streamId: string; data: EventDataByType[K] };
+}[DomainEventType];
+
+/** An event as the log holds it: the envelope of contract section 8. */
+export interface StoredEvent<T = unknown> {
+  id: string;
+  type: string;
+  streamId: string;
+  streamVersion: number;
+  position: number;
+  occurredAt: string;
+  actor: Actor;
+  data: T;
+  /**
+   * The organization the event is about and its ancestors, root first, at the time of the event (empty for
+   * events about no organization). Not part of the public envelope: it serves the `orgId` filter of the
+   * event API and keys the distributed bus so that each tree keeps its order.
+   */
+  orgPath: string[];
+}
+
+export type KnownStoredEvent = {
+  [K in DomainEventType]: StoredEvent<EventDataByType[K]> & { type: K };
+}[DomainEventType];
+
+export const isKnownEvent = (e: StoredEvent): e is KnownStoredEvent =>
+  Object.prototype.hasOwnProperty.call(KNOWN_TYPES, e.type);
+
+const KNOWN_TYPES: Record<DomainEventType, true> = {
+  OrgCreated: true,
+  OrgUpdated: true,
+  OrgMoved: true,
+  OrgDeleted: true,
+  UserCreated: true,
+};
+
+export const orgStreamId = (orgId: string): string => `org-${orgId}`;
+export const userStreamId = (userId: string): string => `user-${userId}`;

@@ -1,0 +1,43 @@
+/**
+ * Every failure the domain or the application can report, as a stable string code (the jose style).
+ * HTTP status mapping lives in exactly one place: libs/api/src/problem-mapping.ts.
+ */
+export type IamErrorCode =
+  | 'IAM_ERR_VALIDATION'
+  | 'IAM_ERR_UNAUTHENTICATED'
+  | 'IAM_ERR_FORBIDDEN'
+  | 'IAM_ERR_NOT_FOUND'
+  | 'IAM_ERR_NAME_TAKEN'
+  | 'IAM_ERR_CYCLE'
+  | 'IAM_ERR_DEPTH_LIMIT'
+  | 'IAM_ERR_HAS_CHILDREN'
+  | 'IAM_ERR_ROOT_ORG_ADMIN_ONLY'
+  | 'IAM_ERR_EMAIL_TAKEN'
+  | 'IAM_ERR_VERSION_CONFLICT'
+  | 'IAM_ERR_PRECONDITION_FAILED'
+  | 'IAM_ERR_IDEMPOTENCY_KEY_REUSED'
+  | 'IAM_ERR_IDEMPOTENCY_IN_PROGRESS'
+  | 'IAM_ERR_PAYLOAD_TOO_LARGE'
+  | 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'IAM_ERR_RATE_LIMITED'
+  | 'IAM_ERR_UNAVAILABLE'
+  | 'IAM_ERR_INTERNAL';
+
+export interface FieldError {
+  /** JSON pointer into the request (`/body/name`, `/query/limit`). */
+  path: string;
+  message: string;
+}
+
+export class IamError extends Error {
+  override readonly name = 'IamError';
+  constructor(
+    readonly code: IamErrorCode,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+export const isIamError = (e: unknown): e is IamError => e instanceof IamError;

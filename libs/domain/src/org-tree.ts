@@ -1,0 +1,170 @@
+import type { StoredEvent } from './events';
+import { isKnownEvent } from './events';
+
+/** Trees are at most 64 levels deep: a root has depth 0, so the deepest allowed depth is 63. */
+export const MAX_ORG_DEPTH = 63;
+
+export interface OrgNode {
+  id: string;
+  name: string;
+  nameKey: string;
+  parentId: string | null;
+  depth: number;
+  description: string | null;
+  metadata: Record<string, unknown>;
+  /** The version of the organization's stream: the `version` and ETag of the resource. */
+  version: number;
+  /** Children by name key, which makes sibling-name checks a map lookup. */
+  children: Map<string, string>;
+}
+
+/** The case-insensitive comparison key for sibling names. */
+export const nameKey = (name: string): string => name.normalize('NFC').toLowerCase();
+
+/**
+ * The command side's view of the organization hierarchy, folded from the event log.
+ *
+ * Invariants, which hold after every `apply` of a log that the deciders produced:
+ * - every node's parent exists, and `depth` is its parent's depth + 1 (0 for roots);
+ * - no two children of one parent (or two roots) share a name key;
+ * - following parents from any node ends at a root (no cycles).
+ * Commands are decided against this model inside the store's write transaction, after catching up with
+ * the log, so the rules are checked against consistent state even with concurrent writers.
+ */
+export class OrgTree {
+  private readonly nodes = new Map<string, OrgNode>();
+  private readonly roots = new Map<string, string>();
+  /** Position of the last event applied; commands catch up from here. */
+  position = 0;
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  get(id: string): OrgNode | undefined {
+    return this.nodes.get(id);
+  }
+
+  /** The id of the sibling named `name` under `parentId` (null: among roots), if any. */
+  siblingNamed(parentId: string | null, name: string): string | undefined {
+    const siblings = parentId === null ? this.roots : this.nodes.get(parentId)?.children;
+    return siblings?.get(nameKey(name));
+  }
+
+  /** Ancestors of `id`, root first, without `id` itself. */
+  ancestors(id: string): string[] {
+    const out: string[] = [];
+    let node = this.nodes.get(id);
+    while (node && node.parentId !== null) {
+      out.push(node.parentId);
+      node = this.nodes.get(node.parentId);
+    }
+    return out.reverse();
+  }
+
+  /** Ancestors then `id` itself: the `orgPath` of events about `id`. */
+  path(id: string): string[] {
+    return [...this.ancestors(id), id];
+  }
+
+  isInSubtreeOf(candidate: string, rootId: string): boolean {
+    let node = this.nodes.get(candidate);
+    while (node) {
+      if (node.id === rootId) return true;
+      node = node.parentId === null ? undefined : this.nodes.get(node.parentId);
+    }
+    return false;
+  }
+
+  /** How many levels lie below `id` (0 for a leaf). */
+  subtreeHeight(id: string): number {
+    const base = this.nodes.get(id)?.depth ?? 0;
+    let max = base;
+    for (const nodeId of this.subtreeIds(id)) {
+      const d = this.nodes.get(nodeId)!.depth;
+      if (d > max) max = d;
+    }
+    return max - base;
+  }
+
+  /** `id` and everything below it, children before their parents (the order a recursive delete needs). */
+  subtreeIds(id: string): string[] {
+    const out: string[] = [];
+    const stack: Array<{ id: string; expanded: boolean }> = [{ id, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      const node = this.nodes.get(top.id);
+      if (!node) continue;
+      if (top.expanded) {
+        out.push(top.id);
+        continue;
+      }
+      stack.push({ id: top.id, expanded: true });
+      for (const child of node.children.values()) stack.push({ id: child, expanded: false });
+    }
+    return out;
+  }
+
+  apply(event: StoredEvent): void {
+    if (event.position > this.position) this.position = event.position;
+    if (!isKnownEvent(event)) return;
+    switch (event.type) {
+      case 'OrgCreated': {
+        const d = event.data;
+        const parent = d.parentId === null ? undefined : this.nodes.get(d.parentId);
+        const node: OrgNode = {
+          id: d.orgId,
+          name: d.name,
+          nameKey: nameKey(d.name),
+          parentId: d.parentId,
+          depth: parent ? parent.depth + 1 : 0,
+          description: d.description,
+          metadata: d.metadata,
+          version: event.streamVersion,
+          children: new Map(),
+        };
+        this.nodes.set(node.id, node);
+        this.siblingsOf(node.parentId)?.set(node.nameKey, node.id);
+        return;
+      }
+      case 'OrgUpdated': {
+        const node = this.nodes.get(event.data.orgId);
+        if (!node) return;
+        const siblings = this.siblingsOf(node.parentId);
+        siblings?.delete(node.nameKey);
+        node.name = event.data.name;
+        node.nameKey = nameKey(event.data.name);
+        node.description = event.data.description;
+        node.metadata = event.data.metadata;
+        node.version = event.streamVersion;
+        siblings?.set(node.nameKey, node.id);
+        return;
+      }
+      case 'OrgMoved': {
+        const node = this.nodes.get(event.data.orgId);
+        if (!node) return;
+        this.siblingsOf(node.parentId)?.delete(node.nameKey);
+        node.parentId = event.data.toParentId;
+        node.version = event.streamVersion;
+        this.siblingsOf(node.parentId)?.set(node.nameKey, node.id);
+        const parent = node.parentId === null ? undefined : this.nodes.get(node.parentId);
+        const delta = (parent ? parent.depth + 1 : 0) - node.depth;
+        if (delta !== 0) for (const id of this.subtreeIds(node.id)) this.nodes.get(id)!.depth += delta;
+        return;
+      }
+      case 'OrgDeleted': {
+        const node = this.nodes.get(event.data.orgId);
+        if (!node) return;
+        this.siblingsOf(node.parentId)?.delete(node.nameKey);
+        this.nodes.delete(node.id);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private siblingsOf(parentId: string | null): Map<string, string> | undefined {
+    return parentId === null ? this.roots : this.nodes.get(parentId)?.children;
+  }
+}

@@ -6,3 +6,5 @@ export * from './org-decisions';
 export * from './org-rules';
 export * from './org-tree';
 export * from './event-org-path';
+export * from './user-directory';
+export * from './permissions';

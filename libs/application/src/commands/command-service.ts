@@ -1,0 +1,176 @@
+import {
+  IamError,
+  OrgTree,
+  UserDirectory,
+  decideCreateOrg,
+  decideDeleteOrg,
+  decideReplaceOrg,
+  eventOrgPath,
+  isKnownEvent,
+  userStreamId,
+  type Actor,
+  type DomainEvent,
+  type StoredEvent,
+} from '@arbor/domain';
+import type { Bus } from '../ports/bus';
+import type { EventStore, EventStoreTransaction, IdempotencyRecord } from '../ports/event-store';
+import type { SecretVault } from '../ports/secret-vault';
+import type { Logger } from '../logger';
+import type { PasswordHasher } from '../security/password-hasher';
+import type { PersonalDataCipher } from '../security/personal-data-cipher';
+import type { Command } from './command';
+
+export interface CommandContext {
+  actor: Actor;
+  /** Present when the request carried an `Idempotency-Key`; the key is stored with the command's events. */
+  idempotency?: { scope: string; key: string; requestHash: string; provisionalResponse: NonNullable<IdempotencyRecord['response']> };
+}
+
+export type CommandOutcome =
+  | { kind: 'applied'; events: StoredEvent[]; position: number }
+  | { kind: 'replayed'; record: IdempotencyRecord };
+
+/** Idempotency keys are honoured for 24 hours (contract section 1). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+const CATCH_UP_BATCH = 2000;
+
+/** What a command needs that is slow to make: computed before the write transaction starts. */
+interface Prepared {
+  passwordHash?: string;
+  personal?: string;
+}
+
+/**
+ * The write side. Each command runs inside one event-store transaction: catch the in-memory model up with
+ * the log, decide, append with the expected version of every stream touched, record the idempotency key.
+ * Because store transactions are serialised, rules that span streams (sibling names, cycles, depth, unique
+ * emails) are checked against consistent state; the expected versions turn any stale decision into a
+ * conflict instead of a lost write. Slow work (password hashing, sealing personal data) happens before the
+ * transaction so that it never holds the write lock.
+ */
+export class CommandService {
+  private tree = new OrgTree();
+  private users = new UserDirectory();
+  private streamVersions = new Map<string, number>();
+  private position = 0;
+  /** Set when a transaction failed after the model had already taken some of its events. */
+  private stale = false;
+
+  constructor(
+    private readonly deps: {
+      store: EventStore;
+      bus: Bus;
+      vault: SecretVault;
+      cipher: PersonalDataCipher;
+      hasher: PasswordHasher;
+      log: Logger;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    await this.deps.store.transaction((tx) => this.catchUp(tx));
+  }
+
+  /** True once a platform admin exists (read from the command model, which is caught up in `start`). */
+  get hasPlatformAdmin(): boolean {
+    return this.users.hasPlatformAdmin();
+  }
+
+  async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
+    const prepared = await this.prepare(command);
+    let written: StoredEvent[] = [];
+    let outcome: CommandOutcome;
+    try {
+      outcome = await this.deps.store.transaction(async (tx) => {
+        if (ctx.idempotency) {
+          const existing = await tx.findIdempotency(ctx.idempotency.scope, ctx.idempotency.key);
+          if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return { kind: 'replayed', record: existing };
+        }
+        await this.catchUp(tx);
+        for (const event of await this.decide(command, prepared)) {
+          const expected = this.streamVersions.get(event.streamId) ?? 'no_stream';
+          const result = await tx.append(
+            event.streamId,
+            [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.tree, event) }],
+            expected,
+          );
+          if (!result.ok)
+            throw new IamError('IAM_ERR_VERSION_CONFLICT', `${result.streamId} changed concurrently (expected ${String(result.expected)}, found ${result.actual}).`);
+          written = written.concat(result.events);
+          for (const stored of result.events) await this.applyToModel(stored);
+        }
+        if (ctx.idempotency) {
+          const { provisionalResponse, ...key } = ctx.idempotency;
+          await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: provisionalResponse });
+        }
+        return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.position };
+      });
+    } catch (error) {
+      if (written.length > 0) this.stale = true;
+      throw error;
+    }
+    if (outcome.kind === 'applied' && outcome.events.length > 0) {
+      // The bus only speeds delivery up: listeners catch up from the log, so a failed publish loses nothing.
+      this.deps.bus.publish(outcome.events).catch((e) => this.deps.log.warn('bus publish failed', { error: String(e) }));
+    }
+    return outcome;
+  }
+
+  private async prepare(command: Command): Promise<Prepared> {
+    if (command.type !== 'BootstrapPlatformAdmin') return {};
+    return {
+      passwordHash: await this.deps.hasher.hash(command.password),
+      personal: await this.deps.cipher.seal(command.userId, { email: command.email, name: command.name }),
+    };
+  }
+
+  private async decide(command: Command, prepared: Prepared): Promise<DomainEvent[]> {
+    switch (command.type) {
+      case 'CreateOrg':
+        return decideCreateOrg(this.tree, command);
+      case 'ReplaceOrg':
+        return decideReplaceOrg(this.tree, command);
+      case 'DeleteOrg':
+        return decideDeleteOrg(this.tree, command);
+      case 'BootstrapPlatformAdmin': {
+        // Later starts never change the first admin: a second bootstrap decides nothing.
+        if (this.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return [];
+        // The hash goes to the vault before the event commits; a rollback leaves only an unused vault row.
+        await this.deps.vault.setPasswordHash(command.userId, prepared.passwordHash);
+        return [
+          {
+            type: 'UserCreated',
+            streamId: userStreamId(command.userId),
+            data: { userId: command.userId, personal: prepared.personal, platformAdmin: true },
+          },
+        ];
+      }
+    }
+  }
+
+  private async catchUp(tx: EventStoreTransaction): Promise<void> {
+    if (this.stale) {
+      this.tree = new OrgTree();
+      this.users = new UserDirectory();
+      this.streamVersions = new Map();
+      this.position = 0;
+      this.stale = false;
+    }
+    for (;;) {
+      const batch = await tx.readAll(this.position, CATCH_UP_BATCH);
+      if (batch.length === 0) return;
+      for (const event of batch) await this.applyToModel(event);
+    }
+  }
+
+  private async applyToModel(event: StoredEvent): Promise<void> {
+    this.position = Math.max(this.position, event.position);
+    this.streamVersions.set(event.streamId, event.streamVersion);
+    this.tree.apply(event);
+    if (isKnownEvent(event) && event.type === 'UserCreated') {
+      const personal = await this.deps.cipher.open(event.data.userId, event.data.personal);
+      this.users.apply(event, personal?.email ?? null);
+    }
+  }
+}

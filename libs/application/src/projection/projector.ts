@@ -1,0 +1,160 @@
+import { IamError, isKnownEvent, type StoredEvent } from '@arbor/domain';
+import type { Bus } from '../ports/bus';
+import type { EventStore } from '../ports/event-store';
+import type { ProjectableEvent, ReadModels } from '../ports/read-models';
+import type { Logger } from '../logger';
+import type { PersonalDataCipher } from '../security/personal-data-cipher';
+
+interface Waiter {
+  position: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Turns the event log into read models. The log is the source: the projector always continues from the
+ * read models' own checkpoint, so deliveries from the bus only wake it up (and spare a read when they
+ * continue the checkpoint exactly). Batches are applied with their checkpoint in one read-model
+ * transaction, so a crash at any point resumes without losing or doubling anything.
+ */
+export class Projector {
+  private checkpoint = 0;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private waiters: Waiter[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly deps: {
+      store: EventStore;
+      readModels: ReadModels;
+      cipher: PersonalDataCipher;
+      bus: Bus;
+      log: Logger;
+      batchSize?: number;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    this.checkpoint = await this.deps.readModels.checkpoint();
+    this.unsubscribe = this.deps.bus.subscribe((events) => this.deliver(events));
+    await this.catchUp();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new IamError('IAM_ERR_UNAVAILABLE', 'The projector stopped.'));
+    }
+  }
+
+  get position(): number {
+    return this.checkpoint;
+  }
+
+  /** Ready when the last catch-up succeeded. */
+  get healthy(): boolean {
+    return this.failure === undefined;
+  }
+
+  /** Resolves once the read models include `position`: the read-your-writes guarantee of every write. */
+  waitFor(position: number, timeoutMs = 10_000): Promise<void> {
+    if (this.checkpoint >= position) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        position,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(new IamError('IAM_ERR_UNAVAILABLE', 'The read models did not catch up in time; the write is stored.'));
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+      void this.catchUp();
+    });
+  }
+
+  /** Drops the read models and replays the whole log into them. */
+  async rebuild(): Promise<void> {
+    await this.draining;
+    await this.deps.readModels.reset();
+    this.checkpoint = 0;
+    await this.catchUp();
+  }
+
+  catchUp(): Promise<void> {
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    return this.startDrain(undefined);
+  }
+
+  /** A delivery that continues the checkpoint exactly is applied as is; anything else reads the log. */
+  private deliver(events: StoredEvent[]): void {
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    void this.startDrain(events.length > 0 && events[0].position === this.checkpoint + 1 ? events : undefined);
+  }
+
+  private startDrain(first: StoredEvent[] | undefined): Promise<void> {
+    this.draining = this.drain(first).finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drain(first: StoredEvent[] | undefined): Promise<void> {
+    const limit = this.deps.batchSize ?? 1000;
+    try {
+      if (first) await this.applyBatch(first);
+      do {
+        this.again = false;
+        for (;;) {
+          const batch = await this.deps.store.readAll({ after: this.checkpoint, limit });
+          if (batch.length === 0) break;
+          await this.applyBatch(batch);
+        }
+      } while (this.again);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private async applyBatch(batch: StoredEvent[]): Promise<void> {
+    const projectable: ProjectableEvent[] = [];
+    for (const event of batch) {
+      if (isKnownEvent(event) && event.type === 'UserCreated') {
+        projectable.push({ ...event, personal: await this.deps.cipher.open(event.data.userId, event.data.personal) });
+      } else {
+        projectable.push(event);
+      }
+    }
+    this.checkpoint = await this.deps.readModels.apply(projectable);
+    this.failure = undefined;
+    this.release();
+  }
+
+  private fail(e: unknown): void {
+    this.failure = e;
+    this.deps.log.error('projection failed; will retry on the next event', { error: String(e) });
+  }
+
+  private release(): void {
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.position <= this.checkpoint) {
+        clearTimeout(w.timer);
+        w.resolve();
+      } else still.push(w);
+    }
+    this.waiters = still;
+  }
+}

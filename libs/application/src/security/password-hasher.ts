@@ -1,0 +1,85 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { IamError } from '@arbor/domain';
+
+/** scrypt with N = 2^15, r = 8: 32 MiB and tens of milliseconds per hash, on the libuv thread pool. */
+const DEFAULT_COST = { ln: 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+export interface PasswordHasherOptions {
+  /** log2 of scrypt's N; tests may lower it, production keeps the default. */
+  costLog2?: number;
+  /** Hashes running at once; more would only queue inside the thread pool. */
+  concurrency?: number;
+  /** Hashes allowed to wait; past that a login flood is shed with 429 instead of stalling. */
+  maxQueue?: number;
+}
+
+/**
+ * Memory-hard password hashing off the event loop, behind a bounded queue: when the queue is full, callers
+ * get IAM_ERR_RATE_LIMITED at once, so a flood of logins cannot starve every other endpoint.
+ * Stored form: `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (base64url), self-describing so the cost can rise later.
+ */
+export class PasswordHasher {
+  private readonly cost: typeof DEFAULT_COST;
+  private readonly concurrency: number;
+  private readonly maxQueue: number;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  /** A real hash of nothing, verified against when the account is unknown, so timing does not tell. */
+  private decoy: Promise<string> | undefined;
+
+  constructor(options: PasswordHasherOptions = {}) {
+    this.cost = { ...DEFAULT_COST, ln: options.costLog2 ?? DEFAULT_COST.ln };
+    this.concurrency = options.concurrency ?? 2;
+    this.maxQueue = options.maxQueue ?? 64;
+  }
+
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(16);
+    const derived = await this.derive(password, salt, this.cost);
+    return `$scrypt$ln=${this.cost.ln},r=${this.cost.r},p=${this.cost.p}$${salt.toString('base64url')}$${derived.toString('base64url')}`;
+  }
+
+  /** Constant-time check; `stored` undefined means "no such account" and still costs one hash. */
+  async verify(password: string, stored: string | undefined): Promise<boolean> {
+    const target = stored ?? (await (this.decoy ??= this.hash(randomBytes(16).toString('hex'))));
+    const match = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(target);
+    if (!match) return false;
+    const expected = Buffer.from(match[5], 'base64url');
+    const derived = await this.derive(password, Buffer.from(match[4], 'base64url'), {
+      ln: Number(match[1]),
+      r: Number(match[2]),
+      p: Number(match[3]),
+    });
+    return stored !== undefined && derived.length === expected.length && timingSafeEqual(derived, expected);
+  }
+
+  private async derive(password: string, salt: Buffer, cost: typeof DEFAULT_COST): Promise<Buffer> {
+    await this.acquire();
+    try {
+      const N = 2 ** cost.ln;
+      const options: ScryptOptions = { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r };
+      return await new Promise<Buffer>((resolve, reject) =>
+        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
+      );
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (this.running < this.concurrency) {
+      this.running++;
+      return Promise.resolve();
+    }
+    if (this.waiting.length >= this.maxQueue)
+      return Promise.reject(new IamError('IAM_ERR_RATE_LIMITED', 'Too many password checks in flight; retry shortly.'));
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+}

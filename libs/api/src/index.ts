@@ -1,1 +1,3 @@
-export {};
+export * from './api-context';
+export * from './create-api-app';
+export * from './problem-mapping';

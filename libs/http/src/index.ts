@@ -1,1 +1,20 @@
-export {};
+export type { BindRoutesOptions } from './bind-routes';
+export { bindRoutes } from './bind-routes';
+export type { OpenApiDocument, OpenApiInfo } from './build-open-api-document';
+export { buildOpenApiDocument } from './build-open-api-document';
+export { errorHandler } from './error-handler';
+export type { FieldError, ProblemBody } from './http-problem';
+export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from './http-problem';
+export { notFoundHandler } from './not-found-handler';
+export { problemResponse, problemSchema, problemSchemaRef } from './problem-schema';
+export type {
+  HandlerRequest,
+  HandlerResult,
+  HttpMethod,
+  JsonSchema,
+  RequestSpec,
+  ResponseSpec,
+  RouteDefinition,
+} from './route-definition';
+export { defineRoute } from './route-definition';
+export type { HttpLog, MapError } from './to-problem';

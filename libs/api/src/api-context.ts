@@ -1,0 +1,43 @@
+import type {
+  AccessPolicy,
+  Authenticator,
+  Command,
+  CommandContext,
+  CommandOutcome,
+  EventStore,
+  Logger,
+  ReadModels,
+  SigningKeyRing,
+  TokenEndpoint,
+} from '@arbor/application';
+
+/** What the gateway needs from the command side: in one process a CommandService, remotely a client. */
+export interface CommandPort {
+  execute(command: Command, ctx: CommandContext): Promise<CommandOutcome>;
+}
+
+/** Read-your-writes: resolves once the read models include the given log position. */
+export interface ProjectionWatermark {
+  waitFor(position: number, timeoutMs?: number): Promise<void>;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, 'ok' | string>;
+}
+
+/** Everything a route handler may use; assembled by the composition root of each app. */
+export interface ApiContext {
+  commands: CommandPort;
+  readModels: ReadModels;
+  projection: ProjectionWatermark;
+  policy: AccessPolicy;
+  authenticator: Authenticator;
+  tokenEndpoint: TokenEndpoint;
+  /** The log, for the event API and idempotency records; handlers never write events through it. */
+  eventStore: EventStore;
+  keys: SigningKeyRing;
+  issuer: string;
+  readiness(): Promise<Readiness>;
+  log: Logger;
+}

@@ -1,0 +1,89 @@
+import express, { type Express, type Request } from 'express';
+import { isIamError, PERMISSIONS } from '@arbor/domain';
+import { bindRoutes, errorHandler, HttpProblem, notFoundHandler, type RouteDefinition } from '@arbor/http';
+import type { ApiContext } from './api-context';
+import { mapError } from './problem-mapping';
+import { eventRoutes } from './routes/event-routes';
+import { openApiRoute } from './routes/openapi-route';
+import { orgRoutes } from './routes/org-routes';
+import { tokenRoutes } from './routes/token-routes';
+
+export const API_VERSION = '1.0.0';
+
+export interface ApiAppOptions {
+  /** Check every response body against its declared schema (tests turn this on; it costs time). */
+  validateResponses?: boolean;
+}
+
+/** Every `/api/v1` route, in the order they are bound and documented. */
+export function apiRoutes(): RouteDefinition<ApiContext>[] {
+  const routes: RouteDefinition<ApiContext>[] = [...tokenRoutes, ...orgRoutes, ...eventRoutes];
+  routes.push(openApiRoute(() => routes, API_VERSION));
+  return routes;
+}
+
+/** The gateway's HTTP surface: health, discovery documents and the `/api/v1` routes. */
+export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Our ETags are resource versions; express must not add its own content hashes.
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await ctx.readiness().catch((e) => ({ ready: false, checks: { readiness: String(e) } }));
+    res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks });
+  });
+
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(ctx.keys.jwks());
+  });
+  app.get('/.well-known/oauth-authorization-server', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(authorizationServerMetadata(ctx.issuer));
+  });
+
+  app.use(
+    '/api/v1',
+    bindRoutes(apiRoutes(), {
+      ctx,
+      authenticate: (req) => authenticate(ctx, req),
+      mapError,
+      validateResponses: options.validateResponses ?? false,
+      log: (message, fields) => ctx.log.error(message, fields),
+    }),
+  );
+  app.use(notFoundHandler());
+  app.use(errorHandler(mapError, (message, fields) => ctx.log.error(message, fields)));
+  return app;
+}
+
+/** RFC 6750 section 3: say `invalid_token` only when a token was presented. */
+async function authenticate(ctx: ApiContext, req: Request): Promise<unknown> {
+  const header = req.headers.authorization;
+  try {
+    return await ctx.authenticator.authenticate(header);
+  } catch (e) {
+    if (!isIamError(e) || e.code !== 'IAM_ERR_UNAUTHENTICATED') throw e;
+    const challenge = header
+      ? `Bearer realm="arbor", error="invalid_token", error_description="${e.message.replace(/"/g, "'")}"`
+      : 'Bearer realm="arbor"';
+    throw new HttpProblem(401, e.code, 'Authentication required', e.message, undefined, { 'WWW-Authenticate': challenge });
+  }
+}
+
+/** RFC 8414 metadata. */
+export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    token_endpoint: `${issuer}/api/v1/auth/tokens`,
+    introspection_endpoint: `${issuer}/api/v1/auth/tokens/introspect`,
+    revocation_endpoint: `${issuer}/api/v1/auth/tokens/revoke`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: ['password'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: [...PERMISSIONS],
+    response_types_supported: [],
+  };
+}

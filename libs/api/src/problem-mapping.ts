@@ -1,0 +1,52 @@
+import { HttpProblem, isHttpProblem } from '@arbor/http';
+import { isIamError, type IamErrorCode } from '@arbor/domain';
+
+/** The one table from error codes to HTTP (contract section 1). */
+const STATUS: Record<IamErrorCode, [number, string]> = {
+  IAM_ERR_VALIDATION: [400, 'The request is not valid'],
+  IAM_ERR_UNAUTHENTICATED: [401, 'Authentication required'],
+  IAM_ERR_FORBIDDEN: [403, 'Not allowed'],
+  IAM_ERR_NOT_FOUND: [404, 'Not found'],
+  IAM_ERR_NAME_TAKEN: [409, 'Name already taken'],
+  IAM_ERR_CYCLE: [409, 'The move would create a cycle'],
+  IAM_ERR_DEPTH_LIMIT: [409, 'The tree would be too deep'],
+  IAM_ERR_HAS_CHILDREN: [409, 'The organization has children'],
+  IAM_ERR_ROOT_ORG_ADMIN_ONLY: [403, 'Only platform admins manage root organizations'],
+  IAM_ERR_EMAIL_TAKEN: [409, 'Email already in use'],
+  IAM_ERR_VERSION_CONFLICT: [409, 'Concurrent modification'],
+  IAM_ERR_PRECONDITION_FAILED: [412, 'Precondition failed'],
+  IAM_ERR_IDEMPOTENCY_KEY_REUSED: [409, 'Idempotency key reused with another request'],
+  IAM_ERR_IDEMPOTENCY_IN_PROGRESS: [409, 'A request with this idempotency key is in progress'],
+  IAM_ERR_PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
+  IAM_ERR_UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
+  IAM_ERR_RATE_LIMITED: [429, 'Too many requests'],
+  IAM_ERR_UNAVAILABLE: [503, 'Service unavailable'],
+  IAM_ERR_INTERNAL: [500, 'Internal error'],
+};
+
+const RETRY_AFTER_SECONDS = '1';
+
+/**
+ * Turns anything thrown into a problem. Domain errors keep their message (written for clients); anything
+ * unexpected becomes a bare 500 whose text reveals nothing, while the binder logs the original.
+ */
+export function mapError(error: unknown): HttpProblem {
+  if (isHttpProblem(error)) return error;
+  if (isIamError(error)) {
+    const [status, title] = STATUS[error.code];
+    const headers: Record<string, string> = {};
+    if (status === 429 || status === 503) headers['Retry-After'] = RETRY_AFTER_SECONDS;
+    if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="arbor"';
+    return new HttpProblem(status, error.code, title, error.message, error.errors, headers);
+  }
+  if (isBusy(error))
+    return new HttpProblem(503, 'IAM_ERR_UNAVAILABLE', STATUS.IAM_ERR_UNAVAILABLE[1], 'The store is busy; retry shortly.', undefined, {
+      'Retry-After': RETRY_AFTER_SECONDS,
+    });
+  return new HttpProblem(500, 'IAM_ERR_INTERNAL', STATUS.IAM_ERR_INTERNAL[1], 'An unexpected error occurred.');
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}

@@ -1,0 +1,260 @@
+import { newId } from '@arbor/domain';
+import type { OrgView, Principal } from '@arbor/application';
+import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import type { ApiContext } from '../api-context';
+import {
+  createOrgBody,
+  idSchema,
+  idempotencyKeyHeader,
+  ifMatchHeader,
+  orgIdParams,
+  orgSchema,
+  pageOf,
+  pageQuery,
+  replaceOrgBody,
+} from '../schemas';
+import { etag, executeWrite, parseIfMatch } from '../write-flow';
+
+const tags = ['Organizations'];
+const etagHeader = { ETag: { description: 'The organization version, quoted.', schema: { type: 'string' } } };
+const commonErrors = {
+  400: problemResponse('Invalid input.'),
+  401: problemResponse('Missing or invalid access token.'),
+  404: problemResponse('No such organization, or not visible to the caller.'),
+};
+
+const orgResult = (org: OrgView, status = 200, extra: Record<string, string> = {}): HandlerResult => ({
+  status,
+  body: org,
+  headers: { ETag: etag(org.version), ...extra },
+});
+
+const principalOf = (auth: unknown): Principal => auth as Principal;
+
+async function mustRead(ctx: ApiContext, orgId: string): Promise<OrgView> {
+  const org = await ctx.readModels.orgs.get(orgId);
+  // The write was confirmed and projected, so absence here means a concurrent delete won the race.
+  if (!org) throw new Error(`Organization ${orgId} vanished after a confirmed write`);
+  return org;
+}
+
+export const orgRoutes: RouteDefinition<ApiContext>[] = [
+  defineRoute<ApiContext>({
+    operationId: 'createOrg',
+    method: 'post',
+    path: '/orgs',
+    summary: 'Create an organization (a root when parentId is absent or null).',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:write',
+    request: {
+      headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
+      body: { schema: createOrgBody },
+    },
+    responses: {
+      201: { description: 'Created.', schema: orgSchema, headers: { ...etagHeader, Location: { description: 'The new organization.' } } },
+      ...commonErrors,
+      403: problemResponse('The caller may not create organizations here.'),
+      409: problemResponse('A sibling already has this name, the tree would be too deep, or the idempotency key was reused.'),
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const parentId: string | null = req.body.parentId ?? null;
+      if (parentId === null) ctx.policy.requirePlatform(principal, 'orgs:write');
+      else await ctx.policy.requireOnOrg(principal, 'orgs:write', parentId);
+      const orgId = newId('org');
+      const location = (id: string) => `/api/v1/orgs/${id}`;
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        { type: 'CreateOrg', orgId, parentId, name: req.body.name, description: req.body.description, metadata: req.body.metadata },
+        async () => orgResult(await mustRead(ctx, orgId), 201, { Location: location(orgId) }),
+        {
+          provisional: { status: 201, headers: { Location: location(orgId) } },
+          represent: async (record) => {
+            const id = String(record.response?.headers.Location ?? '').split('/').pop() ?? '';
+            return orgResult(await mustRead(ctx, id), 201, { Location: location(id) });
+          },
+        },
+      );
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'listOrgs',
+    method: 'get',
+    path: '/orgs',
+    summary: 'List the organizations the caller may read.',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:read',
+    request: {
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          ...pageQuery,
+          parentId: { ...idSchema, description: 'Only the direct children of this organization.' },
+          q: { type: 'string', minLength: 1, maxLength: 200, description: 'Name contains (case-insensitive).' },
+        },
+      },
+    },
+    responses: { 200: { description: 'A page of organizations.', schema: pageOf(orgSchema) }, ...commonErrors },
+    handler: async (req, ctx) => {
+      const within = ctx.policy.readableSubtrees(principalOf(req.auth));
+      const page = await ctx.readModels.orgs.list(
+        { parentId: req.query.parentId, q: req.query.q, withinSubtreesOf: within },
+        { limit: req.query.limit, cursor: req.query.cursor },
+      );
+      return { status: 200, body: page };
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'getOrg',
+    method: 'get',
+    path: '/orgs/{orgId}',
+    summary: 'Get an organization.',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:read',
+    request: { params: orgIdParams },
+    responses: { 200: { description: 'The organization.', schema: orgSchema, headers: etagHeader }, ...commonErrors },
+    handler: async (req, ctx) => orgResult(await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId)),
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'replaceOrg',
+    method: 'put',
+    path: '/orgs/{orgId}',
+    summary: 'Replace an organization; a new parentId moves its whole subtree.',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:write',
+    request: {
+      params: orgIdParams,
+      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      body: { schema: replaceOrgBody },
+    },
+    responses: {
+      200: { description: 'The organization as replaced.', schema: orgSchema, headers: etagHeader },
+      ...commonErrors,
+      403: problemResponse('The caller may not change this organization or move it there.'),
+      409: problemResponse('Name taken among the new siblings, a cycle, or the depth limit.'),
+      412: problemResponse('If-Match does not name the current version.'),
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const orgId: string = req.params.orgId;
+      const current = await ctx.policy.requireOnOrg(principal, 'orgs:write', orgId);
+      const parentId: string | null = req.body.parentId;
+      if (parentId !== current.parentId) {
+        // Moving a root, or making something a root, is a platform matter; otherwise the caller needs write
+        // access to the destination as well.
+        if (current.parentId === null || parentId === null) ctx.policy.requirePlatform(principal, 'orgs:write');
+        else await ctx.policy.requireOnOrg(principal, 'orgs:write', parentId);
+      }
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        {
+          type: 'ReplaceOrg',
+          orgId,
+          parentId,
+          name: req.body.name,
+          description: req.body.description,
+          metadata: req.body.metadata,
+          expectedVersion: parseIfMatch(req.headers['if-match']),
+        },
+        async () => orgResult(await mustRead(ctx, orgId)),
+      );
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'deleteOrg',
+    method: 'delete',
+    path: '/orgs/{orgId}',
+    summary: 'Delete an organization; with recursive=true, its whole subtree.',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:delete',
+    request: {
+      params: orgIdParams,
+      query: { type: 'object', additionalProperties: false, properties: { recursive: { type: 'boolean', default: false } } },
+      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+    },
+    responses: {
+      204: { description: 'Deleted.' },
+      ...commonErrors,
+      403: problemResponse('The caller may not delete this organization.'),
+      409: problemResponse('The organization has children and recursive is not true.'),
+      412: problemResponse('If-Match does not name the current version.'),
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const orgId: string = req.params.orgId;
+      const current = await ctx.policy.requireOnOrg(principal, 'orgs:delete', orgId);
+      if (current.parentId === null) ctx.policy.requirePlatform(principal, 'orgs:delete');
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        { type: 'DeleteOrg', orgId, recursive: req.query.recursive === true, expectedVersion: parseIfMatch(req.headers['if-match']) },
+        async () => ({ status: 204 }),
+      );
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'listOrgChildren',
+    method: 'get',
+    path: '/orgs/{orgId}/children',
+    summary: 'Descendants down to `depth` levels below, ordered by depth, then name.',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:read',
+    request: {
+      params: orgIdParams,
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          ...pageQuery,
+          depth: { type: 'string', pattern: '^([1-9][0-9]{0,3}|all)$', default: '1', description: 'Levels below (>= 1) or "all".' },
+        },
+      },
+    },
+    responses: { 200: { description: 'A page of descendants.', schema: pageOf(orgSchema) }, ...commonErrors },
+    handler: async (req, ctx) => {
+      await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
+      const depth = req.query.depth === 'all' ? null : Number(req.query.depth);
+      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, { limit: req.query.limit, cursor: req.query.cursor });
+      return { status: 200, body: page };
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'listOrgParents',
+    method: 'get',
+    path: '/orgs/{orgId}/parents',
+    summary: 'Every ancestor, root first and the direct parent last (breadcrumbs).',
+    tags,
+    auth: 'bearer',
+    permission: 'orgs:read',
+    request: { params: orgIdParams },
+    responses: {
+      200: {
+        description: 'The ancestors.',
+        schema: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: orgSchema } } },
+      },
+      ...commonErrors,
+    },
+    handler: async (req, ctx) => {
+      await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
+      return { status: 200, body: { items: await ctx.readModels.orgs.parents(req.params.orgId) } };
+    },
+  }),
+];

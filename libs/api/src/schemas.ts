@@ -1,0 +1,99 @@
+import type { JsonSchema } from '@arbor/http';
+import { ORG_DESCRIPTION_MAX, ORG_NAME_MAX } from '@arbor/domain';
+
+/** Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. */
+
+export const idSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' };
+
+export const timestampSchema: JsonSchema = { type: 'string', format: 'date-time' };
+
+export const pageQuery = {
+  limit: { type: 'integer', minimum: 1, maximum: 200, default: 50, description: 'Page size (1..200).' },
+  cursor: { type: 'string', minLength: 1, maxLength: 1024, description: 'Opaque cursor from a previous page.' },
+} satisfies Record<string, JsonSchema>;
+
+export const pageOf = (item: JsonSchema): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['items', 'nextCursor'],
+  properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+});
+
+export const orgIdParams: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orgId'],
+  properties: { orgId: idSchema },
+};
+
+export const orgSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'parentId', 'description', 'metadata', 'depth', 'createdAt', 'updatedAt', 'version'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    parentId: { type: ['string', 'null'] },
+    description: { type: ['string', 'null'] },
+    metadata: { type: 'object' },
+    depth: { type: 'integer', minimum: 0, maximum: 63 },
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+    version: { type: 'integer', minimum: 1 },
+  },
+};
+
+const orgWritable = {
+  name: { type: 'string', minLength: 1, maxLength: ORG_NAME_MAX },
+  parentId: { anyOf: [idSchema, { type: 'null' }] },
+  description: { type: ['string', 'null'], maxLength: ORG_DESCRIPTION_MAX },
+  metadata: { type: 'object', description: 'Any JSON object of at most 4 KiB.' },
+} satisfies Record<string, JsonSchema>;
+
+export const createOrgBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: orgWritable,
+};
+
+export const replaceOrgBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'parentId'],
+  properties: orgWritable,
+};
+
+export const ifMatchHeader: JsonSchema = {
+  type: 'string',
+  maxLength: 100,
+  description: 'The ETag ("<version>") the change was based on; 412 when the resource has moved on.',
+};
+
+export const idempotencyKeyHeader: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  description: 'Retries with the same key and body within 24 h return the first response and append nothing.',
+};
+
+export const eventSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'streamId', 'streamVersion', 'position', 'occurredAt', 'actor', 'data'],
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string' },
+    streamId: { type: 'string' },
+    streamVersion: { type: 'integer', minimum: 1 },
+    position: { type: 'integer', minimum: 1 },
+    occurredAt: timestampSchema,
+    actor: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'id'],
+      properties: { type: { enum: ['user', 'client', 'system'] }, id: { type: 'string' } },
+    },
+    data: { type: 'object' },
+  },
+};

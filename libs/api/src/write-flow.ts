@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { IamError } from '@arbor/domain';
+import { IDEMPOTENCY_TTL_MS, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
+import type { HandlerRequest, HandlerResult } from '@arbor/http';
+import type { ApiContext } from './api-context';
+
+export const etag = (version: number): string => `"${version}"`;
+
+/**
+ * The version an `If-Match` header names: undefined when absent or `*`; -1 (never matches) when it is
+ * not one of our ETags, so a garbled precondition fails safe with 412 instead of being ignored.
+ */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  return match ? Number(match[1]) : -1;
+}
+
+export interface WriteOptions {
+  /** For creations: the response a replay can rebuild from if the first response was never stored. */
+  provisional?: HandlerResult;
+  /** Rebuilds the response of a replayed creation whose stored response has no body yet. */
+  represent?: (record: IdempotencyRecord) => Promise<HandlerResult>;
+}
+
+/**
+ * Runs a command the way every write route must: honour `Idempotency-Key` (POST only), execute, wait until
+ * the read models include the write (read-your-writes), then build the response from the read models.
+ */
+export async function executeWrite(
+  ctx: ApiContext,
+  req: HandlerRequest,
+  principal: Principal,
+  command: Command,
+  respond: () => Promise<HandlerResult>,
+  options: WriteOptions = {},
+): Promise<HandlerResult> {
+  const key = options.provisional ? req.headers['idempotency-key'] : undefined;
+  const idempotency = key ? { scope: `user:${principal.id}`, key, requestHash: requestHash(req) } : undefined;
+
+  if (idempotency) {
+    const prior = await ctx.eventStore.findIdempotency(idempotency.scope, idempotency.key);
+    if (prior && isFresh(prior)) return replay(ctx, prior, idempotency.requestHash, options);
+  }
+
+  const outcome = await ctx.commands.execute(command, {
+    actor: { type: 'user', id: principal.id },
+    idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
+  });
+  if (outcome.kind === 'replayed') return replay(ctx, outcome.record, idempotency!.requestHash, options);
+
+  await ctx.projection.waitFor(outcome.position);
+  const result = await respond();
+  if (idempotency) await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, stored(result));
+  return result;
+}
+
+async function replay(ctx: ApiContext, record: IdempotencyRecord, hash: string, options: WriteOptions): Promise<HandlerResult> {
+  if (record.requestHash !== hash)
+    throw new IamError('IAM_ERR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
+  const response = record.response;
+  if (!response || response.body === null || response.body === undefined) {
+    if (!options.represent) throw new IamError('IAM_ERR_IDEMPOTENCY_IN_PROGRESS', 'The first request with this key is still in progress.');
+    // The first request's events are committed (its key was stored with them) but may not be projected yet.
+    await ctx.projection.waitFor(await ctx.eventStore.headPosition());
+    return withReplayHeader(await options.represent(record));
+  }
+  return withReplayHeader({ status: response.status, headers: response.headers, body: response.body });
+}
+
+function withReplayHeader(result: HandlerResult): HandlerResult {
+  return { ...result, headers: { ...result.headers, 'Idempotent-Replayed': 'true' } };
+}
+
+function stored(result: HandlerResult): NonNullable<IdempotencyRecord['response']> {
+  return { status: result.status, headers: result.headers ?? {}, body: result.body ?? null };
+}
+
+const isFresh = (record: IdempotencyRecord): boolean => Date.now() - Date.parse(record.createdAt) < IDEMPOTENCY_TTL_MS;
+
+/** The same key with the same method, path and body (keys in any order) is the same request. */
+function requestHash(req: HandlerRequest): string {
+  return createHash('sha256')
+    .update(`${req.raw.method} ${req.raw.baseUrl}${req.raw.path}\n${canonicalJson(req.body)}`)
+    .digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

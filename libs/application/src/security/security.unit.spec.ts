@@ -1,0 +1,113 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { PasswordHasher } from './password-hasher';
+import { PersonalDataCipher } from './personal-data-cipher';
+import { SigningKeyRing } from './signing-key-ring';
+import { TokenService } from './token-service';
+import type { SecretVault } from '../ports/secret-vault';
+
+/** A map-backed vault: enough to test the cipher's logic; the SQLite vault has its own integration test. */
+function memoryVault(): SecretVault {
+  const keys = new Map<string, Buffer>();
+  const hashes = new Map<string, string>();
+  return {
+    getDataKey: async (id) => keys.get(id),
+    ensureDataKey: async (id, candidate) => {
+      if (!keys.has(id)) keys.set(id, candidate);
+      return keys.get(id)!;
+    },
+    destroyDataKey: async (id) => void keys.delete(id),
+    getPasswordHash: async (id) => hashes.get(id),
+    setPasswordHash: async (id, h) => void hashes.set(id, h),
+    close: async () => undefined,
+  };
+}
+
+describe('SigningKeyRing', () => {
+  it('creates a P-256 key once, with a private file of mode 0600, and loads the same key later', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
+    const first = SigningKeyRing.loadOrCreate(dir);
+    const again = SigningKeyRing.loadOrCreate(dir);
+    expect(again.current.kid).toBe(first.current.kid);
+    const jwks = first.jwks();
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: first.current.kid });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('TokenService', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'arbor-tokens-'));
+  const keys = SigningKeyRing.loadOrCreate(dir);
+  const tokens = new TokenService(keys, { issuer: 'http://issuer.test' });
+
+  it('issues at+jwt ES256 tokens that verify', () => {
+    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read' });
+    const header = JSON.parse(Buffer.from(issued.token.split('.')[0], 'base64url').toString());
+    expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: keys.current.kid });
+    const claims = tokens.verifyAccessToken(issued.token);
+    expect(claims).toMatchObject({ iss: 'http://issuer.test', sub: 'usr_1', scope: 'orgs:read' });
+    expect(claims.exp - claims.iat).toBe(900);
+    expect(typeof claims.jti).toBe('string');
+  });
+
+  it('rejects tampered, foreign, expired and non-access tokens', () => {
+    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read' });
+    const [h, p, s] = issued.token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'usr_2' })).toString('base64url');
+    expect(() => tokens.verifyAccessToken(`${h}.${forged}.${s}`)).toThrow('invalid');
+    const other = SigningKeyRing.loadOrCreate(mkdtempSync(join(tmpdir(), 'arbor-other-')));
+    expect(() => new TokenService(other, { issuer: 'http://issuer.test' }).verifyAccessToken(issued.token)).toThrow('known key');
+    const expired = jwt.sign({ sub: 'u', iss: 'http://issuer.test', exp: Math.floor(Date.now() / 1000) - 60 }, keys.current.privateKey, {
+      algorithm: 'ES256',
+      header: { alg: 'ES256', typ: 'at+jwt', kid: keys.current.kid },
+    });
+    expect(() => tokens.verifyAccessToken(expired)).toThrow('expired');
+    const idToken = jwt.sign({ sub: 'u', iss: 'http://issuer.test' }, keys.current.privateKey, {
+      algorithm: 'ES256',
+      header: { alg: 'ES256', typ: 'JWT', kid: keys.current.kid },
+    });
+    expect(() => tokens.verifyAccessToken(idToken)).toThrow('not an access token');
+    expect(() => tokens.verifyAccessToken('not-a-jwt')).toThrow('malformed');
+  });
+});
+
+describe('PasswordHasher', () => {
+  const hasher = new PasswordHasher({ costLog2: 10 });
+
+  it('verifies the right password only, with a salted self-describing hash', async () => {
+    const hash = await hasher.hash('correct horse');
+    expect(hash).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$/);
+    expect(hash).not.toContain('correct horse');
+    expect(await hasher.hash('correct horse')).not.toBe(hash);
+    expect(await hasher.verify('correct horse', hash)).toBe(true);
+    expect(await hasher.verify('wrong horse', hash)).toBe(false);
+    expect(await hasher.verify('correct horse', undefined)).toBe(false);
+  });
+
+  it('sheds load with IAM_ERR_RATE_LIMITED once its queue is full', async () => {
+    const small = new PasswordHasher({ costLog2: 12, concurrency: 1, maxQueue: 2 });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.hash('x')));
+    const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(rejected.length).toBe(3);
+    expect(rejected[0].reason.code).toBe('IAM_ERR_RATE_LIMITED');
+  });
+});
+
+describe('PersonalDataCipher', () => {
+  it('seals so that only the subject key opens it, and destroying the key erases it', async () => {
+    const vault = memoryVault();
+    const cipher = new PersonalDataCipher(vault);
+    const sealed = await cipher.seal('usr_1', { email: 'ada@example.com', name: 'Ada' });
+    expect(sealed).not.toContain('ada');
+    expect(await cipher.open('usr_1', sealed)).toEqual({ email: 'ada@example.com', name: 'Ada' });
+    // Bound to its subject: the same blob under another subject (with its own key) does not open.
+    await vault.ensureDataKey('usr_2', (await vault.getDataKey('usr_1'))!);
+    await expect(cipher.open('usr_2', sealed)).rejects.toThrow();
+    await vault.destroyDataKey('usr_1');
+    expect(await cipher.open('usr_1', sealed)).toBeNull();
+  });
+});

@@ -1,0 +1,132 @@
+import type { ValidateFunction } from 'ajv';
+import type { Request, Response, Router } from 'express';
+import express from 'express';
+import type { CompiledRoute } from './compile-route';
+import { compileRoute, responseViolation } from './compile-route';
+import { extractRequestBody } from './extract-request-body';
+import type { HttpProblem } from './http-problem';
+import { parseQueryString } from './parse-query-string';
+import { internalProblem, validationProblem } from './request-problems';
+import type { HandlerRequest, HandlerResult, RouteDefinition } from './route-definition';
+import { SchemaCompiler } from './schema-compiler';
+import type { HttpLog, MapError } from './to-problem';
+import { logServerFault, stderrLog, toProblem } from './to-problem';
+import type { FieldLocation } from './to-field-errors';
+import { toFieldErrors } from './to-field-errors';
+import { sendProblem, writeResponse } from './write-response';
+
+export interface BindRoutesOptions<Ctx> {
+  ctx: Ctx;
+  /** Runs first for `auth: 'bearer'` routes; throw (e.g. an HttpProblem 401) to refuse. */
+  authenticate: (req: Request) => Promise<unknown>;
+  /** Renders whatever `authenticate` or a handler throws (HttpProblems pass through untouched). */
+  mapError: MapError;
+  /** Turns a response that breaks its declared schema or status into a 500; meant for tests. Default false. */
+  validateResponses?: boolean;
+  /** Default 65536. */
+  bodyLimitBytes?: number;
+  log?: HttpLog;
+}
+
+interface Settings<Ctx> {
+  ctx: Ctx;
+  authenticate: (req: Request) => Promise<unknown>;
+  mapError: MapError;
+  bodyLimit: number;
+  log: HttpLog;
+}
+
+/**
+ * Binds route definitions onto a new Express router. All schemas are compiled here, once; each request then
+ * runs: authenticate → params → query → headers → body → handler, and the first failure is rendered as an
+ * RFC 9457 problem. The router parses bodies itself, so no app-wide body parser is needed.
+ */
+export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options: BindRoutesOptions<Ctx>): Router => {
+  const settings: Settings<Ctx> = {
+    ctx: options.ctx,
+    authenticate: options.authenticate,
+    mapError: options.mapError,
+    bodyLimit: options.bodyLimitBytes ?? 65536,
+    log: options.log ?? stderrLog,
+  };
+  const compiler = new SchemaCompiler();
+  const operationIds = new Set<string>();
+  const router = express.Router();
+  for (const route of routes) {
+    if (operationIds.has(route.operationId)) throw new Error(`Duplicate operationId '${route.operationId}'`);
+    operationIds.add(route.operationId);
+    const compiled = compileRoute(route, compiler, options.validateResponses === true);
+    router[route.method](compiled.expressPath, (req: Request, res: Response) => {
+      void serve(compiled, settings, req, res);
+    });
+  }
+  return router;
+};
+
+/** Never rejects: every failure ends as a problem response (or, once headers are out, a cut connection). */
+const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request, res: Response): Promise<void> => {
+  let result: HandlerResult;
+  try {
+    const auth = c.route.auth === 'bearer' ? await s.authenticate(req) : undefined;
+    // Property order is evaluation order: params, query, headers, then the body is read.
+    const input: HandlerRequest = {
+      params: validated(c.validateParams, req.params, 'params'),
+      query: validated(c.validateQuery, parseQueryString(req.url), 'query'),
+      headers: c.validateHeaders === undefined ? {} : validated(c.validateHeaders, pickHeaders(req, c.headerNames), 'headers'),
+      body: c.body === undefined ? undefined : await extractRequestBody(req, c.body, s.bodyLimit),
+      auth,
+      raw: req,
+    };
+    result = await c.route.handler(input, s.ctx);
+  } catch (err) {
+    fail(c, s, res, toProblem(err, s.mapError), err);
+    return;
+  }
+
+  if (c.responses !== undefined) {
+    const violation = responseViolation(c.responses, result);
+    if (violation !== undefined) {
+      fail(c, s, res, internalProblem(), new Error(`Response breaks the declared contract: ${violation}`));
+      return;
+    }
+  }
+
+  try {
+    const contentType = result.contentType ?? c.route.responses[result.status]?.contentType;
+    writeResponse(res, result.status, result.body, contentType, result.headers);
+  } catch (err) {
+    fail(c, s, res, internalProblem(), err);
+  }
+};
+
+const fail = <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, res: Response, problem: HttpProblem, err: unknown): void => {
+  logServerFault(s.log, problem, err, { operationId: c.route.operationId, method: c.route.method, path: c.route.path });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendProblem(res, problem);
+};
+
+const DETAILS: Record<FieldLocation, string> = {
+  params: 'The path parameters are invalid.',
+  query: 'The query parameters are invalid.',
+  headers: 'The request headers are invalid.',
+  body: 'The request body is invalid.',
+  response: 'The response is invalid.',
+};
+
+/** Validates in place (coercion and defaults mutate `value`) and returns it. */
+const validated = <T>(validate: ValidateFunction | undefined, value: T, location: FieldLocation): T => {
+  if (validate === undefined || validate(value)) return value;
+  throw validationProblem(DETAILS[location], toFieldErrors(validate.errors, location));
+};
+
+const pickHeaders = (req: Request, names: readonly string[]): Record<string, string | undefined> => {
+  const picked: Record<string, string | undefined> = {};
+  for (const name of names) {
+    const value = req.headers[name];
+    if (value !== undefined) picked[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return picked;
+};

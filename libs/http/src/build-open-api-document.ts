@@ -1,0 +1,114 @@
+import { sharedSchemas } from './problem-schema';
+import type { JsonSchema, RouteDefinition } from './route-definition';
+import { pathParamNames } from './to-express-path';
+
+export interface OpenApiInfo {
+  title: string;
+  version: string;
+  description?: string;
+  /** Prefix of every route path, e.g. `/api/v1`; the routes' router is expected to be mounted there. */
+  basePath: string;
+  /** Origin the API is served from (without the base path), emitted as the single `servers` entry. */
+  serverUrl?: string;
+  /** Path items added verbatim (keys are full paths), for endpoints not defined as routes. */
+  extraPaths?: Record<string, Record<string, unknown>>;
+}
+
+export type OpenApiDocument = Record<string, unknown> & { openapi: '3.1.0'; paths: Record<string, Record<string, unknown>> };
+
+/**
+ * Renders route definitions as an OpenAPI 3.1 document. Route schemas are JSON Schema 2020-12 already, so
+ * they are emitted as written; the document and the binder's validators can never disagree.
+ */
+// `never` accepts routes of any context type: the document never calls a handler.
+export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], info: OpenApiInfo): OpenApiDocument => {
+  const base = info.basePath.replace(/\/+$/, '');
+  const paths: Record<string, Record<string, unknown>> = {};
+  const operationIds = new Set<string>();
+  const tags: string[] = [];
+
+  for (const route of routes) {
+    if (operationIds.has(route.operationId)) throw new Error(`Duplicate operationId '${route.operationId}'`);
+    operationIds.add(route.operationId);
+    const key = route.path === '/' && base !== '' ? base : base + route.path;
+    const item = (paths[key] ??= {});
+    if (item[route.method] !== undefined) throw new Error(`Duplicate operation ${route.method.toUpperCase()} ${key}`);
+    item[route.method] = operation(route);
+    for (const tag of route.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
+  }
+  for (const [key, item] of Object.entries(info.extraPaths ?? {})) paths[key] = { ...paths[key], ...item };
+
+  const doc: OpenApiDocument = {
+    openapi: '3.1.0',
+    info: { title: info.title, version: info.version, ...(info.description === undefined ? {} : { description: info.description }) },
+    paths,
+  };
+  if (info.serverUrl !== undefined) doc.servers = [{ url: info.serverUrl }];
+  if (tags.length > 0) doc.tags = tags.map((name) => ({ name }));
+  doc.components = {
+    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas: { ...sharedSchemas },
+  };
+  return doc;
+};
+
+const operation = (route: RouteDefinition<never>): Record<string, unknown> => {
+  const op: Record<string, unknown> = { operationId: route.operationId, summary: route.summary };
+  if (route.description !== undefined) op.description = route.description;
+  if (route.tags !== undefined && route.tags.length > 0) op.tags = route.tags;
+
+  const parameters = [...pathParameters(route), ...parametersOf(route.request?.query, 'query'), ...parametersOf(route.request?.headers, 'header')];
+  if (parameters.length > 0) op.parameters = parameters;
+
+  const body = route.request?.body;
+  if (body !== undefined) {
+    const content: Record<string, unknown> = {};
+    for (const type of body.contentTypes ?? ['application/json']) content[type] = { schema: body.schema };
+    op.requestBody = { required: body.required ?? true, content };
+  }
+
+  const responses: Record<string, unknown> = {};
+  for (const [status, spec] of Object.entries(route.responses)) {
+    const response: Record<string, unknown> = { description: spec.description };
+    if (spec.headers !== undefined) {
+      const headers: Record<string, unknown> = {};
+      for (const [name, h] of Object.entries(spec.headers)) {
+        headers[name] = { description: h.description, schema: h.schema ?? { type: 'string' } };
+      }
+      response.headers = headers;
+    }
+    if (spec.schema !== undefined) response.content = { [spec.contentType ?? 'application/json']: { schema: spec.schema } };
+    responses[status] = response;
+  }
+  op.responses = responses;
+
+  op.security = route.auth === 'bearer' ? [{ bearerAuth: [] }] : [];
+  if (route.permission !== undefined) op['x-permission'] = route.permission;
+  return op;
+};
+
+/** Every templated segment must be declared (OpenAPI requires it), typed by the params schema when it says so. */
+const pathParameters = (route: RouteDefinition<never>): Record<string, unknown>[] => {
+  const properties = propertiesOf(route.request?.params);
+  return pathParamNames(route.path).map((name) => parameter(name, 'path', true, properties[name] ?? { type: 'string' }));
+};
+
+/** OpenAPI ignores header parameters that HTTP itself governs; documenting them would be misleading. */
+const RESERVED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
+
+const parametersOf = (schema: JsonSchema | undefined, location: 'query' | 'header'): Record<string, unknown>[] => {
+  if (schema === undefined) return [];
+  const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+  return Object.entries(propertiesOf(schema))
+    .filter(([name]) => location !== 'header' || !RESERVED_HEADERS.has(name.toLowerCase()))
+    .map(([name, property]) => parameter(name, location, required.has(name), property));
+};
+
+const parameter = (name: string, location: string, required: boolean, schema: JsonSchema): Record<string, unknown> => {
+  const p: Record<string, unknown> = { name, in: location, required, schema };
+  if (typeof schema.description === 'string') p.description = schema.description;
+  return p;
+};
+
+const propertiesOf = (schema: JsonSchema | undefined): Record<string, JsonSchema> =>
+  (schema?.properties as Record<string, JsonSchema> | undefined) ?? {};

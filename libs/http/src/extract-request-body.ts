@@ -1,0 +1,115 @@
+import type { ValidateFunction } from 'ajv';
+import type { Request } from 'express';
+import { collectUnique } from './parse-query-string';
+import { readRawBody } from './read-raw-body';
+import { payloadTooLargeProblem, unsupportedMediaTypeProblem, validationProblem } from './request-problems';
+import { toFieldErrors } from './to-field-errors';
+import { isJsonType } from './write-response';
+
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+/** What a route accepts as body, with its validators compiled at bind time. */
+export interface BodyRules {
+  required: boolean;
+  /** Lower-case media types without parameters. */
+  mediaTypes: ReadonlySet<string>;
+  /** Human-readable list for 415 details, computed once. */
+  mediaTypeList: string;
+  /** Exact types: present when a JSON media type is accepted. */
+  validateJson?: ValidateFunction;
+  /** Coercing: form fields are all strings, so their schema types are coerced like query parameters. */
+  validateForm?: ValidateFunction;
+}
+
+/** Only these media types can be parsed; anything else is a bind-time error. */
+export const isParseableMediaType = (mediaType: string): boolean => mediaType === FORM_CONTENT_TYPE || isJsonType(mediaType);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads, decodes and validates the body of a route that declares one. Returns `undefined` for an absent
+ * optional body. The checks run in the order a client can act on: absence, media type, size, syntax, schema.
+ */
+export const extractRequestBody = async (req: Request, rules: BodyRules, limit: number): Promise<unknown> => {
+  const headers = req.headers;
+  const declaredLength = headers['content-length'];
+  const preParsed = (req as { _body?: boolean })._body === true;
+  const hasBody =
+    preParsed ||
+    (!req.readableEnded && (headers['transfer-encoding'] !== undefined || (declaredLength !== undefined && declaredLength !== '0')));
+  if (!hasBody) return absent(rules);
+
+  const media = parseMediaType(headers['content-type']);
+  if (media === undefined || !rules.mediaTypes.has(media.type)) {
+    throw unsupportedMediaTypeProblem(`The request body must be sent as ${rules.mediaTypeList}.`);
+  }
+  if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') {
+    throw unsupportedMediaTypeProblem('The request body must be encoded as UTF-8.');
+  }
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    throw unsupportedMediaTypeProblem('Compressed request bodies are not accepted.');
+  }
+
+  const isJson = media.type !== FORM_CONTENT_TYPE;
+  let value: unknown;
+  if (preParsed) {
+    // An app-wide body parser ran before the router and already consumed the stream; use its result.
+    value = req.body;
+  } else {
+    if (declaredLength !== undefined && Number(declaredLength) > limit) {
+      req.resume();
+      throw payloadTooLargeProblem(limit);
+    }
+    const bytes = await readRawBody(req, limit);
+    if (bytes.length === 0) return absent(rules);
+    value = decode(bytes, isJson);
+  }
+
+  const validate = isJson ? rules.validateJson : rules.validateForm;
+  if (validate !== undefined && !validate(value)) {
+    throw validationProblem('The request body is invalid.', toFieldErrors(validate.errors, 'body'));
+  }
+  return value;
+};
+
+const absent = (rules: BodyRules): undefined => {
+  if (rules.required) throw validationProblem('The request body is required.', [{ path: '/body', message: 'is required' }]);
+  return undefined;
+};
+
+const decode = (bytes: Buffer, isJson: boolean): unknown => {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw validationProblem('The request body is not valid UTF-8.', [{ path: '/body', message: 'is not valid UTF-8' }]);
+  }
+  if (!isJson) return collectUnique(new URLSearchParams(text), Object.create(null), 'body');
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The parser's own message quotes the input, which may hold a password: never pass it on.
+    throw validationProblem('The request body is malformed JSON.', [{ path: '/body', message: 'is malformed JSON' }]);
+  }
+};
+
+interface MediaType {
+  type: string;
+  charset?: string;
+}
+
+/** `application/json; charset=UTF-8` → `{ type: 'application/json', charset: 'utf-8' }`. */
+export const parseMediaType = (header: string | undefined): MediaType | undefined => {
+  if (header === undefined) return undefined;
+  const parts = header.split(';');
+  const type = parts[0].trim().toLowerCase();
+  if (type === '') return undefined;
+  const media: MediaType = { type };
+  for (let i = 1; i < parts.length; i++) {
+    const eq = parts[i].indexOf('=');
+    if (eq === -1 || parts[i].slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    media.charset = parts[i].slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+  }
+  return media;
+};

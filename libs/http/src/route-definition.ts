@@ -1,0 +1,79 @@
+import type { Request } from 'express';
+
+/** A JSON Schema 2020-12 document, the dialect OpenAPI 3.1 uses, so one schema serves validation and docs. */
+export type JsonSchema = Record<string, unknown>;
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: JsonSchema;
+  /** Defaults to `application/json`. */
+  contentType?: string;
+  headers?: Record<string, { description: string; schema?: JsonSchema }>;
+}
+
+export interface RequestSpec {
+  /** Object schema of the path parameters. */
+  params?: JsonSchema;
+  /**
+   * Object schema of the query parameters. Unknown parameters are rejected unless the schema itself says
+   * otherwise (`additionalProperties`, `patternProperties` or `unevaluatedProperties`).
+   */
+  query?: JsonSchema;
+  /** Object schema of the documented request headers; property names are lower-case (`if-match`). */
+  headers?: JsonSchema;
+  body?: {
+    schema: JsonSchema;
+    /** Defaults to `['application/json']`; JSON (`application/json`, `*+json`) and form bodies are supported. */
+    contentTypes?: string[];
+    /** Defaults to true. */
+    required?: boolean;
+  };
+}
+
+/**
+ * One HTTP operation: the single source of truth for routing, request validation and the OpenAPI document.
+ * `Ctx` is whatever the application hands every handler (use cases, clock, config).
+ */
+export interface RouteDefinition<Ctx = unknown> {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI style, relative to the base path: `/orgs/{orgId}/children`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  /** `bearer`: the binder calls `options.authenticate` before validating anything else. */
+  auth: 'bearer' | 'none';
+  /** Documentation only (`x-permission`); enforcing it is the handler's job. */
+  permission?: string;
+  request?: RequestSpec;
+  responses: Record<number, ResponseSpec>;
+  handler: (req: HandlerRequest, ctx: Ctx) => Promise<HandlerResult>;
+}
+
+export interface HandlerRequest {
+  /** Validated and type-coerced path parameters. */
+  params: Record<string, any>;
+  /** Validated, type-coerced query parameters, with schema defaults applied. */
+  query: Record<string, any>;
+  /** The documented request headers only (see `request.headers`); read anything else from `raw`. */
+  headers: Record<string, string | undefined>;
+  /** The validated body; `undefined` when the route declares none or an optional body was absent. */
+  body: any;
+  /** What `authenticate` returned; `undefined` for `auth: 'none'`. */
+  auth: unknown;
+  raw: Request;
+}
+
+export interface HandlerResult {
+  status: number;
+  /** Serialized as JSON unless the content type is neither JSON nor the body a string or Buffer. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  contentType?: string;
+}
+
+/** Identity function whose only purpose is type inference of `Ctx` and literal types at definition sites. */
+export const defineRoute = <Ctx>(route: RouteDefinition<Ctx>): RouteDefinition<Ctx> => route;

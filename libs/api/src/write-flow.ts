@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IamError } from '@arbor/domain';
+import { IamError, isIamError } from '@arbor/domain';
 import { IDEMPOTENCY_TTL_MS, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
 import type { HandlerRequest, HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
@@ -43,16 +43,25 @@ export async function executeWrite(
     if (prior && isFresh(prior)) return replay(ctx, prior, idempotency.requestHash, options);
   }
 
-  const outcome = await ctx.commands.execute(command, {
-    actor: { type: 'user', id: principal.id },
-    idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
-  });
+  const outcome = await ctx.commands
+    .execute(command, {
+      actor: { type: 'user', id: principal.id },
+      idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
+    })
+    .catch(locateInBody);
   if (outcome.kind === 'replayed') return replay(ctx, outcome.record, idempotency!.requestHash, options);
 
   await ctx.projection.waitFor(outcome.position);
   const result = await respond();
   if (idempotency) await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, stored(result));
   return result;
+}
+
+/** Commands are built from request bodies: the domain's field paths are relative to the body. */
+function locateInBody(error: unknown): never {
+  if (isIamError(error) && error.errors)
+    throw new IamError(error.code, error.message, error.errors.map((e) => ({ ...e, path: `/body${e.path}` })));
+  throw error;
 }
 
 async function replay(ctx: ApiContext, record: IdempotencyRecord, hash: string, options: WriteOptions): Promise<HandlerResult> {

@@ -1,1 +1,5 @@
-export {};
+export { SqliteEventStore, openSqliteEventStore } from './sqlite-event-store';
+export { SqliteReadModels, openSqliteReadModels } from './sqlite-read-models';
+export { SqliteOrgQueries } from './sqlite-org-queries';
+export { SqliteUserQueries } from './sqlite-user-queries';
+export { SqliteSecretVault, openSqliteSecretVault } from './sqlite-secret-vault';

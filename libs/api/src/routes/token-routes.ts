@@ -36,6 +36,8 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
     request: {
       body: {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
+        // A missing body is an RFC 6749 invalid_request, answered by the handler, not a problem document.
+        required: false,
         schema: {
           type: 'object',
           properties: {

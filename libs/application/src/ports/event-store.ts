@@ -46,7 +46,7 @@ export interface EventStoreTransaction {
   readAll(after: number, limit: number): Promise<StoredEvent[]>;
   append(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
   findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
-  /** Records the key in the same transaction as the command's events: either both persist or neither. */
+  /** Records the key in the same transaction as the command's events (both persist or neither); replaces an expired record. */
   saveIdempotency(record: IdempotencyRecord): Promise<void>;
 }
 

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } from './test-support/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+async function allEvents(query = ''): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const res: any = await app.call('GET', `/api/v1/events?limit=200${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    expect(res.status).toBe(200);
+    items.push(...res.body.items);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+describe('the event log', () => {
+  it('records every change as an event in the contract envelope, with its actor', async () => {
+    const root = await createOrg(app, 'Logged');
+    const child = await createOrg(app, 'Child', root.id);
+    await app.call('PUT', `/api/v1/orgs/${child.id}`, { body: { name: 'Child 2', parentId: root.id } });
+    await app.call('DELETE', `/api/v1/orgs/${child.id}`);
+    const events = await allEvents(`&streamId=org-${child.id}`);
+    expect(events.map((e) => e.type)).toEqual(['OrgCreated', 'OrgUpdated', 'OrgDeleted']);
+    expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3]);
+    for (const e of events) {
+      expect(Object.keys(e).sort()).toEqual(['actor', 'data', 'id', 'occurredAt', 'position', 'streamId', 'streamVersion', 'type']);
+      expect(e.actor).toEqual({ type: 'user', id: expect.stringMatching(/^usr_/) });
+    }
+  });
+
+  it('starts with the bootstrap admin, created by the system, with personal data sealed', async () => {
+    const [first] = (await app.call('GET', '/api/v1/events?limit=1')).body.items;
+    expect(first).toMatchObject({ type: 'UserCreated', position: 1, actor: { type: 'system' } });
+    expect(first.data).toEqual({ userId: expect.any(String), personal: expect.stringMatching(/^v1\./), platformAdmin: true });
+  });
+
+  it('keeps positions strictly increasing and pages without gaps or repeats', async () => {
+    for (let i = 0; i < 7; i++) await createOrg(app, `Paged ${i}`);
+    const items: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: any = await app.call('GET', `/api/v1/events?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      items.push(...res.body.items);
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    const positions = items.map((e) => e.position);
+    expect(positions).toEqual(positions.map((_, i) => i + 1));
+    const after = await app.call('GET', `/api/v1/events?after=${positions[3]}&limit=2`);
+    expect(after.body.items.map((e: any) => e.position)).toEqual([positions[4], positions[5]]);
+  });
+
+  it('filters by type, organization subtree, actor and time', async () => {
+    const root = await createOrg(app, 'Filtered');
+    const child = await createOrg(app, 'Sub', root.id);
+    const other = await createOrg(app, 'Elsewhere');
+    const sub = await allEvents(`&orgId=${root.id}`);
+    expect(sub.map((e) => e.data.orgId)).toEqual([root.id, child.id]);
+    expect((await allEvents(`&orgId=${other.id}`)).map((e) => e.data.orgId)).toEqual([other.id]);
+    const types = await allEvents('&type=UserCreated,OrgDeleted');
+    expect(new Set(types.map((e) => e.type))).toEqual(new Set(['UserCreated', 'OrgDeleted']));
+    const bySystem = await allEvents('&actorId=system');
+    expect(bySystem.map((e) => e.type)).toEqual(['UserCreated']);
+    const future = await allEvents(`&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(future).toEqual([]);
+    const past = await allEvents(`&until=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`);
+    expect(past).toEqual([]);
+  });
+
+  it('refuses callers without events:read and bad filters', async () => {
+    const narrow = await app.call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD, scope: 'orgs:read' },
+    });
+    expect((await app.call('GET', '/api/v1/events', { token: narrow.body.access_token })).status).toBe(403);
+    expect((await app.call('GET', '/api/v1/events?after=-1')).status).toBe(400);
+    expect((await app.call('GET', '/api/v1/events?since=yesterday')).status).toBe(400);
+    expect((await app.call('GET', '/api/v1/events?cursor=zzz')).status).toBe(400);
+  });
+
+  it('holds no password, hash, email or key in the log file', async () => {
+    const raw = readFileSync(join(app.dataDir, 'events.sqlite')).toString('latin1');
+    const wal = (() => {
+      try {
+        return readFileSync(join(app.dataDir, 'events.sqlite-wal')).toString('latin1');
+      } catch {
+        return '';
+      }
+    })();
+    for (const secret of [ADMIN_PASSWORD, ADMIN_EMAIL, '$scrypt$', 'PRIVATE KEY']) {
+      expect(raw.includes(secret)).toBe(false);
+      expect(wal.includes(secret)).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,135 @@
+import { startTestApp, type TestApp } from './test-support/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+const problem = (res: { headers: Headers; body: any }, status: number, code: string) => {
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+};
+
+describe('authentication on /api/v1', () => {
+  it('answers 401 with a Bearer challenge when the token is missing, malformed, forged or expired', async () => {
+    const missing = await app.call('GET', '/api/v1/orgs', { token: null });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    problem(missing, 401, 'IAM_ERR_UNAUTHENTICATED');
+
+    const garbage = await app.call('GET', '/api/v1/orgs', { token: 'not.a.token' });
+    expect(garbage.status).toBe(401);
+    expect(garbage.headers.get('www-authenticate')).toContain('error="invalid_token"');
+
+    const [h, p] = app.adminToken.split('.');
+    const forged = await app.call('GET', '/api/v1/orgs', { token: `${h}.${p}.${'A'.repeat(86)}` });
+    expect(forged.status).toBe(401);
+
+    const basic = await app.call('GET', '/api/v1/orgs', { token: null, headers: { authorization: 'Basic YTpi' } });
+    expect(basic.status).toBe(401);
+  });
+
+  it('checks the token on every /api/v1 route, even unknown ones and bad input', async () => {
+    expect((await app.call('POST', '/api/v1/orgs', { token: null, rawBody: '{bad', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect((await app.call('GET', '/api/v1/events', { token: null })).status).toBe(401);
+    expect((await app.call('GET', '/api/v1/openapi.json', { token: null })).status).toBe(401);
+  });
+});
+
+describe('bad input', () => {
+  it('rejects malformed JSON with 400', async () => {
+    const res = await app.call('POST', '/api/v1/orgs', { rawBody: '{"name": "x",', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    problem(res, 400, 'IAM_ERR_VALIDATION');
+  });
+
+  it('rejects unknown fields with 400 naming the field', async () => {
+    const res = await app.call('POST', '/api/v1/orgs', { body: { name: 'x', colour: 'red' } });
+    expect(res.status).toBe(400);
+    problem(res, 400, 'IAM_ERR_VALIDATION');
+    expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/body/colour' })]));
+  });
+
+  it('rejects missing and mistyped fields with 400 and a path for each', async () => {
+    const missing = await app.call('POST', '/api/v1/orgs', { body: { description: 'no name' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/body/name' })]));
+    const wrongType = await app.call('POST', '/api/v1/orgs', { body: { name: 42 } });
+    expect(wrongType.status).toBe(400);
+    const tooLong = await app.call('POST', '/api/v1/orgs', { body: { name: 'n'.repeat(201) } });
+    expect(tooLong.status).toBe(400);
+    const blank = await app.call('POST', '/api/v1/orgs', { body: { name: '   ' } });
+    expect(blank.status).toBe(400);
+    const metadata = await app.call('POST', '/api/v1/orgs', { body: { name: 'meta', metadata: { big: 'x'.repeat(5000) } } });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.errors[0].path).toBe('/body/metadata');
+    const putWithoutParent = await app.call('PUT', '/api/v1/orgs/org_x', { body: { name: 'x' } });
+    expect(putWithoutParent.status).toBe(400);
+  });
+
+  it('rejects bodies over 64 KiB with 413', async () => {
+    const res = await app.call('POST', '/api/v1/orgs', { body: { name: 'big', description: 'x'.repeat(70 * 1024) } });
+    expect(res.status).toBe(413);
+    problem(res, 413, 'IAM_ERR_PAYLOAD_TOO_LARGE');
+  });
+
+  it('rejects other content types with 415', async () => {
+    const res = await app.call('POST', '/api/v1/orgs', { rawBody: 'name=x', headers: { 'content-type': 'text/plain' } });
+    expect(res.status).toBe(415);
+    problem(res, 415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('rejects bad limits, cursors, depths and unknown query parameters with 400', async () => {
+    for (const query of ['limit=0', 'limit=201', 'limit=abc', 'limit=-1', 'cursor=%%%', 'colour=red', 'limit=1&limit=2']) {
+      const res = await app.call('GET', `/api/v1/orgs?${query}`);
+      expect({ query, status: res.status }).toEqual({ query, status: 400 });
+      expect(res.body.code).toBe('IAM_ERR_VALIDATION');
+    }
+    const root = (await app.call('POST', '/api/v1/orgs', { body: { name: 'Query checks' } })).body;
+    for (const depth of ['0', '-1', 'none', '1.5']) {
+      const res = await app.call('GET', `/api/v1/orgs/${root.id}/children?depth=${depth}`);
+      expect({ depth, status: res.status }).toEqual({ depth, status: 400 });
+    }
+    expect((await app.call('GET', `/api/v1/orgs/${root.id}/children?cursor=bm90LWEtY3Vyc29y`)).status).toBe(400);
+  });
+
+  it('answers 404 problem+json for unknown paths', async () => {
+    const res = await app.call('GET', '/api/v1/nothing-here');
+    expect(res.status).toBe(404);
+    problem(res, 404, 'IAM_ERR_NOT_FOUND');
+  });
+});
+
+describe('health and discovery', () => {
+  it('serves /healthz and /readyz', async () => {
+    const health = await app.call('GET', '/healthz', { token: null });
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+    const ready = await app.call('GET', '/readyz', { token: null });
+    expect(ready.status).toBe(200);
+  });
+
+  it('serves an OpenAPI 3.1 document that covers every route it binds', async () => {
+    const res = await app.call('GET', '/api/v1/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const ops = Object.entries(res.body.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+      Object.keys(item).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const expected of [
+      'POST /api/v1/auth/tokens',
+      'POST /api/v1/orgs',
+      'GET /api/v1/orgs',
+      'GET /api/v1/orgs/{orgId}',
+      'PUT /api/v1/orgs/{orgId}',
+      'DELETE /api/v1/orgs/{orgId}',
+      'GET /api/v1/orgs/{orgId}/children',
+      'GET /api/v1/orgs/{orgId}/parents',
+      'GET /api/v1/events',
+    ])
+      expect(ops).toContain(expected);
+    expect(res.body.paths['/api/v1/orgs'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
+    expect(res.body.paths['/api/v1/auth/tokens'].post.security).toEqual([]);
+  });
+});

@@ -1,0 +1,34 @@
+import { resolve } from 'node:path';
+
+export interface StandaloneConfig {
+  port: number;
+  /** Where the embedded profile keeps its files: the event log, read models, vault and signing keys. */
+  dataDir: string;
+  issuer: string;
+  bootstrapAdminEmail?: string;
+  bootstrapAdminPassword?: string;
+  /** log2 of scrypt's N; only tests lower it. */
+  passwordCostLog2?: number;
+  logLevel: 'info' | 'warn' | 'error' | 'silent';
+  validateResponses: boolean;
+  /** Address to listen on; all interfaces by default. */
+  host?: string;
+}
+
+/** Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
+  const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer from 0 to 65535, not "${env.PORT}"`);
+  const level = env.IAM_LOG_LEVEL ?? 'info';
+  if (!['info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`IAM_LOG_LEVEL must be info, warn, error or silent`);
+  return {
+    port,
+    dataDir: resolve(env.IAM_DATA_DIR || './data'),
+    issuer: (env.IAM_ISSUER || `http://localhost:${port}`).replace(/\/+$/, ''),
+    bootstrapAdminEmail: env.IAM_BOOTSTRAP_ADMIN_EMAIL || undefined,
+    bootstrapAdminPassword: env.IAM_BOOTSTRAP_ADMIN_PASSWORD || undefined,
+    logLevel: level as StandaloneConfig['logLevel'],
+    validateResponses: env.IAM_VALIDATE_RESPONSES === 'true',
+    host: env.HOST || undefined,
+  };
+}

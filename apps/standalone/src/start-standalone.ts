@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  AccessPolicy,
+  Authenticator,
+  CommandService,
+  FailureThrottle,
+  PasswordHasher,
+  PersonalDataCipher,
+  Projector,
+  SigningKeyRing,
+  TokenEndpoint,
+  TokenService,
+  bootstrapPlatformAdmin,
+  jsonLogger,
+  type Logger,
+} from '@arbor/application';
+import { createApiApp, type ApiContext } from '@arbor/api';
+import { InProcessBus } from '@arbor/in-process-bus';
+import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
+import type { StandaloneConfig } from './standalone-config';
+
+export interface RunningStandalone {
+  url: string;
+  port: number;
+  projector: Projector;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded profile's composition root: gateway, command service and projector in one process, over
+ * SQLite files under the data directory and an in-process bus. Start order matters: the command side
+ * and the projector catch up with the log before the server accepts a request.
+ */
+export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = openSqliteEventStore(join(config.dataDir, 'events.sqlite'));
+  const readModels = openSqliteReadModels(join(config.dataDir, 'read-models.sqlite'));
+  const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
+  const keys = SigningKeyRing.loadOrCreate(config.dataDir);
+  const bus = new InProcessBus();
+  const cipher = new PersonalDataCipher(vault);
+  const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
+  const tokens = new TokenService(keys, { issuer: config.issuer });
+
+  const commands = new CommandService({ store, bus, vault, cipher, hasher, log });
+  await commands.start();
+  const projector = new Projector({ store, readModels, cipher, bus, log });
+  await projector.start();
+  await bootstrapPlatformAdmin(commands, { email: config.bootstrapAdminEmail, password: config.bootstrapAdminPassword }, log);
+
+  const ctx: ApiContext = {
+    commands,
+    readModels,
+    projection: projector,
+    policy: new AccessPolicy(readModels),
+    authenticator: new Authenticator(tokens, readModels),
+    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, accountThrottle: new FailureThrottle() }),
+    eventStore: store,
+    keys,
+    issuer: config.issuer,
+    log,
+    readiness: async () => {
+      const head = await store.headPosition();
+      const checks = {
+        eventStore: 'ok',
+        bus: 'ok',
+        projections: projector.healthy ? (projector.position >= head ? 'ok' : `catching up (${projector.position}/${head})`) : 'failing',
+      };
+      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+    },
+  };
+  const app = createApiApp(ctx, { validateResponses: config.validateResponses });
+  const server = app.listen(config.port, config.host ?? '0.0.0.0');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, profile: 'embedded' });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    projector,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        projector.stop();
+        await bus.close();
+        await store.close();
+        await readModels.close();
+        await vault.close();
+      })()),
+  };
+}

@@ -1,0 +1,49 @@
+import type { IdempotencyRecord } from '@arbor/application';
+import type { StoredEvent } from '@arbor/domain';
+import type { Statement } from 'better-sqlite3';
+import {
+  EVENT_COLUMNS,
+  IDEMPOTENCY_COLUMNS,
+  toIdempotencyRecord,
+  toStoredEvent,
+  type EventRow,
+  type IdempotencyRow,
+} from './event-rows';
+import type { SqliteDatabase } from './open-sqlite-database';
+
+/**
+ * The reads both connections of the event store need, prepared once per connection: the reader
+ * connection serves them outside transactions, the writer connection inside one (where they must see the
+ * transaction's own, not yet committed, writes).
+ */
+export class EventReads {
+  private readonly all: Statement<[number, number], EventRow>;
+  private readonly stream: Statement<[string], EventRow>;
+  private readonly idempotency: Statement<[string, string], IdempotencyRow>;
+  private readonly head: Statement<[], number>;
+
+  constructor(db: SqliteDatabase) {
+    // The projectors' hot path: a range scan of the rowid, no sort.
+    this.all = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?`);
+    this.stream = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = ? ORDER BY e.stream_version`);
+    this.idempotency = db.prepare(`SELECT ${IDEMPOTENCY_COLUMNS} FROM idempotency WHERE scope = ? AND key = ?`);
+    this.head = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
+  }
+
+  readAll(after: number, limit: number): StoredEvent[] {
+    return this.all.all(after, limit).map(toStoredEvent);
+  }
+
+  readStream(streamId: string): StoredEvent[] {
+    return this.stream.all(streamId).map(toStoredEvent);
+  }
+
+  findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
+    const row = this.idempotency.get(scope, key);
+    return row === undefined ? undefined : toIdempotencyRecord(row);
+  }
+
+  headPosition(): number {
+    return this.head.get() ?? 0;
+  }
+}

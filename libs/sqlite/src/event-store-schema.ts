@@ -1,0 +1,45 @@
+/**
+ * Schema of the event log, one entry per version (see `applyMigrations`).
+ *
+ * - `events.position` is the rowid with AUTOINCREMENT: it only grows and is never handed out again once
+ *   committed, even after the highest rows were deleted.
+ * - `UNIQUE(stream_id, stream_version)` is the last line of defence against a lost write and also serves
+ *   the stream reads and the current-version lookup.
+ * - The secondary indexes on `type` and `actor_id` end with the rowid implicitly, so they also serve
+ *   `... AND position > ? ORDER BY position`.
+ * - `event_orgs` lists, for each event, every organization on its `orgPath`: the `orgId` filter reads it
+ *   instead of parsing JSON.
+ */
+export const EVENT_STORE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    stream_id TEXT NOT NULL,
+    stream_version INTEGER NOT NULL CHECK (stream_version >= 1),
+    type TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    org_path TEXT NOT NULL,
+    UNIQUE (stream_id, stream_version)
+  );
+  CREATE INDEX events_type ON events (type);
+  CREATE INDEX events_actor_id ON events (actor_id);
+  CREATE INDEX events_occurred_at ON events (occurred_at);
+  CREATE TABLE event_orgs (
+    org_id TEXT NOT NULL,
+    position INTEGER NOT NULL REFERENCES events (position),
+    PRIMARY KEY (org_id, position)
+  ) WITHOUT ROWID;
+  CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    response TEXT,
+    PRIMARY KEY (scope, key)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,33 @@
+import Database from 'better-sqlite3';
+
+export type SqliteDatabase = Database.Database;
+
+export interface OpenOptions {
+  /** `FULL` where a lost commit would lose a fact (event log, vault); `NORMAL` where data can be rebuilt. */
+  synchronous: 'FULL' | 'NORMAL';
+  /** A read-only connection to a file that a writable connection has already created and migrated. */
+  readonly?: boolean;
+}
+
+/** How long a connection waits for another process's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens a connection with the settings every adapter relies on. WAL lets readers run next to one writer
+ * and see only committed data; `journal_mode` is stored in the file, so a read-only connection inherits it.
+ */
+export function openSqliteDatabase(file: string, options: OpenOptions): SqliteDatabase {
+  const db = new Database(file, { readonly: options.readonly ?? false, timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous}`);
+    }
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Schema of the read models, one entry per version (see `applyMigrations`). Everything here can be
+ * rebuilt from the event log, so a migration may simply drop and recreate tables and reset the checkpoint.
+ *
+ * `org_closure` holds one row per (ancestor, descendant) pair, the self pair (distance 0) included, and
+ * copies the descendant's name key (`d_name_key`) so that a page of descendants ordered by depth, then
+ * name, then id is a single range scan of `org_closure_children` with no sort.
+ * `org_closure_parents` serves the ancestors of a node and, with the primary key it carries, subtree moves.
+ */
+export const READ_MODELS_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    parent_id TEXT,
+    depth INTEGER NOT NULL,
+    description TEXT,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX orgs_parent ON orgs (parent_id, id);
+  CREATE TABLE org_closure (
+    ancestor_id TEXT NOT NULL,
+    descendant_id TEXT NOT NULL,
+    distance INTEGER NOT NULL,
+    d_name_key TEXT NOT NULL,
+    PRIMARY KEY (ancestor_id, descendant_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX org_closure_children ON org_closure (ancestor_id, distance, d_name_key, descendant_id);
+  CREATE INDEX org_closure_parents ON org_closure (descendant_id, distance);
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT,
+    email_key TEXT,
+    name TEXT,
+    status TEXT NOT NULL,
+    platform_admin INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  -- Not UNIQUE on purpose: the command side enforces unique emails, and a projector must never be
+  -- unable to apply a fact that is already in the log.
+  CREATE INDEX users_email_key ON users (email_key);
+  CREATE TABLE checkpoint (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+  );
+  `,
+];

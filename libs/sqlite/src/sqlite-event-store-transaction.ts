@@ -1,0 +1,123 @@
+import type {
+  AppendResult,
+  EventStoreTransaction,
+  ExpectedVersion,
+  IdempotencyRecord,
+  NewEvent,
+} from '@arbor/application';
+import type { StoredEvent } from '@arbor/domain';
+import type { Statement } from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { EventReads } from './event-reads';
+import type { SqliteDatabase } from './open-sqlite-database';
+
+type InsertEventParams = [string, string, number, string, string, string, string, string, string];
+
+/** The writer connection's statements, prepared once per store and shared by all its transactions. */
+export class WriterStatements {
+  readonly reads: EventReads;
+  readonly streamVersion: Statement<[string], number>;
+  readonly insertEvent: Statement<InsertEventParams>;
+  readonly insertEventOrg: Statement<[string, number]>;
+  readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
+  readonly completeIdempotency: Statement<[string, string, string]>;
+
+  constructor(readonly db: SqliteDatabase) {
+    this.reads = new EventReads(db);
+    // Served by the UNIQUE (stream_id, stream_version) index: one seek, whatever the stream's length.
+    this.streamVersion = db
+      .prepare<[string], number>('SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?')
+      .pluck();
+    this.insertEvent = db.prepare(
+      `INSERT INTO events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertEventOrg = db.prepare('INSERT OR IGNORE INTO event_orgs (org_id, position) VALUES (?, ?)');
+    this.insertIdempotency = db.prepare(
+      // Replaces an existing record: the command side only saves after finding none that is still fresh.
+      'INSERT OR REPLACE INTO idempotency (scope, key, request_hash, created_at, response) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.completeIdempotency = db.prepare('UPDATE idempotency SET response = ? WHERE scope = ? AND key = ?');
+  }
+}
+
+/**
+ * The handle a `transaction()` callback works with. Every call runs on the writer connection, inside the
+ * `BEGIN IMMEDIATE` that `SqliteEventStore.transaction` opened; once that transaction has ended the
+ * handle refuses further use, so a leaked handle can never write outside a transaction.
+ */
+export class SqliteEventStoreTransaction implements EventStoreTransaction {
+  private ended = false;
+
+  constructor(private readonly w: WriterStatements) {}
+
+  end(): void {
+    this.ended = true;
+  }
+
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    this.assertActive();
+    return this.w.reads.readStream(streamId);
+  }
+
+  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
+    this.assertActive();
+    return this.w.reads.readAll(after, limit);
+  }
+
+  async append(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    this.assertActive();
+    const actual = this.w.streamVersion.get(streamId) ?? 0;
+    const matches = expected === 'any' || (expected === 'no_stream' ? actual === 0 : expected === actual);
+    if (!matches) return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
+
+    // Positions come from AUTOINCREMENT while this connection holds SQLite's write lock, and writers are
+    // serialised, so positions grow in commit order: a reader that has seen P never later meets one below P.
+    const occurredAt = new Date().toISOString();
+    const stored: StoredEvent[] = events.map((event, i) => {
+      const id = randomUUID();
+      const streamVersion = actual + i + 1;
+      const orgPath = [...event.orgPath];
+      const { lastInsertRowid } = this.w.insertEvent.run(
+        id,
+        streamId,
+        streamVersion,
+        event.type,
+        occurredAt,
+        event.actor.type,
+        event.actor.id,
+        JSON.stringify(event.data ?? null),
+        JSON.stringify(orgPath),
+      );
+      const position = Number(lastInsertRowid);
+      for (const orgId of orgPath) this.w.insertEventOrg.run(orgId, position);
+      const actor = { type: event.actor.type, id: event.actor.id };
+      return { id, type: event.type, streamId, streamVersion, position, occurredAt, actor, data: event.data, orgPath };
+    });
+    const last = stored[stored.length - 1];
+    return {
+      ok: true,
+      events: stored,
+      streamVersion: actual + stored.length,
+      lastPosition: last ? last.position : this.w.reads.headPosition(),
+    };
+  }
+
+  async findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+    this.assertActive();
+    return this.w.reads.findIdempotency(scope, key);
+  }
+
+  /** Throws (SQLITE_CONSTRAINT_PRIMARYKEY) when the scope and key are already recorded. */
+  async saveIdempotency(record: IdempotencyRecord): Promise<void> {
+    this.assertActive();
+    const response = record.response === undefined ? null : JSON.stringify(record.response);
+    this.w.insertIdempotency.run(record.scope, record.key, record.requestHash, record.createdAt, response);
+  }
+
+  private assertActive(): void {
+    if (this.ended) throw new Error('This event store transaction has already ended.');
+    // SQLite may have rolled back on its own (e.g. SQLITE_FULL): never continue in autocommit mode.
+    if (!this.w.db.inTransaction) throw new Error('The event store transaction was rolled back by SQLite.');
+  }
+}

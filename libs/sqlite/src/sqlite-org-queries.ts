@@ -1,0 +1,160 @@
+import type { OrgListFilter, OrgQueries, OrgView, Page, PageRequest } from '@arbor/application';
+import { nameKey } from '@arbor/domain';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './open-sqlite-database';
+import { decodePageCursor, encodePageCursor, isRecord } from './page-cursor';
+import { ORG_COLUMNS, toOrgView, type OrgRow } from './read-model-rows';
+
+/** Keyset of `list`: the last id returned (ids are time-sortable, so id order is creation order). */
+interface ListKeyset {
+  i: string;
+}
+/** Keyset of `children`: the last row's position in (distance, name key, id) order. */
+interface ChildrenKeyset {
+  d: number;
+  k: string;
+  i: string;
+}
+
+const isListKeyset = (v: unknown): v is ListKeyset => isRecord(v) && typeof v.i === 'string';
+const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
+  isRecord(v) && Number.isSafeInteger(v.d) && (v.d as number) >= 1 && typeof v.k === 'string' && typeof v.i === 'string';
+
+/** Deeper than any tree can be: "all descendants" as a depth bound, so one statement serves both cases. */
+const ANY_DEPTH = 2 ** 31;
+
+type ChildRow = OrgRow & { c_distance: number; c_name_key: string };
+
+/**
+ * Organization queries. A page is one query (one per root for a scoped `list`) fetching `limit + 1` rows
+ * (the extra row only tells whether a next page exists), with keyset pagination that resumes through an
+ * index seek, never an offset.
+ */
+export class SqliteOrgQueries implements OrgQueries {
+  private readonly byId: Statement<[string], OrgRow>;
+  private readonly firstDescendants: Statement<[string, number, number], ChildRow>;
+  private readonly nextDescendants: Statement<[string, number, number, string, string, number], ChildRow>;
+  private readonly ancestors: Statement<[string], OrgRow>;
+  /** `list` statements by SQL text: one per combination of filters present, so at most 14. */
+  private readonly lists = new Map<string, Statement<unknown[], OrgRow>>();
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.byId = db.prepare(`SELECT ${ORG_COLUMNS} FROM orgs o WHERE o.id = ?`);
+    // Both are one range scan of org_closure_children, no sort. The first page starts at distance 1 (past
+    // the self row); later pages seek to the row-value keyset, whose distance is always >= 1. (Adding
+    // `distance > 0` to the second would make SQLite bound the scan by it instead of by the keyset.)
+    const descendantsSql = (range: string): string =>
+      `SELECT ${ORG_COLUMNS}, c.distance AS c_distance, c.d_name_key AS c_name_key
+       FROM org_closure c JOIN orgs o ON o.id = c.descendant_id
+       WHERE c.ancestor_id = ? AND ${range}
+       ORDER BY c.distance, c.d_name_key, c.descendant_id
+       LIMIT ?`;
+    this.firstDescendants = db.prepare(descendantsSql('c.distance BETWEEN 1 AND ?'));
+    this.nextDescendants = db.prepare(
+      descendantsSql('c.distance <= ? AND (c.distance, c.d_name_key, c.descendant_id) > (?, ?, ?)'),
+    );
+    this.ancestors = db.prepare(
+      `SELECT ${ORG_COLUMNS}
+       FROM org_closure c JOIN orgs o ON o.id = c.ancestor_id
+       WHERE c.descendant_id = ? AND c.distance > 0
+       ORDER BY c.distance DESC`,
+    );
+  }
+
+  async get(id: string): Promise<OrgView | undefined> {
+    const row = this.byId.get(id);
+    return row === undefined ? undefined : toOrgView(row);
+  }
+
+  /**
+   * Organizations in id order. With `withinSubtreesOf` and no `parentId`, each root's descendants are
+   * read in id order from the closure's primary key (ancestor_id, descendant_id), at most `limit + 1` per
+   * root, and merged here: a page costs O(roots x limit) whatever the subtrees' sizes. Otherwise one scan
+   * of `orgs` (by `orgs_parent` when `parentId` is given), checking scope per row through the same key.
+   */
+  async list(filter: OrgListFilter, page: PageRequest): Promise<Page<OrgView>> {
+    const after = page.cursor === undefined ? '' : decodePageCursor(page.cursor, isListKeyset).i;
+    const limit = pageLimit(page);
+    const toKeyset = (row: OrgRow): ListKeyset => ({ i: row.id });
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.q !== undefined && filter.q !== '') {
+      // name_key is already NFC + lower case; SQLite's lower() would only fold ASCII.
+      conditions.push(`o.name_key LIKE ? ESCAPE '\\'`);
+      params.push(`%${nameKey(filter.q).replace(/[\\%_]/g, '\\$&')}%`);
+    }
+
+    if (filter.withinSubtreesOf !== undefined && filter.parentId === undefined) {
+      const statement = this.statement(
+        `SELECT ${ORG_COLUMNS} FROM org_closure c JOIN orgs o ON o.id = c.descendant_id
+         WHERE c.ancestor_id = ? AND c.descendant_id > ?${conditions.map((c) => ` AND ${c}`).join('')}
+         ORDER BY c.descendant_id LIMIT ?`,
+      );
+      const byId = new Map<string, OrgRow>();
+      for (const root of new Set(filter.withinSubtreesOf)) {
+        // Nested roots yield the same rows twice: the map keeps one.
+        for (const row of statement.all(root, after, ...params, limit + 1)) byId.set(row.id, row);
+      }
+      const rows = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return toPage(rows.slice(0, limit + 1), limit, toKeyset);
+    }
+
+    if (filter.parentId === null) {
+      conditions.push('o.parent_id IS NULL');
+    } else if (filter.parentId !== undefined) {
+      conditions.push('o.parent_id = ?');
+      params.push(filter.parentId);
+    }
+    if (filter.withinSubtreesOf !== undefined) {
+      conditions.push(
+        `EXISTS (SELECT 1 FROM org_closure c
+                 WHERE c.descendant_id = o.id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
+      );
+      params.push(JSON.stringify(filter.withinSubtreesOf));
+    }
+    const statement = this.statement(
+      `SELECT ${ORG_COLUMNS} FROM orgs o
+       WHERE o.id > ?${conditions.map((c) => ` AND ${c}`).join('')}
+       ORDER BY o.id LIMIT ?`,
+    );
+    return toPage(statement.all(after, ...params, limit + 1), limit, toKeyset);
+  }
+
+  async children(id: string, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
+    const limit = pageLimit(page);
+    const depth = maxDepth ?? ANY_DEPTH;
+    let rows: ChildRow[];
+    if (page.cursor === undefined) {
+      rows = this.firstDescendants.all(id, depth, limit + 1);
+    } else {
+      const from = decodePageCursor(page.cursor, isChildrenKeyset);
+      rows = this.nextDescendants.all(id, depth, from.d, from.k, from.i, limit + 1);
+    }
+    return toPage(rows, limit, (row): ChildrenKeyset => ({ d: row.c_distance, k: row.c_name_key, i: row.id }));
+  }
+
+  async parents(id: string): Promise<OrgView[]> {
+    return this.ancestors.all(id).map(toOrgView);
+  }
+
+  private statement(sql: string): Statement<unknown[], OrgRow> {
+    let statement = this.lists.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<unknown[], OrgRow>(sql);
+      this.lists.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** The HTTP layer validates limits; this only keeps a bad value from turning into a useless query. */
+const pageLimit = (page: PageRequest): number => Math.max(1, Math.floor(page.limit));
+
+function toPage<R extends OrgRow>(rows: R[], limit: number, keyset: (last: R) => unknown): Page<OrgView> {
+  const hasMore = rows.length > limit;
+  const items = hasMore ? rows.slice(0, limit) : rows;
+  return {
+    items: items.map(toOrgView),
+    nextCursor: hasMore ? encodePageCursor(keyset(items[items.length - 1])) : null,
+  };
+}

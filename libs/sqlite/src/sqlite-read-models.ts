@@ -1,0 +1,92 @@
+import type { ProjectableEvent, ReadModels } from '@arbor/application';
+import type { Statement, Transaction } from 'better-sqlite3';
+import { applyMigrations } from './apply-migrations';
+import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+import { ReadModelProjection } from './read-model-projection';
+import { READ_MODELS_MIGRATIONS } from './read-models-schema';
+import { SqliteOrgQueries } from './sqlite-org-queries';
+import { SqliteUserQueries } from './sqlite-user-queries';
+
+const CHECKPOINT_NAME = 'read-models';
+
+/**
+ * The read side in one SQLite file, on one connection: every operation is synchronous underneath, so
+ * within a process a query never observes half of an `apply`; other processes read through WAL snapshots.
+ */
+export class SqliteReadModels implements ReadModels {
+  readonly orgs: SqliteOrgQueries;
+  readonly users: SqliteUserQueries;
+  private readonly getCheckpoint: Statement<[string], number>;
+  private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
+  private readonly resetAll: Transaction<() => void>;
+  private closed = false;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.orgs = new SqliteOrgQueries(db);
+    this.users = new SqliteUserQueries(db);
+    this.getCheckpoint = db.prepare<[string], number>('SELECT position FROM checkpoint WHERE name = ?').pluck();
+    const setCheckpoint = db.prepare<[string, number]>(
+      `INSERT INTO checkpoint (name, position) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+    );
+    const projection = new ReadModelProjection(db);
+
+    // One transaction for the batch and its checkpoint. An event at or below the checkpoint (including one
+    // repeated within the batch) has been applied already and is skipped, so redelivery changes nothing.
+    this.applyBatch = db.transaction((events: ProjectableEvent[]): number => {
+      const start = this.getCheckpoint.get(CHECKPOINT_NAME) ?? 0;
+      let checkpoint = start;
+      for (const event of events) {
+        if (event.position <= checkpoint) continue;
+        projection.apply(event);
+        checkpoint = event.position;
+      }
+      if (checkpoint !== start) setCheckpoint.run(CHECKPOINT_NAME, checkpoint);
+      return checkpoint;
+    });
+
+    const wipe = ['orgs', 'org_closure', 'users', 'checkpoint'].map((table) => db.prepare(`DELETE FROM ${table}`));
+    this.resetAll = db.transaction(() => {
+      for (const statement of wipe) statement.run();
+    });
+  }
+
+  async checkpoint(): Promise<number> {
+    this.assertOpen();
+    return this.getCheckpoint.get(CHECKPOINT_NAME) ?? 0;
+  }
+
+  /** Events are expected in position order; an event below one already applied is skipped. */
+  async apply(events: ProjectableEvent[]): Promise<number> {
+    this.assertOpen();
+    return this.applyBatch.immediate(events);
+  }
+
+  async reset(): Promise<void> {
+    this.assertOpen();
+    this.resetAll.immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The read models are closed.');
+  }
+}
+
+/** Opens (creating and migrating if needed) the read models in `file`. */
+export function openSqliteReadModels(file: string): SqliteReadModels {
+  // NORMAL: a crash may lose the last batches, but the checkpoint is lost with them and they are re-applied.
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
+  try {
+    applyMigrations(db, READ_MODELS_MIGRATIONS);
+    return new SqliteReadModels(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

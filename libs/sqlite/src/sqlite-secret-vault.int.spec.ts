@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-vault';
+
+describe('SqliteSecretVault', () => {
+  let dir: string;
+  let file: string;
+  let vault: SqliteSecretVault;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-vault-'));
+    file = path.join(dir, 'vault.sqlite');
+    vault = openSqliteSecretVault(file);
+  });
+  afterEach(async () => {
+    await vault.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the file readable and writable by its owner only', async () => {
+    await vault.setPasswordHash('u1', 'h');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    if (fs.existsSync(`${file}-wal`)) expect(fs.statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+  });
+
+  it('tightens the mode of an existing file', async () => {
+    await vault.close();
+    fs.chmodSync(file, 0o644);
+    vault = openSqliteSecretVault(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the first data key: a second candidate is ignored', async () => {
+    const first = randomBytes(32);
+    const second = randomBytes(32);
+    expect(await vault.getDataKey('s1')).toBeUndefined();
+    expect((await vault.ensureDataKey('s1', first)).equals(first)).toBe(true);
+    expect((await vault.ensureDataKey('s1', second)).equals(first)).toBe(true);
+    expect((await vault.getDataKey('s1'))?.equals(first)).toBe(true);
+    expect((await vault.ensureDataKey('s2', second)).equals(second)).toBe(true);
+  });
+
+  it('destroys a data key for good, leaving the others', async () => {
+    const key = Buffer.from('a-very-recognisable-secret-key-0'.repeat(1));
+    await vault.ensureDataKey('s1', key);
+    await vault.ensureDataKey('s2', randomBytes(32));
+    await vault.destroyDataKey('s1');
+    await vault.destroyDataKey('missing');
+    expect(await vault.getDataKey('s1')).toBeUndefined();
+    expect(await vault.getDataKey('s2')).toBeDefined();
+    // secure_delete and the WAL truncation leave no copy of the key bytes in any file, open or closed.
+    const filesHoldingKey = () => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(key));
+    expect(filesHoldingKey()).toEqual([]);
+    await vault.close();
+    expect(filesHoldingKey()).toEqual([]);
+    vault = openSqliteSecretVault(file);
+    expect(await vault.getDataKey('s1')).toBeUndefined();
+  });
+
+  it('stores and replaces password hashes', async () => {
+    expect(await vault.getPasswordHash('u1')).toBeUndefined();
+    await vault.setPasswordHash('u1', 'hash-1');
+    await vault.setPasswordHash('u1', 'hash-2');
+    await vault.setPasswordHash('u2', 'hash-3');
+    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
+    expect(await vault.getPasswordHash('u2')).toBe('hash-3');
+    await vault.close();
+    vault = openSqliteSecretVault(file);
+    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
+  });
+});

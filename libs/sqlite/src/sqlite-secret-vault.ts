@@ -1,0 +1,98 @@
+import type { SecretVault } from '@arbor/application';
+import type { Statement, Transaction } from 'better-sqlite3';
+import fs from 'node:fs';
+import { applyMigrations } from './apply-migrations';
+import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+
+const VAULT_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE data_keys (subject_id TEXT PRIMARY KEY, key BLOB NOT NULL);
+  CREATE TABLE password_hashes (user_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
+  `,
+];
+
+/**
+ * Data keys and password hashes in their own SQLite file, readable by the owner only. `secure_delete`
+ * overwrites deleted content in the database pages, and destroying a key also truncates the WAL, whose
+ * older frames would otherwise still hold the key until the next checkpoint reuses them. (What the file
+ * system or the disk keep of overwritten blocks is out of reach here.)
+ */
+export class SqliteSecretVault implements SecretVault {
+  private readonly selectKey: Statement<[string], Buffer>;
+  private readonly ensureKey: Transaction<(subjectId: string, candidate: Buffer) => Buffer>;
+  private readonly deleteKey: Statement<[string]>;
+  private readonly selectHash: Statement<[string], string>;
+  private readonly upsertHash: Statement<[string, string]>;
+  private closed = false;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.selectKey = db.prepare<[string], Buffer>('SELECT key FROM data_keys WHERE subject_id = ?').pluck();
+    const insertKey = db.prepare<[string, Buffer]>('INSERT OR IGNORE INTO data_keys (subject_id, key) VALUES (?, ?)');
+    // First writer wins, also across processes: the insert is ignored when a key exists, and the
+    // read in the same transaction returns whichever key is stored.
+    this.ensureKey = db.transaction((subjectId: string, candidate: Buffer): Buffer => {
+      insertKey.run(subjectId, candidate);
+      return this.selectKey.get(subjectId)!;
+    });
+    this.deleteKey = db.prepare('DELETE FROM data_keys WHERE subject_id = ?');
+    this.selectHash = db.prepare<[string], string>('SELECT hash FROM password_hashes WHERE user_id = ?').pluck();
+    this.upsertHash = db.prepare(
+      `INSERT INTO password_hashes (user_id, hash) VALUES (?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash`,
+    );
+  }
+
+  async getDataKey(subjectId: string): Promise<Buffer | undefined> {
+    this.assertOpen();
+    return this.selectKey.get(subjectId);
+  }
+
+  async ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer> {
+    this.assertOpen();
+    return this.ensureKey.immediate(subjectId, candidate);
+  }
+
+  async destroyDataKey(subjectId: string): Promise<void> {
+    this.assertOpen();
+    if (this.deleteKey.run(subjectId).changes > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async getPasswordHash(userId: string): Promise<string | undefined> {
+    this.assertOpen();
+    return this.selectHash.get(userId);
+  }
+
+  async setPasswordHash(userId: string, hash: string): Promise<void> {
+    this.assertOpen();
+    this.upsertHash.run(userId, hash);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The secret vault is closed.');
+  }
+}
+
+/**
+ * Opens (creating and migrating if needed) the vault in `file`. The file is created with mode 0600
+ * before SQLite opens it; SQLite gives its -wal and -shm files the database file's permissions.
+ */
+export function openSqliteSecretVault(file: string): SqliteSecretVault {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  // openSync's mode is filtered by the umask and ignored for an existing file: set it explicitly.
+  fs.chmodSync(file, 0o600);
+  const db = openSqliteDatabase(file, { synchronous: 'FULL' });
+  try {
+    db.pragma('secure_delete = ON');
+    applyMigrations(db, VAULT_MIGRATIONS);
+    return new SqliteSecretVault(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

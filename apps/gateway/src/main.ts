@@ -1,1 +1,9 @@
-export {};
+/**
+ * The gateway as a separate process belongs to the distributed profile (PostgreSQL event store and read
+ * models, Kafka between services), which is not built yet. Until then, `npm start` runs the gateway inside
+ * the standalone app, composed in apps/standalone/src/start-standalone.ts.
+ */
+process.stderr.write(
+  'The distributed profile is not available yet: run `npm start` for the embedded profile, which includes the gateway.\n',
+);
+process.exit(2);

@@ -1,0 +1,95 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../..');
+const MAIN = join(ROOT, 'apps/standalone/dist/main.js');
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  stdout: () => string;
+}
+
+/** Runs the built app as `npm start` does, and waits for its "listening" log line. */
+function startProcess(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no listening line; stdout: ${out} stderr: ${err}`));
+    }, 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const match = /"message":"arbor listening"[^\n]*?"port":(\d+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise({ child, port: Number(match[1]), stdout: () => out });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}; stderr: ${err}`)));
+  });
+}
+
+function stop(started: Started): Promise<number | null> {
+  return new Promise((resolvePromise) => {
+    started.child.once('exit', (code) => resolvePromise(code));
+    started.child.kill('SIGTERM');
+  });
+}
+
+async function login(port: number, username: string, password: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', username, password }).toString(),
+  });
+  return res.status;
+}
+
+beforeAll(() => {
+  // `npm test` builds first; this keeps `npx jest` on its own working too (tsc -b is incremental).
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: ROOT });
+}, 120_000);
+
+describe('the standalone process', () => {
+  it('prints a generated admin password once, keeps it across restarts, and stops cleanly on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-main-'));
+    const first = await startProcess({ PORT: '0', IAM_DATA_DIR: dataDir });
+    const match = /Platform admin created: admin@localhost \/ password: (\S+)/.exec(first.stdout());
+    expect(match).not.toBeNull();
+    const password = match![1];
+    expect(await login(first.port, 'admin@localhost', password)).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${first.port}/readyz`)).status).toBe(200);
+    expect(await stop(first)).toBe(0);
+
+    const second = await startProcess({ PORT: '0', IAM_DATA_DIR: dataDir, IAM_BOOTSTRAP_ADMIN_PASSWORD: 'a different password' });
+    expect(second.stdout()).not.toContain('Platform admin created');
+    expect(await login(second.port, 'admin@localhost', password)).toBe(200);
+    expect(await login(second.port, 'admin@localhost', 'a different password')).toBe(400);
+    expect(await stop(second)).toBe(0);
+  }, 60_000);
+
+  it('takes the bootstrap admin and issuer from the environment', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-main-'));
+    const started = await startProcess({
+      PORT: '0',
+      IAM_DATA_DIR: dataDir,
+      IAM_ISSUER: 'https://iam.example.test',
+      IAM_BOOTSTRAP_ADMIN_EMAIL: 'root@example.test',
+      IAM_BOOTSTRAP_ADMIN_PASSWORD: 'chosen password 123',
+    });
+    try {
+      expect(started.stdout()).not.toContain('chosen password 123');
+      expect(await login(started.port, 'root@example.test', 'chosen password 123')).toBe(200);
+      const metadata = await (await fetch(`http://127.0.0.1:${started.port}/.well-known/oauth-authorization-server`)).json();
+      expect(metadata.issuer).toBe('https://iam.example.test');
+    } finally {
+      await stop(started);
+    }
+  }, 60_000);
+});

@@ -86,7 +86,7 @@ describe('the standalone process', () => {
     try {
       expect(started.stdout()).not.toContain('chosen password 123');
       expect(await login(started.port, 'root@example.test', 'chosen password 123')).toBe(200);
-      const metadata = await (await fetch(`http://127.0.0.1:${started.port}/.well-known/oauth-authorization-server`)).json();
+      const metadata = (await (await fetch(`http://127.0.0.1:${started.port}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
       expect(metadata.issuer).toBe('https://iam.example.test');
     } finally {
       await stop(started);

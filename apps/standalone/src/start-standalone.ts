@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import {
   AccessPolicy,
   Authenticator,
+  ClientAuthenticator,
+  ClientSecretHasher,
   CommandService,
   FailureThrottle,
   PasswordHasher,
@@ -11,6 +13,7 @@ import {
   Projector,
   SigningKeyRing,
   TokenEndpoint,
+  TokenIntrospection,
   TokenService,
   bootstrapPlatformAdmin,
   jsonLogger,
@@ -18,7 +21,7 @@ import {
 } from '@arbor/application';
 import { createApiApp, type ApiContext } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
-import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
+import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteTokenStore } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
 
 export interface RunningStandalone {
@@ -38,25 +41,31 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const store = openSqliteEventStore(join(config.dataDir, 'events.sqlite'));
   const readModels = openSqliteReadModels(join(config.dataDir, 'read-models.sqlite'));
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
+  const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
   const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
   const tokens = new TokenService(keys, { issuer: config.issuer });
+  const secrets = new ClientSecretHasher(vault);
 
-  const commands = new CommandService({ store, bus, vault, cipher, hasher, log });
+  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log });
   await commands.start();
   const projector = new Projector({ store, readModels, cipher, bus, log });
   await projector.start();
   await bootstrapPlatformAdmin(commands, { email: config.bootstrapAdminEmail, password: config.bootstrapAdminPassword }, log);
 
+  const authenticator = new Authenticator(tokens, readModels, tokenStore);
+  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets, throttle: new FailureThrottle() });
   const ctx: ApiContext = {
     commands,
     readModels,
     projection: projector,
     policy: new AccessPolicy(readModels),
-    authenticator: new Authenticator(tokens, readModels),
-    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, accountThrottle: new FailureThrottle() }),
+    authenticator,
+    clientAuthenticator,
+    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, clients: clientAuthenticator, accountThrottle: new FailureThrottle() }),
+    introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, readModels }),
     eventStore: store,
     keys,
     issuer: config.issuer,
@@ -96,6 +105,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
         await store.close();
         await readModels.close();
         await vault.close();
+        await tokenStore.close();
       })()),
   };
 }

@@ -8,7 +8,9 @@ import type {
   Logger,
   ReadModels,
   SigningKeyRing,
+  ClientAuthenticator,
   TokenEndpoint,
+  TokenIntrospection,
 } from '@arbor/application';
 
 /** What the gateway needs from the command side: in one process a CommandService, remotely a client. */
@@ -34,6 +36,8 @@ export interface ApiContext {
   policy: AccessPolicy;
   authenticator: Authenticator;
   tokenEndpoint: TokenEndpoint;
+  introspection: TokenIntrospection;
+  clientAuthenticator: ClientAuthenticator;
   /** The log, for the event API and idempotency records; handlers never write events through it. */
   eventStore: EventStore;
   keys: SigningKeyRing;

@@ -6,7 +6,11 @@ import { mapError } from './problem-mapping';
 import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
+import { clientRoutes } from './routes/client-routes';
+import { orgUserRoutes } from './routes/org-user-routes';
+import { tokenManagementRoutes } from './routes/token-management-routes';
 import { tokenRoutes } from './routes/token-routes';
+import { userRoutes } from './routes/user-routes';
 
 export const API_VERSION = '1.0.0';
 
@@ -17,7 +21,15 @@ export interface ApiAppOptions {
 
 /** Every `/api/v1` route, in the order they are bound and documented. */
 export function apiRoutes(): RouteDefinition<ApiContext>[] {
-  const routes: RouteDefinition<ApiContext>[] = [...tokenRoutes, ...orgRoutes, ...eventRoutes];
+  const routes: RouteDefinition<ApiContext>[] = [
+    ...tokenRoutes,
+    ...tokenManagementRoutes,
+    ...orgRoutes,
+    ...orgUserRoutes,
+    ...userRoutes,
+    ...clientRoutes,
+    ...eventRoutes,
+  ];
   routes.push(openApiRoute(() => routes, API_VERSION));
   return routes;
 }
@@ -81,7 +93,7 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     introspection_endpoint: `${issuer}/api/v1/auth/tokens/introspect`,
     revocation_endpoint: `${issuer}/api/v1/auth/tokens/revoke`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: ['password'],
+    grant_types_supported: ['password', 'client_credentials', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     scopes_supported: [...PERMISSIONS],
     response_types_supported: [],

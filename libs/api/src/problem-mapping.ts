@@ -13,6 +13,7 @@ const STATUS: Record<IamErrorCode, [number, string]> = {
   IAM_ERR_HAS_CHILDREN: [409, 'The organization has children'],
   IAM_ERR_ROOT_ORG_ADMIN_ONLY: [403, 'Only platform admins manage root organizations'],
   IAM_ERR_EMAIL_TAKEN: [409, 'Email already in use'],
+  IAM_ERR_ALREADY_MEMBER: [409, 'Already a member'],
   IAM_ERR_VERSION_CONFLICT: [409, 'Concurrent modification'],
   IAM_ERR_PRECONDITION_FAILED: [412, 'Precondition failed'],
   IAM_ERR_IDEMPOTENCY_KEY_REUSED: [409, 'Idempotency key reused with another request'],

@@ -97,3 +97,71 @@ export const eventSchema: JsonSchema = {
     data: { type: 'object' },
   },
 };
+
+export const rolesSchema: JsonSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 3,
+  uniqueItems: true,
+  items: { enum: ['member', 'admin', 'owner'] },
+};
+
+export const userSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'email', 'name', 'status', 'createdAt', 'updatedAt', 'version'],
+  properties: {
+    id: { type: 'string' },
+    email: { type: ['string', 'null'] },
+    name: { type: ['string', 'null'] },
+    status: { enum: ['active', 'disabled', 'erased'] },
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+    version: { type: 'integer', minimum: 1 },
+  },
+};
+
+export const orgUserSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orgId', 'userId', 'email', 'name', 'status', 'roles', 'addedAt', 'version'],
+  properties: {
+    orgId: { type: 'string' },
+    userId: { type: 'string' },
+    email: { type: ['string', 'null'] },
+    name: { type: ['string', 'null'] },
+    status: { enum: ['active', 'disabled', 'erased'] },
+    roles: rolesSchema,
+    addedAt: timestampSchema,
+    version: { type: 'integer', minimum: 1 },
+  },
+};
+
+export const userMembershipSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orgId', 'orgName', 'roles', 'addedAt'],
+  properties: { orgId: { type: 'string' }, orgName: { type: 'string' }, roles: rolesSchema, addedAt: timestampSchema },
+};
+
+export const clientSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'clientId', 'name', 'orgId', 'scopes', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    clientId: { type: 'string' },
+    name: { type: 'string' },
+    orgId: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    createdAt: timestampSchema,
+    clientSecret: { type: 'string', description: 'Only in the creation response; never shown again.' },
+  },
+};
+
+export const scopesSchema: JsonSchema = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { enum: ['orgs:read', 'orgs:write', 'orgs:delete', 'users:read', 'users:write', 'clients:read', 'clients:write', 'events:read'] },
+};

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { IamError, isIamError } from '@arbor/domain';
-import { IDEMPOTENCY_TTL_MS, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
+import { IamError, isIamError, type StoredEvent } from '@arbor/domain';
+import { IDEMPOTENCY_TTL_MS, actorOf, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
 import type { HandlerRequest, HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
 
@@ -17,8 +17,12 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 }
 
 export interface WriteOptions {
+  /** Where the command's field paths point in the request (default `/body`). */
+  fieldPrefix?: string;
   /** For creations: the response a replay can rebuild from if the first response was never stored. */
   provisional?: HandlerResult;
+  /** What of the response may be kept for replays: secrets shown once must not be stored. */
+  redact?: (result: HandlerResult) => HandlerResult;
   /** Rebuilds the response of a replayed creation whose stored response has no body yet. */
   represent?: (record: IdempotencyRecord) => Promise<HandlerResult>;
 }
@@ -32,11 +36,11 @@ export async function executeWrite(
   req: HandlerRequest,
   principal: Principal,
   command: Command,
-  respond: () => Promise<HandlerResult>,
+  respond: (events: StoredEvent[]) => Promise<HandlerResult>,
   options: WriteOptions = {},
 ): Promise<HandlerResult> {
   const key = options.provisional ? req.headers['idempotency-key'] : undefined;
-  const idempotency = key ? { scope: `user:${principal.id}`, key, requestHash: requestHash(req) } : undefined;
+  const idempotency = key ? { scope: `${principal.type}:${principal.id}`, key, requestHash: requestHash(req) } : undefined;
 
   if (idempotency) {
     const prior = await ctx.eventStore.findIdempotency(idempotency.scope, idempotency.key);
@@ -45,22 +49,22 @@ export async function executeWrite(
 
   const outcome = await ctx.commands
     .execute(command, {
-      actor: { type: 'user', id: principal.id },
+      actor: actorOf(principal),
       idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
     })
-    .catch(locateInBody);
+    .catch((e) => locateIn(options.fieldPrefix ?? '/body', e));
   if (outcome.kind === 'replayed') return replay(ctx, outcome.record, idempotency!.requestHash, options);
 
   await ctx.projection.waitFor(outcome.position);
-  const result = await respond();
-  if (idempotency) await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, stored(result));
+  const result = await respond(outcome.events);
+  if (idempotency) await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, stored(options.redact ? options.redact(result) : result));
   return result;
 }
 
 /** Commands are built from request bodies: the domain's field paths are relative to the body. */
-function locateInBody(error: unknown): never {
+function locateIn(prefix: string, error: unknown): never {
   if (isIamError(error) && error.errors)
-    throw new IamError(error.code, error.message, error.errors.map((e) => ({ ...e, path: `/body${e.path}` })));
+    throw new IamError(error.code, error.message, error.errors.map((e) => ({ ...e, path: `${prefix}${e.path}` })));
   throw error;
 }
 

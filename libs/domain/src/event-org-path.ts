@@ -13,6 +13,11 @@ export function eventOrgPath(tree: OrgTree, event: DomainEvent): string[] {
       return event.data.toParentId === null ? [event.data.orgId] : [...tree.path(event.data.toParentId), event.data.orgId];
     case 'OrgUpdated':
     case 'OrgDeleted':
+    case 'UserAddedToOrg':
+    case 'OrgUserUpdated':
+    case 'UserRemovedFromOrg':
+    case 'ClientCredentialIssued':
+    case 'ClientCredentialRevoked':
       return tree.path(event.data.orgId);
     default:
       return [];

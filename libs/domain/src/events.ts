@@ -42,12 +42,64 @@ export interface UserCreatedData {
   platformAdmin: boolean;
 }
 
+/** A new sealed `{email, name}`: the whole personal record is sealed again on every change. */
+export interface UserUpdatedData {
+  userId: string;
+  personal: SealedPersonalData;
+}
+
+export interface UserStatusData {
+  userId: string;
+}
+
+export type Role = 'member' | 'admin' | 'owner';
+
+export interface UserAddedToOrgData {
+  orgId: string;
+  userId: string;
+  roles: Role[];
+}
+
+export interface OrgUserUpdatedData {
+  orgId: string;
+  userId: string;
+  roles: Role[];
+}
+
+export interface UserRemovedFromOrgData {
+  orgId: string;
+  userId: string;
+}
+
+/** The secret is not here: only its keyed hash, and only in the vault. */
+export interface ClientCredentialIssuedData {
+  clientCredentialId: string;
+  clientId: string;
+  name: string;
+  orgId: string;
+  scopes: string[];
+}
+
+export interface ClientCredentialRevokedData {
+  clientCredentialId: string;
+  clientId: string;
+  orgId: string;
+}
+
 export interface EventDataByType {
   OrgCreated: OrgCreatedData;
   OrgUpdated: OrgUpdatedData;
   OrgMoved: OrgMovedData;
   OrgDeleted: OrgDeletedData;
   UserCreated: UserCreatedData;
+  UserUpdated: UserUpdatedData;
+  UserDisabled: UserStatusData;
+  UserEnabled: UserStatusData;
+  UserAddedToOrg: UserAddedToOrgData;
+  OrgUserUpdated: OrgUserUpdatedData;
+  UserRemovedFromOrg: UserRemovedFromOrgData;
+  ClientCredentialIssued: ClientCredentialIssuedData;
+  ClientCredentialRevoked: ClientCredentialRevokedData;
 }
 
 export type DomainEventType = keyof EventDataByType;
@@ -88,7 +140,17 @@ const KNOWN_TYPES: Record<DomainEventType, true> = {
   OrgMoved: true,
   OrgDeleted: true,
   UserCreated: true,
+  UserUpdated: true,
+  UserDisabled: true,
+  UserEnabled: true,
+  UserAddedToOrg: true,
+  OrgUserUpdated: true,
+  UserRemovedFromOrg: true,
+  ClientCredentialIssued: true,
+  ClientCredentialRevoked: true,
 };
 
 export const orgStreamId = (orgId: string): string => `org-${orgId}`;
 export const userStreamId = (userId: string): string => `user-${userId}`;
+export const membershipStreamId = (orgId: string, userId: string): string => `membership-${orgId}-${userId}`;
+export const clientStreamId = (clientCredentialId: string): string => `client-${clientCredentialId}`;

@@ -8,3 +8,7 @@ export * from './org-tree';
 export * from './event-org-path';
 export * from './user-directory';
 export * from './permissions';
+export * from './field-rules';
+export * from './member-decisions';
+export * from './membership-index';
+export * from './roles';

@@ -1,5 +1,6 @@
 import type { DomainEvent } from './events';
-import { orgStreamId } from './events';
+import { clientStreamId, membershipStreamId, orgStreamId } from './events';
+import type { MembershipIndex } from './membership-index';
 import { IamError } from './iam-error';
 import { checkOrgFields } from './org-rules';
 import { MAX_ORG_DEPTH, nameKey, type OrgNode, type OrgTree } from './org-tree';
@@ -84,17 +85,30 @@ export function decideReplaceOrg(tree: OrgTree, cmd: ReplaceOrgCommand): DomainE
   return events;
 }
 
-/** A recursive delete removes the subtree leaf first, so that every OrgDeleted removes a leaf. */
-export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand): DomainEvent[] {
+/**
+ * A delete removes the subtree leaf first, so that every OrgDeleted removes a leaf; each organization's
+ * memberships and client credentials end, as events of their own, before the organization itself.
+ */
+export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand, memberships?: MembershipIndex): DomainEvent[] {
   const org = mustExist(tree, cmd.orgId);
   checkVersion(org, cmd.expectedVersion);
   if (org.children.size > 0 && !cmd.recursive)
     throw new IamError('IAM_ERR_HAS_CHILDREN', 'The organization has children; delete them first or pass recursive=true.');
-  return tree.subtreeIds(org.id).map((id) => ({
-    type: 'OrgDeleted' as const,
-    streamId: orgStreamId(id),
-    data: { orgId: id, parentId: tree.get(id)!.parentId },
-  }));
+  const events: DomainEvent[] = [];
+  for (const id of tree.subtreeIds(org.id)) {
+    for (const [userId] of memberships?.membersOf(id) ?? [])
+      events.push({ type: 'UserRemovedFromOrg', streamId: membershipStreamId(id, userId), data: { orgId: id, userId } });
+    for (const clientCredentialId of memberships?.clientsOf(id) ?? []) {
+      const client = memberships!.client(clientCredentialId)!;
+      events.push({
+        type: 'ClientCredentialRevoked',
+        streamId: clientStreamId(clientCredentialId),
+        data: { clientCredentialId, clientId: client.clientId, orgId: id },
+      });
+    }
+    events.push({ type: 'OrgDeleted', streamId: orgStreamId(id), data: { orgId: id, parentId: tree.get(id)!.parentId } });
+  }
+  return events;
 }
 
 function mustExist(tree: OrgTree, orgId: string): OrgNode {

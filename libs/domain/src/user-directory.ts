@@ -3,8 +3,10 @@ import { isKnownEvent } from './events';
 
 export interface UserEntry {
   id: string;
-  /** Case-insensitive email key; null once the user's personal data has been erased. */
-  emailKey: string | null;
+  /** Opened personal data; null once it has been erased (its key destroyed). */
+  email: string | null;
+  name: string | null;
+  status: 'active' | 'disabled' | 'erased';
   platformAdmin: boolean;
   version: number;
 }
@@ -12,8 +14,9 @@ export interface UserEntry {
 export const emailKey = (email: string): string => email.normalize('NFC').trim().toLowerCase();
 
 /**
- * The command side's view of users, folded from the log: enough to keep emails unique and to know whether
- * a platform admin exists. Emails are sealed in the log, so the caller opens them and passes the key in.
+ * The command side's view of users, folded from the log: enough to keep emails unique (case-insensitively),
+ * to re-seal a user's personal data when one field changes, and to know whether a platform admin exists.
+ * Personal data is sealed in the log, so the caller opens it and passes it in.
  */
 export class UserDirectory {
   private readonly users = new Map<string, UserEntry>();
@@ -36,17 +39,51 @@ export class UserDirectory {
     return false;
   }
 
-  apply(event: StoredEvent, openedEmail: string | null): void {
+  apply(event: StoredEvent, opened: { email: string; name: string } | null): void {
     if (!isKnownEvent(event)) return;
-    if (event.type === 'UserCreated') {
-      const key = openedEmail === null ? null : emailKey(openedEmail);
-      this.users.set(event.data.userId, {
-        id: event.data.userId,
-        emailKey: key,
-        platformAdmin: event.data.platformAdmin,
-        version: event.streamVersion,
-      });
-      if (key !== null) this.byEmail.set(key, event.data.userId);
+    switch (event.type) {
+      case 'UserCreated':
+        this.users.set(event.data.userId, {
+          id: event.data.userId,
+          email: null,
+          name: null,
+          status: 'active',
+          platformAdmin: event.data.platformAdmin,
+          version: event.streamVersion,
+        });
+        this.setPersonal(event.data.userId, opened);
+        return;
+      case 'UserUpdated': {
+        const user = this.users.get(event.data.userId);
+        if (!user) return;
+        user.version = event.streamVersion;
+        this.setPersonal(user.id, opened);
+        return;
+      }
+      case 'UserDisabled':
+      case 'UserEnabled': {
+        const user = this.users.get(event.data.userId);
+        if (!user) return;
+        user.version = event.streamVersion;
+        if (user.status !== 'erased') user.status = event.type === 'UserDisabled' ? 'disabled' : 'active';
+        return;
+      }
+      default:
+        return;
     }
+  }
+
+  private setPersonal(userId: string, opened: { email: string; name: string } | null): void {
+    const user = this.users.get(userId)!;
+    if (user.email !== null && this.byEmail.get(emailKey(user.email)) === userId) this.byEmail.delete(emailKey(user.email));
+    if (opened === null) {
+      user.email = null;
+      user.name = null;
+      user.status = 'erased';
+      return;
+    }
+    user.email = opened.email;
+    user.name = opened.name;
+    this.byEmail.set(emailKey(opened.email), userId);
   }
 }

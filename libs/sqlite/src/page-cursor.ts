@@ -1,3 +1,4 @@
+import type { Page, PageRequest } from '@arbor/application';
 import { IamError } from '@arbor/domain';
 
 /** Cursors are base64url JSON of the last row's keyset: opaque to clients, cheap to check here. */
@@ -27,3 +28,30 @@ const invalidCursor = (): IamError =>
 
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Keyset of lists ordered by id alone: the last id returned. */
+export interface IdKeyset {
+  i: string;
+}
+
+export const isIdKeyset = (v: unknown): v is IdKeyset => isRecord(v) && typeof v.i === 'string';
+
+/** Where an id-ordered list resumes: after the cursor's id, or from the start ('' sorts before any id). */
+export const afterId = (page: PageRequest): string =>
+  page.cursor === undefined ? '' : decodePageCursor(page.cursor, isIdKeyset).i;
+
+/** The HTTP layer validates limits; this only keeps a bad value from turning into a useless query. */
+export const pageLimit = (page: PageRequest): number => Math.max(1, Math.floor(page.limit));
+
+/**
+ * Turns `limit + 1` fetched rows into a page: the extra row only tells that a next page exists, and the
+ * cursor is the keyset of the last row returned.
+ */
+export function toPage<R, V>(rows: R[], limit: number, toView: (row: R) => V, keyset: (last: R) => unknown): Page<V> {
+  const hasMore = rows.length > limit;
+  const items = hasMore ? rows.slice(0, limit) : rows;
+  return {
+    items: items.map(toView),
+    nextCursor: hasMore ? encodePageCursor(keyset(items[items.length - 1])) : null,
+  };
+}

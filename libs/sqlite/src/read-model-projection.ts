@@ -7,11 +7,10 @@ import {
   type OrgMovedData,
   type OrgUpdatedData,
   type StoredEvent,
-  type UserCreatedData,
 } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
-import { emailKey } from './read-model-rows';
+import { UserAccessProjection } from './user-access-projection';
 
 type Params = Record<string, unknown>;
 
@@ -34,9 +33,10 @@ export class ReadModelProjection {
   private readonly deleteOrg: Statement<[string]>;
   private readonly deleteLinksTo: Statement<[string]>;
   private readonly deleteLinksFrom: Statement<[string]>;
-  private readonly insertUser: Statement<Params>;
+  private readonly access: UserAccessProjection;
 
   constructor(db: SqliteDatabase) {
+    this.access = new UserAccessProjection(db);
     this.orgDepth = db.prepare<[string], number>('SELECT depth FROM orgs WHERE id = ?').pluck();
     this.insertOrg = db.prepare(
       `INSERT OR IGNORE INTO orgs
@@ -82,11 +82,6 @@ export class ReadModelProjection {
     this.deleteOrg = db.prepare('DELETE FROM orgs WHERE id = ?');
     this.deleteLinksTo = db.prepare('DELETE FROM org_closure WHERE descendant_id = ?');
     this.deleteLinksFrom = db.prepare('DELETE FROM org_closure WHERE ancestor_id = ?');
-    this.insertUser = db.prepare(
-      `INSERT OR IGNORE INTO users
-         (id, email, email_key, name, status, platform_admin, created_at, updated_at, version)
-       VALUES (@id, @email, @emailKey, @name, @status, @platformAdmin, @at, @at, @version)`,
-    );
   }
 
   /** Applies one event; unknown types are ignored (the caller still advances the checkpoint). */
@@ -102,7 +97,23 @@ export class ReadModelProjection {
       case 'OrgDeleted':
         return this.orgDeleted(event.data);
       case 'UserCreated':
-        return this.userCreated(event, event.data);
+        return this.access.userCreated(event, event.data);
+      case 'UserUpdated':
+        return this.access.userUpdated(event, event.data);
+      case 'UserDisabled':
+        return this.access.userStatus(event, event.data, 'disabled');
+      case 'UserEnabled':
+        return this.access.userStatus(event, event.data, 'active');
+      case 'UserAddedToOrg':
+        return this.access.userAddedToOrg(event, event.data);
+      case 'OrgUserUpdated':
+        return this.access.orgUserUpdated(event, event.data);
+      case 'UserRemovedFromOrg':
+        return this.access.userRemovedFromOrg(event.data);
+      case 'ClientCredentialIssued':
+        return this.access.clientIssued(event, event.data);
+      case 'ClientCredentialRevoked':
+        return this.access.clientRevoked(event.data);
     }
   }
 
@@ -154,20 +165,6 @@ export class ReadModelProjection {
     this.deleteOrg.run(d.orgId);
     this.deleteLinksTo.run(d.orgId);
     this.deleteLinksFrom.run(d.orgId);
-  }
-
-  /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
-  private userCreated(event: ProjectableEvent, d: UserCreatedData): void {
-    const personal = event.personal ?? null;
-    this.insertUser.run({
-      id: d.userId,
-      email: personal?.email ?? null,
-      emailKey: personal ? emailKey(personal.email) : null,
-      name: personal?.name ?? null,
-      status: personal ? 'active' : 'erased',
-      platformAdmin: d.platformAdmin ? 1 : 0,
-      at: event.occurredAt,
-      version: event.streamVersion,
-    });
+    this.access.orgDeleted(d.orgId);
   }
 }

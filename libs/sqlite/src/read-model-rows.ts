@@ -1,4 +1,5 @@
 import type { OrgView, UserView } from '@arbor/application';
+import type { Role } from '@arbor/domain';
 
 /** Columns of `orgs o` in the shape `toOrgView` expects. */
 export const ORG_COLUMNS =
@@ -28,7 +29,9 @@ export const toOrgView = (row: OrgRow): OrgView => ({
   version: row.version,
 });
 
-export const USER_COLUMNS = 'id, email, name, status, platform_admin, created_at, updated_at, version';
+/** Columns of `users u` in the shape `toUserView` expects. */
+export const USER_COLUMNS =
+  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version';
 
 export interface UserRow {
   id: string;
@@ -54,3 +57,16 @@ export const toUserView = (row: UserRow): UserView => ({
 
 /** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */
 export const emailKey = (email: string): string => email.normalize('NFC').toLowerCase();
+
+/** The key of "email or name contains" searches: the same folding as `emailKey`, applied to the pattern too. */
+export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[\\%_]/g, '\\$&')}%`;
+
+/** The canonical order of roles, weakest first: merged role lists come out in it. */
+const ROLE_ORDER: readonly Role[] = ['member', 'admin', 'owner'];
+
+/** Roles from their JSON column(s), merged, deduplicated and in canonical order. */
+export function parseRoles(...columns: string[]): Role[] {
+  const held = new Set<string>();
+  for (const column of columns) for (const role of JSON.parse(column) as string[]) held.add(role);
+  return ROLE_ORDER.filter((role) => held.has(role));
+}

@@ -6,6 +6,12 @@
  * copies the descendant's name key (`d_name_key`) so that a page of descendants ordered by depth, then
  * name, then id is a single range scan of `org_closure_children` with no sort.
  * `org_closure_parents` serves the ancestors of a node and, with the primary key it carries, subtree moves.
+ *
+ * Version 2 adds memberships, clients and `users.name_key` (NFC + lower case, as `email_key`: SQLite's
+ * `lower()` folds ASCII only). It empties every table and the checkpoint, so the next start rebuilds from
+ * position 0 and the new tables see the whole history. Roles and scopes are JSON arrays of strings.
+ * `memberships_user` serves a user's memberships; inherited roles go through `org_closure_parents` and the
+ * memberships primary key.
  */
 export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
@@ -49,5 +55,31 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
     name TEXT PRIMARY KEY,
     position INTEGER NOT NULL
   );
+  `,
+  `
+  DELETE FROM orgs;
+  DELETE FROM org_closure;
+  DELETE FROM users;
+  DELETE FROM checkpoint;
+  ALTER TABLE users ADD COLUMN name_key TEXT;
+  CREATE TABLE memberships (
+    org_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX memberships_user ON memberships (user_id, org_id);
+  CREATE TABLE clients (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    org_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX clients_org ON clients (org_id, id);
   `,
 ];

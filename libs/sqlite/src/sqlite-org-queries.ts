@@ -2,13 +2,10 @@ import type { OrgListFilter, OrgQueries, OrgView, Page, PageRequest } from '@arb
 import { nameKey } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
-import { decodePageCursor, encodePageCursor, isRecord } from './page-cursor';
+import { afterId, decodePageCursor, isRecord, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { ORG_COLUMNS, toOrgView, type OrgRow } from './read-model-rows';
+import { StatementCache } from './statement-cache';
 
-/** Keyset of `list`: the last id returned (ids are time-sortable, so id order is creation order). */
-interface ListKeyset {
-  i: string;
-}
 /** Keyset of `children`: the last row's position in (distance, name key, id) order. */
 interface ChildrenKeyset {
   d: number;
@@ -16,7 +13,6 @@ interface ChildrenKeyset {
   i: string;
 }
 
-const isListKeyset = (v: unknown): v is ListKeyset => isRecord(v) && typeof v.i === 'string';
 const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
   isRecord(v) && Number.isSafeInteger(v.d) && (v.d as number) >= 1 && typeof v.k === 'string' && typeof v.i === 'string';
 
@@ -36,9 +32,10 @@ export class SqliteOrgQueries implements OrgQueries {
   private readonly nextDescendants: Statement<[string, number, number, string, string, number], ChildRow>;
   private readonly ancestors: Statement<[string], OrgRow>;
   /** `list` statements by SQL text: one per combination of filters present, so at most 14. */
-  private readonly lists = new Map<string, Statement<unknown[], OrgRow>>();
+  private readonly lists: StatementCache;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
+    this.lists = new StatementCache(db);
     this.byId = db.prepare(`SELECT ${ORG_COLUMNS} FROM orgs o WHERE o.id = ?`);
     // Both are one range scan of org_closure_children, no sort. The first page starts at distance 1 (past
     // the self row); later pages seek to the row-value keyset, whose distance is always >= 1. (Adding
@@ -73,9 +70,10 @@ export class SqliteOrgQueries implements OrgQueries {
    * of `orgs` (by `orgs_parent` when `parentId` is given), checking scope per row through the same key.
    */
   async list(filter: OrgListFilter, page: PageRequest): Promise<Page<OrgView>> {
-    const after = page.cursor === undefined ? '' : decodePageCursor(page.cursor, isListKeyset).i;
+    // Ids are time-sortable, so id order is creation order.
+    const after = afterId(page);
     const limit = pageLimit(page);
-    const toKeyset = (row: OrgRow): ListKeyset => ({ i: row.id });
+    const toKeyset = (row: OrgRow): IdKeyset => ({ i: row.id });
     const conditions: string[] = [];
     const params: unknown[] = [];
     if (filter.q !== undefined && filter.q !== '') {
@@ -85,7 +83,7 @@ export class SqliteOrgQueries implements OrgQueries {
     }
 
     if (filter.withinSubtreesOf !== undefined && filter.parentId === undefined) {
-      const statement = this.statement(
+      const statement = this.lists.get<OrgRow>(
         `SELECT ${ORG_COLUMNS} FROM org_closure c JOIN orgs o ON o.id = c.descendant_id
          WHERE c.ancestor_id = ? AND c.descendant_id > ?${conditions.map((c) => ` AND ${c}`).join('')}
          ORDER BY c.descendant_id LIMIT ?`,
@@ -96,7 +94,7 @@ export class SqliteOrgQueries implements OrgQueries {
         for (const row of statement.all(root, after, ...params, limit + 1)) byId.set(row.id, row);
       }
       const rows = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return toPage(rows.slice(0, limit + 1), limit, toKeyset);
+      return toPage(rows.slice(0, limit + 1), limit, toOrgView, toKeyset);
     }
 
     if (filter.parentId === null) {
@@ -112,12 +110,12 @@ export class SqliteOrgQueries implements OrgQueries {
       );
       params.push(JSON.stringify(filter.withinSubtreesOf));
     }
-    const statement = this.statement(
+    const statement = this.lists.get<OrgRow>(
       `SELECT ${ORG_COLUMNS} FROM orgs o
        WHERE o.id > ?${conditions.map((c) => ` AND ${c}`).join('')}
        ORDER BY o.id LIMIT ?`,
     );
-    return toPage(statement.all(after, ...params, limit + 1), limit, toKeyset);
+    return toPage(statement.all(after, ...params, limit + 1), limit, toOrgView, toKeyset);
   }
 
   async children(id: string, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
@@ -130,31 +128,10 @@ export class SqliteOrgQueries implements OrgQueries {
       const from = decodePageCursor(page.cursor, isChildrenKeyset);
       rows = this.nextDescendants.all(id, depth, from.d, from.k, from.i, limit + 1);
     }
-    return toPage(rows, limit, (row): ChildrenKeyset => ({ d: row.c_distance, k: row.c_name_key, i: row.id }));
+    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row.c_distance, k: row.c_name_key, i: row.id }));
   }
 
   async parents(id: string): Promise<OrgView[]> {
     return this.ancestors.all(id).map(toOrgView);
   }
-
-  private statement(sql: string): Statement<unknown[], OrgRow> {
-    let statement = this.lists.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare<unknown[], OrgRow>(sql);
-      this.lists.set(sql, statement);
-    }
-    return statement;
-  }
-}
-
-/** The HTTP layer validates limits; this only keeps a bad value from turning into a useless query. */
-const pageLimit = (page: PageRequest): number => Math.max(1, Math.floor(page.limit));
-
-function toPage<R extends OrgRow>(rows: R[], limit: number, keyset: (last: R) => unknown): Page<OrgView> {
-  const hasMore = rows.length > limit;
-  const items = hasMore ? rows.slice(0, limit) : rows;
-  return {
-    items: items.map(toOrgView),
-    nextCursor: hasMore ? encodePageCursor(keyset(items[items.length - 1])) : null,
-  };
 }

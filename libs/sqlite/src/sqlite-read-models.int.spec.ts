@@ -1,40 +1,13 @@
-import type { OrgView, Page, PageRequest, PersonalData, ProjectableEvent } from '@arbor/application';
+import type { OrgView, Page, PageRequest, ProjectableEvent } from '@arbor/application';
 import { IamError } from '@arbor/domain';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { applyMigrations } from './apply-migrations';
+import { openSqliteDatabase } from './open-sqlite-database';
+import { READ_MODELS_MIGRATIONS } from './read-models-schema';
+import { Log } from './read-models.test-support';
 import { openSqliteReadModels, type SqliteReadModels } from './sqlite-read-models';
-
-/** Builds events by hand, as the store would have stored them: positions and stream versions in order. */
-class Log {
-  private position = 0;
-  private readonly versions = new Map<string, number>();
-
-  event(type: string, streamId: string, data: unknown, personal?: PersonalData | null): ProjectableEvent {
-    const streamVersion = (this.versions.get(streamId) ?? 0) + 1;
-    this.versions.set(streamId, streamVersion);
-    this.position += 1;
-    const occurredAt = new Date(Date.UTC(2024, 0, 1, 0, 0, this.position)).toISOString();
-    const e: ProjectableEvent = {
-      id: `evt-${this.position}`, type, streamId, streamVersion, position: this.position, occurredAt,
-      actor: { type: 'system', id: 'system' }, data, orgPath: [],
-    };
-    if (personal !== undefined) e.personal = personal;
-    return e;
-  }
-  created(orgId: string, name: string, parentId: string | null): ProjectableEvent {
-    return this.event('OrgCreated', `org-${orgId}`, { orgId, name, parentId, description: null, metadata: { n: name } });
-  }
-  updated(orgId: string, name: string): ProjectableEvent {
-    return this.event('OrgUpdated', `org-${orgId}`, { orgId, name, description: 'renamed', metadata: {} });
-  }
-  moved(orgId: string, fromParentId: string | null, toParentId: string | null): ProjectableEvent {
-    return this.event('OrgMoved', `org-${orgId}`, { orgId, fromParentId, toParentId });
-  }
-  deleted(orgId: string, parentId: string | null): ProjectableEvent {
-    return this.event('OrgDeleted', `org-${orgId}`, { orgId, parentId });
-  }
-}
 
 // Ids sort in creation order (as real ids do), which differs from name order on purpose.
 //   r "Acme"                      o "Other"
@@ -173,11 +146,17 @@ describe('SqliteReadModels', () => {
   });
 
   it('resets to empty, ready for a rebuild', async () => {
-    await rm.apply([log.event('UserCreated', 'user-u1', { userId: 'u1', personal: 'v1.x.y', platformAdmin: false }, { email: 'a@b.c', name: 'A' })]);
+    await rm.apply([
+      log.user('u1', { email: 'a@b.c', name: 'A' }), log.added('r', 'u1', ['owner']), log.clientIssued('c1', 'cid-1', 'r', []),
+    ]);
+    expect(await rm.memberships.get('r', 'u1')).toBeDefined();
+    expect(await rm.clients.get('c1')).toBeDefined();
     await rm.reset();
     expect(await rm.checkpoint()).toBe(0);
     expect(await rm.orgs.get('r')).toBeUndefined();
     expect(await rm.users.get('u1')).toBeUndefined();
+    expect(await rm.memberships.membershipRoots('u1')).toEqual([]);
+    expect(await rm.clients.get('c1')).toBeUndefined();
     expect((await rm.orgs.list({}, { limit: 10 })).items).toEqual([]);
     expect(await rm.orgs.children('r', null, { limit: 10 })).toEqual({ items: [], nextCursor: null });
     expect(await rm.apply(batch)).toBe(10);
@@ -241,5 +220,24 @@ describe('SqliteReadModels', () => {
     });
     expect(await rm.users.findByEmail('other@example.com')).toBeUndefined();
     expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', platformAdmin: false });
+  });
+
+  it('rebuilds from position 0 when migrating from the schema without memberships', async () => {
+    const oldFile = path.join(dir, 'old.sqlite');
+    const db = openSqliteDatabase(oldFile, { synchronous: 'NORMAL' });
+    applyMigrations(db, READ_MODELS_MIGRATIONS.slice(0, 1));
+    db.prepare(`INSERT INTO checkpoint (name, position) VALUES ('read-models', 42)`).run();
+    db.prepare(`INSERT INTO users (id, email, email_key, name, status, platform_admin, created_at, updated_at, version)
+                VALUES ('u1', 'a@b.c', 'a@b.c', 'A', 'active', 0, 't', 't', 1)`).run();
+    db.close();
+    const migrated = openSqliteReadModels(oldFile);
+    try {
+      expect(await migrated.checkpoint()).toBe(0);
+      expect(await migrated.users.get('u1')).toBeUndefined();
+      expect(await migrated.apply([...batch, log.user('u1', { email: 'a@b.c', name: 'A' }), log.added('r', 'u1', ['admin'])])).toBe(12);
+      expect(await migrated.memberships.effectiveRoles('u1', 'bzd')).toEqual(['admin']);
+    } finally {
+      await migrated.close();
+    }
   });
 });

@@ -4,6 +4,8 @@ import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { ReadModelProjection } from './read-model-projection';
 import { READ_MODELS_MIGRATIONS } from './read-models-schema';
+import { SqliteClientQueries } from './sqlite-client-queries';
+import { SqliteMembershipQueries } from './sqlite-membership-queries';
 import { SqliteOrgQueries } from './sqlite-org-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 
@@ -16,6 +18,8 @@ const CHECKPOINT_NAME = 'read-models';
 export class SqliteReadModels implements ReadModels {
   readonly orgs: SqliteOrgQueries;
   readonly users: SqliteUserQueries;
+  readonly memberships: SqliteMembershipQueries;
+  readonly clients: SqliteClientQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
   private readonly resetAll: Transaction<() => void>;
@@ -24,6 +28,8 @@ export class SqliteReadModels implements ReadModels {
   constructor(private readonly db: SqliteDatabase) {
     this.orgs = new SqliteOrgQueries(db);
     this.users = new SqliteUserQueries(db);
+    this.memberships = new SqliteMembershipQueries(db);
+    this.clients = new SqliteClientQueries(db);
     this.getCheckpoint = db.prepare<[string], number>('SELECT position FROM checkpoint WHERE name = ?').pluck();
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
@@ -45,7 +51,8 @@ export class SqliteReadModels implements ReadModels {
       return checkpoint;
     });
 
-    const wipe = ['orgs', 'org_closure', 'users', 'checkpoint'].map((table) => db.prepare(`DELETE FROM ${table}`));
+    const tables = ['orgs', 'org_closure', 'users', 'memberships', 'clients', 'checkpoint'];
+    const wipe = tables.map((table) => db.prepare(`DELETE FROM ${table}`));
     this.resetAll = db.transaction(() => {
       for (const statement of wipe) statement.run();
     });

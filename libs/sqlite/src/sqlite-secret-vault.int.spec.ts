@@ -70,4 +70,35 @@ describe('SqliteSecretVault', () => {
     vault = openSqliteSecretVault(file);
     expect(await vault.getPasswordHash('u1')).toBe('hash-2');
   });
+
+  it('stores, replaces and deletes client secret hashes', async () => {
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    await vault.setClientSecretHash('c1', 'hash-1');
+    await vault.setClientSecretHash('c1', 'hash-2');
+    await vault.setClientSecretHash('c2', 'hash-3');
+    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
+    await vault.close();
+    vault = openSqliteSecretVault(file);
+    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
+    await vault.deleteClientSecretHash('c1');
+    await vault.deleteClientSecretHash('missing');
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    expect(await vault.getClientSecretHash('c2')).toBe('hash-3');
+  });
+
+  it('deletes a client secret hash for good', async () => {
+    const hash = 'a-very-recognisable-client-secret-hash';
+    await vault.setClientSecretHash('c1', hash);
+    await vault.setClientSecretHash('c2', 'other');
+    const filesHoldingHash = () =>
+      fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(hash)));
+    expect(filesHoldingHash().length).toBeGreaterThan(0);
+    await vault.deleteClientSecretHash('c1');
+    expect(filesHoldingHash()).toEqual([]);
+    await vault.close();
+    expect(filesHoldingHash()).toEqual([]);
+    vault = openSqliteSecretVault(file);
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    expect(await vault.getClientSecretHash('c2')).toBe('other');
+  });
 });

@@ -9,12 +9,16 @@ const VAULT_MIGRATIONS: readonly string[] = [
   CREATE TABLE data_keys (subject_id TEXT PRIMARY KEY, key BLOB NOT NULL);
   CREATE TABLE password_hashes (user_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
   `,
+  `
+  CREATE TABLE client_secrets (client_credential_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
+  `,
 ];
 
 /**
- * Data keys and password hashes in their own SQLite file, readable by the owner only. `secure_delete`
- * overwrites deleted content in the database pages, and destroying a key also truncates the WAL, whose
- * older frames would otherwise still hold the key until the next checkpoint reuses them. (What the file
+ * Data keys, password hashes and client secret hashes in their own SQLite file, readable by the owner
+ * only. `secure_delete` overwrites deleted content in the database pages, and destroying a key or deleting
+ * a client secret hash also truncates the WAL, whose older frames would otherwise still hold the deleted
+ * bytes until the next checkpoint reuses them. (What the file
  * system or the disk keep of overwritten blocks is out of reach here.)
  */
 export class SqliteSecretVault implements SecretVault {
@@ -23,6 +27,9 @@ export class SqliteSecretVault implements SecretVault {
   private readonly deleteKey: Statement<[string]>;
   private readonly selectHash: Statement<[string], string>;
   private readonly upsertHash: Statement<[string, string]>;
+  private readonly selectClientHash: Statement<[string], string>;
+  private readonly upsertClientHash: Statement<[string, string]>;
+  private readonly deleteClientHash: Statement<[string]>;
   private closed = false;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -40,6 +47,14 @@ export class SqliteSecretVault implements SecretVault {
       `INSERT INTO password_hashes (user_id, hash) VALUES (?, ?)
        ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash`,
     );
+    this.selectClientHash = db
+      .prepare<[string], string>('SELECT hash FROM client_secrets WHERE client_credential_id = ?')
+      .pluck();
+    this.upsertClientHash = db.prepare(
+      `INSERT INTO client_secrets (client_credential_id, hash) VALUES (?, ?)
+       ON CONFLICT (client_credential_id) DO UPDATE SET hash = excluded.hash`,
+    );
+    this.deleteClientHash = db.prepare('DELETE FROM client_secrets WHERE client_credential_id = ?');
   }
 
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
@@ -54,7 +69,7 @@ export class SqliteSecretVault implements SecretVault {
 
   async destroyDataKey(subjectId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteKey.run(subjectId).changes > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    if (this.deleteKey.run(subjectId).changes > 0) this.truncateWal();
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {
@@ -67,10 +82,31 @@ export class SqliteSecretVault implements SecretVault {
     this.upsertHash.run(userId, hash);
   }
 
+  async getClientSecretHash(clientCredentialId: string): Promise<string | undefined> {
+    this.assertOpen();
+    return this.selectClientHash.get(clientCredentialId);
+  }
+
+  async setClientSecretHash(clientCredentialId: string, hash: string): Promise<void> {
+    this.assertOpen();
+    this.upsertClientHash.run(clientCredentialId, hash);
+  }
+
+  /** A revoked secret's hash must not linger anywhere: the same discipline as a destroyed key. */
+  async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
+    this.assertOpen();
+    if (this.deleteClientHash.run(clientCredentialId).changes > 0) this.truncateWal();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+
+  /** Copies the WAL into the database (where secure_delete already overwrote the row) and empties it. */
+  private truncateWal(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   private assertOpen(): void {

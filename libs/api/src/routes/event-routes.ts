@@ -46,15 +46,18 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       403: problemResponse('The caller may not read the event log.'),
     },
     handler: async (req, ctx) => {
-      ctx.policy.requirePlatform(req.auth as Principal, 'events:read');
+      const access = ctx.policy.requireEvents(req.auth as Principal);
       const q = req.query;
+      // A client reads only its own subtree's part of the log; asking for another organization's is a 404.
+      if (access.withinOrg && q.orgId !== undefined && !(await ctx.policy.isWithin(q.orgId, access.withinOrg)))
+        throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${q.orgId} does not exist.`);
       const after = q.cursor !== undefined ? decodeCursor(q.cursor) : (q.after ?? 0);
       const events = await ctx.eventStore.readAll({
         after,
         limit: q.limit + 1,
         types: q.type ? String(q.type).split(',').map((t: string) => t.trim()).filter(Boolean) : undefined,
         streamId: q.streamId,
-        orgId: q.orgId,
+        orgId: q.orgId ?? access.withinOrg,
         actorId: q.actorId,
         since: q.since ? new Date(q.since).toISOString() : undefined,
         until: q.until ? new Date(q.until).toISOString() : undefined,

@@ -102,7 +102,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
     responses: { 200: { description: 'A page of organizations.', schema: pageOf(orgSchema) }, ...commonErrors },
     handler: async (req, ctx) => {
-      const within = ctx.policy.readableSubtrees(principalOf(req.auth));
+      const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'orgs:read');
       const page = await ctx.readModels.orgs.list(
         { parentId: req.query.parentId, q: req.query.q, withinSubtreesOf: within },
         { limit: req.query.limit, cursor: req.query.cursor },

@@ -29,7 +29,7 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
     operationId: 'createToken',
     method: 'post',
     path: '/auth/tokens',
-    summary: 'OAuth 2.0 token endpoint (RFC 6749): password grant.',
+    summary: 'OAuth 2.0 token endpoint (RFC 6749): password, client_credentials and refresh_token grants.',
     description: 'Errors follow RFC 6749 section 5.2 rather than RFC 9457. Unrecognised parameters are ignored, as the RFC asks.',
     tags: ['Auth'],
     auth: 'none',
@@ -45,6 +45,9 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
             username: { type: 'string' },
             password: { type: 'string' },
             scope: { type: 'string' },
+            refresh_token: { type: 'string' },
+            client_id: { type: 'string' },
+            client_secret: { type: 'string' },
           },
         },
       },
@@ -56,11 +59,11 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
       429: { description: 'Too many failed attempts; see Retry-After.', schema: oauthErrorSchema },
     },
     handler: async (req, ctx) => {
-      const result = await ctx.tokenEndpoint.grant(req.body ?? {});
+      const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization);
       if (result.ok) return { status: 200, body: result.body, headers: NO_STORE };
       const headers: Record<string, string> = { ...NO_STORE };
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);
-      if (result.status === 401) headers['WWW-Authenticate'] = 'Basic realm="arbor"';
+      if (result.status === 401 && result.basicChallenge) headers['WWW-Authenticate'] = 'Basic realm="arbor"';
       return { status: result.status, body: { error: result.error, error_description: result.description }, headers };
     },
   }),

@@ -1,27 +1,50 @@
 import { IamError, isPermission, type Permission } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
-import type { TokenService } from '../security/token-service';
+import type { TokenStore } from '../ports/token-store';
+import type { AccessTokenClaims, TokenService } from '../security/token-service';
 import type { Principal } from './principal';
 
 /**
- * Turns an `Authorization: Bearer` header into a Principal. Besides the token itself it checks the
- * subject against the read models on every request, so a user who is gone or disabled stops at once,
- * not at the token's expiry.
+ * Turns an access token into a Principal. Besides the signature and expiry it checks, on every request,
+ * that the token was not revoked (nor its refresh family) and that its subject still exists and is
+ * enabled: a deleted client, a disabled user or a revoked token stops at once, not at expiry.
  */
 export class Authenticator {
   constructor(
     private readonly tokens: TokenService,
     private readonly readModels: ReadModels,
+    private readonly tokenStore: TokenStore,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw new IamError('IAM_ERR_UNAUTHENTICATED', 'An access token is required.');
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());
     if (!match) throw new IamError('IAM_ERR_UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>".');
-    const claims = this.tokens.verifyAccessToken(match[1]);
-    const user = await this.readModels.users.get(claims.sub);
-    if (!user || user.status !== 'active') throw new IamError('IAM_ERR_UNAUTHENTICATED', 'The token subject is no longer active.');
+    const principal = await this.principalOf(match[1]);
+    if (!principal) throw new IamError('IAM_ERR_UNAUTHENTICATED', 'The access token is no longer active.');
+    return principal;
+  }
+
+  /** The principal of an active token, or undefined (revoked, or its subject gone); throws if it does not verify. */
+  async principalOf(token: string): Promise<Principal | undefined> {
+    const claims = this.tokens.verifyAccessToken(token);
+    return (await this.isRevoked(claims)) ? undefined : this.subjectOf(claims);
+  }
+
+  async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
+    if (await this.tokenStore.isAccessTokenRevoked(claims.jti)) return true;
+    return claims.sid !== undefined && (await this.tokenStore.isFamilyRevoked(claims.sid));
+  }
+
+  async subjectOf(claims: AccessTokenClaims): Promise<Principal | undefined> {
     const scopes = new Set<Permission>(String(claims.scope ?? '').split(' ').filter(isPermission));
+    if (claims.client_id !== undefined) {
+      const client = await this.readModels.clients.getByClientId(claims.client_id);
+      if (!client) return undefined;
+      return { type: 'client', id: client.id, clientId: client.clientId, orgId: client.orgId, scopes, tokenId: claims.jti };
+    }
+    const user = await this.readModels.users.get(claims.sub);
+    if (!user || user.status !== 'active') return undefined;
     return { type: 'user', id: user.id, platformAdmin: user.platformAdmin, scopes, tokenId: claims.jti };
   }
 }

@@ -1,11 +1,32 @@
-import type { Permission } from '@arbor/domain';
+import type { Actor, Permission } from '@arbor/domain';
 
-/** Who is calling, as established from a verified access token and the current read models. */
-export interface Principal {
+interface PrincipalBase {
+  /** What the token allows; the policy grants the intersection of this and what the subject holds. */
+  scopes: ReadonlySet<Permission>;
+  /** The access token's `jti`. */
+  tokenId: string;
+}
+
+/** A person, authenticated by an access token from the password or refresh grant. */
+export interface UserPrincipal extends PrincipalBase {
   type: 'user';
   id: string;
   platformAdmin: boolean;
-  /** What the token allows; the policy grants the intersection of this and what the subject holds. */
-  scopes: ReadonlySet<Permission>;
-  tokenId: string;
 }
+
+/** A machine, authenticated by an access token from the client_credentials grant. */
+export interface ClientPrincipal extends PrincipalBase {
+  type: 'client';
+  /** The client credential's resource id. */
+  id: string;
+  clientId: string;
+  /** The client acts within this organization's subtree only. */
+  orgId: string;
+}
+
+/** Who is calling, as established from a verified access token and the current read models. */
+export type Principal = UserPrincipal | ClientPrincipal;
+
+/** How a principal appears on the events its requests cause. */
+export const actorOf = (principal: Principal): Actor =>
+  principal.type === 'user' ? { type: 'user', id: principal.id } : { type: 'client', id: principal.clientId };

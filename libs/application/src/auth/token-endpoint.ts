@@ -1,9 +1,12 @@
 import { PERMISSIONS, emailKey, isIamError, isPermission } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
+import type { TokenStore } from '../ports/token-store';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { TokenService } from '../security/token-service';
+import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
 import type { FailureThrottle } from './failure-throttle';
+import { hashToken, issueRefreshToken } from './refresh-tokens';
 
 export interface TokenSuccess {
   access_token: string;
@@ -18,29 +21,36 @@ export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_gra
 
 export type TokenResult =
   | { ok: true; body: TokenSuccess }
-  | { ok: false; status: 400 | 401 | 429; error: OAuthErrorCode; description: string; retryAfterSeconds?: number };
+  | { ok: false; status: 400 | 401 | 429; error: OAuthErrorCode; description: string; retryAfterSeconds?: number; basicChallenge?: boolean };
+
+export interface TokenEndpointDeps {
+  tokens: TokenService;
+  hasher: PasswordHasher;
+  vault: SecretVault;
+  readModels: ReadModels;
+  tokenStore: TokenStore;
+  clients: ClientAuthenticator;
+  accountThrottle: FailureThrottle;
+}
 
 /**
  * The token endpoint's logic (contract section 3), free of HTTP. Wrong email and wrong password take the
- * same time and give the same answer; repeated failures for one account are throttled.
+ * same time and give the same answer; repeated failures per account and per client are throttled; refresh
+ * tokens rotate, and presenting a spent one revokes its whole family.
  */
 export class TokenEndpoint {
-  constructor(
-    private readonly deps: {
-      tokens: TokenService;
-      hasher: PasswordHasher;
-      vault: SecretVault;
-      readModels: ReadModels;
-      accountThrottle: FailureThrottle;
-    },
-  ) {}
+  constructor(private readonly deps: TokenEndpointDeps) {}
 
-  async grant(params: Record<string, unknown>): Promise<TokenResult> {
+  async grant(params: Record<string, unknown>, authorization?: string): Promise<TokenResult> {
     const grantType = params.grant_type;
     if (typeof grantType !== 'string' || grantType === '') return fail(400, 'invalid_request', 'grant_type is required.');
     switch (grantType) {
       case 'password':
         return this.passwordGrant(params);
+      case 'client_credentials':
+        return this.clientCredentialsGrant(params, authorization);
+      case 'refresh_token':
+        return this.refreshGrant(params);
       default:
         return fail(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported.`);
     }
@@ -50,12 +60,12 @@ export class TokenEndpoint {
     const { username, password } = params;
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '')
       return fail(400, 'invalid_request', 'username and password are required.');
-    const scope = parseScope(params.scope);
+    const scope = parseScope(params.scope, PERMISSIONS);
     if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
 
     const throttleKey = `account:${emailKey(username)}`;
     const wait = this.deps.accountThrottle.retryAfterSeconds(throttleKey);
-    if (wait > 0) return { ok: false, status: 429, error: 'temporarily_unavailable', description: 'Too many failed attempts for this account.', retryAfterSeconds: wait };
+    if (wait > 0) return throttled('Too many failed attempts for this account.', wait);
 
     const user = await this.deps.readModels.users.findByEmail(username);
     const stored = user && user.status === 'active' ? await this.deps.vault.getPasswordHash(user.id) : undefined;
@@ -63,8 +73,7 @@ export class TokenEndpoint {
     try {
       valid = await this.deps.hasher.verify(password, stored);
     } catch (e) {
-      if (isIamError(e) && e.code === 'IAM_ERR_RATE_LIMITED')
-        return { ok: false, status: 429, error: 'temporarily_unavailable', description: e.message, retryAfterSeconds: 1 };
+      if (isIamError(e) && e.code === 'IAM_ERR_RATE_LIMITED') return throttled(e.message, 1);
       throw e;
     }
     if (!valid || !user) {
@@ -72,8 +81,56 @@ export class TokenEndpoint {
       return fail(400, 'invalid_grant', 'The username or password is incorrect.');
     }
     this.deps.accountThrottle.recordSuccess(throttleKey);
-    const issued = this.deps.tokens.issueAccessToken({ sub: user.id, scope: scope.value.join(' ') });
+    return this.userTokens(user.id, scope.value.join(' '), undefined);
+  }
+
+  private async clientCredentialsGrant(params: Record<string, unknown>, authorization: string | undefined): Promise<TokenResult> {
+    const input = readClientCredentials(authorization, params);
+    if (input.kind === 'invalid') return fail(400, 'invalid_request', input.description);
+    if (input.kind === 'none') return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication is required.', basicChallenge: true };
+    const check = await this.deps.clients.verify(input.clientId, input.clientSecret);
+    if (!check.ok) {
+      if (check.retryAfterSeconds) return throttled('Too many failed attempts for this client.', check.retryAfterSeconds);
+      return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
+    }
+    const scope = parseScope(params.scope, check.client.scopes);
+    if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
+    const issued = this.deps.tokens.issueAccessToken({
+      sub: check.client.clientId,
+      scope: scope.value.join(' '),
+      clientId: check.client.clientId,
+      orgId: check.client.orgId,
+    });
     return { ok: true, body: { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.claims.scope } };
+  }
+
+  private async refreshGrant(params: Record<string, unknown>): Promise<TokenResult> {
+    if (typeof params.refresh_token !== 'string' || params.refresh_token === '') return fail(400, 'invalid_request', 'refresh_token is required.');
+    const invalid = fail(400, 'invalid_grant', 'The refresh token is invalid, expired or revoked.');
+    const spent = await this.deps.tokenStore.spendRefreshToken(hashToken(params.refresh_token));
+    if (spent.status === 'unknown') return invalid;
+    if (spent.status === 'reused') {
+      // A spent token came back: whoever holds the family may be an attacker, so the whole family ends.
+      await this.deps.tokenStore.revokeFamily(spent.record.familyId);
+      return invalid;
+    }
+    const { record } = spent;
+    if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId))) return invalid;
+    const user = await this.deps.readModels.users.get(record.subject);
+    if (!user || user.status !== 'active') return invalid;
+    const scope = parseScope(params.scope, record.scope.split(' ').filter(isPermission));
+    if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
+    return this.userTokens(user.id, scope.value.join(' '), record.familyId, record.scope);
+  }
+
+  /** An access token and a refresh token of the family (a new family for a fresh login). */
+  private async userTokens(userId: string, scope: string, familyId: string | undefined, familyScope = scope): Promise<TokenResult> {
+    const refresh = await issueRefreshToken(this.deps.tokenStore, { subject: userId, scope: familyScope, familyId });
+    const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, sessionId: refresh.record.familyId });
+    return {
+      ok: true,
+      body: { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.claims.scope, refresh_token: refresh.token },
+    };
   }
 }
 
@@ -81,12 +138,16 @@ function fail(status: 400 | 401, error: OAuthErrorCode, description: string): To
   return { ok: false, status, error, description };
 }
 
-/** A space-separated subset of the known permissions; absent means all of them. */
-function parseScope(raw: unknown): { ok: true; value: string[] } | { ok: false; description: string } {
-  if (raw === undefined || raw === '') return { ok: true, value: [...PERMISSIONS] };
+function throttled(description: string, retryAfterSeconds: number): TokenResult {
+  return { ok: false, status: 429, error: 'temporarily_unavailable', description, retryAfterSeconds };
+}
+
+/** A space-separated subset of what may be granted; absent means all of it. */
+function parseScope(raw: unknown, allowed: readonly string[]): { ok: true; value: string[] } | { ok: false; description: string } {
+  if (raw === undefined || raw === '') return { ok: true, value: [...allowed] };
   if (typeof raw !== 'string') return { ok: false, description: 'scope must be a space-separated string.' };
   const requested = [...new Set(raw.split(' ').filter((s) => s !== ''))];
-  const unknown = requested.filter((s) => !isPermission(s));
-  if (unknown.length > 0) return { ok: false, description: `Unknown scope: ${unknown.join(' ')}.` };
+  const refused = requested.filter((s) => !allowed.includes(s));
+  if (refused.length > 0) return { ok: false, description: `Scope not allowed: ${refused.join(' ')}.` };
   return { ok: true, value: requested };
 }

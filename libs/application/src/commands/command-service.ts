@@ -1,24 +1,34 @@
 import {
   IamError,
+  MembershipIndex,
   OrgTree,
   UserDirectory,
+  decideAddUserToOrg,
   decideCreateOrg,
   decideDeleteOrg,
+  decideIssueClientCredential,
+  decideRemoveUserFromOrg,
   decideReplaceOrg,
+  decideRevokeClientCredential,
+  decideSetUserStatus,
+  decideUpdateOrgUser,
   eventOrgPath,
   isKnownEvent,
   userStreamId,
   type Actor,
   type DomainEvent,
+  type IdentityState,
   type StoredEvent,
 } from '@arbor/domain';
 import type { Bus } from '../ports/bus';
 import type { EventStore, EventStoreTransaction, IdempotencyRecord } from '../ports/event-store';
 import type { SecretVault } from '../ports/secret-vault';
 import type { Logger } from '../logger';
+import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
+import { prepareCommand, type Prepared } from './command-preparation';
 
 export interface CommandContext {
   actor: Actor;
@@ -35,11 +45,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 const CATCH_UP_BATCH = 2000;
 
-/** What a command needs that is slow to make: computed before the write transaction starts. */
-interface Prepared {
-  passwordHash?: string;
-  personal?: string;
-}
+
 
 /**
  * The write side. Each command runs inside one event-store transaction: catch the in-memory model up with
@@ -50,8 +56,7 @@ interface Prepared {
  * transaction so that it never holds the write lock.
  */
 export class CommandService {
-  private tree = new OrgTree();
-  private users = new UserDirectory();
+  private state: IdentityState = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
   private streamVersions = new Map<string, number>();
   private position = 0;
   /** Set when a transaction failed after the model had already taken some of its events. */
@@ -64,6 +69,7 @@ export class CommandService {
       vault: SecretVault;
       cipher: PersonalDataCipher;
       hasher: PasswordHasher;
+      secrets: ClientSecretHasher;
       log: Logger;
     },
   ) {}
@@ -74,11 +80,11 @@ export class CommandService {
 
   /** True once a platform admin exists (read from the command model, which is caught up in `start`). */
   get hasPlatformAdmin(): boolean {
-    return this.users.hasPlatformAdmin();
+    return this.state.users.hasPlatformAdmin();
   }
 
   async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
-    const prepared = await this.prepare(command);
+    const prepared = await prepareCommand(command, { ...this.deps, users: this.state.users });
     let written: StoredEvent[] = [];
     let outcome: CommandOutcome;
     try {
@@ -92,7 +98,7 @@ export class CommandService {
           const expected = this.streamVersions.get(event.streamId) ?? 'no_stream';
           const result = await tx.append(
             event.streamId,
-            [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.tree, event) }],
+            [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.state.orgs, event) }],
             expected,
           );
           if (!result.ok)
@@ -102,7 +108,8 @@ export class CommandService {
         }
         if (ctx.idempotency) {
           const { provisionalResponse, ...key } = ctx.idempotency;
-          await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: provisionalResponse });
+          const position = written.at(-1)?.position;
+          await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
         }
         return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.position };
       });
@@ -110,6 +117,7 @@ export class CommandService {
       if (written.length > 0) this.stale = true;
       throw error;
     }
+    if (outcome.kind === 'applied') await this.afterCommit(outcome.events);
     if (outcome.kind === 'applied' && outcome.events.length > 0) {
       // The bus only speeds delivery up: listeners catch up from the log, so a failed publish loses nothing.
       this.deps.bus.publish(outcome.events).catch((e) => this.deps.log.warn('bus publish failed', { error: String(e) }));
@@ -117,25 +125,19 @@ export class CommandService {
     return outcome;
   }
 
-  private async prepare(command: Command): Promise<Prepared> {
-    if (command.type !== 'BootstrapPlatformAdmin') return {};
-    return {
-      passwordHash: await this.deps.hasher.hash(command.password),
-      personal: await this.deps.cipher.seal(command.userId, { email: command.email, name: command.name }),
-    };
-  }
-
+  /** Runs inside the transaction, against a caught-up model. Vault writes precede the events they serve. */
   private async decide(command: Command, prepared: Prepared): Promise<DomainEvent[]> {
+    const state = this.state;
     switch (command.type) {
       case 'CreateOrg':
-        return decideCreateOrg(this.tree, command);
+        return decideCreateOrg(state.orgs, command);
       case 'ReplaceOrg':
-        return decideReplaceOrg(this.tree, command);
+        return decideReplaceOrg(state.orgs, command);
       case 'DeleteOrg':
-        return decideDeleteOrg(this.tree, command);
+        return decideDeleteOrg(state.orgs, command, state.memberships);
       case 'BootstrapPlatformAdmin': {
         // Later starts never change the first admin: a second bootstrap decides nothing.
-        if (this.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return [];
+        if (state.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return [];
         // The hash goes to the vault before the event commits; a rollback leaves only an unused vault row.
         await this.deps.vault.setPasswordHash(command.userId, prepared.passwordHash);
         return [
@@ -146,13 +148,50 @@ export class CommandService {
           },
         ];
       }
+      case 'AddUserToOrg': {
+        const newUser =
+          command.newUser && prepared.email !== undefined
+            ? { userId: command.newUser.userId, email: prepared.email, personal: prepared.personal ?? '' }
+            : undefined;
+        if (newUser && !prepared.personal && state.users.idForEmail(newUser.email) === undefined)
+          throw new IamError('IAM_ERR_VERSION_CONFLICT', 'The user changed concurrently; retry.');
+        const events = decideAddUserToOrg(state, { orgId: command.orgId, roles: command.roles, existingUserId: command.existingUserId, newUser });
+        if (prepared.passwordHash && events.some((e) => e.type === 'UserCreated'))
+          await this.deps.vault.setPasswordHash(command.newUser!.userId, prepared.passwordHash);
+        return events;
+      }
+      case 'UpdateOrgUser':
+        return decideUpdateOrgUser(state, {
+          orgId: command.orgId,
+          userId: command.userId,
+          roles: command.roles,
+          rename: prepared.name !== undefined && prepared.personal ? { name: prepared.name, personal: prepared.personal } : undefined,
+          expectedVersion: command.expectedVersion,
+        });
+      case 'RemoveUserFromOrg':
+        return decideRemoveUserFromOrg(state, command);
+      case 'SetUserStatus':
+        return decideSetUserStatus(state, command);
+      case 'IssueClientCredential': {
+        const events = decideIssueClientCredential(state, command);
+        await this.deps.vault.setClientSecretHash(command.clientCredentialId, prepared.secretHash!);
+        return events;
+      }
+      case 'RevokeClientCredential':
+        return decideRevokeClientCredential(state, command);
     }
+  }
+
+  /** Secrets of things that ended go once the end is committed (a rollback must not lose them). */
+  private async afterCommit(events: StoredEvent[]): Promise<void> {
+    for (const event of events)
+      if (isKnownEvent(event) && event.type === 'ClientCredentialRevoked')
+        await this.deps.vault.deleteClientSecretHash(event.data.clientCredentialId);
   }
 
   private async catchUp(tx: EventStoreTransaction): Promise<void> {
     if (this.stale) {
-      this.tree = new OrgTree();
-      this.users = new UserDirectory();
+      this.state = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
       this.streamVersions = new Map();
       this.position = 0;
       this.stale = false;
@@ -167,10 +206,12 @@ export class CommandService {
   private async applyToModel(event: StoredEvent): Promise<void> {
     this.position = Math.max(this.position, event.position);
     this.streamVersions.set(event.streamId, event.streamVersion);
-    this.tree.apply(event);
-    if (isKnownEvent(event) && event.type === 'UserCreated') {
-      const personal = await this.deps.cipher.open(event.data.userId, event.data.personal);
-      this.users.apply(event, personal?.email ?? null);
+    this.state.orgs.apply(event);
+    this.state.memberships.apply(event);
+    if (isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated')) {
+      this.state.users.apply(event, await this.deps.cipher.open(event.data.userId, event.data.personal));
+    } else {
+      this.state.users.apply(event, null);
     }
   }
 }

@@ -35,8 +35,11 @@ export interface IdempotencyRecord {
   key: string;
   requestHash: string;
   createdAt: string;
-  /** The first response, once it has been sent; absent while the first request is still in flight. */
-  response?: { status: number; headers: Record<string, string>; body: unknown };
+  /**
+   * The first response once it has been sent. Until then, a provisional one written with the command's
+   * events: `body` null and `position` the command's last event, from which a replay can rebuild it.
+   */
+  response?: { status: number; headers: Record<string, string>; body: unknown; position?: number };
 }
 
 /** Everything a command may do, atomically, inside one write transaction. */

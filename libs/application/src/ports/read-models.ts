@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@arbor/domain';
+import type { Role, StoredEvent } from '@arbor/domain';
 
 export interface OrgView {
   id: string;
@@ -51,10 +51,77 @@ export interface OrgQueries {
   parents(id: string): Promise<OrgView[]>;
 }
 
+export interface UserListFilter {
+  /** Case-insensitive "email or name contains". */
+  q?: string;
+  /** Exact email, compared case-insensitively. */
+  email?: string;
+  /**
+   * Only users with a membership in one of these organizations or anything below them; undefined means
+   * every user (platform admins).
+   */
+  withinSubtreesOf?: string[];
+}
+
 export interface UserQueries {
   get(id: string): Promise<UserView | undefined>;
   /** By email, compared case-insensitively. */
   findByEmail(email: string): Promise<UserView | undefined>;
+  /** Ordered by id; keyset pagination. Erased users (no email, no name) match no `q` or `email`. */
+  list(filter: UserListFilter, page: PageRequest): Promise<Page<UserView>>;
+}
+
+/** A direct membership joined with its user: the "org user" of contract section 6. */
+export interface OrgUserView {
+  orgId: string;
+  userId: string;
+  email: string | null;
+  name: string | null;
+  status: UserView['status'];
+  roles: Role[];
+  addedAt: string;
+  /** Membership version plus user version: it grows with every change to either. */
+  version: number;
+}
+
+export interface UserMembershipView {
+  orgId: string;
+  orgName: string;
+  roles: Role[];
+  addedAt: string;
+}
+
+export interface MembershipQueries {
+  /** A direct membership only (no inheritance). */
+  get(orgId: string, userId: string): Promise<OrgUserView | undefined>;
+  /** Direct members, ordered by user id; `role` keeps members holding it, `q` matches email or name. */
+  listByOrg(orgId: string, filter: { role?: Role; q?: string }, page: PageRequest): Promise<Page<OrgUserView>>;
+  /** The user's direct memberships, ordered by organization id; optionally only inside some subtrees. */
+  listByUser(userId: string, filter: { withinSubtreesOf?: string[] }): Promise<UserMembershipView[]>;
+  /**
+   * Roles the user holds on `orgId` through a membership on it or on any ancestor (inheritance), from the
+   * precomputed closure: one indexed lookup, no recursive walk. Empty when none.
+   */
+  effectiveRoles(userId: string, orgId: string): Promise<Role[]>;
+  /** Organizations where the user has a direct membership: the roots of what the user may see. */
+  membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>>;
+}
+
+export interface ClientView {
+  id: string;
+  clientId: string;
+  name: string;
+  orgId: string;
+  scopes: string[];
+  createdAt: string;
+  version: number;
+}
+
+export interface ClientQueries {
+  get(id: string): Promise<ClientView | undefined>;
+  getByClientId(clientId: string): Promise<ClientView | undefined>;
+  /** Ordered by id; `orgId` keeps that organization's clients only; `withinSubtreesOf` restricts as for orgs. */
+  list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>>;
 }
 
 /** Personal data as the projector hands it over, opened; null when its key has been destroyed. */
@@ -77,6 +144,8 @@ export interface ProjectableEvent extends StoredEvent {
 export interface ReadModels {
   orgs: OrgQueries;
   users: UserQueries;
+  memberships: MembershipQueries;
+  clients: ClientQueries;
   checkpoint(): Promise<number>;
   apply(events: ProjectableEvent[]): Promise<number>;
   /** Drops every read model and the checkpoint, ready for a rebuild from position 0. */

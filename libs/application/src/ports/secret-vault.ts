@@ -10,5 +10,9 @@ export interface SecretVault {
   destroyDataKey(subjectId: string): Promise<void>;
   getPasswordHash(userId: string): Promise<string | undefined>;
   setPasswordHash(userId: string, hash: string): Promise<void>;
+  /** Keyed hashes of client secrets, by client credential id. */
+  getClientSecretHash(clientCredentialId: string): Promise<string | undefined>;
+  setClientSecretHash(clientCredentialId: string, hash: string): Promise<void>;
+  deleteClientSecretHash(clientCredentialId: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -130,7 +130,7 @@ export class Projector {
   private async applyBatch(batch: StoredEvent[]): Promise<void> {
     const projectable: ProjectableEvent[] = [];
     for (const event of batch) {
-      if (isKnownEvent(event) && event.type === 'UserCreated') {
+      if (isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated')) {
         projectable.push({ ...event, personal: await this.deps.cipher.open(event.data.userId, event.data.personal) });
       } else {
         projectable.push(event);

@@ -21,6 +21,9 @@ function memoryVault(): SecretVault {
     destroyDataKey: async (id) => void keys.delete(id),
     getPasswordHash: async (id) => hashes.get(id),
     setPasswordHash: async (id, h) => void hashes.set(id, h),
+    getClientSecretHash: async (id) => hashes.get(`client:${id}`),
+    setClientSecretHash: async (id, h) => void hashes.set(`client:${id}`, h),
+    deleteClientSecretHash: async (id) => void hashes.delete(`client:${id}`),
     close: async () => undefined,
   };
 }

@@ -12,6 +12,8 @@ export interface AccessTokenClaims {
   scope: string;
   client_id?: string;
   org_id?: string;
+  /** The refresh-token family (login session) the token belongs to; revoking the family revokes it. */
+  sid?: string;
 }
 
 export interface IssuedToken {
@@ -45,7 +47,7 @@ export class TokenService {
     return this.options.issuer;
   }
 
-  issueAccessToken(subject: { sub: string; scope: string; clientId?: string; orgId?: string }): IssuedToken {
+  issueAccessToken(subject: { sub: string; scope: string; clientId?: string; orgId?: string; sessionId?: string }): IssuedToken {
     const key = this.keys.current;
     const iat = Math.floor(Date.now() / 1000);
     const claims: AccessTokenClaims = {
@@ -57,6 +59,7 @@ export class TokenService {
       scope: subject.scope,
       ...(subject.clientId ? { client_id: subject.clientId } : {}),
       ...(subject.orgId ? { org_id: subject.orgId } : {}),
+      ...(subject.sessionId ? { sid: subject.sessionId } : {}),
     };
     const token = jwt.sign(claims, key.privateKey, {
       algorithm: 'ES256',

@@ -1,0 +1,232 @@
+import { IamError, newId, type Role, type StoredEvent } from '@arbor/domain';
+import type { OrgUserView, Principal } from '@arbor/application';
+import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import type { ApiContext } from '../api-context';
+import { idSchema, idempotencyKeyHeader, ifMatchHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
+import { etag, executeWrite, parseIfMatch } from '../write-flow';
+
+const tags = ['Organization users'];
+const params = { type: 'object', additionalProperties: false, required: ['orgId'], properties: { orgId: idSchema } };
+const memberParams = { type: 'object', additionalProperties: false, required: ['orgId', 'userId'], properties: { orgId: idSchema, userId: idSchema } };
+const errors = {
+  400: problemResponse('Invalid input.'),
+  401: problemResponse('Missing or invalid access token.'),
+  403: problemResponse('The caller may see the organization but not do this.'),
+  404: problemResponse('No such organization or member, or not visible to the caller.'),
+};
+const etagHeader = { ETag: { description: 'The org user version, quoted.', schema: { type: 'string' } } };
+
+const principalOf = (auth: unknown): Principal => auth as Principal;
+const location = (orgId: string, userId: string) => `/api/v1/orgs/${orgId}/users/${userId}`;
+
+const orgUserResult = (view: OrgUserView, status = 200, extra: Record<string, string> = {}): HandlerResult => ({
+  status,
+  body: view,
+  headers: { ETag: etag(view.version), ...extra },
+});
+
+async function mustRead(ctx: ApiContext, orgId: string, userId: string): Promise<OrgUserView> {
+  const view = await ctx.readModels.memberships.get(orgId, userId);
+  if (!view) throw new Error(`Membership ${orgId}/${userId} vanished after a confirmed write`);
+  return view;
+}
+
+async function requireMember(ctx: ApiContext, orgId: string, userId: string): Promise<OrgUserView> {
+  const view = await ctx.readModels.memberships.get(orgId, userId);
+  if (!view) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
+  return view;
+}
+
+/** The user a command added: an email may have named an existing user rather than the new id. */
+function addedUserOf(events: StoredEvent[]): string {
+  const added = events.find((e) => e.type === 'UserAddedToOrg');
+  if (!added) throw new Error('No UserAddedToOrg among the events of an applied AddUserToOrg');
+  return (added.data as { userId: string }).userId;
+}
+
+/** Granting or taking away `owner` is what needs an owner; everything else here needs users:write. */
+function ownerChange(before: Role[], after: Role[]): Role[] {
+  return before.includes('owner') !== after.includes('owner') ? ['owner'] : [];
+}
+
+export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
+  defineRoute<ApiContext>({
+    operationId: 'addOrgUser',
+    method: 'post',
+    path: '/orgs/{orgId}/users',
+    summary: 'Add a user to an organization: `{userId, roles}` for an existing user, `{email, name, password?, roles}` to create one.',
+    description: 'With an email that already belongs to a user, that user is added and keeps their own name and password.',
+    tags,
+    auth: 'bearer',
+    permission: 'users:write',
+    request: {
+      params,
+      headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
+      body: {
+        schema: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['roles'],
+          properties: {
+            userId: idSchema,
+            email: { type: 'string', minLength: 3, maxLength: 254 },
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            password: { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true },
+            roles: rolesSchema,
+          },
+        },
+      },
+    },
+    responses: {
+      201: { description: 'Added.', schema: orgUserSchema, headers: { ...etagHeader, Location: { description: 'The org user.' } } },
+      ...errors,
+      409: problemResponse('Already a member, or the idempotency key was reused.'),
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const { orgId } = req.params;
+      const body = req.body;
+      if (body.userId !== undefined && (body.email !== undefined || body.name !== undefined || body.password !== undefined))
+        throw new IamError('IAM_ERR_VALIDATION', 'Give either userId or email, name and password.', [{ path: '/body/userId', message: 'cannot be combined with email, name or password' }]);
+      if (body.userId === undefined && (body.email === undefined || body.name === undefined))
+        throw new IamError('IAM_ERR_VALIDATION', 'A new user needs an email and a name.', [
+          ...(body.email === undefined ? [{ path: '/body/email', message: 'is required without userId' }] : []),
+          ...(body.name === undefined ? [{ path: '/body/name', message: 'is required without userId' }] : []),
+        ]);
+      await ctx.policy.requireOnOrg(principal, 'users:write', orgId);
+      await ctx.policy.requireMayGrant(principal, orgId, body.roles);
+      const command = {
+        type: 'AddUserToOrg' as const,
+        orgId,
+        roles: body.roles,
+        existingUserId: body.userId,
+        newUser: body.userId === undefined ? { userId: newId('usr'), email: body.email, name: body.name, password: body.password } : undefined,
+      };
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        command,
+        async (events) => {
+          const userId = addedUserOf(events);
+          return orgUserResult(await mustRead(ctx, orgId, userId), 201, { Location: location(orgId, userId) });
+        },
+        {
+          provisional: { status: 201, headers: {} },
+          represent: async (record) => {
+            const [last] = await ctx.eventStore.readAll({ after: (record.response?.position ?? 1) - 1, limit: 1 });
+            const userId = addedUserOf(last ? [last] : []);
+            return orgUserResult(await mustRead(ctx, orgId, userId), 201, { Location: location(orgId, userId) });
+          },
+        },
+      );
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'listOrgUsers',
+    method: 'get',
+    path: '/orgs/{orgId}/users',
+    summary: 'Direct members of an organization.',
+    tags,
+    auth: 'bearer',
+    permission: 'users:read',
+    request: {
+      params,
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { ...pageQuery, role: { enum: ['member', 'admin', 'owner'] }, q: { type: 'string', minLength: 1, maxLength: 254 } },
+      },
+    },
+    responses: { 200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) }, ...errors },
+    handler: async (req, ctx) => {
+      await ctx.policy.requireOnOrg(principalOf(req.auth), 'users:read', req.params.orgId);
+      const page = await ctx.readModels.memberships.listByOrg(req.params.orgId, { role: req.query.role, q: req.query.q }, { limit: req.query.limit, cursor: req.query.cursor });
+      return { status: 200, body: page };
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'getOrgUser',
+    method: 'get',
+    path: '/orgs/{orgId}/users/{userId}',
+    summary: 'A direct member of an organization (404 for members through inheritance only).',
+    tags,
+    auth: 'bearer',
+    permission: 'users:read',
+    request: { params: memberParams },
+    responses: { 200: { description: 'The org user.', schema: orgUserSchema, headers: etagHeader }, ...errors },
+    handler: async (req, ctx) => {
+      await ctx.policy.requireOnOrg(principalOf(req.auth), 'users:read', req.params.orgId);
+      return orgUserResult(await requireMember(ctx, req.params.orgId, req.params.userId));
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'updateOrgUser',
+    method: 'patch',
+    path: '/orgs/{orgId}/users/{userId}',
+    summary: "Change a member's roles or the user's name.",
+    tags,
+    auth: 'bearer',
+    permission: 'users:write',
+    request: {
+      params: memberParams,
+      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      body: {
+        schema: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { roles: rolesSchema, name: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+    responses: {
+      200: { description: 'The org user as changed.', schema: orgUserSchema, headers: etagHeader },
+      ...errors,
+      412: problemResponse('If-Match does not name the current version.'),
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const { orgId, userId } = req.params;
+      await ctx.policy.requireOnOrg(principal, 'users:write', orgId);
+      const current = await requireMember(ctx, orgId, userId);
+      if (req.body.roles) await ctx.policy.requireMayGrant(principal, orgId, ownerChange(current.roles, req.body.roles));
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        { type: 'UpdateOrgUser', orgId, userId, roles: req.body.roles, name: req.body.name, expectedVersion: parseIfMatch(req.headers['if-match']) },
+        async () => orgUserResult(await mustRead(ctx, orgId, userId)),
+      );
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'removeOrgUser',
+    method: 'delete',
+    path: '/orgs/{orgId}/users/{userId}',
+    summary: 'Remove a member from an organization; the user itself stays.',
+    tags,
+    auth: 'bearer',
+    permission: 'users:write',
+    request: { params: memberParams, headers: { type: 'object', properties: { 'if-match': ifMatchHeader } } },
+    responses: { 204: { description: 'Removed.' }, ...errors, 412: problemResponse('If-Match does not name the current version.') },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const { orgId, userId } = req.params;
+      await ctx.policy.requireOnOrg(principal, 'users:write', orgId);
+      const current = await requireMember(ctx, orgId, userId);
+      await ctx.policy.requireMayGrant(principal, orgId, ownerChange(current.roles, []));
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        { type: 'RemoveUserFromOrg', orgId, userId, expectedVersion: parseIfMatch(req.headers['if-match']) },
+        async () => ({ status: 204 }),
+      );
+    },
+  }),
+];

@@ -1,0 +1,63 @@
+import { IamError, type FieldError } from './iam-error';
+import { PERMISSIONS, isPermission, type Permission } from './permissions';
+import { isRole, normaliseRoles } from './roles';
+import type { Role } from './events';
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Deliberately loose (RFC 5322 is looser still): one @, a dot in the domain, no spaces. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 1024;
+
+/** Collects field errors and throws them together, so a client sees every problem at once. */
+export class FieldChecks {
+  private readonly errors: FieldError[] = [];
+
+  fail(path: string, message: string): void {
+    this.errors.push({ path, message });
+  }
+
+  done(message: string): void {
+    if (this.errors.length > 0) throw new IamError('IAM_ERR_VALIDATION', message, this.errors);
+  }
+
+  email(path: string, value: unknown): string {
+    if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value.trim())) {
+      this.fail(path, 'must be an email address');
+      return '';
+    }
+    return value.normalize('NFC').trim();
+  }
+
+  displayName(path: string, value: unknown): string {
+    const name = typeof value === 'string' ? value.normalize('NFC').trim() : '';
+    if (name.length < 1 || [...name].length > 200 || CONTROL.test(name)) {
+      this.fail(path, 'must be 1 to 200 printable characters');
+    }
+    return name;
+  }
+
+  password(path: string, value: unknown): string {
+    if (typeof value !== 'string' || [...value].length < PASSWORD_MIN || value.length > PASSWORD_MAX)
+      this.fail(path, `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
+    return typeof value === 'string' ? value : '';
+  }
+
+  roles(path: string, value: unknown): Role[] {
+    if (!Array.isArray(value) || value.length === 0 || !value.every(isRole)) {
+      this.fail(path, 'must be a non-empty list of member, admin, owner');
+      return [];
+    }
+    return normaliseRoles(value);
+  }
+
+  scopes(path: string, value: unknown): Permission[] {
+    if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && isPermission(s))) {
+      this.fail(path, `must be a non-empty list of ${PERMISSIONS.join(', ')}`);
+      return [];
+    }
+    return PERMISSIONS.filter((p) => value.includes(p));
+  }
+}

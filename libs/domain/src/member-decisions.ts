@@ -1,0 +1,151 @@
+import type { DomainEvent, Role, SealedPersonalData } from './events';
+import { clientStreamId, membershipStreamId, userStreamId } from './events';
+import { FieldChecks } from './field-rules';
+import { IamError } from './iam-error';
+import type { MembershipIndex } from './membership-index';
+import type { OrgTree } from './org-tree';
+import type { Permission } from './permissions';
+import type { UserDirectory } from './user-directory';
+
+/** What the user, membership and client deciders read. */
+export interface IdentityState {
+  orgs: OrgTree;
+  users: UserDirectory;
+  memberships: MembershipIndex;
+}
+
+export interface AddUserToOrgCommand {
+  orgId: string;
+  roles: unknown;
+  /** `{userId, roles}`: an existing user. */
+  existingUserId?: string;
+  /**
+   * `{email, name, password?, roles}`: a new user, unless one with this email exists, who is then added
+   * instead (and keeps their own name and password). Personal data arrives sealed under `userId`'s key.
+   */
+  newUser?: { userId: string; email: string; personal: SealedPersonalData };
+}
+
+export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand): DomainEvent[] {
+  const checks = new FieldChecks();
+  const roles = checks.roles('/roles', cmd.roles);
+  checks.done('The membership is not valid.');
+  requireOrg(state, cmd.orgId);
+
+  const events: DomainEvent[] = [];
+  let userId: string;
+  if (cmd.existingUserId !== undefined) {
+    const user = state.users.get(cmd.existingUserId);
+    if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.existingUserId} does not exist.`);
+    userId = user.id;
+  } else if (cmd.newUser) {
+    const existing = state.users.idForEmail(cmd.newUser.email);
+    userId = existing ?? cmd.newUser.userId;
+    if (!existing)
+      events.push({ type: 'UserCreated', streamId: userStreamId(userId), data: { userId, personal: cmd.newUser.personal, platformAdmin: false } });
+  } else {
+    throw new IamError('IAM_ERR_VALIDATION', 'Either userId or email is required.', [{ path: '/userId', message: 'is required' }]);
+  }
+
+  if (state.memberships.get(cmd.orgId, userId))
+    throw new IamError('IAM_ERR_ALREADY_MEMBER', `User ${userId} is already a member of ${cmd.orgId}.`);
+  events.push({ type: 'UserAddedToOrg', streamId: membershipStreamId(cmd.orgId, userId), data: { orgId: cmd.orgId, userId, roles } });
+  return events;
+}
+
+export interface UpdateOrgUserCommand {
+  orgId: string;
+  userId: string;
+  roles?: unknown;
+  /** The new name, with the whole personal record sealed again around it. */
+  rename?: { name: string; personal: SealedPersonalData };
+  expectedVersion?: number;
+}
+
+/** The version of an org user: membership and user versions added, so it grows when either changes. */
+export function orgUserVersion(state: IdentityState, orgId: string, userId: string): number | undefined {
+  const membership = state.memberships.get(orgId, userId);
+  const user = state.users.get(userId);
+  return membership && user ? membership.version + user.version : undefined;
+}
+
+export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserCommand): DomainEvent[] {
+  const current = requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
+  const checks = new FieldChecks();
+  const roles = cmd.roles === undefined ? undefined : checks.roles('/roles', cmd.roles);
+  checks.done('The membership is not valid.');
+  const events: DomainEvent[] = [];
+  if (roles && roles.join() !== current.roles.join())
+    events.push({ type: 'OrgUserUpdated', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId, roles } });
+  const user = state.users.get(cmd.userId)!;
+  if (cmd.rename && cmd.rename.name !== user.name) {
+    if (user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} has been erased.`);
+    events.push({ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } });
+  }
+  return events;
+}
+
+export function decideRemoveUserFromOrg(state: IdentityState, cmd: { orgId: string; userId: string; expectedVersion?: number }): DomainEvent[] {
+  requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
+  return [{ type: 'UserRemovedFromOrg', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
+}
+
+export function decideSetUserStatus(state: IdentityState, cmd: { userId: string; status: 'active' | 'disabled'; expectedVersion?: number }): DomainEvent[] {
+  const user = state.users.get(cmd.userId);
+  if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
+  if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== user.version)
+    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${cmd.expectedVersion}; the user is at version ${user.version}.`);
+  if (user.status === cmd.status) return [];
+  if (user.platformAdmin && cmd.status === 'disabled')
+    throw new IamError('IAM_ERR_FORBIDDEN', 'A platform admin cannot be disabled: that could lock everyone out.');
+  const type = cmd.status === 'disabled' ? ('UserDisabled' as const) : ('UserEnabled' as const);
+  return [{ type, streamId: userStreamId(cmd.userId), data: { userId: cmd.userId } }];
+}
+
+export interface IssueClientCredentialCommand {
+  clientCredentialId: string;
+  clientId: string;
+  name: unknown;
+  orgId: string;
+  scopes: unknown;
+}
+
+export function decideIssueClientCredential(state: IdentityState, cmd: IssueClientCredentialCommand): DomainEvent[] {
+  const checks = new FieldChecks();
+  const name = checks.displayName('/name', cmd.name);
+  const scopes: Permission[] = checks.scopes('/scopes', cmd.scopes);
+  checks.done('The client credential is not valid.');
+  requireOrg(state, cmd.orgId);
+  return [
+    {
+      type: 'ClientCredentialIssued',
+      streamId: clientStreamId(cmd.clientCredentialId),
+      data: { clientCredentialId: cmd.clientCredentialId, clientId: cmd.clientId, name, orgId: cmd.orgId, scopes },
+    },
+  ];
+}
+
+export function decideRevokeClientCredential(state: IdentityState, cmd: { clientCredentialId: string }): DomainEvent[] {
+  const client = state.memberships.client(cmd.clientCredentialId);
+  if (!client) throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${cmd.clientCredentialId} does not exist.`);
+  return [
+    {
+      type: 'ClientCredentialRevoked',
+      streamId: clientStreamId(cmd.clientCredentialId),
+      data: { clientCredentialId: cmd.clientCredentialId, clientId: client.clientId, orgId: client.orgId },
+    },
+  ];
+}
+
+function requireOrg(state: IdentityState, orgId: string): void {
+  if (!state.orgs.get(orgId)) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
+}
+
+function requireMembership(state: IdentityState, orgId: string, userId: string, expectedVersion: number | undefined): { roles: Role[] } {
+  const membership = state.memberships.get(orgId, userId);
+  if (!membership) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
+  const version = orgUserVersion(state, orgId, userId)!;
+  if (expectedVersion !== undefined && expectedVersion !== version)
+    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${expectedVersion}; the org user is at version ${version}.`);
+  return membership;
+}

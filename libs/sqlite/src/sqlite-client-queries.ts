@@ -1,0 +1,79 @@
+import type { ClientQueries, ClientView, Page, PageRequest } from '@arbor/application';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './open-sqlite-database';
+import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import { StatementCache } from './statement-cache';
+
+const CLIENT_COLUMNS = 'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version';
+
+interface ClientRow {
+  id: string;
+  client_id: string;
+  name: string;
+  org_id: string;
+  scopes: string;
+  created_at: string;
+  version: number;
+}
+
+const toClientView = (row: ClientRow): ClientView => ({
+  id: row.id,
+  clientId: row.client_id,
+  name: row.name,
+  orgId: row.org_id,
+  scopes: JSON.parse(row.scopes) as string[],
+  createdAt: row.created_at,
+  version: row.version,
+});
+
+/** Client credentials (never their secrets, which only the vault holds). */
+export class SqliteClientQueries implements ClientQueries {
+  private readonly byId: Statement<[string], ClientRow>;
+  private readonly byClientId: Statement<[string], ClientRow>;
+  private readonly lists: StatementCache;
+
+  constructor(db: SqliteDatabase) {
+    this.byId = db.prepare(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.id = ?`);
+    this.byClientId = db.prepare(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.client_id = ?`);
+    this.lists = new StatementCache(db);
+  }
+
+  async get(id: string): Promise<ClientView | undefined> {
+    const row = this.byId.get(id);
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  async getByClientId(clientId: string): Promise<ClientView | undefined> {
+    const row = this.byClientId.get(clientId);
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  /**
+   * Clients in id order: by `clients_org` when `orgId` is given, else by the primary key; the scope is
+   * checked per row through the closure (the client's organization has one of the roots as an ancestor).
+   */
+  async list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>> {
+    const after = afterId(page);
+    const limit = pageLimit(page);
+    if (filter.withinSubtreesOf?.length === 0) return { items: [], nextCursor: null };
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.orgId !== undefined) {
+      conditions.push('cl.org_id = ?');
+      params.push(filter.orgId);
+    }
+    if (filter.withinSubtreesOf !== undefined) {
+      conditions.push(
+        `EXISTS (SELECT 1 FROM org_closure c
+                 WHERE c.descendant_id = cl.org_id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
+      );
+      params.push(JSON.stringify(filter.withinSubtreesOf));
+    }
+    const statement = this.lists.get<ClientRow>(
+      `SELECT ${CLIENT_COLUMNS} FROM clients cl
+       WHERE cl.id > ?${conditions.map((c) => ` AND ${c}`).join('')}
+       ORDER BY cl.id LIMIT ?`,
+    );
+    return toPage(statement.all(after, ...params, limit + 1), limit, toClientView, (row): IdKeyset => ({ i: row.id }));
+  }
+}

@@ -1,0 +1,131 @@
+import type { MembershipQueries, OrgUserView, Page, PageRequest, UserMembershipView } from '@arbor/application';
+import type { Role } from '@arbor/domain';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './open-sqlite-database';
+import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import { containsPattern, parseRoles, type UserRow } from './read-model-rows';
+import { StatementCache } from './statement-cache';
+
+/** Columns of `memberships m JOIN users u` in the shape `toOrgUserView` expects. */
+const ORG_USER_COLUMNS =
+  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version';
+
+interface OrgUserRow {
+  org_id: string;
+  user_id: string;
+  email: string | null;
+  name: string | null;
+  status: UserRow['status'];
+  roles: string;
+  added_at: string;
+  version: number;
+}
+
+const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
+  orgId: row.org_id,
+  userId: row.user_id,
+  email: row.email,
+  name: row.name,
+  status: row.status,
+  roles: parseRoles(row.roles),
+  addedAt: row.added_at,
+  version: row.version,
+});
+
+interface UserMembershipRow {
+  org_id: string;
+  org_name: string;
+  roles: string;
+  added_at: string;
+}
+
+/**
+ * Membership queries. Joins with `orgs` drop memberships of organizations that no longer exist (the
+ * projection deletes them too). Scopes (`withinSubtreesOf`) go through the closure: an organization is
+ * inside a root's subtree when the closure links the root to it as an ancestor (itself included).
+ */
+export class SqliteMembershipQueries implements MembershipQueries {
+  private readonly byKey: Statement<[string, string], OrgUserRow>;
+  private readonly byUser: Statement<[string], UserMembershipRow>;
+  private readonly byUserWithin: Statement<[string, string], UserMembershipRow>;
+  private readonly inheritedRoles: Statement<[string, string], string>;
+  private readonly roots: Statement<[string], { org_id: string; roles: string }>;
+  private readonly lists: StatementCache;
+
+  constructor(db: SqliteDatabase) {
+    this.byKey = db.prepare(
+      `SELECT ${ORG_USER_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.org_id = ? AND m.user_id = ?`,
+    );
+    const byUserSql = (scope: string): string =>
+      `SELECT m.org_id, o.name AS org_name, m.roles, m.added_at
+       FROM memberships m JOIN orgs o ON o.id = m.org_id
+       WHERE m.user_id = ?${scope}
+       ORDER BY m.org_id`;
+    this.byUser = db.prepare(byUserSql(''));
+    this.byUserWithin = db.prepare(
+      byUserSql(` AND EXISTS (SELECT 1 FROM org_closure c
+                  WHERE c.descendant_id = m.org_id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`),
+    );
+    // The organization's ancestors (itself included) from org_closure_parents, each probed in the
+    // memberships primary key: one indexed lookup per level, no recursive walk.
+    this.inheritedRoles = db
+      .prepare<[string, string], string>(
+        `SELECT m.roles FROM org_closure c
+         JOIN memberships m ON m.org_id = c.ancestor_id AND m.user_id = ?
+         WHERE c.descendant_id = ?`,
+      )
+      .pluck();
+    this.roots = db.prepare(
+      `SELECT m.org_id, m.roles FROM memberships m JOIN orgs o ON o.id = m.org_id
+       WHERE m.user_id = ? ORDER BY m.org_id`,
+    );
+    this.lists = new StatementCache(db);
+  }
+
+  async get(orgId: string, userId: string): Promise<OrgUserView | undefined> {
+    const row = this.byKey.get(orgId, userId);
+    return row === undefined ? undefined : toOrgUserView(row);
+  }
+
+  /** One range scan of the memberships primary key (org_id, user_id), filters checked per row. */
+  async listByOrg(orgId: string, filter: { role?: Role; q?: string }, page: PageRequest): Promise<Page<OrgUserView>> {
+    const after = afterId(page);
+    const limit = pageLimit(page);
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.role !== undefined) {
+      conditions.push('EXISTS (SELECT 1 FROM json_each(m.roles) WHERE value = ?)');
+      params.push(filter.role);
+    }
+    if (filter.q !== undefined && filter.q !== '') {
+      // Erased users have NULL keys, which match no LIKE.
+      conditions.push(`(u.email_key LIKE ? ESCAPE '\\' OR u.name_key LIKE ? ESCAPE '\\')`);
+      const pattern = containsPattern(filter.q);
+      params.push(pattern, pattern);
+    }
+    const statement = this.lists.get<OrgUserRow>(
+      `SELECT ${ORG_USER_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.org_id = ? AND m.user_id > ?${conditions.map((c) => ` AND ${c}`).join('')}
+       ORDER BY m.user_id LIMIT ?`,
+    );
+    const rows = statement.all(orgId, after, ...params, limit + 1);
+    return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row.user_id }));
+  }
+
+  async listByUser(userId: string, filter: { withinSubtreesOf?: string[] }): Promise<UserMembershipView[]> {
+    const scope = filter.withinSubtreesOf;
+    if (scope?.length === 0) return [];
+    const rows = scope === undefined ? this.byUser.all(userId) : this.byUserWithin.all(userId, JSON.stringify(scope));
+    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at }));
+  }
+
+  /** Unknown organizations have no closure rows, hence no roles. */
+  async effectiveRoles(userId: string, orgId: string): Promise<Role[]> {
+    return parseRoles(...this.inheritedRoles.all(userId, orgId));
+  }
+
+  async membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>> {
+    return this.roots.all(userId).map((row) => ({ orgId: row.org_id, roles: parseRoles(row.roles) }));
+  }
+}

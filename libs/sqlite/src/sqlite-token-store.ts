@@ -1,0 +1,181 @@
+import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
+import type { Statement, Transaction } from 'better-sqlite3';
+import fs from 'node:fs';
+import { applyMigrations } from './apply-migrations';
+import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+
+/**
+ * Times are ISO 8601 UTC strings of one format (`Date.prototype.toISOString`), so comparing them as
+ * text orders them in time: `purgeExpired` relies on it.
+ */
+const TOKEN_STORE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    spent_at TEXT
+  );
+  CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+  CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+  CREATE TABLE revoked_families (family_id TEXT PRIMARY KEY, revoked_at TEXT NOT NULL);
+  CREATE TABLE revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+  CREATE INDEX revoked_access_tokens_expiry ON revoked_access_tokens (expires_at);
+  `,
+];
+
+interface RefreshTokenRow {
+  token_hash: string;
+  family_id: string;
+  subject: string;
+  scope: string;
+  issued_at: string;
+  expires_at: string;
+  spent_at: string | null;
+}
+
+const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
+  tokenHash: row.token_hash,
+  familyId: row.family_id,
+  subject: row.subject,
+  scope: row.scope,
+  issuedAt: row.issued_at,
+  expiresAt: row.expires_at,
+});
+
+/**
+ * Refresh tokens and revocations in their own SQLite file, readable by the owner only (the hashes are of
+ * high-entropy tokens, but a family id or a jti in the wrong hands is still of use to nobody but us).
+ * `isAccessTokenRevoked` and `isFamilyRevoked` run on every authenticated request: each is one primary-key
+ * lookup on a statement prepared once.
+ */
+export class SqliteTokenStore implements TokenStore {
+  private readonly insertToken: Statement<Record<string, unknown>>;
+  private readonly selectToken: Statement<[string], RefreshTokenRow>;
+  private readonly spend: Transaction<(tokenHash: string, at: string) => SpendResult>;
+  private readonly insertRevokedFamily: Statement<[string, string]>;
+  private readonly selectRevokedFamily: Statement<[string], number>;
+  private readonly insertRevokedAccess: Statement<[string, string]>;
+  private readonly selectRevokedAccess: Statement<[string], number>;
+  private readonly purge: Transaction<(now: string) => void>;
+  private closed = false;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.insertToken = db.prepare(
+      `INSERT INTO refresh_tokens (token_hash, family_id, subject, scope, issued_at, expires_at, spent_at)
+       VALUES (@tokenHash, @familyId, @subject, @scope, @issuedAt, @expiresAt, NULL)`,
+    );
+    this.selectToken = db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?');
+    // The conditional UPDATE is the whole decision: of any number of callers, in this process or another,
+    // only one sees `changes === 1`. The read that follows only tells 'reused' from 'unknown'; the
+    // transaction keeps a concurrent purge from slipping in between.
+    const markSpent = db.prepare<[string, string]>(
+      'UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL',
+    );
+    this.spend = db.transaction((tokenHash: string, at: string): SpendResult => {
+      const won = markSpent.run(at, tokenHash).changes === 1;
+      const row = this.selectToken.get(tokenHash);
+      if (row === undefined) return { status: 'unknown' };
+      return { status: won ? 'spent' : 'reused', record: toRecord(row) };
+    });
+    this.insertRevokedFamily = db.prepare(
+      'INSERT OR IGNORE INTO revoked_families (family_id, revoked_at) VALUES (?, ?)',
+    );
+    this.selectRevokedFamily = db
+      .prepare<[string], number>('SELECT 1 FROM revoked_families WHERE family_id = ?')
+      .pluck();
+    this.insertRevokedAccess = db.prepare(
+      'INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)',
+    );
+    this.selectRevokedAccess = db
+      .prepare<[string], number>('SELECT 1 FROM revoked_access_tokens WHERE jti = ?')
+      .pluck();
+    const purgeTokens = db.prepare<[string]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
+    const purgeAccess = db.prepare<[string]>('DELETE FROM revoked_access_tokens WHERE expires_at < ?');
+    // A revoked family without tokens has nothing left to refuse: no refresh token of it can be presented
+    // successfully any more (an unknown token is refused anyway).
+    const purgeFamilies = db.prepare(
+      `DELETE FROM revoked_families
+       WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = revoked_families.family_id)`,
+    );
+    this.purge = db.transaction((now: string) => {
+      purgeTokens.run(now);
+      purgeAccess.run(now);
+      purgeFamilies.run();
+    });
+  }
+
+  async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    this.assertOpen();
+    // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
+    this.insertToken.run({ ...record });
+  }
+
+  async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
+    this.assertOpen();
+    return this.spend.immediate(tokenHash, new Date().toISOString());
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<(RefreshTokenRecord & { spent: boolean }) | undefined> {
+    this.assertOpen();
+    const row = this.selectToken.get(tokenHash);
+    return row === undefined ? undefined : { ...toRecord(row), spent: row.spent_at !== null };
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    this.assertOpen();
+    this.insertRevokedFamily.run(familyId, new Date().toISOString());
+  }
+
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    this.assertOpen();
+    return this.selectRevokedFamily.get(familyId) !== undefined;
+  }
+
+  async revokeAccessToken(jti: string, expiresAt: string): Promise<void> {
+    this.assertOpen();
+    this.insertRevokedAccess.run(jti, expiresAt);
+  }
+
+  /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
+  async isAccessTokenRevoked(jti: string): Promise<boolean> {
+    this.assertOpen();
+    return this.selectRevokedAccess.get(jti) !== undefined;
+  }
+
+  async purgeExpired(now: string): Promise<void> {
+    this.assertOpen();
+    this.purge.immediate(now);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The token store is closed.');
+  }
+}
+
+/**
+ * Opens (creating and migrating if needed) the token store in `file`, mode 0600 as the vault. FULL
+ * synchronous: a revocation or a spent mark lost in a crash would let a revoked or replayed token work.
+ */
+export function openSqliteTokenStore(file: string): SqliteTokenStore {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  // openSync's mode is filtered by the umask and ignored for an existing file: set it explicitly.
+  fs.chmodSync(file, 0o600);
+  const db = openSqliteDatabase(file, { synchronous: 'FULL' });
+  try {
+    applyMigrations(db, TOKEN_STORE_MIGRATIONS);
+    return new SqliteTokenStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,21 @@
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './open-sqlite-database';
+
+/**
+ * Prepared statements keyed by their SQL text, for queries whose WHERE clause depends on which filters are
+ * present: each combination is prepared once, on first use, and there are few combinations.
+ */
+export class StatementCache {
+  private readonly statements = new Map<string, Statement<unknown[], unknown>>();
+
+  constructor(private readonly db: SqliteDatabase) {}
+
+  get<R>(sql: string): Statement<unknown[], R> {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<unknown[], unknown>(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement as Statement<unknown[], R>;
+  }
+}

@@ -127,6 +127,20 @@ describe('health and discovery', () => {
       'GET /api/v1/orgs/{orgId}/children',
       'GET /api/v1/orgs/{orgId}/parents',
       'GET /api/v1/events',
+      'POST /api/v1/auth/tokens/introspect',
+      'POST /api/v1/auth/tokens/revoke',
+      'POST /api/v1/orgs/{orgId}/users',
+      'GET /api/v1/orgs/{orgId}/users',
+      'GET /api/v1/orgs/{orgId}/users/{userId}',
+      'PATCH /api/v1/orgs/{orgId}/users/{userId}',
+      'DELETE /api/v1/orgs/{orgId}/users/{userId}',
+      'GET /api/v1/users',
+      'GET /api/v1/users/me',
+      'GET /api/v1/users/{userId}',
+      'GET /api/v1/users/{userId}/orgs',
+      'POST /api/v1/oauth2/client-credentials',
+      'GET /api/v1/oauth2/client-credentials',
+      'DELETE /api/v1/oauth2/client-credentials/{clientCredentialId}',
     ])
       expect(ops).toContain(expected);
     expect(res.body.paths['/api/v1/orgs'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);

@@ -80,6 +80,12 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   };
+  // Expired refresh tokens and revocations of expired access tokens no longer matter; drop them hourly.
+  const purge = setInterval(() => {
+    tokenStore.purgeExpired(new Date().toISOString()).catch((e) => log.warn('token purge failed', { error: String(e) }));
+  }, 3600_000);
+  purge.unref();
+
   const app = createApiApp(ctx, { validateResponses: config.validateResponses });
   const server = app.listen(config.port, config.host ?? '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
@@ -100,6 +106,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        clearInterval(purge);
         projector.stop();
         await bus.close();
         await store.close();

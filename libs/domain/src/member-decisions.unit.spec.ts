@@ -1,0 +1,144 @@
+import type { DomainEvent, StoredEvent } from './events';
+import { IamError } from './iam-error';
+import {
+  decideAddUserToOrg,
+  decideIssueClientCredential,
+  decideRemoveUserFromOrg,
+  decideRevokeClientCredential,
+  decideSetUserStatus,
+  decideUpdateOrgUser,
+  orgUserVersion,
+  type IdentityState,
+} from './member-decisions';
+import { MembershipIndex } from './membership-index';
+import { decideDeleteOrg } from './org-decisions';
+import { OrgTree } from './org-tree';
+import { permissionsOfRoles } from './roles';
+import { UserDirectory } from './user-directory';
+
+let position = 0;
+const versions = new Map<string, number>();
+const people = new Map<string, { email: string; name: string }>();
+
+/** Applies events to every part of the state, opening "sealed" personal data from a test-side table. */
+function commit(state: IdentityState, events: DomainEvent[]): void {
+  for (const e of events) {
+    const v = (versions.get(e.streamId) ?? 0) + 1;
+    versions.set(e.streamId, v);
+    const stored: StoredEvent = { id: `e${++position}`, type: e.type, streamId: e.streamId, streamVersion: v, position, occurredAt: '', actor: { type: 'system', id: 't' }, data: e.data, orgPath: [] };
+    state.orgs.apply(stored);
+    state.memberships.apply(stored);
+    const personal = 'personal' in e.data ? people.get(e.data.personal as string) ?? null : null;
+    state.users.apply(stored, personal);
+  }
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof IamError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}
+
+function fixture(): IdentityState {
+  const state: IdentityState = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
+  commit(state, [{ type: 'OrgCreated', streamId: 'org-a', data: { orgId: 'a', name: 'A', parentId: null, description: null, metadata: {} } }]);
+  commit(state, [{ type: 'OrgCreated', streamId: 'org-b', data: { orgId: 'b', name: 'B', parentId: 'a', description: null, metadata: {} } }]);
+  people.set('sealed-ada', { email: 'Ada@example.test', name: 'Ada' });
+  commit(state, decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], newUser: { userId: 'u1', email: 'Ada@example.test', personal: 'sealed-ada' } }));
+  return state;
+}
+
+describe('memberships', () => {
+  it('creates a user with their first membership, and reuses the user for the same email in any case', () => {
+    const state = fixture();
+    expect(state.users.get('u1')).toMatchObject({ email: 'Ada@example.test', status: 'active' });
+    const events = decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], newUser: { userId: 'u2', email: 'ada@EXAMPLE.test', personal: 'x' } });
+    expect(events.map((e) => e.type)).toEqual(['UserAddedToOrg']);
+    expect(events[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['admin'] });
+  });
+
+  it('refuses a second membership, unknown users and orgs, and bad roles', () => {
+    const state = fixture();
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['admin'], existingUserId: 'u1' }))).toBe('IAM_ERR_ALREADY_MEMBER');
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['admin'], existingUserId: 'ghost' }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'zz', roles: ['admin'], existingUserId: 'u1' }))).toBe('IAM_ERR_NOT_FOUND');
+    for (const roles of [[], ['king'], 'admin', undefined])
+      expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'b', roles, existingUserId: 'u1' }))).toBe('IAM_ERR_VALIDATION');
+  });
+
+  it('normalises roles, decides nothing for unchanged ones, and versions org users by both streams', () => {
+    const state = fixture();
+    const v1 = orgUserVersion(state, 'a', 'u1')!;
+    expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['member'] })).toEqual([]);
+    const events = decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['owner', 'member', 'owner'], expectedVersion: v1 });
+    expect(events[0].data).toEqual({ orgId: 'a', userId: 'u1', roles: ['member', 'owner'] });
+    commit(state, events);
+    expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 1);
+    expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 }))).toBe('IAM_ERR_PRECONDITION_FAILED');
+    people.set('sealed-ada-2', { email: 'Ada@example.test', name: 'Ada L.' });
+    commit(state, decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada L.', personal: 'sealed-ada-2' } }));
+    expect(state.users.get('u1')!.name).toBe('Ada L.');
+    expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 2);
+  });
+
+  it('removes memberships, which then are gone', () => {
+    const state = fixture();
+    commit(state, decideRemoveUserFromOrg(state, { orgId: 'a', userId: 'u1' }));
+    expect(state.memberships.get('a', 'u1')).toBeUndefined();
+    expect(codeOf(() => decideRemoveUserFromOrg(state, { orgId: 'a', userId: 'u1' }))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it('disables and enables users, never a platform admin', () => {
+    const state = fixture();
+    commit(state, decideSetUserStatus(state, { userId: 'u1', status: 'disabled' }));
+    expect(state.users.get('u1')!.status).toBe('disabled');
+    expect(decideSetUserStatus(state, { userId: 'u1', status: 'disabled' })).toEqual([]);
+    commit(state, decideSetUserStatus(state, { userId: 'u1', status: 'active' }));
+    expect(state.users.get('u1')!.status).toBe('active');
+    people.set('sealed-root', { email: 'root@example.test', name: 'Root' });
+    commit(state, [{ type: 'UserCreated', streamId: 'user-root', data: { userId: 'root', personal: 'sealed-root', platformAdmin: true } }]);
+    expect(codeOf(() => decideSetUserStatus(state, { userId: 'root', status: 'disabled' }))).toBe('IAM_ERR_FORBIDDEN');
+  });
+
+  it('treats users whose personal data is gone as erased: no email, not addable', () => {
+    const state = fixture();
+    commit(state, [{ type: 'UserCreated', streamId: 'user-gone', data: { userId: 'gone', personal: 'destroyed', platformAdmin: false } }]);
+    expect(state.users.get('gone')).toMatchObject({ status: 'erased', email: null });
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], existingUserId: 'gone' }))).toBe('IAM_ERR_NOT_FOUND');
+  });
+});
+
+describe('client credentials', () => {
+  it('issues with valid scopes only, and revokes once', () => {
+    const state = fixture();
+    for (const scopes of [[], ['root'], 'orgs:read'])
+      expect(codeOf(() => decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'a', scopes }))).toBe('IAM_ERR_VALIDATION');
+    expect(codeOf(() => decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'zz', scopes: ['orgs:read'] }))).toBe('IAM_ERR_NOT_FOUND');
+    commit(state, decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'b', scopes: ['orgs:write', 'orgs:read'] }));
+    expect(state.memberships.clientsOf('b')).toEqual(['c1']);
+    commit(state, decideRevokeClientCredential(state, { clientCredentialId: 'c1' }));
+    expect(codeOf(() => decideRevokeClientCredential(state, { clientCredentialId: 'c1' }))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it('ends memberships and client credentials before a recursive delete removes their organizations', () => {
+    const state = fixture();
+    commit(state, decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], existingUserId: 'u1' }));
+    commit(state, decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'b', scopes: ['orgs:read'] }));
+    const events = decideDeleteOrg(state.orgs, { orgId: 'a', recursive: true }, state.memberships);
+    expect(events.map((e) => e.type)).toEqual(['UserRemovedFromOrg', 'ClientCredentialRevoked', 'OrgDeleted', 'UserRemovedFromOrg', 'OrgDeleted']);
+  });
+});
+
+describe('roles', () => {
+  it('grant the permissions of contract section 4', () => {
+    expect([...permissionsOfRoles(['member'])].sort()).toEqual(['orgs:read', 'users:read']);
+    expect(permissionsOfRoles(['admin']).has('orgs:delete')).toBe(false);
+    expect(permissionsOfRoles(['admin']).has('clients:write')).toBe(true);
+    expect(permissionsOfRoles(['owner']).has('orgs:delete')).toBe(true);
+    expect(permissionsOfRoles([]).size).toBe(0);
+  });
+});

@@ -1,7 +1,12 @@
 /**
  * One Jest run for the whole monorepo. Test files are suffixed by tier:
- * `*.unit.spec.ts` (pure logic), `*.int.spec.ts` (a real engine: SQLite, later PostgreSQL and Kafka),
- * `*.e2e.spec.ts` (HTTP against a started app). Libraries resolve to their sources, so tests need no build.
+ * `*.unit.spec.ts` (pure logic), `*.int.spec.ts` (a real engine: SQLite, PostgreSQL, Kafka),
+ * `*.e2e.spec.ts` (HTTP against a started app). Libraries resolve to their sources, so tests need no build
+ * (the e2e tests that start built processes build first; `npm test` always does).
+ *
+ * Two projects: `embedded` runs everything; `distributed` runs the HTTP suites again against gateway,
+ * command service and projector as separate processes over PostgreSQL and Kafka. It exists when
+ * DATABASE_URL and KAFKA_BROKERS are set, as they always are in CI (.ci/run starts both services).
  */
 const swc = [
   '@swc/jest',
@@ -12,12 +17,37 @@ const swc = [
   },
 ];
 
-module.exports = {
+const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // jose, openid-client and oauth4webapi ship ESM only: let them through the transform.
   transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi)/)'],
   moduleNameMapper: { '^@arbor/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
+  rootDir: __dirname,
+};
+
+/** The HTTP suites that describe the contract, not one profile's files. */
+const PROFILE_NEUTRAL_SUITES = ['orgs', 'http-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tokens', 'oauth-interop'];
+
+const embedded = {
+  ...base,
+  displayName: 'embedded',
   testMatch: ['<rootDir>/libs/*/src/**/*.spec.ts', '<rootDir>/apps/*/src/**/*.spec.ts', '<rootDir>/tests/**/*.spec.ts'],
-  testTimeout: 30000,
+};
+
+const distributed = {
+  ...base,
+  displayName: 'distributed',
+  testMatch: [
+    ...PROFILE_NEUTRAL_SUITES.map((name) => `<rootDir>/apps/standalone/src/${name}.e2e.spec.ts`),
+    '<rootDir>/tests/distributed/**/*.spec.ts',
+  ],
+  setupFiles: ['<rootDir>/tests/distributed/profile.setup.js'],
+};
+
+const withServices = Boolean(process.env.DATABASE_URL && process.env.KAFKA_BROKERS);
+
+module.exports = {
+  projects: withServices ? [embedded, distributed] : [embedded],
+  testTimeout: 60000,
 };

@@ -1,9 +1,79 @@
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import {
+  ClientSecretHasher,
+  CommandService,
+  PasswordHasher,
+  PersonalDataCipher,
+  bootstrapPlatformAdmin,
+  distributedSettingsFromEnv,
+  jsonLogger,
+  type Bus,
+} from '@arbor/application';
+import { internalCommandRouter } from '@arbor/api';
+import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
+import { PostgresPublisherCheckpoint, openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
+
 /**
- * The command-service as a separate process belongs to the distributed profile (PostgreSQL event store and read
- * models, Kafka between services), which is not built yet. Until then, `npm start` runs the command-service inside
- * the standalone app, composed in apps/standalone/src/start-standalone.ts.
+ * The command service of the distributed profile: decides and appends commands sent by gateways, and
+ * relays committed events from the log to Kafka. Any number may run: their write transactions serialise
+ * on a PostgreSQL advisory lock, and each catches its model up with the log inside that lock.
  */
-process.stderr.write(
-  'The distributed profile is not available yet: run `npm start` for the embedded profile, which includes the command-service.\n',
-);
-process.exit(2);
+async function main(): Promise<void> {
+  const settings = distributedSettingsFromEnv();
+  const log = jsonLogger({ app: 'command-service' }, settings.logLevel);
+  const connection = { schema: settings.schema };
+  const store = await openPostgresEventStore(settings.databaseUrl, connection);
+  const vault = await openPostgresSecretVault(settings.databaseUrl, connection);
+  const checkpoint = await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection);
+  // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
+  // every event until it is delivered.
+  ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) => log.warn('could not create the topic yet', { error: String(e) }));
+  const publisher = new KafkaEventPublisher({ brokers: settings.kafkaBrokers, store, checkpoint, topic: settings.topic, logger: log });
+  await publisher.start();
+  // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
+  const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
+
+  const commands = new CommandService({
+    store,
+    bus,
+    vault,
+    cipher: new PersonalDataCipher(vault),
+    hasher: new PasswordHasher({ costLog2: settings.passwordCostLog2 }),
+    secrets: new ClientSecretHasher(vault),
+    log,
+  });
+  await commands.start();
+  await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      const head = await store.headPosition();
+      res.json({ status: 'ready', head, published: publisher.position });
+    } catch (e) {
+      res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
+    }
+  });
+  app.use(internalCommandRouter(commands, { token: settings.internalToken, log }));
+  const server = app.listen(settings.commandServicePort, settings.commandServiceHost);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  log.info('command service listening', { port: (server.address() as AddressInfo).port, schema: settings.schema, topic: settings.topic });
+
+  const stop = async () => {
+    server.close();
+    server.closeAllConnections();
+    await publisher.stop();
+    await Promise.allSettled([store.close(), vault.close(), checkpoint.close()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+main().catch((error) => {
+  process.stderr.write(`command service failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

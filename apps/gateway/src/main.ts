@@ -1,9 +1,79 @@
+import type { AddressInfo } from 'node:net';
+import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger } from '@arbor/application';
+import { HttpCommandPort, createApiApp, createApiContext } from '@arbor/api';
+import {
+  PostgresProjectionWatermark,
+  openPostgresEventStore,
+  openPostgresReadModels,
+  openPostgresSecretVault,
+  openPostgresTokenStore,
+} from '@arbor/postgres';
+
 /**
- * The gateway as a separate process belongs to the distributed profile (PostgreSQL event store and read
- * models, Kafka between services), which is not built yet. Until then, `npm start` runs the gateway inside
- * the standalone app, composed in apps/standalone/src/start-standalone.ts.
+ * The gateway of the distributed profile: serves /api/v1 (contract sections 1-8) from the PostgreSQL read
+ * models, sends commands to a command service, and answers a write only once the projector has brought
+ * the read models up to that write's log position (read-your-writes, via LISTEN/NOTIFY on the checkpoint).
+ * Stateless apart from the signing keys, which it loads from IAM_DATA_DIR (shared by the gateways of one
+ * machine; gateways on several machines need the same key files).
  */
-process.stderr.write(
-  'The distributed profile is not available yet: run `npm start` for the embedded profile, which includes the gateway.\n',
-);
-process.exit(2);
+async function main(): Promise<void> {
+  const settings = distributedSettingsFromEnv();
+  const log = jsonLogger({ app: 'gateway' }, settings.logLevel);
+  const port = process.env.PORT === undefined || process.env.PORT === '' ? 8080 : Number(process.env.PORT);
+  const issuer = (process.env.IAM_ISSUER || `http://localhost:${port}`).replace(/\/+$/, '');
+  const connection = { schema: settings.schema };
+  const [eventStore, readModels, vault, tokenStore] = await Promise.all([
+    openPostgresEventStore(settings.databaseUrl, connection),
+    openPostgresReadModels(settings.databaseUrl, connection),
+    openPostgresSecretVault(settings.databaseUrl, connection),
+    openPostgresTokenStore(settings.databaseUrl, connection),
+  ]);
+  const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
+  const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
+
+  const ctx = createApiContext({
+    commands,
+    readModels,
+    projection: watermark,
+    eventStore,
+    vault,
+    tokenStore,
+    keys: SigningKeyRing.loadOrCreate(process.env.IAM_DATA_DIR || './data'),
+    issuer,
+    hasher: new PasswordHasher(),
+    log,
+    readiness: async () => {
+      const checks: Record<string, string> = {};
+      const [head, projected, commandService] = await Promise.allSettled([
+        eventStore.headPosition(),
+        readModels.checkpoint(),
+        fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
+      ]);
+      checks.eventStore = head.status === 'fulfilled' ? 'ok' : 'unreachable';
+      checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
+      checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
+      if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
+        checks.projections = `catching up (${projected.value}/${head.value})`;
+      else checks.projections = checks.readModels;
+      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+    },
+  });
+  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true' });
+  const server = app.listen(port, process.env.HOST || '0.0.0.0');
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  log.info('arbor listening', { port: (server.address() as AddressInfo).port, issuer, profile: 'distributed', schema: settings.schema });
+
+  const stop = async () => {
+    server.close();
+    server.closeAllConnections();
+    await Promise.allSettled([watermark.close(), eventStore.close(), readModels.close(), vault.close(), tokenStore.close()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+main().catch((error) => {
+  process.stderr.write(`gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,43 +1,87 @@
 import { join } from 'node:path';
-import { PersonalDataCipher, Projector, jsonLogger } from '@arbor/application';
+import {
+  PersonalDataCipher,
+  Projector,
+  distributedSettingsFromEnv,
+  jsonLogger,
+  type Bus,
+  type EventStore,
+  type Logger,
+  type ReadModels,
+  type SecretVault,
+} from '@arbor/application';
 import { InProcessBus } from '@arbor/in-process-bus';
+import { KafkaBus } from '@arbor/kafka';
+import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
 
 /**
- * The projector as a process of its own, over the embedded profile's files in IAM_DATA_DIR.
- *   --rebuild   drop the read models, replay the whole event log into them, print the rate and exit
- *   (default)   follow the log, polling for new events, until SIGINT/SIGTERM
- * The distributed profile (PostgreSQL, Kafka) runs the same Projector class against other adapters.
+ * The projector as a process of its own.
+ *   with DATABASE_URL  the distributed profile: consumes iam.events.v1 as the consumer group
+ *                      `arbor-projector-<schema>`, and projects into the PostgreSQL read models
+ *   without            the embedded profile's files in IAM_DATA_DIR
+ *   --rebuild          drop the read models, replay the whole log into them, print the rate and exit
+ * Either way the log is the source: deliveries continue the checkpoint or trigger a catch-up from the log,
+ * and a poll of the log every POLL_MS covers a silent bus (a broker outage costs latency, not events).
  */
+const POLL_MS = 1000;
+
+interface Engines {
+  store: EventStore;
+  readModels: ReadModels;
+  vault: SecretVault;
+  bus: Bus;
+}
+
+async function openEngines(log: Logger, rebuild: boolean): Promise<Engines> {
+  if (!process.env.DATABASE_URL) {
+    const dataDir = process.env.IAM_DATA_DIR || './data';
+    return {
+      store: openSqliteEventStore(join(dataDir, 'events.sqlite')),
+      readModels: openSqliteReadModels(join(dataDir, 'read-models.sqlite')),
+      vault: openSqliteSecretVault(join(dataDir, 'vault.sqlite')),
+      bus: new InProcessBus(),
+    };
+  }
+  const settings = distributedSettingsFromEnv();
+  const connection = { schema: settings.schema };
+  return {
+    store: await openPostgresEventStore(settings.databaseUrl, connection),
+    readModels: await openPostgresReadModels(settings.databaseUrl, connection),
+    vault: await openPostgresSecretVault(settings.databaseUrl, connection),
+    bus: rebuild
+      ? new InProcessBus()
+      : new KafkaBus({ brokers: settings.kafkaBrokers, groupId: `arbor-projector-${settings.schema}`, topic: settings.topic, logger: log }),
+  };
+}
+
 async function main(): Promise<void> {
-  const dataDir = process.env.IAM_DATA_DIR || './data';
-  const log = jsonLogger({ app: 'projector' });
-  const store = openSqliteEventStore(join(dataDir, 'events.sqlite'));
-  const readModels = openSqliteReadModels(join(dataDir, 'read-models.sqlite'));
-  const vault = openSqliteSecretVault(join(dataDir, 'vault.sqlite'));
-  const bus = new InProcessBus();
+  const log = jsonLogger({ app: 'projector' }, (process.env.IAM_LOG_LEVEL as 'info') || 'info');
+  const rebuild = process.argv.includes('--rebuild');
+  const { store, readModels, vault, bus } = await openEngines(log, rebuild);
   const projector = new Projector({ store, readModels, cipher: new PersonalDataCipher(vault), bus, log });
   await projector.start();
+  const closeAll = () => Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]);
 
-  if (process.argv.includes('--rebuild')) {
+  if (rebuild) {
     const started = process.hrtime.bigint();
     await projector.rebuild();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const events = projector.position;
     log.info('read models rebuilt', { events, seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(events / seconds) });
-    await Promise.all([store.close(), readModels.close(), vault.close()]);
+    await closeAll();
     return;
   }
 
-  const timer = setInterval(() => void projector.catchUp(), 200);
+  const timer = setInterval(() => void projector.catchUp(), POLL_MS);
   const stop = () => {
     clearInterval(timer);
     projector.stop();
-    void Promise.all([store.close(), readModels.close(), vault.close()]).then(() => process.exit(0));
+    void closeAll().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  log.info('projector following the event log', { dataDir, position: projector.position });
+  log.info('projector following the event log', { position: projector.position, profile: process.env.DATABASE_URL ? 'distributed' : 'embedded' });
 }
 
 main().catch((error) => {

@@ -13,6 +13,8 @@ export interface StandaloneConfig {
   validateResponses: boolean;
   /** Address to listen on; all interfaces by default. */
   host?: string;
+  /** `GET /__bench/empty` for `npm run bench` (IAM_BENCH_ROUTES=true); off by default. */
+  benchRoutes?: boolean;
 }
 
 /** Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD. */
@@ -30,5 +32,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
     logLevel: level as StandaloneConfig['logLevel'],
     validateResponses: env.IAM_VALIDATE_RESPONSES === 'true',
     host: env.HOST || undefined,
+    benchRoutes: env.IAM_BENCH_ROUTES === 'true',
   };
 }

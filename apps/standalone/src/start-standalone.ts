@@ -2,24 +2,17 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
-  AccessPolicy,
-  Authenticator,
-  ClientAuthenticator,
   ClientSecretHasher,
   CommandService,
-  FailureThrottle,
   PasswordHasher,
   PersonalDataCipher,
   Projector,
   SigningKeyRing,
-  TokenEndpoint,
-  TokenIntrospection,
-  TokenService,
   bootstrapPlatformAdmin,
   jsonLogger,
   type Logger,
 } from '@arbor/application';
-import { createApiApp, type ApiContext } from '@arbor/api';
+import { createApiApp, createApiContext } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteTokenStore } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
@@ -46,7 +39,6 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
   const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
-  const tokens = new TokenService(keys, { issuer: config.issuer });
   const secrets = new ClientSecretHasher(vault);
 
   const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log });
@@ -55,17 +47,13 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   await projector.start();
   await bootstrapPlatformAdmin(commands, { email: config.bootstrapAdminEmail, password: config.bootstrapAdminPassword }, log);
 
-  const authenticator = new Authenticator(tokens, readModels, tokenStore);
-  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets, throttle: new FailureThrottle() });
-  const ctx: ApiContext = {
+  const ctx = createApiContext({
     commands,
     readModels,
     projection: projector,
-    policy: new AccessPolicy(readModels),
-    authenticator,
-    clientAuthenticator,
-    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, clients: clientAuthenticator, accountThrottle: new FailureThrottle() }),
-    introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, readModels }),
+    vault,
+    tokenStore,
+    hasher,
     eventStore: store,
     keys,
     issuer: config.issuer,
@@ -79,14 +67,14 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
       };
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
-  };
+  });
   // Expired refresh tokens and revocations of expired access tokens no longer matter; drop them hourly.
   const purge = setInterval(() => {
     tokenStore.purgeExpired(new Date().toISOString()).catch((e) => log.warn('token purge failed', { error: String(e) }));
   }, 3600_000);
   purge.unref();
 
-  const app = createApiApp(ctx, { validateResponses: config.validateResponses });
+  const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false });
   const server = app.listen(config.port, config.host ?? '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -17,6 +17,11 @@ export const API_VERSION = '1.0.0';
 export interface ApiAppOptions {
   /** Check every response body against its declared schema (tests turn this on; it costs time). */
   validateResponses?: boolean;
+  /**
+   * Benchmark-only routes (`GET /__bench/empty`, answering `{}` through plain express, no auth): the floor
+   * that `npm run bench` compares every endpoint with. Off by default; only IAM_BENCH_ROUTES=true turns it on.
+   */
+  benchRoutes?: boolean;
 }
 
 /** Every `/api/v1` route, in the order they are bound and documented. */
@@ -48,6 +53,12 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
     const readiness = await ctx.readiness().catch((e) => ({ ready: false, checks: { readiness: String(e) } }));
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks });
   });
+
+  if (options.benchRoutes === true) {
+    app.get('/__bench/empty', (_req, res) => {
+      res.json({});
+    });
+  }
 
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(ctx.keys.jwks());

@@ -21,3 +21,4 @@ export * from './security/password-hasher';
 export * from './security/personal-data-cipher';
 export * from './security/signing-key-ring';
 export * from './security/token-service';
+export * from './distributed-settings';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLogger } from '@arbor/application';
 import { startStandalone, type RunningStandalone } from '../start-standalone';
+import { isDistributedRun, startDistributedStack, type DistributedStack } from './distributed-stack';
 
 export const ADMIN_EMAIL = 'admin@example.test';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -10,7 +11,10 @@ export const ADMIN_PASSWORD = 'correct horse battery staple';
 export interface TestApp {
   url: string;
   dataDir: string;
-  running: RunningStandalone;
+  profile: 'embedded' | 'distributed';
+  /** The embedded app, or the distributed stack's processes (ARBOR_TEST_PROFILE=distributed). */
+  running: RunningStandalone | DistributedStack;
+  rebuildReadModels(): Promise<void>;
   adminToken: string;
   /** JSON request helper: returns status, headers and parsed body (JSON or text). */
   call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
@@ -34,11 +38,28 @@ export interface CallResult {
 }
 
 /**
- * Starts the standalone app in this process on an ephemeral port over a fresh (or given) data directory,
- * with a cheap password hash cost and response validation on, and logs the platform admin in.
+ * Starts Arbor over a fresh (or given) data directory, with a cheap password hash cost and response
+ * validation on, and logs the platform admin in. Embedded: the standalone app in this process. With
+ * ARBOR_TEST_PROFILE=distributed (set by the `distributed` Jest project): gateway, command service and
+ * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
  */
 export async function startTestApp(options: { dataDir?: string } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
+  if (isDistributedRun()) {
+    const stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+    const app: TestApp = {
+      url: stack.url,
+      dataDir,
+      profile: 'distributed',
+      running: stack,
+      rebuildReadModels: () => stack.rebuildReadModels(),
+      adminToken: '',
+      call: makeCaller(stack.url, () => app.adminToken),
+      close: () => stack.close(),
+    };
+    app.adminToken = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
+    return app;
+  }
   const running = await startStandalone(
     {
       port: 0,
@@ -54,7 +75,16 @@ export async function startTestApp(options: { dataDir?: string } = {}): Promise<
     jsonLogger({}, 'silent'),
   );
   const call = makeCaller(running.url, () => app.adminToken);
-  const app: TestApp = { url: running.url, dataDir, running, adminToken: '', call, close: () => running.close() };
+  const app: TestApp = {
+    url: running.url,
+    dataDir,
+    profile: 'embedded',
+    running,
+    rebuildReadModels: () => running.projector.rebuild(),
+    adminToken: '',
+    call,
+    close: () => running.close(),
+  };
   app.adminToken = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
   return app;
 }

@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { basename, join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../../..');
+
+export const isDistributedRun = (): boolean => process.env.ARBOR_TEST_PROFILE === 'distributed';
+
+export interface DistributedStack {
+  url: string;
+  port: number;
+  env: Record<string, string>;
+  processes: Record<'commandService' | 'projector' | 'gateway', ChildProcess>;
+  /** Starts (again) one process of the stack, e.g. after a kill. */
+  restart(name: 'commandService' | 'projector' | 'gateway'): Promise<void>;
+  /** Stops the projector, replays the log into empty read models, starts the projector again. */
+  rebuildReadModels(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAINS = {
+  commandService: 'apps/command-service/dist/main.js',
+  projector: 'apps/projector/dist/main.js',
+  gateway: 'apps/gateway/dist/main.js',
+} as const;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+/**
+ * The distributed profile as the tests see it: a command service, a projector and a gateway as three
+ * processes of the built apps, over the PostgreSQL and Kafka of DATABASE_URL / KAFKA_BROKERS. Each data
+ * directory gets a PostgreSQL schema and a Kafka topic of its own, so test files never see each other's
+ * events, and a restart on the same directory finds the same data.
+ */
+export async function startDistributedStack(options: {
+  dataDir: string;
+  adminEmail: string;
+  adminPassword: string;
+  issuer: string;
+}): Promise<DistributedStack> {
+  const schema = `t_${basename(options.dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
+  const [port, commandPort] = await Promise.all([freePort(), freePort()]);
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: process.env.DATABASE_URL ?? '',
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
+    IAM_PG_SCHEMA: schema,
+    IAM_KAFKA_TOPIC: `test.${schema}`,
+    IAM_DATA_DIR: options.dataDir,
+    IAM_ISSUER: options.issuer,
+    IAM_BOOTSTRAP_ADMIN_EMAIL: options.adminEmail,
+    IAM_BOOTSTRAP_ADMIN_PASSWORD: options.adminPassword,
+    IAM_PASSWORD_COST_LOG2: '10',
+    IAM_LOG_LEVEL: 'error',
+    IAM_VALIDATE_RESPONSES: 'true',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    COMMAND_SERVICE_PORT: String(commandPort),
+    COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}`,
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const processes = {} as DistributedStack['processes'];
+
+  const launch = (name: keyof typeof MAINS, args: string[] = []): ChildProcess => {
+    const child = spawn(process.execPath, [join(ROOT, MAINS[name]), ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    child.once('exit', (code, signal) => {
+      if (code && code !== 0 && !signal) process.stderr.write(`[${name}] exited with ${code}: ${stderr}\n`);
+    });
+    return child;
+  };
+  const waitFor = async (check: () => Promise<boolean>, what: string) => {
+    for (let i = 0; i < 150; i++) {
+      if (await check().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${what} did not become ready`);
+  };
+  const ready = (path: string, base = url) => async () => (await fetch(base + path)).ok;
+
+  const start = async (name: keyof typeof MAINS) => {
+    processes[name] = launch(name);
+    if (name === 'commandService') await waitFor(ready('/readyz', env.COMMAND_SERVICE_URL), 'the command service');
+    if (name === 'gateway') await waitFor(ready('/readyz'), 'the gateway');
+  };
+  const stop = (child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM') =>
+    new Promise<void>((done) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill(signal);
+    });
+
+  await start('commandService');
+  await start('projector');
+  await start('gateway');
+
+  return {
+    url,
+    port,
+    env,
+    processes,
+    restart: start,
+    rebuildReadModels: async () => {
+      await stop(processes.projector);
+      const rebuild = launch('projector', ['--rebuild']);
+      await new Promise<void>((done, fail) => rebuild.once('exit', (code) => (code === 0 ? done() : fail(new Error(`rebuild exited with ${code}`)))));
+      await start('projector');
+    },
+    close: async () => {
+      await Promise.all([stop(processes.gateway), stop(processes.projector), stop(processes.commandService)]);
+    },
+  };
+}

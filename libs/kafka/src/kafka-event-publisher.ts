@@ -1,0 +1,186 @@
+import type { EventStore, Logger } from '@arbor/application';
+import type { StoredEvent } from '@arbor/domain';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { createKafkaClient, type KafkaConnectionOptions } from './kafka-client';
+import { DEFAULT_EVENTS_TOPIC, encodeEventMessage } from './kafka-event-message';
+
+/**
+ * Where the publisher keeps the position of the last event the broker acknowledged. The caller provides
+ * it (a row in the service's PostgreSQL, a file...): this library talks to Kafka only.
+ */
+export interface PublisherCheckpoint {
+  /** The last acknowledged position, 0 before anything was published. */
+  load(): Promise<number>;
+  save(position: number): Promise<void>;
+}
+
+export interface KafkaEventPublisherOptions extends KafkaConnectionOptions {
+  /** The log to tail: the source of truth. */
+  store: EventStore;
+  checkpoint: PublisherCheckpoint;
+  topic?: string;
+  /** Events per produce request. Default 500. */
+  batchSize?: number;
+  /** How often the log is polled when nothing calls `notify()`. Default 100 ms. */
+  pollIntervalMs?: number;
+  /** Retry delays after a failure double from 100 ms up to this. Default 5 000 ms. */
+  maxBackoffMs?: number;
+}
+
+/**
+ * Moves committed events from the event log to Kafka (a transactional-outbox relay whose outbox is the log
+ * itself).
+ *
+ * Design: the event log is the source of truth; Kafka only carries committed events to the projectors and
+ * to other internal services. The publisher reads the log after its checkpoint, produces each batch with
+ * `acks: -1` from an idempotent producer (one request in flight, so retries neither reorder nor, within
+ * one producer session, duplicate), and saves the checkpoint only once the broker acknowledged the batch.
+ * A crash or a broker outage therefore never loses an event; it may publish one again (a batch acknowledged
+ * but not yet checkpointed): delivery is at-least-once, and consumers are idempotent (projectors apply by
+ * position, and skip what they already have).
+ *
+ * Messages are keyed by root organization (see `eventMessageKey`): Kafka keeps order per partition, so each
+ * organization tree's events arrive in log order; there is no order across trees.
+ *
+ * Run one publisher per log: two would both publish everything (harmless, but twice the traffic).
+ */
+export class KafkaEventPublisher {
+  private readonly kafka: Kafka;
+  private readonly topic: string;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly log: Logger | undefined;
+  private producer: Producer | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  /** Set by `notify()`: the log may have grown since the last read. */
+  private pending = false;
+  private waker: { onNotify: boolean; wake: () => void } | undefined;
+  private acknowledged = 0;
+
+  constructor(private readonly options: KafkaEventPublisherOptions) {
+    this.kafka = createKafkaClient(options, 'arbor-event-publisher');
+    this.topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.log = options.logger;
+  }
+
+  /** The last position the broker acknowledged (and the checkpoint holds). */
+  get position(): number {
+    return this.acknowledged;
+  }
+
+  /** Loads the checkpoint and starts tailing the log in the background. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.acknowledged = await this.options.checkpoint.load();
+    this.stopping = false;
+    this.pending = true;
+    this.running = this.loop();
+  }
+
+  /** The log grew: publish now rather than at the next poll. */
+  notify(): void {
+    this.pending = true;
+    if (this.waker?.onNotify) this.waker.wake();
+  }
+
+  /** For use as the write side's `Bus.publish`: the events are in the log already, so this only wakes the relay. */
+  async publish(_events: StoredEvent[]): Promise<void> {
+    this.notify();
+  }
+
+  /**
+   * Stops after the batch in flight (if any) is acknowledged and checkpointed, or has failed; a retry
+   * delay is cut short. Then disconnects the producer.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.waker?.wake();
+    await this.running;
+    this.running = undefined;
+    await this.dropProducer();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      let published: number;
+      try {
+        published = await this.publishNextBatch();
+        failures = 0;
+      } catch (e) {
+        failures++;
+        const delay = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16));
+        this.log?.warn('kafka publisher: publishing failed; will retry', {
+          error: String(e),
+          position: this.acknowledged,
+          retryInMs: delay,
+        });
+        // A fresh producer next time: an idempotent producer that saw a failed request may hold sequence
+        // numbers the broker no longer accepts. Its replacement gets a new producer id.
+        await this.dropProducer();
+        await this.sleep(delay, false);
+        continue;
+      }
+      if (published === 0) await this.sleep(this.pollIntervalMs, true);
+    }
+  }
+
+  /** Returns how many events it published (0: the log has nothing after the checkpoint). */
+  private async publishNextBatch(): Promise<number> {
+    this.pending = false;
+    const batch = await this.options.store.readAll({ after: this.acknowledged, limit: this.batchSize });
+    if (batch.length === 0) return 0;
+    const producer = await this.connectedProducer();
+    // acks -1: every in-sync replica has the batch. Only then does the checkpoint move.
+    await producer.send({ topic: this.topic, acks: -1, messages: batch.map(encodeEventMessage) });
+    const last = batch[batch.length - 1].position;
+    await this.options.checkpoint.save(last);
+    this.acknowledged = last;
+    return batch.length;
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Java-compatible murmur2: a key lands on the same partition as with any other Kafka client.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // A few quick retries per batch; the loop's own backoff takes over after that.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 5_000, ...this.options.kafkaConfig?.retry },
+    });
+    try {
+      await producer.connect();
+    } catch (e) {
+      await producer.disconnect().catch(() => undefined);
+      throw e;
+    }
+    this.producer = producer;
+    return producer;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  /** Waits `ms`, less if stopped or (when `onNotify`) notified. */
+  private sleep(ms: number, onNotify: boolean): Promise<void> {
+    if (this.stopping || (onNotify && this.pending)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => wake(), ms);
+      const wake = () => {
+        clearTimeout(timer);
+        this.waker = undefined;
+        resolve();
+      };
+      this.waker = { onNotify, wake };
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { IdempotencyRecord } from '@arbor/application';
+import type { StoredEvent } from '@arbor/domain';
+import type { QueryConfig, QueryResultRow } from 'pg';
+import {
+  EVENT_COLUMNS,
+  IDEMPOTENCY_COLUMNS,
+  toIdempotencyRecord,
+  toStoredEvent,
+  type EventRow,
+  type IdempotencyRow,
+} from './event-rows';
+
+/** A pool or a checked-out client: both run a query config the same way. */
+export interface Queryable {
+  query<R extends QueryResultRow>(config: QueryConfig): Promise<{ rows: R[]; command: string; rowCount: number | null }>;
+}
+
+/**
+ * The statements of the event store's hot paths, as named (server-side prepared) statements: each
+ * connection parses and plans them once. Names carry the schema, as the text does.
+ */
+export class EventStatements {
+  readonly readAll: string;
+  readonly readStream: string;
+  readonly head: string;
+  readonly findIdempotency: string;
+  readonly streamVersion: string;
+  readonly insertEvents: string;
+  readonly insertEventOrgs: string;
+  readonly saveIdempotency: string;
+  readonly completeIdempotency: string;
+
+  constructor(
+    readonly schema: string,
+    /** The schema, quoted. */
+    readonly s: string,
+  ) {
+    // The projectors' hot path: a range scan of the primary key, no sort.
+    this.readAll = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
+    this.readStream = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version`;
+    this.head = `SELECT coalesce(max(position), 0)::text AS head FROM ${s}.events`;
+    this.findIdempotency = `SELECT ${IDEMPOTENCY_COLUMNS} FROM ${s}.idempotency WHERE scope = $1 AND key = $2`;
+    // Served by the UNIQUE (stream_id, stream_version) index: one descending seek.
+    this.streamVersion = `SELECT coalesce(max(stream_version), 0) AS v FROM ${s}.events WHERE stream_id = $1`;
+    // All of an append's events in one statement; positions are drawn in `ordinality` order, i.e. in
+    // stream-version order. RETURNING order is not guaranteed, so the caller maps positions back by id.
+    this.insertEvents = `
+      INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
+      SELECT u.id, $1::text, u.stream_version, u.type, $2::timestamptz, u.actor_type, u.actor_id, u.data, u.org_path
+      FROM unnest($3::uuid[], $4::int[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[])
+        WITH ORDINALITY AS u (id, stream_version, type, actor_type, actor_id, data, org_path, n)
+      ORDER BY u.n
+      RETURNING id, position`;
+    this.insertEventOrgs = `
+      INSERT INTO ${s}.event_orgs (org_id, position)
+      SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`;
+    // Replaces an existing record: the command side only saves after finding none that is still fresh.
+    this.saveIdempotency = `
+      INSERT INTO ${s}.idempotency (scope, key, request_hash, created_at, response) VALUES ($1, $2, $3, $4, $5::jsonb)
+      ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at,
+        response = excluded.response`;
+    this.completeIdempotency = `UPDATE ${s}.idempotency SET response = $3::jsonb WHERE scope = $1 AND key = $2`;
+  }
+
+  /** A named statement config. */
+  named(name: keyof Omit<EventStatements, 'schema' | 's' | 'named'>, values: unknown[]): QueryConfig {
+    return { name: `arbor_es_${this.schema}_${name}`, text: this[name], values };
+  }
+}
+
+/** The reads both the pool (outside transactions) and a transaction's client (inside one) serve. */
+export class EventReads {
+  constructor(
+    private readonly db: Queryable,
+    private readonly st: EventStatements,
+  ) {}
+
+  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
+    const { rows } = await this.db.query<EventRow>(this.st.named('readAll', [after, limit]));
+    return rows.map(toStoredEvent);
+  }
+
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    const { rows } = await this.db.query<EventRow>(this.st.named('readStream', [streamId]));
+    return rows.map(toStoredEvent);
+  }
+
+  async findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const { rows } = await this.db.query<IdempotencyRow>(this.st.named('findIdempotency', [scope, key]));
+    return rows[0] === undefined ? undefined : toIdempotencyRecord(rows[0]);
+  }
+
+  async headPosition(): Promise<number> {
+    const { rows } = await this.db.query<{ head: string }>(this.st.named('head', []));
+    return Number(rows[0]?.head ?? 0);
+  }
+}

@@ -1,0 +1,84 @@
+import type { ClientQueries, ClientView, Page, PageRequest } from '@arbor/application';
+import type { Pool } from 'pg';
+import { afterId, emptyPage, hasNul, isPgText, pageLimit, toPage, type IdKeyset } from './read-model-page-cursor';
+import { SqlParams, type ReadModelSql } from './read-models-schema';
+
+const CLIENT_COLUMNS = 'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version';
+
+interface ClientRow {
+  id: string;
+  client_id: string;
+  name: string;
+  org_id: string;
+  /** jsonb: node-postgres hands it over parsed. */
+  scopes: string[];
+  created_at: string;
+  version: number;
+}
+
+const toClientView = (row: ClientRow): ClientView => ({
+  id: row.id,
+  clientId: row.client_id,
+  name: row.name,
+  orgId: row.org_id,
+  scopes: row.scopes,
+  createdAt: row.created_at,
+  version: row.version,
+});
+
+/** Client credentials (never their secrets, which only the vault holds). */
+export class PostgresClientQueries implements ClientQueries {
+  private readonly byId: string;
+  private readonly byClientId: string;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly sql: ReadModelSql,
+  ) {
+    const clients = sql.table('clients');
+    this.byId = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.id = $1`;
+    this.byClientId = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.client_id = $1`;
+  }
+
+  async get(id: string): Promise<ClientView | undefined> {
+    if (hasNul(id)) return undefined;
+    const [row] = await this.sql.rows<ClientRow>(this.pool, this.byId, [id]);
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  async getByClientId(clientId: string): Promise<ClientView | undefined> {
+    if (hasNul(clientId)) return undefined;
+    const [row] = await this.sql.rows<ClientRow>(this.pool, this.byClientId, [clientId]);
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  /**
+   * Clients in id order: by `clients_org` when `orgId` is given, else by the primary key; the scope is
+   * checked per row through the closure (the client's organization has one of the roots as an ancestor).
+   */
+  async list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>> {
+    const after = afterId(page);
+    const limit = pageLimit(page);
+    if (filter.withinSubtreesOf?.length === 0) return emptyPage();
+    const p = new SqlParams();
+    const conditions = [`cl.id > ${p.add(after)}`];
+    if (filter.orgId !== undefined) {
+      if (hasNul(filter.orgId)) return emptyPage();
+      conditions.push(`cl.org_id = ${p.add(filter.orgId)}`);
+    }
+    if (filter.withinSubtreesOf !== undefined) {
+      conditions.push(
+        `EXISTS (SELECT 1 FROM ${this.sql.table('org_closure')} c
+                 WHERE c.descendant_id = cl.org_id AND c.ancestor_id = ANY(${p.add(filter.withinSubtreesOf.filter(isPgText))}::text[]))`,
+      );
+    }
+    const rows = await this.sql.rows<ClientRow>(
+      this.pool,
+      `SELECT ${CLIENT_COLUMNS} FROM ${this.sql.table('clients')} cl
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY cl.id LIMIT ${p.add(limit + 1)}`,
+      p.values,
+    );
+    return toPage(rows, limit, toClientView, (row): IdKeyset => ({ i: row.id }));
+  }
+}

@@ -1,0 +1,235 @@
+import type { EventQuery, EventStore, EventStoreTransaction, IdempotencyRecord } from '@arbor/application';
+import type { StoredEvent } from '@arbor/domain';
+import { Pool, type PoolConfig } from 'pg';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { applyMigrations } from './apply-migrations';
+import { EventReads, EventStatements } from './event-reads';
+import { eventQuerySql } from './event-query-sql';
+import { toStoredEvent, type EventRow } from './event-rows';
+import { eventStoreMigrations, quoteIdent } from './event-store-schema';
+import { PostgresEventStoreTransaction } from './postgres-event-store-transaction';
+
+export interface PostgresEventStoreOptions {
+  /** The PostgreSQL schema holding the tables, created if missing. Default `arbor`. */
+  schema?: string;
+  /** Connections in the pool (writers use one each for the length of their transaction). Default 10. */
+  max?: number;
+  /** How long to wait for a connection before failing. Default 10 s. */
+  connectionTimeoutMillis?: number;
+  /** Called when an idle pooled connection fails (the pool drops it; later queries reconnect). */
+  onIdleError?: (error: Error) => void;
+}
+
+/** Marks the async context of a running `transaction()` callback, to refuse nested calls. */
+interface TransactionContext {
+  active: boolean;
+}
+
+/** First key of the writers' advisory lock ("ARBR"); the second is derived from the schema name. */
+const WRITER_LOCK_CLASS = 0x41524252;
+
+/**
+ * The event log in PostgreSQL, behind a `pg.Pool`.
+ *
+ * Ordering invariant ("a reader that has seen position P never later meets an event below P"): every write
+ * transaction starts with `pg_advisory_xact_lock(WRITER_LOCK_CLASS, <schema key>)`, before it draws any
+ * position from the `events.position` sequence, and holds it until its commit has become visible
+ * (PostgreSQL releases transaction-level locks after marking the transaction committed). So writers run one
+ * at a time and positions are drawn and committed in the same order: once a snapshot shows position P,
+ * every event with a lower position was committed before it and is in that snapshot too. Without the
+ * lock, a transaction holding position 7 could commit after one holding 8, and a tailing reader that had
+ * moved past 8 would skip 7 forever. The lock also serialises the read-decide-append of commands, which
+ * the domain's cross-stream rules rely on, like the SQLite adapter's single writer. Write transactions
+ * must run at READ COMMITTED (the default): each statement then sees everything committed before the
+ * lock was granted. (The alternative that lets writers run in parallel: record `pg_current_xact_id()`
+ * (xid8) with each event and let readers only return events whose transaction is below
+ * `pg_snapshot_xmin(pg_current_snapshot())`, i.e. hide the tail until no older transaction is in flight.)
+ *
+ * Reads outside transactions use any pooled connection and see the last committed state, never a
+ * running transaction's events. Positions are unique and increasing but may have gaps: a rolled-back
+ * append consumes its sequence values.
+ *
+ * Nested `transaction()` calls, and `completeIdempotency` called from inside a transaction, are not
+ * supported: the inner one would wait for the lock the outer one holds. They are detected and rejected.
+ * Errors from PostgreSQL or the network (e.g. `code: 'ECONNREFUSED'`, `'57P01'`) are passed on as they are.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly context = new AsyncLocalStorage<TransactionContext>();
+  private readonly st: EventStatements;
+  private readonly reads: EventReads;
+  private readonly lockSql: string;
+  /** Filtered `readAll` statement names by SQL text; the text varies only with which filters are set. */
+  private readonly filtered = new Map<string, string>();
+  private readonly running = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    readonly schema: string,
+  ) {
+    this.st = new EventStatements(schema, quoteIdent(schema));
+    this.reads = new EventReads(pool, this.st);
+    this.lockSql = writerLockSql(schema);
+  }
+
+  async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    if (this.context.getStore()?.active) {
+      throw new Error('PostgresEventStore: nested transactions are not supported (this call would wait for itself).');
+    }
+    const run = this.runTransaction(work);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+    }
+  }
+
+  private async runTransaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const tx = new PostgresEventStoreTransaction(client, this.st);
+    const context: TransactionContext = { active: true };
+    try {
+      try {
+        // One round trip: open the transaction and queue behind the other writers. (If waiting for the lock
+        // fails, e.g. on a statement_timeout, the ROLLBACK below still ends the transaction.)
+        await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockSql}`);
+        const result = await this.context.run(context, () => work(tx));
+        context.active = false;
+        tx.end();
+        const commit = await client.query('COMMIT');
+        // COMMIT of a transaction in which a statement failed (and the work swallowed the error) rolls back.
+        if (commit.command === 'ROLLBACK') {
+          throw new Error('The event store transaction was rolled back by PostgreSQL: a statement in it had failed.');
+        }
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw e;
+      }
+    } catch (e) {
+      // A connection that failed mid-transaction is not given back to the pool.
+      if (isConnectionError(e)) broken ??= e as Error;
+      throw e;
+    } finally {
+      context.active = false;
+      tx.end();
+      client.release(broken);
+    }
+  }
+
+  async readAll(query: EventQuery): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const unfiltered =
+      query.types === undefined &&
+      query.streamId === undefined &&
+      query.orgId === undefined &&
+      query.actorId === undefined &&
+      query.since === undefined &&
+      query.until === undefined;
+    if (unfiltered) return this.reads.readAll(query.after ?? 0, query.limit);
+    const { sql, params } = eventQuerySql(this.st.s, query);
+    let name = this.filtered.get(sql);
+    if (name === undefined) {
+      name = `arbor_es_${this.schema}_q${this.filtered.size}`;
+      this.filtered.set(sql, name);
+    }
+    const { rows } = await this.pool.query<EventRow>({ name, text: sql, values: params });
+    return rows.map(toStoredEvent);
+  }
+
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    this.assertOpen();
+    return this.reads.readStream(streamId);
+  }
+
+  async headPosition(): Promise<number> {
+    this.assertOpen();
+    return this.reads.headPosition();
+  }
+
+  async findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+    this.assertOpen();
+    return this.reads.findIdempotency(scope, key);
+  }
+
+  /**
+   * One autocommit UPDATE (it touches no position, so it needs no writer lock). A record that does not
+   * exist (its command rolled back) is left absent: there is nothing to complete.
+   */
+  async completeIdempotency(
+    scope: string,
+    key: string,
+    response: NonNullable<IdempotencyRecord['response']>,
+  ): Promise<void> {
+    this.assertOpen();
+    if (this.context.getStore()?.active) {
+      throw new Error('PostgresEventStore: completeIdempotency cannot run inside a transaction (nested transaction).');
+    }
+    await this.pool.query(this.st.named('completeIdempotency', [scope, key, JSON.stringify(response)]));
+  }
+
+  /** Waits for the running transactions, then closes the pool. Later calls are rejected. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.running]);
+      await this.pool.end();
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new Error('The event store is closed.');
+  }
+}
+
+/**
+ * Opens the event log in `schema` (default `arbor`) of the database at `connectionString`, creating and
+ * migrating its tables if needed. Rejects with pg's error (e.g. `code: 'ECONNREFUSED'`, `'28P01'`) when
+ * the database cannot be reached or the schema cannot be created.
+ */
+export async function openPostgresEventStore(
+  connectionString: string,
+  options: PostgresEventStoreOptions = {},
+): Promise<PostgresEventStore> {
+  const schema = options.schema ?? 'arbor';
+  const quoted = quoteIdent(schema);
+  const config: PoolConfig = {
+    connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
+    application_name: 'arbor-event-store',
+  };
+  const pool = new Pool(config);
+  // Without a listener, an idle connection dropped by the server would crash the process.
+  pool.on('error', options.onIdleError ?? (() => undefined));
+  try {
+    await applyMigrations(pool, quoted, eventStoreMigrations(schema), writerLockSql(schema));
+    return new PostgresEventStore(pool, schema);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+function writerLockSql(schema: string): string {
+  return `SELECT pg_advisory_xact_lock(${WRITER_LOCK_CLASS}, ${schemaKey(schema)})`;
+}
+
+/** A stable signed 32-bit key per schema (FNV-1a), so stores in different schemas do not wait for each other. */
+function schemaKey(schema: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < schema.length; i++) {
+    h ^= schema.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  // Node socket errors (ECONNRESET, EPIPE...) and PostgreSQL's class 08 (connection exception) / 57P0x.
+  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('08') || code.startsWith('57P'));
+}

@@ -1,0 +1,44 @@
+import { Pool } from 'pg';
+
+/**
+ * Where the event publisher keeps the position of the last event Kafka acknowledged: one row next to the
+ * log it tails. Structurally a `PublisherCheckpoint` of @arbor/kafka (this lib does not import that one).
+ */
+export class PostgresPublisherCheckpoint {
+  private readonly table: string;
+
+  private constructor(
+    private readonly pool: Pool,
+    schema: string,
+    private readonly name: string,
+  ) {
+    this.table = `"${schema.replace(/"/g, '""')}".publisher_checkpoint`;
+  }
+
+  static async open(connectionString: string, options: { schema?: string; name?: string } = {}): Promise<PostgresPublisherCheckpoint> {
+    const schema = options.schema ?? 'arbor';
+    const pool = new Pool({ connectionString, max: 2 });
+    const checkpoint = new PostgresPublisherCheckpoint(pool, schema, options.name ?? 'kafka');
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${checkpoint.table} (name text PRIMARY KEY, position bigint NOT NULL)`);
+    return checkpoint;
+  }
+
+  async load(): Promise<number> {
+    const { rows } = await this.pool.query(`SELECT position FROM ${this.table} WHERE name = $1`, [this.name]);
+    return rows.length === 0 ? 0 : Number(rows[0].position);
+  }
+
+  /** Never moves backwards, so a slow, older save cannot undo a newer one. */
+  async save(position: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table} (name, position) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET position = GREATEST(${this.table}.position, EXCLUDED.position)`,
+      [this.name, position],
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { openPostgresSecretVault, type PostgresSecretVault } from './postgres-secret-vault';
+
+const url = process.env.DATABASE_URL ?? '';
+const maybe = url ? describe : describe.skip;
+
+maybe('PostgresSecretVault', () => {
+  const schema = `arbor_vault_test_${randomBytes(6).toString('hex')}`;
+  let vault: PostgresSecretVault;
+  const open = () => openPostgresSecretVault(url, { schema });
+
+  beforeEach(async () => {
+    vault = await open();
+  });
+  afterEach(async () => {
+    await vault.close();
+  });
+  afterAll(async () => {
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('creates its schema idempotently, also when opened concurrently', async () => {
+    const others = await Promise.all(Array.from({ length: 4 }, open));
+    await Promise.all(others.map((v) => v.close()));
+    await expect(openPostgresSecretVault(url, { schema: 'bad"name' })).rejects.toThrow('Invalid PostgreSQL schema name');
+  });
+
+  it('keeps the first data key: a second candidate is ignored', async () => {
+    const first = randomBytes(32);
+    const second = randomBytes(32);
+    expect(await vault.getDataKey('s1')).toBeUndefined();
+    expect((await vault.ensureDataKey('s1', first)).equals(first)).toBe(true);
+    expect((await vault.ensureDataKey('s1', second)).equals(first)).toBe(true);
+    expect((await vault.getDataKey('s1'))?.equals(first)).toBe(true);
+    expect((await vault.ensureDataKey('s2', second)).equals(second)).toBe(true);
+  });
+
+  it('agrees on one data key under concurrent ensures, across pools', async () => {
+    const other = await open();
+    try {
+      const candidates = Array.from({ length: 20 }, () => randomBytes(32));
+      const keys = await Promise.all(candidates.map((c, i) => (i % 2 === 0 ? vault : other).ensureDataKey('race', c)));
+      expect(new Set(keys.map((k) => k.toString('hex'))).size).toBe(1);
+      expect(candidates.some((c) => c.equals(keys[0]))).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('destroys a data key, leaving the others', async () => {
+    await vault.ensureDataKey('d1', randomBytes(32));
+    await vault.ensureDataKey('d2', randomBytes(32));
+    await vault.destroyDataKey('d1');
+    await vault.destroyDataKey('missing');
+    expect(await vault.getDataKey('d1')).toBeUndefined();
+    expect(await vault.getDataKey('d2')).toBeDefined();
+    await vault.close();
+    vault = await open();
+    expect(await vault.getDataKey('d1')).toBeUndefined();
+    expect(await vault.getDataKey('d2')).toBeDefined();
+  });
+
+  it('stores and replaces password hashes', async () => {
+    expect(await vault.getPasswordHash('u1')).toBeUndefined();
+    await vault.setPasswordHash('u1', 'hash-1');
+    await vault.setPasswordHash('u1', 'hash-2');
+    await vault.setPasswordHash('u2', 'hash-3');
+    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
+    expect(await vault.getPasswordHash('u2')).toBe('hash-3');
+    await vault.close();
+    vault = await open();
+    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
+  });
+
+  it('stores, replaces and deletes client secret hashes', async () => {
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    await vault.setClientSecretHash('c1', 'hash-1');
+    await vault.setClientSecretHash('c1', 'hash-2');
+    await vault.setClientSecretHash('c2', 'hash-3');
+    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
+    await vault.close();
+    vault = await open();
+    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
+    await vault.deleteClientSecretHash('c1');
+    await vault.deleteClientSecretHash('missing');
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    expect(await vault.getClientSecretHash('c2')).toBe('hash-3');
+  });
+
+  it('refuses calls once closed', async () => {
+    await vault.close();
+    await expect(vault.getDataKey('s1')).rejects.toThrow('closed');
+    await vault.close();
+  });
+});

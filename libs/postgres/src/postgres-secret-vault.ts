@@ -1,0 +1,175 @@
+import type { SecretVault } from '@arbor/application';
+import { Pool, type PoolClient } from 'pg';
+
+export interface PostgresSecretVaultOptions {
+  /** The schema holding the vault's tables, created if absent. Default `arbor`. */
+  schema?: string;
+  /** Connections in the pool. Default 10. */
+  poolSize?: number;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Validated and double-quoted: the schema name is configuration, but it still ends up in SQL text. */
+function quoteSchema(schema: string): string {
+  if (!IDENTIFIER.test(schema)) throw new Error(`Invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
+  return `"${schema}"`;
+}
+
+/**
+ * Idempotent, and safe when several processes start at once: `CREATE ... IF NOT EXISTS` alone can still
+ * collide on the catalog's unique index, so the DDL runs under a transaction-scoped advisory lock.
+ */
+const vaultDdl = (s: string): string => `
+  CREATE SCHEMA IF NOT EXISTS ${s};
+  CREATE TABLE IF NOT EXISTS ${s}.secret_data_keys (subject_id TEXT PRIMARY KEY, key BYTEA NOT NULL);
+  CREATE TABLE IF NOT EXISTS ${s}.secret_password_hashes (user_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS ${s}.secret_client_secret_hashes (client_credential_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
+`;
+
+async function migrate(pool: Pool, schema: string, ddl: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const client: PoolClient = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
+      await client.query(ddl);
+      await client.query('COMMIT');
+      return;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // Another component (e.g. the event store, under its own lock) created the schema at the same
+      // instant: the catalog refused the second copy. Trying again finds it there.
+      const code = (e as { code?: string }).code;
+      if (attempt >= 3 || !(code === '23505' || code === '42P06' || code === '42P07')) throw e;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/**
+ * Data keys, password hashes and client secret hashes in PostgreSQL, in tables of their own
+ * (`secret_*`) that only the service's role should be granted.
+ *
+ * Deletion: unlike the SQLite vault (`secure_delete` + WAL truncation), PostgreSQL keeps a deleted row's
+ * bytes in the heap page until VACUUM reuses the space, and in the WAL (and its archive/replicas) until
+ * they are recycled. Crypto-shredding on this engine therefore also relies on the deployment: encrypted
+ * storage, bounded WAL/backup retention, autovacuum. The row is gone for every reader immediately.
+ */
+export class PostgresSecretVault implements SecretVault {
+  private closed = false;
+  private readonly t: { keys: string; passwords: string; clients: string };
+
+  constructor(
+    private readonly pool: Pool,
+    schema: string,
+  ) {
+    const s = quoteSchema(schema);
+    this.t = {
+      keys: `${s}.secret_data_keys`,
+      passwords: `${s}.secret_password_hashes`,
+      clients: `${s}.secret_client_secret_hashes`,
+    };
+  }
+
+  async getDataKey(subjectId: string): Promise<Buffer | undefined> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ key: Buffer }>(`SELECT key FROM ${this.t.keys} WHERE subject_id = $1`, [
+      subjectId,
+    ]);
+    return rows[0]?.key;
+  }
+
+  /**
+   * First writer wins, also across processes: the insert does nothing when a key exists, and the read that
+   * follows returns whichever key is stored. (A concurrent destroy between the two would leave nothing to
+   * read: then the candidate is inserted again, as a fresh ensure would.)
+   */
+  async ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer> {
+    this.assertOpen();
+    for (;;) {
+      await this.pool.query(
+        `INSERT INTO ${this.t.keys} (subject_id, key) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING`,
+        [subjectId, candidate],
+      );
+      const stored = await this.getDataKey(subjectId);
+      if (stored !== undefined) return stored;
+    }
+  }
+
+  async destroyDataKey(subjectId: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(`DELETE FROM ${this.t.keys} WHERE subject_id = $1`, [subjectId]);
+  }
+
+  async getPasswordHash(userId: string): Promise<string | undefined> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ hash: string }>(`SELECT hash FROM ${this.t.passwords} WHERE user_id = $1`, [
+      userId,
+    ]);
+    return rows[0]?.hash;
+  }
+
+  async setPasswordHash(userId: string, hash: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(
+      `INSERT INTO ${this.t.passwords} (user_id, hash) VALUES ($1, $2)
+       ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash`,
+      [userId, hash],
+    );
+  }
+
+  async getClientSecretHash(clientCredentialId: string): Promise<string | undefined> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ hash: string }>(
+      `SELECT hash FROM ${this.t.clients} WHERE client_credential_id = $1`,
+      [clientCredentialId],
+    );
+    return rows[0]?.hash;
+  }
+
+  async setClientSecretHash(clientCredentialId: string, hash: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(
+      `INSERT INTO ${this.t.clients} (client_credential_id, hash) VALUES ($1, $2)
+       ON CONFLICT (client_credential_id) DO UPDATE SET hash = excluded.hash`,
+      [clientCredentialId, hash],
+    );
+  }
+
+  async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(`DELETE FROM ${this.t.clients} WHERE client_credential_id = $1`, [clientCredentialId]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The secret vault is closed.');
+  }
+}
+
+/** Opens a pool on `connectionString` and creates the vault's schema and tables if needed. */
+export async function openPostgresSecretVault(
+  connectionString: string,
+  options: PostgresSecretVaultOptions = {},
+): Promise<PostgresSecretVault> {
+  const schema = options.schema ?? 'arbor';
+  const s = quoteSchema(schema);
+  const pool = new Pool({ connectionString, max: options.poolSize ?? 10 });
+  // An idle client whose connection drops emits 'error' on the pool; unhandled, it would end the process.
+  // The pool discards that client and the next query opens a new connection.
+  pool.on('error', () => undefined);
+  try {
+    await migrate(pool, schema, vaultDdl(s));
+    return new PostgresSecretVault(pool, schema);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}

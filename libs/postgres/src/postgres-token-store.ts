@@ -1,0 +1,214 @@
+import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
+import { Pool, type PoolClient } from 'pg';
+
+export interface PostgresTokenStoreOptions {
+  /** The schema holding the store's tables, created if absent. Default `arbor`. */
+  schema?: string;
+  /** Connections in the pool. Default 10. */
+  poolSize?: number;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+function quoteSchema(schema: string): string {
+  if (!IDENTIFIER.test(schema)) throw new Error(`Invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
+  return `"${schema}"`;
+}
+
+/**
+ * Times are `timestamptz`: `purgeExpired` compares instants, whatever the offset of the strings given, and
+ * they come back as `Date.prototype.toISOString` strings (millisecond precision, as the application writes them).
+ */
+const tokenDdl = (s: string): string => `
+  CREATE SCHEMA IF NOT EXISTS ${s};
+  CREATE TABLE IF NOT EXISTS ${s}.refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    spent_at TIMESTAMPTZ
+  );
+  CREATE INDEX IF NOT EXISTS refresh_tokens_family ON ${s}.refresh_tokens (family_id);
+  CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON ${s}.refresh_tokens (expires_at);
+  CREATE TABLE IF NOT EXISTS ${s}.revoked_token_families (family_id TEXT PRIMARY KEY, revoked_at TIMESTAMPTZ NOT NULL);
+  CREATE TABLE IF NOT EXISTS ${s}.revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL);
+  CREATE INDEX IF NOT EXISTS revoked_access_tokens_expiry ON ${s}.revoked_access_tokens (expires_at);
+`;
+
+/** Idempotent and safe when several processes start at once (see the secret vault's twin). */
+async function migrate(pool: Pool, schema: string, ddl: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const client: PoolClient = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
+      await client.query(ddl);
+      await client.query('COMMIT');
+      return;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // Another component (e.g. the event store, under its own lock) created the schema at the same
+      // instant: the catalog refused the second copy. Trying again finds it there.
+      const code = (e as { code?: string }).code;
+      if (attempt >= 3 || !(code === '23505' || code === '42P06' || code === '42P07')) throw e;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+interface RefreshTokenRow {
+  token_hash: string;
+  family_id: string;
+  subject: string;
+  scope: string;
+  issued_at: Date;
+  expires_at: Date;
+  spent_at: Date | null;
+}
+
+const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
+  tokenHash: row.token_hash,
+  familyId: row.family_id,
+  subject: row.subject,
+  scope: row.scope,
+  issuedAt: row.issued_at.toISOString(),
+  expiresAt: row.expires_at.toISOString(),
+});
+
+/**
+ * Refresh tokens and revocations in PostgreSQL. `isAccessTokenRevoked` and `isFamilyRevoked` run on every
+ * authenticated request: each is one primary-key lookup.
+ */
+export class PostgresTokenStore implements TokenStore {
+  private closed = false;
+  private readonly t: { tokens: string; families: string; access: string };
+
+  constructor(
+    private readonly pool: Pool,
+    schema: string,
+  ) {
+    const s = quoteSchema(schema);
+    this.t = { tokens: `${s}.refresh_tokens`, families: `${s}.revoked_token_families`, access: `${s}.revoked_access_tokens` };
+  }
+
+  async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {
+    this.assertOpen();
+    // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
+    await this.pool.query(
+      `INSERT INTO ${this.t.tokens} (token_hash, family_id, subject, scope, issued_at, expires_at, spent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL)`,
+      [record.tokenHash, record.familyId, record.subject, record.scope, record.issuedAt, record.expiresAt],
+    );
+  }
+
+  /**
+   * The conditional UPDATE is the whole decision: of any number of callers, on any connection or process,
+   * only one gets the row back (a concurrent UPDATE waits for the winner's commit, re-checks
+   * `spent_at IS NULL` and matches nothing). The read that follows only tells 'reused' from 'unknown'.
+   */
+  async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
+    this.assertOpen();
+    const won = await this.pool.query<RefreshTokenRow>(
+      `UPDATE ${this.t.tokens} SET spent_at = now() WHERE token_hash = $1 AND spent_at IS NULL RETURNING *`,
+      [tokenHash],
+    );
+    if (won.rows.length === 1) return { status: 'spent', record: toRecord(won.rows[0]) };
+    const { rows } = await this.pool.query<RefreshTokenRow>(`SELECT * FROM ${this.t.tokens} WHERE token_hash = $1`, [
+      tokenHash,
+    ]);
+    return rows.length === 0 ? { status: 'unknown' } : { status: 'reused', record: toRecord(rows[0]) };
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<(RefreshTokenRecord & { spent: boolean }) | undefined> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<RefreshTokenRow>(`SELECT * FROM ${this.t.tokens} WHERE token_hash = $1`, [
+      tokenHash,
+    ]);
+    return rows.length === 0 ? undefined : { ...toRecord(rows[0]), spent: rows[0].spent_at !== null };
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(
+      `INSERT INTO ${this.t.families} (family_id, revoked_at) VALUES ($1, now()) ON CONFLICT (family_id) DO NOTHING`,
+      [familyId],
+    );
+  }
+
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    this.assertOpen();
+    const { rowCount } = await this.pool.query(`SELECT 1 FROM ${this.t.families} WHERE family_id = $1`, [familyId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async revokeAccessToken(jti: string, expiresAt: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(
+      `INSERT INTO ${this.t.access} (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`,
+      [jti, expiresAt],
+    );
+  }
+
+  /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
+  async isAccessTokenRevoked(jti: string): Promise<boolean> {
+    this.assertOpen();
+    const { rowCount } = await this.pool.query(`SELECT 1 FROM ${this.t.access} WHERE jti = $1`, [jti]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Drops what expired strictly before `now`, then revoked families left without tokens (no refresh token
+   * of theirs can be presented successfully any more), in one transaction.
+   */
+  async purgeExpired(now: string): Promise<void> {
+    this.assertOpen();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM ${this.t.tokens} WHERE expires_at < $1`, [now]);
+      await client.query(`DELETE FROM ${this.t.access} WHERE expires_at < $1`, [now]);
+      await client.query(
+        `DELETE FROM ${this.t.families} f
+         WHERE NOT EXISTS (SELECT 1 FROM ${this.t.tokens} r WHERE r.family_id = f.family_id)`,
+      );
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The token store is closed.');
+  }
+}
+
+/** Opens a pool on `connectionString` and creates the store's schema and tables if needed. */
+export async function openPostgresTokenStore(
+  connectionString: string,
+  options: PostgresTokenStoreOptions = {},
+): Promise<PostgresTokenStore> {
+  const schema = options.schema ?? 'arbor';
+  const s = quoteSchema(schema);
+  const pool = new Pool({ connectionString, max: options.poolSize ?? 10 });
+  // An idle client whose connection drops emits 'error' on the pool; unhandled, it would end the process.
+  pool.on('error', () => undefined);
+  try {
+    await migrate(pool, schema, tokenDdl(s));
+    return new PostgresTokenStore(pool, schema);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,73 @@
+import type { OrgView, UserView } from '@arbor/application';
+import type { Role } from '@arbor/domain';
+
+/** Columns of `orgs o` in the shape `toOrgView` expects. */
+export const ORG_COLUMNS =
+  'o.id, o.name, o.parent_id, o.depth, o.description, o.metadata, o.created_at, o.updated_at, o.version';
+
+export interface OrgRow {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  depth: number;
+  description: string | null;
+  /** jsonb: node-postgres hands it over parsed. */
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export const toOrgView = (row: OrgRow): OrgView => ({
+  id: row.id,
+  name: row.name,
+  parentId: row.parent_id,
+  description: row.description,
+  metadata: row.metadata,
+  depth: row.depth,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  version: row.version,
+});
+
+/** Columns of `users u` in the shape `toUserView` expects. */
+export const USER_COLUMNS =
+  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version';
+
+export interface UserRow {
+  id: string;
+  email: string | null;
+  name: string | null;
+  status: UserView['status'];
+  platform_admin: boolean;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export const toUserView = (row: UserRow): UserView => ({
+  id: row.id,
+  email: row.email,
+  name: row.name,
+  status: row.status,
+  platformAdmin: row.platform_admin,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  version: row.version,
+});
+
+/** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */
+export const emailKey = (email: string): string => email.normalize('NFC').toLowerCase();
+
+/** The key of "contains" searches: the same folding as `emailKey`, LIKE wildcards escaped. */
+export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[\\%_]/g, '\\$&')}%`;
+
+/** The canonical order of roles, weakest first: merged role lists come out in it. */
+const ROLE_ORDER: readonly Role[] = ['member', 'admin', 'owner'];
+
+/** Roles from their jsonb column(s) (arrays once parsed), merged, deduplicated and in canonical order. */
+export function parseRoles(...columns: unknown[][]): Role[] {
+  const held = new Set<unknown>();
+  for (const column of columns) for (const role of column) held.add(role);
+  return ROLE_ORDER.filter((role) => held.has(role));
+}

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+
+/**
+ * Schema of the read models in PostgreSQL: the SQLite adapter's tables (see libs/sqlite/src/read-models-schema.ts),
+ * in a schema of their own (default `arbor`).
+ *
+ * - Every key column is `COLLATE "C"`: comparisons and ORDER BY are bytewise (UTF-8 code point order),
+ *   as SQLite's BINARY collation, so ordering and keyset cursors behave the same in both adapters.
+ * - `org_closure` holds one row per (ancestor, descendant) pair, the self pair (distance 0) included, and
+ *   copies the descendant's name key (`d_name_key`): a page of descendants ordered by depth, then name, then
+ *   id is one range scan of `org_closure_children`, no sort. `org_closure_parents` serves ancestors.
+ * - `metadata`, `roles` and `scopes` are jsonb (roles and scopes are arrays of strings).
+ * - `checkpoint.position` is a bigint (event positions are a bigserial on the write side).
+ *
+ * Everything here can be rebuilt from the event log. The DDL is idempotent (`IF NOT EXISTS`) and runs under
+ * a transaction-scoped advisory lock, so several processes may start at once.
+ */
+export function readModelsDdl(schema: string): string {
+  const s = quoteSchemaName(schema);
+  return `
+  CREATE SCHEMA IF NOT EXISTS ${s};
+  CREATE TABLE IF NOT EXISTS ${s}.orgs (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT COLLATE "C" NOT NULL,
+    parent_id TEXT COLLATE "C",
+    depth INTEGER NOT NULL,
+    description TEXT,
+    metadata JSONB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS orgs_parent ON ${s}.orgs (parent_id, id);
+  CREATE TABLE IF NOT EXISTS ${s}.org_closure (
+    ancestor_id TEXT COLLATE "C" NOT NULL,
+    descendant_id TEXT COLLATE "C" NOT NULL,
+    distance INTEGER NOT NULL,
+    d_name_key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (ancestor_id, descendant_id)
+  );
+  CREATE INDEX IF NOT EXISTS org_closure_children ON ${s}.org_closure (ancestor_id, distance, d_name_key, descendant_id);
+  CREATE INDEX IF NOT EXISTS org_closure_parents ON ${s}.org_closure (descendant_id, distance);
+  CREATE TABLE IF NOT EXISTS ${s}.users (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    email TEXT,
+    email_key TEXT COLLATE "C",
+    name TEXT,
+    name_key TEXT COLLATE "C",
+    status TEXT NOT NULL,
+    platform_admin BOOLEAN NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  -- Not UNIQUE on purpose: the command side enforces unique emails, and a projector must never be
+  -- unable to apply a fact that is already in the log.
+  CREATE INDEX IF NOT EXISTS users_email_key ON ${s}.users (email_key);
+  CREATE TABLE IF NOT EXISTS ${s}.memberships (
+    org_id TEXT COLLATE "C" NOT NULL,
+    user_id TEXT COLLATE "C" NOT NULL,
+    roles JSONB NOT NULL,
+    added_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+  );
+  CREATE INDEX IF NOT EXISTS memberships_user ON ${s}.memberships (user_id, org_id);
+  CREATE TABLE IF NOT EXISTS ${s}.clients (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    client_id TEXT COLLATE "C" NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    org_id TEXT COLLATE "C" NOT NULL,
+    scopes JSONB NOT NULL,
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS clients_org ON ${s}.clients (org_id, id);
+  CREATE TABLE IF NOT EXISTS ${s}.checkpoint (
+    name TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+  );
+  `;
+}
+
+/** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */
+export const READ_MODEL_TABLES = ['checkpoint', 'orgs', 'org_closure', 'users', 'memberships', 'clients'] as const;
+
+/** The checkpoint row of the projector: one per schema, locked by every `apply`. */
+export const CHECKPOINT_NAME = 'projector';
+
+/**
+ * Schema names end up in SQL text, in prepared-statement names and in the NOTIFY channel
+ * (`arbor_projection_<schema>`, at most 63 bytes): plain lower-case identifiers of at most 46 characters.
+ */
+export function quoteSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,45}$/.test(schema)) {
+    throw new Error(
+      `Invalid read-model schema name ${JSON.stringify(schema)}: use at most 46 lower-case letters, digits and '_'.`,
+    );
+  }
+  return `"${schema}"`;
+}
+
+/** The channel on which `apply` announces each new checkpoint (the payload is the position, in decimal). */
+export const projectionChannel = (schema: string): string => {
+  quoteSchemaName(schema);
+  return `arbor_projection_${schema}`;
+};
+
+/** Creates the schema and its tables if absent; safe when several processes start at once. */
+export async function createReadModelsSchema(pool: Pool, schema: string): Promise<void> {
+  const ddl = readModelsDdl(schema);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
+    await client.query(ddl);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(true);
+    throw e;
+  }
+  client.release();
+}
+
+/** A pool or one of its clients: anything that runs a query. */
+export type Queryable = Pool | PoolClient;
+
+/**
+ * Runs parameterised SQL as named prepared statements: node-postgres parses a named statement once per
+ * connection and then only binds and executes it. Names are a hash of the schema and the SQL text, so two
+ * schemas (or two filter combinations) never share a name with different text.
+ */
+export class ReadModelSql {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly schema: string) {
+    quoteSchemaName(schema);
+  }
+
+  /** `${schema}.${table}`, quoted. */
+  table(name: string): string {
+    return `"${this.schema}".${name}`;
+  }
+
+  async rows<R extends QueryResultRow>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {
+    const result = await db.query<R>({ name: this.nameOf(text), text, values });
+    return result.rows;
+  }
+
+  async run(db: Queryable, text: string, values: unknown[]): Promise<number> {
+    const result = await db.query({ name: this.nameOf(text), text, values });
+    return result.rowCount ?? 0;
+  }
+
+  private nameOf(text: string): string {
+    let name = this.names.get(text);
+    if (name === undefined) {
+      // PostgreSQL keys prepared statements by their first 63 bytes: keep names short.
+      name = `rm_${createHash('sha1').update(`${this.schema}\n${text}`).digest('hex').slice(0, 20)}`;
+      this.names.set(text, name);
+    }
+    return name;
+  }
+}
+
+/** Builds `$n` placeholders in the order values are pushed, for SQL assembled from optional filters. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+
+  /** Adds a value and returns its placeholder. */
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}

@@ -47,7 +47,16 @@ export function mapError(error: unknown): HttpProblem {
   return new HttpProblem(500, 'IAM_ERR_INTERNAL', STATUS.IAM_ERR_INTERNAL[1], 'An unexpected error occurred.');
 }
 
+/**
+ * Errors that mean "a store is unreachable or overloaded right now": the request may succeed on a retry,
+ * so they are a 503, not a 500. SQLite busy/locked; network errors; PostgreSQL's connection exception
+ * (08xxx), operator intervention (57Pxx: shutdown, cannot connect now) and insufficient resources (53xxx).
+ */
+const TRANSIENT_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+  if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || /^(08|53|57P)/.test(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
 }

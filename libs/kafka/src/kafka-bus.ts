@@ -135,11 +135,20 @@ export class KafkaBus implements Bus {
         initialRetryTime: 300,
         maxRetryTime: 30_000,
         retries: 10,
-        restartOnFailure: async () => true,
+        restartOnFailure: async () => !this.closed,
       },
       ...this.options.consumerConfig,
     });
-    consumer.on(consumer.events.GROUP_JOIN, () => this.markJoined());
+    // kafkajs' `disconnect` does not cancel a restart already under way (one reconnecting to a broker that
+    // is down, say): such a consumer would come back after `close`, so it is sent away again.
+    const dismissIfClosed = () => {
+      if (this.closed) void consumer.disconnect().catch(() => undefined);
+    };
+    consumer.on(consumer.events.CONNECT, dismissIfClosed);
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      dismissIfClosed();
+      this.markJoined();
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts by itself after a retriable failure; after any other it stops for good, so a
       // fresh consumer takes over (its group resumes from the committed offsets).

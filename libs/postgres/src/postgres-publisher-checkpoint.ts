@@ -18,6 +18,8 @@ export class PostgresPublisherCheckpoint {
   static async open(connectionString: string, options: { schema?: string; name?: string } = {}): Promise<PostgresPublisherCheckpoint> {
     const schema = options.schema ?? 'arbor';
     const pool = new Pool({ connectionString, max: 2 });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
     const checkpoint = new PostgresPublisherCheckpoint(pool, schema, options.name ?? 'kafka');
     await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${checkpoint.table} (name text PRIMARY KEY, position bigint NOT NULL)`);

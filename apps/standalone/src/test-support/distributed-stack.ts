@@ -13,6 +13,8 @@ export interface DistributedStack {
   processes: Record<'commandService' | 'projector' | 'gateway', ChildProcess>;
   /** Starts (again) one process of the stack, e.g. after a kill. */
   restart(name: 'commandService' | 'projector' | 'gateway'): Promise<void>;
+  /** Starts another process of the same deployment with extra environment (e.g. a second command service). */
+  spawnExtra(name: 'commandService' | 'projector' | 'gateway', extraEnv: Record<string, string>): Promise<ChildProcess>;
   /** Stops the projector, replays the log into empty read models, starts the projector again. */
   rebuildReadModels(): Promise<void>;
   close(): Promise<void>;
@@ -24,7 +26,7 @@ const MAINS = {
   gateway: 'apps/gateway/dist/main.js',
 } as const;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -46,12 +48,14 @@ export async function startDistributedStack(options: {
   adminEmail: string;
   adminPassword: string;
   issuer: string;
+  /** Overrides DATABASE_URL, e.g. to go through a proxy that a fault test can cut. */
+  databaseUrl?: string;
 }): Promise<DistributedStack> {
   const schema = `t_${basename(options.dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
   const [port, commandPort] = await Promise.all([freePort(), freePort()]);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
-    DATABASE_URL: process.env.DATABASE_URL ?? '',
+    DATABASE_URL: options.databaseUrl ?? process.env.DATABASE_URL ?? '',
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
     IAM_PG_SCHEMA: schema,
     IAM_KAFKA_TOPIC: `test.${schema}`,
@@ -60,7 +64,7 @@ export async function startDistributedStack(options: {
     IAM_BOOTSTRAP_ADMIN_EMAIL: options.adminEmail,
     IAM_BOOTSTRAP_ADMIN_PASSWORD: options.adminPassword,
     IAM_PASSWORD_COST_LOG2: '10',
-    IAM_LOG_LEVEL: 'error',
+    IAM_LOG_LEVEL: process.env.ARBOR_STACK_DEBUG ? 'warn' : 'error',
     IAM_VALIDATE_RESPONSES: 'true',
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -69,11 +73,15 @@ export async function startDistributedStack(options: {
   };
   const url = `http://127.0.0.1:${port}`;
   const processes = {} as DistributedStack['processes'];
+  const extras: ChildProcess[] = [];
 
-  const launch = (name: keyof typeof MAINS, args: string[] = []): ChildProcess => {
-    const child = spawn(process.execPath, [join(ROOT, MAINS[name]), ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const launch = (name: keyof typeof MAINS, args: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess => {
+    const child = spawn(process.execPath, [join(ROOT, MAINS[name]), ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    child.stderr!.on('data', (d) => {
+      stderr = (stderr + d).slice(-4000);
+      if (process.env.ARBOR_STACK_DEBUG) process.stderr.write(`[${name}] ${d}`);
+    });
     child.once('exit', (code, signal) => {
       if (code && code !== 0 && !signal) process.stderr.write(`[${name}] exited with ${code}: ${stderr}\n`);
     });
@@ -110,6 +118,13 @@ export async function startDistributedStack(options: {
     env,
     processes,
     restart: start,
+    spawnExtra: async (name, extraEnv) => {
+      const child = launch(name, [], extraEnv);
+      extras.push(child);
+      const base = name === 'gateway' ? `http://127.0.0.1:${extraEnv.PORT}` : `http://127.0.0.1:${extraEnv.COMMAND_SERVICE_PORT}`;
+      if (name !== 'projector') await waitFor(ready('/readyz', base), `an extra ${name}`);
+      return child;
+    },
     rebuildReadModels: async () => {
       await stop(processes.projector);
       const rebuild = launch('projector', ['--rebuild']);
@@ -117,7 +132,7 @@ export async function startDistributedStack(options: {
       await start('projector');
     },
     close: async () => {
-      await Promise.all([stop(processes.gateway), stop(processes.projector), stop(processes.commandService)]);
+      await Promise.all([stop(processes.gateway), stop(processes.projector), stop(processes.commandService), ...extras.map((c) => stop(c))]);
     },
   };
 }

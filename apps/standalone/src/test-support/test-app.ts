@@ -47,18 +47,7 @@ export async function startTestApp(options: { dataDir?: string } = {}): Promise<
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
     const stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
-    const app: TestApp = {
-      url: stack.url,
-      dataDir,
-      profile: 'distributed',
-      running: stack,
-      rebuildReadModels: () => stack.rebuildReadModels(),
-      adminToken: '',
-      call: makeCaller(stack.url, () => app.adminToken),
-      close: () => stack.close(),
-    };
-    app.adminToken = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
-    return app;
+    return connectToStack(stack, dataDir);
   }
   const running = await startStandalone(
     {
@@ -123,4 +112,20 @@ export async function createOrg(app: TestApp, name: string, parentId: string | n
   const res = await app.call('POST', '/api/v1/orgs', { body: { name, parentId, ...extra } });
   if (res.status !== 201) throw new Error(`create ${name} failed: ${res.status} ${res.text}`);
   return res.body;
+}
+
+/** A TestApp over an already started distributed stack, logged in as the platform admin. */
+export async function connectToStack(stack: DistributedStack, dataDir: string): Promise<TestApp> {
+  const app: TestApp = {
+    url: stack.url,
+    dataDir,
+    profile: 'distributed',
+    running: stack,
+    rebuildReadModels: () => stack.rebuildReadModels(),
+    adminToken: '',
+    call: makeCaller(stack.url, () => app.adminToken),
+    close: () => stack.close(),
+  };
+  app.adminToken = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
+  return app;
 }

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { IamError } from '@arbor/domain';
 
 /** scrypt with N = 2^15, r = 8: 32 MiB and tens of milliseconds per hash, on the libuv thread pool. */
@@ -8,7 +9,7 @@ const KEY_LENGTH = 32;
 export interface PasswordHasherOptions {
   /** log2 of scrypt's N; tests may lower it, production keeps the default. */
   costLog2?: number;
-  /** Hashes running at once; more would only queue inside the thread pool. */
+  /** Hashes running at once; default: one less than the cores (at least one). */
   concurrency?: number;
   /** Hashes allowed to wait; past that a login flood is shed with 429 instead of stalling. */
   maxQueue?: number;
@@ -30,7 +31,8 @@ export class PasswordHasher {
 
   constructor(options: PasswordHasherOptions = {}) {
     this.cost = { ...DEFAULT_COST, ln: options.costLog2 ?? DEFAULT_COST.ln };
-    this.concurrency = options.concurrency ?? 2;
+    // Leave a core to everything else: hashing on every core starves other endpoints during a login flood.
+    this.concurrency = options.concurrency ?? Math.max(1, availableParallelism() - 1);
     this.maxQueue = options.maxQueue ?? 64;
   }
 

@@ -33,6 +33,7 @@ const embedded = {
   ...base,
   displayName: 'embedded',
   testMatch: ['<rootDir>/libs/*/src/**/*.spec.ts', '<rootDir>/apps/*/src/**/*.spec.ts', '<rootDir>/tests/**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/distributed/'],
 };
 
 const distributed = {

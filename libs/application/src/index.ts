@@ -10,6 +10,7 @@ export * from './bootstrap-platform-admin';
 export * from './commands/command';
 export * from './commands/command-service';
 export * from './logger';
+export * from './pagination';
 export * from './ports/bus';
 export * from './ports/event-store';
 export * from './ports/read-models';

@@ -1,36 +1,7 @@
-import type { Page, PageRequest } from '@arbor/application';
-import { IamError } from '@arbor/domain';
+import { decodePageCursor, isRecord, type PageRequest } from '@arbor/application';
 
-/**
- * Cursors are base64url JSON of the last row's keyset, exactly as in the SQLite adapter, so a cursor means
- * the same thing whichever adapter serves the next page.
- */
-export const encodePageCursor = (keyset: unknown): string =>
-  Buffer.from(JSON.stringify(keyset), 'utf8').toString('base64url');
-
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/** Decodes a cursor and checks its shape; anything malformed is the client's error (IAM_ERR_VALIDATION). */
-export function decodePageCursor<T>(cursor: string, isKeyset: (value: unknown) => value is T): T {
-  let value: unknown;
-  try {
-    // Node's base64url decoder silently skips foreign characters: check the alphabet first.
-    if (!BASE64URL.test(cursor)) throw new Error('not base64url');
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  if (!isKeyset(value)) throw invalidCursor();
-  return value;
-}
-
-const invalidCursor = (): IamError =>
-  new IamError('IAM_ERR_VALIDATION', 'The cursor is not valid.', [
-    { path: '/query/cursor', message: 'is not a valid cursor' },
-  ]);
-
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+// The engine-neutral part of pagination lives in @arbor/application; this file keeps this engine's keysets.
+export { decodePageCursor, emptyPage, encodePageCursor, isRecord, toPage } from '@arbor/application';
 
 /**
  * PostgreSQL text cannot hold U+0000 (a parameter carrying one fails the query), so no stored key contains
@@ -59,17 +30,3 @@ export const pageLimit = (page: PageRequest): number =>
 /** Far above any page the HTTP layer allows; keeps `limit + 1` a valid bigint parameter. */
 const MAX_LIMIT = 1_000_000_000;
 
-/**
- * Turns `limit + 1` fetched rows into a page: the extra row only tells that a next page exists, and the
- * cursor is the keyset of the last row returned.
- */
-export function toPage<R, V>(rows: R[], limit: number, toView: (row: R) => V, keyset: (last: R) => unknown): Page<V> {
-  const hasMore = rows.length > limit;
-  const items = hasMore ? rows.slice(0, limit) : rows;
-  return {
-    items: items.map(toView),
-    nextCursor: hasMore ? encodePageCursor(keyset(items[items.length - 1])) : null,
-  };
-}
-
-export const emptyPage = <T>(): Page<T> => ({ items: [], nextCursor: null });

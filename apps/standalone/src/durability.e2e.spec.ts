@@ -1,18 +1,6 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, passwordToken, startTestApp, type TestApp } from './test-support/test-app';
-import { snapshot } from './test-support/read-side-snapshot';
+import { createOrg, startTestApp } from './test-support/test-app';
+import { seedTree, snapshot } from './test-support/read-side-snapshot';
 
-async function seedTree(app: TestApp): Promise<string[]> {
-  const root = await createOrg(app, 'Durable', null, { metadata: { plan: 'pro' } });
-  const a = await createOrg(app, 'A', root.id);
-  const b = await createOrg(app, 'B', root.id, { description: 'bee' });
-  const a1 = await createOrg(app, 'A1', a.id);
-  const doomed = await createOrg(app, 'Doomed', b.id);
-  await app.call('PUT', `/api/v1/orgs/${a1.id}`, { body: { name: 'A1 renamed', parentId: b.id } });
-  await app.call('DELETE', `/api/v1/orgs/${doomed.id}`);
-  return [root.id, a.id, b.id, a1.id];
-}
 
 describe('restarts', () => {
   it('keeps data, signing keys and issued tokens across a restart, and never changes the first admin', async () => {
@@ -32,23 +20,6 @@ describe('restarts', () => {
       // Exactly one UserCreated: the restart did not bootstrap again.
       const users = await second.call('GET', '/api/v1/events?type=UserCreated');
       expect(users.body.items).toHaveLength(1);
-    } finally {
-      await second.close();
-    }
-  });
-
-  // Embedded only: the distributed read models live in PostgreSQL, rebuilt with `projector --rebuild` (below).
-  (process.env.ARBOR_TEST_PROFILE === 'distributed' ? it.skip : it)('rebuilds lost read models from the event log on start', async () => {
-    const first = await startTestApp();
-    const ids = await seedTree(first);
-    const before = await snapshot(first, ids);
-    await first.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(first.dataDir, `read-models.sqlite${suffix}`), { force: true });
-
-    const second = await startTestApp({ dataDir: first.dataDir });
-    try {
-      expect(await snapshot(second, ids)).toEqual(before);
-      expect(await passwordToken(second, ADMIN_EMAIL, ADMIN_PASSWORD)).toEqual(expect.any(String));
     } finally {
       await second.close();
     }

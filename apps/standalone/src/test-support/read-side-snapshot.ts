@@ -1,4 +1,4 @@
-import type { TestApp } from './test-app';
+import { createOrg, type TestApp } from './test-app';
 
 /** Everything the read side answers about a set of organizations, for before/after comparisons. */
 export async function snapshot(app: TestApp, ids: string[]): Promise<unknown> {
@@ -20,3 +20,15 @@ export async function snapshot(app: TestApp, ids: string[]): Promise<unknown> {
   return out;
 }
 
+
+/** A small tree that has seen every kind of organization change: creates, an update, a move, a delete. */
+export async function seedTree(app: TestApp): Promise<string[]> {
+  const root = await createOrg(app, 'Durable', null, { metadata: { plan: 'pro' } });
+  const a = await createOrg(app, 'A', root.id);
+  const b = await createOrg(app, 'B', root.id, { description: 'bee' });
+  const a1 = await createOrg(app, 'A1', a.id);
+  const doomed = await createOrg(app, 'Doomed', b.id);
+  await app.call('PUT', `/api/v1/orgs/${a1.id}`, { body: { name: 'A1 renamed', parentId: b.id } });
+  await app.call('DELETE', `/api/v1/orgs/${doomed.id}`);
+  return [root.id, a.id, b.id, a1.id];
+}

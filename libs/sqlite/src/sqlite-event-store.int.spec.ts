@@ -111,6 +111,23 @@ describe('SqliteEventStore', () => {
     expect(await append('s', [ev('C')], 1)).toMatchObject({ ok: true, lastPosition: 2 });
   });
 
+  it('rolls back only the failing transaction of a group that commits together', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        store.transaction(async (tx) => {
+          await tx.append(`g-${i}`, [ev(`E${i}`)], 'no_stream');
+          if (i % 4 === 1) throw new Error(`fail ${i}`);
+          return i;
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? 'rejected' : 'fulfilled')));
+    const streams = (await store.readAll({ limit: 100 })).map((e) => e.streamId);
+    expect(streams).toEqual(Array.from({ length: 12 }, (_, i) => i).filter((i) => i % 4 !== 1).map((i) => `g-${i}`));
+    const positions = (await store.readAll({ limit: 100 })).map((e) => e.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+  });
+
   it('does not show uncommitted events to readers, but shows them inside the transaction', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -11,6 +11,9 @@ import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { SqliteEventStoreTransaction, WriterStatements } from './sqlite-event-store-transaction';
 
+/** Transactions sharing one COMMIT at most; bounds how long one group holds the write lock. */
+const MAX_GROUP = 64;
+
 /** Marks the async context of a running `transaction()` callback, to refuse nested calls. */
 interface TransactionContext {
   active: boolean;
@@ -18,9 +21,10 @@ interface TransactionContext {
 
 /**
  * The event log in one SQLite file, with two connections:
- * - the writer is used only inside `transaction()`. Writers queue on an in-process mutex, then take
- *   SQLite's write lock with `BEGIN IMMEDIATE`, which also serialises them against other processes using
- *   the same file (waiting up to the busy timeout, during which the event loop is blocked);
+ * - the writer is used only inside `transaction()`. Writers queue, then run one after another inside a
+ *   group that takes SQLite's write lock with `BEGIN IMMEDIATE` (which also serialises them against other
+ *   processes using the same file, waiting up to the busy timeout, during which the event loop is blocked)
+ *   and commits once for the whole group (see `flush`);
  * - the reader serves the reads made outside transactions. WAL gives it the last committed snapshot, so
  *   requests reading while a transaction is open never see that transaction's uncommitted events.
  *
@@ -40,6 +44,9 @@ export class SqliteEventStore implements EventStore {
   /** Filtered `readAll` statements by SQL text; the text varies only with which filters are set. */
   private readonly filtered = new Map<string, Statement<unknown[], EventRow>>();
   private closing: Promise<void> | undefined;
+  /** Transactions waiting for the next group commit, in call order. */
+  private readonly pending: Array<{ work: (tx: EventStoreTransaction) => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly writer: SqliteDatabase,
@@ -54,24 +61,83 @@ export class SqliteEventStore implements EventStore {
     if (this.context.getStore()?.active) {
       throw new Error('SqliteEventStore: nested transactions are not supported (this call would wait for itself).');
     }
-    return this.mutex.run(async () => {
-      const db = this.writer;
-      const tx = new SqliteEventStoreTransaction(this.writes);
-      const context: TransactionContext = { active: true };
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await this.context.run(context, () => work(tx));
-        db.exec('COMMIT');
-        return result;
-      } catch (e) {
-        // COMMIT itself may have failed; SQLite may also have rolled back already.
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
-      } finally {
-        context.active = false;
-        tx.end();
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    // Start in the check phase, after the current poll phase: every request that arrived with this one has
+    // then queued its transaction too, and they all share one COMMIT.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.mutex.run(() => this.flush()))
+      .finally(() => {
+        this.flushing = undefined;
+        // A transaction queued after the last group was taken, but before this callback, starts a new flush.
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+  }
+
+  /**
+   * Group commit: the transactions queued while the previous group ran go into one SQLite transaction,
+   * each in a savepoint of its own, and share one durable COMMIT (one fsync instead of one each). A
+   * transaction whose work throws rolls back to its savepoint only; nobody's promise resolves before the
+   * COMMIT that makes its writes durable, and if that COMMIT fails, every transaction of the group fails.
+   */
+  private async flush(): Promise<void> {
+    const db = this.writer;
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+      try {
+        db.exec('BEGIN IMMEDIATE');
+      } catch (error) {
+        for (const item of group) item.reject(error);
+        continue;
+      }
+      for (const item of group) outcomes.push(await this.runInSavepoint(item.work));
+      let failure: unknown;
+      try {
+        if (!db.inTransaction) throw new Error('SQLite rolled the transaction back on its own.');
+        db.exec('COMMIT');
+      } catch (error) {
+        failure = error;
+        if (db.inTransaction) db.exec('ROLLBACK');
+      }
+      group.forEach((item, i) => {
+        const outcome = outcomes[i];
+        if (!outcome.ok) item.reject(outcome.error);
+        else if (failure !== undefined) item.reject(failure);
+        else item.resolve(outcome.value);
+      });
+      // Let the failed callers react (e.g. drop state they built on writes that did not commit) before the
+      // next group's work runs.
+      if (failure !== undefined || outcomes.some((o) => !o.ok)) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private async runInSavepoint(work: (tx: EventStoreTransaction) => Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
+    const db = this.writer;
+    const tx = new SqliteEventStoreTransaction(this.writes);
+    const context: TransactionContext = { active: true };
+    try {
+      if (!db.inTransaction) throw new Error('SQLite rolled the transaction back on its own.');
+      db.exec('SAVEPOINT command');
+      const value = await this.context.run(context, () => work(tx));
+      db.exec('RELEASE command');
+      return { ok: true, value };
+    } catch (error) {
+      if (db.inTransaction) {
+        db.exec('ROLLBACK TO command');
+        db.exec('RELEASE command');
+      }
+      return { ok: false, error };
+    } finally {
+      context.active = false;
+      tx.end();
+    }
   }
 
   async readAll(query: EventQuery): Promise<StoredEvent[]> {

@@ -89,29 +89,14 @@ export class CommandService {
     let outcome: CommandOutcome;
     try {
       outcome = await this.deps.store.transaction(async (tx) => {
-        if (ctx.idempotency) {
-          const existing = await tx.findIdempotency(ctx.idempotency.scope, ctx.idempotency.key);
-          if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return { kind: 'replayed', record: existing };
+        try {
+          return await this.decideAndAppend(tx, command, prepared, ctx, (events) => (written = written.concat(events)));
+        } catch (error) {
+          // Drop the model at once, not when the promise settles: a store that commits several
+          // transactions together may run the next command's work before this rejection is delivered.
+          if (written.length > 0) this.stale = true;
+          throw error;
         }
-        await this.catchUp(tx);
-        for (const event of await this.decide(command, prepared)) {
-          const expected = this.streamVersions.get(event.streamId) ?? 'no_stream';
-          const result = await tx.append(
-            event.streamId,
-            [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.state.orgs, event) }],
-            expected,
-          );
-          if (!result.ok)
-            throw new IamError('IAM_ERR_VERSION_CONFLICT', `${result.streamId} changed concurrently (expected ${String(result.expected)}, found ${result.actual}).`);
-          written = written.concat(result.events);
-          for (const stored of result.events) await this.applyToModel(stored);
-        }
-        if (ctx.idempotency) {
-          const { provisionalResponse, ...key } = ctx.idempotency;
-          const position = written.at(-1)?.position;
-          await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
-        }
-        return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.position };
       });
     } catch (error) {
       if (written.length > 0) this.stale = true;
@@ -123,6 +108,41 @@ export class CommandService {
       this.deps.bus.publish(outcome.events).catch((e) => this.deps.log.warn('bus publish failed', { error: String(e) }));
     }
     return outcome;
+  }
+
+  /** The transaction's work: catch up, decide, append with expected versions, record the idempotency key. */
+  private async decideAndAppend(
+    tx: EventStoreTransaction,
+    command: Command,
+    prepared: Prepared,
+    ctx: CommandContext,
+    onWritten: (events: StoredEvent[]) => void,
+  ): Promise<CommandOutcome> {
+    if (ctx.idempotency) {
+      const existing = await tx.findIdempotency(ctx.idempotency.scope, ctx.idempotency.key);
+      if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return { kind: 'replayed', record: existing };
+    }
+    await this.catchUp(tx);
+    let written: StoredEvent[] = [];
+    for (const event of await this.decide(command, prepared)) {
+      const expected = this.streamVersions.get(event.streamId) ?? 'no_stream';
+      const result = await tx.append(
+        event.streamId,
+        [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.state.orgs, event) }],
+        expected,
+      );
+      if (!result.ok)
+        throw new IamError('IAM_ERR_VERSION_CONFLICT', `${result.streamId} changed concurrently (expected ${String(result.expected)}, found ${result.actual}).`);
+      written = written.concat(result.events);
+      onWritten(result.events);
+      for (const stored of result.events) await this.applyToModel(stored);
+    }
+    if (ctx.idempotency) {
+      const { provisionalResponse, ...key } = ctx.idempotency;
+      const position = written.at(-1)?.position;
+      await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
+    }
+    return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.position };
   }
 
   /** Runs inside the transaction, against a caught-up model. Vault writes precede the events they serve. */

@@ -68,8 +68,28 @@ export class TokenService {
     return { token, claims, expiresIn: this.accessTokenTtlSeconds };
   }
 
+  /**
+   * Tokens whose signature already verified, by their exact text: a client sends the same token with every
+   * request, and an ES256 verification costs far more than the rest of a typical read. Safe because the
+   * same bytes verify the same way; expiry is still checked on every use. Bounded: oldest entries go first.
+   */
+  private readonly verified = new Map<string, AccessTokenClaims>();
+
   /** The claims of a valid token; IAM_ERR_UNAUTHENTICATED with a reason otherwise. */
   verifyAccessToken(token: string): AccessTokenClaims {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp + CLOCK_TOLERANCE_SECONDS > Date.now() / 1000) return cached;
+      this.verified.delete(token);
+      throw invalid('The access token has expired.');
+    }
+    const claims = this.verifySignature(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private verifySignature(token: string): AccessTokenClaims {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') throw invalid('The access token is malformed.');
     if (decoded.header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
@@ -79,13 +99,16 @@ export class TokenService {
       return jwt.verify(token, key.publicKey, {
         algorithms: ['ES256'],
         issuer: this.options.issuer,
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }) as AccessTokenClaims;
     } catch (e) {
       throw invalid(e instanceof jwt.TokenExpiredError ? 'The access token has expired.' : 'The access token is invalid.');
     }
   }
 }
+
+const CLOCK_TOLERANCE_SECONDS = 5;
+const VERIFIED_CACHE_SIZE = 10_000;
 
 function invalid(message: string): IamError {
   return new IamError('IAM_ERR_UNAUTHENTICATED', message);

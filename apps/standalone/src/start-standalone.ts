@@ -42,9 +42,12 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const secrets = new ClientSecretHasher(vault);
 
   const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log });
+  const started = Date.now();
   await commands.start();
+  const commandModelMs = Date.now() - started;
   const projector = new Projector({ store, readModels, cipher, bus, log });
   await projector.start();
+  log.info('caught up with the event log', { position: projector.position, commandModelMs, readModelsMs: Date.now() - started - commandModelMs });
   await bootstrapPlatformAdmin(commands, { email: config.bootstrapAdminEmail, password: config.bootstrapAdminPassword }, log);
 
   const ctx = createApiContext({

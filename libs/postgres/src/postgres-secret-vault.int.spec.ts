@@ -40,6 +40,11 @@ maybe('PostgresSecretVault', () => {
     expect((await vault.ensureDataKey('s1', second)).equals(first)).toBe(true);
     expect((await vault.getDataKey('s1'))?.equals(first)).toBe(true);
     expect((await vault.ensureDataKey('s2', second)).equals(second)).toBe(true);
+    const many = await vault.getDataKeys(['s1', 's2', 'nobody']);
+    expect([...many.keys()].sort()).toEqual(['s1', 's2']);
+    expect(many.get('s1')!.equals(first)).toBe(true);
+    expect(many.get('s2')!.equals(second)).toBe(true);
+    expect((await vault.getDataKeys([])).size).toBe(0);
   });
 
   it('agrees on one data key under concurrent ensures, across pools', async () => {

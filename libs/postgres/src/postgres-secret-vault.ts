@@ -81,6 +81,15 @@ export class PostgresSecretVault implements SecretVault {
     return rows[0]?.key;
   }
 
+  async getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ subject_id: string; key: Buffer }>(
+      `SELECT subject_id, key FROM ${this.t.keys} WHERE subject_id = ANY($1::text[])`,
+      [subjectIds],
+    );
+    return new Map(rows.map((r) => [r.subject_id, r.key]));
+  }
+
   /**
    * First writer wins, also across processes: the insert does nothing when a key exists, and the read that
    * follows returns whichever key is stored. (A concurrent destroy between the two would leave nothing to

@@ -30,10 +30,14 @@ export class SqliteSecretVault implements SecretVault {
   private readonly selectClientHash: Statement<[string], string>;
   private readonly upsertClientHash: Statement<[string, string]>;
   private readonly deleteClientHash: Statement<[string]>;
+  private readonly selectKeys: Statement<[string], { subject_id: string; key: Buffer }>;
   private closed = false;
 
   constructor(private readonly db: SqliteDatabase) {
     this.selectKey = db.prepare<[string], Buffer>('SELECT key FROM data_keys WHERE subject_id = ?').pluck();
+    this.selectKeys = db.prepare<[string], { subject_id: string; key: Buffer }>(
+      'SELECT subject_id, key FROM data_keys WHERE subject_id IN (SELECT value FROM json_each(?))',
+    );
     const insertKey = db.prepare<[string, Buffer]>('INSERT OR IGNORE INTO data_keys (subject_id, key) VALUES (?, ?)');
     // First writer wins, also across processes: the insert is ignored when a key exists, and the
     // read in the same transaction returns whichever key is stored.
@@ -60,6 +64,13 @@ export class SqliteSecretVault implements SecretVault {
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
     this.assertOpen();
     return this.selectKey.get(subjectId);
+  }
+
+  async getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>> {
+    this.assertOpen();
+    const out = new Map<string, Buffer>();
+    for (const row of this.selectKeys.all(JSON.stringify(subjectIds))) out.set(row.subject_id, row.key);
+    return out;
   }
 
   async ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer> {

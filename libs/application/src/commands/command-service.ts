@@ -18,10 +18,12 @@ import {
   type Actor,
   type DomainEvent,
   type IdentityState,
+  type KnownStoredEvent,
   type StoredEvent,
 } from '@arbor/domain';
 import type { Bus } from '../ports/bus';
 import type { EventStore, EventStoreTransaction, IdempotencyRecord } from '../ports/event-store';
+import type { PersonalData } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { Logger } from '../logger';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
@@ -219,19 +221,30 @@ export class CommandService {
     for (;;) {
       const batch = await tx.readAll(this.position, CATCH_UP_BATCH);
       if (batch.length === 0) return;
-      for (const event of batch) await this.applyToModel(event);
+      // Personal data of a whole batch opens with one vault read, not one per user.
+      const sealed = batch.filter(isPersonalEvent);
+      const opened = await this.deps.cipher.openMany(sealed.map((e) => ({ subjectId: e.data.userId, sealed: e.data.personal })));
+      const bySealed = new Map(sealed.map((e, i) => [e, opened[i]]));
+      for (const event of batch) this.applyOpened(event, bySealed.get(event as PersonalEvent) ?? null);
     }
   }
 
   private async applyToModel(event: StoredEvent): Promise<void> {
+    const personal = isPersonalEvent(event) ? await this.deps.cipher.open(event.data.userId, event.data.personal) : null;
+    this.applyOpened(event, personal);
+  }
+
+  private applyOpened(event: StoredEvent, personal: PersonalData | null): void {
     this.position = Math.max(this.position, event.position);
     this.streamVersions.set(event.streamId, event.streamVersion);
     this.state.orgs.apply(event);
     this.state.memberships.apply(event);
-    if (isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated')) {
-      this.state.users.apply(event, await this.deps.cipher.open(event.data.userId, event.data.personal));
-    } else {
-      this.state.users.apply(event, null);
-    }
+    this.state.users.apply(event, personal);
   }
 }
+
+type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };
+
+/** Events that carry sealed personal data. */
+const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
+  isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated');

@@ -5,6 +5,8 @@
  */
 export interface SecretVault {
   getDataKey(subjectId: string): Promise<Buffer | undefined>;
+  /** The keys of many subjects in one round trip (catch-up and projection open thousands at once). */
+  getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>>;
   /** Creates the key if absent and returns the stored one (idempotent, safe under races). */
   ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer>;
   destroyDataKey(subjectId: string): Promise<void>;

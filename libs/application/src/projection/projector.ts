@@ -128,14 +128,15 @@ export class Projector {
   }
 
   private async applyBatch(batch: StoredEvent[]): Promise<void> {
-    const projectable: ProjectableEvent[] = [];
-    for (const event of batch) {
-      if (isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated')) {
-        projectable.push({ ...event, personal: await this.deps.cipher.open(event.data.userId, event.data.personal) });
-      } else {
-        projectable.push(event);
-      }
-    }
+    // Personal data of the whole batch opens with one vault read.
+    const sealed = batch.flatMap((event, index) =>
+      isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated')
+        ? [{ index, subjectId: event.data.userId, sealed: event.data.personal }]
+        : [],
+    );
+    const opened = await this.deps.cipher.openMany(sealed);
+    const projectable: ProjectableEvent[] = batch.slice();
+    sealed.forEach((item, i) => (projectable[item.index] = { ...batch[item.index], personal: opened[i] }));
     this.checkpoint = await this.deps.readModels.apply(projectable);
     this.failure = undefined;
     this.release();

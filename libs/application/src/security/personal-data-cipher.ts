@@ -26,7 +26,20 @@ export class PersonalDataCipher {
 
   /** The data, or null when the subject's key has been destroyed (the subject reads as erased). */
   async open(subjectId: string, sealed: SealedPersonalData): Promise<PersonalData | null> {
-    const key = await this.vault.getDataKey(subjectId);
+    return this.openWith(await this.vault.getDataKey(subjectId), subjectId, sealed);
+  }
+
+  /**
+   * Opens many at once with one vault read: what catch-up and projection do with thousands of events.
+   * The result maps each item's index to its data (null when erased).
+   */
+  async openMany(items: Array<{ subjectId: string; sealed: SealedPersonalData }>): Promise<Array<PersonalData | null>> {
+    if (items.length === 0) return [];
+    const keys = await this.vault.getDataKeys([...new Set(items.map((i) => i.subjectId))]);
+    return items.map((i) => this.openWith(keys.get(i.subjectId), i.subjectId, i.sealed));
+  }
+
+  private openWith(key: Buffer | undefined, subjectId: string, sealed: SealedPersonalData): PersonalData | null {
     if (!key) return null;
     const [version, ivText, bodyText] = sealed.split('.');
     if (version !== VERSION || !ivText || !bodyText) throw new Error(`Unsupported sealed data format for ${subjectId}`);

@@ -14,6 +14,7 @@ function memoryVault(): SecretVault {
   const hashes = new Map<string, string>();
   return {
     getDataKey: async (id) => keys.get(id),
+    getDataKeys: async (ids) => new Map(ids.filter((id) => keys.has(id)).map((id) => [id, keys.get(id)!])),
     ensureDataKey: async (id, candidate) => {
       if (!keys.has(id)) keys.set(id, candidate);
       return keys.get(id)!;

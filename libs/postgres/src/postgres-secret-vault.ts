@@ -1,5 +1,6 @@
 import type { SecretVault } from '@arbor/application';
-import { Pool, type PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { openPoolWithTables, quoteSchema } from './create-tables-once';
 
 export interface PostgresSecretVaultOptions {
   /** The schema holding the vault's tables, created if absent. Default `arbor`. */
@@ -8,45 +9,13 @@ export interface PostgresSecretVaultOptions {
   poolSize?: number;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** Validated and double-quoted: the schema name is configuration, but it still ends up in SQL text. */
-function quoteSchema(schema: string): string {
-  if (!IDENTIFIER.test(schema)) throw new Error(`Invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
-  return `"${schema}"`;
-}
-
-/**
- * Idempotent, and safe when several processes start at once: `CREATE ... IF NOT EXISTS` alone can still
- * collide on the catalog's unique index, so the DDL runs under a transaction-scoped advisory lock.
- */
+/** Idempotent (see `createTablesOnce`). */
 const vaultDdl = (s: string): string => `
   CREATE SCHEMA IF NOT EXISTS ${s};
   CREATE TABLE IF NOT EXISTS ${s}.secret_data_keys (subject_id TEXT PRIMARY KEY, key BYTEA NOT NULL);
   CREATE TABLE IF NOT EXISTS ${s}.secret_password_hashes (user_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS ${s}.secret_client_secret_hashes (client_credential_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
 `;
-
-async function migrate(pool: Pool, schema: string, ddl: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const client: PoolClient = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
-      await client.query(ddl);
-      await client.query('COMMIT');
-      return;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // Another component (e.g. the event store, under its own lock) created the schema at the same
-      // instant: the catalog refused the second copy. Trying again finds it there.
-      const code = (e as { code?: string }).code;
-      if (attempt >= 3 || !(code === '23505' || code === '42P06' || code === '42P07')) throw e;
-    } finally {
-      client.release();
-    }
-  }
-}
 
 /**
  * Data keys, password hashes and client secret hashes in PostgreSQL, in tables of their own
@@ -168,17 +137,6 @@ export async function openPostgresSecretVault(
   connectionString: string,
   options: PostgresSecretVaultOptions = {},
 ): Promise<PostgresSecretVault> {
-  const schema = options.schema ?? 'arbor';
-  const s = quoteSchema(schema);
-  const pool = new Pool({ connectionString, max: options.poolSize ?? 10 });
-  // An idle client whose connection drops emits 'error' on the pool; unhandled, it would end the process.
-  // The pool discards that client and the next query opens a new connection.
-  pool.on('error', () => undefined);
-  try {
-    await migrate(pool, schema, vaultDdl(s));
-    return new PostgresSecretVault(pool, schema);
-  } catch (e) {
-    await pool.end().catch(() => undefined);
-    throw e;
-  }
+  const { pool, schema } = await openPoolWithTables(connectionString, options, vaultDdl);
+  return new PostgresSecretVault(pool, schema);
 }

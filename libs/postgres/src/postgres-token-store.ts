@@ -1,18 +1,12 @@
 import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
-import { Pool, type PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { openPoolWithTables, quoteSchema } from './create-tables-once';
 
 export interface PostgresTokenStoreOptions {
   /** The schema holding the store's tables, created if absent. Default `arbor`. */
   schema?: string;
   /** Connections in the pool. Default 10. */
   poolSize?: number;
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-function quoteSchema(schema: string): string {
-  if (!IDENTIFIER.test(schema)) throw new Error(`Invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
-  return `"${schema}"`;
 }
 
 /**
@@ -36,28 +30,6 @@ const tokenDdl = (s: string): string => `
   CREATE TABLE IF NOT EXISTS ${s}.revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL);
   CREATE INDEX IF NOT EXISTS revoked_access_tokens_expiry ON ${s}.revoked_access_tokens (expires_at);
 `;
-
-/** Idempotent and safe when several processes start at once (see the secret vault's twin). */
-async function migrate(pool: Pool, schema: string, ddl: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const client: PoolClient = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
-      await client.query(ddl);
-      await client.query('COMMIT');
-      return;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // Another component (e.g. the event store, under its own lock) created the schema at the same
-      // instant: the catalog refused the second copy. Trying again finds it there.
-      const code = (e as { code?: string }).code;
-      if (attempt >= 3 || !(code === '23505' || code === '42P06' || code === '42P07')) throw e;
-    } finally {
-      client.release();
-    }
-  }
-}
 
 interface RefreshTokenRow {
   token_hash: string;
@@ -199,16 +171,6 @@ export async function openPostgresTokenStore(
   connectionString: string,
   options: PostgresTokenStoreOptions = {},
 ): Promise<PostgresTokenStore> {
-  const schema = options.schema ?? 'arbor';
-  const s = quoteSchema(schema);
-  const pool = new Pool({ connectionString, max: options.poolSize ?? 10 });
-  // An idle client whose connection drops emits 'error' on the pool; unhandled, it would end the process.
-  pool.on('error', () => undefined);
-  try {
-    await migrate(pool, schema, tokenDdl(s));
-    return new PostgresTokenStore(pool, schema);
-  } catch (e) {
-    await pool.end().catch(() => undefined);
-    throw e;
-  }
+  const { pool, schema } = await openPoolWithTables(connectionString, options, tokenDdl);
+  return new PostgresTokenStore(pool, schema);
 }

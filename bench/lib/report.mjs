@@ -1,0 +1,53 @@
+// Markdown rendering of a run.
+
+export const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+
+export function table(rows, floor) {
+  const head = ['workload', 'ok/s', '% of empty', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU %', 'peak RSS MB', 'bench CPU %'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const r of rows) {
+    const non2xx = Object.entries(r.non2xx).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
+    lines.push(
+      `| ${r.name} | ${fmt(r.okPerSecond)} | ${floor ? fmt((100 * r.okPerSecond) / floor, 1) : '-'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${non2xx} | ${r.errors + r.timeouts} | ${fmt(r.server.cpuPercent)} | ${fmt(r.server.peakRssMb, 1)} | ${fmt(r.server.loadGeneratorCpuPercent)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+
+const startRow = (label, s) =>
+  `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB (anon ${fmt(s.rssAnonAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;
+
+/** The Markdown printed at the end of a run (the JSON file holds more). */
+export function renderReport(report, file) {
+  const { machine: m, seed: s, options: o } = report;
+  const floor = report.workloads.find((w) => w.name === 'empty_route')?.okPerSecond;
+  const d = report.distributed;
+  const lines = [
+    '',
+    `## Arbor bench ${report.startedAt}${o.quick ? ' (quick)' : ''}`,
+    '',
+    `${m.cpu} x${m.cores}, ${m.totalMemoryMb} MB, node ${m.node}, load average at start ${m.loadAverageAtStart.join(' ')}; commit ${report.commit ?? '?'}`,
+    `seed: ${s.orgs} orgs (depth ${s.maxDepth}, branching ${s.branching}), ${s.users} users, ${s.memberships} memberships, ${s.clients} clients = ${s.events} events in ${s.seconds.toFixed(1)}s`,
+    `${o.duration}s per workload after ${o.warmup}s warm-up, ${o.connections} connections (flood ${o.floodConnections}); CPU is % of one core; bench CPU is the load generator's own`,
+    '',
+    table(report.workloads.concat(d?.workload ? [d.workload] : []), floor),
+    '',
+    `| start / rebuild / distributed | value |`,
+    `|---|---:|`,
+    startRow('cold start to ready (projects the seeded log)', report.startup.cold),
+    startRow('warm start to ready (read models present)', report.startup.warm),
+    `| server peak RSS over the whole run | ${fmt(report.startup.serverPeakRssMb, 1)} MB |`,
+    `| read-model rebuild | ${fmt(report.rebuild.eventsPerSecond)} events/s (${fmt(report.rebuild.events)} events in ${fmt(report.rebuild.seconds, 1)} s, peak RSS ${fmt(report.rebuild.peakRssMb, 1)} MB) |`,
+  ];
+  if (d?.workload) {
+    const lag = d.workload.projectionLagMs;
+    const cpu = d.workload.processesCpuPercent;
+    lines.push(
+      `| distributed projection lag (event appended -> visible in the read models) | p50 ${fmt(lag.p50, 1)} ms, p90 ${fmt(lag.p90, 1)} ms, p99 ${fmt(lag.p99, 1)} ms, max ${fmt(lag.max, 1)} ms over ${fmt(lag.events)} events${lag.notVisibleAfter10s ? `, ${lag.notVisibleAfter10s} not visible after 10 s` : ''} |`,
+      `| distributed CPU during create_org_distributed | gateway ${fmt(cpu.gateway)}%, command service ${fmt(cpu.commandService)}%, projector ${fmt(cpu.projector)}% (+ PostgreSQL and Kafka) |`,
+    );
+  } else if (d?.skipped) lines.push(`| distributed profile | not run: ${d.skipped} |`);
+  lines.push('', `wall time ${fmt(report.wallSeconds, 1)} s; results: ${file}`, '');
+  return lines.join('\n');
+}

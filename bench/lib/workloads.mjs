@@ -1,0 +1,80 @@
+// The embedded profile's workloads, in the order they run. Each is one autocannon request template; `expect`
+// checks the probe response before the load, `alongside` runs a second load at the same time.
+import { basic, form, rand } from './load.mjs';
+
+export function workloads(s, t, opts) {
+  const bearer = () => ({ authorization: `Bearer ${t.admin()}` });
+  const auth = (req) => ({ ...req, setupRequest: (r) => ((r.headers = { ...r.headers, ...bearer() }), req.setupRequest ? req.setupRequest(r) : r) });
+  const clientAuth = s.clients.map((c) => basic(c.clientId, c.secret));
+  let created = 0;
+  const runTag = Date.now().toString(36);
+  const getOrg = auth({ method: 'GET', path: '/', setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.orgIds)}`), r) });
+  return [
+    { name: 'empty_route', what: 'GET /__bench/empty (plain express, no auth): the floor', req: { method: 'GET', path: '/__bench/empty' } },
+    {
+      name: 'client_credentials',
+      what: `POST /auth/tokens grant_type=client_credentials, Basic auth, ${s.clients.length} clients`,
+      req: {
+        method: 'POST',
+        path: '/api/v1/auth/tokens',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+        setupRequest: (r) => ((r.headers = { ...r.headers, authorization: rand(clientAuth) }), r),
+      },
+    },
+    {
+      name: 'introspection',
+      what: 'POST /auth/tokens/introspect (admin bearer, client token)',
+      expect: /"active":true/,
+      req: auth({
+        method: 'POST',
+        path: '/api/v1/auth/tokens/introspect',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (r) => ((r.body = `token=${rand(t.clientTokens)}`), r),
+      }),
+    },
+    { name: 'get_org', what: `GET /orgs/{id}, random among ${s.orgIds.length}`, req: getOrg },
+    { name: 'children_root', what: 'GET /orgs/{root}/children?depth=all (first page)', expect: /"items":\[\{/, req: auth({ method: 'GET', path: `/api/v1/orgs/${s.rootId}/children?depth=all` }) },
+    { name: 'children_mid', what: `GET /orgs/{depth-${s.midDepth} org}/children?depth=all`, expect: /"items":\[\{/, req: auth({ method: 'GET', path: `/api/v1/orgs/${s.midId}/children?depth=all` }) },
+    {
+      name: 'parents_leaf',
+      what: `GET /orgs/{depth-${s.stats.maxDepth} leaf}/parents`,
+      expect: /"items":\[\{/,
+      req: auth({ method: 'GET', path: '/', setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.leafIds)}/parents`), r) }),
+    },
+    {
+      name: 'org_users',
+      what: 'GET /orgs/{id}/users (100 members, first page)',
+      expect: /"items":\[\{/,
+      req: auth({ method: 'GET', path: '/', setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.hotOrgIds)}/users`), r) }),
+    },
+    {
+      name: 'create_org',
+      what: `POST /orgs under ${s.createParentIds.length} depth-4 parents (a command)`,
+      req: auth({
+        method: 'POST',
+        path: '/api/v1/orgs',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (r) => ((r.body = JSON.stringify({ name: `bench ${runTag} ${++created}`, parentId: rand(s.createParentIds) })), r),
+      }),
+    },
+    {
+      name: 'password_grant_flood',
+      what: `POST /auth/tokens grant_type=password, ${opts.floodConnections} connections (scrypt-bound)`,
+      connections: opts.floodConnections,
+      warmup: false,
+      req: {
+        method: 'POST',
+        path: '/api/v1/auth/tokens',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (r) => {
+          const u = rand(s.loginUsers);
+          r.body = form({ grant_type: 'password', username: u.email, password: u.password });
+          return r;
+        },
+      },
+      alongside: { name: 'get_org_during_flood', what: 'GET /orgs/{id}, 10 connections, during the password flood', connections: 10, req: getOrg },
+    },
+  ];
+}
+

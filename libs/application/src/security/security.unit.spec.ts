@@ -1,11 +1,9 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
 import { PasswordHasher } from './password-hasher';
 import { PersonalDataCipher } from './personal-data-cipher';
 import { SigningKeyRing } from './signing-key-ring';
-import { TokenService } from './token-service';
 import type { SecretVault } from '../ports/secret-vault';
 
 /** A map-backed vault: enough to test the cipher's logic; the SQLite vault has its own integration test. */
@@ -40,42 +38,6 @@ describe('SigningKeyRing', () => {
     expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: first.current.kid });
     expect(jwks.keys[0]).not.toHaveProperty('d');
     expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
-  });
-});
-
-describe('TokenService', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'arbor-tokens-'));
-  const keys = SigningKeyRing.loadOrCreate(dir);
-  const tokens = new TokenService(keys, { issuer: 'http://issuer.test' });
-
-  it('issues at+jwt ES256 tokens that verify', () => {
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read' });
-    const header = JSON.parse(Buffer.from(issued.token.split('.')[0], 'base64url').toString());
-    expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: keys.current.kid });
-    const claims = tokens.verifyAccessToken(issued.token);
-    expect(claims).toMatchObject({ iss: 'http://issuer.test', sub: 'usr_1', scope: 'orgs:read' });
-    expect(claims.exp - claims.iat).toBe(900);
-    expect(typeof claims.jti).toBe('string');
-  });
-
-  it('rejects tampered, foreign, expired and non-access tokens', () => {
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read' });
-    const [h, p, s] = issued.token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'usr_2' })).toString('base64url');
-    expect(() => tokens.verifyAccessToken(`${h}.${forged}.${s}`)).toThrow('invalid');
-    const other = SigningKeyRing.loadOrCreate(mkdtempSync(join(tmpdir(), 'arbor-other-')));
-    expect(() => new TokenService(other, { issuer: 'http://issuer.test' }).verifyAccessToken(issued.token)).toThrow('known key');
-    const expired = jwt.sign({ sub: 'u', iss: 'http://issuer.test', exp: Math.floor(Date.now() / 1000) - 60 }, keys.current.privateKey, {
-      algorithm: 'ES256',
-      header: { alg: 'ES256', typ: 'at+jwt', kid: keys.current.kid },
-    });
-    expect(() => tokens.verifyAccessToken(expired)).toThrow('expired');
-    const idToken = jwt.sign({ sub: 'u', iss: 'http://issuer.test' }, keys.current.privateKey, {
-      algorithm: 'ES256',
-      header: { alg: 'ES256', typ: 'JWT', kid: keys.current.kid },
-    });
-    expect(() => tokens.verifyAccessToken(idToken)).toThrow('not an access token');
-    expect(() => tokens.verifyAccessToken('not-a-jwt')).toThrow('malformed');
   });
 });
 

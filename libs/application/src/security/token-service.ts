@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { randomUUID, sign, verify } from 'node:crypto';
 import { IamError } from '@arbor/domain';
-import type { SigningKeyRing } from './signing-key-ring';
+import type { SigningKey, SigningKeyRing } from './signing-key-ring';
 
 export interface AccessTokenClaims {
   iss: string;
@@ -61,10 +60,9 @@ export class TokenService {
       ...(subject.orgId ? { org_id: subject.orgId } : {}),
       ...(subject.sessionId ? { sid: subject.sessionId } : {}),
     };
-    const token = jwt.sign(claims, key.privateKey, {
-      algorithm: 'ES256',
-      header: { alg: 'ES256', typ: 'at+jwt', kid: key.kid },
-    });
+    const signingInput = `${this.encodedHeader(key)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    const signature = sign('sha256', Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    const token = `${signingInput}.${signature.toString('base64url')}`;
     return { token, claims, expiresIn: this.accessTokenTtlSeconds };
   }
 
@@ -89,21 +87,67 @@ export class TokenService {
     return claims;
   }
 
-  private verifySignature(token: string): AccessTokenClaims {
-    const decoded = jwt.decode(token, { complete: true });
-    if (!decoded || typeof decoded.payload === 'string') throw invalid('The access token is malformed.');
-    if (decoded.header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
-    const key = decoded.header.kid ? this.keys.find(decoded.header.kid) : undefined;
-    if (!key) throw invalid('The access token was not signed by a known key.');
-    try {
-      return jwt.verify(token, key.publicKey, {
-        algorithms: ['ES256'],
-        issuer: this.options.issuer,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      }) as AccessTokenClaims;
-    } catch (e) {
-      throw invalid(e instanceof jwt.TokenExpiredError ? 'The access token has expired.' : 'The access token is invalid.');
+  /** Base64url JWT headers by kid: a key's header never changes, so it is encoded once. */
+  private readonly headers = new Map<string, string>();
+
+  private encodedHeader(key: SigningKey): string {
+    let header = this.headers.get(key.kid);
+    if (header === undefined) {
+      // Key order is part of the token bytes: alg, typ, kid, as jsonwebtoken wrote them.
+      header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })).toString('base64url');
+      this.headers.set(key.kid, header);
     }
+    return header;
+  }
+
+  /**
+   * The checks and their order mirror what jsonwebtoken did (messages are part of the API): shape, type,
+   * key, algorithm, signature, then nbf, exp and iss with the same clock tolerance. One deliberate
+   * tightening: `exp` is required, since the cache above relies on it.
+   */
+  private verifySignature(token: string): AccessTokenClaims {
+    if (!JWS_SHAPE.test(token)) throw invalid('The access token is malformed.');
+    const headerEnd = token.indexOf('.');
+    const payloadEnd = token.indexOf('.', headerEnd + 1);
+    const header = decodeSegment(token.slice(0, headerEnd));
+    const payload = decodeSegment(token.slice(headerEnd + 1, payloadEnd));
+    if (!header || !payload) throw invalid('The access token is malformed.');
+    if (header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
+    const key = typeof header.kid === 'string' && header.kid ? this.keys.find(header.kid) : undefined;
+    if (!key) throw invalid('The access token was not signed by a known key.');
+    if (header.alg !== 'ES256' || !signatureMatches(token, payloadEnd, key)) throw invalid('The access token is invalid.');
+
+    const now = Math.floor(Date.now() / 1000);
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + CLOCK_TOLERANCE_SECONDS)) {
+      throw invalid('The access token is invalid.');
+    }
+    if (typeof payload.exp !== 'number') throw invalid('The access token is invalid.');
+    if (now >= payload.exp + CLOCK_TOLERANCE_SECONDS) throw invalid('The access token has expired.');
+    if (payload.iss !== this.options.issuer) throw invalid('The access token is invalid.');
+    return payload as unknown as AccessTokenClaims;
+  }
+}
+
+/** Three base64url segments, the last (signature) possibly empty: the shape jws accepted as a JWS. */
+const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** A JSON object from a base64url segment, or undefined for anything else (bad JSON, arrays, null). */
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ES256 over `header.payload`; a signature of the wrong length is simply a mismatch. */
+function signatureMatches(token: string, payloadEnd: number, key: SigningKey): boolean {
+  try {
+    const signature = Buffer.from(token.slice(payloadEnd + 1), 'base64url');
+    return verify('sha256', Buffer.from(token.slice(0, payloadEnd)), { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    return false;
   }
 }
 

@@ -1,10 +1,13 @@
 import express from 'express';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
   PasswordHasher,
   PersonalDataCipher,
+  SealedSnapshotFile,
   bootstrapPlatformAdmin,
   distributedSettingsFromEnv,
   jsonLogger,
@@ -34,6 +37,8 @@ async function main(): Promise<void> {
   // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
   const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
 
+  const dataDir = process.env.IAM_DATA_DIR || './data';
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const commands = new CommandService({
     store,
     bus,
@@ -42,6 +47,8 @@ async function main(): Promise<void> {
     hasher: new PasswordHasher({ costLog2: settings.passwordCostLog2 }),
     secrets: new ClientSecretHasher(vault),
     log,
+    // A cache of the model in this process's data directory: the next start folds only the events after it.
+    snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
   });
   await commands.start();
   await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeAllConnections();
     await publisher.stop();
+    await commands.close();
     await Promise.allSettled([store.close(), vault.close(), checkpoint.close()]);
     process.exit(0);
   };

@@ -7,6 +7,7 @@ import {
   PasswordHasher,
   PersonalDataCipher,
   Projector,
+  SealedSnapshotFile,
   SigningKeyRing,
   bootstrapPlatformAdmin,
   jsonLogger,
@@ -41,7 +42,8 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
   const secrets = new ClientSecretHasher(vault);
 
-  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log });
+  const snapshots = new SealedSnapshotFile(join(config.dataDir, 'command-model.snapshot'), vault);
+  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log, snapshots });
   const started = Date.now();
   await commands.start();
   const commandModelMs = Date.now() - started;
@@ -100,6 +102,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
         clearInterval(purge);
         projector.stop();
         await bus.close();
+        await commands.close();
         await store.close();
         await readModels.close();
         await vault.close();

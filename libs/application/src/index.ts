@@ -9,6 +9,7 @@ export * from './auth/token-introspection';
 export * from './bootstrap-platform-admin';
 export * from './commands/command';
 export * from './commands/command-service';
+export * from './commands/command-model-snapshot-file';
 export * from './logger';
 export * from './pagination';
 export * from './ports/bus';

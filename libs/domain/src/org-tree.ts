@@ -18,6 +18,15 @@ export interface OrgNode {
   children: Map<string, string>;
 }
 
+/** An organization in a snapshot: id, name, parentId, description, metadata, version. */
+export type OrgSnapshotRow = [string, string, string | null, string | null, Record<string, unknown>, number];
+
+export interface OrgTreeSnapshot {
+  position: number;
+  /** Parents before their children, siblings in the order they were added. */
+  nodes: OrgSnapshotRow[];
+}
+
 /** The case-insensitive comparison key for sibling names. */
 export const nameKey = (name: string): string => name.normalize('NFC').toLowerCase();
 
@@ -162,6 +171,33 @@ export class OrgTree {
       default:
         return;
     }
+  }
+
+  /** The whole tree as plain data; `fromSnapshot` of it answers every query exactly as this tree does. */
+  toSnapshot(): OrgTreeSnapshot {
+    const nodes: OrgSnapshotRow[] = [];
+    const queue = [...this.roots.values()];
+    for (let i = 0; i < queue.length; i++) {
+      const n = this.nodes.get(queue[i])!;
+      nodes.push([n.id, n.name, n.parentId, n.description, n.metadata, n.version]);
+      for (const child of n.children.values()) queue.push(child);
+    }
+    // Every node hangs under a root (the invariant above); a tree that breaks it must not be persisted.
+    if (nodes.length !== this.nodes.size) throw new Error(`OrgTree: ${this.nodes.size - nodes.length} organizations are not reachable from a root.`);
+    return { position: this.position, nodes };
+  }
+
+  static fromSnapshot(snapshot: OrgTreeSnapshot): OrgTree {
+    const tree = new OrgTree();
+    for (const [id, name, parentId, description, metadata, version] of snapshot.nodes) {
+      const parent = parentId === null ? undefined : tree.nodes.get(parentId);
+      if (parentId !== null && !parent) throw new Error(`OrgTree snapshot: ${id} comes before its parent ${parentId}.`);
+      const node: OrgNode = { id, name, nameKey: nameKey(name), parentId, depth: parent ? parent.depth + 1 : 0, description, metadata, version, children: new Map() };
+      tree.nodes.set(id, node);
+      tree.siblingsOf(parentId)!.set(node.nameKey, id);
+    }
+    tree.position = snapshot.position;
+    return tree;
   }
 
   private siblingsOf(parentId: string | null): Map<string, string> | undefined {

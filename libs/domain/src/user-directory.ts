@@ -11,6 +11,9 @@ export interface UserEntry {
   version: number;
 }
 
+/** A user in a snapshot: id, email, name, status, platformAdmin, version. */
+export type UserSnapshotRow = [string, string | null, string | null, UserEntry['status'], boolean, number];
+
 export const emailKey = (email: string): string => email.normalize('NFC').trim().toLowerCase();
 
 /**
@@ -71,6 +74,21 @@ export class UserDirectory {
       default:
         return;
     }
+  }
+
+  /** Every user as plain data (holds opened personal data: whoever persists it must protect it). */
+  toSnapshot(): UserSnapshotRow[] {
+    return [...this.users.values()].map((u) => [u.id, u.email, u.name, u.status, u.platformAdmin, u.version]);
+  }
+
+  static fromSnapshot(rows: UserSnapshotRow[]): UserDirectory {
+    const directory = new UserDirectory();
+    for (const [id, email, name, status, platformAdmin, version] of rows) {
+      directory.users.set(id, { id, email, name, status, platformAdmin, version });
+      // Emails are unique among users (the deciders' rule), so the index is exactly the live emails.
+      if (email !== null) directory.byEmail.set(emailKey(email), id);
+    }
+    return directory;
   }
 
   private setPersonal(userId: string, opened: { email: string; name: string } | null): void {

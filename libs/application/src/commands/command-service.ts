@@ -1,8 +1,5 @@
 import {
   IamError,
-  MembershipIndex,
-  OrgTree,
-  UserDirectory,
   decideAddUserToOrg,
   decideCreateOrg,
   decideDeleteOrg,
@@ -17,7 +14,6 @@ import {
   userStreamId,
   type Actor,
   type DomainEvent,
-  type IdentityState,
   type KnownStoredEvent,
   type StoredEvent,
 } from '@arbor/domain';
@@ -31,6 +27,8 @@ import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
 import { prepareCommand, type Prepared } from './command-preparation';
+import { CommandModel } from './command-model';
+import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
 
 export interface CommandContext {
   actor: Actor;
@@ -47,7 +45,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 const CATCH_UP_BATCH = 2000;
 
-
+/** A snapshot is written once the model is this many events past the last one (and at start and close). */
+const DEFAULT_SNAPSHOT_EVERY = 50_000;
 
 /**
  * The write side. Each command runs inside one event-store transaction: catch the in-memory model up with
@@ -58,11 +57,12 @@ const CATCH_UP_BATCH = 2000;
  * transaction so that it never holds the write lock.
  */
 export class CommandService {
-  private state: IdentityState = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
-  private streamVersions = new Map<string, number>();
-  private position = 0;
+  private model = new CommandModel();
   /** Set when a transaction failed after the model had already taken some of its events. */
   private stale = false;
+  /** The position of the last snapshot written or loaded. */
+  private snapshotPosition = 0;
+  private snapshotting: Promise<void> | undefined;
 
   constructor(
     private readonly deps: {
@@ -73,11 +73,69 @@ export class CommandService {
       hasher: PasswordHasher;
       secrets: ClientSecretHasher;
       log: Logger;
+      /** Without it, every start folds the whole log. */
+      snapshots?: CommandModelSnapshotStore;
+      snapshotEvery?: number;
     },
   ) {}
 
+  private get state() {
+    return this.model.state;
+  }
+
+  /**
+   * Loads the snapshot if there is one that matches the log, folds the events after it, and writes a new
+   * snapshot when that took long. A snapshot that cannot be read or does not match is only logged: the log
+   * is the source of truth, so the model is then folded from the start.
+   */
   async start(): Promise<void> {
-    await this.deps.store.transaction((tx) => this.catchUp(tx));
+    const snapshot = await this.deps.snapshots?.load().catch((e: unknown) => {
+      this.deps.log.warn('command-model snapshot unreadable; folding the whole log', { error: String(e) });
+      return undefined;
+    });
+    await this.deps.store.transaction(async (tx) => {
+      if (snapshot) {
+        const [atPosition] = snapshot.position === 0 ? [] : await tx.readAll(snapshot.position - 1, 1);
+        if ((atPosition?.id ?? null) === snapshot.lastEventId) {
+          this.model = new CommandModel(snapshot);
+          this.snapshotPosition = snapshot.position;
+        } else this.deps.log.warn('command-model snapshot does not match the event log; folding the whole log', { position: snapshot.position });
+      }
+      await this.catchUp(tx);
+    });
+    this.deps.log.info('command model ready', { position: this.model.position, fromSnapshot: this.snapshotPosition || null, eventsFolded: this.model.folded });
+    if (this.model.position - this.snapshotPosition >= Math.min(10_000, this.snapshotEvery)) await this.writeSnapshot();
+  }
+
+  /** Writes a last snapshot (so the next start folds nothing); call before closing the store. */
+  async close(): Promise<void> {
+    await this.snapshotting;
+    if (this.model.position > this.snapshotPosition) await this.writeSnapshot();
+  }
+
+  private get snapshotEvery(): number {
+    return this.deps.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+  }
+
+  /**
+   * Taken inside a store transaction, so the model holds exactly the committed log up to its position (no
+   * other command's work is half applied), and saved only once that transaction has committed.
+   */
+  private async writeSnapshot(): Promise<void> {
+    const store = this.deps.snapshots;
+    if (!store) return;
+    try {
+      const started = Date.now();
+      const snapshot = await this.deps.store.transaction(async (tx) => {
+        await this.catchUp(tx);
+        return this.model.toSnapshot();
+      });
+      await store.save(snapshot);
+      this.snapshotPosition = snapshot.position;
+      this.deps.log.info('command-model snapshot written', { position: snapshot.position, ms: Date.now() - started });
+    } catch (e) {
+      this.deps.log.warn('command-model snapshot not written', { error: String(e) });
+    }
   }
 
   /** True once a platform admin exists (read from the command model, which is caught up in `start`). */
@@ -105,6 +163,8 @@ export class CommandService {
       throw error;
     }
     if (outcome.kind === 'applied') await this.afterCommit(outcome.events);
+    if (outcome.kind === 'applied' && this.model.position - this.snapshotPosition >= this.snapshotEvery && !this.snapshotting)
+      this.snapshotting = this.writeSnapshot().finally(() => (this.snapshotting = undefined));
     if (outcome.kind === 'applied' && outcome.events.length > 0) {
       // The bus only speeds delivery up: listeners catch up from the log, so a failed publish loses nothing.
       this.deps.bus.publish(outcome.events).catch((e) => this.deps.log.warn('bus publish failed', { error: String(e) }));
@@ -127,7 +187,7 @@ export class CommandService {
     await this.catchUp(tx);
     let written: StoredEvent[] = [];
     for (const event of await this.decide(command, prepared)) {
-      const expected = this.streamVersions.get(event.streamId) ?? 'no_stream';
+      const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
         [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.state.orgs, event) }],
@@ -144,7 +204,7 @@ export class CommandService {
       const position = written.at(-1)?.position;
       await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
     }
-    return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.position };
+    return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
   }
 
   /** Runs inside the transaction, against a caught-up model. Vault writes precede the events they serve. */
@@ -213,33 +273,23 @@ export class CommandService {
 
   private async catchUp(tx: EventStoreTransaction): Promise<void> {
     if (this.stale) {
-      this.state = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
-      this.streamVersions = new Map();
-      this.position = 0;
+      this.model = new CommandModel();
       this.stale = false;
     }
     for (;;) {
-      const batch = await tx.readAll(this.position, CATCH_UP_BATCH);
+      const batch = await tx.readAll(this.model.position, CATCH_UP_BATCH);
       if (batch.length === 0) return;
       // Personal data of a whole batch opens with one vault read, not one per user.
       const sealed = batch.filter(isPersonalEvent);
       const opened = await this.deps.cipher.openMany(sealed.map((e) => ({ subjectId: e.data.userId, sealed: e.data.personal })));
       const bySealed = new Map(sealed.map((e, i) => [e, opened[i]]));
-      for (const event of batch) this.applyOpened(event, bySealed.get(event as PersonalEvent) ?? null);
+      for (const event of batch) this.model.apply(event, bySealed.get(event as PersonalEvent) ?? null);
     }
   }
 
   private async applyToModel(event: StoredEvent): Promise<void> {
     const personal = isPersonalEvent(event) ? await this.deps.cipher.open(event.data.userId, event.data.personal) : null;
-    this.applyOpened(event, personal);
-  }
-
-  private applyOpened(event: StoredEvent, personal: PersonalData | null): void {
-    this.position = Math.max(this.position, event.position);
-    this.streamVersions.set(event.streamId, event.streamVersion);
-    this.state.orgs.apply(event);
-    this.state.memberships.apply(event);
-    this.state.users.apply(event, personal);
+    this.model.apply(event, personal);
   }
 }
 

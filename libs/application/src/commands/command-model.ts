@@ -1,0 +1,87 @@
+import { MembershipIndex, OrgTree, UserDirectory, type IdentityState, type StoredEvent } from '@arbor/domain';
+import type { PersonalData } from '../ports/read-models';
+import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snapshot-file';
+
+/**
+ * What the command side decides against: the identity state folded from the log up to `position`, and the
+ * version of every stream (the expected versions of the next appends). Folding is deterministic, so a model
+ * restored from a snapshot of position P and then fed the events after P equals one fed the whole log.
+ */
+export class CommandModel {
+  readonly state: IdentityState;
+  position: number;
+  /** The id of the event at `position`; a snapshot records it so that it can be matched with the log. */
+  lastEventId: string | null;
+  /** Events folded since this model was created or restored (catch-up sizes for logs and snapshots). */
+  folded = 0;
+  /**
+   * Stream versions that the state does not tell: streams whose entity is gone (a deleted organization, a
+   * removed membership, a revoked client) or that the state does not know. Every other stream's version is
+   * its entity's `version`, which saves a map entry per stream (300k at 100k users and organizations).
+   * Invariant, kept by `apply`: for every stream in the log, `streamVersion` returns its last version.
+   */
+  private readonly otherVersions: Map<string, number>;
+
+  constructor(from?: CommandModelSnapshot) {
+    this.state = from
+      ? { orgs: OrgTree.fromSnapshot(from.orgs), users: UserDirectory.fromSnapshot(from.users), memberships: MembershipIndex.fromSnapshot(from.memberships) }
+      : { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
+    this.otherVersions = new Map(from?.streamVersions);
+    this.position = from?.position ?? 0;
+    this.lastEventId = from?.lastEventId ?? null;
+  }
+
+  streamVersion(streamId: string): number | undefined {
+    return this.otherVersions.get(streamId) ?? this.entityVersion(streamId);
+  }
+
+  /** The version the state holds for the entity of a stream named by the domain's `*StreamId` helpers. */
+  private entityVersion(streamId: string): number | undefined {
+    const dash = streamId.indexOf('-');
+    const id = streamId.slice(dash + 1);
+    switch (streamId.slice(0, dash)) {
+      case 'org':
+        return this.state.orgs.get(id)?.version;
+      case 'user':
+        return this.state.users.get(id)?.version;
+      case 'membership': {
+        // membership-<orgId>-<userId>; generated ids hold no '-'.
+        const split = id.indexOf('-');
+        return split < 0 ? undefined : this.state.memberships.get(id.slice(0, split), id.slice(split + 1))?.version;
+      }
+      case 'client':
+        return this.state.memberships.client(id)?.version;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Folds one event; personal data arrives opened (null when its key is gone). */
+  apply(event: StoredEvent, personal: PersonalData | null): void {
+    if (event.position > this.position) {
+      this.position = event.position;
+      this.lastEventId = event.id;
+    }
+    this.folded++;
+    this.state.orgs.apply(event);
+    this.state.memberships.apply(event);
+    this.state.users.apply(event, personal);
+    // Only an event of a stream changes the version its entity holds (deletions of other streams' entities
+    // come as events of those streams), so checking the event's own stream keeps the invariant.
+    if (this.entityVersion(event.streamId) === event.streamVersion) this.otherVersions.delete(event.streamId);
+    else this.otherVersions.set(event.streamId, event.streamVersion);
+  }
+
+  /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */
+  toSnapshot(): CommandModelSnapshot {
+    return {
+      format: SNAPSHOT_FORMAT,
+      position: this.position,
+      lastEventId: this.lastEventId,
+      orgs: this.state.orgs.toSnapshot(),
+      users: this.state.users.toSnapshot(),
+      memberships: this.state.memberships.toSnapshot(),
+      streamVersions: [...this.otherVersions],
+    };
+  }
+}

@@ -1,0 +1,103 @@
+import { clientStreamId, membershipStreamId, orgStreamId, userStreamId, type DomainEvent, type StoredEvent } from '@arbor/domain';
+import { CommandModel } from './command-model';
+import type { CommandModelSnapshot } from './command-model-snapshot-file';
+
+/** A history touching every event type, including moves, renames and deletions that reorder the model. */
+function history(): Array<{ event: StoredEvent; personal: { email: string; name: string } | null }> {
+  const out: Array<{ event: StoredEvent; personal: { email: string; name: string } | null }> = [];
+  const versions = new Map<string, number>();
+  const add = (e: DomainEvent, personal: { email: string; name: string } | null = null) => {
+    const v = (versions.get(e.streamId) ?? 0) + 1;
+    versions.set(e.streamId, v);
+    const position = out.length * 2 + 1; // gaps, as PostgreSQL positions have
+    out.push({ event: { id: `ev${position}`, type: e.type, streamId: e.streamId, streamVersion: v, position, occurredAt: '', actor: { type: 'system', id: 't' }, data: e.data, orgPath: [] }, personal });
+  };
+  const org = (orgId: string, parentId: string | null, name = orgId) =>
+    add({ type: 'OrgCreated', streamId: orgStreamId(orgId), data: { orgId, name, parentId, description: null, metadata: { n: orgId } } });
+  org('r1', null);
+  org('r2', null, 'Root Two');
+  for (let i = 0; i < 12; i++) org(`a${i}`, i < 4 ? 'r1' : `a${i % 4}`);
+  org('b1', 'r2');
+  add({ type: 'OrgMoved', streamId: orgStreamId('a1'), data: { orgId: 'a1', fromParentId: 'r1', toParentId: 'b1' } });
+  add({ type: 'OrgUpdated', streamId: orgStreamId('a5'), data: { orgId: 'a5', name: 'Renamed Five', description: 'd', metadata: {} } });
+  add({ type: 'OrgDeleted', streamId: orgStreamId('a11'), data: { orgId: 'a11', parentId: 'a3' } });
+  for (let i = 0; i < 6; i++) {
+    add({ type: 'UserCreated', streamId: userStreamId(`u${i}`), data: { userId: `u${i}`, personal: 'sealed', platformAdmin: i === 0 } }, { email: `User${i}@Example.test`, name: `User ${i}` });
+    add({ type: 'UserAddedToOrg', streamId: membershipStreamId(`a${i}`, `u${i}`), data: { orgId: `a${i}`, userId: `u${i}`, roles: ['member'] } });
+  }
+  add({ type: 'UserUpdated', streamId: userStreamId('u2'), data: { userId: 'u2', personal: 'sealed' } }, { email: 'new2@example.test', name: 'Two' });
+  add({ type: 'UserDisabled', streamId: userStreamId('u3'), data: { userId: 'u3' } });
+  add({ type: 'UserCreated', streamId: userStreamId('u9'), data: { userId: 'u9', personal: 'sealed', platformAdmin: false } }, null);
+  add({ type: 'OrgUserUpdated', streamId: membershipStreamId('a1', 'u1'), data: { orgId: 'a1', userId: 'u1', roles: ['admin', 'owner'] } });
+  add({ type: 'UserRemovedFromOrg', streamId: membershipStreamId('a2', 'u2'), data: { orgId: 'a2', userId: 'u2' } });
+  for (const [id, orgId] of [['c1', 'a4'], ['c2', 'a4'], ['c3', 'b1']])
+    add({ type: 'ClientCredentialIssued', streamId: clientStreamId(id), data: { clientCredentialId: id, clientId: `cli_${id}`, name: id, orgId, scopes: ['orgs:read'] } });
+  add({ type: 'ClientCredentialRevoked', streamId: clientStreamId('c1'), data: { clientCredentialId: 'c1', clientId: 'cli_c1', orgId: 'a4' } });
+  add({ type: 'OrgDeleted', streamId: orgStreamId('a9'), data: { orgId: 'a9', parentId: 'a1' } });
+  // A type this version does not know (written by a newer one): its stream's version still counts.
+  add({ type: 'FutureThing', streamId: 'other-x', data: {} } as unknown as DomainEvent);
+  add({ type: 'FutureThing', streamId: 'other-x', data: {} } as unknown as DomainEvent);
+  return out;
+}
+
+const fold = (model: CommandModel, events: ReturnType<typeof history>) => {
+  for (const { event, personal } of events) model.apply(event, personal);
+  return model;
+};
+
+/** Everything a decider can ask, for every id the history used. */
+function answers(model: CommandModel) {
+  const { orgs, users, memberships } = model.state;
+  const orgIds = ['r1', 'r2', 'b1', ...Array.from({ length: 12 }, (_, i) => `a${i}`)];
+  return {
+    orgs: orgIds.map((id) => ({ node: orgs.get(id) && { ...orgs.get(id), children: [...orgs.get(id)!.children] }, path: orgs.get(id) ? orgs.path(id) : null, subtree: orgs.subtreeIds(id) })),
+    siblings: [orgs.siblingNamed(null, 'root two'), orgs.siblingNamed('a1', 'A5'), orgs.siblingNamed('a1', 'renamed five'), orgs.siblingNamed('r1', 'a1')],
+    users: ['u0', 'u1', 'u2', 'u3', 'u9'].map((id) => users.get(id)),
+    emails: ['user0@example.test', 'USER2@example.test', 'new2@example.test', 'user3@example.test'].map((e) => users.idForEmail(e)),
+    admin: users.hasPlatformAdmin(),
+    members: orgIds.map((id) => memberships.membersOf(id)),
+    clients: ['c1', 'c2', 'c3'].map((id) => memberships.client(id)),
+    clientsOf: orgIds.map((id) => memberships.clientsOf(id)),
+    versions: ['org-a1', 'org-a9', 'org-a11', 'user-u2', 'user-u9', 'client-c1', 'client-c2', 'membership-a1-u1', 'membership-a2-u2', 'org-nope', 'other-x'].map((s) => model.streamVersion(s)),
+    position: model.position,
+    lastEventId: model.lastEventId,
+  };
+}
+
+describe('CommandModel snapshots', () => {
+  it('restores a model that answers like the one folded from the whole log, then folds on identically', () => {
+    const events = history();
+    const whole = fold(new CommandModel(), events);
+    for (const cut of [0, 1, 17, 30, events.length - 1, events.length]) {
+      const head = fold(new CommandModel(), events.slice(0, cut));
+      const persisted = JSON.parse(JSON.stringify(head.toSnapshot())) as CommandModelSnapshot;
+      const restored = fold(new CommandModel(persisted), events.slice(cut));
+      expect(answers(restored)).toEqual(answers(whole));
+      expect(restored.toSnapshot()).toEqual(whole.toSnapshot());
+    }
+  });
+
+  it('knows the last version of every stream of the log, restored or not', () => {
+    const events = history();
+    const last = new Map(events.map(({ event }) => [event.streamId, event.streamVersion]));
+    for (const cut of [0, 20, events.length]) {
+      const head = fold(new CommandModel(), events.slice(0, cut));
+      const model = fold(new CommandModel(JSON.parse(JSON.stringify(head.toSnapshot()))), events.slice(cut));
+      for (const [streamId, version] of last) expect([streamId, model.streamVersion(streamId)]).toEqual([streamId, version]);
+      expect(model.streamVersion('org-never')).toBeUndefined();
+    }
+  });
+
+  it('records the last event, so a snapshot can be matched with the log it came from', () => {
+    const events = history();
+    const model = fold(new CommandModel(), events.slice(0, 5));
+    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/2', position: events[4].event.position, lastEventId: events[4].event.id });
+    expect(new CommandModel().toSnapshot()).toMatchObject({ position: 0, lastEventId: null });
+  });
+
+  it('refuses a snapshot whose organizations do not hang under a root', () => {
+    const snapshot = new CommandModel().toSnapshot();
+    snapshot.orgs.nodes.push(['x', 'X', 'missing-parent', null, {}, 1]);
+    expect(() => new CommandModel(snapshot)).toThrow(/before its parent/);
+  });
+});

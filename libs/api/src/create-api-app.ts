@@ -18,8 +18,8 @@ export interface ApiAppOptions {
   /** Check every response body against its declared schema (tests turn this on; it costs time). */
   validateResponses?: boolean;
   /**
-   * Benchmark-only routes (`GET /__bench/empty`, answering `{}` through plain express, no auth): the floor
-   * that `npm run bench` compares every endpoint with. Off by default; only IAM_BENCH_ROUTES=true turns it on.
+   * Benchmark-only routes (`GET /__bench/empty`, answering `{}` through plain express, no auth: the floor
+   * that `npm run bench` compares every endpoint with; `GET /__bench/memory`: `process.memoryUsage()`). Off by default; only IAM_BENCH_ROUTES=true turns it on.
    */
   benchRoutes?: boolean;
 }
@@ -57,6 +57,10 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   if (options.benchRoutes === true) {
     app.get('/__bench/empty', (_req, res) => {
       res.json({});
+    });
+    // Where the resident memory is (V8 heap, Buffers, the rest: SQLite caches, code, allocator slack).
+    app.get('/__bench/memory', (_req, res) => {
+      res.json(process.memoryUsage());
     });
   }
 

@@ -6,14 +6,32 @@ export interface MembershipEntry {
   version: number;
 }
 
+/** An organization or user id, or its index in the snapshot's `ids` of that kind (see `SnapshotRefs`). */
+export type IdRef = string | number;
+
+/** Names an organization or user in a snapshot being written (by row where the caller knows it). */
+export type ToRef = (kind: 'org' | 'user', id: string) => IdRef;
+/** Resolves a reference of a snapshot being read. */
+export type FromRef = (kind: 'org' | 'user', ref: IdRef) => string;
+
+/** Columns, like OrgTreeSnapshot; roles as indexes into `roleSets`. */
 export interface MembershipIndexSnapshot {
-  /** orgId, userId, roles, version; in insertion order per organization. */
-  members: Array<[string, string, Role[], number]>;
-  /** clientCredentialId, orgId, clientId, version. */
-  clients: Array<[string, string, string, number]>;
+  roleSets: Role[][];
+  /** In insertion order per organization. */
+  members: { orgs: IdRef[]; users: IdRef[]; roles: number[]; versions: number[] };
+  clients: { ids: string[]; orgs: IdRef[]; clientIds: string[]; versions: number[] };
   /** Kept apart from `clients`: an organization's deletion empties its set but leaves `clients` as they are. */
-  clientsByOrg: Array<[string, string[]]>;
+  clientsByOrg: Array<[IdRef, string[]]>;
 }
+
+/** Role lists are few and never edited in place: every membership with the same roles shares one array. */
+const roleSets = new Map<string, Role[]>();
+const internRoles = (roles: Role[]): Role[] => {
+  const key = roles.join(',');
+  let shared = roleSets.get(key);
+  if (!shared) roleSets.set(key, (shared = Object.freeze([...roles]) as Role[]));
+  return shared;
+};
 
 /** The command side's view of direct memberships and client credentials, folded from the log. */
 export class MembershipIndex {
@@ -37,25 +55,53 @@ export class MembershipIndex {
     return [...(this.clientsByOrg.get(orgId) ?? [])];
   }
 
-  toSnapshot(): MembershipIndexSnapshot {
-    const members: MembershipIndexSnapshot['members'] = [];
-    for (const [orgId, byUser] of this.byOrg) for (const [userId, m] of byUser) members.push([orgId, userId, m.roles, m.version]);
-    return {
-      members,
-      clients: [...this.clients].map(([id, c]) => [id, c.orgId, c.clientId, c.version]),
-      clientsByOrg: [...this.clientsByOrg].map(([orgId, ids]) => [orgId, [...ids]]),
+  toSnapshot(ref: ToRef): MembershipIndexSnapshot {
+    const sets = new Map<Role[], number>();
+    const snapshot: MembershipIndexSnapshot = {
+      roleSets: [],
+      members: { orgs: [], users: [], roles: [], versions: [] },
+      clients: { ids: [], orgs: [], clientIds: [], versions: [] },
+      clientsByOrg: [],
     };
+    for (const [orgId, byUser] of this.byOrg) {
+      const org = ref('org', orgId);
+      for (const [userId, m] of byUser) {
+        let set = sets.get(m.roles);
+        if (set === undefined) sets.set(m.roles, (set = snapshot.roleSets.push(m.roles) - 1));
+        snapshot.members.orgs.push(org);
+        snapshot.members.users.push(ref('user', userId));
+        snapshot.members.roles.push(set);
+        snapshot.members.versions.push(m.version);
+      }
+    }
+    for (const [id, c] of this.clients) {
+      snapshot.clients.ids.push(id);
+      snapshot.clients.orgs.push(ref('org', c.orgId));
+      snapshot.clients.clientIds.push(c.clientId);
+      snapshot.clients.versions.push(c.version);
+    }
+    for (const [orgId, ids] of this.clientsByOrg) snapshot.clientsByOrg.push([ref('org', orgId), [...ids]]);
+    return snapshot;
   }
 
-  static fromSnapshot(snapshot: MembershipIndexSnapshot): MembershipIndex {
+  static fromSnapshot(snapshot: MembershipIndexSnapshot, id: FromRef): MembershipIndex {
     const index = new MembershipIndex();
-    for (const [orgId, userId, roles, version] of snapshot.members) {
-      let byUser = index.byOrg.get(orgId);
-      if (!byUser) index.byOrg.set(orgId, (byUser = new Map()));
-      byUser.set(userId, { roles, version });
+    const sets = snapshot.roleSets.map(internRoles);
+    const { orgs, users, roles, versions } = snapshot.members;
+    let byUser: Map<string, MembershipEntry> | undefined;
+    let lastOrg: IdRef | undefined;
+    for (let i = 0; i < orgs.length; i++) {
+      if (orgs[i] !== lastOrg || !byUser) {
+        lastOrg = orgs[i];
+        const orgId = id('org', lastOrg);
+        byUser = index.byOrg.get(orgId);
+        if (!byUser) index.byOrg.set(orgId, (byUser = new Map()));
+      }
+      byUser.set(id('user', users[i]), { roles: sets[roles[i]], version: versions[i] });
     }
-    for (const [id, orgId, clientId, version] of snapshot.clients) index.clients.set(id, { orgId, clientId, version });
-    for (const [orgId, ids] of snapshot.clientsByOrg) index.clientsByOrg.set(orgId, new Set(ids));
+    const c = snapshot.clients;
+    for (let i = 0; i < c.ids.length; i++) index.clients.set(c.ids[i], { orgId: id('org', c.orgs[i]), clientId: c.clientIds[i], version: c.versions[i] });
+    for (const [org, ids] of snapshot.clientsByOrg) index.clientsByOrg.set(id('org', org), new Set(ids));
     return index;
   }
 
@@ -67,7 +113,7 @@ export class MembershipIndex {
         const { orgId, userId, roles } = event.data;
         let members = this.byOrg.get(orgId);
         if (!members) this.byOrg.set(orgId, (members = new Map()));
-        members.set(userId, { roles, version: event.streamVersion });
+        members.set(userId, { roles: internRoles(roles), version: event.streamVersion });
         return;
       }
       case 'UserRemovedFromOrg':

@@ -18,17 +18,30 @@ export interface OrgNode {
   children: Map<string, string>;
 }
 
-/** An organization in a snapshot: id, name, parentId, description, metadata, version. */
-export type OrgSnapshotRow = [string, string, string | null, string | null, Record<string, unknown>, number];
-
+/**
+ * The tree as columns (one entry per organization, parents before their children, siblings in the order
+ * they were added): far fewer objects to parse and build than one array per row.
+ */
 export interface OrgTreeSnapshot {
   position: number;
-  /** Parents before their children, siblings in the order they were added. */
-  nodes: OrgSnapshotRow[];
+  ids: string[];
+  names: string[];
+  /** The parent's index in `ids`; -1 for a root. */
+  parents: number[];
+  descriptions: Array<string | null>;
+  /** 0 stands for an empty object. */
+  metadata: Array<Record<string, unknown> | 0>;
+  versions: number[];
 }
 
+/** Shared by every organization without metadata; frozen, since nodes' metadata is replaced, never edited. */
+const EMPTY_METADATA: Record<string, unknown> = Object.freeze({});
+
 /** The case-insensitive comparison key for sibling names. */
-export const nameKey = (name: string): string => name.normalize('NFC').toLowerCase();
+export const nameKey = (name: string): string => (ASCII.test(name) ? name : name.normalize('NFC')).toLowerCase();
+
+/** ASCII text is already in NFC: the common case skips the (costlier) normalisation. */
+export const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * The command side's view of the organization hierarchy, folded from the event log.
@@ -175,26 +188,48 @@ export class OrgTree {
 
   /** The whole tree as plain data; `fromSnapshot` of it answers every query exactly as this tree does. */
   toSnapshot(): OrgTreeSnapshot {
-    const nodes: OrgSnapshotRow[] = [];
+    const snapshot: OrgTreeSnapshot = { position: this.position, ids: [], names: [], parents: [], descriptions: [], metadata: [], versions: [] };
+    const rowOf = new Map<string, number>();
     const queue = [...this.roots.values()];
     for (let i = 0; i < queue.length; i++) {
       const n = this.nodes.get(queue[i])!;
-      nodes.push([n.id, n.name, n.parentId, n.description, n.metadata, n.version]);
+      rowOf.set(n.id, i);
+      snapshot.ids.push(n.id);
+      snapshot.names.push(n.name);
+      snapshot.parents.push(n.parentId === null ? -1 : rowOf.get(n.parentId)!);
+      snapshot.descriptions.push(n.description);
+      snapshot.metadata.push(Object.keys(n.metadata).length === 0 ? 0 : n.metadata);
+      snapshot.versions.push(n.version);
       for (const child of n.children.values()) queue.push(child);
     }
     // Every node hangs under a root (the invariant above); a tree that breaks it must not be persisted.
-    if (nodes.length !== this.nodes.size) throw new Error(`OrgTree: ${this.nodes.size - nodes.length} organizations are not reachable from a root.`);
-    return { position: this.position, nodes };
+    if (queue.length !== this.nodes.size) throw new Error(`OrgTree: ${this.nodes.size - queue.length} organizations are not reachable from a root.`);
+    return snapshot;
   }
 
   static fromSnapshot(snapshot: OrgTreeSnapshot): OrgTree {
     const tree = new OrgTree();
-    for (const [id, name, parentId, description, metadata, version] of snapshot.nodes) {
-      const parent = parentId === null ? undefined : tree.nodes.get(parentId);
-      if (parentId !== null && !parent) throw new Error(`OrgTree snapshot: ${id} comes before its parent ${parentId}.`);
-      const node: OrgNode = { id, name, nameKey: nameKey(name), parentId, depth: parent ? parent.depth + 1 : 0, description, metadata, version, children: new Map() };
-      tree.nodes.set(id, node);
-      tree.siblingsOf(parentId)!.set(node.nameKey, id);
+    const byRow: OrgNode[] = new Array(snapshot.ids.length);
+    for (let i = 0; i < snapshot.ids.length; i++) {
+      const p = snapshot.parents[i];
+      const parent = p === -1 ? undefined : byRow[p];
+      if (p !== -1 && (!parent || p >= i)) throw new Error(`OrgTree snapshot: ${snapshot.ids[i]} comes before its parent.`);
+      const name = snapshot.names[i];
+      const metadata = snapshot.metadata[i];
+      const node: OrgNode = {
+        id: snapshot.ids[i],
+        name,
+        nameKey: nameKey(name),
+        parentId: parent ? parent.id : null,
+        depth: parent ? parent.depth + 1 : 0,
+        description: snapshot.descriptions[i],
+        metadata: metadata === 0 ? EMPTY_METADATA : metadata,
+        version: snapshot.versions[i],
+        children: new Map(),
+      };
+      byRow[i] = node;
+      tree.nodes.set(node.id, node);
+      (parent ? parent.children : tree.roots).set(node.nameKey, node.id);
     }
     tree.position = snapshot.position;
     return tree;

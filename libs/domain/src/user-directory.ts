@@ -1,5 +1,6 @@
 import type { StoredEvent } from './events';
 import { isKnownEvent } from './events';
+import { ASCII } from './org-tree';
 
 export interface UserEntry {
   id: string;
@@ -11,10 +12,20 @@ export interface UserEntry {
   version: number;
 }
 
-/** A user in a snapshot: id, email, name, status, platformAdmin, version. */
-export type UserSnapshotRow = [string, string | null, string | null, UserEntry['status'], boolean, number];
+/** Users as columns (see OrgTreeSnapshot); statuses as indexes into USER_STATUSES. */
+export interface UserDirectorySnapshot {
+  ids: string[];
+  emails: Array<string | null>;
+  names: Array<string | null>;
+  statuses: number[];
+  versions: number[];
+  /** Indexes of the platform admins. */
+  platformAdmins: number[];
+}
 
-export const emailKey = (email: string): string => email.normalize('NFC').trim().toLowerCase();
+const USER_STATUSES: ReadonlyArray<UserEntry['status']> = ['active', 'disabled', 'erased'];
+
+export const emailKey = (email: string): string => (ASCII.test(email) ? email : email.normalize('NFC')).trim().toLowerCase();
 
 /**
  * The command side's view of users, folded from the log: enough to keep emails unique (case-insensitively),
@@ -77,14 +88,28 @@ export class UserDirectory {
   }
 
   /** Every user as plain data (holds opened personal data: whoever persists it must protect it). */
-  toSnapshot(): UserSnapshotRow[] {
-    return [...this.users.values()].map((u) => [u.id, u.email, u.name, u.status, u.platformAdmin, u.version]);
+  toSnapshot(): UserDirectorySnapshot {
+    const snapshot: UserDirectorySnapshot = { ids: [], emails: [], names: [], statuses: [], versions: [], platformAdmins: [] };
+    for (const u of this.users.values()) {
+      if (u.platformAdmin) snapshot.platformAdmins.push(snapshot.ids.length);
+      snapshot.ids.push(u.id);
+      snapshot.emails.push(u.email);
+      snapshot.names.push(u.name);
+      snapshot.statuses.push(USER_STATUSES.indexOf(u.status));
+      snapshot.versions.push(u.version);
+    }
+    return snapshot;
   }
 
-  static fromSnapshot(rows: UserSnapshotRow[]): UserDirectory {
+  static fromSnapshot(snapshot: UserDirectorySnapshot): UserDirectory {
     const directory = new UserDirectory();
-    for (const [id, email, name, status, platformAdmin, version] of rows) {
-      directory.users.set(id, { id, email, name, status, platformAdmin, version });
+    const admins = new Set(snapshot.platformAdmins);
+    for (let i = 0; i < snapshot.ids.length; i++) {
+      const id = snapshot.ids[i];
+      const email = snapshot.emails[i];
+      const status = USER_STATUSES[snapshot.statuses[i]];
+      if (status === undefined) throw new Error(`UserDirectory snapshot: unknown status of ${id}.`);
+      directory.users.set(id, { id, email, name: snapshot.names[i], status, platformAdmin: admins.has(i), version: snapshot.versions[i] });
       // Emails are unique among users (the deciders' rule), so the index is exactly the live emails.
       if (email !== null) directory.byEmail.set(emailKey(email), id);
     }

@@ -1,11 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MembershipIndexSnapshot, OrgTreeSnapshot, UserSnapshotRow } from '@arbor/domain';
+import type { MembershipIndexSnapshot, OrgTreeSnapshot, UserDirectorySnapshot } from '@arbor/domain';
 import type { SecretVault } from '../ports/secret-vault';
 
 /** Bump when the model's shape or meaning changes: older snapshots are then ignored, not misread. */
-export const SNAPSHOT_FORMAT = 'arbor-command-model/2';
+export const SNAPSHOT_FORMAT = 'arbor-command-model/3';
 
 /** The command side's in-memory model at one position of the log. */
 export interface CommandModelSnapshot {
@@ -14,7 +14,7 @@ export interface CommandModelSnapshot {
   /** The id of the event at `position` (null at 0): a snapshot of another log does not match this one. */
   lastEventId: string | null;
   orgs: OrgTreeSnapshot;
-  users: UserSnapshotRow[];
+  users: UserDirectorySnapshot;
   memberships: MembershipIndexSnapshot;
   /** Only the versions the state does not hold (see CommandModel). */
   streamVersions: Array<[string, number]>;

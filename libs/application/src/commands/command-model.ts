@@ -1,4 +1,4 @@
-import { MembershipIndex, OrgTree, UserDirectory, type IdentityState, type StoredEvent } from '@arbor/domain';
+import { MembershipIndex, OrgTree, UserDirectory, type IdentityState, type FromRef, type StoredEvent } from '@arbor/domain';
 import type { PersonalData } from '../ports/read-models';
 import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snapshot-file';
 
@@ -24,7 +24,7 @@ export class CommandModel {
 
   constructor(from?: CommandModelSnapshot) {
     this.state = from
-      ? { orgs: OrgTree.fromSnapshot(from.orgs), users: UserDirectory.fromSnapshot(from.users), memberships: MembershipIndex.fromSnapshot(from.memberships) }
+      ? { orgs: OrgTree.fromSnapshot(from.orgs), users: UserDirectory.fromSnapshot(from.users), memberships: MembershipIndex.fromSnapshot(from.memberships, rowIds(from)) }
       : { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
     this.otherVersions = new Map(from?.streamVersions);
     this.position = from?.position ?? 0;
@@ -74,14 +74,28 @@ export class CommandModel {
 
   /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */
   toSnapshot(): CommandModelSnapshot {
+    const orgs = this.state.orgs.toSnapshot();
+    const users = this.state.users.toSnapshot();
+    const rows = { org: new Map(orgs.ids.map((id, i) => [id, i])), user: new Map(users.ids.map((id, i) => [id, i])) };
     return {
       format: SNAPSHOT_FORMAT,
       position: this.position,
       lastEventId: this.lastEventId,
-      orgs: this.state.orgs.toSnapshot(),
-      users: this.state.users.toSnapshot(),
-      memberships: this.state.memberships.toSnapshot(),
+      orgs,
+      users,
+      memberships: this.state.memberships.toSnapshot((kind, id) => rows[kind].get(id) ?? id),
       streamVersions: [...this.otherVersions],
     };
   }
+}
+
+/** Memberships and clients name organizations and users by row; ids not in the columns stay strings. */
+function rowIds(from: CommandModelSnapshot): FromRef {
+  const column = { org: from.orgs.ids, user: from.users.ids };
+  return (kind, ref) => {
+    if (typeof ref === 'string') return ref;
+    const found = column[kind][ref];
+    if (found === undefined) throw new Error(`command-model snapshot: no ${kind} at row ${ref}.`);
+    return found;
+  };
 }

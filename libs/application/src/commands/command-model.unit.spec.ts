@@ -91,13 +91,13 @@ describe('CommandModel snapshots', () => {
   it('records the last event, so a snapshot can be matched with the log it came from', () => {
     const events = history();
     const model = fold(new CommandModel(), events.slice(0, 5));
-    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/2', position: events[4].event.position, lastEventId: events[4].event.id });
+    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/3', position: events[4].event.position, lastEventId: events[4].event.id });
     expect(new CommandModel().toSnapshot()).toMatchObject({ position: 0, lastEventId: null });
   });
 
   it('refuses a snapshot whose organizations do not hang under a root', () => {
     const snapshot = new CommandModel().toSnapshot();
-    snapshot.orgs.nodes.push(['x', 'X', 'missing-parent', null, {}, 1]);
+    Object.assign(snapshot.orgs, { ids: ['x'], names: ['X'], parents: [3], descriptions: [null], metadata: [0], versions: [1] });
     expect(() => new CommandModel(snapshot)).toThrow(/before its parent/);
   });
 });

@@ -23,6 +23,8 @@ export interface BindRoutesOptions<Ctx> {
   mapError: MapError;
   /** Turns a response that breaks its declared schema or status into a 500; meant for tests. Default false. */
   validateResponses?: boolean;
+  /** Check every schema against the JSON Schema meta-schema at bind time; defaults to `validateResponses`. */
+  checkSchemas?: boolean;
   /** Default 65536. */
   bodyLimitBytes?: number;
   log?: HttpLog;
@@ -49,7 +51,7 @@ export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options
     bodyLimit: options.bodyLimitBytes ?? 65536,
     log: options.log ?? stderrLog,
   };
-  const compiler = new SchemaCompiler();
+  const compiler = new SchemaCompiler(options.checkSchemas ?? options.validateResponses === true);
   const operationIds = new Set<string>();
   const router = express.Router();
   for (const route of routes) {

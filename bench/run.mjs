@@ -14,7 +14,7 @@ import { rebuild } from './lib/rebuild.mjs';
 import { renderReport } from './lib/report.mjs';
 import { seed } from './lib/seed.mjs';
 import { ROOT, startService } from './lib/service-process.mjs';
-import { freePort } from './lib/process-stats.mjs';
+import { freePort, mb } from './lib/process-stats.mjs';
 import { workloads } from './lib/workloads.mjs';
 
 const wallStart = Date.now();
@@ -114,7 +114,7 @@ async function main() {
 
   log('starting the server (cold: it projects the seeded log before it is ready)');
   const server = await startServer(dir, 'cold');
-  report.startup.cold = { secondsToReady: Math.round(server.startSeconds * 1000) / 1000, peakRssMb: server.startPeakRssMb, rssAtReadyMb: server.readyRssMb, rssAnonAtReadyMb: server.readyRssAnonMb, cpuSeconds: server.cpuAtReady };
+  report.startup.cold = { secondsToReady: Math.round(server.startSeconds * 1000) / 1000, peakRssMb: server.startPeakRssMb, rssAtReadyMb: server.readyRssMb, rssAnonAtReadyMb: server.readyRssAnonMb, heapUsedAtReadyMb: server.heapUsedAtReadyMb, cpuSeconds: server.cpuAtReady };
   log(`server ready in ${server.startSeconds.toFixed(2)}s (cold), RSS ${server.readyRssMb} MB`);
 
   let adminToken = await passwordToken(server.url, s.admin);
@@ -162,7 +162,7 @@ async function main() {
 
   log('starting the server again (warm: read models present)');
   const warm = await startServer(dir, 'warm');
-  report.startup.warm = { secondsToReady: Math.round(warm.startSeconds * 1000) / 1000, peakRssMb: warm.startPeakRssMb, rssAtReadyMb: warm.readyRssMb, rssAnonAtReadyMb: warm.readyRssAnonMb, cpuSeconds: warm.cpuAtReady };
+  report.startup.warm = { secondsToReady: Math.round(warm.startSeconds * 1000) / 1000, peakRssMb: warm.startPeakRssMb, rssAtReadyMb: warm.readyRssMb, rssAnonAtReadyMb: warm.readyRssAnonMb, heapUsedAtReadyMb: warm.heapUsedAtReadyMb, cpuSeconds: warm.cpuAtReady };
   await warm.stop();
   log(`warm start ready in ${warm.startSeconds.toFixed(2)}s, RSS ${warm.readyRssMb} MB`);
 
@@ -191,7 +191,9 @@ async function startServer(dir, label) {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dir, IAM_LOG_LEVEL: 'warn', IAM_BENCH_ROUTES: 'true' };
   const server = await startService({ main: 'apps/standalone/dist/main.js', env, label: `server-${label}`, logDir: dir, readyUrl: `http://127.0.0.1:${port}/readyz` });
-  return { ...server, url: `http://127.0.0.1:${port}`, stop: server.stop };
+  const url = `http://127.0.0.1:${port}`;
+  const memory = await fetch(`${url}/__bench/memory`).then((r) => r.json()).catch(() => ({}));
+  return { ...server, url, stop: server.stop, heapUsedAtReadyMb: mb((memory.heapUsed ?? NaN) / 1024) };
 }
 
 /** The distributed workload, or why it did not run. */

@@ -16,7 +16,7 @@ export function table(rows, floor) {
 
 
 const startRow = (label, s) =>
-  `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB (anon ${fmt(s.rssAnonAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;
+  `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB (anon ${fmt(s.rssAnonAtReadyMb, 1)}, V8 heap used ${fmt(s.heapUsedAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;
 
 /** The Markdown printed at the end of a run (the JSON file holds more). */
 export function renderReport(report, file) {

@@ -92,7 +92,7 @@ export function decideReplaceOrg(tree: OrgTree, cmd: ReplaceOrgCommand): DomainE
 export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand, memberships?: MembershipIndex): DomainEvent[] {
   const org = mustExist(tree, cmd.orgId);
   checkVersion(org, cmd.expectedVersion);
-  if (org.children.size > 0 && !cmd.recursive)
+  if ((org.children?.size ?? 0) > 0 && !cmd.recursive)
     throw new IamError('IAM_ERR_HAS_CHILDREN', 'The organization has children; delete them first or pass recursive=true.');
   const events: DomainEvent[] = [];
   for (const id of tree.subtreeIds(org.id)) {

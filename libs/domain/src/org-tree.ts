@@ -14,8 +14,8 @@ export interface OrgNode {
   metadata: Record<string, unknown>;
   /** The version of the organization's stream: the `version` and ETag of the resource. */
   version: number;
-  /** Children by name key, which makes sibling-name checks a map lookup. */
-  children: Map<string, string>;
+  /** Children by name key, which makes sibling-name checks a map lookup; absent until the first child (most nodes are leaves). */
+  children?: Map<string, string>;
 }
 
 /**
@@ -122,7 +122,7 @@ export class OrgTree {
         continue;
       }
       stack.push({ id: top.id, expanded: true });
-      for (const child of node.children.values()) stack.push({ id: child, expanded: false });
+      for (const child of node.children?.values() ?? []) stack.push({ id: child, expanded: false });
     }
     return out;
   }
@@ -143,10 +143,9 @@ export class OrgTree {
           description: d.description,
           metadata: d.metadata,
           version: event.streamVersion,
-          children: new Map(),
         };
         this.nodes.set(node.id, node);
-        this.siblingsOf(node.parentId)?.set(node.nameKey, node.id);
+        this.addSibling(node.parentId, node.nameKey, node.id);
         return;
       }
       case 'OrgUpdated': {
@@ -159,7 +158,7 @@ export class OrgTree {
         node.description = event.data.description;
         node.metadata = event.data.metadata;
         node.version = event.streamVersion;
-        siblings?.set(node.nameKey, node.id);
+        this.addSibling(node.parentId, node.nameKey, node.id);
         return;
       }
       case 'OrgMoved': {
@@ -168,7 +167,7 @@ export class OrgTree {
         this.siblingsOf(node.parentId)?.delete(node.nameKey);
         node.parentId = event.data.toParentId;
         node.version = event.streamVersion;
-        this.siblingsOf(node.parentId)?.set(node.nameKey, node.id);
+        this.addSibling(node.parentId, node.nameKey, node.id);
         const parent = node.parentId === null ? undefined : this.nodes.get(node.parentId);
         const delta = (parent ? parent.depth + 1 : 0) - node.depth;
         if (delta !== 0) for (const id of this.subtreeIds(node.id)) this.nodes.get(id)!.depth += delta;
@@ -200,7 +199,7 @@ export class OrgTree {
       snapshot.descriptions.push(n.description);
       snapshot.metadata.push(Object.keys(n.metadata).length === 0 ? 0 : n.metadata);
       snapshot.versions.push(n.version);
-      for (const child of n.children.values()) queue.push(child);
+      for (const child of n.children?.values() ?? []) queue.push(child);
     }
     // Every node hangs under a root (the invariant above); a tree that breaks it must not be persisted.
     if (queue.length !== this.nodes.size) throw new Error(`OrgTree: ${this.nodes.size - queue.length} organizations are not reachable from a root.`);
@@ -225,11 +224,10 @@ export class OrgTree {
         description: snapshot.descriptions[i],
         metadata: metadata === 0 ? EMPTY_METADATA : metadata,
         version: snapshot.versions[i],
-        children: new Map(),
       };
       byRow[i] = node;
       tree.nodes.set(node.id, node);
-      (parent ? parent.children : tree.roots).set(node.nameKey, node.id);
+      tree.addSibling(node.parentId, node.nameKey, node.id);
     }
     tree.position = snapshot.position;
     return tree;
@@ -237,5 +235,13 @@ export class OrgTree {
 
   private siblingsOf(parentId: string | null): Map<string, string> | undefined {
     return parentId === null ? this.roots : this.nodes.get(parentId)?.children;
+  }
+
+  private addSibling(parentId: string | null, key: string, id: string): void {
+    if (parentId === null) this.roots.set(key, id);
+    else {
+      const parent = this.nodes.get(parentId);
+      if (parent) (parent.children ??= new Map()).set(key, id);
+    }
   }
 }

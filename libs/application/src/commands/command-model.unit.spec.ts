@@ -50,7 +50,7 @@ function answers(model: CommandModel) {
   const { orgs, users, memberships } = model.state;
   const orgIds = ['r1', 'r2', 'b1', ...Array.from({ length: 12 }, (_, i) => `a${i}`)];
   return {
-    orgs: orgIds.map((id) => ({ node: orgs.get(id) && { ...orgs.get(id), children: [...orgs.get(id)!.children] }, path: orgs.get(id) ? orgs.path(id) : null, subtree: orgs.subtreeIds(id) })),
+    orgs: orgIds.map((id) => ({ node: orgs.get(id) && { ...orgs.get(id), children: [...(orgs.get(id)!.children ?? [])] }, path: orgs.get(id) ? orgs.path(id) : null, subtree: orgs.subtreeIds(id) })),
     siblings: [orgs.siblingNamed(null, 'root two'), orgs.siblingNamed('a1', 'A5'), orgs.siblingNamed('a1', 'renamed five'), orgs.siblingNamed('r1', 'a1')],
     users: ['u0', 'u1', 'u2', 'u3', 'u9'].map((id) => users.get(id)),
     emails: ['user0@example.test', 'USER2@example.test', 'new2@example.test', 'user3@example.test'].map((e) => users.idForEmail(e)),

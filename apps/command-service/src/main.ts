@@ -13,7 +13,7 @@ import {
   jsonLogger,
   type Bus,
 } from '@arbor/application';
-import { internalCommandRouter } from '@arbor/api';
+import { IDLE_CONNECTION_MS, internalCommandRouter } from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import { PostgresPublisherCheckpoint, openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
 
@@ -67,6 +67,9 @@ async function main(): Promise<void> {
   app.use(internalCommandRouter(commands, { token: settings.internalToken, log }));
   const server = app.listen(settings.commandServicePort, settings.commandServiceHost);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
+  server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
   log.info('command service listening', { port: (server.address() as AddressInfo).port, schema: settings.schema, topic: settings.topic });
 
   const stop = async () => {

@@ -1,4 +1,6 @@
 import express, { type Router } from 'express';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { IamError, isIamError, type IamErrorCode } from '@arbor/domain';
 import type { Command, CommandContext, CommandOutcome, Logger } from '@arbor/application';
 import type { CommandPort } from './api-context';
@@ -32,26 +34,60 @@ export function internalCommandRouter(commands: CommandPort, options: { token?: 
   return router;
 }
 
-/** The gateway's side: a CommandPort that calls a command service over HTTP. */
+/** Keep-alive connections idle this long are closed by the gateway; the command service waits longer. */
+export const IDLE_CONNECTION_MS = 30_000;
+
+/**
+ * The gateway's side: a CommandPort that calls a command service over HTTP. Plain node:http on kept-alive
+ * connections rather than fetch: every write of the distributed profile passes here, and fetch's streams and
+ * abort signals cost the gateway more CPU than the rest of the request.
+ */
 export class HttpCommandPort implements CommandPort {
-  constructor(private readonly options: { baseUrl: string; token?: string; timeoutMs?: number }) {}
+  private readonly url: URL;
+  private readonly agent: HttpAgent;
+
+  constructor(private readonly options: { baseUrl: string; token?: string; timeoutMs?: number }) {
+    this.url = new URL('/internal/v1/commands', options.baseUrl);
+    // Idle connections close here (30 s) before the command service closes them (its keep-alive timeout is
+    // longer), so a request is never sent on a connection the other side is closing.
+    const agentOptions = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  }
 
   async execute(command: Command, context: CommandContext): Promise<CommandOutcome> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.options.baseUrl}/internal/v1/commands`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.options.token ? { 'x-arbor-internal-token': this.options.token } : {}) },
-        body: JSON.stringify({ command, context }),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
-      });
+      res = await this.post(JSON.stringify({ command, context }));
     } catch {
       throw new IamError('IAM_ERR_UNAVAILABLE', 'The command service is unreachable; retry shortly.');
     }
-    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(res.text) as Record<string, unknown>;
+    } catch {
+      /* not JSON: handled by status below */
+    }
     if (res.status === 200) return body as unknown as CommandOutcome;
     if (res.status === 422 && typeof body.code === 'string')
       throw new IamError(body.code as IamErrorCode, String(body.message), body.errors as IamError['errors']);
     throw new IamError('IAM_ERR_UNAVAILABLE', 'The command service could not execute the command; retry shortly.');
+  }
+
+  private post(body: string): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    if (this.options.token) headers['x-arbor-internal-token'] = this.options.token;
+    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(this.url, { method: 'POST', agent: this.agent, headers }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      // No byte for this long ends the exchange: a stuck command service must not hold the request forever.
+      req.setTimeout(this.options.timeoutMs ?? 15_000, () => req.destroy(new Error('command service timed out')));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 }

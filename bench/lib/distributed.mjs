@@ -108,7 +108,7 @@ export async function runDistributed({ dir, opts, log, services }) {
     const { rows: [{ max: after }] } = await db.query(`SELECT coalesce(max(position), 0)::text AS max FROM "${schema}".events`);
     for (let i = 0; i < 100 && !(notices.at(-1)?.position >= Number(after)); i++) await new Promise((r) => setTimeout(r, 100));
     const { rows: events } = await db.query(
-      `SELECT position::text AS position, (extract(epoch FROM occurred_at) * 1000)::float8 AS at FROM "${schema}".events WHERE position > $1 AND position <= $2 ORDER BY position`,
+      `SELECT position::text AS position, (extract(epoch FROM occurred_at) * 1000)::float8 AS at FROM "${schema}".events e WHERE e.position > $1 AND e.position <= $2 ORDER BY e.position`,
       [before, after],
     );
     const lags = [];

@@ -24,9 +24,8 @@ export class EventStatements {
   readonly readStream: string;
   readonly head: string;
   readonly findIdempotency: string;
-  readonly streamVersion: string;
-  readonly insertEvents: string;
-  readonly insertEventOrgs: string;
+  readonly append: string;
+  readonly appendNothing: string;
   readonly saveIdempotency: string;
   readonly completeIdempotency: string;
 
@@ -40,20 +39,33 @@ export class EventStatements {
     this.readStream = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version`;
     this.head = `SELECT coalesce(max(position), 0)::text AS head FROM ${s}.events`;
     this.findIdempotency = `SELECT ${IDEMPOTENCY_COLUMNS} FROM ${s}.idempotency WHERE scope = $1 AND key = $2`;
-    // Served by the UNIQUE (stream_id, stream_version) index: one descending seek.
-    this.streamVersion = `SELECT coalesce(max(stream_version), 0) AS v FROM ${s}.events WHERE stream_id = $1`;
-    // All of an append's events in one statement; positions are drawn in `ordinality` order, i.e. in
-    // stream-version order. RETURNING order is not guaranteed, so the caller maps positions back by id.
-    this.insertEvents = `
-      INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
-      SELECT u.id, $1::text, u.stream_version, u.type, $2::timestamptz, u.actor_type, u.actor_id, u.data, u.org_path
-      FROM unnest($3::uuid[], $4::int[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[])
-        WITH ORDINALITY AS u (id, stream_version, type, actor_type, actor_id, data, org_path, n)
-      ORDER BY u.n
-      RETURNING id, position`;
-    this.insertEventOrgs = `
-      INSERT INTO ${s}.event_orgs (org_id, position)
-      SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`;
+    // An append in one round trip. `cur` is the stream's version, read by one descending seek of the UNIQUE
+    // (stream_id, stream_version) index; the events are inserted only when it is the expected one ($3: NULL
+    // for 'any', 0 for 'no_stream'), so a conflict inserts nothing and draws no position. Positions are drawn
+    // in `ordinality` order (the function scan is sorted on it), i.e. in stream-version order. `orgs` lists
+    // each event under every organization of its path (ON CONFLICT: a path may name one twice); its foreign
+    // key is checked at the end of the statement, when the events are in. Data-modifying CTEs always run to
+    // completion, read or not. The result is one row per event, or one row with a NULL id on a conflict;
+    // `v` is always the version before the append. RETURNING order is not guaranteed: positions go back by id.
+    this.append = `
+      WITH cur AS (SELECT coalesce(max(stream_version), 0) AS v FROM ${s}.events WHERE stream_id = $1::text),
+      ins AS (
+        INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
+        SELECT u.id, $1::text, cur.v + u.n::int, u.type, $2::timestamptz, u.actor_type, u.actor_id, u.data, u.org_path
+        FROM cur, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[])
+          WITH ORDINALITY AS u (id, type, actor_type, actor_id, data, org_path, n)
+        WHERE $3::int IS NULL OR cur.v = $3::int
+        ORDER BY u.n
+        RETURNING id, position, org_path),
+      orgs AS (
+        INSERT INTO ${s}.event_orgs (org_id, position)
+        SELECT o.org_id, ins.position FROM ins, jsonb_array_elements_text(ins.org_path) AS o (org_id)
+        ON CONFLICT DO NOTHING)
+      SELECT cur.v, ins.id, ins.position::text AS position FROM cur LEFT JOIN ins ON true`;
+    // An append of no events answers the stream's version and the head, in one round trip too.
+    this.appendNothing = `
+      SELECT (SELECT coalesce(max(stream_version), 0) FROM ${s}.events WHERE stream_id = $1) AS v,
+        (SELECT coalesce(max(position), 0) FROM ${s}.events)::text AS head`;
     // Replaces an existing record: the command side only saves after finding none that is still fresh.
     this.saveIdempotency = `
       INSERT INTO ${s}.idempotency (scope, key, request_hash, created_at, response) VALUES ($1, $2, $3, $4, $5::jsonb)

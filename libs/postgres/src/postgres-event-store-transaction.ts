@@ -6,28 +6,40 @@ import type {
   NewEvent,
 } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { EventReads, type EventStatements } from './event-reads';
+import { EventReads, type EventStatements, type Queryable } from './event-reads';
 
 /**
- * The handle a `transaction()` callback works with. Every call runs on the one client that
- * `PostgresEventStore.transaction` checked out, inside its BEGIN and after its advisory lock; once that
- * transaction has ended the handle refuses further use, so a leaked handle can never write outside it.
+ * The handle a `transaction()` callback works with. Every call runs on the client of the group that
+ * `PostgresEventStore` runs it in, inside that group's BEGIN, advisory lock and this callback's own
+ * savepoint; once the callback has ended the handle refuses further use, so a leaked handle can never
+ * write outside its savepoint.
  */
 export class PostgresEventStoreTransaction implements EventStoreTransaction {
   private ended = false;
+  private readonly db: StatementTracker;
   private readonly reads: EventReads;
 
   constructor(
-    private readonly client: PoolClient,
+    client: PoolClient,
     private readonly st: EventStatements,
   ) {
-    this.reads = new EventReads(client, st);
+    this.db = new StatementTracker(client);
+    this.reads = new EventReads(this.db, st);
   }
 
   end(): void {
     this.ended = true;
+  }
+
+  /**
+   * Waits for the statements the callback started and did not wait for, then returns the error of the
+   * first one that failed, if one did. A failed statement aborts the savepoint even when the callback caught
+   * the error: the group must then roll it back instead of releasing it.
+   */
+  async settle(): Promise<{ error: unknown } | undefined> {
+    return this.db.settle();
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
@@ -40,31 +52,30 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
     return this.reads.readAll(after, limit);
   }
 
+  /**
+   * One round trip (see `EventStatements.append`): the version check and the inserts run as one statement,
+   * so a conflict writes nothing. Positions come from the sequence while the group holds the writers'
+   * advisory lock, which is only released after the commit is visible, so positions grow in commit order
+   * (see PostgresEventStore).
+   */
   async append(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     this.assertActive();
-    const { rows } = await this.client.query<{ v: number }>(this.st.named('streamVersion', [streamId]));
-    const actual = rows[0]?.v ?? 0;
-    const matches = expected === 'any' || (expected === 'no_stream' ? actual === 0 : expected === actual);
-    if (!matches) return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
     if (events.length === 0) {
-      return { ok: true, events: [], streamVersion: actual, lastPosition: await this.reads.headPosition() };
+      const nothing = this.st.named('appendNothing', [streamId]);
+      const { rows } = await this.db.query<{ v: number; head: string }>(nothing);
+      const actual = rows[0].v;
+      if (!matches(expected, actual)) return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
+      return { ok: true, events: [], streamVersion: actual, lastPosition: Number(rows[0].head) };
     }
 
-    // Positions come from the sequence while this transaction holds the writers' advisory lock, which is
-    // only released after the commit is visible, so positions grow in commit order (see PostgresEventStore).
     const occurredAt = new Date().toISOString();
-    const drafts = events.map((event, i) => ({
-      id: randomUUID(),
-      streamVersion: actual + i + 1,
-      event,
-      orgPath: [...event.orgPath],
-    }));
-    const inserted = await this.client.query<{ id: string; position: string }>(
-      this.st.named('insertEvents', [
+    const drafts = events.map((event) => ({ id: randomUUID(), event, orgPath: [...event.orgPath] }));
+    const { rows } = await this.db.query<{ v: number; id: string | null; position: string | null }>(
+      this.st.named('append', [
         streamId,
         occurredAt,
+        expectedParam(expected),
         drafts.map((d) => d.id),
-        drafts.map((d) => d.streamVersion),
         drafts.map((d) => d.event.type),
         drafts.map((d) => d.event.actor.type),
         drafts.map((d) => d.event.actor.id),
@@ -72,22 +83,20 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
         drafts.map((d) => JSON.stringify(d.orgPath)),
       ]),
     );
-    const positions = new Map(inserted.rows.map((r) => [r.id, Number(r.position)]));
-    const stored: StoredEvent[] = drafts.map(({ id, streamVersion, event, orgPath }) => {
+    const actual = rows[0].v;
+    if (rows[0].id === null) {
+      if (matches(expected, actual)) throw new Error(`The append to ${streamId} inserted nothing at version ${actual}.`);
+      return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
+    }
+    const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
+    const stored: StoredEvent[] = drafts.map(({ id, event, orgPath }, i) => {
       const position = positions.get(id);
       if (position === undefined) throw new Error(`The insert of event ${id} returned no position.`);
       const actor = { type: event.actor.type, id: event.actor.id };
-      return { id, type: event.type, streamId, streamVersion, position, occurredAt, actor, data: event.data, orgPath };
+      const streamVersion = actual + i + 1;
+      const data = event.data;
+      return { id, type: event.type, streamId, streamVersion, position, occurredAt, actor, data, orgPath };
     });
-    const orgIds: string[] = [];
-    const orgPositions: number[] = [];
-    for (const e of stored) {
-      for (const orgId of e.orgPath) {
-        orgIds.push(orgId);
-        orgPositions.push(e.position);
-      }
-    }
-    if (orgIds.length > 0) await this.client.query(this.st.named('insertEventOrgs', [orgIds, orgPositions]));
     return {
       ok: true,
       events: stored,
@@ -105,12 +114,49 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
   async saveIdempotency(record: IdempotencyRecord): Promise<void> {
     this.assertActive();
     const response = record.response === undefined ? null : JSON.stringify(record.response);
-    await this.client.query(
+    await this.db.query(
       this.st.named('saveIdempotency', [record.scope, record.key, record.requestHash, record.createdAt, response]),
     );
   }
 
   private assertActive(): void {
     if (this.ended) throw new Error('This event store transaction has already ended.');
+  }
+}
+
+const matches = (expected: ExpectedVersion, actual: number): boolean =>
+  expected === 'any' || (expected === 'no_stream' ? actual === 0 : expected === actual);
+
+/** `$3` of the append: NULL matches any version; a number no version can have (-1) never matches. */
+function expectedParam(expected: ExpectedVersion): number | null {
+  if (expected === 'any') return null;
+  if (expected === 'no_stream') return 0;
+  return Number.isInteger(expected) && expected >= 0 && expected <= 2 ** 31 - 1 ? expected : -1;
+}
+
+/** The client as one callback's statements use it: remembers the first that failed and those still running. */
+class StatementTracker implements Queryable {
+  private failure: { error: unknown } | undefined;
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(private readonly client: PoolClient) {}
+
+  query<R extends QueryResultRow>(config: QueryConfig) {
+    const result = this.client.query<R>(config);
+    this.running.add(result);
+    // Registered before the caller's own handlers, so the failure is recorded before the callback sees it.
+    result.then(
+      () => this.running.delete(result),
+      (error: unknown) => {
+        this.running.delete(result);
+        this.failure ??= { error };
+      },
+    );
+    return result;
+  }
+
+  async settle(): Promise<{ error: unknown } | undefined> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    return this.failure;
   }
 }

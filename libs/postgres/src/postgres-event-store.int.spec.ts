@@ -346,6 +346,151 @@ maybe('PostgresEventStore', () => {
     await expect(openPostgresEventStore(url!, { schema: 'Bad-Name' })).rejects.toThrow(/Invalid PostgreSQL schema/);
   });
 
+  describe('group commit', () => {
+    /** A gate a transaction can wait on, and the signal that it got there. */
+    const gate = () => {
+      let open!: () => void;
+      let reached!: () => void;
+      const opened = new Promise<void>((r) => (open = r));
+      const reachedSignal = new Promise<void>((r) => (reached = r));
+      return { open, opened, reached, reachedSignal };
+    };
+    const committedStreams = async () =>
+      (await admin.query<{ stream_id: string }>(`SELECT stream_id FROM "${schema}".events ORDER BY position`)).rows.map((r) => r.stream_id);
+
+    it('commits a group together; a failing transaction rolls back alone and only its caller gets the error', async () => {
+      const last = gate();
+      const settled: string[] = [];
+      const calls = [
+        store.transaction((tx) => tx.append('a', [ev('A', {}, ['o'])], 'no_stream')),
+        store.transaction(async (tx) => {
+          await tx.append('b', [ev('B', {}, ['o'])], 'no_stream');
+          await tx.saveIdempotency({ scope: 's', key: 'b', requestHash: 'h', createdAt: 't' });
+          throw new Error('b failed');
+        }),
+        store.transaction(async (tx) => {
+          // jsonb refuses \u0000: the statement fails, the callback swallows it, its savepoint is aborted.
+          await tx.append('c', [ev('C', { bad: 'nul\u0000' })], 'no_stream').catch(() => undefined);
+          return 'c returned';
+        }),
+        store.transaction(async (tx) => {
+          expect((await tx.readStream('a')).length).toBe(1); // the group's earlier writes, uncommitted
+          expect(await tx.readStream('b')).toEqual([]); // never those rolled back to their savepoint
+          expect(await tx.findIdempotency('s', 'b')).toBeUndefined();
+          const result = await tx.append('d', [ev('D', {}, ['o'])], 'no_stream');
+          last.reached();
+          await last.opened;
+          return result;
+        }),
+      ].map((p, i) => p.then(() => settled.push(`ok ${i}`), (e: Error) => (settled.push(`error ${i}`), Promise.reject(e))));
+      await Promise.race([last.reachedSignal, Promise.allSettled(calls)]); // (the latter only if broken)
+      // 'a' has run, but shares the COMMIT with 'd': nothing is visible or settled yet.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await committedStreams()).toEqual([]);
+      expect(settled).toEqual([]);
+      last.open();
+      const [a, b, c, d] = await Promise.allSettled(calls);
+      expect(a).toMatchObject({ status: 'fulfilled' });
+      expect(b).toMatchObject({ status: 'rejected', reason: { message: 'b failed' } });
+      expect(c).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/rolled back/) } });
+      expect(d).toMatchObject({ status: 'fulfilled' });
+      expect(await committedStreams()).toEqual(['a', 'd']);
+      expect((await store.readAll({ orgId: 'o', limit: 10 })).map((e) => e.streamId)).toEqual(['a', 'd']);
+      expect(await store.findIdempotency('s', 'b')).toBeUndefined();
+    });
+
+    it('answers a version conflict inside a group against the writes before it, and writes nothing for it', async () => {
+      const [first, conflict, thrown, after] = await Promise.allSettled([
+        store.transaction((tx) => tx.append('s', [ev('A', {}, ['o'])], 'no_stream')),
+        store.transaction((tx) => tx.append('s', [ev('B', {}, ['o'])], 'no_stream')),
+        store.transaction(async (tx) => {
+          const result = await tx.append('s', [ev('C')], 0);
+          if (!result.ok) throw new Error(`conflict at ${result.actual}`); // as the command side does
+        }),
+        store.transaction((tx) => tx.append('s', [ev('D', {}, ['o']), ev('E')], 1)),
+      ]);
+      expect(first).toMatchObject({ status: 'fulfilled', value: { ok: true, streamVersion: 1 } });
+      expect(conflict).toEqual({
+        status: 'fulfilled',
+        value: { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId: 's', expected: 'no_stream', actual: 1 },
+      });
+      expect(thrown).toMatchObject({ status: 'rejected', reason: { message: 'conflict at 1' } });
+      expect(after).toMatchObject({ status: 'fulfilled', value: { ok: true, streamVersion: 3 } });
+      const stream = await store.readStream('s');
+      expect(stream.map((e) => [e.type, e.streamVersion])).toEqual([['A', 1], ['D', 2], ['E', 3]]);
+      // A conflict draws no position: the positions stay gap-free.
+      expect(stream.map((e) => e.position)).toEqual([1, 2, 3]);
+      expect((await store.readAll({ orgId: 'o', limit: 10 })).map((e) => e.type)).toEqual(['A', 'D']);
+    });
+
+    it('settles no transaction before its COMMIT is visible to another connection', async () => {
+      // A deferred trigger makes every COMMIT that inserted events take a while.
+      await admin.query(`
+        CREATE FUNCTION "${schema}".slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON "${schema}".events DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION "${schema}".slow_commit()`);
+      const checks = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store
+            .transaction((tx) => tx.append(`s${i}`, [ev('A')], 'no_stream'))
+            .then(async (result) => {
+              if (!result.ok) throw new Error('conflict');
+              const seen = await admin.query(`SELECT 1 FROM "${schema}".events WHERE id = $1`, [result.events[0].id]);
+              return seen.rowCount;
+            }),
+        ),
+      );
+      expect(checks).toEqual([1, 1, 1, 1, 1, 1]);
+    });
+
+    it('fails every transaction of the group when its COMMIT fails', async () => {
+      // A deferred trigger that refuses the commit of any transaction holding an event of type 'Poison'.
+      await admin.query(`
+        CREATE FUNCTION "${schema}".poison() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF NEW.type = 'Poison' THEN RAISE EXCEPTION 'poisoned commit'; END IF; RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER poison AFTER INSERT ON "${schema}".events DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION "${schema}".poison()`);
+      const results = await Promise.allSettled([
+        append('a', [ev('A')]),
+        append('p', [ev('Poison')]),
+        store.transaction(async () => {
+          throw new Error('own error');
+        }),
+        append('b', [ev('B')]),
+      ]);
+      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual([
+        'poisoned commit', 'poisoned commit', 'own error', 'poisoned commit',
+      ]);
+      expect(await committedStreams()).toEqual([]);
+      // The store goes on with the next group.
+      expect(await append('a', [ev('A')], 'no_stream')).toMatchObject({ ok: true });
+    });
+
+    it('runs more queued transactions than one group holds, in call order', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          store.transaction(async (tx) => {
+            const version = (await tx.readStream('counter')).length;
+            return tx.append('counter', [ev('Tick', { i })], version === 0 ? 'no_stream' : version);
+          }),
+        ),
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      const stream = await store.readStream('counter');
+      expect(stream.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 150 }, (_, i) => i));
+      expect(stream.map((e) => e.position)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    });
+
+    it('closes after the queued transactions have committed', async () => {
+      const queued = Array.from({ length: 5 }, (_, i) => append(`s${i}`, [ev('A')], 'no_stream'));
+      await store.close();
+      expect((await Promise.all(queued)).every((r) => r.ok)).toBe(true);
+      expect(await committedStreams()).toEqual(['s0', 's1', 's2', 's3', 's4']);
+      await expect(append('s', [ev('A')])).rejects.toThrow(/closed/);
+    });
+  });
+
   it('lets a tailing reader see every event exactly once, in order, under 8 concurrent writer pools', async () => {
     const writers = 8;
     const perWriter = 50;

@@ -1,18 +1,18 @@
 import type { EventQuery, EventStore, EventStoreTransaction, IdempotencyRecord } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { applyMigrations } from './apply-migrations';
 import { EventReads, EventStatements } from './event-reads';
 import { eventQuerySql } from './event-query-sql';
 import { toStoredEvent, type EventRow } from './event-rows';
 import { eventStoreMigrations, quoteIdent } from './event-store-schema';
-import { PostgresEventStoreTransaction } from './postgres-event-store-transaction';
+import { runWriteGroup, type QueuedTransaction } from './write-group';
 
 export interface PostgresEventStoreOptions {
   /** The PostgreSQL schema holding the tables, created if missing. Default `arbor`. */
   schema?: string;
-  /** Connections in the pool (writers use one each for the length of their transaction). Default 10. */
+  /** Connections in the pool. A store's writers share one at a time (group commit); reads use the others. Default 10. */
   max?: number;
   /** How long to wait for a connection before failing. Default 10 s. */
   connectionTimeoutMillis?: number;
@@ -29,38 +29,63 @@ interface TransactionContext {
 const WRITER_LOCK_CLASS = 0x41524252;
 
 /**
+ * Transactions sharing one COMMIT at most. Bounds how long one group holds the writers' lock, and keeps a
+ * group's subtransactions (one per savepoint that writes) within PostgreSQL's per-backend cache of 64
+ * (PGPROC_MAX_CACHED_SUBXIDS): past it, every snapshot taken in the server while the group runs has to
+ * look subtransactions up in pg_subtrans.
+ */
+const MAX_GROUP = 64;
+
+/**
  * The event log in PostgreSQL, behind a `pg.Pool`.
  *
+ * Group commit: `transaction()` calls queue, and the calls queued when a group starts (those of the same
+ * event-loop turn, or that arrived while the previous group ran; up to MAX_GROUP) run one after another
+ * inside ONE PostgreSQL transaction on one pooled client, each in a savepoint of its own, sharing one
+ * BEGIN, one wait for the writers' lock and one COMMIT (see `runWriteGroup`). A
+ * callback that fails is rolled back to its savepoint and only its caller gets the error; nobody's
+ * promise settles before the shared COMMIT has completed; if that COMMIT fails, every caller of the group
+ * gets the error. One group runs at a time per store, and the callers of a group that had a failure get a
+ * turn of the event loop before the next group starts (the command side drops its in-memory model then).
+ *
  * Ordering invariant ("a reader that has seen position P never later meets an event below P"): every write
- * transaction starts with `pg_advisory_xact_lock(WRITER_LOCK_CLASS, <schema key>)`, before it draws any
+ * group starts with `pg_advisory_xact_lock(WRITER_LOCK_CLASS, <schema key>)`, before it draws any
  * position from the `events.position` sequence, and holds it until its commit has become visible
- * (PostgreSQL releases transaction-level locks after marking the transaction committed). So writers run one
- * at a time and positions are drawn and committed in the same order: once a snapshot shows position P,
- * every event with a lower position was committed before it and is in that snapshot too. Without the
- * lock, a transaction holding position 7 could commit after one holding 8, and a tailing reader that had
- * moved past 8 would skip 7 forever. The lock also serialises the read-decide-append of commands, which
- * the domain's cross-stream rules rely on, like the SQLite adapter's single writer. Write transactions
- * must run at READ COMMITTED (the default): each statement then sees everything committed before the
- * lock was granted. (The alternative that lets writers run in parallel: record `pg_current_xact_id()`
- * (xid8) with each event and let readers only return events whose transaction is below
- * `pg_snapshot_xmin(pg_current_snapshot())`, i.e. hide the tail until no older transaction is in flight.)
+ * (PostgreSQL releases transaction-level locks after marking the transaction committed). So groups (of
+ * this and of every other store on the schema) run one at a time, and positions are drawn and committed in
+ * the same order: every earlier group had committed or rolled back before this one's lock was granted,
+ * the group's savepoints draw positions one after another, and its COMMIT makes them visible all at once.
+ * Once a snapshot shows position P, every event with a lower position was committed before it, or with it,
+ * and is in that snapshot too.
+ * Without the lock, a transaction holding position 7 could commit after one holding 8, and a tailing
+ * reader that had moved past 8 would skip 7 forever. The lock also serialises the read-decide-append of
+ * commands, which the domain's cross-stream rules rely on, like the SQLite adapter's single writer: a
+ * callback sees the writes of the callbacks before it in its group (which commit with it or not at all),
+ * never those of one rolled back to its savepoint. Write transactions must run at READ COMMITTED (the
+ * default): each statement then sees everything committed before the lock was granted. (The alternative
+ * that lets writers run in parallel: record `pg_current_xact_id()` (xid8) with each event and let readers
+ * only return events whose transaction is below `pg_snapshot_xmin(pg_current_snapshot())`, i.e. hide the
+ * tail until no older transaction is in flight.)
  *
  * Reads outside transactions use any pooled connection and see the last committed state, never a
- * running transaction's events. Positions are unique and increasing but may have gaps: a rolled-back
- * append consumes its sequence values.
+ * running group's events. Positions are unique and increasing but may have gaps: a rolled-back append
+ * (savepoint or group) consumes its sequence values.
  *
  * Nested `transaction()` calls, and `completeIdempotency` called from inside a transaction, are not
- * supported: the inner one would wait for the lock the outer one holds. They are detected and rejected.
+ * supported: the inner one would wait for the group the outer one runs in. They are detected and rejected.
  * Errors from PostgreSQL or the network (e.g. `code: 'ECONNREFUSED'`, `'57P01'`) are passed on as they are.
  */
 export class PostgresEventStore implements EventStore {
   private readonly context = new AsyncLocalStorage<TransactionContext>();
   private readonly st: EventStatements;
   private readonly reads: EventReads;
-  private readonly lockSql: string;
+  private readonly beginSql: string;
   /** Filtered `readAll` statement names by SQL text; the text varies only with which filters are set. */
   private readonly filtered = new Map<string, string>();
-  private readonly running = new Set<Promise<unknown>>();
+  /** Transactions waiting for the next group, in call order. */
+  private readonly pending: QueuedTransaction[] = [];
+  /** The running flush (the groups run one at a time), if any. */
+  private flushing: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -69,7 +94,9 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.st = new EventStatements(schema, quoteIdent(schema));
     this.reads = new EventReads(pool, this.st);
-    this.lockSql = writerLockSql(schema);
+    // One round trip: open the transaction and queue behind the other writers. (If waiting for the lock
+    // fails, e.g. on a statement_timeout, the group's ROLLBACK still ends the transaction.)
+    this.beginSql = `BEGIN ISOLATION LEVEL READ COMMITTED; ${writerLockSql(schema)}`;
   }
 
   async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
@@ -77,48 +104,62 @@ export class PostgresEventStore implements EventStore {
     if (this.context.getStore()?.active) {
       throw new Error('PostgresEventStore: nested transactions are not supported (this call would wait for itself).');
     }
-    const run = this.runTransaction(work);
-    this.running.add(run);
-    try {
-      return await run;
-    } finally {
-      this.running.delete(run);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    // Start in the check phase, after the current poll phase: every request that arrived with this one has
+    // then queued its transaction too, and they all share one group.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .finally(() => {
+        this.flushing = undefined;
+        // A transaction queued after the last group was taken, but before this callback, starts a new flush.
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+  }
+
+  /** Runs the queued transactions group after group; settles every caller, never rejects. */
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      let client: PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        for (const item of group) item.reject(error);
+        continue;
+      }
+      let result: Awaited<ReturnType<typeof runWriteGroup>>;
+      try {
+        result = await runWriteGroup(client, group, { beginSql: this.beginSql, st: this.st, runWork: this.runWork });
+      } catch (error) {
+        // Not expected (runWriteGroup settles every failure itself): drop the client and fail the group.
+        client.release(error as Error);
+        for (const item of group) item.reject(error);
+        continue;
+      }
+      // A connection that failed during the group is not given back to the pool.
+      client.release(result.broken);
+      result.settle();
+      // Let the failed callers react (e.g. drop state they built on writes that did not commit) before the
+      // next group's callbacks run.
+      if (result.anyFailed) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
-  private async runTransaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    const tx = new PostgresEventStoreTransaction(client, this.st);
+  private readonly runWork = async (work: QueuedTransaction['work'], tx: EventStoreTransaction): Promise<unknown> => {
     const context: TransactionContext = { active: true };
     try {
-      try {
-        // One round trip: open the transaction and queue behind the other writers. (If waiting for the lock
-        // fails, e.g. on a statement_timeout, the ROLLBACK below still ends the transaction.)
-        await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockSql}`);
-        const result = await this.context.run(context, () => work(tx));
-        context.active = false;
-        tx.end();
-        const commit = await client.query('COMMIT');
-        // COMMIT of a transaction in which a statement failed (and the work swallowed the error) rolls back.
-        if (commit.command === 'ROLLBACK') {
-          throw new Error('The event store transaction was rolled back by PostgreSQL: a statement in it had failed.');
-        }
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-        throw e;
-      }
-    } catch (e) {
-      // A connection that failed mid-transaction is not given back to the pool.
-      if (isConnectionError(e)) broken ??= e as Error;
-      throw e;
+      return await this.context.run(context, () => work(tx));
     } finally {
       context.active = false;
-      tx.end();
-      client.release(broken);
     }
-  }
+  };
 
   async readAll(query: EventQuery): Promise<StoredEvent[]> {
     this.assertOpen();
@@ -171,10 +212,11 @@ export class PostgresEventStore implements EventStore {
     await this.pool.query(this.st.named('completeIdempotency', [scope, key, JSON.stringify(response)]));
   }
 
-  /** Waits for the running transactions, then closes the pool. Later calls are rejected. */
+  /** Waits for the queued and running transactions, then closes the pool. Later calls are rejected. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.running]);
+      // A flush that ends with transactions still queued starts the next one before its promise resolves.
+      while (this.flushing) await this.flushing;
       await this.pool.end();
     })();
     return this.closing;
@@ -226,10 +268,4 @@ function schemaKey(schema: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h | 0;
-}
-
-function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  // Node socket errors (ECONNRESET, EPIPE...) and PostgreSQL's class 08 (connection exception) / 57P0x.
-  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('08') || code.startsWith('57P'));
 }

@@ -85,6 +85,15 @@ export async function runDistributed({ dir, opts, log, services }) {
     const parents = [];
     for (let i = 0; i < 100; i++) parents.push(await createOrg(`L2 ${i}`, level1[i % 10]));
 
+    // Until the projector's consumer has joined its group, events reach the read models by its 1 s log poll
+    // instead of Kafka: wait (30 s at most) for a write whose read-your-writes answer comes back quickly.
+    for (let i = 0, t0 = Date.now(); Date.now() - t0 < 30_000; i++) {
+      const started = Date.now();
+      await createOrg(`Probe ${i}`, root);
+      if (Date.now() - started < 200) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
     // Every checkpoint the projector announces, with the time it reached us.
     const notices = [];
     await db.query(`LISTEN "${readModelsProjectionChannel(schema)}"`);
@@ -132,7 +141,8 @@ export async function runDistributed({ dir, opts, log, services }) {
       processesReadyRssMb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.readyRssMb])),
     };
   } finally {
-    await Promise.all(Object.values(procs).map((p) => p.stop()));
+    // Front to back, so that no request in flight meets a stopped command service.
+    for (const name of ['gateway', 'projector', 'commandService']) await procs[name]?.stop();
     if (!opts.keep) {
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((e) => log(`could not drop schema ${schema}: ${e.message}`));
       await deleteTopic(services.kafkaBrokers, env.IAM_KAFKA_TOPIC).catch((e) => log(`could not delete topic ${env.IAM_KAFKA_TOPIC}: ${e.message}`));

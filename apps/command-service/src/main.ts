@@ -11,6 +11,7 @@ import {
   bootstrapPlatformAdmin,
   distributedSettingsFromEnv,
   jsonLogger,
+  limitHeapGrowth,
   type Bus,
 } from '@arbor/application';
 import { IDLE_CONNECTION_MS, internalCommandRouter } from '@arbor/api';
@@ -23,6 +24,7 @@ import { PostgresPublisherCheckpoint, openPostgresEventStore, openPostgresSecret
  * on a PostgreSQL advisory lock, and each catches its model up with the log inside that lock.
  */
 async function main(): Promise<void> {
+  limitHeapGrowth();
   const settings = distributedSettingsFromEnv();
   const log = jsonLogger({ app: 'command-service' }, settings.logLevel);
   const connection = { schema: settings.schema };

@@ -1,9 +1,10 @@
-import { jsonLogger } from '@arbor/application';
+import { jsonLogger, limitHeapGrowth } from '@arbor/application';
 import { configFromEnv } from './standalone-config';
 import { startStandalone } from './start-standalone';
 
 /** `npm start`: the whole API in one process on the embedded profile. */
 async function main(): Promise<void> {
+  limitHeapGrowth();
   const config = configFromEnv();
   const log = jsonLogger({ app: 'standalone' }, config.logLevel);
   const running = await startStandalone(config, log);

@@ -24,3 +24,4 @@ export * from './security/personal-data-cipher';
 export * from './security/signing-key-ring';
 export * from './security/token-service';
 export * from './distributed-settings';
+export * from './heap-growth';

@@ -49,7 +49,7 @@ describe('command-model snapshot', () => {
     for (const clear of [ADMIN_EMAIL, 'snap.user@example.test', 'Snap User', 'Snap Child']) expect(file.includes(clear)).toBe(false);
 
     const lines: Array<{ message: string; fields?: Record<string, unknown> }> = [];
-    const running = await startStandalone({ port: 0, host: '127.0.0.1', dataDir: first.dataDir, issuer: 'http://arbor.test', passwordCostLog2: 10 }, capturingLogger(lines));
+    const running = await startStandalone({ port: 0, host: '127.0.0.1', dataDir: first.dataDir, issuer: 'http://arbor.test', passwordCostLog2: 10, logLevel: 'silent', validateResponses: false }, capturingLogger(lines));
     await running.close();
     const ready = lines.find((l) => l.message === 'command model ready');
     expect(ready?.fields).toMatchObject({ eventsFolded: 0 });
@@ -92,7 +92,7 @@ describe('command-model snapshot', () => {
     copyFileSync(join(first.dataDir, SNAPSHOT), join(backup, SNAPSHOT));
 
     const lines: Array<{ message: string; fields?: Record<string, unknown> }> = [];
-    const running = await startStandalone({ port: 0, host: '127.0.0.1', dataDir: backup, issuer: 'http://arbor.test', passwordCostLog2: 10 }, capturingLogger(lines));
+    const running = await startStandalone({ port: 0, host: '127.0.0.1', dataDir: backup, issuer: 'http://arbor.test', passwordCostLog2: 10, logLevel: 'silent', validateResponses: false }, capturingLogger(lines));
     await running.close();
     expect(lines.map((l) => l.message)).toContain('command-model snapshot does not match the event log; folding the whole log');
     const restored = await startTestApp({ dataDir: backup });

@@ -89,22 +89,28 @@ export class CommandService {
    * is the source of truth, so the model is then folded from the start.
    */
   async start(): Promise<void> {
-    const snapshot = await this.deps.snapshots?.load().catch((e: unknown) => {
-      this.deps.log.warn('command-model snapshot unreadable; folding the whole log', { error: String(e) });
-      return undefined;
-    });
     await this.deps.store.transaction(async (tx) => {
-      if (snapshot) {
-        const [atPosition] = snapshot.position === 0 ? [] : await tx.readAll(snapshot.position - 1, 1);
-        if ((atPosition?.id ?? null) === snapshot.lastEventId) {
-          this.model = new CommandModel(snapshot);
-          this.snapshotPosition = snapshot.position;
-        } else this.deps.log.warn('command-model snapshot does not match the event log; folding the whole log', { position: snapshot.position });
-      }
+      this.model = await this.restoredModel(tx);
       await this.catchUp(tx);
     });
     this.deps.log.info('command model ready', { position: this.model.position, fromSnapshot: this.snapshotPosition || null, eventsFolded: this.model.folded });
     if (this.model.position - this.snapshotPosition >= Math.min(10_000, this.snapshotEvery)) await this.writeSnapshot();
+  }
+
+  /** The model of the snapshot if there is one that matches the log, else an empty one. */
+  private async restoredModel(tx: EventStoreTransaction): Promise<CommandModel> {
+    const snapshot = await this.deps.snapshots?.load().catch((e: unknown) => {
+      this.deps.log.warn('command-model snapshot unreadable; folding the whole log', { error: String(e) });
+      return undefined;
+    });
+    if (!snapshot) return new CommandModel();
+    const [atPosition] = snapshot.position === 0 ? [] : await tx.readAll(snapshot.position - 1, 1);
+    if ((atPosition?.id ?? null) !== snapshot.lastEventId) {
+      this.deps.log.warn('command-model snapshot does not match the event log; folding the whole log', { position: snapshot.position });
+      return new CommandModel();
+    }
+    this.snapshotPosition = snapshot.position;
+    return new CommandModel(snapshot);
   }
 
   /** Writes a last snapshot (so the next start folds nothing); call before closing the store. */
@@ -273,7 +279,8 @@ export class CommandService {
 
   private async catchUp(tx: EventStoreTransaction): Promise<void> {
     if (this.stale) {
-      this.model = new CommandModel();
+      // The model took events of a transaction that then failed: start again from committed state only.
+      this.model = await this.restoredModel(tx);
       this.stale = false;
     }
     for (;;) {

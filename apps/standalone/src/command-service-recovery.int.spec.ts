@@ -1,0 +1,84 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ClientSecretHasher,
+  CommandService,
+  PasswordHasher,
+  PersonalDataCipher,
+  SealedSnapshotFile,
+  type CommandContext,
+  type EventStore,
+  type Logger,
+} from '@arbor/application';
+import { newId } from '@arbor/domain';
+import { InProcessBus } from '@arbor/in-process-bus';
+import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
+
+/**
+ * A command whose transaction fails after its events went into the command model (here: saving its
+ * idempotency key) must leave no trace: the model is rebuilt from committed state, from the snapshot when
+ * there is one, so the name it tried to take stays free and the next commands decide on the real log.
+ */
+describe('CommandService after a failed transaction', () => {
+  const actor = { type: 'user' as const, id: 'usr_test' };
+  const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+  async function setUp() {
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-recovery-'));
+    const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+    const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
+    let failIdempotency = false;
+    // The real store, with one hook: saving an idempotency record can be made to fail, after the appends.
+    const flaky: EventStore = Object.assign(Object.create(store) as EventStore, {
+      transaction: <T>(work: Parameters<EventStore['transaction']>[0]) =>
+        store.transaction((tx) =>
+          work(
+            Object.assign(Object.create(tx), {
+              saveIdempotency: async (record: Parameters<typeof tx.saveIdempotency>[0]) => {
+                if (failIdempotency) throw new Error('disk full');
+                return tx.saveIdempotency(record);
+              },
+            }),
+          ),
+        ) as Promise<T>,
+    });
+    const snapshots = new SealedSnapshotFile(join(dir, 'command-model.snapshot'), vault);
+    const deps = { store: flaky, bus: new InProcessBus(), vault, cipher: new PersonalDataCipher(vault), hasher: new PasswordHasher({ costLog2: 10 }), secrets: new ClientSecretHasher(vault), log: quiet, snapshots };
+    return { store, vault, deps, failNext: (on: boolean) => (failIdempotency = on) };
+  }
+
+  const create = (commands: CommandService, name: string, parentId: string | null, idempotent = false) => {
+    const context: CommandContext = { actor };
+    if (idempotent) context.idempotency = { scope: 's', key: newId('k'), requestHash: 'h', provisionalResponse: { status: 201, headers: {}, body: {} } };
+    return commands.execute({ type: 'CreateOrg', orgId: newId('org'), name, parentId }, context);
+  };
+
+  it.each([false, true])('forgets the events of the failed command (snapshot at start: %s)', async (withSnapshot) => {
+    const { store, vault, deps, failNext } = await setUp();
+    try {
+      const first = new CommandService(deps);
+      await first.start();
+      const root = await create(first, 'Root', null);
+      expect(root.kind).toBe('applied');
+      const rootId = root.kind === 'applied' ? (root.events[0].data as { orgId: string }).orgId : '';
+      await create(first, 'Kept', rootId);
+      if (withSnapshot) await first.close();
+      const commands = withSnapshot ? new CommandService(deps) : first;
+      if (withSnapshot) await commands.start();
+
+      failNext(true);
+      await expect(create(commands, 'Ghost', rootId, true)).rejects.toThrow('disk full');
+      failNext(false);
+
+      // The ghost was rolled back: its name is free, the kept sibling's is not, and the log has no ghost.
+      expect((await create(commands, 'Ghost', rootId)).kind).toBe('applied');
+      await expect(create(commands, 'kept', rootId)).rejects.toMatchObject({ code: 'IAM_ERR_NAME_TAKEN' });
+      const names = (await store.readAll({ types: ['OrgCreated'], limit: 100 })).map((e) => (e.data as { name: string }).name);
+      expect(names).toEqual(['Root', 'Kept', 'Ghost']);
+    } finally {
+      await store.close();
+      await vault.close();
+    }
+  });
+});

@@ -13,7 +13,7 @@ import {
 import { InProcessBus } from '@arbor/in-process-bus';
 import { KafkaBus } from '@arbor/kafka';
 import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
-import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
+import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, startWalCheckpointer } from '@arbor/sqlite';
 
 /**
  * The projector as a process of its own.
@@ -31,16 +31,22 @@ interface Engines {
   readModels: ReadModels;
   vault: SecretVault;
   bus: Bus;
+  /** Stops what runs beside the engines (the embedded profile's background checkpoints). */
+  stopExtras?: () => Promise<void>;
 }
 
 async function openEngines(log: Logger, rebuild: boolean): Promise<Engines> {
   if (!process.env.DATABASE_URL) {
     const dataDir = process.env.IAM_DATA_DIR || './data';
+    const readModelsFile = join(dataDir, 'read-models.sqlite');
+    // This process writes only the read models: their checkpoints run off the event loop.
+    const checkpointer = startWalCheckpointer([readModelsFile], { onError: (file, error) => log.warn('background checkpoint failed', { file, error }) });
     return {
       store: openSqliteEventStore(join(dataDir, 'events.sqlite')),
-      readModels: openSqliteReadModels(join(dataDir, 'read-models.sqlite')),
+      readModels: openSqliteReadModels(readModelsFile, { backgroundCheckpoints: true }),
       vault: openSqliteSecretVault(join(dataDir, 'vault.sqlite')),
       bus: new InProcessBus(),
+      stopExtras: () => checkpointer.stop(),
     };
   }
   const settings = distributedSettingsFromEnv();
@@ -58,10 +64,13 @@ async function openEngines(log: Logger, rebuild: boolean): Promise<Engines> {
 async function main(): Promise<void> {
   const log = jsonLogger({ app: 'projector' }, (process.env.IAM_LOG_LEVEL as 'info') || 'info');
   const rebuild = process.argv.includes('--rebuild');
-  const { store, readModels, vault, bus } = await openEngines(log, rebuild);
+  const { store, readModels, vault, bus, stopExtras } = await openEngines(log, rebuild);
   const projector = new Projector({ store, readModels, cipher: new PersonalDataCipher(vault), bus, log });
   await projector.start();
-  const closeAll = () => Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]);
+  const closeAll = async () => {
+    await stopExtras?.();
+    await Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]);
+  };
 
   if (rebuild) {
     const started = process.hrtime.bigint();

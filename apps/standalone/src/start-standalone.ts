@@ -15,7 +15,7 @@ import {
 } from '@arbor/application';
 import { createApiApp, createApiContext } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
-import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteTokenStore } from '@arbor/sqlite';
+import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
 
 export interface RunningStandalone {
@@ -32,8 +32,13 @@ export interface RunningStandalone {
  */
 export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = openSqliteEventStore(join(config.dataDir, 'events.sqlite'));
-  const readModels = openSqliteReadModels(join(config.dataDir, 'read-models.sqlite'));
+  const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
+  const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
+  const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true });
+  // The two files that take every write: their checkpoints run off the event loop.
+  const checkpointer = startWalCheckpointer([files.events, files.readModels], {
+    onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
+  });
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
@@ -103,6 +108,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
         projector.stop();
         await bus.close();
         await commands.close();
+        await checkpointer.stop();
         await store.close();
         await readModels.close();
         await vault.close();

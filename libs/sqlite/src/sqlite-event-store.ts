@@ -203,9 +203,9 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-/** Opens (creating and migrating if needed) the event log in `file`. */
-export function openSqliteEventStore(file: string): SqliteEventStore {
-  const writer = openSqliteDatabase(file, { synchronous: 'FULL' });
+/** Opens (creating and migrating if needed) the event log in `file`; see OpenOptions for the options. */
+export function openSqliteEventStore(file: string, options: { backgroundCheckpoints?: boolean } = {}): SqliteEventStore {
+  const writer = openSqliteDatabase(file, { synchronous: 'FULL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     applyMigrations(writer, EVENT_STORE_MIGRATIONS);
     const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });

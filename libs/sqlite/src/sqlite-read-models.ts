@@ -85,14 +85,11 @@ export class SqliteReadModels implements ReadModels {
   }
 }
 
-/** Opens (creating and migrating if needed) the read models in `file`. */
-export function openSqliteReadModels(file: string): SqliteReadModels {
+/** Opens (creating and migrating if needed) the read models in `file`; see OpenOptions for the options. */
+export function openSqliteReadModels(file: string, options: { backgroundCheckpoints?: boolean } = {}): SqliteReadModels {
   // NORMAL: a crash may lose the last batches, but the checkpoint is lost with them and they are re-applied.
-  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
-    // In WAL mode with NORMAL, only checkpoints fsync. The default (every 1,000 pages) makes a rebuild of
-    // 300k events fsync ~90 times; every 10,000 pages (40 MB of WAL at most) cuts that tenfold.
-    db.pragma('wal_autocheckpoint = 10000');
     applyMigrations(db, READ_MODELS_MIGRATIONS);
     return new SqliteReadModels(db);
   } catch (e) {

@@ -1,0 +1,65 @@
+import { Worker } from 'node:worker_threads';
+
+/** What a connection's own automatic checkpoint waits for when a WalCheckpointer serves its file. */
+export const BACKGROUND_AUTOCHECKPOINT_PAGES = 50_000;
+
+export interface WalCheckpointer {
+  stop(): Promise<void>;
+}
+
+// Plain JavaScript for the worker thread (eval: it needs no build step of its own).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const dbs = workerData.files.map((file) => {
+  const db = new Database(file, { timeout: workerData.busyTimeoutMs });
+  db.pragma('synchronous = FULL');
+  return { file, db };
+});
+const tick = () => {
+  for (const { file, db } of dbs) {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch (e) {
+      parentPort.postMessage({ file, error: String(e && e.message || e) });
+    }
+  }
+};
+const timer = setInterval(tick, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  tick();
+  for (const { db } of dbs) db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * Copies committed WAL frames into the database files from a worker thread (PRAGMA wal_checkpoint(PASSIVE)
+ * every `intervalMs`, 1 s by default), so the event loop never waits for a checkpoint's writes and fsync: with SQLite's
+ * automatic checkpoints, the commit that crosses the threshold runs one inline, and requests stalled for
+ * up to a second. PASSIVE never waits for readers or writers. The files' own connections keep a far
+ * threshold (BACKGROUND_AUTOCHECKPOINT_PAGES) as a backstop, so the WAL stays bounded if this worker dies.
+ */
+export function startWalCheckpointer(
+  files: readonly string[],
+  options: { intervalMs?: number; onError?: (file: string, error: string) => void } = {},
+): WalCheckpointer {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { files, driver: require.resolve('better-sqlite3'), intervalMs: options.intervalMs ?? 1000, busyTimeoutMs: 5000 },
+  });
+  worker.on('message', (m: { file: string; error: string }) => options.onError?.(m.file, m.error));
+  worker.on('error', (e) => options.onError?.('(worker)', e.message));
+  // The worker must not keep a process alive that is otherwise done.
+  worker.unref();
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopping ??= new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+        setTimeout(() => void worker.terminate(), 5000).unref();
+      })),
+  };
+}

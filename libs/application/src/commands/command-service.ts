@@ -1,19 +1,8 @@
 import {
   IamError,
-  decideAddUserToOrg,
-  decideCreateOrg,
-  decideDeleteOrg,
-  decideIssueClientCredential,
-  decideRemoveUserFromOrg,
-  decideReplaceOrg,
-  decideRevokeClientCredential,
-  decideSetUserStatus,
-  decideUpdateOrgUser,
   eventOrgPath,
   isKnownEvent,
-  userStreamId,
   type Actor,
-  type DomainEvent,
   type KnownStoredEvent,
   type StoredEvent,
 } from '@arbor/domain';
@@ -28,6 +17,7 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
 import { prepareCommand, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
+import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
 
 export interface CommandContext {
@@ -211,7 +201,7 @@ export class CommandService {
     }
     await this.catchUp(tx);
     let written: StoredEvent[] = [];
-    for (const event of await this.decide(command, prepared)) {
+    for (const event of await decideCommand(this.state, command, prepared, this.deps.vault)) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
@@ -230,63 +220,6 @@ export class CommandService {
       await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
     }
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
-  }
-
-  /** Runs inside the transaction, against a caught-up model. Vault writes precede the events they serve. */
-  private async decide(command: Command, prepared: Prepared): Promise<DomainEvent[]> {
-    const state = this.state;
-    switch (command.type) {
-      case 'CreateOrg':
-        return decideCreateOrg(state.orgs, command);
-      case 'ReplaceOrg':
-        return decideReplaceOrg(state.orgs, command);
-      case 'DeleteOrg':
-        return decideDeleteOrg(state.orgs, command, state.memberships);
-      case 'BootstrapPlatformAdmin': {
-        // Later starts never change the first admin: a second bootstrap decides nothing.
-        if (state.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return [];
-        // The hash goes to the vault before the event commits; a rollback leaves only an unused vault row.
-        await this.deps.vault.setPasswordHash(command.userId, prepared.passwordHash);
-        return [
-          {
-            type: 'UserCreated',
-            streamId: userStreamId(command.userId),
-            data: { userId: command.userId, personal: prepared.personal, platformAdmin: true },
-          },
-        ];
-      }
-      case 'AddUserToOrg': {
-        const newUser =
-          command.newUser && prepared.email !== undefined
-            ? { userId: command.newUser.userId, email: prepared.email, personal: prepared.personal ?? '' }
-            : undefined;
-        if (newUser && !prepared.personal && state.users.idForEmail(newUser.email) === undefined)
-          throw new IamError('IAM_ERR_VERSION_CONFLICT', 'The user changed concurrently; retry.');
-        const events = decideAddUserToOrg(state, { orgId: command.orgId, roles: command.roles, existingUserId: command.existingUserId, newUser });
-        if (prepared.passwordHash && events.some((e) => e.type === 'UserCreated'))
-          await this.deps.vault.setPasswordHash(command.newUser!.userId, prepared.passwordHash);
-        return events;
-      }
-      case 'UpdateOrgUser':
-        return decideUpdateOrgUser(state, {
-          orgId: command.orgId,
-          userId: command.userId,
-          roles: command.roles,
-          rename: prepared.name !== undefined && prepared.personal ? { name: prepared.name, personal: prepared.personal } : undefined,
-          expectedVersion: command.expectedVersion,
-        });
-      case 'RemoveUserFromOrg':
-        return decideRemoveUserFromOrg(state, command);
-      case 'SetUserStatus':
-        return decideSetUserStatus(state, command);
-      case 'IssueClientCredential': {
-        const events = decideIssueClientCredential(state, command);
-        await this.deps.vault.setClientSecretHash(command.clientCredentialId, prepared.secretHash!);
-        return events;
-      }
-      case 'RevokeClientCredential':
-        return decideRevokeClientCredential(state, command);
-    }
   }
 
   /** Secrets of things that ended go once the end is committed (a rollback must not lose them). */

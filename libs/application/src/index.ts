@@ -25,3 +25,4 @@ export * from './security/signing-key-ring';
 export * from './security/token-service';
 export * from './distributed-settings';
 export * from './heap-growth';
+export * from './group-commit-queue';

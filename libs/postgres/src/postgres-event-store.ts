@@ -1,4 +1,4 @@
-import type { EventQuery, EventStore, EventStoreTransaction, IdempotencyRecord } from '@arbor/application';
+import { GroupCommitQueue, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -82,10 +82,8 @@ export class PostgresEventStore implements EventStore {
   private readonly beginSql: string;
   /** Filtered `readAll` statement names by SQL text; the text varies only with which filters are set. */
   private readonly filtered = new Map<string, string>();
-  /** Transactions waiting for the next group, in call order. */
-  private readonly pending: QueuedTransaction[] = [];
-  /** The running flush (the groups run one at a time), if any. */
-  private flushing: Promise<void> | undefined;
+  /** Transactions waiting for the next group, in call order; the groups run one at a time. */
+  private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) => this.flush(next));
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -104,29 +102,12 @@ export class PostgresEventStore implements EventStore {
     if (this.context.getStore()?.active) {
       throw new Error('PostgresEventStore: nested transactions are not supported (this call would wait for itself).');
     }
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      this.scheduleFlush();
-    });
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushing) return;
-    // Start in the check phase, after the current poll phase: every request that arrived with this one has
-    // then queued its transaction too, and they all share one group.
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.flush())
-      .finally(() => {
-        this.flushing = undefined;
-        // A transaction queued after the last group was taken, but before this callback, starts a new flush.
-        if (this.pending.length > 0) this.scheduleFlush();
-      });
+    return this.queue.enqueue(work);
   }
 
   /** Runs the queued transactions group after group; settles every caller, never rejects. */
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const group = this.pending.splice(0, MAX_GROUP);
+  private async flush(next: (max: number) => QueuedTransaction[]): Promise<void> {
+    for (let group = next(MAX_GROUP); group.length > 0; group = next(MAX_GROUP)) {
       let client: PoolClient;
       try {
         client = await this.pool.connect();
@@ -215,8 +196,7 @@ export class PostgresEventStore implements EventStore {
   /** Waits for the queued and running transactions, then closes the pool. Later calls are rejected. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      // A flush that ends with transactions still queued starts the next one before its promise resolves.
-      while (this.flushing) await this.flushing;
+      await this.queue.idle();
       await this.pool.end();
     })();
     return this.closing;

@@ -1,14 +1,10 @@
-import type { EventStoreTransaction } from '@arbor/application';
+import type { EventStoreTransaction, QueuedTransaction as QueuedTransactionOf } from '@arbor/application';
 import type { PoolClient } from 'pg';
 import type { EventStatements } from './event-reads';
 import { PostgresEventStoreTransaction } from './postgres-event-store-transaction';
 
-/** A `transaction()` call waiting for its group. */
-export interface QueuedTransaction {
-  work: (tx: EventStoreTransaction) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
+/** A `transaction()` call waiting for its group (see GroupCommitQueue). */
+export type QueuedTransaction = QueuedTransactionOf<EventStoreTransaction>;
 
 export interface WriteGroupOptions {
   /** Opens the transaction and takes the writers' advisory lock (one simple query). */

@@ -1,4 +1,4 @@
-import type { EventQuery, EventStore, EventStoreTransaction, IdempotencyRecord } from '@arbor/application';
+import { GroupCommitQueue, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type QueuedTransaction } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -45,8 +45,7 @@ export class SqliteEventStore implements EventStore {
   private readonly filtered = new Map<string, Statement<unknown[], EventRow>>();
   private closing: Promise<void> | undefined;
   /** Transactions waiting for the next group commit, in call order. */
-  private readonly pending: Array<{ work: (tx: EventStoreTransaction) => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
-  private flushing: Promise<void> | undefined;
+  private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) => this.mutex.run(() => this.flush(next)));
 
   constructor(
     private readonly writer: SqliteDatabase,
@@ -61,23 +60,7 @@ export class SqliteEventStore implements EventStore {
     if (this.context.getStore()?.active) {
       throw new Error('SqliteEventStore: nested transactions are not supported (this call would wait for itself).');
     }
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      this.scheduleFlush();
-    });
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushing) return;
-    // Start in the check phase, after the current poll phase: every request that arrived with this one has
-    // then queued its transaction too, and they all share one COMMIT.
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.mutex.run(() => this.flush()))
-      .finally(() => {
-        this.flushing = undefined;
-        // A transaction queued after the last group was taken, but before this callback, starts a new flush.
-        if (this.pending.length > 0) this.scheduleFlush();
-      });
+    return this.queue.enqueue(work);
   }
 
   /**
@@ -86,10 +69,9 @@ export class SqliteEventStore implements EventStore {
    * transaction whose work throws rolls back to its savepoint only; nobody's promise resolves before the
    * COMMIT that makes its writes durable, and if that COMMIT fails, every transaction of the group fails.
    */
-  private async flush(): Promise<void> {
+  private async flush(next: (max: number) => Array<QueuedTransaction<EventStoreTransaction>>): Promise<void> {
     const db = this.writer;
-    while (this.pending.length > 0) {
-      const group = this.pending.splice(0, MAX_GROUP);
+    for (let group = next(MAX_GROUP); group.length > 0; group = next(MAX_GROUP)) {
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
         db.exec('BEGIN IMMEDIATE');

@@ -190,7 +190,9 @@ async function main() {
 async function startServer(dir, label) {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dir, IAM_LOG_LEVEL: 'warn', IAM_BENCH_ROUTES: 'true' };
-  const server = await startService({ main: 'apps/standalone/dist/main.js', env, label: `server-${label}`, logDir: dir, readyUrl: `http://127.0.0.1:${port}/readyz` });
+  // For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as for the distributed processes).
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = await startService({ main: 'apps/standalone/dist/main.js', nodeArgs, env, label: `server-${label}`, logDir: dir, readyUrl: `http://127.0.0.1:${port}/readyz` });
   const url = `http://127.0.0.1:${port}`;
   const memory = await fetch(`${url}/__bench/memory`).then((r) => r.json()).catch(() => ({}));
   return { ...server, url, stop: server.stop, heapUsedAtReadyMb: mb((memory.heapUsed ?? NaN) / 1024) };

@@ -26,3 +26,4 @@ export * from './security/token-service';
 export * from './distributed-settings';
 export * from './heap-growth';
 export * from './group-commit-queue';
+export * from './transaction-scope';

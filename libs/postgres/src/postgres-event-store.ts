@@ -1,7 +1,6 @@
-import { GroupCommitQueue, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord } from '@arbor/application';
+import { GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { applyMigrations } from './apply-migrations';
 import { EventReads, EventStatements } from './event-reads';
 import { eventQuerySql } from './event-query-sql';
@@ -20,10 +19,6 @@ export interface PostgresEventStoreOptions {
   onIdleError?: (error: Error) => void;
 }
 
-/** Marks the async context of a running `transaction()` callback, to refuse nested calls. */
-interface TransactionContext {
-  active: boolean;
-}
 
 /** First key of the writers' advisory lock ("ARBR"); the second is derived from the schema name. */
 const WRITER_LOCK_CLASS = 0x41524252;
@@ -76,7 +71,8 @@ const MAX_GROUP = 64;
  * Errors from PostgreSQL or the network (e.g. `code: 'ECONNREFUSED'`, `'57P01'`) are passed on as they are.
  */
 export class PostgresEventStore implements EventStore {
-  private readonly context = new AsyncLocalStorage<TransactionContext>();
+  /** The running `transaction()` callbacks, to refuse nested calls. */
+  private readonly transactions = new TransactionScope();
   private readonly st: EventStatements;
   private readonly reads: EventReads;
   private readonly beginSql: string;
@@ -99,7 +95,7 @@ export class PostgresEventStore implements EventStore {
 
   async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
     this.assertOpen();
-    if (this.context.getStore()?.active) {
+    if (this.transactions.isInside()) {
       throw new Error('PostgresEventStore: nested transactions are not supported (this call would wait for itself).');
     }
     return this.queue.enqueue(work);
@@ -133,14 +129,8 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private readonly runWork = async (work: QueuedTransaction['work'], tx: EventStoreTransaction): Promise<unknown> => {
-    const context: TransactionContext = { active: true };
-    try {
-      return await this.context.run(context, () => work(tx));
-    } finally {
-      context.active = false;
-    }
-  };
+  private readonly runWork = (work: QueuedTransaction['work'], tx: EventStoreTransaction): Promise<unknown> =>
+    this.transactions.run(() => work(tx));
 
   async readAll(query: EventQuery): Promise<StoredEvent[]> {
     this.assertOpen();
@@ -187,7 +177,7 @@ export class PostgresEventStore implements EventStore {
     response: NonNullable<IdempotencyRecord['response']>,
   ): Promise<void> {
     this.assertOpen();
-    if (this.context.getStore()?.active) {
+    if (this.transactions.isInside()) {
       throw new Error('PostgresEventStore: completeIdempotency cannot run inside a transaction (nested transaction).');
     }
     await this.pool.query(this.st.named('completeIdempotency', [scope, key, JSON.stringify(response)]));

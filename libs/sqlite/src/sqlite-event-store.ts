@@ -1,7 +1,6 @@
-import { GroupCommitQueue, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type QueuedTransaction } from '@arbor/application';
+import { GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type QueuedTransaction } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { applyMigrations } from './apply-migrations';
 import { AsyncMutex } from './async-mutex';
 import { EventReads } from './event-reads';
@@ -13,11 +12,6 @@ import { SqliteEventStoreTransaction, WriterStatements } from './sqlite-event-st
 
 /** Transactions sharing one COMMIT at most; bounds how long one group holds the write lock. */
 const MAX_GROUP = 64;
-
-/** Marks the async context of a running `transaction()` callback, to refuse nested calls. */
-interface TransactionContext {
-  active: boolean;
-}
 
 /**
  * The event log in one SQLite file, with two connections:
@@ -38,7 +32,8 @@ interface TransactionContext {
  */
 export class SqliteEventStore implements EventStore {
   private readonly mutex = new AsyncMutex();
-  private readonly context = new AsyncLocalStorage<TransactionContext>();
+  /** The running `transaction()` callbacks, to refuse nested calls. */
+  private readonly transactions = new TransactionScope();
   private readonly writes: WriterStatements;
   private readonly reads: EventReads;
   /** Filtered `readAll` statements by SQL text; the text varies only with which filters are set. */
@@ -57,7 +52,7 @@ export class SqliteEventStore implements EventStore {
 
   async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
     this.assertOpen();
-    if (this.context.getStore()?.active) {
+    if (this.transactions.isInside()) {
       throw new Error('SqliteEventStore: nested transactions are not supported (this call would wait for itself).');
     }
     return this.queue.enqueue(work);
@@ -103,11 +98,10 @@ export class SqliteEventStore implements EventStore {
   private async runInSavepoint(work: (tx: EventStoreTransaction) => Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
     const db = this.writer;
     const tx = new SqliteEventStoreTransaction(this.writes);
-    const context: TransactionContext = { active: true };
     try {
       if (!db.inTransaction) throw new Error('SQLite rolled the transaction back on its own.');
       db.exec('SAVEPOINT command');
-      const value = await this.context.run(context, () => work(tx));
+      const value = await this.transactions.run(() => work(tx));
       db.exec('RELEASE command');
       return { ok: true, value };
     } catch (error) {
@@ -117,7 +111,6 @@ export class SqliteEventStore implements EventStore {
       }
       return { ok: false, error };
     } finally {
-      context.active = false;
       tx.end();
     }
   }

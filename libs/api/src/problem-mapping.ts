@@ -20,6 +20,7 @@ const STATUS: Record<IamErrorCode, [number, string]> = {
   IAM_ERR_IDEMPOTENCY_IN_PROGRESS: [409, 'A request with this idempotency key is in progress'],
   IAM_ERR_PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
   IAM_ERR_UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
+  IAM_ERR_METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
   IAM_ERR_RATE_LIMITED: [429, 'Too many requests'],
   IAM_ERR_UNAVAILABLE: [503, 'Service unavailable'],
   IAM_ERR_INTERNAL: [500, 'Internal error'],

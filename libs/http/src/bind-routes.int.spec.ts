@@ -27,6 +27,23 @@ describe('bindRoutes', () => {
     expect(flags.body.query).toEqual({ limit: 20, archived: true, cursor: 'abc' });
   });
 
+  it('matches paths as Express would: literals in any case, an optional trailing slash, HEAD by GET', async () => {
+    expect((await call('GET', '/ORGS/7/Children/?limit=5', { headers: auth })).body.params).toEqual({ orgId: 7 });
+    const head = await call('HEAD', '/orgs/7/children', { headers: auth });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+  });
+
+  it('answers another method on a known path with 405 and Allow, and OPTIONS with 204 and Allow', async () => {
+    const put = await call('PUT', '/orgs', { headers: json, body: '{}' });
+    expectProblem(put, 405, 'IAM_ERR_METHOD_NOT_ALLOWED');
+    expect(put.headers.get('allow')).toBe('POST');
+    const options = await call('OPTIONS', '/orgs/7');
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('DELETE');
+    expect(server.ctx.calls).toEqual([]);
+  });
+
   it('rejects invalid path and query parameters with located errors', async () => {
     const badParam = await call('GET', '/orgs/zero/children', { headers: auth });
     expectProblem(badParam, 400, 'IAM_ERR_VALIDATION');

@@ -1,6 +1,6 @@
 import { sharedSchemas } from './problem-schema';
 import type { JsonSchema, RouteDefinition } from './route-definition';
-import { pathParamNames } from './to-express-path';
+import { pathParamNames } from './path-param-names';
 
 export interface OpenApiInfo {
   title: string;

@@ -3,14 +3,13 @@ import type { BodyRules } from './extract-request-body';
 import { FORM_CONTENT_TYPE, isParseableMediaType } from './extract-request-body';
 import type { HandlerResult, JsonSchema, RouteDefinition } from './route-definition';
 import type { SchemaCompiler } from './schema-compiler';
-import { pathParamNames, toExpressPath } from './to-express-path';
+import { pathParamNames } from './path-param-names';
 import { toFieldErrors } from './to-field-errors';
 import { mayHaveBody } from './write-response';
 
 /** A route with everything the hot path needs precomputed: no schema work happens per request. */
 export interface CompiledRoute<Ctx> {
   route: RouteDefinition<Ctx>;
-  expressPath: string;
   validateParams?: ValidateFunction;
   validateQuery: ValidateFunction;
   headerNames: readonly string[];
@@ -41,7 +40,6 @@ export const compileRoute = <Ctx>(
 
   const compiled: CompiledRoute<Ctx> = {
     route,
-    expressPath: toExpressPath(route.path),
     validateParams: request.params === undefined ? undefined : compiler.compile('coercing', request.params),
     validateQuery: compiler.compile('coercing', closedQuerySchema(request.query)),
     headerNames,

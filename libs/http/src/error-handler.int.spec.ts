@@ -16,7 +16,7 @@ describe('notFoundHandler and errorHandler behind bound routes', () => {
 
   it('answers unmatched paths under the mount with a 404 problem', async () => {
     expectProblem(await call('GET', '/no/such/thing'), 404, 'IAM_ERR_NOT_FOUND');
-    expectProblem(await call('PUT', '/orgs'), 404, 'IAM_ERR_NOT_FOUND');
+    expectProblem(await call('GET', '/orgs/7/children/extra'), 404, 'IAM_ERR_NOT_FOUND');
   });
 
   it('turns undecodable path parameters into a 400 problem', async () => {

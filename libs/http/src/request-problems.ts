@@ -23,5 +23,10 @@ export const payloadTooLargeProblem = (limit?: number): HttpProblem =>
 export const notFoundProblem = (): HttpProblem =>
   new HttpProblem(404, 'IAM_ERR_NOT_FOUND', 'Not Found', 'No resource matches the requested path.');
 
+export const methodNotAllowedProblem = (allow: readonly string[]): HttpProblem =>
+  new HttpProblem(405, 'IAM_ERR_METHOD_NOT_ALLOWED', 'Method Not Allowed', `This path accepts ${allow.join(', ')}.`, undefined, {
+    Allow: allow.join(', '),
+  });
+
 export const internalProblem = (): HttpProblem =>
   new HttpProblem(500, 'IAM_ERR_INTERNAL', 'Internal Server Error', 'An unexpected error occurred.');

@@ -1,4 +1,5 @@
 import express, { type Express, type Request } from 'express';
+import v8 from 'node:v8';
 import { isIamError, PERMISSIONS } from '@arbor/domain';
 import { bindRoutes, errorHandler, HttpProblem, notFoundHandler, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from './api-context';
@@ -71,7 +72,7 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
     });
     // Where the resident memory is (V8 heap, Buffers, the rest: SQLite caches, code, allocator slack).
     app.get('/__bench/memory', (_req, res) => {
-      res.json(process.memoryUsage());
+      res.json({ ...process.memoryUsage(), heapSpaces: v8.getHeapSpaceStatistics() });
     });
   }
 

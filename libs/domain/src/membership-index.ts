@@ -33,18 +33,31 @@ const internRoles = (roles: Role[]): Role[] => {
   return shared;
 };
 
+/**
+ * An organization's direct members: most organizations have one, and a Map per organization would cost
+ * ~180 bytes more each (15 MB of the model at 100k organizations), so a lone member is a plain record and
+ * the Map comes with the second. Invariant: a `Map` here always holds at least one entry.
+ */
+type Members = { userId: string; entry: MembershipEntry } | Map<string, MembershipEntry>;
+
+const memberIn = (members: Members | undefined, userId: string): MembershipEntry | undefined =>
+  members === undefined ? undefined : members instanceof Map ? members.get(userId) : members.userId === userId ? members.entry : undefined;
+
+const entriesOf = (members: Members | undefined): Array<[string, MembershipEntry]> =>
+  members === undefined ? [] : members instanceof Map ? [...members] : [[members.userId, members.entry]];
+
 /** The command side's view of direct memberships and client credentials, folded from the log. */
 export class MembershipIndex {
-  private readonly byOrg = new Map<string, Map<string, MembershipEntry>>();
+  private readonly byOrg = new Map<string, Members>();
   private readonly clientsByOrg = new Map<string, Set<string>>();
   private readonly clients = new Map<string, { orgId: string; clientId: string; version: number }>();
 
   get(orgId: string, userId: string): MembershipEntry | undefined {
-    return this.byOrg.get(orgId)?.get(userId);
+    return memberIn(this.byOrg.get(orgId), userId);
   }
 
   membersOf(orgId: string): Array<[string, MembershipEntry]> {
-    return [...(this.byOrg.get(orgId)?.entries() ?? [])];
+    return entriesOf(this.byOrg.get(orgId));
   }
 
   client(clientCredentialId: string): { orgId: string; clientId: string; version: number } | undefined {
@@ -63,9 +76,9 @@ export class MembershipIndex {
       clients: { ids: [], orgs: [], clientIds: [], versions: [] },
       clientsByOrg: [],
     };
-    for (const [orgId, byUser] of this.byOrg) {
+    for (const [orgId, members] of this.byOrg) {
       const org = ref('org', orgId);
-      for (const [userId, m] of byUser) {
+      for (const [userId, m] of entriesOf(members)) {
         let set = sets.get(m.roles);
         if (set === undefined) sets.set(m.roles, (set = snapshot.roleSets.push(m.roles) - 1));
         snapshot.members.orgs.push(org);
@@ -88,16 +101,11 @@ export class MembershipIndex {
     const index = new MembershipIndex();
     const sets = snapshot.roleSets.map(internRoles);
     const { orgs, users, roles, versions } = snapshot.members;
-    let byUser: Map<string, MembershipEntry> | undefined;
+    let orgId = '';
     let lastOrg: IdRef | undefined;
     for (let i = 0; i < orgs.length; i++) {
-      if (orgs[i] !== lastOrg || !byUser) {
-        lastOrg = orgs[i];
-        const orgId = id('org', lastOrg);
-        byUser = index.byOrg.get(orgId);
-        if (!byUser) index.byOrg.set(orgId, (byUser = new Map()));
-      }
-      byUser.set(id('user', users[i]), { roles: sets[roles[i]], version: versions[i] });
+      if (orgs[i] !== lastOrg) orgId = id('org', (lastOrg = orgs[i]));
+      index.setMember(orgId, id('user', users[i]), { roles: sets[roles[i]], version: versions[i] });
     }
     const c = snapshot.clients;
     for (let i = 0; i < c.ids.length; i++) index.clients.set(c.ids[i], { orgId: id('org', c.orgs[i]), clientId: c.clientIds[i], version: c.versions[i] });
@@ -111,13 +119,11 @@ export class MembershipIndex {
       case 'UserAddedToOrg':
       case 'OrgUserUpdated': {
         const { orgId, userId, roles } = event.data;
-        let members = this.byOrg.get(orgId);
-        if (!members) this.byOrg.set(orgId, (members = new Map()));
-        members.set(userId, { roles: internRoles(roles), version: event.streamVersion });
+        this.setMember(orgId, userId, { roles: internRoles(roles), version: event.streamVersion });
         return;
       }
       case 'UserRemovedFromOrg':
-        this.byOrg.get(event.data.orgId)?.delete(event.data.userId);
+        this.removeMember(event.data.orgId, event.data.userId);
         return;
       case 'ClientCredentialIssued': {
         const { clientCredentialId, orgId, clientId } = event.data;
@@ -137,6 +143,28 @@ export class MembershipIndex {
         return;
       default:
         return;
+    }
+  }
+
+  private setMember(orgId: string, userId: string, entry: MembershipEntry): void {
+    const members = this.byOrg.get(orgId);
+    if (members === undefined || (!(members instanceof Map) && members.userId === userId)) {
+      this.byOrg.set(orgId, { userId, entry });
+    } else if (members instanceof Map) {
+      members.set(userId, entry);
+    } else {
+      this.byOrg.set(orgId, new Map([[members.userId, members.entry], [userId, entry]]));
+    }
+  }
+
+  private removeMember(orgId: string, userId: string): void {
+    const members = this.byOrg.get(orgId);
+    if (members === undefined) return;
+    if (members instanceof Map) {
+      members.delete(userId);
+      if (members.size === 0) this.byOrg.delete(orgId);
+    } else if (members.userId === userId) {
+      this.byOrg.delete(orgId);
     }
   }
 }

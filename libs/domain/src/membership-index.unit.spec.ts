@@ -1,0 +1,71 @@
+import type { StoredEvent } from './events';
+import { MembershipIndex, type FromRef, type ToRef } from './membership-index';
+
+let position = 0;
+const event = (type: string, data: Record<string, unknown>, streamVersion = 1): StoredEvent => ({
+  id: `e${++position}`,
+  type,
+  streamId: 's',
+  streamVersion,
+  position,
+  occurredAt: '',
+  actor: { type: 'system', id: 't' },
+  data,
+  orgPath: [],
+} as StoredEvent);
+const add = (orgId: string, userId: string, roles: string[], v = 1) => event('UserAddedToOrg', { orgId, userId, roles }, v);
+const members = (index: MembershipIndex, orgId: string) => index.membersOf(orgId).map(([u, m]) => [u, m.roles, m.version]);
+
+const toRef: ToRef = (_kind, id) => id;
+const fromRef: FromRef = (_kind, ref) => String(ref);
+
+describe('MembershipIndex', () => {
+  it('holds one member, then several, in insertion order, and updates a member in place', () => {
+    const index = new MembershipIndex();
+    index.apply(add('o', 'u1', ['member']));
+    expect(index.get('o', 'u1')).toEqual({ roles: ['member'], version: 1 });
+    expect(index.get('o', 'u2')).toBeUndefined();
+    index.apply(event('OrgUserUpdated', { orgId: 'o', userId: 'u1', roles: ['admin'] }, 2));
+    expect(members(index, 'o')).toEqual([['u1', ['admin'], 2]]);
+    index.apply(add('o', 'u2', ['member']));
+    index.apply(add('o', 'u3', ['admin', 'member']));
+    expect(members(index, 'o')).toEqual([['u1', ['admin'], 2], ['u2', ['member'], 1], ['u3', ['admin', 'member'], 1]]);
+    expect(index.get('o', 'u2')).toEqual({ roles: ['member'], version: 1 });
+  });
+
+  it('forgets removed members down to none, and an organization that never had any', () => {
+    const index = new MembershipIndex();
+    index.apply(add('o', 'u1', ['member']));
+    index.apply(event('UserRemovedFromOrg', { orgId: 'o', userId: 'nobody' }));
+    expect(members(index, 'o')).toEqual([['u1', ['member'], 1]]);
+    index.apply(event('UserRemovedFromOrg', { orgId: 'o', userId: 'u1' }));
+    expect(members(index, 'o')).toEqual([]);
+    index.apply(add('p', 'u1', ['member']));
+    index.apply(add('p', 'u2', ['member']));
+    index.apply(event('UserRemovedFromOrg', { orgId: 'p', userId: 'u1' }));
+    index.apply(event('UserRemovedFromOrg', { orgId: 'p', userId: 'u2' }));
+    expect(members(index, 'p')).toEqual([]);
+    index.apply(add('p', 'u3', ['member']));
+    expect(members(index, 'p')).toEqual([['u3', ['member'], 1]]);
+    expect(members(index, 'never')).toEqual([]);
+  });
+
+  it('drops the members of a deleted organization', () => {
+    const index = new MembershipIndex();
+    index.apply(add('o', 'u1', ['member']));
+    index.apply(add('o', 'u2', ['member']));
+    index.apply(event('OrgDeleted', { orgId: 'o' }));
+    expect(index.get('o', 'u1')).toBeUndefined();
+    expect(members(index, 'o')).toEqual([]);
+  });
+
+  it('restores from its snapshot with the same members, roles and versions', () => {
+    const index = new MembershipIndex();
+    index.apply(add('o', 'u1', ['member'], 3));
+    index.apply(add('o', 'u2', ['admin']));
+    index.apply(add('p', 'u1', ['admin', 'member']));
+    const restored = MembershipIndex.fromSnapshot(index.toSnapshot(toRef), fromRef);
+    for (const org of ['o', 'p']) expect(members(restored, org)).toEqual(members(index, org));
+    expect(restored.toSnapshot(toRef)).toEqual(index.toSnapshot(toRef));
+  });
+});

@@ -1,32 +1,37 @@
 import type { OrgView, UserView } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 
-/** Columns of `orgs o` in the shape `toOrgView` expects. */
+/**
+ * Columns of `orgs o`, in `OrgTuple` order. Organization queries read rows as arrays (`raw` statements):
+ * better-sqlite3 builds an array row in well under half the time of an object row, which is most of a
+ * 50-row children page.
+ */
 export const ORG_COLUMNS =
   'o.id, o.name, o.parent_id, o.depth, o.description, o.metadata, o.created_at, o.updated_at, o.version';
 
-export interface OrgRow {
-  id: string;
-  name: string;
-  parent_id: string | null;
-  depth: number;
-  description: string | null;
-  metadata: string;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
+export type OrgTuple = [
+  id: string,
+  name: string,
+  parentId: string | null,
+  depth: number,
+  description: string | null,
+  metadata: string,
+  createdAt: string,
+  updatedAt: string,
+  version: number,
+];
 
-export const toOrgView = (row: OrgRow): OrgView => ({
-  id: row.id,
-  name: row.name,
-  parentId: row.parent_id,
-  description: row.description,
-  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-  depth: row.depth,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  version: row.version,
+/** Also takes a longer row that starts with the organization's columns (a children page's). */
+export const toOrgView = (row: readonly [...OrgTuple, ...unknown[]]): OrgView => ({
+  id: row[0],
+  name: row[1],
+  parentId: row[2],
+  description: row[4],
+  metadata: JSON.parse(row[5]) as Record<string, unknown>,
+  depth: row[3],
+  createdAt: row[6],
+  updatedAt: row[7],
+  version: row[8],
 });
 
 /** Columns of `users u` in the shape `toUserView` expects. */

@@ -3,7 +3,7 @@ import { nameKey } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { afterId, decodePageCursor, isRecord, pageLimit, toPage, type IdKeyset } from './page-cursor';
-import { ORG_COLUMNS, toOrgView, type OrgRow } from './read-model-rows';
+import { ORG_COLUMNS, toOrgView, type OrgTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
 /** Keyset of `children`: the last row's position in (distance, name key, id) order. */
@@ -19,7 +19,8 @@ const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
 /** Deeper than any tree can be: "all descendants" as a depth bound, so one statement serves both cases. */
 const ANY_DEPTH = 2 ** 31;
 
-type ChildRow = OrgRow & { c_distance: number; c_name_key: string };
+/** An organization, then its distance from the ancestor and its name key (the page keyset). */
+type ChildTuple = [...OrgTuple, distance: number, nameKey: string];
 
 /**
  * Organization queries. A page is one query (one per root for a scoped `list`) fetching `limit + 1` rows
@@ -27,35 +28,39 @@ type ChildRow = OrgRow & { c_distance: number; c_name_key: string };
  * index seek, never an offset.
  */
 export class SqliteOrgQueries implements OrgQueries {
-  private readonly byId: Statement<[string], OrgRow>;
-  private readonly firstDescendants: Statement<[string, number, number], ChildRow>;
-  private readonly nextDescendants: Statement<[string, number, number, string, string, number], ChildRow>;
-  private readonly ancestors: Statement<[string], OrgRow>;
+  private readonly byId: Statement<[string], OrgTuple>;
+  private readonly firstDescendants: Statement<[string, number, number], ChildTuple>;
+  private readonly nextDescendants: Statement<[string, number, number, string, string, number], ChildTuple>;
+  private readonly ancestors: Statement<[string], OrgTuple>;
   /** `list` statements by SQL text: one per combination of filters present, so at most 14. */
   private readonly lists: StatementCache;
 
   constructor(db: SqliteDatabase) {
     this.lists = new StatementCache(db);
-    this.byId = db.prepare(`SELECT ${ORG_COLUMNS} FROM orgs o WHERE o.id = ?`);
+    this.byId = db.prepare<[string], OrgTuple>(`SELECT ${ORG_COLUMNS} FROM orgs o WHERE o.id = ?`).raw(true);
     // Both are one range scan of org_closure_children, no sort. The first page starts at distance 1 (past
     // the self row); later pages seek to the row-value keyset, whose distance is always >= 1. (Adding
     // `distance > 0` to the second would make SQLite bound the scan by it instead of by the keyset.)
     const descendantsSql = (range: string): string =>
-      `SELECT ${ORG_COLUMNS}, c.distance AS c_distance, c.d_name_key AS c_name_key
+      `SELECT ${ORG_COLUMNS}, c.distance, c.d_name_key
        FROM org_closure c JOIN orgs o ON o.id = c.descendant_id
        WHERE c.ancestor_id = ? AND ${range}
        ORDER BY c.distance, c.d_name_key, c.descendant_id
        LIMIT ?`;
-    this.firstDescendants = db.prepare(descendantsSql('c.distance BETWEEN 1 AND ?'));
-    this.nextDescendants = db.prepare(
-      descendantsSql('c.distance <= ? AND (c.distance, c.d_name_key, c.descendant_id) > (?, ?, ?)'),
-    );
-    this.ancestors = db.prepare(
-      `SELECT ${ORG_COLUMNS}
-       FROM org_closure c JOIN orgs o ON o.id = c.ancestor_id
-       WHERE c.descendant_id = ? AND c.distance > 0
-       ORDER BY c.distance DESC`,
-    );
+    this.firstDescendants = db.prepare<[string, number, number], ChildTuple>(descendantsSql('c.distance BETWEEN 1 AND ?')).raw(true);
+    this.nextDescendants = db
+      .prepare<[string, number, number, string, string, number], ChildTuple>(
+        descendantsSql('c.distance <= ? AND (c.distance, c.d_name_key, c.descendant_id) > (?, ?, ?)'),
+      )
+      .raw(true);
+    this.ancestors = db
+      .prepare<[string], OrgTuple>(
+        `SELECT ${ORG_COLUMNS}
+         FROM org_closure c JOIN orgs o ON o.id = c.ancestor_id
+         WHERE c.descendant_id = ? AND c.distance > 0
+         ORDER BY c.distance DESC`,
+      )
+      .raw(true);
   }
 
   async get(id: string): Promise<OrgView | undefined> {
@@ -73,7 +78,7 @@ export class SqliteOrgQueries implements OrgQueries {
     // Ids are time-sortable, so id order is creation order.
     const after = afterId(page);
     const limit = pageLimit(page);
-    const toKeyset = (row: OrgRow): IdKeyset => ({ i: row.id });
+    const toKeyset = (row: OrgTuple): IdKeyset => ({ i: row[0] });
     const conditions: string[] = [];
     const params: unknown[] = [];
     if (filter.q !== undefined && filter.q !== '') {
@@ -83,17 +88,18 @@ export class SqliteOrgQueries implements OrgQueries {
     }
 
     if (filter.withinSubtreesOf !== undefined && filter.parentId === undefined) {
-      const statement = this.lists.get<OrgRow>(
+      const statement = this.lists.get<OrgTuple>(
         `SELECT ${ORG_COLUMNS} FROM org_closure c JOIN orgs o ON o.id = c.descendant_id
          WHERE c.ancestor_id = ? AND c.descendant_id > ?${conditions.map((c) => ` AND ${c}`).join('')}
          ORDER BY c.descendant_id LIMIT ?`,
+        true,
       );
-      const byId = new Map<string, OrgRow>();
+      const byId = new Map<string, OrgTuple>();
       for (const root of new Set(filter.withinSubtreesOf)) {
         // Nested roots yield the same rows twice: the map keeps one.
-        for (const row of statement.all(root, after, ...params, limit + 1)) byId.set(row.id, row);
+        for (const row of statement.all(root, after, ...params, limit + 1)) byId.set(row[0], row);
       }
-      const rows = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const rows = [...byId.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       return toPage(rows.slice(0, limit + 1), limit, toOrgView, toKeyset);
     }
 
@@ -110,10 +116,11 @@ export class SqliteOrgQueries implements OrgQueries {
       );
       params.push(JSON.stringify(filter.withinSubtreesOf));
     }
-    const statement = this.lists.get<OrgRow>(
+    const statement = this.lists.get<OrgTuple>(
       `SELECT ${ORG_COLUMNS} FROM orgs o
        WHERE o.id > ?${conditions.map((c) => ` AND ${c}`).join('')}
        ORDER BY o.id LIMIT ?`,
+      true,
     );
     return toPage(statement.all(after, ...params, limit + 1), limit, toOrgView, toKeyset);
   }
@@ -121,14 +128,14 @@ export class SqliteOrgQueries implements OrgQueries {
   async children(id: string, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
     const limit = pageLimit(page);
     const depth = maxDepth ?? ANY_DEPTH;
-    let rows: ChildRow[];
+    let rows: ChildTuple[];
     if (page.cursor === undefined) {
       rows = this.firstDescendants.all(id, depth, limit + 1);
     } else {
       const from = decodePageCursor(page.cursor, isChildrenKeyset);
       rows = this.nextDescendants.all(id, depth, from.d, from.k, from.i, limit + 1);
     }
-    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row.c_distance, k: row.c_name_key, i: row.id }));
+    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] }));
   }
 
   async parents(id: string): Promise<OrgView[]> {

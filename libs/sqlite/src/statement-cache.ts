@@ -10,10 +10,12 @@ export class StatementCache {
 
   constructor(private readonly db: SqliteDatabase) {}
 
-  get<R>(sql: string): Statement<unknown[], R> {
+  /** `raw`: rows as arrays (see `ORG_COLUMNS`); fixed per SQL text, on first use. */
+  get<R>(sql: string, raw = false): Statement<unknown[], R> {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare<unknown[], unknown>(sql);
+      if (raw) statement.raw(true);
       this.statements.set(sql, statement);
     }
     return statement as Statement<unknown[], R>;

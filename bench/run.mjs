@@ -34,6 +34,7 @@ const { values: argv } = parseArgs({
     keep: { type: 'boolean' },
     only: { type: 'string' },
     'embedded-only': { type: 'boolean' },
+    'subtree-cache': { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -41,7 +42,7 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   process.stdout.write(`usage: npm run bench -- [--quick] [--orgs N] [--users N] [--clients N] [--duration S] [--warmup S]
                       [--connections N] [--flood-connections N] [--data-dir DIR] [--keep]
-                      [--only name,name] [--embedded-only]
+                      [--only name,name] [--embedded-only] [--subtree-cache N]
 every option can also be given as an environment variable: BENCH_ORGS, BENCH_DURATION, BENCH_QUICK=1, ...\n`);
   process.exit(0);
 }
@@ -70,7 +71,10 @@ const opts = {
   embeddedOnly: argv['embedded-only'] ?? ['1', 'true'].includes(env('embedded-only') ?? ''),
   /** Comma-separated workload names; all by default (the empty route always runs: it is the floor). */
   only: (argv.only ?? env('only'))?.split(',').map((x) => x.trim()).filter(Boolean),
+  /** The server's IAM_SUBTREE_CACHE_ENTRIES (its default when absent; 0 measures every children/parents read uncached). */
+  subtreeCache: argv['subtree-cache'] ?? env('subtree-cache'),
 };
+if (opts.subtreeCache !== undefined && !/^\d+$/.test(opts.subtreeCache)) throw new Error(`--subtree-cache must be a whole number, not "${opts.subtreeCache}"`);
 if (opts.users < 1000 + 10) throw new Error('--users must be at least 1010 (hot organizations take 1,000 members)');
 
 const log = (msg) => process.stderr.write(`[bench ${((Date.now() - wallStart) / 1000).toFixed(1)}s] ${msg}\n`);
@@ -190,6 +194,7 @@ async function main() {
 async function startServer(dir, label) {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dir, IAM_LOG_LEVEL: 'warn', IAM_BENCH_ROUTES: 'true' };
+  if (opts.subtreeCache !== undefined) env.IAM_SUBTREE_CACHE_ENTRIES = opts.subtreeCache;
   // For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as for the distributed processes).
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const server = await startService({ main: 'apps/standalone/dist/main.js', nodeArgs, env, label: `server-${label}`, logDir: dir, readyUrl: `http://127.0.0.1:${port}/readyz` });

@@ -29,7 +29,8 @@ export function renderReport(report, file) {
     '',
     `${m.cpu} x${m.cores}, ${m.totalMemoryMb} MB, node ${m.node}, load average at start ${m.loadAverageAtStart.join(' ')}; commit ${report.commit ?? '?'}`,
     `seed: ${s.orgs} orgs (depth ${s.maxDepth}, branching ${s.branching}), ${s.users} users, ${s.memberships} memberships, ${s.clients} clients = ${s.events} events in ${s.seconds.toFixed(1)}s`,
-    `${o.duration}s per workload after ${o.warmup}s warm-up, ${o.connections} connections (flood ${o.floodConnections}); CPU is % of one core; bench CPU is the load generator's own`,
+    `${o.duration}s per workload after ${o.warmup}s warm-up, ${o.connections} connections (flood ${o.floodConnections}); CPU is % of one core; bench CPU is the load generator's own` +
+      (o.subtreeCache === undefined ? '' : `; server subtree cache ${o.subtreeCache} entries`),
     '',
     table(report.workloads.concat(d?.workload ? [d.workload] : []), floor),
     '',

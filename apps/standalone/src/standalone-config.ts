@@ -15,6 +15,8 @@ export interface StandaloneConfig {
   host?: string;
   /** `GET /__bench/empty` for `npm run bench` (IAM_BENCH_ROUTES=true); off by default. */
   benchRoutes?: boolean;
+  /** Children pages and parent lists kept in memory per read-model checkpoint (IAM_SUBTREE_CACHE_ENTRIES). */
+  subtreeCacheEntries?: number;
 }
 
 /** Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD. */
@@ -23,6 +25,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer from 0 to 65535, not "${env.PORT}"`);
   const level = env.IAM_LOG_LEVEL ?? 'info';
   if (!['info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`IAM_LOG_LEVEL must be info, warn, error or silent`);
+  const cacheEntries = env.IAM_SUBTREE_CACHE_ENTRIES === undefined || env.IAM_SUBTREE_CACHE_ENTRIES === '' ? undefined : Number(env.IAM_SUBTREE_CACHE_ENTRIES);
+  if (cacheEntries !== undefined && (!Number.isInteger(cacheEntries) || cacheEntries < 0 || cacheEntries > 100_000))
+    throw new Error(`IAM_SUBTREE_CACHE_ENTRIES must be a whole number from 0 to 100000, not "${env.IAM_SUBTREE_CACHE_ENTRIES}"`);
   return {
     port,
     dataDir: resolve(env.IAM_DATA_DIR || './data'),
@@ -33,5 +38,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
     validateResponses: env.IAM_VALIDATE_RESPONSES === 'true',
     host: env.HOST || undefined,
     benchRoutes: env.IAM_BENCH_ROUTES === 'true',
+    subtreeCacheEntries: cacheEntries,
   };
 }

@@ -34,7 +34,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
-  const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true });
+  const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true, subtreeCacheEntries: config.subtreeCacheEntries });
   // The two files that take every write: their checkpoints run off the event loop.
   const checkpointer = startWalCheckpointer([files.events, files.readModels], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),

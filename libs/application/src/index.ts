@@ -27,3 +27,4 @@ export * from './distributed-settings';
 export * from './heap-growth';
 export * from './group-commit-queue';
 export * from './transaction-scope';
+export * from './versioned-cache';

@@ -1,4 +1,4 @@
-import type { OrgListFilter, OrgQueries, OrgView, Page, PageRequest } from '@arbor/application';
+import { deepFreeze, VersionedCache, type OrgListFilter, type OrgQueries, type OrgView, type Page, type PageRequest } from '@arbor/application';
 import { nameKey } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
@@ -22,10 +22,21 @@ const ANY_DEPTH = 2 ** 31;
 /** An organization, then its distance from the ancestor and its name key (the page keyset). */
 type ChildTuple = [...OrgTuple, distance: number, nameKey: string];
 
+export interface SubtreeCacheOptions {
+  /** The read models' checkpoint: the version of everything these queries read. */
+  version: () => number;
+  /** Children pages and parent lists kept (LRU); 0 keeps none. */
+  entries: number;
+}
+
 /**
  * Organization queries. A page is one query (one per root for a scoped `list`) fetching `limit + 1` rows
  * (the extra row only tells whether a next page exists), with keyset pagination that resumes through an
  * index seek, never an offset.
+ *
+ * Children pages and parent lists, the costly reads (a 50-row page is ~550 column values to marshal), are
+ * read far more often than the tree changes: they are also kept in a `VersionedCache` under the read models'
+ * checkpoint, so any projected event makes them stale. Cached results are frozen and shared.
  */
 export class SqliteOrgQueries implements OrgQueries {
   private readonly byId: Statement<[string], OrgTuple>;
@@ -34,8 +45,12 @@ export class SqliteOrgQueries implements OrgQueries {
   private readonly ancestors: Statement<[string], OrgTuple>;
   /** `list` statements by SQL text: one per combination of filters present, so at most 14. */
   private readonly lists: StatementCache;
+  private readonly subtrees: VersionedCache<Page<OrgView> | OrgView[]>;
+  private readonly version: () => number;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, cache: SubtreeCacheOptions) {
+    this.subtrees = new VersionedCache(cache.entries);
+    this.version = cache.version;
     this.lists = new StatementCache(db);
     this.byId = db.prepare<[string], OrgTuple>(`SELECT ${ORG_COLUMNS} FROM orgs o WHERE o.id = ?`).raw(true);
     // Both are one range scan of org_closure_children, no sort. The first page starts at distance 1 (past
@@ -128,6 +143,10 @@ export class SqliteOrgQueries implements OrgQueries {
   async children(id: string, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
     const limit = pageLimit(page);
     const depth = maxDepth ?? ANY_DEPTH;
+    const version = this.version();
+    const key = `c ${id} ${depth} ${limit} ${page.cursor ?? ''}`;
+    const hit = this.subtrees.get(version, key);
+    if (hit !== undefined) return hit as Page<OrgView>;
     let rows: ChildTuple[];
     if (page.cursor === undefined) {
       rows = this.firstDescendants.all(id, depth, limit + 1);
@@ -135,10 +154,18 @@ export class SqliteOrgQueries implements OrgQueries {
       const from = decodePageCursor(page.cursor, isChildrenKeyset);
       rows = this.nextDescendants.all(id, depth, from.d, from.k, from.i, limit + 1);
     }
-    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] }));
+    const result = deepFreeze(toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] })));
+    this.subtrees.set(version, key, result);
+    return result;
   }
 
   async parents(id: string): Promise<OrgView[]> {
-    return this.ancestors.all(id).map(toOrgView);
+    const version = this.version();
+    const key = `p ${id}`;
+    const hit = this.subtrees.get(version, key);
+    if (hit !== undefined) return hit as OrgView[];
+    const result = deepFreeze(this.ancestors.all(id).map(toOrgView));
+    this.subtrees.set(version, key, result);
+    return result;
   }
 }

@@ -11,6 +11,9 @@ import { SqliteUserQueries } from './sqlite-user-queries';
 
 const CHECKPOINT_NAME = 'read-models';
 
+/** Children pages and parent lists kept in memory (see SqliteOrgQueries): a few MB at most. */
+export const DEFAULT_SUBTREE_CACHE_ENTRIES = 256;
+
 /**
  * The read side in one SQLite file, on one connection: every operation is synchronous underneath, so
  * within a process a query never observes half of an `apply`; other processes read through WAL snapshots.
@@ -25,12 +28,19 @@ export class SqliteReadModels implements ReadModels {
   private readonly resetAll: Transaction<() => void>;
   private closed = false;
 
-  constructor(private readonly db: SqliteDatabase) {
-    this.orgs = new SqliteOrgQueries(db);
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: { subtreeCacheEntries?: number } = {},
+  ) {
+    const getCheckpoint = db.prepare<[string], number>('SELECT position FROM checkpoint WHERE name = ?').pluck();
+    this.getCheckpoint = getCheckpoint;
+    this.orgs = new SqliteOrgQueries(db, {
+      version: () => getCheckpoint.get(CHECKPOINT_NAME) ?? 0,
+      entries: options.subtreeCacheEntries ?? DEFAULT_SUBTREE_CACHE_ENTRIES,
+    });
     this.users = new SqliteUserQueries(db);
     this.memberships = new SqliteMembershipQueries(db);
     this.clients = new SqliteClientQueries(db);
-    this.getCheckpoint = db.prepare<[string], number>('SELECT position FROM checkpoint WHERE name = ?').pluck();
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
@@ -86,12 +96,15 @@ export class SqliteReadModels implements ReadModels {
 }
 
 /** Opens (creating and migrating if needed) the read models in `file`; see OpenOptions for the options. */
-export function openSqliteReadModels(file: string, options: { backgroundCheckpoints?: boolean } = {}): SqliteReadModels {
+export function openSqliteReadModels(
+  file: string,
+  options: { backgroundCheckpoints?: boolean; subtreeCacheEntries?: number } = {},
+): SqliteReadModels {
   // NORMAL: a crash may lose the last batches, but the checkpoint is lost with them and they are re-applied.
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     applyMigrations(db, READ_MODELS_MIGRATIONS);
-    return new SqliteReadModels(db);
+    return new SqliteReadModels(db, { subtreeCacheEntries: options.subtreeCacheEntries });
   } catch (e) {
     db.close();
     throw e;

@@ -1,0 +1,16 @@
+import { configFromEnv } from './standalone-config';
+
+describe('configFromEnv', () => {
+  it('leaves the subtree cache at its default unless IAM_SUBTREE_CACHE_ENTRIES says otherwise', () => {
+    expect(configFromEnv({}).subtreeCacheEntries).toBeUndefined();
+    expect(configFromEnv({ IAM_SUBTREE_CACHE_ENTRIES: '0' }).subtreeCacheEntries).toBe(0);
+    expect(configFromEnv({ IAM_SUBTREE_CACHE_ENTRIES: '1000' }).subtreeCacheEntries).toBe(1000);
+  });
+
+  it('refuses values that are not whole numbers in range', () => {
+    for (const bad of ['-1', '1.5', 'lots', '100001']) {
+      expect(() => configFromEnv({ IAM_SUBTREE_CACHE_ENTRIES: bad })).toThrow('IAM_SUBTREE_CACHE_ENTRIES');
+    }
+    expect(() => configFromEnv({ PORT: '70000' })).toThrow('PORT');
+  });
+});

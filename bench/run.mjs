@@ -158,7 +158,9 @@ async function main() {
   } finally {
     await server.stop();
   }
-  report.startup.serverPeakRssMb = Math.max(report.startup.cold.peakRssMb ?? 0, ...report.workloads.map((w) => w.server.peakRssMb ?? 0));
+  report.startup.serverPeakRssMb = Math.max(report.startup.cold.peakRssMb ?? 0, ...report.workloads.filter((w) => !w.reference).map((w) => w.server.peakRssMb ?? 0));
+
+  if (!opts.only || opts.only.includes('reference')) report.workloads.push(...(await referenceWorkloads(dir)));
 
   log('rebuilding the read models from the log (apps/projector --rebuild)');
   report.rebuild = await rebuild(dir);
@@ -201,6 +203,39 @@ async function startServer(dir, label) {
   const url = `http://127.0.0.1:${port}`;
   const memory = await fetch(`${url}/__bench/memory`).then((r) => r.json()).catch(() => ({}));
   return { ...server, url, stop: server.stop, heapUsedAtReadyMb: mb((memory.heapUsed ?? NaN) / 1024) };
+}
+
+/**
+ * The yardstick of the issue's targets, measured the same way: plain express 5 in its own process, an empty
+ * route and a minimal client_credentials grant (no database; bench/lib/reference-server.mjs).
+ */
+async function referenceWorkloads(dir) {
+  const port = await freePort();
+  const secret = 'reference-secret';
+  const server = await startService({
+    main: 'bench/lib/reference-server.mjs',
+    env: { ...process.env, PORT: String(port), REFERENCE_SECRET: secret },
+    label: 'reference-server',
+    logDir: dir,
+    readyUrl: `http://127.0.0.1:${port}/readyz`,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const rows = [];
+  try {
+    const token = { method: 'POST', path: '/token', headers: { authorization: `Basic ${Buffer.from(`cli_reference:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' };
+    for (const [name, what, req] of [
+      ['reference_empty_route', 'reference: GET /empty on a separate plain express 5 process', { method: 'GET', path: '/empty' }],
+      ['reference_minimal_token', 'reference: minimal client_credentials on plain express 5 (Basic, SHA-256, ES256; no database)', token],
+    ]) {
+      log(`${name}: ${what}`);
+      const [result] = await measure({ url, pid: server.pid }, [{ req, connections: opts.connections }], opts);
+      rows.push({ name, what, reference: true, ...result });
+      log(`  ${result.okPerSecond}/s ok, p99 ${result.latencyMs.p99} ms`);
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
 }
 
 /** The distributed workload, or why it did not run. */

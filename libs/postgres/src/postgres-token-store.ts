@@ -51,8 +51,8 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
 });
 
 /**
- * Refresh tokens and revocations in PostgreSQL. `isAccessTokenRevoked` and `isFamilyRevoked` run on every
- * authenticated request: each is one primary-key lookup.
+ * Refresh tokens and revocations in PostgreSQL. `isAccessTokenRevoked` runs on every authenticated request:
+ * one round trip, two primary-key lookups (the token, and its refresh family when it has one).
  */
 export class PostgresTokenStore implements TokenStore {
   private closed = false;
@@ -125,10 +125,14 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
-  async isAccessTokenRevoked(jti: string): Promise<boolean> {
+  async isAccessTokenRevoked(jti: string, familyId?: string): Promise<boolean> {
     this.assertOpen();
-    const { rowCount } = await this.pool.query(`SELECT 1 FROM ${this.t.access} WHERE jti = $1`, [jti]);
-    return (rowCount ?? 0) > 0;
+    const { rows } = await this.pool.query<{ revoked: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.t.access} WHERE jti = $1)
+           OR EXISTS (SELECT 1 FROM ${this.t.families} WHERE family_id = $2) AS revoked`,
+      [jti, familyId ?? null],
+    );
+    return rows[0]?.revoked === true;
   }
 
   /**

@@ -34,30 +34,30 @@ export const toOrgView = (row: readonly [...OrgTuple, ...unknown[]]): OrgView =>
   version: row[8],
 });
 
-/** Columns of `users u` in the shape `toUserView` expects. */
+/** Columns of `users u`, in `UserTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
 export const USER_COLUMNS =
   'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version';
 
-export interface UserRow {
-  id: string;
-  email: string | null;
-  name: string | null;
-  status: UserView['status'];
-  platform_admin: number;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
+export type UserTuple = [
+  id: string,
+  email: string | null,
+  name: string | null,
+  status: UserView['status'],
+  platformAdmin: number,
+  createdAt: string,
+  updatedAt: string,
+  version: number,
+];
 
-export const toUserView = (row: UserRow): UserView => ({
-  id: row.id,
-  email: row.email,
-  name: row.name,
-  status: row.status,
-  platformAdmin: row.platform_admin !== 0,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  version: row.version,
+export const toUserView = (row: UserTuple): UserView => ({
+  id: row[0],
+  email: row[1],
+  name: row[2],
+  status: row[3],
+  platformAdmin: row[4] !== 0,
+  createdAt: row[5],
+  updatedAt: row[6],
+  version: row[7],
 });
 
 /** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */

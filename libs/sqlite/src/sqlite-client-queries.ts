@@ -4,37 +4,30 @@ import type { SqliteDatabase } from './open-sqlite-database';
 import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { StatementCache } from './statement-cache';
 
+/** Columns of `clients cl`, in `ClientTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
 const CLIENT_COLUMNS = 'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version';
 
-interface ClientRow {
-  id: string;
-  client_id: string;
-  name: string;
-  org_id: string;
-  scopes: string;
-  created_at: string;
-  version: number;
-}
+type ClientTuple = [id: string, clientId: string, name: string, orgId: string, scopes: string, createdAt: string, version: number];
 
-const toClientView = (row: ClientRow): ClientView => ({
-  id: row.id,
-  clientId: row.client_id,
-  name: row.name,
-  orgId: row.org_id,
-  scopes: JSON.parse(row.scopes) as string[],
-  createdAt: row.created_at,
-  version: row.version,
+const toClientView = (row: ClientTuple): ClientView => ({
+  id: row[0],
+  clientId: row[1],
+  name: row[2],
+  orgId: row[3],
+  scopes: JSON.parse(row[4]) as string[],
+  createdAt: row[5],
+  version: row[6],
 });
 
 /** Client credentials (never their secrets, which only the vault holds). */
 export class SqliteClientQueries implements ClientQueries {
-  private readonly byId: Statement<[string], ClientRow>;
-  private readonly byClientId: Statement<[string], ClientRow>;
+  private readonly byId: Statement<[string], ClientTuple>;
+  private readonly byClientId: Statement<[string], ClientTuple>;
   private readonly lists: StatementCache;
 
   constructor(db: SqliteDatabase) {
-    this.byId = db.prepare(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.id = ?`);
-    this.byClientId = db.prepare(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.client_id = ?`);
+    this.byId = db.prepare<[string], ClientTuple>(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.id = ?`).raw(true);
+    this.byClientId = db.prepare<[string], ClientTuple>(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.client_id = ?`).raw(true);
     this.lists = new StatementCache(db);
   }
 
@@ -69,11 +62,12 @@ export class SqliteClientQueries implements ClientQueries {
       );
       params.push(JSON.stringify(filter.withinSubtreesOf));
     }
-    const statement = this.lists.get<ClientRow>(
+    const statement = this.lists.get<ClientTuple>(
       `SELECT ${CLIENT_COLUMNS} FROM clients cl
        WHERE cl.id > ?${conditions.map((c) => ` AND ${c}`).join('')}
        ORDER BY cl.id LIMIT ?`,
+      true,
     );
-    return toPage(statement.all(after, ...params, limit + 1), limit, toClientView, (row): IdKeyset => ({ i: row.id }));
+    return toPage(statement.all(after, ...params, limit + 1), limit, toClientView, (row): IdKeyset => ({ i: row[0] }));
   }
 }

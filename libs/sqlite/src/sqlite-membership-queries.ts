@@ -3,33 +3,33 @@ import type { Role } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
-import { containsPattern, parseRoles, type UserRow } from './read-model-rows';
+import { containsPattern, parseRoles, type UserTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
-/** Columns of `memberships m JOIN users u` in the shape `toOrgUserView` expects. */
+/** Columns of `memberships m JOIN users u`, in `OrgUserTuple` order (rows read as arrays). */
 const ORG_USER_COLUMNS =
   'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version';
 
-interface OrgUserRow {
-  org_id: string;
-  user_id: string;
-  email: string | null;
-  name: string | null;
-  status: UserRow['status'];
-  roles: string;
-  added_at: string;
-  version: number;
-}
+type OrgUserTuple = [
+  orgId: string,
+  userId: string,
+  email: string | null,
+  name: string | null,
+  status: UserTuple[3],
+  roles: string,
+  addedAt: string,
+  version: number,
+];
 
-const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
-  orgId: row.org_id,
-  userId: row.user_id,
-  email: row.email,
-  name: row.name,
-  status: row.status,
-  roles: parseRoles(row.roles),
-  addedAt: row.added_at,
-  version: row.version,
+const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
+  orgId: row[0],
+  userId: row[1],
+  email: row[2],
+  name: row[3],
+  status: row[4],
+  roles: parseRoles(row[5]),
+  addedAt: row[6],
+  version: row[7],
 });
 
 interface UserMembershipRow {
@@ -45,7 +45,7 @@ interface UserMembershipRow {
  * inside a root's subtree when the closure links the root to it as an ancestor (itself included).
  */
 export class SqliteMembershipQueries implements MembershipQueries {
-  private readonly byKey: Statement<[string, string], OrgUserRow>;
+  private readonly byKey: Statement<[string, string], OrgUserTuple>;
   private readonly byUser: Statement<[string], UserMembershipRow>;
   private readonly byUserWithin: Statement<[string, string], UserMembershipRow>;
   private readonly inheritedRoles: Statement<[string, string], string>;
@@ -53,10 +53,12 @@ export class SqliteMembershipQueries implements MembershipQueries {
   private readonly lists: StatementCache;
 
   constructor(db: SqliteDatabase) {
-    this.byKey = db.prepare(
-      `SELECT ${ORG_USER_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id
-       WHERE m.org_id = ? AND m.user_id = ?`,
-    );
+    this.byKey = db
+      .prepare<[string, string], OrgUserTuple>(
+        `SELECT ${ORG_USER_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = ? AND m.user_id = ?`,
+      )
+      .raw(true);
     const byUserSql = (scope: string): string =>
       `SELECT m.org_id, o.name AS org_name, m.roles, m.added_at
        FROM memberships m JOIN orgs o ON o.id = m.org_id
@@ -104,13 +106,14 @@ export class SqliteMembershipQueries implements MembershipQueries {
       const pattern = containsPattern(filter.q);
       params.push(pattern, pattern);
     }
-    const statement = this.lists.get<OrgUserRow>(
+    const statement = this.lists.get<OrgUserTuple>(
       `SELECT ${ORG_USER_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id
        WHERE m.org_id = ? AND m.user_id > ?${conditions.map((c) => ` AND ${c}`).join('')}
        ORDER BY m.user_id LIMIT ?`,
+      true,
     );
     const rows = statement.all(orgId, after, ...params, limit + 1);
-    return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row.user_id }));
+    return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row[1] }));
   }
 
   async listByUser(userId: string, filter: { withinSubtreesOf?: string[] }): Promise<UserMembershipView[]> {

@@ -117,6 +117,11 @@ describe('SqliteTokenStore', () => {
     await store.revokeAccessToken('j1', '2030-01-01T00:00:00.000Z');
     expect(await store.isAccessTokenRevoked('j1')).toBe(true);
     expect(await store.isAccessTokenRevoked('j2')).toBe(false);
+
+    // One lookup for a token and its refresh family: revoked if either is.
+    expect(await store.isAccessTokenRevoked('j2', 'f2')).toBe(false);
+    expect(await store.isAccessTokenRevoked('j2', 'f1')).toBe(true);
+    expect(await store.isAccessTokenRevoked('j1', 'f2')).toBe(true);
   });
 
   it('purges what expired, and revoked families left without tokens', async () => {

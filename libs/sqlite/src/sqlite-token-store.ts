@@ -49,8 +49,8 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
 /**
  * Refresh tokens and revocations in their own SQLite file, readable by the owner only (the hashes are of
  * high-entropy tokens, but a family id or a jti in the wrong hands is still of use to nobody but us).
- * `isAccessTokenRevoked` and `isFamilyRevoked` run on every authenticated request: each is one primary-key
- * lookup on a statement prepared once.
+ * `isAccessTokenRevoked` runs on every authenticated request: one statement prepared once, two primary-key
+ * lookups (the token, and its refresh family when it has one).
  */
 export class SqliteTokenStore implements TokenStore {
   private readonly insertToken: Statement<Record<string, unknown>>;
@@ -59,7 +59,7 @@ export class SqliteTokenStore implements TokenStore {
   private readonly insertRevokedFamily: Statement<[string, string]>;
   private readonly selectRevokedFamily: Statement<[string], number>;
   private readonly insertRevokedAccess: Statement<[string, string]>;
-  private readonly selectRevokedAccess: Statement<[string], number>;
+  private readonly selectRevokedAccess: Statement<[string, string | null], number>;
   private readonly purge: Transaction<(now: string) => void>;
   private closed = false;
 
@@ -91,7 +91,10 @@ export class SqliteTokenStore implements TokenStore {
       'INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)',
     );
     this.selectRevokedAccess = db
-      .prepare<[string], number>('SELECT 1 FROM revoked_access_tokens WHERE jti = ?')
+      .prepare<[string, string | null], number>(
+        `SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)
+             OR EXISTS (SELECT 1 FROM revoked_families WHERE family_id = ?)`,
+      )
       .pluck();
     const purgeTokens = db.prepare<[string]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
     const purgeAccess = db.prepare<[string]>('DELETE FROM revoked_access_tokens WHERE expires_at < ?');
@@ -141,9 +144,9 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
-  async isAccessTokenRevoked(jti: string): Promise<boolean> {
+  async isAccessTokenRevoked(jti: string, familyId?: string): Promise<boolean> {
     this.assertOpen();
-    return this.selectRevokedAccess.get(jti) !== undefined;
+    return this.selectRevokedAccess.get(jti, familyId ?? null) === 1;
   }
 
   async purgeExpired(now: string): Promise<void> {

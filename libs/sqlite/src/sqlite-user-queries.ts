@@ -2,18 +2,20 @@ import type { Page, PageRequest, UserListFilter, UserQueries, UserView } from '@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
-import { containsPattern, emailKey, toUserView, USER_COLUMNS, type UserRow } from './read-model-rows';
+import { containsPattern, emailKey, toUserView, USER_COLUMNS, type UserTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
 export class SqliteUserQueries implements UserQueries {
-  private readonly byId: Statement<[string], UserRow>;
-  private readonly byEmailKey: Statement<[string], UserRow>;
+  private readonly byId: Statement<[string], UserTuple>;
+  private readonly byEmailKey: Statement<[string], UserTuple>;
   private readonly lists: StatementCache;
 
   constructor(db: SqliteDatabase) {
-    this.byId = db.prepare(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`);
+    this.byId = db.prepare<[string], UserTuple>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).raw(true);
     // email_key is not UNIQUE (see the schema): should two rows ever share it, the oldest id wins.
-    this.byEmailKey = db.prepare(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_key = ? ORDER BY u.id LIMIT 1`);
+    this.byEmailKey = db
+      .prepare<[string], UserTuple>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_key = ? ORDER BY u.id LIMIT 1`)
+      .raw(true);
     this.lists = new StatementCache(db);
   }
 
@@ -54,11 +56,12 @@ export class SqliteUserQueries implements UserQueries {
       );
       params.push(JSON.stringify(filter.withinSubtreesOf));
     }
-    const statement = this.lists.get<UserRow>(
+    const statement = this.lists.get<UserTuple>(
       `SELECT ${USER_COLUMNS} FROM users u
        WHERE u.id > ?${conditions.map((c) => ` AND ${c}`).join('')}
        ORDER BY u.id LIMIT ?`,
+      true,
     );
-    return toPage(statement.all(after, ...params, limit + 1), limit, toUserView, (row): IdKeyset => ({ i: row.id }));
+    return toPage(statement.all(after, ...params, limit + 1), limit, toUserView, (row): IdKeyset => ({ i: row[0] }));
   }
 }

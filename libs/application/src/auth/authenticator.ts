@@ -31,9 +31,8 @@ export class Authenticator {
     return (await this.isRevoked(claims)) ? undefined : this.subjectOf(claims);
   }
 
-  async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
-    if (await this.tokenStore.isAccessTokenRevoked(claims.jti)) return true;
-    return claims.sid !== undefined && (await this.tokenStore.isFamilyRevoked(claims.sid));
+  isRevoked(claims: AccessTokenClaims): Promise<boolean> {
+    return this.tokenStore.isAccessTokenRevoked(claims.jti, claims.sid);
   }
 
   async subjectOf(claims: AccessTokenClaims): Promise<Principal | undefined> {

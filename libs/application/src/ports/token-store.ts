@@ -31,7 +31,8 @@ export interface TokenStore {
   isFamilyRevoked(familyId: string): Promise<boolean>;
   /** Kept until `expiresAt` (the access token's own expiry), after which it no longer matters. */
   revokeAccessToken(jti: string, expiresAt: string): Promise<void>;
-  isAccessTokenRevoked(jti: string): Promise<boolean>;
+  /** Whether the access token `jti` was revoked, or (when given) its refresh family: one lookup for both. */
+  isAccessTokenRevoked(jti: string, familyId?: string): Promise<boolean>;
   /** Drops what expired before `now`. */
   purgeExpired(now: string): Promise<void>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import { PERMISSIONS, emailKey, isIamError, isPermission } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { TokenStore } from '../ports/token-store';
-import type { PasswordHasher } from '../security/password-hasher';
+import { SATURATED, type PasswordHasher } from '../security/password-hasher';
 import type { TokenService } from '../security/token-service';
 import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
 import type { FailureThrottle } from './failure-throttle';
@@ -66,6 +66,8 @@ export class TokenEndpoint {
     const throttleKey = `account:${emailKey(username)}`;
     const wait = this.deps.accountThrottle.retryAfterSeconds(throttleKey);
     if (wait > 0) return throttled('Too many failed attempts for this account.', wait);
+    // Shed before any lookup: whether the account exists does not change the answer, and a flood costs less.
+    if (this.deps.hasher.saturated) return throttled(SATURATED, 1);
 
     const user = await this.deps.readModels.users.findByEmail(username);
     const stored = user && user.status === 'active' ? await this.deps.vault.getPasswordHash(user.id) : undefined;

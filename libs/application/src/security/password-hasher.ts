@@ -1,10 +1,12 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { IamError } from '@arbor/domain';
+import { ScryptWorkers } from './scrypt-workers';
 
-/** scrypt with N = 2^15, r = 8: 32 MiB and tens of milliseconds per hash, on the libuv thread pool. */
+/** scrypt with N = 2^15, r = 8: 32 MiB and tens of milliseconds per hash, on low-priority worker threads. */
 const DEFAULT_COST = { ln: 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
+export const SATURATED = 'Too many password checks in flight; retry shortly.';
 
 export interface PasswordHasherOptions {
   /** log2 of scrypt's N; tests may lower it, production keeps the default. */
@@ -13,17 +15,21 @@ export interface PasswordHasherOptions {
   concurrency?: number;
   /** Hashes allowed to wait; past that a login flood is shed with 429 instead of stalling. */
   maxQueue?: number;
+  /** Nice value of the hashing threads (Linux); 0 hashes at the server's own priority. Default 10. */
+  nice?: number;
 }
 
 /**
  * Memory-hard password hashing off the event loop, behind a bounded queue: when the queue is full, callers
- * get IAM_ERR_RATE_LIMITED at once, so a flood of logins cannot starve every other endpoint.
+ * get IAM_ERR_RATE_LIMITED at once, so a flood of logins cannot starve every other endpoint. The hashes run
+ * on worker threads of lower CPU priority (`ScryptWorkers`): when the cores are busy, requests go first.
  * Stored form: `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (base64url), self-describing so the cost can rise later.
  */
 export class PasswordHasher {
   private readonly cost: typeof DEFAULT_COST;
   private readonly concurrency: number;
   private readonly maxQueue: number;
+  private readonly workers: ScryptWorkers;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   /** A real hash of nothing, verified against when the account is unknown, so timing does not tell. */
@@ -34,6 +40,20 @@ export class PasswordHasher {
     // Leave a core to everything else: hashing on every core starves other endpoints during a login flood.
     this.concurrency = options.concurrency ?? Math.max(1, availableParallelism() - 1);
     this.maxQueue = options.maxQueue ?? 64;
+    this.workers = new ScryptWorkers(this.concurrency, options.nice ?? 10);
+  }
+
+  /**
+   * True while every hashing slot runs and the queue is full: the next hash would be refused. Callers check it
+   * before any other work, so a login flood is shed for the price of a 429 alone.
+   */
+  get saturated(): boolean {
+    return this.running >= this.concurrency && this.waiting.length >= this.maxQueue;
+  }
+
+  /** The nice value hashes run at (Linux; elsewhere the process's own). */
+  hashingPriority(): Promise<number> {
+    return this.workers.workerPriority();
   }
 
   async hash(password: string): Promise<string> {
@@ -61,9 +81,7 @@ export class PasswordHasher {
     try {
       const N = 2 ** cost.ln;
       const options: ScryptOptions = { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r };
-      return await new Promise<Buffer>((resolve, reject) =>
-        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
-      );
+      return await this.workers.derive(password.normalize('NFKC'), salt, KEY_LENGTH, options);
     } finally {
       this.release();
     }
@@ -74,8 +92,7 @@ export class PasswordHasher {
       this.running++;
       return Promise.resolve();
     }
-    if (this.waiting.length >= this.maxQueue)
-      return Promise.reject(new IamError('IAM_ERR_RATE_LIMITED', 'Too many password checks in flight; retry shortly.'));
+    if (this.waiting.length >= this.maxQueue) return Promise.reject(new IamError('IAM_ERR_RATE_LIMITED', SATURATED));
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 

@@ -1,7 +1,9 @@
+import { randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from './password-hasher';
+import { ScryptWorkers } from './scrypt-workers';
 import { PersonalDataCipher } from './personal-data-cipher';
 import { SigningKeyRing } from './signing-key-ring';
 import type { SecretVault } from '../ports/secret-vault';
@@ -54,9 +56,37 @@ describe('PasswordHasher', () => {
     expect(await hasher.verify('correct horse', undefined)).toBe(false);
   });
 
+  it('verifies hashes made by scrypt itself (the stored form did not change with the worker threads)', async () => {
+    const salt = randomBytes(16);
+    const key = scryptSync('tr0ub4dor'.normalize('NFKC'), salt, 32, { N: 2 ** 10, r: 8, p: 1 });
+    const stored = `$scrypt$ln=10,r=8,p=1$${salt.toString('base64url')}$${key.toString('base64url')}`;
+    expect(await hasher.verify('tr0ub4dor', stored)).toBe(true);
+    expect(await hasher.verify('tr0ub4d0r', stored)).toBe(false);
+  });
+
+  it('hashes on threads of lower CPU priority (Linux), leaving the calling thread as it was', async () => {
+    const before = getPriority(0);
+    const linux = process.platform === 'linux';
+    expect(await hasher.hashingPriority()).toBe(linux ? Math.max(before, 10) : before);
+    expect(getPriority(0)).toBe(before);
+    const plain = new PasswordHasher({ costLog2: 10, nice: 0 });
+    expect(await plain.hashingPriority()).toBe(before);
+    expect(await plain.verify('x', await plain.hash('x'))).toBe(true);
+  });
+
+  it('fails a hash the worker cannot compute instead of hanging', async () => {
+    const workers = new ScryptWorkers(1);
+    await expect(workers.derive('x', randomBytes(16), 32, { N: 3 })).rejects.toThrow();
+    expect((await workers.derive('x', Buffer.alloc(16), 32, { N: 2 ** 10 })).equals(scryptSync('x', Buffer.alloc(16), 32, { N: 2 ** 10 }))).toBe(true);
+  });
+
   it('sheds load with IAM_ERR_RATE_LIMITED once its queue is full', async () => {
     const small = new PasswordHasher({ costLog2: 12, concurrency: 1, maxQueue: 2 });
-    const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.hash('x')));
+    expect(small.saturated).toBe(false);
+    const pending = Array.from({ length: 6 }, () => small.hash('x'));
+    expect(small.saturated).toBe(true);
+    const results = await Promise.allSettled(pending);
+    expect(small.saturated).toBe(false);
     const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(rejected.length).toBe(3);
     expect(rejected[0].reason.code).toBe('IAM_ERR_RATE_LIMITED');

@@ -1,0 +1,38 @@
+import type { PasswordHasher } from '../security/password-hasher';
+import { FailureThrottle } from './failure-throttle';
+import { TokenEndpoint, type TokenEndpointDeps } from './token-endpoint';
+
+/** Only what a password grant touches before hashing; anything else would throw. */
+function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndpoint {
+  const unused = new Proxy({}, { get: (_t, name) => { throw new Error(`not expected: ${String(name)}`); } });
+  const deps = {
+    tokens: unused,
+    hasher,
+    vault: { getPasswordHash: async () => { lookups.push('vault'); return undefined; } },
+    readModels: { users: { findByEmail: async () => { lookups.push('user'); return undefined; } } },
+    tokenStore: unused,
+    clients: unused,
+    accountThrottle: new FailureThrottle(),
+  } as unknown as TokenEndpointDeps;
+  return new TokenEndpoint(deps);
+}
+
+describe('TokenEndpoint password grant', () => {
+  const login = { grant_type: 'password', username: 'ada@example.test', password: 'pw' };
+
+  it('sheds with 429 before any lookup while the hasher is saturated', async () => {
+    const lookups: string[] = [];
+    const result = await endpoint({ saturated: true, verify: async () => { throw new Error('must not hash'); } }, lookups).grant(login);
+    expect(result).toMatchObject({ ok: false, status: 429, error: 'temporarily_unavailable', retryAfterSeconds: 1 });
+    expect(lookups).toEqual([]);
+  });
+
+  it('looks the account up and hashes otherwise (an unknown account still costs a hash)', async () => {
+    const lookups: string[] = [];
+    let hashed = 0;
+    const result = await endpoint({ saturated: false, verify: async () => (hashed++, false) }, lookups).grant(login);
+    expect(result).toMatchObject({ ok: false, status: 400, error: 'invalid_grant' });
+    expect(lookups).toEqual(['user']);
+    expect(hashed).toBe(1);
+  });
+});

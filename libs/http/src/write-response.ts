@@ -5,8 +5,23 @@ import { PROBLEM_CONTENT_TYPE, problemBody } from './http-problem';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
+ * Encoded JSON of frozen bodies, by identity. A body frozen all the way down (a cached read: see
+ * `VersionedCache` and `deepFreeze`) cannot change, so it is encoded once however many responses carry it;
+ * the entry goes with the object. Invariant relied on: nothing hands out a body that is frozen at the top
+ * but mutable inside.
+ */
+const frozenJson = new WeakMap<object, Buffer>();
+
+const jsonOf = (body: unknown): string | Buffer => {
+  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) return JSON.stringify(body);
+  let encoded = frozenJson.get(body);
+  if (encoded === undefined) frozenJson.set(body, (encoded = Buffer.from(JSON.stringify(body))));
+  return encoded;
+};
+
+/**
  * Writes a response straight to Node's response object: no ETag hashing or content sniffing as `res.send`
- * would do, and the body is serialized exactly once.
+ * would do, and the body is serialized exactly once (once per frozen body, see `frozenJson`).
  */
 export const writeResponse = (
   res: ServerResponse,
@@ -22,7 +37,7 @@ export const writeResponse = (
     return;
   }
   const type = contentType === undefined ? JSON_CONTENT_TYPE : withJsonCharset(contentType);
-  const payload = isJsonType(type) || !(typeof body === 'string' || Buffer.isBuffer(body)) ? JSON.stringify(body) : body;
+  const payload = isJsonType(type) || !(typeof body === 'string' || Buffer.isBuffer(body)) ? jsonOf(body) : body;
   res.setHeader('Content-Type', type);
   res.setHeader('Content-Length', typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
   res.end(payload);

@@ -1,137 +1,33 @@
-import type { RefreshTokenRecord } from '@arbor/application';
+import { tokenStoreConformance } from '@arbor/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { openPostgresTokenStore, type PostgresTokenStore } from './postgres-token-store';
+import { openPostgresTokenStore } from './postgres-token-store';
 
 const url = process.env.DATABASE_URL ?? '';
 const maybe = url ? describe : describe.skip;
 
-const token = (tokenHash: string, familyId: string, expiresAt = '2030-01-01T00:00:00.000Z'): RefreshTokenRecord => ({
-  tokenHash, familyId, subject: 'u1', scope: 'openid profile', issuedAt: '2024-01-01T00:00:00.000Z', expiresAt,
-});
+/** Runs `sql` on a connection of its own. */
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 
 maybe('PostgresTokenStore', () => {
+  // One schema per file, emptied before each test; reopening is a second pool on the same schema.
   const schema = `arbor_tokens_test_${randomBytes(6).toString('hex')}`;
-  let store: PostgresTokenStore;
-  const open = () => openPostgresTokenStore(url, { schema });
+  afterAll(() => admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 
-  beforeEach(async () => {
-    store = await open();
-    // One schema per file: each test starts from empty tables.
-    const admin = new Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`TRUNCATE "${schema}".refresh_tokens, "${schema}".revoked_token_families, "${schema}".revoked_access_tokens`);
-    } finally {
-      await admin.end();
-    }
-  });
-  afterEach(async () => {
-    await store.close();
-  });
-  afterAll(async () => {
-    const admin = new Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await admin.end();
-    }
-  });
-
-  it('spends a refresh token once; a second spend is a reuse', async () => {
-    const record = token('t1', 'f1');
-    await store.saveRefreshToken(record);
-    expect(await store.findRefreshToken('t1')).toEqual({ ...record, spent: false });
-    expect(await store.spendRefreshToken('t1')).toEqual({ status: 'spent', record });
-    expect(await store.spendRefreshToken('t1')).toEqual({ status: 'reused', record });
-    expect(await store.findRefreshToken('t1')).toEqual({ ...record, spent: true });
-    expect(await store.spendRefreshToken('nope')).toEqual({ status: 'unknown' });
-    expect(await store.findRefreshToken('nope')).toBeUndefined();
-    const duplicate = await store.saveRefreshToken(token('t1', 'f2')).then(
-      () => 'saved',
-      (e: Error) => e.message,
-    );
-    expect(duplicate).toMatch(/duplicate key|unique/i);
-  });
-
-  it('lets exactly one of 20 concurrent spends win, across two pools', async () => {
-    await store.saveRefreshToken(token('t1', 'f1'));
-    const other = await open();
-    try {
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).spendRefreshToken('t1')),
-      );
-      expect(results.filter((r) => r.status === 'spent')).toHaveLength(1);
-      expect(results.filter((r) => r.status === 'reused')).toHaveLength(19);
-    } finally {
-      await other.close();
-    }
-  });
-
-  it('revokes families and access tokens, idempotently', async () => {
-    expect(await store.isFamilyRevoked('f1')).toBe(false);
-    await store.revokeFamily('f1');
-    await store.revokeFamily('f1');
-    expect(await store.isFamilyRevoked('f1')).toBe(true);
-    expect(await store.isFamilyRevoked('f2')).toBe(false);
-
-    expect(await store.isAccessTokenRevoked('j1')).toBe(false);
-    await store.revokeAccessToken('j1', '2030-01-01T00:00:00.000Z');
-    await store.revokeAccessToken('j1', '2030-01-01T00:00:00.000Z');
-    expect(await store.isAccessTokenRevoked('j1')).toBe(true);
-    expect(await store.isAccessTokenRevoked('j2')).toBe(false);
-
-    // One lookup for a token and its refresh family: revoked if either is.
-    expect(await store.isAccessTokenRevoked('j2', 'f2')).toBe(false);
-    expect(await store.isAccessTokenRevoked('j2', 'f1')).toBe(true);
-    expect(await store.isAccessTokenRevoked('j1', 'f2')).toBe(true);
-  });
-
-  it('purges what expired, and revoked families left without tokens', async () => {
-    await store.saveRefreshToken(token('old', 'f1', '2024-01-02T00:00:00.000Z'));
-    await store.saveRefreshToken(token('new', 'f1', '2024-01-04T00:00:00.000Z'));
-    await store.saveRefreshToken(token('gone', 'f2', '2024-01-02T00:00:00.000Z'));
-    await store.revokeFamily('f1');
-    await store.revokeFamily('f2');
-    await store.revokeAccessToken('j-old', '2024-01-02T00:00:00.000Z');
-    await store.revokeAccessToken('j-new', '2024-01-04T00:00:00.000Z');
-
-    await store.purgeExpired('2024-01-03T00:00:00.000Z');
-    expect(await store.findRefreshToken('old')).toBeUndefined();
-    expect(await store.findRefreshToken('gone')).toBeUndefined();
-    expect(await store.findRefreshToken('new')).toBeDefined();
-    expect(await store.isFamilyRevoked('f1')).toBe(true);
-    expect(await store.isFamilyRevoked('f2')).toBe(false);
-    expect(await store.isAccessTokenRevoked('j-old')).toBe(false);
-    expect(await store.isAccessTokenRevoked('j-new')).toBe(true);
-
-    // Expiry is exclusive: what expires exactly at `now` is kept until the next purge.
-    await store.purgeExpired('2024-01-04T00:00:00.000Z');
-    expect(await store.findRefreshToken('new')).toBeDefined();
-    await store.purgeExpired('2024-01-04T00:00:00.001Z');
-    expect(await store.findRefreshToken('new')).toBeUndefined();
-    expect(await store.isFamilyRevoked('f1')).toBe(false);
-    expect(await store.isAccessTokenRevoked('j-new')).toBe(false);
-  });
-
-  it('keeps everything across a reopen', async () => {
-    await store.saveRefreshToken(token('t1', 'f1'));
-    await store.saveRefreshToken(token('t2', 'f1'));
-    await store.spendRefreshToken('t1');
-    await store.revokeFamily('f1');
-    await store.revokeAccessToken('j1', '2030-01-01T00:00:00.000Z');
-    await store.close();
-    store = await open();
-    expect((await store.spendRefreshToken('t1')).status).toBe('reused');
-    expect((await store.spendRefreshToken('t2')).status).toBe('spent');
-    expect(await store.isFamilyRevoked('f1')).toBe(true);
-    expect(await store.isAccessTokenRevoked('j1')).toBe(true);
-  });
-
-  it('refuses calls once closed', async () => {
-    await store.close();
-    await expect(store.isAccessTokenRevoked('j1')).rejects.toThrow('closed');
-    await store.close();
+  tokenStoreConformance({
+    open: async () => {
+      const store = await openPostgresTokenStore(url, { schema });
+      await admin(`TRUNCATE "${schema}".refresh_tokens, "${schema}".revoked_token_families, "${schema}".revoked_access_tokens`);
+      return store;
+    },
+    reopen: () => openPostgresTokenStore(url, { schema }),
   });
 });

@@ -1,0 +1,6 @@
+/**
+ * Conformance suites: what every adapter of a port must do, written once as Jest tests and run by each
+ * engine's spec (`libs/sqlite`, `libs/postgres`) against a real database. Test-only: no app depends on this
+ * lib, and the build never compiles it (only the typecheck and Jest read it).
+ */
+export { refreshToken, tokenStoreConformance, type TokenStoreHarness } from './token-store-conformance';

@@ -1,107 +1,40 @@
+import { secretVaultConformance } from '@arbor/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { openPostgresSecretVault, type PostgresSecretVault } from './postgres-secret-vault';
+import { openPostgresSecretVault } from './postgres-secret-vault';
 
 const url = process.env.DATABASE_URL ?? '';
 const maybe = url ? describe : describe.skip;
 
-maybe('PostgresSecretVault', () => {
-  const schema = `arbor_vault_test_${randomBytes(6).toString('hex')}`;
-  let vault: PostgresSecretVault;
-  const open = () => openPostgresSecretVault(url, { schema });
+/** Runs `sql` on a connection of its own. */
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 
-  beforeEach(async () => {
-    vault = await open();
-  });
-  afterEach(async () => {
-    await vault.close();
-  });
-  afterAll(async () => {
-    const admin = new Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await admin.end();
-    }
+maybe('PostgresSecretVault', () => {
+  // One schema per file, emptied before each test; reopening is a second pool on the same schema.
+  const schema = `arbor_vault_test_${randomBytes(6).toString('hex')}`;
+  const open = () => openPostgresSecretVault(url, { schema });
+  afterAll(() => admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+
+  secretVaultConformance({
+    open: async () => {
+      const vault = await open();
+      await admin(`TRUNCATE "${schema}".secret_data_keys, "${schema}".secret_password_hashes, "${schema}".secret_client_secret_hashes`);
+      return vault;
+    },
+    reopen: open,
   });
 
   it('creates its schema idempotently, also when opened concurrently', async () => {
     const others = await Promise.all(Array.from({ length: 4 }, open));
     await Promise.all(others.map((v) => v.close()));
     await expect(openPostgresSecretVault(url, { schema: 'bad"name' })).rejects.toThrow('Invalid PostgreSQL schema name');
-  });
-
-  it('keeps the first data key: a second candidate is ignored', async () => {
-    const first = randomBytes(32);
-    const second = randomBytes(32);
-    expect(await vault.getDataKey('s1')).toBeUndefined();
-    expect((await vault.ensureDataKey('s1', first)).equals(first)).toBe(true);
-    expect((await vault.ensureDataKey('s1', second)).equals(first)).toBe(true);
-    expect((await vault.getDataKey('s1'))?.equals(first)).toBe(true);
-    expect((await vault.ensureDataKey('s2', second)).equals(second)).toBe(true);
-    const many = await vault.getDataKeys(['s1', 's2', 'nobody']);
-    expect([...many.keys()].sort()).toEqual(['s1', 's2']);
-    expect(many.get('s1')!.equals(first)).toBe(true);
-    expect(many.get('s2')!.equals(second)).toBe(true);
-    expect((await vault.getDataKeys([])).size).toBe(0);
-  });
-
-  it('agrees on one data key under concurrent ensures, across pools', async () => {
-    const other = await open();
-    try {
-      const candidates = Array.from({ length: 20 }, () => randomBytes(32));
-      const keys = await Promise.all(candidates.map((c, i) => (i % 2 === 0 ? vault : other).ensureDataKey('race', c)));
-      expect(new Set(keys.map((k) => k.toString('hex'))).size).toBe(1);
-      expect(candidates.some((c) => c.equals(keys[0]))).toBe(true);
-    } finally {
-      await other.close();
-    }
-  });
-
-  it('destroys a data key, leaving the others', async () => {
-    await vault.ensureDataKey('d1', randomBytes(32));
-    await vault.ensureDataKey('d2', randomBytes(32));
-    await vault.destroyDataKey('d1');
-    await vault.destroyDataKey('missing');
-    expect(await vault.getDataKey('d1')).toBeUndefined();
-    expect(await vault.getDataKey('d2')).toBeDefined();
-    await vault.close();
-    vault = await open();
-    expect(await vault.getDataKey('d1')).toBeUndefined();
-    expect(await vault.getDataKey('d2')).toBeDefined();
-  });
-
-  it('stores and replaces password hashes', async () => {
-    expect(await vault.getPasswordHash('u1')).toBeUndefined();
-    await vault.setPasswordHash('u1', 'hash-1');
-    await vault.setPasswordHash('u1', 'hash-2');
-    await vault.setPasswordHash('u2', 'hash-3');
-    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
-    expect(await vault.getPasswordHash('u2')).toBe('hash-3');
-    await vault.close();
-    vault = await open();
-    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
-  });
-
-  it('stores, replaces and deletes client secret hashes', async () => {
-    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
-    await vault.setClientSecretHash('c1', 'hash-1');
-    await vault.setClientSecretHash('c1', 'hash-2');
-    await vault.setClientSecretHash('c2', 'hash-3');
-    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
-    await vault.close();
-    vault = await open();
-    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
-    await vault.deleteClientSecretHash('c1');
-    await vault.deleteClientSecretHash('missing');
-    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
-    expect(await vault.getClientSecretHash('c2')).toBe('hash-3');
-  });
-
-  it('refuses calls once closed', async () => {
-    await vault.close();
-    await expect(vault.getDataKey('s1')).rejects.toThrow('closed');
-    await vault.close();
   });
 });

@@ -1,3 +1,4 @@
+import { secretVaultConformance } from '@arbor/testing';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,103 +8,73 @@ import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-v
 describe('SqliteSecretVault', () => {
   let dir: string;
   let file: string;
-  let vault: SqliteSecretVault;
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-vault-'));
     file = path.join(dir, 'vault.sqlite');
-    vault = openSqliteSecretVault(file);
   });
-  afterEach(async () => {
-    await vault.close();
+  afterEach(() => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the file readable and writable by its owner only', async () => {
-    await vault.setPasswordHash('u1', 'h');
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    if (fs.existsSync(`${file}-wal`)) expect(fs.statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+  secretVaultConformance({
+    open: async () => openSqliteSecretVault(file),
+    reopen: async () => openSqliteSecretVault(file),
   });
 
-  it('tightens the mode of an existing file', async () => {
-    await vault.close();
-    fs.chmodSync(file, 0o644);
-    vault = openSqliteSecretVault(file);
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-  });
+  describe('as a file', () => {
+    let vault: SqliteSecretVault;
+    beforeEach(() => {
+      vault = openSqliteSecretVault(file);
+    });
+    afterEach(async () => {
+      await vault.close();
+    });
 
-  it('keeps the first data key: a second candidate is ignored', async () => {
-    const first = randomBytes(32);
-    const second = randomBytes(32);
-    expect(await vault.getDataKey('s1')).toBeUndefined();
-    expect((await vault.ensureDataKey('s1', first)).equals(first)).toBe(true);
-    expect((await vault.ensureDataKey('s1', second)).equals(first)).toBe(true);
-    expect((await vault.getDataKey('s1'))?.equals(first)).toBe(true);
-    expect((await vault.ensureDataKey('s2', second)).equals(second)).toBe(true);
-    const many = await vault.getDataKeys(['s1', 's2', 'nobody']);
-    expect([...many.keys()].sort()).toEqual(['s1', 's2']);
-    expect(many.get('s1')!.equals(first)).toBe(true);
-    expect(many.get('s2')!.equals(second)).toBe(true);
-    expect((await vault.getDataKeys([])).size).toBe(0);
-  });
+    it('creates the file readable and writable by its owner only', async () => {
+      await vault.setPasswordHash('u1', 'h');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      if (fs.existsSync(`${file}-wal`)) expect(fs.statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+    });
 
-  it('destroys a data key for good, leaving the others', async () => {
-    const key = Buffer.from('a-very-recognisable-secret-key-0'.repeat(1));
-    await vault.ensureDataKey('s1', key);
-    await vault.ensureDataKey('s2', randomBytes(32));
-    await vault.destroyDataKey('s1');
-    await vault.destroyDataKey('missing');
-    expect(await vault.getDataKey('s1')).toBeUndefined();
-    expect(await vault.getDataKey('s2')).toBeDefined();
-    // secure_delete and the WAL truncation leave no copy of the key bytes in any file, open or closed.
-    const filesHoldingKey = () => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(key));
-    expect(filesHoldingKey()).toEqual([]);
-    await vault.close();
-    expect(filesHoldingKey()).toEqual([]);
-    vault = openSqliteSecretVault(file);
-    expect(await vault.getDataKey('s1')).toBeUndefined();
-  });
+    it('tightens the mode of an existing file', async () => {
+      await vault.close();
+      fs.chmodSync(file, 0o644);
+      vault = openSqliteSecretVault(file);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    });
 
-  it('stores and replaces password hashes', async () => {
-    expect(await vault.getPasswordHash('u1')).toBeUndefined();
-    await vault.setPasswordHash('u1', 'hash-1');
-    await vault.setPasswordHash('u1', 'hash-2');
-    await vault.setPasswordHash('u2', 'hash-3');
-    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
-    expect(await vault.getPasswordHash('u2')).toBe('hash-3');
-    await vault.close();
-    vault = openSqliteSecretVault(file);
-    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
-  });
+    it('destroys a data key for good, leaving the others', async () => {
+      const key = Buffer.from('a-very-recognisable-secret-key-0'.repeat(1));
+      await vault.ensureDataKey('s1', key);
+      await vault.ensureDataKey('s2', randomBytes(32));
+      await vault.destroyDataKey('s1');
+      await vault.destroyDataKey('missing');
+      expect(await vault.getDataKey('s1')).toBeUndefined();
+      expect(await vault.getDataKey('s2')).toBeDefined();
+      // secure_delete and the WAL truncation leave no copy of the key bytes in any file, open or closed.
+      const filesHoldingKey = () => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(key));
+      expect(filesHoldingKey()).toEqual([]);
+      await vault.close();
+      expect(filesHoldingKey()).toEqual([]);
+      vault = openSqliteSecretVault(file);
+      expect(await vault.getDataKey('s1')).toBeUndefined();
+    });
 
-  it('stores, replaces and deletes client secret hashes', async () => {
-    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
-    await vault.setClientSecretHash('c1', 'hash-1');
-    await vault.setClientSecretHash('c1', 'hash-2');
-    await vault.setClientSecretHash('c2', 'hash-3');
-    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
-    await vault.close();
-    vault = openSqliteSecretVault(file);
-    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
-    await vault.deleteClientSecretHash('c1');
-    await vault.deleteClientSecretHash('missing');
-    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
-    expect(await vault.getClientSecretHash('c2')).toBe('hash-3');
-  });
-
-  it('deletes a client secret hash for good', async () => {
-    const hash = 'a-very-recognisable-client-secret-hash';
-    await vault.setClientSecretHash('c1', hash);
-    await vault.setClientSecretHash('c2', 'other');
-    const filesHoldingHash = () =>
-      fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(hash)));
-    expect(filesHoldingHash().length).toBeGreaterThan(0);
-    await vault.deleteClientSecretHash('c1');
-    expect(filesHoldingHash()).toEqual([]);
-    await vault.close();
-    expect(filesHoldingHash()).toEqual([]);
-    vault = openSqliteSecretVault(file);
-    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
-    expect(await vault.getClientSecretHash('c2')).toBe('other');
+    it('deletes a client secret hash for good', async () => {
+      const hash = 'a-very-recognisable-client-secret-hash';
+      await vault.setClientSecretHash('c1', hash);
+      await vault.setClientSecretHash('c2', 'other');
+      const filesHoldingHash = () =>
+        fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(hash)));
+      expect(filesHoldingHash().length).toBeGreaterThan(0);
+      await vault.deleteClientSecretHash('c1');
+      expect(filesHoldingHash()).toEqual([]);
+      await vault.close();
+      expect(filesHoldingHash()).toEqual([]);
+      vault = openSqliteSecretVault(file);
+      expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+      expect(await vault.getClientSecretHash('c2')).toBe('other');
+    });
   });
 });

@@ -4,3 +4,4 @@
  * lib, and the build never compiles it (only the typecheck and Jest read it).
  */
 export { refreshToken, tokenStoreConformance, type TokenStoreHarness } from './token-store-conformance';
+export { secretVaultConformance, type SecretVaultHarness } from './secret-vault-conformance';

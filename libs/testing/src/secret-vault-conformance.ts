@@ -1,0 +1,99 @@
+import type { SecretVault } from '@arbor/application';
+import { randomBytes } from 'node:crypto';
+
+type OpenVault = SecretVault & { close(): Promise<void> };
+
+/** A secret vault adapter under test: each engine's spec says how to open it. */
+export interface SecretVaultHarness {
+  /** A vault over empty storage; called before each test. */
+  open(): Promise<OpenVault>;
+  /** The same storage opened again (another connection, or the same one after a close). */
+  reopen(): Promise<OpenVault>;
+}
+
+/**
+ * What every `SecretVault` adapter must do, as Jest tests: call it inside the adapter's `describe`. Whether
+ * deleted secrets leave no bytes behind depends on the engine and stays in the adapter's spec.
+ */
+export function secretVaultConformance(harness: SecretVaultHarness): void {
+  let vault: OpenVault;
+  beforeEach(async () => {
+    vault = await harness.open();
+  });
+  afterEach(async () => {
+    await vault.close();
+  });
+
+  it('keeps the first data key: a second candidate is ignored', async () => {
+    const first = randomBytes(32);
+    const second = randomBytes(32);
+    expect(await vault.getDataKey('s1')).toBeUndefined();
+    expect((await vault.ensureDataKey('s1', first)).equals(first)).toBe(true);
+    expect((await vault.ensureDataKey('s1', second)).equals(first)).toBe(true);
+    expect((await vault.getDataKey('s1'))?.equals(first)).toBe(true);
+    expect((await vault.ensureDataKey('s2', second)).equals(second)).toBe(true);
+    const many = await vault.getDataKeys(['s1', 's2', 'nobody']);
+    expect([...many.keys()].sort()).toEqual(['s1', 's2']);
+    expect(many.get('s1')!.equals(first)).toBe(true);
+    expect(many.get('s2')!.equals(second)).toBe(true);
+    expect((await vault.getDataKeys([])).size).toBe(0);
+  });
+
+  it('agrees on one data key under concurrent ensures, across connections', async () => {
+    const other = await harness.reopen();
+    try {
+      const candidates = Array.from({ length: 20 }, () => randomBytes(32));
+      const keys = await Promise.all(candidates.map((c, i) => (i % 2 === 0 ? vault : other).ensureDataKey('race', c)));
+      expect(new Set(keys.map((k) => k.toString('hex'))).size).toBe(1);
+      expect(candidates.some((c) => c.equals(keys[0]))).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('destroys a data key, leaving the others', async () => {
+    await vault.ensureDataKey('d1', randomBytes(32));
+    await vault.ensureDataKey('d2', randomBytes(32));
+    await vault.destroyDataKey('d1');
+    await vault.destroyDataKey('missing');
+    expect(await vault.getDataKey('d1')).toBeUndefined();
+    expect(await vault.getDataKey('d2')).toBeDefined();
+    await vault.close();
+    vault = await harness.reopen();
+    expect(await vault.getDataKey('d1')).toBeUndefined();
+    expect(await vault.getDataKey('d2')).toBeDefined();
+  });
+
+  it('stores and replaces password hashes', async () => {
+    expect(await vault.getPasswordHash('u1')).toBeUndefined();
+    await vault.setPasswordHash('u1', 'hash-1');
+    await vault.setPasswordHash('u1', 'hash-2');
+    await vault.setPasswordHash('u2', 'hash-3');
+    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
+    expect(await vault.getPasswordHash('u2')).toBe('hash-3');
+    await vault.close();
+    vault = await harness.reopen();
+    expect(await vault.getPasswordHash('u1')).toBe('hash-2');
+  });
+
+  it('stores, replaces and deletes client secret hashes', async () => {
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    await vault.setClientSecretHash('c1', 'hash-1');
+    await vault.setClientSecretHash('c1', 'hash-2');
+    await vault.setClientSecretHash('c2', 'hash-3');
+    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
+    await vault.close();
+    vault = await harness.reopen();
+    expect(await vault.getClientSecretHash('c1')).toBe('hash-2');
+    await vault.deleteClientSecretHash('c1');
+    await vault.deleteClientSecretHash('missing');
+    expect(await vault.getClientSecretHash('c1')).toBeUndefined();
+    expect(await vault.getClientSecretHash('c2')).toBe('hash-3');
+  });
+
+  it('refuses calls once closed', async () => {
+    await vault.close();
+    await expect(vault.getDataKey('s1')).rejects.toThrow('closed');
+    await vault.close();
+  });
+}

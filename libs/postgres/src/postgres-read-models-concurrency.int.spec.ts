@@ -3,7 +3,8 @@ import type { Role } from '@arbor/domain';
 import { Pool } from 'pg';
 import { openPostgresReadModels, type PostgresReadModels } from './postgres-read-models';
 import type { ReadModelProjection } from './read-model-projection';
-import { DATABASE_URL, dropSchema, dumpReadModels, Log, randomSchema } from './read-models.test-support';
+import { Log } from '@arbor/testing';
+import { DATABASE_URL, dropSchema, dumpReadModels, randomSchema } from './read-models.test-support';
 
 const maybe = process.env.DATABASE_URL ? describe : describe.skip;
 

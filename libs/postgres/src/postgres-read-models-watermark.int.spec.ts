@@ -2,7 +2,8 @@ import { IamError } from '@arbor/domain';
 import { Pool } from 'pg';
 import { openPostgresReadModels, type PostgresReadModels } from './postgres-read-models';
 import { PostgresProjectionWatermark, waitForCheckpoint } from './postgres-read-models-watermark';
-import { DATABASE_URL, dropSchema, Log, randomSchema } from './read-models.test-support';
+import { Log } from '@arbor/testing';
+import { DATABASE_URL, dropSchema, randomSchema } from './read-models.test-support';
 
 const maybe = process.env.DATABASE_URL ? describe : describe.skip;
 

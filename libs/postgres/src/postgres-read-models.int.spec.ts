@@ -1,7 +1,8 @@
 import type { OrgView, Page, PageRequest, ProjectableEvent } from '@arbor/application';
 import { IamError } from '@arbor/domain';
 import { openPostgresReadModels, type PostgresReadModels } from './postgres-read-models';
-import { DATABASE_URL, dropSchema, Log, randomSchema } from './read-models.test-support';
+import { Log } from '@arbor/testing';
+import { DATABASE_URL, dropSchema, randomSchema } from './read-models.test-support';
 
 const maybe = process.env.DATABASE_URL ? describe : describe.skip;
 

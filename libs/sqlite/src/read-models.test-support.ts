@@ -1,86 +1,20 @@
-import type { PersonalData, ProjectableEvent } from '@arbor/application';
-import type { Role } from '@arbor/domain';
+import type { ReadModelsHarness } from '@arbor/testing';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteReadModels, type SqliteReadModels } from './sqlite-read-models';
 
-/** Builds events by hand, as the store would have stored them: positions and stream versions in order. */
-export class Log {
-  private position = 0;
-  private readonly versions = new Map<string, number>();
-
-  event(type: string, streamId: string, data: unknown, personal?: PersonalData | null): ProjectableEvent {
-    const streamVersion = (this.versions.get(streamId) ?? 0) + 1;
-    this.versions.set(streamId, streamVersion);
-    this.position += 1;
-    const occurredAt = new Date(Date.UTC(2024, 0, 1, 0, 0, this.position)).toISOString();
-    const e: ProjectableEvent = {
-      id: `evt-${this.position}`, type, streamId, streamVersion, position: this.position, occurredAt,
-      actor: { type: 'system', id: 'system' }, data, orgPath: [],
-    };
-    if (personal !== undefined) e.personal = personal;
-    return e;
-  }
-  /** When the next event will have occurred. */
-  nextAt(): string {
-    return new Date(Date.UTC(2024, 0, 1, 0, 0, this.position + 1)).toISOString();
-  }
-  created(orgId: string, name: string, parentId: string | null): ProjectableEvent {
-    return this.event('OrgCreated', `org-${orgId}`, { orgId, name, parentId, description: null, metadata: { n: name } });
-  }
-  updated(orgId: string, name: string): ProjectableEvent {
-    return this.event('OrgUpdated', `org-${orgId}`, { orgId, name, description: 'renamed', metadata: {} });
-  }
-  moved(orgId: string, fromParentId: string | null, toParentId: string | null): ProjectableEvent {
-    return this.event('OrgMoved', `org-${orgId}`, { orgId, fromParentId, toParentId });
-  }
-  deleted(orgId: string, parentId: string | null): ProjectableEvent {
-    return this.event('OrgDeleted', `org-${orgId}`, { orgId, parentId });
-  }
-  user(userId: string, personal: PersonalData | null, platformAdmin = false): ProjectableEvent {
-    return this.event('UserCreated', `user-${userId}`, { userId, personal: 'v1.x.y', platformAdmin }, personal);
-  }
-  userUpdated(userId: string, personal: PersonalData | null): ProjectableEvent {
-    return this.event('UserUpdated', `user-${userId}`, { userId, personal: 'v1.x.y' }, personal);
-  }
-  userStatus(type: 'UserDisabled' | 'UserEnabled', userId: string): ProjectableEvent {
-    return this.event(type, `user-${userId}`, { userId });
-  }
-  added(orgId: string, userId: string, roles: Role[]): ProjectableEvent {
-    return this.event('UserAddedToOrg', `membership-${orgId}-${userId}`, { orgId, userId, roles });
-  }
-  rolesSet(orgId: string, userId: string, roles: Role[]): ProjectableEvent {
-    return this.event('OrgUserUpdated', `membership-${orgId}-${userId}`, { orgId, userId, roles });
-  }
-  removed(orgId: string, userId: string): ProjectableEvent {
-    return this.event('UserRemovedFromOrg', `membership-${orgId}-${userId}`, { orgId, userId });
-  }
-  clientIssued(id: string, clientId: string, orgId: string, scopes: string[]): ProjectableEvent {
-    return this.event('ClientCredentialIssued', `client-${id}`, { clientCredentialId: id, clientId, name: `Client ${id}`, orgId, scopes });
-  }
-  clientRevoked(id: string, clientId: string, orgId: string): ProjectableEvent {
-    return this.event('ClientCredentialRevoked', `client-${id}`, { clientCredentialId: id, clientId, orgId });
-  }
+/** Read models in a file of a fresh temporary directory for each test, removed after it. */
+export function temporaryReadModels(prefix: string): ReadModelsHarness {
+  let dir: string | undefined;
+  return {
+    open: async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+      return openSqliteReadModels(path.join(dir, 'read-models.sqlite'));
+    },
+    release: async (readModels) => {
+      await (readModels as SqliteReadModels).close();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
-
-/** Every page of a paged query, following cursors (bounded, so a cursor loop fails instead of hanging). */
-export async function collectPages<T>(
-  fetch: (page: { limit: number; cursor?: string }) => Promise<{ items: T[]; nextCursor: string | null }>,
-  limit: number,
-): Promise<T[][]> {
-  const pages: T[][] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await fetch({ limit, cursor });
-    pages.push(page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined && pages.length < 100);
-  return pages;
-}
-
-/**
- * The organizations most read-model specs share; ids sort in creation order.
- *   r ── a ── a1 ── a11        o
- *   └─── b ── b1
- */
-export const ACCESS_TREE: Array<[string, string, string | null]> = [
-  ['r', 'Root', null], ['a', 'Alpha', 'r'], ['a1', 'Alpha one', 'a'], ['a11', 'Alpha one one', 'a1'],
-  ['b', 'Beta', 'r'], ['b1', 'Beta one', 'b'], ['o', 'Other', null],
-];

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
-import { Log } from './read-models.test-support';
+import { Log } from '@arbor/testing';
 import { openSqliteReadModels, type SqliteReadModels } from './sqlite-read-models';
 
 // r ── a ── aa, and r ── b

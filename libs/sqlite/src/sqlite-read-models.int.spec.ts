@@ -6,7 +6,7 @@ import path from 'node:path';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { READ_MODELS_MIGRATIONS } from './read-models-schema';
-import { Log } from './read-models.test-support';
+import { Log } from '@arbor/testing';
 import { openSqliteReadModels, type SqliteReadModels } from './sqlite-read-models';
 
 // Ids sort in creation order (as real ids do), which differs from name order on purpose.

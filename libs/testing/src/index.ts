@@ -5,3 +5,10 @@
  */
 export { refreshToken, tokenStoreConformance, type TokenStoreHarness } from './token-store-conformance';
 export { secretVaultConformance, type SecretVaultHarness } from './secret-vault-conformance';
+export { ACCESS_TREE } from './access-tree';
+export { clientQueriesConformance } from './client-queries-conformance';
+export { collectPages } from './collect-pages';
+export { Log } from './log';
+export { membershipQueriesConformance } from './membership-queries-conformance';
+export type { ReadModelsHarness } from './read-models-harness';
+export { userQueriesConformance } from './user-queries-conformance';

@@ -1,0 +1,61 @@
+import type { PersonalData, ProjectableEvent } from '@arbor/application';
+import type { Role } from '@arbor/domain';
+
+/** Builds events by hand, as the store would have stored them: positions and stream versions in order. */
+export class Log {
+  private position = 0;
+  private readonly versions = new Map<string, number>();
+
+  event(type: string, streamId: string, data: unknown, personal?: PersonalData | null): ProjectableEvent {
+    const streamVersion = (this.versions.get(streamId) ?? 0) + 1;
+    this.versions.set(streamId, streamVersion);
+    this.position += 1;
+    const occurredAt = new Date(Date.UTC(2024, 0, 1, 0, 0, this.position)).toISOString();
+    const e: ProjectableEvent = {
+      id: `evt-${this.position}`, type, streamId, streamVersion, position: this.position, occurredAt,
+      actor: { type: 'system', id: 'system' }, data, orgPath: [],
+    };
+    if (personal !== undefined) e.personal = personal;
+    return e;
+  }
+  /** When the next event will have occurred. */
+  nextAt(): string {
+    return new Date(Date.UTC(2024, 0, 1, 0, 0, this.position + 1)).toISOString();
+  }
+  created(orgId: string, name: string, parentId: string | null): ProjectableEvent {
+    return this.event('OrgCreated', `org-${orgId}`, { orgId, name, parentId, description: null, metadata: { n: name } });
+  }
+  updated(orgId: string, name: string): ProjectableEvent {
+    return this.event('OrgUpdated', `org-${orgId}`, { orgId, name, description: 'renamed', metadata: {} });
+  }
+  moved(orgId: string, fromParentId: string | null, toParentId: string | null): ProjectableEvent {
+    return this.event('OrgMoved', `org-${orgId}`, { orgId, fromParentId, toParentId });
+  }
+  deleted(orgId: string, parentId: string | null): ProjectableEvent {
+    return this.event('OrgDeleted', `org-${orgId}`, { orgId, parentId });
+  }
+  user(userId: string, personal: PersonalData | null, platformAdmin = false): ProjectableEvent {
+    return this.event('UserCreated', `user-${userId}`, { userId, personal: 'v1.x.y', platformAdmin }, personal);
+  }
+  userUpdated(userId: string, personal: PersonalData | null): ProjectableEvent {
+    return this.event('UserUpdated', `user-${userId}`, { userId, personal: 'v1.x.y' }, personal);
+  }
+  userStatus(type: 'UserDisabled' | 'UserEnabled', userId: string): ProjectableEvent {
+    return this.event(type, `user-${userId}`, { userId });
+  }
+  added(orgId: string, userId: string, roles: Role[]): ProjectableEvent {
+    return this.event('UserAddedToOrg', `membership-${orgId}-${userId}`, { orgId, userId, roles });
+  }
+  rolesSet(orgId: string, userId: string, roles: Role[]): ProjectableEvent {
+    return this.event('OrgUserUpdated', `membership-${orgId}-${userId}`, { orgId, userId, roles });
+  }
+  removed(orgId: string, userId: string): ProjectableEvent {
+    return this.event('UserRemovedFromOrg', `membership-${orgId}-${userId}`, { orgId, userId });
+  }
+  clientIssued(id: string, clientId: string, orgId: string, scopes: string[]): ProjectableEvent {
+    return this.event('ClientCredentialIssued', `client-${id}`, { clientCredentialId: id, clientId, name: `Client ${id}`, orgId, scopes });
+  }
+  clientRevoked(id: string, clientId: string, orgId: string): ProjectableEvent {
+    return this.event('ClientCredentialRevoked', `client-${id}`, { clientCredentialId: id, clientId, orgId });
+  }
+}

@@ -1,0 +1,162 @@
+import type { ProjectableEvent, ReadModels } from '@arbor/application';
+import { ACCESS_TREE } from './access-tree';
+import { collectPages } from './collect-pages';
+import { Log } from './log';
+import type { ReadModelsHarness } from './read-models-harness';
+
+/** What every adapter's MembershipQueries must do, as Jest tests: call it inside the adapter's `describe`. */
+export function membershipQueriesConformance(harness: ReadModelsHarness): void {
+  let rm: ReadModels;
+  let log: Log;
+  let setup: ProjectableEvent[];
+
+  beforeEach(async () => {
+    rm = await harness.open();
+    log = new Log();
+    setup = [
+      ...ACCESS_TREE.map(([id, name, parent]) => log.created(id, name, parent)),
+      log.user('u1', { email: 'ann@example.com', name: 'Ann' }),
+      log.user('u2', { email: 'bob@example.com', name: 'Bob' }),
+      log.user('u3', { email: 'ARVID@x.org', name: 'Ärvid' }),
+      log.user('u4', null),
+      log.added('r', 'u1', ['member']),
+      log.added('a1', 'u1', ['admin']),
+      log.added('a', 'u2', ['owner', 'member']),
+      log.added('a11', 'u2', ['member']),
+      log.added('b1', 'u3', ['admin']),
+      log.added('a', 'u4', ['member']),
+    ];
+    await rm.apply(setup);
+  });
+  afterEach(() => harness.release(rm));
+
+  const userIds = async (orgId: string, filter: Parameters<ReadModels['memberships']['listByOrg']>[1]) =>
+    (await rm.memberships.listByOrg(orgId, filter, { limit: 100 })).items.map((m) => m.userId);
+
+  it('projects a membership joined with its user, and follows role changes and removal', async () => {
+    expect(await rm.memberships.get('a', 'u2')).toEqual({
+      orgId: 'a', userId: 'u2', email: 'bob@example.com', name: 'Bob', status: 'active',
+      roles: ['member', 'owner'], addedAt: '2024-01-01T00:00:14.000Z', version: 2,
+    });
+    expect(await rm.memberships.get('a', 'u1')).toBeUndefined();
+    expect(await rm.memberships.get('a', 'u4')).toMatchObject({ email: null, name: null, status: 'erased' });
+
+    await rm.apply([log.rolesSet('a', 'u2', ['admin'])]);
+    expect(await rm.memberships.get('a', 'u2')).toMatchObject({ roles: ['admin'], addedAt: '2024-01-01T00:00:14.000Z', version: 3 });
+    await rm.apply([log.userUpdated('u2', { email: 'bob@example.com', name: 'Robert' })]);
+    expect(await rm.memberships.get('a', 'u2')).toMatchObject({ name: 'Robert', version: 4 });
+
+    await rm.apply([log.removed('a', 'u2')]);
+    expect(await rm.memberships.get('a', 'u2')).toBeUndefined();
+    expect(await userIds('a', {})).toEqual(['u4']);
+    const readdedAt = log.nextAt();
+    await rm.apply([log.added('a', 'u2', ['member'])]);
+    expect(await rm.memberships.get('a', 'u2')).toMatchObject({ roles: ['member'], addedAt: readdedAt, version: 4 + 2 });
+  });
+
+  it('applies the same events again with no effect', async () => {
+    const change = [log.rolesSet('b1', 'u3', ['member']), log.removed('a11', 'u2')];
+    await rm.apply(change);
+    const before = await rm.memberships.listByUser('u3', {});
+    expect(await rm.apply([...setup, ...change])).toBe(change[1].position);
+    expect(await rm.memberships.listByUser('u3', {})).toEqual(before);
+    expect(await rm.memberships.get('a11', 'u2')).toBeUndefined();
+    expect(await rm.memberships.get('b1', 'u3')).toMatchObject({ roles: ['member'], version: 3 });
+  });
+
+  it('deletes the memberships of a deleted organization', async () => {
+    await rm.apply([log.deleted('a11', 'a1')]);
+    expect(await rm.memberships.get('a11', 'u2')).toBeUndefined();
+    expect((await rm.memberships.membershipRoots('u2')).map((m) => m.orgId)).toEqual(['a']);
+    expect(await rm.memberships.effectiveRoles('u2', 'a11')).toEqual([]);
+  });
+
+  it('derives effective roles from memberships on the organization and every ancestor', async () => {
+    expect(await rm.memberships.effectiveRoles('u1', 'a11')).toEqual(['member', 'admin']);
+    expect(await rm.memberships.effectiveRoles('u1', 'a')).toEqual(['member']);
+    expect(await rm.memberships.effectiveRoles('u1', 'b1')).toEqual(['member']);
+    expect(await rm.memberships.effectiveRoles('u2', 'a11')).toEqual(['member', 'owner']);
+    expect(await rm.memberships.effectiveRoles('u2', 'r')).toEqual([]);
+    expect(await rm.memberships.effectiveRoles('u2', 'b1')).toEqual([]);
+    expect(await rm.memberships.effectiveRoles('u3', 'b1')).toEqual(['admin']);
+    expect(await rm.memberships.effectiveRoles('u3', 'b')).toEqual([]);
+    expect(await rm.memberships.effectiveRoles('u1', 'o')).toEqual([]);
+    expect(await rm.memberships.effectiveRoles('u1', 'nope')).toEqual([]);
+    expect(await rm.memberships.effectiveRoles('nobody', 'a11')).toEqual([]);
+  });
+
+  it('moves inherited roles with a moved subtree', async () => {
+    await rm.apply([log.moved('b', 'r', 'a1')]);
+    expect(await rm.memberships.effectiveRoles('u2', 'b1')).toEqual(['member', 'owner']);
+    expect(await rm.memberships.effectiveRoles('u1', 'b1')).toEqual(['member', 'admin']);
+    expect(await rm.memberships.effectiveRoles('u3', 'b1')).toEqual(['admin']);
+
+    await rm.apply([log.moved('a1', 'a', 'o'), log.added('o', 'u3', ['owner'])]);
+    expect(await rm.memberships.effectiveRoles('u2', 'a11')).toEqual(['member']);
+    expect(await rm.memberships.effectiveRoles('u1', 'a11')).toEqual(['admin']);
+    expect(await rm.memberships.effectiveRoles('u3', 'b1')).toEqual(['admin', 'owner']);
+    expect(await rm.memberships.effectiveRoles('u2', 'b1')).toEqual([]);
+  });
+
+  it('lists an organization\'s members by role and by email or name', async () => {
+    await rm.apply([
+      log.user('u5', { email: 'percent@x.org', name: '100% Pure' }),
+      log.user('u6', { email: 'under_score@x.org', name: '1000 Pure' }),
+      log.added('a', 'u1', ['admin']), log.added('a', 'u3', ['member', 'admin']),
+      log.added('a', 'u5', ['member']), log.added('a', 'u6', ['member']),
+    ]);
+    expect(await userIds('a', {})).toEqual(['u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
+    expect(await userIds('a', { role: 'admin' })).toEqual(['u1', 'u3']);
+    expect(await userIds('a', { role: 'owner' })).toEqual(['u2']);
+    expect(await userIds('a', { role: 'member', q: 'EXAMPLE' })).toEqual(['u2']);
+    expect(await userIds('a', { q: 'ärv' })).toEqual(['u3']);
+    expect(await userIds('a', { q: 'arvid' })).toEqual(['u3']);
+    expect(await userIds('a', { q: '0%' })).toEqual(['u5']);
+    expect(await userIds('a', { q: 'pe_c' })).toEqual([]);
+    expect(await userIds('a', { q: 'r_' })).toEqual(['u6']);
+    expect(await userIds('a', { q: 'perc' })).toEqual(['u5']);
+    expect(await userIds('a', { q: 'n' })).toEqual(['u1', 'u5', 'u6']);
+    expect(await userIds('a', { q: 'OB' })).toEqual(['u2']);
+    expect(await userIds('b1', {})).toEqual(['u3']);
+    expect(await userIds('nope', {})).toEqual([]);
+  });
+
+  it('pages through members, every one exactly once', async () => {
+    const members = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    await rm.apply(members.flatMap((id, i) => [
+      log.user(id, { email: `${id}@x.org`, name: id }),
+      log.added('o', id, i % 3 === 0 ? ['admin'] : ['member']),
+    ]));
+    for (const limit of [1, 2, 5, 12, 13]) {
+      const pages = await collectPages((p) => rm.memberships.listByOrg('o', {}, p), limit);
+      expect(pages.flat().map((m) => m.userId)).toEqual(members);
+      expect(pages.every((p) => p.length > 0 && p.length <= limit)).toBe(true);
+      const admins = await collectPages((p) => rm.memberships.listByOrg('o', { role: 'admin' }, p), limit);
+      expect(admins.flat().map((m) => m.userId)).toEqual(['p00', 'p03', 'p06', 'p09']);
+    }
+    await expect(rm.memberships.listByOrg('o', {}, { limit: 2, cursor: 'nope!' })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+  });
+
+  it('lists a user\'s memberships, optionally within subtrees', async () => {
+    expect(await rm.memberships.listByUser('u1', {})).toEqual([
+      { orgId: 'a1', orgName: 'Alpha one', roles: ['admin'], addedAt: '2024-01-01T00:00:13.000Z' },
+      { orgId: 'r', orgName: 'Root', roles: ['member'], addedAt: '2024-01-01T00:00:12.000Z' },
+    ]);
+    const orgIds = async (userId: string, withinSubtreesOf?: string[]) =>
+      (await rm.memberships.listByUser(userId, { withinSubtreesOf })).map((m) => m.orgId);
+    expect(await orgIds('u1', ['a'])).toEqual(['a1']);
+    expect(await orgIds('u1', ['a1', 'r', 'a'])).toEqual(['a1', 'r']);
+    expect(await orgIds('u1', ['o'])).toEqual([]);
+    expect(await orgIds('u1', [])).toEqual([]);
+    expect(await orgIds('u2', ['a11'])).toEqual(['a11']);
+    expect(await orgIds('nobody')).toEqual([]);
+  });
+
+  it('gives the membership roots of a user', async () => {
+    expect(await rm.memberships.membershipRoots('u2')).toEqual([
+      { orgId: 'a', roles: ['member', 'owner'] },
+      { orgId: 'a11', roles: ['member'] },
+    ]);
+    expect(await rm.memberships.membershipRoots('nobody')).toEqual([]);
+  });
+}

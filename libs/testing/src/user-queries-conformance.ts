@@ -1,0 +1,102 @@
+import type { ReadModels, UserListFilter, UserView } from '@arbor/application';
+import { ACCESS_TREE } from './access-tree';
+import { collectPages } from './collect-pages';
+import { Log } from './log';
+import type { ReadModelsHarness } from './read-models-harness';
+
+/** What every adapter's UserQueries must do, as Jest tests: call it inside the adapter's `describe`. */
+export function userQueriesConformance(harness: ReadModelsHarness): void {
+  let rm: ReadModels;
+  let log: Log;
+
+  beforeEach(async () => {
+    rm = await harness.open();
+    log = new Log();
+    await rm.apply([
+      ...ACCESS_TREE.map(([id, name, parent]) => log.created(id, name, parent)),
+      log.user('u1', { email: 'Ann@Example.com', name: 'Ann' }, true),
+      log.user('u2', { email: 'bob@example.com', name: 'Bob' }),
+      log.user('u3', { email: 'arvid@x.org', name: 'ÄRVID' }),
+      log.user('u4', null),
+      log.user('u5', { email: 'eve_1@x.org', name: 'Eve' }),
+      log.added('a1', 'u1', ['admin']),
+      log.added('a11', 'u2', ['member']),
+      log.added('b', 'u3', ['member']),
+      log.added('a', 'u4', ['member']),
+      log.added('r', 'u5', ['member']),
+    ]);
+  });
+  afterEach(() => harness.release(rm));
+
+  const list = async (filter: UserListFilter) => (await rm.users.list(filter, { limit: 100 })).items.map((u) => u.id);
+
+  it('updates personal data, and erases the user when it can no longer be opened', async () => {
+    await rm.apply([log.userUpdated('u2', { email: 'Robert@Example.com', name: 'Robert' })]);
+    expect(await rm.users.get('u2')).toEqual({
+      id: 'u2', email: 'Robert@Example.com', name: 'Robert', status: 'active', platformAdmin: false,
+      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:18.000Z', version: 2,
+    });
+    expect(await rm.users.findByEmail('bob@example.com')).toBeUndefined();
+    expect((await rm.users.findByEmail('robert@EXAMPLE.com'))?.id).toBe('u2');
+    expect(await list({ q: 'rober' })).toEqual(['u2']);
+
+    await rm.apply([log.userStatus('UserDisabled', 'u2'), log.userUpdated('u2', { email: 'rob@example.com', name: 'Rob' })]);
+    expect(await rm.users.get('u2')).toMatchObject({ status: 'disabled', email: 'rob@example.com', version: 4 });
+
+    await rm.apply([log.userUpdated('u2', null)]);
+    expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', version: 5 });
+    expect(await rm.users.findByEmail('rob@example.com')).toBeUndefined();
+    expect(await list({ q: 'rob' })).toEqual([]);
+  });
+
+  it('disables and enables a user, but never brings an erased one back', async () => {
+    await rm.apply([log.userStatus('UserDisabled', 'u1')]);
+    expect(await rm.users.get('u1')).toMatchObject({ status: 'disabled', updatedAt: '2024-01-01T00:00:18.000Z', version: 2 });
+    await rm.apply([log.userStatus('UserEnabled', 'u1')]);
+    expect(await rm.users.get('u1')).toMatchObject({ status: 'active', version: 3, platformAdmin: true });
+    await rm.apply([log.userStatus('UserDisabled', 'u4'), log.userStatus('UserEnabled', 'u4')]);
+    expect(await rm.users.get('u4')).toMatchObject({ status: 'erased', email: null, version: 3 });
+  });
+
+  it('lists users in id order, filtered by email or name and by exact email', async () => {
+    expect(await list({})).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(await list({ q: 'EXAMPLE' })).toEqual(['u1', 'u2']);
+    expect(await list({ q: 'ärv' })).toEqual(['u3']);
+    expect(await list({ q: 'e_' })).toEqual(['u5']);
+    expect(await list({ q: 'b_b' })).toEqual([]);
+    expect(await list({ q: '' })).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(await list({ email: 'ANN@example.COM' })).toEqual(['u1']);
+    expect(await list({ email: 'ann@example' })).toEqual([]);
+    expect(await list({ email: 'bob@example.com', q: 'ann' })).toEqual([]);
+  });
+
+  it('lists users with a membership within subtrees', async () => {
+    expect(await list({ withinSubtreesOf: ['a'] })).toEqual(['u1', 'u2', 'u4']);
+    expect(await list({ withinSubtreesOf: ['a1'] })).toEqual(['u1', 'u2']);
+    expect(await list({ withinSubtreesOf: ['a11', 'a1', 'a11'] })).toEqual(['u1', 'u2']);
+    expect(await list({ withinSubtreesOf: ['b1'] })).toEqual([]);
+    expect(await list({ withinSubtreesOf: ['r'] })).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(await list({ withinSubtreesOf: ['o'] })).toEqual([]);
+    expect(await list({ withinSubtreesOf: [] })).toEqual([]);
+    expect(await list({ withinSubtreesOf: ['a', 'b'], q: 'x.org' })).toEqual(['u3']);
+
+    // The scope follows the tree: moved under `o`, a1's members are visible from there only.
+    await rm.apply([log.moved('a1', 'a', 'o')]);
+    expect(await list({ withinSubtreesOf: ['o'] })).toEqual(['u1', 'u2']);
+    expect(await list({ withinSubtreesOf: ['a'] })).toEqual(['u4']);
+    await rm.apply([log.removed('a', 'u4')]);
+    expect(await list({ withinSubtreesOf: ['a'] })).toEqual([]);
+  });
+
+  it('pages through users, every one exactly once', async () => {
+    const ids = (pages: UserView[][]) => pages.flat().map((u) => u.id);
+    for (const limit of [1, 2, 4, 5, 6]) {
+      const pages = await collectPages((p) => rm.users.list({}, p), limit);
+      expect(ids(pages)).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+      expect(pages.every((p) => p.length > 0 && p.length <= limit)).toBe(true);
+      expect(ids(await collectPages((p) => rm.users.list({ withinSubtreesOf: ['a', 'b'] }, p), limit))).toEqual(['u1', 'u2', 'u3', 'u4']);
+    }
+    expect((await rm.users.list({}, { limit: 5 })).nextCursor).toBeNull();
+    await expect(rm.users.list({}, { limit: 2, cursor: 'e30' })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+  });
+}

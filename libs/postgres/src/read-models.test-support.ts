@@ -9,6 +9,16 @@ export const DATABASE_URL = process.env.DATABASE_URL ?? '';
 /** A schema of its own for each spec file, dropped afterwards. */
 export const randomSchema = (prefix = 'rm'): string => `${prefix}_${randomBytes(6).toString('hex')}`;
 
+/** Runs `sql` on a connection of its own (schema set-up and clean-up around the adapters under test). */
+export async function adminQuery(sql: string): Promise<void> {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
+  try {
+    await pool.query(sql);
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function dropSchema(schema: string): Promise<void> {
   const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
   try {

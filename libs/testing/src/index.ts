@@ -12,3 +12,4 @@ export { Log } from './log';
 export { membershipQueriesConformance } from './membership-queries-conformance';
 export type { ReadModelsHarness } from './read-models-harness';
 export { userQueriesConformance } from './user-queries-conformance';
+export { eventStoreConformance, newEvent, type EventStoreHarness } from './event-store-conformance';

@@ -1,3 +1,4 @@
+import type { ReadModels } from '@arbor/application';
 import type { ReadModelsHarness } from '@arbor/testing';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
@@ -45,7 +46,7 @@ export async function dumpReadModels(pool: Pool, schema: string): Promise<Record
  * Read models in a schema of their own for the calling `describe`: one pool opened before its tests and
  * closed (the schema dropped) after them; each test starts from `reset()` tables.
  */
-export function schemaReadModels(prefix: string): ReadModelsHarness {
+export function schemaReadModels(prefix: string): ReadModelsHarness & { reopen(): Promise<ReadModels> } {
   const schema = randomSchema(prefix);
   let readModels: PostgresReadModels | undefined;
   beforeAll(async () => {
@@ -60,6 +61,8 @@ export function schemaReadModels(prefix: string): ReadModelsHarness {
       await readModels!.reset();
       return readModels!;
     },
+    // A test that closed the pool gets a new one, which the next tests and `afterAll` use.
+    reopen: async () => (readModels = await openPostgresReadModels(DATABASE_URL, { schema, poolSize: 4 })),
     release: async () => undefined,
   };
 }

@@ -2,7 +2,7 @@ import type { MembershipQueries, OrgUserView, Page, PageRequest, UserMembershipV
 import type { Role } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
-import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import { afterId, emptyPage, hasNul, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { containsPattern, parseRoles, type UserTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
@@ -100,6 +100,7 @@ export class SqliteMembershipQueries implements MembershipQueries {
       conditions.push('EXISTS (SELECT 1 FROM json_each(m.roles) WHERE value = ?)');
       params.push(filter.role);
     }
+    if (filter.q !== undefined && hasNul(filter.q)) return emptyPage();
     if (filter.q !== undefined && filter.q !== '') {
       // Erased users have NULL keys, which match no LIKE.
       conditions.push(`(u.email_key LIKE ? ESCAPE '\\' OR u.name_key LIKE ? ESCAPE '\\')`);

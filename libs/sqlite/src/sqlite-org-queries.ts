@@ -2,7 +2,7 @@ import { deepFreeze, VersionedCache, type OrgListFilter, type OrgQueries, type O
 import { nameKey } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
-import { afterId, decodePageCursor, isRecord, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import { afterId, decodePageCursor, emptyPage, hasNul, isKeyText, isRecord, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { ORG_COLUMNS, toOrgView, type OrgTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
@@ -13,11 +13,11 @@ interface ChildrenKeyset {
   i: string;
 }
 
-const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
-  isRecord(v) && Number.isSafeInteger(v.d) && (v.d as number) >= 1 && typeof v.k === 'string' && typeof v.i === 'string';
-
 /** Deeper than any tree can be: "all descendants" as a depth bound, so one statement serves both cases. */
-const ANY_DEPTH = 2 ** 31;
+const ANY_DEPTH = 2 ** 31 - 1;
+
+const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
+  isRecord(v) && Number.isSafeInteger(v.d) && (v.d as number) >= 1 && (v.d as number) <= ANY_DEPTH && isKeyText(v.k) && isKeyText(v.i);
 
 /** An organization, then its distance from the ancestor and its name key (the page keyset). */
 type ChildTuple = [...OrgTuple, distance: number, nameKey: string];
@@ -96,6 +96,7 @@ export class SqliteOrgQueries implements OrgQueries {
     const toKeyset = (row: OrgTuple): IdKeyset => ({ i: row[0] });
     const conditions: string[] = [];
     const params: unknown[] = [];
+    if (filter.q !== undefined && hasNul(filter.q)) return emptyPage();
     if (filter.q !== undefined && filter.q !== '') {
       // name_key is already NFC + lower case; SQLite's lower() would only fold ASCII.
       conditions.push(`o.name_key LIKE ? ESCAPE '\\'`);

@@ -1,7 +1,7 @@
 import type { Page, PageRequest, UserListFilter, UserQueries, UserView } from '@arbor/application';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
-import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import { afterId, emptyPage, hasNul, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { containsPattern, emailKey, toUserView, USER_COLUMNS, type UserTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
@@ -40,6 +40,7 @@ export class SqliteUserQueries implements UserQueries {
     if (filter.withinSubtreesOf?.length === 0) return { items: [], nextCursor: null };
     const conditions: string[] = [];
     const params: unknown[] = [];
+    if (filter.q !== undefined && hasNul(filter.q)) return emptyPage();
     if (filter.q !== undefined && filter.q !== '') {
       conditions.push(`(u.email_key LIKE ? ESCAPE '\\' OR u.name_key LIKE ? ESCAPE '\\')`);
       const pattern = containsPattern(filter.q);

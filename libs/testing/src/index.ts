@@ -13,3 +13,4 @@ export { membershipQueriesConformance } from './membership-queries-conformance';
 export type { ReadModelsHarness } from './read-models-harness';
 export { userQueriesConformance } from './user-queries-conformance';
 export { eventStoreConformance, newEvent, type EventStoreHarness } from './event-store-conformance';
+export { collectOrgIds, ORG_TREE, orgIds, orgReadModelsConformance } from './org-read-models-conformance';

@@ -159,4 +159,8 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
     ]);
     expect(await rm.memberships.membershipRoots('nobody')).toEqual([]);
   });
+
+  it('matches nothing for a search holding U+0000, which no stored key can', async () => {
+    expect(await userIds('a', { q: 'b\u0000' })).toEqual([]);
+  });
 }

@@ -99,4 +99,9 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     expect((await rm.users.list({}, { limit: 5 })).nextCursor).toBeNull();
     await expect(rm.users.list({}, { limit: 2, cursor: 'e30' })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
   });
+
+  it('matches nothing for a search holding U+0000, which no stored key can', async () => {
+    expect(await list({ q: 'a\u0000' })).toEqual([]);
+    expect(await list({ q: '\u0000' })).toEqual([]);
+  });
 }

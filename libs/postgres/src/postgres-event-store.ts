@@ -1,4 +1,4 @@
-import { GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord } from '@arbor/application';
+import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { applyMigrations } from './apply-migrations';
@@ -134,6 +134,7 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(query: EventQuery): Promise<StoredEvent[]> {
     this.assertOpen();
+    assertEventQueryLimit(query.limit);
     const unfiltered =
       query.types === undefined &&
       query.streamId === undefined &&

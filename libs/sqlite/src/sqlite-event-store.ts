@@ -1,4 +1,4 @@
-import { GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type QueuedTransaction } from '@arbor/application';
+import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type QueuedTransaction } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
@@ -117,6 +117,7 @@ export class SqliteEventStore implements EventStore {
 
   async readAll(query: EventQuery): Promise<StoredEvent[]> {
     this.assertOpen();
+    assertEventQueryLimit(query.limit);
     const unfiltered =
       query.types === undefined &&
       query.streamId === undefined &&

@@ -230,4 +230,12 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
     expect(await store.findIdempotency('s', 'k')).toMatchObject({ requestHash: 'h' });
     expect(await append('s', [ev('B')], 1)).toMatchObject({ ok: true, lastPosition: 2 });
   });
+
+  it('refuses a read without a whole, positive limit', async () => {
+    await append('s', [ev('A')]);
+    for (const limit of [undefined, 0, -1, 1.5, Number.NaN, '10']) {
+      await expect(store.readAll({ limit } as unknown as EventQuery)).rejects.toThrow('needs a whole, positive limit');
+    }
+    expect(await store.readAll({ limit: 1 })).toHaveLength(1);
+  });
 }

@@ -29,6 +29,16 @@ export interface EventQuery {
   until?: string;
 }
 
+/**
+ * Every adapter refuses a query without a usable `limit` the same way, with this error: TypeScript requires
+ * one, but a caller that slipped past it would otherwise get an engine's own error, or the whole log.
+ */
+export function assertEventQueryLimit(limit: unknown): asserts limit is number {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new Error(`EventStore.readAll needs a whole, positive limit, not ${String(limit)}.`);
+  }
+}
+
 /** What a POST with an `Idempotency-Key` left behind (contract section 1). */
 export interface IdempotencyRecord {
   scope: string;

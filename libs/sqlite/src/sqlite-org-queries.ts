@@ -144,28 +144,28 @@ export class SqliteOrgQueries implements OrgQueries {
   async children(id: string, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
     const limit = pageLimit(page);
     const depth = maxDepth ?? ANY_DEPTH;
-    const version = this.version();
-    const key = `c ${id} ${depth} ${limit} ${page.cursor ?? ''}`;
-    const hit = this.subtrees.get(version, key);
-    if (hit !== undefined) return hit as Page<OrgView>;
-    let rows: ChildTuple[];
-    if (page.cursor === undefined) {
-      rows = this.firstDescendants.all(id, depth, limit + 1);
-    } else {
-      const from = decodePageCursor(page.cursor, isChildrenKeyset);
-      rows = this.nextDescendants.all(id, depth, from.d, from.k, from.i, limit + 1);
-    }
-    const result = deepFreeze(toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] })));
-    this.subtrees.set(version, key, result);
-    return result;
+    return this.cached(`c ${id} ${depth} ${limit} ${page.cursor ?? ''}`, () => {
+      let rows: ChildTuple[];
+      if (page.cursor === undefined) {
+        rows = this.firstDescendants.all(id, depth, limit + 1);
+      } else {
+        const from = decodePageCursor(page.cursor, isChildrenKeyset);
+        rows = this.nextDescendants.all(id, depth, from.d, from.k, from.i, limit + 1);
+      }
+      return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] }));
+    });
   }
 
   async parents(id: string): Promise<OrgView[]> {
+    return this.cached(`p ${id}`, () => this.ancestors.all(id).map(toOrgView));
+  }
+
+  /** `read`'s result for `key` at the current checkpoint: from the cache, or read, frozen and kept. */
+  private cached<T extends Page<OrgView> | OrgView[]>(key: string, read: () => T): T {
     const version = this.version();
-    const key = `p ${id}`;
     const hit = this.subtrees.get(version, key);
-    if (hit !== undefined) return hit as OrgView[];
-    const result = deepFreeze(this.ancestors.all(id).map(toOrgView));
+    if (hit !== undefined) return hit as T;
+    const result = deepFreeze(read());
     this.subtrees.set(version, key, result);
     return result;
   }

@@ -3,20 +3,30 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
+  Authenticator,
   ClientSecretHasher,
   CommandService,
   PasswordHasher,
   PersonalDataCipher,
   SealedSnapshotFile,
+  SigningKeyRing,
+  TokenService,
   bootstrapPlatformAdmin,
   distributedSettingsFromEnv,
   jsonLogger,
   limitHeapGrowth,
+  requireInternalTokenOffLoopback,
   type Bus,
 } from '@arbor/application';
 import { IDLE_CONNECTION_MS, internalCommandRouter } from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
-import { PostgresPublisherCheckpoint, openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
+import {
+  PostgresPublisherCheckpoint,
+  openPostgresEventStore,
+  openPostgresReadModels,
+  openPostgresSecretVault,
+  openPostgresTokenStore,
+} from '@arbor/postgres';
 
 /**
  * The command service of the distributed profile: decides and appends commands sent by gateways, and
@@ -26,6 +36,7 @@ import { PostgresPublisherCheckpoint, openPostgresEventStore, openPostgresSecret
 async function main(): Promise<void> {
   limitHeapGrowth();
   const settings = distributedSettingsFromEnv();
+  requireInternalTokenOffLoopback(settings, 'command-service');
   const log = jsonLogger({ app: 'command-service' }, settings.logLevel);
   const connection = { schema: settings.schema };
   const store = await openPostgresEventStore(settings.databaseUrl, connection);
@@ -41,6 +52,10 @@ async function main(): Promise<void> {
 
   const dataDir = process.env.IAM_DATA_DIR || './data';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
+  // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
+  const [readModels, tokenStore] = await Promise.all([openPostgresReadModels(settings.databaseUrl, connection), openPostgresTokenStore(settings.databaseUrl, connection)]);
+  const authenticator = new Authenticator(new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer }), readModels, tokenStore);
   const commands = new CommandService({
     store,
     bus,
@@ -66,7 +81,7 @@ async function main(): Promise<void> {
       res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
     }
   });
-  app.use(internalCommandRouter(commands, { token: settings.internalToken, log }));
+  app.use(internalCommandRouter(commands, { token: settings.internalToken, log, authenticate: (authorization) => authenticator.authenticate(authorization) }));
   const server = app.listen(settings.commandServicePort, settings.commandServiceHost);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
@@ -79,7 +94,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await publisher.stop();
     await commands.close();
-    await Promise.allSettled([store.close(), vault.close(), checkpoint.close()]);
+    await Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close()]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger } from '@arbor/application';
+import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger, requireInternalTokenOffLoopback } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
@@ -18,9 +18,10 @@ import {
  */
 async function main(): Promise<void> {
   const settings = distributedSettingsFromEnv();
+  requireInternalTokenOffLoopback(settings, 'gateway');
   const log = jsonLogger({ app: 'gateway' }, settings.logLevel);
   const port = process.env.PORT === undefined || process.env.PORT === '' ? 8080 : Number(process.env.PORT);
-  const issuer = (process.env.IAM_ISSUER || `http://localhost:${port}`).replace(/\/+$/, '');
+  const issuer = settings.issuer;
   const connection = { schema: settings.schema };
   const [eventStore, readModels, vault, tokenStore] = await Promise.all([
     openPostgresEventStore(settings.databaseUrl, connection),

@@ -281,7 +281,9 @@ const ops: Array<[string, Record<Col, number>, (c: Ctx) => Promise<CallResult>]>
   ['DELETE org', e(403, 403, 204), async (c) => call('DELETE', `/orgs/${(await scratch(c.t.id)).id}`, c.token)],
   ['list org users', e(200, 200, 200), (c) => call('GET', `/orgs/${c.t.id}/users`, c.token)],
   ['add a new member', e(403, 201, 201), (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { email: newEmail(), name: 'n', password: PASSWORD, roles: ['member'] })],
-  ['add an existing user as admin', e(403, 201, 201), async (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { userId: await newMember(org.Z.id, ['member']), roles: ['admin'] })],
+  // An existing user the caller can see (a member below the target); one of another tree is not theirs to add.
+  ['add an existing user as admin', e(403, 201, 201), async (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { userId: await newMember((await scratch(c.t.id)).id, ['member']), roles: ['admin'] })],
+  ['add a user of another tree by id', e(403, 404, 404), async (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { userId: await newMember(org.Z.id, ['member']), roles: ['member'] })],
   ['add a new owner', e(403, 403, 201), (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { email: newEmail(), name: 'n', password: PASSWORD, roles: ['owner'] })],
   ['grant admin', e(403, 200, 200), async (c) => call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token, { roles: ['admin'] })],
   ['grant owner', e(403, 403, 200), async (c) => call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token, { roles: ['owner'] })],

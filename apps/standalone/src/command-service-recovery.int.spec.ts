@@ -21,7 +21,6 @@ import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
  * there is one, so the name it tried to take stays free and the next commands decide on the real log.
  */
 describe('CommandService after a failed transaction', () => {
-  const actor = { type: 'user' as const, id: 'usr_test' };
   const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
   async function setUp() {
@@ -49,7 +48,7 @@ describe('CommandService after a failed transaction', () => {
   }
 
   const create = (commands: CommandService, name: string, parentId: string | null, idempotent = false) => {
-    const context: CommandContext = { actor };
+    const context: CommandContext = { principal: 'system' };
     if (idempotent) context.idempotency = { scope: 's', key: newId('k'), requestHash: 'h', provisionalResponse: { status: 201, headers: {}, body: {} } };
     return commands.execute({ type: 'CreateOrg', orgId: newId('org'), name, parentId }, context);
   };

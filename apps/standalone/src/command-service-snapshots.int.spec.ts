@@ -31,7 +31,7 @@ describe('CommandService snapshot timing', () => {
     };
     const commands = new CommandService({ store, bus: new InProcessBus(), vault, cipher: new PersonalDataCipher(vault), hasher: new PasswordHasher({ costLog2: 10 }), secrets: new ClientSecretHasher(vault), log: quiet, snapshots, snapshotEvery });
     await commands.start();
-    const create = () => commands.execute({ type: 'CreateOrg', orgId: newId('org'), name: newId('n'), parentId: null }, { actor: { type: 'system', id: 't' } });
+    const create = () => commands.execute({ type: 'CreateOrg', orgId: newId('org'), name: newId('n'), parentId: null }, { principal: 'system' });
     return { saved, create, close: async () => (await commands.close(), await store.close(), await vault.close()) };
   }
 

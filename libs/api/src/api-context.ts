@@ -6,6 +6,7 @@ import type {
   CommandOutcome,
   EventStore,
   Logger,
+  OrgView,
   ReadModels,
   SigningKeyRing,
   ClientAuthenticator,
@@ -33,7 +34,7 @@ export interface ApiContext {
   commands: CommandPort;
   readModels: ReadModels;
   projection: ProjectionWatermark;
-  policy: AccessPolicy;
+  policy: AccessPolicy<OrgView>;
   authenticator: Authenticator;
   tokenEndpoint: TokenEndpoint;
   introspection: TokenIntrospection;

@@ -1,25 +1,46 @@
 import express, { type Router } from 'express';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { IamError, isIamError, type IamErrorCode } from '@arbor/domain';
-import type { Command, CommandContext, CommandOutcome, Logger } from '@arbor/application';
+import type { Command, CommandContext, CommandOutcome, Logger, Principal } from '@arbor/application';
 import type { CommandPort } from './api-context';
+
+/** What a gateway sends: the command, the caller's own access token, and the idempotency key if any. */
+interface InternalCommandRequest {
+  command: Command;
+  accessToken: string;
+  idempotency?: CommandContext['idempotency'];
+}
 
 /**
  * The command service's internal API in the distributed profile: gateways send commands here instead of
- * running them in-process. Commands can carry passwords and client secrets, so this API listens on a
- * private address, never logs bodies, and (when IAM_INTERNAL_TOKEN is set) requires that shared token.
+ * running them in-process. It trusts nothing a gateway says about who asks: it verifies the caller's access
+ * token itself (signature, audience, expiry, revocation, subject still active) and the command service then
+ * authorizes the command against its own model, so a gateway that is wrong, or an attacker who reached this
+ * port, can do no more than the token's subject may. Commands can carry passwords and client secrets, so
+ * this API listens on a private address, never logs bodies, and (when IAM_INTERNAL_TOKEN is set, which is
+ * required off loopback) accepts only requests carrying that shared token, compared in constant time.
  */
-export function internalCommandRouter(commands: CommandPort, options: { token?: string; log: Logger }): Router {
+export function internalCommandRouter(
+  commands: CommandPort,
+  options: { token?: string; log: Logger; authenticate: (authorization: string) => Promise<Principal> },
+): Router {
   const router = express.Router();
+  const expected = options.token === undefined ? undefined : digest(options.token);
   router.post('/internal/v1/commands', express.json({ limit: '256kb' }), async (req, res) => {
-    if (options.token && req.headers['x-arbor-internal-token'] !== options.token) {
+    if (expected && !sameDigest(expected, req.headers['x-arbor-internal-token'])) {
       res.status(401).json({ code: 'IAM_ERR_UNAUTHENTICATED', message: 'Internal token required.' });
       return;
     }
-    const { command, context } = req.body as { command: Command; context: CommandContext };
+    const request = readRequest(req.body);
+    if (!request) {
+      res.status(422).json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {command: {type, ...}, accessToken, idempotency?}.' });
+      return;
+    }
     try {
-      const outcome = await commands.execute(command, context);
+      const principal = await options.authenticate(`Bearer ${request.accessToken}`);
+      const outcome = await commands.execute(request.command, { principal, idempotency: request.idempotency });
       res.status(200).json(outcome);
     } catch (e) {
       if (isIamError(e)) {
@@ -27,11 +48,31 @@ export function internalCommandRouter(commands: CommandPort, options: { token?: 
         return;
       }
       const code = (e as { code?: unknown } | null)?.code;
-      options.log.error('command failed', { type: command?.type, error: e instanceof Error ? e.message : String(e) });
+      options.log.error('command failed', { type: request.command.type, error: e instanceof Error ? e.message : String(e) });
       res.status(503).json({ code: 'IAM_ERR_UNAVAILABLE', message: 'The command could not be executed.', cause: typeof code === 'string' ? code : undefined });
     }
   });
   return router;
+}
+
+/** The shape only; what the command holds is the deciders' business, who may run it the policy's. */
+function readRequest(body: unknown): InternalCommandRequest | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { command, accessToken, idempotency } = body as Record<string, unknown>;
+  if (typeof command !== 'object' || command === null || typeof (command as { type?: unknown }).type !== 'string') return undefined;
+  if (typeof accessToken !== 'string' || accessToken === '') return undefined;
+  if (idempotency !== undefined) {
+    const i = idempotency as Record<string, unknown> | null;
+    if (!i || typeof i.key !== 'string' || typeof i.requestHash !== 'string' || typeof i.provisionalResponse !== 'object' || i.provisionalResponse === null) return undefined;
+  }
+  return { command: command as Command, accessToken, idempotency: idempotency as InternalCommandRequest['idempotency'] };
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
+function sameDigest(expected: Buffer, presented: string | string[] | undefined): boolean {
+  return typeof presented === 'string' && timingSafeEqual(expected, digest(presented));
 }
 
 /** Keep-alive connections idle this long are closed by the gateway; the command service waits longer. */
@@ -55,9 +96,13 @@ export class HttpCommandPort implements CommandPort {
   }
 
   async execute(command: Command, context: CommandContext): Promise<CommandOutcome> {
+    const { principal } = context;
+    if (principal === 'system' || principal.accessToken === undefined)
+      throw new Error('The internal command API runs commands only for callers with an access token.');
+    const request: InternalCommandRequest = { command, accessToken: principal.accessToken, idempotency: context.idempotency };
     let res: { status: number; text: string };
     try {
-      res = await this.post(JSON.stringify({ command, context }));
+      res = await this.post(JSON.stringify(request));
     } catch {
       throw new IamError('IAM_ERR_UNAVAILABLE', 'The command service is unreachable; retry shortly.');
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IamError, isIamError, type StoredEvent } from '@arbor/domain';
-import { IDEMPOTENCY_TTL_MS, actorOf, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
+import { IDEMPOTENCY_TTL_MS, idempotencyScopeOf, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
 import type { HandlerRequest, HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
 
@@ -40,7 +40,7 @@ export async function executeWrite(
   options: WriteOptions = {},
 ): Promise<HandlerResult> {
   const key = options.provisional ? req.headers['idempotency-key'] : undefined;
-  const idempotency = key ? { scope: `${principal.type}:${principal.id}`, key, requestHash: requestHash(req) } : undefined;
+  const idempotency = key ? { scope: idempotencyScopeOf(principal), key, requestHash: requestHash(req) } : undefined;
 
   if (idempotency) {
     const prior = await ctx.eventStore.findIdempotency(idempotency.scope, idempotency.key);
@@ -49,7 +49,7 @@ export async function executeWrite(
 
   const outcome = await ctx.commands
     .execute(command, {
-      actor: actorOf(principal),
+      principal,
       idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
     })
     .catch((e) => locateIn(options.fieldPrefix ?? '/body', e));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SYSTEM_ACTOR, newId } from '@arbor/domain';
+import { newId } from '@arbor/domain';
 import type { CommandService } from './commands/command-service';
 import type { Logger } from './logger';
 
@@ -20,7 +20,7 @@ export async function bootstrapPlatformAdmin(
   const password = settings.password || randomBytes(18).toString('base64url');
   const outcome = await commands.execute(
     { type: 'BootstrapPlatformAdmin', userId: newId('usr'), email, name: 'Platform admin', password },
-    { actor: SYSTEM_ACTOR },
+    { principal: 'system' },
   );
   if (outcome.kind !== 'applied' || outcome.events.length === 0) return;
   log.info('platform admin created', { userId: (outcome.events[0].data as { userId: string }).userId });

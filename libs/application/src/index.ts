@@ -1,3 +1,4 @@
+export * from './auth/access-facts';
 export * from './auth/access-policy';
 export * from './auth/authenticator';
 export * from './auth/client-authentication';
@@ -7,6 +8,7 @@ export * from './auth/refresh-tokens';
 export * from './auth/token-endpoint';
 export * from './auth/token-introspection';
 export * from './bootstrap-platform-admin';
+export * from './commands/authorize-command';
 export * from './commands/command';
 export * from './commands/command-service';
 export * from './commands/command-model-snapshot-file';

@@ -85,6 +85,19 @@ export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserComm
   return events;
 }
 
+/** A new name for a user (their global profile), with the whole personal record sealed again around it. */
+export function decideRenameUser(
+  state: IdentityState,
+  cmd: { userId: string; rename?: { name: string; personal: SealedPersonalData }; expectedVersion?: number },
+): DomainEvent[] {
+  const user = state.users.get(cmd.userId);
+  if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
+  if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== user.version)
+    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${cmd.expectedVersion}; the user is at version ${user.version}.`);
+  if (!cmd.rename || cmd.rename.name === user.name) return [];
+  return [{ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } }];
+}
+
 export function decideRemoveUserFromOrg(state: IdentityState, cmd: { orgId: string; userId: string; expectedVersion?: number }): DomainEvent[] {
   requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
   return [{ type: 'UserRemovedFromOrg', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];

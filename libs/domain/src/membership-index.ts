@@ -46,9 +46,17 @@ const memberIn = (members: Members | undefined, userId: string): MembershipEntry
 const entriesOf = (members: Members | undefined): Array<[string, MembershipEntry]> =>
   members === undefined ? [] : members instanceof Map ? [...members] : [[members.userId, members.entry]];
 
+/**
+ * The organizations a user is a direct member of: one id for most users (a Set per user would cost ~100
+ * bytes more each), a Set from the second on. Invariant: a `Set` here always holds at least two entries.
+ */
+type OrgsOfUser = string | Set<string>;
+
 /** The command side's view of direct memberships and client credentials, folded from the log. */
 export class MembershipIndex {
   private readonly byOrg = new Map<string, Members>();
+  /** The inverse of `byOrg`: kept in step by `setMember` and `removeMember`. */
+  private readonly byUser = new Map<string, OrgsOfUser>();
   private readonly clientsByOrg = new Map<string, Set<string>>();
   private readonly clients = new Map<string, { orgId: string; clientId: string; version: number }>();
 
@@ -58,6 +66,12 @@ export class MembershipIndex {
 
   membersOf(orgId: string): Array<[string, MembershipEntry]> {
     return entriesOf(this.byOrg.get(orgId));
+  }
+
+  /** The organizations where the user holds a direct membership, in no particular order. */
+  orgsOf(userId: string): string[] {
+    const orgs = this.byUser.get(userId);
+    return orgs === undefined ? [] : typeof orgs === 'string' ? [orgs] : [...orgs];
   }
 
   client(clientCredentialId: string): { orgId: string; clientId: string; version: number } | undefined {
@@ -138,6 +152,8 @@ export class MembershipIndex {
         this.clientsByOrg.get(event.data.orgId)?.delete(event.data.clientCredentialId);
         return;
       case 'OrgDeleted':
+        // The deciders remove every member first; a log written otherwise must not leave dangling entries.
+        for (const [userId] of this.membersOf(event.data.orgId)) this.removeMember(event.data.orgId, userId);
         this.byOrg.delete(event.data.orgId);
         this.clientsByOrg.delete(event.data.orgId);
         return;
@@ -147,6 +163,11 @@ export class MembershipIndex {
   }
 
   private setMember(orgId: string, userId: string, entry: MembershipEntry): void {
+    const orgs = this.byUser.get(userId);
+    if (orgs === undefined) this.byUser.set(userId, orgId);
+    else if (typeof orgs === 'string') {
+      if (orgs !== orgId) this.byUser.set(userId, new Set([orgs, orgId]));
+    } else orgs.add(orgId);
     const members = this.byOrg.get(orgId);
     if (members === undefined || (!(members instanceof Map) && members.userId === userId)) {
       this.byOrg.set(orgId, { userId, entry });
@@ -158,6 +179,12 @@ export class MembershipIndex {
   }
 
   private removeMember(orgId: string, userId: string): void {
+    const orgs = this.byUser.get(userId);
+    if (orgs === orgId) this.byUser.delete(userId);
+    else if (typeof orgs === 'object') {
+      orgs.delete(orgId);
+      if (orgs.size === 1) this.byUser.set(userId, orgs.values().next().value as string);
+    }
     const members = this.byOrg.get(orgId);
     if (members === undefined) return;
     if (members instanceof Map) {

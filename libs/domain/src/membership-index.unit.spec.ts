@@ -69,3 +69,34 @@ describe('MembershipIndex', () => {
     expect(restored.toSnapshot(toRef)).toEqual(index.toSnapshot(toRef));
   });
 });
+
+describe('MembershipIndex.orgsOf (the inverse index)', () => {
+  const orgsOf = (index: MembershipIndex, userId: string) => index.orgsOf(userId).sort();
+
+  it('follows additions, removals and deletions of organizations, one org then several then back', () => {
+    const index = new MembershipIndex();
+    expect(index.orgsOf('u')).toEqual([]);
+    index.apply(add('o1', 'u', ['member']));
+    index.apply(add('o1', 'u', ['admin'], 2)); // an update of the same membership adds nothing
+    expect(orgsOf(index, 'u')).toEqual(['o1']);
+    index.apply(add('o2', 'u', ['member']));
+    index.apply(add('o3', 'u', ['member']));
+    expect(orgsOf(index, 'u')).toEqual(['o1', 'o2', 'o3']);
+    index.apply(event('UserRemovedFromOrg', { orgId: 'o2', userId: 'u' }));
+    expect(orgsOf(index, 'u')).toEqual(['o1', 'o3']);
+    index.apply(event('OrgDeleted', { orgId: 'o3', parentId: null }));
+    expect(orgsOf(index, 'u')).toEqual(['o1']);
+    index.apply(event('UserRemovedFromOrg', { orgId: 'o1', userId: 'u' }));
+    expect(index.orgsOf('u')).toEqual([]);
+  });
+
+  it('is rebuilt from a snapshot', () => {
+    const index = new MembershipIndex();
+    index.apply(add('o1', 'u', ['member']));
+    index.apply(add('o2', 'u', ['member']));
+    index.apply(add('o2', 'v', ['member']));
+    const restored = MembershipIndex.fromSnapshot(index.toSnapshot(toRef), fromRef);
+    expect(orgsOf(restored, 'u')).toEqual(['o1', 'o2']);
+    expect(orgsOf(restored, 'v')).toEqual(['o2']);
+  });
+});

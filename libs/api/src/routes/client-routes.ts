@@ -1,4 +1,4 @@
-import { IamError, newId } from '@arbor/domain';
+import { newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
@@ -45,8 +45,6 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const { orgId, scopes, name } = req.body;
-      await ctx.policy.requireOnOrg(principal, 'clients:write', orgId);
-      await ctx.policy.requireHoldsAll(principal, orgId, scopes);
       const id = newId('cc');
       const secret = ClientSecretHasher.newSecret();
       const location = (ccId: string) => `/api/v1/oauth2/client-credentials/${ccId}`;
@@ -110,16 +108,8 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     responses: { 204: { description: 'Deleted.' }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const client = await ctx.readModels.clients.get(req.params.clientCredentialId);
-      if (!client) throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${req.params.clientCredentialId} does not exist.`);
-      try {
-        await ctx.policy.requireOnOrg(principal, 'clients:write', client.orgId);
-      } catch (e) {
-        // Not seeing the organization means not seeing its clients either.
-        if (e instanceof IamError && e.code === 'IAM_ERR_NOT_FOUND') throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${client.id} does not exist.`);
-        throw e;
-      }
-      return executeWrite(ctx, req, principal, { type: 'RevokeClientCredential', clientCredentialId: client.id }, async () => ({ status: 204 }));
+      const command = { type: 'RevokeClientCredential' as const, clientCredentialId: req.params.clientCredentialId };
+      return executeWrite(ctx, req, principal, command, async () => ({ status: 204 }));
     },
   }),
 ];

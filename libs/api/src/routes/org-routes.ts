@@ -60,8 +60,6 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const parentId: string | null = req.body.parentId ?? null;
-      if (parentId === null) ctx.policy.requirePlatform(principal, 'orgs:write');
-      else await ctx.policy.requireOnOrg(principal, 'orgs:write', parentId);
       const orgId = newId('org');
       const location = (id: string) => `/api/v1/orgs/${id}`;
       return executeWrite(
@@ -147,14 +145,9 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const orgId: string = req.params.orgId;
-      const current = await ctx.policy.requireOnOrg(principal, 'orgs:write', orgId);
       const parentId: string | null = req.body.parentId;
-      if (parentId !== current.parentId) {
-        // Moving a root, or making something a root, is a platform matter; otherwise the caller needs write
-        // access to the destination as well.
-        if (current.parentId === null || parentId === null) ctx.policy.requirePlatform(principal, 'orgs:write');
-        else await ctx.policy.requireOnOrg(principal, 'orgs:write', parentId);
-      }
+      // Who may change this organization, and move it where, is the command service's decision
+      // (AccessPolicy.requireMayMove): it holds for every transport.
       return executeWrite(
         ctx,
         req,
@@ -196,8 +189,6 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const orgId: string = req.params.orgId;
-      const current = await ctx.policy.requireOnOrg(principal, 'orgs:delete', orgId);
-      if (current.parentId === null) ctx.policy.requirePlatform(principal, 'orgs:delete');
       return executeWrite(
         ctx,
         req,

@@ -1,4 +1,4 @@
-import { IamError, newId, type Role, type StoredEvent } from '@arbor/domain';
+import { IamError, newId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
@@ -44,9 +44,23 @@ function addedUserOf(events: StoredEvent[]): string {
   return (added.data as { userId: string }).userId;
 }
 
-/** Granting or taking away `owner` is what needs an owner; everything else here needs users:write. */
-function ownerChange(before: Role[], after: Role[]): Role[] {
-  return before.includes('owner') !== after.includes('owner') ? ['owner'] : [];
+/** Whether `email` names an existing account that the caller cannot see (read before the add links it). */
+async function isHiddenAccount(ctx: ApiContext, principal: Principal, email: string): Promise<boolean> {
+  const existing = await ctx.readModels.users.findByEmail(email.normalize('NFC').trim());
+  return existing !== undefined && !(await ctx.policy.maySeeUser(principal, existing.id));
+}
+
+/** An org user's version is its user's plus its membership's: a new user's first membership reads 2. */
+const NEW_ORG_USER_VERSION = 2;
+
+/**
+ * The org user as a creation from this body would read: the supplied email and name (as the domain would
+ * store them), an active user, a new user's version. Only the id, roles and time of the membership are real.
+ */
+function asSupplied(view: OrgUserView, body: { email: string; name: string }): OrgUserView {
+  const email = body.email.normalize('NFC').trim();
+  const name = body.name.normalize('NFC').trim();
+  return { ...view, email, name, status: 'active', version: NEW_ORG_USER_VERSION };
 }
 
 export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
@@ -93,8 +107,9 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
           ...(body.email === undefined ? [{ path: '/body/email', message: 'is required without userId' }] : []),
           ...(body.name === undefined ? [{ path: '/body/name', message: 'is required without userId' }] : []),
         ]);
-      await ctx.policy.requireOnOrg(principal, 'users:write', orgId);
-      await ctx.policy.requireMayGrant(principal, orgId, body.roles);
+      // Adding by email must answer the same whether or not the email was known (contract section 6): for
+      // an account the caller cannot already see, the answer holds what the caller supplied, nothing more.
+      const hidden = body.email !== undefined && (await isHiddenAccount(ctx, principal, body.email));
       const command = {
         type: 'AddUserToOrg' as const,
         orgId,
@@ -109,14 +124,21 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         command,
         async (events) => {
           const userId = addedUserOf(events);
-          return orgUserResult(await mustRead(ctx, orgId, userId), 201, { Location: location(orgId, userId) });
+          const view = await mustRead(ctx, orgId, userId);
+          return orgUserResult(hidden ? asSupplied(view, body) : view, 201, { Location: location(orgId, userId) });
         },
         {
           provisional: { status: 201, headers: {} },
           represent: async (record) => {
-            const [last] = await ctx.eventStore.readAll({ after: (record.response?.position ?? 1) - 1, limit: 1 });
-            const userId = addedUserOf(last ? [last] : []);
-            return orgUserResult(await mustRead(ctx, orgId, userId), 201, { Location: location(orgId, userId) });
+            // The first request's events end at its position: [UserCreated,] UserAddedToOrg.
+            const position = record.response?.position ?? 1;
+            const events = await ctx.eventStore.readAll({ after: Math.max(0, position - 2), limit: 2 });
+            const userId = addedUserOf(events.slice(-1));
+            const created = events.some((e) => e.type === 'UserCreated' && (e.data as { userId?: string }).userId === userId);
+            const view = await mustRead(ctx, orgId, userId);
+            // Whether the caller could see a linked account then is not known now: disclose nothing.
+            const linkedByEmail = !created && body.email !== undefined;
+            return orgUserResult(linkedByEmail ? asSupplied(view, body) : view, 201, { Location: location(orgId, userId) });
           },
         },
       );
@@ -191,9 +213,6 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const { orgId, userId } = req.params;
-      await ctx.policy.requireOnOrg(principal, 'users:write', orgId);
-      const current = await requireMember(ctx, orgId, userId);
-      if (req.body.roles) await ctx.policy.requireMayGrant(principal, orgId, ownerChange(current.roles, req.body.roles));
       return executeWrite(
         ctx,
         req,
@@ -217,9 +236,6 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const { orgId, userId } = req.params;
-      await ctx.policy.requireOnOrg(principal, 'users:write', orgId);
-      const current = await requireMember(ctx, orgId, userId);
-      await ctx.policy.requireMayGrant(principal, orgId, ownerChange(current.roles, []));
       return executeWrite(
         ctx,
         req,

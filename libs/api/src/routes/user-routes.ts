@@ -1,6 +1,6 @@
 import { IamError } from '@arbor/domain';
-import type { Principal, UserView } from '@arbor/application';
-import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
+import type { Principal, UserMembershipView, UserView } from '@arbor/application';
+import { defineRoute, problemResponse, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { idSchema, ifMatchHeader, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
 import { etag, executeWrite, parseIfMatch } from '../write-flow';
@@ -13,11 +13,50 @@ const principalOf = (auth: unknown): Principal => auth as Principal;
 /** The public shape of a user (contract section 6); an erased user keeps only id and status. */
 export const presentUser = ({ platformAdmin: _internal, ...user }: UserView) => user;
 
+/**
+ * A user's memberships as the principal may see them: all for themselves and platform admins, otherwise
+ * those inside subtrees where the principal holds users:read. 404 when the user is not visible at all.
+ */
+async function visibleMembershipsOf(ctx: ApiContext, principal: Principal, userId: string): Promise<UserMembershipView[]> {
+  const self = principal.type === 'user' && principal.id === userId;
+  const within = self ? undefined : await ctx.policy.subtreesWith(principal, 'users:read');
+  const memberships = await ctx.readModels.memberships.listByUser(userId, { withinSubtreesOf: within });
+  const user = await ctx.readModels.users.get(userId);
+  if (!user || (!self && within !== undefined && memberships.length === 0)) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
+  return memberships;
+}
+
 async function visibleUser(ctx: ApiContext, principal: Principal, userId: string): Promise<UserView> {
-  await ctx.policy.visibleMembershipsOf(principal, userId);
+  await visibleMembershipsOf(ctx, principal, userId);
   const user = await ctx.readModels.users.get(userId);
   if (!user) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
   return user;
+}
+
+const userBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200, description: "The user's display name (their global profile)." },
+    status: { enum: ['active', 'disabled'], description: 'Platform admins only.' },
+  },
+};
+
+/** PATCH of a user's own record: `{name?, status?}`, authorized by the command service (contract section 6). */
+async function updateUser(req: HandlerRequest, ctx: ApiContext, userId: string): Promise<HandlerResult> {
+  const principal = principalOf(req.auth);
+  return executeWrite(
+    ctx,
+    req,
+    principal,
+    { type: 'UpdateUser', userId, name: req.body.name, status: req.body.status, expectedVersion: parseIfMatch(req.headers['if-match']) },
+    async () => {
+      const user = await ctx.readModels.users.get(userId);
+      if (!user) throw new Error(`User ${userId} vanished after a confirmed write`);
+      return { status: 200, body: presentUser(user), headers: { ETag: etag(user.version) } };
+    },
+  );
 }
 
 export const userRoutes: RouteDefinition<ApiContext>[] = [
@@ -92,43 +131,49 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
       },
       ...errors,
     },
-    handler: async (req, ctx) => ({ status: 200, body: { items: await ctx.policy.visibleMembershipsOf(principalOf(req.auth), req.params.userId) } }),
+    handler: async (req, ctx) => ({ status: 200, body: { items: await visibleMembershipsOf(ctx, principalOf(req.auth), req.params.userId) } }),
   }),
 
   defineRoute<ApiContext>({
-    operationId: 'setUserStatus',
+    operationId: 'updateCurrentUser',
     method: 'patch',
-    path: '/users/{userId}',
-    summary: 'Disable or re-enable a user (platform admins). A disabled user cannot log in and their tokens stop working at once.',
+    path: '/users/me',
+    summary: "Change the calling user's own profile (name).",
     tags,
     auth: 'bearer',
-    permission: 'users:write',
-    request: {
-      params,
-      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
-      body: { schema: { type: 'object', additionalProperties: false, required: ['status'], properties: { status: { enum: ['active', 'disabled'] } } } },
-    },
+    request: { headers: { type: 'object', properties: { 'if-match': ifMatchHeader } }, body: { schema: userBody } },
     responses: {
       200: { description: 'The user.', schema: userSchema },
       ...errors,
-      403: problemResponse('Only platform admins change a user status; platform admins cannot be disabled.'),
+      403: problemResponse('Only platform admins change a user status.'),
       412: problemResponse('If-Match does not name the current version.'),
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      ctx.policy.requirePlatform(principal, 'users:write');
-      const { userId } = req.params;
-      return executeWrite(
-        ctx,
-        req,
-        principal,
-        { type: 'SetUserStatus', userId, status: req.body.status, expectedVersion: parseIfMatch(req.headers['if-match']) },
-        async () => {
-          const user = await ctx.readModels.users.get(userId);
-          if (!user) throw new Error(`User ${userId} vanished after a confirmed write`);
-          return { status: 200, body: presentUser(user), headers: { ETag: etag(user.version) } };
-        },
-      );
+      if (principal.type !== 'user') throw new IamError('IAM_ERR_NOT_FOUND', 'The caller is not a user.');
+      return updateUser(req, ctx, principal.id);
     },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'updateUser',
+    method: 'patch',
+    path: '/users/{userId}',
+    summary:
+      "Change a user's profile (the user, a platform admin, or whoever holds users:write on every organization the user belongs to) or status (platform admins: a disabled user cannot log in, and every session they had ends for good).",
+    tags,
+    auth: 'bearer',
+    request: {
+      params,
+      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      body: { schema: userBody },
+    },
+    responses: {
+      200: { description: 'The user.', schema: userSchema },
+      ...errors,
+      403: problemResponse('The caller may see the user but not change this; platform admins cannot be disabled.'),
+      412: problemResponse('If-Match does not name the current version.'),
+    },
+    handler: async (req, ctx) => updateUser(req, ctx, req.params.userId),
   }),
 ];

@@ -1,23 +1,25 @@
 import { IamError, PERMISSIONS, permissionsOfRoles, type Permission, type Role } from '@arbor/domain';
-import type { OrgView, ReadModels, UserMembershipView } from '../ports/read-models';
+import type { AccessFacts, OrgRef } from './access-facts';
 import type { Principal } from './principal';
 
 /**
- * The one place that decides whether a caller may do something (contract section 4). Every route asks it.
+ * The one place that decides whether a caller may do something (contract section 4). Queries ask it at the
+ * gateway over the read models; commands ask it again inside the command service's write transaction over
+ * the command model (see `authorizeCommand`), so every transport gets the same answer.
  *
  * - A user holds, on an organization, the permissions of every role they have on it or on any ancestor
- *   (inheritance), read from the precomputed closure in one lookup. Platform admins hold everything.
+ *   (inheritance). Platform admins hold everything.
  * - A client holds its scopes on its organization's subtree, and nothing outside it.
  * - A token's scopes narrow what its subject holds; they never widen it.
  * - "May not see" (no permission at all there) is 404, so existence does not leak; "may see but not do" is 403.
  */
-export class AccessPolicy {
-  constructor(private readonly readModels: ReadModels) {}
+export class AccessPolicy<Org extends OrgRef = OrgRef> {
+  constructor(readonly facts: AccessFacts<Org>) {}
 
   async permissionsOn(principal: Principal, orgId: string): Promise<Set<Permission>> {
     let held: Iterable<Permission>;
     if (principal.type === 'user') {
-      held = principal.platformAdmin ? PERMISSIONS : permissionsOfRoles(await this.readModels.memberships.effectiveRoles(principal.id, orgId));
+      held = principal.platformAdmin ? PERMISSIONS : permissionsOfRoles(await this.facts.effectiveRoles(principal.id, orgId));
     } else {
       held = (await this.isWithin(orgId, principal.orgId)) ? PERMISSIONS : [];
     }
@@ -27,8 +29,8 @@ export class AccessPolicy {
   }
 
   /** The organization, if the principal may exercise `permission` on it; 404 or 403 otherwise. */
-  async requireOnOrg(principal: Principal, permission: Permission, orgId: string): Promise<OrgView> {
-    const org = await this.readModels.orgs.get(orgId);
+  async requireOnOrg(principal: Principal, permission: Permission, orgId: string): Promise<Org> {
+    const org = await this.facts.org(orgId);
     if (!org) throw notFound(orgId);
     const permissions = await this.permissionsOn(principal, orgId);
     if (permissions.size === 0) throw notFound(orgId);
@@ -36,7 +38,38 @@ export class AccessPolicy {
     return org;
   }
 
-  /** Granting or taking away `owner` needs what an owner holds; other roles need users:write (checked by the route). */
+  /**
+   * A change of parent (contract section 5, "move within the subtree"). Only platform admins move roots,
+   * make roots or move an organization from one tree to another. Anyone else needs `orgs:write` on the
+   * destination (404 when they cannot see it) and `orgs:write` from one grant that covers both the current
+   * and the new parent: a role held on a common ancestor of the two (the tree's root included), which is
+   * exactly what their lowest common ancestor inherits. Write access on the moved organization alone, or
+   * on the two parents through different grants, is not enough: that would let an admin of two unrelated
+   * subtrees carry one into the other. The caller must already have passed `requireOnOrg(orgs:write)` on
+   * the moved organization.
+   */
+  async requireMayMove(principal: Principal, org: OrgRef, newParentId: string | null): Promise<void> {
+    if (newParentId === org.parentId) return;
+    if (org.parentId === null || newParentId === null) {
+      this.requirePlatform(principal, 'orgs:write');
+      return;
+    }
+    await this.requireOnOrg(principal, 'orgs:write', newParentId);
+    if (this.isPlatformAdmin(principal)) return;
+    const from = [...(await this.facts.ancestorIds(org.parentId)), org.parentId];
+    const to = [...(await this.facts.ancestorIds(newParentId)), newParentId];
+    if (from[0] !== to[0]) throw new IamError('IAM_ERR_FORBIDDEN', 'An organization cannot be moved into another tree; only a platform admin may do that.');
+    let common = 0;
+    while (common < from.length && common < to.length && from[common] === to[common]) common++;
+    const lowestCommonAncestor = from[common - 1];
+    if (!(await this.permissionsOn(principal, lowestCommonAncestor)).has('orgs:write'))
+      throw new IamError(
+        'IAM_ERR_FORBIDDEN',
+        'Moving an organization needs orgs:write on an organization above both its current and its new parent.',
+      );
+  }
+
+  /** Granting or taking away `owner` needs what an owner holds; other roles need users:write (checked by the caller). */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
     for (const role of roles)
       if (role === 'owner' && !(await this.permissionsOn(principal, orgId)).has('orgs:delete'))
@@ -64,6 +97,44 @@ export class AccessPolicy {
   }
 
   /**
+   * Whether the principal may see the user at all: themselves, platform admins, and anyone holding
+   * `users:read` on an organization where the user is a direct member (what `GET /users` lists).
+   */
+  async maySeeUser(principal: Principal, userId: string): Promise<boolean> {
+    if (principal.type === 'user' && principal.id === userId) return true;
+    if (!principal.scopes.has('users:read')) return false;
+    if (this.isPlatformAdmin(principal)) return true;
+    for (const { orgId } of await this.facts.membershipRoots(userId))
+      if ((await this.permissionsOn(principal, orgId)).has('users:read')) return true;
+    return false;
+  }
+
+  /** 404, as for a user that does not exist, unless the principal may see the user. */
+  async requireMaySeeUser(principal: Principal, userId: string): Promise<void> {
+    if (!(await this.maySeeUser(principal, userId))) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
+  }
+
+  /**
+   * A user's profile (name) is global: it changes only by the user, a platform admin, or a caller whose
+   * `users:write` covers every organization the user is a direct member of (contract section 6). An admin
+   * of one tree therefore cannot rename a user who also belongs to another. 404 when the user is invisible.
+   */
+  async requireMayEditProfile(principal: Principal, userId: string): Promise<void> {
+    if (principal.type === 'user' && principal.id === userId) return;
+    if (this.isPlatformAdmin(principal)) {
+      if (!principal.scopes.has('users:write')) throw forbidden('users:write');
+      return;
+    }
+    await this.requireMaySeeUser(principal, userId);
+    for (const { orgId } of await this.facts.membershipRoots(userId))
+      if (!(await this.permissionsOn(principal, orgId)).has('users:write'))
+        throw new IamError(
+          'IAM_ERR_FORBIDDEN',
+          "A user's profile may be changed only by the user, a platform admin, or someone with users:write on every organization the user belongs to.",
+        );
+  }
+
+  /**
    * The subtrees in which the principal holds `permission`; undefined means all of them (platform admins).
    * Lists filter with it, so they return exactly what the caller may see.
    */
@@ -71,7 +142,7 @@ export class AccessPolicy {
     if (!principal.scopes.has(permission)) return [];
     if (principal.type === 'client') return [principal.orgId];
     if (principal.platformAdmin) return undefined;
-    const roots = await this.readModels.memberships.membershipRoots(principal.id);
+    const roots = await this.facts.membershipRoots(principal.id);
     return roots.filter((r) => permissionsOfRoles(r.roles).has(permission)).map((r) => r.orgId);
   }
 
@@ -83,24 +154,10 @@ export class AccessPolicy {
     throw new IamError('IAM_ERR_FORBIDDEN', 'Only platform admins and clients with events:read may read the event log.');
   }
 
-  /**
-   * A user's memberships as the principal may see them: all for themselves and platform admins, otherwise
-   * those inside subtrees where the principal holds users:read. 404 when the user is not visible at all.
-   */
-  async visibleMembershipsOf(principal: Principal, userId: string): Promise<UserMembershipView[]> {
-    const self = principal.type === 'user' && principal.id === userId;
-    const within = self ? undefined : await this.subtreesWith(principal, 'users:read');
-    const memberships = await this.readModels.memberships.listByUser(userId, { withinSubtreesOf: within });
-    const user = await this.readModels.users.get(userId);
-    if (!user || (!self && within !== undefined && memberships.length === 0))
-      throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
-    return memberships;
-  }
-
   /** Whether `orgId` is `ancestorId` or lies below it. */
   async isWithin(orgId: string, ancestorId: string): Promise<boolean> {
     if (orgId === ancestorId) return true;
-    return (await this.readModels.orgs.parents(orgId)).some((o) => o.id === ancestorId);
+    return (await this.facts.ancestorIds(orgId)).includes(ancestorId);
   }
 }
 

@@ -28,7 +28,9 @@ export class Authenticator {
   /** The principal of an active token, or undefined (revoked, or its subject gone); throws if it does not verify. */
   async principalOf(token: string): Promise<Principal | undefined> {
     const claims = this.tokens.verifyAccessToken(token);
-    return (await this.isRevoked(claims)) ? undefined : this.subjectOf(claims);
+    if (await this.isRevoked(claims)) return undefined;
+    const principal = await this.subjectOf(claims);
+    return principal && { ...principal, accessToken: token };
   }
 
   isRevoked(claims: AccessTokenClaims): Promise<boolean> {

@@ -5,6 +5,11 @@ interface PrincipalBase {
   scopes: ReadonlySet<Permission>;
   /** The access token's `jti`. */
   tokenId: string;
+  /**
+   * The access token itself, when the principal was established from one: the gateway forwards it to the
+   * command service, which verifies it again rather than trust whom a gateway says it acts for.
+   */
+  accessToken?: string;
 }
 
 /** A person, authenticated by an access token from the password or refresh grant. */

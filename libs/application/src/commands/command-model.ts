@@ -1,4 +1,5 @@
-import { MembershipIndex, OrgTree, UserDirectory, type IdentityState, type FromRef, type StoredEvent } from '@arbor/domain';
+import { MembershipIndex, OrgTree, UserDirectory, normaliseRoles, type IdentityState, type FromRef, type OrgNode, type Role, type StoredEvent } from '@arbor/domain';
+import type { AccessFacts } from '../auth/access-facts';
 import type { PersonalData } from '../ports/read-models';
 import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snapshot-file';
 
@@ -71,6 +72,25 @@ export class CommandModel {
     if (this.entityVersion(event.streamId) === event.streamVersion) this.otherVersions.delete(event.streamId);
     else this.otherVersions.set(event.streamId, event.streamVersion);
   }
+
+  /**
+   * The access policy's facts read from this model: commands are authorized against the very state they are
+   * decided on. Reads are synchronous map lookups; the promises only fit the shared interface.
+   */
+  readonly accessFacts: AccessFacts<OrgNode> = {
+    org: async (orgId) => this.state.orgs.get(orgId),
+    ancestorIds: async (orgId) => this.state.orgs.ancestors(orgId),
+    effectiveRoles: async (userId, orgId) => {
+      if (!this.state.orgs.get(orgId)) return [];
+      const roles: Role[] = [];
+      for (const id of this.state.orgs.path(orgId)) roles.push(...(this.state.memberships.get(id, userId)?.roles ?? []));
+      return normaliseRoles(roles);
+    },
+    membershipRoots: async (userId) =>
+      this.state.memberships.orgsOf(userId).map((orgId) => ({ orgId, roles: this.state.memberships.get(orgId, userId)!.roles })),
+    directRoles: async (orgId, userId) => this.state.memberships.get(orgId, userId)?.roles,
+    clientOrg: async (id) => this.state.memberships.client(id)?.orgId,
+  };
 
   /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */
   toSnapshot(): CommandModelSnapshot {

@@ -34,16 +34,14 @@ export async function prepareCommand(
       const name = checks.displayName('/name', command.newUser.name);
       const password = command.newUser.password === undefined ? undefined : checks.password('/password', command.newUser.password);
       checks.done('The user is not valid.');
+      // Hashed whether or not the email is known: the answer's timing must not tell which (contract section 6).
+      const passwordHash = password === undefined ? undefined : await deps.hasher.hash(password);
       // An existing user with this email is added as is: their name and password stay theirs.
       if (deps.users.idForEmail(email) !== undefined) return { email };
-      return {
-        email,
-        name,
-        personal: await deps.cipher.seal(command.newUser.userId, { email, name }),
-        passwordHash: password === undefined ? undefined : await deps.hasher.hash(password),
-      };
+      return { email, name, personal: await deps.cipher.seal(command.newUser.userId, { email, name }), passwordHash };
     }
-    case 'UpdateOrgUser': {
+    case 'UpdateOrgUser':
+    case 'UpdateUser': {
       if (command.name === undefined) return {};
       const checks = new FieldChecks();
       const name = checks.displayName('/name', command.name);

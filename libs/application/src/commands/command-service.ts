@@ -1,11 +1,15 @@
 import {
   IamError,
+  SYSTEM_ACTOR,
   eventOrgPath,
   isKnownEvent,
   type Actor,
   type KnownStoredEvent,
+  type OrgNode,
   type StoredEvent,
 } from '@arbor/domain';
+import { AccessPolicy } from '../auth/access-policy';
+import { actorOf } from '../auth/principal';
 import type { Bus } from '../ports/bus';
 import type { EventStore, EventStoreTransaction, IdempotencyRecord } from '../ports/event-store';
 import type { PersonalData } from '../ports/read-models';
@@ -15,16 +19,30 @@ import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
+import { authorizeCommand, type CommandPrincipal } from './authorize-command';
 import { prepareCommand, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
 
 export interface CommandContext {
-  actor: Actor;
-  /** Present when the request carried an `Idempotency-Key`; the key is stored with the command's events. */
-  idempotency?: { scope: string; key: string; requestHash: string; provisionalResponse: NonNullable<IdempotencyRecord['response']> };
+  /**
+   * Who asks. The command service authorizes the command for this principal itself, against the model it
+   * decides on, and records the principal as the events' actor. `'system'` (no authorization) exists only
+   * in-process, for the bootstrap; the internal command API builds principals from verified access tokens.
+   */
+  principal: CommandPrincipal;
+  /**
+   * Present when the request carried an `Idempotency-Key`; the key is stored with the command's events,
+   * under the principal's own scope (see `idempotencyScopeOf`), whatever scope a caller passes.
+   */
+  idempotency?: { scope?: string; key: string; requestHash: string; provisionalResponse: NonNullable<IdempotencyRecord['response']> };
 }
+
+/** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */
+export const idempotencyScopeOf = (principal: CommandPrincipal): string => (principal === 'system' ? 'system:system' : `${principal.type}:${principal.id}`);
+
+const actorOfCommand = (principal: CommandPrincipal): Actor => (principal === 'system' ? SYSTEM_ACTOR : actorOf(principal));
 
 export type CommandOutcome =
   | { kind: 'applied'; events: StoredEvent[]; position: number }
@@ -74,6 +92,11 @@ export class CommandService {
 
   private get state() {
     return this.model.state;
+  }
+
+  /** The policy over the model as it is now (a restore replaces the model, so it is made per use: cheap). */
+  private get policy(): AccessPolicy<OrgNode> {
+    return new AccessPolicy(this.model.accessFacts);
   }
 
   /**
@@ -159,7 +182,21 @@ export class CommandService {
     return this.state.users.hasPlatformAdmin();
   }
 
+  /**
+   * Authorizes, prepares, decides and appends one command. The authorization that counts runs inside the
+   * write transaction on the caught-up model; a first check on the model as it stands spares an unauthorized
+   * caller's command the preparation (password hashing), and a refusal there is confirmed on the caught-up
+   * model before it is returned, so a model that lags the log never refuses wrongly.
+   */
   async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
+    const ok = await authorizeCommand(this.policy, ctx.principal, command).then(
+      () => true,
+      () => false,
+    );
+    if (!ok) await this.deps.store.transaction(async (tx) => {
+      await this.catchUp(tx);
+      await authorizeCommand(this.policy, ctx.principal, command);
+    });
     const prepared = await prepareCommand(command, { ...this.deps, users: this.state.users });
     let written: StoredEvent[] = [];
     let outcome: CommandOutcome;
@@ -195,17 +232,20 @@ export class CommandService {
     ctx: CommandContext,
     onWritten: (events: StoredEvent[]) => void,
   ): Promise<CommandOutcome> {
+    const scope = idempotencyScopeOf(ctx.principal);
     if (ctx.idempotency) {
-      const existing = await tx.findIdempotency(ctx.idempotency.scope, ctx.idempotency.key);
+      const existing = await tx.findIdempotency(scope, ctx.idempotency.key);
       if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return { kind: 'replayed', record: existing };
     }
     await this.catchUp(tx);
+    await authorizeCommand(this.policy, ctx.principal, command);
+    const actor = actorOfCommand(ctx.principal);
     let written: StoredEvent[] = [];
     for (const event of await decideCommand(this.state, command, prepared, this.deps.vault)) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
-        [{ type: event.type, data: event.data, actor: ctx.actor, orgPath: eventOrgPath(this.state.orgs, event) }],
+        [{ type: event.type, data: event.data, actor, orgPath: eventOrgPath(this.state.orgs, event) }],
         expected,
       );
       if (!result.ok)
@@ -215,9 +255,9 @@ export class CommandService {
       for (const stored of result.events) await this.applyToModel(stored);
     }
     if (ctx.idempotency) {
-      const { provisionalResponse, ...key } = ctx.idempotency;
+      const { provisionalResponse, key, requestHash } = ctx.idempotency;
       const position = written.at(-1)?.position;
-      await tx.saveIdempotency({ ...key, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
+      await tx.saveIdempotency({ scope, key, requestHash, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
     }
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
   }

@@ -15,6 +15,12 @@ export type Command =
     }
   | { type: 'UpdateOrgUser'; orgId: string; userId: string; roles?: unknown; name?: unknown; expectedVersion?: number }
   | { type: 'RemoveUserFromOrg'; orgId: string; userId: string; expectedVersion?: number }
-  | { type: 'SetUserStatus'; userId: string; status: 'active' | 'disabled'; expectedVersion?: number }
+  /** A user's own record: their profile (name) and, for platform admins, their status. */
+  | { type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number }
   | { type: 'IssueClientCredential'; clientCredentialId: string; clientId: string; name: unknown; orgId: string; scopes: unknown; secret: string }
   | { type: 'RevokeClientCredential'; clientCredentialId: string };
+
+export type CommandType = Command['type'];
+
+/** The command of one type, e.g. `CommandOf<'CreateOrg'>`. */
+export type CommandOf<K extends CommandType> = Extract<Command, { type: K }>;

@@ -5,6 +5,7 @@ import {
   decideDeleteOrg,
   decideIssueClientCredential,
   decideRemoveUserFromOrg,
+  decideRenameUser,
   decideReplaceOrg,
   decideRevokeClientCredential,
   decideSetUserStatus,
@@ -64,8 +65,16 @@ export async function decideCommand(state: IdentityState, command: Command, prep
       });
     case 'RemoveUserFromOrg':
       return decideRemoveUserFromOrg(state, command);
-    case 'SetUserStatus':
-      return decideSetUserStatus(state, command);
+    case 'UpdateUser': {
+      // Both parts are checked against the version the caller saw, before either changes it.
+      const events = decideRenameUser(state, {
+        userId: command.userId,
+        rename: prepared.name !== undefined && prepared.personal ? { name: prepared.name, personal: prepared.personal } : undefined,
+        expectedVersion: command.expectedVersion,
+      });
+      if (command.status === undefined) return events;
+      return [...events, ...decideSetUserStatus(state, { userId: command.userId, status: command.status, expectedVersion: command.expectedVersion })];
+    }
     case 'IssueClientCredential': {
       const events = decideIssueClientCredential(state, command);
       await vault.setClientSecretHash(command.clientCredentialId, prepared.secretHash!);

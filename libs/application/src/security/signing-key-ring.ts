@@ -17,7 +17,13 @@ export interface SigningKey {
  * leaves room for rotation.
  */
 export class SigningKeyRing {
-  private constructor(private readonly keys: SigningKey[]) {}
+  /** When the key directory was last read for an unknown kid (ms since the epoch). */
+  private lastRescan = 0;
+
+  private constructor(
+    private keys: SigningKey[],
+    private readonly dir?: string,
+  ) {}
 
   static loadOrCreate(dataDir: string): SigningKeyRing {
     const dir = join(dataDir, 'keys');
@@ -28,7 +34,7 @@ export class SigningKeyRing {
       createKeyFile(dir);
       files = listKeyFiles(dir);
     }
-    return new SigningKeyRing(files.map((f) => loadKey(join(dir, f))));
+    return new SigningKeyRing(files.map((f) => loadKey(join(dir, f))), dir);
   }
 
   /** The key that signs new tokens. */
@@ -36,7 +42,22 @@ export class SigningKeyRing {
     return this.keys[this.keys.length - 1];
   }
 
+  /**
+   * The key with this kid. An unknown kid makes the ring read its directory again, at most once a second:
+   * another process sharing the directory (a gateway, beside a command service that verifies its tokens)
+   * may have created a key after this one loaded.
+   */
   find(kid: string): SigningKey | undefined {
+    const known = this.keys.find((k) => k.kid === kid);
+    if (known || !this.dir || Date.now() - this.lastRescan < RESCAN_INTERVAL_MS) return known;
+    this.lastRescan = Date.now();
+    try {
+      // Older files sort first, so the newest key stays last (the one that signs).
+      const all = listKeyFiles(this.dir).map((f) => loadKey(join(this.dir!, f)));
+      if (all.length > 0) this.keys = all;
+    } catch {
+      return undefined;
+    }
     return this.keys.find((k) => k.kid === kid);
   }
 
@@ -45,6 +66,8 @@ export class SigningKeyRing {
     return { keys: this.keys.map((k) => k.publicJwk) };
   }
 }
+
+const RESCAN_INTERVAL_MS = 1000;
 
 // File names sort by creation time, so the last one is the newest key.
 function listKeyFiles(dir: string): string[] {

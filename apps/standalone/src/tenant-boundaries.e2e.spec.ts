@@ -1,0 +1,154 @@
+import { createOrg, startTestApp, type CallResult, type TestApp } from './test-support/test-app';
+import { PASSWORD, addNewUser, clientToken, createClient, newLoggedInUser, unique } from './test-support/access-fixtures';
+
+/*
+ * Tenant boundaries (issue 10, items 1 and 2; contract sections 5 and 6): an organization never leaves its
+ * tree unless a platform admin moves it, and an admin of one tree learns nothing about, and changes nothing
+ * of, the users of another.
+ *
+ *   A ── A1 ── A1a ── A1a1        B ── B1
+ *   │    └──── A1b
+ *   └─── A2
+ */
+type Key = 'A' | 'A1' | 'A1a' | 'A1a1' | 'A1b' | 'A2' | 'B' | 'B1';
+
+let app: TestApp;
+const org = {} as Record<Key, { id: string; parentId: string | null }>;
+
+const call = (method: string, path: string, token: string, body?: unknown): Promise<CallResult> => app.call(method, `/api/v1${path}`, { token, body });
+const expectStatus = (res: CallResult, status: number) => expect(res.status === status ? status : `${res.status} ${res.text}`).toBe(status);
+const move = (token: string, key: Key, to: Key | null, name: string = key) =>
+  call('PUT', `/orgs/${org[key].id}`, token, { name, parentId: to === null ? null : org[to].id });
+/** Where `key` is now, as the platform admin reads it. */
+const parentOf = async (key: Key): Promise<string | null> => (await call('GET', `/orgs/${org[key].id}`, app.adminToken)).body.parentId;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  org.A = await createOrg(app, 'A');
+  org.A1 = await createOrg(app, 'A1', org.A.id);
+  org.A1a = await createOrg(app, 'A1a', org.A1.id);
+  org.A1a1 = await createOrg(app, 'A1a1', org.A1a.id);
+  org.A1b = await createOrg(app, 'A1b', org.A1.id);
+  org.A2 = await createOrg(app, 'A2', org.A.id);
+  org.B = await createOrg(app, 'B');
+  org.B1 = await createOrg(app, 'B1', org.B.id);
+});
+afterAll(() => app?.close());
+
+describe('moves stay inside the tree and need one grant over both parents', () => {
+  it('an admin of a subtree in each of two trees cannot carry one into the other', async () => {
+    const both = await newLoggedInUser(app, org.A1a.id, ['admin'], 'two-trees');
+    expectStatus(await call('POST', `/orgs/${org.B1.id}/users`, app.adminToken, { userId: both.id, roles: ['admin'] }), 201);
+    const res = await move(both.token, 'A1a', 'B1');
+    expectStatus(res, 403);
+    expect(await parentOf('A1a')).toBe(org.A1.id);
+    // The other direction too, and for a tree's root: only platform admins move roots or make them.
+    expectStatus(await move(both.token, 'B1', 'A1a'), 403);
+    expect(await parentOf('B1')).toBe(org.B.id);
+    expectStatus(await move(both.token, 'A1a', null), 403);
+  });
+
+  it('write access on the current and the new parent through different grants is not enough', async () => {
+    const split = await newLoggedInUser(app, org.A1a.id, ['admin'], 'split');
+    expectStatus(await call('POST', `/orgs/${org.A2.id}/users`, app.adminToken, { userId: split.id, roles: ['admin'] }), 201);
+    expectStatus(await move(split.token, 'A1a1', 'A2'), 403);
+    expect(await parentOf('A1a1')).toBe(org.A1a.id);
+  });
+
+  it('a grant on a common ancestor of both parents allows the move', async () => {
+    const adminA1 = await newLoggedInUser(app, org.A1.id, ['admin'], 'adminA1');
+    expectStatus(await move(adminA1.token, 'A1a1', 'A1b'), 200);
+    expect(await parentOf('A1a1')).toBe(org.A1b.id);
+    expectStatus(await move(adminA1.token, 'A1a1', 'A1a'), 200);
+    // Out of A1's subtree the destination is out of sight.
+    expectStatus(await move(adminA1.token, 'A1a1', 'A2'), 404);
+    const ownerA = await newLoggedInUser(app, org.A.id, ['owner'], 'ownerA');
+    expectStatus(await move(ownerA.token, 'A1a1', 'A2'), 200);
+    expectStatus(await move(ownerA.token, 'A1a1', 'A1a'), 200);
+    expect(await parentOf('A1a1')).toBe(org.A1a.id);
+  });
+
+  it('a client acts within its organization only: it moves below it, not out of it', async () => {
+    const onA1 = await createClient(app, org.A1.id, ['orgs:read', 'orgs:write']);
+    const token = await clientToken(app, onA1);
+    expectStatus(await move(token, 'A1a1', 'A1b'), 200);
+    expectStatus(await move(token, 'A1a1', 'A1a'), 200);
+    // A1 itself hangs below A, which the client does not hold.
+    expectStatus(await move(token, 'A1', 'A2'), 404);
+    const onA1a = await createClient(app, org.A1a.id, ['orgs:read', 'orgs:write']);
+    expectStatus(await move(await clientToken(app, onA1a), 'A1a1', 'A1b'), 404);
+    expect(await parentOf('A1a1')).toBe(org.A1a.id);
+  });
+
+  it('a platform admin may move anything anywhere, roots and other trees included', async () => {
+    const scratch = await createOrg(app, unique('moved'), org.A2.id);
+    expectStatus(await call('PUT', `/orgs/${scratch.id}`, app.adminToken, { name: scratch.name, parentId: org.B1.id }), 200);
+    expectStatus(await call('PUT', `/orgs/${scratch.id}`, app.adminToken, { name: scratch.name, parentId: null }), 200);
+    expectStatus(await call('DELETE', `/orgs/${scratch.id}`, app.adminToken), 204);
+  });
+});
+
+describe('an admin of one tree cannot reach the users of another', () => {
+  it('adding by email answers the same whether or not the email was known, disclosing nothing of the account', async () => {
+    const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'adminB');
+    const insider = (await call('POST', `/orgs/${org.A1.id}/users`, app.adminToken, { email: `${unique('ada')}@example.test`, name: 'Ada Lovelace of A', roles: ['member'] })).body;
+    const known = await call('POST', `/orgs/${org.B1.id}/users`, adminB.token, { email: insider.email, name: 'Whoever', password: PASSWORD, roles: ['member'] });
+    const fresh = await call('POST', `/orgs/${org.B1.id}/users`, adminB.token, {
+      email: `${unique('fresh')}@example.test`,
+      name: 'Whoever',
+      password: PASSWORD,
+      roles: ['member'],
+    });
+    expectStatus(known, 201);
+    expectStatus(fresh, 201);
+    expect(known.text).not.toContain('Ada Lovelace');
+    const shape = (r: CallResult) => ({ ...r.body, userId: '<id>', email: '<email>', addedAt: '<time>' });
+    expect(shape(known)).toEqual(shape(fresh));
+    expect(known.body).toMatchObject({ email: insider.email, name: 'Whoever', status: 'active' });
+    expect(known.headers.get('etag')).toBe(fresh.headers.get('etag'));
+    // The account was linked, not copied: its own name and password stay its own.
+    const profile = await call('GET', `/users/${insider.userId}`, app.adminToken);
+    expect(profile.body.name).toMatch(/^Ada Lovelace of A/);
+  });
+
+  it("an admin renames only users whose every membership they administer; the user and platform admins always may", async () => {
+    const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'adminB2');
+    const adminA = await newLoggedInUser(app, org.A.id, ['admin'], 'adminA2');
+    const shared = await newLoggedInUser(app, org.A2.id, ['member'], 'shared');
+    // While the user belongs to tree A only, A's admin may rename them.
+    expectStatus(await call('PATCH', `/orgs/${org.A2.id}/users/${shared.id}`, adminA.token, { name: 'Renamed by A' }), 200);
+    expectStatus(await call('POST', `/orgs/${org.B.id}/users`, app.adminToken, { userId: shared.id, roles: ['member'] }), 201);
+    // Now neither tree's admin covers every membership.
+    expectStatus(await call('PATCH', `/orgs/${org.B.id}/users/${shared.id}`, adminB.token, { name: 'Hijacked' }), 403);
+    expectStatus(await call('PATCH', `/orgs/${org.A2.id}/users/${shared.id}`, adminA.token, { name: 'Hijacked' }), 403);
+    expectStatus(await call('PATCH', `/users/${shared.id}`, adminB.token, { name: 'Hijacked' }), 403);
+    expect((await call('GET', `/users/${shared.id}`, app.adminToken)).body.name).toBe('Renamed by A');
+    // Roles stay each organization's business.
+    expectStatus(await call('PATCH', `/orgs/${org.B.id}/users/${shared.id}`, adminB.token, { roles: ['admin'] }), 200);
+    // The user renames themselves; a platform admin may too.
+    const own = await call('PATCH', '/users/me', shared.token, { name: 'My own name' });
+    expectStatus(own, 200);
+    expect(own.body).toMatchObject({ id: shared.id, name: 'My own name' });
+    expectStatus(await call('PATCH', `/users/${shared.id}`, app.adminToken, { name: 'Set by the platform' }), 200);
+    expect((await call('GET', `/users/${shared.id}`, shared.token)).body.name).toBe('Set by the platform');
+  });
+
+  it('nobody but platform admins changes a status, and a user cannot change their own', async () => {
+    const adminA = await newLoggedInUser(app, org.A.id, ['owner'], 'ownerA2');
+    const member = await newLoggedInUser(app, org.A.id, ['member'], 'member');
+    expectStatus(await call('PATCH', `/users/${member.id}`, adminA.token, { status: 'disabled' }), 403);
+    expectStatus(await call('PATCH', '/users/me', member.token, { status: 'disabled' }), 403);
+    expect((await call('GET', `/users/${member.id}`, app.adminToken)).body.status).toBe('active');
+  });
+
+  it('a user of another tree is invisible by id: 404, as if absent', async () => {
+    const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'adminB3');
+    const insider = await addNewUser(app, org.A.id, ['member'], 'insider');
+    for (const res of [
+      await call('GET', `/users/${insider.userId}`, adminB.token),
+      await call('PATCH', `/users/${insider.userId}`, adminB.token, { name: 'x' }),
+      await call('POST', `/orgs/${org.B.id}/users`, adminB.token, { userId: insider.userId, roles: ['member'] }),
+    ])
+      expectStatus(res, 404);
+  });
+});

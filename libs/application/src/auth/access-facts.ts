@@ -1,0 +1,42 @@
+import type { Role } from '@arbor/domain';
+import type { OrgView, ReadModels } from '../ports/read-models';
+
+/** The least the policy needs to know of an organization. */
+export interface OrgRef {
+  id: string;
+  /** null for a root. */
+  parentId: string | null;
+}
+
+/**
+ * What the access policy reads to decide (contract section 4). Two sources implement it: the read models,
+ * for queries at the gateway, and the command model, for commands inside the command service's write
+ * transaction (so a command is authorized against exactly the state it is decided on). `Org` is what
+ * `org()` returns there (a read-model view or a command-model node), handed back to callers of the policy.
+ */
+export interface AccessFacts<Org extends OrgRef = OrgRef> {
+  /** The organization, or undefined when it does not exist. */
+  org(orgId: string): Promise<Org | undefined>;
+  /** Its ancestors' ids, root first, the direct parent last; empty for a root or an unknown id. */
+  ancestorIds(orgId: string): Promise<string[]>;
+  /** Roles the user holds on `orgId` through a direct membership there or on any ancestor. */
+  effectiveRoles(userId: string, orgId: string): Promise<Role[]>;
+  /** The user's direct memberships (organization and roles), in no particular order. */
+  membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>>;
+  /** The roles of one direct membership, or undefined when the user is not a direct member there. */
+  directRoles(orgId: string, userId: string): Promise<Role[] | undefined>;
+  /** The organization of a client credential (by its resource id), or undefined when it does not exist. */
+  clientOrg(clientCredentialId: string): Promise<string | undefined>;
+}
+
+/** The gateway's facts: the read models, which every query reads anyway. */
+export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgView> {
+  return {
+    org: (orgId) => readModels.orgs.get(orgId),
+    ancestorIds: async (orgId) => (await readModels.orgs.parents(orgId)).map((o) => o.id),
+    effectiveRoles: (userId, orgId) => readModels.memberships.effectiveRoles(userId, orgId),
+    membershipRoots: (userId) => readModels.memberships.membershipRoots(userId),
+    directRoles: async (orgId, userId) => (await readModels.memberships.get(orgId, userId))?.roles,
+    clientOrg: async (id) => (await readModels.clients.get(id))?.orgId,
+  };
+}

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort, startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, connectToStack, createOrg, type TestApp } from '../../apps/standalone/src/test-support/test-app';
+import { newLoggedInUser } from '../../apps/standalone/src/test-support/access-fixtures';
+
+/*
+ * The command service's internal API (issue 10, item 6): it trusts no gateway about who asks. It verifies
+ * the caller's own access token and authorizes the command against its model; off loopback it refuses to
+ * run without IAM_INTERNAL_TOKEN, which it compares in constant time.
+ */
+const ROOT = resolve(__dirname, '../..');
+let stack: DistributedStack;
+let app: TestApp;
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-internal-'));
+  stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+  app = await connectToStack(stack, dataDir);
+});
+afterAll(() => stack?.close());
+
+const send = async (body: unknown, headers: Record<string, string> = {}, base = stack.env.COMMAND_SERVICE_URL) => {
+  const res = await fetch(`${base}/internal/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+/** Resolves with the exit code and stderr of a process expected to stop by itself. */
+const exitOf = (child: ChildProcess) =>
+  new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+
+describe('the internal command API authorizes what it executes', () => {
+  it("runs a command for a caller's valid token, and refuses what that caller may not do", async () => {
+    const root = await createOrg(app, 'Internal root');
+    const member = await newLoggedInUser(app, root.id, ['member'], 'internal-member');
+    const deleteRoot = { type: 'DeleteOrg', orgId: root.id, recursive: true };
+    const refused = await send({ command: deleteRoot, accessToken: member.token });
+    expect(refused).toMatchObject({ status: 422, body: { code: 'IAM_ERR_FORBIDDEN' } });
+    const child = { type: 'CreateOrg', orgId: 'org_internalchild1', name: 'made inside', parentId: root.id };
+    expect((await send({ command: child, accessToken: member.token })).body).toMatchObject({ code: 'IAM_ERR_FORBIDDEN' });
+    expect((await app.call('GET', `/api/v1/orgs/${root.id}`)).status).toBe(200);
+    const applied = await send({ command: child, accessToken: app.adminToken });
+    expect(applied).toMatchObject({ status: 200, body: { kind: 'applied' } });
+  });
+
+  it('believes no actor or principal it is told, only a verified token', async () => {
+    const root = await createOrg(app, 'Forged root');
+    const command = { type: 'DeleteOrg', orgId: root.id, recursive: true };
+    // Today's gateways send a token; what older ones sent (an actor) or a made-up principal counts for nothing.
+    const forged = [
+      { command, context: { actor: { type: 'user', id: 'usr_anyone' } } },
+      { command, principal: { type: 'user', id: 'usr_admin', platformAdmin: true, scopes: ['orgs:delete'] } },
+    ];
+    for (const body of forged) expect((await send(body)).body).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+    for (const accessToken of ['not-a-token', `${app.adminToken.slice(0, -4)}AAAA`])
+      expect((await send({ command, accessToken })).body).toMatchObject({ code: 'IAM_ERR_UNAUTHENTICATED' });
+    expect((await send({ command: { type: 'BootstrapPlatformAdmin', userId: 'usr_x', email: 'x@example.test', name: 'x', password: 'p'.repeat(12) }, accessToken: app.adminToken })).body).toMatchObject({
+      code: 'IAM_ERR_FORBIDDEN',
+    });
+    expect((await app.call('GET', `/api/v1/orgs/${root.id}`)).status).toBe(200);
+  });
+
+  it('with IAM_INTERNAL_TOKEN, answers 401 to any request without exactly that token', async () => {
+    const port = await freePort();
+    await stack.spawnExtra('commandService', { COMMAND_SERVICE_PORT: String(port), IAM_INTERNAL_TOKEN: 'a-long-shared-secret' });
+    const base = `http://127.0.0.1:${port}`;
+    const command = { type: 'CreateOrg', orgId: 'org_withtoken1', name: 'With token', parentId: null };
+    const attempts: Array<Record<string, string>> = [{}, { 'x-arbor-internal-token': 'wrong' }, { 'x-arbor-internal-token': 'a-long-shared-secre' }];
+    for (const headers of attempts)
+      expect((await send({ command, accessToken: app.adminToken }, headers, base)).status).toBe(401);
+    expect((await send({ command, accessToken: app.adminToken }, { 'x-arbor-internal-token': 'a-long-shared-secret' }, base)).status).toBe(200);
+  });
+
+  it('refuses to start off loopback without IAM_INTERNAL_TOKEN, in the command service and in a gateway', async () => {
+    const [servicePort, gatewayPort] = await Promise.all([freePort(), freePort()]);
+    const launch = (main: string, env: Record<string, string>) =>
+      exitOf(spawn(process.execPath, [join(ROOT, main)], { cwd: ROOT, env: { ...stack.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }));
+    const [service, gateway] = await Promise.all([
+      launch('apps/command-service/dist/main.js', { COMMAND_SERVICE_PORT: String(servicePort), COMMAND_SERVICE_HOST: '0.0.0.0' }),
+      launch('apps/gateway/dist/main.js', { PORT: String(gatewayPort), COMMAND_SERVICE_URL: 'http://10.255.255.1:8081' }),
+    ]);
+    for (const exited of [service, gateway]) {
+      expect(exited.code).toBe(1);
+      expect(exited.stderr).toContain('IAM_INTERNAL_TOKEN');
+    }
+  });
+});

@@ -27,12 +27,19 @@ const send = async (body: unknown, headers: Record<string, string> = {}, base = 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
-/** Resolves with the exit code and stderr of a process expected to stop by itself. */
-const exitOf = (child: ChildProcess) =>
+/**
+ * Resolves with the exit code and stderr of a process expected to stop by itself; one still running after
+ * `withinMs` is killed (and reports a null code), so a test never leaves a server behind.
+ */
+const exitOf = (child: ChildProcess, withinMs = 15_000) =>
   new Promise<{ code: number | null; stderr: string }>((resolve) => {
     let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), withinMs);
     child.stderr?.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stderr }));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
   });
 
 describe('the internal command API authorizes what it executes', () => {

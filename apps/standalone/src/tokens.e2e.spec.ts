@@ -498,7 +498,7 @@ describe('revocation (RFC 7009)', () => {
 });
 
 describe('disabled users', () => {
-  it('lose their tokens and their login at once, and get them back when re-enabled', async () => {
+  it('lose their tokens and their login at once, for good: re-enabled, they log in again', async () => {
     const { email, userId } = await createUser();
     const tokens = await login(email);
     expect((await me(tokens.access_token)).status).toBe(200);
@@ -518,6 +518,12 @@ describe('disabled users', () => {
     expect(enable.body.status).toBe('active');
     const again = await login(email);
     expect((await me(again.access_token)).body).toMatchObject({ id: userId, status: 'active' });
+    // Disabling ended the sessions it found: their tokens stay dead after the re-enable.
+    await expectRejectedBearer(tokens.access_token);
+    expect(await introspect(tokens.access_token)).toEqual({ active: false });
+    expect(await introspect(tokens.refresh_token)).toEqual({ active: false });
+    expectOAuthError(await refresh(tokens.refresh_token), 400, 'invalid_grant');
+    expect((await refresh(again.refresh_token)).status).toBe(200);
   });
 });
 

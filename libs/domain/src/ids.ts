@@ -29,3 +29,19 @@ export function newId(prefix: string, now: number = Date.now()): string {
   }
   return `${prefix}_${out}`;
 }
+
+/**
+ * The creation time (ms since the epoch) that `newId` wrote into an id, or undefined for anything that is not
+ * such an id (ids of other shapes, e.g. UUIDs of older records).
+ */
+export function idTime(id: string): number | undefined {
+  const ulid = id.slice(id.lastIndexOf('_') + 1);
+  if (ulid.length !== 26) return undefined;
+  let t = 0;
+  for (let i = 0; i < 10; i++) {
+    const digit = CROCKFORD.indexOf(ulid[i]);
+    if (digit < 0) return undefined;
+    t = t * 32 + digit;
+  }
+  return t;
+}

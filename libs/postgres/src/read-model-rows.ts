@@ -32,7 +32,7 @@ export const toOrgView = (row: OrgRow): OrgView => ({
 
 /** Columns of `users u` in the shape `toUserView` expects. */
 export const USER_COLUMNS =
-  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version';
+  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version, u.sessions_not_before';
 
 export interface UserRow {
   id: string;
@@ -43,6 +43,7 @@ export interface UserRow {
   created_at: string;
   updated_at: string;
   version: number;
+  sessions_not_before: string | null;
 }
 
 export const toUserView = (row: UserRow): UserView => ({
@@ -54,6 +55,7 @@ export const toUserView = (row: UserRow): UserView => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   version: row.version,
+  sessionsNotBefore: row.sessions_not_before,
 });
 
 /** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */

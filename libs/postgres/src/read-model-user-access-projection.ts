@@ -44,7 +44,8 @@ export class ReadModelUserAccessProjection {
       WHERE id = $1`;
     // An erased user stays erased: enabling it again must not bring back an account without personal data.
     this.setStatus = `
-      UPDATE ${users} SET status = CASE WHEN status = 'erased' THEN status ELSE $2 END, updated_at = $3, version = $4
+      UPDATE ${users} SET status = CASE WHEN status = 'erased' THEN status ELSE $2 END,
+        sessions_not_before = CASE WHEN $2 = 'disabled' THEN $3 ELSE sessions_not_before END, updated_at = $3, version = $4
       WHERE id = $1`;
     this.upsertMembership = `
       INSERT INTO ${memberships} (org_id, user_id, roles, added_at, version)

@@ -57,6 +57,9 @@ export function readModelsDdl(schema: string): string {
   -- Not UNIQUE on purpose: the command side enforces unique emails, and a projector must never be
   -- unable to apply a fact that is already in the log.
   CREATE INDEX IF NOT EXISTS users_email_key ON ${s}.users (email_key);
+  -- When the user was last disabled: tokens issued before it never work again. Added after the first
+  -- release; a schema that predates it gets the column empty (re-project to fill it from the history).
+  ALTER TABLE ${s}.users ADD COLUMN IF NOT EXISTS sessions_not_before TEXT;
   CREATE TABLE IF NOT EXISTS ${s}.memberships (
     org_id TEXT COLLATE "C" NOT NULL,
     user_id TEXT COLLATE "C" NOT NULL,

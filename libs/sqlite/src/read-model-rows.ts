@@ -36,7 +36,7 @@ export const toOrgView = (row: readonly [...OrgTuple, ...unknown[]]): OrgView =>
 
 /** Columns of `users u`, in `UserTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
 export const USER_COLUMNS =
-  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version';
+  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version, u.sessions_not_before';
 
 export type UserTuple = [
   id: string,
@@ -47,6 +47,7 @@ export type UserTuple = [
   createdAt: string,
   updatedAt: string,
   version: number,
+  sessionsNotBefore: string | null,
 ];
 
 export const toUserView = (row: UserTuple): UserView => ({
@@ -58,6 +59,7 @@ export const toUserView = (row: UserTuple): UserView => ({
   createdAt: row[5],
   updatedAt: row[6],
   version: row[7],
+  sessionsNotBefore: row[8],
 });
 
 /** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */

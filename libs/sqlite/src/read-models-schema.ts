@@ -12,6 +12,9 @@
  * position 0 and the new tables see the whole history. Roles and scopes are JSON arrays of strings.
  * `memberships_user` serves a user's memberships; inherited roles go through `org_closure_parents` and the
  * memberships primary key.
+ *
+ * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
+ * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
  */
 export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
@@ -81,5 +84,14 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
     version INTEGER NOT NULL
   );
   CREATE INDEX clients_org ON clients (org_id, id);
+  `,
+  `
+  DELETE FROM orgs;
+  DELETE FROM org_closure;
+  DELETE FROM users;
+  DELETE FROM memberships;
+  DELETE FROM clients;
+  DELETE FROM checkpoint;
+  ALTER TABLE users ADD COLUMN sessions_not_before TEXT;
   `,
 ];

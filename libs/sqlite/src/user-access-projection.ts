@@ -43,8 +43,10 @@ export class UserAccessProjection {
        WHERE id = @id`,
     );
     // An erased user stays erased: enabling it again must not bring back an account without personal data.
+    // Disabling ends every session for good: tokens issued before it stay dead after a re-enable.
     this.setStatus = db.prepare(
       `UPDATE users SET status = CASE WHEN status = 'erased' THEN status ELSE @status END,
+         sessions_not_before = CASE WHEN @status = 'disabled' THEN @at ELSE sessions_not_before END,
          updated_at = @at, version = @version
        WHERE id = @id`,
     );

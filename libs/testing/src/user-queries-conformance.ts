@@ -34,7 +34,7 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     await rm.apply([log.userUpdated('u2', { email: 'Robert@Example.com', name: 'Robert' })]);
     expect(await rm.users.get('u2')).toEqual({
       id: 'u2', email: 'Robert@Example.com', name: 'Robert', status: 'active', platformAdmin: false,
-      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:18.000Z', version: 2,
+      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:18.000Z', version: 2, sessionsNotBefore: null,
     });
     expect(await rm.users.findByEmail('bob@example.com')).toBeUndefined();
     expect((await rm.users.findByEmail('robert@EXAMPLE.com'))?.id).toBe('u2');
@@ -50,10 +50,13 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
   });
 
   it('disables and enables a user, but never brings an erased one back', async () => {
+    expect((await rm.users.get('u1'))?.sessionsNotBefore).toBeNull();
     await rm.apply([log.userStatus('UserDisabled', 'u1')]);
-    expect(await rm.users.get('u1')).toMatchObject({ status: 'disabled', updatedAt: '2024-01-01T00:00:18.000Z', version: 2 });
+    const disabledAt = '2024-01-01T00:00:18.000Z';
+    expect(await rm.users.get('u1')).toMatchObject({ status: 'disabled', updatedAt: disabledAt, version: 2, sessionsNotBefore: disabledAt });
     await rm.apply([log.userStatus('UserEnabled', 'u1')]);
-    expect(await rm.users.get('u1')).toMatchObject({ status: 'active', version: 3, platformAdmin: true });
+    // Enabling does not bring the sessions that the disable ended back.
+    expect(await rm.users.get('u1')).toMatchObject({ status: 'active', version: 3, platformAdmin: true, sessionsNotBefore: disabledAt });
     await rm.apply([log.userStatus('UserDisabled', 'u4'), log.userStatus('UserEnabled', 'u4')]);
     expect(await rm.users.get('u4')).toMatchObject({ status: 'erased', email: null, version: 3 });
   });

@@ -1,5 +1,5 @@
-import { IamError, isPermission, type Permission } from '@arbor/domain';
-import type { ReadModels } from '../ports/read-models';
+import { IamError, idTime, isPermission, type Permission } from '@arbor/domain';
+import type { ReadModels, UserView } from '../ports/read-models';
 import type { TokenStore } from '../ports/token-store';
 import type { AccessTokenClaims, TokenService } from '../security/token-service';
 import type { Principal } from './principal';
@@ -45,7 +45,24 @@ export class Authenticator {
       return { type: 'client', id: client.id, clientId: client.clientId, orgId: client.orgId, scopes, tokenId: claims.jti };
     }
     const user = await this.readModels.users.get(claims.sub);
-    if (!user || user.status !== 'active') return undefined;
+    if (!user || !isSessionLive(user, sessionStart(claims.sid, claims.iat * 1000))) return undefined;
     return { type: 'user', id: user.id, platformAdmin: user.platformAdmin, scopes, tokenId: claims.jti };
   }
+}
+
+/**
+ * Whether a session of `user` that began at `startedAtMs` (ms since the epoch) still counts: the user is
+ * active and was not disabled after it began (disabling ends every session for good; contract section 6).
+ */
+export function isSessionLive(user: UserView, startedAtMs: number): boolean {
+  if (user.status !== 'active') return false;
+  return user.sessionsNotBefore === null || startedAtMs >= Date.parse(user.sessionsNotBefore);
+}
+
+/**
+ * When the session (refresh-token family) `familyId` began, to the millisecond: family ids are time-ordered.
+ * `fallbackMs` for families of another shape (older UUIDs) and tokens without one.
+ */
+export function sessionStart(familyId: string | undefined, fallbackMs: number): number {
+  return (familyId === undefined ? undefined : idTime(familyId)) ?? fallbackMs;
 }

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { newId } from '@arbor/domain';
 import type { RefreshTokenRecord, TokenStore } from '../ports/token-store';
 
 /** Refresh tokens live 30 days; each use replaces the token with a new one of the same family. */
@@ -15,7 +16,8 @@ export async function issueRefreshToken(
   const now = Date.now();
   const record: RefreshTokenRecord = {
     tokenHash: hashToken(token),
-    familyId: grant.familyId ?? randomUUID(),
+    // Time-ordered: a family's id tells when its session began (see `isSessionLive`).
+    familyId: grant.familyId ?? newId('ses', now),
     subject: grant.subject,
     scope: grant.scope,
     issuedAt: new Date(now).toISOString(),

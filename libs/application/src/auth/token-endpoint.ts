@@ -4,6 +4,7 @@ import type { SecretVault } from '../ports/secret-vault';
 import type { TokenStore } from '../ports/token-store';
 import { SATURATED, type PasswordHasher } from '../security/password-hasher';
 import type { TokenService } from '../security/token-service';
+import { isSessionLive, sessionStart } from './authenticator';
 import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
 import type { FailureThrottle } from './failure-throttle';
 import { hashToken, issueRefreshToken } from './refresh-tokens';
@@ -119,7 +120,7 @@ export class TokenEndpoint {
     const { record } = spent;
     if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId))) return invalid;
     const user = await this.deps.readModels.users.get(record.subject);
-    if (!user || user.status !== 'active') return invalid;
+    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)))) return invalid;
     const scope = parseScope(params.scope, record.scope.split(' ').filter(isPermission));
     if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
     return this.userTokens(user.id, scope.value.join(' '), record.familyId, record.scope);

@@ -1,7 +1,7 @@
 import type { ReadModels } from '../ports/read-models';
 import type { TokenStore } from '../ports/token-store';
 import type { TokenService } from '../security/token-service';
-import type { Authenticator } from './authenticator';
+import { isSessionLive, sessionStart, type Authenticator } from './authenticator';
 import { hashToken } from './refresh-tokens';
 
 export type IntrospectionResult =
@@ -70,7 +70,7 @@ export class TokenIntrospection {
     if (!record || record.spent || Date.parse(record.expiresAt) <= Date.now()) return { active: false };
     if (await this.deps.tokenStore.isFamilyRevoked(record.familyId)) return { active: false };
     const user = await this.deps.readModels.users.get(record.subject);
-    if (!user || user.status !== 'active') return { active: false };
+    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)))) return { active: false };
     return {
       active: true,
       sub: record.subject,

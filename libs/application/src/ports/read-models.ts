@@ -21,6 +21,11 @@ export interface UserView {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /**
+   * When the user was last disabled (ISO 8601), or null: no token or refresh token issued before this
+   * instant is ever accepted again, even once the user is enabled (contract section 6). Not public.
+   */
+  sessionsNotBefore: string | null;
 }
 
 export interface Page<T> {

@@ -1,0 +1,84 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClientSecretHasher, CommandService, PasswordHasher, PersonalDataCipher, type Logger, type Principal } from '@arbor/application';
+import { PERMISSIONS, newId, type Permission } from '@arbor/domain';
+import { InProcessBus } from '@arbor/in-process-bus';
+import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
+
+/*
+ * The command service authorizes every command itself (issue 10, item 6), against the model it decides on:
+ * whatever transport brings a command (the embedded routes, the internal API, a future one), it runs only
+ * what its principal may do. Here the command service is driven directly, with no route in front of it.
+ */
+describe('CommandService authorization', () => {
+  const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  let commands: CommandService;
+  const all = new Set<Permission>(PERMISSIONS);
+  const user = (id: string, platformAdmin = false): Principal => ({ type: 'user', id, platformAdmin, scopes: all, tokenId: newId('jti') });
+  const admin = user('usr_platform', true);
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-authz-'));
+    const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+    const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
+    commands = new CommandService({
+      store,
+      bus: new InProcessBus(),
+      vault,
+      cipher: new PersonalDataCipher(vault),
+      hasher: new PasswordHasher({ costLog2: 10 }),
+      secrets: new ClientSecretHasher(vault),
+      log: quiet,
+    });
+    await commands.start();
+  });
+
+  const codeOf = (p: Promise<unknown>) => p.then(() => 'applied', (e: { code?: string }) => e.code);
+  const createOrg = async (principal: Principal | 'system', parentId: string | null) => {
+    const orgId = newId('org');
+    await commands.execute({ type: 'CreateOrg', orgId, name: orgId, parentId }, { principal });
+    return orgId;
+  };
+  const addMember = async (orgId: string, roles: string[]) => {
+    const userId = newId('usr');
+    await commands.execute(
+      { type: 'AddUserToOrg', orgId, roles, newUser: { userId, email: `${userId}@example.test`, name: 'n' } },
+      { principal: 'system' },
+    );
+    return userId;
+  };
+
+  it('refuses what the principal may not do, with the same codes as the API, and records who did the rest', async () => {
+    const root = await createOrg('system', null);
+    const child = await createOrg('system', root);
+    const memberId = await addMember(child, ['member']);
+    const member = user(memberId);
+    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: root, recursive: true }, { principal: member }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: true }, { principal: member }))).toBe('IAM_ERR_FORBIDDEN');
+    expect(await codeOf(createOrg(member, null))).toBe('IAM_ERR_FORBIDDEN');
+    expect(await codeOf(commands.execute({ type: 'AddUserToOrg', orgId: child, roles: ['owner'], existingUserId: memberId }, { principal: member }))).toBe('IAM_ERR_FORBIDDEN');
+    const outcome = await commands.execute({ type: 'CreateOrg', orgId: newId('org'), name: 'by admin', parentId: child }, { principal: admin });
+    expect(outcome.kind === 'applied' && outcome.events[0].actor).toEqual({ type: 'user', id: admin.id });
+  });
+
+  it('narrows by the token scopes, and a client acts only below its organization', async () => {
+    const root = await createOrg('system', null);
+    const a = await createOrg('system', root);
+    const b = await createOrg('system', root);
+    const ownerId = await addMember(root, ['owner']);
+    const readOnly: Principal = { ...user(ownerId), scopes: new Set<Permission>(['orgs:read']) };
+    expect(await codeOf(createOrg(readOnly, a))).toBe('IAM_ERR_FORBIDDEN');
+    const client: Principal = { type: 'client', id: 'cc_1', clientId: 'cli_1', orgId: a, scopes: all, tokenId: 't' };
+    expect(await codeOf(createOrg(client, a))).toBe('applied');
+    expect(await codeOf(createOrg(client, b))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it('decides on the state inside the transaction: a grant committed a moment ago counts', async () => {
+    const root = await createOrg('system', null);
+    const userId = await addMember(root, ['member']);
+    expect(await codeOf(createOrg(user(userId), root))).toBe('IAM_ERR_FORBIDDEN');
+    await commands.execute({ type: 'UpdateOrgUser', orgId: root, userId, roles: ['admin'] }, { principal: admin });
+    expect(await codeOf(createOrg(user(userId), root))).toBe('applied');
+  });
+});

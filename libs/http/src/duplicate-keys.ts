@@ -5,8 +5,8 @@ import { escapePointer } from './to-field-errors';
  * The JSON pointer of the first member whose name repeats an earlier one in the same object, or undefined.
  * `JSON.parse` keeps the last of two equal names without a word, so `{"scope": "a", "scope": "b"}` would
  * mean whatever the last writer wanted; a request that says two things at once is refused instead.
- * `text` must already be valid JSON (this scans it a second time, with jsonc-parser's scanner: measured at
- * about a microsecond per 100 bytes, see the contract's section 1).
+ * `text` must already be valid JSON (this scans it a second time, with jsonc-parser: `node bench/duplicate-keys.mjs`
+ * measured about 2.5 µs on a 200-byte body and 37 µs on a 4 KiB one, roughly 1 µs per 100 bytes).
  */
 export const duplicateKeyPointer = (text: string): string | undefined => {
   const open: Set<string>[] = [];

@@ -27,7 +27,7 @@ export class TokenAudiences {
   select(resource: unknown): Checked<string[]> {
     if (resource === undefined) return { ok: true, value: [this.own] };
     const values = Array.isArray(resource) ? resource : [resource];
-    if (values.length === 0) return { ok: true, value: [this.own] };
+    if (values.length === 0) return { ok: false, description: 'resource, when given, must name at least one URI.' };
     for (const value of values) {
       if (typeof value !== 'string' || !isResourceUri(value)) return { ok: false, description: 'resource must be an absolute URI without a fragment (RFC 8707).' };
       if (!this.known.has(value)) return { ok: false, description: `This server issues no tokens for the resource ${value}.` };

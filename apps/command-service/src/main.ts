@@ -16,6 +16,7 @@ import {
   jsonLogger,
   limitHeapGrowth,
   requireInternalTokenOffLoopback,
+  tokenAudiencesFromEnv,
   type Bus,
 } from '@arbor/application';
 import { IDLE_CONNECTION_MS, internalCommandRouter } from '@arbor/api';
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
   // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
   const [readModels, tokenStore] = await Promise.all([openPostgresReadModels(settings.databaseUrl, connection), openPostgresTokenStore(settings.databaseUrl, connection)]);
-  const authenticator = new Authenticator(new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer }), readModels, tokenStore);
+  const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
+  const authenticator = new Authenticator(tokens, readModels, tokenStore, tokenAudiencesFromEnv(process.env, settings.issuer).own);
   const commands = new CommandService({
     store,
     bus,

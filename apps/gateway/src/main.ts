@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger, requireInternalTokenOffLoopback } from '@arbor/application';
+import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger, requireInternalTokenOffLoopback, tokenAudiencesFromEnv } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     tokenStore,
     keys: SigningKeyRing.loadOrCreate(process.env.IAM_DATA_DIR || './data'),
     issuer,
+    // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
+    audiences: tokenAudiencesFromEnv(process.env, issuer),
     hasher: new PasswordHasher(),
     log,
     readiness: async () => {

@@ -1,11 +1,14 @@
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createPublicKey } from 'node:crypto';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
 import * as oauth from 'oauth4webapi';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } from './test-support/test-app';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, ARBOR_AUDIENCE, OTHER_RESOURCE, createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 /**
  * Interoperability with an independent, strict OAuth 2.0 client library (oauth4webapi 3.x) and JWT library
  * (jose): discovery through RFC 8414 metadata, the client_credentials grant with client_secret_basic and
- * client_secret_post, RFC 7662 introspection and RFC 7009 revocation, then RFC 9068 access-token checks.
+ * client_secret_post, RFC 7662 introspection and RFC 7009 revocation, then RFC 9068 access-token checks by
+ * three unchanged libraries (jose, oauth4webapi's resource-server side, jsonwebtoken), audience included.
  */
 
 const ISSUER = 'http://arbor.test';
@@ -17,6 +20,11 @@ let as: oauth.AuthorizationServer;
 let orgId: string;
 let client: oauth.Client;
 let clientSecret: string;
+/** A resource server: a client holding tokens:introspect, so introspection answers it about any token. */
+let resourceServer: oauth.Client;
+let resourceServerSecret: string;
+/** The metadata with the key set's URL pointed at the test server too, for oauth4webapi's resource-server side. */
+let asLocalJwks: oauth.AuthorizationServer;
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -38,26 +46,42 @@ beforeAll(async () => {
     introspection_endpoint: local(discovered.introspection_endpoint),
     revocation_endpoint: local(discovered.revocation_endpoint),
   };
+  asLocalJwks = { ...as, jwks_uri: local(discovered.jwks_uri) };
 
   orgId = (await createOrg(app, 'Interop')).id;
   const created = await app.call('POST', '/api/v1/oauth2/client-credentials', { body: { name: 'interop', orgId, scopes: ['orgs:read', 'events:read'] } });
   expect(created.status).toBe(201);
   client = { client_id: created.body.clientId };
   clientSecret = created.body.clientSecret;
+  const rs = await app.call('POST', '/api/v1/oauth2/client-credentials', { body: { name: 'interop rs', orgId, scopes: ['tokens:introspect'] } });
+  expect(rs.status).toBe(201);
+  resourceServer = { client_id: rs.body.clientId };
+  resourceServerSecret = rs.body.clientSecret;
 });
 afterAll(() => app.close());
 
 const jwks = () => createRemoteJWKSet(new URL('/.well-known/jwks.json', app.url));
 
-async function clientCredentials(auth: oauth.ClientAuth, scope?: string): Promise<oauth.TokenEndpointResponse> {
-  const response = await oauth.clientCredentialsGrantRequest(as, client, auth, scope ? { scope } : {}, http);
+async function clientCredentials(auth: oauth.ClientAuth, scope?: string, resource?: string): Promise<oauth.TokenEndpointResponse> {
+  const parameters: Record<string, string> = {};
+  if (scope) parameters.scope = scope;
+  if (resource) parameters.resource = resource;
+  const response = await oauth.clientCredentialsGrantRequest(as, client, auth, parameters, http);
   return oauth.processClientCredentialsResponse(as, client, response);
 }
 
-async function introspect(token: string, auth: oauth.ClientAuth = oauth.ClientSecretBasic(clientSecret)): Promise<oauth.IntrospectionResponse> {
-  const response = await oauth.introspectionRequest(as, client, auth, token, http);
-  return oauth.processIntrospectionResponse(as, client, response);
+async function introspect(
+  token: string,
+  auth: oauth.ClientAuth = oauth.ClientSecretBasic(clientSecret),
+  caller: oauth.Client = client,
+): Promise<oauth.IntrospectionResponse> {
+  const response = await oauth.introspectionRequest(as, caller, auth, token, http);
+  return oauth.processIntrospectionResponse(as, caller, response);
 }
+
+/** Introspection as the resource server, which may ask about any token. */
+const introspectAsResourceServer = (token: string, auth: oauth.ClientAuth = oauth.ClientSecretBasic(resourceServerSecret)) =>
+  introspect(token, auth, resourceServer);
 
 describe('RFC 8414 discovery through oauth4webapi', () => {
   it('validates the metadata and advertises what the client uses', () => {
@@ -138,28 +162,77 @@ describe('errors as oauth4webapi sees them', () => {
 });
 
 describe('user grants through oauth4webapi', () => {
-  // A public client: oauth4webapi's None() only adds client_id, which the password and refresh grants ignore.
-  const cli: oauth.Client = { client_id: 'arbor-cli' };
+  // The documented first-party public client: oauth4webapi's None() sends its client_id in the body.
+  const cli: oauth.Client = { client_id: 'arbor-first-party' };
 
   it('logs in with the password grant, refreshes with rotation and introspects the refresh token', async () => {
     const login = await oauth.genericTokenEndpointRequest(as, cli, oauth.None(), 'password', { username: ADMIN_EMAIL, password: ADMIN_PASSWORD }, http);
     const first = await oauth.processGenericTokenEndpointResponse(as, cli, login);
     expect(first.refresh_token).toEqual(expect.any(String));
-    const { payload } = await jwtVerify(first.access_token, jwks(), { issuer: ISSUER, typ: 'at+jwt' });
-    expect(payload.client_id).toBeUndefined();
+    const { payload } = await jwtVerify(first.access_token, jwks(), { issuer: ISSUER, typ: 'at+jwt', audience: ARBOR_AUDIENCE });
+    expect(payload.client_id).toBe('arbor-first-party');
 
     const refreshed = await oauth.processRefreshTokenResponse(as, cli, await oauth.refreshTokenGrantRequest(as, cli, oauth.None(), first.refresh_token!, http));
     expect(refreshed.refresh_token).toEqual(expect.any(String));
     expect(refreshed.refresh_token).not.toBe(first.refresh_token);
     await jwtVerify(refreshed.access_token, jwks(), { issuer: ISSUER, typ: 'at+jwt' });
 
-    expect(await introspect(refreshed.refresh_token!)).toMatchObject({ active: true, token_type: 'refresh_token', iss: ISSUER });
-    expect(await introspect(first.refresh_token!, oauth.ClientSecretPost(clientSecret))).toEqual({ active: false });
+    expect(await introspectAsResourceServer(refreshed.refresh_token!)).toMatchObject({ active: true, token_type: 'refresh_token', iss: ISSUER });
+    expect(await introspectAsResourceServer(first.refresh_token!, oauth.ClientSecretPost(resourceServerSecret))).toEqual({ active: false });
 
     const reused = await oauth.refreshTokenGrantRequest(as, cli, oauth.None(), first.refresh_token!, http);
     const error = await oauth.processRefreshTokenResponse(as, cli, reused).catch((e) => e);
     expect(error).toBeInstanceOf(oauth.ResponseBodyError);
     expect(error).toMatchObject({ status: 400, error: 'invalid_grant' });
-    expect(await introspect(refreshed.refresh_token!)).toEqual({ active: false });
+    expect(await introspectAsResourceServer(refreshed.refresh_token!)).toEqual({ active: false });
+  });
+});
+
+describe('RFC 9068 access tokens as three unchanged JWT libraries see them', () => {
+  const userToken = async () => {
+    const res = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+    expect(res.status).toBe(200);
+    return res.body.access_token as string;
+  };
+  const clientToken = async (resource?: string) => (await clientCredentials(oauth.ClientSecretBasic(clientSecret), undefined, resource)).access_token;
+
+  /** jsonwebtoken takes a key, not a key set: the JWKS entry named by the token's kid. */
+  const publicKeyOf = async (token: string) => {
+    const { kid } = decodeProtectedHeader(token);
+    const { keys } = (await app.call('GET', '/.well-known/jwks.json', { token: null })).body;
+    return createPublicKey({ key: keys.find((k: { kid: string }) => k.kid === kid), format: 'jwk' });
+  };
+
+  it.each([
+    ['a user token', userToken, 'arbor-first-party'],
+    ['a client token', clientToken, undefined],
+  ])('%s verifies with jose, oauth4webapi and jsonwebtoken for Arbor’s audience', async (_kind, issue, expectedClientId) => {
+    const token = await issue();
+    const { payload } = await jwtVerify(token, jwks(), {
+      issuer: ISSUER,
+      audience: ARBOR_AUDIENCE,
+      typ: 'at+jwt',
+      requiredClaims: ['iss', 'exp', 'aud', 'sub', 'iat', 'jti', 'client_id'],
+    });
+    expect(payload.client_id).toBe(expectedClientId ?? client.client_id);
+
+    const request = new Request(`${app.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    const claims = await oauth.validateJwtAccessToken(asLocalJwks, request, ARBOR_AUDIENCE, http);
+    expect(claims).toMatchObject({ iss: ISSUER, aud: ARBOR_AUDIENCE, client_id: payload.client_id, sub: payload.sub });
+
+    const verified = jsonwebtoken.verify(token, await publicKeyOf(token), { audience: ARBOR_AUDIENCE, issuer: ISSUER, algorithms: ['ES256'] });
+    expect(verified).toMatchObject({ aud: ARBOR_AUDIENCE, client_id: payload.client_id });
+  });
+
+  it('issues a token for another resource that the libraries accept for that audience only, and Arbor’s API refuses with 401', async () => {
+    const token = await clientToken(OTHER_RESOURCE);
+    await expect(jwtVerify(token, jwks(), { issuer: ISSUER, audience: OTHER_RESOURCE, typ: 'at+jwt' })).resolves.toBeDefined();
+    await expect(jwtVerify(token, jwks(), { issuer: ISSUER, audience: ARBOR_AUDIENCE, typ: 'at+jwt' })).rejects.toThrow(/aud/);
+    const request = new Request(`${app.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    await expect(oauth.validateJwtAccessToken(asLocalJwks, request, ARBOR_AUDIENCE, http)).rejects.toThrow(/aud/);
+    const key = await publicKeyOf(token);
+    expect(jsonwebtoken.verify(token, key, { audience: OTHER_RESOURCE, algorithms: ['ES256'] })).toMatchObject({ aud: OTHER_RESOURCE });
+    expect(() => jsonwebtoken.verify(token, key, { audience: ARBOR_AUDIENCE, algorithms: ['ES256'] })).toThrow(/audience/);
+    expect((await app.call('GET', `/api/v1/orgs/${orgId}`, { token })).status).toBe(401);
   });
 });

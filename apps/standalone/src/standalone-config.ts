@@ -1,10 +1,15 @@
 import { resolve } from 'node:path';
+import { tokenAudiencesFromEnv } from '@arbor/application';
 
 export interface StandaloneConfig {
   port: number;
   /** Where the embedded profile keeps its files: the event log, read models, vault and signing keys. */
   dataDir: string;
   issuer: string;
+  /** Arbor's own token audience (IAM_AUDIENCE); `<issuer>/api/v1` by default. */
+  audience?: string;
+  /** Other resource servers tokens may be issued for (IAM_RESOURCES, RFC 8707); none by default. */
+  resources?: string[];
   bootstrapAdminEmail?: string;
   bootstrapAdminPassword?: string;
   /** log2 of scrypt's N; only tests lower it. */
@@ -19,7 +24,10 @@ export interface StandaloneConfig {
   subtreeCacheEntries?: number;
 }
 
-/** Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD. */
+/**
+ * Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_BOOTSTRAP_ADMIN_EMAIL,
+ * IAM_BOOTSTRAP_ADMIN_PASSWORD. Throws on a value it cannot use.
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer from 0 to 65535, not "${env.PORT}"`);
@@ -28,10 +36,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
   const cacheEntries = env.IAM_SUBTREE_CACHE_ENTRIES === undefined || env.IAM_SUBTREE_CACHE_ENTRIES === '' ? undefined : Number(env.IAM_SUBTREE_CACHE_ENTRIES);
   if (cacheEntries !== undefined && (!Number.isInteger(cacheEntries) || cacheEntries < 0 || cacheEntries > 100_000))
     throw new Error(`IAM_SUBTREE_CACHE_ENTRIES must be a whole number from 0 to 100000, not "${env.IAM_SUBTREE_CACHE_ENTRIES}"`);
+  const issuer = (env.IAM_ISSUER || `http://localhost:${port}`).replace(/\/+$/, '');
+  const audiences = tokenAudiencesFromEnv(env, issuer);
   return {
     port,
     dataDir: resolve(env.IAM_DATA_DIR || './data'),
-    issuer: (env.IAM_ISSUER || `http://localhost:${port}`).replace(/\/+$/, ''),
+    issuer,
+    audience: audiences.own,
+    resources: [...audiences.others],
     bootstrapAdminEmail: env.IAM_BOOTSTRAP_ADMIN_EMAIL || undefined,
     bootstrapAdminPassword: env.IAM_BOOTSTRAP_ADMIN_PASSWORD || undefined,
     logLevel: level as StandaloneConfig['logLevel'],

@@ -7,6 +7,15 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ IAM_SUBTREE_CACHE_ENTRIES: '1000' }).subtreeCacheEntries).toBe(1000);
   });
 
+  it('derives the token audience from the issuer unless IAM_AUDIENCE says otherwise, and reads IAM_RESOURCES', () => {
+    expect(configFromEnv({ IAM_ISSUER: 'https://iam.example/' })).toMatchObject({ audience: 'https://iam.example/api/v1', resources: [] });
+    expect(configFromEnv({ IAM_AUDIENCE: 'https://api.example', IAM_RESOURCES: 'https://a.example,https://b.example' })).toMatchObject({
+      audience: 'https://api.example',
+      resources: ['https://a.example', 'https://b.example'],
+    });
+    expect(() => configFromEnv({ IAM_RESOURCES: 'not a uri' })).toThrow('IAM_RESOURCES');
+  });
+
   it('refuses values that are not whole numbers in range', () => {
     for (const bad of ['-1', '1.5', 'lots', '100001']) {
       expect(() => configFromEnv({ IAM_SUBTREE_CACHE_ENTRIES: bad })).toThrow('IAM_SUBTREE_CACHE_ENTRIES');

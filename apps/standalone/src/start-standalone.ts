@@ -9,7 +9,9 @@ import {
   Projector,
   SealedSnapshotFile,
   SigningKeyRing,
+  TokenAudiences,
   bootstrapPlatformAdmin,
+  defaultAudience,
   jsonLogger,
   type Logger,
 } from '@arbor/application';
@@ -67,6 +69,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
     eventStore: store,
     keys,
     issuer: config.issuer,
+    audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
     log,
     readiness: async () => {
       const head = await store.headPosition();

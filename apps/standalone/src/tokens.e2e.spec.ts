@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeJwt, importPKCS8, SignJWT } from 'jose';
-import { createOrg, startTestApp, type CallOptions, type TestApp } from './test-support/test-app';
+import { ARBOR_AUDIENCE, createOrg, startTestApp, type CallOptions, type TestApp } from './test-support/test-app';
 
 /**
  * Contract section 3 end to end: the token endpoint's three grants, client authentication and its
@@ -89,15 +89,15 @@ async function expectRejectedBearer(token: string, path = '/api/v1/users/me'): P
 }
 
 describe('token endpoint: password grant', () => {
-  it('returns an access and a refresh token with every permission by default, never cached', async () => {
+  it('returns an access and a refresh token with every permission the user holds by default, never cached', async () => {
     const { email, userId } = await createUser();
     const res = await app.call('POST', TOKENS, form({ grant_type: 'password', username: email, password: PASSWORD }));
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 900, scope: expect.any(String), refresh_token: expect.any(String) });
-    const metadata = (await app.call('GET', '/.well-known/oauth-authorization-server', { token: null })).body;
-    expect(res.body.scope.split(' ').sort()).toEqual([...metadata.scopes_supported].sort());
-    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: userId, iss: 'http://arbor.test', scope: res.body.scope });
+    // A member holds what the member role grants, nothing more (contract section 4).
+    expect(res.body.scope.split(' ').sort()).toEqual(['orgs:read', 'users:read']);
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: userId, iss: 'http://arbor.test', scope: res.body.scope, aud: ARBOR_AUDIENCE, client_id: 'arbor-first-party' });
     expect((await me(res.body.access_token)).body.id).toBe(userId);
   });
 
@@ -326,10 +326,13 @@ describe('token endpoint: refresh_token grant', () => {
 
 describe('introspection (RFC 7662)', () => {
   let client: Client;
+  /** A resource server: introspection answers it about any token (tokens:introspect). */
+  let resourceServer: Client;
   let user: { userId: string; email: string };
   let userTokens: { access_token: string; refresh_token: string; scope: string };
   beforeAll(async () => {
     client = await createClient(['orgs:read', 'users:read']);
+    resourceServer = await createClient(['tokens:introspect']);
     user = await createUser();
     userTokens = await login(user.email);
   });
@@ -338,7 +341,17 @@ describe('introspection (RFC 7662)', () => {
     const res = await app.call('POST', INTROSPECT, { body: { token: userTokens.access_token } });
     expect(res.status).toBe(200);
     const claims = decodeJwt(userTokens.access_token);
-    expect(res.body).toEqual({ active: true, sub: user.userId, scope: userTokens.scope, exp: claims.exp, iat: claims.iat, iss: 'http://arbor.test', token_type: 'Bearer' });
+    expect(res.body).toEqual({
+      active: true,
+      sub: user.userId,
+      scope: userTokens.scope,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: 'http://arbor.test',
+      token_type: 'Bearer',
+      aud: ARBOR_AUDIENCE,
+      client_id: 'arbor-first-party',
+    });
   });
 
   it('describes an active client access token with client_id and org_id', async () => {
@@ -356,13 +369,14 @@ describe('introspection (RFC 7662)', () => {
   });
 
   it('accepts the token in a form body and callers authenticated by client_secret_basic, client_secret_post or a user bearer token', async () => {
-    const viaBasic = await app.call('POST', INTROSPECT, form({ token: userTokens.access_token }, { authorization: basic(client.clientId, client.secret) }));
+    const rs = resourceServer;
+    const viaBasic = await app.call('POST', INTROSPECT, form({ token: userTokens.access_token }, { authorization: basic(rs.clientId, rs.secret) }));
     expect(viaBasic.status).toBe(200);
     expect(viaBasic.body).toMatchObject({ active: true, sub: user.userId });
-    const viaPost = await app.call('POST', INTROSPECT, form({ token: userTokens.access_token, client_id: client.clientId, client_secret: client.secret }));
+    const viaPost = await app.call('POST', INTROSPECT, form({ token: userTokens.access_token, client_id: rs.clientId, client_secret: rs.secret }));
     expect(viaPost.status).toBe(200);
     expect(viaPost.body).toMatchObject({ active: true, sub: user.userId });
-    const viaJsonPost = await app.call('POST', INTROSPECT, { token: null, body: { token: userTokens.access_token, client_id: client.clientId, client_secret: client.secret } });
+    const viaJsonPost = await app.call('POST', INTROSPECT, { token: null, body: { token: userTokens.access_token, client_id: rs.clientId, client_secret: rs.secret } });
     expect(viaJsonPost.body).toMatchObject({ active: true });
     const viaUserBearer = await app.call('POST', INTROSPECT, { token: userTokens.access_token, body: { token: userTokens.access_token } });
     expect(viaUserBearer.status).toBe(200);
@@ -385,9 +399,10 @@ describe('introspection (RFC 7662)', () => {
     const kid = await calculateJwkThumbprint({ kty: kty!, crv, x, y });
     const key = await importPKCS8(pem, 'ES256');
     const forge = (iat: number) =>
-      new SignJWT({ scope: 'users:read', jti: `forged-${iat}` })
+      new SignJWT({ scope: 'users:read', jti: `forged-${iat}`, client_id: 'arbor-first-party' })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
         .setIssuer('http://arbor.test')
+        .setAudience(ARBOR_AUDIENCE)
         .setSubject(user.userId)
         .setIssuedAt(iat)
         .setExpirationTime(iat + 900)

@@ -102,7 +102,13 @@ async function authenticate(ctx: ApiContext, req: Request): Promise<unknown> {
   }
 }
 
-/** RFC 8414 metadata. */
+/**
+ * RFC 8414 metadata, saying what the endpoints really accept. The token endpoint takes client credentials,
+ * or none from the first-party public client (password and refresh grants). Introspection and revocation take client
+ * credentials or a bearer access token (RFC 8414 section 2 allows access token types such as `Bearer` in
+ * these lists); revocation also `none`: the first-party public client revokes a refresh token by
+ * possession. The service documentation is the OpenAPI document (it needs a bearer token, as all of /api/v1).
+ */
 export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
   return {
     issuer,
@@ -111,8 +117,11 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     revocation_endpoint: `${issuer}/api/v1/auth/tokens/revoke`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     grant_types_supported: ['password', 'client_credentials', 'refresh_token'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'Bearer'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'Bearer', 'none'],
     scopes_supported: [...PERMISSIONS],
     response_types_supported: [],
+    service_documentation: `${issuer}/api/v1/openapi.json`,
   };
 }

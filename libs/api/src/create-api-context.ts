@@ -6,6 +6,7 @@ import {
   FailureThrottle,
   PasswordHasher,
   TokenEndpoint,
+  TokenAudiences,
   TokenIntrospection,
   TokenService,
   readModelAccessFacts,
@@ -27,6 +28,8 @@ export interface ApiContextParts {
   tokenStore: TokenStore;
   keys: SigningKeyRing;
   issuer: string;
+  /** The audiences tokens may name (IAM_AUDIENCE, IAM_RESOURCES); Arbor's API authenticates only its own. */
+  audiences: TokenAudiences;
   hasher: PasswordHasher;
   log: Logger;
   readiness(): Promise<Readiness>;
@@ -34,9 +37,9 @@ export interface ApiContextParts {
 
 /** Wires the gateway's services from its ports; shared by the embedded and the distributed composition roots. */
 export function createApiContext(parts: ApiContextParts): ApiContext {
-  const { readModels, vault, tokenStore, keys, issuer, hasher } = parts;
+  const { readModels, vault, tokenStore, keys, issuer, hasher, audiences } = parts;
   const tokens = new TokenService(keys, { issuer });
-  const authenticator = new Authenticator(tokens, readModels, tokenStore);
+  const authenticator = new Authenticator(tokens, readModels, tokenStore, audiences.own);
   const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle: new FailureThrottle() });
   return {
     commands: parts.commands,
@@ -45,7 +48,16 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     policy: new AccessPolicy(readModelAccessFacts(readModels)),
     authenticator,
     clientAuthenticator,
-    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, clients: clientAuthenticator, accountThrottle: new FailureThrottle() }),
+    tokenEndpoint: new TokenEndpoint({
+      tokens,
+      hasher,
+      vault,
+      readModels,
+      tokenStore,
+      clients: clientAuthenticator,
+      accountThrottle: new FailureThrottle(),
+      audiences,
+    }),
     introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, readModels }),
     eventStore: parts.eventStore,
     keys,

@@ -1,5 +1,5 @@
 import type { JsonSchema } from '@arbor/http';
-import { ORG_DESCRIPTION_MAX, ORG_NAME_MAX } from '@arbor/domain';
+import { ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS } from '@arbor/domain';
 
 /** Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. */
 
@@ -163,5 +163,5 @@ export const scopesSchema: JsonSchema = {
   type: 'array',
   minItems: 1,
   uniqueItems: true,
-  items: { enum: ['orgs:read', 'orgs:write', 'orgs:delete', 'users:read', 'users:write', 'clients:read', 'clients:write', 'events:read'] },
+  items: { enum: [...PERMISSIONS] },
 };

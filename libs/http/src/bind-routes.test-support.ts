@@ -96,6 +96,27 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
     handler: async (req) => ({ status: 200, body: { form: { ...req.body }, auth: req.auth ?? null } }),
   }),
   defineRoute<Ctx>({
+    operationId: 'oauthToken',
+    method: 'post',
+    path: '/oauth2/token',
+    summary: 'An OAuth endpoint: RFC 6749 errors, never cached',
+    auth: 'none',
+    errorFormat: 'oauth2',
+    responseHeaders: { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
+    request: {
+      body: {
+        contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
+        repeatable: ['resource'],
+        schema: { type: 'object', properties: { grant_type: { type: 'string' }, resource: { type: ['string', 'array'], items: { type: 'string' } } } },
+      },
+    },
+    responses: { 200: { description: 'ok', schema: { type: 'object' } } },
+    handler: async (req) => {
+      if (req.body.grant_type === 'boom') throw new Error('secret detail');
+      return { status: 200, body: { form: { ...req.body } }, headers: { 'X-Handler': 'yes' } };
+    },
+  }),
+  defineRoute<Ctx>({
     operationId: 'boom',
     method: 'post',
     path: '/boom',

@@ -5,6 +5,7 @@ import { compileRoute, responseViolation } from './compile-route';
 import { extractRequestBody } from './extract-request-body';
 import type { HttpProblem } from './http-problem';
 import { parseQueryString } from './parse-query-string';
+import { sendFailure, type ResponseConventions } from './oauth-error';
 import { internalProblem, methodNotAllowedProblem, validationProblem } from './request-problems';
 import type { HandlerRequest, HandlerResult, RouteDefinition } from './route-definition';
 import { RouteTable } from './route-table';
@@ -46,9 +47,10 @@ interface Settings<Ctx> {
 /**
  * Binds route definitions into one Express middleware. All schemas are compiled here, once; each request is
  * looked up in a `RouteTable` (Express's own router costs about a tenth of a request), then runs:
- * authenticate → params → query → headers → body → handler, and the first failure is rendered as an
- * RFC 9457 problem. A path that exists answers other methods with 405 and `Allow` (OPTIONS: 204 and
- * `Allow`); any other path goes to the next middleware. The routes parse bodies themselves, so no app-wide
+ * authenticate → params → query → headers → body → handler, and the first failure is rendered in the
+ * route's `errorFormat` (an RFC 9457 problem by default). A path that exists answers other methods with 405
+ * and `Allow` (OPTIONS: 204 and `Allow`), in the format and with the `responseHeaders` of the routes on that
+ * path; any other path goes to the next middleware. The routes parse bodies themselves, so no app-wide
  * body parser is needed.
  */
 export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options: BindRoutesOptions<Ctx>): RequestHandler => {
@@ -62,9 +64,18 @@ export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options
   const compiler = new SchemaCompiler(options.checkSchemas ?? options.validateResponses === true);
   const operationIds = new Set<string>();
   const table = new RouteTable<CompiledRoute<Ctx>>();
+  // How 405 and OPTIONS answer on each path template: in its routes' error format (which they must share),
+  // with the response headers that all of them declare alike.
+  const pathConventions = new Map<string, Required<ResponseConventions>>();
   for (const route of routes) {
     if (operationIds.has(route.operationId)) throw new Error(`Duplicate operationId '${route.operationId}'`);
     operationIds.add(route.operationId);
+    const path = route.path.toLowerCase();
+    const own = { errorFormat: route.errorFormat ?? 'problem', responseHeaders: route.responseHeaders ?? {} };
+    const seen = pathConventions.get(path);
+    if (seen !== undefined && seen.errorFormat !== own.errorFormat)
+      throw new Error(`${route.operationId}: the routes on ${route.path} must declare the same errorFormat`);
+    pathConventions.set(path, seen === undefined ? own : { errorFormat: own.errorFormat, responseHeaders: sharedHeaders(seen.responseHeaders, own.responseHeaders) });
     table.add(route.method, route.path, compileRoute(route, compiler, options.validateResponses === true));
   }
   const prefix = options.prefix ?? '';
@@ -81,15 +92,20 @@ export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options
         req.params = found.params;
         void serve(found.value, settings, req, res);
         return;
-      case 'method-not-allowed':
+      case 'method-not-allowed': {
+        // Any route on the path names its template; a 405 is rare, so the second lookup costs nothing that matters.
+        const sibling = table.match(found.allow[0], pathname);
+        const conventions = sibling.kind === 'found' ? pathConventions.get(sibling.value.route.path.toLowerCase()) : undefined;
         if (req.method === 'OPTIONS') {
           res.statusCode = 204;
+          for (const [name, value] of Object.entries(conventions?.responseHeaders ?? {})) res.setHeader(name, value);
           res.setHeader('Allow', found.allow.join(', '));
           res.end();
         } else {
-          sendProblem(res, methodNotAllowedProblem(found.allow));
+          sendFailure(res, methodNotAllowedProblem(found.allow), conventions);
         }
         return;
+      }
       case 'bad-encoding':
         sendProblem(res, validationProblem('A path parameter is not valid percent-encoding.'));
         return;
@@ -98,6 +114,10 @@ export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options
     }
   };
 };
+
+/** The headers both declare with the same value. */
+const sharedHeaders = (a: Record<string, string>, b: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(a).filter(([name, value]) => b[name] === value));
 
 /**
  * The path of `url` below `prefix` (matched case-insensitively, as Express mount paths are), without the
@@ -153,7 +173,8 @@ const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request,
 
   try {
     const contentType = result.contentType ?? c.route.responses[result.status]?.contentType;
-    writeResponse(res, result.status, result.body, contentType, result.headers);
+    const fixed = c.route.responseHeaders;
+    writeResponse(res, result.status, result.body, contentType, fixed === undefined ? result.headers : { ...fixed, ...result.headers });
   } catch (err) {
     fail(c, s, res, internalProblem(), err);
   }
@@ -165,7 +186,7 @@ const fail = <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, res: Response, probl
     res.destroy();
     return;
   }
-  sendProblem(res, problem);
+  sendFailure(res, problem, c.route);
 };
 
 const DETAILS: Record<FieldLocation, string> = {

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { Request } from 'express';
+import { duplicateKeyPointer } from './duplicate-keys';
 import { collectUnique } from './parse-query-string';
 import { readRawBody } from './read-raw-body';
 import { payloadTooLargeProblem, unsupportedMediaTypeProblem, validationProblem } from './request-problems';
@@ -19,6 +20,8 @@ export interface BodyRules {
   validateJson?: ValidateFunction;
   /** Coercing: form fields are all strings, so their schema types are coerced like query parameters. */
   validateForm?: ValidateFunction;
+  /** Form fields that may repeat, collected as arrays (`request.body.repeatable`). */
+  repeatable?: ReadonlySet<string>;
 }
 
 /** Only these media types can be parsed; anything else is a bind-time error. */
@@ -63,7 +66,7 @@ export const extractRequestBody = async (req: Request, rules: BodyRules, limit: 
     }
     const bytes = await readRawBody(req, limit);
     if (bytes.length === 0) return absent(rules);
-    value = decode(bytes, isJson);
+    value = decode(bytes, isJson, rules.repeatable);
   }
 
   const validate = isJson ? rules.validateJson : rules.validateForm;
@@ -78,20 +81,27 @@ const absent = (rules: BodyRules): undefined => {
   return undefined;
 };
 
-const decode = (bytes: Buffer, isJson: boolean): unknown => {
+const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> | undefined): unknown => {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     throw validationProblem('The request body is not valid UTF-8.', [{ path: '/body', message: 'is not valid UTF-8' }]);
   }
-  if (!isJson) return collectUnique(new URLSearchParams(text), Object.create(null), 'body');
+  if (!isJson) return collectUnique(new URLSearchParams(text), Object.create(null), 'body', repeatable);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     // The parser's own message quotes the input, which may hold a password: never pass it on.
     throw validationProblem('The request body is malformed JSON.', [{ path: '/body', message: 'is malformed JSON' }]);
   }
+  // Only objects can repeat a member name.
+  const duplicate = typeof value === 'object' && value !== null ? duplicateKeyPointer(text) : undefined;
+  if (duplicate !== undefined) {
+    throw validationProblem('The request body repeats a member name in one object.', [{ path: `/body${duplicate}`, message: 'must not be repeated' }]);
+  }
+  return value;
 };
 
 interface MediaType {

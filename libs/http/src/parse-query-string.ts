@@ -13,18 +13,24 @@ export const parseQueryString = (url: string): Record<string, string> => {
   const result: Record<string, string> = Object.create(null);
   const start = url.indexOf('?');
   if (start === -1 || start === url.length - 1) return result;
-  return collectUnique(new URLSearchParams(url.slice(start + 1)), result, 'query');
+  // Without repeatable names every value stays a single string.
+  return collectUnique(new URLSearchParams(url.slice(start + 1)), result, 'query') as Record<string, string>;
 };
 
-/** Copies search params into `into`, refusing repeated names; shared with form bodies, which follow the same rule. */
+/**
+ * Copies search params into `into`, refusing repeated names; shared with form bodies, which follow the same
+ * rule. Names in `repeatable` are exempt: they are collected as arrays, however often they appear.
+ */
 export const collectUnique = (
   params: URLSearchParams,
-  into: Record<string, string>,
+  into: Record<string, string | string[]>,
   location: 'query' | 'body',
-): Record<string, string> => {
+  repeatable?: ReadonlySet<string>,
+): Record<string, string | string[]> => {
   let repeated: string[] | undefined;
   for (const [name, value] of params) {
-    if (name in into) (repeated ??= []).push(name);
+    if (repeatable?.has(name)) ((into[name] ??= []) as string[]).push(value);
+    else if (name in into) (repeated ??= []).push(name);
     else into[name] = value;
   }
   if (repeated !== undefined) {

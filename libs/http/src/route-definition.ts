@@ -29,8 +29,20 @@ export interface RequestSpec {
     contentTypes?: string[];
     /** Defaults to true. */
     required?: boolean;
+    /**
+     * Form fields that may appear more than once (RFC 8707's `resource`): they always arrive as arrays of
+     * strings, so their schema must accept an array. Every other repeated form field is a 400.
+     */
+    repeatable?: string[];
   };
 }
+
+/**
+ * How the binder renders a route's failures: `problem` (the default), RFC 9457
+ * `application/problem+json`; `oauth2`, RFC 6749 section 5.2 `{error, error_description}` as
+ * `application/json`, for OAuth endpoints whose clients expect nothing else (see `oauthErrorOf`).
+ */
+export type ErrorFormat = 'problem' | 'oauth2';
 
 /**
  * One HTTP operation: the single source of truth for routing, request validation and the OpenAPI document.
@@ -48,6 +60,17 @@ export interface RouteDefinition<Ctx = unknown> {
   auth: 'bearer' | 'none';
   /** Documentation only (`x-permission`); enforcing it is the handler's job. */
   permission?: string;
+  /**
+   * The format of every failure the binder answers for this route (invalid input, 413, 415, whatever the
+   * handler throws) and of the 405 answers on its path. Routes sharing a path must agree. Default `problem`.
+   */
+  errorFormat?: ErrorFormat;
+  /**
+   * Headers on every response of this route, failures included; a handler's own headers come after them.
+   * The 405/OPTIONS answers on its path carry those that every route on the path declares alike. For
+   * responses that carry credentials: `Cache-Control: no-store`.
+   */
+  responseHeaders?: Record<string, string>;
   request?: RequestSpec;
   responses: Record<number, ResponseSpec>;
   handler: (req: HandlerRequest, ctx: Ctx) => Promise<HandlerResult>;

@@ -48,6 +48,8 @@ export async function startDistributedStack(options: {
   adminEmail: string;
   adminPassword: string;
   issuer: string;
+  /** IAM_RESOURCES: resource servers besides Arbor that tokens may be issued for (RFC 8707). */
+  resources?: string[];
   /** Overrides DATABASE_URL, e.g. to go through a proxy that a fault test can cut. */
   databaseUrl?: string;
 }): Promise<DistributedStack> {
@@ -61,6 +63,7 @@ export async function startDistributedStack(options: {
     IAM_KAFKA_TOPIC: `test.${schema}`,
     IAM_DATA_DIR: options.dataDir,
     IAM_ISSUER: options.issuer,
+    IAM_RESOURCES: (options.resources ?? []).join(','),
     IAM_BOOTSTRAP_ADMIN_EMAIL: options.adminEmail,
     IAM_BOOTSTRAP_ADMIN_PASSWORD: options.adminPassword,
     IAM_PASSWORD_COST_LOG2: '10',

@@ -7,6 +7,10 @@ import { isDistributedRun, startDistributedStack, type DistributedStack } from '
 
 export const ADMIN_EMAIL = 'admin@example.test';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
+/** Arbor's own audience under the test issuer (the IAM_AUDIENCE default: `<issuer>/api/v1`). */
+export const ARBOR_AUDIENCE = 'http://arbor.test/api/v1';
+/** Another resource server the test deployment knows (IAM_RESOURCES), for RFC 8707 `resource` requests. */
+export const OTHER_RESOURCE = 'https://orders.example.test';
 
 export interface TestApp {
   url: string;
@@ -46,7 +50,13 @@ export interface CallResult {
 export async function startTestApp(options: { dataDir?: string } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
-    const stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+    const stack = await startDistributedStack({
+      dataDir,
+      adminEmail: ADMIN_EMAIL,
+      adminPassword: ADMIN_PASSWORD,
+      issuer: 'http://arbor.test',
+      resources: [OTHER_RESOURCE],
+    });
     return connectToStack(stack, dataDir);
   }
   const running = await startStandalone(
@@ -55,6 +65,7 @@ export async function startTestApp(options: { dataDir?: string } = {}): Promise<
       host: '127.0.0.1',
       dataDir,
       issuer: 'http://arbor.test',
+      resources: [OTHER_RESOURCE],
       bootstrapAdminEmail: ADMIN_EMAIL,
       bootstrapAdminPassword: ADMIN_PASSWORD,
       passwordCostLog2: 10,

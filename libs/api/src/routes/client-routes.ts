@@ -26,6 +26,8 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'clients:write',
+    // The response carries the secret: no cache may keep it (RFC 9111 section 5.2.2.5), replays included.
+    responseHeaders: { 'Cache-Control': 'no-store' },
     request: {
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {

@@ -1,9 +1,8 @@
-import { readClientCredentials } from '@arbor/application';
+import { FIRST_PARTY_CLIENT_ID, PUBLIC_CALLER, callerOfClient, callerOfPrincipal, readClientCredentials, type TokenCaller } from '@arbor/application';
 import { isIamError } from '@arbor/domain';
-import { defineRoute, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRoute, oauthErrorBody, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS } from './token-routes';
 
 const tokenBody = {
   contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
@@ -21,20 +20,21 @@ const tokenBody = {
 
 const oauthError = (status: number, error: string, description: string, headers: Record<string, string> = {}): HandlerResult => ({
   status,
-  body: { error, error_description: description },
-  headers: { ...NO_STORE, ...headers },
+  body: oauthErrorBody(error, description),
+  headers,
 });
 
 /**
- * Introspection and revocation callers authenticate with a bearer token or with client credentials
- * (RFC 7662 section 2.1); the answer to a failed authentication is an RFC 6749 error, not a problem.
+ * Who calls introspection or revocation: a bearer token (a user's or a client's), client credentials
+ * (RFC 7662 section 2.1), or, for revocation only, nobody but the first-party public client holding a
+ * refresh token (RFC 7009 section 2.1: a public client's tokens are revoked by possession). A failed
+ * authentication is an RFC 6749 error, not a problem.
  */
-async function authenticateCaller(req: HandlerRequest, ctx: ApiContext): Promise<HandlerResult | undefined> {
+async function authenticateCaller(req: HandlerRequest, ctx: ApiContext, allowPublic: boolean): Promise<TokenCaller | HandlerResult> {
   const authorization = req.raw.headers.authorization;
   if (authorization && /^bearer /i.test(authorization)) {
     try {
-      await ctx.authenticator.authenticate(authorization);
-      return undefined;
+      return callerOfPrincipal(await ctx.authenticator.authenticate(authorization));
     } catch (e) {
       if (isIamError(e) && e.code === 'IAM_ERR_UNAUTHENTICATED')
         return oauthError(401, 'invalid_token', e.message, { 'WWW-Authenticate': 'Bearer realm="arbor", error="invalid_token"' });
@@ -43,18 +43,34 @@ async function authenticateCaller(req: HandlerRequest, ctx: ApiContext): Promise
   }
   const input = readClientCredentials(authorization, req.body ?? {});
   if (input.kind === 'invalid') return oauthError(400, 'invalid_request', input.description);
-  if (input.kind === 'none')
-    return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials.', { 'WWW-Authenticate': 'Bearer realm="arbor"' });
+  const challenge = { 'WWW-Authenticate': 'Bearer realm="arbor"' };
+  if (input.kind === 'none' || input.kind === 'public') {
+    if (allowPublic && (input.kind === 'none' || input.clientId === FIRST_PARTY_CLIENT_ID)) return PUBLIC_CALLER;
+    return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials.', challenge);
+  }
   const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret);
-  if (check.ok) return undefined;
+  if (check.ok) return callerOfClient(check.client);
   if (check.retryAfterSeconds) return oauthError(429, 'temporarily_unavailable', 'Too many failed attempts for this client.', { 'Retry-After': String(check.retryAfterSeconds) });
   return oauthError(401, 'invalid_client', 'Client authentication failed.', input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {});
 }
 
-const errorSchema = {
+const isCaller = (value: TokenCaller | HandlerResult): value is TokenCaller => !('status' in value);
+
+const introspectionSchema = {
   type: 'object',
-  required: ['error', 'error_description'],
-  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+  required: ['active'],
+  properties: {
+    active: { type: 'boolean' },
+    sub: { type: 'string' },
+    scope: { type: 'string' },
+    exp: { type: 'integer' },
+    iat: { type: 'integer' },
+    iss: { type: 'string' },
+    token_type: { type: 'string' },
+    client_id: { type: 'string' },
+    aud: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    org_id: { type: 'string' },
+  },
 };
 
 export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
@@ -63,38 +79,22 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
     method: 'post',
     path: '/auth/tokens/introspect',
     summary: 'RFC 7662 token introspection; the caller authenticates with a bearer token or client credentials.',
+    description:
+      'Callers holding `tokens:introspect` (resource servers, platform admins) get the full answer about any token; anyone else about their own tokens only, and `{active: false}` for every other token.',
     tags: ['Auth'],
     auth: 'none',
+    ...OAUTH_ENDPOINT,
     request: { body: tokenBody },
     responses: {
-      200: {
-        description: '`{active: false}` or the token claims.',
-        schema: {
-          type: 'object',
-          required: ['active'],
-          properties: {
-            active: { type: 'boolean' },
-            sub: { type: 'string' },
-            scope: { type: 'string' },
-            exp: { type: 'integer' },
-            iat: { type: 'integer' },
-            iss: { type: 'string' },
-            token_type: { type: 'string' },
-            client_id: { type: 'string' },
-            org_id: { type: 'string' },
-          },
-        },
-      },
-      400: { description: 'RFC 6749 error.', schema: errorSchema },
-      401: { description: 'The caller did not authenticate.', schema: errorSchema },
-      429: { description: 'Too many failed client authentications.', schema: errorSchema },
+      200: { description: '`{active: false}` or the token claims.', schema: introspectionSchema },
+      ...OAUTH_ENDPOINT_ERRORS,
     },
     handler: async (req, ctx) => {
-      const refused = await authenticateCaller(req, ctx);
-      if (refused) return refused;
+      const caller = await authenticateCaller(req, ctx, false);
+      if (!isCaller(caller)) return caller;
       const token = req.body?.token;
       if (typeof token !== 'string' || token === '') return oauthError(400, 'invalid_request', 'token is required.');
-      return { status: 200, body: await ctx.introspection.introspect(token), headers: NO_STORE };
+      return { status: 200, body: await ctx.introspection.introspect(token, caller) };
     },
   }),
 
@@ -103,22 +103,28 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
     method: 'post',
     path: '/auth/tokens/revoke',
     summary: 'RFC 7009 revocation of an access or refresh token (a refresh token takes its whole family).',
+    description:
+      'Only the caller’s own tokens, or any token for a platform admin; another’s active token is refused with `invalid_grant`. A refresh token may be revoked without authentication (the first-party public client), an access token needs a bearer token or client credentials.',
     tags: ['Auth'],
     auth: 'none',
+    ...OAUTH_ENDPOINT,
     request: { body: tokenBody },
     responses: {
       200: { description: 'Revoked, or nothing to revoke.' },
-      400: { description: 'RFC 6749 error.', schema: errorSchema },
-      401: { description: 'The caller did not authenticate.', schema: errorSchema },
-      429: { description: 'Too many failed client authentications.', schema: errorSchema },
+      ...OAUTH_ENDPOINT_ERRORS,
     },
     handler: async (req, ctx) => {
-      const refused = await authenticateCaller(req, ctx);
-      if (refused) return refused;
+      const caller = await authenticateCaller(req, ctx, true);
+      if (!isCaller(caller)) return caller;
       const token = req.body?.token;
       if (typeof token !== 'string' || token === '') return oauthError(400, 'invalid_request', 'token is required.');
-      await ctx.introspection.revoke(token);
-      return { status: 200, headers: NO_STORE };
+      // Without authentication only a refresh token can be the caller's (RFC 7009 section 2.1).
+      if (caller.publicClient && !token.startsWith('rt_'))
+        return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials to revoke an access token.', {
+          'WWW-Authenticate': 'Bearer realm="arbor"',
+        });
+      const result = await ctx.introspection.revoke(token, caller);
+      return result.ok ? { status: 200 } : oauthError(400, result.error, result.description);
     },
   }),
 ];

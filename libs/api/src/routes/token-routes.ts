@@ -1,4 +1,4 @@
-import { defineRoute, type RouteDefinition } from '@arbor/http';
+import { defineRoute, oauthErrorBody, oauthErrorResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 
 const tokenSuccessSchema = {
@@ -14,15 +14,27 @@ const tokenSuccessSchema = {
   },
 };
 
-const oauthErrorSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['error', 'error_description'],
-  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+/**
+ * What the three OAuth endpoints (token, introspection, revocation) share: every failure is an RFC 6749
+ * section 5.2 error, even one the binder raises (bad JSON, a repeated parameter, 405, 413, 415), and no
+ * response is ever cached (RFC 6749 section 5.1; RFC 7662 and RFC 7009 answers describe credentials too).
+ */
+export const OAUTH_ENDPOINT = {
+  errorFormat: 'oauth2',
+  responseHeaders: { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
+} as const;
+
+/** The errors every OAuth endpoint may answer, besides its own. */
+export const OAUTH_ENDPOINT_ERRORS = {
+  400: oauthErrorResponse('RFC 6749 error: invalid_request (malformed, non-string, repeated or missing parameters), or the endpoint’s own.'),
+  401: oauthErrorResponse('invalid_client: client authentication failed.'),
+  413: oauthErrorResponse('invalid_request: the body exceeds 64 KiB.'),
+  415: oauthErrorResponse('invalid_request: the body is neither application/x-www-form-urlencoded nor application/json.'),
+  429: oauthErrorResponse('temporarily_unavailable: too many failed attempts; see Retry-After.'),
 };
 
-/** Token responses hold credentials: never cached anywhere (RFC 6749 section 5.1). */
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+/** RFC 8707 resource indicators: one URI, or several (the only parameter that may repeat). */
+export const resourceParameterSchema = { type: ['string', 'array'], items: { type: 'string' } };
 
 export const tokenRoutes: RouteDefinition<ApiContext>[] = [
   defineRoute<ApiContext>({
@@ -30,14 +42,17 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
     method: 'post',
     path: '/auth/tokens',
     summary: 'OAuth 2.0 token endpoint (RFC 6749): password, client_credentials and refresh_token grants.',
-    description: 'Errors follow RFC 6749 section 5.2 rather than RFC 9457. Unrecognised parameters are ignored, as the RFC asks.',
+    description:
+      'Errors follow RFC 6749 section 5.2 rather than RFC 9457, also for malformed requests. Unrecognised parameters are ignored, as the RFC asks; no parameter may repeat but `resource` (RFC 8707).',
     tags: ['Auth'],
     auth: 'none',
+    ...OAUTH_ENDPOINT,
     request: {
       body: {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
-        // A missing body is an RFC 6749 invalid_request, answered by the handler, not a problem document.
+        // A missing body is an RFC 6749 invalid_request, answered by the handler.
         required: false,
+        repeatable: ['resource'],
         schema: {
           type: 'object',
           properties: {
@@ -48,23 +63,22 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
             refresh_token: { type: 'string' },
             client_id: { type: 'string' },
             client_secret: { type: 'string' },
+            resource: resourceParameterSchema,
           },
         },
       },
     },
     responses: {
       200: { description: 'Tokens issued.', schema: tokenSuccessSchema },
-      400: { description: 'RFC 6749 error.', schema: oauthErrorSchema },
-      401: { description: 'Client authentication failed.', schema: oauthErrorSchema },
-      429: { description: 'Too many failed attempts; see Retry-After.', schema: oauthErrorSchema },
+      ...OAUTH_ENDPOINT_ERRORS,
     },
     handler: async (req, ctx) => {
       const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization);
-      if (result.ok) return { status: 200, body: result.body, headers: NO_STORE };
-      const headers: Record<string, string> = { ...NO_STORE };
+      if (result.ok) return { status: 200, body: result.body };
+      const headers: Record<string, string> = {};
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);
       if (result.status === 401 && result.basicChallenge) headers['WWW-Authenticate'] = 'Basic realm="arbor"';
-      return { status: result.status, body: { error: result.error, error_description: result.description }, headers };
+      return { status: result.status, body: oauthErrorBody(result.error, result.description), headers };
     },
   }),
 ];

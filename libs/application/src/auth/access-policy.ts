@@ -76,12 +76,21 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         throw new IamError('IAM_ERR_FORBIDDEN', 'Only an owner may grant or take away the owner role.');
   }
 
-  /** Nobody hands out what they do not hold: every scope of a new client must be the caller's own there. */
+  /**
+   * Nobody hands out what they do not hold: every scope of a new client must be the caller's own there.
+   * `tokens:introspect` (RFC 7662: any token's details) only a platform admin may hand out, not even a
+   * client that holds it.
+   */
   async requireHoldsAll(principal: Principal, orgId: string, scopes: Iterable<string>): Promise<void> {
     const held = await this.permissionsOn(principal, orgId);
-    const platform = this.isPlatformAdmin(principal) && principal.scopes.has('events:read');
+    const platform = (p: Permission) => this.isPlatformAdmin(principal) && principal.scopes.has(p);
     for (const scope of scopes) {
-      const holds = scope === 'events:read' ? platform || (principal.type === 'client' && principal.scopes.has('events:read')) : held.has(scope as Permission);
+      const holds =
+        scope === 'events:read'
+          ? platform('events:read') || (principal.type === 'client' && principal.scopes.has('events:read'))
+          : scope === 'tokens:introspect'
+            ? platform('tokens:introspect')
+            : held.has(scope as Permission);
       if (!holds) throw new IamError('IAM_ERR_FORBIDDEN', `The caller does not hold ${scope} on this organization, so cannot grant it.`);
     }
   }

@@ -2,10 +2,12 @@ import { IamError, idTime, isPermission, type Permission } from '@arbor/domain';
 import type { ReadModels, UserView } from '../ports/read-models';
 import type { TokenStore } from '../ports/token-store';
 import type { AccessTokenClaims, TokenService } from '../security/token-service';
+import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
 import type { Principal } from './principal';
 
 /**
- * Turns an access token into a Principal. Besides the signature and expiry it checks, on every request,
+ * Turns an access token into a Principal for Arbor's own API. Besides the signature and expiry it checks
+ * that the token is for this API (`aud` includes `audience`, RFC 9068 section 4) and, on every request,
  * that the token was not revoked (nor its refresh family) and that its subject still exists and is
  * enabled: a deleted client, a disabled user or a revoked token stops at once, not at expiry.
  */
@@ -14,6 +16,8 @@ export class Authenticator {
     private readonly tokens: TokenService,
     private readonly readModels: ReadModels,
     private readonly tokenStore: TokenStore,
+    /** Arbor's own audience (IAM_AUDIENCE). */
+    private readonly audience: string,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -27,7 +31,7 @@ export class Authenticator {
 
   /** The principal of an active token, or undefined (revoked, or its subject gone); throws if it does not verify. */
   async principalOf(token: string): Promise<Principal | undefined> {
-    const claims = this.tokens.verifyAccessToken(token);
+    const claims = this.tokens.verifyAccessToken(token, { audience: this.audience });
     if (await this.isRevoked(claims)) return undefined;
     const principal = await this.subjectOf(claims);
     return principal && { ...principal, accessToken: token };
@@ -37,13 +41,19 @@ export class Authenticator {
     return this.tokenStore.isAccessTokenRevoked(claims.jti, claims.sid);
   }
 
+  /**
+   * The token's subject as it is now, or undefined when it is gone or disabled. A client token names its
+   * client in both `sub` and `client_id` (client ids are `cli_...`, user ids `usr_...`, so the two kinds
+   * never meet); a user token names the user in `sub` and must name the first-party client.
+   */
   async subjectOf(claims: AccessTokenClaims): Promise<Principal | undefined> {
     const scopes = new Set<Permission>(String(claims.scope ?? '').split(' ').filter(isPermission));
-    if (claims.client_id !== undefined) {
+    if (claims.sub === claims.client_id) {
       const client = await this.readModels.clients.getByClientId(claims.client_id);
       if (!client) return undefined;
       return { type: 'client', id: client.id, clientId: client.clientId, orgId: client.orgId, scopes, tokenId: claims.jti };
     }
+    if (claims.client_id !== FIRST_PARTY_CLIENT_ID) return undefined;
     const user = await this.readModels.users.get(claims.sub);
     if (!user || !isSessionLive(user, sessionStart(claims.sid, claims.iat * 1000))) return undefined;
     return { type: 'user', id: user.id, platformAdmin: user.platformAdmin, scopes, tokenId: claims.jti };

@@ -4,33 +4,47 @@ import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import type { FailureThrottle } from './failure-throttle';
 
 export type ClientCredentialsInput =
+  /** A confidential client authenticating (`client_secret_basic` or `client_secret_post`). */
   | { kind: 'basic' | 'post'; clientId: string; clientSecret: string }
+  /** A body `client_id` without a secret: a public client identifying itself (RFC 6749 section 3.2.1). */
+  | { kind: 'public'; clientId: string }
   | { kind: 'none' }
+  /** Malformed or contradictory: the caller answers `invalid_request`. */
   | { kind: 'invalid'; description: string };
 
 /**
  * Client authentication per RFC 6749 section 2.3.1: HTTP Basic (`client_secret_basic`, with both parts
- * form-urlencoded) or `client_id` + `client_secret` in the body (`client_secret_post`); never both.
+ * form-urlencoded) or `client_id` + `client_secret` in the body (`client_secret_post`); never both. A body
+ * `client_id` alongside Basic must name the same client; alone, it identifies a public client.
  */
 export function readClientCredentials(authorization: string | undefined, body: Record<string, unknown>): ClientCredentialsInput {
   const inBody = body.client_secret !== undefined;
+  if (body.client_id !== undefined && (typeof body.client_id !== 'string' || body.client_id === ''))
+    return { kind: 'invalid', description: 'client_id must be a non-empty string.' };
   if (authorization && /^basic /i.test(authorization)) {
     if (inBody) return { kind: 'invalid', description: 'Use one client authentication method, not two.' };
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return { kind: 'invalid', description: 'Malformed Basic credentials.' };
+    let clientId: string;
+    let clientSecret: string;
     try {
       const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-      return { kind: 'basic', clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+      clientId = formDecode(decoded.slice(0, colon));
+      clientSecret = formDecode(decoded.slice(colon + 1));
     } catch {
       return { kind: 'invalid', description: 'Malformed Basic credentials.' };
     }
+    if (body.client_id !== undefined && body.client_id !== clientId)
+      return { kind: 'invalid', description: 'The body client_id names another client than the HTTP Basic credentials.' };
+    return { kind: 'basic', clientId, clientSecret };
   }
-  if (inBody || body.client_id !== undefined) {
-    if (typeof body.client_id !== 'string' || typeof body.client_secret !== 'string' || body.client_id === '')
+  if (inBody) {
+    if (body.client_id === undefined || typeof body.client_secret !== 'string')
       return { kind: 'invalid', description: 'client_id and client_secret must both be given.' };
-    return { kind: 'post', clientId: body.client_id, clientSecret: body.client_secret };
+    return { kind: 'post', clientId: body.client_id as string, clientSecret: body.client_secret };
   }
+  if (body.client_id !== undefined) return { kind: 'public', clientId: body.client_id as string };
   return { kind: 'none' };
 }
 

@@ -1,4 +1,4 @@
-import { PERMISSIONS, emailKey, isIamError, isPermission } from '@arbor/domain';
+import { emailKey, isIamError, isPermission } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { TokenStore } from '../ports/token-store';
@@ -7,7 +7,10 @@ import type { TokenService } from '../security/token-service';
 import { isSessionLive, sessionStart } from './authenticator';
 import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
 import type { FailureThrottle } from './failure-throttle';
+import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
 import { hashToken, issueRefreshToken } from './refresh-tokens';
+import { grantScope, parseScopeParameter, permissionsAnywhere } from './scope-parameter';
+import type { TokenAudiences } from './token-audiences';
 
 export interface TokenSuccess {
   access_token: string;
@@ -17,8 +20,16 @@ export interface TokenSuccess {
   refresh_token?: string;
 }
 
-/** RFC 6749 section 5.2 errors, plus 429 for throttled callers. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'temporarily_unavailable';
+/** RFC 6749 section 5.2 errors, RFC 8707's invalid_target, plus 429 for throttled callers. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'temporarily_unavailable';
 
 export type TokenResult =
   | { ok: true; body: TokenSuccess }
@@ -32,12 +43,17 @@ export interface TokenEndpointDeps {
   tokenStore: TokenStore;
   clients: ClientAuthenticator;
   accountThrottle: FailureThrottle;
+  /** What `resource` may name (RFC 8707); Arbor's own API by default. */
+  audiences: TokenAudiences;
 }
 
 /**
  * The token endpoint's logic (contract section 3), free of HTTP. Wrong email and wrong password take the
  * same time and give the same answer; repeated failures per account and per client are throttled; refresh
- * tokens rotate, and presenting a spent one revokes its whole family.
+ * tokens rotate, and presenting a spent one revokes its whole family. Request checks that cost nothing
+ * (client, scope grammar, resource) come before any password is hashed or refresh token spent, so a
+ * refused request never uses up a refresh token. User tokens carry at most what the user holds somewhere;
+ * client tokens at most the client's scopes.
  */
 export class TokenEndpoint {
   constructor(private readonly deps: TokenEndpointDeps) {}
@@ -47,13 +63,39 @@ export class TokenEndpoint {
     if (typeof grantType !== 'string' || grantType === '') return fail(400, 'invalid_request', 'grant_type is required.');
     switch (grantType) {
       case 'password':
-        return this.passwordGrant(params);
+        return (await this.firstPartyOnly(params, authorization)) ?? this.passwordGrant(params);
       case 'client_credentials':
         return this.clientCredentialsGrant(params, authorization);
       case 'refresh_token':
-        return this.refreshGrant(params);
+        return (await this.firstPartyOnly(params, authorization)) ?? this.refreshGrant(params);
       default:
         return fail(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported.`);
+    }
+  }
+
+  /**
+   * The password and refresh grants serve the first-party public client only: nothing, or a body
+   * `client_id` naming it. Credentials of a confidential client are checked all the same (RFC 6749
+   * section 3.2.1): wrong ones are `invalid_client`, right ones `unauthorized_client` (machine credentials
+   * may not log users in). Undefined when the request may go on.
+   */
+  private async firstPartyOnly(params: Record<string, unknown>, authorization: string | undefined): Promise<TokenResult | undefined> {
+    const input = readClientCredentials(authorization, params);
+    switch (input.kind) {
+      case 'none':
+        return undefined;
+      case 'invalid':
+        return fail(400, 'invalid_request', input.description);
+      case 'public':
+        return input.clientId === FIRST_PARTY_CLIENT_ID ? undefined : fail(401, 'invalid_client', 'Unknown client: the only public client is the first-party one.');
+      default: {
+        const check = await this.deps.clients.verify(input.clientId, input.clientSecret);
+        if (!check.ok) {
+          if (check.retryAfterSeconds) return throttled('Too many failed attempts for this client.', check.retryAfterSeconds);
+          return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
+        }
+        return fail(400, 'unauthorized_client', 'Client credentials may use only the client_credentials grant.');
+      }
     }
   }
 
@@ -61,8 +103,10 @@ export class TokenEndpoint {
     const { username, password } = params;
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '')
       return fail(400, 'invalid_request', 'username and password are required.');
-    const scope = parseScope(params.scope, PERMISSIONS);
-    if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
+    const requested = parseScopeParameter(params.scope);
+    if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
+    const audience = this.deps.audiences.select(params.resource);
+    if (!audience.ok) return fail(400, 'invalid_target', audience.description);
 
     const throttleKey = `account:${emailKey(username)}`;
     const wait = this.deps.accountThrottle.retryAfterSeconds(throttleKey);
@@ -84,52 +128,85 @@ export class TokenEndpoint {
       return fail(400, 'invalid_grant', 'The username or password is incorrect.');
     }
     this.deps.accountThrottle.recordSuccess(throttleKey);
-    return this.userTokens(user.id, scope.value.join(' '), undefined);
+    const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, user));
+    if (!scope.ok) return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
+    return this.userTokens(user.id, scope.value.join(' '), audience.value, undefined);
   }
 
   private async clientCredentialsGrant(params: Record<string, unknown>, authorization: string | undefined): Promise<TokenResult> {
     const input = readClientCredentials(authorization, params);
     if (input.kind === 'invalid') return fail(400, 'invalid_request', input.description);
-    if (input.kind === 'none') return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication is required.', basicChallenge: true };
+    if (input.kind === 'public' && input.clientId === FIRST_PARTY_CLIENT_ID)
+      return fail(400, 'unauthorized_client', 'A public client may not use the client_credentials grant (RFC 6749 section 4.4).');
+    if (input.kind === 'none' || input.kind === 'public')
+      return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication is required.', basicChallenge: true };
     const check = await this.deps.clients.verify(input.clientId, input.clientSecret);
     if (!check.ok) {
       if (check.retryAfterSeconds) return throttled('Too many failed attempts for this client.', check.retryAfterSeconds);
       return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
     }
-    const scope = parseScope(params.scope, check.client.scopes);
+    const requested = parseScopeParameter(params.scope);
+    if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
+    const audience = this.deps.audiences.select(params.resource);
+    if (!audience.ok) return fail(400, 'invalid_target', audience.description);
+    const scope = grantScope(requested.value, check.client.scopes);
     if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
     const issued = this.deps.tokens.issueAccessToken({
       sub: check.client.clientId,
       scope: scope.value.join(' '),
       clientId: check.client.clientId,
+      audience: audience.value,
       orgId: check.client.orgId,
     });
     return { ok: true, body: { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.claims.scope } };
   }
 
+  /**
+   * RFC 6749 section 6. The new access token's scope is the family's (or the requested part of it)
+   * narrowed to what the user holds now; the family keeps its scope, so a role given back returns with the
+   * next refresh. Everything is checked on the stored record before the token is spent.
+   */
   private async refreshGrant(params: Record<string, unknown>): Promise<TokenResult> {
     if (typeof params.refresh_token !== 'string' || params.refresh_token === '') return fail(400, 'invalid_request', 'refresh_token is required.');
+    const requested = parseScopeParameter(params.scope);
+    if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
+    const audience = this.deps.audiences.select(params.resource);
+    if (!audience.ok) return fail(400, 'invalid_target', audience.description);
+
     const invalid = fail(400, 'invalid_grant', 'The refresh token is invalid, expired or revoked.');
-    const spent = await this.deps.tokenStore.spendRefreshToken(hashToken(params.refresh_token));
-    if (spent.status === 'unknown') return invalid;
-    if (spent.status === 'reused') {
-      // A spent token came back: whoever holds the family may be an attacker, so the whole family ends.
-      await this.deps.tokenStore.revokeFamily(spent.record.familyId);
-      return invalid;
-    }
-    const { record } = spent;
+    const tokenHash = hashToken(params.refresh_token);
+    const record = await this.deps.tokenStore.findRefreshToken(tokenHash);
+    if (!record) return invalid;
+    if (record.spent) return this.reused(record.familyId, invalid);
     if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId))) return invalid;
     const user = await this.deps.readModels.users.get(record.subject);
     if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)))) return invalid;
-    const scope = parseScope(params.scope, record.scope.split(' ').filter(isPermission));
-    if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
-    return this.userTokens(user.id, scope.value.join(' '), record.familyId, record.scope);
+
+    const familyScope = record.scope.split(' ').filter(isPermission);
+    const withinFamily = grantScope(requested.value, familyScope);
+    if (!withinFamily.ok) return fail(400, 'invalid_scope', `${withinFamily.description} A refresh may only narrow the login's scope.`);
+    const heldNow = new Set<string>(await permissionsAnywhere(this.deps.readModels, user));
+    if (requested.value !== undefined && !grantScope(requested.value, [...heldNow]).ok)
+      return fail(400, 'invalid_scope', 'Scope not allowed: the user no longer holds all of it.');
+
+    // Atomic: of two concurrent refreshes with one token, one wins; the other is a reuse.
+    const spent = await this.deps.tokenStore.spendRefreshToken(tokenHash);
+    if (spent.status === 'unknown') return invalid;
+    if (spent.status === 'reused') return this.reused(spent.record.familyId, invalid);
+    const scope = withinFamily.value.filter((s) => heldNow.has(s));
+    return this.userTokens(user.id, scope.join(' '), audience.value, record.familyId, record.scope);
+  }
+
+  /** A spent token came back: whoever holds the family may be an attacker, so the whole family ends. */
+  private async reused(familyId: string, answer: TokenResult): Promise<TokenResult> {
+    await this.deps.tokenStore.revokeFamily(familyId);
+    return answer;
   }
 
   /** An access token and a refresh token of the family (a new family for a fresh login). */
-  private async userTokens(userId: string, scope: string, familyId: string | undefined, familyScope = scope): Promise<TokenResult> {
+  private async userTokens(userId: string, scope: string, audience: string[], familyId: string | undefined, familyScope = scope): Promise<TokenResult> {
     const refresh = await issueRefreshToken(this.deps.tokenStore, { subject: userId, scope: familyScope, familyId });
-    const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, sessionId: refresh.record.familyId });
+    const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, clientId: FIRST_PARTY_CLIENT_ID, audience, sessionId: refresh.record.familyId });
     return {
       ok: true,
       body: { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.claims.scope, refresh_token: refresh.token },
@@ -143,14 +220,4 @@ function fail(status: 400 | 401, error: OAuthErrorCode, description: string): To
 
 function throttled(description: string, retryAfterSeconds: number): TokenResult {
   return { ok: false, status: 429, error: 'temporarily_unavailable', description, retryAfterSeconds };
-}
-
-/** A space-separated subset of what may be granted; absent means all of it. */
-function parseScope(raw: unknown, allowed: readonly string[]): { ok: true; value: string[] } | { ok: false; description: string } {
-  if (raw === undefined || raw === '') return { ok: true, value: [...allowed] };
-  if (typeof raw !== 'string') return { ok: false, description: 'scope must be a space-separated string.' };
-  const requested = [...new Set(raw.split(' ').filter((s) => s !== ''))];
-  const refused = requested.filter((s) => !allowed.includes(s));
-  if (refused.length > 0) return { ok: false, description: `Scope not allowed: ${refused.join(' ')}.` };
-  return { ok: true, value: requested };
 }

@@ -1,5 +1,6 @@
 import type { PasswordHasher } from '../security/password-hasher';
 import { FailureThrottle } from './failure-throttle';
+import { TokenAudiences } from './token-audiences';
 import { TokenEndpoint, type TokenEndpointDeps } from './token-endpoint';
 
 /** Only what a password grant touches before hashing; anything else would throw. */
@@ -13,6 +14,7 @@ function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndp
     tokenStore: unused,
     clients: unused,
     accountThrottle: new FailureThrottle(),
+    audiences: new TokenAudiences('http://arbor.test/api/v1'),
   } as unknown as TokenEndpointDeps;
   return new TokenEndpoint(deps);
 }

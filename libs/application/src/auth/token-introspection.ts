@@ -1,9 +1,12 @@
 import type { ReadModels } from '../ports/read-models';
-import type { TokenStore } from '../ports/token-store';
-import type { TokenService } from '../security/token-service';
+import type { RefreshTokenRecord, TokenStore } from '../ports/token-store';
+import type { AccessTokenClaims, TokenService } from '../security/token-service';
 import { isSessionLive, sessionStart, type Authenticator } from './authenticator';
+import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
 import { hashToken } from './refresh-tokens';
+import { ownsAccessToken, ownsRefreshToken, type TokenCaller } from './token-caller';
 
+/** RFC 7662 section 2.2 answer. Times are seconds since the epoch. */
 export type IntrospectionResult =
   | { active: false }
   | {
@@ -14,29 +17,48 @@ export type IntrospectionResult =
       iat: number;
       iss: string;
       token_type: string;
-      client_id?: string;
+      /** The client the token was issued to: FIRST_PARTY_CLIENT_ID for user and refresh tokens. */
+      client_id: string;
+      /** Access tokens only: the resource servers they are for (RFC 8707). */
+      aud?: string | string[];
       org_id?: string;
     };
 
+/** RFC 7009: done (also for tokens that are unknown or no longer active), or refused. */
+export type RevocationResult = { ok: true } | { ok: false; error: 'invalid_grant'; description: string };
+
 /**
  * RFC 7662 introspection and RFC 7009 revocation. A token is active only while its signature verifies, it
- * has not expired or been revoked, and its subject still exists and is enabled.
+ * has not expired or been revoked, and its subject still exists and is enabled. Who asks matters:
+ * - introspection answers in full about the caller's own tokens, or any token for a `tokens:introspect`
+ *   holder; about any other token it says `{active: false}` (RFC 7662 section 4: no details, not even that
+ *   the token exists);
+ * - revocation ends only the caller's own tokens, or any token for a platform admin; another's active token
+ *   is refused with `invalid_grant` (RFC 6749 section 5.2: "issued to another client"), and a token that is
+ *   unknown or no longer active is a success (RFC 7009 section 2.2).
  */
 export class TokenIntrospection {
   constructor(
     private readonly deps: { tokens: TokenService; authenticator: Authenticator; tokenStore: TokenStore; readModels: ReadModels },
   ) {}
 
-  async introspect(token: string): Promise<IntrospectionResult> {
-    if (token.startsWith('rt_')) return this.introspectRefresh(token);
-    let claims;
-    try {
-      claims = this.deps.tokens.verifyAccessToken(token);
-    } catch {
-      return { active: false };
+  async introspect(token: string, caller: TokenCaller): Promise<IntrospectionResult> {
+    if (token.startsWith('rt_')) {
+      const record = await this.activeRefreshToken(token);
+      if (!record || !(caller.introspectsAny || ownsRefreshToken(caller, record))) return { active: false };
+      return {
+        active: true,
+        sub: record.subject,
+        scope: record.scope,
+        exp: Math.floor(Date.parse(record.expiresAt) / 1000),
+        iat: Math.floor(Date.parse(record.issuedAt) / 1000),
+        iss: this.deps.tokens.issuer,
+        token_type: 'refresh_token',
+        client_id: FIRST_PARTY_CLIENT_ID,
+      };
     }
-    if (await this.deps.authenticator.isRevoked(claims)) return { active: false };
-    if (!(await this.deps.authenticator.subjectOf(claims))) return { active: false };
+    const claims = await this.activeAccessToken(token);
+    if (!claims || !(caller.introspectsAny || ownsAccessToken(caller, claims))) return { active: false };
     return {
       active: true,
       sub: claims.sub,
@@ -45,40 +67,51 @@ export class TokenIntrospection {
       iat: claims.iat,
       iss: claims.iss,
       token_type: 'Bearer',
-      ...(claims.client_id !== undefined ? { client_id: claims.client_id } : {}),
+      client_id: claims.client_id,
+      aud: claims.aud,
       ...(claims.org_id !== undefined ? { org_id: claims.org_id } : {}),
     };
   }
 
-  /** Always succeeds (RFC 7009 section 2.2): unknown or already dead tokens are fine. */
-  async revoke(token: string): Promise<void> {
+  async revoke(token: string, caller: TokenCaller): Promise<RevocationResult> {
     if (token.startsWith('rt_')) {
+      // A spent token still names its family: its owner revoking it ends the family, as its reuse would.
       const record = await this.deps.tokenStore.findRefreshToken(hashToken(token));
-      if (record) await this.deps.tokenStore.revokeFamily(record.familyId);
-      return;
+      if (!record) return { ok: true };
+      if (!(caller.revokesAny || ownsRefreshToken(caller, record))) return (await this.isActive(record)) ? notYours() : { ok: true };
+      await this.deps.tokenStore.revokeFamily(record.familyId);
+      return { ok: true };
     }
-    try {
-      const claims = this.deps.tokens.verifyAccessToken(token);
-      await this.deps.tokenStore.revokeAccessToken(claims.jti, new Date(claims.exp * 1000).toISOString());
-    } catch {
-      // Not one of our live access tokens: nothing to revoke.
-    }
+    const claims = await this.activeAccessToken(token);
+    if (!claims) return { ok: true };
+    if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return notYours();
+    await this.deps.tokenStore.revokeAccessToken(claims.jti, new Date(claims.exp * 1000).toISOString());
+    return { ok: true };
   }
 
-  private async introspectRefresh(token: string): Promise<IntrospectionResult> {
+  /** The claims of an active access token for any audience (resource servers introspect theirs), or undefined. */
+  private async activeAccessToken(token: string): Promise<AccessTokenClaims | undefined> {
+    let claims;
+    try {
+      claims = this.deps.tokens.verifyAccessToken(token);
+    } catch {
+      return undefined;
+    }
+    if (await this.deps.authenticator.isRevoked(claims)) return undefined;
+    return (await this.deps.authenticator.subjectOf(claims)) ? claims : undefined;
+  }
+
+  private async activeRefreshToken(token: string): Promise<RefreshTokenRecord | undefined> {
     const record = await this.deps.tokenStore.findRefreshToken(hashToken(token));
-    if (!record || record.spent || Date.parse(record.expiresAt) <= Date.now()) return { active: false };
-    if (await this.deps.tokenStore.isFamilyRevoked(record.familyId)) return { active: false };
+    return record && (await this.isActive(record)) ? record : undefined;
+  }
+
+  private async isActive(record: RefreshTokenRecord & { spent: boolean }): Promise<boolean> {
+    if (record.spent || Date.parse(record.expiresAt) <= Date.now()) return false;
+    if (await this.deps.tokenStore.isFamilyRevoked(record.familyId)) return false;
     const user = await this.deps.readModels.users.get(record.subject);
-    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)))) return { active: false };
-    return {
-      active: true,
-      sub: record.subject,
-      scope: record.scope,
-      exp: Math.floor(Date.parse(record.expiresAt) / 1000),
-      iat: Math.floor(Date.parse(record.issuedAt) / 1000),
-      iss: this.deps.tokens.issuer,
-      token_type: 'refresh_token',
-    };
+    return user !== undefined && isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)));
   }
 }
+
+const notYours = (): RevocationResult => ({ ok: false, error: 'invalid_grant', description: 'The token was not issued to the caller.' });

@@ -2,14 +2,25 @@ import { randomUUID, sign, verify } from 'node:crypto';
 import { IamError } from '@arbor/domain';
 import type { SigningKey, SigningKeyRing } from './signing-key-ring';
 
+/**
+ * The claims of an RFC 9068 access token. A client token has `sub === client_id` (the client's id); a user
+ * token has the user id as `sub` and the first-party public client (`FIRST_PARTY_CLIENT_ID`) as `client_id`.
+ */
 export interface AccessTokenClaims {
   iss: string;
   sub: string;
+  /** The resource servers the token is for (RFC 8707): one URI as a string, several as an array. */
+  aud: string | string[];
+  /** Seconds since the epoch. */
   iat: number;
+  /** Seconds since the epoch; the token is expired from this second on, with no tolerance. */
   exp: number;
   jti: string;
+  /** Space-separated permission names (RFC 6749 section 3.3). */
   scope: string;
-  client_id?: string;
+  /** The OAuth client the token was issued to (RFC 9068 section 2.2). */
+  client_id: string;
+  /** A client token's organization: the client acts within its subtree. */
   org_id?: string;
   /** The refresh-token family (login session) the token belongs to; revoking the family revokes it. */
   sid?: string;
@@ -27,10 +38,30 @@ export interface TokenServiceOptions {
   accessTokenTtlSeconds?: number;
 }
 
+/** What `issueAccessToken` puts in a token besides the issuer, times and id. */
+export interface AccessTokenSubject {
+  sub: string;
+  scope: string;
+  /** `client_id`: the client's own id for client tokens, FIRST_PARTY_CLIENT_ID for user tokens. */
+  clientId: string;
+  /** `aud`: at least one absolute URI (RFC 8707 resource indicators). */
+  audience: readonly string[];
+  orgId?: string;
+  sessionId?: string;
+}
+
+/** What a use of a token requires besides a valid signature, issuer, type and expiry. */
+export interface VerifyOptions {
+  /** When given, the token's `aud` must include it (RFC 9068 section 4; RFC 7519 section 4.1.3). */
+  audience?: string;
+}
+
 /**
- * Issues and verifies RFC 9068 access tokens: JWTs with `typ: at+jwt`, ES256 and the signing key's kid.
- * Verification checks signature, issuer, type and expiry; whether the subject still exists and the token
- * was not revoked is the authenticator's business (it needs the read models).
+ * Issues and verifies RFC 9068 access tokens: JWTs with `typ: at+jwt`, ES256 and the signing key's kid,
+ * with the claims RFC 9068 requires (`iss, exp, aud, sub, client_id, iat, jti`). Verification checks
+ * signature, issuer, type, expiry (no clock tolerance: Arbor is the issuer, and its answer is what its
+ * introspection reports), the required claims and, when asked, the audience; whether the subject still
+ * exists and the token was not revoked is the authenticator's business (it needs the read models).
  */
 export class TokenService {
   readonly accessTokenTtlSeconds: number;
@@ -46,17 +77,20 @@ export class TokenService {
     return this.options.issuer;
   }
 
-  issueAccessToken(subject: { sub: string; scope: string; clientId?: string; orgId?: string; sessionId?: string }): IssuedToken {
+  /** A signed token for `subject`; throws (a programming error) without an audience or client. */
+  issueAccessToken(subject: AccessTokenSubject): IssuedToken {
+    if (subject.audience.length === 0 || subject.clientId === '') throw new Error('An access token needs an audience and a client_id');
     const key = this.keys.current;
     const iat = Math.floor(Date.now() / 1000);
     const claims: AccessTokenClaims = {
       iss: this.options.issuer,
       sub: subject.sub,
+      aud: subject.audience.length === 1 ? subject.audience[0] : [...subject.audience],
       iat,
       exp: iat + this.accessTokenTtlSeconds,
       jti: randomUUID(),
       scope: subject.scope,
-      ...(subject.clientId ? { client_id: subject.clientId } : {}),
+      client_id: subject.clientId,
       ...(subject.orgId ? { org_id: subject.orgId } : {}),
       ...(subject.sessionId ? { sid: subject.sessionId } : {}),
     };
@@ -67,23 +101,26 @@ export class TokenService {
   }
 
   /**
-   * Tokens whose signature already verified, by their exact text: a client sends the same token with every
-   * request, and an ES256 verification costs far more than the rest of a typical read. Safe because the
-   * same bytes verify the same way; expiry is still checked on every use. Bounded: oldest entries go first.
+   * Tokens whose signature and claims already verified, by their exact text: a client sends the same token
+   * with every request, and an ES256 verification costs far more than the rest of a typical read. Safe
+   * because the same bytes verify the same way; what depends on the moment or the caller (expiry, audience)
+   * is checked on every use, cached or not. Bounded: oldest entries go first.
    */
   private readonly verified = new Map<string, AccessTokenClaims>();
 
   /** The claims of a valid token; IAM_ERR_UNAUTHENTICATED with a reason otherwise. */
-  verifyAccessToken(token: string): AccessTokenClaims {
-    const cached = this.verified.get(token);
-    if (cached) {
-      if (cached.exp + CLOCK_TOLERANCE_SECONDS > Date.now() / 1000) return cached;
+  verifyAccessToken(token: string, options: VerifyOptions = {}): AccessTokenClaims {
+    let claims = this.verified.get(token);
+    if (claims === undefined) {
+      claims = this.verifySignature(token);
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, claims);
+    }
+    if (Math.floor(Date.now() / 1000) >= claims.exp) {
       this.verified.delete(token);
       throw invalid('The access token has expired.');
     }
-    const claims = this.verifySignature(token);
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(token, claims);
+    if (options.audience !== undefined && !audiencesOf(claims).includes(options.audience)) throw invalid('The access token is not meant for this API.');
     return claims;
   }
 
@@ -102,8 +139,9 @@ export class TokenService {
 
   /**
    * The checks and their order mirror what jsonwebtoken did (messages are part of the API): shape, type,
-   * key, algorithm, signature, then nbf, exp and iss with the same clock tolerance. One deliberate
-   * tightening: `exp` is required, since the cache above relies on it.
+   * key, algorithm, signature, then nbf, exp and iss. Tightenings: no clock tolerance; `exp` is required,
+   * since the cache above relies on it; so are RFC 9068's `aud`, `sub`, `client_id` and `jti`; and a `crit`
+   * header is refused, since no JWS extension is understood here (RFC 7515 section 4.1.11).
    */
   private verifySignature(token: string): AccessTokenClaims {
     if (!JWS_SHAPE.test(token)) throw invalid('The access token is malformed.');
@@ -113,17 +151,20 @@ export class TokenService {
     const payload = decodeSegment(token.slice(headerEnd + 1, payloadEnd));
     if (!header || !payload) throw invalid('The access token is malformed.');
     if (header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
+    if (header.crit !== undefined) throw invalid('The access token is invalid.');
     const key = typeof header.kid === 'string' && header.kid ? this.keys.find(header.kid) : undefined;
     if (!key) throw invalid('The access token was not signed by a known key.');
     if (header.alg !== 'ES256' || !signatureMatches(token, payloadEnd, key)) throw invalid('The access token is invalid.');
 
     const now = Math.floor(Date.now() / 1000);
-    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + CLOCK_TOLERANCE_SECONDS)) {
-      throw invalid('The access token is invalid.');
-    }
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now)) throw invalid('The access token is invalid.');
     if (typeof payload.exp !== 'number') throw invalid('The access token is invalid.');
-    if (now >= payload.exp + CLOCK_TOLERANCE_SECONDS) throw invalid('The access token has expired.');
+    if (now >= payload.exp) throw invalid('The access token has expired.');
     if (payload.iss !== this.options.issuer) throw invalid('The access token is invalid.');
+    const aud = payload.aud;
+    const audOk = typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'));
+    if (!audOk || typeof payload.client_id !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string')
+      throw invalid('The access token is invalid.');
     return payload as unknown as AccessTokenClaims;
   }
 }
@@ -151,7 +192,9 @@ function signatureMatches(token: string, payloadEnd: number, key: SigningKey): b
   }
 }
 
-const CLOCK_TOLERANCE_SECONDS = 5;
+/** `aud` as a list, whether the token holds one audience (a string) or several. */
+export const audiencesOf = (claims: Pick<AccessTokenClaims, 'aud'>): string[] => (typeof claims.aud === 'string' ? [claims.aud] : claims.aud);
+
 const VERIFIED_CACHE_SIZE = 10_000;
 
 function invalid(message: string): IamError {

@@ -7,6 +7,9 @@ import { SigningKeyRing, type SigningKey } from './signing-key-ring';
 import { TokenService } from './token-service';
 
 const ISSUER = 'http://issuer.test';
+const AUD = 'http://issuer.test/api/v1';
+/** What every token needs besides subject and scope (RFC 9068: aud and client_id). */
+const FOR_API = { clientId: 'arbor-first-party', audience: [AUD] };
 const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Signs arbitrary header and payload with an ES256 key, independently of TokenService, to build edge cases. */
@@ -24,7 +27,17 @@ describe('TokenService', () => {
   const key = keys.current;
   const header = { alg: 'ES256', typ: 'at+jwt', kid: key.kid };
   const now = () => Math.floor(Date.now() / 1000);
-  const claims = (extra: Record<string, unknown> = {}) => ({ iss: ISSUER, sub: 'usr_1', iat: now(), exp: now() + 60, jti: 'j', scope: 's', ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    iss: ISSUER,
+    sub: 'usr_1',
+    aud: AUD,
+    iat: now(),
+    exp: now() + 60,
+    jti: 'j',
+    scope: 's',
+    client_id: 'arbor-first-party',
+    ...extra,
+  });
   // A fresh service per check: the verified-token cache must not mask what a first verification decides.
   const verify = (token: string) => new TokenService(keys, { issuer: ISSUER }).verifyAccessToken(token);
 
@@ -32,11 +45,11 @@ describe('TokenService', () => {
 
   it('issues at+jwt ES256 tokens, byte for byte header.payload of the claims, that verify', () => {
     const tokens = new TokenService(keys, { issuer: ISSUER });
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', clientId: 'cli_1', orgId: 'org_1', sessionId: 'sid_1' });
+    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', clientId: 'cli_1', audience: [AUD], orgId: 'org_1', sessionId: 'sid_1' });
     const [h, p, s] = issued.token.split('.');
     expect(h).toBe(b64({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }));
     expect(p).toBe(b64(issued.claims));
-    expect(Object.keys(issued.claims)).toEqual(['iss', 'sub', 'iat', 'exp', 'jti', 'scope', 'client_id', 'org_id', 'sid']);
+    expect(Object.keys(issued.claims)).toEqual(['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'scope', 'client_id', 'org_id', 'sid']);
     expect(Buffer.from(s, 'base64url')).toHaveLength(64);
     expect(issued.claims.exp - issued.claims.iat).toBe(900);
     expect(issued.expiresIn).toBe(900);
@@ -45,21 +58,40 @@ describe('TokenService', () => {
     expect(tokens.verifyAccessToken(issued.token)).toEqual(issued.claims); // from the cache
   });
 
-  it('leaves out absent optional claims', () => {
-    const issued = new TokenService(keys, { issuer: ISSUER, accessTokenTtlSeconds: 60 }).issueAccessToken({ sub: 'usr_1', scope: '' });
-    expect(Object.keys(JSON.parse(Buffer.from(issued.token.split('.')[1], 'base64url').toString()))).toEqual(['iss', 'sub', 'iat', 'exp', 'jti', 'scope']);
+  it('leaves out absent optional claims; aud is a string for one audience, an array for several', () => {
+    const issued = new TokenService(keys, { issuer: ISSUER, accessTokenTtlSeconds: 60 }).issueAccessToken({ sub: 'usr_1', scope: '', ...FOR_API });
+    expect(Object.keys(JSON.parse(Buffer.from(issued.token.split('.')[1], 'base64url').toString()))).toEqual(['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'scope', 'client_id']);
     expect(issued.claims.exp - issued.claims.iat).toBe(60);
+    expect(issued.claims.aud).toBe(AUD);
+    const two = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: '', clientId: 'c', audience: [AUD, 'https://rs.test'] });
+    expect(two.claims.aud).toEqual([AUD, 'https://rs.test']);
+    expect(() => new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: '', clientId: 'c', audience: [] })).toThrow();
+  });
+
+  it('checks the audience on every use when asked, cached or not', () => {
+    const tokens = new TokenService(keys, { issuer: ISSUER });
+    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 's', clientId: 'c', audience: ['https://rs.test'] });
+    expect(tokens.verifyAccessToken(issued.token).sub).toBe('usr_1');
+    expect(() => tokens.verifyAccessToken(issued.token, { audience: AUD })).toThrow('The access token is not meant for this API.');
+    expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('usr_1');
   });
 
   it('interoperates with jose in both directions', async () => {
-    const issued = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: 'orgs:read' });
+    const issued = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API });
     const publicKey = await importJWK(keys.jwks().keys[0], 'ES256');
     const { payload, protectedHeader } = await jwtVerify(issued.token, publicKey, { typ: 'at+jwt', issuer: ISSUER, algorithms: ['ES256'] });
     expect(protectedHeader).toEqual(header);
     expect(payload).toEqual(issued.claims);
 
     const privateKey = await importJWK({ ...key.privateKey.export({ format: 'jwk' }), alg: 'ES256' }, 'ES256');
-    const byJose = await new SignJWT({ scope: 'x' }).setProtectedHeader(header).setIssuer(ISSUER).setSubject('usr_2').setExpirationTime('1m').sign(privateKey);
+    const byJose = await new SignJWT({ scope: 'x', client_id: 'arbor-first-party' })
+      .setProtectedHeader(header)
+      .setIssuer(ISSUER)
+      .setSubject('usr_2')
+      .setAudience(AUD)
+      .setJti('j')
+      .setExpirationTime('1m')
+      .sign(privateKey);
     expect(verify(byJose)).toMatchObject({ sub: 'usr_2', scope: 'x', iss: ISSUER });
   });
 
@@ -79,7 +111,7 @@ describe('TokenService', () => {
 
   it('rejects tokens of unknown keys', () => {
     const other = newRing();
-    const foreign = new TokenService(other, { issuer: ISSUER }).issueAccessToken({ sub: 'u', scope: 's' }).token;
+    const foreign = new TokenService(other, { issuer: ISSUER }).issueAccessToken({ sub: 'u', scope: 's', ...FOR_API }).token;
     expect(() => verify(foreign)).toThrow('The access token was not signed by a known key.');
     expect(() => verify(signRaw({ ...header, kid: 'nope' }, claims(), key))).toThrow('The access token was not signed by a known key.');
     expect(() => verify(signRaw({ alg: 'ES256', typ: 'at+jwt' }, claims(), key))).toThrow('The access token was not signed by a known key.');
@@ -94,14 +126,15 @@ describe('TokenService', () => {
     expect(() => verify(`${b64({ ...header, alg: 'none' })}.${b64(claims())}.`)).toThrow('The access token is invalid.');
   });
 
-  it('checks expiry with a 5 second clock tolerance, also for cached tokens', () => {
-    expect(() => verify(signRaw(header, claims({ exp: now() - 6 }), key))).toThrow('The access token has expired.');
-    expect(verify(signRaw(header, claims({ exp: now() - 3 }), key)).sub).toBe('usr_1');
+  it('checks expiry without clock tolerance, also for cached tokens', () => {
+    expect(() => verify(signRaw(header, claims({ exp: now() - 1 }), key))).toThrow('The access token has expired.');
+    expect(() => verify(signRaw(header, claims({ exp: now() }), key))).toThrow('The access token has expired.');
+    expect(verify(signRaw(header, claims({ exp: now() + 2 }), key)).sub).toBe('usr_1');
 
     const tokens = new TokenService(keys, { issuer: ISSUER });
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 's' });
+    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 's', ...FOR_API });
     tokens.verifyAccessToken(issued.token);
-    jest.spyOn(Date, 'now').mockReturnValue((issued.claims.exp + 5) * 1000);
+    jest.spyOn(Date, 'now').mockReturnValue(issued.claims.exp * 1000);
     expect(() => tokens.verifyAccessToken(issued.token)).toThrow('The access token has expired.');
     expect(() => verify(issued.token)).toThrow('The access token has expired.');
   });
@@ -113,7 +146,19 @@ describe('TokenService', () => {
     expect(() => verify(signRaw(header, claims({ exp: String(now() + 60) }), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw(header, claims({ nbf: now() + 60 }), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw(header, claims({ nbf: 'soon' }), key))).toThrow('The access token is invalid.');
-    expect(verify(signRaw(header, claims({ nbf: now() + 3 }), key)).sub).toBe('usr_1');
+    expect(() => verify(signRaw(header, claims({ nbf: now() + 3 }), key))).toThrow('The access token is invalid.');
+    expect(verify(signRaw(header, claims({ nbf: now() }), key)).sub).toBe('usr_1');
+  });
+
+  it('requires the RFC 9068 claims aud, sub, client_id and jti, and refuses any crit header', () => {
+    for (const missing of ['aud', 'sub', 'client_id', 'jti']) {
+      expect(() => verify(signRaw(header, claims({ [missing]: undefined }), key))).toThrow('The access token is invalid.');
+    }
+    expect(() => verify(signRaw(header, claims({ aud: [] }), key))).toThrow('The access token is invalid.');
+    expect(() => verify(signRaw(header, claims({ aud: [AUD, 7] }), key))).toThrow('The access token is invalid.');
+    expect(verify(signRaw(header, claims({ aud: ['https://rs.test', AUD] }), key)).sub).toBe('usr_1');
+    expect(() => verify(signRaw({ ...header, crit: ['exp'] }, claims(), key))).toThrow('The access token is invalid.');
+    expect(() => verify(signRaw({ ...header, crit: [] }, claims(), key))).toThrow('The access token is invalid.');
   });
 
   it('reports malformed input as malformed, never as another error', () => {

@@ -1,15 +1,16 @@
 import express from 'express';
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
+  IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
   SealedSnapshotFile,
   bootstrapPlatformAdmin,
   distributedSettingsFromEnv,
+  ensurePrivateDirectory,
   jsonLogger,
   limitHeapGrowth,
   type Bus,
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
 
   const dataDir = process.env.IAM_DATA_DIR || './data';
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirectory(dataDir);
   const commands = new CommandService({
     store,
     bus,
@@ -54,6 +55,13 @@ async function main(): Promise<void> {
   });
   await commands.start();
   await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
+  // Expired idempotency records are never replayed, and what they hold must not stay at rest: drop them at
+  // start and hourly (any number of command services may do so; the deletes are idempotent).
+  const purgeIdempotency = () =>
+    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
+  void purgeIdempotency();
+  const purge = setInterval(() => void purgeIdempotency(), 3600_000);
+  purge.unref();
 
   const app = express();
   app.disable('x-powered-by');
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
   log.info('command service listening', { port: (server.address() as AddressInfo).port, schema: settings.schema, topic: settings.topic });
 
   const stop = async () => {
+    clearInterval(purge);
     server.close();
     server.closeAllConnections();
     await publisher.stop();

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger } from '@arbor/application';
+import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, ensurePrivateDirectory, jsonLogger } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     openPostgresTokenStore(settings.databaseUrl, connection),
   ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
+  const dataDir = process.env.IAM_DATA_DIR || './data';
+  ensurePrivateDirectory(dataDir);
   const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
   const ctx = createApiContext({
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     eventStore,
     vault,
     tokenStore,
-    keys: SigningKeyRing.loadOrCreate(process.env.IAM_DATA_DIR || './data'),
+    keys: SigningKeyRing.loadOrCreate(dataDir),
     issuer,
     hasher: new PasswordHasher(),
     log,

@@ -5,7 +5,9 @@ import type {
   CommandContext,
   CommandOutcome,
   EventStore,
+  KeyedDigest,
   Logger,
+  PersonalDataCipher,
   ReadModels,
   SigningKeyRing,
   ClientAuthenticator,
@@ -40,6 +42,10 @@ export interface ApiContext {
   clientAuthenticator: ClientAuthenticator;
   /** The log, for the event API and idempotency records; handlers never write events through it. */
   eventStore: EventStore;
+  /** Keys idempotency request hashes (vault key `system:idempotency-key`). */
+  requestDigest: KeyedDigest;
+  /** Seals stored responses that are a subject's personal data under that subject's key. */
+  cipher: PersonalDataCipher;
   keys: SigningKeyRing;
   issuer: string;
   readiness(): Promise<Readiness>;

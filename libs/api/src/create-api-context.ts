@@ -3,8 +3,12 @@ import {
   Authenticator,
   ClientAuthenticator,
   ClientSecretHasher,
+  DIGEST_KEY_IDS,
   FailureThrottle,
+  KeyedDigest,
   PasswordHasher,
+  PersonalDataCipher,
+  RefreshTokenHasher,
   TokenEndpoint,
   TokenIntrospection,
   TokenService,
@@ -37,6 +41,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
   const tokens = new TokenService(keys, { issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore);
   const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle: new FailureThrottle() });
+  const refreshTokens = new RefreshTokenHasher(vault);
   return {
     commands: parts.commands,
     readModels,
@@ -44,9 +49,11 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     policy: new AccessPolicy(readModels),
     authenticator,
     clientAuthenticator,
-    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, clients: clientAuthenticator, accountThrottle: new FailureThrottle() }),
-    introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, readModels }),
+    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, refreshTokens, clients: clientAuthenticator, accountThrottle: new FailureThrottle() }),
+    introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, refreshTokens, readModels }),
     eventStore: parts.eventStore,
+    requestDigest: new KeyedDigest(vault, DIGEST_KEY_IDS.idempotencyRequests),
+    cipher: new PersonalDataCipher(vault),
     keys,
     issuer,
     log: parts.log,

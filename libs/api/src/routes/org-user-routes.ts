@@ -113,10 +113,13 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         },
         {
           provisional: { status: 201, headers: {} },
+          // The body shows the member's email and name: kept for replays only sealed under their own key.
+          personalDataOf: (_result, events) => addedUserOf(events),
           represent: async (record) => {
             const [last] = await ctx.eventStore.readAll({ after: (record.response?.position ?? 1) - 1, limit: 1 });
             const userId = addedUserOf(last ? [last] : []);
-            return orgUserResult(await mustRead(ctx, orgId, userId), 201, { Location: location(orgId, userId) });
+            // The member may have been removed since (and, erased, their stored response unreadable): 404 then.
+            return orgUserResult(await requireMember(ctx, orgId, userId), 201, { Location: location(orgId, userId) });
           },
         },
       );

@@ -6,7 +6,7 @@ import { SATURATED, type PasswordHasher } from '../security/password-hasher';
 import type { TokenService } from '../security/token-service';
 import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
 import type { FailureThrottle } from './failure-throttle';
-import { hashToken, issueRefreshToken } from './refresh-tokens';
+import { issueRefreshToken, type RefreshTokenHasher } from './refresh-tokens';
 
 export interface TokenSuccess {
   access_token: string;
@@ -29,6 +29,7 @@ export interface TokenEndpointDeps {
   vault: SecretVault;
   readModels: ReadModels;
   tokenStore: TokenStore;
+  refreshTokens: RefreshTokenHasher;
   clients: ClientAuthenticator;
   accountThrottle: FailureThrottle;
 }
@@ -109,7 +110,7 @@ export class TokenEndpoint {
   private async refreshGrant(params: Record<string, unknown>): Promise<TokenResult> {
     if (typeof params.refresh_token !== 'string' || params.refresh_token === '') return fail(400, 'invalid_request', 'refresh_token is required.');
     const invalid = fail(400, 'invalid_grant', 'The refresh token is invalid, expired or revoked.');
-    const spent = await this.deps.tokenStore.spendRefreshToken(hashToken(params.refresh_token));
+    const spent = await this.deps.tokenStore.spendRefreshToken(await this.deps.refreshTokens.hash(params.refresh_token));
     if (spent.status === 'unknown') return invalid;
     if (spent.status === 'reused') {
       // A spent token came back: whoever holds the family may be an attacker, so the whole family ends.
@@ -127,7 +128,7 @@ export class TokenEndpoint {
 
   /** An access token and a refresh token of the family (a new family for a fresh login). */
   private async userTokens(userId: string, scope: string, familyId: string | undefined, familyScope = scope): Promise<TokenResult> {
-    const refresh = await issueRefreshToken(this.deps.tokenStore, { subject: userId, scope: familyScope, familyId });
+    const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, { subject: userId, scope: familyScope, familyId });
     const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, sessionId: refresh.record.familyId });
     return {
       ok: true,

@@ -2,7 +2,7 @@ import type { ReadModels } from '../ports/read-models';
 import type { TokenStore } from '../ports/token-store';
 import type { TokenService } from '../security/token-service';
 import type { Authenticator } from './authenticator';
-import { hashToken } from './refresh-tokens';
+import type { RefreshTokenHasher } from './refresh-tokens';
 
 export type IntrospectionResult =
   | { active: false }
@@ -24,7 +24,7 @@ export type IntrospectionResult =
  */
 export class TokenIntrospection {
   constructor(
-    private readonly deps: { tokens: TokenService; authenticator: Authenticator; tokenStore: TokenStore; readModels: ReadModels },
+    private readonly deps: { tokens: TokenService; authenticator: Authenticator; tokenStore: TokenStore; refreshTokens: RefreshTokenHasher; readModels: ReadModels },
   ) {}
 
   async introspect(token: string): Promise<IntrospectionResult> {
@@ -53,7 +53,7 @@ export class TokenIntrospection {
   /** Always succeeds (RFC 7009 section 2.2): unknown or already dead tokens are fine. */
   async revoke(token: string): Promise<void> {
     if (token.startsWith('rt_')) {
-      const record = await this.deps.tokenStore.findRefreshToken(hashToken(token));
+      const record = await this.deps.tokenStore.findRefreshToken(await this.deps.refreshTokens.hash(token));
       if (record) await this.deps.tokenStore.revokeFamily(record.familyId);
       return;
     }
@@ -66,7 +66,7 @@ export class TokenIntrospection {
   }
 
   private async introspectRefresh(token: string): Promise<IntrospectionResult> {
-    const record = await this.deps.tokenStore.findRefreshToken(hashToken(token));
+    const record = await this.deps.tokenStore.findRefreshToken(await this.deps.refreshTokens.hash(token));
     if (!record || record.spent || Date.parse(record.expiresAt) <= Date.now()) return { active: false };
     if (await this.deps.tokenStore.isFamilyRevoked(record.familyId)) return { active: false };
     const user = await this.deps.readModels.users.get(record.subject);

@@ -1,21 +1,24 @@
 import {
   IamError,
+  emailKey,
   eventOrgPath,
   isKnownEvent,
   type Actor,
   type KnownStoredEvent,
+  type SealedPersonalData,
   type StoredEvent,
 } from '@arbor/domain';
 import type { Bus } from '../ports/bus';
-import type { EventStore, EventStoreTransaction, IdempotencyRecord } from '../ports/event-store';
+import type { EventStore, EventStoreTransaction, IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { PersonalData } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { Logger } from '../logger';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
+import { DIGEST_KEY_IDS, KeyedDigest } from '../security/keyed-digest';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
-import { prepareCommand, type Prepared } from './command-preparation';
+import { prepareCommand, reconcilePrepared, type Prepared, type SealedAt } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
@@ -23,7 +26,7 @@ import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
 export interface CommandContext {
   actor: Actor;
   /** Present when the request carried an `Idempotency-Key`; the key is stored with the command's events. */
-  idempotency?: { scope: string; key: string; requestHash: string; provisionalResponse: NonNullable<IdempotencyRecord['response']> };
+  idempotency?: { scope: string; key: string; requestHash: string; provisionalResponse: StoredResponse };
 }
 
 export type CommandOutcome =
@@ -56,6 +59,9 @@ export class CommandService {
   private snapshotPosition = 0;
   private snapshotting: Promise<void> | undefined;
   private quietTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The email index's keyed digest (vault key `system:email-index-key`), loaded once. */
+  private readonly emailDigest: KeyedDigest;
+  private emailIndexer: Promise<(email: string) => string> | undefined;
 
   constructor(
     private readonly deps: {
@@ -70,7 +76,9 @@ export class CommandService {
       snapshots?: CommandModelSnapshotStore;
       snapshotEvery?: number;
     },
-  ) {}
+  ) {
+    this.emailDigest = new KeyedDigest(deps.vault, DIGEST_KEY_IDS.emailIndex);
+  }
 
   private get state() {
     return this.model.state;
@@ -92,8 +100,11 @@ export class CommandService {
 
   /** The model of the snapshot if there is one that matches the log, else an empty one. */
   private async restoredModel(tx: EventStoreTransaction): Promise<CommandModel> {
-    const snapshot = await this.deps.snapshots?.load().catch((e: unknown) => {
+    const snapshot = await this.deps.snapshots?.load().catch(async (e: unknown) => {
       this.deps.log.warn('command-model snapshot unreadable; folding the whole log', { error: String(e) });
+      // Of no use, and one of an older format may hold personal data in clear: it goes at once, not only
+      // when the next snapshot replaces it.
+      await this.deps.snapshots?.discard().catch(() => undefined);
       return undefined;
     });
     if (!snapshot) return new CommandModel();
@@ -160,7 +171,12 @@ export class CommandService {
   }
 
   async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
-    const prepared = await prepareCommand(command, { ...this.deps, users: this.state.users });
+    const prepared = await prepareCommand(command, {
+      ...this.deps,
+      users: this.state.users,
+      emailIndexOf: async (email) => (await this.emailIndexOf())(email),
+      sealedAt: (position) => sealedAt((after, limit) => this.deps.store.readAll({ after, limit }), position),
+    });
     let written: StoredEvent[] = [];
     let outcome: CommandOutcome;
     try {
@@ -200,8 +216,12 @@ export class CommandService {
       if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return { kind: 'replayed', record: existing };
     }
     await this.catchUp(tx);
+    const reconciled = await reconcilePrepared(this.state, command, prepared, {
+      cipher: this.deps.cipher,
+      sealedAt: (position) => sealedAt((after, limit) => tx.readAll(after, limit), position),
+    });
     let written: StoredEvent[] = [];
-    for (const event of await decideCommand(this.state, command, prepared, this.deps.vault)) {
+    for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault)) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
@@ -238,18 +258,41 @@ export class CommandService {
     for (;;) {
       const batch = await tx.readAll(this.model.position, CATCH_UP_BATCH);
       if (batch.length === 0) return;
-      // Personal data of a whole batch opens with one vault read, not one per user.
+      // Personal data of a whole batch opens with one vault read, not one per user; the model keeps only
+      // the email's index entry.
       const sealed = batch.filter(isPersonalEvent);
       const opened = await this.deps.cipher.openMany(sealed.map((e) => ({ subjectId: e.data.userId, sealed: e.data.personal })));
-      const bySealed = new Map(sealed.map((e, i) => [e, opened[i]]));
+      const indexOf = await this.emailIndexOf();
+      const bySealed = new Map(sealed.map((e, i) => [e, indexEntry(indexOf, opened[i])]));
       for (const event of batch) this.model.apply(event, bySealed.get(event as PersonalEvent) ?? null);
     }
   }
 
   private async applyToModel(event: StoredEvent): Promise<void> {
     const personal = isPersonalEvent(event) ? await this.deps.cipher.open(event.data.userId, event.data.personal) : null;
-    this.model.apply(event, personal);
+    this.model.apply(event, indexEntry(await this.emailIndexOf(), personal));
   }
+
+  /** The email index entry of an email: the keyed digest of its `emailKey` (the model never holds it in clear). */
+  private emailIndexOf(): Promise<(email: string) => string> {
+    this.emailIndexer ??= this.emailDigest.digester().then(
+      (digest) => (email: string) => digest(emailKey(email)),
+      (e: unknown) => {
+        this.emailIndexer = undefined;
+        throw e;
+      },
+    );
+    return this.emailIndexer;
+  }
+}
+
+const indexEntry = (indexOf: (email: string) => string, personal: PersonalData | null): string | null => (personal ? indexOf(personal.email) : null);
+
+/** The sealed personal data of the event at `position`, read with `read(after, limit)`. */
+async function sealedAt(read: (after: number, limit: number) => Promise<StoredEvent[]>, position: number): Promise<SealedPersonalData> {
+  const [event] = await read(position - 1, 1);
+  if (!event || event.position !== position || !isPersonalEvent(event)) throw new Error(`No personal data at log position ${position}.`);
+  return event.data.personal;
 }
 
 type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };

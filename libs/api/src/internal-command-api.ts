@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { IamError, isIamError, type IamErrorCode } from '@arbor/domain';
@@ -30,6 +30,17 @@ export function internalCommandRouter(commands: CommandPort, options: { token?: 
       options.log.error('command failed', { type: command?.type, error: e instanceof Error ? e.message : String(e) });
       res.status(503).json({ code: 'IAM_ERR_UNAVAILABLE', message: 'The command could not be executed.', cause: typeof code === 'string' ? code : undefined });
     }
+  });
+  // A body the JSON parser refuses ends here. Its error quotes the body, which may hold a password: express's
+  // default handler would print it to stderr and echo it back, so this answers without either.
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json({ code: status === 413 ? 'IAM_ERR_PAYLOAD_TOO_LARGE' : 'IAM_ERR_VALIDATION', message: 'The command is not a JSON document this API accepts.' });
+      return;
+    }
+    options.log.error('internal command request failed', { error: err instanceof Error ? err.name : typeof err });
+    res.status(500).json({ code: 'IAM_ERR_INTERNAL', message: 'The command could not be read.' });
   });
   return router;
 }

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { startStandalone, type RunningStandalone } from './start-standalone';
-import { ADMIN_EMAIL, ADMIN_PASSWORD } from './test-support/test-app';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp } from './test-support/test-app';
 
 /**
  * Nothing secret and nothing personal at rest outside the vault and the subjects' own keys: after a session
@@ -180,5 +181,33 @@ describe('data at rest', () => {
         for (const { form, bytes } of forms(value))
           for (const file of files) if (file.bytes.includes(bytes)) found.push(`${kind} ${value.slice(0, 16)}… as ${form} in ${file.name}`);
     expect([...new Set(found)]).toEqual([]);
+  });
+});
+
+describe('an idempotent replay after the erasure of the user it showed', () => {
+  it('answers the member as the read models hold them now: the sealed first response is gone with their key', async () => {
+    const app = await startTestApp();
+    try {
+      const org = await createOrg(app, 'Erasure Corp');
+      const headers = { 'idempotency-key': 'erased-member' };
+      const body = { email: 'Tamsin.Frostwick@at-rest.test', name: 'Tamsin Frostwick', roles: ['member'] };
+      const first = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body, headers });
+      expect(first.status).toBe(201);
+      // Erasure by key destruction (what the erasure endpoint of a later issue does), then a re-projection.
+      const vault = new Database(join(app.dataDir, 'vault.sqlite'));
+      try {
+        expect(vault.prepare('DELETE FROM data_keys WHERE subject_id = ?').run(first.body.userId).changes).toBe(1);
+      } finally {
+        vault.close();
+      }
+      await app.rebuildReadModels();
+      const replay = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body, headers });
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.headers.get('location')).toBe(first.headers.get('location'));
+      expect(replay.body).toMatchObject({ userId: first.body.userId, email: null, name: null, status: 'erased', roles: ['member'] });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,4 +1,14 @@
-import { FieldChecks, IamError, type IdentityState, type SealedPersonalData, type UserDirectory, type UserEntry } from '@arbor/domain';
+import {
+  FieldChecks,
+  IamError,
+  isKnownEvent,
+  type IdentityState,
+  type KnownStoredEvent,
+  type SealedPersonalData,
+  type StoredEvent,
+  type UserDirectory,
+  type UserEntry,
+} from '@arbor/domain';
 import type { PersonalData } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { PasswordHasher } from '../security/password-hasher';
@@ -24,6 +34,21 @@ export interface Prepared {
 
 /** Reads the sealed personal data that the event at `position` carries (UserCreated or UserUpdated). */
 export type SealedAt = (position: number) => Promise<SealedPersonalData>;
+
+export type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };
+
+/** Events that carry sealed personal data. */
+export const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
+  isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated');
+
+/** A SealedAt over a log read `read(after, limit)` (the store's, or a transaction's). Throws if no such event. */
+export const sealedAtIn =
+  (read: (after: number, limit: number) => Promise<StoredEvent[]>): SealedAt =>
+  async (position) => {
+    const [event] = await read(position - 1, 1);
+    if (!event || event.position !== position || !isPersonalEvent(event)) throw new Error(`No personal data at log position ${position}.`);
+    return event.data.personal;
+  };
 
 export interface PreparationDeps {
   hasher: PasswordHasher;

@@ -4,8 +4,6 @@ import {
   eventOrgPath,
   isKnownEvent,
   type Actor,
-  type KnownStoredEvent,
-  type SealedPersonalData,
   type StoredEvent,
 } from '@arbor/domain';
 import type { Bus } from '../ports/bus';
@@ -18,7 +16,7 @@ import { DIGEST_KEY_IDS, KeyedDigest } from '../security/keyed-digest';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
-import { prepareCommand, reconcilePrepared, type Prepared, type SealedAt } from './command-preparation';
+import { isPersonalEvent, prepareCommand, reconcilePrepared, sealedAtIn, type PersonalEvent, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
@@ -59,9 +57,8 @@ export class CommandService {
   private snapshotPosition = 0;
   private snapshotting: Promise<void> | undefined;
   private quietTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The email index's keyed digest (vault key `system:email-index-key`), loaded once. */
+  /** The email index's keyed digest (vault key `system:email-index-key`). */
   private readonly emailDigest: KeyedDigest;
-  private emailIndexer: Promise<(email: string) => string> | undefined;
 
   constructor(
     private readonly deps: {
@@ -175,7 +172,7 @@ export class CommandService {
       ...this.deps,
       users: this.state.users,
       emailIndexOf: async (email) => (await this.emailIndexOf())(email),
-      sealedAt: (position) => sealedAt((after, limit) => this.deps.store.readAll({ after, limit }), position),
+      sealedAt: sealedAtIn((after, limit) => this.deps.store.readAll({ after, limit })),
     });
     let written: StoredEvent[] = [];
     let outcome: CommandOutcome;
@@ -218,7 +215,7 @@ export class CommandService {
     await this.catchUp(tx);
     const reconciled = await reconcilePrepared(this.state, command, prepared, {
       cipher: this.deps.cipher,
-      sealedAt: (position) => sealedAt((after, limit) => tx.readAll(after, limit), position),
+      sealedAt: sealedAtIn((after, limit) => tx.readAll(after, limit)),
     });
     let written: StoredEvent[] = [];
     for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault)) {
@@ -274,29 +271,10 @@ export class CommandService {
   }
 
   /** The email index entry of an email: the keyed digest of its `emailKey` (the model never holds it in clear). */
-  private emailIndexOf(): Promise<(email: string) => string> {
-    this.emailIndexer ??= this.emailDigest.digester().then(
-      (digest) => (email: string) => digest(emailKey(email)),
-      (e: unknown) => {
-        this.emailIndexer = undefined;
-        throw e;
-      },
-    );
-    return this.emailIndexer;
+  private async emailIndexOf(): Promise<(email: string) => string> {
+    const digest = await this.emailDigest.digester();
+    return (email) => digest(emailKey(email));
   }
 }
 
 const indexEntry = (indexOf: (email: string) => string, personal: PersonalData | null): string | null => (personal ? indexOf(personal.email) : null);
-
-/** The sealed personal data of the event at `position`, read with `read(after, limit)`. */
-async function sealedAt(read: (after: number, limit: number) => Promise<StoredEvent[]>, position: number): Promise<SealedPersonalData> {
-  const [event] = await read(position - 1, 1);
-  if (!event || event.position !== position || !isPersonalEvent(event)) throw new Error(`No personal data at log position ${position}.`);
-  return event.data.personal;
-}
-
-type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };
-
-/** Events that carry sealed personal data. */
-const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
-  isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated');

@@ -1,11 +1,11 @@
 import express from 'express';
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   Authenticator,
   ClientSecretHasher,
   CommandService,
+  IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
   SealedSnapshotFile,
@@ -13,6 +13,7 @@ import {
   TokenService,
   bootstrapPlatformAdmin,
   distributedSettingsFromEnv,
+  ensurePrivateDirectory,
   jsonLogger,
   limitHeapGrowth,
   requireInternalTokenOffLoopback,
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
 
   const dataDir = process.env.IAM_DATA_DIR || './data';
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirectory(dataDir);
   // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
   const [readModels, tokenStore] = await Promise.all([openPostgresReadModels(settings.databaseUrl, connection), openPostgresTokenStore(settings.databaseUrl, connection)]);
@@ -71,6 +72,13 @@ async function main(): Promise<void> {
   });
   await commands.start();
   await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
+  // Expired idempotency records are never replayed, and what they hold must not stay at rest: drop them at
+  // start and hourly (any number of command services may do so; the deletes are idempotent).
+  const purgeIdempotency = () =>
+    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
+  void purgeIdempotency();
+  const purge = setInterval(() => void purgeIdempotency(), 3600_000);
+  purge.unref();
 
   const app = express();
   app.disable('x-powered-by');
@@ -92,6 +100,7 @@ async function main(): Promise<void> {
   log.info('command service listening', { port: (server.address() as AddressInfo).port, schema: settings.schema, topic: settings.topic });
 
   const stop = async () => {
+    clearInterval(purge);
     server.close();
     server.closeAllConnections();
     await publisher.stop();

@@ -1,5 +1,13 @@
 import type { AddressInfo } from 'node:net';
-import { PasswordHasher, SigningKeyRing, distributedSettingsFromEnv, jsonLogger, requireInternalTokenOffLoopback, tokenAudiencesFromEnv } from '@arbor/application';
+import {
+  PasswordHasher,
+  SigningKeyRing,
+  distributedSettingsFromEnv,
+  ensurePrivateDirectory,
+  jsonLogger,
+  requireInternalTokenOffLoopback,
+  tokenAudiencesFromEnv,
+} from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
@@ -30,6 +38,8 @@ async function main(): Promise<void> {
     openPostgresTokenStore(settings.databaseUrl, connection),
   ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
+  const dataDir = process.env.IAM_DATA_DIR || './data';
+  ensurePrivateDirectory(dataDir);
   const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
   const ctx = createApiContext({
@@ -39,7 +49,7 @@ async function main(): Promise<void> {
     eventStore,
     vault,
     tokenStore,
-    keys: SigningKeyRing.loadOrCreate(process.env.IAM_DATA_DIR || './data'),
+    keys: SigningKeyRing.loadOrCreate(dataDir),
     issuer,
     // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
     audiences: tokenAudiencesFromEnv(process.env, issuer),

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
+  IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
   Projector,
@@ -12,6 +12,7 @@ import {
   TokenAudiences,
   bootstrapPlatformAdmin,
   defaultAudience,
+  ensurePrivateDirectory,
   jsonLogger,
   type Logger,
 } from '@arbor/application';
@@ -33,7 +34,8 @@ export interface RunningStandalone {
  * and the projector catch up with the log before the server accepts a request.
  */
 export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Owner-only, also when it existed wider; every file in it is opened 0600 (README, the data-dir table).
+  ensurePrivateDirectory(config.dataDir);
   const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
   const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true, subtreeCacheEntries: config.subtreeCacheEntries });
@@ -81,10 +83,14 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
-  // Expired refresh tokens and revocations of expired access tokens no longer matter; drop them hourly.
-  const purge = setInterval(() => {
+  // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
+  // matter, and what they hold must not stay at rest: drop them at start and hourly.
+  const purgeExpired = () => {
     tokenStore.purgeExpired(new Date().toISOString()).catch((e) => log.warn('token purge failed', { error: String(e) }));
-  }, 3600_000);
+    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
+  };
+  purgeExpired();
+  const purge = setInterval(purgeExpired, 3600_000);
   purge.unref();
 
   const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false });

@@ -45,6 +45,23 @@ describe('org users', () => {
     expect(again.body.code).toBe('IAM_ERR_ALREADY_MEMBER');
   });
 
+  it('replays a creation with an Idempotency-Key with exactly the first response, even after a rename', async () => {
+    const headers = { 'idempotency-key': `member-once-${Date.now()}` };
+    const body = { email: 'Hedy@example.test', name: 'Hedy', password: 'frequency hopping', roles: ['member'] };
+    const first = await addUser(org.id, body, headers);
+    expect(first.status).toBe(201);
+    const renamed = await app.call('PATCH', `/api/v1/orgs/${org.id}/users/${first.body.userId}`, { body: { name: 'Hedy L.' } });
+    expect(renamed.status).toBe(200);
+    const replay = await addUser(org.id, { roles: ['member'], password: 'frequency hopping', name: 'Hedy', email: 'Hedy@example.test' }, headers);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    expect(replay.headers.get('location')).toBe(first.headers.get('location'));
+    const reused = await addUser(org.id, { ...body, password: 'another password' }, headers);
+    expect(reused.status).toBe(409);
+    expect(reused.body.code).toBe('IAM_ERR_IDEMPOTENCY_KEY_REUSED');
+  });
+
   it('keeps emails unique under concurrent creation', async () => {
     const orgs = await Promise.all([1, 2, 3, 4].map((i) => createOrg(app, `Race ${i}`)));
     const results = await Promise.all(

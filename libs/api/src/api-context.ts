@@ -5,8 +5,10 @@ import type {
   CommandContext,
   CommandOutcome,
   EventStore,
+  KeyedDigest,
   Logger,
   OrgView,
+  PersonalDataCipher,
   ReadModels,
   SigningKeyRing,
   ClientAuthenticator,
@@ -41,6 +43,10 @@ export interface ApiContext {
   clientAuthenticator: ClientAuthenticator;
   /** The log, for the event API and idempotency records; handlers never write events through it. */
   eventStore: EventStore;
+  /** Keys idempotency request hashes (vault key `system:idempotency-key`). */
+  requestDigest: KeyedDigest;
+  /** Seals stored responses that are a subject's personal data under that subject's key. */
+  cipher: PersonalDataCipher;
   keys: SigningKeyRing;
   issuer: string;
   readiness(): Promise<Readiness>;

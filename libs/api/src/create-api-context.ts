@@ -3,8 +3,12 @@ import {
   Authenticator,
   ClientAuthenticator,
   ClientSecretHasher,
+  DIGEST_KEY_IDS,
   FailureThrottle,
+  KeyedDigest,
   PasswordHasher,
+  PersonalDataCipher,
+  RefreshTokenHasher,
   TokenEndpoint,
   TokenAudiences,
   TokenIntrospection,
@@ -41,6 +45,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
   const tokens = new TokenService(keys, { issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, audiences.own);
   const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle: new FailureThrottle() });
+  const refreshTokens = new RefreshTokenHasher(vault);
   return {
     commands: parts.commands,
     readModels,
@@ -54,12 +59,15 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
       vault,
       readModels,
       tokenStore,
+      refreshTokens,
       clients: clientAuthenticator,
       accountThrottle: new FailureThrottle(),
       audiences,
     }),
-    introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, readModels }),
+    introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, refreshTokens, readModels }),
     eventStore: parts.eventStore,
+    requestDigest: new KeyedDigest(vault, DIGEST_KEY_IDS.idempotencyRequests),
+    cipher: new PersonalDataCipher(vault),
     keys,
     issuer,
     log: parts.log,

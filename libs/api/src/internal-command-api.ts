@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -28,11 +28,15 @@ export function internalCommandRouter(
 ): Router {
   const router = express.Router();
   const expected = options.token === undefined ? undefined : digest(options.token);
-  router.post('/internal/v1/commands', express.json({ limit: '256kb' }), async (req, res) => {
+  // The shared token is checked before the body is even read: a caller without it learns nothing more.
+  const requireInternalToken = (req: Request, res: Response, next: NextFunction): void => {
     if (expected && !sameDigest(expected, req.headers['x-arbor-internal-token'])) {
       res.status(401).json({ code: 'IAM_ERR_UNAUTHENTICATED', message: 'Internal token required.' });
       return;
     }
+    next();
+  };
+  router.post('/internal/v1/commands', requireInternalToken, express.json({ limit: '256kb' }), async (req, res) => {
     const request = readRequest(req.body);
     if (!request) {
       res.status(422).json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {command: {type, ...}, accessToken, idempotency?}.' });
@@ -51,6 +55,17 @@ export function internalCommandRouter(
       options.log.error('command failed', { type: request.command.type, error: e instanceof Error ? e.message : String(e) });
       res.status(503).json({ code: 'IAM_ERR_UNAVAILABLE', message: 'The command could not be executed.', cause: typeof code === 'string' ? code : undefined });
     }
+  });
+  // A body the JSON parser refuses ends here. Its error quotes the body, which may hold a password: express's
+  // default handler would print it to stderr and echo it back, so this answers without either.
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json({ code: status === 413 ? 'IAM_ERR_PAYLOAD_TOO_LARGE' : 'IAM_ERR_VALIDATION', message: 'The command is not a JSON document this API accepts.' });
+      return;
+    }
+    options.log.error('internal command request failed', { error: err instanceof Error ? err.name : typeof err });
+    res.status(500).json({ code: 'IAM_ERR_INTERNAL', message: 'The command could not be read.' });
   });
   return router;
 }

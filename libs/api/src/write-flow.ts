@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { IamError, isIamError, type StoredEvent } from '@arbor/domain';
-import { IDEMPOTENCY_TTL_MS, idempotencyScopeOf, type Command, type IdempotencyRecord, type Principal } from '@arbor/application';
+import {
+  IDEMPOTENCY_TTL_MS,
+  idempotencyScopeOf,
+  openStoredBody,
+  sealStoredBody,
+  type Command,
+  type IdempotencyRecord,
+  type Principal,
+  type StoredResponse,
+} from '@arbor/application';
 import type { HandlerRequest, HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
 
@@ -23,8 +32,19 @@ export interface WriteOptions {
   provisional?: HandlerResult;
   /** What of the response may be kept for replays: secrets shown once must not be stored. */
   redact?: (result: HandlerResult) => HandlerResult;
-  /** Rebuilds the response of a replayed creation whose stored response has no body yet. */
+  /**
+   * Rebuilds the response of a replayed creation whose stored response has no body: not stored yet, or
+   * sealed for a subject who has since been erased (see `personalDataOf`).
+   */
   represent?: (record: IdempotencyRecord) => Promise<HandlerResult>;
+  /**
+   * For responses that show one subject's personal data (a member's email and name): that subject's id,
+   * given the response as sent (after `redact`) and the command's events. The body kept for replays is then
+   * sealed under the subject's own key (sealStoredBody), so that erasing them erases it too; a replay opens
+   * it and answers exactly the first body, or, once the subject is erased, what `represent` rebuilds from
+   * the read models (required with this option).
+   */
+  personalDataOf?: (result: HandlerResult, events: StoredEvent[]) => string;
 }
 
 /**
@@ -39,12 +59,14 @@ export async function executeWrite(
   respond: (events: StoredEvent[]) => Promise<HandlerResult>,
   options: WriteOptions = {},
 ): Promise<HandlerResult> {
+  if (options.personalDataOf && !options.represent) throw new Error('executeWrite: personalDataOf needs represent (the replay of an erased subject).');
   const key = options.provisional ? req.headers['idempotency-key'] : undefined;
-  const idempotency = key ? { scope: idempotencyScopeOf(principal), key, requestHash: requestHash(req) } : undefined;
+  const request = key ? requestText(req) : '';
+  const idempotency = key ? { scope: idempotencyScopeOf(principal), key, requestHash: await requestHash(ctx, request) } : undefined;
 
   if (idempotency) {
     const prior = await ctx.eventStore.findIdempotency(idempotency.scope, idempotency.key);
-    if (prior && isFresh(prior)) return replay(ctx, prior, idempotency.requestHash, options);
+    if (prior && isFresh(prior)) return replay(ctx, prior, { keyed: idempotency.requestHash, text: request }, options);
   }
 
   const outcome = await ctx.commands
@@ -53,11 +75,17 @@ export async function executeWrite(
       idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
     })
     .catch((e) => locateIn(options.fieldPrefix ?? '/body', e));
-  if (outcome.kind === 'replayed') return replay(ctx, outcome.record, idempotency!.requestHash, options);
+  if (outcome.kind === 'replayed') return replay(ctx, outcome.record, { keyed: idempotency!.requestHash, text: request }, options);
 
   await ctx.projection.waitFor(outcome.position);
   const result = await respond(outcome.events);
-  if (idempotency) await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, stored(options.redact ? options.redact(result) : result));
+  if (idempotency) {
+    const kept = options.redact ? options.redact(result) : result;
+    // The position stays: `represent` rebuilds from it when a sealed body can no longer be opened.
+    const plain = { ...stored(kept), position: outcome.position };
+    const response = options.personalDataOf ? await sealStoredBody(ctx.cipher, plain, options.personalDataOf(kept, outcome.events)) : plain;
+    await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, response);
+  }
   return result;
 }
 
@@ -68,10 +96,10 @@ function locateIn(prefix: string, error: unknown): never {
   throw error;
 }
 
-async function replay(ctx: ApiContext, record: IdempotencyRecord, hash: string, options: WriteOptions): Promise<HandlerResult> {
-  if (record.requestHash !== hash)
+async function replay(ctx: ApiContext, record: IdempotencyRecord, request: { keyed: string; text: string }, options: WriteOptions): Promise<HandlerResult> {
+  if (!sameRequest(record.requestHash, request))
     throw new IamError('IAM_ERR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
-  const response = record.response;
+  const response = record.response && (await openStoredBody(ctx.cipher, record.response));
   if (!response || response.body === null || response.body === undefined) {
     if (!options.represent) throw new IamError('IAM_ERR_IDEMPOTENCY_IN_PROGRESS', 'The first request with this key is still in progress.');
     // The first request's events are committed (its key was stored with them) but may not be projected yet.
@@ -85,17 +113,35 @@ function withReplayHeader(result: HandlerResult): HandlerResult {
   return { ...result, headers: { ...result.headers, 'Idempotent-Replayed': 'true' } };
 }
 
-function stored(result: HandlerResult): NonNullable<IdempotencyRecord['response']> {
+function stored(result: HandlerResult): StoredResponse {
   return { status: result.status, headers: result.headers ?? {}, body: result.body ?? null };
 }
 
 const isFresh = (record: IdempotencyRecord): boolean => Date.now() - Date.parse(record.createdAt) < IDEMPOTENCY_TTL_MS;
 
 /** The same key with the same method, path and body (keys in any order) is the same request. */
-function requestHash(req: HandlerRequest): string {
-  return createHash('sha256')
-    .update(`${req.raw.method} ${req.raw.baseUrl}${req.raw.path}\n${canonicalJson(req.body)}`)
-    .digest('base64url');
+function requestText(req: HandlerRequest): string {
+  return `${req.raw.method} ${req.raw.baseUrl}${req.raw.path}\n${canonicalJson(req.body)}`;
+}
+
+/** Marks request hashes that are keyed; records without it were written by older versions. */
+const KEYED = 'k1.';
+
+/**
+ * What the record keeps of the request: HMAC-SHA-256 under the vault key `system:idempotency-key`, since
+ * request bodies can hold passwords (a plain hash of one is undone by a dictionary).
+ */
+async function requestHash(ctx: ApiContext, text: string): Promise<string> {
+  return KEYED + (await ctx.requestDigest.digest(text));
+}
+
+/**
+ * Records written before request hashes were keyed hold a plain SHA-256; they expire (and are purged) within
+ * a day of the upgrade, and until then a retry of the same request still replays instead of being refused.
+ */
+function sameRequest(stored: string, request: { keyed: string; text: string }): boolean {
+  if (stored.startsWith(KEYED)) return stored === request.keyed;
+  return stored === createHash('sha256').update(request.text).digest('base64url');
 }
 
 function canonicalJson(value: unknown): string {

@@ -34,3 +34,6 @@ export * from './heap-growth';
 export * from './group-commit-queue';
 export * from './transaction-scope';
 export * from './versioned-cache';
+export * from './security/private-files';
+export * from './security/keyed-digest';
+export * from './commands/idempotent-responses';

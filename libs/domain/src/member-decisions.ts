@@ -21,9 +21,10 @@ export interface AddUserToOrgCommand {
   existingUserId?: string;
   /**
    * `{email, name, password?, roles}`: a new user, unless one with this email exists, who is then added
-   * instead (and keeps their own name and password). Personal data arrives sealed under `userId`'s key.
+   * instead (and keeps their own name and password). Personal data arrives sealed under `userId`'s key, the
+   * email as its index entry (see UserDirectory): the decider never sees it in clear.
    */
-  newUser?: { userId: string; email: string; personal: SealedPersonalData };
+  newUser?: { userId: string; emailIndex: string; personal: SealedPersonalData };
 }
 
 export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand): DomainEvent[] {
@@ -39,7 +40,7 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
     if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.existingUserId} does not exist.`);
     userId = user.id;
   } else if (cmd.newUser) {
-    const existing = state.users.idForEmail(cmd.newUser.email);
+    const existing = state.users.idForEmailIndex(cmd.newUser.emailIndex);
     userId = existing ?? cmd.newUser.userId;
     if (!existing)
       events.push({ type: 'UserCreated', streamId: userStreamId(userId), data: { userId, personal: cmd.newUser.personal, platformAdmin: false } });
@@ -57,8 +58,11 @@ export interface UpdateOrgUserCommand {
   orgId: string;
   userId: string;
   roles?: unknown;
-  /** The new name, with the whole personal record sealed again around it. */
-  rename?: { name: string; personal: SealedPersonalData };
+  /**
+   * The new name, with the whole personal record sealed again around it, and the name it replaces (opened
+   * by the caller from the user's current record: the model keeps none).
+   */
+  rename?: { name: string; personal: SealedPersonalData; previousName: string };
   expectedVersion?: number;
 }
 
@@ -78,23 +82,27 @@ export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserComm
   if (roles && roles.join() !== current.roles.join())
     events.push({ type: 'OrgUserUpdated', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId, roles } });
   const user = state.users.get(cmd.userId)!;
-  if (cmd.rename && cmd.rename.name !== user.name) {
+  if (cmd.rename) {
     if (user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} has been erased.`);
-    events.push({ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } });
+    if (cmd.rename.name !== cmd.rename.previousName)
+      events.push({ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } });
   }
   return events;
 }
 
-/** A new name for a user (their global profile), with the whole personal record sealed again around it. */
+/**
+ * A new name for a user (their global profile), with the whole personal record sealed again around it and
+ * the name it replaces (opened by the caller: the model keeps none).
+ */
 export function decideRenameUser(
   state: IdentityState,
-  cmd: { userId: string; rename?: { name: string; personal: SealedPersonalData }; expectedVersion?: number },
+  cmd: { userId: string; rename?: { name: string; personal: SealedPersonalData; previousName: string }; expectedVersion?: number },
 ): DomainEvent[] {
   const user = state.users.get(cmd.userId);
   if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
   if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== user.version)
     throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${cmd.expectedVersion}; the user is at version ${user.version}.`);
-  if (!cmd.rename || cmd.rename.name === user.name) return [];
+  if (!cmd.rename || cmd.rename.name === cmd.rename.previousName) return [];
   return [{ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } }];
 }
 

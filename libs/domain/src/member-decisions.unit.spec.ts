@@ -14,11 +14,13 @@ import { MembershipIndex } from './membership-index';
 import { decideDeleteOrg } from './org-decisions';
 import { OrgTree } from './org-tree';
 import { permissionsOfRoles } from './roles';
-import { UserDirectory } from './user-directory';
+import { UserDirectory, emailKey } from './user-directory';
 
 let position = 0;
 const versions = new Map<string, number>();
 const people = new Map<string, { email: string; name: string }>();
+/** A stand-in for the application's keyed digest: the domain only compares index entries. */
+const idx = (email: string) => `idx:${emailKey(email)}`;
 
 /** Applies events to every part of the state, opening "sealed" personal data from a test-side table. */
 function commit(state: IdentityState, events: DomainEvent[]): void {
@@ -29,7 +31,7 @@ function commit(state: IdentityState, events: DomainEvent[]): void {
     state.orgs.apply(stored);
     state.memberships.apply(stored);
     const personal = 'personal' in e.data ? people.get(e.data.personal as string) ?? null : null;
-    state.users.apply(stored, personal);
+    state.users.apply(stored, personal && idx(personal.email));
   }
 }
 
@@ -48,15 +50,15 @@ function fixture(): IdentityState {
   commit(state, [{ type: 'OrgCreated', streamId: 'org-a', data: { orgId: 'a', name: 'A', parentId: null, description: null, metadata: {} } }]);
   commit(state, [{ type: 'OrgCreated', streamId: 'org-b', data: { orgId: 'b', name: 'B', parentId: 'a', description: null, metadata: {} } }]);
   people.set('sealed-ada', { email: 'Ada@example.test', name: 'Ada' });
-  commit(state, decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], newUser: { userId: 'u1', email: 'Ada@example.test', personal: 'sealed-ada' } }));
+  commit(state, decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], newUser: { userId: 'u1', emailIndex: idx('Ada@example.test'), personal: 'sealed-ada' } }));
   return state;
 }
 
 describe('memberships', () => {
   it('creates a user with their first membership, and reuses the user for the same email in any case', () => {
     const state = fixture();
-    expect(state.users.get('u1')).toMatchObject({ email: 'Ada@example.test', status: 'active' });
-    const events = decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], newUser: { userId: 'u2', email: 'ada@EXAMPLE.test', personal: 'x' } });
+    expect(state.users.get('u1')).toMatchObject({ emailIndex: idx('Ada@example.test'), status: 'active' });
+    const events = decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], newUser: { userId: 'u2', emailIndex: idx('ada@EXAMPLE.test'), personal: 'x' } });
     expect(events.map((e) => e.type)).toEqual(['UserAddedToOrg']);
     expect(events[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['admin'] });
   });
@@ -80,8 +82,10 @@ describe('memberships', () => {
     expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 1);
     expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 }))).toBe('IAM_ERR_PRECONDITION_FAILED');
     people.set('sealed-ada-2', { email: 'Ada@example.test', name: 'Ada L.' });
-    commit(state, decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada L.', personal: 'sealed-ada-2' } }));
-    expect(state.users.get('u1')!.name).toBe('Ada L.');
+    expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada', personal: 'sealed-ada-2', previousName: 'Ada' } })).toEqual([]);
+    commit(state, decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada L.', personal: 'sealed-ada-2', previousName: 'Ada' } }));
+    // The model points at the record that now holds the user's data; the email's index entry stays.
+    expect(state.users.get('u1')).toMatchObject({ personalAt: position, emailIndex: idx('ada@example.test') });
     expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 2);
   });
 
@@ -107,8 +111,18 @@ describe('memberships', () => {
   it('treats users whose personal data is gone as erased: no email, not addable', () => {
     const state = fixture();
     commit(state, [{ type: 'UserCreated', streamId: 'user-gone', data: { userId: 'gone', personal: 'destroyed', platformAdmin: false } }]);
-    expect(state.users.get('gone')).toMatchObject({ status: 'erased', email: null });
+    expect(state.users.get('gone')).toMatchObject({ status: 'erased', emailIndex: null, personalAt: null });
     expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], existingUserId: 'gone' }))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it("frees an erased user's email, whether folded so or found erased later", () => {
+    const state = fixture();
+    state.users.markErased('u1');
+    expect(state.users.get('u1')).toMatchObject({ status: 'erased', emailIndex: null, personalAt: null });
+    expect(state.users.idForEmailIndex(idx('ada@example.test'))).toBeUndefined();
+    const events = decideAddUserToOrg(state, { orgId: 'b', roles: ['member'], newUser: { userId: 'u2', emailIndex: idx('ADA@example.test'), personal: 'sealed-ada' } });
+    expect(events.map((e) => [e.type, (e.data as { userId: string }).userId])).toEqual([['UserCreated', 'u2'], ['UserAddedToOrg', 'u2']]);
+    expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'X', personal: 'x', previousName: 'Ada' } }))).toBe('IAM_ERR_NOT_FOUND');
   });
 });
 

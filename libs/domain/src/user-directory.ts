@@ -4,19 +4,27 @@ import { ASCII } from './org-tree';
 
 export interface UserEntry {
   id: string;
-  /** Opened personal data; null once it has been erased (its key destroyed). */
-  email: string | null;
-  name: string | null;
+  /**
+   * The position of the event (UserCreated or UserUpdated) that carries the user's current personal data,
+   * sealed under their own key: the model keeps no copy of it, not even sealed, and a command that needs it
+   * (a rename re-seals `{email, name}`) reads and opens that event. Null once erased.
+   */
+  personalAt: number | null;
+  /**
+   * The user's entry in the email index: a keyed digest of `emailKey(email)` made by the caller (never the
+   * email itself). Null once erased, which frees the email.
+   */
+  emailIndex: string | null;
   status: 'active' | 'disabled' | 'erased';
   platformAdmin: boolean;
   version: number;
 }
 
-/** Users as columns (see OrgTreeSnapshot); statuses as indexes into USER_STATUSES. */
+/** Users as columns (see OrgTreeSnapshot); statuses as indexes into USER_STATUSES. No personal data in clear. */
 export interface UserDirectorySnapshot {
   ids: string[];
-  emails: Array<string | null>;
-  names: Array<string | null>;
+  personalAt: Array<number | null>;
+  emailIndex: Array<string | null>;
   statuses: number[];
   versions: number[];
   /** Indexes of the platform admins. */
@@ -25,16 +33,18 @@ export interface UserDirectorySnapshot {
 
 const USER_STATUSES: ReadonlyArray<UserEntry['status']> = ['active', 'disabled', 'erased'];
 
+/** Emails are unique case-insensitively and up to Unicode normalisation: compare (and index) this key. */
 export const emailKey = (email: string): string => (ASCII.test(email) ? email : email.normalize('NFC')).trim().toLowerCase();
 
 /**
  * The command side's view of users, folded from the log: enough to keep emails unique (case-insensitively),
- * to re-seal a user's personal data when one field changes, and to know whether a platform admin exists.
- * Personal data is sealed in the log, so the caller opens it and passes it in.
+ * to find a user's current personal data when one field changes, and to know whether a platform admin
+ * exists. It holds no personal data: the caller opens each sealed record it folds and passes in the email's
+ * index entry (a keyed digest of `emailKey`), or null when the record cannot be opened (its key destroyed).
  */
 export class UserDirectory {
   private readonly users = new Map<string, UserEntry>();
-  private readonly byEmail = new Map<string, string>();
+  private readonly byEmailIndex = new Map<string, string>();
 
   get size(): number {
     return this.users.size;
@@ -44,8 +54,9 @@ export class UserDirectory {
     return this.users.get(id);
   }
 
-  idForEmail(email: string): string | undefined {
-    return this.byEmail.get(emailKey(email));
+  /** The user whose email has this index entry (see `apply`), if any who is not erased. */
+  idForEmailIndex(emailIndex: string): string | undefined {
+    return this.byEmailIndex.get(emailIndex);
   }
 
   hasPlatformAdmin(): boolean {
@@ -53,25 +64,29 @@ export class UserDirectory {
     return false;
   }
 
-  apply(event: StoredEvent, opened: { email: string; name: string } | null): void {
+  /**
+   * Folds one event. For UserCreated and UserUpdated, `emailIndex` is the index entry of the email in the
+   * event's sealed record, or null when that record cannot be opened: the user is then erased.
+   */
+  apply(event: StoredEvent, emailIndex: string | null): void {
     if (!isKnownEvent(event)) return;
     switch (event.type) {
       case 'UserCreated':
         this.users.set(event.data.userId, {
           id: event.data.userId,
-          email: null,
-          name: null,
+          personalAt: null,
+          emailIndex: null,
           status: 'active',
           platformAdmin: event.data.platformAdmin,
           version: event.streamVersion,
         });
-        this.setPersonal(event.data.userId, opened);
+        this.setPersonal(event.data.userId, event.position, emailIndex);
         return;
       case 'UserUpdated': {
         const user = this.users.get(event.data.userId);
         if (!user) return;
         user.version = event.streamVersion;
-        this.setPersonal(user.id, opened);
+        this.setPersonal(user.id, event.position, emailIndex);
         return;
       }
       case 'UserDisabled':
@@ -87,14 +102,23 @@ export class UserDirectory {
     }
   }
 
-  /** Every user as plain data (holds opened personal data: whoever persists it must protect it). */
+  /**
+   * Records what the caller found out after folding: the user's personal data can no longer be opened (their
+   * key was destroyed). The same as folding their events again would give, so a model stays equal to one
+   * folded from the whole log against the same vault.
+   */
+  markErased(userId: string): void {
+    if (this.users.has(userId)) this.setPersonal(userId, null, null);
+  }
+
+  /** Every user as plain data: ids, positions, digests, statuses; nothing personal in clear. */
   toSnapshot(): UserDirectorySnapshot {
-    const snapshot: UserDirectorySnapshot = { ids: [], emails: [], names: [], statuses: [], versions: [], platformAdmins: [] };
+    const snapshot: UserDirectorySnapshot = { ids: [], personalAt: [], emailIndex: [], statuses: [], versions: [], platformAdmins: [] };
     for (const u of this.users.values()) {
       if (u.platformAdmin) snapshot.platformAdmins.push(snapshot.ids.length);
       snapshot.ids.push(u.id);
-      snapshot.emails.push(u.email);
-      snapshot.names.push(u.name);
+      snapshot.personalAt.push(u.personalAt);
+      snapshot.emailIndex.push(u.emailIndex);
       snapshot.statuses.push(USER_STATUSES.indexOf(u.status));
       snapshot.versions.push(u.version);
     }
@@ -106,27 +130,27 @@ export class UserDirectory {
     const admins = new Set(snapshot.platformAdmins);
     for (let i = 0; i < snapshot.ids.length; i++) {
       const id = snapshot.ids[i];
-      const email = snapshot.emails[i];
+      const emailIndex = snapshot.emailIndex[i];
       const status = USER_STATUSES[snapshot.statuses[i]];
       if (status === undefined) throw new Error(`UserDirectory snapshot: unknown status of ${id}.`);
-      directory.users.set(id, { id, email, name: snapshot.names[i], status, platformAdmin: admins.has(i), version: snapshot.versions[i] });
-      // Emails are unique among users (the deciders' rule), so the index is exactly the live emails.
-      if (email !== null) directory.byEmail.set(emailKey(email), id);
+      directory.users.set(id, { id, personalAt: snapshot.personalAt[i], emailIndex, status, platformAdmin: admins.has(i), version: snapshot.versions[i] });
+      // Emails are unique among users (the deciders' rule), so the index is exactly the live entries.
+      if (emailIndex !== null) directory.byEmailIndex.set(emailIndex, id);
     }
     return directory;
   }
 
-  private setPersonal(userId: string, opened: { email: string; name: string } | null): void {
+  private setPersonal(userId: string, position: number | null, emailIndex: string | null): void {
     const user = this.users.get(userId)!;
-    if (user.email !== null && this.byEmail.get(emailKey(user.email)) === userId) this.byEmail.delete(emailKey(user.email));
-    if (opened === null) {
-      user.email = null;
-      user.name = null;
+    if (user.emailIndex !== null && this.byEmailIndex.get(user.emailIndex) === userId) this.byEmailIndex.delete(user.emailIndex);
+    if (emailIndex === null || position === null) {
+      user.personalAt = null;
+      user.emailIndex = null;
       user.status = 'erased';
       return;
     }
-    user.email = opened.email;
-    user.name = opened.name;
-    this.byEmail.set(emailKey(opened.email), userId);
+    user.personalAt = position;
+    user.emailIndex = emailIndex;
+    this.byEmailIndex.set(emailIndex, userId);
   }
 }

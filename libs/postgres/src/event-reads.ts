@@ -28,6 +28,7 @@ export class EventStatements {
   readonly appendNothing: string;
   readonly saveIdempotency: string;
   readonly completeIdempotency: string;
+  readonly purgeIdempotency: string;
 
   constructor(
     readonly schema: string,
@@ -72,6 +73,7 @@ export class EventStatements {
       ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at,
         response = excluded.response`;
     this.completeIdempotency = `UPDATE ${s}.idempotency SET response = $3::jsonb WHERE scope = $1 AND key = $2`;
+    this.purgeIdempotency = `DELETE FROM ${s}.idempotency WHERE created_at < $1`;
   }
 
   /** A named statement config. */

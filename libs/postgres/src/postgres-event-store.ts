@@ -1,4 +1,4 @@
-import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord } from '@arbor/application';
+import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type StoredResponse } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { applyMigrations } from './apply-migrations';
@@ -175,13 +175,19 @@ export class PostgresEventStore implements EventStore {
   async completeIdempotency(
     scope: string,
     key: string,
-    response: NonNullable<IdempotencyRecord['response']>,
+    response: StoredResponse,
   ): Promise<void> {
     this.assertOpen();
     if (this.transactions.isInside()) {
       throw new Error('PostgresEventStore: completeIdempotency cannot run inside a transaction (nested transaction).');
     }
     await this.pool.query(this.st.named('completeIdempotency', [scope, key, JSON.stringify(response)]));
+  }
+
+  /** One autocommit DELETE, like `completeIdempotency`. */
+  async purgeIdempotency(createdBefore: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(this.st.named('purgeIdempotency', [createdBefore]));
   }
 
   /** Waits for the queued and running transactions, then closes the pool. Later calls are rejected. */

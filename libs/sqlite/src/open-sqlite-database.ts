@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { ensurePrivateFile, restrictExistingFiles } from '@arbor/application';
 import { BACKGROUND_AUTOCHECKPOINT_PAGES } from './wal-checkpointer';
 
 export type SqliteDatabase = Database.Database;
@@ -18,11 +19,21 @@ export interface OpenOptions {
 /** How long a connection waits for another process's lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
 
+/** The files SQLite keeps beside a database: all of them hold its pages. */
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
 /**
  * Opens a connection with the settings every adapter relies on. WAL lets readers run next to one writer
  * and see only committed data; `journal_mode` is stored in the file, so a read-only connection inherits it.
+ * A writable open makes the database and its side files mode 0600 first (created so, or narrowed if they
+ * existed wider): SQLite gives the -wal and -shm files it creates the database file's mode, but leaves the
+ * modes of existing files alone.
  */
 export function openSqliteDatabase(file: string, options: OpenOptions): SqliteDatabase {
+  if (!options.readonly) {
+    ensurePrivateFile(file);
+    restrictExistingFiles(SIDE_FILES.map((suffix) => file + suffix));
+  }
   const db = new Database(file, { readonly: options.readonly ?? false, timeout: BUSY_TIMEOUT_MS });
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);

@@ -21,6 +21,7 @@ export class WriterStatements {
   readonly insertEventOrg: Statement<[string, number]>;
   readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
   readonly completeIdempotency: Statement<[string, string, string]>;
+  readonly purgeIdempotency: Statement<[string]>;
 
   constructor(readonly db: SqliteDatabase) {
     this.reads = new EventReads(db);
@@ -38,6 +39,7 @@ export class WriterStatements {
       'INSERT OR REPLACE INTO idempotency (scope, key, request_hash, created_at, response) VALUES (?, ?, ?, ?, ?)',
     );
     this.completeIdempotency = db.prepare('UPDATE idempotency SET response = ? WHERE scope = ? AND key = ?');
+    this.purgeIdempotency = db.prepare('DELETE FROM idempotency WHERE created_at < ?');
   }
 }
 

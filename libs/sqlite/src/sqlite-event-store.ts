@@ -1,4 +1,4 @@
-import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type QueuedTransaction } from '@arbor/application';
+import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type StoredResponse, type QueuedTransaction } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
@@ -157,11 +157,18 @@ export class SqliteEventStore implements EventStore {
   async completeIdempotency(
     scope: string,
     key: string,
-    response: NonNullable<IdempotencyRecord['response']>,
+    response: StoredResponse,
   ): Promise<void> {
     const json = JSON.stringify(response);
     await this.transaction(async () => {
       this.writes.completeIdempotency.run(json, scope, key);
+    });
+  }
+
+  /** A small write transaction of its own, like `completeIdempotency`. */
+  async purgeIdempotency(createdBefore: string): Promise<void> {
+    await this.transaction(async () => {
+      this.writes.purgeIdempotency.run(createdBefore);
     });
   }
 
@@ -183,6 +190,9 @@ export class SqliteEventStore implements EventStore {
 export function openSqliteEventStore(file: string, options: { backgroundCheckpoints?: boolean } = {}): SqliteEventStore {
   const writer = openSqliteDatabase(file, { synchronous: 'FULL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
+    // Events are never deleted, idempotency records are (replaced, completed, purged): what they held must
+    // not linger in free pages. Appends free nothing, so this costs them nothing.
+    writer.pragma('secure_delete = ON');
     applyMigrations(writer, EVENT_STORE_MIGRATIONS);
     const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
     return new SqliteEventStore(writer, reader);

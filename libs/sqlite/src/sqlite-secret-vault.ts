@@ -1,6 +1,5 @@
 import type { SecretVault } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
-import fs from 'node:fs';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 
@@ -126,13 +125,10 @@ export class SqliteSecretVault implements SecretVault {
 }
 
 /**
- * Opens (creating and migrating if needed) the vault in `file`. The file is created with mode 0600
- * before SQLite opens it; SQLite gives its -wal and -shm files the database file's permissions.
+ * Opens (creating and migrating if needed) the vault in `file`, mode 0600 like every SQLite file of ours
+ * (see openSqliteDatabase).
  */
 export function openSqliteSecretVault(file: string): SqliteSecretVault {
-  fs.closeSync(fs.openSync(file, 'a', 0o600));
-  // openSync's mode is filtered by the umask and ignored for an existing file: set it explicitly.
-  fs.chmodSync(file, 0o600);
   const db = openSqliteDatabase(file, { synchronous: 'FULL' });
   try {
     db.pragma('secure_delete = ON');

@@ -1,6 +1,5 @@
 import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
-import fs from 'node:fs';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 
@@ -166,13 +165,10 @@ export class SqliteTokenStore implements TokenStore {
 }
 
 /**
- * Opens (creating and migrating if needed) the token store in `file`, mode 0600 as the vault. FULL
- * synchronous: a revocation or a spent mark lost in a crash would let a revoked or replayed token work.
+ * Opens (creating and migrating if needed) the token store in `file`, mode 0600 like every SQLite file of
+ * ours. FULL synchronous: a revocation or a spent mark lost in a crash would let a revoked or replayed token work.
  */
 export function openSqliteTokenStore(file: string): SqliteTokenStore {
-  fs.closeSync(fs.openSync(file, 'a', 0o600));
-  // openSync's mode is filtered by the umask and ignored for an existing file: set it explicitly.
-  fs.chmodSync(file, 0o600);
   const db = openSqliteDatabase(file, { synchronous: 'FULL' });
   try {
     applyMigrations(db, TOKEN_STORE_MIGRATIONS);

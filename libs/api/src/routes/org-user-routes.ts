@@ -129,13 +129,16 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         },
         {
           provisional: { status: 201, headers: {} },
+          // The body shows the member's email and name: kept for replays only sealed under their own key.
+          personalDataOf: (_result, events) => addedUserOf(events),
           represent: async (record) => {
             // The first request's events end at its position: [UserCreated,] UserAddedToOrg.
             const position = record.response?.position ?? 1;
             const events = await ctx.eventStore.readAll({ after: Math.max(0, position - 2), limit: 2 });
             const userId = addedUserOf(events.slice(-1));
             const created = events.some((e) => e.type === 'UserCreated' && (e.data as { userId?: string }).userId === userId);
-            const view = await mustRead(ctx, orgId, userId);
+            // The member may have been removed since (and, erased, their stored response unreadable): 404 then.
+            const view = await requireMember(ctx, orgId, userId);
             // Whether the caller could see a linked account then is not known now: disclose nothing.
             const linkedByEmail = !created && body.email !== undefined;
             return orgUserResult(linkedByEmail ? asSupplied(view, body) : view, 201, { Location: location(orgId, userId) });

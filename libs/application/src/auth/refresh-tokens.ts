@@ -1,21 +1,40 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { newId } from '@arbor/domain';
+import type { SecretVault } from '../ports/secret-vault';
 import type { RefreshTokenRecord, TokenStore } from '../ports/token-store';
+import { DIGEST_KEY_IDS, KeyedDigest } from '../security/keyed-digest';
 
 /** Refresh tokens live 30 days; each use replaces the token with a new one of the same family. */
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
-export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('base64url');
+/**
+ * What the token store keeps of a refresh token, and looks it up by: HMAC-SHA-256 under the vault key
+ * `system:refresh-token-key` (a derived copy of a secret is keyed, never a plain hash). Tokens stored by
+ * versions that kept a plain SHA-256 no longer match: their holders log in again.
+ */
+export class RefreshTokenHasher {
+  private readonly digest: KeyedDigest;
 
-/** Opaque, 256-bit random refresh tokens, stored only as hashes. */
+  constructor(vault: SecretVault) {
+    this.digest = new KeyedDigest(vault, DIGEST_KEY_IDS.refreshTokens);
+  }
+
+  /** The stored form of `token` (base64url); rejects only when the vault cannot be reached. */
+  hash(token: string): Promise<string> {
+    return this.digest.digest(token);
+  }
+}
+
+/** Opaque, 256-bit random refresh tokens, stored only as keyed hashes (see RefreshTokenHasher). */
 export async function issueRefreshToken(
   store: TokenStore,
+  hasher: RefreshTokenHasher,
   grant: { subject: string; scope: string; familyId?: string },
 ): Promise<{ token: string; record: RefreshTokenRecord }> {
   const token = `rt_${randomBytes(32).toString('base64url')}`;
   const now = Date.now();
   const record: RefreshTokenRecord = {
-    tokenHash: hashToken(token),
+    tokenHash: await hasher.hash(token),
     // Time-ordered: a family's id tells when its session began (see `isSessionLive`).
     familyId: grant.familyId ?? newId('ses', now),
     subject: grant.subject,

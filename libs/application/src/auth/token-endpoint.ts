@@ -8,7 +8,7 @@ import { isSessionLive, sessionStart } from './authenticator';
 import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
 import type { FailureThrottle } from './failure-throttle';
 import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
-import { hashToken, issueRefreshToken } from './refresh-tokens';
+import { issueRefreshToken, type RefreshTokenHasher } from './refresh-tokens';
 import { grantScope, parseScopeParameter, permissionsAnywhere } from './scope-parameter';
 import type { TokenAudiences } from './token-audiences';
 
@@ -41,6 +41,7 @@ export interface TokenEndpointDeps {
   vault: SecretVault;
   readModels: ReadModels;
   tokenStore: TokenStore;
+  refreshTokens: RefreshTokenHasher;
   clients: ClientAuthenticator;
   accountThrottle: FailureThrottle;
   /** What `resource` may name (RFC 8707); Arbor's own API by default. */
@@ -174,7 +175,7 @@ export class TokenEndpoint {
     if (!audience.ok) return fail(400, 'invalid_target', audience.description);
 
     const invalid = fail(400, 'invalid_grant', 'The refresh token is invalid, expired or revoked.');
-    const tokenHash = hashToken(params.refresh_token);
+    const tokenHash = await this.deps.refreshTokens.hash(params.refresh_token);
     const record = await this.deps.tokenStore.findRefreshToken(tokenHash);
     if (!record) return invalid;
     if (record.spent) return this.reused(record.familyId, invalid);
@@ -205,7 +206,7 @@ export class TokenEndpoint {
 
   /** An access token and a refresh token of the family (a new family for a fresh login). */
   private async userTokens(userId: string, scope: string, audience: string[], familyId: string | undefined, familyScope = scope): Promise<TokenResult> {
-    const refresh = await issueRefreshToken(this.deps.tokenStore, { subject: userId, scope: familyScope, familyId });
+    const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, { subject: userId, scope: familyScope, familyId });
     const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, clientId: FIRST_PARTY_CLIENT_ID, audience, sessionId: refresh.record.familyId });
     return {
       ok: true,

@@ -3,7 +3,7 @@ import type { RefreshTokenRecord, TokenStore } from '../ports/token-store';
 import type { AccessTokenClaims, TokenService } from '../security/token-service';
 import { isSessionLive, sessionStart, type Authenticator } from './authenticator';
 import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
-import { hashToken } from './refresh-tokens';
+import type { RefreshTokenHasher } from './refresh-tokens';
 import { ownsAccessToken, ownsRefreshToken, type TokenCaller } from './token-caller';
 
 /** RFC 7662 section 2.2 answer. Times are seconds since the epoch. */
@@ -39,7 +39,7 @@ export type RevocationResult = { ok: true } | { ok: false; error: 'invalid_grant
  */
 export class TokenIntrospection {
   constructor(
-    private readonly deps: { tokens: TokenService; authenticator: Authenticator; tokenStore: TokenStore; readModels: ReadModels },
+    private readonly deps: { tokens: TokenService; authenticator: Authenticator; tokenStore: TokenStore; refreshTokens: RefreshTokenHasher; readModels: ReadModels },
   ) {}
 
   async introspect(token: string, caller: TokenCaller): Promise<IntrospectionResult> {
@@ -76,7 +76,7 @@ export class TokenIntrospection {
   async revoke(token: string, caller: TokenCaller): Promise<RevocationResult> {
     if (token.startsWith('rt_')) {
       // A spent token still names its family: its owner revoking it ends the family, as its reuse would.
-      const record = await this.deps.tokenStore.findRefreshToken(hashToken(token));
+      const record = await this.deps.tokenStore.findRefreshToken(await this.deps.refreshTokens.hash(token));
       if (!record) return { ok: true };
       if (!(caller.revokesAny || ownsRefreshToken(caller, record))) return (await this.isActive(record)) ? notYours() : { ok: true };
       await this.deps.tokenStore.revokeFamily(record.familyId);
@@ -102,7 +102,7 @@ export class TokenIntrospection {
   }
 
   private async activeRefreshToken(token: string): Promise<RefreshTokenRecord | undefined> {
-    const record = await this.deps.tokenStore.findRefreshToken(hashToken(token));
+    const record = await this.deps.tokenStore.findRefreshToken(await this.deps.refreshTokens.hash(token));
     return record && (await this.isActive(record)) ? record : undefined;
   }
 

@@ -3,9 +3,14 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import { dirname } from 'node:path';
 import type { MembershipIndexSnapshot, OrgTreeSnapshot, UserDirectorySnapshot } from '@arbor/domain';
 import type { SecretVault } from '../ports/secret-vault';
+import { restrictExistingFiles } from '../security/private-files';
 
-/** Bump when the model's shape or meaning changes: older snapshots are then ignored, not misread. */
-export const SNAPSHOT_FORMAT = 'arbor-command-model/3';
+/**
+ * Bump when the model's shape or meaning changes: older snapshots are then refused, not misread. Format 4
+ * holds no personal data in clear (format 3 held opened emails and names): users carry the position of
+ * their sealed record in the log and a keyed digest of their email.
+ */
+export const SNAPSHOT_FORMAT = 'arbor-command-model/4';
 
 /** The command side's in-memory model at one position of the log. */
 export interface CommandModelSnapshot {
@@ -22,6 +27,7 @@ export interface CommandModelSnapshot {
 
 /** Where the command service keeps its snapshot. A cache: losing it only costs a full replay at start. */
 export interface CommandModelSnapshotStore {
+  /** Undefined when there is none; throws when there is one that cannot be used (unreadable, another format). */
   load(): Promise<CommandModelSnapshot | undefined>;
   save(snapshot: CommandModelSnapshot): Promise<void>;
   discard(): Promise<void>;
@@ -31,11 +37,11 @@ const KEY_ID = 'system:command-model-snapshot';
 const MAGIC = Buffer.from('ARBORSNAP1', 'ascii');
 
 /**
- * The snapshot in one file, sealed with AES-256-GCM under a key kept in the vault: it holds opened personal
- * data (emails, names), so it gets the protection the log gives them. Destroying the key (or the file) makes
- * every snapshot unreadable; a subject's erasure must do one of both, or the snapshot would keep their data
- * until the next one is written. Written to a temporary file, fsynced, then renamed over the old one, so a
- * crash leaves either the old or the new snapshot, never a torn one.
+ * The snapshot in one file (mode 0600), sealed with AES-256-GCM under a key kept in the vault. The model
+ * holds no personal data in clear (emails only as keyed digests, names not at all), so erasing a subject
+ * by destroying their key needs nothing done here; the file's own seal keeps the organization tree and the
+ * digests from anyone without the vault. Written to a temporary file, fsynced, then renamed over the old
+ * one, so a crash leaves either the old or the new snapshot, never a torn one.
  */
 export class SealedSnapshotFile implements CommandModelSnapshotStore {
   constructor(
@@ -51,6 +57,8 @@ export class SealedSnapshotFile implements CommandModelSnapshotStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+    // A file left wider by an older version (or a copy) is narrowed even if it is never rewritten.
+    restrictExistingFiles([this.path]);
     const key = await this.vault.getDataKey(KEY_ID);
     if (!key) return undefined;
     if (file.length < MAGIC.length + 28 || !file.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a command-model snapshot');
@@ -61,7 +69,8 @@ export class SealedSnapshotFile implements CommandModelSnapshotStore {
     decipher.setAuthTag(tag);
     const plain = Buffer.concat([decipher.update(file.subarray(MAGIC.length + 28)), decipher.final()]);
     const snapshot = JSON.parse(plain.toString('utf8')) as CommandModelSnapshot;
-    return snapshot.format === SNAPSHOT_FORMAT ? snapshot : undefined;
+    if (snapshot.format !== SNAPSHOT_FORMAT) throw new Error(`command-model snapshot of format ${String(snapshot.format)}, not ${SNAPSHOT_FORMAT}`);
+    return snapshot;
   }
 
   async save(snapshot: CommandModelSnapshot): Promise<void> {

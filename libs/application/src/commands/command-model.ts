@@ -1,6 +1,5 @@
 import { MembershipIndex, OrgTree, UserDirectory, normaliseRoles, type IdentityState, type FromRef, type OrgNode, type Role, type StoredEvent } from '@arbor/domain';
 import type { AccessFacts } from '../auth/access-facts';
-import type { PersonalData } from '../ports/read-models';
 import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snapshot-file';
 
 /**
@@ -57,8 +56,11 @@ export class CommandModel {
     }
   }
 
-  /** Folds one event; personal data arrives opened (null when its key is gone). */
-  apply(event: StoredEvent, personal: PersonalData | null): void {
+  /**
+   * Folds one event. For events with sealed personal data, `emailIndex` is the email index entry of the
+   * opened record (see UserDirectory), null when it cannot be opened (its key is gone: the user is erased).
+   */
+  apply(event: StoredEvent, emailIndex: string | null): void {
     if (event.position > this.position) {
       this.position = event.position;
       this.lastEventId = event.id;
@@ -66,7 +68,7 @@ export class CommandModel {
     this.folded++;
     this.state.orgs.apply(event);
     this.state.memberships.apply(event);
-    this.state.users.apply(event, personal);
+    this.state.users.apply(event, emailIndex);
     // Only an event of a stream changes the version its entity holds (deletions of other streams' entities
     // come as events of those streams), so checking the event's own stream keeps the invariant.
     if (this.entityVersion(event.streamId) === event.streamVersion) this.otherVersions.delete(event.streamId);

@@ -1,4 +1,5 @@
-import { clientStreamId, membershipStreamId, orgStreamId, userStreamId, type DomainEvent, type StoredEvent } from '@arbor/domain';
+import { createHash } from 'node:crypto';
+import { clientStreamId, emailKey, membershipStreamId, orgStreamId, userStreamId, type DomainEvent, type StoredEvent } from '@arbor/domain';
 import { CommandModel } from './command-model';
 import type { CommandModelSnapshot } from './command-model-snapshot-file';
 
@@ -25,7 +26,7 @@ function history(): Array<{ event: StoredEvent; personal: { email: string; name:
     add({ type: 'UserCreated', streamId: userStreamId(`u${i}`), data: { userId: `u${i}`, personal: 'sealed', platformAdmin: i === 0 } }, { email: `User${i}@Example.test`, name: `User ${i}` });
     add({ type: 'UserAddedToOrg', streamId: membershipStreamId(`a${i}`, `u${i}`), data: { orgId: `a${i}`, userId: `u${i}`, roles: ['member'] } });
   }
-  add({ type: 'UserUpdated', streamId: userStreamId('u2'), data: { userId: 'u2', personal: 'sealed' } }, { email: 'new2@example.test', name: 'Two' });
+  add({ type: 'UserUpdated', streamId: userStreamId('u2'), data: { userId: 'u2', personal: 'sealed' } }, { email: 'new2@example.test', name: 'Renamed Usertwo' });
   add({ type: 'UserDisabled', streamId: userStreamId('u3'), data: { userId: 'u3' } });
   add({ type: 'UserCreated', streamId: userStreamId('u9'), data: { userId: 'u9', personal: 'sealed', platformAdmin: false } }, null);
   add({ type: 'OrgUserUpdated', streamId: membershipStreamId('a1', 'u1'), data: { orgId: 'a1', userId: 'u1', roles: ['admin', 'owner'] } });
@@ -40,8 +41,11 @@ function history(): Array<{ event: StoredEvent; personal: { email: string; name:
   return out;
 }
 
+/** A stand-in for the command service's keyed digest of `emailKey`: opaque, like the real one. */
+const idx = (email: string) => `idx:${createHash('sha256').update(emailKey(email)).digest('base64url')}`;
+
 const fold = (model: CommandModel, events: ReturnType<typeof history>) => {
-  for (const { event, personal } of events) model.apply(event, personal);
+  for (const { event, personal } of events) model.apply(event, personal && idx(personal.email));
   return model;
 };
 
@@ -53,7 +57,7 @@ function answers(model: CommandModel) {
     orgs: orgIds.map((id) => ({ node: orgs.get(id) && { ...orgs.get(id), children: [...(orgs.get(id)!.children ?? [])] }, path: orgs.get(id) ? orgs.path(id) : null, subtree: orgs.subtreeIds(id) })),
     siblings: [orgs.siblingNamed(null, 'root two'), orgs.siblingNamed('a1', 'A5'), orgs.siblingNamed('a1', 'renamed five'), orgs.siblingNamed('r1', 'a1')],
     users: ['u0', 'u1', 'u2', 'u3', 'u9'].map((id) => users.get(id)),
-    emails: ['user0@example.test', 'USER2@example.test', 'new2@example.test', 'user3@example.test'].map((e) => users.idForEmail(e)),
+    emails: ['user0@example.test', 'USER2@example.test', 'new2@example.test', 'user3@example.test'].map((e) => users.idForEmailIndex(idx(e))),
     admin: users.hasPlatformAdmin(),
     members: orgIds.map((id) => memberships.membersOf(id)),
     clients: ['c1', 'c2', 'c3'].map((id) => memberships.client(id)),
@@ -91,8 +95,19 @@ describe('CommandModel snapshots', () => {
   it('records the last event, so a snapshot can be matched with the log it came from', () => {
     const events = history();
     const model = fold(new CommandModel(), events.slice(0, 5));
-    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/3', position: events[4].event.position, lastEventId: events[4].event.id });
+    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/4', position: events[4].event.position, lastEventId: events[4].event.id });
     expect(new CommandModel().toSnapshot()).toMatchObject({ position: 0, lastEventId: null });
+  });
+
+  it('holds users as log positions and email index entries, never their personal data', () => {
+    const events = history();
+    const snapshot = fold(new CommandModel(), events).toSnapshot();
+    const text = JSON.stringify(snapshot);
+    for (const { personal } of events) if (personal) for (const clear of [personal.email, emailKey(personal.email), personal.name]) expect(text).not.toContain(clear);
+    const u2 = snapshot.users.ids.indexOf('u2');
+    const renamed = events.find(({ event }) => event.type === 'UserUpdated')!.event;
+    expect([snapshot.users.personalAt[u2], snapshot.users.emailIndex[u2]]).toEqual([renamed.position, idx('New2@example.test')]);
+    expect(snapshot.users.personalAt[snapshot.users.ids.indexOf('u9')]).toBeNull();
   });
 
   it('refuses a snapshot whose organizations do not hang under a root', () => {

@@ -1,4 +1,16 @@
-import { FieldChecks, IamError, type UserDirectory } from '@arbor/domain';
+import {
+  FieldChecks,
+  IamError,
+  isKnownEvent,
+  type IdentityState,
+  type KnownStoredEvent,
+  type SealedPersonalData,
+  type StoredEvent,
+  type UserDirectory,
+  type UserEntry,
+} from '@arbor/domain';
+import type { PersonalData } from '../ports/read-models';
+import type { SecretVault } from '../ports/secret-vault';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
@@ -7,20 +19,54 @@ import type { Command } from './command';
 /** What a command needs that is slow to make or touches secrets: done before the write transaction. */
 export interface Prepared {
   passwordHash?: string;
+  /** Sealed `{email, name}`: of a new user, or of a renamed one. */
   personal?: string;
-  email?: string;
+  /** AddUserToOrg: the email's entry in the command model's email index. */
+  emailIndex?: string;
+  /** AddUserToOrg: the user that entry named, found erased (key destroyed) since the model folded them. */
+  erasedHolder?: string;
+  /** UpdateOrgUser: the new name, the name it replaces, and the position of the record that one came from. */
   name?: string;
+  previousName?: string;
+  basedOn?: number;
   secretHash?: string;
+}
+
+/** Reads the sealed personal data that the event at `position` carries (UserCreated or UserUpdated). */
+export type SealedAt = (position: number) => Promise<SealedPersonalData>;
+
+export type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };
+
+/** Events that carry sealed personal data. */
+export const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
+  isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated');
+
+/** A SealedAt over a log read `read(after, limit)` (the store's, or a transaction's). Throws if no such event. */
+export const sealedAtIn =
+  (read: (after: number, limit: number) => Promise<StoredEvent[]>): SealedAt =>
+  async (position) => {
+    const [event] = await read(position - 1, 1);
+    if (!event || event.position !== position || !isPersonalEvent(event)) throw new Error(`No personal data at log position ${position}.`);
+    return event.data.personal;
+  };
+
+export interface PreparationDeps {
+  hasher: PasswordHasher;
+  cipher: PersonalDataCipher;
+  secrets: ClientSecretHasher;
+  vault: SecretVault;
+  users: UserDirectory;
+  /** The email index entry of an email (a keyed digest of its `emailKey`). */
+  emailIndexOf: (email: string) => Promise<string>;
+  sealedAt: SealedAt;
 }
 
 /**
  * Validates secret-bearing input first (so a bad password never costs a hash), then hashes passwords and
- * client secrets and seals personal data. None of this holds the store's write lock.
+ * client secrets, seals personal data and opens what a rename needs. None of this holds the store's write
+ * lock; `reconcilePrepared` re-checks, inside it, what the model may have changed meanwhile.
  */
-export async function prepareCommand(
-  command: Command,
-  deps: { hasher: PasswordHasher; cipher: PersonalDataCipher; secrets: ClientSecretHasher; users: UserDirectory },
-): Promise<Prepared> {
+export async function prepareCommand(command: Command, deps: PreparationDeps): Promise<Prepared> {
   switch (command.type) {
     case 'BootstrapPlatformAdmin':
       return {
@@ -36,9 +82,17 @@ export async function prepareCommand(
       checks.done('The user is not valid.');
       // Hashed whether or not the email is known: the answer's timing must not tell which (contract section 6).
       const passwordHash = password === undefined ? undefined : await deps.hasher.hash(password);
-      // An existing user with this email is added as is: their name and password stay theirs.
-      if (deps.users.idForEmail(email) !== undefined) return { email };
-      return { email, name, personal: await deps.cipher.seal(command.newUser.userId, { email, name }), passwordHash };
+      const emailIndex = await deps.emailIndexOf(email);
+      const holder = deps.users.idForEmailIndex(emailIndex);
+      // An existing user with this email is added as is: their name and password stay theirs. The model
+      // learns of an erasure when it folds the user's events; a key destroyed since then frees the email now.
+      if (holder !== undefined && (await deps.vault.getDataKey(holder))) return { emailIndex };
+      return {
+        emailIndex,
+        erasedHolder: holder,
+        personal: await deps.cipher.seal(command.newUser.userId, { email, name }),
+        passwordHash,
+      };
     }
     case 'UpdateOrgUser':
     case 'UpdateUser': {
@@ -47,12 +101,48 @@ export async function prepareCommand(
       const name = checks.displayName('/name', command.name);
       checks.done('The user is not valid.');
       const user = deps.users.get(command.userId);
-      if (!user || user.email === null) throw new IamError('IAM_ERR_NOT_FOUND', `User ${command.userId} does not exist.`);
-      return { name, personal: await deps.cipher.seal(user.id, { email: user.email, name }) };
+      const current = user && (await openCurrent(user, deps));
+      const personal = current && (await deps.cipher.reseal(command.userId, { email: current.email, name }));
+      if (!user || !current || !personal) throw new IamError('IAM_ERR_NOT_FOUND', `User ${command.userId} does not exist.`);
+      return { name, personal, previousName: current.name, basedOn: user.personalAt ?? undefined };
     }
     case 'IssueClientCredential':
       return { secretHash: await deps.secrets.hash(command.secret) };
     default:
       return {};
   }
+}
+
+/**
+ * Inside the write transaction, against the caught-up model: applies what preparation found out (a user
+ * erased since the model folded them), and opens a renamed user's record again if another rename committed
+ * since it was prepared (rare), so that the decider compares the new name with the current one.
+ */
+export async function reconcilePrepared(
+  state: IdentityState,
+  command: Command,
+  prepared: Prepared,
+  deps: { cipher: PersonalDataCipher; sealedAt: SealedAt },
+): Promise<Prepared> {
+  if (command.type === 'AddUserToOrg' && prepared.erasedHolder !== undefined) {
+    state.users.markErased(prepared.erasedHolder);
+    return prepared;
+  }
+  if ((command.type !== 'UpdateOrgUser' && command.type !== 'UpdateUser') || prepared.name === undefined) return prepared;
+  const user = state.users.get(command.userId);
+  if (!user || user.personalAt === prepared.basedOn) return prepared;
+  const current = await openCurrent(user, deps);
+  const personal = current && (await deps.cipher.reseal(user.id, { email: current.email, name: prepared.name }));
+  if (!current || !personal) {
+    // The user's key is gone: they are erased, which the decider answers with 404.
+    state.users.markErased(user.id);
+    return prepared;
+  }
+  return { ...prepared, personal, previousName: current.name, basedOn: user.personalAt ?? undefined };
+}
+
+/** The user's current `{email, name}`, opened from the event that carries it; null once erased. */
+async function openCurrent(user: UserEntry, deps: { cipher: PersonalDataCipher; sealedAt: SealedAt }): Promise<PersonalData | null> {
+  if (user.personalAt === null) return null;
+  return deps.cipher.open(user.id, await deps.sealedAt(user.personalAt));
 }

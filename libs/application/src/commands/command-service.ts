@@ -6,21 +6,23 @@ import {
   type Actor,
   type KnownStoredEvent,
   type OrgNode,
+  emailKey,
   type StoredEvent,
 } from '@arbor/domain';
 import { AccessPolicy } from '../auth/access-policy';
 import { actorOf } from '../auth/principal';
 import type { Bus } from '../ports/bus';
-import type { EventStore, EventStoreTransaction, IdempotencyRecord } from '../ports/event-store';
+import type { EventStore, EventStoreTransaction, IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { PersonalData } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { Logger } from '../logger';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
+import { DIGEST_KEY_IDS, KeyedDigest } from '../security/keyed-digest';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { Command } from './command';
 import { authorizeCommand, type CommandPrincipal } from './authorize-command';
-import { prepareCommand, type Prepared } from './command-preparation';
+import { isPersonalEvent, prepareCommand, reconcilePrepared, sealedAtIn, type PersonalEvent, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
@@ -36,7 +38,7 @@ export interface CommandContext {
    * Present when the request carried an `Idempotency-Key`; the key is stored with the command's events,
    * under the principal's own scope (see `idempotencyScopeOf`), whatever scope a caller passes.
    */
-  idempotency?: { scope?: string; key: string; requestHash: string; provisionalResponse: NonNullable<IdempotencyRecord['response']> };
+  idempotency?: { scope?: string; key: string; requestHash: string; provisionalResponse: StoredResponse };
 }
 
 /** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */
@@ -74,6 +76,8 @@ export class CommandService {
   private snapshotPosition = 0;
   private snapshotting: Promise<void> | undefined;
   private quietTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The email index's keyed digest (vault key `system:email-index-key`). */
+  private readonly emailDigest: KeyedDigest;
 
   constructor(
     private readonly deps: {
@@ -88,7 +92,9 @@ export class CommandService {
       snapshots?: CommandModelSnapshotStore;
       snapshotEvery?: number;
     },
-  ) {}
+  ) {
+    this.emailDigest = new KeyedDigest(deps.vault, DIGEST_KEY_IDS.emailIndex);
+  }
 
   private get state() {
     return this.model.state;
@@ -115,8 +121,11 @@ export class CommandService {
 
   /** The model of the snapshot if there is one that matches the log, else an empty one. */
   private async restoredModel(tx: EventStoreTransaction): Promise<CommandModel> {
-    const snapshot = await this.deps.snapshots?.load().catch((e: unknown) => {
+    const snapshot = await this.deps.snapshots?.load().catch(async (e: unknown) => {
       this.deps.log.warn('command-model snapshot unreadable; folding the whole log', { error: String(e) });
+      // Of no use, and one of an older format may hold personal data in clear: it goes at once, not only
+      // when the next snapshot replaces it.
+      await this.deps.snapshots?.discard().catch(() => undefined);
       return undefined;
     });
     if (!snapshot) return new CommandModel();
@@ -197,7 +206,12 @@ export class CommandService {
       await this.catchUp(tx);
       await authorizeCommand(this.policy, ctx.principal, command);
     });
-    const prepared = await prepareCommand(command, { ...this.deps, users: this.state.users });
+    const prepared = await prepareCommand(command, {
+      ...this.deps,
+      users: this.state.users,
+      emailIndexOf: async (email) => (await this.emailIndexOf())(email),
+      sealedAt: sealedAtIn((after, limit) => this.deps.store.readAll({ after, limit })),
+    });
     let written: StoredEvent[] = [];
     let outcome: CommandOutcome;
     try {
@@ -240,8 +254,12 @@ export class CommandService {
     await this.catchUp(tx);
     await authorizeCommand(this.policy, ctx.principal, command);
     const actor = actorOfCommand(ctx.principal);
+    const reconciled = await reconcilePrepared(this.state, command, prepared, {
+      cipher: this.deps.cipher,
+      sealedAt: sealedAtIn((after, limit) => tx.readAll(after, limit)),
+    });
     let written: StoredEvent[] = [];
-    for (const event of await decideCommand(this.state, command, prepared, this.deps.vault)) {
+    for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault)) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
@@ -278,22 +296,26 @@ export class CommandService {
     for (;;) {
       const batch = await tx.readAll(this.model.position, CATCH_UP_BATCH);
       if (batch.length === 0) return;
-      // Personal data of a whole batch opens with one vault read, not one per user.
+      // Personal data of a whole batch opens with one vault read, not one per user; the model keeps only
+      // the email's index entry.
       const sealed = batch.filter(isPersonalEvent);
       const opened = await this.deps.cipher.openMany(sealed.map((e) => ({ subjectId: e.data.userId, sealed: e.data.personal })));
-      const bySealed = new Map(sealed.map((e, i) => [e, opened[i]]));
+      const indexOf = await this.emailIndexOf();
+      const bySealed = new Map(sealed.map((e, i) => [e, indexEntry(indexOf, opened[i])]));
       for (const event of batch) this.model.apply(event, bySealed.get(event as PersonalEvent) ?? null);
     }
   }
 
   private async applyToModel(event: StoredEvent): Promise<void> {
     const personal = isPersonalEvent(event) ? await this.deps.cipher.open(event.data.userId, event.data.personal) : null;
-    this.model.apply(event, personal);
+    this.model.apply(event, indexEntry(await this.emailIndexOf(), personal));
+  }
+
+  /** The email index entry of an email: the keyed digest of its `emailKey` (the model never holds it in clear). */
+  private async emailIndexOf(): Promise<(email: string) => string> {
+    const digest = await this.emailDigest.digester();
+    return (email) => digest(emailKey(email));
   }
 }
 
-type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };
-
-/** Events that carry sealed personal data. */
-const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
-  isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated');
+const indexEntry = (indexOf: (email: string) => string, personal: PersonalData | null): string | null => (personal ? indexOf(personal.email) : null);

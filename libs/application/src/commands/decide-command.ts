@@ -45,10 +45,10 @@ export async function decideCommand(state: IdentityState, command: Command, prep
     }
     case 'AddUserToOrg': {
       const newUser =
-        command.newUser && prepared.email !== undefined
-          ? { userId: command.newUser.userId, email: prepared.email, personal: prepared.personal ?? '' }
+        command.newUser && prepared.emailIndex !== undefined
+          ? { userId: command.newUser.userId, emailIndex: prepared.emailIndex, personal: prepared.personal ?? '' }
           : undefined;
-      if (newUser && !prepared.personal && state.users.idForEmail(newUser.email) === undefined)
+      if (newUser && !prepared.personal && state.users.idForEmailIndex(newUser.emailIndex) === undefined)
         throw new IamError('IAM_ERR_VERSION_CONFLICT', 'The user changed concurrently; retry.');
       const events = decideAddUserToOrg(state, { orgId: command.orgId, roles: command.roles, existingUserId: command.existingUserId, newUser });
       if (prepared.passwordHash && events.some((e) => e.type === 'UserCreated'))
@@ -60,7 +60,10 @@ export async function decideCommand(state: IdentityState, command: Command, prep
         orgId: command.orgId,
         userId: command.userId,
         roles: command.roles,
-        rename: prepared.name !== undefined && prepared.personal ? { name: prepared.name, personal: prepared.personal } : undefined,
+        rename:
+          prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
+            ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
+            : undefined,
         expectedVersion: command.expectedVersion,
       });
     case 'RemoveUserFromOrg':
@@ -69,7 +72,10 @@ export async function decideCommand(state: IdentityState, command: Command, prep
       // Both parts are checked against the version the caller saw, before either changes it.
       const events = decideRenameUser(state, {
         userId: command.userId,
-        rename: prepared.name !== undefined && prepared.personal ? { name: prepared.name, personal: prepared.personal } : undefined,
+        rename:
+          prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
+            ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
+            : undefined,
         expectedVersion: command.expectedVersion,
       });
       if (command.status === undefined) return events;

@@ -49,7 +49,21 @@ export interface IdempotencyRecord {
    * The first response once it has been sent. Until then, a provisional one written with the command's
    * events: `body` null and `position` the command's last event, from which a replay can rebuild it.
    */
-  response?: { status: number; headers: Record<string, string>; body: unknown; position?: number };
+  response?: StoredResponse;
+}
+
+/** A response kept for replays (contract section 1). Adapters store it as JSON, whatever its fields. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body as sent, or null: not sent yet, sealed (see `sealedBody`), or its subject was erased. */
+  body: unknown;
+  position?: number;
+  /**
+   * A body that is personal data of one subject, sealed under that subject's own key (PersonalDataCipher,
+   * `v1.` form): destroying the key erases it with the rest of their data. `body` is then null.
+   */
+  sealedBody?: { subjectId: string; sealed: string };
 }
 
 /** Everything a command may do, atomically, inside one write transaction. */
@@ -76,7 +90,12 @@ export interface EventStore {
   /** The highest position written so far (0 when empty). */
   headPosition(): Promise<number>;
   /** Attaches the response to an idempotency record written by a committed command. */
-  completeIdempotency(scope: string, key: string, response: NonNullable<IdempotencyRecord['response']>): Promise<void>;
+  completeIdempotency(scope: string, key: string, response: StoredResponse): Promise<void>;
   findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Deletes the idempotency records created before `createdBefore` (an ISO 8601 UTC time, compared as
+   * text with `createdAt`): expired keys are never replayed, and what they held must not stay at rest.
+   */
+  purgeIdempotency(createdBefore: string): Promise<void>;
   close(): Promise<void>;
 }

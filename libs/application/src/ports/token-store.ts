@@ -1,10 +1,10 @@
 /**
- * Operational state of issued tokens: refresh tokens (stored only as SHA-256 hashes; they are long random
- * values) grouped in families that rotation extends, and revocations. Not part of the event log: tokens are
+ * Operational state of issued tokens: refresh tokens (stored only as keyed hashes, see RefreshTokenHasher)
+ * grouped in families that rotation extends, and revocations. Not part of the event log: tokens are
  * credentials, not domain facts, and most of this state expires within days.
  */
 export interface RefreshTokenRecord {
-  /** SHA-256 of the token, base64url. */
+  /** The token's keyed hash (RefreshTokenHasher), base64url: the store never sees the token. */
   tokenHash: string;
   /** Every token obtained by rotating one login shares its family; reuse of a spent one revokes them all. */
   familyId: string;

@@ -10,23 +10,30 @@ const VERSION = 'v1';
  * a sealed value cannot be moved to another subject). The keys live in the SecretVault, never in the log:
  * destroying one makes every copy of that subject's data in the history unreadable ("crypto-shredding"),
  * while the log itself stays intact and replayable.
+ *
+ * Sealed form: `v1.<iv>.<ciphertext + 16-byte tag>`, both parts base64url, the plaintext UTF-8 JSON. `seal`
+ * and `open` carry the `{email, name}` record of the log; `sealValue` and `openValue` any JSON value that is
+ * a subject's personal data (a stored response showing their email, say), in the same form under the same key.
  */
 export class PersonalDataCipher {
   constructor(private readonly vault: SecretVault) {}
 
+  /** Seals `{email, name}` under the subject's key, creating the key if the subject has none yet. */
   async seal(subjectId: string, data: PersonalData): Promise<SealedPersonalData> {
-    const key = await this.vault.ensureDataKey(subjectId, randomBytes(32));
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(subjectId, 'utf8'));
-    const plain = Buffer.from(JSON.stringify({ email: data.email, name: data.name }), 'utf8');
-    const sealed = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    return `${VERSION}.${iv.toString('base64url')}.${sealed.toString('base64url')}`;
+    return this.sealValue(subjectId, { email: data.email, name: data.name });
+  }
+
+  /**
+   * Seals `{email, name}` only under a key the subject already has: null when they have none (erased). What a
+   * change to an existing subject must use, so that it never gives an erased subject a fresh key and data.
+   */
+  async reseal(subjectId: string, data: PersonalData): Promise<SealedPersonalData | null> {
+    return this.sealValueUnderExistingKey(subjectId, { email: data.email, name: data.name });
   }
 
   /** The data, or null when the subject's key has been destroyed (the subject reads as erased). */
   async open(subjectId: string, sealed: SealedPersonalData): Promise<PersonalData | null> {
-    return this.openWith(await this.vault.getDataKey(subjectId), subjectId, sealed);
+    return this.openWith(await this.vault.getDataKey(subjectId), subjectId, sealed) as PersonalData | null;
   }
 
   /**
@@ -36,10 +43,29 @@ export class PersonalDataCipher {
   async openMany(items: Array<{ subjectId: string; sealed: SealedPersonalData }>): Promise<Array<PersonalData | null>> {
     if (items.length === 0) return [];
     const keys = await this.vault.getDataKeys([...new Set(items.map((i) => i.subjectId))]);
-    return items.map((i) => this.openWith(keys.get(i.subjectId), i.subjectId, i.sealed));
+    return items.map((i) => this.openWith(keys.get(i.subjectId), i.subjectId, i.sealed) as PersonalData | null);
   }
 
-  private openWith(key: Buffer | undefined, subjectId: string, sealed: SealedPersonalData): PersonalData | null {
+  /** Seals any JSON value (`undefined` is not one) under the subject's key, creating the key if absent. */
+  async sealValue(subjectId: string, value: unknown): Promise<string> {
+    return sealWith(await this.vault.ensureDataKey(subjectId, randomBytes(32)), subjectId, value);
+  }
+
+  /** Seals any JSON value under the subject's existing key; null when the subject has no key (erased or unknown). */
+  async sealValueUnderExistingKey(subjectId: string, value: unknown): Promise<string | null> {
+    const key = await this.vault.getDataKey(subjectId);
+    return key ? sealWith(key, subjectId, value) : null;
+  }
+
+  /**
+   * The value exactly as sealed (a JSON round trip), or null when the subject's key has been destroyed.
+   * Throws when the sealed text is malformed, was sealed for another subject or was tampered with.
+   */
+  async openValue(subjectId: string, sealed: string): Promise<unknown> {
+    return this.openWith(await this.vault.getDataKey(subjectId), subjectId, sealed);
+  }
+
+  private openWith(key: Buffer | undefined, subjectId: string, sealed: string): unknown {
     if (!key) return null;
     const [version, ivText, bodyText] = sealed.split('.');
     if (version !== VERSION || !ivText || !bodyText) throw new Error(`Unsupported sealed data format for ${subjectId}`);
@@ -48,6 +74,16 @@ export class PersonalDataCipher {
     decipher.setAAD(Buffer.from(subjectId, 'utf8'));
     decipher.setAuthTag(body.subarray(body.length - 16));
     const plain = Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]);
-    return JSON.parse(plain.toString('utf8')) as PersonalData;
+    return JSON.parse(plain.toString('utf8'));
   }
+}
+
+function sealWith(key: Buffer, subjectId: string, value: unknown): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError('Only JSON values can be sealed.');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(subjectId, 'utf8'));
+  const sealed = Buffer.concat([cipher.update(json, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `${VERSION}.${iv.toString('base64url')}.${sealed.toString('base64url')}`;
 }

@@ -6,28 +6,7 @@ import { PasswordHasher } from './password-hasher';
 import { ScryptWorkers } from './scrypt-workers';
 import { PersonalDataCipher } from './personal-data-cipher';
 import { SigningKeyRing } from './signing-key-ring';
-import type { SecretVault } from '../ports/secret-vault';
-
-/** A map-backed vault: enough to test the cipher's logic; the SQLite vault has its own integration test. */
-function memoryVault(): SecretVault {
-  const keys = new Map<string, Buffer>();
-  const hashes = new Map<string, string>();
-  return {
-    getDataKey: async (id) => keys.get(id),
-    getDataKeys: async (ids) => new Map(ids.filter((id) => keys.has(id)).map((id) => [id, keys.get(id)!])),
-    ensureDataKey: async (id, candidate) => {
-      if (!keys.has(id)) keys.set(id, candidate);
-      return keys.get(id)!;
-    },
-    destroyDataKey: async (id) => void keys.delete(id),
-    getPasswordHash: async (id) => hashes.get(id),
-    setPasswordHash: async (id, h) => void hashes.set(id, h),
-    getClientSecretHash: async (id) => hashes.get(`client:${id}`),
-    setClientSecretHash: async (id, h) => void hashes.set(`client:${id}`, h),
-    deleteClientSecretHash: async (id) => void hashes.delete(`client:${id}`),
-    close: async () => undefined,
-  };
-}
+import { memoryVault } from './memory-vault.test-support';
 
 describe('SigningKeyRing', () => {
   it('creates a P-256 key once, with a private file of mode 0600, and loads the same key later', () => {

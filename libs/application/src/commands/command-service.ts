@@ -1,18 +1,7 @@
-import {
-  IamError,
-  SYSTEM_ACTOR,
-  eventOrgPath,
-  isKnownEvent,
-  type Actor,
-  type KnownStoredEvent,
-  type OrgNode,
-  emailKey,
-  type StoredEvent,
-} from '@arbor/domain';
+import { IamError, emailKey, eventOrgPath, isKnownEvent, type KnownStoredEvent, type OrgNode, type StoredEvent } from '@arbor/domain';
 import { AccessPolicy } from '../auth/access-policy';
-import { actorOf } from '../auth/principal';
 import type { Bus } from '../ports/bus';
-import type { EventStore, EventStoreTransaction, IdempotencyRecord, StoredResponse } from '../ports/event-store';
+import type { EventStore, EventStoreTransaction } from '../ports/event-store';
 import type { PersonalData } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { Logger } from '../logger';
@@ -20,35 +9,12 @@ import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import { DIGEST_KEY_IDS, KeyedDigest } from '../security/keyed-digest';
 import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
-import type { Command } from './command';
-import { authorizeCommand, type CommandPrincipal } from './authorize-command';
+import { actorOfCommand, idempotencyScopeOf, type Command, type CommandContext, type CommandOutcome } from './command';
+import { authorizeCommand } from './authorize-command';
 import { isPersonalEvent, prepareCommand, reconcilePrepared, sealedAtIn, type PersonalEvent, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
-
-export interface CommandContext {
-  /**
-   * Who asks. The command service authorizes the command for this principal itself, against the model it
-   * decides on, and records the principal as the events' actor. `'system'` (no authorization) exists only
-   * in-process, for the bootstrap; the internal command API builds principals from verified access tokens.
-   */
-  principal: CommandPrincipal;
-  /**
-   * Present when the request carried an `Idempotency-Key`; the key is stored with the command's events,
-   * under the principal's own scope (see `idempotencyScopeOf`), whatever scope a caller passes.
-   */
-  idempotency?: { scope?: string; key: string; requestHash: string; provisionalResponse: StoredResponse };
-}
-
-/** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */
-export const idempotencyScopeOf = (principal: CommandPrincipal): string => (principal === 'system' ? 'system:system' : `${principal.type}:${principal.id}`);
-
-const actorOfCommand = (principal: CommandPrincipal): Actor => (principal === 'system' ? SYSTEM_ACTOR : actorOf(principal));
-
-export type CommandOutcome =
-  | { kind: 'applied'; events: StoredEvent[]; position: number }
-  | { kind: 'replayed'; record: IdempotencyRecord };
 
 /** Idempotency keys are honoured for 24 hours (contract section 1). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -198,14 +164,12 @@ export class CommandService {
    * model before it is returned, so a model that lags the log never refuses wrongly.
    */
   async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
-    const ok = await authorizeCommand(this.policy, ctx.principal, command).then(
-      () => true,
-      () => false,
-    );
-    if (!ok) await this.deps.store.transaction(async (tx) => {
-      await this.catchUp(tx);
-      await authorizeCommand(this.policy, ctx.principal, command);
-    });
+    const allowed = await authorizeCommand(this.policy, ctx.principal, command).then(() => true, () => false);
+    if (!allowed)
+      await this.deps.store.transaction(async (tx) => {
+        await this.catchUp(tx);
+        await authorizeCommand(this.policy, ctx.principal, command);
+      });
     const prepared = await prepareCommand(command, {
       ...this.deps,
       users: this.state.users,

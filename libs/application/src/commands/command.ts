@@ -1,4 +1,7 @@
-import type { CreateOrgCommand, DeleteOrgCommand, ReplaceOrgCommand } from '@arbor/domain';
+import { SYSTEM_ACTOR, type Actor, type CreateOrgCommand, type DeleteOrgCommand, type ReplaceOrgCommand, type StoredEvent } from '@arbor/domain';
+import { actorOf } from '../auth/principal';
+import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
+import type { CommandPrincipal } from './authorize-command';
 
 /** Everything the command side can be asked to do. Secrets arrive in clear and never leave this process. */
 export type Command =
@@ -24,3 +27,28 @@ export type CommandType = Command['type'];
 
 /** The command of one type, e.g. `CommandOf<'CreateOrg'>`. */
 export type CommandOf<K extends CommandType> = Extract<Command, { type: K }>;
+
+export interface CommandContext {
+  /**
+   * Who asks. The command service authorizes the command for this principal itself, against the model it
+   * decides on, and records the principal as the events' actor. `'system'` (no authorization) exists only
+   * in-process, for the bootstrap; the internal command API builds principals from verified access tokens.
+   */
+  principal: CommandPrincipal;
+  /**
+   * Present when the request carried an `Idempotency-Key`; the key is stored with the command's events,
+   * under the principal's own scope (see `idempotencyScopeOf`), whatever scope a caller passes.
+   */
+  idempotency?: { scope?: string; key: string; requestHash: string; provisionalResponse: StoredResponse };
+}
+
+/** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */
+export const idempotencyScopeOf = (principal: CommandPrincipal): string => (principal === 'system' ? 'system:system' : `${principal.type}:${principal.id}`);
+
+/** Who the events of a command name as their actor. */
+export const actorOfCommand = (principal: CommandPrincipal): Actor => (principal === 'system' ? SYSTEM_ACTOR : actorOf(principal));
+
+export type CommandOutcome =
+  | { kind: 'applied'; events: StoredEvent[]; position: number }
+  | { kind: 'replayed'; record: IdempotencyRecord };
+

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseTrustedProxies } from '@arbor/api';
 
 export interface StandaloneConfig {
   port: number;
@@ -17,9 +18,11 @@ export interface StandaloneConfig {
   benchRoutes?: boolean;
   /** Children pages and parent lists kept in memory per read-model checkpoint (IAM_SUBTREE_CACHE_ENTRIES). */
   subtreeCacheEntries?: number;
+  /** Proxies whose X-Forwarded-For names the client (IAM_TRUSTED_PROXIES; see parseTrustedProxies); none by default. */
+  trustedProxies?: string[];
 }
 
-/** Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD. */
+/** Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer from 0 to 65535, not "${env.PORT}"`);
@@ -39,5 +42,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
     host: env.HOST || undefined,
     benchRoutes: env.IAM_BENCH_ROUTES === 'true',
     subtreeCacheEntries: cacheEntries,
+    trustedProxies: parseTrustedProxies(env.IAM_TRUSTED_PROXIES),
   };
 }

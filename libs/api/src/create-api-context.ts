@@ -3,7 +3,7 @@ import {
   Authenticator,
   ClientAuthenticator,
   ClientSecretHasher,
-  FailureThrottle,
+  LoginThrottle,
   PasswordHasher,
   TokenEndpoint,
   TokenIntrospection,
@@ -13,6 +13,7 @@ import {
   type ReadModels,
   type SecretVault,
   type SigningKeyRing,
+  type ThrottleStore,
   type TokenStore,
 } from '@arbor/application';
 import type { ApiContext, CommandPort, ProjectionWatermark, Readiness } from './api-context';
@@ -24,6 +25,8 @@ export interface ApiContextParts {
   eventStore: EventStore;
   vault: SecretVault;
   tokenStore: TokenStore;
+  /** Login-throttle counters, shared by every gateway of the deployment. */
+  throttleStore: ThrottleStore;
   keys: SigningKeyRing;
   issuer: string;
   hasher: PasswordHasher;
@@ -36,7 +39,8 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
   const { readModels, vault, tokenStore, keys, issuer, hasher } = parts;
   const tokens = new TokenService(keys, { issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore);
-  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle: new FailureThrottle() });
+  const throttle = new LoginThrottle(parts.throttleStore, vault);
+  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle });
   return {
     commands: parts.commands,
     readModels,
@@ -44,7 +48,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     policy: new AccessPolicy(readModels),
     authenticator,
     clientAuthenticator,
-    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, clients: clientAuthenticator, accountThrottle: new FailureThrottle() }),
+    tokenEndpoint: new TokenEndpoint({ tokens, hasher, vault, readModels, tokenStore, clients: clientAuthenticator, throttle }),
     introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, readModels }),
     eventStore: parts.eventStore,
     keys,

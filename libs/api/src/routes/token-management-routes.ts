@@ -1,4 +1,4 @@
-import { readClientCredentials } from '@arbor/application';
+import { THROTTLED, readClientCredentials } from '@arbor/application';
 import { isIamError } from '@arbor/domain';
 import { defineRoute, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
@@ -45,9 +45,9 @@ async function authenticateCaller(req: HandlerRequest, ctx: ApiContext): Promise
   if (input.kind === 'invalid') return oauthError(400, 'invalid_request', input.description);
   if (input.kind === 'none')
     return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials.', { 'WWW-Authenticate': 'Bearer realm="arbor"' });
-  const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret);
+  const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret, req.raw.ip);
   if (check.ok) return undefined;
-  if (check.retryAfterSeconds) return oauthError(429, 'temporarily_unavailable', 'Too many failed attempts for this client.', { 'Retry-After': String(check.retryAfterSeconds) });
+  if (check.retryAfterSeconds) return oauthError(429, 'slow_down', THROTTLED, { 'Retry-After': String(check.retryAfterSeconds) });
   return oauthError(401, 'invalid_client', 'Client authentication failed.', input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {});
 }
 
@@ -87,7 +87,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       },
       400: { description: 'RFC 6749 error.', schema: errorSchema },
       401: { description: 'The caller did not authenticate.', schema: errorSchema },
-      429: { description: 'Too many failed client authentications.', schema: errorSchema },
+      429: { description: '`slow_down`: too many failed client authentications; see Retry-After.', schema: errorSchema },
     },
     handler: async (req, ctx) => {
       const refused = await authenticateCaller(req, ctx);
@@ -110,7 +110,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       200: { description: 'Revoked, or nothing to revoke.' },
       400: { description: 'RFC 6749 error.', schema: errorSchema },
       401: { description: 'The caller did not authenticate.', schema: errorSchema },
-      429: { description: 'Too many failed client authentications.', schema: errorSchema },
+      429: { description: '`slow_down`: too many failed client authentications; see Retry-After.', schema: errorSchema },
     },
     handler: async (req, ctx) => {
       const refused = await authenticateCaller(req, ctx);

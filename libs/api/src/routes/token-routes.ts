@@ -56,10 +56,10 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
       200: { description: 'Tokens issued.', schema: tokenSuccessSchema },
       400: { description: 'RFC 6749 error.', schema: oauthErrorSchema },
       401: { description: 'Client authentication failed.', schema: oauthErrorSchema },
-      429: { description: 'Too many failed attempts; see Retry-After.', schema: oauthErrorSchema },
+      429: { description: '`slow_down`: throttled (failed attempts, or the password hasher is saturated); see Retry-After.', schema: oauthErrorSchema },
     },
     handler: async (req, ctx) => {
-      const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization);
+      const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization, req.raw.ip);
       if (result.ok) return { status: 200, body: result.body, headers: NO_STORE };
       const headers: Record<string, string> = { ...NO_STORE };
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);

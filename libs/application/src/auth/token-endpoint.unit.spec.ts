@@ -1,5 +1,6 @@
 import type { PasswordHasher } from '../security/password-hasher';
-import { FailureThrottle } from './failure-throttle';
+import { LoginThrottle } from './login-throttle';
+import { MemoryThrottleStore, throttleVault } from './throttle.test-support';
 import { TokenEndpoint, type TokenEndpointDeps } from './token-endpoint';
 
 /** Only what a password grant touches before hashing; anything else would throw. */
@@ -12,7 +13,7 @@ function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndp
     readModels: { users: { findByEmail: async () => { lookups.push('user'); return undefined; } } },
     tokenStore: unused,
     clients: unused,
-    accountThrottle: new FailureThrottle(),
+    throttle: new LoginThrottle(new MemoryThrottleStore(), throttleVault()),
   } as unknown as TokenEndpointDeps;
   return new TokenEndpoint(deps);
 }
@@ -20,10 +21,10 @@ function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndp
 describe('TokenEndpoint password grant', () => {
   const login = { grant_type: 'password', username: 'ada@example.test', password: 'pw' };
 
-  it('sheds with 429 before any lookup while the hasher is saturated', async () => {
+  it('sheds with 429 slow_down before any lookup while the hasher is saturated', async () => {
     const lookups: string[] = [];
     const result = await endpoint({ saturated: true, verify: async () => { throw new Error('must not hash'); } }, lookups).grant(login);
-    expect(result).toMatchObject({ ok: false, status: 429, error: 'temporarily_unavailable', retryAfterSeconds: 1 });
+    expect(result).toMatchObject({ ok: false, status: 429, error: 'slow_down', retryAfterSeconds: 1 });
     expect(lookups).toEqual([]);
   });
 

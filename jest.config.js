@@ -27,7 +27,7 @@ const base = {
 };
 
 /** The HTTP suites that describe the contract, not one profile's files. */
-const PROFILE_NEUTRAL_SUITES = ['orgs', 'http-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tokens', 'oauth-interop'];
+const PROFILE_NEUTRAL_SUITES = ['orgs', 'http-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tokens', 'oauth-interop', 'throttling'];
 
 const embedded = {
   ...base,

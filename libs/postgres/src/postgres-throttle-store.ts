@@ -62,12 +62,6 @@ export class PostgresThrottleStore implements ThrottleStore {
     return toCount(await this.limiter.penalty(key, points, { customDuration: windowSeconds }));
   }
 
-  async get(key: string): Promise<ThrottleCount | undefined> {
-    this.assertOpen();
-    const res = await this.limiter.get(key);
-    return res === null ? undefined : toCount(res);
-  }
-
   async delete(key: string): Promise<void> {
     this.assertOpen();
     await this.limiter.delete(key);

@@ -21,7 +21,7 @@ const PURGE_EVERY_MS = 10 * 60_000;
  * Login-throttle counters in their own SQLite file, through rate-limiter-flexible's RateLimiterSQLite: each
  * change is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` in a transaction, atomic across connections
  * and processes. The limiter's own limits are unused (LoginThrottle applies the policy): `penalty` adds
- * points with the window as its `customDuration`, `get` and `delete` read and forget.
+ * points with the window as its `customDuration` (0 points: a read), `delete` forgets.
  */
 export class SqliteThrottleStore implements ThrottleStore {
   private readonly limiter: RateLimiterSQLite;
@@ -46,12 +46,6 @@ export class SqliteThrottleStore implements ThrottleStore {
   async add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount> {
     this.assertOpen(windowSeconds);
     return toCount(await this.limiter.penalty(key, points, { customDuration: windowSeconds }));
-  }
-
-  async get(key: string): Promise<ThrottleCount | undefined> {
-    this.assertOpen();
-    const res = await this.limiter.get(key);
-    return res === null ? undefined : toCount(res);
   }
 
   async delete(key: string): Promise<void> {

@@ -37,8 +37,9 @@ export function readClientCredentials(authorization: string | undefined, body: R
 export type ClientCheck = { ok: true; client: ClientView } | { ok: false; retryAfterSeconds?: number };
 
 /**
- * Verifies a client's secret, throttled per client id (`client:<client id>`), source and pair: see
- * LoginThrottle.admit. `address` is the caller's address as express reports it (`req.ip`).
+ * Verifies a client's secret. Failures are throttled per client id (`client:<client id>`), source and pair
+ * (LoginThrottle.clientFailed): past a limit a failure answers `retryAfterSeconds`; a right secret always
+ * passes. `address` is the caller's address as express reports it (`req.ip`).
  */
 export class ClientAuthenticator {
   constructor(
@@ -46,16 +47,13 @@ export class ClientAuthenticator {
   ) {}
 
   async verify(clientId: string, clientSecret: string, address: string | undefined): Promise<ClientCheck> {
-    const attempt = await this.deps.throttle.admit(`client:${clientId}`, address);
-    if (!attempt.ok) return { ok: false, retryAfterSeconds: attempt.retryAfterSeconds };
     const client = await this.deps.readModels.clients.getByClientId(clientId);
     const stored = client ? await this.deps.vault.getClientSecretHash(client.id) : undefined;
     // verify() hashes even when nothing is stored, so unknown clients take as long as wrong secrets.
     if (!(await this.deps.secrets.verify(clientSecret, stored)) || !client) {
-      const refused = await attempt.failed();
+      const refused = await this.deps.throttle.clientFailed(`client:${clientId}`, address);
       return refused ? { ok: false, retryAfterSeconds: refused.retryAfterSeconds } : { ok: false };
     }
-    await attempt.succeeded();
     return { ok: true, client };
   }
 }

@@ -7,9 +7,12 @@ import { ThrottleKeys, throttleSource } from './throttle-keys';
  * point counted and lasts `windowSeconds`; a counter past its limit refuses until its window ends.
  */
 export interface LoginThrottlePolicy {
-  /** (a) Consecutive failures of one subject from one source: past `limit`, that pair alone is refused. */
+  /**
+   * (a) Consecutive failures of one subject from one source: past `limit`, that pair alone is refused (for
+   * client secrets: its failures are answered `slow_down`).
+   */
   pair: { limit: number; windowSeconds: number };
-  /** (b) Failures from one source over every subject: past `limit`, the source is refused. */
+  /** (b) Failures from one source over every subject: past `limit`, the source is refused (likewise). */
   source: { limit: number; windowSeconds: number };
   /**
    * (c) Failures of one subject from every source: past `limit`, one password attempt per delay, from
@@ -33,7 +36,10 @@ export const DEFAULT_LOGIN_THROTTLE_POLICY: LoginThrottlePolicy = {
 /** The `error_description` of a throttled answer (`slow_down`); it names no limit, so it tells nothing about the subject. */
 export const THROTTLED = 'Too many attempts; retry after the number of seconds in Retry-After.';
 
-/** The attempt may not be checked now; ask again after `retryAfterSeconds` (whole seconds, at least 1). */
+/**
+ * Answer `429 slow_down`: the password attempt may not be checked now, or the client-secret failure is past a
+ * limit. Ask again after `retryAfterSeconds` (whole seconds, at least 1).
+ */
 export interface ThrottleRefusal {
   ok: false;
   retryAfterSeconds: number;
@@ -48,21 +54,14 @@ export interface ThrottleReservation {
   release(): Promise<void>;
 }
 
-/** A client authentication that may be checked; its failure is counted afterwards. */
-export interface ThrottleAdmission {
-  ok: true;
-  succeeded(): Promise<void>;
-  /** Counts the failure; a refusal when a limit is now passed (answer it `slow_down`, not `invalid_client`). */
-  failed(): Promise<ThrottleRefusal | undefined>;
-}
-
 /**
  * Throttles guessing of passwords and client secrets without handing attackers a lockout (OWASP ASVS 4.0
  * 2.2.1), over a ThrottleStore that every process of the deployment shares: a restart forgets nothing and
- * more gateways add no allowance. Attempts count against three counters (see LoginThrottlePolicy): the pair
+ * more gateways add no allowance. Failures count against three counters (see LoginThrottlePolicy): the pair
  * (subject, source) blocks only the guessing source; the source blocks one address spreading guesses over
- * many subjects; the subject, once past its limit, admits one attempt per growing delay from any source,
- * so the right password from elsewhere waits at most that delay.
+ * many subjects; the subject, once past its limit, admits one password attempt per growing delay from any
+ * source, so the right password from elsewhere waits at most that delay. Passwords: `reserve` before the
+ * check; client secrets: `clientFailed` after a failed check (see each for why).
  *
  * Subjects are `account:<email key>` or `client:<client id>`; addresses are what express reports
  * (`req.ip`), counted per IPv4 address or IPv6 /64 (throttleSource). Store keys are keyed hashes.
@@ -118,37 +117,27 @@ export class LoginThrottle {
   }
 
   /**
-   * For client secrets: 256-bit random values that no number of guesses will find, checked by one HMAC. A
-   * right secret is refused only from a pair or a source already past its limit; it never waits for the
-   * subject's delay (machine clients call often, and a client id is in every token it holds: gating its
-   * successes would hand anyone who saw one a slowdown of the client). So the counters are read before
-   * the check and written only after a failure: a success costs two reads. A burst of parallel wrong
-   * secrets is checked in full, but only the failures counted within the limits answer `invalid_client`.
+   * For client secrets: 256-bit random values that no number of guesses will find, checked by one HMAC.
+   * Throttling cannot protect them, so it never refuses a right secret (from whatever source: an owner
+   * behind the guesser's address, or its own instances during a secret rotation, keep working) and a
+   * success touches no counter: the hot path of machine clients costs nothing. A failure, once checked,
+   * counts against the same three counters as a password failure; past a limit it is answered `slow_down`
+   * (the refusal returned) rather than `invalid_client`, so a guesser or a misconfigured caller is told to
+   * back off, and of a parallel burst of wrong secrets only the failures within the limits are answered
+   * as failures (each count is atomic). Past the subject's limit there is no gate: nothing to wait for.
    */
-  async admit(subject: string, address: string | undefined): Promise<ThrottleAdmission | ThrottleRefusal> {
+  async clientFailed(subject: string, address: string | undefined): Promise<ThrottleRefusal | undefined> {
     const keys = await this.keys.of(subject, throttleSource(address));
     const { pair, source, subject: perSubject } = this.policy;
-    const [pairCount, sourceCount] = await Promise.all([this.store.get(keys.pair), this.store.get(keys.source)]);
-    if (pairCount && pairCount.points >= pair.limit) return refusal(pairCount.msBeforeReset);
-    if (sourceCount && sourceCount.points >= source.limit) return refusal(sourceCount.msBeforeReset);
-    return {
-      ok: true,
-      // Only consecutive failures block a pair: a success from it starts the count again.
-      succeeded: async () => {
-        if (pairCount && pairCount.points > 0) await this.store.delete(keys.pair);
-      },
-      failed: async () => {
-        const [p, s, a] = await Promise.all([
-          this.store.add(keys.pair, 1, pair.windowSeconds),
-          this.store.add(keys.source, 1, source.windowSeconds),
-          this.store.add(keys.subject, 1, perSubject.windowSeconds),
-        ]);
-        if (p.points > pair.limit) return refusal(p.msBeforeReset);
-        if (s.points > source.limit) return refusal(s.msBeforeReset);
-        if (a.points > perSubject.limit) return refusal(this.delaySeconds(a.points - perSubject.limit) * 1000);
-        return undefined;
-      },
-    };
+    const [p, s, a] = await Promise.all([
+      this.store.add(keys.pair, 1, pair.windowSeconds),
+      this.store.add(keys.source, 1, source.windowSeconds),
+      this.store.add(keys.subject, 1, perSubject.windowSeconds),
+    ]);
+    if (p.points > pair.limit) return refusal(p.msBeforeReset);
+    if (s.points > source.limit) return refusal(s.msBeforeReset);
+    if (a.points > perSubject.limit) return refusal(this.delaySeconds(a.points - perSubject.limit) * 1000);
+    return undefined;
   }
 
   /** The gate's delay after the subject's `overLimit`-th attempt past its limit (1-based). */

@@ -70,7 +70,7 @@ describe('LoginThrottle.reserve (passwords)', () => {
     expect(next).toEqual({ ok: false, retryAfterSeconds: 900 });
     // It gave back the point it had taken at its pair: it was never checked.
     const keys = await new ThrottleKeys(vault).of('account:user10@example.test', ATTACKER);
-    expect(await store.get(keys.pair)).toEqual({ points: 0, msBeforeReset: 900_000 });
+    expect(await store.add(keys.pair, 0, 900)).toEqual({ points: 0, msBeforeReset: 900_000 });
     // Another source is not affected; the source may try again once its window ends.
     expect((await throttle.reserve('account:user10@example.test', OWNER)).ok).toBe(true);
     advance(900);
@@ -104,47 +104,30 @@ describe('LoginThrottle.reserve (passwords)', () => {
   });
 });
 
-describe('LoginThrottle.admit (client secrets)', () => {
+describe('LoginThrottle.clientFailed (client secrets)', () => {
   const CLIENT = 'client:cli_abc';
 
   it('answers at most 5 failures of a parallel burst from one source as failures; the rest are refusals', async () => {
     const { throttle } = setup();
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const admission = await throttle.admit(CLIENT, ATTACKER);
-        if (!admission.ok) return 'refused';
-        return (await admission.failed()) ? 'refused' : 'failed';
-      }),
-    );
-    expect(answers.filter((a) => a === 'failed')).toHaveLength(5);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => throttle.clientFailed(CLIENT, ATTACKER)));
+    expect(answers.filter((a) => a === undefined)).toHaveLength(5);
+    for (const a of answers.filter((x) => x !== undefined)) expect(a).toEqual({ ok: false, retryAfterSeconds: 900 });
   });
 
-  it('refuses a blocked pair, even the right secret, and never slows the right secret from another source', async () => {
-    const { throttle } = setup();
-    for (let i = 0; i < 5; i++) {
-      const admission = await throttle.admit(CLIENT, ATTACKER);
-      expect(admission.ok && (await admission.failed())).toBeUndefined();
-    }
-    expect(await throttle.admit(CLIENT, ATTACKER)).toEqual({ ok: false, retryAfterSeconds: 900 });
-    // Guesses from many other sources push the client past its own limit: wrong secrets are refused...
-    for (let i = 0; i < 20; i++) {
-      const admission = await throttle.admit(CLIENT, `192.0.2.${i}`);
-      if (!admission.ok) throw new Error('a fresh source is admitted');
-      expect(await admission.failed()).toEqual({ ok: false, retryAfterSeconds: expect.any(Number) });
-    }
-    // ...but the owner's right secret, however often, is admitted without any delay.
-    for (let i = 0; i < 20; i++) {
-      const admission = await throttle.admit(CLIENT, OWNER);
-      expect(admission.ok).toBe(true);
-      if (admission.ok) await admission.succeeded();
-    }
-  });
-
-  it('writes nothing for a success', async () => {
-    const { store, throttle } = setup();
-    const admission = await throttle.admit(CLIENT, OWNER);
-    if (admission.ok) await admission.succeeded();
-    expect(store.counters.size).toBe(0);
+  it('refuses failures past the pair, source and client limits, with the time to wait', async () => {
+    const { throttle, advance } = setup();
+    for (let i = 0; i < 5; i++) expect(await throttle.clientFailed(CLIENT, ATTACKER)).toBeUndefined();
+    expect(await throttle.clientFailed(CLIENT, ATTACKER)).toEqual({ ok: false, retryAfterSeconds: 900 });
+    // Past the client's own limit, from fresh sources: a refusal whose wait grows with the failures.
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) waits.push((await throttle.clientFailed(CLIENT, `192.0.2.${i}`))!.retryAfterSeconds);
+    expect(waits).toEqual([2, 4, 8, 16, 32, 60, 60, 60]);
+    // Over many clients, one source is refused after 50 failures.
+    const spreader = '198.51.100.200';
+    for (let i = 0; i < 50; i++) expect(await throttle.clientFailed(`client:cli_${i % 10}`, spreader)).toBeUndefined();
+    expect(await throttle.clientFailed('client:cli_other', spreader)).toEqual({ ok: false, retryAfterSeconds: 900 });
+    advance(900);
+    expect(await throttle.clientFailed('client:cli_other', spreader)).toBeUndefined();
   });
 });
 

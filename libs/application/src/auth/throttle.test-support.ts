@@ -17,11 +17,6 @@ export class MemoryThrottleStore implements ThrottleStore {
     return { points: counter.points, msBeforeReset: counter.expire - this.now };
   }
 
-  async get(key: string): Promise<ThrottleCount | undefined> {
-    const counter = this.live(key);
-    return counter && { points: counter.points, msBeforeReset: counter.expire - this.now };
-  }
-
   async delete(key: string): Promise<void> {
     this.counters.delete(key);
   }

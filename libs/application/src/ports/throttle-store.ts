@@ -14,13 +14,11 @@ export interface ThrottleCount {
  */
 export interface ThrottleStore {
   /**
-   * Adds `points` (negative: gives points back) to `key` and returns the count after the change. A key that
-   * is absent or whose window has ended starts a new window of `windowSeconds` (whole seconds, > 0) holding
-   * just `points`; a running window keeps its end, whatever `windowSeconds` says.
+   * Adds `points` (negative: gives points back; 0: reads) to `key` and returns the count after the change. A
+   * key that is absent or whose window has ended starts a new window of `windowSeconds` (whole seconds, > 0)
+   * holding just `points`; a running window keeps its end, whatever `windowSeconds` says.
    */
   add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount>;
-  /** The count in the running window; undefined when the key is absent or its window has ended. */
-  get(key: string): Promise<ThrottleCount | undefined>;
   /** Forgets the key (nothing happens when it is absent). */
   delete(key: string): Promise<void>;
   /** Drops every key whose window ended before now; adapters also do this on their own, periodically. */

@@ -1,10 +1,11 @@
+import { IamError } from '@arbor/domain';
 import type { PasswordHasher } from '../security/password-hasher';
 import { LoginThrottle } from './login-throttle';
 import { MemoryThrottleStore, throttleVault } from './throttle.test-support';
 import { TokenEndpoint, type TokenEndpointDeps } from './token-endpoint';
 
 /** Only what a password grant touches before hashing; anything else would throw. */
-function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndpoint {
+function endpoint(hasher: Partial<PasswordHasher>, lookups: string[], store = new MemoryThrottleStore()): TokenEndpoint {
   const unused = new Proxy({}, { get: (_t, name) => { throw new Error(`not expected: ${String(name)}`); } });
   const deps = {
     tokens: unused,
@@ -13,7 +14,7 @@ function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndp
     readModels: { users: { findByEmail: async () => { lookups.push('user'); return undefined; } } },
     tokenStore: unused,
     clients: unused,
-    throttle: new LoginThrottle(new MemoryThrottleStore(), throttleVault()),
+    throttle: new LoginThrottle(store, throttleVault()),
   } as unknown as TokenEndpointDeps;
   return new TokenEndpoint(deps);
 }
@@ -35,5 +36,15 @@ describe('TokenEndpoint password grant', () => {
     expect(result).toMatchObject({ ok: false, status: 400, error: 'invalid_grant' });
     expect(lookups).toEqual(['user']);
     expect(hashed).toBe(1);
+  });
+
+  it('gives the throttle points back when the hasher sheds the attempt after all (429 slow_down)', async () => {
+    const store = new MemoryThrottleStore();
+    const shed = async () => {
+      throw new IamError('IAM_ERR_RATE_LIMITED', 'Too many password checks in flight; retry shortly.');
+    };
+    const result = await endpoint({ saturated: false, verify: shed }, [], store).grant(login, undefined, '192.0.2.1');
+    expect(result).toMatchObject({ ok: false, status: 429, error: 'slow_down', retryAfterSeconds: 1 });
+    expect([...store.counters.values()].map((c) => c.points)).toEqual([0, 0, 0]);
   });
 });

@@ -8,12 +8,13 @@ import {
   requireInternalTokenOffLoopback,
   tokenAudiencesFromEnv,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext } from '@arbor/api';
+import { HttpCommandPort, createApiApp, createApiContext, parseTrustedProxies } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
   openPostgresEventStore,
   openPostgresReadModels,
   openPostgresSecretVault,
+  openPostgresThrottleStore,
   openPostgresTokenStore,
 } from '@arbor/postgres';
 
@@ -30,12 +31,15 @@ async function main(): Promise<void> {
   const log = jsonLogger({ app: 'gateway' }, settings.logLevel);
   const port = process.env.PORT === undefined || process.env.PORT === '' ? 8080 : Number(process.env.PORT);
   const issuer = settings.issuer;
+  const trustedProxies = parseTrustedProxies(process.env.IAM_TRUSTED_PROXIES);
   const connection = { schema: settings.schema };
-  const [eventStore, readModels, vault, tokenStore] = await Promise.all([
+  const [eventStore, readModels, vault, tokenStore, throttleStore] = await Promise.all([
     openPostgresEventStore(settings.databaseUrl, connection),
     openPostgresReadModels(settings.databaseUrl, connection),
     openPostgresSecretVault(settings.databaseUrl, connection),
     openPostgresTokenStore(settings.databaseUrl, connection),
+    // Login-throttle counters: every gateway of the deployment counts in the same table.
+    openPostgresThrottleStore(settings.databaseUrl, connection),
   ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
   const dataDir = process.env.IAM_DATA_DIR || './data';
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
     eventStore,
     vault,
     tokenStore,
+    throttleStore,
     keys: SigningKeyRing.loadOrCreate(dataDir),
     issuer,
     // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
-  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true' });
+  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies });
   const server = app.listen(port, process.env.HOST || '0.0.0.0');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   log.info('arbor listening', { port: (server.address() as AddressInfo).port, issuer, profile: 'distributed', schema: settings.schema });
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     server.close();
     server.closeAllConnections();
-    await Promise.allSettled([watermark.close(), eventStore.close(), readModels.close(), vault.close(), tokenStore.close()]);
+    await Promise.allSettled([watermark.close(), eventStore.close(), readModels.close(), vault.close(), tokenStore.close(), throttleStore.close()]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { tokenAudiencesFromEnv } from '@arbor/application';
+import { parseTrustedProxies } from '@arbor/api';
 
 export interface StandaloneConfig {
   port: number;
@@ -22,11 +23,13 @@ export interface StandaloneConfig {
   benchRoutes?: boolean;
   /** Children pages and parent lists kept in memory per read-model checkpoint (IAM_SUBTREE_CACHE_ENTRIES). */
   subtreeCacheEntries?: number;
+  /** Proxies whose X-Forwarded-For names the client (IAM_TRUSTED_PROXIES; see parseTrustedProxies); none by default. */
+  trustedProxies?: string[];
 }
 
 /**
  * Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_BOOTSTRAP_ADMIN_EMAIL,
- * IAM_BOOTSTRAP_ADMIN_PASSWORD. Throws on a value it cannot use.
+ * IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES. Throws on a value it cannot use.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
@@ -51,5 +54,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
     host: env.HOST || undefined,
     benchRoutes: env.IAM_BENCH_ROUTES === 'true',
     subtreeCacheEntries: cacheEntries,
+    trustedProxies: parseTrustedProxies(env.IAM_TRUSTED_PROXIES),
   };
 }

@@ -23,3 +23,11 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ PORT: '70000' })).toThrow('PORT');
   });
 });
+
+describe('configFromEnv: IAM_TRUSTED_PROXIES', () => {
+  it('trusts no proxy by default and reads the list otherwise', () => {
+    expect(configFromEnv({}).trustedProxies).toEqual([]);
+    expect(configFromEnv({ IAM_TRUSTED_PROXIES: 'loopback,10.0.0.0/8' }).trustedProxies).toEqual(['loopback', '10.0.0.0/8']);
+    expect(() => configFromEnv({ IAM_TRUSTED_PROXIES: 'true' })).toThrow('IAM_TRUSTED_PROXIES');
+  });
+});

@@ -18,7 +18,7 @@ import {
 } from '@arbor/application';
 import { createApiApp, createApiContext } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
-import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
+import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteThrottleStore, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
 
 export interface RunningStandalone {
@@ -45,6 +45,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   });
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
+  const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
@@ -67,6 +68,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
     projection: projector,
     vault,
     tokenStore,
+    throttleStore,
     hasher,
     eventStore: store,
     keys,
@@ -93,7 +95,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const purge = setInterval(purgeExpired, 3600_000);
   purge.unref();
 
-  const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false });
+  const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false, trustedProxies: config.trustedProxies });
   const server = app.listen(config.port, config.host ?? '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -122,6 +124,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
         await readModels.close();
         await vault.close();
         await tokenStore.close();
+        await throttleStore.close();
       })()),
   };
 }

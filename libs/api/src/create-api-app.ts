@@ -23,6 +23,11 @@ export interface ApiAppOptions {
    * that `npm run bench` compares every endpoint with; `GET /__bench/memory`: `process.memoryUsage()`). Off by default; only IAM_BENCH_ROUTES=true turns it on.
    */
   benchRoutes?: boolean;
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (express `trust proxy`; see parseTrustedProxies), so
+   * that `req.ip`, the source login throttling counts, is the client's address. Empty: the socket's peer.
+   */
+  trustedProxies?: string[];
 }
 
 /** Every `/api/v1` route, in the order they are bound and documented. */
@@ -46,6 +51,7 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   app.disable('x-powered-by');
   // Our ETags are resource versions; express must not add its own content hashes.
   app.set('etag', false);
+  app.set('trust proxy', options.trustedProxies && options.trustedProxies.length > 0 ? options.trustedProxies : false);
 
   // First: API requests, nearly all of the traffic, skip the layers below.
   app.use(

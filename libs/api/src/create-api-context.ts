@@ -4,8 +4,8 @@ import {
   ClientAuthenticator,
   ClientSecretHasher,
   DIGEST_KEY_IDS,
-  FailureThrottle,
   KeyedDigest,
+  LoginThrottle,
   PasswordHasher,
   PersonalDataCipher,
   RefreshTokenHasher,
@@ -19,6 +19,7 @@ import {
   type ReadModels,
   type SecretVault,
   type SigningKeyRing,
+  type ThrottleStore,
   type TokenStore,
 } from '@arbor/application';
 import type { ApiContext, CommandPort, ProjectionWatermark, Readiness } from './api-context';
@@ -30,6 +31,8 @@ export interface ApiContextParts {
   eventStore: EventStore;
   vault: SecretVault;
   tokenStore: TokenStore;
+  /** Login-throttle counters, shared by every gateway of the deployment. */
+  throttleStore: ThrottleStore;
   keys: SigningKeyRing;
   issuer: string;
   /** The audiences tokens may name (IAM_AUDIENCE, IAM_RESOURCES); Arbor's API authenticates only its own. */
@@ -44,7 +47,8 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
   const { readModels, vault, tokenStore, keys, issuer, hasher, audiences } = parts;
   const tokens = new TokenService(keys, { issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, audiences.own);
-  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle: new FailureThrottle() });
+  const throttle = new LoginThrottle(parts.throttleStore, vault);
+  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle });
   const refreshTokens = new RefreshTokenHasher(vault);
   return {
     commands: parts.commands,
@@ -61,7 +65,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
       tokenStore,
       refreshTokens,
       clients: clientAuthenticator,
-      accountThrottle: new FailureThrottle(),
+      throttle,
       audiences,
     }),
     introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, refreshTokens, readModels }),

@@ -9,3 +9,4 @@ export { PostgresMembershipQueries } from './postgres-membership-queries';
 export { PostgresClientQueries } from './postgres-client-queries';
 export { projectionChannel as readModelsProjectionChannel } from './read-models-schema';
 export { PostgresPublisherCheckpoint } from './postgres-publisher-checkpoint';
+export { PostgresThrottleStore, openPostgresThrottleStore, type PostgresThrottleStoreOptions } from './postgres-throttle-store';

@@ -6,4 +6,5 @@ export { SqliteMembershipQueries } from './sqlite-membership-queries';
 export { SqliteClientQueries } from './sqlite-client-queries';
 export { SqliteSecretVault, openSqliteSecretVault } from './sqlite-secret-vault';
 export { SqliteTokenStore, openSqliteTokenStore } from './sqlite-token-store';
+export { SqliteThrottleStore, openSqliteThrottleStore } from './sqlite-throttle-store';
 export { BACKGROUND_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';

@@ -5,6 +5,7 @@
  */
 export { refreshToken, tokenStoreConformance, type TokenStoreHarness } from './token-store-conformance';
 export { secretVaultConformance, type SecretVaultHarness } from './secret-vault-conformance';
+export { throttleStoreConformance, type ThrottleStoreHarness } from './throttle-store-conformance';
 export { ACCESS_TREE } from './access-tree';
 export { clientQueriesConformance } from './client-queries-conformance';
 export { collectPages } from './collect-pages';

@@ -52,6 +52,8 @@ export async function startDistributedStack(options: {
   resources?: string[];
   /** Overrides DATABASE_URL, e.g. to go through a proxy that a fault test can cut. */
   databaseUrl?: string;
+  /** More environment for every process of the stack (e.g. IAM_TRUSTED_PROXIES). */
+  env?: Record<string, string>;
 }): Promise<DistributedStack> {
   const schema = `t_${basename(options.dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
   const [port, commandPort] = await Promise.all([freePort(), freePort()]);
@@ -73,6 +75,7 @@ export async function startDistributedStack(options: {
     HOST: '127.0.0.1',
     COMMAND_SERVICE_PORT: String(commandPort),
     COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}`,
+    ...options.env,
   };
   const url = `http://127.0.0.1:${port}`;
   const processes = {} as DistributedStack['processes'];

@@ -43,19 +43,22 @@ export interface CallResult {
 
 /**
  * Starts Arbor over a fresh (or given) data directory, with a cheap password hash cost and response
- * validation on, and logs the platform admin in. Embedded: the standalone app in this process. With
+ * validation on, and logs the platform admin in. `trustedProxies` (IAM_TRUSTED_PROXIES): e.g. `['loopback']`
+ * lets a test play several sources with X-Forwarded-For. Embedded: the standalone app in this process. With
  * ARBOR_TEST_PROFILE=distributed (set by the `distributed` Jest project): gateway, command service and
  * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
  */
-export async function startTestApp(options: { dataDir?: string } = {}): Promise<TestApp> {
+export async function startTestApp(options: { dataDir?: string; trustedProxies?: string[] } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
+    const env: Record<string, string> = options.trustedProxies ? { IAM_TRUSTED_PROXIES: options.trustedProxies.join(',') } : {};
     const stack = await startDistributedStack({
       dataDir,
       adminEmail: ADMIN_EMAIL,
       adminPassword: ADMIN_PASSWORD,
       issuer: 'http://arbor.test',
       resources: [OTHER_RESOURCE],
+      env,
     });
     return connectToStack(stack, dataDir);
   }
@@ -71,6 +74,7 @@ export async function startTestApp(options: { dataDir?: string } = {}): Promise<
       passwordCostLog2: 10,
       logLevel: 'silent',
       validateResponses: true,
+      trustedProxies: options.trustedProxies,
     },
     jsonLogger({}, 'silent'),
   );

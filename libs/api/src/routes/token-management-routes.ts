@@ -1,4 +1,4 @@
-import { FIRST_PARTY_CLIENT_ID, PUBLIC_CALLER, callerOfClient, callerOfPrincipal, readClientCredentials, type TokenCaller } from '@arbor/application';
+import { FIRST_PARTY_CLIENT_ID, PUBLIC_CALLER, callerOfClient, callerOfPrincipal, readClientCredentials, THROTTLED, type TokenCaller } from '@arbor/application';
 import { isIamError } from '@arbor/domain';
 import { defineRoute, oauthErrorBody, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
@@ -48,9 +48,9 @@ async function authenticateCaller(req: HandlerRequest, ctx: ApiContext, allowPub
     if (allowPublic && (input.kind === 'none' || input.clientId === FIRST_PARTY_CLIENT_ID)) return PUBLIC_CALLER;
     return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials.', challenge);
   }
-  const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret);
+  const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret, req.raw.ip);
   if (check.ok) return callerOfClient(check.client);
-  if (check.retryAfterSeconds) return oauthError(429, 'temporarily_unavailable', 'Too many failed attempts for this client.', { 'Retry-After': String(check.retryAfterSeconds) });
+  if (check.retryAfterSeconds) return oauthError(429, 'slow_down', THROTTLED, { 'Retry-After': String(check.retryAfterSeconds) });
   return oauthError(401, 'invalid_client', 'Client authentication failed.', input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {});
 }
 

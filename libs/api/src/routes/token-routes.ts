@@ -30,7 +30,7 @@ export const OAUTH_ENDPOINT_ERRORS = {
   401: oauthErrorResponse('invalid_client: client authentication failed.'),
   413: oauthErrorResponse('invalid_request: the body exceeds 64 KiB.'),
   415: oauthErrorResponse('invalid_request: the body is neither application/x-www-form-urlencoded nor application/json.'),
-  429: oauthErrorResponse('temporarily_unavailable: too many failed attempts; see Retry-After.'),
+  429: oauthErrorResponse('slow_down: throttled (failed attempts, or the password hasher is saturated); see Retry-After.'),
 };
 
 /** RFC 8707 resource indicators: one URI, or several (the only parameter that may repeat). */
@@ -73,7 +73,7 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
       ...OAUTH_ENDPOINT_ERRORS,
     },
     handler: async (req, ctx) => {
-      const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization);
+      const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization, req.raw.ip);
       if (result.ok) return { status: 200, body: result.body };
       const headers: Record<string, string> = {};
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);

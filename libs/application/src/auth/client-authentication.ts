@@ -1,7 +1,7 @@
 import type { ClientView, ReadModels } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
-import type { FailureThrottle } from './failure-throttle';
+import type { LoginThrottle } from './login-throttle';
 
 export type ClientCredentialsInput =
   /** A confidential client authenticating (`client_secret_basic` or `client_secret_post`). */
@@ -50,24 +50,24 @@ export function readClientCredentials(authorization: string | undefined, body: R
 
 export type ClientCheck = { ok: true; client: ClientView } | { ok: false; retryAfterSeconds?: number };
 
-/** Verifies a client's secret, throttling repeated failures per client id. */
+/**
+ * Verifies a client's secret. Failures are throttled per client id (`client:<client id>`), source and pair
+ * (LoginThrottle.clientFailed): past a limit a failure answers `retryAfterSeconds`; a right secret always
+ * passes. `address` is the caller's address as express reports it (`req.ip`).
+ */
 export class ClientAuthenticator {
   constructor(
-    private readonly deps: { readModels: ReadModels; vault: SecretVault; secrets: ClientSecretHasher; throttle: FailureThrottle },
+    private readonly deps: { readModels: ReadModels; vault: SecretVault; secrets: ClientSecretHasher; throttle: LoginThrottle },
   ) {}
 
-  async verify(clientId: string, clientSecret: string): Promise<ClientCheck> {
-    const key = `client:${clientId}`;
-    const wait = this.deps.throttle.retryAfterSeconds(key);
-    if (wait > 0) return { ok: false, retryAfterSeconds: wait };
+  async verify(clientId: string, clientSecret: string, address: string | undefined): Promise<ClientCheck> {
     const client = await this.deps.readModels.clients.getByClientId(clientId);
     const stored = client ? await this.deps.vault.getClientSecretHash(client.id) : undefined;
     // verify() hashes even when nothing is stored, so unknown clients take as long as wrong secrets.
     if (!(await this.deps.secrets.verify(clientSecret, stored)) || !client) {
-      this.deps.throttle.recordFailure(key);
-      return { ok: false };
+      const refused = await this.deps.throttle.clientFailed(`client:${clientId}`, address);
+      return refused ? { ok: false, retryAfterSeconds: refused.retryAfterSeconds } : { ok: false };
     }
-    this.deps.throttle.recordSuccess(key);
     return { ok: true, client };
   }
 }

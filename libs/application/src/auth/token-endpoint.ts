@@ -1,12 +1,12 @@
 import { emailKey, isIamError, isPermission } from '@arbor/domain';
-import type { ReadModels } from '../ports/read-models';
+import type { ReadModels, UserView } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { TokenStore } from '../ports/token-store';
 import { SATURATED, type PasswordHasher } from '../security/password-hasher';
 import type { TokenService } from '../security/token-service';
 import { isSessionLive, sessionStart } from './authenticator';
 import { readClientCredentials, type ClientAuthenticator } from './client-authentication';
-import type { FailureThrottle } from './failure-throttle';
+import { THROTTLED, type LoginThrottle } from './login-throttle';
 import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
 import { issueRefreshToken, type RefreshTokenHasher } from './refresh-tokens';
 import { grantScope, parseScopeParameter, permissionsAnywhere } from './scope-parameter';
@@ -20,7 +20,10 @@ export interface TokenSuccess {
   refresh_token?: string;
 }
 
-/** RFC 6749 section 5.2 errors, RFC 8707's invalid_target, plus 429 for throttled callers. */
+/**
+ * RFC 6749 section 5.2 errors, RFC 8707's `invalid_target`, plus `slow_down` (429) for throttled callers: the
+ * token-endpoint error of the IANA OAuth Extensions Error registry (RFC 8628 section 3.5) for "poll less often".
+ */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -29,7 +32,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
-  | 'temporarily_unavailable';
+  | 'slow_down';
 
 export type TokenResult =
   | { ok: true; body: TokenSuccess }
@@ -43,14 +46,15 @@ export interface TokenEndpointDeps {
   tokenStore: TokenStore;
   refreshTokens: RefreshTokenHasher;
   clients: ClientAuthenticator;
-  accountThrottle: FailureThrottle;
+  /** Password attempts are throttled per account (`account:<email key>`), source and pair; see LoginThrottle. */
+  throttle: LoginThrottle;
   /** What `resource` may name (RFC 8707); Arbor's own API by default. */
   audiences: TokenAudiences;
 }
 
 /**
  * The token endpoint's logic (contract section 3), free of HTTP. Wrong email and wrong password take the
- * same time and give the same answer; repeated failures per account and per client are throttled; refresh
+ * same time and give the same answer; repeated failures are throttled (LoginThrottle); refresh
  * tokens rotate, and presenting a spent one revokes its whole family. Request checks that cost nothing
  * (client, scope grammar, resource) come before any password is hashed or refresh token spent, so a
  * refused request never uses up a refresh token. User tokens carry at most what the user holds somewhere;
@@ -59,16 +63,20 @@ export interface TokenEndpointDeps {
 export class TokenEndpoint {
   constructor(private readonly deps: TokenEndpointDeps) {}
 
-  async grant(params: Record<string, unknown>, authorization?: string): Promise<TokenResult> {
+  /**
+   * `address`: the caller's address as express reports it (`req.ip`), the source that throttling counts;
+   * absent, every such caller shares one source.
+   */
+  async grant(params: Record<string, unknown>, authorization?: string, address?: string): Promise<TokenResult> {
     const grantType = params.grant_type;
     if (typeof grantType !== 'string' || grantType === '') return fail(400, 'invalid_request', 'grant_type is required.');
     switch (grantType) {
       case 'password':
-        return (await this.firstPartyOnly(params, authorization)) ?? this.passwordGrant(params);
+        return (await this.firstPartyOnly(params, authorization, address)) ?? this.passwordGrant(params, address);
       case 'client_credentials':
-        return this.clientCredentialsGrant(params, authorization);
+        return this.clientCredentialsGrant(params, authorization, address);
       case 'refresh_token':
-        return (await this.firstPartyOnly(params, authorization)) ?? this.refreshGrant(params);
+        return (await this.firstPartyOnly(params, authorization, address)) ?? this.refreshGrant(params);
       default:
         return fail(400, 'unsupported_grant_type', `The grant type "${grantType}" is not supported.`);
     }
@@ -80,7 +88,7 @@ export class TokenEndpoint {
    * section 3.2.1): wrong ones are `invalid_client`, right ones `unauthorized_client` (machine credentials
    * may not log users in). Undefined when the request may go on.
    */
-  private async firstPartyOnly(params: Record<string, unknown>, authorization: string | undefined): Promise<TokenResult | undefined> {
+  private async firstPartyOnly(params: Record<string, unknown>, authorization: string | undefined, address: string | undefined): Promise<TokenResult | undefined> {
     const input = readClientCredentials(authorization, params);
     switch (input.kind) {
       case 'none':
@@ -90,9 +98,9 @@ export class TokenEndpoint {
       case 'public':
         return input.clientId === FIRST_PARTY_CLIENT_ID ? undefined : fail(401, 'invalid_client', 'Unknown client: the only public client is the first-party one.');
       default: {
-        const check = await this.deps.clients.verify(input.clientId, input.clientSecret);
+        const check = await this.deps.clients.verify(input.clientId, input.clientSecret, address);
         if (!check.ok) {
-          if (check.retryAfterSeconds) return throttled('Too many failed attempts for this client.', check.retryAfterSeconds);
+          if (check.retryAfterSeconds) return throttled(THROTTLED, check.retryAfterSeconds);
           return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
         }
         return fail(400, 'unauthorized_client', 'Client credentials may use only the client_credentials grant.');
@@ -100,7 +108,7 @@ export class TokenEndpoint {
     }
   }
 
-  private async passwordGrant(params: Record<string, unknown>): Promise<TokenResult> {
+  private async passwordGrant(params: Record<string, unknown>, address: string | undefined): Promise<TokenResult> {
     const { username, password } = params;
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '')
       return fail(400, 'invalid_request', 'username and password are required.');
@@ -109,41 +117,43 @@ export class TokenEndpoint {
     const audience = this.deps.audiences.select(params.resource);
     if (!audience.ok) return fail(400, 'invalid_target', audience.description);
 
-    const throttleKey = `account:${emailKey(username)}`;
-    const wait = this.deps.accountThrottle.retryAfterSeconds(throttleKey);
-    if (wait > 0) return throttled('Too many failed attempts for this account.', wait);
-    // Shed before any lookup: whether the account exists does not change the answer, and a flood costs less.
+    // Shed before anything else: whether the account exists does not change the answer, and a flood costs
+    // neither a lookup nor a throttle write.
     if (this.deps.hasher.saturated) return throttled(SATURATED, 1);
+    // Unknown accounts are throttled like known ones: the answers must not tell them apart.
+    const attempt = await this.deps.throttle.reserve(`account:${emailKey(username)}`, address);
+    if (!attempt.ok) return throttled(THROTTLED, attempt.retryAfterSeconds);
 
-    const user = await this.deps.readModels.users.findByEmail(username);
-    const stored = user && user.status === 'active' ? await this.deps.vault.getPasswordHash(user.id) : undefined;
+    let user: UserView | undefined;
     let valid: boolean;
     try {
+      user = await this.deps.readModels.users.findByEmail(username);
+      const stored = user && user.status === 'active' ? await this.deps.vault.getPasswordHash(user.id) : undefined;
       valid = await this.deps.hasher.verify(password, stored);
     } catch (e) {
+      // Nothing was decided: the attempt gives its points back.
+      await attempt.release();
       if (isIamError(e) && e.code === 'IAM_ERR_RATE_LIMITED') return throttled(e.message, 1);
       throw e;
     }
-    if (!valid || !user) {
-      this.deps.accountThrottle.recordFailure(throttleKey);
-      return fail(400, 'invalid_grant', 'The username or password is incorrect.');
-    }
-    this.deps.accountThrottle.recordSuccess(throttleKey);
+    // A failure keeps its points.
+    if (!valid || !user) return fail(400, 'invalid_grant', 'The username or password is incorrect.');
+    await attempt.succeeded();
     const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, user));
     if (!scope.ok) return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
     return this.userTokens(user.id, scope.value.join(' '), audience.value, undefined);
   }
 
-  private async clientCredentialsGrant(params: Record<string, unknown>, authorization: string | undefined): Promise<TokenResult> {
+  private async clientCredentialsGrant(params: Record<string, unknown>, authorization: string | undefined, address: string | undefined): Promise<TokenResult> {
     const input = readClientCredentials(authorization, params);
     if (input.kind === 'invalid') return fail(400, 'invalid_request', input.description);
     if (input.kind === 'public' && input.clientId === FIRST_PARTY_CLIENT_ID)
       return fail(400, 'unauthorized_client', 'A public client may not use the client_credentials grant (RFC 6749 section 4.4).');
     if (input.kind === 'none' || input.kind === 'public')
       return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication is required.', basicChallenge: true };
-    const check = await this.deps.clients.verify(input.clientId, input.clientSecret);
+    const check = await this.deps.clients.verify(input.clientId, input.clientSecret, address);
     if (!check.ok) {
-      if (check.retryAfterSeconds) return throttled('Too many failed attempts for this client.', check.retryAfterSeconds);
+      if (check.retryAfterSeconds) return throttled(THROTTLED, check.retryAfterSeconds);
       return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
     }
     const requested = parseScopeParameter(params.scope);
@@ -220,5 +230,5 @@ function fail(status: 400 | 401, error: OAuthErrorCode, description: string): To
 }
 
 function throttled(description: string, retryAfterSeconds: number): TokenResult {
-  return { ok: false, status: 429, error: 'temporarily_unavailable', description, retryAfterSeconds };
+  return { ok: false, status: 429, error: 'slow_down', description, retryAfterSeconds };
 }

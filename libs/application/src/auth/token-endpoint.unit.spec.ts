@@ -1,10 +1,12 @@
+import { IamError } from '@arbor/domain';
 import type { PasswordHasher } from '../security/password-hasher';
-import { FailureThrottle } from './failure-throttle';
 import { TokenAudiences } from './token-audiences';
+import { LoginThrottle } from './login-throttle';
+import { MemoryThrottleStore, throttleVault } from './throttle.test-support';
 import { TokenEndpoint, type TokenEndpointDeps } from './token-endpoint';
 
 /** Only what a password grant touches before hashing; anything else would throw. */
-function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndpoint {
+function endpoint(hasher: Partial<PasswordHasher>, lookups: string[], store = new MemoryThrottleStore()): TokenEndpoint {
   const unused = new Proxy({}, { get: (_t, name) => { throw new Error(`not expected: ${String(name)}`); } });
   const deps = {
     tokens: unused,
@@ -13,7 +15,7 @@ function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndp
     readModels: { users: { findByEmail: async () => { lookups.push('user'); return undefined; } } },
     tokenStore: unused,
     clients: unused,
-    accountThrottle: new FailureThrottle(),
+    throttle: new LoginThrottle(store, throttleVault()),
     audiences: new TokenAudiences('http://arbor.test/api/v1'),
   } as unknown as TokenEndpointDeps;
   return new TokenEndpoint(deps);
@@ -22,10 +24,10 @@ function endpoint(hasher: Partial<PasswordHasher>, lookups: string[]): TokenEndp
 describe('TokenEndpoint password grant', () => {
   const login = { grant_type: 'password', username: 'ada@example.test', password: 'pw' };
 
-  it('sheds with 429 before any lookup while the hasher is saturated', async () => {
+  it('sheds with 429 slow_down before any lookup while the hasher is saturated', async () => {
     const lookups: string[] = [];
     const result = await endpoint({ saturated: true, verify: async () => { throw new Error('must not hash'); } }, lookups).grant(login);
-    expect(result).toMatchObject({ ok: false, status: 429, error: 'temporarily_unavailable', retryAfterSeconds: 1 });
+    expect(result).toMatchObject({ ok: false, status: 429, error: 'slow_down', retryAfterSeconds: 1 });
     expect(lookups).toEqual([]);
   });
 
@@ -36,5 +38,15 @@ describe('TokenEndpoint password grant', () => {
     expect(result).toMatchObject({ ok: false, status: 400, error: 'invalid_grant' });
     expect(lookups).toEqual(['user']);
     expect(hashed).toBe(1);
+  });
+
+  it('gives the throttle points back when the hasher sheds the attempt after all (429 slow_down)', async () => {
+    const store = new MemoryThrottleStore();
+    const shed = async () => {
+      throw new IamError('IAM_ERR_RATE_LIMITED', 'Too many password checks in flight; retry shortly.');
+    };
+    const result = await endpoint({ saturated: false, verify: shed }, [], store).grant(login, undefined, '192.0.2.1');
+    expect(result).toMatchObject({ ok: false, status: 429, error: 'slow_down', retryAfterSeconds: 1 });
+    expect([...store.counters.values()].map((c) => c.points)).toEqual([0, 0, 0]);
   });
 });

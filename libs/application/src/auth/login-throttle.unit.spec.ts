@@ -1,0 +1,151 @@
+import { DEFAULT_LOGIN_THROTTLE_POLICY, LoginThrottle, type LoginThrottlePolicy, type ThrottleRefusal, type ThrottleReservation } from './login-throttle';
+import { ThrottleKeys } from './throttle-keys';
+import { MemoryThrottleStore, throttleVault } from './throttle.test-support';
+
+const ATTACKER = '198.51.100.7';
+const OWNER = '203.0.113.9';
+const ACCOUNT = 'account:ada@example.test';
+
+function setup(policy: LoginThrottlePolicy = DEFAULT_LOGIN_THROTTLE_POLICY) {
+  const store = new MemoryThrottleStore();
+  const vault = throttleVault();
+  const throttle = new LoginThrottle(store, vault, policy);
+  const advance = (seconds: number) => (store.now += seconds * 1000);
+  /** A wrong password: reserved, then left as a failure. */
+  const fail = async (subject: string, address: string) => (await throttle.reserve(subject, address)).ok;
+  return { store, vault, throttle, advance, fail };
+}
+
+const refused = (r: { ok: boolean }) => r as ThrottleRefusal;
+
+describe('LoginThrottle.reserve (passwords)', () => {
+  it('checks at most 5 of a parallel burst from one source: the points are taken before the check', async () => {
+    const { throttle } = setup();
+    const results = await Promise.all(Array.from({ length: 60 }, () => throttle.reserve(ACCOUNT, ATTACKER)));
+    expect(results.filter((r) => r.ok)).toHaveLength(5);
+    for (const r of results.filter((x) => !x.ok)) expect(refused(r).retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it('blocks only the guessing source: the owner elsewhere gets in at once, and others wait a growing delay', async () => {
+    const { throttle, advance, fail } = setup();
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, ATTACKER)).toBe(true);
+    const blocked = await throttle.reserve(ACCOUNT, ATTACKER);
+    expect(blocked).toEqual({ ok: false, retryAfterSeconds: 900 });
+
+    // Past the account's allowance, one attempt per delay from any source: the first finds the gate open.
+    const owner = (await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation;
+    expect(owner.ok).toBe(true);
+    await owner.succeeded();
+    advance(1);
+
+    // Other sources guessing: each failure through the gate doubles the next delay, up to 60 s.
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      expect(await fail(ACCOUNT, `192.0.2.${i}`)).toBe(true);
+      const waiting = await throttle.reserve(ACCOUNT, OWNER);
+      expect(waiting.ok).toBe(false);
+      delays.push(refused(waiting).retryAfterSeconds);
+      advance(refused(waiting).retryAfterSeconds);
+    }
+    expect(delays).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    // After the delay, the owner's right password goes through.
+    expect((await throttle.reserve(ACCOUNT, OWNER)).ok).toBe(true);
+  });
+
+  it('refused attempts give their points back: they were never checked, so they grow no delay', async () => {
+    const { store, throttle, fail } = setup();
+    for (let i = 0; i < 5; i++) await fail(ACCOUNT, `192.0.2.${i}`);
+    expect(await fail(ACCOUNT, '192.0.2.100')).toBe(true); // through the gate: 1 s
+    for (let i = 0; i < 10; i++) expect(refused(await throttle.reserve(ACCOUNT, OWNER)).retryAfterSeconds).toBe(1);
+    store.now += 1000;
+    expect(await fail(ACCOUNT, OWNER)).toBe(true); // the 7th counted failure: the next delay is 2 s
+    expect(refused(await throttle.reserve(ACCOUNT, '192.0.2.200')).retryAfterSeconds).toBe(2);
+  });
+
+  it('limits one source spreading guesses over many accounts to 50 per 15 minutes', async () => {
+    const { store, vault, throttle, advance, fail } = setup();
+    for (let account = 0; account < 10; account++)
+      for (let i = 0; i < 5; i++) expect(await fail(`account:user${account}@example.test`, ATTACKER)).toBe(true);
+    const next = await throttle.reserve('account:user10@example.test', ATTACKER);
+    expect(next).toEqual({ ok: false, retryAfterSeconds: 900 });
+    // It gave back the point it had taken at its pair: it was never checked.
+    const keys = await new ThrottleKeys(vault).of('account:user10@example.test', ATTACKER);
+    expect(await store.add(keys.pair, 0, 900)).toEqual({ points: 0, msBeforeReset: 900_000 });
+    // Another source is not affected; the source may try again once its window ends.
+    expect((await throttle.reserve('account:user10@example.test', OWNER)).ok).toBe(true);
+    advance(900);
+    expect((await throttle.reserve('account:user10@example.test', ATTACKER)).ok).toBe(true);
+  });
+
+  it('a success forgets the pair\'s failures and gives back the points it took; release gives back everything', async () => {
+    // An account limit out of the way, to see the pair's own rule.
+    const { throttle, fail } = setup({ ...DEFAULT_LOGIN_THROTTLE_POLICY, subject: { ...DEFAULT_LOGIN_THROTTLE_POLICY.subject, limit: 100 } });
+    for (let i = 0; i < 4; i++) await fail(ACCOUNT, OWNER);
+    const right = (await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation;
+    await right.succeeded();
+    // Consecutive failures only: five more may follow.
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, OWNER)).toBe(true);
+    expect((await throttle.reserve(ACCOUNT, OWNER)).ok).toBe(false);
+
+    const other = setup();
+    const shed = (await other.throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation;
+    await shed.release();
+    expect([...other.store.counters.values()].map((c) => c.points)).toEqual([0, 0, 0]);
+  });
+
+  it('stores keyed hashes only: no email, client id or address in the clear', async () => {
+    const { store, fail } = setup();
+    await fail(ACCOUNT, ATTACKER);
+    await fail('account:ada@example.test', '2001:db8::1');
+    for (const key of store.counters.keys()) {
+      expect(key).toMatch(/^[psag]:[A-Za-z0-9_-]{43}$/);
+      for (const clear of ['ada@example.test', ATTACKER, '2001:db8']) expect(key).not.toContain(clear);
+    }
+  });
+});
+
+describe('LoginThrottle.clientFailed (client secrets)', () => {
+  const CLIENT = 'client:cli_abc';
+
+  it('answers at most 5 failures of a parallel burst from one source as failures; the rest are refusals', async () => {
+    const { throttle } = setup();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => throttle.clientFailed(CLIENT, ATTACKER)));
+    expect(answers.filter((a) => a === undefined)).toHaveLength(5);
+    for (const a of answers.filter((x) => x !== undefined)) expect(a).toEqual({ ok: false, retryAfterSeconds: 900 });
+  });
+
+  it('refuses failures past the pair, source and client limits, with the time to wait', async () => {
+    const { throttle, advance } = setup();
+    for (let i = 0; i < 5; i++) expect(await throttle.clientFailed(CLIENT, ATTACKER)).toBeUndefined();
+    expect(await throttle.clientFailed(CLIENT, ATTACKER)).toEqual({ ok: false, retryAfterSeconds: 900 });
+    // Past the client's own limit, from fresh sources: a refusal whose wait grows with the failures.
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) waits.push((await throttle.clientFailed(CLIENT, `192.0.2.${i}`))!.retryAfterSeconds);
+    expect(waits).toEqual([2, 4, 8, 16, 32, 60, 60, 60]);
+    // Over many clients, one source is refused after 50 failures.
+    const spreader = '198.51.100.200';
+    for (let i = 0; i < 50; i++) expect(await throttle.clientFailed(`client:cli_${i % 10}`, spreader)).toBeUndefined();
+    expect(await throttle.clientFailed('client:cli_other', spreader)).toEqual({ ok: false, retryAfterSeconds: 900 });
+    advance(900);
+    expect(await throttle.clientFailed('client:cli_other', spreader)).toBeUndefined();
+  });
+});
+
+describe('DEFAULT_LOGIN_THROTTLE_POLICY', () => {
+  it('keeps one account under 100 attempts an hour however many sources guess (ASVS 4.0 2.2.1)', async () => {
+    const { throttle, advance, fail } = setup();
+    let checked = 0;
+    // A botnet: a fresh source per attempt, trying again the moment it may, for one hour.
+    for (let second = 0, source = 0; second < 3600; ) {
+      if (await fail(ACCOUNT, `10.${source >> 16}.${(source >> 8) & 255}.${source & 255}`)) {
+        checked++;
+        source++;
+      } else {
+        advance(1);
+        second++;
+      }
+    }
+    expect(checked).toBeLessThanOrEqual(100);
+    expect(DEFAULT_LOGIN_THROTTLE_POLICY.subject.maxDelaySeconds).toBeLessThanOrEqual(60);
+  });
+});

@@ -1,0 +1,54 @@
+import { throttleStoreConformance } from '@arbor/testing';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteDatabase } from './open-sqlite-database';
+import { openSqliteThrottleStore } from './sqlite-throttle-store';
+
+describe('SqliteThrottleStore', () => {
+  let dir: string;
+  let file: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-throttle-'));
+    file = path.join(dir, 'throttle.sqlite');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  throttleStoreConformance({
+    open: async () => openSqliteThrottleStore(file),
+    reopen: async () => openSqliteThrottleStore(file),
+  });
+
+  it('creates the file readable and writable by its owner only, and tightens an existing one', async () => {
+    let store = openSqliteThrottleStore(file);
+    await store.add('k', 1, 60);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    if (fs.existsSync(`${file}-wal`)) expect(fs.statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+    await store.close();
+    fs.chmodSync(file, 0o644);
+    store = openSqliteThrottleStore(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+
+  it('deletes the rows of ended windows on purgeExpired, and only those', async () => {
+    const store = openSqliteThrottleStore(file);
+    try {
+      await store.add('ended', 1, 1);
+      await store.add('running', 1, 60);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await store.purgeExpired();
+      const db = openSqliteDatabase(file, { synchronous: 'NORMAL', readonly: true });
+      try {
+        expect(db.prepare('SELECT key FROM login_throttle ORDER BY key').pluck().all()).toEqual(['running']);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import type { ThrottleCount, ThrottleStore } from '@arbor/application';
+import { RateLimiterSQLite, type RateLimiterRes } from 'rate-limiter-flexible';
+import { applyMigrations } from './apply-migrations';
+import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+
+const TABLE = 'login_throttle';
+
+/**
+ * rate-limiter-flexible's own layout (RateLimiterSQLite._getCreateTableSQL), created by our migrations so
+ * that the schema is versioned like every other file's: `expire` is a Unix time in milliseconds.
+ */
+const THROTTLE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE ${TABLE} (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)`,
+];
+
+/** How often expired counters are deleted. */
+const PURGE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Login-throttle counters in their own SQLite file, through rate-limiter-flexible's RateLimiterSQLite: each
+ * change is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` in a transaction, atomic across connections
+ * and processes. The limiter's own limits are unused (LoginThrottle applies the policy): `penalty` adds
+ * points with the window as its `customDuration` (0 points: a read), `delete` forgets.
+ */
+export class SqliteThrottleStore implements ThrottleStore {
+  private readonly limiter: RateLimiterSQLite;
+  private readonly purgeTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.limiter = new RateLimiterSQLite({
+      storeClient: db,
+      storeType: 'better-sqlite3',
+      tableName: TABLE,
+      tableCreated: true,
+      clearExpiredByTimeout: false,
+      keyPrefix: '',
+      points: 1,
+      duration: 1,
+    });
+    this.purgeTimer = setInterval(() => void this.purgeExpired().catch(() => undefined), PURGE_EVERY_MS);
+    this.purgeTimer.unref();
+  }
+
+  async add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount> {
+    this.assertOpen(windowSeconds);
+    return toCount(await this.limiter.penalty(key, points, { customDuration: windowSeconds }));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.assertOpen();
+    await this.limiter.delete(key);
+  }
+
+  async purgeExpired(): Promise<void> {
+    this.assertOpen();
+    this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.purgeTimer);
+    this.db.close();
+  }
+
+  private assertOpen(windowSeconds = 1): void {
+    if (this.closed) throw new Error('The throttle store is closed.');
+    // 0 would mean "never expires" to the library: a counter that no window ever resets.
+    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0)) throw new Error(`windowSeconds must be a whole number above 0, not ${windowSeconds}`);
+  }
+}
+
+const toCount = (res: RateLimiterRes): ThrottleCount => ({ points: res.consumedPoints, msBeforeReset: Math.max(0, res.msBeforeNext) });
+
+/**
+ * Opens (creating and migrating if needed) the throttle store in `file`, mode 0600 (as every SQLite file): its keys are keyed hashes,
+ * but which accounts are under attack is still nobody else's business. `synchronous = NORMAL`: a crash of the
+ * machine may lose the last counts (a few attempts more for an attacker), never corrupt the file, and no
+ * login waits for an fsync.
+ */
+export function openSqliteThrottleStore(file: string): SqliteThrottleStore {
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
+  try {
+    applyMigrations(db, THROTTLE_MIGRATIONS);
+    return new SqliteThrottleStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { SecretVault } from '../ports/secret-vault';
 import type { ThrottleCount, ThrottleStore } from '../ports/throttle-store';
 import { ThrottleKeys, throttleSource } from './throttle-keys';
@@ -32,6 +33,9 @@ export const DEFAULT_LOGIN_THROTTLE_POLICY: LoginThrottlePolicy = {
   source: { limit: 50, windowSeconds: 900 },
   subject: { limit: 5, windowSeconds: 3600, firstDelaySeconds: 1, maxDelaySeconds: 60 },
 };
+
+/** How long a process remembers that a counter refused (see LoginThrottle.refusals). */
+const REFUSAL_MEMO_MS = 1000;
 
 /** The `error_description` of a throttled answer (`slow_down`); it names no limit, so it tells nothing about the subject. */
 export const THROTTLED = 'Too many attempts; retry after the number of seconds in Retry-After.';
@@ -68,13 +72,23 @@ export interface ThrottleReservation {
  */
 export class LoginThrottle {
   private readonly keys: ThrottleKeys;
+  /**
+   * Counters this process saw refuse, by store key: the end of the refusing window (ms since the epoch),
+   * remembered for at most REFUSAL_MEMO_MS. A flood of attempts at a closed counter is then refused without
+   * a store write each (a write per refused attempt cost more than the rest of the refusal). The price: for
+   * up to that long, this process may refuse an attempt another process's success has just made possible.
+   */
+  private readonly refusals: LRUCache<string, { until: number; rememberedUntil: number }>;
 
   constructor(
     private readonly store: ThrottleStore,
     vault: SecretVault,
     private readonly policy: LoginThrottlePolicy = DEFAULT_LOGIN_THROTTLE_POLICY,
+    /** Milliseconds since the epoch; tests move it with their store's clock. */
+    private readonly now: () => number = Date.now,
   ) {
     this.keys = new ThrottleKeys(vault);
+    this.refusals = new LRUCache({ max: 10_000 });
   }
 
   /**
@@ -87,17 +101,21 @@ export class LoginThrottle {
   async reserve(subject: string, address: string | undefined): Promise<ThrottleReservation | ThrottleRefusal> {
     const keys = await this.keys.of(subject, throttleSource(address));
     const { pair, source, subject: perSubject } = this.policy;
+    const remembered = this.rememberedRefusal(keys.pair) ?? this.rememberedRefusal(keys.source) ?? this.rememberedRefusal(keys.gate);
+    if (remembered) return remembered;
     const taken: Array<[key: string, windowSeconds: number]> = [];
-    const refuse = async (count: ThrottleCount): Promise<ThrottleRefusal> => {
+    const refuse = async (key: string, count: ThrottleCount): Promise<ThrottleRefusal> => {
+      const now = this.now();
+      this.refusals.set(key, { until: now + count.msBeforeReset, rememberedUntil: now + Math.min(REFUSAL_MEMO_MS, count.msBeforeReset) });
       await this.giveBack(taken);
       return refusal(count.msBeforeReset);
     };
 
     const pairCount = await this.store.add(keys.pair, 1, pair.windowSeconds);
-    if (pairCount.points > pair.limit) return refuse(pairCount);
+    if (pairCount.points > pair.limit) return refuse(keys.pair, pairCount);
     taken.push([keys.pair, pair.windowSeconds]);
     const sourceCount = await this.store.add(keys.source, 1, source.windowSeconds);
-    if (sourceCount.points > source.limit) return refuse(sourceCount);
+    if (sourceCount.points > source.limit) return refuse(keys.source, sourceCount);
     taken.push([keys.source, source.windowSeconds]);
     const subjectCount = await this.store.add(keys.subject, 1, perSubject.windowSeconds);
     taken.push([keys.subject, perSubject.windowSeconds]);
@@ -105,7 +123,7 @@ export class LoginThrottle {
       // Past the subject's allowance: the gate admits one attempt per delay. Its window is the delay, so
       // whoever finds it free takes it atomically and everybody else waits for the window to end.
       const gate = await this.store.add(keys.gate, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
-      if (gate.points > 1) return refuse(gate);
+      if (gate.points > 1) return refuse(keys.gate, gate);
     }
     return {
       ok: true,
@@ -138,6 +156,17 @@ export class LoginThrottle {
     if (s.points > source.limit) return refusal(s.msBeforeReset);
     if (a.points > perSubject.limit) return refusal(this.delaySeconds(a.points - perSubject.limit) * 1000);
     return undefined;
+  }
+
+  private rememberedRefusal(key: string): ThrottleRefusal | undefined {
+    const remembered = this.refusals.get(key);
+    if (remembered === undefined) return undefined;
+    const now = this.now();
+    if (now >= remembered.rememberedUntil) {
+      this.refusals.delete(key);
+      return undefined;
+    }
+    return refusal(remembered.until - now);
   }
 
   /** The gate's delay after the subject's `overLimit`-th attempt past its limit (1-based). */

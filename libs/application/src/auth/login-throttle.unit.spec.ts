@@ -9,7 +9,7 @@ const ACCOUNT = 'account:ada@example.test';
 function setup(policy: LoginThrottlePolicy = DEFAULT_LOGIN_THROTTLE_POLICY) {
   const store = new MemoryThrottleStore();
   const vault = throttleVault();
-  const throttle = new LoginThrottle(store, vault, policy);
+  const throttle = new LoginThrottle(store, vault, policy, () => store.now);
   const advance = (seconds: number) => (store.now += seconds * 1000);
   /** A wrong password: reserved, then left as a failure. */
   const fail = async (subject: string, address: string) => (await throttle.reserve(subject, address)).ok;
@@ -147,5 +147,25 @@ describe('DEFAULT_LOGIN_THROTTLE_POLICY', () => {
     }
     expect(checked).toBeLessThanOrEqual(100);
     expect(DEFAULT_LOGIN_THROTTLE_POLICY.subject.maxDelaySeconds).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('LoginThrottle refusal memo', () => {
+  it('refuses a flood at a closed counter without a store write per attempt, for at most a second', async () => {
+    const { store, throttle, advance, fail } = setup();
+    for (let i = 0; i < 5; i++) await fail(ACCOUNT, ATTACKER);
+    let writes = 0;
+    const add = store.add.bind(store);
+    store.add = (...args) => (writes++, add(...args));
+    const refusals = await Promise.all(Array.from({ length: 5 }, () => throttle.reserve(ACCOUNT, ATTACKER)));
+    expect(refusals.every((r) => !r.ok)).toBe(true);
+    const first = writes;
+    for (let i = 0; i < 50; i++) expect((await throttle.reserve(ACCOUNT, ATTACKER)).ok).toBe(false);
+    expect(writes).toBe(first);
+    // The remembered refusal names the real window's end, and the memo lapses after a second.
+    expect(refused(await throttle.reserve(ACCOUNT, ATTACKER)).retryAfterSeconds).toBe(900);
+    advance(1);
+    await throttle.reserve(ACCOUNT, ATTACKER);
+    expect(writes).toBe(first + 1);
   });
 });

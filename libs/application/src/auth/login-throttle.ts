@@ -73,7 +73,7 @@ export interface ThrottleReservation {
 export class LoginThrottle {
   private readonly keys: ThrottleKeys;
   /**
-   * Counters this process saw refuse, by store key: the end of the refusing window (ms since the epoch),
+   * Counters this process saw refuse, by subject and source (memory only, never stored): the end of the refusing window (ms since the epoch),
    * remembered for at most REFUSAL_MEMO_MS. A flood of attempts at a closed counter is then refused without
    * a store write each (a write per refused attempt cost more than the rest of the refusal). The price: for
    * up to that long, this process may refuse an attempt another process's success has just made possible.
@@ -99,10 +99,13 @@ export class LoginThrottle {
    * never checked); the refusing counter keeps its point, which cannot extend its window.
    */
   async reserve(subject: string, address: string | undefined): Promise<ThrottleReservation | ThrottleRefusal> {
-    const keys = await this.keys.of(subject, throttleSource(address));
-    const { pair, source, subject: perSubject } = this.policy;
-    const remembered = this.rememberedRefusal(keys.pair) ?? this.rememberedRefusal(keys.source) ?? this.rememberedRefusal(keys.gate);
+    const from = throttleSource(address);
+    // Remembered refusals are keyed by the plain values (in memory only): a flood's refusal costs no HMAC.
+    const memo = { pair: `pair\u0000${subject}\u0000${from}`, source: `source\u0000${from}`, gate: `gate\u0000${subject}` };
+    const remembered = this.rememberedRefusal(memo.pair) ?? this.rememberedRefusal(memo.source) ?? this.rememberedRefusal(memo.gate);
     if (remembered) return remembered;
+    const keys = await this.keys.of(subject, from);
+    const { pair, source, subject: perSubject } = this.policy;
     const taken: Array<[key: string, windowSeconds: number]> = [];
     const refuse = async (key: string, count: ThrottleCount): Promise<ThrottleRefusal> => {
       const now = this.now();
@@ -112,10 +115,10 @@ export class LoginThrottle {
     };
 
     const pairCount = await this.store.add(keys.pair, 1, pair.windowSeconds);
-    if (pairCount.points > pair.limit) return refuse(keys.pair, pairCount);
+    if (pairCount.points > pair.limit) return refuse(memo.pair, pairCount);
     taken.push([keys.pair, pair.windowSeconds]);
     const sourceCount = await this.store.add(keys.source, 1, source.windowSeconds);
-    if (sourceCount.points > source.limit) return refuse(keys.source, sourceCount);
+    if (sourceCount.points > source.limit) return refuse(memo.source, sourceCount);
     taken.push([keys.source, source.windowSeconds]);
     const subjectCount = await this.store.add(keys.subject, 1, perSubject.windowSeconds);
     taken.push([keys.subject, perSubject.windowSeconds]);
@@ -123,7 +126,7 @@ export class LoginThrottle {
       // Past the subject's allowance: the gate admits one attempt per delay. Its window is the delay, so
       // whoever finds it free takes it atomically and everybody else waits for the window to end.
       const gate = await this.store.add(keys.gate, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
-      if (gate.points > 1) return refuse(keys.gate, gate);
+      if (gate.points > 1) return refuse(memo.gate, gate);
     }
     return {
       ok: true,

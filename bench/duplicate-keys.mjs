@@ -1,10 +1,10 @@
-// What refusing duplicate JSON member names costs per request body (contract section 1): JSON.parse alone
-// (before) against JSON.parse plus the jsonc-parser scan of libs/http/src/duplicate-keys.ts (after), on a
+// What refusing duplicate JSON member names and too deep nesting costs per request body (contract section 1):
+// JSON.parse alone (before) against JSON.parse plus the scan of libs/http/src/duplicate-keys.ts (after), on a
 // typical small body and a 4 KiB one. Run after `npm run build`: node bench/duplicate-keys.mjs
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { duplicateKeyPointer } = require('../libs/http/dist/duplicate-keys.js');
+const { jsonStructureFault } = require('../libs/http/dist/duplicate-keys.js');
 
 // About 200 bytes: an organization with a little metadata, or a JSON token request.
 const small = JSON.stringify({
@@ -31,7 +31,7 @@ function nsPerOp(fn, text, iterations) {
 const before = (text) => JSON.parse(text);
 const after = (text) => {
   const value = JSON.parse(text);
-  if (duplicateKeyPointer(text) !== undefined) throw new Error('unexpected duplicate');
+  if (jsonStructureFault(text) !== undefined) throw new Error('unexpected fault');
   return value;
 };
 

@@ -73,6 +73,27 @@ describe('the internal command API authorizes what it executes', () => {
     expect((await app.call('GET', `/api/v1/orgs/${root.id}`)).status).toBe(200);
   });
 
+  it('takes no identifier or secret it is sent on trust: ids already used are a 409, weak secrets a 400, and nothing is overwritten', async () => {
+    const treeA = await createOrg(app, 'Tree A of an admin');
+    const treeC = await createOrg(app, 'Tree C, someone else');
+    const eve = await newLoggedInUser(app, treeA.id, ['admin'], 'eve');
+    const me = (await app.call('GET', '/api/v1/users/me')).body;
+    // Eve names the platform admin's id for a "new" user with a password of her choosing.
+    const takeover = { type: 'AddUserToOrg', orgId: treeA.id, roles: ['member'], newUser: { userId: me.id, email: 'eve-alias@example.test', name: 'x', password: 'eve-chose-this' } };
+    expect((await send({ command: takeover, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VERSION_CONFLICT' });
+    const login = (password: string) =>
+      app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password } });
+    expect((await login('eve-chose-this')).status).toBe(400);
+    expect((await login(ADMIN_PASSWORD)).status).toBe(200);
+    // An existing organization's id for a "new" one under Eve's tree: no stream is opened twice.
+    const steal = { type: 'CreateOrg', orgId: treeC.id, parentId: treeA.id, name: 'stolen' };
+    expect((await send({ command: steal, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VERSION_CONFLICT' });
+    expect((await app.call('GET', `/api/v1/orgs/${treeC.id}`, { token: eve.token })).status).toBe(404);
+    // Client credentials: the command service mints the client_id itself, and refuses a guessable secret.
+    const client = { type: 'IssueClientCredential', clientCredentialId: 'cc_01kinternal0000000000000000', orgId: treeA.id, name: 'c', scopes: ['orgs:read'], secret: 'weak' };
+    expect((await send({ command: client, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+  });
+
   it('with IAM_INTERNAL_TOKEN, answers 401 to any request without exactly that token', async () => {
     const port = await freePort();
     await stack.spawnExtra('commandService', { COMMAND_SERVICE_PORT: String(port), IAM_INTERNAL_TOKEN: 'a-long-shared-secret' });

@@ -14,6 +14,7 @@ import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 describe('CommandService authorization', () => {
   const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   let commands: CommandService;
+  let vault: ReturnType<typeof openSqliteSecretVault>;
   const all = new Set<Permission>(PERMISSIONS);
   const user = (id: string, platformAdmin = false): Principal => ({ type: 'user', id, platformAdmin, scopes: all, tokenId: newId('jti') });
   const admin = user('usr_platform', true);
@@ -21,7 +22,7 @@ describe('CommandService authorization', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'arbor-authz-'));
     const store = openSqliteEventStore(join(dir, 'events.sqlite'));
-    const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
+    vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
     commands = new CommandService({
       store,
       bus: new InProcessBus(),
@@ -72,6 +73,23 @@ describe('CommandService authorization', () => {
     const client: Principal = { type: 'client', id: 'cc_1', clientId: 'cli_1', orgId: a, scopes: all, tokenId: 't' };
     expect(await codeOf(createOrg(client, a))).toBe('applied');
     expect(await codeOf(createOrg(client, b))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it('never opens a stream twice: a creation naming an id already used is a 409, and writes no secret', async () => {
+    const root = await createOrg('system', null);
+    const existingId = await addMember(root, ['member']);
+    const elsewhere = await createOrg('system', root);
+    const reuse = commands.execute(
+      { type: 'AddUserToOrg', orgId: elsewhere, roles: ['member'], newUser: { userId: existingId, email: `${newId('e')}@example.test`, name: 'n', password: 'a long password' } },
+      { principal: admin },
+    );
+    expect(await codeOf(reuse)).toBe('IAM_ERR_VERSION_CONFLICT');
+    expect(await vault.getPasswordHash(existingId)).toBeUndefined();
+    expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId: root, name: 'again', parentId: null }, { principal: admin }))).toBe('IAM_ERR_VERSION_CONFLICT');
+    // A deleted organization's id stays used.
+    const gone = await createOrg('system', root);
+    await commands.execute({ type: 'DeleteOrg', orgId: gone, recursive: false }, { principal: admin });
+    expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId: gone, name: 'back', parentId: root }, { principal: admin }))).toBe('IAM_ERR_VERSION_CONFLICT');
   });
 
   it('decides on the state inside the transaction: a grant committed a moment ago counts', async () => {

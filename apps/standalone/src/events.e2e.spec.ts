@@ -69,6 +69,9 @@ describe('the event log', () => {
     expect(future).toEqual([]);
     const past = await allEvents(`&until=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`);
     expect(past).toEqual([]);
+    // A leap second is a valid RFC 3339 date-time: it is the last moment of its minute, not a 500.
+    expect(await allEvents('&until=2016-12-31T23:59:60Z')).toEqual([]);
+    expect((await allEvents(`&since=${encodeURIComponent('2016-12-31T23:59:60.5+00:00')}`)).length).toBeGreaterThan(0);
   });
 
   it('refuses callers without events:read and bad filters', async () => {

@@ -54,6 +54,8 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
     expectOAuthError(await app.call('POST', path, json('{"grant_type": "password",', auth)), 400, 'invalid_request');
     expectOAuthError(await app.call('POST', path, json('{"grant_type": 1, "token": 1, "scope": ["orgs:read"]}', auth)), 400, 'invalid_request');
     expectOAuthError(await app.call('POST', path, json('{"grant_type": "client_credentials", "token": "x", "grant_type": "client_credentials", "token": "x"}', auth)), 400, 'invalid_request');
+    // Nesting deep enough to overflow a recursive scan is refused as input, not a 500.
+    expectOAuthError(await app.call('POST', path, json(`{"a":${'['.repeat(6000)}${']'.repeat(6000)}}`, auth)), 400, 'invalid_request');
   });
 
   it.each(OAUTH_PATHS)('%s: repeated form parameters, 413 and 415 are invalid_request', async (path) => {
@@ -81,8 +83,9 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
     expectNoStore(await app.call('POST', REVOKE, { body: { token } }));
   });
 
-  it('refuses duplicate JSON keys everywhere else with a problem document', async () => {
-    for (const body of ['{"name": "a", "name": "b"}', '{"name": "a", "metadata": {"k": 1, "k": 2}}']) {
+  it('refuses duplicate JSON keys and too deep nesting everywhere else with a problem document', async () => {
+    const deep = (levels: number) => `{"name": "deep", "metadata": {"k": ${'['.repeat(levels)}${']'.repeat(levels)}}}`;
+    for (const body of ['{"name": "a", "name": "b"}', '{"name": "a", "metadata": {"k": 1, "k": 2}}', '{"name": "a", "n\\u0061me": "b"}', deep(31), deep(10_000)]) {
       const res = await app.call('POST', '/api/v1/orgs', json(body));
       expect({ status: res.status, type: res.headers.get('content-type'), code: res.body.code }).toEqual({
         status: 400,
@@ -90,9 +93,11 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
         code: 'IAM_ERR_VALIDATION',
       });
     }
-    // The same key in sibling objects is no duplicate.
+    // The same key in sibling objects is no duplicate; 32 levels is the bound, not past it.
     const ok = await app.call('POST', '/api/v1/orgs', json(`{"name": "siblings", "parentId": "${org.id}", "metadata": {"a": {"k": 1}, "b": {"k": 2}}}`));
     expect(ok.status).toBe(201);
+    const deepest = await app.call('POST', '/api/v1/orgs', json(`{"name": "deepest", "parentId": "${org.id}", "metadata": {"k": ${'['.repeat(30)}${']'.repeat(30)}}}`));
+    expect(deepest.status).toBe(201);
   });
 
   it('lets resource repeat (RFC 8707) while refusing any other repeated parameter', async () => {

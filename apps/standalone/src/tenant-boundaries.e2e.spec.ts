@@ -1,4 +1,4 @@
-import { createOrg, startTestApp, type CallResult, type TestApp } from './test-support/test-app';
+import { ADMIN_EMAIL, createOrg, startTestApp, type CallResult, type TestApp } from './test-support/test-app';
 import { PASSWORD, addNewUser, clientToken, createClient, newLoggedInUser, unique } from './test-support/access-fixtures';
 
 /*
@@ -131,6 +131,17 @@ describe('an admin of one tree cannot reach the users of another', () => {
     expect(own.body).toMatchObject({ id: shared.id, name: 'My own name' });
     expectStatus(await call('PATCH', `/users/${shared.id}`, app.adminToken, { name: 'Set by the platform' }), 200);
     expect((await call('GET', `/users/${shared.id}`, shared.token)).body.name).toBe('Set by the platform');
+  });
+
+  it("no tenant admin renames a platform admin, even after adding them to their organization", async () => {
+    const ownerA = await newLoggedInUser(app, org.A.id, ['owner'], 'ownerA3');
+    const platform = (await call('GET', '/users/me', app.adminToken)).body;
+    const linked = await call('POST', `/orgs/${org.A2.id}/users`, ownerA.token, { email: ADMIN_EMAIL, name: 'x', roles: ['member'] });
+    expectStatus(linked, 201);
+    expectStatus(await call('PATCH', `/users/${linked.body.userId}`, ownerA.token, { name: 'Pwned' }), 403);
+    expectStatus(await call('PATCH', `/orgs/${org.A2.id}/users/${linked.body.userId}`, ownerA.token, { name: 'Pwned' }), 403);
+    expect((await call('GET', '/users/me', app.adminToken)).body.name).toBe(platform.name);
+    expectStatus(await call('DELETE', `/orgs/${org.A2.id}/users/${linked.body.userId}`, app.adminToken), 204);
   });
 
   it('nobody but platform admins changes a status, and a user cannot change their own', async () => {

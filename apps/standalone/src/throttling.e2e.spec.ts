@@ -65,7 +65,7 @@ function expectSlowDown(res: CallResult): number {
 }
 
 /** Tries `attempt` again after each 429's Retry-After, which must stay short; returns the first other answer. */
-async function patiently(attempt: () => Promise<CallResult>, maxDelaySeconds = 60): Promise<CallResult> {
+async function patiently(attempt: () => Promise<CallResult>, maxDelaySeconds = 90): Promise<CallResult> {
   for (let tries = 0; tries < 5; tries++) {
     const res = await attempt();
     if (res.status !== 429) return res;

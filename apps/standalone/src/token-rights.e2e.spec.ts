@@ -232,10 +232,13 @@ describe('audiences (RFC 9068, RFC 8707)', () => {
     }
   });
 
-  it('refuses a signed token without aud, or whose client_id does not belong to its subject', async () => {
+  it('refuses a signed token missing a claim every Arbor token has, or whose client_id does not belong to its subject', async () => {
     const user = await login((await addNewUser(app, orgA.id, ['member'], 'forged')).email);
     for (const forged of [
       forgeAccessToken(app.dataDir, user.access_token, { drop: ['aud'], claims: { jti: 'no-aud' } }),
+      forgeAccessToken(app.dataDir, user.access_token, { drop: ['iat'], claims: { jti: 'no-iat' } }),
+      forgeAccessToken(app.dataDir, user.access_token, { claims: { jti: 'text-iat', iat: 'x' } }),
+      forgeAccessToken(app.dataDir, user.access_token, { drop: ['scope'], claims: { jti: 'no-scope' } }),
       forgeAccessToken(app.dataDir, user.access_token, { claims: { jti: 'other-client', client_id: client.clientId } }),
     ]) {
       expect((await me(forged)).status).toBe(401);

@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { Request } from 'express';
-import { duplicateKeyPointer } from './duplicate-keys';
+import { MAX_JSON_DEPTH, jsonStructureFault } from './duplicate-keys';
 import { collectUnique } from './parse-query-string';
 import { readRawBody } from './read-raw-body';
 import { payloadTooLargeProblem, unsupportedMediaTypeProblem, validationProblem } from './request-problems';
@@ -96,11 +96,12 @@ const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> 
     // The parser's own message quotes the input, which may hold a password: never pass it on.
     throw validationProblem('The request body is malformed JSON.', [{ path: '/body', message: 'is malformed JSON' }]);
   }
-  // Only objects can repeat a member name.
-  const duplicate = typeof value === 'object' && value !== null ? duplicateKeyPointer(text) : undefined;
-  if (duplicate !== undefined) {
-    throw validationProblem('The request body repeats a member name in one object.', [{ path: `/body${duplicate}`, message: 'must not be repeated' }]);
-  }
+  // Only objects and arrays nest, and only objects can repeat a member name.
+  const fault = typeof value === 'object' && value !== null ? jsonStructureFault(text) : undefined;
+  if (fault?.kind === 'too-deep')
+    throw validationProblem(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '/body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
+  if (fault?.kind === 'duplicate')
+    throw validationProblem('The request body repeats a member name in one object.', [{ path: `/body${fault.pointer}`, message: 'must not be repeated' }]);
   return value;
 };
 

@@ -59,7 +59,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'IssueClientCredential', clientCredentialId: id, clientId: newId('cli'), name, orgId, scopes, secret },
+        { type: 'IssueClientCredential', clientCredentialId: id, name, orgId, scopes, secret },
         async () => ({ status: 201, body: { ...(await read(id)), clientSecret: secret }, headers: { Location: location(id) } }),
         {
           provisional: { status: 201, headers: { Location: location(id) } },

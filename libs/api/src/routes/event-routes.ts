@@ -59,8 +59,8 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
         streamId: q.streamId,
         orgId: q.orgId ?? access.withinOrg,
         actorId: q.actorId,
-        since: q.since ? new Date(q.since).toISOString() : undefined,
-        until: q.until ? new Date(q.until).toISOString() : undefined,
+        since: q.since ? instantOf(q.since, 'since') : undefined,
+        until: q.until ? instantOf(q.until, 'until') : undefined,
       });
       const items = events.slice(0, q.limit);
       const nextCursor = events.length > q.limit ? encodeCursor(items[items.length - 1].position) : null;
@@ -68,3 +68,14 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 ];
+
+/**
+ * An RFC 3339 `date-time` (already checked by the schema) as the ISO instant the store compares. A leap
+ * second (`23:59:60`, valid RFC 3339, unknown to JavaScript dates) counts as the last millisecond of its
+ * minute; anything JavaScript still cannot place is a 400, never a 500.
+ */
+function instantOf(text: string, parameter: string): string {
+  const ms = Date.parse(text.replace(/:60(\.\d+)?(?=(z|[+-]\d\d:\d\d)$)/i, ':59.999'));
+  if (Number.isNaN(ms)) throw new IamError('IAM_ERR_VALIDATION', 'The query parameters are invalid.', [{ path: `/query/${parameter}`, message: 'must be a representable date-time' }]);
+  return new Date(ms).toISOString();
+}

@@ -27,6 +27,8 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
   directRoles(orgId: string, userId: string): Promise<Role[] | undefined>;
   /** The organization of a client credential (by its resource id), or undefined when it does not exist. */
   clientOrg(clientCredentialId: string): Promise<string | undefined>;
+  /** Whether the user is a platform admin (false for unknown users). */
+  isPlatformAdminUser(userId: string): Promise<boolean>;
 }
 
 /** The gateway's facts: the read models, which every query reads anyway. */
@@ -38,5 +40,6 @@ export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgVie
     membershipRoots: (userId) => readModels.memberships.membershipRoots(userId),
     directRoles: async (orgId, userId) => (await readModels.memberships.get(orgId, userId))?.roles,
     clientOrg: async (id) => (await readModels.clients.get(id))?.orgId,
+    isPlatformAdminUser: async (userId) => (await readModels.users.get(userId))?.platformAdmin === true,
   };
 }

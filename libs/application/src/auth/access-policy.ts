@@ -125,8 +125,9 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
 
   /**
    * A user's profile (name) is global: it changes only by the user, a platform admin, or a caller whose
-   * `users:write` covers every organization the user is a direct member of (contract section 6). An admin
-   * of one tree therefore cannot rename a user who also belongs to another. 404 when the user is invisible.
+   * `users:write` covers every organization the user is a direct member of (contract section 6); a platform
+   * admin's, only by a platform admin. An admin of one tree therefore cannot rename a user who also belongs
+   * to another. 404 when the user is invisible.
    */
   async requireMayEditProfile(principal: Principal, userId: string): Promise<void> {
     if (principal.type === 'user' && principal.id === userId) return;
@@ -135,6 +136,9 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
       return;
     }
     await this.requireMaySeeUser(principal, userId);
+    // A platform admin's profile is no tenant's to change, whatever memberships they hold.
+    if (await this.facts.isPlatformAdminUser(userId))
+      throw new IamError('IAM_ERR_FORBIDDEN', "A platform admin's profile may be changed only by a platform admin.");
     for (const { orgId } of await this.facts.membershipRoots(userId))
       if (!(await this.permissionsOn(principal, orgId)).has('users:write'))
         throw new IamError(

@@ -25,13 +25,14 @@ export interface LoginThrottlePolicy {
 
 /**
  * Defaults. (a) and (b): 5 and 50 failures per 15 minutes. (c): 5 failures per hour, then delays of 1, 2, 4
- * ... 60 s: at most about 70 attempts per hour on one account however many sources guess (OWASP ASVS 4.0
- * 2.2.1 asks for no more than 100), while the right password from another source waits 60 s at worst.
+ * ... 90 s at each of the two gates: under 100 attempts per hour on one account however many sources guess
+ * (OWASP ASVS 4.0 2.2.1 asks for no more than 100), while the right password from a source that has not
+ * failed waits 90 s at worst.
  */
 export const DEFAULT_LOGIN_THROTTLE_POLICY: LoginThrottlePolicy = {
   pair: { limit: 5, windowSeconds: 900 },
   source: { limit: 50, windowSeconds: 900 },
-  subject: { limit: 5, windowSeconds: 3600, firstDelaySeconds: 1, maxDelaySeconds: 60 },
+  subject: { limit: 5, windowSeconds: 3600, firstDelaySeconds: 1, maxDelaySeconds: 90 },
 };
 
 /** How long a process remembers that a counter refused (see LoginThrottle.refusals). */
@@ -101,7 +102,7 @@ export class LoginThrottle {
   async reserve(subject: string, address: string | undefined): Promise<ThrottleReservation | ThrottleRefusal> {
     const from = throttleSource(address);
     // Remembered refusals are keyed by the plain values (in memory only): a flood's refusal costs no HMAC.
-    const memo = { pair: `pair\u0000${subject}\u0000${from}`, source: `source\u0000${from}`, gate: `gate\u0000${subject}` };
+    const memo = { pair: `pair\u0000${subject}\u0000${from}`, source: `source\u0000${from}`, gate: `gate\u0000${subject}\u0000${from}` };
     const remembered = this.rememberedRefusal(memo.pair) ?? this.rememberedRefusal(memo.source) ?? this.rememberedRefusal(memo.gate);
     if (remembered) return remembered;
     const keys = await this.keys.of(subject, from);
@@ -123,9 +124,15 @@ export class LoginThrottle {
     const subjectCount = await this.store.add(keys.subject, 1, perSubject.windowSeconds);
     taken.push([keys.subject, perSubject.windowSeconds]);
     if (subjectCount.points > perSubject.limit) {
-      // Past the subject's allowance: the gate admits one attempt per delay. Its window is the delay, so
-      // whoever finds it free takes it atomically and everybody else waits for the window to end.
-      const gate = await this.store.add(keys.gate, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
+      // Past the subject's allowance: a gate admits one attempt per delay. Its window is the delay, so
+      // whoever finds it free takes it atomically and everybody else waits for the window to end. Sources
+      // that already failed on this subject (the pair counts one before this attempt) queue at one gate,
+      // sources that never did at another: polling guessers, whose refused attempts cost them nothing,
+      // cannot take every opening from an owner who has not failed. Each guessing source can take the clean
+      // gate once per pair window at most (its failure makes it dirty), so holding it needs a fresh address
+      // per delay.
+      const gateKey = pairCount.points > 1 ? keys.gate : keys.cleanGate;
+      const gate = await this.store.add(gateKey, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
       if (gate.points > 1) return refuse(memo.gate, gate);
     }
     return {

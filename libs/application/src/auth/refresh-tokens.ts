@@ -29,14 +29,24 @@ export class RefreshTokenHasher {
 export async function issueRefreshToken(
   store: TokenStore,
   hasher: RefreshTokenHasher,
-  grant: { subject: string; scope: string; familyId?: string },
+  grant: {
+    subject: string;
+    scope: string;
+    /** The family of a rotation; a login starts a new one. */
+    familyId?: string;
+    /**
+     * When a new family's login began (ms since the epoch), before the user was read: its id carries that
+     * time, so a login in flight while the user is disabled counts as begun before the disable.
+     */
+    startedAt?: number;
+  },
 ): Promise<{ token: string; record: RefreshTokenRecord }> {
   const token = `rt_${randomBytes(32).toString('base64url')}`;
   const now = Date.now();
   const record: RefreshTokenRecord = {
     tokenHash: await hasher.hash(token),
     // Time-ordered: a family's id tells when its session began (see `isSessionLive`).
-    familyId: grant.familyId ?? newId('ses', now),
+    familyId: grant.familyId ?? newId('ses', Math.min(now, grant.startedAt ?? now)),
     subject: grant.subject,
     scope: grant.scope,
     issuedAt: new Date(now).toISOString(),

@@ -46,14 +46,19 @@ export interface ThrottleKeySet {
   source: string;
   /** Failures of this subject, from every source. */
   subject: string;
-  /** Taken by the one attempt per delay allowed once the subject's failures pass the limit. */
+  /**
+   * Taken by the one attempt per delay allowed once the subject's failures pass the limit, from sources that
+   * have failed on this subject before.
+   */
   gate: string;
+  /** The same gate for sources with no failure on this subject: guessers cannot hold it against the owner. */
+  cleanGate: string;
 }
 
 /**
  * Counter keys as HMAC-SHA-256 (base64url) under a vault key, so the shared store never holds an email, a
  * client id or an address in the clear, and nobody without the vault can test a guess against it. The kind
- * prefix (`p:`, `s:`, `a:`, `g:`) tells the counters apart; the fields are joined with a newline, which
+ * prefix (`p:`, `s:`, `a:`, `g:`, `c:`) tells the counters apart; the fields are joined with a newline, which
  * neither an email key, a client id nor an address contains.
  */
 export class ThrottleKeys {
@@ -66,7 +71,7 @@ export class ThrottleKeys {
     const key = await this.hmacKey();
     const mac = (text: string) => createHmac('sha256', key).update(text, 'utf8').digest('base64url');
     const subjectMac = mac(`subject\n${subject}`);
-    return { pair: `p:${mac(`pair\n${subject}\n${source}`)}`, source: `s:${mac(`source\n${source}`)}`, subject: `a:${subjectMac}`, gate: `g:${subjectMac}` };
+    return { pair: `p:${mac(`pair\n${subject}\n${source}`)}`, source: `s:${mac(`source\n${source}`)}`, subject: `a:${subjectMac}`, gate: `g:${subjectMac}`, cleanGate: `c:${subjectMac}` };
   }
 
   private hmacKey(): Promise<Buffer> {

@@ -126,6 +126,9 @@ export class TokenEndpoint {
 
     let user: UserView | undefined;
     let valid: boolean;
+    // The session begins now, before the user is read: a disable that commits while the password is being
+    // checked ends it (contract section 6).
+    const startedAt = Date.now();
     try {
       user = await this.deps.readModels.users.findByEmail(username);
       const stored = user && user.status === 'active' ? await this.deps.vault.getPasswordHash(user.id) : undefined;
@@ -139,9 +142,12 @@ export class TokenEndpoint {
     // A failure keeps its points.
     if (!valid || !user) return fail(400, 'invalid_grant', 'The username or password is incorrect.');
     await attempt.succeeded();
-    const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, user));
+    // Read again after the hash, which takes long enough for a disable to commit: no session for it.
+    const now = await this.deps.readModels.users.get(user.id);
+    if (!now || !isSessionLive(now, startedAt)) return fail(400, 'invalid_grant', 'The username or password is incorrect.');
+    const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, now));
     if (!scope.ok) return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
-    return this.userTokens(user.id, scope.value.join(' '), audience.value, undefined);
+    return this.userTokens(now.id, scope.value.join(' '), audience.value, undefined, undefined, startedAt);
   }
 
   private async clientCredentialsGrant(params: Record<string, unknown>, authorization: string | undefined, address: string | undefined): Promise<TokenResult> {
@@ -215,8 +221,15 @@ export class TokenEndpoint {
   }
 
   /** An access token and a refresh token of the family (a new family for a fresh login). */
-  private async userTokens(userId: string, scope: string, audience: string[], familyId: string | undefined, familyScope = scope): Promise<TokenResult> {
-    const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, { subject: userId, scope: familyScope, familyId });
+  private async userTokens(
+    userId: string,
+    scope: string,
+    audience: string[],
+    familyId: string | undefined,
+    familyScope = scope,
+    startedAt?: number,
+  ): Promise<TokenResult> {
+    const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, { subject: userId, scope: familyScope, familyId, startedAt });
     const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, clientId: FIRST_PARTY_CLIENT_ID, audience, sessionId: refresh.record.familyId });
     return {
       ok: true,

@@ -50,3 +50,35 @@ describe('TokenEndpoint password grant', () => {
     expect([...store.counters.values()].map((c) => c.points)).toEqual([0, 0, 0]);
   });
 });
+
+describe('TokenEndpoint password grant and a disable during the login', () => {
+  it('issues no session to a login during which the user was disabled, even once enabled again', async () => {
+    const user = { id: 'usr_1', email: 'ada@example.test', name: 'Ada', status: 'active', platformAdmin: false, sessionsNotBefore: null as string | null };
+    const issued: string[] = [];
+    const deps = {
+      tokens: { issueAccessToken: () => (issued.push('access'), { token: 't', claims: { scope: '' }, expiresIn: 900 }) },
+      hasher: {
+        saturated: false,
+        // The password is right, but while it was being checked an admin disabled and re-enabled the user.
+        verify: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          user.sessionsNotBefore = new Date().toISOString();
+          return true;
+        },
+      },
+      vault: { getPasswordHash: async () => 'stored' },
+      readModels: {
+        users: { findByEmail: async () => ({ ...user }), get: async () => ({ ...user }) },
+        memberships: { membershipRoots: async () => [] },
+      },
+      tokenStore: { saveRefreshToken: async () => void issued.push('refresh') },
+      refreshTokens: { hash: async (t: string) => t },
+      clients: {},
+      throttle: new LoginThrottle(new MemoryThrottleStore(), throttleVault()),
+      audiences: new TokenAudiences('http://arbor.test/api/v1'),
+    } as unknown as TokenEndpointDeps;
+    const result = await new TokenEndpoint(deps).grant({ grant_type: 'password', username: user.email, password: 'right' });
+    expect(result).toMatchObject({ ok: false, status: 400, error: 'invalid_grant' });
+    expect(issued).toEqual([]);
+  });
+});

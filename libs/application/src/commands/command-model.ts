@@ -92,6 +92,7 @@ export class CommandModel {
       this.state.memberships.orgsOf(userId).map((orgId) => ({ orgId, roles: this.state.memberships.get(orgId, userId)!.roles })),
     directRoles: async (orgId, userId) => this.state.memberships.get(orgId, userId)?.roles,
     clientOrg: async (id) => this.state.memberships.client(id)?.orgId,
+    isPlatformAdminUser: async (userId) => this.state.users.get(userId)?.platformAdmin === true,
   };
 
   /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */

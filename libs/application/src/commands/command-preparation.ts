@@ -2,6 +2,7 @@ import {
   FieldChecks,
   IamError,
   isKnownEvent,
+  newId,
   type IdentityState,
   type KnownStoredEvent,
   type SealedPersonalData,
@@ -30,6 +31,8 @@ export interface Prepared {
   previousName?: string;
   basedOn?: number;
   secretHash?: string;
+  /** The `client_id` of a new client credential, minted here: no caller chooses one (it names the client for good). */
+  clientId?: string;
 }
 
 /** Reads the sealed personal data that the event at `position` carries (UserCreated or UserUpdated). */
@@ -60,6 +63,9 @@ export interface PreparationDeps {
   emailIndexOf: (email: string) => Promise<string>;
   sealedAt: SealedAt;
 }
+
+/** What ClientSecretHasher.newSecret makes: 32 random bytes in base64url, 43 characters (longer is fine). */
+const CLIENT_SECRET = /^[A-Za-z0-9_-]{43,512}$/;
 
 /**
  * Validates secret-bearing input first (so a bad password never costs a hash), then hashes passwords and
@@ -107,7 +113,10 @@ export async function prepareCommand(command: Command, deps: PreparationDeps): P
       return { name, personal, previousName: current.name, basedOn: user.personalAt ?? undefined };
     }
     case 'IssueClientCredential':
-      return { secretHash: await deps.secrets.hash(command.secret) };
+      // The secret travels from the gateway: whatever sent it, nothing weaker than what newSecret makes is stored.
+      if (typeof command.secret !== 'string' || !CLIENT_SECRET.test(command.secret))
+        throw new IamError('IAM_ERR_VALIDATION', 'A client secret must be 256-bit random, base64url (43 or more characters).');
+      return { secretHash: await deps.secrets.hash(command.secret), clientId: newId('cli') };
     default:
       return {};
   }

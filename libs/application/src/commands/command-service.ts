@@ -223,7 +223,8 @@ export class CommandService {
       sealedAt: sealedAtIn((after, limit) => tx.readAll(after, limit)),
     });
     let written: StoredEvent[] = [];
-    for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault)) {
+    const streamExists = (streamId: string) => this.model.streamVersion(streamId) !== undefined;
+    for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault, streamExists)) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,

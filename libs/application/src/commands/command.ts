@@ -20,7 +20,8 @@ export type Command =
   | { type: 'RemoveUserFromOrg'; orgId: string; userId: string; expectedVersion?: number }
   /** A user's own record: their profile (name) and, for platform admins, their status. */
   | { type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number }
-  | { type: 'IssueClientCredential'; clientCredentialId: string; clientId: string; name: unknown; orgId: string; scopes: unknown; secret: string }
+  /** The command service mints the `client_id` itself; `secret` must be 256-bit random (ClientSecretHasher.newSecret). */
+  | { type: 'IssueClientCredential'; clientCredentialId: string; name: unknown; orgId: string; scopes: unknown; secret: string }
   | { type: 'RevokeClientCredential'; clientCredentialId: string };
 
 export type CommandType = Command['type'];

@@ -18,30 +18,63 @@ import type { SecretVault } from '../ports/secret-vault';
 import type { Command } from './command';
 import type { Prepared } from './command-preparation';
 
+/** A secret to store once the command's events are known to be new: done inside the write transaction. */
+type VaultWrite = (vault: SecretVault) => Promise<void>;
+
+interface Decision {
+  events: DomainEvent[];
+  vaultWrites?: VaultWrite[];
+}
+
+/** Events that open a stream: their stream must not exist yet (see `decideCommand`). */
+const CREATIONS: ReadonlySet<string> = new Set(['OrgCreated', 'UserCreated', 'ClientCredentialIssued']);
+
 /**
- * Maps a command to its domain decider. Runs inside the command's store transaction, against a caught-up
- * model. Vault writes precede the events they serve (a rollback leaves only an unused vault row).
+ * Maps a command to its domain decider and applies its vault writes. Runs inside the command's store
+ * transaction, against a caught-up model. The ids a creation uses come from outside the command service (a
+ * gateway mints them, for its `Location` and idempotency records), so every event that opens a stream must
+ * name one that has never existed (`streamExists` knows gone streams too): an id already used, whoever sent
+ * it, is a 409 before anything is written. Vault writes follow that check and precede the events they serve
+ * (a rollback leaves only an unused vault row, never an overwritten one).
  */
-export async function decideCommand(state: IdentityState, command: Command, prepared: Prepared, vault: SecretVault): Promise<DomainEvent[]> {
+export async function decideCommand(
+  state: IdentityState,
+  command: Command,
+  prepared: Prepared,
+  vault: SecretVault,
+  streamExists: (streamId: string) => boolean,
+): Promise<DomainEvent[]> {
+  const { events, vaultWrites = [] } = decide(state, command, prepared);
+  for (const event of events)
+    if (CREATIONS.has(event.type) && streamExists(event.streamId))
+      throw new IamError('IAM_ERR_VERSION_CONFLICT', `${event.streamId} already exists: a new resource needs a new id.`);
+  for (const write of vaultWrites) await write(vault);
+  return events;
+}
+
+/** The pure part: what each command decides, and which secrets it needs stored. */
+function decide(state: IdentityState, command: Command, prepared: Prepared): Decision {
   switch (command.type) {
     case 'CreateOrg':
-      return decideCreateOrg(state.orgs, command);
+      return { events: decideCreateOrg(state.orgs, command) };
     case 'ReplaceOrg':
-      return decideReplaceOrg(state.orgs, command);
+      return { events: decideReplaceOrg(state.orgs, command) };
     case 'DeleteOrg':
-      return decideDeleteOrg(state.orgs, command, state.memberships);
+      return { events: decideDeleteOrg(state.orgs, command, state.memberships) };
     case 'BootstrapPlatformAdmin': {
       // Later starts never change the first admin: a second bootstrap decides nothing.
-      if (state.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return [];
-      // The hash goes to the vault before the event commits; a rollback leaves only an unused vault row.
-      await vault.setPasswordHash(command.userId, prepared.passwordHash);
-      return [
-        {
-          type: 'UserCreated',
-          streamId: userStreamId(command.userId),
-          data: { userId: command.userId, personal: prepared.personal, platformAdmin: true },
-        },
-      ];
+      if (state.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return { events: [] };
+      const passwordHash = prepared.passwordHash;
+      return {
+        events: [
+          {
+            type: 'UserCreated',
+            streamId: userStreamId(command.userId),
+            data: { userId: command.userId, personal: prepared.personal, platformAdmin: true },
+          },
+        ],
+        vaultWrites: [(vault) => vault.setPasswordHash(command.userId, passwordHash)],
+      };
     }
     case 'AddUserToOrg': {
       const newUser =
@@ -51,23 +84,25 @@ export async function decideCommand(state: IdentityState, command: Command, prep
       if (newUser && !prepared.personal && state.users.idForEmailIndex(newUser.emailIndex) === undefined)
         throw new IamError('IAM_ERR_VERSION_CONFLICT', 'The user changed concurrently; retry.');
       const events = decideAddUserToOrg(state, { orgId: command.orgId, roles: command.roles, existingUserId: command.existingUserId, newUser });
-      if (prepared.passwordHash && events.some((e) => e.type === 'UserCreated'))
-        await vault.setPasswordHash(command.newUser!.userId, prepared.passwordHash);
-      return events;
+      const passwordHash = prepared.passwordHash;
+      const creates = passwordHash !== undefined && events.some((e) => e.type === 'UserCreated');
+      return { events, vaultWrites: creates ? [(vault) => vault.setPasswordHash(command.newUser!.userId, passwordHash)] : [] };
     }
     case 'UpdateOrgUser':
-      return decideUpdateOrgUser(state, {
-        orgId: command.orgId,
-        userId: command.userId,
-        roles: command.roles,
-        rename:
-          prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
-            ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
-            : undefined,
-        expectedVersion: command.expectedVersion,
-      });
+      return {
+        events: decideUpdateOrgUser(state, {
+          orgId: command.orgId,
+          userId: command.userId,
+          roles: command.roles,
+          rename:
+            prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
+              ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
+              : undefined,
+          expectedVersion: command.expectedVersion,
+        }),
+      };
     case 'RemoveUserFromOrg':
-      return decideRemoveUserFromOrg(state, command);
+      return { events: decideRemoveUserFromOrg(state, command) };
     case 'UpdateUser': {
       // Both parts are checked against the version the caller saw, before either changes it.
       const events = decideRenameUser(state, {
@@ -78,15 +113,19 @@ export async function decideCommand(state: IdentityState, command: Command, prep
             : undefined,
         expectedVersion: command.expectedVersion,
       });
-      if (command.status === undefined) return events;
-      return [...events, ...decideSetUserStatus(state, { userId: command.userId, status: command.status, expectedVersion: command.expectedVersion })];
+      if (command.status === undefined) return { events };
+      const status = decideSetUserStatus(state, { userId: command.userId, status: command.status, expectedVersion: command.expectedVersion });
+      return { events: [...events, ...status] };
     }
     case 'IssueClientCredential': {
-      const events = decideIssueClientCredential(state, command);
-      await vault.setClientSecretHash(command.clientCredentialId, prepared.secretHash!);
-      return events;
+      const { secretHash, clientId } = prepared;
+      if (secretHash === undefined || clientId === undefined) throw new Error('IssueClientCredential was not prepared');
+      return {
+        events: decideIssueClientCredential(state, { ...command, clientId }),
+        vaultWrites: [(vault) => vault.setClientSecretHash(command.clientCredentialId, secretHash)],
+      };
     }
     case 'RevokeClientCredential':
-      return decideRevokeClientCredential(state, command);
+      return { events: decideRevokeClientCredential(state, command) };
   }
 }

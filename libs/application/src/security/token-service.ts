@@ -140,7 +140,8 @@ export class TokenService {
   /**
    * The checks and their order mirror what jsonwebtoken did (messages are part of the API): shape, type,
    * key, algorithm, signature, then nbf, exp and iss. Tightenings: no clock tolerance; `exp` is required,
-   * since the cache above relies on it; so are RFC 9068's `aud`, `sub`, `client_id` and `jti`; and a `crit`
+   * since the cache above relies on it; so are RFC 9068's `aud`, `sub`, `client_id`, `iat` and `jti`, and
+   * the `scope` every Arbor token carries; and a `crit`
    * header is refused, since no JWS extension is understood here (RFC 7515 section 4.1.11).
    */
   private verifySignature(token: string): AccessTokenClaims {
@@ -163,8 +164,15 @@ export class TokenService {
     if (payload.iss !== this.options.issuer) throw invalid('The access token is invalid.');
     const aud = payload.aud;
     const audOk = typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'));
-    if (!audOk || typeof payload.client_id !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string')
-      throw invalid('The access token is invalid.');
+    // Every claim Arbor's tokens carry (RFC 9068 section 2.2, and `scope`, which the policy reads) must be there.
+    const claimsOk =
+      audOk &&
+      typeof payload.client_id === 'string' &&
+      typeof payload.sub === 'string' &&
+      typeof payload.jti === 'string' &&
+      typeof payload.iat === 'number' &&
+      typeof payload.scope === 'string';
+    if (!claimsOk) throw invalid('The access token is invalid.');
     return payload as unknown as AccessTokenClaims;
   }
 }

@@ -90,6 +90,7 @@ describe('TokenService', () => {
       .setSubject('usr_2')
       .setAudience(AUD)
       .setJti('j')
+      .setIssuedAt()
       .setExpirationTime('1m')
       .sign(privateKey);
     expect(verify(byJose)).toMatchObject({ sub: 'usr_2', scope: 'x', iss: ISSUER });

@@ -111,6 +111,39 @@ describe('an admin of one tree cannot reach the users of another', () => {
     expect(profile.body.name).toMatch(/^Ada Lovelace of A/);
   });
 
+  it('an account planted by one tree gains nothing when another tree adds its email: the membership waits for a platform admin', async () => {
+    const ownerA = await newLoggedInUser(app, org.A.id, ['owner'], 'planter');
+    const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'victim-admin');
+    const email = `${unique('newhire')}@bcorp.test`;
+    const planted = await call('POST', `/orgs/${org.A2.id}/users`, ownerA.token, { email, name: 'Planted', password: 'the planter knows this', roles: ['member'] });
+    expectStatus(planted, 201);
+    expectStatus(await call('DELETE', `/orgs/${org.A2.id}/users/${planted.body.userId}`, ownerA.token), 204);
+
+    const added = await call('POST', `/orgs/${org.B.id}/users`, adminB.token, { email, name: 'New Hire', password: 'b gave this to the hire', roles: ['admin'] });
+    expectStatus(added, 201);
+    expect(added.body).toMatchObject({ userId: planted.body.userId, email, name: 'New Hire', status: 'active', roles: ['admin'] });
+    const login = (password: string) => app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: email, password } });
+    expect((await login('b gave this to the hire')).status).toBe(400);
+    const planterToken = (await login('the planter knows this')).body.access_token as string;
+    // The planted account got nothing of B: not its organization, not its members, not a role.
+    expectStatus(await call('GET', `/orgs/${org.B.id}`, planterToken), 404);
+    expectStatus(await call('GET', `/orgs/${org.B.id}/users`, planterToken), 404);
+    const own = await call('GET', '/users/me', planterToken);
+    const memberships = await call('GET', `/users/${own.body.id}/orgs`, planterToken);
+    expect(memberships.body.items).toEqual([expect.objectContaining({ orgId: org.B.id, pending: true, roles: ['admin'] })]);
+    // B's admin sees no member (and no name), and cannot list what is pending; a platform admin can, and decides.
+    expect((await call('GET', `/orgs/${org.B.id}/users?limit=200`, adminB.token)).body.items.map((u: any) => u.userId)).not.toContain(own.body.id);
+    expectStatus(await call('GET', `/orgs/${org.B.id}/users/${own.body.id}`, adminB.token), 404);
+    expectStatus(await call('GET', `/orgs/${org.B.id}/users?pending=true`, adminB.token), 403);
+    expectStatus(await call('POST', `/orgs/${org.B.id}/users/${own.body.id}/confirmation`, adminB.token), 403);
+    const pending = await call('GET', `/orgs/${org.B.id}/users?pending=true`, app.adminToken);
+    expect(pending.body.items.map((u: any) => u.userId)).toEqual([own.body.id]);
+    expectStatus(await call('POST', `/orgs/${org.B.id}/users/${own.body.id}/confirmation`, app.adminToken), 200);
+    // Confirmed, the membership is in effect: a new login carries what it grants.
+    expectStatus(await call('GET', `/orgs/${org.B.id}`, (await login('the planter knows this')).body.access_token), 200);
+    expectStatus(await call('DELETE', `/orgs/${org.B.id}/users/${own.body.id}`, app.adminToken), 204);
+  });
+
   it("an admin renames only users whose every membership they administer; the user and platform admins always may", async () => {
     const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'adminB2');
     const adminA = await newLoggedInUser(app, org.A.id, ['admin'], 'adminA2');
@@ -133,15 +166,21 @@ describe('an admin of one tree cannot reach the users of another', () => {
     expect((await call('GET', `/users/${shared.id}`, shared.token)).body.name).toBe('Set by the platform');
   });
 
-  it("no tenant admin renames a platform admin, even after adding them to their organization", async () => {
+  it('no tenant admin renames a platform admin: not by linking them in, nor once they are a member', async () => {
     const ownerA = await newLoggedInUser(app, org.A.id, ['owner'], 'ownerA3');
     const platform = (await call('GET', '/users/me', app.adminToken)).body;
+    // Linked by email, the platform admin stays out of sight: the membership is pending.
     const linked = await call('POST', `/orgs/${org.A2.id}/users`, ownerA.token, { email: ADMIN_EMAIL, name: 'x', roles: ['member'] });
     expectStatus(linked, 201);
-    expectStatus(await call('PATCH', `/users/${linked.body.userId}`, ownerA.token, { name: 'Pwned' }), 403);
-    expectStatus(await call('PATCH', `/orgs/${org.A2.id}/users/${linked.body.userId}`, ownerA.token, { name: 'Pwned' }), 403);
+    expectStatus(await call('PATCH', `/users/${linked.body.userId}`, ownerA.token, { name: 'Pwned' }), 404);
+    expectStatus(await call('PATCH', `/orgs/${org.A2.id}/users/${linked.body.userId}`, ownerA.token, { name: 'Pwned' }), 404);
+    expectStatus(await call('DELETE', `/orgs/${org.A2.id}/users/${linked.body.userId}`, ownerA.token), 204);
+    // A member of the tree by the platform's own doing: seen, and every membership covered, yet not theirs to rename.
+    expectStatus(await call('POST', `/orgs/${org.A2.id}/users`, app.adminToken, { userId: platform.id, roles: ['member'] }), 201);
+    expectStatus(await call('PATCH', `/users/${platform.id}`, ownerA.token, { name: 'Pwned' }), 403);
+    expectStatus(await call('PATCH', `/orgs/${org.A2.id}/users/${platform.id}`, ownerA.token, { name: 'Pwned' }), 403);
     expect((await call('GET', '/users/me', app.adminToken)).body.name).toBe(platform.name);
-    expectStatus(await call('DELETE', `/orgs/${org.A2.id}/users/${linked.body.userId}`, app.adminToken), 204);
+    expectStatus(await call('DELETE', `/orgs/${org.A2.id}/users/${platform.id}`, app.adminToken), 204);
   });
 
   it('nobody but platform admins changes a status, and a user cannot change their own', async () => {

@@ -166,7 +166,7 @@ describe('global user queries', () => {
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ id: added.body.userId, email: 'me@example.test' });
     const orgs = await app.call('GET', `/api/v1/users/${added.body.userId}/orgs`, { token });
-    expect(orgs.body.items).toEqual([{ orgId: other.id, orgName: 'Me org', roles: ['owner'], addedAt: expect.any(String) }]);
+    expect(orgs.body.items).toEqual([{ orgId: other.id, orgName: 'Me org', roles: ['owner'], addedAt: expect.any(String), pending: false }]);
   });
 
   it('records membership changes as events by the acting user', async () => {

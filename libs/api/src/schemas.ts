@@ -140,8 +140,14 @@ export const orgUserSchema: JsonSchema = {
 export const userMembershipSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['orgId', 'orgName', 'roles', 'addedAt'],
-  properties: { orgId: { type: 'string' }, orgName: { type: 'string' }, roles: rolesSchema, addedAt: timestampSchema },
+  required: ['orgId', 'orgName', 'roles', 'addedAt', 'pending'],
+  properties: {
+    orgId: { type: 'string' },
+    orgName: { type: 'string' },
+    roles: rolesSchema,
+    addedAt: timestampSchema,
+    pending: { type: 'boolean', description: 'Only in a user’s own list: a membership that awaits a platform admin’s confirmation and grants nothing yet.' },
+  },
 };
 
 export const clientSchema: JsonSchema = {

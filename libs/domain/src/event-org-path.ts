@@ -14,12 +14,23 @@ export function eventOrgPath(tree: OrgTree, event: DomainEvent): string[] {
     case 'OrgUpdated':
     case 'OrgDeleted':
     case 'UserAddedToOrg':
+    case 'MembershipConfirmed':
     case 'OrgUserUpdated':
     case 'UserRemovedFromOrg':
     case 'ClientCredentialIssued':
     case 'ClientCredentialRevoked':
       return tree.path(event.data.orgId);
-    default:
+    case 'UserCreated':
+    case 'UserUpdated':
+    case 'UserDisabled':
+    case 'UserEnabled':
       return [];
+    default:
+      // Every event type is listed above: a new one fails the build here until it says its path.
+      return unknownEvent(event);
   }
+}
+
+function unknownEvent(event: never): never {
+  throw new Error(`No organization path for event ${JSON.stringify((event as { type?: unknown }).type)}`);
 }

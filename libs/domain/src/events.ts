@@ -58,6 +58,17 @@ export interface UserAddedToOrgData {
   orgId: string;
   userId: string;
   roles: Role[];
+  /**
+   * Present (true) when the membership links an existing account that the adding caller could not see: it
+   * grants nothing until a platform admin confirms it (MembershipConfirmed). Absent in every older event.
+   */
+  pending?: true;
+}
+
+/** A pending membership takes effect. */
+export interface MembershipConfirmedData {
+  orgId: string;
+  userId: string;
 }
 
 export interface OrgUserUpdatedData {
@@ -96,6 +107,7 @@ export interface EventDataByType {
   UserDisabled: UserStatusData;
   UserEnabled: UserStatusData;
   UserAddedToOrg: UserAddedToOrgData;
+  MembershipConfirmed: MembershipConfirmedData;
   OrgUserUpdated: OrgUserUpdatedData;
   UserRemovedFromOrg: UserRemovedFromOrgData;
   ClientCredentialIssued: ClientCredentialIssuedData;
@@ -144,6 +156,7 @@ const KNOWN_TYPES: Record<DomainEventType, true> = {
   UserDisabled: true,
   UserEnabled: true,
   UserAddedToOrg: true,
+  MembershipConfirmed: true,
   OrgUserUpdated: true,
   UserRemovedFromOrg: true,
   ClientCredentialIssued: true,

@@ -27,7 +27,15 @@ export interface AddUserToOrgCommand {
   newUser?: { userId: string; emailIndex: string; personal: SealedPersonalData };
 }
 
-export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand): DomainEvent[] {
+/**
+ * Adds a member. With `newUser`, an email that names an existing account adds that account; when the
+ * caller could not see that account (`hiddenAccount`, the policy's answer), the membership is pending: it
+ * grants nothing until a platform admin confirms it, and the account keeps its own name and password (so an
+ * admin of one tree can neither take over an account of another nor be handed one planted by another tree's
+ * admin). Adding again while a membership is pending renews it (new roles; in effect when the caller can
+ * see the account); adding an active member is a 409.
+ */
+export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand & { hiddenAccount?: boolean }): DomainEvent[] {
   const checks = new FieldChecks();
   const roles = checks.roles('/roles', cmd.roles);
   checks.done('The membership is not valid.');
@@ -48,10 +56,23 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
     throw new IamError('IAM_ERR_VALIDATION', 'Either userId or email is required.', [{ path: '/userId', message: 'is required' }]);
   }
 
-  if (state.memberships.get(cmd.orgId, userId))
+  const pending = cmd.newUser !== undefined && events.length === 0 && cmd.hiddenAccount === true;
+  const current = state.memberships.get(cmd.orgId, userId);
+  // A pending membership is renewed by another add: still pending if this caller cannot see the account
+  // either, in effect if they can (a platform admin's add confirms it).
+  if (current && !current.pending)
     throw new IamError('IAM_ERR_ALREADY_MEMBER', `User ${userId} is already a member of ${cmd.orgId}.`);
-  events.push({ type: 'UserAddedToOrg', streamId: membershipStreamId(cmd.orgId, userId), data: { orgId: cmd.orgId, userId, roles } });
+  const data = pending ? { orgId: cmd.orgId, userId, roles, pending: true as const } : { orgId: cmd.orgId, userId, roles };
+  events.push({ type: 'UserAddedToOrg', streamId: membershipStreamId(cmd.orgId, userId), data });
   return events;
+}
+
+/** A pending membership takes effect (a platform admin vouches that the account is the person meant). */
+export function decideConfirmMembership(state: IdentityState, cmd: { orgId: string; userId: string }): DomainEvent[] {
+  const membership = state.memberships.get(cmd.orgId, cmd.userId);
+  if (!membership) throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} is not a member of ${cmd.orgId}.`);
+  if (!membership.pending) return [];
+  return [{ type: 'MembershipConfirmed', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
 }
 
 export interface UpdateOrgUserCommand {

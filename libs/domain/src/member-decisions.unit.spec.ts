@@ -2,6 +2,7 @@ import type { DomainEvent, StoredEvent } from './events';
 import { IamError } from './iam-error';
 import {
   decideAddUserToOrg,
+  decideConfirmMembership,
   decideIssueClientCredential,
   decideRemoveUserFromOrg,
   decideRevokeClientCredential,
@@ -87,6 +88,32 @@ describe('memberships', () => {
     // The model points at the record that now holds the user's data; the email's index entry stays.
     expect(state.users.get('u1')).toMatchObject({ personalAt: position, emailIndex: idx('ada@example.test') });
     expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 2);
+  });
+
+  it('links an account its caller cannot see as a pending membership, renewed by a new add, in effect once confirmed', () => {
+    const state = fixture();
+    const link = (hiddenAccount: boolean, roles: string[]) =>
+      decideAddUserToOrg(state, { orgId: 'b', roles, newUser: { userId: 'u9', emailIndex: idx('ada@example.test'), personal: 'x' }, hiddenAccount });
+    const pending = link(true, ['admin']);
+    expect(pending).toEqual([{ type: 'UserAddedToOrg', streamId: 'membership-b-u1', data: { orgId: 'b', userId: 'u1', roles: ['admin'], pending: true } }]);
+    commit(state, pending);
+    expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['admin'], pending: true });
+    // Another add by someone who cannot see the account either: still pending, with the new roles.
+    commit(state, link(true, ['member']));
+    expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['member'], pending: true });
+    // A role change keeps it pending; a confirmation ends that, once.
+    commit(state, decideUpdateOrgUser(state, { orgId: 'b', userId: 'u1', roles: ['owner'] }));
+    expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['owner'], pending: true });
+    commit(state, decideConfirmMembership(state, { orgId: 'b', userId: 'u1' }));
+    expect(state.memberships.get('b', 'u1')?.pending).toBeUndefined();
+    expect(decideConfirmMembership(state, { orgId: 'b', userId: 'u1' })).toEqual([]);
+    expect(codeOf(() => link(true, ['member']))).toBe('IAM_ERR_ALREADY_MEMBER');
+    expect(codeOf(() => decideConfirmMembership(state, { orgId: 'a', userId: 'nobody' }))).toBe('IAM_ERR_NOT_FOUND');
+    // A new user is never pending, nor is an account its caller can see.
+    expect(decideAddUserToOrg(state, { orgId: 'b', roles: ['member'], newUser: { userId: 'u7', emailIndex: idx('new@example.test'), personal: 'x' }, hiddenAccount: true }).map((e) => e.data)).toEqual([
+      expect.objectContaining({ userId: 'u7' }),
+      { orgId: 'b', userId: 'u7', roles: ['member'] },
+    ]);
   });
 
   it('removes memberships, which then are gone', () => {

@@ -4,6 +4,8 @@ import { isKnownEvent } from './events';
 export interface MembershipEntry {
   roles: Role[];
   version: number;
+  /** A membership that links an account its adder could not see: it grants nothing until confirmed. */
+  pending?: true;
 }
 
 /** An organization or user id, or its index in the snapshot's `ids` of that kind (see `SnapshotRefs`). */
@@ -19,6 +21,8 @@ export interface MembershipIndexSnapshot {
   roleSets: Role[][];
   /** In insertion order per organization. */
   members: { orgs: IdRef[]; users: IdRef[]; roles: number[]; versions: number[] };
+  /** Indexes into `members` of the pending memberships (few); absent in snapshots older than pending ones. */
+  pending?: number[];
   clients: { ids: string[]; orgs: IdRef[]; clientIds: string[]; versions: number[] };
   /** Kept apart from `clients`: an organization's deletion empties its set but leaves `clients` as they are. */
   clientsByOrg: Array<[IdRef, string[]]>;
@@ -87,6 +91,7 @@ export class MembershipIndex {
     const snapshot: MembershipIndexSnapshot = {
       roleSets: [],
       members: { orgs: [], users: [], roles: [], versions: [] },
+      pending: [] as number[],
       clients: { ids: [], orgs: [], clientIds: [], versions: [] },
       clientsByOrg: [],
     };
@@ -95,6 +100,7 @@ export class MembershipIndex {
       for (const [userId, m] of entriesOf(members)) {
         let set = sets.get(m.roles);
         if (set === undefined) sets.set(m.roles, (set = snapshot.roleSets.push(m.roles) - 1));
+        if (m.pending) snapshot.pending!.push(snapshot.members.orgs.length);
         snapshot.members.orgs.push(org);
         snapshot.members.users.push(ref('user', userId));
         snapshot.members.roles.push(set);
@@ -115,11 +121,14 @@ export class MembershipIndex {
     const index = new MembershipIndex();
     const sets = snapshot.roleSets.map(internRoles);
     const { orgs, users, roles, versions } = snapshot.members;
+    const pending = new Set(snapshot.pending ?? []);
     let orgId = '';
     let lastOrg: IdRef | undefined;
     for (let i = 0; i < orgs.length; i++) {
       if (orgs[i] !== lastOrg) orgId = id('org', (lastOrg = orgs[i]));
-      index.setMember(orgId, id('user', users[i]), { roles: sets[roles[i]], version: versions[i] });
+      const entry: MembershipEntry = { roles: sets[roles[i]], version: versions[i] };
+      if (pending.has(i)) entry.pending = true;
+      index.setMember(orgId, id('user', users[i]), entry);
     }
     const c = snapshot.clients;
     for (let i = 0; i < c.ids.length; i++) index.clients.set(c.ids[i], { orgId: id('org', c.orgs[i]), clientId: c.clientIds[i], version: c.versions[i] });
@@ -130,10 +139,20 @@ export class MembershipIndex {
   apply(event: StoredEvent): void {
     if (!isKnownEvent(event)) return;
     switch (event.type) {
-      case 'UserAddedToOrg':
-      case 'OrgUserUpdated': {
-        const { orgId, userId, roles } = event.data;
-        this.setMember(orgId, userId, { roles: internRoles(roles), version: event.streamVersion });
+      case 'UserAddedToOrg': {
+        const { orgId, userId, roles, pending } = event.data;
+        this.setMember(orgId, userId, pending ? { roles: internRoles(roles), version: event.streamVersion, pending } : { roles: internRoles(roles), version: event.streamVersion });
+        return;
+      }
+      case 'OrgUserUpdated':
+      case 'MembershipConfirmed': {
+        const { orgId, userId } = event.data;
+        const current = this.get(orgId, userId);
+        if (!current) return;
+        const roles = event.type === 'OrgUserUpdated' ? internRoles(event.data.roles) : current.roles;
+        // An update keeps a pending membership pending; only a confirmation ends that.
+        const pending = event.type === 'OrgUserUpdated' ? current.pending : undefined;
+        this.setMember(orgId, userId, pending ? { roles, version: event.streamVersion, pending } : { roles, version: event.streamVersion });
         return;
       }
       case 'UserRemovedFromOrg':

@@ -100,3 +100,18 @@ describe('MembershipIndex.orgsOf (the inverse index)', () => {
     expect(orgsOf(restored, 'v')).toEqual(['o2']);
   });
 });
+
+describe('MembershipIndex pending memberships', () => {
+  it('keeps the pending mark through role changes and snapshots, and drops it on confirmation', () => {
+    const index = new MembershipIndex();
+    index.apply(event('UserAddedToOrg', { orgId: 'o', userId: 'u', roles: ['admin'], pending: true }));
+    index.apply(add('o', 'v', ['member']));
+    index.apply(event('OrgUserUpdated', { orgId: 'o', userId: 'u', roles: ['member'] }, 2));
+    expect(index.get('o', 'u')).toEqual({ roles: ['member'], version: 2, pending: true });
+    const restored = MembershipIndex.fromSnapshot(index.toSnapshot(toRef), fromRef);
+    expect(restored.get('o', 'u')).toEqual({ roles: ['member'], version: 2, pending: true });
+    expect(restored.get('o', 'v')?.pending).toBeUndefined();
+    restored.apply(event('MembershipConfirmed', { orgId: 'o', userId: 'u' }, 3));
+    expect(restored.get('o', 'u')).toEqual({ roles: ['member'], version: 3 });
+  });
+});

@@ -7,7 +7,7 @@ import { SqlParams, type ReadModelSql } from './read-models-schema';
 
 /** Columns of `memberships m JOIN users u` in the shape `toOrgUserView` expects. */
 const ORG_USER_COLUMNS =
-  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version';
+  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version, m.pending';
 
 interface OrgUserRow {
   org_id: string;
@@ -19,6 +19,7 @@ interface OrgUserRow {
   roles: unknown[];
   added_at: string;
   version: number;
+  pending: boolean;
 }
 
 const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
@@ -30,6 +31,7 @@ const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
   roles: parseRoles(row.roles),
   addedAt: row.added_at,
   version: row.version,
+  pending: row.pending,
 });
 
 interface UserMembershipRow {
@@ -37,6 +39,7 @@ interface UserMembershipRow {
   org_name: string;
   roles: unknown[];
   added_at: string;
+  pending: boolean;
 }
 
 /**
@@ -47,6 +50,7 @@ interface UserMembershipRow {
 export class PostgresMembershipQueries implements MembershipQueries {
   private readonly byKey: string;
   private readonly byUser: string;
+  private readonly byUserWithPending: string;
   private readonly byUserWithin: string;
   private readonly inheritedRoles: string;
   private readonly roots: string;
@@ -63,38 +67,39 @@ export class PostgresMembershipQueries implements MembershipQueries {
       SELECT ${ORG_USER_COLUMNS} FROM ${memberships} m JOIN ${users} u ON u.id = m.user_id
       WHERE m.org_id = $1 AND m.user_id = $2`;
     const byUserSql = (scope: string): string => `
-      SELECT m.org_id, o.name AS org_name, m.roles, m.added_at
+      SELECT m.org_id, o.name AS org_name, m.roles, m.added_at, m.pending
       FROM ${memberships} m JOIN ${orgs} o ON o.id = m.org_id
       WHERE m.user_id = $1${scope}
       ORDER BY m.org_id`;
-    this.byUser = byUserSql('');
+    this.byUser = byUserSql(' AND NOT m.pending');
+    this.byUserWithPending = byUserSql('');
     this.byUserWithin = byUserSql(
-      ` AND EXISTS (SELECT 1 FROM ${closure} c WHERE c.descendant_id = m.org_id AND c.ancestor_id = ANY($2::text[]))`,
+      ` AND NOT m.pending AND EXISTS (SELECT 1 FROM ${closure} c WHERE c.descendant_id = m.org_id AND c.ancestor_id = ANY($2::text[]))`,
     );
     // The organization's ancestors (itself included) from org_closure_parents, each probed in the
     // memberships primary key: one indexed lookup per level, no recursive walk.
     this.inheritedRoles = `
       SELECT m.roles FROM ${closure} c
-      JOIN ${memberships} m ON m.org_id = c.ancestor_id AND m.user_id = $1
+      JOIN ${memberships} m ON m.org_id = c.ancestor_id AND m.user_id = $1 AND NOT m.pending
       WHERE c.descendant_id = $2`;
     this.roots = `
       SELECT m.org_id, m.roles FROM ${memberships} m JOIN ${orgs} o ON o.id = m.org_id
-      WHERE m.user_id = $1 ORDER BY m.org_id`;
+      WHERE m.user_id = $1 AND NOT m.pending ORDER BY m.org_id`;
   }
 
-  async get(orgId: string, userId: string): Promise<OrgUserView | undefined> {
+  async get(orgId: string, userId: string, options: { includePending?: boolean } = {}): Promise<OrgUserView | undefined> {
     if (hasNul(orgId) || hasNul(userId)) return undefined;
     const [row] = await this.sql.rows<OrgUserRow>(this.pool, this.byKey, [orgId, userId]);
-    return row === undefined ? undefined : toOrgUserView(row);
+    return row === undefined || (row.pending && !options.includePending) ? undefined : toOrgUserView(row);
   }
 
   /** One range scan of the memberships primary key (org_id, user_id), filters checked per row. */
-  async listByOrg(orgId: string, filter: { role?: Role; q?: string }, page: PageRequest): Promise<Page<OrgUserView>> {
+  async listByOrg(orgId: string, filter: { role?: Role; q?: string; pending?: boolean }, page: PageRequest): Promise<Page<OrgUserView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
     if (hasNul(orgId)) return emptyPage();
     const p = new SqlParams();
-    const conditions = [`m.org_id = ${p.add(orgId)}`, `m.user_id > ${p.add(after)}`];
+    const conditions = [`m.org_id = ${p.add(orgId)}`, `m.user_id > ${p.add(after)}`, filter.pending ? 'm.pending' : 'NOT m.pending'];
     if (filter.role !== undefined) {
       if (hasNul(filter.role)) return emptyPage();
       // jsonb `?`: the array holds this string as an element.
@@ -116,14 +121,14 @@ export class PostgresMembershipQueries implements MembershipQueries {
     return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row.user_id }));
   }
 
-  async listByUser(userId: string, filter: { withinSubtreesOf?: string[] }): Promise<UserMembershipView[]> {
+  async listByUser(userId: string, filter: { withinSubtreesOf?: string[]; includePending?: boolean }): Promise<UserMembershipView[]> {
     const scope = filter.withinSubtreesOf;
     if (scope?.length === 0 || hasNul(userId)) return [];
     const rows =
-      scope === undefined
-        ? await this.sql.rows<UserMembershipRow>(this.pool, this.byUser, [userId])
-        : await this.sql.rows<UserMembershipRow>(this.pool, this.byUserWithin, [userId, scope.filter(isPgText)]);
-    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at }));
+      scope !== undefined
+        ? await this.sql.rows<UserMembershipRow>(this.pool, this.byUserWithin, [userId, scope.filter(isPgText)])
+        : await this.sql.rows<UserMembershipRow>(this.pool, filter.includePending ? this.byUserWithPending : this.byUser, [userId]);
+    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at, pending: row.pending }));
   }
 
   /** Unknown organizations have no closure rows, hence no roles. */

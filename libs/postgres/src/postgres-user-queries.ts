@@ -54,7 +54,7 @@ export class PostgresUserQueries implements UserQueries {
       conditions.push(
         `EXISTS (SELECT 1 FROM ${this.sql.table('memberships')} m JOIN ${this.sql.table('org_closure')} c
                    ON c.descendant_id = m.org_id
-                 WHERE m.user_id = u.id AND c.ancestor_id = ANY(${p.add(filter.withinSubtreesOf.filter(isPgText))}::text[]))`,
+                 WHERE m.user_id = u.id AND NOT m.pending AND c.ancestor_id = ANY(${p.add(filter.withinSubtreesOf.filter(isPgText))}::text[]))`,
       );
     }
     const rows = await this.sql.rows<UserRow>(

@@ -102,6 +102,8 @@ export class ReadModelProjection {
         return this.access.userStatus(db, event, event.data, 'active');
       case 'UserAddedToOrg':
         return this.access.userAddedToOrg(db, event, event.data);
+      case 'MembershipConfirmed':
+        return this.access.membershipConfirmed(db, event, event.data);
       case 'OrgUserUpdated':
         return this.access.orgUserUpdated(db, event, event.data);
       case 'UserRemovedFromOrg':

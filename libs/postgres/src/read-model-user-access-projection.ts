@@ -1,6 +1,7 @@
 import type { ProjectableEvent } from '@arbor/application';
 import type {
   ClientCredentialIssuedData,
+  MembershipConfirmedData,
   OrgUserUpdatedData,
   StoredEvent,
   UserAddedToOrgData,
@@ -20,6 +21,7 @@ export class ReadModelUserAccessProjection {
   private readonly insertUser: string;
   private readonly updatePersonal: string;
   private readonly setStatus: string;
+  private readonly confirmMembership: string;
   private readonly upsertMembership: string;
   private readonly setRoles: string;
   private readonly deleteMembership: string;
@@ -48,10 +50,11 @@ export class ReadModelUserAccessProjection {
         sessions_not_before = CASE WHEN $2 = 'disabled' THEN $3 ELSE sessions_not_before END, updated_at = $3, version = $4
       WHERE id = $1`;
     this.upsertMembership = `
-      INSERT INTO ${memberships} (org_id, user_id, roles, added_at, version)
-      VALUES ($1, $2, $3::jsonb, $4, $5)
+      INSERT INTO ${memberships} (org_id, user_id, roles, added_at, version, pending)
+      VALUES ($1, $2, $3::jsonb, $4, $5, $6)
       ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, added_at = excluded.added_at,
-        version = excluded.version`;
+        version = excluded.version, pending = excluded.pending`;
+    this.confirmMembership = `UPDATE ${memberships} SET pending = false, version = $3 WHERE org_id = $1 AND user_id = $2`;
     this.setRoles = `UPDATE ${memberships} SET roles = $3::jsonb, version = $4 WHERE org_id = $1 AND user_id = $2`;
     this.deleteMembership = `DELETE FROM ${memberships} WHERE org_id = $1 AND user_id = $2`;
     // INSERT OR REPLACE in the SQLite adapter, on either unique key: a projector must never be unable to
@@ -96,7 +99,12 @@ export class ReadModelUserAccessProjection {
       JSON.stringify(d.roles),
       event.occurredAt,
       event.streamVersion,
+      d.pending === true,
     ]);
+  }
+
+  async membershipConfirmed(db: PoolClient, event: StoredEvent, d: MembershipConfirmedData): Promise<void> {
+    await this.sql.run(db, this.confirmMembership, [d.orgId, d.userId, event.streamVersion]);
   }
 
   async orgUserUpdated(db: PoolClient, event: StoredEvent, d: OrgUserUpdatedData): Promise<void> {

@@ -69,6 +69,9 @@ export function readModelsDdl(schema: string): string {
     PRIMARY KEY (org_id, user_id)
   );
   CREATE INDEX IF NOT EXISTS memberships_user ON ${s}.memberships (user_id, org_id);
+  -- A membership linking an account its adder could not see grants nothing until confirmed. Added after
+  -- the first release; every earlier membership was confirmed, so the default is right for them.
+  ALTER TABLE ${s}.memberships ADD COLUMN IF NOT EXISTS pending BOOLEAN NOT NULL DEFAULT false;
   CREATE TABLE IF NOT EXISTS ${s}.clients (
     id TEXT COLLATE "C" PRIMARY KEY,
     client_id TEXT COLLATE "C" NOT NULL UNIQUE,

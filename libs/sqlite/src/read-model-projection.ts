@@ -106,6 +106,8 @@ export class ReadModelProjection {
         return this.access.userStatus(event, event.data, 'active');
       case 'UserAddedToOrg':
         return this.access.userAddedToOrg(event, event.data);
+      case 'MembershipConfirmed':
+        return this.access.membershipConfirmed(event, event.data);
       case 'OrgUserUpdated':
         return this.access.orgUserUpdated(event, event.data);
       case 'UserRemovedFromOrg':

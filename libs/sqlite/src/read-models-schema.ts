@@ -13,6 +13,9 @@
  * `memberships_user` serves a user's memberships; inherited roles go through `org_closure_parents` and the
  * memberships primary key.
  *
+ * Version 4 adds `memberships.pending` (a membership linking an account its adder could not see: it grants
+ * nothing until confirmed); every earlier membership was confirmed, so the default needs no rebuild.
+ *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
  */
@@ -93,5 +96,8 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   DELETE FROM clients;
   DELETE FROM checkpoint;
   ALTER TABLE users ADD COLUMN sessions_not_before TEXT;
+  `,
+  `
+  ALTER TABLE memberships ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
   `,
 ];

@@ -8,7 +8,7 @@ import { StatementCache } from './statement-cache';
 
 /** Columns of `memberships m JOIN users u`, in `OrgUserTuple` order (rows read as arrays). */
 const ORG_USER_COLUMNS =
-  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version';
+  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version, m.pending';
 
 type OrgUserTuple = [
   orgId: string,
@@ -19,6 +19,7 @@ type OrgUserTuple = [
   roles: string,
   addedAt: string,
   version: number,
+  pending: number,
 ];
 
 const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
@@ -30,6 +31,7 @@ const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
   roles: parseRoles(row[5]),
   addedAt: row[6],
   version: row[7],
+  pending: row[8] !== 0,
 });
 
 interface UserMembershipRow {
@@ -37,6 +39,7 @@ interface UserMembershipRow {
   org_name: string;
   roles: string;
   added_at: string;
+  pending: number;
 }
 
 /**
@@ -47,6 +50,7 @@ interface UserMembershipRow {
 export class SqliteMembershipQueries implements MembershipQueries {
   private readonly byKey: Statement<[string, string], OrgUserTuple>;
   private readonly byUser: Statement<[string], UserMembershipRow>;
+  private readonly byUserWithPending: Statement<[string], UserMembershipRow>;
   private readonly byUserWithin: Statement<[string, string], UserMembershipRow>;
   private readonly inheritedRoles: Statement<[string, string], string>;
   private readonly roots: Statement<[string], { org_id: string; roles: string }>;
@@ -60,13 +64,14 @@ export class SqliteMembershipQueries implements MembershipQueries {
       )
       .raw(true);
     const byUserSql = (scope: string): string =>
-      `SELECT m.org_id, o.name AS org_name, m.roles, m.added_at
+      `SELECT m.org_id, o.name AS org_name, m.roles, m.added_at, m.pending
        FROM memberships m JOIN orgs o ON o.id = m.org_id
        WHERE m.user_id = ?${scope}
        ORDER BY m.org_id`;
-    this.byUser = db.prepare(byUserSql(''));
+    this.byUser = db.prepare(byUserSql(' AND m.pending = 0'));
+    this.byUserWithPending = db.prepare(byUserSql(''));
     this.byUserWithin = db.prepare(
-      byUserSql(` AND EXISTS (SELECT 1 FROM org_closure c
+      byUserSql(` AND m.pending = 0 AND EXISTS (SELECT 1 FROM org_closure c
                   WHERE c.descendant_id = m.org_id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`),
     );
     // The organization's ancestors (itself included) from org_closure_parents, each probed in the
@@ -74,28 +79,28 @@ export class SqliteMembershipQueries implements MembershipQueries {
     this.inheritedRoles = db
       .prepare<[string, string], string>(
         `SELECT m.roles FROM org_closure c
-         JOIN memberships m ON m.org_id = c.ancestor_id AND m.user_id = ?
+         JOIN memberships m ON m.org_id = c.ancestor_id AND m.user_id = ? AND m.pending = 0
          WHERE c.descendant_id = ?`,
       )
       .pluck();
     this.roots = db.prepare(
       `SELECT m.org_id, m.roles FROM memberships m JOIN orgs o ON o.id = m.org_id
-       WHERE m.user_id = ? ORDER BY m.org_id`,
+       WHERE m.user_id = ? AND m.pending = 0 ORDER BY m.org_id`,
     );
     this.lists = new StatementCache(db);
   }
 
-  async get(orgId: string, userId: string): Promise<OrgUserView | undefined> {
+  async get(orgId: string, userId: string, options: { includePending?: boolean } = {}): Promise<OrgUserView | undefined> {
     const row = this.byKey.get(orgId, userId);
-    return row === undefined ? undefined : toOrgUserView(row);
+    return row === undefined || (row[8] !== 0 && !options.includePending) ? undefined : toOrgUserView(row);
   }
 
   /** One range scan of the memberships primary key (org_id, user_id), filters checked per row. */
-  async listByOrg(orgId: string, filter: { role?: Role; q?: string }, page: PageRequest): Promise<Page<OrgUserView>> {
+  async listByOrg(orgId: string, filter: { role?: Role; q?: string; pending?: boolean }, page: PageRequest): Promise<Page<OrgUserView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
-    const conditions: string[] = [];
-    const params: unknown[] = [];
+    const conditions: string[] = ['m.pending = ?'];
+    const params: unknown[] = [filter.pending ? 1 : 0];
     if (filter.role !== undefined) {
       conditions.push('EXISTS (SELECT 1 FROM json_each(m.roles) WHERE value = ?)');
       params.push(filter.role);
@@ -117,11 +122,12 @@ export class SqliteMembershipQueries implements MembershipQueries {
     return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row[1] }));
   }
 
-  async listByUser(userId: string, filter: { withinSubtreesOf?: string[] }): Promise<UserMembershipView[]> {
+  async listByUser(userId: string, filter: { withinSubtreesOf?: string[]; includePending?: boolean }): Promise<UserMembershipView[]> {
     const scope = filter.withinSubtreesOf;
     if (scope?.length === 0) return [];
-    const rows = scope === undefined ? this.byUser.all(userId) : this.byUserWithin.all(userId, JSON.stringify(scope));
-    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at }));
+    const rows =
+      scope !== undefined ? this.byUserWithin.all(userId, JSON.stringify(scope)) : filter.includePending ? this.byUserWithPending.all(userId) : this.byUser.all(userId);
+    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at, pending: row.pending !== 0 }));
   }
 
   /** Unknown organizations have no closure rows, hence no roles. */

@@ -53,7 +53,7 @@ export class SqliteUserQueries implements UserQueries {
     if (filter.withinSubtreesOf !== undefined) {
       conditions.push(
         `EXISTS (SELECT 1 FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
-                 WHERE m.user_id = u.id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
+                 WHERE m.user_id = u.id AND m.pending = 0 AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
       );
       params.push(JSON.stringify(filter.withinSubtreesOf));
     }

@@ -1,6 +1,7 @@
 import type { ProjectableEvent } from '@arbor/application';
 import type {
   ClientCredentialIssuedData,
+  MembershipConfirmedData,
   OrgUserUpdatedData,
   StoredEvent,
   UserAddedToOrgData,
@@ -24,6 +25,7 @@ export class UserAccessProjection {
   private readonly setStatus: Statement<Params>;
   private readonly upsertMembership: Statement<Params>;
   private readonly setRoles: Statement<Params>;
+  private readonly confirmMembership: Statement<Params>;
   private readonly deleteMembership: Statement<[string, string]>;
   private readonly insertClient: Statement<Params>;
   private readonly deleteClient: Statement<[string]>;
@@ -51,11 +53,12 @@ export class UserAccessProjection {
        WHERE id = @id`,
     );
     this.upsertMembership = db.prepare(
-      `INSERT INTO memberships (org_id, user_id, roles, added_at, version)
-       VALUES (@orgId, @userId, @roles, @at, @version)
+      `INSERT INTO memberships (org_id, user_id, roles, added_at, version, pending)
+       VALUES (@orgId, @userId, @roles, @at, @version, @pending)
        ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, added_at = excluded.added_at,
-         version = excluded.version`,
+         version = excluded.version, pending = excluded.pending`,
     );
+    this.confirmMembership = db.prepare('UPDATE memberships SET pending = 0, version = @version WHERE org_id = @orgId AND user_id = @userId');
     this.setRoles = db.prepare(
       'UPDATE memberships SET roles = @roles, version = @version WHERE org_id = @orgId AND user_id = @userId',
     );
@@ -98,7 +101,12 @@ export class UserAccessProjection {
       roles: JSON.stringify(d.roles),
       at: event.occurredAt,
       version: event.streamVersion,
+      pending: d.pending ? 1 : 0,
     });
+  }
+
+  membershipConfirmed(event: StoredEvent, d: MembershipConfirmedData): void {
+    this.confirmMembership.run({ orgId: d.orgId, userId: d.userId, version: event.streamVersion });
   }
 
   orgUserUpdated(event: StoredEvent, d: OrgUserUpdatedData): void {

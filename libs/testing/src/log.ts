@@ -43,8 +43,11 @@ export class Log {
   userStatus(type: 'UserDisabled' | 'UserEnabled', userId: string): ProjectableEvent {
     return this.event(type, `user-${userId}`, { userId });
   }
-  added(orgId: string, userId: string, roles: Role[]): ProjectableEvent {
-    return this.event('UserAddedToOrg', `membership-${orgId}-${userId}`, { orgId, userId, roles });
+  added(orgId: string, userId: string, roles: Role[], options: { pending?: true } = {}): ProjectableEvent {
+    return this.event('UserAddedToOrg', `membership-${orgId}-${userId}`, { orgId, userId, roles, ...options });
+  }
+  confirmed(orgId: string, userId: string): ProjectableEvent {
+    return this.event('MembershipConfirmed', `membership-${orgId}-${userId}`, { orgId, userId });
   }
   rolesSet(orgId: string, userId: string, roles: Role[]): ProjectableEvent {
     return this.event('OrgUserUpdated', `membership-${orgId}-${userId}`, { orgId, userId, roles });

@@ -36,7 +36,7 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
   it('projects a membership joined with its user, and follows role changes and removal', async () => {
     expect(await rm.memberships.get('a', 'u2')).toEqual({
       orgId: 'a', userId: 'u2', email: 'bob@example.com', name: 'Bob', status: 'active',
-      roles: ['member', 'owner'], addedAt: '2024-01-01T00:00:14.000Z', version: 2,
+      roles: ['member', 'owner'], addedAt: '2024-01-01T00:00:14.000Z', version: 2, pending: false,
     });
     expect(await rm.memberships.get('a', 'u1')).toBeUndefined();
     expect(await rm.memberships.get('a', 'u4')).toMatchObject({ email: null, name: null, status: 'erased' });
@@ -139,8 +139,8 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
 
   it('lists a user\'s memberships, optionally within subtrees', async () => {
     expect(await rm.memberships.listByUser('u1', {})).toEqual([
-      { orgId: 'a1', orgName: 'Alpha one', roles: ['admin'], addedAt: '2024-01-01T00:00:13.000Z' },
-      { orgId: 'r', orgName: 'Root', roles: ['member'], addedAt: '2024-01-01T00:00:12.000Z' },
+      { orgId: 'a1', orgName: 'Alpha one', roles: ['admin'], addedAt: '2024-01-01T00:00:13.000Z', pending: false },
+      { orgId: 'r', orgName: 'Root', roles: ['member'], addedAt: '2024-01-01T00:00:12.000Z', pending: false },
     ]);
     const orgIds = async (userId: string, withinSubtreesOf?: string[]) =>
       (await rm.memberships.listByUser(userId, { withinSubtreesOf })).map((m) => m.orgId);
@@ -158,6 +158,30 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
       { orgId: 'a11', roles: ['member'] },
     ]);
     expect(await rm.memberships.membershipRoots('nobody')).toEqual([]);
+  });
+
+  it('keeps a pending membership out of every answer but those that ask for it, until it is confirmed', async () => {
+    // u3 (a member of b1) linked into a by someone who could not see them: pending.
+    await rm.apply([log.added('a', 'u3', ['admin'], { pending: true })]);
+    expect(await rm.memberships.get('a', 'u3')).toBeUndefined();
+    expect(await rm.memberships.get('a', 'u3', { includePending: true })).toMatchObject({ orgId: 'a', userId: 'u3', roles: ['admin'], pending: true });
+    expect(await userIds('a', {})).not.toContain('u3');
+    expect(await userIds('a', { pending: true })).toEqual(['u3']);
+    expect(await rm.memberships.effectiveRoles('u3', 'a11')).toEqual([]);
+    expect((await rm.memberships.membershipRoots('u3')).map((m) => m.orgId)).toEqual(['b1']);
+    expect((await rm.memberships.listByUser('u3', {})).map((m) => m.orgId)).toEqual(['b1']);
+    expect(await rm.memberships.listByUser('u3', { includePending: true })).toEqual([
+      expect.objectContaining({ orgId: 'a', pending: true }),
+      expect.objectContaining({ orgId: 'b1', pending: false }),
+    ]);
+    expect((await rm.memberships.listByUser('u3', { withinSubtreesOf: ['a'] })).map((m) => m.orgId)).toEqual([]);
+    expect((await rm.users.list({ withinSubtreesOf: ['a'] }, { limit: 100 })).items.map((u) => u.id)).not.toContain('u3');
+    // Renewed (still pending), then confirmed: in effect, with its roles.
+    await rm.apply([log.added('a', 'u3', ['member'], { pending: true }), log.confirmed('a', 'u3')]);
+    expect(await rm.memberships.get('a', 'u3')).toMatchObject({ roles: ['member'], pending: false, version: 3 + 1 });
+    expect(await rm.memberships.effectiveRoles('u3', 'a11')).toEqual(['member']);
+    expect(await userIds('a', { pending: true })).toEqual([]);
+    expect((await rm.users.list({ withinSubtreesOf: ['a'] }, { limit: 100 })).items.map((u) => u.id)).toContain('u3');
   });
 
   it('matches nothing for a search holding U+0000, which no stored key can', async () => {

@@ -19,14 +19,18 @@ const etagHeader = { ETag: { description: 'The org user version, quoted.', schem
 const principalOf = (auth: unknown): Principal => auth as Principal;
 const location = (orgId: string, userId: string) => `/api/v1/orgs/${orgId}/users/${userId}`;
 
+/** The public org user (contract section 6): whether a membership is pending is not part of it. */
+const presentOrgUser = ({ pending: _internal, ...view }: OrgUserView) => view;
+
 const orgUserResult = (view: OrgUserView, status = 200, extra: Record<string, string> = {}): HandlerResult => ({
   status,
-  body: view,
+  body: presentOrgUser(view),
   headers: { ETag: etag(view.version), ...extra },
 });
 
+/** The membership a write just made or changed, pending or not. */
 async function mustRead(ctx: ApiContext, orgId: string, userId: string): Promise<OrgUserView> {
-  const view = await ctx.readModels.memberships.get(orgId, userId);
+  const view = await ctx.readModels.memberships.get(orgId, userId, { includePending: true });
   if (!view) throw new Error(`Membership ${orgId}/${userId} vanished after a confirmed write`);
   return view;
 }
@@ -138,7 +142,8 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
             const userId = addedUserOf(events.slice(-1));
             const created = events.some((e) => e.type === 'UserCreated' && (e.data as { userId?: string }).userId === userId);
             // The member may have been removed since (and, erased, their stored response unreadable): 404 then.
-            const view = await requireMember(ctx, orgId, userId);
+            const view = await ctx.readModels.memberships.get(orgId, userId, { includePending: true });
+            if (!view) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
             // Whether the caller could see a linked account then is not known now: disclose nothing.
             const linkedByEmail = !created && body.email !== undefined;
             return orgUserResult(linkedByEmail ? asSupplied(view, body) : view, 201, { Location: location(orgId, userId) });
@@ -161,14 +166,45 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       query: {
         type: 'object',
         additionalProperties: false,
-        properties: { ...pageQuery, role: { enum: ['member', 'admin', 'owner'] }, q: { type: 'string', minLength: 1, maxLength: 254 } },
+        properties: {
+          ...pageQuery,
+          role: { enum: ['member', 'admin', 'owner'] },
+          q: { type: 'string', minLength: 1, maxLength: 254 },
+          pending: {
+            type: 'boolean',
+            default: false,
+            description: 'Platform admins: list the pending memberships (accounts added by callers who could not see them) instead.',
+          },
+        },
       },
     },
-    responses: { 200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) }, ...errors },
+    responses: { 200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) }, ...errors, 403: problemResponse('Only platform admins list pending memberships.') },
     handler: async (req, ctx) => {
-      await ctx.policy.requireOnOrg(principalOf(req.auth), 'users:read', req.params.orgId);
-      const page = await ctx.readModels.memberships.listByOrg(req.params.orgId, { role: req.query.role, q: req.query.q }, { limit: req.query.limit, cursor: req.query.cursor });
-      return { status: 200, body: page };
+      const principal = principalOf(req.auth);
+      await ctx.policy.requireOnOrg(principal, 'users:read', req.params.orgId);
+      if (req.query.pending) ctx.policy.requirePlatform(principal, 'users:read');
+      const page = await ctx.readModels.memberships.listByOrg(
+        req.params.orgId,
+        { role: req.query.role, q: req.query.q, pending: req.query.pending },
+        { limit: req.query.limit, cursor: req.query.cursor },
+      );
+      return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: page.nextCursor } };
+    },
+  }),
+
+  defineRoute<ApiContext>({
+    operationId: 'confirmOrgUser',
+    method: 'post',
+    path: '/orgs/{orgId}/users/{userId}/confirmation',
+    summary: 'Confirm a pending membership (platform admins): the account added by a caller who could not see it takes its roles.',
+    tags,
+    auth: 'bearer',
+    permission: 'users:write',
+    request: { params: memberParams },
+    responses: { 200: { description: 'The org user, in effect.', schema: orgUserSchema, headers: etagHeader }, ...errors },
+    handler: async (req, ctx) => {
+      const { orgId, userId } = req.params;
+      return executeWrite(ctx, req, principalOf(req.auth), { type: 'ConfirmMembership', orgId, userId }, async () => orgUserResult(await mustRead(ctx, orgId, userId)));
     },
   }),
 

@@ -19,12 +19,14 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
   org(orgId: string): Promise<Org | undefined>;
   /** Its ancestors' ids, root first, the direct parent last; empty for a root or an unknown id. */
   ancestorIds(orgId: string): Promise<string[]>;
-  /** Roles the user holds on `orgId` through a direct membership there or on any ancestor. */
+  /** Roles the user holds on `orgId` through a confirmed direct membership there or on any ancestor. */
   effectiveRoles(userId: string, orgId: string): Promise<Role[]>;
-  /** The user's direct memberships (organization and roles), in no particular order. */
+  /** The user's confirmed direct memberships (organization and roles), in no particular order. */
   membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>>;
-  /** The roles of one direct membership, or undefined when the user is not a direct member there. */
+  /** The roles of one direct membership (pending or not), or undefined when there is none. */
   directRoles(orgId: string, userId: string): Promise<Role[] | undefined>;
+  /** Whether that membership is pending (it links an account its adder could not see; it grants nothing). */
+  isPendingMember(orgId: string, userId: string): Promise<boolean>;
   /** The organization of a client credential (by its resource id), or undefined when it does not exist. */
   clientOrg(clientCredentialId: string): Promise<string | undefined>;
   /** Whether the user is a platform admin (false for unknown users). */
@@ -38,7 +40,8 @@ export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgVie
     ancestorIds: async (orgId) => (await readModels.orgs.parents(orgId)).map((o) => o.id),
     effectiveRoles: (userId, orgId) => readModels.memberships.effectiveRoles(userId, orgId),
     membershipRoots: (userId) => readModels.memberships.membershipRoots(userId),
-    directRoles: async (orgId, userId) => (await readModels.memberships.get(orgId, userId))?.roles,
+    directRoles: async (orgId, userId) => (await readModels.memberships.get(orgId, userId, { includePending: true }))?.roles,
+    isPendingMember: async (orgId, userId) => (await readModels.memberships.get(orgId, userId, { includePending: true }))?.pending === true,
     clientOrg: async (id) => (await readModels.clients.get(id))?.orgId,
     isPlatformAdminUser: async (userId) => (await readModels.users.get(userId))?.platformAdmin === true,
   };

@@ -46,7 +46,9 @@ export const COMMAND_AUTHORIZATION: { [K in CommandType]: Authorize<K> } = {
   UpdateOrgUser: async (policy, principal, c) => {
     await policy.requireOnOrg(principal, 'users:write', c.orgId);
     const current = await policy.facts.directRoles(c.orgId, c.userId);
-    if (!current) throw new IamError('IAM_ERR_NOT_FOUND', `User ${c.userId} is not a direct member of ${c.orgId}.`);
+    // A pending membership is nobody's to see but its account's and platform admins'.
+    const hidden = (await policy.facts.isPendingMember(c.orgId, c.userId)) && !policy.isPlatformAdmin(principal);
+    if (!current || hidden) throw new IamError('IAM_ERR_NOT_FOUND', `User ${c.userId} is not a direct member of ${c.orgId}.`);
     if (c.roles !== undefined) await policy.requireMayGrant(principal, c.orgId, ownerChange(current, rolesIn(c.roles)));
     if (c.name !== undefined) await policy.requireMayEditProfile(principal, c.userId);
   },
@@ -56,6 +58,7 @@ export const COMMAND_AUTHORIZATION: { [K in CommandType]: Authorize<K> } = {
     if (!current) throw new IamError('IAM_ERR_NOT_FOUND', `User ${c.userId} is not a direct member of ${c.orgId}.`);
     await policy.requireMayGrant(principal, c.orgId, ownerChange(current, []));
   },
+  ConfirmMembership: async (policy, principal) => policy.requirePlatform(principal, 'users:write'),
   UpdateUser: async (policy, principal, c) => {
     if (c.status !== undefined) policy.requirePlatform(principal, 'users:write');
     if (c.name !== undefined) await policy.requireMayEditProfile(principal, c.userId);

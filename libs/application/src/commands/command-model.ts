@@ -85,12 +85,20 @@ export class CommandModel {
     effectiveRoles: async (userId, orgId) => {
       if (!this.state.orgs.get(orgId)) return [];
       const roles: Role[] = [];
-      for (const id of this.state.orgs.path(orgId)) roles.push(...(this.state.memberships.get(id, userId)?.roles ?? []));
+      for (const id of this.state.orgs.path(orgId)) {
+        const membership = this.state.memberships.get(id, userId);
+        if (membership && !membership.pending) roles.push(...membership.roles);
+      }
       return normaliseRoles(roles);
     },
     membershipRoots: async (userId) =>
-      this.state.memberships.orgsOf(userId).map((orgId) => ({ orgId, roles: this.state.memberships.get(orgId, userId)!.roles })),
+      this.state.memberships
+        .orgsOf(userId)
+        .map((orgId) => ({ orgId, membership: this.state.memberships.get(orgId, userId)! }))
+        .filter(({ membership }) => !membership.pending)
+        .map(({ orgId, membership }) => ({ orgId, roles: membership.roles })),
     directRoles: async (orgId, userId) => this.state.memberships.get(orgId, userId)?.roles,
+    isPendingMember: async (orgId, userId) => this.state.memberships.get(orgId, userId)?.pending === true,
     clientOrg: async (id) => this.state.memberships.client(id)?.orgId,
     isPlatformAdminUser: async (userId) => this.state.users.get(userId)?.platformAdmin === true,
   };

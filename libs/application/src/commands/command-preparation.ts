@@ -31,6 +31,11 @@ export interface Prepared {
   previousName?: string;
   basedOn?: number;
   secretHash?: string;
+  /**
+   * Set inside the write transaction (CommandService): the email of an AddUserToOrg names an existing account
+   * that the caller cannot see, so the membership is pending.
+   */
+  hiddenAccount?: boolean;
   /** The `client_id` of a new client credential, minted here: no caller chooses one (it names the client for good). */
   clientId?: string;
 }

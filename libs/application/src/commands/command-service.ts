@@ -222,6 +222,7 @@ export class CommandService {
       cipher: this.deps.cipher,
       sealedAt: sealedAtIn((after, limit) => tx.readAll(after, limit)),
     });
+    if (command.type === 'AddUserToOrg') reconciled.hiddenAccount = await this.linksHiddenAccount(ctx, reconciled);
     let written: StoredEvent[] = [];
     const streamExists = (streamId: string) => this.model.streamVersion(streamId) !== undefined;
     for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault, streamExists)) {
@@ -243,6 +244,13 @@ export class CommandService {
       await tx.saveIdempotency({ scope, key, requestHash, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
     }
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
+  }
+
+  /** Whether an add by email names an existing account its caller cannot see (its membership is then pending). */
+  private async linksHiddenAccount(ctx: CommandContext, prepared: Prepared): Promise<boolean> {
+    if (ctx.principal === 'system' || prepared.emailIndex === undefined) return false;
+    const holder = this.state.users.idForEmailIndex(prepared.emailIndex);
+    return holder !== undefined && !(await this.policy.maySeeUser(ctx.principal, holder));
   }
 
   /** Secrets of things that ended go once the end is committed (a rollback must not lose them). */

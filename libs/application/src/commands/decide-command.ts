@@ -1,6 +1,7 @@
 import {
   IamError,
   decideAddUserToOrg,
+  decideConfirmMembership,
   decideCreateOrg,
   decideDeleteOrg,
   decideIssueClientCredential,
@@ -83,7 +84,13 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
           : undefined;
       if (newUser && !prepared.personal && state.users.idForEmailIndex(newUser.emailIndex) === undefined)
         throw new IamError('IAM_ERR_VERSION_CONFLICT', 'The user changed concurrently; retry.');
-      const events = decideAddUserToOrg(state, { orgId: command.orgId, roles: command.roles, existingUserId: command.existingUserId, newUser });
+      const events = decideAddUserToOrg(state, {
+        orgId: command.orgId,
+        roles: command.roles,
+        existingUserId: command.existingUserId,
+        newUser,
+        hiddenAccount: prepared.hiddenAccount,
+      });
       const passwordHash = prepared.passwordHash;
       const creates = passwordHash !== undefined && events.some((e) => e.type === 'UserCreated');
       return { events, vaultWrites: creates ? [(vault) => vault.setPasswordHash(command.newUser!.userId, passwordHash)] : [] };
@@ -103,6 +110,8 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
       };
     case 'RemoveUserFromOrg':
       return { events: decideRemoveUserFromOrg(state, command) };
+    case 'ConfirmMembership':
+      return { events: decideConfirmMembership(state, command) };
     case 'UpdateUser': {
       // Both parts are checked against the version the caller saw, before either changes it.
       const events = decideRenameUser(state, {

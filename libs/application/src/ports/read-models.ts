@@ -62,8 +62,8 @@ export interface UserListFilter {
   /** Exact email, compared case-insensitively. */
   email?: string;
   /**
-   * Only users with a membership in one of these organizations or anything below them; undefined means
-   * every user (platform admins).
+   * Only users with a confirmed membership in one of these organizations or anything below them; undefined
+   * means every user (platform admins).
    */
   withinSubtreesOf?: string[];
 }
@@ -87,6 +87,11 @@ export interface OrgUserView {
   addedAt: string;
   /** Membership version plus user version: it grows with every change to either. */
   version: number;
+  /**
+   * A membership linking an account its adder could not see: it grants nothing until confirmed, and the
+   * queries leave it out unless asked (contract section 6). Not part of the public org user.
+   */
+  pending: boolean;
 }
 
 export interface UserMembershipView {
@@ -94,21 +99,33 @@ export interface UserMembershipView {
   orgName: string;
   roles: Role[];
   addedAt: string;
+  /** Only ever true in a user's view of their own memberships (`includePending`). */
+  pending: boolean;
 }
 
+/**
+ * Memberships. Pending ones (see OrgUserView.pending) count for nothing: no query returns them, no role or
+ * visibility comes from them, unless a query is asked for them by name.
+ */
 export interface MembershipQueries {
-  /** A direct membership only (no inheritance). */
-  get(orgId: string, userId: string): Promise<OrgUserView | undefined>;
-  /** Direct members, ordered by user id; `role` keeps members holding it, `q` matches email or name. */
-  listByOrg(orgId: string, filter: { role?: Role; q?: string }, page: PageRequest): Promise<Page<OrgUserView>>;
-  /** The user's direct memberships, ordered by organization id; optionally only inside some subtrees. */
-  listByUser(userId: string, filter: { withinSubtreesOf?: string[] }): Promise<UserMembershipView[]>;
+  /** A direct membership only (no inheritance); a pending one only with `includePending`. */
+  get(orgId: string, userId: string, options?: { includePending?: boolean }): Promise<OrgUserView | undefined>;
   /**
-   * Roles the user holds on `orgId` through a membership on it or on any ancestor (inheritance), from the
-   * precomputed closure: one indexed lookup, no recursive walk. Empty when none.
+   * Direct members, ordered by user id; `role` keeps members holding it, `q` matches email or name;
+   * `pending: true` lists the pending memberships instead of the confirmed ones.
+   */
+  listByOrg(orgId: string, filter: { role?: Role; q?: string; pending?: boolean }, page: PageRequest): Promise<Page<OrgUserView>>;
+  /**
+   * The user's direct memberships, ordered by organization id; optionally only inside some subtrees; the
+   * pending ones too with `includePending` (the user's own view).
+   */
+  listByUser(userId: string, filter: { withinSubtreesOf?: string[]; includePending?: boolean }): Promise<UserMembershipView[]>;
+  /**
+   * Roles the user holds on `orgId` through a confirmed membership on it or on any ancestor (inheritance),
+   * from the precomputed closure: one indexed lookup, no recursive walk. Empty when none.
    */
   effectiveRoles(userId: string, orgId: string): Promise<Role[]>;
-  /** Organizations where the user has a direct membership: the roots of what the user may see. */
+  /** Organizations where the user has a confirmed direct membership: the roots of what the user may see. */
   membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>>;
 }
 

@@ -24,7 +24,7 @@ export class FieldChecks {
   }
 
   email(path: string, value: unknown): string {
-    if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value.trim())) {
+    if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value.trim()) || CONTROL.test(value)) {
       this.fail(path, 'must be an email address');
       return '';
     }

@@ -1,11 +1,16 @@
 import { SyntaxKind, createScanner } from 'jsonc-parser';
+import { textFault } from './text-rules';
 import { escapePointer } from './to-field-errors';
 
 /** How deep a request body may nest (the body itself is level 1): far beyond any real request, far below a stack. */
 export const MAX_JSON_DEPTH = 32;
 
 /** What is wrong with the structure of a valid JSON text, if anything. */
-export type JsonStructureFault = { kind: 'too-deep' } | { kind: 'duplicate'; pointer: string };
+export type JsonStructureFault =
+  | { kind: 'too-deep' }
+  | { kind: 'duplicate'; pointer: string }
+  /** A string or member name that `textFault` refuses (U+0000, lone surrogates); `message` says which. */
+  | { kind: 'text'; pointer: string; message: string };
 
 interface Frame {
   object: boolean;
@@ -23,7 +28,9 @@ interface Frame {
  *   `JSON.stringify`) sees the value;
  * - a member name repeated in one object is refused: `JSON.parse` keeps the last of two equal names without
  *   a word, so `{"scope": "a", "scope": "b"}` would mean whatever the last writer wanted. The pointer names
- *   the first repeated member.
+ *   the first repeated member;
+ * - a string or member name that `textFault` refuses (U+0000, a lone surrogate) is refused, with the pointer of
+ *   the value (of the member, for a name).
  * Cost (`node bench/duplicate-keys.mjs`): a few microseconds on a 200-byte body, tens on 4 KiB.
  */
 export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): JsonStructureFault | undefined => {
@@ -47,18 +54,23 @@ export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): Jso
         if (top?.object) top.expectName = true;
         else if (top) top.at = (top.at as number) + 1;
         break;
-      case SyntaxKind.StringLiteral:
+      case SyntaxKind.StringLiteral: {
+        const value = scanner.getTokenValue();
         if (top?.object && top.expectName) {
-          const name = scanner.getTokenValue();
           top.expectName = false;
-          top.at = name;
-          if (top.names!.has(name)) return { kind: 'duplicate', pointer: stack.map((f) => `/${escapePointer(String(f.at))}`).join('') };
-          top.names!.add(name);
+          top.at = value;
+          if (top.names!.has(value)) return { kind: 'duplicate', pointer: pointerOf(stack) };
+          top.names!.add(value);
         }
+        const message = textFault(value);
+        if (message !== undefined) return { kind: 'text', pointer: pointerOf(stack), message };
         break;
+      }
       default:
         break;
     }
   }
   return undefined;
 };
+
+const pointerOf = (stack: readonly Frame[]): string => stack.map((f) => `/${escapePointer(String(f.at))}`).join('');

@@ -97,11 +97,12 @@ const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> 
     throw validationProblem('The request body is malformed JSON.', [{ path: '/body', message: 'is malformed JSON' }]);
   }
   // Only objects and arrays nest, and only objects can repeat a member name.
-  const fault = typeof value === 'object' && value !== null ? jsonStructureFault(text) : undefined;
+  const fault = (typeof value === 'object' && value !== null) || typeof value === 'string' ? jsonStructureFault(text) : undefined;
   if (fault?.kind === 'too-deep')
     throw validationProblem(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '/body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
   if (fault?.kind === 'duplicate')
     throw validationProblem('The request body repeats a member name in one object.', [{ path: `/body${fault.pointer}`, message: 'must not be repeated' }]);
+  if (fault?.kind === 'text') throw validationProblem('The request body holds text that cannot be stored.', [{ path: `/body${fault.pointer}`, message: fault.message }]);
   return value;
 };
 

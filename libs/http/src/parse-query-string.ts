@@ -1,4 +1,5 @@
 import { validationProblem } from './request-problems';
+import { textFault } from './text-rules';
 import { escapePointer } from './to-field-errors';
 
 /**
@@ -19,7 +20,8 @@ export const parseQueryString = (url: string): Record<string, string> => {
 
 /**
  * Copies search params into `into`, refusing repeated names; shared with form bodies, which follow the same
- * rule. Names in `repeatable` are exempt: they are collected as arrays, however often they appear.
+ * rule. Names in `repeatable` are exempt: they are collected as arrays, however often they appear. A name or
+ * value that `textFault` refuses (U+0000; `URLSearchParams` already turns bad UTF-8 into U+FFFD) is a 400.
  */
 export const collectUnique = (
   params: URLSearchParams,
@@ -29,6 +31,11 @@ export const collectUnique = (
 ): Record<string, string | string[]> => {
   let repeated: string[] | undefined;
   for (const [name, value] of params) {
+    const fault = textFault(name) ?? textFault(value);
+    if (fault !== undefined)
+      throw validationProblem(`The ${location === 'query' ? 'query parameter' : 'form field'} '${name.replace(/\u0000/g, '\\0')}' holds text that cannot be stored.`, [
+        { path: `/${location}/${escapePointer(name)}`, message: fault },
+      ]);
     if (repeatable?.has(name)) ((into[name] ??= []) as string[]).push(value);
     else if (name in into) (repeated ??= []).push(name);
     else into[name] = value;

@@ -98,6 +98,8 @@ const paramsOf = <T>(entry: Entry<T>, segments: readonly string[]): Record<strin
     } catch {
       return undefined;
     }
+    // No resource's id holds U+0000 (see text-rules.ts); such a path names nothing.
+    if (params[name].includes('\u0000')) return undefined;
   }
   return params;
 };

@@ -29,7 +29,7 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
         additionalProperties: false,
         properties: {
           ...pageQuery,
-          after: { type: 'integer', minimum: 0, description: 'Only events after this position.' },
+          after: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events after this position.' },
           type: { type: 'string', minLength: 1, maxLength: 500, description: 'Event type, or several separated by commas.' },
           streamId: { type: 'string', minLength: 1, maxLength: 200 },
           orgId: { ...idSchema, description: 'Events about this organization or anything below it at the time.' },
@@ -69,13 +69,18 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
   }),
 ];
 
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /**
  * An RFC 3339 `date-time` (already checked by the schema) as the ISO instant the store compares. A leap
  * second (`23:59:60`, valid RFC 3339, unknown to JavaScript dates) counts as the last millisecond of its
- * minute; anything JavaScript still cannot place is a 400, never a 500.
+ * minute. Instants outside the years 0001-9999 (after the offset is applied) are refused: RFC 3339 has no
+ * year 0, and PostgreSQL refuses what JavaScript can place but SQL cannot compare. Anything outside that is a
+ * 400, never a 500.
  */
 function instantOf(text: string, parameter: string): string {
   const ms = Date.parse(text.replace(/:60(\.\d+)?(?=(z|[+-]\d\d:\d\d)$)/i, ':59.999'));
-  if (Number.isNaN(ms)) throw new IamError('IAM_ERR_VALIDATION', 'The query parameters are invalid.', [{ path: `/query/${parameter}`, message: 'must be a representable date-time' }]);
+  if (Number.isNaN(ms) || ms < FIRST_INSTANT || ms > LAST_INSTANT) throw new IamError('IAM_ERR_VALIDATION', 'The query parameters are invalid.', [{ path: `/query/${parameter}`, message: 'must be a representable date-time' }]);
   return new Date(ms).toISOString();
 }

@@ -1,4 +1,5 @@
 import { ADMIN_EMAIL, createOrg, startTestApp, type CallResult, type TestApp } from './test-support/test-app';
+import { idTime } from '@arbor/domain';
 import { PASSWORD, addNewUser, clientToken, createClient, newLoggedInUser, unique } from './test-support/access-fixtures';
 
 /*
@@ -142,6 +143,68 @@ describe('an admin of one tree cannot reach the users of another', () => {
     // Confirmed, the membership is in effect: a new login carries what it grants.
     expectStatus(await call('GET', `/orgs/${org.B.id}`, (await login('the planter knows this')).body.access_token), 200);
     expectStatus(await call('DELETE', `/orgs/${org.B.id}/users/${own.body.id}`, app.adminToken), 204);
+  });
+
+  it('adding by email never hands over an account the caller can see: 409 naming it, the supplied password never silently dropped', async () => {
+    const planter = await newLoggedInUser(app, org.A2.id, ['admin'], 'planter2');
+    const adminA = await newLoggedInUser(app, org.A.id, ['admin'], 'rootadminA');
+    const login = async (email: string, password: string) =>
+      (await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: email, password } })).body.access_token as string;
+    // Inside one tree: a sub-organization's admin creates the account the root's admin is about to add.
+    const cfo = `${unique('cfo')}@a.test`;
+    const planted = await call('POST', `/orgs/${org.A2.id}/users`, planter.token, { email: cfo, name: 'CFO', password: 'planted by A2', roles: ['member'] });
+    expectStatus(planted, 201);
+    const byRoot = await call('POST', `/orgs/${org.A.id}/users`, adminA.token, { email: cfo, name: 'CFO', password: 'chosen by the root', roles: ['admin'] });
+    expectStatus(byRoot, 409);
+    expect(byRoot.body).toMatchObject({ code: 'IAM_ERR_EMAIL_TAKEN' });
+    expect(byRoot.body.detail).toContain(planted.body.userId);
+    expectStatus(await call('GET', `/orgs/${org.A.id}`, await login(cfo, 'planted by A2')), 404);
+    // A platform admin onboarding a new customer's owner sees every account, and gets the same answer.
+    const owner = `${unique('owner')}@newcustomer.test`;
+    expectStatus(await call('POST', `/orgs/${org.A2.id}/users`, planter.token, { email: owner, name: 'Jane', password: 'planted by A2', roles: ['member'] }), 201);
+    const customer = await createOrg(app, unique('NewCustomer'));
+    const onboard = await call('POST', `/orgs/${customer.id}/users`, app.adminToken, { email: owner, name: 'Jane', password: 'chosen for Jane', roles: ['owner'] });
+    expectStatus(onboard, 409);
+    expectStatus(await call('GET', `/orgs/${customer.id}`, await login(owner, 'planted by A2')), 404);
+    // Adding the account on purpose stays possible: by its id.
+    expectStatus(await call('POST', `/orgs/${org.A.id}/users`, adminA.token, { userId: planted.body.userId, roles: ['member'] }), 201);
+  });
+
+  it('adding an email twice answers alike whether the account was new or hidden (409 already a member)', async () => {
+    const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'adminB-twice');
+    const hidden = (await call('POST', `/orgs/${org.A1.id}/users`, app.adminToken, { email: `${unique('hid')}@a.test`, name: 'Hidden', roles: ['member'] })).body;
+    const freshEmail = `${unique('fresh2')}@b.test`;
+    const add = (email: string) => call('POST', `/orgs/${org.B1.id}/users`, adminB.token, { email, name: 'Whoever', password: PASSWORD, roles: ['member'] });
+    expectStatus(await add(hidden.email), 201);
+    expectStatus(await add(freshEmail), 201);
+    const again = [await add(hidden.email), await add(freshEmail)];
+    expect(again.map((r) => [r.status, r.body.code])).toEqual([
+      [409, 'IAM_ERR_ALREADY_MEMBER'],
+      [409, 'IAM_ERR_ALREADY_MEMBER'],
+    ]);
+    // New users' ids carry no creation time (an existing account's would date it).
+    expect(Math.abs((idTime(again[1].body.detail.match(/usr_[0-9a-z]{26}/)[0]) ?? 0) - Date.now())).toBeGreaterThan(3_600_000);
+  });
+
+  it('a confirmation takes no body and holds only for the membership reviewed (If-Match)', async () => {
+    const adminB = await newLoggedInUser(app, org.B.id, ['admin'], 'adminB-confirm');
+    const hidden = (await call('POST', `/orgs/${org.A1.id}/users`, app.adminToken, { email: `${unique('rev')}@a.test`, name: 'Reviewed', roles: ['member'] })).body;
+    expectStatus(await call('POST', `/orgs/${org.B1.id}/users`, adminB.token, { email: hidden.email, name: 'x', roles: ['member'] }), 201);
+    const reviewed = (await call('GET', `/orgs/${org.B1.id}/users?pending=true`, app.adminToken)).body.items[0];
+    expect(reviewed).toMatchObject({ userId: hidden.userId, roles: ['member'] });
+    const confirmation = `/api/v1/orgs/${org.B1.id}/users/${hidden.userId}/confirmation`;
+    const withBody = await app.call('POST', confirmation, { body: { roles: ['owner'] } });
+    expectStatus(withBody, 400);
+    // Removed and added again with other roles after the review: the reviewed version no longer holds.
+    expectStatus(await call('DELETE', `/orgs/${org.B1.id}/users/${hidden.userId}`, adminB.token), 204);
+    expectStatus(await call('POST', `/orgs/${org.B1.id}/users`, adminB.token, { email: hidden.email, name: 'x', roles: ['admin'] }), 201);
+    const stale = await app.call('POST', confirmation, { headers: { 'if-match': `"${reviewed.version}"` } });
+    const current = (await call('GET', `/orgs/${org.B1.id}/users?pending=true`, app.adminToken)).body.items[0];
+    expect(current.version).not.toBe(reviewed.version);
+    expectStatus(stale, 412);
+    const fresh = await app.call('POST', confirmation, { headers: { 'if-match': `"${current.version}"` } });
+    expectStatus(fresh, 200);
+    expect(fresh.body.roles).toEqual(['admin']);
   });
 
   it("an admin renames only users whose every membership they administer; the user and platform admins always may", async () => {

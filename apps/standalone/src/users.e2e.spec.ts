@@ -28,7 +28,7 @@ describe('org users', () => {
     expect(await passwordToken(app, 'ada@example.TEST', 'analytical engine')).toEqual(expect.any(String));
   });
 
-  it('adds an existing user by id or by email, and refuses a second membership with 409', async () => {
+  it('adds an existing user by id, never by email alone (409 naming them), and refuses a second membership with 409', async () => {
     const other = await createOrg(app, 'Other people');
     const created = await addUser(org.id, { email: 'grace@example.test', name: 'Grace', password: 'cobol cobol', roles: ['admin'] });
     const byId = await addUser(other.id, { userId: created.body.userId, roles: ['member'] });
@@ -36,9 +36,10 @@ describe('org users', () => {
     expect(byId.body.userId).toBe(created.body.userId);
     const third = await createOrg(app, 'Third people');
     const byEmail = await addUser(third.id, { email: 'GRACE@example.test', name: 'Not Grace', password: 'another password', roles: ['member'] });
-    expect(byEmail.status).toBe(201);
-    expect(byEmail.body).toMatchObject({ userId: created.body.userId, name: 'Grace' });
-    // Her own password still works; the one in the second request was ignored.
+    // An unverified email is no proof that this account is the person meant (contract section 6).
+    expect(byEmail.status).toBe(409);
+    expect(byEmail.body).toMatchObject({ code: 'IAM_ERR_EMAIL_TAKEN', detail: expect.stringContaining(created.body.userId) });
+    // Her own password still works; the one in the second request was not taken.
     expect(await passwordToken(app, 'grace@example.test', 'cobol cobol')).toEqual(expect.any(String));
     const again = await addUser(org.id, { userId: created.body.userId, roles: ['member'] });
     expect(again.status).toBe(409);
@@ -67,8 +68,9 @@ describe('org users', () => {
     const results = await Promise.all(
       orgs.map((o, i) => addUser(o.id, { email: `racer@example.test`, name: `Racer ${i}`, password: 'fast fast fast', roles: ['member'] })),
     );
-    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
-    expect(new Set(results.map((r) => r.body.userId)).size).toBe(1);
+    // One creation wins; the others find the account it made (the caller sees it) and say so.
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    expect(results.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(['IAM_ERR_EMAIL_TAKEN', 'IAM_ERR_EMAIL_TAKEN', 'IAM_ERR_EMAIL_TAKEN']);
     const users = await app.call('GET', '/api/v1/users?email=RACER@example.test');
     expect(users.body.items).toHaveLength(1);
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { newId } from '@arbor/domain';
+import { newUntimedId } from '@arbor/domain';
 import type { CommandService } from './commands/command-service';
 import type { Logger } from './logger';
 
@@ -19,7 +19,7 @@ export async function bootstrapPlatformAdmin(
   const generated = !settings.password;
   const password = settings.password || randomBytes(18).toString('base64url');
   const outcome = await commands.execute(
-    { type: 'BootstrapPlatformAdmin', userId: newId('usr'), email, name: 'Platform admin', password },
+    { type: 'BootstrapPlatformAdmin', userId: newUntimedId('usr'), email, name: 'Platform admin', password },
     { principal: 'system' },
   );
   if (outcome.kind !== 'applied' || outcome.events.length === 0) return;

@@ -31,6 +31,15 @@ export function newId(prefix: string, now: number = Date.now()): string {
 }
 
 /**
+ * An identifier of `newId`'s shape whose first ten characters are random too, for things whose creation time
+ * is nobody's business: a user's id is handed to callers who may not see the account (an add by email of a
+ * hidden account answers with it), so a time in it would date the account and tell that it existed before.
+ */
+export function newUntimedId(prefix: string): string {
+  return newId(prefix, randomBytes(6).readUIntBE(0, 6));
+}
+
+/**
  * The creation time (ms since the epoch) that `newId` wrote into an id, or undefined for anything that is not
  * such an id (ids of other shapes, e.g. UUIDs of older records).
  */

@@ -28,12 +28,18 @@ export interface AddUserToOrgCommand {
 }
 
 /**
- * Adds a member. With `newUser`, an email that names an existing account adds that account; when the
- * caller could not see that account (`hiddenAccount`, the policy's answer), the membership is pending: it
- * grants nothing until a platform admin confirms it, and the account keeps its own name and password (so an
- * admin of one tree can neither take over an account of another nor be handed one planted by another tree's
- * admin). Adding again while a membership is pending renews it (new roles; in effect when the caller can
- * see the account); adding an active member is a 409.
+ * Adds a member. With `newUser`, an email that names no account creates one. An email that names an existing
+ * account never hands it over on the strength of the email alone (emails are not verified, so whoever created
+ * the account may hold its password):
+ * - the account is already linked to the organization (member or pending): 409 `IAM_ERR_ALREADY_MEMBER`;
+ * - the caller can see the account (`hiddenAccount` false): 409 `IAM_ERR_EMAIL_TAKEN` naming it, so the caller
+ *   decides whether that account is the person meant and adds it by `existingUserId` (their supplied name
+ *   and password would otherwise be dropped without a word);
+ * - the caller cannot see it (`hiddenAccount` true, the policy's answer): the membership is pending. It grants
+ *   nothing until a platform admin confirms it, the account keeps its own name and password, and the answer
+ *   looks like a creation (the caller learns nothing of an account it could not see). Adding it again by
+ *   email is a 409 `IAM_ERR_ALREADY_MEMBER`, as for any member; adding it by `existingUserId` (a caller who can
+ *   see the account) puts it in effect.
  */
 export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand & { hiddenAccount?: boolean }): DomainEvent[] {
   const checks = new FieldChecks();
@@ -56,22 +62,26 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
     throw new IamError('IAM_ERR_VALIDATION', 'Either userId or email is required.', [{ path: '/userId', message: 'is required' }]);
   }
 
-  const pending = cmd.newUser !== undefined && events.length === 0 && cmd.hiddenAccount === true;
+  const linksExisting = cmd.newUser !== undefined && events.length === 0;
   const current = state.memberships.get(cmd.orgId, userId);
-  // A pending membership is renewed by another add: still pending if this caller cannot see the account
-  // either, in effect if they can (a platform admin's add confirms it).
-  if (current && !current.pending)
+  // Adding by id someone who can see the account (the policy checked) puts a pending membership in effect.
+  if (current && (cmd.newUser !== undefined || !current.pending))
     throw new IamError('IAM_ERR_ALREADY_MEMBER', `User ${userId} is already a member of ${cmd.orgId}.`);
-  const data = pending ? { orgId: cmd.orgId, userId, roles, pending: true as const } : { orgId: cmd.orgId, userId, roles };
+  if (linksExisting && cmd.hiddenAccount !== true)
+    throw new IamError('IAM_ERR_EMAIL_TAKEN', `The email belongs to user ${userId}; add that user by userId if they are the person meant.`);
+  const data = linksExisting ? { orgId: cmd.orgId, userId, roles, pending: true as const } : { orgId: cmd.orgId, userId, roles };
   events.push({ type: 'UserAddedToOrg', streamId: membershipStreamId(cmd.orgId, userId), data });
   return events;
 }
 
-/** A pending membership takes effect (a platform admin vouches that the account is the person meant). */
-export function decideConfirmMembership(state: IdentityState, cmd: { orgId: string; userId: string }): DomainEvent[] {
-  const membership = state.memberships.get(cmd.orgId, cmd.userId);
-  if (!membership) throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} is not a member of ${cmd.orgId}.`);
-  if (!membership.pending) return [];
+/**
+ * A pending membership takes effect (a platform admin vouches that the account is the person meant).
+ * `expectedVersion` (If-Match) ties the confirmation to the membership the admin reviewed: removed and added
+ * again with other roles in between, it is a 412 `IAM_ERR_PRECONDITION_FAILED`.
+ */
+export function decideConfirmMembership(state: IdentityState, cmd: { orgId: string; userId: string; expectedVersion?: number }): DomainEvent[] {
+  requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
+  if (!state.memberships.get(cmd.orgId, cmd.userId)!.pending) return [];
   return [{ type: 'MembershipConfirmed', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
 }
 

@@ -56,12 +56,14 @@ function fixture(): IdentityState {
 }
 
 describe('memberships', () => {
-  it('creates a user with their first membership, and reuses the user for the same email in any case', () => {
+  it('creates a user with their first membership; an email naming an account the caller sees is a 409 naming it, in any case', () => {
     const state = fixture();
     expect(state.users.get('u1')).toMatchObject({ emailIndex: idx('Ada@example.test'), status: 'active' });
-    const events = decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], newUser: { userId: 'u2', emailIndex: idx('ada@EXAMPLE.test'), personal: 'x' } });
-    expect(events.map((e) => e.type)).toEqual(['UserAddedToOrg']);
-    expect(events[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['admin'] });
+    const add = () => decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], newUser: { userId: 'u2', emailIndex: idx('ada@EXAMPLE.test'), personal: 'x' }, hiddenAccount: false });
+    expect(codeOf(add)).toBe('IAM_ERR_EMAIL_TAKEN');
+    expect(() => add()).toThrow(/u1/);
+    // By id, on purpose, it is added.
+    expect(decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], existingUserId: 'u1' })[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['admin'] });
   });
 
   it('refuses a second membership, unknown users and orgs, and bad roles', () => {
@@ -90,7 +92,7 @@ describe('memberships', () => {
     expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 2);
   });
 
-  it('links an account its caller cannot see as a pending membership, renewed by a new add, in effect once confirmed', () => {
+  it('links an account its caller cannot see as a pending membership, in effect once confirmed or added by id', () => {
     const state = fixture();
     const link = (hiddenAccount: boolean, roles: string[]) =>
       decideAddUserToOrg(state, { orgId: 'b', roles, newUser: { userId: 'u9', emailIndex: idx('ada@example.test'), personal: 'x' }, hiddenAccount });
@@ -98,9 +100,13 @@ describe('memberships', () => {
     expect(pending).toEqual([{ type: 'UserAddedToOrg', streamId: 'membership-b-u1', data: { orgId: 'b', userId: 'u1', roles: ['admin'], pending: true } }]);
     commit(state, pending);
     expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['admin'], pending: true });
-    // Another add by someone who cannot see the account either: still pending, with the new roles.
-    commit(state, link(true, ['member']));
-    expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['member'], pending: true });
+    // Adding the email again answers as for any member (a 409), whoever asks.
+    expect(codeOf(() => link(true, ['member']))).toBe('IAM_ERR_ALREADY_MEMBER');
+    expect(codeOf(() => link(false, ['member']))).toBe('IAM_ERR_ALREADY_MEMBER');
+    // Someone who can see the account adds it by id: that puts it in effect.
+    const other: IdentityState = { orgs: state.orgs, users: state.users, memberships: new MembershipIndex() };
+    commit(other, pending);
+    expect(decideAddUserToOrg(other, { orgId: 'b', roles: ['member'], existingUserId: 'u1' })[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['member'] });
     // A role change keeps it pending; a confirmation ends that, once.
     commit(state, decideUpdateOrgUser(state, { orgId: 'b', userId: 'u1', roles: ['owner'] }));
     expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['owner'], pending: true });

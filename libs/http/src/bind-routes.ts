@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { CompiledRoute } from './compile-route';
 import { compileRoute, responseViolation } from './compile-route';
-import { extractRequestBody } from './extract-request-body';
+import { extractRequestBody, refuseRequestContent } from './extract-request-body';
 import type { HttpProblem } from './http-problem';
 import { parseQueryString } from './parse-query-string';
 import { sendFailure, type ResponseConventions } from './oauth-error';
@@ -153,7 +153,7 @@ const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request,
       params: validated(c.validateParams, req.params, 'params'),
       query: validated(c.validateQuery, parseQueryString(req.url), 'query'),
       headers: c.validateHeaders === undefined ? {} : validated(c.validateHeaders, pickHeaders(req, c.headerNames), 'headers'),
-      body: c.body === undefined ? undefined : await extractRequestBody(req, c.body, s.bodyLimit),
+      body: c.body === undefined ? refuseRequestContent(req) : await extractRequestBody(req, c.body, s.bodyLimit),
       auth,
       raw: req,
     };

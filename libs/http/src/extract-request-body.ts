@@ -37,10 +37,7 @@ export const extractRequestBody = async (req: Request, rules: BodyRules, limit: 
   const headers = req.headers;
   const declaredLength = headers['content-length'];
   const preParsed = (req as { _body?: boolean })._body === true;
-  const hasBody =
-    preParsed ||
-    (!req.readableEnded && (headers['transfer-encoding'] !== undefined || (declaredLength !== undefined && declaredLength !== '0')));
-  if (!hasBody) return absent(rules);
+  if (!hasContent(req)) return absent(rules);
 
   const media = parseMediaType(headers['content-type']);
   if (media === undefined || !rules.mediaTypes.has(media.type)) {
@@ -74,6 +71,26 @@ export const extractRequestBody = async (req: Request, rules: BodyRules, limit: 
     throw validationProblem('The request body is invalid.', toFieldErrors(validate.errors, 'body'));
   }
   return value;
+};
+
+/** Whether the request carries content (a body, possibly empty when chunked), read or not. */
+const hasContent = (req: Request): boolean => {
+  const headers = req.headers;
+  const declaredLength = headers['content-length'];
+  return (
+    (req as { _body?: boolean })._body === true ||
+    (!req.readableEnded && (headers['transfer-encoding'] !== undefined || (declaredLength !== undefined && declaredLength !== '0')))
+  );
+};
+
+/**
+ * For operations that declare no request body: content is a 400, not something silently ignored (a client
+ * that sends roles or options to such an operation believes they count).
+ */
+export const refuseRequestContent = (req: Request): undefined => {
+  if (!hasContent(req)) return undefined;
+  req.resume();
+  throw validationProblem('This operation takes no request body.', [{ path: '/body', message: 'must be absent' }]);
 };
 
 const absent = (rules: BodyRules): undefined => {

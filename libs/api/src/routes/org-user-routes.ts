@@ -1,4 +1,4 @@
-import { IamError, newId, type StoredEvent } from '@arbor/domain';
+import { IamError, newUntimedId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
@@ -119,7 +119,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         orgId,
         roles: body.roles,
         existingUserId: body.userId,
-        newUser: body.userId === undefined ? { userId: newId('usr'), email: body.email, name: body.name, password: body.password } : undefined,
+        newUser: body.userId === undefined ? { userId: newUntimedId('usr'), email: body.email, name: body.name, password: body.password } : undefined,
       };
       return executeWrite(
         ctx,
@@ -200,11 +200,16 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:write',
-    request: { params: memberParams },
-    responses: { 200: { description: 'The org user, in effect.', schema: orgUserSchema, headers: etagHeader }, ...errors },
+    request: { params: memberParams, headers: { type: 'object', properties: { 'if-match': ifMatchHeader } } },
+    responses: {
+      200: { description: 'The org user, in effect.', schema: orgUserSchema, headers: etagHeader },
+      ...errors,
+      412: problemResponse('If-Match does not name the current version (the membership changed since it was reviewed).'),
+    },
     handler: async (req, ctx) => {
       const { orgId, userId } = req.params;
-      return executeWrite(ctx, req, principalOf(req.auth), { type: 'ConfirmMembership', orgId, userId }, async () => orgUserResult(await mustRead(ctx, orgId, userId)));
+      const command = { type: 'ConfirmMembership' as const, orgId, userId, expectedVersion: parseIfMatch(req.headers['if-match']) };
+      return executeWrite(ctx, req, principalOf(req.auth), command, async () => orgUserResult(await mustRead(ctx, orgId, userId)));
     },
   }),
 

@@ -19,7 +19,7 @@ export type Command =
   | { type: 'UpdateOrgUser'; orgId: string; userId: string; roles?: unknown; name?: unknown; expectedVersion?: number }
   | { type: 'RemoveUserFromOrg'; orgId: string; userId: string; expectedVersion?: number }
   /** A pending membership (an account linked by a caller who could not see it) takes effect. */
-  | { type: 'ConfirmMembership'; orgId: string; userId: string }
+  | { type: 'ConfirmMembership'; orgId: string; userId: string; expectedVersion?: number }
   /** A user's own record: their profile (name) and, for platform admins, their status. */
   | { type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number }
   /** The command service mints the `client_id` itself; `secret` must be 256-bit random (ClientSecretHasher.newSecret). */

@@ -71,3 +71,15 @@ describe('event query bounds', () => {
     expect((await app.call('GET', '/api/v1/events?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z')).status).toBe(200);
   });
 });
+
+describe('operations that declare no request body', () => {
+  it('refuse content instead of ignoring it, whatever its type', async () => {
+    const child = await createOrg(app, 'Bodiless', orgId);
+    for (const [rawBody, type] of [['{"recursive":true}', 'application/json'], ['[1,2]', 'application/json'], ['x', 'text/plain']]) {
+      const res = await app.call('DELETE', `/api/v1/orgs/${child.id}`, { rawBody, headers: { 'content-type': type } });
+      expectRefused(res, '/body');
+    }
+    expect((await app.call('GET', `/api/v1/orgs/${child.id}`)).status).toBe(200);
+    expect((await app.call('DELETE', `/api/v1/orgs/${child.id}`)).status).toBe(204);
+  });
+});

@@ -49,7 +49,8 @@ interface Settings<Ctx> {
  * Binds route definitions into one Express middleware. All schemas are compiled here, once; each request is
  * looked up in a `RouteTable` (Express's own router costs about a tenth of a request), then runs:
  * authenticate → params → query → headers → body → handler, and the first failure is rendered in the
- * route's `errorFormat` (an RFC 9457 problem by default). A path that exists answers other methods with 405
+ * route's `errorFormat` (an RFC 9457 problem by default). A GET or HEAD answered 2xx then honours
+ * `If-Match` and `If-None-Match` against the `ETag` the handler returned (RFC 9110 section 13.2.2: 412, 304). A path that exists answers other methods with 405
  * and `Allow` (OPTIONS: 204 and `Allow`), in the format and with the `responseHeaders` of the routes on that
  * path; any other path goes to the next middleware. The routes parse bodies themselves, so no app-wide
  * body parser is needed.

@@ -1,6 +1,6 @@
 import { IamError } from '@arbor/domain';
 import type { Conditional } from '@arbor/application';
-import { ifMatchHolds, ifNoneMatchHolds, readPreconditions, representationTag, type HandlerRequest, type JsonSchema } from '@arbor/http';
+import { ifMatchHolds, ifNoneMatchHolds, problemResponse, readPreconditions, representationTag, type HandlerRequest, type JsonSchema } from '@arbor/http';
 
 /**
  * A write's target as it stands in the read models: the representation a GET of it sends (`body`, whose
@@ -66,3 +66,17 @@ export const conditionalReadHeaders: Record<string, JsonSchema> = {
     description: 'RFC 9110 section 13.1.2: 304 Not Modified, with the ETag and no body, when one of these entity tags matches the current ETag (weak comparison) or it is "*".',
   },
 };
+
+/** The documented conditional headers of a write. */
+export const conditionalWriteHeaders: JsonSchema = { type: 'object', properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader } };
+
+/** The `ETag` response header, as documented on every route that answers one resource. */
+export const etagHeader = {
+  ETag: { description: 'Strong entity tag of this representation: "<version>-<digest of the body>" (contract section 1).', schema: { type: 'string' } },
+};
+
+/** The 412 of a write or read whose precondition does not hold. */
+export const preconditionFailedResponse = problemResponse('If-Match or If-None-Match does not hold for the current representation.');
+
+/** The 304 of a read whose If-None-Match matched. */
+export const notModifiedResponse = { description: 'Not Modified: If-None-Match matched the current ETag.', headers: etagHeader };

@@ -2,7 +2,7 @@ import { IamError, isIamError, newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { conditionalReadHeaders, ifMatchHeader, ifNoneMatchWriteHeader, preconditionOf } from '../preconditions';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { clientSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
@@ -15,10 +15,6 @@ const errors = {
 };
 const principalOf = (auth: unknown): Principal => auth as Principal;
 const clientParams = { type: 'object', additionalProperties: false, required: ['clientCredentialId'], properties: { clientCredentialId: idSchema } };
-const etagHeader = {
-  ETag: { description: 'Strong entity tag of the client credential: "<version>-<digest of its representation>".', schema: { type: 'string' } },
-};
-const preconditionFailed = problemResponse('If-Match or If-None-Match does not hold for the current representation.');
 
 /** The public client credential (contract section 7): a copy, so that the secret can be added to the 201 alone. */
 const presentClient = (client: ClientView) => ({ ...client });
@@ -144,9 +140,9 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     request: { params: clientParams, headers: { type: 'object', properties: conditionalReadHeaders } },
     responses: {
       200: { description: 'The client credential.', schema: clientSchema, headers: etagHeader },
-      304: { description: 'Not Modified: If-None-Match matched the current ETag.', headers: etagHeader },
+      304: notModifiedResponse,
       ...errors,
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => clientResult(await visibleClient(ctx, principalOf(req.auth), req.params.clientCredentialId)),
   }),
@@ -161,9 +157,9 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'clients:write',
     request: {
       params: clientParams,
-      headers: { type: 'object', properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader } },
+      headers: conditionalWriteHeaders,
     },
-    responses: { 204: { description: 'Deleted.' }, ...errors, 412: preconditionFailed },
+    responses: { 204: { description: 'Deleted.' }, ...errors, 412: preconditionFailedResponse },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const clientCredentialId: string = req.params.clientCredentialId;

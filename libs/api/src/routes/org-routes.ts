@@ -12,15 +12,10 @@ import {
   pageQuery,
   replaceOrgBody,
 } from '../schemas';
-import { conditionalReadHeaders, ifMatchHeader, ifNoneMatchWriteHeader, preconditionOf } from '../preconditions';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Organizations'];
-const etagHeader = {
-  ETag: { description: 'Strong entity tag of this representation: "<version>-<digest of the body>".', schema: { type: 'string' } },
-};
-const conditionalWriteHeaders = { type: 'object', properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader } };
-const preconditionFailed = problemResponse('If-Match or If-None-Match does not hold for the current representation.');
 const commonErrors = {
   400: problemResponse('Invalid input.'),
   401: problemResponse('Missing or invalid access token.'),
@@ -135,9 +130,9 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     request: { params: orgIdParams, headers: { type: 'object', properties: conditionalReadHeaders } },
     responses: {
       200: { description: 'The organization.', schema: orgSchema, headers: etagHeader },
-      304: { description: 'Not Modified: If-None-Match matched the current ETag.', headers: etagHeader },
+      304: notModifiedResponse,
       ...commonErrors,
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => orgResult(await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId)),
   }),
@@ -160,7 +155,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       ...commonErrors,
       403: problemResponse('The caller may not change this organization or move it there.'),
       409: problemResponse('Name taken among the new siblings, a cycle, or the depth limit.'),
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -204,7 +199,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       ...commonErrors,
       403: problemResponse('The caller may not delete this organization.'),
       409: problemResponse('The organization has children and recursive is not true.'),
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);

@@ -2,7 +2,7 @@ import { IamError, newId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { conditionalReadHeaders, ifMatchHeader, ifNoneMatchWriteHeader, preconditionOf } from '../preconditions';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { idSchema, idempotencyKeyHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
@@ -15,11 +15,6 @@ const errors = {
   403: problemResponse('The caller may see the organization but not do this.'),
   404: problemResponse('No such organization or member, or not visible to the caller.'),
 };
-const etagHeader = {
-  ETag: { description: 'Strong entity tag of this representation: "<version>-<digest of the body>".', schema: { type: 'string' } },
-};
-const conditionalWriteHeaders = { type: 'object', properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader } };
-const preconditionFailed = problemResponse('If-Match or If-None-Match does not hold for the current representation.');
 
 const principalOf = (auth: unknown): Principal => auth as Principal;
 const location = (orgId: string, userId: string) => `/api/v1/orgs/${orgId}/users/${userId}`;
@@ -238,9 +233,9 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     request: { params: memberParams, headers: { type: 'object', properties: conditionalReadHeaders } },
     responses: {
       200: { description: 'The org user.', schema: orgUserSchema, headers: etagHeader },
-      304: { description: 'Not Modified: If-None-Match matched the current ETag.', headers: etagHeader },
+      304: notModifiedResponse,
       ...errors,
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       await ctx.policy.requireOnOrg(principalOf(req.auth), 'users:read', req.params.orgId);
@@ -271,7 +266,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       200: { description: 'The org user as changed.', schema: orgUserSchema, headers: etagHeader },
       ...errors,
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -295,7 +290,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'users:write',
     request: { params: memberParams, headers: conditionalWriteHeaders },
-    responses: { 204: { description: 'Removed.' }, ...errors, 412: preconditionFailed },
+    responses: { 204: { description: 'Removed.' }, ...errors, 412: preconditionFailedResponse },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const { orgId, userId } = req.params;

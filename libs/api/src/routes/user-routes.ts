@@ -2,7 +2,7 @@ import { IamError } from '@arbor/domain';
 import type { Principal, UserMembershipView, UserView } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { conditionalReadHeaders, ifMatchHeader, ifNoneMatchWriteHeader, preconditionOf } from '../preconditions';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
@@ -20,14 +20,9 @@ const userResult = (user: UserView): HandlerResult => {
   return { status: 200, body, headers: { ETag: representationTag(body.version, body) } };
 };
 
-const etagHeader = {
-  ETag: { description: 'Strong entity tag of this representation: "<version>-<digest of the body>".', schema: { type: 'string' } },
-};
-const conditionalWriteHeaders = { type: 'object', properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader } };
-const preconditionFailed = problemResponse('If-Match or If-None-Match does not hold for the current representation.');
 const conditionalReads = {
-  304: { description: 'Not Modified: If-None-Match matched the current ETag.', headers: etagHeader },
-  412: preconditionFailed,
+  304: notModifiedResponse,
+  412: preconditionFailedResponse,
 };
 
 /**
@@ -175,7 +170,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
       200: { description: 'The user.', schema: userSchema, headers: etagHeader },
       ...errors,
       403: problemResponse('Only platform admins change a user status.'),
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -201,7 +196,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
       200: { description: 'The user.', schema: userSchema, headers: etagHeader },
       ...errors,
       403: problemResponse('The caller may see the user but not change this; platform admins cannot be disabled.'),
-      412: preconditionFailed,
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => updateUser(req, ctx, req.params.userId),
   }),

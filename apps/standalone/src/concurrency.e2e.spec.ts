@@ -40,9 +40,10 @@ describe('concurrent writes', () => {
 
   it('keeps versions strictly sequential under concurrent updates with If-Match', async () => {
     const org = await createOrg(app, 'Contended');
+    const tag = (await app.call('GET', `/api/v1/orgs/${org.id}`)).headers.get('etag')!;
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: `Contended ${i}`, parentId: null }, headers: { 'if-match': '"1"' } }),
+        app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: `Contended ${i}`, parentId: null }, headers: { 'if-match': tag } }),
       ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);

@@ -11,13 +11,14 @@ describe('organization lifecycle', () => {
     const res = await app.call('POST', '/api/v1/orgs', { body: { name: 'Lifecycle', description: 'd', metadata: { tier: 'gold' } } });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/api/v1/orgs/${res.body.id}`);
-    expect(res.headers.get('etag')).toBe('"1"');
+    // A strong tag of the representation: its version, then a digest of the body (contract section 1).
+    expect(res.headers.get('etag')).toMatch(/^"1-[A-Za-z0-9_-]{16}"$/);
     expect(res.body).toMatchObject({ name: 'Lifecycle', parentId: null, depth: 0, description: 'd', metadata: { tier: 'gold' }, version: 1 });
     expect(Date.parse(res.body.createdAt)).not.toBeNaN();
     const got = await app.call('GET', res.headers.get('location')!);
     expect(got.status).toBe(200);
     expect(got.body).toEqual(res.body);
-    expect(got.headers.get('etag')).toBe('"1"');
+    expect(got.headers.get('etag')).toBe(res.headers.get('etag'));
   });
 
   it('replaces with PUT, bumping version and ETag; absent optional fields are cleared', async () => {
@@ -25,7 +26,7 @@ describe('organization lifecycle', () => {
     const res = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'Replaced', parentId: null } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ name: 'Replaced', description: null, metadata: {}, version: 2 });
-    expect(res.headers.get('etag')).toBe('"2"');
+    expect(res.headers.get('etag')).toMatch(/^"2-[A-Za-z0-9_-]{16}"$/);
     expect(Date.parse(res.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(org.updatedAt));
     // A PUT that changes nothing keeps the version.
     const same = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'Replaced', parentId: null } });
@@ -35,16 +36,18 @@ describe('organization lifecycle', () => {
 
   it('honours If-Match on PUT and DELETE with 412 on a stale version', async () => {
     const org = await createOrg(app, 'Guarded');
+    const first = (await app.call('GET', `/api/v1/orgs/${org.id}`)).headers.get('etag')!;
     const stale = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'G2', parentId: null }, headers: { 'if-match': '"9"' } });
     expect(stale.status).toBe(412);
     expect(stale.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const ok = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'G2', parentId: null }, headers: { 'if-match': '"1"' } });
+    const ok = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'G2', parentId: null }, headers: { 'if-match': first } });
     expect(ok.status).toBe(200);
+    // A malformed precondition is bad input (400), and changes nothing either.
     const garbled = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': 'banana' } });
-    expect(garbled.status).toBe(412);
-    const staleDelete = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': '"1"' } });
+    expect(garbled.status).toBe(400);
+    const staleDelete = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': first } });
     expect(staleDelete.status).toBe(412);
-    const del = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': '"2"' } });
+    const del = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': ok.headers.get('etag')! } });
     expect(del.status).toBe(204);
     expect(del.text).toBe('');
     expect((await app.call('GET', `/api/v1/orgs/${org.id}`)).status).toBe(404);

@@ -247,7 +247,7 @@ describe('client credentials management', () => {
     const list = await app.call('GET', `/api/v1/oauth2/client-credentials?orgId=${org.id}&limit=200`);
     expect(list.status).toBe(200);
     const listed = list.body.items.find((c: any) => c.id === first.body.id);
-    expect(listed).toEqual({ id: first.body.id, clientId: first.body.clientId, name: 'shown once', orgId: org.id, scopes: ['orgs:read'], createdAt: expect.any(String) });
+    expect(listed).toEqual({ id: first.body.id, clientId: first.body.clientId, name: 'shown once', orgId: org.id, scopes: ['orgs:read'], createdAt: expect.any(String), version: 1 });
     expect(list.text).not.toContain(secret);
     for (const item of list.body.items) expect(item).not.toHaveProperty('clientSecret');
 

@@ -64,12 +64,6 @@ export const replaceOrgBody: JsonSchema = {
   properties: orgWritable,
 };
 
-export const ifMatchHeader: JsonSchema = {
-  type: 'string',
-  maxLength: 100,
-  description: 'The ETag ("<version>") the change was based on; 412 when the resource has moved on.',
-};
-
 export const idempotencyKeyHeader: JsonSchema = {
   type: 'string',
   minLength: 1,
@@ -153,7 +147,7 @@ export const userMembershipSchema: JsonSchema = {
 export const clientSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'clientId', 'name', 'orgId', 'scopes', 'createdAt'],
+  required: ['id', 'clientId', 'name', 'orgId', 'scopes', 'createdAt', 'version'],
   properties: {
     id: { type: 'string' },
     clientId: { type: 'string' },
@@ -161,6 +155,7 @@ export const clientSchema: JsonSchema = {
     orgId: { type: 'string' },
     scopes: { type: 'array', items: { type: 'string' } },
     createdAt: timestampSchema,
+    version: { type: 'integer', minimum: 1, description: 'Its own changes, from 1 (a client credential is not changed once issued).' },
     clientSecret: { type: 'string', description: 'Only in the creation response; never shown again.' },
   },
 };

@@ -13,18 +13,6 @@ import {
 import type { HandlerRequest, HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
 
-export const etag = (version: number): string => `"${version}"`;
-
-/**
- * The version an `If-Match` header names: undefined when absent or `*`; -1 (never matches) when it is
- * not one of our ETags, so a garbled precondition fails safe with 412 instead of being ignored.
- */
-export function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
-  return match ? Number(match[1]) : -1;
-}
-
 export interface WriteOptions {
   /** Where the command's field paths point in the request (default `/body`). */
   fieldPrefix?: string;

@@ -10,5 +10,6 @@ export * from './user-directory';
 export * from './permissions';
 export * from './field-rules';
 export * from './member-decisions';
+export * from './precondition';
 export * from './membership-index';
 export * from './roles';

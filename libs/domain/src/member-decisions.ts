@@ -2,6 +2,7 @@ import type { DomainEvent, Role, SealedPersonalData } from './events';
 import { clientStreamId, membershipStreamId, userStreamId } from './events';
 import { FieldChecks } from './field-rules';
 import { IamError } from './iam-error';
+import { checkPrecondition } from './precondition';
 import type { MembershipIndex } from './membership-index';
 import type { OrgTree } from './org-tree';
 import type { Permission } from './permissions';
@@ -79,13 +80,25 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
  * `expectedVersion` (If-Match) ties the confirmation to the membership the admin reviewed: removed and added
  * again with other roles in between, it is a 412 `IAM_ERR_PRECONDITION_FAILED`.
  */
-export function decideConfirmMembership(state: IdentityState, cmd: { orgId: string; userId: string; expectedVersion?: number }): DomainEvent[] {
-  requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
+export function decideConfirmMembership(state: IdentityState, cmd: { orgId: string; userId: string } & OrgUserPrecondition): DomainEvent[] {
+  requireMembership(state, cmd.orgId, cmd.userId, cmd);
   if (!state.memberships.get(cmd.orgId, cmd.userId)!.pending) return [];
   return [{ type: 'MembershipConfirmed', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
 }
 
-export interface UpdateOrgUserCommand {
+/**
+ * The versions an `If-Match` precondition matched (RFC 9110 section 13.1.1, evaluated by the gateway against
+ * the org user's current representation): the write is refused with IAM_ERR_PRECONDITION_FAILED when the
+ * membership or the user (whose name and status the org user shows) has changed since.
+ */
+export interface OrgUserPrecondition {
+  /** The membership's version (the org user's `version`). */
+  expectedVersion?: number;
+  /** The user's version. */
+  expectedUserVersion?: number;
+}
+
+export interface UpdateOrgUserCommand extends OrgUserPrecondition {
   orgId: string;
   userId: string;
   roles?: unknown;
@@ -94,18 +107,18 @@ export interface UpdateOrgUserCommand {
    * by the caller from the user's current record: the model keeps none).
    */
   rename?: { name: string; personal: SealedPersonalData; previousName: string };
-  expectedVersion?: number;
 }
 
-/** The version of an org user: membership and user versions added, so it grows when either changes. */
+/**
+ * The version of an org user: its membership's own changes, from 1 when the user was added (contract
+ * section 1). Changes of the user (name, status) are the user's own and do not count here.
+ */
 export function orgUserVersion(state: IdentityState, orgId: string, userId: string): number | undefined {
-  const membership = state.memberships.get(orgId, userId);
-  const user = state.users.get(userId);
-  return membership && user ? membership.version + user.version : undefined;
+  return state.memberships.get(orgId, userId)?.version;
 }
 
 export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserCommand): DomainEvent[] {
-  const current = requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
+  const current = requireMembership(state, cmd.orgId, cmd.userId, cmd);
   const checks = new FieldChecks();
   const roles = cmd.roles === undefined ? undefined : checks.roles('/roles', cmd.roles);
   checks.done('The membership is not valid.');
@@ -131,22 +144,20 @@ export function decideRenameUser(
 ): DomainEvent[] {
   const user = state.users.get(cmd.userId);
   if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
-  if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== user.version)
-    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${cmd.expectedVersion}; the user is at version ${user.version}.`);
+  checkPrecondition('user', user.version, cmd.expectedVersion);
   if (!cmd.rename || cmd.rename.name === cmd.rename.previousName) return [];
   return [{ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } }];
 }
 
-export function decideRemoveUserFromOrg(state: IdentityState, cmd: { orgId: string; userId: string; expectedVersion?: number }): DomainEvent[] {
-  requireMembership(state, cmd.orgId, cmd.userId, cmd.expectedVersion);
+export function decideRemoveUserFromOrg(state: IdentityState, cmd: { orgId: string; userId: string } & OrgUserPrecondition): DomainEvent[] {
+  requireMembership(state, cmd.orgId, cmd.userId, cmd);
   return [{ type: 'UserRemovedFromOrg', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
 }
 
 export function decideSetUserStatus(state: IdentityState, cmd: { userId: string; status: 'active' | 'disabled'; expectedVersion?: number }): DomainEvent[] {
   const user = state.users.get(cmd.userId);
   if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
-  if (cmd.expectedVersion !== undefined && cmd.expectedVersion !== user.version)
-    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${cmd.expectedVersion}; the user is at version ${user.version}.`);
+  checkPrecondition('user', user.version, cmd.expectedVersion);
   if (user.status === cmd.status) return [];
   if (user.platformAdmin && cmd.status === 'disabled')
     throw new IamError('IAM_ERR_FORBIDDEN', 'A platform admin cannot be disabled: that could lock everyone out.');
@@ -177,9 +188,10 @@ export function decideIssueClientCredential(state: IdentityState, cmd: IssueClie
   ];
 }
 
-export function decideRevokeClientCredential(state: IdentityState, cmd: { clientCredentialId: string }): DomainEvent[] {
+export function decideRevokeClientCredential(state: IdentityState, cmd: { clientCredentialId: string; expectedVersion?: number }): DomainEvent[] {
   const client = state.memberships.client(cmd.clientCredentialId);
   if (!client) throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${cmd.clientCredentialId} does not exist.`);
+  checkPrecondition('client credential', client.version, cmd.expectedVersion);
   return [
     {
       type: 'ClientCredentialRevoked',
@@ -193,11 +205,10 @@ function requireOrg(state: IdentityState, orgId: string): void {
   if (!state.orgs.get(orgId)) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
 }
 
-function requireMembership(state: IdentityState, orgId: string, userId: string, expectedVersion: number | undefined): { roles: Role[] } {
+function requireMembership(state: IdentityState, orgId: string, userId: string, precondition: OrgUserPrecondition): { roles: Role[] } {
   const membership = state.memberships.get(orgId, userId);
   if (!membership) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
-  const version = orgUserVersion(state, orgId, userId)!;
-  if (expectedVersion !== undefined && expectedVersion !== version)
-    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${expectedVersion}; the org user is at version ${version}.`);
+  checkPrecondition('org user', membership.version, precondition.expectedVersion);
+  checkPrecondition("org user's user", state.users.get(userId)?.version ?? 0, precondition.expectedUserVersion);
   return membership;
 }

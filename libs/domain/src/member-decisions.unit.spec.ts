@@ -75,7 +75,7 @@ describe('memberships', () => {
       expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'b', roles, existingUserId: 'u1' }))).toBe('IAM_ERR_VALIDATION');
   });
 
-  it('normalises roles, decides nothing for unchanged ones, and versions org users by both streams', () => {
+  it("normalises roles, decides nothing for unchanged ones, and versions org users by their membership's own changes", () => {
     const state = fixture();
     const v1 = orgUserVersion(state, 'a', 'u1')!;
     expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['member'] })).toEqual([]);
@@ -89,7 +89,14 @@ describe('memberships', () => {
     commit(state, decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada L.', personal: 'sealed-ada-2', previousName: 'Ada' } }));
     // The model points at the record that now holds the user's data; the email's index entry stays.
     expect(state.users.get('u1')).toMatchObject({ personalAt: position, emailIndex: idx('ada@example.test') });
-    expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 2);
+    // The rename is the user's own change: the org user's version stays, but a write that expected the
+    // user as it was (its If-Match matched the old name) is refused.
+    expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 1);
+    const userVersion = state.users.get('u1')!.version;
+    expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 + 1, expectedUserVersion: userVersion - 1 }))).toBe(
+      'IAM_ERR_PRECONDITION_FAILED',
+    );
+    expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 + 1, expectedUserVersion: userVersion })).toHaveLength(1);
   });
 
   it('links an account its caller cannot see as a pending membership, in effect once confirmed or added by id', () => {

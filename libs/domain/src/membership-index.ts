@@ -3,6 +3,7 @@ import { isKnownEvent } from './events';
 
 export interface MembershipEntry {
   roles: Role[];
+  /** The membership's own changes, from 1 when it began (not its stream's version: see `apply`). */
   version: number;
   /** A membership that links an account its adder could not see: it grants nothing until confirmed. */
   pending?: true;
@@ -141,7 +142,10 @@ export class MembershipIndex {
     switch (event.type) {
       case 'UserAddedToOrg': {
         const { orgId, userId, roles, pending } = event.data;
-        this.setMember(orgId, userId, pending ? { roles: internRoles(roles), version: event.streamVersion, pending } : { roles: internRoles(roles), version: event.streamVersion });
+        // A membership's version counts its own changes from 1 (contract section 1): a user added again after
+        // a removal starts a new membership at 1, while its stream goes on (the command model keeps that apart).
+        const version = (this.get(orgId, userId)?.version ?? 0) + 1;
+        this.setMember(orgId, userId, pending ? { roles: internRoles(roles), version, pending } : { roles: internRoles(roles), version });
         return;
       }
       case 'OrgUserUpdated':
@@ -152,7 +156,8 @@ export class MembershipIndex {
         const roles = event.type === 'OrgUserUpdated' ? internRoles(event.data.roles) : current.roles;
         // An update keeps a pending membership pending; only a confirmation ends that.
         const pending = event.type === 'OrgUserUpdated' ? current.pending : undefined;
-        this.setMember(orgId, userId, pending ? { roles, version: event.streamVersion, pending } : { roles, version: event.streamVersion });
+        const version = current.version + 1;
+        this.setMember(orgId, userId, pending ? { roles, version, pending } : { roles, version });
         return;
       }
       case 'UserRemovedFromOrg':

@@ -3,6 +3,7 @@ import { clientStreamId, membershipStreamId, orgStreamId } from './events';
 import type { MembershipIndex } from './membership-index';
 import { IamError } from './iam-error';
 import { checkOrgFields } from './org-rules';
+import { checkPrecondition } from './precondition';
 import { MAX_ORG_DEPTH, nameKey, type OrgNode, type OrgTree } from './org-tree';
 
 /**
@@ -118,8 +119,7 @@ function mustExist(tree: OrgTree, orgId: string): OrgNode {
 }
 
 function checkVersion(org: OrgNode, expected: number | undefined): void {
-  if (expected !== undefined && expected !== org.version)
-    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `If-Match names version ${expected}; the organization is at version ${org.version}.`);
+  checkPrecondition('organization', org.version, expected);
 }
 
 function assertNameFree(tree: OrgTree, parentId: string | null, name: string, self: string | undefined): void {

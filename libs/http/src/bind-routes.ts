@@ -2,11 +2,12 @@ import type { ValidateFunction } from 'ajv';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { CompiledRoute } from './compile-route';
 import { compileRoute, responseViolation } from './compile-route';
+import { ifMatchHolds, ifNoneMatchHolds, readPreconditions } from './entity-tags';
 import { extractRequestBody, refuseRequestContent } from './extract-request-body';
 import type { HttpProblem } from './http-problem';
 import { parseQueryString } from './parse-query-string';
 import { sendFailure, type ResponseConventions } from './oauth-error';
-import { internalProblem, methodNotAllowedProblem, validationProblem } from './request-problems';
+import { internalProblem, methodNotAllowedProblem, preconditionFailedProblem, validationProblem } from './request-problems';
 import type { HandlerRequest, HandlerResult, RouteDefinition } from './route-definition';
 import { RouteTable } from './route-table';
 import { SchemaCompiler } from './schema-compiler';
@@ -48,7 +49,8 @@ interface Settings<Ctx> {
  * Binds route definitions into one Express middleware. All schemas are compiled here, once; each request is
  * looked up in a `RouteTable` (Express's own router costs about a tenth of a request), then runs:
  * authenticate → params → query → headers → body → handler, and the first failure is rendered in the
- * route's `errorFormat` (an RFC 9457 problem by default). A path that exists answers other methods with 405
+ * route's `errorFormat` (an RFC 9457 problem by default). A GET or HEAD answered 2xx then honours
+ * `If-Match` and `If-None-Match` against the `ETag` the handler returned (RFC 9110 section 13.2.2: 412, 304). A path that exists answers other methods with 405
  * and `Allow` (OPTIONS: 204 and `Allow`), in the format and with the `responseHeaders` of the routes on that
  * path; any other path goes to the next middleware. The routes parse bodies themselves, so no app-wide
  * body parser is needed.
@@ -171,6 +173,15 @@ const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request,
     }
   }
 
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    try {
+      result = conditionalRead(req, result);
+    } catch (err) {
+      fail(c, s, res, toProblem(err, s.mapError), err);
+      return;
+    }
+  }
+
   try {
     const contentType = result.contentType ?? c.route.responses[result.status]?.contentType;
     const fixed = c.route.responseHeaders;
@@ -178,6 +189,23 @@ const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request,
   } catch (err) {
     fail(c, s, res, internalProblem(), err);
   }
+};
+
+/**
+ * The conditional requests of RFC 9110 section 13.2.2 on a read, evaluated on what the handler would
+ * answer: only a 2xx counts (section 13.2.1), with its `ETag` (if any) as the current representation's tag.
+ * `If-Match` first (412 when it does not hold), then `If-None-Match`: when it does not hold, 304 with the
+ * response's headers (ETag included) and no body. Throws a 400 problem for a malformed header.
+ */
+const conditionalRead = (req: Request, result: HandlerResult): HandlerResult => {
+  if (result.status < 200 || result.status > 299) return result;
+  if (req.headers['if-match'] === undefined && req.headers['if-none-match'] === undefined) return result;
+  const { ifMatch, ifNoneMatch } = readPreconditions(req.headers);
+  const tag = result.headers?.ETag;
+  if (ifMatch !== undefined && !ifMatchHolds(ifMatch, tag, true))
+    throw preconditionFailedProblem('If-Match matches no current representation of the resource.');
+  if (ifNoneMatch !== undefined && !ifNoneMatchHolds(ifNoneMatch, tag, true)) return { status: 304, headers: result.headers };
+  return result;
 };
 
 const fail = <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, res: Response, problem: HttpProblem, err: unknown): void => {

@@ -2,6 +2,8 @@ export type { BindRoutesOptions } from './bind-routes';
 export { bindRoutes } from './bind-routes';
 export type { OpenApiDocument, OpenApiInfo } from './build-open-api-document';
 export { buildOpenApiDocument } from './build-open-api-document';
+export type { EntityTag, EntityTagCondition, Preconditions } from './entity-tags';
+export { ifMatchHolds, ifNoneMatchHolds, parseEntityTagCondition, readPreconditions, representationTag, strongMatch, weakMatch } from './entity-tags';
 export { errorHandler } from './error-handler';
 export type { FieldError, ProblemBody } from './http-problem';
 export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from './http-problem';
@@ -9,6 +11,7 @@ export { notFoundHandler } from './not-found-handler';
 export type { OAuthErrorBody } from './oauth-error';
 export { oauthErrorBody, oauthErrorResponse, oauthErrorSchema } from './oauth-error';
 export { problemResponse, problemSchema, problemSchemaRef } from './problem-schema';
+export { preconditionFailedProblem } from './request-problems';
 export type {
   ErrorFormat,
   HandlerRequest,

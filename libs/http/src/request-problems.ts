@@ -30,3 +30,7 @@ export const methodNotAllowedProblem = (allow: readonly string[]): HttpProblem =
 
 export const internalProblem = (): HttpProblem =>
   new HttpProblem(500, 'IAM_ERR_INTERNAL', 'Internal Server Error', 'An unexpected error occurred.');
+
+/** RFC 9110 section 15.5.13: a precondition (`If-Match`, `If-None-Match` on a write) does not hold. */
+export const preconditionFailedProblem = (detail: string): HttpProblem =>
+  new HttpProblem(412, 'IAM_ERR_PRECONDITION_FAILED', 'Precondition Failed', detail);

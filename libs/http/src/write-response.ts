@@ -12,7 +12,8 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  */
 const frozenJson = new WeakMap<object, Buffer>();
 
-const jsonOf = (body: unknown): string | Buffer => {
+/** The JSON bytes of a body as `writeResponse` sends them (encoded once per frozen body). */
+export const jsonOf = (body: unknown): string | Buffer => {
   if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) return JSON.stringify(body);
   let encoded = frozenJson.get(body);
   if (encoded === undefined) frozenJson.set(body, (encoded = Buffer.from(JSON.stringify(body))));

@@ -7,7 +7,7 @@ import { SqlParams, type ReadModelSql } from './read-models-schema';
 
 /** Columns of `memberships m JOIN users u` in the shape `toOrgUserView` expects. */
 const ORG_USER_COLUMNS =
-  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version, m.pending';
+  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version, m.pending, u.version AS user_version';
 
 interface OrgUserRow {
   org_id: string;
@@ -20,6 +20,7 @@ interface OrgUserRow {
   added_at: string;
   version: number;
   pending: boolean;
+  user_version: number;
 }
 
 const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
@@ -32,6 +33,7 @@ const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
   addedAt: row.added_at,
   version: row.version,
   pending: row.pending,
+  userVersion: row.user_version,
 });
 
 interface UserMembershipRow {

@@ -50,12 +50,12 @@ export class ReadModelUserAccessProjection {
         sessions_not_before = CASE WHEN $2 = 'disabled' THEN $3 ELSE sessions_not_before END, updated_at = $3, version = $4
       WHERE id = $1`;
     this.upsertMembership = `
-      INSERT INTO ${memberships} (org_id, user_id, roles, added_at, version, pending)
-      VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+      INSERT INTO ${memberships} AS m (org_id, user_id, roles, added_at, version, pending)
+      VALUES ($1, $2, $3::jsonb, $4, 1, $5)
       ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, added_at = excluded.added_at,
-        version = excluded.version, pending = excluded.pending`;
-    this.confirmMembership = `UPDATE ${memberships} SET pending = false, version = $3 WHERE org_id = $1 AND user_id = $2`;
-    this.setRoles = `UPDATE ${memberships} SET roles = $3::jsonb, version = $4 WHERE org_id = $1 AND user_id = $2`;
+        version = m.version + 1, pending = excluded.pending`;
+    this.confirmMembership = `UPDATE ${memberships} SET pending = false, version = version + 1 WHERE org_id = $1 AND user_id = $2`;
+    this.setRoles = `UPDATE ${memberships} SET roles = $3::jsonb, version = version + 1 WHERE org_id = $1 AND user_id = $2`;
     this.deleteMembership = `DELETE FROM ${memberships} WHERE org_id = $1 AND user_id = $2`;
     // INSERT OR REPLACE in the SQLite adapter, on either unique key: a projector must never be unable to
     // apply a fact of the log (the command side keeps client ids unique). ON CONFLICT names one key only,
@@ -98,17 +98,16 @@ export class ReadModelUserAccessProjection {
       d.userId,
       JSON.stringify(d.roles),
       event.occurredAt,
-      event.streamVersion,
       d.pending === true,
     ]);
   }
 
-  async membershipConfirmed(db: PoolClient, event: StoredEvent, d: MembershipConfirmedData): Promise<void> {
-    await this.sql.run(db, this.confirmMembership, [d.orgId, d.userId, event.streamVersion]);
+  async membershipConfirmed(db: PoolClient, _event: StoredEvent, d: MembershipConfirmedData): Promise<void> {
+    await this.sql.run(db, this.confirmMembership, [d.orgId, d.userId]);
   }
 
-  async orgUserUpdated(db: PoolClient, event: StoredEvent, d: OrgUserUpdatedData): Promise<void> {
-    await this.sql.run(db, this.setRoles, [d.orgId, d.userId, JSON.stringify(d.roles), event.streamVersion]);
+  async orgUserUpdated(db: PoolClient, _event: StoredEvent, d: OrgUserUpdatedData): Promise<void> {
+    await this.sql.run(db, this.setRoles, [d.orgId, d.userId, JSON.stringify(d.roles)]);
   }
 
   async userRemovedFromOrg(db: PoolClient, d: { orgId: string; userId: string }): Promise<void> {

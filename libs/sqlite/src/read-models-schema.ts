@@ -18,6 +18,10 @@
  *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
+ *
+ * Version 5 renumbers `memberships.version`: a membership's own changes from 1 (it held its stream's version,
+ * which goes on across a removal and a re-add). It empties every table and the checkpoint: the rebuild
+ * counts them from the whole history.
  */
 export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
@@ -99,5 +103,13 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `,
   `
   ALTER TABLE memberships ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+  `,
+  `
+  DELETE FROM orgs;
+  DELETE FROM org_closure;
+  DELETE FROM users;
+  DELETE FROM memberships;
+  DELETE FROM clients;
+  DELETE FROM checkpoint;
   `,
 ];

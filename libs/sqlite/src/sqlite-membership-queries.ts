@@ -8,7 +8,7 @@ import { StatementCache } from './statement-cache';
 
 /** Columns of `memberships m JOIN users u`, in `OrgUserTuple` order (rows read as arrays). */
 const ORG_USER_COLUMNS =
-  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version + u.version AS version, m.pending';
+  'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version, m.pending, u.version';
 
 type OrgUserTuple = [
   orgId: string,
@@ -20,6 +20,7 @@ type OrgUserTuple = [
   addedAt: string,
   version: number,
   pending: number,
+  userVersion: number,
 ];
 
 const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
@@ -32,6 +33,7 @@ const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
   addedAt: row[6],
   version: row[7],
   pending: row[8] !== 0,
+  userVersion: row[9],
 });
 
 interface UserMembershipRow {

@@ -54,14 +54,12 @@ export class UserAccessProjection {
     );
     this.upsertMembership = db.prepare(
       `INSERT INTO memberships (org_id, user_id, roles, added_at, version, pending)
-       VALUES (@orgId, @userId, @roles, @at, @version, @pending)
+       VALUES (@orgId, @userId, @roles, @at, 1, @pending)
        ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, added_at = excluded.added_at,
-         version = excluded.version, pending = excluded.pending`,
+         version = memberships.version + 1, pending = excluded.pending`,
     );
-    this.confirmMembership = db.prepare('UPDATE memberships SET pending = 0, version = @version WHERE org_id = @orgId AND user_id = @userId');
-    this.setRoles = db.prepare(
-      'UPDATE memberships SET roles = @roles, version = @version WHERE org_id = @orgId AND user_id = @userId',
-    );
+    this.confirmMembership = db.prepare('UPDATE memberships SET pending = 0, version = version + 1 WHERE org_id = @orgId AND user_id = @userId');
+    this.setRoles = db.prepare('UPDATE memberships SET roles = @roles, version = version + 1 WHERE org_id = @orgId AND user_id = @userId');
     this.deleteMembership = db.prepare('DELETE FROM memberships WHERE org_id = ? AND user_id = ?');
     // OR REPLACE also on a client_id clash: a projector must never be unable to apply a fact of the log
     // (the command side keeps client ids unique).
@@ -100,17 +98,16 @@ export class UserAccessProjection {
       userId: d.userId,
       roles: JSON.stringify(d.roles),
       at: event.occurredAt,
-      version: event.streamVersion,
       pending: d.pending ? 1 : 0,
     });
   }
 
-  membershipConfirmed(event: StoredEvent, d: MembershipConfirmedData): void {
-    this.confirmMembership.run({ orgId: d.orgId, userId: d.userId, version: event.streamVersion });
+  membershipConfirmed(_event: StoredEvent, d: MembershipConfirmedData): void {
+    this.confirmMembership.run({ orgId: d.orgId, userId: d.userId });
   }
 
-  orgUserUpdated(event: StoredEvent, d: OrgUserUpdatedData): void {
-    this.setRoles.run({ orgId: d.orgId, userId: d.userId, roles: JSON.stringify(d.roles), version: event.streamVersion });
+  orgUserUpdated(_event: StoredEvent, d: OrgUserUpdatedData): void {
+    this.setRoles.run({ orgId: d.orgId, userId: d.userId, roles: JSON.stringify(d.roles) });
   }
 
   userRemovedFromOrg(d: { orgId: string; userId: string }): void {

@@ -1,7 +1,8 @@
-import { newId } from '@arbor/domain';
+import { IamError, isIamError, newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
-import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
+import { defineRoute, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { clientSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
@@ -13,7 +14,34 @@ const errors = {
   404: problemResponse('No such organization or client credential, or not visible to the caller.'),
 };
 const principalOf = (auth: unknown): Principal => auth as Principal;
-const presentClient = ({ version: _v, ...client }: ClientView) => client;
+const clientParams = { type: 'object', additionalProperties: false, required: ['clientCredentialId'], properties: { clientCredentialId: idSchema } };
+
+/** The public client credential (contract section 7): a copy, so that the secret can be added to the 201 alone. */
+const presentClient = (client: ClientView) => ({ ...client });
+
+/** The strong ETag of a client credential: that of its representation as GET sends it (never of a body holding the secret). */
+const clientTag = (client: ClientView): string => representationTag(client.version, presentClient(client));
+
+/**
+ * The client credential `id` as the caller may see it: clients:read on its organization's subtree (as in the
+ * list). Otherwise, and when there is none, 404: not even its existence is disclosed.
+ */
+async function visibleClient(ctx: ApiContext, principal: Principal, id: string): Promise<ClientView> {
+  const hidden = new IamError('IAM_ERR_NOT_FOUND', `Client credential ${id} does not exist.`);
+  const client = await ctx.readModels.clients.get(id);
+  if (!client) throw hidden;
+  await ctx.policy.requireOnOrg(principal, 'clients:read', client.orgId).catch((e: unknown) => {
+    // Seeing the organization without clients:read is not seeing its clients.
+    throw isIamError(e) && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN') ? hidden : e;
+  });
+  return client;
+}
+
+const clientResult = (client: ClientView, status = 200, extra: Record<string, string> = {}): HandlerResult => ({
+  status,
+  body: presentClient(client),
+  headers: { ETag: clientTag(client), ...extra },
+});
 
 export const clientRoutes: RouteDefinition<ApiContext>[] = [
   defineRoute<ApiContext>({
@@ -40,7 +68,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       },
     },
     responses: {
-      201: { description: 'Issued.', schema: clientSchema, headers: { Location: { description: 'The client credential.' } } },
+      201: { description: 'Issued.', schema: clientSchema, headers: { ...etagHeader, Location: { description: 'The client credential.' } } },
       ...errors,
       409: problemResponse('The idempotency key was reused with another request.'),
     },
@@ -53,21 +81,24 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       const read = async (ccId: string) => {
         const client = await ctx.readModels.clients.get(ccId);
         if (!client) throw new Error(`Client credential ${ccId} vanished after a confirmed write`);
-        return presentClient(client);
+        return client;
       };
       return executeWrite(
         ctx,
         req,
         principal,
         { type: 'IssueClientCredential', clientCredentialId: id, name, orgId, scopes, secret },
-        async () => ({ status: 201, body: { ...(await read(id)), clientSecret: secret }, headers: { Location: location(id) } }),
+        async () => {
+          const client = await read(id);
+          return { status: 201, body: { ...presentClient(client), clientSecret: secret }, headers: { ETag: clientTag(client), Location: location(id) } };
+        },
         {
           provisional: { status: 201, headers: { Location: location(id) } },
           // The secret is shown once: a replay must not find it stored anywhere.
           redact: (result) => ({ ...result, body: { ...(result.body as object), clientSecret: undefined } }),
           represent: async (record) => {
             const ccId = String(record.response?.headers.Location ?? '').split('/').pop() ?? '';
-            return { status: 201, body: await read(ccId), headers: { Location: location(ccId) } };
+            return clientResult(await read(ccId), 201, { Location: location(ccId) });
           },
         },
       );
@@ -99,6 +130,24 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
   }),
 
   defineRoute<ApiContext>({
+    operationId: 'getClientCredential',
+    method: 'get',
+    path: '/oauth2/client-credentials/{clientCredentialId}',
+    summary: 'A client credential the caller may read (clients:read on its organization; never a secret).',
+    tags,
+    auth: 'bearer',
+    permission: 'clients:read',
+    request: { params: clientParams, headers: { type: 'object', properties: conditionalReadHeaders } },
+    responses: {
+      200: { description: 'The client credential.', schema: clientSchema, headers: etagHeader },
+      304: notModifiedResponse,
+      ...errors,
+      412: preconditionFailedResponse,
+    },
+    handler: async (req, ctx) => clientResult(await visibleClient(ctx, principalOf(req.auth), req.params.clientCredentialId)),
+  }),
+
+  defineRoute<ApiContext>({
     operationId: 'deleteClientCredential',
     method: 'delete',
     path: '/oauth2/client-credentials/{clientCredentialId}',
@@ -106,11 +155,23 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'clients:write',
-    request: { params: { type: 'object', additionalProperties: false, required: ['clientCredentialId'], properties: { clientCredentialId: idSchema } } },
-    responses: { 204: { description: 'Deleted.' }, ...errors },
+    request: {
+      params: clientParams,
+      headers: conditionalWriteHeaders,
+    },
+    responses: { 204: { description: 'Deleted.' }, ...errors, 412: preconditionFailedResponse },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const command = { type: 'RevokeClientCredential' as const, clientCredentialId: req.params.clientCredentialId };
+      const clientCredentialId: string = req.params.clientCredentialId;
+      const precondition = await preconditionOf(
+        req,
+        async () => {
+          const client = await ctx.readModels.clients.get(clientCredentialId);
+          return client && { version: client.version, body: presentClient(client), expected: { expectedVersion: client.version } };
+        },
+        `Client credential ${clientCredentialId} does not exist.`,
+      );
+      const command = { type: 'RevokeClientCredential' as const, clientCredentialId, ...precondition };
       return executeWrite(ctx, req, principal, command, async () => ({ status: 204 }));
     },
   }),

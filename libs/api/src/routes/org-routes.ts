@@ -1,22 +1,21 @@
 import { newId } from '@arbor/domain';
 import type { OrgView, Principal } from '@arbor/application';
-import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import {
   createOrgBody,
   idSchema,
   idempotencyKeyHeader,
-  ifMatchHeader,
   orgIdParams,
   orgSchema,
   pageOf,
   pageQuery,
   replaceOrgBody,
 } from '../schemas';
-import { etag, executeWrite, parseIfMatch } from '../write-flow';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
+import { executeWrite } from '../write-flow';
 
 const tags = ['Organizations'];
-const etagHeader = { ETag: { description: 'The organization version, quoted.', schema: { type: 'string' } } };
 const commonErrors = {
   400: problemResponse('Invalid input.'),
   401: problemResponse('Missing or invalid access token.'),
@@ -26,8 +25,19 @@ const commonErrors = {
 const orgResult = (org: OrgView, status = 200, extra: Record<string, string> = {}): HandlerResult => ({
   status,
   body: org,
-  headers: { ETag: etag(org.version), ...extra },
+  headers: { ETag: representationTag(org.version, org), ...extra },
 });
+
+/** The `If-Match` / `If-None-Match` of a write to an organization, evaluated on it as it stands. */
+const orgPrecondition = (ctx: ApiContext, req: HandlerRequest, orgId: string) =>
+  preconditionOf(
+    req,
+    async () => {
+      const org = await ctx.readModels.orgs.get(orgId);
+      return org && { version: org.version, body: org, expected: { expectedVersion: org.version } };
+    },
+    `Organization ${orgId} does not exist.`,
+  );
 
 const principalOf = (auth: unknown): Principal => auth as Principal;
 
@@ -117,8 +127,13 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'orgs:read',
-    request: { params: orgIdParams },
-    responses: { 200: { description: 'The organization.', schema: orgSchema, headers: etagHeader }, ...commonErrors },
+    request: { params: orgIdParams, headers: { type: 'object', properties: conditionalReadHeaders } },
+    responses: {
+      200: { description: 'The organization.', schema: orgSchema, headers: etagHeader },
+      304: notModifiedResponse,
+      ...commonErrors,
+      412: preconditionFailedResponse,
+    },
     handler: async (req, ctx) => orgResult(await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId)),
   }),
 
@@ -132,7 +147,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'orgs:write',
     request: {
       params: orgIdParams,
-      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      headers: conditionalWriteHeaders,
       body: { schema: replaceOrgBody },
     },
     responses: {
@@ -140,7 +155,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       ...commonErrors,
       403: problemResponse('The caller may not change this organization or move it there.'),
       409: problemResponse('Name taken among the new siblings, a cycle, or the depth limit.'),
-      412: problemResponse('If-Match does not name the current version.'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -159,7 +174,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
           name: req.body.name,
           description: req.body.description,
           metadata: req.body.metadata,
-          expectedVersion: parseIfMatch(req.headers['if-match']),
+          ...(await orgPrecondition(ctx, req, orgId)),
         },
         async () => orgResult(await mustRead(ctx, orgId)),
       );
@@ -177,14 +192,14 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     request: {
       params: orgIdParams,
       query: { type: 'object', additionalProperties: false, properties: { recursive: { type: 'boolean', default: false } } },
-      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      headers: conditionalWriteHeaders,
     },
     responses: {
       204: { description: 'Deleted.' },
       ...commonErrors,
       403: problemResponse('The caller may not delete this organization.'),
       409: problemResponse('The organization has children and recursive is not true.'),
-      412: problemResponse('If-Match does not name the current version.'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -193,7 +208,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'DeleteOrg', orgId, recursive: req.query.recursive === true, expectedVersion: parseIfMatch(req.headers['if-match']) },
+        { type: 'DeleteOrg', orgId, recursive: req.query.recursive === true, ...(await orgPrecondition(ctx, req, orgId)) },
         async () => ({ status: 204 }),
       );
     },

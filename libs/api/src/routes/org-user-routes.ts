@@ -1,9 +1,10 @@
 import { IamError, newUntimedId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
-import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { idSchema, idempotencyKeyHeader, ifMatchHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
-import { etag, executeWrite, parseIfMatch } from '../write-flow';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
+import { idSchema, idempotencyKeyHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
+import { executeWrite } from '../write-flow';
 
 const tags = ['Organization users'];
 const params = { type: 'object', additionalProperties: false, required: ['orgId'], properties: { orgId: idSchema } };
@@ -14,19 +15,32 @@ const errors = {
   403: problemResponse('The caller may see the organization but not do this.'),
   404: problemResponse('No such organization or member, or not visible to the caller.'),
 };
-const etagHeader = { ETag: { description: 'The org user version, quoted.', schema: { type: 'string' } } };
 
 const principalOf = (auth: unknown): Principal => auth as Principal;
 const location = (orgId: string, userId: string) => `/api/v1/orgs/${orgId}/users/${userId}`;
 
-/** The public org user (contract section 6): whether a membership is pending is not part of it. */
-const presentOrgUser = ({ pending: _internal, ...view }: OrgUserView) => view;
+/** The public org user (contract section 6): whether a membership is pending, and the user's version, are not part of it. */
+const presentOrgUser = ({ pending: _internal, userVersion: _user, ...view }: OrgUserView) => view;
 
-const orgUserResult = (view: OrgUserView, status = 200, extra: Record<string, string> = {}): HandlerResult => ({
-  status,
-  body: presentOrgUser(view),
-  headers: { ETag: etag(view.version), ...extra },
-});
+const orgUserResult = (view: OrgUserView, status = 200, extra: Record<string, string> = {}): HandlerResult => {
+  const body = presentOrgUser(view);
+  return { status, body, headers: { ETag: representationTag(body.version, body), ...extra } };
+};
+
+/**
+ * The `If-Match` / `If-None-Match` of a write to an org user, evaluated on it as it stands (pending or not:
+ * who may see a pending one is the command side's call). The command then expects both the membership and
+ * the user (whose name and status the org user shows) unchanged.
+ */
+const orgUserPrecondition = (ctx: ApiContext, req: HandlerRequest, orgId: string, userId: string) =>
+  preconditionOf(
+    req,
+    async () => {
+      const view = await ctx.readModels.memberships.get(orgId, userId, { includePending: true });
+      return view && { version: view.version, body: presentOrgUser(view), expected: { expectedVersion: view.version, expectedUserVersion: view.userVersion } };
+    },
+    `User ${userId} is not a direct member of ${orgId}.`,
+  );
 
 /** The membership a write just made or changed, pending or not. */
 async function mustRead(ctx: ApiContext, orgId: string, userId: string): Promise<OrgUserView> {
@@ -35,8 +49,8 @@ async function mustRead(ctx: ApiContext, orgId: string, userId: string): Promise
   return view;
 }
 
-async function requireMember(ctx: ApiContext, orgId: string, userId: string): Promise<OrgUserView> {
-  const view = await ctx.readModels.memberships.get(orgId, userId);
+async function requireMember(ctx: ApiContext, orgId: string, userId: string, includePending = false): Promise<OrgUserView> {
+  const view = await ctx.readModels.memberships.get(orgId, userId, { includePending });
   if (!view) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
   return view;
 }
@@ -54,8 +68,8 @@ async function isHiddenAccount(ctx: ApiContext, principal: Principal, email: str
   return existing !== undefined && !(await ctx.policy.maySeeUser(principal, existing.id));
 }
 
-/** An org user's version is its user's plus its membership's: a new user's first membership reads 2. */
-const NEW_ORG_USER_VERSION = 2;
+/** An org user's version counts its membership's own changes: a new membership reads 1. */
+const NEW_ORG_USER_VERSION = 1;
 
 /**
  * The org user as a creation from this body would read: the supplied email and name (as the domain would
@@ -200,15 +214,16 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:write',
-    request: { params: memberParams, headers: { type: 'object', properties: { 'if-match': ifMatchHeader } } },
+    request: { params: memberParams, headers: conditionalWriteHeaders },
     responses: {
       200: { description: 'The org user, in effect.', schema: orgUserSchema, headers: etagHeader },
       ...errors,
-      412: problemResponse('If-Match does not name the current version (the membership changed since it was reviewed).'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const { orgId, userId } = req.params;
-      const command = { type: 'ConfirmMembership' as const, orgId, userId, expectedVersion: parseIfMatch(req.headers['if-match']) };
+      // If-Match names the pending membership as the admin reviewed it (GET shows it to platform admins).
+      const command = { type: 'ConfirmMembership' as const, orgId, userId, ...(await orgUserPrecondition(ctx, req, orgId, userId)) };
       return executeWrite(ctx, req, principalOf(req.auth), command, async () => orgUserResult(await mustRead(ctx, orgId, userId)));
     },
   }),
@@ -221,11 +236,18 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:read',
-    request: { params: memberParams },
-    responses: { 200: { description: 'The org user.', schema: orgUserSchema, headers: etagHeader }, ...errors },
+    request: { params: memberParams, headers: { type: 'object', properties: conditionalReadHeaders } },
+    responses: {
+      200: { description: 'The org user.', schema: orgUserSchema, headers: etagHeader },
+      304: notModifiedResponse,
+      ...errors,
+      412: preconditionFailedResponse,
+    },
     handler: async (req, ctx) => {
-      await ctx.policy.requireOnOrg(principalOf(req.auth), 'users:read', req.params.orgId);
-      return orgUserResult(await requireMember(ctx, req.params.orgId, req.params.userId));
+      const principal = principalOf(req.auth);
+      await ctx.policy.requireOnOrg(principal, 'users:read', req.params.orgId);
+      // Platform admins see a pending membership too: they confirm it, If-Match naming what they saw.
+      return orgUserResult(await requireMember(ctx, req.params.orgId, req.params.userId, ctx.policy.isPlatformAdmin(principal)));
     },
   }),
 
@@ -239,7 +261,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'users:write',
     request: {
       params: memberParams,
-      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      headers: conditionalWriteHeaders,
       body: {
         schema: {
           type: 'object',
@@ -252,7 +274,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       200: { description: 'The org user as changed.', schema: orgUserSchema, headers: etagHeader },
       ...errors,
-      412: problemResponse('If-Match does not name the current version.'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -261,7 +283,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'UpdateOrgUser', orgId, userId, roles: req.body.roles, name: req.body.name, expectedVersion: parseIfMatch(req.headers['if-match']) },
+        { type: 'UpdateOrgUser', orgId, userId, roles: req.body.roles, name: req.body.name, ...(await orgUserPrecondition(ctx, req, orgId, userId)) },
         async () => orgUserResult(await mustRead(ctx, orgId, userId)),
       );
     },
@@ -275,8 +297,8 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:write',
-    request: { params: memberParams, headers: { type: 'object', properties: { 'if-match': ifMatchHeader } } },
-    responses: { 204: { description: 'Removed.' }, ...errors, 412: problemResponse('If-Match does not name the current version.') },
+    request: { params: memberParams, headers: conditionalWriteHeaders },
+    responses: { 204: { description: 'Removed.' }, ...errors, 412: preconditionFailedResponse },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const { orgId, userId } = req.params;
@@ -284,7 +306,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'RemoveUserFromOrg', orgId, userId, expectedVersion: parseIfMatch(req.headers['if-match']) },
+        { type: 'RemoveUserFromOrg', orgId, userId, ...(await orgUserPrecondition(ctx, req, orgId, userId)) },
         async () => ({ status: 204 }),
       );
     },

@@ -1,9 +1,10 @@
 import { IamError } from '@arbor/domain';
 import type { Principal, UserMembershipView, UserView } from '@arbor/application';
-import { defineRoute, problemResponse, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { idSchema, ifMatchHeader, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
-import { etag, executeWrite, parseIfMatch } from '../write-flow';
+import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
+import { idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
+import { executeWrite } from '../write-flow';
 
 const tags = ['Users'];
 const params = { type: 'object', additionalProperties: false, required: ['userId'], properties: { userId: idSchema } };
@@ -12,6 +13,17 @@ const principalOf = (auth: unknown): Principal => auth as Principal;
 
 /** The public shape of a user (contract section 6); an erased user keeps only id and status. */
 export const presentUser = ({ platformAdmin: _internal, sessionsNotBefore: _private, ...user }: UserView) => user;
+
+/** A user as a 200 with its strong ETag (derived from the body: see `representationTag`). */
+const userResult = (user: UserView): HandlerResult => {
+  const body = presentUser(user);
+  return { status: 200, body, headers: { ETag: representationTag(body.version, body) } };
+};
+
+const conditionalReads = {
+  304: notModifiedResponse,
+  412: preconditionFailedResponse,
+};
 
 /**
  * A user's memberships as the principal may see them: all for themselves and platform admins, otherwise
@@ -51,11 +63,24 @@ async function updateUser(req: HandlerRequest, ctx: ApiContext, userId: string):
     ctx,
     req,
     principal,
-    { type: 'UpdateUser', userId, name: req.body.name, status: req.body.status, expectedVersion: parseIfMatch(req.headers['if-match']) },
+    {
+      type: 'UpdateUser',
+      userId,
+      name: req.body.name,
+      status: req.body.status,
+      ...(await preconditionOf(
+        req,
+        async () => {
+          const user = await ctx.readModels.users.get(userId);
+          return user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } };
+        },
+        `User ${userId} does not exist.`,
+      )),
+    },
     async () => {
       const user = await ctx.readModels.users.get(userId);
       if (!user) throw new Error(`User ${userId} vanished after a confirmed write`);
-      return { status: 200, body: presentUser(user), headers: { ETag: etag(user.version) } };
+      return userResult(user);
     },
   );
 }
@@ -91,12 +116,13 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     summary: 'The calling user (404 for clients, which are not users).',
     tags,
     auth: 'bearer',
-    responses: { 200: { description: 'The user.', schema: userSchema }, ...errors },
+    request: { headers: { type: 'object', properties: conditionalReadHeaders } },
+    responses: { 200: { description: 'The user.', schema: userSchema, headers: etagHeader }, ...conditionalReads, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const user = principal.type === 'user' ? await ctx.readModels.users.get(principal.id) : undefined;
       if (!user) throw new IamError('IAM_ERR_NOT_FOUND', 'The caller is not a user.');
-      return { status: 200, body: presentUser(user), headers: { ETag: etag(user.version) } };
+      return userResult(user);
     },
   }),
 
@@ -108,12 +134,9 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:read',
-    request: { params },
-    responses: { 200: { description: 'The user.', schema: userSchema }, ...errors },
-    handler: async (req, ctx) => {
-      const user = await visibleUser(ctx, principalOf(req.auth), req.params.userId);
-      return { status: 200, body: presentUser(user), headers: { ETag: etag(user.version) } };
-    },
+    request: { params, headers: { type: 'object', properties: conditionalReadHeaders } },
+    responses: { 200: { description: 'The user.', schema: userSchema, headers: etagHeader }, ...conditionalReads, ...errors },
+    handler: async (req, ctx) => userResult(await visibleUser(ctx, principalOf(req.auth), req.params.userId)),
   }),
 
   defineRoute<ApiContext>({
@@ -142,12 +165,12 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     summary: "Change the calling user's own profile (name).",
     tags,
     auth: 'bearer',
-    request: { headers: { type: 'object', properties: { 'if-match': ifMatchHeader } }, body: { schema: userBody } },
+    request: { headers: conditionalWriteHeaders, body: { schema: userBody } },
     responses: {
-      200: { description: 'The user.', schema: userSchema },
+      200: { description: 'The user.', schema: userSchema, headers: etagHeader },
       ...errors,
       403: problemResponse('Only platform admins change a user status.'),
-      412: problemResponse('If-Match does not name the current version.'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -166,14 +189,14 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     request: {
       params,
-      headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
+      headers: conditionalWriteHeaders,
       body: { schema: userBody },
     },
     responses: {
-      200: { description: 'The user.', schema: userSchema },
+      200: { description: 'The user.', schema: userSchema, headers: etagHeader },
       ...errors,
       403: problemResponse('The caller may see the user but not change this; platform admins cannot be disabled.'),
-      412: problemResponse('If-Match does not name the current version.'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => updateUser(req, ctx, req.params.userId),
   }),

@@ -31,6 +31,9 @@ function history(): Array<{ event: StoredEvent; personal: { email: string; name:
   add({ type: 'UserCreated', streamId: userStreamId('u9'), data: { userId: 'u9', personal: 'sealed', platformAdmin: false } }, null);
   add({ type: 'OrgUserUpdated', streamId: membershipStreamId('a1', 'u1'), data: { orgId: 'a1', userId: 'u1', roles: ['admin', 'owner'] } });
   add({ type: 'UserRemovedFromOrg', streamId: membershipStreamId('a2', 'u2'), data: { orgId: 'a2', userId: 'u2' } });
+  // Added again after the removal: a new membership (version 1) on a stream at version 3.
+  add({ type: 'UserAddedToOrg', streamId: membershipStreamId('a2', 'u2'), data: { orgId: 'a2', userId: 'u2', roles: ['admin'] } });
+  add({ type: 'OrgUserUpdated', streamId: membershipStreamId('a2', 'u2'), data: { orgId: 'a2', userId: 'u2', roles: ['member'] } });
   for (const [id, orgId] of [['c1', 'a4'], ['c2', 'a4'], ['c3', 'b1']])
     add({ type: 'ClientCredentialIssued', streamId: clientStreamId(id), data: { clientCredentialId: id, clientId: `cli_${id}`, name: id, orgId, scopes: ['orgs:read'] } });
   add({ type: 'ClientCredentialRevoked', streamId: clientStreamId('c1'), data: { clientCredentialId: 'c1', clientId: 'cli_c1', orgId: 'a4' } });
@@ -92,10 +95,22 @@ describe('CommandModel snapshots', () => {
     }
   });
 
+  it("versions a membership by its own changes from 1, while its stream's version goes on", () => {
+    const events = history();
+    for (const cut of [0, events.length - 4, events.length]) {
+      const head = fold(new CommandModel(), events.slice(0, cut));
+      const model = fold(new CommandModel(JSON.parse(JSON.stringify(head.toSnapshot()))), events.slice(cut));
+      expect(model.state.memberships.get('a2', 'u2')).toMatchObject({ roles: ['member'], version: 2 });
+      expect(model.streamVersion(membershipStreamId('a2', 'u2'))).toBe(4);
+      expect(model.state.memberships.get('a1', 'u1')).toMatchObject({ version: 2 });
+      expect(model.streamVersion(membershipStreamId('a1', 'u1'))).toBe(2);
+    }
+  });
+
   it('records the last event, so a snapshot can be matched with the log it came from', () => {
     const events = history();
     const model = fold(new CommandModel(), events.slice(0, 5));
-    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/4', position: events[4].event.position, lastEventId: events[4].event.id });
+    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/5', position: events[4].event.position, lastEventId: events[4].event.id });
     expect(new CommandModel().toSnapshot()).toMatchObject({ position: 0, lastEventId: null });
   });
 

@@ -1,13 +1,33 @@
-import { SYSTEM_ACTOR, type Actor, type CreateOrgCommand, type DeleteOrgCommand, type ReplaceOrgCommand, type StoredEvent } from '@arbor/domain';
+import {
+  SYSTEM_ACTOR,
+  type Actor,
+  type CreateOrgCommand,
+  type DeleteOrgCommand,
+  type OrgUserPrecondition,
+  type ReplaceOrgCommand,
+  type StoredEvent,
+} from '@arbor/domain';
 import { actorOf } from '../auth/principal';
 import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { CommandPrincipal } from './authorize-command';
 
+/**
+ * How a write's `If-Match` (RFC 9110 section 13.1.1) reaches the command side. The gateway evaluates the
+ * header against the resource's current representation (libs/api write-flow): when it matched, the command
+ * carries the versions of what it matched (`expectedVersion` and the like), so that a change committed in
+ * between is refused (412) by the decider; when it did not, `preconditionFailed`, and the command service
+ * refuses with 412 once it has authorized the command, so that a caller who may not see the resource or
+ * do this learns 404 or 403 first, as without the header (RFC 9110 section 13.2.1).
+ */
+export interface Conditional {
+  preconditionFailed?: true;
+}
+
 /** Everything the command side can be asked to do. Secrets arrive in clear and never leave this process. */
 export type Command =
   | ({ type: 'CreateOrg' } & CreateOrgCommand)
-  | ({ type: 'ReplaceOrg' } & ReplaceOrgCommand)
-  | ({ type: 'DeleteOrg' } & DeleteOrgCommand)
+  | ({ type: 'ReplaceOrg' } & ReplaceOrgCommand & Conditional)
+  | ({ type: 'DeleteOrg' } & DeleteOrgCommand & Conditional)
   | { type: 'BootstrapPlatformAdmin'; userId: string; email: string; name: string; password: string }
   | {
       type: 'AddUserToOrg';
@@ -16,15 +36,15 @@ export type Command =
       existingUserId?: string;
       newUser?: { userId: string; email: unknown; name: unknown; password?: unknown };
     }
-  | { type: 'UpdateOrgUser'; orgId: string; userId: string; roles?: unknown; name?: unknown; expectedVersion?: number }
-  | { type: 'RemoveUserFromOrg'; orgId: string; userId: string; expectedVersion?: number }
+  | ({ type: 'UpdateOrgUser'; orgId: string; userId: string; roles?: unknown; name?: unknown } & OrgUserPrecondition & Conditional)
+  | ({ type: 'RemoveUserFromOrg'; orgId: string; userId: string } & OrgUserPrecondition & Conditional)
   /** A pending membership (an account linked by a caller who could not see it) takes effect. */
-  | { type: 'ConfirmMembership'; orgId: string; userId: string; expectedVersion?: number }
+  | ({ type: 'ConfirmMembership'; orgId: string; userId: string } & OrgUserPrecondition)
   /** A user's own record: their profile (name) and, for platform admins, their status. */
-  | { type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number }
+  | ({ type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number } & Conditional)
   /** The command service mints the `client_id` itself; `secret` must be 256-bit random (ClientSecretHasher.newSecret). */
   | { type: 'IssueClientCredential'; clientCredentialId: string; name: unknown; orgId: string; scopes: unknown; secret: string }
-  | { type: 'RevokeClientCredential'; clientCredentialId: string };
+  | ({ type: 'RevokeClientCredential'; clientCredentialId: string; expectedVersion?: number } & Conditional);
 
 export type CommandType = Command['type'];
 

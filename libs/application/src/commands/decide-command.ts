@@ -45,6 +45,9 @@ export async function decideCommand(
   vault: SecretVault,
   streamExists: (streamId: string) => boolean,
 ): Promise<DomainEvent[]> {
+  // Reached only once the command is authorized: a 403 or 404 goes before a failed precondition.
+  if ('preconditionFailed' in command && command.preconditionFailed === true)
+    throw new IamError('IAM_ERR_PRECONDITION_FAILED', 'If-Match matches no current representation of the resource.');
   const { events, vaultWrites = [] } = decide(state, command, prepared);
   for (const event of events)
     if (CREATIONS.has(event.type) && streamExists(event.streamId))
@@ -106,6 +109,7 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
               ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
               : undefined,
           expectedVersion: command.expectedVersion,
+          expectedUserVersion: command.expectedUserVersion,
         }),
       };
     case 'RemoveUserFromOrg':

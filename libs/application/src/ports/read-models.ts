@@ -85,8 +85,14 @@ export interface OrgUserView {
   status: UserView['status'];
   roles: Role[];
   addedAt: string;
-  /** Membership version plus user version: it grows with every change to either. */
+  /**
+   * The membership's own version: 1 when the user is added (again, after a removal), then one more for each
+   * change of the membership (its roles; a pending membership's renewal or confirmation). A change of the
+   * user (name, status) does not count here: it is the user's (`userVersion`).
+   */
   version: number;
+  /** The user's version, for the org user's preconditions (the name and status shown are the user's). Not public. */
+  userVersion: number;
   /**
    * A membership linking an account its adder could not see: it grants nothing until confirmed, and the
    * queries leave it out unless asked (contract section 6). Not part of the public org user.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
+  LoginThrottle,
   IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
@@ -53,7 +54,10 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const secrets = new ClientSecretHasher(vault);
 
   const snapshots = new SealedSnapshotFile(join(config.dataDir, 'command-model.snapshot'), vault);
-  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log, snapshots });
+  // One throttle for the token endpoint and the command service: a wrong current password of a password
+  // change counts as a failed login does.
+  const throttle = new LoginThrottle(throttleStore, vault);
+  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, throttle, log, snapshots });
   const started = Date.now();
   await commands.start();
   const commandModelMs = Date.now() - started;
@@ -69,6 +73,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
     vault,
     tokenStore,
     throttleStore,
+    throttle,
     hasher,
     eventStore: store,
     keys,

@@ -12,3 +12,4 @@ export * from './field-rules';
 export * from './member-decisions';
 export * from './membership-index';
 export * from './roles';
+export * from './password-decisions';

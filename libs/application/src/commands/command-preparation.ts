@@ -16,6 +16,8 @@ import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import type { Command } from './command';
+import type { LoginThrottle } from '../auth/login-throttle';
+import { prepareOwnPasswordChange, prepareSetPassword } from './password-preparation';
 
 /** What a command needs that is slow to make or touches secrets: done before the write transaction. */
 export interface Prepared {
@@ -38,6 +40,8 @@ export interface Prepared {
   hiddenAccount?: boolean;
   /** The `client_id` of a new client credential, minted here: no caller chooses one (it names the client for good). */
   clientId?: string;
+  /** Set inside the write transaction (CommandService): ChangeOwnPassword's caller's session (`sid`), which survives it. */
+  keptSessionId?: string;
 }
 
 /** Reads the sealed personal data that the event at `position` carries (UserCreated or UserUpdated). */
@@ -67,6 +71,8 @@ export interface PreparationDeps {
   /** The email index entry of an email (a keyed digest of its `emailKey`). */
   emailIndexOf: (email: string) => Promise<string>;
   sealedAt: SealedAt;
+  /** The login throttle, which counts a wrong current password of ChangeOwnPassword (see prepareOwnPasswordChange). */
+  throttle?: LoginThrottle;
 }
 
 /** What ClientSecretHasher.newSecret makes: 32 random bytes in base64url, 43 characters (longer is fine). */
@@ -117,6 +123,16 @@ export async function prepareCommand(command: Command, deps: PreparationDeps): P
       if (!user || !current || !personal) throw new IamError('IAM_ERR_NOT_FOUND', `User ${command.userId} does not exist.`);
       return { name, personal, previousName: current.name, basedOn: user.personalAt ?? undefined };
     }
+    case 'ChangeOwnPassword':
+      return prepareOwnPasswordChange(command, {
+        ...deps,
+        personalOf: async (userId) => {
+          const user = deps.users.get(userId);
+          return user ? openCurrent(user, deps) : null;
+        },
+      });
+    case 'SetUserPassword':
+      return prepareSetPassword(command, deps);
     case 'IssueClientCredential':
       // The secret travels from the gateway: whatever sent it, nothing weaker than what newSecret makes is stored.
       if (typeof command.secret !== 'string' || !CLIENT_SECRET.test(command.secret))

@@ -85,11 +85,16 @@ const CLIENT_SECRET = /^[A-Za-z0-9_-]{43,512}$/;
  */
 export async function prepareCommand(command: Command, deps: PreparationDeps): Promise<Prepared> {
   switch (command.type) {
-    case 'BootstrapPlatformAdmin':
+    case 'BootstrapPlatformAdmin': {
+      // The admin's email passes the API's own check (IAM_BOOTSTRAP_ADMIN_EMAIL; the default admin@localhost does).
+      const checks = new FieldChecks();
+      const email = checks.email('/email', command.email);
+      checks.done('IAM_BOOTSTRAP_ADMIN_EMAIL is not an email address the API accepts.');
       return {
         passwordHash: await deps.hasher.hash(command.password),
-        personal: await deps.cipher.seal(command.userId, { email: command.email, name: command.name }),
+        personal: await deps.cipher.seal(command.userId, { email, name: command.name }),
       };
+    }
     case 'AddUserToOrg': {
       if (!command.newUser) return {};
       const checks = new FieldChecks();

@@ -6,6 +6,7 @@ import {
   ClientSecretHasher,
   CommandService,
   IDEMPOTENCY_TTL_MS,
+  LoginThrottle,
   PasswordHasher,
   PersonalDataCipher,
   SealedSnapshotFile,
@@ -27,6 +28,7 @@ import {
   openPostgresEventStore,
   openPostgresReadModels,
   openPostgresSecretVault,
+  openPostgresThrottleStore,
   openPostgresTokenStore,
 } from '@arbor/postgres';
 
@@ -56,7 +58,13 @@ async function main(): Promise<void> {
   ensurePrivateDirectory(dataDir);
   // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
-  const [readModels, tokenStore] = await Promise.all([openPostgresReadModels(settings.databaseUrl, connection), openPostgresTokenStore(settings.databaseUrl, connection)]);
+  // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
+  // failed login does there.
+  const [readModels, tokenStore, throttleStore] = await Promise.all([
+    openPostgresReadModels(settings.databaseUrl, connection),
+    openPostgresTokenStore(settings.databaseUrl, connection),
+    openPostgresThrottleStore(settings.databaseUrl, connection),
+  ]);
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, tokenAudiencesFromEnv(process.env, settings.issuer).own);
   const commands = new CommandService({
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
     cipher: new PersonalDataCipher(vault),
     hasher: new PasswordHasher({ costLog2: settings.passwordCostLog2 }),
     secrets: new ClientSecretHasher(vault),
+    throttle: new LoginThrottle(throttleStore, vault),
     log,
     // A cache of the model in this process's data directory: the next start folds only the events after it.
     snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
@@ -105,7 +114,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await publisher.stop();
     await commands.close();
-    await Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close()]);
+    await Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close(), throttleStore.close()]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
+  LoginThrottle,
   IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
@@ -18,7 +19,16 @@ import {
 } from '@arbor/application';
 import { createApiApp, createApiContext } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
-import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteThrottleStore, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
+import {
+  lockDataDir,
+  type DataDirLock,
+  openSqliteEventStore,
+  openSqliteReadModels,
+  openSqliteSecretVault,
+  openSqliteThrottleStore,
+  openSqliteTokenStore,
+  startWalCheckpointer,
+} from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
 
 export interface RunningStandalone {
@@ -36,6 +46,18 @@ export interface RunningStandalone {
 export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
   // Owner-only, also when it existed wider; every file in it is opened 0600 (README, the data-dir table).
   ensurePrivateDirectory(config.dataDir);
+  // The directory is this process's while it runs: operator commands (`arbor reset-admin-password`) refuse
+  // to write under a running server, and a second server refuses to start on it.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startOnLockedDir(config, log, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: DataDirLock): Promise<RunningStandalone> {
   const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
   const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true, subtreeCacheEntries: config.subtreeCacheEntries });
@@ -53,7 +75,10 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const secrets = new ClientSecretHasher(vault);
 
   const snapshots = new SealedSnapshotFile(join(config.dataDir, 'command-model.snapshot'), vault);
-  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, log, snapshots });
+  // One throttle for the token endpoint and the command service: a wrong current password of a password
+  // change counts as a failed login does.
+  const throttle = new LoginThrottle(throttleStore, vault);
+  const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, throttle, log, snapshots });
   const started = Date.now();
   await commands.start();
   const commandModelMs = Date.now() - started;
@@ -69,6 +94,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
     vault,
     tokenStore,
     throttleStore,
+    throttle,
     hasher,
     eventStore: store,
     keys,
@@ -125,6 +151,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
         await vault.close();
         await tokenStore.close();
         await throttleStore.close();
+        lock.release();
       })()),
   };
 }

@@ -28,6 +28,12 @@ describe('org users', () => {
     expect(await passwordToken(app, 'ada@example.TEST', 'analytical engine')).toEqual(expect.any(String));
   });
 
+  it('accepts emails at localhost, the domain of the default bootstrap admin (admin@localhost)', async () => {
+    const res = await addUser(org.id, { email: `ops-${Date.now()}@localhost`, name: 'Ops', password: 'local operator', roles: ['member'] });
+    expect(res.status).toBe(201);
+    expect((await addUser(org.id, { email: 'ops@localhostcom', name: 'Typo', roles: ['member'] })).status).toBe(400);
+  });
+
   it('adds an existing user by id, never by email alone (409 naming them), and refuses a second membership with 409', async () => {
     const other = await createOrg(app, 'Other people');
     const created = await addUser(org.id, { email: 'grace@example.test', name: 'Grace', password: 'cobol cobol', roles: ['admin'] });

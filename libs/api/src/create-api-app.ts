@@ -12,6 +12,7 @@ import { orgUserRoutes } from './routes/org-user-routes';
 import { tokenManagementRoutes } from './routes/token-management-routes';
 import { tokenRoutes } from './routes/token-routes';
 import { userRoutes } from './routes/user-routes';
+import { passwordRoutes } from './routes/password-routes';
 
 export const API_VERSION = '1.0.0';
 
@@ -38,6 +39,7 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...orgRoutes,
     ...orgUserRoutes,
     ...userRoutes,
+    ...passwordRoutes,
     ...clientRoutes,
     ...eventRoutes,
   ];

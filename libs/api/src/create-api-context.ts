@@ -33,6 +33,8 @@ export interface ApiContextParts {
   tokenStore: TokenStore;
   /** Login-throttle counters, shared by every gateway of the deployment. */
   throttleStore: ThrottleStore;
+  /** The login throttle over `throttleStore`, when the composition root shares one with its command service. */
+  throttle?: LoginThrottle;
   keys: SigningKeyRing;
   issuer: string;
   /** The audiences tokens may name (IAM_AUDIENCE, IAM_RESOURCES); Arbor's API authenticates only its own. */
@@ -47,7 +49,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
   const { readModels, vault, tokenStore, keys, issuer, hasher, audiences } = parts;
   const tokens = new TokenService(keys, { issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, audiences.own);
-  const throttle = new LoginThrottle(parts.throttleStore, vault);
+  const throttle = parts.throttle ?? new LoginThrottle(parts.throttleStore, vault);
   const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle });
   const refreshTokens = new RefreshTokenHasher(vault);
   return {

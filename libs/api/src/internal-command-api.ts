@@ -48,7 +48,7 @@ export function internalCommandRouter(
       res.status(200).json(outcome);
     } catch (e) {
       if (isIamError(e)) {
-        res.status(422).json({ code: e.code, message: e.message, errors: e.errors });
+        res.status(422).json({ code: e.code, message: e.message, errors: e.errors, retryAfterSeconds: e.retryAfterSeconds });
         return;
       }
       const code = (e as { code?: unknown } | null)?.code;
@@ -129,7 +129,12 @@ export class HttpCommandPort implements CommandPort {
     }
     if (res.status === 200) return body as unknown as CommandOutcome;
     if (res.status === 422 && typeof body.code === 'string')
-      throw new IamError(body.code as IamErrorCode, String(body.message), body.errors as IamError['errors']);
+      throw new IamError(
+        body.code as IamErrorCode,
+        String(body.message),
+        body.errors as IamError['errors'],
+        typeof body.retryAfterSeconds === 'number' ? body.retryAfterSeconds : undefined,
+      );
     throw new IamError('IAM_ERR_UNAVAILABLE', 'The command service could not execute the command; retry shortly.');
   }
 

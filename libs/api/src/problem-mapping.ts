@@ -14,6 +14,7 @@ const STATUS: Record<IamErrorCode, [number, string]> = {
   IAM_ERR_ROOT_ORG_ADMIN_ONLY: [403, 'Only platform admins manage root organizations'],
   IAM_ERR_EMAIL_TAKEN: [409, 'Email already in use'],
   IAM_ERR_ALREADY_MEMBER: [409, 'Already a member'],
+  IAM_ERR_CURRENT_PASSWORD_INVALID: [403, 'The current password is incorrect'],
   IAM_ERR_VERSION_CONFLICT: [409, 'Concurrent modification'],
   IAM_ERR_PRECONDITION_FAILED: [412, 'Precondition failed'],
   IAM_ERR_IDEMPOTENCY_KEY_REUSED: [409, 'Idempotency key reused with another request'],
@@ -37,7 +38,7 @@ export function mapError(error: unknown): HttpProblem {
   if (isIamError(error)) {
     const [status, title] = STATUS[error.code];
     const headers: Record<string, string> = {};
-    if (status === 429 || status === 503) headers['Retry-After'] = RETRY_AFTER_SECONDS;
+    if (status === 429 || status === 503) headers['Retry-After'] = error.retryAfterSeconds === undefined ? RETRY_AFTER_SECONDS : String(error.retryAfterSeconds);
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="arbor"';
     return new HttpProblem(status, error.code, title, error.message, error.errors, headers);
   }

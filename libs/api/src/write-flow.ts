@@ -80,7 +80,7 @@ export async function executeWrite(
 /** Commands are built from request bodies: the domain's field paths are relative to the body. */
 function locateIn(prefix: string, error: unknown): never {
   if (isIamError(error) && error.errors)
-    throw new IamError(error.code, error.message, error.errors.map((e) => ({ ...e, path: `${prefix}${e.path}` })));
+    throw new IamError(error.code, error.message, error.errors.map((e) => ({ ...e, path: `${prefix}${e.path}` })), error.retryAfterSeconds);
   throw error;
 }
 

@@ -52,6 +52,24 @@ export interface UserStatusData {
   userId: string;
 }
 
+/**
+ * The user changed their own password, proving the current one. The hash is not here (the vault holds it).
+ * Every session of the user that began before this event ends, except the one that made the change:
+ * `keptSessionId` is that session's `sid` (its refresh-token family), absent when the token had none.
+ */
+export interface UserPasswordChangedData {
+  userId: string;
+  keptSessionId?: string;
+}
+
+/**
+ * A platform admin, or an operator on the server (actor `system`), set the user's password. Every session
+ * of the user that began before this event ends. The hash is not here (the vault holds it).
+ */
+export interface UserPasswordSetData {
+  userId: string;
+}
+
 export type Role = 'member' | 'admin' | 'owner';
 
 export interface UserAddedToOrgData {
@@ -106,6 +124,8 @@ export interface EventDataByType {
   UserUpdated: UserUpdatedData;
   UserDisabled: UserStatusData;
   UserEnabled: UserStatusData;
+  UserPasswordChanged: UserPasswordChangedData;
+  UserPasswordSet: UserPasswordSetData;
   UserAddedToOrg: UserAddedToOrgData;
   MembershipConfirmed: MembershipConfirmedData;
   OrgUserUpdated: OrgUserUpdatedData;
@@ -155,6 +175,8 @@ const KNOWN_TYPES: Record<DomainEventType, true> = {
   UserUpdated: true,
   UserDisabled: true,
   UserEnabled: true,
+  UserPasswordChanged: true,
+  UserPasswordSet: true,
   UserAddedToOrg: true,
   MembershipConfirmed: true,
   OrgUserUpdated: true,

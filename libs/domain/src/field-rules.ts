@@ -5,8 +5,12 @@ import type { Role } from './events';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-/** Deliberately loose (RFC 5322 is looser still): one @, a dot in the domain, no spaces. */
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * Deliberately loose (RFC 5322 is looser still): one @, no spaces, and a dot in the domain or the domain
+ * `localhost` (RFC 6761's reserved name, whose mailboxes are the machine's own: the default bootstrap admin is
+ * `admin@localhost`, and the API must accept what it creates). Other dotless domains are refused as typos.
+ */
+const EMAIL = /^[^\s@]+@(?:[^\s@]+\.[^\s@]+|localhost)$/i;
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;

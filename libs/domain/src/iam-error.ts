@@ -14,6 +14,8 @@ export type IamErrorCode =
   | 'IAM_ERR_ROOT_ORG_ADMIN_ONLY'
   | 'IAM_ERR_EMAIL_TAKEN'
   | 'IAM_ERR_ALREADY_MEMBER'
+  /** A password change named a current password that is not the user's (403: the re-authentication failed). */
+  | 'IAM_ERR_CURRENT_PASSWORD_INVALID'
   | 'IAM_ERR_VERSION_CONFLICT'
   | 'IAM_ERR_PRECONDITION_FAILED'
   | 'IAM_ERR_IDEMPOTENCY_KEY_REUSED'
@@ -37,6 +39,8 @@ export class IamError extends Error {
     readonly code: IamErrorCode,
     message: string,
     readonly errors?: FieldError[],
+    /** IAM_ERR_RATE_LIMITED: whole seconds before a retry may succeed (`Retry-After`, RFC 9110 section 10.2.3); default 1. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

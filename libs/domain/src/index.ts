@@ -13,3 +13,4 @@ export * from './member-decisions';
 export * from './precondition';
 export * from './membership-index';
 export * from './roles';
+export * from './password-decisions';

@@ -60,8 +60,13 @@ export class UserDirectory {
   }
 
   hasPlatformAdmin(): boolean {
-    for (const u of this.users.values()) if (u.platformAdmin) return true;
-    return false;
+    return this.platformAdminId() !== undefined;
+  }
+
+  /** The platform admin (the bootstrap creates exactly one), if any. */
+  platformAdminId(): string | undefined {
+    for (const u of this.users.values()) if (u.platformAdmin) return u.id;
+    return undefined;
   }
 
   /**
@@ -95,6 +100,13 @@ export class UserDirectory {
         if (!user) return;
         user.version = event.streamVersion;
         if (user.status !== 'erased') user.status = event.type === 'UserDisabled' ? 'disabled' : 'active';
+        return;
+      }
+      case 'UserPasswordChanged':
+      case 'UserPasswordSet': {
+        // The hash lives in the vault; the model only keeps the user's version current.
+        const user = this.users.get(event.data.userId);
+        if (user) user.version = event.streamVersion;
         return;
       }
       default:

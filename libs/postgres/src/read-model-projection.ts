@@ -100,6 +100,9 @@ export class ReadModelProjection {
         return this.access.userStatus(db, event, event.data, 'disabled');
       case 'UserEnabled':
         return this.access.userStatus(db, event, event.data, 'active');
+      case 'UserPasswordChanged':
+      case 'UserPasswordSet':
+        return this.access.userPassword(db, event, event.data);
       case 'UserAddedToOrg':
         return this.access.userAddedToOrg(db, event, event.data);
       case 'MembershipConfirmed':

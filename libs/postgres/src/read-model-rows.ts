@@ -32,7 +32,7 @@ export const toOrgView = (row: OrgRow): OrgView => ({
 
 /** Columns of `users u` in the shape `toUserView` expects. */
 export const USER_COLUMNS =
-  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version, u.sessions_not_before';
+  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version, u.sessions_not_before, u.kept_session_id';
 
 export interface UserRow {
   id: string;
@@ -44,6 +44,7 @@ export interface UserRow {
   updated_at: string;
   version: number;
   sessions_not_before: string | null;
+  kept_session_id: string | null;
 }
 
 export const toUserView = (row: UserRow): UserView => ({
@@ -56,6 +57,7 @@ export const toUserView = (row: UserRow): UserView => ({
   updatedAt: row.updated_at,
   version: row.version,
   sessionsNotBefore: row.sessions_not_before,
+  keptSessionId: row.kept_session_id,
 });
 
 /** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */

@@ -21,6 +21,7 @@ export class ReadModelUserAccessProjection {
   private readonly insertUser: string;
   private readonly updatePersonal: string;
   private readonly setStatus: string;
+  private readonly endSessions: string;
   private readonly confirmMembership: string;
   private readonly upsertMembership: string;
   private readonly setRoles: string;
@@ -47,8 +48,11 @@ export class ReadModelUserAccessProjection {
     // An erased user stays erased: enabling it again must not bring back an account without personal data.
     this.setStatus = `
       UPDATE ${users} SET status = CASE WHEN status = 'erased' THEN status ELSE $2 END,
-        sessions_not_before = CASE WHEN $2 = 'disabled' THEN $3 ELSE sessions_not_before END, updated_at = $3, version = $4
+        sessions_not_before = CASE WHEN $2 = 'disabled' THEN $3 ELSE sessions_not_before END,
+        kept_session_id = CASE WHEN $2 = 'disabled' THEN NULL ELSE kept_session_id END, updated_at = $3, version = $4
       WHERE id = $1`;
+    // A password set or changed ends every session that began before it, but the one the change kept.
+    this.endSessions = `UPDATE ${users} SET sessions_not_before = $2, kept_session_id = $3, updated_at = $2, version = $4 WHERE id = $1`;
     this.upsertMembership = `
       INSERT INTO ${memberships} AS m (org_id, user_id, roles, added_at, version, pending)
       VALUES ($1, $2, $3::jsonb, $4, 1, $5)
@@ -90,6 +94,11 @@ export class ReadModelUserAccessProjection {
 
   async userStatus(db: PoolClient, event: StoredEvent, d: UserStatusData, status: 'active' | 'disabled'): Promise<void> {
     await this.sql.run(db, this.setStatus, [d.userId, status, event.occurredAt, event.streamVersion]);
+  }
+
+  /** UserPasswordChanged (`keptSessionId` survives) or UserPasswordSet: sessions begun before it end. */
+  async userPassword(db: PoolClient, event: StoredEvent, d: { userId: string; keptSessionId?: string }): Promise<void> {
+    await this.sql.run(db, this.endSessions, [d.userId, event.occurredAt, d.keptSessionId ?? null, event.streamVersion]);
   }
 
   async userAddedToOrg(db: PoolClient, event: StoredEvent, d: UserAddedToOrgData): Promise<void> {

@@ -60,6 +60,9 @@ export function readModelsDdl(schema: string): string {
   -- When the user was last disabled: tokens issued before it never work again. Added after the first
   -- release; a schema that predates it gets the column empty (re-project to fill it from the history).
   ALTER TABLE ${s}.users ADD COLUMN IF NOT EXISTS sessions_not_before TEXT;
+  -- The session a user's own password change kept (it outlives sessions_not_before). Added after the
+  -- first release; no earlier event sets it.
+  ALTER TABLE ${s}.users ADD COLUMN IF NOT EXISTS kept_session_id TEXT;
   CREATE TABLE IF NOT EXISTS ${s}.memberships (
     org_id TEXT COLLATE "C" NOT NULL,
     user_id TEXT COLLATE "C" NOT NULL,

@@ -104,6 +104,9 @@ export class ReadModelProjection {
         return this.access.userStatus(event, event.data, 'disabled');
       case 'UserEnabled':
         return this.access.userStatus(event, event.data, 'active');
+      case 'UserPasswordChanged':
+      case 'UserPasswordSet':
+        return this.access.userPassword(event, event.data);
       case 'UserAddedToOrg':
         return this.access.userAddedToOrg(event, event.data);
       case 'MembershipConfirmed':

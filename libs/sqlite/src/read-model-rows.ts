@@ -36,7 +36,7 @@ export const toOrgView = (row: readonly [...OrgTuple, ...unknown[]]): OrgView =>
 
 /** Columns of `users u`, in `UserTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
 export const USER_COLUMNS =
-  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version, u.sessions_not_before';
+  'u.id, u.email, u.name, u.status, u.platform_admin, u.created_at, u.updated_at, u.version, u.sessions_not_before, u.kept_session_id';
 
 export type UserTuple = [
   id: string,
@@ -48,6 +48,7 @@ export type UserTuple = [
   updatedAt: string,
   version: number,
   sessionsNotBefore: string | null,
+  keptSessionId: string | null,
 ];
 
 export const toUserView = (row: UserTuple): UserView => ({
@@ -60,6 +61,7 @@ export const toUserView = (row: UserTuple): UserView => ({
   updatedAt: row[6],
   version: row[7],
   sessionsNotBefore: row[8],
+  keptSessionId: row[9],
 });
 
 /** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */

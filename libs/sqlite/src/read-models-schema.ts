@@ -16,6 +16,9 @@
  * Version 4 adds `memberships.pending` (a membership linking an account its adder could not see: it grants
  * nothing until confirmed); every earlier membership was confirmed, so the default needs no rebuild.
  *
+ * Version 5 adds `users.kept_session_id` (the session a user's own password change kept; see UserView). No
+ * event before it ends sessions but UserDisabled, which leaves it empty, so it needs no rebuild.
+ *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
  *
@@ -111,5 +114,8 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   DELETE FROM memberships;
   DELETE FROM clients;
   DELETE FROM checkpoint;
+  `,
+  `
+  ALTER TABLE users ADD COLUMN kept_session_id TEXT;
   `,
 ];

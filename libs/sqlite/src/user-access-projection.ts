@@ -23,6 +23,7 @@ export class UserAccessProjection {
   private readonly insertUser: Statement<Params>;
   private readonly updatePersonal: Statement<Params>;
   private readonly setStatus: Statement<Params>;
+  private readonly endSessions: Statement<Params>;
   private readonly upsertMembership: Statement<Params>;
   private readonly setRoles: Statement<Params>;
   private readonly confirmMembership: Statement<Params>;
@@ -49,8 +50,13 @@ export class UserAccessProjection {
     this.setStatus = db.prepare(
       `UPDATE users SET status = CASE WHEN status = 'erased' THEN status ELSE @status END,
          sessions_not_before = CASE WHEN @status = 'disabled' THEN @at ELSE sessions_not_before END,
+         kept_session_id = CASE WHEN @status = 'disabled' THEN NULL ELSE kept_session_id END,
          updated_at = @at, version = @version
        WHERE id = @id`,
+    );
+    // A password set or changed ends every session that began before it, but the one the change kept.
+    this.endSessions = db.prepare(
+      `UPDATE users SET sessions_not_before = @at, kept_session_id = @kept, updated_at = @at, version = @version WHERE id = @id`,
     );
     this.upsertMembership = db.prepare(
       `INSERT INTO memberships (org_id, user_id, roles, added_at, version, pending)
@@ -90,6 +96,11 @@ export class UserAccessProjection {
 
   userStatus(event: StoredEvent, d: UserStatusData, status: 'active' | 'disabled'): void {
     this.setStatus.run({ id: d.userId, status, at: event.occurredAt, version: event.streamVersion });
+  }
+
+  /** UserPasswordChanged (`keptSessionId` survives) or UserPasswordSet: sessions begun before it end. */
+  userPassword(event: StoredEvent, d: { userId: string; keptSessionId?: string }): void {
+    this.endSessions.run({ id: d.userId, at: event.occurredAt, kept: d.keptSessionId ?? null, version: event.streamVersion });
   }
 
   userAddedToOrg(event: StoredEvent, d: UserAddedToOrgData): void {

@@ -217,7 +217,7 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
     ]);
     expect(await rm.users.findByEmail('ann@example.com')).toEqual({
       id: 'u1', email: 'Ann@Example.COM', name: 'Ann', status: 'active', platformAdmin: true,
-      createdAt: '2024-01-01T00:00:11.000Z', updatedAt: '2024-01-01T00:00:11.000Z', version: 1, sessionsNotBefore: null,
+      createdAt: '2024-01-01T00:00:11.000Z', updatedAt: '2024-01-01T00:00:11.000Z', version: 1, sessionsNotBefore: null, keptSessionId: null,
     });
     expect(await rm.users.findByEmail('other@example.com')).toBeUndefined();
     expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', platformAdmin: false });

@@ -34,7 +34,7 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     await rm.apply([log.userUpdated('u2', { email: 'Robert@Example.com', name: 'Robert' })]);
     expect(await rm.users.get('u2')).toEqual({
       id: 'u2', email: 'Robert@Example.com', name: 'Robert', status: 'active', platformAdmin: false,
-      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:18.000Z', version: 2, sessionsNotBefore: null,
+      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:18.000Z', version: 2, sessionsNotBefore: null, keptSessionId: null,
     });
     expect(await rm.users.findByEmail('bob@example.com')).toBeUndefined();
     expect((await rm.users.findByEmail('robert@EXAMPLE.com'))?.id).toBe('u2');
@@ -59,6 +59,20 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     expect(await rm.users.get('u1')).toMatchObject({ status: 'active', version: 3, platformAdmin: true, sessionsNotBefore: disabledAt });
     await rm.apply([log.userStatus('UserDisabled', 'u4'), log.userStatus('UserEnabled', 'u4')]);
     expect(await rm.users.get('u4')).toMatchObject({ status: 'erased', email: null, version: 3 });
+  });
+
+  it('ends sessions on a password set or change, keeping the session a change names until sessions end again', async () => {
+    const changedAt = log.nextAt();
+    await rm.apply([log.event('UserPasswordChanged', 'user-u3', { userId: 'u3', keptSessionId: 'fam-1' })]);
+    expect(await rm.users.get('u3')).toMatchObject({ status: 'active', sessionsNotBefore: changedAt, keptSessionId: 'fam-1', updatedAt: changedAt, version: 2 });
+    const setAt = log.nextAt();
+    await rm.apply([log.event('UserPasswordSet', 'user-u3', { userId: 'u3' })]);
+    expect(await rm.users.get('u3')).toMatchObject({ sessionsNotBefore: setAt, keptSessionId: null, version: 3 });
+    await rm.apply([log.event('UserPasswordChanged', 'user-u3', { userId: 'u3', keptSessionId: 'fam-2' })]);
+    const disabledAt = log.nextAt();
+    await rm.apply([log.userStatus('UserDisabled', 'u3')]);
+    // Disabling ends every session, the kept one too.
+    expect(await rm.users.get('u3')).toMatchObject({ status: 'disabled', sessionsNotBefore: disabledAt, keptSessionId: null, version: 5 });
   });
 
   it('lists users in id order, filtered by email or name and by exact email', async () => {

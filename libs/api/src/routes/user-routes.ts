@@ -12,7 +12,7 @@ const errors = { 400: problemResponse('Invalid input.'), 401: problemResponse('M
 const principalOf = (auth: unknown): Principal => auth as Principal;
 
 /** The public shape of a user (contract section 6); an erased user keeps only id and status. */
-export const presentUser = ({ platformAdmin: _internal, sessionsNotBefore: _private, ...user }: UserView) => user;
+export const presentUser = ({ platformAdmin: _internal, sessionsNotBefore: _private, keptSessionId: _session, ...user }: UserView) => user;
 
 /** A user as a 200 with its strong ETag (derived from the body: see `representationTag`). */
 const userResult = (user: UserView): HandlerResult => {

@@ -55,18 +55,21 @@ export class Authenticator {
     }
     if (claims.client_id !== FIRST_PARTY_CLIENT_ID) return undefined;
     const user = await this.readModels.users.get(claims.sub);
-    if (!user || !isSessionLive(user, sessionStart(claims.sid, claims.iat * 1000))) return undefined;
-    return { type: 'user', id: user.id, platformAdmin: user.platformAdmin, scopes, tokenId: claims.jti };
+    if (!user || !isSessionLive(user, sessionStart(claims.sid, claims.iat * 1000), claims.sid)) return undefined;
+    return { type: 'user', id: user.id, platformAdmin: user.platformAdmin, scopes, tokenId: claims.jti, sessionId: claims.sid };
   }
 }
 
 /**
  * Whether a session of `user` that began at `startedAtMs` (ms since the epoch) still counts: the user is
- * active and was not disabled after it began (disabling ends every session for good; contract section 6).
+ * active, and the session began after the user's sessions were last ended (by disabling, or a password set
+ * or changed; contract section 6) or is the one session a password change by the user kept (`sessionId`, the
+ * session's `sid`, equals `keptSessionId`).
  */
-export function isSessionLive(user: UserView, startedAtMs: number): boolean {
+export function isSessionLive(user: UserView, startedAtMs: number, sessionId?: string): boolean {
   if (user.status !== 'active') return false;
-  return user.sessionsNotBefore === null || startedAtMs >= Date.parse(user.sessionsNotBefore);
+  if (user.sessionsNotBefore === null || startedAtMs >= Date.parse(user.sessionsNotBefore)) return true;
+  return sessionId !== undefined && sessionId === user.keptSessionId;
 }
 
 /**

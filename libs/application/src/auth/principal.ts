@@ -6,6 +6,11 @@ interface PrincipalBase {
   /** The access token's `jti`. */
   tokenId: string;
   /**
+   * The access token's `sid`: the session (refresh-token family) it was issued in; user tokens of the
+   * password and refresh grants carry one. A password change by the user keeps this session alone.
+   */
+  sessionId?: string;
+  /**
    * The access token itself, when the principal was established from one: the gateway forwards it to the
    * command service, which verifies it again rather than trust whom a gateway says it acts for.
    */

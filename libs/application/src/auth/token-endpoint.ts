@@ -197,7 +197,7 @@ export class TokenEndpoint {
     if (record.spent) return this.reused(record.familyId, invalid);
     if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId))) return invalid;
     const user = await this.deps.readModels.users.get(record.subject);
-    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)))) return invalid;
+    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId)) return invalid;
 
     const familyScope = record.scope.split(' ').filter(isPermission);
     const withinFamily = grantScope(requested.value, familyScope);

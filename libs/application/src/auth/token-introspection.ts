@@ -110,7 +110,7 @@ export class TokenIntrospection {
     if (record.spent || Date.parse(record.expiresAt) <= Date.now()) return false;
     if (await this.deps.tokenStore.isFamilyRevoked(record.familyId)) return false;
     const user = await this.deps.readModels.users.get(record.subject);
-    return user !== undefined && isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)));
+    return user !== undefined && isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId);
   }
 }
 

@@ -63,6 +63,16 @@ export const COMMAND_AUTHORIZATION: { [K in CommandType]: Authorize<K> } = {
     if (c.status !== undefined) policy.requirePlatform(principal, 'users:write');
     if (c.name !== undefined) await policy.requireMayEditProfile(principal, c.userId);
   },
+  ChangeOwnPassword: async (_policy, principal, c) => {
+    if (principal.type !== 'user') throw new IamError('IAM_ERR_NOT_FOUND', 'The caller is not a user.');
+    if (principal.id !== c.userId) throw new IamError('IAM_ERR_FORBIDDEN', 'Users change only their own password this way.');
+  },
+  SetUserPassword: async (policy, principal, c) => {
+    if (policy.isPlatformAdmin(principal)) return policy.requirePlatform(principal, 'users:write');
+    // Whoever may not see the user learns nothing about them; whoever may, learns this is not theirs to do.
+    await policy.requireMaySeeUser(principal, c.userId);
+    throw new IamError('IAM_ERR_FORBIDDEN', "Only a platform admin sets another user's password.");
+  },
   IssueClientCredential: async (policy, principal, c) => {
     await policy.requireOnOrg(principal, 'clients:write', c.orgId);
     await policy.requireHoldsAll(principal, c.orgId, Array.isArray(c.scopes) ? c.scopes.map(String) : []);

@@ -16,6 +16,8 @@ import type { PasswordHasher } from '../security/password-hasher';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import type { Command } from './command';
+import type { LoginThrottle } from '../auth/login-throttle';
+import { prepareOwnPasswordChange, prepareSetPassword } from './password-preparation';
 
 /** What a command needs that is slow to make or touches secrets: done before the write transaction. */
 export interface Prepared {
@@ -38,6 +40,8 @@ export interface Prepared {
   hiddenAccount?: boolean;
   /** The `client_id` of a new client credential, minted here: no caller chooses one (it names the client for good). */
   clientId?: string;
+  /** Set inside the write transaction (CommandService): ChangeOwnPassword's caller's session (`sid`), which survives it. */
+  keptSessionId?: string;
 }
 
 /** Reads the sealed personal data that the event at `position` carries (UserCreated or UserUpdated). */
@@ -67,6 +71,8 @@ export interface PreparationDeps {
   /** The email index entry of an email (a keyed digest of its `emailKey`). */
   emailIndexOf: (email: string) => Promise<string>;
   sealedAt: SealedAt;
+  /** The login throttle, which counts a wrong current password of ChangeOwnPassword (see prepareOwnPasswordChange). */
+  throttle?: LoginThrottle;
 }
 
 /** What ClientSecretHasher.newSecret makes: 32 random bytes in base64url, 43 characters (longer is fine). */
@@ -79,11 +85,16 @@ const CLIENT_SECRET = /^[A-Za-z0-9_-]{43,512}$/;
  */
 export async function prepareCommand(command: Command, deps: PreparationDeps): Promise<Prepared> {
   switch (command.type) {
-    case 'BootstrapPlatformAdmin':
+    case 'BootstrapPlatformAdmin': {
+      // The admin's email passes the API's own check (IAM_BOOTSTRAP_ADMIN_EMAIL; the default admin@localhost does).
+      const checks = new FieldChecks();
+      const email = checks.email('/email', command.email);
+      checks.done('IAM_BOOTSTRAP_ADMIN_EMAIL is not an email address the API accepts.');
       return {
         passwordHash: await deps.hasher.hash(command.password),
-        personal: await deps.cipher.seal(command.userId, { email: command.email, name: command.name }),
+        personal: await deps.cipher.seal(command.userId, { email, name: command.name }),
       };
+    }
     case 'AddUserToOrg': {
       if (!command.newUser) return {};
       const checks = new FieldChecks();
@@ -117,6 +128,16 @@ export async function prepareCommand(command: Command, deps: PreparationDeps): P
       if (!user || !current || !personal) throw new IamError('IAM_ERR_NOT_FOUND', `User ${command.userId} does not exist.`);
       return { name, personal, previousName: current.name, basedOn: user.personalAt ?? undefined };
     }
+    case 'ChangeOwnPassword':
+      return prepareOwnPasswordChange(command, {
+        ...deps,
+        personalOf: async (userId) => {
+          const user = deps.users.get(userId);
+          return user ? openCurrent(user, deps) : null;
+        },
+      });
+    case 'SetUserPassword':
+      return prepareSetPassword(command, deps);
     case 'IssueClientCredential':
       // The secret travels from the gateway: whatever sent it, nothing weaker than what newSecret makes is stored.
       if (typeof command.secret !== 'string' || !CLIENT_SECRET.test(command.secret))

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { ClientSecretHasher } from '../security/client-secret-hasher';
 import { DIGEST_KEY_IDS, KeyedDigest } from '../security/keyed-digest';
 import type { PasswordHasher } from '../security/password-hasher';
+import type { LoginThrottle } from '../auth/login-throttle';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import { actorOfCommand, idempotencyScopeOf, type Command, type CommandContext, type CommandOutcome } from './command';
 import { authorizeCommand } from './authorize-command';
@@ -53,6 +54,8 @@ export class CommandService {
       cipher: PersonalDataCipher;
       hasher: PasswordHasher;
       secrets: ClientSecretHasher;
+      /** Counts wrong current passwords of ChangeOwnPassword like failed logins; without it that command is refused. */
+      throttle?: LoginThrottle;
       log: Logger;
       /** Without it, every start folds the whole log. */
       snapshots?: CommandModelSnapshotStore;
@@ -157,6 +160,11 @@ export class CommandService {
     return this.state.users.hasPlatformAdmin();
   }
 
+  /** The platform admin's user id (as of `start` or the last command), if one exists. */
+  get platformAdminId(): string | undefined {
+    return this.state.users.platformAdminId();
+  }
+
   /**
    * Authorizes, prepares, decides and appends one command. The authorization that counts runs inside the
    * write transaction on the caught-up model; a first check on the model as it stands spares an unauthorized
@@ -223,6 +231,8 @@ export class CommandService {
       sealedAt: sealedAtIn((after, limit) => tx.readAll(after, limit)),
     });
     if (command.type === 'AddUserToOrg') reconciled.hiddenAccount = await this.linksHiddenAccount(ctx, reconciled);
+    // The session that changes its user's password survives it: the one named by the verified token, never by the command.
+    if (command.type === 'ChangeOwnPassword' && ctx.principal !== 'system') reconciled.keptSessionId = ctx.principal.sessionId;
     let written: StoredEvent[] = [];
     const streamExists = (streamId: string) => this.model.streamVersion(streamId) !== undefined;
     for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault, streamExists)) {

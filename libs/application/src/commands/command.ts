@@ -42,6 +42,14 @@ export type Command =
   | ({ type: 'ConfirmMembership'; orgId: string; userId: string } & OrgUserPrecondition)
   /** A user's own record: their profile (name) and, for platform admins, their status. */
   | ({ type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number } & Conditional)
+  /**
+   * The calling user changes their own password, proving the current one (checked by the command service,
+   * throttled like a login). `source`: the caller's address as the gateway saw it (`req.ip`), the source the
+   * login throttle counts. Ends the user's other sessions (the caller's own, its `sid`, survives).
+   */
+  | { type: 'ChangeOwnPassword'; userId: string; currentPassword: unknown; newPassword: unknown; source?: string }
+  /** A platform admin, or the operator as `system` (`arbor reset-admin-password`), sets a user's password; ends every session of the user. */
+  | { type: 'SetUserPassword'; userId: string; password: unknown }
   /** The command service mints the `client_id` itself; `secret` must be 256-bit random (ClientSecretHasher.newSecret). */
   | { type: 'IssueClientCredential'; clientCredentialId: string; name: unknown; orgId: string; scopes: unknown; secret: string }
   | ({ type: 'RevokeClientCredential'; clientCredentialId: string; expectedVersion?: number } & Conditional);

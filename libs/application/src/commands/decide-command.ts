@@ -3,6 +3,7 @@ import {
   decideAddUserToOrg,
   decideConfirmMembership,
   decideCreateOrg,
+  decidePasswordChange,
   decideDeleteOrg,
   decideIssueClientCredential,
   decideRemoveUserFromOrg,
@@ -129,6 +130,18 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
       if (command.status === undefined) return { events };
       const status = decideSetUserStatus(state, { userId: command.userId, status: command.status, expectedVersion: command.expectedVersion });
       return { events: [...events, ...status] };
+    }
+    case 'ChangeOwnPassword':
+    case 'SetUserPassword': {
+      const passwordHash = prepared.passwordHash;
+      if (passwordHash === undefined) throw new Error(`${command.type} was not prepared`);
+      const by = command.type === 'ChangeOwnPassword' ? { by: 'self' as const, keptSessionId: prepared.keptSessionId } : { by: 'admin' as const };
+      // The one vault write that replaces a row: the user's hash, right before the event that records it (a
+      // failure between the two leaves the new password set without its event; see contract section 6).
+      return {
+        events: decidePasswordChange(state, { userId: command.userId, ...by }),
+        vaultWrites: [(vault) => vault.setPasswordHash(command.userId, passwordHash)],
+      };
     }
     case 'IssueClientCredential': {
       const { secretHash, clientId } = prepared;

@@ -22,10 +22,16 @@ export interface UserView {
   updatedAt: string;
   version: number;
   /**
-   * When the user was last disabled (ISO 8601), or null: no token or refresh token issued before this
-   * instant is ever accepted again, even once the user is enabled (contract section 6). Not public.
+   * When the user's sessions were last ended (ISO 8601): by disabling the user, or by a password set or
+   * changed; null if never. No token or refresh token of a session that began before this instant is
+   * accepted again, even once the user is enabled (contract section 6), except `keptSessionId`'s. Not public.
    */
   sessionsNotBefore: string | null;
+  /**
+   * The one session (`sid`, a refresh-token family id) that outlives `sessionsNotBefore`: the session in
+   * which the user last changed their own password. Cleared when sessions end otherwise. Not public.
+   */
+  keptSessionId: string | null;
 }
 
 export interface Page<T> {

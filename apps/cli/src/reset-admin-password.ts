@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  ClientSecretHasher,
+  CommandService,
+  PasswordHasher,
+  PersonalDataCipher,
+  SealedSnapshotFile,
+  jsonLogger,
+  type Bus,
+  type CommandModelSnapshotStore,
+  type EventStore,
+  type SecretVault,
+} from '@arbor/application';
+import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
+import { lockDataDir, openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
+
+/** What the command reads: the process environment, standard input, and where it writes its answer. */
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  args: string[];
+  /** The whole of standard input (for `--password-stdin`). */
+  readStdin(): Promise<string>;
+  out(line: string): void;
+}
+
+/** Thrown for what an operator must fix; the message is the whole answer (exit code 1, no stack). */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+interface Engines {
+  store: EventStore;
+  vault: SecretVault;
+  /** The embedded profile's snapshot, read only (the server owns writing it). */
+  snapshots?: CommandModelSnapshotStore;
+  close(): Promise<void>;
+}
+
+/**
+ * `arbor reset-admin-password`: sets the platform admin's password on the server's own data, for an operator
+ * who lost it. The same command a platform admin's `PUT /users/{id}/password` runs (SetUserPassword), run as
+ * the `system` actor: the log records a UserPasswordSet (no secret in it), the vault the new hash, and every
+ * session of the admin ends. The password comes from IAM_BOOTSTRAP_ADMIN_PASSWORD, from standard input with
+ * `--password-stdin`, or is generated and printed once.
+ *
+ * Embedded profile (no DATABASE_URL): the files of IAM_DATA_DIR (default ./data). It refuses while the server
+ * runs on them (see lockDataDir): SQLite would take the second writer safely, but the server's projector would
+ * not see the event until its next write, so the admin's sessions would not end until then. Distributed
+ * (DATABASE_URL, IAM_PG_SCHEMA): the PostgreSQL event store and vault, while the deployment runs (appends
+ * serialise on the store's advisory lock; the projectors and the relay poll the log and pick the event up).
+ */
+export async function resetAdminPassword(io: CliIo): Promise<void> {
+  const unknown = io.args.filter((a) => a !== '--password-stdin');
+  if (unknown.length > 0) throw new CliError(`Unknown option ${unknown[0]}. Usage: arbor reset-admin-password [--password-stdin]`);
+  const { password, generated } = await chosenPassword(io);
+  const engines = await openEngines(io.env);
+  try {
+    const log = jsonLogger({ app: 'arbor-cli' }, 'warn');
+    const noBus: Bus = { publish: async () => undefined, subscribe: () => () => undefined, close: async () => undefined };
+    const commands = new CommandService({
+      store: engines.store,
+      bus: noBus,
+      vault: engines.vault,
+      cipher: new PersonalDataCipher(engines.vault),
+      hasher: new PasswordHasher(),
+      secrets: new ClientSecretHasher(engines.vault),
+      log,
+      snapshots: engines.snapshots,
+    });
+    await commands.start();
+    const adminId = commands.platformAdminId;
+    if (adminId === undefined) throw new CliError('There is no platform admin yet: start the server once, and it creates one.');
+    await commands.execute({ type: 'SetUserPassword', userId: adminId, password }, { principal: 'system' });
+    io.out(`The password of the platform admin (${adminId}) is reset; every session of theirs has ended.`);
+    if (generated) io.out(`New password: ${password} (shown once)`);
+  } finally {
+    await engines.close();
+  }
+}
+
+async function chosenPassword(io: CliIo): Promise<{ password: string; generated: boolean }> {
+  let password: string | undefined;
+  if (io.args.includes('--password-stdin')) password = (await io.readStdin()).replace(/\r?\n$/, '');
+  else if (io.env.IAM_BOOTSTRAP_ADMIN_PASSWORD) password = io.env.IAM_BOOTSTRAP_ADMIN_PASSWORD;
+  if (password === undefined) return { password: randomBytes(18).toString('base64url'), generated: true };
+  // The rules of every password (FieldChecks.password) are checked again by the command; this only words it.
+  if ([...password].length < 8) throw new CliError('The password must be at least 8 characters.');
+  return { password, generated: false };
+}
+
+async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
+  if (env.DATABASE_URL) {
+    const schema = env.IAM_PG_SCHEMA || 'arbor';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
+    const store = await openPostgresEventStore(env.DATABASE_URL, { schema });
+    const vault = await openPostgresSecretVault(env.DATABASE_URL, { schema });
+    return { store, vault, close: async () => void (await Promise.allSettled([store.close(), vault.close()])) };
+  }
+  const dataDir = resolve(env.IAM_DATA_DIR || './data');
+  if (!existsSync(join(dataDir, 'events.sqlite'))) throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  let lock;
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    throw new CliError(`${e instanceof Error ? e.message : String(e)} The reset writes to the server's files: stop the server, reset, start it again.`);
+  }
+  const store = openSqliteEventStore(join(dataDir, 'events.sqlite'));
+  const vault = openSqliteSecretVault(join(dataDir, 'vault.sqlite'));
+  const file = new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault);
+  // Read only: a snapshot this short-lived process wrote would only cost the server's next start a check.
+  const snapshots: CommandModelSnapshotStore = { load: () => file.load(), save: async () => undefined, discard: async () => undefined };
+  return {
+    store,
+    vault,
+    snapshots,
+    close: async () => {
+      await store.close();
+      await vault.close();
+      lock.release();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonLogger } from '@arbor/application';
+import { startStandalone } from './start-standalone';
+
+/** The bootstrap admin's email and the API's email check agree (contract section 2). */
+const start = (dataDir: string, bootstrapAdminEmail?: string) =>
+  startStandalone(
+    { port: 0, host: '127.0.0.1', dataDir, issuer: 'http://arbor.test', bootstrapAdminEmail, bootstrapAdminPassword: 'bootstrap password', passwordCostLog2: 10, logLevel: 'silent', validateResponses: true },
+    jsonLogger({}, 'silent'),
+  );
+
+describe('the bootstrap admin email', () => {
+  it('refuses to create an admin whose email the API would refuse, and gives the data directory back', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-bootstrap-'));
+    await expect(start(dataDir, 'root')).rejects.toThrow(/IAM_BOOTSTRAP_ADMIN_EMAIL/);
+    // The failed start released the directory's lock: the next start takes it.
+    const running = await start(dataDir, 'root@localhost');
+    await running.close();
+  });
+
+  it('by default is admin@localhost, which the API finds by its own email filter', async () => {
+    const running = await start(mkdtempSync(join(tmpdir(), 'arbor-bootstrap-')));
+    try {
+      const login = await fetch(`${running.url}/api/v1/auth/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'password', username: 'admin@localhost', password: 'bootstrap password' }),
+      });
+      const token = ((await login.json()) as { access_token: string }).access_token;
+      const org = await fetch(`${running.url}/api/v1/orgs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Ops' }),
+      });
+      const orgId = ((await org.json()) as { id: string }).id;
+      // Adding the admin to an organization by their email: refused as "not an email" before.
+      const added = await fetch(`${running.url}/api/v1/orgs/${orgId}/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@localhost', name: 'Admin', roles: ['owner'] }),
+      });
+      expect(added.status).toBe(201);
+    } finally {
+      await running.close();
+    }
+  });
+});

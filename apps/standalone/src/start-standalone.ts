@@ -16,7 +16,7 @@ import {
   jsonLogger,
   type Logger,
 } from '@arbor/application';
-import { createApiApp, createApiContext } from '@arbor/api';
+import { createApiApp, createApiContext, discoveryUrl } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteThrottleStore, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
@@ -102,7 +102,8 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, profile: 'embedded' });
+  // The issuer, not the port, is where clients must reach Arbor (see discoveryUrl): say it where people look.
+  log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, discovery: discoveryUrl(config.issuer), profile: 'embedded' });
 
   let closing: Promise<void> | undefined;
   return {

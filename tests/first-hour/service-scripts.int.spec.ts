@@ -112,7 +112,9 @@ describeKafka('scripts/services/kafka.sh with ARBOR_KAFKA_PORT and ARBOR_SERVICE
     // The jars are shared by every broker of a state directory; lend this one the default's (no second fetch).
     if (existsSync(join(defaultLibs, '.complete'))) symlinkSync(defaultLibs, join(dir, 'kafka-libs-3.9.1'));
     port = await freePort();
-    env = { ARBOR_KAFKA_PORT: String(port), ARBOR_KAFKA_CONTROLLER_PORT: String(await freePort()), ARBOR_SERVICES_DIR: dir };
+    let controllerPort = await freePort();
+    while (controllerPort === port) controllerPort = await freePort();
+    env = { ARBOR_KAFKA_PORT: String(port), ARBOR_KAFKA_CONTROLLER_PORT: String(controllerPort), ARBOR_SERVICES_DIR: dir };
   });
   afterAll(() => {
     if (started) script('kafka.sh', env, 'stop');

@@ -7,7 +7,14 @@
  * Two projects: `embedded` runs everything; `distributed` runs the HTTP suites again against gateway,
  * command service and projector as separate processes over PostgreSQL and Kafka. It exists when
  * DATABASE_URL and KAFKA_BROKERS are set, as they always are in CI (.ci/run starts both services).
+ *
+ * Nothing is left out silently: without those variables, the run closes with a notice naming every suite it
+ * did not run and why (tests/support/skipped-suites-reporter.js); with `CI` set (not `false`/`0`), a missing
+ * service fails the run instead (here for the distributed project, in libs/testing/src/services.ts for the
+ * suites that need PostgreSQL or Kafka).
  */
+const path = require('node:path');
+
 const swc = [
   '@swc/jest',
   {
@@ -49,8 +56,27 @@ const distributed = {
 };
 
 const withServices = Boolean(process.env.DATABASE_URL && process.env.KAFKA_BROKERS);
+const ci = process.env.CI;
+if (!withServices && ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') {
+  const unset = ['DATABASE_URL', 'KAFKA_BROKERS'].filter((name) => !process.env[name]).join(' and ');
+  throw new Error(
+    `CI=${ci} but ${unset} ${unset.includes(' and ') ? 'are' : 'is'} not set: in CI the distributed project must run ` +
+      '(.ci/run starts PostgreSQL and Kafka with scripts/services/*.sh and exports what they print).',
+  );
+}
 
 module.exports = {
   projects: withServices ? [embedded, distributed] : [embedded],
   testTimeout: 60000,
+  reporters: [
+    'default',
+    [
+      '<rootDir>/tests/support/skipped-suites-reporter.js',
+      {
+        distributed: withServices,
+        neutralSuites: PROFILE_NEUTRAL_SUITES.map((name) => path.join(__dirname, 'apps/standalone/src', `${name}.e2e.spec.ts`)),
+        distributedOnlyDir: path.join(__dirname, 'tests/distributed'),
+      },
+    ],
+  ],
 };

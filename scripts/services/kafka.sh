@@ -5,28 +5,41 @@
 #   scripts/services/kafka.sh stop   stop the broker
 # The broker is Apache Kafka 3.9.x fetched from Maven Central with mvn (kafka_2.13 and its runtime
 # dependencies; see kafka/pom.xml). Kafka 4.x dropped old protocol versions that kafkajs 2.2.4 still uses.
-# Everything lives in ${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}: jars, config, data, log, pid.
 # Needs java (17+) and, for the first fetch only, mvn. Idempotent: safe to run again while the broker is up.
+#
+# Variables (unset: the behaviour of before):
+#   ARBOR_KAFKA_PORT             the broker's port (default 9092)
+#   ARBOR_KAFKA_CONTROLLER_PORT  its KRaft controller's port (default: the broker's + 1)
+#   ARBOR_SERVICES_DIR           state directory (default $HOME/.cache/arbor-services): the jars (shared by
+#                                every broker of the directory) and, per broker, config, data, log and pid in
+#                                kafka/ for port 9092 and kafka-<port>/ for any other, so that a second checkout
+#                                runs a broker of its own next to the first with just another port.
 set -euo pipefail
 
 KAFKA_VERSION=3.9.1
 HOST=127.0.0.1
-PORT=9092
-CONTROLLER_PORT=9093
+PORT=${ARBOR_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${ARBOR_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
+
+log() { echo "[kafka] $*"; }
+fail() { echo "[kafka] ERROR: $*" >&2; exit 1; }
+
+for p in "$PORT" "$CONTROLLER_PORT"; do
+  [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] ||
+    fail "ARBOR_KAFKA_PORT and ARBOR_KAFKA_CONTROLLER_PORT must be port numbers (1 to 65535), not '$p'"
+done
+[ "$PORT" != "$CONTROLLER_PORT" ] || fail "the broker and its controller need two ports (both are $PORT)"
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
 base=${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}
 libs=$base/kafka-libs-$KAFKA_VERSION
-home=$base/kafka
+if [ "$PORT" = 9092 ]; then home=$base/kafka; else home=$base/kafka-$PORT; fi
 config=$home/server.properties
 log4j=$home/log4j.properties
 data=$home/data
 logfile=$home/broker.log
 pidfile=$home/broker.pid
-
-log() { echo "[kafka] $*"; }
-fail() { echo "[kafka] ERROR: $*" >&2; exit 1; }
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 running_pid() {
@@ -125,7 +138,9 @@ fi
 if pid=$(running_pid); then
   log "broker already running (pid $pid)"
 else
-  if port_open "$PORT"; then fail "port $PORT is already taken by another process"; fi
+  for p in "$PORT" "$CONTROLLER_PORT"; do
+    if port_open "$p"; then fail "port $p is already taken by another process (ARBOR_KAFKA_PORT, ARBOR_KAFKA_CONTROLLER_PORT choose others)"; fi
+  done
   log "starting broker (log: $logfile)"
   : >"$home/broker.out"
   nohup java -Xmx512m -Xms256m -XX:+UseG1GC "${jvm_log[@]}" -cp "$cp" kafka.Kafka "$config" \

@@ -8,7 +8,7 @@ import {
   requireInternalTokenOffLoopback,
   tokenAudiencesFromEnv,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, parseTrustedProxies } from '@arbor/api';
+import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseTrustedProxies } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
   openPostgresEventStore,
@@ -79,7 +79,13 @@ async function main(): Promise<void> {
   const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies });
   const server = app.listen(port, process.env.HOST || '0.0.0.0');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  log.info('arbor listening', { port: (server.address() as AddressInfo).port, issuer, profile: 'distributed', schema: settings.schema });
+  log.info('arbor listening', {
+    port: (server.address() as AddressInfo).port,
+    issuer,
+    discovery: discoveryUrl(issuer),
+    profile: 'distributed',
+    schema: settings.schema,
+  });
 
   const stop = async () => {
     server.close();

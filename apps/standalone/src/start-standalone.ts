@@ -17,7 +17,7 @@ import {
   jsonLogger,
   type Logger,
 } from '@arbor/application';
-import { createApiApp, createApiContext } from '@arbor/api';
+import { createApiApp, createApiContext, discoveryUrl } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import {
   lockDataDir,
@@ -128,7 +128,8 @@ async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: Dat
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, profile: 'embedded' });
+  // The issuer, not the port, is where clients must reach Arbor (see discoveryUrl): say it where people look.
+  log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, discovery: discoveryUrl(config.issuer), profile: 'embedded' });
 
   let closing: Promise<void> | undefined;
   return {

@@ -111,6 +111,16 @@ async function authenticate(ctx: ApiContext, req: Request): Promise<unknown> {
 }
 
 /**
+ * Where a client discovers this authorization server (RFC 8414 section 3): `<issuer>/.well-known/oauth-authorization-server`.
+ * The issuer is fixed by configuration (IAM_ISSUER), never taken from a request's Host: tokens carry it as
+ * `iss`, and a client compares the metadata's `issuer` with the URL it discovered through (RFC 8414 section
+ * 3.3), so clients must reach Arbor at exactly this URL. Start-up logs it for that reason.
+ */
+export function discoveryUrl(issuer: string): string {
+  return `${issuer}/.well-known/oauth-authorization-server`;
+}
+
+/**
  * RFC 8414 metadata, saying what the endpoints really accept. The token endpoint takes client credentials,
  * or none from the first-party public client (password and refresh grants). Introspection and revocation take client
  * credentials or a bearer access token (RFC 8414 section 2 allows access token types such as `Bearer` in

@@ -1,3 +1,4 @@
+import { describeWithEnv } from '@arbor/testing';
 import type { Logger } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 // Test-only: the real SQLite event store as the log (jest maps @arbor/* to sources; not a lib dependency).
@@ -19,7 +20,7 @@ import { KafkaEventPublisher } from './kafka-event-publisher';
 const brokers = process.env.KAFKA_RESTART_BROKERS ?? '';
 const stopCmd = process.env.KAFKA_RESTART_STOP_CMD ?? '';
 const startCmd = process.env.KAFKA_RESTART_START_CMD ?? '';
-const maybe = brokers && stopCmd && startCmd ? describe : describe.skip;
+const maybe = describeWithEnv('KAFKA_RESTART_BROKERS', 'KAFKA_RESTART_STOP_CMD', 'KAFKA_RESTART_START_CMD');
 
 jest.setTimeout(240_000);
 

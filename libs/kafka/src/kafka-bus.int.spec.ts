@@ -1,3 +1,4 @@
+import { describeWithEnv } from '@arbor/testing';
 import type { NewEvent } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 // Test-only: the real SQLite event store as the log (jest maps @arbor/* to sources; not a lib dependency).
@@ -13,7 +14,7 @@ import { KafkaEventPublisher, type PublisherCheckpoint } from './kafka-event-pub
 import { ORG_PATH_HEADER, eventMessageKey } from './kafka-event-message';
 
 const brokers = process.env.KAFKA_BROKERS ?? '';
-const maybe = brokers ? describe : describe.skip;
+const maybe = describeWithEnv('KAFKA_BROKERS');
 
 jest.setTimeout(90_000);
 

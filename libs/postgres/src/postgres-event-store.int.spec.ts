@@ -1,5 +1,5 @@
 import type { NewEvent } from '@arbor/application';
-import { eventStoreConformance, newEvent as ev } from '@arbor/testing';
+import { describeWithEnv, eventStoreConformance, newEvent as ev } from '@arbor/testing';
 import type { StoredEvent } from '@arbor/domain';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -7,7 +7,7 @@ import { openPostgresEventStore, type PostgresEventStore } from './postgres-even
 
 // Needs a PostgreSQL: `scripts/services/postgres.sh` prints the DATABASE_URL to use (CI always sets it).
 const url = process.env.DATABASE_URL;
-const maybe = url ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresEventStore (conformance)', () => {
   let admin: Client;

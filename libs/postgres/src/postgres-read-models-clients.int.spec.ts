@@ -1,7 +1,7 @@
-import { clientQueriesConformance } from '@arbor/testing';
+import { clientQueriesConformance, describeWithEnv } from '@arbor/testing';
 import { schemaReadModels } from './read-models.test-support';
 
-const maybe = process.env.DATABASE_URL ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresClientQueries', () => {
   clientQueriesConformance(schemaReadModels('rm_clients'));

@@ -3,10 +3,10 @@ import type { Role } from '@arbor/domain';
 import { Pool } from 'pg';
 import { openPostgresReadModels, type PostgresReadModels } from './postgres-read-models';
 import type { ReadModelProjection } from './read-model-projection';
-import { Log } from '@arbor/testing';
+import { describeWithEnv, Log } from '@arbor/testing';
 import { DATABASE_URL, dropSchema, dumpReadModels, randomSchema } from './read-models.test-support';
 
-const maybe = process.env.DATABASE_URL ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 /** A deterministic pseudo-random generator (mulberry32), so a failure reproduces. */
 function random(seed: number): () => number {

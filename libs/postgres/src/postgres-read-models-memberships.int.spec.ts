@@ -1,7 +1,7 @@
-import { membershipQueriesConformance } from '@arbor/testing';
+import { describeWithEnv, membershipQueriesConformance } from '@arbor/testing';
 import { schemaReadModels } from './read-models.test-support';
 
-const maybe = process.env.DATABASE_URL ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresMembershipQueries', () => {
   membershipQueriesConformance(schemaReadModels('rm_memberships'));

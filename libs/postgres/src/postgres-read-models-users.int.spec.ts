@@ -1,7 +1,7 @@
-import { userQueriesConformance } from '@arbor/testing';
+import { describeWithEnv, userQueriesConformance } from '@arbor/testing';
 import { schemaReadModels } from './read-models.test-support';
 
-const maybe = process.env.DATABASE_URL ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresUserQueries', () => {
   userQueriesConformance(schemaReadModels('rm_users'));

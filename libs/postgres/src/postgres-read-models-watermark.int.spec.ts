@@ -2,10 +2,10 @@ import { IamError } from '@arbor/domain';
 import { Pool } from 'pg';
 import { openPostgresReadModels, type PostgresReadModels } from './postgres-read-models';
 import { PostgresProjectionWatermark, waitForCheckpoint } from './postgres-read-models-watermark';
-import { Log } from '@arbor/testing';
+import { describeWithEnv, Log } from '@arbor/testing';
 import { DATABASE_URL, dropSchema, randomSchema } from './read-models.test-support';
 
-const maybe = process.env.DATABASE_URL ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 /** Whether a promise has settled after the event loop had `ms` to run. */
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -1,9 +1,9 @@
 import type { ProjectableEvent } from '@arbor/application';
-import { collectOrgIds, Log, ORG_TREE, orgIds as ids, orgReadModelsConformance } from '@arbor/testing';
+import { collectOrgIds, describeWithEnv, Log, ORG_TREE, orgIds as ids, orgReadModelsConformance } from '@arbor/testing';
 import { openPostgresReadModels, type PostgresReadModels } from './postgres-read-models';
 import { DATABASE_URL, dropSchema, randomSchema, schemaReadModels } from './read-models.test-support';
 
-const maybe = process.env.DATABASE_URL ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresReadModels (conformance)', () => {
   orgReadModelsConformance(schemaReadModels('rm_orgs_conf'));

@@ -1,9 +1,9 @@
-import { secretVaultConformance } from '@arbor/testing';
+import { describeWithEnv, secretVaultConformance } from '@arbor/testing';
 import { adminQuery, DATABASE_URL, dropSchema, randomSchema } from './read-models.test-support';
 import { openPostgresSecretVault } from './postgres-secret-vault';
 
 const url = DATABASE_URL;
-const maybe = url ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresSecretVault', () => {
   // One schema per file, emptied before each test; reopening is a second pool on the same schema.

@@ -1,10 +1,10 @@
-import { throttleStoreConformance } from '@arbor/testing';
+import { describeWithEnv, throttleStoreConformance } from '@arbor/testing';
 import { Pool } from 'pg';
 import { adminQuery, DATABASE_URL, dropSchema, randomSchema } from './read-models.test-support';
 import { openPostgresThrottleStore } from './postgres-throttle-store';
 
 const url = DATABASE_URL;
-const maybe = url ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresThrottleStore', () => {
   // One schema per file, emptied before each test; reopening is a second pool on the same schema.

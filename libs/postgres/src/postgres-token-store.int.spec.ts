@@ -1,9 +1,9 @@
-import { tokenStoreConformance } from '@arbor/testing';
+import { describeWithEnv, tokenStoreConformance } from '@arbor/testing';
 import { adminQuery, DATABASE_URL, dropSchema, randomSchema } from './read-models.test-support';
 import { openPostgresTokenStore } from './postgres-token-store';
 
 const url = DATABASE_URL;
-const maybe = url ? describe : describe.skip;
+const maybe = describeWithEnv('DATABASE_URL');
 
 maybe('PostgresTokenStore', () => {
   // One schema per file, emptied before each test; reopening is a second pool on the same schema.

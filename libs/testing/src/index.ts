@@ -15,3 +15,4 @@ export type { ReadModelsHarness } from './read-models-harness';
 export { userQueriesConformance } from './user-queries-conformance';
 export { eventStoreConformance, newEvent, type EventStoreHarness } from './event-store-conformance';
 export { collectOrgIds, ORG_TREE, orgIds, orgReadModelsConformance } from './org-read-models-conformance';
+export { describeIfAvailable, describeWithEnv, isCi, SKIPPED_MARKER, unsetVariables } from './services';

@@ -1,0 +1,119 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as oauth from 'oauth4webapi';
+
+/**
+ * The README's first hour, run as a newcomer would (issue 11 item 19): the server block (`npm start`, which
+ * builds first) in one shell, the client block in another, exactly as written except for the port (8080 may
+ * be taken on a shared machine). The blocks are the fenced `sh` blocks after `<!-- readme-walk: server -->`
+ * and `<!-- readme-walk: client -->`.
+ */
+const ROOT = resolve(__dirname, '../..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** The shell block the README marks with `<!-- readme-walk: <name> -->`. */
+function walkBlock(name: string): string {
+  const match = new RegExp(`<!-- readme-walk: ${name} -->\\n\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\`\\n`).exec(README);
+  if (!match) throw new Error(`README.md has no "<!-- readme-walk: ${name} -->" shell block`);
+  return match[1];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** This process's environment without Arbor's variables, so that only the README's own apply. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('IAM_') && name !== 'PORT'));
+  return { ...env, ...extra };
+}
+
+let server: ChildProcess | undefined;
+let serverOut = '';
+let port = 0;
+let dataDir = '';
+let listening: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  port = await freePort();
+  dataDir = mkdtempSync(join(tmpdir(), 'arbor-readme-'));
+  // Its own process group, so that stopping it stops npm and the node process npm started.
+  server = spawn('bash', ['-euo', 'pipefail', '-c', walkBlock('server')], {
+    cwd: ROOT,
+    env: cleanEnv({ PORT: String(port), IAM_DATA_DIR: dataDir }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let err = '';
+  server.stderr!.on('data', (d) => (err += d));
+  listening = await new Promise((resolveLine, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "arbor listening" line; stdout: ${serverOut} stderr: ${err}`)), 150_000);
+    server!.stdout!.on('data', (d) => {
+      serverOut += d;
+      const line = serverOut.split('\n').find((l) => l.includes('"message":"arbor listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolveLine(JSON.parse(line));
+      }
+    });
+    server!.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server block exited with ${code}; stderr: ${err}`));
+    });
+  });
+}, 180_000);
+
+afterAll(async () => {
+  if (server?.pid && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    process.kill(-server.pid, 'SIGTERM');
+    await exited;
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("the README's first hour", () => {
+  it('logs in with the documented password, keeps the token in TOKEN, and builds a tree with it', async () => {
+    const client = walkBlock('client');
+    expect(client).toMatch(/^TOKEN=\$\(/m); // the token is set before the commands that use it
+    const script = `${client.replaceAll('localhost:8080', `localhost:${port}`)}\nprintf '\\nTOKEN=%s\\nACME=%s\\n' "$TOKEN" "$ACME"\n`;
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env: cleanEnv({}), encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const token = /^TOKEN=(.*)$/m.exec(run.stdout)![1];
+    const acme = /^ACME=(.*)$/m.exec(run.stdout)![1];
+    expect(token.split('.')).toHaveLength(3);
+    expect(run.stdout).toContain(`"issuer":"http://localhost:${port}"`);
+
+    const children = await fetch(`http://127.0.0.1:${port}/api/v1/orgs/${acme}/children?depth=all`, { headers: { authorization: `Bearer ${token}` } });
+    expect(children.status).toBe(200);
+    const body = (await children.json()) as { items: Array<{ name: string; parentId: string }> };
+    expect(body.items.map((org) => [org.name, org.parentId])).toEqual([['Sales', acme]]);
+  });
+
+  it('names the issuer and the discovery URL in the start-up line', () => {
+    expect(listening).toMatchObject({
+      issuer: `http://localhost:${port}`,
+      discovery: `http://localhost:${port}/.well-known/oauth-authorization-server`,
+    });
+  });
+
+  it('is right that discovery works at the issuer URL and fails through 127.0.0.1 (README: the issuer is the URL clients must use)', async () => {
+    // RFC 8414 discovery (not OpenID Connect's), over plain HTTP as the README's server serves it.
+    const http = { [oauth.allowInsecureRequests]: true, algorithm: 'oauth2' } as const;
+    const atIssuer = new URL(`http://localhost:${port}`);
+    const metadata = await oauth.processDiscoveryResponse(atIssuer, await oauth.discoveryRequest(atIssuer, http));
+    expect(metadata.issuer).toBe(atIssuer.origin);
+    const byAddress = new URL(`http://127.0.0.1:${port}`);
+    await expect(oauth.processDiscoveryResponse(byAddress, await oauth.discoveryRequest(byAddress, http))).rejects.toThrow(/issuer/);
+  });
+});

@@ -95,7 +95,12 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   const purge = setInterval(purgeExpired, 3600_000);
   purge.unref();
 
-  const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false, trustedProxies: config.trustedProxies });
+  const app = createApiApp(ctx, {
+    validateResponses: config.validateResponses,
+    benchRoutes: config.benchRoutes ?? false,
+    trustedProxies: config.trustedProxies,
+    corsOrigins: config.corsOrigins,
+  });
   const server = app.listen(config.port, config.host ?? '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -3,7 +3,9 @@ import type { ApiContext } from '../api-context';
 
 /**
  * `GET /api/v1/openapi.json`, generated from the very route declarations the server binds, so the document
- * cannot drift from what runs. Like every /api/v1 route but the token endpoint, it needs a bearer token.
+ * cannot drift from what runs. Public, like the discovery documents: Swagger UI (`/api/v1/docs`), code
+ * generators and browser apps on any origin (`Access-Control-Allow-Origin: *`) load it without a token; it
+ * describes the API, never anyone's data.
  */
 export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], version: string): RouteDefinition<ApiContext> {
   let document: object | undefined;
@@ -13,7 +15,8 @@ export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], ver
     path: '/openapi.json',
     summary: 'This API as an OpenAPI 3.1 document.',
     tags: ['Meta'],
-    auth: 'bearer',
+    auth: 'none',
+    responseHeaders: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=300' },
     responses: { 200: { description: 'The OpenAPI document.', schema: { type: 'object' } } },
     handler: async (_req, ctx) => {
       document ??= buildOpenApiDocument(allRoutes(), {

@@ -58,6 +58,13 @@ export interface RouteDefinition<Ctx = unknown> {
   tags?: string[];
   /** `bearer`: the binder calls `options.authenticate` before validating anything else. */
   auth: 'bearer' | 'none';
+  /**
+   * Documentation only, for `auth: 'none'` routes that authenticate their callers themselves (the OAuth
+   * endpoints): the accepted alternatives as OpenAPI security requirements over the schemes `bearerAuth` and
+   * `clientBasic` (RFC 6749 section 2.3.1), `{}` meaning none (anonymous, or credentials in the body).
+   * Default: `[]`, no authentication.
+   */
+  security?: Record<string, string[]>[];
   /** Documentation only (`x-permission`); enforcing it is the handler's job. */
   permission?: string;
   /**

@@ -2,7 +2,7 @@ import { newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { clientSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
+import { clientSchema, displayNameSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Client credentials'];
@@ -32,10 +32,11 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
         schema: {
+          title: 'CreateClientCredentialRequest',
           type: 'object',
           additionalProperties: false,
           required: ['name', 'orgId', 'scopes'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, orgId: idSchema, scopes: scopesSchema },
+          properties: { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema },
         },
       },
     },

@@ -17,7 +17,7 @@ export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], ver
     tags: ['Meta'],
     auth: 'none',
     responseHeaders: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=300' },
-    responses: { 200: { description: 'The OpenAPI document.', schema: { type: 'object' } } },
+    responses: { 200: { description: 'The OpenAPI document.', schema: { title: 'OpenApiDocument', type: 'object', required: ['openapi', 'info', 'paths'] } } },
     handler: async (_req, ctx) => {
       document ??= buildOpenApiDocument(allRoutes(), {
         title: 'Arbor Identity & Access API',

@@ -239,7 +239,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       200: {
         description: 'The ancestors.',
-        schema: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: orgSchema } } },
+        schema: { title: 'OrganizationList', type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: orgSchema } } },
       },
       ...commonErrors,
     },

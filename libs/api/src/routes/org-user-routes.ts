@@ -2,7 +2,7 @@ import { IamError, newId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { idSchema, idempotencyKeyHeader, ifMatchHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
+import { displayNameSchema, emailSchema, idSchema, idempotencyKeyHeader, ifMatchHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
 import { etag, executeWrite, parseIfMatch } from '../write-flow';
 
 const tags = ['Organization users'];
@@ -81,17 +81,31 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       params,
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
+        // Either an existing user by id, or a user by email (created when the email is new).
         schema: {
+          title: 'AddOrgUserRequest',
           type: 'object',
-          additionalProperties: false,
-          required: ['roles'],
-          properties: {
-            userId: idSchema,
-            email: { type: 'string', minLength: 3, maxLength: 254 },
-            name: { type: 'string', minLength: 1, maxLength: 200 },
-            password: { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true },
-            roles: rolesSchema,
-          },
+          oneOf: [
+            {
+              title: 'AddExistingUserRequest',
+              type: 'object',
+              additionalProperties: false,
+              required: ['userId', 'roles'],
+              properties: { userId: idSchema, roles: rolesSchema },
+            },
+            {
+              title: 'AddUserByEmailRequest',
+              type: 'object',
+              additionalProperties: false,
+              required: ['email', 'name', 'roles'],
+              properties: {
+                email: emailSchema,
+                name: displayNameSchema(),
+                password: { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true, description: 'For a new user only; without one, the user cannot log in until a password is set.' },
+                roles: rolesSchema,
+              },
+            },
+          ],
         },
       },
     },
@@ -237,10 +251,11 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       headers: { type: 'object', properties: { 'if-match': ifMatchHeader } },
       body: {
         schema: {
+          title: 'UpdateOrgUserRequest',
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: { roles: rolesSchema, name: { type: 'string', minLength: 1, maxLength: 200 } },
+          properties: { roles: rolesSchema, name: displayNameSchema() },
         },
       },
     },

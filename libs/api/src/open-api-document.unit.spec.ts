@@ -1,12 +1,12 @@
-import { buildOpenApiDocument } from '@arbor/http';
 import { API_VERSION, apiRoutes } from './create-api-app';
+import { describeApi } from './routes/openapi-route';
 
 /*
  * Completeness rules for the OpenAPI document (issue 11, item 11), checked on every operation the API
  * binds, so a route added later (in any branch) is held to them too: code generators get a named type for
  * every body, and clients learn every status the server may answer.
  */
-const doc: any = buildOpenApiDocument(apiRoutes() as never[], { title: 'Arbor', version: API_VERSION, basePath: '/api/v1', serverUrl: 'http://arbor.test' });
+const doc: any = describeApi(apiRoutes(), API_VERSION, 'https://iam.example.org');
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 const operations: [string, any][] = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
   Object.entries(item)
@@ -41,8 +41,10 @@ const allSchemas = (which: 'all' | 'request bodies' = 'all'): any[] => {
 };
 
 describe('the OpenAPI document describes every operation completely', () => {
-  it('has operations to check', () => {
+  it('has operations to check, a license, and a description for every tag', () => {
     expect(operations.length).toBeGreaterThan(20);
+    expect(doc.info.license.identifier).toBe('Apache-2.0');
+    for (const tag of doc.tags) expect([tag.name, typeof tag.description]).toEqual([tag.name, 'string']);
   });
 
   it.each(operations)('%s: named request and response bodies, required when declared', (_name, op) => {

@@ -11,6 +11,10 @@ export interface OpenApiInfo {
   basePath: string;
   /** Origin the API is served from (without the base path), emitted as the single `servers` entry. */
   serverUrl?: string;
+  /** SPDX license of the API description (`info.license`). */
+  license?: { name: string; identifier: string };
+  /** A description per tag the routes use (`tags[].description`); tags without one are listed bare. */
+  tagDescriptions?: Record<string, string>;
   /** Path items added verbatim (keys are full paths), for endpoints not defined as routes. */
   extraPaths?: Record<string, Record<string, unknown>>;
 }
@@ -49,7 +53,12 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], 
     paths,
   };
   if (info.serverUrl !== undefined) doc.servers = [{ url: info.serverUrl }];
-  if (tags.length > 0) doc.tags = tags.map((name) => ({ name }));
+  if (info.license !== undefined) (doc.info as Record<string, unknown>).license = info.license;
+  if (tags.length > 0)
+    doc.tags = tags.map((name) => {
+      const description = info.tagDescriptions?.[name];
+      return description === undefined ? { name } : { name, description };
+    });
   doc.components = {
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

@@ -48,7 +48,8 @@ export class SchemaNames {
    */
   walk(node: unknown): unknown {
     if (Array.isArray(node)) {
-      const items = node.map((item) => this.walk(item));
+      // oneOf, anyOf, allOf and prefixItems hold schemas, which may be titled themselves.
+      const items = node.map((item) => (isSchemaObject(item) && typeof item.title === 'string' ? this.name(item) : this.walk(item)));
       return items.every((item, i) => item === node[i]) ? node : items;
     }
     if (node === null || typeof node !== 'object') return node;

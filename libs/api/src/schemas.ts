@@ -208,3 +208,10 @@ export const scopesSchema: JsonSchema = {
   uniqueItems: true,
   items: { enum: [...PERMISSIONS] },
 };
+
+/**
+ * OpenAPI links from a response to the operations its values address (`$response.body#/id` and the like),
+ * so that readers, and schemathesis' stateful phase, follow a created resource to its other operations.
+ */
+export const linksTo = (operationIds: string[], parameters: Record<string, string>) =>
+  Object.fromEntries(operationIds.map((operationId) => [operationId, { operationId, parameters }]));

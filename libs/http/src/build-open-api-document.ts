@@ -95,6 +95,7 @@ const operation = (route: RouteDefinition<never>): Record<string, unknown> => {
       response.headers = headers;
     }
     if (spec.schema !== undefined) response.content = { [spec.contentType ?? 'application/json']: { schema: spec.schema } };
+    if (spec.links !== undefined) response.links = spec.links;
     responses[status] = response;
   }
   op.responses = withStandardFailures(route, responses);

@@ -11,6 +11,11 @@ export interface ResponseSpec {
   /** Defaults to `application/json`. */
   contentType?: string;
   headers?: Record<string, { description: string; schema?: JsonSchema }>;
+  /**
+   * OpenAPI links (section 4.8.20): operations this response's values feed, e.g. a created resource's id
+   * into its GET (`{ operationId: 'getOrg', parameters: { orgId: '$response.body#/id' } }`). Emitted as is.
+   */
+  links?: Record<string, { operationId: string; parameters: Record<string, string>; description?: string }>;
 }
 
 export interface RequestSpec {

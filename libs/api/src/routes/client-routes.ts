@@ -2,7 +2,16 @@ import { newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { clientSchema, displayNameSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
+import {
+  clientSchema,
+  displayNameSchema,
+  idempotencyKeyHeader,
+  idSchema,
+  linksTo,
+  pageOf,
+  pageQuery,
+  scopesSchema,
+} from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Client credentials'];
@@ -41,7 +50,12 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       },
     },
     responses: {
-      201: { description: 'Issued.', schema: clientSchema, headers: { Location: { description: 'The client credential.' } } },
+      201: {
+        description: 'Issued.',
+        schema: clientSchema,
+        headers: { Location: { description: 'The client credential.' } },
+        links: linksTo(['deleteClientCredential'], { clientCredentialId: '$response.body#/id' }),
+      },
       ...errors,
       409: problemResponse('The idempotency key was reused with another request.'),
     },

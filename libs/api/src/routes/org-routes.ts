@@ -4,9 +4,10 @@ import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition 
 import type { ApiContext } from '../api-context';
 import {
   createOrgBody,
-  idSchema,
   idempotencyKeyHeader,
+  idSchema,
   ifMatchHeader,
+  linksTo,
   orgIdParams,
   orgSchema,
   pageOf,
@@ -52,7 +53,12 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       body: { schema: createOrgBody },
     },
     responses: {
-      201: { description: 'Created.', schema: orgSchema, headers: { ...etagHeader, Location: { description: 'The new organization.' } } },
+      201: {
+        description: 'Created.',
+        schema: orgSchema,
+        headers: { ...etagHeader, Location: { description: 'The new organization.' } },
+        links: linksTo(['getOrg', 'replaceOrg', 'deleteOrg', 'listOrgChildren', 'listOrgParents'], { orgId: '$response.body#/id' }),
+      },
       ...commonErrors,
       403: problemResponse('The caller may not create organizations here.'),
       409: problemResponse('A sibling already has this name, the tree would be too deep, or the idempotency key was reused.'),

@@ -2,7 +2,18 @@ import { IamError, newId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { displayNameSchema, emailSchema, idSchema, idempotencyKeyHeader, ifMatchHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
+import {
+  displayNameSchema,
+  emailSchema,
+  idempotencyKeyHeader,
+  idSchema,
+  ifMatchHeader,
+  linksTo,
+  orgUserSchema,
+  pageOf,
+  pageQuery,
+  rolesSchema,
+} from '../schemas';
 import { etag, executeWrite, parseIfMatch } from '../write-flow';
 
 const tags = ['Organization users'];
@@ -110,7 +121,12 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       },
     },
     responses: {
-      201: { description: 'Added.', schema: orgUserSchema, headers: { ...etagHeader, Location: { description: 'The org user.' } } },
+      201: {
+        description: 'Added.',
+        schema: orgUserSchema,
+        headers: { ...etagHeader, Location: { description: 'The org user.' } },
+        links: linksTo(['getOrgUser', 'updateOrgUser', 'removeOrgUser', 'confirmOrgUser'], { orgId: '$response.body#/orgId', userId: '$response.body#/userId' }),
+      },
       ...errors,
       409: problemResponse('Already a member, or the idempotency key was reused.'),
     },

@@ -8,7 +8,7 @@ import {
   requireInternalTokenOffLoopback,
   tokenAudiencesFromEnv,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseTrustedProxies } from '@arbor/api';
+import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
   openPostgresEventStore,
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const port = process.env.PORT === undefined || process.env.PORT === '' ? 8080 : Number(process.env.PORT);
   const issuer = settings.issuer;
   const trustedProxies = parseTrustedProxies(process.env.IAM_TRUSTED_PROXIES);
+  const corsOrigins = parseCorsOrigins(process.env.IAM_CORS_ORIGINS);
   const connection = { schema: settings.schema };
   const [eventStore, readModels, vault, tokenStore, throttleStore] = await Promise.all([
     openPostgresEventStore(settings.databaseUrl, connection),
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
-  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies });
+  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies, corsOrigins });
   const server = app.listen(port, process.env.HOST || '0.0.0.0');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   log.info('arbor listening', {

@@ -31,7 +31,10 @@ function startProcess(env: Record<string, string>): Promise<Started> {
         resolvePromise({ child, port: Number(match[1]), stdout: () => out });
       }
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}; stderr: ${err}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}; stderr: ${err}`));
+    });
   });
 }
 
@@ -92,4 +95,36 @@ describe('the standalone process', () => {
       await stop(started);
     }
   }, 60_000);
+
+  it('serves the API reference page with its assets from node_modules (no CDN), and the OpenAPI document, without a token', async () => {
+    const started = await startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), IAM_BOOTSTRAP_ADMIN_PASSWORD: 'chosen password 123' });
+    const base = `http://127.0.0.1:${started.port}`;
+    try {
+      const page = await fetch(`${base}/api/v1/docs`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      expect(assets.length).toBeGreaterThanOrEqual(3);
+      for (const asset of assets) {
+        expect(asset).toMatch(/^\/api\/v1\/docs\//); // same origin: nothing from a CDN
+        const res = await fetch(base + asset);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(asset.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
+        if (asset.endsWith('initializer.js')) expect(await res.text()).toContain("url: '/api/v1/openapi.json'");
+        else expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+      }
+      const doc = await fetch(`${base}/api/v1/openapi.json`);
+      expect(doc.status).toBe(200);
+      expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    } finally {
+      await stop(started);
+    }
+  }, 60_000);
+
+  it('refuses to start with an IAM_CORS_ORIGINS entry that is not an origin', async () => {
+    await expect(startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), IAM_CORS_ORIGINS: 'https://app.example.test/path' })).rejects.toThrow(
+      /IAM_CORS_ORIGINS/,
+    );
+  });
 });

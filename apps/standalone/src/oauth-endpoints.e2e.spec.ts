@@ -113,7 +113,9 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
       const responses = doc.paths[`${path}`].post.responses;
       for (const status of ['400', '401', '413', '415']) {
         expect(Object.keys(responses[status].content)).toEqual(['application/json']);
-        expect(responses[status].content['application/json'].schema.required).toEqual(['error', 'error_description']);
+        // A named schema (issue 11): follow the $ref.
+        const schema = responses[status].content['application/json'].schema;
+        expect(doc.components.schemas[schema.$ref.split('/').pop()].required).toEqual(['error', 'error_description']);
       }
     }
   });

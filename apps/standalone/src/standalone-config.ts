@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { tokenAudiencesFromEnv } from '@arbor/application';
-import { parseTrustedProxies } from '@arbor/api';
+import { parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
 
 export interface StandaloneConfig {
   port: number;
@@ -25,11 +25,13 @@ export interface StandaloneConfig {
   subtreeCacheEntries?: number;
   /** Proxies whose X-Forwarded-For names the client (IAM_TRUSTED_PROXIES; see parseTrustedProxies); none by default. */
   trustedProxies?: string[];
+  /** Browser origins whose scripts may call /api/v1 (IAM_CORS_ORIGINS; see parseCorsOrigins); none by default. */
+  corsOrigins?: string[];
 }
 
 /**
  * Contract section 2: PORT, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_BOOTSTRAP_ADMIN_EMAIL,
- * IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES. Throws on a value it cannot use.
+ * IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS. Throws on a value it cannot use.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
@@ -55,5 +57,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneC
     benchRoutes: env.IAM_BENCH_ROUTES === 'true',
     subtreeCacheEntries: cacheEntries,
     trustedProxies: parseTrustedProxies(env.IAM_TRUSTED_PROXIES),
+    corsOrigins: parseCorsOrigins(env.IAM_CORS_ORIGINS),
   };
 }

@@ -121,7 +121,12 @@ async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: Dat
   const purge = setInterval(purgeExpired, 3600_000);
   purge.unref();
 
-  const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false, trustedProxies: config.trustedProxies });
+  const app = createApiApp(ctx, {
+    validateResponses: config.validateResponses,
+    benchRoutes: config.benchRoutes ?? false,
+    trustedProxies: config.trustedProxies,
+    corsOrigins: config.corsOrigins,
+  });
   const server = app.listen(config.port, config.host ?? '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -3,6 +3,8 @@ import v8 from 'node:v8';
 import { isIamError, PERMISSIONS } from '@arbor/domain';
 import { bindRoutes, errorHandler, HttpProblem, notFoundHandler, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from './api-context';
+import { apiDocsRouter } from './api-docs';
+import { apiCors, publicCors } from './cors';
 import { mapError } from './problem-mapping';
 import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
@@ -29,6 +31,11 @@ export interface ApiAppOptions {
    * that `req.ip`, the source login throttling counts, is the client's address. Empty: the socket's peer.
    */
   trustedProxies?: string[];
+  /**
+   * Browser origins whose scripts may call `/api/v1` (IAM_CORS_ORIGINS, see parseCorsOrigins); none by
+   * default. The discovery documents, the JWKS and the OpenAPI document allow every origin regardless.
+   */
+  corsOrigins?: string[];
 }
 
 /** Every `/api/v1` route, in the order they are bound and documented. */
@@ -55,7 +62,9 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   app.set('etag', false);
   app.set('trust proxy', options.trustedProxies && options.trustedProxies.length > 0 ? options.trustedProxies : false);
 
-  // First: API requests, nearly all of the traffic, skip the layers below.
+  const cors = apiCors(options.corsOrigins ?? []);
+  if (cors !== undefined) app.use('/api/v1', cors);
+  // Then API requests, nearly all of the traffic, skip the layers below.
   app.use(
     bindRoutes(apiRoutes(), {
       ctx,
@@ -66,6 +75,7 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
       log: (message, fields) => ctx.log.error(message, fields),
     }),
   );
+  app.use(apiDocsRouter());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -84,10 +94,12 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
     });
   }
 
-  app.get('/.well-known/jwks.json', (_req, res) => {
+  // Public documents: any origin may read them (publicCors), and answer its preflight.
+  app.options(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server'], publicCors);
+  app.get('/.well-known/jwks.json', publicCors, (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(ctx.keys.jwks());
   });
-  app.get('/.well-known/oauth-authorization-server', (_req, res) => {
+  app.get('/.well-known/oauth-authorization-server', publicCors, (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(authorizationServerMetadata(ctx.issuer));
   });
 
@@ -125,7 +137,8 @@ export function discoveryUrl(issuer: string): string {
  * or none from the first-party public client (password and refresh grants). Introspection and revocation take client
  * credentials or a bearer access token (RFC 8414 section 2 allows access token types such as `Bearer` in
  * these lists); revocation also `none`: the first-party public client revokes a refresh token by
- * possession. The service documentation is the OpenAPI document (it needs a bearer token, as all of /api/v1).
+ * possession. The service documentation is the API reference page (`/api/v1/docs`, rendering the public
+ * OpenAPI document `/api/v1/openapi.json`).
  */
 export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
   return {
@@ -140,6 +153,6 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'Bearer', 'none'],
     scopes_supported: [...PERMISSIONS],
     response_types_supported: [],
-    service_documentation: `${issuer}/api/v1/openapi.json`,
+    service_documentation: `${issuer}/api/v1/docs`,
   };
 }

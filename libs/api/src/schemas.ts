@@ -1,18 +1,45 @@
 import type { JsonSchema } from '@arbor/http';
 import { ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS } from '@arbor/domain';
 
-/** Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. */
+/**
+ * Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. A
+ * schema with a `title` is a named type of the document (`components.schemas[title]`, see SchemaNames):
+ * every resource and every request body has one.
+ */
 
 export const idSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' };
 
 export const timestampSchema: JsonSchema = { type: 'string', format: 'date-time' };
 
+/** Printable characters that are blank: the domain trims them (String.prototype.trim's set, minus controls). */
+const BLANK = ' \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** C0, DEL and C1 controls, which no name may hold (field-rules.ts, org-rules.ts). */
+const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f';
+
+/**
+ * A display name as the domain accepts it (organization, user and client names): 1..`max` characters, no
+ * control character, and not blank only (the domain trims names). The pattern is unambiguous (blanks, then
+ * one non-blank, then anything printable), so it runs in linear time on any input.
+ */
+export const displayNameSchema = (max = 200, description?: string): JsonSchema => ({
+  type: 'string',
+  minLength: 1,
+  maxLength: max,
+  pattern: `^[${BLANK}]*[^${BLANK}${CONTROLS}][^${CONTROLS}]*$`,
+  ...(description === undefined ? {} : { description }),
+});
+
+/** An email address (RFC 5321 length limit); `format: email` as ajv-formats checks it. */
+export const emailSchema: JsonSchema = { type: 'string', format: 'email', minLength: 3, maxLength: 254 };
+
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 200, default: 50, description: 'Page size (1..200).' },
-  cursor: { type: 'string', minLength: 1, maxLength: 1024, description: 'Opaque cursor from a previous page.' },
+  cursor: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor: the `nextCursor` of a previous page (base64url).' },
 } satisfies Record<string, JsonSchema>;
 
+/** A page of `item`s; named `<item title>Page` when the item is named. */
 export const pageOf = (item: JsonSchema): JsonSchema => ({
+  ...(typeof item.title === 'string' ? { title: `${item.title}Page` } : {}),
   type: 'object',
   additionalProperties: false,
   required: ['items', 'nextCursor'],
@@ -27,6 +54,7 @@ export const orgIdParams: JsonSchema = {
 };
 
 export const orgSchema: JsonSchema = {
+  title: 'Organization',
   type: 'object',
   additionalProperties: false,
   required: ['id', 'name', 'parentId', 'description', 'metadata', 'depth', 'createdAt', 'updatedAt', 'version'],
@@ -44,13 +72,14 @@ export const orgSchema: JsonSchema = {
 };
 
 const orgWritable = {
-  name: { type: 'string', minLength: 1, maxLength: ORG_NAME_MAX },
+  name: displayNameSchema(ORG_NAME_MAX),
   parentId: { anyOf: [idSchema, { type: 'null' }] },
   description: { type: ['string', 'null'], maxLength: ORG_DESCRIPTION_MAX },
   metadata: { type: 'object', description: 'Any JSON object of at most 4 KiB.' },
 } satisfies Record<string, JsonSchema>;
 
 export const createOrgBody: JsonSchema = {
+  title: 'CreateOrganizationRequest',
   type: 'object',
   additionalProperties: false,
   required: ['name'],
@@ -58,6 +87,7 @@ export const createOrgBody: JsonSchema = {
 };
 
 export const replaceOrgBody: JsonSchema = {
+  title: 'ReplaceOrganizationRequest',
   type: 'object',
   additionalProperties: false,
   required: ['name', 'parentId'],
@@ -72,6 +102,7 @@ export const idempotencyKeyHeader: JsonSchema = {
 };
 
 export const eventSchema: JsonSchema = {
+  title: 'Event',
   type: 'object',
   additionalProperties: false,
   required: ['id', 'type', 'streamId', 'streamVersion', 'position', 'occurredAt', 'actor', 'data'],
@@ -101,12 +132,14 @@ export const rolesSchema: JsonSchema = {
 };
 
 export const userSchema: JsonSchema = {
+  title: 'User',
   type: 'object',
   additionalProperties: false,
   required: ['id', 'email', 'name', 'status', 'createdAt', 'updatedAt', 'version'],
   properties: {
     id: { type: 'string' },
-    email: { type: ['string', 'null'] },
+    // No `format`: the address as stored, which may be the bootstrap admin's `admin@localhost`.
+    email: { type: ['string', 'null'], description: 'The address as given; `null` once the user is erased.' },
     name: { type: ['string', 'null'] },
     status: { enum: ['active', 'disabled', 'erased'] },
     createdAt: timestampSchema,
@@ -116,13 +149,15 @@ export const userSchema: JsonSchema = {
 };
 
 export const orgUserSchema: JsonSchema = {
+  title: 'OrgUser',
   type: 'object',
   additionalProperties: false,
   required: ['orgId', 'userId', 'email', 'name', 'status', 'roles', 'addedAt', 'version'],
   properties: {
     orgId: { type: 'string' },
     userId: { type: 'string' },
-    email: { type: ['string', 'null'] },
+    // No `format`: the address as stored, which may be the bootstrap admin's `admin@localhost`.
+    email: { type: ['string', 'null'], description: 'The address as given; `null` once the user is erased.' },
     name: { type: ['string', 'null'] },
     status: { enum: ['active', 'disabled', 'erased'] },
     roles: rolesSchema,
@@ -132,6 +167,7 @@ export const orgUserSchema: JsonSchema = {
 };
 
 export const userMembershipSchema: JsonSchema = {
+  title: 'UserMembership',
   type: 'object',
   additionalProperties: false,
   required: ['orgId', 'orgName', 'roles', 'addedAt', 'pending'],
@@ -145,6 +181,7 @@ export const userMembershipSchema: JsonSchema = {
 };
 
 export const clientSchema: JsonSchema = {
+  title: 'ClientCredential',
   type: 'object',
   additionalProperties: false,
   required: ['id', 'clientId', 'name', 'orgId', 'scopes', 'createdAt', 'version'],
@@ -166,3 +203,10 @@ export const scopesSchema: JsonSchema = {
   uniqueItems: true,
   items: { enum: [...PERMISSIONS] },
 };
+
+/**
+ * OpenAPI links from a response to the operations its values address (`$response.body#/id` and the like),
+ * so that readers, and schemathesis' stateful phase, follow a created resource to its other operations.
+ */
+export const linksTo = (operationIds: string[], parameters: Record<string, string>) =>
+  Object.fromEntries(operationIds.map((operationId) => [operationId, { operationId, parameters }]));

@@ -1,6 +1,7 @@
 import { sharedSchemas } from './problem-schema';
 import type { JsonSchema, RouteDefinition } from './route-definition';
 import { pathParamNames } from './path-param-names';
+import { PATH_CONVENTIONS, SchemaNames, withStandardFailures } from './open-api-components';
 
 export interface OpenApiInfo {
   title: string;
@@ -10,6 +11,10 @@ export interface OpenApiInfo {
   basePath: string;
   /** Origin the API is served from (without the base path), emitted as the single `servers` entry. */
   serverUrl?: string;
+  /** SPDX license of the API description (`info.license`). */
+  license?: { name: string; identifier: string };
+  /** A description per tag the routes use (`tags[].description`); tags without one are listed bare. */
+  tagDescriptions?: Record<string, string>;
   /** Path items added verbatim (keys are full paths), for endpoints not defined as routes. */
   extraPaths?: Record<string, Record<string, unknown>>;
 }
@@ -18,7 +23,10 @@ export type OpenApiDocument = Record<string, unknown> & { openapi: '3.1.0'; path
 
 /**
  * Renders route definitions as an OpenAPI 3.1 document. Route schemas are JSON Schema 2020-12 already, so
- * they are emitted as written; the document and the binder's validators can never disagree.
+ * they are emitted as written; the document and the binder's validators can never disagree. Schemas with a
+ * `title` become named `components.schemas` (SchemaNames); every operation also lists the failures any
+ * route of its kind may answer (withStandardFailures), and the description the 405 that every path answers
+ * for a method it does not define.
  */
 // `never` accepts routes of any context type: the document never calls a handler.
 export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], info: OpenApiInfo): OpenApiDocument => {
@@ -26,6 +34,7 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], 
   const paths: Record<string, Record<string, unknown>> = {};
   const operationIds = new Set<string>();
   const tags: string[] = [];
+  const names = new SchemaNames(sharedSchemas);
 
   for (const route of routes) {
     if (operationIds.has(route.operationId)) throw new Error(`Duplicate operationId '${route.operationId}'`);
@@ -33,21 +42,29 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], 
     const key = route.path === '/' && base !== '' ? base : base + route.path;
     const item = (paths[key] ??= {});
     if (item[route.method] !== undefined) throw new Error(`Duplicate operation ${route.method.toUpperCase()} ${key}`);
-    item[route.method] = operation(route);
+    item[route.method] = names.walk(operation(route));
     for (const tag of route.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
   }
   for (const [key, item] of Object.entries(info.extraPaths ?? {})) paths[key] = { ...paths[key], ...item };
 
   const doc: OpenApiDocument = {
     openapi: '3.1.0',
-    info: { title: info.title, version: info.version, ...(info.description === undefined ? {} : { description: info.description }) },
+    info: { title: info.title, version: info.version, description: info.description === undefined ? PATH_CONVENTIONS : `${info.description}\n\n${PATH_CONVENTIONS}` },
     paths,
   };
   if (info.serverUrl !== undefined) doc.servers = [{ url: info.serverUrl }];
-  if (tags.length > 0) doc.tags = tags.map((name) => ({ name }));
+  if (info.license !== undefined) (doc.info as Record<string, unknown>).license = info.license;
+  if (tags.length > 0)
+    doc.tags = tags.map((name) => {
+      const description = info.tagDescriptions?.[name];
+      return description === undefined ? { name } : { name, description };
+    });
   doc.components = {
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-    schemas: { ...sharedSchemas },
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      clientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client credentials, RFC 6749 section 2.3.1 (client_secret_basic).' },
+    },
+    schemas: names.schemas,
   };
   return doc;
 };
@@ -78,11 +95,12 @@ const operation = (route: RouteDefinition<never>): Record<string, unknown> => {
       response.headers = headers;
     }
     if (spec.schema !== undefined) response.content = { [spec.contentType ?? 'application/json']: { schema: spec.schema } };
+    if (spec.links !== undefined) response.links = spec.links;
     responses[status] = response;
   }
-  op.responses = responses;
+  op.responses = withStandardFailures(route, responses);
 
-  op.security = route.auth === 'bearer' ? [{ bearerAuth: [] }] : [];
+  op.security = route.auth === 'bearer' ? [{ bearerAuth: [] }] : (route.security ?? []);
   if (route.permission !== undefined) op['x-permission'] = route.permission;
   return op;
 };

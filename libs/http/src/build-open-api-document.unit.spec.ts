@@ -1,6 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { buildOpenApiDocument } from './build-open-api-document';
+import { PATH_CONVENTIONS } from './open-api-components';
 import { problemResponse, problemSchema, problemSchemaRef } from './problem-schema';
 import type { RouteDefinition } from './route-definition';
 import { defineRoute } from './route-definition';
@@ -89,7 +90,7 @@ describe('buildOpenApiDocument', () => {
   it('emits an OpenAPI 3.1 header, servers, tags and shared components', () => {
     const doc: any = build();
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.info).toEqual({ title: 'Arbor IAM', version: '1.2.3', description: 'IAM' });
+    expect(doc.info).toEqual({ title: 'Arbor IAM', version: '1.2.3', description: `IAM\n\n${PATH_CONVENTIONS}` });
     expect(doc.servers).toEqual([{ url: 'https://iam.example' }]);
     expect(doc.tags).toEqual([{ name: 'Organizations' }, { name: 'OAuth' }]);
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
@@ -132,7 +133,9 @@ describe('buildOpenApiDocument', () => {
 
   it('documents responses with content, headers and problem references', () => {
     const responses = op(build(), '/api/v1/orgs/{orgId}/children', 'get').responses;
-    expect(Object.keys(responses)).toEqual(['200', '404']);
+    // Declared, then the failures any bearer route may answer (400, 401, 500, 503), ordered by status.
+    expect(Object.keys(responses)).toEqual(['200', '400', '401', '404', '500', '503']);
+    expect(responses['503'].headers['Retry-After']).toBeDefined();
     expect(responses['200'].headers).toEqual({ ETag: { description: 'Version of the parent', schema: { type: 'string' } } });
     expect(Object.keys(responses['200'].content)).toEqual(['application/json']);
     expect(responses['404']).toEqual({ description: 'No such organization', content: { 'application/problem+json': { schema: problemSchemaRef } } });
@@ -189,5 +192,24 @@ describe('buildOpenApiDocument', () => {
     const info = { title: 't', version: '1', basePath: '/api' };
     expect(() => buildOpenApiDocument([routes[0], routes[0]], info)).toThrow(/Duplicate operationId/);
     expect(() => buildOpenApiDocument([routes[0], { ...routes[0], operationId: 'other' }], info)).toThrow(/Duplicate operation GET/);
+  });
+
+  it('names titled schemas: components.schemas[title] and a $ref wherever they are used', () => {
+    const member = { title: 'Member', type: 'object', properties: { id: { type: 'string' } } };
+    const page = { title: 'MemberPage', type: 'object', properties: { items: { type: 'array', items: member } } };
+    const named = [
+      defineRoute({ operationId: 'a', method: 'get', path: '/a', summary: 'a', auth: 'none', responses: { 200: { description: 'a', schema: page } }, handler }),
+      defineRoute({ operationId: 'b', method: 'post', path: '/b', summary: 'b', auth: 'none', request: { body: { schema: member } }, responses: { 201: { description: 'b', schema: member } }, handler }),
+    ];
+    const doc: any = buildOpenApiDocument(named, { title: 't', version: '1', basePath: '' });
+    expect(op(doc, '/a', 'get').responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/MemberPage' });
+    expect(doc.components.schemas.MemberPage.properties.items.items).toEqual({ $ref: '#/components/schemas/Member' });
+    expect(op(doc, '/b', 'post').requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Member' });
+    expect(doc.components.schemas.Member).toEqual(member);
+    // The declarations themselves are untouched: the binder validates with them.
+    expect(page.properties.items.items).toBe(member);
+
+    const clash = { ...named[1], operationId: 'c', path: '/c', request: { body: { schema: { ...member, required: ['id'] } } } };
+    expect(() => buildOpenApiDocument([...named, clash], { title: 't', version: '1', basePath: '' })).toThrow(/Two different schemas are titled 'Member'/);
   });
 });

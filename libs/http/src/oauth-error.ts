@@ -12,6 +12,7 @@ export interface OAuthErrorBody {
 
 /** The RFC 6749 section 5.2 body as JSON Schema, for route responses and the OpenAPI document. */
 export const oauthErrorSchema: JsonSchema = {
+  title: 'OAuthError',
   type: 'object',
   description: 'RFC 6749 section 5.2 error.',
   additionalProperties: false,

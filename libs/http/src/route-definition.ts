@@ -11,6 +11,11 @@ export interface ResponseSpec {
   /** Defaults to `application/json`. */
   contentType?: string;
   headers?: Record<string, { description: string; schema?: JsonSchema }>;
+  /**
+   * OpenAPI links (section 4.8.20): operations this response's values feed, e.g. a created resource's id
+   * into its GET (`{ operationId: 'getOrg', parameters: { orgId: '$response.body#/id' } }`). Emitted as is.
+   */
+  links?: Record<string, { operationId: string; parameters: Record<string, string>; description?: string }>;
 }
 
 export interface RequestSpec {
@@ -58,6 +63,13 @@ export interface RouteDefinition<Ctx = unknown> {
   tags?: string[];
   /** `bearer`: the binder calls `options.authenticate` before validating anything else. */
   auth: 'bearer' | 'none';
+  /**
+   * Documentation only, for `auth: 'none'` routes that authenticate their callers themselves (the OAuth
+   * endpoints): the accepted alternatives as OpenAPI security requirements over the schemes `bearerAuth` and
+   * `clientBasic` (RFC 6749 section 2.3.1), `{}` meaning none (anonymous, or credentials in the body).
+   * Default: `[]`, no authentication.
+   */
+  security?: Record<string, string[]>[];
   /** Documentation only (`x-permission`); enforcing it is the handler's job. */
   permission?: string;
   /**

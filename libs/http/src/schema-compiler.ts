@@ -40,6 +40,9 @@ export class SchemaCompiler {
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const EMAIL_ADDRESS = /^(?=.{3,254}$)[^\s@\u0000-\u001f\u007f-\u009f]+@(?:[^\s@\u0000-\u001f\u007f-\u009f]+\.[^\s@\u0000-\u001f\u007f-\u009f]+|localhost)$/i;
+
 const createAjv = (coercing: boolean, checkSchemas: boolean): Ajv2020 => {
   const ajv = new Ajv2020({
     allErrors: true,
@@ -49,6 +52,10 @@ const createAjv = (coercing: boolean, checkSchemas: boolean): Ajv2020 => {
     useDefaults: coercing,
   });
   addFormats(ajv);
+  // `format: email` means what the domain accepts (libs/domain FieldChecks.email): one @, no spaces or
+  // control characters, a dotted domain or `localhost` (RFC 6761; the default bootstrap admin is
+  // admin@localhost). ajv-formats' own rule refuses dotless domains and non-ASCII addresses (RFC 6531).
+  ajv.addFormat('email', EMAIL_ADDRESS);
   return ajv;
 };
 

@@ -44,14 +44,16 @@ export interface CallResult {
 /**
  * Starts Arbor over a fresh (or given) data directory, with a cheap password hash cost and response
  * validation on, and logs the platform admin in. `trustedProxies` (IAM_TRUSTED_PROXIES): e.g. `['loopback']`
- * lets a test play several sources with X-Forwarded-For. Embedded: the standalone app in this process. With
+ * lets a test play several sources with X-Forwarded-For; `corsOrigins` (IAM_CORS_ORIGINS): the browser
+ * origins the API allows. Embedded: the standalone app in this process. With
  * ARBOR_TEST_PROFILE=distributed (set by the `distributed` Jest project): gateway, command service and
  * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
  */
-export async function startTestApp(options: { dataDir?: string; trustedProxies?: string[] } = {}): Promise<TestApp> {
+export async function startTestApp(options: { dataDir?: string; trustedProxies?: string[]; corsOrigins?: string[] } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
     const env: Record<string, string> = options.trustedProxies ? { IAM_TRUSTED_PROXIES: options.trustedProxies.join(',') } : {};
+    if (options.corsOrigins) env.IAM_CORS_ORIGINS = options.corsOrigins.join(',');
     const stack = await startDistributedStack({
       dataDir,
       adminEmail: ADMIN_EMAIL,
@@ -75,6 +77,7 @@ export async function startTestApp(options: { dataDir?: string; trustedProxies?:
       logLevel: 'silent',
       validateResponses: true,
       trustedProxies: options.trustedProxies,
+      corsOrigins: options.corsOrigins,
     },
     jsonLogger({}, 'silent'),
   );

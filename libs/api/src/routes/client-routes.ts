@@ -3,7 +3,7 @@ import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/appl
 import { defineRoute, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { clientSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
+import { clientSchema, displayNameSchema, idempotencyKeyHeader, idSchema, linksTo, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Client credentials'];
@@ -60,15 +60,21 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
         schema: {
+          title: 'CreateClientCredentialRequest',
           type: 'object',
           additionalProperties: false,
           required: ['name', 'orgId', 'scopes'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, orgId: idSchema, scopes: scopesSchema },
+          properties: { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema },
         },
       },
     },
     responses: {
-      201: { description: 'Issued.', schema: clientSchema, headers: { ...etagHeader, Location: { description: 'The client credential.' } } },
+      201: {
+        description: 'Issued.',
+        schema: clientSchema,
+        headers: { ...etagHeader, Location: { description: 'The client credential.' } },
+        links: linksTo(['getClientCredential', 'deleteClientCredential'], { clientCredentialId: '$response.body#/id' }),
+      },
       ...errors,
       409: problemResponse('The idempotency key was reused with another request.'),
     },

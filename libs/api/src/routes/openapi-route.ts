@@ -1,9 +1,41 @@
-import { buildOpenApiDocument, defineRoute, type RouteDefinition } from '@arbor/http';
+import { buildOpenApiDocument, defineRoute, type OpenApiDocument, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+
+/** What each tag of the API groups, for readers of the document and of `/api/v1/docs`. */
+export const TAG_DESCRIPTIONS: Record<string, string> = {
+  Auth: 'OAuth 2.0 token endpoint (RFC 6749), introspection (RFC 7662) and revocation (RFC 7009).',
+  Organizations: 'The organization tree: create, read, rename, move and delete organizations.',
+  'Organization users': 'Memberships: who belongs to an organization, with which roles.',
+  Users: 'User accounts: their own profile, and what administrators may see and change.',
+  'Client credentials': 'OAuth clients of an organization (client_credentials grant).',
+  Events: 'The event log, as far as the caller may read it.',
+  Meta: 'This API’s own description.',
+};
+
+const OPEN_API_DOCUMENT_SCHEMA = {
+  title: 'OpenApiDocument',
+  type: 'object',
+  required: ['openapi', 'info', 'paths'],
+  properties: { openapi: { type: 'string' }, info: { type: 'object' }, paths: { type: 'object' } },
+};
+
+/** The document `GET /api/v1/openapi.json` serves, for `routes` served under `<serverUrl>/api/v1`. */
+export const describeApi = (routes: readonly RouteDefinition<ApiContext>[], version: string, serverUrl: string): OpenApiDocument =>
+  buildOpenApiDocument(routes as readonly RouteDefinition<never>[], {
+    title: 'Arbor Identity & Access API',
+    version,
+    description: 'Organizations, users, roles and OAuth2 tokens, backed by an event log.',
+    basePath: '/api/v1',
+    serverUrl,
+    license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
+    tagDescriptions: TAG_DESCRIPTIONS,
+  });
 
 /**
  * `GET /api/v1/openapi.json`, generated from the very route declarations the server binds, so the document
- * cannot drift from what runs. Like every /api/v1 route but the token endpoint, it needs a bearer token.
+ * cannot drift from what runs. Public, like the discovery documents: Swagger UI (`/api/v1/docs`), code
+ * generators and browser apps on any origin (`Access-Control-Allow-Origin: *`) load it without a token; it
+ * describes the API, never anyone's data.
  */
 export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], version: string): RouteDefinition<ApiContext> {
   let document: object | undefined;
@@ -13,16 +45,11 @@ export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], ver
     path: '/openapi.json',
     summary: 'This API as an OpenAPI 3.1 document.',
     tags: ['Meta'],
-    auth: 'bearer',
-    responses: { 200: { description: 'The OpenAPI document.', schema: { type: 'object' } } },
+    auth: 'none',
+    responseHeaders: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=300' },
+    responses: { 200: { description: 'The OpenAPI document.', schema: OPEN_API_DOCUMENT_SCHEMA } },
     handler: async (_req, ctx) => {
-      document ??= buildOpenApiDocument(allRoutes(), {
-        title: 'Arbor Identity & Access API',
-        version,
-        description: 'Organizations, users, roles and OAuth2 tokens, backed by an event log.',
-        basePath: '/api/v1',
-        serverUrl: ctx.issuer,
-      });
+      document ??= describeApi(allRoutes(), version, ctx.issuer);
       return { status: 200, body: document };
     },
   });

@@ -4,8 +4,9 @@ import { defineRoute, problemResponse, representationTag, type HandlerRequest, t
 import type { ApiContext } from '../api-context';
 import {
   createOrgBody,
-  idSchema,
   idempotencyKeyHeader,
+  idSchema,
+  linksTo,
   orgIdParams,
   orgSchema,
   pageOf,
@@ -62,7 +63,12 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       body: { schema: createOrgBody },
     },
     responses: {
-      201: { description: 'Created.', schema: orgSchema, headers: { ...etagHeader, Location: { description: 'The new organization.' } } },
+      201: {
+        description: 'Created.',
+        schema: orgSchema,
+        headers: { ...etagHeader, Location: { description: 'The new organization.' } },
+        links: linksTo(['getOrg', 'replaceOrg', 'deleteOrg', 'listOrgChildren', 'listOrgParents'], { orgId: '$response.body#/id' }),
+      },
       ...commonErrors,
       403: problemResponse('The caller may not create organizations here.'),
       409: problemResponse('A sibling already has this name, the tree would be too deep, or the idempotency key was reused.'),
@@ -254,7 +260,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       200: {
         description: 'The ancestors.',
-        schema: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: orgSchema } } },
+        schema: { title: 'OrganizationList', type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: orgSchema } } },
       },
       ...commonErrors,
     },

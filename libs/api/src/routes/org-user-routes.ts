@@ -3,7 +3,7 @@ import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { idSchema, idempotencyKeyHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
+import { displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Organization users'];
@@ -95,22 +95,41 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       params,
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
+        // Either an existing user by id, or a user by email (created when the email is new).
         schema: {
+          title: 'AddOrgUserRequest',
           type: 'object',
-          additionalProperties: false,
-          required: ['roles'],
-          properties: {
-            userId: idSchema,
-            email: { type: 'string', minLength: 3, maxLength: 254 },
-            name: { type: 'string', minLength: 1, maxLength: 200 },
-            password: { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true },
-            roles: rolesSchema,
-          },
+          oneOf: [
+            {
+              title: 'AddExistingUserRequest',
+              type: 'object',
+              additionalProperties: false,
+              required: ['userId', 'roles'],
+              properties: { userId: idSchema, roles: rolesSchema },
+            },
+            {
+              title: 'AddUserByEmailRequest',
+              type: 'object',
+              additionalProperties: false,
+              required: ['email', 'name', 'roles'],
+              properties: {
+                email: emailSchema,
+                name: displayNameSchema(),
+                password: { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true, description: 'For a new user only; without one, the user cannot log in until a password is set.' },
+                roles: rolesSchema,
+              },
+            },
+          ],
         },
       },
     },
     responses: {
-      201: { description: 'Added.', schema: orgUserSchema, headers: { ...etagHeader, Location: { description: 'The org user.' } } },
+      201: {
+        description: 'Added.',
+        schema: orgUserSchema,
+        headers: { ...etagHeader, Location: { description: 'The org user.' } },
+        links: linksTo(['getOrgUser', 'updateOrgUser', 'removeOrgUser', 'confirmOrgUser'], { orgId: '$response.body#/orgId', userId: '$response.body#/userId' }),
+      },
       ...errors,
       409: problemResponse('Already a member, or the idempotency key was reused.'),
     },
@@ -264,10 +283,11 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       headers: conditionalWriteHeaders,
       body: {
         schema: {
+          title: 'UpdateOrgUserRequest',
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: { roles: rolesSchema, name: { type: 'string', minLength: 1, maxLength: 200 } },
+          properties: { roles: rolesSchema, name: displayNameSchema() },
         },
       },
     },

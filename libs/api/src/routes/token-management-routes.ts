@@ -2,15 +2,17 @@ import { FIRST_PARTY_CLIENT_ID, PUBLIC_CALLER, callerOfClient, callerOfPrincipal
 import { isIamError } from '@arbor/domain';
 import { defineRoute, oauthErrorBody, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS } from './token-routes';
+import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS, oauthExtraParameterSchema } from './token-routes';
 
 const tokenBody = {
   contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
-  required: false,
   schema: {
+    title: 'TokenManagementRequest',
     type: 'object',
+    required: ['token'],
+    additionalProperties: oauthExtraParameterSchema,
     properties: {
-      token: { type: 'string' },
+      token: { type: 'string', minLength: 1 },
       token_type_hint: { type: 'string' },
       client_id: { type: 'string' },
       client_secret: { type: 'string' },
@@ -57,6 +59,7 @@ async function authenticateCaller(req: HandlerRequest, ctx: ApiContext, allowPub
 const isCaller = (value: TokenCaller | HandlerResult): value is TokenCaller => !('status' in value);
 
 const introspectionSchema = {
+  title: 'IntrospectionResponse',
   type: 'object',
   required: ['active'],
   properties: {
@@ -83,6 +86,8 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       'Callers holding `tokens:introspect` (resource servers, platform admins) get the full answer about any token; anyone else about their own tokens only, and `{active: false}` for every other token.',
     tags: ['Auth'],
     auth: 'none',
+    // A bearer token, client_secret_basic, or client_secret_post (nothing in a header).
+    security: [{ bearerAuth: [] }, { clientBasic: [] }, {}],
     ...OAUTH_ENDPOINT,
     request: { body: tokenBody },
     responses: {
@@ -107,6 +112,8 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       'Only the caller’s own tokens, or any token for a platform admin; another’s active token is refused with `invalid_grant`. A refresh token may be revoked without authentication (the first-party public client), an access token needs a bearer token or client credentials.',
     tags: ['Auth'],
     auth: 'none',
+    // A bearer token, client_secret_basic, client_secret_post, or none (a refresh token, by possession).
+    security: [{ bearerAuth: [] }, { clientBasic: [] }, {}],
     ...OAUTH_ENDPOINT,
     request: { body: tokenBody },
     responses: {

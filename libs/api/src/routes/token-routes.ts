@@ -2,6 +2,7 @@ import { defineRoute, oauthErrorBody, oauthErrorResponse, type RouteDefinition }
 import type { ApiContext } from '../api-context';
 
 const tokenSuccessSchema = {
+  title: 'TokenResponse',
   type: 'object',
   additionalProperties: false,
   required: ['access_token', 'token_type', 'expires_in', 'scope'],
@@ -30,8 +31,17 @@ export const OAUTH_ENDPOINT_ERRORS = {
   401: oauthErrorResponse('invalid_client: client authentication failed.'),
   413: oauthErrorResponse('invalid_request: the body exceeds 64 KiB.'),
   415: oauthErrorResponse('invalid_request: the body is neither application/x-www-form-urlencoded nor application/json.'),
-  429: oauthErrorResponse('slow_down: throttled (failed attempts, or the password hasher is saturated); see Retry-After.'),
+  429: {
+    ...oauthErrorResponse('slow_down: throttled (failed attempts, or the password hasher is saturated); see Retry-After.'),
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again.' } },
+  },
 };
+
+/**
+ * Any other parameter is ignored (RFC 6749 section 3.2), but, like every parameter but `resource`, it is a
+ * single value: a repeated one is an `invalid_request`.
+ */
+export const oauthExtraParameterSchema = { type: ['string', 'number', 'boolean', 'null'] };
 
 /** RFC 8707 resource indicators: one URI, or several (the only parameter that may repeat). */
 export const resourceParameterSchema = { type: ['string', 'array'], items: { type: 'string' } };
@@ -46,17 +56,22 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
       'Errors follow RFC 6749 section 5.2 rather than RFC 9457, also for malformed requests. Unrecognised parameters are ignored, as the RFC asks; no parameter may repeat but `resource` (RFC 8707).',
     tags: ['Auth'],
     auth: 'none',
+    // client_secret_basic, or client_secret_post / the first-party public client (nothing in a header).
+    security: [{ clientBasic: [] }, {}],
     ...OAUTH_ENDPOINT,
     request: {
       body: {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
-        // A missing body is an RFC 6749 invalid_request, answered by the handler.
-        required: false,
         repeatable: ['resource'],
+        // Open (RFC 6749 section 3.2: unrecognized parameters are ignored); which others a grant needs, the
+        // handler checks, so that an unknown grant_type is `unsupported_grant_type`, not `invalid_request`.
         schema: {
+          title: 'TokenRequest',
           type: 'object',
+          required: ['grant_type'],
+          additionalProperties: oauthExtraParameterSchema,
           properties: {
-            grant_type: { type: 'string' },
+            grant_type: { type: 'string', minLength: 1, description: '`password`, `client_credentials` or `refresh_token`.' },
             username: { type: 'string' },
             password: { type: 'string' },
             scope: { type: 'string' },

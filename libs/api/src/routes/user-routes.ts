@@ -3,7 +3,7 @@ import type { Principal, UserMembershipView, UserView } from '@arbor/application
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
+import { displayNameSchema, idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Users'];
@@ -47,11 +47,12 @@ async function visibleUser(ctx: ApiContext, principal: Principal, userId: string
 }
 
 const userBody = {
+  title: 'UpdateUserRequest',
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200, description: "The user's display name (their global profile)." },
+    name: displayNameSchema(200, "The user's display name (their global profile)."),
     status: { enum: ['active', 'disabled'], description: 'Platform admins only.' },
   },
 };
@@ -151,7 +152,13 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       200: {
         description: 'The memberships.',
-        schema: { type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: userMembershipSchema } } },
+        schema: {
+          title: 'UserMembershipList',
+          type: 'object',
+          additionalProperties: false,
+          required: ['items'],
+          properties: { items: { type: 'array', items: userMembershipSchema } },
+        },
       },
       ...errors,
     },

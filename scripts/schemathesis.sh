@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Fuzzes the running API against its own OpenAPI document with schemathesis (`npm run test:schemathesis`):
+# starts the built embedded app on a free loopback port over a temporary data directory (response validation
+# on, so a response that breaks its declared schema is a 500 that schemathesis reports), logs the platform
+# admin in, and runs every schemathesis check with a bounded number of examples and a fixed seed. Any finding
+# fails the run. Schemathesis (PyPI) is installed once into a virtualenv under the services directory.
+#   SCHEMATHESIS_MAX_EXAMPLES (default 25)   test cases per operation and phase
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=4.32.5
+base=${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}
+venv=$base/schemathesis-$VERSION
+log() { echo "[schemathesis] $*"; }
+
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  log "installing schemathesis $VERSION into $venv"
+  mkdir -p "$base"
+  rm -rf "$venv.partial"
+  if ! python3 -m venv "$venv.partial" 2>/dev/null; then
+    # Debian ships venv separately; the service scripts install with apt-get as well.
+    command -v apt-get >/dev/null 2>&1 || { echo "[schemathesis] python3 with venv is needed" >&2; exit 1; }
+    apt-get install -y --no-install-recommends python3-venv >/dev/null
+    rm -rf "$venv.partial"
+    python3 -m venv "$venv.partial"
+  fi
+  "$venv.partial/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
+  mv "$venv.partial" "$venv" # only a complete install is ever used
+fi
+
+[ -f apps/standalone/dist/main.js ] || { echo "[schemathesis] build first (npm run build)" >&2; exit 1; }
+
+data=$(mktemp -d "${TMPDIR:-/tmp}/arbor-schemathesis-XXXXXX")
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+password="schemathesis-$(node -e "console.log(require('crypto').randomBytes(12).toString('hex'))")"
+url="http://127.0.0.1:$port"
+
+PORT=$port HOST=127.0.0.1 IAM_DATA_DIR=$data IAM_ISSUER=$url IAM_LOG_LEVEL=error IAM_VALIDATE_RESPONSES=true \
+  IAM_BOOTSTRAP_ADMIN_EMAIL=admin@example.test IAM_BOOTSTRAP_ADMIN_PASSWORD=$password \
+  node apps/standalone/dist/main.js >"$data/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -sf "$url/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { cat "$data/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+token=$(curl -sf "$url/api/v1/auth/tokens" --data-urlencode grant_type=password --data-urlencode username=admin@example.test \
+  --data-urlencode "password=$password" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).access_token))")
+
+log "fuzzing $url/api/v1/openapi.json"
+status=0
+"$venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
+  --checks all \
+  --header "Authorization: Bearer $token" \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
+  --seed 1 \
+  --generation-database none \
+  --workers 1 \
+  --no-color \
+  "$@" || status=$?
+if [ "$status" -ne 0 ]; then
+  log "server log:"; tail -n 50 "$data/server.log" >&2
+fi
+exit "$status"

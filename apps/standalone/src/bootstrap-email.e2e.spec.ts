@@ -35,13 +35,15 @@ describe('the bootstrap admin email', () => {
         body: JSON.stringify({ name: 'Ops' }),
       });
       const orgId = ((await org.json()) as { id: string }).id;
-      // Adding the admin to an organization by their email: refused as "not an email" before.
+      // Adding the admin to an organization by their email: refused as "not an email" (400) before; now the
+      // email is an email, and names an account the caller sees (409 naming it: added by id if meant).
       const added = await fetch(`${running.url}/api/v1/orgs/${orgId}/users`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ email: 'admin@localhost', name: 'Admin', roles: ['owner'] }),
       });
-      expect(added.status).toBe(201);
+      expect(added.status).toBe(409);
+      expect(((await added.json()) as { code: string }).code).toBe('IAM_ERR_EMAIL_TAKEN');
     } finally {
       await running.close();
     }

@@ -33,6 +33,7 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     request: {
       body: {
         schema: {
+          title: 'PasswordChange',
           type: 'object',
           additionalProperties: false,
           required: ['currentPassword', 'newPassword'],
@@ -44,7 +45,10 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
       204: { description: 'Changed.' },
       ...errors,
       403: problemResponse('The current password is incorrect.'),
-      429: problemResponse('Too many failed attempts for this account or from this source; retry after Retry-After seconds.'),
+      429: {
+        ...problemResponse('Too many failed attempts for this account or from this source; retry after Retry-After seconds.'),
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.' } },
+      },
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -67,7 +71,7 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     request: {
       params: { type: 'object', additionalProperties: false, required: ['userId'], properties: { userId: idSchema } },
-      body: { schema: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: passwordSchema } } },
+      body: { schema: { title: 'PasswordSet', type: 'object', additionalProperties: false, required: ['password'], properties: { password: passwordSchema } } },
     },
     responses: { 204: { description: 'Set.' }, ...errors, 403: problemResponse('Only platform admins set passwords.') },
     handler: async (req, ctx) =>

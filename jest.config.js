@@ -28,7 +28,7 @@ const base = {
 
 /** The HTTP suites that describe the contract, not one profile's files. */
 const PROFILE_NEUTRAL_SUITES = [
-  'orgs', 'http-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling',
+  'orgs', 'http-rules', 'input-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling',
 ];
 
 const embedded = {

@@ -105,7 +105,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const { orgId } = req.params;
       const body = req.body;
       if (body.userId !== undefined && (body.email !== undefined || body.name !== undefined || body.password !== undefined))
-        throw new IamError('IAM_ERR_VALIDATION', 'Give either userId or email, name and password.', [{ path: '/body/userId', message: 'cannot be combined with email, name or password' }]);
+        throw new IamError('IAM_ERR_VALIDATION', 'Give either userId, or email and name (a password is optional).', [{ path: '/body/userId', message: 'cannot be combined with email, name or password' }]);
       if (body.userId === undefined && (body.email === undefined || body.name === undefined))
         throw new IamError('IAM_ERR_VALIDATION', 'A new user needs an email and a name.', [
           ...(body.email === undefined ? [{ path: '/body/email', message: 'is required without userId' }] : []),

@@ -4,8 +4,20 @@ import { escapePointer } from './to-field-errors';
 /** How deep a request body may nest (the body itself is level 1): far beyond any real request, far below a stack. */
 export const MAX_JSON_DEPTH = 32;
 
-/** What is wrong with the structure of a valid JSON text, if anything. */
-export type JsonStructureFault = { kind: 'too-deep' } | { kind: 'duplicate'; pointer: string };
+/** The largest magnitude a JSON number may have: beyond it a double no longer holds every integer exactly. */
+export const MAX_JSON_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/** What is wrong with a valid JSON text, if anything; `pointer` (RFC 6901) names the member or element. */
+export type JsonStructureFault =
+  | { kind: 'too-deep' }
+  | { kind: 'duplicate'; pointer: string }
+  /** A number beyond ±(2^53 − 1), infinite once parsed (`1e400`), or rounded (`9007199254740993`). */
+  | { kind: 'number'; pointer: string }
+  /** A string (a member name or a value) holding a lone UTF-16 surrogate (`"\ud800"`): not Unicode text. */
+  | { kind: 'ill-formed'; pointer: string };
+
+/** With the `u` flag a surrogate pair is one code point, so this matches only lone surrogates. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 interface Frame {
   object: boolean;
@@ -23,12 +35,18 @@ interface Frame {
  *   `JSON.stringify`) sees the value;
  * - a member name repeated in one object is refused: `JSON.parse` keeps the last of two equal names without
  *   a word, so `{"scope": "a", "scope": "b"}` would mean whatever the last writer wanted. The pointer names
- *   the first repeated member.
+ *   the first repeated member;
+ * - a number whose magnitude exceeds 2^53 − 1 is refused: `JSON.parse` turns `1e400` into Infinity (stored as
+ *   `null` by `JSON.stringify`) and rounds `9007199254740993` to its neighbour, so the value kept would not be
+ *   the value sent (a fraction within the bound is kept as the nearest double, as JSON implies);
+ * - a string holding a lone surrogate is refused: it is not Unicode text, cannot be stored as UTF-8 without
+ *   loss (it becomes U+FFFD, equal to any other such name), and no standard compares it.
  * Cost (`node bench/duplicate-keys.mjs`): a few microseconds on a 200-byte body, tens on 4 KiB.
  */
 export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): JsonStructureFault | undefined => {
   const scanner = createScanner(text, true);
   const stack: Frame[] = [];
+  const here = (): string => stack.map((f) => `/${escapePointer(String(f.at))}`).join('');
   for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
     const top = stack[stack.length - 1];
     switch (token) {
@@ -47,14 +65,20 @@ export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): Jso
         if (top?.object) top.expectName = true;
         else if (top) top.at = (top.at as number) + 1;
         break;
-      case SyntaxKind.StringLiteral:
+      case SyntaxKind.StringLiteral: {
+        const value = scanner.getTokenValue();
         if (top?.object && top.expectName) {
-          const name = scanner.getTokenValue();
           top.expectName = false;
-          top.at = name;
-          if (top.names!.has(name)) return { kind: 'duplicate', pointer: stack.map((f) => `/${escapePointer(String(f.at))}`).join('') };
-          top.names!.add(name);
+          top.at = value;
+          if (top.names!.has(value)) return { kind: 'duplicate', pointer: here() };
+          top.names!.add(value);
         }
+        if (LONE_SURROGATE.test(value)) return { kind: 'ill-formed', pointer: here() };
+        break;
+      }
+      case SyntaxKind.NumericLiteral:
+        // NaN cannot come from a JSON number; `!(<=)` also catches Infinity.
+        if (!(Math.abs(Number(scanner.getTokenValue())) <= MAX_JSON_NUMBER)) return { kind: 'number', pointer: here() };
         break;
       default:
         break;

@@ -2,6 +2,7 @@ import { newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { clientSchema, idSchema, idempotencyKeyHeader, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
@@ -86,7 +87,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     responses: { 200: { description: 'A page of client credentials.', schema: pageOf(clientSchema) }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const page = { limit: req.query.limit, cursor: req.query.cursor };
+      const page = { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listClientCredentials', req) };
       let result;
       if (req.query.orgId !== undefined) {
         await ctx.policy.requireOnOrg(principal, 'clients:read', req.query.orgId);
@@ -94,7 +95,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       } else {
         result = await ctx.readModels.clients.list({ withinSubtreesOf: await ctx.policy.subtreesWith(principal, 'clients:read') }, page);
       }
-      return { status: 200, body: { items: result.items.map(presentClient), nextCursor: result.nextCursor } };
+      return { status: 200, body: { items: result.items.map(presentClient), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listClientCredentials', req, result.nextCursor) } };
     },
   }),
 

@@ -2,6 +2,7 @@ import { IamError, newId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { idSchema, idempotencyKeyHeader, ifMatchHeader, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
 import { etag, executeWrite, parseIfMatch } from '../write-flow';
 
@@ -186,9 +187,9 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const page = await ctx.readModels.memberships.listByOrg(
         req.params.orgId,
         { role: req.query.role, q: req.query.q, pending: req.query.pending },
-        { limit: req.query.limit, cursor: req.query.cursor },
+        { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req) },
       );
-      return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: page.nextCursor } };
+      return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgUsers', req, page.nextCursor) } };
     },
   }),
 

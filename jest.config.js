@@ -20,8 +20,8 @@ const swc = [
 const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  // jose, openid-client and oauth4webapi ship ESM only: let them through the transform.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi)/)'],
+  // jose, openid-client, oauth4webapi and unicode-case-folding ship ESM only: let them through the transform.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|unicode-case-folding)/)'],
   moduleNameMapper: { '^@arbor/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
   rootDir: __dirname,
 };

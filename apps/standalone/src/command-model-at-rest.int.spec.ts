@@ -122,7 +122,7 @@ describe('command model at rest', () => {
       await old.close();
     }
     const reopened = open(dir);
-    expect((await reopened.snapshots.load())?.format).toBe('arbor-command-model/4');
+    expect((await reopened.snapshots.load())?.format).toBe('arbor-command-model/5');
     await reopened.vault.close();
     await reopened.store.close();
   });

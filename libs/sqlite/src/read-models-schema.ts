@@ -16,6 +16,10 @@
  * Version 4 adds `memberships.pending` (a membership linking an account its adder could not see: it grants
  * nothing until confirmed); every earlier membership was confirmed, so the default needs no rebuild.
  *
+ * Version 5 changes what the key columns hold (`orgs.name_key`, `org_closure.d_name_key`, `users.email_key`,
+ * `users.name_key`): the full case fold of `caselessKey` (`Straße` → `strasse`), no longer NFC + lower case.
+ * It empties every table and the checkpoint, so the next start rebuilds every key from the log.
+ *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
  */
@@ -99,5 +103,13 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `,
   `
   ALTER TABLE memberships ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+  `,
+  `
+  DELETE FROM orgs;
+  DELETE FROM org_closure;
+  DELETE FROM users;
+  DELETE FROM memberships;
+  DELETE FROM clients;
+  DELETE FROM checkpoint;
   `,
 ];

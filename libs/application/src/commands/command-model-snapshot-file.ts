@@ -8,9 +8,10 @@ import { restrictExistingFiles } from '../security/private-files';
 /**
  * Bump when the model's shape or meaning changes: older snapshots are then refused, not misread. Format 4
  * holds no personal data in clear (format 3 held opened emails and names): users carry the position of
- * their sealed record in the log and a keyed digest of their email.
+ * their sealed record in the log and a keyed digest of their email. Format 5: that digest is of the email's
+ * full case fold (`caselessKey`), no longer of its lower case.
  */
-export const SNAPSHOT_FORMAT = 'arbor-command-model/4';
+export const SNAPSHOT_FORMAT = 'arbor-command-model/5';
 
 /** The command side's in-memory model at one position of the log. */
 export interface CommandModelSnapshot {

@@ -95,7 +95,7 @@ describe('CommandModel snapshots', () => {
   it('records the last event, so a snapshot can be matched with the log it came from', () => {
     const events = history();
     const model = fold(new CommandModel(), events.slice(0, 5));
-    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/4', position: events[4].event.position, lastEventId: events[4].event.id });
+    expect(model.toSnapshot()).toMatchObject({ format: 'arbor-command-model/5', position: events[4].event.position, lastEventId: events[4].event.id });
     expect(new CommandModel().toSnapshot()).toMatchObject({ position: 0, lastEventId: null });
   });
 

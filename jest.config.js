@@ -27,15 +27,15 @@ const swc = [
 const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  // jose, openid-client and oauth4webapi ship ESM only: let them through the transform.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi)/)'],
+  // jose, openid-client, oauth4webapi and unicode-case-folding ship ESM only: let them through the transform.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|unicode-case-folding)/)'],
   moduleNameMapper: { '^@arbor/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
   rootDir: __dirname,
 };
 
 /** The HTTP suites that describe the contract, not one profile's files. */
 const PROFILE_NEUTRAL_SUITES = [
-  'orgs', 'conditional-requests', 'resource-versions', 'client-credentials', 'http-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling', 'request-input', 'passwords', 'cors',
+  'orgs', 'conditional-requests', 'resource-versions', 'client-credentials', 'http-rules', 'input-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling', 'request-input', 'passwords', 'cors',
 ];
 
 const embedded = {

@@ -45,6 +45,8 @@ export interface ApiContext {
   eventStore: EventStore;
   /** Keys idempotency request hashes (vault key `system:idempotency-key`). */
   requestDigest: KeyedDigest;
+  /** Tags page cursors with their list (vault key `system:page-cursor-key`; see page-cursors.ts). */
+  cursorDigest: KeyedDigest;
   /** Seals stored responses that are a subject's personal data under that subject's key. */
   cipher: PersonalDataCipher;
   keys: SigningKeyRing;

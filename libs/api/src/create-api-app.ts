@@ -5,7 +5,7 @@ import { bindRoutes, errorHandler, HttpProblem, notFoundHandler, type RouteDefin
 import type { ApiContext } from './api-context';
 import { apiDocsRouter } from './api-docs';
 import { apiCors, publicCors } from './cors';
-import { mapError } from './problem-mapping';
+import { mapError, problemTitle } from './problem-mapping';
 import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
@@ -118,7 +118,7 @@ async function authenticate(ctx: ApiContext, req: Request): Promise<unknown> {
     const challenge = header
       ? `Bearer realm="arbor", error="invalid_token", error_description="${e.message.replace(/"/g, "'")}"`
       : 'Bearer realm="arbor"';
-    throw new HttpProblem(401, e.code, 'Authentication required', e.message, undefined, { 'WWW-Authenticate': challenge });
+    throw new HttpProblem(401, e.code, problemTitle(e.code), e.message, undefined, { 'WWW-Authenticate': challenge });
   }
 }
 

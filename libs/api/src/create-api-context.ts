@@ -73,6 +73,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, refreshTokens, readModels }),
     eventStore: parts.eventStore,
     requestDigest: new KeyedDigest(vault, DIGEST_KEY_IDS.idempotencyRequests),
+    cursorDigest: new KeyedDigest(vault, DIGEST_KEY_IDS.pageCursors),
     cipher: new PersonalDataCipher(vault),
     keys,
     issuer,

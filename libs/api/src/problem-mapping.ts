@@ -1,12 +1,16 @@
-import { HttpProblem, isHttpProblem } from '@arbor/http';
+import { BINDER_PROBLEM_TITLES as BINDER, HttpProblem, isHttpProblem } from '@arbor/http';
 import { isIamError, type IamErrorCode } from '@arbor/domain';
 
-/** The one table from error codes to HTTP (contract section 1). */
+/**
+ * The one table from error codes to HTTP (contract section 1): each code is one problem type with one status
+ * and one title (RFC 9457 §3.1.3), whoever raises it; the codes the binder raises before any handler runs
+ * take the binder's titles.
+ */
 const STATUS: Record<IamErrorCode, [number, string]> = {
-  IAM_ERR_VALIDATION: [400, 'The request is not valid'],
+  IAM_ERR_VALIDATION: [400, BINDER.IAM_ERR_VALIDATION],
   IAM_ERR_UNAUTHENTICATED: [401, 'Authentication required'],
   IAM_ERR_FORBIDDEN: [403, 'Not allowed'],
-  IAM_ERR_NOT_FOUND: [404, 'Not found'],
+  IAM_ERR_NOT_FOUND: [404, BINDER.IAM_ERR_NOT_FOUND],
   IAM_ERR_NAME_TAKEN: [409, 'Name already taken'],
   IAM_ERR_CYCLE: [409, 'The move would create a cycle'],
   IAM_ERR_DEPTH_LIMIT: [409, 'The tree would be too deep'],
@@ -16,16 +20,19 @@ const STATUS: Record<IamErrorCode, [number, string]> = {
   IAM_ERR_ALREADY_MEMBER: [409, 'Already a member'],
   IAM_ERR_CURRENT_PASSWORD_INVALID: [403, 'The current password is incorrect'],
   IAM_ERR_VERSION_CONFLICT: [409, 'Concurrent modification'],
-  IAM_ERR_PRECONDITION_FAILED: [412, 'Precondition failed'],
+  IAM_ERR_PRECONDITION_FAILED: [412, BINDER.IAM_ERR_PRECONDITION_FAILED],
   IAM_ERR_IDEMPOTENCY_KEY_REUSED: [409, 'Idempotency key reused with another request'],
   IAM_ERR_IDEMPOTENCY_IN_PROGRESS: [409, 'A request with this idempotency key is in progress'],
-  IAM_ERR_PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
-  IAM_ERR_UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
-  IAM_ERR_METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
+  IAM_ERR_PAYLOAD_TOO_LARGE: [413, BINDER.IAM_ERR_PAYLOAD_TOO_LARGE],
+  IAM_ERR_UNSUPPORTED_MEDIA_TYPE: [415, BINDER.IAM_ERR_UNSUPPORTED_MEDIA_TYPE],
+  IAM_ERR_METHOD_NOT_ALLOWED: [405, BINDER.IAM_ERR_METHOD_NOT_ALLOWED],
   IAM_ERR_RATE_LIMITED: [429, 'Too many requests'],
   IAM_ERR_UNAVAILABLE: [503, 'Service unavailable'],
-  IAM_ERR_INTERNAL: [500, 'Internal error'],
+  IAM_ERR_INTERNAL: [500, BINDER.IAM_ERR_INTERNAL],
 };
+
+/** The title of a code's problem type (RFC 9457 §3.1.3): the same wherever the code is raised. */
+export const problemTitle = (code: IamErrorCode): string => STATUS[code][1];
 
 const RETRY_AFTER_SECONDS = '1';
 

@@ -4,6 +4,7 @@ export * from './iam-error';
 export * from './ids';
 export * from './org-decisions';
 export * from './org-rules';
+export * from './caseless';
 export * from './org-tree';
 export * from './event-org-path';
 export * from './user-directory';

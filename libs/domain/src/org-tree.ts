@@ -1,5 +1,6 @@
 import type { StoredEvent } from './events';
 import { isKnownEvent } from './events';
+import { caselessKey } from './caseless';
 
 /** Trees are at most 64 levels deep: a root has depth 0, so the deepest allowed depth is 63. */
 export const MAX_ORG_DEPTH = 63;
@@ -14,7 +15,12 @@ export interface OrgNode {
   metadata: Record<string, unknown>;
   /** The version of the organization's stream: the `version` and ETag of the resource. */
   version: number;
-  /** Children by name key, which makes sibling-name checks a map lookup; absent until the first child (most nodes are leaves). */
+  /**
+   * Children by name key, which makes sibling-name checks a map lookup; absent until the first child (most
+   * nodes are leaves). A child whose key another child already holds (only in logs written before names were
+   * compared by full case folding: `Straße` beside `STRASSE`) is kept under `<key>\u0000<id>` (no name holds
+   * U+0000), and takes the plain key when the holder leaves it.
+   */
   children?: Map<string, string>;
 }
 
@@ -34,21 +40,23 @@ export interface OrgTreeSnapshot {
   versions: number[];
 }
 
+const shadowKey = (key: string, id: string): string => `${key}\u0000${id}`;
+const shadowGroup = (parentId: string | null, key: string): string => `${parentId ?? ''}\u0000${key}`;
+
 /** Shared by every organization without metadata; frozen, since nodes' metadata is replaced, never edited. */
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({});
 
-/** The case-insensitive comparison key for sibling names. */
-export const nameKey = (name: string): string => (ASCII.test(name) ? name : name.normalize('NFC')).toLowerCase();
-
-/** ASCII text is already in NFC: the common case skips the (costlier) normalisation. */
-export const ASCII = /^[\x00-\x7f]*$/;
+/** The comparison key of sibling names: Unicode canonical caseless matching (see `caselessKey`). */
+export const nameKey = (name: string): string => caselessKey(name);
 
 /**
  * The command side's view of the organization hierarchy, folded from the event log.
  *
  * Invariants, which hold after every `apply` of a log that the deciders produced:
  * - every node's parent exists, and `depth` is its parent's depth + 1 (0 for roots);
- * - no two children of one parent (or two roots) share a name key;
+ * - no two children of one parent (or two roots) share a name key, except in logs written under an older,
+ *   finer key (case-insensitive without full case folding): those are kept (replay never fails), the name
+ *   stays taken while any of them holds it, and the deciders refuse every new collision;
  * - following parents from any node ends at a root (no cycles).
  * Commands are decided against this model inside the store's write transaction, after catching up with
  * the log, so the rules are checked against consistent state even with concurrent writers.
@@ -56,6 +64,8 @@ export const ASCII = /^[\x00-\x7f]*$/;
 export class OrgTree {
   private readonly nodes = new Map<string, OrgNode>();
   private readonly roots = new Map<string, string>();
+  /** How many children share a key with a sibling, by `shadowGroup` (empty unless an old log collides). */
+  private readonly shadowed = new Map<string, number>();
   /** Position of the last event applied; commands catch up from here. */
   position = 0;
 
@@ -151,8 +161,7 @@ export class OrgTree {
       case 'OrgUpdated': {
         const node = this.nodes.get(event.data.orgId);
         if (!node) return;
-        const siblings = this.siblingsOf(node.parentId);
-        siblings?.delete(node.nameKey);
+        this.removeSibling(node.parentId, node.nameKey, node.id);
         node.name = event.data.name;
         node.nameKey = nameKey(event.data.name);
         node.description = event.data.description;
@@ -164,7 +173,7 @@ export class OrgTree {
       case 'OrgMoved': {
         const node = this.nodes.get(event.data.orgId);
         if (!node) return;
-        this.siblingsOf(node.parentId)?.delete(node.nameKey);
+        this.removeSibling(node.parentId, node.nameKey, node.id);
         node.parentId = event.data.toParentId;
         node.version = event.streamVersion;
         this.addSibling(node.parentId, node.nameKey, node.id);
@@ -176,7 +185,7 @@ export class OrgTree {
       case 'OrgDeleted': {
         const node = this.nodes.get(event.data.orgId);
         if (!node) return;
-        this.siblingsOf(node.parentId)?.delete(node.nameKey);
+        this.removeSibling(node.parentId, node.nameKey, node.id);
         this.nodes.delete(node.id);
         return;
       }
@@ -238,10 +247,46 @@ export class OrgTree {
   }
 
   private addSibling(parentId: string | null, key: string, id: string): void {
-    if (parentId === null) this.roots.set(key, id);
-    else {
+    let siblings: Map<string, string> | undefined = this.roots;
+    if (parentId !== null) {
       const parent = this.nodes.get(parentId);
-      if (parent) (parent.children ??= new Map()).set(key, id);
+      siblings = parent ? (parent.children ??= new Map()) : undefined;
     }
+    if (!siblings) return;
+    const holder = siblings.get(key);
+    if (holder === undefined || holder === id) siblings.set(key, id);
+    else {
+      // An old log's collision (see `children`): keep both, the first holder answers `siblingNamed`.
+      siblings.set(shadowKey(key, id), id);
+      this.shadowed.set(shadowGroup(parentId, key), (this.shadowed.get(shadowGroup(parentId, key)) ?? 0) + 1);
+    }
+  }
+
+  /** Undoes `addSibling`; a child that shared the key takes it over, so the name stays taken. */
+  private removeSibling(parentId: string | null, key: string, id: string): void {
+    const siblings = this.siblingsOf(parentId);
+    if (!siblings) return;
+    const group = shadowGroup(parentId, key);
+    const count = this.shadowed.get(group);
+    if (siblings.get(key) !== id) {
+      if (siblings.delete(shadowKey(key, id)) && count !== undefined) this.decrementShadowed(group, count);
+      return;
+    }
+    siblings.delete(key);
+    if (count === undefined) return;
+    // Rare (old logs only): find one child that shares the key and promote it.
+    const prefix = shadowKey(key, '');
+    for (const [k, other] of siblings) {
+      if (!k.startsWith(prefix)) continue;
+      siblings.delete(k);
+      siblings.set(key, other);
+      this.decrementShadowed(group, count);
+      return;
+    }
+  }
+
+  private decrementShadowed(group: string, count: number): void {
+    if (count <= 1) this.shadowed.delete(group);
+    else this.shadowed.set(group, count - 1);
   }
 }

@@ -1,6 +1,6 @@
 import type { StoredEvent } from './events';
 import { isKnownEvent } from './events';
-import { ASCII } from './org-tree';
+import { caselessKey } from './caseless';
 
 export interface UserEntry {
   id: string;
@@ -33,8 +33,8 @@ export interface UserDirectorySnapshot {
 
 const USER_STATUSES: ReadonlyArray<UserEntry['status']> = ['active', 'disabled', 'erased'];
 
-/** Emails are unique case-insensitively and up to Unicode normalisation: compare (and index) this key. */
-export const emailKey = (email: string): string => (ASCII.test(email) ? email : email.normalize('NFC')).trim().toLowerCase();
+/** Emails are unique up to Unicode canonical caseless matching (see `caselessKey`): compare (and index) this key. */
+export const emailKey = (email: string): string => caselessKey(email.trim());
 
 /**
  * The command side's view of users, folded from the log: enough to keep emails unique (case-insensitively),
@@ -45,6 +45,13 @@ export const emailKey = (email: string): string => (ASCII.test(email) ? email : 
 export class UserDirectory {
   private readonly users = new Map<string, UserEntry>();
   private readonly byEmailIndex = new Map<string, string>();
+  /**
+   * Users whose email index entry another user holds in `byEmailIndex`: only in logs written before emails
+   * were compared by full case folding (`straße@x` beside `STRASSE@x`). Replay keeps both accounts; the email
+   * stays taken while either holds it (one of them takes the index over when the holder leaves it), and the
+   * deciders refuse every new collision. Empty otherwise.
+   */
+  private readonly sharedEmailIndex = new Map<string, string[]>();
 
   get size(): number {
     return this.users.size;
@@ -146,15 +153,14 @@ export class UserDirectory {
       const status = USER_STATUSES[snapshot.statuses[i]];
       if (status === undefined) throw new Error(`UserDirectory snapshot: unknown status of ${id}.`);
       directory.users.set(id, { id, personalAt: snapshot.personalAt[i], emailIndex, status, platformAdmin: admins.has(i), version: snapshot.versions[i] });
-      // Emails are unique among users (the deciders' rule), so the index is exactly the live entries.
-      if (emailIndex !== null) directory.byEmailIndex.set(emailIndex, id);
+      if (emailIndex !== null) directory.indexEmail(emailIndex, id);
     }
     return directory;
   }
 
   private setPersonal(userId: string, position: number | null, emailIndex: string | null): void {
     const user = this.users.get(userId)!;
-    if (user.emailIndex !== null && this.byEmailIndex.get(user.emailIndex) === userId) this.byEmailIndex.delete(user.emailIndex);
+    if (user.emailIndex !== null) this.unindexEmail(user.emailIndex, userId);
     if (emailIndex === null || position === null) {
       user.personalAt = null;
       user.emailIndex = null;
@@ -163,6 +169,28 @@ export class UserDirectory {
     }
     user.personalAt = position;
     user.emailIndex = emailIndex;
-    this.byEmailIndex.set(emailIndex, userId);
+    this.indexEmail(emailIndex, userId);
+  }
+
+  private indexEmail(emailIndex: string, userId: string): void {
+    const holder = this.byEmailIndex.get(emailIndex);
+    if (holder === undefined || holder === userId) this.byEmailIndex.set(emailIndex, userId);
+    else this.sharedEmailIndex.set(emailIndex, [...(this.sharedEmailIndex.get(emailIndex) ?? []), userId]);
+  }
+
+  private unindexEmail(emailIndex: string, userId: string): void {
+    const shared = this.sharedEmailIndex.get(emailIndex);
+    if (this.byEmailIndex.get(emailIndex) === userId) {
+      if (shared === undefined) this.byEmailIndex.delete(emailIndex);
+      else this.byEmailIndex.set(emailIndex, shared[0]);
+      if (shared !== undefined) this.setShared(emailIndex, shared.slice(1));
+    } else if (shared !== undefined) {
+      this.setShared(emailIndex, shared.filter((id) => id !== userId));
+    }
+  }
+
+  private setShared(emailIndex: string, ids: string[]): void {
+    if (ids.length === 0) this.sharedEmailIndex.delete(emailIndex);
+    else this.sharedEmailIndex.set(emailIndex, ids);
   }
 }

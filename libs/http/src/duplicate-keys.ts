@@ -5,11 +5,16 @@ import { escapePointer } from './to-field-errors';
 /** How deep a request body may nest (the body itself is level 1): far beyond any real request, far below a stack. */
 export const MAX_JSON_DEPTH = 32;
 
-/** What is wrong with the structure of a valid JSON text, if anything. */
+/** The largest magnitude a JSON number may have: beyond it a double no longer holds every integer exactly. */
+export const MAX_JSON_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/** What is wrong with a valid JSON text, if anything; `pointer` (RFC 6901) names the member or element. */
 export type JsonStructureFault =
   | { kind: 'too-deep' }
   | { kind: 'duplicate'; pointer: string }
-  /** A string or member name that `textFault` refuses (U+0000, lone surrogates); `message` says which. */
+  /** A number beyond ±(2^53 − 1), infinite once parsed (`1e400`), or rounded (`9007199254740993`). */
+  | { kind: 'number'; pointer: string }
+  /** A string (a member name or a value) that `textFault` refuses (U+0000, a lone surrogate); `message` says why. */
   | { kind: 'text'; pointer: string; message: string };
 
 interface Frame {
@@ -29,13 +34,18 @@ interface Frame {
  * - a member name repeated in one object is refused: `JSON.parse` keeps the last of two equal names without
  *   a word, so `{"scope": "a", "scope": "b"}` would mean whatever the last writer wanted. The pointer names
  *   the first repeated member;
- * - a string or member name that `textFault` refuses (U+0000, a lone surrogate) is refused, with the pointer of
- *   the value (of the member, for a name).
+ * - a number whose magnitude exceeds 2^53 − 1 is refused: `JSON.parse` turns `1e400` into Infinity (stored as
+ *   `null` by `JSON.stringify`) and rounds `9007199254740993` to its neighbour, so the value kept would not be
+ *   the value sent (a fraction within the bound is kept as the nearest double, as JSON implies);
+ * - a string or member name that `textFault` refuses is refused (text-rules.ts): a lone surrogate is not
+ *   Unicode text and cannot be stored as UTF-8 without loss (it becomes U+FFFD, equal to any other such name);
+ *   U+0000 cannot be stored by PostgreSQL.
  * Cost (`node bench/duplicate-keys.mjs`): a few microseconds on a 200-byte body, tens on 4 KiB.
  */
 export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): JsonStructureFault | undefined => {
   const scanner = createScanner(text, true);
   const stack: Frame[] = [];
+  const here = (): string => stack.map((f) => `/${escapePointer(String(f.at))}`).join('');
   for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
     const top = stack[stack.length - 1];
     switch (token) {
@@ -59,18 +69,20 @@ export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): Jso
         if (top?.object && top.expectName) {
           top.expectName = false;
           top.at = value;
-          if (top.names!.has(value)) return { kind: 'duplicate', pointer: pointerOf(stack) };
+          if (top.names!.has(value)) return { kind: 'duplicate', pointer: here() };
           top.names!.add(value);
         }
         const message = textFault(value);
-        if (message !== undefined) return { kind: 'text', pointer: pointerOf(stack), message };
+        if (message !== undefined) return { kind: 'text', pointer: here(), message };
         break;
       }
+      case SyntaxKind.NumericLiteral:
+        // NaN cannot come from a JSON number; `!(<=)` also catches Infinity.
+        if (!(Math.abs(Number(scanner.getTokenValue())) <= MAX_JSON_NUMBER)) return { kind: 'number', pointer: here() };
+        break;
       default:
         break;
     }
   }
   return undefined;
 };
-
-const pointerOf = (stack: readonly Frame[]): string => stack.map((f) => `/${escapePointer(String(f.at))}`).join('');

@@ -113,12 +113,16 @@ const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> 
     // The parser's own message quotes the input, which may hold a password: never pass it on.
     throw validationProblem('The request body is malformed JSON.', [{ path: '/body', message: 'is malformed JSON' }]);
   }
-  // Only objects and arrays nest, and only objects can repeat a member name.
-  const fault = (typeof value === 'object' && value !== null) || typeof value === 'string' ? jsonStructureFault(text) : undefined;
+  // Any JSON text may hold a number or a string to refuse; only objects and arrays nest or repeat names.
+  const fault = jsonStructureFault(text);
   if (fault?.kind === 'too-deep')
     throw validationProblem(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '/body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
   if (fault?.kind === 'duplicate')
     throw validationProblem('The request body repeats a member name in one object.', [{ path: `/body${fault.pointer}`, message: 'must not be repeated' }]);
+  if (fault?.kind === 'number')
+    throw validationProblem('The request body holds a number beyond ±(2^53 - 1), which would not be kept exactly.', [
+      { path: `/body${fault.pointer}`, message: 'must be a number from -(2^53 - 1) to 2^53 - 1' },
+    ]);
   if (fault?.kind === 'text') throw validationProblem('The request body holds text that cannot be stored.', [{ path: `/body${fault.pointer}`, message: fault.message }]);
   return value;
 };

@@ -8,6 +8,7 @@ export { errorHandler } from './error-handler';
 export type { FieldError, ProblemBody } from './http-problem';
 export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from './http-problem';
 export { notFoundHandler } from './not-found-handler';
+export { BINDER_PROBLEM_TITLES } from './request-problems';
 export type { OAuthErrorBody } from './oauth-error';
 export { oauthErrorBody, oauthErrorResponse, oauthErrorSchema } from './oauth-error';
 export { problemResponse, problemSchema, problemSchemaRef } from './problem-schema';
@@ -23,4 +24,5 @@ export type {
   RouteDefinition,
 } from './route-definition';
 export { defineRoute } from './route-definition';
+export { RouteTable, type RouteMatch } from './route-table';
 export type { HttpLog, MapError } from './to-problem';

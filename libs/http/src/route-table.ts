@@ -16,6 +16,12 @@ interface Entry<T> {
   literals: readonly (string | null)[];
   /** Parameter names by segment index. */
   names: readonly (string | undefined)[];
+  /**
+   * By segment index, for a parameter: the literals that another template has at that index after the same
+   * leading segments (`me` for `{userId}` in `/users/{userId}/orgs`, given `/users/me`). A parameter never
+   * takes one of them, so `me` is never read as an id.
+   */
+  reserved: (ReadonlySet<string> | undefined)[];
   value: T;
 }
 
@@ -26,9 +32,17 @@ interface Entry<T> {
  * router for the API: that router tests every layer's regular expression in turn and re-parses the URL at
  * each step, about a tenth of an authenticated GET. Here a lookup compares segments of the routes that have
  * as many segments as the path.
+ *
+ * One rule differs from Express: a literal segment shadows a parameter after the same leading segments. With
+ * `/users/me` and `/users/{userId}` (or `/users/{userId}/orgs`), `me` never fills `{userId}`, whatever the
+ * method: `DELETE /users/me` is a 405 of `/users/me`, `GET /users/me/orgs` no path at all (404), so that
+ * OPTIONS never advertises a method that would then treat a reserved word as an id.
  */
 export class RouteTable<T> {
   private readonly bySegments = new Map<number, Entry<T>[]>();
+  /** Literals by the template prefix before them (parameters spelled `{}`), over every template. */
+  private readonly literalsAfter = new Map<string, Set<string>>();
+  private readonly entries: Entry<T>[] = [];
 
   add(method: HttpMethod, template: string, value: T): void {
     const parts = segmentsOf(template);
@@ -39,9 +53,21 @@ export class RouteTable<T> {
       literals.push(param === null ? part.toLowerCase() : null);
       names.push(param === null ? undefined : param[1]);
     }
+    for (let i = 0; i < literals.length; i++) {
+      const literal = literals[i];
+      if (literal === null) continue;
+      const prefix = prefixKey(literals, i);
+      const set = this.literalsAfter.get(prefix) ?? new Set();
+      set.add(literal);
+      this.literalsAfter.set(prefix, set);
+    }
+    const entry: Entry<T> = { method: method.toUpperCase(), literals, names, reserved: [], value };
+    this.entries.push(entry);
     const list = this.bySegments.get(parts.length) ?? [];
-    list.push({ method: method.toUpperCase(), literals, names, value });
+    list.push(entry);
     this.bySegments.set(parts.length, list);
+    // A later template may reserve a word for an earlier one: recompute for all (a few dozen, at bind time).
+    for (const e of this.entries) e.reserved = e.literals.map((l, i) => (l === null ? this.literalsAfter.get(prefixKey(e.literals, i)) : undefined));
   }
 
   /** `pathname` is the request path without its query string, as sent (still percent-encoded). */
@@ -64,6 +90,13 @@ export class RouteTable<T> {
   }
 }
 
+/** The template's segments before index `i`, parameters as `{}`: `users/{}` for `/users/{id}/orgs` at 2. */
+const prefixKey = (literals: readonly (string | null)[], i: number): string =>
+  literals
+    .slice(0, i)
+    .map((l) => l ?? '{}')
+    .join('/');
+
 /** `/a/b/` and `/a/b` give `['a', 'b']`; `/` gives `['']`. */
 const segmentsOf = (path: string): string[] => {
   const end = path.length > 1 && path.endsWith('/') ? path.length - 1 : path.length;
@@ -76,11 +109,23 @@ const matches = <T>(entry: Entry<T>, segments: readonly string[]): boolean => {
     const segment = segments[i];
     if (literal === null) {
       if (segment === '') return false;
+      const reserved = entry.reserved[i];
+      if (reserved !== undefined && reserved.has(decodedLower(segment))) return false;
     } else if (segment !== literal && segment.toLowerCase() !== literal) {
       return false;
     }
   }
   return true;
+};
+
+/** A segment as a literal compares: lower-cased, percent-decoded when it can be (`M%65` is `me`). */
+const decodedLower = (segment: string): string => {
+  if (!segment.includes('%')) return segment.toLowerCase();
+  try {
+    return decodeURIComponent(segment).toLowerCase();
+  } catch {
+    return segment.toLowerCase();
+  }
 };
 
 const paramsOf = <T>(entry: Entry<T>, segments: readonly string[]): Record<string, string> | undefined => {

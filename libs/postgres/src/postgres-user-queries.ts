@@ -1,4 +1,4 @@
-import type { Page, PageRequest, UserListFilter, UserQueries, UserView } from '@arbor/application';
+import { accountForEmail, type Page, type PageRequest, type UserListFilter, type UserQueries, type UserView } from '@arbor/application';
 import type { Pool } from 'pg';
 import { afterId, emptyPage, hasNul, isPgText, pageLimit, toPage, type IdKeyset } from './read-model-page-cursor';
 import { containsPattern, emailKey, toUserView, USER_COLUMNS, type UserRow } from './read-model-rows';
@@ -14,8 +14,8 @@ export class PostgresUserQueries implements UserQueries {
   ) {
     const users = sql.table('users');
     this.byId = `SELECT ${USER_COLUMNS} FROM ${users} u WHERE u.id = $1`;
-    // email_key is not UNIQUE (see the schema): should two rows ever share it, the oldest id wins.
-    this.byEmailKey = `SELECT ${USER_COLUMNS} FROM ${users} u WHERE u.email_key = $1 ORDER BY u.id LIMIT 1`;
+    // email_key is not UNIQUE (see the schema): old logs may hold a few accounts under one key (accountForEmail).
+    this.byEmailKey = `SELECT ${USER_COLUMNS} FROM ${users} u WHERE u.email_key = $1 ORDER BY u.id LIMIT 16`;
   }
 
   async get(id: string): Promise<UserView | undefined> {
@@ -26,8 +26,9 @@ export class PostgresUserQueries implements UserQueries {
 
   async findByEmail(email: string): Promise<UserView | undefined> {
     if (hasNul(email)) return undefined;
-    const [row] = await this.sql.rows<UserRow>(this.pool, this.byEmailKey, [emailKey(email)]);
-    return row === undefined ? undefined : toUserView(row);
+    // Old logs may hold several accounts under one key: see accountForEmail.
+    const rows = await this.sql.rows<UserRow>(this.pool, this.byEmailKey, [emailKey(email)]);
+    return accountForEmail(rows.map(toUserView), email);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { caselessKey } from '@arbor/domain';
 import type { OrgView, UserView } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 
@@ -60,8 +61,8 @@ export const toUserView = (row: UserRow): UserView => ({
   keptSessionId: row.kept_session_id,
 });
 
-/** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */
-export const emailKey = (email: string): string => email.normalize('NFC').toLowerCase();
+/** Emails (and user names, for searches) compare as the domain does: Unicode canonical caseless matching. */
+export const emailKey = (email: string): string => caselessKey(email);
 
 /** The key of "contains" searches: the same folding as `emailKey`, LIKE wildcards escaped. */
 export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[\\%_]/g, '\\$&')}%`;

@@ -117,14 +117,28 @@ export const projectionChannel = (schema: string): string => {
   return `arbor_projection_${schema}`;
 };
 
+/**
+ * What the key columns (`name_key`, `d_name_key`, `email_key`) hold: 2 is the full case fold of
+ * `caselessKey` (`Straße` → `strasse`); 1 (or no row) was NFC + lower case. Read models of another format are
+ * emptied, checkpoint included, so the projector rebuilds every key from the log.
+ */
+export const READ_MODEL_KEY_FORMAT = 2;
+
 /** Creates the schema and its tables if absent; safe when several processes start at once. */
 export async function createReadModelsSchema(pool: Pool, schema: string): Promise<void> {
   const ddl = readModelsDdl(schema);
+  const s = quoteSchemaName(schema);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
     await client.query(ddl);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.key_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`);
+    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.key_format`);
+    if (rows[0]?.version !== READ_MODEL_KEY_FORMAT) {
+      await client.query(`TRUNCATE ${READ_MODEL_TABLES.map((t) => `${s}.${t}`).join(', ')}`);
+      await client.query(`INSERT INTO ${s}.key_format (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version`, [READ_MODEL_KEY_FORMAT]);
+    }
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -1,3 +1,4 @@
+import { caselessKey } from '@arbor/domain';
 import type { OrgView, UserView } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 
@@ -64,8 +65,8 @@ export const toUserView = (row: UserTuple): UserView => ({
   keptSessionId: row[9],
 });
 
-/** Emails compare case-insensitively, after Unicode normalisation (as sibling names do). */
-export const emailKey = (email: string): string => email.normalize('NFC').toLowerCase();
+/** Emails (and user names, for searches) compare as the domain does: Unicode canonical caseless matching. */
+export const emailKey = (email: string): string => caselessKey(email);
 
 /** The key of "email or name contains" searches: the same folding as `emailKey`, applied to the pattern too. */
 export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[\\%_]/g, '\\$&')}%`;

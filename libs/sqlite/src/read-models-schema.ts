@@ -16,15 +16,15 @@
  * Version 4 adds `memberships.pending` (a membership linking an account its adder could not see: it grants
  * nothing until confirmed); every earlier membership was confirmed, so the default needs no rebuild.
  *
- * Version 5 adds `users.kept_session_id` (the session a user's own password change kept; see UserView). No
- * event before it ends sessions but UserDisabled, which leaves it empty, so it needs no rebuild.
+ * Version 5 empties every table and the checkpoint, so the next start rebuilds from the log: the key columns
+ * (`orgs.name_key`, `org_closure.d_name_key`, `users.email_key`, `users.name_key`) hold the full case fold of
+ * `caselessKey` (`Straße` → `strasse`), no longer NFC + lower case, and a membership's version counts its own
+ * changes from 1. Version 6 adds `users.kept_session_id` (the session a user's own password change kept; see
+ * UserView). No event before it ends sessions but UserDisabled, which leaves it empty, so it needs no rebuild.
  *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
- *
- * Version 5 renumbers `memberships.version`: a membership's own changes from 1 (it held its stream's version,
- * which goes on across a removal and a re-add). It empties every table and the checkpoint: the rebuild
- * counts them from the whole history.
+
  */
 export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `

@@ -1,4 +1,4 @@
-import type { Page, PageRequest, UserListFilter, UserQueries, UserView } from '@arbor/application';
+import { accountForEmail, type Page, type PageRequest, type UserListFilter, type UserQueries, type UserView } from '@arbor/application';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { afterId, emptyPage, hasNul, pageLimit, toPage, type IdKeyset } from './page-cursor';
@@ -12,9 +12,9 @@ export class SqliteUserQueries implements UserQueries {
 
   constructor(db: SqliteDatabase) {
     this.byId = db.prepare<[string], UserTuple>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).raw(true);
-    // email_key is not UNIQUE (see the schema): should two rows ever share it, the oldest id wins.
+    // email_key is not UNIQUE (see the schema): old logs may hold a few accounts under one key (accountForEmail).
     this.byEmailKey = db
-      .prepare<[string], UserTuple>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_key = ? ORDER BY u.id LIMIT 1`)
+      .prepare<[string], UserTuple>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_key = ? ORDER BY u.id LIMIT 16`)
       .raw(true);
     this.lists = new StatementCache(db);
   }
@@ -25,8 +25,8 @@ export class SqliteUserQueries implements UserQueries {
   }
 
   async findByEmail(email: string): Promise<UserView | undefined> {
-    const row = this.byEmailKey.get(emailKey(email));
-    return row === undefined ? undefined : toUserView(row);
+    // Old logs may hold several accounts under one key: see accountForEmail.
+    return accountForEmail(this.byEmailKey.all(emailKey(email)).map(toUserView), email);
   }
 
   /**

@@ -30,6 +30,21 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
 
   const list = async (filter: UserListFilter) => (await rm.users.list(filter, { limit: 100 })).items.map((u) => u.id);
 
+  it('finds emails by full case folding, and among accounts an old log let share a key, the one it found before', async () => {
+    // u6 and u7 were different emails when keys were lower case alone; they fold equal now (ß → ss).
+    await rm.apply([log.user('u6', { email: 'straße@x.org', name: 'A' }), log.user('u7', { email: 'strasse@x.org', name: 'B' })]);
+    expect((await rm.users.findByEmail('STRASSE@X.ORG'))?.id).toBe('u7');
+    expect((await rm.users.findByEmail('strasse@x.org'))?.id).toBe('u7');
+    expect((await rm.users.findByEmail('STRAßE@x.org'))?.id).toBe('u6');
+    expect((await rm.users.findByEmail('straße@x.org'))?.id).toBe('u6');
+    // ẞ (capital sharp s) lower-cases to ß: under the old key it named u6.
+    expect((await rm.users.findByEmail('STRAẞE@X.ORG'))?.id).toBe('u6');
+    // One account: any spelling that folds equal finds it.
+    expect((await rm.users.findByEmail('ARVID@X.ORG'))?.id).toBe('u3');
+    // The email filter lists every account under the key.
+    expect(await list({ email: 'STRASSE@x.org' })).toEqual(['u6', 'u7']);
+  });
+
   it('updates personal data, and erases the user when it can no longer be opened', async () => {
     await rm.apply([log.userUpdated('u2', { email: 'Robert@Example.com', name: 'Robert' })]);
     expect(await rm.users.get('u2')).toEqual({

@@ -2,6 +2,7 @@ import { IamError, isIamError, newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { clientSchema, displayNameSchema, idempotencyKeyHeader, idSchema, linksTo, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
@@ -123,7 +124,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     responses: { 200: { description: 'A page of client credentials.', schema: pageOf(clientSchema) }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const page = { limit: req.query.limit, cursor: req.query.cursor };
+      const page = { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listClientCredentials', req) };
       let result;
       if (req.query.orgId !== undefined) {
         await ctx.policy.requireOnOrg(principal, 'clients:read', req.query.orgId);
@@ -131,7 +132,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       } else {
         result = await ctx.readModels.clients.list({ withinSubtreesOf: await ctx.policy.subtreesWith(principal, 'clients:read') }, page);
       }
-      return { status: 200, body: { items: result.items.map(presentClient), nextCursor: result.nextCursor } };
+      return { status: 200, body: { items: result.items.map(presentClient), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listClientCredentials', req, result.nextCursor) } };
     },
   }),
 

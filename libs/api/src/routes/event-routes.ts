@@ -2,6 +2,7 @@ import { IamError, type StoredEvent } from '@arbor/domain';
 import type { Principal } from '@arbor/application';
 import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { eventSchema, idSchema, pageOf, pageQuery, timestampSchema } from '../schemas';
 
 const publicEnvelope = ({ orgPath: _internal, ...event }: StoredEvent) => event;
@@ -51,7 +52,8 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       // A client reads only its own subtree's part of the log; asking for another organization's is a 404.
       if (access.withinOrg && q.orgId !== undefined && !(await ctx.policy.isWithin(q.orgId, access.withinOrg)))
         throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${q.orgId} does not exist.`);
-      const after = q.cursor !== undefined ? decodeCursor(q.cursor) : (q.after ?? 0);
+      const keyset = await openPageCursor(ctx.cursorDigest, 'listEvents', req);
+      const after = keyset !== undefined ? decodeCursor(keyset) : (q.after ?? 0);
       const events = await ctx.eventStore.readAll({
         after,
         limit: q.limit + 1,
@@ -63,7 +65,7 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
         until: q.until ? instantOf(q.until, 'until') : undefined,
       });
       const items = events.slice(0, q.limit);
-      const nextCursor = events.length > q.limit ? encodeCursor(items[items.length - 1].position) : null;
+      const nextCursor = await bindPageCursor(ctx.cursorDigest, 'listEvents', req, events.length > q.limit ? encodeCursor(items[items.length - 1].position) : null);
       return { status: 200, body: { items: items.map(publicEnvelope), nextCursor } };
     },
   }),

@@ -2,6 +2,7 @@ import { newId } from '@arbor/domain';
 import type { OrgView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import {
   createOrgBody,
   idempotencyKeyHeader,
@@ -119,9 +120,9 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'orgs:read');
       const page = await ctx.readModels.orgs.list(
         { parentId: req.query.parentId, q: req.query.q, withinSubtreesOf: within },
-        { limit: req.query.limit, cursor: req.query.cursor },
+        { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgs', req) },
       );
-      return { status: 200, body: page };
+      return { status: 200, body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgs', req, page.nextCursor) } };
     },
   }),
 
@@ -243,8 +244,8 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
       const depth = req.query.depth === 'all' ? null : Number(req.query.depth);
-      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, { limit: req.query.limit, cursor: req.query.cursor });
-      return { status: 200, body: page };
+      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req) });
+      return { status: 200, body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgChildren', req, page.nextCursor) } };
     },
   }),
 

@@ -2,6 +2,7 @@ import { IamError, newUntimedId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
@@ -138,7 +139,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const { orgId } = req.params;
       const body = req.body;
       if (body.userId !== undefined && (body.email !== undefined || body.name !== undefined || body.password !== undefined))
-        throw new IamError('IAM_ERR_VALIDATION', 'Give either userId or email, name and password.', [{ path: '/body/userId', message: 'cannot be combined with email, name or password' }]);
+        throw new IamError('IAM_ERR_VALIDATION', 'Give either userId, or email and name (a password is optional).', [{ path: '/body/userId', message: 'cannot be combined with email, name or password' }]);
       if (body.userId === undefined && (body.email === undefined || body.name === undefined))
         throw new IamError('IAM_ERR_VALIDATION', 'A new user needs an email and a name.', [
           ...(body.email === undefined ? [{ path: '/body/email', message: 'is required without userId' }] : []),
@@ -219,9 +220,9 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const page = await ctx.readModels.memberships.listByOrg(
         req.params.orgId,
         { role: req.query.role, q: req.query.q, pending: req.query.pending },
-        { limit: req.query.limit, cursor: req.query.cursor },
+        { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req) },
       );
-      return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: page.nextCursor } };
+      return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgUsers', req, page.nextCursor) } };
     },
   }),
 

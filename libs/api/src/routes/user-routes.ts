@@ -2,6 +2,7 @@ import { IamError } from '@arbor/domain';
 import type { Principal, UserMembershipView, UserView } from '@arbor/application';
 import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { displayNameSchema, idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
@@ -105,8 +106,8 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     responses: { 200: { description: 'A page of users.', schema: pageOf(userSchema) }, ...errors },
     handler: async (req, ctx) => {
       const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'users:read');
-      const page = await ctx.readModels.users.list({ q: req.query.q, email: req.query.email, withinSubtreesOf: within }, { limit: req.query.limit, cursor: req.query.cursor });
-      return { status: 200, body: { items: page.items.map(presentUser), nextCursor: page.nextCursor } };
+      const page = await ctx.readModels.users.list({ q: req.query.q, email: req.query.email, withinSubtreesOf: within }, { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req) });
+      return { status: 200, body: { items: page.items.map(presentUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listUsers', req, page.nextCursor) } };
     },
   }),
 

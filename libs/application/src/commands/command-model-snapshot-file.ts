@@ -9,7 +9,8 @@ import { restrictExistingFiles } from '../security/private-files';
  * Bump when the model's shape or meaning changes: older snapshots are then refused, not misread. Format 4
  * holds no personal data in clear (format 3 held opened emails and names): users carry the position of
  * their sealed record in the log and a keyed digest of their email. Format 5: a membership's version counts
- * its own changes from 1 (format 4 held its stream's version, which goes on across a removal and re-add).
+ * its own changes from 1 (format 4 held its stream's version, which goes on across a removal and re-add), and
+ * the email digest is of the email's full case fold (`caselessKey`), no longer of its lower case.
  */
 export const SNAPSHOT_FORMAT = 'arbor-command-model/5';
 

@@ -12,6 +12,8 @@ export const DIGEST_KEY_IDS = {
   refreshTokens: 'system:refresh-token-key',
   /** The command model's email index (and its snapshot): emails compared as `emailKey`, never kept in clear. */
   emailIndex: 'system:email-index-key',
+  /** Page cursors' tags: binds a cursor to the list and filters that issued it (not a secret, but not forgeable). */
+  pageCursors: 'system:page-cursor-key',
 } as const;
 
 /**

@@ -1,5 +1,4 @@
 import express from 'express';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   Authenticator,
@@ -20,7 +19,7 @@ import {
   tokenAudiencesFromEnv,
   type Bus,
 } from '@arbor/application';
-import { IDLE_CONNECTION_MS, internalCommandRouter } from '@arbor/api';
+import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst } from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import {
   PostgresPublisherCheckpoint,
@@ -40,6 +39,13 @@ async function main(): Promise<void> {
   const settings = distributedSettingsFromEnv();
   requireInternalTokenOffLoopback(settings, 'command-service');
   const log = jsonLogger({ app: 'command-service' }, settings.logLevel);
+  // Bound before anything else: a port in use must fail the start before the bootstrap admin is created and
+  // its generated password printed, or that password would be lost for good (listenFirst). Until the app is
+  // served, /healthz answers 200 and everything else (readiness and commands) 503.
+  const bound = await listenFirst(settings.commandServicePort, settings.commandServiceHost);
+  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
+  bound.server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
+  bound.server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
   const connection = { schema: settings.schema };
   const store = await openPostgresEventStore(settings.databaseUrl, connection);
   const vault = await openPostgresSecretVault(settings.databaseUrl, connection);
@@ -92,17 +98,12 @@ async function main(): Promise<void> {
     }
   });
   app.use(internalCommandRouter(commands, { token: settings.internalToken, log, authenticate: (authorization) => authenticator.authenticate(authorization) }));
-  const server = app.listen(settings.commandServicePort, settings.commandServiceHost);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
-  server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
-  server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
-  log.info('command service listening', { port: (server.address() as AddressInfo).port, schema: settings.schema, topic: settings.topic });
+  bound.serve(app);
+  log.info('command service listening', { port: bound.port, schema: settings.schema, topic: settings.topic });
 
   const stop = async () => {
     clearInterval(purge);
-    server.close();
-    server.closeAllConnections();
+    await bound.close();
     await publisher.stop();
     await commands.close();
     await Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close()]);

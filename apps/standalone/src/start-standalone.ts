@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   ClientSecretHasher,
@@ -16,7 +15,7 @@ import {
   jsonLogger,
   type Logger,
 } from '@arbor/application';
-import { createApiApp, createApiContext } from '@arbor/api';
+import { createApiApp, createApiContext, listenFirst, type BoundPort } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteThrottleStore, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
@@ -30,15 +29,32 @@ export interface RunningStandalone {
 
 /**
  * The embedded profile's composition root: gateway, command service and projector in one process, over
- * SQLite files under the data directory and an in-process bus. Start order matters: the command side
- * and the projector catch up with the log before the server accepts a request.
+ * SQLite files under the data directory and an in-process bus. Start order matters: the port is bound
+ * first (a port in use fails the start before anything is created, so a generated admin password is never
+ * printed by a start that then fails: see listenFirst); the command side and the projector catch up with the
+ * log before the app answers a request (until then: 503 starting).
  */
 export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
+  const bound = await listenFirst(config.port, config.host ?? '0.0.0.0');
+  try {
+    return await startOnPort(bound, config, log);
+  } catch (error) {
+    await bound.close();
+    throw error;
+  }
+}
+
+async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logger): Promise<RunningStandalone> {
   // Owner-only, also when it existed wider; every file in it is opened 0600 (README, the data-dir table).
   ensurePrivateDirectory(config.dataDir);
   const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
-  const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true, subtreeCacheEntries: config.subtreeCacheEntries });
+  // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
+  const readModels = openSqliteReadModels(files.readModels, {
+    backgroundCheckpoints: true,
+    subtreeCacheEntries: config.subtreeCacheEntries,
+    onCorruptSetAside: (report) => log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+  });
   // The two files that take every write: their checkpoints run off the event loop.
   const checkpointer = startWalCheckpointer([files.events, files.readModels], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
@@ -96,12 +112,8 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
   purge.unref();
 
   const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false, trustedProxies: config.trustedProxies });
-  const server = app.listen(config.port, config.host ?? '0.0.0.0');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
+  bound.serve(app);
+  const port = bound.port;
   log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, profile: 'embedded' });
 
   let closing: Promise<void> | undefined;
@@ -111,10 +123,7 @@ export async function startStandalone(config: StandaloneConfig, log: Logger = js
     projector,
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await bound.close();
         clearInterval(purge);
         projector.stop();
         await bus.close();

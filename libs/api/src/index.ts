@@ -4,3 +4,4 @@ export * from './problem-mapping';
 export * from './internal-command-api';
 export * from './create-api-context';
 export * from './trusted-proxies';
+export * from './listen-first';

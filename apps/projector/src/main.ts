@@ -43,7 +43,11 @@ async function openEngines(log: Logger, rebuild: boolean): Promise<Engines> {
     const checkpointer = startWalCheckpointer([readModelsFile], { onError: (file, error) => log.warn('background checkpoint failed', { file, error }) });
     return {
       store: openSqliteEventStore(join(dataDir, 'events.sqlite')),
-      readModels: openSqliteReadModels(readModelsFile, { backgroundCheckpoints: true }),
+      // Derived data: a corrupt file is set aside and rebuilt from the log, with a warning (also on --rebuild).
+      readModels: openSqliteReadModels(readModelsFile, {
+        backgroundCheckpoints: true,
+        onCorruptSetAside: (report) => log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+      }),
       vault: openSqliteSecretVault(join(dataDir, 'vault.sqlite')),
       bus: new InProcessBus(),
       stopExtras: () => checkpointer.stop(),

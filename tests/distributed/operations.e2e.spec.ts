@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { openPostgresTokenStore } from '@arbor/postgres';
 import { freePort } from '../../apps/standalone/src/test-support/distributed-stack';
 
 /**
@@ -92,4 +93,49 @@ describe('the command service', () => {
       await stop(next);
     }
   }, 90_000);
+});
+
+describe('housekeeping of the distributed profile', () => {
+  it('the command service drops expired refresh tokens and revocations, as the embedded process does', async () => {
+    const env = deployment();
+    const tokens = await openPostgresTokenStore(env.DATABASE_URL, { schema: env.IAM_PG_SCHEMA });
+    const hour = 3600_000;
+    const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    try {
+      await tokens.saveRefreshToken({ tokenHash: 'expired-hash', familyId: 'fam-old', subject: 'usr_1', scope: 'orgs:read', issuedAt: at(-3 * hour), expiresAt: at(-hour) });
+      await tokens.saveRefreshToken({ tokenHash: 'live-hash', familyId: 'fam-new', subject: 'usr_1', scope: 'orgs:read', issuedAt: at(0), expiresAt: at(hour) });
+      await tokens.revokeAccessToken('jti-expired', at(-hour));
+      await tokens.revokeAccessToken('jti-live', at(hour));
+      const service = run(MAINS.commandService, { ...env, COMMAND_SERVICE_PORT: String(await freePort()), IAM_BOOTSTRAP_ADMIN_PASSWORD: 'not printed 123' });
+      try {
+        await waitForOutput(service, service.stdout, /command service listening/);
+        for (let i = 0; i < 100 && (await tokens.findRefreshToken('expired-hash')) !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+        expect(await tokens.findRefreshToken('expired-hash')).toBeUndefined();
+        expect(await tokens.isAccessTokenRevoked('jti-expired')).toBe(false);
+        expect(await tokens.findRefreshToken('live-hash')).toBeDefined();
+        expect(await tokens.isAccessTokenRevoked('jti-live')).toBe(true);
+      } finally {
+        await stop(service);
+      }
+    } finally {
+      await tokens.close();
+    }
+  }, 90_000);
+});
+
+describe('settings of the distributed processes', () => {
+  it.each([
+    ['gateway', { PORT: 'eighty' }, 'PORT must be an integer from 0 to 65535, not "eighty"'],
+    ['gateway', { HOST: 'not a host' }, 'HOST must be an IP address or a host name, not "not a host"'],
+    ['gateway', { IAM_ISSUER: 'arbor.test' }, 'IAM_ISSUER must be an http(s) URL without query or fragment, not "arbor.test"'],
+    ['gateway', { IAM_DATA_DIR: __filename }, `IAM_DATA_DIR must be a directory, not the file "${__filename}"`],
+    ['projector', { IAM_LOG_LEVEL: 'verbose' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "verbose"'],
+    ['projector', { IAM_LOG_LEVEL: 'debug', DATABASE_URL: '' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"'],
+  ] as const)('the %s refuses to start on %j with a precise error', async (name, bad, message) => {
+    const started = run(MAINS[name], { ...deployment(), PORT: String(0), ...bad });
+    const code = await Promise.race([started.exit, new Promise<'running'>((r) => setTimeout(() => r('running'), 20_000))]);
+    if (code === 'running') await stop(started);
+    expect(code).toBe(1);
+    expect(started.stderr()).toContain(message);
+  }, 60_000);
 });

@@ -4,7 +4,6 @@ import {
   Authenticator,
   ClientSecretHasher,
   CommandService,
-  IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
   SealedSnapshotFile,
@@ -16,6 +15,7 @@ import {
   jsonLogger,
   limitHeapGrowth,
   requireInternalTokenOffLoopback,
+  startExpiryPurge,
   tokenAudiencesFromEnv,
   type Bus,
 } from '@arbor/application';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
   const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
 
-  const dataDir = process.env.IAM_DATA_DIR || './data';
+  const dataDir = settings.dataDir;
   ensurePrivateDirectory(dataDir);
   // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
@@ -78,13 +78,10 @@ async function main(): Promise<void> {
   });
   await commands.start();
   await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
-  // Expired idempotency records are never replayed, and what they hold must not stay at rest: drop them at
-  // start and hourly (any number of command services may do so; the deletes are idempotent).
-  const purgeIdempotency = () =>
-    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
-  void purgeIdempotency();
-  const purge = setInterval(() => void purgeIdempotency(), 3600_000);
-  purge.unref();
+  // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
+  // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
+  // does (any number of command services may; the deletes are idempotent).
+  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
 
   const app = express();
   app.disable('x-powered-by');
@@ -102,7 +99,7 @@ async function main(): Promise<void> {
   log.info('command service listening', { port: bound.port, schema: settings.schema, topic: settings.topic });
 
   const stop = async () => {
-    clearInterval(purge);
+    purge.stop();
     await bound.close();
     await publisher.stop();
     await commands.close();

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
-  IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
   Projector,
@@ -12,6 +11,7 @@ import {
   bootstrapPlatformAdmin,
   defaultAudience,
   ensurePrivateDirectory,
+  startExpiryPurge,
   jsonLogger,
   type Logger,
 } from '@arbor/application';
@@ -103,13 +103,7 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
   });
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
   // matter, and what they hold must not stay at rest: drop them at start and hourly.
-  const purgeExpired = () => {
-    tokenStore.purgeExpired(new Date().toISOString()).catch((e) => log.warn('token purge failed', { error: String(e) }));
-    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
-  };
-  purgeExpired();
-  const purge = setInterval(purgeExpired, 3600_000);
-  purge.unref();
+  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
 
   const app = createApiApp(ctx, { validateResponses: config.validateResponses, benchRoutes: config.benchRoutes ?? false, trustedProxies: config.trustedProxies });
   bound.serve(app);
@@ -124,7 +118,7 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
     close: () =>
       (closing ??= (async () => {
         await bound.close();
-        clearInterval(purge);
+        purge.stop();
         projector.stop();
         await bus.close();
         await commands.close();

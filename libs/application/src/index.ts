@@ -39,3 +39,4 @@ export * from './versioned-cache';
 export * from './security/private-files';
 export * from './security/keyed-digest';
 export * from './commands/idempotent-responses';
+export * from './expiry-purge';

@@ -7,7 +7,7 @@ export type { FieldError, ProblemBody } from './http-problem';
 export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from './http-problem';
 export { notFoundHandler } from './not-found-handler';
 export type { OAuthErrorBody } from './oauth-error';
-export { oauthErrorBody, oauthErrorResponse, oauthErrorSchema } from './oauth-error';
+export { oauthErrorBody, oauthErrorOf, oauthErrorResponse, oauthErrorSchema } from './oauth-error';
 export { problemResponse, problemSchema, problemSchemaRef } from './problem-schema';
 export type {
   ErrorFormat,

@@ -33,7 +33,7 @@ async function writeUntilRefused(parentId: string) {
 }
 
 describe('a full disk (embedded profile)', () => {
-  it('a write the event log cannot take answers 503 with Retry-After, and works again once space returns', async () => {
+  it('a write the event log cannot take answers 503 with Retry-After, readiness says not ready, and both recover once space returns', async () => {
     const root = await createOrg(app, 'Disk full');
     const events = connectionOf(app.running as RunningStandalone, 'events');
     fill(events);
@@ -43,9 +43,15 @@ describe('a full disk (embedded profile)', () => {
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(res.headers.get('content-type')).toContain('application/problem+json');
       expect(res.body.code).toBe('IAM_ERR_UNAVAILABLE');
+      // Readiness says so: a load balancer stops sending writes here.
+      const ready = await app.call('GET', '/readyz', { token: null });
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.eventStore).toBe('failing (SQLITE_FULL)');
     } finally {
       free(events);
     }
+    // Space is back: readiness recovers by itself, before any write is sent.
+    expect((await app.call('GET', '/readyz', { token: null })).status).toBe(200);
     expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'After space returns', parentId: root.id } })).status).toBe(201);
   });
 

@@ -15,7 +15,7 @@ import {
   jsonLogger,
   type Logger,
 } from '@arbor/application';
-import { createApiApp, createApiContext, listenFirst, type BoundPort } from '@arbor/api';
+import { createApiApp, createApiContext, isStorageUnavailable, listenFirst, type BoundPort } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, openSqliteThrottleStore, openSqliteTokenStore, startWalCheckpointer } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
@@ -93,8 +93,13 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
     log,
     readiness: async () => {
       const head = await store.headPosition();
+      // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+      const writable = await store.probeWrite().then(
+        () => 'ok',
+        (e: unknown) => (isStorageUnavailable(e) ? `failing (${(e as { code?: string }).code ?? 'cannot write'})` : 'failing'),
+      );
       const checks = {
-        eventStore: 'ok',
+        eventStore: writable,
         bus: 'ok',
         projections: projector.healthy ? (projector.position >= head ? 'ok' : `catching up (${projector.position}/${head})`) : 'failing',
       };

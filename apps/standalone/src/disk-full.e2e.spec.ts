@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { RunningStandalone } from './start-standalone';
-import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 /**
  * A full disk, embedded profile. SQLite's `max_page_count`, set on the app's own connection, makes every
@@ -10,8 +10,10 @@ import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
  */
 const UNLIMITED = 1_073_741_823;
 
-const connectionOf = (running: RunningStandalone, which: 'events' | 'readModels'): Database => {
+const connectionOf = (running: RunningStandalone, which: 'events' | 'readModels' | 'tokens' | 'throttle'): Database => {
   const deps = (running.projector as unknown as { deps: { store: { writer: Database }; readModels: { db: Database } } }).deps;
+  if (which === 'tokens') return (running.stores.tokenStore as unknown as { db: Database }).db;
+  if (which === 'throttle') return (running.stores.throttleStore as unknown as { db: Database }).db;
   return which === 'events' ? deps.store.writer : deps.readModels.db;
 };
 const fill = (db: Database) => db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
@@ -53,6 +55,26 @@ describe('a full disk (embedded profile)', () => {
     // Space is back: readiness recovers by itself, before any write is sent.
     expect((await app.call('GET', '/readyz', { token: null })).status).toBe(200);
     expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'After space returns', parentId: root.id } })).status).toBe(201);
+  });
+
+  it('the password grant, when the token store cannot take its refresh token, answers 503 temporarily_unavailable (RFC 6749)', async () => {
+    const running = app.running as RunningStandalone;
+    const dbs = [connectionOf(running, 'tokens'), connectionOf(running, 'throttle')];
+    dbs.forEach(fill);
+    try {
+      let res;
+      for (let i = 0; i < 500; i++) {
+        res = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+        if (res.status !== 200) break;
+      }
+      expect(res!.status).toBe(503);
+      expect(res!.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(res!.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res!.body).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+    } finally {
+      dbs.forEach(free);
+    }
+    expect((await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } })).status).toBe(200);
   });
 
   it('projections that failed for want of space catch up on their own once it returns: no new write needed', async () => {

@@ -14,6 +14,8 @@ import {
   startExpiryPurge,
   jsonLogger,
   type Logger,
+  type ThrottleStore,
+  type TokenStore,
 } from '@arbor/application';
 import { createApiApp, createApiContext, isStorageUnavailable, listenFirst, type BoundPort } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
@@ -24,6 +26,8 @@ export interface RunningStandalone {
   url: string;
   port: number;
   projector: Projector;
+  /** The adapters the app composed, for embedding programs and tests (the disk-full tests reach their files). */
+  stores: { tokenStore: TokenStore; throttleStore: ThrottleStore };
   close(): Promise<void>;
 }
 
@@ -120,6 +124,7 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
     url: `http://127.0.0.1:${port}`,
     port,
     projector,
+    stores: { tokenStore, throttleStore },
     close: () =>
       (closing ??= (async () => {
         await bound.close();

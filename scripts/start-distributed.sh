@@ -7,14 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false
 
+# The service scripts' output goes to our stderr through `tee >(cat >&2)`: the descriptor already open, never
+# /dev/stderr, which Linux cannot open when stderr is a socket (systemd, pm2, any Node supervisor).
 if [ -z "${DATABASE_URL:-}" ]; then
-  line=$(scripts/services/postgres.sh | tee /dev/stderr | grep '^DATABASE_URL=' | tail -n 1)
+  line=$(scripts/services/postgres.sh | tee >(cat >&2) | grep '^DATABASE_URL=' | tail -n 1)
   # The service script prints the test database; the running profile gets its own.
   export DATABASE_URL=${line#DATABASE_URL=}
   export DATABASE_URL=${DATABASE_URL%/arbor_test}/arbor
 fi
 if [ -z "${KAFKA_BROKERS:-}" ]; then
-  line=$(scripts/services/kafka.sh | tee /dev/stderr | grep '^KAFKA_BROKERS=' | tail -n 1)
+  line=$(scripts/services/kafka.sh | tee >(cat >&2) | grep '^KAFKA_BROKERS=' | tail -n 1)
   export KAFKA_BROKERS=${line#KAFKA_BROKERS=}
 fi
 

@@ -1,11 +1,9 @@
 import express from 'express';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   Authenticator,
   ClientSecretHasher,
   CommandService,
-  IDEMPOTENCY_TTL_MS,
   LoginThrottle,
   PasswordHasher,
   PersonalDataCipher,
@@ -18,10 +16,11 @@ import {
   jsonLogger,
   limitHeapGrowth,
   requireInternalTokenOffLoopback,
+  startExpiryPurge,
   tokenAudiencesFromEnv,
   type Bus,
 } from '@arbor/application';
-import { IDLE_CONNECTION_MS, internalCommandRouter } from '@arbor/api';
+import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst } from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import {
   PostgresPublisherCheckpoint,
@@ -42,6 +41,13 @@ async function main(): Promise<void> {
   const settings = distributedSettingsFromEnv();
   requireInternalTokenOffLoopback(settings, 'command-service');
   const log = jsonLogger({ app: 'command-service' }, settings.logLevel);
+  // Bound before anything else: a port in use must fail the start before the bootstrap admin is created and
+  // its generated password printed, or that password would be lost for good (listenFirst). Until the app is
+  // served, /healthz answers 200 and everything else (readiness and commands) 503.
+  const bound = await listenFirst(settings.commandServicePort, settings.commandServiceHost);
+  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
+  bound.server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
+  bound.server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
   const connection = { schema: settings.schema };
   const store = await openPostgresEventStore(settings.databaseUrl, connection);
   const vault = await openPostgresSecretVault(settings.databaseUrl, connection);
@@ -54,7 +60,7 @@ async function main(): Promise<void> {
   // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
   const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
 
-  const dataDir = process.env.IAM_DATA_DIR || './data';
+  const dataDir = settings.dataDir;
   ensurePrivateDirectory(dataDir);
   // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
@@ -81,13 +87,10 @@ async function main(): Promise<void> {
   });
   await commands.start();
   await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
-  // Expired idempotency records are never replayed, and what they hold must not stay at rest: drop them at
-  // start and hourly (any number of command services may do so; the deletes are idempotent).
-  const purgeIdempotency = () =>
-    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
-  void purgeIdempotency();
-  const purge = setInterval(() => void purgeIdempotency(), 3600_000);
-  purge.unref();
+  // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
+  // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
+  // does (any number of command services may; the deletes are idempotent).
+  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
 
   const app = express();
   app.disable('x-powered-by');
@@ -101,17 +104,12 @@ async function main(): Promise<void> {
     }
   });
   app.use(internalCommandRouter(commands, { token: settings.internalToken, log, authenticate: (authorization) => authenticator.authenticate(authorization) }));
-  const server = app.listen(settings.commandServicePort, settings.commandServiceHost);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
-  server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
-  server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
-  log.info('command service listening', { port: (server.address() as AddressInfo).port, schema: settings.schema, topic: settings.topic });
+  bound.serve(app);
+  log.info('command service listening', { port: bound.port, schema: settings.schema, topic: settings.topic });
 
   const stop = async () => {
-    clearInterval(purge);
-    server.close();
-    server.closeAllConnections();
+    purge.stop();
+    await bound.close();
     await publisher.stop();
     await commands.close();
     await Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close(), throttleStore.close()]);

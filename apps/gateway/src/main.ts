@@ -26,10 +26,10 @@ import {
  * machine; gateways on several machines need the same key files).
  */
 async function main(): Promise<void> {
+  // Every variable is checked here (PORT, HOST, IAM_ISSUER, IAM_DATA_DIR, ...): a bad value stops the start.
   const settings = distributedSettingsFromEnv();
   requireInternalTokenOffLoopback(settings, 'gateway');
   const log = jsonLogger({ app: 'gateway' }, settings.logLevel);
-  const port = process.env.PORT === undefined || process.env.PORT === '' ? 8080 : Number(process.env.PORT);
   const issuer = settings.issuer;
   const trustedProxies = parseTrustedProxies(process.env.IAM_TRUSTED_PROXIES);
   const corsOrigins = parseCorsOrigins(process.env.IAM_CORS_ORIGINS);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     openPostgresThrottleStore(settings.databaseUrl, connection),
   ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
-  const dataDir = process.env.IAM_DATA_DIR || './data';
+  const dataDir = settings.dataDir;
   ensurePrivateDirectory(dataDir);
   const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     },
   });
   const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies, corsOrigins });
-  const server = app.listen(port, process.env.HOST || '0.0.0.0');
+  const server = app.listen(settings.port, settings.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   log.info('arbor listening', {
     port: (server.address() as AddressInfo).port,

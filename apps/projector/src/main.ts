@@ -2,8 +2,10 @@ import { join } from 'node:path';
 import {
   PersonalDataCipher,
   Projector,
+  dataDirFromEnv,
   distributedSettingsFromEnv,
   jsonLogger,
+  logLevelFromEnv,
   type Bus,
   type EventStore,
   type Logger,
@@ -37,13 +39,17 @@ interface Engines {
 
 async function openEngines(log: Logger, rebuild: boolean): Promise<Engines> {
   if (!process.env.DATABASE_URL) {
-    const dataDir = process.env.IAM_DATA_DIR || './data';
+    const dataDir = dataDirFromEnv();
     const readModelsFile = join(dataDir, 'read-models.sqlite');
     // This process writes only the read models: their checkpoints run off the event loop.
     const checkpointer = startWalCheckpointer([readModelsFile], { onError: (file, error) => log.warn('background checkpoint failed', { file, error }) });
     return {
       store: openSqliteEventStore(join(dataDir, 'events.sqlite')),
-      readModels: openSqliteReadModels(readModelsFile, { backgroundCheckpoints: true }),
+      // Derived data: a corrupt file is set aside and rebuilt from the log, with a warning (also on --rebuild).
+      readModels: openSqliteReadModels(readModelsFile, {
+        backgroundCheckpoints: true,
+        onCorruptSetAside: (report) => log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+      }),
       vault: openSqliteSecretVault(join(dataDir, 'vault.sqlite')),
       bus: new InProcessBus(),
       stopExtras: () => checkpointer.stop(),
@@ -62,7 +68,8 @@ async function openEngines(log: Logger, rebuild: boolean): Promise<Engines> {
 }
 
 async function main(): Promise<void> {
-  const log = jsonLogger({ app: 'projector' }, (process.env.IAM_LOG_LEVEL as 'info') || 'info');
+  // Checked, in either profile: an unknown level stops the start (it used to be cast unchecked).
+  const log = jsonLogger({ app: 'projector' }, logLevelFromEnv());
   const rebuild = process.argv.includes('--rebuild');
   const { store, readModels, vault, bus, stopExtras } = await openEngines(log, rebuild);
   const projector = new Projector({ store, readModels, cipher: new PersonalDataCipher(vault), bus, log });

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -75,6 +76,34 @@ describe('the standalone process', () => {
     expect(await login(second.port, 'admin@localhost', password)).toBe(200);
     expect(await login(second.port, 'admin@localhost', 'a different password')).toBe(400);
     expect(await stop(second)).toBe(0);
+  }, 60_000);
+
+  it('binds its port before it creates the admin: on EADDRINUSE nothing is printed and the next start prints the password', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-main-'));
+    const taken: Server = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((done) => child.once('exit', done));
+      expect(code).toBe(1);
+      expect(err).toContain('EADDRINUSE');
+      expect(out).not.toContain('Platform admin created');
+    } finally {
+      taken.close();
+    }
+    const next = await startProcess({ PORT: '0', IAM_DATA_DIR: dataDir });
+    try {
+      const match = /Platform admin created: admin@localhost \/ password: (\S+)/.exec(next.stdout());
+      expect(match).not.toBeNull();
+      expect(await login(next.port, 'admin@localhost', match![1])).toBe(200);
+    } finally {
+      await stop(next);
+    }
   }, 60_000);
 
   it('takes the bootstrap admin and issuer from the environment', async () => {

@@ -1,10 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
   LoginThrottle,
-  IDEMPOTENCY_TTL_MS,
   PasswordHasher,
   PersonalDataCipher,
   Projector,
@@ -14,10 +12,13 @@ import {
   bootstrapPlatformAdmin,
   defaultAudience,
   ensurePrivateDirectory,
+  startExpiryPurge,
   jsonLogger,
   type Logger,
+  type ThrottleStore,
+  type TokenStore,
 } from '@arbor/application';
-import { createApiApp, createApiContext, discoveryUrl } from '@arbor/api';
+import { createApiApp, createApiContext, discoveryUrl, isStorageUnavailable, listenFirst, type BoundPort } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import {
   lockDataDir,
@@ -35,32 +36,51 @@ export interface RunningStandalone {
   url: string;
   port: number;
   projector: Projector;
+  /** The adapters the app composed, for embedding programs and tests (the disk-full tests reach their files). */
+  stores: { tokenStore: TokenStore; throttleStore: ThrottleStore };
   close(): Promise<void>;
 }
 
 /**
  * The embedded profile's composition root: gateway, command service and projector in one process, over
- * SQLite files under the data directory and an in-process bus. Start order matters: the command side
- * and the projector catch up with the log before the server accepts a request.
+ * SQLite files under the data directory and an in-process bus. Start order matters: the port is bound
+ * first (a port in use fails the start before anything is created, so a generated admin password is never
+ * printed by a start that then fails: see listenFirst); the command side and the projector catch up with the
+ * log before the app answers a request (until then: 503 starting).
  */
 export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
+  const bound = await listenFirst(config.port, config.host ?? '0.0.0.0');
+  try {
+    return await startOnPort(bound, config, log);
+  } catch (error) {
+    await bound.close();
+    throw error;
+  }
+}
+
+async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logger): Promise<RunningStandalone> {
   // Owner-only, also when it existed wider; every file in it is opened 0600 (README, the data-dir table).
   ensurePrivateDirectory(config.dataDir);
   // The directory is this process's while it runs: operator commands (`arbor reset-admin-password`) refuse
   // to write under a running server, and a second server refuses to start on it.
   const lock = lockDataDir(config.dataDir);
   try {
-    return await startOnLockedDir(config, log, lock);
+    return await startOnLockedDir(bound, config, log, lock);
   } catch (e) {
     lock.release();
     throw e;
   }
 }
 
-async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: DataDirLock): Promise<RunningStandalone> {
+async function startOnLockedDir(bound: BoundPort, config: StandaloneConfig, log: Logger, lock: DataDirLock): Promise<RunningStandalone> {
   const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
-  const readModels = openSqliteReadModels(files.readModels, { backgroundCheckpoints: true, subtreeCacheEntries: config.subtreeCacheEntries });
+  // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
+  const readModels = openSqliteReadModels(files.readModels, {
+    backgroundCheckpoints: true,
+    subtreeCacheEntries: config.subtreeCacheEntries,
+    onCorruptSetAside: (report) => log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+  });
   // The two files that take every write: their checkpoints run off the event loop.
   const checkpointer = startWalCheckpointer([files.events, files.readModels], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
@@ -103,8 +123,13 @@ async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: Dat
     log,
     readiness: async () => {
       const head = await store.headPosition();
+      // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+      const writable = await store.probeWrite().then(
+        () => 'ok',
+        (e: unknown) => (isStorageUnavailable(e) ? `failing (${(e as { code?: string }).code ?? 'cannot write'})` : 'failing'),
+      );
       const checks = {
-        eventStore: 'ok',
+        eventStore: writable,
         bus: 'ok',
         projections: projector.healthy ? (projector.position >= head ? 'ok' : `catching up (${projector.position}/${head})`) : 'failing',
       };
@@ -113,13 +138,7 @@ async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: Dat
   });
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
   // matter, and what they hold must not stay at rest: drop them at start and hourly.
-  const purgeExpired = () => {
-    tokenStore.purgeExpired(new Date().toISOString()).catch((e) => log.warn('token purge failed', { error: String(e) }));
-    store.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
-  };
-  purgeExpired();
-  const purge = setInterval(purgeExpired, 3600_000);
-  purge.unref();
+  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
 
   const app = createApiApp(ctx, {
     validateResponses: config.validateResponses,
@@ -127,12 +146,8 @@ async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: Dat
     trustedProxies: config.trustedProxies,
     corsOrigins: config.corsOrigins,
   });
-  const server = app.listen(config.port, config.host ?? '0.0.0.0');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
+  bound.serve(app);
+  const port = bound.port;
   // The issuer, not the port, is where clients must reach Arbor (see discoveryUrl): say it where people look.
   log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, discovery: discoveryUrl(config.issuer), profile: 'embedded' });
 
@@ -141,13 +156,11 @@ async function startOnLockedDir(config: StandaloneConfig, log: Logger, lock: Dat
     url: `http://127.0.0.1:${port}`,
     port,
     projector,
+    stores: { tokenStore, throttleStore },
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        clearInterval(purge);
+        await bound.close();
+        purge.stop();
         projector.stop();
         await bus.close();
         await commands.close();

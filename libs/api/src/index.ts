@@ -6,3 +6,4 @@ export * from './create-api-context';
 export * from './trusted-proxies';
 export * from './cors';
 export * from './api-docs';
+export * from './listen-first';

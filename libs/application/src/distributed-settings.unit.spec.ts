@@ -1,4 +1,4 @@
-import { distributedSettingsFromEnv, isLoopbackHost, requireInternalTokenOffLoopback } from './distributed-settings';
+import { distributedSettingsFromEnv, isLoopbackHost, logLevelFromEnv, requireInternalTokenOffLoopback } from './distributed-settings';
 
 describe('the internal command API off loopback', () => {
   const env = { DATABASE_URL: 'postgres://x', KAFKA_BROKERS: 'k:9092' };
@@ -23,5 +23,41 @@ describe('the internal command API off loopback', () => {
     expect(distributedSettingsFromEnv({ ...env, PORT: '9000' }).issuer).toBe('http://localhost:9000');
     expect(distributedSettingsFromEnv({ ...env, IAM_ISSUER: 'https://id.example.test/' }).issuer).toBe('https://id.example.test');
     expect(() => distributedSettingsFromEnv({ ...env, IAM_ISSUER: 'id.example.test' })).toThrow(/IAM_ISSUER/);
+  });
+});
+
+describe('the distributed settings are checked when read', () => {
+  const env = { DATABASE_URL: 'postgres://x', KAFKA_BROKERS: 'k:9092' };
+
+  it('takes the gateway port, host and data directory from PORT, HOST and IAM_DATA_DIR', () => {
+    const settings = distributedSettingsFromEnv({ ...env, PORT: '9000', HOST: '127.0.0.1', IAM_DATA_DIR: '/tmp' });
+    expect(settings).toMatchObject({ port: 9000, host: '127.0.0.1', dataDir: '/tmp' });
+    expect(distributedSettingsFromEnv({ ...env, HOST: '[::1]' }).host).toBe('::1');
+    expect(distributedSettingsFromEnv({ ...env, HOST: 'gateway-1.internal' }).host).toBe('gateway-1.internal');
+    expect(distributedSettingsFromEnv(env)).toMatchObject({ port: 8080, host: '0.0.0.0' });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT must be an integer from 0 to 65535, not "eighty"'],
+    [{ PORT: '65536' }, 'PORT must be an integer from 0 to 65535, not "65536"'],
+    [{ PORT: '80.5' }, 'PORT must be an integer from 0 to 65535, not "80.5"'],
+    [{ PORT: '-1' }, 'PORT must be an integer from 0 to 65535, not "-1"'],
+    [{ COMMAND_SERVICE_PORT: '0x50' }, 'COMMAND_SERVICE_PORT must be an integer from 0 to 65535, not "0x50"'],
+    [{ HOST: 'not a host' }, 'HOST must be an IP address or a host name, not "not a host"'],
+    [{ COMMAND_SERVICE_HOST: 'under_score' }, 'COMMAND_SERVICE_HOST must be an IP address or a host name, not "under_score"'],
+    [{ COMMAND_SERVICE_URL: 'command-service:8081' }, 'COMMAND_SERVICE_URL must be an http(s) URL, not "command-service:8081"'],
+    [{ IAM_ISSUER: 'https://id.example.test/?x=1' }, 'IAM_ISSUER must be an http(s) URL without query or fragment, not "https://id.example.test/?x=1"'],
+    [{ IAM_DATA_DIR: __filename }, `IAM_DATA_DIR must be a directory, not the file "${__filename}"`],
+    [{ IAM_LOG_LEVEL: 'debug' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"'],
+    [{ IAM_PASSWORD_COST_LOG2: 'high' }, 'IAM_PASSWORD_COST_LOG2 must be an integer from 10 to 20, not "high"'],
+    [{ IAM_PG_SCHEMA: 'Arbor-1' }, 'IAM_PG_SCHEMA must be a lower-case SQL identifier, not "Arbor-1"'],
+  ])('refuses %j: %s', (bad, message) => {
+    expect(() => distributedSettingsFromEnv({ ...env, ...bad })).toThrow(message);
+  });
+
+  it('checks the log level on its own too (the projector of either profile reads it)', () => {
+    expect(logLevelFromEnv({})).toBe('info');
+    expect(logLevelFromEnv({ IAM_LOG_LEVEL: 'warn' })).toBe('warn');
+    expect(() => logLevelFromEnv({ IAM_LOG_LEVEL: 'verbose' })).toThrow('IAM_LOG_LEVEL must be info, warn, error or silent, not "verbose"');
   });
 });

@@ -40,3 +40,4 @@ export * from './security/private-files';
 export * from './security/keyed-digest';
 export * from './commands/idempotent-responses';
 export { accountForEmail } from './email-lookup';
+export * from './expiry-purge';

@@ -10,7 +10,7 @@ export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from '.
 export { notFoundHandler } from './not-found-handler';
 export { BINDER_PROBLEM_TITLES } from './request-problems';
 export type { OAuthErrorBody } from './oauth-error';
-export { oauthErrorBody, oauthErrorResponse, oauthErrorSchema } from './oauth-error';
+export { oauthErrorBody, oauthErrorOf, oauthErrorResponse, oauthErrorSchema } from './oauth-error';
 export { problemResponse, problemSchema, problemSchemaRef } from './problem-schema';
 export { preconditionFailedProblem } from './request-problems';
 export type {

@@ -42,4 +42,7 @@ export const EVENT_STORE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (scope, key)
   ) WITHOUT ROWID;
   `,
+  // 1 -> 2: readiness's write probe (SqliteEventStore.probeWrite): a row is inserted and deleted in one
+  // committed transaction, so the table is always empty.
+  `CREATE TABLE write_probe (b BLOB NOT NULL);`,
 ];

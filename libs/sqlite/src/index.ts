@@ -1,5 +1,5 @@
 export { SqliteEventStore, openSqliteEventStore } from './sqlite-event-store';
-export { SqliteReadModels, openSqliteReadModels } from './sqlite-read-models';
+export { SqliteReadModels, openSqliteReadModels, type SqliteReadModelsOptions } from './sqlite-read-models';
 export { SqliteOrgQueries } from './sqlite-org-queries';
 export { SqliteUserQueries } from './sqlite-user-queries';
 export { SqliteMembershipQueries } from './sqlite-membership-queries';

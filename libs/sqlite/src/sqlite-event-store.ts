@@ -172,6 +172,19 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  /**
+   * Readiness: whether the log can take a write now. In a transaction of its own (committed, so the WAL is
+   * written too) it inserts a row of one page and deletes it again: the log's content is unchanged. Rejects
+   * with the engine's error, e.g. SQLITE_FULL when the disk (or `max_page_count`) leaves no page to allocate.
+   */
+  async probeWrite(): Promise<void> {
+    await this.transaction(async () => {
+      const pageSize = this.writer.pragma('page_size', { simple: true }) as number;
+      this.writer.prepare('INSERT INTO write_probe (b) VALUES (zeroblob(?))').run(pageSize);
+      this.writer.prepare('DELETE FROM write_probe').run();
+    });
+  }
+
   /** Waits for the queued transactions, then closes both connections. Later calls are rejected. */
   close(): Promise<void> {
     this.closing ??= this.mutex.run(() => {

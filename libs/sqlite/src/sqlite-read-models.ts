@@ -2,6 +2,7 @@ import type { ProjectableEvent, ReadModels } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+import { isCorruptDatabaseError, setAsideCorruptDatabase } from './set-aside-corrupt';
 import { ReadModelProjection } from './read-model-projection';
 import { READ_MODELS_MIGRATIONS } from './read-models-schema';
 import { SqliteClientQueries } from './sqlite-client-queries';
@@ -95,15 +96,40 @@ export class SqliteReadModels implements ReadModels {
   }
 }
 
-/** Opens (creating and migrating if needed) the read models in `file`; see OpenOptions for the options. */
-export function openSqliteReadModels(
-  file: string,
-  options: { backgroundCheckpoints?: boolean; subtreeCacheEntries?: number } = {},
-): SqliteReadModels {
+/** Options of openSqliteReadModels. */
+export interface SqliteReadModelsOptions {
+  backgroundCheckpoints?: boolean;
+  subtreeCacheEntries?: number;
+  /** Told when a corrupt file was set aside (see openSqliteReadModels); the caller logs it. */
+  onCorruptSetAside?: (report: { file: string; setAsideAs: string; reason: string }) => void;
+}
+
+/**
+ * Opens (creating and migrating if needed) the read models in `file`; see OpenOptions for the options.
+ * The read models are derived from the log, so a file SQLite finds corrupt (SQLITE_CORRUPT, SQLITE_NOTADB)
+ * at open, migration or the first read of the checkpoint does not stop the start: it is renamed aside with
+ * its -wal and -shm files (setAsideCorruptDatabase), `onCorruptSetAside` is told why, and an empty file is
+ * opened in its place, at checkpoint 0, so the projector replays the whole log into it. Any other error
+ * (permissions, a full disk) is thrown.
+ */
+export function openSqliteReadModels(file: string, options: SqliteReadModelsOptions = {}): SqliteReadModels {
+  try {
+    return openSound(file, options);
+  } catch (e) {
+    if (!isCorruptDatabaseError(e)) throw e;
+    const setAsideAs = setAsideCorruptDatabase(file);
+    options.onCorruptSetAside?.({ file, setAsideAs, reason: `${(e as { code: string }).code}: ${(e as Error).message}` });
+    return openSound(file, options);
+  }
+}
+
+function openSound(file: string, options: SqliteReadModelsOptions): SqliteReadModels {
   // NORMAL: a crash may lose the last batches, but the checkpoint is lost with them and they are re-applied.
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     applyMigrations(db, READ_MODELS_MIGRATIONS);
+    // Reads the schema and the checkpoint's pages now, so that damage there shows at open, not mid-start.
+    db.prepare('SELECT position FROM checkpoint').all();
     return new SqliteReadModels(db, { subtreeCacheEntries: options.subtreeCacheEntries });
   } catch (e) {
     db.close();

@@ -5,6 +5,10 @@ import type { ProjectableEvent, ReadModels } from '../ports/read-models';
 import type { Logger } from '../logger';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 
+/** Retries after a failed catch-up: the first after this many milliseconds, doubling up to RETRY_MAX_MS. */
+export const PROJECTION_RETRY_FIRST_MS = 100;
+export const PROJECTION_RETRY_MAX_MS = 10_000;
+
 interface Waiter {
   position: number;
   resolve: () => void;
@@ -16,7 +20,9 @@ interface Waiter {
  * Turns the event log into read models. The log is the source: the projector always continues from the
  * read models' own checkpoint, so deliveries from the bus only wake it up (and spare a read when they
  * continue the checkpoint exactly). Batches are applied with their checkpoint in one read-model
- * transaction, so a crash at any point resumes without losing or doubling anything.
+ * transaction, so a crash at any point resumes without losing or doubling anything. A failed catch-up (a
+ * full disk, a store down) is retried by the projector itself, with a backoff doubling from
+ * PROJECTION_RETRY_FIRST_MS to PROJECTION_RETRY_MAX_MS, until it succeeds: no new event is needed to wake it.
  */
 export class Projector {
   private checkpoint = 0;
@@ -25,6 +31,9 @@ export class Projector {
   private waiters: Waiter[] = [];
   private unsubscribe: (() => void) | undefined;
   private failure: unknown;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
+  private stopped = false;
 
   constructor(
     private readonly deps: {
@@ -44,6 +53,9 @@ export class Projector {
   }
 
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.unsubscribe?.();
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
@@ -55,7 +67,7 @@ export class Projector {
     return this.checkpoint;
   }
 
-  /** Ready when the last catch-up succeeded. */
+  /** Ready when the last catch-up succeeded (a failed one is retried on its own, see the class). */
   get healthy(): boolean {
     return this.failure === undefined;
   }
@@ -122,6 +134,9 @@ export class Projector {
           await this.applyBatch(batch);
         }
       } while (this.again);
+      // Caught up: whatever failed before has passed.
+      this.failure = undefined;
+      this.retryDelayMs = 0;
     } catch (e) {
       this.fail(e);
     }
@@ -144,7 +159,15 @@ export class Projector {
 
   private fail(e: unknown): void {
     this.failure = e;
-    this.deps.log.error('projection failed; will retry on the next event', { error: String(e) });
+    this.retryDelayMs = Math.min(this.retryDelayMs === 0 ? PROJECTION_RETRY_FIRST_MS : this.retryDelayMs * 2, PROJECTION_RETRY_MAX_MS);
+    this.deps.log.error('projection failed; retrying', { error: String(e), retryInMs: this.retryDelayMs });
+    if (this.stopped || this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopped) void this.catchUp();
+    }, this.retryDelayMs);
+    // A pending retry does not keep a stopping process alive.
+    this.retryTimer.unref();
   }
 
   private release(): void {

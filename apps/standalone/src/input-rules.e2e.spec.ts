@@ -138,8 +138,9 @@ describe('caseless matching (Unicode default caseless matching, full case foldin
     expect(created.status).toBe(201);
     const folded = `${local.replace('ß', 'SS').toUpperCase()}@EXAMPLE.TEST`;
     const again = await app.call('POST', `/api/v1/orgs/${other.id}/users`, { body: { email: folded, name: 'Other', password: PASSWORD, roles: ['member'] } });
-    expect(again.status).toBe(201);
-    expect(again.body.userId).toBe(created.body.userId);
+    // The same account: a caller who sees it is told so (409 naming it), never handed a second one.
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'IAM_ERR_EMAIL_TAKEN', detail: expect.stringContaining(created.body.userId) });
     const found = await app.call('GET', `/api/v1/users?email=${encodeURIComponent(folded)}`);
     expect(found.body.items.map((u: { id: string }) => u.id)).toEqual([created.body.userId]);
     await expect(passwordToken(app, folded, PASSWORD)).resolves.toEqual(expect.any(String));

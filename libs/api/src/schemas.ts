@@ -34,7 +34,13 @@ export const emailSchema: JsonSchema = { type: 'string', format: 'email', minLen
 
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 200, default: 50, description: 'Page size (1..200).' },
-  cursor: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor: the `nextCursor` of a previous page (base64url).' },
+  cursor: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 1024,
+    pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
+    description: 'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',
+  },
 } satisfies Record<string, JsonSchema>;
 
 /** A page of `item`s; named `<item title>Page` when the item is named. */

@@ -59,6 +59,7 @@ export const compileRoute = <Ctx>(
       validateJson: types.some((t) => t !== FORM_CONTENT_TYPE) ? compiler.compile('exact', schema) : undefined,
       validateForm: types.includes(FORM_CONTENT_TYPE) ? compiler.compile('coercing', schema) : undefined,
       repeatable: request.body.repeatable === undefined ? undefined : new Set(request.body.repeatable),
+      invalidDetail: request.body.invalidDetail ?? 'The request body is invalid.',
     };
   }
 

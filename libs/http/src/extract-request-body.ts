@@ -22,6 +22,8 @@ export interface BodyRules {
   validateForm?: ValidateFunction;
   /** Form fields that may repeat, collected as arrays (`request.body.repeatable`). */
   repeatable?: ReadonlySet<string>;
+  /** The 400's detail when the body breaks its schema. */
+  invalidDetail: string;
 }
 
 /** Only these media types can be parsed; anything else is a bind-time error. */
@@ -68,7 +70,7 @@ export const extractRequestBody = async (req: Request, rules: BodyRules, limit: 
 
   const validate = isJson ? rules.validateJson : rules.validateForm;
   if (validate !== undefined && !validate(value)) {
-    throw validationProblem('The request body is invalid.', toFieldErrors(validate.errors, 'body'));
+    throw validationProblem(rules.invalidDetail, toFieldErrors(validate.errors, 'body'));
   }
   return value;
 };

@@ -39,6 +39,11 @@ export interface RequestSpec {
      * strings, so their schema must accept an array. Every other repeated form field is a 400.
      */
     repeatable?: string[];
+    /**
+     * The `detail` of a 400 when the body breaks its schema (default: "The request body is invalid."): says
+     * what the operation takes where schema errors alone would not (a `oneOf` of two shapes, say).
+     */
+    invalidDetail?: string;
   };
 }
 

@@ -96,6 +96,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       params,
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
+        invalidDetail: 'Give either userId and roles, or email, name and roles (a password is optional).',
         // Either an existing user by id, or a user by email (created when the email is new).
         schema: {
           title: 'AddOrgUserRequest',

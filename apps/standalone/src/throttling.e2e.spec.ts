@@ -157,6 +157,47 @@ describe('password grant throttling', () => {
   });
 });
 
+describe('password grant throttling against a timed attacker with many addresses', () => {
+  it('lets the owner in at once from a source it logged in from, while guessing from elsewhere holds the account\'s gate', async () => {
+    const email = await createUser();
+    const known = newSource();
+    expect((await passwordGrant(app, email, PASSWORD, known)).status).toBe(200);
+
+    // The attacker exhausts the account's allowance, then brings a fresh source for each opening of the gate
+    // until a fresh source finds it closed for at least 4 s (three openings taken: 1 + 2 s, then 4 s).
+    const attacker = newSource();
+    for (let i = 0; i < 5; i++) expect((await passwordGrant(app, email, `guess ${i}`, attacker)).status).toBe(400);
+    let closedFor = 0;
+    for (let tries = 0; tries < 20 && closedFor < 4; tries++) {
+      const res = await passwordGrant(app, email, `fresh guess ${tries}`, newSource());
+      if (res.status === 400) continue;
+      closedFor = expectSlowDown(res);
+      if (closedFor < 4) await new Promise((resolve) => setTimeout(resolve, closedFor * 1000));
+    }
+    expect(closedFor).toBeGreaterThanOrEqual(4);
+
+    // The gate is closed to every source new to the account, yet the owner at its known source gets in at once.
+    expectSlowDown(await passwordGrant(app, email, PASSWORD, newSource()));
+    expect((await passwordGrant(app, email, PASSWORD, known)).status).toBe(200);
+    expect((await passwordGrant(app, email, PASSWORD, known)).status).toBe(200);
+  });
+});
+
+describe('sources that trusted proxies write with a port', () => {
+  it('counts 203.0.113.1:4321 and [2001:db8::1]:4321 as their addresses: distinct clients never share a bucket', async () => {
+    const email = `portcheck${++seq}@throttling.test`;
+    for (let i = 1; i <= 5; i++) expect((await passwordGrant(app, email, 'wrong', `203.0.113.${i}:4321`)).body.error).toBe('invalid_grant');
+    // A different client, also written with a port, is not refused for the others' failures.
+    const other = await passwordGrant(app, email, 'wrong', '198.51.100.77:5555');
+    expect({ status: other.status, error: other.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+
+    // The port does not make one client many: five failures from [v6]:port, each with a new port, block that /64.
+    const victim = await createUser();
+    for (let port = 1000; port < 1005; port++) expect((await passwordGrant(app, victim, 'wrong', `[2001:db8:77:1::1]:${port}`)).status).toBe(400);
+    expectSlowDown(await passwordGrant(app, victim, PASSWORD, '[2001:db8:77:1::2]:2000'));
+  });
+});
+
 describe('client authentication throttling', () => {
   it('answers at most 5 of 30 parallel wrong secrets with invalid_client; the rest are 429 slow_down', async () => {
     const client = await createClient();

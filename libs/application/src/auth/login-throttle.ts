@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { SecretVault } from '../ports/secret-vault';
 import type { ThrottleCount, ThrottleStore } from '../ports/throttle-store';
-import { ThrottleKeys, throttleSource } from './throttle-keys';
+import { admissionBlock, ThrottleKeys, throttleSource } from './throttle-keys';
 
 /**
  * The numbers of the login throttle (contract section 3). Windows are fixed: a window opens with the first
@@ -21,18 +21,23 @@ export interface LoginThrottlePolicy {
    * `maxDelaySeconds`.
    */
   subject: { limit: number; windowSeconds: number; firstDelaySeconds: number; maxDelaySeconds: number };
+  /**
+   * (d) A source from which the subject's password was right within `windowSeconds` (renewed by each
+   * success) is known to the subject: it never queues at (c)'s gate, only (a) and (b) apply to it.
+   */
+  knownSource: { windowSeconds: number };
 }
 
 /**
  * Defaults. (a) and (b): 5 and 50 failures per 15 minutes. (c): 5 failures per hour, then delays of 1, 2, 4
  * ... 90 s at each of the two gates: under 100 attempts per hour on one account however many sources guess
- * (OWASP ASVS 4.0 2.2.1 asks for no more than 100), while the right password from a source that has not
- * failed waits 90 s at worst.
+ * (OWASP ASVS 4.0 2.2.1 asks for no more than 100). (d): 30 days, so an owner's usual places stay known.
  */
 export const DEFAULT_LOGIN_THROTTLE_POLICY: LoginThrottlePolicy = {
   pair: { limit: 5, windowSeconds: 900 },
   source: { limit: 50, windowSeconds: 900 },
   subject: { limit: 5, windowSeconds: 3600, firstDelaySeconds: 1, maxDelaySeconds: 90 },
+  knownSource: { windowSeconds: 30 * 24 * 3600 },
 };
 
 /** How long a process remembers that a counter refused (see LoginThrottle.refusals). */
@@ -65,7 +70,8 @@ export interface ThrottleReservation {
  * more gateways add no allowance. Failures count against three counters (see LoginThrottlePolicy): the pair
  * (subject, source) blocks only the guessing source; the source blocks one address spreading guesses over
  * many subjects; the subject, once past its limit, admits one password attempt per growing delay from any
- * source, so the right password from elsewhere waits at most that delay. Passwords: `reserve` before the
+ * source, except from sources known to the subject (its password was right from there within 30 days),
+ * which never queue at the gate: guessing from elsewhere never delays the owner at a known source. Passwords: `reserve` before the
  * check; client secrets: `clientFailed` after a failed check (see each for why).
  *
  * Subjects are `account:<email key>` or `client:<client id>`; addresses are what express reports
@@ -123,22 +129,33 @@ export class LoginThrottle {
     taken.push([keys.source, source.windowSeconds]);
     const subjectCount = await this.store.add(keys.subject, 1, perSubject.windowSeconds);
     taken.push([keys.subject, perSubject.windowSeconds]);
-    if (subjectCount.points > perSubject.limit) {
-      // Past the subject's allowance: a gate admits one attempt per delay. Its window is the delay, so
-      // whoever finds it free takes it atomically and everybody else waits for the window to end. Sources
-      // that already failed on this subject (the pair counts one before this attempt) queue at one gate,
-      // sources that never did at another: polling guessers, whose refused attempts cost them nothing,
-      // cannot take every opening from an owner who has not failed. Each guessing source can take the clean
-      // gate once per pair window at most (its failure makes it dirty), so holding it needs a fresh address
-      // per delay.
-      const gateKey = pairCount.points > 1 ? keys.gate : keys.cleanGate;
-      const gate = await this.store.add(gateKey, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
+    if (subjectCount.points > perSubject.limit && !(await this.isKnown(keys.known))) {
+      // Past the subject's allowance, a source not known to the subject (see below for known ones) queues at
+      // a gate that admits one attempt per delay. Its window is the delay, so whoever finds it free takes it
+      // atomically and everybody else waits for the window to end. Sources that already failed on this
+      // subject (the pair counts one before this attempt; for IPv6, also any /64 of the same /48 that failed
+      // at the gate: the admission counter) queue at one gate, sources that never did at another: polling
+      // guessers, whose refused attempts cost them nothing, cannot take every opening from an owner who has
+      // not failed unless they bring a fresh IPv4 address or IPv6 /48 for each opening they take (its failure
+      // makes it dirty). Sources known to the subject skip the gate: guessing from elsewhere, timed or not,
+      // never delays them; only (a) and (b) apply to them, and those count their own failures alone.
+      let clean = pairCount.points === 1;
+      if (clean && admissionBlock(from) !== from) {
+        const admission = await this.store.add(keys.admission, 1, pair.windowSeconds);
+        taken.push([keys.admission, pair.windowSeconds]);
+        clean = admission.points === 1;
+      }
+      const gate = await this.store.add(clean ? keys.cleanGate : keys.gate, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
       if (gate.points > 1) return refuse(memo.gate, gate);
     }
     return {
       ok: true,
       succeeded: async () => {
-        await Promise.all([this.store.delete(keys.pair), this.store.add(keys.source, -1, source.windowSeconds), this.store.add(keys.subject, -1, perSubject.windowSeconds)]);
+        await Promise.all([
+          this.store.delete(keys.pair),
+          ...taken.filter(([key]) => key !== keys.pair).map(([key, windowSeconds]) => this.store.add(key, -1, windowSeconds)),
+          this.markKnown(keys.known),
+        ]);
       },
       release: () => this.giveBack(taken),
     };
@@ -166,6 +183,18 @@ export class LoginThrottle {
     if (s.points > source.limit) return refusal(s.msBeforeReset);
     if (a.points > perSubject.limit) return refusal(this.delaySeconds(a.points - perSubject.limit) * 1000);
     return undefined;
+  }
+
+  /** Whether the source is known to the subject (policy (d)): one read, which leaves no lasting record. */
+  private async isKnown(key: string): Promise<boolean> {
+    // A read of an absent key opens an empty window: 1 s, so that unknown sources leave nothing behind.
+    return (await this.store.add(key, 0, 1)).points > 0;
+  }
+
+  /** Makes the source known to the subject for the policy's window from now (a running window keeps its end, so it starts anew). */
+  private async markKnown(key: string): Promise<void> {
+    await this.store.delete(key);
+    await this.store.add(key, 1, this.policy.knownSource.windowSeconds);
   }
 
   private rememberedRefusal(key: string): ThrottleRefusal | undefined {

@@ -38,18 +38,23 @@ describe('LoginThrottle.reserve (passwords)', () => {
     await owner.succeeded();
     advance(1);
 
-    // Other sources guessing: each failure through the gate doubles the next delay, up to 60 s.
+    // Other sources guessing: each failure through the gate doubles the next delay, up to 90 s, for a source
+    // new to the account; the owner's source, known since its success, never waits.
+    const NEWCOMER = '203.0.113.10';
     const delays: number[] = [];
     for (let i = 0; i < 9; i++) {
       expect(await fail(ACCOUNT, `192.0.2.${i}`)).toBe(true);
-      const waiting = await throttle.reserve(ACCOUNT, OWNER);
+      const waiting = await throttle.reserve(ACCOUNT, NEWCOMER);
       expect(waiting.ok).toBe(false);
       delays.push(refused(waiting).retryAfterSeconds);
+      const known = (await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation;
+      expect(known.ok).toBe(true);
+      await known.succeeded();
       advance(refused(waiting).retryAfterSeconds);
     }
     expect(delays).toEqual([1, 2, 4, 8, 16, 32, 64, 90, 90]);
-    // After the delay, the owner's right password goes through.
-    expect((await throttle.reserve(ACCOUNT, OWNER)).ok).toBe(true);
+    // After the delay, the newcomer's right password goes through.
+    expect((await throttle.reserve(ACCOUNT, NEWCOMER)).ok).toBe(true);
   });
 
   it('refused attempts give their points back: they were never checked, so they grow no delay', async () => {
@@ -201,6 +206,78 @@ describe('LoginThrottle gates under polling guessers', () => {
       advance(refused(owner).retryAfterSeconds);
     }
     // The owner waited at most one delay, however the guessers poll.
+    expect(waits.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('LoginThrottle known sources under a timed attacker with many addresses', () => {
+  const OWNER_V6 = '2001:db8:beef:3::1';
+  /** The n-th fresh source of the attacker: a /64 of a /48 of its own (a botnet, or many /48s). */
+  const freshSource = (n: number) => `2001:db8:${(0x1000 + n).toString(16)}:1::1`;
+
+  it('lets the owner in at once from a source it logged in from, however the attacker takes the gate\'s openings', async () => {
+    const { throttle, advance, fail } = setup();
+    // The owner logs in once from its usual source: that source is now known to the account.
+    await ((await throttle.reserve(ACCOUNT, OWNER_V6)) as ThrottleReservation).succeeded();
+    // Five failures close the account's allowance.
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, '2001:db8:dead::3')).toBe(true);
+    let attackerWins = 0;
+    let fresh = 0;
+    for (let round = 0; round < 20; round++) {
+      // Just as the gate opens, the attacker's fresh source takes it (and fails), before the owner asks.
+      const probe = await throttle.reserve(ACCOUNT, freshSource(++fresh));
+      if (probe.ok) attackerWins++;
+      else {
+        advance(refused(probe).retryAfterSeconds);
+        expect(await fail(ACCOUNT, freshSource(++fresh))).toBe(true);
+        attackerWins++;
+      }
+      // The owner, at its known source, gets in at once every time with the right password.
+      const owner = await throttle.reserve(ACCOUNT, OWNER_V6);
+      expect(owner.ok).toBe(true);
+      await (owner as ThrottleReservation).succeeded();
+      advance(5);
+    }
+    // The attacker held every opening of the gate and it locked nobody out: the guesses stay bounded.
+    expect(attackerWins).toBe(20);
+  });
+
+  it('keeps a known source to its own limits: its failures are refused past 5, like any pair', async () => {
+    const { throttle, fail } = setup();
+    await ((await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation).succeeded();
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, `192.0.2.${i}`)).toBe(true);
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, OWNER)).toBe(true);
+    expect(await throttle.reserve(ACCOUNT, OWNER)).toEqual({ ok: false, retryAfterSeconds: 900 });
+  });
+
+  it('forgets a known source 30 days after its last success', async () => {
+    const { throttle, advance, fail } = setup();
+    await ((await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation).succeeded();
+    advance(29 * 86_400);
+    await ((await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation).succeeded(); // renews it
+    advance(29 * 86_400);
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, ATTACKER)).toBe(true);
+    expect(await fail(ACCOUNT, '198.51.100.50')).toBe(true); // a source that never failed takes the clean gate
+    expect((await throttle.reserve(ACCOUNT, OWNER)).ok).toBe(true); // still known: no gate
+    advance(31 * 86_400);
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, ATTACKER)).toBe(true);
+    expect(await fail(ACCOUNT, '198.51.100.51')).toBe(true);
+    expect((await throttle.reserve(ACCOUNT, OWNER)).ok).toBe(false); // unknown now: it queues at the gate
+  });
+
+  it('admits one /48 as a source that never failed only until one of its /64s fails at the gate', async () => {
+    const { throttle, advance, fail } = setup();
+    for (let i = 0; i < 5; i++) expect(await fail(ACCOUNT, '198.51.100.1')).toBe(true);
+    const waits: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      // The attacker brings a fresh /64 of its one /48 for each opening, first in line.
+      await throttle.reserve(ACCOUNT, `2001:db8:aaaa:${(round + 1).toString(16)}::1`);
+      // An owner at a source new to the account (another /48) still finds the clean gate free.
+      const owner = await throttle.reserve(ACCOUNT, '2001:db8:bbbb:1::1');
+      if (owner.ok) break;
+      waits.push(refused(owner).retryAfterSeconds);
+      advance(refused(owner).retryAfterSeconds);
+    }
     expect(waits.length).toBeLessThanOrEqual(1);
   });
 });

@@ -21,3 +21,5 @@ export type {
 } from './route-definition';
 export { defineRoute } from './route-definition';
 export type { HttpLog, MapError } from './to-problem';
+export type { JsonStructureFault } from './duplicate-keys';
+export { MAX_JSON_DEPTH, jsonStructureFault } from './duplicate-keys';

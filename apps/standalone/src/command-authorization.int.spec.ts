@@ -92,6 +92,32 @@ describe('CommandService authorization', () => {
     expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId: gone, name: 'back', parentId: root }, { principal: admin }))).toBe('IAM_ERR_VERSION_CONFLICT');
   });
 
+  it('creates nothing under an id outside the grammar of its kind, for any principal, and finds nothing under one', async () => {
+    const root = await createOrg('system', null);
+    const email = () => `${newId('e')}@example.test`;
+    const addNew = (userId: string) => ({ type: 'AddUserToOrg' as const, orgId: root, roles: ['admin'], newUser: { userId, email: email(), name: 'n', password: 'a long password' } });
+    // What a tenant admin sent the internal API: ids the public paths refuse, `me`, another namespace's names.
+    for (const userId of ['bad id/..', 'me', 'arbor-first-party', 'system:snapshot', newId('cli'), newId('org'), 'usr_short'])
+      for (const principal of [admin, 'system' as const]) {
+        const refused = commands.execute(addNew(userId), { principal }).catch((e: unknown) => e);
+        expect(await refused).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/newUser/userId' }] });
+        expect(await vault.getPasswordHash(userId)).toBeUndefined();
+      }
+    for (const orgId of ['org_atkdeep1800', newId('usr')])
+      expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId, name: orgId, parentId: root }, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
+    const client = { type: 'IssueClientCredential' as const, clientCredentialId: 'cc bad/..', orgId: root, name: 'c', scopes: ['orgs:read'], secret: 'A'.repeat(43) };
+    expect(await codeOf(commands.execute(client, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
+    // A well-formed id with a secret of the right shape but no variety (43 x 'A') is refused too.
+    const weak = { ...client, clientCredentialId: newId('cc') };
+    expect(await codeOf(commands.execute(weak, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
+    expect(await vault.getClientSecretHash(weak.clientCredentialId)).toBeUndefined();
+    // Referring to an id of the wrong shape finds nothing (what reading it answers), before any authorization.
+    expect(await codeOf(commands.execute({ type: 'UpdateUser', userId: 'me', status: 'disabled' }, { principal: admin }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: 'org_atkdeep1800', recursive: true }, { principal: admin }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(await codeOf(commands.execute({ type: 'Unknown' } as never, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
+    expect(await codeOf(commands.execute(addNew(newId('usr')), { principal: admin }))).toBe('applied');
+  });
+
   it('decides on the state inside the transaction: a grant committed a moment ago counts', async () => {
     const root = await createOrg('system', null);
     const userId = await addMember(root, ['member']);

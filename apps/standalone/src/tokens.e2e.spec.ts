@@ -401,7 +401,7 @@ describe('introspection (RFC 7662)', () => {
     const kid = await calculateJwkThumbprint({ kty: kty!, crv, x, y });
     const key = await importPKCS8(pem, 'ES256');
     const forge = (iat: number) =>
-      new SignJWT({ scope: 'users:read', jti: `forged-${iat}`, client_id: 'arbor-first-party' })
+      new SignJWT({ scope: 'users:read', jti: `forged-${iat}`, client_id: 'arbor-first-party', sid: decodeJwt(userTokens.access_token).sid })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
         .setIssuer('http://arbor.test')
         .setAudience(ARBOR_AUDIENCE)

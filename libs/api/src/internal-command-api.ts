@@ -4,7 +4,24 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { IamError, isIamError, type IamErrorCode } from '@arbor/domain';
 import type { Command, CommandContext, CommandOutcome, Logger, Principal } from '@arbor/application';
+import { MAX_JSON_DEPTH, jsonStructureFault } from '@arbor/http';
 import type { CommandPort } from './api-context';
+
+/**
+ * How deep an internal request may nest: what the public API admits (MAX_JSON_DEPTH for a request body),
+ * three levels down, where the internal request carries it (a body's metadata sits at level 3 in `command`,
+ * and at level 5 in `idempotency.provisionalResponse.body`, against level 2 in the public request).
+ */
+export const INTERNAL_MAX_JSON_DEPTH = MAX_JSON_DEPTH + 3;
+
+/** Body-parser `verify`: the public API's structure checks (depth, repeated member names), before parsing. */
+const verifyStructure = (_req: unknown, _res: unknown, buf: Buffer): void => {
+  const fault = jsonStructureFault(buf.toString('utf8'), INTERNAL_MAX_JSON_DEPTH);
+  if (!fault) return;
+  const message =
+    fault.kind === 'too-deep' ? `The command nests deeper than ${INTERNAL_MAX_JSON_DEPTH} levels.` : `The command repeats a member name in one object (${fault.pointer}).`;
+  throw Object.assign(new Error(message), { status: 400, type: 'arbor.json.structure', safeMessage: message });
+};
 
 /** What a gateway sends: the command, the caller's own access token, and the idempotency key if any. */
 interface InternalCommandRequest {
@@ -36,7 +53,7 @@ export function internalCommandRouter(
     }
     next();
   };
-  router.post('/internal/v1/commands', requireInternalToken, express.json({ limit: '256kb' }), async (req, res) => {
+  router.post('/internal/v1/commands', requireInternalToken, express.json({ limit: '256kb', verify: verifyStructure }), async (req, res) => {
     const request = readRequest(req.body);
     if (!request) {
       res.status(422).json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {command: {type, ...}, accessToken, idempotency?}.' });
@@ -60,6 +77,12 @@ export function internalCommandRouter(
   // default handler would print it to stderr and echo it back, so this answers without either.
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: unknown } | null)?.status;
+    const safeMessage = (err as { safeMessage?: unknown } | null)?.safeMessage;
+    if (status === 400 && typeof safeMessage === 'string') {
+      // Our own structure check: its message names no content of the body, only where it broke the rule.
+      res.status(400).json({ code: 'IAM_ERR_VALIDATION', message: safeMessage });
+      return;
+    }
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(status).json({ code: status === 413 ? 'IAM_ERR_PAYLOAD_TOO_LARGE' : 'IAM_ERR_VALIDATION', message: 'The command is not a JSON document this API accepts.' });
       return;

@@ -54,3 +54,28 @@ export function idTime(id: string): number | undefined {
   }
   return t;
 }
+
+/**
+ * The prefix of each kind of id a command names: the stream ids of organizations, users and client
+ * credentials (`cli_` client_ids are minted by the command service and never named by a caller).
+ */
+export const ID_PREFIXES = { org: 'org', user: 'usr', clientCredential: 'cc' } as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+/** `newId`'s output: the prefix, `_`, then 26 lower-case Crockford base32 characters (the first <= 7: 48-bit time). */
+const ULID_BODY = '[0-7][0-9abcdefghjkmnpqrstvwxyz]{25}';
+const GRAMMARS: Record<IdKind, RegExp> = {
+  org: new RegExp(`^${ID_PREFIXES.org}_${ULID_BODY}$`),
+  user: new RegExp(`^${ID_PREFIXES.user}_${ULID_BODY}$`),
+  clientCredential: new RegExp(`^${ID_PREFIXES.clientCredential}_${ULID_BODY}$`),
+};
+
+/**
+ * Whether `value` is an id of `kind` in the grammar `newId` writes (e.g. `usr_01kb3x...`, 30 characters).
+ * Commands accept no other shape: an id names a stream, a URL path segment and a vault row for good, so one
+ * that the public paths refuse (`bad id/..`), that a route reads as something else (`me`), or that could be
+ * mistaken for another namespace (a `cli_` client_id, `arbor-first-party`, the vault's `system:*` keys) must
+ * never be created.
+ */
+export const isIdOf = (kind: IdKind, value: unknown): value is string => typeof value === 'string' && GRAMMARS[kind].test(value);

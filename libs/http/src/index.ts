@@ -26,3 +26,5 @@ export type {
 export { defineRoute } from './route-definition';
 export { RouteTable, type RouteMatch } from './route-table';
 export type { HttpLog, MapError } from './to-problem';
+export type { JsonStructureFault } from './duplicate-keys';
+export { MAX_JSON_DEPTH, jsonStructureFault } from './duplicate-keys';

@@ -3,7 +3,7 @@ import type { ReadModels, UserView } from '../ports/read-models';
 import type { Checked } from './token-audiences';
 
 /** RFC 6749 section 3.3: `scope = scope-token *( SP scope-token )`, `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`. */
-const SCOPE_GRAMMAR = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+export const SCOPE_GRAMMAR = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
 /**
  * The requested scope tokens, without repeats, or `undefined` when the parameter is absent (the grant's

@@ -79,6 +79,19 @@ export interface PreparationDeps {
 const CLIENT_SECRET = /^[A-Za-z0-9_-]{43,512}$/;
 
 /**
+ * Fewest distinct symbols a client secret may use. 43 uniform base64url symbols use about 31 distinct ones;
+ * fewer than 16 happens to a real newSecret output with probability about 5e-14 (exact count over the 64^43
+ * strings), so this refuses `AAAA...` and other low-variety strings and never a random secret. It is a
+ * sanity check, not a proof of randomness: the gateways (the only holders of IAM_INTERNAL_TOKEN) make every
+ * secret with newSecret, and this stops a caller of the internal API from storing a trivially guessable one.
+ */
+export const MIN_CLIENT_SECRET_SYMBOLS = 16;
+
+/** Whether `secret` has the shape and variety of what ClientSecretHasher.newSecret makes. */
+export const isPlausibleClientSecret = (secret: unknown): secret is string =>
+  typeof secret === 'string' && CLIENT_SECRET.test(secret) && new Set(secret).size >= MIN_CLIENT_SECRET_SYMBOLS;
+
+/**
  * Validates secret-bearing input first (so a bad password never costs a hash), then hashes passwords and
  * client secrets, seals personal data and opens what a rename needs. None of this holds the store's write
  * lock; `reconcilePrepared` re-checks, inside it, what the model may have changed meanwhile.
@@ -140,8 +153,8 @@ export async function prepareCommand(command: Command, deps: PreparationDeps): P
       return prepareSetPassword(command, deps);
     case 'IssueClientCredential':
       // The secret travels from the gateway: whatever sent it, nothing weaker than what newSecret makes is stored.
-      if (typeof command.secret !== 'string' || !CLIENT_SECRET.test(command.secret))
-        throw new IamError('IAM_ERR_VALIDATION', 'A client secret must be 256-bit random, base64url (43 or more characters).');
+      if (!isPlausibleClientSecret(command.secret))
+        throw new IamError('IAM_ERR_VALIDATION', `A client secret must be 256-bit random, base64url (43 or more characters, at least ${MIN_CLIENT_SECRET_SYMBOLS} distinct).`);
       return { secretHash: await deps.secrets.hash(command.secret), clientId: newId('cli') };
     default:
       return {};

@@ -12,6 +12,7 @@ import type { LoginThrottle } from '../auth/login-throttle';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import { actorOfCommand, idempotencyScopeOf, type Command, type CommandContext, type CommandOutcome } from './command';
 import { authorizeCommand } from './authorize-command';
+import { checkCommandIds } from './command-ids';
 import { isPersonalEvent, prepareCommand, reconcilePrepared, sealedAtIn, type PersonalEvent, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
@@ -172,6 +173,8 @@ export class CommandService {
    * model before it is returned, so a model that lags the log never refuses wrongly.
    */
   async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
+    // Before authorization: a command whose ids break their grammar names nothing that exists or may exist.
+    checkCommandIds(command);
     const allowed = await authorizeCommand(this.policy, ctx.principal, command).then(() => true, () => false);
     if (!allowed)
       await this.deps.store.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import { randomUUID, sign, verify } from 'node:crypto';
-import { IamError } from '@arbor/domain';
+import { IamError, isPermission } from '@arbor/domain';
+import { SCOPE_GRAMMAR } from '../auth/scope-parameter';
 import type { SigningKey, SigningKeyRing } from './signing-key-ring';
 
 /**
@@ -139,9 +140,10 @@ export class TokenService {
 
   /**
    * The checks and their order mirror what jsonwebtoken did (messages are part of the API): shape, type,
-   * key, algorithm, signature, then nbf, exp and iss. Tightenings: no clock tolerance; `exp` is required,
-   * since the cache above relies on it; so are RFC 9068's `aud`, `sub`, `client_id`, `iat` and `jti`, and
-   * the `scope` every Arbor token carries; and a `crit`
+   * key, algorithm, signature, then nbf, exp and iss. Tightenings: no clock tolerance (on `exp`, and an
+   * `iat` in the future is refused); `exp` is required, since the cache above relies on it; so are RFC
+   * 9068's `aud`, `sub`, `client_id`, `iat` and `jti`, the `scope` every Arbor token carries (empty, or
+   * known permission names separated by single spaces), and `sid` on user tokens; and a `crit`
    * header is refused, since no JWS extension is understood here (RFC 7515 section 4.1.11).
    */
   private verifySignature(token: string): AccessTokenClaims {
@@ -171,10 +173,25 @@ export class TokenService {
       typeof payload.sub === 'string' &&
       typeof payload.jti === 'string' &&
       typeof payload.iat === 'number' &&
-      typeof payload.scope === 'string';
+      isScopeClaim(payload.scope);
     if (!claimsOk) throw invalid('The access token is invalid.');
+    // Issued in the future: no clock tolerance, as for `exp` (every Arbor process must keep its clock in sync).
+    if ((payload.iat as number) > now) throw invalid('The access token is invalid.');
+    // A user token (sub is not its client) belongs to a login session: `sid` names the refresh-token family
+    // whose revocation ends the token and whose start dates the session against a user's disabling.
+    if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid === '')) throw invalid('The access token is invalid.');
+    if (payload.sub !== payload.client_id && payload.sid === undefined) throw invalid('The access token is invalid.');
     return payload as unknown as AccessTokenClaims;
   }
+}
+
+/**
+ * A `scope` claim as Arbor issues it: empty (a user who holds no permission anywhere), or permission names
+ * separated by single spaces (RFC 6749 section 3.3 grammar). Anything else was not issued here.
+ */
+function isScopeClaim(scope: unknown): boolean {
+  if (scope === '') return true;
+  return typeof scope === 'string' && SCOPE_GRAMMAR.test(scope) && scope.split(' ').every(isPermission);
 }
 
 /** Three base64url segments, the last (signature) possibly empty: the shape jws accepted as a JWS. */

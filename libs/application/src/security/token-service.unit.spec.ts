@@ -9,7 +9,7 @@ import { TokenService } from './token-service';
 const ISSUER = 'http://issuer.test';
 const AUD = 'http://issuer.test/api/v1';
 /** What every token needs besides subject and scope (RFC 9068: aud and client_id). */
-const FOR_API = { clientId: 'arbor-first-party', audience: [AUD] };
+const FOR_API = { clientId: 'arbor-first-party', audience: [AUD], sessionId: 'ses_01kb0000000000000000000000' };
 const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Signs arbitrary header and payload with an ES256 key, independently of TokenService, to build edge cases. */
@@ -34,8 +34,9 @@ describe('TokenService', () => {
     iat: now(),
     exp: now() + 60,
     jti: 'j',
-    scope: 's',
+    scope: 'orgs:read',
     client_id: 'arbor-first-party',
+    sid: 'ses_01kb0000000000000000000000',
     ...extra,
   });
   // A fresh service per check: the verified-token cache must not mask what a first verification decides.
@@ -59,7 +60,7 @@ describe('TokenService', () => {
   });
 
   it('leaves out absent optional claims; aud is a string for one audience, an array for several', () => {
-    const issued = new TokenService(keys, { issuer: ISSUER, accessTokenTtlSeconds: 60 }).issueAccessToken({ sub: 'usr_1', scope: '', ...FOR_API });
+    const issued = new TokenService(keys, { issuer: ISSUER, accessTokenTtlSeconds: 60 }).issueAccessToken({ sub: 'usr_1', scope: '', clientId: 'arbor-first-party', audience: [AUD] });
     expect(Object.keys(JSON.parse(Buffer.from(issued.token.split('.')[1], 'base64url').toString()))).toEqual(['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'scope', 'client_id']);
     expect(issued.claims.exp - issued.claims.iat).toBe(60);
     expect(issued.claims.aud).toBe(AUD);
@@ -70,10 +71,10 @@ describe('TokenService', () => {
 
   it('checks the audience on every use when asked, cached or not', () => {
     const tokens = new TokenService(keys, { issuer: ISSUER });
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 's', clientId: 'c', audience: ['https://rs.test'] });
-    expect(tokens.verifyAccessToken(issued.token).sub).toBe('usr_1');
+    const issued = tokens.issueAccessToken({ sub: 'cli_1', scope: 'orgs:read', clientId: 'cli_1', audience: ['https://rs.test'] });
+    expect(tokens.verifyAccessToken(issued.token).sub).toBe('cli_1');
     expect(() => tokens.verifyAccessToken(issued.token, { audience: AUD })).toThrow('The access token is not meant for this API.');
-    expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('usr_1');
+    expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('cli_1');
   });
 
   it('interoperates with jose in both directions', async () => {
@@ -84,7 +85,7 @@ describe('TokenService', () => {
     expect(payload).toEqual(issued.claims);
 
     const privateKey = await importJWK({ ...key.privateKey.export({ format: 'jwk' }), alg: 'ES256' }, 'ES256');
-    const byJose = await new SignJWT({ scope: 'x', client_id: 'arbor-first-party' })
+    const byJose = await new SignJWT({ scope: 'orgs:read', client_id: 'arbor-first-party', sid: 'ses_01kb0000000000000000000000' })
       .setProtectedHeader(header)
       .setIssuer(ISSUER)
       .setSubject('usr_2')
@@ -93,7 +94,7 @@ describe('TokenService', () => {
       .setIssuedAt()
       .setExpirationTime('1m')
       .sign(privateKey);
-    expect(verify(byJose)).toMatchObject({ sub: 'usr_2', scope: 'x', iss: ISSUER });
+    expect(verify(byJose)).toMatchObject({ sub: 'usr_2', scope: 'orgs:read', iss: ISSUER });
   });
 
   it('rejects tampered payloads and signatures', () => {
@@ -112,7 +113,7 @@ describe('TokenService', () => {
 
   it('rejects tokens of unknown keys', () => {
     const other = newRing();
-    const foreign = new TokenService(other, { issuer: ISSUER }).issueAccessToken({ sub: 'u', scope: 's', ...FOR_API }).token;
+    const foreign = new TokenService(other, { issuer: ISSUER }).issueAccessToken({ sub: 'u', scope: 'orgs:read', ...FOR_API }).token;
     expect(() => verify(foreign)).toThrow('The access token was not signed by a known key.');
     expect(() => verify(signRaw({ ...header, kid: 'nope' }, claims(), key))).toThrow('The access token was not signed by a known key.');
     expect(() => verify(signRaw({ alg: 'ES256', typ: 'at+jwt' }, claims(), key))).toThrow('The access token was not signed by a known key.');
@@ -133,7 +134,7 @@ describe('TokenService', () => {
     expect(verify(signRaw(header, claims({ exp: now() + 2 }), key)).sub).toBe('usr_1');
 
     const tokens = new TokenService(keys, { issuer: ISSUER });
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 's', ...FOR_API });
+    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API });
     tokens.verifyAccessToken(issued.token);
     jest.spyOn(Date, 'now').mockReturnValue(issued.claims.exp * 1000);
     expect(() => tokens.verifyAccessToken(issued.token)).toThrow('The access token has expired.');
@@ -160,6 +161,19 @@ describe('TokenService', () => {
     expect(verify(signRaw(header, claims({ aud: ['https://rs.test', AUD] }), key)).sub).toBe('usr_1');
     expect(() => verify(signRaw({ ...header, crit: ['exp'] }, claims(), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw({ ...header, crit: [] }, claims(), key))).toThrow('The access token is invalid.');
+  });
+
+  it('refuses an iat in the future (no clock tolerance), a scope claim Arbor never issues, and a user token without sid', () => {
+    expect(() => verify(signRaw(header, claims({ iat: now() + 50 * 60, exp: now() + 65 * 60 }), key))).toThrow('The access token is invalid.');
+    expect(() => verify(signRaw(header, claims({ iat: now() + 1 }), key))).toThrow('The access token is invalid.');
+    expect(verify(signRaw(header, claims({ iat: now() }), key)).sub).toBe('usr_1');
+    for (const scope of ['orgs:read  users:read', ' orgs:read', 'orgs:read ', 'orgs:read\tusers:read', 'orgs:read everything', 's', 7, undefined])
+      expect(() => verify(signRaw(header, claims({ scope }), key))).toThrow('The access token is invalid.');
+    expect(verify(signRaw(header, claims({ scope: '' }), key)).scope).toBe('');
+    expect(verify(signRaw(header, claims({ scope: 'orgs:read users:write' }), key)).scope).toBe('orgs:read users:write');
+    // sid dates and revokes a user's session: a user token must carry one; a client token (sub = client_id) has none.
+    for (const sid of [undefined, '', 7]) expect(() => verify(signRaw(header, claims({ sid }), key))).toThrow('The access token is invalid.');
+    expect(verify(signRaw(header, claims({ sub: 'cli_1', client_id: 'cli_1', sid: undefined }), key)).sub).toBe('cli_1');
   });
 
   it('reports malformed input as malformed, never as another error', () => {

@@ -1,4 +1,7 @@
 import type { Pool } from 'pg';
+import { ddlLockKey } from './create-tables-once';
+
+const unquote = (quoted: string): string => quoted.slice(1, -1).replace(/""/g, '"');
 
 /**
  * Brings the schema to the latest version: creates it and its `schema_migrations` table if missing, then
@@ -18,6 +21,10 @@ export async function applyMigrations(
     for (let version = 1; version <= migrations.length; version++) {
       await client.query(`BEGIN; ${lockSql}`);
       try {
+        // Every component creates its tables in the same schema, each under its own lock: the schema itself
+        // is created under the one lock they all take for DDL (createTablesOnce), or two first starts collide
+        // on the catalog's unique index (23505 pg_namespace_nspname_index).
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ddlLockKey(unquote(quotedSchema))]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${quotedSchema}`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${quotedSchema}.schema_migrations (

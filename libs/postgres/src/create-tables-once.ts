@@ -8,6 +8,9 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
+/** The advisory-lock key under which every component runs DDL in `schema` (and creates `schema` itself). */
+export const ddlLockKey = (schema: string): string => `arbor-ddl:${schema}`;
+
 /**
  * Runs idempotent DDL, safely when several processes start at once: `CREATE ... IF NOT EXISTS` alone can
  * still collide on the catalog's unique index, so the DDL runs under a transaction-scoped advisory lock.
@@ -17,7 +20,7 @@ export async function createTablesOnce(pool: Pool, schema: string, ddl: string):
     const client: PoolClient = await pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ddlLockKey(schema)]);
       await client.query(ddl);
       await client.query('COMMIT');
       return;

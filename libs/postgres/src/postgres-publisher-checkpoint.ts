@@ -1,3 +1,4 @@
+import { createTablesOnce } from './create-tables-once';
 import { Pool } from 'pg';
 
 /**
@@ -21,8 +22,12 @@ export class PostgresPublisherCheckpoint {
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const checkpoint = new PostgresPublisherCheckpoint(pool, schema, options.name ?? 'kafka');
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
-    await pool.query(`CREATE TABLE IF NOT EXISTS ${checkpoint.table} (name text PRIMARY KEY, position bigint NOT NULL)`);
+    await createTablesOnce(
+      pool,
+      schema,
+      `CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}";
+       CREATE TABLE IF NOT EXISTS ${checkpoint.table} (name text PRIMARY KEY, position bigint NOT NULL);`,
+    );
     return checkpoint;
   }
 

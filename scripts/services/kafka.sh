@@ -14,6 +14,10 @@
 #                                every broker of the directory) and, per broker, config, data, log and pid in
 #                                kafka/ for port 9092 and kafka-<port>/ for any other, so that a second checkout
 #                                runs a broker of its own next to the first with just another port.
+#   ARBOR_KAFKA_FRESH=1          when the broker is not running, start it on empty storage (.ci/run sets it):
+#                                the tests leave a topic each, and a broker with thousands of them takes
+#                                minutes to load their logs after a restart (the broker-restart tests then
+#                                time out). A running broker is never touched.
 set -euo pipefail
 
 KAFKA_VERSION=3.9.1
@@ -121,7 +125,11 @@ log4j.logger.kafka.request.logger=WARN
 PROPS
 jvm_log=(-Dlog4j.configuration="file:$log4j" -Dkafka.logs.dir="$home")
 
-# 3. Storage, formatted once with a random cluster id.
+# 3. Storage, formatted once with a random cluster id (again on a fresh start, see ARBOR_KAFKA_FRESH).
+if [ "${ARBOR_KAFKA_FRESH:-}" = 1 ] && ! running_pid >/dev/null && [ -d "$data" ]; then
+  log "fresh start: removing the storage of earlier runs in $data"
+  rm -rf "$data"
+fi
 if [ -f "$data/meta.properties" ]; then
   log "storage already formatted in $data"
 else

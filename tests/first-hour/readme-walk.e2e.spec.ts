@@ -78,7 +78,7 @@ afterAll(async () => {
     process.kill(-server.pid, 'SIGTERM');
     await exited;
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe("the README's first hour", () => {

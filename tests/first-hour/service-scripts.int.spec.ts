@@ -61,7 +61,7 @@ describePg('scripts/services/postgres.sh with ARBOR_PG_PORT and ARBOR_SERVICES_D
   });
   afterAll(() => {
     if (started) script('postgres.sh', env, 'stop');
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('starts a cluster of its own on that port with its files in that directory, prints its URL, and stops it', async () => {
@@ -118,7 +118,7 @@ describeKafka('scripts/services/kafka.sh with ARBOR_KAFKA_PORT and ARBOR_SERVICE
   });
   afterAll(() => {
     if (started) script('kafka.sh', env, 'stop');
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('starts a broker of its own on that port with its files in that directory, prints its address, and stops it', async () => {

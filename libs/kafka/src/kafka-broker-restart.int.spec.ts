@@ -52,7 +52,7 @@ maybe('Kafka bus and publisher across a broker restart', () => {
   });
   afterEach(async () => {
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('resumes publishing and delivery once the broker is back, without restarting anything', async () => {

@@ -76,7 +76,7 @@ maybe('Kafka bus and event publisher (real broker, SQLite log)', () => {
     await admin.connect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   /** Appends `n` events, one per transaction, cycling through the shapes; returns them as stored. */

@@ -17,7 +17,7 @@ export function temporaryReadModels(prefix: string): ReadModelsHarness & { reope
     reopen: async () => openSqliteReadModels(file()),
     release: async (readModels) => {
       await (readModels as SqliteReadModels).close();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

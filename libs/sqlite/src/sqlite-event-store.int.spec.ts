@@ -24,7 +24,7 @@ describe('SqliteEventStore (conformance)', () => {
         raw.close();
       }
     },
-    release: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    release: async () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 }),
   });
 });
 
@@ -40,7 +40,7 @@ describe('SqliteEventStore', () => {
   });
   afterEach(async () => {
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   const append = (streamId: string, events: NewEvent[], expected: number | 'no_stream' | 'any' = 'any') =>

@@ -35,7 +35,7 @@ describe('SqliteOrgQueries subtree cache', () => {
   afterEach(async () => {
     raw.close();
     for (const rm of opened) await rm.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('serves a repeated children page and parent list from memory until the checkpoint moves', async () => {

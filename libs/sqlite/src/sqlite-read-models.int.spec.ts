@@ -19,7 +19,7 @@ describe('SqliteReadModels', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-read-models-'));
   });
   afterEach(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('rebuilds from position 0 when migrating from the schema without memberships', async () => {

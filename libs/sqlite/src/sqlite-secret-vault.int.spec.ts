@@ -14,7 +14,7 @@ describe('SqliteSecretVault', () => {
     file = path.join(dir, 'vault.sqlite');
   });
   afterEach(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   secretVaultConformance({

@@ -14,7 +14,7 @@ describe('SqliteThrottleStore', () => {
     file = path.join(dir, 'throttle.sqlite');
   });
   afterEach(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   throttleStoreConformance({

@@ -45,7 +45,7 @@ describe('SqliteTokenStore', () => {
     file = path.join(dir, 'tokens.sqlite');
   });
   afterEach(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   tokenStoreConformance({

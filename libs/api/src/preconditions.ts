@@ -42,10 +42,18 @@ export async function preconditionOf<E extends object>(
   return failed ? ({ preconditionFailed: true } as Partial<E> & Conditional) : current.expected;
 }
 
-/** The documented `If-Match` of a write (validated by `readPreconditions`, not by this schema). */
+/**
+ * RFC 9110 section 8.8.3 / 13.1: `*`, or a comma-separated list of entity tags (`"..."` or `W/"..."`, etagc
+ * characters). Documented so that clients (and schemathesis) know a malformed value is a 400; the server's
+ * parser (`readPreconditions`) is the authority and also takes the empty list elements RFC 9110 allows.
+ */
+const ENTITY_TAG_LIST = '^(\\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$';
+
+/** The documented `If-Match` of a write (validated by `readPreconditions`). */
 export const ifMatchHeader: JsonSchema = {
   type: 'string',
   maxLength: 2048,
+  pattern: ENTITY_TAG_LIST,
   description:
     'RFC 9110 section 13.1.1: "*" or entity tags from the ETag of earlier responses. The change is made only if one of them is the current ETag (strong comparison: a weak tag never matches; "*": the resource exists); 412 otherwise. 400 when malformed.',
 };
@@ -54,15 +62,17 @@ export const ifMatchHeader: JsonSchema = {
 export const ifNoneMatchWriteHeader: JsonSchema = {
   type: 'string',
   maxLength: 2048,
+  pattern: ENTITY_TAG_LIST,
   description: 'RFC 9110 section 13.1.2: 412 when one of these entity tags matches the current ETag (weak comparison), or with "*" whenever the resource exists.',
 };
 
 /** The documented conditional headers of a read (evaluated by the HTTP binder for every GET with an ETag). */
 export const conditionalReadHeaders: Record<string, JsonSchema> = {
-  'if-match': { type: 'string', maxLength: 2048, description: 'RFC 9110 section 13.1.1: 412 unless one of these entity tags is the current ETag (strong comparison) or it is "*".' },
+  'if-match': { type: 'string', maxLength: 2048, pattern: ENTITY_TAG_LIST, description: 'RFC 9110 section 13.1.1: 412 unless one of these entity tags is the current ETag (strong comparison) or it is "*".' },
   'if-none-match': {
     type: 'string',
     maxLength: 2048,
+    pattern: ENTITY_TAG_LIST,
     description: 'RFC 9110 section 13.1.2: 304 Not Modified, with the ETag and no body, when one of these entity tags matches the current ETag (weak comparison) or it is "*".',
   },
 };

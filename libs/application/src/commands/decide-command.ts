@@ -105,10 +105,7 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
           orgId: command.orgId,
           userId: command.userId,
           roles: command.roles,
-          rename:
-            prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
-              ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
-              : undefined,
+          rename: renameOf(prepared),
           expectedVersion: command.expectedVersion,
           expectedUserVersion: command.expectedUserVersion,
         }),
@@ -121,10 +118,7 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
       // Both parts are checked against the version the caller saw, before either changes it.
       const events = decideRenameUser(state, {
         userId: command.userId,
-        rename:
-          prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
-            ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
-            : undefined,
+        rename: renameOf(prepared),
         expectedVersion: command.expectedVersion,
       });
       if (command.status === undefined) return { events };
@@ -154,4 +148,11 @@ function decide(state: IdentityState, command: Command, prepared: Prepared): Dec
     case 'RevokeClientCredential':
       return { events: decideRevokeClientCredential(state, command) };
   }
+}
+
+/** The rename a command's preparation carries (new name, re-sealed record, the name it replaces), if any. */
+function renameOf(prepared: Prepared): { name: string; personal: string; previousName: string } | undefined {
+  return prepared.name !== undefined && prepared.personal && prepared.previousName !== undefined
+    ? { name: prepared.name, personal: prepared.personal, previousName: prepared.previousName }
+    : undefined;
 }

@@ -55,9 +55,11 @@ done
 token=$(curl -sf "$url/api/v1/auth/tokens" --data-urlencode grant_type=password --data-urlencode username=admin@example.test \
   --data-urlencode "password=$password" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).access_token))")
 
+account=$(curl -sf "$url/api/v1/users/me" -H "Authorization: Bearer $token" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).id))")
+
 log "fuzzing $url/api/v1/openapi.json"
 status=0
-"$venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
+ARBOR_FUZZ_ACCOUNT_ID=$account SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
   --checks all \
   --header "Authorization: Bearer $token" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \

@@ -20,7 +20,7 @@ import {
   tokenAudiencesFromEnv,
   type Bus,
 } from '@arbor/application';
-import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst } from '@arbor/api';
+import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst, writeProbeFailure } from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import {
   PostgresPublisherCheckpoint,
@@ -98,7 +98,10 @@ async function main(): Promise<void> {
   app.get('/readyz', async (_req, res) => {
     try {
       const head = await store.headPosition();
-      res.json({ status: 'ready', head, published: publisher.position });
+      // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+      const writable = await store.probeWrite().then(() => 'ok', writeProbeFailure);
+      if (writable !== 'ok') res.status(503).json({ status: 'not ready', checks: { eventStore: writable } });
+      else res.json({ status: 'ready', head, published: publisher.position });
     } catch (e) {
       res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
     }

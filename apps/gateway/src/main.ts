@@ -8,7 +8,7 @@ import {
   requireInternalTokenOffLoopback,
   tokenAudiencesFromEnv,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
+import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseCorsOrigins, parseTrustedProxies, writeProbeFailure } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
   openPostgresEventStore,
@@ -63,12 +63,14 @@ async function main(): Promise<void> {
     log,
     readiness: async () => {
       const checks: Record<string, string> = {};
-      const [head, projected, commandService] = await Promise.allSettled([
+      const [head, writable, projected, commandService] = await Promise.allSettled([
         eventStore.headPosition(),
+        // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+        eventStore.probeWrite(),
         readModels.checkpoint(),
         fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
       ]);
-      checks.eventStore = head.status === 'fulfilled' ? 'ok' : 'unreachable';
+      checks.eventStore = head.status === 'rejected' ? 'unreachable' : writable.status === 'rejected' ? writeProbeFailure(writable.reason) : 'ok';
       checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
       checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
       if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)

@@ -18,7 +18,7 @@ import {
   type ThrottleStore,
   type TokenStore,
 } from '@arbor/application';
-import { createApiApp, createApiContext, discoveryUrl, isStorageUnavailable, listenFirst, type BoundPort } from '@arbor/api';
+import { createApiApp, createApiContext, discoveryUrl, listenFirst, writeProbeFailure, type BoundPort } from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import {
   lockDataDir,
@@ -124,10 +124,7 @@ async function startOnLockedDir(bound: BoundPort, config: StandaloneConfig, log:
     readiness: async () => {
       const head = await store.headPosition();
       // The log must take a write, not only answer reads: a full disk fails every write while reads work.
-      const writable = await store.probeWrite().then(
-        () => 'ok',
-        (e: unknown) => (isStorageUnavailable(e) ? `failing (${(e as { code?: string }).code ?? 'cannot write'})` : 'failing'),
-      );
+      const writable = await store.probeWrite().then(() => 'ok', writeProbeFailure);
       const checks = {
         eventStore: writable,
         bus: 'ok',

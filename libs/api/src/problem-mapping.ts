@@ -73,3 +73,12 @@ export function isStorageUnavailable(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
 }
+
+/**
+ * A readiness check's wording for a failed write probe (EventStore.probeWrite): `failing (<code>)` for the
+ * storage faults above (e.g. `failing (SQLITE_FULL)`, `failing (53100)`), else `failing`. Never the message,
+ * which may quote data.
+ */
+export function writeProbeFailure(error: unknown): string {
+  return isStorageUnavailable(error) ? `failing (${(error as { code?: string }).code ?? 'cannot write'})` : 'failing';
+}

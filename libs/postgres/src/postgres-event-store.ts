@@ -1,5 +1,6 @@
 import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type StoredResponse } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
+import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { applyMigrations } from './apply-migrations';
 import { EventReads, EventStatements } from './event-reads';
@@ -182,6 +183,31 @@ export class PostgresEventStore implements EventStore {
       throw new Error('PostgresEventStore: completeIdempotency cannot run inside a transaction (nested transaction).');
     }
     await this.pool.query(this.st.named('completeIdempotency', [scope, key, JSON.stringify(response)]));
+  }
+
+  /**
+   * Readiness's write probe (EventStore.probeWrite): one committed transaction inserts an idempotency record
+   * of a scope no command uses and deletes it again, so the heap, its index and the WAL flush at commit are
+   * all exercised and nothing stays. It takes no position and no writer lock. Rejects with PostgreSQL's error
+   * (e.g. 53100 disk_full, 25006 read_only_sql_transaction on a standby).
+   */
+  async probeWrite(): Promise<void> {
+    this.assertOpen();
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const key = ['arbor:write-probe', randomUUID()];
+      await client.query(`INSERT INTO ${this.st.s}.idempotency (scope, key, request_hash, created_at) VALUES ($1, $2, '', '')`, key);
+      await client.query(`DELETE FROM ${this.st.s}.idempotency WHERE scope = $1 AND key = $2`, key);
+      await client.query('COMMIT');
+    } catch (error) {
+      // A connection whose rollback fails too is not given back to the pool.
+      await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
+      throw error;
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
   }
 
   /** One autocommit DELETE, like `completeIdempotency`. */

@@ -186,6 +186,20 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
     expect((await store.readAll({ limit: 1 }))[0].occurredAt).toBe('2024-01-01T10:00:00.000Z');
   });
 
+  it('takes a write probe (readiness) that leaves the log and its positions as they were', async () => {
+    await append('probe', [ev('A', { x: 1 }, ['o'])]);
+    const before = await store.readAll({ after: 0, limit: 10 });
+    await Promise.all([store.probeWrite(), store.probeWrite(), append('probe', [ev('A', { x: 2 }, ['o'])])]);
+    await store.probeWrite();
+    const after = await store.readAll({ after: 0, limit: 10 });
+    expect(after.slice(0, 1)).toEqual(before);
+    expect(after.map((e) => e.data)).toEqual([{ x: 1 }, { x: 2 }]);
+    const next = await append('probe', [ev('A', { x: 3 }, ['o'])]);
+    if (!next.ok) throw new Error('conflict');
+    expect(next.lastPosition).toBeGreaterThan(after[1].position);
+    expect(await store.findIdempotency('arbor:write-probe', 'anything')).toBeUndefined();
+  });
+
   it('saves, finds and completes idempotency records', async () => {
     const record = { scope: 'usr_1', key: 'k1', requestHash: 'h1', createdAt: '2024-01-01T00:00:00.000Z' };
     await store.transaction(async (tx) => {

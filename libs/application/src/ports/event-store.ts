@@ -89,6 +89,12 @@ export interface EventStore {
   readStream(streamId: string): Promise<StoredEvent[]>;
   /** The highest position written so far (0 when empty). */
   headPosition(): Promise<number>;
+  /**
+   * Readiness: whether the store takes a write now (a full disk fails every write while reads still work).
+   * Writes and removes a probe in one committed transaction, leaving the log unchanged. Rejects with the
+   * engine's error (SQLITE_FULL, PostgreSQL 53100 disk_full, ...), which `isStorageUnavailable` recognises.
+   */
+  probeWrite(): Promise<void>;
   /** Attaches the response to an idempotency record written by a committed command. */
   completeIdempotency(scope: string, key: string, response: StoredResponse): Promise<void>;
   findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined>;

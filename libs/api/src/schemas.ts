@@ -1,5 +1,5 @@
 import type { JsonSchema } from '@arbor/http';
-import { ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS } from '@arbor/domain';
+import { BUILT_IN_ROLE_IDS, ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS } from '@arbor/domain';
 
 /**
  * Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. A
@@ -129,12 +129,15 @@ export const eventSchema: JsonSchema = {
   },
 };
 
+/** A role id (contract section 4): the built-in definitions' ids, as no organization defines roles yet. */
+export const roleIdSchema: JsonSchema = { enum: [...BUILT_IN_ROLE_IDS] };
+
 export const rolesSchema: JsonSchema = {
   type: 'array',
   minItems: 1,
-  maxItems: 3,
+  maxItems: BUILT_IN_ROLE_IDS.length,
   uniqueItems: true,
-  items: { enum: ['member', 'admin', 'owner'] },
+  items: roleIdSchema,
 };
 
 export const userSchema: JsonSchema = {

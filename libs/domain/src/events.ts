@@ -1,4 +1,5 @@
 import type { Actor } from './actor';
+import type { RoleId } from './roles';
 
 /**
  * The domain events, named in the past tense (contract section 8). Their `data` never holds a secret:
@@ -70,7 +71,8 @@ export interface UserPasswordSetData {
   userId: string;
 }
 
-export type Role = 'member' | 'admin' | 'owner';
+/** A role id (roles.ts: RoleId): any string a RoleCatalog knows; the built-in ones are `member`, `admin`, `owner`. */
+export type Role = RoleId;
 
 export interface UserAddedToOrgData {
   orgId: string;

@@ -1,7 +1,6 @@
 import { IamError, type FieldError } from './iam-error';
 import { PERMISSIONS, isPermission, type Permission } from './permissions';
-import { isRole, normaliseRoles } from './roles';
-import type { Role } from './events';
+import { BUILT_IN_ROLES, normaliseRoles, type RoleDefinition, type RoleId } from './roles';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -49,12 +48,13 @@ export class FieldChecks {
     return typeof value === 'string' ? value : '';
   }
 
-  roles(path: string, value: unknown): Role[] {
-    if (!Array.isArray(value) || value.length === 0 || !value.every(isRole)) {
-      this.fail(path, 'must be a non-empty list of member, admin, owner');
+  /** A membership's roles: a non-empty list of ids of `known` (a RoleCatalog's `visibleAt`), normalised. */
+  roles(path: string, value: unknown, known: readonly RoleDefinition[] = BUILT_IN_ROLES): RoleId[] {
+    if (!Array.isArray(value) || value.length === 0 || !value.every((r) => typeof r === 'string' && known.some((d) => d.id === r))) {
+      this.fail(path, `must be a non-empty list of ${known.map((d) => d.id).join(', ')}`);
       return [];
     }
-    return normaliseRoles(value);
+    return normaliseRoles(value as RoleId[]);
   }
 
   scopes(path: string, value: unknown): Permission[] {

@@ -6,6 +6,7 @@ import { checkPrecondition } from './precondition';
 import type { MembershipIndex } from './membership-index';
 import type { OrgTree } from './org-tree';
 import type { Permission } from './permissions';
+import { BUILT_IN_ROLE_CATALOG, type RoleCatalog } from './roles';
 import type { UserDirectory } from './user-directory';
 
 /** What the user, membership and client deciders read. */
@@ -13,6 +14,8 @@ export interface IdentityState {
   orgs: OrgTree;
   users: UserDirectory;
   memberships: MembershipIndex;
+  /** The role definitions memberships may name; the built-in catalog when absent (no organization defines roles yet). */
+  roles?: RoleCatalog;
 }
 
 export interface AddUserToOrgCommand {
@@ -44,7 +47,7 @@ export interface AddUserToOrgCommand {
  */
 export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand & { hiddenAccount?: boolean }): DomainEvent[] {
   const checks = new FieldChecks();
-  const roles = checks.roles('/roles', cmd.roles);
+  const roles = checks.roles('/roles', cmd.roles, rolesVisibleAt(state, cmd.orgId));
   checks.done('The membership is not valid.');
   requireOrg(state, cmd.orgId);
 
@@ -120,7 +123,7 @@ export function orgUserVersion(state: IdentityState, orgId: string, userId: stri
 export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserCommand): DomainEvent[] {
   const current = requireMembership(state, cmd.orgId, cmd.userId, cmd);
   const checks = new FieldChecks();
-  const roles = cmd.roles === undefined ? undefined : checks.roles('/roles', cmd.roles);
+  const roles = cmd.roles === undefined ? undefined : checks.roles('/roles', cmd.roles, rolesVisibleAt(state, cmd.orgId));
   checks.done('The membership is not valid.');
   const events: DomainEvent[] = [];
   if (roles && roles.join() !== current.roles.join())
@@ -211,4 +214,9 @@ function requireMembership(state: IdentityState, orgId: string, userId: string, 
   checkPrecondition('org user', membership.version, precondition.expectedVersion);
   checkPrecondition("org user's user", state.users.get(userId)?.version ?? 0, precondition.expectedUserVersion);
   return membership;
+}
+
+/** The role definitions a membership of `orgId` may hold. */
+function rolesVisibleAt(state: IdentityState, orgId: string) {
+  return (state.roles ?? BUILT_IN_ROLE_CATALOG).visibleAt(orgId);
 }

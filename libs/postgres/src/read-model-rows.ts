@@ -1,6 +1,6 @@
 import { caselessKey } from '@arbor/domain';
 import type { OrgView, UserView } from '@arbor/application';
-import type { Role } from '@arbor/domain';
+import { normaliseRoles, type Role } from '@arbor/domain';
 
 /** Columns of `orgs o` in the shape `toOrgView` expects. */
 export const ORG_COLUMNS =
@@ -67,12 +67,9 @@ export const emailKey = (email: string): string => caselessKey(email);
 /** The key of "contains" searches: the same folding as `emailKey`, LIKE wildcards escaped. */
 export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[\\%_]/g, '\\$&')}%`;
 
-/** The canonical order of roles, weakest first: merged role lists come out in it. */
-const ROLE_ORDER: readonly Role[] = ['member', 'admin', 'owner'];
-
-/** Roles from their jsonb column(s) (arrays once parsed), merged, deduplicated and in canonical order. */
+/** Role ids from their jsonb column(s) (arrays once parsed), merged, deduplicated and in canonical order (normaliseRoles). */
 export function parseRoles(...columns: unknown[][]): Role[] {
-  const held = new Set<unknown>();
-  for (const column of columns) for (const role of column) held.add(role);
-  return ROLE_ORDER.filter((role) => held.has(role));
+  const held: Role[] = [];
+  for (const column of columns) for (const role of column) if (typeof role === 'string') held.push(role);
+  return normaliseRoles(held);
 }

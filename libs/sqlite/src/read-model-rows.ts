@@ -1,6 +1,6 @@
 import { caselessKey } from '@arbor/domain';
 import type { OrgView, UserView } from '@arbor/application';
-import type { Role } from '@arbor/domain';
+import { normaliseRoles, type Role } from '@arbor/domain';
 
 /**
  * Columns of `orgs o`, in `OrgTuple` order. Organization queries read rows as arrays (`raw` statements):
@@ -71,12 +71,9 @@ export const emailKey = (email: string): string => caselessKey(email);
 /** The key of "email or name contains" searches: the same folding as `emailKey`, applied to the pattern too. */
 export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[\\%_]/g, '\\$&')}%`;
 
-/** The canonical order of roles, weakest first: merged role lists come out in it. */
-const ROLE_ORDER: readonly Role[] = ['member', 'admin', 'owner'];
-
-/** Roles from their JSON column(s), merged, deduplicated and in canonical order. */
+/** Role ids from their JSON column(s), merged, deduplicated and in canonical order (normaliseRoles). */
 export function parseRoles(...columns: string[]): Role[] {
-  const held = new Set<string>();
-  for (const column of columns) for (const role of JSON.parse(column) as string[]) held.add(role);
-  return ROLE_ORDER.filter((role) => held.has(role));
+  const held: Role[] = [];
+  for (const column of columns) for (const role of JSON.parse(column) as unknown[]) if (typeof role === 'string') held.push(role);
+  return normaliseRoles(held);
 }

@@ -1,6 +1,8 @@
+import type { BuiltInRoleId } from '@arbor/domain';
 import { passwordToken, type TestApp } from './test-app';
 
-export type Role = 'member' | 'admin' | 'owner';
+/** The built-in role ids (libs/domain roles.ts), the ones these fixtures grant. */
+export type Role = BuiltInRoleId;
 export const PASSWORD = 'a long enough password';
 
 let counter = 0;

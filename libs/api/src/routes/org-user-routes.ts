@@ -4,7 +4,7 @@ import { defineRoute, problemResponse, representationTag, type HandlerRequest, t
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, rolesSchema } from '../schemas';
+import { displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, roleIdSchema, rolesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const tags = ['Organization users'];
@@ -203,7 +203,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         additionalProperties: false,
         properties: {
           ...pageQuery,
-          role: { enum: ['member', 'admin', 'owner'] },
+          role: roleIdSchema,
           q: { type: 'string', minLength: 1, maxLength: 254 },
           pending: {
             type: 'boolean',

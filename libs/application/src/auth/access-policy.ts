@@ -1,4 +1,4 @@
-import { IamError, PERMISSIONS, permissionsOfRoles, type Permission, type Role } from '@arbor/domain';
+import { BUILT_IN_ROLE_CATALOG, IamError, PERMISSIONS, isOwnerLevel, type Permission, type Role, type RoleCatalog, type RoleReach } from '@arbor/domain';
 import type { AccessFacts, OrgRef } from './access-facts';
 import type { Principal } from './principal';
 
@@ -7,24 +7,55 @@ import type { Principal } from './principal';
  * gateway over the read models; commands ask it again inside the command service's write transaction over
  * the command model (see `authorizeCommand`), so every transport gets the same answer.
  *
- * - A user holds, on an organization, the permissions of every role they have on it or on any ancestor
- *   (inheritance). Platform admins hold everything.
+ * - A user holds, on an organization, the permissions of every role they have on it, and of every role they
+ *   have on an ancestor whose definition applies to the subtree (all built-in roles do). What a role grants
+ *   is its definition's (RoleCatalog), never a table here. Platform admins hold everything.
  * - A client holds its scopes on its organization's subtree, and nothing outside it.
  * - A token's scopes narrow what its subject holds; they never widen it.
  * - "May not see" (no permission at all there) is 404, so existence does not leak; "may see but not do" is 403.
  */
 export class AccessPolicy<Org extends OrgRef = OrgRef> {
-  constructor(readonly facts: AccessFacts<Org>) {}
+  /** `roles`: the role definitions memberships name (today the built-in ones). */
+  constructor(
+    readonly facts: AccessFacts<Org>,
+    readonly roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
+  ) {}
 
-  async permissionsOn(principal: Principal, orgId: string): Promise<Set<Permission>> {
+  /**
+   * What the principal holds on `orgId`, narrowed by its token's scopes. `reach` `subtree` counts only grants
+   * that also cover everything below `orgId` (a role held on `orgId` itself that applies to it alone does not).
+   */
+  async permissionsOn(principal: Principal, orgId: string, reach: RoleReach = 'organization'): Promise<Set<Permission>> {
     let held: Iterable<Permission>;
     if (principal.type === 'user') {
-      held = principal.platformAdmin ? PERMISSIONS : permissionsOfRoles(await this.facts.effectiveRoles(principal.id, orgId));
+      held = principal.platformAdmin ? PERMISSIONS : await this.userPermissionsOn(principal.id, orgId, reach);
     } else {
       held = (await this.isWithin(orgId, principal.orgId)) ? PERMISSIONS : [];
     }
     const out = new Set<Permission>();
     for (const p of held) if (principal.scopes.has(p)) out.add(p);
+    return out;
+  }
+
+  /**
+   * The permissions of the user's roles on `orgId`: those held there or above it (effectiveRoles), less the
+   * ones whose definition applies to its own organization only, unless held on `orgId` itself (and `reach`
+   * is `organization`). Unknown role ids grant nothing. Only a role that applies to its organization alone
+   * costs the second lookup; no built-in role does.
+   */
+  private async userPermissionsOn(userId: string, orgId: string, reach: RoleReach): Promise<Set<Permission>> {
+    const out = new Set<Permission>();
+    let direct: readonly Role[] | undefined;
+    for (const roleId of await this.facts.effectiveRoles(userId, orgId)) {
+      const role = this.roles.get(roleId);
+      if (!role) continue;
+      if (role.appliesTo === 'organization') {
+        if (reach === 'subtree') continue;
+        direct ??= (await this.facts.isPendingMember(orgId, userId)) ? [] : ((await this.facts.directRoles(orgId, userId)) ?? []);
+        if (!direct.includes(roleId)) continue;
+      }
+      for (const p of role.permissions) out.add(p);
+    }
     return out;
   }
 
@@ -62,18 +93,24 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     let common = 0;
     while (common < from.length && common < to.length && from[common] === to[common]) common++;
     const lowestCommonAncestor = from[common - 1];
-    if (!(await this.permissionsOn(principal, lowestCommonAncestor)).has('orgs:write'))
+    if (!(await this.permissionsOn(principal, lowestCommonAncestor, 'subtree')).has('orgs:write'))
       throw new IamError(
         'IAM_ERR_FORBIDDEN',
         'Moving an organization needs orgs:write on an organization above both its current and its new parent.',
       );
   }
 
-  /** Granting or taking away `owner` needs what an owner holds; other roles need users:write (checked by the caller). */
+  /**
+   * The owner rule: granting or taking away an owner-level role (one whose definition grants `orgs:delete`,
+   * see `isOwnerLevel`; of the built-ins, `owner`) needs `orgs:delete` on the organization; other roles need
+   * users:write only (checked by the caller). Unknown ids are left to the decider's validation (400).
+   */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
-    for (const role of roles)
-      if (role === 'owner' && !(await this.permissionsOn(principal, orgId)).has('orgs:delete'))
-        throw new IamError('IAM_ERR_FORBIDDEN', 'Only an owner may grant or take away the owner role.');
+    for (const roleId of roles) {
+      const role = this.roles.get(roleId);
+      if (role && isOwnerLevel(role) && !(await this.permissionsOn(principal, orgId)).has('orgs:delete'))
+        throw new IamError('IAM_ERR_FORBIDDEN', `Only an owner may grant or take away the ${role.id} role.`);
+    }
   }
 
   /**
@@ -149,14 +186,19 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
 
   /**
    * The subtrees in which the principal holds `permission`; undefined means all of them (platform admins).
-   * Lists filter with it, so they return exactly what the caller may see.
+   * Lists filter with it, so they return what the caller may see. A role that applies to its own
+   * organization only reaches no subtree, so it is not counted here (no built-in role is such a role).
    */
   async subtreesWith(principal: Principal, permission: Permission): Promise<string[] | undefined> {
     if (!principal.scopes.has(permission)) return [];
     if (principal.type === 'client') return [principal.orgId];
     if (principal.platformAdmin) return undefined;
     const roots = await this.facts.membershipRoots(principal.id);
-    return roots.filter((r) => permissionsOfRoles(r.roles).has(permission)).map((r) => r.orgId);
+    const reachesSubtree = (roleId: Role) => {
+      const role = this.roles.get(roleId);
+      return role !== undefined && role.appliesTo === 'subtree' && role.permissions.includes(permission);
+    };
+    return roots.filter((r) => r.roles.some(reachesSubtree)).map((r) => r.orgId);
   }
 
   /** The event log: platform admins see all of it, clients with events:read their own subtree's part. */

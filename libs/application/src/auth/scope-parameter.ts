@@ -1,4 +1,4 @@
-import { PERMISSIONS, permissionsOfRoles, type Permission } from '@arbor/domain';
+import { BUILT_IN_ROLE_CATALOG, PERMISSIONS, permissionsOfRoles, type Permission, type RoleCatalog } from '@arbor/domain';
 import type { ReadModels, UserView } from '../ports/read-models';
 import type { Checked } from './token-audiences';
 
@@ -26,12 +26,17 @@ export function grantScope(requested: string[] | undefined, allowed: readonly st
 }
 
 /**
- * Every permission the user holds somewhere, in contract order: what the roles of all their memberships
- * grant (a role grants the same permissions on every organization below, so direct memberships suffice),
- * or everything for a platform admin. A user token's scope never goes beyond it.
+ * Every permission the user holds somewhere, in contract order: what the definitions (`roles`) of the roles
+ * of all their memberships grant (a role grants on the organization it is held on at least, and never more
+ * below it, so direct memberships suffice), or everything for a platform admin. A user token's scope never
+ * goes beyond it.
  */
-export async function permissionsAnywhere(readModels: ReadModels, user: Pick<UserView, 'id' | 'platformAdmin'>): Promise<Permission[]> {
+export async function permissionsAnywhere(
+  readModels: ReadModels,
+  user: Pick<UserView, 'id' | 'platformAdmin'>,
+  roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
+): Promise<Permission[]> {
   if (user.platformAdmin) return [...PERMISSIONS];
-  const held = permissionsOfRoles((await readModels.memberships.membershipRoots(user.id)).flatMap((m) => m.roles));
+  const held = permissionsOfRoles((await readModels.memberships.membershipRoots(user.id)).flatMap((m) => m.roles), roles);
   return PERMISSIONS.filter((p) => held.has(p));
 }

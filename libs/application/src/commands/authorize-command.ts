@@ -1,4 +1,4 @@
-import { IamError, isRole, type OrgNode, type Role } from '@arbor/domain';
+import { IamError, changedRoles, type OrgNode, type Role } from '@arbor/domain';
 import type { AccessPolicy } from '../auth/access-policy';
 import type { Principal } from '../auth/principal';
 import type { CommandOf, CommandType } from './command';
@@ -8,11 +8,11 @@ export type CommandPrincipal = Principal | 'system';
 
 type Authorize<K extends CommandType> = (policy: AccessPolicy<OrgNode>, principal: Principal, command: CommandOf<K>) => Promise<void>;
 
-/** Roles as far as the policy needs them; anything malformed is left to the decider's validation (400). */
-const rolesIn = (roles: unknown): Role[] => (Array.isArray(roles) ? roles.filter(isRole) : []);
+/** Role ids as far as the policy needs them; anything malformed or unknown is left to the decider's validation (400). */
+const rolesIn = (roles: unknown): Role[] => (Array.isArray(roles) ? roles.filter((r): r is Role => typeof r === 'string') : []);
 
-/** Granting or taking away `owner` is what needs an owner; any other role change needs users:write only. */
-const ownerChange = (before: readonly Role[], after: readonly Role[]): Role[] => (before.includes('owner') !== after.includes('owner') ? ['owner'] : []);
+/** The roles a change grants or takes away: the policy's owner rule (requireMayGrant) looks at those alone. */
+const ownerChange = (before: readonly Role[], after: readonly Role[]): Role[] => changedRoles(before, after);
 
 /**
  * What each command requires of its caller (contract section 4), in one registry the compiler checks

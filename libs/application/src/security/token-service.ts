@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import { IamError, isPermission } from '@arbor/domain';
 import { SCOPE_GRAMMAR } from '../auth/scope-parameter';
 import type { SigningKeyRing } from './signing-key-ring';
@@ -107,16 +108,15 @@ export class TokenService {
    * Tokens whose signature and claims already verified, by their exact text: a client sends the same token
    * with every request, and an ES256 verification costs far more than the rest of a typical read. Safe
    * because the same bytes verify the same way; what depends on the moment or the caller (expiry, audience)
-   * is checked on every use, cached or not. Bounded: oldest entries go first.
+   * is checked on every use, cached or not. Bounded (lru-cache): the least recently used token goes first.
    */
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_CACHE_SIZE });
 
   /** The claims of a valid token; IAM_ERR_UNAUTHENTICATED with a reason otherwise. */
   verifyAccessToken(token: string, options: VerifyOptions = {}): AccessTokenClaims {
     let claims = this.verified.get(token);
     if (claims === undefined) {
       claims = this.verifySignature(token);
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(token, claims);
     }
     if (Math.floor(Date.now() / 1000) >= claims.exp) {

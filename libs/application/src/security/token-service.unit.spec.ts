@@ -77,6 +77,25 @@ describe('TokenService', () => {
     expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('cli_1');
   });
 
+  it('keeps 10,000 verified tokens, dropping the least recently used first', () => {
+    const tokens = new TokenService(keys, { issuer: ISSUER });
+    const issue = () => tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API }).token;
+    const hot = issue();
+    const others = Array.from({ length: 10_000 }, issue);
+    const find = jest.spyOn(keys, 'find');
+    const signatureChecks = () => find.mock.calls.length;
+    tokens.verifyAccessToken(hot);
+    for (const token of others.slice(0, 9_999)) tokens.verifyAccessToken(token);
+    expect(signatureChecks()).toBe(10_000);
+    tokens.verifyAccessToken(hot); // a cache hit: now the most recently used
+    tokens.verifyAccessToken(others[9_999]); // the 10,001st token evicts the least recently used: others[0]
+    expect(signatureChecks()).toBe(10_001);
+    tokens.verifyAccessToken(hot);
+    expect(signatureChecks()).toBe(10_001);
+    tokens.verifyAccessToken(others[0]);
+    expect(signatureChecks()).toBe(10_002);
+  });
+
   it('interoperates with jose in both directions', async () => {
     const issued = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API });
     const publicKey = await importJWK(keys.jwks().keys[0], 'ES256');

@@ -1,5 +1,7 @@
+import { LRUCache } from 'lru-cache';
+
 /**
- * A small LRU of values read from data that carries a version (the read models' checkpoint): every entry
+ * A small LRU (lru-cache) of values read from data that carries a version (the read models' checkpoint): every entry
  * belongs to the version the cache holds, and asking with another version empties it. Correct as long as the
  * data changes only together with its version, in one transaction, as the read models keep their checkpoint:
  * a value stored under version v was read at v or later, and checkpoints only grow, so whoever still sees v
@@ -8,41 +10,33 @@
  *
  * Callers must treat values as immutable: they are shared by every reader until the data moves.
  */
-export class VersionedCache<V> {
+export class VersionedCache<V extends NonNullable<unknown>> {
   private version: number | undefined;
-  /** In use order, least recently used first. */
-  private readonly entries = new Map<string, V>();
+  /** Undefined when `maxEntries` is 0 (lru-cache needs a positive `max`). */
+  private readonly entries: LRUCache<string, V> | undefined;
 
   /** `maxEntries` 0 caches nothing. */
-  constructor(private readonly maxEntries: number) {
+  constructor(maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error(`VersionedCache: maxEntries must be a whole number >= 0, not ${maxEntries}`);
+    this.entries = maxEntries === 0 ? undefined : new LRUCache<string, V>({ max: maxEntries });
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   get(version: number, key: string): V | undefined {
     if (version !== this.version) {
-      this.entries.clear();
+      this.entries?.clear();
       this.version = version;
       return undefined;
     }
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    return this.entries?.get(key);
   }
 
   /** Keeps `value`, read at `version` or later; ignored when the cache has moved to another version. */
   set(version: number, key: string, value: V): void {
-    if (this.maxEntries === 0 || version !== this.version) return;
-    if (!this.entries.has(key) && this.entries.size >= this.maxEntries) {
-      this.entries.delete(this.entries.keys().next().value as string);
-    }
-    this.entries.set(key, value);
+    if (version === this.version) this.entries?.set(key, value);
   }
 }
 

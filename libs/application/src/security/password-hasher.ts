@@ -30,8 +30,8 @@ export class PasswordHasher {
   private readonly concurrency: number;
   private readonly maxQueue: number;
   private readonly workers: ScryptWorkers;
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** Hashes admitted and not yet settled: at most `concurrency` run (piscina's threads), the rest wait. */
+  private inFlight = 0;
   /** A real hash of nothing, verified against when the account is unknown, so timing does not tell. */
   private decoy: Promise<string> | undefined;
 
@@ -40,7 +40,9 @@ export class PasswordHasher {
     // Leave a core to everything else: hashing on every core starves other endpoints during a login flood.
     this.concurrency = options.concurrency ?? Math.max(1, availableParallelism() - 1);
     this.maxQueue = options.maxQueue ?? 64;
-    this.workers = new ScryptWorkers(this.concurrency, options.nice ?? 10);
+    // piscina's own queue bound sits above ours (it counts only tasks no thread has taken), so it never
+    // refuses what `saturated` admitted; it is there so that the pool is bounded on its own too.
+    this.workers = new ScryptWorkers(this.concurrency, options.nice ?? 10, this.maxQueue + this.concurrency);
   }
 
   /**
@@ -48,7 +50,7 @@ export class PasswordHasher {
    * before any other work, so a login flood is shed for the price of a 429 alone.
    */
   get saturated(): boolean {
-    return this.running >= this.concurrency && this.waiting.length >= this.maxQueue;
+    return this.inFlight >= this.concurrency + this.maxQueue;
   }
 
   /** The nice value hashes run at (Linux; elsewhere the process's own). */
@@ -76,29 +78,16 @@ export class PasswordHasher {
     return stored !== undefined && derived.length === expected.length && timingSafeEqual(derived, expected);
   }
 
+  /** Admits the hash (synchronously: IAM_ERR_RATE_LIMITED at once when saturated) and runs it in the pool. */
   private async derive(password: string, salt: Buffer, cost: typeof DEFAULT_COST): Promise<Buffer> {
-    await this.acquire();
+    if (this.saturated) throw new IamError('IAM_ERR_RATE_LIMITED', SATURATED);
+    this.inFlight++;
     try {
       const N = 2 ** cost.ln;
       const options: ScryptOptions = { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r };
       return await this.workers.derive(password.normalize('NFKC'), salt, KEY_LENGTH, options);
     } finally {
-      this.release();
+      this.inFlight--;
     }
-  }
-
-  private acquire(): Promise<void> {
-    if (this.running < this.concurrency) {
-      this.running++;
-      return Promise.resolve();
-    }
-    if (this.waiting.length >= this.maxQueue) return Promise.reject(new IamError('IAM_ERR_RATE_LIMITED', SATURATED));
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
   }
 }

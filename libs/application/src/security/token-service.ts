@@ -1,7 +1,9 @@
-import { randomUUID, sign, verify } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import { IamError, isPermission } from '@arbor/domain';
 import { SCOPE_GRAMMAR } from '../auth/scope-parameter';
-import type { SigningKey, SigningKeyRing } from './signing-key-ring';
+import type { SigningKeyRing } from './signing-key-ring';
 
 /**
  * The claims of an RFC 9068 access token. A client token has `sub === client_id` (the client's id); a user
@@ -59,6 +61,7 @@ export interface VerifyOptions {
 
 /**
  * Issues and verifies RFC 9068 access tokens: JWTs with `typ: at+jwt`, ES256 and the signing key's kid,
+ * signed and verified by jsonwebtoken (RFC 7515/7519) with the ring's KeyObjects (parsed once, never PEM),
  * with the claims RFC 9068 requires (`iss, exp, aud, sub, client_id, iat, jti`). Verification checks
  * signature, issuer, type, expiry (no clock tolerance: Arbor is the issuer, and its answer is what its
  * introspection reports), the required claims and, when asked, the audience; whether the subject still
@@ -95,9 +98,9 @@ export class TokenService {
       ...(subject.orgId ? { org_id: subject.orgId } : {}),
       ...(subject.sessionId ? { sid: subject.sessionId } : {}),
     };
-    const signingInput = `${this.encodedHeader(key)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    const signature = sign('sha256', Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
-    const token = `${signingInput}.${signature.toString('base64url')}`;
+    // Header key order is part of the token bytes: alg, typ, kid (jsonwebtoken keeps the order given here).
+    // `iat` is set, so jsonwebtoken adds no claim of its own; the payload is `claims` serialized as is.
+    const token = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: key.kid } });
     return { token, claims, expiresIn: this.accessTokenTtlSeconds };
   }
 
@@ -105,16 +108,15 @@ export class TokenService {
    * Tokens whose signature and claims already verified, by their exact text: a client sends the same token
    * with every request, and an ES256 verification costs far more than the rest of a typical read. Safe
    * because the same bytes verify the same way; what depends on the moment or the caller (expiry, audience)
-   * is checked on every use, cached or not. Bounded: oldest entries go first.
+   * is checked on every use, cached or not. Bounded (lru-cache): the least recently used token goes first.
    */
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_CACHE_SIZE });
 
   /** The claims of a valid token; IAM_ERR_UNAUTHENTICATED with a reason otherwise. */
   verifyAccessToken(token: string, options: VerifyOptions = {}): AccessTokenClaims {
     let claims = this.verified.get(token);
     if (claims === undefined) {
       claims = this.verifySignature(token);
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(token, claims);
     }
     if (Math.floor(Date.now() / 1000) >= claims.exp) {
@@ -125,45 +127,37 @@ export class TokenService {
     return claims;
   }
 
-  /** Base64url JWT headers by kid: a key's header never changes, so it is encoded once. */
-  private readonly headers = new Map<string, string>();
-
-  private encodedHeader(key: SigningKey): string {
-    let header = this.headers.get(key.kid);
-    if (header === undefined) {
-      // Key order is part of the token bytes: alg, typ, kid, as jsonwebtoken wrote them.
-      header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })).toString('base64url');
-      this.headers.set(key.kid, header);
-    }
-    return header;
-  }
-
   /**
-   * The checks and their order mirror what jsonwebtoken did (messages are part of the API): shape, type,
-   * key, algorithm, signature, then nbf, exp and iss. Tightenings: no clock tolerance (on `exp`, and an
-   * `iat` in the future is refused); `exp` is required, since the cache above relies on it; so are RFC
-   * 9068's `aud`, `sub`, `client_id`, `iat` and `jti`, the `scope` every Arbor token carries (empty, or
-   * known permission names separated by single spaces), and `sid` on user tokens; and a `crit`
-   * header is refused, since no JWS extension is understood here (RFC 7515 section 4.1.11).
+   * Shape, type, `crit` and key are checked here (jsonwebtoken checks none of them: it needs the key before
+   * it starts, and it ignores `typ` and `crit`); then jsonwebtoken checks algorithm (ES256 only, so `none`
+   * and an HS256 token "signed" with the public key are refused), signature, nbf, exp and iss, in that
+   * order; then the claims below. Messages are part of the API. Tightenings over jsonwebtoken's defaults:
+   * no clock tolerance (on `nbf` and `exp`, and an `iat` in the future is refused); `exp` is required, since
+   * the cache above relies on it; so are RFC 9068's `aud`, `sub`, `client_id`, `iat` and `jti`, the `scope`
+   * every Arbor token carries (empty, or known permission names separated by single spaces), and `sid` on
+   * user tokens; and a `crit` header is refused, since no JWS extension is understood here (RFC 7515
+   * section 4.1.11).
    */
   private verifySignature(token: string): AccessTokenClaims {
     if (!JWS_SHAPE.test(token)) throw invalid('The access token is malformed.');
     const headerEnd = token.indexOf('.');
     const payloadEnd = token.indexOf('.', headerEnd + 1);
     const header = decodeSegment(token.slice(0, headerEnd));
-    const payload = decodeSegment(token.slice(headerEnd + 1, payloadEnd));
-    if (!header || !payload) throw invalid('The access token is malformed.');
+    // Decoded here too (jsonwebtoken decodes it again) so that any non-object payload is "malformed".
+    if (!header || !decodeSegment(token.slice(headerEnd + 1, payloadEnd))) throw invalid('The access token is malformed.');
     if (header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
     if (header.crit !== undefined) throw invalid('The access token is invalid.');
     const key = typeof header.kid === 'string' && header.kid ? this.keys.find(header.kid) : undefined;
     if (!key) throw invalid('The access token was not signed by a known key.');
-    if (header.alg !== 'ES256' || !signatureMatches(token, payloadEnd, key)) throw invalid('The access token is invalid.');
-
-    const now = Math.floor(Date.now() / 1000);
-    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now)) throw invalid('The access token is invalid.');
+    let payload: Record<string, unknown>;
+    try {
+      payload = jwt.verify(token, key.publicKey, { algorithms: ['ES256'], issuer: this.options.issuer, clockTolerance: 0 }) as Record<string, unknown>;
+    } catch (e) {
+      throw invalid(e instanceof jwt.TokenExpiredError ? 'The access token has expired.' : 'The access token is invalid.');
+    }
+    // jsonwebtoken accepts a token without `exp`; the cache above relies on it.
     if (typeof payload.exp !== 'number') throw invalid('The access token is invalid.');
-    if (now >= payload.exp) throw invalid('The access token has expired.');
-    if (payload.iss !== this.options.issuer) throw invalid('The access token is invalid.');
+    const now = Math.floor(Date.now() / 1000);
     const aud = payload.aud;
     const audOk = typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'));
     // Every claim Arbor's tokens carry (RFC 9068 section 2.2, and `scope`, which the policy reads) must be there.
@@ -204,16 +198,6 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** ES256 over `header.payload`; a signature of the wrong length is simply a mismatch. */
-function signatureMatches(token: string, payloadEnd: number, key: SigningKey): boolean {
-  try {
-    const signature = Buffer.from(token.slice(payloadEnd + 1), 'base64url');
-    return verify('sha256', Buffer.from(token.slice(0, payloadEnd)), { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
-  } catch {
-    return false;
   }
 }
 

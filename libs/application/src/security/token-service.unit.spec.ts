@@ -1,4 +1,4 @@
-import { sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,25 @@ describe('TokenService', () => {
     expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('cli_1');
   });
 
+  it('keeps 10,000 verified tokens, dropping the least recently used first', () => {
+    const tokens = new TokenService(keys, { issuer: ISSUER });
+    const issue = () => tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API }).token;
+    const hot = issue();
+    const others = Array.from({ length: 10_000 }, issue);
+    const find = jest.spyOn(keys, 'find');
+    const signatureChecks = () => find.mock.calls.length;
+    tokens.verifyAccessToken(hot);
+    for (const token of others.slice(0, 9_999)) tokens.verifyAccessToken(token);
+    expect(signatureChecks()).toBe(10_000);
+    tokens.verifyAccessToken(hot); // a cache hit: now the most recently used
+    tokens.verifyAccessToken(others[9_999]); // the 10,001st token evicts the least recently used: others[0]
+    expect(signatureChecks()).toBe(10_001);
+    tokens.verifyAccessToken(hot);
+    expect(signatureChecks()).toBe(10_001);
+    tokens.verifyAccessToken(others[0]);
+    expect(signatureChecks()).toBe(10_002);
+  });
+
   it('interoperates with jose in both directions', async () => {
     const issued = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API });
     const publicKey = await importJWK(keys.jwks().keys[0], 'ES256');
@@ -126,6 +145,22 @@ describe('TokenService', () => {
     expect(() => verify(signRaw({ alg: 'ES256', kid: key.kid }, claims(), key))).toThrow('The token is not an access token.');
     expect(() => verify(signRaw({ ...header, alg: 'ES384' }, claims(), key))).toThrow('The access token is invalid.');
     expect(() => verify(`${b64({ ...header, alg: 'none' })}.${b64(claims())}.`)).toThrow('The access token is invalid.');
+  });
+
+  it('refuses algorithm confusion: alg none (with or without a signature), HS256 keyed with the public key, RS256', () => {
+    const body = `${b64({ ...header, alg: 'none' })}.${b64(claims())}`;
+    const es256 = signRaw(header, claims(), key).split('.')[2];
+    expect(() => verify(`${body}.${es256}`)).toThrow('The access token is invalid.');
+    expect(() => verify(`${b64({ typ: 'at+jwt', kid: key.kid })}.${b64(claims())}.${es256}`)).toThrow('The access token is invalid.');
+    // The classic confusion: an HMAC keyed with the (public) verification key, in its PEM and its DER forms.
+    for (const secret of [key.publicKey.export({ format: 'pem', type: 'spki' }), key.publicKey.export({ format: 'der', type: 'spki' })]) {
+      const input = `${b64({ ...header, alg: 'HS256' })}.${b64(claims())}`;
+      const mac = createHmac('sha256', secret).update(input).digest('base64url');
+      expect(() => verify(`${input}.${mac}`)).toThrow('The access token is invalid.');
+    }
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const rsInput = `${b64({ ...header, alg: 'RS256' })}.${b64(claims())}`;
+    expect(() => verify(`${rsInput}.${sign('sha256', Buffer.from(rsInput), rsa).toString('base64url')}`)).toThrow('The access token is invalid.');
   });
 
   it('checks expiry without clock tolerance, also for cached tokens', () => {

@@ -61,7 +61,7 @@ describe('the event schemas', () => {
     commit(decideCreateOrg(tree, { orgId: b, name: 'B', parentId: null, description: 'b', metadata: { k: 1 } }));
     commit(decideCreateOrg(tree, { orgId: c, name: 'C', parentId: a }));
     commit(decideReplaceOrg(tree, { orgId: c, name: 'C2', parentId: b }));
-    commit(decideDeleteOrg(tree, { orgId: c }));
+    commit(decideDeleteOrg(tree, { orgId: c, recursive: false }));
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(['OrgCreated', 'OrgMoved', 'OrgUpdated', 'OrgDeleted']));
     for (const e of events) expect({ type: e.type, valid: valid(e.type, e.data) }).toEqual({ type: e.type, valid: true });
   });

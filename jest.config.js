@@ -35,7 +35,7 @@ const base = {
 
 /** The HTTP suites that describe the contract, not one profile's files. */
 const PROFILE_NEUTRAL_SUITES = [
-  'orgs', 'conditional-requests', 'resource-versions', 'client-credentials', 'http-rules', 'input-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling', 'request-input', 'passwords', 'cors',
+  'orgs', 'conditional-requests', 'resource-versions', 'client-credentials', 'http-rules', 'input-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling', 'request-input', 'passwords', 'cors', 'event-catalogue',
 ];
 
 const embedded = {

@@ -1,4 +1,5 @@
 import type { Actor } from './actor';
+import { isKnownEventType } from './event-catalogue';
 import type { RoleId } from './roles';
 
 /**
@@ -165,27 +166,8 @@ export type KnownStoredEvent = {
   [K in DomainEventType]: StoredEvent<EventDataByType[K]> & { type: K };
 }[DomainEventType];
 
-export const isKnownEvent = (e: StoredEvent): e is KnownStoredEvent =>
-  Object.prototype.hasOwnProperty.call(KNOWN_TYPES, e.type);
-
-const KNOWN_TYPES: Record<DomainEventType, true> = {
-  OrgCreated: true,
-  OrgUpdated: true,
-  OrgMoved: true,
-  OrgDeleted: true,
-  UserCreated: true,
-  UserUpdated: true,
-  UserDisabled: true,
-  UserEnabled: true,
-  UserPasswordChanged: true,
-  UserPasswordSet: true,
-  UserAddedToOrg: true,
-  MembershipConfirmed: true,
-  OrgUserUpdated: true,
-  UserRemovedFromOrg: true,
-  ClientCredentialIssued: true,
-  ClientCredentialRevoked: true,
-};
+/** True for an event of a type this code knows (one in the event catalogue). */
+export const isKnownEvent = (e: StoredEvent): e is KnownStoredEvent => isKnownEventType(e.type);
 
 export const orgStreamId = (orgId: string): string => `org-${orgId}`;
 export const userStreamId = (userId: string): string => `user-${userId}`;

@@ -6,7 +6,7 @@ export * from './org-decisions';
 export * from './org-rules';
 export * from './caseless';
 export * from './org-tree';
-export * from './event-org-path';
+export * from './event-catalogue';
 export * from './user-directory';
 export * from './permissions';
 export * from './field-rules';

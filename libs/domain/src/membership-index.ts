@@ -1,5 +1,6 @@
 import type { Role, StoredEvent } from './events';
 import { isKnownEvent } from './events';
+import { unhandledEventType } from './event-catalogue';
 
 export interface MembershipEntry {
   roles: Role[];
@@ -181,8 +182,19 @@ export class MembershipIndex {
         this.byOrg.delete(event.data.orgId);
         this.clientsByOrg.delete(event.data.orgId);
         return;
-      default:
+      // The rest of the hierarchy and the users' own records hold no memberships or clients.
+      case 'OrgCreated':
+      case 'OrgUpdated':
+      case 'OrgMoved':
+      case 'UserCreated':
+      case 'UserUpdated':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserPasswordChanged':
+      case 'UserPasswordSet':
         return;
+      default:
+        return unhandledEventType(event);
     }
   }
 

@@ -2,7 +2,7 @@ import { decideCreateOrg, decideDeleteOrg, decideReplaceOrg } from './org-decisi
 import { OrgTree, MAX_ORG_DEPTH } from './org-tree';
 import { IamError } from './iam-error';
 import type { DomainEvent, StoredEvent } from './events';
-import { eventOrgPath } from './event-org-path';
+import { eventOrgPath } from './event-catalogue';
 
 /** Applies decided events to the tree the way the command service does, with positions and versions. */
 function commit(tree: OrgTree, events: DomainEvent[]): StoredEvent[] {

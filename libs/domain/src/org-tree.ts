@@ -1,5 +1,6 @@
 import type { StoredEvent } from './events';
 import { isKnownEvent } from './events';
+import { unhandledEventType } from './event-catalogue';
 import { caselessKey } from './caseless';
 
 /** Trees are at most 64 levels deep: a root has depth 0, so the deepest allowed depth is 63. */
@@ -189,8 +190,22 @@ export class OrgTree {
         this.nodes.delete(node.id);
         return;
       }
-      default:
+      // Events about users, memberships and clients leave the hierarchy as it is.
+      case 'UserCreated':
+      case 'UserUpdated':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserPasswordChanged':
+      case 'UserPasswordSet':
+      case 'UserAddedToOrg':
+      case 'MembershipConfirmed':
+      case 'OrgUserUpdated':
+      case 'UserRemovedFromOrg':
+      case 'ClientCredentialIssued':
+      case 'ClientCredentialRevoked':
         return;
+      default:
+        return unhandledEventType(event);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { StoredEvent } from './events';
+import { unhandledEventType } from './event-catalogue';
 import { isKnownEvent } from './events';
 import { caselessKey } from './caseless';
 
@@ -116,8 +117,20 @@ export class UserDirectory {
         if (user) user.version = event.streamVersion;
         return;
       }
-      default:
+      // Organizations, memberships and clients are not the directory's concern.
+      case 'OrgCreated':
+      case 'OrgUpdated':
+      case 'OrgMoved':
+      case 'OrgDeleted':
+      case 'UserAddedToOrg':
+      case 'MembershipConfirmed':
+      case 'OrgUserUpdated':
+      case 'UserRemovedFromOrg':
+      case 'ClientCredentialIssued':
+      case 'ClientCredentialRevoked':
         return;
+      default:
+        return unhandledEventType(event);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { IdempotencyRecord } from '@arbor/application';
-import type { Actor, StoredEvent } from '@arbor/domain';
+import { upcastStoredEvent, type Actor, type StoredEvent } from '@arbor/domain';
 
 /** The columns every event read selects, in the shape `toStoredEvent` expects. */
 export const EVENT_COLUMNS =
@@ -19,7 +19,14 @@ export interface EventRow {
   org_path: string[];
 }
 
-export const toStoredEvent = (row: EventRow): StoredEvent => ({
+/**
+ * The event a row holds, its `data` upcast to the current schema version (the event catalogue's): every
+ * read of the log goes through here, so nothing above the store sees an older shape. The table keeps no
+ * schema version: every row is version 1 (see `upcastStoredEvent`).
+ */
+export const toStoredEvent = (row: EventRow): StoredEvent => upcastStoredEvent(asStoredEvent(row));
+
+const asStoredEvent = (row: EventRow): StoredEvent => ({
   id: row.id,
   type: row.type,
   streamId: row.stream_id,

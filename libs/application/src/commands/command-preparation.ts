@@ -1,10 +1,9 @@
 import {
   FieldChecks,
   IamError,
-  isKnownEvent,
   newId,
+  sealedPersonalDataOf,
   type IdentityState,
-  type KnownStoredEvent,
   type SealedPersonalData,
   type StoredEvent,
   type UserDirectory,
@@ -44,22 +43,17 @@ export interface Prepared {
   keptSessionId?: string;
 }
 
-/** Reads the sealed personal data that the event at `position` carries (UserCreated or UserUpdated). */
+/** Reads the sealed personal data that the event at `position` carries (an event the catalogue marks personal). */
 export type SealedAt = (position: number) => Promise<SealedPersonalData>;
-
-export type PersonalEvent = KnownStoredEvent & { type: 'UserCreated' | 'UserUpdated' };
-
-/** Events that carry sealed personal data. */
-export const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
-  isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated');
 
 /** A SealedAt over a log read `read(after, limit)` (the store's, or a transaction's). Throws if no such event. */
 export const sealedAtIn =
   (read: (after: number, limit: number) => Promise<StoredEvent[]>): SealedAt =>
   async (position) => {
     const [event] = await read(position - 1, 1);
-    if (!event || event.position !== position || !isPersonalEvent(event)) throw new Error(`No personal data at log position ${position}.`);
-    return event.data.personal;
+    const personal = event && event.position === position ? sealedPersonalDataOf(event) : undefined;
+    if (!personal) throw new Error(`No personal data at log position ${position}.`);
+    return personal.sealed;
   };
 
 export interface PreparationDeps {

@@ -1,4 +1,4 @@
-import { IamError, emailKey, eventOrgPath, isKnownEvent, type KnownStoredEvent, type OrgNode, type StoredEvent } from '@arbor/domain';
+import { IamError, emailKey, eventOrgPath, isKnownEvent, isPersonalEvent, sealedPersonalDataOf, type KnownStoredEvent, type PersonalEvent, type OrgNode, type StoredEvent } from '@arbor/domain';
 import { AccessPolicy } from '../auth/access-policy';
 import type { Bus } from '../ports/bus';
 import type { EventStore, EventStoreTransaction } from '../ports/event-store';
@@ -13,7 +13,7 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import { actorOfCommand, idempotencyScopeOf, type Command, type CommandContext, type CommandOutcome } from './command';
 import { authorizeCommand } from './authorize-command';
 import { checkCommandIds } from './command-ids';
-import { isPersonalEvent, prepareCommand, reconcilePrepared, sealedAtIn, type PersonalEvent, type Prepared } from './command-preparation';
+import { prepareCommand, reconcilePrepared, sealedAtIn, type Prepared } from './command-preparation';
 import { CommandModel } from './command-model';
 import { decideCommand } from './decide-command';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
@@ -285,7 +285,7 @@ export class CommandService {
       // Personal data of a whole batch opens with one vault read, not one per user; the model keeps only
       // the email's index entry.
       const sealed = batch.filter(isPersonalEvent);
-      const opened = await this.deps.cipher.openMany(sealed.map((e) => ({ subjectId: e.data.userId, sealed: e.data.personal })));
+      const opened = await this.deps.cipher.openMany(sealed.map((e) => sealedPersonalDataOf(e)!));
       const indexOf = await this.emailIndexOf();
       const bySealed = new Map(sealed.map((e, i) => [e, indexEntry(indexOf, opened[i])]));
       for (const event of batch) this.model.apply(event, bySealed.get(event as PersonalEvent) ?? null);
@@ -293,7 +293,8 @@ export class CommandService {
   }
 
   private async applyToModel(event: StoredEvent): Promise<void> {
-    const personal = isPersonalEvent(event) ? await this.deps.cipher.open(event.data.userId, event.data.personal) : null;
+    const sealed = sealedPersonalDataOf(event);
+    const personal = sealed ? await this.deps.cipher.open(sealed.subjectId, sealed.sealed) : null;
     this.model.apply(event, indexEntry(await this.emailIndexOf(), personal));
   }
 

@@ -1,0 +1,45 @@
+import type { EventDataByType } from '../events';
+import type { OrgTree } from '../org-tree';
+import { eventDataSchema, field, pathOfOrg, type EventTypeEntry } from './catalogue-entry';
+
+type OrgEventType = 'OrgCreated' | 'OrgUpdated' | 'OrgMoved' | 'OrgDeleted';
+
+/** An organization's path under `parentId` (null: it is a root). */
+const pathUnder = (tree: OrgTree, parentId: string | null, orgId: string): string[] =>
+  parentId === null ? [orgId] : [...tree.path(parentId), orgId];
+
+/** The events of the organization hierarchy (streams `org-<orgId>`). */
+export const ORG_EVENTS = {
+  OrgCreated: {
+    version: 1,
+    schema: eventDataSchema('OrgCreated', 1, {
+      orgId: field.orgId,
+      name: field.orgName,
+      parentId: field.parentId,
+      description: field.description,
+      metadata: field.metadata,
+    }),
+    orgPath: (tree, d) => pathUnder(tree, d.parentId, d.orgId),
+  },
+  OrgUpdated: {
+    version: 1,
+    schema: eventDataSchema('OrgUpdated', 1, {
+      orgId: field.orgId,
+      name: field.orgName,
+      description: field.description,
+      metadata: field.metadata,
+    }),
+    orgPath: pathOfOrg,
+  },
+  OrgMoved: {
+    version: 1,
+    schema: eventDataSchema('OrgMoved', 1, { orgId: field.orgId, fromParentId: field.parentId, toParentId: field.parentId }),
+    // The path at its new place: the event belongs to the subtree it joins.
+    orgPath: (tree, d) => pathUnder(tree, d.toParentId, d.orgId),
+  },
+  OrgDeleted: {
+    version: 1,
+    schema: eventDataSchema('OrgDeleted', 1, { orgId: field.orgId, parentId: field.parentId }),
+    orgPath: pathOfOrg,
+  },
+} satisfies { [K in OrgEventType]: EventTypeEntry<EventDataByType[K]> };

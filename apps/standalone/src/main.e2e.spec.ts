@@ -26,10 +26,11 @@ function startProcess(env: Record<string, string>): Promise<Started> {
     }, 20_000);
     child.stdout!.on('data', (d) => {
       out += d;
-      const match = /"message":"arbor listening"[^\n]*?"port":(\d+)/.exec(out);
-      if (match) {
+      // One JSON object per line; the listening line names the port (field order is the logger's business).
+      const line = out.split('\n').find((l) => l.includes('"message":"arbor listening"'));
+      if (line) {
         clearTimeout(timer);
-        resolvePromise({ child, port: Number(match[1]), stdout: () => out });
+        resolvePromise({ child, port: Number(JSON.parse(line).port), stdout: () => out });
       }
     });
     child.once('exit', (code) => {

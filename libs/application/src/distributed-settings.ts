@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import type { LogLevel } from './logger';
 
 /**
  * Environment of the distributed profile's processes, on top of contract section 2's variables:
@@ -40,7 +41,6 @@ export interface DistributedSettings {
   dataDir: string;
 }
 
-export type LogLevel = 'info' | 'warn' | 'error' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['info', 'warn', 'error', 'silent'];
 
 /** IAM_LOG_LEVEL: `info` (default), `warn`, `error` or `silent`; throws naming the value otherwise. */

@@ -11,15 +11,13 @@ import {
   SigningKeyRing,
   TokenService,
   bootstrapPlatformAdmin,
-  distributedSettingsFromEnv,
   ensurePrivateDirectory,
   jsonLogger,
   limitHeapGrowth,
-  requireInternalTokenOffLoopback,
   startExpiryPurge,
-  tokenAudiencesFromEnv,
   type Bus,
 } from '@arbor/application';
+import { distributedSettingsFromEnv, requireInternalTokenOffLoopback } from '@arbor/runtime';
 import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst } from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import {
@@ -72,7 +70,7 @@ async function main(): Promise<void> {
     openPostgresThrottleStore(settings.databaseUrl, connection),
   ]);
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
-  const authenticator = new Authenticator(tokens, readModels, tokenStore, tokenAudiencesFromEnv(process.env, settings.issuer).own);
+  const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
   const commands = new CommandService({
     store,
     bus,
@@ -86,7 +84,7 @@ async function main(): Promise<void> {
     snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
   });
   await commands.start();
-  await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
+  await bootstrapPlatformAdmin(commands, { email: settings.bootstrapAdminEmail, password: settings.bootstrapAdminPassword }, log);
   // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
   // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
   // does (any number of command services may; the deletes are idempotent).

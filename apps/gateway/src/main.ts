@@ -2,13 +2,12 @@ import type { AddressInfo } from 'node:net';
 import {
   PasswordHasher,
   SigningKeyRing,
-  distributedSettingsFromEnv,
+  TokenAudiences,
   ensurePrivateDirectory,
   jsonLogger,
-  requireInternalTokenOffLoopback,
-  tokenAudiencesFromEnv,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
+import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl } from '@arbor/api';
+import { distributedSettingsFromEnv, requireInternalTokenOffLoopback } from '@arbor/runtime';
 import {
   PostgresProjectionWatermark,
   openPostgresEventStore,
@@ -31,8 +30,6 @@ async function main(): Promise<void> {
   requireInternalTokenOffLoopback(settings, 'gateway');
   const log = jsonLogger({ app: 'gateway' }, settings.logLevel);
   const issuer = settings.issuer;
-  const trustedProxies = parseTrustedProxies(process.env.IAM_TRUSTED_PROXIES);
-  const corsOrigins = parseCorsOrigins(process.env.IAM_CORS_ORIGINS);
   const connection = { schema: settings.schema };
   const [eventStore, readModels, vault, tokenStore, throttleStore] = await Promise.all([
     openPostgresEventStore(settings.databaseUrl, connection),
@@ -58,7 +55,7 @@ async function main(): Promise<void> {
     keys: SigningKeyRing.loadOrCreate(dataDir),
     issuer,
     // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
-    audiences: tokenAudiencesFromEnv(process.env, issuer),
+    audiences: new TokenAudiences(settings.audience, settings.resources),
     hasher: new PasswordHasher(),
     log,
     readiness: async () => {
@@ -77,7 +74,7 @@ async function main(): Promise<void> {
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
-  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies, corsOrigins });
+  const app = createApiApp(ctx, { validateResponses: settings.validateResponses, trustedProxies: settings.trustedProxies, corsOrigins: settings.corsOrigins });
   const server = app.listen(settings.port, settings.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   log.info('arbor listening', {

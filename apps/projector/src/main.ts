@@ -2,10 +2,7 @@ import { join } from 'node:path';
 import {
   PersonalDataCipher,
   Projector,
-  dataDirFromEnv,
-  distributedSettingsFromEnv,
   jsonLogger,
-  logLevelFromEnv,
   type Bus,
   type EventStore,
   type Logger,
@@ -15,6 +12,7 @@ import {
 import { InProcessBus } from '@arbor/in-process-bus';
 import { KafkaBus } from '@arbor/kafka';
 import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
+import { dataDirFromEnv, distributedSettingsFromEnv, logLevelFromEnv } from '@arbor/runtime';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, startWalCheckpointer } from '@arbor/sqlite';
 
 /**

@@ -190,3 +190,18 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel 
 export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return validate(env, { IAM_DATA_DIR: dataDir() }).IAM_DATA_DIR;
 }
+
+/**
+ * The projector process, of either profile: with DATABASE_URL the distributed one (all of
+ * DistributedSettings), without it the embedded one's files in IAM_DATA_DIR.
+ */
+export type ProjectorConfig =
+  | { profile: 'embedded'; logLevel: LogLevel; dataDir: string }
+  | { profile: 'distributed'; logLevel: LogLevel; settings: DistributedSettings };
+
+/** Throws naming the bad variable, as the other *FromEnv functions (IAM_LOG_LEVEL is checked in either profile). */
+export function projectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProjectorConfig {
+  const logLevel = logLevelFromEnv(env);
+  if (!env.DATABASE_URL) return { profile: 'embedded', logLevel, dataDir: dataDirFromEnv(env) };
+  return { profile: 'distributed', logLevel, settings: distributedSettingsFromEnv(env) };
+}

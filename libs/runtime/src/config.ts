@@ -37,7 +37,7 @@ export interface ApiSettings {
 export interface StandaloneConfig extends ApiSettings {
   /** IAM_DATA_DIR (default ./data): the event log, read models, vault and signing keys. */
   dataDir: string;
-  /** HOST: address to listen on; all interfaces (IPv4 and IPv6) by default. */
+  /** HOST: address to listen on (an IP address or a host name); 0.0.0.0 when unset (startStandalone). */
   host?: string;
   /** `GET /__bench/empty` for `npm run bench` (IAM_BENCH_ROUTES=true); off by default. */
   benchRoutes?: boolean;

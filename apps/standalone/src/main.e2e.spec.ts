@@ -157,4 +157,9 @@ describe('the standalone process', () => {
       /IAM_CORS_ORIGINS/,
     );
   });
+
+  it('refuses to start on bad values, naming every bad variable (the configuration module every app shares)', async () => {
+    const failed = startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), HOST: 'not a host', IAM_ISSUER: 'iam.example.test' });
+    await expect(failed).rejects.toThrow(/exited with 1; stderr: arbor failed to start: (?=[^]*HOST must be an IP address or a host name, not "not a host")(?=[^]*IAM_ISSUER must be an http\(s\) URL)/);
+  });
 });

@@ -1,6 +1,6 @@
 import { tokenAudiencesFromEnv, type LogLevel } from '@arbor/application';
 import { parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
-import { dataDir, flag, host, logLevel, parsed, port, text, validate, wholeNumber } from './env-validators';
+import { dataDir, flag, host, httpUrl, logLevel, parsed, port, sqlIdentifier, text, validate, wholeNumber } from './env-validators';
 
 /**
  * The one configuration module of every app (contract section 2, "Configuration"): each variable is declared
@@ -49,7 +49,7 @@ export interface StandaloneConfig extends ApiSettings {
 function apiSpecs() {
   return {
     PORT: port('PORT', 8080),
-    IAM_ISSUER: text('IAM_ISSUER', undefined),
+    IAM_ISSUER: httpUrl('IAM_ISSUER', true),
     IAM_AUDIENCE: text('IAM_AUDIENCE', undefined),
     IAM_RESOURCES: text('IAM_RESOURCES', undefined),
     IAM_BOOTSTRAP_ADMIN_EMAIL: text('IAM_BOOTSTRAP_ADMIN_EMAIL', undefined),
@@ -62,17 +62,9 @@ function apiSpecs() {
   };
 }
 
-/** IAM_ISSUER without its trailing slashes, or `http://localhost:<port>`; an http(s) URL without query or fragment. */
-function issuerFrom(raw: string | undefined, port: number): string {
-  const issuer = (raw || `http://localhost:${port}`).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(issuer) || !URL.canParse(issuer))
-    throw new Error(`IAM_ISSUER must be an http(s) URL without query or fragment, not "${raw}"`);
-  return issuer;
-}
-
 /** The validated variables as ApiSettings (the issuer and audiences depend on each other, so come after). */
 function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSpecs>>>): ApiSettings {
-  const issuer = issuerFrom(env.IAM_ISSUER, env.PORT);
+  const issuer = env.IAM_ISSUER ?? `http://localhost:${env.PORT}`;
   const audiences = tokenAudiencesFromEnv({ IAM_AUDIENCE: env.IAM_AUDIENCE, IAM_RESOURCES: env.IAM_RESOURCES }, issuer);
   return {
     port: env.PORT,
@@ -149,9 +141,9 @@ export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
     HOST: host('HOST', '0.0.0.0'),
     DATABASE_URL: text('DATABASE_URL', undefined),
     KAFKA_BROKERS: text('KAFKA_BROKERS', undefined),
-    IAM_PG_SCHEMA: text('IAM_PG_SCHEMA', 'arbor'),
+    IAM_PG_SCHEMA: sqlIdentifier('IAM_PG_SCHEMA', 'arbor'),
     IAM_KAFKA_TOPIC: text('IAM_KAFKA_TOPIC', 'iam.events.v1'),
-    COMMAND_SERVICE_URL: text('COMMAND_SERVICE_URL', undefined),
+    COMMAND_SERVICE_URL: httpUrl('COMMAND_SERVICE_URL', false),
     COMMAND_SERVICE_PORT: port('COMMAND_SERVICE_PORT', 8081),
     COMMAND_SERVICE_HOST: host('COMMAND_SERVICE_HOST', '127.0.0.1'),
     IAM_INTERNAL_TOKEN: text('IAM_INTERNAL_TOKEN', undefined),
@@ -159,10 +151,7 @@ export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
   });
   const api = apiSettingsFrom(read);
   const schema = read.IAM_PG_SCHEMA;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`IAM_PG_SCHEMA must be a lower-case SQL identifier, not "${schema}"`);
-  const commandServiceUrl = (read.COMMAND_SERVICE_URL || `http://127.0.0.1:${read.COMMAND_SERVICE_PORT}`).replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(commandServiceUrl) || !URL.canParse(commandServiceUrl))
-    throw new Error(`COMMAND_SERVICE_URL must be an http(s) URL, not "${env.COMMAND_SERVICE_URL}"`);
+  const commandServiceUrl = read.COMMAND_SERVICE_URL ?? `http://127.0.0.1:${read.COMMAND_SERVICE_PORT}`;
   return {
     ...api,
     audience: api.audience!,

@@ -70,6 +70,24 @@ export function wholeNumber<T extends number | undefined>(name: string, min: num
   });
 }
 
+/** An http(s) URL without its trailing slashes; `bare` also refuses a query or fragment (an issuer, RFC 8414 section 2). */
+export function httpUrl(name: string, bare: boolean): ValidatorSpec<string | undefined> {
+  return withDefault<string | undefined>(name, undefined, (raw) => {
+    const url = raw.replace(/\/+$/, '');
+    const shape = bare ? /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/ : /^https?:\/\//;
+    if (!shape.test(url) || !URL.canParse(url)) throw new Error(`${name} must be an http(s) URL${bare ? ' without query or fragment' : ''}, not "${raw}"`);
+    return url;
+  });
+}
+
+/** A lower-case SQL identifier that needs no quoting (a PostgreSQL schema name), or `fallback`. */
+export function sqlIdentifier(name: string, fallback: string): ValidatorSpec<string> {
+  return withDefault(name, fallback, (raw) => {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`${name} must be a lower-case SQL identifier, not "${raw}"`);
+    return raw;
+  });
+}
+
 /** Free text, or `fallback` when unset or empty. */
 export function text<T extends string | undefined>(name: string, fallback: T): ValidatorSpec<string | T> {
   return withDefault<string | T>(name, fallback, (raw) => raw);

@@ -1,128 +1,13 @@
-import express from 'express';
-import { join } from 'node:path';
-import {
-  Authenticator,
-  ClientSecretHasher,
-  CommandService,
-  LoginThrottle,
-  PasswordHasher,
-  PersonalDataCipher,
-  SealedSnapshotFile,
-  SigningKeyRing,
-  TokenService,
-  bootstrapPlatformAdmin,
-  distributedSettingsFromEnv,
-  ensurePrivateDirectory,
-  jsonLogger,
-  limitHeapGrowth,
-  requireInternalTokenOffLoopback,
-  startExpiryPurge,
-  tokenAudiencesFromEnv,
-  type Bus,
-} from '@arbor/application';
-import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst, writeProbeFailure } from '@arbor/api';
-import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
-import {
-  PostgresPublisherCheckpoint,
-  openPostgresEventStore,
-  openPostgresReadModels,
-  openPostgresSecretVault,
-  openPostgresThrottleStore,
-  openPostgresTokenStore,
-} from '@arbor/postgres';
+import { jsonLogger, limitHeapGrowth } from '@arbor/application';
+import { distributedSettingsFromEnv, exitOnSignals, exitOnStartFailure } from '@arbor/runtime';
+import { startCommandService } from './start-command-service';
 
-/**
- * The command service of the distributed profile: decides and appends commands sent by gateways, and
- * relays committed events from the log to Kafka. Any number may run: their write transactions serialise
- * on a PostgreSQL advisory lock, and each catches its model up with the log inside that lock.
- */
+/** `node apps/command-service/dist/main.js`: one command service of the distributed profile (see startCommandService). */
 async function main(): Promise<void> {
   limitHeapGrowth();
   const settings = distributedSettingsFromEnv();
-  requireInternalTokenOffLoopback(settings, 'command-service');
   const log = jsonLogger({ app: 'command-service' }, settings.logLevel);
-  // Bound before anything else: a port in use must fail the start before the bootstrap admin is created and
-  // its generated password printed, or that password would be lost for good (listenFirst). Until the app is
-  // served, /healthz answers 200 and everything else (readiness and commands) 503.
-  const bound = await listenFirst(settings.commandServicePort, settings.commandServiceHost);
-  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
-  bound.server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
-  bound.server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
-  const connection = { schema: settings.schema };
-  const store = await openPostgresEventStore(settings.databaseUrl, connection);
-  const vault = await openPostgresSecretVault(settings.databaseUrl, connection);
-  const checkpoint = await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection);
-  // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
-  // every event until it is delivered.
-  ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) => log.warn('could not create the topic yet', { error: String(e) }));
-  const publisher = new KafkaEventPublisher({ brokers: settings.kafkaBrokers, store, checkpoint, topic: settings.topic, logger: log });
-  await publisher.start();
-  // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
-  const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
-
-  const dataDir = settings.dataDir;
-  ensurePrivateDirectory(dataDir);
-  // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
-  // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
-  // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
-  // failed login does there.
-  const [readModels, tokenStore, throttleStore] = await Promise.all([
-    openPostgresReadModels(settings.databaseUrl, connection),
-    openPostgresTokenStore(settings.databaseUrl, connection),
-    openPostgresThrottleStore(settings.databaseUrl, connection),
-  ]);
-  const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
-  const authenticator = new Authenticator(tokens, readModels, tokenStore, tokenAudiencesFromEnv(process.env, settings.issuer).own);
-  const commands = new CommandService({
-    store,
-    bus,
-    vault,
-    cipher: new PersonalDataCipher(vault),
-    hasher: new PasswordHasher({ costLog2: settings.passwordCostLog2 }),
-    secrets: new ClientSecretHasher(vault),
-    throttle: new LoginThrottle(throttleStore, vault),
-    log,
-    // A cache of the model in this process's data directory: the next start folds only the events after it.
-    snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
-  });
-  await commands.start();
-  await bootstrapPlatformAdmin(commands, { email: process.env.IAM_BOOTSTRAP_ADMIN_EMAIL, password: process.env.IAM_BOOTSTRAP_ADMIN_PASSWORD }, log);
-  // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
-  // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
-  // does (any number of command services may; the deletes are idempotent).
-  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
-    try {
-      const head = await store.headPosition();
-      // The log must take a write, not only answer reads: a full disk fails every write while reads work.
-      const writable = await store.probeWrite().then(() => 'ok', writeProbeFailure);
-      if (writable !== 'ok') res.status(503).json({ status: 'not ready', checks: { eventStore: writable } });
-      else res.json({ status: 'ready', head, published: publisher.position });
-    } catch (e) {
-      res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
-    }
-  });
-  app.use(internalCommandRouter(commands, { token: settings.internalToken, log, authenticate: (authorization) => authenticator.authenticate(authorization) }));
-  bound.serve(app);
-  log.info('command service listening', { port: bound.port, schema: settings.schema, topic: settings.topic });
-
-  const stop = async () => {
-    purge.stop();
-    await bound.close();
-    await publisher.stop();
-    await commands.close();
-    await Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close(), throttleStore.close()]);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  exitOnSignals(await startCommandService(settings, log), log);
 }
 
-main().catch((error) => {
-  process.stderr.write(`command service failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('command service failed to start'));

@@ -1,106 +1,13 @@
-import type { AddressInfo } from 'node:net';
-import {
-  PasswordHasher,
-  SigningKeyRing,
-  distributedSettingsFromEnv,
-  ensurePrivateDirectory,
-  jsonLogger,
-  requireInternalTokenOffLoopback,
-  tokenAudiencesFromEnv,
-} from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, parseCorsOrigins, parseTrustedProxies, writeProbeFailure } from '@arbor/api';
-import {
-  PostgresProjectionWatermark,
-  openPostgresEventStore,
-  openPostgresReadModels,
-  openPostgresSecretVault,
-  openPostgresThrottleStore,
-  openPostgresTokenStore,
-} from '@arbor/postgres';
+import { jsonLogger } from '@arbor/application';
+import { distributedSettingsFromEnv, exitOnSignals, exitOnStartFailure } from '@arbor/runtime';
+import { startGateway } from './start-gateway';
 
-/**
- * The gateway of the distributed profile: serves /api/v1 (contract sections 1-8) from the PostgreSQL read
- * models, sends commands to a command service, and answers a write only once the projector has brought
- * the read models up to that write's log position (read-your-writes, via LISTEN/NOTIFY on the checkpoint).
- * Stateless apart from the signing keys, which it loads from IAM_DATA_DIR (shared by the gateways of one
- * machine; gateways on several machines need the same key files).
- */
+/** `node apps/gateway/dist/main.js`: one gateway of the distributed profile (see startGateway). */
 async function main(): Promise<void> {
   // Every variable is checked here (PORT, HOST, IAM_ISSUER, IAM_DATA_DIR, ...): a bad value stops the start.
   const settings = distributedSettingsFromEnv();
-  requireInternalTokenOffLoopback(settings, 'gateway');
   const log = jsonLogger({ app: 'gateway' }, settings.logLevel);
-  const issuer = settings.issuer;
-  const trustedProxies = parseTrustedProxies(process.env.IAM_TRUSTED_PROXIES);
-  const corsOrigins = parseCorsOrigins(process.env.IAM_CORS_ORIGINS);
-  const connection = { schema: settings.schema };
-  const [eventStore, readModels, vault, tokenStore, throttleStore] = await Promise.all([
-    openPostgresEventStore(settings.databaseUrl, connection),
-    openPostgresReadModels(settings.databaseUrl, connection),
-    openPostgresSecretVault(settings.databaseUrl, connection),
-    openPostgresTokenStore(settings.databaseUrl, connection),
-    // Login-throttle counters: every gateway of the deployment counts in the same table.
-    openPostgresThrottleStore(settings.databaseUrl, connection),
-  ]);
-  const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
-  const dataDir = settings.dataDir;
-  ensurePrivateDirectory(dataDir);
-  const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
-
-  const ctx = createApiContext({
-    commands,
-    readModels,
-    projection: watermark,
-    eventStore,
-    vault,
-    tokenStore,
-    throttleStore,
-    keys: SigningKeyRing.loadOrCreate(dataDir),
-    issuer,
-    // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
-    audiences: tokenAudiencesFromEnv(process.env, issuer),
-    hasher: new PasswordHasher(),
-    log,
-    readiness: async () => {
-      const checks: Record<string, string> = {};
-      const [head, writable, projected, commandService] = await Promise.allSettled([
-        eventStore.headPosition(),
-        // The log must take a write, not only answer reads: a full disk fails every write while reads work.
-        eventStore.probeWrite(),
-        readModels.checkpoint(),
-        fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
-      ]);
-      checks.eventStore = head.status === 'rejected' ? 'unreachable' : writable.status === 'rejected' ? writeProbeFailure(writable.reason) : 'ok';
-      checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
-      checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
-      if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
-        checks.projections = `catching up (${projected.value}/${head.value})`;
-      else checks.projections = checks.readModels;
-      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
-    },
-  });
-  const app = createApiApp(ctx, { validateResponses: process.env.IAM_VALIDATE_RESPONSES === 'true', trustedProxies, corsOrigins });
-  const server = app.listen(settings.port, settings.host);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  log.info('arbor listening', {
-    port: (server.address() as AddressInfo).port,
-    issuer,
-    discovery: discoveryUrl(issuer),
-    profile: 'distributed',
-    schema: settings.schema,
-  });
-
-  const stop = async () => {
-    server.close();
-    server.closeAllConnections();
-    await Promise.allSettled([watermark.close(), eventStore.close(), readModels.close(), vault.close(), tokenStore.close(), throttleStore.close()]);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  exitOnSignals(await startGateway(settings, log), log);
 }
 
-main().catch((error) => {
-  process.stderr.write(`gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('gateway failed to start'));

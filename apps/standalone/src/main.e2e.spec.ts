@@ -26,10 +26,11 @@ function startProcess(env: Record<string, string>): Promise<Started> {
     }, 20_000);
     child.stdout!.on('data', (d) => {
       out += d;
-      const match = /"message":"arbor listening"[^\n]*?"port":(\d+)/.exec(out);
-      if (match) {
+      // One JSON object per line; the listening line names the port (field order is the logger's business).
+      const line = out.split('\n').find((l) => l.includes('"message":"arbor listening"'));
+      if (line) {
         clearTimeout(timer);
-        resolvePromise({ child, port: Number(match[1]), stdout: () => out });
+        resolvePromise({ child, port: Number(JSON.parse(line).port), stdout: () => out });
       }
     });
     child.once('exit', (code) => {
@@ -155,5 +156,10 @@ describe('the standalone process', () => {
     await expect(startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), IAM_CORS_ORIGINS: 'https://app.example.test/path' })).rejects.toThrow(
       /IAM_CORS_ORIGINS/,
     );
+  });
+
+  it('refuses to start on bad values, naming every bad variable (the configuration module every app shares)', async () => {
+    const failed = startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), HOST: 'not a host', IAM_ISSUER: 'iam.example.test' });
+    await expect(failed).rejects.toThrow(/exited with 1; stderr: arbor failed to start: (?=[^]*HOST must be an IP address or a host name, not "not a host")(?=[^]*IAM_ISSUER must be an http\(s\) URL)/);
   });
 });

@@ -32,7 +32,6 @@ export * from './security/password-hasher';
 export * from './security/personal-data-cipher';
 export * from './security/signing-key-ring';
 export * from './security/token-service';
-export * from './distributed-settings';
 export * from './heap-growth';
 export * from './group-commit-queue';
 export * from './transaction-scope';

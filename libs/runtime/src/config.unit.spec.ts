@@ -1,4 +1,4 @@
-import { distributedSettingsFromEnv, isLoopbackHost, logLevelFromEnv, requireInternalTokenOffLoopback } from './distributed-settings';
+import { distributedSettingsFromEnv, isLoopbackHost, logLevelFromEnv, requireInternalTokenOffLoopback } from '.';
 
 describe('the internal command API off loopback', () => {
   const env = { DATABASE_URL: 'postgres://x', KAFKA_BROKERS: 'k:9092' };

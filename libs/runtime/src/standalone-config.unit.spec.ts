@@ -1,4 +1,5 @@
-import { configFromEnv } from './standalone-config';
+import { resolve } from 'node:path';
+import { standaloneConfigFromEnv as configFromEnv } from '.';
 
 describe('configFromEnv', () => {
   it('leaves the subtree cache at its default unless IAM_SUBTREE_CACHE_ENTRIES says otherwise', () => {
@@ -29,5 +30,27 @@ describe('configFromEnv: IAM_TRUSTED_PROXIES', () => {
     expect(configFromEnv({}).trustedProxies).toEqual([]);
     expect(configFromEnv({ IAM_TRUSTED_PROXIES: 'loopback,10.0.0.0/8' }).trustedProxies).toEqual(['loopback', '10.0.0.0/8']);
     expect(() => configFromEnv({ IAM_TRUSTED_PROXIES: 'true' })).toThrow('IAM_TRUSTED_PROXIES');
+  });
+});
+
+describe('configFromEnv: the checks every app shares', () => {
+  it.each([
+    [{ HOST: 'not a host' }, 'HOST must be an IP address or a host name, not "not a host"'],
+    [{ IAM_ISSUER: 'id.example.test' }, 'IAM_ISSUER must be an http(s) URL without query or fragment, not "id.example.test"'],
+    [{ IAM_DATA_DIR: __filename }, `IAM_DATA_DIR must be a directory, not the file "${__filename}"`],
+    [{ IAM_LOG_LEVEL: 'debug' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"'],
+    [{ PORT: '0x50' }, 'PORT must be an integer from 0 to 65535, not "0x50"'],
+  ])('refuses %j: %s', (bad, message) => {
+    expect(() => configFromEnv(bad)).toThrow(message);
+  });
+
+  it('names every bad variable at once, one per line', () => {
+    expect(() => configFromEnv({ PORT: 'eighty', IAM_LOG_LEVEL: 'loud' })).toThrow(
+      'PORT must be an integer from 0 to 65535, not "eighty"\nIAM_LOG_LEVEL must be info, warn, error or silent, not "loud"',
+    );
+  });
+
+  it('takes an empty variable as unset, as the distributed processes do', () => {
+    expect(configFromEnv({ PORT: '', IAM_LOG_LEVEL: '', HOST: '', IAM_DATA_DIR: '' })).toMatchObject({ port: 8080, logLevel: 'info', host: undefined, dataDir: resolve('./data') });
   });
 });

@@ -1,0 +1,138 @@
+import express from 'express';
+import { join } from 'node:path';
+import {
+  Authenticator,
+  ClientSecretHasher,
+  CommandService,
+  LoginThrottle,
+  PasswordHasher,
+  PersonalDataCipher,
+  SealedSnapshotFile,
+  SigningKeyRing,
+  TokenService,
+  bootstrapPlatformAdmin,
+  ensurePrivateDirectory,
+  jsonLogger,
+  startExpiryPurge,
+  type Bus,
+  type Logger,
+} from '@arbor/application';
+import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst, writeProbeFailure, type BoundPort } from '@arbor/api';
+import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
+import {
+  PostgresPublisherCheckpoint,
+  openPostgresEventStore,
+  openPostgresReadModels,
+  openPostgresSecretVault,
+  openPostgresThrottleStore,
+  openPostgresTokenStore,
+} from '@arbor/postgres';
+import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
+
+/** A started command service: where it listens, and how to stop it. */
+export interface RunningCommandService extends Running {
+  /** `http://127.0.0.1:<port>` (the port actually bound, also when COMMAND_SERVICE_PORT was 0). */
+  url: string;
+  port: number;
+}
+
+/**
+ * The command service of the distributed profile: decides and appends commands sent by gateways, and
+ * relays committed events from the log to Kafka. Any number may run: their write transactions serialise
+ * on a PostgreSQL advisory lock, and each catches its model up with the log inside that lock. Throws (after
+ * closing the port) when it cannot start; close() stops listening, then the relay, the model and the engines.
+ */
+export async function startCommandService(settings: DistributedSettings, log: Logger = jsonLogger({ app: 'command-service' }, settings.logLevel)): Promise<RunningCommandService> {
+  requireInternalTokenOffLoopback(settings, 'command-service');
+  // Bound before anything else: a port in use must fail the start before the bootstrap admin is created and
+  // its generated password printed, or that password would be lost for good (listenFirst). Until the app is
+  // served, /healthz answers 200 and everything else (readiness and commands) 503.
+  const bound = await listenFirst(settings.commandServicePort, settings.commandServiceHost);
+  try {
+    return await startOnPort(bound, settings, log);
+  } catch (error) {
+    await bound.close();
+    throw error;
+  }
+}
+
+async function startOnPort(bound: BoundPort, settings: DistributedSettings, log: Logger): Promise<RunningCommandService> {
+  // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
+  bound.server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
+  bound.server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
+  const connection = { schema: settings.schema };
+  const store = await openPostgresEventStore(settings.databaseUrl, connection);
+  const vault = await openPostgresSecretVault(settings.databaseUrl, connection);
+  const checkpoint = await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection);
+  // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
+  // every event until it is delivered.
+  ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) => log.warn('could not create the topic yet', { error: String(e) }));
+  const publisher = new KafkaEventPublisher({ brokers: settings.kafkaBrokers, store, checkpoint, topic: settings.topic, logger: log });
+  await publisher.start();
+  // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
+  const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
+
+  const dataDir = settings.dataDir;
+  ensurePrivateDirectory(dataDir);
+  // Callers are authenticated here again, from their own access tokens: the gateways' signing keys (the
+  // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
+  // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
+  // failed login does there.
+  const [readModels, tokenStore, throttleStore] = await Promise.all([
+    openPostgresReadModels(settings.databaseUrl, connection),
+    openPostgresTokenStore(settings.databaseUrl, connection),
+    openPostgresThrottleStore(settings.databaseUrl, connection),
+  ]);
+  const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
+  const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
+  const commands = new CommandService({
+    store,
+    bus,
+    vault,
+    cipher: new PersonalDataCipher(vault),
+    hasher: new PasswordHasher({ costLog2: settings.passwordCostLog2 }),
+    secrets: new ClientSecretHasher(vault),
+    throttle: new LoginThrottle(throttleStore, vault),
+    log,
+    // A cache of the model in this process's data directory: the next start folds only the events after it.
+    snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
+  });
+  await commands.start();
+  await bootstrapPlatformAdmin(commands, { email: settings.bootstrapAdminEmail, password: settings.bootstrapAdminPassword }, log);
+  // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
+  // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
+  // does (any number of command services may; the deletes are idempotent).
+  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      const head = await store.headPosition();
+      // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+      const writable = await store.probeWrite().then(() => 'ok', writeProbeFailure);
+      if (writable !== 'ok') res.status(503).json({ status: 'not ready', checks: { eventStore: writable } });
+      else res.json({ status: 'ready', head, published: publisher.position });
+    } catch (e) {
+      res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
+    }
+  });
+  app.use(internalCommandRouter(commands, { token: settings.internalToken, log, authenticate: (authorization) => authenticator.authenticate(authorization) }));
+  bound.serve(app);
+  log.info('command service listening', { port: bound.port, schema: settings.schema, topic: settings.topic });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${bound.port}`,
+    port: bound.port,
+    close: () =>
+      (closing ??= closeInOrder(
+        () => purge.stop(),
+        () => bound.close(),
+        () => publisher.stop(),
+        () => commands.close(),
+        () => Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close(), throttleStore.close()]),
+      )),
+  };
+}

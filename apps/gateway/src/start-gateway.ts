@@ -1,0 +1,104 @@
+import type { AddressInfo } from 'node:net';
+import { PasswordHasher, SigningKeyRing, TokenAudiences, ensurePrivateDirectory, jsonLogger, type Logger } from '@arbor/application';
+import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, writeProbeFailure } from '@arbor/api';
+import {
+  PostgresProjectionWatermark,
+  openPostgresEventStore,
+  openPostgresReadModels,
+  openPostgresSecretVault,
+  openPostgresThrottleStore,
+  openPostgresTokenStore,
+} from '@arbor/postgres';
+import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
+
+/** A started gateway: where it listens, and how to stop it. */
+export interface RunningGateway extends Running {
+  /** `http://127.0.0.1:<port>` (the port actually bound, also when PORT was 0). */
+  url: string;
+  port: number;
+}
+
+/**
+ * The gateway of the distributed profile: serves /api/v1 (contract sections 1-8) from the PostgreSQL read
+ * models, sends commands to a command service, and answers a write only once the projector has brought
+ * the read models up to that write's log position (read-your-writes, via LISTEN/NOTIFY on the checkpoint).
+ * Stateless apart from the signing keys, which it loads from IAM_DATA_DIR (shared by the gateways of one
+ * machine; gateways on several machines need the same key files). Throws (after closing what it opened)
+ * when it cannot start; close() stops listening, drops open connections, then closes the engines.
+ */
+export async function startGateway(settings: DistributedSettings, log: Logger = jsonLogger({ app: 'gateway' }, settings.logLevel)): Promise<RunningGateway> {
+  requireInternalTokenOffLoopback(settings, 'gateway');
+  const issuer = settings.issuer;
+  const connection = { schema: settings.schema };
+  const [eventStore, readModels, vault, tokenStore, throttleStore] = await Promise.all([
+    openPostgresEventStore(settings.databaseUrl, connection),
+    openPostgresReadModels(settings.databaseUrl, connection),
+    openPostgresSecretVault(settings.databaseUrl, connection),
+    openPostgresTokenStore(settings.databaseUrl, connection),
+    // Login-throttle counters: every gateway of the deployment counts in the same table.
+    openPostgresThrottleStore(settings.databaseUrl, connection),
+  ]);
+  const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
+  const closeEngines = () =>
+    Promise.allSettled([watermark.close(), eventStore.close(), readModels.close(), vault.close(), tokenStore.close(), throttleStore.close()]);
+  try {
+    const dataDir = settings.dataDir;
+    ensurePrivateDirectory(dataDir);
+    const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
+
+    const ctx = createApiContext({
+      commands,
+      readModels,
+      projection: watermark,
+      eventStore,
+      vault,
+      tokenStore,
+      throttleStore,
+      keys: SigningKeyRing.loadOrCreate(dataDir),
+      issuer,
+      // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
+      audiences: new TokenAudiences(settings.audience, settings.resources),
+      hasher: new PasswordHasher(),
+      log,
+      readiness: async () => {
+        const checks: Record<string, string> = {};
+        const [head, writable, projected, commandService] = await Promise.allSettled([
+          eventStore.headPosition(),
+          // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+          eventStore.probeWrite(),
+          readModels.checkpoint(),
+          fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
+        ]);
+        checks.eventStore = head.status === 'rejected' ? 'unreachable' : writable.status === 'rejected' ? writeProbeFailure(writable.reason) : 'ok';
+        checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
+        checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
+        if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
+          checks.projections = `catching up (${projected.value}/${head.value})`;
+        else checks.projections = checks.readModels;
+        return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+      },
+    });
+    const app = createApiApp(ctx, { validateResponses: settings.validateResponses, trustedProxies: settings.trustedProxies, corsOrigins: settings.corsOrigins });
+    const server = app.listen(settings.port, settings.host);
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+    const port = (server.address() as AddressInfo).port;
+    log.info('arbor listening', { port, issuer, discovery: discoveryUrl(issuer), profile: 'distributed', schema: settings.schema });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      close: () =>
+        (closing ??= closeInOrder(
+          () => {
+            server.close();
+            server.closeAllConnections();
+          },
+          closeEngines,
+        )),
+    };
+  } catch (e) {
+    await closeEngines();
+    throw e;
+  }
+}

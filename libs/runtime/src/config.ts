@@ -1,0 +1,196 @@
+import { tokenAudiencesFromEnv, type LogLevel } from '@arbor/application';
+import { parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
+import { dataDir, flag, host, httpUrl, logLevel, parsed, port, sqlIdentifier, text, validate, wholeNumber } from './env-validators';
+
+/**
+ * The one configuration module of every app (contract section 2, "Configuration"): each variable is declared
+ * once here, with its default and its check, and read through envalid. A bad value stops the start with an
+ * Error naming the variable and the value (all bad values at once, one per line).
+ */
+
+/** What every process that serves /api/v1 reads (the standalone process and the gateways). */
+export interface ApiSettings {
+  /** PORT (default 8080; 0: any free port). */
+  port: number;
+  /** IAM_ISSUER (default `http://localhost:$PORT`): `iss` of access tokens, without a trailing slash. */
+  issuer: string;
+  /** IAM_AUDIENCE: Arbor's own token audience; `<issuer>/api/v1` by default. */
+  audience?: string;
+  /** IAM_RESOURCES: other resource servers tokens may be issued for (RFC 8707); none by default. */
+  resources?: string[];
+  /** IAM_BOOTSTRAP_ADMIN_EMAIL and IAM_BOOTSTRAP_ADMIN_PASSWORD: the first platform admin (bootstrapPlatformAdmin). */
+  bootstrapAdminEmail?: string;
+  bootstrapAdminPassword?: string;
+  /** log2 of scrypt's N for new password hashes; only tests lower it. */
+  passwordCostLog2?: number;
+  /** IAM_LOG_LEVEL: info (default), warn, error or silent. */
+  logLevel: LogLevel;
+  /** IAM_VALIDATE_RESPONSES=true: check every answer against the OpenAPI document (tests). */
+  validateResponses: boolean;
+  /** IAM_TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (see parseTrustedProxies); none by default. */
+  trustedProxies?: string[];
+  /** IAM_CORS_ORIGINS: browser origins whose scripts may call /api/v1 (see parseCorsOrigins); none by default. */
+  corsOrigins?: string[];
+}
+
+/** The embedded profile's process (`npm start`). */
+export interface StandaloneConfig extends ApiSettings {
+  /** IAM_DATA_DIR (default ./data): the event log, read models, vault and signing keys. */
+  dataDir: string;
+  /** HOST: address to listen on (an IP address or a host name); 0.0.0.0 when unset (startStandalone). */
+  host?: string;
+  /** `GET /__bench/empty` for `npm run bench` (IAM_BENCH_ROUTES=true); off by default. */
+  benchRoutes?: boolean;
+  /** Children pages and parent lists kept in memory per read-model checkpoint (IAM_SUBTREE_CACHE_ENTRIES). */
+  subtreeCacheEntries?: number;
+}
+
+/** Variables read the same way by the standalone process and the gateways. */
+function apiSpecs() {
+  return {
+    PORT: port('PORT', 8080),
+    IAM_ISSUER: httpUrl('IAM_ISSUER', true),
+    IAM_AUDIENCE: text('IAM_AUDIENCE', undefined),
+    IAM_RESOURCES: text('IAM_RESOURCES', undefined),
+    IAM_BOOTSTRAP_ADMIN_EMAIL: text('IAM_BOOTSTRAP_ADMIN_EMAIL', undefined),
+    IAM_BOOTSTRAP_ADMIN_PASSWORD: text('IAM_BOOTSTRAP_ADMIN_PASSWORD', undefined),
+    IAM_LOG_LEVEL: logLevel(),
+    IAM_DATA_DIR: dataDir(),
+    IAM_VALIDATE_RESPONSES: flag('IAM_VALIDATE_RESPONSES'),
+    IAM_TRUSTED_PROXIES: parsed('IAM_TRUSTED_PROXIES', parseTrustedProxies),
+    IAM_CORS_ORIGINS: parsed('IAM_CORS_ORIGINS', parseCorsOrigins),
+  };
+}
+
+/** The validated variables as ApiSettings (the issuer and audiences depend on each other, so come after). */
+function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSpecs>>>): ApiSettings {
+  const issuer = env.IAM_ISSUER ?? `http://localhost:${env.PORT}`;
+  const audiences = tokenAudiencesFromEnv({ IAM_AUDIENCE: env.IAM_AUDIENCE, IAM_RESOURCES: env.IAM_RESOURCES }, issuer);
+  return {
+    port: env.PORT,
+    issuer,
+    audience: audiences.own,
+    resources: [...audiences.others],
+    bootstrapAdminEmail: env.IAM_BOOTSTRAP_ADMIN_EMAIL,
+    bootstrapAdminPassword: env.IAM_BOOTSTRAP_ADMIN_PASSWORD,
+    logLevel: env.IAM_LOG_LEVEL,
+    validateResponses: env.IAM_VALIDATE_RESPONSES,
+    trustedProxies: env.IAM_TRUSTED_PROXIES,
+    corsOrigins: env.IAM_CORS_ORIGINS,
+  };
+}
+
+/**
+ * Contract section 2: PORT, HOST, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_LOG_LEVEL,
+ * IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS;
+ * and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
+ */
+export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
+  const read = validate(env, {
+    ...apiSpecs(),
+    HOST: host('HOST', undefined),
+    IAM_BENCH_ROUTES: flag('IAM_BENCH_ROUTES'),
+    IAM_SUBTREE_CACHE_ENTRIES: wholeNumber('IAM_SUBTREE_CACHE_ENTRIES', 0, 100_000, undefined, 'a whole number'),
+  });
+  return {
+    ...apiSettingsFrom(read),
+    dataDir: read.IAM_DATA_DIR,
+    host: read.HOST,
+    benchRoutes: read.IAM_BENCH_ROUTES,
+    subtreeCacheEntries: read.IAM_SUBTREE_CACHE_ENTRIES,
+  };
+}
+
+/**
+ * The distributed profile's processes, on top of the variables of ApiSettings:
+ *   DATABASE_URL          PostgreSQL: event store, read models, vault, token store (required)
+ *   KAFKA_BROKERS         comma-separated host:port list (required)
+ *   IAM_PG_SCHEMA         the PostgreSQL schema of one deployment (default `arbor`)
+ *   IAM_KAFKA_TOPIC       the events topic (default `iam.events.v1`)
+ *   COMMAND_SERVICE_URL   where gateways send commands (default http://127.0.0.1:$COMMAND_SERVICE_PORT)
+ *   COMMAND_SERVICE_PORT  where a command service listens (default 8081, on COMMAND_SERVICE_HOST, 127.0.0.1)
+ *   IAM_INTERNAL_TOKEN    shared secret between gateways and command services (required off loopback)
+ *   IAM_PASSWORD_COST_LOG2 log2 of scrypt's N, 10 to 20 (tests only)
+ *   PORT, HOST            where a gateway listens (default 8080 on 0.0.0.0)
+ *   IAM_DATA_DIR          signing keys (gateways, command services) and the command model's snapshot
+ */
+export interface DistributedSettings extends ApiSettings {
+  /** Always derived here (`<issuer>/api/v1` unless IAM_AUDIENCE says otherwise). */
+  audience: string;
+  resources: string[];
+  databaseUrl: string;
+  kafkaBrokers: string;
+  schema: string;
+  topic: string;
+  commandServiceUrl: string;
+  commandServicePort: number;
+  commandServiceHost: string;
+  internalToken?: string;
+  /** The gateway's listening address (HOST, default 0.0.0.0): an IPv4 or IPv6 address or a host name. */
+  host: string;
+  /** IAM_DATA_DIR (default ./data) as an absolute path; a directory if it exists. */
+  dataDir: string;
+}
+
+/** Throws naming the first variable of the distributed profile that is missing or bad (all of them, one per line). */
+export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DistributedSettings {
+  const missing = ['DATABASE_URL', 'KAFKA_BROKERS'].filter((name) => !env[name]);
+  if (missing.length > 0) throw new Error(`The distributed profile needs ${missing.join(' and ')} (see README, "Profiles").`);
+  const read = validate(env, {
+    ...apiSpecs(),
+    HOST: host('HOST', '0.0.0.0'),
+    DATABASE_URL: text('DATABASE_URL', undefined),
+    KAFKA_BROKERS: text('KAFKA_BROKERS', undefined),
+    IAM_PG_SCHEMA: sqlIdentifier('IAM_PG_SCHEMA', 'arbor'),
+    IAM_KAFKA_TOPIC: text('IAM_KAFKA_TOPIC', 'iam.events.v1'),
+    COMMAND_SERVICE_URL: httpUrl('COMMAND_SERVICE_URL', false),
+    COMMAND_SERVICE_PORT: port('COMMAND_SERVICE_PORT', 8081),
+    COMMAND_SERVICE_HOST: host('COMMAND_SERVICE_HOST', '127.0.0.1'),
+    IAM_INTERNAL_TOKEN: text('IAM_INTERNAL_TOKEN', undefined),
+    IAM_PASSWORD_COST_LOG2: wholeNumber('IAM_PASSWORD_COST_LOG2', 10, 20, undefined),
+  });
+  const api = apiSettingsFrom(read);
+  const schema = read.IAM_PG_SCHEMA;
+  const commandServiceUrl = read.COMMAND_SERVICE_URL ?? `http://127.0.0.1:${read.COMMAND_SERVICE_PORT}`;
+  return {
+    ...api,
+    audience: api.audience!,
+    resources: api.resources ?? [],
+    databaseUrl: read.DATABASE_URL!,
+    kafkaBrokers: read.KAFKA_BROKERS!,
+    schema,
+    topic: read.IAM_KAFKA_TOPIC,
+    commandServiceUrl,
+    commandServicePort: read.COMMAND_SERVICE_PORT,
+    commandServiceHost: read.COMMAND_SERVICE_HOST,
+    internalToken: read.IAM_INTERNAL_TOKEN,
+    passwordCostLog2: read.IAM_PASSWORD_COST_LOG2,
+    host: read.HOST,
+    dataDir: read.IAM_DATA_DIR,
+  };
+}
+
+/** IAM_LOG_LEVEL alone: `info` (default), `warn`, `error` or `silent`; throws naming the value otherwise. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  return validate(env, { IAM_LOG_LEVEL: logLevel() }).IAM_LOG_LEVEL;
+}
+
+/** IAM_DATA_DIR alone (default ./data) as an absolute path; throws if it names something that is not a directory. */
+export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return validate(env, { IAM_DATA_DIR: dataDir() }).IAM_DATA_DIR;
+}
+
+/**
+ * The projector process, of either profile: with DATABASE_URL the distributed one (all of
+ * DistributedSettings), without it the embedded one's files in IAM_DATA_DIR.
+ */
+export type ProjectorConfig =
+  | { profile: 'embedded'; logLevel: LogLevel; dataDir: string }
+  | { profile: 'distributed'; logLevel: LogLevel; settings: DistributedSettings };
+
+/** Throws naming the bad variable, as the other *FromEnv functions (IAM_LOG_LEVEL is checked in either profile). */
+export function projectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProjectorConfig {
+  const logLevel = logLevelFromEnv(env);
+  if (!env.DATABASE_URL) return { profile: 'embedded', logLevel, dataDir: dataDirFromEnv(env) };
+  return { profile: 'distributed', logLevel, settings: distributedSettingsFromEnv(env) };
+}

@@ -1,0 +1,3 @@
+export * from './config';
+export * from './internal-token';
+export * from './shutdown';

@@ -1,0 +1,78 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Logger } from '@arbor/application';
+import { distributedSettingsFromEnv } from '@arbor/runtime';
+import { startCommandService, type RunningCommandService } from '../../apps/command-service/src/start-command-service';
+import { startGateway, type RunningGateway } from '../../apps/gateway/src/start-gateway';
+import { startProjector, type RunningProjector } from '../../apps/projector/src/start-projector';
+
+/**
+ * The distributed profile composed in one test process from the start* functions the processes' main.ts
+ * call (the other distributed suites spawn the built binaries): each takes the validated settings, starts,
+ * serves, and its handle's close() releases what it opened (a closed gateway refuses connections).
+ */
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const ADMIN = { email: 'admin@start-functions.test', password: 'start functions 2291 lantern' };
+
+jest.setTimeout(90_000);
+
+describe('startCommandService, startProjector and startGateway', () => {
+  let commandService: RunningCommandService | undefined;
+  let projector: RunningProjector | undefined;
+  let gateway: RunningGateway | undefined;
+
+  afterAll(async () => {
+    await Promise.allSettled([gateway?.close(), projector?.close(), commandService?.close()]);
+  });
+
+  it('start from the settings, serve a write end to end, and close', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-start-fns-'));
+    const schema = `t_${basename(dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
+    const env = {
+      DATABASE_URL: process.env.DATABASE_URL,
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+      IAM_PG_SCHEMA: schema,
+      IAM_KAFKA_TOPIC: `test.${schema}`,
+      IAM_DATA_DIR: dataDir,
+      IAM_ISSUER: 'http://arbor.test',
+      IAM_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      IAM_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      IAM_PASSWORD_COST_LOG2: '10',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      COMMAND_SERVICE_PORT: '0',
+    };
+    commandService = await startCommandService(distributedSettingsFromEnv(env), quiet);
+    const settings = distributedSettingsFromEnv({ ...env, COMMAND_SERVICE_URL: commandService.url });
+    projector = await startProjector({ profile: 'distributed', logLevel: 'silent', settings }, quiet);
+    gateway = await startGateway(settings, quiet);
+
+    const login = await fetch(`${gateway.url}/api/v1/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'password', username: ADMIN.email, password: ADMIN.password }),
+    });
+    expect(login.status).toBe(200);
+    const { access_token: token } = (await login.json()) as { access_token: string };
+    const created = await fetch(`${gateway.url}/api/v1/orgs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'Started In Process' }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    // Read-your-writes: the gateway answered the write once the projector had it in the read models.
+    const read = await fetch(`${gateway.url}/api/v1/orgs/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    expect([read.status, ((await read.json()) as { name: string }).name]).toEqual([200, 'Started In Process']);
+    expect(projector.projector.position).toBeGreaterThan(0);
+
+    const closing = gateway.close();
+    expect(gateway.close()).toBe(closing);
+    await closing;
+    await projector.close();
+    await commandService.close();
+    await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${commandService.url}/healthz`)).rejects.toThrow();
+  });
+});

@@ -1,7 +1,16 @@
 // ESLint flat config for the whole workspace (run per project by the Nx `lint` target: `npx nx lint <project>`).
 // Rule set: @nx/eslint-plugin's flat TypeScript preset (eslint recommended + typescript-eslint recommended) and
 // eslint-config-prettier (formatting belongs to Prettier, never to lint), plus the layer rules below.
+import { readFileSync } from 'node:fs';
 import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
+
+/**
+ * npm packages are declared once, in the root package.json (one lockfile, one version each): the dependency
+ * check below therefore looks at workspace libs only, so it ignores every package the root declares.
+ */
+const rootPackage = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const NPM_PACKAGES = Object.keys({ ...rootPackage.dependencies, ...rootPackage.devDependencies });
 
 /** Test code: specs and the helpers only specs import (excluded from every build, see each tsconfig.json). */
 const TEST_FILES = ['**/*.spec.ts', '**/*.test-support.ts', '**/test-support/**/*.ts'];
@@ -90,5 +99,21 @@ export default [
     // Route handlers receive `any` until issue 12 item 1 types them from their JSON Schemas: drop this then.
     files: ['libs/http/src/route-definition.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // A package.json's `dependencies` name exactly the workspace libs its production code imports (what its
+    // build needs): missing and stale entries fail the lint; `--fix` writes them. Test code is not counted.
+    files: ['libs/*/package.json', 'apps/*/package.json'],
+    languageOptions: { parser: jsoncParser },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          ignoredFiles: TEST_FILES.map((glob) => `{projectRoot}/${glob}`),
+          ignoredDependencies: NPM_PACKAGES,
+          checkVersionMismatches: false,
+        },
+      ],
+    },
   },
 ];

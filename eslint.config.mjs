@@ -33,7 +33,15 @@ const productionConstraints = [
   },
   {
     sourceTag: 'layer:system-test',
-    onlyDependOnLibsWithTags: ['layer:domain', 'layer:application', 'layer:http', 'layer:api', 'layer:adapter', 'layer:testing', 'layer:app'],
+    onlyDependOnLibsWithTags: [
+      'layer:domain',
+      'layer:application',
+      'layer:http',
+      'layer:api',
+      'layer:adapter',
+      'layer:testing',
+      'layer:app',
+    ],
   },
 ];
 
@@ -61,7 +69,12 @@ export default [
       // A leading underscore marks a parameter or binding kept for its position or shape.
       '@typescript-eslint/no-unused-vars': [
         'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
       // Non-null assertions state invariants the compiler cannot see (a row just inserted, a match group).

@@ -79,11 +79,17 @@ describe('module boundaries (lint)', () => {
   });
 
   it('fails when domain imports anything else', () => {
-    expect(messages['domain imports another project']).toEqual([expect.stringContaining('"layer:domain" can only depend on libs tagged with "layer:domain"')]);
+    expect(messages['domain imports another project']).toEqual([
+      expect.stringContaining('"layer:domain" can only depend on libs tagged with "layer:domain"'),
+    ]);
   });
 
   it('fails when an adapter imports another adapter', () => {
-    expect(messages['an adapter imports another adapter']).toEqual([expect.stringContaining('"layer:adapter" can only depend on libs tagged with "layer:domain", "layer:application"')]);
+    expect(messages['an adapter imports another adapter']).toEqual([
+      expect.stringContaining(
+        '"layer:adapter" can only depend on libs tagged with "layer:domain", "layer:application"',
+      ),
+    ]);
   });
 
   it('fails when a lib imports an app', () => {
@@ -92,6 +98,8 @@ describe('module boundaries (lint)', () => {
   });
 
   it('keeps libs/testing out of production code', () => {
-    expect(messages['production code imports libs/testing']).toEqual([expect.stringContaining('"layer:adapter" can only depend on libs tagged with')]);
+    expect(messages['production code imports libs/testing']).toEqual([
+      expect.stringContaining('"layer:adapter" can only depend on libs tagged with'),
+    ]);
   });
 });

@@ -11,10 +11,13 @@ const JEST = join(ROOT, 'node_modules/jest/bin/jest.js');
 
 const SERVICE_VARIABLES = ['DATABASE_URL', 'KAFKA_BROKERS', 'KAFKA_RESTART_BROKERS', 'KAFKA_RESTART_STOP_CMD', 'KAFKA_RESTART_START_CMD'];
 
-/** Runs Jest in band on `args` with this process's environment minus the services and CI, plus `env`. */
+/**
+ * Runs Jest in band on `args` with this process's environment minus the services and CI, plus `env`. Without
+ * FORCE_COLOR too (Nx sets it for the tasks it runs): the assertions read Jest's summary as plain text.
+ */
 function jest(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
   const base = { ...process.env };
-  for (const name of [...SERVICE_VARIABLES, 'CI', 'JEST_WORKER_ID']) delete base[name];
+  for (const name of [...SERVICE_VARIABLES, 'CI', 'JEST_WORKER_ID', 'FORCE_COLOR']) delete base[name];
   const run = spawnSync(process.execPath, [JEST, '--runInBand', ...args], {
     cwd: ROOT,
     env: { ...base, ...env },

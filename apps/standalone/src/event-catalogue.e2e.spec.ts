@@ -13,7 +13,7 @@ import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
 const SEALED = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 let app: TestApp;
-let events: Array<{ type: string; data: Record<string, unknown> }> = [];
+const events: Array<{ type: string; data: Record<string, unknown> }> = [];
 
 async function expectCall(method: string, path: string, status: number, options: Parameters<TestApp['call']>[2] = {}): Promise<any> {
   const res = await app.call(method, `/api/v1${path}`, options);

@@ -1,7 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '@arbor/application';
 import { startStandalone } from './start-standalone';

@@ -1,6 +1,7 @@
 import { caseFold } from 'unicode-case-folding';
 
 /** ASCII text is already in NFC and folds by lower-casing: the common case skips the (costlier) Unicode path. */
+// eslint-disable-next-line no-control-regex
 export const ASCII = /^[\x00-\x7f]*$/;
 
 /**

@@ -33,6 +33,7 @@ export const collectUnique = (
   for (const [name, value] of params) {
     const fault = textFault(name) ?? textFault(value);
     if (fault !== undefined)
+      // eslint-disable-next-line no-control-regex
       throw validationProblem(`The ${location === 'query' ? 'query parameter' : 'form field'} '${name.replace(/\u0000/g, '\\0')}' holds text that cannot be stored.`, [
         { path: `/${location}/${escapePointer(name)}`, message: fault },
       ]);

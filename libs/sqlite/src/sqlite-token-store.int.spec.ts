@@ -1,4 +1,3 @@
-import type { RefreshTokenRecord } from '@arbor/application';
 import { refreshToken, tokenStoreConformance } from '@arbor/testing';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';

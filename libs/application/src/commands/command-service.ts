@@ -1,4 +1,4 @@
-import { IamError, emailKey, eventOrgPath, isKnownEvent, isPersonalEvent, sealedPersonalDataOf, type KnownStoredEvent, type PersonalEvent, type OrgNode, type StoredEvent } from '@arbor/domain';
+import { IamError, emailKey, eventOrgPath, isKnownEvent, isPersonalEvent, sealedPersonalDataOf, type PersonalEvent, type OrgNode, type StoredEvent } from '@arbor/domain';
 import { AccessPolicy } from '../auth/access-policy';
 import type { Bus } from '../ports/bus';
 import type { EventStore, EventStoreTransaction } from '../ports/event-store';

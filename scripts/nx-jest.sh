@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the Jest suites of one tier of one Nx project: `bash scripts/nx-jest.sh <projectRoot> <unit|int|e2e> [jest args]`.
+# It is the command of the Nx targets test-unit, test-int and test-e2e (nx.json targetDefaults). It uses the one
+# root jest.config.js, so a suite runs in every Jest project that matches it: the HTTP e2e suites listed in
+# PROFILE_NEUTRAL_SUITES run in both `embedded` and `distributed`, exactly as in a whole-repo `jest` run.
+# Tiers are file suffixes: *.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts. A project with no suite of the tier
+# exits 0 without starting Jest (Jest's start-up alone costs seconds, times 15 projects).
+set -euo pipefail
+root=${1:?projectRoot} tier=${2:?tier: unit, int or e2e}
+shift 2
+case $tier in unit|int|e2e) ;; *) echo "nx-jest.sh: unknown tier '$tier' (unit, int or e2e)" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+if [ -z "$(find "$root" -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name "*.$tier.spec.ts" -print -quit)" ]; then
+  echo "no *.$tier.spec.ts suite in $root"
+  exit 0
+fi
+# Absolute path prefix: Jest matches patterns against absolute test paths, and `tests` must not match
+# `libs/x/src/tests/...`. In band: the suites share PostgreSQL, Kafka and ports (as the root run always did).
+exec node_modules/.bin/jest --runInBand --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" "$@"

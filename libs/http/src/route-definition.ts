@@ -96,16 +96,16 @@ export interface RouteDefinition<Ctx = unknown, P extends JsonSchema = JsonSchem
    * `body` are typed `Static<schema>`, derived from the schemas that validate them. A method, so that a
    * route of any schemas is a `RouteDefinition<Ctx>` for the binder.
    */
-  handler(req: HandlerRequest<Validated<P, Record<string, any>>, Validated<Q, Record<string, any>>, Validated<B, any>>, ctx: Ctx): Promise<HandlerResult>;
+  handler(req: HandlerRequest<Validated<P, Record<string, unknown>>, Validated<Q, Record<string, unknown>>, Validated<B, unknown>>, ctx: Ctx): Promise<HandlerResult>;
 }
 
 /**
- * What a schema validates, as a TypeScript type: `Static<S>` for a TypeBox schema; `Fallback` for a plain
- * JSON Schema object (routes not yet declared with TypeBox, whose handlers then see `any`).
+ * What a schema validates, as a TypeScript type: `Static<S>` for a TypeBox schema; `Fallback` (records of
+ * `unknown`, an `unknown` body) for a plain JSON Schema object, which the handler must then narrow itself.
  */
 export type Validated<S, Fallback> = S extends TSchema ? Static<S> : Fallback;
 
-export interface HandlerRequest<P = Record<string, any>, Q = Record<string, any>, B = any> {
+export interface HandlerRequest<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown> {
   /** Validated and type-coerced path parameters. */
   params: P;
   /** Validated, type-coerced query parameters, with schema defaults applied. */

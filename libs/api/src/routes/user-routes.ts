@@ -58,7 +58,7 @@ const userBody = Type.Object(
 );
 
 /** PATCH of a user's own record: `{name?, status?}`, authorized by the command service (contract section 6). */
-async function updateUser(req: HandlerRequest<object, object, Static<typeof userBody>>, ctx: ApiContext, userId: string): Promise<HandlerResult> {
+async function updateUser(req: HandlerRequest<unknown, unknown, Static<typeof userBody>>, ctx: ApiContext, userId: string): Promise<HandlerResult> {
   const principal = principalOf(req.auth);
   return executeWrite(
     ctx,

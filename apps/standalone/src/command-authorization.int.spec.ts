@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientSecretHasher, CommandService, PasswordHasher, PersonalDataCipher, type Logger, type Principal } from '@arbor/application';
+import { ClientSecretHasher, CommandService, type Command, PasswordHasher, PersonalDataCipher, type Logger, type Principal } from '@arbor/application';
 import { PERMISSIONS, newId, type Permission } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
@@ -124,5 +124,19 @@ describe('CommandService authorization', () => {
     expect(await codeOf(createOrg(user(userId), root))).toBe('IAM_ERR_FORBIDDEN');
     await commands.execute({ type: 'UpdateOrgUser', orgId: root, userId, roles: ['admin'] }, { principal: admin });
     expect(await codeOf(createOrg(user(userId), root))).toBe('applied');
+  });
+
+  it("validates every command against its use case's input schema first: a string `recursive` deletes nothing", async () => {
+    const root = await createOrg('system', null);
+    const child = await createOrg('system', root);
+    // What the internal command API may be sent: JSON whose types are not the command's.
+    const loose = { type: 'DeleteOrg', orgId: root, recursive: 'false' } as unknown as Command;
+    const refused = await commands.execute(loose, { principal: admin }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/recursive' }] });
+    const version = { type: 'ReplaceOrg', orgId: child, parentId: root, name: 'renamed', expectedVersion: '1' } as unknown as Command;
+    expect(await codeOf(commands.execute(version, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
+    // Both organizations stand: deleting the child without recursion still works, its name unchanged.
+    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: root, recursive: false }, { principal: admin }))).toBe('IAM_ERR_HAS_CHILDREN');
+    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: false }, { principal: admin }))).toBe('applied');
   });
 });

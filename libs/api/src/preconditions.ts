@@ -27,7 +27,7 @@ export interface CurrentRepresentation<E extends object> {
  * any existing target.
  */
 export async function preconditionOf<E extends object>(
-  req: HandlerRequest,
+  req: HandlerRequest<unknown, unknown, unknown>,
   read: () => Promise<CurrentRepresentation<E> | undefined>,
   notFound: string,
 ): Promise<Partial<E> & Conditional> {

@@ -1,13 +1,20 @@
+import { Type } from '@sinclair/typebox';
 import type { JsonSchema } from '@arbor/http';
-import { BUILT_IN_ROLE_IDS, ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS } from '@arbor/domain';
+import { BUILT_IN_ROLE_IDS, ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS, type Permission, type RoleId } from '@arbor/domain';
 
 /**
  * Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. A
  * schema with a `title` is a named type of the document (`components.schemas[title]`, see SchemaNames):
- * every resource and every request body has one.
+ * every resource and every request body has one. What a request takes is written with TypeBox (its JSON
+ * Schema is the same document; its TypeScript type is derived from it and types the route's handler, see
+ * `defineRouteFor`); `Type.Unsafe` keeps a leaf's keywords exactly as the contract states them (an `enum`, a
+ * type list) where TypeBox would spell them otherwise.
  */
 
-export const idSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' };
+const ID_RULES = { minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' };
+export const idSchema = Type.String(ID_RULES);
+/** An id with its own description (a filter, say). */
+export const idSchemaWith = (description: string) => Type.String({ ...ID_RULES, description });
 
 export const timestampSchema: JsonSchema = { type: 'string', format: 'date-time' };
 
@@ -21,27 +28,32 @@ const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f';
  * control character, and not blank only (the domain trims names). The pattern is unambiguous (blanks, then
  * one non-blank, then anything printable), so it runs in linear time on any input.
  */
-export const displayNameSchema = (max = 200, description?: string): JsonSchema => ({
-  type: 'string',
-  minLength: 1,
-  maxLength: max,
-  pattern: `^[${BLANK}]*[^${BLANK}${CONTROLS}][^${CONTROLS}]*$`,
-  ...(description === undefined ? {} : { description }),
-});
+export const displayNameSchema = (max = 200, description?: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: max,
+    pattern: `^[${BLANK}]*[^${BLANK}${CONTROLS}][^${CONTROLS}]*$`,
+    ...(description === undefined ? {} : { description }),
+  });
 
 /** An email address (RFC 5321 length limit); `format: email` as ajv-formats checks it. */
-export const emailSchema: JsonSchema = { type: 'string', format: 'email', minLength: 3, maxLength: 254 };
+export const emailSchema = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 
+/** What the binder fills in for an absent `limit`. */
+export const PAGE_LIMIT_DEFAULT = 50;
+
+/** Page size and cursor of every list. `limit` is optional in the document and has a default, which the binder applies. */
 export const pageQuery = {
-  limit: { type: 'integer', minimum: 1, maximum: 200, default: 50, description: 'Page size (1..200).' },
-  cursor: {
-    type: 'string',
-    minLength: 1,
-    maxLength: 1024,
-    pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
-    description: 'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',
-  },
-} satisfies Record<string, JsonSchema>;
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: PAGE_LIMIT_DEFAULT, description: 'Page size (1..200).' })),
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
+      description: 'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',
+    }),
+  ),
+};
 
 /** A page of `item`s; named `<item title>Page` when the item is named. */
 export const pageOf = (item: JsonSchema): JsonSchema => ({
@@ -52,12 +64,7 @@ export const pageOf = (item: JsonSchema): JsonSchema => ({
   properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
 });
 
-export const orgIdParams: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['orgId'],
-  properties: { orgId: idSchema },
-};
+export const orgIdParams = Type.Object({ orgId: idSchema }, { additionalProperties: false });
 
 export const orgSchema: JsonSchema = {
   title: 'Organization',
@@ -77,28 +84,20 @@ export const orgSchema: JsonSchema = {
   },
 };
 
-const orgWritable = {
-  name: displayNameSchema(ORG_NAME_MAX),
-  parentId: { anyOf: [idSchema, { type: 'null' }] },
-  description: { type: ['string', 'null'], maxLength: ORG_DESCRIPTION_MAX },
-  metadata: { type: 'object', description: 'Any JSON object of at most 4 KiB.' },
-} satisfies Record<string, JsonSchema>;
+const orgName = displayNameSchema(ORG_NAME_MAX);
+const orgParentId = Type.Union([idSchema, Type.Null()]);
+const orgDescription = Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: ORG_DESCRIPTION_MAX });
+const orgMetadata = Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'Any JSON object of at most 4 KiB.' });
 
-export const createOrgBody: JsonSchema = {
-  title: 'CreateOrganizationRequest',
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: orgWritable,
-};
+export const createOrgBody = Type.Object(
+  { name: orgName, parentId: Type.Optional(orgParentId), description: Type.Optional(orgDescription), metadata: Type.Optional(orgMetadata) },
+  { title: 'CreateOrganizationRequest', additionalProperties: false },
+);
 
-export const replaceOrgBody: JsonSchema = {
-  title: 'ReplaceOrganizationRequest',
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'parentId'],
-  properties: orgWritable,
-};
+export const replaceOrgBody = Type.Object(
+  { name: orgName, parentId: orgParentId, description: Type.Optional(orgDescription), metadata: Type.Optional(orgMetadata) },
+  { title: 'ReplaceOrganizationRequest', additionalProperties: false },
+);
 
 export const idempotencyKeyHeader: JsonSchema = {
   type: 'string',
@@ -130,15 +129,9 @@ export const eventSchema: JsonSchema = {
 };
 
 /** A role id (contract section 4): the built-in definitions' ids, as no organization defines roles yet. */
-export const roleIdSchema: JsonSchema = { enum: [...BUILT_IN_ROLE_IDS] };
+export const roleIdSchema = Type.Unsafe<RoleId>({ enum: [...BUILT_IN_ROLE_IDS] });
 
-export const rolesSchema: JsonSchema = {
-  type: 'array',
-  minItems: 1,
-  maxItems: BUILT_IN_ROLE_IDS.length,
-  uniqueItems: true,
-  items: roleIdSchema,
-};
+export const rolesSchema = Type.Array(roleIdSchema, { minItems: 1, maxItems: BUILT_IN_ROLE_IDS.length, uniqueItems: true });
 
 export const userSchema: JsonSchema = {
   title: 'User',
@@ -206,12 +199,7 @@ export const clientSchema: JsonSchema = {
   },
 };
 
-export const scopesSchema: JsonSchema = {
-  type: 'array',
-  minItems: 1,
-  uniqueItems: true,
-  items: { enum: [...PERMISSIONS] },
-};
+export const scopesSchema = Type.Array(Type.Unsafe<Permission>({ enum: [...PERMISSIONS] }), { minItems: 1, uniqueItems: true });
 
 /**
  * OpenAPI links from a response to the operations its values address (`$response.body#/id` and the like),

@@ -41,7 +41,7 @@ export interface WriteOptions {
  */
 export async function executeWrite(
   ctx: ApiContext,
-  req: HandlerRequest,
+  req: HandlerRequest<unknown, unknown, unknown>,
   principal: Principal,
   command: Command,
   respond: (events: StoredEvent[]) => Promise<HandlerResult>,
@@ -108,7 +108,7 @@ function stored(result: HandlerResult): StoredResponse {
 const isFresh = (record: IdempotencyRecord): boolean => Date.now() - Date.parse(record.createdAt) < IDEMPOTENCY_TTL_MS;
 
 /** The same key with the same method, path and body (keys in any order) is the same request. */
-function requestText(req: HandlerRequest): string {
+function requestText(req: HandlerRequest<unknown, unknown, unknown>): string {
   return `${req.raw.method} ${req.raw.baseUrl}${req.raw.path}\n${canonicalJson(req.body)}`;
 }
 

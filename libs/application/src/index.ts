@@ -18,6 +18,8 @@ export * from './commands/command';
 export * from './commands/command-ids';
 export * from './commands/command-service';
 export * from './commands/command-model-snapshot-file';
+export * from './use-cases/registry';
+export type { Decision, SecretToStore, UseCase } from './use-cases/use-case';
 export * from './logger';
 export * from './pagination';
 export * from './ports/bus';

@@ -71,7 +71,8 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
     responses: { 201: { description: 'created', schema: { type: 'object' } }, 409: problemResponse('Name taken') },
     handler: async (req, ctx) => {
       ctx.calls.push('createOrg');
-      if (req.body.name === 'taken') throw new ConflictError('The name is taken.');
+      // A plain JSON Schema types the body `unknown`: the handler narrows it (TypeBox schemas type it for it).
+      if ((req.body as { name?: unknown }).name === 'taken') throw new ConflictError('The name is taken.');
       return { status: 201, body: { created: req.body, key: req.headers['idempotency-key'] ?? null }, headers: { Location: '/orgs/1' } };
     },
   }),
@@ -93,7 +94,7 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
       },
     },
     responses: { 200: { description: 'ok', schema: { type: 'object' } } },
-    handler: async (req) => ({ status: 200, body: { form: { ...req.body }, auth: req.auth ?? null } }),
+    handler: async (req) => ({ status: 200, body: { form: { ...(req.body as object) }, auth: req.auth ?? null } }),
   }),
   defineRoute<Ctx>({
     operationId: 'oauthToken',
@@ -112,8 +113,9 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
     },
     responses: { 200: { description: 'ok', schema: { type: 'object' } } },
     handler: async (req) => {
-      if (req.body.grant_type === 'boom') throw new Error('secret detail');
-      return { status: 200, body: { form: { ...req.body } }, headers: { 'X-Handler': 'yes' } };
+      const form = req.body as Record<string, unknown>;
+      if (form.grant_type === 'boom') throw new Error('secret detail');
+      return { status: 200, body: { form: { ...form } }, headers: { 'X-Handler': 'yes' } };
     },
   }),
   defineRoute<Ctx>({

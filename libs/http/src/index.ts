@@ -22,8 +22,9 @@ export type {
   RequestSpec,
   ResponseSpec,
   RouteDefinition,
+  Validated,
 } from './route-definition';
-export { defineRoute } from './route-definition';
+export { defineRoute, defineRouteFor } from './route-definition';
 export { RouteTable, type RouteMatch } from './route-table';
 export type { HttpLog, MapError } from './to-problem';
 export type { JsonStructureFault } from './duplicate-keys';

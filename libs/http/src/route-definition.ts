@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { Static, TObject, TSchema, TUndefined } from '@sinclair/typebox';
 
 /** A JSON Schema 2020-12 document, the dialect OpenAPI 3.1 uses, so one schema serves validation and docs. */
 export type JsonSchema = Record<string, unknown>;
@@ -18,18 +19,18 @@ export interface ResponseSpec {
   links?: Record<string, { operationId: string; parameters: Record<string, string>; description?: string }>;
 }
 
-export interface RequestSpec {
+export interface RequestSpec<P extends JsonSchema = JsonSchema, Q extends JsonSchema = JsonSchema, B extends JsonSchema = JsonSchema> {
   /** Object schema of the path parameters. */
-  params?: JsonSchema;
+  params?: P;
   /**
    * Object schema of the query parameters. Unknown parameters are rejected unless the schema itself says
    * otherwise (`additionalProperties`, `patternProperties` or `unevaluatedProperties`).
    */
-  query?: JsonSchema;
+  query?: Q;
   /** Object schema of the documented request headers; property names are lower-case (`if-match`). */
   headers?: JsonSchema;
   body?: {
-    schema: JsonSchema;
+    schema: B;
     /** Defaults to `['application/json']`; JSON (`application/json`, `*+json`) and form bodies are supported. */
     contentTypes?: string[];
     /** Defaults to true. */
@@ -58,7 +59,7 @@ export type ErrorFormat = 'problem' | 'oauth2';
  * One HTTP operation: the single source of truth for routing, request validation and the OpenAPI document.
  * `Ctx` is whatever the application hands every handler (use cases, clock, config).
  */
-export interface RouteDefinition<Ctx = unknown> {
+export interface RouteDefinition<Ctx = unknown, P extends JsonSchema = JsonSchema, Q extends JsonSchema = JsonSchema, B extends JsonSchema = JsonSchema> {
   operationId: string;
   method: HttpMethod;
   /** OpenAPI style, relative to the base path: `/orgs/{orgId}/children`. */
@@ -88,20 +89,31 @@ export interface RouteDefinition<Ctx = unknown> {
    * responses that carry credentials: `Cache-Control: no-store`.
    */
   responseHeaders?: Record<string, string>;
-  request?: RequestSpec;
+  request?: RequestSpec<P, Q, B>;
   responses: Record<number, ResponseSpec>;
-  handler: (req: HandlerRequest, ctx: Ctx) => Promise<HandlerResult>;
+  /**
+   * Receives the request as validated: with TypeBox schemas (see `defineRouteFor`), `params`, `query` and
+   * `body` are typed `Static<schema>`, derived from the schemas that validate them. A method, so that a
+   * route of any schemas is a `RouteDefinition<Ctx>` for the binder.
+   */
+  handler(req: HandlerRequest<Validated<P, Record<string, unknown>>, Validated<Q, Record<string, unknown>>, Validated<B, unknown>>, ctx: Ctx): Promise<HandlerResult>;
 }
 
-export interface HandlerRequest {
+/**
+ * What a schema validates, as a TypeScript type: `Static<S>` for a TypeBox schema; `Fallback` (records of
+ * `unknown`, an `unknown` body) for a plain JSON Schema object, which the handler must then narrow itself.
+ */
+export type Validated<S, Fallback> = S extends TSchema ? Static<S> : Fallback;
+
+export interface HandlerRequest<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown> {
   /** Validated and type-coerced path parameters. */
-  params: Record<string, any>;
+  params: P;
   /** Validated, type-coerced query parameters, with schema defaults applied. */
-  query: Record<string, any>;
+  query: Q;
   /** The documented request headers only (see `request.headers`); read anything else from `raw`. */
   headers: Record<string, string | undefined>;
   /** The validated body; `undefined` when the route declares none or an optional body was absent. */
-  body: any;
+  body: B;
   /** What `authenticate` returned; `undefined` for `auth: 'none'`. */
   auth: unknown;
   raw: Request;
@@ -117,3 +129,20 @@ export interface HandlerResult {
 
 /** Identity function whose only purpose is type inference of `Ctx` and literal types at definition sites. */
 export const defineRoute = <Ctx>(route: RouteDefinition<Ctx>): RouteDefinition<Ctx> => route;
+
+/** No path parameters, no query parameters: what a handler sees when its route declares none. */
+type NoParameters = TObject<Record<string, never>>;
+
+/**
+ * `defineRouteFor<Ctx>()` returns the definer of typed routes: every request schema is a TypeBox schema
+ * (JSON Schema 2020-12, so the binder validates with it and the OpenAPI document shows it unchanged), and the
+ * handler's `params`, `query` and `body` are typed from those very schemas (`Static<S>`): schema and type
+ * cannot drift, and no handler receives `any`. A part the route does not declare is `{}` (params, query) or
+ * `undefined` (body). Curried because TypeScript cannot infer the schemas once `Ctx` is given explicitly.
+ */
+export const defineRouteFor =
+  <Ctx>() =>
+  <P extends TSchema = NoParameters, Q extends TSchema = NoParameters, B extends TSchema = TUndefined>(
+    route: RouteDefinition<Ctx, P, Q, B>,
+  ): RouteDefinition<Ctx> =>
+    route as unknown as RouteDefinition<Ctx>;

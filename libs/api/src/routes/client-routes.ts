@@ -1,12 +1,14 @@
+import { Type } from '@sinclair/typebox';
 import { IamError, isIamError, newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
-import { defineRoute, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { clientSchema, displayNameSchema, idempotencyKeyHeader, idSchema, linksTo, pageOf, pageQuery, scopesSchema } from '../schemas';
+import { PAGE_LIMIT_DEFAULT, clientSchema, displayNameSchema, idempotencyKeyHeader, idSchema, linksTo, pageOf, pageQuery, scopesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
+const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Client credentials'];
 const errors = {
   400: problemResponse('Invalid input.'),
@@ -15,7 +17,7 @@ const errors = {
   404: problemResponse('No such organization or client credential, or not visible to the caller.'),
 };
 const principalOf = (auth: unknown): Principal => auth as Principal;
-const clientParams = { type: 'object', additionalProperties: false, required: ['clientCredentialId'], properties: { clientCredentialId: idSchema } };
+const clientParams = Type.Object({ clientCredentialId: idSchema }, { additionalProperties: false });
 
 /** The public client credential (contract section 7): a copy, so that the secret can be added to the 201 alone. */
 const presentClient = (client: ClientView) => ({ ...client });
@@ -45,7 +47,7 @@ const clientResult = (client: ClientView, status = 200, extra: Record<string, st
 });
 
 export const clientRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'createClientCredential',
     method: 'post',
     path: '/oauth2/client-credentials',
@@ -60,13 +62,10 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     request: {
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
-        schema: {
-          title: 'CreateClientCredentialRequest',
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'orgId', 'scopes'],
-          properties: { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema },
-        },
+        schema: Type.Object(
+          { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema },
+          { title: 'CreateClientCredentialRequest', additionalProperties: false },
+        ),
       },
     },
     responses: {
@@ -112,7 +111,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listClientCredentials',
     method: 'get',
     path: '/oauth2/client-credentials',
@@ -120,11 +119,11 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'clients:read',
-    request: { query: { type: 'object', additionalProperties: false, properties: { ...pageQuery, orgId: idSchema } } },
+    request: { query: Type.Object({ ...pageQuery, orgId: Type.Optional(idSchema) }, { additionalProperties: false }) },
     responses: { 200: { description: 'A page of client credentials.', schema: pageOf(clientSchema) }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const page = { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listClientCredentials', req) };
+      const page = { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listClientCredentials', req) };
       let result;
       if (req.query.orgId !== undefined) {
         await ctx.policy.requireOnOrg(principal, 'clients:read', req.query.orgId);
@@ -136,7 +135,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'getClientCredential',
     method: 'get',
     path: '/oauth2/client-credentials/{clientCredentialId}',
@@ -154,7 +153,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => clientResult(await visibleClient(ctx, principalOf(req.auth), req.params.clientCredentialId)),
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'deleteClientCredential',
     method: 'delete',
     path: '/oauth2/client-credentials/{clientCredentialId}',
@@ -169,7 +168,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     responses: { 204: { description: 'Deleted.' }, ...errors, 412: preconditionFailedResponse },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const clientCredentialId: string = req.params.clientCredentialId;
+      const clientCredentialId = req.params.clientCredentialId;
       const precondition = await preconditionOf(
         req,
         async () => {

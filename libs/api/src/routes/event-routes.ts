@@ -1,9 +1,12 @@
+import { Type } from '@sinclair/typebox';
 import { IamError, type StoredEvent } from '@arbor/domain';
 import type { Principal } from '@arbor/application';
-import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
-import { eventSchema, idSchema, pageOf, pageQuery, timestampSchema } from '../schemas';
+import { PAGE_LIMIT_DEFAULT, eventSchema, idSchemaWith, pageOf, pageQuery } from '../schemas';
+
+const defineApiRoute = defineRouteFor<ApiContext>();
 
 const publicEnvelope = ({ orgPath: _internal, ...event }: StoredEvent) => event;
 
@@ -16,7 +19,7 @@ function decodeCursor(cursor: string): number {
 }
 
 export const eventRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listEvents',
     method: 'get',
     path: '/events',
@@ -25,20 +28,19 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'events:read',
     request: {
-      query: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
+      query: Type.Object(
+        {
           ...pageQuery,
-          after: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events after this position.' },
-          type: { type: 'string', minLength: 1, maxLength: 500, description: 'Event type, or several separated by commas.' },
-          streamId: { type: 'string', minLength: 1, maxLength: 200 },
-          orgId: { ...idSchema, description: 'Events about this organization or anything below it at the time.' },
-          actorId: { type: 'string', minLength: 1, maxLength: 200 },
-          since: { ...timestampSchema, description: 'occurredAt at or after.' },
-          until: { ...timestampSchema, description: 'occurredAt at or before.' },
+          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events after this position.' })),
+          type: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Event type, or several separated by commas.' })),
+          streamId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          orgId: Type.Optional(idSchemaWith('Events about this organization or anything below it at the time.')),
+          actorId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          since: Type.Optional(Type.String({ format: 'date-time', description: 'occurredAt at or after.' })),
+          until: Type.Optional(Type.String({ format: 'date-time', description: 'occurredAt at or before.' })),
         },
-      },
+        { additionalProperties: false },
+      ),
     },
     responses: {
       200: { description: 'A page of events.', schema: pageOf(eventSchema) },
@@ -49,6 +51,7 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const access = ctx.policy.requireEvents(req.auth as Principal);
       const q = req.query;
+      const limit = q.limit ?? PAGE_LIMIT_DEFAULT;
       // A client reads only its own subtree's part of the log; asking for another organization's is a 404.
       if (access.withinOrg && q.orgId !== undefined && !(await ctx.policy.isWithin(q.orgId, access.withinOrg)))
         throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${q.orgId} does not exist.`);
@@ -56,16 +59,16 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       const after = keyset !== undefined ? decodeCursor(keyset) : (q.after ?? 0);
       const events = await ctx.eventStore.readAll({
         after,
-        limit: q.limit + 1,
-        types: q.type ? String(q.type).split(',').map((t: string) => t.trim()).filter(Boolean) : undefined,
+        limit: limit + 1,
+        types: q.type ? q.type.split(',').map((t) => t.trim()).filter(Boolean) : undefined,
         streamId: q.streamId,
         orgId: q.orgId ?? access.withinOrg,
         actorId: q.actorId,
         since: q.since ? instantOf(q.since, 'since') : undefined,
         until: q.until ? instantOf(q.until, 'until') : undefined,
       });
-      const items = events.slice(0, q.limit);
-      const nextCursor = await bindPageCursor(ctx.cursorDigest, 'listEvents', req, events.length > q.limit ? encodeCursor(items[items.length - 1].position) : null);
+      const items = events.slice(0, limit);
+      const nextCursor = await bindPageCursor(ctx.cursorDigest, 'listEvents', req, events.length > limit ? encodeCursor(items[items.length - 1].position) : null);
       return { status: 200, body: { items: items.map(publicEnvelope), nextCursor } };
     },
   }),

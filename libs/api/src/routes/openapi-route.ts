@@ -1,4 +1,4 @@
-import { buildOpenApiDocument, defineRoute, type OpenApiDocument, type RouteDefinition } from '@arbor/http';
+import { buildOpenApiDocument, defineRouteFor, type OpenApiDocument, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 
 /** What each tag of the API groups, for readers of the document and of `/api/v1/docs`. */
@@ -39,7 +39,7 @@ export const describeApi = (routes: readonly RouteDefinition<ApiContext>[], vers
  */
 export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], version: string): RouteDefinition<ApiContext> {
   let document: object | undefined;
-  return defineRoute<ApiContext>({
+  return defineRouteFor<ApiContext>()({
     operationId: 'getOpenApiDocument',
     method: 'get',
     path: '/openapi.json',

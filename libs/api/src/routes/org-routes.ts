@@ -1,15 +1,17 @@
+import { Type } from '@sinclair/typebox';
 import { newId } from '@arbor/domain';
 import type { OrgView, Principal } from '@arbor/application';
-import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import {
   createOrgBody,
   idempotencyKeyHeader,
-  idSchema,
+  idSchemaWith,
   linksTo,
   orgIdParams,
   orgSchema,
+  PAGE_LIMIT_DEFAULT,
   pageOf,
   pageQuery,
   replaceOrgBody,
@@ -17,6 +19,7 @@ import {
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
 import { executeWrite } from '../write-flow';
 
+const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Organizations'];
 const commonErrors = {
   400: problemResponse('Invalid input.'),
@@ -51,7 +54,7 @@ async function mustRead(ctx: ApiContext, orgId: string): Promise<OrgView> {
 }
 
 export const orgRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'createOrg',
     method: 'post',
     path: '/orgs',
@@ -76,7 +79,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const parentId: string | null = req.body.parentId ?? null;
+      const parentId = req.body.parentId ?? null;
       const orgId = newId('org');
       const location = (id: string) => `/api/v1/orgs/${id}`;
       return executeWrite(
@@ -96,7 +99,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listOrgs',
     method: 'get',
     path: '/orgs',
@@ -105,28 +108,27 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'orgs:read',
     request: {
-      query: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
+      query: Type.Object(
+        {
           ...pageQuery,
-          parentId: { ...idSchema, description: 'Only the direct children of this organization.' },
-          q: { type: 'string', minLength: 1, maxLength: 200, description: 'Name contains (case-insensitive).' },
+          parentId: Type.Optional(idSchemaWith('Only the direct children of this organization.')),
+          q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name contains (case-insensitive).' })),
         },
-      },
+        { additionalProperties: false },
+      ),
     },
     responses: { 200: { description: 'A page of organizations.', schema: pageOf(orgSchema) }, ...commonErrors },
     handler: async (req, ctx) => {
       const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'orgs:read');
       const page = await ctx.readModels.orgs.list(
         { parentId: req.query.parentId, q: req.query.q, withinSubtreesOf: within },
-        { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgs', req) },
+        { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgs', req) },
       );
       return { status: 200, body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgs', req, page.nextCursor) } };
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'getOrg',
     method: 'get',
     path: '/orgs/{orgId}',
@@ -144,7 +146,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => orgResult(await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId)),
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'replaceOrg',
     method: 'put',
     path: '/orgs/{orgId}',
@@ -166,8 +168,8 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const orgId: string = req.params.orgId;
-      const parentId: string | null = req.body.parentId;
+      const orgId = req.params.orgId;
+      const parentId = req.body.parentId;
       // Who may change this organization, and move it where, is the command service's decision
       // (AccessPolicy.requireMayMove): it holds for every transport.
       return executeWrite(
@@ -188,7 +190,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'deleteOrg',
     method: 'delete',
     path: '/orgs/{orgId}',
@@ -198,7 +200,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'orgs:delete',
     request: {
       params: orgIdParams,
-      query: { type: 'object', additionalProperties: false, properties: { recursive: { type: 'boolean', default: false } } },
+      query: Type.Object({ recursive: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
       headers: conditionalWriteHeaders,
     },
     responses: {
@@ -210,7 +212,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const orgId: string = req.params.orgId;
+      const orgId = req.params.orgId;
       return executeWrite(
         ctx,
         req,
@@ -221,7 +223,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listOrgChildren',
     method: 'get',
     path: '/orgs/{orgId}/children',
@@ -231,25 +233,24 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'orgs:read',
     request: {
       params: orgIdParams,
-      query: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
+      query: Type.Object(
+        {
           ...pageQuery,
-          depth: { type: 'string', pattern: '^([1-9][0-9]{0,3}|all)$', default: '1', description: 'Levels below (>= 1) or "all".' },
+          depth: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,3}|all)$', default: '1', description: 'Levels below (>= 1) or "all".' })),
         },
-      },
+        { additionalProperties: false },
+      ),
     },
     responses: { 200: { description: 'A page of descendants.', schema: pageOf(orgSchema) }, ...commonErrors },
     handler: async (req, ctx) => {
       await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
       const depth = req.query.depth === 'all' ? null : Number(req.query.depth);
-      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req) });
+      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req) });
       return { status: 200, body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgChildren', req, page.nextCursor) } };
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listOrgParents',
     method: 'get',
     path: '/orgs/{orgId}/parents',

@@ -1,15 +1,36 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { IamError, newUntimedId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
-import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, roleIdSchema, rolesSchema } from '../schemas';
+import { PAGE_LIMIT_DEFAULT, displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, roleIdSchema, rolesSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
+const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Organization users'];
-const params = { type: 'object', additionalProperties: false, required: ['orgId'], properties: { orgId: idSchema } };
-const memberParams = { type: 'object', additionalProperties: false, required: ['orgId', 'userId'], properties: { orgId: idSchema, userId: idSchema } };
+const params = Type.Object({ orgId: idSchema }, { additionalProperties: false });
+const memberParams = Type.Object({ orgId: idSchema, userId: idSchema }, { additionalProperties: false });
+
+const addExistingUser = Type.Object({ userId: idSchema, roles: rolesSchema }, { title: 'AddExistingUserRequest', additionalProperties: false });
+const addUserByEmail = Type.Object(
+  {
+    email: emailSchema,
+    name: displayNameSchema(),
+    password: Type.Optional(
+      Type.String({ minLength: 8, maxLength: 1024, writeOnly: true, description: 'For a new user only; without one, the user cannot log in until a password is set.' }),
+    ),
+    roles: rolesSchema,
+  },
+  { title: 'AddUserByEmailRequest', additionalProperties: false },
+);
+/** Either an existing user by id, or a user by email (created when the email is new): exactly one (`oneOf`). */
+const addOrgUserBody = Type.Unsafe<Static<typeof addExistingUser> | Static<typeof addUserByEmail>>({
+  title: 'AddOrgUserRequest',
+  type: 'object',
+  oneOf: [addExistingUser, addUserByEmail],
+});
 const errors = {
   400: problemResponse('Invalid input.'),
   401: problemResponse('Missing or invalid access token.'),
@@ -83,7 +104,7 @@ function asSupplied(view: OrgUserView, body: { email: string; name: string }): O
 }
 
 export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'addOrgUser',
     method: 'post',
     path: '/orgs/{orgId}/users',
@@ -97,32 +118,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
         invalidDetail: 'Give either userId and roles, or email, name and roles (a password is optional).',
-        // Either an existing user by id, or a user by email (created when the email is new).
-        schema: {
-          title: 'AddOrgUserRequest',
-          type: 'object',
-          oneOf: [
-            {
-              title: 'AddExistingUserRequest',
-              type: 'object',
-              additionalProperties: false,
-              required: ['userId', 'roles'],
-              properties: { userId: idSchema, roles: rolesSchema },
-            },
-            {
-              title: 'AddUserByEmailRequest',
-              type: 'object',
-              additionalProperties: false,
-              required: ['email', 'name', 'roles'],
-              properties: {
-                email: emailSchema,
-                name: displayNameSchema(),
-                password: { type: 'string', minLength: 8, maxLength: 1024, writeOnly: true, description: 'For a new user only; without one, the user cannot log in until a password is set.' },
-                roles: rolesSchema,
-              },
-            },
-          ],
-        },
+        schema: addOrgUserBody,
       },
     },
     responses: {
@@ -138,23 +134,17 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const { orgId } = req.params;
-      const body = req.body;
-      if (body.userId !== undefined && (body.email !== undefined || body.name !== undefined || body.password !== undefined))
-        throw new IamError('IAM_ERR_VALIDATION', 'Give either userId, or email and name (a password is optional).', [{ path: '/body/userId', message: 'cannot be combined with email, name or password' }]);
-      if (body.userId === undefined && (body.email === undefined || body.name === undefined))
-        throw new IamError('IAM_ERR_VALIDATION', 'A new user needs an email and a name.', [
-          ...(body.email === undefined ? [{ path: '/body/email', message: 'is required without userId' }] : []),
-          ...(body.name === undefined ? [{ path: '/body/name', message: 'is required without userId' }] : []),
-        ]);
+      // The body schema's oneOf already holds exactly one of the two shapes.
+      const byEmail = 'email' in req.body ? req.body : undefined;
       // Adding by email must answer the same whether or not the email was known (contract section 6): for
       // an account the caller cannot already see, the answer holds what the caller supplied, nothing more.
-      const hidden = body.email !== undefined && (await isHiddenAccount(ctx, principal, body.email));
+      const hidden = byEmail !== undefined && (await isHiddenAccount(ctx, principal, byEmail.email));
       const command = {
         type: 'AddUserToOrg' as const,
         orgId,
-        roles: body.roles,
-        existingUserId: body.userId,
-        newUser: body.userId === undefined ? { userId: newUntimedId('usr'), email: body.email, name: body.name, password: body.password } : undefined,
+        roles: req.body.roles,
+        existingUserId: 'userId' in req.body ? req.body.userId : undefined,
+        newUser: byEmail && { userId: newUntimedId('usr'), email: byEmail.email, name: byEmail.name, password: byEmail.password },
       };
       return executeWrite(
         ctx,
@@ -164,7 +154,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         async (events) => {
           const userId = addedUserOf(events);
           const view = await mustRead(ctx, orgId, userId);
-          return orgUserResult(hidden ? asSupplied(view, body) : view, 201, { Location: location(orgId, userId) });
+          return orgUserResult(hidden && byEmail ? asSupplied(view, byEmail) : view, 201, { Location: location(orgId, userId) });
         },
         {
           provisional: { status: 201, headers: {} },
@@ -180,15 +170,15 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
             const view = await ctx.readModels.memberships.get(orgId, userId, { includePending: true });
             if (!view) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
             // Whether the caller could see a linked account then is not known now: disclose nothing.
-            const linkedByEmail = !created && body.email !== undefined;
-            return orgUserResult(linkedByEmail ? asSupplied(view, body) : view, 201, { Location: location(orgId, userId) });
+            const linkedByEmail = !created && byEmail !== undefined;
+            return orgUserResult(linkedByEmail ? asSupplied(view, byEmail) : view, 201, { Location: location(orgId, userId) });
           },
         },
       );
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listOrgUsers',
     method: 'get',
     path: '/orgs/{orgId}/users',
@@ -198,20 +188,20 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'users:read',
     request: {
       params,
-      query: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
+      query: Type.Object(
+        {
           ...pageQuery,
-          role: roleIdSchema,
-          q: { type: 'string', minLength: 1, maxLength: 254 },
-          pending: {
-            type: 'boolean',
-            default: false,
-            description: 'Platform admins: list the pending memberships (accounts added by callers who could not see them) instead.',
-          },
+          role: Type.Optional(roleIdSchema),
+          q: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+          pending: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description: 'Platform admins: list the pending memberships (accounts added by callers who could not see them) instead.',
+            }),
+          ),
         },
-      },
+        { additionalProperties: false },
+      ),
     },
     responses: { 200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) }, ...errors, 403: problemResponse('Only platform admins list pending memberships.') },
     handler: async (req, ctx) => {
@@ -221,13 +211,13 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const page = await ctx.readModels.memberships.listByOrg(
         req.params.orgId,
         { role: req.query.role, q: req.query.q, pending: req.query.pending },
-        { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req) },
+        { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req) },
       );
       return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgUsers', req, page.nextCursor) } };
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'confirmOrgUser',
     method: 'post',
     path: '/orgs/{orgId}/users/{userId}/confirmation',
@@ -249,7 +239,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'getOrgUser',
     method: 'get',
     path: '/orgs/{orgId}/users/{userId}',
@@ -272,7 +262,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'updateOrgUser',
     method: 'patch',
     path: '/orgs/{orgId}/users/{userId}',
@@ -284,13 +274,10 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       params: memberParams,
       headers: conditionalWriteHeaders,
       body: {
-        schema: {
-          title: 'UpdateOrgUserRequest',
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { roles: rolesSchema, name: displayNameSchema() },
-        },
+        schema: Type.Object(
+          { roles: Type.Optional(rolesSchema), name: Type.Optional(displayNameSchema()) },
+          { title: 'UpdateOrgUserRequest', additionalProperties: false, minProperties: 1 },
+        ),
       },
     },
     responses: {
@@ -311,7 +298,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'removeOrgUser',
     method: 'delete',
     path: '/orgs/{orgId}/users/{userId}',

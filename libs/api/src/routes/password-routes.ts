@@ -1,13 +1,15 @@
+import { Type } from '@sinclair/typebox';
 import { IamError, PASSWORD_MAX, PASSWORD_MIN } from '@arbor/domain';
 import type { Principal } from '@arbor/application';
-import { defineRoute, problemResponse, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { idSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
+const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Users'];
 /** The rules of adding a user (FieldChecks.password): 8 to 1024 characters. */
-const passwordSchema = { type: 'string', minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, writeOnly: true };
+const passwordSchema = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, writeOnly: true });
 const errors = {
   400: problemResponse('Invalid input (a password of 8 to 1024 characters is required).'),
   401: problemResponse('Missing or invalid access token.'),
@@ -21,7 +23,7 @@ const principalOf = (auth: unknown): Principal => auth as Principal;
  * sessions it ended are refused from then on.
  */
 export const passwordRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'changeCurrentUserPassword',
     method: 'put',
     path: '/users/me/password',
@@ -32,13 +34,10 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     request: {
       body: {
-        schema: {
-          title: 'PasswordChange',
-          type: 'object',
-          additionalProperties: false,
-          required: ['currentPassword', 'newPassword'],
-          properties: { currentPassword: { type: 'string', minLength: 1, maxLength: PASSWORD_MAX, writeOnly: true }, newPassword: passwordSchema },
-        },
+        schema: Type.Object(
+          { currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX, writeOnly: true }), newPassword: passwordSchema },
+          { title: 'PasswordChange', additionalProperties: false },
+        ),
       },
     },
     responses: {
@@ -61,7 +60,7 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'setUserPassword',
     method: 'put',
     path: '/users/{userId}/password',
@@ -70,8 +69,8 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     request: {
-      params: { type: 'object', additionalProperties: false, required: ['userId'], properties: { userId: idSchema } },
-      body: { schema: { title: 'PasswordSet', type: 'object', additionalProperties: false, required: ['password'], properties: { password: passwordSchema } } },
+      params: Type.Object({ userId: idSchema }, { additionalProperties: false }),
+      body: { schema: Type.Object({ password: passwordSchema }, { title: 'PasswordSet', additionalProperties: false }) },
     },
     responses: { 204: { description: 'Set.' }, ...errors, 403: problemResponse('Only platform admins set passwords.') },
     handler: async (req, ctx) =>

@@ -1,23 +1,23 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { FIRST_PARTY_CLIENT_ID, PUBLIC_CALLER, callerOfClient, callerOfPrincipal, readClientCredentials, THROTTLED, type TokenCaller } from '@arbor/application';
 import { isIamError } from '@arbor/domain';
-import { defineRoute, oauthErrorBody, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, oauthErrorBody, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS, oauthExtraParameterSchema } from './token-routes';
 
+const defineApiRoute = defineRouteFor<ApiContext>();
+
 const tokenBody = {
   contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
-  schema: {
-    title: 'TokenManagementRequest',
-    type: 'object',
-    required: ['token'],
-    additionalProperties: oauthExtraParameterSchema,
-    properties: {
-      token: { type: 'string', minLength: 1 },
-      token_type_hint: { type: 'string' },
-      client_id: { type: 'string' },
-      client_secret: { type: 'string' },
+  schema: Type.Object(
+    {
+      token: Type.String({ minLength: 1 }),
+      token_type_hint: Type.Optional(Type.String()),
+      client_id: Type.Optional(Type.String()),
+      client_secret: Type.Optional(Type.String()),
     },
-  },
+    { title: 'TokenManagementRequest', additionalProperties: oauthExtraParameterSchema },
+  ),
 };
 
 const oauthError = (status: number, error: string, description: string, headers: Record<string, string> = {}): HandlerResult => ({
@@ -32,7 +32,7 @@ const oauthError = (status: number, error: string, description: string, headers:
  * refresh token (RFC 7009 section 2.1: a public client's tokens are revoked by possession). A failed
  * authentication is an RFC 6749 error, not a problem.
  */
-async function authenticateCaller(req: HandlerRequest, ctx: ApiContext, allowPublic: boolean): Promise<TokenCaller | HandlerResult> {
+async function authenticateCaller(req: HandlerRequest<unknown, unknown, Static<typeof tokenBody.schema>>, ctx: ApiContext, allowPublic: boolean): Promise<TokenCaller | HandlerResult> {
   const authorization = req.raw.headers.authorization;
   if (authorization && /^bearer /i.test(authorization)) {
     try {
@@ -77,7 +77,7 @@ const introspectionSchema = {
 };
 
 export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'introspectToken',
     method: 'post',
     path: '/auth/tokens/introspect',
@@ -103,7 +103,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'revokeToken',
     method: 'post',
     path: '/auth/tokens/revoke',

@@ -1,5 +1,8 @@
-import { defineRoute, oauthErrorBody, oauthErrorResponse, type RouteDefinition } from '@arbor/http';
+import { Type } from '@sinclair/typebox';
+import { defineRouteFor, oauthErrorBody, oauthErrorResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+
+const defineApiRoute = defineRouteFor<ApiContext>();
 
 const tokenSuccessSchema = {
   title: 'TokenResponse',
@@ -41,13 +44,13 @@ export const OAUTH_ENDPOINT_ERRORS = {
  * Any other parameter is ignored (RFC 6749 section 3.2), but, like every parameter but `resource`, it is a
  * single value: a repeated one is an `invalid_request`.
  */
-export const oauthExtraParameterSchema = { type: ['string', 'number', 'boolean', 'null'] };
+export const oauthExtraParameterSchema = Type.Unsafe<string | number | boolean | null>({ type: ['string', 'number', 'boolean', 'null'] });
 
 /** RFC 8707 resource indicators: one URI, or several (the only parameter that may repeat). */
-export const resourceParameterSchema = { type: ['string', 'array'], items: { type: 'string' } };
+export const resourceParameterSchema = Type.Unsafe<string | string[]>({ type: ['string', 'array'], items: { type: 'string' } });
 
 export const tokenRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'createToken',
     method: 'post',
     path: '/auth/tokens',
@@ -65,22 +68,19 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
         repeatable: ['resource'],
         // Open (RFC 6749 section 3.2: unrecognized parameters are ignored); which others a grant needs, the
         // handler checks, so that an unknown grant_type is `unsupported_grant_type`, not `invalid_request`.
-        schema: {
-          title: 'TokenRequest',
-          type: 'object',
-          required: ['grant_type'],
-          additionalProperties: oauthExtraParameterSchema,
-          properties: {
-            grant_type: { type: 'string', minLength: 1, description: '`password`, `client_credentials` or `refresh_token`.' },
-            username: { type: 'string' },
-            password: { type: 'string' },
-            scope: { type: 'string' },
-            refresh_token: { type: 'string' },
-            client_id: { type: 'string' },
-            client_secret: { type: 'string' },
-            resource: resourceParameterSchema,
+        schema: Type.Object(
+          {
+            grant_type: Type.String({ minLength: 1, description: '`password`, `client_credentials` or `refresh_token`.' }),
+            username: Type.Optional(Type.String()),
+            password: Type.Optional(Type.String()),
+            scope: Type.Optional(Type.String()),
+            refresh_token: Type.Optional(Type.String()),
+            client_id: Type.Optional(Type.String()),
+            client_secret: Type.Optional(Type.String()),
+            resource: Type.Optional(resourceParameterSchema),
           },
-        },
+          { title: 'TokenRequest', additionalProperties: oauthExtraParameterSchema },
+        ),
       },
     },
     responses: {

@@ -1,14 +1,16 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { IamError } from '@arbor/domain';
 import type { Principal, UserMembershipView, UserView } from '@arbor/application';
-import { defineRoute, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import { defineRouteFor, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { displayNameSchema, idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
+import { PAGE_LIMIT_DEFAULT, displayNameSchema, idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
 import { executeWrite } from '../write-flow';
 
+const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Users'];
-const params = { type: 'object', additionalProperties: false, required: ['userId'], properties: { userId: idSchema } };
+const params = Type.Object({ userId: idSchema }, { additionalProperties: false });
 const errors = { 400: problemResponse('Invalid input.'), 401: problemResponse('Missing or invalid access token.'), 404: problemResponse('No such user, or not visible to the caller.') };
 const principalOf = (auth: unknown): Principal => auth as Principal;
 
@@ -47,19 +49,16 @@ async function visibleUser(ctx: ApiContext, principal: Principal, userId: string
   return user;
 }
 
-const userBody = {
-  title: 'UpdateUserRequest',
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    name: displayNameSchema(200, "The user's display name (their global profile)."),
-    status: { enum: ['active', 'disabled'], description: 'Platform admins only.' },
+const userBody = Type.Object(
+  {
+    name: Type.Optional(displayNameSchema(200, "The user's display name (their global profile).")),
+    status: Type.Optional(Type.Unsafe<'active' | 'disabled'>({ enum: ['active', 'disabled'], description: 'Platform admins only.' })),
   },
-};
+  { title: 'UpdateUserRequest', additionalProperties: false, minProperties: 1 },
+);
 
 /** PATCH of a user's own record: `{name?, status?}`, authorized by the command service (contract section 6). */
-async function updateUser(req: HandlerRequest, ctx: ApiContext, userId: string): Promise<HandlerResult> {
+async function updateUser(req: HandlerRequest<unknown, unknown, Static<typeof userBody>>, ctx: ApiContext, userId: string): Promise<HandlerResult> {
   const principal = principalOf(req.auth);
   return executeWrite(
     ctx,
@@ -88,7 +87,7 @@ async function updateUser(req: HandlerRequest, ctx: ApiContext, userId: string):
 }
 
 export const userRoutes: RouteDefinition<ApiContext>[] = [
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listUsers',
     method: 'get',
     path: '/users',
@@ -97,21 +96,20 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'users:read',
     request: {
-      query: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { ...pageQuery, q: { type: 'string', minLength: 1, maxLength: 254 }, email: { type: 'string', minLength: 1, maxLength: 254 } },
-      },
+      query: Type.Object(
+        { ...pageQuery, q: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })), email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })) },
+        { additionalProperties: false },
+      ),
     },
     responses: { 200: { description: 'A page of users.', schema: pageOf(userSchema) }, ...errors },
     handler: async (req, ctx) => {
       const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'users:read');
-      const page = await ctx.readModels.users.list({ q: req.query.q, email: req.query.email, withinSubtreesOf: within }, { limit: req.query.limit, cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req) });
+      const page = await ctx.readModels.users.list({ q: req.query.q, email: req.query.email, withinSubtreesOf: within }, { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req) });
       return { status: 200, body: { items: page.items.map(presentUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listUsers', req, page.nextCursor) } };
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'getCurrentUser',
     method: 'get',
     path: '/users/me',
@@ -128,7 +126,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'getUser',
     method: 'get',
     path: '/users/{userId}',
@@ -141,7 +139,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => userResult(await visibleUser(ctx, principalOf(req.auth), req.params.userId)),
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'listUserMemberships',
     method: 'get',
     path: '/users/{userId}/orgs',
@@ -166,7 +164,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => ({ status: 200, body: { items: await visibleMembershipsOf(ctx, principalOf(req.auth), req.params.userId) } }),
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'updateCurrentUser',
     method: 'patch',
     path: '/users/me',
@@ -187,7 +185,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 
-  defineRoute<ApiContext>({
+  defineApiRoute({
     operationId: 'updateUser',
     method: 'patch',
     path: '/users/{userId}',

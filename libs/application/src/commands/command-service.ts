@@ -13,9 +13,11 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
 import { actorOfCommand, idempotencyScopeOf, type Command, type CommandContext, type CommandOutcome } from './command';
 import { authorizeCommand } from './authorize-command';
 import { checkCommandIds } from './command-ids';
-import { prepareCommand, reconcilePrepared, sealedAtIn, type Prepared } from './command-preparation';
+import { sealedAtIn, type Prepared } from './command-preparation';
+import { prepareCommand, reconcilePrepared } from './prepare-command';
 import { CommandModel } from './command-model';
-import { decideCommand } from './decide-command';
+import { decideCommand, storeSecrets } from './decide-command';
+import { validateCommand } from '../use-cases/registry';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
 
 /** Idempotency keys are honoured for 24 hours (contract section 1). */
@@ -172,9 +174,11 @@ export class CommandService {
    * caller's command the preparation (password hashing), and a refusal there is confirmed on the caught-up
    * model before it is returned, so a model that lags the log never refuses wrongly.
    */
-  async execute(command: Command, ctx: CommandContext): Promise<CommandOutcome> {
-    // Before authorization: a command whose ids break their grammar names nothing that exists or may exist.
-    checkCommandIds(command);
+  async execute(input: Command, ctx: CommandContext): Promise<CommandOutcome> {
+    // Before authorization: a command whose ids break their grammar names nothing that exists or may exist,
+    // and one that breaks its use case's input schema is refused before the policy reads it (400).
+    checkCommandIds(input);
+    const command = validateCommand(input);
     const allowed = await authorizeCommand(this.policy, ctx.principal, command).then(() => true, () => false);
     if (!allowed)
       await this.deps.store.transaction(async (tx) => {
@@ -232,13 +236,15 @@ export class CommandService {
     const reconciled = await reconcilePrepared(this.state, command, prepared, {
       cipher: this.deps.cipher,
       sealedAt: sealedAtIn((after, limit) => tx.readAll(after, limit)),
+      principal: ctx.principal,
+      policy: this.policy,
     });
-    if (command.type === 'AddUserToOrg') reconciled.hiddenAccount = await this.linksHiddenAccount(ctx, reconciled);
-    // The session that changes its user's password survives it: the one named by the verified token, never by the command.
-    if (command.type === 'ChangeOwnPassword' && ctx.principal !== 'system') reconciled.keptSessionId = ctx.principal.sessionId;
     let written: StoredEvent[] = [];
     const streamExists = (streamId: string) => this.model.streamVersion(streamId) !== undefined;
-    for (const event of await decideCommand(this.state, command, reconciled, this.deps.vault, streamExists)) {
+    const decision = decideCommand(this.state, command, reconciled, streamExists);
+    // The commit step: the secrets the events need, then the events (see storeSecrets).
+    await storeSecrets(this.deps.vault, decision.secrets);
+    for (const event of decision.events) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
@@ -257,13 +263,6 @@ export class CommandService {
       await tx.saveIdempotency({ scope, key, requestHash, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
     }
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
-  }
-
-  /** Whether an add by email names an existing account its caller cannot see (its membership is then pending). */
-  private async linksHiddenAccount(ctx: CommandContext, prepared: Prepared): Promise<boolean> {
-    if (ctx.principal === 'system' || prepared.emailIndex === undefined) return false;
-    const holder = this.state.users.idForEmailIndex(prepared.emailIndex);
-    return holder !== undefined && !(await this.policy.maySeeUser(ctx.principal, holder));
   }
 
   /** Secrets of things that ended go once the end is committed (a rollback must not lose them). */

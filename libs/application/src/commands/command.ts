@@ -1,12 +1,17 @@
-import {
-  SYSTEM_ACTOR,
-  type Actor,
-  type CreateOrgCommand,
-  type DeleteOrgCommand,
-  type OrgUserPrecondition,
-  type ReplaceOrgCommand,
-  type StoredEvent,
-} from '@arbor/domain';
+import { SYSTEM_ACTOR, type Actor, type StoredEvent } from '@arbor/domain';
+import type { AddUserToOrgInput } from '../use-cases/add-user-to-org';
+import type { BootstrapPlatformAdminInput } from '../use-cases/bootstrap-platform-admin';
+import type { ChangeOwnPasswordInput } from '../use-cases/change-own-password';
+import type { ConfirmMembershipInput } from '../use-cases/confirm-membership';
+import type { CreateOrgInput } from '../use-cases/create-org';
+import type { DeleteOrgInput } from '../use-cases/delete-org';
+import type { IssueClientCredentialInput } from '../use-cases/issue-client-credential';
+import type { RemoveUserFromOrgInput } from '../use-cases/remove-user-from-org';
+import type { ReplaceOrgInput } from '../use-cases/replace-org';
+import type { RevokeClientCredentialInput } from '../use-cases/revoke-client-credential';
+import type { SetUserPasswordInput } from '../use-cases/set-user-password';
+import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
+import type { UpdateUserInput } from '../use-cases/update-user';
 import { actorOf } from '../auth/principal';
 import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { CommandPrincipal } from './authorize-command';
@@ -23,36 +28,25 @@ export interface Conditional {
   preconditionFailed?: true;
 }
 
-/** Everything the command side can be asked to do. Secrets arrive in clear and never leave this process. */
+/**
+ * Everything the command side can be asked to do: one member per use case (libs/application/src/use-cases),
+ * each DERIVED from that use case's input schema (`Static<typeof ...Input>`), which the command service
+ * validates every command against. Secrets arrive in clear and never leave this process.
+ */
 export type Command =
-  | ({ type: 'CreateOrg' } & CreateOrgCommand)
-  | ({ type: 'ReplaceOrg' } & ReplaceOrgCommand & Conditional)
-  | ({ type: 'DeleteOrg' } & DeleteOrgCommand & Conditional)
-  | { type: 'BootstrapPlatformAdmin'; userId: string; email: string; name: string; password: string }
-  | {
-      type: 'AddUserToOrg';
-      orgId: string;
-      roles: unknown;
-      existingUserId?: string;
-      newUser?: { userId: string; email: unknown; name: unknown; password?: unknown };
-    }
-  | ({ type: 'UpdateOrgUser'; orgId: string; userId: string; roles?: unknown; name?: unknown } & OrgUserPrecondition & Conditional)
-  | ({ type: 'RemoveUserFromOrg'; orgId: string; userId: string } & OrgUserPrecondition & Conditional)
-  /** A pending membership (an account linked by a caller who could not see it) takes effect. */
-  | ({ type: 'ConfirmMembership'; orgId: string; userId: string } & OrgUserPrecondition)
-  /** A user's own record: their profile (name) and, for platform admins, their status. */
-  | ({ type: 'UpdateUser'; userId: string; name?: unknown; status?: 'active' | 'disabled'; expectedVersion?: number } & Conditional)
-  /**
-   * The calling user changes their own password, proving the current one (checked by the command service,
-   * throttled like a login). `source`: the caller's address as the gateway saw it (`req.ip`), the source the
-   * login throttle counts. Ends the user's other sessions (the caller's own, its `sid`, survives).
-   */
-  | { type: 'ChangeOwnPassword'; userId: string; currentPassword: unknown; newPassword: unknown; source?: string }
-  /** A platform admin, or the operator as `system` (`arbor reset-admin-password`), sets a user's password; ends every session of the user. */
-  | { type: 'SetUserPassword'; userId: string; password: unknown }
-  /** The command service mints the `client_id` itself; `secret` must be 256-bit random (ClientSecretHasher.newSecret). */
-  | { type: 'IssueClientCredential'; clientCredentialId: string; name: unknown; orgId: string; scopes: unknown; secret: string }
-  | ({ type: 'RevokeClientCredential'; clientCredentialId: string; expectedVersion?: number } & Conditional);
+  | CreateOrgInput
+  | ReplaceOrgInput
+  | DeleteOrgInput
+  | BootstrapPlatformAdminInput
+  | AddUserToOrgInput
+  | UpdateOrgUserInput
+  | RemoveUserFromOrgInput
+  | ConfirmMembershipInput
+  | UpdateUserInput
+  | ChangeOwnPasswordInput
+  | SetUserPasswordInput
+  | IssueClientCredentialInput
+  | RevokeClientCredentialInput;
 
 export type CommandType = Command['type'];
 

@@ -29,6 +29,8 @@ export * from './ports/secret-vault';
 export * from './ports/throttle-store';
 export * from './ports/token-store';
 export * from './projection/projector';
+export * from './projection/read-model-engine';
+export * from './projection/read-model-projection';
 export * from './security/client-secret-hasher';
 export * from './security/password-hasher';
 export * from './security/personal-data-cipher';

@@ -1,5 +1,7 @@
+import type { MigrationPlan } from './schema-migrations';
+
 /**
- * Schema of the event log in its own PostgreSQL schema, one entry per version (see `applyMigrations`). It
+ * Schema of the event log in its own PostgreSQL schema, one entry per version (see `MigrationPlan`). It
  * mirrors the SQLite adapter's tables:
  *
  * - `events.position` is a `bigserial`: it only grows. Sequences are not transactional, so a rolled-back
@@ -12,10 +14,14 @@
  * - `data` and `org_path` are jsonb (note: jsonb does not keep object key order, and refuses `\u0000`).
  * - `idempotency.created_at` is the caller's text, stored as is (the SQLite adapter does the same).
  */
-export function eventStoreMigrations(schema: string): readonly string[] {
-  const s = quoteIdent(schema);
-  return [
-    `
+export function eventStoreMigrations(writerLockSql: string): MigrationPlan {
+  // The history table of the event store predates the shared runner: it keeps its name, and its rows.
+  return { history: 'schema_migrations', lockSql: writerLockSql, migrations: EVENT_STORE_MIGRATIONS };
+}
+
+/** Migration 1 was released with `schema_migrations`: no `IF NOT EXISTS`, a database at 1 never reruns it. */
+const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
+  (s) => `
     CREATE TABLE ${s}.events (
       position bigserial PRIMARY KEY,
       id uuid NOT NULL UNIQUE,
@@ -46,13 +52,4 @@ export function eventStoreMigrations(schema: string): readonly string[] {
       PRIMARY KEY (scope, key)
     );
     `,
-  ];
-}
-
-/** Schema names are interpolated into SQL: only plain lower-case identifiers are accepted. */
-export function quoteIdent(name: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
-    throw new Error(`Invalid PostgreSQL schema name '${name}': use lower-case letters, digits and '_'.`);
-  }
-  return `"${name}"`;
-}
+];

@@ -2,11 +2,11 @@ import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQu
 import type { StoredEvent } from '@arbor/domain';
 import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
-import { applyMigrations } from './apply-migrations';
 import { EventReads, EventStatements } from './event-reads';
 import { eventQuerySql } from './event-query-sql';
 import { toStoredEvent, type EventRow } from './event-rows';
-import { eventStoreMigrations, quoteIdent } from './event-store-schema';
+import { eventStoreMigrations } from './event-store-schema';
+import { migrateSchema, quoteSchema } from './schema-migrations';
 import { runWriteGroup, type QueuedTransaction } from './write-group';
 
 export interface PostgresEventStoreOptions {
@@ -87,7 +87,7 @@ export class PostgresEventStore implements EventStore {
     private readonly pool: Pool,
     readonly schema: string,
   ) {
-    this.st = new EventStatements(schema, quoteIdent(schema));
+    this.st = new EventStatements(schema, quoteSchema(schema));
     this.reads = new EventReads(pool, this.st);
     // One round trip: open the transaction and queue behind the other writers. (If waiting for the lock
     // fails, e.g. on a statement_timeout, the group's ROLLBACK still ends the transaction.)
@@ -240,7 +240,7 @@ export async function openPostgresEventStore(
   options: PostgresEventStoreOptions = {},
 ): Promise<PostgresEventStore> {
   const schema = options.schema ?? 'arbor';
-  const quoted = quoteIdent(schema);
+  quoteSchema(schema);
   const config: PoolConfig = {
     connectionString,
     max: options.max ?? 10,
@@ -251,7 +251,7 @@ export async function openPostgresEventStore(
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', options.onIdleError ?? (() => undefined));
   try {
-    await applyMigrations(pool, quoted, eventStoreMigrations(schema), writerLockSql(schema));
+    await migrateSchema(pool, schema, eventStoreMigrations(writerLockSql(schema)));
     return new PostgresEventStore(pool, schema);
   } catch (e) {
     await pool.end().catch(() => undefined);

@@ -1,5 +1,11 @@
-import { createTablesOnce } from './create-tables-once';
 import { Pool } from 'pg';
+import { migrateSchema, qualified, type MigrationPlan } from './schema-migrations';
+
+/** Migration 1 is the table from before versioned migrations (see `MigrationPlan`). */
+const checkpointMigrations: MigrationPlan = {
+  history: 'publisher_checkpoint_migrations',
+  migrations: [(s) => `CREATE TABLE IF NOT EXISTS ${s}.publisher_checkpoint (name text PRIMARY KEY, position bigint NOT NULL)`],
+};
 
 /**
  * Where the event publisher keeps the position of the last event Kafka acknowledged: one row next to the
@@ -13,7 +19,7 @@ export class PostgresPublisherCheckpoint {
     schema: string,
     private readonly name: string,
   ) {
-    this.table = `"${schema.replace(/"/g, '""')}".publisher_checkpoint`;
+    this.table = qualified(schema, 'publisher_checkpoint');
   }
 
   static async open(connectionString: string, options: { schema?: string; name?: string } = {}): Promise<PostgresPublisherCheckpoint> {
@@ -22,12 +28,7 @@ export class PostgresPublisherCheckpoint {
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const checkpoint = new PostgresPublisherCheckpoint(pool, schema, options.name ?? 'kafka');
-    await createTablesOnce(
-      pool,
-      schema,
-      `CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}";
-       CREATE TABLE IF NOT EXISTS ${checkpoint.table} (name text PRIMARY KEY, position bigint NOT NULL);`,
-    );
+    await migrateSchema(pool, schema, checkpointMigrations);
     return checkpoint;
   }
 

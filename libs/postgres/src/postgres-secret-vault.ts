@@ -1,6 +1,6 @@
 import type { SecretVault } from '@arbor/application';
 import type { Pool } from 'pg';
-import { openPoolWithTables, quoteSchema } from './create-tables-once';
+import { openPoolWithMigrations, quoteSchema, type MigrationPlan } from './schema-migrations';
 
 export interface PostgresSecretVaultOptions {
   /** The schema holding the vault's tables, created if absent. Default `arbor`. */
@@ -9,13 +9,17 @@ export interface PostgresSecretVaultOptions {
   poolSize?: number;
 }
 
-/** Idempotent (see `createTablesOnce`). */
-const vaultDdl = (s: string): string => `
-  CREATE SCHEMA IF NOT EXISTS ${s};
+/** Migration 1 is the schema from before versioned migrations (see `MigrationPlan`). */
+const vaultMigrations: MigrationPlan = {
+  history: 'secret_vault_migrations',
+  migrations: [
+    (s) => `
   CREATE TABLE IF NOT EXISTS ${s}.secret_data_keys (subject_id TEXT PRIMARY KEY, key BYTEA NOT NULL);
   CREATE TABLE IF NOT EXISTS ${s}.secret_password_hashes (user_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS ${s}.secret_client_secret_hashes (client_credential_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
-`;
+`,
+  ],
+};
 
 /**
  * Data keys, password hashes and client secret hashes in PostgreSQL, in tables of their own
@@ -137,6 +141,6 @@ export async function openPostgresSecretVault(
   connectionString: string,
   options: PostgresSecretVaultOptions = {},
 ): Promise<PostgresSecretVault> {
-  const { pool, schema } = await openPoolWithTables(connectionString, options, vaultDdl);
+  const { pool, schema } = await openPoolWithMigrations(connectionString, options, vaultMigrations);
   return new PostgresSecretVault(pool, schema);
 }

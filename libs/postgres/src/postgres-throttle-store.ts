@@ -1,19 +1,21 @@
 import type { ThrottleCount, ThrottleStore } from '@arbor/application';
 import type { Pool } from 'pg';
 import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible';
-import { openPoolWithTables, quoteSchema } from './create-tables-once';
+import { openPoolWithMigrations, quoteSchema, type MigrationPlan } from './schema-migrations';
 
 const TABLE = 'login_throttle';
 
 /**
  * rate-limiter-flexible's own layout (RateLimiterPostgres._getCreateTableStmt), created here under the DDL
  * lock with the deployment's other tables rather than by the library at some point after construction:
- * `expire` is a Unix time in milliseconds.
+ * `expire` is a Unix time in milliseconds. Migration 1 is the schema from before versioned migrations.
  */
-const throttleDdl = (s: string): string => `
-  CREATE SCHEMA IF NOT EXISTS ${s};
-  CREATE TABLE IF NOT EXISTS ${s}.${TABLE} (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
-`;
+const throttleMigrations: MigrationPlan = {
+  history: 'throttle_store_migrations',
+  migrations: [
+    (s) => `CREATE TABLE IF NOT EXISTS ${s}.${TABLE} (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`,
+  ],
+};
 
 /** How often expired counters are deleted (by every gateway: the DELETE is idempotent). */
 const PURGE_EVERY_MS = 10 * 60_000;
@@ -90,6 +92,6 @@ const toCount = (res: RateLimiterRes): ThrottleCount => ({ points: res.consumedP
 
 /** Opens a pool on `connectionString` and creates the throttle table in the schema if needed. */
 export async function openPostgresThrottleStore(connectionString: string, options: PostgresThrottleStoreOptions = {}): Promise<PostgresThrottleStore> {
-  const { pool, schema } = await openPoolWithTables(connectionString, { ...options, poolSize: options.poolSize ?? 5 }, throttleDdl);
+  const { pool, schema } = await openPoolWithMigrations(connectionString, { ...options, poolSize: options.poolSize ?? 5 }, throttleMigrations);
   return new PostgresThrottleStore(pool, schema);
 }

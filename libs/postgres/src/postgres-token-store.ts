@@ -1,6 +1,6 @@
 import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
 import type { Pool } from 'pg';
-import { openPoolWithTables, quoteSchema } from './create-tables-once';
+import { openPoolWithMigrations, quoteSchema, type MigrationPlan } from './schema-migrations';
 
 export interface PostgresTokenStoreOptions {
   /** The schema holding the store's tables, created if absent. Default `arbor`. */
@@ -12,9 +12,12 @@ export interface PostgresTokenStoreOptions {
 /**
  * Times are `timestamptz`: `purgeExpired` compares instants, whatever the offset of the strings given, and
  * they come back as `Date.prototype.toISOString` strings (millisecond precision, as the application writes them).
+ * Migration 1 is the schema from before versioned migrations (see `MigrationPlan`).
  */
-const tokenDdl = (s: string): string => `
-  CREATE SCHEMA IF NOT EXISTS ${s};
+const tokenMigrations: MigrationPlan = {
+  history: 'token_store_migrations',
+  migrations: [
+    (s) => `
   CREATE TABLE IF NOT EXISTS ${s}.refresh_tokens (
     token_hash TEXT PRIMARY KEY,
     family_id TEXT NOT NULL,
@@ -29,7 +32,9 @@ const tokenDdl = (s: string): string => `
   CREATE TABLE IF NOT EXISTS ${s}.revoked_token_families (family_id TEXT PRIMARY KEY, revoked_at TIMESTAMPTZ NOT NULL);
   CREATE TABLE IF NOT EXISTS ${s}.revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL);
   CREATE INDEX IF NOT EXISTS revoked_access_tokens_expiry ON ${s}.revoked_access_tokens (expires_at);
-`;
+`,
+  ],
+};
 
 interface RefreshTokenRow {
   token_hash: string;
@@ -175,6 +180,6 @@ export async function openPostgresTokenStore(
   connectionString: string,
   options: PostgresTokenStoreOptions = {},
 ): Promise<PostgresTokenStore> {
-  const { pool, schema } = await openPoolWithTables(connectionString, options, tokenDdl);
+  const { pool, schema } = await openPoolWithMigrations(connectionString, options, tokenMigrations);
   return new PostgresTokenStore(pool, schema);
 }

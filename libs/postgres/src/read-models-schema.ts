@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { migrateSchema, qualified, quoteSchema, type MigrationPlan } from './schema-migrations';
 
 /**
  * Schema of the read models in PostgreSQL: the SQLite adapter's tables (see libs/sqlite/src/read-models-schema.ts),
@@ -13,13 +14,11 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
  * - `metadata`, `roles` and `scopes` are jsonb (roles and scopes are arrays of strings).
  * - `checkpoint.position` is a bigint (event positions are a bigserial on the write side).
  *
- * Everything here can be rebuilt from the event log. The DDL is idempotent (`IF NOT EXISTS`) and runs under
- * a transaction-scoped advisory lock, so several processes may start at once.
+ * Everything here can be rebuilt from the event log. Migration 1 is the schema from before versioned
+ * migrations, idempotent (`IF NOT EXISTS`), so a database that code created is recognised (see `MigrationPlan`).
  */
-export function readModelsDdl(schema: string): string {
-  const s = quoteSchemaName(schema);
-  return `
-  CREATE SCHEMA IF NOT EXISTS ${s};
+const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
+  (s) => `
   CREATE TABLE IF NOT EXISTS ${s}.orgs (
     id TEXT COLLATE "C" PRIMARY KEY,
     name TEXT NOT NULL,
@@ -89,8 +88,9 @@ export function readModelsDdl(schema: string): string {
     name TEXT PRIMARY KEY,
     position BIGINT NOT NULL
   );
-  `;
-}
+  CREATE TABLE IF NOT EXISTS ${s}.key_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+  `,
+];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */
 export const READ_MODEL_TABLES = ['checkpoint', 'orgs', 'org_closure', 'users', 'memberships', 'clients'] as const;
@@ -108,7 +108,7 @@ export function quoteSchemaName(schema: string): string {
       `Invalid read-model schema name ${JSON.stringify(schema)}: use at most 46 lower-case letters, digits and '_'.`,
     );
   }
-  return `"${schema}"`;
+  return quoteSchema(schema);
 }
 
 /** The channel on which `apply` announces each new checkpoint (the payload is the position, in decimal). */
@@ -124,28 +124,26 @@ export const projectionChannel = (schema: string): string => {
  */
 export const READ_MODEL_KEY_FORMAT = 2;
 
-/** Creates the schema and its tables if absent; safe when several processes start at once. */
+/**
+ * Creates the schema and brings its tables to the latest migration; safe when several processes start at
+ * once. Read models whose key format is not `READ_MODEL_KEY_FORMAT` are emptied in the same transaction.
+ */
 export async function createReadModelsSchema(pool: Pool, schema: string): Promise<void> {
-  const ddl = readModelsDdl(schema);
-  const s = quoteSchemaName(schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`arbor-ddl:${schema}`]);
-    await client.query(ddl);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.key_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`);
-    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.key_format`);
-    if (rows[0]?.version !== READ_MODEL_KEY_FORMAT) {
-      await client.query(`TRUNCATE ${READ_MODEL_TABLES.map((t) => `${s}.${t}`).join(', ')}`);
-      await client.query(`INSERT INTO ${s}.key_format (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version`, [READ_MODEL_KEY_FORMAT]);
-    }
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release(true);
-    throw e;
-  }
-  client.release();
+  quoteSchemaName(schema);
+  await migrateSchema(pool, schema, {
+    history: 'read_models_migrations',
+    migrations: READ_MODEL_MIGRATIONS,
+    afterMigrations: async (client, s) => {
+      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.key_format`);
+      if (rows[0]?.version !== READ_MODEL_KEY_FORMAT) {
+        await client.query(`TRUNCATE ${READ_MODEL_TABLES.map((t) => `${s}.${t}`).join(', ')}`);
+        await client.query(
+          `INSERT INTO ${s}.key_format (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version`,
+          [READ_MODEL_KEY_FORMAT],
+        );
+      }
+    },
+  });
 }
 
 /** A pool or one of its clients: anything that runs a query. */
@@ -165,7 +163,7 @@ export class ReadModelSql {
 
   /** `${schema}.${table}`, quoted. */
   table(name: string): string {
-    return `"${this.schema}".${name}`;
+    return qualified(this.schema, name);
   }
 
   async rows<R extends QueryResultRow>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {

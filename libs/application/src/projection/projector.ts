@@ -1,4 +1,4 @@
-import { IamError, isKnownEvent, type StoredEvent } from '@arbor/domain';
+import { IamError, sealedPersonalDataOf, type StoredEvent } from '@arbor/domain';
 import type { Bus } from '../ports/bus';
 import type { EventStore } from '../ports/event-store';
 import type { ProjectableEvent, ReadModels } from '../ports/read-models';
@@ -144,11 +144,10 @@ export class Projector {
 
   private async applyBatch(batch: StoredEvent[]): Promise<void> {
     // Personal data of the whole batch opens with one vault read.
-    const sealed = batch.flatMap((event, index) =>
-      isKnownEvent(event) && (event.type === 'UserCreated' || event.type === 'UserUpdated')
-        ? [{ index, subjectId: event.data.userId, sealed: event.data.personal }]
-        : [],
-    );
+    const sealed = batch.flatMap((event, index) => {
+      const personal = sealedPersonalDataOf(event); // the catalogue says which events carry it
+      return personal ? [{ index, ...personal }] : [];
+    });
     const opened = await this.deps.cipher.openMany(sealed);
     const projectable: ProjectableEvent[] = batch.slice();
     sealed.forEach((item, i) => (projectable[item.index] = { ...batch[item.index], personal: opened[i] }));

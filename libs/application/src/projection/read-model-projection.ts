@@ -1,0 +1,167 @@
+import {
+  caselessKey,
+  isKnownEvent,
+  nameKey,
+  type DomainEventType,
+  type EventDataByType,
+} from '@arbor/domain';
+import type { ProjectableEvent } from '../ports/read-models';
+import type { PersonalColumns, ReadModelEngine, Step, SyncReadModelEngine } from './read-model-engine';
+
+/**
+ * The read side's decisions, written once for every engine: for each event type, which rows change, in
+ * which order, with which values (keys, versions, closure links). An engine (`ReadModelEngine`) only stores.
+ *
+ * A handler is a generator: it yields each primitive's `Step` in order and receives its value back (a
+ * depth, or nothing), so the same handler runs synchronously on SQLite (`projectEventSync`, statements
+ * prepared once, inside the caller's transaction) and asynchronously on PostgreSQL (`projectEventAsync`, one
+ * statement awaited after the other on the transaction's connection).
+ */
+type Steps = Generator<Step<unknown>, void, unknown>;
+type Handler<K extends DomainEventType> = (
+  event: ProjectableEvent,
+  data: EventDataByType[K],
+  engine: ReadModelEngine,
+) => Steps;
+
+/** `satisfies` every event type: a new event type without a handler here fails the build. */
+const HANDLERS = {
+  *OrgCreated(event, d, engine) {
+    yield engine.createOrg({
+      id: d.orgId,
+      name: d.name,
+      nameKey: nameKey(d.name),
+      parentId: d.parentId,
+      description: d.description,
+      metadata: d.metadata ?? {},
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
+  },
+  *OrgUpdated(event, d, engine) {
+    yield engine.updateOrg({
+      id: d.orgId,
+      name: d.name,
+      nameKey: nameKey(d.name),
+      description: d.description,
+      metadata: d.metadata ?? {},
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
+  },
+  /**
+   * The closure-table subtree move: unlink the subtree from its old strict ancestors, link it under the new
+   * parent's ancestors (the parent included), shift every depth in it by the change of the node's own depth.
+   * A move of an organization without a row (its creation not projected) changes nothing.
+   */
+  *OrgMoved(event, d, engine) {
+    const oldDepth = (yield engine.orgDepth(d.orgId)) as number | undefined;
+    if (oldDepth === undefined) return;
+    const parentDepth = d.toParentId === null ? undefined : ((yield engine.orgDepth(d.toParentId)) as number | undefined);
+    const newDepth = parentDepth === undefined ? 0 : parentDepth + 1;
+    yield engine.unlinkSubtree(d.orgId);
+    if (d.toParentId !== null) yield engine.linkSubtree(d.orgId, d.toParentId);
+    if (newDepth !== oldDepth) yield engine.shiftSubtreeDepth(d.orgId, newDepth - oldDepth);
+    yield engine.setParent(d.orgId, d.toParentId, event.occurredAt, event.streamVersion);
+  },
+  /**
+   * Deleted organizations are leaves, but all their links go either way, so a stray row cannot survive. The
+   * domain removes members and revokes clients before deleting an organization; deleting them is a backstop.
+   */
+  *OrgDeleted(_event, d, engine) {
+    yield engine.deleteOrg(d.orgId);
+    yield engine.deleteOrgAccess(d.orgId);
+  },
+  /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
+  *UserCreated(event, d, engine) {
+    const personal = personalColumns(event);
+    yield engine.insertUser({
+      id: d.userId,
+      personal,
+      status: personal ? 'active' : 'erased',
+      platformAdmin: Boolean(d.platformAdmin),
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
+  },
+  /** Opened personal data replaces the old one whole; none (its key is gone) erases the user for good. */
+  *UserUpdated(event, d, engine) {
+    yield engine.setPersonalData(d.userId, personalColumns(event), event.occurredAt, event.streamVersion);
+  },
+  /** Disabling ends every session for good: tokens issued before it stay dead after a re-enable. */
+  *UserDisabled(event, d, engine) {
+    yield engine.setUserStatus({ id: d.userId, status: 'disabled', endSessions: true, at: event.occurredAt, version: event.streamVersion });
+  },
+  *UserEnabled(event, d, engine) {
+    yield engine.setUserStatus({ id: d.userId, status: 'active', endSessions: false, at: event.occurredAt, version: event.streamVersion });
+  },
+  /** Sessions begun before the change end, but the one that made it (`keptSessionId`). */
+  *UserPasswordChanged(event, d, engine) {
+    yield engine.endSessions(d.userId, event.occurredAt, d.keptSessionId ?? null, event.streamVersion);
+  },
+  *UserPasswordSet(event, d, engine) {
+    yield engine.endSessions(d.userId, event.occurredAt, null, event.streamVersion);
+  },
+  *UserAddedToOrg(event, d, engine) {
+    yield engine.upsertMembership({ orgId: d.orgId, userId: d.userId, roles: d.roles, at: event.occurredAt, pending: d.pending === true });
+  },
+  *MembershipConfirmed(_event, d, engine) {
+    yield engine.confirmMembership(d.orgId, d.userId);
+  },
+  *OrgUserUpdated(_event, d, engine) {
+    yield engine.setMembershipRoles(d.orgId, d.userId, d.roles);
+  },
+  *UserRemovedFromOrg(_event, d, engine) {
+    yield engine.deleteMembership(d.orgId, d.userId);
+  },
+  /** Replaces a row on either key: a projector must never be unable to apply a fact of the log. */
+  *ClientCredentialIssued(event, d, engine) {
+    yield engine.putClient({
+      id: d.clientCredentialId,
+      clientId: d.clientId,
+      name: d.name,
+      orgId: d.orgId,
+      scopes: d.scopes,
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
+  },
+  *ClientCredentialRevoked(_event, d, engine) {
+    yield engine.deleteClient(d.clientCredentialId);
+  },
+} satisfies { [K in DomainEventType]: Handler<K> };
+
+/** The steps of one event, or undefined for a type this version does not know (the caller still advances). */
+function stepsOf(event: ProjectableEvent, engine: ReadModelEngine): Steps | undefined {
+  if (!isKnownEvent(event)) return undefined;
+  const handler = HANDLERS[event.type] as Handler<DomainEventType>;
+  return handler(event, event.data as never, engine);
+}
+
+/**
+ * Applies one event through a synchronous engine, inside the caller's transaction. Throws if a primitive
+ * returns a promise (an engine bug: the transaction would commit without it).
+ */
+export function projectEventSync(engine: SyncReadModelEngine, event: ProjectableEvent): void {
+  const steps = stepsOf(event, engine);
+  if (steps === undefined) return;
+  for (let next = steps.next(); !next.done; ) {
+    const value = next.value;
+    if (value instanceof Promise) throw new Error('A synchronous read-model engine returned a promise.');
+    next = steps.next(value);
+  }
+}
+
+/** Applies one event through an engine whose primitives may be asynchronous, each awaited before the next. */
+export async function projectEventAsync(engine: ReadModelEngine, event: ProjectableEvent): Promise<void> {
+  const steps = stepsOf(event, engine);
+  if (steps === undefined) return;
+  for (let next = steps.next(); !next.done; ) next = steps.next(await next.value);
+}
+
+/** email, email_key, name, name_key from the opened personal data; null when it could not be opened. */
+function personalColumns(event: ProjectableEvent): PersonalColumns | null {
+  const personal = event.personal ?? null;
+  if (!personal) return null;
+  return { email: personal.email, emailKey: caselessKey(personal.email), name: personal.name, nameKey: caselessKey(personal.name) };
+}

@@ -28,10 +28,20 @@ const productionConstraints = [
   { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:domain', 'layer:application'] },
   { sourceTag: 'layer:testing', onlyDependOnLibsWithTags: ['layer:domain', 'layer:application'] },
   // libs/runtime: what every app shares at start-up (validated configuration, shutdown), over api and application.
-  { sourceTag: 'layer:runtime', onlyDependOnLibsWithTags: ['layer:domain', 'layer:application', 'layer:http', 'layer:api'] },
+  {
+    sourceTag: 'layer:runtime',
+    onlyDependOnLibsWithTags: ['layer:domain', 'layer:application', 'layer:http', 'layer:api'],
+  },
   {
     sourceTag: 'layer:app',
-    onlyDependOnLibsWithTags: ['layer:domain', 'layer:application', 'layer:http', 'layer:api', 'layer:adapter', 'layer:runtime'],
+    onlyDependOnLibsWithTags: [
+      'layer:domain',
+      'layer:application',
+      'layer:http',
+      'layer:api',
+      'layer:adapter',
+      'layer:runtime',
+    ],
   },
   {
     sourceTag: 'layer:system-test',
@@ -110,7 +120,12 @@ export default [
     files: ['tests/**/*.ts'],
     // The system tests drive the apps through the standalone app's test support (test-app, fixtures), and
     // compose the distributed processes from their start* functions (tests/distributed/start-functions).
-    rules: boundaries(productionConstraints, ['../../apps/standalone/src/**', '../../apps/command-service/src/**', '../../apps/gateway/src/**', '../../apps/projector/src/**']),
+    rules: boundaries(productionConstraints, [
+      '../../apps/standalone/src/**',
+      '../../apps/command-service/src/**',
+      '../../apps/gateway/src/**',
+      '../../apps/projector/src/**',
+    ]),
   },
   {
     // A package.json's `dependencies` name exactly the workspace libs its production code imports (what its

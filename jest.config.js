@@ -35,7 +35,28 @@ const base = {
 
 /** The HTTP suites that describe the contract, not one profile's files. */
 const PROFILE_NEUTRAL_SUITES = [
-  'orgs', 'conditional-requests', 'resource-versions', 'client-credentials', 'http-rules', 'input-rules', 'auth', 'concurrency', 'durability', 'events', 'users', 'access-control', 'tenant-boundaries', 'tokens', 'oauth-interop', 'oauth-endpoints', 'token-rights', 'throttling', 'request-input', 'passwords', 'cors', 'event-catalogue',
+  'orgs',
+  'conditional-requests',
+  'resource-versions',
+  'client-credentials',
+  'http-rules',
+  'input-rules',
+  'auth',
+  'concurrency',
+  'durability',
+  'events',
+  'users',
+  'access-control',
+  'tenant-boundaries',
+  'tokens',
+  'oauth-interop',
+  'oauth-endpoints',
+  'token-rights',
+  'throttling',
+  'request-input',
+  'passwords',
+  'cors',
+  'event-catalogue',
 ];
 
 const embedded = {
@@ -74,7 +95,9 @@ module.exports = {
       '<rootDir>/tests/support/skipped-suites-reporter.js',
       {
         distributed: withServices,
-        neutralSuites: PROFILE_NEUTRAL_SUITES.map((name) => path.join(__dirname, 'apps/standalone/src', `${name}.e2e.spec.ts`)),
+        neutralSuites: PROFILE_NEUTRAL_SUITES.map((name) =>
+          path.join(__dirname, 'apps/standalone/src', `${name}.e2e.spec.ts`),
+        ),
         distributedOnlyDir: path.join(__dirname, 'tests/distributed'),
       },
     ],

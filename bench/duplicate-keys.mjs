@@ -15,7 +15,12 @@ const small = JSON.stringify({
 });
 const metadata = {};
 for (let i = 0; JSON.stringify(metadata).length < 3900; i++) metadata[`key${i}`] = `value number ${i} of the sample`;
-const large = JSON.stringify({ name: 'Acme Robotics EMEA', parentId: 'org_01jd5x8k2m3n4p5q6r7s8t9v0w', description: 'x'.repeat(40), metadata });
+const large = JSON.stringify({
+  name: 'Acme Robotics EMEA',
+  parentId: 'org_01jd5x8k2m3n4p5q6r7s8t9v0w',
+  description: 'x'.repeat(40),
+  metadata,
+});
 
 function nsPerOp(fn, text, iterations) {
   for (let i = 0; i < iterations / 10; i++) fn(text); // warm-up
@@ -35,8 +40,13 @@ const after = (text) => {
   return value;
 };
 
-for (const [label, text, iterations] of [['small', small, 200_000], ['4 KiB', large, 20_000]]) {
+for (const [label, text, iterations] of [
+  ['small', small, 200_000],
+  ['4 KiB', large, 20_000],
+]) {
   const b = nsPerOp(before, text, iterations);
   const a = nsPerOp(after, text, iterations);
-  console.log(`${label.padEnd(6)} ${String(Buffer.byteLength(text)).padStart(5)} B  JSON.parse ${(b / 1000).toFixed(2)} µs  + duplicate scan ${(a / 1000).toFixed(2)} µs  (+${((a - b) / 1000).toFixed(2)} µs)`);
+  console.log(
+    `${label.padEnd(6)} ${String(Buffer.byteLength(text)).padStart(5)} B  JSON.parse ${(b / 1000).toFixed(2)} µs  + duplicate scan ${(a / 1000).toFixed(2)} µs  (+${((a - b) / 1000).toFixed(2)} µs)`,
+  );
 }

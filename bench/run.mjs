@@ -40,7 +40,8 @@ const { values: argv } = parseArgs({
   },
 });
 if (argv.help) {
-  process.stdout.write(`usage: npm run bench -- [--quick] [--orgs N] [--users N] [--clients N] [--duration S] [--warmup S]
+  process.stdout
+    .write(`usage: npm run bench -- [--quick] [--orgs N] [--users N] [--clients N] [--duration S] [--warmup S]
                       [--connections N] [--flood-connections N] [--data-dir DIR] [--keep]
                       [--only name,name] [--embedded-only] [--subtree-cache N]
 every option can also be given as an environment variable: BENCH_ORGS, BENCH_DURATION, BENCH_QUICK=1, ...\n`);
@@ -70,23 +71,31 @@ const opts = {
   /** Skips the distributed workload (which needs PostgreSQL and Kafka: DATABASE_URL/KAFKA_BROKERS or scripts/services). */
   embeddedOnly: argv['embedded-only'] ?? ['1', 'true'].includes(env('embedded-only') ?? ''),
   /** Comma-separated workload names; all by default (the empty route always runs: it is the floor). */
-  only: (argv.only ?? env('only'))?.split(',').map((x) => x.trim()).filter(Boolean),
+  only: (argv.only ?? env('only'))
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
   /** The server's IAM_SUBTREE_CACHE_ENTRIES (its default when absent; 0 measures every children/parents read uncached). */
   subtreeCache: argv['subtree-cache'] ?? env('subtree-cache'),
 };
-if (opts.subtreeCache !== undefined && !/^\d+$/.test(opts.subtreeCache)) throw new Error(`--subtree-cache must be a whole number, not "${opts.subtreeCache}"`);
+if (opts.subtreeCache !== undefined && !/^\d+$/.test(opts.subtreeCache))
+  throw new Error(`--subtree-cache must be a whole number, not "${opts.subtreeCache}"`);
 if (opts.users < 1000 + 10) throw new Error('--users must be at least 1010 (hot organizations take 1,000 members)');
 
 const log = (msg) => process.stderr.write(`[bench ${((Date.now() - wallStart) / 1000).toFixed(1)}s] ${msg}\n`);
 
 async function main() {
   for (const f of ['apps/standalone/dist/main.js', 'apps/projector/dist/main.js', 'libs/sqlite/dist/index.js']) {
-    if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` first (npm run bench does).`);
+    if (!existsSync(join(ROOT, f)))
+      throw new Error(`${f} is missing: run \`npm run build\` first (npm run bench does).`);
   }
   const dir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(os.tmpdir(), 'arbor-bench-'));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (existsSync(join(dir, 'events.sqlite'))) throw new Error(`${dir} already holds an event log; give an empty --data-dir`);
-  log(`data dir ${dir}; ${opts.orgs} orgs, ${opts.users} users, ${opts.clients} clients; ${opts.duration}s per workload (+${opts.warmup}s warm-up), ${opts.connections} connections`);
+  if (existsSync(join(dir, 'events.sqlite')))
+    throw new Error(`${dir} already holds an event log; give an empty --data-dir`);
+  log(
+    `data dir ${dir}; ${opts.orgs} orgs, ${opts.users} users, ${opts.clients} clients; ${opts.duration}s per workload (+${opts.warmup}s warm-up), ${opts.connections} connections`,
+  );
   const loadBefore = os.loadavg();
 
   const s = await seed(dir, opts, log);
@@ -103,8 +112,13 @@ async function main() {
     },
     commit: (() => {
       try {
-        const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-        const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+        const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim();
+        const dirty =
+          execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+            .toString()
+            .trim() !== '';
         return dirty ? `${sha}+dirty` : sha;
       } catch {
         return null;
@@ -118,7 +132,14 @@ async function main() {
 
   log('starting the server (cold: it projects the seeded log before it is ready)');
   const server = await startServer(dir, 'cold');
-  report.startup.cold = { secondsToReady: Math.round(server.startSeconds * 1000) / 1000, peakRssMb: server.startPeakRssMb, rssAtReadyMb: server.readyRssMb, rssAnonAtReadyMb: server.readyRssAnonMb, heapUsedAtReadyMb: server.heapUsedAtReadyMb, cpuSeconds: server.cpuAtReady };
+  report.startup.cold = {
+    secondsToReady: Math.round(server.startSeconds * 1000) / 1000,
+    peakRssMb: server.startPeakRssMb,
+    rssAtReadyMb: server.readyRssMb,
+    rssAnonAtReadyMb: server.readyRssAnonMb,
+    heapUsedAtReadyMb: server.heapUsedAtReadyMb,
+    cpuSeconds: server.cpuAtReady,
+  };
   log(`server ready in ${server.startSeconds.toFixed(2)}s (cold), RSS ${server.readyRssMb} MB`);
 
   let adminToken = await passwordToken(server.url, s.admin);
@@ -138,7 +159,9 @@ async function main() {
 
   let failures = 0;
   try {
-    for (const w of workloads(s, tokens, opts).filter((w) => !opts.only || w.name === 'empty_route' || opts.only.includes(w.name))) {
+    for (const w of workloads(s, tokens, opts).filter(
+      (w) => !opts.only || w.name === 'empty_route' || opts.only.includes(w.name),
+    )) {
       await refreshAdmin();
       const sample = await probe(server.url, w.req);
       if (sample.status >= 300 || (w.expect && !w.expect.test(sample.body))) {
@@ -151,14 +174,27 @@ async function main() {
       if (w.alongside) loads.push({ req: w.alongside.req, connections: w.alongside.connections });
       log(`${w.name}: ${w.what}`);
       const [main_, along] = await measure(server, loads, opts);
-      report.workloads.push({ name: w.name, what: w.what, probe: { status: sample.status, body: sample.body.replace(/"(access_token|refresh_token)":"[^"]*"?/g, '"$1":"…"').slice(0, 160) }, ...main_ });
+      report.workloads.push({
+        name: w.name,
+        what: w.what,
+        probe: {
+          status: sample.status,
+          body: sample.body.replace(/"(access_token|refresh_token)":"[^"]*"?/g, '"$1":"…"').slice(0, 160),
+        },
+        ...main_,
+      });
       if (along) report.workloads.push({ name: w.alongside.name, what: w.alongside.what, ...along });
-      log(`  ${main_.okPerSecond}/s ok, p99 ${main_.latencyMs.p99} ms${along ? `; alongside: ${along.okPerSecond}/s, p99 ${along.latencyMs.p99} ms` : ''}`);
+      log(
+        `  ${main_.okPerSecond}/s ok, p99 ${main_.latencyMs.p99} ms${along ? `; alongside: ${along.okPerSecond}/s, p99 ${along.latencyMs.p99} ms` : ''}`,
+      );
     }
   } finally {
     await server.stop();
   }
-  report.startup.serverPeakRssMb = Math.max(report.startup.cold.peakRssMb ?? 0, ...report.workloads.filter((w) => !w.reference).map((w) => w.server.peakRssMb ?? 0));
+  report.startup.serverPeakRssMb = Math.max(
+    report.startup.cold.peakRssMb ?? 0,
+    ...report.workloads.filter((w) => !w.reference).map((w) => w.server.peakRssMb ?? 0),
+  );
 
   if (!opts.only || opts.only.includes('reference')) report.workloads.push(...(await referenceWorkloads(dir)));
 
@@ -168,7 +204,14 @@ async function main() {
 
   log('starting the server again (warm: read models present)');
   const warm = await startServer(dir, 'warm');
-  report.startup.warm = { secondsToReady: Math.round(warm.startSeconds * 1000) / 1000, peakRssMb: warm.startPeakRssMb, rssAtReadyMb: warm.readyRssMb, rssAnonAtReadyMb: warm.readyRssAnonMb, heapUsedAtReadyMb: warm.heapUsedAtReadyMb, cpuSeconds: warm.cpuAtReady };
+  report.startup.warm = {
+    secondsToReady: Math.round(warm.startSeconds * 1000) / 1000,
+    peakRssMb: warm.startPeakRssMb,
+    rssAtReadyMb: warm.readyRssMb,
+    rssAnonAtReadyMb: warm.readyRssAnonMb,
+    heapUsedAtReadyMb: warm.heapUsedAtReadyMb,
+    cpuSeconds: warm.cpuAtReady,
+  };
   await warm.stop();
   log(`warm start ready in ${warm.startSeconds.toFixed(2)}s, RSS ${warm.readyRssMb} MB`);
 
@@ -176,11 +219,15 @@ async function main() {
 
   report.wallSeconds = Math.round((Date.now() - wallStart) / 100) / 10;
   const floor = report.workloads.find((w) => w.name === 'empty_route')?.okPerSecond;
-  for (const w of report.workloads.concat(report.distributed.workload ?? [])) w.shareOfEmptyRoute = floor ? Math.round((1000 * w.okPerSecond) / floor) / 1000 : null;
+  for (const w of report.workloads.concat(report.distributed.workload ?? []))
+    w.shareOfEmptyRoute = floor ? Math.round((1000 * w.okPerSecond) / floor) / 1000 : null;
 
   const resultsDir = join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}${opts.quick ? '-quick' : ''}.json`);
+  const file = join(
+    resultsDir,
+    `${report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}${opts.quick ? '-quick' : ''}.json`,
+  );
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(renderReport(report, file));
 
@@ -195,13 +242,29 @@ async function main() {
 /** The standalone server on the seeded directory; `label` names its log file (server-<label>.log). */
 async function startServer(dir, label) {
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dir, IAM_LOG_LEVEL: 'warn', IAM_BENCH_ROUTES: 'true' };
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    IAM_DATA_DIR: dir,
+    IAM_LOG_LEVEL: 'warn',
+    IAM_BENCH_ROUTES: 'true',
+  };
   if (opts.subtreeCache !== undefined) env.IAM_SUBTREE_CACHE_ENTRIES = opts.subtreeCache;
   // For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as for the distributed processes).
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const server = await startService({ main: 'apps/standalone/dist/main.js', nodeArgs, env, label: `server-${label}`, logDir: dir, readyUrl: `http://127.0.0.1:${port}/readyz` });
+  const server = await startService({
+    main: 'apps/standalone/dist/main.js',
+    nodeArgs,
+    env,
+    label: `server-${label}`,
+    logDir: dir,
+    readyUrl: `http://127.0.0.1:${port}/readyz`,
+  });
   const url = `http://127.0.0.1:${port}`;
-  const memory = await fetch(`${url}/__bench/memory`).then((r) => r.json()).catch(() => ({}));
+  const memory = await fetch(`${url}/__bench/memory`)
+    .then((r) => r.json())
+    .catch(() => ({}));
   return { ...server, url, stop: server.stop, heapUsedAtReadyMb: mb((memory.heapUsed ?? NaN) / 1024) };
 }
 
@@ -222,10 +285,26 @@ async function referenceWorkloads(dir) {
   const url = `http://127.0.0.1:${port}`;
   const rows = [];
   try {
-    const token = { method: 'POST', path: '/token', headers: { authorization: `Basic ${Buffer.from(`cli_reference:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' };
+    const token = {
+      method: 'POST',
+      path: '/token',
+      headers: {
+        authorization: `Basic ${Buffer.from(`cli_reference:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    };
     for (const [name, what, req] of [
-      ['reference_empty_route', 'reference: GET /empty on a separate plain express 5 process', { method: 'GET', path: '/empty' }],
-      ['reference_minimal_token', 'reference: minimal client_credentials on plain express 5 (Basic, SHA-256, ES256; no database)', token],
+      [
+        'reference_empty_route',
+        'reference: GET /empty on a separate plain express 5 process',
+        { method: 'GET', path: '/empty' },
+      ],
+      [
+        'reference_minimal_token',
+        'reference: minimal client_credentials on plain express 5 (Basic, SHA-256, ES256; no database)',
+        token,
+      ],
     ]) {
       log(`${name}: ${what}`);
       const [result] = await measure({ url, pid: server.pid }, [{ req, connections: opts.connections }], opts);
@@ -241,12 +320,15 @@ async function referenceWorkloads(dir) {
 /** The distributed workload, or why it did not run. */
 async function distributedPart(dir) {
   if (opts.embeddedOnly) return { skipped: '--embedded-only' };
-  if (opts.only && !opts.only.includes('create_org_distributed')) return { skipped: '--only without create_org_distributed' };
+  if (opts.only && !opts.only.includes('create_org_distributed'))
+    return { skipped: '--only without create_org_distributed' };
   const services = distributedServices(log);
   log('create_org_distributed: POST /orgs through the gateway of the distributed profile');
   const workload = await runDistributed({ dir, opts, log, services });
   const lag = workload.projectionLagMs;
-  log(`  ${workload.okPerSecond}/s ok, p99 ${workload.latencyMs.p99} ms; projection lag p50 ${lag.p50} ms, p99 ${lag.p99} ms`);
+  log(
+    `  ${workload.okPerSecond}/s ok, p99 ${workload.latencyMs.p99} ms; projection lag p50 ${lag.p50} ms, p99 ${lag.p99} ms`,
+  );
   return { workload };
 }
 

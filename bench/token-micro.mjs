@@ -22,7 +22,13 @@ if (process.argv[2] === '--child') {
   const { TokenService } = await import(join(dist, 'security/token-service.js'));
   const dir = mkdtempSync(join(tmpdir(), 'arbor-token-bench-'));
   const ring = SigningKeyRing.loadOrCreate(dir);
-  const subject = { sub: 'cli_01kb0000000000000000000000', scope: 'orgs:read users:read', clientId: 'cli_01kb0000000000000000000000', audience: ['http://bench.test/api/v1'], orgId: 'org_01kb0000000000000000000000' };
+  const subject = {
+    sub: 'cli_01kb0000000000000000000000',
+    scope: 'orgs:read users:read',
+    clientId: 'cli_01kb0000000000000000000000',
+    audience: ['http://bench.test/api/v1'],
+    orgId: 'org_01kb0000000000000000000000',
+  };
   const service = new TokenService(ring, { issuer: 'http://bench.test' });
   // Warm-up (JIT, key objects), not counted.
   for (let i = 0; i < 500; i++) service.verifyAccessToken(service.issueAccessToken(subject).token);
@@ -47,7 +53,9 @@ if (variants.length === 0) variants.push(['this', join(self, '../../libs/applica
 const results = Object.fromEntries(variants.map(([name]) => [name, []]));
 for (let run = 0; run < RUNS; run++) {
   for (const [name, dist] of variants) {
-    results[name].push(JSON.parse(execFileSync(process.execPath, [self, '--child', resolve(dist)], { encoding: 'utf8' })));
+    results[name].push(
+      JSON.parse(execFileSync(process.execPath, [self, '--child', resolve(dist)], { encoding: 'utf8' })),
+    );
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -55,5 +63,7 @@ console.log(`N=${N}, runs=${RUNS} (alternating); microseconds per operation, med
 for (const [name] of variants) {
   const r = results[name];
   const m = (k) => median(r.map((x) => x[k])).toFixed(2);
-  console.log(`${name.padEnd(8)} sign ${m('sign')}  verify ${m('verify')}  cached-verify ${m('cached')}   runs: ${r.map((x) => `${x.sign.toFixed(1)}/${x.verify.toFixed(1)}/${x.cached.toFixed(2)}`).join(' ')}`);
+  console.log(
+    `${name.padEnd(8)} sign ${m('sign')}  verify ${m('verify')}  cached-verify ${m('cached')}   runs: ${r.map((x) => `${x.sign.toFixed(1)}/${x.verify.toFixed(1)}/${x.cached.toFixed(2)}`).join(' ')}`,
+  );
 }

@@ -17,8 +17,15 @@ const require = createRequire(import.meta.url);
 export function distributedServices(log) {
   const fromScript = (script, name) => {
     log(`${name} is not set: running ${script} (installs and starts the service when needed)`);
-    const out = execFileSync('bash', [join(ROOT, script)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], timeout: 10 * 60_000 }).toString();
-    const line = out.split('\n').reverse().find((l) => l.startsWith(`${name}=`));
+    const out = execFileSync('bash', [join(ROOT, script)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 10 * 60_000,
+    }).toString();
+    const line = out
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith(`${name}=`));
     if (!line) throw new Error(`${script} printed no ${name}= line`);
     return line.slice(name.length + 1).trim();
   };
@@ -28,7 +35,8 @@ export function distributedServices(log) {
   };
 }
 
-const percentile = (sorted, p) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+const percentile = (sorted, p) =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 /**
  * Runs the distributed workload in its own PostgreSQL schema and Kafka topic (dropped afterwards unless `keep`).
@@ -65,9 +73,29 @@ export async function runDistributed({ dir, opts, log, services }) {
   // For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' writes a profile per process.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   try {
-    procs.commandService = await startService({ main: 'apps/command-service/dist/main.js', nodeArgs, env, label: 'distributed-command-service', logDir: dir, readyUrl: `${env.COMMAND_SERVICE_URL}/readyz` });
-    procs.projector = await startService({ main: 'apps/projector/dist/main.js', nodeArgs, env, label: 'distributed-projector', logDir: dir });
-    procs.gateway = await startService({ main: 'apps/gateway/dist/main.js', nodeArgs, env, label: 'distributed-gateway', logDir: dir, readyUrl: `http://127.0.0.1:${port}/readyz` });
+    procs.commandService = await startService({
+      main: 'apps/command-service/dist/main.js',
+      nodeArgs,
+      env,
+      label: 'distributed-command-service',
+      logDir: dir,
+      readyUrl: `${env.COMMAND_SERVICE_URL}/readyz`,
+    });
+    procs.projector = await startService({
+      main: 'apps/projector/dist/main.js',
+      nodeArgs,
+      env,
+      label: 'distributed-projector',
+      logDir: dir,
+    });
+    procs.gateway = await startService({
+      main: 'apps/gateway/dist/main.js',
+      nodeArgs,
+      env,
+      label: 'distributed-gateway',
+      logDir: dir,
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+    });
     const url = `http://127.0.0.1:${port}`;
     log(`distributed profile up: schema ${schema}, gateway ${url}`);
 
@@ -98,24 +126,34 @@ export async function runDistributed({ dir, opts, log, services }) {
     const notices = [];
     await db.query(`LISTEN "${readModelsProjectionChannel(schema)}"`);
     db.on('notification', (n) => notices.push({ at: Date.now(), position: Number(n.payload) }));
-    const { rows: [{ max: before }] } = await db.query(`SELECT coalesce(max(position), 0)::text AS max FROM "${schema}".events`);
+    const {
+      rows: [{ max: before }],
+    } = await db.query(`SELECT coalesce(max(position), 0)::text AS max FROM "${schema}".events`);
 
     let created = 0;
     const req = {
       method: 'POST',
       path: '/api/v1/orgs',
       headers: { 'content-type': 'application/json', ...bearer },
-      setupRequest: (r) => ((r.body = JSON.stringify({ name: `bench ${tag} ${++created}`, parentId: rand(parents) })), r),
+      setupRequest: (r) => (
+        (r.body = JSON.stringify({ name: `bench ${tag} ${++created}`, parentId: rand(parents) })),
+        r
+      ),
     };
     const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuSeconds(p.pid)]));
     const t0 = Date.now();
     const [row] = await measure({ url, pid: procs.gateway.pid }, [{ req, connections: opts.connections }], opts);
     const seconds = (Date.now() - t0) / 1000; // warm-up included: the CPU below covers the same window
-    const cpuPercent = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round(((cpuSeconds(p.pid) - cpu0[k]) / seconds) * 1000) / 10]));
+    const cpuPercent = Object.fromEntries(
+      Object.entries(procs).map(([k, p]) => [k, Math.round(((cpuSeconds(p.pid) - cpu0[k]) / seconds) * 1000) / 10]),
+    );
 
     // Let the last deliveries land before matching events to announcements.
-    const { rows: [{ max: after }] } = await db.query(`SELECT coalesce(max(position), 0)::text AS max FROM "${schema}".events`);
-    for (let i = 0; i < 100 && !(notices.at(-1)?.position >= Number(after)); i++) await new Promise((r) => setTimeout(r, 100));
+    const {
+      rows: [{ max: after }],
+    } = await db.query(`SELECT coalesce(max(position), 0)::text AS max FROM "${schema}".events`);
+    for (let i = 0; i < 100 && !(notices.at(-1)?.position >= Number(after)); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const { rows: events } = await db.query(
       `SELECT position::text AS position, (extract(epoch FROM occurred_at) * 1000)::float8 AS at FROM "${schema}".events e WHERE e.position > $1 AND e.position <= $2 ORDER BY e.position`,
       [before, after],
@@ -131,7 +169,14 @@ export async function runDistributed({ dir, opts, log, services }) {
     }
     lags.sort((a, b) => a - b);
     const r1 = (x) => (x === null ? null : Math.round(x * 10) / 10);
-    const projectionLagMs = { events: lags.length, notVisibleAfter10s: unseen, p50: r1(percentile(lags, 50)), p90: r1(percentile(lags, 90)), p99: r1(percentile(lags, 99)), max: r1(lags.at(-1) ?? null) };
+    const projectionLagMs = {
+      events: lags.length,
+      notVisibleAfter10s: unseen,
+      p50: r1(percentile(lags, 50)),
+      p90: r1(percentile(lags, 90)),
+      p99: r1(percentile(lags, 99)),
+      max: r1(lags.at(-1) ?? null),
+    };
     return {
       name: 'create_org_distributed',
       what: `POST /orgs through the gateway (command service + projector + gateway, PostgreSQL + Kafka), ${parents.length} depth-2 parents`,
@@ -144,8 +189,12 @@ export async function runDistributed({ dir, opts, log, services }) {
     // Front to back, so that no request in flight meets a stopped command service.
     for (const name of ['gateway', 'projector', 'commandService']) await procs[name]?.stop();
     if (!opts.keep) {
-      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((e) => log(`could not drop schema ${schema}: ${e.message}`));
-      await deleteTopic(services.kafkaBrokers, env.IAM_KAFKA_TOPIC).catch((e) => log(`could not delete topic ${env.IAM_KAFKA_TOPIC}: ${e.message}`));
+      await db
+        .query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+        .catch((e) => log(`could not drop schema ${schema}: ${e.message}`));
+      await deleteTopic(services.kafkaBrokers, env.IAM_KAFKA_TOPIC).catch((e) =>
+        log(`could not delete topic ${env.IAM_KAFKA_TOPIC}: ${e.message}`),
+      );
     }
     await db.end();
   }

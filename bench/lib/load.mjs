@@ -24,16 +24,23 @@ export async function post(url, path, body, headers = {}) {
 }
 
 export const form = (o) => new URLSearchParams(o).toString();
-export const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+export const basic = (id, secret) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 export async function passwordToken(url, user) {
-  const r = await post(url, '/api/v1/auth/tokens', form({ grant_type: 'password', username: user.email, password: user.password }));
+  const r = await post(
+    url,
+    '/api/v1/auth/tokens',
+    form({ grant_type: 'password', username: user.email, password: user.password }),
+  );
   if (r.status !== 200) throw new Error(`password grant for ${user.email} failed: ${r.status} ${r.text}`);
   return r.json.access_token;
 }
 
 export async function clientToken(url, c) {
-  const r = await post(url, '/api/v1/auth/tokens', 'grant_type=client_credentials', { authorization: basic(c.clientId, c.secret) });
+  const r = await post(url, '/api/v1/auth/tokens', 'grant_type=client_credentials', {
+    authorization: basic(c.clientId, c.secret),
+  });
   if (r.status !== 200) throw new Error(`client_credentials for ${c.clientId} failed: ${r.status} ${r.text}`);
   return r.json.access_token;
 }
@@ -47,7 +54,6 @@ export async function probe(url, req) {
 }
 
 export const rand = (arr) => arr[Math.floor(Math.random() * arr.length)];
-
 
 export function runCannon(url, req, connections, duration) {
   return autocannon({
@@ -67,7 +73,13 @@ export function summarize(r, seconds) {
   return {
     okPerSecond: Math.round(ok / seconds),
     requestsPerSecond: Math.round(total / seconds),
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.average },
+    latencyMs: {
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+      mean: r.latency.average,
+    },
     ok,
     total,
     non2xx: byStatus,
@@ -82,7 +94,9 @@ export function summarize(r, seconds) {
  * that is not counted, and measures the server's CPU and memory over the measured window.
  */
 export async function measure(server, loads, opts) {
-  await Promise.all(loads.filter((l) => l.warmup !== false).map((l) => runCannon(server.url, l.req, l.connections, opts.warmup)));
+  await Promise.all(
+    loads.filter((l) => l.warmup !== false).map((l) => runCannon(server.url, l.req, l.connections, opts.warmup)),
+  );
   const peakReset = resetPeak(server.pid);
   const cpu0 = cpuSeconds(server.pid);
   const self0 = process.cpuUsage();
@@ -105,4 +119,3 @@ export async function measure(server, loads, opts) {
   };
   return results.map((r, i) => ({ ...summarize(r, seconds), connections: loads[i].connections, server: server_ }));
 }
-

@@ -37,7 +37,14 @@ export async function rebuild(dir) {
     }
   }
   if (!final) throw new Error(`projector --rebuild printed no eventsPerSecond:\n${stdout.slice(-2000)}`);
-  return { eventsPerSecond: final.eventsPerSecond, events: final.events, seconds: final.seconds, processWallSeconds: Math.round(wall * 100) / 100, peakRssMb: mb(peak), cpuSeconds: cpuAtEnd.v };
+  return {
+    eventsPerSecond: final.eventsPerSecond,
+    events: final.events,
+    seconds: final.seconds,
+    processWallSeconds: Math.round(wall * 100) / 100,
+    peakRssMb: mb(peak),
+    cpuSeconds: cpuAtEnd.v,
+  };
 }
 
 function withoutDistributedEnv(env) {

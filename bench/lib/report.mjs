@@ -1,19 +1,35 @@
 // Markdown rendering of a run.
 
-export const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+export const fmt = (n, d = 0) =>
+  n === null || n === undefined || Number.isNaN(n)
+    ? '-'
+    : Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 export function table(rows, floor) {
-  const head = ['workload', 'ok/s', '% of empty', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU %', 'peak RSS MB', 'bench CPU %'];
+  const head = [
+    'workload',
+    'ok/s',
+    '% of empty',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx',
+    'errors',
+    'server CPU %',
+    'peak RSS MB',
+    'bench CPU %',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
-    const non2xx = Object.entries(r.non2xx).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
+    const non2xx =
+      Object.entries(r.non2xx)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '0';
     lines.push(
       `| ${r.name} | ${fmt(r.okPerSecond)} | ${floor ? fmt((100 * r.okPerSecond) / floor, 1) : '-'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${non2xx} | ${r.errors + r.timeouts} | ${fmt(r.server.cpuPercent)} | ${fmt(r.server.peakRssMb, 1)} | ${fmt(r.server.loadGeneratorCpuPercent)} |`,
     );
   }
   return lines.join('\n');
 }
-
 
 const startRow = (label, s) =>
   `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB (anon ${fmt(s.rssAnonAtReadyMb, 1)}, V8 heap used ${fmt(s.heapUsedAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;

@@ -55,11 +55,16 @@ export async function seed(dir, opts, log) {
   // The admin first, a platform admin with a password, so the server's bootstrap does nothing.
   const admin = { id: newId('usr'), email: 'admin@bench.test', password: `bench-admin-${newId('pw')}` };
   await vault.setPasswordHash(admin.id, await hasher.hash(admin.password));
-  await emit(userStreamId(admin.id), 'UserCreated', {
-    userId: admin.id,
-    personal: await cipher.seal(admin.id, { email: admin.email, name: 'Bench admin' }),
-    platformAdmin: true,
-  }, []);
+  await emit(
+    userStreamId(admin.id),
+    'UserCreated',
+    {
+      userId: admin.id,
+      personal: await cipher.seal(admin.id, { email: admin.email, name: 'Bench admin' }),
+      platformAdmin: true,
+    },
+    [],
+  );
 
   // Organizations: a complete b-ary tree in breadth-first order (parents before children), depth >= 10.
   const n = opts.orgs;
@@ -76,13 +81,18 @@ export async function seed(dir, opts, log) {
     ids[i] = newId('org');
     parent[i] = i === 0 ? -1 : Math.floor((i - 1) / b);
     depth[i] = i === 0 ? 0 : depth[parent[i]] + 1;
-    await emit(orgStreamId(ids[i]), 'OrgCreated', {
-      orgId: ids[i],
-      name: i === 0 ? 'Bench root' : `Org ${i}`,
-      parentId: i === 0 ? null : ids[parent[i]],
-      description: null,
-      metadata: {},
-    }, pathOf(i));
+    await emit(
+      orgStreamId(ids[i]),
+      'OrgCreated',
+      {
+        orgId: ids[i],
+        name: i === 0 ? 'Bench root' : `Org ${i}`,
+        parentId: i === 0 ? null : ids[parent[i]],
+        description: null,
+        metadata: {},
+      },
+      pathOf(i),
+    );
   }
   const maxDepth = depth[n - 1];
   const atDepth = (d) => {
@@ -107,7 +117,12 @@ export async function seed(dir, opts, log) {
       await vault.setPasswordHash(id, await hasher.hash(password));
       loginUsers.push({ email, password });
     }
-    await emit(userStreamId(id), 'UserCreated', { userId: id, personal: await cipher.seal(id, { email, name: `Bench User ${i}` }), platformAdmin: false }, []);
+    await emit(
+      userStreamId(id),
+      'UserCreated',
+      { userId: id, personal: await cipher.seal(id, { email, name: `Bench User ${i}` }), platformAdmin: false },
+      [],
+    );
   }
   log(`seeded ${opts.users} users in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 
@@ -116,7 +131,12 @@ export async function seed(dir, opts, log) {
   for (let i = 0; i < opts.users; i++) {
     const org = i < 1000 ? hot[i % hot.length] : (i * 7919) % n;
     const roles = i % 10 === 0 ? ['admin'] : ['member'];
-    await emit(membershipStreamId(ids[org], userIds[i]), 'UserAddedToOrg', { orgId: ids[org], userId: userIds[i], roles }, pathOf(org));
+    await emit(
+      membershipStreamId(ids[org], userIds[i]),
+      'UserAddedToOrg',
+      { orgId: ids[org], userId: userIds[i], roles },
+      pathOf(org),
+    );
   }
 
   // Client credentials, secrets kept in memory for the load.
@@ -127,9 +147,18 @@ export async function seed(dir, opts, log) {
     const secret = ClientSecretHasher.newSecret();
     await vault.setClientSecretHash(id, await secrets.hash(secret));
     const org = (i * 104729) % n;
-    await emit(clientStreamId(id), 'ClientCredentialIssued', {
-      clientCredentialId: id, clientId, name: `Bench client ${i}`, orgId: ids[org], scopes: ['orgs:read', 'users:read'],
-    }, pathOf(org));
+    await emit(
+      clientStreamId(id),
+      'ClientCredentialIssued',
+      {
+        clientCredentialId: id,
+        clientId,
+        name: `Bench client ${i}`,
+        orgId: ids[org],
+        scopes: ['orgs:read', 'users:read'],
+      },
+      pathOf(org),
+    );
     clients.push({ clientId, secret });
   }
   await flush();
@@ -138,9 +167,22 @@ export async function seed(dir, opts, log) {
   const seconds = (Date.now() - started) / 1000;
   log(`seeded ${events} events in ${seconds.toFixed(1)}s`);
 
-  const pick = (arr, k) => Array.from({ length: Math.min(k, arr.length) }, (_, j) => arr[Math.floor((j * arr.length) / Math.min(k, arr.length))]);
+  const pick = (arr, k) =>
+    Array.from(
+      { length: Math.min(k, arr.length) },
+      (_, j) => arr[Math.floor((j * arr.length) / Math.min(k, arr.length))],
+    );
   return {
-    stats: { orgs: n, users: opts.users + 1, memberships: opts.users, clients: opts.clients, branching: b, maxDepth, events, seconds },
+    stats: {
+      orgs: n,
+      users: opts.users + 1,
+      memberships: opts.users,
+      clients: opts.clients,
+      branching: b,
+      maxDepth,
+      events,
+      seconds,
+    },
     admin,
     loginUsers,
     clients,
@@ -153,4 +195,3 @@ export async function seed(dir, opts, log) {
     createParentIds: pick(level4, 100).map((i) => ids[i]),
   };
 }
-

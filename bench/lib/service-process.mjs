@@ -12,11 +12,24 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
  * process counts as started once spawned (a projector has no HTTP port). The result's `startSeconds` and RSS
  * figures describe the start; `stop()` sends SIGTERM, then SIGKILL after 10 s.
  */
-export async function startService({ main, args = [], nodeArgs = [], env, label, logDir, readyUrl, timeoutMs = 30 * 60_000 }) {
+export async function startService({
+  main,
+  args = [],
+  nodeArgs = [],
+  env,
+  label,
+  logDir,
+  readyUrl,
+  timeoutMs = 30 * 60_000,
+}) {
   const logFile = join(logDir, `${label}.log`);
   const out = createWriteStream(logFile);
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, main), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, main), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   let exited = null;
@@ -27,7 +40,9 @@ export async function startService({ main, args = [], nodeArgs = [], env, label,
     if (exited) {
       sampler.stop();
       await sleep(100); // lets the log stream flush
-      throw new Error(`${label} exited during start (${JSON.stringify(exited)}); see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      throw new Error(
+        `${label} exited during start (${JSON.stringify(exited)}); see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`,
+      );
     }
     if (Date.now() > deadline) throw new Error(`${label} did not become ready within ${timeoutMs / 1000} s`);
     try {

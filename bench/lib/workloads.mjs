@@ -4,13 +4,24 @@ import { basic, form, rand } from './load.mjs';
 
 export function workloads(s, t, opts) {
   const bearer = () => ({ authorization: `Bearer ${t.admin()}` });
-  const auth = (req) => ({ ...req, setupRequest: (r) => ((r.headers = { ...r.headers, ...bearer() }), req.setupRequest ? req.setupRequest(r) : r) });
+  const auth = (req) => ({
+    ...req,
+    setupRequest: (r) => ((r.headers = { ...r.headers, ...bearer() }), req.setupRequest ? req.setupRequest(r) : r),
+  });
   const clientAuth = s.clients.map((c) => basic(c.clientId, c.secret));
   let created = 0;
   const runTag = Date.now().toString(36);
-  const getOrg = auth({ method: 'GET', path: '/', setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.orgIds)}`), r) });
+  const getOrg = auth({
+    method: 'GET',
+    path: '/',
+    setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.orgIds)}`), r),
+  });
   return [
-    { name: 'empty_route', what: 'GET /__bench/empty (plain express, no auth): the floor', req: { method: 'GET', path: '/__bench/empty' } },
+    {
+      name: 'empty_route',
+      what: 'GET /__bench/empty (plain express, no auth): the floor',
+      req: { method: 'GET', path: '/__bench/empty' },
+    },
     {
       name: 'client_credentials',
       what: `POST /auth/tokens grant_type=client_credentials, Basic auth, ${s.clients.length} clients`,
@@ -34,19 +45,37 @@ export function workloads(s, t, opts) {
       }),
     },
     { name: 'get_org', what: `GET /orgs/{id}, random among ${s.orgIds.length}`, req: getOrg },
-    { name: 'children_root', what: 'GET /orgs/{root}/children?depth=all (first page)', expect: /"items":\[\{/, req: auth({ method: 'GET', path: `/api/v1/orgs/${s.rootId}/children?depth=all` }) },
-    { name: 'children_mid', what: `GET /orgs/{depth-${s.midDepth} org}/children?depth=all`, expect: /"items":\[\{/, req: auth({ method: 'GET', path: `/api/v1/orgs/${s.midId}/children?depth=all` }) },
+    {
+      name: 'children_root',
+      what: 'GET /orgs/{root}/children?depth=all (first page)',
+      expect: /"items":\[\{/,
+      req: auth({ method: 'GET', path: `/api/v1/orgs/${s.rootId}/children?depth=all` }),
+    },
+    {
+      name: 'children_mid',
+      what: `GET /orgs/{depth-${s.midDepth} org}/children?depth=all`,
+      expect: /"items":\[\{/,
+      req: auth({ method: 'GET', path: `/api/v1/orgs/${s.midId}/children?depth=all` }),
+    },
     {
       name: 'parents_leaf',
       what: `GET /orgs/{depth-${s.stats.maxDepth} leaf}/parents`,
       expect: /"items":\[\{/,
-      req: auth({ method: 'GET', path: '/', setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.leafIds)}/parents`), r) }),
+      req: auth({
+        method: 'GET',
+        path: '/',
+        setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.leafIds)}/parents`), r),
+      }),
     },
     {
       name: 'org_users',
       what: 'GET /orgs/{id}/users (100 members, first page)',
       expect: /"items":\[\{/,
-      req: auth({ method: 'GET', path: '/', setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.hotOrgIds)}/users`), r) }),
+      req: auth({
+        method: 'GET',
+        path: '/',
+        setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.hotOrgIds)}/users`), r),
+      }),
     },
     {
       name: 'create_org',
@@ -55,7 +84,10 @@ export function workloads(s, t, opts) {
         method: 'POST',
         path: '/api/v1/orgs',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (r) => ((r.body = JSON.stringify({ name: `bench ${runTag} ${++created}`, parentId: rand(s.createParentIds) })), r),
+        setupRequest: (r) => (
+          (r.body = JSON.stringify({ name: `bench ${runTag} ${++created}`, parentId: rand(s.createParentIds) })),
+          r
+        ),
       }),
     },
     {
@@ -73,8 +105,12 @@ export function workloads(s, t, opts) {
           return r;
         },
       },
-      alongside: { name: 'get_org_during_flood', what: 'GET /orgs/{id}, 10 connections, during the password flood', connections: 10, req: getOrg },
+      alongside: {
+        name: 'get_org_during_flood',
+        what: 'GET /orgs/{id}, 10 connections, during the password flood',
+        connections: 10,
+        req: getOrg,
+      },
     },
   ];
 }
-

@@ -4,14 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, connectToStack, createOrg, type TestApp } from '../../apps/standalone/src/test-support/test-app';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  connectToStack,
+  createOrg,
+  type TestApp,
+} from '../../apps/standalone/src/test-support/test-app';
 
 /**
  * The distributed profile keeps idempotency records and refresh tokens in PostgreSQL, and the command
  * service its snapshot in its own IAM_DATA_DIR: the same keyed hashes and sealing as the embedded profile
  * (the code path is shared), checked here where they are stored.
  */
-const MEMBER = { email: 'Wendeline.Osgood@pg-at-rest.test', name: 'Wendeline Osgood', password: 'gravel orchid 4471 lantern' };
+const MEMBER = {
+  email: 'Wendeline.Osgood@pg-at-rest.test',
+  name: 'Wendeline Osgood',
+  password: 'gravel orchid 4471 lantern',
+};
 
 let stack: DistributedStack;
 let app: TestApp;
@@ -22,7 +32,12 @@ let rows: { idempotency: Array<{ request_hash: string; response: string }>; toke
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'arbor-pg-at-rest-'));
-  stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+  stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+  });
   app = await connectToStack(stack, dataDir);
   const org = await createOrg(app, 'Pg Rest');
   const body = { email: MEMBER.email, name: MEMBER.name, password: MEMBER.password, roles: ['member'] };
@@ -32,8 +47,14 @@ beforeAll(async () => {
   expect(first.status).toBe(201);
   const replay = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body, headers });
   expect([replay.status, replay.headers.get('idempotent-replayed'), replay.body]).toEqual([201, 'true', first.body]);
-  const login = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: MEMBER.email, password: MEMBER.password } });
-  const rotated = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'refresh_token', refresh_token: login.body.refresh_token } });
+  const login = await app.call('POST', '/api/v1/auth/tokens', {
+    token: null,
+    body: { grant_type: 'password', username: MEMBER.email, password: MEMBER.password },
+  });
+  const rotated = await app.call('POST', '/api/v1/auth/tokens', {
+    token: null,
+    body: { grant_type: 'refresh_token', refresh_token: login.body.refresh_token },
+  });
   expect(rotated.status).toBe(200);
   refreshTokens.push(login.body.refresh_token, rotated.body.refresh_token);
 
@@ -80,7 +101,9 @@ describe('distributed profile at rest', () => {
     for (const name of names) {
       const stat = statSync(join(dataDir, name));
       expect([name, stat.mode & 0o777]).toEqual([name, stat.isDirectory() ? 0o700 : 0o600]);
-      if (stat.isFile()) for (const clear of [MEMBER.email, MEMBER.name, MEMBER.password]) expect(readFileSync(join(dataDir, name)).includes(clear)).toBe(false);
+      if (stat.isFile())
+        for (const clear of [MEMBER.email, MEMBER.name, MEMBER.password])
+          expect(readFileSync(join(dataDir, name)).includes(clear)).toBe(false);
     }
   });
 });

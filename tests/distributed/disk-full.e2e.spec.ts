@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, connectToStack, createOrg, type TestApp } from '../../apps/standalone/src/test-support/test-app';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  connectToStack,
+  createOrg,
+  type TestApp,
+} from '../../apps/standalone/src/test-support/test-app';
 
 /**
  * A full disk, distributed profile (the embedded twin is apps/standalone/src/disk-full.e2e.spec.ts). PostgreSQL
@@ -17,7 +23,12 @@ let pg: Client;
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'arbor-pg-full-'));
-  stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+  stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+  });
   app = await connectToStack(stack, dataDir);
   pg = new Client({ connectionString: stack.env.DATABASE_URL });
   await pg.connect();
@@ -34,7 +45,9 @@ afterAll(async () => {
 async function fill(tables: string[]): Promise<() => Promise<void>> {
   const s = `"${stack.env.IAM_PG_SCHEMA}"`;
   for (const table of tables)
-    await pg.query(`CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE OR DELETE ON ${s}.${table} FOR EACH STATEMENT EXECUTE FUNCTION ${s}.disk_full()`);
+    await pg.query(
+      `CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE OR DELETE ON ${s}.${table} FOR EACH STATEMENT EXECUTE FUNCTION ${s}.disk_full()`,
+    );
   return async () => {
     for (const table of tables) await pg.query(`DROP TRIGGER disk_full ON ${s}.${table}`);
   };
@@ -69,11 +82,17 @@ describe('a full disk (distributed profile)', () => {
     // Space is back: readiness recovers by itself, before any write is sent.
     expect((await readiness(stack.url)).status).toBe(200);
     expect((await readiness(stack.env.COMMAND_SERVICE_URL)).status).toBe(200);
-    expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'After space returns', parentId: root.id } })).status).toBe(201);
+    expect(
+      (await app.call('POST', '/api/v1/orgs', { body: { name: 'After space returns', parentId: root.id } })).status,
+    ).toBe(201);
   });
 
   it('the password grant, when the token store cannot take its refresh token, answers 503 temporarily_unavailable (RFC 6749)', async () => {
-    const login = () => app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+    const login = () =>
+      app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+      });
     const free = await fill(['refresh_tokens']);
     try {
       const res = await login();

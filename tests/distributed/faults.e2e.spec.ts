@@ -3,9 +3,19 @@ import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import {
+  freePort,
+  startDistributedStack,
+  type DistributedStack,
+} from '../../apps/standalone/src/test-support/distributed-stack';
 import { snapshot } from '../../apps/standalone/src/test-support/read-side-snapshot';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, connectToStack, createOrg, type TestApp } from '../../apps/standalone/src/test-support/test-app';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  connectToStack,
+  createOrg,
+  type TestApp,
+} from '../../apps/standalone/src/test-support/test-app';
 import { TcpProxy } from './tcp-proxy';
 
 /**
@@ -18,12 +28,24 @@ const run = promisify(execFile);
 
 async function start(databaseUrl?: string): Promise<{ app: TestApp; stack: DistributedStack }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'arbor-fault-'));
-  const stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test', databaseUrl });
+  const stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+    databaseUrl,
+  });
   return { app: await connectToStack(stack, dataDir), stack };
 }
 
 /** Creates `count` children of `parentId` from `lanes` concurrent clients; returns every status. */
-async function writeMany(app: TestApp, parentId: string, count: number, lanes = 4, prefix = 'child'): Promise<number[]> {
+async function writeMany(
+  app: TestApp,
+  parentId: string,
+  count: number,
+  lanes = 4,
+  prefix = 'child',
+): Promise<number[]> {
   const statuses: number[] = [];
   let next = 0;
   await Promise.all(
@@ -89,7 +111,8 @@ describe('distributed profile under faults', () => {
       await proxy.restore();
       let after = 0;
       for (let i = 0; i < 50 && after !== 201; i++) {
-        after = (await app.call('POST', '/api/v1/orgs', { body: { name: `after outage ${i}`, parentId: root.id } })).status;
+        after = (await app.call('POST', '/api/v1/orgs', { body: { name: `after outage ${i}`, parentId: root.id } }))
+          .status;
         if (after !== 201) await new Promise((r) => setTimeout(r, 200));
       }
       expect(after).toBe(201);
@@ -106,11 +129,21 @@ describe('distributed profile under faults', () => {
     const { app, stack } = await start();
     try {
       const [commandPort, gatewayPort] = await Promise.all([freePort(), freePort()]);
-      await stack.spawnExtra('commandService', { COMMAND_SERVICE_PORT: String(commandPort), COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}` });
-      await stack.spawnExtra('gateway', { PORT: String(gatewayPort), COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}` });
+      await stack.spawnExtra('commandService', {
+        COMMAND_SERVICE_PORT: String(commandPort),
+        COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}`,
+      });
+      await stack.spawnExtra('gateway', {
+        PORT: String(gatewayPort),
+        COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}`,
+      });
       const second = `http://127.0.0.1:${gatewayPort}`;
       const via = (base: string, method: string, path: string, body: unknown) =>
-        fetch(base + path, { method, headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(base + path, {
+          method,
+          headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
 
       for (let round = 0; round < 5; round++) {
         const parent = await createOrg(app, `Contested ${round}`);
@@ -148,7 +181,9 @@ describe('distributed profile under faults', () => {
       expect(names.length).toBe(80);
       expect(new Set(names).size).toBe(80);
       // After the restart, new writes still flow through the broker to the projector.
-      expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'after restart', parentId: root.id } })).status).toBe(201);
+      expect(
+        (await app.call('POST', '/api/v1/orgs', { body: { name: 'after restart', parentId: root.id } })).status,
+      ).toBe(201);
       await expectReadModelsEqualRebuild(app, [root.id]);
     } finally {
       await app.close();

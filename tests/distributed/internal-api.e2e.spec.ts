@@ -2,8 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, connectToStack, createOrg, type TestApp } from '../../apps/standalone/src/test-support/test-app';
+import {
+  freePort,
+  startDistributedStack,
+  type DistributedStack,
+} from '../../apps/standalone/src/test-support/distributed-stack';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  connectToStack,
+  createOrg,
+  type TestApp,
+} from '../../apps/standalone/src/test-support/test-app';
 import { newId } from '@arbor/domain';
 import { newLoggedInUser } from '../../apps/standalone/src/test-support/access-fixtures';
 
@@ -18,13 +28,22 @@ let app: TestApp;
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'arbor-internal-'));
-  stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+  stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+  });
   app = await connectToStack(stack, dataDir);
 });
 afterAll(() => stack?.close());
 
 const send = async (body: unknown, headers: Record<string, string> = {}, base = stack.env.COMMAND_SERVICE_URL) => {
-  const res = await fetch(`${base}/internal/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/internal/v1/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
@@ -51,7 +70,9 @@ describe('the internal command API authorizes what it executes', () => {
     const refused = await send({ command: deleteRoot, accessToken: member.token });
     expect(refused).toMatchObject({ status: 422, body: { code: 'IAM_ERR_FORBIDDEN' } });
     const child = { type: 'CreateOrg', orgId: newId('org'), name: 'made inside', parentId: root.id };
-    expect((await send({ command: child, accessToken: member.token })).body).toMatchObject({ code: 'IAM_ERR_FORBIDDEN' });
+    expect((await send({ command: child, accessToken: member.token })).body).toMatchObject({
+      code: 'IAM_ERR_FORBIDDEN',
+    });
     expect((await app.call('GET', `/api/v1/orgs/${root.id}`)).status).toBe(200);
     const applied = await send({ command: child, accessToken: app.adminToken });
     expect(applied).toMatchObject({ status: 200, body: { kind: 'applied' } });
@@ -68,7 +89,20 @@ describe('the internal command API authorizes what it executes', () => {
     for (const body of forged) expect((await send(body)).body).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
     for (const accessToken of ['not-a-token', `${app.adminToken.slice(0, -4)}AAAA`])
       expect((await send({ command, accessToken })).body).toMatchObject({ code: 'IAM_ERR_UNAUTHENTICATED' });
-    expect((await send({ command: { type: 'BootstrapPlatformAdmin', userId: newId('usr'), email: 'x@example.test', name: 'x', password: 'p'.repeat(12) }, accessToken: app.adminToken })).body).toMatchObject({
+    expect(
+      (
+        await send({
+          command: {
+            type: 'BootstrapPlatformAdmin',
+            userId: newId('usr'),
+            email: 'x@example.test',
+            name: 'x',
+            password: 'p'.repeat(12),
+          },
+          accessToken: app.adminToken,
+        })
+      ).body,
+    ).toMatchObject({
       code: 'IAM_ERR_FORBIDDEN',
     });
     expect((await app.call('GET', `/api/v1/orgs/${root.id}`)).status).toBe(200);
@@ -80,21 +114,44 @@ describe('the internal command API authorizes what it executes', () => {
     const eve = await newLoggedInUser(app, treeA.id, ['admin'], 'eve');
     const me = (await app.call('GET', '/api/v1/users/me')).body;
     // Eve names the platform admin's id for a "new" user with a password of her choosing.
-    const takeover = { type: 'AddUserToOrg', orgId: treeA.id, roles: ['member'], newUser: { userId: me.id, email: 'eve-alias@example.test', name: 'x', password: 'eve-chose-this' } };
-    expect((await send({ command: takeover, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VERSION_CONFLICT' });
+    const takeover = {
+      type: 'AddUserToOrg',
+      orgId: treeA.id,
+      roles: ['member'],
+      newUser: { userId: me.id, email: 'eve-alias@example.test', name: 'x', password: 'eve-chose-this' },
+    };
+    expect((await send({ command: takeover, accessToken: eve.token })).body).toMatchObject({
+      code: 'IAM_ERR_VERSION_CONFLICT',
+    });
     const login = (password: string) =>
-      app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password } });
+      app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        body: { grant_type: 'password', username: ADMIN_EMAIL, password },
+      });
     expect((await login('eve-chose-this')).status).toBe(400);
     expect((await login(ADMIN_PASSWORD)).status).toBe(200);
     // An existing organization's id for a "new" one under Eve's tree: no stream is opened twice.
     const steal = { type: 'CreateOrg', orgId: treeC.id, parentId: treeA.id, name: 'stolen' };
-    expect((await send({ command: steal, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VERSION_CONFLICT' });
+    expect((await send({ command: steal, accessToken: eve.token })).body).toMatchObject({
+      code: 'IAM_ERR_VERSION_CONFLICT',
+    });
     expect((await app.call('GET', `/api/v1/orgs/${treeC.id}`, { token: eve.token })).status).toBe(404);
     // Client credentials: the command service mints the client_id itself, and refuses a guessable secret.
-    const client = { type: 'IssueClientCredential', clientCredentialId: newId('cc'), orgId: treeA.id, name: 'c', scopes: ['orgs:read'], secret: 'weak' };
-    expect((await send({ command: client, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+    const client = {
+      type: 'IssueClientCredential',
+      clientCredentialId: newId('cc'),
+      orgId: treeA.id,
+      name: 'c',
+      scopes: ['orgs:read'],
+      secret: 'weak',
+    };
+    expect((await send({ command: client, accessToken: eve.token })).body).toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+    });
     // The right shape with no variety (43 x 'A') is as guessable.
-    expect((await send({ command: { ...client, secret: 'A'.repeat(43) }, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+    expect((await send({ command: { ...client, secret: 'A'.repeat(43) }, accessToken: eve.token })).body).toMatchObject(
+      { code: 'IAM_ERR_VALIDATION' },
+    );
     expect((await app.call('GET', `/api/v1/oauth2/client-credentials?orgId=${treeA.id}`)).body.items).toEqual([]);
   });
 
@@ -103,19 +160,54 @@ describe('the internal command API authorizes what it executes', () => {
     const eve = await newLoggedInUser(app, treeA.id, ['admin'], 'eve-ids');
     const email = () => `${newId('e')}@example.test`;
     const password = 'eve-chose-this-one';
-    const otherClient = (await app.call('POST', '/api/v1/oauth2/client-credentials', { body: { name: 'other', orgId: treeA.id, scopes: ['orgs:read'] } })).body;
-    for (const userId of ['bad id/..', 'me', otherClient.client_id, 'arbor-first-party', 'system:snapshot', newId('org')]) {
-      const addAdmin = { type: 'AddUserToOrg', orgId: treeA.id, roles: ['admin'], newUser: { userId, email: email(), name: 'x', password } };
+    const otherClient = (
+      await app.call('POST', '/api/v1/oauth2/client-credentials', {
+        body: { name: 'other', orgId: treeA.id, scopes: ['orgs:read'] },
+      })
+    ).body;
+    for (const userId of [
+      'bad id/..',
+      'me',
+      otherClient.client_id,
+      'arbor-first-party',
+      'system:snapshot',
+      newId('org'),
+    ]) {
+      const addAdmin = {
+        type: 'AddUserToOrg',
+        orgId: treeA.id,
+        roles: ['admin'],
+        newUser: { userId, email: email(), name: 'x', password },
+      };
       const refused = await send({ command: addAdmin, accessToken: eve.token });
-      expect(refused).toMatchObject({ status: 422, body: { code: 'IAM_ERR_VALIDATION', errors: [{ path: '/newUser/userId' }] } });
-      const login = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: addAdmin.newUser.email, password } });
+      expect(refused).toMatchObject({
+        status: 422,
+        body: { code: 'IAM_ERR_VALIDATION', errors: [{ path: '/newUser/userId' }] },
+      });
+      const login = await app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        body: { grant_type: 'password', username: addAdmin.newUser.email, password },
+      });
       expect(login.status).toBe(400);
     }
     const org = { type: 'CreateOrg', orgId: 'org_atkdeep1800', parentId: treeA.id, name: 'deep' };
-    expect((await send({ command: org, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/orgId' }] });
+    expect((await send({ command: org, accessToken: eve.token })).body).toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+      errors: [{ path: '/orgId' }],
+    });
     const secret = `${'ABCDEFGHIJKLMNOP'.repeat(3)}`;
-    const client = { type: 'IssueClientCredential', clientCredentialId: 'cc bad/..', orgId: treeA.id, name: 'c', scopes: ['orgs:read'], secret };
-    expect((await send({ command: client, accessToken: eve.token })).body).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/clientCredentialId' }] });
+    const client = {
+      type: 'IssueClientCredential',
+      clientCredentialId: 'cc bad/..',
+      orgId: treeA.id,
+      name: 'c',
+      scopes: ['orgs:read'],
+      secret,
+    };
+    expect((await send({ command: client, accessToken: eve.token })).body).toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+      errors: [{ path: '/clientCredentialId' }],
+    });
     expect((await app.call('GET', `/api/v1/orgs/${treeA.id}/users?limit=200`)).body.items).toHaveLength(1);
     expect((await app.call('GET', `/api/v1/oauth2/client-credentials?orgId=${treeA.id}`)).body.items).toHaveLength(1);
   });
@@ -125,38 +217,72 @@ describe('the internal command API authorizes what it executes', () => {
     let metadata: unknown = 'leaf';
     for (let i = 0; i < 1800; i++) metadata = { a: metadata };
     const deep = { type: 'CreateOrg', orgId: newId('org'), parentId: root.id, name: 'deep', metadata };
-    expect(await send({ command: deep, accessToken: app.adminToken })).toMatchObject({ status: 400, body: { code: 'IAM_ERR_VALIDATION' } });
+    expect(await send({ command: deep, accessToken: app.adminToken })).toMatchObject({
+      status: 400,
+      body: { code: 'IAM_ERR_VALIDATION' },
+    });
     const orgId = newId('org');
     const repeated = `{"command": {"type": "CreateOrg", "orgId": "${orgId}", "parentId": "${root.id}", "name": "a", "name": "b"}, "accessToken": "${app.adminToken}"}`;
-    const res = await fetch(`${stack.env.COMMAND_SERVICE_URL}/internal/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: repeated });
+    const res = await fetch(`${stack.env.COMMAND_SERVICE_URL}/internal/v1/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: repeated,
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: 'IAM_ERR_VALIDATION', message: expect.stringContaining('/command/name') });
+    expect(await res.json()).toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+      message: expect.stringContaining('/command/name'),
+    });
     expect((await app.call('GET', `/api/v1/orgs/${orgId}`)).status).toBe(404);
     // What the public API admits still passes: metadata as deep as a request body may nest.
     let allowed: unknown = 'leaf';
     for (let i = 0; i < 30; i++) allowed = { a: allowed };
-    const ok = await app.call('POST', '/api/v1/orgs', { body: { name: 'deep but allowed', parentId: root.id, metadata: allowed } });
+    const ok = await app.call('POST', '/api/v1/orgs', {
+      body: { name: 'deep but allowed', parentId: root.id, metadata: allowed },
+    });
     expect(ok.status).toBe(201);
   });
 
   it('with IAM_INTERNAL_TOKEN, answers 401 to any request without exactly that token', async () => {
     const port = await freePort();
-    await stack.spawnExtra('commandService', { COMMAND_SERVICE_PORT: String(port), IAM_INTERNAL_TOKEN: 'a-long-shared-secret' });
+    await stack.spawnExtra('commandService', {
+      COMMAND_SERVICE_PORT: String(port),
+      IAM_INTERNAL_TOKEN: 'a-long-shared-secret',
+    });
     const base = `http://127.0.0.1:${port}`;
     const command = { type: 'CreateOrg', orgId: newId('org'), name: 'With token', parentId: null };
-    const attempts: Array<Record<string, string>> = [{}, { 'x-arbor-internal-token': 'wrong' }, { 'x-arbor-internal-token': 'a-long-shared-secre' }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { 'x-arbor-internal-token': 'wrong' },
+      { 'x-arbor-internal-token': 'a-long-shared-secre' },
+    ];
     for (const headers of attempts)
       expect((await send({ command, accessToken: app.adminToken }, headers, base)).status).toBe(401);
-    expect((await send({ command, accessToken: app.adminToken }, { 'x-arbor-internal-token': 'a-long-shared-secret' }, base)).status).toBe(200);
+    expect(
+      (await send({ command, accessToken: app.adminToken }, { 'x-arbor-internal-token': 'a-long-shared-secret' }, base))
+        .status,
+    ).toBe(200);
   });
 
   it('refuses to start off loopback without IAM_INTERNAL_TOKEN, in the command service and in a gateway', async () => {
     const [servicePort, gatewayPort] = await Promise.all([freePort(), freePort()]);
     const launch = (main: string, env: Record<string, string>) =>
-      exitOf(spawn(process.execPath, [join(ROOT, main)], { cwd: ROOT, env: { ...stack.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }));
+      exitOf(
+        spawn(process.execPath, [join(ROOT, main)], {
+          cwd: ROOT,
+          env: { ...stack.env, ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        }),
+      );
     const [service, gateway] = await Promise.all([
-      launch('apps/command-service/dist/main.js', { COMMAND_SERVICE_PORT: String(servicePort), COMMAND_SERVICE_HOST: '0.0.0.0' }),
-      launch('apps/gateway/dist/main.js', { PORT: String(gatewayPort), COMMAND_SERVICE_URL: 'http://10.255.255.1:8081' }),
+      launch('apps/command-service/dist/main.js', {
+        COMMAND_SERVICE_PORT: String(servicePort),
+        COMMAND_SERVICE_HOST: '0.0.0.0',
+      }),
+      launch('apps/gateway/dist/main.js', {
+        PORT: String(gatewayPort),
+        COMMAND_SERVICE_URL: 'http://10.255.255.1:8081',
+      }),
     ]);
     for (const exited of [service, gateway]) {
       expect(exited.code).toBe(1);

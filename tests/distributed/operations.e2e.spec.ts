@@ -17,13 +17,17 @@ const MAINS = {
 };
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
+    cwd: ROOT,
+  });
 }, 120_000);
 
 /** The environment of one fresh deployment: its own PostgreSQL schema, Kafka topic and data directory. */
 function deployment(): Record<string, string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'arbor-ops-'));
-  const schema = `t_${basename(dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+  const schema = `t_${basename(dataDir)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')}`;
   return {
     PATH: process.env.PATH ?? '',
     DATABASE_URL: process.env.DATABASE_URL ?? '',
@@ -54,7 +58,12 @@ function run(main: string, env: Record<string, string>): Run {
 }
 
 /** Waits until `text` shows up in what `read` returns; fails (and kills the child) after `withinMs`. */
-async function waitForOutput(started: Run, read: () => string, text: RegExp, withinMs = 30_000): Promise<RegExpExecArray> {
+async function waitForOutput(
+  started: Run,
+  read: () => string,
+  text: RegExp,
+  withinMs = 30_000,
+): Promise<RegExpExecArray> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const match = text.exec(read());
@@ -102,14 +111,33 @@ describe('housekeeping of the distributed profile', () => {
     const hour = 3600_000;
     const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
     try {
-      await tokens.saveRefreshToken({ tokenHash: 'expired-hash', familyId: 'fam-old', subject: 'usr_1', scope: 'orgs:read', issuedAt: at(-3 * hour), expiresAt: at(-hour) });
-      await tokens.saveRefreshToken({ tokenHash: 'live-hash', familyId: 'fam-new', subject: 'usr_1', scope: 'orgs:read', issuedAt: at(0), expiresAt: at(hour) });
+      await tokens.saveRefreshToken({
+        tokenHash: 'expired-hash',
+        familyId: 'fam-old',
+        subject: 'usr_1',
+        scope: 'orgs:read',
+        issuedAt: at(-3 * hour),
+        expiresAt: at(-hour),
+      });
+      await tokens.saveRefreshToken({
+        tokenHash: 'live-hash',
+        familyId: 'fam-new',
+        subject: 'usr_1',
+        scope: 'orgs:read',
+        issuedAt: at(0),
+        expiresAt: at(hour),
+      });
       await tokens.revokeAccessToken('jti-expired', at(-hour));
       await tokens.revokeAccessToken('jti-live', at(hour));
-      const service = run(MAINS.commandService, { ...env, COMMAND_SERVICE_PORT: String(await freePort()), IAM_BOOTSTRAP_ADMIN_PASSWORD: 'not printed 123' });
+      const service = run(MAINS.commandService, {
+        ...env,
+        COMMAND_SERVICE_PORT: String(await freePort()),
+        IAM_BOOTSTRAP_ADMIN_PASSWORD: 'not printed 123',
+      });
       try {
         await waitForOutput(service, service.stdout, /command service listening/);
-        for (let i = 0; i < 100 && (await tokens.findRefreshToken('expired-hash')) !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 100 && (await tokens.findRefreshToken('expired-hash')) !== undefined; i++)
+          await new Promise((r) => setTimeout(r, 100));
         expect(await tokens.findRefreshToken('expired-hash')).toBeUndefined();
         expect(await tokens.isAccessTokenRevoked('jti-expired')).toBe(false);
         expect(await tokens.findRefreshToken('live-hash')).toBeDefined();
@@ -127,15 +155,30 @@ describe('settings of the distributed processes', () => {
   it.each([
     ['gateway', { PORT: 'eighty' }, 'PORT must be an integer from 0 to 65535, not "eighty"'],
     ['gateway', { HOST: 'not a host' }, 'HOST must be an IP address or a host name, not "not a host"'],
-    ['gateway', { IAM_ISSUER: 'arbor.test' }, 'IAM_ISSUER must be an http(s) URL without query or fragment, not "arbor.test"'],
+    [
+      'gateway',
+      { IAM_ISSUER: 'arbor.test' },
+      'IAM_ISSUER must be an http(s) URL without query or fragment, not "arbor.test"',
+    ],
     ['gateway', { IAM_DATA_DIR: __filename }, `IAM_DATA_DIR must be a directory, not the file "${__filename}"`],
     ['projector', { IAM_LOG_LEVEL: 'verbose' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "verbose"'],
-    ['projector', { IAM_LOG_LEVEL: 'debug', DATABASE_URL: '' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"'],
-  ] as const)('the %s refuses to start on %j with a precise error', async (name, bad, message) => {
-    const started = run(MAINS[name], { ...deployment(), PORT: String(0), ...bad });
-    const code = await Promise.race([started.exit, new Promise<'running'>((r) => setTimeout(() => r('running'), 20_000))]);
-    if (code === 'running') await stop(started);
-    expect(code).toBe(1);
-    expect(started.stderr()).toContain(message);
-  }, 60_000);
+    [
+      'projector',
+      { IAM_LOG_LEVEL: 'debug', DATABASE_URL: '' },
+      'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"',
+    ],
+  ] as const)(
+    'the %s refuses to start on %j with a precise error',
+    async (name, bad, message) => {
+      const started = run(MAINS[name], { ...deployment(), PORT: String(0), ...bad });
+      const code = await Promise.race([
+        started.exit,
+        new Promise<'running'>((r) => setTimeout(() => r('running'), 20_000)),
+      ]);
+      if (code === 'running') await stop(started);
+      expect(code).toBe(1);
+      expect(started.stderr()).toContain(message);
+    },
+    60_000,
+  );
 });

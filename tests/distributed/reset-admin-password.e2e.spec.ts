@@ -3,7 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, connectToStack, type TestApp } from '../../apps/standalone/src/test-support/test-app';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  connectToStack,
+  type TestApp,
+} from '../../apps/standalone/src/test-support/test-app';
 
 /**
  * `npx arbor reset-admin-password` with DATABASE_URL: it works on the distributed profile's store while the
@@ -15,7 +20,12 @@ let app: TestApp;
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'arbor-reset-'));
-  stack = await startDistributedStack({ dataDir, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, issuer: 'http://arbor.test' });
+  stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+  });
   app = await connectToStack(stack, dataDir);
 });
 afterAll(() => stack?.close());
@@ -36,7 +46,10 @@ function arbor(env: Record<string, string>): Promise<{ code: number | null; stdo
 }
 
 const login = (password: string) =>
-  app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password } });
+  app.call('POST', '/api/v1/auth/tokens', {
+    token: null,
+    body: { grant_type: 'password', username: ADMIN_EMAIL, password },
+  });
 
 it('resets the platform admin password on the PostgreSQL store of a running deployment', async () => {
   const before = app.adminToken;

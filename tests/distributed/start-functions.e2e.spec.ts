@@ -28,7 +28,9 @@ describe('startCommandService, startProjector and startGateway', () => {
 
   it('start from the settings, serve a write end to end, and close', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'arbor-start-fns-'));
-    const schema = `t_${basename(dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
+    const schema = `t_${basename(dataDir)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
     const env = {
       DATABASE_URL: process.env.DATABASE_URL,
       KAFKA_BROKERS: process.env.KAFKA_BROKERS,

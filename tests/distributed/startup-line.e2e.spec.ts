@@ -14,7 +14,11 @@ import { freePort } from '../../apps/standalone/src/test-support/distributed-sta
 const ROOT = resolve(__dirname, '../..');
 
 it('the gateway logs its issuer and discovery URL when it starts listening', async () => {
-  const [port, dataDir, schema] = [await freePort(), mkdtempSync(join(tmpdir(), 'arbor-line-')), `t_line_${randomBytes(4).toString('hex')}`];
+  const [port, dataDir, schema] = [
+    await freePort(),
+    mkdtempSync(join(tmpdir(), 'arbor-line-')),
+    `t_line_${randomBytes(4).toString('hex')}`,
+  ];
   const gateway = spawn(process.execPath, [join(ROOT, 'apps/gateway/dist/main.js')], {
     cwd: ROOT,
     env: {

@@ -27,7 +27,9 @@ export class TcpProxy {
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
-    await new Promise<void>((resolve, reject) => this.server!.listen(this.port, '127.0.0.1', resolve).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      this.server!.listen(this.port, '127.0.0.1', resolve).once('error', reject),
+    );
     this.port = (this.server.address() as { port: number }).port;
   }
 

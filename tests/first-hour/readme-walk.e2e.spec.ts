@@ -33,7 +33,9 @@ function freePort(): Promise<number> {
 
 /** This process's environment without Arbor's variables, so that only the README's own apply. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('IAM_') && name !== 'PORT'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('IAM_') && name !== 'PORT'),
+  );
   return { ...env, ...extra };
 }
 
@@ -56,7 +58,10 @@ beforeAll(async () => {
   let err = '';
   server.stderr!.on('data', (d) => (err += d));
   listening = await new Promise((resolveLine, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "arbor listening" line; stdout: ${serverOut} stderr: ${err}`)), 150_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no "arbor listening" line; stdout: ${serverOut} stderr: ${err}`)),
+      150_000,
+    );
     server!.stdout!.on('data', (d) => {
       serverOut += d;
       const line = serverOut.split('\n').find((l) => l.includes('"message":"arbor listening"'));
@@ -86,7 +91,12 @@ describe("the README's first hour", () => {
     const client = walkBlock('client');
     expect(client).toMatch(/^TOKEN=\$\(/m); // the token is set before the commands that use it
     const script = `${client.replaceAll('localhost:8080', `localhost:${port}`)}\nprintf '\\nTOKEN=%s\\nACME=%s\\n' "$TOKEN" "$ACME"\n`;
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env: cleanEnv({}), encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: ROOT,
+      env: cleanEnv({}),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const token = /^TOKEN=(.*)$/m.exec(run.stdout)![1];
@@ -94,7 +104,9 @@ describe("the README's first hour", () => {
     expect(token.split('.')).toHaveLength(3);
     expect(run.stdout).toContain(`"issuer":"http://localhost:${port}"`);
 
-    const children = await fetch(`http://127.0.0.1:${port}/api/v1/orgs/${acme}/children?depth=all`, { headers: { authorization: `Bearer ${token}` } });
+    const children = await fetch(`http://127.0.0.1:${port}/api/v1/orgs/${acme}/children?depth=all`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(children.status).toBe(200);
     const body = (await children.json()) as { items: Array<{ name: string; parentId: string }> };
     expect(body.items.map((org) => [org.name, org.parentId])).toEqual([['Sales', acme]]);
@@ -114,6 +126,8 @@ describe("the README's first hour", () => {
     const metadata = await oauth.processDiscoveryResponse(atIssuer, await oauth.discoveryRequest(atIssuer, http));
     expect(metadata.issuer).toBe(atIssuer.origin);
     const byAddress = new URL(`http://127.0.0.1:${port}`);
-    await expect(oauth.processDiscoveryResponse(byAddress, await oauth.discoveryRequest(byAddress, http))).rejects.toThrow(/issuer/);
+    await expect(
+      oauth.processDiscoveryResponse(byAddress, await oauth.discoveryRequest(byAddress, http)),
+    ).rejects.toThrow(/issuer/);
   });
 });

@@ -29,8 +29,17 @@ function freePort(): Promise<number> {
 }
 
 /** Runs a service script; returns its status, output, and the `NAME=value` it ends with (if any). */
-function script(name: string, env: Record<string, string>, ...args: string[]): { status: number | null; output: string; printed?: string } {
-  const run = spawnSync('bash', [join(SCRIPTS, name), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 150_000 });
+function script(
+  name: string,
+  env: Record<string, string>,
+  ...args: string[]
+): { status: number | null; output: string; printed?: string } {
+  const run = spawnSync('bash', [join(SCRIPTS, name), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 150_000,
+  });
   const printed = /^[A-Z_]+=(.*)$/m.exec(run.stdout)?.[1];
   return { status: run.status, output: `${run.stdout}\n${run.stderr}`, printed };
 }
@@ -47,7 +56,11 @@ const pgBinaries = (() => {
   if (versions.some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))) return true;
   return spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' }).status === 0;
 })();
-const describePg = describeIfAvailable(pgBinaries ? undefined : "PostgreSQL's server binaries are not installed (scripts/services/postgres.sh installs them)");
+const describePg = describeIfAvailable(
+  pgBinaries
+    ? undefined
+    : "PostgreSQL's server binaries are not installed (scripts/services/postgres.sh installs them)",
+);
 
 describePg('scripts/services/postgres.sh with ARBOR_PG_PORT and ARBOR_SERVICES_DIR', () => {
   let dir: string;
@@ -96,10 +109,17 @@ describePg('scripts/services/postgres.sh with ARBOR_PG_PORT and ARBOR_SERVICES_D
 });
 
 const java = spawnSync('java', ['-version']).status === 0;
-const defaultLibs = join(process.env.ARBOR_SERVICES_DIR || join(homedir(), '.cache/arbor-services'), 'kafka-libs-3.9.1');
+const defaultLibs = join(
+  process.env.ARBOR_SERVICES_DIR || join(homedir(), '.cache/arbor-services'),
+  'kafka-libs-3.9.1',
+);
 const kafkaJars = existsSync(join(defaultLibs, '.complete')) || spawnSync('mvn', ['-v']).status === 0;
 const describeKafka = describeIfAvailable(
-  !java ? 'java is not installed (the broker needs Java 17+)' : !kafkaJars ? 'neither the Kafka jars nor mvn to fetch them are here (scripts/services/kafka.sh fetches them)' : undefined,
+  !java
+    ? 'java is not installed (the broker needs Java 17+)'
+    : !kafkaJars
+      ? 'neither the Kafka jars nor mvn to fetch them are here (scripts/services/kafka.sh fetches them)'
+      : undefined,
 );
 
 describeKafka('scripts/services/kafka.sh with ARBOR_KAFKA_PORT and ARBOR_SERVICES_DIR', () => {
@@ -114,7 +134,11 @@ describeKafka('scripts/services/kafka.sh with ARBOR_KAFKA_PORT and ARBOR_SERVICE
     port = await freePort();
     let controllerPort = await freePort();
     while (controllerPort === port) controllerPort = await freePort();
-    env = { ARBOR_KAFKA_PORT: String(port), ARBOR_KAFKA_CONTROLLER_PORT: String(controllerPort), ARBOR_SERVICES_DIR: dir };
+    env = {
+      ARBOR_KAFKA_PORT: String(port),
+      ARBOR_KAFKA_CONTROLLER_PORT: String(controllerPort),
+      ARBOR_SERVICES_DIR: dir,
+    };
   });
   afterAll(() => {
     if (started) script('kafka.sh', env, 'stop');
@@ -127,7 +151,11 @@ describeKafka('scripts/services/kafka.sh with ARBOR_KAFKA_PORT and ARBOR_SERVICE
     started = true;
     expect(start.status).toBe(0);
 
-    const admin = new Kafka({ clientId: 'arbor-scripts-test', brokers: [start.printed!], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: 'arbor-scripts-test',
+      brokers: [start.printed!],
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       const cluster = await admin.describeCluster();

@@ -9,7 +9,13 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '../..');
 const JEST = join(ROOT, 'node_modules/jest/bin/jest.js');
 
-const SERVICE_VARIABLES = ['DATABASE_URL', 'KAFKA_BROKERS', 'KAFKA_RESTART_BROKERS', 'KAFKA_RESTART_STOP_CMD', 'KAFKA_RESTART_START_CMD'];
+const SERVICE_VARIABLES = [
+  'DATABASE_URL',
+  'KAFKA_BROKERS',
+  'KAFKA_RESTART_BROKERS',
+  'KAFKA_RESTART_STOP_CMD',
+  'KAFKA_RESTART_START_CMD',
+];
 
 /**
  * Runs Jest in band on `args` with this process's environment minus the services and CI, plus `env`. Without
@@ -78,7 +84,9 @@ describe('a test run in CI', () => {
       KAFKA_BROKERS: '127.0.0.1:1',
     });
     expect(run.status).not.toBe(0);
-    expect(run.output).toContain('KAFKA_RESTART_BROKERS, KAFKA_RESTART_STOP_CMD and KAFKA_RESTART_START_CMD are not set');
+    expect(run.output).toContain(
+      'KAFKA_RESTART_BROKERS, KAFKA_RESTART_STOP_CMD and KAFKA_RESTART_START_CMD are not set',
+    );
     expect(run.output).toMatch(/In CI \(CI=true\) every service must be present/);
     expect(run.output).not.toMatch(/Tests?:.*skipped/);
     expect(run.output).toMatch(/Test Suites: 1 failed/);

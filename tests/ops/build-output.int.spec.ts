@@ -31,11 +31,24 @@ describe('build output', () => {
   const projects = buildProjects();
 
   it('covers every app and library the build reaches', () => {
-    expect(projects.map((dir) => relative(ROOT, dir))).toEqual(expect.arrayContaining(['apps/standalone', 'apps/gateway', 'apps/command-service', 'apps/projector', 'libs/application', 'libs/sqlite', 'libs/postgres']));
+    expect(projects.map((dir) => relative(ROOT, dir))).toEqual(
+      expect.arrayContaining([
+        'apps/standalone',
+        'apps/gateway',
+        'apps/command-service',
+        'apps/projector',
+        'libs/application',
+        'libs/sqlite',
+        'libs/postgres',
+      ]),
+    );
   });
 
   it.each(projects.map((dir) => [relative(ROOT, dir), dir]))('%s compiles no test code', (_name, dir) => {
-    const listed = execFileSync(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json'), '--listFilesOnly'], { cwd: ROOT, encoding: 'utf8' });
+    const listed = execFileSync(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json'), '--listFilesOnly'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     const own = listed.split('\n').filter((file) => file.startsWith(join(dir, 'src') + '/'));
     expect(own.length).toBeGreaterThan(0);
     expect(own.filter((file) => TEST_CODE.test(file)).map((file) => relative(ROOT, file))).toEqual([]);

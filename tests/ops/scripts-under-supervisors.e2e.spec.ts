@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
@@ -28,8 +37,14 @@ function scratchTree(script: string): { root: string; path: string; bin: string 
   mkdirSync(bin);
   copyFileSync(join(ROOT, script), join(root, script));
   chmodSync(join(root, script), 0o755);
-  executable(join(root, 'scripts/services/postgres.sh'), '#!/usr/bin/env bash\necho "[postgres] already running"\necho DATABASE_URL=postgres://u:p@db.test:5432/arbor_test\n');
-  executable(join(root, 'scripts/services/kafka.sh'), '#!/usr/bin/env bash\necho "[kafka] already running"\necho KAFKA_BROKERS=broker.test:9092\n');
+  executable(
+    join(root, 'scripts/services/postgres.sh'),
+    '#!/usr/bin/env bash\necho "[postgres] already running"\necho DATABASE_URL=postgres://u:p@db.test:5432/arbor_test\n',
+  );
+  executable(
+    join(root, 'scripts/services/kafka.sh'),
+    '#!/usr/bin/env bash\necho "[kafka] already running"\necho KAFKA_BROKERS=broker.test:9092\n',
+  );
   // `npm run --silent build` / `npm test` end the run here: everything before them has worked.
   executable(
     join(bin, 'npm'),
@@ -50,7 +65,10 @@ function runUnderSupervisor(path: string, bin: string, env: Record<string, strin
 
 describe('shell entry points under a supervisor (stdout and stderr are sockets)', () => {
   it('the harness gives the child a socket as stderr, on which /dev/stderr cannot be opened', () => {
-    const probe = spawnSync('bash', ['-c', 'readlink /proc/self/fd/2; echo x > /dev/stderr'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const probe = spawnSync('bash', ['-c', 'readlink /proc/self/fd/2; echo x > /dev/stderr'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
     expect(probe.stdout).toMatch(/^socket:/);
     expect(probe.stderr).toContain('No such device or address');
   });
@@ -62,7 +80,9 @@ describe('shell entry points under a supervisor (stdout and stderr are sockets)'
     // The service scripts' output is streamed to stderr; their variables are taken from it.
     expect(run.stderr).toContain('[postgres] already running');
     expect(run.stderr).toContain('[kafka] already running');
-    expect(run.stdout).toContain('reached npm run --silent build with DATABASE_URL=postgres://u:p@db.test:5432/arbor KAFKA_BROKERS=broker.test:9092');
+    expect(run.stdout).toContain(
+      'reached npm run --silent build with DATABASE_URL=postgres://u:p@db.test:5432/arbor KAFKA_BROKERS=broker.test:9092',
+    );
   });
 
   it('.ci/run starts the services and gets to npm test', () => {
@@ -70,21 +90,32 @@ describe('shell entry points under a supervisor (stdout and stderr are sockets)'
     const run = runUnderSupervisor(tree.path, tree.bin);
     expect(run.stderr).not.toContain('No such device or address');
     expect(run.stderr).toContain('[postgres] already running');
-    expect(run.stdout).toContain('reached npm test with DATABASE_URL=postgres://u:p@db.test:5432/arbor_test KAFKA_BROKERS=broker.test:9092');
+    expect(run.stdout).toContain(
+      'reached npm test with DATABASE_URL=postgres://u:p@db.test:5432/arbor_test KAFKA_BROKERS=broker.test:9092',
+    );
   });
 
   it('no script, CI step or benchmark names /dev/stderr, /dev/stdout, /dev/fd or a tty', () => {
-    const roots = ['scripts', '.ci', 'bench', 'package.json', 'Dockerfile', 'docker-compose.yml'].map((p) => join(ROOT, p));
+    const roots = ['scripts', '.ci', 'bench', 'package.json', 'Dockerfile', 'docker-compose.yml'].map((p) =>
+      join(ROOT, p),
+    );
     const files: string[] = [];
     const walk = (path: string) => {
       if (statSync(path).isDirectory()) {
-        for (const entry of readdirSync(path)) if (entry !== 'results' && entry !== 'node_modules') walk(join(path, entry));
+        for (const entry of readdirSync(path))
+          if (entry !== 'results' && entry !== 'node_modules') walk(join(path, entry));
       } else files.push(path);
     };
     roots.forEach(walk);
     // Comments may explain the rule; code may not break it.
-    const code = (file: string) => readFileSync(file, 'utf8').split('\n').filter((line) => !/^\s*(#|\/\/|\*)/.test(line)).join('\n');
-    const offenders = files.filter((file) => /\/dev\/(stderr|stdout|stdin|tty|fd\/)/.test(code(file))).map((file) => relative(ROOT, file));
+    const code = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(#|\/\/|\*)/.test(line))
+        .join('\n');
+    const offenders = files
+      .filter((file) => /\/dev\/(stderr|stdout|stdin|tty|fd\/)/.test(code(file)))
+      .map((file) => relative(ROOT, file));
     expect(offenders).toEqual([]);
   });
 });

@@ -57,11 +57,15 @@ function noticeLines({ testResults, rootDir, distributed, neutralSuites, distrib
       const unset = ['DATABASE_URL', 'KAFKA_BROKERS'].filter((name) => !process.env[name]).join(' and ');
       lines.push(`  the distributed project did not run (${unset} ${unset.includes(' and ') ? 'are' : 'is'} not set):`);
       if (again.length > 0) {
-        lines.push(`    ${again.length} HTTP suite${again.length === 1 ? '' : 's'} of this run not run again against gateway, command service and projector:`);
+        lines.push(
+          `    ${again.length} HTTP suite${again.length === 1 ? '' : 's'} of this run not run again against gateway, command service and projector:`,
+        );
         for (const file of again) lines.push(`      ${rel(file)}`);
       }
       if (distributedOnly.length > 0) {
-        lines.push(`    ${distributedOnly.length} suite${distributedOnly.length === 1 ? '' : 's'} that only the distributed project runs:`);
+        lines.push(
+          `    ${distributedOnly.length} suite${distributedOnly.length === 1 ? '' : 's'} that only the distributed project runs:`,
+        );
         for (const file of distributedOnly) lines.push(`      ${rel(file)}`);
       }
     }
@@ -86,7 +90,8 @@ class SkippedSuitesReporter {
     const dir = this.options.distributedOnlyDir;
     if (this.options.distributed || !dir || !fs.existsSync(dir)) return [];
     const patterns = this.globalConfig.testPathPatterns;
-    const executor = patterns && patterns.isSet() ? patterns.toExecutor({ rootDir: this.globalConfig.rootDir }) : undefined;
+    const executor =
+      patterns && patterns.isSet() ? patterns.toExecutor({ rootDir: this.globalConfig.rootDir }) : undefined;
     return fs
       .readdirSync(dir)
       .filter((name) => name.endsWith('.spec.ts'))

@@ -21,7 +21,10 @@ try {
   tsc = undefined;
 }
 if (tsc !== undefined) {
-  const build = spawnSync(process.execPath, [tsc, '-b', join(root, 'apps', 'cli')], { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
+  const build = spawnSync(process.execPath, [tsc, '-b', join(root, 'apps', 'cli')], {
+    cwd: root,
+    stdio: ['ignore', process.stderr, process.stderr],
+  });
   if (build.status !== 0) {
     process.stderr.write('arbor: the build failed (see above).\n');
     process.exit(1);

@@ -48,7 +48,10 @@ async function main(): Promise<number> {
 }
 
 // Exits explicitly: the password hasher's worker threads would otherwise keep the process alive.
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`arbor: ${String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`arbor: ${String(e)}\n`);
+    process.exit(1);
+  },
+);

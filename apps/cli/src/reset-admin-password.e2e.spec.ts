@@ -13,7 +13,11 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp } from '../../standalone/src/
  */
 const ROOT = resolve(__dirname, '../../..');
 
-function arbor(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function arbor(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = spawn('npx', ['--offline', 'arbor', ...args], {
       cwd: ROOT,
@@ -31,7 +35,15 @@ function arbor(args: string[], env: Record<string, string>, stdin?: string): Pro
 
 const start = (dataDir: string): Promise<RunningStandalone> =>
   startStandalone(
-    { port: 0, host: '127.0.0.1', dataDir, issuer: 'http://arbor.test', passwordCostLog2: 10, logLevel: 'silent', validateResponses: true },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      issuer: 'http://arbor.test',
+      passwordCostLog2: 10,
+      logLevel: 'silent',
+      validateResponses: true,
+    },
     jsonLogger({}, 'silent'),
   );
 
@@ -70,8 +82,12 @@ describe('arbor reset-admin-password (embedded profile)', () => {
       const fresh = await login(server.url, password!);
       expect(fresh.status).toBe(200);
       // The session from before the reset ended.
-      expect((await fetch(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${oldToken}` } })).status).toBe(401);
-      const events = await fetch(`${server.url}/api/v1/events?type=UserPasswordSet`, { headers: { authorization: `Bearer ${fresh.body.access_token}` } });
+      expect(
+        (await fetch(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${oldToken}` } })).status,
+      ).toBe(401);
+      const events = await fetch(`${server.url}/api/v1/events?type=UserPasswordSet`, {
+        headers: { authorization: `Bearer ${fresh.body.access_token}` },
+      });
       const [event] = ((await events.json()) as any).items;
       expect(event).toMatchObject({ actor: { type: 'system', id: 'system' }, data: { userId: expect.any(String) } });
       expect(JSON.stringify(event)).not.toContain(password);
@@ -84,7 +100,10 @@ describe('arbor reset-admin-password (embedded profile)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'arbor-cli-'));
     await (await startTestApp({ dataDir })).close();
 
-    const fromEnv = await arbor(['reset-admin-password'], { IAM_DATA_DIR: dataDir, IAM_BOOTSTRAP_ADMIN_PASSWORD: 'chosen through the env' });
+    const fromEnv = await arbor(['reset-admin-password'], {
+      IAM_DATA_DIR: dataDir,
+      IAM_BOOTSTRAP_ADMIN_PASSWORD: 'chosen through the env',
+    });
     expect(fromEnv.code).toBe(0);
     expect(fromEnv.stdout).not.toContain('chosen through the env');
     let server = await start(dataDir);
@@ -94,7 +113,11 @@ describe('arbor reset-admin-password (embedded profile)', () => {
       await server.close();
     }
 
-    const fromStdin = await arbor(['reset-admin-password', '--password-stdin'], { IAM_DATA_DIR: dataDir }, 'typed on standard input\n');
+    const fromStdin = await arbor(
+      ['reset-admin-password', '--password-stdin'],
+      { IAM_DATA_DIR: dataDir },
+      'typed on standard input\n',
+    );
     expect(fromStdin.code).toBe(0);
     expect(fromStdin.stdout).not.toContain('typed on standard input');
     server = await start(dataDir);

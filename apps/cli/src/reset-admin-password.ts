@@ -53,12 +53,17 @@ interface Engines {
  */
 export async function resetAdminPassword(io: CliIo): Promise<void> {
   const unknown = io.args.filter((a) => a !== '--password-stdin');
-  if (unknown.length > 0) throw new CliError(`Unknown option ${unknown[0]}. Usage: arbor reset-admin-password [--password-stdin]`);
+  if (unknown.length > 0)
+    throw new CliError(`Unknown option ${unknown[0]}. Usage: arbor reset-admin-password [--password-stdin]`);
   const { password, generated } = await chosenPassword(io);
   const engines = await openEngines(io.env);
   try {
     const log = jsonLogger({ app: 'arbor-cli' }, 'warn');
-    const noBus: Bus = { publish: async () => undefined, subscribe: () => () => undefined, close: async () => undefined };
+    const noBus: Bus = {
+      publish: async () => undefined,
+      subscribe: () => () => undefined,
+      close: async () => undefined,
+    };
     const commands = new CommandService({
       store: engines.store,
       bus: noBus,
@@ -71,7 +76,8 @@ export async function resetAdminPassword(io: CliIo): Promise<void> {
     });
     await commands.start();
     const adminId = commands.platformAdminId;
-    if (adminId === undefined) throw new CliError('There is no platform admin yet: start the server once, and it creates one.');
+    if (adminId === undefined)
+      throw new CliError('There is no platform admin yet: start the server once, and it creates one.');
     await commands.execute({ type: 'SetUserPassword', userId: adminId, password }, { principal: 'system' });
     io.out(`The password of the platform admin (${adminId}) is reset; every session of theirs has ended.`);
     if (generated) io.out(`New password: ${password} (shown once)`);
@@ -93,24 +99,32 @@ async function chosenPassword(io: CliIo): Promise<{ password: string; generated:
 async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
   if (env.DATABASE_URL) {
     const schema = env.IAM_PG_SCHEMA || 'arbor';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
     const store = await openPostgresEventStore(env.DATABASE_URL, { schema });
     const vault = await openPostgresSecretVault(env.DATABASE_URL, { schema });
     return { store, vault, close: async () => void (await Promise.allSettled([store.close(), vault.close()])) };
   }
   const dataDir = resolve(env.IAM_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'events.sqlite'))) throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  if (!existsSync(join(dataDir, 'events.sqlite')))
+    throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
   let lock;
   try {
     lock = lockDataDir(dataDir);
   } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)} The reset writes to the server's files: stop the server, reset, start it again.`);
+    throw new CliError(
+      `${e instanceof Error ? e.message : String(e)} The reset writes to the server's files: stop the server, reset, start it again.`,
+    );
   }
   const store = openSqliteEventStore(join(dataDir, 'events.sqlite'));
   const vault = openSqliteSecretVault(join(dataDir, 'vault.sqlite'));
   const file = new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault);
   // Read only: a snapshot this short-lived process wrote would only cost the server's next start a check.
-  const snapshots: CommandModelSnapshotStore = { load: () => file.load(), save: async () => undefined, discard: async () => undefined };
+  const snapshots: CommandModelSnapshotStore = {
+    load: () => file.load(),
+    save: async () => undefined,
+    discard: async () => undefined,
+  };
   return {
     store,
     vault,

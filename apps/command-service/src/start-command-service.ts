@@ -42,7 +42,10 @@ export interface RunningCommandService extends Running {
  * on a PostgreSQL advisory lock, and each catches its model up with the log inside that lock. Throws (after
  * closing the port) when it cannot start; close() stops listening, then the relay, the model and the engines.
  */
-export async function startCommandService(settings: DistributedSettings, log: Logger = jsonLogger({ app: 'command-service' }, settings.logLevel)): Promise<RunningCommandService> {
+export async function startCommandService(
+  settings: DistributedSettings,
+  log: Logger = jsonLogger({ app: 'command-service' }, settings.logLevel),
+): Promise<RunningCommandService> {
   requireInternalTokenOffLoopback(settings, 'command-service');
   // Bound before anything else: a port in use must fail the start before the bootstrap admin is created and
   // its generated password printed, or that password would be lost for good (listenFirst). Until the app is
@@ -56,7 +59,11 @@ export async function startCommandService(settings: DistributedSettings, log: Lo
   }
 }
 
-async function startOnPort(bound: BoundPort, settings: DistributedSettings, log: Logger): Promise<RunningCommandService> {
+async function startOnPort(
+  bound: BoundPort,
+  settings: DistributedSettings,
+  log: Logger,
+): Promise<RunningCommandService> {
   // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
   bound.server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
   bound.server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
@@ -66,11 +73,23 @@ async function startOnPort(bound: BoundPort, settings: DistributedSettings, log:
   const checkpoint = await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection);
   // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
   // every event until it is delivered.
-  ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) => log.warn('could not create the topic yet', { error: String(e) }));
-  const publisher = new KafkaEventPublisher({ brokers: settings.kafkaBrokers, store, checkpoint, topic: settings.topic, logger: log });
+  ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) =>
+    log.warn('could not create the topic yet', { error: String(e) }),
+  );
+  const publisher = new KafkaEventPublisher({
+    brokers: settings.kafkaBrokers,
+    store,
+    checkpoint,
+    topic: settings.topic,
+    logger: log,
+  });
   await publisher.start();
   // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
-  const bus: Bus = { publish: (events) => publisher.publish(events), subscribe: () => () => undefined, close: async () => undefined };
+  const bus: Bus = {
+    publish: (events) => publisher.publish(events),
+    subscribe: () => () => undefined,
+    close: async () => undefined,
+  };
 
   const dataDir = settings.dataDir;
   ensurePrivateDirectory(dataDir);
@@ -98,7 +117,11 @@ async function startOnPort(bound: BoundPort, settings: DistributedSettings, log:
     snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
   });
   await commands.start();
-  await bootstrapPlatformAdmin(commands, { email: settings.bootstrapAdminEmail, password: settings.bootstrapAdminPassword }, log);
+  await bootstrapPlatformAdmin(
+    commands,
+    { email: settings.bootstrapAdminEmail, password: settings.bootstrapAdminPassword },
+    log,
+  );
   // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
   // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
   // does (any number of command services may; the deletes are idempotent).
@@ -118,7 +141,13 @@ async function startOnPort(bound: BoundPort, settings: DistributedSettings, log:
       res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
     }
   });
-  app.use(internalCommandRouter(commands, { token: settings.internalToken, log, authenticate: (authorization) => authenticator.authenticate(authorization) }));
+  app.use(
+    internalCommandRouter(commands, {
+      token: settings.internalToken,
+      log,
+      authenticate: (authorization) => authenticator.authenticate(authorization),
+    }),
+  );
   bound.serve(app);
   log.info('command service listening', { port: bound.port, schema: settings.schema, topic: settings.topic });
 
@@ -132,7 +161,15 @@ async function startOnPort(bound: BoundPort, settings: DistributedSettings, log:
         () => bound.close(),
         () => publisher.stop(),
         () => commands.close(),
-        () => Promise.allSettled([store.close(), vault.close(), checkpoint.close(), readModels.close(), tokenStore.close(), throttleStore.close()]),
+        () =>
+          Promise.allSettled([
+            store.close(),
+            vault.close(),
+            checkpoint.close(),
+            readModels.close(),
+            tokenStore.close(),
+            throttleStore.close(),
+          ]),
       )),
   };
 }

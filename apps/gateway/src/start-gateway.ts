@@ -1,5 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { PasswordHasher, SigningKeyRing, TokenAudiences, ensurePrivateDirectory, jsonLogger, type Logger } from '@arbor/application';
+import {
+  PasswordHasher,
+  SigningKeyRing,
+  TokenAudiences,
+  ensurePrivateDirectory,
+  jsonLogger,
+  type Logger,
+} from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, writeProbeFailure } from '@arbor/api';
 import {
   PostgresProjectionWatermark,
@@ -26,7 +33,10 @@ export interface RunningGateway extends Running {
  * machine; gateways on several machines need the same key files). Throws (after closing what it opened)
  * when it cannot start; close() stops listening, drops open connections, then closes the engines.
  */
-export async function startGateway(settings: DistributedSettings, log: Logger = jsonLogger({ app: 'gateway' }, settings.logLevel)): Promise<RunningGateway> {
+export async function startGateway(
+  settings: DistributedSettings,
+  log: Logger = jsonLogger({ app: 'gateway' }, settings.logLevel),
+): Promise<RunningGateway> {
   requireInternalTokenOffLoopback(settings, 'gateway');
   const issuer = settings.issuer;
   const connection = { schema: settings.schema };
@@ -40,7 +50,14 @@ export async function startGateway(settings: DistributedSettings, log: Logger = 
   ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
   const closeEngines = () =>
-    Promise.allSettled([watermark.close(), eventStore.close(), readModels.close(), vault.close(), tokenStore.close(), throttleStore.close()]);
+    Promise.allSettled([
+      watermark.close(),
+      eventStore.close(),
+      readModels.close(),
+      vault.close(),
+      tokenStore.close(),
+      throttleStore.close(),
+    ]);
   try {
     const dataDir = settings.dataDir;
     ensurePrivateDirectory(dataDir);
@@ -69,7 +86,12 @@ export async function startGateway(settings: DistributedSettings, log: Logger = 
           readModels.checkpoint(),
           fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
         ]);
-        checks.eventStore = head.status === 'rejected' ? 'unreachable' : writable.status === 'rejected' ? writeProbeFailure(writable.reason) : 'ok';
+        checks.eventStore =
+          head.status === 'rejected'
+            ? 'unreachable'
+            : writable.status === 'rejected'
+              ? writeProbeFailure(writable.reason)
+              : 'ok';
         checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
         checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
         if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
@@ -78,24 +100,31 @@ export async function startGateway(settings: DistributedSettings, log: Logger = 
         return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
       },
     });
-    const app = createApiApp(ctx, { validateResponses: settings.validateResponses, trustedProxies: settings.trustedProxies, corsOrigins: settings.corsOrigins });
+    const app = createApiApp(ctx, {
+      validateResponses: settings.validateResponses,
+      trustedProxies: settings.trustedProxies,
+      corsOrigins: settings.corsOrigins,
+    });
     const server = app.listen(settings.port, settings.host);
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
     const port = (server.address() as AddressInfo).port;
-    log.info('arbor listening', { port, issuer, discovery: discoveryUrl(issuer), profile: 'distributed', schema: settings.schema });
+    log.info('arbor listening', {
+      port,
+      issuer,
+      discovery: discoveryUrl(issuer),
+      profile: 'distributed',
+      schema: settings.schema,
+    });
 
     let closing: Promise<void> | undefined;
     return {
       url: `http://127.0.0.1:${port}`,
       port,
       close: () =>
-        (closing ??= closeInOrder(
-          () => {
-            server.close();
-            server.closeAllConnections();
-          },
-          closeEngines,
-        )),
+        (closing ??= closeInOrder(() => {
+          server.close();
+          server.closeAllConnections();
+        }, closeEngines)),
     };
   } catch (e) {
     await closeEngines();

@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import { PersonalDataCipher, Projector, jsonLogger, type Bus, type EventStore, type Logger, type ReadModels, type SecretVault } from '@arbor/application';
+import {
+  PersonalDataCipher,
+  Projector,
+  jsonLogger,
+  type Bus,
+  type EventStore,
+  type Logger,
+  type ReadModels,
+  type SecretVault,
+} from '@arbor/application';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { KafkaBus } from '@arbor/kafka';
 import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
@@ -34,13 +43,16 @@ async function openEngines(config: ProjectorConfig, log: Logger, rebuild: boolea
   if (config.profile === 'embedded') {
     const readModelsFile = join(config.dataDir, 'read-models.sqlite');
     // This process writes only the read models: their checkpoints run off the event loop.
-    const checkpointer = startWalCheckpointer([readModelsFile], { onError: (file, error) => log.warn('background checkpoint failed', { file, error }) });
+    const checkpointer = startWalCheckpointer([readModelsFile], {
+      onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
+    });
     return {
       store: openSqliteEventStore(join(config.dataDir, 'events.sqlite')),
       // Derived data: a corrupt file is set aside and rebuilt from the log, with a warning (also on --rebuild).
       readModels: openSqliteReadModels(readModelsFile, {
         backgroundCheckpoints: true,
-        onCorruptSetAside: (report) => log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+        onCorruptSetAside: (report) =>
+          log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
       }),
       vault: openSqliteSecretVault(join(config.dataDir, 'vault.sqlite')),
       bus: new InProcessBus(),
@@ -55,14 +67,27 @@ async function openEngines(config: ProjectorConfig, log: Logger, rebuild: boolea
     vault: await openPostgresSecretVault(settings.databaseUrl, connection),
     bus: rebuild
       ? new InProcessBus()
-      : new KafkaBus({ brokers: settings.kafkaBrokers, groupId: `arbor-projector-${settings.schema}`, topic: settings.topic, logger: log }),
+      : new KafkaBus({
+          brokers: settings.kafkaBrokers,
+          groupId: `arbor-projector-${settings.schema}`,
+          topic: settings.topic,
+          logger: log,
+        }),
   };
 }
 
 /** Opens the engines and starts a projector on them (caught up with the log); `closeAll` closes the engines. */
-async function openProjector(config: ProjectorConfig, log: Logger, rebuild: boolean): Promise<{ projector: Projector; closeAll: () => Promise<void> }> {
+async function openProjector(
+  config: ProjectorConfig,
+  log: Logger,
+  rebuild: boolean,
+): Promise<{ projector: Projector; closeAll: () => Promise<void> }> {
   const { store, readModels, vault, bus, stopExtras } = await openEngines(config, log, rebuild);
-  const closeAll = () => closeInOrder(() => stopExtras?.(), () => Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]));
+  const closeAll = () =>
+    closeInOrder(
+      () => stopExtras?.(),
+      () => Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]),
+    );
   const projector = new Projector({ store, readModels, cipher: new PersonalDataCipher(vault), bus, log });
   await projector.start();
   return { projector, closeAll };
@@ -72,7 +97,11 @@ async function openProjector(config: ProjectorConfig, log: Logger, rebuild: bool
  * Follows the event log into the read models until close(): bus deliveries, plus a poll every `pollMs`
  * (default POLL_MS). close() stops the poll and the projector, then closes the bus and the engines.
  */
-export async function startProjector(config: ProjectorConfig, log: Logger = jsonLogger({ app: 'projector' }, config.logLevel), pollMs = POLL_MS): Promise<RunningProjector> {
+export async function startProjector(
+  config: ProjectorConfig,
+  log: Logger = jsonLogger({ app: 'projector' }, config.logLevel),
+  pollMs = POLL_MS,
+): Promise<RunningProjector> {
   const { projector, closeAll } = await openProjector(config, log, false);
   const timer = setInterval(() => void projector.catchUp(), pollMs);
   log.info('projector following the event log', { position: projector.position, profile: config.profile });
@@ -92,13 +121,20 @@ export async function startProjector(config: ProjectorConfig, log: Logger = json
  * `--rebuild`: drops the read models, replays the whole log into them, logs `read models rebuilt` with the
  * count and rate, closes everything and returns the count and the seconds it took.
  */
-export async function rebuildReadModels(config: ProjectorConfig, log: Logger = jsonLogger({ app: 'projector' }, config.logLevel)): Promise<{ events: number; seconds: number }> {
+export async function rebuildReadModels(
+  config: ProjectorConfig,
+  log: Logger = jsonLogger({ app: 'projector' }, config.logLevel),
+): Promise<{ events: number; seconds: number }> {
   const { projector, closeAll } = await openProjector(config, log, true);
   const started = process.hrtime.bigint();
   await projector.rebuild();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const events = projector.position;
-  log.info('read models rebuilt', { events, seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(events / seconds) });
+  log.info('read models rebuilt', {
+    events,
+    seconds: Number(seconds.toFixed(3)),
+    eventsPerSecond: Math.round(events / seconds),
+  });
   await closeAll();
   return { events, seconds };
 }

@@ -30,9 +30,11 @@ const user = {} as Record<Who, { id: string; email: string; token: string }>;
 const client = {} as Record<ClientKey, any>;
 const clientTok = {} as Record<ClientKey, string>;
 
-const call = (method: string, path: string, token: string, body?: unknown): Promise<CallResult> => app.call(method, `/api/v1${path}`, { token, body });
+const call = (method: string, path: string, token: string, body?: unknown): Promise<CallResult> =>
+  app.call(method, `/api/v1${path}`, { token, body });
 /** Asserts the status, showing the response body when it differs. */
-const expectStatus = (res: CallResult, status: number) => expect(res.status === status ? status : `${res.status} ${res.text}`).toBe(status);
+const expectStatus = (res: CallResult, status: number) =>
+  expect(res.status === status ? status : `${res.status} ${res.text}`).toBe(status);
 const ids = (keys: OrgKey[]) => sorted(keys.map((k) => org[k].id));
 
 beforeAll(async () => {
@@ -172,7 +174,10 @@ describe('client credentials act within their subtree with their scopes', () => 
     expectStatus(await call('GET', `/orgs/${org.B.id}`, t), 404);
     expectStatus(await call('GET', `/orgs/${org.R.id}`, t), 404);
     expectStatus(await call('POST', '/orgs', t, { name: unique('x'), parentId: org.B.id }), 404);
-    expectStatus(await call('PUT', `/orgs/${created.body.id}`, t, { name: created.body.name, parentId: org.B.id }), 404);
+    expectStatus(
+      await call('PUT', `/orgs/${created.body.id}`, t, { name: created.body.name, parentId: org.B.id }),
+      404,
+    );
   });
 
   it('without orgs:delete or users:* the same client is refused with 403 inside its subtree', async () => {
@@ -181,7 +186,14 @@ describe('client credentials act within their subtree with their scopes', () => 
     expectStatus(await call('GET', `/orgs/${org.A.id}/users`, t), 403);
     expectStatus(await call('GET', `/orgs/${org.A.id}/users/${user.memberA.id}`, t), 403);
     expectStatus(await call('POST', `/orgs/${org.A.id}/users`, t, { userId: user.memberB.id, roles: ['member'] }), 403);
-    expectStatus(await call('POST', '/oauth2/client-credentials', t, { name: unique('c'), orgId: org.A.id, scopes: ['orgs:read'] }), 403);
+    expectStatus(
+      await call('POST', '/oauth2/client-credentials', t, {
+        name: unique('c'),
+        orgId: org.A.id,
+        scopes: ['orgs:read'],
+      }),
+      403,
+    );
     expectStatus(await call('GET', `/orgs/${org.A1.id}`, app.adminToken), 200);
   });
 
@@ -200,8 +212,23 @@ describe('token scopes narrow what a user holds', () => {
     expectStatus(await call('GET', `/orgs/${org.A.id}`, t), 200);
     expectStatus(await call('POST', '/orgs', t, { name: unique('scoped'), parentId: org.A.id }), 403);
     expectStatus(await call('PUT', `/orgs/${org.A1x.id}`, t, { name: 'A1x', parentId: org.A1.id }), 403);
-    expectStatus(await call('POST', `/orgs/${org.A.id}/users`, t, { email: `${unique('s')}@example.test`, name: 's', password: PASSWORD, roles: ['member'] }), 403);
-    expectStatus(await call('POST', '/oauth2/client-credentials', t, { name: unique('c'), orgId: org.A.id, scopes: ['orgs:read'] }), 403);
+    expectStatus(
+      await call('POST', `/orgs/${org.A.id}/users`, t, {
+        email: `${unique('s')}@example.test`,
+        name: 's',
+        password: PASSWORD,
+        roles: ['member'],
+      }),
+      403,
+    );
+    expectStatus(
+      await call('POST', '/oauth2/client-credentials', t, {
+        name: unique('c'),
+        orgId: org.A.id,
+        scopes: ['orgs:read'],
+      }),
+      403,
+    );
     expectStatus(await call('GET', '/users/me', t), 200);
   });
 });
@@ -243,17 +270,31 @@ describe('root organizations are a platform matter', () => {
  */
 type Col = 'member' | 'admin' | 'owner' | 'none';
 type Ctx = { token: string; t: any; outside: any };
-const e = (member: number, admin: number, owner: number, none = 404): Record<Col, number> => ({ member, admin, owner, none });
+const e = (member: number, admin: number, owner: number, none = 404): Record<Col, number> => ({
+  member,
+  admin,
+  owner,
+  none,
+});
 const scratch = (parentId: string) => createOrg(app, unique('s'), parentId);
-const newMember = async (orgId: string, roles: Array<'member' | 'admin' | 'owner'>) => (await addNewUser(app, orgId, roles, 'm')).userId;
+const newMember = async (orgId: string, roles: Array<'member' | 'admin' | 'owner'>) =>
+  (await addNewUser(app, orgId, roles, 'm')).userId;
 const newEmail = () => `${unique('new')}@example.test`;
 
 const ops: Array<[string, Record<Col, number>, (c: Ctx) => Promise<CallResult>]> = [
   ['GET org', e(200, 200, 200), (c) => call('GET', `/orgs/${c.t.id}`, c.token)],
   ['GET children', e(200, 200, 200), (c) => call('GET', `/orgs/${c.t.id}/children?depth=all`, c.token)],
   ['GET parents', e(200, 200, 200), (c) => call('GET', `/orgs/${c.t.id}/parents`, c.token)],
-  ['create sub-org', e(403, 201, 201), (c) => call('POST', '/orgs', c.token, { name: unique('sub'), parentId: c.t.id })],
-  ['rename (PUT)', e(403, 200, 200), (c) => call('PUT', `/orgs/${c.t.id}`, c.token, { name: unique('renamed'), parentId: c.t.parentId })],
+  [
+    'create sub-org',
+    e(403, 201, 201),
+    (c) => call('POST', '/orgs', c.token, { name: unique('sub'), parentId: c.t.id }),
+  ],
+  [
+    'rename (PUT)',
+    e(403, 200, 200),
+    (c) => call('PUT', `/orgs/${c.t.id}`, c.token, { name: unique('renamed'), parentId: c.t.parentId }),
+  ],
   [
     'move within the subtree',
     e(403, 200, 200),
@@ -280,20 +321,106 @@ const ops: Array<[string, Record<Col, number>, (c: Ctx) => Promise<CallResult>]>
   ],
   ['DELETE org', e(403, 403, 204), async (c) => call('DELETE', `/orgs/${(await scratch(c.t.id)).id}`, c.token)],
   ['list org users', e(200, 200, 200), (c) => call('GET', `/orgs/${c.t.id}/users`, c.token)],
-  ['add a new member', e(403, 201, 201), (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { email: newEmail(), name: 'n', password: PASSWORD, roles: ['member'] })],
+  [
+    'add a new member',
+    e(403, 201, 201),
+    (c) =>
+      call('POST', `/orgs/${c.t.id}/users`, c.token, {
+        email: newEmail(),
+        name: 'n',
+        password: PASSWORD,
+        roles: ['member'],
+      }),
+  ],
   // An existing user the caller can see (a member below the target); one of another tree is not theirs to add.
-  ['add an existing user as admin', e(403, 201, 201), async (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { userId: await newMember((await scratch(c.t.id)).id, ['member']), roles: ['admin'] })],
-  ['add a user of another tree by id', e(403, 404, 404), async (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { userId: await newMember(org.Z.id, ['member']), roles: ['member'] })],
-  ['add a new owner', e(403, 403, 201), (c) => call('POST', `/orgs/${c.t.id}/users`, c.token, { email: newEmail(), name: 'n', password: PASSWORD, roles: ['owner'] })],
-  ['grant admin', e(403, 200, 200), async (c) => call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token, { roles: ['admin'] })],
-  ['grant owner', e(403, 403, 200), async (c) => call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token, { roles: ['owner'] })],
-  ['take owner (demote to admin)', e(403, 403, 200), async (c) => call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['owner'])}`, c.token, { roles: ['admin'] })],
-  ['remove a member', e(403, 204, 204), async (c) => call('DELETE', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token)],
-  ['remove an owner', e(403, 403, 204), async (c) => call('DELETE', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['owner'])}`, c.token)],
-  ['create client with held scopes', e(403, 201, 201), (c) => call('POST', '/oauth2/client-credentials', c.token, { name: unique('c'), orgId: c.t.id, scopes: ['orgs:read', 'users:read', 'clients:read'] })],
-  ['create client with orgs:delete', e(403, 403, 201), (c) => call('POST', '/oauth2/client-credentials', c.token, { name: unique('c'), orgId: c.t.id, scopes: ['orgs:read', 'orgs:delete'] })],
-  ['list clients of the org', e(403, 200, 200), (c) => call('GET', `/oauth2/client-credentials?orgId=${c.t.id}`, c.token)],
-  ['delete a client', e(403, 204, 204), async (c) => call('DELETE', `/oauth2/client-credentials/${(await createClient(app, c.t.id, ['orgs:read'])).id}`, c.token)],
+  [
+    'add an existing user as admin',
+    e(403, 201, 201),
+    async (c) =>
+      call('POST', `/orgs/${c.t.id}/users`, c.token, {
+        userId: await newMember((await scratch(c.t.id)).id, ['member']),
+        roles: ['admin'],
+      }),
+  ],
+  [
+    'add a user of another tree by id',
+    e(403, 404, 404),
+    async (c) =>
+      call('POST', `/orgs/${c.t.id}/users`, c.token, {
+        userId: await newMember(org.Z.id, ['member']),
+        roles: ['member'],
+      }),
+  ],
+  [
+    'add a new owner',
+    e(403, 403, 201),
+    (c) =>
+      call('POST', `/orgs/${c.t.id}/users`, c.token, {
+        email: newEmail(),
+        name: 'n',
+        password: PASSWORD,
+        roles: ['owner'],
+      }),
+  ],
+  [
+    'grant admin',
+    e(403, 200, 200),
+    async (c) =>
+      call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token, { roles: ['admin'] }),
+  ],
+  [
+    'grant owner',
+    e(403, 403, 200),
+    async (c) =>
+      call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token, { roles: ['owner'] }),
+  ],
+  [
+    'take owner (demote to admin)',
+    e(403, 403, 200),
+    async (c) =>
+      call('PATCH', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['owner'])}`, c.token, { roles: ['admin'] }),
+  ],
+  [
+    'remove a member',
+    e(403, 204, 204),
+    async (c) => call('DELETE', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['member'])}`, c.token),
+  ],
+  [
+    'remove an owner',
+    e(403, 403, 204),
+    async (c) => call('DELETE', `/orgs/${c.t.id}/users/${await newMember(c.t.id, ['owner'])}`, c.token),
+  ],
+  [
+    'create client with held scopes',
+    e(403, 201, 201),
+    (c) =>
+      call('POST', '/oauth2/client-credentials', c.token, {
+        name: unique('c'),
+        orgId: c.t.id,
+        scopes: ['orgs:read', 'users:read', 'clients:read'],
+      }),
+  ],
+  [
+    'create client with orgs:delete',
+    e(403, 403, 201),
+    (c) =>
+      call('POST', '/oauth2/client-credentials', c.token, {
+        name: unique('c'),
+        orgId: c.t.id,
+        scopes: ['orgs:read', 'orgs:delete'],
+      }),
+  ],
+  [
+    'list clients of the org',
+    e(403, 200, 200),
+    (c) => call('GET', `/oauth2/client-credentials?orgId=${c.t.id}`, c.token),
+  ],
+  [
+    'delete a client',
+    e(403, 204, 204),
+    async (c) =>
+      call('DELETE', `/oauth2/client-credentials/${(await createClient(app, c.t.id, ['orgs:read'])).id}`, c.token),
+  ],
 ];
 
 const callers: Array<[Who, OrgKey, Col, OrgKey]> = [
@@ -313,8 +440,11 @@ const callers: Array<[Who, OrgKey, Col, OrgKey]> = [
 ];
 
 describe.each(callers)('%s on %s (%s)', (who, target, col, outside) => {
-  it.each(ops.map(([name, expected, run]) => ({ name, status: expected[col], run })))('$name → $status', async ({ status, run }) => {
-    const t = (await app.call('GET', `/api/v1/orgs/${org[target].id}`)).body; // fresh: renames change the name
-    expectStatus(await run({ token: user[who].token, t, outside: org[outside] }), status);
-  });
+  it.each(ops.map(([name, expected, run]) => ({ name, status: expected[col], run })))(
+    '$name → $status',
+    async ({ status, run }) => {
+      const t = (await app.call('GET', `/api/v1/orgs/${org[target].id}`)).body; // fresh: renames change the name
+      expectStatus(await run({ token: user[who].token, t, outside: org[outside] }), status);
+    },
+  );
 });

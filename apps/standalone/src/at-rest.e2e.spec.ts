@@ -16,7 +16,11 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp } from './test-sup
  */
 
 const MEMBER = { email: 'Ysolde.Varnaby@at-rest.test', name: 'Ysolde Varnaby', password: 'quill lantern 5581 meadow' };
-const SECOND = { email: 'orrin.kettleworth@at-rest.test', name: 'Orrin Kettleworth', password: 'copper sleet 2294 harbour' };
+const SECOND = {
+  email: 'orrin.kettleworth@at-rest.test',
+  name: 'Orrin Kettleworth',
+  password: 'copper sleet 2294 harbour',
+};
 const RENAMED = 'Ysolde Varnaby-Quill';
 const WRONG_PASSWORD = 'wrong guess 7713 thistle';
 const ADMIN_NAME = 'Platform admin';
@@ -52,7 +56,11 @@ async function stop(): Promise<void> {
   readFiles();
 }
 
-async function call(method: string, path: string, options: { body?: unknown; form?: Record<string, string>; token?: string; headers?: Record<string, string> } = {}) {
+async function call(
+  method: string,
+  path: string,
+  options: { body?: unknown; form?: Record<string, string>; token?: string; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -81,7 +89,9 @@ const login = (username: string, password: string) =>
 
 function readFiles(): void {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    );
   for (const file of walk(dataDir)) {
     const name = relative(dataDir, file);
     if (name.startsWith('read-models.sqlite')) continue;
@@ -92,7 +102,10 @@ function readFiles(): void {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object')
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(value ?? null);
 }
 
@@ -100,7 +113,9 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'arbor-at-rest-'));
   await start();
   const admin = (await ok(200, login(ADMIN_EMAIL, ADMIN_PASSWORD))).body.access_token as string;
-  const org = (await ok(201, call('POST', '/api/v1/orgs', { token: admin, body: { name: 'Rest Corp', parentId: null } }))).body;
+  const org = (
+    await ok(201, call('POST', '/api/v1/orgs', { token: admin, body: { name: 'Rest Corp', parentId: null } }))
+  ).body;
 
   // A member created with an Idempotency-Key, replayed at once (the stored response) and after restarts.
   const memberBody = { email: MEMBER.email, name: MEMBER.name, password: MEMBER.password, roles: ['member'] };
@@ -113,19 +128,48 @@ beforeAll(async () => {
     replays.push({ status: res.status, replayed: res.headers.get('idempotent-replayed'), body: res.body });
   };
   await replay();
-  await ok(201, call('POST', `/api/v1/orgs/${org.id}/users`, { token: admin, body: { ...SECOND, roles: ['admin'] }, headers: { 'idempotency-key': 'at-rest-second' } }));
+  await ok(
+    201,
+    call('POST', `/api/v1/orgs/${org.id}/users`, {
+      token: admin,
+      body: { ...SECOND, roles: ['admin'] },
+      headers: { 'idempotency-key': 'at-rest-second' },
+    }),
+  );
 
   // Logins (one wrong), a refresh, an introspection, a client credential and its grant.
   await ok(400, login(MEMBER.email, WRONG_PASSWORD));
   const member = (await ok(200, login(MEMBER.email, MEMBER.password))).body;
-  const rotated = (await ok(200, call('POST', '/api/v1/auth/tokens', { form: { grant_type: 'refresh_token', refresh_token: member.refresh_token } }))).body;
-  await ok(200, call('POST', '/api/v1/auth/tokens/introspect', { token: admin, form: { token: rotated.refresh_token } }));
+  const rotated = (
+    await ok(
+      200,
+      call('POST', '/api/v1/auth/tokens', {
+        form: { grant_type: 'refresh_token', refresh_token: member.refresh_token },
+      }),
+    )
+  ).body;
+  await ok(
+    200,
+    call('POST', '/api/v1/auth/tokens/introspect', { token: admin, form: { token: rotated.refresh_token } }),
+  );
   await ok(200, login(SECOND.email, SECOND.password));
   const client = (
-    await ok(201, call('POST', '/api/v1/oauth2/client-credentials', { token: admin, body: { name: 'rest worker', orgId: org.id, scopes: ['orgs:read'] }, headers: { 'idempotency-key': 'at-rest-client' } }))
+    await ok(
+      201,
+      call('POST', '/api/v1/oauth2/client-credentials', {
+        token: admin,
+        body: { name: 'rest worker', orgId: org.id, scopes: ['orgs:read'] },
+        headers: { 'idempotency-key': 'at-rest-client' },
+      }),
+    )
   ).body;
   secrets.clientSecrets.push(client.clientSecret);
-  await ok(200, call('POST', '/api/v1/auth/tokens', { form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret } }));
+  await ok(
+    200,
+    call('POST', '/api/v1/auth/tokens', {
+      form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret },
+    }),
+  );
   readFiles();
 
   // A clean stop writes a snapshot; the next start restores it, renames the member and replays again.
@@ -134,7 +178,13 @@ beforeAll(async () => {
   const again = (await ok(200, login(ADMIN_EMAIL, ADMIN_PASSWORD))).body.access_token as string;
   idempotent.token = again;
   await replay();
-  await ok(200, call('PATCH', `/api/v1/orgs/${org.id}/users/${(firstBody as { userId: string }).userId}`, { token: again, body: { name: RENAMED } }));
+  await ok(
+    200,
+    call('PATCH', `/api/v1/orgs/${org.id}/users/${(firstBody as { userId: string }).userId}`, {
+      token: again,
+      body: { name: RENAMED },
+    }),
+  );
   await ok(200, login(MEMBER.email, MEMBER.password));
   readFiles();
   await stop();
@@ -163,7 +213,14 @@ describe('data at rest', () => {
     for (const r of replays) expect(r).toEqual({ status: 201, replayed: 'true', body: firstBody });
     expect(firstBody).toMatchObject({ email: MEMBER.email, name: MEMBER.name });
     const names = new Set(files.map((f) => f.name));
-    for (const expected of ['events.sqlite', 'events.sqlite-wal', 'vault.sqlite', 'tokens.sqlite', 'command-model.snapshot']) expect(names).toContain(expected);
+    for (const expected of [
+      'events.sqlite',
+      'events.sqlite-wal',
+      'vault.sqlite',
+      'tokens.sqlite',
+      'command-model.snapshot',
+    ])
+      expect(names).toContain(expected);
   });
 
   it('keeps no password, secret, token, email or name in any file but the read models, in clear or as a plain SHA-256', () => {
@@ -179,7 +236,8 @@ describe('data at rest', () => {
     for (const [kind, values] of Object.entries(needles))
       for (const value of values)
         for (const { form, bytes } of forms(value))
-          for (const file of files) if (file.bytes.includes(bytes)) found.push(`${kind} ${value.slice(0, 16)}… as ${form} in ${file.name}`);
+          for (const file of files)
+            if (file.bytes.includes(bytes)) found.push(`${kind} ${value.slice(0, 16)}… as ${form} in ${file.name}`);
     expect([...new Set(found)]).toEqual([]);
   });
 });
@@ -205,7 +263,13 @@ describe('an idempotent replay after the erasure of the user it showed', () => {
       expect(replay.status).toBe(201);
       expect(replay.headers.get('idempotent-replayed')).toBe('true');
       expect(replay.headers.get('location')).toBe(first.headers.get('location'));
-      expect(replay.body).toMatchObject({ userId: first.body.userId, email: null, name: null, status: 'erased', roles: ['member'] });
+      expect(replay.body).toMatchObject({
+        userId: first.body.userId,
+        email: null,
+        name: null,
+        status: 'erased',
+        roles: ['member'],
+      });
     } finally {
       await app.close();
     }

@@ -15,26 +15,47 @@ const form = (fields: Record<string, string>) => ({
 
 describe('password grant', () => {
   it('issues an RFC 9068 access token that jose verifies against our JWKS', async () => {
-    const res = await app.call('POST', '/api/v1/auth/tokens', form({ grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD }));
+    const res = await app.call(
+      'POST',
+      '/api/v1/auth/tokens',
+      form({ grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, access_token: expect.any(String), scope: expect.stringContaining('orgs:read') });
+    expect(res.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 900,
+      access_token: expect.any(String),
+      scope: expect.stringContaining('orgs:read'),
+    });
 
     const metadata = (await app.call('GET', '/.well-known/oauth-authorization-server', { token: null })).body;
     expect(metadata.issuer).toBe('http://arbor.test');
     // The issuer is a public name; fetch the key set from where this test server really listens.
     const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', app.url));
-    const { payload, protectedHeader } = await jwtVerify(res.body.access_token, jwks, { issuer: metadata.issuer, typ: 'at+jwt' });
+    const { payload, protectedHeader } = await jwtVerify(res.body.access_token, jwks, {
+      issuer: metadata.issuer,
+      typ: 'at+jwt',
+    });
     expect(protectedHeader.alg).toBe('ES256');
     expect(protectedHeader.kid).toEqual(expect.any(String));
     expect(payload.exp! - payload.iat!).toBe(900);
-    expect(payload).toMatchObject({ sub: expect.stringMatching(/^usr_/), jti: expect.any(String), scope: expect.any(String) });
+    expect(payload).toMatchObject({
+      sub: expect.stringMatching(/^usr_/),
+      jti: expect.any(String),
+      scope: expect.any(String),
+    });
   });
 
   it('accepts JSON bodies and a narrower scope', async () => {
     const res = await app.call('POST', '/api/v1/auth/tokens', {
       token: null,
-      body: { grant_type: 'password', username: ADMIN_EMAIL.toUpperCase(), password: ADMIN_PASSWORD, scope: 'orgs:read' },
+      body: {
+        grant_type: 'password',
+        username: ADMIN_EMAIL.toUpperCase(),
+        password: ADMIN_PASSWORD,
+        scope: 'orgs:read',
+      },
     });
     expect(res.status).toBe(200);
     expect(res.body.scope).toBe('orgs:read');
@@ -44,8 +65,16 @@ describe('password grant', () => {
   });
 
   it('gives wrong passwords and unknown accounts the same answer', async () => {
-    const wrongPassword = await app.call('POST', '/api/v1/auth/tokens', form({ grant_type: 'password', username: ADMIN_EMAIL, password: 'nope nope' }));
-    const unknownUser = await app.call('POST', '/api/v1/auth/tokens', form({ grant_type: 'password', username: 'ghost@example.test', password: 'nope nope' }));
+    const wrongPassword = await app.call(
+      'POST',
+      '/api/v1/auth/tokens',
+      form({ grant_type: 'password', username: ADMIN_EMAIL, password: 'nope nope' }),
+    );
+    const unknownUser = await app.call(
+      'POST',
+      '/api/v1/auth/tokens',
+      form({ grant_type: 'password', username: 'ghost@example.test', password: 'nope nope' }),
+    );
     expect(wrongPassword.status).toBe(400);
     expect(unknownUser.status).toBe(400);
     expect(wrongPassword.body).toEqual(unknownUser.body);
@@ -58,7 +87,10 @@ describe('password grant', () => {
       [{}, 'invalid_request'],
       [{ grant_type: 'password', username: ADMIN_EMAIL }, 'invalid_request'],
       [{ grant_type: 'authorization_code', code: 'x' }, 'unsupported_grant_type'],
-      [{ grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD, scope: 'root:everything' }, 'invalid_scope'],
+      [
+        { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD, scope: 'root:everything' },
+        'invalid_scope',
+      ],
     ];
     for (const [fields, error] of cases) {
       const res = await app.call('POST', '/api/v1/auth/tokens', form(fields));
@@ -70,10 +102,19 @@ describe('password grant', () => {
   it('throttles repeated failures for one account with 429 and Retry-After, leaving others alone', async () => {
     const victim = 'throttled@example.test';
     let last;
-    for (let i = 0; i < 6; i++) last = await app.call('POST', '/api/v1/auth/tokens', form({ grant_type: 'password', username: victim, password: `guess ${i}` }));
+    for (let i = 0; i < 6; i++)
+      last = await app.call(
+        'POST',
+        '/api/v1/auth/tokens',
+        form({ grant_type: 'password', username: victim, password: `guess ${i}` }),
+      );
     expect(last!.status).toBe(429);
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
-    const admin = await app.call('POST', '/api/v1/auth/tokens', form({ grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD }));
+    const admin = await app.call(
+      'POST',
+      '/api/v1/auth/tokens',
+      form({ grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+    );
     expect(admin.status).toBe(200);
   });
 });

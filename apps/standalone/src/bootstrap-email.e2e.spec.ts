@@ -7,7 +7,17 @@ import { startStandalone } from './start-standalone';
 /** The bootstrap admin's email and the API's email check agree (contract section 2). */
 const start = (dataDir: string, bootstrapAdminEmail?: string) =>
   startStandalone(
-    { port: 0, host: '127.0.0.1', dataDir, issuer: 'http://arbor.test', bootstrapAdminEmail, bootstrapAdminPassword: 'bootstrap password', passwordCostLog2: 10, logLevel: 'silent', validateResponses: true },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      issuer: 'http://arbor.test',
+      bootstrapAdminEmail,
+      bootstrapAdminPassword: 'bootstrap password',
+      passwordCostLog2: 10,
+      logLevel: 'silent',
+      validateResponses: true,
+    },
     jsonLogger({}, 'silent'),
   );
 

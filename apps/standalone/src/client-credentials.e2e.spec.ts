@@ -14,7 +14,9 @@ const path = (id: string) => `/api/v1/oauth2/client-credentials/${id}`;
 describe('GET /oauth2/client-credentials/{id}', () => {
   it('answers the credential as the list shows it, with its version and ETag, never a secret', async () => {
     const org = await createOrg(app, unique('Clients'));
-    const issued = await app.call('POST', '/api/v1/oauth2/client-credentials', { body: { name: 'reporting', orgId: org.id, scopes: ['orgs:read'] } });
+    const issued = await app.call('POST', '/api/v1/oauth2/client-credentials', {
+      body: { name: 'reporting', orgId: org.id, scopes: ['orgs:read'] },
+    });
     expect(issued.status).toBe(201);
     const got = await app.call('GET', path(issued.body.id));
     expect(got.status).toBe(200);
@@ -26,7 +28,9 @@ describe('GET /oauth2/client-credentials/{id}', () => {
     expect(list.body.items).toEqual([got.body]);
     // The 201 names the ETag of the credential as a GET shows it (not of a body holding the secret).
     expect(issued.headers.get('etag')).toBe(got.headers.get('etag'));
-    expect((await app.call('GET', path(issued.body.id), { headers: { 'if-none-match': got.headers.get('etag')! } })).status).toBe(304);
+    expect(
+      (await app.call('GET', path(issued.body.id), { headers: { 'if-none-match': got.headers.get('etag')! } })).status,
+    ).toBe(304);
   });
 
   it('shows a credential only to holders of clients:read on its organization; 404 for anyone else', async () => {
@@ -39,7 +43,12 @@ describe('GET /oauth2/client-credentials/{id}', () => {
     const member = await newLoggedInUser(app, root.id, ['member'], 'clients-member');
     const asMember = await app.call('GET', path(client.id), { token: member.token });
     expect(asMember.status).toBe(404);
-    const stranger = await newLoggedInUser(app, await createOrg(app, unique('Other')).then((o) => o.id), ['owner'], 'clients-stranger');
+    const stranger = await newLoggedInUser(
+      app,
+      await createOrg(app, unique('Other')).then((o) => o.id),
+      ['owner'],
+      'clients-stranger',
+    );
     expect((await app.call('GET', path(client.id), { token: stranger.token })).status).toBe(404);
     // A client of a sibling subtree holding clients:read there.
     const sibling = await createOrg(app, 'Sibling', root.id);

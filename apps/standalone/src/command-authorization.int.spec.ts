@@ -1,7 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientSecretHasher, CommandService, type Command, PasswordHasher, PersonalDataCipher, type Logger, type Principal } from '@arbor/application';
+import {
+  ClientSecretHasher,
+  CommandService,
+  type Command,
+  PasswordHasher,
+  PersonalDataCipher,
+  type Logger,
+  type Principal,
+} from '@arbor/application';
 import { PERMISSIONS, newId, type Permission } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
@@ -16,7 +24,13 @@ describe('CommandService authorization', () => {
   let commands: CommandService;
   let vault: ReturnType<typeof openSqliteSecretVault>;
   const all = new Set<Permission>(PERMISSIONS);
-  const user = (id: string, platformAdmin = false): Principal => ({ type: 'user', id, platformAdmin, scopes: all, tokenId: newId('jti') });
+  const user = (id: string, platformAdmin = false): Principal => ({
+    type: 'user',
+    id,
+    platformAdmin,
+    scopes: all,
+    tokenId: newId('jti'),
+  });
   const admin = user('usr_platform', true);
 
   beforeAll(async () => {
@@ -35,7 +49,11 @@ describe('CommandService authorization', () => {
     await commands.start();
   });
 
-  const codeOf = (p: Promise<unknown>) => p.then(() => 'applied', (e: { code?: string }) => e.code);
+  const codeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'applied',
+      (e: { code?: string }) => e.code,
+    );
   const createOrg = async (principal: Principal | 'system', parentId: string | null) => {
     const orgId = newId('org');
     await commands.execute({ type: 'CreateOrg', orgId, name: orgId, parentId }, { principal });
@@ -55,11 +73,25 @@ describe('CommandService authorization', () => {
     const child = await createOrg('system', root);
     const memberId = await addMember(child, ['member']);
     const member = user(memberId);
-    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: root, recursive: true }, { principal: member }))).toBe('IAM_ERR_NOT_FOUND');
-    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: true }, { principal: member }))).toBe('IAM_ERR_FORBIDDEN');
+    expect(
+      await codeOf(commands.execute({ type: 'DeleteOrg', orgId: root, recursive: true }, { principal: member })),
+    ).toBe('IAM_ERR_NOT_FOUND');
+    expect(
+      await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: true }, { principal: member })),
+    ).toBe('IAM_ERR_FORBIDDEN');
     expect(await codeOf(createOrg(member, null))).toBe('IAM_ERR_FORBIDDEN');
-    expect(await codeOf(commands.execute({ type: 'AddUserToOrg', orgId: child, roles: ['owner'], existingUserId: memberId }, { principal: member }))).toBe('IAM_ERR_FORBIDDEN');
-    const outcome = await commands.execute({ type: 'CreateOrg', orgId: newId('org'), name: 'by admin', parentId: child }, { principal: admin });
+    expect(
+      await codeOf(
+        commands.execute(
+          { type: 'AddUserToOrg', orgId: child, roles: ['owner'], existingUserId: memberId },
+          { principal: member },
+        ),
+      ),
+    ).toBe('IAM_ERR_FORBIDDEN');
+    const outcome = await commands.execute(
+      { type: 'CreateOrg', orgId: newId('org'), name: 'by admin', parentId: child },
+      { principal: admin },
+    );
     expect(outcome.kind === 'applied' && outcome.events[0].actor).toEqual({ type: 'user', id: admin.id });
   });
 
@@ -80,41 +112,84 @@ describe('CommandService authorization', () => {
     const existingId = await addMember(root, ['member']);
     const elsewhere = await createOrg('system', root);
     const reuse = commands.execute(
-      { type: 'AddUserToOrg', orgId: elsewhere, roles: ['member'], newUser: { userId: existingId, email: `${newId('e')}@example.test`, name: 'n', password: 'a long password' } },
+      {
+        type: 'AddUserToOrg',
+        orgId: elsewhere,
+        roles: ['member'],
+        newUser: { userId: existingId, email: `${newId('e')}@example.test`, name: 'n', password: 'a long password' },
+      },
       { principal: admin },
     );
     expect(await codeOf(reuse)).toBe('IAM_ERR_VERSION_CONFLICT');
     expect(await vault.getPasswordHash(existingId)).toBeUndefined();
-    expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId: root, name: 'again', parentId: null }, { principal: admin }))).toBe('IAM_ERR_VERSION_CONFLICT');
+    expect(
+      await codeOf(
+        commands.execute({ type: 'CreateOrg', orgId: root, name: 'again', parentId: null }, { principal: admin }),
+      ),
+    ).toBe('IAM_ERR_VERSION_CONFLICT');
     // A deleted organization's id stays used.
     const gone = await createOrg('system', root);
     await commands.execute({ type: 'DeleteOrg', orgId: gone, recursive: false }, { principal: admin });
-    expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId: gone, name: 'back', parentId: root }, { principal: admin }))).toBe('IAM_ERR_VERSION_CONFLICT');
+    expect(
+      await codeOf(
+        commands.execute({ type: 'CreateOrg', orgId: gone, name: 'back', parentId: root }, { principal: admin }),
+      ),
+    ).toBe('IAM_ERR_VERSION_CONFLICT');
   });
 
   it('creates nothing under an id outside the grammar of its kind, for any principal, and finds nothing under one', async () => {
     const root = await createOrg('system', null);
     const email = () => `${newId('e')}@example.test`;
-    const addNew = (userId: string) => ({ type: 'AddUserToOrg' as const, orgId: root, roles: ['admin'], newUser: { userId, email: email(), name: 'n', password: 'a long password' } });
+    const addNew = (userId: string) => ({
+      type: 'AddUserToOrg' as const,
+      orgId: root,
+      roles: ['admin'],
+      newUser: { userId, email: email(), name: 'n', password: 'a long password' },
+    });
     // What a tenant admin sent the internal API: ids the public paths refuse, `me`, another namespace's names.
-    for (const userId of ['bad id/..', 'me', 'arbor-first-party', 'system:snapshot', newId('cli'), newId('org'), 'usr_short'])
+    for (const userId of [
+      'bad id/..',
+      'me',
+      'arbor-first-party',
+      'system:snapshot',
+      newId('cli'),
+      newId('org'),
+      'usr_short',
+    ])
       for (const principal of [admin, 'system' as const]) {
         const refused = commands.execute(addNew(userId), { principal }).catch((e: unknown) => e);
         expect(await refused).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/newUser/userId' }] });
         expect(await vault.getPasswordHash(userId)).toBeUndefined();
       }
     for (const orgId of ['org_atkdeep1800', newId('usr')])
-      expect(await codeOf(commands.execute({ type: 'CreateOrg', orgId, name: orgId, parentId: root }, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
-    const client = { type: 'IssueClientCredential' as const, clientCredentialId: 'cc bad/..', orgId: root, name: 'c', scopes: ['orgs:read'], secret: 'A'.repeat(43) };
+      expect(
+        await codeOf(commands.execute({ type: 'CreateOrg', orgId, name: orgId, parentId: root }, { principal: admin })),
+      ).toBe('IAM_ERR_VALIDATION');
+    const client = {
+      type: 'IssueClientCredential' as const,
+      clientCredentialId: 'cc bad/..',
+      orgId: root,
+      name: 'c',
+      scopes: ['orgs:read'],
+      secret: 'A'.repeat(43),
+    };
     expect(await codeOf(commands.execute(client, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
     // A well-formed id with a secret of the right shape but no variety (43 x 'A') is refused too.
     const weak = { ...client, clientCredentialId: newId('cc') };
     expect(await codeOf(commands.execute(weak, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
     expect(await vault.getClientSecretHash(weak.clientCredentialId)).toBeUndefined();
     // Referring to an id of the wrong shape finds nothing (what reading it answers), before any authorization.
-    expect(await codeOf(commands.execute({ type: 'UpdateUser', userId: 'me', status: 'disabled' }, { principal: admin }))).toBe('IAM_ERR_NOT_FOUND');
-    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: 'org_atkdeep1800', recursive: true }, { principal: admin }))).toBe('IAM_ERR_NOT_FOUND');
-    expect(await codeOf(commands.execute({ type: 'Unknown' } as never, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
+    expect(
+      await codeOf(commands.execute({ type: 'UpdateUser', userId: 'me', status: 'disabled' }, { principal: admin })),
+    ).toBe('IAM_ERR_NOT_FOUND');
+    expect(
+      await codeOf(
+        commands.execute({ type: 'DeleteOrg', orgId: 'org_atkdeep1800', recursive: true }, { principal: admin }),
+      ),
+    ).toBe('IAM_ERR_NOT_FOUND');
+    expect(await codeOf(commands.execute({ type: 'Unknown' } as never, { principal: admin }))).toBe(
+      'IAM_ERR_VALIDATION',
+    );
     expect(await codeOf(commands.execute(addNew(newId('usr')), { principal: admin }))).toBe('applied');
   });
 
@@ -133,10 +208,20 @@ describe('CommandService authorization', () => {
     const loose = { type: 'DeleteOrg', orgId: root, recursive: 'false' } as unknown as Command;
     const refused = await commands.execute(loose, { principal: admin }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/recursive' }] });
-    const version = { type: 'ReplaceOrg', orgId: child, parentId: root, name: 'renamed', expectedVersion: '1' } as unknown as Command;
+    const version = {
+      type: 'ReplaceOrg',
+      orgId: child,
+      parentId: root,
+      name: 'renamed',
+      expectedVersion: '1',
+    } as unknown as Command;
     expect(await codeOf(commands.execute(version, { principal: admin }))).toBe('IAM_ERR_VALIDATION');
     // Both organizations stand: deleting the child without recursion still works, its name unchanged.
-    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: root, recursive: false }, { principal: admin }))).toBe('IAM_ERR_HAS_CHILDREN');
-    expect(await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: false }, { principal: admin }))).toBe('applied');
+    expect(
+      await codeOf(commands.execute({ type: 'DeleteOrg', orgId: root, recursive: false }, { principal: admin })),
+    ).toBe('IAM_ERR_HAS_CHILDREN');
+    expect(
+      await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: false }, { principal: admin })),
+    ).toBe('applied');
   });
 });

@@ -33,21 +33,47 @@ describe('command model at rest', () => {
     const push = (message: string, fields?: Record<string, unknown>) => void lines.push({ message, fields });
     const log: Logger = { info: push, warn: push, error: push };
     const cipher = new PersonalDataCipher(vault);
-    const commands = new CommandService({ store, bus: new InProcessBus(), vault, cipher, hasher: new PasswordHasher({ costLog2: 10 }), secrets: new ClientSecretHasher(vault), log, snapshots });
+    const commands = new CommandService({
+      store,
+      bus: new InProcessBus(),
+      vault,
+      cipher,
+      hasher: new PasswordHasher({ costLog2: 10 }),
+      secrets: new ClientSecretHasher(vault),
+      log,
+      snapshots,
+    });
     const run = async (command: Command): Promise<StoredEvent[]> => {
       const outcome = await commands.execute(command, actor);
       if (outcome.kind !== 'applied') throw new Error('not applied');
       return outcome.events;
     };
     const addUser = (orgId: string, person: { email: string; name: string }) =>
-      run({ type: 'AddUserToOrg', orgId, roles: ['member'], newUser: { userId: newId('usr'), email: person.email, name: person.name } });
+      run({
+        type: 'AddUserToOrg',
+        orgId,
+        roles: ['member'],
+        newUser: { userId: newId('usr'), email: person.email, name: person.name },
+      });
     const rename = (orgId: string, userId: string, name: string) => run({ type: 'UpdateOrgUser', orgId, userId, name });
     const close = async () => {
       await commands.close();
       await store.close();
       await vault.close();
     };
-    return { store, vault, snapshots, lines, cipher, commands, run, addUser, rename, close, ready: () => lines.find((l) => l.message === 'command model ready')?.fields };
+    return {
+      store,
+      vault,
+      snapshots,
+      lines,
+      cipher,
+      commands,
+      run,
+      addUser,
+      rename,
+      close,
+      ready: () => lines.find((l) => l.message === 'command model ready')?.fields,
+    };
   }
 
   async function seeded() {
@@ -65,24 +91,29 @@ describe('command model at rest', () => {
     return { dir, orgA, orgB, ysoldeId: ysolde.userId };
   }
 
-
   it('writes snapshots without personal data, and restores every user rule from one', async () => {
     const { dir, orgA, orgB, ysoldeId } = await seeded();
     const again = open(dir);
     const snapshot = JSON.stringify(await again.snapshots.load());
-    for (const clear of [YSOLDE.email, YSOLDE.email.toLowerCase(), YSOLDE.name, 'Varnaby', ORRIN.email, ORRIN.name]) expect(snapshot).not.toContain(clear);
+    for (const clear of [YSOLDE.email, YSOLDE.email.toLowerCase(), YSOLDE.name, 'Varnaby', ORRIN.email, ORRIN.name])
+      expect(snapshot).not.toContain(clear);
     await again.commands.start();
     try {
       expect(again.ready()).toMatchObject({ eventsFolded: 0 });
       // The email index came back: the same address in another case names the same user.
-      await expect(again.addUser(orgB, { email: 'YSOLDE.varnaby@MODEL.test', name: 'Someone Else' })).rejects.toMatchObject({
+      await expect(
+        again.addUser(orgB, { email: 'YSOLDE.varnaby@MODEL.test', name: 'Someone Else' }),
+      ).rejects.toMatchObject({
         code: 'IAM_ERR_EMAIL_TAKEN',
         message: expect.stringContaining(ysoldeId),
       });
       // A rename opens the current record from the log: the same name decides nothing, a new one re-seals.
       expect(await again.rename(orgA, ysoldeId, 'Ysolde Varnaby-Quill')).toEqual([]);
       const [renamed] = await again.rename(orgA, ysoldeId, 'Ysolde Quill');
-      expect(await again.cipher.open(ysoldeId, (renamed.data as { personal: string }).personal)).toEqual({ email: YSOLDE.email, name: 'Ysolde Quill' });
+      expect(await again.cipher.open(ysoldeId, (renamed.data as { personal: string }).personal)).toEqual({
+        email: YSOLDE.email,
+        name: 'Ysolde Quill',
+      });
     } finally {
       await again.close();
     }
@@ -102,7 +133,9 @@ describe('command model at rest', () => {
       const events = await again.addUser(orgB, { email: YSOLDE.email.toUpperCase(), name: 'A New Ysolde' });
       expect(events.map((e) => e.type)).toEqual(['UserCreated', 'UserAddedToOrg']);
       expect((events[0].data as { userId: string }).userId).not.toBe(ysoldeId);
-      await expect(again.run({ type: 'AddUserToOrg', orgId: orgB, roles: ['member'], existingUserId: ysoldeId })).rejects.toMatchObject({ code: 'IAM_ERR_NOT_FOUND' });
+      await expect(
+        again.run({ type: 'AddUserToOrg', orgId: orgB, roles: ['member'], existingUserId: ysoldeId }),
+      ).rejects.toMatchObject({ code: 'IAM_ERR_NOT_FOUND' });
     } finally {
       await again.close();
     }

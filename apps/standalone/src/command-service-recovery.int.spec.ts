@@ -43,13 +43,28 @@ describe('CommandService after a failed transaction', () => {
         ) as Promise<T>,
     });
     const snapshots = new SealedSnapshotFile(join(dir, 'command-model.snapshot'), vault);
-    const deps = { store: flaky, bus: new InProcessBus(), vault, cipher: new PersonalDataCipher(vault), hasher: new PasswordHasher({ costLog2: 10 }), secrets: new ClientSecretHasher(vault), log: quiet, snapshots };
+    const deps = {
+      store: flaky,
+      bus: new InProcessBus(),
+      vault,
+      cipher: new PersonalDataCipher(vault),
+      hasher: new PasswordHasher({ costLog2: 10 }),
+      secrets: new ClientSecretHasher(vault),
+      log: quiet,
+      snapshots,
+    };
     return { store, vault, deps, failNext: (on: boolean) => (failIdempotency = on) };
   }
 
   const create = (commands: CommandService, name: string, parentId: string | null, idempotent = false) => {
     const context: CommandContext = { principal: 'system' };
-    if (idempotent) context.idempotency = { scope: 's', key: newId('k'), requestHash: 'h', provisionalResponse: { status: 201, headers: {}, body: {} } };
+    if (idempotent)
+      context.idempotency = {
+        scope: 's',
+        key: newId('k'),
+        requestHash: 'h',
+        provisionalResponse: { status: 201, headers: {}, body: {} },
+      };
     return commands.execute({ type: 'CreateOrg', orgId: newId('org'), name, parentId }, context);
   };
 
@@ -73,7 +88,9 @@ describe('CommandService after a failed transaction', () => {
       // The ghost was rolled back: its name is free, the kept sibling's is not, and the log has no ghost.
       expect((await create(commands, 'Ghost', rootId)).kind).toBe('applied');
       await expect(create(commands, 'kept', rootId)).rejects.toMatchObject({ code: 'IAM_ERR_NAME_TAKEN' });
-      const names = (await store.readAll({ types: ['OrgCreated'], limit: 100 })).map((e) => (e.data as { name: string }).name);
+      const names = (await store.readAll({ types: ['OrgCreated'], limit: 100 })).map(
+        (e) => (e.data as { name: string }).name,
+      );
       expect(names).toEqual(['Root', 'Kept', 'Ghost']);
     } finally {
       await store.close();

@@ -29,9 +29,23 @@ describe('CommandService snapshot timing', () => {
       save: async (s: CommandModelSnapshot) => void saved.push(s.position),
       discard: async () => undefined,
     };
-    const commands = new CommandService({ store, bus: new InProcessBus(), vault, cipher: new PersonalDataCipher(vault), hasher: new PasswordHasher({ costLog2: 10 }), secrets: new ClientSecretHasher(vault), log: quiet, snapshots, snapshotEvery });
+    const commands = new CommandService({
+      store,
+      bus: new InProcessBus(),
+      vault,
+      cipher: new PersonalDataCipher(vault),
+      hasher: new PasswordHasher({ costLog2: 10 }),
+      secrets: new ClientSecretHasher(vault),
+      log: quiet,
+      snapshots,
+      snapshotEvery,
+    });
     await commands.start();
-    const create = () => commands.execute({ type: 'CreateOrg', orgId: newId('org'), name: newId('n'), parentId: null }, { principal: 'system' });
+    const create = () =>
+      commands.execute(
+        { type: 'CreateOrg', orgId: newId('org'), name: newId('n'), parentId: null },
+        { principal: 'system' },
+      );
     return { saved, create, close: async () => (await commands.close(), await store.close(), await vault.close()) };
   }
 

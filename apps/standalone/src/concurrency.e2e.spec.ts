@@ -10,7 +10,9 @@ describe('concurrent writes', () => {
   it('lets exactly one of many racing creations with the same sibling name win', async () => {
     const parent = await createOrg(app, 'Race parent');
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => app.call('POST', '/api/v1/orgs', { body: { name: i % 2 ? 'Contested' : 'CONTESTED', parentId: parent.id } })),
+      Array.from({ length: 12 }, (_, i) =>
+        app.call('POST', '/api/v1/orgs', { body: { name: i % 2 ? 'Contested' : 'CONTESTED', parentId: parent.id } }),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -43,7 +45,10 @@ describe('concurrent writes', () => {
     const tag = (await app.call('GET', `/api/v1/orgs/${org.id}`)).headers.get('etag')!;
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: `Contended ${i}`, parentId: null }, headers: { 'if-match': tag } }),
+        app.call('PUT', `/api/v1/orgs/${org.id}`, {
+          body: { name: `Contended ${i}`, parentId: null },
+          headers: { 'if-match': tag },
+        }),
       ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);

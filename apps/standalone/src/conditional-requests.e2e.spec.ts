@@ -25,7 +25,10 @@ describe('If-Match on writes', () => {
   it('compares strongly: a weak tag never matches, not even the current one', async () => {
     const org = await createOrg(app, unique('Weak'));
     const tag = await etagOf(`/api/v1/orgs/${org.id}`);
-    const weak = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: unique('W2'), parentId: null }, headers: { 'if-match': `W/${tag}` } });
+    const weak = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: unique('W2'), parentId: null },
+      headers: { 'if-match': `W/${tag}` },
+    });
     expect(weak.status).toBe(412);
     expect(weak.body.code).toBe('IAM_ERR_PRECONDITION_FAILED');
     expect((await app.call('GET', `/api/v1/orgs/${org.id}`)).body.version).toBe(1);
@@ -40,13 +43,19 @@ describe('If-Match on writes', () => {
     });
     expect(listed.status).toBe(200);
     expect(listed.body.version).toBe(2);
-    const stale = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: unique('L3'), parentId: null }, headers: { 'if-match': `"0-nope", ${tag}` } });
+    const stale = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: unique('L3'), parentId: null },
+      headers: { 'if-match': `"0-nope", ${tag}` },
+    });
     expect(stale.status).toBe(412);
   });
 
   it('holds with * whenever the resource exists; an absent one is a 404', async () => {
     const org = await createOrg(app, unique('Star'));
-    const star = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: unique('S2'), parentId: null }, headers: { 'if-match': '*' } });
+    const star = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: unique('S2'), parentId: null },
+      headers: { 'if-match': '*' },
+    });
     expect(star.status).toBe(200);
     const gone = await app.call('DELETE', '/api/v1/orgs/org_doesnotexist', { headers: { 'if-match': '*' } });
     expect(gone.status).toBe(404);
@@ -67,20 +76,33 @@ describe('If-Match on writes', () => {
     const org = await createOrg(app, unique('NoneMatch'));
     const tag = await etagOf(`/api/v1/orgs/${org.id}`);
     for (const value of ['*', tag, `W/${tag}`]) {
-      const res = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: unique('N2'), parentId: null }, headers: { 'if-none-match': value } });
+      const res = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+        body: { name: unique('N2'), parentId: null },
+        headers: { 'if-none-match': value },
+      });
       expect([value, res.status]).toEqual([value, 412]);
     }
-    const other = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: unique('N3'), parentId: null }, headers: { 'if-none-match': '"1-other"' } });
+    const other = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: unique('N3'), parentId: null },
+      headers: { 'if-none-match': '"1-other"' },
+    });
     expect(other.status).toBe(200);
   });
 
   it('tells a caller who may not do the write 403 (or 404), not 412, whatever the precondition', async () => {
     const root = await createOrg(app, unique('Gate'));
     const member = await newLoggedInUser(app, root.id, ['member'], 'gate-member');
-    const put = await app.call('PUT', `/api/v1/orgs/${root.id}`, { token: member.token, body: { name: unique('G2'), parentId: null }, headers: { 'if-match': '"9-stale"' } });
+    const put = await app.call('PUT', `/api/v1/orgs/${root.id}`, {
+      token: member.token,
+      body: { name: unique('G2'), parentId: null },
+      headers: { 'if-match': '"9-stale"' },
+    });
     expect(put.status).toBe(403);
     const other = await createOrg(app, unique('Elsewhere'));
-    const hidden = await app.call('DELETE', `/api/v1/orgs/${other.id}`, { token: member.token, headers: { 'if-match': '"9-stale"' } });
+    const hidden = await app.call('DELETE', `/api/v1/orgs/${other.id}`, {
+      token: member.token,
+      headers: { 'if-match': '"9-stale"' },
+    });
     expect(hidden.status).toBe(404);
   });
 
@@ -89,19 +111,31 @@ describe('If-Match on writes', () => {
     const { userId } = await addNewUser(app, org.id, ['member'], 'guarded');
     const orgUser = `/api/v1/orgs/${org.id}/users/${userId}`;
     const orgUserTag = await etagOf(orgUser);
-    expect((await app.call('PATCH', orgUser, { body: { roles: ['admin'] }, headers: { 'if-match': `W/${orgUserTag}` } })).status).toBe(412);
-    expect((await app.call('PATCH', orgUser, { body: { roles: ['admin'] }, headers: { 'if-match': orgUserTag } })).status).toBe(200);
+    expect(
+      (await app.call('PATCH', orgUser, { body: { roles: ['admin'] }, headers: { 'if-match': `W/${orgUserTag}` } }))
+        .status,
+    ).toBe(412);
+    expect(
+      (await app.call('PATCH', orgUser, { body: { roles: ['admin'] }, headers: { 'if-match': orgUserTag } })).status,
+    ).toBe(200);
     expect((await app.call('DELETE', orgUser, { headers: { 'if-match': orgUserTag } })).status).toBe(412);
 
     const user = `/api/v1/users/${userId}`;
     const userTag = await etagOf(user);
-    expect((await app.call('PATCH', user, { body: { name: 'G. Uarded' }, headers: { 'if-match': `"x", ${userTag}` } })).status).toBe(200);
-    expect((await app.call('PATCH', user, { body: { name: 'Again' }, headers: { 'if-match': userTag } })).status).toBe(412);
+    expect(
+      (await app.call('PATCH', user, { body: { name: 'G. Uarded' }, headers: { 'if-match': `"x", ${userTag}` } }))
+        .status,
+    ).toBe(200);
+    expect((await app.call('PATCH', user, { body: { name: 'Again' }, headers: { 'if-match': userTag } })).status).toBe(
+      412,
+    );
 
     const client = await createClient(app, org.id, ['orgs:read']);
     const clientPath = `/api/v1/oauth2/client-credentials/${client.id}`;
     expect((await app.call('DELETE', clientPath, { headers: { 'if-match': '"1-stale"' } })).status).toBe(412);
-    expect((await app.call('DELETE', clientPath, { headers: { 'if-match': await etagOf(clientPath) } })).status).toBe(204);
+    expect((await app.call('DELETE', clientPath, { headers: { 'if-match': await etagOf(clientPath) } })).status).toBe(
+      204,
+    );
   });
 });
 
@@ -139,7 +173,10 @@ describe('ETags follow the representation, and reads honour If-None-Match', () =
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({ depth: 3, version: 1 });
     expect(after.headers.get('etag')).not.toBe(before);
-    const stale = await app.call('PUT', path, { body: { name: 'C2', parentId: a.id }, headers: { 'if-match': before } });
+    const stale = await app.call('PUT', path, {
+      body: { name: 'C2', parentId: a.id },
+      headers: { 'if-match': before },
+    });
     expect(stale.status).toBe(412);
   });
 

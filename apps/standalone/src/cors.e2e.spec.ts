@@ -18,17 +18,23 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 const preflight = (path: string, origin: string, method: string, headers = 'authorization, content-type') =>
-  fetch(app.url + path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
+  fetch(app.url + path, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+  });
 
 describe('public documents allow every origin', () => {
-  it.each(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/api/v1/openapi.json'])('%s: GET and its preflight', async (path) => {
-    const res = await app.call('GET', path, { token: null, headers: { origin: OTHER_ORIGIN } });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    const pre = await preflight(path, OTHER_ORIGIN, 'GET', 'accept');
-    expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
-  });
+  it.each(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/api/v1/openapi.json'])(
+    '%s: GET and its preflight',
+    async (path) => {
+      const res = await app.call('GET', path, { token: null, headers: { origin: OTHER_ORIGIN } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      const pre = await preflight(path, OTHER_ORIGIN, 'GET', 'accept');
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    },
+  );
 });
 
 describe('the API allows the configured origins only', () => {
@@ -43,21 +49,34 @@ describe('the API allows the configured origins only', () => {
   });
 
   it('lets a configured origin read failures too (a 401 problem, an OAuth error)', async () => {
-    const unauthenticated = await app.call('GET', '/api/v1/orgs', { token: null, headers: { origin: 'http://localhost:3000' } });
+    const unauthenticated = await app.call('GET', '/api/v1/orgs', {
+      token: null,
+      headers: { origin: 'http://localhost:3000' },
+    });
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
-    const token = await app.call('POST', '/api/v1/auth/tokens', { token: null, headers: { origin: APP_ORIGIN }, body: { grant_type: 'nope' } });
+    const token = await app.call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      headers: { origin: APP_ORIGIN },
+      body: { grant_type: 'nope' },
+    });
     expect(token.status).toBe(400);
     expect(token.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
   });
 
   it('answers the preflight of a configured origin with the methods and headers the API takes', async () => {
-    const res = await preflight('/api/v1/orgs/some-org', APP_ORIGIN, 'PATCH', 'authorization, content-type, if-match, idempotency-key');
+    const res = await preflight(
+      '/api/v1/orgs/some-org',
+      APP_ORIGIN,
+      'PATCH',
+      'authorization, content-type, if-match, idempotency-key',
+    );
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(res.headers.get('access-control-allow-methods')).toMatch(/\bPATCH\b/);
     const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
-    for (const header of ['authorization', 'content-type', 'if-match', 'idempotency-key']) expect(allowed).toContain(header);
+    for (const header of ['authorization', 'content-type', 'if-match', 'idempotency-key'])
+      expect(allowed).toContain(header);
     expect(res.headers.get('vary')).toMatch(/\bOrigin\b/);
   });
 
@@ -109,7 +128,11 @@ describe('without IAM_CORS_ORIGINS', () => {
       const res = await plain.call('GET', '/api/v1/orgs', { headers: { origin: APP_ORIGIN } });
       expect(res.status).toBe(200);
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
-      expect((await plain.call('GET', '/.well-known/jwks.json', { headers: { origin: APP_ORIGIN } })).headers.get('access-control-allow-origin')).toBe('*');
+      expect(
+        (await plain.call('GET', '/.well-known/jwks.json', { headers: { origin: APP_ORIGIN } })).headers.get(
+          'access-control-allow-origin',
+        ),
+      ).toBe('*');
     } finally {
       await plain.close();
     }

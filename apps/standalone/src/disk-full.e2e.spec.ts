@@ -11,7 +11,8 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } fr
 const UNLIMITED = 1_073_741_823;
 
 const connectionOf = (running: RunningStandalone, which: 'events' | 'readModels' | 'tokens' | 'throttle'): Database => {
-  const deps = (running.projector as unknown as { deps: { store: { writer: Database }; readModels: { db: Database } } }).deps;
+  const deps = (running.projector as unknown as { deps: { store: { writer: Database }; readModels: { db: Database } } })
+    .deps;
   if (which === 'tokens') return (running.stores.tokenStore as unknown as { db: Database }).db;
   if (which === 'throttle') return (running.stores.throttleStore as unknown as { db: Database }).db;
   return which === 'events' ? deps.store.writer : deps.readModels.db;
@@ -54,7 +55,9 @@ describe('a full disk (embedded profile)', () => {
     }
     // Space is back: readiness recovers by itself, before any write is sent.
     expect((await app.call('GET', '/readyz', { token: null })).status).toBe(200);
-    expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'After space returns', parentId: root.id } })).status).toBe(201);
+    expect(
+      (await app.call('POST', '/api/v1/orgs', { body: { name: 'After space returns', parentId: root.id } })).status,
+    ).toBe(201);
   });
 
   it('the password grant, when the token store cannot take its refresh token, answers 503 temporarily_unavailable (RFC 6749)', async () => {
@@ -64,7 +67,10 @@ describe('a full disk (embedded profile)', () => {
     try {
       let res;
       for (let i = 0; i < 500; i++) {
-        res = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+        res = await app.call('POST', '/api/v1/auth/tokens', {
+          token: null,
+          body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+        });
         if (res.status !== 200) break;
       }
       expect(res!.status).toBe(503);
@@ -74,7 +80,14 @@ describe('a full disk (embedded profile)', () => {
     } finally {
       dbs.forEach(free);
     }
-    expect((await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } })).status).toBe(200);
+    expect(
+      (
+        await app.call('POST', '/api/v1/auth/tokens', {
+          token: null,
+          body: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('projections that failed for want of space catch up on their own once it returns: no new write needed', async () => {

@@ -1,7 +1,6 @@
 import { createOrg, startTestApp } from './test-support/test-app';
 import { seedTree, snapshot } from './test-support/read-side-snapshot';
 
-
 describe('restarts', () => {
   it('keeps data, signing keys and issued tokens across a restart, and never changes the first admin', async () => {
     const first = await startTestApp();

@@ -14,7 +14,8 @@ describe("the embedded profile's files", () => {
     const ids = await seedTree(first);
     const before = await snapshot(first, ids);
     await first.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(first.dataDir, `read-models.sqlite${suffix}`), { force: true });
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(join(first.dataDir, `read-models.sqlite${suffix}`), { force: true });
 
     const second = await startTestApp({ dataDir: first.dataDir });
     try {
@@ -56,7 +57,8 @@ describe("the embedded profile's files", () => {
       const visit = (path: string) => {
         const stat = statSync(path);
         const want = stat.isDirectory() ? 0o700 : 0o600;
-        if ((stat.mode & 0o777) !== want) found.push(`${relative(dataDir, path) || '.'} ${(stat.mode & 0o777).toString(8)}`);
+        if ((stat.mode & 0o777) !== want)
+          found.push(`${relative(dataDir, path) || '.'} ${(stat.mode & 0o777).toString(8)}`);
         if (stat.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
       };
       visit(dataDir);
@@ -75,7 +77,15 @@ describe("the embedded profile's files", () => {
       try {
         await seedTree(app);
         const names = readdirSync(app.dataDir);
-        for (const file of ['events.sqlite', 'events.sqlite-wal', 'read-models.sqlite', 'vault.sqlite', 'tokens.sqlite', 'keys']) expect(names).toContain(file);
+        for (const file of [
+          'events.sqlite',
+          'events.sqlite-wal',
+          'read-models.sqlite',
+          'vault.sqlite',
+          'tokens.sqlite',
+          'keys',
+        ])
+          expect(names).toContain(file);
         expect(wider(app.dataDir)).toEqual([]);
       } finally {
         await app.close();
@@ -90,7 +100,8 @@ describe("the embedded profile's files", () => {
       await seedTree(first);
       await first.close();
       // SQLite leaves the modes of existing side files alone: leave empty ones behind, as a crash can.
-      for (const side of ['events.sqlite-wal', 'events.sqlite-shm', 'vault.sqlite-wal']) writeFileSync(join(dataDir, side), '', { flag: 'a' });
+      for (const side of ['events.sqlite-wal', 'events.sqlite-shm', 'vault.sqlite-wal'])
+        writeFileSync(join(dataDir, side), '', { flag: 'a' });
       widen(dataDir);
       expect(wider(dataDir).length).toBeGreaterThanOrEqual(10);
 

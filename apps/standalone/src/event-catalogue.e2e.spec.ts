@@ -15,7 +15,12 @@ const SEALED = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 let app: TestApp;
 const events: Array<{ type: string; data: Record<string, unknown> }> = [];
 
-async function expectCall(method: string, path: string, status: number, options: Parameters<TestApp['call']>[2] = {}): Promise<any> {
+async function expectCall(
+  method: string,
+  path: string,
+  status: number,
+  options: Parameters<TestApp['call']>[2] = {},
+): Promise<any> {
   const res = await app.call(method, `/api/v1${path}`, options);
   if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
   return res.body;
@@ -32,12 +37,17 @@ beforeAll(async () => {
   await expectCall('DELETE', `/orgs/${child.id}`, 204);
   // Users and memberships: added (a new user), renamed, roles changed, disabled, enabled, passwords, removed.
   const user = await addNewUser(app, a.id, ['member'], 'catalogue');
-  await expectCall('PATCH', `/orgs/${a.id}/users/${user.userId}`, 200, { body: { name: 'Renamed Member', roles: ['admin'] } });
+  await expectCall('PATCH', `/orgs/${a.id}/users/${user.userId}`, 200, {
+    body: { name: 'Renamed Member', roles: ['admin'] },
+  });
   await expectCall('PATCH', `/users/${user.userId}`, 200, { body: { status: 'disabled' } });
   await expectCall('PATCH', `/users/${user.userId}`, 200, { body: { status: 'active' } });
   await expectCall('PUT', `/users/${user.userId}/password`, 204, { body: { password: 'set by the platform admin' } });
   const self = await newLoggedInUser(app, b.id, ['member'], 'self-service');
-  await expectCall('PUT', '/users/me/password', 204, { token: self.token, body: { currentPassword: PASSWORD, newPassword: 'changed by its owner' } });
+  await expectCall('PUT', '/users/me/password', 204, {
+    token: self.token,
+    body: { currentPassword: PASSWORD, newPassword: 'changed by its owner' },
+  });
   // A pending membership (an admin of B adds an account B cannot see), confirmed by the platform admin.
   const adminB = await newLoggedInUser(app, b.id, ['admin'], 'admin-b');
   const pending = await expectCall('POST', `/orgs/${b.id}/users`, 201, {
@@ -52,7 +62,11 @@ beforeAll(async () => {
 
   let cursor: string | null = null;
   do {
-    const page = await expectCall('GET', `/events?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, 200);
+    const page = await expectCall(
+      'GET',
+      `/events?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      200,
+    );
     events.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -79,13 +93,15 @@ describe('the event catalogue against the log', () => {
     const sealedFields = new Map<string, Set<string>>();
     for (const e of events) {
       const fields = sealedFields.get(e.type) ?? new Set<string>();
-      for (const [name, value] of Object.entries(e.data)) if (typeof value === 'string' && SEALED.test(value)) fields.add(name);
+      for (const [name, value] of Object.entries(e.data))
+        if (typeof value === 'string' && SEALED.test(value)) fields.add(name);
       sealedFields.set(e.type, fields);
     }
     const catalogued = (type: DomainEventType): string[] => {
       const fields = (EVENT_CATALOGUE[type] as { personalData?: { sealed: string } }).personalData;
       return fields ? [fields.sealed] : [];
     };
-    for (const type of EVENT_TYPES) expect({ type, sealed: [...(sealedFields.get(type) ?? [])] }).toEqual({ type, sealed: catalogued(type) });
+    for (const type of EVENT_TYPES)
+      expect({ type, sealed: [...(sealedFields.get(type) ?? [])] }).toEqual({ type, sealed: catalogued(type) });
   });
 });

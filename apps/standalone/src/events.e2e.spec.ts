@@ -10,7 +10,10 @@ async function allEvents(query = ''): Promise<any[]> {
   const items: any[] = [];
   let cursor: string | null = null;
   do {
-    const res: any = await app.call('GET', `/api/v1/events?limit=200${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res: any = await app.call(
+      'GET',
+      `/api/v1/events?limit=200${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     expect(res.status).toBe(200);
     items.push(...res.body.items);
     cursor = res.body.nextCursor;
@@ -28,7 +31,16 @@ describe('the event log', () => {
     expect(events.map((e) => e.type)).toEqual(['OrgCreated', 'OrgUpdated', 'OrgDeleted']);
     expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3]);
     for (const e of events) {
-      expect(Object.keys(e).sort()).toEqual(['actor', 'data', 'id', 'occurredAt', 'position', 'streamId', 'streamVersion', 'type']);
+      expect(Object.keys(e).sort()).toEqual([
+        'actor',
+        'data',
+        'id',
+        'occurredAt',
+        'position',
+        'streamId',
+        'streamVersion',
+        'type',
+      ]);
       expect(e.actor).toEqual({ type: 'user', id: expect.stringMatching(/^usr_/) });
     }
   });
@@ -36,7 +48,11 @@ describe('the event log', () => {
   it('starts with the bootstrap admin, created by the system, with personal data sealed', async () => {
     const [first] = (await app.call('GET', '/api/v1/events?limit=1')).body.items;
     expect(first).toMatchObject({ type: 'UserCreated', position: 1, actor: { type: 'system' } });
-    expect(first.data).toEqual({ userId: expect.any(String), personal: expect.stringMatching(/^v1\./), platformAdmin: true });
+    expect(first.data).toEqual({
+      userId: expect.any(String),
+      personal: expect.stringMatching(/^v1\./),
+      platformAdmin: true,
+    });
   });
 
   it('keeps positions strictly increasing and pages without gaps or repeats', async () => {
@@ -44,7 +60,10 @@ describe('the event log', () => {
     const items: any[] = [];
     let cursor: string | null = null;
     do {
-      const res: any = await app.call('GET', `/api/v1/events?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res: any = await app.call(
+        'GET',
+        `/api/v1/events?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       items.push(...res.body.items);
       cursor = res.body.nextCursor;
     } while (cursor);

@@ -8,7 +8,13 @@ afterAll(() => app.close());
 
 const problem = (res: { headers: Headers; body: any }, status: number, code: string) => {
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    status,
+    code,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
 };
 
 describe('authentication on /api/v1', () => {
@@ -31,14 +37,25 @@ describe('authentication on /api/v1', () => {
   });
 
   it('checks the token on every /api/v1 route, even unknown ones and bad input', async () => {
-    expect((await app.call('POST', '/api/v1/orgs', { token: null, rawBody: '{bad', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect(
+      (
+        await app.call('POST', '/api/v1/orgs', {
+          token: null,
+          rawBody: '{bad',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(401);
     expect((await app.call('GET', '/api/v1/events', { token: null })).status).toBe(401);
   });
 });
 
 describe('bad input', () => {
   it('rejects malformed JSON with 400', async () => {
-    const res = await app.call('POST', '/api/v1/orgs', { rawBody: '{"name": "x",', headers: { 'content-type': 'application/json' } });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      rawBody: '{"name": "x",',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     problem(res, 400, 'IAM_ERR_VALIDATION');
   });
@@ -60,7 +77,9 @@ describe('bad input', () => {
     expect(tooLong.status).toBe(400);
     const blank = await app.call('POST', '/api/v1/orgs', { body: { name: '   ' } });
     expect(blank.status).toBe(400);
-    const metadata = await app.call('POST', '/api/v1/orgs', { body: { name: 'meta', metadata: { big: 'x'.repeat(5000) } } });
+    const metadata = await app.call('POST', '/api/v1/orgs', {
+      body: { name: 'meta', metadata: { big: 'x'.repeat(5000) } },
+    });
     expect(metadata.status).toBe(400);
     expect(metadata.body.errors[0].path).toBe('/body/metadata');
     const putWithoutParent = await app.call('PUT', '/api/v1/orgs/org_x', { body: { name: 'x' } });
@@ -74,13 +93,24 @@ describe('bad input', () => {
   });
 
   it('rejects other content types with 415', async () => {
-    const res = await app.call('POST', '/api/v1/orgs', { rawBody: 'name=x', headers: { 'content-type': 'text/plain' } });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      rawBody: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(res.status).toBe(415);
     problem(res, 415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('rejects bad limits, cursors, depths and unknown query parameters with 400', async () => {
-    for (const query of ['limit=0', 'limit=201', 'limit=abc', 'limit=-1', 'cursor=%%%', 'colour=red', 'limit=1&limit=2']) {
+    for (const query of [
+      'limit=0',
+      'limit=201',
+      'limit=abc',
+      'limit=-1',
+      'cursor=%%%',
+      'colour=red',
+      'limit=1&limit=2',
+    ]) {
       const res = await app.call('GET', `/api/v1/orgs?${query}`);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
       expect(res.body.code).toBe('IAM_ERR_VALIDATION');
@@ -114,7 +144,9 @@ describe('health and discovery', () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     const ops = Object.entries(res.body.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
-      Object.keys(item).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`),
+      Object.keys(item)
+        .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+        .map((m) => `${m.toUpperCase()} ${path}`),
     );
     for (const expected of [
       'POST /api/v1/auth/tokens',

@@ -20,7 +20,9 @@ describe('one problem type, one title (RFC 9457 §3.1.3)', () => {
     const schema = await app.call('POST', '/api/v1/orgs', { body: { name: 'x', colour: 'red' } });
     const badCursor = await app.call('GET', '/api/v1/orgs?cursor=%21%21');
     const root = await createOrg(app, unique('titles'));
-    const domain = await app.call('POST', `/api/v1/orgs/${root.id}/users`, { body: { roles: ['member'], name: 'No email' } });
+    const domain = await app.call('POST', `/api/v1/orgs/${root.id}/users`, {
+      body: { roles: ['member'], name: 'No email' },
+    });
     const titles = [malformed, schema, badCursor, domain].map((r) => {
       expect(r.body.code).toBe('IAM_ERR_VALIDATION');
       return r.body.title;
@@ -38,7 +40,9 @@ describe('one problem type, one title (RFC 9457 §3.1.3)', () => {
 
   it('says that a password is optional when adding a new member', async () => {
     const root = await createOrg(app, unique('password-optional'));
-    const res = await app.call('POST', `/api/v1/orgs/${root.id}/users`, { body: { userId: 'usr_x', email: 'a@b.test', roles: ['member'] } });
+    const res = await app.call('POST', `/api/v1/orgs/${root.id}/users`, {
+      body: { userId: 'usr_x', email: 'a@b.test', roles: ['member'] },
+    });
     expect(res.status).toBe(400);
     expect(res.body.detail).not.toMatch(/name and password/);
     expect(res.body.detail).toMatch(/password is optional/);
@@ -76,7 +80,10 @@ describe('numbers and nesting in JSON bodies', () => {
     ['-9007199254740992', 'a negative integer beyond -(2^53 - 1)'],
     ['1e20', 'an integer in exponent form beyond 2^53 - 1'],
   ])('refuses metadata holding %s (%s) with 400 naming the member', async (literal) => {
-    const res = await app.call('POST', '/api/v1/orgs', { rawBody: `{"name": "${unique('n')}", "metadata": {"a": [1, ${literal}]}}`, headers: json });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      rawBody: `{"name": "${unique('n')}", "metadata": {"a": [1, ${literal}]}}`,
+      headers: json,
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('IAM_ERR_VALIDATION');
     expect(res.body.errors).toEqual([expect.objectContaining({ path: '/body/metadata/a/1' })]);
@@ -84,18 +91,27 @@ describe('numbers and nesting in JSON bodies', () => {
 
   it('keeps the largest exact integers and ordinary fractions as sent', async () => {
     const name = unique('exact');
-    const res = await app.call('POST', '/api/v1/orgs', { rawBody: `{"name": "${name}", "metadata": {"max": 9007199254740991, "min": -9007199254740991, "f": 0.5}}`, headers: json });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      rawBody: `{"name": "${name}", "metadata": {"max": 9007199254740991, "min": -9007199254740991, "f": 0.5}}`,
+      headers: json,
+    });
     expect(res.status).toBe(201);
     expect(res.body.metadata).toEqual({ max: 9007199254740991, min: -9007199254740991, f: 0.5 });
   });
 
   it('refuses metadata nested 10,000 levels deep with 400, not a stack overflow', async () => {
     const deep = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
-    const res = await app.call('POST', '/api/v1/orgs', { rawBody: `{"name": "${unique('deep')}", "metadata": ${deep}}`, headers: json });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      rawBody: `{"name": "${unique('deep')}", "metadata": ${deep}}`,
+      headers: json,
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('IAM_ERR_VALIDATION');
     const root = await createOrg(app, unique('deep-put'));
-    const put = await app.call('PUT', `/api/v1/orgs/${root.id}`, { rawBody: `{"name": "x", "parentId": null, "metadata": ${deep}}`, headers: json });
+    const put = await app.call('PUT', `/api/v1/orgs/${root.id}`, {
+      rawBody: `{"name": "x", "parentId": null, "metadata": ${deep}}`,
+      headers: json,
+    });
     expect(put.status).toBe(400);
   });
 });
@@ -105,12 +121,18 @@ describe('well-formed Unicode', () => {
     const res = await app.call('POST', '/api/v1/orgs', { rawBody: '{"name": "s\\ud800x"}', headers: json });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([expect.objectContaining({ path: '/body/name' })]);
-    const lowOnly = await app.call('POST', '/api/v1/orgs', { rawBody: '{"name": "ok", "metadata": {"k\\udc00": 1}}', headers: json });
+    const lowOnly = await app.call('POST', '/api/v1/orgs', {
+      rawBody: '{"name": "ok", "metadata": {"k\\udc00": 1}}',
+      headers: json,
+    });
     expect(lowOnly.status).toBe(400);
   });
 
   it('accepts a well-formed surrogate pair', async () => {
-    const res = await app.call('POST', '/api/v1/orgs', { rawBody: `{"name": "${unique('pair')} \\ud83c\\udf33"}`, headers: json });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      rawBody: `{"name": "${unique('pair')} \\ud83c\\udf33"}`,
+      headers: json,
+    });
     expect(res.status).toBe(201);
     expect(res.body.name.endsWith('\u{1F333}')).toBe(true);
   });
@@ -134,13 +156,20 @@ describe('caseless matching (Unicode default caseless matching, full case foldin
     const root = await createOrg(app, unique('fold-email'));
     const other = await createOrg(app, unique('fold-email-2'));
     const local = unique('straße');
-    const created = await app.call('POST', `/api/v1/orgs/${root.id}/users`, { body: { email: `${local}@example.test`, name: 'S', password: PASSWORD, roles: ['member'] } });
+    const created = await app.call('POST', `/api/v1/orgs/${root.id}/users`, {
+      body: { email: `${local}@example.test`, name: 'S', password: PASSWORD, roles: ['member'] },
+    });
     expect(created.status).toBe(201);
     const folded = `${local.replace('ß', 'SS').toUpperCase()}@EXAMPLE.TEST`;
-    const again = await app.call('POST', `/api/v1/orgs/${other.id}/users`, { body: { email: folded, name: 'Other', password: PASSWORD, roles: ['member'] } });
+    const again = await app.call('POST', `/api/v1/orgs/${other.id}/users`, {
+      body: { email: folded, name: 'Other', password: PASSWORD, roles: ['member'] },
+    });
     // The same account: a caller who sees it is told so (409 naming it), never handed a second one.
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ code: 'IAM_ERR_EMAIL_TAKEN', detail: expect.stringContaining(created.body.userId) });
+    expect(again.body).toMatchObject({
+      code: 'IAM_ERR_EMAIL_TAKEN',
+      detail: expect.stringContaining(created.body.userId),
+    });
     const found = await app.call('GET', `/api/v1/users?email=${encodeURIComponent(folded)}`);
     expect(found.body.items.map((u: { id: string }) => u.id)).toEqual([created.body.userId]);
     await expect(passwordToken(app, folded, PASSWORD)).resolves.toEqual(expect.any(String));
@@ -167,7 +196,12 @@ describe('page cursors are bound to their list and filters', () => {
     const raw = Buffer.from(cursor.split('.')[0], 'base64url').toString('utf8');
     const edited = Buffer.from(raw.replace(/a-child/g, 'b-child'), 'utf8').toString('base64url');
     expect(edited).not.toBe(cursor.split('.')[0]);
-    refused(await app.call('GET', `/api/v1/orgs/${root.id}/children?limit=1&cursor=${edited}${cursor.slice(cursor.split('.')[0].length)}`));
+    refused(
+      await app.call(
+        'GET',
+        `/api/v1/orgs/${root.id}/children?limit=1&cursor=${edited}${cursor.slice(cursor.split('.')[0].length)}`,
+      ),
+    );
     refused(await app.call('GET', `/api/v1/orgs/${root.id}/children?limit=1&cursor=${edited}`));
   });
 

@@ -15,7 +15,11 @@ interface Started {
 
 /** Runs the built app as `npm start` does, and waits for its "listening" log line. */
 function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -58,7 +62,9 @@ async function login(port: number, username: string, password: string): Promise<
 
 beforeAll(() => {
   // `npm test` builds first; this keeps `npx jest` on its own working too (tsc -b is incremental).
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
+    cwd: ROOT,
+  });
 }, 120_000);
 
 describe('the standalone process', () => {
@@ -72,7 +78,11 @@ describe('the standalone process', () => {
     expect((await fetch(`http://127.0.0.1:${first.port}/readyz`)).status).toBe(200);
     expect(await stop(first)).toBe(0);
 
-    const second = await startProcess({ PORT: '0', IAM_DATA_DIR: dataDir, IAM_BOOTSTRAP_ADMIN_PASSWORD: 'a different password' });
+    const second = await startProcess({
+      PORT: '0',
+      IAM_DATA_DIR: dataDir,
+      IAM_BOOTSTRAP_ADMIN_PASSWORD: 'a different password',
+    });
     expect(second.stdout()).not.toContain('Platform admin created');
     expect(await login(second.port, 'admin@localhost', password)).toBe(200);
     expect(await login(second.port, 'admin@localhost', 'a different password')).toBe(400);
@@ -85,7 +95,11 @@ describe('the standalone process', () => {
     await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
     const port = (taken.address() as { port: number }).port;
     try {
-      const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [MAIN], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', IAM_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stdout!.on('data', (d) => (out += d));
@@ -119,7 +133,9 @@ describe('the standalone process', () => {
     try {
       expect(started.stdout()).not.toContain('chosen password 123');
       expect(await login(started.port, 'root@example.test', 'chosen password 123')).toBe(200);
-      const metadata = (await (await fetch(`http://127.0.0.1:${started.port}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+      const metadata = (await (
+        await fetch(`http://127.0.0.1:${started.port}/.well-known/oauth-authorization-server`)
+      ).json()) as { issuer: string };
       expect(metadata.issuer).toBe('https://iam.example.test');
     } finally {
       await stop(started);
@@ -127,7 +143,11 @@ describe('the standalone process', () => {
   }, 60_000);
 
   it('serves the API reference page with its assets from node_modules (no CDN), and the OpenAPI document, without a token', async () => {
-    const started = await startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), IAM_BOOTSTRAP_ADMIN_PASSWORD: 'chosen password 123' });
+    const started = await startProcess({
+      PORT: '0',
+      IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')),
+      IAM_BOOTSTRAP_ADMIN_PASSWORD: 'chosen password 123',
+    });
     const base = `http://127.0.0.1:${started.port}`;
     try {
       const page = await fetch(`${base}/api/v1/docs`);
@@ -153,13 +173,24 @@ describe('the standalone process', () => {
   }, 60_000);
 
   it('refuses to start with an IAM_CORS_ORIGINS entry that is not an origin', async () => {
-    await expect(startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), IAM_CORS_ORIGINS: 'https://app.example.test/path' })).rejects.toThrow(
-      /IAM_CORS_ORIGINS/,
-    );
+    await expect(
+      startProcess({
+        PORT: '0',
+        IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')),
+        IAM_CORS_ORIGINS: 'https://app.example.test/path',
+      }),
+    ).rejects.toThrow(/IAM_CORS_ORIGINS/);
   });
 
   it('refuses to start on bad values, naming every bad variable (the configuration module every app shares)', async () => {
-    const failed = startProcess({ PORT: '0', IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')), HOST: 'not a host', IAM_ISSUER: 'iam.example.test' });
-    await expect(failed).rejects.toThrow(/exited with 1; stderr: arbor failed to start: (?=[^]*HOST must be an IP address or a host name, not "not a host")(?=[^]*IAM_ISSUER must be an http\(s\) URL)/);
+    const failed = startProcess({
+      PORT: '0',
+      IAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'arbor-main-')),
+      HOST: 'not a host',
+      IAM_ISSUER: 'iam.example.test',
+    });
+    await expect(failed).rejects.toThrow(
+      /exited with 1; stderr: arbor failed to start: (?=[^]*HOST must be an IP address or a host name, not "not a host")(?=[^]*IAM_ISSUER must be an http\(s\) URL)/,
+    );
   });
 });

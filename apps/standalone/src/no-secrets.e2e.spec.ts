@@ -27,7 +27,12 @@ interface Exchange {
 
 const logLines: string[] = [];
 const exchanges: Exchange[] = [];
-const secrets = { clientSecrets: [] as string[], refreshTokens: [] as string[], accessTokens: [] as string[], vaultHashes: [] as string[] };
+const secrets = {
+  clientSecrets: [] as string[],
+  refreshTokens: [] as string[],
+  accessTokens: [] as string[],
+  vaultHashes: [] as string[],
+};
 let running: RunningStandalone;
 let dataDir: string;
 let adminToken: string;
@@ -41,7 +46,16 @@ const capturingLogger: Logger = {
   error: (message, fields) => logLines.push(JSON.stringify({ level: 'error', message, fields })),
 };
 
-async function call(method: string, path: string, options: { body?: unknown; form?: Record<string, string>; token?: string | null; headers?: Record<string, string> } = {}) {
+async function call(
+  method: string,
+  path: string,
+  options: {
+    body?: unknown;
+    form?: Record<string, string>;
+    token?: string | null;
+    headers?: Record<string, string>;
+  } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? adminToken : options.token;
   if (token) headers.authorization = `Bearer ${token}`;
@@ -86,17 +100,53 @@ beforeAll(async () => {
   );
 
   // The platform admin logs in and builds an organization with a member and a client.
-  adminToken = (await expectStatus(200, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD } }))).access_token;
+  adminToken = (
+    await expectStatus(
+      200,
+      call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        form: { grant_type: 'password', username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+      }),
+    )
+  ).access_token;
   const org = await expectStatus(201, call('POST', '/api/v1/orgs', { body: { name: 'Quiet Corp', parentId: null } }));
-  const member = await expectStatus(201, call('POST', `/api/v1/orgs/${org.id}/users`, { body: { email: USER_EMAIL, name: 'Quiet Member', password: USER_PASSWORD, roles: ['member'] } }));
+  const member = await expectStatus(
+    201,
+    call('POST', `/api/v1/orgs/${org.id}/users`, {
+      body: { email: USER_EMAIL, name: 'Quiet Member', password: USER_PASSWORD, roles: ['member'] },
+    }),
+  );
   // A rejected request that carries a password: the problem document must not echo it.
-  await expectStatus(400, call('POST', `/api/v1/orgs/${org.id}/users`, { body: { email: 'typo@no-secrets.test', name: 'Typo', password: NEW_USER_TYPO_PASSWORD, roles: ['member'], nickname: 'x' } }));
+  await expectStatus(
+    400,
+    call('POST', `/api/v1/orgs/${org.id}/users`, {
+      body: {
+        email: 'typo@no-secrets.test',
+        name: 'Typo',
+        password: NEW_USER_TYPO_PASSWORD,
+        roles: ['member'],
+        nickname: 'x',
+      },
+    }),
+  );
   const idempotencyKey = 'no-secrets-client-1';
   const clientBody = { name: 'quiet worker', orgId: org.id, scopes: ['orgs:read', 'events:read'] };
   clientCreationIndex = exchanges.length;
-  const client = await expectStatus(201, call('POST', '/api/v1/oauth2/client-credentials', { body: clientBody, headers: { 'idempotency-key': idempotencyKey } }));
+  const client = await expectStatus(
+    201,
+    call('POST', '/api/v1/oauth2/client-credentials', {
+      body: clientBody,
+      headers: { 'idempotency-key': idempotencyKey },
+    }),
+  );
   secrets.clientSecrets.push(client.clientSecret);
-  await expectStatus(201, call('POST', '/api/v1/oauth2/client-credentials', { body: clientBody, headers: { 'idempotency-key': idempotencyKey } }));
+  await expectStatus(
+    201,
+    call('POST', '/api/v1/oauth2/client-credentials', {
+      body: clientBody,
+      headers: { 'idempotency-key': idempotencyKey },
+    }),
+  );
   await expectStatus(200, call('GET', `/api/v1/oauth2/client-credentials?orgId=${org.id}`));
 
   // Whatever the vault stores for them must stay in the vault.
@@ -110,28 +160,103 @@ beforeAll(async () => {
   expect(secrets.vaultHashes.length).toBeGreaterThanOrEqual(3);
 
   // The member logs in (once wrongly), refreshes, reads their profile; a spent refresh token comes back.
-  await expectStatus(400, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'password', username: USER_EMAIL, password: WRONG_PASSWORD } }));
-  const login = await expectStatus(200, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'password', username: USER_EMAIL, password: USER_PASSWORD } }));
-  const rotated = await expectStatus(200, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'refresh_token', refresh_token: login.refresh_token } }));
+  await expectStatus(
+    400,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      form: { grant_type: 'password', username: USER_EMAIL, password: WRONG_PASSWORD },
+    }),
+  );
+  const login = await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      form: { grant_type: 'password', username: USER_EMAIL, password: USER_PASSWORD },
+    }),
+  );
+  const rotated = await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      form: { grant_type: 'refresh_token', refresh_token: login.refresh_token },
+    }),
+  );
   await expectStatus(200, call('GET', '/api/v1/users/me', { token: rotated.access_token }));
   await expectStatus(200, call('GET', `/api/v1/users/${member.userId}`));
   await expectStatus(200, call('GET', `/api/v1/orgs/${org.id}/users`));
   await expectStatus(200, call('POST', '/api/v1/auth/tokens/introspect', { body: { token: rotated.refresh_token } }));
-  await expectStatus(400, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'refresh_token', refresh_token: login.refresh_token } }));
-  const again = await expectStatus(200, call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username: USER_EMAIL, password: USER_PASSWORD } }));
-  await expectStatus(200, call('POST', '/api/v1/auth/tokens/revoke', { token: again.access_token, form: { token: again.refresh_token, token_type_hint: 'refresh_token' } }));
+  await expectStatus(
+    400,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      form: { grant_type: 'refresh_token', refresh_token: login.refresh_token },
+    }),
+  );
+  const again = await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      body: { grant_type: 'password', username: USER_EMAIL, password: USER_PASSWORD },
+    }),
+  );
+  await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens/revoke', {
+      token: again.access_token,
+      form: { token: again.refresh_token, token_type_hint: 'refresh_token' },
+    }),
+  );
   await expectStatus(401, call('GET', '/api/v1/users/me', { token: again.access_token }));
 
   // The client works with both authentication methods, fails once, introspects, and is deleted.
   const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
-  const cc = await expectStatus(200, call('POST', '/api/v1/auth/tokens', { token: null, headers: { authorization: basic }, form: { grant_type: 'client_credentials' } }));
-  await expectStatus(200, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret } }));
-  await expectStatus(401, call('POST', '/api/v1/auth/tokens', { token: null, form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: `${client.clientSecret}x` } }));
+  const cc = await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      headers: { authorization: basic },
+      form: { grant_type: 'client_credentials' },
+    }),
+  );
+  await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret },
+    }),
+  );
+  await expectStatus(
+    401,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: `${client.clientSecret}x` },
+    }),
+  );
   await expectStatus(200, call('GET', `/api/v1/events?orgId=${org.id}`, { token: cc.access_token }));
-  await expectStatus(200, call('POST', '/api/v1/auth/tokens/introspect', { token: null, headers: { authorization: basic }, form: { token: cc.access_token } }));
-  await expectStatus(200, call('POST', '/api/v1/auth/tokens/introspect', { token: null, form: { token: rotated.access_token, client_id: client.clientId, client_secret: client.clientSecret } }));
+  await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens/introspect', {
+      token: null,
+      headers: { authorization: basic },
+      form: { token: cc.access_token },
+    }),
+  );
+  await expectStatus(
+    200,
+    call('POST', '/api/v1/auth/tokens/introspect', {
+      token: null,
+      form: { token: rotated.access_token, client_id: client.clientId, client_secret: client.clientSecret },
+    }),
+  );
   await expectStatus(204, call('DELETE', `/api/v1/oauth2/client-credentials/${client.id}`));
-  await expectStatus(401, call('POST', '/api/v1/auth/tokens', { token: null, headers: { authorization: basic }, form: { grant_type: 'client_credentials' } }));
+  await expectStatus(
+    401,
+    call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      headers: { authorization: basic },
+      form: { grant_type: 'client_credentials' },
+    }),
+  );
   await expectStatus(401, call('GET', `/api/v1/orgs/${org.id}`, { token: cc.access_token }));
   await expectStatus(200, call('GET', '/.well-known/jwks.json', { token: null }));
   await expectStatus(200, call('GET', '/.well-known/oauth-authorization-server', { token: null }));
@@ -139,11 +264,18 @@ beforeAll(async () => {
   // Read the whole event log through the API (these responses are checked too), then the raw files.
   let cursor: string | null = null;
   do {
-    const page: any = await expectStatus(200, call('GET', `/api/v1/events?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`));
+    const page: any = await expectStatus(
+      200,
+      call('GET', `/api/v1/events?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+    );
     eventItems.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  const readEventFiles = () => ['events.sqlite', 'events.sqlite-wal'].map((f) => join(dataDir, f)).filter(existsSync).map((f) => readFileSync(f));
+  const readEventFiles = () =>
+    ['events.sqlite', 'events.sqlite-wal']
+      .map((f) => join(dataDir, f))
+      .filter(existsSync)
+      .map((f) => readFileSync(f));
   eventBytes = readEventFiles();
   await running.close();
   // After close the WAL is checkpointed into the main file: read that state as well.
@@ -156,7 +288,8 @@ const passwords = [ADMIN_PASSWORD, USER_PASSWORD, WRONG_PASSWORD, NEW_USER_TYPO_
 /** Every needle found in the haystack, by name, so a failure says what leaked. */
 function leaks(haystack: string, needles: Record<string, string[]>): string[] {
   const found: string[] = [];
-  for (const [kind, values] of Object.entries(needles)) for (const v of values) if (v && haystack.includes(v)) found.push(`${kind}: ${v.slice(0, 12)}…`);
+  for (const [kind, values] of Object.entries(needles))
+    for (const v of values) if (v && haystack.includes(v)) found.push(`${kind}: ${v.slice(0, 12)}…`);
   return found;
 }
 
@@ -167,12 +300,16 @@ describe('no secrets leak', () => {
     expect(secrets.accessTokens.length).toBeGreaterThanOrEqual(5);
     expect(exchanges.length).toBeGreaterThanOrEqual(25);
     expect(logLines.length).toBeGreaterThan(0);
-    expect(eventItems.map((e) => e.type)).toEqual(expect.arrayContaining(['UserCreated', 'ClientCredentialIssued', 'ClientCredentialRevoked']));
+    expect(eventItems.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['UserCreated', 'ClientCredentialIssued', 'ClientCredentialRevoked']),
+    );
   });
 
   it('shows the client secret in its creation response only', () => {
     expect(exchanges[clientCreationIndex].text).toContain(secrets.clientSecrets[0]);
-    const showing = exchanges.filter((x, i) => i !== clientCreationIndex && x.text.includes(secrets.clientSecrets[0])).map((x) => `${x.method} ${x.path} ${x.status}`);
+    const showing = exchanges
+      .filter((x, i) => i !== clientCreationIndex && x.text.includes(secrets.clientSecrets[0]))
+      .map((x) => `${x.method} ${x.path} ${x.status}`);
     expect(showing).toEqual([]);
   });
 
@@ -215,7 +352,9 @@ describe('no secrets leak', () => {
   });
 
   it('keeps them all out of the event log as the API serves it', () => {
-    const found = eventItems.flatMap((e) => leaks(JSON.stringify(e), eventNeedles()).map((leak) => `${e.type}#${e.position}: ${leak}`));
+    const found = eventItems.flatMap((e) =>
+      leaks(JSON.stringify(e), eventNeedles()).map((leak) => `${e.type}#${e.position}: ${leak}`),
+    );
     expect(found).toEqual([]);
   });
 

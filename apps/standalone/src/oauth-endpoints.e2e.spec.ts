@@ -1,4 +1,11 @@
-import { ARBOR_AUDIENCE, createOrg, startTestApp, type CallOptions, type CallResult, type TestApp } from './test-support/test-app';
+import {
+  ARBOR_AUDIENCE,
+  createOrg,
+  startTestApp,
+  type CallOptions,
+  type CallResult,
+  type TestApp,
+} from './test-support/test-app';
 import { PASSWORD, addNewUser, createClient } from './test-support/access-fixtures';
 import { claimsOf } from './test-support/forge-token';
 
@@ -34,35 +41,87 @@ const form = (body: string, headers: Record<string, string> = {}): CallOptions =
   rawBody: body,
   headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
 });
-const json = (body: string, headers: Record<string, string> = {}): CallOptions => ({ rawBody: body, headers: { 'content-type': 'application/json', ...headers } });
+const json = (body: string, headers: Record<string, string> = {}): CallOptions => ({
+  rawBody: body,
+  headers: { 'content-type': 'application/json', ...headers },
+});
 const q = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
 /** An RFC 6749 section 5.2 error, never cached: the shape every failure on these three paths has. */
 function expectOAuthError(res: CallResult, status: number, error: string): void {
-  expect({ status: res.status, error: res.body?.error, type: res.headers.get('content-type') }).toEqual({ status, error, type: expect.stringMatching(/^application\/json/) });
+  expect({ status: res.status, error: res.body?.error, type: res.headers.get('content-type') }).toEqual({
+    status,
+    error,
+    type: expect.stringMatching(/^application\/json/),
+  });
   expect(res.body).toEqual({ error, error_description: expect.any(String) });
   expectNoStore(res);
 }
 
 function expectNoStore(res: CallResult): void {
-  expect({ cacheControl: res.headers.get('cache-control'), pragma: res.headers.get('pragma') }).toEqual({ cacheControl: 'no-store', pragma: 'no-cache' });
+  expect({ cacheControl: res.headers.get('cache-control'), pragma: res.headers.get('pragma') }).toEqual({
+    cacheControl: 'no-store',
+    pragma: 'no-cache',
+  });
 }
 
 describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and nothing there is cached', () => {
-  it.each(OAUTH_PATHS)('%s: malformed JSON, non-string fields and duplicate JSON keys are invalid_request', async (path) => {
-    const auth = { authorization: basic(client.clientId, client.clientSecret) };
-    expectOAuthError(await app.call('POST', path, json('{"grant_type": "password",', auth)), 400, 'invalid_request');
-    expectOAuthError(await app.call('POST', path, json('{"grant_type": 1, "token": 1, "scope": ["orgs:read"]}', auth)), 400, 'invalid_request');
-    expectOAuthError(await app.call('POST', path, json('{"grant_type": "client_credentials", "token": "x", "grant_type": "client_credentials", "token": "x"}', auth)), 400, 'invalid_request');
-    // Nesting deep enough to overflow a recursive scan is refused as input, not a 500.
-    expectOAuthError(await app.call('POST', path, json(`{"a":${'['.repeat(6000)}${']'.repeat(6000)}}`, auth)), 400, 'invalid_request');
-  });
+  it.each(OAUTH_PATHS)(
+    '%s: malformed JSON, non-string fields and duplicate JSON keys are invalid_request',
+    async (path) => {
+      const auth = { authorization: basic(client.clientId, client.clientSecret) };
+      expectOAuthError(await app.call('POST', path, json('{"grant_type": "password",', auth)), 400, 'invalid_request');
+      expectOAuthError(
+        await app.call('POST', path, json('{"grant_type": 1, "token": 1, "scope": ["orgs:read"]}', auth)),
+        400,
+        'invalid_request',
+      );
+      expectOAuthError(
+        await app.call(
+          'POST',
+          path,
+          json(
+            '{"grant_type": "client_credentials", "token": "x", "grant_type": "client_credentials", "token": "x"}',
+            auth,
+          ),
+        ),
+        400,
+        'invalid_request',
+      );
+      // Nesting deep enough to overflow a recursive scan is refused as input, not a 500.
+      expectOAuthError(
+        await app.call('POST', path, json(`{"a":${'['.repeat(6000)}${']'.repeat(6000)}}`, auth)),
+        400,
+        'invalid_request',
+      );
+    },
+  );
 
   it.each(OAUTH_PATHS)('%s: repeated form parameters, 413 and 415 are invalid_request', async (path) => {
     const auth = { authorization: basic(client.clientId, client.clientSecret) };
-    expectOAuthError(await app.call('POST', path, form('grant_type=client_credentials&token=a&token=a&grant_type=client_credentials', auth)), 400, 'invalid_request');
-    expectOAuthError(await app.call('POST', path, form(`token=${'x'.repeat(70 * 1024)}`, auth)), 413, 'invalid_request');
-    expectOAuthError(await app.call('POST', path, { token: null, rawBody: 'token=x', headers: { 'content-type': 'text/plain', ...auth } }), 415, 'invalid_request');
+    expectOAuthError(
+      await app.call(
+        'POST',
+        path,
+        form('grant_type=client_credentials&token=a&token=a&grant_type=client_credentials', auth),
+      ),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await app.call('POST', path, form(`token=${'x'.repeat(70 * 1024)}`, auth)),
+      413,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await app.call('POST', path, {
+        token: null,
+        rawBody: 'token=x',
+        headers: { 'content-type': 'text/plain', ...auth },
+      }),
+      415,
+      'invalid_request',
+    );
   });
 
   it.each(OAUTH_PATHS)('%s: other methods get 405 with Allow, OPTIONS 204, both no-store', async (path) => {
@@ -78,14 +137,26 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
   });
 
   it('marks successful introspection and revocation answers no-store too', async () => {
-    const token = (await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials' }), { authorization: basic(client.clientId, client.clientSecret) }))).body.access_token;
+    const token = (
+      await app.call(
+        'POST',
+        TOKENS,
+        form(q({ grant_type: 'client_credentials' }), { authorization: basic(client.clientId, client.clientSecret) }),
+      )
+    ).body.access_token;
     expectNoStore(await app.call('POST', INTROSPECT, { body: { token } }));
     expectNoStore(await app.call('POST', REVOKE, { body: { token } }));
   });
 
   it('refuses duplicate JSON keys and too deep nesting everywhere else with a problem document', async () => {
     const deep = (levels: number) => `{"name": "deep", "metadata": {"k": ${'['.repeat(levels)}${']'.repeat(levels)}}}`;
-    for (const body of ['{"name": "a", "name": "b"}', '{"name": "a", "metadata": {"k": 1, "k": 2}}', '{"name": "a", "n\\u0061me": "b"}', deep(31), deep(10_000)]) {
+    for (const body of [
+      '{"name": "a", "name": "b"}',
+      '{"name": "a", "metadata": {"k": 1, "k": 2}}',
+      '{"name": "a", "n\\u0061me": "b"}',
+      deep(31),
+      deep(10_000),
+    ]) {
       const res = await app.call('POST', '/api/v1/orgs', json(body));
       expect({ status: res.status, type: res.headers.get('content-type'), code: res.body.code }).toEqual({
         status: 400,
@@ -94,17 +165,36 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
       });
     }
     // The same key in sibling objects is no duplicate; 32 levels is the bound, not past it.
-    const ok = await app.call('POST', '/api/v1/orgs', json(`{"name": "siblings", "parentId": "${org.id}", "metadata": {"a": {"k": 1}, "b": {"k": 2}}}`));
+    const ok = await app.call(
+      'POST',
+      '/api/v1/orgs',
+      json(`{"name": "siblings", "parentId": "${org.id}", "metadata": {"a": {"k": 1}, "b": {"k": 2}}}`),
+    );
     expect(ok.status).toBe(201);
-    const deepest = await app.call('POST', '/api/v1/orgs', json(`{"name": "deepest", "parentId": "${org.id}", "metadata": {"k": ${'['.repeat(30)}${']'.repeat(30)}}}`));
+    const deepest = await app.call(
+      'POST',
+      '/api/v1/orgs',
+      json(`{"name": "deepest", "parentId": "${org.id}", "metadata": {"k": ${'['.repeat(30)}${']'.repeat(30)}}}`),
+    );
     expect(deepest.status).toBe(201);
   });
 
   it('lets resource repeat (RFC 8707) while refusing any other repeated parameter', async () => {
     const auth = { authorization: basic(client.clientId, client.clientSecret) };
-    const res = await app.call('POST', TOKENS, form(`grant_type=client_credentials&resource=${encodeURIComponent(ARBOR_AUDIENCE)}&resource=${encodeURIComponent(ARBOR_AUDIENCE)}`, auth));
+    const res = await app.call(
+      'POST',
+      TOKENS,
+      form(
+        `grant_type=client_credentials&resource=${encodeURIComponent(ARBOR_AUDIENCE)}&resource=${encodeURIComponent(ARBOR_AUDIENCE)}`,
+        auth,
+      ),
+    );
     expect(res.status).toBe(200);
-    expectOAuthError(await app.call('POST', TOKENS, form('grant_type=client_credentials&scope=orgs:read&scope=orgs:read', auth)), 400, 'invalid_request');
+    expectOAuthError(
+      await app.call('POST', TOKENS, form('grant_type=client_credentials&scope=orgs:read&scope=orgs:read', auth)),
+      400,
+      'invalid_request',
+    );
   });
 
   it('documents these errors in the OpenAPI document as RFC 6749 objects', async () => {
@@ -122,42 +212,99 @@ describe('errors on the OAuth endpoints are RFC 6749 section 5.2 objects, and no
 });
 
 describe('scope follows the RFC 6749 section 3.3 grammar for every grant', () => {
-  const malformed = ['', ' ', ' orgs:read', 'orgs:read ', 'orgs:read  users:read', 'orgs:read\tusers:read', 'orgs:"read', 'orgs\\read', 'orgs:réad'];
+  const malformed = [
+    '',
+    ' ',
+    ' orgs:read',
+    'orgs:read ',
+    'orgs:read  users:read',
+    'orgs:read\tusers:read',
+    'orgs:"read',
+    'orgs\\read',
+    'orgs:réad',
+  ];
 
   it.each(malformed.map((s) => [JSON.stringify(s), s]))('refuses scope=%s with invalid_scope', async (_name, scope) => {
-    const password = await app.call('POST', TOKENS, form(q({ grant_type: 'password', username: user.email, password: PASSWORD, scope })));
+    const password = await app.call(
+      'POST',
+      TOKENS,
+      form(q({ grant_type: 'password', username: user.email, password: PASSWORD, scope })),
+    );
     expectOAuthError(password, 400, 'invalid_scope');
     const auth = { authorization: basic(client.clientId, client.clientSecret) };
-    expectOAuthError(await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials', scope }), auth)), 400, 'invalid_scope');
-    const login = await app.call('POST', TOKENS, form(q({ grant_type: 'password', username: user.email, password: PASSWORD })));
-    expectOAuthError(await app.call('POST', TOKENS, form(q({ grant_type: 'refresh_token', refresh_token: login.body.refresh_token, scope }))), 400, 'invalid_scope');
+    expectOAuthError(
+      await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials', scope }), auth)),
+      400,
+      'invalid_scope',
+    );
+    const login = await app.call(
+      'POST',
+      TOKENS,
+      form(q({ grant_type: 'password', username: user.email, password: PASSWORD })),
+    );
+    expectOAuthError(
+      await app.call(
+        'POST',
+        TOKENS,
+        form(q({ grant_type: 'refresh_token', refresh_token: login.body.refresh_token, scope })),
+      ),
+      400,
+      'invalid_scope',
+    );
   });
 });
 
 describe('client authentication on the token endpoint', () => {
   const passwordGrant = (extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
-    app.call('POST', TOKENS, form(q({ grant_type: 'password', username: user.email, password: PASSWORD, ...extra }), headers));
+    app.call(
+      'POST',
+      TOKENS,
+      form(q({ grant_type: 'password', username: user.email, password: PASSWORD, ...extra }), headers),
+    );
 
   it('refuses HTTP Basic naming one client with a body client_id naming another', async () => {
     const other = await createClient(app, org.id, ['orgs:read']);
     const auth = { authorization: basic(client.clientId, client.clientSecret) };
-    expectOAuthError(await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials', client_id: other.clientId }), auth)), 400, 'invalid_request');
+    expectOAuthError(
+      await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials', client_id: other.clientId }), auth)),
+      400,
+      'invalid_request',
+    );
     expectOAuthError(await passwordGrant({ client_id: other.clientId }, auth), 400, 'invalid_request');
-    expect((await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials', client_id: client.clientId }), auth))).status).toBe(200);
+    expect(
+      (await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials', client_id: client.clientId }), auth)))
+        .status,
+    ).toBe(200);
   });
 
   it('answers confidential client credentials on a password or refresh grant: wrong ones invalid_client, right ones unauthorized_client', async () => {
     const login = (await passwordGrant()).body;
     const refreshGrant = (extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
-      app.call('POST', TOKENS, form(q({ grant_type: 'refresh_token', refresh_token: login.refresh_token, ...extra }), headers));
+      app.call(
+        'POST',
+        TOKENS,
+        form(q({ grant_type: 'refresh_token', refresh_token: login.refresh_token, ...extra }), headers),
+      );
     const wrong = await createClient(app, org.id, ['orgs:read']);
     for (const grant of [passwordGrant, refreshGrant]) {
       const viaBasic = await grant({}, { authorization: basic(wrong.clientId, 'not the secret') });
       expectOAuthError(viaBasic, 401, 'invalid_client');
       expect(viaBasic.headers.get('www-authenticate')).toMatch(/^Basic /);
-      expectOAuthError(await grant({ client_id: wrong.clientId, client_secret: 'not the secret' }), 401, 'invalid_client');
-      expectOAuthError(await grant({}, { authorization: basic(client.clientId, client.clientSecret) }), 400, 'unauthorized_client');
-      expectOAuthError(await grant({ client_id: client.clientId, client_secret: client.clientSecret }), 400, 'unauthorized_client');
+      expectOAuthError(
+        await grant({ client_id: wrong.clientId, client_secret: 'not the secret' }),
+        401,
+        'invalid_client',
+      );
+      expectOAuthError(
+        await grant({}, { authorization: basic(client.clientId, client.clientSecret) }),
+        400,
+        'unauthorized_client',
+      );
+      expectOAuthError(
+        await grant({ client_id: client.clientId, client_secret: client.clientSecret }),
+        400,
+        'unauthorized_client',
+      );
       // A client_id alone names a public client: only the first-party one exists.
       expectOAuthError(await grant({ client_id: client.clientId }), 401, 'invalid_client');
     }
@@ -186,16 +333,44 @@ describe('client credentials are never cached', () => {
 describe('RFC 8414 metadata and RFC 7662 answers say what is true', () => {
   it('lists how the introspection and revocation endpoints authenticate callers, and where the documentation is', async () => {
     const metadata = (await app.call('GET', '/.well-known/oauth-authorization-server', { token: null })).body;
-    expect([...metadata.introspection_endpoint_auth_methods_supported].sort()).toEqual(['Bearer', 'client_secret_basic', 'client_secret_post']);
-    expect([...metadata.revocation_endpoint_auth_methods_supported].sort()).toEqual(['Bearer', 'client_secret_basic', 'client_secret_post', 'none']);
+    expect([...metadata.introspection_endpoint_auth_methods_supported].sort()).toEqual([
+      'Bearer',
+      'client_secret_basic',
+      'client_secret_post',
+    ]);
+    expect([...metadata.revocation_endpoint_auth_methods_supported].sort()).toEqual([
+      'Bearer',
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ]);
     expect(new URL(metadata.service_documentation).href).toBe(metadata.service_documentation);
   });
 
   it('includes aud and client_id in introspection answers', async () => {
-    const tokens = (await app.call('POST', TOKENS, form(q({ grant_type: 'password', username: user.email, password: PASSWORD })))).body;
-    expect((await app.call('POST', INTROSPECT, { body: { token: tokens.access_token } })).body).toMatchObject({ active: true, aud: ARBOR_AUDIENCE, client_id: FIRST_PARTY });
-    expect((await app.call('POST', INTROSPECT, { body: { token: tokens.refresh_token } })).body).toMatchObject({ active: true, client_id: FIRST_PARTY });
-    const clientAccess = (await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials' }), { authorization: basic(client.clientId, client.clientSecret) }))).body.access_token;
-    expect((await app.call('POST', INTROSPECT, { body: { token: clientAccess } })).body).toMatchObject({ active: true, aud: ARBOR_AUDIENCE, client_id: client.clientId });
+    const tokens = (
+      await app.call('POST', TOKENS, form(q({ grant_type: 'password', username: user.email, password: PASSWORD })))
+    ).body;
+    expect((await app.call('POST', INTROSPECT, { body: { token: tokens.access_token } })).body).toMatchObject({
+      active: true,
+      aud: ARBOR_AUDIENCE,
+      client_id: FIRST_PARTY,
+    });
+    expect((await app.call('POST', INTROSPECT, { body: { token: tokens.refresh_token } })).body).toMatchObject({
+      active: true,
+      client_id: FIRST_PARTY,
+    });
+    const clientAccess = (
+      await app.call(
+        'POST',
+        TOKENS,
+        form(q({ grant_type: 'client_credentials' }), { authorization: basic(client.clientId, client.clientSecret) }),
+      )
+    ).body.access_token;
+    expect((await app.call('POST', INTROSPECT, { body: { token: clientAccess } })).body).toMatchObject({
+      active: true,
+      aud: ARBOR_AUDIENCE,
+      client_id: client.clientId,
+    });
   });
 });

@@ -8,12 +8,21 @@ afterAll(() => app.close());
 
 describe('organization lifecycle', () => {
   it('creates a root with 201, Location and ETag, and reads it back', async () => {
-    const res = await app.call('POST', '/api/v1/orgs', { body: { name: 'Lifecycle', description: 'd', metadata: { tier: 'gold' } } });
+    const res = await app.call('POST', '/api/v1/orgs', {
+      body: { name: 'Lifecycle', description: 'd', metadata: { tier: 'gold' } },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/api/v1/orgs/${res.body.id}`);
     // A strong tag of the representation: its version, then a digest of the body (contract section 1).
     expect(res.headers.get('etag')).toMatch(/^"1-[A-Za-z0-9_-]{16}"$/);
-    expect(res.body).toMatchObject({ name: 'Lifecycle', parentId: null, depth: 0, description: 'd', metadata: { tier: 'gold' }, version: 1 });
+    expect(res.body).toMatchObject({
+      name: 'Lifecycle',
+      parentId: null,
+      depth: 0,
+      description: 'd',
+      metadata: { tier: 'gold' },
+      version: 1,
+    });
     expect(Date.parse(res.body.createdAt)).not.toBeNaN();
     const got = await app.call('GET', res.headers.get('location')!);
     expect(got.status).toBe(200);
@@ -37,17 +46,25 @@ describe('organization lifecycle', () => {
   it('honours If-Match on PUT and DELETE with 412 on a stale version', async () => {
     const org = await createOrg(app, 'Guarded');
     const first = (await app.call('GET', `/api/v1/orgs/${org.id}`)).headers.get('etag')!;
-    const stale = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'G2', parentId: null }, headers: { 'if-match': '"9"' } });
+    const stale = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: 'G2', parentId: null },
+      headers: { 'if-match': '"9"' },
+    });
     expect(stale.status).toBe(412);
     expect(stale.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const ok = await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'G2', parentId: null }, headers: { 'if-match': first } });
+    const ok = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: 'G2', parentId: null },
+      headers: { 'if-match': first },
+    });
     expect(ok.status).toBe(200);
     // A malformed precondition is bad input (400), and changes nothing either.
     const garbled = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': 'banana' } });
     expect(garbled.status).toBe(400);
     const staleDelete = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': first } });
     expect(staleDelete.status).toBe(412);
-    const del = await app.call('DELETE', `/api/v1/orgs/${org.id}`, { headers: { 'if-match': ok.headers.get('etag')! } });
+    const del = await app.call('DELETE', `/api/v1/orgs/${org.id}`, {
+      headers: { 'if-match': ok.headers.get('etag')! },
+    });
     expect(del.status).toBe(204);
     expect(del.text).toBe('');
     expect((await app.call('GET', `/api/v1/orgs/${org.id}`)).status).toBe(404);
@@ -64,7 +81,12 @@ describe('organization lifecycle', () => {
     ] as const) {
       const res = await app.call(method, path, { body });
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
-      expect(res.body).toMatchObject({ status: 404, code: 'IAM_ERR_NOT_FOUND', title: expect.any(String), type: expect.any(String) });
+      expect(res.body).toMatchObject({
+        status: 404,
+        code: 'IAM_ERR_NOT_FOUND',
+        title: expect.any(String),
+        type: expect.any(String),
+      });
     }
     const orphan = await app.call('POST', '/api/v1/orgs', { body: { name: 'Orphan', parentId: id } });
     expect(orphan.status).toBe(404);
@@ -77,7 +99,9 @@ describe('organization lifecycle', () => {
     expect(dup.status).toBe(409);
     expect(dup.body.code).toBe('IAM_ERR_NAME_TAKEN');
     const other = await createOrg(app, 'Names 2');
-    expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'Finance', parentId: other.id } })).status).toBe(201);
+    expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'Finance', parentId: other.id } })).status).toBe(
+      201,
+    );
     const rootDup = await app.call('POST', '/api/v1/orgs', { body: { name: 'names' } });
     expect(rootDup.status).toBe(409);
   });
@@ -90,7 +114,8 @@ describe('organization lifecycle', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('IAM_ERR_HAS_CHILDREN');
     expect((await app.call('DELETE', `/api/v1/orgs/${root.id}?recursive=true`)).status).toBe(204);
-    for (const id of [root.id, child.id, grandchild.id]) expect((await app.call('GET', `/api/v1/orgs/${id}`)).status).toBe(404);
+    for (const id of [root.id, child.id, grandchild.id])
+      expect((await app.call('GET', `/api/v1/orgs/${id}`)).status).toBe(404);
     // The name is free again.
     expect((await app.call('POST', '/api/v1/orgs', { body: { name: 'Doomed' } })).status).toBe(201);
   });
@@ -153,9 +178,17 @@ describe('hierarchy queries', () => {
     expect(moved.status).toBe(200);
     expect(moved.body).toMatchObject({ parentId: b.id, depth: 2 });
     expect((await app.call('GET', `/api/v1/orgs/${a1x.id}`)).body.depth).toBe(3);
-    expect((await app.call('GET', `/api/v1/orgs/${a1x.id}/parents`)).body.items.map((o: any) => o.id)).toEqual([root.id, b.id, a1.id]);
-    expect((await app.call('GET', `/api/v1/orgs/${a.id}/children?depth=all`)).body.items.map((o: any) => o.id)).toEqual([a2.id]);
-    expect((await app.call('GET', `/api/v1/orgs/${b.id}/children?depth=all`)).body.items.map((o: any) => o.id)).toEqual([a1.id, a1x.id]);
+    expect((await app.call('GET', `/api/v1/orgs/${a1x.id}/parents`)).body.items.map((o: any) => o.id)).toEqual([
+      root.id,
+      b.id,
+      a1.id,
+    ]);
+    expect((await app.call('GET', `/api/v1/orgs/${a.id}/children?depth=all`)).body.items.map((o: any) => o.id)).toEqual(
+      [a2.id],
+    );
+    expect((await app.call('GET', `/api/v1/orgs/${b.id}/children?depth=all`)).body.items.map((o: any) => o.id)).toEqual(
+      [a1.id, a1x.id],
+    );
     // Back again, so the other tests see the original shape.
     expect((await app.call('PUT', `/api/v1/orgs/${a1.id}`, { body: { name: 'A1', parentId: a.id } })).status).toBe(200);
   });
@@ -225,7 +258,9 @@ describe('Idempotency-Key', () => {
 
   it('replays exactly one creation when the same key races', async () => {
     const headers = { 'idempotency-key': 'race-key' };
-    const results = await Promise.all(Array.from({ length: 5 }, () => app.call('POST', '/api/v1/orgs', { body: { name: 'Raced key' }, headers })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => app.call('POST', '/api/v1/orgs', { body: { name: 'Raced key' }, headers })),
+    );
     expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
   });

@@ -1,4 +1,11 @@
-import { addNewUser, createClient, clientToken, newLoggedInUser, PASSWORD, unique } from './test-support/access-fixtures';
+import {
+  addNewUser,
+  createClient,
+  clientToken,
+  newLoggedInUser,
+  PASSWORD,
+  unique,
+} from './test-support/access-fixtures';
 import { createOrg, startTestApp, type CallOptions, type TestApp } from './test-support/test-app';
 
 /**
@@ -25,7 +32,11 @@ interface Session {
   refresh_token: string;
 }
 
-async function login(email: string, password: string, source = newSource()): Promise<{ status: number; body: any; headers: Headers }> {
+async function login(
+  email: string,
+  password: string,
+  source = newSource(),
+): Promise<{ status: number; body: any; headers: Headers }> {
   const form = new URLSearchParams({ grant_type: 'password', username: email, password });
   return app.call('POST', TOKENS, {
     token: null,
@@ -49,7 +60,8 @@ const refresh = (token: string) =>
 const me = (token: string) => app.call('GET', '/api/v1/users/me', { token });
 const changeOwn = (token: string, body: unknown, source = newSource(), extra: CallOptions = {}) =>
   app.call('PUT', '/api/v1/users/me/password', { token, body, headers: { 'x-forwarded-for': source }, ...extra });
-const setPassword = (userId: string, body: unknown, token?: string) => app.call('PUT', `/api/v1/users/${userId}/password`, { token, body });
+const setPassword = (userId: string, body: unknown, token?: string) =>
+  app.call('PUT', `/api/v1/users/${userId}/password`, { token, body });
 
 async function eventsOf(userId: string): Promise<any[]> {
   const res = await app.call('GET', `/api/v1/events?streamId=user-${userId}`);
@@ -79,7 +91,10 @@ describe('a user changing their own password', () => {
     expect((await login(user.email, 'a brand new password')).status).toBe(200);
 
     const [event] = (await eventsOf(user.userId)).filter((e) => e.type === 'UserPasswordChanged');
-    expect(event).toMatchObject({ actor: { type: 'user', id: user.userId }, data: { userId: user.userId, keptSessionId: expect.any(String) } });
+    expect(event).toMatchObject({
+      actor: { type: 'user', id: user.userId },
+      data: { userId: user.userId, keptSessionId: expect.any(String) },
+    });
     expect(JSON.stringify(event)).not.toMatch(/brand new|long enough|scrypt|\$s/);
   });
 
@@ -87,9 +102,16 @@ describe('a user changing their own password', () => {
     const user = await newLoggedInUser(app, org.id, ['member'], 'guesser');
     const source = newSource();
     for (let i = 0; i < 5; i++) {
-      const wrong = await changeOwn(user.token, { currentPassword: `not it ${i}`, newPassword: 'whatever it is' }, source);
+      const wrong = await changeOwn(
+        user.token,
+        { currentPassword: `not it ${i}`, newPassword: 'whatever it is' },
+        source,
+      );
       expect(wrong.status).toBe(403);
-      expect(wrong.body).toMatchObject({ code: 'IAM_ERR_CURRENT_PASSWORD_INVALID', errors: [{ path: '/body/currentPassword' }] });
+      expect(wrong.body).toMatchObject({
+        code: 'IAM_ERR_CURRENT_PASSWORD_INVALID',
+        errors: [{ path: '/body/currentPassword' }],
+      });
     }
     // Five failures of this account from this source: the next attempt is refused before any check, the
     // right password included, and so is a login from the same source (the same counters).
@@ -101,7 +123,9 @@ describe('a user changing their own password', () => {
     expect(loginThere.status).toBe(429);
     expect(loginThere.body.error).toBe('slow_down');
     // Another source is not that pair: the right current password works there.
-    expect((await changeOwn(user.token, { currentPassword: PASSWORD, newPassword: 'whatever it is' })).status).toBe(204);
+    expect((await changeOwn(user.token, { currentPassword: PASSWORD, newPassword: 'whatever it is' })).status).toBe(
+      204,
+    );
   });
 
   it('counts failed logins against a later change from the same source', async () => {
@@ -119,7 +143,9 @@ describe('a user changing their own password', () => {
     expect(weak.status).toBe(400);
     expect(weak.body.errors).toEqual([expect.objectContaining({ path: '/body/newPassword' })]);
     expect((await changeOwn(user.token, { newPassword: 'long enough new one' })).status).toBe(400);
-    expect((await changeOwn(user.token, { currentPassword: PASSWORD, newPassword: 'long enough new one', extra: 1 })).status).toBe(400);
+    expect(
+      (await changeOwn(user.token, { currentPassword: PASSWORD, newPassword: 'long enough new one', extra: 1 })).status,
+    ).toBe(400);
     // Nothing changed.
     expect((await login(user.email, PASSWORD)).status).toBe(200);
   });
@@ -127,14 +153,18 @@ describe('a user changing their own password', () => {
   it('is for users only: a client token gets 404', async () => {
     const client = await createClient(app, org.id, ['users:read']);
     const token = await clientToken(app, client);
-    expect((await changeOwn(token, { currentPassword: 'anything at all', newPassword: 'long enough new one' })).status).toBe(404);
+    expect(
+      (await changeOwn(token, { currentPassword: 'anything at all', newPassword: 'long enough new one' })).status,
+    ).toBe(404);
   });
 });
 
 describe('a platform admin setting a password', () => {
   it('lets a user added without a password log in at last', async () => {
     const email = `${unique('nopass')}@example.test`;
-    const added = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body: { email, name: 'No password', roles: ['member'] } });
+    const added = await app.call('POST', `/api/v1/orgs/${org.id}/users`, {
+      body: { email, name: 'No password', roles: ['member'] },
+    });
     expect(added.status).toBe(201);
     expect((await login(email, 'chosen by the admin')).status).toBe(400);
 

@@ -13,7 +13,9 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp } from './test-sup
 const ROOT = resolve(__dirname, '../../..');
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
+    cwd: ROOT,
+  });
 }, 120_000);
 
 type Damage = (file: string) => void;
@@ -53,7 +55,14 @@ async function damagedDataDir(damage: Damage): Promise<{ dataDir: string; orgId:
 
 function capturingLogger(): { log: Logger; warnings: { message: string; fields?: Record<string, unknown> }[] } {
   const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
-  return { log: { info: () => undefined, error: () => undefined, warn: (message, fields) => void warnings.push({ message, fields }) }, warnings };
+  return {
+    log: {
+      info: () => undefined,
+      error: () => undefined,
+      warn: (message, fields) => void warnings.push({ message, fields }),
+    },
+    warnings,
+  };
 }
 
 async function adminCanRead(url: string, orgId: string): Promise<number> {
@@ -67,26 +76,37 @@ async function adminCanRead(url: string, orgId: string): Promise<number> {
 }
 
 const configOver = (dataDir: string) =>
-  ({ port: 0, host: '127.0.0.1', dataDir, issuer: 'http://arbor.test', bootstrapAdminEmail: ADMIN_EMAIL, bootstrapAdminPassword: ADMIN_PASSWORD, passwordCostLog2: 10, logLevel: 'silent', validateResponses: true }) as const;
+  ({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    issuer: 'http://arbor.test',
+    bootstrapAdminEmail: ADMIN_EMAIL,
+    bootstrapAdminPassword: ADMIN_PASSWORD,
+    passwordCostLog2: 10,
+    logLevel: 'silent',
+    validateResponses: true,
+  }) as const;
 
-const setAside = (dataDir: string) => readdirSync(dataDir).filter((name) => /^read-models\.sqlite\.corrupt-\d{8}T\d{9}Z$/.test(name));
+const setAside = (dataDir: string) =>
+  readdirSync(dataDir).filter((name) => /^read-models\.sqlite\.corrupt-\d{8}T\d{9}Z$/.test(name));
 
 describe('a corrupt read-models.sqlite', () => {
   it.each([
-    ['a header that is not SQLite\'s', overwriteHeader, 'SQLITE_NOTADB'],
+    ["a header that is not SQLite's", overwriteHeader, 'SQLITE_NOTADB'],
     ['damaged pages', overwritePages, 'SQLITE_CORRUPT'],
   ])('with %s is set aside at start, logged, and rebuilt from the log', async (_what, damage, code) => {
     const { dataDir, orgId } = await damagedDataDir(damage);
     const { log, warnings } = capturingLogger();
-    const running = await startStandalone(
-      configOver(dataDir),
-      log,
-    );
+    const running = await startStandalone(configOver(dataDir), log);
     try {
       expect(await adminCanRead(running.url, orgId)).toBe(200);
       expect(setAside(dataDir)).toHaveLength(1);
       const warning = warnings.find((w) => /read models corrupt/.test(w.message));
-      expect(warning?.fields).toMatchObject({ file: join(dataDir, 'read-models.sqlite'), setAsideAs: join(dataDir, setAside(dataDir)[0]) });
+      expect(warning?.fields).toMatchObject({
+        file: join(dataDir, 'read-models.sqlite'),
+        setAsideAs: join(dataDir, setAside(dataDir)[0]),
+      });
       expect(String(warning?.fields?.reason)).toContain(code);
     } finally {
       await running.close();
@@ -102,14 +122,18 @@ describe('a corrupt read-models.sqlite', () => {
       timeout: 60_000,
     });
     expect(rebuild.status).toBe(0);
-    const warnings = rebuild.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
-    expect(warnings.find((w) => w.level === 'warn' && /^read models corrupt/.test(w.message) && /SQLITE_NOTADB/.test(JSON.stringify(w)))).toBeDefined();
+    const warnings = rebuild.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line));
+    expect(
+      warnings.find(
+        (w) => w.level === 'warn' && /^read models corrupt/.test(w.message) && /SQLITE_NOTADB/.test(JSON.stringify(w)),
+      ),
+    ).toBeDefined();
     expect(rebuild.stdout).toContain('read models rebuilt');
     expect(setAside(dataDir)).toHaveLength(1);
-    const running = await startStandalone(
-      configOver(dataDir),
-      capturingLogger().log,
-    );
+    const running = await startStandalone(configOver(dataDir), capturingLogger().log);
     try {
       expect(await adminCanRead(running.url, orgId)).toBe(200);
     } finally {

@@ -24,12 +24,37 @@ const expectRefused = (res: { status: number; body: any }, path?: string) => {
 
 describe('U+0000 and lone surrogates in any request text', () => {
   it('refuses them in every string of a JSON body, member names included', async () => {
-    expectRefused(await app.call('POST', `/api/v1/orgs/${orgId}/users`, json('{"email":"x\\u0000@t.test","name":"n","roles":["member"]}')), '/body/email');
-    expectRefused(await app.call('POST', '/api/v1/orgs', json(`{"name":"d","parentId":"${orgId}","description":"a\\u0000b"}`)), '/body/description');
-    expectRefused(await app.call('POST', '/api/v1/orgs', json(`{"name":"m","parentId":"${orgId}","metadata":{"k":["ok","a\\u0000"]}}`)), '/body/metadata/k/1');
-    expectRefused(await app.call('POST', '/api/v1/orgs', json(`{"name":"m","parentId":"${orgId}","metadata":{"a\\u0000":1}}`)));
-    expectRefused(await app.call('POST', '/api/v1/orgs', json(`{"name":"s\\ud800x","parentId":"${orgId}"}`)), '/body/name');
-    expectRefused(await app.call('POST', '/api/v1/orgs', json(`{"name":"s\\udc00","parentId":"${orgId}"}`)), '/body/name');
+    expectRefused(
+      await app.call(
+        'POST',
+        `/api/v1/orgs/${orgId}/users`,
+        json('{"email":"x\\u0000@t.test","name":"n","roles":["member"]}'),
+      ),
+      '/body/email',
+    );
+    expectRefused(
+      await app.call('POST', '/api/v1/orgs', json(`{"name":"d","parentId":"${orgId}","description":"a\\u0000b"}`)),
+      '/body/description',
+    );
+    expectRefused(
+      await app.call(
+        'POST',
+        '/api/v1/orgs',
+        json(`{"name":"m","parentId":"${orgId}","metadata":{"k":["ok","a\\u0000"]}}`),
+      ),
+      '/body/metadata/k/1',
+    );
+    expectRefused(
+      await app.call('POST', '/api/v1/orgs', json(`{"name":"m","parentId":"${orgId}","metadata":{"a\\u0000":1}}`)),
+    );
+    expectRefused(
+      await app.call('POST', '/api/v1/orgs', json(`{"name":"s\\ud800x","parentId":"${orgId}"}`)),
+      '/body/name',
+    );
+    expectRefused(
+      await app.call('POST', '/api/v1/orgs', json(`{"name":"s\\udc00","parentId":"${orgId}"}`)),
+      '/body/name',
+    );
   });
 
   it('accepts well-formed text outside the Basic Multilingual Plane', async () => {
@@ -53,7 +78,11 @@ describe('U+0000 and lone surrogates in any request text', () => {
   });
 
   it('keeps every later write working (nothing unstorable reached the log)', async () => {
-    await app.call('POST', `/api/v1/orgs/${orgId}/users`, json('{"email":"y\\u0000@t.test","name":"n","roles":["member"]}'));
+    await app.call(
+      'POST',
+      `/api/v1/orgs/${orgId}/users`,
+      json('{"email":"y\\u0000@t.test","name":"n","roles":["member"]}'),
+    );
     const after = await app.call('POST', '/api/v1/orgs', { body: { name: 'after', parentId: orgId } });
     expect(after.status).toBe(201);
     const ready = await app.call('GET', '/readyz', { token: null });
@@ -63,19 +92,32 @@ describe('U+0000 and lone surrogates in any request text', () => {
 
 describe('event query bounds', () => {
   it('refuses positions and instants that no store can compare with 400', async () => {
-    for (const q of ['after=9223372036854775807', 'after=99999999999999999999999', 'after=1e300', 'since=0000-01-01T00:00:00Z', 'until=0000-01-01T00:00:00Z', 'since=10000-01-01T00:00:00Z']) {
+    for (const q of [
+      'after=9223372036854775807',
+      'after=99999999999999999999999',
+      'after=1e300',
+      'since=0000-01-01T00:00:00Z',
+      'until=0000-01-01T00:00:00Z',
+      'since=10000-01-01T00:00:00Z',
+    ]) {
       const res = await app.call('GET', `/api/v1/events?${q}`);
       expect({ q, status: res.status }).toEqual({ q, status: 400 });
     }
     expect((await app.call('GET', `/api/v1/events?after=${Number.MAX_SAFE_INTEGER}`)).status).toBe(200);
-    expect((await app.call('GET', '/api/v1/events?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z')).status).toBe(200);
+    expect((await app.call('GET', '/api/v1/events?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z')).status).toBe(
+      200,
+    );
   });
 });
 
 describe('operations that declare no request body', () => {
   it('refuse content instead of ignoring it, whatever its type', async () => {
     const child = await createOrg(app, 'Bodiless', orgId);
-    for (const [rawBody, type] of [['{"recursive":true}', 'application/json'], ['[1,2]', 'application/json'], ['x', 'text/plain']]) {
+    for (const [rawBody, type] of [
+      ['{"recursive":true}', 'application/json'],
+      ['[1,2]', 'application/json'],
+      ['x', 'text/plain'],
+    ]) {
       const res = await app.call('DELETE', `/api/v1/orgs/${child.id}`, { rawBody, headers: { 'content-type': type } });
       expectRefused(res, '/body');
     }

@@ -21,7 +21,14 @@ const versionOf = async (path: string): Promise<number> => {
 describe('resource versions', () => {
   it("counts an org user's own changes from 1: roles count, the user's name does not, a re-add starts again", async () => {
     const org = await createOrg(app, unique('Versions'));
-    const added = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body: { email: `${unique('v')}@example.test`, name: 'Vera', password: 'a long enough password', roles: ['member'] } });
+    const added = await app.call('POST', `/api/v1/orgs/${org.id}/users`, {
+      body: {
+        email: `${unique('v')}@example.test`,
+        name: 'Vera',
+        password: 'a long enough password',
+        roles: ['member'],
+      },
+    });
     expect(added.status).toBe(201);
     expect(added.body.version).toBe(1);
     const { userId } = added.body;
@@ -40,7 +47,9 @@ describe('resource versions', () => {
     expect(promoted.body.version).toBe(2);
     // A membership elsewhere is another resource: it changes neither this one nor the user.
     const other = await createOrg(app, unique('Elsewhere'));
-    expect((await app.call('POST', `/api/v1/orgs/${other.id}/users`, { body: { userId, roles: ['member'] } })).body.version).toBe(1);
+    expect(
+      (await app.call('POST', `/api/v1/orgs/${other.id}/users`, { body: { userId, roles: ['member'] } })).body.version,
+    ).toBe(1);
     expect(await versionOf(path)).toBe(2);
     expect(await versionOf(`/api/v1/users/${userId}`)).toBe(3);
 
@@ -56,7 +65,9 @@ describe('resource versions', () => {
     const a = await createOrg(app, 'A', root.id);
     const b = await createOrg(app, 'B', root.id);
     const c = await createOrg(app, 'C', a.id);
-    expect((await app.call('PUT', `/api/v1/orgs/${a.id}`, { body: { name: 'A', parentId: b.id } })).body.version).toBe(2);
+    expect((await app.call('PUT', `/api/v1/orgs/${a.id}`, { body: { name: 'A', parentId: b.id } })).body.version).toBe(
+      2,
+    );
     expect(await versionOf(`/api/v1/orgs/${c.id}`)).toBe(1);
     expect(await versionOf(`/api/v1/orgs/${root.id}`)).toBe(1);
   });
@@ -84,6 +95,13 @@ describe('resource versions', () => {
     expect(after.body).toEqual(before.body);
     expect(after.headers.get('etag')).toBe(before.headers.get('etag'));
     // The command side counts the same: the ETag read now is the one a write must name.
-    expect((await app.call('PATCH', path, { body: { roles: ['member'] }, headers: { 'if-match': after.headers.get('etag')! } })).status).toBe(200);
+    expect(
+      (
+        await app.call('PATCH', path, {
+          body: { roles: ['member'] },
+          headers: { 'if-match': after.headers.get('etag')! },
+        })
+      ).status,
+    ).toBe(200);
   });
 });

@@ -18,7 +18,14 @@ import {
   type ThrottleStore,
   type TokenStore,
 } from '@arbor/application';
-import { createApiApp, createApiContext, discoveryUrl, listenFirst, writeProbeFailure, type BoundPort } from '@arbor/api';
+import {
+  createApiApp,
+  createApiContext,
+  discoveryUrl,
+  listenFirst,
+  writeProbeFailure,
+  type BoundPort,
+} from '@arbor/api';
 import { InProcessBus } from '@arbor/in-process-bus';
 import {
   lockDataDir,
@@ -48,7 +55,10 @@ export interface RunningStandalone {
  * printed by a start that then fails: see listenFirst); the command side and the projector catch up with the
  * log before the app answers a request (until then: 503 starting).
  */
-export async function startStandalone(config: StandaloneConfig, log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel)): Promise<RunningStandalone> {
+export async function startStandalone(
+  config: StandaloneConfig,
+  log: Logger = jsonLogger({ app: 'standalone' }, config.logLevel),
+): Promise<RunningStandalone> {
   const bound = await listenFirst(config.port, config.host ?? '0.0.0.0');
   try {
     return await startOnPort(bound, config, log);
@@ -72,14 +82,23 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
   }
 }
 
-async function startOnLockedDir(bound: BoundPort, config: StandaloneConfig, log: Logger, lock: DataDirLock): Promise<RunningStandalone> {
-  const files = { events: join(config.dataDir, 'events.sqlite'), readModels: join(config.dataDir, 'read-models.sqlite') };
+async function startOnLockedDir(
+  bound: BoundPort,
+  config: StandaloneConfig,
+  log: Logger,
+  lock: DataDirLock,
+): Promise<RunningStandalone> {
+  const files = {
+    events: join(config.dataDir, 'events.sqlite'),
+    readModels: join(config.dataDir, 'read-models.sqlite'),
+  };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
   // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
   const readModels = openSqliteReadModels(files.readModels, {
     backgroundCheckpoints: true,
     subtreeCacheEntries: config.subtreeCacheEntries,
-    onCorruptSetAside: (report) => log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+    onCorruptSetAside: (report) =>
+      log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
   });
   // The two files that take every write: their checkpoints run off the event loop.
   const checkpointer = startWalCheckpointer([files.events, files.readModels], {
@@ -104,8 +123,16 @@ async function startOnLockedDir(bound: BoundPort, config: StandaloneConfig, log:
   const commandModelMs = Date.now() - started;
   const projector = new Projector({ store, readModels, cipher, bus, log });
   await projector.start();
-  log.info('caught up with the event log', { position: projector.position, commandModelMs, readModelsMs: Date.now() - started - commandModelMs });
-  await bootstrapPlatformAdmin(commands, { email: config.bootstrapAdminEmail, password: config.bootstrapAdminPassword }, log);
+  log.info('caught up with the event log', {
+    position: projector.position,
+    commandModelMs,
+    readModelsMs: Date.now() - started - commandModelMs,
+  });
+  await bootstrapPlatformAdmin(
+    commands,
+    { email: config.bootstrapAdminEmail, password: config.bootstrapAdminPassword },
+    log,
+  );
 
   const ctx = createApiContext({
     commands,
@@ -128,7 +155,11 @@ async function startOnLockedDir(bound: BoundPort, config: StandaloneConfig, log:
       const checks = {
         eventStore: writable,
         bus: 'ok',
-        projections: projector.healthy ? (projector.position >= head ? 'ok' : `catching up (${projector.position}/${head})`) : 'failing',
+        projections: projector.healthy
+          ? projector.position >= head
+            ? 'ok'
+            : `catching up (${projector.position}/${head})`
+          : 'failing',
       };
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
@@ -146,7 +177,13 @@ async function startOnLockedDir(bound: BoundPort, config: StandaloneConfig, log:
   bound.serve(app);
   const port = bound.port;
   // The issuer, not the port, is where clients must reach Arbor (see discoveryUrl): say it where people look.
-  log.info('arbor listening', { port, dataDir: config.dataDir, issuer: config.issuer, discovery: discoveryUrl(config.issuer), profile: 'embedded' });
+  log.info('arbor listening', {
+    port,
+    dataDir: config.dataDir,
+    issuer: config.issuer,
+    discovery: discoveryUrl(config.issuer),
+    profile: 'embedded',
+  });
 
   let closing: Promise<void> | undefined;
   return {

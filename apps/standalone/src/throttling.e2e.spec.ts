@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 /** A source address no other test uses (TEST-NET-3 and 10/8 hold enough). */
-const newSource = (): string => `10.0.${Math.floor(++seq / 250)}.${seq % 250 + 1}`;
+const newSource = (): string => `10.0.${Math.floor(++seq / 250)}.${(seq % 250) + 1}`;
 
 function form(fields: Record<string, string>, address: string, headers: Record<string, string> = {}): CallOptions {
   return {
@@ -33,30 +33,42 @@ function form(fields: Record<string, string>, address: string, headers: Record<s
   };
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 const passwordGrant = (on: TestApp, username: string, password: string, address: string): Promise<CallResult> =>
   on.call('POST', TOKENS, form({ grant_type: 'password', username, password }, address));
 
 const clientGrant = (clientId: string, secret: string, address: string): Promise<CallResult> =>
-  app.call('POST', TOKENS, form({ grant_type: 'client_credentials' }, address, { authorization: basic(clientId, secret) }));
+  app.call(
+    'POST',
+    TOKENS,
+    form({ grant_type: 'client_credentials' }, address, { authorization: basic(clientId, secret) }),
+  );
 
 async function createUser(on: TestApp = app, orgId: string = org.id): Promise<string> {
   const email = `user${++seq}@throttling.test`;
-  const res = await on.call('POST', `/api/v1/orgs/${orgId}/users`, { body: { email, name: `User ${seq}`, password: PASSWORD, roles: ['member'] } });
+  const res = await on.call('POST', `/api/v1/orgs/${orgId}/users`, {
+    body: { email, name: `User ${seq}`, password: PASSWORD, roles: ['member'] },
+  });
   expect(res.status).toBe(201);
   return email;
 }
 
 async function createClient(): Promise<{ clientId: string; secret: string }> {
-  const res = await app.call('POST', '/api/v1/oauth2/client-credentials', { body: { name: `client ${++seq}`, orgId: org.id, scopes: ['orgs:read'] } });
+  const res = await app.call('POST', '/api/v1/oauth2/client-credentials', {
+    body: { name: `client ${++seq}`, orgId: org.id, scopes: ['orgs:read'] },
+  });
   expect(res.status).toBe(201);
   return { clientId: res.body.clientId, secret: res.body.clientSecret };
 }
 
 /** 429 with RFC 6749 `slow_down`, `Retry-After` in whole seconds (at most the longest window), `no-store`. */
 function expectSlowDown(res: CallResult): number {
-  expect({ status: res.status, body: res.body }).toEqual({ status: 429, body: { error: 'slow_down', error_description: expect.any(String) } });
+  expect({ status: res.status, body: res.body }).toEqual({
+    status: 429,
+    body: { error: 'slow_down', error_description: expect.any(String) },
+  });
   expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
   expect(res.headers.get('cache-control')).toBe('no-store');
   const seconds = Number(res.headers.get('retry-after'));
@@ -80,7 +92,9 @@ describe('password grant throttling', () => {
   it('checks at most 5 of 60 parallel wrong passwords for one account: attempts in flight count', async () => {
     const email = await createUser();
     const source = newSource();
-    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => passwordGrant(app, email, `wrong ${i}`, source)));
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => passwordGrant(app, email, `wrong ${i}`, source)),
+    );
     const checked = answers.filter((r) => r.status === 400);
     expect(checked.length).toBeGreaterThan(0);
     expect(checked.length).toBeLessThanOrEqual(5);
@@ -100,7 +114,9 @@ describe('password grant throttling', () => {
     expect((await passwordGrant(app, email, PASSWORD, owner)).status).toBe(200);
 
     // Guesses from further sources take the account's one attempt per delay; the owner waits at most that.
-    const guesses = await Promise.all([newSource(), newSource(), newSource()].map((s) => passwordGrant(app, email, 'another guess', s)));
+    const guesses = await Promise.all(
+      [newSource(), newSource(), newSource()].map((s) => passwordGrant(app, email, 'another guess', s)),
+    );
     expect(guesses.filter((r) => r.status === 400).length).toBeLessThanOrEqual(1);
     expect((await patiently(() => passwordGrant(app, email, PASSWORD, owner))).status).toBe(200);
   });
@@ -108,7 +124,8 @@ describe('password grant throttling', () => {
   it('stops one source spreading guesses over many accounts after 50 failures', async () => {
     const attacker = newSource();
     for (let account = 0; account < 10; account++)
-      for (let i = 0; i < 5; i++) expect((await passwordGrant(app, `spread${account}@throttling.test`, `guess ${i}`, attacker)).status).toBe(400);
+      for (let i = 0; i < 5; i++)
+        expect((await passwordGrant(app, `spread${account}@throttling.test`, `guess ${i}`, attacker)).status).toBe(400);
     // Accounts that exist and accounts that do not are throttled alike.
     const email = await createUser();
     expectSlowDown(await passwordGrant(app, email, 'guess', attacker));
@@ -129,7 +146,8 @@ describe('password grant throttling', () => {
     try {
       const root = await createOrg(untrusted, 'Untrusted');
       const victim = await createUser(untrusted, root.id);
-      for (let i = 0; i < 5; i++) expect((await passwordGrant(untrusted, victim, `guess ${i}`, newSource())).status).toBe(400);
+      for (let i = 0; i < 5; i++)
+        expect((await passwordGrant(untrusted, victim, `guess ${i}`, newSource())).status).toBe(400);
       expectSlowDown(await passwordGrant(untrusted, victim, PASSWORD, newSource()));
     } finally {
       await untrusted.close();
@@ -158,7 +176,7 @@ describe('password grant throttling', () => {
 });
 
 describe('password grant throttling against a timed attacker with many addresses', () => {
-  it('lets the owner in at once from a source it logged in from, while guessing from elsewhere holds the account\'s gate', async () => {
+  it("lets the owner in at once from a source it logged in from, while guessing from elsewhere holds the account's gate", async () => {
     const email = await createUser();
     const known = newSource();
     expect((await passwordGrant(app, email, PASSWORD, known)).status).toBe(200);
@@ -186,14 +204,16 @@ describe('password grant throttling against a timed attacker with many addresses
 describe('sources that trusted proxies write with a port', () => {
   it('counts 203.0.113.1:4321 and [2001:db8::1]:4321 as their addresses: distinct clients never share a bucket', async () => {
     const email = `portcheck${++seq}@throttling.test`;
-    for (let i = 1; i <= 5; i++) expect((await passwordGrant(app, email, 'wrong', `203.0.113.${i}:4321`)).body.error).toBe('invalid_grant');
+    for (let i = 1; i <= 5; i++)
+      expect((await passwordGrant(app, email, 'wrong', `203.0.113.${i}:4321`)).body.error).toBe('invalid_grant');
     // A different client, also written with a port, is not refused for the others' failures.
     const other = await passwordGrant(app, email, 'wrong', '198.51.100.77:5555');
     expect({ status: other.status, error: other.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
 
     // The port does not make one client many: five failures from [v6]:port, each with a new port, block that /64.
     const victim = await createUser();
-    for (let port = 1000; port < 1005; port++) expect((await passwordGrant(app, victim, 'wrong', `[2001:db8:77:1::1]:${port}`)).status).toBe(400);
+    for (let port = 1000; port < 1005; port++)
+      expect((await passwordGrant(app, victim, 'wrong', `[2001:db8:77:1::1]:${port}`)).status).toBe(400);
     expectSlowDown(await passwordGrant(app, victim, PASSWORD, '[2001:db8:77:1::2]:2000'));
   });
 });
@@ -202,7 +222,9 @@ describe('client authentication throttling', () => {
   it('answers at most 5 of 30 parallel wrong secrets with invalid_client; the rest are 429 slow_down', async () => {
     const client = await createClient();
     const source = newSource();
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => clientGrant(client.clientId, `wrong-${i}`, source)));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => clientGrant(client.clientId, `wrong-${i}`, source)),
+    );
     const failed = answers.filter((r) => r.status === 401);
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.length).toBeLessThanOrEqual(5);
@@ -221,7 +243,9 @@ describe('client authentication throttling', () => {
     expect((await clientGrant(client.clientId, client.secret, attacker)).status).toBe(200);
 
     // Guesses from many more sources push the client past its own limit: their wrong secrets are refused...
-    const more = await Promise.all(Array.from({ length: 10 }, (_, i) => clientGrant(client.clientId, `guess-${i}`, newSource())));
+    const more = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => clientGrant(client.clientId, `guess-${i}`, newSource())),
+    );
     expect(more.filter((r) => r.status === 401)).toHaveLength(0);
     for (const r of more) expectSlowDown(r);
     // ...and still the owner's right secret works at once, as often as it likes.

@@ -1,4 +1,13 @@
-import { ADMIN_EMAIL, ADMIN_PASSWORD, ARBOR_AUDIENCE, OTHER_RESOURCE, createOrg, startTestApp, type CallOptions, type TestApp } from './test-support/test-app';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  ARBOR_AUDIENCE,
+  OTHER_RESOURCE,
+  createOrg,
+  startTestApp,
+  type CallOptions,
+  type TestApp,
+} from './test-support/test-app';
 import { PASSWORD, addNewUser, createClient, newLoggedInUser } from './test-support/access-fixtures';
 import { claimsOf, forgeAccessToken } from './test-support/forge-token';
 
@@ -31,11 +40,16 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const basic = (c: { clientId: string; clientSecret: string }) => `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`;
+const basic = (c: { clientId: string; clientSecret: string }) =>
+  `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`;
 const form = (fields: Record<string, string | string[]>, headers: Record<string, string> = {}): CallOptions => {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(fields)) for (const v of [value].flat()) params.append(name, v);
-  return { token: null, rawBody: params.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } };
+  return {
+    token: null,
+    rawBody: params.toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  };
 };
 const login = async (email: string, extra: Record<string, string | string[]> = {}, password = PASSWORD) => {
   const res = await app.call('POST', TOKENS, form({ grant_type: 'password', username: email, password, ...extra }));
@@ -43,14 +57,21 @@ const login = async (email: string, extra: Record<string, string | string[]> = {
   return res.body as { access_token: string; refresh_token: string; scope: string };
 };
 const clientToken = async (c: any, extra: Record<string, string | string[]> = {}) => {
-  const res = await app.call('POST', TOKENS, form({ grant_type: 'client_credentials', ...extra }, { authorization: basic(c) }));
+  const res = await app.call(
+    'POST',
+    TOKENS,
+    form({ grant_type: 'client_credentials', ...extra }, { authorization: basic(c) }),
+  );
   expect(res.status).toBe(200);
   return res.body.access_token as string;
 };
-const refresh = (token: string, extra: Record<string, string | string[]> = {}) => app.call('POST', TOKENS, form({ grant_type: 'refresh_token', refresh_token: token, ...extra }));
+const refresh = (token: string, extra: Record<string, string | string[]> = {}) =>
+  app.call('POST', TOKENS, form({ grant_type: 'refresh_token', refresh_token: token, ...extra }));
 const me = (token: string) => app.call('GET', '/api/v1/users/me', { token });
 const introspectAs = async (caller: CallOptions, token: string) => {
-  const res = caller.headers ? await app.call('POST', INTROSPECT, form({ token }, caller.headers)) : await app.call('POST', INTROSPECT, { token: caller.token, body: { token } });
+  const res = caller.headers
+    ? await app.call('POST', INTROSPECT, form({ token }, caller.headers))
+    : await app.call('POST', INTROSPECT, { token: caller.token, body: { token } });
   expect(res.status).toBe(200);
   return res.body;
 };
@@ -78,7 +99,11 @@ describe('revocation: only tokens issued to the caller, or by a platform admin (
     const victim = await login((await addNewUser(app, orgA.id, ['member'], 'victim')).email);
     const othersToken = await clientToken(otherClient);
     for (const token of [victim.access_token, victim.refresh_token, othersToken]) {
-      expectOAuthError(await app.call('POST', REVOKE, form({ token }, { authorization: basic(client) })), 400, 'invalid_grant');
+      expectOAuthError(
+        await app.call('POST', REVOKE, form({ token }, { authorization: basic(client) })),
+        400,
+        'invalid_grant',
+      );
     }
     expect((await app.call('GET', `/api/v1/orgs/${orgA.id}`, { token: othersToken })).status).toBe(200);
     expect((await me(victim.access_token)).status).toBe(200);
@@ -87,16 +112,24 @@ describe('revocation: only tokens issued to the caller, or by a platform admin (
   it('lets users revoke their own tokens with their bearer token, and their refresh token as the first-party public client', async () => {
     const { email } = await addNewUser(app, orgA.id, ['member'], 'self');
     const [one, two, three, four] = [await login(email), await login(email), await login(email), await login(email)];
-    expect((await app.call('POST', REVOKE, { token: one.access_token, body: { token: two.access_token } })).status).toBe(200);
+    expect(
+      (await app.call('POST', REVOKE, { token: one.access_token, body: { token: two.access_token } })).status,
+    ).toBe(200);
     expect((await me(two.access_token)).status).toBe(401);
 
     expect((await app.call('POST', REVOKE, form({ token: one.refresh_token }))).status).toBe(200);
     expectOAuthError(await refresh(one.refresh_token), 400, 'invalid_grant');
-    expect((await app.call('POST', REVOKE, form({ token: three.refresh_token, client_id: FIRST_PARTY }))).status).toBe(200);
+    expect((await app.call('POST', REVOKE, form({ token: three.refresh_token, client_id: FIRST_PARTY }))).status).toBe(
+      200,
+    );
     expectOAuthError(await refresh(three.refresh_token), 400, 'invalid_grant');
 
     // A client_id without a secret must be the public client's; an access token needs authentication.
-    expectOAuthError(await app.call('POST', REVOKE, form({ token: four.refresh_token, client_id: client.clientId })), 401, 'invalid_client');
+    expectOAuthError(
+      await app.call('POST', REVOKE, form({ token: four.refresh_token, client_id: client.clientId })),
+      401,
+      'invalid_client',
+    );
     expectOAuthError(await app.call('POST', REVOKE, form({ token: four.access_token })), 401, 'invalid_client');
     expect((await me(four.access_token)).status).toBe(200);
     expect((await refresh(four.refresh_token)).status).toBe(200);
@@ -122,8 +155,14 @@ describe('introspection: the full answer only for tokens:introspect holders (RFC
     expect(await introspectAs(asBearer(own.access_token), app.adminToken)).toEqual({ active: false });
     expect(await introspectAs(asBearer(own.access_token), others.access_token)).toEqual({ active: false });
     expect(await introspectAs(asBearer(own.access_token), others.refresh_token)).toEqual({ active: false });
-    expect(await introspectAs(asBearer(own.access_token), own.access_token)).toMatchObject({ active: true, sub: user.userId });
-    expect(await introspectAs(asBearer(own.access_token), own.refresh_token)).toMatchObject({ active: true, sub: user.userId });
+    expect(await introspectAs(asBearer(own.access_token), own.access_token)).toMatchObject({
+      active: true,
+      sub: user.userId,
+    });
+    expect(await introspectAs(asBearer(own.access_token), own.refresh_token)).toMatchObject({
+      active: true,
+      sub: user.userId,
+    });
   });
 
   it('shows a client without tokens:introspect its own tokens only', async () => {
@@ -153,12 +192,19 @@ describe('introspection: the full answer only for tokens:introspect holders (RFC
   it('lets only platform admins give a client tokens:introspect; roles never grant it', async () => {
     const owner = await newLoggedInUser(app, orgA.id, ['owner'], 'owner');
     const create = (token: string) =>
-      app.call('POST', '/api/v1/oauth2/client-credentials', { token, body: { name: 'rs', orgId: orgA.id, scopes: ['orgs:read', 'tokens:introspect'] } });
+      app.call('POST', '/api/v1/oauth2/client-credentials', {
+        token,
+        body: { name: 'rs', orgId: orgA.id, scopes: ['orgs:read', 'tokens:introspect'] },
+      });
     expect((await create(owner.token)).status).toBe(403);
     const manager = await createClient(app, orgA.id, ['clients:write', 'orgs:read', 'tokens:introspect']);
     expect((await create(await clientToken(manager))).status).toBe(403);
     expect((await create(app.adminToken)).status).toBe(201);
-    const res = await app.call('POST', TOKENS, form({ grant_type: 'password', username: owner.email, password: PASSWORD, scope: 'orgs:read tokens:introspect' }));
+    const res = await app.call(
+      'POST',
+      TOKENS,
+      form({ grant_type: 'password', username: owner.email, password: PASSWORD, scope: 'orgs:read tokens:introspect' }),
+    );
     expectOAuthError(res, 400, 'invalid_scope');
   });
 });
@@ -167,13 +213,34 @@ describe('user token scopes: never a permission the user holds nowhere', () => {
   it('defaults to the union of what the roles grant over all memberships; anything beyond is invalid_scope', async () => {
     const member = await addNewUser(app, orgA.id, ['member'], 'plain');
     expect(sortedScope((await login(member.email)).scope)).toEqual(['orgs:read', 'users:read']);
-    expect(claimsOf((await login(member.email)).access_token).scope.split(' ').sort()).toEqual(['orgs:read', 'users:read']);
-    expectOAuthError(await app.call('POST', TOKENS, form({ grant_type: 'password', username: member.email, password: PASSWORD, scope: 'orgs:read orgs:delete' })), 400, 'invalid_scope');
+    expect(
+      claimsOf((await login(member.email)).access_token)
+        .scope.split(' ')
+        .sort(),
+    ).toEqual(['orgs:read', 'users:read']);
+    expectOAuthError(
+      await app.call(
+        'POST',
+        TOKENS,
+        form({ grant_type: 'password', username: member.email, password: PASSWORD, scope: 'orgs:read orgs:delete' }),
+      ),
+      400,
+      'invalid_scope',
+    );
     expect((await login(member.email, { scope: 'users:read' })).scope).toBe('users:read');
 
-    const added = await app.call('POST', `/api/v1/orgs/${orgB.id}/users`, { body: { userId: member.userId, roles: ['admin'] } });
+    const added = await app.call('POST', `/api/v1/orgs/${orgB.id}/users`, {
+      body: { userId: member.userId, roles: ['admin'] },
+    });
     expect(added.status).toBe(201);
-    expect(sortedScope((await login(member.email)).scope)).toEqual(['clients:read', 'clients:write', 'orgs:read', 'orgs:write', 'users:read', 'users:write']);
+    expect(sortedScope((await login(member.email)).scope)).toEqual([
+      'clients:read',
+      'clients:write',
+      'orgs:read',
+      'orgs:write',
+      'users:read',
+      'users:write',
+    ]);
 
     const metadata = (await app.call('GET', '/.well-known/oauth-authorization-server', { token: null })).body;
     const admin = await login(ADMIN_EMAIL, {}, ADMIN_PASSWORD);
@@ -185,13 +252,18 @@ describe('user token scopes: never a permission the user holds nowhere', () => {
     const owner = await addNewUser(app, orgA.id, ['owner'], 'demoted');
     const first = await login(owner.email);
     expect(first.scope.split(' ')).toContain('orgs:delete');
-    const patch = (roles: string[]) => app.call('PATCH', `/api/v1/orgs/${orgA.id}/users/${owner.userId}`, { body: { roles } });
+    const patch = (roles: string[]) =>
+      app.call('PATCH', `/api/v1/orgs/${orgA.id}/users/${owner.userId}`, { body: { roles } });
     expect((await patch(['member'])).status).toBe(200);
     const demoted = await refresh(first.refresh_token);
     expect(demoted.status).toBe(200);
     expect(sortedScope(demoted.body.scope)).toEqual(['orgs:read', 'users:read']);
     expect(sortedScope(claimsOf(demoted.body.access_token).scope)).toEqual(['orgs:read', 'users:read']);
-    expectOAuthError(await refresh(demoted.body.refresh_token, { scope: 'orgs:read orgs:delete' }), 400, 'invalid_scope');
+    expectOAuthError(
+      await refresh(demoted.body.refresh_token, { scope: 'orgs:read orgs:delete' }),
+      400,
+      'invalid_scope',
+    );
 
     expect((await patch(['owner'])).status).toBe(200);
     const restored = await refresh(demoted.body.refresh_token);
@@ -204,14 +276,22 @@ describe('audiences (RFC 9068, RFC 8707)', () => {
   it('names Arbor’s API as audience and the client in every token: the first-party client for users', async () => {
     const user = await login((await addNewUser(app, orgA.id, ['member'], 'aud')).email);
     expect(claimsOf(user.access_token)).toMatchObject({ aud: ARBOR_AUDIENCE, client_id: FIRST_PARTY });
-    expect(claimsOf(await clientToken(client))).toMatchObject({ aud: ARBOR_AUDIENCE, client_id: client.clientId, sub: client.clientId });
+    expect(claimsOf(await clientToken(client))).toMatchObject({
+      aud: ARBOR_AUDIENCE,
+      client_id: client.clientId,
+      sub: client.clientId,
+    });
   });
 
   it('issues for the resources asked for, and Arbor’s API refuses a token that is not for it', async () => {
     const forOther = await clientToken(client, { resource: OTHER_RESOURCE });
     expect(claimsOf(forOther).aud).toBe(OTHER_RESOURCE);
     expect((await app.call('GET', `/api/v1/orgs/${orgA.id}`, { token: forOther })).status).toBe(401);
-    expect(await introspectAs(asClient(resourceServer), forOther)).toMatchObject({ active: true, aud: OTHER_RESOURCE, client_id: client.clientId });
+    expect(await introspectAs(asClient(resourceServer), forOther)).toMatchObject({
+      active: true,
+      aud: OTHER_RESOURCE,
+      client_id: client.clientId,
+    });
 
     const forBoth = await clientToken(client, { resource: [OTHER_RESOURCE, ARBOR_AUDIENCE] });
     expect([claimsOf(forBoth).aud].flat().sort()).toEqual([ARBOR_AUDIENCE, OTHER_RESOURCE].sort());
@@ -227,7 +307,11 @@ describe('audiences (RFC 9068, RFC 8707)', () => {
 
   it('answers a resource it does not know, or that is not an absolute URI without fragment, with invalid_target', async () => {
     for (const resource of ['https://unknown.example.test', 'orders', `${OTHER_RESOURCE}#frag`, '']) {
-      const res = await app.call('POST', TOKENS, form({ grant_type: 'client_credentials', resource }, { authorization: basic(client) }));
+      const res = await app.call(
+        'POST',
+        TOKENS,
+        form({ grant_type: 'client_credentials', resource }, { authorization: basic(client) }),
+      );
       expectOAuthError(res, 400, 'invalid_target');
     }
   });
@@ -251,7 +335,9 @@ describe('expiry and critical headers', () => {
   it('treats a token that expired seconds ago as expired: the issuer’s answer has no clock tolerance', async () => {
     const user = await login((await addNewUser(app, orgA.id, ['member'], 'late')).email);
     const now = Math.floor(Date.now() / 1000);
-    const expired = forgeAccessToken(app.dataDir, user.access_token, { claims: { jti: 'just-expired', iat: now - 903, exp: now - 3 } });
+    const expired = forgeAccessToken(app.dataDir, user.access_token, {
+      claims: { jti: 'just-expired', iat: now - 903, exp: now - 3 },
+    });
     expect(await introspectAs(asBearer(app.adminToken), expired)).toEqual({ active: false });
     expect((await me(expired)).status).toBe(401);
   });
@@ -260,7 +346,10 @@ describe('expiry and critical headers', () => {
     const user = await login((await addNewUser(app, orgA.id, ['member'], 'crit')).email);
     const control = forgeAccessToken(app.dataDir, user.access_token, { claims: { jti: 'control' } });
     expect((await me(control)).status).toBe(200);
-    const critical = forgeAccessToken(app.dataDir, user.access_token, { header: { crit: ['exp'] }, claims: { jti: 'critical' } });
+    const critical = forgeAccessToken(app.dataDir, user.access_token, {
+      header: { crit: ['exp'] },
+      claims: { jti: 'critical' },
+    });
     expect((await me(critical)).status).toBe(401);
     expect(await introspectAs(asBearer(app.adminToken), critical)).toEqual({ active: false });
   });

@@ -41,7 +41,8 @@ const PAGE = `<!doctype html>
  * Swagger UI needs inline styles (and data: images in its CSS); scripts only from here, requests only to
  * here, and no framing (the page can send the reader's bearer token with "Try it out").
  */
-const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'";
 
 /** The swagger-ui-dist files the page loads, served from node_modules (no CDN: the page works offline). */
 const ASSETS: Record<string, string> = {
@@ -61,7 +62,9 @@ export function apiDocsRouter(): Router {
     res.set({ 'Content-Type': type, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=300' });
 
   router.get(API_DOCS_PATH, (_req, res) => {
-    common(res, 'text/html; charset=utf-8').set({ 'Content-Security-Policy': CSP, 'Referrer-Policy': 'no-referrer' }).send(PAGE);
+    common(res, 'text/html; charset=utf-8')
+      .set({ 'Content-Security-Policy': CSP, 'Referrer-Policy': 'no-referrer' })
+      .send(PAGE);
   });
   router.get(`${API_DOCS_PATH}/initializer.js`, (_req, res) => {
     common(res, 'text/javascript; charset=utf-8').send(INITIALIZER);

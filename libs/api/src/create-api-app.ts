@@ -81,7 +81,9 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   });
   app.get('/readyz', async (_req, res) => {
     const readiness = await ctx.readiness().catch((e) => ({ ready: false, checks: { readiness: String(e) } }));
-    res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks });
+    res
+      .status(readiness.ready ? 200 : 503)
+      .json({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks });
   });
 
   if (options.benchRoutes === true) {

@@ -50,7 +50,12 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
   const tokens = new TokenService(keys, { issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, audiences.own);
   const throttle = parts.throttle ?? new LoginThrottle(parts.throttleStore, vault);
-  const clientAuthenticator = new ClientAuthenticator({ readModels, vault, secrets: new ClientSecretHasher(vault), throttle });
+  const clientAuthenticator = new ClientAuthenticator({
+    readModels,
+    vault,
+    secrets: new ClientSecretHasher(vault),
+    throttle,
+  });
   const refreshTokens = new RefreshTokenHasher(vault);
   return {
     commands: parts.commands,

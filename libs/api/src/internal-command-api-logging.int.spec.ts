@@ -10,20 +10,37 @@ import { internalCommandRouter } from './internal-command-api';
 describe('the internal command API with a body it cannot parse', () => {
   it('answers 400 without logging or echoing any of the body', async () => {
     const lines: string[] = [];
-    const record = (message: string, fields?: Record<string, unknown>) => void lines.push(JSON.stringify({ message, fields }));
+    const record = (message: string, fields?: Record<string, unknown>) =>
+      void lines.push(JSON.stringify({ message, fields }));
     const log: Logger = { info: record, warn: record, error: record };
     const app = express();
-    app.use(internalCommandRouter({ execute: async () => ({ kind: 'applied', events: [], position: 0 }) }, { log, authenticate: async () => { throw new Error('not reached'); } }));
+    app.use(
+      internalCommandRouter(
+        { execute: async () => ({ kind: 'applied', events: [], position: 0 }) },
+        {
+          log,
+          authenticate: async () => {
+            throw new Error('not reached');
+          },
+        },
+      ),
+    );
     const written: string[] = [];
     const spies = [
-      jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' '))),
+      jest
+        .spyOn(console, 'error')
+        .mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' '))),
       jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (written.push(String(chunk)), true)),
     ];
     const server = app.listen(0, '127.0.0.1');
     try {
       await new Promise((resolve) => server.once('listening', resolve));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/internal/v1/commands`;
-      const bodies = ['{"command":{"type":"AddUserToOrg","newUser":{"password":hunter2-cobalt-secret}}}', '{"password":"hunter2-cobalt-secret"', 'hunter2-cobalt-secret'];
+      const bodies = [
+        '{"command":{"type":"AddUserToOrg","newUser":{"password":hunter2-cobalt-secret}}}',
+        '{"password":"hunter2-cobalt-secret"',
+        'hunter2-cobalt-secret',
+      ];
       for (const body of bodies) {
         const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         const text = await res.text();

@@ -19,7 +19,9 @@ const verifyStructure = (_req: unknown, _res: unknown, buf: Buffer): void => {
   const fault = jsonStructureFault(buf.toString('utf8'), INTERNAL_MAX_JSON_DEPTH);
   if (!fault) return;
   const message =
-    fault.kind === 'too-deep' ? `The command nests deeper than ${INTERNAL_MAX_JSON_DEPTH} levels.` : `The command repeats a member name in one object (${fault.pointer}).`;
+    fault.kind === 'too-deep'
+      ? `The command nests deeper than ${INTERNAL_MAX_JSON_DEPTH} levels.`
+      : `The command repeats a member name in one object (${fault.pointer}).`;
   throw Object.assign(new Error(message), { status: 400, type: 'arbor.json.structure', safeMessage: message });
 };
 
@@ -53,26 +55,42 @@ export function internalCommandRouter(
     }
     next();
   };
-  router.post('/internal/v1/commands', requireInternalToken, express.json({ limit: '256kb', verify: verifyStructure }), async (req, res) => {
-    const request = readRequest(req.body);
-    if (!request) {
-      res.status(422).json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {command: {type, ...}, accessToken, idempotency?}.' });
-      return;
-    }
-    try {
-      const principal = await options.authenticate(`Bearer ${request.accessToken}`);
-      const outcome = await commands.execute(request.command, { principal, idempotency: request.idempotency });
-      res.status(200).json(outcome);
-    } catch (e) {
-      if (isIamError(e)) {
-        res.status(422).json({ code: e.code, message: e.message, errors: e.errors, retryAfterSeconds: e.retryAfterSeconds });
+  router.post(
+    '/internal/v1/commands',
+    requireInternalToken,
+    express.json({ limit: '256kb', verify: verifyStructure }),
+    async (req, res) => {
+      const request = readRequest(req.body);
+      if (!request) {
+        res
+          .status(422)
+          .json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {command: {type, ...}, accessToken, idempotency?}.' });
         return;
       }
-      const code = (e as { code?: unknown } | null)?.code;
-      options.log.error('command failed', { type: request.command.type, error: e instanceof Error ? e.message : String(e) });
-      res.status(503).json({ code: 'IAM_ERR_UNAVAILABLE', message: 'The command could not be executed.', cause: typeof code === 'string' ? code : undefined });
-    }
-  });
+      try {
+        const principal = await options.authenticate(`Bearer ${request.accessToken}`);
+        const outcome = await commands.execute(request.command, { principal, idempotency: request.idempotency });
+        res.status(200).json(outcome);
+      } catch (e) {
+        if (isIamError(e)) {
+          res
+            .status(422)
+            .json({ code: e.code, message: e.message, errors: e.errors, retryAfterSeconds: e.retryAfterSeconds });
+          return;
+        }
+        const code = (e as { code?: unknown } | null)?.code;
+        options.log.error('command failed', {
+          type: request.command.type,
+          error: e instanceof Error ? e.message : String(e),
+        });
+        res.status(503).json({
+          code: 'IAM_ERR_UNAVAILABLE',
+          message: 'The command could not be executed.',
+          cause: typeof code === 'string' ? code : undefined,
+        });
+      }
+    },
+  );
   // A body the JSON parser refuses ends here. Its error quotes the body, which may hold a password: express's
   // default handler would print it to stderr and echo it back, so this answers without either.
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -84,7 +102,10 @@ export function internalCommandRouter(
       return;
     }
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).json({ code: status === 413 ? 'IAM_ERR_PAYLOAD_TOO_LARGE' : 'IAM_ERR_VALIDATION', message: 'The command is not a JSON document this API accepts.' });
+      res.status(status).json({
+        code: status === 413 ? 'IAM_ERR_PAYLOAD_TOO_LARGE' : 'IAM_ERR_VALIDATION',
+        message: 'The command is not a JSON document this API accepts.',
+      });
       return;
     }
     options.log.error('internal command request failed', { error: err instanceof Error ? err.name : typeof err });
@@ -97,13 +118,25 @@ export function internalCommandRouter(
 function readRequest(body: unknown): InternalCommandRequest | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const { command, accessToken, idempotency } = body as Record<string, unknown>;
-  if (typeof command !== 'object' || command === null || typeof (command as { type?: unknown }).type !== 'string') return undefined;
+  if (typeof command !== 'object' || command === null || typeof (command as { type?: unknown }).type !== 'string')
+    return undefined;
   if (typeof accessToken !== 'string' || accessToken === '') return undefined;
   if (idempotency !== undefined) {
     const i = idempotency as Record<string, unknown> | null;
-    if (!i || typeof i.key !== 'string' || typeof i.requestHash !== 'string' || typeof i.provisionalResponse !== 'object' || i.provisionalResponse === null) return undefined;
+    if (
+      !i ||
+      typeof i.key !== 'string' ||
+      typeof i.requestHash !== 'string' ||
+      typeof i.provisionalResponse !== 'object' ||
+      i.provisionalResponse === null
+    )
+      return undefined;
   }
-  return { command: command as Command, accessToken, idempotency: idempotency as InternalCommandRequest['idempotency'] };
+  return {
+    command: command as Command,
+    accessToken,
+    idempotency: idempotency as InternalCommandRequest['idempotency'],
+  };
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
@@ -137,7 +170,11 @@ export class HttpCommandPort implements CommandPort {
     const { principal } = context;
     if (principal === 'system' || principal.accessToken === undefined)
       throw new Error('The internal command API runs commands only for callers with an access token.');
-    const request: InternalCommandRequest = { command, accessToken: principal.accessToken, idempotency: context.idempotency };
+    const request: InternalCommandRequest = {
+      command,
+      accessToken: principal.accessToken,
+      idempotency: context.idempotency,
+    };
     let res: { status: number; text: string };
     try {
       res = await this.post(JSON.stringify(request));
@@ -162,7 +199,10 @@ export class HttpCommandPort implements CommandPort {
   }
 
   private post(body: string): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    };
     if (this.options.token) headers['x-arbor-internal-token'] = this.options.token;
     const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {

@@ -60,7 +60,9 @@ function answerStarting(req: IncomingMessage, res: ServerResponse): void {
   const detail = 'The server is starting; retry shortly.';
   const headers = { 'Retry-After': STARTING_RETRY_AFTER_SECONDS, 'Cache-Control': 'no-store' };
   if (path.startsWith('/api/v1/auth/tokens')) {
-    res.writeHead(503, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(oauthErrorBody('temporarily_unavailable', detail)));
+    res
+      .writeHead(503, { ...headers, 'content-type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify(oauthErrorBody('temporarily_unavailable', detail)));
     return;
   }
   const problem = new HttpProblem(503, 'IAM_ERR_UNAVAILABLE', 'Service unavailable', detail);

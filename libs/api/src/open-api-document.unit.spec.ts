@@ -8,13 +8,17 @@ import { describeApi } from './routes/openapi-route';
  */
 const doc: any = describeApi(apiRoutes(), API_VERSION, 'https://iam.example.org');
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
-const operations: [string, any][] = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
-  Object.entries(item)
-    .filter(([method]) => METHODS.includes(method))
-    .map(([method, op]): [string, any] => [`${method.toUpperCase()} ${path}`, op]),
+const operations: [string, any][] = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(
+  ([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]): [string, any] => [`${method.toUpperCase()} ${path}`, op]),
 );
-const contentsOf = (node: { content?: Record<string, { schema: any }> } | undefined) => Object.entries(node?.content ?? {});
-const isNamed = (schema: any) => typeof schema?.$ref === 'string' && doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] !== undefined;
+const contentsOf = (node: { content?: Record<string, { schema: any }> } | undefined) =>
+  Object.entries(node?.content ?? {});
+const isNamed = (schema: any) =>
+  typeof schema?.$ref === 'string' &&
+  doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] !== undefined;
 
 /** Every schema in the document (components, parameters, bodies, responses, and all their sub-schemas). */
 const allSchemas = (which: 'all' | 'request bodies' = 'all'): any[] => {
@@ -23,10 +27,12 @@ const allSchemas = (which: 'all' | 'request bodies' = 'all'): any[] => {
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return;
     out.push(schema);
     for (const key of ['items', 'not', 'additionalProperties', 'unevaluatedProperties', 'contains']) visit(schema[key]);
-    for (const key of ['properties', 'patternProperties', '$defs']) for (const sub of Object.values(schema[key] ?? {})) visit(sub);
+    for (const key of ['properties', 'patternProperties', '$defs'])
+      for (const sub of Object.values(schema[key] ?? {})) visit(sub);
     for (const key of ['oneOf', 'anyOf', 'allOf', 'prefixItems']) for (const sub of schema[key] ?? []) visit(sub);
   };
-  const resolved = (schema: any) => (schema?.$ref ? doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema);
+  const resolved = (schema: any) =>
+    schema?.$ref ? doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema;
   if (which === 'request bodies') {
     for (const [, op] of operations) for (const [, media] of contentsOf(op.requestBody)) visit(resolved(media.schema));
     return out;
@@ -35,7 +41,8 @@ const allSchemas = (which: 'all' | 'request bodies' = 'all'): any[] => {
   for (const [, op] of operations) {
     for (const p of op.parameters ?? []) visit(p.schema);
     for (const [, media] of contentsOf(op.requestBody)) visit(media.schema);
-    for (const response of Object.values(op.responses) as any[]) for (const [, media] of contentsOf(response)) visit(media.schema);
+    for (const response of Object.values(op.responses) as any[])
+      for (const [, media] of contentsOf(response)) visit(media.schema);
   }
   return out;
 };
@@ -50,10 +57,12 @@ describe('the OpenAPI document describes every operation completely', () => {
   it.each(operations)('%s: named request and response bodies, required when declared', (_name, op) => {
     if (op.requestBody !== undefined) {
       expect(op.requestBody.required).toBe(true);
-      for (const [type, media] of contentsOf(op.requestBody)) expect([type, isNamed(media.schema)]).toEqual([type, true]);
+      for (const [type, media] of contentsOf(op.requestBody))
+        expect([type, isNamed(media.schema)]).toEqual([type, true]);
     }
     for (const [status, response] of Object.entries(op.responses) as [string, any][])
-      for (const [type, media] of contentsOf(response)) expect([status, type, isNamed(media.schema)]).toEqual([status, type, true]);
+      for (const [type, media] of contentsOf(response))
+        expect([status, type, isNamed(media.schema)]).toEqual([status, type, true]);
   });
 
   it.each(operations)('%s: every status the server may answer', (_name, op) => {
@@ -70,7 +79,8 @@ describe('the OpenAPI document describes every operation completely', () => {
   it.each(operations)('%s: an operation that may answer 401 says how to authenticate', (_name, op) => {
     if (op.responses['401'] === undefined) return;
     expect(op.security.length).toBeGreaterThan(0);
-    for (const requirement of op.security) for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes[scheme]).toBeDefined();
+    for (const requirement of op.security)
+      for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes[scheme]).toBeDefined();
   });
 
   it('types every email a request body takes as format: email, and every required property as declared', () => {

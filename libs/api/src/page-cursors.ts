@@ -21,7 +21,8 @@ const TAG_LENGTH = 22;
 /** The identity of the list `req` asks for: the operation, its path parameters, its filters. */
 function listIdentity(operation: string, req: Pick<HandlerRequest, 'params' | 'query'>): string {
   const { limit: _limit, cursor: _cursor, ...filters } = req.query;
-  const sortedEntries = (o: Record<string, unknown>) => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const sortedEntries = (o: Record<string, unknown>) =>
+    Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([operation, sortedEntries(req.params ?? {}), sortedEntries(filters)]);
 }
 
@@ -29,7 +30,12 @@ const tagOf = async (digest: KeyedDigest, identity: string, keyset: string): Pro
   (await digest.digest(`${identity}\n${keyset}`)).slice(0, TAG_LENGTH);
 
 /** The cursor the client gets for `keyset` (a read model's next cursor), or null on the last page. */
-export async function bindPageCursor(digest: KeyedDigest, operation: string, req: Pick<HandlerRequest, 'params' | 'query'>, keyset: string | null): Promise<string | null> {
+export async function bindPageCursor(
+  digest: KeyedDigest,
+  operation: string,
+  req: Pick<HandlerRequest, 'params' | 'query'>,
+  keyset: string | null,
+): Promise<string | null> {
   if (keyset === null) return null;
   return `${keyset}.${await tagOf(digest, listIdentity(operation, req), keyset)}`;
 }
@@ -38,7 +44,11 @@ export async function bindPageCursor(digest: KeyedDigest, operation: string, req
  * The read model's cursor inside the client's `?cursor=` (undefined when none was sent).
  * @throws IamError IAM_ERR_VALIDATION when the cursor was not issued by this list with these filters, or was altered.
  */
-export async function openPageCursor(digest: KeyedDigest, operation: string, req: Pick<HandlerRequest, 'params' | 'query'>): Promise<string | undefined> {
+export async function openPageCursor(
+  digest: KeyedDigest,
+  operation: string,
+  req: Pick<HandlerRequest, 'params' | 'query'>,
+): Promise<string | undefined> {
   const cursor: unknown = req.query.cursor;
   if (cursor === undefined) return undefined;
   const dot = typeof cursor === 'string' ? cursor.lastIndexOf('.') : -1;
@@ -47,9 +57,11 @@ export async function openPageCursor(digest: KeyedDigest, operation: string, req
   const expected = Buffer.from(await tagOf(digest, listIdentity(operation, req), keyset));
   // In constant time, so that timing does not reveal how much of a forged tag was right.
   if (dot <= 0 || sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
-    throw new IamError('IAM_ERR_VALIDATION', 'The cursor was not issued by this list with these filters, or was altered: start again without a cursor.', [
-      { path: '/query/cursor', message: 'is not a cursor of this list and these filters' },
-    ]);
+    throw new IamError(
+      'IAM_ERR_VALIDATION',
+      'The cursor was not issued by this list with these filters, or was altered: start again without a cursor.',
+      [{ path: '/query/cursor', message: 'is not a cursor of this list and these filters' }],
+    );
   }
   return keyset;
 }

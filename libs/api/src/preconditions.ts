@@ -1,6 +1,14 @@
 import { IamError } from '@arbor/domain';
 import type { Conditional } from '@arbor/application';
-import { ifMatchHolds, ifNoneMatchHolds, problemResponse, readPreconditions, representationTag, type HandlerRequest, type JsonSchema } from '@arbor/http';
+import {
+  ifMatchHolds,
+  ifNoneMatchHolds,
+  problemResponse,
+  readPreconditions,
+  representationTag,
+  type HandlerRequest,
+  type JsonSchema,
+} from '@arbor/http';
 
 /**
  * A write's target as it stands in the read models: the representation a GET of it sends (`body`, whose
@@ -37,7 +45,9 @@ export async function preconditionOf<E extends object>(
   const current = await read();
   if (current === undefined) throw new IamError('IAM_ERR_NOT_FOUND', notFound);
   const tag = representationTag(current.version, current.body);
-  const failed = (ifMatch !== undefined && !ifMatchHolds(ifMatch, tag)) || (ifNoneMatch !== undefined && !ifNoneMatchHolds(ifNoneMatch, tag));
+  const failed =
+    (ifMatch !== undefined && !ifMatchHolds(ifMatch, tag)) ||
+    (ifNoneMatch !== undefined && !ifNoneMatchHolds(ifNoneMatch, tag));
   // Partial<E> holds for `{}`: the failed command carries no expectations, only the failure.
   return failed ? ({ preconditionFailed: true } as Partial<E> & Conditional) : current.expected;
 }
@@ -63,30 +73,49 @@ export const ifNoneMatchWriteHeader: JsonSchema = {
   type: 'string',
   maxLength: 2048,
   pattern: ENTITY_TAG_LIST,
-  description: 'RFC 9110 section 13.1.2: 412 when one of these entity tags matches the current ETag (weak comparison), or with "*" whenever the resource exists.',
+  description:
+    'RFC 9110 section 13.1.2: 412 when one of these entity tags matches the current ETag (weak comparison), or with "*" whenever the resource exists.',
 };
 
 /** The documented conditional headers of a read (evaluated by the HTTP binder for every GET with an ETag). */
 export const conditionalReadHeaders: Record<string, JsonSchema> = {
-  'if-match': { type: 'string', maxLength: 2048, pattern: ENTITY_TAG_LIST, description: 'RFC 9110 section 13.1.1: 412 unless one of these entity tags is the current ETag (strong comparison) or it is "*".' },
+  'if-match': {
+    type: 'string',
+    maxLength: 2048,
+    pattern: ENTITY_TAG_LIST,
+    description:
+      'RFC 9110 section 13.1.1: 412 unless one of these entity tags is the current ETag (strong comparison) or it is "*".',
+  },
   'if-none-match': {
     type: 'string',
     maxLength: 2048,
     pattern: ENTITY_TAG_LIST,
-    description: 'RFC 9110 section 13.1.2: 304 Not Modified, with the ETag and no body, when one of these entity tags matches the current ETag (weak comparison) or it is "*".',
+    description:
+      'RFC 9110 section 13.1.2: 304 Not Modified, with the ETag and no body, when one of these entity tags matches the current ETag (weak comparison) or it is "*".',
   },
 };
 
 /** The documented conditional headers of a write. */
-export const conditionalWriteHeaders: JsonSchema = { type: 'object', properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader } };
+export const conditionalWriteHeaders: JsonSchema = {
+  type: 'object',
+  properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader },
+};
 
 /** The `ETag` response header, as documented on every route that answers one resource. */
 export const etagHeader = {
-  ETag: { description: 'Strong entity tag of this representation: "<version>-<digest of the body>" (contract section 1).', schema: { type: 'string' } },
+  ETag: {
+    description: 'Strong entity tag of this representation: "<version>-<digest of the body>" (contract section 1).',
+    schema: { type: 'string' },
+  },
 };
 
 /** The 412 of a write or read whose precondition does not hold. */
-export const preconditionFailedResponse = problemResponse('If-Match or If-None-Match does not hold for the current representation.');
+export const preconditionFailedResponse = problemResponse(
+  'If-Match or If-None-Match does not hold for the current representation.',
+);
 
 /** The 304 of a read whose If-None-Match matched. */
-export const notModifiedResponse = { description: 'Not Modified: If-None-Match matched the current ETag.', headers: etagHeader };
+export const notModifiedResponse = {
+  description: 'Not Modified: If-None-Match matched the current ETag.',
+  headers: etagHeader,
+};

@@ -45,14 +45,23 @@ export function mapError(error: unknown): HttpProblem {
   if (isIamError(error)) {
     const [status, title] = STATUS[error.code];
     const headers: Record<string, string> = {};
-    if (status === 429 || status === 503) headers['Retry-After'] = error.retryAfterSeconds === undefined ? RETRY_AFTER_SECONDS : String(error.retryAfterSeconds);
+    if (status === 429 || status === 503)
+      headers['Retry-After'] =
+        error.retryAfterSeconds === undefined ? RETRY_AFTER_SECONDS : String(error.retryAfterSeconds);
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="arbor"';
     return new HttpProblem(status, error.code, title, error.message, error.errors, headers);
   }
   if (isStorageUnavailable(error))
-    return new HttpProblem(503, 'IAM_ERR_UNAVAILABLE', STATUS.IAM_ERR_UNAVAILABLE[1], 'The store cannot take this request now; retry shortly.', undefined, {
-      'Retry-After': RETRY_AFTER_SECONDS,
-    });
+    return new HttpProblem(
+      503,
+      'IAM_ERR_UNAVAILABLE',
+      STATUS.IAM_ERR_UNAVAILABLE[1],
+      'The store cannot take this request now; retry shortly.',
+      undefined,
+      {
+        'Retry-After': RETRY_AFTER_SECONDS,
+      },
+    );
   return new HttpProblem(500, 'IAM_ERR_INTERNAL', STATUS.IAM_ERR_INTERNAL[1], 'An unexpected error occurred.');
 }
 
@@ -64,12 +73,27 @@ export function mapError(error: unknown): HttpProblem {
  * PostgreSQL's connection exception (08xxx), operator intervention (57Pxx: shutdown, cannot connect now) and
  * insufficient resources (53xxx: 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections).
  */
-const TRANSIENT_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'ENOSPC', 'EDQUOT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+const TRANSIENT_CODES = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_FULL',
+  'ENOSPC',
+  'EDQUOT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
 
 /** True for the errors above (by their `code`, or the messages pg gives dropped connections). */
 export function isStorageUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || /^(SQLITE_BUSY_|SQLITE_IOERR)/.test(code) || /^(08|53|57P)/.test(code))) return true;
+  if (
+    typeof code === 'string' &&
+    (TRANSIENT_CODES.has(code) || /^(SQLITE_BUSY_|SQLITE_IOERR)/.test(code) || /^(08|53|57P)/.test(code))
+  )
+    return true;
   const message = error instanceof Error ? error.message : '';
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
 }

@@ -15,7 +15,11 @@ for (const route of routes) table.add(route.method, route.path, route);
 
 const segments = (template: string): string[] => template.split('/').slice(1);
 const isParam = (segment: string): boolean => /^\{.+\}$/.test(segment);
-const prefixOf = (parts: string[], i: number): string => parts.slice(0, i).map((p) => (isParam(p) ? '{}' : p.toLowerCase())).join('/');
+const prefixOf = (parts: string[], i: number): string =>
+  parts
+    .slice(0, i)
+    .map((p) => (isParam(p) ? '{}' : p.toLowerCase()))
+    .join('/');
 
 /** Literals by the leading segments before them, over every template. */
 const literalsAfter = new Map<string, Set<string>>();
@@ -51,7 +55,8 @@ describe('OPTIONS advertises only methods that reach a route for the path', () =
     if (options.kind !== 'method-not-allowed') {
       // No route at all: every method is then a 404, OPTIONS included.
       expect(options.kind).toBe('none');
-      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) expect(table.match(method, path).kind).toBe('none');
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+        expect(table.match(method, path).kind).toBe('none');
       return;
     }
     for (const method of options.allow) {
@@ -62,7 +67,12 @@ describe('OPTIONS advertises only methods that reach a route for the path', () =
       parts.forEach((part, i) => {
         if (!isParam(part)) return;
         const value = segments(path)[i].toLowerCase();
-        expect({ method, param: part, value, reserved: literalsAfter.get(prefixOf(parts, i))?.has(value) ?? false }).toEqual({
+        expect({
+          method,
+          param: part,
+          value,
+          reserved: literalsAfter.get(prefixOf(parts, i))?.has(value) ?? false,
+        }).toEqual({
           method,
           param: part,
           value,

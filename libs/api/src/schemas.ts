@@ -1,6 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { JsonSchema } from '@arbor/http';
-import { BUILT_IN_ROLE_IDS, ORG_DESCRIPTION_MAX, ORG_NAME_MAX, PERMISSIONS, type Permission, type RoleId } from '@arbor/domain';
+import {
+  BUILT_IN_ROLE_IDS,
+  ORG_DESCRIPTION_MAX,
+  ORG_NAME_MAX,
+  PERMISSIONS,
+  type Permission,
+  type RoleId,
+} from '@arbor/domain';
 
 /**
  * Shared JSON Schemas (2020-12): they validate requests and responses and make up the OpenAPI document. A
@@ -44,13 +51,16 @@ export const PAGE_LIMIT_DEFAULT = 50;
 
 /** Page size and cursor of every list. `limit` is optional in the document and has a default, which the binder applies. */
 export const pageQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: PAGE_LIMIT_DEFAULT, description: 'Page size (1..200).' })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 200, default: PAGE_LIMIT_DEFAULT, description: 'Page size (1..200).' }),
+  ),
   cursor: Type.Optional(
     Type.String({
       minLength: 1,
       maxLength: 1024,
       pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
-      description: 'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',
+      description:
+        'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',
     }),
   ),
 };
@@ -87,15 +97,28 @@ export const orgSchema: JsonSchema = {
 const orgName = displayNameSchema(ORG_NAME_MAX);
 const orgParentId = Type.Union([idSchema, Type.Null()]);
 const orgDescription = Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: ORG_DESCRIPTION_MAX });
-const orgMetadata = Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'Any JSON object of at most 4 KiB.' });
+const orgMetadata = Type.Unsafe<Record<string, unknown>>({
+  type: 'object',
+  description: 'Any JSON object of at most 4 KiB.',
+});
 
 export const createOrgBody = Type.Object(
-  { name: orgName, parentId: Type.Optional(orgParentId), description: Type.Optional(orgDescription), metadata: Type.Optional(orgMetadata) },
+  {
+    name: orgName,
+    parentId: Type.Optional(orgParentId),
+    description: Type.Optional(orgDescription),
+    metadata: Type.Optional(orgMetadata),
+  },
   { title: 'CreateOrganizationRequest', additionalProperties: false },
 );
 
 export const replaceOrgBody = Type.Object(
-  { name: orgName, parentId: orgParentId, description: Type.Optional(orgDescription), metadata: Type.Optional(orgMetadata) },
+  {
+    name: orgName,
+    parentId: orgParentId,
+    description: Type.Optional(orgDescription),
+    metadata: Type.Optional(orgMetadata),
+  },
   { title: 'ReplaceOrganizationRequest', additionalProperties: false },
 );
 
@@ -131,7 +154,11 @@ export const eventSchema: JsonSchema = {
 /** A role id (contract section 4): the built-in definitions' ids, as no organization defines roles yet. */
 export const roleIdSchema = Type.Unsafe<RoleId>({ enum: [...BUILT_IN_ROLE_IDS] });
 
-export const rolesSchema = Type.Array(roleIdSchema, { minItems: 1, maxItems: BUILT_IN_ROLE_IDS.length, uniqueItems: true });
+export const rolesSchema = Type.Array(roleIdSchema, {
+  minItems: 1,
+  maxItems: BUILT_IN_ROLE_IDS.length,
+  uniqueItems: true,
+});
 
 export const userSchema: JsonSchema = {
   title: 'User',
@@ -178,7 +205,11 @@ export const userMembershipSchema: JsonSchema = {
     orgName: { type: 'string' },
     roles: rolesSchema,
     addedAt: timestampSchema,
-    pending: { type: 'boolean', description: 'Only in a user’s own list: a membership that awaits a platform admin’s confirmation and grants nothing yet.' },
+    pending: {
+      type: 'boolean',
+      description:
+        'Only in a user’s own list: a membership that awaits a platform admin’s confirmation and grants nothing yet.',
+    },
   },
 };
 
@@ -194,12 +225,19 @@ export const clientSchema: JsonSchema = {
     orgId: { type: 'string' },
     scopes: { type: 'array', items: { type: 'string' } },
     createdAt: timestampSchema,
-    version: { type: 'integer', minimum: 1, description: 'Its own changes, from 1 (a client credential is not changed once issued).' },
+    version: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Its own changes, from 1 (a client credential is not changed once issued).',
+    },
     clientSecret: { type: 'string', description: 'Only in the creation response; never shown again.' },
   },
 };
 
-export const scopesSchema = Type.Array(Type.Unsafe<Permission>({ enum: [...PERMISSIONS] }), { minItems: 1, uniqueItems: true });
+export const scopesSchema = Type.Array(Type.Unsafe<Permission>({ enum: [...PERMISSIONS] }), {
+  minItems: 1,
+  uniqueItems: true,
+});
 
 /**
  * OpenAPI links from a response to the operations its values address (`$response.body#/id` and the like),

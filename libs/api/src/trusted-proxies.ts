@@ -16,7 +16,9 @@ export function parseTrustedProxies(raw: string | undefined): string[] {
   return raw.split(',').map((entry) => {
     const value = entry.trim();
     if (!isTrustedProxyEntry(value))
-      throw new Error(`IAM_TRUSTED_PROXIES: "${value}" is not an IP address, a CIDR block or one of ${NAMED_RANGES.join(', ')}`);
+      throw new Error(
+        `IAM_TRUSTED_PROXIES: "${value}" is not an IP address, a CIDR block or one of ${NAMED_RANGES.join(', ')}`,
+      );
     return value;
   });
 }

@@ -20,7 +20,17 @@ describe('parseTrustedProxies (IAM_TRUSTED_PROXIES)', () => {
   });
 
   it('refuses anything else, also settings that would trust every client', () => {
-    for (const bad of ['true', '1', 'localhost', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/8/1', '10.0.0.0/', 'loopback,,10.0.0.1', '*'])
+    for (const bad of [
+      'true',
+      '1',
+      'localhost',
+      '10.0.0.0/33',
+      'fd00::/129',
+      '10.0.0.0/8/1',
+      '10.0.0.0/',
+      'loopback,,10.0.0.1',
+      '*',
+    ])
       expect(() => parseTrustedProxies(bad)).toThrow('IAM_TRUSTED_PROXIES');
   });
 });

@@ -47,10 +47,13 @@ export async function executeWrite(
   respond: (events: StoredEvent[]) => Promise<HandlerResult>,
   options: WriteOptions = {},
 ): Promise<HandlerResult> {
-  if (options.personalDataOf && !options.represent) throw new Error('executeWrite: personalDataOf needs represent (the replay of an erased subject).');
+  if (options.personalDataOf && !options.represent)
+    throw new Error('executeWrite: personalDataOf needs represent (the replay of an erased subject).');
   const key = options.provisional ? req.headers['idempotency-key'] : undefined;
   const request = key ? requestText(req) : '';
-  const idempotency = key ? { scope: idempotencyScopeOf(principal), key, requestHash: await requestHash(ctx, request) } : undefined;
+  const idempotency = key
+    ? { scope: idempotencyScopeOf(principal), key, requestHash: await requestHash(ctx, request) }
+    : undefined;
 
   if (idempotency) {
     const prior = await ctx.eventStore.findIdempotency(idempotency.scope, idempotency.key);
@@ -60,10 +63,14 @@ export async function executeWrite(
   const outcome = await ctx.commands
     .execute(command, {
       principal,
-      idempotency: idempotency && options.provisional ? { ...idempotency, provisionalResponse: stored(options.provisional) } : undefined,
+      idempotency:
+        idempotency && options.provisional
+          ? { ...idempotency, provisionalResponse: stored(options.provisional) }
+          : undefined,
     })
     .catch((e) => locateIn(options.fieldPrefix ?? '/body', e));
-  if (outcome.kind === 'replayed') return replay(ctx, outcome.record, { keyed: idempotency!.requestHash, text: request }, options);
+  if (outcome.kind === 'replayed')
+    return replay(ctx, outcome.record, { keyed: idempotency!.requestHash, text: request }, options);
 
   await ctx.projection.waitFor(outcome.position);
   const result = await respond(outcome.events);
@@ -71,7 +78,9 @@ export async function executeWrite(
     const kept = options.redact ? options.redact(result) : result;
     // The position stays: `represent` rebuilds from it when a sealed body can no longer be opened.
     const plain = { ...stored(kept), position: outcome.position };
-    const response = options.personalDataOf ? await sealStoredBody(ctx.cipher, plain, options.personalDataOf(kept, outcome.events)) : plain;
+    const response = options.personalDataOf
+      ? await sealStoredBody(ctx.cipher, plain, options.personalDataOf(kept, outcome.events))
+      : plain;
     await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, response);
   }
   return result;
@@ -80,16 +89,27 @@ export async function executeWrite(
 /** Commands are built from request bodies: the domain's field paths are relative to the body. */
 function locateIn(prefix: string, error: unknown): never {
   if (isIamError(error) && error.errors)
-    throw new IamError(error.code, error.message, error.errors.map((e) => ({ ...e, path: `${prefix}${e.path}` })), error.retryAfterSeconds);
+    throw new IamError(
+      error.code,
+      error.message,
+      error.errors.map((e) => ({ ...e, path: `${prefix}${e.path}` })),
+      error.retryAfterSeconds,
+    );
   throw error;
 }
 
-async function replay(ctx: ApiContext, record: IdempotencyRecord, request: { keyed: string; text: string }, options: WriteOptions): Promise<HandlerResult> {
+async function replay(
+  ctx: ApiContext,
+  record: IdempotencyRecord,
+  request: { keyed: string; text: string },
+  options: WriteOptions,
+): Promise<HandlerResult> {
   if (!sameRequest(record.requestHash, request))
     throw new IamError('IAM_ERR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
   const response = record.response && (await openStoredBody(ctx.cipher, record.response));
   if (!response || response.body === null || response.body === undefined) {
-    if (!options.represent) throw new IamError('IAM_ERR_IDEMPOTENCY_IN_PROGRESS', 'The first request with this key is still in progress.');
+    if (!options.represent)
+      throw new IamError('IAM_ERR_IDEMPOTENCY_IN_PROGRESS', 'The first request with this key is still in progress.');
     // The first request's events are committed (its key was stored with them) but may not be projected yet.
     await ctx.projection.waitFor(await ctx.eventStore.headPosition());
     return withReplayHeader(await options.represent(record));

@@ -24,5 +24,8 @@ export async function bootstrapPlatformAdmin(
   );
   if (outcome.kind !== 'applied' || outcome.events.length === 0) return;
   log.info('platform admin created', { userId: (outcome.events[0].data as { userId: string }).userId });
-  if (generated) print(`Platform admin created: ${email} / password: ${password} (shown once; set IAM_BOOTSTRAP_ADMIN_PASSWORD to choose it)`);
+  if (generated)
+    print(
+      `Platform admin created: ${email} / password: ${password} (shown once; set IAM_BOOTSTRAP_ADMIN_PASSWORD to choose it)`,
+    );
 }

@@ -8,7 +8,10 @@
  * When that still leaves several or none, the email names no account (a login fails as a wrong password
  * would, `invalid_grant`), rather than picking one of two people at random.
  */
-export function accountForEmail<T extends { email: string | null }>(sameKey: readonly T[], email: string): T | undefined {
+export function accountForEmail<T extends { email: string | null }>(
+  sameKey: readonly T[],
+  email: string,
+): T | undefined {
   if (sameKey.length <= 1) return sameKey[0];
   const given = email.normalize('NFC').trim();
   const exact = sameKey.filter((u) => u.email === given);

@@ -15,11 +15,20 @@ export const EXPIRY_PURGE_INTERVAL_MS = 3600_000;
  * embedded process does, and in the distributed profile every command service (the process that owns the
  * writes; gateways only read and revoke).
  */
-export function startExpiryPurge(stores: { tokenStore: TokenStore; eventStore: EventStore; log: Logger; everyMs?: number }): { stop(): void } {
+export function startExpiryPurge(stores: {
+  tokenStore: TokenStore;
+  eventStore: EventStore;
+  log: Logger;
+  everyMs?: number;
+}): { stop(): void } {
   const { tokenStore, eventStore, log } = stores;
   const purge = () => {
-    tokenStore.purgeExpired(new Date().toISOString()).catch((e) => log.warn('token purge failed', { error: String(e) }));
-    eventStore.purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString()).catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
+    tokenStore
+      .purgeExpired(new Date().toISOString())
+      .catch((e) => log.warn('token purge failed', { error: String(e) }));
+    eventStore
+      .purgeIdempotency(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString())
+      .catch((e) => log.warn('idempotency purge failed', { error: String(e) }));
   };
   purge();
   const timer = setInterval(purge, stores.everyMs ?? EXPIRY_PURGE_INTERVAL_MS);

@@ -16,7 +16,9 @@ export function limitHeapGrowth(env: NodeJS.ProcessEnv = process.env): number {
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000)
     throw new Error(`IAM_HEAP_GROWTH_PERCENT must be a whole number from 0 to 1000, not "${raw}"`);
   // A flag given to node itself (command line or NODE_OPTIONS) wins.
-  const given = [...process.execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent/.test(a));
+  const given = [...process.execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+    /^--heap[-_]growing[-_]percent/.test(a),
+  );
   if (percent === 0 || given) return 0;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
   return percent;

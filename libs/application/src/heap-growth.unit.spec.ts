@@ -12,6 +12,8 @@ describe('limitHeapGrowth', () => {
   });
 
   it.each(['-1', '1.5', 'lots', '5000'])('refuses IAM_HEAP_GROWTH_PERCENT=%s', (value) => {
-    expect(() => limitHeapGrowth({ IAM_HEAP_GROWTH_PERCENT: value })).toThrow(/IAM_HEAP_GROWTH_PERCENT must be a whole number/);
+    expect(() => limitHeapGrowth({ IAM_HEAP_GROWTH_PERCENT: value })).toThrow(
+      /IAM_HEAP_GROWTH_PERCENT must be a whole number/,
+    );
   });
 });

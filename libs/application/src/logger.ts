@@ -38,7 +38,14 @@ export const REDACTED_FIELDS: readonly string[] = [
   'cookie',
 ];
 
-const REDACT_PATHS = [...REDACTED_FIELDS, ...REDACTED_FIELDS.map((name) => `*.${name}`), 'headers.authorization', 'headers.cookie', '*.headers.authorization', '*.headers.cookie'];
+const REDACT_PATHS = [
+  ...REDACTED_FIELDS,
+  ...REDACTED_FIELDS.map((name) => `*.${name}`),
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+];
 
 /**
  * One JSON object per line (pino): `{"level":"info","time":"<ISO 8601>",...base,...fields,"message":"..."}`,

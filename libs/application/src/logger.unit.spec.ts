@@ -13,7 +13,12 @@ function capture(run: () => void): { out: Record<string, unknown>[]; err: Record
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  const parse = (chunks: string[]) => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const parse = (chunks: string[]) =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
   return { out: parse(out), err: parse(err) };
 }
 
@@ -25,7 +30,9 @@ describe('jsonLogger', () => {
       log.warn('slow', { ms: 5 });
       log.error('failed', { error: 'boom' });
     });
-    expect(out).toEqual([{ level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), app: 'test', port: 8080, message: 'started' }]);
+    expect(out).toEqual([
+      { level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), app: 'test', port: 8080, message: 'started' },
+    ]);
     expect(err.map((line) => [line.level, line.message, line.app])).toEqual([
       ['warn', 'slow', 'test'],
       ['error', 'failed', 'test'],
@@ -55,9 +62,19 @@ describe('jsonLogger', () => {
       internalToken: 'it-1',
       authorization: 'Bearer at-2',
     };
-    const { out } = capture(() => jsonLogger().info('oops', { ...secrets, request: { headers: { authorization: 'Basic x' }, password: 'pw-3' }, kept: 'visible' }));
+    const { out } = capture(() =>
+      jsonLogger().info('oops', {
+        ...secrets,
+        request: { headers: { authorization: 'Basic x' }, password: 'pw-3' },
+        kept: 'visible',
+      }),
+    );
     const line = JSON.stringify(out);
     for (const value of [...Object.values(secrets), 'Basic x', 'pw-3']) expect(line).not.toContain(value);
-    expect(out[0]).toMatchObject({ password: '[redacted]', kept: 'visible', request: { password: '[redacted]', headers: { authorization: '[redacted]' } } });
+    expect(out[0]).toMatchObject({
+      password: '[redacted]',
+      kept: 'visible',
+      request: { password: '[redacted]', headers: { authorization: '[redacted]' } },
+    });
   });
 });

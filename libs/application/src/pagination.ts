@@ -5,7 +5,8 @@ import type { Page } from './ports/read-models';
  * Keyset pagination shared by every read-model adapter. Cursors are base64url JSON of the last row's
  * keyset: opaque to clients, cheap to check, and the same whichever adapter serves the next page.
  */
-export const encodePageCursor = (keyset: unknown): string => Buffer.from(JSON.stringify(keyset), 'utf8').toString('base64url');
+export const encodePageCursor = (keyset: unknown): string =>
+  Buffer.from(JSON.stringify(keyset), 'utf8').toString('base64url');
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -24,7 +25,9 @@ export function decodePageCursor<T>(cursor: string, isKeyset: (value: unknown) =
 }
 
 const invalidCursor = (): IamError =>
-  new IamError('IAM_ERR_VALIDATION', 'The cursor is not valid.', [{ path: '/query/cursor', message: 'is not a valid cursor' }]);
+  new IamError('IAM_ERR_VALIDATION', 'The cursor is not valid.', [
+    { path: '/query/cursor', message: 'is not a valid cursor' },
+  ]);
 
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -17,7 +17,8 @@ export class VersionedCache<V extends NonNullable<unknown>> {
 
   /** `maxEntries` 0 caches nothing. */
   constructor(maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error(`VersionedCache: maxEntries must be a whole number >= 0, not ${maxEntries}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 0)
+      throw new Error(`VersionedCache: maxEntries must be a whole number >= 0, not ${maxEntries}`);
     this.entries = maxEntries === 0 ? undefined : new LRUCache<string, V>({ max: maxEntries });
   }
 

@@ -68,12 +68,18 @@ describe('an old log whose sibling names now fold equal', () => {
     expect(tree.size).toBe(3);
     expect(tree.subtreeIds('root').sort()).toEqual(['a', 'b', 'root']);
     expect(OrgTree.fromSnapshot(tree.toSnapshot()).subtreeIds('root').sort()).toEqual(['a', 'b', 'root']);
-    expect(code(() => decideCreateOrg(tree, { orgId: 'c', name: 'strasse', parentId: 'root' }))).toBe('IAM_ERR_NAME_TAKEN');
+    expect(code(() => decideCreateOrg(tree, { orgId: 'c', name: 'strasse', parentId: 'root' }))).toBe(
+      'IAM_ERR_NAME_TAKEN',
+    );
 
-    for (const e of decideDeleteOrg(tree, { orgId: 'a', recursive: false })) tree.apply(stored(e.type, e.streamId, e.data, 2));
+    for (const e of decideDeleteOrg(tree, { orgId: 'a', recursive: false }))
+      tree.apply(stored(e.type, e.streamId, e.data, 2));
     expect(tree.siblingNamed('root', 'Strasse')).toBe('b');
-    expect(code(() => decideCreateOrg(tree, { orgId: 'c', name: 'strasse', parentId: 'root' }))).toBe('IAM_ERR_NAME_TAKEN');
-    for (const e of decideDeleteOrg(tree, { orgId: 'b', recursive: false })) tree.apply(stored(e.type, e.streamId, e.data, 2));
+    expect(code(() => decideCreateOrg(tree, { orgId: 'c', name: 'strasse', parentId: 'root' }))).toBe(
+      'IAM_ERR_NAME_TAKEN',
+    );
+    for (const e of decideDeleteOrg(tree, { orgId: 'b', recursive: false }))
+      tree.apply(stored(e.type, e.streamId, e.data, 2));
     expect(tree.siblingNamed('root', 'Strasse')).toBeUndefined();
     expect(code(() => decideCreateOrg(tree, { orgId: 'c', name: 'strasse', parentId: 'root' }))).toBe('no error');
   });

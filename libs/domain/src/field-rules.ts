@@ -50,7 +50,11 @@ export class FieldChecks {
 
   /** A membership's roles: a non-empty list of ids of `known` (a RoleCatalog's `visibleAt`), normalised. */
   roles(path: string, value: unknown, known: readonly RoleDefinition[] = BUILT_IN_ROLES): RoleId[] {
-    if (!Array.isArray(value) || value.length === 0 || !value.every((r) => typeof r === 'string' && known.some((d) => d.id === r))) {
+    if (
+      !Array.isArray(value) ||
+      value.length === 0 ||
+      !value.every((r) => typeof r === 'string' && known.some((d) => d.id === r))
+    ) {
       this.fail(path, `must be a non-empty list of ${known.map((d) => d.id).join(', ')}`);
       return [];
     }

@@ -35,7 +35,17 @@ describe('the email rule', () => {
 describe('password decisions', () => {
   const state = () => {
     const users = new UserDirectory();
-    const at = (type: string, position: number, data: object) => ({ id: `e${position}`, type, streamId: 'user-u1', streamVersion: position, position, occurredAt: '', actor: { type: 'system' as const, id: 'system' }, data, orgPath: [] });
+    const at = (type: string, position: number, data: object) => ({
+      id: `e${position}`,
+      type,
+      streamId: 'user-u1',
+      streamVersion: position,
+      position,
+      occurredAt: '',
+      actor: { type: 'system' as const, id: 'system' },
+      data,
+      orgPath: [],
+    });
     users.apply(at('UserCreated', 1, { userId: 'u1', personal: 'v1.x.y', platformAdmin: false }), 'idx');
     return { state: { orgs: new OrgTree(), users, memberships: new MembershipIndex() }, at };
   };
@@ -45,7 +55,9 @@ describe('password decisions', () => {
     expect(decidePasswordChange(s, { userId: 'u1', by: 'self', keptSessionId: 'fam' })).toEqual([
       { type: 'UserPasswordChanged', streamId: 'user-u1', data: { userId: 'u1', keptSessionId: 'fam' } },
     ]);
-    expect(decidePasswordChange(s, { userId: 'u1', by: 'admin' })).toEqual([{ type: 'UserPasswordSet', streamId: 'user-u1', data: { userId: 'u1' } }]);
+    expect(decidePasswordChange(s, { userId: 'u1', by: 'admin' })).toEqual([
+      { type: 'UserPasswordSet', streamId: 'user-u1', data: { userId: 'u1' } },
+    ]);
   });
 
   it('refuses unknown and erased users with 404, and the event moves the user version', () => {
@@ -54,6 +66,8 @@ describe('password decisions', () => {
     s.users.apply(at('UserPasswordSet', 2, { userId: 'u1' }), null);
     expect(s.users.get('u1')?.version).toBe(2);
     s.users.markErased('u1');
-    expect(() => decidePasswordChange(s, { userId: 'u1', by: 'admin' })).toThrow(expect.objectContaining({ code: 'IAM_ERR_NOT_FOUND' }));
+    expect(() => decidePasswordChange(s, { userId: 'u1', by: 'admin' })).toThrow(
+      expect.objectContaining({ code: 'IAM_ERR_NOT_FOUND' }),
+    );
   });
 });

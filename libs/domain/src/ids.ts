@@ -78,4 +78,5 @@ const GRAMMARS: Record<IdKind, RegExp> = {
  * mistaken for another namespace (a `cli_` client_id, `arbor-first-party`, the vault's `system:*` keys) must
  * never be created.
  */
-export const isIdOf = (kind: IdKind, value: unknown): value is string => typeof value === 'string' && GRAMMARS[kind].test(value);
+export const isIdOf = (kind: IdKind, value: unknown): value is string =>
+  typeof value === 'string' && GRAMMARS[kind].test(value);

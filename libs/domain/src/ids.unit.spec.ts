@@ -18,7 +18,8 @@ describe('idTime', () => {
   it('reads back the millisecond newId wrote, and nothing from other shapes', () => {
     expect(idTime(newId('ses', 1_700_000_000_123))).toBe(1_700_000_000_123);
     expect(idTime(newId('a_b', 5))).toBe(5);
-    for (const other of ['3f2c1e8a-9b7d-4c2e-8f1a-0b9c8d7e6f5a', 'ses_short', 'ses_UUUUUUUUUUUUUUUUUUUUUUUUUU', '']) expect(idTime(other)).toBeUndefined();
+    for (const other of ['3f2c1e8a-9b7d-4c2e-8f1a-0b9c8d7e6f5a', 'ses_short', 'ses_UUUUUUUUUUUUUUUUUUUUUUUUUU', ''])
+      expect(idTime(other)).toBeUndefined();
   });
 });
 
@@ -27,9 +28,31 @@ describe('isIdOf', () => {
     expect(isIdOf('org', newId('org'))).toBe(true);
     expect(isIdOf('user', newId('usr'))).toBe(true);
     expect(isIdOf('clientCredential', newId('cc'))).toBe(true);
-    const others = [newId('usr'), newId('cli'), 'org_atkdeep1800', 'org_internalchild1', `org_${'u'.repeat(26)}`, `org_${'8'.repeat(26)}`, `ORG_${newId('x').slice(2).toUpperCase()}`, `${newId('org')} `, `${newId('org')}\n`];
+    const others = [
+      newId('usr'),
+      newId('cli'),
+      'org_atkdeep1800',
+      'org_internalchild1',
+      `org_${'u'.repeat(26)}`,
+      `org_${'8'.repeat(26)}`,
+      `ORG_${newId('x').slice(2).toUpperCase()}`,
+      `${newId('org')} `,
+      `${newId('org')}\n`,
+    ];
     for (const value of others) expect(isIdOf('org', value)).toBe(false);
-    for (const value of ['bad id/..', 'me', 'arbor-first-party', 'system:snapshot', newId('cli'), newId('org'), '', 42, null, undefined]) expect(isIdOf('user', value)).toBe(false);
+    for (const value of [
+      'bad id/..',
+      'me',
+      'arbor-first-party',
+      'system:snapshot',
+      newId('cli'),
+      newId('org'),
+      '',
+      42,
+      null,
+      undefined,
+    ])
+      expect(isIdOf('user', value)).toBe(false);
     expect(isIdOf('clientCredential', 'cc bad/..')).toBe(false);
   });
 });

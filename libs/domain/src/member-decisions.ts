@@ -45,7 +45,10 @@ export interface AddUserToOrgCommand {
  *   email is a 409 `IAM_ERR_ALREADY_MEMBER`, as for any member; adding it by `existingUserId` (a caller who can
  *   see the account) puts it in effect.
  */
-export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgCommand & { hiddenAccount?: boolean }): DomainEvent[] {
+export function decideAddUserToOrg(
+  state: IdentityState,
+  cmd: AddUserToOrgCommand & { hiddenAccount?: boolean },
+): DomainEvent[] {
   const checks = new FieldChecks();
   const roles = checks.roles('/roles', cmd.roles, rolesVisibleAt(state, cmd.orgId));
   checks.done('The membership is not valid.');
@@ -55,15 +58,22 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
   let userId: string;
   if (cmd.existingUserId !== undefined) {
     const user = state.users.get(cmd.existingUserId);
-    if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.existingUserId} does not exist.`);
+    if (!user || user.status === 'erased')
+      throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.existingUserId} does not exist.`);
     userId = user.id;
   } else if (cmd.newUser) {
     const existing = state.users.idForEmailIndex(cmd.newUser.emailIndex);
     userId = existing ?? cmd.newUser.userId;
     if (!existing)
-      events.push({ type: 'UserCreated', streamId: userStreamId(userId), data: { userId, personal: cmd.newUser.personal, platformAdmin: false } });
+      events.push({
+        type: 'UserCreated',
+        streamId: userStreamId(userId),
+        data: { userId, personal: cmd.newUser.personal, platformAdmin: false },
+      });
   } else {
-    throw new IamError('IAM_ERR_VALIDATION', 'Either userId or email is required.', [{ path: '/userId', message: 'is required' }]);
+    throw new IamError('IAM_ERR_VALIDATION', 'Either userId or email is required.', [
+      { path: '/userId', message: 'is required' },
+    ]);
   }
 
   const linksExisting = cmd.newUser !== undefined && events.length === 0;
@@ -72,8 +82,13 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
   if (current && (cmd.newUser !== undefined || !current.pending))
     throw new IamError('IAM_ERR_ALREADY_MEMBER', `User ${userId} is already a member of ${cmd.orgId}.`);
   if (linksExisting && cmd.hiddenAccount !== true)
-    throw new IamError('IAM_ERR_EMAIL_TAKEN', `The email belongs to user ${userId}; add that user by userId if they are the person meant.`);
-  const data = linksExisting ? { orgId: cmd.orgId, userId, roles, pending: true as const } : { orgId: cmd.orgId, userId, roles };
+    throw new IamError(
+      'IAM_ERR_EMAIL_TAKEN',
+      `The email belongs to user ${userId}; add that user by userId if they are the person meant.`,
+    );
+  const data = linksExisting
+    ? { orgId: cmd.orgId, userId, roles, pending: true as const }
+    : { orgId: cmd.orgId, userId, roles };
   events.push({ type: 'UserAddedToOrg', streamId: membershipStreamId(cmd.orgId, userId), data });
   return events;
 }
@@ -83,10 +98,19 @@ export function decideAddUserToOrg(state: IdentityState, cmd: AddUserToOrgComman
  * `expectedVersion` (If-Match) ties the confirmation to the membership the admin reviewed: removed and added
  * again with other roles in between, it is a 412 `IAM_ERR_PRECONDITION_FAILED`.
  */
-export function decideConfirmMembership(state: IdentityState, cmd: { orgId: string; userId: string } & OrgUserPrecondition): DomainEvent[] {
+export function decideConfirmMembership(
+  state: IdentityState,
+  cmd: { orgId: string; userId: string } & OrgUserPrecondition,
+): DomainEvent[] {
   requireMembership(state, cmd.orgId, cmd.userId, cmd);
   if (!state.memberships.get(cmd.orgId, cmd.userId)!.pending) return [];
-  return [{ type: 'MembershipConfirmed', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
+  return [
+    {
+      type: 'MembershipConfirmed',
+      streamId: membershipStreamId(cmd.orgId, cmd.userId),
+      data: { orgId: cmd.orgId, userId: cmd.userId },
+    },
+  ];
 }
 
 /**
@@ -123,16 +147,25 @@ export function orgUserVersion(state: IdentityState, orgId: string, userId: stri
 export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserCommand): DomainEvent[] {
   const current = requireMembership(state, cmd.orgId, cmd.userId, cmd);
   const checks = new FieldChecks();
-  const roles = cmd.roles === undefined ? undefined : checks.roles('/roles', cmd.roles, rolesVisibleAt(state, cmd.orgId));
+  const roles =
+    cmd.roles === undefined ? undefined : checks.roles('/roles', cmd.roles, rolesVisibleAt(state, cmd.orgId));
   checks.done('The membership is not valid.');
   const events: DomainEvent[] = [];
   if (roles && roles.join() !== current.roles.join())
-    events.push({ type: 'OrgUserUpdated', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId, roles } });
+    events.push({
+      type: 'OrgUserUpdated',
+      streamId: membershipStreamId(cmd.orgId, cmd.userId),
+      data: { orgId: cmd.orgId, userId: cmd.userId, roles },
+    });
   const user = state.users.get(cmd.userId)!;
   if (cmd.rename) {
     if (user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} has been erased.`);
     if (cmd.rename.name !== cmd.rename.previousName)
-      events.push({ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } });
+      events.push({
+        type: 'UserUpdated',
+        streamId: userStreamId(cmd.userId),
+        data: { userId: cmd.userId, personal: cmd.rename.personal },
+      });
   }
   return events;
 }
@@ -143,21 +176,43 @@ export function decideUpdateOrgUser(state: IdentityState, cmd: UpdateOrgUserComm
  */
 export function decideRenameUser(
   state: IdentityState,
-  cmd: { userId: string; rename?: { name: string; personal: SealedPersonalData; previousName: string }; expectedVersion?: number },
+  cmd: {
+    userId: string;
+    rename?: { name: string; personal: SealedPersonalData; previousName: string };
+    expectedVersion?: number;
+  },
 ): DomainEvent[] {
   const user = state.users.get(cmd.userId);
   if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
   checkPrecondition('user', user.version, cmd.expectedVersion);
   if (!cmd.rename || cmd.rename.name === cmd.rename.previousName) return [];
-  return [{ type: 'UserUpdated', streamId: userStreamId(cmd.userId), data: { userId: cmd.userId, personal: cmd.rename.personal } }];
+  return [
+    {
+      type: 'UserUpdated',
+      streamId: userStreamId(cmd.userId),
+      data: { userId: cmd.userId, personal: cmd.rename.personal },
+    },
+  ];
 }
 
-export function decideRemoveUserFromOrg(state: IdentityState, cmd: { orgId: string; userId: string } & OrgUserPrecondition): DomainEvent[] {
+export function decideRemoveUserFromOrg(
+  state: IdentityState,
+  cmd: { orgId: string; userId: string } & OrgUserPrecondition,
+): DomainEvent[] {
   requireMembership(state, cmd.orgId, cmd.userId, cmd);
-  return [{ type: 'UserRemovedFromOrg', streamId: membershipStreamId(cmd.orgId, cmd.userId), data: { orgId: cmd.orgId, userId: cmd.userId } }];
+  return [
+    {
+      type: 'UserRemovedFromOrg',
+      streamId: membershipStreamId(cmd.orgId, cmd.userId),
+      data: { orgId: cmd.orgId, userId: cmd.userId },
+    },
+  ];
 }
 
-export function decideSetUserStatus(state: IdentityState, cmd: { userId: string; status: 'active' | 'disabled'; expectedVersion?: number }): DomainEvent[] {
+export function decideSetUserStatus(
+  state: IdentityState,
+  cmd: { userId: string; status: 'active' | 'disabled'; expectedVersion?: number },
+): DomainEvent[] {
   const user = state.users.get(cmd.userId);
   if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
   checkPrecondition('user', user.version, cmd.expectedVersion);
@@ -191,7 +246,10 @@ export function decideIssueClientCredential(state: IdentityState, cmd: IssueClie
   ];
 }
 
-export function decideRevokeClientCredential(state: IdentityState, cmd: { clientCredentialId: string; expectedVersion?: number }): DomainEvent[] {
+export function decideRevokeClientCredential(
+  state: IdentityState,
+  cmd: { clientCredentialId: string; expectedVersion?: number },
+): DomainEvent[] {
   const client = state.memberships.client(cmd.clientCredentialId);
   if (!client) throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${cmd.clientCredentialId} does not exist.`);
   checkPrecondition('client credential', client.version, cmd.expectedVersion);
@@ -208,7 +266,12 @@ function requireOrg(state: IdentityState, orgId: string): void {
   if (!state.orgs.get(orgId)) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
 }
 
-function requireMembership(state: IdentityState, orgId: string, userId: string, precondition: OrgUserPrecondition): { roles: Role[] } {
+function requireMembership(
+  state: IdentityState,
+  orgId: string,
+  userId: string,
+  precondition: OrgUserPrecondition,
+): { roles: Role[] } {
   const membership = state.memberships.get(orgId, userId);
   if (!membership) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
   checkPrecondition('org user', membership.version, precondition.expectedVersion);

@@ -28,10 +28,20 @@ function commit(state: IdentityState, events: DomainEvent[]): void {
   for (const e of events) {
     const v = (versions.get(e.streamId) ?? 0) + 1;
     versions.set(e.streamId, v);
-    const stored: StoredEvent = { id: `e${++position}`, type: e.type, streamId: e.streamId, streamVersion: v, position, occurredAt: '', actor: { type: 'system', id: 't' }, data: e.data, orgPath: [] };
+    const stored: StoredEvent = {
+      id: `e${++position}`,
+      type: e.type,
+      streamId: e.streamId,
+      streamVersion: v,
+      position,
+      occurredAt: '',
+      actor: { type: 'system', id: 't' },
+      data: e.data,
+      orgPath: [],
+    };
     state.orgs.apply(stored);
     state.memberships.apply(stored);
-    const personal = 'personal' in e.data ? people.get(e.data.personal as string) ?? null : null;
+    const personal = 'personal' in e.data ? (people.get(e.data.personal as string) ?? null) : null;
     state.users.apply(stored, personal && idx(personal.email));
   }
 }
@@ -48,10 +58,29 @@ function codeOf(fn: () => unknown): string {
 
 function fixture(): IdentityState {
   const state: IdentityState = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
-  commit(state, [{ type: 'OrgCreated', streamId: 'org-a', data: { orgId: 'a', name: 'A', parentId: null, description: null, metadata: {} } }]);
-  commit(state, [{ type: 'OrgCreated', streamId: 'org-b', data: { orgId: 'b', name: 'B', parentId: 'a', description: null, metadata: {} } }]);
+  commit(state, [
+    {
+      type: 'OrgCreated',
+      streamId: 'org-a',
+      data: { orgId: 'a', name: 'A', parentId: null, description: null, metadata: {} },
+    },
+  ]);
+  commit(state, [
+    {
+      type: 'OrgCreated',
+      streamId: 'org-b',
+      data: { orgId: 'b', name: 'B', parentId: 'a', description: null, metadata: {} },
+    },
+  ]);
   people.set('sealed-ada', { email: 'Ada@example.test', name: 'Ada' });
-  commit(state, decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], newUser: { userId: 'u1', emailIndex: idx('Ada@example.test'), personal: 'sealed-ada' } }));
+  commit(
+    state,
+    decideAddUserToOrg(state, {
+      orgId: 'a',
+      roles: ['member'],
+      newUser: { userId: 'u1', emailIndex: idx('Ada@example.test'), personal: 'sealed-ada' },
+    }),
+  );
   return state;
 }
 
@@ -59,52 +88,117 @@ describe('memberships', () => {
   it('creates a user with their first membership; an email naming an account the caller sees is a 409 naming it, in any case', () => {
     const state = fixture();
     expect(state.users.get('u1')).toMatchObject({ emailIndex: idx('Ada@example.test'), status: 'active' });
-    const add = () => decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], newUser: { userId: 'u2', emailIndex: idx('ada@EXAMPLE.test'), personal: 'x' }, hiddenAccount: false });
+    const add = () =>
+      decideAddUserToOrg(state, {
+        orgId: 'b',
+        roles: ['admin'],
+        newUser: { userId: 'u2', emailIndex: idx('ada@EXAMPLE.test'), personal: 'x' },
+        hiddenAccount: false,
+      });
     expect(codeOf(add)).toBe('IAM_ERR_EMAIL_TAKEN');
     expect(() => add()).toThrow(/u1/);
     // By id, on purpose, it is added.
-    expect(decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], existingUserId: 'u1' })[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['admin'] });
+    expect(decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], existingUserId: 'u1' })[0].data).toEqual({
+      orgId: 'b',
+      userId: 'u1',
+      roles: ['admin'],
+    });
   });
 
   it('refuses a second membership, unknown users and orgs, and bad roles', () => {
     const state = fixture();
-    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['admin'], existingUserId: 'u1' }))).toBe('IAM_ERR_ALREADY_MEMBER');
-    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['admin'], existingUserId: 'ghost' }))).toBe('IAM_ERR_NOT_FOUND');
-    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'zz', roles: ['admin'], existingUserId: 'u1' }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['admin'], existingUserId: 'u1' }))).toBe(
+      'IAM_ERR_ALREADY_MEMBER',
+    );
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['admin'], existingUserId: 'ghost' }))).toBe(
+      'IAM_ERR_NOT_FOUND',
+    );
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'zz', roles: ['admin'], existingUserId: 'u1' }))).toBe(
+      'IAM_ERR_NOT_FOUND',
+    );
     for (const roles of [[], ['king'], 'admin', undefined])
-      expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'b', roles, existingUserId: 'u1' }))).toBe('IAM_ERR_VALIDATION');
+      expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'b', roles, existingUserId: 'u1' }))).toBe(
+        'IAM_ERR_VALIDATION',
+      );
   });
 
   it("normalises roles, decides nothing for unchanged ones, and versions org users by their membership's own changes", () => {
     const state = fixture();
     const v1 = orgUserVersion(state, 'a', 'u1')!;
     expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['member'] })).toEqual([]);
-    const events = decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['owner', 'member', 'owner'], expectedVersion: v1 });
+    const events = decideUpdateOrgUser(state, {
+      orgId: 'a',
+      userId: 'u1',
+      roles: ['owner', 'member', 'owner'],
+      expectedVersion: v1,
+    });
     expect(events[0].data).toEqual({ orgId: 'a', userId: 'u1', roles: ['member', 'owner'] });
     commit(state, events);
     expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 1);
-    expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 }))).toBe('IAM_ERR_PRECONDITION_FAILED');
+    expect(
+      codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 })),
+    ).toBe('IAM_ERR_PRECONDITION_FAILED');
     people.set('sealed-ada-2', { email: 'Ada@example.test', name: 'Ada L.' });
-    expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada', personal: 'sealed-ada-2', previousName: 'Ada' } })).toEqual([]);
-    commit(state, decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'Ada L.', personal: 'sealed-ada-2', previousName: 'Ada' } }));
+    expect(
+      decideUpdateOrgUser(state, {
+        orgId: 'a',
+        userId: 'u1',
+        rename: { name: 'Ada', personal: 'sealed-ada-2', previousName: 'Ada' },
+      }),
+    ).toEqual([]);
+    commit(
+      state,
+      decideUpdateOrgUser(state, {
+        orgId: 'a',
+        userId: 'u1',
+        rename: { name: 'Ada L.', personal: 'sealed-ada-2', previousName: 'Ada' },
+      }),
+    );
     // The model points at the record that now holds the user's data; the email's index entry stays.
     expect(state.users.get('u1')).toMatchObject({ personalAt: position, emailIndex: idx('ada@example.test') });
     // The rename is the user's own change: the org user's version stays, but a write that expected the
     // user as it was (its If-Match matched the old name) is refused.
     expect(orgUserVersion(state, 'a', 'u1')).toBe(v1 + 1);
     const userVersion = state.users.get('u1')!.version;
-    expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 + 1, expectedUserVersion: userVersion - 1 }))).toBe(
-      'IAM_ERR_PRECONDITION_FAILED',
-    );
-    expect(decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', roles: ['admin'], expectedVersion: v1 + 1, expectedUserVersion: userVersion })).toHaveLength(1);
+    expect(
+      codeOf(() =>
+        decideUpdateOrgUser(state, {
+          orgId: 'a',
+          userId: 'u1',
+          roles: ['admin'],
+          expectedVersion: v1 + 1,
+          expectedUserVersion: userVersion - 1,
+        }),
+      ),
+    ).toBe('IAM_ERR_PRECONDITION_FAILED');
+    expect(
+      decideUpdateOrgUser(state, {
+        orgId: 'a',
+        userId: 'u1',
+        roles: ['admin'],
+        expectedVersion: v1 + 1,
+        expectedUserVersion: userVersion,
+      }),
+    ).toHaveLength(1);
   });
 
   it('links an account its caller cannot see as a pending membership, in effect once confirmed or added by id', () => {
     const state = fixture();
     const link = (hiddenAccount: boolean, roles: string[]) =>
-      decideAddUserToOrg(state, { orgId: 'b', roles, newUser: { userId: 'u9', emailIndex: idx('ada@example.test'), personal: 'x' }, hiddenAccount });
+      decideAddUserToOrg(state, {
+        orgId: 'b',
+        roles,
+        newUser: { userId: 'u9', emailIndex: idx('ada@example.test'), personal: 'x' },
+        hiddenAccount,
+      });
     const pending = link(true, ['admin']);
-    expect(pending).toEqual([{ type: 'UserAddedToOrg', streamId: 'membership-b-u1', data: { orgId: 'b', userId: 'u1', roles: ['admin'], pending: true } }]);
+    expect(pending).toEqual([
+      {
+        type: 'UserAddedToOrg',
+        streamId: 'membership-b-u1',
+        data: { orgId: 'b', userId: 'u1', roles: ['admin'], pending: true },
+      },
+    ]);
     commit(state, pending);
     expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['admin'], pending: true });
     // Adding the email again answers as for any member (a 409), whoever asks.
@@ -113,7 +207,11 @@ describe('memberships', () => {
     // Someone who can see the account adds it by id: that puts it in effect.
     const other: IdentityState = { orgs: state.orgs, users: state.users, memberships: new MembershipIndex() };
     commit(other, pending);
-    expect(decideAddUserToOrg(other, { orgId: 'b', roles: ['member'], existingUserId: 'u1' })[0].data).toEqual({ orgId: 'b', userId: 'u1', roles: ['member'] });
+    expect(decideAddUserToOrg(other, { orgId: 'b', roles: ['member'], existingUserId: 'u1' })[0].data).toEqual({
+      orgId: 'b',
+      userId: 'u1',
+      roles: ['member'],
+    });
     // A role change keeps it pending; a confirmation ends that, once.
     commit(state, decideUpdateOrgUser(state, { orgId: 'b', userId: 'u1', roles: ['owner'] }));
     expect(state.memberships.get('b', 'u1')).toMatchObject({ roles: ['owner'], pending: true });
@@ -123,10 +221,14 @@ describe('memberships', () => {
     expect(codeOf(() => link(true, ['member']))).toBe('IAM_ERR_ALREADY_MEMBER');
     expect(codeOf(() => decideConfirmMembership(state, { orgId: 'a', userId: 'nobody' }))).toBe('IAM_ERR_NOT_FOUND');
     // A new user is never pending, nor is an account its caller can see.
-    expect(decideAddUserToOrg(state, { orgId: 'b', roles: ['member'], newUser: { userId: 'u7', emailIndex: idx('new@example.test'), personal: 'x' }, hiddenAccount: true }).map((e) => e.data)).toEqual([
-      expect.objectContaining({ userId: 'u7' }),
-      { orgId: 'b', userId: 'u7', roles: ['member'] },
-    ]);
+    expect(
+      decideAddUserToOrg(state, {
+        orgId: 'b',
+        roles: ['member'],
+        newUser: { userId: 'u7', emailIndex: idx('new@example.test'), personal: 'x' },
+        hiddenAccount: true,
+      }).map((e) => e.data),
+    ).toEqual([expect.objectContaining({ userId: 'u7' }), { orgId: 'b', userId: 'u7', roles: ['member'] }]);
   });
 
   it('removes memberships, which then are gone', () => {
@@ -144,15 +246,29 @@ describe('memberships', () => {
     commit(state, decideSetUserStatus(state, { userId: 'u1', status: 'active' }));
     expect(state.users.get('u1')!.status).toBe('active');
     people.set('sealed-root', { email: 'root@example.test', name: 'Root' });
-    commit(state, [{ type: 'UserCreated', streamId: 'user-root', data: { userId: 'root', personal: 'sealed-root', platformAdmin: true } }]);
+    commit(state, [
+      {
+        type: 'UserCreated',
+        streamId: 'user-root',
+        data: { userId: 'root', personal: 'sealed-root', platformAdmin: true },
+      },
+    ]);
     expect(codeOf(() => decideSetUserStatus(state, { userId: 'root', status: 'disabled' }))).toBe('IAM_ERR_FORBIDDEN');
   });
 
   it('treats users whose personal data is gone as erased: no email, not addable', () => {
     const state = fixture();
-    commit(state, [{ type: 'UserCreated', streamId: 'user-gone', data: { userId: 'gone', personal: 'destroyed', platformAdmin: false } }]);
+    commit(state, [
+      {
+        type: 'UserCreated',
+        streamId: 'user-gone',
+        data: { userId: 'gone', personal: 'destroyed', platformAdmin: false },
+      },
+    ]);
     expect(state.users.get('gone')).toMatchObject({ status: 'erased', emailIndex: null, personalAt: null });
-    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], existingUserId: 'gone' }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(codeOf(() => decideAddUserToOrg(state, { orgId: 'a', roles: ['member'], existingUserId: 'gone' }))).toBe(
+      'IAM_ERR_NOT_FOUND',
+    );
   });
 
   it("frees an erased user's email, whether folded so or found erased later", () => {
@@ -160,9 +276,24 @@ describe('memberships', () => {
     state.users.markErased('u1');
     expect(state.users.get('u1')).toMatchObject({ status: 'erased', emailIndex: null, personalAt: null });
     expect(state.users.idForEmailIndex(idx('ada@example.test'))).toBeUndefined();
-    const events = decideAddUserToOrg(state, { orgId: 'b', roles: ['member'], newUser: { userId: 'u2', emailIndex: idx('ADA@example.test'), personal: 'sealed-ada' } });
-    expect(events.map((e) => [e.type, (e.data as { userId: string }).userId])).toEqual([['UserCreated', 'u2'], ['UserAddedToOrg', 'u2']]);
-    expect(codeOf(() => decideUpdateOrgUser(state, { orgId: 'a', userId: 'u1', rename: { name: 'X', personal: 'x', previousName: 'Ada' } }))).toBe('IAM_ERR_NOT_FOUND');
+    const events = decideAddUserToOrg(state, {
+      orgId: 'b',
+      roles: ['member'],
+      newUser: { userId: 'u2', emailIndex: idx('ADA@example.test'), personal: 'sealed-ada' },
+    });
+    expect(events.map((e) => [e.type, (e.data as { userId: string }).userId])).toEqual([
+      ['UserCreated', 'u2'],
+      ['UserAddedToOrg', 'u2'],
+    ]);
+    expect(
+      codeOf(() =>
+        decideUpdateOrgUser(state, {
+          orgId: 'a',
+          userId: 'u1',
+          rename: { name: 'X', personal: 'x', previousName: 'Ada' },
+        }),
+      ),
+    ).toBe('IAM_ERR_NOT_FOUND');
   });
 });
 
@@ -170,9 +301,38 @@ describe('client credentials', () => {
   it('issues with valid scopes only, and revokes once', () => {
     const state = fixture();
     for (const scopes of [[], ['root'], 'orgs:read'])
-      expect(codeOf(() => decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'a', scopes }))).toBe('IAM_ERR_VALIDATION');
-    expect(codeOf(() => decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'zz', scopes: ['orgs:read'] }))).toBe('IAM_ERR_NOT_FOUND');
-    commit(state, decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'b', scopes: ['orgs:write', 'orgs:read'] }));
+      expect(
+        codeOf(() =>
+          decideIssueClientCredential(state, {
+            clientCredentialId: 'c1',
+            clientId: 'cli1',
+            name: 'ci',
+            orgId: 'a',
+            scopes,
+          }),
+        ),
+      ).toBe('IAM_ERR_VALIDATION');
+    expect(
+      codeOf(() =>
+        decideIssueClientCredential(state, {
+          clientCredentialId: 'c1',
+          clientId: 'cli1',
+          name: 'ci',
+          orgId: 'zz',
+          scopes: ['orgs:read'],
+        }),
+      ),
+    ).toBe('IAM_ERR_NOT_FOUND');
+    commit(
+      state,
+      decideIssueClientCredential(state, {
+        clientCredentialId: 'c1',
+        clientId: 'cli1',
+        name: 'ci',
+        orgId: 'b',
+        scopes: ['orgs:write', 'orgs:read'],
+      }),
+    );
     expect(state.memberships.clientsOf('b')).toEqual(['c1']);
     commit(state, decideRevokeClientCredential(state, { clientCredentialId: 'c1' }));
     expect(codeOf(() => decideRevokeClientCredential(state, { clientCredentialId: 'c1' }))).toBe('IAM_ERR_NOT_FOUND');
@@ -181,9 +341,24 @@ describe('client credentials', () => {
   it('ends memberships and client credentials before a recursive delete removes their organizations', () => {
     const state = fixture();
     commit(state, decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], existingUserId: 'u1' }));
-    commit(state, decideIssueClientCredential(state, { clientCredentialId: 'c1', clientId: 'cli1', name: 'ci', orgId: 'b', scopes: ['orgs:read'] }));
+    commit(
+      state,
+      decideIssueClientCredential(state, {
+        clientCredentialId: 'c1',
+        clientId: 'cli1',
+        name: 'ci',
+        orgId: 'b',
+        scopes: ['orgs:read'],
+      }),
+    );
     const events = decideDeleteOrg(state.orgs, { orgId: 'a', recursive: true }, state.memberships);
-    expect(events.map((e) => e.type)).toEqual(['UserRemovedFromOrg', 'ClientCredentialRevoked', 'OrgDeleted', 'UserRemovedFromOrg', 'OrgDeleted']);
+    expect(events.map((e) => e.type)).toEqual([
+      'UserRemovedFromOrg',
+      'ClientCredentialRevoked',
+      'OrgDeleted',
+      'UserRemovedFromOrg',
+      'OrgDeleted',
+    ]);
   });
 });
 

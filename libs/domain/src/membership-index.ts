@@ -47,7 +47,13 @@ const internRoles = (roles: Role[]): Role[] => {
 type Members = { userId: string; entry: MembershipEntry } | Map<string, MembershipEntry>;
 
 const memberIn = (members: Members | undefined, userId: string): MembershipEntry | undefined =>
-  members === undefined ? undefined : members instanceof Map ? members.get(userId) : members.userId === userId ? members.entry : undefined;
+  members === undefined
+    ? undefined
+    : members instanceof Map
+      ? members.get(userId)
+      : members.userId === userId
+        ? members.entry
+        : undefined;
 
 const entriesOf = (members: Members | undefined): Array<[string, MembershipEntry]> =>
   members === undefined ? [] : members instanceof Map ? [...members] : [[members.userId, members.entry]];
@@ -133,7 +139,8 @@ export class MembershipIndex {
       index.setMember(orgId, id('user', users[i]), entry);
     }
     const c = snapshot.clients;
-    for (let i = 0; i < c.ids.length; i++) index.clients.set(c.ids[i], { orgId: id('org', c.orgs[i]), clientId: c.clientIds[i], version: c.versions[i] });
+    for (let i = 0; i < c.ids.length; i++)
+      index.clients.set(c.ids[i], { orgId: id('org', c.orgs[i]), clientId: c.clientIds[i], version: c.versions[i] });
     for (const [org, ids] of snapshot.clientsByOrg) index.clientsByOrg.set(id('org', org), new Set(ids));
     return index;
   }
@@ -146,7 +153,11 @@ export class MembershipIndex {
         // A membership's version counts its own changes from 1 (contract section 1): a user added again after
         // a removal starts a new membership at 1, while its stream goes on (the command model keeps that apart).
         const version = (this.get(orgId, userId)?.version ?? 0) + 1;
-        this.setMember(orgId, userId, pending ? { roles: internRoles(roles), version, pending } : { roles: internRoles(roles), version });
+        this.setMember(
+          orgId,
+          userId,
+          pending ? { roles: internRoles(roles), version, pending } : { roles: internRoles(roles), version },
+        );
         return;
       }
       case 'OrgUserUpdated':
@@ -210,7 +221,13 @@ export class MembershipIndex {
     } else if (members instanceof Map) {
       members.set(userId, entry);
     } else {
-      this.byOrg.set(orgId, new Map([[members.userId, members.entry], [userId, entry]]));
+      this.byOrg.set(
+        orgId,
+        new Map([
+          [members.userId, members.entry],
+          [userId, entry],
+        ]),
+      );
     }
   }
 

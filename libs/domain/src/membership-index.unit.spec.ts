@@ -2,19 +2,22 @@ import type { StoredEvent } from './events';
 import { MembershipIndex, type FromRef, type ToRef } from './membership-index';
 
 let position = 0;
-const event = (type: string, data: Record<string, unknown>, streamVersion = 1): StoredEvent => ({
-  id: `e${++position}`,
-  type,
-  streamId: 's',
-  streamVersion,
-  position,
-  occurredAt: '',
-  actor: { type: 'system', id: 't' },
-  data,
-  orgPath: [],
-} as StoredEvent);
-const add = (orgId: string, userId: string, roles: string[], v = 1) => event('UserAddedToOrg', { orgId, userId, roles }, v);
-const members = (index: MembershipIndex, orgId: string) => index.membersOf(orgId).map(([u, m]) => [u, m.roles, m.version]);
+const event = (type: string, data: Record<string, unknown>, streamVersion = 1): StoredEvent =>
+  ({
+    id: `e${++position}`,
+    type,
+    streamId: 's',
+    streamVersion,
+    position,
+    occurredAt: '',
+    actor: { type: 'system', id: 't' },
+    data,
+    orgPath: [],
+  }) as StoredEvent;
+const add = (orgId: string, userId: string, roles: string[], v = 1) =>
+  event('UserAddedToOrg', { orgId, userId, roles }, v);
+const members = (index: MembershipIndex, orgId: string) =>
+  index.membersOf(orgId).map(([u, m]) => [u, m.roles, m.version]);
 
 const toRef: ToRef = (_kind, id) => id;
 const fromRef: FromRef = (_kind, ref) => String(ref);
@@ -29,7 +32,11 @@ describe('MembershipIndex', () => {
     expect(members(index, 'o')).toEqual([['u1', ['admin'], 2]]);
     index.apply(add('o', 'u2', ['member']));
     index.apply(add('o', 'u3', ['admin', 'member']));
-    expect(members(index, 'o')).toEqual([['u1', ['admin'], 2], ['u2', ['member'], 1], ['u3', ['admin', 'member'], 1]]);
+    expect(members(index, 'o')).toEqual([
+      ['u1', ['admin'], 2],
+      ['u2', ['member'], 1],
+      ['u3', ['admin', 'member'], 1],
+    ]);
     expect(index.get('o', 'u2')).toEqual({ roles: ['member'], version: 1 });
   });
 

@@ -73,7 +73,11 @@ export function decideReplaceOrg(tree: OrgTree, cmd: ReplaceOrgCommand): DomainE
     }
     if (newDepth + tree.subtreeHeight(org.id) > MAX_ORG_DEPTH) throw depthLimit();
     assertNameFree(tree, cmd.parentId, fields.name, org.id);
-    events.push({ type: 'OrgMoved', streamId, data: { orgId: org.id, fromParentId: org.parentId, toParentId: cmd.parentId } });
+    events.push({
+      type: 'OrgMoved',
+      streamId,
+      data: { orgId: org.id, fromParentId: org.parentId, toParentId: cmd.parentId },
+    });
   } else if (nameKey(fields.name) !== org.nameKey) {
     assertNameFree(tree, org.parentId, fields.name, org.id);
   }
@@ -94,11 +98,18 @@ export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand, membership
   const org = mustExist(tree, cmd.orgId);
   checkVersion(org, cmd.expectedVersion);
   if ((org.children?.size ?? 0) > 0 && !cmd.recursive)
-    throw new IamError('IAM_ERR_HAS_CHILDREN', 'The organization has children; delete them first or pass recursive=true.');
+    throw new IamError(
+      'IAM_ERR_HAS_CHILDREN',
+      'The organization has children; delete them first or pass recursive=true.',
+    );
   const events: DomainEvent[] = [];
   for (const id of tree.subtreeIds(org.id)) {
     for (const [userId] of memberships?.membersOf(id) ?? [])
-      events.push({ type: 'UserRemovedFromOrg', streamId: membershipStreamId(id, userId), data: { orgId: id, userId } });
+      events.push({
+        type: 'UserRemovedFromOrg',
+        streamId: membershipStreamId(id, userId),
+        data: { orgId: id, userId },
+      });
     for (const clientCredentialId of memberships?.clientsOf(id) ?? []) {
       const client = memberships!.client(clientCredentialId)!;
       events.push({
@@ -107,7 +118,11 @@ export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand, membership
         data: { clientCredentialId, clientId: client.clientId, orgId: id },
       });
     }
-    events.push({ type: 'OrgDeleted', streamId: orgStreamId(id), data: { orgId: id, parentId: tree.get(id)!.parentId } });
+    events.push({
+      type: 'OrgDeleted',
+      streamId: orgStreamId(id),
+      data: { orgId: id, parentId: tree.get(id)!.parentId },
+    });
   }
   return events;
 }

@@ -55,8 +55,12 @@ describe('creating organizations', () => {
     const tree = new OrgTree();
     create(tree, 'a', 'Acme');
     create(tree, 'b', 'Sales', 'a');
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'c', name: ' SALES ', parentId: 'a' }))).toBe('IAM_ERR_NAME_TAKEN');
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'd', name: 'acme', parentId: null }))).toBe('IAM_ERR_NAME_TAKEN');
+    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'c', name: ' SALES ', parentId: 'a' }))).toBe(
+      'IAM_ERR_NAME_TAKEN',
+    );
+    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'd', name: 'acme', parentId: null }))).toBe(
+      'IAM_ERR_NAME_TAKEN',
+    );
     // The same name under another parent is fine.
     create(tree, 'e', 'Other');
     expect(() => decideCreateOrg(tree, { orgId: 'f', name: 'Sales', parentId: 'e' })).not.toThrow();
@@ -66,13 +70,23 @@ describe('creating organizations', () => {
     const tree = new OrgTree();
     expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: 'nope' }))).toBe('IAM_ERR_NOT_FOUND');
     expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: '   ', parentId: null }))).toBe('IAM_ERR_VALIDATION');
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'a'.repeat(201), parentId: null }))).toBe('IAM_ERR_VALIDATION');
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'tab\there', parentId: null }))).toBe('IAM_ERR_VALIDATION');
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: null, metadata: { blob: 'x'.repeat(4100) } }))).toBe(
+    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'a'.repeat(201), parentId: null }))).toBe(
       'IAM_ERR_VALIDATION',
     );
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: null, metadata: [] as unknown }))).toBe('IAM_ERR_VALIDATION');
-    expect(() => decideCreateOrg(tree, { orgId: 'x', name: 'a'.repeat(200), parentId: null, metadata: { k: 'x'.repeat(4000) } })).not.toThrow();
+    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'tab\there', parentId: null }))).toBe(
+      'IAM_ERR_VALIDATION',
+    );
+    expect(
+      codeOf(() =>
+        decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: null, metadata: { blob: 'x'.repeat(4100) } }),
+      ),
+    ).toBe('IAM_ERR_VALIDATION');
+    expect(
+      codeOf(() => decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: null, metadata: [] as unknown })),
+    ).toBe('IAM_ERR_VALIDATION');
+    expect(() =>
+      decideCreateOrg(tree, { orgId: 'x', name: 'a'.repeat(200), parentId: null, metadata: { k: 'x'.repeat(4000) } }),
+    ).not.toThrow();
   });
 
   it('allows 64 levels and no more', () => {
@@ -80,7 +94,9 @@ describe('creating organizations', () => {
     create(tree, 'n0', 'level 0');
     for (let i = 1; i <= MAX_ORG_DEPTH; i++) create(tree, `n${i}`, `level ${i}`, `n${i - 1}`);
     expect(tree.get(`n${MAX_ORG_DEPTH}`)!.depth).toBe(63);
-    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'too-deep', name: 'x', parentId: `n${MAX_ORG_DEPTH}` }))).toBe('IAM_ERR_DEPTH_LIMIT');
+    expect(codeOf(() => decideCreateOrg(tree, { orgId: 'too-deep', name: 'x', parentId: `n${MAX_ORG_DEPTH}` }))).toBe(
+      'IAM_ERR_DEPTH_LIMIT',
+    );
   });
 });
 
@@ -122,7 +138,9 @@ describe('replacing (updating and moving) organizations', () => {
     create(tree, 'm2', 'm2', 'm1');
     create(tree, 'm3', 'm3', 'm2');
     // m0's subtree is 3 levels high; below n60 (depth 60) its leaf would be at depth 64.
-    expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'm0', name: 'other', parentId: 'n60' }))).toBe('IAM_ERR_DEPTH_LIMIT');
+    expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'm0', name: 'other', parentId: 'n60' }))).toBe(
+      'IAM_ERR_DEPTH_LIMIT',
+    );
     expect(() => decideReplaceOrg(tree, { orgId: 'm1', name: 'm1', parentId: 'n60' })).not.toThrow();
   });
 
@@ -130,9 +148,13 @@ describe('replacing (updating and moving) organizations', () => {
     const tree = sample();
     create(tree, 'b-a1', 'a1', 'b');
     expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'a1', name: 'A1', parentId: 'b' }))).toBe('IAM_ERR_NAME_TAKEN');
-    expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'a', name: 'b', parentId: 'root' }))).toBe('IAM_ERR_NAME_TAKEN');
+    expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'a', name: 'b', parentId: 'root' }))).toBe(
+      'IAM_ERR_NAME_TAKEN',
+    );
     // Renaming to another case of its own name is allowed.
-    expect(decideReplaceOrg(tree, { orgId: 'a', name: 'a', parentId: 'root' }).map((e) => e.type)).toEqual(['OrgUpdated']);
+    expect(decideReplaceOrg(tree, { orgId: 'a', name: 'a', parentId: 'root' }).map((e) => e.type)).toEqual([
+      'OrgUpdated',
+    ]);
   });
 
   it('decides nothing when nothing changes, and honours the expected version', () => {
@@ -142,12 +164,17 @@ describe('replacing (updating and moving) organizations', () => {
       'IAM_ERR_PRECONDITION_FAILED',
     );
     expect(decideReplaceOrg(tree, { orgId: 'a', name: 'A2', parentId: 'root', expectedVersion: 1 })).toHaveLength(1);
-    expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'ghost', name: 'A', parentId: null }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(codeOf(() => decideReplaceOrg(tree, { orgId: 'ghost', name: 'A', parentId: null }))).toBe(
+      'IAM_ERR_NOT_FOUND',
+    );
   });
 
   it('replaces description and metadata: absent fields become empty', () => {
     const tree = new OrgTree();
-    commit(tree, decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: null, description: 'd', metadata: { k: 1 } }));
+    commit(
+      tree,
+      decideCreateOrg(tree, { orgId: 'x', name: 'X', parentId: null, description: 'd', metadata: { k: 1 } }),
+    );
     const [event] = decideReplaceOrg(tree, { orgId: 'x', name: 'X', parentId: null });
     expect(event.data).toEqual({ orgId: 'x', name: 'X', description: null, metadata: {} });
   });
@@ -174,7 +201,9 @@ describe('deleting organizations', () => {
   it('honours the expected version', () => {
     const tree = new OrgTree();
     create(tree, 'r', 'R');
-    expect(codeOf(() => decideDeleteOrg(tree, { orgId: 'r', recursive: false, expectedVersion: 2 }))).toBe('IAM_ERR_PRECONDITION_FAILED');
+    expect(codeOf(() => decideDeleteOrg(tree, { orgId: 'r', recursive: false, expectedVersion: 2 }))).toBe(
+      'IAM_ERR_PRECONDITION_FAILED',
+    );
     expect(decideDeleteOrg(tree, { orgId: 'r', recursive: false, expectedVersion: 1 })).toHaveLength(1);
   });
 });

@@ -19,11 +19,7 @@ export interface OrgFields {
  * these rules are the authority for any caller of the domain. Returns the normalised fields (names are
  * trimmed and NFC-normalised, so that "Acme" and "Acme " are the same sibling name).
  */
-export function checkOrgFields(input: {
-  name: unknown;
-  description?: unknown;
-  metadata?: unknown;
-}): OrgFields {
+export function checkOrgFields(input: { name: unknown; description?: unknown; metadata?: unknown }): OrgFields {
   const errors: FieldError[] = [];
   let name = '';
   if (typeof input.name !== 'string') {
@@ -32,13 +28,15 @@ export function checkOrgFields(input: {
     name = input.name.normalize('NFC').trim();
     const length = [...name].length;
     if (length < 1) errors.push({ path: '/name', message: 'must not be empty' });
-    else if (length > ORG_NAME_MAX) errors.push({ path: '/name', message: `must be at most ${ORG_NAME_MAX} characters` });
+    else if (length > ORG_NAME_MAX)
+      errors.push({ path: '/name', message: `must be at most ${ORG_NAME_MAX} characters` });
     else if (CONTROL.test(name)) errors.push({ path: '/name', message: 'must not contain control characters' });
   }
 
   let description: string | null = null;
   if (input.description !== undefined && input.description !== null) {
-    if (typeof input.description !== 'string') errors.push({ path: '/description', message: 'must be a string or null' });
+    if (typeof input.description !== 'string')
+      errors.push({ path: '/description', message: 'must be a string or null' });
     else if ([...input.description].length > ORG_DESCRIPTION_MAX)
       errors.push({ path: '/description', message: `must be at most ${ORG_DESCRIPTION_MAX} characters` });
     else description = input.description;

@@ -211,7 +211,15 @@ export class OrgTree {
 
   /** The whole tree as plain data; `fromSnapshot` of it answers every query exactly as this tree does. */
   toSnapshot(): OrgTreeSnapshot {
-    const snapshot: OrgTreeSnapshot = { position: this.position, ids: [], names: [], parents: [], descriptions: [], metadata: [], versions: [] };
+    const snapshot: OrgTreeSnapshot = {
+      position: this.position,
+      ids: [],
+      names: [],
+      parents: [],
+      descriptions: [],
+      metadata: [],
+      versions: [],
+    };
     const rowOf = new Map<string, number>();
     const queue = [...this.roots.values()];
     for (let i = 0; i < queue.length; i++) {
@@ -226,7 +234,8 @@ export class OrgTree {
       for (const child of n.children?.values() ?? []) queue.push(child);
     }
     // Every node hangs under a root (the invariant above); a tree that breaks it must not be persisted.
-    if (queue.length !== this.nodes.size) throw new Error(`OrgTree: ${this.nodes.size - queue.length} organizations are not reachable from a root.`);
+    if (queue.length !== this.nodes.size)
+      throw new Error(`OrgTree: ${this.nodes.size - queue.length} organizations are not reachable from a root.`);
     return snapshot;
   }
 
@@ -236,7 +245,8 @@ export class OrgTree {
     for (let i = 0; i < snapshot.ids.length; i++) {
       const p = snapshot.parents[i];
       const parent = p === -1 ? undefined : byRow[p];
-      if (p !== -1 && (!parent || p >= i)) throw new Error(`OrgTree snapshot: ${snapshot.ids[i]} comes before its parent.`);
+      if (p !== -1 && (!parent || p >= i))
+        throw new Error(`OrgTree snapshot: ${snapshot.ids[i]} comes before its parent.`);
       const name = snapshot.names[i];
       const metadata = snapshot.metadata[i];
       const node: OrgNode = {

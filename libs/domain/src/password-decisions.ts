@@ -19,6 +19,7 @@ export function decidePasswordChange(
   if (!user || user.status === 'erased') throw new IamError('IAM_ERR_NOT_FOUND', `User ${cmd.userId} does not exist.`);
   const streamId = userStreamId(cmd.userId);
   if (cmd.by === 'admin') return [{ type: 'UserPasswordSet', streamId, data: { userId: cmd.userId } }];
-  const data = cmd.keptSessionId === undefined ? { userId: cmd.userId } : { userId: cmd.userId, keptSessionId: cmd.keptSessionId };
+  const data =
+    cmd.keptSessionId === undefined ? { userId: cmd.userId } : { userId: cmd.userId, keptSessionId: cmd.keptSessionId };
   return [{ type: 'UserPasswordChanged', streamId, data }];
 }

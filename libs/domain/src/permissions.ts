@@ -18,7 +18,10 @@ export const PERMISSION_DEFINITIONS = [
   { id: 'clients:read', description: 'See the client credentials of the subtree.' },
   { id: 'clients:write', description: 'Issue and revoke client credentials of the subtree.' },
   { id: 'events:read', description: 'Read the event log (contract section 8).' },
-  { id: 'tokens:introspect', description: 'The full introspection answer about any token (RFC 7662; contract section 3).' },
+  {
+    id: 'tokens:introspect',
+    description: 'The full introspection answer about any token (RFC 7662; contract section 3).',
+  },
 ] as const satisfies ReadonlyArray<{ id: string; description: string }>;
 
 /** A permission name, such as `orgs:read`: one of PERMISSION_DEFINITIONS' ids. */

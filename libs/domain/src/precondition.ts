@@ -6,5 +6,8 @@ import { IamError } from './iam-error';
  */
 export function checkPrecondition(resource: string, version: number, expected: number | undefined): void {
   if (expected !== undefined && expected !== version)
-    throw new IamError('IAM_ERR_PRECONDITION_FAILED', `The ${resource} changed after If-Match was evaluated (version ${expected} then, ${version} now).`);
+    throw new IamError(
+      'IAM_ERR_PRECONDITION_FAILED',
+      `The ${resource} changed after If-Match was evaluated (version ${expected} then, ${version} now).`,
+    );
 }

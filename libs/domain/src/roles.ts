@@ -52,7 +52,15 @@ export const BUILT_IN_ROLES = [
     id: 'owner',
     name: 'Owner',
     description: 'Everything an admin may do, and deletes organizations and grants or takes away the owner role.',
-    permissions: ['orgs:read', 'orgs:write', 'orgs:delete', 'users:read', 'users:write', 'clients:read', 'clients:write'],
+    permissions: [
+      'orgs:read',
+      'orgs:write',
+      'orgs:delete',
+      'users:read',
+      'users:write',
+      'clients:read',
+      'clients:write',
+    ],
     appliesTo: 'subtree',
     orgId: null,
   },
@@ -101,7 +109,10 @@ export const isRole = (s: unknown): s is BuiltInRoleId => typeof s === 'string' 
 export const isOwnerLevel = (role: RoleDefinition): boolean => role.permissions.includes('orgs:delete');
 
 /** Every permission the roles grant (unknown ids grant nothing), wherever each applies. */
-export function permissionsOfRoles(roles: Iterable<RoleId>, catalog: RoleCatalog = BUILT_IN_ROLE_CATALOG): Set<Permission> {
+export function permissionsOfRoles(
+  roles: Iterable<RoleId>,
+  catalog: RoleCatalog = BUILT_IN_ROLE_CATALOG,
+): Set<Permission> {
   const out = new Set<Permission>();
   for (const role of roles) for (const p of catalog.get(role)?.permissions ?? []) out.add(p);
   return out;

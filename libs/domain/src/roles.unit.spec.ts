@@ -55,8 +55,23 @@ describe('built-in role definitions', () => {
 
   it('grant the permissions of contract section 4, and none grants events:read or tokens:introspect', () => {
     expect([...permissionsOfRoles(['member'])]).toEqual(['orgs:read', 'users:read']);
-    expect([...permissionsOfRoles(['admin'])]).toEqual(['orgs:read', 'orgs:write', 'users:read', 'users:write', 'clients:read', 'clients:write']);
-    expect([...permissionsOfRoles(['owner'])]).toEqual(['orgs:read', 'orgs:write', 'orgs:delete', 'users:read', 'users:write', 'clients:read', 'clients:write']);
+    expect([...permissionsOfRoles(['admin'])]).toEqual([
+      'orgs:read',
+      'orgs:write',
+      'users:read',
+      'users:write',
+      'clients:read',
+      'clients:write',
+    ]);
+    expect([...permissionsOfRoles(['owner'])]).toEqual([
+      'orgs:read',
+      'orgs:write',
+      'orgs:delete',
+      'users:read',
+      'users:write',
+      'clients:read',
+      'clients:write',
+    ]);
     const all = permissionsOfRoles(BUILT_IN_ROLE_IDS);
     expect(all.has('events:read') || all.has('tokens:introspect')).toBe(false);
   });
@@ -101,14 +116,22 @@ describe('role lists', () => {
       }
     };
     expect(check(['owner', 'member'])).toEqual(['member', 'owner']);
-    expect(check(['rol_clientviewer'])).toEqual([{ path: '/roles', message: 'must be a non-empty list of member, admin, owner' }]);
+    expect(check(['rol_clientviewer'])).toEqual([
+      { path: '/roles', message: 'must be a non-empty list of member, admin, owner' },
+    ]);
     expect(check(['rol_clientviewer', 'admin'], catalog.visibleAt('a'))).toEqual(['admin', 'rol_clientviewer']);
-    expect(check(['rol_clientviewer'], catalog.visibleAt('b'))).toEqual([{ path: '/roles', message: 'must be a non-empty list of member, admin, owner' }]);
+    expect(check(['rol_clientviewer'], catalog.visibleAt('b'))).toEqual([
+      { path: '/roles', message: 'must be a non-empty list of member, admin, owner' },
+    ]);
     expect(check([1])).toEqual([{ path: '/roles', message: 'must be a non-empty list of member, admin, owner' }]);
   });
 
   it("are checked by the decider against the state's catalog, the built-in one when it has none", () => {
-    const state: IdentityState = { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
+    const state: IdentityState = {
+      orgs: new OrgTree(),
+      users: new UserDirectory(),
+      memberships: new MembershipIndex(),
+    };
     const created = (orgId: string, parentId: string | null, position: number) => ({
       id: `e${position}`,
       type: 'OrgCreated' as const,
@@ -122,7 +145,12 @@ describe('role lists', () => {
     });
     state.orgs.apply(created('r', null, 1));
     state.orgs.apply(created('a', 'r', 2));
-    const add = (s: IdentityState) => decideAddUserToOrg(s, { orgId: 'a', roles: ['rol_clientviewer'], newUser: { userId: 'u1', emailIndex: 'idx', personal: 'sealed' } });
+    const add = (s: IdentityState) =>
+      decideAddUserToOrg(s, {
+        orgId: 'a',
+        roles: ['rol_clientviewer'],
+        newUser: { userId: 'u1', emailIndex: 'idx', personal: 'sealed' },
+      });
     expect(() => add(state)).toThrow(expect.objectContaining({ code: 'IAM_ERR_VALIDATION' }));
     const added = add({ ...state, roles: catalog }).find((e) => e.type === 'UserAddedToOrg');
     expect(added?.data).toEqual({ orgId: 'a', userId: 'u1', roles: ['rol_clientviewer'] });

@@ -145,7 +145,14 @@ export class UserDirectory {
 
   /** Every user as plain data: ids, positions, digests, statuses; nothing personal in clear. */
   toSnapshot(): UserDirectorySnapshot {
-    const snapshot: UserDirectorySnapshot = { ids: [], personalAt: [], emailIndex: [], statuses: [], versions: [], platformAdmins: [] };
+    const snapshot: UserDirectorySnapshot = {
+      ids: [],
+      personalAt: [],
+      emailIndex: [],
+      statuses: [],
+      versions: [],
+      platformAdmins: [],
+    };
     for (const u of this.users.values()) {
       if (u.platformAdmin) snapshot.platformAdmins.push(snapshot.ids.length);
       snapshot.ids.push(u.id);
@@ -165,7 +172,14 @@ export class UserDirectory {
       const emailIndex = snapshot.emailIndex[i];
       const status = USER_STATUSES[snapshot.statuses[i]];
       if (status === undefined) throw new Error(`UserDirectory snapshot: unknown status of ${id}.`);
-      directory.users.set(id, { id, personalAt: snapshot.personalAt[i], emailIndex, status, platformAdmin: admins.has(i), version: snapshot.versions[i] });
+      directory.users.set(id, {
+        id,
+        personalAt: snapshot.personalAt[i],
+        emailIndex,
+        status,
+        platformAdmin: admins.has(i),
+        version: snapshot.versions[i],
+      });
       if (emailIndex !== null) directory.indexEmail(emailIndex, id);
     }
     return directory;
@@ -198,7 +212,10 @@ export class UserDirectory {
       else this.byEmailIndex.set(emailIndex, shared[0]);
       if (shared !== undefined) this.setShared(emailIndex, shared.slice(1));
     } else if (shared !== undefined) {
-      this.setShared(emailIndex, shared.filter((id) => id !== userId));
+      this.setShared(
+        emailIndex,
+        shared.filter((id) => id !== userId),
+      );
     }
   }
 

@@ -94,9 +94,14 @@ describe('bindRoutes', () => {
   });
 
   it('validates documented request headers', async () => {
-    const reply = await call('POST', '/orgs', { headers: { ...json, 'idempotency-key': 'short' }, body: JSON.stringify({ name: 'A' }) });
+    const reply = await call('POST', '/orgs', {
+      headers: { ...json, 'idempotency-key': 'short' },
+      body: JSON.stringify({ name: 'A' }),
+    });
     expectProblem(reply, 400, 'IAM_ERR_VALIDATION');
-    expect(reply.body.errors).toEqual([{ path: '/headers/idempotency-key', message: 'must NOT have fewer than 8 characters' }]);
+    expect(reply.body.errors).toEqual([
+      { path: '/headers/idempotency-key', message: 'must NOT have fewer than 8 characters' },
+    ]);
 
     const missing = await call('DELETE', '/orgs/1');
     expect(missing.body.errors).toEqual([{ path: '/headers/if-match', message: 'is required' }]);
@@ -139,19 +144,27 @@ describe('bindRoutes', () => {
   });
 
   it('answers 415 for undeclared or missing content types', async () => {
-    const text = await call('POST', '/orgs', { headers: { ...auth, 'content-type': 'text/plain' }, body: '{"name":"A"}' });
+    const text = await call('POST', '/orgs', {
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: '{"name":"A"}',
+    });
     expectProblem(text, 415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE');
 
     const none = await call('POST', '/orgs', { headers: auth, body: new Uint8Array(Buffer.from('{"name":"A"}')) });
     expectProblem(none, 415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE');
 
-    const jsonOnForm = await call('POST', '/token', { headers: { 'content-type': 'application/json' }, body: '{"grant_type":"password"}' });
+    const jsonOnForm = await call('POST', '/token', {
+      headers: { 'content-type': 'application/json' },
+      body: '{"grant_type":"password"}',
+    });
     expectProblem(jsonOnForm, 415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE');
     expect(server.ctx.calls).toEqual([]);
   });
 
   it('parses and coerces form bodies on routes that declare them', async () => {
-    const reply = await call('POST', '/token', { body: new URLSearchParams({ grant_type: 'password', username: 'ann', ttl: '60' }) });
+    const reply = await call('POST', '/token', {
+      body: new URLSearchParams({ grant_type: 'password', username: 'ann', ttl: '60' }),
+    });
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual({ form: { grant_type: 'password', username: 'ann', ttl: 60 }, auth: null });
 
@@ -188,7 +201,11 @@ describe('bindRoutes', () => {
 
     expect(server.log).toHaveBeenCalledTimes(1);
     const [, fields] = server.log.mock.calls[0];
-    expect(fields).toMatchObject({ operationId: 'boom', status: 500, error: { message: expect.stringContaining('hunter2') } });
+    expect(fields).toMatchObject({
+      operationId: 'boom',
+      status: 500,
+      error: { message: expect.stringContaining('hunter2') },
+    });
     expect(fields.error.stack).toContain('at ');
     expect(JSON.stringify(server.log.mock.calls)).not.toMatch(/SECRET/);
   });

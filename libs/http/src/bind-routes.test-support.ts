@@ -73,7 +73,11 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
       ctx.calls.push('createOrg');
       // A plain JSON Schema types the body `unknown`: the handler narrows it (TypeBox schemas type it for it).
       if ((req.body as { name?: unknown }).name === 'taken') throw new ConflictError('The name is taken.');
-      return { status: 201, body: { created: req.body, key: req.headers['idempotency-key'] ?? null }, headers: { Location: '/orgs/1' } };
+      return {
+        status: 201,
+        body: { created: req.body, key: req.headers['idempotency-key'] ?? null },
+        headers: { Location: '/orgs/1' },
+      };
     },
   }),
   defineRoute<Ctx>({
@@ -88,7 +92,12 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
         schema: {
           type: 'object',
           required: ['grant_type'],
-          properties: { grant_type: { const: 'password' }, username: { type: 'string' }, password: { type: 'string' }, ttl: { type: 'integer' } },
+          properties: {
+            grant_type: { const: 'password' },
+            username: { type: 'string' },
+            password: { type: 'string' },
+            ttl: { type: 'integer' },
+          },
           additionalProperties: false,
         },
       },
@@ -108,7 +117,13 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
       body: {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
         repeatable: ['resource'],
-        schema: { type: 'object', properties: { grant_type: { type: 'string' }, resource: { type: ['string', 'array'], items: { type: 'string' } } } },
+        schema: {
+          type: 'object',
+          properties: {
+            grant_type: { type: 'string' },
+            resource: { type: ['string', 'array'], items: { type: 'string' } },
+          },
+        },
       },
     },
     responses: { 200: { description: 'ok', schema: { type: 'object' } } },
@@ -136,7 +151,9 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
     path: '/bad-response',
     summary: 'Breaks its schema',
     auth: 'none',
-    responses: { 200: { description: 'ok', schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } },
+    responses: {
+      200: { description: 'ok', schema: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
+    },
     handler: async () => ({ status: 200, body: { id: 42 } }),
   }),
   defineRoute<Ctx>({
@@ -154,7 +171,13 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
     path: '/orgs/{orgId}',
     summary: 'Delete',
     auth: 'none',
-    request: { headers: { type: 'object', required: ['if-match'], properties: { 'if-match': { type: 'string', pattern: '^"\\d+"$' } } } },
+    request: {
+      headers: {
+        type: 'object',
+        required: ['if-match'],
+        properties: { 'if-match': { type: 'string', pattern: '^"\\d+"$' } },
+      },
+    },
     responses: { 204: { description: 'gone' } },
     // A body on a 204 must never reach the wire.
     handler: async (req) => ({ status: 204, body: { ifMatch: req.headers['if-match'] } }),
@@ -171,7 +194,6 @@ export const sampleRoutes: RouteDefinition<Ctx>[] = [
   }),
 ];
 
-
 export interface Reply {
   status: number;
   headers: Headers;
@@ -183,7 +205,11 @@ export interface SampleServer {
   ctx: Ctx;
   log: jest.Mock;
   base: string;
-  call: (method: string, path: string, init?: { headers?: Record<string, string>; body?: RequestInit['body'] }) => Promise<Reply>;
+  call: (
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: RequestInit['body'] },
+  ) => Promise<Reply>;
   close: () => Promise<void>;
 }
 
@@ -217,7 +243,12 @@ export const startSampleServer = async (): Promise<SampleServer> => {
     base: prefix,
     close,
     call: async (method, path, init = {}) => {
-      const res = await fetch(prefix + path, { method, headers: init.headers, body: init.body, duplex: 'half' } as RequestInit);
+      const res = await fetch(prefix + path, {
+        method,
+        headers: init.headers,
+        body: init.body,
+        duplex: 'half',
+      } as RequestInit);
       const text = await res.text();
       return { status: res.status, headers: res.headers, text, body: text === '' ? undefined : JSON.parse(text) };
     },
@@ -237,5 +268,11 @@ export const listen = async (app: express.Express): Promise<{ base: string; clos
 export const expectProblem = (reply: Reply, status: number, code: string): void => {
   expect(reply.status).toBe(status);
   expect(reply.headers.get('content-type')).toBe('application/problem+json');
-  expect(reply.body).toMatchObject({ type: `urn:arbor:error:${code}`, status, code, title: expect.any(String), detail: expect.any(String) });
+  expect(reply.body).toMatchObject({
+    type: `urn:arbor:error:${code}`,
+    status,
+    code,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
 };

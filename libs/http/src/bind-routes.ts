@@ -7,7 +7,12 @@ import { extractRequestBody, refuseRequestContent } from './extract-request-body
 import type { HttpProblem } from './http-problem';
 import { parseQueryString } from './parse-query-string';
 import { sendFailure, type ResponseConventions } from './oauth-error';
-import { internalProblem, methodNotAllowedProblem, preconditionFailedProblem, validationProblem } from './request-problems';
+import {
+  internalProblem,
+  methodNotAllowedProblem,
+  preconditionFailedProblem,
+  validationProblem,
+} from './request-problems';
 import type { HandlerRequest, HandlerResult, RouteDefinition } from './route-definition';
 import { RouteTable } from './route-table';
 import { SchemaCompiler } from './schema-compiler';
@@ -55,7 +60,10 @@ interface Settings<Ctx> {
  * path; any other path goes to the next middleware. The routes parse bodies themselves, so no app-wide
  * body parser is needed.
  */
-export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options: BindRoutesOptions<Ctx>): RequestHandler => {
+export const bindRoutes = <Ctx>(
+  routes: readonly RouteDefinition<Ctx>[],
+  options: BindRoutesOptions<Ctx>,
+): RequestHandler => {
   const settings: Settings<Ctx> = {
     ctx: options.ctx,
     authenticate: options.authenticate,
@@ -77,7 +85,12 @@ export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options
     const seen = pathConventions.get(path);
     if (seen !== undefined && seen.errorFormat !== own.errorFormat)
       throw new Error(`${route.operationId}: the routes on ${route.path} must declare the same errorFormat`);
-    pathConventions.set(path, seen === undefined ? own : { errorFormat: own.errorFormat, responseHeaders: sharedHeaders(seen.responseHeaders, own.responseHeaders) });
+    pathConventions.set(
+      path,
+      seen === undefined
+        ? own
+        : { errorFormat: own.errorFormat, responseHeaders: sharedHeaders(seen.responseHeaders, own.responseHeaders) },
+    );
     table.add(route.method, route.path, compileRoute(route, compiler, options.validateResponses === true));
   }
   const prefix = options.prefix ?? '';
@@ -97,7 +110,8 @@ export const bindRoutes = <Ctx>(routes: readonly RouteDefinition<Ctx>[], options
       case 'method-not-allowed': {
         // Any route on the path names its template; a 405 is rare, so the second lookup costs nothing that matters.
         const sibling = table.match(found.allow[0], pathname);
-        const conventions = sibling.kind === 'found' ? pathConventions.get(sibling.value.route.path.toLowerCase()) : undefined;
+        const conventions =
+          sibling.kind === 'found' ? pathConventions.get(sibling.value.route.path.toLowerCase()) : undefined;
         if (req.method === 'OPTIONS') {
           res.statusCode = 204;
           for (const [name, value] of Object.entries(conventions?.responseHeaders ?? {})) res.setHeader(name, value);
@@ -154,7 +168,8 @@ const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request,
     const input: HandlerRequest = {
       params: validated(c.validateParams, req.params, 'params'),
       query: validated(c.validateQuery, parseQueryString(req.url), 'query'),
-      headers: c.validateHeaders === undefined ? {} : validated(c.validateHeaders, pickHeaders(req, c.headerNames), 'headers'),
+      headers:
+        c.validateHeaders === undefined ? {} : validated(c.validateHeaders, pickHeaders(req, c.headerNames), 'headers'),
       body: c.body === undefined ? refuseRequestContent(req) : await extractRequestBody(req, c.body, s.bodyLimit),
       auth,
       raw: req,
@@ -185,7 +200,13 @@ const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request,
   try {
     const contentType = result.contentType ?? c.route.responses[result.status]?.contentType;
     const fixed = c.route.responseHeaders;
-    writeResponse(res, result.status, result.body, contentType, fixed === undefined ? result.headers : { ...fixed, ...result.headers });
+    writeResponse(
+      res,
+      result.status,
+      result.body,
+      contentType,
+      fixed === undefined ? result.headers : { ...fixed, ...result.headers },
+    );
   } catch (err) {
     fail(c, s, res, internalProblem(), err);
   }
@@ -204,11 +225,18 @@ const conditionalRead = (req: Request, result: HandlerResult): HandlerResult => 
   const tag = result.headers?.ETag;
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, tag, true))
     throw preconditionFailedProblem('If-Match matches no current representation of the resource.');
-  if (ifNoneMatch !== undefined && !ifNoneMatchHolds(ifNoneMatch, tag, true)) return { status: 304, headers: result.headers };
+  if (ifNoneMatch !== undefined && !ifNoneMatchHolds(ifNoneMatch, tag, true))
+    return { status: 304, headers: result.headers };
   return result;
 };
 
-const fail = <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, res: Response, problem: HttpProblem, err: unknown): void => {
+const fail = <Ctx>(
+  c: CompiledRoute<Ctx>,
+  s: Settings<Ctx>,
+  res: Response,
+  problem: HttpProblem,
+  err: unknown,
+): void => {
   logServerFault(s.log, problem, err, { operationId: c.route.operationId, method: c.route.method, path: c.route.path });
   if (res.headersSent) {
     res.destroy();

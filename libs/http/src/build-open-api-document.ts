@@ -19,7 +19,10 @@ export interface OpenApiInfo {
   extraPaths?: Record<string, Record<string, unknown>>;
 }
 
-export type OpenApiDocument = Record<string, unknown> & { openapi: '3.1.0'; paths: Record<string, Record<string, unknown>> };
+export type OpenApiDocument = Record<string, unknown> & {
+  openapi: '3.1.0';
+  paths: Record<string, Record<string, unknown>>;
+};
 
 /**
  * Renders route definitions as an OpenAPI 3.1 document. Route schemas are JSON Schema 2020-12 already, so
@@ -49,7 +52,11 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], 
 
   const doc: OpenApiDocument = {
     openapi: '3.1.0',
-    info: { title: info.title, version: info.version, description: info.description === undefined ? PATH_CONVENTIONS : `${info.description}\n\n${PATH_CONVENTIONS}` },
+    info: {
+      title: info.title,
+      version: info.version,
+      description: info.description === undefined ? PATH_CONVENTIONS : `${info.description}\n\n${PATH_CONVENTIONS}`,
+    },
     paths,
   };
   if (info.serverUrl !== undefined) doc.servers = [{ url: info.serverUrl }];
@@ -62,7 +69,11 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], 
   doc.components = {
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-      clientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client credentials, RFC 6749 section 2.3.1 (client_secret_basic).' },
+      clientBasic: {
+        type: 'http',
+        scheme: 'basic',
+        description: 'OAuth client credentials, RFC 6749 section 2.3.1 (client_secret_basic).',
+      },
     },
     schemas: names.schemas,
   };
@@ -74,7 +85,11 @@ const operation = (route: RouteDefinition<never>): Record<string, unknown> => {
   if (route.description !== undefined) op.description = route.description;
   if (route.tags !== undefined && route.tags.length > 0) op.tags = route.tags;
 
-  const parameters = [...pathParameters(route), ...parametersOf(route.request?.query, 'query'), ...parametersOf(route.request?.headers, 'header')];
+  const parameters = [
+    ...pathParameters(route),
+    ...parametersOf(route.request?.query, 'query'),
+    ...parametersOf(route.request?.headers, 'header'),
+  ];
   if (parameters.length > 0) op.parameters = parameters;
 
   const body = route.request?.body;
@@ -94,7 +109,8 @@ const operation = (route: RouteDefinition<never>): Record<string, unknown> => {
       }
       response.headers = headers;
     }
-    if (spec.schema !== undefined) response.content = { [spec.contentType ?? 'application/json']: { schema: spec.schema } };
+    if (spec.schema !== undefined)
+      response.content = { [spec.contentType ?? 'application/json']: { schema: spec.schema } };
     if (spec.links !== undefined) response.links = spec.links;
     responses[status] = response;
   }
@@ -108,7 +124,9 @@ const operation = (route: RouteDefinition<never>): Record<string, unknown> => {
 /** Every templated segment must be declared (OpenAPI requires it), typed by the params schema when it says so. */
 const pathParameters = (route: RouteDefinition<never>): Record<string, unknown>[] => {
   const properties = propertiesOf(route.request?.params);
-  return pathParamNames(route.path).map((name) => parameter(name, 'path', true, properties[name] ?? { type: 'string' }));
+  return pathParamNames(route.path).map((name) =>
+    parameter(name, 'path', true, properties[name] ?? { type: 'string' }),
+  );
 };
 
 /** OpenAPI ignores header parameters that HTTP itself governs; documenting them would be misleading. */

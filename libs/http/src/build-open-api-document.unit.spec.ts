@@ -11,7 +11,11 @@ const handler = async () => ({ status: 204 });
 const org = {
   type: 'object',
   required: ['id', 'name', 'description'],
-  properties: { id: { type: 'string', format: 'uuid' }, name: { type: 'string' }, description: { type: ['string', 'null'] } },
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    description: { type: ['string', 'null'] },
+  },
   additionalProperties: false,
 };
 
@@ -57,7 +61,10 @@ const routes: RouteDefinition<{ db: string }>[] = [
         required: ['if-match'],
         properties: { 'if-match': { type: 'string' }, authorization: { type: 'string' } },
       },
-      body: { schema: { type: 'object', properties: { name: { type: 'string' } } }, contentTypes: ['application/merge-patch+json', 'application/json'] },
+      body: {
+        schema: { type: 'object', properties: { name: { type: 'string' } } },
+        contentTypes: ['application/merge-patch+json', 'application/json'],
+      },
     },
     responses: { 200: { description: 'Updated', schema: org }, 412: problemResponse('Stale version') },
     handler,
@@ -82,7 +89,13 @@ const routes: RouteDefinition<{ db: string }>[] = [
 ];
 
 const build = () =>
-  buildOpenApiDocument(routes, { title: 'Arbor IAM', version: '1.2.3', description: 'IAM', basePath: '/api/v1/', serverUrl: 'https://iam.example' });
+  buildOpenApiDocument(routes, {
+    title: 'Arbor IAM',
+    version: '1.2.3',
+    description: 'IAM',
+    basePath: '/api/v1/',
+    serverUrl: 'https://iam.example',
+  });
 
 const op = (doc: any, path: string, method: string): any => doc.paths[path][method];
 
@@ -95,19 +108,36 @@ describe('buildOpenApiDocument', () => {
     expect(doc.tags).toEqual([{ name: 'Organizations' }, { name: 'OAuth' }]);
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     expect(doc.components.schemas.Problem).toBe(problemSchema);
-    expect(Object.keys(doc.components.schemas.Problem.properties)).toEqual(['type', 'title', 'status', 'detail', 'code', 'errors']);
+    expect(Object.keys(doc.components.schemas.Problem.properties)).toEqual([
+      'type',
+      'title',
+      'status',
+      'detail',
+      'code',
+      'errors',
+    ]);
   });
 
   it('keys paths by base path plus OpenAPI templated route path', () => {
     const doc: any = build();
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/oauth/token', '/api/v1/orgs/{orgId}', '/api/v1/orgs/{orgId}/children']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/oauth/token',
+      '/api/v1/orgs/{orgId}',
+      '/api/v1/orgs/{orgId}/children',
+    ]);
     expect(Object.keys(doc.paths['/api/v1/orgs/{orgId}'])).toEqual(['patch']);
   });
 
   it('documents path, query and header parameters', () => {
     const doc: any = build();
     expect(op(doc, '/api/v1/orgs/{orgId}/children', 'get').parameters).toEqual([
-      { name: 'orgId', in: 'path', required: true, schema: { type: 'string', format: 'uuid', description: 'The parent.' }, description: 'The parent.' },
+      {
+        name: 'orgId',
+        in: 'path',
+        required: true,
+        schema: { type: 'string', format: 'uuid', description: 'The parent.' },
+        description: 'The parent.',
+      },
       { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, default: 20 } },
       { name: 'cursor', in: 'query', required: true, schema: { type: 'string' } },
     ]);
@@ -136,9 +166,14 @@ describe('buildOpenApiDocument', () => {
     // Declared, then the failures any bearer route may answer (400, 401, 500, 503), ordered by status.
     expect(Object.keys(responses)).toEqual(['200', '400', '401', '404', '500', '503']);
     expect(responses['503'].headers['Retry-After']).toBeDefined();
-    expect(responses['200'].headers).toEqual({ ETag: { description: 'Version of the parent', schema: { type: 'string' } } });
+    expect(responses['200'].headers).toEqual({
+      ETag: { description: 'Version of the parent', schema: { type: 'string' } },
+    });
     expect(Object.keys(responses['200'].content)).toEqual(['application/json']);
-    expect(responses['404']).toEqual({ description: 'No such organization', content: { 'application/problem+json': { schema: problemSchemaRef } } });
+    expect(responses['404']).toEqual({
+      description: 'No such organization',
+      content: { 'application/problem+json': { schema: problemSchemaRef } },
+    });
     expect(op(build(), '/api/v1/orgs/{orgId}/children', 'get').operationId).toBe('listChildren');
   });
 
@@ -183,7 +218,10 @@ describe('buildOpenApiDocument', () => {
     }
     expect(refs).toContain('#/components/schemas/Problem');
     for (const ref of refs) {
-      const target = ref.slice(2).split('/').reduce((node: any, key) => node?.[key], doc);
+      const target = ref
+        .slice(2)
+        .split('/')
+        .reduce((node: any, key) => node?.[key], doc);
       expect(target).toBeDefined();
     }
   });
@@ -191,25 +229,55 @@ describe('buildOpenApiDocument', () => {
   it('refuses duplicate operation ids and duplicate operations', () => {
     const info = { title: 't', version: '1', basePath: '/api' };
     expect(() => buildOpenApiDocument([routes[0], routes[0]], info)).toThrow(/Duplicate operationId/);
-    expect(() => buildOpenApiDocument([routes[0], { ...routes[0], operationId: 'other' }], info)).toThrow(/Duplicate operation GET/);
+    expect(() => buildOpenApiDocument([routes[0], { ...routes[0], operationId: 'other' }], info)).toThrow(
+      /Duplicate operation GET/,
+    );
   });
 
   it('names titled schemas: components.schemas[title] and a $ref wherever they are used', () => {
     const member = { title: 'Member', type: 'object', properties: { id: { type: 'string' } } };
     const page = { title: 'MemberPage', type: 'object', properties: { items: { type: 'array', items: member } } };
     const named = [
-      defineRoute({ operationId: 'a', method: 'get', path: '/a', summary: 'a', auth: 'none', responses: { 200: { description: 'a', schema: page } }, handler }),
-      defineRoute({ operationId: 'b', method: 'post', path: '/b', summary: 'b', auth: 'none', request: { body: { schema: member } }, responses: { 201: { description: 'b', schema: member } }, handler }),
+      defineRoute({
+        operationId: 'a',
+        method: 'get',
+        path: '/a',
+        summary: 'a',
+        auth: 'none',
+        responses: { 200: { description: 'a', schema: page } },
+        handler,
+      }),
+      defineRoute({
+        operationId: 'b',
+        method: 'post',
+        path: '/b',
+        summary: 'b',
+        auth: 'none',
+        request: { body: { schema: member } },
+        responses: { 201: { description: 'b', schema: member } },
+        handler,
+      }),
     ];
     const doc: any = buildOpenApiDocument(named, { title: 't', version: '1', basePath: '' });
-    expect(op(doc, '/a', 'get').responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/MemberPage' });
+    expect(op(doc, '/a', 'get').responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/MemberPage',
+    });
     expect(doc.components.schemas.MemberPage.properties.items.items).toEqual({ $ref: '#/components/schemas/Member' });
-    expect(op(doc, '/b', 'post').requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Member' });
+    expect(op(doc, '/b', 'post').requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/Member',
+    });
     expect(doc.components.schemas.Member).toEqual(member);
     // The declarations themselves are untouched: the binder validates with them.
     expect(page.properties.items.items).toBe(member);
 
-    const clash = { ...named[1], operationId: 'c', path: '/c', request: { body: { schema: { ...member, required: ['id'] } } } };
-    expect(() => buildOpenApiDocument([...named, clash], { title: 't', version: '1', basePath: '' })).toThrow(/Two different schemas are titled 'Member'/);
+    const clash = {
+      ...named[1],
+      operationId: 'c',
+      path: '/c',
+      request: { body: { schema: { ...member, required: ['id'] } } },
+    };
+    expect(() => buildOpenApiDocument([...named, clash], { title: 't', version: '1', basePath: '' })).toThrow(
+      /Two different schemas are titled 'Member'/,
+    );
   });
 });

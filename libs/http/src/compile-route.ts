@@ -30,7 +30,8 @@ export const compileRoute = <Ctx>(
 
   if (request.params !== undefined) {
     for (const name of propertyNames(request.params)) {
-      if (!pathParams.includes(name)) throw new Error(`${where}: params schema names '${name}', which is not in the path`);
+      if (!pathParams.includes(name))
+        throw new Error(`${where}: params schema names '${name}', which is not in the path`);
     }
   }
   const headerNames = propertyNames(request.headers ?? {});
@@ -84,7 +85,8 @@ export const responseViolation = (
   if (!responses.has(result.status)) return `status ${result.status} is not declared`;
   const validate = responses.get(result.status);
   const sendsBody = result.body !== undefined && mayHaveBody(result.status);
-  if (validate === undefined) return sendsBody ? `status ${result.status} declares no body but one was returned` : undefined;
+  if (validate === undefined)
+    return sendsBody ? `status ${result.status} declares no body but one was returned` : undefined;
   if (validate(result.body)) return undefined;
   return toFieldErrors(validate.errors, 'response')
     .map((e) => `${e.path} ${e.message}`)
@@ -94,7 +96,8 @@ export const responseViolation = (
 /** Open query schemas are the exception: unless a schema opts in, unknown parameters are refused. */
 const closedQuerySchema = (schema: JsonSchema | undefined): JsonSchema => {
   if (schema === undefined) return NO_QUERY;
-  const opensItself = 'additionalProperties' in schema || 'patternProperties' in schema || 'unevaluatedProperties' in schema;
+  const opensItself =
+    'additionalProperties' in schema || 'patternProperties' in schema || 'unevaluatedProperties' in schema;
   if (opensItself) return schema;
   let closed = closedSchemas.get(schema);
   if (closed === undefined) {

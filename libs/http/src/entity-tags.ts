@@ -62,7 +62,11 @@ export const weakMatch = (a: EntityTag, b: EntityTag): boolean => a.opaque === b
  * when a current representation exists; a list holds when one of its tags matches `current` by strong
  * comparison (so a weak tag never does).
  */
-export function ifMatchHolds(condition: EntityTagCondition, current: string | undefined, exists = current !== undefined): boolean {
+export function ifMatchHolds(
+  condition: EntityTagCondition,
+  current: string | undefined,
+  exists = current !== undefined,
+): boolean {
   if (condition === '*') return exists;
   const tag = current === undefined ? undefined : parseSingleTag(current);
   return tag !== undefined && condition.some((t) => strongMatch(t, tag));
@@ -72,7 +76,11 @@ export function ifMatchHolds(condition: EntityTagCondition, current: string | un
  * Whether an `If-None-Match` condition holds (RFC 9110 section 13.1.2): `*` holds when there is no current
  * representation; a list holds when none of its tags matches `current` by weak comparison.
  */
-export function ifNoneMatchHolds(condition: EntityTagCondition, current: string | undefined, exists = current !== undefined): boolean {
+export function ifNoneMatchHolds(
+  condition: EntityTagCondition,
+  current: string | undefined,
+  exists = current !== undefined,
+): boolean {
   if (condition === '*') return !exists;
   const tag = current === undefined ? undefined : parseSingleTag(current);
   return tag === undefined || !condition.some((t) => weakMatch(t, tag));
@@ -98,14 +106,18 @@ export function readPreconditions(headers: Record<string, string | string[] | un
   return { ifMatch: conditionOf(headers, 'if-match'), ifNoneMatch: conditionOf(headers, 'if-none-match') };
 }
 
-function conditionOf(headers: Record<string, string | string[] | undefined>, name: 'if-match' | 'if-none-match'): EntityTagCondition | undefined {
+function conditionOf(
+  headers: Record<string, string | string[] | undefined>,
+  name: 'if-match' | 'if-none-match',
+): EntityTagCondition | undefined {
   const raw = headers[name];
   if (raw === undefined) return undefined;
   const parsed = parseEntityTagCondition(Array.isArray(raw) ? raw.join(', ') : raw);
   if (parsed === undefined)
-    throw validationProblem(`${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of entity tags ("..." or W/"...", RFC 9110 section 8.8.3).`, [
-      { path: `/headers/${name}`, message: 'is not "*" or a list of entity tags' },
-    ]);
+    throw validationProblem(
+      `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of entity tags ("..." or W/"...", RFC 9110 section 8.8.3).`,
+      [{ path: `/headers/${name}`, message: 'is not "*" or a list of entity tags' }],
+    );
   return parsed;
 }
 

@@ -1,4 +1,10 @@
-import { ifMatchHolds, ifNoneMatchHolds, parseEntityTagCondition, readPreconditions, representationTag } from './entity-tags';
+import {
+  ifMatchHolds,
+  ifNoneMatchHolds,
+  parseEntityTagCondition,
+  readPreconditions,
+  representationTag,
+} from './entity-tags';
 import { HttpProblem } from './http-problem';
 
 describe('entity tag conditions (RFC 9110 sections 8.8.3, 13.1.1, 13.1.2)', () => {
@@ -22,7 +28,20 @@ describe('entity tag conditions (RFC 9110 sections 8.8.3, 13.1.1, 13.1.2)', () =
   });
 
   it('refuses what the grammar does not allow', () => {
-    for (const value of ['a', '"a', 'a"', 'w/"a"', 'W/ "a"', '"a" "b"', '"a"b', '*, "a"', '"a", *', '"a b"', '"a\u0001"', 'W/a'])
+    for (const value of [
+      'a',
+      '"a',
+      'a"',
+      'w/"a"',
+      'W/ "a"',
+      '"a" "b"',
+      '"a"b',
+      '*, "a"',
+      '"a", *',
+      '"a b"',
+      '"a\u0001"',
+      'W/a',
+    ])
       expect([value, parseEntityTagCondition(value)]).toEqual([value, undefined]);
   });
 
@@ -64,7 +83,11 @@ describe('entity tag conditions (RFC 9110 sections 8.8.3, 13.1.1, 13.1.2)', () =
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(HttpProblem);
-    expect(thrown).toMatchObject({ status: 400, code: 'IAM_ERR_VALIDATION', errors: [{ path: '/headers/if-none-match' }] });
+    expect(thrown).toMatchObject({
+      status: 400,
+      code: 'IAM_ERR_VALIDATION',
+      errors: [{ path: '/headers/if-none-match' }],
+    });
   });
 
   it('tags a representation by its version and a digest of its bytes, so any change of the body changes the tag', () => {

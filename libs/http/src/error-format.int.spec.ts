@@ -17,7 +17,11 @@ const json = { 'content-type': 'application/json' };
 
 /** RFC 6749 section 5.2, never cached. */
 function expectOAuthError(reply: { status: number; headers: Headers; body: any }, status: number, error: string): void {
-  expect({ status: reply.status, type: reply.headers.get('content-type'), error: reply.body.error }).toEqual({ status, type: 'application/json; charset=utf-8', error });
+  expect({ status: reply.status, type: reply.headers.get('content-type'), error: reply.body.error }).toEqual({
+    status,
+    type: 'application/json; charset=utf-8',
+    error,
+  });
   expect(Object.keys(reply.body).sort()).toEqual(['error', 'error_description']);
   expect(reply.body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
   expect([reply.headers.get('cache-control'), reply.headers.get('pragma')]).toEqual(['no-store', 'no-cache']);
@@ -25,12 +29,36 @@ function expectOAuthError(reply: { status: number; headers: Headers; body: any }
 
 describe("errorFormat: 'oauth2'", () => {
   it('renders every failure before the handler as invalid_request, keeping the status', async () => {
-    expectOAuthError(await server.call('POST', TOKEN, { headers: json, body: '{"grant_type":' }), 400, 'invalid_request');
-    expectOAuthError(await server.call('POST', TOKEN, { headers: json, body: '{"grant_type": 7}' }), 400, 'invalid_request');
-    expectOAuthError(await server.call('POST', TOKEN, { headers: json, body: '{"grant_type": "a", "grant_type": "b"}' }), 400, 'invalid_request');
-    expectOAuthError(await server.call('POST', TOKEN, { headers: form, body: 'grant_type=a&grant_type=a' }), 400, 'invalid_request');
-    expectOAuthError(await server.call('POST', TOKEN, { headers: form, body: `grant_type=${'x'.repeat(70_000)}` }), 413, 'invalid_request');
-    expectOAuthError(await server.call('POST', TOKEN, { headers: { 'content-type': 'text/plain' }, body: 'x' }), 415, 'invalid_request');
+    expectOAuthError(
+      await server.call('POST', TOKEN, { headers: json, body: '{"grant_type":' }),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await server.call('POST', TOKEN, { headers: json, body: '{"grant_type": 7}' }),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await server.call('POST', TOKEN, { headers: json, body: '{"grant_type": "a", "grant_type": "b"}' }),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await server.call('POST', TOKEN, { headers: form, body: 'grant_type=a&grant_type=a' }),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await server.call('POST', TOKEN, { headers: form, body: `grant_type=${'x'.repeat(70_000)}` }),
+      413,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await server.call('POST', TOKEN, { headers: { 'content-type': 'text/plain' }, body: 'x' }),
+      415,
+      'invalid_request',
+    );
     expect(server.ctx.calls).toEqual([]);
   });
 
@@ -42,11 +70,18 @@ describe("errorFormat: 'oauth2'", () => {
     expectOAuthError(get, 405, 'invalid_request');
     expect(get.headers.get('allow')).toBe('POST');
     const options = await server.call('OPTIONS', TOKEN);
-    expect([options.status, options.headers.get('allow'), options.headers.get('cache-control')]).toEqual([204, 'POST', 'no-store']);
+    expect([options.status, options.headers.get('allow'), options.headers.get('cache-control')]).toEqual([
+      204,
+      'POST',
+      'no-store',
+    ]);
   });
 
   it('sends the declared headers on success too, before the handler’s own, and collects repeatable fields as arrays', async () => {
-    const reply = await server.call('POST', TOKEN, { headers: form, body: 'grant_type=a&resource=https://a.test&resource=https://b.test' });
+    const reply = await server.call('POST', TOKEN, {
+      headers: form,
+      body: 'grant_type=a&resource=https://a.test&resource=https://b.test',
+    });
     expect(reply.status).toBe(200);
     expect(reply.body.form).toEqual({ grant_type: 'a', resource: ['https://a.test', 'https://b.test'] });
     expect([reply.headers.get('cache-control'), reply.headers.get('x-handler')]).toEqual(['no-store', 'yes']);
@@ -64,15 +99,31 @@ describe('the default format', () => {
     const nested = await server.call('PATCH', '/optional', { headers: json, body: '{"a": [{"b/c": 1, "b/c": 2}]}' });
     expectProblem(nested, 400, 'IAM_ERR_VALIDATION');
     expect(nested.body.errors).toEqual([{ path: '/body/a/0/b~1c', message: 'must not be repeated' }]);
-    const siblings = await server.call('PATCH', '/optional', { headers: json, body: '{"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 1}, {"k": 2}]}' });
+    const siblings = await server.call('PATCH', '/optional', {
+      headers: json,
+      body: '{"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 1}, {"k": 2}]}',
+    });
     expect(siblings.status).toBe(200);
   });
 
   it('refuses at bind time two routes on one path that disagree on the error format', () => {
     const route = (method: 'get' | 'post', errorFormat: 'problem' | 'oauth2') =>
-      defineRoute<unknown>({ operationId: method, method, path: '/x', summary: 'x', auth: 'none', errorFormat, responses: {}, handler: async () => ({ status: 200 }) });
+      defineRoute<unknown>({
+        operationId: method,
+        method,
+        path: '/x',
+        summary: 'x',
+        auth: 'none',
+        errorFormat,
+        responses: {},
+        handler: async () => ({ status: 200 }),
+      });
     const bind = (errorFormat: 'problem' | 'oauth2') =>
-      bindRoutes([route('get', 'oauth2'), route('post', errorFormat)], { ctx: {}, authenticate: async () => undefined, mapError });
+      bindRoutes([route('get', 'oauth2'), route('post', errorFormat)], {
+        ctx: {},
+        authenticate: async () => undefined,
+        mapError,
+      });
     expect(() => bind('problem')).toThrow('errorFormat');
     expect(() => bind('oauth2')).not.toThrow();
   });

@@ -36,7 +36,8 @@ describe('errorHandler', () => {
     const other = await listen(app);
     try {
       const url = `${other.base}/echo`;
-      const post = (body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const post = (body: string) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const tooLarge = await post(JSON.stringify({ name: 'x'.repeat(64) }));
       expect(tooLarge.status).toBe(413);
       expect(tooLarge.headers.get('content-type')).toBe('application/problem+json');

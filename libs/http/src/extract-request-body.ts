@@ -27,7 +27,8 @@ export interface BodyRules {
 }
 
 /** Only these media types can be parsed; anything else is a bind-time error. */
-export const isParseableMediaType = (mediaType: string): boolean => mediaType === FORM_CONTENT_TYPE || isJsonType(mediaType);
+export const isParseableMediaType = (mediaType: string): boolean =>
+  mediaType === FORM_CONTENT_TYPE || isJsonType(mediaType);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -81,7 +82,8 @@ const hasContent = (req: Request): boolean => {
   const declaredLength = headers['content-length'];
   return (
     (req as { _body?: boolean })._body === true ||
-    (!req.readableEnded && (headers['transfer-encoding'] !== undefined || (declaredLength !== undefined && declaredLength !== '0')))
+    (!req.readableEnded &&
+      (headers['transfer-encoding'] !== undefined || (declaredLength !== undefined && declaredLength !== '0')))
   );
 };
 
@@ -96,7 +98,8 @@ export const refuseRequestContent = (req: Request): undefined => {
 };
 
 const absent = (rules: BodyRules): undefined => {
-  if (rules.required) throw validationProblem('The request body is required.', [{ path: '/body', message: 'is required' }]);
+  if (rules.required)
+    throw validationProblem('The request body is required.', [{ path: '/body', message: 'is required' }]);
   return undefined;
 };
 
@@ -118,14 +121,21 @@ const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> 
   // Any JSON text may hold a number or a string to refuse; only objects and arrays nest or repeat names.
   const fault = jsonStructureFault(text);
   if (fault?.kind === 'too-deep')
-    throw validationProblem(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '/body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
+    throw validationProblem(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [
+      { path: '/body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
   if (fault?.kind === 'duplicate')
-    throw validationProblem('The request body repeats a member name in one object.', [{ path: `/body${fault.pointer}`, message: 'must not be repeated' }]);
+    throw validationProblem('The request body repeats a member name in one object.', [
+      { path: `/body${fault.pointer}`, message: 'must not be repeated' },
+    ]);
   if (fault?.kind === 'number')
     throw validationProblem('The request body holds a number beyond ±(2^53 - 1), which would not be kept exactly.', [
       { path: `/body${fault.pointer}`, message: 'must be a number from -(2^53 - 1) to 2^53 - 1' },
     ]);
-  if (fault?.kind === 'text') throw validationProblem('The request body holds text that cannot be stored.', [{ path: `/body${fault.pointer}`, message: fault.message }]);
+  if (fault?.kind === 'text')
+    throw validationProblem('The request body holds text that cannot be stored.', [
+      { path: `/body${fault.pointer}`, message: fault.message },
+    ]);
   return value;
 };
 
@@ -144,7 +154,11 @@ export const parseMediaType = (header: string | undefined): MediaType | undefine
   for (let i = 1; i < parts.length; i++) {
     const eq = parts[i].indexOf('=');
     if (eq === -1 || parts[i].slice(0, eq).trim().toLowerCase() !== 'charset') continue;
-    media.charset = parts[i].slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    media.charset = parts[i]
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
   }
   return media;
 };

@@ -3,7 +3,15 @@ export { bindRoutes } from './bind-routes';
 export type { OpenApiDocument, OpenApiInfo } from './build-open-api-document';
 export { buildOpenApiDocument } from './build-open-api-document';
 export type { EntityTag, EntityTagCondition, Preconditions } from './entity-tags';
-export { ifMatchHolds, ifNoneMatchHolds, parseEntityTagCondition, readPreconditions, representationTag, strongMatch, weakMatch } from './entity-tags';
+export {
+  ifMatchHolds,
+  ifNoneMatchHolds,
+  parseEntityTagCondition,
+  readPreconditions,
+  representationTag,
+  strongMatch,
+  weakMatch,
+} from './entity-tags';
 export { errorHandler } from './error-handler';
 export type { FieldError, ProblemBody } from './http-problem';
 export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from './http-problem';

@@ -32,7 +32,10 @@ export const oauthErrorResponse = (description: string): ResponseSpec => ({ desc
  */
 export const oauthErrorBody = (error: string, description: string): OAuthErrorBody => ({
   error,
-  error_description: description.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?'),
+  error_description: description
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '?'),
 });
 
 /**
@@ -45,7 +48,13 @@ export const oauthErrorBody = (error: string, description: string): OAuthErrorBo
 export const oauthErrorOf = (problem: HttpProblem): OAuthErrorBody => {
   const status = problem.status;
   const error =
-    status === 401 ? 'invalid_client' : status === 429 || status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request';
+    status === 401
+      ? 'invalid_client'
+      : status === 429 || status === 503
+        ? 'temporarily_unavailable'
+        : status >= 500
+          ? 'server_error'
+          : 'invalid_request';
   // Field errors name paths and rules, never values (to-field-errors.ts), so they may be passed on.
   const fields = problem.errors?.map((e) => `${e.path} ${e.message}`).join('; ');
   return oauthErrorBody(error, fields ? `${problem.detail} (${fields})` : problem.detail);
@@ -59,7 +68,11 @@ export type ResponseConventions = Pick<RouteDefinition<never>, 'errorFormat' | '
  * problem's own (Allow, Retry-After, ...) after them. Without a route: a plain problem document.
  */
 export const sendFailure = (res: ServerResponse, problem: HttpProblem, conventions?: ResponseConventions): void => {
-  const headers = conventions?.responseHeaders === undefined ? problem.headers : { ...conventions.responseHeaders, ...problem.headers };
-  if (conventions?.errorFormat === 'oauth2') writeResponse(res, problem.status, oauthErrorOf(problem), undefined, headers);
+  const headers =
+    conventions?.responseHeaders === undefined
+      ? problem.headers
+      : { ...conventions.responseHeaders, ...problem.headers };
+  if (conventions?.errorFormat === 'oauth2')
+    writeResponse(res, problem.status, oauthErrorOf(problem), undefined, headers);
   else writeResponse(res, problem.status, problemBody(problem), PROBLEM_CONTENT_TYPE, headers);
 };

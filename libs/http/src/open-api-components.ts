@@ -49,7 +49,9 @@ export class SchemaNames {
   walk(node: unknown): unknown {
     if (Array.isArray(node)) {
       // oneOf, anyOf, allOf and prefixItems hold schemas, which may be titled themselves.
-      const items = node.map((item) => (isSchemaObject(item) && typeof item.title === 'string' ? this.name(item) : this.walk(item)));
+      const items = node.map((item) =>
+        isSchemaObject(item) && typeof item.title === 'string' ? this.name(item) : this.walk(item),
+      );
       return items.every((item, i) => item === node[i]) ? node : items;
     }
     if (node === null || typeof node !== 'object') return node;
@@ -57,7 +59,11 @@ export class SchemaNames {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(node)) {
       // `properties` and the like map names to schemas; `const`, `enum`, `default` and `examples` hold data.
-      const next = DATA_KEYWORDS.has(key) ? value : isSchemaObject(value) && typeof value.title === 'string' ? this.name(value) : this.walk(value);
+      const next = DATA_KEYWORDS.has(key)
+        ? value
+        : isSchemaObject(value) && typeof value.title === 'string'
+          ? this.name(value)
+          : this.walk(value);
       if (next !== value) changed = true;
       out[key] = next;
     }
@@ -66,7 +72,8 @@ export class SchemaNames {
 }
 
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
-const isSchemaObject = (value: unknown): value is JsonSchema => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isSchemaObject = (value: unknown): value is JsonSchema =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * What every path answers besides its operations (appended to `info.description`: OpenAPI has no place for
@@ -76,8 +83,14 @@ export const PATH_CONVENTIONS =
   'Every path answers a method it does not define with 405 and `Allow` (and OPTIONS with 204 and `Allow`), as an RFC 9457 problem or, on the OAuth endpoints, an RFC 6749 error.';
 
 /** The failures the binder and the error mapping may answer for any route, by status. */
-const STANDARD_FAILURES: Record<number, { description: string; applies: (route: RouteDefinition<never>) => boolean; headers?: Record<string, string> }> = {
-  400: { description: 'Invalid input: a parameter, header or body breaks the schema (the field errors say where).', applies: () => true },
+const STANDARD_FAILURES: Record<
+  number,
+  { description: string; applies: (route: RouteDefinition<never>) => boolean; headers?: Record<string, string> }
+> = {
+  400: {
+    description: 'Invalid input: a parameter, header or body breaks the schema (the field errors say where).',
+    applies: () => true,
+  },
   401: {
     description: 'No valid bearer token (missing, malformed, expired or revoked).',
     applies: (r) => r.auth === 'bearer',
@@ -101,17 +114,27 @@ const STANDARD_FAILURES: Record<number, { description: string; applies: (route: 
  * input, 401 for bearer routes, 413/415 for bodies, 500, 503), in the route's error format: RFC 9457
  * problems, or RFC 6749 errors for `errorFormat: 'oauth2'`. A status the route declares itself wins.
  */
-export const withStandardFailures = (route: RouteDefinition<never>, declared: Record<string, unknown>): Record<string, unknown> => {
+export const withStandardFailures = (
+  route: RouteDefinition<never>,
+  declared: Record<string, unknown>,
+): Record<string, unknown> => {
   const responses: Record<string, unknown> = { ...declared };
   for (const [status, failure] of Object.entries(STANDARD_FAILURES)) {
     if (responses[status] !== undefined || !failure.applies(route)) continue;
     const response: Record<string, unknown> = { description: failure.description, content: failureContent(route) };
     if (failure.headers !== undefined)
-      response.headers = Object.fromEntries(Object.entries(failure.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+      response.headers = Object.fromEntries(
+        Object.entries(failure.headers).map(([name, description]) => [
+          name,
+          { description, schema: { type: 'string' } },
+        ]),
+      );
     responses[status] = response;
   }
   return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
 };
 
 const failureContent = (route: RouteDefinition<never>): Record<string, unknown> =>
-  route.errorFormat === 'oauth2' ? { 'application/json': { schema: oauthErrorSchema } } : { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaRef } };
+  route.errorFormat === 'oauth2'
+    ? { 'application/json': { schema: oauthErrorSchema } }
+    : { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaRef } };

@@ -33,10 +33,11 @@ export const collectUnique = (
   for (const [name, value] of params) {
     const fault = textFault(name) ?? textFault(value);
     if (fault !== undefined)
-      // eslint-disable-next-line no-control-regex
-      throw validationProblem(`The ${location === 'query' ? 'query parameter' : 'form field'} '${name.replace(/\u0000/g, '\\0')}' holds text that cannot be stored.`, [
-        { path: `/${location}/${escapePointer(name)}`, message: fault },
-      ]);
+      throw validationProblem(
+        // eslint-disable-next-line no-control-regex
+        `The ${location === 'query' ? 'query parameter' : 'form field'} '${name.replace(/\u0000/g, '\\0')}' holds text that cannot be stored.`,
+        [{ path: `/${location}/${escapePointer(name)}`, message: fault }],
+      );
     if (repeatable?.has(name)) ((into[name] ??= []) as string[]).push(value);
     else if (name in into) (repeated ??= []).push(name);
     else into[name] = value;

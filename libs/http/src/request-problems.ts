@@ -40,9 +40,16 @@ export const notFoundProblem = (): HttpProblem =>
   new HttpProblem(404, 'IAM_ERR_NOT_FOUND', T.IAM_ERR_NOT_FOUND, 'No resource matches the requested path.');
 
 export const methodNotAllowedProblem = (allow: readonly string[]): HttpProblem =>
-  new HttpProblem(405, 'IAM_ERR_METHOD_NOT_ALLOWED', T.IAM_ERR_METHOD_NOT_ALLOWED, `This path accepts ${allow.join(', ')}.`, undefined, {
-    Allow: allow.join(', '),
-  });
+  new HttpProblem(
+    405,
+    'IAM_ERR_METHOD_NOT_ALLOWED',
+    T.IAM_ERR_METHOD_NOT_ALLOWED,
+    `This path accepts ${allow.join(', ')}.`,
+    undefined,
+    {
+      Allow: allow.join(', '),
+    },
+  );
 
 export const internalProblem = (): HttpProblem =>
   new HttpProblem(500, 'IAM_ERR_INTERNAL', T.IAM_ERR_INTERNAL, 'An unexpected error occurred.');

@@ -19,7 +19,11 @@ export interface ResponseSpec {
   links?: Record<string, { operationId: string; parameters: Record<string, string>; description?: string }>;
 }
 
-export interface RequestSpec<P extends JsonSchema = JsonSchema, Q extends JsonSchema = JsonSchema, B extends JsonSchema = JsonSchema> {
+export interface RequestSpec<
+  P extends JsonSchema = JsonSchema,
+  Q extends JsonSchema = JsonSchema,
+  B extends JsonSchema = JsonSchema,
+> {
   /** Object schema of the path parameters. */
   params?: P;
   /**
@@ -59,7 +63,12 @@ export type ErrorFormat = 'problem' | 'oauth2';
  * One HTTP operation: the single source of truth for routing, request validation and the OpenAPI document.
  * `Ctx` is whatever the application hands every handler (use cases, clock, config).
  */
-export interface RouteDefinition<Ctx = unknown, P extends JsonSchema = JsonSchema, Q extends JsonSchema = JsonSchema, B extends JsonSchema = JsonSchema> {
+export interface RouteDefinition<
+  Ctx = unknown,
+  P extends JsonSchema = JsonSchema,
+  Q extends JsonSchema = JsonSchema,
+  B extends JsonSchema = JsonSchema,
+> {
   operationId: string;
   method: HttpMethod;
   /** OpenAPI style, relative to the base path: `/orgs/{orgId}/children`. */
@@ -96,7 +105,14 @@ export interface RouteDefinition<Ctx = unknown, P extends JsonSchema = JsonSchem
    * `body` are typed `Static<schema>`, derived from the schemas that validate them. A method, so that a
    * route of any schemas is a `RouteDefinition<Ctx>` for the binder.
    */
-  handler(req: HandlerRequest<Validated<P, Record<string, unknown>>, Validated<Q, Record<string, unknown>>, Validated<B, unknown>>, ctx: Ctx): Promise<HandlerResult>;
+  handler(
+    req: HandlerRequest<
+      Validated<P, Record<string, unknown>>,
+      Validated<Q, Record<string, unknown>>,
+      Validated<B, unknown>
+    >,
+    ctx: Ctx,
+  ): Promise<HandlerResult>;
 }
 
 /**

@@ -67,7 +67,10 @@ export class RouteTable<T> {
     list.push(entry);
     this.bySegments.set(parts.length, list);
     // A later template may reserve a word for an earlier one: recompute for all (a few dozen, at bind time).
-    for (const e of this.entries) e.reserved = e.literals.map((l, i) => (l === null ? this.literalsAfter.get(prefixKey(e.literals, i)) : undefined));
+    for (const e of this.entries)
+      e.reserved = e.literals.map((l, i) =>
+        l === null ? this.literalsAfter.get(prefixKey(e.literals, i)) : undefined,
+      );
   }
 
   /** `pathname` is the request path without its query string, as sent (still percent-encoded). */

@@ -20,12 +20,20 @@ describe('RouteTable', () => {
   it('finds the route of a method and a path, with its parameters', () => {
     expect(t.match('GET', '/orgs')).toEqual({ kind: 'found', value: 'listOrgs', params: {} });
     expect(t.match('POST', '/orgs')).toEqual({ kind: 'found', value: 'createOrg', params: {} });
-    expect(t.match('GET', '/orgs/org_1/users/usr_2')).toEqual({ kind: 'found', value: 'orgUser', params: { orgId: 'org_1', userId: 'usr_2' } });
+    expect(t.match('GET', '/orgs/org_1/users/usr_2')).toEqual({
+      kind: 'found',
+      value: 'orgUser',
+      params: { orgId: 'org_1', userId: 'usr_2' },
+    });
     expect(t.match('POST', '/auth/tokens/introspect')).toMatchObject({ value: 'introspect' });
   });
 
   it('matches literal segments case-insensitively and allows one trailing slash, as Express does', () => {
-    expect(t.match('GET', '/ORGS/org_1/Children')).toEqual({ kind: 'found', value: 'children', params: { orgId: 'org_1' } });
+    expect(t.match('GET', '/ORGS/org_1/Children')).toEqual({
+      kind: 'found',
+      value: 'children',
+      params: { orgId: 'org_1' },
+    });
     expect(t.match('GET', '/orgs/')).toMatchObject({ value: 'listOrgs' });
     expect(t.match('GET', '/orgs/org_1/')).toMatchObject({ value: 'getOrg', params: { orgId: 'org_1' } });
     expect(t.match('GET', '/orgs//')).toEqual({ kind: 'none' });

@@ -40,8 +40,9 @@ export class SchemaCompiler {
   }
 }
 
-// eslint-disable-next-line no-control-regex
-const EMAIL_ADDRESS = /^(?=.{3,254}$)[^\s@\u0000-\u001f\u007f-\u009f]+@(?:[^\s@\u0000-\u001f\u007f-\u009f]+\.[^\s@\u0000-\u001f\u007f-\u009f]+|localhost)$/i;
+const EMAIL_ADDRESS =
+  // eslint-disable-next-line no-control-regex
+  /^(?=.{3,254}$)[^\s@\u0000-\u001f\u007f-\u009f]+@(?:[^\s@\u0000-\u001f\u007f-\u009f]+\.[^\s@\u0000-\u001f\u007f-\u009f]+|localhost)$/i;
 
 const createAjv = (coercing: boolean, checkSchemas: boolean): Ajv2020 => {
   const ajv = new Ajv2020({

@@ -9,7 +9,10 @@ export type FieldLocation = 'params' | 'query' | 'headers' | 'body' | 'response'
  * `required` and `additionalProperties` Ajv points at the parent object, which tells a client nothing.
  * Messages never quote the rejected value, so nothing the client sent (possibly a secret) is echoed back.
  */
-export const toFieldErrors = (errors: readonly ErrorObject[] | null | undefined, location: FieldLocation): FieldError[] => {
+export const toFieldErrors = (
+  errors: readonly ErrorObject[] | null | undefined,
+  location: FieldLocation,
+): FieldError[] => {
   const result: FieldError[] = [];
   const seen = new Set<string>();
   for (const e of errors ?? []) {

@@ -20,7 +20,12 @@ export const toProblem = (err: unknown, mapError: MapError): HttpProblem => {
 };
 
 /** Server faults are logged with the cause; the request itself (body, headers) never is, as it may hold secrets. */
-export const logServerFault = (log: HttpLog, problem: HttpProblem, err: unknown, fields: Record<string, unknown>): void => {
+export const logServerFault = (
+  log: HttpLog,
+  problem: HttpProblem,
+  err: unknown,
+  fields: Record<string, unknown>,
+): void => {
   if (problem.status < 500) return;
   log('request failed', { ...fields, status: problem.status, code: problem.code, error: describeError(err) });
 };

@@ -2,7 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { writeResponse } from './write-response';
 
 /** Just enough of a ServerResponse to see what would go on the wire. */
-function fakeResponse(): { res: ServerResponse; headers: Record<string, unknown>; sent: () => string | Buffer | undefined } {
+function fakeResponse(): {
+  res: ServerResponse;
+  headers: Record<string, unknown>;
+  sent: () => string | Buffer | undefined;
+} {
   const headers: Record<string, unknown> = {};
   let payload: string | Buffer | undefined;
   const res = {

@@ -1,5 +1,9 @@
 export { KafkaBus, type KafkaBusOptions } from './kafka-bus';
-export { KafkaEventPublisher, type KafkaEventPublisherOptions, type PublisherCheckpoint } from './kafka-event-publisher';
+export {
+  KafkaEventPublisher,
+  type KafkaEventPublisherOptions,
+  type PublisherCheckpoint,
+} from './kafka-event-publisher';
 export {
   DEFAULT_EVENTS_TOPIC,
   ORG_PATH_HEADER,

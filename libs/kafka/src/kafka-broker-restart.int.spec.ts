@@ -64,7 +64,11 @@ maybe('Kafka bus and publisher across a broker restart', () => {
       for (let i = 0; i < count; i++, n++) {
         const orgPath = n % 3 === 0 ? [] : [`org-${n % 3}`];
         const r = await store.transaction((tx) =>
-          tx.append(`s-${n % 5}`, [{ type: 'T', data: { n }, actor: { type: 'system', id: 'system' }, orgPath }], 'any'),
+          tx.append(
+            `s-${n % 5}`,
+            [{ type: 'T', data: { n }, actor: { type: 'system', id: 'system' }, orgPath }],
+            'any',
+          ),
         );
         if (!r.ok) throw new Error('conflict');
         out.push(...r.events);
@@ -81,9 +85,16 @@ maybe('Kafka bus and publisher across a broker restart', () => {
       maxBackoffMs: 1_000,
       logger: debugLogger('publisher'),
     });
-    const bus = new KafkaBus({ brokers, topic, groupId: `arbor-restart-${randomBytes(4).toString('hex')}`, fromBeginning: true, publisher, logger: debugLogger('bus'),
+    const bus = new KafkaBus({
+      brokers,
+      topic,
+      groupId: `arbor-restart-${randomBytes(4).toString('hex')}`,
+      fromBeginning: true,
+      publisher,
+      logger: debugLogger('bus'),
       // Quicker than the 30 s default: after the restart the group waits that long for its former members.
-      consumerConfig: { sessionTimeout: 10_000, heartbeatInterval: 1_000 } });
+      consumerConfig: { sessionTimeout: 10_000, heartbeatInterval: 1_000 },
+    });
     const received: StoredEvent[] = [];
     bus.subscribe((events) => void received.push(...events));
     const ids = () => new Set(received.map((e) => e.id));

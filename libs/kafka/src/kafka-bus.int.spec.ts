@@ -84,7 +84,12 @@ maybe('Kafka bus and event publisher (real broker, SQLite log)', () => {
     const stored: StoredEvent[] = [];
     for (let i = 0; i < n; i++) {
       const shape = SHAPES[counter % SHAPES.length];
-      const event: NewEvent = { type: 'TestHappened', data: { n: counter++ }, actor: { type: 'user', id: 'usr_1' }, orgPath: shape.orgPath };
+      const event: NewEvent = {
+        type: 'TestHappened',
+        data: { n: counter++ },
+        actor: { type: 'user', id: 'usr_1' },
+        orgPath: shape.orgPath,
+      };
       const result = await store.transaction((tx) => tx.append(shape.streamId, [event], 'any'));
       if (!result.ok) throw new Error('conflict');
       stored.push(...result.events);
@@ -93,7 +98,13 @@ maybe('Kafka bus and event publisher (real broker, SQLite log)', () => {
   }
 
   function subscriber(groupSuffix: string, publisher?: KafkaEventPublisher) {
-    const bus = new KafkaBus({ brokers, topic, groupId: `arbor-test-${groupSuffix}-${randomBytes(4).toString('hex')}`, fromBeginning: true, publisher });
+    const bus = new KafkaBus({
+      brokers,
+      topic,
+      groupId: `arbor-test-${groupSuffix}-${randomBytes(4).toString('hex')}`,
+      fromBeginning: true,
+      publisher,
+    });
     cleanups.push(() => bus.close());
     const deliveries: StoredEvent[][] = [];
     bus.subscribe((events) => {
@@ -118,7 +129,9 @@ maybe('Kafka bus and event publisher (real broker, SQLite log)', () => {
   }
 
   /** Every message on the topic as a raw consumer sees it: key, partition, header, value. */
-  async function rawMessages(expected: number): Promise<Array<{ key: string; partition: number; orgPath: string; id: string; position: number }>> {
+  async function rawMessages(
+    expected: number,
+  ): Promise<Array<{ key: string; partition: number; orgPath: string; id: string; position: number }>> {
     const consumer: Consumer = kafka.consumer({ groupId: `arbor-test-raw-${randomBytes(4).toString('hex')}` });
     cleanups.push(() => consumer.disconnect());
     const seen: Array<{ key: string; partition: number; orgPath: string; id: string; position: number }> = [];
@@ -209,8 +222,7 @@ maybe('Kafka bus and event publisher (real broker, SQLite log)', () => {
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    const onTopic = async () =>
-      (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    const onTopic = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
     const checkpoint = new MemoryCheckpoint();
     let gate: (() => void) | undefined;
     const thirdSave = new Promise<void>((resolve) => (gate = resolve));

@@ -25,10 +25,22 @@ describe('Kafka event messages', () => {
     expect(message.key).toBe('root');
     const { orgPath, ...envelope } = e;
     expect(JSON.parse(message.value)).toEqual(envelope);
-    expect(Object.keys(JSON.parse(message.value))).toEqual(['id', 'type', 'streamId', 'streamVersion', 'position', 'occurredAt', 'actor', 'data']);
+    expect(Object.keys(JSON.parse(message.value))).toEqual([
+      'id',
+      'type',
+      'streamId',
+      'streamVersion',
+      'position',
+      'occurredAt',
+      'actor',
+      'data',
+    ]);
     expect(message.headers[ORG_PATH_HEADER]).toBe(JSON.stringify(orgPath));
     // As a consumer receives it: Buffers.
-    const received = { value: Buffer.from(message.value), headers: { [ORG_PATH_HEADER]: Buffer.from(JSON.stringify(orgPath)) } };
+    const received = {
+      value: Buffer.from(message.value),
+      headers: { [ORG_PATH_HEADER]: Buffer.from(JSON.stringify(orgPath)) },
+    };
     expect(decodeEventMessage(received)).toEqual(e);
     expect(decodeEventMessage({ value: message.value })).toEqual({ ...e, orgPath: [] });
   });

@@ -12,7 +12,9 @@ import {
 
 /** A pool or a checked-out client: both run a query config the same way. */
 export interface Queryable {
-  query<R extends QueryResultRow>(config: QueryConfig): Promise<{ rows: R[]; command: string; rowCount: number | null }>;
+  query<R extends QueryResultRow>(
+    config: QueryConfig,
+  ): Promise<{ rows: R[]; command: string; rowCount: number | null }>;
 }
 
 /**

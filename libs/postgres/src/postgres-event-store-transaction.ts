@@ -64,7 +64,8 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
       const nothing = this.st.named('appendNothing', [streamId]);
       const { rows } = await this.db.query<{ v: number; head: string }>(nothing);
       const actual = rows[0].v;
-      if (!matches(expected, actual)) return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
+      if (!matches(expected, actual))
+        return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
       return { ok: true, events: [], streamVersion: actual, lastPosition: Number(rows[0].head) };
     }
 
@@ -85,7 +86,8 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
     );
     const actual = rows[0].v;
     if (rows[0].id === null) {
-      if (matches(expected, actual)) throw new Error(`The append to ${streamId} inserted nothing at version ${actual}.`);
+      if (matches(expected, actual))
+        throw new Error(`The append to ${streamId} inserted nothing at version ${actual}.`);
       return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
     }
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));

@@ -65,7 +65,12 @@ maybe('PostgresEventStore', () => {
     store.transaction((tx) => tx.append(streamId, events, expected));
 
   it('keeps data of any JSON shape, and an empty append is a no-op', async () => {
-    const data = { s: 'é ✓ "quoted" \\ back {a,b} NULL', n: 1.5, big: 2 ** 53 - 1, nested: { list: [1, 'two', null, { three: true }] } };
+    const data = {
+      s: 'é ✓ "quoted" \\ back {a,b} NULL',
+      n: 1.5,
+      big: 2 ** 53 - 1,
+      nested: { list: [1, 'two', null, { three: true }] },
+    };
     await append('s', [ev('A', data, ['o"1', 'o,{2}']), ev('B', null), ev('C', [1, 2]), ev('D', 'NULL')]);
     expect((await store.readStream('s')).map((e) => e.data)).toEqual([data, null, [1, 2], 'NULL']);
     expect((await store.readAll({ orgId: 'o,{2}', limit: 10 }))[0].orgPath).toEqual(['o"1', 'o,{2}']);
@@ -155,7 +160,9 @@ maybe('PostgresEventStore', () => {
   it('opens concurrently without conflicts (migrations queue on the lock)', async () => {
     const fresh = `${schema}_c`;
     try {
-      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresEventStore(url!, { schema: fresh, max: 1 })));
+      const stores = await Promise.all(
+        Array.from({ length: 4 }, () => openPostgresEventStore(url!, { schema: fresh, max: 1 })),
+      );
       await Promise.all(stores.map((s) => s.close()));
     } finally {
       await admin.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
@@ -181,7 +188,9 @@ maybe('PostgresEventStore', () => {
       return { open, opened, reached, reachedSignal };
     };
     const committedStreams = async () =>
-      (await admin.query<{ stream_id: string }>(`SELECT stream_id FROM "${schema}".events ORDER BY position`)).rows.map((r) => r.stream_id);
+      (await admin.query<{ stream_id: string }>(`SELECT stream_id FROM "${schema}".events ORDER BY position`)).rows.map(
+        (r) => r.stream_id,
+      );
 
     it('commits a group together; a failing transaction rolls back alone and only its caller gets the error', async () => {
       const last = gate();
@@ -207,7 +216,12 @@ maybe('PostgresEventStore', () => {
           await last.opened;
           return result;
         }),
-      ].map((p, i) => p.then(() => settled.push(`ok ${i}`), (e: Error) => (settled.push(`error ${i}`), Promise.reject(e))));
+      ].map((p, i) =>
+        p.then(
+          () => settled.push(`ok ${i}`),
+          (e: Error) => (settled.push(`error ${i}`), Promise.reject(e)),
+        ),
+      );
       await Promise.race([last.reachedSignal, Promise.allSettled(calls)]); // (the latter only if broken)
       // 'a' has run, but shares the COMMIT with 'd': nothing is visible or settled yet.
       await new Promise((r) => setTimeout(r, 50));
@@ -242,7 +256,11 @@ maybe('PostgresEventStore', () => {
       expect(thrown).toMatchObject({ status: 'rejected', reason: { message: 'conflict at 1' } });
       expect(after).toMatchObject({ status: 'fulfilled', value: { ok: true, streamVersion: 3 } });
       const stream = await store.readStream('s');
-      expect(stream.map((e) => [e.type, e.streamVersion])).toEqual([['A', 1], ['D', 2], ['E', 3]]);
+      expect(stream.map((e) => [e.type, e.streamVersion])).toEqual([
+        ['A', 1],
+        ['D', 2],
+        ['E', 3],
+      ]);
       // A conflict draws no position: the positions stay gap-free.
       expect(stream.map((e) => e.position)).toEqual([1, 2, 3]);
       expect((await store.readAll({ orgId: 'o', limit: 10 })).map((e) => e.type)).toEqual(['A', 'D']);
@@ -285,7 +303,10 @@ maybe('PostgresEventStore', () => {
         append('b', [ev('B')]),
       ]);
       expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual([
-        'poisoned commit', 'poisoned commit', 'own error', 'poisoned commit',
+        'poisoned commit',
+        'poisoned commit',
+        'own error',
+        'poisoned commit',
       ]);
       expect(await committedStreams()).toEqual([]);
       // The store goes on with the next group.
@@ -378,7 +399,9 @@ maybe('PostgresEventStore', () => {
     const log = await store.readAll({ limit: 100_000 });
     const committedTx = writers * perWriter - rolledBack;
     expect(rolledBack).toBe(writers * 5);
-    expect(log.length).toBe(writers * Array.from({ length: perWriter }, (_, i) => (i % 10 === 7 ? 0 : 1 + (i % 3))).reduce((a, b) => a + b));
+    expect(log.length).toBe(
+      writers * Array.from({ length: perWriter }, (_, i) => (i % 10 === 7 ? 0 : 1 + (i % 3))).reduce((a, b) => a + b),
+    );
     expect(seen.map((e) => e.position)).toEqual(log.map((e) => e.position));
     expect(seen).toEqual(log);
     expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);

@@ -1,4 +1,13 @@
-import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type StoredResponse } from '@arbor/application';
+import {
+  assertEventQueryLimit,
+  GroupCommitQueue,
+  TransactionScope,
+  type EventQuery,
+  type EventStore,
+  type EventStoreTransaction,
+  type IdempotencyRecord,
+  type StoredResponse,
+} from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
@@ -19,7 +28,6 @@ export interface PostgresEventStoreOptions {
   /** Called when an idle pooled connection fails (the pool drops it; later queries reconnect). */
   onIdleError?: (error: Error) => void;
 }
-
 
 /** First key of the writers' advisory lock ("ARBR"); the second is derived from the schema name. */
 const WRITER_LOCK_CLASS = 0x41524252;
@@ -173,11 +181,7 @@ export class PostgresEventStore implements EventStore {
    * One autocommit UPDATE (it touches no position, so it needs no writer lock). A record that does not
    * exist (its command rolled back) is left absent: there is nothing to complete.
    */
-  async completeIdempotency(
-    scope: string,
-    key: string,
-    response: StoredResponse,
-  ): Promise<void> {
+  async completeIdempotency(scope: string, key: string, response: StoredResponse): Promise<void> {
     this.assertOpen();
     if (this.transactions.isInside()) {
       throw new Error('PostgresEventStore: completeIdempotency cannot run inside a transaction (nested transaction).');
@@ -198,7 +202,10 @@ export class PostgresEventStore implements EventStore {
     try {
       await client.query('BEGIN');
       const key = ['arbor:write-probe', randomUUID()];
-      await client.query(`INSERT INTO ${this.st.s}.idempotency (scope, key, request_hash, created_at) VALUES ($1, $2, '', '')`, key);
+      await client.query(
+        `INSERT INTO ${this.st.s}.idempotency (scope, key, request_hash, created_at) VALUES ($1, $2, '', '')`,
+        key,
+      );
       await client.query(`DELETE FROM ${this.st.s}.idempotency WHERE scope = $1 AND key = $2`, key);
       await client.query('COMMIT');
     } catch (error) {

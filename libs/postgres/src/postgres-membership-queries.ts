@@ -89,19 +89,31 @@ export class PostgresMembershipQueries implements MembershipQueries {
       WHERE m.user_id = $1 AND NOT m.pending ORDER BY m.org_id`;
   }
 
-  async get(orgId: string, userId: string, options: { includePending?: boolean } = {}): Promise<OrgUserView | undefined> {
+  async get(
+    orgId: string,
+    userId: string,
+    options: { includePending?: boolean } = {},
+  ): Promise<OrgUserView | undefined> {
     if (hasNul(orgId) || hasNul(userId)) return undefined;
     const [row] = await this.sql.rows<OrgUserRow>(this.pool, this.byKey, [orgId, userId]);
     return row === undefined || (row.pending && !options.includePending) ? undefined : toOrgUserView(row);
   }
 
   /** One range scan of the memberships primary key (org_id, user_id), filters checked per row. */
-  async listByOrg(orgId: string, filter: { role?: Role; q?: string; pending?: boolean }, page: PageRequest): Promise<Page<OrgUserView>> {
+  async listByOrg(
+    orgId: string,
+    filter: { role?: Role; q?: string; pending?: boolean },
+    page: PageRequest,
+  ): Promise<Page<OrgUserView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
     if (hasNul(orgId)) return emptyPage();
     const p = new SqlParams();
-    const conditions = [`m.org_id = ${p.add(orgId)}`, `m.user_id > ${p.add(after)}`, filter.pending ? 'm.pending' : 'NOT m.pending'];
+    const conditions = [
+      `m.org_id = ${p.add(orgId)}`,
+      `m.user_id > ${p.add(after)}`,
+      filter.pending ? 'm.pending' : 'NOT m.pending',
+    ];
     if (filter.role !== undefined) {
       if (hasNul(filter.role)) return emptyPage();
       // jsonb `?`: the array holds this string as an element.
@@ -123,14 +135,27 @@ export class PostgresMembershipQueries implements MembershipQueries {
     return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row.user_id }));
   }
 
-  async listByUser(userId: string, filter: { withinSubtreesOf?: string[]; includePending?: boolean }): Promise<UserMembershipView[]> {
+  async listByUser(
+    userId: string,
+    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+  ): Promise<UserMembershipView[]> {
     const scope = filter.withinSubtreesOf;
     if (scope?.length === 0 || hasNul(userId)) return [];
     const rows =
       scope !== undefined
         ? await this.sql.rows<UserMembershipRow>(this.pool, this.byUserWithin, [userId, scope.filter(isPgText)])
-        : await this.sql.rows<UserMembershipRow>(this.pool, filter.includePending ? this.byUserWithPending : this.byUser, [userId]);
-    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at, pending: row.pending }));
+        : await this.sql.rows<UserMembershipRow>(
+            this.pool,
+            filter.includePending ? this.byUserWithPending : this.byUser,
+            [userId],
+          );
+    return rows.map((row) => ({
+      orgId: row.org_id,
+      orgName: row.org_name,
+      roles: parseRoles(row.roles),
+      addedAt: row.added_at,
+      pending: row.pending,
+    }));
   }
 
   /** Unknown organizations have no closure rows, hence no roles. */

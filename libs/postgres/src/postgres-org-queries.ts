@@ -101,7 +101,8 @@ export class PostgresOrgQueries implements OrgQueries {
       // name_key is already NFC + lower case, folded in JavaScript as the SQLite adapter does.
       conditions.push(`o.name_key LIKE ${p.add(`%${nameKey(filter.q).replace(/[\\%_]/g, '\\$&')}%`)} ESCAPE '\\'`);
     }
-    const roots = filter.withinSubtreesOf === undefined ? undefined : [...new Set(filter.withinSubtreesOf)].filter(isPgText);
+    const roots =
+      filter.withinSubtreesOf === undefined ? undefined : [...new Set(filter.withinSubtreesOf)].filter(isPgText);
 
     if (roots !== undefined && filter.parentId === undefined) {
       // Nested roots yield the same rows twice: DISTINCT ON keeps one.
@@ -148,8 +149,19 @@ export class PostgresOrgQueries implements OrgQueries {
     const rows =
       from === undefined
         ? await this.sql.rows<ChildRow>(this.pool, this.firstDescendants, [id, depth, limit + 1])
-        : await this.sql.rows<ChildRow>(this.pool, this.nextDescendants, [id, depth, from.d, from.k, from.i, limit + 1]);
-    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row.c_distance, k: row.c_name_key, i: row.id }));
+        : await this.sql.rows<ChildRow>(this.pool, this.nextDescendants, [
+            id,
+            depth,
+            from.d,
+            from.k,
+            from.i,
+            limit + 1,
+          ]);
+    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({
+      d: row.c_distance,
+      k: row.c_name_key,
+      i: row.id,
+    }));
   }
 
   async parents(id: string): Promise<OrgView[]> {

@@ -4,7 +4,9 @@ import { migrateSchema, qualified, type MigrationPlan } from './schema-migration
 /** Migration 1 is the table from before versioned migrations (see `MigrationPlan`). */
 const checkpointMigrations: MigrationPlan = {
   history: 'publisher_checkpoint_migrations',
-  migrations: [(s) => `CREATE TABLE IF NOT EXISTS ${s}.publisher_checkpoint (name text PRIMARY KEY, position bigint NOT NULL)`],
+  migrations: [
+    (s) => `CREATE TABLE IF NOT EXISTS ${s}.publisher_checkpoint (name text PRIMARY KEY, position bigint NOT NULL)`,
+  ],
 };
 
 /**
@@ -22,7 +24,10 @@ export class PostgresPublisherCheckpoint {
     this.table = qualified(schema, 'publisher_checkpoint');
   }
 
-  static async open(connectionString: string, options: { schema?: string; name?: string } = {}): Promise<PostgresPublisherCheckpoint> {
+  static async open(
+    connectionString: string,
+    options: { schema?: string; name?: string } = {},
+  ): Promise<PostgresPublisherCheckpoint> {
     const schema = options.schema ?? 'arbor';
     const pool = new Pool({ connectionString, max: 2 });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.

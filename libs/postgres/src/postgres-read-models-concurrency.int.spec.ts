@@ -41,7 +41,11 @@ function history(count: number, seed: number): ProjectableEvent[] {
     let grown = true;
     while (grown) {
       grown = false;
-      for (const [org, p] of parent) if (p !== null && inside.has(p) && !inside.has(org)) { inside.add(org); grown = true; }
+      for (const [org, p] of parent)
+        if (p !== null && inside.has(p) && !inside.has(org)) {
+          inside.add(org);
+          grown = true;
+        }
     }
     return inside;
   };
@@ -72,7 +76,9 @@ function history(count: number, seed: number): ProjectableEvent[] {
     } else if (users.length < 3 || dice < 0.55) {
       const user = id('u');
       users.push(user);
-      events.push(log.user(user, rnd() < 0.9 ? { email: `${user}@Example.com`, name: pick(names) } : null, rnd() < 0.1));
+      events.push(
+        log.user(user, rnd() < 0.9 ? { email: `${user}@Example.com`, name: pick(names) } : null, rnd() < 0.1),
+      );
     } else if (dice < 0.6) {
       const user = pick(users);
       events.push(log.userUpdated(user, rnd() < 0.9 ? { email: `${user}.${n}@x.org`, name: pick(names) } : null));
@@ -198,10 +204,14 @@ maybe('PostgresReadModels with concurrent projectors', () => {
       const first = one.apply(events.slice(0, 80));
       const second = two.apply(events);
       const waiting = async () =>
-        Number((await pool.query(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
-          [`%"${schema}".checkpoint%FOR UPDATE%`],
-        )).rows[0].n);
+        Number(
+          (
+            await pool.query(
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+              [`%"${schema}".checkpoint%FOR UPDATE%`],
+            )
+          ).rows[0].n,
+        );
       for (let i = 0; i < 100 && (await waiting()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(await waiting()).toBe(2);
       await holder.query('COMMIT');

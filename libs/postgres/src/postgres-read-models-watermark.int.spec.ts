@@ -141,6 +141,8 @@ maybe('PostgresProjectionWatermark', () => {
   it('reports IAM_ERR_UNAVAILABLE when PostgreSQL is unreachable', async () => {
     const w = watermark({}, 'postgres://arbor:arbor@127.0.0.1:1/arbor_test');
     await expect(w.waitFor(1, 600)).rejects.toMatchObject({ code: 'IAM_ERR_UNAVAILABLE' });
-    await expect(waitForCheckpoint('postgres://arbor:arbor@127.0.0.1:1/arbor_test', schema, 1, 300)).rejects.toBeInstanceOf(IamError);
+    await expect(
+      waitForCheckpoint('postgres://arbor:arbor@127.0.0.1:1/arbor_test', schema, 1, 300),
+    ).rejects.toBeInstanceOf(IamError);
   });
 });

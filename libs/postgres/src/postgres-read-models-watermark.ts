@@ -44,7 +44,11 @@ export class PostgresProjectionWatermark {
   private polling = false;
   private closed = false;
 
-  constructor(poolOrConnectionString: Pool | string, schema = 'arbor', options: PostgresProjectionWatermarkOptions = {}) {
+  constructor(
+    poolOrConnectionString: Pool | string,
+    schema = 'arbor',
+    options: PostgresProjectionWatermarkOptions = {},
+  ) {
     const s = quoteSchemaName(schema);
     this.channel = projectionChannel(schema);
     this.readCheckpointSql = `SELECT position FROM ${s}.checkpoint WHERE name = '${CHECKPOINT_NAME}'`;

@@ -29,12 +29,16 @@ maybe('PostgresReadModels', () => {
     await dropSchema(schema);
   });
 
-  const children = async (id: string, depth: number | null) => ids((await rm.orgs.children(id, depth, { limit: 100 })).items);
+  const children = async (id: string, depth: number | null) =>
+    ids((await rm.orgs.children(id, depth, { limit: 100 })).items);
 
   it('orders names bytewise (COLLATE "C"), as SQLite does', async () => {
     // Code point order: '_' (U+005F) < 'a' < 'z' < 'é' (U+00E9); a linguistic collation would put 'é' next to 'e'.
     await rm.apply([
-      log.created('x1', 'é', 'o'), log.created('x2', 'z', 'o'), log.created('x3', '_a', 'o'), log.created('x4', 'e', 'o'),
+      log.created('x1', 'é', 'o'),
+      log.created('x2', 'z', 'o'),
+      log.created('x3', '_a', 'o'),
+      log.created('x4', 'e', 'o'),
     ]);
     expect(await children('o', 1)).toEqual(['x3', 'x4', 'x2', 'x1']);
     expect((await collectOrgIds((p) => rm.orgs.children('o', 1, p), 1)).flat()).toEqual(['x3', 'x4', 'x2', 'x1']);
@@ -42,13 +46,19 @@ maybe('PostgresReadModels', () => {
 
   it('uses the same cursor encoding as the SQLite adapter', async () => {
     const page = await rm.orgs.children('r', null, { limit: 2 });
-    expect(JSON.parse(Buffer.from(page.nextCursor!, 'base64url').toString('utf8'))).toEqual({ d: 1, k: 'beta', i: 'b' });
+    expect(JSON.parse(Buffer.from(page.nextCursor!, 'base64url').toString('utf8'))).toEqual({
+      d: 1,
+      k: 'beta',
+      i: 'b',
+    });
     const list = await rm.orgs.list({}, { limit: 2 });
     expect(JSON.parse(Buffer.from(list.nextCursor!, 'base64url').toString('utf8'))).toEqual({ i: 'ag' });
   });
 
   it('creates its schema idempotently, also when several processes open it at once', async () => {
-    const opened = await Promise.all([1, 2, 3].map(() => openPostgresReadModels(DATABASE_URL, { schema, poolSize: 1 })));
+    const opened = await Promise.all(
+      [1, 2, 3].map(() => openPostgresReadModels(DATABASE_URL, { schema, poolSize: 1 })),
+    );
     try {
       for (const other of opened) expect(await other.checkpoint()).toBe(10);
       expect(ids((await opened[0].orgs.children('r', 1, { limit: 10 })).items)).toEqual(['a', 'b', 'c']);
@@ -57,13 +67,17 @@ maybe('PostgresReadModels', () => {
     }
     const fresh = randomSchema('rm_fresh');
     try {
-      const created = await Promise.all([1, 2].map(() => openPostgresReadModels(DATABASE_URL, { schema: fresh, poolSize: 1 })));
+      const created = await Promise.all(
+        [1, 2].map(() => openPostgresReadModels(DATABASE_URL, { schema: fresh, poolSize: 1 })),
+      );
       expect(await created[0].checkpoint()).toBe(0);
       await Promise.all(created.map((other) => other.close()));
     } finally {
       await dropSchema(fresh);
     }
-    await expect(openPostgresReadModels(DATABASE_URL, { schema: 'Bad-Name' })).rejects.toThrow('Invalid read-model schema name');
+    await expect(openPostgresReadModels(DATABASE_URL, { schema: 'Bad-Name' })).rejects.toThrow(
+      'Invalid read-model schema name',
+    );
   });
 
   it('propagates errors when PostgreSQL is unreachable', async () => {

@@ -14,7 +14,9 @@ maybe('PostgresSecretVault', () => {
   secretVaultConformance({
     open: async () => {
       const vault = await open();
-      await adminQuery(`TRUNCATE "${schema}".secret_data_keys, "${schema}".secret_password_hashes, "${schema}".secret_client_secret_hashes`);
+      await adminQuery(
+        `TRUNCATE "${schema}".secret_data_keys, "${schema}".secret_password_hashes, "${schema}".secret_client_secret_hashes`,
+      );
       return vault;
     },
     reopen: open,
@@ -23,6 +25,8 @@ maybe('PostgresSecretVault', () => {
   it('creates its schema idempotently, also when opened concurrently', async () => {
     const others = await Promise.all(Array.from({ length: 4 }, open));
     await Promise.all(others.map((v) => v.close()));
-    await expect(openPostgresSecretVault(url, { schema: 'bad"name' })).rejects.toThrow('Invalid PostgreSQL schema name');
+    await expect(openPostgresSecretVault(url, { schema: 'bad"name' })).rejects.toThrow(
+      'Invalid PostgreSQL schema name',
+    );
   });
 });

@@ -87,9 +87,10 @@ export class PostgresSecretVault implements SecretVault {
 
   async getPasswordHash(userId: string): Promise<string | undefined> {
     this.assertOpen();
-    const { rows } = await this.pool.query<{ hash: string }>(`SELECT hash FROM ${this.t.passwords} WHERE user_id = $1`, [
-      userId,
-    ]);
+    const { rows } = await this.pool.query<{ hash: string }>(
+      `SELECT hash FROM ${this.t.passwords} WHERE user_id = $1`,
+      [userId],
+    );
     return rows[0]?.hash;
   }
 

@@ -31,7 +31,9 @@ maybe('PostgresThrottleStore', () => {
       await stores[2].purgeExpired();
       const pool = new Pool({ connectionString: url, max: 1 });
       try {
-        expect((await pool.query(`SELECT key FROM "${schema}".login_throttle ORDER BY key`)).rows).toEqual([{ key: 'running' }]);
+        expect((await pool.query(`SELECT key FROM "${schema}".login_throttle ORDER BY key`)).rows).toEqual([
+          { key: 'running' },
+        ]);
       } finally {
         await pool.end();
       }

@@ -13,7 +13,8 @@ const TABLE = 'login_throttle';
 const throttleMigrations: MigrationPlan = {
   history: 'throttle_store_migrations',
   migrations: [
-    (s) => `CREATE TABLE IF NOT EXISTS ${s}.${TABLE} (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`,
+    (s) =>
+      `CREATE TABLE IF NOT EXISTS ${s}.${TABLE} (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`,
   ],
 };
 
@@ -84,14 +85,25 @@ export class PostgresThrottleStore implements ThrottleStore {
   private assertOpen(windowSeconds = 1): void {
     if (this.closed) throw new Error('The throttle store is closed.');
     // 0 would mean "never expires" to the library: a counter that no window ever resets.
-    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0)) throw new Error(`windowSeconds must be a whole number above 0, not ${windowSeconds}`);
+    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0))
+      throw new Error(`windowSeconds must be a whole number above 0, not ${windowSeconds}`);
   }
 }
 
-const toCount = (res: RateLimiterRes): ThrottleCount => ({ points: res.consumedPoints, msBeforeReset: Math.max(0, res.msBeforeNext) });
+const toCount = (res: RateLimiterRes): ThrottleCount => ({
+  points: res.consumedPoints,
+  msBeforeReset: Math.max(0, res.msBeforeNext),
+});
 
 /** Opens a pool on `connectionString` and creates the throttle table in the schema if needed. */
-export async function openPostgresThrottleStore(connectionString: string, options: PostgresThrottleStoreOptions = {}): Promise<PostgresThrottleStore> {
-  const { pool, schema } = await openPoolWithMigrations(connectionString, { ...options, poolSize: options.poolSize ?? 5 }, throttleMigrations);
+export async function openPostgresThrottleStore(
+  connectionString: string,
+  options: PostgresThrottleStoreOptions = {},
+): Promise<PostgresThrottleStore> {
+  const { pool, schema } = await openPoolWithMigrations(
+    connectionString,
+    { ...options, poolSize: options.poolSize ?? 5 },
+    throttleMigrations,
+  );
   return new PostgresThrottleStore(pool, schema);
 }

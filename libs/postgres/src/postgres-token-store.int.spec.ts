@@ -13,7 +13,9 @@ maybe('PostgresTokenStore', () => {
   tokenStoreConformance({
     open: async () => {
       const store = await openPostgresTokenStore(url, { schema });
-      await adminQuery(`TRUNCATE "${schema}".refresh_tokens, "${schema}".revoked_token_families, "${schema}".revoked_access_tokens`);
+      await adminQuery(
+        `TRUNCATE "${schema}".refresh_tokens, "${schema}".revoked_token_families, "${schema}".revoked_access_tokens`,
+      );
       return store;
     },
     reopen: () => openPostgresTokenStore(url, { schema }),

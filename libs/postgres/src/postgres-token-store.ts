@@ -68,7 +68,11 @@ export class PostgresTokenStore implements TokenStore {
     schema: string,
   ) {
     const s = quoteSchema(schema);
-    this.t = { tokens: `${s}.refresh_tokens`, families: `${s}.revoked_token_families`, access: `${s}.revoked_access_tokens` };
+    this.t = {
+      tokens: `${s}.refresh_tokens`,
+      families: `${s}.revoked_token_families`,
+      access: `${s}.revoked_access_tokens`,
+    };
   }
 
   async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {

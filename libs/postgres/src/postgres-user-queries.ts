@@ -1,4 +1,11 @@
-import { accountForEmail, type Page, type PageRequest, type UserListFilter, type UserQueries, type UserView } from '@arbor/application';
+import {
+  accountForEmail,
+  type Page,
+  type PageRequest,
+  type UserListFilter,
+  type UserQueries,
+  type UserView,
+} from '@arbor/application';
 import type { Pool } from 'pg';
 import { afterId, emptyPage, hasNul, isPgText, pageLimit, toPage, type IdKeyset } from './read-model-page-cursor';
 import { containsPattern, emailKey, toUserView, USER_COLUMNS, type UserRow } from './read-model-rows';

@@ -29,4 +29,3 @@ export const pageLimit = (page: PageRequest): number =>
 
 /** Far above any page the HTTP layer allows; keeps `limit + 1` a valid bigint parameter. */
 const MAX_LIMIT = 1_000_000_000;
-

@@ -52,7 +52,15 @@ class PostgresReadModelEngine implements ReadModelEngine {
   }
 
   async updateOrg(c: OrgChange): Promise<void> {
-    await this.run(this.s.updateOrg, [c.id, c.name, c.nameKey, c.description, JSON.stringify(c.metadata), c.at, c.version]);
+    await this.run(this.s.updateOrg, [
+      c.id,
+      c.name,
+      c.nameKey,
+      c.description,
+      JSON.stringify(c.metadata),
+      c.at,
+      c.version,
+    ]);
     await this.run(this.s.updateLinkNameKey, [c.id, c.nameKey]);
   }
 
@@ -81,7 +89,14 @@ class PostgresReadModelEngine implements ReadModelEngine {
   }
 
   async insertUser(u: NewUserRow): Promise<void> {
-    await this.run(this.s.insertUser, [u.id, ...personalValues(u.personal), u.status, u.platformAdmin, u.at, u.version]);
+    await this.run(this.s.insertUser, [
+      u.id,
+      ...personalValues(u.personal),
+      u.status,
+      u.platformAdmin,
+      u.at,
+      u.version,
+    ]);
   }
 
   async setPersonalData(userId: string, personal: PersonalColumns | null, at: string, version: number): Promise<void> {

@@ -32,8 +32,12 @@ export async function dropSchema(schema: string): Promise<void> {
 /** Every read-model row of a schema, in a stable order: two projections compare equal when these do. */
 export async function dumpReadModels(pool: Pool, schema: string): Promise<Record<string, unknown[]>> {
   const order: Record<string, string> = {
-    orgs: 'id', org_closure: 'ancestor_id, descendant_id', users: 'id', memberships: 'org_id, user_id',
-    clients: 'id', checkpoint: 'name',
+    orgs: 'id',
+    org_closure: 'ancestor_id, descendant_id',
+    users: 'id',
+    memberships: 'org_id, user_id',
+    clients: 'id',
+    checkpoint: 'name',
   };
   const dump: Record<string, unknown[]> = {};
   for (const [table, by] of Object.entries(order)) {

@@ -105,7 +105,10 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
       history: 'test_migrations',
       migrations: [(s) => `CREATE TABLE ${s}.things (id text PRIMARY KEY)`],
     };
-    const later: MigrationPlan = { ...first, migrations: [...first.migrations, (s) => `ALTER TABLE ${s}.things ADD COLUMN colour text`] };
+    const later: MigrationPlan = {
+      ...first,
+      migrations: [...first.migrations, (s) => `ALTER TABLE ${s}.things ADD COLUMN colour text`],
+    };
     await migrateSchema(pool, name, first);
     await pool.query(`INSERT INTO "${name}".things (id) VALUES ('a')`);
 
@@ -120,7 +123,11 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
   });
 
   it('refuse a schema name that is not a plain lower-case identifier, for every store alike', async () => {
-    await expect(migrateSchema(pool, 'Bad-Name', { history: 'h', migrations: [] })).rejects.toThrow('Invalid PostgreSQL schema name');
-    await expect(openPostgresTokenStore(DATABASE_URL, { schema: 'Upper' })).rejects.toThrow('Invalid PostgreSQL schema name');
+    await expect(migrateSchema(pool, 'Bad-Name', { history: 'h', migrations: [] })).rejects.toThrow(
+      'Invalid PostgreSQL schema name',
+    );
+    await expect(openPostgresTokenStore(DATABASE_URL, { schema: 'Upper' })).rejects.toThrow(
+      'Invalid PostgreSQL schema name',
+    );
   });
 });

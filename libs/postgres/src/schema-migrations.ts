@@ -32,7 +32,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export function quoteSchema(schema: string): string {
   if (!IDENTIFIER.test(schema)) {
-    throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and '_'.`);
+    throw new Error(
+      `Invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and '_'.`,
+    );
   }
   return `"${schema}"`;
 }

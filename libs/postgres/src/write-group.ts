@@ -94,7 +94,9 @@ class GroupRun {
         const commit = await client.query('COMMIT');
         // A COMMIT in an aborted transaction rolls back and says so.
         if (commit.command === 'ROLLBACK') {
-          this.fail(new Error('The event store transaction was rolled back by PostgreSQL: a statement in it had failed.'));
+          this.fail(
+            new Error('The event store transaction was rolled back by PostgreSQL: a statement in it had failed.'),
+          );
         }
       } catch (error) {
         // Whether the commit happened is unknown (e.g. the connection dropped): reported as a failure.

@@ -1,6 +1,18 @@
 import { tokenAudiencesFromEnv, type LogLevel } from '@arbor/application';
 import { parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
-import { dataDir, flag, host, httpUrl, logLevel, parsed, port, sqlIdentifier, text, validate, wholeNumber } from './env-validators';
+import {
+  dataDir,
+  flag,
+  host,
+  httpUrl,
+  logLevel,
+  parsed,
+  port,
+  sqlIdentifier,
+  text,
+  validate,
+  wholeNumber,
+} from './env-validators';
 
 /**
  * The one configuration module of every app (contract section 2, "Configuration"): each variable is declared
@@ -135,7 +147,8 @@ export interface DistributedSettings extends ApiSettings {
 /** Throws naming the first variable of the distributed profile that is missing or bad (all of them, one per line). */
 export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DistributedSettings {
   const missing = ['DATABASE_URL', 'KAFKA_BROKERS'].filter((name) => !env[name]);
-  if (missing.length > 0) throw new Error(`The distributed profile needs ${missing.join(' and ')} (see README, "Profiles").`);
+  if (missing.length > 0)
+    throw new Error(`The distributed profile needs ${missing.join(' and ')} (see README, "Profiles").`);
   const read = validate(env, {
     ...apiSpecs(),
     HOST: host('HOST', '0.0.0.0'),

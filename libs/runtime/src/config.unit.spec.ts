@@ -4,24 +4,37 @@ describe('the internal command API off loopback', () => {
   const env = { DATABASE_URL: 'postgres://x', KAFKA_BROKERS: 'k:9092' };
 
   it('knows loopback addresses', () => {
-    for (const host of ['127.0.0.1', '127.3.2.1', 'localhost', 'LOCALHOST', '::1', '[::1]']) expect(isLoopbackHost(host)).toBe(true);
-    for (const host of ['0.0.0.0', '10.0.0.1', '::', 'example.test', '128.0.0.1', '127.0.0.1.example.test']) expect(isLoopbackHost(host)).toBe(false);
+    for (const host of ['127.0.0.1', '127.3.2.1', 'localhost', 'LOCALHOST', '::1', '[::1]'])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['0.0.0.0', '10.0.0.1', '::', 'example.test', '128.0.0.1', '127.0.0.1.example.test'])
+      expect(isLoopbackHost(host)).toBe(false);
   });
 
   it('refuses a command service listening, or a gateway sending, off loopback without IAM_INTERNAL_TOKEN', () => {
     expect(() => requireInternalTokenOffLoopback(distributedSettingsFromEnv(env), 'command-service')).not.toThrow();
     expect(() => requireInternalTokenOffLoopback(distributedSettingsFromEnv(env), 'gateway')).not.toThrow();
-    const exposed = distributedSettingsFromEnv({ ...env, COMMAND_SERVICE_HOST: '0.0.0.0', COMMAND_SERVICE_URL: 'http://command-service:8081' });
+    const exposed = distributedSettingsFromEnv({
+      ...env,
+      COMMAND_SERVICE_HOST: '0.0.0.0',
+      COMMAND_SERVICE_URL: 'http://command-service:8081',
+    });
     expect(() => requireInternalTokenOffLoopback(exposed, 'command-service')).toThrow(/IAM_INTERNAL_TOKEN/);
     expect(() => requireInternalTokenOffLoopback(exposed, 'gateway')).toThrow(/IAM_INTERNAL_TOKEN/);
-    const withToken = distributedSettingsFromEnv({ ...env, COMMAND_SERVICE_HOST: '0.0.0.0', COMMAND_SERVICE_URL: 'http://command-service:8081', IAM_INTERNAL_TOKEN: 's' });
+    const withToken = distributedSettingsFromEnv({
+      ...env,
+      COMMAND_SERVICE_HOST: '0.0.0.0',
+      COMMAND_SERVICE_URL: 'http://command-service:8081',
+      IAM_INTERNAL_TOKEN: 's',
+    });
     expect(() => requireInternalTokenOffLoopback(withToken, 'command-service')).not.toThrow();
     expect(() => requireInternalTokenOffLoopback(withToken, 'gateway')).not.toThrow();
   });
 
   it('validates the issuer', () => {
     expect(distributedSettingsFromEnv({ ...env, PORT: '9000' }).issuer).toBe('http://localhost:9000');
-    expect(distributedSettingsFromEnv({ ...env, IAM_ISSUER: 'https://id.example.test/' }).issuer).toBe('https://id.example.test');
+    expect(distributedSettingsFromEnv({ ...env, IAM_ISSUER: 'https://id.example.test/' }).issuer).toBe(
+      'https://id.example.test',
+    );
     expect(() => distributedSettingsFromEnv({ ...env, IAM_ISSUER: 'id.example.test' })).toThrow(/IAM_ISSUER/);
   });
 });
@@ -44,9 +57,18 @@ describe('the distributed settings are checked when read', () => {
     [{ PORT: '-1' }, 'PORT must be an integer from 0 to 65535, not "-1"'],
     [{ COMMAND_SERVICE_PORT: '0x50' }, 'COMMAND_SERVICE_PORT must be an integer from 0 to 65535, not "0x50"'],
     [{ HOST: 'not a host' }, 'HOST must be an IP address or a host name, not "not a host"'],
-    [{ COMMAND_SERVICE_HOST: 'under_score' }, 'COMMAND_SERVICE_HOST must be an IP address or a host name, not "under_score"'],
-    [{ COMMAND_SERVICE_URL: 'command-service:8081' }, 'COMMAND_SERVICE_URL must be an http(s) URL, not "command-service:8081"'],
-    [{ IAM_ISSUER: 'https://id.example.test/?x=1' }, 'IAM_ISSUER must be an http(s) URL without query or fragment, not "https://id.example.test/?x=1"'],
+    [
+      { COMMAND_SERVICE_HOST: 'under_score' },
+      'COMMAND_SERVICE_HOST must be an IP address or a host name, not "under_score"',
+    ],
+    [
+      { COMMAND_SERVICE_URL: 'command-service:8081' },
+      'COMMAND_SERVICE_URL must be an http(s) URL, not "command-service:8081"',
+    ],
+    [
+      { IAM_ISSUER: 'https://id.example.test/?x=1' },
+      'IAM_ISSUER must be an http(s) URL without query or fragment, not "https://id.example.test/?x=1"',
+    ],
     [{ IAM_DATA_DIR: __filename }, `IAM_DATA_DIR must be a directory, not the file "${__filename}"`],
     [{ IAM_LOG_LEVEL: 'debug' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"'],
     [{ IAM_PASSWORD_COST_LOG2: 'high' }, 'IAM_PASSWORD_COST_LOG2 must be an integer from 10 to 20, not "high"'],
@@ -58,6 +80,8 @@ describe('the distributed settings are checked when read', () => {
   it('checks the log level on its own too (the projector of either profile reads it)', () => {
     expect(logLevelFromEnv({})).toBe('info');
     expect(logLevelFromEnv({ IAM_LOG_LEVEL: 'warn' })).toBe('warn');
-    expect(() => logLevelFromEnv({ IAM_LOG_LEVEL: 'verbose' })).toThrow('IAM_LOG_LEVEL must be info, warn, error or silent, not "verbose"');
+    expect(() => logLevelFromEnv({ IAM_LOG_LEVEL: 'verbose' })).toThrow(
+      'IAM_LOG_LEVEL must be info, warn, error or silent, not "verbose"',
+    );
   });
 });

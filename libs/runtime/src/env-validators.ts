@@ -20,7 +20,8 @@ function withDefault<T>(_name: string, fallback: T, parse: (raw: string) => T): 
 export function port(name: string, fallback: number): ValidatorSpec<number> {
   return withDefault(name, fallback, (raw) => {
     const value = /^\d{1,5}$/.test(raw.trim()) ? Number(raw) : NaN;
-    if (!Number.isInteger(value) || value > 65535) throw new Error(`${name} must be an integer from 0 to 65535, not "${raw}"`);
+    if (!Number.isInteger(value) || value > 65535)
+      throw new Error(`${name} must be an integer from 0 to 65535, not "${raw}"`);
     return value;
   });
 }
@@ -31,7 +32,8 @@ const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 export function host<T extends string | undefined>(name: string, fallback: T): ValidatorSpec<string | T> {
   return withDefault<string | T>(name, fallback, (raw) => {
     const bare = raw.replace(/^\[(.*)\]$/, '$1');
-    if (isIP(bare) === 0 && !HOST_NAME.test(bare)) throw new Error(`${name} must be an IP address or a host name, not "${raw}"`);
+    if (isIP(bare) === 0 && !HOST_NAME.test(bare))
+      throw new Error(`${name} must be an IP address or a host name, not "${raw}"`);
     return bare;
   });
 }
@@ -41,7 +43,8 @@ const LOG_LEVELS: readonly LogLevel[] = ['info', 'warn', 'error', 'silent'];
 /** IAM_LOG_LEVEL: `info` (default), `warn`, `error` or `silent`. */
 export function logLevel(): ValidatorSpec<LogLevel> {
   return withDefault<LogLevel>('IAM_LOG_LEVEL', 'info', (raw) => {
-    if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`IAM_LOG_LEVEL must be info, warn, error or silent, not "${raw}"`);
+    if (!(LOG_LEVELS as readonly string[]).includes(raw))
+      throw new Error(`IAM_LOG_LEVEL must be info, warn, error or silent, not "${raw}"`);
     return raw as LogLevel;
   });
 }
@@ -50,7 +53,8 @@ export function logLevel(): ValidatorSpec<LogLevel> {
 export function dataDir(): ValidatorSpec<string> {
   return makeValidator<string>((raw) => {
     const dir = resolve(raw);
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`IAM_DATA_DIR must be a directory, not the file "${dir}"`);
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new Error(`IAM_DATA_DIR must be a directory, not the file "${dir}"`);
     return dir;
   })();
 }
@@ -62,10 +66,17 @@ export function dataDir(): ValidatorSpec<string> {
 const RAW_DEFAULTS: Readonly<Record<string, string>> = { IAM_DATA_DIR: './data' };
 
 /** A whole number from `min` to `max`, or `fallback` (possibly undefined: "not configured"). */
-export function wholeNumber<T extends number | undefined>(name: string, min: number, max: number, fallback: T, wording = 'an integer'): ValidatorSpec<number | T> {
+export function wholeNumber<T extends number | undefined>(
+  name: string,
+  min: number,
+  max: number,
+  fallback: T,
+  wording = 'an integer',
+): ValidatorSpec<number | T> {
   return withDefault<number | T>(name, fallback, (raw) => {
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be ${wording} from ${min} to ${max}, not "${raw}"`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new Error(`${name} must be ${wording} from ${min} to ${max}, not "${raw}"`);
     return value;
   });
 }
@@ -75,7 +86,8 @@ export function httpUrl(name: string, bare: boolean): ValidatorSpec<string | und
   return withDefault<string | undefined>(name, undefined, (raw) => {
     const url = raw.replace(/\/+$/, '');
     const shape = bare ? /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/ : /^https?:\/\//;
-    if (!shape.test(url) || !URL.canParse(url)) throw new Error(`${name} must be an http(s) URL${bare ? ' without query or fragment' : ''}, not "${raw}"`);
+    if (!shape.test(url) || !URL.canParse(url))
+      throw new Error(`${name} must be an http(s) URL${bare ? ' without query or fragment' : ''}, not "${raw}"`);
     return url;
   });
 }
@@ -83,7 +95,8 @@ export function httpUrl(name: string, bare: boolean): ValidatorSpec<string | und
 /** A lower-case SQL identifier that needs no quoting (a PostgreSQL schema name), or `fallback`. */
 export function sqlIdentifier(name: string, fallback: string): ValidatorSpec<string> {
   return withDefault(name, fallback, (raw) => {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`${name} must be a lower-case SQL identifier, not "${raw}"`);
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw))
+      throw new Error(`${name} must be a lower-case SQL identifier, not "${raw}"`);
     return raw;
   });
 }
@@ -107,7 +120,10 @@ export function parsed<T>(name: string, parse: (raw: string | undefined) => T): 
  * Runs envalid over `env` with `specs`, collecting every bad value: throws one Error listing them (one line
  * each, each naming its variable), or returns the cleaned values. Never exits the process: the caller decides.
  */
-export function validate<S extends Record<string, ValidatorSpec<unknown>>>(env: NodeJS.ProcessEnv, specs: S): { [K in keyof S]: S[K] extends ValidatorSpec<infer T> ? T : never } {
+export function validate<S extends Record<string, ValidatorSpec<unknown>>>(
+  env: NodeJS.ProcessEnv,
+  specs: S,
+): { [K in keyof S]: S[K] extends ValidatorSpec<infer T> ? T : never } {
   // Unset and empty are the same ("" in a compose or unit file blanks a variable out): both take the default.
   const given: Record<string, string> = {};
   for (const name of Object.keys(specs)) {

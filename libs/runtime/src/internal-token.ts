@@ -11,7 +11,10 @@ export function isLoopbackHost(host: string): boolean {
  * IAM_INTERNAL_TOKEN. The command service checks the address it listens on, a gateway the URL it sends to;
  * either refuses to start (throws) rather than run exposed.
  */
-export function requireInternalTokenOffLoopback(settings: DistributedSettings, side: 'command-service' | 'gateway'): void {
+export function requireInternalTokenOffLoopback(
+  settings: DistributedSettings,
+  side: 'command-service' | 'gateway',
+): void {
   if (settings.internalToken) return;
   const host = side === 'command-service' ? settings.commandServiceHost : new URL(settings.commandServiceUrl).hostname;
   if (!isLoopbackHost(host))

@@ -38,7 +38,11 @@ export const SHUTDOWN_TIMEOUT_MS = 30_000;
  * `timeoutMs` (`shutdown timed out`). A second signal while closing changes nothing (its default action, the
  * operator's way out, stays for a repeat of the same signal: the listeners are `once`).
  */
-export function exitOnSignals(running: Running, log: Logger, options: { timeoutMs?: number; target?: SignalTarget } = {}): void {
+export function exitOnSignals(
+  running: Running,
+  log: Logger,
+  options: { timeoutMs?: number; target?: SignalTarget } = {},
+): void {
   const target = options.target ?? process;
   const timeoutMs = options.timeoutMs ?? SHUTDOWN_TIMEOUT_MS;
   let stopping = false;

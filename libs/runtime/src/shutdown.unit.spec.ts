@@ -68,7 +68,10 @@ describe('exitOnSignals', () => {
   it('exits 1 when the close does not finish within the timeout', async () => {
     const target = fakeProcess();
     const lines: string[] = [];
-    exitOnSignals({ close: () => new Promise<void>(() => undefined) }, recordingLogger(lines), { target, timeoutMs: 0 });
+    exitOnSignals({ close: () => new Promise<void>(() => undefined) }, recordingLogger(lines), {
+      target,
+      timeoutMs: 0,
+    });
     target.emit('SIGTERM');
     await target.settled();
     expect({ exits: target.exits, lines }).toEqual({ exits: [1], lines: ['shutting down', 'shutdown timed out'] });

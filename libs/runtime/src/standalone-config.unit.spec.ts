@@ -9,8 +9,13 @@ describe('configFromEnv', () => {
   });
 
   it('derives the token audience from the issuer unless IAM_AUDIENCE says otherwise, and reads IAM_RESOURCES', () => {
-    expect(configFromEnv({ IAM_ISSUER: 'https://iam.example/' })).toMatchObject({ audience: 'https://iam.example/api/v1', resources: [] });
-    expect(configFromEnv({ IAM_AUDIENCE: 'https://api.example', IAM_RESOURCES: 'https://a.example,https://b.example' })).toMatchObject({
+    expect(configFromEnv({ IAM_ISSUER: 'https://iam.example/' })).toMatchObject({
+      audience: 'https://iam.example/api/v1',
+      resources: [],
+    });
+    expect(
+      configFromEnv({ IAM_AUDIENCE: 'https://api.example', IAM_RESOURCES: 'https://a.example,https://b.example' }),
+    ).toMatchObject({
       audience: 'https://api.example',
       resources: ['https://a.example', 'https://b.example'],
     });
@@ -28,7 +33,10 @@ describe('configFromEnv', () => {
 describe('configFromEnv: IAM_TRUSTED_PROXIES', () => {
   it('trusts no proxy by default and reads the list otherwise', () => {
     expect(configFromEnv({}).trustedProxies).toEqual([]);
-    expect(configFromEnv({ IAM_TRUSTED_PROXIES: 'loopback,10.0.0.0/8' }).trustedProxies).toEqual(['loopback', '10.0.0.0/8']);
+    expect(configFromEnv({ IAM_TRUSTED_PROXIES: 'loopback,10.0.0.0/8' }).trustedProxies).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ]);
     expect(() => configFromEnv({ IAM_TRUSTED_PROXIES: 'true' })).toThrow('IAM_TRUSTED_PROXIES');
   });
 });
@@ -36,7 +44,10 @@ describe('configFromEnv: IAM_TRUSTED_PROXIES', () => {
 describe('configFromEnv: the checks every app shares', () => {
   it.each([
     [{ HOST: 'not a host' }, 'HOST must be an IP address or a host name, not "not a host"'],
-    [{ IAM_ISSUER: 'id.example.test' }, 'IAM_ISSUER must be an http(s) URL without query or fragment, not "id.example.test"'],
+    [
+      { IAM_ISSUER: 'id.example.test' },
+      'IAM_ISSUER must be an http(s) URL without query or fragment, not "id.example.test"',
+    ],
     [{ IAM_DATA_DIR: __filename }, `IAM_DATA_DIR must be a directory, not the file "${__filename}"`],
     [{ IAM_LOG_LEVEL: 'debug' }, 'IAM_LOG_LEVEL must be info, warn, error or silent, not "debug"'],
     [{ PORT: '0x50' }, 'PORT must be an integer from 0 to 65535, not "0x50"'],
@@ -51,6 +62,11 @@ describe('configFromEnv: the checks every app shares', () => {
   });
 
   it('takes an empty variable as unset, as the distributed processes do', () => {
-    expect(configFromEnv({ PORT: '', IAM_LOG_LEVEL: '', HOST: '', IAM_DATA_DIR: '' })).toMatchObject({ port: 8080, logLevel: 'info', host: undefined, dataDir: resolve('./data') });
+    expect(configFromEnv({ PORT: '', IAM_LOG_LEVEL: '', HOST: '', IAM_DATA_DIR: '' })).toMatchObject({
+      port: 8080,
+      logLevel: 'info',
+      host: undefined,
+      dataDir: resolve('./data'),
+    });
   });
 });

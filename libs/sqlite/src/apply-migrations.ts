@@ -12,7 +12,9 @@ export function applyMigrations(db: SqliteDatabase, migrations: readonly string[
     try {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > migrations.length) {
-        throw new Error(`The database schema (version ${version}) is newer than this code (version ${migrations.length}).`);
+        throw new Error(
+          `The database schema (version ${version}) is newer than this code (version ${migrations.length}).`,
+        );
       }
       if (version === migrations.length) {
         db.exec('COMMIT');

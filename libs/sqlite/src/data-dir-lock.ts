@@ -38,7 +38,9 @@ export function lockDataDir(dataDir: string): DataDirLock {
   } catch (e) {
     db.close();
     if ((e as { code?: unknown }).code === 'SQLITE_BUSY' || (e as { code?: unknown }).code === 'SQLITE_LOCKED')
-      throw new DataDirLockedError(`Another Arbor process (the server, or an operator command) is using ${dataDir}; stop it first.`);
+      throw new DataDirLockedError(
+        `Another Arbor process (the server, or an operator command) is using ${dataDir}; stop it first.`,
+      );
     throw e;
   }
   let released = false;

@@ -25,4 +25,3 @@ export const afterId = (page: PageRequest): string =>
 
 /** The HTTP layer validates limits; this only keeps a bad value from turning into a useless query. */
 export const pageLimit = (page: PageRequest): number => Math.max(1, Math.floor(page.limit));
-

@@ -108,7 +108,13 @@ export class ReadModelProjection implements SyncReadModelEngine {
   }
 
   setUserStatus(c: UserStatusChange): void {
-    this.s.setStatus.run({ id: c.id, status: c.status, endSessions: c.endSessions ? 1 : 0, at: c.at, version: c.version });
+    this.s.setStatus.run({
+      id: c.id,
+      status: c.status,
+      endSessions: c.endSessions ? 1 : 0,
+      at: c.at,
+      version: c.version,
+    });
   }
 
   endSessions(userId: string, at: string, keptSessionId: string | null, version: number): void {

@@ -74,6 +74,7 @@ export const containsPattern = (q: string): string => `%${emailKey(q).replace(/[
 /** Role ids from their JSON column(s), merged, deduplicated and in canonical order (normaliseRoles). */
 export function parseRoles(...columns: string[]): Role[] {
   const held: Role[] = [];
-  for (const column of columns) for (const role of JSON.parse(column) as unknown[]) if (typeof role === 'string') held.push(role);
+  for (const column of columns)
+    for (const role of JSON.parse(column) as unknown[]) if (typeof role === 'string') held.push(role);
   return normaliseRoles(held);
 }

@@ -77,7 +77,9 @@ export function prepareProjectionStatements(db: SqliteDatabase): ProjectionState
       `UPDATE orgs SET depth = depth + @delta
        WHERE id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = @id)`,
     ),
-    setParent: db.prepare('UPDATE orgs SET parent_id = @toParentId, updated_at = @at, version = @version WHERE id = @id'),
+    setParent: db.prepare(
+      'UPDATE orgs SET parent_id = @toParentId, updated_at = @at, version = @version WHERE id = @id',
+    ),
     deleteOrg: db.prepare('DELETE FROM orgs WHERE id = ?'),
     deleteLinksTo: db.prepare('DELETE FROM org_closure WHERE descendant_id = ?'),
     deleteLinksFrom: db.prepare('DELETE FROM org_closure WHERE ancestor_id = ?'),
@@ -112,7 +114,9 @@ export function prepareProjectionStatements(db: SqliteDatabase): ProjectionState
     confirmMembership: db.prepare(
       'UPDATE memberships SET pending = 0, version = version + 1 WHERE org_id = @orgId AND user_id = @userId',
     ),
-    setRoles: db.prepare('UPDATE memberships SET roles = @roles, version = version + 1 WHERE org_id = @orgId AND user_id = @userId'),
+    setRoles: db.prepare(
+      'UPDATE memberships SET roles = @roles, version = version + 1 WHERE org_id = @orgId AND user_id = @userId',
+    ),
     deleteMembership: db.prepare('DELETE FROM memberships WHERE org_id = ? AND user_id = ?'),
     // OR REPLACE also on a client_id clash: a projector must never be unable to apply a fact of the log
     // (the command side keeps client ids unique).

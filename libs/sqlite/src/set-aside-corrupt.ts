@@ -10,7 +10,10 @@ const DATABASE_FILES = ['', '-wal', '-shm', '-journal'];
  */
 export function isCorruptDatabaseError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_'));
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_'))
+  );
 }
 
 /**

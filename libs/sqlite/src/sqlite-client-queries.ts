@@ -7,7 +7,15 @@ import { StatementCache } from './statement-cache';
 /** Columns of `clients cl`, in `ClientTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
 const CLIENT_COLUMNS = 'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version';
 
-type ClientTuple = [id: string, clientId: string, name: string, orgId: string, scopes: string, createdAt: string, version: number];
+type ClientTuple = [
+  id: string,
+  clientId: string,
+  name: string,
+  orgId: string,
+  scopes: string,
+  createdAt: string,
+  version: number,
+];
 
 const toClientView = (row: ClientTuple): ClientView => ({
   id: row[0],
@@ -27,7 +35,9 @@ export class SqliteClientQueries implements ClientQueries {
 
   constructor(db: SqliteDatabase) {
     this.byId = db.prepare<[string], ClientTuple>(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.id = ?`).raw(true);
-    this.byClientId = db.prepare<[string], ClientTuple>(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.client_id = ?`).raw(true);
+    this.byClientId = db
+      .prepare<[string], ClientTuple>(`SELECT ${CLIENT_COLUMNS} FROM clients cl WHERE cl.client_id = ?`)
+      .raw(true);
     this.lists = new StatementCache(db);
   }
 

@@ -76,9 +76,15 @@ describe('SqliteEventStore', () => {
         }),
       ),
     );
-    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? 'rejected' : 'fulfilled')));
+    expect(results.map((r) => r.status)).toEqual(
+      Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? 'rejected' : 'fulfilled')),
+    );
     const streams = (await store.readAll({ limit: 100 })).map((e) => e.streamId);
-    expect(streams).toEqual(Array.from({ length: 12 }, (_, i) => i).filter((i) => i % 4 !== 1).map((i) => `g-${i}`));
+    expect(streams).toEqual(
+      Array.from({ length: 12 }, (_, i) => i)
+        .filter((i) => i % 4 !== 1)
+        .map((i) => `g-${i}`),
+    );
     const positions = (await store.readAll({ limit: 100 })).map((e) => e.position);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
   });

@@ -1,4 +1,14 @@
-import { assertEventQueryLimit, GroupCommitQueue, TransactionScope, type EventQuery, type EventStore, type EventStoreTransaction, type IdempotencyRecord, type StoredResponse, type QueuedTransaction } from '@arbor/application';
+import {
+  assertEventQueryLimit,
+  GroupCommitQueue,
+  TransactionScope,
+  type EventQuery,
+  type EventStore,
+  type EventStoreTransaction,
+  type IdempotencyRecord,
+  type StoredResponse,
+  type QueuedTransaction,
+} from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
@@ -40,7 +50,9 @@ export class SqliteEventStore implements EventStore {
   private readonly filtered = new Map<string, Statement<unknown[], EventRow>>();
   private closing: Promise<void> | undefined;
   /** Transactions waiting for the next group commit, in call order. */
-  private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) => this.mutex.run(() => this.flush(next)));
+  private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) =>
+    this.mutex.run(() => this.flush(next)),
+  );
 
   constructor(
     private readonly writer: SqliteDatabase,
@@ -95,7 +107,9 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  private async runInSavepoint(work: (tx: EventStoreTransaction) => Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
+  private async runInSavepoint(
+    work: (tx: EventStoreTransaction) => Promise<unknown>,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
     const db = this.writer;
     const tx = new SqliteEventStoreTransaction(this.writes);
     try {
@@ -154,11 +168,7 @@ export class SqliteEventStore implements EventStore {
    * Runs as its own small write transaction, so it queues behind any open one instead of writing into it.
    * A record that does not exist (its command rolled back) is left absent: there is nothing to complete.
    */
-  async completeIdempotency(
-    scope: string,
-    key: string,
-    response: StoredResponse,
-  ): Promise<void> {
+  async completeIdempotency(scope: string, key: string, response: StoredResponse): Promise<void> {
     const json = JSON.stringify(response);
     await this.transaction(async () => {
       this.writes.completeIdempotency.run(json, scope, key);
@@ -200,8 +210,14 @@ export class SqliteEventStore implements EventStore {
 }
 
 /** Opens (creating and migrating if needed) the event log in `file`; see OpenOptions for the options. */
-export function openSqliteEventStore(file: string, options: { backgroundCheckpoints?: boolean } = {}): SqliteEventStore {
-  const writer = openSqliteDatabase(file, { synchronous: 'FULL', backgroundCheckpoints: options.backgroundCheckpoints });
+export function openSqliteEventStore(
+  file: string,
+  options: { backgroundCheckpoints?: boolean } = {},
+): SqliteEventStore {
+  const writer = openSqliteDatabase(file, {
+    synchronous: 'FULL',
+    backgroundCheckpoints: options.backgroundCheckpoints,
+  });
   try {
     // Events are never deleted, idempotency records are (replaced, completed, purged): what they held must
     // not linger in free pages. Appends free nothing, so this costs them nothing.

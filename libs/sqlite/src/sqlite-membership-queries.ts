@@ -92,13 +92,21 @@ export class SqliteMembershipQueries implements MembershipQueries {
     this.lists = new StatementCache(db);
   }
 
-  async get(orgId: string, userId: string, options: { includePending?: boolean } = {}): Promise<OrgUserView | undefined> {
+  async get(
+    orgId: string,
+    userId: string,
+    options: { includePending?: boolean } = {},
+  ): Promise<OrgUserView | undefined> {
     const row = this.byKey.get(orgId, userId);
     return row === undefined || (row[8] !== 0 && !options.includePending) ? undefined : toOrgUserView(row);
   }
 
   /** One range scan of the memberships primary key (org_id, user_id), filters checked per row. */
-  async listByOrg(orgId: string, filter: { role?: Role; q?: string; pending?: boolean }, page: PageRequest): Promise<Page<OrgUserView>> {
+  async listByOrg(
+    orgId: string,
+    filter: { role?: Role; q?: string; pending?: boolean },
+    page: PageRequest,
+  ): Promise<Page<OrgUserView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
     const conditions: string[] = ['m.pending = ?'];
@@ -124,12 +132,25 @@ export class SqliteMembershipQueries implements MembershipQueries {
     return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row[1] }));
   }
 
-  async listByUser(userId: string, filter: { withinSubtreesOf?: string[]; includePending?: boolean }): Promise<UserMembershipView[]> {
+  async listByUser(
+    userId: string,
+    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+  ): Promise<UserMembershipView[]> {
     const scope = filter.withinSubtreesOf;
     if (scope?.length === 0) return [];
     const rows =
-      scope !== undefined ? this.byUserWithin.all(userId, JSON.stringify(scope)) : filter.includePending ? this.byUserWithPending.all(userId) : this.byUser.all(userId);
-    return rows.map((row) => ({ orgId: row.org_id, orgName: row.org_name, roles: parseRoles(row.roles), addedAt: row.added_at, pending: row.pending !== 0 }));
+      scope !== undefined
+        ? this.byUserWithin.all(userId, JSON.stringify(scope))
+        : filter.includePending
+          ? this.byUserWithPending.all(userId)
+          : this.byUser.all(userId);
+    return rows.map((row) => ({
+      orgId: row.org_id,
+      orgName: row.org_name,
+      roles: parseRoles(row.roles),
+      addedAt: row.added_at,
+      pending: row.pending !== 0,
+    }));
   }
 
   /** Unknown organizations have no closure rows, hence no roles. */

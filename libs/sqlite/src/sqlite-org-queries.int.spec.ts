@@ -28,7 +28,12 @@ describe('SqliteOrgQueries subtree cache', () => {
     opened = [];
     log = new Log();
     const rm = await open();
-    const tree: ProjectableEvent[] = [log.created('r', 'Root', null), log.created('a', 'A', 'r'), log.created('aa', 'AA', 'a'), log.created('b', 'B', 'r')];
+    const tree: ProjectableEvent[] = [
+      log.created('r', 'Root', null),
+      log.created('a', 'A', 'r'),
+      log.created('aa', 'AA', 'a'),
+      log.created('b', 'B', 'r'),
+    ];
     await rm.apply(tree);
     raw = openSqliteDatabase(file, { synchronous: 'NORMAL' });
   });
@@ -48,10 +53,17 @@ describe('SqliteOrgQueries subtree cache', () => {
     expect(await rm.orgs.children('r', null, { limit: 10 })).toBe(first);
     expect(names(await rm.orgs.parents('aa'))).toEqual(['Root', 'A']);
     // Another key is another read.
-    expect(names((await rm.orgs.children('r', 1, { limit: 10 })).items)).toEqual(['Changed behind its back', 'Changed behind its back']);
+    expect(names((await rm.orgs.children('r', 1, { limit: 10 })).items)).toEqual([
+      'Changed behind its back',
+      'Changed behind its back',
+    ]);
 
     await rm.apply([log.updated('b', 'Bee')]);
-    expect(names((await rm.orgs.children('r', null, { limit: 10 })).items)).toEqual(['Changed behind its back', 'Bee', 'Changed behind its back']);
+    expect(names((await rm.orgs.children('r', null, { limit: 10 })).items)).toEqual([
+      'Changed behind its back',
+      'Bee',
+      'Changed behind its back',
+    ]);
     expect(names(await rm.orgs.parents('aa'))).toEqual(['Changed behind its back', 'Changed behind its back']);
   });
 

@@ -1,8 +1,26 @@
-import { deepFreeze, VersionedCache, type OrgListFilter, type OrgQueries, type OrgView, type Page, type PageRequest } from '@arbor/application';
+import {
+  deepFreeze,
+  VersionedCache,
+  type OrgListFilter,
+  type OrgQueries,
+  type OrgView,
+  type Page,
+  type PageRequest,
+} from '@arbor/application';
 import { nameKey } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
-import { afterId, decodePageCursor, emptyPage, hasNul, isKeyText, isRecord, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import {
+  afterId,
+  decodePageCursor,
+  emptyPage,
+  hasNul,
+  isKeyText,
+  isRecord,
+  pageLimit,
+  toPage,
+  type IdKeyset,
+} from './page-cursor';
 import { ORG_COLUMNS, toOrgView, type OrgTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
@@ -17,7 +35,12 @@ interface ChildrenKeyset {
 const ANY_DEPTH = 2 ** 31 - 1;
 
 const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
-  isRecord(v) && Number.isSafeInteger(v.d) && (v.d as number) >= 1 && (v.d as number) <= ANY_DEPTH && isKeyText(v.k) && isKeyText(v.i);
+  isRecord(v) &&
+  Number.isSafeInteger(v.d) &&
+  (v.d as number) >= 1 &&
+  (v.d as number) <= ANY_DEPTH &&
+  isKeyText(v.k) &&
+  isKeyText(v.i);
 
 /** An organization, then its distance from the ancestor and its name key (the page keyset). */
 type ChildTuple = [...OrgTuple, distance: number, nameKey: string];
@@ -62,7 +85,9 @@ export class SqliteOrgQueries implements OrgQueries {
        WHERE c.ancestor_id = ? AND ${range}
        ORDER BY c.distance, c.d_name_key, c.descendant_id
        LIMIT ?`;
-    this.firstDescendants = db.prepare<[string, number, number], ChildTuple>(descendantsSql('c.distance BETWEEN 1 AND ?')).raw(true);
+    this.firstDescendants = db
+      .prepare<[string, number, number], ChildTuple>(descendantsSql('c.distance BETWEEN 1 AND ?'))
+      .raw(true);
     this.nextDescendants = db
       .prepare<[string, number, number, string, string, number], ChildTuple>(
         descendantsSql('c.distance <= ? AND (c.distance, c.d_name_key, c.descendant_id) > (?, ?, ?)'),

@@ -27,8 +27,10 @@ describe('SqliteReadModels', () => {
     const db = openSqliteDatabase(oldFile, { synchronous: 'NORMAL' });
     applyMigrations(db, READ_MODELS_MIGRATIONS.slice(0, 1));
     db.prepare(`INSERT INTO checkpoint (name, position) VALUES ('read-models', 42)`).run();
-    db.prepare(`INSERT INTO users (id, email, email_key, name, status, platform_admin, created_at, updated_at, version)
-                VALUES ('u1', 'a@b.c', 'a@b.c', 'A', 'active', 0, 't', 't', 1)`).run();
+    db.prepare(
+      `INSERT INTO users (id, email, email_key, name, status, platform_admin, created_at, updated_at, version)
+                VALUES ('u1', 'a@b.c', 'a@b.c', 'A', 'active', 0, 't', 't', 1)`,
+    ).run();
     db.close();
     const migrated = openSqliteReadModels(oldFile);
     const log = new Log();
@@ -36,7 +38,13 @@ describe('SqliteReadModels', () => {
     try {
       expect(await migrated.checkpoint()).toBe(0);
       expect(await migrated.users.get('u1')).toBeUndefined();
-      expect(await migrated.apply([...batch, log.user('u1', { email: 'a@b.c', name: 'A' }), log.added('r', 'u1', ['admin'])])).toBe(12);
+      expect(
+        await migrated.apply([
+          ...batch,
+          log.user('u1', { email: 'a@b.c', name: 'A' }),
+          log.added('r', 'u1', ['admin']),
+        ]),
+      ).toBe(12);
       expect(await migrated.memberships.effectiveRoles('u1', 'bzd')).toEqual(['admin']);
     } finally {
       await migrated.close();

@@ -118,7 +118,11 @@ export function openSqliteReadModels(file: string, options: SqliteReadModelsOpti
   } catch (e) {
     if (!isCorruptDatabaseError(e)) throw e;
     const setAsideAs = setAsideCorruptDatabase(file);
-    options.onCorruptSetAside?.({ file, setAsideAs, reason: `${(e as { code: string }).code}: ${(e as Error).message}` });
+    options.onCorruptSetAside?.({
+      file,
+      setAsideAs,
+      reason: `${(e as { code: string }).code}: ${(e as Error).message}`,
+    });
     return openSound(file, options);
   }
 }

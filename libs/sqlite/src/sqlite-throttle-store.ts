@@ -67,7 +67,8 @@ export class SqliteThrottleStore implements ThrottleStore {
   private assertOpen(windowSeconds = 1): void {
     if (this.closed) throw new Error('The throttle store is closed.');
     // 0 would mean "never expires" to the library: a counter that no window ever resets.
-    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0)) throw new Error(`windowSeconds must be a whole number above 0, not ${windowSeconds}`);
+    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0))
+      throw new Error(`windowSeconds must be a whole number above 0, not ${windowSeconds}`);
   }
 }
 
@@ -91,7 +92,10 @@ function statementCachingClient(db: SqliteDatabase): Pick<SqliteDatabase, 'prepa
   };
 }
 
-const toCount = (res: RateLimiterRes): ThrottleCount => ({ points: res.consumedPoints, msBeforeReset: Math.max(0, res.msBeforeNext) });
+const toCount = (res: RateLimiterRes): ThrottleCount => ({
+  points: res.consumedPoints,
+  msBeforeReset: Math.max(0, res.msBeforeNext),
+});
 
 /**
  * Opens (creating and migrating if needed) the throttle store in `file`, mode 0600 (as every SQLite file): its keys are keyed hashes,

@@ -9,7 +9,11 @@ import { openSqliteTokenStore, type SqliteTokenStore } from './sqlite-token-stor
  * A child process that opens the store, says "ready", waits for a line on stdin, then spends `tokenHash`
  * `times` times and prints the statuses as JSON.
  */
-function spender(file: string, tokenHash: string, times: number): { ready: Promise<void>; go: () => void; result: Promise<string[]> } {
+function spender(
+  file: string,
+  tokenHash: string,
+  times: number,
+): { ready: Promise<void>; go: () => void; result: Promise<string[]> } {
   const script = `
     const { openSqliteTokenStore } = require(${JSON.stringify(path.join(__dirname, 'sqlite-token-store.ts'))});
     const store = openSqliteTokenStore(${JSON.stringify(file)});
@@ -21,7 +25,9 @@ function spender(file: string, tokenHash: string, times: number): { ready: Promi
       process.stdout.write(JSON.stringify(statuses) + '\\n');
       process.exit(0);
     });`;
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   let onReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
@@ -30,7 +36,9 @@ function spender(file: string, tokenHash: string, times: number): { ready: Promi
     if (out.startsWith('ready\n')) onReady();
   });
   const result = new Promise<string[]>((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length)) as string[]) : reject(new Error(`exit ${code}`)))),
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length)) as string[]) : reject(new Error(`exit ${code}`)),
+    ),
   );
   return { ready, go: () => child.stdin.write('go\n'), result };
 }

@@ -1,4 +1,11 @@
-import { accountForEmail, type Page, type PageRequest, type UserListFilter, type UserQueries, type UserView } from '@arbor/application';
+import {
+  accountForEmail,
+  type Page,
+  type PageRequest,
+  type UserListFilter,
+  type UserQueries,
+  type UserView,
+} from '@arbor/application';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { afterId, emptyPage, hasNul, pageLimit, toPage, type IdKeyset } from './page-cursor';

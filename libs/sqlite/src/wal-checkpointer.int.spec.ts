@@ -12,11 +12,15 @@ describe('startWalCheckpointer', () => {
     const store = openSqliteEventStore(file, { backgroundCheckpoints: true });
     const errors: string[] = [];
     // Started once the file exists (as the composition roots do), on the same file.
-    const checkpointer = withCheckpointer ? startWalCheckpointer([file], { intervalMs: 50, onError: (_f, e) => errors.push(e) }) : undefined;
+    const checkpointer = withCheckpointer
+      ? startWalCheckpointer([file], { intervalMs: 50, onError: (_f, e) => errors.push(e) })
+      : undefined;
     const initialSize = statSync(file).size;
     const actor = { type: 'system' as const, id: 't' };
     for (let i = 0; i < count; i++)
-      await store.transaction((tx) => tx.append(`s-${i}`, [{ type: 'Thing', data: { pad: 'x'.repeat(500) }, actor, orgPath: [] }], 'no_stream'));
+      await store.transaction((tx) =>
+        tx.append(`s-${i}`, [{ type: 'Thing', data: { pad: 'x'.repeat(500) }, actor, orgPath: [] }], 'no_stream'),
+      );
     return { store, checkpointer, errors, initialSize };
   }
 

@@ -49,7 +49,12 @@ export function startWalCheckpointer(
     eval: true,
     // It only runs a pragma a second: a small heap of its own (V8's defaults would size it like the main one).
     resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },
-    workerData: { files, driver: require.resolve('better-sqlite3'), intervalMs: options.intervalMs ?? 1000, busyTimeoutMs: 5000 },
+    workerData: {
+      files,
+      driver: require.resolve('better-sqlite3'),
+      intervalMs: options.intervalMs ?? 1000,
+      busyTimeoutMs: 5000,
+    },
   });
   worker.on('message', (m: { file: string; error: string }) => options.onError?.(m.file, m.error));
   worker.on('error', (e) => options.onError?.('(worker)', e.message));

@@ -28,8 +28,13 @@ export function clientQueriesConformance(harness: ReadModelsHarness): void {
 
   it('projects issued clients and forgets revoked ones', async () => {
     const c2: ClientView = {
-      id: 'c2', clientId: 'cid-2', name: 'Client c2', orgId: 'a11', scopes: ['orgs:read', 'users:write'],
-      createdAt: '2024-01-01T00:00:09.000Z', version: 1,
+      id: 'c2',
+      clientId: 'cid-2',
+      name: 'Client c2',
+      orgId: 'a11',
+      scopes: ['orgs:read', 'users:write'],
+      createdAt: '2024-01-01T00:00:09.000Z',
+      version: 1,
     };
     expect(await rm.clients.get('c2')).toEqual(c2);
     expect(await rm.clients.getByClientId('cid-2')).toEqual(c2);

@@ -41,11 +41,18 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
     store.transaction((tx) => tx.append(streamId, events, expected));
 
   it('appends events and reads them back by stream and by position', async () => {
-    const result = await append('org-a', [ev('OrgCreated', { orgId: 'a' }, ['a']), ev('OrgUpdated', { n: 1 }, ['a'])], 'no_stream');
+    const result = await append(
+      'org-a',
+      [ev('OrgCreated', { orgId: 'a' }, ['a']), ev('OrgUpdated', { n: 1 }, ['a'])],
+      'no_stream',
+    );
     if (!result.ok) throw new Error('conflict');
     expect(result.streamVersion).toBe(2);
     expect(result.lastPosition).toBe(2);
-    expect(result.events.map((e) => [e.streamVersion, e.position])).toEqual([[1, 1], [2, 2]]);
+    expect(result.events.map((e) => [e.streamVersion, e.position])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     await append('org-b', [ev('OrgCreated', { orgId: 'b' }, ['b'])]);
 
     const stream = await store.readStream('org-a');
@@ -68,10 +75,18 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
   it('refuses an append whose expected version does not match, and writes nothing', async () => {
     await append('s', [ev('A'), ev('B')], 'no_stream');
     expect(await append('s', [ev('C')], 'no_stream')).toEqual({
-      ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId: 's', expected: 'no_stream', actual: 2,
+      ok: false,
+      error: 'IAM_ERR_VERSION_CONFLICT',
+      streamId: 's',
+      expected: 'no_stream',
+      actual: 2,
     });
     expect(await append('s', [ev('C')], 1)).toEqual({
-      ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId: 's', expected: 1, actual: 2,
+      ok: false,
+      error: 'IAM_ERR_VERSION_CONFLICT',
+      streamId: 's',
+      expected: 1,
+      actual: 2,
     });
     expect(await append('other', [ev('C')], 3)).toMatchObject({ ok: false, actual: 0 });
     expect(await store.headPosition()).toBe(2);
@@ -163,7 +178,9 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
 
     const all = await store.readAll({ limit: 100 });
     const t = all[1].occurredAt;
-    expect(await positions({ since: t, until: t })).toEqual(all.filter((e) => e.occurredAt === t).map((e) => e.position));
+    expect(await positions({ since: t, until: t })).toEqual(
+      all.filter((e) => e.occurredAt === t).map((e) => e.position),
+    );
     expect(await positions({ since: '2999-01-01T00:00:00Z' })).toEqual([]);
     expect(await positions({ until: '2000-01-01T00:00:00Z' })).toEqual([]);
     expect(await positions({ since: '2000-01-01T00:00:00Z', until: '2999-01-01T00:00:00Z' })).toEqual([1, 2, 3, 4, 5]);

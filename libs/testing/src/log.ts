@@ -12,8 +12,15 @@ export class Log {
     this.position += 1;
     const occurredAt = new Date(Date.UTC(2024, 0, 1, 0, 0, this.position)).toISOString();
     const e: ProjectableEvent = {
-      id: `evt-${this.position}`, type, streamId, streamVersion, position: this.position, occurredAt,
-      actor: { type: 'system', id: 'system' }, data, orgPath: [],
+      id: `evt-${this.position}`,
+      type,
+      streamId,
+      streamVersion,
+      position: this.position,
+      occurredAt,
+      actor: { type: 'system', id: 'system' },
+      data,
+      orgPath: [],
     };
     if (personal !== undefined) e.personal = personal;
     return e;
@@ -23,7 +30,13 @@ export class Log {
     return new Date(Date.UTC(2024, 0, 1, 0, 0, this.position + 1)).toISOString();
   }
   created(orgId: string, name: string, parentId: string | null): ProjectableEvent {
-    return this.event('OrgCreated', `org-${orgId}`, { orgId, name, parentId, description: null, metadata: { n: name } });
+    return this.event('OrgCreated', `org-${orgId}`, {
+      orgId,
+      name,
+      parentId,
+      description: null,
+      metadata: { n: name },
+    });
   }
   updated(orgId: string, name: string): ProjectableEvent {
     return this.event('OrgUpdated', `org-${orgId}`, { orgId, name, description: 'renamed', metadata: {} });
@@ -56,7 +69,13 @@ export class Log {
     return this.event('UserRemovedFromOrg', `membership-${orgId}-${userId}`, { orgId, userId });
   }
   clientIssued(id: string, clientId: string, orgId: string, scopes: string[]): ProjectableEvent {
-    return this.event('ClientCredentialIssued', `client-${id}`, { clientCredentialId: id, clientId, name: `Client ${id}`, orgId, scopes });
+    return this.event('ClientCredentialIssued', `client-${id}`, {
+      clientCredentialId: id,
+      clientId,
+      name: `Client ${id}`,
+      orgId,
+      scopes,
+    });
   }
   clientRevoked(id: string, clientId: string, orgId: string): ProjectableEvent {
     return this.event('ClientCredentialRevoked', `client-${id}`, { clientCredentialId: id, clientId, orgId });

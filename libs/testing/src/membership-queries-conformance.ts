@@ -35,14 +35,26 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
 
   it('projects a membership joined with its user, and follows role changes and removal', async () => {
     expect(await rm.memberships.get('a', 'u2')).toEqual({
-      orgId: 'a', userId: 'u2', email: 'bob@example.com', name: 'Bob', status: 'active',
-      roles: ['member', 'owner'], addedAt: '2024-01-01T00:00:14.000Z', version: 1, pending: false, userVersion: 1,
+      orgId: 'a',
+      userId: 'u2',
+      email: 'bob@example.com',
+      name: 'Bob',
+      status: 'active',
+      roles: ['member', 'owner'],
+      addedAt: '2024-01-01T00:00:14.000Z',
+      version: 1,
+      pending: false,
+      userVersion: 1,
     });
     expect(await rm.memberships.get('a', 'u1')).toBeUndefined();
     expect(await rm.memberships.get('a', 'u4')).toMatchObject({ email: null, name: null, status: 'erased' });
 
     await rm.apply([log.rolesSet('a', 'u2', ['admin'])]);
-    expect(await rm.memberships.get('a', 'u2')).toMatchObject({ roles: ['admin'], addedAt: '2024-01-01T00:00:14.000Z', version: 2 });
+    expect(await rm.memberships.get('a', 'u2')).toMatchObject({
+      roles: ['admin'],
+      addedAt: '2024-01-01T00:00:14.000Z',
+      version: 2,
+    });
     // The user's own change is the user's: the membership's version stays (contract section 1).
     await rm.apply([log.userUpdated('u2', { email: 'bob@example.com', name: 'Robert' })]);
     expect(await rm.memberships.get('a', 'u2')).toMatchObject({ name: 'Robert', version: 2, userVersion: 2 });
@@ -100,12 +112,14 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
     expect(await rm.memberships.effectiveRoles('u2', 'b1')).toEqual([]);
   });
 
-  it('lists an organization\'s members by role and by email or name', async () => {
+  it("lists an organization's members by role and by email or name", async () => {
     await rm.apply([
       log.user('u5', { email: 'percent@x.org', name: '100% Pure' }),
       log.user('u6', { email: 'under_score@x.org', name: '1000 Pure' }),
-      log.added('a', 'u1', ['admin']), log.added('a', 'u3', ['member', 'admin']),
-      log.added('a', 'u5', ['member']), log.added('a', 'u6', ['member']),
+      log.added('a', 'u1', ['admin']),
+      log.added('a', 'u3', ['member', 'admin']),
+      log.added('a', 'u5', ['member']),
+      log.added('a', 'u6', ['member']),
     ]);
     expect(await userIds('a', {})).toEqual(['u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
     expect(await userIds('a', { role: 'admin' })).toEqual(['u1', 'u3']);
@@ -125,10 +139,12 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
 
   it('pages through members, every one exactly once', async () => {
     const members = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
-    await rm.apply(members.flatMap((id, i) => [
-      log.user(id, { email: `${id}@x.org`, name: id }),
-      log.added('o', id, i % 3 === 0 ? ['admin'] : ['member']),
-    ]));
+    await rm.apply(
+      members.flatMap((id, i) => [
+        log.user(id, { email: `${id}@x.org`, name: id }),
+        log.added('o', id, i % 3 === 0 ? ['admin'] : ['member']),
+      ]),
+    );
     for (const limit of [1, 2, 5, 12, 13]) {
       const pages = await collectPages((p) => rm.memberships.listByOrg('o', {}, p), limit);
       expect(pages.flat().map((m) => m.userId)).toEqual(members);
@@ -136,10 +152,12 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
       const admins = await collectPages((p) => rm.memberships.listByOrg('o', { role: 'admin' }, p), limit);
       expect(admins.flat().map((m) => m.userId)).toEqual(['p00', 'p03', 'p06', 'p09']);
     }
-    await expect(rm.memberships.listByOrg('o', {}, { limit: 2, cursor: 'nope!' })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+    await expect(rm.memberships.listByOrg('o', {}, { limit: 2, cursor: 'nope!' })).rejects.toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+    });
   });
 
-  it('lists a user\'s memberships, optionally within subtrees', async () => {
+  it("lists a user's memberships, optionally within subtrees", async () => {
     expect(await rm.memberships.listByUser('u1', {})).toEqual([
       { orgId: 'a1', orgName: 'Alpha one', roles: ['admin'], addedAt: '2024-01-01T00:00:13.000Z', pending: false },
       { orgId: 'r', orgName: 'Root', roles: ['member'], addedAt: '2024-01-01T00:00:12.000Z', pending: false },
@@ -166,7 +184,12 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
     // u3 (a member of b1) linked into a by someone who could not see them: pending.
     await rm.apply([log.added('a', 'u3', ['admin'], { pending: true })]);
     expect(await rm.memberships.get('a', 'u3')).toBeUndefined();
-    expect(await rm.memberships.get('a', 'u3', { includePending: true })).toMatchObject({ orgId: 'a', userId: 'u3', roles: ['admin'], pending: true });
+    expect(await rm.memberships.get('a', 'u3', { includePending: true })).toMatchObject({
+      orgId: 'a',
+      userId: 'u3',
+      roles: ['admin'],
+      pending: true,
+    });
     expect(await userIds('a', {})).not.toContain('u3');
     expect(await userIds('a', { pending: true })).toEqual(['u3']);
     expect(await rm.memberships.effectiveRoles('u3', 'a11')).toEqual([]);
@@ -177,7 +200,9 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
       expect.objectContaining({ orgId: 'b1', pending: false }),
     ]);
     expect((await rm.memberships.listByUser('u3', { withinSubtreesOf: ['a'] })).map((m) => m.orgId)).toEqual([]);
-    expect((await rm.users.list({ withinSubtreesOf: ['a'] }, { limit: 100 })).items.map((u) => u.id)).not.toContain('u3');
+    expect((await rm.users.list({ withinSubtreesOf: ['a'] }, { limit: 100 })).items.map((u) => u.id)).not.toContain(
+      'u3',
+    );
     // Renewed (still pending), then confirmed: in effect, with its roles.
     await rm.apply([log.added('a', 'u3', ['member'], { pending: true }), log.confirmed('a', 'u3')]);
     // Added, renewed, confirmed: three changes of the membership.

@@ -12,14 +12,25 @@ import type { ReadModelsHarness } from './read-models-harness';
 //   ├─ a "Alpha" ── ag "gamma"
 //   └─ c "Charlie"
 export const ORG_TREE: Array<[string, string, string | null]> = [
-  ['r', 'Acme', null], ['b', 'beta', 'r'], ['bz', 'Zeta', 'b'], ['a', 'Alpha', 'r'], ['ag', 'gamma', 'a'],
-  ['c', 'Charlie', 'r'], ['ba', 'alpha', 'b'], ['bg', 'Gamma', 'b'], ['bzd', 'deep', 'bz'], ['o', 'Other', null],
+  ['r', 'Acme', null],
+  ['b', 'beta', 'r'],
+  ['bz', 'Zeta', 'b'],
+  ['a', 'Alpha', 'r'],
+  ['ag', 'gamma', 'a'],
+  ['c', 'Charlie', 'r'],
+  ['ba', 'alpha', 'b'],
+  ['bg', 'Gamma', 'b'],
+  ['bzd', 'deep', 'bz'],
+  ['o', 'Other', null],
 ];
 
 export const orgIds = (items: OrgView[]): string[] => items.map((o) => o.id);
 
 /** Every page of a paged organization query, as ids (bounded, so a cursor loop fails instead of hanging). */
-export async function collectOrgIds(fetch: (page: PageRequest) => Promise<Page<OrgView>>, limit: number): Promise<string[][]> {
+export async function collectOrgIds(
+  fetch: (page: PageRequest) => Promise<Page<OrgView>>,
+  limit: number,
+): Promise<string[][]> {
   const pages: string[][] = [];
   let cursor: string | undefined;
   do {
@@ -47,13 +58,21 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
   });
   afterEach(() => harness.release(rm));
 
-  const children = async (id: string, depth: number | null) => orgIds((await rm.orgs.children(id, depth, { limit: 100 })).items);
+  const children = async (id: string, depth: number | null) =>
+    orgIds((await rm.orgs.children(id, depth, { limit: 100 })).items);
   const parents = async (id: string) => orgIds(await rm.orgs.parents(id));
 
   it('projects organizations with depth, metadata, times and versions', async () => {
     expect(await rm.orgs.get('bzd')).toEqual({
-      id: 'bzd', name: 'deep', parentId: 'bz', description: null, metadata: { n: 'deep' }, depth: 3,
-      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:09.000Z', version: 1,
+      id: 'bzd',
+      name: 'deep',
+      parentId: 'bz',
+      description: null,
+      metadata: { n: 'deep' },
+      depth: 3,
+      createdAt: '2024-01-01T00:00:09.000Z',
+      updatedAt: '2024-01-01T00:00:09.000Z',
+      version: 1,
     });
     expect(await rm.orgs.get('nope')).toBeUndefined();
     expect(await rm.orgs.get('nul\u0000')).toBeUndefined();
@@ -92,7 +111,12 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
     expect(await children('r', 1)).toEqual(['a', 'c']);
     expect(await children('a', null)).toEqual(['ag', 'b', 'ba', 'bg', 'bz', 'bzd']);
     expect(await children('b', null)).toEqual(['ba', 'bg', 'bz', 'bzd']);
-    expect((await rm.orgs.get('b'))).toMatchObject({ parentId: 'ag', depth: 3, version: 2, updatedAt: '2024-01-01T00:00:11.000Z' });
+    expect(await rm.orgs.get('b')).toMatchObject({
+      parentId: 'ag',
+      depth: 3,
+      version: 2,
+      updatedAt: '2024-01-01T00:00:11.000Z',
+    });
     expect((await rm.orgs.get('bzd'))?.depth).toBe(5);
     expect((await rm.orgs.get('bzd'))?.parentId).toBe('bz');
 
@@ -107,7 +131,12 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
   it('renames: the new name orders the descendants', async () => {
     await rm.apply([log.updated('c', 'aardvark')]);
     expect(await children('r', 1)).toEqual(['c', 'a', 'b']);
-    expect(await rm.orgs.get('c')).toMatchObject({ name: 'aardvark', description: 'renamed', metadata: {}, version: 2 });
+    expect(await rm.orgs.get('c')).toMatchObject({
+      name: 'aardvark',
+      description: 'renamed',
+      metadata: {},
+      version: 2,
+    });
     await rm.apply([log.updated('bz', 'Beta-2')]);
     expect(await children('b', 1)).toEqual(['ba', 'bz', 'bg']);
   });
@@ -142,7 +171,9 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
 
   it('resets to empty, ready for a rebuild', async () => {
     await rm.apply([
-      log.user('u1', { email: 'a@b.c', name: 'A' }), log.added('r', 'u1', ['owner']), log.clientIssued('c1', 'cid-1', 'r', []),
+      log.user('u1', { email: 'a@b.c', name: 'A' }),
+      log.added('r', 'u1', ['owner']),
+      log.clientIssued('c1', 'cid-1', 'r', []),
     ]);
     expect(await rm.memberships.get('r', 'u1')).toBeDefined();
     expect(await rm.clients.get('c1')).toBeDefined();
@@ -179,7 +210,12 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
     expect(await list({ withinSubtreesOf: [], parentId: 'r' })).toEqual([]);
     expect(await list({ q: 'a\u0000' })).toEqual([]);
 
-    await rm.apply([log.created('p1', '100% Pure', null), log.created('p2', '1000 Pure', null), log.created('p3', 'a_b', null), log.created('p4', 'axb', null)]);
+    await rm.apply([
+      log.created('p1', '100% Pure', null),
+      log.created('p2', '1000 Pure', null),
+      log.created('p3', 'a_b', null),
+      log.created('p4', 'axb', null),
+    ]);
     expect(await list({ q: '0%' })).toEqual(['p1']);
     expect(await list({ q: 'a_' })).toEqual(['p3']);
     expect(await list({ q: 'ÄRVÍ' })).toEqual([]);
@@ -204,7 +240,9 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
       expect(err).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/query/cursor' }] });
     }
     const listCursor = (await rm.orgs.list({}, { limit: 1 })).nextCursor!;
-    await expect(rm.orgs.children('r', null, { limit: 2, cursor: listCursor })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
+    await expect(rm.orgs.children('r', null, { limit: 2, cursor: listCursor })).rejects.toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+    });
     await expect(rm.orgs.list({}, { limit: 2, cursor: 'e30' })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
     const nulId = Buffer.from('{"i":"a\\u0000"}').toString('base64url');
     await expect(rm.orgs.list({}, { limit: 2, cursor: nulId })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });
@@ -212,12 +250,25 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
 
   it('projects users, finds them by email case-insensitively, and marks erased ones', async () => {
     await rm.apply([
-      log.event('UserCreated', 'user-u1', { userId: 'u1', personal: 'v1.a.b', platformAdmin: true }, { email: 'Ann@Example.COM', name: 'Ann' }),
+      log.event(
+        'UserCreated',
+        'user-u1',
+        { userId: 'u1', personal: 'v1.a.b', platformAdmin: true },
+        { email: 'Ann@Example.COM', name: 'Ann' },
+      ),
       log.event('UserCreated', 'user-u2', { userId: 'u2', personal: 'v1.c.d', platformAdmin: false }, null),
     ]);
     expect(await rm.users.findByEmail('ann@example.com')).toEqual({
-      id: 'u1', email: 'Ann@Example.COM', name: 'Ann', status: 'active', platformAdmin: true,
-      createdAt: '2024-01-01T00:00:11.000Z', updatedAt: '2024-01-01T00:00:11.000Z', version: 1, sessionsNotBefore: null, keptSessionId: null,
+      id: 'u1',
+      email: 'Ann@Example.COM',
+      name: 'Ann',
+      status: 'active',
+      platformAdmin: true,
+      createdAt: '2024-01-01T00:00:11.000Z',
+      updatedAt: '2024-01-01T00:00:11.000Z',
+      version: 1,
+      sessionsNotBefore: null,
+      keptSessionId: null,
     });
     expect(await rm.users.findByEmail('other@example.com')).toBeUndefined();
     expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', platformAdmin: false });

@@ -34,7 +34,8 @@ const SOURCES: Record<string, string> = {
 export function unsetVariables(names: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
   const missing = names.filter((name) => !env[name]);
   if (missing.length === 0) return undefined;
-  const list = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(', ')} and ${missing[missing.length - 1]}`;
+  const list =
+    missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(', ')} and ${missing[missing.length - 1]}`;
   const sources = [...new Set(missing.map((name) => SOURCES[name]).filter(Boolean))];
   return `${list} ${missing.length === 1 ? 'is' : 'are'} not set${sources.length ? ` (${sources.join('; ')})` : ''}`;
 }
@@ -44,10 +45,15 @@ export function unsetVariables(names: string[], env: NodeJS.ProcessEnv = process
  * appended to the title; in CI, throws at once (the spec file fails to load, naming what is missing).
  * `unmet` is a sentence saying what is missing, as `unsetVariables` returns.
  */
-export function describeIfAvailable(unmet: string | undefined, env: NodeJS.ProcessEnv = process.env): (name: string, fn: () => void) => void {
+export function describeIfAvailable(
+  unmet: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): (name: string, fn: () => void) => void {
   if (unmet === undefined) return (name, fn) => describe(name, fn);
   if (isCi(env)) {
-    throw new Error(`${unmet}. In CI (CI=${env.CI}) every service must be present: a suite needing one fails instead of being skipped.`);
+    throw new Error(
+      `${unmet}. In CI (CI=${env.CI}) every service must be present: a suite needing one fails instead of being skipped.`,
+    );
   }
   return (name, fn) => describe.skip(`${name} ${SKIPPED_MARKER}${unmet}]`, fn);
 }

@@ -13,7 +13,9 @@ const { noticeLines } = require('../../../tests/support/skipped-suites-reporter.
 
 describe('unsetVariables', () => {
   it('names the missing variables and where each comes from', () => {
-    expect(unsetVariables(['DATABASE_URL'], {})).toBe('DATABASE_URL is not set (a PostgreSQL; scripts/services/postgres.sh prints it)');
+    expect(unsetVariables(['DATABASE_URL'], {})).toBe(
+      'DATABASE_URL is not set (a PostgreSQL; scripts/services/postgres.sh prints it)',
+    );
     expect(unsetVariables(['DATABASE_URL', 'KAFKA_BROKERS'], { DATABASE_URL: 'postgres://x' })).toBe(
       'KAFKA_BROKERS is not set (a Kafka broker; scripts/services/kafka.sh prints it)',
     );
@@ -41,7 +43,10 @@ describe('describeIfAvailable', () => {
 
 describe('the closing notice', () => {
   const rootDir = '/repo';
-  const suite = (file: string, ...titles: string[]) => ({ testFilePath: `${rootDir}/${file}`, testResults: [{ ancestorTitles: titles }] });
+  const suite = (file: string, ...titles: string[]) => ({
+    testFilePath: `${rootDir}/${file}`,
+    testResults: [{ ancestorTitles: titles }],
+  });
 
   it('reads the reason from the title describeIfAvailable gives a skipped suite, and lists the suites by reason', () => {
     const lines = noticeLines({
@@ -55,7 +60,12 @@ describe('the closing notice', () => {
       neutralSuites: [],
       distributedOnly: [],
     });
-    expect(lines.slice(0, 4)).toEqual(['NOT TESTED in this run, and why:', '  2 suites skipped: DATABASE_URL is not set', '    a.int.spec.ts', '    c.int.spec.ts']);
+    expect(lines.slice(0, 4)).toEqual([
+      'NOT TESTED in this run, and why:',
+      '  2 suites skipped: DATABASE_URL is not set',
+      '    a.int.spec.ts',
+      '    c.int.spec.ts',
+    ]);
   });
 
   it('lists the HTTP suites of the run that the missing distributed project would have run again, and its own', () => {
@@ -66,13 +76,25 @@ describe('the closing notice', () => {
       neutralSuites: [`${rootDir}/apps/orgs.e2e.spec.ts`, `${rootDir}/apps/users.e2e.spec.ts`],
       distributedOnly: [`${rootDir}/tests/distributed/faults.e2e.spec.ts`],
     }).join('\n');
-    expect(lines).toContain('1 HTTP suite of this run not run again against gateway, command service and projector:\n      apps/orgs.e2e.spec.ts\n');
-    expect(lines).toContain('1 suite that only the distributed project runs:\n      tests/distributed/faults.e2e.spec.ts');
+    expect(lines).toContain(
+      '1 HTTP suite of this run not run again against gateway, command service and projector:\n      apps/orgs.e2e.spec.ts\n',
+    );
+    expect(lines).toContain(
+      '1 suite that only the distributed project runs:\n      tests/distributed/faults.e2e.spec.ts',
+    );
     expect(lines).not.toContain('users.e2e');
     expect(lines).not.toContain('main.e2e');
   });
 
   it('is empty when nothing was left out', () => {
-    expect(noticeLines({ testResults: [suite('b.unit.spec.ts', 'B')], rootDir, distributed: false, neutralSuites: [], distributedOnly: [] })).toEqual([]);
+    expect(
+      noticeLines({
+        testResults: [suite('b.unit.spec.ts', 'B')],
+        rootDir,
+        distributed: false,
+        neutralSuites: [],
+        distributedOnly: [],
+      }),
+    ).toEqual([]);
   });
 });

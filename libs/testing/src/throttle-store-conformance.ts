@@ -62,7 +62,9 @@ export function throttleStoreConformance(harness: ThrottleStoreHarness): void {
   it('counts atomically: concurrent adds, over two connections, each see a distinct count', async () => {
     const other = await harness.reopen();
     try {
-      const counts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? store : other).add('hot', 1, 60)));
+      const counts = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? store : other).add('hot', 1, 60)),
+      );
       expect(counts.map((c) => c.points).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect((await other.add('hot', 0, 60)).points).toBe(40);
     } finally {

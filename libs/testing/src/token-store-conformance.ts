@@ -8,7 +8,11 @@ export interface TokenStoreHarness {
   reopen(): Promise<TokenStore & { close(): Promise<void> }>;
 }
 
-export const refreshToken = (tokenHash: string, familyId: string, expiresAt = '2030-01-01T00:00:00.000Z'): RefreshTokenRecord => ({
+export const refreshToken = (
+  tokenHash: string,
+  familyId: string,
+  expiresAt = '2030-01-01T00:00:00.000Z',
+): RefreshTokenRecord => ({
   tokenHash,
   familyId,
   subject: 'u1',
@@ -50,7 +54,9 @@ export function tokenStoreConformance(harness: TokenStoreHarness): void {
     await store.saveRefreshToken(refreshToken('t1', 'f1'));
     const other = await harness.reopen();
     try {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).spendRefreshToken('t1')));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).spendRefreshToken('t1')),
+      );
       expect(results.filter((r) => r.status === 'spent')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'reused')).toHaveLength(19);
     } finally {

@@ -32,7 +32,10 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
 
   it('finds emails by full case folding, and among accounts an old log let share a key, the one it found before', async () => {
     // u6 and u7 were different emails when keys were lower case alone; they fold equal now (ß → ss).
-    await rm.apply([log.user('u6', { email: 'straße@x.org', name: 'A' }), log.user('u7', { email: 'strasse@x.org', name: 'B' })]);
+    await rm.apply([
+      log.user('u6', { email: 'straße@x.org', name: 'A' }),
+      log.user('u7', { email: 'strasse@x.org', name: 'B' }),
+    ]);
     expect((await rm.users.findByEmail('STRASSE@X.ORG'))?.id).toBe('u7');
     expect((await rm.users.findByEmail('strasse@x.org'))?.id).toBe('u7');
     expect((await rm.users.findByEmail('STRAßE@x.org'))?.id).toBe('u6');
@@ -48,14 +51,25 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
   it('updates personal data, and erases the user when it can no longer be opened', async () => {
     await rm.apply([log.userUpdated('u2', { email: 'Robert@Example.com', name: 'Robert' })]);
     expect(await rm.users.get('u2')).toEqual({
-      id: 'u2', email: 'Robert@Example.com', name: 'Robert', status: 'active', platformAdmin: false,
-      createdAt: '2024-01-01T00:00:09.000Z', updatedAt: '2024-01-01T00:00:18.000Z', version: 2, sessionsNotBefore: null, keptSessionId: null,
+      id: 'u2',
+      email: 'Robert@Example.com',
+      name: 'Robert',
+      status: 'active',
+      platformAdmin: false,
+      createdAt: '2024-01-01T00:00:09.000Z',
+      updatedAt: '2024-01-01T00:00:18.000Z',
+      version: 2,
+      sessionsNotBefore: null,
+      keptSessionId: null,
     });
     expect(await rm.users.findByEmail('bob@example.com')).toBeUndefined();
     expect((await rm.users.findByEmail('robert@EXAMPLE.com'))?.id).toBe('u2');
     expect(await list({ q: 'rober' })).toEqual(['u2']);
 
-    await rm.apply([log.userStatus('UserDisabled', 'u2'), log.userUpdated('u2', { email: 'rob@example.com', name: 'Rob' })]);
+    await rm.apply([
+      log.userStatus('UserDisabled', 'u2'),
+      log.userUpdated('u2', { email: 'rob@example.com', name: 'Rob' }),
+    ]);
     expect(await rm.users.get('u2')).toMatchObject({ status: 'disabled', email: 'rob@example.com', version: 4 });
 
     await rm.apply([log.userUpdated('u2', null)]);
@@ -68,10 +82,20 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     expect((await rm.users.get('u1'))?.sessionsNotBefore).toBeNull();
     await rm.apply([log.userStatus('UserDisabled', 'u1')]);
     const disabledAt = '2024-01-01T00:00:18.000Z';
-    expect(await rm.users.get('u1')).toMatchObject({ status: 'disabled', updatedAt: disabledAt, version: 2, sessionsNotBefore: disabledAt });
+    expect(await rm.users.get('u1')).toMatchObject({
+      status: 'disabled',
+      updatedAt: disabledAt,
+      version: 2,
+      sessionsNotBefore: disabledAt,
+    });
     await rm.apply([log.userStatus('UserEnabled', 'u1')]);
     // Enabling does not bring the sessions that the disable ended back.
-    expect(await rm.users.get('u1')).toMatchObject({ status: 'active', version: 3, platformAdmin: true, sessionsNotBefore: disabledAt });
+    expect(await rm.users.get('u1')).toMatchObject({
+      status: 'active',
+      version: 3,
+      platformAdmin: true,
+      sessionsNotBefore: disabledAt,
+    });
     await rm.apply([log.userStatus('UserDisabled', 'u4'), log.userStatus('UserEnabled', 'u4')]);
     expect(await rm.users.get('u4')).toMatchObject({ status: 'erased', email: null, version: 3 });
   });
@@ -79,7 +103,13 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
   it('ends sessions on a password set or change, keeping the session a change names until sessions end again', async () => {
     const changedAt = log.nextAt();
     await rm.apply([log.event('UserPasswordChanged', 'user-u3', { userId: 'u3', keptSessionId: 'fam-1' })]);
-    expect(await rm.users.get('u3')).toMatchObject({ status: 'active', sessionsNotBefore: changedAt, keptSessionId: 'fam-1', updatedAt: changedAt, version: 2 });
+    expect(await rm.users.get('u3')).toMatchObject({
+      status: 'active',
+      sessionsNotBefore: changedAt,
+      keptSessionId: 'fam-1',
+      updatedAt: changedAt,
+      version: 2,
+    });
     const setAt = log.nextAt();
     await rm.apply([log.event('UserPasswordSet', 'user-u3', { userId: 'u3' })]);
     expect(await rm.users.get('u3')).toMatchObject({ sessionsNotBefore: setAt, keptSessionId: null, version: 3 });
@@ -87,7 +117,12 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     const disabledAt = log.nextAt();
     await rm.apply([log.userStatus('UserDisabled', 'u3')]);
     // Disabling ends every session, the kept one too.
-    expect(await rm.users.get('u3')).toMatchObject({ status: 'disabled', sessionsNotBefore: disabledAt, keptSessionId: null, version: 5 });
+    expect(await rm.users.get('u3')).toMatchObject({
+      status: 'disabled',
+      sessionsNotBefore: disabledAt,
+      keptSessionId: null,
+      version: 5,
+    });
   });
 
   it('lists users in id order, filtered by email or name and by exact email', async () => {
@@ -126,7 +161,12 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
       const pages = await collectPages((p) => rm.users.list({}, p), limit);
       expect(ids(pages)).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
       expect(pages.every((p) => p.length > 0 && p.length <= limit)).toBe(true);
-      expect(ids(await collectPages((p) => rm.users.list({ withinSubtreesOf: ['a', 'b'] }, p), limit))).toEqual(['u1', 'u2', 'u3', 'u4']);
+      expect(ids(await collectPages((p) => rm.users.list({ withinSubtreesOf: ['a', 'b'] }, p), limit))).toEqual([
+        'u1',
+        'u2',
+        'u3',
+        'u4',
+      ]);
     }
     expect((await rm.users.list({}, { limit: 5 })).nextCursor).toBeNull();
     await expect(rm.users.list({}, { limit: 2, cursor: 'e30' })).rejects.toMatchObject({ code: 'IAM_ERR_VALIDATION' });

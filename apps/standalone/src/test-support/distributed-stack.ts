@@ -55,7 +55,9 @@ export async function startDistributedStack(options: {
   /** More environment for every process of the stack (e.g. IAM_TRUSTED_PROXIES). */
   env?: Record<string, string>;
 }): Promise<DistributedStack> {
-  const schema = `t_${basename(options.dataDir).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
+  const schema = `t_${basename(options.dataDir)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
   const [port, commandPort] = await Promise.all([freePort(), freePort()]);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -81,8 +83,16 @@ export async function startDistributedStack(options: {
   const processes = {} as DistributedStack['processes'];
   const extras: ChildProcess[] = [];
 
-  const launch = (name: keyof typeof MAINS, args: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess => {
-    const child = spawn(process.execPath, [join(ROOT, MAINS[name]), ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const launch = (
+    name: keyof typeof MAINS,
+    args: string[] = [],
+    extraEnv: Record<string, string> = {},
+  ): ChildProcess => {
+    const child = spawn(process.execPath, [join(ROOT, MAINS[name]), ...args], {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => {
       stderr = (stderr + d).slice(-4000);
@@ -100,7 +110,10 @@ export async function startDistributedStack(options: {
     }
     throw new Error(`${what} did not become ready`);
   };
-  const ready = (path: string, base = url) => async () => (await fetch(base + path)).ok;
+  const ready =
+    (path: string, base = url) =>
+    async () =>
+      (await fetch(base + path)).ok;
 
   const start = async (name: keyof typeof MAINS) => {
     processes[name] = launch(name);
@@ -127,18 +140,26 @@ export async function startDistributedStack(options: {
     spawnExtra: async (name, extraEnv) => {
       const child = launch(name, [], extraEnv);
       extras.push(child);
-      const base = name === 'gateway' ? `http://127.0.0.1:${extraEnv.PORT}` : `http://127.0.0.1:${extraEnv.COMMAND_SERVICE_PORT}`;
+      const base =
+        name === 'gateway' ? `http://127.0.0.1:${extraEnv.PORT}` : `http://127.0.0.1:${extraEnv.COMMAND_SERVICE_PORT}`;
       if (name !== 'projector') await waitFor(ready('/readyz', base), `an extra ${name}`);
       return child;
     },
     rebuildReadModels: async () => {
       await stop(processes.projector);
       const rebuild = launch('projector', ['--rebuild']);
-      await new Promise<void>((done, fail) => rebuild.once('exit', (code) => (code === 0 ? done() : fail(new Error(`rebuild exited with ${code}`)))));
+      await new Promise<void>((done, fail) =>
+        rebuild.once('exit', (code) => (code === 0 ? done() : fail(new Error(`rebuild exited with ${code}`)))),
+      );
       await start('projector');
     },
     close: async () => {
-      await Promise.all([stop(processes.gateway), stop(processes.projector), stop(processes.commandService), ...extras.map((c) => stop(c))]);
+      await Promise.all([
+        stop(processes.gateway),
+        stop(processes.projector),
+        stop(processes.commandService),
+        ...extras.map((c) => stop(c)),
+      ]);
     },
   };
 }

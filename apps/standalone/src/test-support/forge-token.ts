@@ -14,7 +14,10 @@ export function forgeAccessToken(
   changes: { header?: Record<string, unknown>; claims?: Record<string, unknown>; drop?: string[] },
 ): string {
   const keyDir = join(dataDir, 'keys');
-  const newest = readdirSync(keyDir).filter((f) => f.endsWith('.pem')).sort().pop();
+  const newest = readdirSync(keyDir)
+    .filter((f) => f.endsWith('.pem'))
+    .sort()
+    .pop();
   if (!newest) throw new Error(`no signing key in ${keyDir}`);
   const key = createPrivateKey(readFileSync(join(keyDir, newest), 'utf8'));
   const [h, p] = template.split('.');
@@ -27,4 +30,5 @@ export function forgeAccessToken(
 }
 
 /** The claims of a JWT, without verifying it. */
-export const claimsOf = (token: string): Record<string, any> => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+export const claimsOf = (token: string): Record<string, any> =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());

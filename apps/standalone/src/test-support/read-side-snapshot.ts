@@ -6,7 +6,10 @@ export async function snapshot(app: TestApp, ids: string[]): Promise<unknown> {
   const list = [];
   let cursor: string | null = null;
   do {
-    const res: any = await app.call('GET', `/api/v1/orgs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res: any = await app.call(
+      'GET',
+      `/api/v1/orgs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     list.push(...res.body.items);
     cursor = res.body.nextCursor;
   } while (cursor);
@@ -19,7 +22,6 @@ export async function snapshot(app: TestApp, ids: string[]): Promise<unknown> {
   }
   return out;
 }
-
 
 /** A small tree that has seen every kind of organization change: creates, an update, a move, a delete. */
 export async function seedTree(app: TestApp): Promise<string[]> {

@@ -49,10 +49,14 @@ export interface CallResult {
  * ARBOR_TEST_PROFILE=distributed (set by the `distributed` Jest project): gateway, command service and
  * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
  */
-export async function startTestApp(options: { dataDir?: string; trustedProxies?: string[]; corsOrigins?: string[] } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { dataDir?: string; trustedProxies?: string[]; corsOrigins?: string[] } = {},
+): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
-    const env: Record<string, string> = options.trustedProxies ? { IAM_TRUSTED_PROXIES: options.trustedProxies.join(',') } : {};
+    const env: Record<string, string> = options.trustedProxies
+      ? { IAM_TRUSTED_PROXIES: options.trustedProxies.join(',') }
+      : {};
     if (options.corsOrigins) env.IAM_CORS_ORIGINS = options.corsOrigins.join(',');
     const stack = await startDistributedStack({
       dataDir,
@@ -97,7 +101,10 @@ export async function startTestApp(options: { dataDir?: string; trustedProxies?:
 }
 
 export async function passwordToken(app: Pick<TestApp, 'call'>, username: string, password: string): Promise<string> {
-  const res = await app.call('POST', '/api/v1/auth/tokens', { token: null, body: { grant_type: 'password', username, password } });
+  const res = await app.call('POST', '/api/v1/auth/tokens', {
+    token: null,
+    body: { grant_type: 'password', username, password },
+  });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
   return res.body.access_token;
 }
@@ -126,7 +133,12 @@ function makeCaller(baseUrl: string, defaultToken: () => string) {
 }
 
 /** Creates an organization and returns it, failing the test on anything but 201. */
-export async function createOrg(app: TestApp, name: string, parentId: string | null = null, extra: Record<string, unknown> = {}): Promise<any> {
+export async function createOrg(
+  app: TestApp,
+  name: string,
+  parentId: string | null = null,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
   const res = await app.call('POST', '/api/v1/orgs', { body: { name, parentId, ...extra } });
   if (res.status !== 201) throw new Error(`create ${name} failed: ${res.status} ${res.text}`);
   return res.body;

@@ -1,11 +1,34 @@
 import { Type } from '@sinclair/typebox';
 import { IamError, isIamError, newId } from '@arbor/domain';
 import { ClientSecretHasher, type ClientView, type Principal } from '@arbor/application';
-import { defineRouteFor, problemResponse, representationTag, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import {
+  defineRouteFor,
+  problemResponse,
+  representationTag,
+  type HandlerResult,
+  type RouteDefinition,
+} from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
-import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { PAGE_LIMIT_DEFAULT, clientSchema, displayNameSchema, idempotencyKeyHeader, idSchema, linksTo, pageOf, pageQuery, scopesSchema } from '../schemas';
+import {
+  conditionalReadHeaders,
+  conditionalWriteHeaders,
+  etagHeader,
+  notModifiedResponse,
+  preconditionFailedResponse,
+  preconditionOf,
+} from '../preconditions';
+import {
+  PAGE_LIMIT_DEFAULT,
+  clientSchema,
+  displayNameSchema,
+  idempotencyKeyHeader,
+  idSchema,
+  linksTo,
+  pageOf,
+  pageQuery,
+  scopesSchema,
+} from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -96,14 +119,21 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
         { type: 'IssueClientCredential', clientCredentialId: id, name, orgId, scopes, secret },
         async () => {
           const client = await read(id);
-          return { status: 201, body: { ...presentClient(client), clientSecret: secret }, headers: { ETag: clientTag(client), Location: location(id) } };
+          return {
+            status: 201,
+            body: { ...presentClient(client), clientSecret: secret },
+            headers: { ETag: clientTag(client), Location: location(id) },
+          };
         },
         {
           provisional: { status: 201, headers: { Location: location(id) } },
           // The secret is shown once: a replay must not find it stored anywhere.
           redact: (result) => ({ ...result, body: { ...(result.body as object), clientSecret: undefined } }),
           represent: async (record) => {
-            const ccId = String(record.response?.headers.Location ?? '').split('/').pop() ?? '';
+            const ccId =
+              String(record.response?.headers.Location ?? '')
+                .split('/')
+                .pop() ?? '';
             return clientResult(await read(ccId), 201, { Location: location(ccId) });
           },
         },
@@ -123,15 +153,27 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     responses: { 200: { description: 'A page of client credentials.', schema: pageOf(clientSchema) }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const page = { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listClientCredentials', req) };
+      const page = {
+        limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+        cursor: await openPageCursor(ctx.cursorDigest, 'listClientCredentials', req),
+      };
       let result;
       if (req.query.orgId !== undefined) {
         await ctx.policy.requireOnOrg(principal, 'clients:read', req.query.orgId);
         result = await ctx.readModels.clients.list({ orgId: req.query.orgId }, page);
       } else {
-        result = await ctx.readModels.clients.list({ withinSubtreesOf: await ctx.policy.subtreesWith(principal, 'clients:read') }, page);
+        result = await ctx.readModels.clients.list(
+          { withinSubtreesOf: await ctx.policy.subtreesWith(principal, 'clients:read') },
+          page,
+        );
       }
-      return { status: 200, body: { items: result.items.map(presentClient), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listClientCredentials', req, result.nextCursor) } };
+      return {
+        status: 200,
+        body: {
+          items: result.items.map(presentClient),
+          nextCursor: await bindPageCursor(ctx.cursorDigest, 'listClientCredentials', req, result.nextCursor),
+        },
+      };
     },
   }),
 
@@ -150,14 +192,16 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       ...errors,
       412: preconditionFailedResponse,
     },
-    handler: async (req, ctx) => clientResult(await visibleClient(ctx, principalOf(req.auth), req.params.clientCredentialId)),
+    handler: async (req, ctx) =>
+      clientResult(await visibleClient(ctx, principalOf(req.auth), req.params.clientCredentialId)),
   }),
 
   defineApiRoute({
     operationId: 'deleteClientCredential',
     method: 'delete',
     path: '/oauth2/client-credentials/{clientCredentialId}',
-    summary: 'Delete a client credential: the client gets invalid_client from then on and its tokens stop working at once.',
+    summary:
+      'Delete a client credential: the client gets invalid_client from then on and its tokens stop working at once.',
     tags,
     auth: 'bearer',
     permission: 'clients:write',
@@ -173,7 +217,13 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
         req,
         async () => {
           const client = await ctx.readModels.clients.get(clientCredentialId);
-          return client && { version: client.version, body: presentClient(client), expected: { expectedVersion: client.version } };
+          return (
+            client && {
+              version: client.version,
+              body: presentClient(client),
+              expected: { expectedVersion: client.version },
+            }
+          );
         },
         `Client credential ${clientCredentialId} does not exist.`,
       );

@@ -14,7 +14,10 @@ const publicEnvelope = ({ orgPath: _internal, ...event }: StoredEvent) => event;
 const encodeCursor = (position: number): string => Buffer.from(`p:${position}`).toString('base64url');
 function decodeCursor(cursor: string): number {
   const match = /^p:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new IamError('IAM_ERR_VALIDATION', 'The cursor is not valid.', [{ path: '/query/cursor', message: 'is not a valid cursor' }]);
+  if (!match)
+    throw new IamError('IAM_ERR_VALIDATION', 'The cursor is not valid.', [
+      { path: '/query/cursor', message: 'is not a valid cursor' },
+    ]);
   return Number(match[1]);
 }
 
@@ -31,8 +34,16 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       query: Type.Object(
         {
           ...pageQuery,
-          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events after this position.' })),
-          type: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Event type, or several separated by commas.' })),
+          after: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'Only events after this position.',
+            }),
+          ),
+          type: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 500, description: 'Event type, or several separated by commas.' }),
+          ),
           streamId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           orgId: Type.Optional(idSchemaWith('Events about this organization or anything below it at the time.')),
           actorId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -60,7 +71,12 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       const events = await ctx.eventStore.readAll({
         after,
         limit: limit + 1,
-        types: q.type ? q.type.split(',').map((t) => t.trim()).filter(Boolean) : undefined,
+        types: q.type
+          ? q.type
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean)
+          : undefined,
         streamId: q.streamId,
         orgId: q.orgId ?? access.withinOrg,
         actorId: q.actorId,
@@ -68,7 +84,12 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
         until: q.until ? instantOf(q.until, 'until') : undefined,
       });
       const items = events.slice(0, limit);
-      const nextCursor = await bindPageCursor(ctx.cursorDigest, 'listEvents', req, events.length > limit ? encodeCursor(items[items.length - 1].position) : null);
+      const nextCursor = await bindPageCursor(
+        ctx.cursorDigest,
+        'listEvents',
+        req,
+        events.length > limit ? encodeCursor(items[items.length - 1].position) : null,
+      );
       return { status: 200, body: { items: items.map(publicEnvelope), nextCursor } };
     },
   }),
@@ -86,6 +107,9 @@ const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
  */
 function instantOf(text: string, parameter: string): string {
   const ms = Date.parse(text.replace(/:60(\.\d+)?(?=(z|[+-]\d\d:\d\d)$)/i, ':59.999'));
-  if (Number.isNaN(ms) || ms < FIRST_INSTANT || ms > LAST_INSTANT) throw new IamError('IAM_ERR_VALIDATION', 'The query parameters are invalid.', [{ path: `/query/${parameter}`, message: 'must be a representable date-time' }]);
+  if (Number.isNaN(ms) || ms < FIRST_INSTANT || ms > LAST_INSTANT)
+    throw new IamError('IAM_ERR_VALIDATION', 'The query parameters are invalid.', [
+      { path: `/query/${parameter}`, message: 'must be a representable date-time' },
+    ]);
   return new Date(ms).toISOString();
 }

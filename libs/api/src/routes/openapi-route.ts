@@ -20,7 +20,11 @@ const OPEN_API_DOCUMENT_SCHEMA = {
 };
 
 /** The document `GET /api/v1/openapi.json` serves, for `routes` served under `<serverUrl>/api/v1`. */
-export const describeApi = (routes: readonly RouteDefinition<ApiContext>[], version: string, serverUrl: string): OpenApiDocument =>
+export const describeApi = (
+  routes: readonly RouteDefinition<ApiContext>[],
+  version: string,
+  serverUrl: string,
+): OpenApiDocument =>
   buildOpenApiDocument(routes as readonly RouteDefinition<never>[], {
     title: 'Arbor Identity & Access API',
     version,
@@ -37,7 +41,10 @@ export const describeApi = (routes: readonly RouteDefinition<ApiContext>[], vers
  * generators and browser apps on any origin (`Access-Control-Allow-Origin: *`) load it without a token; it
  * describes the API, never anyone's data.
  */
-export function openApiRoute(allRoutes: () => RouteDefinition<ApiContext>[], version: string): RouteDefinition<ApiContext> {
+export function openApiRoute(
+  allRoutes: () => RouteDefinition<ApiContext>[],
+  version: string,
+): RouteDefinition<ApiContext> {
   let document: object | undefined;
   return defineRouteFor<ApiContext>()({
     operationId: 'getOpenApiDocument',

@@ -1,7 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import { newId } from '@arbor/domain';
 import type { OrgView, Principal } from '@arbor/application';
-import { defineRouteFor, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import {
+  defineRouteFor,
+  problemResponse,
+  representationTag,
+  type HandlerRequest,
+  type HandlerResult,
+  type RouteDefinition,
+} from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import {
@@ -16,7 +23,14 @@ import {
   pageQuery,
   replaceOrgBody,
 } from '../schemas';
-import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
+import {
+  conditionalReadHeaders,
+  conditionalWriteHeaders,
+  etagHeader,
+  notModifiedResponse,
+  preconditionFailedResponse,
+  preconditionOf,
+} from '../preconditions';
 import { executeWrite } from '../write-flow';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -71,11 +85,15 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         description: 'Created.',
         schema: orgSchema,
         headers: { ...etagHeader, Location: { description: 'The new organization.' } },
-        links: linksTo(['getOrg', 'replaceOrg', 'deleteOrg', 'listOrgChildren', 'listOrgParents'], { orgId: '$response.body#/id' }),
+        links: linksTo(['getOrg', 'replaceOrg', 'deleteOrg', 'listOrgChildren', 'listOrgParents'], {
+          orgId: '$response.body#/id',
+        }),
       },
       ...commonErrors,
       403: problemResponse('The caller may not create organizations here.'),
-      409: problemResponse('A sibling already has this name, the tree would be too deep, or the idempotency key was reused.'),
+      409: problemResponse(
+        'A sibling already has this name, the tree would be too deep, or the idempotency key was reused.',
+      ),
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -86,12 +104,22 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'CreateOrg', orgId, parentId, name: req.body.name, description: req.body.description, metadata: req.body.metadata },
+        {
+          type: 'CreateOrg',
+          orgId,
+          parentId,
+          name: req.body.name,
+          description: req.body.description,
+          metadata: req.body.metadata,
+        },
         async () => orgResult(await mustRead(ctx, orgId), 201, { Location: location(orgId) }),
         {
           provisional: { status: 201, headers: { Location: location(orgId) } },
           represent: async (record) => {
-            const id = String(record.response?.headers.Location ?? '').split('/').pop() ?? '';
+            const id =
+              String(record.response?.headers.Location ?? '')
+                .split('/')
+                .pop() ?? '';
             return orgResult(await mustRead(ctx, id), 201, { Location: location(id) });
           },
         },
@@ -112,7 +140,9 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         {
           ...pageQuery,
           parentId: Type.Optional(idSchemaWith('Only the direct children of this organization.')),
-          q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name contains (case-insensitive).' })),
+          q: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 200, description: 'Name contains (case-insensitive).' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -122,9 +152,15 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'orgs:read');
       const page = await ctx.readModels.orgs.list(
         { parentId: req.query.parentId, q: req.query.q, withinSubtreesOf: within },
-        { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgs', req) },
+        {
+          limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+          cursor: await openPageCursor(ctx.cursorDigest, 'listOrgs', req),
+        },
       );
-      return { status: 200, body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgs', req, page.nextCursor) } };
+      return {
+        status: 200,
+        body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgs', req, page.nextCursor) },
+      };
     },
   }),
 
@@ -143,7 +179,8 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       ...commonErrors,
       412: preconditionFailedResponse,
     },
-    handler: async (req, ctx) => orgResult(await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId)),
+    handler: async (req, ctx) =>
+      orgResult(await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId)),
   }),
 
   defineApiRoute({
@@ -200,7 +237,10 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'orgs:delete',
     request: {
       params: orgIdParams,
-      query: Type.Object({ recursive: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
+      query: Type.Object(
+        { recursive: Type.Optional(Type.Boolean({ default: false })) },
+        { additionalProperties: false },
+      ),
       headers: conditionalWriteHeaders,
     },
     responses: {
@@ -217,7 +257,12 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'DeleteOrg', orgId, recursive: req.query.recursive === true, ...(await orgPrecondition(ctx, req, orgId)) },
+        {
+          type: 'DeleteOrg',
+          orgId,
+          recursive: req.query.recursive === true,
+          ...(await orgPrecondition(ctx, req, orgId)),
+        },
         async () => ({ status: 204 }),
       );
     },
@@ -236,7 +281,13 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       query: Type.Object(
         {
           ...pageQuery,
-          depth: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,3}|all)$', default: '1', description: 'Levels below (>= 1) or "all".' })),
+          depth: Type.Optional(
+            Type.String({
+              pattern: '^([1-9][0-9]{0,3}|all)$',
+              default: '1',
+              description: 'Levels below (>= 1) or "all".',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -245,8 +296,14 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
       const depth = req.query.depth === 'all' ? null : Number(req.query.depth);
-      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req) });
-      return { status: 200, body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgChildren', req, page.nextCursor) } };
+      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, {
+        limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+        cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req),
+      });
+      return {
+        status: 200,
+        body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgChildren', req, page.nextCursor) },
+      };
     },
   }),
 
@@ -262,7 +319,13 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       200: {
         description: 'The ancestors.',
-        schema: { title: 'OrganizationList', type: 'object', additionalProperties: false, required: ['items'], properties: { items: { type: 'array', items: orgSchema } } },
+        schema: {
+          title: 'OrganizationList',
+          type: 'object',
+          additionalProperties: false,
+          required: ['items'],
+          properties: { items: { type: 'array', items: orgSchema } },
+        },
       },
       ...commonErrors,
     },

@@ -1,11 +1,37 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IamError, newUntimedId, type StoredEvent } from '@arbor/domain';
 import type { OrgUserView, Principal } from '@arbor/application';
-import { defineRouteFor, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import {
+  defineRouteFor,
+  problemResponse,
+  representationTag,
+  type HandlerRequest,
+  type HandlerResult,
+  type RouteDefinition,
+} from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
-import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { PAGE_LIMIT_DEFAULT, displayNameSchema, emailSchema, idempotencyKeyHeader, idSchema, linksTo, orgUserSchema, pageOf, pageQuery, roleIdSchema, rolesSchema } from '../schemas';
+import {
+  conditionalReadHeaders,
+  conditionalWriteHeaders,
+  etagHeader,
+  notModifiedResponse,
+  preconditionFailedResponse,
+  preconditionOf,
+} from '../preconditions';
+import {
+  PAGE_LIMIT_DEFAULT,
+  displayNameSchema,
+  emailSchema,
+  idempotencyKeyHeader,
+  idSchema,
+  linksTo,
+  orgUserSchema,
+  pageOf,
+  pageQuery,
+  roleIdSchema,
+  rolesSchema,
+} from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -13,13 +39,21 @@ const tags = ['Organization users'];
 const params = Type.Object({ orgId: idSchema }, { additionalProperties: false });
 const memberParams = Type.Object({ orgId: idSchema, userId: idSchema }, { additionalProperties: false });
 
-const addExistingUser = Type.Object({ userId: idSchema, roles: rolesSchema }, { title: 'AddExistingUserRequest', additionalProperties: false });
+const addExistingUser = Type.Object(
+  { userId: idSchema, roles: rolesSchema },
+  { title: 'AddExistingUserRequest', additionalProperties: false },
+);
 const addUserByEmail = Type.Object(
   {
     email: emailSchema,
     name: displayNameSchema(),
     password: Type.Optional(
-      Type.String({ minLength: 8, maxLength: 1024, writeOnly: true, description: 'For a new user only; without one, the user cannot log in until a password is set.' }),
+      Type.String({
+        minLength: 8,
+        maxLength: 1024,
+        writeOnly: true,
+        description: 'For a new user only; without one, the user cannot log in until a password is set.',
+      }),
     ),
     roles: rolesSchema,
   },
@@ -59,7 +93,13 @@ const orgUserPrecondition = (ctx: ApiContext, req: HandlerRequest, orgId: string
     req,
     async () => {
       const view = await ctx.readModels.memberships.get(orgId, userId, { includePending: true });
-      return view && { version: view.version, body: presentOrgUser(view), expected: { expectedVersion: view.version, expectedUserVersion: view.userVersion } };
+      return (
+        view && {
+          version: view.version,
+          body: presentOrgUser(view),
+          expected: { expectedVersion: view.version, expectedUserVersion: view.userVersion },
+        }
+      );
     },
     `User ${userId} is not a direct member of ${orgId}.`,
   );
@@ -71,7 +111,12 @@ async function mustRead(ctx: ApiContext, orgId: string, userId: string): Promise
   return view;
 }
 
-async function requireMember(ctx: ApiContext, orgId: string, userId: string, includePending = false): Promise<OrgUserView> {
+async function requireMember(
+  ctx: ApiContext,
+  orgId: string,
+  userId: string,
+  includePending = false,
+): Promise<OrgUserView> {
   const view = await ctx.readModels.memberships.get(orgId, userId, { includePending });
   if (!view) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
   return view;
@@ -108,8 +153,10 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     operationId: 'addOrgUser',
     method: 'post',
     path: '/orgs/{orgId}/users',
-    summary: 'Add a user to an organization: `{userId, roles}` for an existing user, `{email, name, password?, roles}` to create one.',
-    description: 'With an email that already belongs to a user, that user is added and keeps their own name and password.',
+    summary:
+      'Add a user to an organization: `{userId, roles}` for an existing user, `{email, name, password?, roles}` to create one.',
+    description:
+      'With an email that already belongs to a user, that user is added and keeps their own name and password.',
     tags,
     auth: 'bearer',
     permission: 'users:write',
@@ -126,7 +173,10 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         description: 'Added.',
         schema: orgUserSchema,
         headers: { ...etagHeader, Location: { description: 'The org user.' } },
-        links: linksTo(['getOrgUser', 'updateOrgUser', 'removeOrgUser', 'confirmOrgUser'], { orgId: '$response.body#/orgId', userId: '$response.body#/userId' }),
+        links: linksTo(['getOrgUser', 'updateOrgUser', 'removeOrgUser', 'confirmOrgUser'], {
+          orgId: '$response.body#/orgId',
+          userId: '$response.body#/userId',
+        }),
       },
       ...errors,
       409: problemResponse('Already a member, or the idempotency key was reused.'),
@@ -144,7 +194,12 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         orgId,
         roles: req.body.roles,
         existingUserId: 'userId' in req.body ? req.body.userId : undefined,
-        newUser: byEmail && { userId: newUntimedId('usr'), email: byEmail.email, name: byEmail.name, password: byEmail.password },
+        newUser: byEmail && {
+          userId: newUntimedId('usr'),
+          email: byEmail.email,
+          name: byEmail.name,
+          password: byEmail.password,
+        },
       };
       return executeWrite(
         ctx,
@@ -154,7 +209,9 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         async (events) => {
           const userId = addedUserOf(events);
           const view = await mustRead(ctx, orgId, userId);
-          return orgUserResult(hidden && byEmail ? asSupplied(view, byEmail) : view, 201, { Location: location(orgId, userId) });
+          return orgUserResult(hidden && byEmail ? asSupplied(view, byEmail) : view, 201, {
+            Location: location(orgId, userId),
+          });
         },
         {
           provisional: { status: 201, headers: {} },
@@ -165,13 +222,17 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
             const position = record.response?.position ?? 1;
             const events = await ctx.eventStore.readAll({ after: Math.max(0, position - 2), limit: 2 });
             const userId = addedUserOf(events.slice(-1));
-            const created = events.some((e) => e.type === 'UserCreated' && (e.data as { userId?: string }).userId === userId);
+            const created = events.some(
+              (e) => e.type === 'UserCreated' && (e.data as { userId?: string }).userId === userId,
+            );
             // The member may have been removed since (and, erased, their stored response unreadable): 404 then.
             const view = await ctx.readModels.memberships.get(orgId, userId, { includePending: true });
             if (!view) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} is not a direct member of ${orgId}.`);
             // Whether the caller could see a linked account then is not known now: disclose nothing.
             const linkedByEmail = !created && byEmail !== undefined;
-            return orgUserResult(linkedByEmail ? asSupplied(view, byEmail) : view, 201, { Location: location(orgId, userId) });
+            return orgUserResult(linkedByEmail ? asSupplied(view, byEmail) : view, 201, {
+              Location: location(orgId, userId),
+            });
           },
         },
       );
@@ -196,14 +257,19 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
           pending: Type.Optional(
             Type.Boolean({
               default: false,
-              description: 'Platform admins: list the pending memberships (accounts added by callers who could not see them) instead.',
+              description:
+                'Platform admins: list the pending memberships (accounts added by callers who could not see them) instead.',
             }),
           ),
         },
         { additionalProperties: false },
       ),
     },
-    responses: { 200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) }, ...errors, 403: problemResponse('Only platform admins list pending memberships.') },
+    responses: {
+      200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) },
+      ...errors,
+      403: problemResponse('Only platform admins list pending memberships.'),
+    },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       await ctx.policy.requireOnOrg(principal, 'users:read', req.params.orgId);
@@ -211,9 +277,18 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const page = await ctx.readModels.memberships.listByOrg(
         req.params.orgId,
         { role: req.query.role, q: req.query.q, pending: req.query.pending },
-        { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req) },
+        {
+          limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+          cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req),
+        },
       );
-      return { status: 200, body: { items: page.items.map(presentOrgUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgUsers', req, page.nextCursor) } };
+      return {
+        status: 200,
+        body: {
+          items: page.items.map(presentOrgUser),
+          nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgUsers', req, page.nextCursor),
+        },
+      };
     },
   }),
 
@@ -221,7 +296,8 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     operationId: 'confirmOrgUser',
     method: 'post',
     path: '/orgs/{orgId}/users/{userId}/confirmation',
-    summary: 'Confirm a pending membership (platform admins): the account added by a caller who could not see it takes its roles.',
+    summary:
+      'Confirm a pending membership (platform admins): the account added by a caller who could not see it takes its roles.',
     tags,
     auth: 'bearer',
     permission: 'users:write',
@@ -234,8 +310,15 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const { orgId, userId } = req.params;
       // If-Match names the pending membership as the admin reviewed it (GET shows it to platform admins).
-      const command = { type: 'ConfirmMembership' as const, orgId, userId, ...(await orgUserPrecondition(ctx, req, orgId, userId)) };
-      return executeWrite(ctx, req, principalOf(req.auth), command, async () => orgUserResult(await mustRead(ctx, orgId, userId)));
+      const command = {
+        type: 'ConfirmMembership' as const,
+        orgId,
+        userId,
+        ...(await orgUserPrecondition(ctx, req, orgId, userId)),
+      };
+      return executeWrite(ctx, req, principalOf(req.auth), command, async () =>
+        orgUserResult(await mustRead(ctx, orgId, userId)),
+      );
     },
   }),
 
@@ -258,7 +341,9 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       const principal = principalOf(req.auth);
       await ctx.policy.requireOnOrg(principal, 'users:read', req.params.orgId);
       // Platform admins see a pending membership too: they confirm it, If-Match naming what they saw.
-      return orgUserResult(await requireMember(ctx, req.params.orgId, req.params.userId, ctx.policy.isPlatformAdmin(principal)));
+      return orgUserResult(
+        await requireMember(ctx, req.params.orgId, req.params.userId, ctx.policy.isPlatformAdmin(principal)),
+      );
     },
   }),
 
@@ -292,7 +377,14 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'UpdateOrgUser', orgId, userId, roles: req.body.roles, name: req.body.name, ...(await orgUserPrecondition(ctx, req, orgId, userId)) },
+        {
+          type: 'UpdateOrgUser',
+          orgId,
+          userId,
+          roles: req.body.roles,
+          name: req.body.name,
+          ...(await orgUserPrecondition(ctx, req, orgId, userId)),
+        },
         async () => orgUserResult(await mustRead(ctx, orgId, userId)),
       );
     },

@@ -35,7 +35,10 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     request: {
       body: {
         schema: Type.Object(
-          { currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX, writeOnly: true }), newPassword: passwordSchema },
+          {
+            currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX, writeOnly: true }),
+            newPassword: passwordSchema,
+          },
           { title: 'PasswordChange', additionalProperties: false },
         ),
       },
@@ -45,7 +48,9 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
       ...errors,
       403: problemResponse('The current password is incorrect.'),
       429: {
-        ...problemResponse('Too many failed attempts for this account or from this source; retry after Retry-After seconds.'),
+        ...problemResponse(
+          'Too many failed attempts for this account or from this source; retry after Retry-After seconds.',
+        ),
         headers: { 'Retry-After': { description: 'Seconds to wait before trying again.' } },
       },
     },
@@ -54,9 +59,15 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
       if (principal.type !== 'user') throw new IamError('IAM_ERR_NOT_FOUND', 'The caller is not a user.');
       const { currentPassword, newPassword } = req.body;
       // req.ip honours IAM_TRUSTED_PROXIES: the source the login throttle counts, as for the password grant.
-      return executeWrite(ctx, req, principal, { type: 'ChangeOwnPassword', userId: principal.id, currentPassword, newPassword, source: req.raw.ip }, async () => ({
-        status: 204,
-      }));
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        { type: 'ChangeOwnPassword', userId: principal.id, currentPassword, newPassword, source: req.raw.ip },
+        async () => ({
+          status: 204,
+        }),
+      );
     },
   }),
 
@@ -65,17 +76,26 @@ export const passwordRoutes: RouteDefinition<ApiContext>[] = [
     method: 'put',
     path: '/users/{userId}/password',
     summary: "Set a user's password (platform admins only); every session of the user ends.",
-    description: 'For a user added without a password, or one who lost theirs. Others: 404 when they may not see the user, 403 when they may.',
+    description:
+      'For a user added without a password, or one who lost theirs. Others: 404 when they may not see the user, 403 when they may.',
     tags,
     auth: 'bearer',
     request: {
       params: Type.Object({ userId: idSchema }, { additionalProperties: false }),
-      body: { schema: Type.Object({ password: passwordSchema }, { title: 'PasswordSet', additionalProperties: false }) },
+      body: {
+        schema: Type.Object({ password: passwordSchema }, { title: 'PasswordSet', additionalProperties: false }),
+      },
     },
     responses: { 204: { description: 'Set.' }, ...errors, 403: problemResponse('Only platform admins set passwords.') },
     handler: async (req, ctx) =>
-      executeWrite(ctx, req, principalOf(req.auth), { type: 'SetUserPassword', userId: req.params.userId, password: req.body.password }, async () => ({
-        status: 204,
-      })),
+      executeWrite(
+        ctx,
+        req,
+        principalOf(req.auth),
+        { type: 'SetUserPassword', userId: req.params.userId, password: req.body.password },
+        async () => ({
+          status: 204,
+        }),
+      ),
   }),
 ];

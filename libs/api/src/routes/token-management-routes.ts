@@ -1,7 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { FIRST_PARTY_CLIENT_ID, PUBLIC_CALLER, callerOfClient, callerOfPrincipal, readClientCredentials, THROTTLED, type TokenCaller } from '@arbor/application';
+import {
+  FIRST_PARTY_CLIENT_ID,
+  PUBLIC_CALLER,
+  callerOfClient,
+  callerOfPrincipal,
+  readClientCredentials,
+  THROTTLED,
+  type TokenCaller,
+} from '@arbor/application';
 import { isIamError } from '@arbor/domain';
-import { defineRouteFor, oauthErrorBody, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import {
+  defineRouteFor,
+  oauthErrorBody,
+  type HandlerRequest,
+  type HandlerResult,
+  type RouteDefinition,
+} from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS, oauthExtraParameterSchema } from './token-routes';
 
@@ -20,7 +34,12 @@ const tokenBody = {
   ),
 };
 
-const oauthError = (status: number, error: string, description: string, headers: Record<string, string> = {}): HandlerResult => ({
+const oauthError = (
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): HandlerResult => ({
   status,
   body: oauthErrorBody(error, description),
   headers,
@@ -32,14 +51,20 @@ const oauthError = (status: number, error: string, description: string, headers:
  * refresh token (RFC 7009 section 2.1: a public client's tokens are revoked by possession). A failed
  * authentication is an RFC 6749 error, not a problem.
  */
-async function authenticateCaller(req: HandlerRequest<unknown, unknown, Static<typeof tokenBody.schema>>, ctx: ApiContext, allowPublic: boolean): Promise<TokenCaller | HandlerResult> {
+async function authenticateCaller(
+  req: HandlerRequest<unknown, unknown, Static<typeof tokenBody.schema>>,
+  ctx: ApiContext,
+  allowPublic: boolean,
+): Promise<TokenCaller | HandlerResult> {
   const authorization = req.raw.headers.authorization;
   if (authorization && /^bearer /i.test(authorization)) {
     try {
       return callerOfPrincipal(await ctx.authenticator.authenticate(authorization));
     } catch (e) {
       if (isIamError(e) && e.code === 'IAM_ERR_UNAUTHENTICATED')
-        return oauthError(401, 'invalid_token', e.message, { 'WWW-Authenticate': 'Bearer realm="arbor", error="invalid_token"' });
+        return oauthError(401, 'invalid_token', e.message, {
+          'WWW-Authenticate': 'Bearer realm="arbor", error="invalid_token"',
+        });
       throw e;
     }
   }
@@ -52,8 +77,14 @@ async function authenticateCaller(req: HandlerRequest<unknown, unknown, Static<t
   }
   const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret, req.raw.ip);
   if (check.ok) return callerOfClient(check.client);
-  if (check.retryAfterSeconds) return oauthError(429, 'slow_down', THROTTLED, { 'Retry-After': String(check.retryAfterSeconds) });
-  return oauthError(401, 'invalid_client', 'Client authentication failed.', input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {});
+  if (check.retryAfterSeconds)
+    return oauthError(429, 'slow_down', THROTTLED, { 'Retry-After': String(check.retryAfterSeconds) });
+  return oauthError(
+    401,
+    'invalid_client',
+    'Client authentication failed.',
+    input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {},
+  );
 }
 
 const isCaller = (value: TokenCaller | HandlerResult): value is TokenCaller => !('status' in value);
@@ -127,9 +158,14 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       if (typeof token !== 'string' || token === '') return oauthError(400, 'invalid_request', 'token is required.');
       // Without authentication only a refresh token can be the caller's (RFC 7009 section 2.1).
       if (caller.publicClient && !token.startsWith('rt_'))
-        return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials to revoke an access token.', {
-          'WWW-Authenticate': 'Bearer realm="arbor"',
-        });
+        return oauthError(
+          401,
+          'invalid_client',
+          'Authenticate with a bearer token or client credentials to revoke an access token.',
+          {
+            'WWW-Authenticate': 'Bearer realm="arbor"',
+          },
+        );
       const result = await ctx.introspection.revoke(token, caller);
       return result.ok ? { status: 200 } : oauthError(400, result.error, result.description);
     },

@@ -30,12 +30,18 @@ export const OAUTH_ENDPOINT = {
 
 /** The errors every OAuth endpoint may answer, besides its own. */
 export const OAUTH_ENDPOINT_ERRORS = {
-  400: oauthErrorResponse('RFC 6749 error: invalid_request (malformed, non-string, repeated or missing parameters), or the endpoint’s own.'),
+  400: oauthErrorResponse(
+    'RFC 6749 error: invalid_request (malformed, non-string, repeated or missing parameters), or the endpoint’s own.',
+  ),
   401: oauthErrorResponse('invalid_client: client authentication failed.'),
   413: oauthErrorResponse('invalid_request: the body exceeds 64 KiB.'),
-  415: oauthErrorResponse('invalid_request: the body is neither application/x-www-form-urlencoded nor application/json.'),
+  415: oauthErrorResponse(
+    'invalid_request: the body is neither application/x-www-form-urlencoded nor application/json.',
+  ),
   429: {
-    ...oauthErrorResponse('slow_down: throttled (failed attempts, or the password hasher is saturated); see Retry-After.'),
+    ...oauthErrorResponse(
+      'slow_down: throttled (failed attempts, or the password hasher is saturated); see Retry-After.',
+    ),
     headers: { 'Retry-After': { description: 'Seconds to wait before trying again.' } },
   },
 };
@@ -44,10 +50,15 @@ export const OAUTH_ENDPOINT_ERRORS = {
  * Any other parameter is ignored (RFC 6749 section 3.2), but, like every parameter but `resource`, it is a
  * single value: a repeated one is an `invalid_request`.
  */
-export const oauthExtraParameterSchema = Type.Unsafe<string | number | boolean | null>({ type: ['string', 'number', 'boolean', 'null'] });
+export const oauthExtraParameterSchema = Type.Unsafe<string | number | boolean | null>({
+  type: ['string', 'number', 'boolean', 'null'],
+});
 
 /** RFC 8707 resource indicators: one URI, or several (the only parameter that may repeat). */
-export const resourceParameterSchema = Type.Unsafe<string | string[]>({ type: ['string', 'array'], items: { type: 'string' } });
+export const resourceParameterSchema = Type.Unsafe<string | string[]>({
+  type: ['string', 'array'],
+  items: { type: 'string' },
+});
 
 export const tokenRoutes: RouteDefinition<ApiContext>[] = [
   defineApiRoute({
@@ -70,7 +81,10 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
         // handler checks, so that an unknown grant_type is `unsupported_grant_type`, not `invalid_request`.
         schema: Type.Object(
           {
-            grant_type: Type.String({ minLength: 1, description: '`password`, `client_credentials` or `refresh_token`.' }),
+            grant_type: Type.String({
+              minLength: 1,
+              description: '`password`, `client_credentials` or `refresh_token`.',
+            }),
             username: Type.Optional(Type.String()),
             password: Type.Optional(Type.String()),
             scope: Type.Optional(Type.String()),

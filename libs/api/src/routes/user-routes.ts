@@ -1,21 +1,52 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IamError } from '@arbor/domain';
 import type { Principal, UserMembershipView, UserView } from '@arbor/application';
-import { defineRouteFor, problemResponse, representationTag, type HandlerRequest, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import {
+  defineRouteFor,
+  problemResponse,
+  representationTag,
+  type HandlerRequest,
+  type HandlerResult,
+  type RouteDefinition,
+} from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
-import { conditionalReadHeaders, conditionalWriteHeaders, etagHeader, notModifiedResponse, preconditionFailedResponse, preconditionOf } from '../preconditions';
-import { PAGE_LIMIT_DEFAULT, displayNameSchema, idSchema, pageOf, pageQuery, userMembershipSchema, userSchema } from '../schemas';
+import {
+  conditionalReadHeaders,
+  conditionalWriteHeaders,
+  etagHeader,
+  notModifiedResponse,
+  preconditionFailedResponse,
+  preconditionOf,
+} from '../preconditions';
+import {
+  PAGE_LIMIT_DEFAULT,
+  displayNameSchema,
+  idSchema,
+  pageOf,
+  pageQuery,
+  userMembershipSchema,
+  userSchema,
+} from '../schemas';
 import { executeWrite } from '../write-flow';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Users'];
 const params = Type.Object({ userId: idSchema }, { additionalProperties: false });
-const errors = { 400: problemResponse('Invalid input.'), 401: problemResponse('Missing or invalid access token.'), 404: problemResponse('No such user, or not visible to the caller.') };
+const errors = {
+  400: problemResponse('Invalid input.'),
+  401: problemResponse('Missing or invalid access token.'),
+  404: problemResponse('No such user, or not visible to the caller.'),
+};
 const principalOf = (auth: unknown): Principal => auth as Principal;
 
 /** The public shape of a user (contract section 6); an erased user keeps only id and status. */
-export const presentUser = ({ platformAdmin: _internal, sessionsNotBefore: _private, keptSessionId: _session, ...user }: UserView) => user;
+export const presentUser = ({
+  platformAdmin: _internal,
+  sessionsNotBefore: _private,
+  keptSessionId: _session,
+  ...user
+}: UserView) => user;
 
 /** A user as a 200 with its strong ETag (derived from the body: see `representationTag`). */
 const userResult = (user: UserView): HandlerResult => {
@@ -32,13 +63,21 @@ const conditionalReads = {
  * A user's memberships as the principal may see them: all for themselves and platform admins, otherwise
  * those inside subtrees where the principal holds users:read. 404 when the user is not visible at all.
  */
-async function visibleMembershipsOf(ctx: ApiContext, principal: Principal, userId: string): Promise<UserMembershipView[]> {
+async function visibleMembershipsOf(
+  ctx: ApiContext,
+  principal: Principal,
+  userId: string,
+): Promise<UserMembershipView[]> {
   const self = principal.type === 'user' && principal.id === userId;
   const within = self ? undefined : await ctx.policy.subtreesWith(principal, 'users:read');
   // Users see their own pending memberships (they are the ones it concerns); nobody else sees any.
-  const memberships = await ctx.readModels.memberships.listByUser(userId, { withinSubtreesOf: within, includePending: self });
+  const memberships = await ctx.readModels.memberships.listByUser(userId, {
+    withinSubtreesOf: within,
+    includePending: self,
+  });
   const user = await ctx.readModels.users.get(userId);
-  if (!user || (!self && within !== undefined && memberships.length === 0)) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
+  if (!user || (!self && within !== undefined && memberships.length === 0))
+    throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
   return memberships;
 }
 
@@ -52,13 +91,19 @@ async function visibleUser(ctx: ApiContext, principal: Principal, userId: string
 const userBody = Type.Object(
   {
     name: Type.Optional(displayNameSchema(200, "The user's display name (their global profile).")),
-    status: Type.Optional(Type.Unsafe<'active' | 'disabled'>({ enum: ['active', 'disabled'], description: 'Platform admins only.' })),
+    status: Type.Optional(
+      Type.Unsafe<'active' | 'disabled'>({ enum: ['active', 'disabled'], description: 'Platform admins only.' }),
+    ),
   },
   { title: 'UpdateUserRequest', additionalProperties: false, minProperties: 1 },
 );
 
 /** PATCH of a user's own record: `{name?, status?}`, authorized by the command service (contract section 6). */
-async function updateUser(req: HandlerRequest<unknown, unknown, Static<typeof userBody>>, ctx: ApiContext, userId: string): Promise<HandlerResult> {
+async function updateUser(
+  req: HandlerRequest<unknown, unknown, Static<typeof userBody>>,
+  ctx: ApiContext,
+  userId: string,
+): Promise<HandlerResult> {
   const principal = principalOf(req.auth);
   return executeWrite(
     ctx,
@@ -73,7 +118,9 @@ async function updateUser(req: HandlerRequest<unknown, unknown, Static<typeof us
         req,
         async () => {
           const user = await ctx.readModels.users.get(userId);
-          return user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } };
+          return (
+            user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } }
+          );
         },
         `User ${userId} does not exist.`,
       )),
@@ -97,15 +144,31 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'users:read',
     request: {
       query: Type.Object(
-        { ...pageQuery, q: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })), email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })) },
+        {
+          ...pageQuery,
+          q: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+          email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+        },
         { additionalProperties: false },
       ),
     },
     responses: { 200: { description: 'A page of users.', schema: pageOf(userSchema) }, ...errors },
     handler: async (req, ctx) => {
       const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'users:read');
-      const page = await ctx.readModels.users.list({ q: req.query.q, email: req.query.email, withinSubtreesOf: within }, { limit: req.query.limit ?? PAGE_LIMIT_DEFAULT, cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req) });
-      return { status: 200, body: { items: page.items.map(presentUser), nextCursor: await bindPageCursor(ctx.cursorDigest, 'listUsers', req, page.nextCursor) } };
+      const page = await ctx.readModels.users.list(
+        { q: req.query.q, email: req.query.email, withinSubtreesOf: within },
+        {
+          limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+          cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req),
+        },
+      );
+      return {
+        status: 200,
+        body: {
+          items: page.items.map(presentUser),
+          nextCursor: await bindPageCursor(ctx.cursorDigest, 'listUsers', req, page.nextCursor),
+        },
+      };
     },
   }),
 
@@ -117,7 +180,11 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     request: { headers: { type: 'object', properties: conditionalReadHeaders } },
-    responses: { 200: { description: 'The user.', schema: userSchema, headers: etagHeader }, ...conditionalReads, ...errors },
+    responses: {
+      200: { description: 'The user.', schema: userSchema, headers: etagHeader },
+      ...conditionalReads,
+      ...errors,
+    },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const user = principal.type === 'user' ? await ctx.readModels.users.get(principal.id) : undefined;
@@ -135,7 +202,11 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'users:read',
     request: { params, headers: { type: 'object', properties: conditionalReadHeaders } },
-    responses: { 200: { description: 'The user.', schema: userSchema, headers: etagHeader }, ...conditionalReads, ...errors },
+    responses: {
+      200: { description: 'The user.', schema: userSchema, headers: etagHeader },
+      ...conditionalReads,
+      ...errors,
+    },
     handler: async (req, ctx) => userResult(await visibleUser(ctx, principalOf(req.auth), req.params.userId)),
   }),
 
@@ -161,7 +232,10 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
       },
       ...errors,
     },
-    handler: async (req, ctx) => ({ status: 200, body: { items: await visibleMembershipsOf(ctx, principalOf(req.auth), req.params.userId) } }),
+    handler: async (req, ctx) => ({
+      status: 200,
+      body: { items: await visibleMembershipsOf(ctx, principalOf(req.auth), req.params.userId) },
+    }),
   }),
 
   defineApiRoute({

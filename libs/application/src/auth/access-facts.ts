@@ -40,8 +40,10 @@ export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgVie
     ancestorIds: async (orgId) => (await readModels.orgs.parents(orgId)).map((o) => o.id),
     effectiveRoles: (userId, orgId) => readModels.memberships.effectiveRoles(userId, orgId),
     membershipRoots: (userId) => readModels.memberships.membershipRoots(userId),
-    directRoles: async (orgId, userId) => (await readModels.memberships.get(orgId, userId, { includePending: true }))?.roles,
-    isPendingMember: async (orgId, userId) => (await readModels.memberships.get(orgId, userId, { includePending: true }))?.pending === true,
+    directRoles: async (orgId, userId) =>
+      (await readModels.memberships.get(orgId, userId, { includePending: true }))?.roles,
+    isPendingMember: async (orgId, userId) =>
+      (await readModels.memberships.get(orgId, userId, { includePending: true }))?.pending === true,
     clientOrg: async (id) => (await readModels.clients.get(id))?.orgId,
     isPlatformAdminUser: async (userId) => (await readModels.users.get(userId))?.platformAdmin === true,
   };

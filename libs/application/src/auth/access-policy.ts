@@ -1,4 +1,13 @@
-import { BUILT_IN_ROLE_CATALOG, IamError, PERMISSIONS, isOwnerLevel, type Permission, type Role, type RoleCatalog, type RoleReach } from '@arbor/domain';
+import {
+  BUILT_IN_ROLE_CATALOG,
+  IamError,
+  PERMISSIONS,
+  isOwnerLevel,
+  type Permission,
+  type Role,
+  type RoleCatalog,
+  type RoleReach,
+} from '@arbor/domain';
 import type { AccessFacts, OrgRef } from './access-facts';
 import type { Principal } from './principal';
 
@@ -25,7 +34,11 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * What the principal holds on `orgId`, narrowed by its token's scopes. `reach` `subtree` counts only grants
    * that also cover everything below `orgId` (a role held on `orgId` itself that applies to it alone does not).
    */
-  async permissionsOn(principal: Principal, orgId: string, reach: RoleReach = 'organization'): Promise<Set<Permission>> {
+  async permissionsOn(
+    principal: Principal,
+    orgId: string,
+    reach: RoleReach = 'organization',
+  ): Promise<Set<Permission>> {
     let held: Iterable<Permission>;
     if (principal.type === 'user') {
       held = principal.platformAdmin ? PERMISSIONS : await this.userPermissionsOn(principal.id, orgId, reach);
@@ -51,7 +64,9 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
       if (!role) continue;
       if (role.appliesTo === 'organization') {
         if (reach === 'subtree') continue;
-        direct ??= (await this.facts.isPendingMember(orgId, userId)) ? [] : ((await this.facts.directRoles(orgId, userId)) ?? []);
+        direct ??= (await this.facts.isPendingMember(orgId, userId))
+          ? []
+          : ((await this.facts.directRoles(orgId, userId)) ?? []);
         if (!direct.includes(roleId)) continue;
       }
       for (const p of role.permissions) out.add(p);
@@ -89,7 +104,11 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     if (this.isPlatformAdmin(principal)) return;
     const from = [...(await this.facts.ancestorIds(org.parentId)), org.parentId];
     const to = [...(await this.facts.ancestorIds(newParentId)), newParentId];
-    if (from[0] !== to[0]) throw new IamError('IAM_ERR_FORBIDDEN', 'An organization cannot be moved into another tree; only a platform admin may do that.');
+    if (from[0] !== to[0])
+      throw new IamError(
+        'IAM_ERR_FORBIDDEN',
+        'An organization cannot be moved into another tree; only a platform admin may do that.',
+      );
     let common = 0;
     while (common < from.length && common < to.length && from[common] === to[common]) common++;
     const lowestCommonAncestor = from[common - 1];
@@ -128,7 +147,11 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
           : scope === 'tokens:introspect'
             ? platform('tokens:introspect')
             : held.has(scope as Permission);
-      if (!holds) throw new IamError('IAM_ERR_FORBIDDEN', `The caller does not hold ${scope} on this organization, so cannot grant it.`);
+      if (!holds)
+        throw new IamError(
+          'IAM_ERR_FORBIDDEN',
+          `The caller does not hold ${scope} on this organization, so cannot grant it.`,
+        );
     }
   }
 
@@ -157,7 +180,8 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
 
   /** 404, as for a user that does not exist, unless the principal may see the user. */
   async requireMaySeeUser(principal: Principal, userId: string): Promise<void> {
-    if (!(await this.maySeeUser(principal, userId))) throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
+    if (!(await this.maySeeUser(principal, userId)))
+      throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
   }
 
   /**
@@ -206,7 +230,10 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     if (!principal.scopes.has('events:read')) throw forbidden('events:read');
     if (this.isPlatformAdmin(principal)) return {};
     if (principal.type === 'client') return { withinOrg: principal.orgId };
-    throw new IamError('IAM_ERR_FORBIDDEN', 'Only platform admins and clients with events:read may read the event log.');
+    throw new IamError(
+      'IAM_ERR_FORBIDDEN',
+      'Only platform admins and clients with events:read may read the event log.',
+    );
   }
 
   /** Whether `orgId` is `ancestorId` or lies below it. */

@@ -1,4 +1,13 @@
-import { BUILT_IN_ROLES, BUILT_IN_ROLE_CATALOG, IamError, PERMISSIONS, normaliseRoles, type Role, type RoleCatalog, type RoleDefinition } from '@arbor/domain';
+import {
+  BUILT_IN_ROLES,
+  BUILT_IN_ROLE_CATALOG,
+  IamError,
+  PERMISSIONS,
+  normaliseRoles,
+  type Role,
+  type RoleCatalog,
+  type RoleDefinition,
+} from '@arbor/domain';
 import type { AccessFacts, OrgRef } from './access-facts';
 import { AccessPolicy } from './access-policy';
 import type { UserPrincipal } from './principal';
@@ -39,7 +48,13 @@ function facts(memberships: Record<string, Record<string, { roles: Role[]; pendi
   };
 }
 
-const user = (id: string): UserPrincipal => ({ type: 'user', id, platformAdmin: false, scopes: new Set(PERMISSIONS), tokenId: `jti-${id}` });
+const user = (id: string): UserPrincipal => ({
+  type: 'user',
+  id,
+  platformAdmin: false,
+  scopes: new Set(PERMISSIONS),
+  tokenId: `jti-${id}`,
+});
 
 /** Not a built-in: reads client credentials, on the organization it is held on only. */
 const clientViewer: RoleDefinition = {
@@ -55,7 +70,12 @@ const orgWriter: RoleDefinition = { ...clientViewer, id: 'rol_orgwriter', permis
 /** The same grant as clientViewer, over the subtree. */
 const subtreeClientViewer: RoleDefinition = { ...clientViewer, id: 'rol_subtreeviewer', appliesTo: 'subtree' };
 /** Not called owner, but grants orgs:delete: the owner rule guards it. */
-const deleter: RoleDefinition = { ...clientViewer, id: 'rol_deleter', permissions: ['orgs:read', 'orgs:delete'], appliesTo: 'subtree' };
+const deleter: RoleDefinition = {
+  ...clientViewer,
+  id: 'rol_deleter',
+  permissions: ['orgs:read', 'orgs:delete'],
+  appliesTo: 'subtree',
+};
 
 const custom = new Map([clientViewer, orgWriter, subtreeClientViewer, deleter].map((d) => [d.id, d]));
 const catalog: RoleCatalog = {
@@ -63,10 +83,11 @@ const catalog: RoleCatalog = {
   get: (id) => custom.get(id) ?? BUILT_IN_ROLE_CATALOG.get(id),
 };
 
-const codeOf = (p: Promise<unknown>): Promise<string> => p.then(
-  () => 'no error',
-  (e: unknown) => (e instanceof IamError ? e.code : Promise.reject(e)),
-);
+const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'no error',
+    (e: unknown) => (e instanceof IamError ? e.code : Promise.reject(e)),
+  );
 
 describe('the access policy over role definitions', () => {
   it('grants a built-in role on its organization and everything below, as contract section 4 says', async () => {
@@ -98,8 +119,18 @@ describe('the access policy over role definitions', () => {
   });
 
   it('does not count an organization-only role held above, nor one on a pending membership', async () => {
-    const policy = new AccessPolicy(facts({ r: { u: { roles: ['rol_clientviewer', 'member'] } }, a: { v: { roles: ['rol_clientviewer'], pending: true } } }), catalog);
-    expect([...(await policy.permissionsOn(user('u'), 'r'))].sort()).toEqual(['clients:read', 'orgs:read', 'users:read']);
+    const policy = new AccessPolicy(
+      facts({
+        r: { u: { roles: ['rol_clientviewer', 'member'] } },
+        a: { v: { roles: ['rol_clientviewer'], pending: true } },
+      }),
+      catalog,
+    );
+    expect([...(await policy.permissionsOn(user('u'), 'r'))].sort()).toEqual([
+      'clients:read',
+      'orgs:read',
+      'users:read',
+    ]);
     expect([...(await policy.permissionsOn(user('u'), 'a'))].sort()).toEqual(['orgs:read', 'users:read']);
     expect((await policy.permissionsOn(user('v'), 'a')).size).toBe(0);
   });
@@ -112,18 +143,27 @@ describe('the access policy over role definitions', () => {
   it('moves need orgs:write from a grant covering both parents: an organization-only role on their common ancestor is not one', async () => {
     const org = { id: 'a1', parentId: 'a' } satisfies OrgRef;
     // Admin on both parents through two grants, plus orgs:write on their common ancestor r alone.
-    const held = (rRole: Role) => facts({ r: { u: { roles: [rRole] } }, a: { u: { roles: ['admin'] } }, b: { u: { roles: ['admin'] } } });
-    expect(await codeOf(new AccessPolicy(held('rol_orgwriter'), catalog).requireMayMove(user('u'), org, 'b'))).toBe('IAM_ERR_FORBIDDEN');
+    const held = (rRole: Role) =>
+      facts({ r: { u: { roles: [rRole] } }, a: { u: { roles: ['admin'] } }, b: { u: { roles: ['admin'] } } });
+    expect(await codeOf(new AccessPolicy(held('rol_orgwriter'), catalog).requireMayMove(user('u'), org, 'b'))).toBe(
+      'IAM_ERR_FORBIDDEN',
+    );
     expect(await codeOf(new AccessPolicy(held('admin'), catalog).requireMayMove(user('u'), org, 'b'))).toBe('no error');
   });
 
   it('keeps the owner rule over definitions: granting a role that grants orgs:delete needs orgs:delete', async () => {
-    const policy = new AccessPolicy(facts({ a: { admin: { roles: ['admin'] }, owner: { roles: ['owner'] } } }), catalog);
+    const policy = new AccessPolicy(
+      facts({ a: { admin: { roles: ['admin'] }, owner: { roles: ['owner'] } } }),
+      catalog,
+    );
     for (const roles of [['owner'], ['member', 'owner'], ['rol_deleter']])
       expect(await codeOf(policy.requireMayGrant(user('admin'), 'a', roles))).toBe('IAM_ERR_FORBIDDEN');
-    await expect(policy.requireMayGrant(user('admin'), 'a', ['owner'])).rejects.toThrow('Only an owner may grant or take away the owner role.');
+    await expect(policy.requireMayGrant(user('admin'), 'a', ['owner'])).rejects.toThrow(
+      'Only an owner may grant or take away the owner role.',
+    );
     for (const roles of [['member'], ['admin'], ['rol_clientviewer'], ['king'], []])
       expect(await codeOf(policy.requireMayGrant(user('admin'), 'a', roles))).toBe('no error');
-    for (const roles of [['owner'], ['rol_deleter']]) expect(await codeOf(policy.requireMayGrant(user('owner'), 'a1', roles))).toBe('no error');
+    for (const roles of [['owner'], ['rol_deleter']])
+      expect(await codeOf(policy.requireMayGrant(user('owner'), 'a1', roles))).toBe('no error');
   });
 });

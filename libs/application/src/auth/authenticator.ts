@@ -23,7 +23,8 @@ export class Authenticator {
   async authenticate(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw new IamError('IAM_ERR_UNAUTHENTICATED', 'An access token is required.');
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());
-    if (!match) throw new IamError('IAM_ERR_UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>".');
+    if (!match)
+      throw new IamError('IAM_ERR_UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>".');
     const principal = await this.principalOf(match[1]);
     if (!principal) throw new IamError('IAM_ERR_UNAUTHENTICATED', 'The access token is no longer active.');
     return principal;
@@ -47,16 +48,34 @@ export class Authenticator {
    * never meet); a user token names the user in `sub` and must name the first-party client.
    */
   async subjectOf(claims: AccessTokenClaims): Promise<Principal | undefined> {
-    const scopes = new Set<Permission>(String(claims.scope ?? '').split(' ').filter(isPermission));
+    const scopes = new Set<Permission>(
+      String(claims.scope ?? '')
+        .split(' ')
+        .filter(isPermission),
+    );
     if (claims.sub === claims.client_id) {
       const client = await this.readModels.clients.getByClientId(claims.client_id);
       if (!client) return undefined;
-      return { type: 'client', id: client.id, clientId: client.clientId, orgId: client.orgId, scopes, tokenId: claims.jti };
+      return {
+        type: 'client',
+        id: client.id,
+        clientId: client.clientId,
+        orgId: client.orgId,
+        scopes,
+        tokenId: claims.jti,
+      };
     }
     if (claims.client_id !== FIRST_PARTY_CLIENT_ID) return undefined;
     const user = await this.readModels.users.get(claims.sub);
     if (!user || !isSessionLive(user, sessionStart(claims.sid, claims.iat * 1000), claims.sid)) return undefined;
-    return { type: 'user', id: user.id, platformAdmin: user.platformAdmin, scopes, tokenId: claims.jti, sessionId: claims.sid };
+    return {
+      type: 'user',
+      id: user.id,
+      platformAdmin: user.platformAdmin,
+      scopes,
+      tokenId: claims.jti,
+      sessionId: claims.sid,
+    };
   }
 }
 

@@ -17,7 +17,10 @@ export type ClientCredentialsInput =
  * form-urlencoded) or `client_id` + `client_secret` in the body (`client_secret_post`); never both. A body
  * `client_id` alongside Basic must name the same client; alone, it identifies a public client.
  */
-export function readClientCredentials(authorization: string | undefined, body: Record<string, unknown>): ClientCredentialsInput {
+export function readClientCredentials(
+  authorization: string | undefined,
+  body: Record<string, unknown>,
+): ClientCredentialsInput {
   const inBody = body.client_secret !== undefined;
   if (body.client_id !== undefined && (typeof body.client_id !== 'string' || body.client_id === ''))
     return { kind: 'invalid', description: 'client_id must be a non-empty string.' };
@@ -36,7 +39,10 @@ export function readClientCredentials(authorization: string | undefined, body: R
       return { kind: 'invalid', description: 'Malformed Basic credentials.' };
     }
     if (body.client_id !== undefined && body.client_id !== clientId)
-      return { kind: 'invalid', description: 'The body client_id names another client than the HTTP Basic credentials.' };
+      return {
+        kind: 'invalid',
+        description: 'The body client_id names another client than the HTTP Basic credentials.',
+      };
     return { kind: 'basic', clientId, clientSecret };
   }
   if (inBody) {
@@ -57,7 +63,12 @@ export type ClientCheck = { ok: true; client: ClientView } | { ok: false; retryA
  */
 export class ClientAuthenticator {
   constructor(
-    private readonly deps: { readModels: ReadModels; vault: SecretVault; secrets: ClientSecretHasher; throttle: LoginThrottle },
+    private readonly deps: {
+      readModels: ReadModels;
+      vault: SecretVault;
+      secrets: ClientSecretHasher;
+      throttle: LoginThrottle;
+    },
   ) {}
 
   async verify(clientId: string, clientSecret: string, address: string | undefined): Promise<ClientCheck> {

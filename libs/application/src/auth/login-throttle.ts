@@ -108,15 +108,23 @@ export class LoginThrottle {
   async reserve(subject: string, address: string | undefined): Promise<ThrottleReservation | ThrottleRefusal> {
     const from = throttleSource(address);
     // Remembered refusals are keyed by the plain values (in memory only): a flood's refusal costs no HMAC.
-    const memo = { pair: `pair\u0000${subject}\u0000${from}`, source: `source\u0000${from}`, gate: `gate\u0000${subject}\u0000${from}` };
-    const remembered = this.rememberedRefusal(memo.pair) ?? this.rememberedRefusal(memo.source) ?? this.rememberedRefusal(memo.gate);
+    const memo = {
+      pair: `pair\u0000${subject}\u0000${from}`,
+      source: `source\u0000${from}`,
+      gate: `gate\u0000${subject}\u0000${from}`,
+    };
+    const remembered =
+      this.rememberedRefusal(memo.pair) ?? this.rememberedRefusal(memo.source) ?? this.rememberedRefusal(memo.gate);
     if (remembered) return remembered;
     const keys = await this.keys.of(subject, from);
     const { pair, source, subject: perSubject } = this.policy;
     const taken: Array<[key: string, windowSeconds: number]> = [];
     const refuse = async (key: string, count: ThrottleCount): Promise<ThrottleRefusal> => {
       const now = this.now();
-      this.refusals.set(key, { until: now + count.msBeforeReset, rememberedUntil: now + Math.min(REFUSAL_MEMO_MS, count.msBeforeReset) });
+      this.refusals.set(key, {
+        until: now + count.msBeforeReset,
+        rememberedUntil: now + Math.min(REFUSAL_MEMO_MS, count.msBeforeReset),
+      });
       await this.giveBack(taken);
       return refusal(count.msBeforeReset);
     };
@@ -145,7 +153,11 @@ export class LoginThrottle {
         taken.push([keys.admission, pair.windowSeconds]);
         clean = admission.points === 1;
       }
-      const gate = await this.store.add(clean ? keys.cleanGate : keys.gate, 1, this.delaySeconds(subjectCount.points - perSubject.limit));
+      const gate = await this.store.add(
+        clean ? keys.cleanGate : keys.gate,
+        1,
+        this.delaySeconds(subjectCount.points - perSubject.limit),
+      );
       if (gate.points > 1) return refuse(memo.gate, gate);
     }
     return {
@@ -153,7 +165,9 @@ export class LoginThrottle {
       succeeded: async () => {
         await Promise.all([
           this.store.delete(keys.pair),
-          ...taken.filter(([key]) => key !== keys.pair).map(([key, windowSeconds]) => this.store.add(key, -1, windowSeconds)),
+          ...taken
+            .filter(([key]) => key !== keys.pair)
+            .map(([key, windowSeconds]) => this.store.add(key, -1, windowSeconds)),
           this.markKnown(keys.known),
         ]);
       },

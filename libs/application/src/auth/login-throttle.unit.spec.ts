@@ -1,4 +1,10 @@
-import { DEFAULT_LOGIN_THROTTLE_POLICY, LoginThrottle, type LoginThrottlePolicy, type ThrottleRefusal, type ThrottleReservation } from './login-throttle';
+import {
+  DEFAULT_LOGIN_THROTTLE_POLICY,
+  LoginThrottle,
+  type LoginThrottlePolicy,
+  type ThrottleRefusal,
+  type ThrottleReservation,
+} from './login-throttle';
 import { ThrottleKeys } from './throttle-keys';
 import { MemoryThrottleStore, throttleVault } from './throttle.test-support';
 
@@ -82,9 +88,12 @@ describe('LoginThrottle.reserve (passwords)', () => {
     expect((await throttle.reserve('account:user10@example.test', ATTACKER)).ok).toBe(true);
   });
 
-  it('a success forgets the pair\'s failures and gives back the points it took; release gives back everything', async () => {
+  it("a success forgets the pair's failures and gives back the points it took; release gives back everything", async () => {
     // An account limit out of the way, to see the pair's own rule.
-    const { throttle, fail } = setup({ ...DEFAULT_LOGIN_THROTTLE_POLICY, subject: { ...DEFAULT_LOGIN_THROTTLE_POLICY.subject, limit: 100 } });
+    const { throttle, fail } = setup({
+      ...DEFAULT_LOGIN_THROTTLE_POLICY,
+      subject: { ...DEFAULT_LOGIN_THROTTLE_POLICY.subject, limit: 100 },
+    });
     for (let i = 0; i < 4; i++) await fail(ACCOUNT, OWNER);
     const right = (await throttle.reserve(ACCOUNT, OWNER)) as ThrottleReservation;
     await right.succeeded();
@@ -141,7 +150,7 @@ describe('DEFAULT_LOGIN_THROTTLE_POLICY', () => {
     const { advance, fail } = setup();
     let checked = 0;
     // A botnet: a fresh source per attempt, trying again the moment it may, for one hour.
-    for (let second = 0, source = 0; second < 3600; ) {
+    for (let second = 0, source = 0; second < 3600;) {
       if (await fail(ACCOUNT, `10.${source >> 16}.${(source >> 8) & 255}.${source & 255}`)) {
         checked++;
         source++;
@@ -215,7 +224,7 @@ describe('LoginThrottle known sources under a timed attacker with many addresses
   /** The n-th fresh source of the attacker: a /64 of a /48 of its own (a botnet, or many /48s). */
   const freshSource = (n: number) => `2001:db8:${(0x1000 + n).toString(16)}:1::1`;
 
-  it('lets the owner in at once from a source it logged in from, however the attacker takes the gate\'s openings', async () => {
+  it("lets the owner in at once from a source it logged in from, however the attacker takes the gate's openings", async () => {
     const { throttle, advance, fail } = setup();
     // The owner logs in once from its usual source: that source is now known to the account.
     await ((await throttle.reserve(ACCOUNT, OWNER_V6)) as ThrottleReservation).succeeded();

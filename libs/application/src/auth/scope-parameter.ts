@@ -1,4 +1,10 @@
-import { BUILT_IN_ROLE_CATALOG, PERMISSIONS, permissionsOfRoles, type Permission, type RoleCatalog } from '@arbor/domain';
+import {
+  BUILT_IN_ROLE_CATALOG,
+  PERMISSIONS,
+  permissionsOfRoles,
+  type Permission,
+  type RoleCatalog,
+} from '@arbor/domain';
 import type { ReadModels, UserView } from '../ports/read-models';
 import type { Checked } from './token-audiences';
 
@@ -37,6 +43,9 @@ export async function permissionsAnywhere(
   roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
 ): Promise<Permission[]> {
   if (user.platformAdmin) return [...PERMISSIONS];
-  const held = permissionsOfRoles((await readModels.memberships.membershipRoots(user.id)).flatMap((m) => m.roles), roles);
+  const held = permissionsOfRoles(
+    (await readModels.memberships.membershipRoots(user.id)).flatMap((m) => m.roles),
+    roles,
+  );
   return PERMISSIONS.filter((p) => held.has(p));
 }

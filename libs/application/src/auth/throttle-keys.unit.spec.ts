@@ -11,7 +11,12 @@ describe('throttleSource', () => {
   it('counts IPv6 addresses by their /64, however they are written', () => {
     const one = throttleSource('2001:db8:1:2::1');
     expect(one).toBe('2001:db8:1:2::/64');
-    for (const same of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0DB8:0001:0002:0:0:0:9', '2001:db8:1:2::1%eth0', '2001:db8:1:2::10.0.0.1'])
+    for (const same of [
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:0DB8:0001:0002:0:0:0:9',
+      '2001:db8:1:2::1%eth0',
+      '2001:db8:1:2::10.0.0.1',
+    ])
       expect(throttleSource(same)).toBe(one);
     expect(throttleSource('2001:db8:1:3::1')).not.toBe(one);
     expect(throttleSource('::1')).toBe('0:0:0:0::/64');
@@ -19,9 +24,20 @@ describe('throttleSource', () => {
   });
 
   it('reads the forms proxies write: a port, brackets, zone ids, IPv4-mapped IPv6 in either notation', () => {
-    for (const same of ['192.0.2.1:4321', ' 192.0.2.1 ', '[::ffff:192.0.2.1]:80', '::ffff:c000:201', '[::FFFF:C000:0201]'])
+    for (const same of [
+      '192.0.2.1:4321',
+      ' 192.0.2.1 ',
+      '[::ffff:192.0.2.1]:80',
+      '::ffff:c000:201',
+      '[::FFFF:C000:0201]',
+    ])
       expect(throttleSource(same)).toBe('192.0.2.1');
-    for (const same of ['[2001:db8:1:2::1]:4321', '[2001:db8:1:2::1]', '[2001:db8:1:2::1%eth0]:1', '2001:db8:1:2::1%25eth0'])
+    for (const same of [
+      '[2001:db8:1:2::1]:4321',
+      '[2001:db8:1:2::1]',
+      '[2001:db8:1:2::1%eth0]:1',
+      '2001:db8:1:2::1%25eth0',
+    ])
       expect(throttleSource(same)).toBe('2001:db8:1:2::/64');
     expect(throttleSource('198.51.100.77:5555')).not.toBe(throttleSource('203.0.113.1:4321'));
   });

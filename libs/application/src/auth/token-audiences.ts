@@ -16,7 +16,8 @@ export class TokenAudiences {
     readonly own: string,
     readonly others: readonly string[] = [],
   ) {
-    for (const uri of [own, ...others]) if (!isResourceUri(uri)) throw new Error(`Not an absolute URI without fragment: "${uri}"`);
+    for (const uri of [own, ...others])
+      if (!isResourceUri(uri)) throw new Error(`Not an absolute URI without fragment: "${uri}"`);
     this.known = new Set([own, ...others]);
   }
 
@@ -29,8 +30,10 @@ export class TokenAudiences {
     const values = Array.isArray(resource) ? resource : [resource];
     if (values.length === 0) return { ok: false, description: 'resource, when given, must name at least one URI.' };
     for (const value of values) {
-      if (typeof value !== 'string' || !isResourceUri(value)) return { ok: false, description: 'resource must be an absolute URI without a fragment (RFC 8707).' };
-      if (!this.known.has(value)) return { ok: false, description: `This server issues no tokens for the resource ${value}.` };
+      if (typeof value !== 'string' || !isResourceUri(value))
+        return { ok: false, description: 'resource must be an absolute URI without a fragment (RFC 8707).' };
+      if (!this.known.has(value))
+        return { ok: false, description: `This server issues no tokens for the resource ${value}.` };
     }
     return { ok: true, value: [...new Set(values as string[])] };
   }

@@ -22,7 +22,12 @@ export interface TokenCaller {
 
 /** A caller authenticated by a bearer token. Scopes count only where the subject may hold them. */
 export function callerOfPrincipal(principal: Principal): TokenCaller {
-  if (principal.type === 'client') return { clientId: principal.clientId, introspectsAny: principal.scopes.has('tokens:introspect'), revokesAny: false };
+  if (principal.type === 'client')
+    return {
+      clientId: principal.clientId,
+      introspectsAny: principal.scopes.has('tokens:introspect'),
+      revokesAny: false,
+    };
   return {
     userId: principal.id,
     introspectsAny: principal.platformAdmin && principal.scopes.has('tokens:introspect'),

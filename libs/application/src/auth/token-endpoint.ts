@@ -36,7 +36,14 @@ export type OAuthErrorCode =
 
 export type TokenResult =
   | { ok: true; body: TokenSuccess }
-  | { ok: false; status: 400 | 401 | 429; error: OAuthErrorCode; description: string; retryAfterSeconds?: number; basicChallenge?: boolean };
+  | {
+      ok: false;
+      status: 400 | 401 | 429;
+      error: OAuthErrorCode;
+      description: string;
+      retryAfterSeconds?: number;
+      basicChallenge?: boolean;
+    };
 
 export interface TokenEndpointDeps {
   tokens: TokenService;
@@ -69,7 +76,8 @@ export class TokenEndpoint {
    */
   async grant(params: Record<string, unknown>, authorization?: string, address?: string): Promise<TokenResult> {
     const grantType = params.grant_type;
-    if (typeof grantType !== 'string' || grantType === '') return fail(400, 'invalid_request', 'grant_type is required.');
+    if (typeof grantType !== 'string' || grantType === '')
+      return fail(400, 'invalid_request', 'grant_type is required.');
     switch (grantType) {
       case 'password':
         return (await this.firstPartyOnly(params, authorization, address)) ?? this.passwordGrant(params, address);
@@ -88,7 +96,11 @@ export class TokenEndpoint {
    * section 3.2.1): wrong ones are `invalid_client`, right ones `unauthorized_client` (machine credentials
    * may not log users in). Undefined when the request may go on.
    */
-  private async firstPartyOnly(params: Record<string, unknown>, authorization: string | undefined, address: string | undefined): Promise<TokenResult | undefined> {
+  private async firstPartyOnly(
+    params: Record<string, unknown>,
+    authorization: string | undefined,
+    address: string | undefined,
+  ): Promise<TokenResult | undefined> {
     const input = readClientCredentials(authorization, params);
     switch (input.kind) {
       case 'none':
@@ -96,12 +108,20 @@ export class TokenEndpoint {
       case 'invalid':
         return fail(400, 'invalid_request', input.description);
       case 'public':
-        return input.clientId === FIRST_PARTY_CLIENT_ID ? undefined : fail(401, 'invalid_client', 'Unknown client: the only public client is the first-party one.');
+        return input.clientId === FIRST_PARTY_CLIENT_ID
+          ? undefined
+          : fail(401, 'invalid_client', 'Unknown client: the only public client is the first-party one.');
       default: {
         const check = await this.deps.clients.verify(input.clientId, input.clientSecret, address);
         if (!check.ok) {
           if (check.retryAfterSeconds) return throttled(THROTTLED, check.retryAfterSeconds);
-          return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
+          return {
+            ok: false,
+            status: 401,
+            error: 'invalid_client',
+            description: 'Client authentication failed.',
+            basicChallenge: input.kind === 'basic',
+          };
         }
         return fail(400, 'unauthorized_client', 'Client credentials may use only the client_credentials grant.');
       }
@@ -144,23 +164,45 @@ export class TokenEndpoint {
     await attempt.succeeded();
     // Read again after the hash, which takes long enough for a disable to commit: no session for it.
     const now = await this.deps.readModels.users.get(user.id);
-    if (!now || !isSessionLive(now, startedAt)) return fail(400, 'invalid_grant', 'The username or password is incorrect.');
+    if (!now || !isSessionLive(now, startedAt))
+      return fail(400, 'invalid_grant', 'The username or password is incorrect.');
     const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, now));
-    if (!scope.ok) return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
+    if (!scope.ok)
+      return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
     return this.userTokens(now.id, scope.value.join(' '), audience.value, undefined, undefined, startedAt);
   }
 
-  private async clientCredentialsGrant(params: Record<string, unknown>, authorization: string | undefined, address: string | undefined): Promise<TokenResult> {
+  private async clientCredentialsGrant(
+    params: Record<string, unknown>,
+    authorization: string | undefined,
+    address: string | undefined,
+  ): Promise<TokenResult> {
     const input = readClientCredentials(authorization, params);
     if (input.kind === 'invalid') return fail(400, 'invalid_request', input.description);
     if (input.kind === 'public' && input.clientId === FIRST_PARTY_CLIENT_ID)
-      return fail(400, 'unauthorized_client', 'A public client may not use the client_credentials grant (RFC 6749 section 4.4).');
+      return fail(
+        400,
+        'unauthorized_client',
+        'A public client may not use the client_credentials grant (RFC 6749 section 4.4).',
+      );
     if (input.kind === 'none' || input.kind === 'public')
-      return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication is required.', basicChallenge: true };
+      return {
+        ok: false,
+        status: 401,
+        error: 'invalid_client',
+        description: 'Client authentication is required.',
+        basicChallenge: true,
+      };
     const check = await this.deps.clients.verify(input.clientId, input.clientSecret, address);
     if (!check.ok) {
       if (check.retryAfterSeconds) return throttled(THROTTLED, check.retryAfterSeconds);
-      return { ok: false, status: 401, error: 'invalid_client', description: 'Client authentication failed.', basicChallenge: input.kind === 'basic' };
+      return {
+        ok: false,
+        status: 401,
+        error: 'invalid_client',
+        description: 'Client authentication failed.',
+        basicChallenge: input.kind === 'basic',
+      };
     }
     const requested = parseScopeParameter(params.scope);
     if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
@@ -175,7 +217,15 @@ export class TokenEndpoint {
       audience: audience.value,
       orgId: check.client.orgId,
     });
-    return { ok: true, body: { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.claims.scope } };
+    return {
+      ok: true,
+      body: {
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        scope: issued.claims.scope,
+      },
+    };
   }
 
   /**
@@ -184,7 +234,8 @@ export class TokenEndpoint {
    * next refresh. Everything is checked on the stored record before the token is spent.
    */
   private async refreshGrant(params: Record<string, unknown>): Promise<TokenResult> {
-    if (typeof params.refresh_token !== 'string' || params.refresh_token === '') return fail(400, 'invalid_request', 'refresh_token is required.');
+    if (typeof params.refresh_token !== 'string' || params.refresh_token === '')
+      return fail(400, 'invalid_request', 'refresh_token is required.');
     const requested = parseScopeParameter(params.scope);
     if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
     const audience = this.deps.audiences.select(params.resource);
@@ -195,13 +246,16 @@ export class TokenEndpoint {
     const record = await this.deps.tokenStore.findRefreshToken(tokenHash);
     if (!record) return invalid;
     if (record.spent) return this.reused(record.familyId, invalid);
-    if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId))) return invalid;
+    if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId)))
+      return invalid;
     const user = await this.deps.readModels.users.get(record.subject);
-    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId)) return invalid;
+    if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId))
+      return invalid;
 
     const familyScope = record.scope.split(' ').filter(isPermission);
     const withinFamily = grantScope(requested.value, familyScope);
-    if (!withinFamily.ok) return fail(400, 'invalid_scope', `${withinFamily.description} A refresh may only narrow the login's scope.`);
+    if (!withinFamily.ok)
+      return fail(400, 'invalid_scope', `${withinFamily.description} A refresh may only narrow the login's scope.`);
     const heldNow = new Set<string>(await permissionsAnywhere(this.deps.readModels, user));
     if (requested.value !== undefined && !grantScope(requested.value, [...heldNow]).ok)
       return fail(400, 'invalid_scope', 'Scope not allowed: the user no longer holds all of it.');
@@ -229,11 +283,28 @@ export class TokenEndpoint {
     familyScope = scope,
     startedAt?: number,
   ): Promise<TokenResult> {
-    const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, { subject: userId, scope: familyScope, familyId, startedAt });
-    const issued = this.deps.tokens.issueAccessToken({ sub: userId, scope, clientId: FIRST_PARTY_CLIENT_ID, audience, sessionId: refresh.record.familyId });
+    const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, {
+      subject: userId,
+      scope: familyScope,
+      familyId,
+      startedAt,
+    });
+    const issued = this.deps.tokens.issueAccessToken({
+      sub: userId,
+      scope,
+      clientId: FIRST_PARTY_CLIENT_ID,
+      audience,
+      sessionId: refresh.record.familyId,
+    });
     return {
       ok: true,
-      body: { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.claims.scope, refresh_token: refresh.token },
+      body: {
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        scope: issued.claims.scope,
+        refresh_token: refresh.token,
+      },
     };
   }
 }

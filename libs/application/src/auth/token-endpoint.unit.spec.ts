@@ -6,13 +6,36 @@ import { MemoryThrottleStore, throttleVault } from './throttle.test-support';
 import { TokenEndpoint, type TokenEndpointDeps } from './token-endpoint';
 
 /** Only what a password grant touches before hashing; anything else would throw. */
-function endpoint(hasher: Partial<PasswordHasher>, lookups: string[], store = new MemoryThrottleStore()): TokenEndpoint {
-  const unused = new Proxy({}, { get: (_t, name) => { throw new Error(`not expected: ${String(name)}`); } });
+function endpoint(
+  hasher: Partial<PasswordHasher>,
+  lookups: string[],
+  store = new MemoryThrottleStore(),
+): TokenEndpoint {
+  const unused = new Proxy(
+    {},
+    {
+      get: (_t, name) => {
+        throw new Error(`not expected: ${String(name)}`);
+      },
+    },
+  );
   const deps = {
     tokens: unused,
     hasher,
-    vault: { getPasswordHash: async () => { lookups.push('vault'); return undefined; } },
-    readModels: { users: { findByEmail: async () => { lookups.push('user'); return undefined; } } },
+    vault: {
+      getPasswordHash: async () => {
+        lookups.push('vault');
+        return undefined;
+      },
+    },
+    readModels: {
+      users: {
+        findByEmail: async () => {
+          lookups.push('user');
+          return undefined;
+        },
+      },
+    },
     tokenStore: unused,
     clients: unused,
     throttle: new LoginThrottle(store, throttleVault()),
@@ -26,7 +49,15 @@ describe('TokenEndpoint password grant', () => {
 
   it('sheds with 429 slow_down before any lookup while the hasher is saturated', async () => {
     const lookups: string[] = [];
-    const result = await endpoint({ saturated: true, verify: async () => { throw new Error('must not hash'); } }, lookups).grant(login);
+    const result = await endpoint(
+      {
+        saturated: true,
+        verify: async () => {
+          throw new Error('must not hash');
+        },
+      },
+      lookups,
+    ).grant(login);
     expect(result).toMatchObject({ ok: false, status: 429, error: 'slow_down', retryAfterSeconds: 1 });
     expect(lookups).toEqual([]);
   });
@@ -53,10 +84,19 @@ describe('TokenEndpoint password grant', () => {
 
 describe('TokenEndpoint password grant and a disable during the login', () => {
   it('issues no session to a login during which the user was disabled, even once enabled again', async () => {
-    const user = { id: 'usr_1', email: 'ada@example.test', name: 'Ada', status: 'active', platformAdmin: false, sessionsNotBefore: null as string | null };
+    const user = {
+      id: 'usr_1',
+      email: 'ada@example.test',
+      name: 'Ada',
+      status: 'active',
+      platformAdmin: false,
+      sessionsNotBefore: null as string | null,
+    };
     const issued: string[] = [];
     const deps = {
-      tokens: { issueAccessToken: () => (issued.push('access'), { token: 't', claims: { scope: '' }, expiresIn: 900 }) },
+      tokens: {
+        issueAccessToken: () => (issued.push('access'), { token: 't', claims: { scope: '' }, expiresIn: 900 }),
+      },
       hasher: {
         saturated: false,
         // The password is right, but while it was being checked an admin disabled and re-enabled the user.
@@ -77,7 +117,11 @@ describe('TokenEndpoint password grant and a disable during the login', () => {
       throttle: new LoginThrottle(new MemoryThrottleStore(), throttleVault()),
       audiences: new TokenAudiences('http://arbor.test/api/v1'),
     } as unknown as TokenEndpointDeps;
-    const result = await new TokenEndpoint(deps).grant({ grant_type: 'password', username: user.email, password: 'right' });
+    const result = await new TokenEndpoint(deps).grant({
+      grant_type: 'password',
+      username: user.email,
+      password: 'right',
+    });
     expect(result).toMatchObject({ ok: false, status: 400, error: 'invalid_grant' });
     expect(issued).toEqual([]);
   });

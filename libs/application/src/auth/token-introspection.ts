@@ -39,7 +39,13 @@ export type RevocationResult = { ok: true } | { ok: false; error: 'invalid_grant
  */
 export class TokenIntrospection {
   constructor(
-    private readonly deps: { tokens: TokenService; authenticator: Authenticator; tokenStore: TokenStore; refreshTokens: RefreshTokenHasher; readModels: ReadModels },
+    private readonly deps: {
+      tokens: TokenService;
+      authenticator: Authenticator;
+      tokenStore: TokenStore;
+      refreshTokens: RefreshTokenHasher;
+      readModels: ReadModels;
+    },
   ) {}
 
   async introspect(token: string, caller: TokenCaller): Promise<IntrospectionResult> {
@@ -78,7 +84,8 @@ export class TokenIntrospection {
       // A spent token still names its family: its owner revoking it ends the family, as its reuse would.
       const record = await this.deps.tokenStore.findRefreshToken(await this.deps.refreshTokens.hash(token));
       if (!record) return { ok: true };
-      if (!(caller.revokesAny || ownsRefreshToken(caller, record))) return (await this.isActive(record)) ? notYours() : { ok: true };
+      if (!(caller.revokesAny || ownsRefreshToken(caller, record)))
+        return (await this.isActive(record)) ? notYours() : { ok: true };
       await this.deps.tokenStore.revokeFamily(record.familyId);
       return { ok: true };
     }
@@ -110,8 +117,15 @@ export class TokenIntrospection {
     if (record.spent || Date.parse(record.expiresAt) <= Date.now()) return false;
     if (await this.deps.tokenStore.isFamilyRevoked(record.familyId)) return false;
     const user = await this.deps.readModels.users.get(record.subject);
-    return user !== undefined && isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId);
+    return (
+      user !== undefined &&
+      isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId)
+    );
   }
 }
 
-const notYours = (): RevocationResult => ({ ok: false, error: 'invalid_grant', description: 'The token was not issued to the caller.' });
+const notYours = (): RevocationResult => ({
+  ok: false,
+  error: 'invalid_grant',
+  description: 'The token was not issued to the caller.',
+});

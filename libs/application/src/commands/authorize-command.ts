@@ -15,7 +15,11 @@ export type CommandPrincipal = Principal | 'system';
  * Throws IamError: IAM_ERR_NOT_FOUND where the caller may not see the resource, IAM_ERR_FORBIDDEN where they
  * may see it but not do this.
  */
-export function authorizeCommand(policy: AccessPolicy<OrgNode>, principal: CommandPrincipal, command: Command): Promise<void> {
+export function authorizeCommand(
+  policy: AccessPolicy<OrgNode>,
+  principal: CommandPrincipal,
+  command: Command,
+): Promise<void> {
   if (principal === 'system') return Promise.resolve();
   return useCaseFor(command).authorize(policy, principal, command);
 }

@@ -35,9 +35,17 @@ function idsOf(command: Command): NamedId[] {
   const make = (path: string, kind: IdKind, value: unknown): NamedId => ({ path, kind, value, creates: true });
   switch (command.type) {
     case 'CreateOrg':
-      return [make('/orgId', 'org', command.orgId), ...(command.parentId === null ? [] : [ref('/parentId', 'org', command.parentId)])];
+      return [
+        make('/orgId', 'org', command.orgId),
+        ...(command.parentId === null ? [] : [ref('/parentId', 'org', command.parentId)]),
+      ];
     case 'ReplaceOrg':
-      return [ref('/orgId', 'org', command.orgId), ...(command.parentId === null || command.parentId === undefined ? [] : [ref('/parentId', 'org', command.parentId)])];
+      return [
+        ref('/orgId', 'org', command.orgId),
+        ...(command.parentId === null || command.parentId === undefined
+          ? []
+          : [ref('/parentId', 'org', command.parentId)]),
+      ];
     case 'DeleteOrg':
       return [ref('/orgId', 'org', command.orgId)];
     case 'BootstrapPlatformAdmin':
@@ -46,7 +54,9 @@ function idsOf(command: Command): NamedId[] {
       return [
         ref('/orgId', 'org', command.orgId),
         ...(command.existingUserId === undefined ? [] : [ref('/existingUserId', 'user', command.existingUserId)]),
-        ...(command.newUser === undefined ? [] : [make('/newUser/userId', 'user', (command.newUser as { userId?: unknown } | null)?.userId)]),
+        ...(command.newUser === undefined
+          ? []
+          : [make('/newUser/userId', 'user', (command.newUser as { userId?: unknown } | null)?.userId)]),
       ];
     case 'UpdateOrgUser':
     case 'RemoveUserFromOrg':
@@ -57,7 +67,10 @@ function idsOf(command: Command): NamedId[] {
     case 'SetUserPassword':
       return [ref('/userId', 'user', command.userId)];
     case 'IssueClientCredential':
-      return [make('/clientCredentialId', 'clientCredential', command.clientCredentialId), ref('/orgId', 'org', command.orgId)];
+      return [
+        make('/clientCredentialId', 'clientCredential', command.clientCredentialId),
+        ref('/orgId', 'org', command.orgId),
+      ];
     case 'RevokeClientCredential':
       return [ref('/clientCredentialId', 'clientCredential', command.clientCredentialId)];
   }
@@ -76,7 +89,10 @@ function idsOf(command: Command): NamedId[] {
  */
 export function checkCommandIds(command: Command): void {
   const type = (command as { type?: unknown } | null)?.type;
-  if (typeof type !== 'string' || !COMMAND_TYPES.has(type)) throw new IamError('IAM_ERR_VALIDATION', 'Unknown command type.', [{ path: '/type', message: 'is not a command type' }]);
+  if (typeof type !== 'string' || !COMMAND_TYPES.has(type))
+    throw new IamError('IAM_ERR_VALIDATION', 'Unknown command type.', [
+      { path: '/type', message: 'is not a command type' },
+    ]);
   const ids = idsOf(command);
   const badNew = ids.filter((id) => id.creates && !isIdOf(id.kind, id.value));
   if (badNew.length > 0)

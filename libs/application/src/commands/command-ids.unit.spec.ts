@@ -17,19 +17,48 @@ describe('checkCommandIds', () => {
 
   it('passes commands whose every id is of its kind', () => {
     expect(failure({ type: 'CreateOrg', orgId: newId('org'), parentId: null, name: 'n' })).toBeUndefined();
-    expect(failure({ type: 'AddUserToOrg', orgId: org, roles: [], newUser: { userId: newId('usr'), email: 'a@b.c', name: 'n' } })).toBeUndefined();
-    expect(failure({ type: 'IssueClientCredential', clientCredentialId: newId('cc'), orgId: org, name: 'c', scopes: [], secret: 's' })).toBeUndefined();
+    expect(
+      failure({
+        type: 'AddUserToOrg',
+        orgId: org,
+        roles: [],
+        newUser: { userId: newId('usr'), email: 'a@b.c', name: 'n' },
+      }),
+    ).toBeUndefined();
+    expect(
+      failure({
+        type: 'IssueClientCredential',
+        clientCredentialId: newId('cc'),
+        orgId: org,
+        name: 'c',
+        scopes: [],
+        secret: 's',
+      }),
+    ).toBeUndefined();
     expect(failure({ type: 'UpdateOrgUser', orgId: org, userId: usr })).toBeUndefined();
   });
 
   it('refuses a new id of the wrong shape with 400, naming where it is', () => {
-    expect(failure({ type: 'AddUserToOrg', orgId: org, roles: [], newUser: { userId: 'bad id/..', email: 'a@b.c', name: 'n' } })).toMatchObject({
+    expect(
+      failure({
+        type: 'AddUserToOrg',
+        orgId: org,
+        roles: [],
+        newUser: { userId: 'bad id/..', email: 'a@b.c', name: 'n' },
+      }),
+    ).toMatchObject({
       code: 'IAM_ERR_VALIDATION',
       errors: [{ path: '/newUser/userId' }],
     });
-    expect(failure({ type: 'AddUserToOrg', orgId: org, roles: [], newUser: null })).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
-    expect(failure({ type: 'CreateOrg', orgId: 'org_atkdeep1800', parentId: null, name: 'n' })).toMatchObject({ errors: [{ path: '/orgId' }] });
-    expect(failure({ type: 'IssueClientCredential', clientCredentialId: 'cc bad/..', orgId: org })).toMatchObject({ errors: [{ path: '/clientCredentialId' }] });
+    expect(failure({ type: 'AddUserToOrg', orgId: org, roles: [], newUser: null })).toMatchObject({
+      code: 'IAM_ERR_VALIDATION',
+    });
+    expect(failure({ type: 'CreateOrg', orgId: 'org_atkdeep1800', parentId: null, name: 'n' })).toMatchObject({
+      errors: [{ path: '/orgId' }],
+    });
+    expect(failure({ type: 'IssueClientCredential', clientCredentialId: 'cc bad/..', orgId: org })).toMatchObject({
+      errors: [{ path: '/clientCredentialId' }],
+    });
     expect(failure({ type: 'BootstrapPlatformAdmin', userId: 'me' })).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
     expect(failure({ type: 'Nope' })).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/type' }] });
   });

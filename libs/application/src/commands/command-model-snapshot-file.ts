@@ -63,7 +63,8 @@ export class SealedSnapshotFile implements CommandModelSnapshotStore {
     restrictExistingFiles([this.path]);
     const key = await this.vault.getDataKey(KEY_ID);
     if (!key) return undefined;
-    if (file.length < MAGIC.length + 28 || !file.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a command-model snapshot');
+    if (file.length < MAGIC.length + 28 || !file.subarray(0, MAGIC.length).equals(MAGIC))
+      throw new Error('not a command-model snapshot');
     const iv = file.subarray(MAGIC.length, MAGIC.length + 12);
     const tag = file.subarray(MAGIC.length + 12, MAGIC.length + 28);
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
@@ -71,7 +72,8 @@ export class SealedSnapshotFile implements CommandModelSnapshotStore {
     decipher.setAuthTag(tag);
     const plain = Buffer.concat([decipher.update(file.subarray(MAGIC.length + 28)), decipher.final()]);
     const snapshot = JSON.parse(plain.toString('utf8')) as CommandModelSnapshot;
-    if (snapshot.format !== SNAPSHOT_FORMAT) throw new Error(`command-model snapshot of format ${String(snapshot.format)}, not ${SNAPSHOT_FORMAT}`);
+    if (snapshot.format !== SNAPSHOT_FORMAT)
+      throw new Error(`command-model snapshot of format ${String(snapshot.format)}, not ${SNAPSHOT_FORMAT}`);
     return snapshot;
   }
 
@@ -105,5 +107,5 @@ export class SealedSnapshotFile implements CommandModelSnapshotStore {
 }
 
 function writeAll(fd: number, data: Buffer): void {
-  for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
+  for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset);
 }

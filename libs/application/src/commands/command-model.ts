@@ -1,4 +1,14 @@
-import { MembershipIndex, OrgTree, UserDirectory, normaliseRoles, type IdentityState, type FromRef, type OrgNode, type Role, type StoredEvent } from '@arbor/domain';
+import {
+  MembershipIndex,
+  OrgTree,
+  UserDirectory,
+  normaliseRoles,
+  type IdentityState,
+  type FromRef,
+  type OrgNode,
+  type Role,
+  type StoredEvent,
+} from '@arbor/domain';
 import type { AccessFacts } from '../auth/access-facts';
 import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snapshot-file';
 
@@ -24,7 +34,11 @@ export class CommandModel {
 
   constructor(from?: CommandModelSnapshot) {
     this.state = from
-      ? { orgs: OrgTree.fromSnapshot(from.orgs), users: UserDirectory.fromSnapshot(from.users), memberships: MembershipIndex.fromSnapshot(from.memberships, rowIds(from)) }
+      ? {
+          orgs: OrgTree.fromSnapshot(from.orgs),
+          users: UserDirectory.fromSnapshot(from.users),
+          memberships: MembershipIndex.fromSnapshot(from.memberships, rowIds(from)),
+        }
       : { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
     this.otherVersions = new Map(from?.streamVersions);
     this.position = from?.position ?? 0;

@@ -80,7 +80,10 @@ export const isPlausibleClientSecret = (secret: unknown): secret is string =>
   typeof secret === 'string' && CLIENT_SECRET.test(secret) && new Set(secret).size >= MIN_CLIENT_SECRET_SYMBOLS;
 
 /** The user's current `{email, name}`, opened from the event that carries it; null once erased. */
-export async function openCurrent(user: UserEntry, deps: { cipher: PersonalDataCipher; sealedAt: SealedAt }): Promise<PersonalData | null> {
+export async function openCurrent(
+  user: UserEntry,
+  deps: { cipher: PersonalDataCipher; sealedAt: SealedAt },
+): Promise<PersonalData | null> {
   if (user.personalAt === null) return null;
   return deps.cipher.open(user.id, await deps.sealedAt(user.personalAt));
 }

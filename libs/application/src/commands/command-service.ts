@@ -1,4 +1,14 @@
-import { IamError, emailKey, eventOrgPath, isKnownEvent, isPersonalEvent, sealedPersonalDataOf, type PersonalEvent, type OrgNode, type StoredEvent } from '@arbor/domain';
+import {
+  IamError,
+  emailKey,
+  eventOrgPath,
+  isKnownEvent,
+  isPersonalEvent,
+  sealedPersonalDataOf,
+  type PersonalEvent,
+  type OrgNode,
+  type StoredEvent,
+} from '@arbor/domain';
 import { AccessPolicy } from '../auth/access-policy';
 import type { Bus } from '../ports/bus';
 import type { EventStore, EventStoreTransaction } from '../ports/event-store';
@@ -87,7 +97,11 @@ export class CommandService {
       this.model = await this.restoredModel(tx);
       await this.catchUp(tx);
     });
-    this.deps.log.info('command model ready', { position: this.model.position, fromSnapshot: this.snapshotPosition || null, eventsFolded: this.model.folded });
+    this.deps.log.info('command model ready', {
+      position: this.model.position,
+      fromSnapshot: this.snapshotPosition || null,
+      eventsFolded: this.model.folded,
+    });
     if (this.model.position - this.snapshotPosition >= Math.min(10_000, this.snapshotEvery)) await this.writeSnapshot();
   }
 
@@ -103,7 +117,9 @@ export class CommandService {
     if (!snapshot) return new CommandModel();
     const [atPosition] = snapshot.position === 0 ? [] : await tx.readAll(snapshot.position - 1, 1);
     if ((atPosition?.id ?? null) !== snapshot.lastEventId) {
-      this.deps.log.warn('command-model snapshot does not match the event log; folding the whole log', { position: snapshot.position });
+      this.deps.log.warn('command-model snapshot does not match the event log; folding the whole log', {
+        position: snapshot.position,
+      });
       return new CommandModel();
     }
     this.snapshotPosition = snapshot.position;
@@ -179,7 +195,10 @@ export class CommandService {
     // and one that breaks its use case's input schema is refused before the policy reads it (400).
     checkCommandIds(input);
     const command = validateCommand(input);
-    const allowed = await authorizeCommand(this.policy, ctx.principal, command).then(() => true, () => false);
+    const allowed = await authorizeCommand(this.policy, ctx.principal, command).then(
+      () => true,
+      () => false,
+    );
     if (!allowed)
       await this.deps.store.transaction(async (tx) => {
         await this.catchUp(tx);
@@ -212,7 +231,9 @@ export class CommandService {
     if (outcome.kind === 'applied') this.considerSnapshot();
     if (outcome.kind === 'applied' && outcome.events.length > 0) {
       // The bus only speeds delivery up: listeners catch up from the log, so a failed publish loses nothing.
-      this.deps.bus.publish(outcome.events).catch((e) => this.deps.log.warn('bus publish failed', { error: String(e) }));
+      this.deps.bus
+        .publish(outcome.events)
+        .catch((e) => this.deps.log.warn('bus publish failed', { error: String(e) }));
     }
     return outcome;
   }
@@ -228,7 +249,8 @@ export class CommandService {
     const scope = idempotencyScopeOf(ctx.principal);
     if (ctx.idempotency) {
       const existing = await tx.findIdempotency(scope, ctx.idempotency.key);
-      if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS) return { kind: 'replayed', record: existing };
+      if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS)
+        return { kind: 'replayed', record: existing };
     }
     await this.catchUp(tx);
     await authorizeCommand(this.policy, ctx.principal, command);
@@ -252,7 +274,10 @@ export class CommandService {
         expected,
       );
       if (!result.ok)
-        throw new IamError('IAM_ERR_VERSION_CONFLICT', `${result.streamId} changed concurrently (expected ${String(result.expected)}, found ${result.actual}).`);
+        throw new IamError(
+          'IAM_ERR_VERSION_CONFLICT',
+          `${result.streamId} changed concurrently (expected ${String(result.expected)}, found ${result.actual}).`,
+        );
       written = written.concat(result.events);
       onWritten(result.events);
       for (const stored of result.events) await this.applyToModel(stored);
@@ -260,7 +285,13 @@ export class CommandService {
     if (ctx.idempotency) {
       const { provisionalResponse, key, requestHash } = ctx.idempotency;
       const position = written.at(-1)?.position;
-      await tx.saveIdempotency({ scope, key, requestHash, createdAt: new Date().toISOString(), response: { ...provisionalResponse, position } });
+      await tx.saveIdempotency({
+        scope,
+        key,
+        requestHash,
+        createdAt: new Date().toISOString(),
+        response: { ...provisionalResponse, position },
+      });
     }
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
   }
@@ -304,4 +335,5 @@ export class CommandService {
   }
 }
 
-const indexEntry = (indexOf: (email: string) => string, personal: PersonalData | null): string | null => (personal ? indexOf(personal.email) : null);
+const indexEntry = (indexOf: (email: string) => string, personal: PersonalData | null): string | null =>
+  personal ? indexOf(personal.email) : null;

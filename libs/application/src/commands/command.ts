@@ -68,12 +68,12 @@ export interface CommandContext {
 }
 
 /** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */
-export const idempotencyScopeOf = (principal: CommandPrincipal): string => (principal === 'system' ? 'system:system' : `${principal.type}:${principal.id}`);
+export const idempotencyScopeOf = (principal: CommandPrincipal): string =>
+  principal === 'system' ? 'system:system' : `${principal.type}:${principal.id}`;
 
 /** Who the events of a command name as their actor. */
-export const actorOfCommand = (principal: CommandPrincipal): Actor => (principal === 'system' ? SYSTEM_ACTOR : actorOf(principal));
+export const actorOfCommand = (principal: CommandPrincipal): Actor =>
+  principal === 'system' ? SYSTEM_ACTOR : actorOf(principal);
 
 export type CommandOutcome =
-  | { kind: 'applied'; events: StoredEvent[]; position: number }
-  | { kind: 'replayed'; record: IdempotencyRecord };
-
+  { kind: 'applied'; events: StoredEvent[]; position: number } | { kind: 'replayed'; record: IdempotencyRecord };

@@ -17,14 +17,22 @@ const CREATIONS: ReadonlySet<string> = new Set(['OrgCreated', 'UserCreated', 'Cl
  * service stores the decision's secrets (`storeSecrets`) and then appends its events.
  * Throws IamError: IAM_ERR_PRECONDITION_FAILED (412), IAM_ERR_VERSION_CONFLICT (409), and the decider's own.
  */
-export function decideCommand(state: IdentityState, command: Command, prepared: Prepared, streamExists: (streamId: string) => boolean): Decision {
+export function decideCommand(
+  state: IdentityState,
+  command: Command,
+  prepared: Prepared,
+  streamExists: (streamId: string) => boolean,
+): Decision {
   // Reached only once the command is authorized: a 403 or 404 goes before a failed precondition.
   if ('preconditionFailed' in command && command.preconditionFailed === true)
     throw new IamError('IAM_ERR_PRECONDITION_FAILED', 'If-Match matches no current representation of the resource.');
   const decision = useCaseFor(command).decide(state, command, prepared);
   for (const event of decision.events)
     if (CREATIONS.has(event.type) && streamExists(event.streamId))
-      throw new IamError('IAM_ERR_VERSION_CONFLICT', `${event.streamId} already exists: a new resource needs a new id.`);
+      throw new IamError(
+        'IAM_ERR_VERSION_CONFLICT',
+        `${event.streamId} already exists: a new resource needs a new id.`,
+      );
   return decision;
 }
 

@@ -12,7 +12,11 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
  * value; `undefined` is stored as null). The subject must already have a key (their data is in the log):
  * when they have none (erased meanwhile), no body is kept at all, and a replay rebuilds the response.
  */
-export async function sealStoredBody(cipher: PersonalDataCipher, response: StoredResponse, subjectId: string): Promise<StoredResponse> {
+export async function sealStoredBody(
+  cipher: PersonalDataCipher,
+  response: StoredResponse,
+  subjectId: string,
+): Promise<StoredResponse> {
   const { sealedBody: _previous, ...rest } = response;
   const sealed = await cipher.sealValueUnderExistingKey(subjectId, response.body ?? null);
   return sealed === null ? { ...rest, body: null } : { ...rest, body: null, sealedBody: { subjectId, sealed } };

@@ -6,7 +6,14 @@ describe('idempotency responses that are personal data', () => {
   const first = {
     status: 201,
     headers: { ETag: '"2"', Location: '/api/v1/orgs/org_1/users/usr_1' },
-    body: { orgId: 'org_1', userId: 'usr_1', email: 'Ysolde.Varnaby@example.test', name: 'Ysolde Värnaby 🌲', roles: ['member'], extra: [1, null, { deep: true }] },
+    body: {
+      orgId: 'org_1',
+      userId: 'usr_1',
+      email: 'Ysolde.Varnaby@example.test',
+      name: 'Ysolde Värnaby 🌲',
+      roles: ['member'],
+      extra: [1, null, { deep: true }],
+    },
     position: 42,
   };
 
@@ -20,33 +27,54 @@ describe('idempotency responses that are personal data', () => {
   it('are stored sealed under the subject key, and a replay opens exactly the first body', async () => {
     const { cipher } = await setUp();
     const stored = await sealStoredBody(cipher, first, 'usr_1');
-    expect(stored).toMatchObject({ status: 201, headers: first.headers, body: null, position: 42, sealedBody: { subjectId: 'usr_1' } });
+    expect(stored).toMatchObject({
+      status: 201,
+      headers: first.headers,
+      body: null,
+      position: 42,
+      sealedBody: { subjectId: 'usr_1' },
+    });
     // What the event store receives (as JSON) holds nothing of the body in clear.
     const json = JSON.stringify(stored);
-    for (const clear of ['Ysolde', 'Varnaby', 'V\\u00e4rnaby', 'Värnaby', 'member', 'deep']) expect(json).not.toContain(clear);
+    for (const clear of ['Ysolde', 'Varnaby', 'V\\u00e4rnaby', 'Värnaby', 'member', 'deep'])
+      expect(json).not.toContain(clear);
     expect(await openStoredBody(cipher, JSON.parse(json))).toEqual(first);
     // Whatever the route answered is kept as is, e.g. an echo of only what the caller supplied.
     for (const body of [{ roles: ['admin'] }, ['a', 2], 'text', 0, undefined])
-      expect((await openStoredBody(cipher, await sealStoredBody(cipher, { ...first, body }, 'usr_1'))).body).toEqual(body ?? null);
+      expect((await openStoredBody(cipher, await sealStoredBody(cipher, { ...first, body }, 'usr_1'))).body).toEqual(
+        body ?? null,
+      );
   });
 
   it('become unreadable once the subject key is destroyed: the replay then has no body', async () => {
     const { vault, cipher } = await setUp();
     const stored = await sealStoredBody(cipher, first, 'usr_1');
     await vault.destroyDataKey('usr_1');
-    expect(await openStoredBody(cipher, stored)).toEqual({ status: 201, headers: first.headers, body: null, position: 42 });
+    expect(await openStoredBody(cipher, stored)).toEqual({
+      status: 201,
+      headers: first.headers,
+      body: null,
+      position: 42,
+    });
   });
 
   it('cannot be opened as another subject', async () => {
     const { vault, cipher } = await setUp();
     const stored = await sealStoredBody(cipher, first, 'usr_1');
     await vault.ensureDataKey('usr_2', (await vault.getDataKey('usr_1'))!);
-    await expect(openStoredBody(cipher, { ...stored, sealedBody: { ...stored.sealedBody!, subjectId: 'usr_2' } })).rejects.toThrow();
+    await expect(
+      openStoredBody(cipher, { ...stored, sealedBody: { ...stored.sealedBody!, subjectId: 'usr_2' } }),
+    ).rejects.toThrow();
   });
 
   it('keep no body for a subject without a key (erased meanwhile), and never make them one', async () => {
     const { vault, cipher } = await setUp();
-    expect(await sealStoredBody(cipher, first, 'usr_gone')).toEqual({ status: 201, headers: first.headers, body: null, position: 42 });
+    expect(await sealStoredBody(cipher, first, 'usr_gone')).toEqual({
+      status: 201,
+      headers: first.headers,
+      body: null,
+      position: 42,
+    });
     expect(vault.keyIds()).toEqual(['usr_1']);
   });
 

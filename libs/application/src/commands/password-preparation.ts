@@ -24,7 +24,10 @@ export interface PasswordPreparationDeps {
  * the hash is checked; a wrong password keeps them (IAM_ERR_CURRENT_PASSWORD_INVALID, 403), a right one
  * clears the pair's failures; a refusal is IAM_ERR_RATE_LIMITED with its Retry-After. Returns the new hash.
  */
-export async function prepareOwnPasswordChange(command: CommandOf<'ChangeOwnPassword'>, deps: PasswordPreparationDeps): Promise<{ passwordHash: string }> {
+export async function prepareOwnPasswordChange(
+  command: CommandOf<'ChangeOwnPassword'>,
+  deps: PasswordPreparationDeps,
+): Promise<{ passwordHash: string }> {
   const checks = new FieldChecks();
   const current = command.currentPassword;
   if (typeof current !== 'string' || current === '') checks.fail('/currentPassword', 'is required');
@@ -54,7 +57,10 @@ export async function prepareOwnPasswordChange(command: CommandOf<'ChangeOwnPass
 }
 
 /** SetUserPassword: the rules of adding a user, then the hash. Whether the user exists is the decider's question. */
-export async function prepareSetPassword(command: CommandOf<'SetUserPassword'>, deps: Pick<PasswordPreparationDeps, 'hasher'>): Promise<{ passwordHash: string }> {
+export async function prepareSetPassword(
+  command: CommandOf<'SetUserPassword'>,
+  deps: Pick<PasswordPreparationDeps, 'hasher'>,
+): Promise<{ passwordHash: string }> {
   const checks = new FieldChecks();
   const password = checks.password('/password', command.password);
   checks.done('The password is not valid.');

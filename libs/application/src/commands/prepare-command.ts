@@ -20,7 +20,12 @@ export async function prepareCommand(command: Command, deps: PreparationDeps): P
  * (a user erased since the model folded them), what a concurrent rename changed, and what depends on the
  * principal (a hidden account's pending membership, the session that survives a password change).
  */
-export async function reconcilePrepared(state: IdentityState, command: Command, prepared: Prepared, env: ReconcileEnv): Promise<Prepared> {
+export async function reconcilePrepared(
+  state: IdentityState,
+  command: Command,
+  prepared: Prepared,
+  env: ReconcileEnv,
+): Promise<Prepared> {
   const useCase = useCaseFor(command);
   return useCase.reconcile ? useCase.reconcile(state, command, prepared, env) : prepared;
 }

@@ -126,12 +126,19 @@ export interface MembershipQueries {
    * Direct members, ordered by user id; `role` keeps members holding it, `q` matches email or name;
    * `pending: true` lists the pending memberships instead of the confirmed ones.
    */
-  listByOrg(orgId: string, filter: { role?: Role; q?: string; pending?: boolean }, page: PageRequest): Promise<Page<OrgUserView>>;
+  listByOrg(
+    orgId: string,
+    filter: { role?: Role; q?: string; pending?: boolean },
+    page: PageRequest,
+  ): Promise<Page<OrgUserView>>;
   /**
    * The user's direct memberships, ordered by organization id; optionally only inside some subtrees; the
    * pending ones too with `includePending` (the user's own view).
    */
-  listByUser(userId: string, filter: { withinSubtreesOf?: string[]; includePending?: boolean }): Promise<UserMembershipView[]>;
+  listByUser(
+    userId: string,
+    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+  ): Promise<UserMembershipView[]>;
   /**
    * Roles the user holds on `orgId` through a confirmed membership on it or on any ancestor (inheritance),
    * from the precomputed closure: one indexed lookup, no recursive walk. Empty when none.

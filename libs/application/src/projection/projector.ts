@@ -158,7 +158,10 @@ export class Projector {
 
   private fail(e: unknown): void {
     this.failure = e;
-    this.retryDelayMs = Math.min(this.retryDelayMs === 0 ? PROJECTION_RETRY_FIRST_MS : this.retryDelayMs * 2, PROJECTION_RETRY_MAX_MS);
+    this.retryDelayMs = Math.min(
+      this.retryDelayMs === 0 ? PROJECTION_RETRY_FIRST_MS : this.retryDelayMs * 2,
+      PROJECTION_RETRY_MAX_MS,
+    );
     this.deps.log.error('projection failed; retrying', { error: String(e), retryInMs: this.retryDelayMs });
     if (this.stopped || this.retryTimer !== undefined) return;
     this.retryTimer = setTimeout(() => {

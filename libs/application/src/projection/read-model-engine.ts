@@ -140,7 +140,5 @@ export interface ReadModelEngine {
 
 /** `ReadModelEngine` with every primitive synchronous, as SQLite's. */
 export type SyncReadModelEngine = {
-  [K in keyof ReadModelEngine]: (
-    ...args: Parameters<ReadModelEngine[K]>
-  ) => Awaited<ReturnType<ReadModelEngine[K]>>;
+  [K in keyof ReadModelEngine]: (...args: Parameters<ReadModelEngine[K]>) => Awaited<ReturnType<ReadModelEngine[K]>>;
 };

@@ -1,10 +1,4 @@
-import {
-  caselessKey,
-  isKnownEvent,
-  nameKey,
-  type DomainEventType,
-  type EventDataByType,
-} from '@arbor/domain';
+import { caselessKey, isKnownEvent, nameKey, type DomainEventType, type EventDataByType } from '@arbor/domain';
 import type { ProjectableEvent } from '../ports/read-models';
 import type { PersonalColumns, ReadModelEngine, Step, SyncReadModelEngine } from './read-model-engine';
 
@@ -57,7 +51,8 @@ const HANDLERS = {
   *OrgMoved(event, d, engine) {
     const oldDepth = (yield engine.orgDepth(d.orgId)) as number | undefined;
     if (oldDepth === undefined) return;
-    const parentDepth = d.toParentId === null ? undefined : ((yield engine.orgDepth(d.toParentId)) as number | undefined);
+    const parentDepth =
+      d.toParentId === null ? undefined : ((yield engine.orgDepth(d.toParentId)) as number | undefined);
     const newDepth = parentDepth === undefined ? 0 : parentDepth + 1;
     yield engine.unlinkSubtree(d.orgId);
     if (d.toParentId !== null) yield engine.linkSubtree(d.orgId, d.toParentId);
@@ -90,10 +85,22 @@ const HANDLERS = {
   },
   /** Disabling ends every session for good: tokens issued before it stay dead after a re-enable. */
   *UserDisabled(event, d, engine) {
-    yield engine.setUserStatus({ id: d.userId, status: 'disabled', endSessions: true, at: event.occurredAt, version: event.streamVersion });
+    yield engine.setUserStatus({
+      id: d.userId,
+      status: 'disabled',
+      endSessions: true,
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
   },
   *UserEnabled(event, d, engine) {
-    yield engine.setUserStatus({ id: d.userId, status: 'active', endSessions: false, at: event.occurredAt, version: event.streamVersion });
+    yield engine.setUserStatus({
+      id: d.userId,
+      status: 'active',
+      endSessions: false,
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
   },
   /** Sessions begun before the change end, but the one that made it (`keptSessionId`). */
   *UserPasswordChanged(event, d, engine) {
@@ -103,7 +110,13 @@ const HANDLERS = {
     yield engine.endSessions(d.userId, event.occurredAt, null, event.streamVersion);
   },
   *UserAddedToOrg(event, d, engine) {
-    yield engine.upsertMembership({ orgId: d.orgId, userId: d.userId, roles: d.roles, at: event.occurredAt, pending: d.pending === true });
+    yield engine.upsertMembership({
+      orgId: d.orgId,
+      userId: d.userId,
+      roles: d.roles,
+      at: event.occurredAt,
+      pending: d.pending === true,
+    });
   },
   *MembershipConfirmed(_event, d, engine) {
     yield engine.confirmMembership(d.orgId, d.userId);
@@ -145,7 +158,7 @@ function stepsOf(event: ProjectableEvent, engine: ReadModelEngine): Steps | unde
 export function projectEventSync(engine: SyncReadModelEngine, event: ProjectableEvent): void {
   const steps = stepsOf(event, engine);
   if (steps === undefined) return;
-  for (let next = steps.next(); !next.done; ) {
+  for (let next = steps.next(); !next.done;) {
     const value = next.value;
     if (value instanceof Promise) throw new Error('A synchronous read-model engine returned a promise.');
     next = steps.next(value);
@@ -156,12 +169,17 @@ export function projectEventSync(engine: SyncReadModelEngine, event: Projectable
 export async function projectEventAsync(engine: ReadModelEngine, event: ProjectableEvent): Promise<void> {
   const steps = stepsOf(event, engine);
   if (steps === undefined) return;
-  for (let next = steps.next(); !next.done; ) next = steps.next(await next.value);
+  for (let next = steps.next(); !next.done;) next = steps.next(await next.value);
 }
 
 /** email, email_key, name, name_key from the opened personal data; null when it could not be opened. */
 function personalColumns(event: ProjectableEvent): PersonalColumns | null {
   const personal = event.personal ?? null;
   if (!personal) return null;
-  return { email: personal.email, emailKey: caselessKey(personal.email), name: personal.name, nameKey: caselessKey(personal.name) };
+  return {
+    email: personal.email,
+    emailKey: caselessKey(personal.email),
+    name: personal.name,
+    nameKey: caselessKey(personal.name),
+  };
 }

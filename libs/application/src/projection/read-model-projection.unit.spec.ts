@@ -7,17 +7,27 @@ type Call = [string, ...unknown[]];
 /** An engine that records each primitive called and answers `orgDepth` from `depths`. */
 function recordingEngine(depths: Record<string, number>, calls: Call[], async = false): SyncReadModelEngine {
   return new Proxy({} as SyncReadModelEngine, {
-    get: (_target, name: string) => (...args: unknown[]) => {
-      calls.push([name, ...args]);
-      const value = name === 'orgDepth' ? depths[args[0] as string] : undefined;
-      return async ? Promise.resolve(value) : value;
-    },
+    get:
+      (_target, name: string) =>
+      (...args: unknown[]) => {
+        calls.push([name, ...args]);
+        const value = name === 'orgDepth' ? depths[args[0] as string] : undefined;
+        return async ? Promise.resolve(value) : value;
+      },
   });
 }
 
 const event = (type: string, data: unknown, extra: Partial<ProjectableEvent> = {}): ProjectableEvent => ({
-  id: 'e1', type, streamId: 's', streamVersion: 7, position: 1, occurredAt: '2026-01-01T00:00:00.000Z',
-  actor: { type: 'system', id: 'system' }, data, orgPath: [], ...extra,
+  id: 'e1',
+  type,
+  streamId: 's',
+  streamVersion: 7,
+  position: 1,
+  occurredAt: '2026-01-01T00:00:00.000Z',
+  actor: { type: 'system', id: 'system' },
+  data,
+  orgPath: [],
+  ...extra,
 });
 
 describe('the shared read-model projection', () => {
@@ -41,13 +51,19 @@ describe('the shared read-model projection', () => {
 
   it('moves to the root without linking, and keeps depths when they do not change', () => {
     const calls: Call[] = [];
-    projectEventSync(recordingEngine({ b: 0 }, calls), event('OrgMoved', { orgId: 'b', fromParentId: 'a', toParentId: null }));
+    projectEventSync(
+      recordingEngine({ b: 0 }, calls),
+      event('OrgMoved', { orgId: 'b', fromParentId: 'a', toParentId: null }),
+    );
     expect(calls.map((c) => c[0])).toEqual(['orgDepth', 'unlinkSubtree', 'setParent']);
   });
 
   it('ignores a move of an organization without a row', () => {
     const calls: Call[] = [];
-    projectEventSync(recordingEngine({}, calls), event('OrgMoved', { orgId: 'x', fromParentId: null, toParentId: 'c' }));
+    projectEventSync(
+      recordingEngine({}, calls),
+      event('OrgMoved', { orgId: 'x', fromParentId: null, toParentId: 'c' }),
+    );
     expect(calls).toEqual([['orgDepth', 'x']]);
   });
 
@@ -60,10 +76,22 @@ describe('the shared read-model projection', () => {
   it('erases a user whose personal data could not be opened, and folds the keys of one that could', () => {
     const calls: Call[] = [];
     const engine = recordingEngine({}, calls);
-    projectEventSync(engine, event('UserCreated', { userId: 'u', personal: 'v1.x.y', platformAdmin: false }, { personal: null }));
-    projectEventSync(engine, event('UserUpdated', { userId: 'u', personal: 'v1.x.y' }, { personal: { email: 'A@X.org', name: 'Straße' } }));
+    projectEventSync(
+      engine,
+      event('UserCreated', { userId: 'u', personal: 'v1.x.y', platformAdmin: false }, { personal: null }),
+    );
+    projectEventSync(
+      engine,
+      event('UserUpdated', { userId: 'u', personal: 'v1.x.y' }, { personal: { email: 'A@X.org', name: 'Straße' } }),
+    );
     expect(calls[0][1]).toMatchObject({ id: 'u', personal: null, status: 'erased' });
-    expect(calls[1]).toEqual(['setPersonalData', 'u', { email: 'A@X.org', emailKey: 'a@x.org', name: 'Straße', nameKey: 'strasse' }, '2026-01-01T00:00:00.000Z', 7]);
+    expect(calls[1]).toEqual([
+      'setPersonalData',
+      'u',
+      { email: 'A@X.org', emailKey: 'a@x.org', name: 'Straße', nameKey: 'strasse' },
+      '2026-01-01T00:00:00.000Z',
+      7,
+    ]);
   });
 
   it('refuses a synchronous engine that returns a promise (the transaction would commit without its write)', () => {

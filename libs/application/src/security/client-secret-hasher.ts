@@ -18,7 +18,9 @@ export class ClientSecretHasher {
   }
 
   async hash(secret: string): Promise<string> {
-    return createHmac('sha256', await this.key()).update(secret, 'utf8').digest('base64url');
+    return createHmac('sha256', await this.key())
+      .update(secret, 'utf8')
+      .digest('base64url');
   }
 
   async verify(secret: string, stored: string | undefined): Promise<boolean> {

@@ -11,9 +11,13 @@ describe('KeyedDigest', () => {
     const digest = await requests.digest('POST /api/v1/orgs/o/users\n{"password":"hunter2"}');
     expect(digest).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await requests.digest('POST /api/v1/orgs/o/users\n{"password":"hunter2"}')).toBe(digest);
-    expect(digest).not.toBe(createHash('sha256').update('POST /api/v1/orgs/o/users\n{"password":"hunter2"}').digest('base64url'));
+    expect(digest).not.toBe(
+      createHash('sha256').update('POST /api/v1/orgs/o/users\n{"password":"hunter2"}').digest('base64url'),
+    );
     const key = (await vault.getDataKey('system:idempotency-key'))!;
-    expect(digest).toBe(createHmac('sha256', key).update('POST /api/v1/orgs/o/users\n{"password":"hunter2"}').digest('base64url'));
+    expect(digest).toBe(
+      createHmac('sha256', key).update('POST /api/v1/orgs/o/users\n{"password":"hunter2"}').digest('base64url'),
+    );
     // Another purpose, another key: a digest of one kind never matches one of another.
     const emails = await new KeyedDigest(vault, DIGEST_KEY_IDS.emailIndex).digester();
     expect(emails('POST /api/v1/orgs/o/users\n{"password":"hunter2"}')).not.toBe(digest);

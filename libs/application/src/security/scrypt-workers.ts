@@ -28,7 +28,8 @@ export class ScryptWorkers {
 
   constructor(size: number, nice = 10, maxQueue = Infinity) {
     // A worker that cannot load its module never answers (piscina's tasks would hang): fail at start instead.
-    if (!existsSync(WORKER_FILE)) throw new Error(`ScryptWorkers: the worker module ${WORKER_FILE} is missing (build libs/application)`);
+    if (!existsSync(WORKER_FILE))
+      throw new Error(`ScryptWorkers: the worker module ${WORKER_FILE} is missing (build libs/application)`);
     this.pool = new Piscina({
       filename: WORKER_FILE,
       // The export a worker loads when it starts (piscina's default, `default`, does not exist here).

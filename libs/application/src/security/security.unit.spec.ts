@@ -56,7 +56,11 @@ describe('PasswordHasher', () => {
   it('fails a hash the worker cannot compute instead of hanging', async () => {
     const workers = new ScryptWorkers(1);
     await expect(workers.derive('x', randomBytes(16), 32, { N: 3 })).rejects.toThrow();
-    expect((await workers.derive('x', Buffer.alloc(16), 32, { N: 2 ** 10 })).equals(scryptSync('x', Buffer.alloc(16), 32, { N: 2 ** 10 }))).toBe(true);
+    expect(
+      (await workers.derive('x', Buffer.alloc(16), 32, { N: 2 ** 10 })).equals(
+        scryptSync('x', Buffer.alloc(16), 32, { N: 2 ** 10 }),
+      ),
+    ).toBe(true);
   });
 
   it('sheds load with IAM_ERR_RATE_LIMITED once its queue is full', async () => {

@@ -1,4 +1,11 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -34,7 +41,10 @@ export class SigningKeyRing {
       createKeyFile(dir);
       files = listKeyFiles(dir);
     }
-    return new SigningKeyRing(files.map((f) => loadKey(join(dir, f))), dir);
+    return new SigningKeyRing(
+      files.map((f) => loadKey(join(dir, f))),
+      dir,
+    );
   }
 
   /** The key that signs new tokens. */

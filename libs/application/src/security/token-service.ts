@@ -83,7 +83,8 @@ export class TokenService {
 
   /** A signed token for `subject`; throws (a programming error) without an audience or client. */
   issueAccessToken(subject: AccessTokenSubject): IssuedToken {
-    if (subject.audience.length === 0 || subject.clientId === '') throw new Error('An access token needs an audience and a client_id');
+    if (subject.audience.length === 0 || subject.clientId === '')
+      throw new Error('An access token needs an audience and a client_id');
     const key = this.keys.current;
     const iat = Math.floor(Date.now() / 1000);
     const claims: AccessTokenClaims = {
@@ -100,7 +101,10 @@ export class TokenService {
     };
     // Header key order is part of the token bytes: alg, typ, kid (jsonwebtoken keeps the order given here).
     // `iat` is set, so jsonwebtoken adds no claim of its own; the payload is `claims` serialized as is.
-    const token = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: key.kid } });
+    const token = jwt.sign(claims, key.privateKey, {
+      algorithm: 'ES256',
+      header: { alg: 'ES256', typ: 'at+jwt', kid: key.kid },
+    });
     return { token, claims, expiresIn: this.accessTokenTtlSeconds };
   }
 
@@ -123,7 +127,8 @@ export class TokenService {
       this.verified.delete(token);
       throw invalid('The access token has expired.');
     }
-    if (options.audience !== undefined && !audiencesOf(claims).includes(options.audience)) throw invalid('The access token is not meant for this API.');
+    if (options.audience !== undefined && !audiencesOf(claims).includes(options.audience))
+      throw invalid('The access token is not meant for this API.');
     return claims;
   }
 
@@ -144,22 +149,30 @@ export class TokenService {
     const payloadEnd = token.indexOf('.', headerEnd + 1);
     const header = decodeSegment(token.slice(0, headerEnd));
     // Decoded here too (jsonwebtoken decodes it again) so that any non-object payload is "malformed".
-    if (!header || !decodeSegment(token.slice(headerEnd + 1, payloadEnd))) throw invalid('The access token is malformed.');
+    if (!header || !decodeSegment(token.slice(headerEnd + 1, payloadEnd)))
+      throw invalid('The access token is malformed.');
     if (header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
     if (header.crit !== undefined) throw invalid('The access token is invalid.');
     const key = typeof header.kid === 'string' && header.kid ? this.keys.find(header.kid) : undefined;
     if (!key) throw invalid('The access token was not signed by a known key.');
     let payload: Record<string, unknown>;
     try {
-      payload = jwt.verify(token, key.publicKey, { algorithms: ['ES256'], issuer: this.options.issuer, clockTolerance: 0 }) as Record<string, unknown>;
+      payload = jwt.verify(token, key.publicKey, {
+        algorithms: ['ES256'],
+        issuer: this.options.issuer,
+        clockTolerance: 0,
+      }) as Record<string, unknown>;
     } catch (e) {
-      throw invalid(e instanceof jwt.TokenExpiredError ? 'The access token has expired.' : 'The access token is invalid.');
+      throw invalid(
+        e instanceof jwt.TokenExpiredError ? 'The access token has expired.' : 'The access token is invalid.',
+      );
     }
     // jsonwebtoken accepts a token without `exp`; the cache above relies on it.
     if (typeof payload.exp !== 'number') throw invalid('The access token is invalid.');
     const now = Math.floor(Date.now() / 1000);
     const aud = payload.aud;
-    const audOk = typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'));
+    const audOk =
+      typeof aud === 'string' || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'));
     // Every claim Arbor's tokens carry (RFC 9068 section 2.2, and `scope`, which the policy reads) must be there.
     const claimsOk =
       audOk &&
@@ -173,7 +186,8 @@ export class TokenService {
     if ((payload.iat as number) > now) throw invalid('The access token is invalid.');
     // A user token (sub is not its client) belongs to a login session: `sid` names the refresh-token family
     // whose revocation ends the token and whose start dates the session against a user's disabling.
-    if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid === '')) throw invalid('The access token is invalid.');
+    if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid === ''))
+      throw invalid('The access token is invalid.');
     if (payload.sub !== payload.client_id && payload.sid === undefined) throw invalid('The access token is invalid.');
     return payload as unknown as AccessTokenClaims;
   }
@@ -195,14 +209,17 @@ const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** `aud` as a list, whether the token holds one audience (a string) or several. */
-export const audiencesOf = (claims: Pick<AccessTokenClaims, 'aud'>): string[] => (typeof claims.aud === 'string' ? [claims.aud] : claims.aud);
+export const audiencesOf = (claims: Pick<AccessTokenClaims, 'aud'>): string[] =>
+  typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
 
 const VERIFIED_CACHE_SIZE = 10_000;
 

@@ -10,7 +10,8 @@ const ISSUER = 'http://issuer.test';
 const AUD = 'http://issuer.test/api/v1';
 /** What every token needs besides subject and scope (RFC 9068: aud and client_id). */
 const FOR_API = { clientId: 'arbor-first-party', audience: [AUD], sessionId: 'ses_01kb0000000000000000000000' };
-const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Signs arbitrary header and payload with an ES256 key, independently of TokenService, to build edge cases. */
 function signRaw(header: unknown, payload: unknown, key: SigningKey): string {
@@ -46,11 +47,29 @@ describe('TokenService', () => {
 
   it('issues at+jwt ES256 tokens, byte for byte header.payload of the claims, that verify', () => {
     const tokens = new TokenService(keys, { issuer: ISSUER });
-    const issued = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', clientId: 'cli_1', audience: [AUD], orgId: 'org_1', sessionId: 'sid_1' });
+    const issued = tokens.issueAccessToken({
+      sub: 'usr_1',
+      scope: 'orgs:read',
+      clientId: 'cli_1',
+      audience: [AUD],
+      orgId: 'org_1',
+      sessionId: 'sid_1',
+    });
     const [h, p, s] = issued.token.split('.');
     expect(h).toBe(b64({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }));
     expect(p).toBe(b64(issued.claims));
-    expect(Object.keys(issued.claims)).toEqual(['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'scope', 'client_id', 'org_id', 'sid']);
+    expect(Object.keys(issued.claims)).toEqual([
+      'iss',
+      'sub',
+      'aud',
+      'iat',
+      'exp',
+      'jti',
+      'scope',
+      'client_id',
+      'org_id',
+      'sid',
+    ]);
     expect(Buffer.from(s, 'base64url')).toHaveLength(64);
     expect(issued.claims.exp - issued.claims.iat).toBe(900);
     expect(issued.expiresIn).toBe(900);
@@ -60,20 +79,53 @@ describe('TokenService', () => {
   });
 
   it('leaves out absent optional claims; aud is a string for one audience, an array for several', () => {
-    const issued = new TokenService(keys, { issuer: ISSUER, accessTokenTtlSeconds: 60 }).issueAccessToken({ sub: 'usr_1', scope: '', clientId: 'arbor-first-party', audience: [AUD] });
-    expect(Object.keys(JSON.parse(Buffer.from(issued.token.split('.')[1], 'base64url').toString()))).toEqual(['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'scope', 'client_id']);
+    const issued = new TokenService(keys, { issuer: ISSUER, accessTokenTtlSeconds: 60 }).issueAccessToken({
+      sub: 'usr_1',
+      scope: '',
+      clientId: 'arbor-first-party',
+      audience: [AUD],
+    });
+    expect(Object.keys(JSON.parse(Buffer.from(issued.token.split('.')[1], 'base64url').toString()))).toEqual([
+      'iss',
+      'sub',
+      'aud',
+      'iat',
+      'exp',
+      'jti',
+      'scope',
+      'client_id',
+    ]);
     expect(issued.claims.exp - issued.claims.iat).toBe(60);
     expect(issued.claims.aud).toBe(AUD);
-    const two = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: '', clientId: 'c', audience: [AUD, 'https://rs.test'] });
+    const two = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({
+      sub: 'usr_1',
+      scope: '',
+      clientId: 'c',
+      audience: [AUD, 'https://rs.test'],
+    });
     expect(two.claims.aud).toEqual([AUD, 'https://rs.test']);
-    expect(() => new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: '', clientId: 'c', audience: [] })).toThrow();
+    expect(() =>
+      new TokenService(keys, { issuer: ISSUER }).issueAccessToken({
+        sub: 'usr_1',
+        scope: '',
+        clientId: 'c',
+        audience: [],
+      }),
+    ).toThrow();
   });
 
   it('checks the audience on every use when asked, cached or not', () => {
     const tokens = new TokenService(keys, { issuer: ISSUER });
-    const issued = tokens.issueAccessToken({ sub: 'cli_1', scope: 'orgs:read', clientId: 'cli_1', audience: ['https://rs.test'] });
+    const issued = tokens.issueAccessToken({
+      sub: 'cli_1',
+      scope: 'orgs:read',
+      clientId: 'cli_1',
+      audience: ['https://rs.test'],
+    });
     expect(tokens.verifyAccessToken(issued.token).sub).toBe('cli_1');
-    expect(() => tokens.verifyAccessToken(issued.token, { audience: AUD })).toThrow('The access token is not meant for this API.');
+    expect(() => tokens.verifyAccessToken(issued.token, { audience: AUD })).toThrow(
+      'The access token is not meant for this API.',
+    );
     expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('cli_1');
   });
 
@@ -97,14 +149,26 @@ describe('TokenService', () => {
   });
 
   it('interoperates with jose in both directions', async () => {
-    const issued = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API });
+    const issued = new TokenService(keys, { issuer: ISSUER }).issueAccessToken({
+      sub: 'usr_1',
+      scope: 'orgs:read',
+      ...FOR_API,
+    });
     const publicKey = await importJWK(keys.jwks().keys[0], 'ES256');
-    const { payload, protectedHeader } = await jwtVerify(issued.token, publicKey, { typ: 'at+jwt', issuer: ISSUER, algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jwtVerify(issued.token, publicKey, {
+      typ: 'at+jwt',
+      issuer: ISSUER,
+      algorithms: ['ES256'],
+    });
     expect(protectedHeader).toEqual(header);
     expect(payload).toEqual(issued.claims);
 
     const privateKey = await importJWK({ ...key.privateKey.export({ format: 'jwk' }), alg: 'ES256' }, 'ES256');
-    const byJose = await new SignJWT({ scope: 'orgs:read', client_id: 'arbor-first-party', sid: 'ses_01kb0000000000000000000000' })
+    const byJose = await new SignJWT({
+      scope: 'orgs:read',
+      client_id: 'arbor-first-party',
+      sid: 'ses_01kb0000000000000000000000',
+    })
       .setProtectedHeader(header)
       .setIssuer(ISSUER)
       .setSubject('usr_2')
@@ -132,35 +196,56 @@ describe('TokenService', () => {
 
   it('rejects tokens of unknown keys', () => {
     const other = newRing();
-    const foreign = new TokenService(other, { issuer: ISSUER }).issueAccessToken({ sub: 'u', scope: 'orgs:read', ...FOR_API }).token;
+    const foreign = new TokenService(other, { issuer: ISSUER }).issueAccessToken({
+      sub: 'u',
+      scope: 'orgs:read',
+      ...FOR_API,
+    }).token;
     expect(() => verify(foreign)).toThrow('The access token was not signed by a known key.');
-    expect(() => verify(signRaw({ ...header, kid: 'nope' }, claims(), key))).toThrow('The access token was not signed by a known key.');
-    expect(() => verify(signRaw({ alg: 'ES256', typ: 'at+jwt' }, claims(), key))).toThrow('The access token was not signed by a known key.');
+    expect(() => verify(signRaw({ ...header, kid: 'nope' }, claims(), key))).toThrow(
+      'The access token was not signed by a known key.',
+    );
+    expect(() => verify(signRaw({ alg: 'ES256', typ: 'at+jwt' }, claims(), key))).toThrow(
+      'The access token was not signed by a known key.',
+    );
     // Right kid, wrong key: the signature decides.
     expect(() => verify(signRaw(header, claims(), other.current))).toThrow('The access token is invalid.');
   });
 
   it('rejects tokens that are not access tokens or not ES256', () => {
-    expect(() => verify(signRaw({ ...header, typ: 'JWT' }, claims(), key))).toThrow('The token is not an access token.');
-    expect(() => verify(signRaw({ alg: 'ES256', kid: key.kid }, claims(), key))).toThrow('The token is not an access token.');
+    expect(() => verify(signRaw({ ...header, typ: 'JWT' }, claims(), key))).toThrow(
+      'The token is not an access token.',
+    );
+    expect(() => verify(signRaw({ alg: 'ES256', kid: key.kid }, claims(), key))).toThrow(
+      'The token is not an access token.',
+    );
     expect(() => verify(signRaw({ ...header, alg: 'ES384' }, claims(), key))).toThrow('The access token is invalid.');
-    expect(() => verify(`${b64({ ...header, alg: 'none' })}.${b64(claims())}.`)).toThrow('The access token is invalid.');
+    expect(() => verify(`${b64({ ...header, alg: 'none' })}.${b64(claims())}.`)).toThrow(
+      'The access token is invalid.',
+    );
   });
 
   it('refuses algorithm confusion: alg none (with or without a signature), HS256 keyed with the public key, RS256', () => {
     const body = `${b64({ ...header, alg: 'none' })}.${b64(claims())}`;
     const es256 = signRaw(header, claims(), key).split('.')[2];
     expect(() => verify(`${body}.${es256}`)).toThrow('The access token is invalid.');
-    expect(() => verify(`${b64({ typ: 'at+jwt', kid: key.kid })}.${b64(claims())}.${es256}`)).toThrow('The access token is invalid.');
+    expect(() => verify(`${b64({ typ: 'at+jwt', kid: key.kid })}.${b64(claims())}.${es256}`)).toThrow(
+      'The access token is invalid.',
+    );
     // The classic confusion: an HMAC keyed with the (public) verification key, in its PEM and its DER forms.
-    for (const secret of [key.publicKey.export({ format: 'pem', type: 'spki' }), key.publicKey.export({ format: 'der', type: 'spki' })]) {
+    for (const secret of [
+      key.publicKey.export({ format: 'pem', type: 'spki' }),
+      key.publicKey.export({ format: 'der', type: 'spki' }),
+    ]) {
       const input = `${b64({ ...header, alg: 'HS256' })}.${b64(claims())}`;
       const mac = createHmac('sha256', secret).update(input).digest('base64url');
       expect(() => verify(`${input}.${mac}`)).toThrow('The access token is invalid.');
     }
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const rsInput = `${b64({ ...header, alg: 'RS256' })}.${b64(claims())}`;
-    expect(() => verify(`${rsInput}.${sign('sha256', Buffer.from(rsInput), rsa).toString('base64url')}`)).toThrow('The access token is invalid.');
+    expect(() => verify(`${rsInput}.${sign('sha256', Buffer.from(rsInput), rsa).toString('base64url')}`)).toThrow(
+      'The access token is invalid.',
+    );
   });
 
   it('checks expiry without clock tolerance, also for cached tokens', () => {
@@ -177,10 +262,14 @@ describe('TokenService', () => {
   });
 
   it('rejects a wrong issuer, a missing or non-numeric exp and a future nbf', () => {
-    expect(() => verify(signRaw(header, claims({ iss: 'http://evil.test' }), key))).toThrow('The access token is invalid.');
+    expect(() => verify(signRaw(header, claims({ iss: 'http://evil.test' }), key))).toThrow(
+      'The access token is invalid.',
+    );
     expect(() => verify(signRaw(header, claims({ iss: undefined }), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw(header, claims({ exp: undefined }), key))).toThrow('The access token is invalid.');
-    expect(() => verify(signRaw(header, claims({ exp: String(now() + 60) }), key))).toThrow('The access token is invalid.');
+    expect(() => verify(signRaw(header, claims({ exp: String(now() + 60) }), key))).toThrow(
+      'The access token is invalid.',
+    );
     expect(() => verify(signRaw(header, claims({ nbf: now() + 60 }), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw(header, claims({ nbf: 'soon' }), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw(header, claims({ nbf: now() + 3 }), key))).toThrow('The access token is invalid.');
@@ -189,7 +278,9 @@ describe('TokenService', () => {
 
   it('requires the RFC 9068 claims aud, sub, client_id and jti, and refuses any crit header', () => {
     for (const missing of ['aud', 'sub', 'client_id', 'jti']) {
-      expect(() => verify(signRaw(header, claims({ [missing]: undefined }), key))).toThrow('The access token is invalid.');
+      expect(() => verify(signRaw(header, claims({ [missing]: undefined }), key))).toThrow(
+        'The access token is invalid.',
+      );
     }
     expect(() => verify(signRaw(header, claims({ aud: [] }), key))).toThrow('The access token is invalid.');
     expect(() => verify(signRaw(header, claims({ aud: [AUD, 7] }), key))).toThrow('The access token is invalid.');
@@ -199,16 +290,32 @@ describe('TokenService', () => {
   });
 
   it('refuses an iat in the future (no clock tolerance), a scope claim Arbor never issues, and a user token without sid', () => {
-    expect(() => verify(signRaw(header, claims({ iat: now() + 50 * 60, exp: now() + 65 * 60 }), key))).toThrow('The access token is invalid.');
+    expect(() => verify(signRaw(header, claims({ iat: now() + 50 * 60, exp: now() + 65 * 60 }), key))).toThrow(
+      'The access token is invalid.',
+    );
     expect(() => verify(signRaw(header, claims({ iat: now() + 1 }), key))).toThrow('The access token is invalid.');
     expect(verify(signRaw(header, claims({ iat: now() }), key)).sub).toBe('usr_1');
-    for (const scope of ['orgs:read  users:read', ' orgs:read', 'orgs:read ', 'orgs:read\tusers:read', 'orgs:read everything', 's', 7, undefined])
+    for (const scope of [
+      'orgs:read  users:read',
+      ' orgs:read',
+      'orgs:read ',
+      'orgs:read\tusers:read',
+      'orgs:read everything',
+      's',
+      7,
+      undefined,
+    ])
       expect(() => verify(signRaw(header, claims({ scope }), key))).toThrow('The access token is invalid.');
     expect(verify(signRaw(header, claims({ scope: '' }), key)).scope).toBe('');
-    expect(verify(signRaw(header, claims({ scope: 'orgs:read users:write' }), key)).scope).toBe('orgs:read users:write');
+    expect(verify(signRaw(header, claims({ scope: 'orgs:read users:write' }), key)).scope).toBe(
+      'orgs:read users:write',
+    );
     // sid dates and revokes a user's session: a user token must carry one; a client token (sub = client_id) has none.
-    for (const sid of [undefined, '', 7]) expect(() => verify(signRaw(header, claims({ sid }), key))).toThrow('The access token is invalid.');
-    expect(verify(signRaw(header, claims({ sub: 'cli_1', client_id: 'cli_1', sid: undefined }), key)).sub).toBe('cli_1');
+    for (const sid of [undefined, '', 7])
+      expect(() => verify(signRaw(header, claims({ sid }), key))).toThrow('The access token is invalid.');
+    expect(verify(signRaw(header, claims({ sub: 'cli_1', client_id: 'cli_1', sid: undefined }), key)).sub).toBe(
+      'cli_1',
+    );
   });
 
   it('reports malformed input as malformed, never as another error', () => {
@@ -233,7 +340,9 @@ describe('TokenService', () => {
       ` ${good}`,
     ];
     for (const token of malformed) {
-      expect(() => verify(token)).toThrow(expect.objectContaining({ code: 'IAM_ERR_UNAUTHENTICATED', message: 'The access token is malformed.' }));
+      expect(() => verify(token)).toThrow(
+        expect.objectContaining({ code: 'IAM_ERR_UNAUTHENTICATED', message: 'The access token is malformed.' }),
+      );
     }
   });
 });

@@ -47,13 +47,19 @@ export const addUserToOrg = defineUseCase({
     // An existing user with this email is added as is: their name and password stay theirs. The model
     // learns of an erasure when it folds the user's events; a key destroyed since then frees the email now.
     if (holder !== undefined && (await deps.vault.getDataKey(holder))) return { emailIndex };
-    return { emailIndex, erasedHolder: holder, personal: await deps.cipher.seal(c.newUser.userId, { email, name }), passwordHash };
+    return {
+      emailIndex,
+      erasedHolder: holder,
+      personal: await deps.cipher.seal(c.newUser.userId, { email, name }),
+      passwordHash,
+    };
   },
   reconcile: async (state, _c, prepared, env) => {
     if (prepared.erasedHolder !== undefined) state.users.markErased(prepared.erasedHolder);
     // An add by email that names an existing account its caller cannot see makes a pending membership.
     const holder = prepared.emailIndex === undefined ? undefined : state.users.idForEmailIndex(prepared.emailIndex);
-    const hiddenAccount = env.principal !== 'system' && holder !== undefined && !(await env.policy.maySeeUser(env.principal, holder));
+    const hiddenAccount =
+      env.principal !== 'system' && holder !== undefined && !(await env.policy.maySeeUser(env.principal, holder));
     return { ...prepared, hiddenAccount };
   },
   decide: (state, c, prepared) => {

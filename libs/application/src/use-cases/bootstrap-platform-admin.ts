@@ -33,7 +33,13 @@ export const bootstrapPlatformAdmin = defineUseCase({
     // Later starts never change the first admin: a second bootstrap decides nothing.
     if (state.users.hasPlatformAdmin() || !prepared.personal || !prepared.passwordHash) return { events: [] };
     return {
-      events: [{ type: 'UserCreated', streamId: userStreamId(c.userId), data: { userId: c.userId, personal: prepared.personal, platformAdmin: true } }],
+      events: [
+        {
+          type: 'UserCreated',
+          streamId: userStreamId(c.userId),
+          data: { userId: c.userId, personal: prepared.personal, platformAdmin: true },
+        },
+      ],
       secrets: [{ kind: 'passwordHash', userId: c.userId, hash: prepared.passwordHash }],
     };
   },

@@ -24,7 +24,8 @@ export const changeOwnPassword = defineUseCase({
   input: ChangeOwnPasswordInput,
   authorize: async (_policy, principal, c) => {
     if (principal.type !== 'user') throw new IamError('IAM_ERR_NOT_FOUND', 'The caller is not a user.');
-    if (principal.id !== c.userId) throw new IamError('IAM_ERR_FORBIDDEN', 'Users change only their own password this way.');
+    if (principal.id !== c.userId)
+      throw new IamError('IAM_ERR_FORBIDDEN', 'Users change only their own password this way.');
   },
   prepare: (c, deps) =>
     prepareOwnPasswordChange(c, {
@@ -35,7 +36,8 @@ export const changeOwnPassword = defineUseCase({
       },
     }),
   // The session that changes its user's password survives it: the one named by the verified token, never by the command.
-  reconcile: async (_state, _c, prepared, env) => (env.principal === 'system' ? prepared : { ...prepared, keptSessionId: env.principal.sessionId }),
+  reconcile: async (_state, _c, prepared, env) =>
+    env.principal === 'system' ? prepared : { ...prepared, keptSessionId: env.principal.sessionId },
   decide: (state, c, prepared) => {
     if (prepared.passwordHash === undefined) throw new Error('ChangeOwnPassword was not prepared');
     // The one vault write that replaces a row: the user's hash, right before the event that records it (a

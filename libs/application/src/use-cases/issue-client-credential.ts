@@ -28,7 +28,10 @@ export const issueClientCredential = defineUseCase({
   prepare: async (c, deps) => {
     // The secret travels from the gateway: whatever sent it, nothing weaker than what newSecret makes is stored.
     if (!isPlausibleClientSecret(c.secret))
-      throw new IamError('IAM_ERR_VALIDATION', `A client secret must be 256-bit random, base64url (43 or more characters, at least ${MIN_CLIENT_SECRET_SYMBOLS} distinct).`);
+      throw new IamError(
+        'IAM_ERR_VALIDATION',
+        `A client secret must be 256-bit random, base64url (43 or more characters, at least ${MIN_CLIENT_SECRET_SYMBOLS} distinct).`,
+      );
     return { secretHash: await deps.secrets.hash(c.secret), clientId: newId('cli') };
   },
   decide: (state, c, prepared) => {

@@ -41,7 +41,9 @@ export const USE_CASES = {
 export function useCaseOf<K extends CommandType>(type: K): UseCase<K>;
 export function useCaseOf(type: string): UseCase<CommandType> | undefined;
 export function useCaseOf(type: string): UseCase<CommandType> | undefined {
-  return Object.hasOwn(USE_CASES, type) ? (USE_CASES[type as CommandType] as unknown as UseCase<CommandType>) : undefined;
+  return Object.hasOwn(USE_CASES, type)
+    ? (USE_CASES[type as CommandType] as unknown as UseCase<CommandType>)
+    : undefined;
 }
 
 // One compiler, schemas compiled on first use and kept: nothing per command but the validation itself.
@@ -57,7 +59,10 @@ const validators = new Map<CommandType, ValidateFunction>();
 export function validateCommand(command: unknown): Command {
   const type = (command as { type?: unknown } | null)?.type;
   const useCase = typeof type === 'string' ? useCaseOf(type) : undefined;
-  if (!useCase) throw new IamError('IAM_ERR_VALIDATION', 'Unknown command type.', [{ path: '/type', message: 'is not a command type' }]);
+  if (!useCase)
+    throw new IamError('IAM_ERR_VALIDATION', 'Unknown command type.', [
+      { path: '/type', message: 'is not a command type' },
+    ]);
   let validate = validators.get(useCase.type);
   if (!validate) validators.set(useCase.type, (validate = ajv.compile(useCase.input)));
   if (validate(command)) return command as Command;
@@ -65,7 +70,10 @@ export function validateCommand(command: unknown): Command {
     'IAM_ERR_VALIDATION',
     `The ${useCase.type} command is not valid.`,
     (validate.errors ?? []).map((e) => ({
-      path: e.keyword === 'required' ? `${e.instancePath}/${String((e.params as { missingProperty: string }).missingProperty)}` : e.instancePath,
+      path:
+        e.keyword === 'required'
+          ? `${e.instancePath}/${String((e.params as { missingProperty: string }).missingProperty)}`
+          : e.instancePath,
       message: e.keyword === 'required' ? 'is required' : (e.message ?? 'is not valid'),
     })),
   );

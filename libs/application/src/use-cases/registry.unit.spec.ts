@@ -22,10 +22,17 @@ describe('the use-case registry', () => {
     const wrong = fail({ type: 'DeleteOrg', orgId, recursive: 'false' });
     expect(wrong).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/recursive' }] });
     expect(JSON.stringify(wrong.errors)).not.toContain('false"');
-    expect(fail({ type: 'DeleteOrg', orgId })).toMatchObject({ errors: [{ path: '/recursive', message: 'is required' }] });
+    expect(fail({ type: 'DeleteOrg', orgId })).toMatchObject({
+      errors: [{ path: '/recursive', message: 'is required' }],
+    });
     expect(fail({ type: 'UpdateUser', userId: newId('usr'), status: 'banned' }).errors?.[0]?.path).toBe('/status');
-    expect(fail({ type: 'ReplaceOrg', orgId, parentId: null, name: 'n', expectedVersion: '3' }).errors?.[0]?.path).toBe('/expectedVersion');
-    expect(fail({ type: 'AddUserToOrg', orgId, roles: ['member'], newUser: { email: 'a@b.test', name: 'n' } }).errors?.[0]?.path).toBe('/newUser/userId');
+    expect(fail({ type: 'ReplaceOrg', orgId, parentId: null, name: 'n', expectedVersion: '3' }).errors?.[0]?.path).toBe(
+      '/expectedVersion',
+    );
+    expect(
+      fail({ type: 'AddUserToOrg', orgId, roles: ['member'], newUser: { email: 'a@b.test', name: 'n' } }).errors?.[0]
+        ?.path,
+    ).toBe('/newUser/userId');
     expect(fail({ type: 'Unknown' })).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/type' }] });
     expect(fail({ type: 'constructor' })).toMatchObject({ code: 'IAM_ERR_VALIDATION', errors: [{ path: '/type' }] });
     expect(fail(null)).toMatchObject({ code: 'IAM_ERR_VALIDATION' });
@@ -37,7 +44,14 @@ describe('the use-case registry', () => {
       { type: 'CreateOrg', orgId, parentId: null, name: 42, description: undefined, metadata: undefined },
       { type: 'ChangeOwnPassword', userId: newId('usr'), currentPassword: '', newPassword: 7, source: undefined },
       { type: 'UpdateOrgUser', orgId, userId: newId('usr'), roles: 'admin', name: undefined, preconditionFailed: true },
-      { type: 'IssueClientCredential', clientCredentialId: newId('cc'), orgId, name: 'c', scopes: 'orgs:read', secret: 'weak' },
+      {
+        type: 'IssueClientCredential',
+        clientCredentialId: newId('cc'),
+        orgId,
+        name: 'c',
+        scopes: 'orgs:read',
+        secret: 'weak',
+      },
     ];
     for (const command of commands) expect(validateCommand(command)).toBe(command);
   });

@@ -23,7 +23,12 @@ export async function prepareRename(userId: string, newName: unknown, deps: Prep
  * Inside the write transaction: opens a renamed user's record again if another rename committed since it
  * was prepared (rare), so that the decider compares the new name with the current one.
  */
-export async function reconcileRename(state: IdentityState, userId: string, prepared: Prepared, env: ReconcileEnv): Promise<Prepared> {
+export async function reconcileRename(
+  state: IdentityState,
+  userId: string,
+  prepared: Prepared,
+  env: ReconcileEnv,
+): Promise<Prepared> {
   if (prepared.name === undefined) return prepared;
   const user = state.users.get(userId);
   if (!user || user.personalAt === prepared.basedOn) return prepared;

@@ -1,7 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IamError, decideUpdateOrgUser } from '@arbor/domain';
 import { prepareRename, reconcileRename } from './rename';
-import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase, ownerChange, renameOf, rolesIn } from './use-case';
+import {
+  IdInput,
+  PreconditionFailedInput,
+  VersionInput,
+  commandType,
+  defineUseCase,
+  ownerChange,
+  renameOf,
+  rolesIn,
+} from './use-case';
 
 /** UpdateOrgUser: a member's roles in one organization and/or their name. */
 export const UpdateOrgUserInput = Type.Object({
@@ -28,7 +37,8 @@ export const updateOrgUser = defineUseCase({
     const current = await policy.facts.directRoles(c.orgId, c.userId);
     // A pending membership is nobody's to see but its account's and platform admins'.
     const hidden = (await policy.facts.isPendingMember(c.orgId, c.userId)) && !policy.isPlatformAdmin(principal);
-    if (!current || hidden) throw new IamError('IAM_ERR_NOT_FOUND', `User ${c.userId} is not a direct member of ${c.orgId}.`);
+    if (!current || hidden)
+      throw new IamError('IAM_ERR_NOT_FOUND', `User ${c.userId} is not a direct member of ${c.orgId}.`);
     if (c.roles !== undefined) await policy.requireMayGrant(principal, c.orgId, ownerChange(current, rolesIn(c.roles)));
     if (c.name !== undefined) await policy.requireMayEditProfile(principal, c.userId);
   },

@@ -26,8 +26,17 @@ export const updateUser = defineUseCase({
   reconcile: (state, c, prepared, env) => reconcileRename(state, c.userId, prepared, env),
   decide: (state, c, prepared) => {
     // Both parts are checked against the version the caller saw, before either changes it.
-    const events = decideRenameUser(state, { userId: c.userId, rename: renameOf(prepared), expectedVersion: c.expectedVersion });
+    const events = decideRenameUser(state, {
+      userId: c.userId,
+      rename: renameOf(prepared),
+      expectedVersion: c.expectedVersion,
+    });
     if (c.status === undefined) return { events };
-    return { events: [...events, ...decideSetUserStatus(state, { userId: c.userId, status: c.status, expectedVersion: c.expectedVersion })] };
+    return {
+      events: [
+        ...events,
+        ...decideSetUserStatus(state, { userId: c.userId, status: c.status, expectedVersion: c.expectedVersion }),
+      ],
+    };
   },
 });

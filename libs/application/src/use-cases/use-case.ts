@@ -74,7 +74,8 @@ export const VersionInput = Type.Optional(Type.Integer({ minimum: 0 }));
 export const PreconditionFailedInput = Type.Optional(Type.Literal(true));
 
 /** Role ids as far as the policy needs them; anything malformed or unknown is left to the decider's validation (400). */
-export const rolesIn = (roles: unknown): Role[] => (Array.isArray(roles) ? roles.filter((r): r is Role => typeof r === 'string') : []);
+export const rolesIn = (roles: unknown): Role[] =>
+  Array.isArray(roles) ? roles.filter((r): r is Role => typeof r === 'string') : [];
 
 /** The roles a change grants or takes away: the policy's owner rule (requireMayGrant) looks at those alone. */
 export const ownerChange = (before: readonly Role[], after: readonly Role[]): Role[] => changedRoles(before, after);

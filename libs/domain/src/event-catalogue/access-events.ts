@@ -24,8 +24,16 @@ export const ACCESS_EVENTS = {
     ),
     orgPath: pathOfOrg,
   },
-  MembershipConfirmed: { version: 1, schema: eventDataSchema('MembershipConfirmed', 1, membership), orgPath: pathOfOrg },
-  OrgUserUpdated: { version: 1, schema: eventDataSchema('OrgUserUpdated', 1, { ...membership, roles: field.roles }), orgPath: pathOfOrg },
+  MembershipConfirmed: {
+    version: 1,
+    schema: eventDataSchema('MembershipConfirmed', 1, membership),
+    orgPath: pathOfOrg,
+  },
+  OrgUserUpdated: {
+    version: 1,
+    schema: eventDataSchema('OrgUserUpdated', 1, { ...membership, roles: field.roles }),
+    orgPath: pathOfOrg,
+  },
   UserRemovedFromOrg: { version: 1, schema: eventDataSchema('UserRemovedFromOrg', 1, membership), orgPath: pathOfOrg },
   ClientCredentialIssued: {
     version: 1,

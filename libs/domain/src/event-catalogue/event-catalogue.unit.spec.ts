@@ -3,7 +3,16 @@ import type { DomainEvent, DomainEventType, EventDataByType } from '../events';
 import { newId } from '../ids';
 import { decideCreateOrg, decideDeleteOrg, decideReplaceOrg } from '../org-decisions';
 import { OrgTree } from '../org-tree';
-import { EVENT_CATALOGUE, EVENT_TYPES, eventOrgPath, eventSchemaId, field, isPersonalEvent, sealedPersonalDataOf, upcastStoredEvent } from '.';
+import {
+  EVENT_CATALOGUE,
+  EVENT_TYPES,
+  eventOrgPath,
+  eventSchemaId,
+  field,
+  isPersonalEvent,
+  sealedPersonalDataOf,
+  upcastStoredEvent,
+} from '.';
 
 const org = () => newId('org');
 const usr = newId('usr');
@@ -25,7 +34,13 @@ const SAMPLES = {
   MembershipConfirmed: { orgId: org(), userId: usr },
   OrgUserUpdated: { orgId: org(), userId: usr, roles: ['admin', 'owner'] },
   UserRemovedFromOrg: { orgId: org(), userId: usr },
-  ClientCredentialIssued: { clientCredentialId: newId('cc'), clientId: newId('cli'), name: 'CI', orgId: org(), scopes: ['orgs:read'] },
+  ClientCredentialIssued: {
+    clientCredentialId: newId('cc'),
+    clientId: newId('cli'),
+    name: 'CI',
+    orgId: org(),
+    scopes: ['orgs:read'],
+  },
   ClientCredentialRevoked: { clientCredentialId: newId('cc'), clientId: newId('cli'), orgId: org() },
 } satisfies { [K in DomainEventType]: EventDataByType[K] };
 
@@ -54,7 +69,17 @@ describe('the event schemas', () => {
     const commit = (decided: DomainEvent[]) => {
       for (const e of decided) {
         events.push(e);
-        tree.apply({ id: 'e', type: e.type, streamId: e.streamId, streamVersion: 1, position: tree.position + 1, occurredAt: '', actor: { type: 'system', id: 't' }, data: e.data, orgPath: [] });
+        tree.apply({
+          id: 'e',
+          type: e.type,
+          streamId: e.streamId,
+          streamVersion: 1,
+          position: tree.position + 1,
+          occurredAt: '',
+          actor: { type: 'system', id: 't' },
+          data: e.data,
+          orgPath: [],
+        });
       }
     };
     commit(decideCreateOrg(tree, { orgId: a, name: 'A', parentId: null }));
@@ -63,7 +88,8 @@ describe('the event schemas', () => {
     commit(decideReplaceOrg(tree, { orgId: c, name: 'C2', parentId: b }));
     commit(decideDeleteOrg(tree, { orgId: c, recursive: false }));
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(['OrgCreated', 'OrgMoved', 'OrgUpdated', 'OrgDeleted']));
-    for (const e of events) expect({ type: e.type, valid: valid(e.type, e.data) }).toEqual({ type: e.type, valid: true });
+    for (const e of events)
+      expect({ type: e.type, valid: valid(e.type, e.data) }).toEqual({ type: e.type, valid: true });
   });
 
   it.each(EVENT_TYPES)('%s: rejects a missing field, an unknown field and a wrong type', (type) => {
@@ -95,7 +121,17 @@ describe('personal data in the catalogue', () => {
   });
 
   it('is read from the catalogue: the sealed record and its subject, for personal events only', () => {
-    const stored = (type: DomainEventType) => ({ id: 'e', type, streamId: 's', streamVersion: 1, position: 1, occurredAt: '', actor: { type: 'system' as const, id: 't' }, data: SAMPLES[type], orgPath: [] });
+    const stored = (type: DomainEventType) => ({
+      id: 'e',
+      type,
+      streamId: 's',
+      streamVersion: 1,
+      position: 1,
+      occurredAt: '',
+      actor: { type: 'system' as const, id: 't' },
+      data: SAMPLES[type],
+      orgPath: [],
+    });
     expect(EVENT_TYPES.filter((type) => isPersonalEvent(stored(type)))).toEqual(['UserCreated', 'UserUpdated']);
     expect(sealedPersonalDataOf(stored('UserUpdated'))).toEqual({ subjectId: usr, sealed });
     expect(sealedPersonalDataOf(stored('UserDisabled'))).toBeUndefined();
@@ -107,9 +143,30 @@ describe('organization paths from the catalogue', () => {
   it('place each event in the tree as it stands before the event', () => {
     const tree = new OrgTree();
     const [a, b] = [org(), org()];
-    tree.apply({ id: '1', type: 'OrgCreated', streamId: 'o', streamVersion: 1, position: 1, occurredAt: '', actor: { type: 'system', id: 't' }, data: { orgId: a, name: 'A', parentId: null, description: null, metadata: {} }, orgPath: [] });
-    tree.apply({ id: '2', type: 'OrgCreated', streamId: 'o', streamVersion: 1, position: 2, occurredAt: '', actor: { type: 'system', id: 't' }, data: { orgId: b, name: 'B', parentId: a, description: null, metadata: {} }, orgPath: [] });
-    const path = (type: DomainEventType, data: object) => eventOrgPath(tree, { type, streamId: 's', data } as DomainEvent);
+    tree.apply({
+      id: '1',
+      type: 'OrgCreated',
+      streamId: 'o',
+      streamVersion: 1,
+      position: 1,
+      occurredAt: '',
+      actor: { type: 'system', id: 't' },
+      data: { orgId: a, name: 'A', parentId: null, description: null, metadata: {} },
+      orgPath: [],
+    });
+    tree.apply({
+      id: '2',
+      type: 'OrgCreated',
+      streamId: 'o',
+      streamVersion: 1,
+      position: 2,
+      occurredAt: '',
+      actor: { type: 'system', id: 't' },
+      data: { orgId: b, name: 'B', parentId: a, description: null, metadata: {} },
+      orgPath: [],
+    });
+    const path = (type: DomainEventType, data: object) =>
+      eventOrgPath(tree, { type, streamId: 's', data } as DomainEvent);
     expect(path('OrgCreated', { ...SAMPLES.OrgCreated, orgId: 'n', parentId: b })).toEqual([a, b, 'n']);
     expect(path('OrgCreated', { ...SAMPLES.OrgCreated, orgId: 'n', parentId: null })).toEqual(['n']);
     expect(path('OrgMoved', { orgId: b, fromParentId: a, toParentId: null })).toEqual([b]);
@@ -122,7 +179,17 @@ describe('organization paths from the catalogue', () => {
 
 describe('upcasting stored events', () => {
   it('passes every event of today (version 1) and unknown types through unchanged, as the same object', () => {
-    const event = { id: 'e', type: 'OrgDeleted', streamId: 's', streamVersion: 1, position: 1, occurredAt: '', actor: { type: 'system' as const, id: 't' }, data: SAMPLES.OrgDeleted, orgPath: [] };
+    const event = {
+      id: 'e',
+      type: 'OrgDeleted',
+      streamId: 's',
+      streamVersion: 1,
+      position: 1,
+      occurredAt: '',
+      actor: { type: 'system' as const, id: 't' },
+      data: SAMPLES.OrgDeleted,
+      orgPath: [],
+    };
     expect(upcastStoredEvent(event)).toBe(event);
     const unknown = { ...event, type: 'SomethingNewer' };
     expect(upcastStoredEvent(unknown, 7)).toBe(unknown);

@@ -1,4 +1,11 @@
-import type { DomainEvent, DomainEventType, EventDataByType, KnownStoredEvent, SealedPersonalData, StoredEvent } from '../events';
+import type {
+  DomainEvent,
+  DomainEventType,
+  EventDataByType,
+  KnownStoredEvent,
+  SealedPersonalData,
+  StoredEvent,
+} from '../events';
 import type { OrgTree } from '../org-tree';
 import { ACCESS_EVENTS } from './access-events';
 import type { EventTypeEntry, JsonSchema, PersonalDataFields } from './catalogue-entry';
@@ -19,13 +26,15 @@ export const EVENT_CATALOGUE = { ...ORG_EVENTS, ...USER_EVENTS, ...ACCESS_EVENTS
 };
 
 /** The catalogue entry of `type`, loosely typed for code that handles every type alike. */
-const entryOf = (type: DomainEventType): EventTypeEntry<unknown> => EVENT_CATALOGUE[type] as unknown as EventTypeEntry<unknown>;
+const entryOf = (type: DomainEventType): EventTypeEntry<unknown> =>
+  EVENT_CATALOGUE[type] as unknown as EventTypeEntry<unknown>;
 
 /** Every event type, in catalogue order. */
 export const EVENT_TYPES = Object.keys(EVENT_CATALOGUE) as DomainEventType[];
 
 /** True for the types this code knows; the log may hold others (written by newer code): models ignore them. */
-export const isKnownEventType = (type: string): type is DomainEventType => Object.prototype.hasOwnProperty.call(EVENT_CATALOGUE, type);
+export const isKnownEventType = (type: string): type is DomainEventType =>
+  Object.prototype.hasOwnProperty.call(EVENT_CATALOGUE, type);
 
 /** The JSON Schema (draft 2020-12) of `type`'s data at its current version; its `$id` names type and version. */
 export const eventDataSchemaOf = (type: DomainEventType): JsonSchema => EVENT_CATALOGUE[type].schema;
@@ -53,7 +62,9 @@ export const isPersonalEvent = (event: StoredEvent): event is PersonalEvent =>
  * The sealed personal data an event carries and the subject whose key opens it, or undefined for an event
  * that carries none.
  */
-export function sealedPersonalDataOf(event: StoredEvent): { subjectId: string; sealed: SealedPersonalData } | undefined {
+export function sealedPersonalDataOf(
+  event: StoredEvent,
+): { subjectId: string; sealed: SealedPersonalData } | undefined {
   if (!isKnownEventType(event.type)) return undefined;
   const fields = entryOf(event.type).personalData as { sealed: string; subject: string } | undefined;
   if (!fields) return undefined;
@@ -67,7 +78,8 @@ export function sealedPersonalDataOf(event: StoredEvent): { subjectId: string; s
  * `storedVersion` defaults to 1: the stores keep no version today, and every event type is at version 1
  * (a unit test keeps it so until the stores record the version they wrote).
  */
-export const upcastStoredEvent = (event: StoredEvent, storedVersion = 1): StoredEvent => upcastEvent(EVENT_CATALOGUE, event, storedVersion);
+export const upcastStoredEvent = (event: StoredEvent, storedVersion = 1): StoredEvent =>
+  upcastEvent(EVENT_CATALOGUE, event, storedVersion);
 
 /**
  * The `default` of a switch over event types, after every type has its case: the argument is `never`

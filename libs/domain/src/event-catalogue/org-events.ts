@@ -33,7 +33,11 @@ export const ORG_EVENTS = {
   },
   OrgMoved: {
     version: 1,
-    schema: eventDataSchema('OrgMoved', 1, { orgId: field.orgId, fromParentId: field.parentId, toParentId: field.parentId }),
+    schema: eventDataSchema('OrgMoved', 1, {
+      orgId: field.orgId,
+      fromParentId: field.parentId,
+      toParentId: field.parentId,
+    }),
     // The path at its new place: the event belongs to the subtree it joins.
     orgPath: (tree, d) => pathUnder(tree, d.toParentId, d.orgId),
   },

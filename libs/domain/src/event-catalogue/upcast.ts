@@ -21,7 +21,9 @@ export function upcastEvent<E extends { type: string; data: unknown }>(
   const entry = Object.prototype.hasOwnProperty.call(catalogue, event.type) ? catalogue[event.type] : undefined;
   if (!entry || storedVersion === entry.version) return event;
   if (!Number.isSafeInteger(storedVersion) || storedVersion > entry.version) {
-    throw new Error(`${event.type} stored at schema version ${storedVersion}: this code knows up to version ${entry.version}.`);
+    throw new Error(
+      `${event.type} stored at schema version ${storedVersion}: this code knows up to version ${entry.version}.`,
+    );
   }
   let data = event.data;
   for (let v = storedVersion; v < entry.version; v++) {

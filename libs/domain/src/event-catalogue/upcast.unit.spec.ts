@@ -24,12 +24,22 @@ const event = (type: string, data: unknown) => ({ type, streamId: 's', data });
 
 describe('upcastEvent', () => {
   it('upcasts a v0 event to v1', () => {
-    expect(upcastEvent(CATALOGUE, event('Waved', { at: 'door' }), 0)).toEqual(event('Waved', { at: 'door', hand: 'right' }));
+    expect(upcastEvent(CATALOGUE, event('Waved', { at: 'door' }), 0)).toEqual(
+      event('Waved', { at: 'door', hand: 'right' }),
+    );
   });
 
   it('chains upcasters from the stored version up to the current one', () => {
-    expect(upcastEvent(CATALOGUE, event('Greeted', { who: 'Ada Lovelace' }), 0).data).toEqual({ given: 'Ada', family: 'Lovelace', formal: false });
-    expect(upcastEvent(CATALOGUE, event('Greeted', { name: 'Ada', formal: true }), 1).data).toEqual({ given: 'Ada', family: null, formal: true });
+    expect(upcastEvent(CATALOGUE, event('Greeted', { who: 'Ada Lovelace' }), 0).data).toEqual({
+      given: 'Ada',
+      family: 'Lovelace',
+      formal: false,
+    });
+    expect(upcastEvent(CATALOGUE, event('Greeted', { name: 'Ada', formal: true }), 1).data).toEqual({
+      given: 'Ada',
+      family: null,
+      formal: true,
+    });
   });
 
   it('leaves the stored event as it was (upcasting copies)', () => {
@@ -46,8 +56,12 @@ describe('upcastEvent', () => {
   });
 
   it('refuses an event newer than the catalogue and a chain with a gap, rather than misread them', () => {
-    expect(() => upcastEvent(CATALOGUE, event('Waved', {}), 2)).toThrow('Waved stored at schema version 2: this code knows up to version 1.');
-    expect(() => upcastEvent(CATALOGUE, event('Gapped', {}), 0)).toThrow('Gapped: no upcaster from schema version 0 to 1.');
+    expect(() => upcastEvent(CATALOGUE, event('Waved', {}), 2)).toThrow(
+      'Waved stored at schema version 2: this code knows up to version 1.',
+    );
+    expect(() => upcastEvent(CATALOGUE, event('Gapped', {}), 0)).toThrow(
+      'Gapped: no upcaster from schema version 0 to 1.',
+    );
     expect(() => upcastEvent(CATALOGUE, event('Waved', {}), 0.5)).toThrow();
   });
 });

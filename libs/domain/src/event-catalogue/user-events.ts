@@ -1,7 +1,8 @@
 import type { EventDataByType } from '../events';
 import { eventDataSchema, field, noOrgPath, type EventTypeEntry } from './catalogue-entry';
 
-type UserEventType = 'UserCreated' | 'UserUpdated' | 'UserDisabled' | 'UserEnabled' | 'UserPasswordChanged' | 'UserPasswordSet';
+type UserEventType =
+  'UserCreated' | 'UserUpdated' | 'UserDisabled' | 'UserEnabled' | 'UserPasswordChanged' | 'UserPasswordSet';
 
 const userOnly = (type: UserEventType) => eventDataSchema(type, 1, { userId: field.userId });
 
@@ -12,7 +13,11 @@ const userOnly = (type: UserEventType) => eventDataSchema(type, 1, { userId: fie
 export const USER_EVENTS = {
   UserCreated: {
     version: 1,
-    schema: eventDataSchema('UserCreated', 1, { userId: field.userId, personal: field.sealedPersonalData, platformAdmin: { type: 'boolean' } }),
+    schema: eventDataSchema('UserCreated', 1, {
+      userId: field.userId,
+      personal: field.sealedPersonalData,
+      platformAdmin: { type: 'boolean' },
+    }),
     orgPath: noOrgPath,
     personalData: { sealed: 'personal', subject: 'userId' },
   },

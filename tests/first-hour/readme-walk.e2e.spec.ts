@@ -83,7 +83,9 @@ afterAll(async () => {
     process.kill(-server.pid, 'SIGTERM');
     await exited;
   }
-  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
+  // The group's shell can exit before the node server in it has closed its SQLite files (WAL, shm): retry up
+  // to ~10 s while the server finishes its shutdown, as ENOTEMPTY showed in CI.
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 50, retryDelay: 200 });
 });
 
 describe("the README's first hour", () => {

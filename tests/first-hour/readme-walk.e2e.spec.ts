@@ -77,16 +77,27 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(async () => {
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once('exit', r));
-    process.kill(-server.pid, 'SIGTERM');
-    await exited;
+/** Whether any process of the group led by `pid` is still alive (signal 0 probes without signalling). */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  // The group's shell can exit before the node server in it has closed its SQLite files (WAL, shm): retry up
-  // to ~10 s while the server finishes its shutdown, as ENOTEMPTY showed in CI.
-  rmSync(dataDir, { recursive: true, force: true, maxRetries: 50, retryDelay: 200 });
-});
+}
+
+afterAll(async () => {
+  if (server?.pid) {
+    // The group is bash, npm and the node server; bash can exit before the server has closed its SQLite files
+    // (ENOTEMPTY in CI), so wait for every process of the group to be gone, not only the child we spawned.
+    if (groupAlive(server.pid)) process.kill(-server.pid, 'SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while (groupAlive(server.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive(server.pid)) process.kill(-server.pid, 'SIGKILL');
+  }
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+}, 60_000);
 
 describe("the README's first hour", () => {
   it('logs in with the documented password, keeps the token in TOKEN, and builds a tree with it', async () => {

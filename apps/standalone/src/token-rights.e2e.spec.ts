@@ -212,12 +212,12 @@ describe('introspection: the full answer only for tokens:introspect holders (RFC
 describe('user token scopes: never a permission the user holds nowhere', () => {
   it('defaults to the union of what the roles grant over all memberships; anything beyond is invalid_scope', async () => {
     const member = await addNewUser(app, orgA.id, ['member'], 'plain');
-    expect(sortedScope((await login(member.email)).scope)).toEqual(['orgs:read', 'users:read']);
+    expect(sortedScope((await login(member.email)).scope)).toEqual(['orgs:read', 'roles:read', 'users:read']);
     expect(
       claimsOf((await login(member.email)).access_token)
         .scope.split(' ')
         .sort(),
-    ).toEqual(['orgs:read', 'users:read']);
+    ).toEqual(['orgs:read', 'roles:read', 'users:read']);
     expectOAuthError(
       await app.call(
         'POST',
@@ -234,10 +234,13 @@ describe('user token scopes: never a permission the user holds nowhere', () => {
     });
     expect(added.status).toBe(201);
     expect(sortedScope((await login(member.email)).scope)).toEqual([
+      'access:evaluate',
       'clients:read',
       'clients:write',
       'orgs:read',
       'orgs:write',
+      'roles:read',
+      'roles:write',
       'users:read',
       'users:write',
     ]);
@@ -257,8 +260,8 @@ describe('user token scopes: never a permission the user holds nowhere', () => {
     expect((await patch(['member'])).status).toBe(200);
     const demoted = await refresh(first.refresh_token);
     expect(demoted.status).toBe(200);
-    expect(sortedScope(demoted.body.scope)).toEqual(['orgs:read', 'users:read']);
-    expect(sortedScope(claimsOf(demoted.body.access_token).scope)).toEqual(['orgs:read', 'users:read']);
+    expect(sortedScope(demoted.body.scope)).toEqual(['orgs:read', 'roles:read', 'users:read']);
+    expect(sortedScope(claimsOf(demoted.body.access_token).scope)).toEqual(['orgs:read', 'roles:read', 'users:read']);
     expectOAuthError(
       await refresh(demoted.body.refresh_token, { scope: 'orgs:read orgs:delete' }),
       400,

@@ -119,7 +119,7 @@ describe('token endpoint: password grant', () => {
       refresh_token: expect.any(String),
     });
     // A member holds what the member role grants, nothing more (contract section 4).
-    expect(res.body.scope.split(' ').sort()).toEqual(['orgs:read', 'users:read']);
+    expect(res.body.scope.split(' ').sort()).toEqual(['orgs:read', 'roles:read', 'users:read']);
     expect(decodeJwt(res.body.access_token)).toMatchObject({
       sub: userId,
       iss: 'http://arbor.test',

@@ -364,7 +364,7 @@ describe('client credentials', () => {
 
 describe('roles', () => {
   it('grant the permissions of contract section 4', () => {
-    expect([...permissionsOfRoles(['member'])].sort()).toEqual(['orgs:read', 'users:read']);
+    expect([...permissionsOfRoles(['member'])].sort()).toEqual(['orgs:read', 'roles:read', 'users:read']);
     expect(permissionsOfRoles(['admin']).has('orgs:delete')).toBe(false);
     expect(permissionsOfRoles(['admin']).has('clients:write')).toBe(true);
     expect(permissionsOfRoles(['owner']).has('orgs:delete')).toBe(true);

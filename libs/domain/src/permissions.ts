@@ -17,6 +17,18 @@ export const PERMISSION_DEFINITIONS = [
   { id: 'users:write', description: 'Add, update and remove members; grant roles that do not grant orgs:delete.' },
   { id: 'clients:read', description: 'See the client credentials of the subtree.' },
   { id: 'clients:write', description: 'Issue and revoke client credentials of the subtree.' },
+  {
+    id: 'roles:read',
+    description: 'See the role and application-permission definitions visible at the organization.',
+  },
+  {
+    id: 'roles:write',
+    description: 'Define, change and delete roles and application permissions on the organization.',
+  },
+  {
+    id: 'access:evaluate',
+    description: 'Ask the access check API about subjects other than oneself, within the subtree.',
+  },
   { id: 'events:read', description: 'Read the event log (contract section 8).' },
   {
     id: 'tokens:introspect',

@@ -54,7 +54,7 @@ describe('built-in role definitions', () => {
   });
 
   it('grant the permissions of contract section 4, and none grants events:read or tokens:introspect', () => {
-    expect([...permissionsOfRoles(['member'])]).toEqual(['orgs:read', 'users:read']);
+    expect([...permissionsOfRoles(['member'])]).toEqual(['orgs:read', 'users:read', 'roles:read']);
     expect([...permissionsOfRoles(['admin'])]).toEqual([
       'orgs:read',
       'orgs:write',
@@ -62,6 +62,9 @@ describe('built-in role definitions', () => {
       'users:write',
       'clients:read',
       'clients:write',
+      'roles:read',
+      'roles:write',
+      'access:evaluate',
     ]);
     expect([...permissionsOfRoles(['owner'])]).toEqual([
       'orgs:read',
@@ -71,6 +74,9 @@ describe('built-in role definitions', () => {
       'users:write',
       'clients:read',
       'clients:write',
+      'roles:read',
+      'roles:write',
+      'access:evaluate',
     ]);
     const all = permissionsOfRoles(BUILT_IN_ROLE_IDS);
     expect(all.has('events:read') || all.has('tokens:introspect')).toBe(false);

@@ -18,6 +18,7 @@ const STATUS: Record<IamErrorCode, [number, string]> = {
   IAM_ERR_ROOT_ORG_ADMIN_ONLY: [403, 'Only platform admins manage root organizations'],
   IAM_ERR_EMAIL_TAKEN: [409, 'Email already in use'],
   IAM_ERR_ALREADY_MEMBER: [409, 'Already a member'],
+  IAM_ERR_DEFINITION_IN_USE: [409, 'A role or application permission is in use'],
   IAM_ERR_CURRENT_PASSWORD_INVALID: [403, 'The current password is incorrect'],
   IAM_ERR_VERSION_CONFLICT: [409, 'Concurrent modification'],
   IAM_ERR_PRECONDITION_FAILED: [412, BINDER.IAM_ERR_PRECONDITION_FAILED],

@@ -14,6 +14,8 @@ export type IamErrorCode =
   | 'IAM_ERR_ROOT_ORG_ADMIN_ONLY'
   | 'IAM_ERR_EMAIL_TAKEN'
   | 'IAM_ERR_ALREADY_MEMBER'
+  /** A role or application permission is still granted or used where a delete or move would leave it dangling (409). */
+  | 'IAM_ERR_DEFINITION_IN_USE'
   /** A password change named a current password that is not the user's (403: the re-authentication failed). */
   | 'IAM_ERR_CURRENT_PASSWORD_INVALID'
   | 'IAM_ERR_VERSION_CONFLICT'

@@ -14,4 +14,5 @@ export * from './member-decisions';
 export * from './precondition';
 export * from './membership-index';
 export * from './roles';
+export * from './role-rules';
 export * from './password-decisions';

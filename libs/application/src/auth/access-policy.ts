@@ -3,6 +3,7 @@ import {
   IamError,
   PERMISSIONS,
   isOwnerLevel,
+  isPermission,
   type Permission,
   type Role,
   type RoleCatalog,
@@ -120,15 +121,34 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   }
 
   /**
-   * The owner rule: granting or taking away an owner-level role (one whose definition grants `orgs:delete`,
-   * see `isOwnerLevel`; of the built-ins, `owner`) needs `orgs:delete` on the organization; other roles need
-   * users:write only (checked by the caller). Unknown ids are left to the decider's validation (400).
+   * The granting rules (contract section 4): the owner rule, granting or taking away an owner-level role (one
+   * whose definition grants `orgs:delete`, see `isOwnerLevel`; of the built-ins, `owner`) needs `orgs:delete`
+   * on the organization; and nobody grants what they do not hold: the caller must hold on `orgId` every
+   * permission each granted role grants (a built-in permission: in `permissionsOn`; an application permission,
+   * design13: through a role of theirs that grants it or an owner-level one, or as a platform admin). users:write
+   * is checked by the caller. Unknown ids are left to the decider's validation (400). 403 otherwise.
    */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
+    let held: Set<Permission> | undefined;
+    let fromRoles: Set<Permission> | undefined;
     for (const roleId of roles) {
       const role = this.roles.get(roleId);
-      if (role && isOwnerLevel(role) && !(await this.permissionsOn(principal, orgId)).has('orgs:delete'))
+      if (!role) continue;
+      held ??= await this.permissionsOn(principal, orgId);
+      if (isOwnerLevel(role) && !held.has('orgs:delete'))
         throw new IamError('IAM_ERR_FORBIDDEN', `Only an owner may grant or take away the ${role.id} role.`);
+      for (const p of role.permissions) {
+        if (held.has(p) || this.isPlatformAdmin(principal)) continue;
+        // Application permissions are no token scopes: a role of the caller's grants them, or an owner-level one.
+        if (!isPermission(p) && principal.type === 'user') {
+          fromRoles ??= await this.userPermissionsOn(principal.id, orgId, 'organization');
+          if (fromRoles.has(p) || held.has('orgs:delete')) continue;
+        }
+        throw new IamError(
+          'IAM_ERR_FORBIDDEN',
+          `The caller does not hold ${p} on this organization, so cannot grant or take away the ${role.id} role.`,
+        );
+      }
     }
   }
 

@@ -92,7 +92,17 @@ const codeOf = (p: Promise<unknown>): Promise<string> =>
 describe('the access policy over role definitions', () => {
   it('grants a built-in role on its organization and everything below, as contract section 4 says', async () => {
     const policy = new AccessPolicy(facts({ a: { u: { roles: ['admin'] } } }));
-    const admin = ['orgs:read', 'orgs:write', 'users:read', 'users:write', 'clients:read', 'clients:write'];
+    const admin = [
+      'orgs:read',
+      'orgs:write',
+      'users:read',
+      'users:write',
+      'clients:read',
+      'clients:write',
+      'roles:read',
+      'roles:write',
+      'access:evaluate',
+    ];
     expect([...(await policy.permissionsOn(user('u'), 'a'))].sort()).toEqual([...admin].sort());
     expect([...(await policy.permissionsOn(user('u'), 'a1'))].sort()).toEqual([...admin].sort());
     expect((await policy.permissionsOn(user('u'), 'r')).size).toBe(0);
@@ -129,9 +139,10 @@ describe('the access policy over role definitions', () => {
     expect([...(await policy.permissionsOn(user('u'), 'r'))].sort()).toEqual([
       'clients:read',
       'orgs:read',
+      'roles:read',
       'users:read',
     ]);
-    expect([...(await policy.permissionsOn(user('u'), 'a'))].sort()).toEqual(['orgs:read', 'users:read']);
+    expect([...(await policy.permissionsOn(user('u'), 'a'))].sort()).toEqual(['orgs:read', 'roles:read', 'users:read']);
     expect((await policy.permissionsOn(user('v'), 'a')).size).toBe(0);
   });
 
@@ -149,6 +160,25 @@ describe('the access policy over role definitions', () => {
       'IAM_ERR_FORBIDDEN',
     );
     expect(await codeOf(new AccessPolicy(held('admin'), catalog).requireMayMove(user('u'), org, 'b'))).toBe('no error');
+  });
+
+  it('lets nobody grant or take away a role granting a permission they do not hold there', async () => {
+    const policy = new AccessPolicy(
+      facts({ a: { m: { roles: ['member'] }, cv: { roles: ['rol_clientviewer'] } }, r: { adm: { roles: ['admin'] } } }),
+      catalog,
+    );
+    // A member holds users:read but not clients:read: the client-viewer role is not theirs to hand out.
+    await expect(policy.requireMayGrant(user('m'), 'a', ['rol_clientviewer'])).rejects.toThrow(
+      'The caller does not hold clients:read on this organization, so cannot grant or take away the rol_clientviewer role.',
+    );
+    expect(await codeOf(policy.requireMayGrant(user('m'), 'a', ['admin']))).toBe('IAM_ERR_FORBIDDEN');
+    expect(await codeOf(policy.requireMayGrant(user('m'), 'a', ['member']))).toBe('no error');
+    // An organization-only grant counts only where it is held; a subtree admin above holds it everywhere below.
+    expect(await codeOf(policy.requireMayGrant(user('cv'), 'a', ['rol_clientviewer']))).toBe('no error');
+    expect(await codeOf(policy.requireMayGrant(user('cv'), 'a1', ['rol_clientviewer']))).toBe('IAM_ERR_FORBIDDEN');
+    expect(await codeOf(policy.requireMayGrant(user('adm'), 'a1', ['rol_orgwriter', 'rol_subtreeviewer']))).toBe(
+      'no error',
+    );
   });
 
   it('keeps the owner rule over definitions: granting a role that grants orgs:delete needs orgs:delete', async () => {

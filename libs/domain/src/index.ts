@@ -15,4 +15,5 @@ export * from './precondition';
 export * from './membership-index';
 export * from './roles';
 export * from './role-rules';
+export * from './role-index';
 export * from './password-decisions';

@@ -40,7 +40,7 @@ export async function decisionPosition(ctx: ApiContext, minPosition: number | un
       );
     }
   }
-  return ctx.readModels.checkpoint();
+  return ctx.projection.position ?? (await ctx.readModels.checkpoint());
 }
 
 /** A subject as the decision core sees it; undefined when Arbor knows no active subject by that id. */
@@ -59,6 +59,12 @@ async function resolveSubject(ctx: ApiContext, subject: AuthzenSubject): Promise
   if (!client) return undefined;
   return { holder: { type: 'client', orgId: client.orgId, grants: client.scopes.filter(isPermission) }, client };
 }
+
+/**
+ * The subjects one request has resolved, by `type id`: a batch about one subject reads it once. Per request
+ * only, so every answer still reflects the read models at its position.
+ */
+export type SubjectCache = Map<string, Promise<ResolvedSubject | undefined>>;
 
 /** One question: may `subject` do `action` on organization `orgId`? */
 export interface Question {
@@ -79,9 +85,18 @@ export interface Decision {
  * IamError). The answer is AccessPolicy.heldBy's, the same core that decides Arbor's own API; an unknown,
  * disabled or erased subject holds nothing. Explaining costs queries only when `explain` is set.
  */
-export async function decide(ctx: ApiContext, principal: Principal, q: Question, position: number): Promise<Decision> {
+export async function decide(
+  ctx: ApiContext,
+  principal: Principal,
+  q: Question,
+  position: number,
+  subjects: SubjectCache = new Map(),
+): Promise<Decision> {
   await ctx.policy.requireMayAsk(principal, q.subject, q.orgId);
-  const resolved = await resolveSubject(ctx, q.subject);
+  const key = `${q.subject.type} ${q.subject.id}`;
+  let resolving = subjects.get(key);
+  if (!resolving) subjects.set(key, (resolving = resolveSubject(ctx, q.subject)));
+  const resolved = await resolving;
   const held = resolved ? await ctx.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
   const decision = (held as ReadonlySet<string>).has(q.action);
   if (!q.explain) return { decision };

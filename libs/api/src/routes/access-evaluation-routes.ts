@@ -3,7 +3,7 @@ import { IamError, isIamError, type FieldError } from '@arbor/domain';
 import type { Principal } from '@arbor/application';
 import { defineRouteFor, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { decide, decisionPosition, permittedActions, type Decision } from '../access-evaluation';
+import { decide, decisionPosition, permittedActions, type Decision, type SubjectCache } from '../access-evaluation';
 import {
   decisionSchema,
   evaluationRequest,
@@ -118,8 +118,9 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       }
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
       const evaluations: Decision[] = [];
+      const subjects: SubjectCache = new Map();
       for (const item of items) {
-        const decision = await decide(ctx, principal, question(item), position).catch(perItemError);
+        const decision = await decide(ctx, principal, question(item), position, subjects).catch(perItemError);
         evaluations.push(decision);
         if (semantic === 'deny_on_first_deny' && !decision.decision) break;
         if (semantic === 'permit_on_first_permit' && decision.decision) break;

@@ -48,6 +48,11 @@ describe('POST /access/v1/evaluation', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ decision: true, context: { position: expect.any(Number) } });
     expect(res.headers.get('arbor-position')).toBe(String(res.body.context.position));
+    const identified = await app.call('POST', '/access/v1/evaluation', {
+      body: { subject: user(admin.id), resource: org(b.id), action: { name: 'orgs:write' } },
+      headers: { 'x-request-id': 'bfe9eb29-ab87-4ca3-be83-a1d5d8305716' },
+    });
+    expect(identified.headers.get('x-request-id')).toBe('bfe9eb29-ab87-4ca3-be83-a1d5d8305716');
   });
 
   it('follows AccessPolicy’s inheritance at every depth, and nothing upward or sideways', async () => {

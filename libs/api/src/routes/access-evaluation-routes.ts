@@ -38,16 +38,19 @@ const common = {
 
 const explainOf = (context: AuthzenContext | undefined): boolean => context?.explain === true;
 
-/** The answer: the body, with the position in `context.position` and in the Arbor-Position header. */
+/**
+ * The answer: the body, with the position in `context.position` and in the Arbor-Position header, and the
+ * request's `X-Request-ID` echoed (AuthZEN section 10.1.3) when it is 1-200 visible ASCII characters.
+ */
 function answer(
+  req: { raw: { headers: Record<string, string | string[] | undefined> } },
   body: { context?: Record<string, unknown> } & Record<string, unknown>,
   position: number,
 ): HandlerResult {
-  return {
-    status: 200,
-    headers: { [POSITION_HEADER]: String(position) },
-    body: { ...body, context: { ...body.context, position } },
-  };
+  const requestId = req.raw.headers['x-request-id'];
+  const headers: Record<string, string> = { [POSITION_HEADER]: String(position) };
+  if (typeof requestId === 'string' && /^[\x21-\x7e]{1,200}$/.test(requestId)) headers['X-Request-ID'] = requestId;
+  return { status: 200, headers, body: { ...body, context: { ...body.context, position } } };
 }
 
 /**
@@ -83,7 +86,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
         },
         position,
       );
-      return answer({ ...decision }, position);
+      return answer(req, { ...decision }, position);
     },
   }),
   defineApiRoute({
@@ -114,7 +117,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       if (!body.evaluations || body.evaluations.length === 0) {
         const only = items[0];
         const decision = await decide(ctx, principal, question(only), position);
-        return answer({ ...decision }, position);
+        return answer(req, { ...decision }, position);
       }
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
       const evaluations: Decision[] = [];
@@ -125,7 +128,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
         if (semantic === 'deny_on_first_deny' && !decision.decision) break;
         if (semantic === 'permit_on_first_permit' && decision.decision) break;
       }
-      return answer({ evaluations }, position);
+      return answer(req, { evaluations }, position);
     },
   }),
   defineApiRoute({
@@ -149,7 +152,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const body = req.body;
       const position = await decisionPosition(ctx, body.context?.min_position);
       const names = await permittedActions(ctx, req.auth as Principal, body.subject, body.resource.id);
-      return answer({ results: names.map((name) => ({ name })) }, position);
+      return answer(req, { results: names.map((name) => ({ name })) }, position);
     },
   }),
 ];

@@ -58,6 +58,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'cors',
   'event-catalogue',
   'custom-roles',
+  'authzen-evaluation',
 ];
 
 const embedded = {

@@ -167,6 +167,21 @@ export async function seed(dir, opts, log) {
   const seconds = (Date.now() - started) / 1000;
   log(`seeded ${events} events in ${seconds.toFixed(1)}s`);
 
+  // Access decisions: a hot organization's member (depth 3) asked about a leaf below it (depth >= 10), so the
+  // answer is inherited down seven or more levels. Leaves under no hot organization are skipped.
+  const hotIndex = new Map(hot.map((o, h) => [o, h]));
+  const evaluationPairs = [];
+  for (const leaf of leaves) {
+    let k = leaf;
+    while (depth[k] > depth[hot[0]]) k = parent[k];
+    const h = hotIndex.get(k);
+    if (h === undefined) continue;
+    // Users i < 1000 are members of hot[i % hot.length].
+    const member = h + hot.length * (evaluationPairs.length % Math.floor(1000 / hot.length));
+    evaluationPairs.push({ userId: userIds[member], orgId: ids[leaf] });
+    if (evaluationPairs.length >= 1000) break;
+  }
+
   const pick = (arr, k) =>
     Array.from(
       { length: Math.min(k, arr.length) },
@@ -193,5 +208,6 @@ export async function seed(dir, opts, log) {
     leafIds: pick(leaves, 1000).map((i) => ids[i]),
     hotOrgIds: hot.map((i) => ids[i]),
     createParentIds: pick(level4, 100).map((i) => ids[i]),
+    evaluationPairs,
   };
 }

@@ -78,6 +78,43 @@ export function workloads(s, t, opts) {
       }),
     },
     {
+      name: 'evaluation_leaf',
+      what: `POST /access/v1/evaluation: a depth-3 member on a depth-${s.stats.maxDepth} leaf below (inherited), admin bearer`,
+      expect: /"decision":true/,
+      req: auth({
+        method: 'POST',
+        path: '/access/v1/evaluation',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (r) => {
+          const p = rand(s.evaluationPairs);
+          r.body = JSON.stringify({
+            subject: { type: 'user', id: p.userId },
+            resource: { type: 'organization', id: p.orgId },
+            action: { name: 'orgs:read' },
+          });
+          return r;
+        },
+      }),
+    },
+    {
+      name: 'evaluations_batch_20',
+      what: `POST /access/v1/evaluations: 20 evaluations (leaf pairs as above) in one request`,
+      expect: /"evaluations":\[\{"decision":true/,
+      req: auth({
+        method: 'POST',
+        path: '/access/v1/evaluations',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (r) => {
+          const evaluations = Array.from({ length: 20 }, () => {
+            const p = rand(s.evaluationPairs);
+            return { subject: { type: 'user', id: p.userId }, resource: { type: 'organization', id: p.orgId } };
+          });
+          r.body = JSON.stringify({ action: { name: 'orgs:read' }, evaluations });
+          return r;
+        },
+      }),
+    },
+    {
       name: 'create_org',
       what: `POST /orgs under ${s.createParentIds.length} depth-4 parents (a command)`,
       req: auth({

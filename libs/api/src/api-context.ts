@@ -24,6 +24,11 @@ export interface CommandPort {
 /** Read-your-writes: resolves once the read models include the given log position. */
 export interface ProjectionWatermark {
   waitFor(position: number, timeoutMs?: number): Promise<void>;
+  /**
+   * The log position the read models have reached, when this process knows it without a query (the embedded
+   * projector, which applies every batch itself); absent otherwise (a gateway then reads the checkpoint).
+   */
+  readonly position?: number;
 }
 
 export interface Readiness {

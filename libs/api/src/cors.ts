@@ -29,7 +29,15 @@ export function parseCorsOrigins(raw: string | undefined): string[] {
 /** Request headers a browser script may send to the API (beyond the CORS-safelisted ones). */
 const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key'];
 /** Response headers a browser script may read (beyond the safelisted Cache-Control, Content-Type, ...). */
-const EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'WWW-Authenticate', 'Allow', 'Idempotent-Replayed'];
+const EXPOSED_HEADERS = [
+  'ETag',
+  'Location',
+  'Retry-After',
+  'WWW-Authenticate',
+  'Allow',
+  'Idempotent-Replayed',
+  'Arbor-Position',
+];
 /** How long (seconds) a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE = 600;
 

@@ -15,6 +15,7 @@ import { tokenManagementRoutes } from './routes/token-management-routes';
 import { tokenRoutes } from './routes/token-routes';
 import { userRoutes } from './routes/user-routes';
 import { passwordRoutes } from './routes/password-routes';
+import { ACCESS_PREFIX, accessEvaluationRoutes } from './routes/access-evaluation-routes';
 
 export const API_VERSION = '1.0.0';
 
@@ -75,6 +76,17 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
       log: (message, fields) => ctx.log.error(message, fields),
     }),
   );
+  // The access decision API (AuthZEN) at its specification's default paths.
+  app.use(
+    bindRoutes(accessEvaluationRoutes, {
+      ctx,
+      prefix: ACCESS_PREFIX,
+      authenticate: (req) => authenticate(ctx, req),
+      mapError,
+      validateResponses: options.validateResponses ?? false,
+      log: (message, fields) => ctx.log.error(message, fields),
+    }),
+  );
   app.use(apiDocsRouter());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -97,12 +109,19 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   }
 
   // Public documents: any origin may read them (publicCors), and answer its preflight.
-  app.options(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server'], publicCors);
+  app.options(
+    ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/authzen-configuration'],
+    publicCors,
+  );
   app.get('/.well-known/jwks.json', publicCors, (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(ctx.keys.jwks());
   });
   app.get('/.well-known/oauth-authorization-server', publicCors, (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(authorizationServerMetadata(ctx.issuer));
+  });
+
+  app.get('/.well-known/authzen-configuration', publicCors, (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(authzenConfiguration(ctx.issuer));
   });
 
   app.use(notFoundHandler());
@@ -156,5 +175,18 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     scopes_supported: [...PERMISSIONS],
     response_types_supported: [],
     service_documentation: `${issuer}/api/v1/docs`,
+  };
+}
+
+/**
+ * The Policy Decision Point metadata of the access decision API (OpenID AuthZEN Authorization API 1.0 section
+ * 9, `/.well-known/authzen-configuration`): the PDP identifier is the issuer, the endpoints those Arbor serves.
+ */
+export function authzenConfiguration(issuer: string): Record<string, unknown> {
+  return {
+    policy_decision_point: issuer,
+    access_evaluation_endpoint: `${issuer}${ACCESS_PREFIX}/evaluation`,
+    access_evaluations_endpoint: `${issuer}${ACCESS_PREFIX}/evaluations`,
+    search_action_endpoint: `${issuer}${ACCESS_PREFIX}/search/action`,
   };
 }

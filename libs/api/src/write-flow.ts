@@ -73,7 +73,7 @@ export async function executeWrite(
     return replay(ctx, outcome.record, { keyed: idempotency!.requestHash, text: request }, options);
 
   await ctx.projection.waitFor(outcome.position);
-  const result = await respond(outcome.events);
+  const result = withPosition(await respond(outcome.events), outcome.position);
   if (idempotency) {
     const kept = options.redact ? options.redact(result) : result;
     // The position stays: `represent` rebuilds from it when a sealed body can no longer be opened.
@@ -112,9 +112,20 @@ async function replay(
       throw new IamError('IAM_ERR_IDEMPOTENCY_IN_PROGRESS', 'The first request with this key is still in progress.');
     // The first request's events are committed (its key was stored with them) but may not be projected yet.
     await ctx.projection.waitFor(await ctx.eventStore.headPosition());
-    return withReplayHeader(await options.represent(record));
+    const rebuilt = await options.represent(record);
+    const position = record.response?.position;
+    return withReplayHeader(position === undefined ? rebuilt : withPosition(rebuilt, position));
   }
   return withReplayHeader({ status: response.status, headers: response.headers, body: response.body });
+}
+
+/**
+ * `Arbor-Position` (contract sections 1 and 9): the log position of the write's last event, which a reader may
+ * pass as the access decision API's `context.min_position` to be answered from read models that include it.
+ * Replays carry the first response's headers, so theirs too.
+ */
+function withPosition(result: HandlerResult, position: number): HandlerResult {
+  return { ...result, headers: { ...result.headers, 'Arbor-Position': String(position) } };
 }
 
 function withReplayHeader(result: HandlerResult): HandlerResult {

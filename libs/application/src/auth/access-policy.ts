@@ -40,15 +40,25 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     orgId: string,
     reach: RoleReach = 'organization',
   ): Promise<Set<Permission>> {
-    let held: Iterable<Permission>;
-    if (principal.type === 'user') {
-      held = principal.platformAdmin ? PERMISSIONS : await this.userPermissionsOn(principal.id, orgId, reach);
-    } else {
-      held = (await this.isWithin(orgId, principal.orgId)) ? PERMISSIONS : [];
-    }
+    const holder: PermissionHolder =
+      principal.type === 'user'
+        ? { type: 'user', id: principal.id, platformAdmin: principal.platformAdmin }
+        : { type: 'client', orgId: principal.orgId, grants: PERMISSIONS };
     const out = new Set<Permission>();
-    for (const p of held) if (principal.scopes.has(p)) out.add(p);
+    for (const p of await this.heldBy(holder, orgId, reach)) if (principal.scopes.has(p)) out.add(p);
     return out;
+  }
+
+  /**
+   * The decision core every answer shares (the API's own checks through `permissionsOn`, and the access
+   * decision API about any subject): what `holder` holds on `orgId`, before any token narrows it. Platform
+   * admins hold everything; a user the permissions of their roles there and above (see `userPermissionsOn`);
+   * a client its `grants` on its organization's subtree, nothing outside it.
+   */
+  async heldBy(holder: PermissionHolder, orgId: string, reach: RoleReach = 'organization'): Promise<Set<Permission>> {
+    if (holder.type === 'user')
+      return holder.platformAdmin ? new Set(PERMISSIONS) : this.userPermissionsOn(holder.id, orgId, reach);
+    return (await this.isWithin(orgId, holder.orgId)) ? new Set(holder.grants) : new Set();
   }
 
   /**
@@ -73,6 +83,42 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
       for (const p of role.permissions) out.add(p);
     }
     return out;
+  }
+
+  /**
+   * Whether a role held on `heldOn` reaches `orgId` (`orgId` is `heldOn` or below it): a subtree role always,
+   * an organization-only role on its own organization only. What explanations name as the grant's reach; the
+   * same rule `userPermissionsOn` applies.
+   */
+  roleReaches(roleId: Role, heldOn: string, orgId: string): boolean {
+    const role = this.roles.get(roleId);
+    return role !== undefined && (role.appliesTo === 'subtree' || heldOn === orgId);
+  }
+
+  /**
+   * Who may ask the access decision API (contract section 9) about `subject` on `orgId`: platform admins
+   * anywhere; a user about themselves where they hold anything; a caller whose token carries
+   * `access:evaluate`: a client within its organization's subtree, a user where they hold `access:evaluate`.
+   * An organization outside the caller's reach is answered as if it did not exist (IAM_ERR_NOT_FOUND, 404);
+   * a caller that may not ask there is IAM_ERR_FORBIDDEN (403). Returns nothing; throws otherwise.
+   */
+  async requireMayAsk(principal: Principal, subject: { type: string; id: string }, orgId: string): Promise<void> {
+    const self = principal.type === 'user' && subject.type === 'user' && subject.id === principal.id;
+    if (!self && !principal.scopes.has('access:evaluate'))
+      throw new IamError(
+        'IAM_ERR_FORBIDDEN',
+        'Asking about subjects other than oneself needs a token with the access:evaluate scope.',
+      );
+    if (!(await this.facts.org(orgId))) throw notFound(orgId);
+    if (this.isPlatformAdmin(principal)) return;
+    if (principal.type === 'client') {
+      if (!(await this.isWithin(orgId, principal.orgId))) throw notFound(orgId);
+      return;
+    }
+    const held = await this.userPermissionsOn(principal.id, orgId, 'organization');
+    if (held.size === 0) throw notFound(orgId);
+    if (self || held.has('access:evaluate')) return;
+    throw forbidden('access:evaluate');
   }
 
   /** The organization, if the principal may exercise `permission` on it; 404 or 403 otherwise. */
@@ -262,6 +308,14 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     return (await this.facts.ancestorIds(orgId)).includes(ancestorId);
   }
 }
+
+/**
+ * Whoever permissions are asked about: a user (platform admin or not), or a client credential with what it was
+ * granted (`grants`: its scopes), acting within `orgId`'s subtree. What a request's token narrows is not here.
+ */
+export type PermissionHolder =
+  | { type: 'user'; id: string; platformAdmin: boolean }
+  | { type: 'client'; orgId: string; grants: Iterable<Permission> };
 
 function notFound(orgId: string): IamError {
   return new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);

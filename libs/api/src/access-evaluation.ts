@@ -1,0 +1,194 @@
+import {
+  IamError,
+  PERMISSIONS,
+  clientStreamId,
+  isIamError,
+  isPermission,
+  membershipStreamId,
+  type StoredEvent,
+} from '@arbor/domain';
+import type { ClientView, PermissionHolder, Principal } from '@arbor/application';
+import type { ApiContext } from './api-context';
+import type { AuthzenSubject } from './authzen-schemas';
+
+/**
+ * How long a request's `context.min_position` may wait for the read models (milliseconds) before the answer
+ * is a 503 with `Retry-After`. Shorter than a write's read-your-writes bound (10 s): a resource server asks
+ * on its own request path, and may rather retry than hold its caller.
+ */
+export const MIN_POSITION_WAIT_MS = 5_000;
+
+/** The `Retry-After` (seconds) of that 503. */
+export const MIN_POSITION_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The log position an answer is decided at: once the read models include `minPosition` (if given; 503
+ * IAM_ERR_UNAVAILABLE with Retry-After after MIN_POSITION_WAIT_MS), their checkpoint, read before anything
+ * the decision reads, so the decision reflects at least every event up to it.
+ */
+export async function decisionPosition(ctx: ApiContext, minPosition: number | undefined): Promise<number> {
+  if (minPosition !== undefined && minPosition > 0) {
+    try {
+      await ctx.projection.waitFor(minPosition, MIN_POSITION_WAIT_MS);
+    } catch (e) {
+      if (!isIamError(e) || e.code !== 'IAM_ERR_UNAVAILABLE') throw e;
+      throw new IamError(
+        'IAM_ERR_UNAVAILABLE',
+        `The read models did not reach log position ${minPosition} within ${MIN_POSITION_WAIT_MS} ms; retry later.`,
+        undefined,
+        MIN_POSITION_RETRY_AFTER_SECONDS,
+      );
+    }
+  }
+  return ctx.projection.position ?? (await ctx.readModels.checkpoint());
+}
+
+/** A subject as the decision core sees it; undefined when Arbor knows no active subject by that id. */
+interface ResolvedSubject {
+  holder: PermissionHolder;
+  client?: ClientView;
+}
+
+async function resolveSubject(ctx: ApiContext, subject: AuthzenSubject): Promise<ResolvedSubject | undefined> {
+  if (subject.type === 'user') {
+    const user = await ctx.readModels.users.get(subject.id);
+    if (!user || user.status !== 'active') return undefined;
+    return { holder: { type: 'user', id: user.id, platformAdmin: user.platformAdmin } };
+  }
+  const client = await ctx.readModels.clients.getByClientId(subject.id);
+  if (!client) return undefined;
+  return { holder: { type: 'client', orgId: client.orgId, grants: client.scopes.filter(isPermission) }, client };
+}
+
+/**
+ * The subjects one request has resolved, by `type id`: a batch about one subject reads it once. Per request
+ * only, so every answer still reflects the read models at its position.
+ */
+export type SubjectCache = Map<string, Promise<ResolvedSubject | undefined>>;
+
+/** One question: may `subject` do `action` on organization `orgId`? */
+export interface Question {
+  subject: AuthzenSubject;
+  action: string;
+  orgId: string;
+  explain: boolean;
+}
+
+/** An AuthZEN decision (section 5.5); `context` only when explained (the caller adds `position`). */
+export interface Decision {
+  decision: boolean;
+  context?: Record<string, unknown>;
+}
+
+/**
+ * Answers one question for `principal`, after the caller rule (AccessPolicy.requireMayAsk: 404 or 403 as an
+ * IamError). The answer is AccessPolicy.heldBy's, the same core that decides Arbor's own API; an unknown,
+ * disabled or erased subject holds nothing. Explaining costs queries only when `explain` is set.
+ */
+export async function decide(
+  ctx: ApiContext,
+  principal: Principal,
+  q: Question,
+  position: number,
+  subjects: SubjectCache = new Map(),
+): Promise<Decision> {
+  await ctx.policy.requireMayAsk(principal, q.subject, q.orgId);
+  const key = `${q.subject.type} ${q.subject.id}`;
+  let resolving = subjects.get(key);
+  if (!resolving) subjects.set(key, (resolving = resolveSubject(ctx, q.subject)));
+  const resolved = await resolving;
+  const held = resolved ? await ctx.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
+  const decision = (held as ReadonlySet<string>).has(q.action);
+  if (!q.explain) return { decision };
+  return { decision, context: { explanation: await explain(ctx, q, resolved, decision, position) } };
+}
+
+/** The actions (permissions) the subject holds on the organization, in canonical order. */
+export async function permittedActions(ctx: ApiContext, principal: Principal, subject: AuthzenSubject, orgId: string) {
+  await ctx.policy.requireMayAsk(principal, subject, orgId);
+  const resolved = await resolveSubject(ctx, subject);
+  if (!resolved) return [];
+  const held = await ctx.policy.heldBy(resolved.holder, orgId);
+  const builtIn = PERMISSIONS.filter((p) => held.has(p));
+  const others = [...(held as ReadonlySet<string>)].filter((p) => !isPermission(p)).sort();
+  return [...builtIn, ...others];
+}
+
+/**
+ * `context.explanation` (contract section 9): for a permit, `grants`, each naming what gives the permission:
+ * `platform_admin`; `membership` (the role, the organization it is held on, whether inherited from that
+ * ancestor, and the event that last set the membership's roles); `client_grant` (the client's scope, its
+ * organization, the event that issued it). For a denial, `reason` and the `missing` permission.
+ */
+async function explain(
+  ctx: ApiContext,
+  q: Question,
+  resolved: ResolvedSubject | undefined,
+  decision: boolean,
+  position: number,
+): Promise<Record<string, unknown>> {
+  if (!resolved)
+    return { reason: 'unknown_subject', missing: q.action, detail: `No active ${q.subject.type} ${q.subject.id}.` };
+  const holder = resolved.holder;
+  if (!decision) {
+    const outside = holder.type === 'client' && !(await ctx.policy.isWithin(q.orgId, holder.orgId));
+    return {
+      reason: outside ? 'outside_client_subtree' : 'not_granted',
+      missing: q.action,
+      detail: outside
+        ? `The client acts within the subtree of ${holder.orgId} only.`
+        : `No grant of the subject gives ${q.action} on ${q.orgId}.`,
+    };
+  }
+  if (holder.type === 'user' && holder.platformAdmin) return { grants: [{ kind: 'platform_admin' }] };
+  if (resolved.client) {
+    const client = resolved.client;
+    return {
+      grants: [
+        {
+          kind: 'client_grant',
+          scope: q.action,
+          client_id: client.clientId,
+          organization_id: client.orgId,
+          inherited: client.orgId !== q.orgId,
+          event: eventRef(lastSetting(await ctx.eventStore.readStream(clientStreamId(client.id)), 'scopes', position)),
+        },
+      ],
+    };
+  }
+  const userId = q.subject.id;
+  const chain = [...(await ctx.readModels.orgs.parents(q.orgId)).map((o) => o.id), q.orgId];
+  const grants: Record<string, unknown>[] = [];
+  for (const orgId of chain) {
+    const membership = await ctx.readModels.memberships.get(orgId, userId);
+    if (!membership) continue;
+    const giving = membership.roles.filter(
+      (r) =>
+        ctx.policy.roleReaches(r, orgId, q.orgId) && ctx.policy.roles.get(r)?.permissions.includes(q.action as never),
+    );
+    if (giving.length === 0) continue;
+    const event = eventRef(
+      lastSetting(await ctx.eventStore.readStream(membershipStreamId(orgId, userId)), 'roles', position),
+    );
+    for (const role of giving)
+      grants.push({
+        kind: 'membership',
+        role,
+        organization_id: orgId,
+        inherited: orgId !== q.orgId,
+        membership: { organization_id: orgId, user_id: userId },
+        event,
+      });
+  }
+  return { grants };
+}
+
+/** The last event of a stream, at or before `position`, that set `field` (a membership's roles, a client's scopes). */
+function lastSetting(events: StoredEvent[], field: string, position: number): StoredEvent | undefined {
+  let found: StoredEvent | undefined;
+  for (const e of events)
+    if (e.position <= position && (e.data as Record<string, unknown>)[field] !== undefined) found = e;
+  return found;
+}
+
+const eventRef = (e: StoredEvent | undefined) => (e ? { id: e.id, type: e.type, position: e.position } : null);

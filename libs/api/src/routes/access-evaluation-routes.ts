@@ -1,0 +1,205 @@
+import { Type } from '@sinclair/typebox';
+import { IamError, isIamError, type FieldError } from '@arbor/domain';
+import type { Principal } from '@arbor/application';
+import { defineRouteFor, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
+import type { ApiContext } from '../api-context';
+import { decide, decisionPosition, permittedActions, type Decision, type SubjectCache } from '../access-evaluation';
+import {
+  decisionSchema,
+  evaluationRequest,
+  evaluationsRequest,
+  evaluationsResponse,
+  searchActionRequest,
+  searchActionResponse,
+  type AuthzenContext,
+  type EvaluationsRequest,
+} from '../authzen-schemas';
+import { mapError } from '../problem-mapping';
+
+const defineApiRoute = defineRouteFor<ApiContext>();
+
+/** Where these routes are served: AuthZEN's default paths (section 10.1), beside `/api/v1`. */
+export const ACCESS_PREFIX = '/access/v1';
+
+/** The position header every answer (and every write, see write-flow.ts) carries. */
+export const POSITION_HEADER = 'Arbor-Position';
+
+const positionHeader = {
+  [POSITION_HEADER]: { description: 'The log position the answer was decided at (also `context.position`).' },
+};
+
+const common = {
+  400: problemResponse('The body breaks the AuthZEN request schema.'),
+  401: problemResponse('Missing or invalid access token.'),
+  403: problemResponse('The caller may not ask about this subject there.'),
+  404: problemResponse('The organization does not exist, or is outside the caller’s reach.'),
+  503: problemResponse('The read models did not reach `context.min_position` in time; retry after Retry-After.'),
+};
+
+const explainOf = (context: AuthzenContext | undefined): boolean => context?.explain === true;
+
+/**
+ * The answer: the body, with the position in `context.position` and in the Arbor-Position header, and the
+ * request's `X-Request-ID` echoed (AuthZEN section 10.1.3) when it is 1-200 visible ASCII characters.
+ */
+function answer(
+  req: { raw: { headers: Record<string, string | string[] | undefined> } },
+  body: { context?: Record<string, unknown> } & Record<string, unknown>,
+  position: number,
+): HandlerResult {
+  const requestId = req.raw.headers['x-request-id'];
+  const headers: Record<string, string> = { [POSITION_HEADER]: String(position) };
+  if (typeof requestId === 'string' && /^[\x21-\x7e]{1,200}$/.test(requestId)) headers['X-Request-ID'] = requestId;
+  return { status: 200, headers, body: { ...body, context: { ...body.context, position } } };
+}
+
+/**
+ * The AuthZEN routes (OpenID AuthZEN Authorization API 1.0; contract section 9), bound under ACCESS_PREFIX.
+ * Callers and reach: AccessPolicy.requireMayAsk. Decisions: AccessPolicy.heldBy, the core every other check
+ * of the API uses.
+ */
+export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
+  defineApiRoute({
+    operationId: 'evaluateAccess',
+    method: 'post',
+    path: '/evaluation',
+    summary: 'AuthZEN Access Evaluation: may this subject do this action on this organization?',
+    tags: ['Access decisions'],
+    auth: 'bearer',
+    permission: 'access:evaluate',
+    request: { body: { schema: evaluationRequest } },
+    responses: {
+      200: { description: 'The decision.', schema: decisionSchema, headers: positionHeader },
+      ...common,
+    },
+    handler: async (req, ctx) => {
+      const body = req.body;
+      const position = await decisionPosition(ctx, body.context?.min_position);
+      const decision = await decide(
+        ctx,
+        req.auth as Principal,
+        {
+          subject: body.subject,
+          action: body.action.name,
+          orgId: body.resource.id,
+          explain: explainOf(body.context),
+        },
+        position,
+      );
+      return answer(req, { ...decision }, position);
+    },
+  }),
+  defineApiRoute({
+    operationId: 'evaluateAccessBatch',
+    method: 'post',
+    path: '/evaluations',
+    summary: 'AuthZEN Access Evaluations: several decisions in one request, with the evaluations semantics.',
+    tags: ['Access decisions'],
+    auth: 'bearer',
+    permission: 'access:evaluate',
+    request: { body: { schema: evaluationsRequest } },
+    responses: {
+      200: {
+        description:
+          'The decisions, in request order (fewer when a short-circuiting semantic stopped early); without evaluations, one decision.',
+        schema: Type.Union([evaluationsResponse, decisionSchema]),
+        headers: positionHeader,
+      },
+      ...common,
+    },
+    handler: async (req, ctx) => {
+      const body = req.body;
+      const principal = req.auth as Principal;
+      const items = evaluationsOf(body);
+      const minPosition = Math.max(-1, ...items.map((i) => i.context?.min_position ?? -1));
+      const position = await decisionPosition(ctx, minPosition < 0 ? undefined : minPosition);
+      // No `evaluations` (or an empty array): the single Access Evaluation (AuthZEN section 7.1).
+      if (!body.evaluations || body.evaluations.length === 0) {
+        const only = items[0];
+        const decision = await decide(ctx, principal, question(only), position);
+        return answer(req, { ...decision }, position);
+      }
+      const semantic = body.options?.evaluations_semantic ?? 'execute_all';
+      const evaluations: Decision[] = [];
+      const subjects: SubjectCache = new Map();
+      for (const item of items) {
+        const decision = await decide(ctx, principal, question(item), position, subjects).catch(perItemError);
+        evaluations.push(decision);
+        if (semantic === 'deny_on_first_deny' && !decision.decision) break;
+        if (semantic === 'permit_on_first_permit' && decision.decision) break;
+      }
+      return answer(req, { evaluations }, position);
+    },
+  }),
+  defineApiRoute({
+    operationId: 'searchActions',
+    method: 'post',
+    path: '/search/action',
+    summary: 'AuthZEN Action Search: every permission the subject holds on the organization.',
+    tags: ['Access decisions'],
+    auth: 'bearer',
+    permission: 'access:evaluate',
+    request: { body: { schema: searchActionRequest } },
+    responses: {
+      200: {
+        description: 'The permissions, complete in one page (there are few).',
+        schema: searchActionResponse,
+        headers: positionHeader,
+      },
+      ...common,
+    },
+    handler: async (req, ctx) => {
+      const body = req.body;
+      const position = await decisionPosition(ctx, body.context?.min_position);
+      const names = await permittedActions(ctx, req.auth as Principal, body.subject, body.resource.id);
+      return answer(req, { results: names.map((name) => ({ name })) }, position);
+    },
+  }),
+];
+
+type Item = NonNullable<EvaluationsRequest['evaluations']>[number];
+type Complete = Required<Pick<Item, 'subject' | 'action' | 'resource'>> & Pick<Item, 'context'>;
+
+/**
+ * The evaluations with the top-level defaults applied (AuthZEN section 7.1.1): a member of an evaluation
+ * overrides the default (a `context` wholly); `subject`, `action` and `resource` missing from both is a 400
+ * naming every such member. Without evaluations, the top level itself is the one evaluation.
+ */
+function evaluationsOf(body: EvaluationsRequest): Complete[] {
+  const list: Item[] = body.evaluations && body.evaluations.length > 0 ? body.evaluations : [{}];
+  const errors: FieldError[] = [];
+  const out: Complete[] = [];
+  list.forEach((item, i) => {
+    const merged = {
+      subject: item.subject ?? body.subject,
+      action: item.action ?? body.action,
+      resource: item.resource ?? body.resource,
+      context: item.context ?? body.context,
+    };
+    for (const key of ['subject', 'action', 'resource'] as const)
+      if (merged[key] === undefined)
+        errors.push({
+          path: body.evaluations?.length ? `/body/evaluations/${i}/${key}` : `/body/${key}`,
+          message: `is required (in the evaluation or as a top-level default)`,
+        });
+    out.push(merged as Complete);
+  });
+  if (errors.length > 0) throw new IamError('IAM_ERR_VALIDATION', 'The request body is invalid.', errors);
+  return out;
+}
+
+const question = (item: Complete) => ({
+  subject: item.subject,
+  action: item.action.name,
+  orgId: item.resource.id,
+  explain: explainOf(item.context),
+});
+
+/**
+ * An error of one evaluation of a batch (AuthZEN section 7.2.1): a denial whose context carries the error
+ * with the status it would have had alone; the other evaluations are answered.
+ */
+function perItemError(e: unknown): Decision {
+  if (!isIamError(e) || !['IAM_ERR_NOT_FOUND', 'IAM_ERR_FORBIDDEN'].includes(e.code)) throw e;
+  return { decision: false, context: { error: { status: mapError(e).status, message: e.message } } };
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addNewUser } from '../../apps/standalone/src/test-support/access-fixtures';
+import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  connectToStack,
+  createOrg,
+  type TestApp,
+} from '../../apps/standalone/src/test-support/test-app';
+
+/**
+ * Fresh answers (contract section 9) against real processes: with the projector stopped, an access decision
+ * that requires a position the read models have not reached answers 503 with Retry-After; once the projector
+ * is back, the same request is answered at that position, and the decision includes the write.
+ */
+let app: TestApp;
+let stack: DistributedStack;
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-authzen-'));
+  stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+  });
+  app = await connectToStack(stack, dataDir);
+}, 60_000);
+afterAll(() => app.close());
+
+it('waits for min_position, answers 503 with Retry-After while the projector is down, then decides at it', async () => {
+  const root = await createOrg(app, 'Fresh answers');
+  const user = await addNewUser(app, root.id, ['member'], 'fresh');
+  const ask = (minPosition: number) =>
+    app.call('POST', '/access/v1/evaluation', {
+      body: {
+        subject: { type: 'user', id: user.userId },
+        resource: { type: 'organization', id: root.id },
+        action: { name: 'orgs:write' },
+        context: { min_position: minPosition },
+      },
+    });
+
+  const projector = stack.processes.projector;
+  const exited = new Promise((resolve) => projector.once('exit', resolve));
+  projector.kill('SIGKILL');
+  await exited;
+
+  // The write is stored, but its read-your-writes wait gives up without the projector.
+  const promoted = await app.call('PATCH', `/api/v1/orgs/${root.id}/users/${user.userId}`, {
+    body: { roles: ['admin'] },
+  });
+  expect(promoted.status).toBe(503);
+  const events = await app.call('GET', `/api/v1/events?streamId=membership-${root.id}-${user.userId}`);
+  const position: number = events.body.items.at(-1).position;
+  expect(events.body.items.at(-1).type).toBe('OrgUserUpdated');
+
+  const stale = await ask(position);
+  expect(stale.status).toBe(503);
+  expect(stale.headers.get('retry-after')).toBe('1');
+  expect(stale.headers.get('content-type')).toContain('application/problem+json');
+  expect(stale.body.code).toBe('IAM_ERR_UNAVAILABLE');
+
+  await stack.restart('projector');
+  const fresh = await ask(position);
+  expect(fresh.status).toBe(200);
+  expect(fresh.body.decision).toBe(true);
+  expect(fresh.body.context.position).toBeGreaterThanOrEqual(position);
+  expect(Number(fresh.headers.get('arbor-position'))).toBe(fresh.body.context.position);
+}, 90_000);

@@ -22,6 +22,10 @@ export const PERMISSION_DEFINITIONS = [
     id: 'tokens:introspect',
     description: 'The full introspection answer about any token (RFC 7662; contract section 3).',
   },
+  {
+    id: 'access:evaluate',
+    description: 'Ask the access decision API (AuthZEN) about subjects other than oneself, within the subtree.',
+  },
 ] as const satisfies ReadonlyArray<{ id: string; description: string }>;
 
 /** A permission name, such as `orgs:read`: one of PERMISSION_DEFINITIONS' ids. */

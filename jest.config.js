@@ -57,6 +57,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'passwords',
   'cors',
   'event-catalogue',
+  'authzen-search',
 ];
 
 const embedded = {

@@ -6,6 +6,7 @@ import type { ApiContext } from './api-context';
 import { apiDocsRouter } from './api-docs';
 import { apiCors, publicCors } from './cors';
 import { mapError, problemTitle } from './problem-mapping';
+import { accessSearchRoutes } from './routes/access-search-routes';
 import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
@@ -69,6 +70,17 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
     bindRoutes(apiRoutes(), {
       ctx,
       prefix: '/api/v1',
+      authenticate: (req) => authenticate(ctx, req),
+      mapError,
+      validateResponses: options.validateResponses ?? false,
+      log: (message, fields) => ctx.log.error(message, fields),
+    }),
+  );
+  // The access decision API (AuthZEN 1.0) lives at the specification's paths, beside /api/v1.
+  app.use(
+    bindRoutes(accessSearchRoutes, {
+      ctx,
+      prefix: '/access/v1',
       authenticate: (req) => authenticate(ctx, req),
       mapError,
       validateResponses: options.validateResponses ?? false,

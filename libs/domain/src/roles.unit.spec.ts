@@ -62,6 +62,7 @@ describe('built-in role definitions', () => {
       'users:write',
       'clients:read',
       'clients:write',
+      'access:evaluate',
     ]);
     expect([...permissionsOfRoles(['owner'])]).toEqual([
       'orgs:read',
@@ -71,6 +72,7 @@ describe('built-in role definitions', () => {
       'users:write',
       'clients:read',
       'clients:write',
+      'access:evaluate',
     ]);
     const all = permissionsOfRoles(BUILT_IN_ROLE_IDS);
     expect(all.has('events:read') || all.has('tokens:introspect')).toBe(false);

@@ -92,7 +92,15 @@ const codeOf = (p: Promise<unknown>): Promise<string> =>
 describe('the access policy over role definitions', () => {
   it('grants a built-in role on its organization and everything below, as contract section 4 says', async () => {
     const policy = new AccessPolicy(facts({ a: { u: { roles: ['admin'] } } }));
-    const admin = ['orgs:read', 'orgs:write', 'users:read', 'users:write', 'clients:read', 'clients:write'];
+    const admin = [
+      'orgs:read',
+      'orgs:write',
+      'users:read',
+      'users:write',
+      'clients:read',
+      'clients:write',
+      'access:evaluate',
+    ];
     expect([...(await policy.permissionsOn(user('u'), 'a'))].sort()).toEqual([...admin].sort());
     expect([...(await policy.permissionsOn(user('u'), 'a1'))].sort()).toEqual([...admin].sort());
     expect((await policy.permissionsOn(user('u'), 'r')).size).toBe(0);

@@ -1,10 +1,4 @@
-import {
-  BUILT_IN_ROLE_CATALOG,
-  IamError,
-  type RoleCatalog,
-  type RoleDefinition,
-  type RoleId,
-} from '@arbor/domain';
+import { BUILT_IN_ROLE_CATALOG, IamError, type RoleCatalog, type RoleDefinition, type RoleId } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
 import type { AccessPolicy } from './access-policy';
 import type { Principal } from './principal';
@@ -165,7 +159,14 @@ export class AccessSearch {
     }
     const unique = [...new Set(roots)];
     const outer: string[] = [];
-    for (const r of unique) if (!(await anyWithin(r, unique.filter((o) => o !== r)))) outer.push(r);
+    for (const r of unique)
+      if (
+        !(await anyWithin(
+          r,
+          unique.filter((o) => o !== r),
+        ))
+      )
+        outer.push(r);
     return { subtreeRoots: outer, orgIds: singles };
   }
 }

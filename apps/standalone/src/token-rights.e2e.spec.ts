@@ -234,6 +234,7 @@ describe('user token scopes: never a permission the user holds nowhere', () => {
     });
     expect(added.status).toBe(201);
     expect(sortedScope((await login(member.email)).scope)).toEqual([
+      'access:evaluate',
       'clients:read',
       'clients:write',
       'orgs:read',

@@ -2,16 +2,20 @@ import type { AccessSearchQueries } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
+import { StatementCache } from './statement-cache';
+
+/** Arms per compound SELECT: well under SQLite's SQLITE_MAX_COMPOUND_SELECT (500). */
+const MAX_ARMS = 200;
 
 /**
  * The access searches over SQLite (see AccessSearchQueries). Each root or grant is one range scan of a
- * primary key or index that starts after the keyset and stops after `limit` matching rows; the ranges are
- * merged here (sorted, deduplicated, cut to `limit`). So a page costs about `limit` rows per root, however
- * deep into the result it lies, and nothing is materialised beyond the page.
+ * primary key or index that starts after the keyset; subtrees are merged by SQLite as they stream (see
+ * `mergedSubtrees`), the few other ranges here (sorted, deduplicated, cut to `limit`). So a page costs about
+ * `limit` rows, however deep into the result it lies, and nothing is materialised beyond the page.
  */
 export class SqliteAccessSearchQueries implements AccessSearchQueries {
   private readonly allOrgs: Statement<[string, number], string>;
-  private readonly subtree: Statement<[string, string, number], string>;
+  private readonly compound: StatementCache;
   private readonly orgExists: Statement<[string], string>;
   private readonly membersWith: Statement<[string, string, string, number], string>;
   private readonly platformAdmins: Statement<[string, number], string>;
@@ -19,13 +23,7 @@ export class SqliteAccessSearchQueries implements AccessSearchQueries {
 
   constructor(db: SqliteDatabase) {
     this.allOrgs = db.prepare<[string, number], string>('SELECT id FROM orgs WHERE id > ? ORDER BY id LIMIT ?').pluck();
-    // The closure's primary key (ancestor_id, descendant_id): the subtree of one root in id order.
-    this.subtree = db
-      .prepare<[string, string, number], string>(
-        `SELECT descendant_id FROM org_closure WHERE ancestor_id = ? AND descendant_id > ?
-         ORDER BY descendant_id LIMIT ?`,
-      )
-      .pluck();
+    this.compound = new StatementCache(db);
     this.orgExists = db.prepare<[string], string>('SELECT id FROM orgs WHERE id = ?').pluck();
     // The memberships primary key (org_id, user_id) from the keyset on; roles and status checked per row.
     this.membersWith = db
@@ -56,9 +54,27 @@ export class SqliteAccessSearchQueries implements AccessSearchQueries {
     limit: number,
   ): Promise<string[]> {
     if (scope === 'all') return this.allOrgs.all(afterId, limit);
-    const ranges = scope.subtreeRoots.map((root) => this.subtree.all(root, afterId, limit));
+    const ranges: string[][] = [];
+    for (let i = 0; i < scope.subtreeRoots.length; i += MAX_ARMS)
+      ranges.push(this.mergedSubtrees(scope.subtreeRoots.slice(i, i + MAX_ARMS), afterId, limit));
     ranges.push(scope.orgIds.filter((id) => id > afterId && this.orgExists.get(id) !== undefined));
-    return mergeRanges(ranges, limit);
+    return ranges.length === 1 ? ranges[0] : mergeRanges(ranges, limit);
+  }
+
+  /**
+   * One compound SELECT, one arm per root, each a range of the closure's primary key from the keyset on:
+   * SQLite runs `UNION ... ORDER BY ... LIMIT` as a streaming merge of the arms (MERGE (UNION), no sort, no
+   * temporary table), so it reads about `limit` rows in all, plus one per root, and stops.
+   */
+  private mergedSubtrees(roots: readonly string[], afterId: string, limit: number): string[] {
+    const arm = 'SELECT descendant_id FROM org_closure WHERE ancestor_id = ? AND descendant_id > ?';
+    const sql = `${Array.from(roots, () => arm).join(' UNION ')} ORDER BY 1 LIMIT ?`;
+    const params: unknown[] = [];
+    for (const root of roots) params.push(root, afterId);
+    return this.compound
+      .get<string>(sql)
+      .pluck()
+      .all(...params, limit);
   }
 
   async userIdsAfter(

@@ -124,14 +124,15 @@ export class AccessSearch {
   }
 
   /**
-   * The part of `held` inside the subtrees `within`: a held root inside a caller's root stays, a caller's
-   * root inside a held root stays; single organizations stay when inside a caller's root. Roots inside
-   * another root are dropped (their range adds nothing), so each page scans each remaining root once.
+   * The part of `held` inside the subtrees `within` (undefined: all of it): a held root inside a caller's
+   * root stays, a caller's root inside a held root stays; single organizations stay when inside a caller's
+   * root. Roots that overlap cost nothing more than a duplicate the merge drops.
    */
   private async restrict(
     held: { subtreeRoots: string[]; orgIds: string[] },
     within: string[] | undefined,
   ): Promise<{ subtreeRoots: string[]; orgIds: string[] }> {
+    if (within === undefined) return { subtreeRoots: [...new Set(held.subtreeRoots)], orgIds: held.orgIds };
     const lineage = new Map<string, Set<string>>();
     const lineageOf = async (id: string): Promise<Set<string>> => {
       let set = lineage.get(id);
@@ -141,32 +142,15 @@ export class AccessSearch {
       }
       return set;
     };
-    const isWithin = async (id: string, root: string) => (await lineageOf(id)).has(root);
     const anyWithin = async (id: string, roots: readonly string[]) => {
-      for (const root of roots) if (await isWithin(id, root)) return true;
-      return false;
+      const line = await lineageOf(id);
+      return roots.some((root) => line.has(root));
     };
-    let roots = held.subtreeRoots;
-    let singles = held.orgIds;
-    if (within !== undefined) {
-      const kept: string[] = [];
-      for (const r of roots) if (await anyWithin(r, within)) kept.push(r);
-      for (const c of within) if (await anyWithin(c, roots)) kept.push(c);
-      roots = kept;
-      const keptSingles: string[] = [];
-      for (const s of singles) if (await anyWithin(s, within)) keptSingles.push(s);
-      singles = keptSingles;
-    }
-    const unique = [...new Set(roots)];
-    const outer: string[] = [];
-    for (const r of unique)
-      if (
-        !(await anyWithin(
-          r,
-          unique.filter((o) => o !== r),
-        ))
-      )
-        outer.push(r);
-    return { subtreeRoots: outer, orgIds: singles };
+    const roots: string[] = [];
+    for (const r of held.subtreeRoots) if (await anyWithin(r, within)) roots.push(r);
+    for (const c of within) if (await anyWithin(c, held.subtreeRoots)) roots.push(c);
+    const singles: string[] = [];
+    for (const s of held.orgIds) if (await anyWithin(s, within)) singles.push(s);
+    return { subtreeRoots: [...new Set(roots)], orgIds: singles };
   }
 }

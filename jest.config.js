@@ -59,6 +59,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'event-catalogue',
   'custom-roles',
   'authzen-evaluation',
+  'authzen-search',
 ];
 
 const embedded = {

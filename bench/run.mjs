@@ -163,6 +163,8 @@ async function main() {
       (w) => !opts.only || w.name === 'empty_route' || opts.only.includes(w.name),
     )) {
       await refreshAdmin();
+      // A workload may need state from the server first (search_resource_deep: a page token halfway through).
+      if (w.prepare) await w.prepare(server.url);
       const sample = await probe(server.url, w.req);
       if (sample.status >= 300 || (w.expect && !w.expect.test(sample.body))) {
         failures++;

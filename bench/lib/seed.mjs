@@ -139,6 +139,36 @@ export async function seed(dir, opts, log) {
     );
   }
 
+  // The search user (search/resource): a member of 50 depth-5 organizations spread over the tree, so their
+  // orgs:read reaches 50 subtrees; `searchResults` counts the organizations in them.
+  const searchUserId = newId('usr');
+  await emit(
+    userStreamId(searchUserId),
+    'UserCreated',
+    {
+      userId: searchUserId,
+      personal: await cipher.seal(searchUserId, { email: 'search@bench.test', name: 'Bench Search User' }),
+      platformAdmin: false,
+    },
+    [],
+  );
+  const searchRoots = Array.from(
+    { length: Math.min(50, level5.length) },
+    (_, j) => level5[Math.floor((j * level5.length) / Math.min(50, level5.length))],
+  );
+  const subtreeSize = new Int32Array(n).fill(1);
+  for (let i = n - 1; i > 0; i--) subtreeSize[parent[i]] += subtreeSize[i];
+  let searchResults = 0;
+  for (const org of searchRoots) {
+    searchResults += subtreeSize[org];
+    await emit(
+      membershipStreamId(ids[org], searchUserId),
+      'UserAddedToOrg',
+      { orgId: ids[org], userId: searchUserId, roles: ['member'] },
+      pathOf(org),
+    );
+  }
+
   // Client credentials, secrets kept in memory for the load.
   const clients = [];
   for (let i = 0; i < opts.clients; i++) {
@@ -209,5 +239,8 @@ export async function seed(dir, opts, log) {
     hotOrgIds: hot.map((i) => ids[i]),
     createParentIds: pick(level4, 100).map((i) => ids[i]),
     evaluationPairs,
+    searchUserId,
+    searchRoots: searchRoots.length,
+    searchResults,
   };
 }

@@ -16,6 +16,24 @@ export function workloads(s, t, opts) {
     path: '/',
     setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.orgIds)}`), r),
   });
+  // search/resource for the search user (orgs:read on 50 subtrees), 100 per page: the first page, and a page
+  // halfway through the result (its token found by paging there before the load): keyset pages cost the same.
+  const searchPath = '/access/v1/search/resource';
+  const searchBody = (token) =>
+    JSON.stringify({
+      subject: { type: 'user', id: s.searchUserId },
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization' },
+      page: { limit: 100, ...(token ? { token } : {}) },
+    });
+  const deepSearch = { body: searchBody(), page: Math.floor(s.searchResults / 100 / 2) };
+  const searchReq = (body) =>
+    auth({
+      method: 'POST',
+      path: searchPath,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (r) => ((r.body = body()), r),
+    });
   return [
     {
       name: 'empty_route',
@@ -113,6 +131,30 @@ export function workloads(s, t, opts) {
           return r;
         },
       }),
+    },
+    {
+      name: 'search_resource',
+      what: `POST ${searchPath}, a user with grants on ${s.searchRoots} subtrees (${s.searchResults} orgs), first page of 100`,
+      expect: /"next_token":"[^"]/,
+      req: searchReq(() => searchBody()),
+    },
+    {
+      name: 'search_resource_deep',
+      what: `the same search, page ${deepSearch.page + 1} of ${Math.ceil(s.searchResults / 100)}`,
+      expect: /"count":100/,
+      prepare: async (url) => {
+        let token;
+        for (let i = 0; i < deepSearch.page; i++) {
+          const res = await fetch(url + searchPath, {
+            method: 'POST',
+            headers: { ...bearer(), 'content-type': 'application/json' },
+            body: searchBody(token),
+          });
+          token = (await res.json()).page.next_token;
+        }
+        deepSearch.body = searchBody(token);
+      },
+      req: searchReq(() => deepSearch.body),
     },
     {
       name: 'create_org',

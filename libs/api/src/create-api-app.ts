@@ -6,6 +6,7 @@ import type { ApiContext } from './api-context';
 import { apiDocsRouter } from './api-docs';
 import { apiCors, publicCors } from './cors';
 import { mapError, problemTitle } from './problem-mapping';
+import { accessSearchRoutes } from './routes/access-search-routes';
 import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
@@ -76,9 +77,9 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
       log: (message, fields) => ctx.log.error(message, fields),
     }),
   );
-  // The access decision API (AuthZEN) at its specification's default paths.
+  // The access decision API (AuthZEN 1.0) at its specification's default paths, beside /api/v1.
   app.use(
-    bindRoutes(accessEvaluationRoutes, {
+    bindRoutes([...accessEvaluationRoutes, ...accessSearchRoutes], {
       ctx,
       prefix: ACCESS_PREFIX,
       authenticate: (req) => authenticate(ctx, req),
@@ -187,6 +188,8 @@ export function authzenConfiguration(issuer: string): Record<string, unknown> {
     policy_decision_point: issuer,
     access_evaluation_endpoint: `${issuer}${ACCESS_PREFIX}/evaluation`,
     access_evaluations_endpoint: `${issuer}${ACCESS_PREFIX}/evaluations`,
+    search_subject_endpoint: `${issuer}${ACCESS_PREFIX}/search/subject`,
+    search_resource_endpoint: `${issuer}${ACCESS_PREFIX}/search/resource`,
     search_action_endpoint: `${issuer}${ACCESS_PREFIX}/search/action`,
   };
 }

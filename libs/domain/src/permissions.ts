@@ -27,17 +27,12 @@ export const PERMISSION_DEFINITIONS = [
   },
   {
     id: 'access:evaluate',
-    description: 'Ask the access check API about subjects other than oneself, within the subtree.',
+    description: 'Ask the access decision API (AuthZEN) about subjects other than oneself, within the subtree (contract section 9).',
   },
   { id: 'events:read', description: 'Read the event log (contract section 8).' },
   {
     id: 'tokens:introspect',
     description: 'The full introspection answer about any token (RFC 7662; contract section 3).',
-  },
-  {
-    id: 'access:evaluate',
-    description:
-      'Ask the access decision API (AuthZEN) about subjects other than oneself, within the subtree (contract section 9).',
   },
 ] as const satisfies ReadonlyArray<{ id: string; description: string }>;
 

@@ -1,5 +1,6 @@
 import type { ProjectableEvent, ReadModels } from '@arbor/application';
 import { Pool, type PoolClient } from 'pg';
+import { PostgresAccessSearchQueries } from './postgres-access-search-queries';
 import { PostgresClientQueries } from './postgres-client-queries';
 import { PostgresMembershipQueries } from './postgres-membership-queries';
 import { PostgresOrgQueries } from './postgres-org-queries';
@@ -36,6 +37,7 @@ export class PostgresReadModels implements ReadModels {
   readonly orgs: PostgresOrgQueries;
   readonly users: PostgresUserQueries;
   readonly memberships: PostgresMembershipQueries;
+  readonly search: PostgresAccessSearchQueries;
   readonly clients: PostgresClientQueries;
   /** The NOTIFY channel of this schema's checkpoint. */
   readonly channel: string;
@@ -59,6 +61,7 @@ export class PostgresReadModels implements ReadModels {
     this.users = new PostgresUserQueries(pool, this.sql);
     this.memberships = new PostgresMembershipQueries(pool, this.sql);
     this.clients = new PostgresClientQueries(pool, this.sql);
+    this.search = new PostgresAccessSearchQueries(pool, this.sql);
     this.projection = new ReadModelProjection(this.sql);
     const checkpoint = this.sql.table('checkpoint');
     this.getCheckpoint = `SELECT position FROM ${checkpoint} WHERE name = $1`;

@@ -90,6 +90,10 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
   );
   CREATE TABLE IF NOT EXISTS ${s}.key_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
   `,
+  // access-search: the platform admins in id order, for AuthZEN search/subject (they hold everything).
+  (s) => `
+  CREATE INDEX IF NOT EXISTS users_platform_admin ON ${s}.users (id) WHERE platform_admin;
+  `,
 ];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */

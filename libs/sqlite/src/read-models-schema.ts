@@ -21,6 +21,8 @@
  * `caselessKey` (`Straße` → `strasse`), no longer NFC + lower case, and a membership's version counts its own
  * changes from 1. Version 6 adds `users.kept_session_id` (the session a user's own password change kept; see
  * UserView). No event before it ends sessions but UserDisabled, which leaves it empty, so it needs no rebuild.
+ * Version 7 adds the partial index `users_platform_admin` (the platform admins in id order, for the access
+ * searches); an index only, so it needs no rebuild.
  *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
@@ -117,5 +119,9 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `,
   `
   ALTER TABLE users ADD COLUMN kept_session_id TEXT;
+  `,
+  // access-search: the platform admins in id order, for AuthZEN search/subject (they hold everything).
+  `
+  CREATE INDEX users_platform_admin ON users (id) WHERE platform_admin = 1;
   `,
 ];

@@ -6,6 +6,7 @@ import { isCorruptDatabaseError, setAsideCorruptDatabase } from './set-aside-cor
 import { ReadModelProjection } from './read-model-projection';
 import { READ_MODELS_MIGRATIONS } from './read-models-schema';
 import { SqliteClientQueries } from './sqlite-client-queries';
+import { SqliteAccessSearchQueries } from './sqlite-access-search-queries';
 import { SqliteMembershipQueries } from './sqlite-membership-queries';
 import { SqliteOrgQueries } from './sqlite-org-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
@@ -23,6 +24,7 @@ export class SqliteReadModels implements ReadModels {
   readonly orgs: SqliteOrgQueries;
   readonly users: SqliteUserQueries;
   readonly memberships: SqliteMembershipQueries;
+  readonly search: SqliteAccessSearchQueries;
   readonly clients: SqliteClientQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
@@ -42,6 +44,7 @@ export class SqliteReadModels implements ReadModels {
     this.users = new SqliteUserQueries(db);
     this.memberships = new SqliteMembershipQueries(db);
     this.clients = new SqliteClientQueries(db);
+    this.search = new SqliteAccessSearchQueries(db);
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,

@@ -11,6 +11,7 @@ export { clientQueriesConformance } from './client-queries-conformance';
 export { collectPages } from './collect-pages';
 export { Log } from './log';
 export { membershipQueriesConformance } from './membership-queries-conformance';
+export { accessSearchConformance } from './access-search-conformance';
 export type { ReadModelsHarness } from './read-models-harness';
 export { userQueriesConformance } from './user-queries-conformance';
 export { eventStoreConformance, newEvent, type EventStoreHarness } from './event-store-conformance';

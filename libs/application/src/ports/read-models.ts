@@ -165,6 +165,46 @@ export interface ClientQueries {
   list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>>;
 }
 
+/**
+ * The read side of the access decision searches (AuthZEN search/resource and search/subject, contract
+ * "Access decisions"). Every method returns at most `limit` distinct ids greater than `afterId` ('' for
+ * the first page), ascending in code-unit order (both engines order ids bytewise), so a caller pages with
+ * the last id returned as a keyset: no page repeats an id of an earlier page, whatever changes in between,
+ * and an id present throughout appears exactly once. Each costs index range scans of at most about `limit`
+ * rows per root or grant, never the whole result: a page deep in the result is no slower than the first.
+ */
+export interface AccessSearchQueries {
+  /**
+   * Organizations that are one of `scope.subtreeRoots` or lie below one, or are one of `scope.orgIds`;
+   * `'all'` is every organization. Unknown ids contribute nothing.
+   */
+  orgIdsAfter(
+    scope: { subtreeRoots: readonly string[]; orgIds: readonly string[] } | 'all',
+    afterId: string,
+    limit: number,
+  ): Promise<string[]>;
+  /**
+   * Active users (status `active`) holding a confirmed direct membership on one of the grants' organizations
+   * with at least one of that grant's roles, and, with `platformAdmins`, every active platform admin.
+   */
+  userIdsAfter(
+    grants: ReadonlyArray<{ orgId: string; roles: readonly Role[] }>,
+    platformAdmins: boolean,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]>;
+  /**
+   * Client credentials of one of `orgIds` whose scopes include `scope`, ordered by their resource id (`id`,
+   * the keyset) and returned with their `client_id`.
+   */
+  clientsAfter(
+    orgIds: readonly string[],
+    scope: string,
+    afterId: string,
+    limit: number,
+  ): Promise<Array<{ id: string; clientId: string }>>;
+}
+
 /** Personal data as the projector hands it over, opened; null when its key has been destroyed. */
 export interface PersonalData {
   email: string;
@@ -187,6 +227,7 @@ export interface ReadModels {
   users: UserQueries;
   memberships: MembershipQueries;
   clients: ClientQueries;
+  search: AccessSearchQueries;
   checkpoint(): Promise<number>;
   apply(events: ProjectableEvent[]): Promise<number>;
   /** Drops every read model and the checkpoint, ready for a rebuild from position 0. */

@@ -1,0 +1,108 @@
+import { Type } from '@sinclair/typebox';
+import { idSchema } from './schemas';
+
+/**
+ * Request and response bodies of the AuthZEN 1.0 search APIs (OpenID Authorization API 1.0, "Search APIs"),
+ * with the specification's field names (snake_case: an exception to contract section 1). Unknown members
+ * are accepted and ignored, as the specification requires of receivers; the `properties` objects are
+ * accepted and ignored too (Arbor decides from its own records only).
+ */
+
+/** Default and maximum `page.limit` (results per page). */
+export const SEARCH_LIMIT_DEFAULT = 100;
+export const SEARCH_LIMIT_MAX = 1000;
+
+/** A permission name: built-in (`orgs:read`) or an application's (`billing:invoices:approve`): 2..5 segments. */
+const actionName = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_-]{0,39}(:[a-z0-9][a-z0-9_-]{0,39}){1,4}$',
+  maxLength: 204,
+  description: 'A permission name, built-in or defined by an application (contract section 4).',
+});
+const properties = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
+const subjectType = Type.Unsafe<'user' | 'client'>({
+  type: 'string',
+  enum: ['user', 'client'],
+  description: "`user` (id: a usr_ id) or `client` (id: the client credential's client_id).",
+});
+const organizationType = Type.Unsafe<'organization'>({ type: 'string', enum: ['organization'] });
+const action = Type.Object({ name: actionName, properties }, { title: 'AuthZenAction' });
+/** `min_position` (a log position) is read by the freshness branch; other members are ignored. */
+const context = Type.Optional(Type.Record(Type.String(), Type.Unknown(), { title: 'AuthZenContext' }));
+const page = Type.Optional(
+  Type.Object(
+    {
+      token: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 1024,
+          description: 'The `next_token` of the previous page; every other member must be as in that request.',
+        }),
+      ),
+      limit: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: SEARCH_LIMIT_MAX,
+          description: `Results per page (1..${SEARCH_LIMIT_MAX}, default ${SEARCH_LIMIT_DEFAULT}).`,
+        }),
+      ),
+      properties,
+    },
+    { title: 'AuthZenPageRequest' },
+  ),
+);
+
+export const resourceSearchRequest = Type.Object(
+  {
+    subject: Type.Object({ type: subjectType, id: idSchema, properties }, { title: 'AuthZenSubject' }),
+    action,
+    resource: Type.Object(
+      { type: organizationType, id: Type.Optional(Type.String({ description: 'Ignored.' })), properties },
+      { title: 'AuthZenResourceType' },
+    ),
+    context,
+    page,
+  },
+  { title: 'AuthZenResourceSearchRequest' },
+);
+
+export const subjectSearchRequest = Type.Object(
+  {
+    subject: Type.Object(
+      { type: subjectType, id: Type.Optional(Type.String({ description: 'Ignored.' })), properties },
+      { title: 'AuthZenSubjectType' },
+    ),
+    action,
+    resource: Type.Object({ type: organizationType, id: idSchema, properties }, { title: 'AuthZenResource' }),
+    context,
+    page,
+  },
+  { title: 'AuthZenSubjectSearchRequest' },
+);
+
+const pageResponse = Type.Object(
+  {
+    next_token: Type.String({ description: 'Empty on the last page; otherwise the `page.token` of the next request.' }),
+    count: Type.Integer({ minimum: 0, description: 'Results in this response.' }),
+  },
+  { title: 'AuthZenPageResponse' },
+);
+const responseContext = Type.Object(
+  { position: Type.Integer({ minimum: 0, description: 'The log position the read models had reached.' }) },
+  { title: 'AuthZenSearchContext' },
+);
+
+/** A page of search results: `page` first, as the specification recommends. */
+export const searchResponse = (entity: 'organization' | 'subject') =>
+  Type.Object(
+    {
+      page: pageResponse,
+      context: responseContext,
+      results: Type.Array(
+        Type.Object({
+          type: entity === 'organization' ? organizationType : subjectType,
+          id: Type.String(),
+        }),
+      ),
+    },
+    { title: entity === 'organization' ? 'AuthZenResourceSearchResponse' : 'AuthZenSubjectSearchResponse' },
+  );

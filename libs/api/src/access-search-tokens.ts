@@ -1,0 +1,76 @@
+import { timingSafeEqual } from 'node:crypto';
+import { IamError } from '@arbor/domain';
+import type { KeyedDigest } from '@arbor/application';
+
+/**
+ * AuthZEN search page tokens (OpenID Authorization API 1.0, "Pagination"), bound to their query like the
+ * API's page cursors (page-cursors.ts): `<keyset>.<tag>`, the keyset the base64url of the last id returned,
+ * the tag the first 128 bits of HMAC-SHA-256 (RFC 2104, base64url) under the vault key
+ * `system:page-cursor-key` over the search's identity and the keyset. The identity is the operation and the
+ * whole request but `page.token`, with `page.limit` defaulted: the specification requires every other
+ * member to stay identical from page to page, and a token presented with anything else changed (or edited)
+ * is a 400 naming `/body/page/token`.
+ */
+
+const TAG_LENGTH = 22;
+
+/** JSON with object members sorted, so that member order (which JSON does not fix) does not matter. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The identity of a search request: everything but the token, the limit as applied. */
+function identity(operation: string, body: Record<string, unknown>, limit: number): string {
+  const page = (body.page ?? {}) as Record<string, unknown>;
+  const { token: _token, ...rest } = page;
+  return canonical([operation, { ...body, page: { ...rest, limit } }]);
+}
+
+const tagOf = async (digest: KeyedDigest, id: string, keyset: string): Promise<string> =>
+  (await digest.digest(`${id}\n${keyset}`)).slice(0, TAG_LENGTH);
+
+/** The `next_token` for a page that ended at `lastKey`, or '' when this was the last page. */
+export async function bindSearchToken(
+  digest: KeyedDigest,
+  operation: string,
+  body: Record<string, unknown>,
+  limit: number,
+  lastKey: string | null,
+): Promise<string> {
+  if (lastKey === null) return '';
+  const keyset = Buffer.from(lastKey, 'utf8').toString('base64url');
+  return `${keyset}.${await tagOf(digest, identity(operation, body, limit), keyset)}`;
+}
+
+/**
+ * Where the page resumes: after the id inside `page.token` ('' without a token).
+ * @throws IamError IAM_ERR_VALIDATION when the token was not issued for this very search, or was altered.
+ */
+export async function openSearchToken(
+  digest: KeyedDigest,
+  operation: string,
+  body: Record<string, unknown>,
+  limit: number,
+): Promise<string> {
+  const token = ((body.page ?? {}) as { token?: unknown }).token;
+  if (token === undefined) return '';
+  const dot = typeof token === 'string' ? token.lastIndexOf('.') : -1;
+  const keyset = dot > 0 ? (token as string).slice(0, dot) : '';
+  const sent = Buffer.from(dot > 0 ? (token as string).slice(dot + 1) : '');
+  const expected = Buffer.from(await tagOf(digest, identity(operation, body, limit), keyset));
+  // In constant time, so that timing does not reveal how much of a forged tag was right.
+  if (dot <= 0 || sent.length !== expected.length || !timingSafeEqual(sent, expected))
+    throw new IamError(
+      'IAM_ERR_VALIDATION',
+      'The page token was not issued for this search with these members, or was altered: start again without a token.',
+      [{ path: '/body/page/token', message: 'is not a token of this search' }],
+    );
+  return Buffer.from(keyset, 'base64url').toString('utf8');
+}

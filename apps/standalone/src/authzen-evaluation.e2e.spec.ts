@@ -228,7 +228,7 @@ describe('POST /access/v1/search/action', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      results: [{ name: 'orgs:read' }, { name: 'users:read' }],
+      results: [{ name: 'orgs:read' }, { name: 'users:read' }, { name: 'roles:read' }],
       context: { position: expect.any(Number) },
     });
     const none = await app.call('POST', '/access/v1/search/action', {
@@ -358,6 +358,8 @@ describe('GET /.well-known/authzen-configuration', () => {
       policy_decision_point: expect.any(String),
       access_evaluation_endpoint: `${res.body.policy_decision_point}/access/v1/evaluation`,
       access_evaluations_endpoint: `${res.body.policy_decision_point}/access/v1/evaluations`,
+      search_subject_endpoint: `${res.body.policy_decision_point}/access/v1/search/subject`,
+      search_resource_endpoint: `${res.body.policy_decision_point}/access/v1/search/resource`,
       search_action_endpoint: `${res.body.policy_decision_point}/access/v1/search/action`,
     });
   });

@@ -63,7 +63,7 @@ export const authzenContext = Type.Object(
 /** AuthZEN section 6.1: `POST /access/v1/evaluation`. */
 export const evaluationRequest = Type.Object(
   { subject: authzenSubject, action: authzenAction, resource: authzenResource, context: Type.Optional(authzenContext) },
-  open,
+  { ...open, title: 'AccessEvaluationRequest' },
 );
 
 /** At most this many evaluations in one batch (a larger one is a 400). */
@@ -106,7 +106,7 @@ export const evaluationsRequest = Type.Object(
       ),
     ),
   },
-  open,
+  { ...open, title: 'AccessEvaluationsRequest' },
 );
 
 /** AuthZEN section 11.3 (action search): what the subject may do on the organization. */
@@ -117,23 +117,32 @@ export const searchActionRequest = Type.Object(
     context: Type.Optional(authzenContext),
     page: Type.Optional(Type.Object({}, open)),
   },
-  open,
+  { ...open, title: 'ActionSearchRequest' },
 );
 
 const decisionContext = Type.Object({}, { ...open, description: 'Why, and at which log position.' });
 
 /** AuthZEN section 5.5: a decision. `context.position` is the log position it was decided at. */
-export const decisionSchema = Type.Object({ decision: Type.Boolean(), context: Type.Optional(decisionContext) });
+export const decisionSchema = Type.Object(
+  { decision: Type.Boolean(), context: Type.Optional(decisionContext) },
+  { title: 'AccessEvaluationResponse' },
+);
 
-export const evaluationsResponse = Type.Object({
-  evaluations: Type.Array(decisionSchema),
-  context: Type.Optional(decisionContext),
-});
+export const evaluationsResponse = Type.Object(
+  {
+    evaluations: Type.Array(decisionSchema),
+    context: Type.Optional(decisionContext),
+  },
+  { title: 'AccessEvaluationsResponse' },
+);
 
-export const searchActionResponse = Type.Object({
-  results: Type.Array(Type.Object({ name: Type.String() })),
-  context: Type.Optional(decisionContext),
-});
+export const searchActionResponse = Type.Object(
+  {
+    results: Type.Array(Type.Object({ name: Type.String() })),
+    context: Type.Optional(decisionContext),
+  },
+  { title: 'ActionSearchResponse' },
+);
 
 export type AuthzenSubject = Static<typeof authzenSubject>;
 export type AuthzenResource = Static<typeof authzenResource>;

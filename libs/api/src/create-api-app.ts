@@ -52,8 +52,13 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...clientRoutes,
     ...eventRoutes,
   ];
-  routes.push(openApiRoute(() => routes, API_VERSION));
+  routes.push(openApiRoute(() => routes, API_VERSION, accessRoutes));
   return routes;
+}
+
+/** Every `/access/v1` route (the AuthZEN API, contract section 9), documented in the same OpenAPI document. */
+export function accessRoutes(): RouteDefinition<ApiContext>[] {
+  return [...accessEvaluationRoutes, ...accessSearchRoutes];
 }
 
 /** The gateway's HTTP surface: health, discovery documents and the `/api/v1` routes. */
@@ -79,7 +84,7 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   );
   // The access decision API (AuthZEN 1.0) at its specification's default paths, beside /api/v1.
   app.use(
-    bindRoutes([...accessEvaluationRoutes, ...accessSearchRoutes], {
+    bindRoutes(accessRoutes(), {
       ctx,
       prefix: ACCESS_PREFIX,
       authenticate: (req) => authenticate(ctx, req),

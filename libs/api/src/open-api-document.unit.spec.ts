@@ -1,4 +1,4 @@
-import { API_VERSION, apiRoutes } from './create-api-app';
+import { API_VERSION, accessRoutes, apiRoutes } from './create-api-app';
 import { describeApi } from './routes/openapi-route';
 
 /*
@@ -6,7 +6,7 @@ import { describeApi } from './routes/openapi-route';
  * binds, so a route added later (in any branch) is held to them too: code generators get a named type for
  * every body, and clients learn every status the server may answer.
  */
-const doc: any = describeApi(apiRoutes(), API_VERSION, 'https://iam.example.org');
+const doc: any = describeApi(apiRoutes(), API_VERSION, 'https://iam.example.org', accessRoutes());
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 const operations: [string, any][] = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(
   ([path, item]) =>

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { API_VERSION, apiRoutes } from './create-api-app';
+import { API_VERSION, accessRoutes, apiRoutes } from './create-api-app';
 import { describeApi } from './routes/openapi-route';
 
 /*
@@ -13,7 +13,7 @@ import { describeApi } from './routes/openapi-route';
 const run = promisify(execFile);
 const BIN = resolve(__dirname, '../../../node_modules/.bin');
 const dir = mkdtempSync(join(tmpdir(), 'arbor-openapi-'));
-const doc: any = describeApi(apiRoutes(), API_VERSION, 'https://iam.example.org');
+const doc: any = describeApi(apiRoutes(), API_VERSION, 'https://iam.example.org', accessRoutes());
 const file = join(dir, 'openapi.json');
 writeFileSync(file, JSON.stringify(doc));
 // No usage data leaves the machine, and no update check either.

@@ -15,6 +15,11 @@ export interface OpenApiInfo {
   license?: { name: string; identifier: string };
   /** A description per tag the routes use (`tags[].description`); tags without one are listed bare. */
   tagDescriptions?: Record<string, string>;
+  /**
+   * Routes mounted under another prefix than `basePath` (e.g. the AuthZEN API at `/access/v1`), documented in
+   * the same document with their full paths.
+   */
+  otherBases?: ReadonlyArray<{ basePath: string; routes: readonly RouteDefinition<never>[] }>;
   /** Path items added verbatim (keys are full paths), for endpoints not defined as routes. */
   extraPaths?: Record<string, Record<string, unknown>>;
 }
@@ -39,15 +44,20 @@ export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[], 
   const tags: string[] = [];
   const names = new SchemaNames(sharedSchemas);
 
-  for (const route of routes) {
-    if (operationIds.has(route.operationId)) throw new Error(`Duplicate operationId '${route.operationId}'`);
-    operationIds.add(route.operationId);
-    const key = route.path === '/' && base !== '' ? base : base + route.path;
-    const item = (paths[key] ??= {});
-    if (item[route.method] !== undefined) throw new Error(`Duplicate operation ${route.method.toUpperCase()} ${key}`);
-    item[route.method] = names.walk(operation(route));
-    for (const tag of route.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
-  }
+  const groups = [
+    { base, routes },
+    ...(info.otherBases ?? []).map((g) => ({ base: g.basePath.replace(/\/+$/, ''), routes: g.routes })),
+  ];
+  for (const { base, routes } of groups)
+    for (const route of routes) {
+      if (operationIds.has(route.operationId)) throw new Error(`Duplicate operationId '${route.operationId}'`);
+      operationIds.add(route.operationId);
+      const key = route.path === '/' && base !== '' ? base : base + route.path;
+      const item = (paths[key] ??= {});
+      if (item[route.method] !== undefined) throw new Error(`Duplicate operation ${route.method.toUpperCase()} ${key}`);
+      item[route.method] = names.walk(operation(route));
+      for (const tag of route.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
+    }
   for (const [key, item] of Object.entries(info.extraPaths ?? {})) paths[key] = { ...paths[key], ...item };
 
   const doc: OpenApiDocument = {

@@ -33,7 +33,12 @@ const common = {
   401: problemResponse('Missing or invalid access token.'),
   403: problemResponse('The caller may not ask about this subject there.'),
   404: problemResponse('The organization does not exist, or is outside the caller’s reach.'),
-  503: problemResponse('The read models did not reach `context.min_position` in time; retry after Retry-After.'),
+  503: {
+    ...problemResponse('The read models did not reach `context.min_position` in time; retry after Retry-After.'),
+    headers: {
+      'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
+    },
+  },
 };
 
 const explainOf = (context: AuthzenContext | undefined): boolean => context?.explain === true;
@@ -102,7 +107,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       200: {
         description:
           'The decisions, in request order (fewer when a short-circuiting semantic stopped early); without evaluations, one decision.',
-        schema: Type.Union([evaluationsResponse, decisionSchema]),
+        schema: Type.Union([evaluationsResponse, decisionSchema], { title: 'AccessEvaluationsAnswer' }),
         headers: positionHeader,
       },
       ...common,

@@ -18,7 +18,7 @@ import { bindSearchToken, openSearchToken } from '../access-search-tokens';
  * reached before the search read them (the answer is at least that fresh).
  */
 const defineApiRoute = defineRouteFor<ApiContext>();
-const tags = ['Access decisions (AuthZEN)'];
+const tags = ['Access decisions'];
 const errors = {
   400: problemResponse('Invalid input, or a page token not issued for this search.'),
   401: problemResponse('Missing or invalid access token.'),

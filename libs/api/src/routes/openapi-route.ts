@@ -10,6 +10,8 @@ export const TAG_DESCRIPTIONS: Record<string, string> = {
   'Client credentials': 'OAuth clients of an organization (client_credentials grant).',
   Events: 'The event log, as far as the caller may read it.',
   Meta: 'This API’s own description.',
+  'Access decisions':
+    'The OpenID AuthZEN Authorization API 1.0 at /access/v1: who may do what on which organization (contract section 9).',
 };
 
 const OPEN_API_DOCUMENT_SCHEMA = {
@@ -19,11 +21,15 @@ const OPEN_API_DOCUMENT_SCHEMA = {
   properties: { openapi: { type: 'string' }, info: { type: 'object' }, paths: { type: 'object' } },
 };
 
-/** The document `GET /api/v1/openapi.json` serves, for `routes` served under `<serverUrl>/api/v1`. */
+/**
+ * The document `GET /api/v1/openapi.json` serves, for `routes` served under `<serverUrl>/api/v1` and
+ * `accessRoutes` (the AuthZEN API) under `<serverUrl>/access/v1`.
+ */
 export const describeApi = (
   routes: readonly RouteDefinition<ApiContext>[],
   version: string,
   serverUrl: string,
+  accessRoutes: readonly RouteDefinition<ApiContext>[] = [],
 ): OpenApiDocument =>
   buildOpenApiDocument(routes as readonly RouteDefinition<never>[], {
     title: 'Arbor Identity & Access API',
@@ -33,6 +39,7 @@ export const describeApi = (
     serverUrl,
     license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
     tagDescriptions: TAG_DESCRIPTIONS,
+    otherBases: [{ basePath: '/access/v1', routes: accessRoutes as readonly RouteDefinition<never>[] }],
   });
 
 /**
@@ -44,6 +51,7 @@ export const describeApi = (
 export function openApiRoute(
   allRoutes: () => RouteDefinition<ApiContext>[],
   version: string,
+  accessRoutes: () => readonly RouteDefinition<ApiContext>[] = () => [],
 ): RouteDefinition<ApiContext> {
   let document: object | undefined;
   return defineRouteFor<ApiContext>()({
@@ -56,7 +64,7 @@ export function openApiRoute(
     responseHeaders: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=300' },
     responses: { 200: { description: 'The OpenAPI document.', schema: OPEN_API_DOCUMENT_SCHEMA } },
     handler: async (_req, ctx) => {
-      document ??= describeApi(allRoutes(), version, ctx.issuer);
+      document ??= describeApi(allRoutes(), version, ctx.issuer, accessRoutes());
       return { status: 200, body: document };
     },
   });

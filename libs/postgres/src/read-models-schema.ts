@@ -90,6 +90,13 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
   );
   CREATE TABLE IF NOT EXISTS ${s}.key_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
   `,
+  // Migration "client-credential-roles" (issue 13): roles held by client credentials, and the event (id,
+  // position) that last set them. Rows of before hold no roles: '[]' and no granting event is right for them.
+  (s) => `
+  ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles JSONB NOT NULL DEFAULT '[]'::jsonb;
+  ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles_granted_by_event_id TEXT;
+  ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles_granted_by_position BIGINT;
+  `,
 ];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */

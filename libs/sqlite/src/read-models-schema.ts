@@ -118,4 +118,11 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN kept_session_id TEXT;
   `,
+  // "client-credential-roles" (issue 13): roles held by client credentials and the event (id, position) that
+  // last set them. Rows of before hold no roles: '[]' and no granting event is right for them.
+  `
+  ALTER TABLE clients ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE clients ADD COLUMN roles_granted_by_event_id TEXT;
+  ALTER TABLE clients ADD COLUMN roles_granted_by_position INTEGER;
+  `,
 ];

@@ -39,6 +39,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'conditional-requests',
   'resource-versions',
   'client-credentials',
+  'client-roles',
   'http-rules',
   'input-rules',
   'auth',

@@ -56,8 +56,9 @@ beforeAll(async () => {
   });
   await expectCall('POST', `/orgs/${b.id}/users/${pending.userId}/confirmation`, 200);
   await expectCall('DELETE', `/orgs/${b.id}/users/${pending.userId}`, 204);
-  // Client credentials: issued and revoked.
+  // Client credentials: issued, given roles, and revoked.
   const client = await createClient(app, a.id, ['orgs:read']);
+  await expectCall('PATCH', `/oauth2/client-credentials/${client.id}`, 200, { body: { roles: ['member'] } });
   await expectCall('DELETE', `/oauth2/client-credentials/${client.id}`, 204);
 
   let cursor: string | null = null;

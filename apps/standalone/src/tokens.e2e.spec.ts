@@ -390,6 +390,8 @@ describe('client credentials management', () => {
       name: 'shown once',
       orgId: org.id,
       scopes: ['orgs:read'],
+      roles: [],
+      rolesGrantedBy: null,
       createdAt: expect.any(String),
       version: 1,
     });

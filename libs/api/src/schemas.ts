@@ -160,6 +160,15 @@ export const rolesSchema = Type.Array(roleIdSchema, {
   uniqueItems: true,
 });
 
+/** The most roles one client credential may hold (bounds its token claims too). */
+export const CLIENT_ROLES_MAX = 20;
+
+/** A client credential's roles: built-in or custom (`role_<ulid>`) ids, possibly none, no repeats. */
+export const clientRolesSchema = Type.Array(
+  Type.String({ pattern: '^(member|admin|owner|role_[0-9a-z]{1,64})$', description: 'A role id.' }),
+  { maxItems: CLIENT_ROLES_MAX, uniqueItems: true },
+);
+
 export const userSchema: JsonSchema = {
   title: 'User',
   type: 'object',
@@ -217,18 +226,36 @@ export const clientSchema: JsonSchema = {
   title: 'ClientCredential',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'clientId', 'name', 'orgId', 'scopes', 'createdAt', 'version'],
+  required: ['id', 'clientId', 'name', 'orgId', 'scopes', 'roles', 'rolesGrantedBy', 'createdAt', 'version'],
   properties: {
     id: { type: 'string' },
     clientId: { type: 'string' },
     name: { type: 'string' },
     orgId: { type: 'string' },
     scopes: { type: 'array', items: { type: 'string' } },
+    roles: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        "Role ids held on `orgId` (a subtree-reach role applies to its subtree). On Arbor's own API the client acts with its scopes only; in access decisions and token claims its permissions are its scopes plus what these roles grant.",
+    },
+    rolesGrantedBy: {
+      description: 'The event that last set `roles` (its id and log position); null while the client holds none.',
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['eventId', 'position'],
+          properties: { eventId: { type: 'string' }, position: { type: 'integer', minimum: 1 } },
+        },
+        { type: 'null' },
+      ],
+    },
     createdAt: timestampSchema,
     version: {
       type: 'integer',
       minimum: 1,
-      description: 'Its own changes, from 1 (a client credential is not changed once issued).',
+      description: 'Its own changes, from 1 (issue, then each change of its roles).',
     },
     clientSecret: { type: 'string', description: 'Only in the creation response; never shown again.' },
   },

@@ -110,6 +110,19 @@ export interface ClientCredentialIssuedData {
   name: string;
   orgId: string;
   scopes: string[];
+  /**
+   * Role ids held on `orgId` (issue 13: client credentials hold roles like a membership there). Absent in
+   * events written before client credentials held roles: read it as `roles ?? []` (none).
+   */
+  roles?: string[];
+}
+
+/** A client credential's roles replaced (PATCH .../client-credentials/{id}); `roles` is the whole new list. */
+export interface ClientCredentialRolesChangedData {
+  clientCredentialId: string;
+  clientId: string;
+  orgId: string;
+  roles: string[];
 }
 
 export interface ClientCredentialRevokedData {
@@ -134,6 +147,7 @@ export interface EventDataByType {
   OrgUserUpdated: OrgUserUpdatedData;
   UserRemovedFromOrg: UserRemovedFromOrgData;
   ClientCredentialIssued: ClientCredentialIssuedData;
+  ClientCredentialRolesChanged: ClientCredentialRolesChangedData;
   ClientCredentialRevoked: ClientCredentialRevokedData;
 }
 

@@ -61,6 +61,15 @@ export class FieldChecks {
     return normaliseRoles(value as RoleId[]);
   }
 
+  /** A client credential's roles: a list (possibly empty) of ids of `known`, normalised. */
+  clientRoles(path: string, value: unknown, known: readonly RoleDefinition[] = BUILT_IN_ROLES): RoleId[] {
+    if (!Array.isArray(value) || !value.every((r) => typeof r === 'string' && known.some((d) => d.id === r))) {
+      this.fail(path, `must be a list (possibly empty) of role ids visible here: ${known.map((d) => d.id).join(', ')}`);
+      return [];
+    }
+    return normaliseRoles(value as RoleId[]);
+  }
+
   scopes(path: string, value: unknown): Permission[] {
     if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && isPermission(s))) {
       this.fail(path, `must be a non-empty list of ${PERMISSIONS.join(', ')}`);

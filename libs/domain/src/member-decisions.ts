@@ -229,19 +229,54 @@ export interface IssueClientCredentialCommand {
   name: unknown;
   orgId: string;
   scopes: unknown;
+  /** Role ids to hold on `orgId` (optional: none). */
+  roles?: unknown;
 }
 
 export function decideIssueClientCredential(state: IdentityState, cmd: IssueClientCredentialCommand): DomainEvent[] {
   const checks = new FieldChecks();
   const name = checks.displayName('/name', cmd.name);
   const scopes: Permission[] = checks.scopes('/scopes', cmd.scopes);
+  const roles = checks.clientRoles('/roles', cmd.roles ?? [], rolesVisibleAt(state, cmd.orgId));
   checks.done('The client credential is not valid.');
   requireOrg(state, cmd.orgId);
   return [
     {
       type: 'ClientCredentialIssued',
       streamId: clientStreamId(cmd.clientCredentialId),
-      data: { clientCredentialId: cmd.clientCredentialId, clientId: cmd.clientId, name, orgId: cmd.orgId, scopes },
+      data: {
+        clientCredentialId: cmd.clientCredentialId,
+        clientId: cmd.clientId,
+        name,
+        orgId: cmd.orgId,
+        scopes,
+        roles,
+      },
+    },
+  ];
+}
+
+/**
+ * Replaces a client credential's roles (held on its organization). No event when the list is unchanged.
+ * Errors: IAM_ERR_NOT_FOUND (no such credential), IAM_ERR_PRECONDITION (If-Match), IAM_ERR_VALIDATION
+ * (unknown or invisible role id).
+ */
+export function decideChangeClientRoles(
+  state: IdentityState,
+  cmd: { clientCredentialId: string; roles: unknown; expectedVersion?: number },
+): DomainEvent[] {
+  const client = state.memberships.client(cmd.clientCredentialId);
+  if (!client) throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${cmd.clientCredentialId} does not exist.`);
+  checkPrecondition('client credential', client.version, cmd.expectedVersion);
+  const checks = new FieldChecks();
+  const roles = checks.clientRoles('/roles', cmd.roles, rolesVisibleAt(state, client.orgId));
+  checks.done('The client credential is not valid.');
+  if (roles.join() === client.roles.join()) return [];
+  return [
+    {
+      type: 'ClientCredentialRolesChanged',
+      streamId: clientStreamId(cmd.clientCredentialId),
+      data: { clientCredentialId: cmd.clientCredentialId, clientId: client.clientId, orgId: client.orgId, roles },
     },
   ];
 }

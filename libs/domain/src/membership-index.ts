@@ -25,7 +25,8 @@ export interface MembershipIndexSnapshot {
   members: { orgs: IdRef[]; users: IdRef[]; roles: number[]; versions: number[] };
   /** Indexes into `members` of the pending memberships (few); absent in snapshots older than pending ones. */
   pending?: number[];
-  clients: { ids: string[]; orgs: IdRef[]; clientIds: string[]; versions: number[] };
+  /** `roles` (each client's role ids) is absent in snapshots older than roles on clients: none held. */
+  clients: { ids: string[]; orgs: IdRef[]; clientIds: string[]; versions: number[]; roles?: Role[][] };
   /** Kept apart from `clients`: an organization's deletion empties its set but leaves `clients` as they are. */
   clientsByOrg: Array<[IdRef, string[]]>;
 }
@@ -64,13 +65,22 @@ const entriesOf = (members: Members | undefined): Array<[string, MembershipEntry
  */
 type OrgsOfUser = string | Set<string>;
 
+/** A client credential as the command side knows it: its organization, `client_id`, stream version, roles. */
+export interface ClientEntry {
+  orgId: string;
+  clientId: string;
+  version: number;
+  /** Role ids held on `orgId`, normalised; `[]` for none. */
+  roles: readonly Role[];
+}
+
 /** The command side's view of direct memberships and client credentials, folded from the log. */
 export class MembershipIndex {
   private readonly byOrg = new Map<string, Members>();
   /** The inverse of `byOrg`: kept in step by `setMember` and `removeMember`. */
   private readonly byUser = new Map<string, OrgsOfUser>();
   private readonly clientsByOrg = new Map<string, Set<string>>();
-  private readonly clients = new Map<string, { orgId: string; clientId: string; version: number }>();
+  private readonly clients = new Map<string, ClientEntry>();
 
   get(orgId: string, userId: string): MembershipEntry | undefined {
     return memberIn(this.byOrg.get(orgId), userId);
@@ -86,7 +96,7 @@ export class MembershipIndex {
     return orgs === undefined ? [] : typeof orgs === 'string' ? [orgs] : [...orgs];
   }
 
-  client(clientCredentialId: string): { orgId: string; clientId: string; version: number } | undefined {
+  client(clientCredentialId: string): ClientEntry | undefined {
     return this.clients.get(clientCredentialId);
   }
 
@@ -100,7 +110,7 @@ export class MembershipIndex {
       roleSets: [],
       members: { orgs: [], users: [], roles: [], versions: [] },
       pending: [] as number[],
-      clients: { ids: [], orgs: [], clientIds: [], versions: [] },
+      clients: { ids: [], orgs: [], clientIds: [], versions: [], roles: [] },
       clientsByOrg: [],
     };
     for (const [orgId, members] of this.byOrg) {
@@ -120,6 +130,7 @@ export class MembershipIndex {
       snapshot.clients.orgs.push(ref('org', c.orgId));
       snapshot.clients.clientIds.push(c.clientId);
       snapshot.clients.versions.push(c.version);
+      snapshot.clients.roles?.push([...c.roles]);
     }
     for (const [orgId, ids] of this.clientsByOrg) snapshot.clientsByOrg.push([ref('org', orgId), [...ids]]);
     return snapshot;
@@ -140,7 +151,12 @@ export class MembershipIndex {
     }
     const c = snapshot.clients;
     for (let i = 0; i < c.ids.length; i++)
-      index.clients.set(c.ids[i], { orgId: id('org', c.orgs[i]), clientId: c.clientIds[i], version: c.versions[i] });
+      index.clients.set(c.ids[i], {
+        orgId: id('org', c.orgs[i]),
+        clientId: c.clientIds[i],
+        version: c.versions[i],
+        roles: c.roles?.[i] ?? [],
+      });
     for (const [org, ids] of snapshot.clientsByOrg) index.clientsByOrg.set(id('org', org), new Set(ids));
     return index;
   }
@@ -176,11 +192,21 @@ export class MembershipIndex {
         this.removeMember(event.data.orgId, event.data.userId);
         return;
       case 'ClientCredentialIssued': {
-        const { clientCredentialId, orgId, clientId } = event.data;
-        this.clients.set(clientCredentialId, { orgId, clientId, version: event.streamVersion });
+        const { clientCredentialId, orgId, clientId, roles } = event.data;
+        this.clients.set(clientCredentialId, { orgId, clientId, version: event.streamVersion, roles: roles ?? [] });
         let set = this.clientsByOrg.get(orgId);
         if (!set) this.clientsByOrg.set(orgId, (set = new Set()));
         set.add(clientCredentialId);
+        return;
+      }
+      case 'ClientCredentialRolesChanged': {
+        const client = this.clients.get(event.data.clientCredentialId);
+        if (client)
+          this.clients.set(event.data.clientCredentialId, {
+            ...client,
+            roles: event.data.roles,
+            version: event.streamVersion,
+          });
         return;
       }
       case 'ClientCredentialRevoked':

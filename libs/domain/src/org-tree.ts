@@ -202,6 +202,7 @@ export class OrgTree {
       case 'OrgUserUpdated':
       case 'UserRemovedFromOrg':
       case 'ClientCredentialIssued':
+      case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
         return;
       default:

@@ -127,6 +127,7 @@ export class UserDirectory {
       case 'OrgUserUpdated':
       case 'UserRemovedFromOrg':
       case 'ClientCredentialIssued':
+      case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
         return;
       default:

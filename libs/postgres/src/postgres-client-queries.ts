@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import { afterId, emptyPage, hasNul, isPgText, pageLimit, toPage, type IdKeyset } from './read-model-page-cursor';
 import { SqlParams, type ReadModelSql } from './read-models-schema';
 
-const CLIENT_COLUMNS = 'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version';
+const CLIENT_COLUMNS =
+  'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version, cl.roles, cl.roles_granted_by_event_id, cl.roles_granted_by_position';
 
 interface ClientRow {
   id: string;
@@ -14,6 +15,11 @@ interface ClientRow {
   scopes: string[];
   created_at: string;
   version: number;
+  /** jsonb, parsed. */
+  roles: string[];
+  roles_granted_by_event_id: string | null;
+  /** BIGINT: node-postgres hands it over as a decimal string. */
+  roles_granted_by_position: string | null;
 }
 
 const toClientView = (row: ClientRow): ClientView => ({
@@ -24,6 +30,11 @@ const toClientView = (row: ClientRow): ClientView => ({
   scopes: row.scopes,
   createdAt: row.created_at,
   version: row.version,
+  roles: row.roles,
+  rolesGrantedBy:
+    row.roles_granted_by_event_id === null || row.roles_granted_by_position === null
+      ? null
+      : { eventId: row.roles_granted_by_event_id, position: Number(row.roles_granted_by_position) },
 });
 
 /** Client credentials (never their secrets, which only the vault holds). */

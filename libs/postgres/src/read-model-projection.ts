@@ -7,6 +7,7 @@ import {
   type OrgChange,
   type PersonalColumns,
   type ProjectableEvent,
+  type RolesGrantedBy,
   type ReadModelEngine,
   type UserStatusChange,
 } from '@arbor/application';
@@ -129,7 +130,28 @@ class PostgresReadModelEngine implements ReadModelEngine {
 
   async putClient(c: ClientRow): Promise<void> {
     await this.run(this.s.deleteClashingClient, [c.id, c.clientId]);
-    await this.run(this.s.upsertClient, [c.id, c.clientId, c.name, c.orgId, JSON.stringify(c.scopes), c.at, c.version]);
+    await this.run(this.s.upsertClient, [
+      c.id,
+      c.clientId,
+      c.name,
+      c.orgId,
+      JSON.stringify(c.scopes),
+      c.at,
+      c.version,
+      JSON.stringify(c.roles),
+      c.rolesGrantedBy?.eventId ?? null,
+      c.rolesGrantedBy?.position ?? null,
+    ]);
+  }
+
+  async setClientRoles(id: string, roles: string[], by: RolesGrantedBy | null, version: number): Promise<void> {
+    await this.run(this.s.setClientRoles, [
+      id,
+      JSON.stringify(roles),
+      by?.eventId ?? null,
+      by?.position ?? null,
+      version,
+    ]);
   }
 
   async deleteClient(id: string): Promise<void> {

@@ -90,10 +90,16 @@ export function projectionStatements(sql: ReadModelSql) {
     // so a row holding the same client_id under another id goes first.
     deleteClashingClient: `DELETE FROM ${clients} WHERE client_id = $2 AND id <> $1`,
     upsertClient: `
-      INSERT INTO ${clients} (id, client_id, name, org_id, scopes, created_at, version)
-      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+      INSERT INTO ${clients} (id, client_id, name, org_id, scopes, created_at, version, roles,
+        roles_granted_by_event_id, roles_granted_by_position)
+      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb, $9, $10)
       ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, name = excluded.name, org_id = excluded.org_id,
-        scopes = excluded.scopes, created_at = excluded.created_at, version = excluded.version`,
+        scopes = excluded.scopes, created_at = excluded.created_at, version = excluded.version,
+        roles = excluded.roles, roles_granted_by_event_id = excluded.roles_granted_by_event_id,
+        roles_granted_by_position = excluded.roles_granted_by_position`,
+    setClientRoles: `
+      UPDATE ${clients} SET roles = $2::jsonb, roles_granted_by_event_id = $3, roles_granted_by_position = $4,
+        version = $5 WHERE id = $1`,
     deleteClient: `DELETE FROM ${clients} WHERE id = $1`,
   };
 }

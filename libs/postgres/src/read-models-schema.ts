@@ -94,6 +94,13 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
   (s) => `
   CREATE INDEX IF NOT EXISTS users_platform_admin ON ${s}.users (id) WHERE platform_admin;
   `,
+  // Migration "client-credential-roles" (issue 13): roles held by client credentials, and the event (id,
+  // position) that last set them. Rows of before hold no roles: '[]' and no granting event is right for them.
+  (s) => `
+  ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles JSONB NOT NULL DEFAULT '[]'::jsonb;
+  ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles_granted_by_event_id TEXT;
+  ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles_granted_by_position BIGINT;
+  `,
 ];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */

@@ -67,7 +67,7 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
     for (const name of schemas) await dropSchema(name);
   });
 
-  it('recognise a database created before migrations existed: nothing is recreated, each store is recorded at 1', async () => {
+  it('recognise a database created before migrations existed: nothing is recreated, each store is recorded at 1 and later migrations run', async () => {
     const legacy = schema('mig_legacy');
     const s = `"${legacy}"`;
     await pool.query(legacyDdl(s));
@@ -85,8 +85,8 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
 
     for (const history of HISTORIES) {
       const { rows } = await pool.query(`SELECT version FROM ${s}.${history}`);
-      // Recorded at 1; the read models then take their later migrations (2: users_platform_admin).
-      const versions = history === 'read_models_migrations' ? [1, 2] : [1];
+      // Recorded at 1; the read models then take their later migrations (2: users_platform_admin, 3: client-credential roles).
+      const versions = history === 'read_models_migrations' ? [1, 2, 3] : [1];
       expect({ history, versions: rows.map((r) => r.version) }).toEqual({ history, versions });
     }
     const kept = await pool.query(`

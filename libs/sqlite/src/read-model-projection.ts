@@ -7,6 +7,7 @@ import {
   type OrgChange,
   type PersonalColumns,
   type ProjectableEvent,
+  type RolesGrantedBy,
   type SyncReadModelEngine,
   type UserStatusChange,
 } from '@arbor/application';
@@ -152,6 +153,19 @@ export class ReadModelProjection implements SyncReadModelEngine {
       scopes: JSON.stringify(c.scopes),
       at: c.at,
       version: c.version,
+      roles: JSON.stringify(c.roles),
+      grantedByEventId: c.rolesGrantedBy?.eventId ?? null,
+      grantedByPosition: c.rolesGrantedBy?.position ?? null,
+    });
+  }
+
+  setClientRoles(id: string, roles: string[], by: RolesGrantedBy | null, version: number): void {
+    this.s.setClientRoles.run({
+      id,
+      roles: JSON.stringify(roles),
+      grantedByEventId: by?.eventId ?? null,
+      grantedByPosition: by?.position ?? null,
+      version,
     });
   }
 

@@ -27,6 +27,7 @@ export interface ProjectionStatements {
   setRoles: Statement<Params>;
   deleteMembership: Statement<[string, string]>;
   insertClient: Statement<Params>;
+  setClientRoles: Statement<Params>;
   deleteClient: Statement<[string]>;
   deleteOrgMemberships: Statement<[string]>;
   deleteOrgClients: Statement<[string]>;
@@ -121,8 +122,13 @@ export function prepareProjectionStatements(db: SqliteDatabase): ProjectionState
     // OR REPLACE also on a client_id clash: a projector must never be unable to apply a fact of the log
     // (the command side keeps client ids unique).
     insertClient: db.prepare(
-      `INSERT OR REPLACE INTO clients (id, client_id, name, org_id, scopes, created_at, version)
-       VALUES (@id, @clientId, @name, @orgId, @scopes, @at, @version)`,
+      `INSERT OR REPLACE INTO clients (id, client_id, name, org_id, scopes, created_at, version, roles,
+         roles_granted_by_event_id, roles_granted_by_position)
+       VALUES (@id, @clientId, @name, @orgId, @scopes, @at, @version, @roles, @grantedByEventId, @grantedByPosition)`,
+    ),
+    setClientRoles: db.prepare(
+      `UPDATE clients SET roles = @roles, roles_granted_by_event_id = @grantedByEventId,
+         roles_granted_by_position = @grantedByPosition, version = @version WHERE id = @id`,
     ),
     deleteClient: db.prepare('DELETE FROM clients WHERE id = ?'),
     deleteOrgMemberships: db.prepare('DELETE FROM memberships WHERE org_id = ?'),

@@ -124,4 +124,11 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX users_platform_admin ON users (id) WHERE platform_admin = 1;
   `,
+  // "client-credential-roles" (issue 13): roles held by client credentials and the event (id, position) that
+  // last set them. Rows of before hold no roles: '[]' and no granting event is right for them.
+  `
+  ALTER TABLE clients ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE clients ADD COLUMN roles_granted_by_event_id TEXT;
+  ALTER TABLE clients ADD COLUMN roles_granted_by_position INTEGER;
+  `,
 ];

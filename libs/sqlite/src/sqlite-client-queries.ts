@@ -5,7 +5,8 @@ import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { StatementCache } from './statement-cache';
 
 /** Columns of `clients cl`, in `ClientTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
-const CLIENT_COLUMNS = 'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version';
+const CLIENT_COLUMNS =
+  'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version, cl.roles, cl.roles_granted_by_event_id, cl.roles_granted_by_position';
 
 type ClientTuple = [
   id: string,
@@ -15,6 +16,9 @@ type ClientTuple = [
   scopes: string,
   createdAt: string,
   version: number,
+  roles: string,
+  rolesGrantedByEventId: string | null,
+  rolesGrantedByPosition: number | null,
 ];
 
 const toClientView = (row: ClientTuple): ClientView => ({
@@ -25,6 +29,8 @@ const toClientView = (row: ClientTuple): ClientView => ({
   scopes: JSON.parse(row[4]) as string[],
   createdAt: row[5],
   version: row[6],
+  roles: JSON.parse(row[7]) as string[],
+  rolesGrantedBy: row[8] === null || row[9] === null ? null : { eventId: row[8], position: row[9] },
 });
 
 /** Client credentials (never their secrets, which only the vault holds). */

@@ -33,6 +33,8 @@ export function clientQueriesConformance(harness: ReadModelsHarness): void {
       name: 'Client c2',
       orgId: 'a11',
       scopes: ['orgs:read', 'users:write'],
+      roles: [],
+      rolesGrantedBy: null,
       createdAt: '2024-01-01T00:00:09.000Z',
       version: 1,
     };
@@ -46,6 +48,35 @@ export function clientQueriesConformance(harness: ReadModelsHarness): void {
     expect(await rm.clients.get('c2')).toBeUndefined();
     expect(await rm.clients.getByClientId('cid-2')).toBeUndefined();
     expect(await list({})).toEqual(['c1', 'c3', 'c4', 'c5']);
+  });
+
+  it('reads a client issued before roles existed as holding none', async () => {
+    expect(await rm.clients.get('c1')).toMatchObject({ roles: [], rolesGrantedBy: null });
+  });
+
+  it('keeps the roles of a client and the event (id, position) that last set them', async () => {
+    const issued = log.clientIssued('c6', 'cid-6', 'a1', ['orgs:read'], ['admin']);
+    await rm.apply([issued]);
+    expect(await rm.clients.get('c6')).toMatchObject({
+      roles: ['admin'],
+      rolesGrantedBy: { eventId: issued.id, position: issued.position },
+      version: 1,
+    });
+    const changed = log.clientRolesChanged('c6', 'cid-6', 'a1', ['member', 'owner']);
+    await rm.apply([changed]);
+    const c6 = await rm.clients.getByClientId('cid-6');
+    expect(c6).toMatchObject({
+      roles: ['member', 'owner'],
+      rolesGrantedBy: { eventId: changed.id, position: changed.position },
+      version: 2,
+      scopes: ['orgs:read'],
+    });
+    expect((await rm.clients.list({ orgId: 'a1' }, { limit: 10 })).items).toEqual([c6]);
+    await rm.apply([log.clientRolesChanged('c6', 'cid-6', 'a1', [])]);
+    expect(await rm.clients.get('c6')).toMatchObject({ roles: [], rolesGrantedBy: null, version: 3 });
+    // A change for a client that is gone changes nothing (a projector never fails on a fact of the log).
+    await rm.apply([log.clientRolesChanged('c9', 'cid-9', 'a1', ['admin'])]);
+    expect(await rm.clients.get('c9')).toBeUndefined();
   });
 
   it('deletes the clients of a deleted organization', async () => {

@@ -68,13 +68,23 @@ export class Log {
   removed(orgId: string, userId: string): ProjectableEvent {
     return this.event('UserRemovedFromOrg', `membership-${orgId}-${userId}`, { orgId, userId });
   }
-  clientIssued(id: string, clientId: string, orgId: string, scopes: string[]): ProjectableEvent {
+  /** Without `roles`, the event has the shape written before client credentials held roles (none). */
+  clientIssued(id: string, clientId: string, orgId: string, scopes: string[], roles?: string[]): ProjectableEvent {
     return this.event('ClientCredentialIssued', `client-${id}`, {
       clientCredentialId: id,
       clientId,
       name: `Client ${id}`,
       orgId,
       scopes,
+      ...(roles === undefined ? {} : { roles }),
+    });
+  }
+  clientRolesChanged(id: string, clientId: string, orgId: string, roles: string[]): ProjectableEvent {
+    return this.event('ClientCredentialRolesChanged', `client-${id}`, {
+      clientCredentialId: id,
+      clientId,
+      orgId,
+      roles,
     });
   }
   clientRevoked(id: string, clientId: string, orgId: string): ProjectableEvent {

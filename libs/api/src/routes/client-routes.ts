@@ -20,6 +20,7 @@ import {
 } from '../preconditions';
 import {
   PAGE_LIMIT_DEFAULT,
+  clientRolesSchema,
   clientSchema,
   displayNameSchema,
   idempotencyKeyHeader,
@@ -86,7 +87,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
         schema: Type.Object(
-          { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema },
+          { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema, roles: Type.Optional(clientRolesSchema) },
           { title: 'CreateClientCredentialRequest', additionalProperties: false },
         ),
       },
@@ -103,7 +104,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const { orgId, scopes, name } = req.body;
+      const { orgId, scopes, name, roles } = req.body;
       const id = newId('cc');
       const secret = ClientSecretHasher.newSecret();
       const location = (ccId: string) => `/api/v1/oauth2/client-credentials/${ccId}`;
@@ -116,7 +117,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
         ctx,
         req,
         principal,
-        { type: 'IssueClientCredential', clientCredentialId: id, name, orgId, scopes, secret },
+        { type: 'IssueClientCredential', clientCredentialId: id, name, orgId, scopes, roles: roles ?? [], secret },
         async () => {
           const client = await read(id);
           return {
@@ -194,6 +195,62 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) =>
       clientResult(await visibleClient(ctx, principalOf(req.auth), req.params.clientCredentialId)),
+  }),
+
+  defineApiRoute({
+    operationId: 'updateClientCredential',
+    method: 'patch',
+    path: '/oauth2/client-credentials/{clientCredentialId}',
+    summary: "Replace a client credential's roles (held on its organization).",
+    description:
+      'Needs clients:write on its organization and, for every role granted or taken away, every permission that role grants there (owner-level roles: orgs:delete). Scopes, name and secret do not change.',
+    tags,
+    auth: 'bearer',
+    permission: 'clients:write',
+    request: {
+      params: clientParams,
+      headers: conditionalWriteHeaders,
+      body: {
+        schema: Type.Object(
+          { roles: clientRolesSchema },
+          { title: 'UpdateClientCredentialRequest', additionalProperties: false },
+        ),
+      },
+    },
+    responses: {
+      200: { description: 'The client credential as changed.', schema: clientSchema, headers: etagHeader },
+      ...errors,
+      412: preconditionFailedResponse,
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const clientCredentialId = req.params.clientCredentialId;
+      const precondition = await preconditionOf(
+        req,
+        async () => {
+          const client = await ctx.readModels.clients.get(clientCredentialId);
+          return (
+            client && {
+              version: client.version,
+              body: presentClient(client),
+              expected: { expectedVersion: client.version },
+            }
+          );
+        },
+        `Client credential ${clientCredentialId} does not exist.`,
+      );
+      const command = {
+        type: 'ChangeClientRoles' as const,
+        clientCredentialId,
+        roles: req.body.roles,
+        ...precondition,
+      };
+      return executeWrite(ctx, req, principal, command, async () => {
+        const client = await ctx.readModels.clients.get(clientCredentialId);
+        if (!client) throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${clientCredentialId} does not exist.`);
+        return clientResult(client);
+      });
+    },
   }),
 
   defineApiRoute({

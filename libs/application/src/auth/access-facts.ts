@@ -29,6 +29,8 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
   isPendingMember(orgId: string, userId: string): Promise<boolean>;
   /** The organization of a client credential (by its resource id), or undefined when it does not exist. */
   clientOrg(clientCredentialId: string): Promise<string | undefined>;
+  /** The role ids a client credential holds on its organization, or undefined when it does not exist. */
+  clientRoles(clientCredentialId: string): Promise<readonly Role[] | undefined>;
   /** Whether the user is a platform admin (false for unknown users). */
   isPlatformAdminUser(userId: string): Promise<boolean>;
 }
@@ -45,6 +47,7 @@ export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgVie
     isPendingMember: async (orgId, userId) =>
       (await readModels.memberships.get(orgId, userId, { includePending: true }))?.pending === true,
     clientOrg: async (id) => (await readModels.clients.get(id))?.orgId,
+    clientRoles: async (id) => (await readModels.clients.get(id))?.roles,
     isPlatformAdminUser: async (userId) => (await readModels.users.get(userId))?.platformAdmin === true,
   };
 }

@@ -4,6 +4,7 @@ import {
   PERMISSIONS,
   isOwnerLevel,
   isPermission,
+  permissionsOfRoles,
   type Permission,
   type Role,
   type RoleCatalog,
@@ -196,6 +197,17 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         );
       }
     }
+  }
+
+  /**
+   * Granting (or taking away) roles on `orgId`, for client credentials (issue 13): the owner rule
+   * (requireMayGrant), and the caller holds every permission each role grants there (requireHoldsAll), so
+   * nobody grants a permission they do not hold. Unknown ids grant nothing here and are left to the decider
+   * (400). Throws IamError IAM_ERR_FORBIDDEN (403).
+   */
+  async requireMayGrantRoles(principal: Principal, orgId: string, roles: readonly Role[]): Promise<void> {
+    await this.requireMayGrant(principal, orgId, roles);
+    await this.requireHoldsAll(principal, orgId, permissionsOfRoles(roles, this.roles));
   }
 
   /**

@@ -44,6 +44,7 @@ function facts(memberships: Record<string, Record<string, { roles: Role[]; pendi
     directRoles: async (orgId, userId) => memberships[orgId]?.[userId]?.roles,
     isPendingMember: async (orgId, userId) => memberships[orgId]?.[userId]?.pending === true,
     clientOrg: async () => undefined,
+    clientRoles: async () => undefined,
     isPlatformAdminUser: async () => false,
   };
 }

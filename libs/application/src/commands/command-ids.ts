@@ -26,6 +26,7 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(
     SetUserPassword: true,
     IssueClientCredential: true,
     RevokeClientCredential: true,
+    ChangeClientRoles: true,
   } satisfies Record<CommandType, true>),
 );
 
@@ -72,6 +73,7 @@ function idsOf(command: Command): NamedId[] {
         ref('/orgId', 'org', command.orgId),
       ];
     case 'RevokeClientCredential':
+    case 'ChangeClientRoles':
       return [ref('/clientCredentialId', 'clientCredential', command.clientCredentialId)];
   }
 }

@@ -114,6 +114,7 @@ export class CommandModel {
     directRoles: async (orgId, userId) => this.state.memberships.get(orgId, userId)?.roles,
     isPendingMember: async (orgId, userId) => this.state.memberships.get(orgId, userId)?.pending === true,
     clientOrg: async (id) => this.state.memberships.client(id)?.orgId,
+    clientRoles: async (id) => this.state.memberships.client(id)?.roles,
     isPlatformAdminUser: async (userId) => this.state.users.get(userId)?.platformAdmin === true,
   };
 

@@ -9,6 +9,7 @@ import type { IssueClientCredentialInput } from '../use-cases/issue-client-crede
 import type { RemoveUserFromOrgInput } from '../use-cases/remove-user-from-org';
 import type { ReplaceOrgInput } from '../use-cases/replace-org';
 import type { RevokeClientCredentialInput } from '../use-cases/revoke-client-credential';
+import type { ChangeClientRolesInput } from '../use-cases/change-client-roles';
 import type { SetUserPasswordInput } from '../use-cases/set-user-password';
 import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
 import type { UpdateUserInput } from '../use-cases/update-user';
@@ -46,7 +47,8 @@ export type Command =
   | ChangeOwnPasswordInput
   | SetUserPasswordInput
   | IssueClientCredentialInput
-  | RevokeClientCredentialInput;
+  | RevokeClientCredentialInput
+  | ChangeClientRolesInput;
 
 export type CommandType = Command['type'];
 

@@ -148,12 +148,25 @@ export interface MembershipQueries {
   membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>>;
 }
 
+/**
+ * The event that last set a grant's roles: its id and log position (the explanation of an access decision
+ * names it, issue 13 item 4).
+ */
+export interface RolesGrantedBy {
+  eventId: string;
+  position: number;
+}
+
 export interface ClientView {
   id: string;
   clientId: string;
   name: string;
   orgId: string;
   scopes: string[];
+  /** Role ids held on `orgId` (a subtree-reach role applies below it too); `[]` for none. */
+  roles: string[];
+  /** The event (`ClientCredentialIssued` or `ClientCredentialRolesChanged`) that set `roles`; null when `roles` is empty. */
+  rolesGrantedBy: RolesGrantedBy | null;
   createdAt: string;
   version: number;
 }

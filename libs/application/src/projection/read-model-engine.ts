@@ -1,3 +1,4 @@
+import type { RolesGrantedBy } from '../ports/read-models';
 import type { Role } from '@arbor/domain';
 
 /**
@@ -75,6 +76,10 @@ export interface ClientRow {
   name: string;
   orgId: string;
   scopes: string[];
+  /** Role ids held on `orgId` (issue 13). */
+  roles: string[];
+  /** The event that last set non-empty `roles`; null while the client holds none. */
+  rolesGrantedBy: RolesGrantedBy | null;
   at: string;
   version: number;
 }
@@ -136,6 +141,8 @@ export interface ReadModelEngine {
   /** Inserts or replaces the credential, also replacing any other row holding the same `clientId`. */
   putClient(client: ClientRow): Step<void>;
   deleteClient(id: string): Step<void>;
+  /** Replaces a client's roles (and what granted them) and its version; no row, no change. */
+  setClientRoles(id: string, roles: string[], rolesGrantedBy: RolesGrantedBy | null, version: number): Step<void>;
 }
 
 /** `ReadModelEngine` with every primitive synchronous, as SQLite's. */

@@ -1,5 +1,5 @@
 import { caselessKey, isKnownEvent, nameKey, type DomainEventType, type EventDataByType } from '@arbor/domain';
-import type { ProjectableEvent } from '../ports/read-models';
+import type { ProjectableEvent, RolesGrantedBy } from '../ports/read-models';
 import type { PersonalColumns, ReadModelEngine, Step, SyncReadModelEngine } from './read-model-engine';
 
 /**
@@ -135,14 +135,23 @@ const HANDLERS = {
       name: d.name,
       orgId: d.orgId,
       scopes: d.scopes,
+      roles: d.roles ?? [],
+      rolesGrantedBy: grantedBy(event, d.roles ?? []),
       at: event.occurredAt,
       version: event.streamVersion,
     });
+  },
+  *ClientCredentialRolesChanged(event, d, engine) {
+    yield engine.setClientRoles(d.clientCredentialId, d.roles, grantedBy(event, d.roles), event.streamVersion);
   },
   *ClientCredentialRevoked(_event, d, engine) {
     yield engine.deleteClient(d.clientCredentialId);
   },
 } satisfies { [K in DomainEventType]: Handler<K> };
+
+/** What the read model records as the origin of a role list: the event, unless the list is empty. */
+const grantedBy = (event: ProjectableEvent, roles: readonly string[]): RolesGrantedBy | null =>
+  roles.length === 0 ? null : { eventId: event.id, position: event.position };
 
 /** The steps of one event, or undefined for a type this version does not know (the caller still advances). */
 function stepsOf(event: ProjectableEvent, engine: ReadModelEngine): Steps | undefined {

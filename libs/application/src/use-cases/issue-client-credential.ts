@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IamError, decideIssueClientCredential, newId } from '@arbor/domain';
 import { MIN_CLIENT_SECRET_SYMBOLS, isPlausibleClientSecret } from '../commands/command-preparation';
-import { IdInput, commandType, defineUseCase } from './use-case';
+import { IdInput, commandType, defineUseCase, rolesIn } from './use-case';
 
 /**
  * IssueClientCredential (RFC 6749 section 2.3.1 client credentials for an organization). The command service
@@ -13,17 +13,23 @@ export const IssueClientCredentialInput = Type.Object({
   orgId: IdInput,
   name: Type.Unknown(),
   scopes: Type.Unknown(),
+  /** Role ids to hold on `orgId` (issue 13); optional, none by default. */
+  roles: Type.Optional(Type.Unknown()),
   secret: Type.String(),
 });
 export type IssueClientCredentialInput = Static<typeof IssueClientCredentialInput>;
 
-/** `clients:write` on the organization, and the caller holds every scope it grants there. */
+/**
+ * `clients:write` on the organization, and the caller holds every scope it grants there and every
+ * permission its roles grant there (owner-level roles: `orgs:delete` too).
+ */
 export const issueClientCredential = defineUseCase({
   type: 'IssueClientCredential',
   input: IssueClientCredentialInput,
   authorize: async (policy, principal, c) => {
     await policy.requireOnOrg(principal, 'clients:write', c.orgId);
     await policy.requireHoldsAll(principal, c.orgId, Array.isArray(c.scopes) ? c.scopes.map(String) : []);
+    await policy.requireMayGrantRoles(principal, c.orgId, rolesIn(c.roles));
   },
   prepare: async (c, deps) => {
     // The secret travels from the gateway: whatever sent it, nothing weaker than what newSecret makes is stored.

@@ -3,6 +3,7 @@ import { IamError } from '@arbor/domain';
 import type { Command, CommandOf, CommandType } from '../commands/command';
 import { addUserToOrg } from './add-user-to-org';
 import { bootstrapPlatformAdmin } from './bootstrap-platform-admin';
+import { changeClientRoles } from './change-client-roles';
 import { changeOwnPassword } from './change-own-password';
 import { confirmMembership } from './confirm-membership';
 import { createOrg } from './create-org';
@@ -35,6 +36,7 @@ export const USE_CASES = {
   SetUserPassword: setUserPassword,
   IssueClientCredential: issueClientCredential,
   RevokeClientCredential: revokeClientCredential,
+  ChangeClientRoles: changeClientRoles,
 } satisfies { [K in CommandType]: UseCase<K> };
 
 /** The use case of a command type; undefined for a type no module handles (a caller's typo, an old gateway). */

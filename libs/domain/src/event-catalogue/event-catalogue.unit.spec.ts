@@ -40,6 +40,13 @@ const SAMPLES = {
     name: 'CI',
     orgId: org(),
     scopes: ['orgs:read'],
+    roles: ['admin'],
+  },
+  ClientCredentialRolesChanged: {
+    clientCredentialId: newId('cc'),
+    clientId: newId('cli'),
+    orgId: org(),
+    roles: ['member', 'role_01hzz0000000000000000000ab'],
   },
   ClientCredentialRevoked: { clientCredentialId: newId('cc'), clientId: newId('cli'), orgId: org() },
 } satisfies { [K in DomainEventType]: EventDataByType[K] };

@@ -1,0 +1,142 @@
+import { createClient, newLoggedInUser, unique } from './test-support/access-fixtures';
+import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+
+/*
+ * Issue 13: client credentials hold roles on their organization. Granted on issue, replaced by PATCH with
+ * If-Match, shown by GET with the event that last set them; the granting rules of memberships apply.
+ */
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+const COLLECTION = '/api/v1/oauth2/client-credentials';
+const path = (id: string) => `${COLLECTION}/${id}`;
+
+/** The log event (as GET /api/v1/events shows it) that `grantedBy` names, checked to have its id. */
+async function eventOf(grantedBy: { eventId: string; position: number }): Promise<any> {
+  const res = await app.call('GET', `/api/v1/events?after=${grantedBy.position - 1}&limit=1`);
+  expect(res.status).toBe(200);
+  expect(res.body.items[0]).toMatchObject({ id: grantedBy.eventId, position: grantedBy.position });
+  return res.body.items[0];
+}
+
+describe('roles on client credentials', () => {
+  it('grants roles on issue, shows them with the granting event, and holds none by default', async () => {
+    const org = await createOrg(app, unique('ClientRoles'));
+    const plain = await createClient(app, org.id, ['orgs:read']);
+    expect(plain).toMatchObject({ roles: [], rolesGrantedBy: null });
+
+    const issued = await app.call('POST', COLLECTION, {
+      body: { name: 'resource server', orgId: org.id, scopes: ['orgs:read'], roles: ['admin', 'member'] },
+    });
+    expect(issued.status).toBe(201);
+    expect(issued.body.roles).toEqual(['member', 'admin']);
+    const got = await app.call('GET', path(issued.body.id));
+    expect(got.body).toMatchObject({ roles: ['member', 'admin'], version: 1 });
+    const grantedBy = got.body.rolesGrantedBy;
+    expect(grantedBy).toEqual({ eventId: expect.any(String), position: expect.any(Number) });
+    const event = await eventOf(grantedBy);
+    expect(event).toMatchObject({
+      type: 'ClientCredentialIssued',
+      position: grantedBy.position,
+      data: { clientCredentialId: issued.body.id, roles: ['member', 'admin'] },
+    });
+  });
+
+  it('replaces the roles with PATCH under If-Match, recording a ClientCredentialRolesChanged event', async () => {
+    const org = await createOrg(app, unique('ClientRolesPatch'));
+    const client = await createClient(app, org.id, ['orgs:read']);
+    const tag = (await app.call('GET', path(client.id))).headers.get('etag')!;
+
+    const stale = await app.call('PATCH', path(client.id), {
+      body: { roles: ['admin'] },
+      headers: { 'if-match': '"x"' },
+    });
+    expect(stale.status).toBe(412);
+
+    const changed = await app.call('PATCH', path(client.id), {
+      body: { roles: ['admin'] },
+      headers: { 'if-match': tag },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ roles: ['admin'], version: 2, scopes: ['orgs:read'] });
+    expect(changed.headers.get('etag')).not.toBe(tag);
+    const event = await eventOf(changed.body.rolesGrantedBy);
+    expect(event).toMatchObject({
+      type: 'ClientCredentialRolesChanged',
+      position: changed.body.rolesGrantedBy.position,
+      data: { clientCredentialId: client.id, clientId: client.clientId, orgId: org.id, roles: ['admin'] },
+    });
+    expect((await app.call('GET', path(client.id))).body).toEqual(changed.body);
+
+    const cleared = await app.call('PATCH', path(client.id), { body: { roles: [] } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body).toMatchObject({ roles: [], rolesGrantedBy: null, version: 3 });
+  });
+
+  it('refuses unknown role ids (400), callers without clients:write (403/404), and the owner rule (403)', async () => {
+    const root = await createOrg(app, unique('ClientRolesRules'));
+    const unknown = await app.call('POST', COLLECTION, {
+      body: { name: 'x', orgId: root.id, scopes: ['orgs:read'], roles: ['role_01hzz0000000000000000000ab'] },
+    });
+    expect(unknown.status).toBe(400);
+    const malformed = await app.call('POST', COLLECTION, {
+      body: { name: 'x', orgId: root.id, scopes: ['orgs:read'], roles: ['superuser'] },
+    });
+    expect(malformed.status).toBe(400);
+
+    const admin = await newLoggedInUser(app, root.id, ['admin'], 'client-roles-admin');
+    // An admin may hand out admin (they hold every permission it grants) ...
+    const byAdmin = await app.call('POST', COLLECTION, {
+      token: admin.token,
+      body: { name: 'by admin', orgId: root.id, scopes: ['orgs:read'], roles: ['admin'] },
+    });
+    expect(byAdmin.status).toBe(201);
+    // ... not owner (owner rule, and orgs:delete is not theirs).
+    const ownerByAdmin = await app.call('POST', COLLECTION, {
+      token: admin.token,
+      body: { name: 'by admin', orgId: root.id, scopes: ['orgs:read'], roles: ['owner'] },
+    });
+    expect(ownerByAdmin.status).toBe(403);
+    const patchOwner = await app.call('PATCH', path(byAdmin.body.id), {
+      token: admin.token,
+      body: { roles: ['owner'] },
+    });
+    expect(patchOwner.status).toBe(403);
+    // A member holds users:read, not clients:write: no client credential at all.
+    const member = await newLoggedInUser(app, root.id, ['member'], 'client-roles-member');
+    const byMember = await app.call('POST', COLLECTION, {
+      token: member.token,
+      body: { name: 'by member', orgId: root.id, scopes: ['orgs:read'], roles: ['member'] },
+    });
+    expect(byMember.status).toBe(403);
+    // Not seeing the credential's organization with clients:write: as if it did not exist.
+    const stranger = await newLoggedInUser(
+      app,
+      (await createOrg(app, unique('Elsewhere'))).id,
+      ['owner'],
+      'cr-stranger',
+    );
+    expect(
+      (await app.call('PATCH', path(byAdmin.body.id), { token: stranger.token, body: { roles: [] } })).status,
+    ).toBe(404);
+    // An owner may grant owner; the PATCH of an unknown id is 400 and changes nothing.
+    const owner = await newLoggedInUser(app, root.id, ['owner'], 'client-roles-owner');
+    const byOwner = await app.call('PATCH', path(byAdmin.body.id), { token: owner.token, body: { roles: ['owner'] } });
+    expect(byOwner.status).toBe(200);
+    expect(byOwner.body.roles).toEqual(['owner']);
+    // Taking owner away is also an owner's act.
+    expect((await app.call('PATCH', path(byAdmin.body.id), { token: admin.token, body: { roles: [] } })).status).toBe(
+      403,
+    );
+    const bad = await app.call('PATCH', path(byAdmin.body.id), {
+      body: { roles: ['role_01hzz0000000000000000000zz'] },
+    });
+    expect(bad.status).toBe(400);
+    expect((await app.call('GET', path(byAdmin.body.id))).body.roles).toEqual(['owner']);
+    expect((await app.call('PATCH', path('cc_01hzz0000000000000000000ab'), { body: { roles: [] } })).status).toBe(404);
+  });
+});

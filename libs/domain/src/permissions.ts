@@ -27,7 +27,8 @@ export const PERMISSION_DEFINITIONS = [
   },
   {
     id: 'access:evaluate',
-    description: 'Ask the access decision API (AuthZEN) about subjects other than oneself, within the subtree (contract section 9).',
+    description:
+      'Ask the access decision API (AuthZEN) about subjects other than oneself, within the subtree (contract section 9).',
   },
   { id: 'events:read', description: 'Read the event log (contract section 8).' },
   {

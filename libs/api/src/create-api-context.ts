@@ -57,11 +57,12 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     throttle,
   });
   const refreshTokens = new RefreshTokenHasher(vault);
+  const policy = new AccessPolicy(readModelAccessFacts(readModels));
   return {
     commands: parts.commands,
     readModels,
     projection: parts.projection,
-    policy: new AccessPolicy(readModelAccessFacts(readModels)),
+    policy,
     authenticator,
     clientAuthenticator,
     tokenEndpoint: new TokenEndpoint({
@@ -74,6 +75,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
       clients: clientAuthenticator,
       throttle,
       audiences,
+      policy,
     }),
     introspection: new TokenIntrospection({ tokens, authenticator, tokenStore, refreshTokens, readModels }),
     eventStore: parts.eventStore,

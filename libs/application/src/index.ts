@@ -11,6 +11,7 @@ export * from './auth/scope-parameter';
 export * from './auth/token-audiences';
 export * from './auth/token-caller';
 export * from './auth/token-endpoint';
+export * from './auth/token-org-claims';
 export * from './auth/throttle-keys';
 export * from './auth/token-introspection';
 export * from './bootstrap-platform-admin';

@@ -33,6 +33,8 @@ const tokenMigrations: MigrationPlan = {
   CREATE TABLE IF NOT EXISTS ${s}.revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL);
   CREATE INDEX IF NOT EXISTS revoked_access_tokens_expiry ON ${s}.revoked_access_tokens (expires_at);
 `,
+    // refresh-token-org-id: the organization a login asked for (org_id), kept by every rotation of the family.
+    (s) => `ALTER TABLE ${s}.refresh_tokens ADD COLUMN IF NOT EXISTS org_id TEXT;`,
   ],
 };
 
@@ -41,6 +43,7 @@ interface RefreshTokenRow {
   family_id: string;
   subject: string;
   scope: string;
+  org_id: string | null;
   issued_at: Date;
   expires_at: Date;
   spent_at: Date | null;
@@ -51,6 +54,7 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
   familyId: row.family_id,
   subject: row.subject,
   scope: row.scope,
+  ...(row.org_id !== null ? { orgId: row.org_id } : {}),
   issuedAt: row.issued_at.toISOString(),
   expiresAt: row.expires_at.toISOString(),
 });
@@ -79,9 +83,17 @@ export class PostgresTokenStore implements TokenStore {
     this.assertOpen();
     // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
     await this.pool.query(
-      `INSERT INTO ${this.t.tokens} (token_hash, family_id, subject, scope, issued_at, expires_at, spent_at)
-       VALUES ($1, $2, $3, $4, $5, $6, NULL)`,
-      [record.tokenHash, record.familyId, record.subject, record.scope, record.issuedAt, record.expiresAt],
+      `INSERT INTO ${this.t.tokens} (token_hash, family_id, subject, scope, org_id, issued_at, expires_at, spent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
+      [
+        record.tokenHash,
+        record.familyId,
+        record.subject,
+        record.scope,
+        record.orgId ?? null,
+        record.issuedAt,
+        record.expiresAt,
+      ],
     );
   }
 

@@ -24,6 +24,8 @@ const TOKEN_STORE_MIGRATIONS: readonly string[] = [
   CREATE TABLE revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
   CREATE INDEX revoked_access_tokens_expiry ON revoked_access_tokens (expires_at);
   `,
+  // refresh-token-org-id: the organization a login asked for (org_id), kept by every rotation of the family.
+  `ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT;`,
 ];
 
 interface RefreshTokenRow {
@@ -31,6 +33,7 @@ interface RefreshTokenRow {
   family_id: string;
   subject: string;
   scope: string;
+  org_id: string | null;
   issued_at: string;
   expires_at: string;
   spent_at: string | null;
@@ -41,6 +44,7 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
   familyId: row.family_id,
   subject: row.subject,
   scope: row.scope,
+  ...(row.org_id !== null ? { orgId: row.org_id } : {}),
   issuedAt: row.issued_at,
   expiresAt: row.expires_at,
 });
@@ -64,8 +68,8 @@ export class SqliteTokenStore implements TokenStore {
 
   constructor(private readonly db: SqliteDatabase) {
     this.insertToken = db.prepare(
-      `INSERT INTO refresh_tokens (token_hash, family_id, subject, scope, issued_at, expires_at, spent_at)
-       VALUES (@tokenHash, @familyId, @subject, @scope, @issuedAt, @expiresAt, NULL)`,
+      `INSERT INTO refresh_tokens (token_hash, family_id, subject, scope, org_id, issued_at, expires_at, spent_at)
+       VALUES (@tokenHash, @familyId, @subject, @scope, @orgId, @issuedAt, @expiresAt, NULL)`,
     );
     this.selectToken = db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?');
     // The conditional UPDATE is the whole decision: of any number of callers, in this process or another,
@@ -113,7 +117,7 @@ export class SqliteTokenStore implements TokenStore {
   async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {
     this.assertOpen();
     // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
-    this.insertToken.run({ ...record });
+    this.insertToken.run({ ...record, orgId: record.orgId ?? null });
   }
 
   async spendRefreshToken(tokenHash: string): Promise<SpendResult> {

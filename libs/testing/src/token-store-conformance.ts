@@ -50,6 +50,13 @@ export function tokenStoreConformance(harness: TokenStoreHarness): void {
     expect(duplicate).toMatch(/UNIQUE|PRIMARY KEY|duplicate key/i);
   });
 
+  it('keeps the organization a login asked for (org_id) through save, find and spend', async () => {
+    const record: RefreshTokenRecord = { ...refreshToken('t1', 'f1'), orgId: 'org_01' };
+    await store.saveRefreshToken(record);
+    expect(await store.findRefreshToken('t1')).toEqual({ ...record, spent: false });
+    expect(await store.spendRefreshToken('t1')).toEqual({ status: 'spent', record });
+  });
+
   it('lets exactly one of many concurrent spends win, across connections too', async () => {
     await store.saveRefreshToken(refreshToken('t1', 'f1'));
     const other = await harness.reopen();

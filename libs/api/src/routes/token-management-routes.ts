@@ -104,6 +104,8 @@ const introspectionSchema = {
     client_id: { type: 'string' },
     aud: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     org_id: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    permissions: { type: 'array', items: { type: 'string' } },
   },
 };
 

@@ -92,6 +92,12 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
             client_id: Type.Optional(Type.String()),
             client_secret: Type.Optional(Type.String()),
             resource: Type.Optional(resourceParameterSchema),
+            org_id: Type.Optional(
+              Type.String({
+                description:
+                  'password and client_credentials grants: one organization; the token then carries `org_id`, `roles` (RFC 9068 section 2.2.3.1) and `permissions` there. Unknown or out of reach: `invalid_request`.',
+              }),
+            ),
           },
           { title: 'TokenRequest', additionalProperties: oauthExtraParameterSchema },
         ),

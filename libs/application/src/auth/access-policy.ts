@@ -59,17 +59,23 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   async heldBy(holder: PermissionHolder, orgId: string, reach: RoleReach = 'organization'): Promise<Set<Permission>> {
     if (holder.type === 'user')
       return holder.platformAdmin ? new Set(PERMISSIONS) : this.userPermissionsOn(holder.id, orgId, reach);
-    return (await this.isWithin(orgId, holder.orgId)) ? new Set(holder.grants) : new Set();
+    if (!(await this.isWithin(orgId, holder.orgId))) return new Set();
+    const out = new Set(holder.grants);
+    // design13: in access decisions a client holds its scopes and the permissions of its roles that reach orgId.
+    for (const roleId of holder.roles ?? [])
+      if (this.roleReaches(roleId, holder.orgId, orgId))
+        for (const p of this.roles.get(roleId)!.permissions) out.add(p);
+    return out;
   }
 
   /**
-   * The permissions of the user's roles on `orgId`: those held there or above it (effectiveRoles), less the
-   * ones whose definition applies to its own organization only, unless held on `orgId` itself (and `reach`
-   * is `organization`). Unknown role ids grant nothing. Only a role that applies to its organization alone
-   * costs the second lookup; no built-in role does.
+   * The role ids that give the user permissions on `orgId` (RFC 9068 `roles` of a token for `orgId`): those held
+   * there or above it (effectiveRoles), less the ones whose definition applies to its own organization only,
+   * unless held on `orgId` itself (and `reach` is `organization`). Unknown role ids are left out; no duplicates.
+   * Only a role that applies to its organization alone costs the second lookup; no built-in role does.
    */
-  private async userPermissionsOn(userId: string, orgId: string, reach: RoleReach): Promise<Set<Permission>> {
-    const out = new Set<Permission>();
+  async userRolesOn(userId: string, orgId: string, reach: RoleReach = 'organization'): Promise<Role[]> {
+    const out = new Set<Role>();
     let direct: readonly Role[] | undefined;
     for (const roleId of await this.facts.effectiveRoles(userId, orgId)) {
       const role = this.roles.get(roleId);
@@ -81,8 +87,16 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
           : ((await this.facts.directRoles(orgId, userId)) ?? []);
         if (!direct.includes(roleId)) continue;
       }
-      for (const p of role.permissions) out.add(p);
+      out.add(roleId);
     }
+    return [...out];
+  }
+
+  /** The permissions of the user's roles on `orgId` (those `userRolesOn` names). */
+  private async userPermissionsOn(userId: string, orgId: string, reach: RoleReach): Promise<Set<Permission>> {
+    const out = new Set<Permission>();
+    for (const roleId of await this.userRolesOn(userId, orgId, reach))
+      for (const p of this.roles.get(roleId)?.permissions ?? []) out.add(p);
     return out;
   }
 
@@ -323,11 +337,12 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
 
 /**
  * Whoever permissions are asked about: a user (platform admin or not), or a client credential with what it was
- * granted (`grants`: its scopes), acting within `orgId`'s subtree. What a request's token narrows is not here.
+ * granted (`grants`: its scopes; `roles`: the role ids it holds on `orgId`, design13, absent = none), acting
+ * within `orgId`'s subtree. What a request's token narrows is not here.
  */
 export type PermissionHolder =
   | { type: 'user'; id: string; platformAdmin: boolean }
-  | { type: 'client'; orgId: string; grants: Iterable<Permission> };
+  | { type: 'client'; orgId: string; grants: Iterable<Permission>; roles?: readonly Role[] };
 
 function notFound(orgId: string): IamError {
   return new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);

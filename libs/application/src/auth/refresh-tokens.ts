@@ -39,6 +39,8 @@ export async function issueRefreshToken(
      * time, so a login in flight while the user is disabled counts as begun before the disable.
      */
     startedAt?: number;
+    /** The organization the login asked for (`org_id`), kept by the family. */
+    orgId?: string;
   },
 ): Promise<{ token: string; record: RefreshTokenRecord }> {
   const token = `rt_${randomBytes(32).toString('base64url')}`;
@@ -49,6 +51,7 @@ export async function issueRefreshToken(
     familyId: grant.familyId ?? newId('ses', Math.min(now, grant.startedAt ?? now)),
     subject: grant.subject,
     scope: grant.scope,
+    ...(grant.orgId !== undefined ? { orgId: grant.orgId } : {}),
     issuedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + REFRESH_TOKEN_TTL_SECONDS * 1000).toISOString(),
   };

@@ -10,7 +10,9 @@ import { THROTTLED, type LoginThrottle } from './login-throttle';
 import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
 import { issueRefreshToken, type RefreshTokenHasher } from './refresh-tokens';
 import { grantScope, parseScopeParameter, permissionsAnywhere } from './scope-parameter';
+import type { AccessPolicy } from './access-policy';
 import type { TokenAudiences } from './token-audiences';
+import { clientOrgClaims, readOrgIdParameter, userOrgClaims, type OrgClaims } from './token-org-claims';
 
 export interface TokenSuccess {
   access_token: string;
@@ -57,6 +59,8 @@ export interface TokenEndpointDeps {
   throttle: LoginThrottle;
   /** What `resource` may name (RFC 8707); Arbor's own API by default. */
   audiences: TokenAudiences;
+  /** Decides what a subject holds on the organization a grant's `org_id` names (AccessPolicy.heldBy). */
+  policy: AccessPolicy;
 }
 
 /**
@@ -65,7 +69,10 @@ export interface TokenEndpointDeps {
  * tokens rotate, and presenting a spent one revokes its whole family. Request checks that cost nothing
  * (client, scope grammar, resource) come before any password is hashed or refresh token spent, so a
  * refused request never uses up a refresh token. User tokens carry at most what the user holds somewhere;
- * client tokens at most the client's scopes.
+ * client tokens at most the client's scopes. The password and client_credentials grants may name one
+ * organization (`org_id`, issue 13): the token then carries `org_id`, `roles` and `permissions` there
+ * (OrgClaims), a snapshot for resource servers that decide offline; refreshes keep `org_id` and recompute
+ * the rest. Only such a request costs the extra lookups.
  */
 export class TokenEndpoint {
   constructor(private readonly deps: TokenEndpointDeps) {}
@@ -136,6 +143,8 @@ export class TokenEndpoint {
     if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
     const audience = this.deps.audiences.select(params.resource);
     if (!audience.ok) return fail(400, 'invalid_target', audience.description);
+    const orgId = readOrgIdParameter(params.org_id);
+    if (!orgId.ok) return fail(400, 'invalid_request', orgId.description);
 
     // Shed before anything else: whether the account exists does not change the answer, and a flood costs
     // neither a lookup nor a throttle write.
@@ -169,7 +178,13 @@ export class TokenEndpoint {
     const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, now));
     if (!scope.ok)
       return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
-    return this.userTokens(now.id, scope.value.join(' '), audience.value, undefined, undefined, startedAt);
+    let org: OrgClaims | undefined;
+    if (orgId.value !== undefined) {
+      const claims = await userOrgClaims(this.deps.policy, now, orgId.value);
+      if (!claims.ok) return fail(400, 'invalid_request', claims.description);
+      org = claims.claims;
+    }
+    return this.userTokens(now.id, scope.value.join(' '), audience.value, undefined, undefined, startedAt, org);
   }
 
   private async clientCredentialsGrant(
@@ -210,12 +225,23 @@ export class TokenEndpoint {
     if (!audience.ok) return fail(400, 'invalid_target', audience.description);
     const scope = grantScope(requested.value, check.client.scopes);
     if (!scope.ok) return fail(400, 'invalid_scope', scope.description);
+    const orgId = readOrgIdParameter(params.org_id);
+    if (!orgId.ok) return fail(400, 'invalid_request', orgId.description);
+    let org: OrgClaims | undefined;
+    if (orgId.value !== undefined) {
+      const claims = await clientOrgClaims(this.deps.policy, check.client, orgId.value);
+      if (!claims.ok) return fail(400, 'invalid_request', claims.description);
+      org = claims.claims;
+    }
+    // Without org_id the token names the client's own organization, as it always has, and nothing more.
     const issued = this.deps.tokens.issueAccessToken({
       sub: check.client.clientId,
       scope: scope.value.join(' '),
       clientId: check.client.clientId,
       audience: audience.value,
-      orgId: check.client.orgId,
+      orgId: org?.org_id ?? check.client.orgId,
+      roles: org?.roles,
+      permissions: org?.permissions,
     });
     return {
       ok: true,
@@ -259,13 +285,21 @@ export class TokenEndpoint {
     const heldNow = new Set<string>(await permissionsAnywhere(this.deps.readModels, user));
     if (requested.value !== undefined && !grantScope(requested.value, [...heldNow]).ok)
       return fail(400, 'invalid_scope', 'Scope not allowed: the user no longer holds all of it.');
+    // The family's organization stays; what the user holds there is recomputed from the current state.
+    let org: OrgClaims | undefined;
+    if (record.orgId !== undefined) {
+      const claims = await userOrgClaims(this.deps.policy, user, record.orgId);
+      if (!claims.ok)
+        return fail(400, 'invalid_grant', `The login's organization is out of reach now: ${claims.description}`);
+      org = claims.claims;
+    }
 
     // Atomic: of two concurrent refreshes with one token, one wins; the other is a reuse.
     const spent = await this.deps.tokenStore.spendRefreshToken(tokenHash);
     if (spent.status === 'unknown') return invalid;
     if (spent.status === 'reused') return this.reused(spent.record.familyId, invalid);
     const scope = withinFamily.value.filter((s) => heldNow.has(s));
-    return this.userTokens(user.id, scope.join(' '), audience.value, record.familyId, record.scope);
+    return this.userTokens(user.id, scope.join(' '), audience.value, record.familyId, record.scope, undefined, org);
   }
 
   /** A spent token came back: whoever holds the family may be an attacker, so the whole family ends. */
@@ -282,12 +316,14 @@ export class TokenEndpoint {
     familyId: string | undefined,
     familyScope = scope,
     startedAt?: number,
+    org?: OrgClaims,
   ): Promise<TokenResult> {
     const refresh = await issueRefreshToken(this.deps.tokenStore, this.deps.refreshTokens, {
       subject: userId,
       scope: familyScope,
       familyId,
       startedAt,
+      orgId: org?.org_id,
     });
     const issued = this.deps.tokens.issueAccessToken({
       sub: userId,
@@ -295,6 +331,9 @@ export class TokenEndpoint {
       clientId: FIRST_PARTY_CLIENT_ID,
       audience,
       sessionId: refresh.record.familyId,
+      orgId: org?.org_id,
+      roles: org?.roles,
+      permissions: org?.permissions,
     });
     return {
       ok: true,

@@ -22,6 +22,9 @@ export type IntrospectionResult =
       /** Access tokens only: the resource servers they are for (RFC 8707). */
       aud?: string | string[];
       org_id?: string;
+      /** RFC 9068 section 2.2.3.1 and issue 13: a token asked for one organization. */
+      roles?: string[];
+      permissions?: string[];
     };
 
 /** RFC 7009: done (also for tokens that are unknown or no longer active), or refused. */
@@ -76,6 +79,8 @@ export class TokenIntrospection {
       client_id: claims.client_id,
       aud: claims.aud,
       ...(claims.org_id !== undefined ? { org_id: claims.org_id } : {}),
+      ...(claims.roles !== undefined ? { roles: claims.roles } : {}),
+      ...(claims.permissions !== undefined ? { permissions: claims.permissions } : {}),
     };
   }
 

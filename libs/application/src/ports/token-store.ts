@@ -11,6 +11,11 @@ export interface RefreshTokenRecord {
   /** The user the family belongs to. */
   subject: string;
   scope: string;
+  /**
+   * The organization the login asked for (`org_id` at the token endpoint, issue 13): every access token of
+   * the family carries it, with roles and permissions recomputed at each refresh. Absent: no organization.
+   */
+  orgId?: string;
   issuedAt: string;
   expiresAt: string;
 }

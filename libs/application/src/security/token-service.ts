@@ -23,8 +23,15 @@ export interface AccessTokenClaims {
   scope: string;
   /** The OAuth client the token was issued to (RFC 9068 section 2.2). */
   client_id: string;
-  /** A client token's organization: the client acts within its subtree. */
+  /**
+   * The organization the token is for: a client token's own organization, or the one the grant's `org_id`
+   * parameter named (issue 13; then `roles` and `permissions` come with it).
+   */
   org_id?: string;
+  /** RFC 9068 section 2.2.3.1: the role ids the subject holds on `org_id` (tokens asked for one organization). */
+  roles?: string[];
+  /** What the subject holds on `org_id` when the token was issued (at most MAX_TOKEN_PERMISSIONS). */
+  permissions?: string[];
   /** The refresh-token family (login session) the token belongs to; revoking the family revokes it. */
   sid?: string;
 }
@@ -50,6 +57,9 @@ export interface AccessTokenSubject {
   /** `aud`: at least one absolute URI (RFC 8707 resource indicators). */
   audience: readonly string[];
   orgId?: string;
+  /** `roles` and `permissions` (a token asked for one organization, see OrgClaims). */
+  roles?: readonly string[];
+  permissions?: readonly string[];
   sessionId?: string;
 }
 
@@ -97,6 +107,8 @@ export class TokenService {
       scope: subject.scope,
       client_id: subject.clientId,
       ...(subject.orgId ? { org_id: subject.orgId } : {}),
+      ...(subject.roles ? { roles: [...subject.roles] } : {}),
+      ...(subject.permissions ? { permissions: [...subject.permissions] } : {}),
       ...(subject.sessionId ? { sid: subject.sessionId } : {}),
     };
     // Header key order is part of the token bytes: alg, typ, kid (jsonwebtoken keeps the order given here).

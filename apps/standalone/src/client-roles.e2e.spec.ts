@@ -140,3 +140,44 @@ describe('roles on client credentials', () => {
     expect((await app.call('PATCH', path('cc_01hzz0000000000000000000ab'), { body: { roles: [] } })).status).toBe(404);
   });
 });
+
+describe('roles of client credentials in access decisions (design: scopes plus roles)', () => {
+  it('a client whose role gives users:write is permitted it on its subtree, and the explanation names the role and its event', async () => {
+    const org = await createOrg(app, unique('ClientRoleDecision'));
+    const child = await createOrg(app, unique('ClientRoleDecisionChild'), org.id);
+    const issued = await app.call('POST', COLLECTION, {
+      body: { name: 'role holder', orgId: org.id, scopes: ['orgs:read'], roles: ['admin'] },
+    });
+    expect(issued.status).toBe(201);
+    const ask = (orgId: string, name: string) =>
+      app.call('POST', '/access/v1/evaluation', {
+        body: {
+          subject: { type: 'client', id: issued.body.clientId },
+          resource: { type: 'organization', id: orgId },
+          action: { name },
+          context: { explain: true },
+        },
+      });
+    const below = await ask(child.id, 'users:write');
+    expect(below.status).toBe(200);
+    expect(below.body.decision).toBe(true);
+    const grantedBy = (await app.call('GET', path(issued.body.id))).body.rolesGrantedBy;
+    expect(below.body.context.explanation.grants).toEqual([
+      {
+        kind: 'client_role',
+        role: 'admin',
+        client_id: issued.body.clientId,
+        organization_id: org.id,
+        inherited: true,
+        event: { id: grantedBy.eventId, type: 'ClientCredentialIssued', position: grantedBy.position },
+      },
+    ]);
+    // orgs:delete is neither a scope nor given by admin: still denied.
+    expect((await ask(child.id, 'orgs:delete')).body.decision).toBe(false);
+    // The scope alone explains as before.
+    expect((await ask(org.id, 'orgs:read')).body.context.explanation.grants.map((g: any) => g.kind)).toEqual([
+      'client_grant',
+      'client_role',
+    ]);
+  });
+});

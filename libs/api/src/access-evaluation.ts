@@ -57,7 +57,10 @@ async function resolveSubject(ctx: ApiContext, subject: AuthzenSubject): Promise
   }
   const client = await ctx.readModels.clients.getByClientId(subject.id);
   if (!client) return undefined;
-  return { holder: { type: 'client', orgId: client.orgId, grants: client.scopes.filter(isPermission) }, client };
+  return {
+    holder: { type: 'client', orgId: client.orgId, grants: client.scopes.filter(isPermission), roles: client.roles },
+    client,
+  };
 }
 
 /**
@@ -118,7 +121,7 @@ export async function permittedActions(ctx: ApiContext, principal: Principal, su
  * `context.explanation` (contract section 9): for a permit, `grants`, each naming what gives the permission:
  * `platform_admin`; `membership` (the role, the organization it is held on, whether inherited from that
  * ancestor, and the event that last set the membership's roles); `client_grant` (the client's scope, its
- * organization, the event that issued it). For a denial, `reason` and the `missing` permission.
+ * organization, the event that issued it); `client_role` (a role of the client that grants it, see clientGrants). For a denial, `reason` and the `missing` permission.
  */
 async function explain(
   ctx: ApiContext,
@@ -141,21 +144,7 @@ async function explain(
     };
   }
   if (holder.type === 'user' && holder.platformAdmin) return { grants: [{ kind: 'platform_admin' }] };
-  if (resolved.client) {
-    const client = resolved.client;
-    return {
-      grants: [
-        {
-          kind: 'client_grant',
-          scope: q.action,
-          client_id: client.clientId,
-          organization_id: client.orgId,
-          inherited: client.orgId !== q.orgId,
-          event: eventRef(lastSetting(await ctx.eventStore.readStream(clientStreamId(client.id)), 'scopes', position)),
-        },
-      ],
-    };
-  }
+  if (resolved.client) return { grants: await clientGrants(ctx, q, resolved.client, position) };
   const userId = q.subject.id;
   const chain = [...(await ctx.readModels.orgs.parents(q.orgId)).map((o) => o.id), q.orgId];
   const grants: Record<string, unknown>[] = [];
@@ -184,6 +173,41 @@ async function explain(
 }
 
 /** The last event of a stream, at or before `position`, that set `field` (a membership's roles, a client's scopes). */
+/**
+ * What gives a client `q.action` on `q.orgId` (design of issue 13: its scopes and its roles): `client_grant`
+ * when a scope does (the event that issued the scopes), `client_role` for each of its roles that grants it
+ * and reaches there (the event that last set its roles). Its stream is read once, only when explaining.
+ */
+async function clientGrants(
+  ctx: ApiContext,
+  q: Question,
+  client: ClientView,
+  position: number,
+): Promise<Record<string, unknown>[]> {
+  const stream = await ctx.eventStore.readStream(clientStreamId(client.id));
+  const common = { client_id: client.clientId, organization_id: client.orgId, inherited: client.orgId !== q.orgId };
+  const grants: Record<string, unknown>[] = [];
+  if (client.scopes.includes(q.action))
+    grants.push({
+      kind: 'client_grant',
+      scope: q.action,
+      ...common,
+      event: eventRef(lastSetting(stream, 'scopes', position)),
+    });
+  for (const roleId of client.roles) {
+    const role = ctx.policy.roles.get(roleId);
+    const reaches = role !== undefined && (role.appliesTo === 'subtree' || client.orgId === q.orgId);
+    if (reaches && (role.permissions as readonly string[]).includes(q.action))
+      grants.push({
+        kind: 'client_role',
+        role: roleId,
+        ...common,
+        event: eventRef(lastSetting(stream, 'roles', position)),
+      });
+  }
+  return grants;
+}
+
 function lastSetting(events: StoredEvent[], field: string, position: number): StoredEvent | undefined {
   let found: StoredEvent | undefined;
   for (const e of events)

@@ -70,6 +70,26 @@ const clientResult = (client: ClientView, status = 200, extra: Record<string, st
   headers: { ETag: clientTag(client), ...extra },
 });
 
+/**
+ * The If-Match precondition of a write to one client credential (PATCH, DELETE): its version as the read
+ * models hold it, compared by preconditionOf (404 when it does not exist, 412 when stale).
+ */
+const clientPrecondition = (req: Parameters<typeof preconditionOf>[0], ctx: ApiContext, clientCredentialId: string) =>
+  preconditionOf(
+    req,
+    async () => {
+      const client = await ctx.readModels.clients.get(clientCredentialId);
+      return (
+        client && {
+          version: client.version,
+          body: presentClient(client),
+          expected: { expectedVersion: client.version },
+        }
+      );
+    },
+    `Client credential ${clientCredentialId} does not exist.`,
+  );
+
 export const clientRoutes: RouteDefinition<ApiContext>[] = [
   defineApiRoute({
     operationId: 'createClientCredential',
@@ -225,20 +245,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const clientCredentialId = req.params.clientCredentialId;
-      const precondition = await preconditionOf(
-        req,
-        async () => {
-          const client = await ctx.readModels.clients.get(clientCredentialId);
-          return (
-            client && {
-              version: client.version,
-              body: presentClient(client),
-              expected: { expectedVersion: client.version },
-            }
-          );
-        },
-        `Client credential ${clientCredentialId} does not exist.`,
-      );
+      const precondition = await clientPrecondition(req, ctx, clientCredentialId);
       const command = {
         type: 'ChangeClientRoles' as const,
         clientCredentialId,
@@ -270,20 +277,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const clientCredentialId = req.params.clientCredentialId;
-      const precondition = await preconditionOf(
-        req,
-        async () => {
-          const client = await ctx.readModels.clients.get(clientCredentialId);
-          return (
-            client && {
-              version: client.version,
-              body: presentClient(client),
-              expected: { expectedVersion: client.version },
-            }
-          );
-        },
-        `Client credential ${clientCredentialId} does not exist.`,
-      );
+      const precondition = await clientPrecondition(req, ctx, clientCredentialId);
       const command = { type: 'RevokeClientCredential' as const, clientCredentialId, ...precondition };
       return executeWrite(ctx, req, principal, command, async () => ({ status: 204 }));
     },

@@ -1,5 +1,6 @@
 export * from './auth/access-facts';
 export * from './auth/access-policy';
+export * from './auth/access-caller-rule';
 export * from './auth/access-search';
 export * from './auth/authenticator';
 export * from './auth/client-authentication';

@@ -10,6 +10,7 @@ import {
   type RoleCatalog,
   type RoleReach,
 } from '@arbor/domain';
+import { callerReach } from './access-caller-rule';
 import type { AccessFacts, OrgRef } from './access-facts';
 import type { Principal } from './principal';
 
@@ -111,28 +112,22 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   }
 
   /**
-   * Who may ask the access decision API (contract section 9) about `subject` on `orgId`: platform admins
-   * anywhere; a user about themselves where they hold anything; a caller whose token carries
-   * `access:evaluate`: a client within its organization's subtree, a user where they hold `access:evaluate`.
-   * An organization outside the caller's reach is answered as if it did not exist (IAM_ERR_NOT_FOUND, 404);
-   * a caller that may not ask there is IAM_ERR_FORBIDDEN (403). Returns nothing; throws otherwise.
+   * Who may ask the access decision API (contract section 9) about `subject` on `orgId`: the caller rule
+   * (callerReach, which search scopes read too) applied to one organization. An organization outside the
+   * caller's reach is answered as if it did not exist (IAM_ERR_NOT_FOUND, 404); a caller that may not ask
+   * there is IAM_ERR_FORBIDDEN (403). Returns nothing; throws otherwise.
    */
   async requireMayAsk(principal: Principal, subject: { type: string; id: string }, orgId: string): Promise<void> {
-    const self = principal.type === 'user' && subject.type === 'user' && subject.id === principal.id;
-    if (!self && !principal.scopes.has('access:evaluate'))
-      throw new IamError(
-        'IAM_ERR_FORBIDDEN',
-        'Asking about subjects other than oneself needs a token with the access:evaluate scope.',
-      );
+    const reach = callerReach(principal, subject);
     if (!(await this.facts.org(orgId))) throw notFound(orgId);
-    if (this.isPlatformAdmin(principal)) return;
-    if (principal.type === 'client') {
-      if (!(await this.isWithin(orgId, principal.orgId))) throw notFound(orgId);
+    if (reach.kind === 'anywhere' || this.isPlatformAdmin(principal)) return;
+    if (reach.kind === 'client_subtree') {
+      if (!(await this.isWithin(orgId, reach.orgId))) throw notFound(orgId);
       return;
     }
     const held = await this.userPermissionsOn(principal.id, orgId, 'organization');
     if (held.size === 0) throw notFound(orgId);
-    if (self || held.has('access:evaluate')) return;
+    if (reach.kind === 'self' || held.has('access:evaluate')) return;
     throw forbidden('access:evaluate');
   }
 

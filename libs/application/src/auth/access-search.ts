@@ -1,5 +1,6 @@
 import { BUILT_IN_ROLE_CATALOG, IamError, type RoleCatalog, type RoleDefinition, type RoleId } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
+import { callerReach } from './access-caller-rule';
 import type { AccessPolicy } from './access-policy';
 import type { Principal } from './principal';
 
@@ -30,8 +31,8 @@ const grants = (role: RoleDefinition | undefined, action: string): boolean =>
   role !== undefined && (role.permissions as readonly string[]).includes(action);
 
 /**
- * The caller rule of the access decision API (design of issue 13): the subtrees within which `principal`
- * may ask about `subject` (undefined: everywhere).
+ * The caller rule of the access decision API (callerReach, which point checks read too) as the subtrees
+ * within which `principal` may ask about `subject` (undefined: everywhere):
  * - a user asking about themselves: everywhere (their own grants are theirs to know);
  * - a client credential whose token holds `access:evaluate`: its own organization's subtree;
  * - a user holding `access:evaluate` (admins, owners): the subtrees where they hold it; platform admins
@@ -43,7 +44,9 @@ export async function accessQuestionScope(
   principal: Principal,
   subject?: SearchSubject,
 ): Promise<string[] | undefined> {
-  if (principal.type === 'user' && subject?.type === 'user' && subject.id === principal.id) return undefined;
+  const reach = callerReach(principal, subject);
+  if (reach.kind === 'self' || reach.kind === 'anywhere') return undefined;
+  if (reach.kind === 'client_subtree') return [reach.orgId];
   const subtrees = await policy.subtreesWith(principal, 'access:evaluate');
   if (subtrees !== undefined && subtrees.length === 0)
     throw new IamError(

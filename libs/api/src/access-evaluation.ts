@@ -7,7 +7,15 @@ import {
   membershipStreamId,
   type StoredEvent,
 } from '@arbor/domain';
-import type { ClientView, PermissionHolder, Principal } from '@arbor/application';
+import {
+  RequestAccessFacts,
+  type AccessPolicy,
+  type AccessQuestionKey,
+  type ClientView,
+  type OrgRef,
+  type PermissionHolder,
+  type Principal,
+} from '@arbor/application';
 import type { ApiContext } from './api-context';
 import type { AuthzenSubject } from './authzen-schemas';
 
@@ -49,11 +57,15 @@ interface ResolvedSubject {
   client?: ClientView;
 }
 
-async function resolveSubject(ctx: ApiContext, subject: AuthzenSubject): Promise<ResolvedSubject | undefined> {
+async function resolveSubject(
+  ctx: ApiContext,
+  state: DecisionState,
+  subject: AuthzenSubject,
+): Promise<ResolvedSubject | undefined> {
   if (subject.type === 'user') {
-    const user = await ctx.readModels.users.get(subject.id);
+    const user = await state.facts.user(subject.id);
     if (!user || user.status !== 'active') return undefined;
-    return { holder: { type: 'user', id: user.id, platformAdmin: user.platformAdmin } };
+    return { holder: { type: 'user', id: subject.id, platformAdmin: user.platformAdmin } };
   }
   const client = await ctx.readModels.clients.getByClientId(subject.id);
   if (!client) return undefined;
@@ -64,10 +76,36 @@ async function resolveSubject(ctx: ApiContext, subject: AuthzenSubject): Promise
 }
 
 /**
- * The subjects one request has resolved, by `type id`: a batch about one subject reads it once. Per request
- * only, so every answer still reflects the read models at its position.
+ * One request's decision state: its access facts (RequestAccessFacts: each read once, a batch's in one
+ * query), the policy over them (the same rules as ctx.policy), and the subjects it resolved, by `type id`.
+ * Made per request and dropped with it, so every answer reflects the read models as its request read them.
  */
-export type SubjectCache = Map<string, Promise<ResolvedSubject | undefined>>;
+export interface DecisionState {
+  facts: RequestAccessFacts;
+  policy: AccessPolicy<OrgRef>;
+  subjects: Map<string, Promise<ResolvedSubject | undefined>>;
+}
+
+/**
+ * A fresh state for one request, its facts loaded for `questions` in one query: for each, the subject (a
+ * user) on the organization, and the caller on it when the caller rule will ask (a user, not a platform
+ * admin, asking about someone else: for a self question the two are the same pair, read once).
+ */
+export async function decisionState(
+  ctx: ApiContext,
+  principal: Principal,
+  questions: ReadonlyArray<Pick<Question, 'subject' | 'orgId'>>,
+): Promise<DecisionState> {
+  const facts = new RequestAccessFacts(ctx.readModels.memberships, ctx.policy.facts);
+  const pairs: AccessQuestionKey[] = [];
+  const callerAsks = principal.type === 'user' && !principal.platformAdmin;
+  for (const q of questions) {
+    pairs.push({ userId: q.subject.type === 'user' ? q.subject.id : null, orgId: q.orgId });
+    if (callerAsks) pairs.push({ userId: principal.id, orgId: q.orgId });
+  }
+  await facts.load(pairs);
+  return { facts, policy: ctx.policy.over(facts), subjects: new Map() };
+}
 
 /** One question: may `subject` do `action` on organization `orgId`? */
 export interface Question {
@@ -85,33 +123,40 @@ export interface Decision {
 
 /**
  * Answers one question for `principal`, after the caller rule (AccessPolicy.requireMayAsk: 404 or 403 as an
- * IamError). The answer is AccessPolicy.heldBy's, the same core that decides Arbor's own API; an unknown,
- * disabled or erased subject holds nothing. Explaining costs queries only when `explain` is set.
+ * IamError). The answer is AccessPolicy.heldBy's, the same core that decides Arbor's own API, over the
+ * request's facts (`state`, see decisionState); an unknown, disabled or erased subject holds nothing.
+ * Explaining costs queries only when `explain` is set.
  */
 export async function decide(
   ctx: ApiContext,
   principal: Principal,
   q: Question,
   position: number,
-  subjects: SubjectCache = new Map(),
+  state: DecisionState,
 ): Promise<Decision> {
-  await ctx.policy.requireMayAsk(principal, q.subject, q.orgId);
-  const key = `${q.subject.type} ${q.subject.id}`;
-  let resolving = subjects.get(key);
-  if (!resolving) subjects.set(key, (resolving = resolveSubject(ctx, q.subject)));
-  const resolved = await resolving;
-  const held = resolved ? await ctx.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
+  await state.policy.requireMayAsk(principal, q.subject, q.orgId);
+  const resolved = await subjectOf(ctx, state, q.subject);
+  const held = resolved ? await state.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
   const decision = (held as ReadonlySet<string>).has(q.action);
   if (!q.explain) return { decision };
   return { decision, context: { explanation: await explain(ctx, q, resolved, decision, position) } };
 }
 
+/** The subject, resolved once per request. */
+function subjectOf(ctx: ApiContext, state: DecisionState, subject: AuthzenSubject) {
+  const key = `${subject.type} ${subject.id}`;
+  let resolving = state.subjects.get(key);
+  if (!resolving) state.subjects.set(key, (resolving = resolveSubject(ctx, state, subject)));
+  return resolving;
+}
+
 /** The actions (permissions) the subject holds on the organization, in canonical order. */
 export async function permittedActions(ctx: ApiContext, principal: Principal, subject: AuthzenSubject, orgId: string) {
-  await ctx.policy.requireMayAsk(principal, subject, orgId);
-  const resolved = await resolveSubject(ctx, subject);
+  const state = await decisionState(ctx, principal, [{ subject, orgId }]);
+  await state.policy.requireMayAsk(principal, subject, orgId);
+  const resolved = await subjectOf(ctx, state, subject);
   if (!resolved) return [];
-  const held = await ctx.policy.heldBy(resolved.holder, orgId);
+  const held = await state.policy.heldBy(resolved.holder, orgId);
   const builtIn = PERMISSIONS.filter((p) => held.has(p));
   const others = [...(held as ReadonlySet<string>)].filter((p) => !isPermission(p)).sort();
   return [...builtIn, ...others];

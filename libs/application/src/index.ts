@@ -8,6 +8,7 @@ export * from './auth/first-party-client';
 export * from './auth/login-throttle';
 export * from './auth/principal';
 export * from './auth/refresh-tokens';
+export * from './auth/request-access-facts';
 export * from './auth/scope-parameter';
 export * from './auth/token-audiences';
 export * from './auth/token-caller';

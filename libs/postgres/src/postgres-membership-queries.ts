@@ -1,4 +1,12 @@
-import type { MembershipQueries, OrgUserView, Page, PageRequest, UserMembershipView } from '@arbor/application';
+import type {
+  AccessQuestionFacts,
+  AccessQuestionKey,
+  MembershipQueries,
+  OrgUserView,
+  Page,
+  PageRequest,
+  UserMembershipView,
+} from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { Pool } from 'pg';
 import { afterId, emptyPage, hasNul, isPgText, pageLimit, toPage, type IdKeyset } from './read-model-page-cursor';
@@ -49,6 +57,15 @@ interface UserMembershipRow {
  * projection deletes them too). Scopes (`withinSubtreesOf`) go through the closure: an organization is
  * inside a root's subtree when the closure links the root to it as an ancestor (itself included).
  */
+/** A row of accessQuestions (NULL columns where the organization or the user is unknown). */
+interface QuestionRow {
+  id: string | null;
+  parent_id: string | null;
+  status: OrgUserView['status'] | null;
+  platform_admin: boolean | null;
+  roles: unknown[][];
+}
+
 export class PostgresMembershipQueries implements MembershipQueries {
   private readonly byKey: string;
   private readonly byUser: string;
@@ -56,6 +73,7 @@ export class PostgresMembershipQueries implements MembershipQueries {
   private readonly byUserWithin: string;
   private readonly inheritedRoles: string;
   private readonly roots: string;
+  private readonly questions: string;
 
   constructor(
     private readonly pool: Pool,
@@ -87,6 +105,16 @@ export class PostgresMembershipQueries implements MembershipQueries {
     this.roots = `
       SELECT m.org_id, m.roles FROM ${memberships} m JOIN ${orgs} o ON o.id = m.org_id
       WHERE m.user_id = $1 AND NOT m.pending ORDER BY m.org_id`;
+    // accessQuestions: per pair, the organization and the user by primary key and the inherited roles as
+    // inheritedRoles reads them, in one statement over the pairs (unnest keeps their order in `i`).
+    this.questions = `
+      SELECT o.id, o.parent_id, u.status, u.platform_admin,
+        (SELECT COALESCE(jsonb_agg(m.roles), '[]'::jsonb) FROM ${closure} c
+         JOIN ${memberships} m ON m.org_id = c.ancestor_id AND m.user_id = q.user_id AND NOT m.pending
+         WHERE c.descendant_id = q.org_id) AS roles
+      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(user_id, org_id, i)
+      LEFT JOIN ${orgs} o ON o.id = q.org_id LEFT JOIN ${users} u ON u.id = q.user_id
+      ORDER BY q.i`;
   }
 
   async get(
@@ -169,5 +197,20 @@ export class PostgresMembershipQueries implements MembershipQueries {
     if (hasNul(userId)) return [];
     const rows = await this.sql.rows<{ org_id: string; roles: unknown[] }>(this.pool, this.roots, [userId]);
     return rows.map((row) => ({ orgId: row.org_id, roles: parseRoles(row.roles) }));
+  }
+
+  async accessQuestions(pairs: ReadonlyArray<AccessQuestionKey>): Promise<AccessQuestionFacts[]> {
+    if (pairs.length === 0) return [];
+    // An id PostgreSQL cannot take as text names nothing: NULL matches no row.
+    const text = (id: string | null) => (id === null || hasNul(id) ? null : id);
+    const rows = await this.sql.rows<QuestionRow>(this.pool, this.questions, [
+      pairs.map((p) => text(p.userId)),
+      pairs.map((p) => text(p.orgId)),
+    ]);
+    return rows.map((row) => ({
+      org: row.id === null ? undefined : { id: row.id, parentId: row.parent_id },
+      user: row.status === null ? undefined : { status: row.status, platformAdmin: row.platform_admin === true },
+      roles: parseRoles(...row.roles),
+    }));
   }
 }

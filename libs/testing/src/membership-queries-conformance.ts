@@ -99,6 +99,66 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
     expect(await rm.memberships.effectiveRoles('nobody', 'a11')).toEqual([]);
   });
 
+  it('answers access questions in one call: the organization, the user and exactly the effective roles', async () => {
+    await rm.apply([
+      log.user('pa', { email: 'pa@example.com', name: 'Pat' }, true),
+      log.userStatus('UserDisabled', 'u3'),
+      log.added('a1', 'u3', ['owner'], { pending: true }),
+    ]);
+    const pairs = [
+      { userId: 'u1', orgId: 'a11' },
+      { userId: 'u2', orgId: 'r' },
+      { userId: 'u3', orgId: 'b1' },
+      { userId: 'u3', orgId: 'a11' },
+      { userId: 'pa', orgId: 'o' },
+      { userId: 'nobody', orgId: 'a' },
+      { userId: 'u1', orgId: 'nope' },
+      { userId: null, orgId: 'b' },
+      { userId: 'u1', orgId: 'a11' },
+    ];
+    const facts = await rm.memberships.accessQuestions(pairs);
+    expect(facts).toEqual([
+      {
+        org: { id: 'a11', parentId: 'a1' },
+        user: { status: 'active', platformAdmin: false },
+        roles: ['member', 'admin'],
+      },
+      { org: { id: 'r', parentId: null }, user: { status: 'active', platformAdmin: false }, roles: [] },
+      { org: { id: 'b1', parentId: 'b' }, user: { status: 'disabled', platformAdmin: false }, roles: ['admin'] },
+      { org: { id: 'a11', parentId: 'a1' }, user: { status: 'disabled', platformAdmin: false }, roles: [] },
+      { org: { id: 'o', parentId: null }, user: { status: 'active', platformAdmin: true }, roles: [] },
+      { org: { id: 'a', parentId: 'r' }, user: undefined, roles: [] },
+      { org: undefined, user: { status: 'active', platformAdmin: false }, roles: [] },
+      { org: { id: 'b', parentId: 'r' }, user: undefined, roles: [] },
+      {
+        org: { id: 'a11', parentId: 'a1' },
+        user: { status: 'active', platformAdmin: false },
+        roles: ['member', 'admin'],
+      },
+    ]);
+    for (const [i, { userId, orgId }] of pairs.entries())
+      expect(facts[i].roles).toEqual(userId === null ? [] : await rm.memberships.effectiveRoles(userId, orgId));
+    // A user with many direct memberships (an adapter may find their roles from the other side): the same answer.
+    const many = Array.from({ length: 20 }, (_, i) => `o${String(i).padStart(2, '0')}`);
+    await rm.apply([
+      log.user('u5', { email: 'many@example.com', name: 'Many' }),
+      ...many.map((id) => log.created(id, id, 'o')),
+      ...many.map((id) => log.added(id, 'u5', ['member'])),
+      log.added('a', 'u5', ['admin']),
+      log.added('o', 'u5', ['owner']),
+    ]);
+    const manyFacts = await rm.memberships.accessQuestions([
+      { userId: 'u5', orgId: 'a11' },
+      { userId: 'u5', orgId: 'o07' },
+      { userId: 'u5', orgId: 'b' },
+    ]);
+    expect(manyFacts.map((f) => f.roles)).toEqual([['admin'], ['member', 'owner'], []]);
+    expect(await rm.memberships.accessQuestions([{ userId: 'u5', orgId: 'o07' }])).toEqual([manyFacts[1]]);
+    // One pair is the single-question path of an adapter; it answers the same.
+    expect(await rm.memberships.accessQuestions([pairs[2]])).toEqual([facts[2]]);
+    expect(await rm.memberships.accessQuestions([])).toEqual([]);
+  });
+
   it('moves inherited roles with a moved subtree', async () => {
     await rm.apply([log.moved('b', 'r', 'a1')]);
     expect(await rm.memberships.effectiveRoles('u2', 'b1')).toEqual(['member', 'owner']);

@@ -3,7 +3,7 @@ import { IamError, isIamError, type FieldError } from '@arbor/domain';
 import type { Principal } from '@arbor/application';
 import { defineRouteFor, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
-import { decide, decisionPosition, permittedActions, type Decision, type SubjectCache } from '../access-evaluation';
+import { decide, decisionPosition, decisionState, permittedActions, type Decision } from '../access-evaluation';
 import {
   decisionSchema,
   evaluationRequest,
@@ -80,17 +80,14 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const body = req.body;
       const position = await decisionPosition(ctx, body.context?.min_position);
-      const decision = await decide(
-        ctx,
-        req.auth as Principal,
-        {
-          subject: body.subject,
-          action: body.action.name,
-          orgId: body.resource.id,
-          explain: explainOf(body.context),
-        },
-        position,
-      );
+      const principal = req.auth as Principal;
+      const q = {
+        subject: body.subject,
+        action: body.action.name,
+        orgId: body.resource.id,
+        explain: explainOf(body.context),
+      };
+      const decision = await decide(ctx, principal, q, position, await decisionState(ctx, principal, [q]));
       return answer(req, { ...decision }, position);
     },
   }),
@@ -118,17 +115,18 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const items = evaluationsOf(body);
       const minPosition = Math.max(-1, ...items.map((i) => i.context?.min_position ?? -1));
       const position = await decisionPosition(ctx, minPosition < 0 ? undefined : minPosition);
+      const questions = items.map(question);
+      // One read for every question's facts; each evaluation is then answered from this request's state.
+      const state = await decisionState(ctx, principal, questions);
       // No `evaluations` (or an empty array): the single Access Evaluation (AuthZEN section 7.1).
       if (!body.evaluations || body.evaluations.length === 0) {
-        const only = items[0];
-        const decision = await decide(ctx, principal, question(only), position);
+        const decision = await decide(ctx, principal, questions[0], position, state);
         return answer(req, { ...decision }, position);
       }
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
       const evaluations: Decision[] = [];
-      const subjects: SubjectCache = new Map();
-      for (const item of items) {
-        const decision = await decide(ctx, principal, question(item), position, subjects).catch(perItemError);
+      for (const q of questions) {
+        const decision = await decide(ctx, principal, q, position, state).catch(perItemError);
         evaluations.push(decision);
         if (semantic === 'deny_on_first_deny' && !decision.decision) break;
         if (semantic === 'permit_on_first_permit' && decision.decision) break;

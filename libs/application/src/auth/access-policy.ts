@@ -33,6 +33,11 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     readonly roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
   ) {}
 
+  /** The same rules and role definitions over other facts (one request's: RequestAccessFacts). */
+  over<O extends OrgRef>(facts: AccessFacts<O>): AccessPolicy<O> {
+    return new AccessPolicy(facts, this.roles);
+  }
+
   /**
    * What the principal holds on `orgId`, narrowed by its token's scopes. `reach` `subtree` counts only grants
    * that also cover everything below `orgId` (a role held on `orgId` itself that applies to it alone does not).

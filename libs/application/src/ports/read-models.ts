@@ -146,6 +146,29 @@ export interface MembershipQueries {
   effectiveRoles(userId: string, orgId: string): Promise<Role[]>;
   /** Organizations where the user has a confirmed direct membership: the roots of what the user may see. */
   membershipRoots(userId: string): Promise<Array<{ orgId: string; roles: Role[] }>>;
+  /**
+   * What access questions about users on organizations need (AuthZEN evaluations, issue 13), one entry per
+   * pair and in their order, read in ONE query whatever their number, so a batch of evaluations costs one
+   * read: whether `orgId` exists, the user (undefined when unknown), and effectiveRoles(userId, orgId).
+   * `userId` null asks about the organization alone (`user` undefined, `roles` empty).
+   */
+  accessQuestions(pairs: ReadonlyArray<AccessQuestionKey>): Promise<AccessQuestionFacts[]>;
+}
+
+/** One (user, organization) pair of MembershipQueries.accessQuestions. */
+export interface AccessQuestionKey {
+  userId: string | null;
+  orgId: string;
+}
+
+/** The answer for one AccessQuestionKey. */
+export interface AccessQuestionFacts {
+  /** The organization (id, parent: null for a root), or undefined when it does not exist. */
+  org: { id: string; parentId: string | null } | undefined;
+  /** The user's status and platform-admin flag, or undefined when unknown (or `userId` null). */
+  user: { status: UserView['status']; platformAdmin: boolean } | undefined;
+  /** Exactly what effectiveRoles(userId, orgId) returns; empty for a null user. */
+  roles: Role[];
 }
 
 /**

@@ -29,12 +29,16 @@ const positionHeader = {
 };
 
 const common = {
-  400: problemResponse('The body breaks the AuthZEN request schema.'),
+  400: problemResponse(
+    'The body breaks the AuthZEN request schema, or its `context.min_position` lies beyond the end of the log.',
+  ),
   401: problemResponse('Missing or invalid access token.'),
   403: problemResponse('The caller may not ask about this subject there.'),
   404: problemResponse('The organization does not exist, or is outside the caller’s reach.'),
   503: {
-    ...problemResponse('The read models did not reach `context.min_position` in time; retry after Retry-After.'),
+    ...problemResponse(
+      'The read models did not reach `context.min_position` (a position the log holds) in time; retry after Retry-After.',
+    ),
     headers: {
       'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
     },
@@ -116,8 +120,8 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const body = req.body;
       const principal = req.auth as Principal;
       const items = evaluationsOf(body);
-      const minPosition = Math.max(-1, ...items.map((i) => i.context?.min_position ?? -1));
-      const position = await decisionPosition(ctx, minPosition < 0 ? undefined : minPosition);
+      const { minPosition, path } = latestMinPosition(body, items);
+      const position = await decisionPosition(ctx, minPosition, path);
       // No `evaluations` (or an empty array): the single Access Evaluation (AuthZEN section 7.1).
       if (!body.evaluations || body.evaluations.length === 0) {
         const only = items[0];
@@ -191,6 +195,21 @@ function evaluationsOf(body: EvaluationsRequest): Complete[] {
   });
   if (errors.length > 0) throw new IamError('IAM_ERR_VALIDATION', 'The request body is invalid.', errors);
   return out;
+}
+
+/**
+ * The largest `min_position` of a batch (the one that counts, contract section 9) and the JSON pointer of the
+ * `context` it came from: an evaluation's own, or the top-level default.
+ */
+function latestMinPosition(body: EvaluationsRequest, items: Complete[]): { minPosition?: number; path?: string } {
+  let found: { minPosition?: number; path?: string } = {};
+  items.forEach((item, i) => {
+    const p = item.context?.min_position;
+    if (p === undefined || (found.minPosition !== undefined && p <= found.minPosition)) return;
+    const own = body.evaluations?.[i]?.context !== undefined;
+    found = { minPosition: p, path: `/body${own ? `/evaluations/${i}` : ''}/context/min_position` };
+  });
+  return found;
 }
 
 const question = (item: Complete) => ({

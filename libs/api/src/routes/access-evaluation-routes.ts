@@ -76,7 +76,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: evaluationRequest } },
+    request: { body: { schema: evaluationRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'The decision.', schema: decisionSchema, headers: positionHeader },
       ...common,
@@ -106,7 +106,14 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: evaluationsRequest } },
+    request: {
+      body: {
+        schema: evaluationsRequest,
+        ignoresFreeValues: true,
+        invalidDetail:
+          'The request body is invalid: each evaluation needs a subject, an action and a resource, its own or the top-level default.',
+      },
+    },
     responses: {
       200: {
         description:
@@ -148,7 +155,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: searchActionRequest } },
+    request: { body: { schema: searchActionRequest, ignoresFreeValues: true } },
     responses: {
       200: {
         description: 'The permissions, complete in one page (there are few).',
@@ -171,8 +178,9 @@ type Complete = Required<Pick<Item, 'subject' | 'action' | 'resource'>> & Pick<I
 
 /**
  * The evaluations with the top-level defaults applied (AuthZEN section 7.1.1): a member of an evaluation
- * overrides the default (a `context` wholly); `subject`, `action` and `resource` missing from both is a 400
- * naming every such member. Without evaluations, the top level itself is the one evaluation.
+ * overrides the default (a `context` wholly). Without evaluations, the top level itself is the one evaluation.
+ * The schema (evaluationsRequest's `allOf`) already refuses a `subject`, `action` or `resource` missing from
+ * both; the 400 here restates it for the type system's sake and should never be reached.
  */
 function evaluationsOf(body: EvaluationsRequest): Complete[] {
   const list: Item[] = body.evaluations && body.evaluations.length > 0 ? body.evaluations : [{}];

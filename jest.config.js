@@ -61,6 +61,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'custom-roles',
   'authzen-evaluation',
   'authzen-search',
+  'authzen-document',
   'org-tokens',
 ];
 

@@ -58,6 +58,10 @@ it('a position the log holds but the read models lack: 503 with Retry-After, the
     expect(stale.headers.get('retry-after')).toBe('1');
     expect(stale.headers.get('content-type')).toContain('application/problem+json');
     expect(stale.body.code).toBe('IAM_ERR_UNAVAILABLE');
+    // Beyond the log's end is the caller's error, answered at once even while projection lags.
+    const beyond = await ask(position + 1_000_000);
+    expect(beyond.status).toBe(400);
+    expect(beyond.body.errors).toEqual([{ path: '/body/context/min_position', message: expect.any(String) }]);
   } finally {
     resume();
   }

@@ -62,6 +62,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'authzen-evaluation',
   'authzen-search',
   'authzen-document',
+  'org-metadata-document',
   'org-tokens',
 ];
 

@@ -1,6 +1,4 @@
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
-import type { ValidateFunction } from 'ajv';
+import { documentAgreement, type DocumentAgreement } from './test-support/document-agreement';
 import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 /**
@@ -12,43 +10,19 @@ import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
 let app: TestApp;
 let orgId: string;
 let adminId: string;
-const validators = new Map<string, ValidateFunction>();
+let agreement: DocumentAgreement;
 
 beforeAll(async () => {
   app = await startTestApp();
   orgId = (await createOrg(app, 'Document agreement')).id;
   adminId = (await app.call('GET', '/api/v1/users/me')).body.id;
-  const doc = (await app.call('GET', '/api/v1/openapi.json', { token: null })).body;
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addSchema(doc, 'doc');
-  for (const path of Object.keys(doc.paths).filter((p) => p.startsWith('/access/v1/'))) {
-    const pointer = `/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/post/requestBody/content/application~1json/schema`;
-    validators.set(path, ajv.compile({ $ref: `doc#${pointer}` }));
-  }
+  agreement = await documentAgreement(app);
 });
 afterAll(() => app.close());
 
-/** The document's verdict on `text` (parsed as JSON) and the server's answer to it. */
-async function both(path: string, text: string): Promise<{ schemaValid: boolean; status: number; body: any }> {
-  const validate = validators.get(path);
-  if (!validate) throw new Error(`the document has no request body for ${path}`);
-  const schemaValid = validate(JSON.parse(text)) as boolean;
-  const res = await app.call('POST', path, { rawBody: text, headers: { 'content-type': 'application/json' } });
-  return { schemaValid, status: res.status, body: res.body };
-}
-
-/** Asserts that the server accepts `text` exactly when the document does (a refusal is a 400). */
-async function expectAgreement(path: string, text: string, accepted: boolean): Promise<void> {
-  const { schemaValid, status, body } = await both(path, text);
-  expect({ path, text, schemaValid, status: status === 400 ? 400 : status < 300 ? 'ok' : status }).toEqual({
-    path,
-    text,
-    schemaValid: accepted,
-    status: accepted ? 'ok' : 400,
-  });
-  if (!accepted) expect(body.code).toBe('IAM_ERR_VALIDATION');
-}
+const expectAgreement = (path: string, text: string, accepted: boolean) =>
+  agreement.expectAgreement('POST', path, text, accepted);
+const both = (path: string, text: string) => agreement.both('POST', path, text);
 
 const subject = () => `{"type": "user", "id": "${adminId}"}`;
 const resource = () => `{"type": "organization", "id": "${orgId}"}`;

@@ -61,6 +61,8 @@ const PROFILE_NEUTRAL_SUITES = [
   'custom-roles',
   'authzen-evaluation',
   'authzen-search',
+  'authzen-document',
+  'org-metadata-document',
   'org-tokens',
 ];
 

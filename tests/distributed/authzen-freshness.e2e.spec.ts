@@ -13,8 +13,9 @@ import {
 
 /**
  * Fresh answers (contract section 9) against real processes: with the projector stopped, an access decision
- * that requires a position the read models have not reached answers 503 with Retry-After; once the projector
- * is back, the same request is answered at that position, and the decision includes the write.
+ * that requires a position the log holds but the read models have not reached answers 503 with Retry-After
+ * (one beyond the log's end is a 400 at once, even then: the gateway reads the head from PostgreSQL); once
+ * the projector is back, the same request is answered at that position, and the decision includes the write.
  */
 let app: TestApp;
 let stack: DistributedStack;
@@ -63,6 +64,10 @@ it('waits for min_position, answers 503 with Retry-After while the projector is 
   expect(stale.headers.get('retry-after')).toBe('1');
   expect(stale.headers.get('content-type')).toContain('application/problem+json');
   expect(stale.body.code).toBe('IAM_ERR_UNAVAILABLE');
+  // Beyond the log's end is the caller's error, answered at once even while projection lags.
+  const beyond = await ask(position + 1_000_000);
+  expect(beyond.status).toBe(400);
+  expect(beyond.body.errors).toEqual([{ path: '/body/context/min_position', message: expect.any(String) }]);
 
   await stack.restart('projector');
   const fresh = await ask(position);

@@ -328,7 +328,7 @@ describe('positions', () => {
     expect(Number(renamed.headers.get('arbor-position'))).toBeGreaterThan(position);
   });
 
-  it('min_position the read models have reached is answered at once; one they never reach is a 503 with Retry-After', async () => {
+  it('min_position the read models have reached is answered at once; one beyond the end of the log is a 400 at once', async () => {
     const now = (await evaluate({ subject: user(member.id), resource: org(d.id), action: { name: 'orgs:read' } })).body
       .context.position;
     const reached = await evaluate({
@@ -338,16 +338,37 @@ describe('positions', () => {
       context: { min_position: now },
     });
     expect(reached.status).toBe(200);
+    // Nothing is written meanwhile (this suite's writes are all awaited), so the log ends at `now`.
     const beyond = await evaluate({
       subject: user(member.id),
       resource: org(d.id),
       action: { name: 'orgs:read' },
       context: { min_position: now + 1_000_000 },
     });
-    expect(beyond.status).toBe(503);
-    expect(beyond.headers.get('retry-after')).toBe('1');
+    expect(beyond.status).toBe(400);
     expect(beyond.headers.get('content-type')).toContain('application/problem+json');
-  }, 20_000);
+    expect(beyond.body.code).toBe('IAM_ERR_VALIDATION');
+    expect(beyond.body.errors).toEqual([{ path: '/body/context/min_position', message: expect.any(String) }]);
+    // In a batch, the pointer names the evaluation whose context holds it.
+    const batch = await app.call('POST', '/access/v1/evaluations', {
+      body: {
+        subject: user(member.id),
+        resource: org(d.id),
+        action: { name: 'orgs:read' },
+        context: { min_position: now },
+        evaluations: [{}, { context: { min_position: Number.MAX_SAFE_INTEGER } }],
+      },
+    });
+    expect(batch.status).toBe(400);
+    expect(batch.body.errors).toEqual([
+      { path: '/body/evaluations/1/context/min_position', message: expect.any(String) },
+    ]);
+    const search = await app.call('POST', '/access/v1/search/action', {
+      body: { subject: user(member.id), resource: org(d.id), context: { min_position: now + 1_000_000 } },
+    });
+    expect(search.status).toBe(400);
+    expect(search.body.errors).toEqual([{ path: '/body/context/min_position', message: expect.any(String) }]);
+  });
 });
 
 describe('GET /.well-known/authzen-configuration', () => {

@@ -30,12 +30,27 @@ export const MIN_POSITION_WAIT_MS = 5_000;
 export const MIN_POSITION_RETRY_AFTER_SECONDS = 1;
 
 /**
- * The log position an answer is decided at: once the read models include `minPosition` (if given; 503
- * IAM_ERR_UNAVAILABLE with Retry-After after MIN_POSITION_WAIT_MS), their checkpoint, read before anything
- * the decision reads, so the decision reflects at least every event up to it.
+ * The log position an answer is decided at: once the read models include `minPosition` (if given), their
+ * checkpoint, read before anything the decision reads, so the decision reflects at least every event up to it.
+ * A `minPosition` the log itself has not reached (beyond the event store's head) is the caller's error, known at
+ * once: 400 IAM_ERR_VALIDATION naming `path` (a JSON pointer into the body). One the log holds but the read
+ * models have not projected yet waits up to MIN_POSITION_WAIT_MS, then 503 IAM_ERR_UNAVAILABLE with Retry-After.
+ * The head is read only when the read models are not known to include `minPosition` already; a position a
+ * write answered is committed before its answer, so it is never beyond the head read here.
  */
-export async function decisionPosition(ctx: ApiContext, minPosition: number | undefined): Promise<number> {
-  if (minPosition !== undefined && minPosition > 0) {
+export async function decisionPosition(
+  ctx: ApiContext,
+  minPosition: number | undefined,
+  path = '/body/context/min_position',
+): Promise<number> {
+  if (minPosition !== undefined && minPosition > 0 && minPosition > (ctx.projection.position ?? 0)) {
+    const head = await ctx.eventStore.headPosition();
+    if (minPosition > head)
+      throw new IamError(
+        'IAM_ERR_VALIDATION',
+        `Log position ${minPosition} does not exist yet: the log ends at ${head}.`,
+        [{ path, message: `must not exceed the log's last position (${head})` }],
+      );
     try {
       await ctx.projection.waitFor(minPosition, MIN_POSITION_WAIT_MS);
     } catch (e) {

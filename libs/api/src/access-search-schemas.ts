@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox';
+import { SEARCH_TOKEN_PATTERN } from './access-search-tokens';
+import { STORABLE_TEXT } from './authzen-schemas';
 import { idSchema } from './schemas';
 
 /**
@@ -35,7 +37,9 @@ const page = Type.Optional(
         Type.String({
           minLength: 1,
           maxLength: 1024,
-          description: 'The `next_token` of the previous page; every other member must be as in that request.',
+          pattern: SEARCH_TOKEN_PATTERN,
+          description:
+            'The `next_token` of the previous page (base64url `<keyset>.<tag>`), valid only for the search that issued it: every other member must be as in that request.',
         }),
       ),
       limit: Type.Optional(
@@ -56,7 +60,11 @@ export const resourceSearchRequest = Type.Object(
     subject: Type.Object({ type: subjectType, id: idSchema, properties }, { title: 'AuthZenSubject' }),
     action,
     resource: Type.Object(
-      { type: organizationType, id: Type.Optional(Type.String({ description: 'Ignored.' })), properties },
+      {
+        type: organizationType,
+        id: Type.Optional(Type.String({ pattern: STORABLE_TEXT, description: 'Ignored.' })),
+        properties,
+      },
       { title: 'AuthZenResourceType' },
     ),
     context,
@@ -68,7 +76,11 @@ export const resourceSearchRequest = Type.Object(
 export const subjectSearchRequest = Type.Object(
   {
     subject: Type.Object(
-      { type: subjectType, id: Type.Optional(Type.String({ description: 'Ignored.' })), properties },
+      {
+        type: subjectType,
+        id: Type.Optional(Type.String({ pattern: STORABLE_TEXT, description: 'Ignored.' })),
+        properties,
+      },
       { title: 'AuthZenSubjectType' },
     ),
     action,

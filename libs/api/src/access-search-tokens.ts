@@ -14,6 +14,9 @@ import type { KeyedDigest } from '@arbor/application';
 
 const TAG_LENGTH = 22;
 
+/** What every token this module issues looks like (the request schema's `page.token` pattern). */
+export const SEARCH_TOKEN_PATTERN = `^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{${TAG_LENGTH}}$`;
+
 /** JSON with object members sorted, so that member order (which JSON does not fix) does not matter. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;

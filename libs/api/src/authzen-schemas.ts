@@ -8,7 +8,13 @@ import { Type, type Static } from '@sinclair/typebox';
  */
 
 const open = { additionalProperties: true } as const;
-const idText = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+/**
+ * Text the API accepts in any string it reads (contract section 1): anything but U+0000, which PostgreSQL
+ * cannot hold (text-rules.ts refuses it before any schema; the pattern says so in the document).
+ */
+export const STORABLE_TEXT = '^[^\\u0000]*$';
+const idText = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 200, pattern: STORABLE_TEXT, description });
 const properties = Type.Optional(
   Type.Object({}, { ...open, description: 'Attributes of the entity (AuthZEN); Arbor decides without them.' }),
 );
@@ -37,7 +43,15 @@ export const authzenResource = Type.Object(
 
 /** AuthZEN section 5.3: the action is a permission name (contract section 4, or an application permission). */
 export const authzenAction = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200, description: 'A permission, e.g. `orgs:write`.' }), properties },
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: STORABLE_TEXT,
+      description: 'A permission, e.g. `orgs:write`.',
+    }),
+    properties,
+  },
   open,
 );
 
@@ -70,6 +84,19 @@ export const evaluationRequest = Type.Object(
 export const MAX_EVALUATIONS = 100;
 
 export const EVALUATIONS_SEMANTICS = ['execute_all', 'deny_on_first_deny', 'permit_on_first_permit'] as const;
+
+/**
+ * AuthZEN section 7.1.1 as a schema: without a top-level default for `member`, there must be evaluations and
+ * each must name `member` itself (an empty or absent `evaluations` makes the top level the one evaluation).
+ */
+const everyEvaluationHas = (member: 'subject' | 'action' | 'resource') => {
+  // `{}`: the member's schema is the object's own; naming it here keeps `required` beside its property.
+  const has = { properties: { [member]: {} }, required: [member] };
+  return {
+    if: { not: has },
+    then: { required: ['evaluations'], properties: { evaluations: { minItems: 1, items: has } } },
+  };
+};
 
 /** AuthZEN section 7.1: `POST /access/v1/evaluations`; top-level members are the defaults of each evaluation. */
 export const evaluationsRequest = Type.Object(
@@ -106,7 +133,13 @@ export const evaluationsRequest = Type.Object(
       ),
     ),
   },
-  { ...open, title: 'AccessEvaluationsRequest' },
+  {
+    ...open,
+    title: 'AccessEvaluationsRequest',
+    description:
+      'Each evaluation needs a subject, an action and a resource: its own or the top-level default. Without evaluations (or with none), the top level is the one evaluation and needs all three.',
+    allOf: (['subject', 'action', 'resource'] as const).map(everyEvaluationHas),
+  },
 );
 
 /** AuthZEN section 11.3 (action search): what the subject may do on the organization. */

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { JsonSchema } from '@arbor/http';
+import { NO_NUL_PATTERN, storedJsonValueRef, type JsonSchema } from '@arbor/http';
 import {
   BUILT_IN_ROLE_IDS,
   ORG_DESCRIPTION_MAX,
@@ -97,9 +97,13 @@ export const orgSchema: JsonSchema = {
 const orgName = displayNameSchema(ORG_NAME_MAX);
 const orgParentId = Type.Union([idSchema, Type.Null()]);
 const orgDescription = Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: ORG_DESCRIPTION_MAX });
+/** Kept as sent, so the body rules hold inside it and the schema says so (StoredJsonValue); 4 KiB at most. */
 const orgMetadata = Type.Unsafe<Record<string, unknown>>({
   type: 'object',
-  description: 'Any JSON object of at most 4 KiB.',
+  propertyNames: { pattern: NO_NUL_PATTERN },
+  additionalProperties: storedJsonValueRef,
+  description:
+    'Any JSON object of at most 4 KiB, kept exactly: numbers within ±(2^53 − 1), no U+0000 in strings or member names.',
 });
 
 export const createOrgBody = Type.Object(

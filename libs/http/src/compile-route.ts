@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { BodyRules } from './extract-request-body';
 import { FORM_CONTENT_TYPE, isParseableMediaType } from './extract-request-body';
+import { freeValueTest } from './free-values';
 import type { HandlerResult, JsonSchema, RouteDefinition } from './route-definition';
 import type { SchemaCompiler } from './schema-compiler';
 import { pathParamNames } from './path-param-names';
@@ -60,6 +61,7 @@ export const compileRoute = <Ctx>(
       validateJson: types.some((t) => t !== FORM_CONTENT_TYPE) ? compiler.compile('exact', schema) : undefined,
       validateForm: types.includes(FORM_CONTENT_TYPE) ? compiler.compile('coercing', schema) : undefined,
       repeatable: request.body.repeatable === undefined ? undefined : new Set(request.body.repeatable),
+      free: request.body.ignoresFreeValues === true ? freeValueTest(schema) : undefined,
       invalidDetail: request.body.invalidDetail ?? 'The request body is invalid.',
     };
   }

@@ -1,5 +1,6 @@
 import { SyntaxKind, createScanner } from 'jsonc-parser';
 import { textFault } from './text-rules';
+import type { JsonPath } from './free-values';
 import { escapePointer } from './to-field-errors';
 
 /** How deep a request body may nest (the body itself is level 1): far beyond any real request, far below a stack. */
@@ -40,12 +41,20 @@ interface Frame {
  * - a string or member name that `textFault` refuses is refused (text-rules.ts): a lone surrogate is not
  *   Unicode text and cannot be stored as UTF-8 without loss (it becomes U+FFFD, equal to any other such name);
  *   U+0000 cannot be stored by PostgreSQL.
+ * `free` (optional) names locations whose values nobody reads (freeValueTest: a route that `ignoresFreeValues`):
+ * the number and text rules, which exist so that what is kept is what was sent, are not applied there; depth
+ * and repeated names still are.
  * Cost (`node bench/duplicate-keys.mjs`): a few microseconds on a 200-byte body, tens on 4 KiB.
  */
-export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): JsonStructureFault | undefined => {
+export const jsonStructureFault = (
+  text: string,
+  maxDepth = MAX_JSON_DEPTH,
+  free?: (path: JsonPath) => boolean,
+): JsonStructureFault | undefined => {
   const scanner = createScanner(text, true);
   const stack: Frame[] = [];
   const here = (): string => stack.map((f) => `/${escapePointer(String(f.at))}`).join('');
+  const kept = (): boolean => free === undefined || !free(stack.map((f) => f.at));
   for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
     const top = stack[stack.length - 1];
     switch (token) {
@@ -73,12 +82,13 @@ export const jsonStructureFault = (text: string, maxDepth = MAX_JSON_DEPTH): Jso
           top.names!.add(value);
         }
         const message = textFault(value);
-        if (message !== undefined) return { kind: 'text', pointer: here(), message };
+        if (message !== undefined && kept()) return { kind: 'text', pointer: here(), message };
         break;
       }
       case SyntaxKind.NumericLiteral:
         // NaN cannot come from a JSON number; `!(<=)` also catches Infinity.
-        if (!(Math.abs(Number(scanner.getTokenValue())) <= MAX_JSON_NUMBER)) return { kind: 'number', pointer: here() };
+        if (!(Math.abs(Number(scanner.getTokenValue())) <= MAX_JSON_NUMBER) && kept())
+          return { kind: 'number', pointer: here() };
         break;
       default:
         break;

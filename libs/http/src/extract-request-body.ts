@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { Request } from 'express';
 import { MAX_JSON_DEPTH, jsonStructureFault } from './duplicate-keys';
+import type { JsonPath } from './free-values';
 import { collectUnique } from './parse-query-string';
 import { readRawBody } from './read-raw-body';
 import { payloadTooLargeProblem, unsupportedMediaTypeProblem, validationProblem } from './request-problems';
@@ -22,6 +23,8 @@ export interface BodyRules {
   validateForm?: ValidateFunction;
   /** Form fields that may repeat, collected as arrays (`request.body.repeatable`). */
   repeatable?: ReadonlySet<string>;
+  /** Where the JSON body's values are never read (see `ignoresFreeValues`): exempt from the number and text rules. */
+  free?: (path: JsonPath) => boolean;
   /** The 400's detail when the body breaks its schema. */
   invalidDetail: string;
 }
@@ -66,7 +69,7 @@ export const extractRequestBody = async (req: Request, rules: BodyRules, limit: 
     }
     const bytes = await readRawBody(req, limit);
     if (bytes.length === 0) return absent(rules);
-    value = decode(bytes, isJson, rules.repeatable);
+    value = decode(bytes, isJson, rules);
   }
 
   const validate = isJson ? rules.validateJson : rules.validateForm;
@@ -103,14 +106,14 @@ const absent = (rules: BodyRules): undefined => {
   return undefined;
 };
 
-const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> | undefined): unknown => {
+const decode = (bytes: Buffer, isJson: boolean, rules: BodyRules): unknown => {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     throw validationProblem('The request body is not valid UTF-8.', [{ path: '/body', message: 'is not valid UTF-8' }]);
   }
-  if (!isJson) return collectUnique(new URLSearchParams(text), Object.create(null), 'body', repeatable);
+  if (!isJson) return collectUnique(new URLSearchParams(text), Object.create(null), 'body', rules.repeatable);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -119,7 +122,7 @@ const decode = (bytes: Buffer, isJson: boolean, repeatable: ReadonlySet<string> 
     throw validationProblem('The request body is malformed JSON.', [{ path: '/body', message: 'is malformed JSON' }]);
   }
   // Any JSON text may hold a number or a string to refuse; only objects and arrays nest or repeat names.
-  const fault = jsonStructureFault(text);
+  const fault = jsonStructureFault(text, MAX_JSON_DEPTH, rules.free);
   if (fault?.kind === 'too-deep')
     throw validationProblem(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [
       { path: '/body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` },

@@ -36,4 +36,6 @@ export { defineRoute, defineRouteFor } from './route-definition';
 export { RouteTable, type RouteMatch } from './route-table';
 export type { HttpLog, MapError } from './to-problem';
 export type { JsonStructureFault } from './duplicate-keys';
+export type { JsonPath } from './free-values';
+export { NO_NUL_PATTERN, storedJsonValueRef, storedJsonValueSchema } from './json-value-schema';
 export { MAX_JSON_DEPTH, jsonStructureFault } from './duplicate-keys';

@@ -1,4 +1,5 @@
 import { PROBLEM_CONTENT_TYPE } from './http-problem';
+import { storedJsonValueSchema } from './json-value-schema';
 import type { JsonSchema, ResponseSpec } from './route-definition';
 
 /** The RFC 9457 problem body as JSON Schema; published as `components.schemas.Problem`. */
@@ -34,7 +35,10 @@ export const problemSchema: JsonSchema = {
 export const problemSchemaRef: JsonSchema = { $ref: '#/components/schemas/Problem' };
 
 /** The `components.schemas` every document carries and every validator can resolve `$ref`s into. */
-export const sharedSchemas: Record<string, JsonSchema> = { Problem: problemSchema };
+export const sharedSchemas: Record<string, JsonSchema> = {
+  Problem: problemSchema,
+  StoredJsonValue: storedJsonValueSchema,
+};
 
 export const problemResponse = (description: string): ResponseSpec => ({
   description,

@@ -45,6 +45,13 @@ export interface RequestSpec<
      */
     repeatable?: string[];
     /**
+     * The handler never reads a value the schema leaves free (an unknown member of an open object, a value
+     * of `{}`), as AuthZEN requires of receivers: the JSON body rules that keep stored values exact (numbers
+     * within ±(2^53 − 1), no U+0000, no lone surrogate: jsonStructureFault) are not applied there, so a body
+     * the schema accepts is not refused for what is ignored. Everything the schema constrains keeps them.
+     */
+    ignoresFreeValues?: boolean;
+    /**
      * The `detail` of a 400 when the body breaks its schema (default: "The request body is invalid."): says
      * what the operation takes where schema errors alone would not (a `oneOf` of two shapes, say).
      */

@@ -29,12 +29,16 @@ const positionHeader = {
 };
 
 const common = {
-  400: problemResponse('The body breaks the AuthZEN request schema.'),
+  400: problemResponse(
+    'The body breaks the AuthZEN request schema, or its `context.min_position` lies beyond the end of the log.',
+  ),
   401: problemResponse('Missing or invalid access token.'),
   403: problemResponse('The caller may not ask about this subject there.'),
   404: problemResponse('The organization does not exist, or is outside the caller’s reach.'),
   503: {
-    ...problemResponse('The read models did not reach `context.min_position` in time; retry after Retry-After.'),
+    ...problemResponse(
+      'The read models did not reach `context.min_position` (a position the log holds) in time; retry after Retry-After.',
+    ),
     headers: {
       'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
     },
@@ -72,7 +76,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: evaluationRequest } },
+    request: { body: { schema: evaluationRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'The decision.', schema: decisionSchema, headers: positionHeader },
       ...common,
@@ -99,7 +103,14 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: evaluationsRequest } },
+    request: {
+      body: {
+        schema: evaluationsRequest,
+        ignoresFreeValues: true,
+        invalidDetail:
+          'The request body is invalid: each evaluation needs a subject, an action and a resource, its own or the top-level default.',
+      },
+    },
     responses: {
       200: {
         description:
@@ -113,8 +124,8 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const body = req.body;
       const principal = req.auth as Principal;
       const items = evaluationsOf(body);
-      const minPosition = Math.max(-1, ...items.map((i) => i.context?.min_position ?? -1));
-      const position = await decisionPosition(ctx, minPosition < 0 ? undefined : minPosition);
+      const { minPosition, path } = latestMinPosition(body, items);
+      const position = await decisionPosition(ctx, minPosition, path);
       const questions = items.map(question);
       // One read for every question's facts; each evaluation is then answered from this request's state.
       const state = await decisionState(ctx, principal, questions);
@@ -142,7 +153,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: searchActionRequest } },
+    request: { body: { schema: searchActionRequest, ignoresFreeValues: true } },
     responses: {
       200: {
         description: 'The permissions, complete in one page (there are few).',
@@ -165,8 +176,9 @@ type Complete = Required<Pick<Item, 'subject' | 'action' | 'resource'>> & Pick<I
 
 /**
  * The evaluations with the top-level defaults applied (AuthZEN section 7.1.1): a member of an evaluation
- * overrides the default (a `context` wholly); `subject`, `action` and `resource` missing from both is a 400
- * naming every such member. Without evaluations, the top level itself is the one evaluation.
+ * overrides the default (a `context` wholly). Without evaluations, the top level itself is the one evaluation.
+ * The schema (evaluationsRequest's `allOf`) already refuses a `subject`, `action` or `resource` missing from
+ * both; the 400 here restates it for the type system's sake and should never be reached.
  */
 function evaluationsOf(body: EvaluationsRequest): Complete[] {
   const list: Item[] = body.evaluations && body.evaluations.length > 0 ? body.evaluations : [{}];
@@ -189,6 +201,21 @@ function evaluationsOf(body: EvaluationsRequest): Complete[] {
   });
   if (errors.length > 0) throw new IamError('IAM_ERR_VALIDATION', 'The request body is invalid.', errors);
   return out;
+}
+
+/**
+ * The largest `min_position` of a batch (the one that counts, contract section 9) and the JSON pointer of the
+ * `context` it came from: an evaluation's own, or the top-level default.
+ */
+function latestMinPosition(body: EvaluationsRequest, items: Complete[]): { minPosition?: number; path?: string } {
+  let found: { minPosition?: number; path?: string } = {};
+  items.forEach((item, i) => {
+    const p = item.context?.min_position;
+    if (p === undefined || (found.minPosition !== undefined && p <= found.minPosition)) return;
+    const own = body.evaluations?.[i]?.context !== undefined;
+    found = { minPosition: p, path: `/body${own ? `/evaluations/${i}` : ''}/context/min_position` };
+  });
+  return found;
 }
 
 const question = (item: Complete) => ({

@@ -52,7 +52,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: resourceSearchRequest } },
+    request: { body: { schema: resourceSearchRequest, ignoresFreeValues: true } },
     responses: { 200: { description: 'A page of organizations.', schema: searchResponse('organization') }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -85,7 +85,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: subjectSearchRequest } },
+    request: { body: { schema: subjectSearchRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'A page of subjects.', schema: searchResponse('subject') },
       ...errors,

@@ -277,3 +277,29 @@ describe('pages', () => {
     expect(members.ids).toEqual(sorted([adminId, h.userId]));
   }, 120_000);
 });
+
+describe('freshness (context.min_position, as in the evaluations)', () => {
+  it("a search answers once the read models include a write's Arbor-Position; a position beyond the log is a 400 at once", async () => {
+    const made = await app.call('POST', '/api/v1/orgs', { body: { name: 'fresh', parentId: org.A.id } });
+    expectStatus(made, 201);
+    const written = Number(made.headers.get('arbor-position'));
+    const found = await search('resource', {
+      ...resourceQuery(user.adminA.id, 'orgs:write', { limit: 1000 }),
+      context: { min_position: written },
+    });
+    expectStatus(found, 200);
+    expect(found.body.context.position).toBeGreaterThanOrEqual(written);
+    expect(found.body.results.map((r: { id: string }) => r.id)).toContain(made.body.id);
+    for (const kind of ['resource', 'subject'] as const) {
+      const body =
+        kind === 'resource'
+          ? resourceQuery(user.adminA.id, 'orgs:write')
+          : subjectQuery('user', org.A.id, 'orgs:write');
+      const beyond = await search(kind, { ...body, context: { min_position: written + 1_000_000 } });
+      expectStatus(beyond, 400);
+      expect(beyond.body.errors).toEqual([{ path: '/body/context/min_position', message: expect.any(String) }]);
+      const negative = await search(kind, { ...body, context: { min_position: -1 } });
+      expectStatus(negative, 400);
+    }
+  });
+});

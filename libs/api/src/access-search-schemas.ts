@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { SEARCH_TOKEN_PATTERN } from './access-search-tokens';
-import { STORABLE_TEXT } from './authzen-schemas';
+import { STORABLE_TEXT, authzenContext } from './authzen-schemas';
 import { idSchema } from './schemas';
 
 /**
@@ -28,8 +28,8 @@ const subjectType = Type.Unsafe<'user' | 'client'>({
 });
 const organizationType = Type.Unsafe<'organization'>({ type: 'string', enum: ['organization'] });
 const action = Type.Object({ name: actionName, properties }, { title: 'AuthZenAction' });
-/** `min_position` (a log position) is read by the freshness branch; other members are ignored. */
-const context = Type.Optional(Type.Record(Type.String(), Type.Unknown(), { title: 'AuthZenContext' }));
+/** As in the evaluations: `min_position` makes the search wait for the read models; other members are ignored. */
+const context = Type.Optional(authzenContext);
 const page = Type.Optional(
   Type.Object(
     {

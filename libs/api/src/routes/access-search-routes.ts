@@ -2,6 +2,7 @@ import { IamError } from '@arbor/domain';
 import { AccessSearch, accessQuestionScope, type Principal } from '@arbor/application';
 import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { decisionPosition } from '../access-evaluation';
 import {
   SEARCH_LIMIT_DEFAULT,
   resourceSearchRequest,
@@ -60,7 +61,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const within = await accessQuestionScope(ctx.policy, principal, req.body.subject);
       const after = await openSearchToken(ctx.cursorDigest, 'searchResources', body, limit);
-      const position = await ctx.readModels.checkpoint();
+      const position = await decisionPosition(ctx, req.body.context?.min_position);
       const search = new AccessSearch(ctx.readModels, ctx.policy.roles);
       const found = await search.resources(req.body.subject, req.body.action.name, within, after, limit + 1);
       const { items, nextToken } = await page(ctx, 'searchResources', body, limit, found, (id) => id);
@@ -102,7 +103,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
         (within === undefined || (await anyAsync(within, (root) => ctx.policy.isWithin(orgId, root))));
       if (!reachable) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
       const after = await openSearchToken(ctx.cursorDigest, 'searchSubjects', body, limit);
-      const position = await ctx.readModels.checkpoint();
+      const position = await decisionPosition(ctx, req.body.context?.min_position);
       const search = new AccessSearch(ctx.readModels, ctx.policy.roles);
       const type = req.body.subject.type;
       const found = await search.subjects(type, orgId, req.body.action.name, after, limit + 1);

@@ -229,6 +229,13 @@ export class MembershipIndex {
       case 'UserEnabled':
       case 'UserPasswordChanged':
       case 'UserPasswordSet':
+      // Role and application-permission definitions are the RoleIndex's concern.
+      case 'ApplicationPermissionDefined':
+      case 'ApplicationPermissionUpdated':
+      case 'ApplicationPermissionDeleted':
+      case 'RoleDefined':
+      case 'RoleUpdated':
+      case 'RoleDeleted':
         return;
       default:
         return unhandledEventType(event);

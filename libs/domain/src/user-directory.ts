@@ -129,6 +129,13 @@ export class UserDirectory {
       case 'ClientCredentialIssued':
       case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
+      // Role and application-permission definitions are the RoleIndex's concern.
+      case 'ApplicationPermissionDefined':
+      case 'ApplicationPermissionUpdated':
+      case 'ApplicationPermissionDeleted':
+      case 'RoleDefined':
+      case 'RoleUpdated':
+      case 'RoleDeleted':
         return;
       default:
         return unhandledEventType(event);

@@ -12,7 +12,13 @@ import type { IdentityState } from './member-decisions';
 import { PERMISSIONS, isPermission } from './permissions';
 import { checkPrecondition } from './precondition';
 import type { RoleIndex } from './role-index';
-import { applicationPermissionNameProblem, endGrantsOf, requireRoleNameFree } from './role-rules';
+import {
+  applicationPermissionNameProblem,
+  danglingAfterMove,
+  endGrantsOf,
+  requireRoleNameFree,
+  type DefinitionUse,
+} from './role-rules';
 import type { RoleReach } from './roles';
 
 /**
@@ -248,4 +254,62 @@ export function decideDeleteRole(
   }
   events.push({ type: 'RoleDeleted', streamId: roleStreamId(role.id), data: { roleId: role.id, orgId: role.orgId! } });
   return events;
+}
+
+/**
+ * The move rule (contract section 4.1; no dangling grant, ever): moving `orgId` under `toParentId` is refused
+ * with IAM_ERR_DEFINITION_IN_USE (409, naming what blocks it) when something used in its subtree (a
+ * membership's or client's grant of a custom role, or a role definition granting an application permission)
+ * is defined on an organization that would be neither in the subtree nor above it after the move.
+ */
+export function requireNoDanglingAfterMove(state: RoleState, orgId: string, toParentId: string | null): void {
+  const subtree = state.orgs.subtreeIds(orgId);
+  const inside = new Set(subtree);
+  const stillAbove = new Set(subtree);
+  if (toParentId !== null) for (const id of [...state.orgs.ancestors(toParentId), toParentId]) stillAbove.add(id);
+  const uses: DefinitionUse[] = [];
+  const useOfRole = (roleId: string, where: string) => {
+    const role = state.roles.get(roleId);
+    if (role?.orgId && !inside.has(role.orgId)) uses.push({ what: `role ${roleId} (${where})`, definedOn: role.orgId });
+  };
+  for (const id of subtree) {
+    for (const [userId, m] of state.memberships.membersOf(id))
+      for (const r of m.roles) useOfRole(r, `granted to ${userId} on ${id}`);
+    for (const c of state.memberships.clientsOf(id))
+      for (const r of state.memberships.client(c)!.roles) useOfRole(r, `granted to client ${c} on ${id}`);
+    for (const role of state.roles.rolesDefinedOn(id))
+      for (const p of role.permissions) {
+        const permission = isPermission(p) ? undefined : state.roles.permission(p, id);
+        if (permission && !inside.has(permission.orgId))
+          uses.push({ what: `permission ${p} (granted by role ${role.id})`, definedOn: permission.orgId });
+      }
+  }
+  const blocking = danglingAfterMove(uses, stillAbove);
+  if (blocking.length > 0)
+    throw new IamError(
+      'IAM_ERR_DEFINITION_IN_USE',
+      `The move would leave grants of definitions outside the new ancestry: ${blocking
+        .slice(0, 5)
+        .map((u) => `${u.what} defined on ${u.definedOn}`)
+        .join('; ')}${blocking.length > 5 ? `; and ${blocking.length - 5} more` : ''}.`,
+    );
+}
+
+/**
+ * What deleting an organization does to the definitions made on it (contract section 4.1): they end with
+ * events, roles first (RoleDeleted), then application permissions (ApplicationPermissionDeleted). Called per
+ * organization after its memberships and clients ended and before its OrgDeleted; the subtree goes leaf first,
+ * so every grant or role that used them has ended already.
+ */
+export function definitionsEndingWith(roles: RoleIndex, orgId: string): DomainEvent[] {
+  return [
+    ...roles
+      .rolesDefinedOn(orgId)
+      .map((r): DomainEvent => ({ type: 'RoleDeleted', streamId: roleStreamId(r.id), data: { roleId: r.id, orgId } })),
+    ...roles.permissionsDefinedOn(orgId).map((p): DomainEvent => ({
+      type: 'ApplicationPermissionDeleted',
+      streamId: applicationPermissionStreamId(orgId, p.name),
+      data: { orgId, name: p.name },
+    })),
+  ];
 }

@@ -2,6 +2,7 @@ import type { DomainEvent, StoredEvent } from './events';
 import { IamError } from './iam-error';
 import type { IdentityState } from './member-decisions';
 import { MembershipIndex } from './membership-index';
+import { decideDeleteOrg } from './org-decisions';
 import { OrgTree } from './org-tree';
 import {
   decideDefinePermission,
@@ -9,6 +10,7 @@ import {
   decideDeletePermission,
   decideDeleteRole,
   decideUpdateRole,
+  requireNoDanglingAfterMove,
   type RoleState,
 } from './role-decisions';
 import { RoleIndex } from './role-index';
@@ -166,5 +168,46 @@ describe('the custom-role deciders', () => {
     ]);
     commit(state, events);
     expect(state.roles.get('role_1')).toBeUndefined();
+  });
+});
+
+describe('moves and deletes of organizations that define or use roles', () => {
+  it('refuse a move that would leave a grant or a role definition below a definition it no longer sees', () => {
+    const state = setup();
+    commit(state, decideDefinePermission(state, { orgId: 'root', name: 'billing:approve' }));
+    commit(state, decideDefineRole(state, { roleId: 'role_1', orgId: 'root', name: 'V', permissions: ['orgs:read'] }));
+    // Within the tree: fine. Out of it, with nothing used: fine.
+    expect(codeOf(() => requireNoDanglingAfterMove(state, 'a1', 'root'))).toBe('none');
+    expect(codeOf(() => requireNoDanglingAfterMove(state, 'a1', 'other'))).toBe('none');
+    commit(state, [
+      { type: 'UserAddedToOrg', streamId: 'membership-a1-u1', data: { orgId: 'a1', userId: 'u1', roles: ['role_1'] } },
+    ]);
+    expect(codeOf(() => requireNoDanglingAfterMove(state, 'a', 'other'))).toBe('IAM_ERR_DEFINITION_IN_USE');
+    expect(codeOf(() => requireNoDanglingAfterMove(state, 'a', null))).toBe('IAM_ERR_DEFINITION_IN_USE');
+    expect(codeOf(() => requireNoDanglingAfterMove(state, 'a1', 'root'))).toBe('none');
+    commit(state, [{ type: 'UserRemovedFromOrg', streamId: 'membership-a1-u1', data: { orgId: 'a1', userId: 'u1' } }]);
+    commit(
+      state,
+      decideDefineRole(state, { roleId: 'role_2', orgId: 'a1', name: 'B', permissions: ['billing:approve'] }),
+    );
+    expect(codeOf(() => requireNoDanglingAfterMove(state, 'a', 'other'))).toBe('IAM_ERR_DEFINITION_IN_USE');
+  });
+
+  it('end the definitions made on a deleted organization, after its grants and before the organization', () => {
+    const state = setup();
+    commit(state, decideDefinePermission(state, { orgId: 'a', name: 'billing:approve' }));
+    commit(
+      state,
+      decideDefineRole(state, { roleId: 'role_1', orgId: 'a1', name: 'B', permissions: ['billing:approve'] }),
+    );
+    const events = decideDeleteOrg(state.orgs, { orgId: 'a', recursive: true }, state.memberships, state.roles);
+    expect(events.map((e) => e.type)).toEqual([
+      'RoleDeleted',
+      'OrgDeleted',
+      'ApplicationPermissionDeleted',
+      'OrgDeleted',
+    ]);
+    commit(state, events);
+    expect(state.roles.permissionsVisibleAt('root')).toEqual([]);
   });
 });

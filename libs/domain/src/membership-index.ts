@@ -229,7 +229,6 @@ export class MembershipIndex {
       case 'UserEnabled':
       case 'UserPasswordChanged':
       case 'UserPasswordSet':
-      // Role and application-permission definitions are the RoleIndex's concern.
       case 'ApplicationPermissionDefined':
       case 'ApplicationPermissionUpdated':
       case 'ApplicationPermissionDeleted':

@@ -204,7 +204,6 @@ export class OrgTree {
       case 'ClientCredentialIssued':
       case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
-      // Role and application-permission definitions are the RoleIndex's concern.
       case 'ApplicationPermissionDefined':
       case 'ApplicationPermissionUpdated':
       case 'ApplicationPermissionDeleted':

@@ -129,7 +129,6 @@ export class UserDirectory {
       case 'ClientCredentialIssued':
       case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
-      // Role and application-permission definitions are the RoleIndex's concern.
       case 'ApplicationPermissionDefined':
       case 'ApplicationPermissionUpdated':
       case 'ApplicationPermissionDeleted':

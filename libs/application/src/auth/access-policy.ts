@@ -8,6 +8,7 @@ import {
   type Permission,
   type Role,
   type RoleCatalog,
+  type RoleDefinition,
   type RoleReach,
 } from '@arbor/domain';
 import type { AccessFacts, OrgRef } from './access-facts';
@@ -190,14 +191,43 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * is checked by the caller. Unknown ids are left to the decider's validation (400). 403 otherwise.
    */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
-    let held: Set<Permission> | undefined;
-    let fromRoles: Set<Permission> | undefined;
+    const known: RoleDefinition[] = [];
     for (const roleId of roles) {
       const role = this.roles.get(roleId);
-      if (!role) continue;
+      if (role) known.push(role);
+    }
+    await this.requireHoldsRoles(principal, orgId, known, 'grant or take away');
+  }
+
+  /**
+   * Defining, changing or deleting a custom role on `orgId` that grants `permissions` (issue 13): the same
+   * holding rule as granting (requireMayGrant), for a role that is not in the catalog yet (or not any more as
+   * it was). roles:write is checked by the caller. Throws IamError IAM_ERR_FORBIDDEN (403).
+   */
+  async requireMayDefine(principal: Principal, orgId: string, permissions: readonly string[]): Promise<void> {
+    const role: RoleDefinition = {
+      id: 'the role',
+      name: 'the role',
+      description: '',
+      permissions: [...new Set(permissions)] as Permission[],
+      appliesTo: 'subtree',
+      orgId,
+    };
+    await this.requireHoldsRoles(principal, orgId, [role], 'define');
+  }
+
+  private async requireHoldsRoles(
+    principal: Principal,
+    orgId: string,
+    roles: readonly RoleDefinition[],
+    act: string,
+  ): Promise<void> {
+    let held: Set<Permission> | undefined;
+    let fromRoles: Set<Permission> | undefined;
+    for (const role of roles) {
       held ??= await this.permissionsOn(principal, orgId);
       if (isOwnerLevel(role) && !held.has('orgs:delete'))
-        throw new IamError('IAM_ERR_FORBIDDEN', `Only an owner may grant or take away the ${role.id} role.`);
+        throw new IamError('IAM_ERR_FORBIDDEN', `Only an owner may ${act} the ${role.id} role.`);
       for (const p of role.permissions) {
         if (held.has(p) || this.isPlatformAdmin(principal)) continue;
         // Application permissions are no token scopes: a role of the caller's grants them, or an owner-level one.
@@ -207,7 +237,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         }
         throw new IamError(
           'IAM_ERR_FORBIDDEN',
-          `The caller does not hold ${p} on this organization, so cannot grant or take away the ${role.id} role.`,
+          `The caller does not hold ${p} on this organization, so cannot ${act} the ${role.id} role.`,
         );
       }
     }

@@ -147,6 +147,25 @@ const HANDLERS = {
   *ClientCredentialRevoked(_event, d, engine) {
     yield engine.deleteClient(d.clientCredentialId);
   },
+  // Role and application-permission definitions: no read model yet (issue 13 item 1, step 2 builds them).
+  *ApplicationPermissionDefined() {
+    // Nothing yet.
+  },
+  *ApplicationPermissionUpdated() {
+    // Nothing yet.
+  },
+  *ApplicationPermissionDeleted() {
+    // Nothing yet.
+  },
+  *RoleDefined() {
+    // Nothing yet.
+  },
+  *RoleUpdated() {
+    // Nothing yet.
+  },
+  *RoleDeleted() {
+    // Nothing yet.
+  },
 } satisfies { [K in DomainEventType]: Handler<K> };
 
 /** What the read model records as the origin of a role list: the event, unless the list is empty. */

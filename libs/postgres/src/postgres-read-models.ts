@@ -1,4 +1,4 @@
-import type { ProjectableEvent, ReadModels } from '@arbor/application';
+import type { ProjectableEvent, ReadModels, RoleQueries } from '@arbor/application';
 import { Pool, type PoolClient } from 'pg';
 import { PostgresAccessSearchQueries } from './postgres-access-search-queries';
 import { PostgresClientQueries } from './postgres-client-queries';
@@ -38,6 +38,15 @@ export class PostgresReadModels implements ReadModels {
   readonly users: PostgresUserQueries;
   readonly memberships: PostgresMembershipQueries;
   readonly search: PostgresAccessSearchQueries;
+  /** Placeholder until the role read models exist (issue 13): no custom definitions are visible yet. */
+  readonly roles: RoleQueries = {
+    get: async () => undefined,
+    visibleAt: async () => [],
+    permission: async () => undefined,
+    permissionsVisibleAt: async () => [],
+    all: async () => [],
+    catalogPosition: async () => 0,
+  };
   readonly clients: PostgresClientQueries;
   /** The NOTIFY channel of this schema's checkpoint. */
   readonly channel: string;

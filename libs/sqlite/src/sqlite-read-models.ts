@@ -1,4 +1,4 @@
-import type { ProjectableEvent, ReadModels } from '@arbor/application';
+import type { ProjectableEvent, ReadModels, RoleQueries } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
@@ -25,6 +25,15 @@ export class SqliteReadModels implements ReadModels {
   readonly users: SqliteUserQueries;
   readonly memberships: SqliteMembershipQueries;
   readonly search: SqliteAccessSearchQueries;
+  /** Placeholder until the role read models exist (issue 13): no custom definitions are visible yet. */
+  readonly roles: RoleQueries = {
+    get: async () => undefined,
+    visibleAt: async () => [],
+    permission: async () => undefined,
+    permissionsVisibleAt: async () => [],
+    all: async () => [],
+    catalogPosition: async () => 0,
+  };
   readonly clients: SqliteClientQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;

@@ -206,8 +206,8 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    */
   async requireMayDefine(principal: Principal, orgId: string, permissions: readonly string[]): Promise<void> {
     const role: RoleDefinition = {
-      id: 'the role',
-      name: 'the role',
+      id: DEFINED_ROLE,
+      name: DEFINED_ROLE,
       description: '',
       permissions: [...new Set(permissions)] as Permission[],
       appliesTo: 'subtree',
@@ -227,7 +227,12 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     for (const role of roles) {
       held ??= await this.permissionsOn(principal, orgId);
       if (isOwnerLevel(role) && !held.has('orgs:delete'))
-        throw new IamError('IAM_ERR_FORBIDDEN', `Only an owner may ${act} the ${role.id} role.`);
+        throw new IamError(
+          'IAM_ERR_FORBIDDEN',
+          role.id === DEFINED_ROLE
+            ? `Only an owner (holding orgs:delete here) may ${act} a role that grants orgs:delete.`
+            : `Only an owner may ${act} the ${role.id} role.`,
+        );
       for (const p of role.permissions) {
         if (held.has(p) || this.isPlatformAdmin(principal)) continue;
         // Application permissions are no token scopes: a role of the caller's grants them, or an owner-level one.
@@ -237,7 +242,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         }
         throw new IamError(
           'IAM_ERR_FORBIDDEN',
-          `The caller does not hold ${p} on this organization, so cannot ${act} the ${role.id} role.`,
+          `The caller does not hold ${p} on this organization, so cannot ${act} ${role.id === DEFINED_ROLE ? 'this' : `the ${role.id}`} role.`,
         );
       }
     }
@@ -377,6 +382,9 @@ export type PermissionHolder =
 function notFound(orgId: string): IamError {
   return new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
 }
+
+/** The stand-in id of a role being defined or changed (requireMayDefine): the messages say "this role" for it. */
+const DEFINED_ROLE = '(defined)';
 
 function forbidden(permission: Permission): IamError {
   return new IamError('IAM_ERR_FORBIDDEN', `This needs the ${permission} permission.`);

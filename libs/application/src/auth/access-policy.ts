@@ -256,7 +256,11 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    */
   async requireMayGrantRoles(principal: Principal, orgId: string, roles: readonly Role[]): Promise<void> {
     await this.requireMayGrant(principal, orgId, roles);
-    await this.requireHoldsAll(principal, orgId, permissionsOfRoles(roles, this.roles));
+    // requireMayGrant has checked every permission, application ones included (held through a role of the
+    // caller's or an owner-level one: they are no token scopes); what remains is the scope rules of the
+    // built-in ones (events:read, tokens:introspect).
+    const builtIn = [...permissionsOfRoles(roles, this.roles)].filter((p) => isPermission(p));
+    await this.requireHoldsAll(principal, orgId, builtIn);
   }
 
   /**

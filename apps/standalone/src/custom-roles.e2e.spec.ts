@@ -232,6 +232,19 @@ describe('application permissions and custom roles over HTTP', () => {
     expect((await api('DELETE', `/orgs/${top.id}/permissions/invoices:approve`)).status).toBe(204);
   });
 
+  it('replay a definition retried with the same Idempotency-Key, with its Location and Arbor-Position', async () => {
+    const key = unique('define-role');
+    const body = { name: unique('Retried'), permissions: ['orgs:read'] };
+    const first = await api('POST', `/orgs/${mid.id}/roles`, { body, headers: { 'idempotency-key': key } });
+    const again = await api('POST', `/orgs/${mid.id}/roles`, { body, headers: { 'idempotency-key': key } });
+    expect([first.status, again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true']);
+    expect(again.body).toEqual(first.body);
+    for (const header of ['location', 'etag', 'arbor-position'])
+      expect([header, again.headers.get(header)]).toEqual([header, first.headers.get(header)]);
+    const roles = (await api('GET', `/orgs/${mid.id}/roles`)).body.items;
+    expect(roles.filter((r: any) => r.name === body.name)).toHaveLength(1);
+  });
+
   it('keep role names unique per defining organization and the built-in names reserved (409)', async () => {
     expect((await define(mid.id, { name: 'Auditor', permissions: ['orgs:read'] })).status).toBe(201);
     const again = await define(mid.id, { name: 'AUDITOR', permissions: [] });

@@ -281,6 +281,24 @@ describe('application permissions and custom roles over HTTP', () => {
     expect((await api('GET', `/orgs/${mid.id}/roles`, { token: clientTok })).status).toBe(403);
   });
 
+  it('change an inherited definition only where it is defined: 403 to an admin of the organization below', async () => {
+    const admin = await newLoggedInUser(app, mid.id, ['admin'], 'defs-below');
+    const role = (await define(top.id, { name: unique('From above'), permissions: ['orgs:read'] })).body;
+    expect((await definePermission(top.id, 'above:only')).status).toBe(201);
+    expect((await api('GET', `/orgs/${mid.id}/roles/${role.id}`, { token: admin.token })).body.inherited).toBe(true);
+    const writes = [
+      api('PATCH', `/orgs/${mid.id}/roles/${role.id}`, { token: admin.token, body: { description: 'mine now' } }),
+      api('DELETE', `/orgs/${mid.id}/roles/${role.id}`, { token: admin.token }),
+      api('PATCH', `/orgs/${mid.id}/permissions/above:only`, { token: admin.token, body: { description: 'mine' } }),
+      api('DELETE', `/orgs/${mid.id}/permissions/above:only`, { token: admin.token }),
+    ];
+    for (const res of await Promise.all(writes)) {
+      expect([res.status, res.body.code]).toEqual([403, 'IAM_ERR_FORBIDDEN']);
+      expect(res.body.detail).toContain(top.id);
+    }
+    expect((await api('GET', `/orgs/${top.id}/roles/${role.id}`)).body.description).toBe('');
+  });
+
   it('let nobody define a role granting what they do not hold on the defining organization (403)', async () => {
     const admin = await newLoggedInUser(app, mid.id, ['admin'], 'defs-admin');
     const owner = await newLoggedInUser(app, mid.id, ['owner'], 'defs-owner');

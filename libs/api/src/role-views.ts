@@ -84,6 +84,24 @@ export async function requireSeesOrg(ctx: ApiContext, principal: Principal, orgI
 }
 
 /**
+ * A write through `orgId`'s path to a definition made on `definedOn`, an ancestor: the caller sees the definition
+ * (it is visible at `orgId`), so a caller who cannot see the defining organization is refused with 403 naming it,
+ * not with the command side's 404 for that organization (which would deny what the caller has just read).
+ */
+export async function requireReachesDefiningOrg(
+  ctx: ApiContext,
+  principal: Principal,
+  orgId: string,
+  definedOn: string,
+): Promise<void> {
+  if (definedOn === orgId || (await ctx.policy.permissionsOn(principal, definedOn)).size > 0) return;
+  throw new IamError(
+    'IAM_ERR_FORBIDDEN',
+    `This definition is inherited from organization ${definedOn}: it changes there, with roles:write on it.`,
+  );
+}
+
+/**
  * The custom role `roleId` as `/orgs/{orgId}/roles/{roleId}` addresses it: visible at `orgId` (defined there or
  * on an ancestor); 404 otherwise, and for a built-in id (built-in roles are listed, not resources). The same
  * role is the same resource under every organization where it is visible.

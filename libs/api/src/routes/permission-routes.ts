@@ -22,6 +22,7 @@ import {
   permissionNotFound,
   permissionVisibleAt,
   presentPermission,
+  requireReachesDefiningOrg,
   requireSeesOrg,
 } from '../role-views';
 import { idempotencyKeyHeader, linksTo, orgIdParams } from '../schemas';
@@ -59,6 +60,7 @@ async function writeTarget(req: HandlerRequest, ctx: ApiContext, orgId: string, 
   await requireSeesOrg(ctx, principalOf(req.auth), orgId);
   const found = await permissionVisibleAt(ctx, orgId, name);
   if (!found) throw permissionNotFound(name);
+  await requireReachesDefiningOrg(ctx, principalOf(req.auth), orgId, found.orgId);
   const precondition = await preconditionOf(
     req,
     async () => {

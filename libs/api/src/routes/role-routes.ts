@@ -16,6 +16,7 @@ import {
   builtInRoles,
   definitionResult,
   presentRole,
+  requireReachesDefiningOrg,
   requireSeesOrg,
   roleNotFound,
   roleVisibleAt,
@@ -49,7 +50,9 @@ async function mustReadRole(ctx: ApiContext, roleId: string, orgId: string) {
  */
 async function writeTarget(req: HandlerRequest, ctx: ApiContext, orgId: string, roleId: string) {
   await requireSeesOrg(ctx, principalOf(req.auth), orgId);
-  if (!(await roleVisibleAt(ctx, orgId, roleId))) throw roleNotFound(roleId);
+  const found = await roleVisibleAt(ctx, orgId, roleId);
+  if (!found) throw roleNotFound(roleId);
+  await requireReachesDefiningOrg(ctx, principalOf(req.auth), orgId, found.orgId);
   return preconditionOf(
     req,
     async () => {

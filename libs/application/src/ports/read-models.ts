@@ -265,6 +265,11 @@ export interface RoleQueries {
   permission(orgId: string, name: string): Promise<ApplicationPermissionView | undefined>;
   /** The application permissions defined on `orgId` or above it; empty for an unknown organization. */
   permissionsVisibleAt(orgId: string): Promise<ApplicationPermissionView[]>;
+  /**
+   * Every application permission named `name`, one per tree at most (names are unique within a tree), ordered
+   * by defining organization id: where an owner-level role holds it (the access searches, design13).
+   */
+  permissionsNamed(name: string): Promise<ApplicationPermissionView[]>;
   /** Every custom role, ordered by id (the gateway's RoleCatalog loads them). */
   all(): Promise<RoleView[]>;
   /**

@@ -1,0 +1,6 @@
+import { roleQueriesConformance } from '@arbor/testing';
+import { temporaryReadModels } from './read-models.test-support';
+
+describe('SqliteRoleQueries', () => {
+  roleQueriesConformance(temporaryReadModels('arbor-roles-'));
+});

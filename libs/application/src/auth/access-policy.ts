@@ -4,6 +4,7 @@ import {
   PERMISSIONS,
   isOwnerLevel,
   isPermission,
+  isRole,
   permissionsOfRoles,
   type Permission,
   type Role,
@@ -27,7 +28,11 @@ import type { Principal } from './principal';
  * - "May not see" (no permission at all there) is 404, so existence does not leak; "may see but not do" is 403.
  */
 export class AccessPolicy<Org extends OrgRef = OrgRef> {
-  /** `roles`: the role definitions memberships name (today the built-in ones). */
+  /**
+   * `roles`: the role definitions memberships and clients name. A catalog with `refresh` (the gateway's, over
+   * the read models) is refreshed before any decision that meets a custom role id (see `freshFor`): built-in
+   * definitions never change, so a decision over built-in roles only costs nothing more.
+   */
   constructor(
     readonly facts: AccessFacts<Org>,
     readonly roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
@@ -61,6 +66,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     if (holder.type === 'user')
       return holder.platformAdmin ? new Set(PERMISSIONS) : this.userPermissionsOn(holder.id, orgId, reach);
     if (!(await this.isWithin(orgId, holder.orgId))) return new Set();
+    await this.freshFor(holder.roles ?? []);
     const out = new Set(holder.grants);
     // design13: in access decisions a client holds its scopes and the permissions of its roles that reach orgId.
     for (const roleId of holder.roles ?? [])
@@ -78,7 +84,9 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   async userRolesOn(userId: string, orgId: string, reach: RoleReach = 'organization'): Promise<Role[]> {
     const out = new Set<Role>();
     let direct: readonly Role[] | undefined;
-    for (const roleId of await this.facts.effectiveRoles(userId, orgId)) {
+    const effective = await this.facts.effectiveRoles(userId, orgId);
+    await this.freshFor(effective);
+    for (const roleId of effective) {
       const role = this.roles.get(roleId);
       if (!role) continue;
       if (role.appliesTo === 'organization') {
@@ -192,6 +200,8 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
     const known: RoleDefinition[] = [];
+    roles = [...roles];
+    await this.freshFor(roles);
     for (const roleId of roles) {
       const role = this.roles.get(roleId);
       if (role) known.push(role);
@@ -340,6 +350,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     if (principal.type === 'client') return [principal.orgId];
     if (principal.platformAdmin) return undefined;
     const roots = await this.facts.membershipRoots(principal.id);
+    await this.freshFor(roots.flatMap((r) => r.roles));
     const reachesSubtree = (roleId: Role) => {
       const role = this.roles.get(roleId);
       return role !== undefined && role.appliesTo === 'subtree' && role.permissions.includes(permission);
@@ -356,6 +367,16 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
       'IAM_ERR_FORBIDDEN',
       'Only platform admins and clients with events:read may read the event log.',
     );
+  }
+
+  /**
+   * Brings the catalog up to date (RoleCatalog.refresh) when `roleIds` name a custom role: its definition may
+   * have changed since the catalog last looked. Built-in ids need nothing. Public for the callers that read
+   * `roles` themselves (explanations, searches).
+   */
+  async freshFor(roleIds: Iterable<Role>): Promise<void> {
+    if (this.roles.refresh === undefined) return;
+    for (const roleId of roleIds) if (!isRole(roleId)) return this.roles.refresh();
   }
 
   /** Whether `orgId` is `ancestorId` or lies below it. */

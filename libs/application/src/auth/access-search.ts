@@ -70,6 +70,7 @@ export class AccessSearch {
     after: string,
     limit: number,
   ): Promise<string[]> {
+    await this.roles.refresh?.();
     const held = await this.heldIn(subject, action);
     if (held === 'all' && within === undefined) return this.readModels.search.orgIdsAfter('all', after, limit);
     const scope = held === 'all' ? { subtreeRoots: within ?? [], orgIds: [] } : await this.restrict(held, within);
@@ -88,12 +89,14 @@ export class AccessSearch {
     after: string,
     limit: number,
   ): Promise<Array<{ key: string; id: string }>> {
-    const path = [...(await this.readModels.orgs.parents(orgId)).map((o) => o.id), orgId];
+    await this.roles.refresh?.();
+    const ancestors = (await this.readModels.orgs.parents(orgId)).map((o) => o.id);
+    const path = [...ancestors, orgId];
     if (type === 'client') {
       const clients = await this.readModels.search.clientsAfter(path, action, after, limit);
       return clients.map((c) => ({ key: c.id, id: c.clientId }));
     }
-    const visible = this.roles.visibleAt(orgId).filter((r) => grants(r, action));
+    const visible = this.roles.visibleAt(orgId, ancestors).filter((r) => grants(r, action));
     const onOrg = visible.map((r) => r.id);
     const fromAbove = visible.filter((r) => r.appliesTo === 'subtree').map((r) => r.id);
     const grantsByOrg = path.map((id) => ({ orgId: id, roles: id === orgId ? onOrg : fromAbove }));

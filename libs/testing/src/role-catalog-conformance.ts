@@ -1,5 +1,6 @@
 import {
   AccessPolicy,
+  AccessSearch,
   ReadModelRoleCatalog,
   readModelAccessFacts,
   type Principal,
@@ -85,5 +86,94 @@ export function roleCatalogConformance(harness: ReadModelsHarness): void {
     ]);
     expect(catalog.visibleAt('o', []).map((r) => r.id)).toEqual(['member', 'admin', 'owner']);
     expect(() => catalog.visibleAt('a1')).toThrow(/ancestors/);
+  });
+
+  describe('owner-level roles and platform admins (design13)', () => {
+    beforeEach(async () => {
+      await rm.apply([
+        log.permission('ApplicationPermissionDefined', 'a', 'billing:invoices:approve'),
+        log.user('u2', { email: 'bo@example.com', name: 'Bo' }),
+        log.user('pa', { email: 'pa@example.com', name: 'Pa' }, true),
+        log.added('r', 'u2', ['owner']),
+        log.role('RoleDefined', 'role_boss', 'r', ['orgs:read', 'orgs:delete'], { appliesTo: 'organization' }),
+        log.clientIssued('c1', 'cli_1', 'a1', [], ['role_boss']),
+      ]);
+    });
+    const approve = 'billing:invoices:approve';
+    const holds = async (holder: Parameters<AccessPolicy['heldBy']>[0], orgId: string) =>
+      (await policy.heldBy(holder, orgId)).has(approve as never);
+
+    it('hold every application permission visible where their role reaches, in decisions only', async () => {
+      const owner = { type: 'user' as const, id: 'u2', platformAdmin: false };
+      expect([
+        await holds(owner, 'a'),
+        await holds(owner, 'a11'),
+        await holds(owner, 'r'),
+        await holds(owner, 'b'),
+      ]).toEqual([true, true, false, false]);
+      const client = { type: 'client' as const, orgId: 'a1', grants: [], roles: ['role_boss'] };
+      expect([await holds(client, 'a1'), await holds(client, 'a11')]).toEqual([true, false]);
+      const admin = { type: 'user' as const, id: 'pa', platformAdmin: true };
+      expect([await holds(admin, 'a11'), await holds(admin, 'o')]).toEqual([true, false]);
+      // Tokens carry built-in permissions only: the API's own checks never see it.
+      expect([...(await policy.permissionsOn(user('u2'), 'a'))]).not.toContain(approve);
+    });
+
+    it('are found by the searches: organizations where an owner holds it, and who holds it on one', async () => {
+      const search = new AccessSearch(rm, catalog);
+      const sorted = (ids: string[]) => [...ids].sort();
+      expect(await search.resources({ type: 'user', id: 'u2' }, approve, undefined, '', 100)).toEqual(
+        sorted(['a', 'a1', 'a11']),
+      );
+      expect(await search.resources({ type: 'client', id: 'cli_1' }, approve, undefined, '', 100)).toEqual(['a1']);
+      expect(await search.resources({ type: 'user', id: 'u1' }, approve, undefined, '', 100)).toEqual([]);
+      expect((await search.subjects('user', 'a11', approve, '', 100)).map((s) => s.id)).toEqual(['pa', 'u2']);
+      expect((await search.subjects('client', 'a1', approve, '', 100)).map((s) => s.id)).toEqual(['cli_1']);
+      expect(await search.subjects('client', 'a11', approve, '', 100)).toEqual([]);
+      expect((await search.subjects('user', 'b', approve, '', 100)).map((s) => s.id)).toEqual(['pa']);
+    });
+  });
+
+  describe('custom roles in the searches', () => {
+    beforeEach(async () => {
+      await rm.apply([
+        log.role('RoleDefined', 'role_sub', 'r', ['reports:export']),
+        log.role('RoleDefined', 'role_here', 'r', ['reports:export'], { appliesTo: 'organization' }),
+        log.user('u3', { email: 'cy@example.com', name: 'Cy' }),
+        log.user('u4', { email: 'di@example.com', name: 'Di' }),
+        log.added('a1', 'u3', ['role_sub']),
+        log.added('a1', 'u4', ['role_here']),
+        log.clientIssued('c2', 'cli_2', 'a1', ['orgs:read'], ['role_sub']),
+        log.clientIssued('c3', 'cli_3', 'a1', ['orgs:read'], ['role_here']),
+      ]);
+    });
+    const action = 'reports:export';
+
+    it('search/resource: the subtree for a subtree role held on a depth-2 organization, that organization alone otherwise', async () => {
+      const search = new AccessSearch(rm, catalog);
+      expect(await search.resources({ type: 'user', id: 'u3' }, action, undefined, '', 100)).toEqual(['a1', 'a11']);
+      expect(await search.resources({ type: 'user', id: 'u4' }, action, undefined, '', 100)).toEqual(['a1']);
+      expect(await search.resources({ type: 'client', id: 'cli_2' }, action, undefined, '', 100)).toEqual([
+        'a1',
+        'a11',
+      ]);
+      expect(await search.resources({ type: 'client', id: 'cli_3' }, action, undefined, '', 100)).toEqual(['a1']);
+      expect(await search.resources({ type: 'user', id: 'u3' }, action, ['a11'], '', 100)).toEqual(['a11']);
+    });
+
+    it('search/subject: users and clients granted the role, inherited only for the subtree role', async () => {
+      const search = new AccessSearch(rm, catalog);
+      const ids = async (type: 'user' | 'client', orgId: string) =>
+        (await search.subjects(type, orgId, action, '', 100)).map((s) => s.id);
+      expect([await ids('user', 'a1'), await ids('client', 'a1')]).toEqual([
+        ['u3', 'u4'],
+        ['cli_2', 'cli_3'],
+      ]);
+      expect([await ids('user', 'a11'), await ids('client', 'a11')]).toEqual([['u3'], ['cli_2']]);
+      expect([await ids('user', 'a'), await ids('client', 'a')]).toEqual([[], []]);
+      // A definition changed after the catalog loaded it counts at the next search.
+      await rm.apply([log.role('RoleUpdated', 'role_sub', 'r', ['orgs:read'])]);
+      expect([await ids('user', 'a11'), await ids('client', 'a11')]).toEqual([[], []]);
+    });
   });
 }

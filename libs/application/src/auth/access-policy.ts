@@ -52,7 +52,8 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         ? { type: 'user', id: principal.id, platformAdmin: principal.platformAdmin }
         : { type: 'client', orgId: principal.orgId, grants: PERMISSIONS };
     const out = new Set<Permission>();
-    for (const p of await this.heldBy(holder, orgId, reach)) if (principal.scopes.has(p)) out.add(p);
+    // Tokens carry built-in permissions only, so the owner-level application permissions need not be read here.
+    for (const p of await this.heldByRoles(holder, orgId, reach, false)) if (principal.scopes.has(p)) out.add(p);
     return out;
   }
 
@@ -60,19 +61,42 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * The decision core every answer shares (the API's own checks through `permissionsOn`, and the access
    * decision API about any subject): what `holder` holds on `orgId`, before any token narrows it. Platform
    * admins hold everything; a user the permissions of their roles there and above (see `userPermissionsOn`);
-   * a client its `grants` on its organization's subtree, nothing outside it.
+   * a client its `grants` on its organization's subtree, nothing outside it. design13: platform admins, and an
+   * owner-level role (isOwnerLevel) that reaches `orgId`, also hold every application permission visible there.
    */
   async heldBy(holder: PermissionHolder, orgId: string, reach: RoleReach = 'organization'): Promise<Set<Permission>> {
-    if (holder.type === 'user')
-      return holder.platformAdmin ? new Set(PERMISSIONS) : this.userPermissionsOn(holder.id, orgId, reach);
+    return this.heldByRoles(holder, orgId, reach, true);
+  }
+
+  private async heldByRoles(
+    holder: PermissionHolder,
+    orgId: string,
+    reach: RoleReach,
+    applicationPermissions: boolean,
+  ): Promise<Set<Permission>> {
+    if (holder.type === 'user' && holder.platformAdmin) {
+      const all = new Set<Permission>(PERMISSIONS);
+      // design13: platform admins hold everything, the application permissions visible there included.
+      if (applicationPermissions && this.facts.applicationPermissionsAt)
+        for (const name of await this.facts.applicationPermissionsAt(orgId)) all.add(name as Permission);
+      return all;
+    }
+    if (holder.type === 'user') return this.userPermissionsOn(holder.id, orgId, reach, applicationPermissions);
     if (!(await this.isWithin(orgId, holder.orgId))) return new Set();
     await this.freshFor(holder.roles ?? []);
     const out = new Set(holder.grants);
     // design13: in access decisions a client holds its scopes and the permissions of its roles that reach orgId.
-    for (const roleId of holder.roles ?? [])
-      if (this.roleReaches(roleId, holder.orgId, orgId))
-        for (const p of this.roles.get(roleId)!.permissions) out.add(p);
+    const reaching = (holder.roles ?? []).filter((roleId) => this.roleReaches(roleId, holder.orgId, orgId));
+    for (const roleId of reaching) for (const p of this.roles.get(roleId)!.permissions) out.add(p);
+    if (applicationPermissions) await this.addOwnerLevel(out, reaching, orgId);
     return out;
+  }
+
+  /** design13: every application permission visible at `orgId`, when one of the roles is owner-level. */
+  private async addOwnerLevel(out: Set<Permission>, roleIds: readonly Role[], orgId: string): Promise<void> {
+    if (this.facts.applicationPermissionsAt === undefined) return;
+    if (!roleIds.some((roleId) => isOwnerLevel(this.roles.get(roleId)!))) return;
+    for (const name of await this.facts.applicationPermissionsAt(orgId)) out.add(name as Permission);
   }
 
   /**
@@ -101,11 +125,20 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     return [...out];
   }
 
-  /** The permissions of the user's roles on `orgId` (those `userRolesOn` names). */
-  private async userPermissionsOn(userId: string, orgId: string, reach: RoleReach): Promise<Set<Permission>> {
+  /**
+   * The permissions of the user's roles on `orgId` (those `userRolesOn` names), with `applicationPermissions`
+   * also those an owner-level role holds there (design13).
+   */
+  private async userPermissionsOn(
+    userId: string,
+    orgId: string,
+    reach: RoleReach,
+    applicationPermissions = false,
+  ): Promise<Set<Permission>> {
     const out = new Set<Permission>();
-    for (const roleId of await this.userRolesOn(userId, orgId, reach))
-      for (const p of this.roles.get(roleId)?.permissions ?? []) out.add(p);
+    const roles = await this.userRolesOn(userId, orgId, reach);
+    for (const roleId of roles) for (const p of this.roles.get(roleId)?.permissions ?? []) out.add(p);
+    if (applicationPermissions) await this.addOwnerLevel(out, roles, orgId);
     return out;
   }
 

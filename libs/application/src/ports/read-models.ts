@@ -207,14 +207,17 @@ export interface AccessSearchQueries {
     limit: number,
   ): Promise<string[]>;
   /**
-   * Client credentials of one of `orgIds` whose scopes include `scope`, ordered by their resource id (`id`,
-   * the keyset) and returned with their `client_id`.
+   * Client credentials of one of `orgIds` whose scopes include `scope`, and (design13: in access decisions a
+   * client holds its scopes and its roles) those holding one of a role grant's roles on that grant's
+   * organization (`roleGrants`, none when absent), ordered by their resource id (`id`, the keyset), each once,
+   * returned with their `client_id`.
    */
   clientsAfter(
     orgIds: readonly string[],
     scope: string,
     afterId: string,
     limit: number,
+    roleGrants?: ReadonlyArray<{ orgId: string; roles: readonly string[] }>,
   ): Promise<Array<{ id: string; clientId: string }>>;
 }
 

@@ -59,6 +59,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'cors',
   'event-catalogue',
   'custom-roles',
+  'custom-roles-search',
   'authzen-evaluation',
   'authzen-search',
   'org-tokens',

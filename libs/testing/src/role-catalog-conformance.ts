@@ -2,6 +2,7 @@ import {
   AccessPolicy,
   AccessSearch,
   ReadModelRoleCatalog,
+  permissionsAnywhere,
   readModelAccessFacts,
   type Principal,
   type ReadModels,
@@ -66,6 +67,13 @@ export function roleCatalogConformance(harness: ReadModelsHarness): void {
     expect(catalog.get('role_viewer')).toBeDefined();
     expect(await held('a')).toEqual(['users:read']);
     expect(catalog.get('role_viewer')).toBeUndefined();
+  });
+
+  it("lets a user token's scope hold the built-in permissions their custom roles grant", async () => {
+    expect(await permissionsAnywhere(rm, { id: 'u1', platformAdmin: false }, catalog)).toEqual([
+      'orgs:read',
+      'users:read',
+    ]);
   });
 
   it('counts a client credential holding a custom role (access decisions: scopes and roles)', async () => {

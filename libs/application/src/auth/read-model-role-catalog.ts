@@ -20,14 +20,14 @@ import type { RoleQueries, RoleView } from '../ports/read-models';
  * caller's own position would not do.
  *
  * `knownPosition` (optional): the read models' position when the process knows it without a query (the
- * embedded projector applies every batch itself). Then a refresh at a position already checked costs nothing.
+ * embedded projector applies every batch itself). Then a refresh at the position last checked costs nothing.
  */
 export class ReadModelRoleCatalog implements RoleCatalog {
   private byId = new Map<RoleId, RoleDefinition>();
   private byOrg = new Map<string, RoleDefinition[]>();
   /** The catalog position of the copy (-1: never loaded). */
   private loadedAt = -1;
-  /** The highest `knownPosition` a completed check started at: nothing to do until the read models pass it. */
+  /** The `knownPosition` the last completed check started at: nothing to do while the read models stay there. */
   private checkedAt = -1;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -59,7 +59,8 @@ export class ReadModelRoleCatalog implements RoleCatalog {
   /** See the class comment. Query errors reject (the request fails rather than decide on an unknown copy). */
   refresh(): Promise<void> {
     const known = this.knownPosition();
-    if (known !== undefined && known <= this.checkedAt && this.loadedAt >= 0) return Promise.resolve();
+    // Equal, not "at most": a position that went back (the read models rebuilt from 0) is checked again.
+    if (known !== undefined && known === this.checkedAt && this.loadedAt >= 0) return Promise.resolve();
     if (this.running === undefined) return (this.running = this.check(known));
     this.queued ??= this.running
       .catch(() => undefined)
@@ -74,7 +75,7 @@ export class ReadModelRoleCatalog implements RoleCatalog {
     try {
       const position = await this.queries.catalogPosition();
       if (position !== this.loadedAt) this.load(await this.queries.all(), position);
-      if (known !== undefined) this.checkedAt = Math.max(this.checkedAt, known);
+      if (known !== undefined) this.checkedAt = known;
     } finally {
       this.running = undefined;
     }

@@ -75,6 +75,12 @@ describe('ReadModelRoleCatalog', () => {
     await catalog.refresh();
     expect([state.positionReads, state.loads]).toEqual([2, 2]);
     expect(catalog.get('role_2')).toBeDefined();
+    // The read models rebuilt from 0: a lower position is checked again, not taken as already seen.
+    known = 3;
+    state.position = 0;
+    state.roles = [];
+    await catalog.refresh();
+    expect(catalog.get('role_2')).toBeUndefined();
   });
 
   it('shares a check among callers, and makes a caller that arrives during a check wait for a newer one', async () => {

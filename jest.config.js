@@ -60,6 +60,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'event-catalogue',
   'custom-roles',
   'custom-roles-grants',
+  'custom-roles-search',
   'authzen-evaluation',
   'authzen-search',
   'org-tokens',

@@ -266,18 +266,14 @@ describe('access decisions about application permissions (needs the read side: R
     expect(await atDepths({ type: 'user', id: user.userId })).toEqual([false, false, true, false, false, false]);
   });
 
-  /*
-   * KNOWN FAULT, kept as `it.failing` so that it turns red the day it is fixed (then make it `it`): design13 says
-   * an owner-level role holds every application permission visible where it is held, and platform admins hold
-   * every permission everywhere, but the decision core (AccessPolicy.heldBy) counts for them the built-in
-   * permissions only, so the check API answers false. The command side (granting, defining) follows design13.
-   */
-  it.failing('an owner on depth 1 holds every application permission visible there (design13)', async () => {
+  // design13: an owner-level role holds every application permission visible where it is held; platform admins
+  // hold every permission everywhere.
+  it('an owner on depth 1 holds every application permission visible there (design13)', async () => {
     const owner = await addUser(d[1].id, ['owner']);
     expect(await atDepths({ type: 'user', id: owner.userId })).toEqual([false, true, true, true, true, true]);
   });
 
-  it.failing('a platform admin holds it everywhere it is visible (design13)', async () => {
+  it('a platform admin holds it everywhere it is visible (design13)', async () => {
     const me = (await ok('GET', '/users/me', 200)).body;
     expect(await atDepths({ type: 'user', id: me.id })).toEqual([true, true, true, true, true, true]);
   });

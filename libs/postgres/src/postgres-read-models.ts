@@ -1,9 +1,10 @@
-import type { ProjectableEvent, ReadModels, RoleQueries } from '@arbor/application';
+import type { ProjectableEvent, ReadModels } from '@arbor/application';
 import { Pool, type PoolClient } from 'pg';
 import { PostgresAccessSearchQueries } from './postgres-access-search-queries';
 import { PostgresClientQueries } from './postgres-client-queries';
 import { PostgresMembershipQueries } from './postgres-membership-queries';
 import { PostgresOrgQueries } from './postgres-org-queries';
+import { PostgresRoleQueries } from './postgres-role-queries';
 import { PostgresUserQueries } from './postgres-user-queries';
 import { ReadModelProjection } from './read-model-projection';
 import {
@@ -38,15 +39,7 @@ export class PostgresReadModels implements ReadModels {
   readonly users: PostgresUserQueries;
   readonly memberships: PostgresMembershipQueries;
   readonly search: PostgresAccessSearchQueries;
-  /** Placeholder until the role read models exist (issue 13): no custom definitions are visible yet. */
-  readonly roles: RoleQueries = {
-    get: async () => undefined,
-    visibleAt: async () => [],
-    permission: async () => undefined,
-    permissionsVisibleAt: async () => [],
-    all: async () => [],
-    catalogPosition: async () => 0,
-  };
+  readonly roles: PostgresRoleQueries;
   readonly clients: PostgresClientQueries;
   /** The NOTIFY channel of this schema's checkpoint. */
   readonly channel: string;
@@ -71,6 +64,7 @@ export class PostgresReadModels implements ReadModels {
     this.memberships = new PostgresMembershipQueries(pool, this.sql);
     this.clients = new PostgresClientQueries(pool, this.sql);
     this.search = new PostgresAccessSearchQueries(pool, this.sql);
+    this.roles = new PostgresRoleQueries(pool, this.sql);
     this.projection = new ReadModelProjection(this.sql);
     const checkpoint = this.sql.table('checkpoint');
     this.getCheckpoint = `SELECT position FROM ${checkpoint} WHERE name = $1`;

@@ -1,4 +1,4 @@
-import type { ProjectableEvent, ReadModels, RoleQueries } from '@arbor/application';
+import type { ProjectableEvent, ReadModels } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
@@ -9,6 +9,7 @@ import { SqliteClientQueries } from './sqlite-client-queries';
 import { SqliteAccessSearchQueries } from './sqlite-access-search-queries';
 import { SqliteMembershipQueries } from './sqlite-membership-queries';
 import { SqliteOrgQueries } from './sqlite-org-queries';
+import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 
 const CHECKPOINT_NAME = 'read-models';
@@ -25,15 +26,7 @@ export class SqliteReadModels implements ReadModels {
   readonly users: SqliteUserQueries;
   readonly memberships: SqliteMembershipQueries;
   readonly search: SqliteAccessSearchQueries;
-  /** Placeholder until the role read models exist (issue 13): no custom definitions are visible yet. */
-  readonly roles: RoleQueries = {
-    get: async () => undefined,
-    visibleAt: async () => [],
-    permission: async () => undefined,
-    permissionsVisibleAt: async () => [],
-    all: async () => [],
-    catalogPosition: async () => 0,
-  };
+  readonly roles: SqliteRoleQueries;
   readonly clients: SqliteClientQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
@@ -54,6 +47,7 @@ export class SqliteReadModels implements ReadModels {
     this.memberships = new SqliteMembershipQueries(db);
     this.clients = new SqliteClientQueries(db);
     this.search = new SqliteAccessSearchQueries(db);
+    this.roles = new SqliteRoleQueries(db);
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
@@ -74,7 +68,16 @@ export class SqliteReadModels implements ReadModels {
       return checkpoint;
     });
 
-    const tables = ['orgs', 'org_closure', 'users', 'memberships', 'clients', 'checkpoint'];
+    const tables = [
+      'orgs',
+      'org_closure',
+      'users',
+      'memberships',
+      'clients',
+      'roles',
+      'application_permissions',
+      'checkpoint',
+    ];
     const wipe = tables.map((table) => db.prepare(`DELETE FROM ${table}`));
     this.resetAll = db.transaction(() => {
       for (const statement of wipe) statement.run();

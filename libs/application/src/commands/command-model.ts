@@ -125,6 +125,7 @@ export class CommandModel {
     clientOrg: async (id) => this.state.memberships.client(id)?.orgId,
     clientRoles: async (id) => this.state.memberships.client(id)?.roles,
     isPlatformAdminUser: async (userId) => this.state.users.get(userId)?.platformAdmin === true,
+    applicationPermissionsAt: async (orgId) => this.state.roles.permissionsVisibleAt(orgId).map((p) => p.name),
   };
 
   /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */

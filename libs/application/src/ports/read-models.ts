@@ -207,14 +207,17 @@ export interface AccessSearchQueries {
     limit: number,
   ): Promise<string[]>;
   /**
-   * Client credentials of one of `orgIds` whose scopes include `scope`, ordered by their resource id (`id`,
-   * the keyset) and returned with their `client_id`.
+   * Client credentials of one of `orgIds` whose scopes include `scope`, and (design13: in access decisions a
+   * client holds its scopes and its roles) those holding one of a role grant's roles on that grant's
+   * organization (`roleGrants`, none when absent), ordered by their resource id (`id`, the keyset), each once,
+   * returned with their `client_id`.
    */
   clientsAfter(
     orgIds: readonly string[],
     scope: string,
     afterId: string,
     limit: number,
+    roleGrants?: ReadonlyArray<{ orgId: string; roles: readonly string[] }>,
   ): Promise<Array<{ id: string; clientId: string }>>;
 }
 
@@ -265,6 +268,11 @@ export interface RoleQueries {
   permission(orgId: string, name: string): Promise<ApplicationPermissionView | undefined>;
   /** The application permissions defined on `orgId` or above it; empty for an unknown organization. */
   permissionsVisibleAt(orgId: string): Promise<ApplicationPermissionView[]>;
+  /**
+   * Every application permission named `name`, one per tree at most (names are unique within a tree), ordered
+   * by defining organization id: where an owner-level role holds it (the access searches, design13).
+   */
+  permissionsNamed(name: string): Promise<ApplicationPermissionView[]>;
   /** Every custom role, ordered by id (the gateway's RoleCatalog loads them). */
   all(): Promise<RoleView[]>;
   /**

@@ -59,6 +59,8 @@ const PROFILE_NEUTRAL_SUITES = [
   'cors',
   'event-catalogue',
   'custom-roles',
+  'custom-roles-grants',
+  'custom-roles-search',
   'authzen-evaluation',
   'authzen-search',
   'authzen-document',

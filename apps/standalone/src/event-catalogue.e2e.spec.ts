@@ -60,6 +60,15 @@ beforeAll(async () => {
   const client = await createClient(app, a.id, ['orgs:read']);
   await expectCall('PATCH', `/oauth2/client-credentials/${client.id}`, 200, { body: { roles: ['member'] } });
   await expectCall('DELETE', `/oauth2/client-credentials/${client.id}`, 204);
+  // Custom roles and application permissions (contract section 4.1): defined, changed, deleted.
+  await expectCall('POST', `/orgs/${a.id}/permissions`, 201, { body: { name: 'catalogue:check', description: 'x' } });
+  await expectCall('PATCH', `/orgs/${a.id}/permissions/catalogue:check`, 200, { body: { description: 'changed' } });
+  const role = await expectCall('POST', `/orgs/${a.id}/roles`, 201, {
+    body: { name: 'Catalogue role', permissions: ['orgs:read', 'catalogue:check'] },
+  });
+  await expectCall('PATCH', `/orgs/${a.id}/roles/${role.id}`, 200, { body: { appliesTo: 'organization' } });
+  await expectCall('DELETE', `/orgs/${a.id}/roles/${role.id}`, 204);
+  await expectCall('DELETE', `/orgs/${a.id}/permissions/catalogue:check`, 204);
 
   let cursor: string | null = null;
   do {

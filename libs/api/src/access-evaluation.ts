@@ -3,8 +3,10 @@ import {
   PERMISSIONS,
   clientStreamId,
   isIamError,
+  isOwnerLevel,
   isPermission,
   membershipStreamId,
+  type RoleDefinition,
   type StoredEvent,
 } from '@arbor/domain';
 import {
@@ -212,8 +214,7 @@ async function explain(
     const membership = await ctx.readModels.memberships.get(orgId, userId);
     if (!membership) continue;
     const giving = membership.roles.filter(
-      (r) =>
-        ctx.policy.roleReaches(r, orgId, q.orgId) && ctx.policy.roles.get(r)?.permissions.includes(q.action as never),
+      (r) => ctx.policy.roleReaches(r, orgId, q.orgId) && givesOnPermit(ctx.policy.roles.get(r), q.action),
     );
     if (giving.length === 0) continue;
     const event = eventRef(
@@ -257,7 +258,7 @@ async function clientGrants(
   for (const roleId of client.roles) {
     const role = ctx.policy.roles.get(roleId);
     const reaches = role !== undefined && (role.appliesTo === 'subtree' || client.orgId === q.orgId);
-    if (reaches && (role.permissions as readonly string[]).includes(q.action))
+    if (reaches && givesOnPermit(role, q.action))
       grants.push({
         kind: 'client_role',
         role: roleId,
@@ -266,6 +267,16 @@ async function clientGrants(
       });
   }
   return grants;
+}
+
+/**
+ * Whether a role that reaches the organization gives `action` there, once the decision is a permit: it names
+ * it, or it is owner-level and `action` an application permission (design13: then visible there, as the
+ * permit shows).
+ */
+function givesOnPermit(role: RoleDefinition | undefined, action: string): boolean {
+  if (role === undefined) return false;
+  return (role.permissions as readonly string[]).includes(action) || (!isPermission(action) && isOwnerLevel(role));
 }
 
 function lastSetting(events: StoredEvent[], field: string, position: number): StoredEvent | undefined {

@@ -11,6 +11,8 @@ import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
 import { clientRoutes } from './routes/client-routes';
+import { permissionRoutes } from './routes/permission-routes';
+import { roleRoutes } from './routes/role-routes';
 import { orgUserRoutes } from './routes/org-user-routes';
 import { tokenManagementRoutes } from './routes/token-management-routes';
 import { tokenRoutes } from './routes/token-routes';
@@ -50,6 +52,8 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...userRoutes,
     ...passwordRoutes,
     ...clientRoutes,
+    ...roleRoutes,
+    ...permissionRoutes,
     ...eventRoutes,
   ];
   routes.push(openApiRoute(() => routes, API_VERSION, accessRoutes));

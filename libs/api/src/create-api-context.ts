@@ -8,6 +8,7 @@ import {
   LoginThrottle,
   PasswordHasher,
   PersonalDataCipher,
+  ReadModelRoleCatalog,
   RefreshTokenHasher,
   TokenEndpoint,
   TokenAudiences,
@@ -57,7 +58,10 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     throttle,
   });
   const refreshTokens = new RefreshTokenHasher(vault);
-  const policy = new AccessPolicy(readModelAccessFacts(readModels));
+  // Custom roles come from the read models; the embedded projector's position spares the catalog a query when
+  // nothing was projected since its last check (see ReadModelRoleCatalog).
+  const roles = new ReadModelRoleCatalog(readModels.roles, () => parts.projection.position);
+  const policy = new AccessPolicy(readModelAccessFacts(readModels), roles);
   return {
     commands: parts.commands,
     readModels,

@@ -155,12 +155,23 @@ export const eventSchema: JsonSchema = {
   },
 };
 
-/** A role id (contract section 4): the built-in definitions' ids, as no organization defines roles yet. */
-export const roleIdSchema = Type.Unsafe<RoleId>({ enum: [...BUILT_IN_ROLE_IDS] });
+/**
+ * A role id (contract section 4): a built-in one (`member`, `admin`, `owner`) or a custom role's (`role_<ulid>`,
+ * section 4.1). Whether it names a role visible where it is granted is the domain's to say (400).
+ */
+export const roleIdSchema = Type.Unsafe<RoleId>({
+  type: 'string',
+  pattern: `^(${BUILT_IN_ROLE_IDS.join('|')}|role_[0-9a-z]{1,64})$`,
+  description: 'A role id: member, admin, owner, or a custom role (role_<ulid>).',
+});
 
+/** The most roles one membership may hold through the API. */
+export const MEMBERSHIP_ROLES_MAX = 20;
+
+/** A membership's roles: at least one, no repeats. */
 export const rolesSchema = Type.Array(roleIdSchema, {
   minItems: 1,
-  maxItems: BUILT_IN_ROLE_IDS.length,
+  maxItems: MEMBERSHIP_ROLES_MAX,
   uniqueItems: true,
 });
 
@@ -168,10 +179,7 @@ export const rolesSchema = Type.Array(roleIdSchema, {
 export const CLIENT_ROLES_MAX = 20;
 
 /** A client credential's roles: built-in or custom (`role_<ulid>`) ids, possibly none, no repeats. */
-export const clientRolesSchema = Type.Array(
-  Type.String({ pattern: '^(member|admin|owner|role_[0-9a-z]{1,64})$', description: 'A role id.' }),
-  { maxItems: CLIENT_ROLES_MAX, uniqueItems: true },
-);
+export const clientRolesSchema = Type.Array(roleIdSchema, { maxItems: CLIENT_ROLES_MAX, uniqueItems: true });
 
 export const userSchema: JsonSchema = {
   title: 'User',

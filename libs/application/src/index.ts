@@ -7,6 +7,7 @@ export * from './auth/client-authentication';
 export * from './auth/first-party-client';
 export * from './auth/login-throttle';
 export * from './auth/principal';
+export * from './auth/read-model-role-catalog';
 export * from './auth/refresh-tokens';
 export * from './auth/request-access-facts';
 export * from './auth/scope-parameter';

@@ -131,6 +131,49 @@ export interface ClientCredentialRevokedData {
   orgId: string;
 }
 
+/** An application permission defined on `orgId` (issue 13, contract section 4.1); visible there and below. */
+export interface ApplicationPermissionDefinedData {
+  orgId: string;
+  /** E.g. `billing:invoices:approve` (role-rules.ts: applicationPermissionNameProblem); unique within its tree. */
+  name: string;
+  description: string;
+}
+
+/** An application permission's description replaced (its name and defining organization never change). */
+export interface ApplicationPermissionUpdatedData {
+  orgId: string;
+  name: string;
+  description: string;
+}
+
+/** An application permission ended: no role granted it any more (the delete rule). */
+export interface ApplicationPermissionDeletedData {
+  orgId: string;
+  name: string;
+}
+
+/**
+ * A custom role defined on `orgId` (issue 13, contract section 4.1): usable there and below. `permissions` are
+ * built-in permissions and application permissions visible at `orgId`, in canonical order, no repeats.
+ */
+export interface RoleDefinedData {
+  roleId: string;
+  orgId: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  appliesTo: 'subtree' | 'organization';
+}
+
+/** A custom role's whole new definition (PATCH): every field but `roleId` and `orgId` as it now stands. */
+export type RoleUpdatedData = RoleDefinedData;
+
+/** A custom role ended; every grant of it ended before, in the same command (the delete rule). */
+export interface RoleDeletedData {
+  roleId: string;
+  orgId: string;
+}
+
 export interface EventDataByType {
   OrgCreated: OrgCreatedData;
   OrgUpdated: OrgUpdatedData;
@@ -149,6 +192,12 @@ export interface EventDataByType {
   ClientCredentialIssued: ClientCredentialIssuedData;
   ClientCredentialRolesChanged: ClientCredentialRolesChangedData;
   ClientCredentialRevoked: ClientCredentialRevokedData;
+  ApplicationPermissionDefined: ApplicationPermissionDefinedData;
+  ApplicationPermissionUpdated: ApplicationPermissionUpdatedData;
+  ApplicationPermissionDeleted: ApplicationPermissionDeletedData;
+  RoleDefined: RoleDefinedData;
+  RoleUpdated: RoleUpdatedData;
+  RoleDeleted: RoleDeletedData;
 }
 
 export type DomainEventType = keyof EventDataByType;
@@ -187,3 +236,6 @@ export const orgStreamId = (orgId: string): string => `org-${orgId}`;
 export const userStreamId = (userId: string): string => `user-${userId}`;
 export const membershipStreamId = (orgId: string, userId: string): string => `membership-${orgId}-${userId}`;
 export const clientStreamId = (clientCredentialId: string): string => `client-${clientCredentialId}`;
+/** Streams of custom role definitions (`role-role_<ulid>`) and of application permissions (`permission-<orgId>-<name>`). */
+export const roleStreamId = (roleId: string): string => `role-${roleId}`;
+export const applicationPermissionStreamId = (orgId: string, name: string): string => `permission-${orgId}-${name}`;

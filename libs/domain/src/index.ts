@@ -17,3 +17,4 @@ export * from './roles';
 export * from './role-rules';
 export * from './role-index';
 export * from './password-decisions';
+export * from './role-decisions';

@@ -229,6 +229,12 @@ export class MembershipIndex {
       case 'UserEnabled':
       case 'UserPasswordChanged':
       case 'UserPasswordSet':
+      case 'ApplicationPermissionDefined':
+      case 'ApplicationPermissionUpdated':
+      case 'ApplicationPermissionDeleted':
+      case 'RoleDefined':
+      case 'RoleUpdated':
+      case 'RoleDeleted':
         return;
       default:
         return unhandledEventType(event);

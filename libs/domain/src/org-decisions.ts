@@ -4,6 +4,8 @@ import type { MembershipIndex } from './membership-index';
 import { IamError } from './iam-error';
 import { checkOrgFields } from './org-rules';
 import { checkPrecondition } from './precondition';
+import { definitionsEndingWith } from './role-decisions';
+import type { RoleIndex } from './role-index';
 import { MAX_ORG_DEPTH, nameKey, type OrgNode, type OrgTree } from './org-tree';
 
 /**
@@ -92,9 +94,15 @@ export function decideReplaceOrg(tree: OrgTree, cmd: ReplaceOrgCommand): DomainE
 
 /**
  * A delete removes the subtree leaf first, so that every OrgDeleted removes a leaf; each organization's
- * memberships and client credentials end, as events of their own, before the organization itself.
+ * memberships and client credentials end, as events of their own, then the custom roles and application
+ * permissions defined on it (`roles`), before the organization itself.
  */
-export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand, memberships?: MembershipIndex): DomainEvent[] {
+export function decideDeleteOrg(
+  tree: OrgTree,
+  cmd: DeleteOrgCommand,
+  memberships?: MembershipIndex,
+  roles?: RoleIndex,
+): DomainEvent[] {
   const org = mustExist(tree, cmd.orgId);
   checkVersion(org, cmd.expectedVersion);
   if ((org.children?.size ?? 0) > 0 && !cmd.recursive)
@@ -118,6 +126,8 @@ export function decideDeleteOrg(tree: OrgTree, cmd: DeleteOrgCommand, membership
         data: { clientCredentialId, clientId: client.clientId, orgId: id },
       });
     }
+    // Then the role and application-permission definitions made on it (contract section 4.1).
+    if (roles) events.push(...definitionsEndingWith(roles, id));
     events.push({
       type: 'OrgDeleted',
       streamId: orgStreamId(id),

@@ -204,6 +204,12 @@ export class OrgTree {
       case 'ClientCredentialIssued':
       case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
+      case 'ApplicationPermissionDefined':
+      case 'ApplicationPermissionUpdated':
+      case 'ApplicationPermissionDeleted':
+      case 'RoleDefined':
+      case 'RoleUpdated':
+      case 'RoleDeleted':
         return;
       default:
         return unhandledEventType(event);

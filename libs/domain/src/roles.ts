@@ -95,11 +95,19 @@ export const ROLES = BUILT_IN_ROLE_IDS;
 export interface RoleCatalog {
   /**
    * The definitions a membership of `orgId` may hold: the built-in ones, and (once organizations define
-   * roles) those defined on `orgId` or above it. Built-ins first, in canonical order.
+   * roles) those defined on `orgId` or above it. Built-ins first, in canonical order, then root first.
+   * `ancestorIds`: `orgId`'s ancestors, root first, when the caller has them; a catalog that holds no tree (the
+   * gateway's, over the read models) needs them, one that holds the tree (the command model's) ignores them.
    */
-  visibleAt(orgId: string): readonly RoleDefinition[];
+  visibleAt(orgId: string, ancestorIds?: readonly string[]): readonly RoleDefinition[];
   /** The definition of a stored role id (ids are unique across organizations); undefined when unknown. */
   get(roleId: RoleId): RoleDefinition | undefined;
+  /**
+   * Brings a catalog that copies its definitions from elsewhere (the gateway's, from the read models) at least
+   * up to the read models' current position; callers await it before a decision that reads custom roles.
+   * Absent on catalogs that are always current (the built-in one, the command model's RoleIndex).
+   */
+  refresh?(): Promise<void>;
 }
 
 const BUILT_IN_BY_ID: ReadonlyMap<RoleId, RoleDefinition> = new Map(BUILT_IN_ROLES.map((r) => [r.id, r]));

@@ -129,6 +129,12 @@ export class UserDirectory {
       case 'ClientCredentialIssued':
       case 'ClientCredentialRolesChanged':
       case 'ClientCredentialRevoked':
+      case 'ApplicationPermissionDefined':
+      case 'ApplicationPermissionUpdated':
+      case 'ApplicationPermissionDeleted':
+      case 'RoleDefined':
+      case 'RoleUpdated':
+      case 'RoleDeleted':
         return;
       default:
         return unhandledEventType(event);

@@ -52,10 +52,22 @@ export class PostgresAccessSearchQueries implements AccessSearchQueries {
           WHERE $2::boolean AND u.platform_admin AND u.id > $3 AND u.status = 'active' ORDER BY u.id LIMIT $4
         ) y
       ) z ORDER BY id COLLATE "C" LIMIT $4`;
+    // $5: [{org_id, roles}] as jsonb, as for usersWith: one range of clients_org per role grant.
     this.clientsWith = `
-      SELECT id, client_id FROM ${clients}
-      WHERE org_id = ANY($1::text[]) AND id > $2 AND scopes ? $3::text
-      ORDER BY id LIMIT $4`;
+      SELECT id, client_id FROM (
+        SELECT s.id, s.client_id FROM (
+          SELECT id, client_id FROM ${clients}
+          WHERE org_id = ANY($1::text[]) AND id > $2 AND scopes ? $3::text
+          ORDER BY id LIMIT $4
+        ) s
+        UNION
+        SELECT x.id, x.client_id FROM jsonb_to_recordset($5::jsonb) AS g(org_id text, roles text[])
+        CROSS JOIN LATERAL (
+          SELECT c.id, c.client_id FROM ${clients} c
+          WHERE c.org_id = g.org_id AND c.id > $2 AND c.roles ?| g.roles
+          ORDER BY c.id LIMIT $4
+        ) x
+      ) u ORDER BY id COLLATE "C" LIMIT $4`;
   }
 
   async orgIdsAfter(
@@ -100,13 +112,18 @@ export class PostgresAccessSearchQueries implements AccessSearchQueries {
     scope: string,
     afterId: string,
     limit: number,
+    roleGrants: ReadonlyArray<{ orgId: string; roles: readonly string[] }> = [],
   ): Promise<Array<{ id: string; clientId: string }>> {
     if (hasNul(afterId) || hasNul(scope)) return [];
+    const grants = roleGrants
+      .filter((g) => g.roles.length > 0 && !hasNul(g.orgId))
+      .map((g) => ({ org_id: g.orgId, roles: g.roles.filter((r) => !hasNul(r)) }));
     const rows = await this.sql.rows<{ id: string; client_id: string }>(this.pool, this.clientsWith, [
       orgIds.filter((id) => !hasNul(id)),
       afterId,
       scope,
       limit,
+      JSON.stringify(grants),
     ]);
     return rows.map((r) => ({ id: r.id, clientId: r.client_id }));
   }

@@ -4,6 +4,7 @@ import { PostgresAccessSearchQueries } from './postgres-access-search-queries';
 import { PostgresClientQueries } from './postgres-client-queries';
 import { PostgresMembershipQueries } from './postgres-membership-queries';
 import { PostgresOrgQueries } from './postgres-org-queries';
+import { PostgresRoleQueries } from './postgres-role-queries';
 import { PostgresUserQueries } from './postgres-user-queries';
 import { ReadModelProjection } from './read-model-projection';
 import {
@@ -38,6 +39,7 @@ export class PostgresReadModels implements ReadModels {
   readonly users: PostgresUserQueries;
   readonly memberships: PostgresMembershipQueries;
   readonly search: PostgresAccessSearchQueries;
+  readonly roles: PostgresRoleQueries;
   readonly clients: PostgresClientQueries;
   /** The NOTIFY channel of this schema's checkpoint. */
   readonly channel: string;
@@ -62,6 +64,7 @@ export class PostgresReadModels implements ReadModels {
     this.memberships = new PostgresMembershipQueries(pool, this.sql);
     this.clients = new PostgresClientQueries(pool, this.sql);
     this.search = new PostgresAccessSearchQueries(pool, this.sql);
+    this.roles = new PostgresRoleQueries(pool, this.sql);
     this.projection = new ReadModelProjection(this.sql);
     const checkpoint = this.sql.table('checkpoint');
     this.getCheckpoint = `SELECT position FROM ${checkpoint} WHERE name = $1`;

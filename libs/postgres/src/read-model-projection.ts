@@ -1,5 +1,6 @@
 import {
   projectEventAsync,
+  type ApplicationPermissionRow,
   type ClientRow,
   type MembershipRow,
   type NewOrgRow,
@@ -7,6 +8,7 @@ import {
   type OrgChange,
   type PersonalColumns,
   type ProjectableEvent,
+  type RoleRow,
   type RolesGrantedBy,
   type ReadModelEngine,
   type UserStatusChange,
@@ -156,6 +158,39 @@ class PostgresReadModelEngine implements ReadModelEngine {
 
   async deleteClient(id: string): Promise<void> {
     await this.run(this.s.deleteClient, [id]);
+  }
+
+  async putRole(r: RoleRow): Promise<void> {
+    await this.run(this.s.putRole, [
+      r.id,
+      r.orgId,
+      r.name,
+      r.description,
+      JSON.stringify(r.permissions),
+      r.appliesTo,
+      r.at,
+      r.version,
+    ]);
+  }
+
+  async deleteRole(roleId: string): Promise<void> {
+    await this.run(this.s.deleteRole, [roleId]);
+  }
+
+  async putApplicationPermission(p: ApplicationPermissionRow): Promise<void> {
+    await this.run(this.s.putPermission, [p.orgId, p.name, p.description, p.at, p.version]);
+  }
+
+  async deleteApplicationPermission(orgId: string, name: string): Promise<void> {
+    await this.run(this.s.deletePermission, [orgId, name]);
+  }
+
+  async deleteOrgDefinitions(orgId: string): Promise<void> {
+    await this.run(this.s.deleteOrgDefinitions, [orgId]);
+  }
+
+  async setRoleCatalogPosition(position: number): Promise<void> {
+    await this.run(this.s.setCatalogPosition, [position]);
   }
 
   private async run(text: string, values: unknown[]): Promise<void> {

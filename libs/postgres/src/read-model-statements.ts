@@ -1,4 +1,4 @@
-import type { ReadModelSql } from './read-models-schema';
+import { ROLE_CATALOG_CHECKPOINT, type ReadModelSql } from './read-models-schema';
 
 /**
  * The SQL of the PostgreSQL read-model engine (`ReadModelProjection`), run as named prepared statements
@@ -12,6 +12,8 @@ export function projectionStatements(sql: ReadModelSql) {
   const users = sql.table('users');
   const memberships = sql.table('memberships');
   const clients = sql.table('clients');
+  const roles = sql.table('roles');
+  const permissions = sql.table('application_permissions');
   return {
     orgDepth: `SELECT depth FROM ${orgs} WHERE id = $1`,
     // The row, its self link and one link from each of the parent's ancestors (the parent's self row
@@ -101,6 +103,27 @@ export function projectionStatements(sql: ReadModelSql) {
       UPDATE ${clients} SET roles = $2::jsonb, roles_granted_by_event_id = $3, roles_granted_by_position = $4,
         version = $5 WHERE id = $1`,
     deleteClient: `DELETE FROM ${clients} WHERE id = $1`,
+    // A role's defining organization never changes; an existing row keeps its created_at.
+    putRole: `
+      INSERT INTO ${roles} (id, org_id, name, description, permissions, applies_to, created_at, updated_at, version)
+      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $7, $8)
+      ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, name = excluded.name,
+        description = excluded.description, permissions = excluded.permissions, applies_to = excluded.applies_to,
+        updated_at = excluded.updated_at, version = excluded.version`,
+    deleteRole: `DELETE FROM ${roles} WHERE id = $1`,
+    putPermission: `
+      INSERT INTO ${permissions} (org_id, name, description, created_at, updated_at, version)
+      VALUES ($1, $2, $3, $4, $4, $5)
+      ON CONFLICT (org_id, name) DO UPDATE SET description = excluded.description,
+        updated_at = excluded.updated_at, version = excluded.version`,
+    deletePermission: `DELETE FROM ${permissions} WHERE org_id = $1 AND name = $2`,
+    deleteOrgDefinitions: `
+      WITH r AS (DELETE FROM ${roles} WHERE org_id = $1)
+      DELETE FROM ${permissions} WHERE org_id = $1`,
+    // The projector's checkpoint row is locked by this transaction; this is another row of the same table.
+    setCatalogPosition: `
+      INSERT INTO ${sql.table('checkpoint')} (name, position) VALUES ('${ROLE_CATALOG_CHECKPOINT}', $1)
+      ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
   };
 }
 

@@ -101,13 +101,53 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
   ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles_granted_by_event_id TEXT;
   ALTER TABLE ${s}.clients ADD COLUMN IF NOT EXISTS roles_granted_by_position BIGINT;
   `,
+  // Migration "custom-role-definitions" (issue 13): custom roles and application permissions, and the role
+  // catalog's position (a `checkpoint` row, 'role-catalog'). No public surface wrote role or permission
+  // events before it, so no rebuild is needed. `roles_org` serves "visible at" (the ancestors from
+  // `org_closure_parents`, then one range per ancestor); `application_permissions_name` the trees defining a name.
+  (s) => `
+  CREATE TABLE IF NOT EXISTS ${s}.roles (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    org_id TEXT COLLATE "C" NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    permissions JSONB NOT NULL,
+    applies_to TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS roles_org ON ${s}.roles (org_id, id);
+  CREATE TABLE IF NOT EXISTS ${s}.application_permissions (
+    org_id TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    description TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, name)
+  );
+  CREATE INDEX IF NOT EXISTS application_permissions_name ON ${s}.application_permissions (name, org_id);
+  `,
 ];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */
-export const READ_MODEL_TABLES = ['checkpoint', 'orgs', 'org_closure', 'users', 'memberships', 'clients'] as const;
+export const READ_MODEL_TABLES = [
+  'checkpoint',
+  'orgs',
+  'org_closure',
+  'users',
+  'memberships',
+  'clients',
+  'roles',
+  'application_permissions',
+] as const;
 
 /** The checkpoint row of the projector: one per schema, locked by every `apply`. */
 export const CHECKPOINT_NAME = 'projector';
+
+/** The `checkpoint` row holding the position of the last role event applied (RoleQueries.catalogPosition). */
+export const ROLE_CATALOG_CHECKPOINT = 'role-catalog';
 
 /**
  * Schema names end up in SQL text, in prepared-statement names and in the NOTIFY channel

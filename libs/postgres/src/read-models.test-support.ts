@@ -37,6 +37,8 @@ export async function dumpReadModels(pool: Pool, schema: string): Promise<Record
     users: 'id',
     memberships: 'org_id, user_id',
     clients: 'id',
+    roles: 'id',
+    application_permissions: 'org_id, name',
     checkpoint: 'name',
   };
   const dump: Record<string, unknown[]> = {};

@@ -1,5 +1,6 @@
 import {
   projectEventSync,
+  type ApplicationPermissionRow,
   type ClientRow,
   type MembershipRow,
   type NewOrgRow,
@@ -7,6 +8,7 @@ import {
   type OrgChange,
   type PersonalColumns,
   type ProjectableEvent,
+  type RoleRow,
   type RolesGrantedBy,
   type SyncReadModelEngine,
   type UserStatusChange,
@@ -171,6 +173,40 @@ export class ReadModelProjection implements SyncReadModelEngine {
 
   deleteClient(id: string): void {
     this.s.deleteClient.run(id);
+  }
+
+  putRole(r: RoleRow): void {
+    this.s.putRole.run({
+      id: r.id,
+      orgId: r.orgId,
+      name: r.name,
+      description: r.description,
+      permissions: JSON.stringify(r.permissions),
+      appliesTo: r.appliesTo,
+      at: r.at,
+      version: r.version,
+    });
+  }
+
+  deleteRole(roleId: string): void {
+    this.s.deleteRole.run(roleId);
+  }
+
+  putApplicationPermission(p: ApplicationPermissionRow): void {
+    this.s.putPermission.run({ ...p });
+  }
+
+  deleteApplicationPermission(orgId: string, name: string): void {
+    this.s.deletePermission.run(orgId, name);
+  }
+
+  deleteOrgDefinitions(orgId: string): void {
+    this.s.deleteOrgRoles.run(orgId);
+    this.s.deleteOrgPermissions.run(orgId);
+  }
+
+  setRoleCatalogPosition(position: number): void {
+    this.s.setCatalogPosition.run(position);
   }
 }
 

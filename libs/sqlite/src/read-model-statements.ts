@@ -3,6 +3,9 @@ import type { SqliteDatabase } from './open-sqlite-database';
 
 type Params = Record<string, unknown>;
 
+/** The `checkpoint` row holding the position of the last role event applied (RoleQueries.catalogPosition). */
+export const ROLE_CATALOG_CHECKPOINT = 'role-catalog';
+
 /** The statements of the SQLite read-model engine (`ReadModelProjection`), prepared once per database. */
 export interface ProjectionStatements {
   orgDepth: Statement<[string], number>;
@@ -31,6 +34,13 @@ export interface ProjectionStatements {
   deleteClient: Statement<[string]>;
   deleteOrgMemberships: Statement<[string]>;
   deleteOrgClients: Statement<[string]>;
+  putRole: Statement<Params>;
+  deleteRole: Statement<[string]>;
+  putPermission: Statement<Params>;
+  deletePermission: Statement<[string, string]>;
+  deleteOrgRoles: Statement<[string]>;
+  deleteOrgPermissions: Statement<[string]>;
+  setCatalogPosition: Statement<[number]>;
 }
 
 /**
@@ -133,5 +143,27 @@ export function prepareProjectionStatements(db: SqliteDatabase): ProjectionState
     deleteClient: db.prepare('DELETE FROM clients WHERE id = ?'),
     deleteOrgMemberships: db.prepare('DELETE FROM memberships WHERE org_id = ?'),
     deleteOrgClients: db.prepare('DELETE FROM clients WHERE org_id = ?'),
+    // A role's defining organization never changes; an existing row keeps its created_at.
+    putRole: db.prepare(
+      `INSERT INTO roles (id, org_id, name, description, permissions, applies_to, created_at, updated_at, version)
+       VALUES (@id, @orgId, @name, @description, @permissions, @appliesTo, @at, @at, @version)
+       ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, name = excluded.name,
+         description = excluded.description, permissions = excluded.permissions, applies_to = excluded.applies_to,
+         updated_at = excluded.updated_at, version = excluded.version`,
+    ),
+    deleteRole: db.prepare('DELETE FROM roles WHERE id = ?'),
+    putPermission: db.prepare(
+      `INSERT INTO application_permissions (org_id, name, description, created_at, updated_at, version)
+       VALUES (@orgId, @name, @description, @at, @at, @version)
+       ON CONFLICT (org_id, name) DO UPDATE SET description = excluded.description,
+         updated_at = excluded.updated_at, version = excluded.version`,
+    ),
+    deletePermission: db.prepare('DELETE FROM application_permissions WHERE org_id = ? AND name = ?'),
+    deleteOrgRoles: db.prepare('DELETE FROM roles WHERE org_id = ?'),
+    deleteOrgPermissions: db.prepare('DELETE FROM application_permissions WHERE org_id = ?'),
+    setCatalogPosition: db.prepare(
+      `INSERT INTO checkpoint (name, position) VALUES ('${ROLE_CATALOG_CHECKPOINT}', ?)
+       ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+    ),
   };
 }

@@ -131,4 +131,32 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   ALTER TABLE clients ADD COLUMN roles_granted_by_event_id TEXT;
   ALTER TABLE clients ADD COLUMN roles_granted_by_position INTEGER;
   `,
+  // "custom-role-definitions" (issue 13): custom roles and application permissions, and the role catalog's
+  // position (a `checkpoint` row, 'role-catalog'). No public surface wrote role or permission events before
+  // this migration, so no rebuild is needed. `roles_org` serves "visible at" (the ancestors' ids from
+  // `org_closure_parents`, then one range per ancestor); `application_permissions_name` the trees defining a name.
+  `
+  CREATE TABLE roles (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    applies_to TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX roles_org ON roles (org_id, id);
+  CREATE TABLE application_permissions (
+    org_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX application_permissions_name ON application_permissions (name, org_id);
+  `,
 ];

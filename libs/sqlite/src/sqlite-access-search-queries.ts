@@ -20,6 +20,7 @@ export class SqliteAccessSearchQueries implements AccessSearchQueries {
   private readonly membersWith: Statement<[string, string, string, number], string>;
   private readonly platformAdmins: Statement<[string, number], string>;
   private readonly clientsWith: Statement<[string, string, string, number], { id: string; client_id: string }>;
+  private readonly clientsHolding: Statement<[string, string, string, number], { id: string; client_id: string }>;
 
   constructor(db: SqliteDatabase) {
     this.allOrgs = db.prepare<[string, number], string>('SELECT id FROM orgs WHERE id > ? ORDER BY id LIMIT ?').pluck();
@@ -44,6 +45,13 @@ export class SqliteAccessSearchQueries implements AccessSearchQueries {
       `SELECT id, client_id FROM clients
        WHERE org_id IN (SELECT value FROM json_each(?)) AND id > ?
          AND EXISTS (SELECT 1 FROM json_each(scopes) s WHERE s.value = ?)
+       ORDER BY id LIMIT ?`,
+    );
+    // The index clients_org (org_id, id) from the keyset on; the roles checked per row.
+    this.clientsHolding = db.prepare(
+      `SELECT id, client_id FROM clients
+       WHERE org_id = ? AND id > ?
+         AND EXISTS (SELECT 1 FROM json_each(roles) r WHERE r.value IN (SELECT value FROM json_each(?)))
        ORDER BY id LIMIT ?`,
     );
   }
@@ -90,15 +98,24 @@ export class SqliteAccessSearchQueries implements AccessSearchQueries {
     return mergeRanges(ranges, limit);
   }
 
+  /** The scope's clients, and one range of `clients_org` per role grant, merged by id. */
   async clientsAfter(
     orgIds: readonly string[],
     scope: string,
     afterId: string,
     limit: number,
+    roleGrants: ReadonlyArray<{ orgId: string; roles: readonly string[] }> = [],
   ): Promise<Array<{ id: string; clientId: string }>> {
-    return this.clientsWith
-      .all(JSON.stringify(orgIds), afterId, scope, limit)
-      .map((row) => ({ id: row.id, clientId: row.client_id }));
+    const clientIds = new Map<string, string>();
+    const ranges: string[][] = [];
+    const collect = (rows: Array<{ id: string; client_id: string }>) => {
+      for (const row of rows) clientIds.set(row.id, row.client_id);
+      ranges.push(rows.map((row) => row.id));
+    };
+    collect(this.clientsWith.all(JSON.stringify(orgIds), afterId, scope, limit));
+    for (const g of roleGrants)
+      if (g.roles.length > 0) collect(this.clientsHolding.all(g.orgId, afterId, JSON.stringify(g.roles), limit));
+    return mergeRanges(ranges, limit).map((id) => ({ id, clientId: clientIds.get(id)! }));
   }
 }
 

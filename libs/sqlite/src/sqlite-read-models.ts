@@ -9,6 +9,7 @@ import { SqliteClientQueries } from './sqlite-client-queries';
 import { SqliteAccessSearchQueries } from './sqlite-access-search-queries';
 import { SqliteMembershipQueries } from './sqlite-membership-queries';
 import { SqliteOrgQueries } from './sqlite-org-queries';
+import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 
 const CHECKPOINT_NAME = 'read-models';
@@ -25,6 +26,7 @@ export class SqliteReadModels implements ReadModels {
   readonly users: SqliteUserQueries;
   readonly memberships: SqliteMembershipQueries;
   readonly search: SqliteAccessSearchQueries;
+  readonly roles: SqliteRoleQueries;
   readonly clients: SqliteClientQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
@@ -45,6 +47,7 @@ export class SqliteReadModels implements ReadModels {
     this.memberships = new SqliteMembershipQueries(db);
     this.clients = new SqliteClientQueries(db);
     this.search = new SqliteAccessSearchQueries(db);
+    this.roles = new SqliteRoleQueries(db);
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
@@ -65,7 +68,16 @@ export class SqliteReadModels implements ReadModels {
       return checkpoint;
     });
 
-    const tables = ['orgs', 'org_closure', 'users', 'memberships', 'clients', 'checkpoint'];
+    const tables = [
+      'orgs',
+      'org_closure',
+      'users',
+      'memberships',
+      'clients',
+      'roles',
+      'application_permissions',
+      'checkpoint',
+    ];
     const wipe = tables.map((table) => db.prepare(`DELETE FROM ${table}`));
     this.resetAll = db.transaction(() => {
       for (const statement of wipe) statement.run();

@@ -121,4 +121,29 @@ export function accessSearchConformance(harness: ReadModelsHarness): void {
     await rm.apply([log.clientRevoked('c2', 'cli_2', 'a1')]);
     expect(await search.clientsAfter(path, 'orgs:write', '', 10)).toEqual([]);
   });
+
+  it('lists client credentials holding a granting role on a grant organization too, each once, page after page', async () => {
+    await rm.apply([
+      log.clientIssued('c4', 'cli_4', 'a1', ['users:read'], ['role_x', 'member']),
+      log.clientIssued('c5', 'cli_5', 'a', [], ['role_y']),
+      log.clientIssued('c6', 'cli_6', 'b', [], ['role_x']),
+      log.clientIssued('c7', 'cli_7', 'a', ['orgs:read'], ['role_x']),
+    ]);
+    const path = ['r', 'a', 'a1', 'a11'];
+    const grants = [
+      { orgId: 'a', roles: ['role_x', 'role_z'] },
+      { orgId: 'a1', roles: ['role_x'] },
+      { orgId: 'a11', roles: [] },
+    ];
+    const expected = ['c1', 'c2', 'c4', 'c7'];
+    const clientIds = async (after: string, limit: number) =>
+      (await search.clientsAfter(path, 'orgs:read', after, limit, grants)).map((c) => c.id);
+    for (const limit of [1, 2, 10]) expect(await pages(clientIds, limit)).toEqual(expected);
+    expect(await search.clientsAfter(path, 'orgs:read', 'c2', 1, grants)).toEqual([{ id: 'c4', clientId: 'cli_4' }]);
+    // Without grants, as before: scopes only.
+    expect((await search.clientsAfter(path, 'orgs:read', '', 10)).map((c) => c.id)).toEqual(['c1', 'c2', 'c7']);
+    // Roles changed away, the client is gone from the grants' part.
+    await rm.apply([log.clientRolesChanged('c4', 'cli_4', 'a1', ['member'])]);
+    expect(await clientIds('', 10)).toEqual(['c1', 'c2', 'c7']);
+  });
 }

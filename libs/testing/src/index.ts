@@ -13,6 +13,8 @@ export { Log } from './log';
 export { membershipQueriesConformance } from './membership-queries-conformance';
 export { accessSearchConformance } from './access-search-conformance';
 export type { ReadModelsHarness } from './read-models-harness';
+export { roleCatalogConformance } from './role-catalog-conformance';
+export { roleQueriesConformance } from './role-queries-conformance';
 export { userQueriesConformance } from './user-queries-conformance';
 export { eventStoreConformance, newEvent, type EventStoreHarness } from './event-store-conformance';
 export { collectOrgIds, ORG_TREE, orgIds, orgReadModelsConformance } from './org-read-models-conformance';

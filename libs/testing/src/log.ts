@@ -90,4 +90,36 @@ export class Log {
   clientRevoked(id: string, clientId: string, orgId: string): ProjectableEvent {
     return this.event('ClientCredentialRevoked', `client-${id}`, { clientCredentialId: id, clientId, orgId });
   }
+  /** A custom role defined (`RoleDefined`) or redefined whole (`RoleUpdated`) on `orgId`. */
+  role(
+    type: 'RoleDefined' | 'RoleUpdated',
+    roleId: string,
+    orgId: string,
+    permissions: string[],
+    options: { name?: string; description?: string; appliesTo?: 'subtree' | 'organization' } = {},
+  ): ProjectableEvent {
+    return this.event(type, `role-${roleId}`, {
+      roleId,
+      orgId,
+      name: options.name ?? `Role ${roleId}`,
+      description: options.description ?? `About ${roleId}`,
+      permissions,
+      appliesTo: options.appliesTo ?? 'subtree',
+    });
+  }
+  roleDeleted(roleId: string, orgId: string): ProjectableEvent {
+    return this.event('RoleDeleted', `role-${roleId}`, { roleId, orgId });
+  }
+  /** An application permission defined, its description changed, or deleted, on `orgId`. */
+  permission(
+    type: 'ApplicationPermissionDefined' | 'ApplicationPermissionUpdated',
+    orgId: string,
+    name: string,
+    description = `About ${name}`,
+  ): ProjectableEvent {
+    return this.event(type, `permission-${orgId}-${name}`, { orgId, name, description });
+  }
+  permissionDeleted(orgId: string, name: string): ProjectableEvent {
+    return this.event('ApplicationPermissionDeleted', `permission-${orgId}-${name}`, { orgId, name });
+  }
 }

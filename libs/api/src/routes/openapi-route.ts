@@ -8,6 +8,8 @@ export const TAG_DESCRIPTIONS: Record<string, string> = {
   'Organization users': 'Memberships: who belongs to an organization, with which roles.',
   Users: 'User accounts: their own profile, and what administrators may see and change.',
   'Client credentials': 'OAuth clients of an organization (client_credentials grant).',
+  'Roles and permissions':
+    'Custom roles and application permissions an organization defines for its subtree (contract section 4.1).',
   Events: 'The event log, as far as the caller may read it.',
   Meta: 'This API’s own description.',
   'Access decisions':

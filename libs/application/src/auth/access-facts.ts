@@ -33,6 +33,11 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
   clientRoles(clientCredentialId: string): Promise<readonly Role[] | undefined>;
   /** Whether the user is a platform admin (false for unknown users). */
   isPlatformAdminUser(userId: string): Promise<boolean>;
+  /**
+   * The names of the application permissions visible at `orgId` (defined there or above it), which an
+   * owner-level role holds there (design13). Absent: none are known (the policy then grants none that way).
+   */
+  applicationPermissionsAt?(orgId: string): Promise<string[]>;
 }
 
 /** The gateway's facts: the read models, which every query reads anyway. */
@@ -49,5 +54,6 @@ export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgVie
     clientOrg: async (id) => (await readModels.clients.get(id))?.orgId,
     clientRoles: async (id) => (await readModels.clients.get(id))?.roles,
     isPlatformAdminUser: async (userId) => (await readModels.users.get(userId))?.platformAdmin === true,
+    applicationPermissionsAt: async (orgId) => (await readModels.roles.permissionsVisibleAt(orgId)).map((p) => p.name),
   };
 }

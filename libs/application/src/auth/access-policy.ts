@@ -4,10 +4,12 @@ import {
   PERMISSIONS,
   isOwnerLevel,
   isPermission,
+  isRole,
   permissionsOfRoles,
   type Permission,
   type Role,
   type RoleCatalog,
+  type RoleDefinition,
   type RoleReach,
 } from '@arbor/domain';
 import { callerReach } from './access-caller-rule';
@@ -27,7 +29,11 @@ import type { Principal } from './principal';
  * - "May not see" (no permission at all there) is 404, so existence does not leak; "may see but not do" is 403.
  */
 export class AccessPolicy<Org extends OrgRef = OrgRef> {
-  /** `roles`: the role definitions memberships name (today the built-in ones). */
+  /**
+   * `roles`: the role definitions memberships and clients name. A catalog with `refresh` (the gateway's, over
+   * the read models) is refreshed before any decision that meets a custom role id (see `freshFor`): built-in
+   * definitions never change, so a decision over built-in roles only costs nothing more.
+   */
   constructor(
     readonly facts: AccessFacts<Org>,
     readonly roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
@@ -52,7 +58,8 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         ? { type: 'user', id: principal.id, platformAdmin: principal.platformAdmin }
         : { type: 'client', orgId: principal.orgId, grants: PERMISSIONS };
     const out = new Set<Permission>();
-    for (const p of await this.heldBy(holder, orgId, reach)) if (principal.scopes.has(p)) out.add(p);
+    // Tokens carry built-in permissions only, so the owner-level application permissions need not be read here.
+    for (const p of await this.heldByRoles(holder, orgId, reach, false)) if (principal.scopes.has(p)) out.add(p);
     return out;
   }
 
@@ -60,18 +67,42 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * The decision core every answer shares (the API's own checks through `permissionsOn`, and the access
    * decision API about any subject): what `holder` holds on `orgId`, before any token narrows it. Platform
    * admins hold everything; a user the permissions of their roles there and above (see `userPermissionsOn`);
-   * a client its `grants` on its organization's subtree, nothing outside it.
+   * a client its `grants` on its organization's subtree, nothing outside it. design13: platform admins, and an
+   * owner-level role (isOwnerLevel) that reaches `orgId`, also hold every application permission visible there.
    */
   async heldBy(holder: PermissionHolder, orgId: string, reach: RoleReach = 'organization'): Promise<Set<Permission>> {
-    if (holder.type === 'user')
-      return holder.platformAdmin ? new Set(PERMISSIONS) : this.userPermissionsOn(holder.id, orgId, reach);
+    return this.heldByRoles(holder, orgId, reach, true);
+  }
+
+  private async heldByRoles(
+    holder: PermissionHolder,
+    orgId: string,
+    reach: RoleReach,
+    applicationPermissions: boolean,
+  ): Promise<Set<Permission>> {
+    if (holder.type === 'user' && holder.platformAdmin) {
+      const all = new Set<Permission>(PERMISSIONS);
+      // design13: platform admins hold everything, the application permissions visible there included.
+      if (applicationPermissions && this.facts.applicationPermissionsAt)
+        for (const name of await this.facts.applicationPermissionsAt(orgId)) all.add(name as Permission);
+      return all;
+    }
+    if (holder.type === 'user') return this.userPermissionsOn(holder.id, orgId, reach, applicationPermissions);
     if (!(await this.isWithin(orgId, holder.orgId))) return new Set();
+    await this.freshFor(holder.roles ?? []);
     const out = new Set(holder.grants);
     // design13: in access decisions a client holds its scopes and the permissions of its roles that reach orgId.
-    for (const roleId of holder.roles ?? [])
-      if (this.roleReaches(roleId, holder.orgId, orgId))
-        for (const p of this.roles.get(roleId)!.permissions) out.add(p);
+    const reaching = (holder.roles ?? []).filter((roleId) => this.roleReaches(roleId, holder.orgId, orgId));
+    for (const roleId of reaching) for (const p of this.roles.get(roleId)!.permissions) out.add(p);
+    if (applicationPermissions) await this.addOwnerLevel(out, reaching, orgId);
     return out;
+  }
+
+  /** design13: every application permission visible at `orgId`, when one of the roles is owner-level. */
+  private async addOwnerLevel(out: Set<Permission>, roleIds: readonly Role[], orgId: string): Promise<void> {
+    if (this.facts.applicationPermissionsAt === undefined) return;
+    if (!roleIds.some((roleId) => isOwnerLevel(this.roles.get(roleId)!))) return;
+    for (const name of await this.facts.applicationPermissionsAt(orgId)) out.add(name as Permission);
   }
 
   /**
@@ -83,7 +114,9 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   async userRolesOn(userId: string, orgId: string, reach: RoleReach = 'organization'): Promise<Role[]> {
     const out = new Set<Role>();
     let direct: readonly Role[] | undefined;
-    for (const roleId of await this.facts.effectiveRoles(userId, orgId)) {
+    const effective = await this.facts.effectiveRoles(userId, orgId);
+    await this.freshFor(effective);
+    for (const roleId of effective) {
       const role = this.roles.get(roleId);
       if (!role) continue;
       if (role.appliesTo === 'organization') {
@@ -98,11 +131,20 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     return [...out];
   }
 
-  /** The permissions of the user's roles on `orgId` (those `userRolesOn` names). */
-  private async userPermissionsOn(userId: string, orgId: string, reach: RoleReach): Promise<Set<Permission>> {
+  /**
+   * The permissions of the user's roles on `orgId` (those `userRolesOn` names), with `applicationPermissions`
+   * also those an owner-level role holds there (design13).
+   */
+  private async userPermissionsOn(
+    userId: string,
+    orgId: string,
+    reach: RoleReach,
+    applicationPermissions = false,
+  ): Promise<Set<Permission>> {
     const out = new Set<Permission>();
-    for (const roleId of await this.userRolesOn(userId, orgId, reach))
-      for (const p of this.roles.get(roleId)?.permissions ?? []) out.add(p);
+    const roles = await this.userRolesOn(userId, orgId, reach);
+    for (const roleId of roles) for (const p of this.roles.get(roleId)?.permissions ?? []) out.add(p);
+    if (applicationPermissions) await this.addOwnerLevel(out, roles, orgId);
     return out;
   }
 
@@ -190,14 +232,50 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * is checked by the caller. Unknown ids are left to the decider's validation (400). 403 otherwise.
    */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
-    let held: Set<Permission> | undefined;
-    let fromRoles: Set<Permission> | undefined;
+    const known: RoleDefinition[] = [];
+    roles = [...roles];
+    await this.freshFor(roles);
     for (const roleId of roles) {
       const role = this.roles.get(roleId);
-      if (!role) continue;
+      if (role) known.push(role);
+    }
+    await this.requireHoldsRoles(principal, orgId, known, 'grant or take away');
+  }
+
+  /**
+   * Defining, changing or deleting a custom role on `orgId` that grants `permissions` (issue 13): the same
+   * holding rule as granting (requireMayGrant), for a role that is not in the catalog yet (or not any more as
+   * it was). roles:write is checked by the caller. Throws IamError IAM_ERR_FORBIDDEN (403).
+   */
+  async requireMayDefine(principal: Principal, orgId: string, permissions: readonly string[]): Promise<void> {
+    const role: RoleDefinition = {
+      id: DEFINED_ROLE,
+      name: DEFINED_ROLE,
+      description: '',
+      permissions: [...new Set(permissions)] as Permission[],
+      appliesTo: 'subtree',
+      orgId,
+    };
+    await this.requireHoldsRoles(principal, orgId, [role], 'define');
+  }
+
+  private async requireHoldsRoles(
+    principal: Principal,
+    orgId: string,
+    roles: readonly RoleDefinition[],
+    act: string,
+  ): Promise<void> {
+    let held: Set<Permission> | undefined;
+    let fromRoles: Set<Permission> | undefined;
+    for (const role of roles) {
       held ??= await this.permissionsOn(principal, orgId);
       if (isOwnerLevel(role) && !held.has('orgs:delete'))
-        throw new IamError('IAM_ERR_FORBIDDEN', `Only an owner may grant or take away the ${role.id} role.`);
+        throw new IamError(
+          'IAM_ERR_FORBIDDEN',
+          role.id === DEFINED_ROLE
+            ? `Only an owner (holding orgs:delete here) may ${act} a role that grants orgs:delete.`
+            : `Only an owner may ${act} the ${role.id} role.`,
+        );
       for (const p of role.permissions) {
         if (held.has(p) || this.isPlatformAdmin(principal)) continue;
         // Application permissions are no token scopes: a role of the caller's grants them, or an owner-level one.
@@ -207,7 +285,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
         }
         throw new IamError(
           'IAM_ERR_FORBIDDEN',
-          `The caller does not hold ${p} on this organization, so cannot grant or take away the ${role.id} role.`,
+          `The caller does not hold ${p} on this organization, so cannot ${act} ${role.id === DEFINED_ROLE ? 'this' : `the ${role.id}`} role.`,
         );
       }
     }
@@ -221,7 +299,11 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    */
   async requireMayGrantRoles(principal: Principal, orgId: string, roles: readonly Role[]): Promise<void> {
     await this.requireMayGrant(principal, orgId, roles);
-    await this.requireHoldsAll(principal, orgId, permissionsOfRoles(roles, this.roles));
+    // requireMayGrant has checked every permission, application ones included (held through a role of the
+    // caller's or an owner-level one: they are no token scopes); what remains is the scope rules of the
+    // built-in ones (events:read, tokens:introspect).
+    const builtIn = [...permissionsOfRoles(roles, this.roles)].filter((p) => isPermission(p));
+    await this.requireHoldsAll(principal, orgId, builtIn);
   }
 
   /**
@@ -310,6 +392,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     if (principal.type === 'client') return [principal.orgId];
     if (principal.platformAdmin) return undefined;
     const roots = await this.facts.membershipRoots(principal.id);
+    await this.freshFor(roots.flatMap((r) => r.roles));
     const reachesSubtree = (roleId: Role) => {
       const role = this.roles.get(roleId);
       return role !== undefined && role.appliesTo === 'subtree' && role.permissions.includes(permission);
@@ -326,6 +409,16 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
       'IAM_ERR_FORBIDDEN',
       'Only platform admins and clients with events:read may read the event log.',
     );
+  }
+
+  /**
+   * Brings the catalog up to date (RoleCatalog.refresh) when `roleIds` name a custom role: its definition may
+   * have changed since the catalog last looked. Built-in ids need nothing. Public for the callers that read
+   * `roles` themselves (explanations, searches).
+   */
+  async freshFor(roleIds: Iterable<Role>): Promise<void> {
+    if (this.roles.refresh === undefined) return;
+    for (const roleId of roleIds) if (!isRole(roleId)) return this.roles.refresh();
   }
 
   /** Whether `orgId` is `ancestorId` or lies below it. */
@@ -347,6 +440,9 @@ export type PermissionHolder =
 function notFound(orgId: string): IamError {
   return new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
 }
+
+/** The stand-in id of a role being defined or changed (requireMayDefine): the messages say "this role" for it. */
+const DEFINED_ROLE = '(defined)';
 
 function forbidden(permission: Permission): IamError {
   return new IamError('IAM_ERR_FORBIDDEN', `This needs the ${permission} permission.`);

@@ -1,4 +1,12 @@
-import { BUILT_IN_ROLE_CATALOG, IamError, type RoleCatalog, type RoleDefinition, type RoleId } from '@arbor/domain';
+import {
+  BUILT_IN_ROLE_CATALOG,
+  IamError,
+  isOwnerLevel,
+  isPermission,
+  type RoleCatalog,
+  type RoleDefinition,
+  type RoleId,
+} from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
 import { callerReach } from './access-caller-rule';
 import type { AccessPolicy } from './access-policy';
@@ -10,11 +18,13 @@ import type { Principal } from './principal';
  * and client credentials (their `client_id`); resources are organizations; actions are permission names.
  *
  * Who holds a permission where (contract section 4, design of issue 13):
- * - a user: the permissions of a role held through a confirmed membership on the organization itself, or on
- *   an ancestor when the role applies to the subtree; platform admins hold everything everywhere; a user who
- *   is not active (disabled, erased) holds nothing, as they cannot act;
- * - a client credential: its scopes on its organization's subtree (roles of client credentials join once
- *   they exist).
+ * - a user: the permissions of a role (built-in or custom) held through a confirmed membership on the
+ *   organization itself, or on an ancestor when the role applies to the subtree; platform admins hold
+ *   everything everywhere; a user who is not active (disabled, erased) holds nothing, as they cannot act;
+ * - a client credential: its scopes on its organization's subtree, and the permissions of its roles, held on
+ *   its organization as a membership there would be;
+ * - an owner-level role (isOwnerLevel) holds every application permission visible where it reaches: at an
+ *   organization where one of that name is defined on it or above it.
  *
  * Pages are keyset pages in id order: `after` is the last id of the previous page ('' for the first).
  * No id appears on two pages, and an id that qualifies throughout the paging appears exactly once.
@@ -26,9 +36,19 @@ export interface SearchSubject {
   id: string;
 }
 
-/** Whether the role grants `action`. Application permissions (i13-roles) extend this for owner-level roles. */
-const grants = (role: RoleDefinition | undefined, action: string): boolean =>
-  role !== undefined && (role.permissions as readonly string[]).includes(action);
+/**
+ * Whether the role grants `action` where it reaches: it names it, or `action` is an application permission
+ * visible there (`visibleApplicationPermission`) and the role is owner-level (design13).
+ */
+const grants = (role: RoleDefinition | undefined, action: string, visibleApplicationPermission = false): boolean =>
+  role !== undefined &&
+  ((role.permissions as readonly string[]).includes(action) || (visibleApplicationPermission && isOwnerLevel(role)));
+
+/** Where a subject holds an action: subtrees (their roots) and single organizations. */
+interface Held {
+  subtreeRoots: string[];
+  orgIds: string[];
+}
 
 /**
  * The caller rule of the access decision API (callerReach, which point checks read too) as the subtrees
@@ -73,6 +93,7 @@ export class AccessSearch {
     after: string,
     limit: number,
   ): Promise<string[]> {
+    await this.roles.refresh?.();
     const held = await this.heldIn(subject, action);
     if (held === 'all' && within === undefined) return this.readModels.search.orgIdsAfter('all', after, limit);
     const scope = held === 'all' ? { subtreeRoots: within ?? [], orgIds: [] } : await this.restrict(held, within);
@@ -91,39 +112,74 @@ export class AccessSearch {
     after: string,
     limit: number,
   ): Promise<Array<{ key: string; id: string }>> {
-    const path = [...(await this.readModels.orgs.parents(orgId)).map((o) => o.id), orgId];
-    if (type === 'client') {
-      const clients = await this.readModels.search.clientsAfter(path, action, after, limit);
-      return clients.map((c) => ({ key: c.id, id: c.clientId }));
-    }
-    const visible = this.roles.visibleAt(orgId).filter((r) => grants(r, action));
+    await this.roles.refresh?.();
+    const ancestors = (await this.readModels.orgs.parents(orgId)).map((o) => o.id);
+    const path = [...ancestors, orgId];
+    const applicationPermission =
+      !isPermission(action) &&
+      (await this.readModels.roles.permissionsNamed(action)).some((p) => path.includes(p.orgId));
+    const visible = this.roles.visibleAt(orgId, ancestors).filter((r) => grants(r, action, applicationPermission));
     const onOrg = visible.map((r) => r.id);
     const fromAbove = visible.filter((r) => r.appliesTo === 'subtree').map((r) => r.id);
     const grantsByOrg = path.map((id) => ({ orgId: id, roles: id === orgId ? onOrg : fromAbove }));
+    if (type === 'client') {
+      const clients = await this.readModels.search.clientsAfter(path, action, after, limit, grantsByOrg);
+      return clients.map((c) => ({ key: c.id, id: c.clientId }));
+    }
     const ids = await this.readModels.search.userIdsAfter(grantsByOrg, true, after, limit);
     return ids.map((id) => ({ key: id, id }));
   }
 
   /** Where the subject holds `action`: everywhere, or subtree roots and single organizations. */
-  private async heldIn(
-    subject: SearchSubject,
-    action: string,
-  ): Promise<'all' | { subtreeRoots: string[]; orgIds: string[] }> {
-    const none = { subtreeRoots: [], orgIds: [] };
+  private async heldIn(subject: SearchSubject, action: string): Promise<'all' | Held> {
+    const out: Held = { subtreeRoots: [], orgIds: [] };
+    let grantsHeld: Array<{ orgId: string; roles: readonly RoleId[] }>;
     if (subject.type === 'client') {
       const client = await this.readModels.clients.getByClientId(subject.id);
-      return client?.scopes.includes(action) ? { subtreeRoots: [client.orgId], orgIds: [] } : none;
+      if (!client) return out;
+      if (client.scopes.includes(action)) return { subtreeRoots: [client.orgId], orgIds: [] };
+      grantsHeld = [{ orgId: client.orgId, roles: client.roles }];
+    } else {
+      const user = await this.readModels.users.get(subject.id);
+      if (user === undefined || user.status !== 'active') return out;
+      if (user.platformAdmin) return 'all';
+      grantsHeld = await this.readModels.memberships.membershipRoots(subject.id);
     }
-    const user = await this.readModels.users.get(subject.id);
-    if (user === undefined || user.status !== 'active') return none;
-    if (user.platformAdmin) return 'all';
-    const out: { subtreeRoots: string[]; orgIds: string[] } = { subtreeRoots: [], orgIds: [] };
-    for (const { orgId, roles } of await this.readModels.memberships.membershipRoots(subject.id)) {
-      const granting = roles.map((r: RoleId) => this.roles.get(r)).filter((r) => grants(r, action));
-      if (granting.some((r) => r?.appliesTo === 'subtree')) out.subtreeRoots.push(orgId);
+    const owning: Array<{ orgId: string; role: RoleDefinition }> = [];
+    for (const { orgId, roles } of grantsHeld) {
+      const defined = roles.map((r: RoleId) => this.roles.get(r)).filter((r) => r !== undefined);
+      const granting = defined.filter((r) => grants(r, action));
+      if (granting.some((r) => r.appliesTo === 'subtree')) out.subtreeRoots.push(orgId);
       else if (granting.length > 0) out.orgIds.push(orgId);
+      for (const role of defined) if (isOwnerLevel(role)) owning.push({ orgId, role });
     }
+    if (owning.length > 0 && !isPermission(action)) await this.ownersReach(action, owning, out);
     return out;
+  }
+
+  /**
+   * Adds where owner-level roles hold the application permission `action` (design13): where an organization
+   * defining one so named (`D`) and the role's reach meet. Held on `M` for the subtree: the subtree of `D`
+   * when `D` lies in `M`'s, or `M`'s when `M` lies in `D`'s; for `M` alone: `M`, when `D` is `M` or above it.
+   */
+  private async ownersReach(
+    action: string,
+    owning: ReadonlyArray<{ orgId: string; role: RoleDefinition }>,
+    out: Held,
+  ): Promise<void> {
+    const definedOn = (await this.readModels.roles.permissionsNamed(action)).map((p) => p.orgId);
+    if (definedOn.length === 0) return;
+    const lineage = new Map<string, Set<string>>();
+    const lineageOf = async (id: string): Promise<Set<string>> => {
+      let set = lineage.get(id);
+      if (!set) lineage.set(id, (set = new Set([...(await this.readModels.orgs.parents(id)).map((o) => o.id), id])));
+      return set;
+    };
+    for (const { orgId, role } of owning)
+      for (const d of definedOn) {
+        if ((await lineageOf(orgId)).has(d)) (role.appliesTo === 'subtree' ? out.subtreeRoots : out.orgIds).push(orgId);
+        else if (role.appliesTo === 'subtree' && (await lineageOf(d)).has(orgId)) out.subtreeRoots.push(d);
+      }
   }
 
   /**
@@ -131,11 +187,9 @@ export class AccessSearch {
    * root stays, a caller's root inside a held root stays; single organizations stay when inside a caller's
    * root. Roots that overlap cost nothing more than a duplicate the merge drops.
    */
-  private async restrict(
-    held: { subtreeRoots: string[]; orgIds: string[] },
-    within: string[] | undefined,
-  ): Promise<{ subtreeRoots: string[]; orgIds: string[] }> {
-    if (within === undefined) return { subtreeRoots: [...new Set(held.subtreeRoots)], orgIds: held.orgIds };
+  private async restrict(held: Held, within: string[] | undefined): Promise<Held> {
+    if (within === undefined)
+      return { subtreeRoots: [...new Set(held.subtreeRoots)], orgIds: [...new Set(held.orgIds)] };
     const lineage = new Map<string, Set<string>>();
     const lineageOf = async (id: string): Promise<Set<string>> => {
       let set = lineage.get(id);

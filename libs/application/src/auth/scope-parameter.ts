@@ -1,6 +1,7 @@
 import {
   BUILT_IN_ROLE_CATALOG,
   PERMISSIONS,
+  isRole,
   permissionsOfRoles,
   type Permission,
   type RoleCatalog,
@@ -32,8 +33,8 @@ export function grantScope(requested: string[] | undefined, allowed: readonly st
 }
 
 /**
- * Every permission the user holds somewhere, in contract order: what the definitions (`roles`) of the roles
- * of all their memberships grant (a role grants on the organization it is held on at least, and never more
+ * Every built-in permission the user holds somewhere, in contract order: what the definitions (`roles`, custom
+ * ones included) of the roles of all their memberships grant (a role grants on the organization it is held on at least, and never more
  * below it, so direct memberships suffice), or everything for a platform admin. A user token's scope never
  * goes beyond it.
  */
@@ -43,9 +44,9 @@ export async function permissionsAnywhere(
   roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
 ): Promise<Permission[]> {
   if (user.platformAdmin) return [...PERMISSIONS];
-  const held = permissionsOfRoles(
-    (await readModels.memberships.membershipRoots(user.id)).flatMap((m) => m.roles),
-    roles,
-  );
+  const roleIds = (await readModels.memberships.membershipRoots(user.id)).flatMap((m) => m.roles);
+  // A custom role's definition may have changed since the catalog last looked (built-in ones never do).
+  if (roleIds.some((r) => !isRole(r))) await roles.refresh?.();
+  const held = permissionsOfRoles(roleIds, roles);
   return PERMISSIONS.filter((p) => held.has(p));
 }

@@ -175,7 +175,7 @@ export class TokenEndpoint {
     const now = await this.deps.readModels.users.get(user.id);
     if (!now || !isSessionLive(now, startedAt))
       return fail(400, 'invalid_grant', 'The username or password is incorrect.');
-    const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, now));
+    const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, now, this.deps.policy.roles));
     if (!scope.ok)
       return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
     let org: OrgClaims | undefined;
@@ -282,7 +282,7 @@ export class TokenEndpoint {
     const withinFamily = grantScope(requested.value, familyScope);
     if (!withinFamily.ok)
       return fail(400, 'invalid_scope', `${withinFamily.description} A refresh may only narrow the login's scope.`);
-    const heldNow = new Set<string>(await permissionsAnywhere(this.deps.readModels, user));
+    const heldNow = new Set<string>(await permissionsAnywhere(this.deps.readModels, user, this.deps.policy.roles));
     if (requested.value !== undefined && !grantScope(requested.value, [...heldNow]).ok)
       return fail(400, 'invalid_scope', 'Scope not allowed: the user no longer holds all of it.');
     // The family's organization stays; what the user holds there is recomputed from the current state.

@@ -27,6 +27,12 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(
     IssueClientCredential: true,
     RevokeClientCredential: true,
     ChangeClientRoles: true,
+    DefinePermission: true,
+    UpdatePermission: true,
+    DeletePermission: true,
+    DefineRole: true,
+    UpdateRole: true,
+    DeleteRole: true,
   } satisfies Record<CommandType, true>),
 );
 
@@ -75,6 +81,15 @@ function idsOf(command: Command): NamedId[] {
     case 'RevokeClientCredential':
     case 'ChangeClientRoles':
       return [ref('/clientCredentialId', 'clientCredential', command.clientCredentialId)];
+    case 'DefinePermission':
+    case 'UpdatePermission':
+    case 'DeletePermission':
+      return [ref('/orgId', 'org', command.orgId)];
+    case 'DefineRole':
+      return [make('/roleId', 'role', command.roleId), ref('/orgId', 'org', command.orgId)];
+    case 'UpdateRole':
+    case 'DeleteRole':
+      return [ref('/roleId', 'role', command.roleId)];
   }
 }
 

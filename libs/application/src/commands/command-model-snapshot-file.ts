@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MembershipIndexSnapshot, OrgTreeSnapshot, UserDirectorySnapshot } from '@arbor/domain';
+import type { MembershipIndexSnapshot, OrgTreeSnapshot, RoleIndexSnapshot, UserDirectorySnapshot } from '@arbor/domain';
 import type { SecretVault } from '../ports/secret-vault';
 import { restrictExistingFiles } from '../security/private-files';
 
@@ -10,9 +10,10 @@ import { restrictExistingFiles } from '../security/private-files';
  * holds no personal data in clear (format 3 held opened emails and names): users carry the position of
  * their sealed record in the log and a keyed digest of their email. Format 5: a membership's version counts
  * its own changes from 1 (format 4 held its stream's version, which goes on across a removal and re-add), and
- * the email digest is of the email's full case fold (`caselessKey`), no longer of its lower case.
+ * the email digest is of the email's full case fold (`caselessKey`), no longer of its lower case. Format 6:
+ * the custom role and application-permission definitions (`roles`, issue 13).
  */
-export const SNAPSHOT_FORMAT = 'arbor-command-model/5';
+export const SNAPSHOT_FORMAT = 'arbor-command-model/6';
 
 /** The command side's in-memory model at one position of the log. */
 export interface CommandModelSnapshot {
@@ -23,6 +24,7 @@ export interface CommandModelSnapshot {
   orgs: OrgTreeSnapshot;
   users: UserDirectorySnapshot;
   memberships: MembershipIndexSnapshot;
+  roles: RoleIndexSnapshot;
   /** Only the versions the state does not hold (see CommandModel). */
   streamVersions: Array<[string, number]>;
 }

@@ -1,6 +1,7 @@
 import {
   MembershipIndex,
   OrgTree,
+  RoleIndex,
   UserDirectory,
   normaliseRoles,
   type IdentityState,
@@ -18,7 +19,8 @@ import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snap
  * restored from a snapshot of position P and then fed the events after P equals one fed the whole log.
  */
 export class CommandModel {
-  readonly state: IdentityState;
+  /** `roles` is always present here: the live catalog of built-in and custom roles (issue 13). */
+  readonly state: IdentityState & { roles: RoleIndex };
   position: number;
   /** The id of the event at `position`; a snapshot records it so that it can be matched with the log. */
   lastEventId: string | null;
@@ -33,13 +35,16 @@ export class CommandModel {
   private readonly otherVersions: Map<string, number>;
 
   constructor(from?: CommandModelSnapshot) {
+    const orgs = from ? OrgTree.fromSnapshot(from.orgs) : new OrgTree();
+    const ancestorsOf = (orgId: string): string[] => orgs.ancestors(orgId);
     this.state = from
       ? {
-          orgs: OrgTree.fromSnapshot(from.orgs),
+          orgs,
           users: UserDirectory.fromSnapshot(from.users),
           memberships: MembershipIndex.fromSnapshot(from.memberships, rowIds(from)),
+          roles: RoleIndex.fromSnapshot(from.roles, ancestorsOf),
         }
-      : { orgs: new OrgTree(), users: new UserDirectory(), memberships: new MembershipIndex() };
+      : { orgs, users: new UserDirectory(), memberships: new MembershipIndex(), roles: new RoleIndex(ancestorsOf) };
     this.otherVersions = new Map(from?.streamVersions);
     this.position = from?.position ?? 0;
     this.lastEventId = from?.lastEventId ?? null;
@@ -65,6 +70,9 @@ export class CommandModel {
       }
       case 'client':
         return this.state.memberships.client(id)?.version;
+      case 'role':
+      case 'permission':
+        return this.state.roles.version(streamId);
       default:
         return undefined;
     }
@@ -83,6 +91,7 @@ export class CommandModel {
     this.state.orgs.apply(event);
     this.state.memberships.apply(event);
     this.state.users.apply(event, emailIndex);
+    this.state.roles.apply(event);
     // Only an event of a stream changes the version its entity holds (deletions of other streams' entities
     // come as events of those streams), so checking the event's own stream keeps the invariant.
     if (this.entityVersion(event.streamId) === event.streamVersion) this.otherVersions.delete(event.streamId);
@@ -116,6 +125,7 @@ export class CommandModel {
     clientOrg: async (id) => this.state.memberships.client(id)?.orgId,
     clientRoles: async (id) => this.state.memberships.client(id)?.roles,
     isPlatformAdminUser: async (userId) => this.state.users.get(userId)?.platformAdmin === true,
+    applicationPermissionsAt: async (orgId) => this.state.roles.permissionsVisibleAt(orgId).map((p) => p.name),
   };
 
   /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */
@@ -130,6 +140,7 @@ export class CommandModel {
       orgs,
       users,
       memberships: this.state.memberships.toSnapshot((kind, id) => rows[kind].get(id) ?? id),
+      roles: this.state.roles.toSnapshot(),
       streamVersions: [...this.otherVersions],
     };
   }

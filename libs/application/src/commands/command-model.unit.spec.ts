@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  applicationPermissionStreamId,
   clientStreamId,
+  roleStreamId,
   emailKey,
   membershipStreamId,
   orgStreamId,
@@ -112,6 +114,39 @@ function history(): Array<{ event: StoredEvent; personal: { email: string; name:
     data: { clientCredentialId: 'c1', clientId: 'cli_c1', orgId: 'a4' },
   });
   add({ type: 'OrgDeleted', streamId: orgStreamId('a9'), data: { orgId: 'a9', parentId: 'a1' } });
+  const billing = { orgId: 'r1', name: 'billing:read', description: 'Read bills' };
+  add({
+    type: 'ApplicationPermissionDefined',
+    streamId: applicationPermissionStreamId('r1', billing.name),
+    data: billing,
+  });
+  add({
+    type: 'ApplicationPermissionUpdated',
+    streamId: applicationPermissionStreamId('r1', billing.name),
+    data: { ...billing, description: 'Read invoices' },
+  });
+  const role = (roleId: string, name: string) => ({
+    roleId,
+    orgId: 'a1',
+    name,
+    description: '',
+    permissions: ['orgs:read', 'billing:read'],
+    appliesTo: 'organization' as const,
+  });
+  add({ type: 'RoleDefined', streamId: roleStreamId('role_1'), data: role('role_1', 'Biller') });
+  add({ type: 'RoleUpdated', streamId: roleStreamId('role_1'), data: role('role_1', 'Billing') });
+  add({ type: 'RoleDefined', streamId: roleStreamId('role_2'), data: role('role_2', 'Gone') });
+  add({ type: 'RoleDeleted', streamId: roleStreamId('role_2'), data: { roleId: 'role_2', orgId: 'a1' } });
+  add({
+    type: 'ApplicationPermissionDefined',
+    streamId: applicationPermissionStreamId('r2', 'x:y'),
+    data: { orgId: 'r2', name: 'x:y', description: '' },
+  });
+  add({
+    type: 'ApplicationPermissionDeleted',
+    streamId: applicationPermissionStreamId('r2', 'x:y'),
+    data: { orgId: 'r2', name: 'x:y' },
+  });
   // A type this version does not know (written by a newer one): its stream's version still counts.
   add({ type: 'FutureThing', streamId: 'other-x', data: {} } as unknown as DomainEvent);
   add({ type: 'FutureThing', streamId: 'other-x', data: {} } as unknown as DomainEvent);
@@ -148,6 +183,10 @@ function answers(model: CommandModel) {
     ),
     admin: users.hasPlatformAdmin(),
     members: orgIds.map((id) => memberships.membersOf(id)),
+    roles: orgIds.map((id) => [model.state.roles.visibleAt(id), model.state.roles.permissionsVisibleAt(id)]),
+    roleStreams: ['role-role_1', 'role-role_2', 'permission-r1-billing:read', 'permission-r2-x:y'].map((s) =>
+      model.streamVersion(s),
+    ),
     clients: ['c1', 'c2', 'c3'].map((id) => memberships.client(id)),
     clientsOf: orgIds.map((id) => memberships.clientsOf(id)),
     versions: [
@@ -209,7 +248,7 @@ describe('CommandModel snapshots', () => {
     const events = history();
     const model = fold(new CommandModel(), events.slice(0, 5));
     expect(model.toSnapshot()).toMatchObject({
-      format: 'arbor-command-model/5',
+      format: 'arbor-command-model/6',
       position: events[4].event.position,
       lastEventId: events[4].event.id,
     });

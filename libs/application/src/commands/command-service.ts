@@ -84,7 +84,7 @@ export class CommandService {
 
   /** The policy over the model as it is now (a restore replaces the model, so it is made per use: cheap). */
   private get policy(): AccessPolicy<OrgNode> {
-    return new AccessPolicy(this.model.accessFacts);
+    return new AccessPolicy(this.model.accessFacts, this.model.state.roles);
   }
 
   /**

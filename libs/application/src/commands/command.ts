@@ -10,6 +10,12 @@ import type { RemoveUserFromOrgInput } from '../use-cases/remove-user-from-org';
 import type { ReplaceOrgInput } from '../use-cases/replace-org';
 import type { RevokeClientCredentialInput } from '../use-cases/revoke-client-credential';
 import type { ChangeClientRolesInput } from '../use-cases/change-client-roles';
+import type {
+  DefinePermissionInput,
+  DeletePermissionInput,
+  UpdatePermissionInput,
+} from '../use-cases/application-permissions';
+import type { DefineRoleInput, DeleteRoleInput, UpdateRoleInput } from '../use-cases/custom-roles';
 import type { SetUserPasswordInput } from '../use-cases/set-user-password';
 import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
 import type { UpdateUserInput } from '../use-cases/update-user';
@@ -48,7 +54,13 @@ export type Command =
   | SetUserPasswordInput
   | IssueClientCredentialInput
   | RevokeClientCredentialInput
-  | ChangeClientRolesInput;
+  | ChangeClientRolesInput
+  | DefinePermissionInput
+  | UpdatePermissionInput
+  | DeletePermissionInput
+  | DefineRoleInput
+  | UpdateRoleInput
+  | DeleteRoleInput;
 
 export type CommandType = Command['type'];
 

@@ -6,7 +6,7 @@ import type { Command } from './command';
 import type { Prepared } from './command-preparation';
 
 /** Events that open a stream: their stream must not exist yet (see `decideCommand`). */
-const CREATIONS: ReadonlySet<string> = new Set(['OrgCreated', 'UserCreated', 'ClientCredentialIssued']);
+const CREATIONS: ReadonlySet<string> = new Set(['OrgCreated', 'UserCreated', 'ClientCredentialIssued', 'RoleDefined']);
 
 /**
  * Pure: what a command decides (its use case's `decide`) against a caught-up model, and the secrets its

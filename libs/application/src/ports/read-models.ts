@@ -230,15 +230,79 @@ export interface AccessSearchQueries {
     limit: number,
   ): Promise<string[]>;
   /**
-   * Client credentials of one of `orgIds` whose scopes include `scope`, ordered by their resource id (`id`,
-   * the keyset) and returned with their `client_id`.
+   * Client credentials of one of `orgIds` whose scopes include `scope`, and (design13: in access decisions a
+   * client holds its scopes and its roles) those holding one of a role grant's roles on that grant's
+   * organization (`roleGrants`, none when absent), ordered by their resource id (`id`, the keyset), each once,
+   * returned with their `client_id`.
    */
   clientsAfter(
     orgIds: readonly string[],
     scope: string,
     afterId: string,
     limit: number,
+    roleGrants?: ReadonlyArray<{ orgId: string; roles: readonly string[] }>,
   ): Promise<Array<{ id: string; clientId: string }>>;
+}
+
+/**
+ * A custom role as the read models hold it (issue 13, contract section 4.1): the definition of its latest
+ * `RoleDefined`/`RoleUpdated` event, on the organization that defines it.
+ */
+export interface RoleView {
+  /** `role_<ulid>`. */
+  id: string;
+  /** The defining organization: the role may be held there and anywhere below it. */
+  orgId: string;
+  name: string;
+  description: string;
+  /** Built-in and application permissions, in the order the event gave them. */
+  permissions: string[];
+  appliesTo: 'subtree' | 'organization';
+  createdAt: string;
+  updatedAt: string;
+  /** The role stream's version (`role-<id>`): its ETag. */
+  version: number;
+}
+
+/** An application permission as the read models hold it (issue 13, contract section 4.1). */
+export interface ApplicationPermissionView {
+  /** E.g. `billing:invoices:approve`; unique within its tree. */
+  name: string;
+  /** The defining organization: visible there and anywhere below it. */
+  orgId: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+  /** The permission stream's version (`permission-<orgId>-<name>`): its ETag. */
+  version: number;
+}
+
+/**
+ * Custom role and application permission definitions. Definitions are few per organization (the domain caps
+ * them), so lists are whole, not paged. "Visible at O" means defined on O or on one of its ancestors (the
+ * closure table: one indexed lookup), ordered root first (by the defining organization's depth), then by id
+ * (roles) or name (permissions).
+ */
+export interface RoleQueries {
+  get(roleId: string): Promise<RoleView | undefined>;
+  /** The custom roles defined on `orgId` or above it; empty for an unknown organization. */
+  visibleAt(orgId: string): Promise<RoleView[]>;
+  /** The application permission `name` defined on `orgId` itself. */
+  permission(orgId: string, name: string): Promise<ApplicationPermissionView | undefined>;
+  /** The application permissions defined on `orgId` or above it; empty for an unknown organization. */
+  permissionsVisibleAt(orgId: string): Promise<ApplicationPermissionView[]>;
+  /**
+   * Every application permission named `name`, one per tree at most (names are unique within a tree), ordered
+   * by defining organization id: where an owner-level role holds it (the access searches, design13).
+   */
+  permissionsNamed(name: string): Promise<ApplicationPermissionView[]>;
+  /** Every custom role, ordered by id (the gateway's RoleCatalog loads them). */
+  all(): Promise<RoleView[]>;
+  /**
+   * The log position of the last role event applied (0 for none): the gateway's catalog reloads `all()` only
+   * when this moved. Application-permission events do not move it (they change no role's grants).
+   */
+  catalogPosition(): Promise<number>;
 }
 
 /** Personal data as the projector hands it over, opened; null when its key has been destroyed. */
@@ -264,6 +328,8 @@ export interface ReadModels {
   memberships: MembershipQueries;
   clients: ClientQueries;
   search: AccessSearchQueries;
+  /** Custom roles and application permissions (issue 13). */
+  roles: RoleQueries;
   checkpoint(): Promise<number>;
   apply(events: ProjectableEvent[]): Promise<number>;
   /** Drops every read model and the checkpoint, ready for a rebuild from position 0. */

@@ -85,6 +85,31 @@ export interface ClientRow {
 }
 
 /**
+ * A custom role as `RoleDefined`/`RoleUpdated` leave it (issue 13). `at` is the event's `occurredAt`: the row's
+ * `updated_at`, and its `created_at` when the row is new (an existing row keeps its `created_at`).
+ */
+export interface RoleRow {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  appliesTo: 'subtree' | 'organization';
+  at: string;
+  /** The role stream's version: its ETag. */
+  version: number;
+}
+
+/** An application permission as `ApplicationPermissionDefined`/`Updated` leave it; `at` as for RoleRow. */
+export interface ApplicationPermissionRow {
+  orgId: string;
+  name: string;
+  description: string;
+  at: string;
+  version: number;
+}
+
+/**
  * The primitives one storage engine supplies to the shared read-model projection: each one changes rows
  * of one read model (or the closure table), keyed by id, inside the caller's transaction. Which primitives
  * run, in which order and with which arguments for each event is decided once, in `read-model-projection.ts`;
@@ -143,6 +168,20 @@ export interface ReadModelEngine {
   deleteClient(id: string): Step<void>;
   /** Replaces a client's roles (and what granted them) and its version; no row, no change. */
   setClientRoles(id: string, roles: string[], rolesGrantedBy: RolesGrantedBy | null, version: number): Step<void>;
+
+  /** Inserts or replaces the role's definition, keeping `created_at` of an existing row. */
+  putRole(role: RoleRow): Step<void>;
+  deleteRole(roleId: string): Step<void>;
+  /** Inserts or replaces the permission (keyed by organization and name), keeping an existing `created_at`. */
+  putApplicationPermission(permission: ApplicationPermissionRow): Step<void>;
+  deleteApplicationPermission(orgId: string, name: string): Step<void>;
+  /** Deletes the roles and application permissions defined on an organization (a backstop of OrgDeleted). */
+  deleteOrgDefinitions(orgId: string): Step<void>;
+  /**
+   * Records `position` as the role catalog's position (RoleQueries.catalogPosition), in the same transaction
+   * as the role change it follows.
+   */
+  setRoleCatalogPosition(position: number): Step<void>;
 }
 
 /** `ReadModelEngine` with every primitive synchronous, as SQLite's. */

@@ -1,6 +1,13 @@
 import { caselessKey, isKnownEvent, nameKey, type DomainEventType, type EventDataByType } from '@arbor/domain';
 import type { ProjectableEvent, RolesGrantedBy } from '../ports/read-models';
-import type { PersonalColumns, ReadModelEngine, Step, SyncReadModelEngine } from './read-model-engine';
+import type {
+  ApplicationPermissionRow,
+  PersonalColumns,
+  ReadModelEngine,
+  RoleRow,
+  Step,
+  SyncReadModelEngine,
+} from './read-model-engine';
 
 /**
  * The read side's decisions, written once for every engine: for each event type, which rows change, in
@@ -61,11 +68,13 @@ const HANDLERS = {
   },
   /**
    * Deleted organizations are leaves, but all their links go either way, so a stray row cannot survive. The
-   * domain removes members and revokes clients before deleting an organization; deleting them is a backstop.
+   * domain removes members, revokes clients and ends the roles and application permissions defined there
+   * (RoleDeleted, ApplicationPermissionDeleted) before deleting an organization; deleting them is a backstop.
    */
   *OrgDeleted(_event, d, engine) {
     yield engine.deleteOrg(d.orgId);
     yield engine.deleteOrgAccess(d.orgId);
+    yield engine.deleteOrgDefinitions(d.orgId);
   },
   /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
   *UserCreated(event, d, engine) {
@@ -147,7 +156,51 @@ const HANDLERS = {
   *ClientCredentialRevoked(_event, d, engine) {
     yield engine.deleteClient(d.clientCredentialId);
   },
+  *ApplicationPermissionDefined(event, d, engine) {
+    yield engine.putApplicationPermission(permissionRow(event, d));
+  },
+  *ApplicationPermissionUpdated(event, d, engine) {
+    yield engine.putApplicationPermission(permissionRow(event, d));
+  },
+  *ApplicationPermissionDeleted(_event, d, engine) {
+    yield engine.deleteApplicationPermission(d.orgId, d.name);
+  },
+  /** Every role event also moves the catalog's position, which the gateway's RoleCatalog polls. */
+  *RoleDefined(event, d, engine) {
+    yield engine.putRole(roleRow(event, d));
+    yield engine.setRoleCatalogPosition(event.position);
+  },
+  *RoleUpdated(event, d, engine) {
+    yield engine.putRole(roleRow(event, d));
+    yield engine.setRoleCatalogPosition(event.position);
+  },
+  *RoleDeleted(event, d, engine) {
+    yield engine.deleteRole(d.roleId);
+    yield engine.setRoleCatalogPosition(event.position);
+  },
 } satisfies { [K in DomainEventType]: Handler<K> };
+
+const roleRow = (event: ProjectableEvent, d: EventDataByType['RoleDefined']): RoleRow => ({
+  id: d.roleId,
+  orgId: d.orgId,
+  name: d.name,
+  description: d.description,
+  permissions: d.permissions,
+  appliesTo: d.appliesTo,
+  at: event.occurredAt,
+  version: event.streamVersion,
+});
+
+const permissionRow = (
+  event: ProjectableEvent,
+  d: EventDataByType['ApplicationPermissionDefined'],
+): ApplicationPermissionRow => ({
+  orgId: d.orgId,
+  name: d.name,
+  description: d.description,
+  at: event.occurredAt,
+  version: event.streamVersion,
+});
 
 /** What the read model records as the origin of a role list: the event, unless the list is empty. */
 const grantedBy = (event: ProjectableEvent, roles: readonly string[]): RolesGrantedBy | null =>

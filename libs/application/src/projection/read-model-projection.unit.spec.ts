@@ -67,6 +67,44 @@ describe('the shared read-model projection', () => {
     expect(calls).toEqual([['orgDepth', 'x']]);
   });
 
+  it('stores a role and moves the catalog position in the same event; permission events leave the position', () => {
+    const calls: Call[] = [];
+    const engine = recordingEngine({}, calls);
+    const data = {
+      roleId: 'role_1',
+      orgId: 'o',
+      name: 'R',
+      description: 'd',
+      permissions: ['x:y'],
+      appliesTo: 'subtree',
+    };
+    projectEventSync(engine, event('RoleUpdated', data, { position: 9 }));
+    projectEventSync(engine, event('RoleDeleted', { roleId: 'role_1', orgId: 'o' }, { position: 10 }));
+    projectEventSync(engine, event('ApplicationPermissionDefined', { orgId: 'o', name: 'x:y', description: 'd' }));
+    expect(calls).toEqual([
+      [
+        'putRole',
+        {
+          id: 'role_1',
+          orgId: 'o',
+          name: 'R',
+          description: 'd',
+          permissions: ['x:y'],
+          appliesTo: 'subtree',
+          at: '2026-01-01T00:00:00.000Z',
+          version: 7,
+        },
+      ],
+      ['setRoleCatalogPosition', 9],
+      ['deleteRole', 'role_1'],
+      ['setRoleCatalogPosition', 10],
+      [
+        'putApplicationPermission',
+        { orgId: 'o', name: 'x:y', description: 'd', at: '2026-01-01T00:00:00.000Z', version: 7 },
+      ],
+    ]);
+  });
+
   it('ignores an event type it does not know', () => {
     const calls: Call[] = [];
     projectEventSync(recordingEngine({}, calls), event('SomethingNew', {}));

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { decideDeleteOrg } from '@arbor/domain';
+import { withRoles } from './application-permissions';
 import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase } from './use-case';
 
 /** DeleteOrg: `recursive` must be a boolean (a truthy string must not delete a subtree). */
@@ -20,5 +21,5 @@ export const deleteOrg = defineUseCase({
     const org = await policy.requireOnOrg(principal, 'orgs:delete', c.orgId);
     if (org.parentId === null) policy.requirePlatform(principal, 'orgs:delete');
   },
-  decide: (state, c) => ({ events: decideDeleteOrg(state.orgs, c, state.memberships) }),
+  decide: (state, c) => ({ events: decideDeleteOrg(state.orgs, c, state.memberships, withRoles(state).roles) }),
 });

@@ -2,6 +2,12 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { IamError } from '@arbor/domain';
 import type { Command, CommandOf, CommandType } from '../commands/command';
 import { addUserToOrg } from './add-user-to-org';
+import {
+  defineApplicationPermission,
+  deleteApplicationPermission,
+  updateApplicationPermission,
+} from './application-permissions';
+import { defineRole, deleteRole, updateRole } from './custom-roles';
 import { bootstrapPlatformAdmin } from './bootstrap-platform-admin';
 import { changeClientRoles } from './change-client-roles';
 import { changeOwnPassword } from './change-own-password';
@@ -37,6 +43,12 @@ export const USE_CASES = {
   IssueClientCredential: issueClientCredential,
   RevokeClientCredential: revokeClientCredential,
   ChangeClientRoles: changeClientRoles,
+  DefinePermission: defineApplicationPermission,
+  UpdatePermission: updateApplicationPermission,
+  DeletePermission: deleteApplicationPermission,
+  DefineRole: defineRole,
+  UpdateRole: updateRole,
+  DeleteRole: deleteRole,
 } satisfies { [K in CommandType]: UseCase<K> };
 
 /** The use case of a command type; undefined for a type no module handles (a caller's typo, an old gateway). */

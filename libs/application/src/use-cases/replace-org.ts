@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { decideReplaceOrg } from '@arbor/domain';
+import { decideReplaceOrg, requireNoDanglingAfterMove } from '@arbor/domain';
+import { withRoles } from './application-permissions';
 import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase } from './use-case';
 
 /** ReplaceOrg (PUT): every writable field; a new `parentId` moves the whole subtree. */
@@ -23,5 +24,11 @@ export const replaceOrg = defineUseCase({
     const org = await policy.requireOnOrg(principal, 'orgs:write', c.orgId);
     await policy.requireMayMove(principal, org, c.parentId);
   },
-  decide: (state, c) => ({ events: decideReplaceOrg(state.orgs, c) }),
+  decide: (state, c) => {
+    const events = decideReplaceOrg(state.orgs, c);
+    // A move must leave no grant of a role or permission defined outside the new ancestry (contract 4.1).
+    for (const e of events)
+      if (e.type === 'OrgMoved') requireNoDanglingAfterMove(withRoles(state), e.data.orgId, e.data.toParentId);
+    return { events };
+  },
 });

@@ -84,8 +84,16 @@ export const field = {
   clientId: { type: 'string', pattern: '^cli_[0-9a-z]+$' },
   /** `v1.<iv>.<ciphertext+tag>`, base64url: see `SealedPersonalData`. */
   sealedPersonalData: { type: 'string', pattern: '^v1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' },
-  /** The built-in roles' ids (roles.ts); at least one, no repeats. Custom roles will need version 2. */
-  roles: { type: 'array', items: { enum: [...BUILT_IN_ROLE_IDS] }, minItems: 1, uniqueItems: true },
+  /**
+   * Role ids: built-in (roles.ts) or custom (`role_<ulid>`, issue 13); at least one, no repeats. Still version 1:
+   * widening the items is additive (every event written before holds built-in ids only).
+   */
+  roles: {
+    type: 'array',
+    items: { anyOf: [{ enum: [...BUILT_IN_ROLE_IDS] }, { type: 'string', pattern: '^role_[0-9a-z]+$' }] },
+    minItems: 1,
+    uniqueItems: true,
+  },
   orgName: { type: 'string', minLength: 1 },
   description: { type: ['string', 'null'] },
   metadata: { type: 'object' },

@@ -49,6 +49,26 @@ const SAMPLES = {
     roles: ['member', 'role_01hzz0000000000000000000ab'],
   },
   ClientCredentialRevoked: { clientCredentialId: newId('cc'), clientId: newId('cli'), orgId: org() },
+  ApplicationPermissionDefined: { orgId: org(), name: 'billing:invoices:approve', description: 'Approve invoices' },
+  ApplicationPermissionUpdated: { orgId: org(), name: 'billing:invoices:approve', description: 'Approve' },
+  ApplicationPermissionDeleted: { orgId: org(), name: 'billing:invoices:approve' },
+  RoleDefined: {
+    roleId: newId('role'),
+    orgId: org(),
+    name: 'Billing clerk',
+    description: '',
+    permissions: ['orgs:read', 'billing:invoices:approve'],
+    appliesTo: 'organization',
+  },
+  RoleUpdated: {
+    roleId: newId('role'),
+    orgId: org(),
+    name: 'Billing',
+    description: 'd',
+    permissions: [],
+    appliesTo: 'subtree',
+  },
+  RoleDeleted: { roleId: newId('role'), orgId: org() },
 } satisfies { [K in DomainEventType]: EventDataByType[K] };
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });

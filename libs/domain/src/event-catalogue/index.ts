@@ -10,6 +10,7 @@ import type { OrgTree } from '../org-tree';
 import { ACCESS_EVENTS } from './access-events';
 import type { EventTypeEntry, JsonSchema, PersonalDataFields } from './catalogue-entry';
 import { ORG_EVENTS } from './org-events';
+import { ROLE_EVENTS } from './role-events';
 import { upcastEvent } from './upcast';
 import { USER_EVENTS } from './user-events';
 
@@ -21,7 +22,7 @@ export { upcastEvent, type UpcastEntry } from './upcast';
  * it carries sealed personal data, and its upcasters. Typed so that an event type added to `EventDataByType`
  * without an entry fails the build here. Everything else reads these facts from here, never restates them.
  */
-export const EVENT_CATALOGUE = { ...ORG_EVENTS, ...USER_EVENTS, ...ACCESS_EVENTS } satisfies {
+export const EVENT_CATALOGUE = { ...ORG_EVENTS, ...USER_EVENTS, ...ACCESS_EVENTS, ...ROLE_EVENTS } satisfies {
   [K in DomainEventType]: EventTypeEntry<EventDataByType[K]>;
 };
 

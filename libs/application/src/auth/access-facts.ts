@@ -35,9 +35,10 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
   isPlatformAdminUser(userId: string): Promise<boolean>;
   /**
    * The names of the application permissions visible at `orgId` (defined there or above it), which an
-   * owner-level role holds there (design13). Absent: none are known (the policy then grants none that way).
+   * owner-level role holds there (design13). Required, so that every source of facts (the read models, the
+   * command model, one request's memo) must say, and none silently grants owners fewer permissions.
    */
-  applicationPermissionsAt?(orgId: string): Promise<string[]>;
+  applicationPermissionsAt(orgId: string): Promise<string[]>;
 }
 
 /** The gateway's facts: the read models, which every query reads anyway. */

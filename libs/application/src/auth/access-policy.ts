@@ -83,7 +83,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     if (holder.type === 'user' && holder.platformAdmin) {
       const all = new Set<Permission>(PERMISSIONS);
       // design13: platform admins hold everything, the application permissions visible there included.
-      if (applicationPermissions && this.facts.applicationPermissionsAt)
+      if (applicationPermissions)
         for (const name of await this.facts.applicationPermissionsAt(orgId)) all.add(name as Permission);
       return all;
     }
@@ -100,7 +100,6 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
 
   /** design13: every application permission visible at `orgId`, when one of the roles is owner-level. */
   private async addOwnerLevel(out: Set<Permission>, roleIds: readonly Role[], orgId: string): Promise<void> {
-    if (this.facts.applicationPermissionsAt === undefined) return;
     if (!roleIds.some((roleId) => isOwnerLevel(this.roles.get(roleId)!))) return;
     for (const name of await this.facts.applicationPermissionsAt(orgId)) out.add(name as Permission);
   }

@@ -46,6 +46,7 @@ function facts(memberships: Record<string, Record<string, { roles: Role[]; pendi
     clientOrg: async () => undefined,
     clientRoles: async () => undefined,
     isPlatformAdminUser: async () => false,
+    applicationPermissionsAt: async () => [],
   };
 }
 

@@ -91,6 +91,10 @@ export class RequestAccessFacts implements AccessFacts<OrgRef> {
     return this.once(`client roles ${clientCredentialId}`, () => this.base.clientRoles(clientCredentialId));
   }
 
+  applicationPermissionsAt(orgId: string): Promise<string[]> {
+    return this.once(`application permissions ${orgId}`, () => this.base.applicationPermissionsAt(orgId));
+  }
+
   async isPlatformAdminUser(userId: string): Promise<boolean> {
     return (await this.user(userId))?.platformAdmin === true;
   }

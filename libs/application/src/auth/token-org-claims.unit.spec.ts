@@ -34,6 +34,7 @@ function policy(memberships: Record<string, Role[]>, roles: RoleDefinition[]): A
     clientOrg: async () => undefined,
     clientRoles: async () => undefined,
     isPlatformAdminUser: async () => false,
+    applicationPermissionsAt: async () => [],
   };
   return new AccessPolicy(facts, catalog);
 }

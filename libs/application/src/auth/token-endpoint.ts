@@ -175,7 +175,10 @@ export class TokenEndpoint {
     const now = await this.deps.readModels.users.get(user.id);
     if (!now || !isSessionLive(now, startedAt))
       return fail(400, 'invalid_grant', 'The username or password is incorrect.');
-    const scope = grantScope(requested.value, await permissionsAnywhere(this.deps.readModels, now, this.deps.policy.roles));
+    const scope = grantScope(
+      requested.value,
+      await permissionsAnywhere(this.deps.readModels, now, this.deps.policy.roles),
+    );
     if (!scope.ok)
       return fail(400, 'invalid_scope', `${scope.description} The user holds no such permission anywhere.`);
     let org: OrgClaims | undefined;

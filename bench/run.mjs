@@ -168,7 +168,7 @@ async function main() {
       const walk = w.prepare ? await w.prepare(server.url) : undefined;
       if (walk) {
         log(
-          `  walk: ${walk.results} results of ${walk.expected} expected in ${walk.pages} pages; page ms first ${walk.pageMs.first}, p50 ${walk.pageMs.p50}, max ${walk.pageMs.max}`,
+          `  walk: ${walk.results} results of ${walk.expected} expected in ${walk.pages} pages; page ms first ${walk.pageMs.first}, p50 ${walk.pageMs.p50}, max ${walk.pageMs.max} (page ${walk.slowestPage}); halves' p50 ${walk.halvesP50Ms.join(' / ')}`,
         );
         if (!walk.complete) {
           failures++;

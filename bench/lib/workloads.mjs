@@ -48,8 +48,9 @@ export function workloads(s, t, opts) {
   /**
    * Pages through the whole search `path`/`body` once, one request at a time with the admin's bearer, before
    * the load: the token of page `deep.page + 1` goes to `deep.body`; returns the walk (results against the
-   * seed's `expected`, pages, and each page's latency in ms: the first, the median and the slowest), which the
-   * report keeps beside the workload. A walk that comes short or long of `expected` is a failed probe.
+   * seed's `expected`, pages, and page latencies in ms: the first, the median, the slowest and where it lay,
+   * the median of each half), which the report keeps beside the workload. A walk that comes short or long of
+   * `expected` is a failed probe.
    */
   const walk = async (url, path, body, deep, expected) => {
     let token;
@@ -84,6 +85,11 @@ export function workloads(s, t, opts) {
       complete: results === expected,
       pages: ms.length,
       pageMs: { first: r(ms[0]), p50: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted[sorted.length - 1]) },
+      // Where the slowest page lay (1 = the first), and the median of each half: a cost growing with depth shows.
+      slowestPage: ms.indexOf(sorted[sorted.length - 1]) + 1,
+      halvesP50Ms: [ms.slice(0, ms.length >> 1), ms.slice(ms.length >> 1)].map((h) =>
+        r([...h].sort((a, b) => a - b)[h.length >> 1] ?? NaN),
+      ),
     };
   };
   return [

@@ -163,8 +163,18 @@ async function main() {
       (w) => !opts.only || w.name === 'empty_route' || opts.only.includes(w.name),
     )) {
       await refreshAdmin();
-      // A workload may need state from the server first (search_resource_deep: a page token halfway through).
-      if (w.prepare) await w.prepare(server.url);
+      // A workload may need state from the server first (the deep searches: a page token halfway through, found
+      // by walking the whole result once; the walk is kept in the report).
+      const walk = w.prepare ? await w.prepare(server.url) : undefined;
+      if (walk) {
+        log(
+          `  walk: ${walk.results} results of ${walk.expected} expected in ${walk.pages} pages; page ms first ${walk.pageMs.first}, p50 ${walk.pageMs.p50}, max ${walk.pageMs.max} (page ${walk.slowestPage}); halves' p50 ${walk.halvesP50Ms.join(' / ')}`,
+        );
+        if (!walk.complete) {
+          failures++;
+          log(`WARNING ${w.name}: the walk found ${walk.results} results, the seed expects ${walk.expected}`);
+        }
+      }
       const sample = await probe(server.url, w.req);
       if (sample.status >= 300 || (w.expect && !w.expect.test(sample.body))) {
         failures++;
@@ -183,6 +193,7 @@ async function main() {
           status: sample.status,
           body: sample.body.replace(/"(access_token|refresh_token)":"[^"]*"?/g, '"$1":"…"').slice(0, 160),
         },
+        ...(walk ? { walk } : {}),
         ...main_,
       });
       if (along) report.workloads.push({ name: w.alongside.name, what: w.alongside.what, ...along });

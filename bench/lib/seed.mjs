@@ -169,6 +169,35 @@ export async function seed(dir, opts, log) {
     );
   }
 
+  // The subject search (search/subject): 10,000 users (1000.., never the hot members the evaluations use) get a
+  // second membership, role `member`, on one depth-2 organization off the hot organizations' branches; the
+  // search asks who may `orgs:read` on the deepest organization below it down its first children, so every one
+  // of those grants is inherited over seven or more levels. `subjectResults` counts the expected results: those
+  // members, the seeded members of the other organizations on the path, and the platform admin.
+  const level2 = atDepth(Math.min(2, maxDepth));
+  const subjectRoot = level2[level2.length - 1];
+  let subjectOrg = subjectRoot;
+  while (b * subjectOrg + 1 < n) subjectOrg = b * subjectOrg + 1;
+  const subjectPath = new Set();
+  for (let k = subjectOrg; k >= 0; k = k === 0 ? -1 : parent[k]) subjectPath.add(k);
+  const subjectMembers = Math.min(10_000, opts.users - 1000);
+  let subjectResults = 1 + (searchRoots.some((o) => subjectPath.has(o)) ? 1 : 0); // the platform admin, the search user
+  let subjectGrants = 0;
+  for (let i = 0; i < opts.users; i++)
+    if (subjectPath.has(i < 1000 ? hot[i % hot.length] : (i * 7919) % n)) subjectResults++;
+  for (let i = 1000; i < 1000 + subjectMembers; i++) {
+    // A user already a member of the root holds the grant once (their first membership stays as it is).
+    if ((i * 7919) % n === subjectRoot) continue;
+    if (!subjectPath.has((i * 7919) % n)) subjectResults++;
+    subjectGrants++;
+    await emit(
+      membershipStreamId(ids[subjectRoot], userIds[i]),
+      'UserAddedToOrg',
+      { orgId: ids[subjectRoot], userId: userIds[i], roles: ['member'] },
+      pathOf(subjectRoot),
+    );
+  }
+
   // Client credentials, secrets kept in memory for the load.
   const clients = [];
   for (let i = 0; i < opts.clients; i++) {
@@ -221,7 +250,10 @@ export async function seed(dir, opts, log) {
     stats: {
       orgs: n,
       users: opts.users + 1,
-      memberships: opts.users,
+      memberships: opts.users + searchRoots.length + subjectGrants,
+      searchResults,
+      subjectSearchOrgDepth: depth[subjectOrg],
+      subjectResults,
       clients: opts.clients,
       branching: b,
       maxDepth,
@@ -242,5 +274,10 @@ export async function seed(dir, opts, log) {
     searchUserId,
     searchRoots: searchRoots.length,
     searchResults,
+    subjectOrgId: ids[subjectOrg],
+    subjectRootDepth: depth[subjectRoot],
+    subjectOrgDepth: depth[subjectOrg],
+    subjectMembers: subjectGrants,
+    subjectResults,
   };
 }

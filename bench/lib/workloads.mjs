@@ -27,13 +27,71 @@ export function workloads(s, t, opts) {
       page: { limit: 100, ...(token ? { token } : {}) },
     });
   const deepSearch = { body: searchBody(), page: Math.floor(s.searchResults / 100 / 2) };
-  const searchReq = (body) =>
+  const searchReq = (body, path = searchPath) =>
     auth({
       method: 'POST',
-      path: searchPath,
+      path,
       headers: { 'content-type': 'application/json' },
       setupRequest: (r) => ((r.body = body()), r),
     });
+  // search/subject: who may orgs:read on a deep organization below the depth-2 one where the seed gave 10,000
+  // users a membership (inherited grants), 100 per page: the first page, and a page halfway through.
+  const subjectPath = '/access/v1/search/subject';
+  const subjectBody = (token) =>
+    JSON.stringify({
+      subject: { type: 'user' },
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization', id: s.subjectOrgId },
+      page: { limit: 100, ...(token ? { token } : {}) },
+    });
+  const deepSubject = { body: subjectBody(), page: Math.floor(s.subjectResults / 100 / 2) };
+  /**
+   * Pages through the whole search `path`/`body` once, one request at a time with the admin's bearer, before
+   * the load: the token of page `deep.page + 1` goes to `deep.body`; returns the walk (results against the
+   * seed's `expected`, pages, and page latencies in ms: the first, the median, the slowest and where it lay,
+   * the median of each half), which the report keeps beside the workload. A walk that comes short or long of
+   * `expected` is a failed probe.
+   */
+  const walk = async (url, path, body, deep, expected) => {
+    let token;
+    let results = 0;
+    const ms = [];
+    // One untimed first page: the walk follows a load, whose last requests the server may still be answering.
+    await fetch(url + path, {
+      method: 'POST',
+      headers: { ...bearer(), 'content-type': 'application/json' },
+      body: body(),
+    }).then((res) => res.arrayBuffer());
+    for (;;) {
+      const t0 = performance.now();
+      const res = await fetch(url + path, {
+        method: 'POST',
+        headers: { ...bearer(), 'content-type': 'application/json' },
+        body: body(token),
+      });
+      const json = await res.json();
+      ms.push(performance.now() - t0);
+      if (res.status !== 200) throw new Error(`${path} page ${ms.length} answered ${res.status}`);
+      results += json.page.count;
+      token = json.page.next_token;
+      if (ms.length === deep.page) deep.body = body(token);
+      if (!token) break;
+    }
+    const sorted = [...ms].sort((a, b) => a - b);
+    const r = (x) => Math.round(x * 100) / 100;
+    return {
+      results,
+      expected,
+      complete: results === expected,
+      pages: ms.length,
+      pageMs: { first: r(ms[0]), p50: r(sorted[Math.floor(sorted.length / 2)]), max: r(sorted[sorted.length - 1]) },
+      // Where the slowest page lay (1 = the first), and the median of each half: a cost growing with depth shows.
+      slowestPage: ms.indexOf(sorted[sorted.length - 1]) + 1,
+      halvesP50Ms: [ms.slice(0, ms.length >> 1), ms.slice(ms.length >> 1)].map((h) =>
+        r([...h].sort((a, b) => a - b)[h.length >> 1] ?? NaN),
+      ),
+    };
+  };
   return [
     {
       name: 'empty_route',
@@ -142,19 +200,21 @@ export function workloads(s, t, opts) {
       name: 'search_resource_deep',
       what: `the same search, page ${deepSearch.page + 1} of ${Math.ceil(s.searchResults / 100)}`,
       expect: /"count":100/,
-      prepare: async (url) => {
-        let token;
-        for (let i = 0; i < deepSearch.page; i++) {
-          const res = await fetch(url + searchPath, {
-            method: 'POST',
-            headers: { ...bearer(), 'content-type': 'application/json' },
-            body: searchBody(token),
-          });
-          token = (await res.json()).page.next_token;
-        }
-        deepSearch.body = searchBody(token);
-      },
+      prepare: (url) => walk(url, searchPath, searchBody, deepSearch, s.searchResults),
       req: searchReq(() => deepSearch.body),
+    },
+    {
+      name: 'search_subject',
+      what: `POST ${subjectPath}: the users who may orgs:read on a depth-${s.subjectOrgDepth} organization, ${s.subjectMembers} of them by a membership on its depth-${s.subjectRootDepth} ancestor (${s.subjectResults} results), first page of 100`,
+      expect: /"next_token":"[^"]/,
+      req: searchReq(() => subjectBody(), subjectPath),
+    },
+    {
+      name: 'search_subject_deep',
+      what: `the same search, page ${deepSubject.page + 1} of ${Math.ceil(s.subjectResults / 100)}`,
+      expect: /"count":100/,
+      prepare: (url) => walk(url, subjectPath, subjectBody, deepSubject, s.subjectResults),
+      req: searchReq(() => deepSubject.body, subjectPath),
     },
     {
       name: 'create_org',

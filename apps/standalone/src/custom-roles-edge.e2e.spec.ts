@@ -120,3 +120,31 @@ describe('a manager whose rights come from an organization-reach role (held on d
     expect(withRole.status).toBe(403);
   });
 });
+
+describe('application permission names stay unique within a tree', () => {
+  it('refuse a move that would bring two definitions of one name into one tree (409), across trees only', async () => {
+    const name = `edge${Date.now().toString(36)}:invoices:approve`;
+    const home = await createOrg(app, unique('Edge home'));
+    const away = await createOrg(app, unique('Edge away'));
+    const awayChild = await createOrg(app, unique('Edge away child'), away.id);
+    await ok('POST', `/orgs/${home.id}/permissions`, 201, { body: { name } });
+    await ok('POST', `/orgs/${awayChild.id}/permissions`, 201, { body: { name } });
+    const move = (org: any, parentId: string | null) =>
+      api('PUT', `/orgs/${org.id}`, { body: { name: org.name, parentId } });
+    // A root taken into the other tree, and a subtree of it moved there: either would hold the name twice.
+    for (const [org, parentId] of [
+      [away, home.id],
+      [awayChild, home.id],
+    ] as const) {
+      const res = await move(org, parentId);
+      expect([res.status, res.body.code]).toEqual([409, 'IAM_ERR_NAME_TAKEN']);
+      expect(res.body.detail).toContain(name);
+    }
+    const visible = (await ok('GET', `/orgs/${awayChild.id}/permissions`, 200)).body.items;
+    expect(visible.filter((p: any) => p.name === name).map((p: any) => p.definedOn)).toEqual([awayChild.id]);
+    // Once the name is defined only once, the move goes through; a move within one tree never conflicts.
+    await ok('DELETE', `/orgs/${awayChild.id}/permissions/${name}`, 204);
+    expect((await move(away, home.id)).status).toBe(200);
+    await ok('POST', `/orgs/${awayChild.id}/permissions`, 409, { body: { name } });
+  });
+});

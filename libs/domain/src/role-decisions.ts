@@ -296,6 +296,32 @@ export function requireNoDanglingAfterMove(state: RoleState, orgId: string, toPa
 }
 
 /**
+ * Application permission names are unique within a tree (contract section 4.1), and a move must keep them so:
+ * moving `orgId` under `toParentId` in another tree (a platform admin's move of a root or between trees) is
+ * refused with IAM_ERR_NAME_TAKEN (409, naming the names) when a permission defined in the moved subtree has
+ * the name of one defined in the destination tree. A move within one tree, or making a root, never conflicts.
+ */
+export function requireNamesFreeAfterMove(state: RoleState, orgId: string, toParentId: string | null): void {
+  if (toParentId === null) return;
+  const destinationRoot = state.orgs.path(toParentId)[0];
+  if (destinationRoot === state.orgs.path(orgId)[0]) return;
+  const taken = new Set<string>();
+  for (const id of state.orgs.subtreeIds(orgId))
+    for (const p of state.roles.permissionsDefinedOn(id))
+      if (
+        state.roles
+          .permissionsNamed(p.name)
+          .some((q) => state.orgs.get(q.orgId) && state.orgs.path(q.orgId)[0] === destinationRoot)
+      )
+        taken.add(p.name);
+  if (taken.size > 0)
+    throw new IamError(
+      'IAM_ERR_NAME_TAKEN',
+      `The move would define ${[...taken].slice(0, 5).join(', ')}${taken.size > 5 ? ` and ${taken.size - 5} more` : ''} twice in the destination tree: application permission names are unique within a tree.`,
+    );
+}
+
+/**
  * What deleting an organization does to the definitions made on it (contract section 4.1): they end with
  * events, roles first (RoleDeleted), then application permissions (ApplicationPermissionDeleted). Called per
  * organization after its memberships and clients ended and before its OrgDeleted; the subtree goes leaf first,

@@ -148,3 +148,36 @@ describe('application permission names stay unique within a tree', () => {
     await ok('POST', `/orgs/${awayChild.id}/permissions`, 409, { body: { name } });
   });
 });
+
+describe('permissions no role grants (contract section 4)', () => {
+  it('refuse events:read and tokens:introspect in a role, even from a platform admin (400)', async () => {
+    for (const permission of ['events:read', 'tokens:introspect']) {
+      const defined = await api('POST', `/orgs/${d[0].id}/roles`, {
+        body: { name: unique('Platform'), permissions: ['orgs:read', permission] },
+      });
+      expect([permission, defined.status, defined.body.errors?.[0]?.path]).toEqual([
+        permission,
+        400,
+        '/body/permissions',
+      ]);
+      const role = await defineRole(d[0].id, ['orgs:read']);
+      const changed = await api('PATCH', `/orgs/${d[0].id}/roles/${role.id}`, { body: { permissions: [permission] } });
+      expect([permission, changed.status]).toEqual([permission, 400]);
+    }
+  });
+
+  it('count a description in characters (code points), as the document does', async () => {
+    const description = '🌳'.repeat(1000);
+    const role = await api('POST', `/orgs/${d[0].id}/roles`, {
+      body: { name: unique('Trees'), permissions: ['orgs:read'], description },
+    });
+    expect([role.status, role.body.description]).toEqual([201, description]);
+    const name = `edge${Date.now().toString(36)}:trees`;
+    const permission = await api('POST', `/orgs/${d[0].id}/permissions`, { body: { name, description } });
+    expect(permission.status).toBe(201);
+    const tooLong = await api('POST', `/orgs/${d[0].id}/roles`, {
+      body: { name: unique('Trees'), permissions: ['orgs:read'], description: `${description}x` },
+    });
+    expect(tooLong.status).toBe(400);
+  });
+});

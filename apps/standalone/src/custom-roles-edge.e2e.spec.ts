@@ -181,3 +181,15 @@ describe('permissions no role grants (contract section 4)', () => {
     expect(tooLong.status).toBe(400);
   });
 });
+
+describe('a role id not visible at the organization of a grant', () => {
+  it('is a 400 naming that id, not a list of every role visible there (unbounded, and roles:read-only)', async () => {
+    const visible = await defineRole(d[0].id, ['orgs:read']);
+    const user = await addUser(d[1].id, ['member']);
+    const unknown = 'role_00000000000000000000000000';
+    const res = await api('PATCH', `/orgs/${d[1].id}/users/${user.userId}`, { body: { roles: ['member', unknown] } });
+    expect([res.status, res.body.errors?.[0]?.path]).toEqual([400, '/body/roles']);
+    expect(res.body.errors[0].message).toContain(unknown);
+    expect(res.text).not.toContain(visible.id);
+  });
+});

@@ -193,3 +193,21 @@ describe('a role id not visible at the organization of a grant', () => {
     expect(res.text).not.toContain(visible.id);
   });
 });
+
+describe('lists for a user whose rights come from an organization-reach role only', () => {
+  // Left for a read-side change (lists filter by subtrees only: AccessPolicy.subtreesWith skips
+  // organization-reach roles, and the list queries of both engines take subtrees, not single organizations).
+  it.failing(
+    'list the organization, its members and its clients that GET of each answers (contract 5, 6, 7)',
+    async () => {
+      const reader = await defineRole(d[0].id, ['orgs:read', 'users:read', 'clients:read'], 'organization');
+      const user = await addUser(d[1].id, [reader.id]);
+      const token = await passwordToken(app, user.email, PASSWORD);
+      expect((await api('GET', `/orgs/${d[1].id}`, { token })).status).toBe(200);
+      const orgs = (await ok('GET', '/orgs', 200, { token })).body.items.map((o: any) => o.id);
+      expect(orgs).toEqual([d[1].id]);
+      const users = (await ok('GET', '/users', 200, { token })).body.items.map((u: any) => u.id);
+      expect(users).toContain(user.userId);
+    },
+  );
+});

@@ -61,6 +61,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'custom-roles',
   'custom-roles-grants',
   'custom-roles-search',
+  'custom-roles-edge',
   'authzen-evaluation',
   'authzen-search',
   'authzen-document',

@@ -55,7 +55,7 @@ export class FieldChecks {
       value.length === 0 ||
       !value.every((r) => typeof r === 'string' && known.some((d) => d.id === r))
     ) {
-      this.fail(path, `must be a non-empty list of ${known.map((d) => d.id).join(', ')}`);
+      this.fail(path, `must be a non-empty list of ${roleIdsExpected(known)}${unknownRoleIds(value, known)}`);
       return [];
     }
     return normaliseRoles(value as RoleId[]);
@@ -64,7 +64,7 @@ export class FieldChecks {
   /** A client credential's roles: a list (possibly empty) of ids of `known`, normalised. */
   clientRoles(path: string, value: unknown, known: readonly RoleDefinition[] = BUILT_IN_ROLES): RoleId[] {
     if (!Array.isArray(value) || !value.every((r) => typeof r === 'string' && known.some((d) => d.id === r))) {
-      this.fail(path, `must be a list (possibly empty) of role ids visible here: ${known.map((d) => d.id).join(', ')}`);
+      this.fail(path, `must be a list (possibly empty) of ${roleIdsExpected(known)}${unknownRoleIds(value, known)}`);
       return [];
     }
     return normaliseRoles(value as RoleId[]);
@@ -77,4 +77,26 @@ export class FieldChecks {
     }
     return PERMISSIONS.filter((p) => value.includes(p));
   }
+}
+
+/**
+ * What a list of role ids may hold, for an error message: the built-in ids, and custom role ids in general
+ * rather than every one visible there (their number is unbounded, and a caller granting roles need not hold
+ * roles:read to learn them).
+ */
+function roleIdsExpected(known: readonly RoleDefinition[]): string {
+  const builtIn = known.filter((d) => d.orgId === null).map((d) => d.id);
+  return known.length === builtIn.length
+    ? builtIn.join(', ')
+    : `${builtIn.join(', ')} or custom role ids visible at the organization`;
+}
+
+/** The ids of `value` that `known` does not hold, at most five, for an error message (empty when none). */
+function unknownRoleIds(value: unknown, known: readonly RoleDefinition[]): string {
+  if (!Array.isArray(value)) return '';
+  const unknown = value
+    .filter((r) => !known.some((d) => d.id === r))
+    .map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
+  if (unknown.length === 0) return '';
+  return `; not known there: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}`;
 }

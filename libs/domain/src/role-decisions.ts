@@ -29,13 +29,17 @@ export type RoleState = IdentityState & { roles: RoleIndex };
 
 const DESCRIPTION_MAX = 1000;
 
+/** Built-in permissions no role may grant (contract section 4): platform admins' alone (and clients' scopes). */
+export const NO_ROLE_GRANTS = ['events:read', 'tokens:introspect'] as const;
+
 function requireOrg(state: IdentityState, orgId: string): void {
   if (!state.orgs.get(orgId)) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
 }
 
 function description(checks: FieldChecks, value: unknown): string {
   if (value === undefined) return '';
-  if (typeof value !== 'string' || value.length > DESCRIPTION_MAX) {
+  // Characters are code points, as the request schema's maxLength counts them (an emoji is one, not two).
+  if (typeof value !== 'string' || [...value].length > DESCRIPTION_MAX) {
     checks.fail('/description', `must be a string of at most ${DESCRIPTION_MAX} characters`);
     return '';
   }
@@ -114,6 +118,16 @@ function rolePermissions(checks: FieldChecks, state: RoleState, orgId: string, v
   const visible = new Set(state.roles.permissionsVisibleAt(orgId).map((p) => p.name));
   if (!Array.isArray(value) || !value.every((p) => typeof p === 'string' && (isPermission(p) || visible.has(p)))) {
     checks.fail('/permissions', 'must be a list of built-in permissions and application permissions visible here');
+    return [];
+  }
+  // Contract section 4: no role grants the platform's own permissions; platform admins hold them, and give
+  // them to client credentials as scopes.
+  const platformOnly = (value as string[]).filter((p) => (NO_ROLE_GRANTS as readonly string[]).includes(p));
+  if (platformOnly.length > 0) {
+    checks.fail(
+      '/permissions',
+      `must not hold ${platformOnly.join(', ')}: no role grants ${NO_ROLE_GRANTS.join(' or ')}`,
+    );
     return [];
   }
   const set = new Set(value as string[]);
@@ -292,6 +306,32 @@ export function requireNoDanglingAfterMove(state: RoleState, orgId: string, toPa
         .slice(0, 5)
         .map((u) => `${u.what} defined on ${u.definedOn}`)
         .join('; ')}${blocking.length > 5 ? `; and ${blocking.length - 5} more` : ''}.`,
+    );
+}
+
+/**
+ * Application permission names are unique within a tree (contract section 4.1), and a move must keep them so:
+ * moving `orgId` under `toParentId` in another tree (a platform admin's move of a root or between trees) is
+ * refused with IAM_ERR_NAME_TAKEN (409, naming the names) when a permission defined in the moved subtree has
+ * the name of one defined in the destination tree. A move within one tree, or making a root, never conflicts.
+ */
+export function requireNamesFreeAfterMove(state: RoleState, orgId: string, toParentId: string | null): void {
+  if (toParentId === null) return;
+  const destinationRoot = state.orgs.path(toParentId)[0];
+  if (destinationRoot === state.orgs.path(orgId)[0]) return;
+  const taken = new Set<string>();
+  for (const id of state.orgs.subtreeIds(orgId))
+    for (const p of state.roles.permissionsDefinedOn(id))
+      if (
+        state.roles
+          .permissionsNamed(p.name)
+          .some((q) => state.orgs.get(q.orgId) && state.orgs.path(q.orgId)[0] === destinationRoot)
+      )
+        taken.add(p.name);
+  if (taken.size > 0)
+    throw new IamError(
+      'IAM_ERR_NAME_TAKEN',
+      `The move would define ${[...taken].slice(0, 5).join(', ')}${taken.size > 5 ? ` and ${taken.size - 5} more` : ''} twice in the destination tree: application permission names are unique within a tree.`,
     );
 }
 

@@ -10,6 +10,7 @@ import {
   decideDeletePermission,
   decideDeleteRole,
   decideUpdateRole,
+  requireNamesFreeAfterMove,
   requireNoDanglingAfterMove,
   type RoleState,
 } from './role-decisions';
@@ -191,6 +192,18 @@ describe('moves and deletes of organizations that define or use roles', () => {
       decideDefineRole(state, { roleId: 'role_2', orgId: 'a1', name: 'B', permissions: ['billing:approve'] }),
     );
     expect(codeOf(() => requireNoDanglingAfterMove(state, 'a', 'other'))).toBe('IAM_ERR_DEFINITION_IN_USE');
+  });
+
+  it('refuse a move into another tree that defines an application permission of the same name (409)', () => {
+    const state = setup();
+    commit(state, decideDefinePermission(state, { orgId: 'other', name: 'billing:approve' }));
+    commit(state, decideDefinePermission(state, { orgId: 'a1', name: 'billing:approve' }));
+    expect(codeOf(() => requireNamesFreeAfterMove(state, 'a', 'other'))).toBe('IAM_ERR_NAME_TAKEN');
+    expect(codeOf(() => requireNamesFreeAfterMove(state, 'a1', 'other'))).toBe('IAM_ERR_NAME_TAKEN');
+    expect(codeOf(() => requireNamesFreeAfterMove(state, 'other', 'a'))).toBe('IAM_ERR_NAME_TAKEN');
+    // Within a tree, or out of it as a root: no new neighbour for the name.
+    expect(codeOf(() => requireNamesFreeAfterMove(state, 'a1', 'root'))).toBe('none');
+    expect(codeOf(() => requireNamesFreeAfterMove(state, 'a', null))).toBe('none');
   });
 
   it('end the definitions made on a deleted organization, after its grants and before the organization', () => {

@@ -123,13 +123,29 @@ describe('role lists', () => {
     };
     expect(check(['owner', 'member'])).toEqual(['member', 'owner']);
     expect(check(['rol_clientviewer'])).toEqual([
-      { path: '/roles', message: 'must be a non-empty list of member, admin, owner' },
+      {
+        path: '/roles',
+        message: 'must be a non-empty list of member, admin, owner; not known there: rol_clientviewer',
+      },
     ]);
     expect(check(['rol_clientviewer', 'admin'], catalog.visibleAt('a'))).toEqual(['admin', 'rol_clientviewer']);
     expect(check(['rol_clientviewer'], catalog.visibleAt('b'))).toEqual([
-      { path: '/roles', message: 'must be a non-empty list of member, admin, owner' },
+      {
+        path: '/roles',
+        message: 'must be a non-empty list of member, admin, owner; not known there: rol_clientviewer',
+      },
     ]);
-    expect(check([1])).toEqual([{ path: '/roles', message: 'must be a non-empty list of member, admin, owner' }]);
+    expect(check([1])).toEqual([
+      { path: '/roles', message: 'must be a non-empty list of member, admin, owner; not known there: 1' },
+    ]);
+    // Where custom roles are visible, the message names the unknown ids, never every visible one.
+    expect(check(['admin', 'rol_nope'], catalog.visibleAt('a'))).toEqual([
+      {
+        path: '/roles',
+        message:
+          'must be a non-empty list of member, admin, owner or custom role ids visible at the organization; not known there: rol_nope',
+      },
+    ]);
   });
 
   it("are checked by the decider against the state's catalog, the built-in one when it has none", () => {

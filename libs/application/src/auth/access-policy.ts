@@ -264,27 +264,34 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     roles: readonly RoleDefinition[],
     act: string,
   ): Promise<void> {
-    let held: Set<Permission> | undefined;
-    let fromRoles: Set<Permission> | undefined;
+    // What the caller holds, per reach: a grant reaches as far as its role applies (a definition, as far as it
+    // may be granted: the defining organization and everything below), so the caller must hold what it gives
+    // that far; rights held through an organization-reach role count on `orgId` alone.
+    const held = new Map<RoleReach, Set<Permission>>();
+    const fromRoles = new Map<RoleReach, Set<Permission>>();
     for (const role of roles) {
-      held ??= await this.permissionsOn(principal, orgId);
-      if (isOwnerLevel(role) && !held.has('orgs:delete'))
+      const reach: RoleReach = role.id === DEFINED_ROLE ? 'subtree' : role.appliesTo;
+      const holds = held.get(reach) ?? (await this.permissionsOn(principal, orgId, reach));
+      held.set(reach, holds);
+      const where = reach === 'subtree' ? 'on this organization and everything below it' : 'on this organization';
+      if (isOwnerLevel(role) && !holds.has('orgs:delete'))
         throw new IamError(
           'IAM_ERR_FORBIDDEN',
           role.id === DEFINED_ROLE
-            ? `Only an owner (holding orgs:delete here) may ${act} a role that grants orgs:delete.`
+            ? `Only an owner (holding orgs:delete ${where}) may ${act} a role that grants orgs:delete.`
             : `Only an owner may ${act} the ${role.id} role.`,
         );
       for (const p of role.permissions) {
-        if (held.has(p) || this.isPlatformAdmin(principal)) continue;
+        if (holds.has(p) || this.isPlatformAdmin(principal)) continue;
         // Application permissions are no token scopes: a role of the caller's grants them, or an owner-level one.
         if (!isPermission(p) && principal.type === 'user') {
-          fromRoles ??= await this.userPermissionsOn(principal.id, orgId, 'organization');
-          if (fromRoles.has(p) || held.has('orgs:delete')) continue;
+          const own = fromRoles.get(reach) ?? (await this.userPermissionsOn(principal.id, orgId, reach));
+          fromRoles.set(reach, own);
+          if (own.has(p) || holds.has('orgs:delete')) continue;
         }
         throw new IamError(
           'IAM_ERR_FORBIDDEN',
-          `The caller does not hold ${p} on this organization, so cannot ${act} ${role.id === DEFINED_ROLE ? 'this' : `the ${role.id}`} role.`,
+          `The caller does not hold ${p} ${where}, so cannot ${act} ${role.id === DEFINED_ROLE ? 'this' : `the ${role.id}`} role.`,
         );
       }
     }
@@ -306,12 +313,18 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   }
 
   /**
-   * Nobody hands out what they do not hold: every scope of a new client must be the caller's own there.
-   * `tokens:introspect` (RFC 7662: any token's details) only a platform admin may hand out, not even a
-   * client that holds it.
+   * Nobody hands out what they do not hold: every scope of a new client must be the caller's own there, with
+   * `reach` `subtree` (a client's scopes reach its organization's whole subtree) held on `orgId` and everything
+   * below it, not through a role that applies to `orgId` alone. `tokens:introspect` (RFC 7662: any token's
+   * details) only a platform admin may hand out, not even a client that holds it. Throws IAM_ERR_FORBIDDEN (403).
    */
-  async requireHoldsAll(principal: Principal, orgId: string, scopes: Iterable<string>): Promise<void> {
-    const held = await this.permissionsOn(principal, orgId);
+  async requireHoldsAll(
+    principal: Principal,
+    orgId: string,
+    scopes: Iterable<string>,
+    reach: RoleReach = 'organization',
+  ): Promise<void> {
+    const held = await this.permissionsOn(principal, orgId, reach);
     const platform = (p: Permission) => this.isPlatformAdmin(principal) && principal.scopes.has(p);
     for (const scope of scopes) {
       const holds =
@@ -323,7 +336,7 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
       if (!holds)
         throw new IamError(
           'IAM_ERR_FORBIDDEN',
-          `The caller does not hold ${scope} on this organization, so cannot grant it.`,
+          `The caller does not hold ${scope} on this organization${reach === 'subtree' ? ' and everything below it' : ''}, so cannot grant it.`,
         );
     }
   }

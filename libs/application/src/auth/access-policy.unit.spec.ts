@@ -183,6 +183,20 @@ describe('the access policy over role definitions', () => {
     );
   });
 
+  it('lets no one grant a subtree-reach role, define a role or give a client scopes from an organization-only grant', async () => {
+    // cv holds clients:read on `a` through an organization-only role: granting the same permissions with
+    // subtree reach would give them below `a`, where cv holds nothing.
+    const policy = new AccessPolicy(facts({ a: { cv: { roles: ['rol_clientviewer'] } } }), catalog);
+    await expect(policy.requireMayGrant(user('cv'), 'a', ['rol_subtreeviewer'])).rejects.toThrow(
+      'The caller does not hold clients:read on this organization and everything below it, so cannot grant or take away the rol_subtreeviewer role.',
+    );
+    expect(await codeOf(policy.requireMayDefine(user('cv'), 'a', ['clients:read']))).toBe('IAM_ERR_FORBIDDEN');
+    expect(await codeOf(policy.requireHoldsAll(user('cv'), 'a', ['clients:read'], 'subtree'))).toBe(
+      'IAM_ERR_FORBIDDEN',
+    );
+    expect(await codeOf(policy.requireHoldsAll(user('cv'), 'a', ['clients:read']))).toBe('no error');
+  });
+
   it('keeps the owner rule over definitions: granting a role that grants orgs:delete needs orgs:delete', async () => {
     const policy = new AccessPolicy(
       facts({ a: { admin: { roles: ['admin'] }, owner: { roles: ['owner'] } } }),

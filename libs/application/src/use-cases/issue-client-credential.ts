@@ -20,15 +20,17 @@ export const IssueClientCredentialInput = Type.Object({
 export type IssueClientCredentialInput = Static<typeof IssueClientCredentialInput>;
 
 /**
- * `clients:write` on the organization, and the caller holds every scope it grants there and every
- * permission its roles grant there (owner-level roles: `orgs:delete` too).
+ * `clients:write` on the organization, and the caller holds every scope it grants there and below (a client's
+ * scopes reach its subtree) and every permission its roles grant as far as each role reaches (owner-level
+ * roles: `orgs:delete` too).
  */
 export const issueClientCredential = defineUseCase({
   type: 'IssueClientCredential',
   input: IssueClientCredentialInput,
   authorize: async (policy, principal, c) => {
     await policy.requireOnOrg(principal, 'clients:write', c.orgId);
-    await policy.requireHoldsAll(principal, c.orgId, Array.isArray(c.scopes) ? c.scopes.map(String) : []);
+    // A client's scopes reach its organization's whole subtree: the caller must hold them that far.
+    await policy.requireHoldsAll(principal, c.orgId, Array.isArray(c.scopes) ? c.scopes.map(String) : [], 'subtree');
     await policy.requireMayGrantRoles(principal, c.orgId, rolesIn(c.roles));
   },
   prepare: async (c, deps) => {

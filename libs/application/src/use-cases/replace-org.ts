@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { decideReplaceOrg, requireNoDanglingAfterMove } from '@arbor/domain';
+import { decideReplaceOrg, requireNamesFreeAfterMove, requireNoDanglingAfterMove } from '@arbor/domain';
 import { withRoles } from './application-permissions';
 import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase } from './use-case';
 
@@ -27,8 +27,12 @@ export const replaceOrg = defineUseCase({
   decide: (state, c) => {
     const events = decideReplaceOrg(state.orgs, c);
     // A move must leave no grant of a role or permission defined outside the new ancestry (contract 4.1).
+    // Nor bring an application permission name into a tree that defines it already.
     for (const e of events)
-      if (e.type === 'OrgMoved') requireNoDanglingAfterMove(withRoles(state), e.data.orgId, e.data.toParentId);
+      if (e.type === 'OrgMoved') {
+        requireNoDanglingAfterMove(withRoles(state), e.data.orgId, e.data.toParentId);
+        requireNamesFreeAfterMove(withRoles(state), e.data.orgId, e.data.toParentId);
+      }
     return { events };
   },
 });

@@ -1,0 +1,213 @@
+import { createOrg, passwordToken, startTestApp, type TestApp } from './test-support/test-app';
+import { PASSWORD, unique } from './test-support/access-fixtures';
+
+/**
+ * Custom roles attacked as a demanding user would (issue 13 item 1, contract section 4.1), through HTTP in both
+ * profiles: the faults found by trying the rules from the outside, each kept here so it stays fixed.
+ *
+ * Reach: a grant of a subtree-reach role (and a client credential's scopes, which reach its whole subtree) gives
+ * its permissions below the organization it is held on, so whoever makes it must hold them there too; someone
+ * whose rights come from an organization-reach role holds them on that organization alone.
+ *
+ * `donor` is a tree of its own where the users whose writes are tested are admins, so that their tokens carry
+ * every admin scope whatever roles they hold in the tree under test: what they may do there is then their
+ * custom role's alone, as the command side decides it.
+ */
+let app: TestApp;
+const d: any[] = [];
+let donor: any;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  for (let i = 0; i <= 2; i++) d.push(await createOrg(app, unique(`Edge d${i}`), i === 0 ? null : d[i - 1].id));
+  donor = await createOrg(app, unique('Edge donor'));
+});
+afterAll(() => app.close());
+
+const api = (method: string, path: string, options: Parameters<TestApp['call']>[2] = {}) =>
+  app.call(method, `/api/v1${path}`, options);
+
+async function ok(method: string, path: string, status: number, options: Parameters<TestApp['call']>[2] = {}) {
+  const res = await api(method, path, options);
+  if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return res;
+}
+
+const defineRole = async (orgId: string, permissions: string[], appliesTo = 'subtree') =>
+  (await ok('POST', `/orgs/${orgId}/roles`, 201, { body: { name: unique('Role'), permissions, appliesTo } })).body;
+
+const addUser = async (orgId: string, roles: string[]) =>
+  (
+    await ok('POST', `/orgs/${orgId}/users`, 201, {
+      body: { email: `${unique('edge')}@example.test`, name: 'Edge', password: PASSWORD, roles },
+    })
+  ).body;
+
+const MANAGE = ['orgs:read', 'users:read', 'users:write', 'clients:read', 'clients:write', 'roles:read', 'roles:write'];
+
+describe('a manager whose rights come from an organization-reach role (held on d1 only)', () => {
+  let manager: any;
+  let token: string;
+  let here: any;
+  let below: any;
+
+  beforeAll(async () => {
+    here = await defineRole(d[0].id, MANAGE, 'organization');
+    below = await defineRole(d[0].id, ['orgs:read', 'users:read', 'users:write']);
+    manager = await addUser(d[1].id, [here.id]);
+    await ok('POST', `/orgs/${donor.id}/users`, 201, { body: { userId: manager.userId, roles: ['admin'] } });
+    token = await passwordToken(app, manager.email, PASSWORD);
+  });
+
+  it('holds its rights on d1 and nowhere below', async () => {
+    const added = await api('POST', `/orgs/${d[1].id}/users`, {
+      token,
+      body: { email: `${unique('edge')}@example.test`, name: 'Edge', roles: [here.id] },
+    });
+    expect(added.status).toBe(201);
+    const belowIt = await api('POST', `/orgs/${d[2].id}/users`, {
+      token,
+      body: { email: `${unique('edge')}@example.test`, name: 'Edge', roles: ['member'] },
+    });
+    expect(belowIt.status).toBe(404);
+  });
+
+  it('cannot grant a subtree-reach role on d1, to itself or anyone: it would give users:write on d2 (403)', async () => {
+    const self = await api('PATCH', `/orgs/${d[1].id}/users/${manager.userId}`, {
+      token,
+      body: { roles: [here.id, below.id] },
+    });
+    expect([self.status, self.body.code]).toEqual([403, 'IAM_ERR_FORBIDDEN']);
+    const other = await api('POST', `/orgs/${d[1].id}/users`, {
+      token,
+      body: { email: `${unique('edge')}@example.test`, name: 'Edge', roles: [below.id] },
+    });
+    expect(other.status).toBe(403);
+    const builtIn = await api('PATCH', `/orgs/${d[1].id}/users/${manager.userId}`, {
+      token,
+      body: { roles: [here.id, 'member'] },
+    });
+    expect(builtIn.status).toBe(403);
+    // Still nothing below.
+    const belowIt = await api('POST', `/orgs/${d[2].id}/users`, {
+      token: await passwordToken(app, manager.email, PASSWORD),
+      body: { email: `${unique('edge')}@example.test`, name: 'Edge', roles: ['member'] },
+    });
+    expect(belowIt.status).toBe(404);
+  });
+
+  it('cannot define a role on d1, nor widen one defined there to the subtree (403)', async () => {
+    const defined = await api('POST', `/orgs/${d[1].id}/roles`, {
+      token,
+      body: { name: unique('Mine'), permissions: ['orgs:read', 'users:read', 'users:write'] },
+    });
+    expect([defined.status, defined.body.code]).toEqual([403, 'IAM_ERR_FORBIDDEN']);
+    const narrow = await defineRole(d[1].id, ['orgs:read', 'users:read', 'users:write'], 'organization');
+    const widened = await api('PATCH', `/orgs/${d[1].id}/roles/${narrow.id}`, {
+      token,
+      body: { appliesTo: 'subtree' },
+    });
+    expect(widened.status).toBe(403);
+    expect((await ok('GET', `/orgs/${d[1].id}/roles/${narrow.id}`, 200)).body.appliesTo).toBe('organization');
+  });
+
+  it('cannot issue a client credential on d1 with a scope or a subtree role it holds on d1 alone (403)', async () => {
+    const issue = (body: object) =>
+      api('POST', '/oauth2/client-credentials', { token, body: { name: unique('client'), orgId: d[1].id, ...body } });
+    const scoped = await issue({ scopes: ['users:write'] });
+    expect([scoped.status, scoped.body.code]).toEqual([403, 'IAM_ERR_FORBIDDEN']);
+    const withRole = await issue({ scopes: ['orgs:read'], roles: [below.id] });
+    expect(withRole.status).toBe(403);
+  });
+});
+
+describe('application permission names stay unique within a tree', () => {
+  it('refuse a move that would bring two definitions of one name into one tree (409), across trees only', async () => {
+    const name = `edge${Date.now().toString(36)}:invoices:approve`;
+    const home = await createOrg(app, unique('Edge home'));
+    const away = await createOrg(app, unique('Edge away'));
+    const awayChild = await createOrg(app, unique('Edge away child'), away.id);
+    await ok('POST', `/orgs/${home.id}/permissions`, 201, { body: { name } });
+    await ok('POST', `/orgs/${awayChild.id}/permissions`, 201, { body: { name } });
+    const move = (org: any, parentId: string | null) =>
+      api('PUT', `/orgs/${org.id}`, { body: { name: org.name, parentId } });
+    // A root taken into the other tree, and a subtree of it moved there: either would hold the name twice.
+    for (const [org, parentId] of [
+      [away, home.id],
+      [awayChild, home.id],
+    ] as const) {
+      const res = await move(org, parentId);
+      expect([res.status, res.body.code]).toEqual([409, 'IAM_ERR_NAME_TAKEN']);
+      expect(res.body.detail).toContain(name);
+    }
+    const visible = (await ok('GET', `/orgs/${awayChild.id}/permissions`, 200)).body.items;
+    expect(visible.filter((p: any) => p.name === name).map((p: any) => p.definedOn)).toEqual([awayChild.id]);
+    // Once the name is defined only once, the move goes through; a move within one tree never conflicts.
+    await ok('DELETE', `/orgs/${awayChild.id}/permissions/${name}`, 204);
+    expect((await move(away, home.id)).status).toBe(200);
+    await ok('POST', `/orgs/${awayChild.id}/permissions`, 409, { body: { name } });
+  });
+});
+
+describe('permissions no role grants (contract section 4)', () => {
+  it('refuse events:read and tokens:introspect in a role, even from a platform admin (400)', async () => {
+    for (const permission of ['events:read', 'tokens:introspect']) {
+      const defined = await api('POST', `/orgs/${d[0].id}/roles`, {
+        body: { name: unique('Platform'), permissions: ['orgs:read', permission] },
+      });
+      expect([permission, defined.status, defined.body.errors?.[0]?.path]).toEqual([
+        permission,
+        400,
+        '/body/permissions',
+      ]);
+      const role = await defineRole(d[0].id, ['orgs:read']);
+      const changed = await api('PATCH', `/orgs/${d[0].id}/roles/${role.id}`, { body: { permissions: [permission] } });
+      expect([permission, changed.status]).toEqual([permission, 400]);
+    }
+  });
+
+  it('count a description in characters (code points), as the document does', async () => {
+    const description = '🌳'.repeat(1000);
+    const role = await api('POST', `/orgs/${d[0].id}/roles`, {
+      body: { name: unique('Trees'), permissions: ['orgs:read'], description },
+    });
+    expect([role.status, role.body.description]).toEqual([201, description]);
+    const name = `edge${Date.now().toString(36)}:trees`;
+    const permission = await api('POST', `/orgs/${d[0].id}/permissions`, { body: { name, description } });
+    expect(permission.status).toBe(201);
+    const tooLong = await api('POST', `/orgs/${d[0].id}/roles`, {
+      body: { name: unique('Trees'), permissions: ['orgs:read'], description: `${description}x` },
+    });
+    expect(tooLong.status).toBe(400);
+  });
+});
+
+describe('a role id not visible at the organization of a grant', () => {
+  it('is a 400 naming that id, not a list of every role visible there (unbounded, and roles:read-only)', async () => {
+    const visible = await defineRole(d[0].id, ['orgs:read']);
+    const user = await addUser(d[1].id, ['member']);
+    const unknown = 'role_00000000000000000000000000';
+    const res = await api('PATCH', `/orgs/${d[1].id}/users/${user.userId}`, { body: { roles: ['member', unknown] } });
+    expect([res.status, res.body.errors?.[0]?.path]).toEqual([400, '/body/roles']);
+    expect(res.body.errors[0].message).toContain(unknown);
+    expect(res.text).not.toContain(visible.id);
+  });
+});
+
+describe('lists for a user whose rights come from an organization-reach role only', () => {
+  // Left for a read-side change (lists filter by subtrees only: AccessPolicy.subtreesWith skips
+  // organization-reach roles, and the list queries of both engines take subtrees, not single organizations).
+  it.failing(
+    'list the organization, its members and its clients that GET of each answers (contract 5, 6, 7)',
+    async () => {
+      const reader = await defineRole(d[0].id, ['orgs:read', 'users:read', 'clients:read'], 'organization');
+      const user = await addUser(d[1].id, [reader.id]);
+      const token = await passwordToken(app, user.email, PASSWORD);
+      expect((await api('GET', `/orgs/${d[1].id}`, { token })).status).toBe(200);
+      const orgs = (await ok('GET', '/orgs', 200, { token })).body.items.map((o: any) => o.id);
+      expect(orgs).toEqual([d[1].id]);
+      const users = (await ok('GET', '/users', 200, { token })).body.items.map((u: any) => u.id);
+      expect(users).toContain(user.userId);
+    },
+  );
+});

@@ -226,7 +226,14 @@ export class SqliteMembershipQueries implements MembershipQueries {
     return rows.map(([orgId, parentId, status, platformAdmin, roles]) => ({
       org: orgId === null ? undefined : { id: orgId, parentId },
       user: status === null ? undefined : { status, platformAdmin: platformAdmin === 1 },
-      roles: normaliseRoles((JSON.parse(roles) as unknown[][]).flat().filter((r): r is Role => typeof r === 'string')),
+      roles: normaliseRoles(heldRoles(roles)),
     }));
   }
+}
+
+/** The role ids of a JSON array of role arrays (json_group_array of membership roles); a loop: `flat()` costs twice as much. */
+function heldRoles(column: string): Role[] {
+  const held: Role[] = [];
+  for (const list of JSON.parse(column) as unknown[][]) for (const r of list) if (typeof r === 'string') held.push(r);
+  return held;
 }

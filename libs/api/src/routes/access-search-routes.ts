@@ -9,7 +9,7 @@ import {
   searchResponse,
   subjectSearchRequest,
 } from '../access-search-schemas';
-import { bindSearchToken, openSearchToken } from '../access-search-tokens';
+import { searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
 
 /**
  * AuthZEN 1.0 search/resource and search/subject (OpenID Authorization API 1.0, "Search APIs"; contract
@@ -27,19 +27,16 @@ const errors = {
 };
 const principalOf = (auth: unknown): Principal => auth as Principal;
 
-/** Ids of `results`, then the token after the last one when the page is full (one more was found). */
-async function page<T>(
-  ctx: ApiContext,
-  operation: string,
-  body: Record<string, unknown>,
+/** The `limit` first of `found`, then the token after the last one when the page is full (one more was found). */
+function page<T>(
+  tokens: SearchPageTokens,
   limit: number,
   found: T[],
   keyOf: (t: T) => string,
-): Promise<{ items: T[]; nextToken: string }> {
+): { items: T[]; nextToken: string } {
   const items = found.slice(0, limit);
   const more = found.length > limit;
-  const last = more ? keyOf(items[items.length - 1]) : null;
-  return { items, nextToken: await bindSearchToken(ctx.cursorDigest, operation, body, limit, last) };
+  return { items, nextToken: tokens.bind(more ? keyOf(items[items.length - 1]) : null) };
 }
 
 export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
@@ -60,11 +57,11 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const body = req.body as unknown as Record<string, unknown>;
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const within = await accessQuestionScope(ctx.policy, principal, req.body.subject);
-      const after = await openSearchToken(ctx.cursorDigest, 'searchResources', body, limit);
+      const tokens = await searchPageTokens(ctx.cursorDigest, 'searchResources', body, limit);
       const position = await decisionPosition(ctx, req.body.context?.min_position);
       const search = new AccessSearch(ctx.readModels, ctx.policy.roles);
-      const found = await search.resources(req.body.subject, req.body.action.name, within, after, limit + 1);
-      const { items, nextToken } = await page(ctx, 'searchResources', body, limit, found, (id) => id);
+      const found = await search.resources(req.body.subject, req.body.action.name, within, tokens.after, limit + 1);
+      const { items, nextToken } = page(tokens, limit, found, (id) => id);
       return {
         status: 200,
         body: {
@@ -102,12 +99,12 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
         (await ctx.readModels.orgs.get(orgId)) !== undefined &&
         (within === undefined || (await anyAsync(within, (root) => ctx.policy.isWithin(orgId, root))));
       if (!reachable) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
-      const after = await openSearchToken(ctx.cursorDigest, 'searchSubjects', body, limit);
+      const tokens = await searchPageTokens(ctx.cursorDigest, 'searchSubjects', body, limit);
       const position = await decisionPosition(ctx, req.body.context?.min_position);
       const search = new AccessSearch(ctx.readModels, ctx.policy.roles);
       const type = req.body.subject.type;
-      const found = await search.subjects(type, orgId, req.body.action.name, after, limit + 1);
-      const { items, nextToken } = await page(ctx, 'searchSubjects', body, limit, found, (s) => s.key);
+      const found = await search.subjects(type, orgId, req.body.action.name, tokens.after, limit + 1);
+      const { items, nextToken } = page(tokens, limit, found, (s) => s.key);
       return {
         status: 200,
         body: {

@@ -154,9 +154,9 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     },
     responses: { 200: { description: 'A page of users.', schema: pageOf(userSchema) }, ...errors },
     handler: async (req, ctx) => {
-      const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'users:read');
+      const within = await ctx.policy.listScopeWith(principalOf(req.auth), 'users:read');
       const page = await ctx.readModels.users.list(
-        { q: req.query.q, email: req.query.email, withinSubtreesOf: within },
+        { q: req.query.q, email: req.query.email, ...within },
         {
           limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
           cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req),

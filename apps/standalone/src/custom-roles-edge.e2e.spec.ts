@@ -221,6 +221,14 @@ describe('lists for a user whose rights come from an organization-reach role onl
     expect(users).not.toContain(belowIt.userId);
   });
 
+  it('show a member of the organization and that membership, not their memberships below it (contract 6)', async () => {
+    const colleague = await addUser(d[1].id, ['member']);
+    await ok('POST', `/orgs/${d[2].id}/users`, 201, { body: { userId: colleague.userId, roles: ['member'] } });
+    expect((await api('GET', `/users/${colleague.userId}`, { token })).status).toBe(200);
+    const orgs = (await ok('GET', `/users/${colleague.userId}/orgs`, 200, { token })).body.items;
+    expect(orgs.map((m: any) => m.orgId)).toEqual([d[1].id]);
+  });
+
   it("list the organization's client credentials, not those below it (contract 7)", async () => {
     const client = await createClient(app, d[1].id, ['orgs:read']);
     const clientBelow = await createClient(app, d[2].id, ['orgs:read']);

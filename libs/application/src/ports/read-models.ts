@@ -146,12 +146,13 @@ export interface MembershipQueries {
     page: PageRequest,
   ): Promise<Page<OrgUserView>>;
   /**
-   * The user's direct memberships, ordered by organization id; optionally only inside some subtrees; the
-   * pending ones too with `includePending` (the user's own view).
+   * The user's direct memberships, ordered by organization id; optionally only inside some subtrees
+   * (`withinSubtreesOf`) and on some single organizations (`withinOrgs`), the union of the two; the pending ones
+   * too with `includePending` (the user's own view, unscoped).
    */
   listByUser(
     userId: string,
-    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+    filter: { withinSubtreesOf?: string[]; withinOrgs?: string[]; includePending?: boolean },
   ): Promise<UserMembershipView[]>;
   /**
    * Roles the user holds on `orgId` through a confirmed membership on it or on any ancestor (inheritance),

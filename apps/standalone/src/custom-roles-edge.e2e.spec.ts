@@ -1,5 +1,5 @@
 import { createOrg, passwordToken, startTestApp, type TestApp } from './test-support/test-app';
-import { PASSWORD, unique } from './test-support/access-fixtures';
+import { PASSWORD, createClient, unique } from './test-support/access-fixtures';
 
 /**
  * Custom roles attacked as a demanding user would (issue 13 item 1, contract section 4.1), through HTTP in both
@@ -195,19 +195,47 @@ describe('a role id not visible at the organization of a grant', () => {
 });
 
 describe('lists for a user whose rights come from an organization-reach role only', () => {
-  // Left for a read-side change (lists filter by subtrees only: AccessPolicy.subtreesWith skips
-  // organization-reach roles, and the list queries of both engines take subtrees, not single organizations).
-  it.failing(
-    'list the organization, its members and its clients that GET of each answers (contract 5, 6, 7)',
-    async () => {
-      const reader = await defineRole(d[0].id, ['orgs:read', 'users:read', 'clients:read'], 'organization');
-      const user = await addUser(d[1].id, [reader.id]);
-      const token = await passwordToken(app, user.email, PASSWORD);
-      expect((await api('GET', `/orgs/${d[1].id}`, { token })).status).toBe(200);
-      const orgs = (await ok('GET', '/orgs', 200, { token })).body.items.map((o: any) => o.id);
-      expect(orgs).toEqual([d[1].id]);
-      const users = (await ok('GET', '/users', 200, { token })).body.items.map((u: any) => u.id);
-      expect(users).toContain(user.userId);
-    },
-  );
+  // Lists filtered by "where the caller holds P" count the single organizations where P comes from an
+  // organization-reach role (AccessPolicy.listScopeWith), and nothing below them.
+  let user: any;
+  let token: string;
+  beforeAll(async () => {
+    const reader = await defineRole(d[0].id, ['orgs:read', 'users:read', 'clients:read'], 'organization');
+    user = await addUser(d[1].id, [reader.id]);
+    token = await passwordToken(app, user.email, PASSWORD);
+  });
+
+  it('list the organization that GET answers, and nothing below it (contract 5)', async () => {
+    expect((await api('GET', `/orgs/${d[1].id}`, { token })).status).toBe(200);
+    const orgs = (await ok('GET', '/orgs', 200, { token })).body.items.map((o: any) => o.id);
+    expect(orgs).toEqual([d[1].id]);
+    const children = (await ok('GET', `/orgs?parentId=${d[0].id}`, 200, { token })).body.items.map((o: any) => o.id);
+    expect(children).toEqual([d[1].id]);
+  });
+
+  it("list the organization's confirmed members, not those below it (contract 6)", async () => {
+    const colleague = await addUser(d[1].id, ['member']);
+    const belowIt = await addUser(d[2].id, ['member']);
+    const users = (await ok('GET', '/users?limit=100', 200, { token })).body.items.map((u: any) => u.id);
+    expect(users).toEqual(expect.arrayContaining([user.userId, colleague.userId]));
+    expect(users).not.toContain(belowIt.userId);
+  });
+
+  it('show a member of the organization and that membership, not their memberships below it (contract 6)', async () => {
+    const colleague = await addUser(d[1].id, ['member']);
+    await ok('POST', `/orgs/${d[2].id}/users`, 201, { body: { userId: colleague.userId, roles: ['member'] } });
+    expect((await api('GET', `/users/${colleague.userId}`, { token })).status).toBe(200);
+    const orgs = (await ok('GET', `/users/${colleague.userId}/orgs`, 200, { token })).body.items;
+    expect(orgs.map((m: any) => m.orgId)).toEqual([d[1].id]);
+  });
+
+  it("list the organization's client credentials, not those below it (contract 7)", async () => {
+    const client = await createClient(app, d[1].id, ['orgs:read']);
+    const clientBelow = await createClient(app, d[2].id, ['orgs:read']);
+    expect((await api('GET', `/oauth2/client-credentials/${client.id}`, { token })).status).toBe(200);
+    const clients = (await ok('GET', '/oauth2/client-credentials?limit=100', 200, { token })).body.items;
+    expect(clients.map((c: any) => c.id)).toContain(client.id);
+    expect(clients.map((c: any) => c.id)).not.toContain(clientBelow.id);
+    expect(clients.every((c: any) => c.orgId === d[1].id)).toBe(true);
+  });
 });

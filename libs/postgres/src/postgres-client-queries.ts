@@ -65,22 +65,30 @@ export class PostgresClientQueries implements ClientQueries {
 
   /**
    * Clients in id order: by `clients_org` when `orgId` is given, else by the primary key; the scope is
-   * checked per row through the closure (the client's organization has one of the roots as an ancestor).
+   * checked per row through the closure (the client's organization has one of the roots as an ancestor, or
+   * is one of the single organizations of `withinOrgs`).
    */
-  async list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>> {
+  async list(
+    filter: { orgId?: string; withinSubtreesOf?: string[]; withinOrgs?: string[] },
+    page: PageRequest,
+  ): Promise<Page<ClientView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
-    if (filter.withinSubtreesOf?.length === 0) return emptyPage();
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const roots = (filter.withinSubtreesOf ?? []).filter(isPgText);
+    const singles = (filter.withinOrgs ?? []).filter(isPgText);
+    if (scoped && roots.length === 0 && singles.length === 0) return emptyPage();
     const p = new SqlParams();
     const conditions = [`cl.id > ${p.add(after)}`];
     if (filter.orgId !== undefined) {
       if (hasNul(filter.orgId)) return emptyPage();
       conditions.push(`cl.org_id = ${p.add(filter.orgId)}`);
     }
-    if (filter.withinSubtreesOf !== undefined) {
+    if (scoped) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM ${this.sql.table('org_closure')} c
-                 WHERE c.descendant_id = cl.org_id AND c.ancestor_id = ANY(${p.add(filter.withinSubtreesOf.filter(isPgText))}::text[]))`,
+        `(EXISTS (SELECT 1 FROM ${this.sql.table('org_closure')} c
+                  WHERE c.descendant_id = cl.org_id AND c.ancestor_id = ANY(${p.add(roots)}::text[]))
+          OR cl.org_id = ANY(${p.add(singles)}::text[]))`,
       );
     }
     const rows = await this.sql.rows<ClientRow>(

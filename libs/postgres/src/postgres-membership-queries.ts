@@ -165,18 +165,33 @@ export class PostgresMembershipQueries implements MembershipQueries {
 
   async listByUser(
     userId: string,
-    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+    filter: { withinSubtreesOf?: string[]; withinOrgs?: string[]; includePending?: boolean },
   ): Promise<UserMembershipView[]> {
-    const scope = filter.withinSubtreesOf;
-    if (scope?.length === 0 || hasNul(userId)) return [];
-    const rows =
-      scope !== undefined
-        ? await this.sql.rows<UserMembershipRow>(this.pool, this.byUserWithin, [userId, scope.filter(isPgText)])
-        : await this.sql.rows<UserMembershipRow>(
-            this.pool,
-            filter.includePending ? this.byUserWithPending : this.byUser,
-            [userId],
-          );
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const scope = filter.withinSubtreesOf ?? [];
+    const singles = new Set(filter.withinOrgs ?? []);
+    if ((scoped && scope.length === 0 && singles.size === 0) || hasNul(userId)) return [];
+    let rows: UserMembershipRow[];
+    if (!scoped)
+      rows = await this.sql.rows<UserMembershipRow>(
+        this.pool,
+        filter.includePending ? this.byUserWithPending : this.byUser,
+        [userId],
+      );
+    else {
+      const within =
+        scope.length === 0
+          ? []
+          : await this.sql.rows<UserMembershipRow>(this.pool, this.byUserWithin, [userId, scope.filter(isPgText)]);
+      // withinOrgs: the confirmed memberships on those organizations themselves (a user has few), in org_id order.
+      if (singles.size === 0) rows = within;
+      else {
+        const kept = new Set(within.map((row) => row.org_id));
+        rows = (await this.sql.rows<UserMembershipRow>(this.pool, this.byUser, [userId])).filter(
+          (row) => kept.has(row.org_id) || singles.has(row.org_id),
+        );
+      }
+    }
     return rows.map((row) => ({
       orgId: row.org_id,
       orgName: row.org_name,

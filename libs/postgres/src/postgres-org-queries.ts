@@ -83,7 +83,7 @@ export class PostgresOrgQueries implements OrgQueries {
    * in id order from the closure's primary key (ancestor_id, descendant_id), at most `limit + 1` per root
    * (a LATERAL join over the roots), then merged: a page costs O(roots x limit) whatever the subtrees'
    * sizes, in one round trip. Otherwise one scan of `orgs` (by `orgs_parent` when `parentId` is given),
-   * checking scope per row through the same key.
+   * checking scope per row through the same key. `withinOrgs` adds single organizations (looked up by id).
    */
   async list(filter: OrgListFilter, page: PageRequest): Promise<Page<OrgView>> {
     // Ids are time-sortable, so id order is creation order.
@@ -101,18 +101,25 @@ export class PostgresOrgQueries implements OrgQueries {
       // name_key is already NFC + lower case, folded in JavaScript as the SQLite adapter does.
       conditions.push(`o.name_key LIKE ${p.add(`%${nameKey(filter.q).replace(/[\\%_]/g, '\\$&')}%`)} ESCAPE '\\'`);
     }
-    const roots =
-      filter.withinSubtreesOf === undefined ? undefined : [...new Set(filter.withinSubtreesOf)].filter(isPgText);
+    // The scope is the union of whole subtrees and single organizations (withinOrgs); undefined: everywhere.
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const roots = [...new Set(filter.withinSubtreesOf ?? [])].filter(isPgText);
+    const singles = [...new Set(filter.withinOrgs ?? [])].filter(isPgText);
 
-    if (roots !== undefined && filter.parentId === undefined) {
-      // Nested roots yield the same rows twice: DISTINCT ON keeps one.
+    if (scoped && filter.parentId === undefined) {
+      // Nested roots yield the same rows twice: DISTINCT ON keeps one. A single organization is a lookup by id.
       const rows = await this.sql.rows<OrgRow>(
         this.pool,
-        `SELECT DISTINCT ON (x.id) x.* FROM unnest(${p.add(roots)}::text[]) AS r(root)
-         CROSS JOIN LATERAL (
-           SELECT ${ORG_COLUMNS} FROM ${closure} c JOIN ${orgs} o ON o.id = c.descendant_id
-           WHERE c.ancestor_id = r.root AND c.descendant_id > ${afterParam}${conditions.map((c) => ` AND ${c}`).join('')}
-           ORDER BY c.descendant_id LIMIT ${limitParam}
+        `SELECT DISTINCT ON (x.id) x.* FROM (
+           SELECT y.* FROM unnest(${p.add(roots)}::text[]) AS r(root)
+           CROSS JOIN LATERAL (
+             SELECT ${ORG_COLUMNS} FROM ${closure} c JOIN ${orgs} o ON o.id = c.descendant_id
+             WHERE c.ancestor_id = r.root AND c.descendant_id > ${afterParam}${conditions.map((c) => ` AND ${c}`).join('')}
+             ORDER BY c.descendant_id LIMIT ${limitParam}
+           ) y
+           UNION ALL
+           SELECT ${ORG_COLUMNS} FROM ${orgs} o
+           WHERE o.id = ANY(${p.add(singles)}::text[]) AND o.id > ${afterParam}${conditions.map((c) => ` AND ${c}`).join('')}
          ) x
          ORDER BY x.id LIMIT ${limitParam}`,
         p.values,
@@ -126,9 +133,10 @@ export class PostgresOrgQueries implements OrgQueries {
       if (hasNul(filter.parentId)) return emptyPage();
       conditions.push(`o.parent_id = ${p.add(filter.parentId)}`);
     }
-    if (roots !== undefined) {
+    if (scoped) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM ${closure} c WHERE c.descendant_id = o.id AND c.ancestor_id = ANY(${p.add(roots)}::text[]))`,
+        `(EXISTS (SELECT 1 FROM ${closure} c WHERE c.descendant_id = o.id AND c.ancestor_id = ANY(${p.add(roots)}::text[]))
+          OR o.id = ANY(${p.add(singles)}::text[]))`,
       );
     }
     const rows = await this.sql.rows<OrgRow>(

@@ -40,13 +40,16 @@ export class PostgresUserQueries implements UserQueries {
 
   /**
    * Users in id order, one scan of the primary key with the filters checked per row. Erased users have NULL
-   * keys, and NULL matches no LIKE and no `=`, so `q` and `email` skip them. Scope: a membership in an
-   * organization whose closure has one of the roots as an ancestor.
+   * keys, and NULL matches no LIKE and no `=`, so `q` and `email` skip them. Scope: a confirmed membership in
+   * an organization whose closure has one of the roots as an ancestor, or in one of `withinOrgs`.
    */
   async list(filter: UserListFilter, page: PageRequest): Promise<Page<UserView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
-    if (filter.withinSubtreesOf?.length === 0) return emptyPage();
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const roots = (filter.withinSubtreesOf ?? []).filter(isPgText);
+    const singles = (filter.withinOrgs ?? []).filter(isPgText);
+    if (scoped && roots.length === 0 && singles.length === 0) return emptyPage();
     const p = new SqlParams();
     const conditions = [`u.id > ${p.add(after)}`];
     if (filter.q !== undefined && filter.q !== '') {
@@ -58,11 +61,13 @@ export class PostgresUserQueries implements UserQueries {
       if (hasNul(filter.email)) return emptyPage();
       conditions.push(`u.email_key = ${p.add(emailKey(filter.email))}`);
     }
-    if (filter.withinSubtreesOf !== undefined) {
+    if (scoped) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM ${this.sql.table('memberships')} m JOIN ${this.sql.table('org_closure')} c
-                   ON c.descendant_id = m.org_id
-                 WHERE m.user_id = u.id AND NOT m.pending AND c.ancestor_id = ANY(${p.add(filter.withinSubtreesOf.filter(isPgText))}::text[]))`,
+        `(EXISTS (SELECT 1 FROM ${this.sql.table('memberships')} m JOIN ${this.sql.table('org_closure')} c
+                    ON c.descendant_id = m.org_id
+                  WHERE m.user_id = u.id AND NOT m.pending AND c.ancestor_id = ANY(${p.add(roots)}::text[]))
+          OR EXISTS (SELECT 1 FROM ${this.sql.table('memberships')} m
+                     WHERE m.user_id = u.id AND NOT m.pending AND m.org_id = ANY(${p.add(singles)}::text[])))`,
       );
     }
     const rows = await this.sql.rows<UserRow>(

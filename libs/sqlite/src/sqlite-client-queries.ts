@@ -59,24 +59,32 @@ export class SqliteClientQueries implements ClientQueries {
 
   /**
    * Clients in id order: by `clients_org` when `orgId` is given, else by the primary key; the scope is
-   * checked per row through the closure (the client's organization has one of the roots as an ancestor).
+   * checked per row through the closure (the client's organization has one of the roots as an ancestor, or
+   * is one of the single organizations of `withinOrgs`).
    */
-  async list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>> {
+  async list(
+    filter: { orgId?: string; withinSubtreesOf?: string[]; withinOrgs?: string[] },
+    page: PageRequest,
+  ): Promise<Page<ClientView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
-    if (filter.withinSubtreesOf?.length === 0) return { items: [], nextCursor: null };
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const roots = filter.withinSubtreesOf ?? [];
+    const singles = filter.withinOrgs ?? [];
+    if (scoped && roots.length === 0 && singles.length === 0) return { items: [], nextCursor: null };
     const conditions: string[] = [];
     const params: unknown[] = [];
     if (filter.orgId !== undefined) {
       conditions.push('cl.org_id = ?');
       params.push(filter.orgId);
     }
-    if (filter.withinSubtreesOf !== undefined) {
+    if (scoped) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM org_closure c
-                 WHERE c.descendant_id = cl.org_id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
+        `(EXISTS (SELECT 1 FROM org_closure c
+                  WHERE c.descendant_id = cl.org_id AND c.ancestor_id IN (SELECT value FROM json_each(?)))
+          OR cl.org_id IN (SELECT value FROM json_each(?)))`,
       );
-      params.push(JSON.stringify(filter.withinSubtreesOf));
+      params.push(JSON.stringify(roots), JSON.stringify(singles));
     }
     const statement = this.lists.get<ClientTuple>(
       `SELECT ${CLIENT_COLUMNS} FROM clients cl

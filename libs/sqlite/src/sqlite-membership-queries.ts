@@ -189,16 +189,23 @@ export class SqliteMembershipQueries implements MembershipQueries {
 
   async listByUser(
     userId: string,
-    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+    filter: { withinSubtreesOf?: string[]; withinOrgs?: string[]; includePending?: boolean },
   ): Promise<UserMembershipView[]> {
-    const scope = filter.withinSubtreesOf;
-    if (scope?.length === 0) return [];
-    const rows =
-      scope !== undefined
-        ? this.byUserWithin.all(userId, JSON.stringify(scope))
-        : filter.includePending
-          ? this.byUserWithPending.all(userId)
-          : this.byUser.all(userId);
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const scope = filter.withinSubtreesOf ?? [];
+    const singles = new Set(filter.withinOrgs ?? []);
+    if (scoped && scope.length === 0 && singles.size === 0) return [];
+    let rows: UserMembershipRow[];
+    if (!scoped) rows = filter.includePending ? this.byUserWithPending.all(userId) : this.byUser.all(userId);
+    else {
+      const within = scope.length === 0 ? [] : this.byUserWithin.all(userId, JSON.stringify(scope));
+      // withinOrgs: the confirmed memberships on those organizations themselves (a user has few), in org_id order.
+      if (singles.size === 0) rows = within;
+      else {
+        const kept = new Set(within.map((row) => row.org_id));
+        rows = this.byUser.all(userId).filter((row) => kept.has(row.org_id) || singles.has(row.org_id));
+      }
+    }
     return rows.map((row) => ({
       orgId: row.org_id,
       orgName: row.org_name,

@@ -113,6 +113,7 @@ export class SqliteOrgQueries implements OrgQueries {
    * read in id order from the closure's primary key (ancestor_id, descendant_id), at most `limit + 1` per
    * root, and merged here: a page costs O(roots x limit) whatever the subtrees' sizes. Otherwise one scan
    * of `orgs` (by `orgs_parent` when `parentId` is given), checking scope per row through the same key.
+   * `withinOrgs` adds single organizations (one primary-key lookup each) to either path.
    */
   async list(filter: OrgListFilter, page: PageRequest): Promise<Page<OrgView>> {
     // Ids are time-sortable, so id order is creation order.
@@ -128,7 +129,11 @@ export class SqliteOrgQueries implements OrgQueries {
       params.push(`%${nameKey(filter.q).replace(/[\\%_]/g, '\\$&')}%`);
     }
 
-    if (filter.withinSubtreesOf !== undefined && filter.parentId === undefined) {
+    // The scope is the union of whole subtrees and single organizations (withinOrgs); undefined: everywhere.
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const roots = filter.withinSubtreesOf ?? [];
+    const singles = filter.withinOrgs ?? [];
+    if (scoped && filter.parentId === undefined) {
       const statement = this.lists.get<OrgTuple>(
         `SELECT ${ORG_COLUMNS} FROM org_closure c JOIN orgs o ON o.id = c.descendant_id
          WHERE c.ancestor_id = ? AND c.descendant_id > ?${conditions.map((c) => ` AND ${c}`).join('')}
@@ -136,10 +141,15 @@ export class SqliteOrgQueries implements OrgQueries {
         true,
       );
       const byId = new Map<string, OrgTuple>();
-      for (const root of new Set(filter.withinSubtreesOf)) {
+      for (const root of new Set(roots)) {
         // Nested roots yield the same rows twice: the map keeps one.
         for (const row of statement.all(root, after, ...params, limit + 1)) byId.set(row[0], row);
       }
+      const single = this.lists.get<OrgTuple>(
+        `SELECT ${ORG_COLUMNS} FROM orgs o WHERE o.id = ? AND o.id > ?${conditions.map((c) => ` AND ${c}`).join('')}`,
+        true,
+      );
+      for (const id of new Set(singles)) for (const row of single.all(id, after, ...params)) byId.set(row[0], row);
       const rows = [...byId.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       return toPage(rows.slice(0, limit + 1), limit, toOrgView, toKeyset);
     }
@@ -150,12 +160,13 @@ export class SqliteOrgQueries implements OrgQueries {
       conditions.push('o.parent_id = ?');
       params.push(filter.parentId);
     }
-    if (filter.withinSubtreesOf !== undefined) {
+    if (scoped) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM org_closure c
-                 WHERE c.descendant_id = o.id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
+        `(EXISTS (SELECT 1 FROM org_closure c
+                  WHERE c.descendant_id = o.id AND c.ancestor_id IN (SELECT value FROM json_each(?)))
+          OR o.id IN (SELECT value FROM json_each(?)))`,
       );
-      params.push(JSON.stringify(filter.withinSubtreesOf));
+      params.push(JSON.stringify(roots), JSON.stringify(singles));
     }
     const statement = this.lists.get<OrgTuple>(
       `SELECT ${ORG_COLUMNS} FROM orgs o

@@ -39,12 +39,16 @@ export class SqliteUserQueries implements UserQueries {
   /**
    * Users in id order, one scan of the primary key with the filters checked per row (8 statements at
    * most). Erased users have NULL keys, and NULL matches no LIKE and no `=`, so `q` and `email` skip them.
-   * Scope: a membership in an organization whose closure has one of the roots as an ancestor.
+   * Scope: a confirmed membership in an organization whose closure has one of the roots as an ancestor, or
+   * in one of the single organizations of `withinOrgs`.
    */
   async list(filter: UserListFilter, page: PageRequest): Promise<Page<UserView>> {
     const after = afterId(page);
     const limit = pageLimit(page);
-    if (filter.withinSubtreesOf?.length === 0) return { items: [], nextCursor: null };
+    const scoped = filter.withinSubtreesOf !== undefined || filter.withinOrgs !== undefined;
+    const roots = filter.withinSubtreesOf ?? [];
+    const singles = filter.withinOrgs ?? [];
+    if (scoped && roots.length === 0 && singles.length === 0) return { items: [], nextCursor: null };
     const conditions: string[] = [];
     const params: unknown[] = [];
     if (filter.q !== undefined && hasNul(filter.q)) return emptyPage();
@@ -57,12 +61,14 @@ export class SqliteUserQueries implements UserQueries {
       conditions.push('u.email_key = ?');
       params.push(emailKey(filter.email));
     }
-    if (filter.withinSubtreesOf !== undefined) {
+    if (scoped) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
-                 WHERE m.user_id = u.id AND m.pending = 0 AND c.ancestor_id IN (SELECT value FROM json_each(?)))`,
+        `(EXISTS (SELECT 1 FROM memberships m JOIN org_closure c ON c.descendant_id = m.org_id
+                  WHERE m.user_id = u.id AND m.pending = 0 AND c.ancestor_id IN (SELECT value FROM json_each(?)))
+          OR EXISTS (SELECT 1 FROM memberships m
+                     WHERE m.user_id = u.id AND m.pending = 0 AND m.org_id IN (SELECT value FROM json_each(?))))`,
       );
-      params.push(JSON.stringify(filter.withinSubtreesOf));
+      params.push(JSON.stringify(roots), JSON.stringify(singles));
     }
     const statement = this.lists.get<UserTuple>(
       `SELECT ${USER_COLUMNS} FROM users u

@@ -23,7 +23,7 @@ export function clientQueriesConformance(harness: ReadModelsHarness): void {
   });
   afterEach(() => harness.release(rm));
 
-  const list = async (filter: { orgId?: string; withinSubtreesOf?: string[] }) =>
+  const list = async (filter: { orgId?: string; withinSubtreesOf?: string[]; withinOrgs?: string[] }) =>
     (await rm.clients.list(filter, { limit: 100 })).items.map((c) => c.id);
 
   it('projects issued clients and forgets revoked ones', async () => {
@@ -97,6 +97,21 @@ export function clientQueriesConformance(harness: ReadModelsHarness): void {
     expect(await list({ withinSubtreesOf: ['r'], orgId: 'a11' })).toEqual(['c2']);
     await rm.apply([log.moved('a1', 'a', 'b')]);
     expect(await list({ withinSubtreesOf: ['b'] })).toEqual(['c2', 'c3']);
+  });
+
+  it('lists the clients of single organizations (withinOrgs), not of those below them', async () => {
+    expect(await list({ withinOrgs: ['a'] })).toEqual(['c1', 'c5']);
+    expect(await list({ withinOrgs: ['a1'] })).toEqual([]);
+    expect(await list({ withinOrgs: [] })).toEqual([]);
+    expect(await list({ withinOrgs: [], withinSubtreesOf: [] })).toEqual([]);
+    expect(await list({ withinOrgs: ['a11'], withinSubtreesOf: ['b'] })).toEqual(['c2', 'c3']);
+    expect(await list({ withinOrgs: ['a'], withinSubtreesOf: ['a'] })).toEqual(['c1', 'c2', 'c5']);
+    expect(await list({ withinOrgs: ['a'], orgId: 'a' })).toEqual(['c1', 'c5']);
+    expect(await list({ withinOrgs: ['a'], orgId: 'b' })).toEqual([]);
+    for (const limit of [1, 2, 3]) {
+      const pages = await collectPages((p) => rm.clients.list({ withinOrgs: ['o', 'a'] }, p), limit);
+      expect(pages.flat().map((c) => c.id)).toEqual(['c1', 'c4', 'c5']);
+    }
   });
 
   it('pages through clients, every one exactly once', async () => {

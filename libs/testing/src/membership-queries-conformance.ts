@@ -232,6 +232,21 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
     expect(await orgIds('nobody')).toEqual([]);
   });
 
+  it("lists a user's memberships on single organizations (withinOrgs), with withinSubtreesOf their union", async () => {
+    const orgIds = async (userId: string, filter: { withinSubtreesOf?: string[]; withinOrgs?: string[] }) =>
+      (await rm.memberships.listByUser(userId, filter)).map((m) => m.orgId);
+    expect(await orgIds('u1', { withinOrgs: ['a1'] })).toEqual(['a1']);
+    expect(await orgIds('u1', { withinOrgs: ['a'] })).toEqual([]);
+    expect(await orgIds('u1', { withinOrgs: ['r', 'a1', 'r'] })).toEqual(['a1', 'r']);
+    expect(await orgIds('u1', { withinOrgs: [] })).toEqual([]);
+    expect(await orgIds('u1', { withinOrgs: [], withinSubtreesOf: [] })).toEqual([]);
+    expect(await orgIds('u1', { withinOrgs: ['r'], withinSubtreesOf: ['a'] })).toEqual(['a1', 'r']);
+    expect(await orgIds('u2', { withinOrgs: ['a1'], withinSubtreesOf: ['a11'] })).toEqual(['a11']);
+    // A pending membership is never listed through withinOrgs.
+    await rm.apply([log.added('o', 'u1', ['admin'], { pending: true })]);
+    expect(await orgIds('u1', { withinOrgs: ['o'] })).toEqual([]);
+  });
+
   it('gives the membership roots of a user', async () => {
     expect(await rm.memberships.membershipRoots('u2')).toEqual([
       { orgId: 'a', roles: ['member', 'owner'] },

@@ -209,6 +209,34 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
     expect(await list({ withinSubtreesOf: ['a'], q: 'ma' })).toEqual(['ag']);
     expect(await list({ withinSubtreesOf: [], parentId: 'r' })).toEqual([]);
     expect(await list({ q: 'a\u0000' })).toEqual([]);
+  });
+
+  it('lists with withinOrgs: single organizations, not what lies below them, with withinSubtreesOf their union', async () => {
+    const list = async (filter: Parameters<ReadModels['orgs']['list']>[0]) =>
+      orgIds((await rm.orgs.list(filter, { limit: 100 })).items);
+    expect(await list({ withinOrgs: ['b'] })).toEqual(['b']);
+    expect(await list({ withinOrgs: ['bz', 'a', 'bz'] })).toEqual(['a', 'bz']);
+    expect(await list({ withinOrgs: ['bz'], withinSubtreesOf: ['a'] })).toEqual(['a', 'ag', 'bz']);
+    expect(await list({ withinOrgs: ['a'], withinSubtreesOf: ['a'] })).toEqual(['a', 'ag']);
+    expect(await list({ withinOrgs: [] })).toEqual([]);
+    expect(await list({ withinOrgs: [], withinSubtreesOf: [] })).toEqual([]);
+    expect(await list({ withinOrgs: ['nope'] })).toEqual([]);
+    expect(await list({ withinOrgs: ['b', 'ba'], parentId: 'b' })).toEqual(['ba']);
+    expect(await list({ withinOrgs: ['r', 'o'], parentId: null })).toEqual(['o', 'r']);
+    expect(await list({ withinOrgs: ['ag', 'bz'], q: 'ma' })).toEqual(['ag']);
+    expect(await list({ withinOrgs: ['ag', 'bz'], q: 'ma', parentId: 'a' })).toEqual(['ag']);
+    for (const limit of [1, 2, 4]) {
+      const pages = await collectOrgIds(
+        (p) => rm.orgs.list({ withinSubtreesOf: ['bz'], withinOrgs: ['o', 'b', 'a'] }, p),
+        limit,
+      );
+      expect(pages.flat()).toEqual(['a', 'b', 'bz', 'bzd', 'o']);
+      const children = await collectOrgIds(
+        (p) => rm.orgs.list({ withinOrgs: ['bg', 'ba', 'a'], parentId: 'b' }, p),
+        limit,
+      );
+      expect(children.flat()).toEqual(['ba', 'bg']);
+    }
 
     await rm.apply([
       log.created('p1', '100% Pure', null),

@@ -155,6 +155,28 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     expect(await list({ withinSubtreesOf: ['a'] })).toEqual([]);
   });
 
+  it('lists users with a confirmed membership on single organizations (withinOrgs), not below them', async () => {
+    expect(await list({ withinOrgs: ['a1'] })).toEqual(['u1']);
+    expect(await list({ withinOrgs: ['a'] })).toEqual(['u4']);
+    expect(await list({ withinOrgs: ['b1'] })).toEqual([]);
+    expect(await list({ withinOrgs: [] })).toEqual([]);
+    expect(await list({ withinOrgs: [], withinSubtreesOf: [] })).toEqual([]);
+    expect(await list({ withinOrgs: ['a1', 'a1', 'r'], withinSubtreesOf: [] })).toEqual(['u1', 'u5']);
+    expect(await list({ withinOrgs: ['a1'], withinSubtreesOf: ['b'] })).toEqual(['u1', 'u3']);
+    expect(await list({ withinOrgs: ['a11'], withinSubtreesOf: ['a1'] })).toEqual(['u1', 'u2']);
+    expect(await list({ withinOrgs: ['b', 'r'], q: 'x.org' })).toEqual(['u3', 'u5']);
+    for (const limit of [1, 2, 4]) {
+      const pages = await collectPages(
+        (p) => rm.users.list({ withinSubtreesOf: ['a11'], withinOrgs: ['r', 'b'] }, p),
+        limit,
+      );
+      expect(pages.flat().map((u) => u.id)).toEqual(['u2', 'u3', 'u5']);
+    }
+    // A pending membership counts for nothing; the organization, not its place in the tree, is what counts.
+    await rm.apply([log.added('a1', 'u3', ['member'], { pending: true }), log.moved('a1', 'a', 'o')]);
+    expect(await list({ withinOrgs: ['a1'] })).toEqual(['u1']);
+  });
+
   it('pages through users, every one exactly once', async () => {
     const ids = (pages: UserView[][]) => pages.flat().map((u) => u.id);
     for (const limit of [1, 2, 4, 5, 6]) {

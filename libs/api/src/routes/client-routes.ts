@@ -184,7 +184,7 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
         result = await ctx.readModels.clients.list({ orgId: req.query.orgId }, page);
       } else {
         result = await ctx.readModels.clients.list(
-          { withinSubtreesOf: await ctx.policy.subtreesWith(principal, 'clients:read') },
+          { ...(await ctx.policy.listScopeWith(principal, 'clients:read')) },
           page,
         );
       }

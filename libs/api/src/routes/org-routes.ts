@@ -149,9 +149,9 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
     responses: { 200: { description: 'A page of organizations.', schema: pageOf(orgSchema) }, ...commonErrors },
     handler: async (req, ctx) => {
-      const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'orgs:read');
+      const within = await ctx.policy.listScopeWith(principalOf(req.auth), 'orgs:read');
       const page = await ctx.readModels.orgs.list(
-        { parentId: req.query.parentId, q: req.query.q, withinSubtreesOf: within },
+        { parentId: req.query.parentId, q: req.query.q, ...within },
         {
           limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
           cursor: await openPageCursor(ctx.cursorDigest, 'listOrgs', req),

@@ -69,12 +69,9 @@ async function visibleMembershipsOf(
   userId: string,
 ): Promise<UserMembershipView[]> {
   const self = principal.type === 'user' && principal.id === userId;
-  const within = self ? undefined : await ctx.policy.subtreesWith(principal, 'users:read');
+  const within = self ? undefined : await ctx.policy.listScopeWith(principal, 'users:read');
   // Users see their own pending memberships (they are the ones it concerns); nobody else sees any.
-  const memberships = await ctx.readModels.memberships.listByUser(userId, {
-    withinSubtreesOf: within,
-    includePending: self,
-  });
+  const memberships = await ctx.readModels.memberships.listByUser(userId, { ...within, includePending: self });
   const user = await ctx.readModels.users.get(userId);
   if (!user || (!self && within !== undefined && memberships.length === 0))
     throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
@@ -154,9 +151,9 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     },
     responses: { 200: { description: 'A page of users.', schema: pageOf(userSchema) }, ...errors },
     handler: async (req, ctx) => {
-      const within = await ctx.policy.subtreesWith(principalOf(req.auth), 'users:read');
+      const within = await ctx.policy.listScopeWith(principalOf(req.auth), 'users:read');
       const page = await ctx.readModels.users.list(
-        { q: req.query.q, email: req.query.email, withinSubtreesOf: within },
+        { q: req.query.q, email: req.query.email, ...within },
         {
           limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
           cursor: await openPageCursor(ctx.cursorDigest, 'listUsers', req),

@@ -395,6 +395,31 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   }
 
   /**
+   * Where a list filtered by "where the caller holds `permission`" may look (contract sections 5, 6, 7): the
+   * subtrees of `subtreesWith`, plus `withinOrgs`, the single organizations where the permission is held through
+   * a confirmed membership whose role applies to that organization alone (appliesTo `organization`). Undefined
+   * means everywhere (platform admins); a client has its organization's subtree and no single organizations.
+   * Both arrays empty: nowhere. Pass both to the list filters (OrgListFilter, UserListFilter, clients), which
+   * take their union.
+   */
+  async listScopeWith(
+    principal: Principal,
+    permission: Permission,
+  ): Promise<{ withinSubtreesOf: string[]; withinOrgs: string[] } | undefined> {
+    const withinSubtreesOf = await this.subtreesWith(principal, permission);
+    if (withinSubtreesOf === undefined) return undefined;
+    if (principal.type === 'client' || !principal.scopes.has(permission)) return { withinSubtreesOf, withinOrgs: [] };
+    const roots = await this.facts.membershipRoots(principal.id);
+    await this.freshFor(roots.flatMap((r) => r.roles));
+    const reachesOrg = (roleId: Role) => {
+      const role = this.roles.get(roleId);
+      return role !== undefined && role.appliesTo === 'organization' && role.permissions.includes(permission);
+    };
+    const withinOrgs = roots.filter((r) => r.roles.some(reachesOrg)).map((r) => r.orgId);
+    return { withinSubtreesOf, withinOrgs };
+  }
+
+  /**
    * The subtrees in which the principal holds `permission`; undefined means all of them (platform admins).
    * Lists filter with it, so they return what the caller may see. A role that applies to its own
    * organization only reaches no subtree, so it is not counted here (no built-in role is such a role).

@@ -119,8 +119,13 @@ describe('the access policy over role definitions', () => {
     expect((await policy.requireOnOrg(user('u'), 'clients:read', 'a')).id).toBe('a');
     expect(await codeOf(policy.requireOnOrg(user('u'), 'orgs:read', 'a'))).toBe('IAM_ERR_FORBIDDEN');
     expect(await codeOf(policy.requireOnOrg(user('u'), 'clients:read', 'a1'))).toBe('IAM_ERR_NOT_FOUND');
-    // It reaches no subtree, so subtree-filtered lists do not count it.
+    // It reaches no subtree, so subtree-filtered scopes do not count it; lists count its organization alone.
     expect(await policy.subtreesWith(user('u'), 'clients:read')).toEqual([]);
+    expect(await policy.listScopeWith(user('u'), 'clients:read')).toEqual({ withinSubtreesOf: [], withinOrgs: ['a'] });
+    expect(await policy.listScopeWith(user('u'), 'orgs:read')).toEqual({ withinSubtreesOf: [], withinOrgs: [] });
+    const narrowed = { ...user('u'), scopes: new Set(['orgs:read'] as const) };
+    expect(await policy.listScopeWith(narrowed, 'clients:read')).toEqual({ withinSubtreesOf: [], withinOrgs: [] });
+    expect(await policy.listScopeWith({ ...user('u'), platformAdmin: true }, 'clients:read')).toBeUndefined();
   });
 
   it('follows the same grant over the subtree when the definition says so', async () => {

@@ -49,8 +49,16 @@ export interface OrgListFilter {
   parentId?: string | null;
   /** Case-insensitive "name contains". */
   q?: string;
-  /** Only these organizations and what lies below them; undefined means everything (platform admins). */
+  /**
+   * Only these organizations and what lies below them, together with `withinOrgs`; both undefined means
+   * everything (platform admins).
+   */
   withinSubtreesOf?: string[];
+  /**
+   * Only these single organizations (not what lies below them), together with `withinSubtreesOf`: where the
+   * caller holds the permission through an organization-reach role (AccessPolicy.listScopeWith).
+   */
+  withinOrgs?: string[];
 }
 
 export interface OrgQueries {
@@ -69,9 +77,15 @@ export interface UserListFilter {
   email?: string;
   /**
    * Only users with a confirmed membership in one of these organizations or anything below them; undefined
-   * means every user (platform admins).
+   * means every user (platform admins), when `withinOrgs` is undefined too.
    */
   withinSubtreesOf?: string[];
+  /**
+   * Also (the union with `withinSubtreesOf`) users with a confirmed membership on one of these single
+   * organizations (AccessPolicy.listScopeWith: where the caller holds the permission through an
+   * organization-reach role).
+   */
+  withinOrgs?: string[];
 }
 
 export interface UserQueries {
@@ -132,12 +146,13 @@ export interface MembershipQueries {
     page: PageRequest,
   ): Promise<Page<OrgUserView>>;
   /**
-   * The user's direct memberships, ordered by organization id; optionally only inside some subtrees; the
-   * pending ones too with `includePending` (the user's own view).
+   * The user's direct memberships, ordered by organization id; optionally only inside some subtrees
+   * (`withinSubtreesOf`) and on some single organizations (`withinOrgs`), the union of the two; the pending ones
+   * too with `includePending` (the user's own view, unscoped).
    */
   listByUser(
     userId: string,
-    filter: { withinSubtreesOf?: string[]; includePending?: boolean },
+    filter: { withinSubtreesOf?: string[]; withinOrgs?: string[]; includePending?: boolean },
   ): Promise<UserMembershipView[]>;
   /**
    * Roles the user holds on `orgId` through a confirmed membership on it or on any ancestor (inheritance),
@@ -197,8 +212,14 @@ export interface ClientView {
 export interface ClientQueries {
   get(id: string): Promise<ClientView | undefined>;
   getByClientId(clientId: string): Promise<ClientView | undefined>;
-  /** Ordered by id; `orgId` keeps that organization's clients only; `withinSubtreesOf` restricts as for orgs. */
-  list(filter: { orgId?: string; withinSubtreesOf?: string[] }, page: PageRequest): Promise<Page<ClientView>>;
+  /**
+   * Ordered by id; `orgId` keeps that organization's clients only; `withinSubtreesOf` and `withinOrgs` restrict
+   * as for orgs (the union of the two; the clients of those organizations).
+   */
+  list(
+    filter: { orgId?: string; withinSubtreesOf?: string[]; withinOrgs?: string[] },
+    page: PageRequest,
+  ): Promise<Page<ClientView>>;
 }
 
 /**

@@ -239,3 +239,54 @@ describe('lists for a user whose rights come from an organization-reach role onl
     expect(clients.every((c: any) => c.orgId === d[1].id)).toBe(true);
   });
 });
+
+describe('access searches for a caller holding access:evaluate through an organization-reach role only', () => {
+  // The caller rule (callerReach) counts the single organization such a role reaches, in point checks and in
+  // searches alike: the searches answer about it, and about nothing below it.
+  let token: string;
+  let colleague: any;
+  beforeAll(async () => {
+    const asker = await defineRole(d[0].id, ['orgs:read', 'users:read', 'access:evaluate'], 'organization');
+    const caller = await addUser(d[1].id, [asker.id]);
+    colleague = await addUser(d[1].id, ['member']);
+    token = await passwordToken(app, caller.email, PASSWORD);
+  });
+  const ask = (path: string, body: object) => app.call('POST', `/access/v1${path}`, { token, body });
+  const subject = () => ({ type: 'user', id: colleague.userId });
+
+  it('evaluate on that organization, not below it', async () => {
+    const here = await ask('/evaluation', {
+      subject: subject(),
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization', id: d[1].id },
+    });
+    expect(here.status).toBe(200);
+    expect(here.body.decision).toBe(true);
+  });
+
+  it('search/resource answers within that organization alone', async () => {
+    const res = await ask('/search/resource', {
+      subject: subject(),
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: any) => r.id)).toEqual([d[1].id]);
+  });
+
+  it('search/subject answers on that organization and 404s below it', async () => {
+    const here = await ask('/search/subject', {
+      subject: { type: 'user' },
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization', id: d[1].id },
+    });
+    expect(here.status).toBe(200);
+    expect(here.body.results.map((r: any) => r.id)).toContain(colleague.userId);
+    const below = await ask('/search/subject', {
+      subject: { type: 'user' },
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization', id: d[2].id },
+    });
+    expect(below.status).toBe(404);
+  });
+});

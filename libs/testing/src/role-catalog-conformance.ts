@@ -166,7 +166,9 @@ export function roleCatalogConformance(harness: ReadModelsHarness): void {
         'a11',
       ]);
       expect(await search.resources({ type: 'client', id: 'cli_3' }, action, undefined, '', 100)).toEqual(['a1']);
-      expect(await search.resources({ type: 'user', id: 'u3' }, action, ['a11'], '', 100)).toEqual(['a11']);
+      expect(
+        await search.resources({ type: 'user', id: 'u3' }, action, { subtreeRoots: ['a11'], orgIds: [] }, '', 100),
+      ).toEqual(['a11']);
     });
 
     it('search/subject: users and clients granted the role, inherited only for the subtree role', async () => {

@@ -97,7 +97,9 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const within = await accessQuestionScope(ctx.policy, principal);
       const reachable =
         (await ctx.readModels.orgs.get(orgId)) !== undefined &&
-        (within === undefined || (await anyAsync(within, (root) => ctx.policy.isWithin(orgId, root))));
+        (within === undefined ||
+          within.orgIds.includes(orgId) ||
+          (await anyAsync(within.subtreeRoots, (root) => ctx.policy.isWithin(orgId, root))));
       if (!reachable) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchSubjects', body, limit);
       const position = await decisionPosition(ctx, req.body.context?.min_position);

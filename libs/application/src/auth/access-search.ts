@@ -50,30 +50,38 @@ interface Held {
   orgIds: string[];
 }
 
+/** Where a caller may ask: whole subtrees (their roots) and single organizations (organization-reach roles). */
+export interface SearchScope {
+  subtreeRoots: string[];
+  orgIds: string[];
+}
+
 /**
- * The caller rule of the access decision API (callerReach, which point checks read too) as the subtrees
- * within which `principal` may ask about `subject` (undefined: everywhere):
+ * The caller rule of the access decision API (callerReach, which point checks read too) as where `principal`
+ * may ask about `subject` (undefined: everywhere):
  * - a user asking about themselves: everywhere (their own grants are theirs to know);
  * - a client credential whose token holds `access:evaluate`: its own organization's subtree;
- * - a user holding `access:evaluate` (admins, owners): the subtrees where they hold it; platform admins
- *   (with the scope) everywhere.
+ * - a user holding `access:evaluate` (admins, owners, custom roles): the subtrees where they hold it, and the
+ *   single organizations where an organization-reach role gives it (AccessPolicy.listScopeWith); platform
+ *   admins (with the scope) everywhere.
  * @throws IamError IAM_ERR_FORBIDDEN (403) when the caller may ask nowhere.
  */
 export async function accessQuestionScope(
   policy: AccessPolicy,
   principal: Principal,
   subject?: SearchSubject,
-): Promise<string[] | undefined> {
+): Promise<SearchScope | undefined> {
   const reach = callerReach(principal, subject);
   if (reach.kind === 'self' || reach.kind === 'anywhere') return undefined;
-  if (reach.kind === 'client_subtree') return [reach.orgId];
-  const subtrees = await policy.subtreesWith(principal, 'access:evaluate');
-  if (subtrees !== undefined && subtrees.length === 0)
+  if (reach.kind === 'client_subtree') return { subtreeRoots: [reach.orgId], orgIds: [] };
+  const scope = await policy.listScopeWith(principal, 'access:evaluate');
+  if (scope === undefined) return undefined;
+  if (scope.withinSubtreesOf.length === 0 && scope.withinOrgs.length === 0)
     throw new IamError(
       'IAM_ERR_FORBIDDEN',
       'Asking about other subjects needs the access:evaluate permission (a user may always ask about themselves).',
     );
-  return subtrees;
+  return { subtreeRoots: scope.withinSubtreesOf, orgIds: scope.withinOrgs };
 }
 
 export class AccessSearch {
@@ -83,20 +91,20 @@ export class AccessSearch {
   ) {}
 
   /**
-   * Organizations (ids) where `subject` may do `action`, restricted to `within` (subtree roots; undefined:
-   * everywhere), the `limit` first after `after`. An unknown subject holds nothing: empty.
+   * Organizations (ids) where `subject` may do `action`, restricted to `within` (the caller's scope;
+   * undefined: everywhere), the `limit` first after `after`. An unknown subject holds nothing: empty.
    */
   async resources(
     subject: SearchSubject,
     action: string,
-    within: string[] | undefined,
+    within: SearchScope | undefined,
     after: string,
     limit: number,
   ): Promise<string[]> {
     await this.roles.refresh?.();
     const held = await this.heldIn(subject, action);
     if (held === 'all' && within === undefined) return this.readModels.search.orgIdsAfter('all', after, limit);
-    const scope = held === 'all' ? { subtreeRoots: within ?? [], orgIds: [] } : await this.restrict(held, within);
+    const scope = held === 'all' ? within! : await this.restrict(held, within);
     if (scope.subtreeRoots.length === 0 && scope.orgIds.length === 0) return [];
     return this.readModels.search.orgIdsAfter(scope, after, limit);
   }
@@ -183,11 +191,11 @@ export class AccessSearch {
   }
 
   /**
-   * The part of `held` inside the subtrees `within` (undefined: all of it): a held root inside a caller's
-   * root stays, a caller's root inside a held root stays; single organizations stay when inside a caller's
-   * root. Roots that overlap cost nothing more than a duplicate the merge drops.
+   * The part of `held` inside the caller's scope `within` (undefined: all of it): a held root inside a caller's
+   * root stays, a caller's root inside a held root stays; a single organization stays when it is inside a
+   * root of the other side or on both sides. Roots that overlap cost nothing more than a duplicate the merge drops.
    */
-  private async restrict(held: Held, within: string[] | undefined): Promise<Held> {
+  private async restrict(held: Held, within: SearchScope | undefined): Promise<Held> {
     if (within === undefined)
       return { subtreeRoots: [...new Set(held.subtreeRoots)], orgIds: [...new Set(held.orgIds)] };
     const lineage = new Map<string, Set<string>>();
@@ -204,10 +212,12 @@ export class AccessSearch {
       return roots.some((root) => line.has(root));
     };
     const roots: string[] = [];
-    for (const r of held.subtreeRoots) if (await anyWithin(r, within)) roots.push(r);
-    for (const c of within) if (await anyWithin(c, held.subtreeRoots)) roots.push(c);
+    for (const r of held.subtreeRoots) if (await anyWithin(r, within.subtreeRoots)) roots.push(r);
+    for (const c of within.subtreeRoots) if (await anyWithin(c, held.subtreeRoots)) roots.push(c);
     const singles: string[] = [];
-    for (const s of held.orgIds) if (await anyWithin(s, within)) singles.push(s);
-    return { subtreeRoots: [...new Set(roots)], orgIds: singles };
+    for (const s of held.orgIds)
+      if (within.orgIds.includes(s) || (await anyWithin(s, within.subtreeRoots))) singles.push(s);
+    for (const o of within.orgIds) if (await anyWithin(o, held.subtreeRoots)) singles.push(o);
+    return { subtreeRoots: [...new Set(roots)], orgIds: [...new Set(singles)] };
   }
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { RESERVED_PERMISSION_PREFIXES } from '@arbor/domain';
 import type { JsonSchema } from '@arbor/http';
 import { displayNameSchema, idSchema } from './schemas';
 
@@ -67,8 +68,24 @@ export const updateRoleBody = Type.Object(
   { title: 'UpdateRoleRequest', additionalProperties: false },
 );
 
+/**
+ * An application permission's name as defined (POST .../permissions): the permission name pattern, and the first
+ * segment not one of Arbor's reserved prefixes (design13; the domain checks it again and names the field), so
+ * the document says what the server accepts. ECMA-262 lookahead, which JSON Schema `pattern` uses.
+ */
+export const APPLICATION_PERMISSION_NAME_PATTERN =
+  `^(?!(?:${RESERVED_PERMISSION_PREFIXES.join('|')}):)` + PERMISSION_NAME_PATTERN.slice(1);
+
+const applicationPermissionNameSchema = Type.String({
+  minLength: 3,
+  maxLength: 204,
+  pattern: APPLICATION_PERMISSION_NAME_PATTERN,
+  description:
+    'E.g. `billing:invoices:approve`: 2 to 5 segments, the first not a reserved prefix (orgs, users, clients, events, roles, tokens, access).',
+});
+
 export const definePermissionBody = Type.Object(
-  { name: permissionNameSchema, description: Type.Optional(descriptionSchema) },
+  { name: applicationPermissionNameSchema, description: Type.Optional(descriptionSchema) },
   { title: 'DefinePermissionRequest', additionalProperties: false },
 );
 

@@ -177,12 +177,7 @@ export class AccessSearch {
   ): Promise<void> {
     const definedOn = (await this.readModels.roles.permissionsNamed(action)).map((p) => p.orgId);
     if (definedOn.length === 0) return;
-    const lineage = new Map<string, Set<string>>();
-    const lineageOf = async (id: string): Promise<Set<string>> => {
-      let set = lineage.get(id);
-      if (!set) lineage.set(id, (set = new Set([...(await this.readModels.orgs.parents(id)).map((o) => o.id), id])));
-      return set;
-    };
+    const lineageOf = this.lineageReader();
     for (const { orgId, role } of owning)
       for (const d of definedOn) {
         if ((await lineageOf(orgId)).has(d)) (role.appliesTo === 'subtree' ? out.subtreeRoots : out.orgIds).push(orgId);
@@ -198,15 +193,7 @@ export class AccessSearch {
   private async restrict(held: Held, within: SearchScope | undefined): Promise<Held> {
     if (within === undefined)
       return { subtreeRoots: [...new Set(held.subtreeRoots)], orgIds: [...new Set(held.orgIds)] };
-    const lineage = new Map<string, Set<string>>();
-    const lineageOf = async (id: string): Promise<Set<string>> => {
-      let set = lineage.get(id);
-      if (!set) {
-        set = new Set([...(await this.readModels.orgs.parents(id)).map((o) => o.id), id]);
-        lineage.set(id, set);
-      }
-      return set;
-    };
+    const lineageOf = this.lineageReader();
     const anyWithin = async (id: string, roots: readonly string[]) => {
       const line = await lineageOf(id);
       return roots.some((root) => line.has(root));
@@ -219,5 +206,21 @@ export class AccessSearch {
       if (within.orgIds.includes(s) || (await anyWithin(s, within.subtreeRoots))) singles.push(s);
     for (const o of within.orgIds) if (await anyWithin(o, held.subtreeRoots)) singles.push(o);
     return { subtreeRoots: [...new Set(roots)], orgIds: [...new Set(singles)] };
+  }
+
+  /**
+   * An organization's lineage (its ancestors and itself, as a set), read from the read models once per id for the
+   * life of the returned function: one search's containment checks ask about the same few ids again and again.
+   */
+  private lineageReader(): (id: string) => Promise<Set<string>> {
+    const lineage = new Map<string, Set<string>>();
+    return async (id) => {
+      let set = lineage.get(id);
+      if (!set) {
+        set = new Set([...(await this.readModels.orgs.parents(id)).map((o) => o.id), id]);
+        lineage.set(id, set);
+      }
+      return set;
+    };
   }
 }

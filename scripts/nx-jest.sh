@@ -16,4 +16,12 @@ if [ -z "$(find "$root" -path '*/node_modules' -prune -o -path '*/dist' -prune -
 fi
 # Absolute path prefix: Jest matches patterns against absolute test paths, and `tests` must not match
 # `libs/x/src/tests/...`. In band: the suites share PostgreSQL, Kafka and ports (as the root run always did).
-exec node_modules/.bin/jest --runInBand --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" "$@"
+report=()
+# `npm test` (scripts/test.sh) sums these JSON reports into one summary at the end.
+if [ -n "${ARBOR_TEST_RESULTS:-}" ]; then
+  report=(--json --outputFile "$ARBOR_TEST_RESULTS/${root//\//_}-$tier.json")
+fi
+# A CI log is read by programs as well as people: plain text there, with no colour codes between "Tests:" and
+# its counts (Nx asks its tasks for colour).
+if [ -n "${CI:-}" ]; then export FORCE_COLOR=0; fi
+exec node_modules/.bin/jest --runInBand --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" "${report[@]}" "$@"

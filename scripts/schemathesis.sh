@@ -13,19 +13,21 @@ base=${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}
 venv=$base/schemathesis-$VERSION
 log() { echo "[schemathesis] $*"; }
 
-if [ ! -x "$venv/bin/schemathesis" ]; then
+# A virtualenv is not relocatable (its scripts' #! lines name its own path), so it is built where it is used, and
+# only one holding the marker written after a complete install is trusted; anything else there is rebuilt.
+if [ ! -f "$venv/.installed" ]; then
   log "installing schemathesis $VERSION into $venv"
   mkdir -p "$base"
-  rm -rf "$venv.partial"
-  if ! python3 -m venv "$venv.partial" 2>/dev/null; then
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
     # Debian ships venv separately; the service scripts install with apt-get as well.
     command -v apt-get >/dev/null 2>&1 || { echo "[schemathesis] python3 with venv is needed" >&2; exit 1; }
     apt-get install -y --no-install-recommends python3-venv >/dev/null
-    rm -rf "$venv.partial"
-    python3 -m venv "$venv.partial"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
   fi
-  "$venv.partial/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
-  mv "$venv.partial" "$venv" # only a complete install is ever used
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
+  touch "$venv/.installed"
 fi
 
 [ -f apps/standalone/dist/main.js ] || { echo "[schemathesis] build first (npm run build)" >&2; exit 1; }

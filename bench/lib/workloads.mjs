@@ -92,6 +92,51 @@ export function workloads(s, t, opts) {
       ),
     };
   };
+  /** A single AuthZEN evaluation workload over the seed's leaf pairs, with `context` when given. */
+  const evaluation = (name, context) => ({
+    name,
+    what: `POST /access/v1/evaluation: a depth-3 member on a depth-${s.stats.maxDepth} leaf below (inherited), admin bearer${context ? `, context ${JSON.stringify(context)}` : ''}`,
+    expect: context?.explain ? /"decision":true,"context":\{"explanation"/ : /"decision":true/,
+    req: auth({
+      method: 'POST',
+      path: '/access/v1/evaluation',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (r) => {
+        const p = rand(s.evaluationPairs);
+        r.body = JSON.stringify({
+          subject: { type: 'user', id: p.userId },
+          resource: { type: 'organization', id: p.orgId },
+          action: { name: 'orgs:read' },
+          ...(context ? { context } : {}),
+        });
+        return r;
+      },
+    }),
+  });
+  /** The two orders of one page pair: `<prefix>_deep_first` (the deep page main) and `<prefix>_first_deep`. */
+  const pagedPairs = (prefix, label, deep, firstBody, path, prepare) => {
+    const half = Math.floor(opts.connections / 2);
+    const deepLoad = { what: `page ${deep.page + 1} of the ${label}`, req: searchReq(() => deep.body, path) };
+    const firstLoad = { what: `the first page of the ${label}`, req: searchReq(firstBody, path) };
+    const pair = (name, main, along, mainTag, alongTag) => ({
+      name,
+      what: `${main.what}, ${half} connections, with ${along.what} at the same time`,
+      connections: half,
+      expect: /"count":100/,
+      prepare,
+      req: main.req,
+      alongside: {
+        name: `${name}:${alongTag}`,
+        what: `${along.what}, ${half} connections, beside ${mainTag}`,
+        connections: half,
+        req: along.req,
+      },
+    });
+    return [
+      pair(`${prefix}_deep_first`, deepLoad, firstLoad, 'the deep page', 'first'),
+      pair(`${prefix}_first_deep`, firstLoad, deepLoad, 'the first page', 'deep'),
+    ];
+  };
   return [
     {
       name: 'empty_route',
@@ -153,25 +198,10 @@ export function workloads(s, t, opts) {
         setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.hotOrgIds)}/users`), r),
       }),
     },
-    {
-      name: 'evaluation_leaf',
-      what: `POST /access/v1/evaluation: a depth-3 member on a depth-${s.stats.maxDepth} leaf below (inherited), admin bearer`,
-      expect: /"decision":true/,
-      req: auth({
-        method: 'POST',
-        path: '/access/v1/evaluation',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (r) => {
-          const p = rand(s.evaluationPairs);
-          r.body = JSON.stringify({
-            subject: { type: 'user', id: p.userId },
-            resource: { type: 'organization', id: p.orgId },
-            action: { name: 'orgs:read' },
-          });
-          return r;
-        },
-      }),
-    },
+    evaluation('evaluation_leaf', undefined),
+    // The same question, explained: what an explanation costs when asked for (unasked, `decide` returns before
+    // any of its work: libs/api/src/access-evaluation.unit.spec.ts).
+    evaluation('evaluation_leaf_explained', { explain: true }),
     {
       name: 'evaluations_batch_20',
       what: `POST /access/v1/evaluations: 20 evaluations (leaf pairs as above) in one request`,
@@ -216,6 +246,26 @@ export function workloads(s, t, opts) {
       prepare: (url) => walk(url, subjectPath, subjectBody, deepSubject, s.subjectResults),
       req: searchReq(() => deepSubject.body, subjectPath),
     },
+    // A continued page against the first, both at once on half the connections each, so that they see one server
+    // under one load (the drift between runs is larger than the difference sought). The load started as the
+    // main one gets more of the server than the one beside it (about 7% here), so each pair runs in both
+    // orders; the geometric mean of the two ratios cancels that (bench/README.md, "Paired pages").
+    ...pagedPairs(
+      'search_resource',
+      'resource search',
+      deepSearch,
+      () => searchBody(),
+      searchPath,
+      (url) => walk(url, searchPath, searchBody, deepSearch, s.searchResults),
+    ),
+    ...pagedPairs(
+      'search_subject',
+      'subject search',
+      deepSubject,
+      () => subjectBody(),
+      subjectPath,
+      (url) => walk(url, subjectPath, subjectBody, deepSubject, s.subjectResults),
+    ),
     {
       name: 'create_org',
       what: `POST /orgs under ${s.createParentIds.length} depth-4 parents (a command)`,

@@ -21,17 +21,15 @@ export const readRawBody = (req: IncomingMessage, limit: number): Promise<Buffer
  * jobs run between them: a route that awaits anything before reading its body therefore finds a small body that
  * arrived in its headers' packet not yet pushed, though it will be before the next `setImmediate`. Waiting that
  * turn and then taking the body with `read()` costs less than the four listeners, the flowing mode and the ticks
- * of streaming it (about a tenth of an AuthZEN evaluation's server time: bench/README.md). A body declared larger
- * than a packet, chunked, or already flowing is streamed at once.
+ * of streaming it (about a tenth of an AuthZEN evaluation's server time: README, "Access decisions"). A body
+ * that has not all arrived by then (a slow client, or one larger than what came with the headers) is streamed
+ * after that turn; a chunked body, one declared beyond the limit, or one already flowing is streamed at once.
  */
 const mayStillBeInThisPacket = (req: IncomingMessage, limit: number): boolean => {
   if (req.complete || req.readableFlowing === true || req.readableEncoding !== null) return false;
   const declared = Number(req.headers['content-length']);
-  return declared > 0 && declared <= Math.min(limit, SMALL_BODY_BYTES);
+  return declared > 0 && declared <= limit;
 };
-
-/** A body of at most this many bytes is expected in one TCP segment with its headers (a typical MSS is 1,460). */
-const SMALL_BODY_BYTES = 1_400;
 
 /**
  * The whole body at once when the HTTP parser has already received all of it (`complete`: its end is pushed

@@ -1,4 +1,4 @@
-import { createClient, newLoggedInUser, unique } from './test-support/access-fixtures';
+import { clientToken, createClient, newLoggedInUser, unique } from './test-support/access-fixtures';
 import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 /*
@@ -179,5 +179,51 @@ describe('roles of client credentials in access decisions (design: scopes plus r
       'client_grant',
       'client_role',
     ]);
+  });
+});
+
+describe('a client credential with roles and no scopes', () => {
+  it('is issued with roles alone, decides by them, and its token acts on nothing of the API itself', async () => {
+    const org = await createOrg(app, unique('RolesOnly'));
+    const child = await createOrg(app, unique('RolesOnlyChild'), org.id);
+    const issued = await app.call('POST', COLLECTION, {
+      body: { name: 'roles only', orgId: org.id, scopes: [], roles: ['member'] },
+    });
+    expect(issued.status).toBe(201);
+    expect(issued.body).toMatchObject({ scopes: [], roles: ['member'] });
+
+    const decision = await app.call('POST', '/access/v1/evaluation', {
+      body: {
+        subject: { type: 'client', id: issued.body.clientId },
+        resource: { type: 'organization', id: child.id },
+        action: { name: 'orgs:read' },
+      },
+    });
+    expect(decision.body.decision).toBe(true);
+
+    // Its own token carries no scope: on /api/v1 a client acts with its scopes only (contract section 4).
+    const token = await clientToken(app, issued.body);
+    const read = await app.call('GET', `/api/v1/orgs/${org.id}`, { token });
+    expect([403, 404]).toContain(read.status);
+  });
+
+  it('refuses a client credential with neither (400 naming /body/roles), and taking the last role from one without scopes (400 naming /body/roles)', async () => {
+    const org = await createOrg(app, unique('RolesOnlyRules'));
+    const none = await app.call('POST', COLLECTION, { body: { name: 'nothing', orgId: org.id, scopes: [] } });
+    expect(none.status).toBe(400);
+    // The schema says it: without scopes, roles are required.
+    expect(none.body.errors).toContainEqual({ path: '/body/roles', message: 'is required' });
+    const noRoles = await app.call('POST', COLLECTION, { body: { name: 'no', orgId: org.id, scopes: [], roles: [] } });
+    expect(noRoles.status).toBe(400);
+    expect(noRoles.body.errors).toContainEqual({ path: '/body/roles', message: 'must NOT have fewer than 1 items' });
+
+    const issued = await app.call('POST', COLLECTION, {
+      body: { name: 'roles only', orgId: org.id, scopes: [], roles: ['admin'] },
+    });
+    expect(issued.status).toBe(201);
+    const emptied = await app.call('PATCH', path(issued.body.id), { body: { roles: [] } });
+    expect(emptied.status).toBe(400);
+    expect(emptied.body.errors).toEqual([{ path: '/body/roles', message: expect.stringMatching(/at least one role/) }]);
+    expect((await app.call('GET', path(issued.body.id))).body.roles).toEqual(['admin']);
   });
 });

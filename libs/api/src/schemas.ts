@@ -273,9 +273,13 @@ export const clientSchema: JsonSchema = {
   },
 };
 
+/**
+ * A client credential's scopes: built-in permissions, no repeats; empty only for a credential issued with roles
+ * (the domain's rule: at least one scope or one role, 400 naming `/scopes`).
+ */
 export const scopesSchema = Type.Array(Type.Unsafe<Permission>({ enum: [...PERMISSIONS] }), {
-  minItems: 1,
   uniqueItems: true,
+  description: 'Built-in permissions; may be empty when `roles` names at least one role.',
 });
 
 /**

@@ -70,9 +70,10 @@ export class FieldChecks {
     return normaliseRoles(value as RoleId[]);
   }
 
+  /** A list of built-in permissions, possibly empty (whether empty is allowed is the caller's rule). */
   scopes(path: string, value: unknown): Permission[] {
-    if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && isPermission(s))) {
-      this.fail(path, `must be a non-empty list of ${PERMISSIONS.join(', ')}`);
+    if (!Array.isArray(value) || !value.every((s) => typeof s === 'string' && isPermission(s))) {
+      this.fail(path, `must be a list of ${PERMISSIONS.join(', ')}`);
       return [];
     }
     return PERMISSIONS.filter((p) => value.includes(p));

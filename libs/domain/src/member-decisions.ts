@@ -5,7 +5,7 @@ import { IamError } from './iam-error';
 import { checkPrecondition } from './precondition';
 import type { MembershipIndex } from './membership-index';
 import type { OrgTree } from './org-tree';
-import type { Permission } from './permissions';
+import { PERMISSIONS, type Permission } from './permissions';
 import { BUILT_IN_ROLE_CATALOG, type RoleCatalog } from './roles';
 import type { UserDirectory } from './user-directory';
 
@@ -238,6 +238,12 @@ export function decideIssueClientCredential(state: IdentityState, cmd: IssueClie
   const name = checks.displayName('/name', cmd.name);
   const scopes: Permission[] = checks.scopes('/scopes', cmd.scopes);
   const roles = checks.clientRoles('/roles', cmd.roles ?? [], rolesVisibleAt(state, cmd.orgId));
+  // A credential holding nothing could only authenticate: at least one scope or one role.
+  if (Array.isArray(cmd.scopes) && cmd.scopes.length === 0 && Array.isArray(cmd.roles ?? []) && roles.length === 0)
+    checks.fail(
+      '/scopes',
+      `must name at least one permission (${PERMISSIONS.join(', ')}) when the client credential has no role`,
+    );
   checks.done('The client credential is not valid.');
   requireOrg(state, cmd.orgId);
   return [
@@ -270,6 +276,8 @@ export function decideChangeClientRoles(
   checkPrecondition('client credential', client.version, cmd.expectedVersion);
   const checks = new FieldChecks();
   const roles = checks.clientRoles('/roles', cmd.roles, rolesVisibleAt(state, client.orgId));
+  if (Array.isArray(cmd.roles) && cmd.roles.length === 0 && client.scopeless)
+    checks.fail('/roles', 'must name at least one role: the client credential has no scopes');
   checks.done('The client credential is not valid.');
   if (roles.join() === client.roles.join()) return [];
   return [

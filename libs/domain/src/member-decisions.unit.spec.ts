@@ -3,6 +3,7 @@ import { IamError } from './iam-error';
 import {
   decideAddUserToOrg,
   decideConfirmMembership,
+  decideChangeClientRoles,
   decideIssueClientCredential,
   decideRemoveUserFromOrg,
   decideRevokeClientCredential,
@@ -336,6 +337,31 @@ describe('client credentials', () => {
     expect(state.memberships.clientsOf('b')).toEqual(['c1']);
     commit(state, decideRevokeClientCredential(state, { clientCredentialId: 'c1' }));
     expect(codeOf(() => decideRevokeClientCredential(state, { clientCredentialId: 'c1' }))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it('issues one with roles and no scopes, which then keeps at least one role', () => {
+    const state = fixture();
+    const issue = (id: string, scopes: string[], roles: string[]) =>
+      decideIssueClientCredential(state, {
+        clientCredentialId: id,
+        clientId: `cli-${id}`,
+        name: id,
+        orgId: 'b',
+        scopes,
+        roles,
+      });
+    commit(state, issue('c1', [], ['member']));
+    commit(state, issue('c2', ['orgs:read'], ['member']));
+    const emptied = (id: string) => () => decideChangeClientRoles(state, { clientCredentialId: id, roles: [] });
+    expect(emptied('c1')).toThrow(
+      expect.objectContaining({ code: 'IAM_ERR_VALIDATION', errors: [expect.objectContaining({ path: '/roles' })] }),
+    );
+    expect(emptied('c2')().map((e) => e.type)).toEqual(['ClientCredentialRolesChanged']);
+    expect(() => issue('c3', [], [])).toThrow(
+      expect.objectContaining({
+        errors: [expect.objectContaining({ path: '/scopes', message: expect.stringMatching(/has no role/) })],
+      }),
+    );
   });
 
   it('ends memberships and client credentials before a recursive delete removes their organizations', () => {

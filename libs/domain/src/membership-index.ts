@@ -26,7 +26,18 @@ export interface MembershipIndexSnapshot {
   /** Indexes into `members` of the pending memberships (few); absent in snapshots older than pending ones. */
   pending?: number[];
   /** `roles` (each client's role ids) is absent in snapshots older than roles on clients: none held. */
-  clients: { ids: string[]; orgs: IdRef[]; clientIds: string[]; versions: number[]; roles?: Role[][] };
+  /**
+   * `scopeless` (indexes into `ids` of the clients issued with roles and no scopes) is absent in snapshots older
+   * than such clients, when every client had a scope.
+   */
+  clients: {
+    ids: string[];
+    orgs: IdRef[];
+    clientIds: string[];
+    versions: number[];
+    roles?: Role[][];
+    scopeless?: number[];
+  };
   /** Kept apart from `clients`: an organization's deletion empties its set but leaves `clients` as they are. */
   clientsByOrg: Array<[IdRef, string[]]>;
 }
@@ -72,6 +83,8 @@ export interface ClientEntry {
   version: number;
   /** Role ids held on `orgId`, normalised; `[]` for none. */
   roles: readonly Role[];
+  /** Issued with no scopes (its roles alone give it anything): it must keep at least one role. */
+  scopeless?: true;
 }
 
 /** The command side's view of direct memberships and client credentials, folded from the log. */
@@ -110,7 +123,7 @@ export class MembershipIndex {
       roleSets: [],
       members: { orgs: [], users: [], roles: [], versions: [] },
       pending: [] as number[],
-      clients: { ids: [], orgs: [], clientIds: [], versions: [], roles: [] },
+      clients: { ids: [], orgs: [], clientIds: [], versions: [], roles: [], scopeless: [] as number[] },
       clientsByOrg: [],
     };
     for (const [orgId, members] of this.byOrg) {
@@ -126,6 +139,7 @@ export class MembershipIndex {
       }
     }
     for (const [id, c] of this.clients) {
+      if (c.scopeless) snapshot.clients.scopeless!.push(snapshot.clients.ids.length);
       snapshot.clients.ids.push(id);
       snapshot.clients.orgs.push(ref('org', c.orgId));
       snapshot.clients.clientIds.push(c.clientId);
@@ -150,13 +164,17 @@ export class MembershipIndex {
       index.setMember(orgId, id('user', users[i]), entry);
     }
     const c = snapshot.clients;
-    for (let i = 0; i < c.ids.length; i++)
-      index.clients.set(c.ids[i], {
+    const scopeless = new Set(c.scopeless ?? []);
+    for (let i = 0; i < c.ids.length; i++) {
+      const entry: ClientEntry = {
         orgId: id('org', c.orgs[i]),
         clientId: c.clientIds[i],
         version: c.versions[i],
         roles: c.roles?.[i] ?? [],
-      });
+      };
+      if (scopeless.has(i)) entry.scopeless = true;
+      index.clients.set(c.ids[i], entry);
+    }
     for (const [org, ids] of snapshot.clientsByOrg) index.clientsByOrg.set(id('org', org), new Set(ids));
     return index;
   }
@@ -192,8 +210,10 @@ export class MembershipIndex {
         this.removeMember(event.data.orgId, event.data.userId);
         return;
       case 'ClientCredentialIssued': {
-        const { clientCredentialId, orgId, clientId, roles } = event.data;
-        this.clients.set(clientCredentialId, { orgId, clientId, version: event.streamVersion, roles: roles ?? [] });
+        const { clientCredentialId, orgId, clientId, roles, scopes } = event.data;
+        const entry: ClientEntry = { orgId, clientId, version: event.streamVersion, roles: roles ?? [] };
+        if (scopes.length === 0) entry.scopeless = true;
+        this.clients.set(clientCredentialId, entry);
         let set = this.clientsByOrg.get(orgId);
         if (!set) this.clientsByOrg.set(orgId, (set = new Set()));
         set.add(clientCredentialId);

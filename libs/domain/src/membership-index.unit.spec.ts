@@ -122,3 +122,34 @@ describe('MembershipIndex pending memberships', () => {
     expect(restored.get('o', 'u')).toEqual({ roles: ['member'], version: 3 });
   });
 });
+
+describe('MembershipIndex client credentials issued without scopes', () => {
+  const issued = (id: string, scopes: string[], roles: string[]) =>
+    event('ClientCredentialIssued', {
+      clientCredentialId: id,
+      clientId: `c-${id}`,
+      orgId: 'o',
+      scopes,
+      roles,
+      name: id,
+    });
+
+  it('marks them, keeps the mark through role changes and snapshots, and reads snapshots from before the mark', () => {
+    const index = new MembershipIndex();
+    index.apply(issued('a', [], ['member']));
+    index.apply(issued('b', ['orgs:read'], []));
+    index.apply(event('ClientCredentialRolesChanged', { clientCredentialId: 'a', roles: ['admin'] }, 2));
+    expect(index.client('a')).toMatchObject({ roles: ['admin'], version: 2, scopeless: true });
+    expect(index.client('b')?.scopeless).toBeUndefined();
+    const snapshot = index.toSnapshot(toRef);
+    const restored = MembershipIndex.fromSnapshot(snapshot, fromRef);
+    expect(restored.client('a')?.scopeless).toBe(true);
+    expect(restored.client('b')?.scopeless).toBeUndefined();
+    // A snapshot written before such clients existed has no `scopeless`: every client had a scope then.
+    const older = MembershipIndex.fromSnapshot(
+      { ...snapshot, clients: { ...snapshot.clients, scopeless: undefined } },
+      fromRef,
+    );
+    expect(older.client('a')?.scopeless).toBeUndefined();
+  });
+});

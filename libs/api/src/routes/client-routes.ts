@@ -108,7 +108,13 @@ export const clientRoutes: RouteDefinition<ApiContext>[] = [
       body: {
         schema: Type.Object(
           { name: displayNameSchema(), orgId: idSchema, scopes: scopesSchema, roles: Type.Optional(clientRolesSchema) },
-          { title: 'CreateClientCredentialRequest', additionalProperties: false },
+          {
+            title: 'CreateClientCredentialRequest',
+            additionalProperties: false,
+            // At least one scope or one role: no scopes, then roles (the domain states the same rule).
+            if: { properties: { scopes: { maxItems: 0 } } },
+            then: { required: ['roles'], properties: { roles: { minItems: 1 } } },
+          },
         ),
       },
     },

@@ -94,13 +94,14 @@ async function resolveSubject(
 
 /**
  * One request's decision state: its access facts (RequestAccessFacts: each read once, a batch's in one
- * query), the policy over them (the same rules as ctx.policy), and the subjects it resolved, by `type id`.
+ * query), the policy over them (the same rules as ctx.policy), and the subjects it resolved.
  * Made per request and dropped with it, so every answer reflects the read models as its request read them.
  */
 export interface DecisionState {
   facts: RequestAccessFacts;
   policy: AccessPolicy<OrgRef>;
-  subjects: Map<string, Promise<ResolvedSubject | undefined>>;
+  /** By subject type, then id. */
+  subjects: Map<string, Map<string, Promise<ResolvedSubject | undefined>>>;
 }
 
 /**
@@ -159,11 +160,12 @@ export async function decide(
   return { decision, context: { explanation: await explain(ctx, q, resolved, decision, position) } };
 }
 
-/** The subject, resolved once per request. */
+/** The subject, resolved once per request (keyed by type, then id: no concatenated key to hash per question). */
 function subjectOf(ctx: ApiContext, state: DecisionState, subject: AuthzenSubject) {
-  const key = `${subject.type} ${subject.id}`;
-  let resolving = state.subjects.get(key);
-  if (!resolving) state.subjects.set(key, (resolving = resolveSubject(ctx, state, subject)));
+  let ofType = state.subjects.get(subject.type);
+  if (ofType === undefined) state.subjects.set(subject.type, (ofType = new Map()));
+  let resolving = ofType.get(subject.id);
+  if (!resolving) ofType.set(subject.id, (resolving = resolveSubject(ctx, state, subject)));
   return resolving;
 }
 

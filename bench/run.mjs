@@ -168,7 +168,7 @@ async function main() {
       const walk = w.prepare ? await w.prepare(server.url) : undefined;
       if (walk) {
         log(
-          `  walk: ${walk.results} results of ${walk.expected} expected in ${walk.pages} pages; page ms first ${walk.pageMs.first}, p50 ${walk.pageMs.p50}, max ${walk.pageMs.max} (page ${walk.slowestPage}); halves' p50 ${walk.halvesP50Ms.join(' / ')}`,
+          `  walk: ${walk.results} results of ${walk.expected} expected in ${walk.pages} pages; page ms first ${walk.pageMs.first}, p50 ${walk.pageMs.p50}, max ${walk.pageMs.max} (page ${walk.slowestPage}); halves' p50 ${walk.halvesP50Ms.join(' / ')}; alternating ${walk.alternating.rounds} times, p50 first page ${walk.alternating.firstP50Ms} ms, deep page ${walk.alternating.deepP50Ms} ms`,
         );
         if (!walk.complete) {
           failures++;

@@ -65,29 +65,6 @@ export function renderReport(report, file) {
       `| distributed CPU during create_org_distributed | gateway ${fmt(cpu.gateway)}%, command service ${fmt(cpu.commandService)}%, projector ${fmt(cpu.projector)}% (+ PostgreSQL and Kafka) |`,
     );
   } else if (d?.skipped) lines.push(`| distributed profile | not run: ${d.skipped} |`);
-  lines.push(...pagePairs(report.workloads));
   lines.push('', `wall time ${fmt(report.wallSeconds, 1)} s; results: ${file}`, '');
   return lines.join('\n');
-}
-
-/**
- * For each search measured in both orders (`<prefix>_deep_first` and `<prefix>_first_deep`, see workloads.mjs):
- * the deep page's rate over the first page's, each order's ratio taken with both pages under the same load, and
- * their geometric mean, which cancels the advantage of the load started as the main one. Above 1: a continued
- * page answers more requests per second than the first.
- */
-function pagePairs(workloads) {
-  const rate = (name) => workloads.find((w) => w.name === name)?.okPerSecond;
-  const out = [];
-  for (const w of workloads) {
-    const prefix = w.name.endsWith('_deep_first') ? w.name.slice(0, -'_deep_first'.length) : undefined;
-    if (prefix === undefined) continue;
-    const a = rate(`${prefix}_deep_first`) / rate(`${prefix}_deep_first:first`);
-    const b = rate(`${prefix}_first_deep:deep`) / rate(`${prefix}_first_deep`);
-    if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
-    out.push(
-      `paired pages, ${prefix}: the deep page's rate over the first's ${fmt(a, 3)} (deep page as main load), ${fmt(b, 3)} (first page as main); geometric mean ${fmt(Math.sqrt(a * b), 3)}`,
-    );
-  }
-  return out.length === 0 ? [] : ['', ...out];
 }

@@ -142,8 +142,15 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   ): Promise<Set<Permission>> {
     const out = new Set<Permission>();
     const roles = await this.userRolesOn(userId, orgId, reach);
-    for (const roleId of roles) for (const p of this.roles.get(roleId)?.permissions ?? []) out.add(p);
-    if (applicationPermissions) await this.addOwnerLevel(out, roles, orgId);
+    let ownerLevel = false;
+    for (const roleId of roles) {
+      const role = this.roles.get(roleId);
+      if (role === undefined) continue;
+      for (const p of role.permissions) out.add(p);
+      ownerLevel ||= isOwnerLevel(role);
+    }
+    // Awaited only when it can add something: an await costs every decision a turn of the microtask queue.
+    if (applicationPermissions && ownerLevel) await this.addOwnerLevel(out, roles, orgId);
     return out;
   }
 

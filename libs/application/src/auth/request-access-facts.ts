@@ -34,16 +34,20 @@ export class RequestAccessFacts implements AccessFacts<OrgRef> {
   /** Reads, in one query, the facts of every pair not read yet by this request (duplicates once). */
   async load(pairs: Iterable<AccessQuestionKey>): Promise<void> {
     const keys: AccessQuestionKey[] = [];
-    // The pairs asked for in this call, by user ('' for none) then organization: duplicates are read once.
-    const asked = new Map<string, Set<string>>();
+    // The organizations asked about per user ('' for none) in this call, so that duplicates are read once: the
+    // first as a string, a Set only for a user asked about on several (one allocation per repeat, not per pair).
+    const asked = new Map<string, string | Set<string>>();
     for (const p of pairs) {
       const known = p.userId === null ? this.orgs.has(p.orgId) : this.roles.get(p.userId)?.has(p.orgId) === true;
       if (known) continue;
       const user = p.userId ?? '';
-      let orgs = asked.get(user);
-      if (orgs === undefined) asked.set(user, (orgs = new Set()));
-      if (orgs.has(p.orgId)) continue;
-      orgs.add(p.orgId);
+      const seen = asked.get(user);
+      if (seen === undefined) asked.set(user, p.orgId);
+      else if (typeof seen === 'string') {
+        if (seen === p.orgId) continue;
+        asked.set(user, new Set([seen, p.orgId]));
+      } else if (seen.has(p.orgId)) continue;
+      else seen.add(p.orgId);
       keys.push(p);
     }
     if (keys.length === 0) return;

@@ -24,4 +24,4 @@ fi
 # A CI log is read by programs as well as people: plain text there, with no colour codes between "Tests:" and
 # its counts (Nx asks its tasks for colour).
 if [ -n "${CI:-}" ]; then export FORCE_COLOR=0; fi
-exec node_modules/.bin/jest --runInBand --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" "${report[@]}" "$@"
+exec node_modules/.bin/jest --runInBand --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" ${report[@]+"${report[@]}"} "$@"

@@ -29,7 +29,9 @@ for (const file of files) {
   total.runs += 1;
   total.suites += report.numTotalTestSuites;
   total.suitesPassed += report.numPassedTestSuites;
-  total.suitesFailed += report.numFailedTestSuites + (report.numRuntimeErrorTestSuites ?? 0);
+  // numFailedTestSuites already counts the suites that failed to run (numRuntimeErrorTestSuites).
+  total.suitesFailed += report.numFailedTestSuites;
+  total.suitesSkipped += report.numPendingTestSuites;
   total.tests += report.numTotalTests;
   total.passed += report.numPassedTests;
   total.failed += report.numFailedTests;

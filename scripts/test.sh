@@ -13,5 +13,8 @@ mkdir -p "$results"
 export ARBOR_TEST_RESULTS=$results
 node_modules/.bin/nx sync:check
 node_modules/.bin/nx run-many -t build typecheck lint --parallel=2 --outputStyle=static
-node_modules/.bin/nx run-many -t test-unit test-int test-e2e --parallel=2 --outputStyle=static "$@"
-node scripts/test-summary.mjs "$results"
+# The summary is printed whether or not a tier failed; the exit status is the run's.
+status=0
+node_modules/.bin/nx run-many -t test-unit test-int test-e2e --parallel=2 --outputStyle=static "$@" || status=$?
+node scripts/test-summary.mjs "$results" || [ "$status" -ne 0 ] || status=1
+exit "$status"

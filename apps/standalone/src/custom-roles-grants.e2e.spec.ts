@@ -155,6 +155,20 @@ describe('deleting a role in use', () => {
   });
 });
 
+describe('deleting a role a client credential without scopes holds alone', () => {
+  it('revokes that credential with removeGrants=true, as a membership left without a role ends', async () => {
+    const role = await defineRole(d[1].id, ['orgs:read']);
+    const client = await ok('POST', '/oauth2/client-credentials', 201, {
+      body: { name: unique('roles only'), orgId: d[2].id, scopes: [], roles: [role.id] },
+    });
+    const before = position(client);
+    expect((await api('DELETE', `/orgs/${d[1].id}/roles/${role.id}?removeGrants=true`)).status).toBe(204);
+    expect((await api('GET', `/oauth2/client-credentials/${client.body.id}`)).status).toBe(404);
+    const events = await eventsAfter(before, d[0].id);
+    expect(events.map((e) => e.type)).toEqual(['ClientCredentialRevoked', 'RoleDeleted']);
+  });
+});
+
 describe('moves and deletes of organizations', () => {
   it('refuse a move that would take a grant out from under the organization defining its role (409)', async () => {
     const t0 = await createOrg(app, unique('Move t0'));

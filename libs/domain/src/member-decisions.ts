@@ -239,7 +239,8 @@ export function decideIssueClientCredential(state: IdentityState, cmd: IssueClie
   const scopes: Permission[] = checks.scopes('/scopes', cmd.scopes);
   const roles = checks.clientRoles('/roles', cmd.roles ?? [], rolesVisibleAt(state, cmd.orgId));
   // A credential holding nothing could only authenticate: at least one scope or one role.
-  if (Array.isArray(cmd.scopes) && cmd.scopes.length === 0 && Array.isArray(cmd.roles ?? []) && roles.length === 0)
+  const rolesAsked = cmd.roles ?? [];
+  if (Array.isArray(cmd.scopes) && cmd.scopes.length === 0 && Array.isArray(rolesAsked) && rolesAsked.length === 0)
     checks.fail(
       '/scopes',
       `must name at least one permission (${PERMISSIONS.join(', ')}) when the client credential has no role`,

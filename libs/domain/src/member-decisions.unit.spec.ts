@@ -357,6 +357,10 @@ describe('client credentials', () => {
       expect.objectContaining({ code: 'IAM_ERR_VALIDATION', errors: [expect.objectContaining({ path: '/roles' })] }),
     );
     expect(emptied('c2')().map((e) => e.type)).toEqual(['ClientCredentialRolesChanged']);
+    // An unknown role id is that error alone, not also 'no role'.
+    expect(() => issue('c4', [], ['nope'])).toThrow(
+      expect.objectContaining({ errors: [expect.objectContaining({ path: '/roles' })] }),
+    );
     expect(() => issue('c3', [], [])).toThrow(
       expect.objectContaining({
         errors: [expect.objectContaining({ path: '/scopes', message: expect.stringMatching(/has no role/) })],

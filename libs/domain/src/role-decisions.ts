@@ -255,6 +255,17 @@ export function decideDeleteRole(
   });
   for (const id of clients) {
     const client = state.memberships.client(id)!;
+    const roles = client.roles.filter((r) => r !== role.id);
+    // A credential issued without scopes holds only its roles: left with none, it is revoked, as a membership
+    // left without a role ends (it must keep a role: decideChangeClientRoles).
+    if (client.scopeless && roles.length === 0) {
+      events.push({
+        type: 'ClientCredentialRevoked',
+        streamId: clientStreamId(id),
+        data: { clientCredentialId: id, clientId: client.clientId, orgId: client.orgId },
+      });
+      continue;
+    }
     events.push({
       type: 'ClientCredentialRolesChanged',
       streamId: clientStreamId(id),
@@ -262,7 +273,7 @@ export function decideDeleteRole(
         clientCredentialId: id,
         clientId: client.clientId,
         orgId: client.orgId,
-        roles: client.roles.filter((r) => r !== role.id),
+        roles,
       },
     });
   }

@@ -150,7 +150,14 @@ describe('the custom-role deciders', () => {
       {
         type: 'ClientCredentialIssued',
         streamId: 'client-c1',
-        data: { clientCredentialId: 'c1', clientId: 'cli_1', name: 'c', orgId: 'a1', scopes: [], roles: ['role_1'] },
+        data: {
+          clientCredentialId: 'c1',
+          clientId: 'cli_1',
+          name: 'c',
+          orgId: 'a1',
+          scopes: ['orgs:read'],
+          roles: ['role_1'],
+        },
       },
     ]);
     expect(codeOf(() => decideDeleteRole(state, { roleId: 'role_1' }))).toBe('IAM_ERR_DEFINITION_IN_USE');

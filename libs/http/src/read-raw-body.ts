@@ -46,6 +46,12 @@ const bufferedBody = (req: IncomingMessage, limit: number): Buffer | undefined =
 
 const streamedBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
   new Promise<Buffer>((resolve, reject) => {
+    // Gone before the listeners below exist (during the turn readRawBody waited, or while the route awaited
+    // something before asking): `close` has fired already, and the promise must still settle.
+    if (req.destroyed || req.readableAborted) {
+      reject(validationProblem('The request body was not received completely.'));
+      return;
+    }
     const chunks: Buffer[] = [];
     let received = 0;
     const cleanup = (): void => {

@@ -64,7 +64,8 @@ account=$(curl -sf "$url/api/v1/users/me" -H "Authorization: Bearer $token" | no
 # min_position beyond the log's end) and how the run keeps them from counting as findings.
 log "fuzzing $url/api/v1/openapi.json"
 status=0
-ARBOR_FUZZ_ACCOUNT_ID=$account SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
+# env -u FORCE_COLOR: rich counts any FORCE_COLOR, even 0, as "force colour" (CI sets it 0 for Jest, NO_COLOR for this).
+env -u FORCE_COLOR ARBOR_FUZZ_ACCOUNT_ID=$account SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
   --checks all \
   --header "Authorization: Bearer $token" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \

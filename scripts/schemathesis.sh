@@ -63,6 +63,14 @@ account=$(curl -sf "$url/api/v1/users/me" -H "Authorization: Bearer $token" | no
 # schema-valid answers the contract defines that no schema can rule out (a forged search page token, a
 # min_position beyond the log's end) and how the run keeps them from counting as findings.
 log "fuzzing $url/api/v1/openapi.json"
+# Under CI the report goes to a file and the log gets one line of ours (the whole report when there is a finding):
+# schemathesis ends in pytest's words ("== 2 warnings in 17.67s =="), which a reader of the CI log takes for a
+# pytest run of no test, after the Jest summary that counts the tests.
+report=
+if [ -n "${CI:-}" ]; then
+  report=${SCHEMATHESIS_REPORT:-$PWD/.schemathesis-report.txt}
+  exec 3>&1 >"$report" 2>&1
+fi
 status=0
 # env -u FORCE_COLOR: rich counts any FORCE_COLOR, even 0, as "force colour" (CI sets it 0 for Jest, NO_COLOR for this).
 env -u FORCE_COLOR ARBOR_FUZZ_ACCOUNT_ID=$account SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
@@ -74,6 +82,16 @@ env -u FORCE_COLOR ARBOR_FUZZ_ACCOUNT_ID=$account SCHEMATHESIS_HOOKS=schemathesi
   --workers 1 \
   --no-color \
   "$@" || status=$?
+if [ -n "$report" ]; then
+  exec 1>&3 2>&1 3>&-
+  if [ "$status" -eq 0 ]; then
+    operations=$(sed -n 's/^ *Tested: *\([0-9]*\).*/\1/p' "$report" | tail -n 1)
+    cases=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$report" | tail -n 1)
+    log "no finding: ${operations:-?} operations, ${cases:-?} generated cases, every check (report: $report)"
+  else
+    cat "$report"
+  fi
+fi
 if [ "$status" -ne 0 ]; then
   log "server log:"; tail -n 50 "$data/server.log" >&2
 fi

@@ -47,13 +47,20 @@ const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
 /** Direct memberships up to which accessQuestions finds a user's inherited roles from the memberships side. */
 const FEW_MEMBERSHIPS = 16;
 
-/** A row of accessQuestions: organization id and parent, user status and flag, the JSON array of role arrays. */
+/** Questions per accessQuestions statement (a batch's size in the AuthZEN API is at most 100). */
+const MAX_BATCH = 100;
+
+/** A row of accessQuestions: organization id and parent, user status and flag, the held roles. */
 type QuestionTuple = [
   orgId: string | null,
   parentId: string | null,
   status: OrgUserView['status'] | null,
   platformAdmin: number | null,
-  roles: string,
+  /**
+   * JSON `[count, [roles, ...]]`: how many of the user's confirmed memberships the scan read (at most
+   * FEW_MEMBERSHIPS + 1), and the role arrays of those at or above the organization.
+   */
+  held: string,
   /** The question's index in its batch (0 for one question). */
   index: number,
 ];
@@ -80,9 +87,11 @@ export class SqliteMembershipQueries implements MembershipQueries {
   private readonly roots: Statement<[string], { org_id: string; roles: string }>;
   private readonly lists: StatementCache;
   private readonly oneQuestion: Statement<[string | null, string], QuestionTuple>;
-  private readonly questions: Statement<[string], QuestionTuple>;
+  /** Batch statements by their number of questions (`batchOf`). */
+  private readonly batches: Array<Statement<Array<string | null>, QuestionTuple> | undefined> = [];
+  private readonly questionSql: (from: string, userId: string, orgId: string, index: string) => string;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     this.byKey = db
       .prepare<[string, string], OrgUserTuple>(
         `SELECT ${ORG_USER_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id
@@ -115,42 +124,44 @@ export class SqliteMembershipQueries implements MembershipQueries {
     );
     this.lists = new StatementCache(db);
     // accessQuestions: the organization and the user by primary key, and the user's inherited roles on the
-    // organization (effectiveRoles's answer) in the same statement. Those roles are found from whichever side is
-    // smaller: a user with few direct memberships (at most FEW_MEMBERSHIPS, counted with a bounded scan) has
-    // each of them probed in the closure's primary key (is it the organization or above it?); otherwise the
-    // organization's ancestors are each probed in the memberships key, as effectiveRoles does. On a deep tree
-    // (depth 10: 11 ancestors) the first costs a user with one membership 2 index searches instead of 11.
-    // A batch's rows carry their question's index (`q.i`, last) and are put in place by it: an ORDER BY would
-    // cost a temporary b-tree per batch (EXPLAIN QUERY PLAN), though the scan of json_each already yields them
-    // in order.
-    const questionSql = (from: string, userId: string, orgId: string, index: string): string =>
+    // organization (effectiveRoles's answer) in the same statement. A user's first FEW_MEMBERSHIPS + 1 confirmed
+    // direct memberships are each probed in the closure's primary key (is it the organization or above it?), in
+    // one scan that also counts them: `[count, [roles, ...]]`. A user with more (count over FEW_MEMBERSHIPS, where
+    // the scan may have stopped short) is asked again from the organization's side (`inheritedRoles`: its
+    // ancestors, each probed in the memberships key). On a deep tree (depth 10: 11 ancestors) a user with one
+    // membership costs 2 index searches instead of 11.
+    // A batch binds its pairs as a VALUES list (one statement per batch size, prepared on first use): with
+    // json_each and json_extract, and a second scan to count the memberships, a batch of 20 cost 90 µs instead
+    // of 71 (`node bench/access-questions-micro.mjs`). Rows carry their question's index (last column) and are
+    // put in place by it: an ORDER BY would cost a temporary b-tree.
+    this.questionSql = (from: string, userId: string, orgId: string, index: string): string =>
       `SELECT o.id, o.parent_id, u.status, u.platform_admin,
-         CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM memberships WHERE user_id = ${userId} LIMIT ${FEW_MEMBERSHIPS + 1}))
-                   <= ${FEW_MEMBERSHIPS}
-         THEN (SELECT json_group_array(json(m.roles)) FROM memberships m
-               WHERE m.user_id = ${userId} AND m.pending = 0
-                 AND EXISTS (SELECT 1 FROM org_closure c WHERE c.ancestor_id = m.org_id AND c.descendant_id = ${orgId}))
-         ELSE (SELECT json_group_array(json(m.roles)) FROM org_closure c
-               JOIN memberships m ON m.org_id = c.ancestor_id AND m.user_id = ${userId} AND m.pending = 0
-               WHERE c.descendant_id = ${orgId}) END
+         (SELECT json_array(count(*), json_group_array(json(f.roles)) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM org_closure c WHERE c.ancestor_id = f.org_id AND c.descendant_id = ${orgId})))
+          FROM (SELECT m.org_id, m.roles FROM memberships m
+                WHERE m.user_id = ${userId} AND m.pending = 0 LIMIT ${FEW_MEMBERSHIPS + 1}) f)
          ${index}
        FROM ${from} LEFT JOIN orgs o ON o.id = ${orgId} LEFT JOIN users u ON u.id = ${userId}`;
     this.oneQuestion = db
       .prepare<[string | null, string], QuestionTuple>(
-        questionSql('(SELECT ? AS user_id, ? AS org_id) q', 'q.user_id', 'q.org_id', ', 0'),
+        this.questionSql('(SELECT ? AS user_id, ? AS org_id) q', 'q.user_id', 'q.org_id', ', 0'),
       )
       .raw(true);
-    this.questions = db
-      .prepare<[string], QuestionTuple>(
-        questionSql(
-          `(SELECT key AS i, json_extract(value, '$[0]') AS user_id, json_extract(value, '$[1]') AS org_id
-            FROM json_each(?)) q`,
-          'q.user_id',
-          'q.org_id',
-          ', q.i',
-        ),
-      )
-      .raw(true);
+  }
+
+  /** The statement asking `n` (2..MAX_BATCH) questions, bound as `userId, orgId` pairs. */
+  private batchOf(n: number): Statement<Array<string | null>, QuestionTuple> {
+    let statement = this.batches[n];
+    if (statement === undefined) {
+      const values = Array.from({ length: n }, (_, i) => `(${i}, ?, ?)`).join(', ');
+      statement = this.db
+        .prepare<Array<string | null>, QuestionTuple>(
+          this.questionSql(`(VALUES ${values}) q`, 'q.column2', 'q.column3', ', q.column1'),
+        )
+        .raw(true);
+      this.batches[n] = statement;
+    }
+    return statement;
   }
 
   async get(
@@ -232,23 +243,37 @@ export class SqliteMembershipQueries implements MembershipQueries {
 
   async accessQuestions(pairs: ReadonlyArray<AccessQuestionKey>): Promise<AccessQuestionFacts[]> {
     if (pairs.length === 0) return [];
-    let rows: QuestionTuple[];
-    if (pairs.length === 1) rows = this.oneQuestion.all(pairs[0].userId, pairs[0].orgId);
+    const rows = new Array<QuestionTuple>(pairs.length);
+    if (pairs.length === 1) rows[0] = this.oneQuestion.all(pairs[0].userId, pairs[0].orgId)[0];
     else {
-      rows = new Array<QuestionTuple>(pairs.length);
-      for (const row of this.questions.all(JSON.stringify(pairs.map((p) => [p.userId, p.orgId])))) rows[row[5]] = row;
+      // Chunks of at most MAX_BATCH pairs: a bounded number of prepared statements, and far below SQLite's limit
+      // on bound parameters. No await between chunks: they read one state of the read models.
+      for (let from = 0; from < pairs.length; from += MAX_BATCH) {
+        const chunk = pairs.slice(from, from + MAX_BATCH);
+        const params: Array<string | null> = [];
+        for (const p of chunk) params.push(p.userId, p.orgId);
+        const statement = chunk.length === 1 ? this.oneQuestion : this.batchOf(chunk.length);
+        for (const row of statement.all(...params)) rows[from + row[5]] = row;
+      }
     }
-    return rows.map(([orgId, parentId, status, platformAdmin, roles]) => ({
+    return rows.map(([orgId, parentId, status, platformAdmin, held], i) => ({
       org: orgId === null ? undefined : { id: orgId, parentId },
       user: status === null ? undefined : { status, platformAdmin: platformAdmin === 1 },
-      roles: normaliseRoles(heldRoles(roles)),
+      roles: normaliseRoles(this.heldRoles(held, pairs[i])),
     }));
   }
-}
 
-/** The role ids of a JSON array of role arrays (json_group_array of membership roles); a loop: `flat()` costs twice as much. */
-function heldRoles(column: string): Role[] {
-  const held: Role[] = [];
-  for (const list of JSON.parse(column) as unknown[][]) for (const r of list) if (typeof r === 'string') held.push(r);
-  return held;
+  /**
+   * The role ids of a `[count, [roles, ...]]` column (see the constructor); for a user with more than
+   * FEW_MEMBERSHIPS confirmed memberships, read from the organization's side instead.
+   */
+  private heldRoles(column: string, pair: AccessQuestionKey): Role[] {
+    const [count, lists] = JSON.parse(column) as [number, unknown[][]];
+    if (count > FEW_MEMBERSHIPS && pair.userId !== null)
+      return parseRoles(...this.inheritedRoles.all(pair.userId, pair.orgId));
+    const held: Role[] = [];
+    // A loop: `flat()` costs twice as much.
+    for (const list of lists) for (const r of list) if (typeof r === 'string') held.push(r);
+    return held;
+  }
 }

@@ -159,6 +159,37 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
     expect(await rm.memberships.accessQuestions([])).toEqual([]);
   });
 
+  it('answers access questions the same at every batch size and around the many-memberships bound', async () => {
+    // Users with 15 to 18 direct memberships on organizations whose ids sort before 'r', where one membership
+    // holds the role inherited below: an adapter that reads only a user's first memberships must not miss it.
+    const side = Array.from({ length: 17 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const heavy = [15, 16, 17, 18].map((n) => ({ id: `h${n}`, others: n - 1 }));
+    await rm.apply([
+      ...side.map((id) => log.created(id, id, 'o')),
+      ...heavy.flatMap(({ id, others }) => [
+        log.user(id, { email: `${id}@example.com`, name: id }),
+        ...side.slice(0, others).map((org) => log.added(org, id, ['member'])),
+        log.added('r', id, ['admin']),
+      ]),
+    ]);
+    for (const { id } of heavy)
+      expect(await rm.memberships.accessQuestions([{ userId: id, orgId: 'a11' }])).toEqual([
+        { org: { id: 'a11', parentId: 'a1' }, user: { status: 'active', platformAdmin: false }, roles: ['admin'] },
+      ]);
+    // 250 questions (more than one statement's worth in an adapter that chunks) answer as each asked alone.
+    const users = ['u1', 'u2', 'u3', 'u4', 'nobody', null, ...heavy.map((h) => h.id)];
+    const orgs = [...ACCESS_TREE.map(([id]) => id), 'nope', ...side];
+    const pairs = Array.from({ length: 250 }, (_, i) => ({
+      userId: users[i % users.length],
+      orgId: orgs[(i * 7) % orgs.length],
+    }));
+    const batch = await rm.memberships.accessQuestions(pairs);
+    expect(batch).toHaveLength(250);
+    for (const [i, pair] of pairs.entries())
+      expect([pair, batch[i]]).toEqual([pair, (await rm.memberships.accessQuestions([pair]))[0]]);
+    expect(batch.filter((f) => f.roles.length > 0).length).toBeGreaterThan(20);
+  });
+
   it('moves inherited roles with a moved subtree', async () => {
     await rm.apply([log.moved('b', 'r', 'a1')]);
     expect(await rm.memberships.effectiveRoles('u2', 'b1')).toEqual(['member', 'owner']);

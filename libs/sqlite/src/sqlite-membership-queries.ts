@@ -151,7 +151,7 @@ export class SqliteMembershipQueries implements MembershipQueries {
       .raw(true);
   }
 
-  /** The statement asking `n` (2..MAX_BATCH) questions, bound as `userId, orgId` pairs. */
+  /** The statement asking `n` (1..MAX_BATCH) questions, bound as `userId, orgId` pairs. */
   private batchOf(n: number): Statement<Array<string | null>, QuestionTuple> {
     let statement = this.batches[n];
     if (statement === undefined) {
@@ -254,8 +254,7 @@ export class SqliteMembershipQueries implements MembershipQueries {
         const chunk = pairs.slice(from, from + MAX_BATCH);
         const params: Array<string | null> = [];
         for (const p of chunk) params.push(p.userId, p.orgId);
-        const statement = chunk.length === 1 ? this.oneQuestion : this.batchOf(chunk.length);
-        for (const row of statement.all(...params)) rows[from + row[5]] = row;
+        for (const row of this.batchOf(chunk.length).all(...params)) rows[from + row[5]] = row;
       }
     }
     return rows.map(([orgId, parentId, status, platformAdmin, held], i) => ({

@@ -4,6 +4,14 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { StatementCache } from './statement-cache';
 
+/**
+ * The platform admins after a keyset, in id order: the partial index `users_platform_admin` holds only them. Named
+ * with INDEXED BY: without statistics the planner prefers scanning the covering `users_access` from the keyset on,
+ * which reads every user (search/subject fell from ~2,600 to ~420 pages a second at the bench's 100k users).
+ */
+export const PLATFORM_ADMINS_SQL = `SELECT id FROM users INDEXED BY users_platform_admin
+  WHERE platform_admin = 1 AND id > ? AND status = 'active' ORDER BY id LIMIT ?`;
+
 /** Arms per compound SELECT: well under SQLite's SQLITE_MAX_COMPOUND_SELECT (500). */
 const MAX_ARMS = 200;
 
@@ -35,12 +43,7 @@ export class SqliteAccessSearchQueries implements AccessSearchQueries {
          ORDER BY m.user_id LIMIT ?`,
       )
       .pluck();
-    // The partial index users_platform_admin: the few platform admins, in id order.
-    this.platformAdmins = db
-      .prepare<[string, number], string>(
-        `SELECT id FROM users WHERE platform_admin = 1 AND id > ? AND status = 'active' ORDER BY id LIMIT ?`,
-      )
-      .pluck();
+    this.platformAdmins = db.prepare<[string, number], string>(PLATFORM_ADMINS_SQL).pluck();
     this.clientsWith = db.prepare(
       `SELECT id, client_id FROM clients
        WHERE org_id IN (SELECT value FROM json_each(?)) AND id > ?

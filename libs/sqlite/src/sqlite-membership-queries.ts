@@ -74,6 +74,41 @@ interface UserMembershipRow {
 }
 
 /**
+ * The statement of accessQuestions over `from` (a row source with the question's user id, organization id and
+ * index expressions): the organization and the user by primary key, and the user's inherited roles on the
+ * organization (effectiveRoles's answer) in one row per question. A user's first FEW_MEMBERSHIPS + 1 confirmed
+ * direct memberships are each probed in the closure's primary key (is it the organization or above it?), in one
+ * scan that also counts them: `[count, [roles, ...]]`. A user with more (count over FEW_MEMBERSHIPS, where the
+ * scan may have stopped short) is asked again from the organization's side (`inheritedRoles`: its ancestors, each
+ * probed in the memberships key). On a deep tree (depth 10: 11 ancestors) a user with one membership costs 2
+ * index searches instead of 11. Every search is on a covering index (read-models-schema.ts,
+ * "access-question-indexes"), the first two named with INDEXED BY.
+ */
+const accessQuestionsSql = (from: string, userId: string, orgId: string, index: string): string =>
+  `SELECT o.id, o.parent_id, u.status, u.platform_admin,
+     (SELECT json_array(count(*), json_group_array(json(f.roles)) FILTER (WHERE EXISTS (
+               SELECT 1 FROM org_closure c WHERE c.ancestor_id = f.org_id AND c.descendant_id = ${orgId})))
+      FROM (SELECT m.org_id, m.roles FROM memberships m
+            WHERE m.user_id = ${userId} AND m.pending = 0 LIMIT ${FEW_MEMBERSHIPS + 1}) f)
+     ${index}
+   FROM ${from} LEFT JOIN orgs o INDEXED BY orgs_access ON o.id = ${orgId}
+     LEFT JOIN users u INDEXED BY users_access ON u.id = ${userId}`;
+
+/**
+ * accessQuestions for `n` questions bound as `userId, orgId` pairs: a VALUES list (with json_each and
+ * json_extract, and a second scan to count the memberships, a batch of 20 cost 90 µs instead of 71:
+ * `node bench/access-questions-micro.mjs`). Rows carry their question's index (last column) and are put in place
+ * by it: an ORDER BY would cost a temporary b-tree.
+ */
+export const accessQuestionsBatchSql = (n: number): string =>
+  accessQuestionsSql(
+    `(VALUES ${Array.from({ length: n }, (_, i) => `(${i}, ?, ?)`).join(', ')}) q`,
+    'q.column2',
+    'q.column3',
+    ', q.column1',
+  );
+
+/**
  * Membership queries. Joins with `orgs` drop memberships of organizations that no longer exist (the
  * projection deletes them too). Scopes (`withinSubtreesOf`) go through the closure: an organization is
  * inside a root's subtree when the closure links the root to it as an ancestor (itself included).
@@ -89,7 +124,6 @@ export class SqliteMembershipQueries implements MembershipQueries {
   private readonly oneQuestion: Statement<[string | null, string], QuestionTuple>;
   /** Batch statements by their number of questions (`batchOf`). */
   private readonly batches: Array<Statement<Array<string | null>, QuestionTuple> | undefined> = [];
-  private readonly questionSql: (from: string, userId: string, orgId: string, index: string) => string;
 
   constructor(private readonly db: SqliteDatabase) {
     this.byKey = db
@@ -123,30 +157,9 @@ export class SqliteMembershipQueries implements MembershipQueries {
        WHERE m.user_id = ? AND m.pending = 0 ORDER BY m.org_id`,
     );
     this.lists = new StatementCache(db);
-    // accessQuestions: the organization and the user by primary key, and the user's inherited roles on the
-    // organization (effectiveRoles's answer) in the same statement. A user's first FEW_MEMBERSHIPS + 1 confirmed
-    // direct memberships are each probed in the closure's primary key (is it the organization or above it?), in
-    // one scan that also counts them: `[count, [roles, ...]]`. A user with more (count over FEW_MEMBERSHIPS, where
-    // the scan may have stopped short) is asked again from the organization's side (`inheritedRoles`: its
-    // ancestors, each probed in the memberships key). On a deep tree (depth 10: 11 ancestors) a user with one
-    // membership costs 2 index searches instead of 11.
-    // Every search is on a covering index (read-models-schema.ts, "access-question-indexes").
-    // A batch binds its pairs as a VALUES list (one statement per batch size, prepared on first use): with
-    // json_each and json_extract, and a second scan to count the memberships, a batch of 20 cost 90 µs instead
-    // of 71 (`node bench/access-questions-micro.mjs`). Rows carry their question's index (last column) and are
-    // put in place by it: an ORDER BY would cost a temporary b-tree.
-    this.questionSql = (from: string, userId: string, orgId: string, index: string): string =>
-      `SELECT o.id, o.parent_id, u.status, u.platform_admin,
-         (SELECT json_array(count(*), json_group_array(json(f.roles)) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM org_closure c WHERE c.ancestor_id = f.org_id AND c.descendant_id = ${orgId})))
-          FROM (SELECT m.org_id, m.roles FROM memberships m
-                WHERE m.user_id = ${userId} AND m.pending = 0 LIMIT ${FEW_MEMBERSHIPS + 1}) f)
-         ${index}
-       FROM ${from} LEFT JOIN orgs o INDEXED BY orgs_access ON o.id = ${orgId}
-         LEFT JOIN users u INDEXED BY users_access ON u.id = ${userId}`;
     this.oneQuestion = db
       .prepare<[string | null, string], QuestionTuple>(
-        this.questionSql('(SELECT ? AS user_id, ? AS org_id) q', 'q.user_id', 'q.org_id', ', 0'),
+        accessQuestionsSql('(SELECT ? AS user_id, ? AS org_id) q', 'q.user_id', 'q.org_id', ', 0'),
       )
       .raw(true);
   }
@@ -155,12 +168,7 @@ export class SqliteMembershipQueries implements MembershipQueries {
   private batchOf(n: number): Statement<Array<string | null>, QuestionTuple> {
     let statement = this.batches[n];
     if (statement === undefined) {
-      const values = Array.from({ length: n }, (_, i) => `(${i}, ?, ?)`).join(', ');
-      statement = this.db
-        .prepare<Array<string | null>, QuestionTuple>(
-          this.questionSql(`(VALUES ${values}) q`, 'q.column2', 'q.column3', ', q.column1'),
-        )
-        .raw(true);
+      statement = this.db.prepare<Array<string | null>, QuestionTuple>(accessQuestionsBatchSql(n)).raw(true);
       this.batches[n] = statement;
     }
     return statement;

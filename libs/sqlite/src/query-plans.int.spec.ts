@@ -1,0 +1,36 @@
+import Database from 'better-sqlite3';
+import { applyMigrations } from './apply-migrations';
+import { READ_MODELS_MIGRATIONS } from './read-models-schema';
+import { PLATFORM_ADMINS_SQL } from './sqlite-access-search-queries';
+import { accessQuestionsBatchSql } from './sqlite-membership-queries';
+
+/**
+ * The hot read statements use the indexes meant for them (EXPLAIN QUERY PLAN on the migrated schema). Without
+ * statistics SQLite's planner picks by shape, and an index added for one statement can win another: the covering
+ * `users_access` (for access questions) once took the platform admins' range from its partial index and read
+ * every user per search/subject page.
+ */
+describe('query plans of the SQLite read models', () => {
+  const db = new Database(':memory:');
+  applyMigrations(db, READ_MODELS_MIGRATIONS);
+  afterAll(() => db.close());
+  const plan = (sql: string, params: unknown[]): string[] =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+
+  it('platform admins: a range of their partial index only', () => {
+    expect(plan(PLATFORM_ADMINS_SQL, ['', 10])).toEqual(['SEARCH users USING INDEX users_platform_admin (id>?)']);
+  });
+
+  it('access questions: every search on a covering index, no scan, no sort', () => {
+    const steps = plan(accessQuestionsBatchSql(3), ['u', 'o', 'u', 'o', 'u', 'o']);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        'SEARCH o USING COVERING INDEX orgs_access (id=?) LEFT-JOIN',
+        'SEARCH u USING COVERING INDEX users_access (id=?) LEFT-JOIN',
+        'SEARCH m USING COVERING INDEX memberships_user (user_id=?)',
+        'SEARCH c USING PRIMARY KEY (ancestor_id=? AND descendant_id=?)',
+      ]),
+    );
+    expect(steps.filter((s) => /TEMP B-TREE|^SCAN (o|u|m|c)\b/.test(s))).toEqual([]);
+  });
+});

@@ -81,6 +81,7 @@ async function startOnPort(
     store,
     checkpoint,
     topic: settings.topic,
+    source: settings.issuer,
     logger: log,
   });
   await publisher.start();

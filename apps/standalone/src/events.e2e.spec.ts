@@ -1,3 +1,5 @@
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 let app: TestApp;
@@ -102,5 +104,48 @@ describe('the event log', () => {
     expect((await app.call('GET', '/api/v1/events?after=-1')).status).toBe(400);
     expect((await app.call('GET', '/api/v1/events?since=yesterday')).status).toBe(400);
     expect((await app.call('GET', '/api/v1/events?cursor=zzz')).status).toBe(400);
+  });
+
+  it("publishes every type's schemas without a token, and every event served is valid against its envelope schema", async () => {
+    // Something of each kind first: organizations moved and deleted, a user and a membership, client credentials.
+    const root = await createOrg(app, 'Typed');
+    const child = await createOrg(app, 'Typed child', root.id);
+    await app.call('PUT', `/api/v1/orgs/${child.id}`, { body: { name: 'Typed child', parentId: null } });
+    await app.call('POST', `/api/v1/orgs/${root.id}/users`, {
+      body: { email: 'typed@example.test', name: 'Ty', password: 'a long enough password', roles: ['member'] },
+    });
+    await app.call('POST', '/api/v1/oauth2/client-credentials', {
+      body: { name: 'typed', orgId: root.id, scopes: ['orgs:read'] },
+    });
+    await app.call('DELETE', `/api/v1/orgs/${child.id}`);
+
+    const res = await app.call('GET', '/api/v1/events/schemas', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+    const byType = new Map<string, any>(res.body.items.map((item: any) => [item.type, item]));
+    expect(byType.get('OrgMoved')).toMatchObject({
+      version: 1,
+      cloudEventType: 'dev.arbor.iam.OrgMoved',
+      dataSchema: { $id: 'https://arbor.dev/schemas/events/OrgMoved/v1.json' },
+      envelopeSchema: { $id: 'https://arbor.dev/schemas/events/OrgMoved/v1.envelope.json' },
+    });
+    const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true }));
+    for (const item of res.body.items) ajv.addSchema(item.dataSchema);
+    const validators = new Map([...byType].map(([type, item]) => [type, ajv.compile(item.envelopeSchema)]));
+    const events = await allEvents();
+    const types = new Set(events.map((e) => e.type));
+    for (const type of [
+      'UserCreated',
+      'OrgCreated',
+      'OrgMoved',
+      'OrgDeleted',
+      'UserAddedToOrg',
+      'ClientCredentialIssued',
+    ])
+      expect(types).toContain(type);
+    for (const e of events) {
+      const validate = validators.get(e.type)!;
+      expect([e.position, e.type, validate(e), validate.errors ?? null]).toEqual([e.position, e.type, true, null]);
+    }
   });
 });

@@ -5,6 +5,7 @@ export {
   type PublisherCheckpoint,
 } from './kafka-event-publisher';
 export {
+  DEFAULT_CLOUDEVENTS_SOURCE,
   DEFAULT_EVENTS_TOPIC,
   ORG_PATH_HEADER,
   decodeEventMessage,

@@ -1,4 +1,11 @@
-import type { Actor, StoredEvent } from '@arbor/domain';
+import {
+  EVENT_CATALOGUE,
+  cloudEventTypeOf,
+  eventEnvelopeSchemaId,
+  isKnownEventType,
+  type Actor,
+  type StoredEvent,
+} from '@arbor/domain';
 import type { IHeaders, Message } from 'kafkajs';
 
 /** The topic committed events travel on, unless configured otherwise. */
@@ -6,6 +13,9 @@ export const DEFAULT_EVENTS_TOPIC = 'iam.events.v1';
 
 /** The event's `orgPath` (root first, JSON array): not part of the public envelope, so carried beside it. */
 export const ORG_PATH_HEADER = 'x-arbor-org-path';
+
+/** The CloudEvents `source` of events whose publisher names none (its issuer URL is the usual one). */
+export const DEFAULT_CLOUDEVENTS_SOURCE = 'urn:arbor:iam';
 
 /**
  * The message key: the root organization of the tree the event is about, so that all events of one tree
@@ -19,8 +29,17 @@ export function eventMessageKey(event: StoredEvent): string {
  * A stored event as a Kafka message: the value is the public event envelope (contract section 8) as JSON,
  * exactly the fields the event API serves, so other services can consume the topic without knowing our
  * internals; `orgPath` rides in a header.
+ *
+ * The message is also a CloudEvent 1.0 in the Kafka protocol binding's binary content mode: its attributes are
+ * `ce_` headers (`specversion` 1.0, `id` the event id, `source` the publisher's, `type` `dev.arbor.iam.<type>`,
+ * `time` occurredAt, `subject` the stream, `dataschema` the envelope schema's `$id` for known types) and
+ * `content-type` is the data's media type; the CloudEvent's data is the message value, the envelope. So a
+ * CloudEvents SDK reads the topic as it is, and a consumer of the envelope notices nothing.
  */
-export function encodeEventMessage(event: StoredEvent): Message & { key: string; value: string; headers: IHeaders } {
+export function encodeEventMessage(
+  event: StoredEvent,
+  source: string = DEFAULT_CLOUDEVENTS_SOURCE,
+): Message & { key: string; value: string; headers: IHeaders } {
   const envelope = {
     id: event.id,
     type: event.type,
@@ -31,11 +50,20 @@ export function encodeEventMessage(event: StoredEvent): Message & { key: string;
     actor: event.actor,
     data: event.data,
   };
-  return {
-    key: eventMessageKey(event),
-    value: JSON.stringify(envelope),
-    headers: { [ORG_PATH_HEADER]: JSON.stringify(event.orgPath) },
+  const headers: IHeaders = {
+    [ORG_PATH_HEADER]: JSON.stringify(event.orgPath),
+    ce_specversion: '1.0',
+    ce_id: event.id,
+    ce_source: source,
+    ce_type: cloudEventTypeOf(event.type),
+    ce_time: event.occurredAt,
+    ce_subject: event.streamId,
+    'content-type': 'application/json',
   };
+  // An event of a type this code does not know (written by newer code) is passed on without a schema.
+  if (isKnownEventType(event.type))
+    headers.ce_dataschema = eventEnvelopeSchemaId(event.type, EVENT_CATALOGUE[event.type].version);
+  return { key: eventMessageKey(event), value: JSON.stringify(envelope), headers };
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';

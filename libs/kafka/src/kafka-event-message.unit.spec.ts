@@ -1,5 +1,11 @@
 import type { StoredEvent } from '@arbor/domain';
-import { ORG_PATH_HEADER, decodeEventMessage, encodeEventMessage, eventMessageKey } from './kafka-event-message';
+import {
+  DEFAULT_CLOUDEVENTS_SOURCE,
+  ORG_PATH_HEADER,
+  decodeEventMessage,
+  encodeEventMessage,
+  eventMessageKey,
+} from './kafka-event-message';
 
 const event = (orgPath: string[], streamId = 'org-x'): StoredEvent => ({
   id: '6f1c1d8e-0000-4000-8000-000000000001',
@@ -43,6 +49,29 @@ describe('Kafka event messages', () => {
     };
     expect(decodeEventMessage(received)).toEqual(e);
     expect(decodeEventMessage({ value: message.value })).toEqual({ ...e, orgPath: [] });
+  });
+
+  it('is a CloudEvent in binary content mode: ce_ headers, the envelope as its data', () => {
+    const e = { ...event(['root']), data: { orgId: 'org_1', parentId: null } } satisfies StoredEvent;
+    const message = encodeEventMessage({ ...e, type: 'OrgDeleted' }, 'https://iam.example.com');
+    expect(message.headers).toEqual({
+      [ORG_PATH_HEADER]: '["root"]',
+      ce_specversion: '1.0',
+      ce_id: e.id,
+      ce_source: 'https://iam.example.com',
+      ce_type: 'dev.arbor.iam.OrgDeleted',
+      ce_time: e.occurredAt,
+      ce_subject: e.streamId,
+      ce_dataschema: 'https://arbor.dev/schemas/events/OrgDeleted/v1.envelope.json',
+      'content-type': 'application/json',
+    });
+    // The source defaults; a type this code does not know (written by newer code) goes without a schema.
+    const unknown = encodeEventMessage({ ...e, type: 'SomethingNew' });
+    expect(unknown.headers.ce_source).toBe(DEFAULT_CLOUDEVENTS_SOURCE);
+    expect(unknown.headers.ce_type).toBe('dev.arbor.iam.SomethingNew');
+    expect(unknown.headers).not.toHaveProperty('ce_dataschema');
+    // The headers change nothing for envelope consumers.
+    expect(decodeEventMessage(message)).toEqual({ ...e, type: 'OrgDeleted' });
   });
 
   it('refuses what is not an event envelope', () => {

@@ -2,7 +2,7 @@ import type { EventStore, Logger } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { createKafkaClient, type KafkaConnectionOptions } from './kafka-client';
-import { DEFAULT_EVENTS_TOPIC, encodeEventMessage } from './kafka-event-message';
+import { DEFAULT_CLOUDEVENTS_SOURCE, DEFAULT_EVENTS_TOPIC, encodeEventMessage } from './kafka-event-message';
 
 /**
  * Where the publisher keeps the position of the last event the broker acknowledged. The caller provides
@@ -19,6 +19,8 @@ export interface KafkaEventPublisherOptions extends KafkaConnectionOptions {
   store: EventStore;
   checkpoint: PublisherCheckpoint;
   topic?: string;
+  /** The CloudEvents `source` of every message (a URI-reference): the issuer. Default `urn:arbor:iam`. */
+  source?: string;
   /** Events per produce request. Default 500. */
   batchSize?: number;
   /** How often the log is polled when nothing calls `notify()`. Default 100 ms. */
@@ -47,6 +49,7 @@ export interface KafkaEventPublisherOptions extends KafkaConnectionOptions {
 export class KafkaEventPublisher {
   private readonly kafka: Kafka;
   private readonly topic: string;
+  private readonly source: string;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly maxBackoffMs: number;
@@ -62,6 +65,7 @@ export class KafkaEventPublisher {
   constructor(private readonly options: KafkaEventPublisherOptions) {
     this.kafka = createKafkaClient(options, 'arbor-event-publisher');
     this.topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
+    this.source = options.source ?? DEFAULT_CLOUDEVENTS_SOURCE;
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
@@ -137,7 +141,11 @@ export class KafkaEventPublisher {
     if (batch.length === 0) return 0;
     const producer = await this.connectedProducer();
     // acks -1: every in-sync replica has the batch. Only then does the checkpoint move.
-    await producer.send({ topic: this.topic, acks: -1, messages: batch.map(encodeEventMessage) });
+    await producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: batch.map((e) => encodeEventMessage(e, this.source)),
+    });
     const last = batch[batch.length - 1].position;
     await this.options.checkpoint.save(last);
     this.acknowledged = last;

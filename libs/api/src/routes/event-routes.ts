@@ -1,6 +1,14 @@
 import { Type } from '@sinclair/typebox';
-import { IamError, type StoredEvent } from '@arbor/domain';
-import type { Principal } from '@arbor/application';
+import {
+  EVENT_CATALOGUE,
+  EVENT_TYPES,
+  IamError,
+  cloudEventTypeOf,
+  eventDataSchemaOf,
+  eventEnvelopeSchemaOf,
+  type StoredEvent,
+} from '@arbor/domain';
+import { deepFreeze, type Principal } from '@arbor/application';
 import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
@@ -21,7 +29,57 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
+/**
+ * The schemas of every event type at its current version (contract section 8), in catalogue order: `dataSchema`
+ * for `data`, `envelopeSchema` for the whole event (it refers to `dataSchema` by `$id`), and the CloudEvents
+ * `type` the Kafka topic gives it. Built once and frozen: the response is encoded once (write-response.ts).
+ */
+export const eventSchemasBody = deepFreeze({
+  items: EVENT_TYPES.map((type) => ({
+    type,
+    version: EVENT_CATALOGUE[type].version,
+    cloudEventType: cloudEventTypeOf(type),
+    dataSchema: eventDataSchemaOf(type),
+    envelopeSchema: eventEnvelopeSchemaOf(type),
+  })),
+});
+
+const schemaObject = Type.Object({}, { additionalProperties: true, description: 'A JSON Schema (draft 2020-12).' });
+
 export const eventRoutes: RouteDefinition<ApiContext>[] = [
+  defineApiRoute({
+    operationId: 'listEventSchemas',
+    method: 'get',
+    path: '/events/schemas',
+    summary: 'The JSON Schemas of every event type at its current version: its data and its whole envelope.',
+    tags: ['Events'],
+    // What the open-source catalogue says anyway (docs/events/schemas): subscribers without an API token need it.
+    auth: 'none',
+    responseHeaders: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'public, max-age=300' },
+    responses: {
+      200: {
+        description: 'One entry per event type, in catalogue order.',
+        schema: Type.Object(
+          {
+            items: Type.Array(
+              Type.Object(
+                {
+                  type: Type.String({ description: "The event type, as in an event's `type`." }),
+                  version: Type.Integer({ minimum: 1, description: 'The current version of its data.' }),
+                  cloudEventType: Type.String({ description: 'The CloudEvents `type` on the Kafka topic.' }),
+                  dataSchema: schemaObject,
+                  envelopeSchema: schemaObject,
+                },
+                { additionalProperties: false },
+              ),
+            ),
+          },
+          { additionalProperties: false, title: 'EventSchemaList' },
+        ),
+      },
+    },
+    handler: async () => ({ status: 200, body: eventSchemasBody }),
+  }),
   defineApiRoute({
     operationId: 'listEvents',
     method: 'get',

@@ -9,12 +9,14 @@ import type {
 import type { OrgTree } from '../org-tree';
 import { ACCESS_EVENTS } from './access-events';
 import type { EventTypeEntry, JsonSchema, PersonalDataFields } from './catalogue-entry';
+import { eventEnvelopeSchema } from './event-envelope';
 import { ORG_EVENTS } from './org-events';
 import { ROLE_EVENTS } from './role-events';
 import { upcastEvent } from './upcast';
 import { USER_EVENTS } from './user-events';
 
 export * from './catalogue-entry';
+export { cloudEventTypeOf, eventEnvelopeSchemaId } from './event-envelope';
 export { upcastEvent, type UpcastEntry } from './upcast';
 
 /**
@@ -39,6 +41,13 @@ export const isKnownEventType = (type: string): type is DomainEventType =>
 
 /** The JSON Schema (draft 2020-12) of `type`'s data at its current version; its `$id` names type and version. */
 export const eventDataSchemaOf = (type: DomainEventType): JsonSchema => EVENT_CATALOGUE[type].schema;
+
+/**
+ * The envelope schema of `type` at its current version (`eventEnvelopeSchema`): the whole event, `data` by
+ * reference to `eventDataSchemaOf(type)`.
+ */
+export const eventEnvelopeSchemaOf = (type: DomainEventType): JsonSchema =>
+  eventEnvelopeSchema(type, EVENT_CATALOGUE[type].version);
 
 /**
  * The `orgPath` of a decided event (root first, the organization itself last), computed against the tree

@@ -3,7 +3,9 @@
 // 2,000 single questions, over the read models of a kept bench seed. Run after `npm run build` and
 //   node bench/run.mjs --embedded-only --only empty_route --duration 2 --data-dir /tmp/arbor-seed
 // then: node bench/access-questions-micro.mjs /tmp/arbor-seed
-// Check out and build another commit to compare (the numbers are µs per call, best of 3 rounds).
+// Check out and build another commit to compare (the numbers are µs per call, best of 3 rounds). The seed is opened
+// read-only: one written before the read models' migration 'access-question-indexes' lacks the indexes this build
+// names ("no such index: orgs_access"); start the server on it once to migrate it, or seed afresh.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 

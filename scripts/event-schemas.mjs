@@ -7,9 +7,10 @@
 import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const domain = require(join(root, 'libs/domain/dist/index.js'));
 const check = process.argv.includes('--check');
 const out = join(root, 'docs/events/schemas');

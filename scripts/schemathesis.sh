@@ -69,7 +69,7 @@ log "fuzzing $url/api/v1/openapi.json"
 report=
 if [ -n "${CI:-}" ]; then
   report=${SCHEMATHESIS_REPORT:-$PWD/.schemathesis-report.txt}
-  exec 3>&1 >"$report" 2>&1
+  exec 3>&1 4>&2 >"$report" 2>&1
 fi
 status=0
 # env -u FORCE_COLOR: rich counts any FORCE_COLOR, even 0, as "force colour" (CI sets it 0 for Jest, NO_COLOR for this).
@@ -83,7 +83,7 @@ env -u FORCE_COLOR ARBOR_FUZZ_ACCOUNT_ID=$account SCHEMATHESIS_HOOKS=schemathesi
   --no-color \
   "$@" || status=$?
 if [ -n "$report" ]; then
-  exec 1>&3 2>&1 3>&-
+  exec 1>&3 2>&4 3>&- 4>&-
   if [ "$status" -eq 0 ]; then
     operations=$(sed -n 's/^ *Tested: *\([0-9]*\).*/\1/p' "$report" | tail -n 1)
     cases=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$report" | tail -n 1)

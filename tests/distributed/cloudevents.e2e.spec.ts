@@ -16,7 +16,7 @@ import {
 
 /**
  * What an internal service subscribed to the Kafka topic receives (contract section 8): every event the event API
- * serves, once, as a CloudEvent 1.0 in binary content mode (`ce_` headers) whose data is the event envelope, and
+ * serves (at least once: a redelivery would repeat an id), as a CloudEvent 1.0 in binary content mode (`ce_` headers) whose data is the event envelope, and
  * valid against the envelope schema that `GET /api/v1/events/schemas` (and docs/events/schemas) publishes.
  */
 let app: TestApp;

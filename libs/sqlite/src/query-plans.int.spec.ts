@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { READ_MODELS_MIGRATIONS } from './read-models-schema';
 import { PLATFORM_ADMINS_SQL } from './sqlite-access-search-queries';
-import { accessQuestionsBatchSql } from './sqlite-membership-queries';
+import { INHERITED_ROLES_SQL, accessQuestionsBatchSql } from './sqlite-membership-queries';
 
 /**
  * The hot read statements use the indexes meant for them (EXPLAIN QUERY PLAN on the migrated schema). Without
@@ -19,6 +19,14 @@ describe('query plans of the SQLite read models', () => {
 
   it('platform admins: a range of their partial index only', () => {
     expect(plan(PLATFORM_ADMINS_SQL, ['', 10])).toEqual(['SEARCH users USING INDEX users_platform_admin (id>?)']);
+  });
+
+  it('inherited roles: the ancestors, each probed in the memberships key, never a scan of the user’s memberships', () => {
+    // The closure outside; each ancestor one equality search of a membership (user and organization both bound).
+    expect(plan(INHERITED_ROLES_SQL, ['u', 'o'])).toEqual([
+      'SEARCH c USING COVERING INDEX org_closure_parents (descendant_id=?)',
+      'SEARCH m USING COVERING INDEX memberships_user (user_id=? AND org_id=? AND pending=?)',
+    ]);
   });
 
   it('access questions: every search on a covering index, no scan, no sort', () => {

@@ -26,7 +26,11 @@
  *
  * Version 3 adds `users.sessions_not_before` (when the user was last disabled: tokens issued before it never
  * work again). It empties every table and the checkpoint, so the rebuild fills it from the whole history.
-
+ *
+ * Versions 8 and 9 (issue 13) add client credentials' roles and the custom role catalog; version 10 the covering
+ * indexes of access questions (`orgs_access`, `users_access`, `memberships_user` widened to pending and roles):
+ * indexes only, no rebuild. A statement that must keep another index names it with INDEXED BY or fixes its join
+ * order with CROSS JOIN (query-plans.int.spec.ts checks the hot ones).
  */
 export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
@@ -162,7 +166,7 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   // "access-question-indexes" (issue 13): what an access question reads of an organization, a user and a user's
   // memberships, each in one index search without visiting the table (MembershipQueries.accessQuestions names
   // the first two with INDEXED BY: the planner prefers the primary key's own index). `memberships_user` keeps its
-  // name and its order (user, organization) and now covers pending and roles. A batch of 20 questions: 71 -> 50 µs
+  // name and its order (user, organization) and now covers pending and roles. A batch of 20 questions: 71 -> 56 µs
   // (bench/access-questions-micro.mjs); the projection writes one more index entry per organization and user.
   `
   CREATE INDEX orgs_access ON orgs (id, parent_id);

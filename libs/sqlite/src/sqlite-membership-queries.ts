@@ -74,6 +74,18 @@ interface UserMembershipRow {
 }
 
 /**
+ * effectiveRoles: the organization's ancestors (itself included) from org_closure_parents, each probed in the
+ * covering `memberships_user` (user and organization both bound): one indexed lookup per level, no recursive walk,
+ * however many memberships the user has.
+ * CROSS JOIN keeps the closure outside: since `memberships_user` covers roles, the planner would otherwise start
+ * from the user's memberships, all of them, which is what this statement exists to avoid (query-plans.int.spec.ts).
+ * Binds `userId, orgId`.
+ */
+export const INHERITED_ROLES_SQL = `SELECT m.roles FROM org_closure c
+  CROSS JOIN memberships m ON m.org_id = c.ancestor_id AND m.user_id = ? AND m.pending = 0
+  WHERE c.descendant_id = ?`;
+
+/**
  * The statement of accessQuestions over `from` (a row source with the question's user id, organization id and
  * index expressions): the organization and the user by primary key, and the user's inherited roles on the
  * organization (effectiveRoles's answer) in one row per question. A user's first FEW_MEMBERSHIPS + 1 confirmed
@@ -143,15 +155,7 @@ export class SqliteMembershipQueries implements MembershipQueries {
       byUserSql(` AND m.pending = 0 AND EXISTS (SELECT 1 FROM org_closure c
                   WHERE c.descendant_id = m.org_id AND c.ancestor_id IN (SELECT value FROM json_each(?)))`),
     );
-    // The organization's ancestors (itself included) from org_closure_parents, each probed in the
-    // memberships primary key: one indexed lookup per level, no recursive walk.
-    this.inheritedRoles = db
-      .prepare<[string, string], string>(
-        `SELECT m.roles FROM org_closure c
-         JOIN memberships m ON m.org_id = c.ancestor_id AND m.user_id = ? AND m.pending = 0
-         WHERE c.descendant_id = ?`,
-      )
-      .pluck();
+    this.inheritedRoles = db.prepare<[string, string], string>(INHERITED_ROLES_SQL).pluck();
     this.roots = db.prepare(
       `SELECT m.org_id, m.roles FROM memberships m JOIN orgs o ON o.id = m.org_id
        WHERE m.user_id = ? AND m.pending = 0 ORDER BY m.org_id`,
@@ -273,7 +277,7 @@ export class SqliteMembershipQueries implements MembershipQueries {
   }
 
   /**
-   * The role ids of a `[count, [roles, ...]]` column (see the constructor); for a user with more than
+   * The role ids of a `[count, [roles, ...]]` column (see `accessQuestionsSql`); for a user with more than
    * FEW_MEMBERSHIPS confirmed memberships, read from the organization's side instead.
    */
   private heldRoles(column: string, pair: AccessQuestionKey): Role[] {

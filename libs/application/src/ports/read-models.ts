@@ -164,8 +164,8 @@ export interface MembershipQueries {
   /**
    * What access questions about users on organizations need (AuthZEN evaluations, issue 13), one entry per
    * pair and in their order, read together from one state of the read models, so a batch of evaluations costs
-   * one read (the SQLite adapter: one statement per 100 pairs, and one more per user with over 16 direct
-   * memberships): whether `orgId` exists, the user (undefined when unknown), and effectiveRoles(userId, orgId).
+   * one read (the SQLite adapter: one statement per 100 pairs, and one more per question about a user with
+   * over 16 confirmed direct memberships): whether `orgId` exists, the user (undefined when unknown), and effectiveRoles(userId, orgId).
    * `userId` null asks about the organization alone (`user` undefined, `roles` empty).
    */
   accessQuestions(pairs: ReadonlyArray<AccessQuestionKey>): Promise<AccessQuestionFacts[]>;

@@ -1,11 +1,14 @@
+import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
 import { CliError, resetAdminPassword, type CliIo } from './reset-admin-password';
 
 /**
- * `arbor <command>`: operator commands that work on a deployment's data. One so far; a later issue adds the
- * rest. Exit codes: 0 done, 1 refused or failed (the reason on stderr), 2 usage.
+ * `arbor <command>`: operator commands that work on a deployment's data. Exit codes: 0 done, 1 refused or
+ * failed (the reason on stderr), 2 usage (an unknown command).
  */
 const COMMANDS: Record<string, (io: CliIo) => Promise<void>> = {
   'reset-admin-password': resetAdminPassword,
+  'events export': (io) => eventsExport(io),
+  'events tail': (io) => eventsExport(io, { follow: true }),
 };
 
 const USAGE = `Usage: arbor <command>
@@ -16,6 +19,12 @@ Commands:
       must be stopped) or, with DATABASE_URL, of the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
       The password is IAM_BOOTSTRAP_ADMIN_PASSWORD, or standard input with --password-stdin, or generated
       and printed once. Every session of the admin ends.
+  ${EVENTS_EXPORT_USAGE}
+      The event log as NDJSON on standard output, one public envelope per line in position order, personal data
+      sealed: after a position (exclusive), up to a position or an RFC 3339 time (inclusive), one organization's
+      subtree, some types. Reads while the server runs (IAM_DATA_DIR, or DATABASE_URL and IAM_PG_SCHEMA).
+  arbor events tail [the same options]
+      events export --follow: after the last event, waits for the next ones until interrupted.
 `;
 
 function readStdin(): Promise<string> {
@@ -28,7 +37,11 @@ function readStdin(): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  const [name, ...args] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  // Two-word commands (`events export`) before one-word ones.
+  const twoWords = argv.length >= 2 ? `${argv[0]} ${argv[1]}` : undefined;
+  const [name, args] =
+    twoWords !== undefined && COMMANDS[twoWords] !== undefined ? [twoWords, argv.slice(2)] : [argv[0], argv.slice(1)];
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
     if (name === '--help' || name === 'help') {
@@ -37,6 +50,10 @@ async function main(): Promise<number> {
     }
     process.stderr.write(name === undefined ? USAGE : `Unknown command "${name}".\n\n${USAGE}`);
     return 2;
+  }
+  if (args.includes('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
   }
   try {
     await command({ env: process.env, args, readStdin, out: (line) => process.stdout.write(line + '\n') });

@@ -1,4 +1,5 @@
 import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
+import { REBUILD_USAGE, rebuild } from './rebuild';
 import { CliError, resetAdminPassword, type CliIo } from './reset-admin-password';
 
 /**
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, (io: CliIo) => Promise<void>> = {
   'reset-admin-password': resetAdminPassword,
   'events export': (io) => eventsExport(io),
   'events tail': (io) => eventsExport(io, { follow: true }),
+  rebuild: (io) => rebuild(io, { isTTY: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) }),
 };
 
 const USAGE = `Usage: arbor <command>
@@ -25,6 +27,9 @@ Commands:
       subtree, some types. Reads while the server runs (IAM_DATA_DIR, or DATABASE_URL and IAM_PG_SCHEMA).
   arbor events tail [the same options]
       events export --follow: after the last event, waits for the next ones until interrupted.
+  ${REBUILD_USAGE}
+      Drops the read models and replays the whole event log into them, with a progress bar and the rate on
+      standard error. The server must be stopped (IAM_DATA_DIR); with DATABASE_URL, stop the projectors first.
 `;
 
 function readStdin(): Promise<string> {

@@ -34,6 +34,8 @@ export class Projector {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = 0;
   private stopped = false;
+  /** Set during rebuild() only. */
+  private onProgress: ((position: number) => void) | undefined;
 
   constructor(
     private readonly deps: {
@@ -90,12 +92,21 @@ export class Projector {
     });
   }
 
-  /** Drops the read models and replays the whole log into them. */
-  async rebuild(): Promise<void> {
+  /**
+   * Drops the read models and replays the whole log into them. `onProgress` (optional) is called with the
+   * checkpoint after every batch applied during the replay. A failure is not thrown: it leaves `healthy` false
+   * (and is retried, see the class), so a caller that must know checks `healthy` once this resolves.
+   */
+  async rebuild(options: { onProgress?: (position: number) => void } = {}): Promise<void> {
     await this.draining;
     await this.deps.readModels.reset();
     this.checkpoint = 0;
-    await this.catchUp();
+    this.onProgress = options.onProgress;
+    try {
+      await this.catchUp();
+    } finally {
+      this.onProgress = undefined;
+    }
   }
 
   catchUp(): Promise<void> {
@@ -154,6 +165,7 @@ export class Projector {
     this.checkpoint = await this.deps.readModels.apply(projectable);
     this.failure = undefined;
     this.release();
+    this.onProgress?.(this.checkpoint);
   }
 
   private fail(e: unknown): void {

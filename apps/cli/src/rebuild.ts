@@ -1,0 +1,144 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  PersonalDataCipher,
+  Projector,
+  jsonLogger,
+  type Bus,
+  type EventStore,
+  type ReadModels,
+  type SecretVault,
+} from '@arbor/application';
+import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
+import { lockDataDir, openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
+import { CliError, type CliIo } from './reset-admin-password';
+
+export const REBUILD_USAGE = 'arbor rebuild';
+
+/** What the rebuild writes besides its result: progress, on standard error. */
+export interface ProgressOut {
+  /** Whether it is a terminal: then one line redrawn in place; otherwise a line per tenth. */
+  isTTY: boolean;
+  write(text: string): void;
+}
+
+interface Engines {
+  store: EventStore;
+  readModels: ReadModels;
+  vault: SecretVault;
+  close(): Promise<void>;
+}
+
+/**
+ * `arbor rebuild`: drops the read models and replays the whole event log into them (Projector.rebuild), with a
+ * progress bar and the rate on standard error and one result line on standard output:
+ * `Rebuilt the read models: <n> events in <s> s (<rate> events/s).` Personal data is opened with the vault, as
+ * the projector does; events of erased users project as erased.
+ *
+ * Embedded (no DATABASE_URL): the files of IAM_DATA_DIR (default ./data); refused while the server runs on them
+ * (arbor.lock), since its projector writes the same read models. Distributed (DATABASE_URL, IAM_PG_SCHEMA): the
+ * PostgreSQL read models; stop the projectors first (gateways keep answering, from read models being rebuilt).
+ * Errors (CliError, exit 1): an option given, no data, the server running, a replay that failed.
+ */
+export async function rebuild(io: CliIo, progress: ProgressOut): Promise<void> {
+  if (io.args.length > 0) throw new CliError(`Unknown option ${io.args[0]}. Usage: ${REBUILD_USAGE}`);
+  const engines = await openEngines(io.env);
+  try {
+    const noBus: Bus = {
+      publish: async () => undefined,
+      subscribe: () => () => undefined,
+      close: async () => undefined,
+    };
+    const log = jsonLogger({ app: 'arbor-cli' }, 'silent');
+    const projector = new Projector({
+      store: engines.store,
+      readModels: engines.readModels,
+      cipher: new PersonalDataCipher(engines.vault),
+      bus: noBus,
+      log,
+    });
+    const head = await engines.store.headPosition();
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const bar = progressBar(progress, head, seconds);
+    await projector.rebuild({ onProgress: bar.update });
+    if (!projector.healthy || projector.position < head)
+      throw new CliError(`The replay stopped at position ${projector.position} of ${head}; see the error above.`);
+    bar.done();
+    const s = seconds();
+    io.out(
+      `Rebuilt the read models: ${projector.position} events in ${s.toFixed(1)} s (${Math.round(projector.position / Math.max(s, 1e-6))} events/s).`,
+    );
+    projector.stop();
+  } finally {
+    await engines.close();
+  }
+}
+
+/** A bar of 30 cells, the count and the rate; redrawn in place on a terminal, a line per tenth elsewhere. */
+function progressBar(out: ProgressOut, head: number, seconds: () => number) {
+  let shownTenth = -1;
+  const line = (position: number): string => {
+    const share = head === 0 ? 1 : position / head;
+    const cells = Math.round(share * 30);
+    const rate = Math.round(position / Math.max(seconds(), 1e-6));
+    return `[${'#'.repeat(cells)}${' '.repeat(30 - cells)}] ${Math.floor(share * 100)}% ${position}/${head} events, ${rate} events/s`;
+  };
+  return {
+    update: (position: number) => {
+      if (out.isTTY) out.write(`\r${line(position)}`);
+      else {
+        const tenth = head === 0 ? 10 : Math.floor((position / head) * 10);
+        if (tenth > shownTenth) {
+          shownTenth = tenth;
+          out.write(`${line(position)}\n`);
+        }
+      }
+    },
+    done: () => {
+      if (out.isTTY) out.write('\n');
+    },
+  };
+}
+
+async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
+  if (env.DATABASE_URL) {
+    const schema = env.IAM_PG_SCHEMA || 'arbor';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
+    const [store, readModels, vault] = await Promise.all([
+      openPostgresEventStore(env.DATABASE_URL, { schema }),
+      openPostgresReadModels(env.DATABASE_URL, { schema }),
+      openPostgresSecretVault(env.DATABASE_URL, { schema }),
+    ]);
+    return {
+      store,
+      readModels,
+      vault,
+      close: async () => void (await Promise.allSettled([store.close(), readModels.close(), vault.close()])),
+    };
+  }
+  const dataDir = resolve(env.IAM_DATA_DIR || './data');
+  if (!existsSync(join(dataDir, 'events.sqlite')))
+    throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  let lock;
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    throw new CliError(
+      `${e instanceof Error ? e.message : String(e)} The server projects into the same read models: stop it, rebuild, start it again.`,
+    );
+  }
+  const store = openSqliteEventStore(join(dataDir, 'events.sqlite'));
+  const readModels = openSqliteReadModels(join(dataDir, 'read-models.sqlite'));
+  const vault = openSqliteSecretVault(join(dataDir, 'vault.sqlite'));
+  return {
+    store,
+    readModels,
+    vault,
+    close: async () => {
+      await Promise.allSettled([store.close(), readModels.close(), vault.close()]);
+      lock.release();
+    },
+  };
+}

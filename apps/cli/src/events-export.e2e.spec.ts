@@ -92,6 +92,81 @@ describe('arbor events export', () => {
     expect((await tail.done).code).toBe(0);
   });
 
+  it('writes every line to a slow reader, and ends quietly when the reader goes away', async () => {
+    // More than a pipe buffer (64 KiB) of lines, read only after a pause.
+    const root = await createOrg(app, 'Many');
+    for (let i = 0; i < 15; i++)
+      await Promise.all(Array.from({ length: 20 }, (_, j) => createOrg(app, `Many ${i}-${j}`, root.id)));
+    const expected = (await served('')).length;
+    expect(expected).toBeGreaterThan(300);
+    const slow = arbor(['events', 'export']);
+    slow.child.stdout!.pause();
+    await new Promise((r) => setTimeout(r, 500));
+    slow.child.stdout!.resume();
+    expect((await slow.done).code).toBe(0);
+    expect(slow.lines()).toHaveLength(expected);
+
+    // `arbor events export | head -1`: the reader leaves after one line.
+    const head = spawn(
+      'bash',
+      ['-c', `"${process.execPath}" "${MAIN}" events export | head -1; echo "exit \${PIPESTATUS[0]}" >&2`],
+      {
+        env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir },
+      },
+    );
+    let out = '';
+    let err = '';
+    head.stdout.on('data', (d) => (out += d));
+    head.stderr.on('data', (d) => (err += d));
+    await new Promise((r) => head.once('exit', r));
+    expect(out.trim().split('\n')).toHaveLength(1);
+    // No stack trace, no EPIPE: exit 0 (the shell's own start-up lines aside).
+    expect(err).toMatch(/(^|\n)exit 0\n$/);
+    expect(err).not.toMatch(/EPIPE|Error|at /);
+  });
+
+  it("reads --until and --type by the event API's rules, refusing what it cannot mean", async () => {
+    const stamp = (await served('')).at(-1).occurredAt as string;
+    const at = async (until: string) => (await exported(['--until', until])).length;
+    const all = (await served('')).length;
+    // Offsets, a leap second, lower-case separators: what RFC 3339 allows.
+    expect(await at(stamp)).toBe(all);
+    expect(await at(stamp.replace('Z', '+00:00').replace('T', 't'))).toBe(all);
+    expect(await at('2000-12-31T23:59:60Z')).toBe(0);
+    expect(await at('9999-12-31T23:59:59.999z')).toBe(all);
+    for (const bad of ['2026-12-01T13:36:17.831', '2026-02-30T00:00:00Z', '0000-01-01T00:00:00Z', 'yesterday']) {
+      const run = arbor(['events', 'export', '--until', bad]);
+      expect([bad, await run.done]).toEqual([
+        bad,
+        { code: 1, stderr: expect.stringContaining('--until must be an RFC 3339') },
+      ]);
+    }
+    // Types: repeatable and comma-separated; none empty; each one known.
+    const types = await exported(['--type', 'OrgCreated', '--type', 'OrgUpdated,UserCreated']);
+    expect(new Set(types.map((e) => e.type))).toEqual(new Set(['OrgCreated', 'OrgUpdated', 'UserCreated']));
+    for (const [args, message] of [
+      [['--type', ''], 'none empty'],
+      [['--type', ','], 'none empty'],
+      [['--type', 'orgcreated'], 'Unknown event type orgcreated'],
+      [['--org', ''], '--org needs an organization id'],
+      [['--org', 'a', '--org', 'b'], '--org may be given once'],
+      [['--after', '9007199254740992'], 'from 0 to 2^53 - 1'],
+    ] as const) {
+      const run = arbor(['events', 'export', ...args]);
+      expect([args, await run.done]).toEqual([args, { code: 1, stderr: expect.stringContaining(message) }]);
+    }
+    expect(await exported(['--after', '9007199254740991'])).toEqual([]);
+  });
+
+  it('tail stops at --until-position, and refuses --until', async () => {
+    const head = (await served('')).at(-1).position;
+    const tail = arbor(['events', 'tail', '--until-position', String(head)]);
+    expect((await tail.done).code).toBe(0);
+    expect(tail.lines().at(-1).position).toBe(head);
+    const refused = arbor(['events', 'tail', '--until', '2026-01-01T00:00:00Z']);
+    expect(await refused.done).toEqual({ code: 1, stderr: expect.stringContaining('a tail never reaches') });
+  });
+
   it('refuses what it cannot read, with the reason', async () => {
     const bad = arbor(['events', 'export', '--until', 'yesterday']);
     expect(await bad.done).toEqual({
@@ -109,5 +184,20 @@ describe('arbor events export', () => {
     expect([code, stderr]).toEqual([1, expect.stringContaining('No Arbor data in')]);
     const help = arbor(['events', 'export', '--help']);
     expect((await help.done).code).toBe(0);
+    // Read-only: an empty file where the log should be is refused and left as it was (not created, not migrated).
+    const { mkdtempSync, writeFileSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const empty = mkdtempSync(join(tmpdir(), 'arbor-cli-empty-'));
+    writeFileSync(join(empty, 'events.sqlite'), '');
+    const onEmpty = spawn(process.execPath, [MAIN, 'events', 'export'], {
+      env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: empty },
+    });
+    let emptyErr = '';
+    onEmpty.stderr.on('data', (d) => (emptyErr += d));
+    expect([await new Promise((r) => onEmpty.once('exit', r)), emptyErr]).toEqual([
+      1,
+      expect.stringContaining('schema version 0'),
+    ]);
+    expect(statSync(join(empty, 'events.sqlite')).size).toBe(0);
   });
 });

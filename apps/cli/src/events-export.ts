@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EventQuery, EventStore } from '@arbor/application';
-import type { StoredEvent } from '@arbor/domain';
+import { EVENT_TYPES, isKnownEventType, type StoredEvent } from '@arbor/domain';
 import { openPostgresEventStore } from '@arbor/postgres';
-import { openSqliteEventStore } from '@arbor/sqlite';
+import { openSqliteEventStoreReadOnly } from '@arbor/sqlite';
 import { CliError, type CliIo } from './reset-admin-password';
 
 /** Events read per query. */
@@ -21,32 +21,47 @@ export const EVENTS_EXPORT_USAGE = `arbor events export [--after N] [--until-pos
  * occurredAt, actor, data}`; personal data stays sealed, so an export of an erased user's events holds nothing
  * readable of them). For auditors: the log as of a moment (`--until-position`, `--until` an RFC 3339 instant:
  * inclusive), one organization's subtree (`--org`: events about it or anything below it then), some types
- * (`--type`), from a position on (`--after`, exclusive). `--follow` keeps going: after the last event it waits for
- * the next ones (every 250 ms) until interrupted (`arbor events tail`).
+ * (`--type`, repeatable or comma-separated, each a type the catalogue knows), from a position on (`--after`,
+ * exclusive). `--follow` keeps going: after the last event it waits for the next ones (every 250 ms) until
+ * interrupted or `--until-position` is reached (`arbor events tail`; `--until` is refused there). Lines are
+ * written with backpressure (a slow reader slows the export, not its memory).
  *
- * Reads only, while the server runs: the embedded profile's `IAM_DATA_DIR/events.sqlite` (a WAL reader beside the
- * server's writer) or, with DATABASE_URL, the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
+ * Reads only, while the server runs: the embedded profile's `IAM_DATA_DIR/events.sqlite`, opened read-only (a WAL
+ * reader beside the server's writer; nothing created, migrated or written) or, with DATABASE_URL, the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
  * Errors (CliError, exit 1): an unknown or malformed option, no data where IAM_DATA_DIR points.
  */
 export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}): Promise<void> {
   const query = parseOptions(io.args);
   const follow = options.follow === true || query.follow;
+  if (follow && query.filter.until !== undefined)
+    throw new CliError('--until bounds the log by time, which a tail never reaches: use `arbor events export`.');
   const store = await openEventStore(io.env);
+  // A tail ends on SIGINT or SIGTERM between pages, its store closed; a plain export keeps the default (it holds
+  // nothing to flush but what it already wrote).
   let stopped = false;
   const stop = (): void => void (stopped = true);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (follow) {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
   try {
     let after = query.after;
     for (;;) {
+      if (query.untilPosition !== undefined && after >= query.untilPosition) return;
       const events = await store.readAll({ ...query.filter, after, limit: PAGE });
+      let page = '';
       for (const event of events) {
-        if (query.untilPosition !== undefined && event.position > query.untilPosition) return;
-        io.out(JSON.stringify(publicEnvelope(event)));
+        if (query.untilPosition !== undefined && event.position > query.untilPosition) break;
+        page += `${JSON.stringify(publicEnvelope(event))}\n`;
         after = event.position;
       }
+      if (page !== '') await io.write(page);
+      if (events.length > 0 && query.untilPosition !== undefined && after >= query.untilPosition) return;
+      // A turn of the event loop per page, so that a signal is seen even while a long log is read.
+      await new Promise((r) => setImmediate(r));
+      if (stopped) return;
       if (events.length === PAGE) continue;
-      if (!follow || stopped) return;
+      if (!follow) return;
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
       if (stopped) return;
     }
@@ -74,39 +89,72 @@ function parseOptions(args: string[]): ExportQuery {
       args,
       strict: true,
       options: {
-        after: { type: 'string' },
-        'until-position': { type: 'string' },
-        until: { type: 'string' },
-        org: { type: 'string' },
-        type: { type: 'string' },
+        after: { type: 'string', multiple: true },
+        'until-position': { type: 'string', multiple: true },
+        until: { type: 'string', multiple: true },
+        org: { type: 'string', multiple: true },
+        type: { type: 'string', multiple: true },
         follow: { type: 'boolean' },
       },
     }));
   } catch (e) {
     throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${EVENTS_EXPORT_USAGE}`);
   }
-  const position = (name: string, text: string | undefined): number | undefined => {
+  const once = (name: string, given: string[] | undefined): string | undefined => {
+    if (given !== undefined && given.length > 1) throw new CliError(`--${name} may be given once.`);
+    return given?.[0];
+  };
+  const position = (name: string): number | undefined => {
+    const text = once(name, values[name as 'after' | 'until-position']);
     if (text === undefined) return undefined;
-    if (!/^\d{1,15}$/.test(text)) throw new CliError(`--${name} must be a log position (0 or more), not "${text}".`);
+    if (!/^\d{1,16}$/.test(text) || Number(text) > Number.MAX_SAFE_INTEGER)
+      throw new CliError(`--${name} must be a log position from 0 to 2^53 - 1, not "${text}".`);
     return Number(text);
   };
-  let until: string | undefined;
-  if (values.until !== undefined) {
-    const ms = Date.parse(values.until);
-    if (!/^\d{4}-\d\d-\d\dT/.test(values.until) || Number.isNaN(ms))
-      throw new CliError(`--until must be an RFC 3339 date-time (2026-03-01T00:00:00Z), not "${values.until}".`);
-    until = new Date(ms).toISOString();
+  const untilText = once('until', values.until);
+  const org = once('org', values.org);
+  if (org !== undefined && org.trim() === '') throw new CliError('--org needs an organization id.');
+  // Several --type, or one with commas: every type named, each one the catalogue knows.
+  let types: string[] | undefined;
+  if (values.type !== undefined) {
+    types = values.type.flatMap((t) => t.split(',')).map((t) => t.trim());
+    if (types.some((t) => t === ''))
+      throw new CliError('--type needs event types separated by commas, with none empty.');
+    const unknown = types.filter((t) => !isKnownEventType(t));
+    if (unknown.length > 0)
+      throw new CliError(`Unknown event type ${unknown.join(', ')}; the types are: ${EVENT_TYPES.join(', ')}.`);
   }
-  const types = values.type
-    ?.split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
   return {
-    after: position('after', values.after) ?? 0,
-    untilPosition: position('until-position', values['until-position']),
+    after: position('after') ?? 0,
+    untilPosition: position('until-position'),
     follow: values.follow === true,
-    filter: { orgId: values.org, types: types?.length ? types : undefined, until },
+    filter: { orgId: org, types, until: untilText === undefined ? undefined : instantOf(untilText) },
   };
+}
+
+/** RFC 3339 `date-time`: a full date, a time with seconds, and an offset (`Z` or `±hh:mm`); `T` and `Z` in any case. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * `--until` as the ISO instant the store compares, by the event API's rule (contract section 8): an RFC 3339
+ * date-time with its offset, a real calendar date within the years 0001-9999, a leap second counting as the last
+ * millisecond of its minute. Anything else is refused rather than read in some local time zone.
+ */
+function instantOf(text: string): string {
+  const refuse = (): never => {
+    throw new CliError(`--until must be an RFC 3339 date-time with its offset (2026-03-01T00:00:00Z), not "${text}".`);
+  };
+  const m = RFC3339.exec(text) ?? refuse();
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const days = new Date(Date.UTC(2000, month, 0)).getUTCDate(); // the month's length (February of a leap year)
+  const leapYear = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 && !leapYear ? 28 : days;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 60)
+    refuse();
+  const ms = Date.parse(text.replace(/:60(\.\d+)?(?=([zZ]|[+-]\d\d:\d\d)$)/, ':59.999').toUpperCase());
+  if (Number.isNaN(ms) || ms < Date.parse('0001-01-01T00:00:00.000Z') || ms > Date.parse('9999-12-31T23:59:59.999Z'))
+    refuse();
+  return new Date(ms).toISOString();
 }
 
 /** The log of the deployment the environment names, for reading (see eventsExport). */
@@ -121,5 +169,9 @@ async function openEventStore(env: NodeJS.ProcessEnv): Promise<EventStore & { cl
   const file = join(dataDir, 'events.sqlite');
   if (!existsSync(file))
     throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
-  return openSqliteEventStore(file);
+  try {
+    return openSqliteEventStoreReadOnly(file);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
 }

@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    await command({ env: process.env, args, readStdin, out: (line) => process.stdout.write(line + '\n') });
+    await command({ env: process.env, args, readStdin, out: (line) => process.stdout.write(line + '\n'), write });
     return 0;
   } catch (e) {
     process.stderr.write(`arbor ${name}: ${e instanceof CliError || e instanceof Error ? e.message : String(e)}\n`);
@@ -69,11 +69,27 @@ async function main(): Promise<number> {
   }
 }
 
-// Exits explicitly: the password hasher's worker threads would otherwise keep the process alive.
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    process.stderr.write(`arbor: ${String(e)}\n`);
-    process.exit(1);
-  },
-);
+/** See CliIo.write. */
+function write(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const more = process.stdout.write(text, (e) => e && reject(e));
+    if (more) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+// A reader that went away (`arbor events export | head -1`) ends the command quietly, as for any Unix filter;
+// any other output failure (a full disk) is an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`arbor: cannot write the output: ${e.message}\n`);
+  process.exit(1);
+});
+
+// Exits explicitly (the password hasher's worker threads would otherwise keep the process alive), once what was
+// written to standard output has left: a pipe may still hold queued writes.
+const exit = (code: number): void => void process.stdout.write('', () => process.exit(code));
+main().then(exit, (e) => {
+  process.stderr.write(`arbor: ${String(e)}\n`);
+  exit(1);
+});

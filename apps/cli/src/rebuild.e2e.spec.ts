@@ -66,6 +66,14 @@ describe('arbor rebuild (embedded profile)', () => {
     } finally {
       await again.close();
     }
+    // Without the vault every user would project as erased: refused, the read models left as they are.
+    const { renameSync } = await import('node:fs');
+    renameSync(join(dataDir, 'vault.sqlite'), join(dataDir, 'vault.sqlite.away'));
+    expect(await arbor(['rebuild'], dataDir)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('No vault.sqlite'),
+    });
+    renameSync(join(dataDir, 'vault.sqlite.away'), join(dataDir, 'vault.sqlite'));
     expect(await arbor(['rebuild', '--fast'], dataDir)).toMatchObject({
       code: 1,
       stderr: expect.stringContaining('Unknown option --fast'),

@@ -38,7 +38,8 @@ interface Engines {
  * Embedded (no DATABASE_URL): the files of IAM_DATA_DIR (default ./data); refused while the server runs on them
  * (arbor.lock), since its projector writes the same read models. Distributed (DATABASE_URL, IAM_PG_SCHEMA): the
  * PostgreSQL read models; stop the projectors first (gateways keep answering, from read models being rebuilt).
- * Errors (CliError, exit 1): an option given, no data, the server running, a replay that failed.
+ * Errors (CliError, exit 1): an option given, no data, no vault (every user would read as erased), the server
+ * running, a replay that failed.
  */
 export async function rebuild(io: CliIo, progress: ProgressOut): Promise<void> {
   if (io.args.length > 0) throw new CliError(`Unknown option ${io.args[0]}. Usage: ${REBUILD_USAGE}`);
@@ -121,6 +122,10 @@ async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
   const dataDir = resolve(env.IAM_DATA_DIR || './data');
   if (!existsSync(join(dataDir, 'events.sqlite')))
     throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  // Without the vault every user's personal data would project as erased, and the read models being dropped may
+  // be the last readable copy of it.
+  if (!existsSync(join(dataDir, 'vault.sqlite')))
+    throw new CliError(`No vault.sqlite in ${dataDir}: without it every user would read as erased. Restore it first.`);
   let lock;
   try {
     lock = lockDataDir(dataDir);

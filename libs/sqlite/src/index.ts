@@ -1,4 +1,4 @@
-export { SqliteEventStore, openSqliteEventStore } from './sqlite-event-store';
+export { SqliteEventStore, openSqliteEventStore, openSqliteEventStoreReadOnly } from './sqlite-event-store';
 export { SqliteReadModels, openSqliteReadModels, type SqliteReadModelsOptions } from './sqlite-read-models';
 export { SqliteOrgQueries } from './sqlite-org-queries';
 export { SqliteUserQueries } from './sqlite-user-queries';

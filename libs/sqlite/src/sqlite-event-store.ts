@@ -230,3 +230,24 @@ export function openSqliteEventStore(
     throw e;
   }
 }
+
+/**
+ * Opens the event log in `file` for reading only (an auditor's export beside a running server): no file is
+ * created, written or migrated, and a write through it fails (SQLITE_READONLY). Throws when the file is missing
+ * or its schema is not the one this code reads (older: start the server once to migrate it; newer: update).
+ */
+export function openSqliteEventStoreReadOnly(file: string): SqliteEventStore {
+  const db = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== EVENT_STORE_MIGRATIONS.length)
+      throw new Error(
+        `The event log ${file} is at schema version ${version}, this code reads version ${EVENT_STORE_MIGRATIONS.length}` +
+          (version < EVENT_STORE_MIGRATIONS.length ? ': start the server once to migrate it.' : ': update this code.'),
+      );
+    return new SqliteEventStore(db, db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,16 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import {
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  connectToStack,
-  createOrg,
-  type TestApp,
-} from '../../apps/standalone/src/test-support/test-app';
+import { type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import { createOrg, type TestApp, startStackTestApp } from '../../apps/standalone/src/test-support/test-app';
 
 /**
  * The distributed profile keeps idempotency records and refresh tokens in PostgreSQL, and the command
@@ -31,14 +24,7 @@ const refreshTokens: string[] = [];
 let rows: { idempotency: Array<{ request_hash: string; response: string }>; tokens: string[] };
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'arbor-pg-at-rest-'));
-  stack = await startDistributedStack({
-    dataDir,
-    adminEmail: ADMIN_EMAIL,
-    adminPassword: ADMIN_PASSWORD,
-    issuer: 'http://arbor.test',
-  });
-  app = await connectToStack(stack, dataDir);
+  ({ app, stack, dataDir } = await startStackTestApp('arbor-pg-at-rest-'));
   const org = await createOrg(app, 'Pg Rest');
   const body = { email: MEMBER.email, name: MEMBER.name, password: MEMBER.password, roles: ['member'] };
   requestText = `POST /api/v1/orgs/${org.id}/users\n{"email":${JSON.stringify(MEMBER.email)},"name":${JSON.stringify(MEMBER.name)},"password":${JSON.stringify(MEMBER.password)},"roles":["member"]}`;

@@ -1,15 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { addNewUser } from '../../apps/standalone/src/test-support/access-fixtures';
-import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import {
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  connectToStack,
-  createOrg,
-  type TestApp,
-} from '../../apps/standalone/src/test-support/test-app';
+import { type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import { createOrg, type TestApp, startStackTestApp } from '../../apps/standalone/src/test-support/test-app';
 
 /**
  * Fresh answers (contract section 9) against real processes: with the projector stopped, an access decision
@@ -21,14 +12,7 @@ let app: TestApp;
 let stack: DistributedStack;
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-authzen-'));
-  stack = await startDistributedStack({
-    dataDir,
-    adminEmail: ADMIN_EMAIL,
-    adminPassword: ADMIN_PASSWORD,
-    issuer: 'http://arbor.test',
-  });
-  app = await connectToStack(stack, dataDir);
+  ({ app, stack } = await startStackTestApp('arbor-authzen-'));
 }, 60_000);
 afterAll(() => app.close());
 

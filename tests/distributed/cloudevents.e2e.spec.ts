@@ -1,18 +1,9 @@
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { addNewUser, createClient, unique } from '../../apps/standalone/src/test-support/access-fixtures';
-import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
-import {
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  connectToStack,
-  createOrg,
-  type TestApp,
-} from '../../apps/standalone/src/test-support/test-app';
+import { type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import { createOrg, type TestApp, startStackTestApp } from '../../apps/standalone/src/test-support/test-app';
 
 /**
  * What an internal service subscribed to the Kafka topic receives (contract section 8): every event the event API
@@ -21,17 +12,11 @@ import {
  */
 let app: TestApp;
 let stack: DistributedStack;
+/** The issuer startStackTestApp gives the stack: the command service's CloudEvents source. */
 const ISSUER = 'http://arbor.test';
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-cloudevents-'));
-  stack = await startDistributedStack({
-    dataDir,
-    adminEmail: ADMIN_EMAIL,
-    adminPassword: ADMIN_PASSWORD,
-    issuer: ISSUER,
-  });
-  app = await connectToStack(stack, dataDir);
+  ({ app, stack } = await startStackTestApp('arbor-cloudevents-'));
 }, 60_000);
 afterAll(() => app.close());
 

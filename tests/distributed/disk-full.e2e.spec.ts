@@ -1,14 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { startDistributedStack, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
+import { type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
-  connectToStack,
   createOrg,
   type TestApp,
+  startStackTestApp,
 } from '../../apps/standalone/src/test-support/test-app';
 
 /**
@@ -22,14 +19,7 @@ let app: TestApp;
 let pg: Client;
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-pg-full-'));
-  stack = await startDistributedStack({
-    dataDir,
-    adminEmail: ADMIN_EMAIL,
-    adminPassword: ADMIN_PASSWORD,
-    issuer: 'http://arbor.test',
-  });
-  app = await connectToStack(stack, dataDir);
+  ({ app, stack } = await startStackTestApp('arbor-pg-full-'));
   pg = new Client({ connectionString: stack.env.DATABASE_URL });
   await pg.connect();
   await pg.query(`CREATE FUNCTION "${stack.env.IAM_PG_SCHEMA}".disk_full() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,21 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  freePort,
-  startDistributedStack,
-  type DistributedStack,
-} from '../../apps/standalone/src/test-support/distributed-stack';
+import { freePort, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
 import { snapshot } from '../../apps/standalone/src/test-support/read-side-snapshot';
-import {
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  connectToStack,
-  createOrg,
-  type TestApp,
-} from '../../apps/standalone/src/test-support/test-app';
+import { createOrg, type TestApp, startStackTestApp } from '../../apps/standalone/src/test-support/test-app';
 import { TcpProxy } from './tcp-proxy';
 
 /**
@@ -27,15 +15,8 @@ const ROOT = resolve(__dirname, '../..');
 const run = promisify(execFile);
 
 async function start(databaseUrl?: string): Promise<{ app: TestApp; stack: DistributedStack }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-fault-'));
-  const stack = await startDistributedStack({
-    dataDir,
-    adminEmail: ADMIN_EMAIL,
-    adminPassword: ADMIN_PASSWORD,
-    issuer: 'http://arbor.test',
-    databaseUrl,
-  });
-  return { app: await connectToStack(stack, dataDir), stack };
+  const { app, stack } = await startStackTestApp('arbor-fault-', { databaseUrl });
+  return { app, stack };
 }
 
 /** Creates `count` children of `parentId` from `lanes` concurrent clients; returns every status. */

@@ -1,18 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  freePort,
-  startDistributedStack,
-  type DistributedStack,
-} from '../../apps/standalone/src/test-support/distributed-stack';
+import { freePort, type DistributedStack } from '../../apps/standalone/src/test-support/distributed-stack';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
-  connectToStack,
   createOrg,
   type TestApp,
+  startStackTestApp,
 } from '../../apps/standalone/src/test-support/test-app';
 import { newId } from '@arbor/domain';
 import { newLoggedInUser } from '../../apps/standalone/src/test-support/access-fixtures';
@@ -27,14 +21,7 @@ let stack: DistributedStack;
 let app: TestApp;
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-internal-'));
-  stack = await startDistributedStack({
-    dataDir,
-    adminEmail: ADMIN_EMAIL,
-    adminPassword: ADMIN_PASSWORD,
-    issuer: 'http://arbor.test',
-  });
-  app = await connectToStack(stack, dataDir);
+  ({ app, stack } = await startStackTestApp('arbor-internal-'));
 });
 afterAll(() => stack?.close());
 

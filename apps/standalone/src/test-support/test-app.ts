@@ -145,6 +145,25 @@ export async function createOrg(
 }
 
 /** A TestApp over an already started distributed stack, logged in as the platform admin. */
+/**
+ * A distributed stack (startDistributedStack) over a fresh data directory named from `prefix`, its platform admin
+ * logged in: how the tests/distributed suites begin. `options` adds to the stack's (a proxied `databaseUrl`, `env`).
+ */
+export async function startStackTestApp(
+  prefix: string,
+  options: { databaseUrl?: string; env?: Record<string, string> } = {},
+): Promise<{ app: TestApp; stack: DistributedStack; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const stack = await startDistributedStack({
+    dataDir,
+    adminEmail: ADMIN_EMAIL,
+    adminPassword: ADMIN_PASSWORD,
+    issuer: 'http://arbor.test',
+    ...options,
+  });
+  return { app: await connectToStack(stack, dataDir), stack, dataDir };
+}
+
 export async function connectToStack(stack: DistributedStack, dataDir: string): Promise<TestApp> {
   const app: TestApp = {
     url: stack.url,

@@ -67,6 +67,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'authzen-document',
   'org-metadata-document',
   'org-tokens',
+  'point-in-time',
 ];
 
 const embedded = {

@@ -50,3 +50,4 @@ export * from './security/keyed-digest';
 export * from './commands/idempotent-responses';
 export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
+export * from './history/org-as-of';

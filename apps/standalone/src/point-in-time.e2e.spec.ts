@@ -1,0 +1,103 @@
+import { newLoggedInUser } from './test-support/access-fixtures';
+import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+
+/**
+ * Point in time (issue 14; contract section 8): `GET /api/v1/orgs/{id}?asOfPosition=` and `?asOf=` answer the
+ * organization as it was then, from the log, through renames, moves and its deletion; who may ask is decided by
+ * today's grants.
+ */
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+/** A write's `Arbor-Position`: the position of its last event. */
+const positionOf = (res: { status: number; headers: Headers }): number => {
+  expect(res.status).toBeLessThan(300);
+  return Number(res.headers.get('arbor-position'));
+};
+
+describe('GET /api/v1/orgs/{id} as of a moment', () => {
+  it('answers the organization as it was after each change, and 404 before it existed and after its deletion', async () => {
+    const before = 0; // the empty log
+    const a = await createOrg(app, 'Past A');
+    const b = await createOrg(app, 'Past B');
+    const mid = await createOrg(app, 'Past B1', b.id);
+    const res = await app.call('POST', '/api/v1/orgs', {
+      body: { name: 'Child', parentId: a.id, description: 'first' },
+    });
+    const child = res.body;
+    const created = positionOf(res);
+    const renamed = positionOf(
+      await app.call('PUT', `/api/v1/orgs/${child.id}`, {
+        body: { name: 'Renamed', parentId: a.id, description: 'second' },
+      }),
+    );
+    const moved = positionOf(
+      await app.call('PUT', `/api/v1/orgs/${child.id}`, {
+        body: { name: 'Renamed', parentId: mid.id, description: 'second' },
+      }),
+    );
+    const deleted = positionOf(await app.call('DELETE', `/api/v1/orgs/${child.id}`));
+    const at = (q: string) => app.call('GET', `/api/v1/orgs/${child.id}?${q}`);
+    const events = (await app.call('GET', `/api/v1/events?streamId=org-${child.id}`)).body.items;
+    const timeOf = (position: number): string => events.find((e: any) => e.position === position).occurredAt;
+
+    expect((await at(`asOfPosition=${created - 1}`)).status).toBe(404);
+    expect((await at(`asOfPosition=${before}`)).status).toBe(404);
+    const first = await at(`asOfPosition=${created}`);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual(child); // exactly what the create answered
+    expect(first.headers.get('arbor-position')).toBe(String(created));
+    expect((await at(`asOfPosition=${renamed}`)).body).toMatchObject({
+      name: 'Renamed',
+      description: 'second',
+      parentId: a.id,
+      depth: 1,
+      version: 2,
+      createdAt: child.createdAt,
+    });
+    const afterMove = (await at(`asOfPosition=${moved}`)).body;
+    expect(afterMove).toMatchObject({ name: 'Renamed', parentId: mid.id, depth: 2, version: 3 });
+    expect(afterMove.updatedAt).toBe(timeOf(moved));
+    expect((await at(`asOfPosition=${deleted}`)).status).toBe(404);
+    expect((await app.call('GET', `/api/v1/orgs/${child.id}`)).status).toBe(404);
+
+    // By time: the instant of each event answers as its position does.
+    expect(events.map((e: any) => e.position)).toEqual([created, renamed, moved, deleted]);
+    const byTime = await at(`asOf=${encodeURIComponent(events[1].occurredAt)}`);
+    expect([byTime.status, byTime.body.name]).toEqual([200, 'Renamed']);
+    expect((await at('asOf=2000-01-01T00:00:00Z')).status).toBe(404);
+    // The sibling organizations that stayed: their past equals their present at the head.
+    const head = deleted;
+    expect((await app.call('GET', `/api/v1/orgs/${b.id}?asOfPosition=${head}`)).body).toEqual(
+      (await app.call('GET', `/api/v1/orgs/${b.id}`)).body,
+    );
+  });
+
+  it('refuses what it cannot answer with a precise 400', async () => {
+    const org = await createOrg(app, 'Past bounds');
+    const head = Number((await app.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body.items[0].position);
+    const call = (q: string) => app.call('GET', `/api/v1/orgs/${org.id}?${q}`);
+    const beyond = await call('asOfPosition=999999999');
+    expect([beyond.status, beyond.body.errors?.[0]?.path]).toEqual([400, '/query/asOfPosition']);
+    const both = await call(`asOfPosition=${head}&asOf=2026-01-01T00:00:00Z`);
+    expect([both.status, both.body.errors?.[0]?.path]).toEqual([400, '/query/asOfPosition']);
+    for (const q of ['asOf=yesterday', 'asOfPosition=-1', 'asOfPosition=x', 'asof=2026-01-01T00:00:00Z'])
+      expect([q, (await call(q)).status]).toEqual([q, 400]);
+  });
+
+  it('is decided by today’s grants: a member reads the past of what they may read now, nothing else', async () => {
+    const root = await createOrg(app, 'Past grants');
+    const other = await createOrg(app, 'Past elsewhere');
+    const member = await newLoggedInUser(app, root.id, ['member'], 'past');
+    const position = Number(
+      (await app.call('GET', `/api/v1/events?streamId=org-${other.id}`)).body.items.at(-1).position,
+    );
+    const asMember = (id: string) =>
+      app.call('GET', `/api/v1/orgs/${id}?asOfPosition=${position}`, { token: member.token });
+    expect((await asMember(root.id)).status).toBe(200);
+    expect((await asMember(other.id)).status).toBe(404);
+  });
+});

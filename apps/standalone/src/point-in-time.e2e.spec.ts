@@ -61,6 +61,17 @@ describe('GET /api/v1/orgs/{id} as of a moment', () => {
     const afterMove = (await at(`asOfPosition=${moved}`)).body;
     expect(afterMove).toMatchObject({ name: 'Renamed', parentId: mid.id, depth: 2, version: 3 });
     expect(afterMove.updatedAt).toBe(timeOf(moved));
+    // Its ancestors then: root first, the direct parent last, as the parents route answers now.
+    const parents = (q: string) => app.call('GET', `/api/v1/orgs/${child.id}/parents?${q}`);
+    expect((await parents(`asOfPosition=${renamed}`)).body.items).toEqual([a]);
+    const movedParents = await parents(`asOfPosition=${moved}`);
+    expect(movedParents.body.items).toEqual([b, mid]);
+    expect(movedParents.headers.get('arbor-position')).toBe(String(moved));
+    expect((await parents(`asOfPosition=${deleted}`)).status).toBe(404);
+    expect((await parents(`asOfPosition=${created - 1}`)).status).toBe(404);
+    expect((await app.call('GET', `/api/v1/orgs/${mid.id}/parents?asOfPosition=${moved}`)).body.items).toEqual(
+      (await app.call('GET', `/api/v1/orgs/${mid.id}/parents`)).body.items,
+    );
     expect((await at(`asOfPosition=${deleted}`)).status).toBe(404);
     expect((await app.call('GET', `/api/v1/orgs/${child.id}`)).status).toBe(404);
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { IamError, newId } from '@arbor/domain';
-import { orgAsOf, positionAtInstant, type OrgView, type Principal } from '@arbor/application';
+import { newId } from '@arbor/domain';
+import { orgAsOf, parentsAsOf, type OrgView, type Principal } from '@arbor/application';
 import {
   defineRouteFor,
   problemResponse,
@@ -32,7 +32,7 @@ import {
   preconditionOf,
 } from '../preconditions';
 import { executeWrite } from '../write-flow';
-import { instantOf } from '../instants';
+import { asOfQuery, notThen, pointInTime } from '../point-in-time';
 import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -176,24 +176,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'orgs:read',
     request: {
       params: orgIdParams,
-      query: Type.Object(
-        {
-          asOf: Type.Optional(
-            Type.String({
-              format: 'date-time',
-              description: 'The organization as it was at this RFC 3339 instant (point in time; contract section 8).',
-            }),
-          ),
-          asOfPosition: Type.Optional(
-            Type.Integer({
-              minimum: 0,
-              maximum: Number.MAX_SAFE_INTEGER,
-              description: 'The organization as it was when the log ended at this position.',
-            }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
+      query: Type.Object({ ...asOfQuery }, { additionalProperties: false }),
       headers: { type: 'object', properties: conditionalReadHeaders },
     },
     responses: {
@@ -208,31 +191,13 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const { asOf, asOfPosition } = req.query;
-      if (asOf === undefined && asOfPosition === undefined)
-        return orgResult(await ctx.policy.requireOnOrg(principal, 'orgs:read', req.params.orgId));
-      if (asOf !== undefined && asOfPosition !== undefined)
-        throw new IamError('IAM_ERR_VALIDATION', 'Give asOf or asOfPosition, not both.', [
-          { path: '/query/asOfPosition', message: 'must not be given with asOf' },
-        ]);
-      const head = await ctx.eventStore.headPosition();
-      if (asOfPosition !== undefined && asOfPosition > head)
-        throw new IamError(
-          'IAM_ERR_VALIDATION',
-          `Log position ${asOfPosition} does not exist yet: the log ends at ${head}.`,
-          [{ path: '/query/asOfPosition', message: `must not exceed the log's last position (${head})` }],
-        );
-      const position = asOfPosition ?? (await positionAtInstant(ctx.eventStore, instantOf(asOf!, 'asOf')));
-      // Who may read the past is decided by today's grants: orgs:read on the organization as it is now. An
-      // organization deleted since is nobody's today but the platform admins', who may read any past.
-      if (!(principal.type === 'user' && principal.platformAdmin))
-        await ctx.policy.requireOnOrg(principal, 'orgs:read', req.params.orgId);
-      const org = await orgAsOf(ctx.eventStore, req.params.orgId, position);
-      if (org === undefined)
-        throw new IamError(
-          'IAM_ERR_NOT_FOUND',
-          `Organization ${req.params.orgId} did not exist at log position ${position}.`,
-        );
+      const orgId = req.params.orgId;
+      const position = await pointInTime(ctx, principal, req.query, () =>
+        ctx.policy.requireOnOrg(principal, 'orgs:read', orgId),
+      );
+      if (position === undefined) return orgResult(await ctx.policy.requireOnOrg(principal, 'orgs:read', orgId));
+      const org = await orgAsOf(ctx.eventStore, orgId, position);
+      if (org === undefined) throw notThen(orgId, position);
       return { status: 200, headers: { [POSITION_HEADER]: String(position) }, body: org };
     },
   }),
@@ -369,10 +334,11 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'orgs:read',
-    request: { params: orgIdParams },
+    request: { params: orgIdParams, query: Type.Object({ ...asOfQuery }, { additionalProperties: false }) },
     responses: {
       200: {
-        description: 'The ancestors.',
+        description: 'The ancestors (now, or as of the moment asked, with the position answered at).',
+        headers: { [POSITION_HEADER]: { description: 'With asOf or asOfPosition: the log position.' } },
         schema: {
           title: 'OrganizationList',
           type: 'object',
@@ -384,8 +350,17 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       ...commonErrors,
     },
     handler: async (req, ctx) => {
-      await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
-      return { status: 200, body: { items: await ctx.readModels.orgs.parents(req.params.orgId) } };
+      const principal = principalOf(req.auth);
+      const orgId = req.params.orgId;
+      const present = () => ctx.policy.requireOnOrg(principal, 'orgs:read', orgId);
+      const position = await pointInTime(ctx, principal, req.query, present);
+      if (position === undefined) {
+        await present();
+        return { status: 200, body: { items: await ctx.readModels.orgs.parents(orgId) } };
+      }
+      const items = await parentsAsOf(ctx.eventStore, orgId, position);
+      if (items === undefined) throw notThen(orgId, position);
+      return { status: 200, headers: { [POSITION_HEADER]: String(position) }, body: { items } };
     },
   }),
 ];

@@ -47,6 +47,28 @@ async function foldOrg(store: Pick<EventStore, 'readStream'>, orgId: string, pos
 }
 
 /**
+ * The organization and its ancestors as they were when the log ended at `position`, the organization first and
+ * the root last, each without its depth; undefined when the organization did not exist then.
+ */
+async function chainAsOf(
+  store: Pick<EventStore, 'readStream'>,
+  orgId: string,
+  position: number,
+): Promise<Array<NonNullable<Folded>> | undefined> {
+  const org = await foldOrg(store, orgId, position);
+  if (org === undefined) return undefined;
+  const chain = [org];
+  for (let parentId = org.parentId; parentId !== null;) {
+    const parent = await foldOrg(store, parentId, position);
+    // A parent always exists while a child does (the domain deletes leaves only); stop rather than loop.
+    if (parent === undefined) break;
+    chain.push(parent);
+    parentId = parent.parentId;
+  }
+  return chain;
+}
+
+/**
  * An organization as it was when the log ended at `position` (issue 14, point in time; contract section 8): the
  * OrgView the read model held then, folded from the organization's stream and, for its depth, its ancestors'
  * streams, each read up to `position`. Undefined when it did not exist then (not yet created, or deleted).
@@ -57,16 +79,27 @@ export async function orgAsOf(
   orgId: string,
   position: number,
 ): Promise<OrgView | undefined> {
-  const org = await foldOrg(store, orgId, position);
-  if (org === undefined) return undefined;
-  let depth = 0;
-  for (let parentId = org.parentId; parentId !== null; depth++) {
-    const parent = await foldOrg(store, parentId, position);
-    // A parent always exists while a child does (the domain deletes leaves only); stop rather than loop.
-    if (parent === undefined) break;
-    parentId = parent.parentId;
-  }
-  return { ...org, depth };
+  const chain = await chainAsOf(store, orgId, position);
+  return chain && { ...chain[0], depth: chain.length - 1 };
+}
+
+/**
+ * The ancestors of an organization as they were when the log ended at `position`, root first and the direct
+ * parent last (as OrgQueries.parents answers now); undefined when the organization did not exist then.
+ */
+export async function parentsAsOf(
+  store: Pick<EventStore, 'readStream'>,
+  orgId: string,
+  position: number,
+): Promise<OrgView[] | undefined> {
+  const chain = await chainAsOf(store, orgId, position);
+  return (
+    chain &&
+    chain
+      .slice(1)
+      .reverse()
+      .map((org, depth) => ({ ...org, depth }))
+  );
 }
 
 /**

@@ -1,0 +1,60 @@
+import { Type } from '@sinclair/typebox';
+import { IamError } from '@arbor/domain';
+import { positionAtInstant, type Principal } from '@arbor/application';
+import type { ApiContext } from './api-context';
+import { instantOf } from './instants';
+
+/** The query of a read that may be asked about the past (contract section 8, point in time). */
+export const asOfQuery = {
+  asOf: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'The answer as it was at this RFC 3339 instant (point in time; contract section 8).',
+    }),
+  ),
+  asOfPosition: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'The answer as it was when the log ended at this position.',
+    }),
+  ),
+};
+
+/**
+ * The log position a point-in-time read answers at, or undefined for a read of the present (neither parameter).
+ * Throws IamError IAM_ERR_VALIDATION (400) for both parameters at once (naming `/query/asOfPosition`), a position
+ * beyond the log's end (the same), an instant outside the years 0001-9999 (`/query/asOf`). `asOf` maps to the last
+ * event at or before the instant (positionAtInstant).
+ *
+ * Who may read the past is decided by today's grants: `require` runs the route's check of the present (orgs:read
+ * on the organization as it is now) except for platform admins, who may read any past, also an organization
+ * deleted since.
+ */
+export async function pointInTime(
+  ctx: ApiContext,
+  principal: Principal,
+  query: { asOf?: string; asOfPosition?: number },
+  require: () => Promise<unknown>,
+): Promise<number | undefined> {
+  const { asOf, asOfPosition } = query;
+  if (asOf === undefined && asOfPosition === undefined) return undefined;
+  if (asOf !== undefined && asOfPosition !== undefined)
+    throw new IamError('IAM_ERR_VALIDATION', 'Give asOf or asOfPosition, not both.', [
+      { path: '/query/asOfPosition', message: 'must not be given with asOf' },
+    ]);
+  const head = await ctx.eventStore.headPosition();
+  if (asOfPosition !== undefined && asOfPosition > head)
+    throw new IamError(
+      'IAM_ERR_VALIDATION',
+      `Log position ${asOfPosition} does not exist yet: the log ends at ${head}.`,
+      [{ path: '/query/asOfPosition', message: `must not exceed the log's last position (${head})` }],
+    );
+  const position = asOfPosition ?? (await positionAtInstant(ctx.eventStore, instantOf(asOf!, 'asOf')));
+  if (!(principal.type === 'user' && principal.platformAdmin)) await require();
+  return position;
+}
+
+/** 404 for an organization that did not exist at `position`. */
+export const notThen = (orgId: string, position: number): IamError =>
+  new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} did not exist at log position ${position}.`);

@@ -184,6 +184,18 @@ export function workloads(s, t, opts) {
     },
     { name: 'get_org', what: `GET /orgs/{id}, random among ${s.orgIds.length}`, req: getOrg },
     {
+      // The same organizations as of the seed's last position: folded from the log (its stream and its
+      // ancestors', one stream per level, up to depth 11), not read from the read model.
+      name: 'get_org_as_of',
+      what: `GET /orgs/{id}?asOfPosition=${s.stats.events} (point in time: folded from the log), random among ${s.orgIds.length}`,
+      expect: /"version":1/,
+      req: auth({
+        method: 'GET',
+        path: '/',
+        setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.orgIds)}?asOfPosition=${s.stats.events}`), r),
+      }),
+    },
+    {
       name: 'children_root',
       what: 'GET /orgs/{root}/children?depth=all (first page)',
       expect: /"items":\[\{/,

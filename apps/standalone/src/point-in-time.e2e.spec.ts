@@ -1,5 +1,5 @@
-import { newLoggedInUser } from './test-support/access-fixtures';
-import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+import { newLoggedInUser, scopedPasswordToken } from './test-support/access-fixtures';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 /**
  * Point in time (issue 14; contract section 8): `GET /api/v1/orgs/{id}?asOfPosition=` and `?asOf=` answer the
@@ -110,5 +110,40 @@ describe('GET /api/v1/orgs/{id} as of a moment', () => {
       app.call('GET', `/api/v1/orgs/${id}?asOfPosition=${position}`, { token: member.token });
     expect((await asMember(root.id)).status).toBe(200);
     expect((await asMember(other.id)).status).toBe(404);
+  });
+
+  it('shows a member no former ancestor from another tree, and a platform admin only what the token allows', async () => {
+    const before = await createOrg(app, 'Former tree');
+    const after = await createOrg(app, 'Current tree');
+    const x = await createOrg(app, 'Moving', before.id);
+    const member = await newLoggedInUser(app, after.id, ['admin'], 'past-mover');
+    const movedAt = positionOf(
+      await app.call('PUT', `/api/v1/orgs/${x.id}`, { body: { name: 'Moving', parentId: after.id } }),
+    );
+    const parents = (position: number, token?: string) =>
+      app.call('GET', `/api/v1/orgs/${x.id}/parents?asOfPosition=${position}`, token ? { token } : {});
+    // The admin sees where it sat; the member of the tree it joined does not learn the other tree.
+    expect((await parents(movedAt - 1)).body.items.map((o: any) => o.id)).toEqual([before.id]);
+    expect((await parents(movedAt - 1, member.token)).body.items).toEqual([]);
+    expect((await parents(movedAt, member.token)).body.items.map((o: any) => o.id)).toEqual([after.id]);
+    // A token of the platform admin narrowed to another scope reads no more of the past than of the present.
+    const narrow = await scopedPasswordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD, 'users:read');
+    const present = await app.call('GET', `/api/v1/orgs/${x.id}`, { token: narrow });
+    const past = await app.call('GET', `/api/v1/orgs/${x.id}?asOfPosition=${movedAt}`, { token: narrow });
+    expect([present.status, past.status]).toEqual([403, 403]);
+  });
+
+  it('carries the ETag of the version it answers, so conditional requests mean what they mean now; no future', async () => {
+    const org = await createOrg(app, 'Tagged past');
+    const position = Number((await app.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body.items[0].position);
+    const past = await app.call('GET', `/api/v1/orgs/${org.id}?asOfPosition=${position}`);
+    const now = await app.call('GET', `/api/v1/orgs/${org.id}`);
+    expect(past.headers.get('etag')).toBe(now.headers.get('etag'));
+    const again = await app.call('GET', `/api/v1/orgs/${org.id}?asOfPosition=${position}`, {
+      headers: { 'if-none-match': past.headers.get('etag')! },
+    });
+    expect(again.status).toBe(304);
+    const future = await app.call('GET', `/api/v1/orgs/${org.id}?asOf=2999-01-01T00:00:00Z`);
+    expect([future.status, future.body.errors?.[0]?.path]).toEqual([400, '/query/asOf']);
   });
 });

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { IamError } from '@arbor/domain';
 import { positionAtInstant, type Principal } from '@arbor/application';
+import type { Permission } from '@arbor/domain';
 import type { ApiContext } from './api-context';
 import { instantOf } from './instants';
 
@@ -24,17 +25,20 @@ export const asOfQuery = {
 /**
  * The log position a point-in-time read answers at, or undefined for a read of the present (neither parameter).
  * Throws IamError IAM_ERR_VALIDATION (400) for both parameters at once (naming `/query/asOfPosition`), a position
- * beyond the log's end (the same), an instant outside the years 0001-9999 (`/query/asOf`). `asOf` maps to the last
- * event at or before the instant (positionAtInstant).
+ * beyond the log's end (the same), an instant outside the years 0001-9999 or later than now (`/query/asOf`: the
+ * log of a moment still to come is not known, and an answer about it would change). `asOf` maps to the last event
+ * at or before the instant (positionAtInstant).
  *
- * Who may read the past is decided by today's grants: `require` runs the route's check of the present (orgs:read
- * on the organization as it is now) except for platform admins, who may read any past, also an organization
- * deleted since.
+ * Who may read the past is decided by today's grants, checked before anything is read of the log: `require` runs
+ * the route's check of the present (orgs:read on the organization as it is now); a platform admin whose token
+ * holds `permission` may read any past, also of an organization deleted since (AccessPolicy.requirePlatform), so
+ * a token narrowed to other scopes reads no more of the past than of the present.
  */
 export async function pointInTime(
   ctx: ApiContext,
   principal: Principal,
   query: { asOf?: string; asOfPosition?: number },
+  permission: Permission,
   require: () => Promise<unknown>,
 ): Promise<number | undefined> {
   const { asOf, asOfPosition } = query;
@@ -43,16 +47,24 @@ export async function pointInTime(
     throw new IamError('IAM_ERR_VALIDATION', 'Give asOf or asOfPosition, not both.', [
       { path: '/query/asOfPosition', message: 'must not be given with asOf' },
     ]);
+  if (ctx.policy.isPlatformAdmin(principal)) ctx.policy.requirePlatform(principal, permission);
+  else await require();
+  if (asOf !== undefined) {
+    const instant = instantOf(asOf, 'asOf');
+    if (instant > new Date().toISOString())
+      throw new IamError('IAM_ERR_VALIDATION', 'asOf lies in the future: the log of that moment is not known yet.', [
+        { path: '/query/asOf', message: 'must not be later than now' },
+      ]);
+    return positionAtInstant(ctx.eventStore, instant);
+  }
   const head = await ctx.eventStore.headPosition();
-  if (asOfPosition !== undefined && asOfPosition > head)
+  if (asOfPosition! > head)
     throw new IamError(
       'IAM_ERR_VALIDATION',
       `Log position ${asOfPosition} does not exist yet: the log ends at ${head}.`,
       [{ path: '/query/asOfPosition', message: `must not exceed the log's last position (${head})` }],
     );
-  const position = asOfPosition ?? (await positionAtInstant(ctx.eventStore, instantOf(asOf!, 'asOf')));
-  if (!(principal.type === 'user' && principal.platformAdmin)) await require();
-  return position;
+  return asOfPosition;
 }
 
 /** 404 for an organization that did not exist at `position`. */

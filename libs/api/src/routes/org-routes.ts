@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { newId } from '@arbor/domain';
+import { isIamError, newId } from '@arbor/domain';
 import { orgAsOf, parentsAsOf, type OrgView, type Principal } from '@arbor/application';
 import {
   defineRouteFor,
@@ -192,13 +192,14 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const orgId = req.params.orgId;
-      const position = await pointInTime(ctx, principal, req.query, () =>
+      const position = await pointInTime(ctx, principal, req.query, 'orgs:read', () =>
         ctx.policy.requireOnOrg(principal, 'orgs:read', orgId),
       );
       if (position === undefined) return orgResult(await ctx.policy.requireOnOrg(principal, 'orgs:read', orgId));
       const org = await orgAsOf(ctx.eventStore, orgId, position);
       if (org === undefined) throw notThen(orgId, position);
-      return { status: 200, headers: { [POSITION_HEADER]: String(position) }, body: org };
+      // The ETag of that version, as the present had it then: conditional headers mean what they mean now.
+      return orgResult(org, 200, { [POSITION_HEADER]: String(position) });
     },
   }),
 
@@ -353,14 +354,36 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       const principal = principalOf(req.auth);
       const orgId = req.params.orgId;
       const present = () => ctx.policy.requireOnOrg(principal, 'orgs:read', orgId);
-      const position = await pointInTime(ctx, principal, req.query, present);
+      // A past ancestor the organization has left (moved since, perhaps out of another tenant's tree) is shown to
+      // a caller who is not a platform admin only if today's grants show it: one of its ancestors now (as the
+      // present answer does), or an organization the caller may read now.
+      const visible = async (past: OrgView[]): Promise<OrgView[]> => {
+        if (ctx.policy.isPlatformAdmin(principal)) return past;
+        const now = new Set((await ctx.readModels.orgs.parents(orgId)).map((o) => o.id));
+        const shown: OrgView[] = [];
+        for (const org of past) {
+          const readable =
+            now.has(org.id) ||
+            (await ctx.policy.requireOnOrg(principal, 'orgs:read', org.id).then(
+              () => true,
+              (e: unknown) => {
+                // Not the caller's to see: left out. Anything else (a storage fault) is the answer's.
+                if (isIamError(e) && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN')) return false;
+                throw e;
+              },
+            ));
+          if (readable) shown.push(org);
+        }
+        return shown;
+      };
+      const position = await pointInTime(ctx, principal, req.query, 'orgs:read', present);
       if (position === undefined) {
         await present();
         return { status: 200, body: { items: await ctx.readModels.orgs.parents(orgId) } };
       }
-      const items = await parentsAsOf(ctx.eventStore, orgId, position);
-      if (items === undefined) throw notThen(orgId, position);
-      return { status: 200, headers: { [POSITION_HEADER]: String(position) }, body: { items } };
+      const past = await parentsAsOf(ctx.eventStore, orgId, position);
+      if (past === undefined) throw notThen(orgId, position);
+      return { status: 200, headers: { [POSITION_HEADER]: String(position) }, body: { items: await visible(past) } };
     },
   }),
 ];

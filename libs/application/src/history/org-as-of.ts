@@ -69,6 +69,22 @@ async function chainAsOf(
 }
 
 /**
+ * The view with its depth, its members in the read models' order: an ETag hashes the body as written
+ * (representationTag), so the same version must read the same, byte for byte, now and in the past.
+ */
+const withDepth = (org: NonNullable<Folded>, depth: number): OrgView => ({
+  id: org.id,
+  name: org.name,
+  parentId: org.parentId,
+  description: org.description,
+  metadata: org.metadata,
+  depth,
+  createdAt: org.createdAt,
+  updatedAt: org.updatedAt,
+  version: org.version,
+});
+
+/**
  * An organization as it was when the log ended at `position` (issue 14, point in time; contract section 8): the
  * OrgView the read model held then, folded from the organization's stream and, for its depth, its ancestors'
  * streams, each read up to `position`. Undefined when it did not exist then (not yet created, or deleted).
@@ -80,7 +96,7 @@ export async function orgAsOf(
   position: number,
 ): Promise<OrgView | undefined> {
   const chain = await chainAsOf(store, orgId, position);
-  return chain && { ...chain[0], depth: chain.length - 1 };
+  return chain && withDepth(chain[0], chain.length - 1);
 }
 
 /**

@@ -50,12 +50,16 @@ export class EventStatements {
     // key is checked at the end of the statement, when the events are in. Data-modifying CTEs always run to
     // completion, read or not. The result is one row per event, or one row with a NULL id on a conflict;
     // `v` is always the version before the append. RETURNING order is not guaranteed: positions go back by id.
+    // `occurred_at` is the caller's clock ($2) but never before the last event's (GREATEST skips the NULL of an
+    // empty log): times grow with positions whatever clock each command service has (point-in-time reads search
+    // by them); `at` answers the time stamped.
     this.append = `
       WITH cur AS (SELECT coalesce(max(stream_version), 0) AS v FROM ${s}.events WHERE stream_id = $1::text),
+      at AS (SELECT GREATEST($2::timestamptz, (SELECT occurred_at FROM ${s}.events ORDER BY position DESC LIMIT 1)) AS t),
       ins AS (
         INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
-        SELECT u.id, $1::text, cur.v + u.n::int, u.type, $2::timestamptz, u.actor_type, u.actor_id, u.data, u.org_path
-        FROM cur, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[])
+        SELECT u.id, $1::text, cur.v + u.n::int, u.type, at.t, u.actor_type, u.actor_id, u.data, u.org_path
+        FROM cur, at, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[])
           WITH ORDINALITY AS u (id, type, actor_type, actor_id, data, org_path, n)
         WHERE $3::int IS NULL OR cur.v = $3::int
         ORDER BY u.n
@@ -64,7 +68,7 @@ export class EventStatements {
         INSERT INTO ${s}.event_orgs (org_id, position)
         SELECT o.org_id, ins.position FROM ins, jsonb_array_elements_text(ins.org_path) AS o (org_id)
         ON CONFLICT DO NOTHING)
-      SELECT cur.v, ins.id, ins.position::text AS position FROM cur LEFT JOIN ins ON true`;
+      SELECT cur.v, ins.id, ins.position::text AS position, at.t AS occurred_at FROM cur CROSS JOIN at LEFT JOIN ins ON true`;
     // An append of no events answers the stream's version and the head, in one round trip too.
     this.appendNothing = `
       SELECT (SELECT coalesce(max(stream_version), 0) FROM ${s}.events WHERE stream_id = $1) AS v,

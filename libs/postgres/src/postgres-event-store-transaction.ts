@@ -71,7 +71,7 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
 
     const occurredAt = new Date().toISOString();
     const drafts = events.map((event) => ({ id: randomUUID(), event, orgPath: [...event.orgPath] }));
-    const { rows } = await this.db.query<{ v: number; id: string | null; position: string | null }>(
+    const { rows } = await this.db.query<{ v: number; id: string | null; position: string | null; occurred_at: Date }>(
       this.st.named('append', [
         streamId,
         occurredAt,
@@ -91,13 +91,15 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
       return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
     }
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
+    // The time the store stamped: this clock's, or the last event's if that is later (see EventStatements.append).
+    const stamped = rows[0].occurred_at.toISOString();
     const stored: StoredEvent[] = drafts.map(({ id, event, orgPath }, i) => {
       const position = positions.get(id);
       if (position === undefined) throw new Error(`The insert of event ${id} returned no position.`);
       const actor = { type: event.actor.type, id: event.actor.id };
       const streamVersion = actual + i + 1;
       const data = event.data;
-      return { id, type: event.type, streamId, streamVersion, position, occurredAt, actor, data, orgPath };
+      return { id, type: event.type, streamId, streamVersion, position, occurredAt: stamped, actor, data, orgPath };
     });
     return {
       ok: true,

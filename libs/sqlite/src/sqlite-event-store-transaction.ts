@@ -19,6 +19,8 @@ export class WriterStatements {
   readonly streamVersion: Statement<[string], number>;
   readonly insertEvent: Statement<InsertEventParams>;
   readonly insertEventOrg: Statement<[string, number]>;
+  /** The last event's `occurred_at` (undefined on an empty log): one descending seek of the primary key. */
+  readonly lastOccurredAt: Statement<[], string>;
   readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
   readonly completeIdempotency: Statement<[string, string, string]>;
   readonly purgeIdempotency: Statement<[string]>;
@@ -34,6 +36,9 @@ export class WriterStatements {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertEventOrg = db.prepare('INSERT OR IGNORE INTO event_orgs (org_id, position) VALUES (?, ?)');
+    this.lastOccurredAt = db
+      .prepare<[], string>('SELECT occurred_at FROM events ORDER BY position DESC LIMIT 1')
+      .pluck();
     this.insertIdempotency = db.prepare(
       // Replaces an existing record: the command side only saves after finding none that is still fresh.
       'INSERT OR REPLACE INTO idempotency (scope, key, request_hash, created_at, response) VALUES (?, ?, ?, ?, ?)',
@@ -75,7 +80,11 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
 
     // Positions come from AUTOINCREMENT while this connection holds SQLite's write lock, and writers are
     // serialised, so positions grow in commit order: a reader that has seen P never later meets one below P.
-    const occurredAt = new Date().toISOString();
+    // Times grow with positions too (point-in-time reads search by them): never before the last event's, whatever
+    // this process's clock says (another process, or this one before its clock stepped back, may have written it).
+    const now = new Date().toISOString();
+    const lastAt = this.w.lastOccurredAt.get();
+    const occurredAt = lastAt !== undefined && lastAt > now ? lastAt : now;
     const stored: StoredEvent[] = events.map((event, i) => {
       const id = randomUUID();
       const streamVersion = actual + i + 1;

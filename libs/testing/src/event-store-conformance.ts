@@ -203,6 +203,23 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
     expect((await store.readAll({ limit: 1 }))[0].occurredAt).toBe('2024-01-01T10:00:00.000Z');
   });
 
+  it('stamps event times that never go back, whatever the clock of the writer says', async () => {
+    // The last event written by a writer whose clock ran ahead (set through another connection): the next
+    // append, by a clock that is now behind it, is stamped no earlier, so times grow with positions.
+    await append('s', [ev('A')]);
+    await harness.setOccurredAt(1, '2999-01-01T00:00:00.000Z');
+    const appended = await append('s', [ev('B'), ev('C')]);
+    expect(appended).toMatchObject({ ok: true });
+    const all = await store.readAll({ limit: 10 });
+    expect(all.map((e) => e.occurredAt)).toEqual([
+      '2999-01-01T00:00:00.000Z',
+      '2999-01-01T00:00:00.000Z',
+      '2999-01-01T00:00:00.000Z',
+    ]);
+    // The append answers the time it stamped, as the log holds it.
+    if (appended.ok) expect(appended.events.map((e) => e.occurredAt)).toEqual(all.slice(1).map((e) => e.occurredAt));
+  });
+
   it('takes a write probe (readiness) that leaves the log and its positions as they were', async () => {
     await append('probe', [ev('A', { x: 1 }, ['o'])]);
     const before = await store.readAll({ after: 0, limit: 10 });

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { EventQuery, EventStore } from '@arbor/application';
+import { rfc3339Instant, type EventQuery, type EventStore } from '@arbor/application';
 import { EVENT_TYPES, isKnownEventType, type StoredEvent } from '@arbor/domain';
 import { openPostgresEventStore } from '@arbor/postgres';
 import { openSqliteEventStoreReadOnly } from '@arbor/sqlite';
+import { deploymentOf } from './deployment';
 import { CliError, type CliIo } from './reset-admin-password';
 
 /** Events read per query. */
@@ -132,45 +132,21 @@ function parseOptions(args: string[]): ExportQuery {
   };
 }
 
-/** RFC 3339 `date-time`: a full date, a time with seconds, and an offset (`Z` or `±hh:mm`); `T` and `Z` in any case. */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/**
- * `--until` as the ISO instant the store compares, by the event API's rule (contract section 8): an RFC 3339
- * date-time with its offset, a real calendar date within the years 0001-9999, a leap second counting as the last
- * millisecond of its minute. Anything else is refused rather than read in some local time zone.
- */
+/** `--until` as the ISO instant the store compares, by the event API's rule (rfc3339Instant); CliError otherwise. */
 function instantOf(text: string): string {
-  const refuse = (): never => {
+  const instant = rfc3339Instant(text);
+  if (instant === undefined)
     throw new CliError(`--until must be an RFC 3339 date-time with its offset (2026-03-01T00:00:00Z), not "${text}".`);
-  };
-  const m = RFC3339.exec(text) ?? refuse();
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
-  const days = new Date(Date.UTC(2000, month, 0)).getUTCDate(); // the month's length (February of a leap year)
-  const leapYear = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const monthDays = month === 2 && !leapYear ? 28 : days;
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 60)
-    refuse();
-  const ms = Date.parse(text.replace(/:60(\.\d+)?(?=([zZ]|[+-]\d\d:\d\d)$)/, ':59.999').toUpperCase());
-  if (Number.isNaN(ms) || ms < Date.parse('0001-01-01T00:00:00.000Z') || ms > Date.parse('9999-12-31T23:59:59.999Z'))
-    refuse();
-  return new Date(ms).toISOString();
+  return instant;
 }
 
 /** The log of the deployment the environment names, for reading (see eventsExport). */
 async function openEventStore(env: NodeJS.ProcessEnv): Promise<EventStore & { close(): Promise<void> }> {
-  if (env.DATABASE_URL) {
-    const schema = env.IAM_PG_SCHEMA || 'arbor';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
-      throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
-    return openPostgresEventStore(env.DATABASE_URL, { schema });
-  }
-  const dataDir = resolve(env.IAM_DATA_DIR || './data');
-  const file = join(dataDir, 'events.sqlite');
-  if (!existsSync(file))
-    throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  const deployment = deploymentOf(env);
+  if (deployment.profile === 'distributed')
+    return openPostgresEventStore(deployment.databaseUrl, { schema: deployment.schema });
   try {
-    return openSqliteEventStoreReadOnly(file);
+    return openSqliteEventStoreReadOnly(join(deployment.dataDir, 'events.sqlite'));
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }

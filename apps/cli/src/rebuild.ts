@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   PersonalDataCipher,
   Projector,
@@ -11,6 +11,7 @@ import {
 } from '@arbor/application';
 import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
 import { lockDataDir, openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
+import { deploymentOf } from './deployment';
 import { CliError, type CliIo } from './reset-admin-password';
 
 export const REBUILD_USAGE = 'arbor rebuild';
@@ -103,14 +104,13 @@ function progressBar(out: ProgressOut, head: number, seconds: () => number) {
 }
 
 async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
-  if (env.DATABASE_URL) {
-    const schema = env.IAM_PG_SCHEMA || 'arbor';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
-      throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
+  const deployment = deploymentOf(env);
+  if (deployment.profile === 'distributed') {
+    const { databaseUrl, schema } = deployment;
     const [store, readModels, vault] = await Promise.all([
-      openPostgresEventStore(env.DATABASE_URL, { schema }),
-      openPostgresReadModels(env.DATABASE_URL, { schema }),
-      openPostgresSecretVault(env.DATABASE_URL, { schema }),
+      openPostgresEventStore(databaseUrl, { schema }),
+      openPostgresReadModels(databaseUrl, { schema }),
+      openPostgresSecretVault(databaseUrl, { schema }),
     ]);
     return {
       store,
@@ -119,9 +119,7 @@ async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
       close: async () => void (await Promise.allSettled([store.close(), readModels.close(), vault.close()])),
     };
   }
-  const dataDir = resolve(env.IAM_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'events.sqlite')))
-    throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  const { dataDir } = deployment;
   // Without the vault every user's personal data would project as erased, and the read models being dropped may
   // be the last readable copy of it.
   if (!existsSync(join(dataDir, 'vault.sqlite')))

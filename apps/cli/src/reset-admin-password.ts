@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   ClientSecretHasher,
   CommandService,
@@ -15,26 +14,10 @@ import {
 } from '@arbor/application';
 import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
 import { lockDataDir, openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
+import { CliError, type CliIo } from './cli-io';
+import { deploymentOf } from './deployment';
 
-/** What the command reads: the process environment, standard input, and where it writes its answer. */
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  args: string[];
-  /** The whole of standard input (for `--password-stdin`). */
-  readStdin(): Promise<string>;
-  out(line: string): void;
-  /**
-   * Writes to standard output and resolves once the stream takes more (backpressure: a slow reader slows the
-   * command, never its memory). Rejects when the output fails (a full disk); a reader that went away (EPIPE)
-   * ends the process quietly instead (main.ts).
-   */
-  write(text: string): Promise<void>;
-}
-
-/** Thrown for what an operator must fix; the message is the whole answer (exit code 1, no stack). */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}
+export { CliError, type CliIo } from './cli-io';
 
 interface Engines {
   store: EventStore;
@@ -103,17 +86,14 @@ async function chosenPassword(io: CliIo): Promise<{ password: string; generated:
 }
 
 async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
-  if (env.DATABASE_URL) {
-    const schema = env.IAM_PG_SCHEMA || 'arbor';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
-      throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
-    const store = await openPostgresEventStore(env.DATABASE_URL, { schema });
-    const vault = await openPostgresSecretVault(env.DATABASE_URL, { schema });
+  const deployment = deploymentOf(env);
+  if (deployment.profile === 'distributed') {
+    const { databaseUrl, schema } = deployment;
+    const store = await openPostgresEventStore(databaseUrl, { schema });
+    const vault = await openPostgresSecretVault(databaseUrl, { schema });
     return { store, vault, close: async () => void (await Promise.allSettled([store.close(), vault.close()])) };
   }
-  const dataDir = resolve(env.IAM_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'events.sqlite')))
-    throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
+  const { dataDir } = deployment;
   let lock;
   try {
     lock = lockDataDir(dataDir);

@@ -51,3 +51,4 @@ export * from './commands/idempotent-responses';
 export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
 export * from './history/org-as-of';
+export * from './history/rfc3339';

@@ -1,8 +1,11 @@
-import type { IdempotencyRecord } from '@arbor/application';
+import type { ChainLink, IdempotencyRecord } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { QueryConfig, QueryResultRow } from 'pg';
 import {
+  CHAIN_COLUMNS,
   EVENT_COLUMNS,
+  toChainLink,
+  type ChainRow,
   IDEMPOTENCY_COLUMNS,
   toIdempotencyRecord,
   toStoredEvent,
@@ -24,6 +27,9 @@ export interface Queryable {
 export class EventStatements {
   readonly readAll: string;
   readonly readStream: string;
+  readonly readChainLinks: string;
+  /** The last event's time and hash: read with the writers' lock at the start of each write group. */
+  readonly lastLink: string;
   readonly head: string;
   readonly findIdempotency: string;
   readonly append: string;
@@ -40,35 +46,37 @@ export class EventStatements {
     // The projectors' hot path: a range scan of the primary key, no sort.
     this.readAll = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
     this.readStream = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version`;
+    this.readChainLinks = `SELECT ${CHAIN_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
+    this.lastLink = `SELECT occurred_at, hash FROM ${s}.events ORDER BY position DESC LIMIT 1`;
     this.head = `SELECT coalesce(max(position), 0)::text AS head FROM ${s}.events`;
     this.findIdempotency = `SELECT ${IDEMPOTENCY_COLUMNS} FROM ${s}.idempotency WHERE scope = $1 AND key = $2`;
     // An append in one round trip. `cur` is the stream's version, read by one descending seek of the UNIQUE
-    // (stream_id, stream_version) index; the events are inserted only when it is the expected one ($3: NULL
-    // for 'any', 0 for 'no_stream'), so a conflict inserts nothing and draws no position. Positions are drawn
+    // (stream_id, stream_version) index; the events are inserted only when it is the expected one ($3: 0 for
+    // 'no_stream'; the writer reads the version first for 'any'), so a conflict inserts nothing and draws no position. Positions are drawn
     // in `ordinality` order (the function scan is sorted on it), i.e. in stream-version order. `orgs` lists
     // each event under every organization of its path (ON CONFLICT: a path may name one twice); its foreign
     // key is checked at the end of the statement, when the events are in. Data-modifying CTEs always run to
     // completion, read or not. The result is one row per event, or one row with a NULL id on a conflict;
     // `v` is always the version before the append. RETURNING order is not guaranteed: positions go back by id.
-    // `occurred_at` is the caller's clock ($2) but never before the last event's (GREATEST skips the NULL of an
-    // empty log): times grow with positions whatever clock each command service has (point-in-time reads search
-    // by them); `at` answers the time stamped.
+    // `occurred_at` ($2) and the chain's hashes ($10, $11) are the writer's (see PostgresEventStoreTransaction):
+    // they are computed from the last event, read under the writers' lock, and the stream version expected.
     this.append = `
       WITH cur AS (SELECT coalesce(max(stream_version), 0) AS v FROM ${s}.events WHERE stream_id = $1::text),
-      at AS (SELECT GREATEST($2::timestamptz, (SELECT occurred_at FROM ${s}.events ORDER BY position DESC LIMIT 1)) AS t),
       ins AS (
-        INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
-        SELECT u.id, $1::text, cur.v + u.n::int, u.type, at.t, u.actor_type, u.actor_id, u.data, u.org_path
-        FROM cur, at, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[])
-          WITH ORDINALITY AS u (id, type, actor_type, actor_id, data, org_path, n)
-        WHERE $3::int IS NULL OR cur.v = $3::int
+        INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path,
+          prev_hash, hash)
+        SELECT u.id, $1::text, cur.v + u.n::int, u.type, $2::timestamptz, u.actor_type, u.actor_id, u.data, u.org_path,
+          u.prev_hash, u.hash
+        FROM cur, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[], $10::bytea[],
+          $11::bytea[]) WITH ORDINALITY AS u (id, type, actor_type, actor_id, data, org_path, prev_hash, hash, n)
+        WHERE cur.v = $3::int
         ORDER BY u.n
         RETURNING id, position, org_path),
       orgs AS (
         INSERT INTO ${s}.event_orgs (org_id, position)
         SELECT o.org_id, ins.position FROM ins, jsonb_array_elements_text(ins.org_path) AS o (org_id)
         ON CONFLICT DO NOTHING)
-      SELECT cur.v, ins.id, ins.position::text AS position, at.t AS occurred_at FROM cur CROSS JOIN at LEFT JOIN ins ON true`;
+      SELECT cur.v, ins.id, ins.position::text AS position FROM cur LEFT JOIN ins ON true`;
     // An append of no events answers the stream's version and the head, in one round trip too.
     this.appendNothing = `
       SELECT (SELECT coalesce(max(stream_version), 0) FROM ${s}.events WHERE stream_id = $1) AS v,
@@ -103,6 +111,11 @@ export class EventReads {
   async readStream(streamId: string): Promise<StoredEvent[]> {
     const { rows } = await this.db.query<EventRow>(this.st.named('readStream', [streamId]));
     return rows.map(toStoredEvent);
+  }
+
+  async readChainLinks(after: number, limit: number): Promise<ChainLink[]> {
+    const { rows } = await this.db.query<ChainRow>(this.st.named('readChainLinks', [after, limit]));
+    return rows.map(toChainLink);
   }
 
   async findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined> {

@@ -1,4 +1,4 @@
-import type { IdempotencyRecord } from '@arbor/application';
+import type { ChainLink, IdempotencyRecord } from '@arbor/application';
 import { upcastStoredEvent, type Actor, type StoredEvent } from '@arbor/domain';
 
 /** The columns every event read selects, in the shape `toStoredEvent` expects. */
@@ -26,7 +26,8 @@ export interface EventRow {
  */
 export const toStoredEvent = (row: EventRow): StoredEvent => upcastStoredEvent(asStoredEvent(row));
 
-const asStoredEvent = (row: EventRow): StoredEvent => ({
+/** The event exactly as stored: no upcast (what the hash chain covers). */
+export const asStoredEvent = (row: EventRow): StoredEvent => ({
   id: row.id,
   type: row.type,
   streamId: row.stream_id,
@@ -36,6 +37,20 @@ const asStoredEvent = (row: EventRow): StoredEvent => ({
   actor: { type: row.actor_type, id: row.actor_id },
   data: row.data,
   orgPath: row.org_path,
+});
+
+/** The chain's columns after the event's (see `ChainLink`). */
+export const CHAIN_COLUMNS = `${EVENT_COLUMNS}, e.prev_hash, e.hash`;
+
+export interface ChainRow extends EventRow {
+  prev_hash: Buffer | null;
+  hash: Buffer | null;
+}
+
+export const toChainLink = (row: ChainRow): ChainLink => ({
+  event: asStoredEvent(row),
+  prevHash: row.prev_hash,
+  hash: row.hash,
 });
 
 export interface IdempotencyRow {

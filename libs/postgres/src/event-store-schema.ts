@@ -1,4 +1,5 @@
 import type { MigrationPlan } from './schema-migrations';
+import { chainUnchainedEvents } from './chain-unchained-events';
 
 /**
  * Schema of the event log in its own PostgreSQL schema, one entry per version (see `MigrationPlan`). It
@@ -16,7 +17,15 @@ import type { MigrationPlan } from './schema-migrations';
  */
 export function eventStoreMigrations(writerLockSql: string): MigrationPlan {
   // The history table of the event store predates the shared runner: it keeps its name, and its rows.
-  return { history: 'schema_migrations', lockSql: writerLockSql, migrations: EVENT_STORE_MIGRATIONS };
+  return {
+    history: 'schema_migrations',
+    lockSql: writerLockSql,
+    migrations: EVENT_STORE_MIGRATIONS,
+    // Under the writer lock, in the migrations' transaction: no writer appends onto a half-chained log.
+    afterMigrations: async (client, s) => {
+      await chainUnchainedEvents(client, s);
+    },
+  };
 }
 
 /** Migration 1 was released with `schema_migrations`: no `IF NOT EXISTS`, a database at 1 never reruns it. */
@@ -52,4 +61,8 @@ const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
       PRIMARY KEY (scope, key)
     );
     `,
+  // 1 -> 2: the hash chain (event-chain.ts in @arbor/application): each event's predecessor's hash and its own,
+  // 32 bytes each. Events written before are chained right after, in the same transaction (chainUnchainedEvents):
+  // SQL alone cannot compute RFC 8785 JSON.
+  (s) => `ALTER TABLE ${s}.events ADD COLUMN prev_hash bytea, ADD COLUMN hash bytea`,
 ];

@@ -1,13 +1,15 @@
-import type {
-  AppendResult,
-  EventStoreTransaction,
-  ExpectedVersion,
-  IdempotencyRecord,
-  NewEvent,
+import {
+  chainHash,
+  type AppendResult,
+  type EventStoreTransaction,
+  type ExpectedVersion,
+  type IdempotencyRecord,
+  type NewEvent,
 } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { randomUUID } from 'node:crypto';
+import type { ChainTip } from './chain-tip';
 import { EventReads, type EventStatements, type Queryable } from './event-reads';
 
 /**
@@ -20,10 +22,14 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
   private ended = false;
   private readonly db: StatementTracker;
   private readonly reads: EventReads;
+  /** Appends run one after another (each chains onto the one before), even if the callback does not wait. */
+  private appending: Promise<unknown> = Promise.resolve();
 
   constructor(
     client: PoolClient,
     private readonly st: EventStatements,
+    /** The group's chain tip: appends advance it. */
+    private readonly tip: ChainTip,
   ) {
     this.db = new StatementTracker(client);
     this.reads = new EventReads(this.db, st);
@@ -56,43 +62,70 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
    * One round trip (see `EventStatements.append`): the version check and the inserts run as one statement,
    * so a conflict writes nothing. Positions come from the sequence while the group holds the writers'
    * advisory lock, which is only released after the commit is visible, so positions grow in commit order
-   * (see PostgresEventStore).
+   * (see PostgresEventStore). The time and the chain's hashes are computed here from the group's chain tip and
+   * the expected version (read first for 'any', the one case that costs a second round trip).
    */
   async append(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     this.assertActive();
-    if (events.length === 0) {
+    const result = this.appending.then(() => this.appendNext(streamId, events, expected));
+    this.appending = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendNext(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (events.length === 0 || expected === 'any') {
       const nothing = this.st.named('appendNothing', [streamId]);
       const { rows } = await this.db.query<{ v: number; head: string }>(nothing);
       const actual = rows[0].v;
       if (!matches(expected, actual))
         return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
+      if (events.length > 0) return this.insert(streamId, events, actual, expected);
       return { ok: true, events: [], streamVersion: actual, lastPosition: Number(rows[0].head) };
     }
+    return this.insert(streamId, events, expected === 'no_stream' ? 0 : expected, expected);
+  }
 
-    const occurredAt = new Date().toISOString();
-    const drafts = events.map((event) => ({ id: randomUUID(), event, orgPath: [...event.orgPath] }));
-    const { rows } = await this.db.query<{ v: number; id: string | null; position: string | null; occurred_at: Date }>(
+  /** Inserts `events` if the stream is at `version`, chained onto the tip, which it then advances. */
+  private async insert(
+    streamId: string,
+    events: NewEvent[],
+    version: number,
+    expected: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const occurredAt = this.tip.stampAfter(new Date().toISOString());
+    let prevHash = this.tip.prevHash();
+    const drafts = events.map((event, i) => {
+      const id = randomUUID();
+      const orgPath = [...event.orgPath];
+      const actor = { type: event.actor.type, id: event.actor.id };
+      const content = { id, type: event.type, streamId, streamVersion: version + i + 1, occurredAt, actor, orgPath };
+      const prev = prevHash;
+      prevHash = chainHash(prev, { ...content, data: event.data ?? null });
+      return { id, event, orgPath, prevHash: prev, hash: prevHash };
+    });
+    const { rows } = await this.db.query<{ v: number; id: string | null; position: string | null }>(
       this.st.named('append', [
         streamId,
         occurredAt,
-        expectedParam(expected),
+        versionParam(version),
         drafts.map((d) => d.id),
         drafts.map((d) => d.event.type),
         drafts.map((d) => d.event.actor.type),
         drafts.map((d) => d.event.actor.id),
         drafts.map((d) => JSON.stringify(d.event.data ?? null)),
         drafts.map((d) => JSON.stringify(d.orgPath)),
+        drafts.map((d) => d.prevHash),
+        drafts.map((d) => d.hash),
       ]),
     );
     const actual = rows[0].v;
     if (rows[0].id === null) {
-      if (matches(expected, actual))
-        throw new Error(`The append to ${streamId} inserted nothing at version ${actual}.`);
+      if (actual === version) throw new Error(`The append to ${streamId} inserted nothing at version ${actual}.`);
       return { ok: false, error: 'IAM_ERR_VERSION_CONFLICT', streamId, expected, actual };
     }
+    this.tip.advance(occurredAt, prevHash);
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
-    // The time the store stamped: this clock's, or the last event's if that is later (see EventStatements.append).
-    const stamped = rows[0].occurred_at.toISOString();
+    const stamped = occurredAt;
     const stored: StoredEvent[] = drafts.map(({ id, event, orgPath }, i) => {
       const position = positions.get(id);
       if (position === undefined) throw new Error(`The insert of event ${id} returned no position.`);
@@ -131,11 +164,9 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
 const matches = (expected: ExpectedVersion, actual: number): boolean =>
   expected === 'any' || (expected === 'no_stream' ? actual === 0 : expected === actual);
 
-/** `$3` of the append: NULL matches any version; a number no version can have (-1) never matches. */
-function expectedParam(expected: ExpectedVersion): number | null {
-  if (expected === 'any') return null;
-  if (expected === 'no_stream') return 0;
-  return Number.isInteger(expected) && expected >= 0 && expected <= 2 ** 31 - 1 ? expected : -1;
+/** `$3` of the append: a number no version can have (-1) never matches. */
+function versionParam(version: number): number {
+  return Number.isInteger(version) && version >= 0 && version <= 2 ** 31 - 1 ? version : -1;
 }
 
 /** The client as one callback's statements use it: remembers the first that failed and those still running. */

@@ -1,5 +1,11 @@
 import type { NewEvent } from '@arbor/application';
-import { describeWithEnv, eventStoreConformance, newEvent as ev } from '@arbor/testing';
+import {
+  describeWithEnv,
+  eventChainConformance,
+  eventStoreConformance,
+  newEvent as ev,
+  type EventChainHarness,
+} from '@arbor/testing';
 import type { StoredEvent } from '@arbor/domain';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -17,7 +23,7 @@ maybe('PostgresEventStore (conformance)', () => {
     await admin.connect();
   });
   afterAll(() => admin.end());
-  eventStoreConformance({
+  const harness: EventChainHarness = {
     open: () => {
       schema = `arbor_test_${process.pid}_${randomBytes(4).toString('hex')}`;
       return openPostgresEventStore(url!, { schema, max: 4 });
@@ -26,10 +32,15 @@ maybe('PostgresEventStore (conformance)', () => {
     setOccurredAt: async (position, at) => {
       await admin.query(`UPDATE "${schema}".events SET occurred_at = $1 WHERE position = $2`, [at, position]);
     },
+    tamper: async (sql) => {
+      await admin.query(`SET search_path TO "${schema}"; ${sql}; RESET search_path`);
+    },
     release: async () => {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     },
-  });
+  };
+  eventStoreConformance(harness);
+  describe('hash chain', () => eventChainConformance(harness));
 });
 
 maybe('PostgresEventStore', () => {

@@ -4,6 +4,7 @@ import {
   TransactionScope,
   type EventQuery,
   type EventStore,
+  type ChainLink,
   type EventStoreTransaction,
   type IdempotencyRecord,
   type StoredResponse,
@@ -97,9 +98,9 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.st = new EventStatements(schema, quoteSchema(schema));
     this.reads = new EventReads(pool, this.st);
-    // One round trip: open the transaction and queue behind the other writers. (If waiting for the lock
+    // One round trip: open the transaction, queue behind the other writers and read the chain's tip. (If waiting for the lock
     // fails, e.g. on a statement_timeout, the group's ROLLBACK still ends the transaction.)
-    this.beginSql = `BEGIN ISOLATION LEVEL READ COMMITTED; ${writerLockSql(schema)}`;
+    this.beginSql = `BEGIN ISOLATION LEVEL READ COMMITTED; ${writerLockSql(schema)}; ${this.st.lastLink}`;
   }
 
   async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
@@ -165,6 +166,12 @@ export class PostgresEventStore implements EventStore {
   async readStream(streamId: string): Promise<StoredEvent[]> {
     this.assertOpen();
     return this.reads.readStream(streamId);
+  }
+
+  async readChainLinks(after: number, limit: number): Promise<ChainLink[]> {
+    this.assertOpen();
+    assertEventQueryLimit(limit);
+    return this.reads.readChainLinks(after, limit);
   }
 
   async headPosition(): Promise<number> {

@@ -1,5 +1,6 @@
 import type { EventStoreTransaction, QueuedTransaction as QueuedTransactionOf } from '@arbor/application';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
+import { ChainTip, type LastLinkRow } from './chain-tip';
 import type { EventStatements } from './event-reads';
 import { PostgresEventStoreTransaction } from './postgres-event-store-transaction';
 
@@ -7,7 +8,10 @@ import { PostgresEventStoreTransaction } from './postgres-event-store-transactio
 export type QueuedTransaction = QueuedTransactionOf<EventStoreTransaction>;
 
 export interface WriteGroupOptions {
-  /** Opens the transaction and takes the writers' advisory lock (one simple query). */
+  /**
+   * Opens the transaction, takes the writers' advisory lock and reads the last link (`EventStatements.lastLink`):
+   * one simple query of three statements.
+   */
   beginSql: string;
   st: EventStatements;
   /** Runs one callback, marking its async context as inside a transaction (to refuse nested calls). */
@@ -64,6 +68,8 @@ class GroupRun {
   /** The first error of the group's own statements: it fails the whole group. */
   failure: { error: unknown } | undefined;
   readonly outcomes: Outcome[] = [];
+  /** Read with the lock; undefined until then. */
+  private tip: ChainTip | undefined;
   /** The last savepoint statement sent; they complete in order, so awaiting it awaits them all. */
   private lastSent: Promise<void> = Promise.resolve();
 
@@ -77,7 +83,10 @@ class GroupRun {
     try {
       // The first savepoint comes with the BEGIN and the lock: one round trip, and the first callback only
       // starts once the lock is held.
-      await client.query(`${this.options.beginSql}; SAVEPOINT ${SAVEPOINT}`);
+      const results = (await client.query(
+        `${this.options.beginSql}; SAVEPOINT ${SAVEPOINT}`,
+      )) as unknown as QueryResult[];
+      this.tip = ChainTip.of(results[results.length - 2].rows[0] as LastLinkRow | undefined);
     } catch (error) {
       this.fail(error);
     }
@@ -119,8 +128,17 @@ class GroupRun {
     });
   }
 
+  /** Runs one callback; if it fails, its savepoint is rolled back and the chain tip goes back with it. */
   private async runOne(work: QueuedTransaction['work']): Promise<Outcome> {
-    const tx = new PostgresEventStoreTransaction(this.client, this.options.st);
+    const tip = this.tip as ChainTip;
+    const mark = tip.mark();
+    const outcome = await this.runCallback(work, tip);
+    if (!outcome.ok) tip.restore(mark);
+    return outcome;
+  }
+
+  private async runCallback(work: QueuedTransaction['work'], tip: ChainTip): Promise<Outcome> {
+    const tx = new PostgresEventStoreTransaction(this.client, this.options.st, tip);
     try {
       const value = await this.options.runWork(work, tx);
       tx.end();

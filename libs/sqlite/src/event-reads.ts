@@ -1,8 +1,11 @@
-import type { IdempotencyRecord } from '@arbor/application';
+import type { ChainLink, IdempotencyRecord } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import {
+  CHAIN_COLUMNS,
   EVENT_COLUMNS,
+  toChainLink,
+  type ChainRow,
   IDEMPOTENCY_COLUMNS,
   toIdempotencyRecord,
   toStoredEvent,
@@ -21,17 +24,24 @@ export class EventReads {
   private readonly stream: Statement<[string], EventRow>;
   private readonly idempotency: Statement<[string, string], IdempotencyRow>;
   private readonly head: Statement<[], number>;
+  private readonly links: Statement<[number, number], ChainRow>;
 
   constructor(db: SqliteDatabase) {
     // The projectors' hot path: a range scan of the rowid, no sort.
     this.all = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?`);
     this.stream = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = ? ORDER BY e.stream_version`);
     this.idempotency = db.prepare(`SELECT ${IDEMPOTENCY_COLUMNS} FROM idempotency WHERE scope = ? AND key = ?`);
+    this.links = db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?`);
     this.head = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
   }
 
   readAll(after: number, limit: number): StoredEvent[] {
     return this.all.all(after, limit).map(toStoredEvent);
+  }
+
+  /** The hash chain's links after `after`, events as stored (see event-chain.ts). */
+  readChainLinks(after: number, limit: number): ChainLink[] {
+    return this.links.all(after, limit).map(toChainLink);
   }
 
   readStream(streamId: string): StoredEvent[] {

@@ -45,4 +45,9 @@ export const EVENT_STORE_MIGRATIONS: readonly string[] = [
   // 1 -> 2: readiness's write probe (SqliteEventStore.probeWrite): a row is inserted and deleted in one
   // committed transaction, so the table is always empty.
   `CREATE TABLE write_probe (b BLOB NOT NULL);`,
+  // 2 -> 3: the hash chain (event-chain.ts in @arbor/application): each event's predecessor's hash and its own,
+  // 32 bytes each. Events written before are chained when the store is next opened for writing
+  // (`chainUnchainedEvents`): a step in SQL alone cannot compute RFC 8785 JSON.
+  `ALTER TABLE events ADD COLUMN prev_hash BLOB;
+   ALTER TABLE events ADD COLUMN hash BLOB;`,
 ];

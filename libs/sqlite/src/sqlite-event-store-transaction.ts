@@ -1,9 +1,11 @@
-import type {
-  AppendResult,
+import {
+  chainHash,
+  CHAIN_GENESIS,
+  type AppendResult,
   EventStoreTransaction,
-  ExpectedVersion,
-  IdempotencyRecord,
-  NewEvent,
+  type ExpectedVersion,
+  type IdempotencyRecord,
+  type NewEvent,
 } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
@@ -11,7 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { EventReads } from './event-reads';
 import type { SqliteDatabase } from './open-sqlite-database';
 
-type InsertEventParams = [string, string, number, string, string, string, string, string, string];
+type InsertEventParams = [string, string, number, string, string, string, string, string, string, Buffer, Buffer];
+
+/** The last event's time and hash: what the next event is stamped after and chained to. */
+interface LastLink {
+  occurred_at: string;
+  hash: Buffer | null;
+}
 
 /** The writer connection's statements, prepared once per store and shared by all its transactions. */
 export class WriterStatements {
@@ -19,8 +27,8 @@ export class WriterStatements {
   readonly streamVersion: Statement<[string], number>;
   readonly insertEvent: Statement<InsertEventParams>;
   readonly insertEventOrg: Statement<[string, number]>;
-  /** The last event's `occurred_at` (undefined on an empty log): one descending seek of the primary key. */
-  readonly lastOccurredAt: Statement<[], string>;
+  /** The last event's time and hash (undefined on an empty log): one descending seek of the primary key. */
+  readonly lastLink: Statement<[], LastLink>;
   readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
   readonly completeIdempotency: Statement<[string, string, string]>;
   readonly purgeIdempotency: Statement<[string]>;
@@ -32,13 +40,12 @@ export class WriterStatements {
       .prepare<[string], number>('SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?')
       .pluck();
     this.insertEvent = db.prepare(
-      `INSERT INTO events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path,
+         prev_hash, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertEventOrg = db.prepare('INSERT OR IGNORE INTO event_orgs (org_id, position) VALUES (?, ?)');
-    this.lastOccurredAt = db
-      .prepare<[], string>('SELECT occurred_at FROM events ORDER BY position DESC LIMIT 1')
-      .pluck();
+    this.lastLink = db.prepare<[], LastLink>('SELECT occurred_at, hash FROM events ORDER BY position DESC LIMIT 1');
     this.insertIdempotency = db.prepare(
       // Replaces an existing record: the command side only saves after finding none that is still fresh.
       'INSERT OR REPLACE INTO idempotency (scope, key, request_hash, created_at, response) VALUES (?, ?, ?, ?, ?)',
@@ -82,13 +89,27 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
     // serialised, so positions grow in commit order: a reader that has seen P never later meets one below P.
     // Times grow with positions too (point-in-time reads search by them): never before the last event's, whatever
     // this process's clock says (another process, or this one before its clock stepped back, may have written it).
+    // Each event is chained to the one before it (event-chain.ts), read here under the same write lock.
     const now = new Date().toISOString();
-    const lastAt = this.w.lastOccurredAt.get();
-    const occurredAt = lastAt !== undefined && lastAt > now ? lastAt : now;
+    const last = this.w.lastLink.get();
+    const occurredAt = last !== undefined && last.occurred_at > now ? last.occurred_at : now;
+    let prevHash: Buffer = last === undefined ? CHAIN_GENESIS : chainedHashOf(last);
     const stored: StoredEvent[] = events.map((event, i) => {
       const id = randomUUID();
       const streamVersion = actual + i + 1;
       const orgPath = [...event.orgPath];
+      const actor = { type: event.actor.type, id: event.actor.id };
+      const data = event.data ?? null;
+      const hash = chainHash(prevHash, {
+        id,
+        type: event.type,
+        streamId,
+        streamVersion,
+        occurredAt,
+        actor,
+        data,
+        orgPath,
+      });
       const { lastInsertRowid } = this.w.insertEvent.run(
         id,
         streamId,
@@ -97,20 +118,22 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
         occurredAt,
         event.actor.type,
         event.actor.id,
-        JSON.stringify(event.data ?? null),
+        JSON.stringify(data),
         JSON.stringify(orgPath),
+        prevHash,
+        hash,
       );
+      prevHash = hash;
       const position = Number(lastInsertRowid);
       for (const orgId of orgPath) this.w.insertEventOrg.run(orgId, position);
-      const actor = { type: event.actor.type, id: event.actor.id };
       return { id, type: event.type, streamId, streamVersion, position, occurredAt, actor, data: event.data, orgPath };
     });
-    const last = stored[stored.length - 1];
+    const lastStored = stored[stored.length - 1];
     return {
       ok: true,
       events: stored,
       streamVersion: actual + stored.length,
-      lastPosition: last ? last.position : this.w.reads.headPosition(),
+      lastPosition: lastStored ? lastStored.position : this.w.reads.headPosition(),
     };
   }
 
@@ -131,4 +154,11 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
     // SQLite may have rolled back on its own (e.g. SQLITE_FULL): never continue in autocommit mode.
     if (!this.w.db.inTransaction) throw new Error('The event store transaction was rolled back by SQLite.');
   }
+}
+
+/** Chaining onto an event that has no hash would make every later link unverifiable: refuse instead. */
+function chainedHashOf(last: LastLink): Buffer {
+  if (last.hash === null)
+    throw new Error('The event log holds events written before the hash chain: open it for writing to chain them.');
+  return last.hash;
 }

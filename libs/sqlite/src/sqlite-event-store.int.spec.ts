@@ -1,5 +1,5 @@
 import type { NewEvent } from '@arbor/application';
-import { eventStoreConformance, newEvent as ev } from '@arbor/testing';
+import { eventChainConformance, eventStoreConformance, newEvent as ev, type EventChainHarness } from '@arbor/testing';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { openSqliteEventStore, type SqliteEventStore } from './sqlite-event-stor
 describe('SqliteEventStore (conformance)', () => {
   let dir: string;
   let file: string;
-  eventStoreConformance({
+  const harness: EventChainHarness = {
     open: async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-events-'));
       file = path.join(dir, 'events.sqlite');
@@ -24,8 +24,19 @@ describe('SqliteEventStore (conformance)', () => {
         raw.close();
       }
     },
+    tamper: async (sql) => {
+      const raw = new Database(file);
+      try {
+        raw.pragma('foreign_keys = OFF');
+        raw.exec(sql);
+      } finally {
+        raw.close();
+      }
+    },
     release: async () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 }),
-  });
+  };
+  eventStoreConformance(harness);
+  describe('hash chain', () => eventChainConformance(harness));
 });
 
 describe('SqliteEventStore', () => {

@@ -4,6 +4,7 @@ import {
   TransactionScope,
   type EventQuery,
   type EventStore,
+  type ChainLink,
   type EventStoreTransaction,
   type IdempotencyRecord,
   type StoredResponse,
@@ -13,6 +14,7 @@ import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { AsyncMutex } from './async-mutex';
+import { chainUnchainedEvents } from './chain-unchained-events';
 import { EventReads } from './event-reads';
 import { eventQuerySql } from './event-query-sql';
 import { toStoredEvent, type EventRow } from './event-rows';
@@ -154,6 +156,12 @@ export class SqliteEventStore implements EventStore {
     return this.reads.readStream(streamId);
   }
 
+  async readChainLinks(after: number, limit: number): Promise<ChainLink[]> {
+    this.assertOpen();
+    assertEventQueryLimit(limit);
+    return this.reads.readChainLinks(after, limit);
+  }
+
   async headPosition(): Promise<number> {
     this.assertOpen();
     return this.reads.headPosition();
@@ -223,6 +231,7 @@ export function openSqliteEventStore(
     // not linger in free pages. Appends free nothing, so this costs them nothing.
     writer.pragma('secure_delete = ON');
     applyMigrations(writer, EVENT_STORE_MIGRATIONS);
+    chainUnchainedEvents(writer);
     const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
     return new SqliteEventStore(writer, reader);
   } catch (e) {

@@ -17,5 +17,6 @@ export { roleCatalogConformance } from './role-catalog-conformance';
 export { roleQueriesConformance } from './role-queries-conformance';
 export { userQueriesConformance } from './user-queries-conformance';
 export { eventStoreConformance, newEvent, type EventStoreHarness } from './event-store-conformance';
+export { eventChainConformance, type EventChainHarness } from './event-chain-conformance';
 export { collectOrgIds, ORG_TREE, orgIds, orgReadModelsConformance } from './org-read-models-conformance';
 export { describeIfAvailable, describeWithEnv, isCi, SKIPPED_MARKER, unsetVariables } from './services';

@@ -1,4 +1,5 @@
 import type { Actor, StoredEvent } from '@arbor/domain';
+import type { ChainLink } from '../history/event-chain';
 
 /** An event handed to the store: the store gives it its id, position, stream version and time. */
 export interface NewEvent {
@@ -81,12 +82,18 @@ export interface EventStoreTransaction {
  * The event log. Invariants every adapter keeps:
  * - `position` only grows, and a reader that has seen position P never later meets an event below P;
  * - an append whose expected version does not match the stream's is refused (a conflict, never a lost write);
- * - write transactions are serialised, and a transaction that throws leaves nothing behind.
+ * - write transactions are serialised, and a transaction that throws leaves nothing behind;
+ * - every event is chained to the one before it in position order (event-chain.ts), in the same transaction.
  */
 export interface EventStore {
   transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T>;
   readAll(query: EventQuery): Promise<StoredEvent[]>;
   readStream(streamId: string): Promise<StoredEvent[]>;
+  /**
+   * The hash chain's links after position `after`, in position order, at most `limit` (see event-chain.ts):
+   * events exactly as stored (not upcast, unlike every other read), with the hashes they carry. For verifiers.
+   */
+  readChainLinks(after: number, limit: number): Promise<ChainLink[]>;
   /** The highest position written so far (0 when empty). */
   headPosition(): Promise<number>;
   /**

@@ -1,0 +1,214 @@
+import type { StoredEvent } from '@arbor/domain';
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+
+/**
+ * The event log's hash chain (issue 14, tamper evidence). Every event carries the hash of the event before it
+ * in position order (`prevHash`, 32 zero bytes for the first) and its own:
+ *
+ *   hash = SHA-256( prevHash || UTF-8( JCS(link content) ) )
+ *
+ * where JCS is the JSON Canonicalization Scheme (RFC 8785) and the link content is the event as stored, before
+ * any upcast: `{ id, streamId, streamVersion, type, occurredAt, actor, orgPath, data }` (see `linkContent`).
+ * One chain over the global order: writers are serialised already (SQLite's single writer, PostgreSQL's
+ * advisory lock), so it serialises nothing more.
+ *
+ * The position is not hashed: the chain itself is the order, so a reordered event is seen as a link that points
+ * at a later event (rather than as an altered one), and positions are bound by the signed checkpoints. Hashes
+ * cover personal data only as sealed (`v1.` ciphertexts), so erasing a subject's key leaves the chain valid.
+ */
+export const CHAIN_GENESIS: Buffer = Buffer.alloc(32);
+
+/** An event as the store holds it (its data not upcast), with its two links. Null links: not chained yet. */
+export interface ChainLink {
+  event: StoredEvent;
+  prevHash: Uint8Array | null;
+  hash: Uint8Array | null;
+}
+
+/** The last link of the chain: what the next event is chained to. */
+export interface ChainHead {
+  /** 0 on an empty log. */
+  position: number;
+  /** CHAIN_GENESIS on an empty log. */
+  hash: Uint8Array;
+}
+
+/** The hashed form of an event: every field of the envelope except the position (see the module comment). */
+export function linkContent(event: Omit<StoredEvent, 'position'>): string {
+  const content = {
+    id: event.id,
+    streamId: event.streamId,
+    streamVersion: event.streamVersion,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    actor: { type: event.actor.type, id: event.actor.id },
+    orgPath: event.orgPath,
+    data: event.data ?? null,
+  };
+  // canonicalize returns undefined only for undefined input; the content is an object.
+  return canonicalize(content) as string;
+}
+
+/** SHA-256 over the previous hash and the event's canonical content (32 bytes). */
+export function chainHash(prevHash: Uint8Array, event: Omit<StoredEvent, 'position'>): Buffer {
+  return createHash('sha256').update(prevHash).update(linkContent(event), 'utf8').digest();
+}
+
+/** How a chain broke, as the verifier names it at the first event it cannot accept. */
+export type ChainBreakKind =
+  /** The event's content or its own hash was changed: its hash no longer follows from its content. */
+  | 'altered'
+  /** One or more events before this one are missing: it points at a hash no event in the log has. */
+  | 'removed'
+  /** The events from `position` up to the next intact link were added: the next intact event skips them. */
+  | 'inserted'
+  /** This event points at an event that now stands after it: events were moved. */
+  | 'reordered'
+  /** Written before the chain existed and not chained yet (the store chains them when it is opened for writing). */
+  | 'unchained';
+
+export interface ChainBreak {
+  kind: ChainBreakKind;
+  /** The position of the first event the verifier rejects. */
+  position: number;
+  /** The event's id, when the event is there to name. */
+  eventId?: string;
+  /** One sentence for a person. */
+  detail: string;
+}
+
+/** What `verifyEventChain` found. `events` counts the events accepted before the first break, if any. */
+export type ChainVerification =
+  | { valid: true; events: number; head: ChainHead }
+  | { valid: false; events: number; head: ChainHead; firstBreak: ChainBreak };
+
+/** Reads links after a position, in position order, at most `limit` (the stores' `readChainLinks`). */
+export type ChainLinkReader = (after: number, limit: number) => Promise<ChainLink[]>;
+
+export interface ChainVerifyOptions {
+  /** Links per read. Default 2,000. */
+  pageSize?: number;
+  /** Called after each page with the events accepted so far and the last position read. */
+  onProgress?: (accepted: number, position: number) => void;
+}
+
+/**
+ * Walks the whole log in position order and checks every link: each event's hash must follow from its
+ * `prevHash` and content, and its `prevHash` must be the hash of the event before it (CHAIN_GENESIS for the
+ * first). Stops at the first event it cannot accept and names it and how the chain broke (see `classifyBreak`:
+ * only then does it read the log again, at most three passes). Between pages it yields to the event
+ * loop, so a server stays responsive while it verifies.
+ *
+ * What the chain alone cannot see: events cut from the end of the log, and a log rewritten from some event on
+ * with every later hash recomputed. Signed checkpoints (a signature over a position and its hash) close both.
+ */
+export async function verifyEventChain(
+  read: ChainLinkReader,
+  options: ChainVerifyOptions = {},
+): Promise<ChainVerification> {
+  const pageSize = options.pageSize ?? 2_000;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a whole number >= 1.`);
+  let head: ChainHead = { position: 0, hash: CHAIN_GENESIS };
+  let accepted = 0;
+  for (;;) {
+    const page = await read(head.position, pageSize);
+    for (const link of page) {
+      const broken = await checkLink(link, head, read, pageSize);
+      if (broken !== undefined) return { valid: false, events: accepted, head, firstBreak: broken };
+      head = { position: link.event.position, hash: link.hash as Uint8Array };
+      accepted++;
+    }
+    if (page.length > 0) options.onProgress?.(accepted, head.position);
+    if (page.length < pageSize) return { valid: true, events: accepted, head };
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+async function checkLink(
+  link: ChainLink,
+  head: ChainHead,
+  read: ChainLinkReader,
+  pageSize: number,
+): Promise<ChainBreak | undefined> {
+  const { event, prevHash, hash } = link;
+  const at = { position: event.position, eventId: event.id };
+  if (prevHash === null || hash === null)
+    return { kind: 'unchained', ...at, detail: `Event ${event.position} carries no hash: it was never chained.` };
+  const intact = chainHash(prevHash, event).equals(hash);
+  if (intact && Buffer.compare(prevHash, head.hash) === 0) return undefined;
+  return classifyBreak(link, intact, head, new LinkScanner(read, pageSize));
+}
+
+/**
+ * The event at `link` does not follow `head` (the last event accepted). Where the links lead tells what
+ * happened, tried in this order:
+ * - it is intact and points at an event standing after it: events were reordered;
+ * - a later event points at `head`: this one and those up to that event were inserted;
+ * - it does not hash to its own hash: it was altered;
+ * - it points at an event before `head`: the events after that one, up to here, were inserted;
+ * - it points at no event in the log: the event it followed was removed.
+ */
+async function classifyBreak(
+  link: ChainLink,
+  intact: boolean,
+  head: ChainHead,
+  links: LinkScanner,
+): Promise<ChainBreak> {
+  const { event } = link;
+  const prev = link.prevHash as Uint8Array;
+  const at = { position: event.position, eventId: event.id };
+  const target = intact ? await links.find(0, (other) => sameHash(other.hash, prev)) : undefined;
+  if (target !== undefined && target.event.position > event.position)
+    return {
+      kind: 'reordered',
+      ...at,
+      detail: `Event ${event.position} follows event ${target.event.position}, which now stands after it.`,
+    };
+  const resumed = await links.find(event.position, (other) => sameHash(other.prevHash, head.hash));
+  if (resumed !== undefined) return inserted(link, resumed.event.position);
+  if (!intact)
+    return { kind: 'altered', ...at, detail: `Event ${event.position} does not hash to the hash it carries.` };
+  const followed = Buffer.compare(prev, CHAIN_GENESIS) === 0 ? 0 : target?.event.position;
+  if (followed !== undefined) {
+    const [first] = await links.read(followed, 1);
+    return inserted(first, event.position);
+  }
+  return {
+    kind: 'removed',
+    ...at,
+    detail: `The event that event ${event.position} follows is missing (removed after position ${head.position}).`,
+  };
+}
+
+const sameHash = (a: Uint8Array | null, b: Uint8Array): boolean => a !== null && Buffer.compare(a, b) === 0;
+
+/** Scans the log for a link (only to classify a break: at most a few passes, once per verification). */
+class LinkScanner {
+  constructor(
+    readonly read: ChainLinkReader,
+    private readonly pageSize: number,
+  ) {}
+
+  async find(after: number, matches: (link: ChainLink) => boolean): Promise<ChainLink | undefined> {
+    for (;;) {
+      const page = await this.read(after, this.pageSize);
+      const found = page.find(matches);
+      if (found !== undefined) return found;
+      if (page.length < this.pageSize) return undefined;
+      after = page[page.length - 1].event.position;
+    }
+  }
+}
+
+function inserted(first: ChainLink, intact: number): ChainBreak {
+  return {
+    kind: 'inserted',
+    position: first.event.position,
+    eventId: first.event.id,
+    detail: `Events from position ${first.event.position} to before ${intact} are not in the chain: they were inserted.`,
+  };
+}
+
+/** A hash as the API and exports show it: unpadded base64url (RFC 4648 section 5). */
+export const encodeChainHash = (hash: Uint8Array): string => Buffer.from(hash).toString('base64url');

@@ -1,0 +1,144 @@
+import type { StoredEvent } from '@arbor/domain';
+import {
+  chainHash,
+  CHAIN_GENESIS,
+  linkContent,
+  verifyEventChain,
+  type ChainLink,
+  type ChainLinkReader,
+} from './event-chain';
+
+/** A log of `n` events on two streams, chained as a store writes them. */
+function chainedLog(n: number): ChainLink[] {
+  const links: ChainLink[] = [];
+  let prev: Buffer = CHAIN_GENESIS;
+  for (let i = 1; i <= n; i++) {
+    const event: StoredEvent = {
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      type: 'OrganizationRenamed',
+      streamId: `org-${i % 2}`,
+      streamVersion: Math.ceil(i / 2),
+      position: i,
+      occurredAt: `2026-12-01T10:00:${String(i).padStart(2, '0')}.000Z`,
+      actor: { type: 'user', id: 'usr_1' },
+      data: { orgId: `org-${i % 2}`, name: `Name ${i}`, nested: { b: 2, a: [1, 'x'] } },
+      orgPath: [`org-${i % 2}`],
+    };
+    const hash = chainHash(prev, event);
+    links.push({ event, prevHash: prev, hash });
+    prev = hash;
+  }
+  return links;
+}
+
+/** Serves `links` as a store would: in the order given (the store's position order), after a position. */
+const readerOf =
+  (links: ChainLink[]): ChainLinkReader =>
+  async (after, limit) =>
+    links.filter((l) => l.event.position > after).slice(0, limit);
+
+/** Renumbers positions 1..n in the array's order: what moving rows in a table looks like to a reader. */
+const renumbered = (links: ChainLink[]): ChainLink[] =>
+  links.map((l, i) => ({ ...l, event: { ...l.event, position: i + 1 } }));
+
+describe('the event hash chain', () => {
+  it('hashes the content in RFC 8785 form: key order and the position do not matter', () => {
+    const [link] = chainedLog(1);
+    const reordered = { ...link.event, data: { nested: { a: [1, 'x'], b: 2 }, name: 'Name 1', orgId: 'org-1' } };
+    expect(chainHash(CHAIN_GENESIS, reordered).equals(link.hash as Buffer)).toBe(true);
+    expect(chainHash(CHAIN_GENESIS, { ...link.event, position: 99 } as StoredEvent)).toEqual(link.hash);
+    expect(linkContent(link.event)).toBe(
+      '{"actor":{"id":"usr_1","type":"user"},"data":{"name":"Name 1","nested":{"a":[1,"x"],"b":2},"orgId":"org-1"},' +
+        '"id":"00000000-0000-4000-8000-000000000001","occurredAt":"2026-12-01T10:00:01.000Z","orgPath":["org-1"],' +
+        '"streamId":"org-1","streamVersion":1,"type":"OrganizationRenamed"}',
+    );
+  });
+
+  it('accepts an intact log, page after page, and an empty one', async () => {
+    const log = chainedLog(25);
+    const progress: number[] = [];
+    const report = await verifyEventChain(readerOf(log), { pageSize: 10, onProgress: (n) => progress.push(n) });
+    expect(report).toEqual({ valid: true, events: 25, head: { position: 25, hash: log[24].hash } });
+    expect(progress).toEqual([10, 20, 25]);
+    expect(await verifyEventChain(readerOf([]))).toEqual({
+      valid: true,
+      events: 0,
+      head: { position: 0, hash: CHAIN_GENESIS },
+    });
+  });
+
+  it('names an altered event: its data, its time, its actor or its hash changed', async () => {
+    for (const alter of [
+      (l: ChainLink) => ({ ...l, event: { ...l.event, data: { ...(l.event.data as object), name: 'Forged' } } }),
+      (l: ChainLink) => ({ ...l, event: { ...l.event, occurredAt: '2026-12-01T09:00:00.000Z' } }),
+      (l: ChainLink) => ({ ...l, event: { ...l.event, actor: { type: 'user' as const, id: 'usr_2' } } }),
+      (l: ChainLink) => ({ ...l, hash: Buffer.alloc(32, 7) }),
+    ]) {
+      const log = chainedLog(12);
+      log[6] = alter(log[6]);
+      const report = await verifyEventChain(readerOf(log), { pageSize: 5 });
+      expect(report).toMatchObject({ valid: false, events: 6, firstBreak: { kind: 'altered', position: 7 } });
+      expect(report.head.position).toBe(6);
+    }
+  });
+
+  it('names the event after a removed one, at the start, the middle or across a page boundary', async () => {
+    for (const removed of [0, 5, 10]) {
+      const log = chainedLog(12);
+      log.splice(removed, 1);
+      const report = await verifyEventChain(readerOf(log), { pageSize: 5 });
+      expect(report).toMatchObject({ valid: false, firstBreak: { kind: 'removed', position: removed + 2 } });
+    }
+  });
+
+  it('names the first inserted event, forged with care (chained onto its predecessor) or not', async () => {
+    const forgedAfter = (link: ChainLink, position: number, prev: Uint8Array): ChainLink => {
+      const event = { ...link.event, id: 'forged', position };
+      return { event, prevHash: prev, hash: chainHash(prev, event) };
+    };
+    for (const careful of [true, false]) {
+      const log = chainedLog(12);
+      const prev = careful ? (log[3].hash as Uint8Array) : Buffer.alloc(32, 9);
+      const first = forgedAfter(log[3], 4.5, prev);
+      const second = forgedAfter(log[3], 4.6, first.hash as Uint8Array);
+      log.splice(4, 0, first, second);
+      const report = await verifyEventChain(readerOf(log), { pageSize: 3 });
+      expect(report).toMatchObject({
+        valid: false,
+        firstBreak: { kind: 'inserted', position: 4.5, eventId: 'forged' },
+      });
+    }
+  });
+
+  it('names an inserted event whose own hash is wrong as inserted, not altered', async () => {
+    const log = chainedLog(6);
+    log.splice(2, 0, {
+      event: { ...log[2].event, id: 'junk', position: 2.5 },
+      prevHash: CHAIN_GENESIS,
+      hash: CHAIN_GENESIS,
+    });
+    const report = await verifyEventChain(readerOf(log));
+    expect(report).toMatchObject({ valid: false, firstBreak: { kind: 'inserted', position: 2.5, eventId: 'junk' } });
+  });
+
+  it('names reordered events: two swapped, or one moved to the end', async () => {
+    const swapped = chainedLog(10);
+    [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
+    const moved = chainedLog(10);
+    moved.push(...moved.splice(2, 1));
+    for (const [log, position] of [
+      [swapped, 4],
+      [moved, 3],
+    ] as const) {
+      const report = await verifyEventChain(readerOf(renumbered(log)), { pageSize: 4 });
+      expect(report).toMatchObject({ valid: false, firstBreak: { kind: 'reordered', position } });
+    }
+  });
+
+  it('names an event written before the chain existed', async () => {
+    const log = chainedLog(3);
+    log[0] = { ...log[0], prevHash: null, hash: null };
+    const report = await verifyEventChain(readerOf(log));
+    expect(report).toMatchObject({ valid: false, events: 0, firstBreak: { kind: 'unchained', position: 1 } });
+  });
+});

@@ -1,0 +1,165 @@
+import {
+  CHAIN_GENESIS,
+  verifyEventChain,
+  type ChainLink,
+  type ChainVerification,
+  type EventStore,
+} from '@arbor/application';
+import { newEvent as ev, type EventStoreHarness } from './event-store-conformance';
+
+type OpenStore = EventStore & { close(): Promise<void> };
+
+/** An event store under test, and a way to change its tables behind its back, as someone with the files would. */
+export interface EventChainHarness extends EventStoreHarness {
+  /**
+   * Runs SQL on the log's tables (`events`, `event_orgs`, unqualified) outside the store, with foreign keys
+   * unchecked where the engine allows it. The statements the suite sends are valid in SQLite and PostgreSQL alike.
+   */
+  tamper(sql: string): Promise<void>;
+}
+
+const FORGED_ID = '00000000-0000-4000-8000-00000000f0f0';
+
+/**
+ * The hash chain (event-chain.ts in @arbor/application) as every adapter must keep it: each event chained to the
+ * one before it in the same transaction as its append, whatever the transactions around it did; events written
+ * before the chain existed chained when the store is opened; and every way of changing the tables that the
+ * issue names (altering, removing, inserting, reordering an event) found and named by `verifyEventChain`.
+ */
+export function eventChainConformance(harness: EventChainHarness): void {
+  let store: OpenStore;
+  beforeEach(async () => {
+    store = await harness.open();
+  });
+  afterEach(async () => {
+    await store.close();
+    await harness.release();
+  });
+
+  const verify = (s: EventStore = store): Promise<ChainVerification> =>
+    verifyEventChain((after, limit) => s.readChainLinks(after, limit), { pageSize: 4 });
+
+  /** Ten events on three streams: single and multi-event appends, a rolled-back one and a conflict between. */
+  async function writeLog(): Promise<void> {
+    await store.transaction((tx) =>
+      tx.append('a', [ev('A1', { n: 1 }, ['a']), ev('A2', { n: 2 }, ['a'])], 'no_stream'),
+    );
+    await store
+      .transaction(async (tx) => {
+        await tx.append('b', [ev('B0')], 'no_stream');
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    await store.transaction((tx) => tx.append('a', [ev('A3')], 'no_stream'));
+    const all = await Promise.allSettled(
+      [0, 1, 2, 3, 4, 5].map((i) =>
+        store.transaction(async (tx) => {
+          const result = await tx.append(
+            `c${i % 3}`,
+            [ev('C', { i, nested: { z: 1, a: [true, null] } }, ['c'])],
+            'any',
+          );
+          if (i === 4) throw new Error('rolled back after its append');
+          return result;
+        }),
+      ),
+    );
+    expect(all.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    await store.transaction((tx) => tx.append('b', [ev('B1', { who: 'ünïcødé ✓' }, ['b', 'a'])], 'no_stream'));
+    await store.transaction((tx) => tx.append('a', [ev('A3'), ev('A4')], 2));
+  }
+
+  it('chains every event to the one before it, across transactions rolled back, conflicts and concurrent writers', async () => {
+    await writeLog();
+    const links: ChainLink[] = await store.readChainLinks(0, 100);
+    expect(links).toHaveLength(10);
+    expect(Buffer.from(links[0].prevHash as Uint8Array)).toEqual(CHAIN_GENESIS);
+    links.slice(1).forEach((link, i) => expect(link.prevHash).toEqual(links[i].hash));
+    const report = await verify();
+    expect(report).toEqual({
+      valid: true,
+      events: 10,
+      head: { position: await store.headPosition(), hash: links[9].hash },
+    });
+  });
+
+  it('keeps the chain across close and reopen', async () => {
+    await writeLog();
+    await store.close();
+    store = await harness.reopen();
+    await store.transaction((tx) => tx.append('d', [ev('D1')], 'no_stream'));
+    expect(await verify()).toMatchObject({ valid: true, events: 11 });
+  });
+
+  it('chains, when opened, the events of a log written before the chain existed', async () => {
+    await writeLog();
+    const before = (await store.readChainLinks(0, 100)).map((l) => l.hash);
+    await store.close();
+    await harness.tamper('UPDATE events SET prev_hash = NULL, hash = NULL');
+    store = await harness.reopen();
+    expect((await store.readChainLinks(0, 100)).map((l) => l.hash)).toEqual(before);
+    await store.transaction((tx) => tx.append('d', [ev('D1')], 'no_stream'));
+    expect(await verify()).toMatchObject({ valid: true, events: 11 });
+  });
+
+  /** The positions of the log `writeLog` wrote, in order (a rolled-back append may leave a gap in some engines). */
+  const positions = async (): Promise<number[]> => (await store.readChainLinks(0, 100)).map((l) => l.event.position);
+
+  it.each([
+    [
+      'data',
+      (p: number) => `UPDATE events SET data = '{"i":9,"nested":{"a":[true,null],"z":1}}' WHERE position = ${p}`,
+    ],
+    ['actor', (p: number) => `UPDATE events SET actor_id = 'usr_2' WHERE position = ${p}`],
+    ['own hash', (p: number) => `UPDATE events SET hash = prev_hash WHERE position = ${p}`],
+  ])('names an event whose %s was changed in the table', async (_what, alter) => {
+    await writeLog();
+    const p = await positions();
+    await harness.tamper(alter(p[3]));
+    expect(await verify()).toMatchObject({ valid: false, events: 3, firstBreak: { kind: 'altered', position: p[3] } });
+  });
+
+  it('names the event after a removed one', async () => {
+    await writeLog();
+    const p = await positions();
+    await harness.tamper(
+      `DELETE FROM event_orgs WHERE position = ${p[4]}; DELETE FROM events WHERE position = ${p[4]}`,
+    );
+    expect(await verify()).toMatchObject({ valid: false, events: 4, firstBreak: { kind: 'removed', position: p[5] } });
+  });
+
+  it('names an inserted event, in the middle of the log', async () => {
+    await writeLog();
+    const p = await positions();
+    // Make room after the fifth event by moving the later ones up, then copy the second event into the gap.
+    for (const position of p.slice(5).reverse()) await harness.tamper(move(position, position + 1000));
+    await harness.tamper(
+      `INSERT INTO events (position, id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data,
+         org_path, prev_hash, hash)
+       SELECT ${p[4] + 1}, '${FORGED_ID}', stream_id, stream_version + 1000, type, occurred_at, actor_type, actor_id,
+         data, org_path, prev_hash, hash FROM events WHERE position = ${p[1]}`,
+    );
+    expect(await verify()).toMatchObject({
+      valid: false,
+      events: 5,
+      firstBreak: { kind: 'inserted', position: p[4] + 1, eventId: FORGED_ID },
+    });
+  });
+
+  it('names reordered events: two that swapped places', async () => {
+    await writeLog();
+    const p = await positions();
+    await harness.tamper(move(p[6], 100_000));
+    await harness.tamper(move(p[7], p[6]));
+    await harness.tamper(move(100_000, p[7]));
+    expect(await verify()).toMatchObject({
+      valid: false,
+      events: 6,
+      firstBreak: { kind: 'reordered', position: p[6] },
+    });
+  });
+}
+
+/** Moves the event at `from` to the free position `to` (its organization index rows go: they reference it). */
+const move = (from: number, to: number): string =>
+  `DELETE FROM event_orgs WHERE position = ${from}; UPDATE events SET position = ${to} WHERE position = ${from}`;

@@ -36,6 +36,7 @@ const base = {
 /** The HTTP suites that describe the contract, not one profile's files. */
 const PROFILE_NEUTRAL_SUITES = [
   'orgs',
+  'event-chain',
   'conditional-requests',
   'resource-versions',
   'client-credentials',

@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { EventStore } from '@arbor/application';
+import { openPostgresEventStore } from '@arbor/postgres';
+import { openSqliteEventStoreReadOnly } from '@arbor/sqlite';
 import { CliError } from './cli-io';
 
 /** The deployment a command works on, as its environment names it. */
@@ -22,4 +25,20 @@ export function deploymentOf(env: NodeJS.ProcessEnv): Deployment {
   if (!existsSync(join(dataDir, 'events.sqlite')))
     throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
   return { profile: 'embedded', dataDir };
+}
+
+/**
+ * The event log of the deployment the environment names, for reading while the server runs: the embedded
+ * profile's `events.sqlite` opened read-only (nothing created, migrated or written; a log at an older schema
+ * version is refused: start the server once), or the distributed profile's PostgreSQL schema.
+ */
+export async function openEventLogForReading(env: NodeJS.ProcessEnv): Promise<EventStore & { close(): Promise<void> }> {
+  const deployment = deploymentOf(env);
+  if (deployment.profile === 'distributed')
+    return openPostgresEventStore(deployment.databaseUrl, { schema: deployment.schema });
+  try {
+    return openSqliteEventStoreReadOnly(join(deployment.dataDir, 'events.sqlite'));
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
 }

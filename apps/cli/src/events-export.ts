@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { rfc3339Instant, type EventQuery, type EventStore } from '@arbor/application';
+import { rfc3339Instant, type EventQuery } from '@arbor/application';
 import { EVENT_TYPES, isKnownEventType, type StoredEvent } from '@arbor/domain';
-import { openPostgresEventStore } from '@arbor/postgres';
-import { openSqliteEventStoreReadOnly } from '@arbor/sqlite';
-import { deploymentOf } from './deployment';
+import { chainLine } from './chain-file';
+import { openEventLogForReading } from './deployment';
 import { CliError, type CliIo } from './reset-admin-password';
 
 /** Events read per query. */
@@ -13,7 +11,7 @@ const PAGE = 1000;
 const FOLLOW_POLL_MS = 250;
 
 export const EVENTS_EXPORT_USAGE = `arbor events export [--after N] [--until-position N] [--until TIME] [--org ID]
-                    [--type T,...] [--follow]`;
+                    [--type T,...] [--follow] | --chain [--until-position N]`;
 
 /**
  * `arbor events export`: the event log as NDJSON on standard output, one event per line in position order, each
@@ -26,16 +24,25 @@ export const EVENTS_EXPORT_USAGE = `arbor events export [--after N] [--until-pos
  * interrupted or `--until-position` is reached (`arbor events tail`; `--until` is refused there). Lines are
  * written with backpressure (a slow reader slows the export, not its memory).
  *
+ * `--chain` exports the log for offline verification (`arbor events verify --file`): from the first event up to
+ * `--until-position` (default: the end), each line the event exactly as stored (`data` not upcast, and `orgPath`,
+ * which the hash covers) with its `prevHash` and `hash` (see chainLine). No other filter: a chain has no holes.
+ *
  * Reads only, while the server runs: the embedded profile's `IAM_DATA_DIR/events.sqlite`, opened read-only (a WAL
  * reader beside the server's writer; nothing created, migrated or written) or, with DATABASE_URL, the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
  * Errors (CliError, exit 1): an unknown or malformed option, no data where IAM_DATA_DIR points.
  */
 export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}): Promise<void> {
   const query = parseOptions(io.args);
+  if (query.chain) {
+    if (options.follow === true || query.follow || query.after !== 0 || Object.values(query.filter).some(Boolean))
+      throw new CliError('--chain exports the whole log from its first event: only --until-position goes with it.');
+    return exportChain(io, query.untilPosition);
+  }
   const follow = options.follow === true || query.follow;
   if (follow && query.filter.until !== undefined)
     throw new CliError('--until bounds the log by time, which a tail never reaches: use `arbor events export`.');
-  const store = await openEventStore(io.env);
+  const store = await openEventLogForReading(io.env);
   // A tail ends on SIGINT or SIGTERM between pages, its store closed; a plain export keeps the default (it holds
   // nothing to flush but what it already wrote).
   let stopped = false;
@@ -72,6 +79,27 @@ export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}
   }
 }
 
+/** See eventsExport: `--chain`. */
+async function exportChain(io: CliIo, untilPosition: number | undefined): Promise<void> {
+  const store = await openEventLogForReading(io.env);
+  try {
+    for (let after = 0; ;) {
+      const links = await store.readChainLinks(after, PAGE);
+      let page = '';
+      for (const link of links) {
+        if (untilPosition !== undefined && link.event.position > untilPosition) break;
+        page += `${chainLine(link)}\n`;
+        after = link.event.position;
+      }
+      if (page !== '') await io.write(page);
+      if (links.length < PAGE || (untilPosition !== undefined && after >= untilPosition)) return;
+      if (links.at(-1)!.event.position > after) return;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 /** The envelope without `orgPath`, which is internal (as the event API's). */
 const publicEnvelope = ({ orgPath: _internal, ...event }: StoredEvent) => event;
 
@@ -79,6 +107,7 @@ interface ExportQuery {
   after: number;
   untilPosition?: number;
   follow: boolean;
+  chain: boolean;
   filter: Omit<EventQuery, 'after' | 'limit'>;
 }
 
@@ -95,6 +124,7 @@ function parseOptions(args: string[]): ExportQuery {
         org: { type: 'string', multiple: true },
         type: { type: 'string', multiple: true },
         follow: { type: 'boolean' },
+        chain: { type: 'boolean' },
       },
     }));
   } catch (e) {
@@ -128,6 +158,7 @@ function parseOptions(args: string[]): ExportQuery {
     after: position('after') ?? 0,
     untilPosition: position('until-position'),
     follow: values.follow === true,
+    chain: values.chain === true,
     filter: { orgId: org, types, until: untilText === undefined ? undefined : instantOf(untilText) },
   };
 }
@@ -138,16 +169,4 @@ function instantOf(text: string): string {
   if (instant === undefined)
     throw new CliError(`--until must be an RFC 3339 date-time with its offset (2026-03-01T00:00:00Z), not "${text}".`);
   return instant;
-}
-
-/** The log of the deployment the environment names, for reading (see eventsExport). */
-async function openEventStore(env: NodeJS.ProcessEnv): Promise<EventStore & { close(): Promise<void> }> {
-  const deployment = deploymentOf(env);
-  if (deployment.profile === 'distributed')
-    return openPostgresEventStore(deployment.databaseUrl, { schema: deployment.schema });
-  try {
-    return openSqliteEventStoreReadOnly(join(deployment.dataDir, 'events.sqlite'));
-  } catch (e) {
-    throw new CliError(e instanceof Error ? e.message : String(e));
-  }
 }

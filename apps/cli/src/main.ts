@@ -1,16 +1,24 @@
 import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
+import { EVENTS_VERIFY_USAGE, eventsVerify } from './events-verify';
 import { REBUILD_USAGE, rebuild } from './rebuild';
 import { CliError, resetAdminPassword, type CliIo } from './reset-admin-password';
 
 /**
  * `arbor <command>`: operator commands that work on a deployment's data. Exit codes: 0 done, 1 refused or
- * failed (the reason on stderr), 2 usage (an unknown command).
+ * failed (the reason on stderr), 2 usage (an unknown command), 3 `events verify` found the chain broken. A
+ * command resolves to its exit code, or to nothing for 0.
  */
-const COMMANDS: Record<string, (io: CliIo) => Promise<void>> = {
+const stderrProgress = () => ({
+  isTTY: process.stderr.isTTY === true,
+  write: (text: string) => process.stderr.write(text),
+});
+
+const COMMANDS: Record<string, (io: CliIo) => Promise<void | number>> = {
   'reset-admin-password': resetAdminPassword,
   'events export': (io) => eventsExport(io),
   'events tail': (io) => eventsExport(io, { follow: true }),
-  rebuild: (io) => rebuild(io, { isTTY: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) }),
+  'events verify': (io) => eventsVerify(io, stderrProgress()),
+  rebuild: (io) => rebuild(io, stderrProgress()),
 };
 
 const USAGE = `Usage: arbor <command>
@@ -25,8 +33,17 @@ Commands:
       The event log as NDJSON on standard output, one public envelope per line in position order, personal data
       sealed: after a position (exclusive), up to a position or an RFC 3339 time (inclusive), one organization's
       subtree, some types. Reads while the server runs (IAM_DATA_DIR, or DATABASE_URL and IAM_PG_SCHEMA).
+      --chain: the whole log (up to --until-position) as stored, each event with its prevHash and hash, for
+      \`arbor events verify --file\`.
   arbor events tail [the same options]
       events export --follow: after the last event, waits for the next ones until interrupted.
+  ${EVENTS_VERIFY_USAGE}
+      Checks the hash chain of the whole event log while the server runs (IAM_DATA_DIR, or DATABASE_URL and
+      IAM_PG_SCHEMA), or offline of an export written by \`arbor events export --chain\` (--file): exit 0 when
+      every event is intact and in its place, 3 when one was altered, removed, inserted or reordered (the first
+      is named; --json prints the report GET /api/v1/events/verify answers). With --jwks (the issuer's saved
+      /.well-known/jwks.json) and --signed-head (the signedHead that GET /api/v1/events/verify answered), also
+      that the export holds that event with that hash: nothing cut from its end or rewritten before it (else 3).
   ${REBUILD_USAGE}
       Drops the read models and replays the whole event log into them, with a progress bar and the rate on
       standard error. The server must be stopped (IAM_DATA_DIR); with DATABASE_URL, stop the projectors first.
@@ -61,8 +78,14 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    await command({ env: process.env, args, readStdin, out: (line) => process.stdout.write(line + '\n'), write });
-    return 0;
+    const code = await command({
+      env: process.env,
+      args,
+      readStdin,
+      out: (line) => process.stdout.write(line + '\n'),
+      write,
+    });
+    return code ?? 0;
   } catch (e) {
     process.stderr.write(`arbor ${name}: ${e instanceof CliError || e instanceof Error ? e.message : String(e)}\n`);
     return 1;

@@ -51,5 +51,6 @@ export * from './commands/idempotent-responses';
 export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
 export * from './history/event-chain';
+export * from './history/signed-head';
 export * from './history/org-as-of';
 export * from './history/rfc3339';

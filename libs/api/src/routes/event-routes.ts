@@ -8,7 +8,14 @@ import {
   eventEnvelopeSchemaOf,
   type StoredEvent,
 } from '@arbor/domain';
-import { deepFreeze, type Principal } from '@arbor/application';
+import {
+  deepFreeze,
+  encodeChainHash,
+  signLogHead,
+  verifyEventChain,
+  type ChainVerification,
+  type Principal,
+} from '@arbor/application';
 import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { instantOf } from '../instants';
@@ -43,6 +50,51 @@ export const eventSchemasBody = deepFreeze({
     dataSchema: eventDataSchemaOf(type),
     envelopeSchema: eventEnvelopeSchemaOf(type),
   })),
+});
+
+const chainHeadSchema = Type.Object(
+  {
+    position: Type.Integer({ minimum: 0, description: 'The last event accepted (0: none).' }),
+    hash: Type.String({ description: 'Its hash, unpadded base64url (32 zero bytes before the first event).' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The answer of `GET /events/verify` (see verifyEventChain). */
+const chainVerificationSchema = Type.Object(
+  {
+    valid: Type.Boolean({ description: 'Whether every event of the log is intact and in its place.' }),
+    events: Type.Integer({ minimum: 0, description: 'Events accepted (all of them when valid).' }),
+    head: chainHeadSchema,
+    signedHead: Type.Optional(
+      Type.String({
+        description:
+          "When valid: the head signed with the server's key, a JWS (ES256, `typ` `arbor-log-head+jwt`, the JWKS `kid`) whose claims are `{iss, iat, position, hash, events}`. Keep it beside an export: `arbor events verify --file --jwks --signed-head` checks the export against it offline.",
+      }),
+    ),
+    firstBreak: Type.Optional(
+      Type.Object(
+        {
+          kind: Type.Union(
+            ['altered', 'removed', 'inserted', 'reordered', 'unchained'].map((k) => Type.Literal(k)),
+            { description: 'How the chain broke at this event.' },
+          ),
+          position: Type.Integer({ minimum: 1 }),
+          eventId: Type.Optional(Type.String()),
+          detail: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, title: 'ChainVerification' },
+);
+
+/** The report as the API shows it: hashes in base64url, and a valid head signed. */
+const chainVerificationBody = (report: ChainVerification, sign: () => string) => ({
+  ...report,
+  head: { position: report.head.position, hash: encodeChainHash(report.head.hash) },
+  ...(report.valid ? { signedHead: sign() } : {}),
 });
 
 const schemaObject = Type.Object({}, { additionalProperties: true, description: 'A JSON Schema (draft 2020-12).' });
@@ -80,6 +132,31 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       },
     },
     handler: async () => ({ status: 200, body: eventSchemasBody }),
+  }),
+  defineApiRoute({
+    operationId: 'verifyEvents',
+    method: 'get',
+    path: '/events/verify',
+    summary:
+      'Verify the hash chain of the whole event log: whether every event is intact and in its place, else the first altered, removed, inserted or reordered event.',
+    tags: ['Events'],
+    auth: 'bearer',
+    permission: 'events:read',
+    // An answer about this moment, with a fresh signature: no cache keeps it.
+    responseHeaders: { 'Cache-Control': 'no-store' },
+    responses: {
+      200: { description: 'The verification, valid or not.', schema: chainVerificationSchema },
+      401: problemResponse('Missing or invalid access token.'),
+      403: problemResponse('Only platform admins with events:read verify the log.'),
+    },
+    handler: async (req, ctx) => {
+      // The whole log, beyond any one tree: a client's token (one subtree) may not learn its length and head.
+      if (ctx.policy.requireEvents(req.auth as Principal).withinOrg !== undefined)
+        throw new IamError('IAM_ERR_FORBIDDEN', 'Only platform admins may verify the whole event log.');
+      const report = await verifyEventChain((after, limit) => ctx.eventStore.readChainLinks(after, limit));
+      const sign = () => signLogHead(ctx.keys, ctx.issuer, report.head, report.events);
+      return { status: 200, body: chainVerificationBody(report, sign) };
+    },
   }),
   defineApiRoute({
     operationId: 'listEvents',

@@ -1,0 +1,114 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { ChainLink, ChainLinkReader } from '@arbor/application';
+import type { StoredEvent } from '@arbor/domain';
+import { CliError } from './cli-io';
+
+/**
+ * One line of a chained export (`arbor events export --chain`): the event exactly as stored (data not upcast, with
+ * its `orgPath`, which the hash covers) and its two links, unpadded base64url.
+ */
+export const chainLine = ({ event, prevHash, hash }: ChainLink): string =>
+  JSON.stringify({
+    ...event,
+    prevHash: prevHash === null ? null : Buffer.from(prevHash).toString('base64url'),
+    hash: hash === null ? null : Buffer.from(hash).toString('base64url'),
+  });
+
+const HASH = /^[A-Za-z0-9_-]{43}$/;
+
+/** The link a line holds; CliError naming the line when it is not one `chainLine` writes. */
+function linkOf(text: string, lineNumber: number): ChainLink {
+  const bad = (why: string) => new CliError(`Line ${lineNumber} of the export is not a chained event: ${why}.`);
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('not an object');
+  const { prevHash, hash, ...event } = value;
+  const link = (h: unknown) => {
+    if (h === null) return null;
+    if (typeof h !== 'string' || !HASH.test(h)) throw bad('prevHash and hash must be 32 bytes in base64url');
+    return Buffer.from(h, 'base64url');
+  };
+  const e = event as unknown as StoredEvent;
+  if (!Number.isSafeInteger(e.position) || e.position < 1) throw bad('no position');
+  if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.streamId !== 'string') throw bad('no id');
+  if (!Array.isArray(e.orgPath) || typeof e.actor !== 'object' || e.actor === null) throw bad('no orgPath or actor');
+  return { event: e, prevHash: link(prevHash), hash: link(hash) };
+}
+
+/** Lines whose positions go back: the lines were moved. Reported as the chain's `reordered` break. */
+export class LinesOutOfOrder extends CliError {
+  constructor(
+    readonly position: number,
+    readonly eventId: string,
+    lineNumber: number,
+    previous: number,
+  ) {
+    super(`Line ${lineNumber} of the export (event ${eventId}) goes back to position ${position} after ${previous}.`);
+  }
+}
+
+/**
+ * Serves a chained export's lines to verifyEventChain as a store would (`readChainLinks`): read forward, one
+ * pass for the verification; a read that goes back (only to name a break) starts the file again. Positions
+ * must grow from line to line (LinesOutOfOrder otherwise). `seen` is called
+ * with every link the first pass reads.
+ */
+export class ChainFileReader {
+  private lines: AsyncIterator<string> | undefined;
+  private lineNumber = 0;
+  private lastPosition = 0;
+  /** A link read but not yet served (it came after the page asked for). */
+  private pending: ChainLink | undefined;
+  private firstPassDone = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly seen: (link: ChainLink) => void = () => undefined,
+  ) {}
+
+  readonly read: ChainLinkReader = async (after, limit) => {
+    if (this.lines === undefined || after < this.lastPosition) this.restart();
+    const page: ChainLink[] = [];
+    for (;;) {
+      const link = this.pending ?? (await this.next());
+      this.pending = undefined;
+      if (link === undefined) break;
+      if (link.event.position <= after) continue;
+      if (page.length === limit) {
+        this.pending = link;
+        break;
+      }
+      page.push(link);
+    }
+    return page;
+  };
+
+  private restart(): void {
+    if (this.lines !== undefined) this.firstPassDone = true;
+    const stream = createReadStream(this.file, { encoding: 'utf8' });
+    this.lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
+    this.lineNumber = 0;
+    this.lastPosition = 0;
+    this.pending = undefined;
+  }
+
+  private async next(): Promise<ChainLink | undefined> {
+    for (;;) {
+      const { value, done } = await (this.lines as AsyncIterator<string>).next();
+      if (done === true) return undefined;
+      this.lineNumber++;
+      if ((value as string).trim() === '') continue;
+      const link = linkOf(value as string, this.lineNumber);
+      if (link.event.position <= this.lastPosition)
+        throw new LinesOutOfOrder(link.event.position, link.event.id, this.lineNumber, this.lastPosition);
+      this.lastPosition = link.event.position;
+      if (!this.firstPassDone) this.seen(link);
+      return link;
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
+import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
+
+/** `arbor events verify` on the embedded profile's data directory while the server runs. */
+const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+function arbor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((r) => child.once('exit', (code) => r({ code, stdout, stderr })));
+}
+
+describe('arbor events verify', () => {
+  it('says the log is intact, in a sentence or as the API report, and exits 0', async () => {
+    const root = await createOrg(app, 'Verified');
+    await createOrg(app, 'Verified child', root.id);
+    const api = (await app.call('GET', '/api/v1/events/verify')).body;
+    expect(api.valid).toBe(true);
+
+    const plain = await arbor(['events', 'verify']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(
+      new RegExp(`^The event log is intact: ${api.events} events, head ${api.head.position} ${api.head.hash} \\(`),
+    );
+    const json = await arbor(['events', 'verify', '--json']);
+    const { signedHead: _signed, ...unsigned } = api;
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([0, unsigned]);
+  });
+
+  describe('offline, on an export (--chain) with the JWKS and a signed head', () => {
+    let dir: string;
+    let api: any;
+    const exportFile = () => join(dir, 'log.ndjson');
+    const jwksFile = () => join(dir, 'jwks.json');
+    const lines = () => readFileSync(exportFile(), 'utf8').split('\n').filter(Boolean);
+    const offline = (file: string, head = api.signedHead) =>
+      arbor(['events', 'verify', '--file', file, '--jwks', jwksFile(), '--signed-head', head, '--json']);
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'arbor-export-'));
+      const root = await createOrg(app, 'Exported for the auditor');
+      for (let i = 0; i < 6; i++) await createOrg(app, `Exported child ${i}`, root.id);
+      api = (await app.call('GET', '/api/v1/events/verify')).body;
+      writeFileSync(jwksFile(), (await app.call('GET', '/.well-known/jwks.json', { token: null })).text);
+      const run = await arbor(['events', 'export', '--chain', '--until-position', String(api.head.position)]);
+      expect([run.code, run.stderr]).toEqual([0, '']);
+      writeFileSync(exportFile(), run.stdout);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('verifies an export against the signed head it was cut at', async () => {
+      expect(lines()).toHaveLength(api.events);
+      expect(JSON.parse(lines()[0])).toMatchObject({ position: 1, orgPath: [], prevHash: 'A'.repeat(43) });
+      const run = await offline(exportFile());
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        valid: true,
+        events: api.events,
+        head: api.head,
+        signedHead: { matches: true, claims: { position: api.head.position, hash: api.head.hash } },
+      });
+      const plain = await arbor(['events', 'verify', '--file', exportFile()]);
+      expect([plain.code, plain.stdout]).toEqual([0, expect.stringMatching(/^The event log is intact: /)]);
+    });
+
+    it('finds lines cut from the end, a changed line and lines moved, and exits 3', async () => {
+      const variants: Array<[string, string[], object]> = [
+        [
+          'cut',
+          lines().slice(0, -2),
+          {
+            valid: true,
+            signedHead: expect.objectContaining({
+              matches: false,
+              detail: expect.stringContaining('cut from its end'),
+            }),
+          },
+        ],
+        [
+          'changed',
+          lines().map((l, i) => (i === 3 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : l)),
+          { valid: false, firstBreak: { kind: 'altered', position: 4 } },
+        ],
+        [
+          'moved',
+          lines().map((l, i, all) => (i === 4 ? all[5] : i === 5 ? all[4] : l)),
+          { valid: false, firstBreak: { kind: 'reordered', position: 5 } },
+        ],
+      ];
+      for (const [name, content, expected] of variants) {
+        const file = join(dir, `${name}.ndjson`);
+        writeFileSync(file, content.join('\n') + '\n');
+        const run = await offline(file);
+        expect([name, run.code]).toEqual([name, 3]);
+        expect(JSON.parse(run.stdout)).toMatchObject(expected);
+      }
+    });
+
+    it('refuses a signed head the key set does not verify, and a chained export with filters (exit 1)', async () => {
+      const [h, p] = api.signedHead.split('.');
+      const forged = await offline(exportFile(), `${h}.${p}.${'A'.repeat(86)}`);
+      expect([forged.code, forged.stderr]).toEqual([1, expect.stringContaining('does not verify')]);
+      const notAHead = await offline(exportFile(), app.adminToken);
+      expect([notAHead.code, notAHead.stderr]).toEqual([1, expect.stringContaining('typ is at+jwt')]);
+      const filtered = await arbor(['events', 'export', '--chain', '--type', 'OrgCreated']);
+      expect([filtered.code, filtered.stderr]).toEqual([1, expect.stringContaining('only --until-position')]);
+    });
+  });
+
+  it('refuses an unknown option (exit 1) and documents itself', async () => {
+    const bad = await arbor(['events', 'verify', '--fast']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('Usage: arbor events verify [--json]');
+    const help = await arbor(['events', 'verify', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('3 when one was altered, removed');
+  });
+
+  it('names the event after one removed from the files, and exits 3', async () => {
+    const root = await createOrg(app, 'Soon missing');
+    const { items } = (await app.call('GET', `/api/v1/events?streamId=org-${root.id}`)).body;
+    const removed = items[0].position;
+    await createOrg(app, 'After it');
+    await tamperEventLog(
+      app,
+      `DELETE FROM event_orgs WHERE position = ${removed}; DELETE FROM events WHERE position = ${removed}`,
+    );
+
+    const run = await arbor(['events', 'verify']);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(new RegExp(`^The event log is broken at position ${removed + 1} \\(removed\\): `));
+    const json = JSON.parse((await arbor(['events', 'verify', '--json'])).stdout);
+    expect(json).toMatchObject({
+      valid: false,
+      events: removed - 1,
+      firstBreak: { kind: 'removed', position: removed + 1 },
+    });
+  });
+});

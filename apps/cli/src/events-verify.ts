@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  encodeChainHash,
+  SignedHeadError,
+  verifyEventChain,
+  verifySignedHead,
+  type ChainLinkReader,
+  type ChainVerification,
+  type SignedHeadClaims,
+} from '@arbor/application';
+import { ChainFileReader, LinesOutOfOrder } from './chain-file';
+import { CliError, type CliIo } from './cli-io';
+import { openEventLogForReading } from './deployment';
+import type { ProgressOut } from './rebuild';
+
+export const EVENTS_VERIFY_USAGE = `arbor events verify [--json]
+                    [--file EXPORT.ndjson [--jwks JWKS.json --signed-head JWS]]`;
+
+/** The exit code of a verification that found the chain broken (0: valid; 1: refused or failed; 2: usage). */
+export const CHAIN_BROKEN_EXIT = 3;
+
+/** The report, with what a signed head adds: whether the export reaches it and holds the event it signed. */
+type Report = ReturnType<typeof reportOf> & { signedHead?: SignedHeadCheck };
+
+interface SignedHeadCheck {
+  claims: SignedHeadClaims;
+  /** True when the export holds the signed event with the signed hash. */
+  matches: boolean;
+  detail: string;
+}
+
+/**
+ * `arbor events verify`: walks a whole event log and checks its hash chain (verifyEventChain in @arbor/application,
+ * contract section 8). Without `--file`: the deployment's log, read while the server runs (the embedded log opened
+ * read-only, or DATABASE_URL and IAM_PG_SCHEMA). With `--file`: an export written by `arbor events export --chain`,
+ * offline; with `--jwks` (the issuer's `/.well-known/jwks.json`, saved) and `--signed-head` (the `signedHead` of
+ * `GET /api/v1/events/verify`), also that the export holds the signed event with the signed hash, so nothing
+ * was cut from its end or rewritten before it. Progress on standard error; the answer on standard output: a
+ * sentence, or with `--json` the report (`{valid, events, head, firstBreak?, signedHead?}`, as the API's).
+ * Resolves to the exit code: 0 intact, CHAIN_BROKEN_EXIT (3) when an event was altered, removed, inserted or
+ * reordered, or the export does not match its signed head. Errors (CliError, exit 1): an unknown option, no
+ * data, an unreadable file, a JWKS or signed head that does not verify.
+ */
+export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<number> {
+  const options = parseOptions(io.args);
+  const started = Date.now();
+  let lastShown = 0;
+  const onProgress = (accepted: number, position: number) => {
+    const now = Date.now();
+    if (now - lastShown < 1000) return;
+    lastShown = now;
+    const line = `verified ${accepted} events (position ${position})`;
+    progress.write(progress.isTTY ? `\r${line}` : `${line}\n`);
+  };
+  const claims = options.signedHead === undefined ? undefined : headClaims(options.signedHead, options.jwks as string);
+  let report: Report;
+  if (options.file !== undefined) {
+    let signedHash: string | undefined;
+    let lastPosition = 0;
+    const reader = new ChainFileReader(options.file, (link) => {
+      lastPosition = link.event.position;
+      if (claims !== undefined && link.event.position === claims.position && link.hash !== null)
+        signedHash = encodeChainHash(link.hash);
+    });
+    report = reportOf(await verifyOrLinesOutOfOrder(reader.read, onProgress));
+    if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
+  } else {
+    const store = await openEventLogForReading(io.env);
+    try {
+      report = reportOf(await verifyEventChain((after, limit) => store.readChainLinks(after, limit), { onProgress }));
+    } finally {
+      await store.close();
+    }
+  }
+  if (progress.isTTY && lastShown > 0) progress.write('\n');
+  const valid = report.valid && (report.signedHead?.matches ?? true);
+  if (options.json) io.out(JSON.stringify(report));
+  else io.out(sentenceOf(report, (Date.now() - started) / 1000));
+  return valid ? 0 : CHAIN_BROKEN_EXIT;
+}
+
+function parseOptions(args: string[]): { json: boolean; file?: string; jwks?: string; signedHead?: string } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        file: { type: 'string' },
+        jwks: { type: 'string' },
+        'signed-head': { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${EVENTS_VERIFY_USAGE}`);
+  }
+  const signedHead = values['signed-head'];
+  if ((values.jwks === undefined) !== (signedHead === undefined))
+    throw new CliError('--jwks and --signed-head go together: the key set verifies the signed head.');
+  if (signedHead !== undefined && values.file === undefined)
+    throw new CliError('--signed-head checks an export: give it with --file.');
+  return { json: values.json === true, file: values.file, jwks: values.jwks, signedHead };
+}
+
+/** The signed head's claims, verified with the key set in `jwksFile`; CliError if either does not hold. */
+function headClaims(signedHead: string, jwksFile: string): SignedHeadClaims {
+  let jwks: { keys?: unknown };
+  try {
+    jwks = JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys?: unknown };
+  } catch (e) {
+    throw new CliError(`Cannot read the JWKS ${jwksFile}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return verifySignedHead(signedHead.trim(), jwks);
+  } catch (e) {
+    if (e instanceof SignedHeadError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** Lines out of position order are a reordering the file itself shows: reported as the chain's break. */
+async function verifyOrLinesOutOfOrder(
+  read: ChainLinkReader,
+  onProgress: (accepted: number, position: number) => void,
+): Promise<ChainVerification> {
+  let accepted = 0;
+  try {
+    return await verifyEventChain(read, {
+      onProgress: (n, p) => {
+        accepted = n;
+        onProgress(n, p);
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof LinesOutOfOrder)) throw e;
+    const firstBreak = { kind: 'reordered' as const, position: e.position, eventId: e.eventId, detail: e.message };
+    return { valid: false, events: accepted, head: { position: 0, hash: Buffer.alloc(32) }, firstBreak };
+  }
+}
+
+function compareHead(claims: SignedHeadClaims, hash: string | undefined, lastPosition: number): SignedHeadCheck {
+  if (lastPosition < claims.position)
+    return {
+      claims,
+      matches: false,
+      detail: `The export ends at position ${lastPosition}; the signed head names position ${claims.position}: events were cut from its end.`,
+    };
+  if (hash !== claims.hash)
+    return {
+      claims,
+      matches: false,
+      detail: `The export's event at position ${claims.position} is not the one signed: the log was rewritten before it.`,
+    };
+  const after = lastPosition > claims.position ? ` (events after it are chained, not signed)` : '';
+  return { claims, matches: true, detail: `The export holds the signed head at position ${claims.position}${after}.` };
+}
+
+const reportOf = (report: ChainVerification) => ({
+  ...report,
+  head: { position: report.head.position, hash: encodeChainHash(report.head.hash) },
+});
+
+function sentenceOf(report: Report, seconds: number): string {
+  if (!report.valid) {
+    const { kind, position, detail } = report.firstBreak;
+    return `The event log is broken at position ${position} (${kind}): ${detail}`;
+  }
+  const intact = `The event log is intact: ${report.events} events, head ${report.head.position} ${report.head.hash} (${seconds.toFixed(1)} s).`;
+  if (report.signedHead === undefined) return intact;
+  return report.signedHead.matches
+    ? `${intact} ${report.signedHead.detail}`
+    : `The export does not match its signed head: ${report.signedHead.detail}`;
+}

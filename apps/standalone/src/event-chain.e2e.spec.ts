@@ -1,0 +1,87 @@
+import { clientToken, createClient, newLoggedInUser } from './test-support/access-fixtures';
+import { tamperEventLog } from './test-support/tamper-event-log';
+import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+/** Every event of the log through the event API, in position order. */
+async function allEvents(): Promise<any[]> {
+  const items: any[] = [];
+  for (let after = 0; ;) {
+    const res = await app.call('GET', `/api/v1/events?limit=200&after=${after}`);
+    expect(res.status).toBe(200);
+    items.push(...res.body.items);
+    if (res.body.nextCursor === null) return items;
+    after = items[items.length - 1].position;
+  }
+}
+
+describe('the hash-chained event log (GET /api/v1/events/verify)', () => {
+  let renamed: any;
+
+  it('verifies the whole log after writes of every kind', async () => {
+    const root = await createOrg(app, 'Chained');
+    const child = await createOrg(app, 'Chained child', root.id);
+    await app.call('PUT', `/api/v1/orgs/${child.id}`, { body: { name: 'Chained child 2', parentId: root.id } });
+    await newLoggedInUser(app, root.id, ['member'], 'chain-member');
+    await createClient(app, root.id, ['orgs:read']);
+    const events = await allEvents();
+    renamed = events.find((e) => e.type === 'OrgUpdated' && e.streamId === `org-${child.id}`);
+
+    const res = await app.call('GET', '/api/v1/events/verify');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      valid: true,
+      events: events.length,
+      head: { position: events[events.length - 1].position, hash: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
+      signedHead: expect.any(String),
+    });
+    // The head, signed with a key of the JWKS under a typ no access token has.
+    const [header, claims] = res.body.signedHead
+      .split('.')
+      .slice(0, 2)
+      .map((s: string) => JSON.parse(Buffer.from(s, 'base64url').toString()));
+    const jwks = (await app.call('GET', '/.well-known/jwks.json', { token: null })).body;
+    expect(header).toEqual({ alg: 'ES256', typ: 'arbor-log-head+jwt', kid: jwks.keys.at(-1).kid });
+    expect(claims).toEqual({
+      iss: 'http://arbor.test',
+      iat: expect.any(Number),
+      ...res.body.head,
+      events: events.length,
+    });
+    // ... which the API refuses as a bearer token.
+    expect((await app.call('GET', '/api/v1/events/verify', { token: res.body.signedHead })).status).toBe(401);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('is for platform admins only: a client with events:read, a member and no token are refused', async () => {
+    const root = await createOrg(app, 'Chain readers');
+    const client = await createClient(app, root.id, ['events:read']);
+    expect((await app.call('GET', '/api/v1/events/verify', { token: await clientToken(app, client) })).status).toBe(
+      403,
+    );
+    const member = await newLoggedInUser(app, root.id, ['admin'], 'chain-admin');
+    expect((await app.call('GET', '/api/v1/events/verify', { token: member.token })).status).toBe(403);
+    expect((await app.call('GET', '/api/v1/events/verify', { token: null })).status).toBe(401);
+  });
+
+  it('names an event changed in the store behind the server, and keeps naming it after later writes', async () => {
+    await tamperEventLog(
+      app,
+      `UPDATE events SET data = '{"orgId":"${renamed.data.orgId}","name":"Forged name"}' WHERE position = ${renamed.position}`,
+    );
+    await createOrg(app, 'Written after the change');
+    const res = await app.call('GET', '/api/v1/events/verify');
+    expect(res.status).toBe(200);
+    expect(res.body.signedHead).toBeUndefined();
+    expect(res.body).toMatchObject({
+      valid: false,
+      events: renamed.position - 1,
+      firstBreak: { kind: 'altered', position: renamed.position, eventId: renamed.id },
+    });
+  });
+});

@@ -62,6 +62,8 @@ export class ChainFileReader {
   private lines: AsyncIterator<string> | undefined;
   private lineNumber = 0;
   private lastPosition = 0;
+  /** The position of the last link served: a read after it (or at it) goes on forward. */
+  private lastServed = 0;
   /** A link read but not yet served (it came after the page asked for). */
   private pending: ChainLink | undefined;
   private firstPassDone = false;
@@ -72,7 +74,7 @@ export class ChainFileReader {
   ) {}
 
   readonly read: ChainLinkReader = async (after, limit) => {
-    if (this.lines === undefined || after < this.lastPosition) this.restart();
+    if (this.lines === undefined || after < this.lastServed) this.restart();
     const page: ChainLink[] = [];
     for (;;) {
       const link = this.pending ?? (await this.next());
@@ -84,6 +86,7 @@ export class ChainFileReader {
         break;
       }
       page.push(link);
+      this.lastServed = link.event.position;
     }
     return page;
   };
@@ -94,6 +97,7 @@ export class ChainFileReader {
     this.lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
     this.lineNumber = 0;
     this.lastPosition = 0;
+    this.lastServed = 0;
     this.pending = undefined;
   }
 

@@ -1,5 +1,6 @@
 import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
 import { EVENTS_VERIFY_USAGE, eventsVerify } from './events-verify';
+import { KEYS_ROTATE_USAGE, keysRotate } from './keys-rotate';
 import { REBUILD_USAGE, rebuild } from './rebuild';
 import { CliError, resetAdminPassword, type CliIo } from './reset-admin-password';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (io: CliIo) => Promise<void | number>> = {
   'events export': (io) => eventsExport(io),
   'events tail': (io) => eventsExport(io, { follow: true }),
   'events verify': (io) => eventsVerify(io, stderrProgress()),
+  'keys rotate': keysRotate,
   rebuild: (io) => rebuild(io, stderrProgress()),
 };
 
@@ -44,6 +46,10 @@ Commands:
       is named; --json prints the report GET /api/v1/events/verify answers). With --jwks (the issuer's saved
       /.well-known/jwks.json) and --signed-head (the signedHead that GET /api/v1/events/verify answered), also
       that the export holds that event with that hash: nothing cut from its end or rewritten before it (else 3).
+  ${KEYS_ROTATE_USAGE}
+      Creates the next signing key in IAM_DATA_DIR/keys while the servers run: within a minute it is in the JWKS,
+      and it signs tokens and log heads 10 minutes later (at once with --now, for a key that may have leaked).
+      Old keys stay to verify what they signed. Keys also rotate every IAM_SIGNING_KEY_ROTATION_DAYS (90).
   ${REBUILD_USAGE}
       Drops the read models and replays the whole event log into them, with a progress bar and the rate on
       standard error. The server must be stopped (IAM_DATA_DIR); with DATABASE_URL, stop the projectors first.

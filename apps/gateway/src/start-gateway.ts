@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import {
   PasswordHasher,
   SigningKeyRing,
+  startKeyRotation,
   TokenAudiences,
   ensurePrivateDirectory,
   jsonLogger,
@@ -61,6 +62,8 @@ export async function startGateway(
   try {
     const dataDir = settings.dataDir;
     ensurePrivateDirectory(dataDir);
+    const keys = SigningKeyRing.loadOrCreate(dataDir);
+    const rotation = startKeyRotation(keys, { rotationDays: settings.signingKeyRotationDays ?? 90, log });
     const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
     const ctx = createApiContext({
@@ -71,7 +74,7 @@ export async function startGateway(
       vault,
       tokenStore,
       throttleStore,
-      keys: SigningKeyRing.loadOrCreate(dataDir),
+      keys,
       issuer,
       // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
       audiences: new TokenAudiences(settings.audience, settings.resources),
@@ -122,6 +125,7 @@ export async function startGateway(
       port,
       close: () =>
         (closing ??= closeInOrder(() => {
+          rotation.stop();
           server.close();
           server.closeAllConnections();
         }, closeEngines)),

@@ -13,6 +13,7 @@ import {
   defaultAudience,
   ensurePrivateDirectory,
   startExpiryPurge,
+  startKeyRotation,
   jsonLogger,
   type Logger,
   type ThrottleStore,
@@ -167,6 +168,7 @@ async function startOnLockedDir(
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
   // matter, and what they hold must not stay at rest: drop them at start and hourly.
   const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
+  const rotation = startKeyRotation(keys, { rotationDays: config.signingKeyRotationDays ?? 90, log });
 
   const app = createApiApp(ctx, {
     validateResponses: config.validateResponses,
@@ -195,6 +197,7 @@ async function startOnLockedDir(
       (closing ??= (async () => {
         await bound.close();
         purge.stop();
+        rotation.stop();
         projector.stop();
         await bus.close();
         await commands.close();

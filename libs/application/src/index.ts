@@ -40,6 +40,7 @@ export * from './security/client-secret-hasher';
 export * from './security/password-hasher';
 export * from './security/personal-data-cipher';
 export * from './security/signing-key-ring';
+export * from './security/key-rotation';
 export * from './security/token-service';
 export * from './heap-growth';
 export * from './group-commit-queue';

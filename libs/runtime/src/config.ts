@@ -43,6 +43,8 @@ export interface ApiSettings {
   trustedProxies?: string[];
   /** IAM_CORS_ORIGINS: browser origins whose scripts may call /api/v1 (see parseCorsOrigins); none by default. */
   corsOrigins?: string[];
+  /** IAM_SIGNING_KEY_ROTATION_DAYS: a new signing key after this many days (default 90; 0: only on demand). */
+  signingKeyRotationDays?: number;
 }
 
 /** The embedded profile's process (`npm start`). */
@@ -71,6 +73,7 @@ function apiSpecs() {
     IAM_VALIDATE_RESPONSES: flag('IAM_VALIDATE_RESPONSES'),
     IAM_TRUSTED_PROXIES: parsed('IAM_TRUSTED_PROXIES', parseTrustedProxies),
     IAM_CORS_ORIGINS: parsed('IAM_CORS_ORIGINS', parseCorsOrigins),
+    IAM_SIGNING_KEY_ROTATION_DAYS: wholeNumber('IAM_SIGNING_KEY_ROTATION_DAYS', 0, 3650, 90, 'a whole number of days'),
   };
 }
 
@@ -89,13 +92,14 @@ function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSp
     validateResponses: env.IAM_VALIDATE_RESPONSES,
     trustedProxies: env.IAM_TRUSTED_PROXIES,
     corsOrigins: env.IAM_CORS_ORIGINS,
+    signingKeyRotationDays: env.IAM_SIGNING_KEY_ROTATION_DAYS,
   };
 }
 
 /**
  * Contract section 2: PORT, HOST, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_LOG_LEVEL,
  * IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS;
- * and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
+ * IAM_SIGNING_KEY_ROTATION_DAYS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
  */
 export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const read = validate(env, {

@@ -6,8 +6,17 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
 
 export interface SigningKey {
   kid: string;
@@ -15,19 +24,36 @@ export interface SigningKey {
   privateKey: KeyObject;
   publicKey: KeyObject;
   publicJwk: JsonWebKey & { kid: string; alg: string; use: 'sig' };
+  /** From when it signs (ms since the epoch; its file name holds it). It is in the JWKS from its creation. */
+  activeFrom: number;
 }
 
 /**
- * The token signing keys. Created on first start under `<dataDir>/keys` (directory 0700, private keys as
- * PKCS#8 PEM files of mode 0600) and loaded on every later start, so tokens survive restarts. Key objects
- * are parsed once here and reused for every signature. The newest key signs; all keys verify, which
- * leaves room for rotation.
+ * How long a new key is published in the JWKS before it signs: relying parties that cache the JWKS (Arbor serves it
+ * with `max-age=300`) have fetched it by then, so no token they receive names a key they have not seen.
+ */
+export const KEY_PUBLICATION_LEAD_MS = 10 * 60_000;
+
+/**
+ * The signing keys (tokens, signed heads of the event log). Created on first start under `<dataDir>/keys`
+ * (directory 0700, private keys as PKCS#8 PEM files of mode 0600, named `signing-<activeFrom ms>-<hash>.pem`) and
+ * loaded on every later start, so tokens survive restarts. Key objects are parsed once here and reused for every
+ * signature.
+ *
+ * Rotation (`rotate`, `rotateIfDue`): a new key is published at once and signs from `activeFrom`, by default
+ * KEY_PUBLICATION_LEAD_MS later; the key that signs (`current`) is the newest whose time has come. Retired keys
+ * stay: they verify what they signed (access tokens until they expire; signed heads of the event log for as long as
+ * an auditor keeps one) and stay in the JWKS. Several processes may share the directory: each reads it again
+ * before rotating (`reload`), so the first to rotate wins and the others adopt its key.
  */
 export class SigningKeyRing {
   /** When the key directory was last read for an unknown kid (ms since the epoch). */
   private lastRescan = 0;
+  /** The directory's mtime when it was last read: `jwks()` reads it again when that changed. */
+  private dirMtimeMs = 0;
 
   private constructor(
+    /** Oldest `activeFrom` first. */
     private keys: SigningKey[],
     private readonly dir?: string,
   ) {}
@@ -36,20 +62,20 @@ export class SigningKeyRing {
     const dir = join(dataDir, 'keys');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    let files = listKeyFiles(dir);
-    if (files.length === 0) {
-      createKeyFile(dir);
-      files = listKeyFiles(dir);
-    }
-    return new SigningKeyRing(
-      files.map((f) => loadKey(join(dir, f))),
-      dir,
-    );
+    if (listKeyFiles(dir).length === 0) createKeyFile(dir, Date.now());
+    const ring = new SigningKeyRing([], dir);
+    ring.reload();
+    return ring;
   }
 
-  /** The key that signs new tokens. */
+  /** The key that signs now: the newest whose `activeFrom` has passed (the oldest key if none has, yet). */
   get current(): SigningKey {
-    return this.keys[this.keys.length - 1];
+    return currentOf(this.keys, Date.now());
+  }
+
+  /** Every key, oldest first, including those not signing yet. */
+  all(): readonly SigningKey[] {
+    return this.keys;
   }
 
   /**
@@ -62,39 +88,92 @@ export class SigningKeyRing {
     if (known || !this.dir || Date.now() - this.lastRescan < RESCAN_INTERVAL_MS) return known;
     this.lastRescan = Date.now();
     try {
-      // Older files sort first, so the newest key stays last (the one that signs).
-      const all = listKeyFiles(this.dir).map((f) => loadKey(join(this.dir!, f)));
-      if (all.length > 0) this.keys = all;
+      this.reload();
     } catch {
       return undefined;
     }
     return this.keys.find((k) => k.kid === kid);
   }
 
-  /** RFC 7517 key set of the public halves only. */
+  /** Reads the key directory again (keys another process, or `arbor keys rotate`, created). Throws on an unreadable key. */
+  reload(): void {
+    if (!this.dir) return;
+    this.dirMtimeMs = statSync(this.dir).mtimeMs;
+    const all = loadKeys(this.dir);
+    if (all.length > 0) this.keys = all;
+  }
+
+  /**
+   * Creates the next key, published now, signing from `activeFrom` (default: KEY_PUBLICATION_LEAD_MS from now;
+   * `Date.now()` to sign at once, e.g. when the current key may have leaked). Returns it.
+   */
+  rotate(activeFrom: number = Date.now() + KEY_PUBLICATION_LEAD_MS): SigningKey {
+    if (!this.dir) throw new Error('This key ring has no directory to rotate in.');
+    const name = createKeyFile(this.dir, activeFrom);
+    this.reload();
+    return this.keys.find((k) => k.kid === thumbprintOfFile(join(this.dir!, name))) as SigningKey;
+  }
+
+  /**
+   * The schedule: after reading the directory again, creates the next key (signing KEY_PUBLICATION_LEAD_MS later)
+   * when the newest key began signing `maxAgeMs` ago or earlier and no newer one waits. Returns the new key, if any.
+   */
+  rotateIfDue(maxAgeMs: number, now: number = Date.now()): SigningKey | undefined {
+    this.reload();
+    const newest = this.keys[this.keys.length - 1];
+    if (newest.activeFrom > now || now - newest.activeFrom < maxAgeMs) return undefined;
+    return this.rotate(now + KEY_PUBLICATION_LEAD_MS);
+  }
+
+  /**
+   * RFC 7517 key set of the public halves only: every key, retired and waiting ones included. Reads the directory
+   * again first if it changed (one stat): a key just made by `arbor keys rotate` is published at the next request.
+   */
   jwks(): { keys: SigningKey['publicJwk'][] } {
+    try {
+      if (this.dir && statSync(this.dir).mtimeMs !== this.dirMtimeMs) this.reload();
+    } catch {
+      // The keys already loaded are still the right answer; the schedule's next check reports the failure.
+    }
     return { keys: this.keys.map((k) => k.publicJwk) };
   }
 }
 
+/** The newest key whose `activeFrom` is at or before `now`; the oldest key when none is. */
+function currentOf(keys: readonly SigningKey[], now: number): SigningKey {
+  for (let i = keys.length - 1; i > 0; i--) if (keys[i].activeFrom <= now) return keys[i];
+  return keys[0];
+}
+
 const RESCAN_INTERVAL_MS = 1000;
 
-// File names sort by creation time, so the last one is the newest key.
+const KEY_FILE = /^signing-(\d+)-[a-f0-9]+\.pem$/;
+
+// File names sort by `activeFrom` (15 digits, zero-padded), so the last one is the newest key.
 function listKeyFiles(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => /^signing-\d+-[a-f0-9]+\.pem$/.test(f))
+    .filter((f) => KEY_FILE.test(f))
     .sort();
 }
 
-function createKeyFile(dir: string): void {
+function loadKeys(dir: string): SigningKey[] {
+  return listKeyFiles(dir).map((f) => loadKey(join(dir, f)));
+}
+
+/** Writes a new key signing from `activeFrom`; returns its file name. */
+function createKeyFile(dir: string, activeFrom: number): string {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-  const name = `signing-${String(Date.now()).padStart(15, '0')}-${createHash('sha256').update(pem).digest('hex').slice(0, 8)}.pem`;
+  const name = `signing-${String(Math.floor(activeFrom)).padStart(15, '0')}-${createHash('sha256').update(pem).digest('hex').slice(0, 8)}.pem`;
   // Write then rename: a crash never leaves a half-written key that a later start would choke on.
   const tmp = join(dir, `.${name}.tmp`);
   writeFileSync(tmp, pem, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, join(dir, name));
+  return name;
 }
+
+const thumbprintOfFile = (file: string): string =>
+  thumbprint(createPublicKey(createPrivateKey(readFileSync(file, 'utf8'))).export({ format: 'jwk' }));
 
 function loadKey(file: string): SigningKey {
   if (!existsSync(file)) throw new Error(`Signing key ${file} disappeared`);
@@ -109,6 +188,7 @@ function loadKey(file: string): SigningKey {
     privateKey,
     publicKey,
     publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' },
+    activeFrom: Number(KEY_FILE.exec(basename(file))?.[1] ?? 0),
   };
 }
 

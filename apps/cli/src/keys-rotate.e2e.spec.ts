@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  passwordToken,
+  startTestApp,
+  type TestApp,
+} from '../../standalone/src/test-support/test-app';
+
+/** `arbor keys rotate` beside a running embedded server: published at once, signing later or now, old keys kept. */
+const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+function arbor(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((r) =>
+    child.once('exit', (code) => r({ code, stdout, stderr })),
+  );
+}
+
+const kidOf = (jws: string): string => JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString()).kid;
+const jwksKids = async (): Promise<string[]> =>
+  (await app.call('GET', '/.well-known/jwks.json', { token: null })).body.keys.map((k: any) => k.kid);
+
+describe('arbor keys rotate', () => {
+  it('publishes the next key at once, signs with it later (or now with --now), and keeps verifying the old', async () => {
+    const oldToken = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const [oldKid] = await jwksKids();
+
+    const scheduled = await arbor(['keys', 'rotate']);
+    expect(scheduled.code).toBe(0);
+    const waiting = /New signing key (\S+): in the JWKS within a minute, signing from (\S+) \(2 keys/.exec(
+      scheduled.stdout,
+    );
+    expect(waiting).not.toBeNull();
+    expect(Date.parse(waiting![2]) - Date.now()).toBeGreaterThan(9 * 60_000);
+    expect(await jwksKids()).toEqual([oldKid, waiting![1]]);
+    expect(kidOf(await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD))).toBe(oldKid);
+
+    const urgent = await arbor(['keys', 'rotate', '--now']);
+    expect(urgent.code).toBe(0);
+    const now = /New signing key (\S+):/.exec(urgent.stdout)![1];
+    expect(await jwksKids()).toEqual([oldKid, now, waiting![1]]);
+    const newToken = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
+    expect(kidOf(newToken)).toBe(now);
+    // Both verify: the old key stays for what it signed.
+    expect((await app.call('GET', '/api/v1/users/me', { token: oldToken })).status).toBe(200);
+    expect((await app.call('GET', '/api/v1/users/me', { token: newToken })).status).toBe(200);
+    // The log's signed head names the key that signs now.
+    expect(kidOf((await app.call('GET', '/api/v1/events/verify')).body.signedHead)).toBe(now);
+  });
+
+  it('refuses an unknown option and a directory without keys (exit 1)', async () => {
+    expect((await arbor(['keys', 'rotate', '--soon'])).code).toBe(1);
+    const none = await arbor(['keys', 'rotate'], { IAM_DATA_DIR: '/nonexistent-arbor' });
+    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining('No signing keys in /nonexistent-arbor')]);
+  });
+});

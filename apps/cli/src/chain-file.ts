@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { ChainLink, ChainLinkReader } from '@arbor/application';
+import type { ChainLink, ChainLinkReader, StoredCheckpoint } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { CliError } from './cli-io';
 
@@ -14,6 +14,31 @@ export const chainLine = ({ event, prevHash, hash }: ChainLink): string =>
     prevHash: prevHash === null ? null : Buffer.from(prevHash).toString('base64url'),
     hash: hash === null ? null : Buffer.from(hash).toString('base64url'),
   });
+
+/** A line holding one of the server's signed checkpoints, right after the event it signs. */
+export const checkpointLine = (jws: string): string => JSON.stringify({ checkpoint: jws });
+
+const CHECKPOINT_PREFIX = '{"checkpoint":';
+
+/**
+ * The checkpoint lines of an export, each under the position of the event line before it (as the store keeps them:
+ * the verifier refuses one whose signed position differs). One pass that parses only those lines.
+ */
+export async function checkpointLinesOf(file: string): Promise<StoredCheckpoint[]> {
+  const found: StoredCheckpoint[] = [];
+  let position = 0;
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.startsWith(CHECKPOINT_PREFIX)) {
+      const jws = (JSON.parse(line) as { checkpoint?: unknown }).checkpoint;
+      if (typeof jws === 'string') found.push({ position, jws });
+    } else {
+      const match = /"position":(\d+)/.exec(line);
+      if (match) position = Number(match[1]);
+    }
+  }
+  return found;
+}
 
 const HASH = /^[A-Za-z0-9_-]{43}$/;
 
@@ -106,7 +131,7 @@ export class ChainFileReader {
       const { value, done } = await (this.lines as AsyncIterator<string>).next();
       if (done === true) return undefined;
       this.lineNumber++;
-      if ((value as string).trim() === '') continue;
+      if ((value as string).trim() === '' || (value as string).startsWith(CHECKPOINT_PREFIX)) continue;
       const link = linkOf(value as string, this.lineNumber);
       if (link.event.position <= this.lastPosition)
         throw new LinesOutOfOrder(link.event.position, link.event.id, this.lineNumber, this.lastPosition);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { rfc3339Instant, type EventQuery } from '@arbor/application';
 import { EVENT_TYPES, isKnownEventType, type StoredEvent } from '@arbor/domain';
-import { chainLine } from './chain-file';
+import { chainLine, checkpointLine } from './chain-file';
 import { openEventLogForReading } from './deployment';
 import { CliError, type CliIo } from './reset-admin-password';
 
@@ -26,7 +26,8 @@ export const EVENTS_EXPORT_USAGE = `arbor events export [--after N] [--until-pos
  *
  * `--chain` exports the log for offline verification (`arbor events verify --file`): from the first event up to
  * `--until-position` (default: the end), each line the event exactly as stored (`data` not upcast, and `orgPath`,
- * which the hash covers) with its `prevHash` and `hash` (see chainLine). No other filter: a chain has no holes.
+ * which the hash covers) with its `prevHash` and `hash` (see chainLine), and after an event the server signed a
+ * checkpoint of, that checkpoint (`{"checkpoint": <JWS>}`). No other filter: a chain has no holes.
  *
  * Reads only, while the server runs: the embedded profile's `IAM_DATA_DIR/events.sqlite`, opened read-only (a WAL
  * reader beside the server's writer; nothing created, migrated or written) or, with DATABASE_URL, the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
@@ -83,12 +84,22 @@ export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}
 async function exportChain(io: CliIo, untilPosition: number | undefined): Promise<void> {
   const store = await openEventLogForReading(io.env);
   try {
+    // The server's signed checkpoints go right after the event they sign (a checkpoint line, see checkpointLine).
+    const checkpoints = new Map<number, string>();
+    for (let after = 0; ;) {
+      const page = await store.readChainCheckpoints(after, PAGE);
+      for (const c of page) checkpoints.set(c.position, c.jws);
+      if (page.length < PAGE) break;
+      after = page[page.length - 1].position;
+    }
     for (let after = 0; ;) {
       const links = await store.readChainLinks(after, PAGE);
       let page = '';
       for (const link of links) {
         if (untilPosition !== undefined && link.event.position > untilPosition) break;
         page += `${chainLine(link)}\n`;
+        const checkpoint = checkpoints.get(link.event.position);
+        if (checkpoint !== undefined) page += `${checkpointLine(checkpoint)}\n`;
         after = link.event.position;
       }
       if (page !== '') await io.write(page);

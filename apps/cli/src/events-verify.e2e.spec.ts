@@ -10,7 +10,8 @@ const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp();
+  // The server signs a checkpoint each second while the log grows: exports carry them.
+  app = await startTestApp({ logCheckpointSeconds: 1 });
 });
 afterAll(() => app.close());
 
@@ -36,11 +37,13 @@ describe('arbor events verify', () => {
     const plain = await arbor(['events', 'verify']);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(
-      new RegExp(`^The event log is intact: ${api.events} events, head ${api.head.position} ${api.head.hash} \\(`),
+      new RegExp(
+        `^The event log is intact: ${api.events} events, \\d+ signed checkpoints, head ${api.head.position} ${api.head.hash} \\(`,
+      ),
     );
     const json = await arbor(['events', 'verify', '--json']);
     const { signedHead: _signed, ...unsigned } = api;
-    expect([json.code, JSON.parse(json.stdout)]).toEqual([0, unsigned]);
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([0, { ...unsigned, checkpointsChecked: true }]);
   });
 
   describe('offline, on an export (--chain) with the JWKS and a signed head', () => {
@@ -49,6 +52,7 @@ describe('arbor events verify', () => {
     const exportFile = () => join(dir, 'log.ndjson');
     const jwksFile = () => join(dir, 'jwks.json');
     const lines = () => readFileSync(exportFile(), 'utf8').split('\n').filter(Boolean);
+    const eventLines = () => lines().filter((l) => !l.startsWith('{"checkpoint":'));
     const offline = (file: string, head = api.signedHead) =>
       arbor(['events', 'verify', '--file', file, '--jwks', jwksFile(), '--signed-head', head, '--json']);
 
@@ -56,7 +60,19 @@ describe('arbor events verify', () => {
       dir = mkdtempSync(join(tmpdir(), 'arbor-export-'));
       const root = await createOrg(app, 'Exported for the auditor');
       for (let i = 0; i < 6; i++) await createOrg(app, `Exported child ${i}`, root.id);
-      api = (await app.call('GET', '/api/v1/events/verify')).body;
+      // Until the server has signed a checkpoint of the head (nothing is written meanwhile).
+      const head = (await app.call('GET', `/api/v1/events?streamId=org-${root.id}`)).body.items[0].position + 6;
+      for (let tries = 0; tries < 100; tries++) {
+        api = (await app.call('GET', '/api/v1/events/verify')).body;
+        const exported = await arbor(['events', 'export', '--chain']);
+        if (
+          api.head.position === head &&
+          exported.stdout.trimEnd().endsWith('}') &&
+          /"checkpoint":/.test(exported.stdout.split('\n').filter(Boolean).at(-1)!)
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       writeFileSync(jwksFile(), (await app.call('GET', '/.well-known/jwks.json', { token: null })).text);
       const run = await arbor(['events', 'export', '--chain', '--until-position', String(api.head.position)]);
       expect([run.code, run.stderr]).toEqual([0, '']);
@@ -64,14 +80,18 @@ describe('arbor events verify', () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('verifies an export against the signed head it was cut at', async () => {
-      expect(lines()).toHaveLength(api.events);
+    it('verifies an export against the signed head it was cut at, and the checkpoints it carries', async () => {
+      const events = lines().filter((l) => !l.startsWith('{"checkpoint":'));
+      expect(events).toHaveLength(api.events);
+      expect(lines().at(-1)).toMatch(/^\{"checkpoint":"ey/);
       expect(JSON.parse(lines()[0])).toMatchObject({ position: 1, orgPath: [], prevHash: 'A'.repeat(43) });
       const run = await offline(exportFile());
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({
         valid: true,
         events: api.events,
+        checkpoints: lines().length - api.events,
+        checkpointsChecked: true,
         head: api.head,
         signedHead: { matches: true, claims: { position: api.head.position, hash: api.head.hash } },
       });
@@ -94,13 +114,18 @@ describe('arbor events verify', () => {
         ],
         [
           'changed',
-          lines().map((l, i) => (i === 3 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : l)),
+          eventLines().map((l, i) => (i === 3 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : l)),
           { valid: false, firstBreak: { kind: 'altered', position: 4 } },
         ],
         [
           'moved',
-          lines().map((l, i, all) => (i === 4 ? all[5] : i === 5 ? all[4] : l)),
+          eventLines().map((l, i, all) => (i === 4 ? all[5] : i === 5 ? all[4] : l)),
           { valid: false, firstBreak: { kind: 'reordered', position: 5 } },
+        ],
+        [
+          'forged checkpoint',
+          lines().map((l, i, all) => (i === all.length - 1 ? '{"checkpoint":"e30.e30.AAAA"}' : l)),
+          { valid: false, firstBreak: { kind: 'checkpoint', position: api.head.position } },
         ],
       ];
       for (const [name, content, expected] of variants) {

@@ -1,27 +1,33 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  checkpointOf,
   encodeChainHash,
+  SigningKeyRing,
+  storedCheckpoints,
   SignedHeadError,
   verifyEventChain,
   verifySignedHead,
   type ChainLinkReader,
+  type CheckpointReader,
   type ChainVerification,
   type SignedHeadClaims,
 } from '@arbor/application';
-import { ChainFileReader, LinesOutOfOrder } from './chain-file';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ChainFileReader, checkpointLinesOf, LinesOutOfOrder } from './chain-file';
 import { CliError, type CliIo } from './cli-io';
 import { openEventLogForReading } from './deployment';
 import type { ProgressOut } from './rebuild';
 
-export const EVENTS_VERIFY_USAGE = `arbor events verify [--json]
-                    [--file EXPORT.ndjson [--jwks JWKS.json --signed-head JWS]]`;
+export const EVENTS_VERIFY_USAGE = `arbor events verify [--json] [--jwks JWKS.json]
+                    [--file EXPORT.ndjson [--signed-head JWS]]`;
 
 /** The exit code of a verification that found the chain broken (0: valid; 1: refused or failed; 2: usage). */
 export const CHAIN_BROKEN_EXIT = 3;
 
 /** The report, with what a signed head adds: whether the export reaches it and holds the event it signed. */
-type Report = ReturnType<typeof reportOf> & { signedHead?: SignedHeadCheck };
+type Report = ReturnType<typeof reportOf> & { signedHead?: SignedHeadCheck; checkpointsChecked: boolean };
 
 interface SignedHeadCheck {
   claims: SignedHeadClaims;
@@ -36,7 +42,9 @@ interface SignedHeadCheck {
  * read-only, or DATABASE_URL and IAM_PG_SCHEMA). With `--file`: an export written by `arbor events export --chain`,
  * offline; with `--jwks` (the issuer's `/.well-known/jwks.json`, saved) and `--signed-head` (the `signedHead` of
  * `GET /api/v1/events/verify`), also that the export holds the signed event with the signed hash, so nothing
- * was cut from its end or rewritten before it. Progress on standard error; the answer on standard output: a
+ * was cut from its end or rewritten before it. The server's own signed checkpoints (in the store, or the export's
+ * checkpoint lines) are checked against the key set: `--jwks`, or without it the embedded profile's own keys
+ * (IAM_DATA_DIR/keys); where there is neither, they are not checked and the answer says so. Progress on standard error; the answer on standard output: a
  * sentence, or with `--json` the report (`{valid, events, head, firstBreak?, signedHead?}`, as the API's).
  * Resolves to the exit code: 0 intact, CHAIN_BROKEN_EXIT (3) when an event was altered, removed, inserted or
  * reordered, or the export does not match its signed head. Errors (CliError, exit 1): an unknown option, no
@@ -53,9 +61,19 @@ export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<nu
     const line = `verified ${accepted} events (position ${position})`;
     progress.write(progress.isTTY ? `\r${line}` : `${line}\n`);
   };
-  const claims = options.signedHead === undefined ? undefined : headClaims(options.signedHead, options.jwks as string);
+  const jwks = options.jwks === undefined ? undefined : readJwks(options.jwks);
+  const claims = options.signedHead === undefined ? undefined : headClaims(options.signedHead, jwks!);
   let report: Report;
   if (options.file !== undefined) {
+    const found = jwks === undefined ? [] : await checkpointLinesOf(options.file);
+    const checkpoints: CheckpointReader | undefined =
+      jwks === undefined
+        ? undefined
+        : async (after, limit) =>
+            found
+              .filter((c) => c.position > after)
+              .slice(0, limit)
+              .map((c) => checkpointOf(c, jwks));
     let signedHash: string | undefined;
     let lastPosition = 0;
     const reader = new ChainFileReader(options.file, (link) => {
@@ -63,12 +81,21 @@ export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<nu
       if (claims !== undefined && link.event.position === claims.position && link.hash !== null)
         signedHash = encodeChainHash(link.hash);
     });
-    report = reportOf(await verifyOrLinesOutOfOrder(reader.read, onProgress));
+    report = {
+      ...reportOf(await verifyOrLinesOutOfOrder(reader.read, onProgress, checkpoints)),
+      checkpointsChecked: checkpoints !== undefined,
+    };
     if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
   } else {
     const store = await openEventLogForReading(io.env);
+    const keySet = jwks ?? localJwks(io.env);
     try {
-      report = reportOf(await verifyEventChain((after, limit) => store.readChainLinks(after, limit), { onProgress }));
+      const checkpoints = keySet === undefined ? undefined : storedCheckpoints(store, () => keySet);
+      const verified = await verifyEventChain((after, limit) => store.readChainLinks(after, limit), {
+        onProgress,
+        checkpoints,
+      });
+      report = { ...reportOf(verified), checkpointsChecked: checkpoints !== undefined };
     } finally {
       await store.close();
     }
@@ -97,21 +124,29 @@ function parseOptions(args: string[]): { json: boolean; file?: string; jwks?: st
     throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${EVENTS_VERIFY_USAGE}`);
   }
   const signedHead = values['signed-head'];
-  if ((values.jwks === undefined) !== (signedHead === undefined))
-    throw new CliError('--jwks and --signed-head go together: the key set verifies the signed head.');
-  if (signedHead !== undefined && values.file === undefined)
-    throw new CliError('--signed-head checks an export: give it with --file.');
+  if (signedHead !== undefined && (values.file === undefined || values.jwks === undefined))
+    throw new CliError('--signed-head checks an export against the key set: give it with --file and --jwks.');
   return { json: values.json === true, file: values.file, jwks: values.jwks, signedHead };
 }
 
-/** The signed head's claims, verified with the key set in `jwksFile`; CliError if either does not hold. */
-function headClaims(signedHead: string, jwksFile: string): SignedHeadClaims {
-  let jwks: { keys?: unknown };
+function readJwks(file: string): { keys?: unknown } {
   try {
-    jwks = JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys?: unknown };
+    return JSON.parse(readFileSync(file, 'utf8')) as { keys?: unknown };
   } catch (e) {
-    throw new CliError(`Cannot read the JWKS ${jwksFile}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new CliError(`Cannot read the JWKS ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** The embedded profile's own public keys (IAM_DATA_DIR/keys), when the directory is there; nothing is created. */
+function localJwks(env: NodeJS.ProcessEnv): { keys: unknown[] } | undefined {
+  if (env.DATABASE_URL) return undefined;
+  const dataDir = resolve(env.IAM_DATA_DIR || './data');
+  if (!existsSync(join(dataDir, 'keys'))) return undefined;
+  return SigningKeyRing.loadOrCreate(dataDir).jwks();
+}
+
+/** The signed head's claims, verified with the key set; CliError if it does not verify. */
+function headClaims(signedHead: string, jwks: { keys?: unknown }): SignedHeadClaims {
   try {
     return verifySignedHead(signedHead.trim(), jwks);
   } catch (e) {
@@ -124,10 +159,12 @@ function headClaims(signedHead: string, jwksFile: string): SignedHeadClaims {
 async function verifyOrLinesOutOfOrder(
   read: ChainLinkReader,
   onProgress: (accepted: number, position: number) => void,
+  checkpoints: CheckpointReader | undefined,
 ): Promise<ChainVerification> {
   let accepted = 0;
   try {
     return await verifyEventChain(read, {
+      checkpoints,
       onProgress: (n, p) => {
         accepted = n;
         onProgress(n, p);
@@ -136,7 +173,13 @@ async function verifyOrLinesOutOfOrder(
   } catch (e) {
     if (!(e instanceof LinesOutOfOrder)) throw e;
     const firstBreak = { kind: 'reordered' as const, position: e.position, eventId: e.eventId, detail: e.message };
-    return { valid: false, events: accepted, head: { position: 0, hash: Buffer.alloc(32) }, firstBreak };
+    return {
+      valid: false,
+      events: accepted,
+      checkpoints: 0,
+      head: { position: 0, hash: Buffer.alloc(32) },
+      firstBreak,
+    };
   }
 }
 
@@ -167,7 +210,10 @@ function sentenceOf(report: Report, seconds: number): string {
     const { kind, position, detail } = report.firstBreak;
     return `The event log is broken at position ${position} (${kind}): ${detail}`;
   }
-  const intact = `The event log is intact: ${report.events} events, head ${report.head.position} ${report.head.hash} (${seconds.toFixed(1)} s).`;
+  const signed = report.checkpointsChecked
+    ? `${report.checkpoints} signed checkpoints`
+    : 'signed checkpoints not checked (give --jwks)';
+  const intact = `The event log is intact: ${report.events} events, ${signed}, head ${report.head.position} ${report.head.hash} (${seconds.toFixed(1)} s).`;
   if (report.signedHead === undefined) return intact;
   return report.signedHead.matches
     ? `${intact} ${report.signedHead.detail}`

@@ -3,6 +3,7 @@ import {
   PasswordHasher,
   SigningKeyRing,
   startKeyRotation,
+  startChainCheckpoints,
   TokenAudiences,
   ensurePrivateDirectory,
   jsonLogger,
@@ -64,6 +65,11 @@ export async function startGateway(
     ensurePrivateDirectory(dataDir);
     const keys = SigningKeyRing.loadOrCreate(dataDir);
     const rotation = startKeyRotation(keys, { rotationDays: settings.signingKeyRotationDays ?? 90, log });
+    const checkpointSeconds = settings.logCheckpointSeconds ?? 300;
+    const checkpoints =
+      checkpointSeconds > 0
+        ? startChainCheckpoints({ store: eventStore, keys, issuer, log, everyMs: checkpointSeconds * 1000 })
+        : undefined;
     const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
     const ctx = createApiContext({
@@ -126,6 +132,7 @@ export async function startGateway(
       close: () =>
         (closing ??= closeInOrder(() => {
           rotation.stop();
+          checkpoints?.stop();
           server.close();
           server.closeAllConnections();
         }, closeEngines)),

@@ -37,6 +37,7 @@ describe('the hash-chained event log (GET /api/v1/events/verify)', () => {
     expect(res.body).toEqual({
       valid: true,
       events: events.length,
+      checkpoints: expect.any(Number),
       head: { position: events[events.length - 1].position, hash: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
       signedHead: expect.any(String),
     });
@@ -83,5 +84,42 @@ describe('the hash-chained event log (GET /api/v1/events/verify)', () => {
       events: renamed.position - 1,
       firstBreak: { kind: 'altered', position: renamed.position, eventId: renamed.id },
     });
+  });
+});
+
+describe("the server's signed checkpoints of the log", () => {
+  let signing: TestApp;
+  beforeAll(async () => {
+    // A checkpoint each second while the log grows (IAM_LOG_CHECKPOINT_SECONDS=1).
+    signing = await startTestApp({ logCheckpointSeconds: 1 });
+  });
+  afterAll(() => signing.close());
+
+  const report = async () => (await signing.call('GET', '/api/v1/events/verify')).body;
+  async function checkpointsAfter(count: number): Promise<any> {
+    for (let tries = 0; tries < 100; tries++) {
+      const now = await report();
+      if (now.checkpoints > count) return now;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no checkpoint after ${count}`);
+  }
+
+  it('are written while the log grows, and name events cut from its end after one', async () => {
+    await createOrg(signing, 'Checkpointed');
+    const first = await checkpointsAfter(0);
+    expect(first).toMatchObject({ valid: true });
+    // One more event, then its checkpoint: the only write since the last one, so it signs that event.
+    const org = await createOrg(signing, 'The last one');
+    const signed = await checkpointsAfter(first.checkpoints);
+    const { items } = (await signing.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body;
+    expect(signed.head.position).toBe(items[0].position);
+
+    const last = items[0].position;
+    await tamperEventLog(
+      signing,
+      `DELETE FROM event_orgs WHERE position = ${last}; DELETE FROM events WHERE position = ${last}`,
+    );
+    expect(await report()).toMatchObject({ valid: false, firstBreak: { kind: 'truncated', position: last } });
   });
 });

@@ -14,6 +14,7 @@ import {
   ensurePrivateDirectory,
   startExpiryPurge,
   startKeyRotation,
+  startChainCheckpoints,
   jsonLogger,
   type Logger,
   type ThrottleStore,
@@ -169,6 +170,11 @@ async function startOnLockedDir(
   // matter, and what they hold must not stay at rest: drop them at start and hourly.
   const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
   const rotation = startKeyRotation(keys, { rotationDays: config.signingKeyRotationDays ?? 90, log });
+  const checkpointSeconds = config.logCheckpointSeconds ?? 300;
+  const checkpoints =
+    checkpointSeconds > 0
+      ? startChainCheckpoints({ store, keys, issuer: config.issuer, log, everyMs: checkpointSeconds * 1000 })
+      : undefined;
 
   const app = createApiApp(ctx, {
     validateResponses: config.validateResponses,
@@ -198,6 +204,7 @@ async function startOnLockedDir(
         await bound.close();
         purge.stop();
         rotation.stop();
+        checkpoints?.stop();
         projector.stop();
         await bus.close();
         await commands.close();

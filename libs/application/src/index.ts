@@ -53,5 +53,7 @@ export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
 export * from './history/event-chain';
 export * from './history/signed-head';
+export * from './history/checkpoint-cursor';
+export * from './history/chain-checkpoints';
 export * from './history/org-as-of';
 export * from './history/rfc3339';

@@ -1,4 +1,4 @@
-import type { ChainLink, IdempotencyRecord } from '@arbor/application';
+import type { ChainLink, IdempotencyRecord, StoredCheckpoint } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { QueryConfig, QueryResultRow } from 'pg';
 import {
@@ -28,6 +28,8 @@ export class EventStatements {
   readonly readAll: string;
   readonly readStream: string;
   readonly readChainLinks: string;
+  readonly readCheckpoints: string;
+  readonly saveCheckpoint: string;
   /** The last event's time and hash: read with the writers' lock at the start of each write group. */
   readonly lastLink: string;
   readonly head: string;
@@ -47,6 +49,9 @@ export class EventStatements {
     this.readAll = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
     this.readStream = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version`;
     this.readChainLinks = `SELECT ${CHAIN_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
+    this.readCheckpoints = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints
+      WHERE position > $1 ORDER BY position LIMIT $2`;
+    this.saveCheckpoint = `INSERT INTO ${s}.chain_checkpoints (position, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
     this.lastLink = `SELECT occurred_at, hash FROM ${s}.events ORDER BY position DESC LIMIT 1`;
     this.head = `SELECT coalesce(max(position), 0)::text AS head FROM ${s}.events`;
     this.findIdempotency = `SELECT ${IDEMPOTENCY_COLUMNS} FROM ${s}.idempotency WHERE scope = $1 AND key = $2`;
@@ -111,6 +116,13 @@ export class EventReads {
   async readStream(streamId: string): Promise<StoredEvent[]> {
     const { rows } = await this.db.query<EventRow>(this.st.named('readStream', [streamId]));
     return rows.map(toStoredEvent);
+  }
+
+  async readCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]> {
+    const { rows } = await this.db.query<{ position: string; jws: string }>(
+      this.st.named('readCheckpoints', [after, limit]),
+    );
+    return rows.map((r) => ({ position: Number(r.position), jws: r.jws }));
   }
 
   async readChainLinks(after: number, limit: number): Promise<ChainLink[]> {

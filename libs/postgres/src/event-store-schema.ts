@@ -65,4 +65,6 @@ const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
   // 32 bytes each. Events written before are chained right after, in the same transaction (chainUnchainedEvents):
   // SQL alone cannot compute RFC 8785 JSON.
   (s) => `ALTER TABLE ${s}.events ADD COLUMN prev_hash bytea, ADD COLUMN hash bytea`,
+  // 2 -> 3: the chain's checkpoints (chain-checkpoints.ts in @arbor/application): signed heads the server keeps.
+  (s) => `CREATE TABLE ${s}.chain_checkpoints (position bigint PRIMARY KEY, jws text NOT NULL)`,
 ];

@@ -32,6 +32,7 @@ maybe('PostgresEventStore (conformance)', () => {
     setOccurredAt: async (position, at) => {
       await admin.query(`UPDATE "${schema}".events SET occurred_at = $1 WHERE position = $2`, [at, position]);
     },
+    bytes: (hex) => `'\\x${hex}'::bytea`,
     tamper: async (sql) => {
       await admin.query(`SET search_path TO "${schema}"; ${sql}; RESET search_path`);
     },

@@ -7,6 +7,7 @@ import {
   type ChainLink,
   type EventStoreTransaction,
   type IdempotencyRecord,
+  type StoredCheckpoint,
   type StoredResponse,
 } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
@@ -172,6 +173,18 @@ export class PostgresEventStore implements EventStore {
     this.assertOpen();
     assertEventQueryLimit(limit);
     return this.reads.readChainLinks(after, limit);
+  }
+
+  /** One autocommit INSERT, like `completeIdempotency` (a checkpoint takes no position and no writer lock). */
+  async saveChainCheckpoint(position: number, jws: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(this.st.named('saveCheckpoint', [position, jws]));
+  }
+
+  async readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]> {
+    this.assertOpen();
+    assertEventQueryLimit(limit);
+    return this.reads.readCheckpoints(after, limit);
   }
 
   async headPosition(): Promise<number> {

@@ -1,4 +1,4 @@
-import type { ChainLink, IdempotencyRecord } from '@arbor/application';
+import type { ChainLink, IdempotencyRecord, StoredCheckpoint } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import {
@@ -25,6 +25,7 @@ export class EventReads {
   private readonly idempotency: Statement<[string, string], IdempotencyRow>;
   private readonly head: Statement<[], number>;
   private readonly links: Statement<[number, number], ChainRow>;
+  private readonly checkpoints: Statement<[number, number], StoredCheckpoint>;
 
   constructor(db: SqliteDatabase) {
     // The projectors' hot path: a range scan of the rowid, no sort.
@@ -32,6 +33,9 @@ export class EventReads {
     this.stream = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = ? ORDER BY e.stream_version`);
     this.idempotency = db.prepare(`SELECT ${IDEMPOTENCY_COLUMNS} FROM idempotency WHERE scope = ? AND key = ?`);
     this.links = db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?`);
+    this.checkpoints = db.prepare(
+      'SELECT position, jws FROM chain_checkpoints WHERE position > ? ORDER BY position LIMIT ?',
+    );
     this.head = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
   }
 
@@ -42,6 +46,10 @@ export class EventReads {
   /** The hash chain's links after `after`, events as stored (see event-chain.ts). */
   readChainLinks(after: number, limit: number): ChainLink[] {
     return this.links.all(after, limit).map(toChainLink);
+  }
+
+  readCheckpoints(after: number, limit: number): StoredCheckpoint[] {
+    return this.checkpoints.all(after, limit);
   }
 
   readStream(streamId: string): StoredEvent[] {

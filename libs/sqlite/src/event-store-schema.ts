@@ -50,4 +50,6 @@ export const EVENT_STORE_MIGRATIONS: readonly string[] = [
   // (`chainUnchainedEvents`): a step in SQL alone cannot compute RFC 8785 JSON.
   `ALTER TABLE events ADD COLUMN prev_hash BLOB;
    ALTER TABLE events ADD COLUMN hash BLOB;`,
+  // 3 -> 4: the chain's checkpoints (chain-checkpoints.ts in @arbor/application): signed heads the server keeps.
+  `CREATE TABLE chain_checkpoints (position INTEGER PRIMARY KEY, jws TEXT NOT NULL);`,
 ];

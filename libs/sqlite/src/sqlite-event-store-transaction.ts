@@ -32,6 +32,7 @@ export class WriterStatements {
   readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
   readonly completeIdempotency: Statement<[string, string, string]>;
   readonly purgeIdempotency: Statement<[string]>;
+  readonly saveCheckpoint: Statement<[number, string]>;
 
   constructor(readonly db: SqliteDatabase) {
     this.reads = new EventReads(db);
@@ -52,6 +53,7 @@ export class WriterStatements {
     );
     this.completeIdempotency = db.prepare('UPDATE idempotency SET response = ? WHERE scope = ? AND key = ?');
     this.purgeIdempotency = db.prepare('DELETE FROM idempotency WHERE created_at < ?');
+    this.saveCheckpoint = db.prepare('INSERT OR IGNORE INTO chain_checkpoints (position, jws) VALUES (?, ?)');
   }
 }
 

@@ -33,6 +33,7 @@ describe('SqliteEventStore (conformance)', () => {
         raw.close();
       }
     },
+    bytes: (hex) => `X'${hex}'`,
     release: async () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 }),
   };
   eventStoreConformance(harness);

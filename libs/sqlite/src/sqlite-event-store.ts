@@ -7,6 +7,7 @@ import {
   type ChainLink,
   type EventStoreTransaction,
   type IdempotencyRecord,
+  type StoredCheckpoint,
   type StoredResponse,
   type QueuedTransaction,
 } from '@arbor/application';
@@ -160,6 +161,19 @@ export class SqliteEventStore implements EventStore {
     this.assertOpen();
     assertEventQueryLimit(limit);
     return this.reads.readChainLinks(after, limit);
+  }
+
+  /** A small write transaction of its own, like `completeIdempotency`. */
+  async saveChainCheckpoint(position: number, jws: string): Promise<void> {
+    await this.transaction(async () => {
+      this.writes.saveCheckpoint.run(position, jws);
+    });
+  }
+
+  async readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]> {
+    this.assertOpen();
+    assertEventQueryLimit(limit);
+    return this.reads.readCheckpoints(after, limit);
   }
 
   async headPosition(): Promise<number> {

@@ -1,10 +1,17 @@
 import {
+  chainHash,
   CHAIN_GENESIS,
+  signLogHead,
+  SigningKeyRing,
+  storedCheckpoints,
   verifyEventChain,
   type ChainLink,
   type ChainVerification,
   type EventStore,
 } from '@arbor/application';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { newEvent as ev, type EventStoreHarness } from './event-store-conformance';
 
 type OpenStore = EventStore & { close(): Promise<void> };
@@ -16,6 +23,8 @@ export interface EventChainHarness extends EventStoreHarness {
    * unchecked where the engine allows it. The statements the suite sends are valid in SQLite and PostgreSQL alike.
    */
   tamper(sql: string): Promise<void>;
+  /** A bytes literal in the engine's SQL, from hex (SQLite `X'..'`, PostgreSQL `'\\x..'::bytea`). */
+  bytes(hex: string): string;
 }
 
 const FORGED_ID = '00000000-0000-4000-8000-00000000f0f0';
@@ -79,6 +88,7 @@ export function eventChainConformance(harness: EventChainHarness): void {
     expect(report).toEqual({
       valid: true,
       events: 10,
+      checkpoints: 0,
       head: { position: await store.headPosition(), hash: links[9].hash },
     });
   });
@@ -156,6 +166,86 @@ export function eventChainConformance(harness: EventChainHarness): void {
       valid: false,
       events: 6,
       firstBreak: { kind: 'reordered', position: p[6] },
+    });
+  });
+
+  describe('signed checkpoints', () => {
+    let keyDir: string;
+    let keys: SigningKeyRing;
+    beforeEach(() => {
+      keyDir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
+      keys = SigningKeyRing.loadOrCreate(keyDir);
+    });
+    afterEach(() => rmSync(keyDir, { recursive: true, force: true }));
+
+    const checkpoint = async (index: number): Promise<number> => {
+      const link = (await store.readChainLinks(0, 100))[index];
+      const head = { position: link.event.position, hash: link.hash as Uint8Array };
+      await store.saveChainCheckpoint(head.position, signLogHead(keys, 'https://iam.test', head, index + 1));
+      return head.position;
+    };
+    const verifyWithCheckpoints = () =>
+      verifyEventChain((after, limit) => store.readChainLinks(after, limit), {
+        pageSize: 4,
+        checkpoints: storedCheckpoints(store, () => keys.jwks()),
+      });
+
+    it('keeps checkpoints in position order, the first one of a position, across reopen', async () => {
+      await writeLog();
+      const second = await checkpoint(6);
+      const first = await checkpoint(2);
+      await store.saveChainCheckpoint(first, 'a later copy');
+      await store.close();
+      store = await harness.reopen();
+      const kept = await store.readChainCheckpoints(0, 10);
+      expect(kept.map((c) => c.position)).toEqual([first, second]);
+      expect(kept[0].jws).not.toBe('a later copy');
+      expect((await store.readChainCheckpoints(first, 10)).map((c) => c.position)).toEqual([second]);
+      expect(await verifyWithCheckpoints()).toMatchObject({ valid: true, events: 10, checkpoints: 2 });
+    });
+
+    it('names a log rewritten behind the store with every later hash recomputed, which the chain alone accepts', async () => {
+      await writeLog();
+      const signed = await checkpoint(7);
+      const links = await store.readChainLinks(0, 100);
+      // The attacker changes event 4 and recomputes the chain from there: only the signature betrays them.
+      const forged = links.map((l, i) => (i === 3 ? { ...l, event: { ...l.event, data: { forged: true } } } : l));
+      let prev = links[2].hash as Uint8Array;
+      const updates: string[] = [];
+      for (const link of forged.slice(3)) {
+        const hash = chainHash(prev, link.event);
+        const hex = (b: Uint8Array) => harness.bytes(Buffer.from(b).toString('hex'));
+        updates.push(
+          `UPDATE events SET data = '${JSON.stringify(link.event.data)}', prev_hash = ${hex(prev)}, hash = ${hex(hash)}
+           WHERE position = ${link.event.position}`,
+        );
+        prev = hash;
+      }
+      await harness.tamper(updates.join('; '));
+      expect(await verify()).toMatchObject({ valid: true, events: 10 });
+      expect(await verifyWithCheckpoints()).toMatchObject({
+        valid: false,
+        firstBreak: { kind: 'rewritten', position: signed },
+      });
+    });
+
+    it('names events cut from the end after a checkpoint, and a checkpoint that does not verify', async () => {
+      await writeLog();
+      const p = await positions();
+      await checkpoint(9);
+      await harness.tamper(
+        `DELETE FROM event_orgs WHERE position >= ${p[8]}; DELETE FROM events WHERE position >= ${p[8]}`,
+      );
+      expect(await verifyWithCheckpoints()).toMatchObject({
+        valid: false,
+        events: 8,
+        firstBreak: { kind: 'truncated', position: p[9] },
+      });
+      await harness.tamper(`UPDATE chain_checkpoints SET jws = 'forged' WHERE position = ${p[9]}`);
+      expect(await verifyWithCheckpoints()).toMatchObject({
+        valid: false,
+        firstBreak: { kind: 'checkpoint', position: p[9] },
+      });
     });
   });
 }

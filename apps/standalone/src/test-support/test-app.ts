@@ -45,12 +45,13 @@ export interface CallResult {
  * Starts Arbor over a fresh (or given) data directory, with a cheap password hash cost and response
  * validation on, and logs the platform admin in. `trustedProxies` (IAM_TRUSTED_PROXIES): e.g. `['loopback']`
  * lets a test play several sources with X-Forwarded-For; `corsOrigins` (IAM_CORS_ORIGINS): the browser
- * origins the API allows. Embedded: the standalone app in this process. With
+ * origins the API allows; `logCheckpointSeconds` (IAM_LOG_CHECKPOINT_SECONDS): how often the server signs a
+ * checkpoint of the event log. Embedded: the standalone app in this process. With
  * ARBOR_TEST_PROFILE=distributed (set by the `distributed` Jest project): gateway, command service and
  * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
  */
 export async function startTestApp(
-  options: { dataDir?: string; trustedProxies?: string[]; corsOrigins?: string[] } = {},
+  options: { dataDir?: string; trustedProxies?: string[]; corsOrigins?: string[]; logCheckpointSeconds?: number } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
@@ -58,6 +59,8 @@ export async function startTestApp(
       ? { IAM_TRUSTED_PROXIES: options.trustedProxies.join(',') }
       : {};
     if (options.corsOrigins) env.IAM_CORS_ORIGINS = options.corsOrigins.join(',');
+    if (options.logCheckpointSeconds !== undefined)
+      env.IAM_LOG_CHECKPOINT_SECONDS = String(options.logCheckpointSeconds);
     const stack = await startDistributedStack({
       dataDir,
       adminEmail: ADMIN_EMAIL,
@@ -82,6 +85,7 @@ export async function startTestApp(
       validateResponses: true,
       trustedProxies: options.trustedProxies,
       corsOrigins: options.corsOrigins,
+      logCheckpointSeconds: options.logCheckpointSeconds,
     },
     jsonLogger({}, 'silent'),
   );

@@ -12,6 +12,7 @@ import {
   deepFreeze,
   encodeChainHash,
   signLogHead,
+  storedCheckpoints,
   verifyEventChain,
   type ChainVerification,
   type Principal,
@@ -65,6 +66,10 @@ const chainVerificationSchema = Type.Object(
   {
     valid: Type.Boolean({ description: 'Whether every event of the log is intact and in its place.' }),
     events: Type.Integer({ minimum: 0, description: 'Events accepted (all of them when valid).' }),
+    checkpoints: Type.Integer({
+      minimum: 0,
+      description: "The server's signed checkpoints the chain passed through (IAM_LOG_CHECKPOINT_SECONDS).",
+    }),
     head: chainHeadSchema,
     signedHead: Type.Optional(
       Type.String({
@@ -76,7 +81,9 @@ const chainVerificationSchema = Type.Object(
       Type.Object(
         {
           kind: Type.Union(
-            ['altered', 'removed', 'inserted', 'reordered', 'unchained'].map((k) => Type.Literal(k)),
+            ['altered', 'removed', 'inserted', 'reordered', 'unchained', 'rewritten', 'truncated', 'checkpoint'].map(
+              (k) => Type.Literal(k),
+            ),
             { description: 'How the chain broke at this event.' },
           ),
           position: Type.Integer({ minimum: 1 }),
@@ -153,7 +160,9 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       // The whole log, beyond any one tree: a client's token (one subtree) may not learn its length and head.
       if (ctx.policy.requireEvents(req.auth as Principal).withinOrg !== undefined)
         throw new IamError('IAM_ERR_FORBIDDEN', 'Only platform admins may verify the whole event log.');
-      const report = await verifyEventChain((after, limit) => ctx.eventStore.readChainLinks(after, limit));
+      const report = await verifyEventChain((after, limit) => ctx.eventStore.readChainLinks(after, limit), {
+        checkpoints: storedCheckpoints(ctx.eventStore, () => ctx.keys.jwks()),
+      });
       const sign = () => signLogHead(ctx.keys, ctx.issuer, report.head, report.events);
       return { status: 200, body: chainVerificationBody(report, sign) };
     },

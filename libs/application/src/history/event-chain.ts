@@ -1,6 +1,7 @@
 import type { StoredEvent } from '@arbor/domain';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
+import { CheckpointCursor, type CheckpointReader } from './checkpoint-cursor';
 
 /**
  * The event log's hash chain (issue 14, tamper evidence). Every event carries the hash of the event before it
@@ -66,7 +67,13 @@ export type ChainBreakKind =
   /** This event points at an event that now stands after it: events were moved. */
   | 'reordered'
   /** Written before the chain existed and not chained yet (the store chains them when it is opened for writing). */
-  | 'unchained';
+  | 'unchained'
+  /** The chain holds together but not through a signed checkpoint: rewritten up to it, hashes recomputed. */
+  | 'rewritten'
+  /** A signed checkpoint names an event after the log's last: events were cut from the end. */
+  | 'truncated'
+  /** A stored checkpoint whose signature does not verify. */
+  | 'checkpoint';
 
 export interface ChainBreak {
   kind: ChainBreakKind;
@@ -78,10 +85,13 @@ export interface ChainBreak {
   detail: string;
 }
 
-/** What `verifyEventChain` found. `events` counts the events accepted before the first break, if any. */
+/**
+ * What `verifyEventChain` found. `events` counts the events accepted before the first break, if any; `checkpoints`
+ * the signed checkpoints the chain passed through.
+ */
 export type ChainVerification =
-  | { valid: true; events: number; head: ChainHead }
-  | { valid: false; events: number; head: ChainHead; firstBreak: ChainBreak };
+  | { valid: true; events: number; checkpoints: number; head: ChainHead }
+  | { valid: false; events: number; checkpoints: number; head: ChainHead; firstBreak: ChainBreak };
 
 /** Reads links after a position, in position order, at most `limit` (the stores' `readChainLinks`). */
 export type ChainLinkReader = (after: number, limit: number) => Promise<ChainLink[]>;
@@ -91,6 +101,13 @@ export interface ChainVerifyOptions {
   pageSize?: number;
   /** Called after each page with the events accepted so far and the last position read. */
   onProgress?: (accepted: number, position: number) => void;
+  /** The signed checkpoints the chain must pass through (see CheckpointCursor); none when absent. */
+  checkpoints?: CheckpointReader;
+  /**
+   * Starts after this link instead of the genesis, trusting the log up to it (a checkpoint writer verifies only
+   * what came since its last checkpoint). `events` then counts from there.
+   */
+  from?: ChainHead;
 }
 
 /**
@@ -109,18 +126,30 @@ export async function verifyEventChain(
 ): Promise<ChainVerification> {
   const pageSize = options.pageSize ?? 2_000;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a whole number >= 1.`);
-  let head: ChainHead = { position: 0, hash: CHAIN_GENESIS };
+  let head: ChainHead = options.from ?? { position: 0, hash: CHAIN_GENESIS };
   let accepted = 0;
+  const checkpoints = new CheckpointCursor(options.checkpoints ?? (async () => []));
+  const broken = (firstBreak: ChainBreak): ChainVerification => ({
+    valid: false,
+    events: accepted,
+    checkpoints: checkpoints.matched,
+    head,
+    firstBreak,
+  });
   for (;;) {
     const page = await read(head.position, pageSize);
     for (const link of page) {
-      const broken = await checkLink(link, head, read, pageSize);
-      if (broken !== undefined) return { valid: false, events: accepted, head, firstBreak: broken };
+      const firstBreak = (await checkLink(link, head, read, pageSize)) ?? (await checkpoints.beside(link));
+      if (firstBreak !== undefined) return broken(firstBreak);
       head = { position: link.event.position, hash: link.hash as Uint8Array };
       accepted++;
     }
     if (page.length > 0) options.onProgress?.(accepted, head.position);
-    if (page.length < pageSize) return { valid: true, events: accepted, head };
+    if (page.length < pageSize) {
+      const cut = await checkpoints.atEnd(head);
+      if (cut !== undefined) return broken(cut);
+      return { valid: true, events: accepted, checkpoints: checkpoints.matched, head };
+    }
     await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@arbor/domain';
+import type { ChainCheckpoint, CheckpointReader, UnverifiedCheckpoint } from './checkpoint-cursor';
 import {
   chainHash,
   CHAIN_GENESIS,
@@ -58,11 +59,12 @@ describe('the event hash chain', () => {
     const log = chainedLog(25);
     const progress: number[] = [];
     const report = await verifyEventChain(readerOf(log), { pageSize: 10, onProgress: (n) => progress.push(n) });
-    expect(report).toEqual({ valid: true, events: 25, head: { position: 25, hash: log[24].hash } });
+    expect(report).toEqual({ valid: true, events: 25, checkpoints: 0, head: { position: 25, hash: log[24].hash } });
     expect(progress).toEqual([10, 20, 25]);
     expect(await verifyEventChain(readerOf([]))).toEqual({
       valid: true,
       events: 0,
+      checkpoints: 0,
       head: { position: 0, hash: CHAIN_GENESIS },
     });
   });
@@ -140,5 +142,78 @@ describe('the event hash chain', () => {
     log[0] = { ...log[0], prevHash: null, hash: null };
     const report = await verifyEventChain(readerOf(log));
     expect(report).toMatchObject({ valid: false, events: 0, firstBreak: { kind: 'unchained', position: 1 } });
+  });
+
+  describe('with signed checkpoints', () => {
+    const checkpointAt = (log: ChainLink[], i: number): ChainCheckpoint => ({
+      position: log[i].event.position,
+      hash: log[i].hash as Uint8Array,
+      signedAt: 1_800_000_000,
+      events: i + 1,
+    });
+    const reader =
+      (checkpoints: Array<ChainCheckpoint | UnverifiedCheckpoint>): CheckpointReader =>
+      async (after, limit) =>
+        checkpoints.filter((c) => c.position > after).slice(0, limit);
+    /** The log with event `i` changed and every hash from there recomputed: a chain that holds together. */
+    function rewritten(log: ChainLink[], i: number): ChainLink[] {
+      const copy = log.map((l) => ({ ...l }));
+      copy[i] = { ...copy[i], event: { ...copy[i].event, data: { forged: true } } };
+      let prev = (i === 0 ? CHAIN_GENESIS : copy[i - 1].hash) as Uint8Array;
+      for (let j = i; j < copy.length; j++) {
+        const hash = chainHash(prev, copy[j].event);
+        copy[j] = { ...copy[j], prevHash: prev, hash };
+        prev = hash;
+      }
+      return copy;
+    }
+
+    it('passes through every checkpoint of an intact log and counts them', async () => {
+      const log = chainedLog(20);
+      const report = await verifyEventChain(readerOf(log), {
+        pageSize: 3,
+        checkpoints: reader([checkpointAt(log, 4), checkpointAt(log, 9), checkpointAt(log, 19)]),
+      });
+      expect(report).toMatchObject({ valid: true, events: 20, checkpoints: 3 });
+    });
+
+    it('sees a log rewritten before a checkpoint with every later hash recomputed, which the chain alone accepts', async () => {
+      const log = chainedLog(20);
+      const forged = rewritten(log, 6);
+      expect(await verifyEventChain(readerOf(forged))).toMatchObject({ valid: true });
+      const report = await verifyEventChain(readerOf(forged), {
+        checkpoints: reader([checkpointAt(log, 4), checkpointAt(log, 9)]),
+      });
+      expect(report).toMatchObject({ valid: false, checkpoints: 1, firstBreak: { kind: 'rewritten', position: 10 } });
+    });
+
+    it('sees events cut from the end, and a checkpoint naming an event the log no longer holds', async () => {
+      const log = chainedLog(20);
+      const cut = await verifyEventChain(readerOf(log.slice(0, 15)), { checkpoints: reader([checkpointAt(log, 17)]) });
+      expect(cut).toMatchObject({ valid: false, events: 15, firstBreak: { kind: 'truncated', position: 18 } });
+      // Event 10 and the hashes after it rewritten to leave it out: the chain holds, the checkpoint at 10 does not.
+      const without = rewritten(
+        log.filter((l) => l.event.position !== 10),
+        9,
+      );
+      const gone = await verifyEventChain(readerOf(without), { checkpoints: reader([checkpointAt(log, 9)]) });
+      expect(gone).toMatchObject({ valid: false, firstBreak: { kind: 'rewritten', position: 10 } });
+    });
+
+    it('names a stored checkpoint whose signature does not verify', async () => {
+      const log = chainedLog(5);
+      const report = await verifyEventChain(readerOf(log), {
+        checkpoints: reader([{ position: 3, invalid: 'The signed head does not verify: invalid signature.' }]),
+      });
+      expect(report).toMatchObject({ valid: false, events: 2, firstBreak: { kind: 'checkpoint', position: 3 } });
+    });
+
+    it('starts after a trusted head when asked (a checkpoint writer verifies only what is new)', async () => {
+      const log = chainedLog(10);
+      const from = { position: 6, hash: log[5].hash as Uint8Array };
+      expect(await verifyEventChain(readerOf(log), { from })).toMatchObject({ valid: true, events: 4 });
+      const wrong = { position: 6, hash: log[4].hash as Uint8Array };
+      expect(await verifyEventChain(readerOf(log), { from: wrong })).toMatchObject({ valid: false });
+    });
   });
 });

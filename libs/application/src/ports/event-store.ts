@@ -67,6 +67,12 @@ export interface StoredResponse {
   sealedBody?: { subjectId: string; sealed: string };
 }
 
+/** A checkpoint as the store keeps it: the position it signs, and the signed head (a compact JWS). */
+export interface StoredCheckpoint {
+  position: number;
+  jws: string;
+}
+
 /** Everything a command may do, atomically, inside one write transaction. */
 export interface EventStoreTransaction {
   readStream(streamId: string): Promise<StoredEvent[]>;
@@ -94,6 +100,13 @@ export interface EventStore {
    * events exactly as stored (not upcast, unlike every other read), with the hashes they carry. For verifiers.
    */
   readChainLinks(after: number, limit: number): Promise<ChainLink[]>;
+  /**
+   * Keeps a checkpoint of the chain: a signed head (signed-head.ts) of the event at `position`. Not an event (it
+   * holds no domain state and stands outside the chain); saving one for a position that has one keeps the first.
+   */
+  saveChainCheckpoint(position: number, jws: string): Promise<void>;
+  /** The checkpoints after position `after`, in position order, at most `limit`. */
+  readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]>;
   /** The highest position written so far (0 when empty). */
   headPosition(): Promise<number>;
   /**

@@ -1,0 +1,101 @@
+import type { Logger } from '../logger';
+import type { EventStore, StoredCheckpoint } from '../ports/event-store';
+import type { SigningKeyRing } from '../security/signing-key-ring';
+import type { ChainCheckpoint, CheckpointReader, UnverifiedCheckpoint } from './checkpoint-cursor';
+import { CHAIN_GENESIS, verifyEventChain, type ChainHead } from './event-chain';
+import { signLogHead, SignedHeadError, verifySignedHead } from './signed-head';
+
+/**
+ * A stored checkpoint as the verifier takes it: its signed head verified against `jwks` (the issuer's key set), and
+ * naming the position it is stored under; otherwise an UnverifiedCheckpoint saying why.
+ */
+export function checkpointOf(
+  stored: StoredCheckpoint,
+  jwks: { keys?: unknown },
+): ChainCheckpoint | UnverifiedCheckpoint {
+  try {
+    const claims = verifySignedHead(stored.jws, jwks);
+    if (claims.position !== stored.position)
+      return { position: stored.position, invalid: `it signs position ${claims.position}, not ${stored.position}.` };
+    const hash = Buffer.from(claims.hash, 'base64url');
+    return { position: stored.position, hash, signedAt: claims.iat, events: claims.events };
+  } catch (e) {
+    if (e instanceof SignedHeadError) return { position: stored.position, invalid: e.message };
+    throw e;
+  }
+}
+
+/** The store's checkpoints, each verified against `jwks` (see checkpointOf), for verifyEventChain. */
+export const storedCheckpoints =
+  (store: Pick<EventStore, 'readChainCheckpoints'>, jwks: () => { keys?: unknown }): CheckpointReader =>
+  async (after, limit) =>
+    (await store.readChainCheckpoints(after, limit)).map((c) => checkpointOf(c, jwks()));
+
+export interface ChainCheckpointOptions {
+  store: EventStore;
+  keys: SigningKeyRing;
+  issuer: string;
+  log: Logger;
+  /** Between two checkpoints, in ms (IAM_LOG_CHECKPOINT_SECONDS); none is written when the log did not grow. */
+  everyMs: number;
+}
+
+/**
+ * The server's own checkpoints of the event log (issue 14, tamper evidence): every `everyMs` (the first after one
+ * period), if the log grew, it
+ * verifies the chain from its last checkpoint (the whole log the first time), then signs the head (signLogHead,
+ * the ring's current key) and keeps it (`saveChainCheckpoint`). Someone who rewrites the log before a checkpoint
+ * and recomputes every later hash is then caught by the signature they cannot make. A chain that does not verify
+ * is not signed: the break is logged as an error at each try. Several processes may run it on one log (gateways):
+ * a position keeps its first checkpoint. Returns `stop`; failures are logged and tried again at the next tick.
+ */
+export function startChainCheckpoints(options: ChainCheckpointOptions): { stop(): void } {
+  let verified: { head: ChainHead; events: number } | undefined;
+  let running = false;
+  const tick = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const head = await options.store.headPosition();
+      if (head === 0 || (verified !== undefined && verified.head.position >= head)) return;
+      verified ??= await lastCheckpointed(options);
+      const report = await verifyEventChain((after, limit) => options.store.readChainLinks(after, limit), {
+        from: verified.head,
+      });
+      if (!report.valid) {
+        options.log.error('event log chain broken: no checkpoint signed', { ...report.firstBreak });
+        return;
+      }
+      if (report.head.position === verified.head.position) return;
+      const events = verified.events + report.events;
+      const jws = signLogHead(options.keys, options.issuer, report.head, events);
+      await options.store.saveChainCheckpoint(report.head.position, jws);
+      verified = { head: report.head, events };
+    } catch (error) {
+      options.log.warn('event log checkpoint failed', { error: String(error) });
+    } finally {
+      running = false;
+    }
+  };
+  // The first tick waits a period too: the first checkpoint of a log verifies all of it, which a starting server
+  // should not pay before its first requests.
+  const timer = setInterval(() => void tick(), options.everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** The last checkpoint's head and count, its signature checked with our own keys; the genesis when there is none. */
+async function lastCheckpointed(options: ChainCheckpointOptions): Promise<{ head: ChainHead; events: number }> {
+  let last: StoredCheckpoint | undefined;
+  for (let after = 0; ;) {
+    const page = await options.store.readChainCheckpoints(after, 1000);
+    if (page.length === 0) break;
+    last = page[page.length - 1];
+    after = last.position;
+    if (page.length < 1000) break;
+  }
+  if (last === undefined) return { head: { position: 0, hash: CHAIN_GENESIS }, events: 0 };
+  const checked = checkpointOf(last, options.keys.jwks());
+  if ('invalid' in checked) throw new Error(`The last checkpoint does not verify: ${checked.invalid}`);
+  return { head: { position: checked.position, hash: checked.hash }, events: checked.events };
+}

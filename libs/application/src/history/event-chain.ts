@@ -35,20 +35,20 @@ export interface ChainHead {
   hash: Uint8Array;
 }
 
-/** The hashed form of an event: every field of the envelope except the position (see the module comment). */
+/**
+ * The hashed form of an event: every field of the envelope except the position (see the module comment), in RFC
+ * 8785 form. The envelope's fields are fixed, so their members are written here in JCS order (keys sorted by UTF-16
+ * code units; strings and numbers as ECMAScript's JSON.stringify writes them, which is what JCS prescribes); `data`,
+ * whose shape varies by type, goes through `canonicalize`. The unit test holds this equal to canonicalize over
+ * the whole object (a third of the cost: it runs inside the write lock, once per event appended).
+ */
 export function linkContent(event: Omit<StoredEvent, 'position'>): string {
-  const content = {
-    id: event.id,
-    streamId: event.streamId,
-    streamVersion: event.streamVersion,
-    type: event.type,
-    occurredAt: event.occurredAt,
-    actor: { type: event.actor.type, id: event.actor.id },
-    orgPath: event.orgPath,
-    data: event.data ?? null,
-  };
-  // canonicalize returns undefined only for undefined input; the content is an object.
-  return canonicalize(content) as string;
+  const s = JSON.stringify;
+  return (
+    `{"actor":{"id":${s(event.actor.id)},"type":${s(event.actor.type)}},"data":${canonicalize(event.data ?? null)}` +
+    `,"id":${s(event.id)},"occurredAt":${s(event.occurredAt)},"orgPath":${canonicalize(event.orgPath)}` +
+    `,"streamId":${s(event.streamId)},"streamVersion":${canonicalize(event.streamVersion)},"type":${s(event.type)}}`
+  );
 }
 
 /** SHA-256 over the previous hash and the event's canonical content (32 bytes). */

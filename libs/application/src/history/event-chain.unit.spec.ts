@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@arbor/domain';
+import canonicalize from 'canonicalize';
 import type { ChainCheckpoint, CheckpointReader, UnverifiedCheckpoint } from './checkpoint-cursor';
 import {
   chainHash,
@@ -53,6 +54,21 @@ describe('the event hash chain', () => {
         '"id":"00000000-0000-4000-8000-000000000001","occurredAt":"2026-12-01T10:00:01.000Z","orgPath":["org-1"],' +
         '"streamId":"org-1","streamVersion":1,"type":"OrganizationRenamed"}',
     );
+  });
+
+  it('writes exactly what canonicalize writes for the whole object, whatever the data', () => {
+    const [link] = chainedLog(1);
+    for (const data of [
+      null,
+      { z: 1, a: [3, { y: null, b: 'é\u2028"\\' }], m: 1e21, n: -0, f: 0.1, t: true },
+      ['x', 2],
+      'text',
+      { '\u00e9': 1, e: 2, E: 3, '10': 4, '9': 5 },
+    ]) {
+      const event = { ...link.event, data };
+      const { position: _p, ...rest } = event;
+      expect(linkContent(event)).toBe(canonicalize({ ...rest, actor: { ...event.actor } }));
+    }
   });
 
   it('accepts an intact log, page after page, and an empty one', async () => {

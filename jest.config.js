@@ -37,6 +37,7 @@ const base = {
 const PROFILE_NEUTRAL_SUITES = [
   'orgs',
   'event-chain',
+  'erasure',
   'conditional-requests',
   'resource-versions',
   'client-credentials',

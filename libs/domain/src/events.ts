@@ -174,6 +174,15 @@ export interface RoleDeletedData {
   orgId: string;
 }
 
+/**
+ * A user erased (contract section 6): their data key is destroyed once this is committed, so every sealed copy of
+ * their email and name, in the log and elsewhere, reads as erased from then on. Their memberships ended just before,
+ * in the same command (one UserRemovedFromOrg each). Subscribers must forget what they opened of this user.
+ */
+export interface UserErasedData {
+  userId: string;
+}
+
 export interface EventDataByType {
   OrgCreated: OrgCreatedData;
   OrgUpdated: OrgUpdatedData;
@@ -185,6 +194,7 @@ export interface EventDataByType {
   UserEnabled: UserStatusData;
   UserPasswordChanged: UserPasswordChangedData;
   UserPasswordSet: UserPasswordSetData;
+  UserErased: UserErasedData;
   UserAddedToOrg: UserAddedToOrgData;
   MembershipConfirmed: MembershipConfirmedData;
   OrgUserUpdated: OrgUserUpdatedData;

@@ -11,6 +11,7 @@ export * from './user-directory';
 export * from './permissions';
 export * from './field-rules';
 export * from './member-decisions';
+export * from './erasure-decisions';
 export * from './precondition';
 export * from './membership-index';
 export * from './roles';

@@ -13,6 +13,7 @@ import {
   type IdentityState,
 } from './member-decisions';
 import { MembershipIndex } from './membership-index';
+import { decideEraseUser } from './erasure-decisions';
 import { decideDeleteOrg } from './org-decisions';
 import { OrgTree } from './org-tree';
 import { permissionsOfRoles } from './roles';
@@ -399,5 +400,48 @@ describe('roles', () => {
     expect(permissionsOfRoles(['admin']).has('clients:write')).toBe(true);
     expect(permissionsOfRoles(['owner']).has('orgs:delete')).toBe(true);
     expect(permissionsOfRoles([]).size).toBe(0);
+  });
+});
+
+describe('erasure', () => {
+  const admin = (state: IdentityState, userId: string) => {
+    people.set(`sealed-${userId}`, { email: `${userId}@example.test`, name: userId });
+    commit(state, [
+      {
+        type: 'UserCreated',
+        streamId: `user-${userId}`,
+        data: { userId, personal: `sealed-${userId}`, platformAdmin: true },
+      },
+    ]);
+  };
+
+  it('ends every membership, then erases the user, whose email no longer names them', () => {
+    const state = fixture();
+    commit(state, decideAddUserToOrg(state, { orgId: 'b', roles: ['admin'], existingUserId: 'u1' }));
+    const events = decideEraseUser(state, { userId: 'u1' });
+    expect(events.map((e) => [e.type, e.streamId])).toEqual([
+      ['UserRemovedFromOrg', 'membership-a-u1'],
+      ['UserRemovedFromOrg', 'membership-b-u1'],
+      ['UserErased', 'user-u1'],
+    ]);
+    commit(state, events);
+    expect(state.users.get('u1')).toMatchObject({ status: 'erased', emailIndex: null });
+    expect(state.users.idForEmailIndex(idx('Ada@example.test'))).toBeUndefined();
+    expect(state.memberships.orgsOf('u1')).toEqual([]);
+    expect(state.users.erasedIds()).toEqual(['u1']);
+    expect(codeOf(() => decideEraseUser(state, { userId: 'u1' }))).toBe('IAM_ERR_NOT_FOUND');
+    expect(codeOf(() => decideEraseUser(state, { userId: 'ghost' }))).toBe('IAM_ERR_NOT_FOUND');
+  });
+
+  it('keeps the last platform admin who can sign in, and checks the version the caller saw', () => {
+    const state = fixture();
+    admin(state, 'root1');
+    expect(codeOf(() => decideEraseUser(state, { userId: 'root1' }))).toBe('IAM_ERR_FORBIDDEN');
+    admin(state, 'root2');
+    expect(codeOf(() => decideEraseUser(state, { userId: 'root1', expectedVersion: 7 }))).toBe(
+      'IAM_ERR_PRECONDITION_FAILED',
+    );
+    commit(state, decideEraseUser(state, { userId: 'root1', expectedVersion: 1 }));
+    expect(codeOf(() => decideEraseUser(state, { userId: 'root2' }))).toBe('IAM_ERR_FORBIDDEN');
   });
 });

@@ -249,6 +249,7 @@ export class MembershipIndex {
       case 'UserEnabled':
       case 'UserPasswordChanged':
       case 'UserPasswordSet':
+      case 'UserErased': // (its memberships ended before it, each by a UserRemovedFromOrg of the same command)
       case 'ApplicationPermissionDefined':
       case 'ApplicationPermissionUpdated':
       case 'ApplicationPermissionDeleted':

@@ -197,6 +197,7 @@ export class OrgTree {
       case 'UserEnabled':
       case 'UserPasswordChanged':
       case 'UserPasswordSet':
+      case 'UserErased':
       case 'UserAddedToOrg':
       case 'MembershipConfirmed':
       case 'OrgUserUpdated':

@@ -71,6 +71,20 @@ export class UserDirectory {
     return this.platformAdminId() !== undefined;
   }
 
+  /** The platform admins who can still sign in (neither disabled nor erased): O(users), for rare commands. */
+  activePlatformAdminIds(): string[] {
+    const ids: string[] = [];
+    for (const u of this.users.values()) if (u.platformAdmin && u.status === 'active') ids.push(u.id);
+    return ids;
+  }
+
+  /** Users erased (by UserErased, or whose data key was found gone): O(users), for start-up only. */
+  erasedIds(): string[] {
+    const ids: string[] = [];
+    for (const u of this.users.values()) if (u.status === 'erased') ids.push(u.id);
+    return ids;
+  }
+
   /** The platform admin (the bootstrap creates exactly one), if any. */
   platformAdminId(): string | undefined {
     for (const u of this.users.values()) if (u.platformAdmin) return u.id;
@@ -108,6 +122,13 @@ export class UserDirectory {
         if (!user) return;
         user.version = event.streamVersion;
         if (user.status !== 'erased') user.status = event.type === 'UserDisabled' ? 'disabled' : 'active';
+        return;
+      }
+      case 'UserErased': {
+        const user = this.users.get(event.data.userId);
+        if (!user) return;
+        user.version = event.streamVersion;
+        this.setPersonal(user.id, null, null);
         return;
       }
       case 'UserPasswordChanged':

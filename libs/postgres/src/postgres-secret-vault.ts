@@ -85,6 +85,11 @@ export class PostgresSecretVault implements SecretVault {
     await this.pool.query(`DELETE FROM ${this.t.keys} WHERE subject_id = $1`, [subjectId]);
   }
 
+  async deletePasswordHash(userId: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(`DELETE FROM ${this.t.passwords} WHERE user_id = $1`, [userId]);
+  }
+
   async getPasswordHash(userId: string): Promise<string | undefined> {
     this.assertOpen();
     const { rows } = await this.pool.query<{ hash: string }>(

@@ -92,7 +92,11 @@ export class SqliteReadModels implements ReadModels {
   /** Events are expected in position order; an event below one already applied is skipped. */
   async apply(events: ProjectableEvent[]): Promise<number> {
     this.assertOpen();
-    return this.applyBatch.immediate(events);
+    const checkpoint = this.applyBatch.immediate(events);
+    // The WAL still holds the pages as they were before an erasure, email and name included: checkpoint them into
+    // the file and truncate it (the vault does the same after destroying a key).
+    if (events.some((e) => e.type === 'UserErased')) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return checkpoint;
   }
 
   async reset(): Promise<void> {
@@ -146,6 +150,9 @@ function openSound(file: string, options: SqliteReadModelsOptions): SqliteReadMo
   // NORMAL: a crash may lose the last batches, but the checkpoint is lost with them and they are re-applied.
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
+    // Emails and names are here in clear: a row rewritten by an erasure must not leave the old bytes in the page.
+    // FAST zeroes freed space within the pages written anyway (no extra I/O); the WAL is truncated after an erasure.
+    db.pragma('secure_delete = FAST');
     applyMigrations(db, READ_MODELS_MIGRATIONS);
     // Reads the schema and the checkpoint's pages now, so that damage there shows at open, not mid-start.
     db.prepare('SELECT position FROM checkpoint').all();

@@ -24,6 +24,7 @@ export class SqliteSecretVault implements SecretVault {
   private readonly selectKey: Statement<[string], Buffer>;
   private readonly ensureKey: Transaction<(subjectId: string, candidate: Buffer) => Buffer>;
   private readonly deleteKey: Statement<[string]>;
+  private readonly deleteHash: Statement<[string]>;
   private readonly selectHash: Statement<[string], string>;
   private readonly upsertHash: Statement<[string, string]>;
   private readonly selectClientHash: Statement<[string], string>;
@@ -45,6 +46,7 @@ export class SqliteSecretVault implements SecretVault {
       return this.selectKey.get(subjectId)!;
     });
     this.deleteKey = db.prepare('DELETE FROM data_keys WHERE subject_id = ?');
+    this.deleteHash = db.prepare('DELETE FROM password_hashes WHERE user_id = ?');
     this.selectHash = db.prepare<[string], string>('SELECT hash FROM password_hashes WHERE user_id = ?').pluck();
     this.upsertHash = db.prepare(
       `INSERT INTO password_hashes (user_id, hash) VALUES (?, ?)
@@ -80,6 +82,11 @@ export class SqliteSecretVault implements SecretVault {
   async destroyDataKey(subjectId: string): Promise<void> {
     this.assertOpen();
     if (this.deleteKey.run(subjectId).changes > 0) this.truncateWal();
+  }
+
+  async deletePasswordHash(userId: string): Promise<void> {
+    this.assertOpen();
+    if (this.deleteHash.run(userId).changes > 0) this.truncateWal();
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {

@@ -277,4 +277,47 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => updateUser(req, ctx, req.params.userId),
   }),
+  defineApiRoute({
+    operationId: 'eraseUser',
+    method: 'delete',
+    path: '/users/{userId}',
+    summary:
+      'Erase a user (platform admins with users:write): their memberships and sessions end, their password goes, and their data key is destroyed, so their email and name read as erased everywhere, in the log\'s history and exports too (`{id, status: "erased"}`). The event log stays replayable and verifiable; subscribers receive UserErased.',
+    tags,
+    auth: 'bearer',
+    request: { params, headers: conditionalWriteHeaders },
+    responses: {
+      204: { description: 'Erased.' },
+      ...errors,
+      403: problemResponse(
+        'Only platform admins erase users; the last platform admin who can sign in cannot be erased.',
+      ),
+      404: problemResponse('No such user, or already erased.'),
+      412: preconditionFailedResponse,
+    },
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const userId = req.params.userId;
+      return executeWrite(
+        ctx,
+        req,
+        principal,
+        {
+          type: 'EraseUser',
+          userId,
+          ...(await preconditionOf(
+            req,
+            async () => {
+              const user = await ctx.readModels.users.get(userId);
+              return (
+                user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } }
+              );
+            },
+            `User ${userId} does not exist.`,
+          )),
+        },
+        async () => ({ status: 204 }),
+      );
+    },
+  }),
 ];

@@ -22,6 +22,7 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(
     RemoveUserFromOrg: true,
     ConfirmMembership: true,
     UpdateUser: true,
+    EraseUser: true,
     ChangeOwnPassword: true,
     SetUserPassword: true,
     IssueClientCredential: true,
@@ -70,6 +71,7 @@ function idsOf(command: Command): NamedId[] {
     case 'ConfirmMembership':
       return [ref('/orgId', 'org', command.orgId), ref('/userId', 'user', command.userId)];
     case 'UpdateUser':
+    case 'EraseUser':
     case 'ChangeOwnPassword':
     case 'SetUserPassword':
       return [ref('/userId', 'user', command.userId)];

@@ -102,6 +102,7 @@ export class CommandService {
       fromSnapshot: this.snapshotPosition || null,
       eventsFolded: this.model.folded,
     });
+    for (const userId of this.model.state.users.erasedIds()) await this.eraseSecrets(userId);
     if (this.model.position - this.snapshotPosition >= Math.min(10_000, this.snapshotEvery)) await this.writeSnapshot();
   }
 
@@ -228,7 +229,9 @@ export class CommandService {
       throw error;
     }
     if (outcome.kind === 'applied') await this.afterCommit(outcome.events);
-    if (outcome.kind === 'applied') this.considerSnapshot();
+    // An erasure takes the user's email digest out of the model: the snapshot on disk must not keep it either.
+    if (outcome.kind === 'applied' && outcome.events.some((e) => e.type === 'UserErased')) await this.writeSnapshot();
+    else if (outcome.kind === 'applied') this.considerSnapshot();
     if (outcome.kind === 'applied' && outcome.events.length > 0) {
       // The bus only speeds delivery up: listeners catch up from the log, so a failed publish loses nothing.
       this.deps.bus
@@ -296,11 +299,23 @@ export class CommandService {
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
   }
 
-  /** Secrets of things that ended go once the end is committed (a rollback must not lose them). */
+  /**
+   * Secrets of things that ended go once the end is committed (a rollback must not lose them). An erased user's
+   * data key goes with their password hash: every sealed copy of their email and name then reads as erased. A crash
+   * between the commit and here leaves them; `start` destroys them again for every user the model holds erased.
+   */
   private async afterCommit(events: StoredEvent[]): Promise<void> {
-    for (const event of events)
-      if (isKnownEvent(event) && event.type === 'ClientCredentialRevoked')
+    for (const event of events) {
+      if (!isKnownEvent(event)) continue;
+      if (event.type === 'ClientCredentialRevoked')
         await this.deps.vault.deleteClientSecretHash(event.data.clientCredentialId);
+      if (event.type === 'UserErased') await this.eraseSecrets(event.data.userId);
+    }
+  }
+
+  private async eraseSecrets(userId: string): Promise<void> {
+    await this.deps.vault.destroyDataKey(userId);
+    await this.deps.vault.deletePasswordHash(userId);
   }
 
   private async catchUp(tx: EventStoreTransaction): Promise<void> {

@@ -19,6 +19,7 @@ import type { DefineRoleInput, DeleteRoleInput, UpdateRoleInput } from '../use-c
 import type { SetUserPasswordInput } from '../use-cases/set-user-password';
 import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
 import type { UpdateUserInput } from '../use-cases/update-user';
+import type { EraseUserInput } from '../use-cases/erase-user';
 import { actorOf } from '../auth/principal';
 import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { CommandPrincipal } from './authorize-command';
@@ -50,6 +51,7 @@ export type Command =
   | RemoveUserFromOrgInput
   | ConfirmMembershipInput
   | UpdateUserInput
+  | EraseUserInput
   | ChangeOwnPasswordInput
   | SetUserPasswordInput
   | IssueClientCredentialInput

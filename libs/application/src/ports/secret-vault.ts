@@ -12,6 +12,8 @@ export interface SecretVault {
   destroyDataKey(subjectId: string): Promise<void>;
   getPasswordHash(userId: string): Promise<string | undefined>;
   setPasswordHash(userId: string, hash: string): Promise<void>;
+  /** Erasure: the hash goes, securely (nothing to do when there is none). */
+  deletePasswordHash(userId: string): Promise<void>;
   /** Keyed hashes of client secrets, by client credential id. */
   getClientSecretHash(clientCredentialId: string): Promise<string | undefined>;
   setClientSecretHash(clientCredentialId: string, hash: string): Promise<void>;

@@ -118,6 +118,14 @@ const HANDLERS = {
   *UserPasswordSet(event, d, engine) {
     yield engine.endSessions(d.userId, event.occurredAt, null, event.streamVersion);
   },
+  /**
+   * Erased for good: email and name leave the row (as when the key is found gone), every session ends. The
+   * memberships ended just before, each by its own UserRemovedFromOrg.
+   */
+  *UserErased(event, d, engine) {
+    yield engine.setPersonalData(d.userId, null, event.occurredAt, event.streamVersion);
+    yield engine.endSessions(d.userId, event.occurredAt, null, event.streamVersion);
+  },
   *UserAddedToOrg(event, d, engine) {
     yield engine.upsertMembership({
       orgId: d.orgId,

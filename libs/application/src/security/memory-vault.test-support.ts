@@ -15,6 +15,7 @@ export function memoryVault(): SecretVault & { keyIds(): string[] } {
     destroyDataKey: async (id) => void keys.delete(id),
     getPasswordHash: async (id) => hashes.get(id),
     setPasswordHash: async (id, h) => void hashes.set(id, h),
+    deletePasswordHash: async (id) => void hashes.delete(id),
     getClientSecretHash: async (id) => hashes.get(`client:${id}`),
     setClientSecretHash: async (id, h) => void hashes.set(`client:${id}`, h),
     deleteClientSecretHash: async (id) => void hashes.delete(`client:${id}`),

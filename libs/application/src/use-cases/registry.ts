@@ -14,6 +14,7 @@ import { changeOwnPassword } from './change-own-password';
 import { confirmMembership } from './confirm-membership';
 import { createOrg } from './create-org';
 import { deleteOrg } from './delete-org';
+import { eraseUser } from './erase-user';
 import { issueClientCredential } from './issue-client-credential';
 import { removeUserFromOrg } from './remove-user-from-org';
 import { replaceOrg } from './replace-org';
@@ -38,6 +39,7 @@ export const USE_CASES = {
   RemoveUserFromOrg: removeUserFromOrg,
   ConfirmMembership: confirmMembership,
   UpdateUser: updateUser,
+  EraseUser: eraseUser,
   ChangeOwnPassword: changeOwnPassword,
   SetUserPassword: setUserPassword,
   IssueClientCredential: issueClientCredential,

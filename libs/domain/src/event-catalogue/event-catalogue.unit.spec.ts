@@ -30,6 +30,7 @@ const SAMPLES = {
   UserEnabled: { userId: usr },
   UserPasswordChanged: { userId: usr, keptSessionId: newId('ses') },
   UserPasswordSet: { userId: usr },
+  UserErased: { userId: usr },
   UserAddedToOrg: { orgId: org(), userId: usr, roles: ['member'], pending: true },
   MembershipConfirmed: { orgId: org(), userId: usr },
   OrgUserUpdated: { orgId: org(), userId: usr, roles: ['admin', 'owner'] },

@@ -2,7 +2,13 @@ import type { EventDataByType } from '../events';
 import { eventDataSchema, field, noOrgPath, type EventTypeEntry } from './catalogue-entry';
 
 type UserEventType =
-  'UserCreated' | 'UserUpdated' | 'UserDisabled' | 'UserEnabled' | 'UserPasswordChanged' | 'UserPasswordSet';
+  | 'UserCreated'
+  | 'UserUpdated'
+  | 'UserDisabled'
+  | 'UserEnabled'
+  | 'UserPasswordChanged'
+  | 'UserPasswordSet'
+  | 'UserErased';
 
 const userOnly = (type: UserEventType) => eventDataSchema(type, 1, { userId: field.userId });
 
@@ -41,4 +47,5 @@ export const USER_EVENTS = {
     orgPath: noOrgPath,
   },
   UserPasswordSet: { version: 1, schema: userOnly('UserPasswordSet'), orgPath: noOrgPath },
+  UserErased: { version: 1, schema: userOnly('UserErased'), orgPath: noOrgPath },
 } satisfies { [K in UserEventType]: EventTypeEntry<EventDataByType[K]> };

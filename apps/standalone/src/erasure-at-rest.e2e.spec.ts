@@ -1,0 +1,47 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PASSWORD, unique } from './test-support/access-fixtures';
+import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+
+/**
+ * Erasure at rest (embedded only: it reads the files): once a user is erased, no file under IAM_DATA_DIR holds their
+ * email or name in clear (UTF-8, as given or case-folded), the read models and their WAL included, while the server
+ * runs and after its read models are rebuilt.
+ */
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+const holding = (texts: string[]): string[] =>
+  filesUnder(app.dataDir).filter((file) => {
+    const bytes = readFileSync(file);
+    return texts.some((text) => bytes.includes(text));
+  });
+
+it('leaves no copy of the email or name in any file under the data directory', async () => {
+  const org = await createOrg(app, unique('At rest'));
+  const name = unique('Philippa Wexcombe');
+  const email = `${unique('pw')}@erasure-at-rest.example`.toLowerCase();
+  const added = await app.call('POST', `/api/v1/orgs/${org.id}/users`, {
+    body: { email, name, password: PASSWORD, roles: ['member'] },
+    headers: { 'Idempotency-Key': unique('key') },
+  });
+  expect(added.status).toBe(201);
+  const texts = [email, name, name.toLowerCase()];
+  // The read models hold them in clear until the erasure (derived, searchable by design).
+  expect(holding(texts).length).toBeGreaterThan(0);
+
+  expect((await app.call('DELETE', `/api/v1/users/${added.body.userId}`)).status).toBe(204);
+  expect(holding(texts)).toEqual([]);
+  await app.rebuildReadModels();
+  expect(holding(texts)).toEqual([]);
+});

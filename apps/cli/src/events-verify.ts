@@ -27,7 +27,7 @@ export const EVENTS_VERIFY_USAGE = `arbor events verify [--json] [--jwks JWKS.js
 export const CHAIN_BROKEN_EXIT = 3;
 
 /** The report, with what a signed head adds: whether the export reaches it and holds the event it signed. */
-type Report = ReturnType<typeof reportOf> & { signedHead?: SignedHeadCheck; checkpointsChecked: boolean };
+export type Report = ReturnType<typeof reportOf> & { signedHead?: SignedHeadCheck; checkpointsChecked: boolean };
 
 interface SignedHeadCheck {
   claims: SignedHeadClaims;
@@ -62,30 +62,9 @@ export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<nu
     progress.write(progress.isTTY ? `\r${line}` : `${line}\n`);
   };
   const jwks = options.jwks === undefined ? undefined : readJwks(options.jwks);
-  const claims = options.signedHead === undefined ? undefined : headClaims(options.signedHead, jwks!);
   let report: Report;
   if (options.file !== undefined) {
-    const found = jwks === undefined ? [] : await checkpointLinesOf(options.file);
-    const checkpoints: CheckpointReader | undefined =
-      jwks === undefined
-        ? undefined
-        : async (after, limit) =>
-            found
-              .filter((c) => c.position > after)
-              .slice(0, limit)
-              .map((c) => checkpointOf(c, jwks));
-    let signedHash: string | undefined;
-    let lastPosition = 0;
-    const reader = new ChainFileReader(options.file, (link) => {
-      lastPosition = link.event.position;
-      if (claims !== undefined && link.event.position === claims.position && link.hash !== null)
-        signedHash = encodeChainHash(link.hash);
-    });
-    report = {
-      ...reportOf(await verifyOrLinesOutOfOrder(reader.read, onProgress, checkpoints)),
-      checkpointsChecked: checkpoints !== undefined,
-    };
-    if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
+    report = await verifyExportFile(options.file, { jwks, signedHead: options.signedHead, onProgress });
   } else {
     const store = await openEventLogForReading(io.env);
     const keySet = jwks ?? localJwks(io.env);
@@ -101,11 +80,53 @@ export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<nu
     }
   }
   if (progress.isTTY && lastShown > 0) progress.write('\n');
-  const valid = report.valid && (report.signedHead?.matches ?? true);
+  const valid = reportIsValid(report);
   if (options.json) io.out(JSON.stringify(report));
   else io.out(sentenceOf(report, (Date.now() - started) / 1000));
   return valid ? 0 : CHAIN_BROKEN_EXIT;
 }
+
+/**
+ * Verifies an export written by `arbor events export --chain` (see eventsVerify): its chain, its checkpoint lines
+ * against `jwks` when given, and with `signedHead` (which needs `jwks`) that it holds the signed event. CliError
+ * for a JWKS or signed head that does not verify.
+ */
+export async function verifyExportFile(
+  file: string,
+  options: {
+    jwks?: { keys?: unknown };
+    signedHead?: string;
+    onProgress?: (accepted: number, position: number) => void;
+  },
+): Promise<Report> {
+  const { jwks } = options;
+  const claims = options.signedHead === undefined ? undefined : headClaims(options.signedHead, jwks!);
+  const found = jwks === undefined ? [] : await checkpointLinesOf(file);
+  const checkpoints: CheckpointReader | undefined =
+    jwks === undefined
+      ? undefined
+      : async (after, limit) =>
+          found
+            .filter((c) => c.position > after)
+            .slice(0, limit)
+            .map((c) => checkpointOf(c, jwks));
+  let signedHash: string | undefined;
+  let lastPosition = 0;
+  const reader = new ChainFileReader(file, (link) => {
+    lastPosition = link.event.position;
+    if (claims !== undefined && link.event.position === claims.position && link.hash !== null)
+      signedHash = encodeChainHash(link.hash);
+  });
+  const report: Report = {
+    ...reportOf(await verifyOrLinesOutOfOrder(reader.read, options.onProgress ?? (() => undefined), checkpoints)),
+    checkpointsChecked: checkpoints !== undefined,
+  };
+  if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
+  return report;
+}
+
+/** Whether a report lets the log be trusted: the chain, and the signed head when one was given. */
+export const reportIsValid = (report: Report): boolean => report.valid && (report.signedHead?.matches ?? true);
 
 function parseOptions(args: string[]): { json: boolean; file?: string; jwks?: string; signedHead?: string } {
   let values;
@@ -129,7 +150,7 @@ function parseOptions(args: string[]): { json: boolean; file?: string; jwks?: st
   return { json: values.json === true, file: values.file, jwks: values.jwks, signedHead };
 }
 
-function readJwks(file: string): { keys?: unknown } {
+export function readJwks(file: string): { keys?: unknown } {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as { keys?: unknown };
   } catch (e) {
@@ -205,7 +226,7 @@ const reportOf = (report: ChainVerification) => ({
   head: { position: report.head.position, hash: encodeChainHash(report.head.hash) },
 });
 
-function sentenceOf(report: Report, seconds: number): string {
+export function sentenceOf(report: Report, seconds: number): string {
   if (!report.valid) {
     const { kind, position, detail } = report.firstBreak;
     return `The event log is broken at position ${position} (${kind}): ${detail}`;

@@ -2,11 +2,12 @@ import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
 import { EVENTS_VERIFY_USAGE, eventsVerify } from './events-verify';
 import { KEYS_ROTATE_USAGE, keysRotate } from './keys-rotate';
 import { REBUILD_USAGE, rebuild } from './rebuild';
+import { RESTORE_USAGE, restore } from './restore';
 import { CliError, resetAdminPassword, type CliIo } from './reset-admin-password';
 
 /**
  * `arbor <command>`: operator commands that work on a deployment's data. Exit codes: 0 done, 1 refused or
- * failed (the reason on stderr), 2 usage (an unknown command), 3 `events verify` found the chain broken. A
+ * failed (the reason on stderr), 2 usage (an unknown command), 3 `events verify` or `restore` found the log broken. A
  * command resolves to its exit code, or to nothing for 0.
  */
 const stderrProgress = () => ({
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (io: CliIo) => Promise<void | number>> = {
   'events verify': (io) => eventsVerify(io, stderrProgress()),
   'keys rotate': keysRotate,
   rebuild: (io) => rebuild(io, stderrProgress()),
+  restore,
 };
 
 const USAGE = `Usage: arbor <command>
@@ -53,6 +55,10 @@ Commands:
   ${REBUILD_USAGE}
       Drops the read models and replays the whole event log into them, with a progress bar and the rate on
       standard error. The server must be stopped (IAM_DATA_DIR); with DATABASE_URL, stop the projectors first.
+  ${RESTORE_USAGE}
+      Puts an export of \`arbor events export --chain\` back as the event log of an empty IAM_DATA_DIR, once it
+      verifies (as events verify --file does; exit 3 and nothing written if not). The next start projects the
+      read models; put vault.sqlite beside it to keep personal data and passwords.
 `;
 
 function readStdin(): Promise<string> {

@@ -9,3 +9,4 @@ export { SqliteTokenStore, openSqliteTokenStore } from './sqlite-token-store';
 export { SqliteThrottleStore, openSqliteThrottleStore } from './sqlite-throttle-store';
 export { BACKGROUND_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 export { DATA_DIR_LOCK_FILE, DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock';
+export { restoreSqliteEventLog } from './restore-log';

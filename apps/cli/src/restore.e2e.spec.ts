@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
+
+/** `arbor restore`: an export of `events export --chain` put back as the log of an empty data directory. */
+const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
+
+function arbor(args: string[], dataDir: string) {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((r) =>
+    child.once('exit', (code) => r({ code, stdout, stderr })),
+  );
+}
+
+describe('arbor restore', () => {
+  const work = mkdtempSync(join(tmpdir(), 'arbor-restore-'));
+  const file = join(work, 'log.ndjson');
+  const jwks = join(work, 'jwks.json');
+  let source: TestApp;
+  let head: any;
+  let orgs: any[];
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  beforeAll(async () => {
+    source = await startTestApp();
+    const root = await createOrg(source, 'Restored root');
+    const child = await createOrg(source, 'Restored child', root.id);
+    await source.call('PUT', `/api/v1/orgs/${child.id}`, { body: { name: 'Renamed child', parentId: root.id } });
+    orgs = [
+      (await source.call('GET', `/api/v1/orgs/${root.id}`)).body,
+      (await source.call('GET', `/api/v1/orgs/${child.id}`)).body,
+    ];
+    head = (await source.call('GET', '/api/v1/events/verify')).body;
+    writeFileSync(jwks, (await source.call('GET', '/.well-known/jwks.json', { token: null })).text);
+    const exported = await arbor(['events', 'export', '--chain'], source.dataDir);
+    expect(exported.code).toBe(0);
+    writeFileSync(file, exported.stdout);
+    await source.close();
+  });
+
+  it('writes the log exactly as exported: the server on it answers the same, and its chain has the same head', async () => {
+    const target = join(work, 'restored');
+    const run = await arbor(['restore', '--file', file, '--jwks', jwks, '--signed-head', head.signedHead], target);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toContain(`Restored ${head.events} events`);
+    // The vault holds the passwords and the data keys: the operator puts it beside the log.
+    copyFileSync(join(source.dataDir, 'vault.sqlite'), join(target, 'vault.sqlite'));
+    cpSync(join(source.dataDir, 'keys'), join(target, 'keys'), { recursive: true });
+
+    const restored = await startTestApp({ dataDir: target });
+    try {
+      for (const org of orgs) expect((await restored.call('GET', `/api/v1/orgs/${org.id}`)).body).toEqual(org);
+      const verified = (await restored.call('GET', '/api/v1/events/verify')).body;
+      expect(verified).toMatchObject({ valid: true, events: head.events, head: head.head });
+    } finally {
+      await restored.close();
+    }
+  });
+
+  it('refuses an export that does not verify (exit 3, nothing written) and a directory that holds a log (exit 1)', async () => {
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const changed = join(work, 'changed.ndjson');
+    writeFileSync(
+      changed,
+      lines.map((l, i) => (i === 2 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : l)).join('\n'),
+    );
+    const target = join(work, 'refused');
+    const broken = await arbor(['restore', '--file', changed], target);
+    expect([broken.code, broken.stdout]).toEqual([
+      3,
+      expect.stringMatching(/^Not restored\. The event log is broken at position 3 \(altered\)/),
+    ]);
+    expect(existsSync(join(target, 'events.sqlite'))).toBe(false);
+
+    const again = await arbor(['restore', '--file', file], source.dataDir);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('already holds an event log')]);
+    expect((await arbor(['restore'], target)).code).toBe(1);
+  });
+});

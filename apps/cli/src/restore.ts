@@ -1,0 +1,70 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ChainLink } from '@arbor/application';
+import { restoreSqliteEventLog } from '@arbor/sqlite';
+import { ChainFileReader, checkpointLinesOf } from './chain-file';
+import { CliError, type CliIo } from './cli-io';
+import { CHAIN_BROKEN_EXIT, readJwks, reportIsValid, sentenceOf, verifyExportFile } from './events-verify';
+
+export const RESTORE_USAGE = 'arbor restore --file EXPORT.ndjson [--jwks JWKS.json [--signed-head JWS]]';
+
+/**
+ * `arbor restore`: puts an export written by `arbor events export --chain` back as the event log of an empty data
+ * directory (IAM_DATA_DIR, default ./data; the embedded profile), after verifying it as `arbor events verify --file`
+ * does (its chain; with `--jwks` its checkpoints; with `--signed-head` that it reaches the signed event). The log is
+ * written exactly as exported (positions, ids, times, hashes, checkpoints: it verifies to the same head); the next
+ * start projects the read models from it. Personal data stays sealed: it reads as erased unless the vault
+ * (`vault.sqlite`) is put beside it, which also holds the password hashes (else `arbor reset-admin-password`).
+ * Resolves to the exit code: 0 restored, CHAIN_BROKEN_EXIT (3) when the export does not verify (nothing written).
+ * Errors (CliError, exit 1): DATABASE_URL set, a data directory holding an event log, an unreadable export.
+ */
+export async function restore(io: CliIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: io.args,
+      strict: true,
+      options: { file: { type: 'string' }, jwks: { type: 'string' }, 'signed-head': { type: 'string' } },
+    }));
+  } catch (e) {
+    throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${RESTORE_USAGE}`);
+  }
+  if (values.file === undefined) throw new CliError(`--file is required.\nUsage: ${RESTORE_USAGE}`);
+  if (values['signed-head'] !== undefined && values.jwks === undefined)
+    throw new CliError('--signed-head is checked against the key set: give --jwks too.');
+  if (io.env.DATABASE_URL)
+    throw new CliError("arbor restore writes the embedded profile's log (IAM_DATA_DIR); unset DATABASE_URL.");
+  if (!existsSync(values.file)) throw new CliError(`No export at ${values.file}.`);
+  const dataDir = resolve(io.env.IAM_DATA_DIR || './data');
+  const log = join(dataDir, 'events.sqlite');
+  if (existsSync(log))
+    throw new CliError(`${dataDir} already holds an event log: restore into an empty data directory.`);
+
+  const jwks = values.jwks === undefined ? undefined : readJwks(values.jwks);
+  const report = await verifyExportFile(values.file, { jwks, signedHead: values['signed-head'] });
+  if (!reportIsValid(report)) {
+    io.out(`Not restored. ${sentenceOf(report, 0)}`);
+    return CHAIN_BROKEN_EXIT;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const written = await restoreSqliteEventLog(log, linksOf(values.file), await checkpointLinesOf(values.file));
+  io.out(
+    `Restored ${written} events into ${log} (head ${report.head.position} ${report.head.hash}). The next start ` +
+      'projects the read models. Put the vault (vault.sqlite) beside it to keep personal data and passwords; without ' +
+      'it users read as erased and `arbor reset-admin-password` sets the admin a new password.',
+  );
+  return 0;
+}
+
+/** The export's links in order, read again (the verification has checked them). */
+async function* linksOf(file: string): AsyncGenerator<ChainLink> {
+  const reader = new ChainFileReader(file);
+  for (let after = 0; ;) {
+    const page = await reader.read(after, 1000);
+    yield* page;
+    if (page.length < 1000) return;
+    after = page[page.length - 1].event.position;
+  }
+}

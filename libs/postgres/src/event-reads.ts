@@ -29,6 +29,7 @@ export class EventStatements {
   readonly readStream: string;
   readonly readChainLinks: string;
   readonly readCheckpoints: string;
+  readonly lastCheckpoint: string;
   readonly saveCheckpoint: string;
   /** The last event's time and hash: read with the writers' lock at the start of each write group. */
   readonly lastLink: string;
@@ -51,6 +52,7 @@ export class EventStatements {
     this.readChainLinks = `SELECT ${CHAIN_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
     this.readCheckpoints = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints
       WHERE position > $1 ORDER BY position LIMIT $2`;
+    this.lastCheckpoint = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints ORDER BY position DESC LIMIT 1`;
     this.saveCheckpoint = `INSERT INTO ${s}.chain_checkpoints (position, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
     this.lastLink = `SELECT occurred_at, hash FROM ${s}.events ORDER BY position DESC LIMIT 1`;
     this.head = `SELECT coalesce(max(position), 0)::text AS head FROM ${s}.events`;
@@ -123,6 +125,11 @@ export class EventReads {
       this.st.named('readCheckpoints', [after, limit]),
     );
     return rows.map((r) => ({ position: Number(r.position), jws: r.jws }));
+  }
+
+  async lastCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await this.db.query<{ position: string; jws: string }>(this.st.named('lastCheckpoint', []));
+    return rows[0] === undefined ? undefined : { position: Number(rows[0].position), jws: rows[0].jws };
   }
 
   async readChainLinks(after: number, limit: number): Promise<ChainLink[]> {

@@ -181,6 +181,11 @@ export class PostgresEventStore implements EventStore {
     await this.pool.query(this.st.named('saveCheckpoint', [position, jws]));
   }
 
+  async lastChainCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    this.assertOpen();
+    return this.reads.lastCheckpoint();
+  }
+
   async readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]> {
     this.assertOpen();
     assertEventQueryLimit(limit);

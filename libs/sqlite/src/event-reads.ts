@@ -26,6 +26,7 @@ export class EventReads {
   private readonly head: Statement<[], number>;
   private readonly links: Statement<[number, number], ChainRow>;
   private readonly checkpoints: Statement<[number, number], StoredCheckpoint>;
+  private readonly lastCheckpoint: Statement<[], StoredCheckpoint>;
 
   constructor(db: SqliteDatabase) {
     // The projectors' hot path: a range scan of the rowid, no sort.
@@ -36,6 +37,7 @@ export class EventReads {
     this.checkpoints = db.prepare(
       'SELECT position, jws FROM chain_checkpoints WHERE position > ? ORDER BY position LIMIT ?',
     );
+    this.lastCheckpoint = db.prepare('SELECT position, jws FROM chain_checkpoints ORDER BY position DESC LIMIT 1');
     this.head = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
   }
 
@@ -50,6 +52,10 @@ export class EventReads {
 
   readCheckpoints(after: number, limit: number): StoredCheckpoint[] {
     return this.checkpoints.all(after, limit);
+  }
+
+  lastCheckpointOf(): StoredCheckpoint | undefined {
+    return this.lastCheckpoint.get();
   }
 
   readStream(streamId: string): StoredEvent[] {

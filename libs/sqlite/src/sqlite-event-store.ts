@@ -170,6 +170,11 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  async lastChainCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    this.assertOpen();
+    return this.reads.lastCheckpointOf();
+  }
+
   async readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]> {
     this.assertOpen();
     assertEventQueryLimit(limit);

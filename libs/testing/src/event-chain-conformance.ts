@@ -191,6 +191,7 @@ export function eventChainConformance(harness: EventChainHarness): void {
       });
 
     it('keeps checkpoints in position order, the first one of a position, across reopen', async () => {
+      expect(await store.lastChainCheckpoint()).toBeUndefined();
       await writeLog();
       const second = await checkpoint(6);
       const first = await checkpoint(2);
@@ -201,6 +202,7 @@ export function eventChainConformance(harness: EventChainHarness): void {
       expect(kept.map((c) => c.position)).toEqual([first, second]);
       expect(kept[0].jws).not.toBe('a later copy');
       expect((await store.readChainCheckpoints(first, 10)).map((c) => c.position)).toEqual([second]);
+      expect(await store.lastChainCheckpoint()).toEqual(kept[1]);
       expect(await verifyWithCheckpoints()).toMatchObject({ valid: true, events: 10, checkpoints: 2 });
     });
 

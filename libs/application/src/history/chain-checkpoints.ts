@@ -86,14 +86,7 @@ export function startChainCheckpoints(options: ChainCheckpointOptions): { stop()
 
 /** The last checkpoint's head and count, its signature checked with our own keys; the genesis when there is none. */
 async function lastCheckpointed(options: ChainCheckpointOptions): Promise<{ head: ChainHead; events: number }> {
-  let last: StoredCheckpoint | undefined;
-  for (let after = 0; ;) {
-    const page = await options.store.readChainCheckpoints(after, 1000);
-    if (page.length === 0) break;
-    last = page[page.length - 1];
-    after = last.position;
-    if (page.length < 1000) break;
-  }
+  const last = await options.store.lastChainCheckpoint();
   if (last === undefined) return { head: { position: 0, hash: CHAIN_GENESIS }, events: 0 };
   const checked = checkpointOf(last, options.keys.jwks());
   if ('invalid' in checked) throw new Error(`The last checkpoint does not verify: ${checked.invalid}`);

@@ -107,6 +107,8 @@ export interface EventStore {
   saveChainCheckpoint(position: number, jws: string): Promise<void>;
   /** The checkpoints after position `after`, in position order, at most `limit`. */
   readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]>;
+  /** The checkpoint of the highest position, if any: one descending seek. */
+  lastChainCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** The highest position written so far (0 when empty). */
   headPosition(): Promise<number>;
   /**

@@ -34,7 +34,9 @@ export class ChainTip {
   /** The hash the next event is chained to. Throws if the last event is unchained. */
   prevHash(): Buffer {
     if (this.hash === null)
-      throw new Error('The event log holds events written before the hash chain: restart the store to chain them.');
+      throw new Error(
+        'The last event of the log carries no hash: it was written before the hash chain and never chained, or its hash was cleared. Verify the log (arbor events verify).',
+      );
     return this.hash;
   }
 

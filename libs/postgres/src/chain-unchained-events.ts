@@ -5,18 +5,11 @@ import { asStoredEvent, EVENT_COLUMNS, type EventRow } from './event-rows';
 const BATCH = 1_000;
 
 /**
- * Chains the events written before the hash chain existed (event-store migration 2 added the columns empty),
- * in position order from the first, onto the genesis. Runs inside the migrations' transaction, under the
- * writers' advisory lock, so no writer appends onto a half-chained log, and a crash leaves the log unchained, to
- * be chained at the next start. Returns how many events it chained (on every later start: one seek of the first
- * event, which is chained; events are chained from the first, all at once, and a writer refuses to append onto
- * an unchained event).
+ * Chains the events written before the hash chain existed, in position order from the first, onto the genesis.
+ * Runs once, as event-store migration 2, inside the migrations' transaction and under the writers' advisory lock: a
+ * crash leaves the schema unmigrated and the log unchained. Returns how many events it chained.
  */
 export async function chainUnchainedEvents(client: PoolClient, s: string): Promise<number> {
-  const first = await client.query<{ chained: boolean }>(
-    `SELECT hash IS NOT NULL AS chained FROM ${s}.events ORDER BY position LIMIT 1`,
-  );
-  if (first.rows.length === 0 || first.rows[0].chained) return 0;
   let prev: Buffer = CHAIN_GENESIS;
   let count = 0;
   for (let after = '0'; ;) {

@@ -21,10 +21,6 @@ export function eventStoreMigrations(writerLockSql: string): MigrationPlan {
     history: 'schema_migrations',
     lockSql: writerLockSql,
     migrations: EVENT_STORE_MIGRATIONS,
-    // Under the writer lock, in the migrations' transaction: no writer appends onto a half-chained log.
-    afterMigrations: async (client, s) => {
-      await chainUnchainedEvents(client, s);
-    },
   };
 }
 
@@ -62,9 +58,12 @@ const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
     );
     `,
   // 1 -> 2: the hash chain (event-chain.ts in @arbor/application): each event's predecessor's hash and its own,
-  // 32 bytes each. Events written before are chained right after, in the same transaction (chainUnchainedEvents):
-  // SQL alone cannot compute RFC 8785 JSON.
-  (s) => `ALTER TABLE ${s}.events ADD COLUMN prev_hash bytea, ADD COLUMN hash bytea`,
+  // 32 bytes each, and the events written before chained in the same step, under the writers' lock (SQL alone cannot
+  // compute RFC 8785 JSON). Only here: an event found unchained later was tampered with (verification: `unchained`).
+  (s) => async (client) => {
+    await client.query(`ALTER TABLE ${s}.events ADD COLUMN prev_hash bytea, ADD COLUMN hash bytea`);
+    await chainUnchainedEvents(client, s);
+  },
   // 2 -> 3: the chain's checkpoints (chain-checkpoints.ts in @arbor/application): signed heads the server keeps.
   (s) => `CREATE TABLE ${s}.chain_checkpoints (position bigint PRIMARY KEY, jws text NOT NULL)`,
 ];

@@ -40,6 +40,14 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
   }
 
   /**
+   * Waits for the appends the callback started and did not wait for: each is queued behind the one before (they
+   * chain onto each other), so its statement may not have been sent when the callback returns.
+   */
+  async drainAppends(): Promise<void> {
+    await this.appending;
+  }
+
+  /**
    * Waits for the statements the callback started and did not wait for, then returns the error of the
    * first one that failed, if one did. A failed statement aborts the savepoint even when the callback caught
    * the error: the group must then roll it back instead of releasing it.

@@ -8,7 +8,10 @@ import {
 } from '@arbor/testing';
 import type { StoredEvent } from '@arbor/domain';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { verifyEventChain } from '@arbor/application';
+import { Client, Pool } from 'pg';
+import { eventStoreMigrations } from './event-store-schema';
+import { migrateSchema } from './schema-migrations';
 import { openPostgresEventStore, type PostgresEventStore } from './postgres-event-store';
 
 // Needs a PostgreSQL: `scripts/services/postgres.sh` prints the DATABASE_URL to use (CI always sets it).
@@ -75,6 +78,36 @@ maybe('PostgresEventStore', () => {
 
   const append = (streamId: string, events: NewEvent[], expected: number | 'no_stream' | 'any' = 'any') =>
     store.transaction((tx) => tx.append(streamId, events, expected));
+
+  it('chains the events of a log written before the chain once, in the migration that brings it', async () => {
+    // A schema at migration 1, as code before the chain wrote it.
+    const old = `${schema}_old`;
+    const pool = new Pool({ connectionString: url, max: 1 });
+    try {
+      await migrateSchema(pool, old, {
+        ...eventStoreMigrations('SELECT 1'),
+        migrations: [eventStoreMigrations('').migrations[0]],
+      });
+      for (let i = 1; i <= 5; i++)
+        await pool.query(
+          `INSERT INTO "${old}".events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
+           VALUES ($1, $2, $3, 'OrgCreated', '2026-01-01T00:00:00Z', 'user', 'usr_1', $4, '[]')`,
+          [`00000000-0000-4000-8000-00000000000${i}`, `s${i % 2}`, Math.ceil(i / 2), { n: i, nested: { z: 1, a: 2 } }],
+        );
+    } finally {
+      await pool.end();
+    }
+    const migrated = await openPostgresEventStore(url!, { schema: old });
+    try {
+      const read = (after: number, limit: number) => migrated.readChainLinks(after, limit);
+      expect(await verifyEventChain(read)).toMatchObject({ valid: true, events: 5 });
+      await migrated.transaction((tx) => tx.append('s9', [ev('A')], 'no_stream'));
+      expect(await verifyEventChain(read)).toMatchObject({ valid: true, events: 6 });
+    } finally {
+      await migrated.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${old}" CASCADE`);
+    }
+  });
 
   it('keeps data of any JSON shape, and an empty append is a no-op', async () => {
     const data = {

@@ -16,8 +16,11 @@ import { Umzug, type UmzugStorage } from 'umzug';
 export interface MigrationPlan {
   /** The history table (`version integer PRIMARY KEY, applied_at timestamptz`), in the store's schema. */
   history: string;
-  /** The SQL of each migration, given the quoted schema name. */
-  migrations: ReadonlyArray<(quotedSchema: string) => string>;
+  /**
+   * Each migration, given the quoted schema name: its SQL, or code for what SQL cannot do, run on the migrations'
+   * client inside their transaction.
+   */
+  migrations: ReadonlyArray<(quotedSchema: string) => string | ((client: PoolClient) => Promise<void>)>;
   /** A further advisory lock to hold first (the event store's writer lock: no migration under a writer). */
   lockSql?: string;
   /** Runs in the same transaction after the migrations (e.g. a data check that needs the tables). */
@@ -95,7 +98,9 @@ function migrator(client: PoolClient, s: string, plan: MigrationPlan): Umzug<Poo
     migrations: plan.migrations.map((sql, i) => ({
       name: nameOf(i + 1),
       up: async () => {
-        await client.query(sql(s));
+        const step = sql(s);
+        if (typeof step === 'string') await client.query(step);
+        else await step(client);
       },
     })),
     context: client,

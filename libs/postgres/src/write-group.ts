@@ -141,6 +141,7 @@ class GroupRun {
     const tx = new PostgresEventStoreTransaction(this.client, this.options.st, tip);
     try {
       const value = await this.options.runWork(work, tx);
+      await tx.drainAppends();
       tx.end();
       const failed = await tx.settle();
       if (failed === undefined) return { ok: true, value };

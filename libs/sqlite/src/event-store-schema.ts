@@ -1,3 +1,6 @@
+import type { Migration } from './apply-migrations';
+import { chainUnchainedEvents } from './chain-unchained-events';
+
 /**
  * Schema of the event log, one entry per version (see `applyMigrations`).
  *
@@ -10,7 +13,7 @@
  * - `event_orgs` lists, for each event, every organization on its `orgPath`: the `orgId` filter reads it
  *   instead of parsing JSON.
  */
-export const EVENT_STORE_MIGRATIONS: readonly string[] = [
+export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE events (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,10 +49,13 @@ export const EVENT_STORE_MIGRATIONS: readonly string[] = [
   // committed transaction, so the table is always empty.
   `CREATE TABLE write_probe (b BLOB NOT NULL);`,
   // 2 -> 3: the hash chain (event-chain.ts in @arbor/application): each event's predecessor's hash and its own,
-  // 32 bytes each. Events written before are chained when the store is next opened for writing
-  // (`chainUnchainedEvents`): a step in SQL alone cannot compute RFC 8785 JSON.
-  `ALTER TABLE events ADD COLUMN prev_hash BLOB;
-   ALTER TABLE events ADD COLUMN hash BLOB;`,
+  // 32 bytes each, and the events written before chained in the same step (SQL alone cannot compute RFC 8785
+  // JSON). Only here: an event found unchained later was tampered with, and verification names it (`unchained`).
+  (db) => {
+    db.exec(`ALTER TABLE events ADD COLUMN prev_hash BLOB;
+             ALTER TABLE events ADD COLUMN hash BLOB;`);
+    chainUnchainedEvents(db);
+  },
   // 3 -> 4: the chain's checkpoints (chain-checkpoints.ts in @arbor/application): signed heads the server keeps.
   `CREATE TABLE chain_checkpoints (position INTEGER PRIMARY KEY, jws TEXT NOT NULL);`,
 ];

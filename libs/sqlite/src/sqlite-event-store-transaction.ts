@@ -161,6 +161,8 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
 /** Chaining onto an event that has no hash would make every later link unverifiable: refuse instead. */
 function chainedHashOf(last: LastLink): Buffer {
   if (last.hash === null)
-    throw new Error('The event log holds events written before the hash chain: open it for writing to chain them.');
+    throw new Error(
+      'The last event of the log carries no hash: it was written before the hash chain and never chained, or its hash was cleared. Verify the log (arbor events verify).',
+    );
   return last.hash;
 }

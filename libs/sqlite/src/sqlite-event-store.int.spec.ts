@@ -4,6 +4,9 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { verifyEventChain } from '@arbor/application';
+import { applyMigrations } from './apply-migrations';
+import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
 import { openSqliteEventStore, type SqliteEventStore } from './sqlite-event-store';
 
 describe('SqliteEventStore (conformance)', () => {
@@ -57,6 +60,29 @@ describe('SqliteEventStore', () => {
 
   const append = (streamId: string, events: NewEvent[], expected: number | 'no_stream' | 'any' = 'any') =>
     store.transaction((tx) => tx.append(streamId, events, expected));
+
+  it('chains the events of a log written before the chain once, in the migration that brings it', async () => {
+    // A log at schema version 2, as code before the chain wrote it.
+    const old = path.join(dir, 'old.sqlite');
+    const raw = new Database(old);
+    applyMigrations(raw, EVENT_STORE_MIGRATIONS.slice(0, 2));
+    const insert = raw.prepare(
+      `INSERT INTO events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path)
+       VALUES (?, ?, ?, 'OrgCreated', '2026-01-01T00:00:00.000Z', 'user', 'usr_1', ?, '[]')`,
+    );
+    for (let i = 1; i <= 5; i++)
+      insert.run(`00000000-0000-4000-8000-00000000000${i}`, `s${i % 2}`, Math.ceil(i / 2), `{"n":${i}}`);
+    raw.close();
+    const migrated = openSqliteEventStore(old);
+    try {
+      const read = (after: number, limit: number) => migrated.readChainLinks(after, limit);
+      expect(await verifyEventChain(read)).toMatchObject({ valid: true, events: 5 });
+      await migrated.transaction((tx) => tx.append('s9', [ev('A')], 'no_stream'));
+      expect(await verifyEventChain(read)).toMatchObject({ valid: true, events: 6 });
+    } finally {
+      await migrated.close();
+    }
+  });
 
   it('gives strictly increasing, gap-free positions', async () => {
     for (let i = 0; i < 20; i++) await append(`s${i % 3}`, [ev('A'), ev('B')]);

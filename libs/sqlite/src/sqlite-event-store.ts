@@ -15,7 +15,6 @@ import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { AsyncMutex } from './async-mutex';
-import { chainUnchainedEvents } from './chain-unchained-events';
 import { EventReads } from './event-reads';
 import { eventQuerySql } from './event-query-sql';
 import { toStoredEvent, type EventRow } from './event-rows';
@@ -250,7 +249,6 @@ export function openSqliteEventStore(
     // not linger in free pages. Appends free nothing, so this costs them nothing.
     writer.pragma('secure_delete = ON');
     applyMigrations(writer, EVENT_STORE_MIGRATIONS);
-    chainUnchainedEvents(writer);
     const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
     return new SqliteEventStore(writer, reader);
   } catch (e) {

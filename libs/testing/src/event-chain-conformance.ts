@@ -93,6 +93,17 @@ export function eventChainConformance(harness: EventChainHarness): void {
     });
   });
 
+  it('chains the appends a callback started without waiting for them', async () => {
+    const first = store.transaction(async (tx) => {
+      void tx.append('s-a', [ev('A')], 'no_stream');
+      void tx.append('s-b', [ev('B')], 'no_stream');
+      return 'done';
+    });
+    const second = store.transaction((tx) => tx.append('s-c', [ev('C')], 'no_stream'));
+    await Promise.all([first, second]);
+    expect(await verify()).toMatchObject({ valid: true, events: 3 });
+  });
+
   it('keeps the chain across close and reopen', async () => {
     await writeLog();
     await store.close();
@@ -101,15 +112,17 @@ export function eventChainConformance(harness: EventChainHarness): void {
     expect(await verify()).toMatchObject({ valid: true, events: 11 });
   });
 
-  it('chains, when opened, the events of a log written before the chain existed', async () => {
+  it('never chains again what someone unchained: opening names it, and refuses to append onto it', async () => {
     await writeLog();
-    const before = (await store.readChainLinks(0, 100)).map((l) => l.hash);
     await store.close();
+    // Only the migration that brought the chain chains old events; a store reopened later must not re-hash a log
+    // whose hashes someone cleared (that would sign whatever they changed).
     await harness.tamper('UPDATE events SET prev_hash = NULL, hash = NULL');
     store = await harness.reopen();
-    expect((await store.readChainLinks(0, 100)).map((l) => l.hash)).toEqual(before);
-    await store.transaction((tx) => tx.append('d', [ev('D1')], 'no_stream'));
-    expect(await verify()).toMatchObject({ valid: true, events: 11 });
+    expect(await verify()).toMatchObject({ valid: false, events: 0, firstBreak: { kind: 'unchained', position: 1 } });
+    await expect(store.transaction((tx) => tx.append('d', [ev('D1')], 'no_stream'))).rejects.toThrow(
+      'written before the hash chain',
+    );
   });
 
   /** The positions of the log `writeLog` wrote, in order (a rolled-back append may leave a gap in some engines). */

@@ -15,29 +15,41 @@ export const chainLine = ({ event, prevHash, hash }: ChainLink): string =>
     hash: hash === null ? null : Buffer.from(hash).toString('base64url'),
   });
 
-/** A line holding one of the server's signed checkpoints, right after the event it signs. */
-export const checkpointLine = (jws: string): string => JSON.stringify({ checkpoint: jws });
+/**
+ * A line holding one of the server's signed checkpoints and the position it is stored under: right after the event
+ * it signs, or at the end for one that names an event the log no longer holds (the verifier then says `rewritten`
+ * or `truncated`, as it does on the live log).
+ */
+export const checkpointLine = ({ position, jws }: StoredCheckpoint): string =>
+  JSON.stringify({ checkpoint: jws, position });
 
 const CHECKPOINT_PREFIX = '{"checkpoint":';
 
 /**
- * The checkpoint lines of an export, each under the position of the event line before it (as the store keeps them:
- * the verifier refuses one whose signed position differs). One pass that parses only those lines.
+ * The checkpoint lines of an export, in position order. One pass that parses only those lines. CliError for a line
+ * that begins as one but is not one, and for two lines of one position (the store keeps one per position).
  */
 export async function checkpointLinesOf(file: string): Promise<StoredCheckpoint[]> {
-  const found: StoredCheckpoint[] = [];
-  let position = 0;
+  const found = new Map<number, string>();
+  let lineNumber = 0;
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
-    if (line.startsWith(CHECKPOINT_PREFIX)) {
-      const jws = (JSON.parse(line) as { checkpoint?: unknown }).checkpoint;
-      if (typeof jws === 'string') found.push({ position, jws });
-    } else {
-      const match = /"position":(\d+)/.exec(line);
-      if (match) position = Number(match[1]);
+    lineNumber++;
+    if (!line.startsWith(CHECKPOINT_PREFIX)) continue;
+    let value: { checkpoint?: unknown; position?: unknown };
+    try {
+      value = JSON.parse(line) as typeof value;
+    } catch {
+      throw new CliError(`Line ${lineNumber} of the export is not a checkpoint line: not JSON.`);
     }
+    const { checkpoint, position } = value;
+    if (typeof checkpoint !== 'string' || !Number.isSafeInteger(position) || (position as number) < 1)
+      throw new CliError(`Line ${lineNumber} of the export is not a checkpoint line: it needs a JWS and a position.`);
+    if (found.has(position as number))
+      throw new CliError(`Line ${lineNumber} of the export repeats the checkpoint of position ${String(position)}.`);
+    found.set(position as number, checkpoint);
   }
-  return found;
+  return [...found].sort(([a], [b]) => a - b).map(([position, jws]) => ({ position, jws }));
 }
 
 const HASH = /^[A-Za-z0-9_-]{43}$/;

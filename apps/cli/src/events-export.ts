@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { rfc3339Instant, type EventQuery } from '@arbor/application';
+import { rfc3339Instant, type EventQuery, type StoredCheckpoint } from '@arbor/application';
 import { EVENT_TYPES, isKnownEventType, type StoredEvent } from '@arbor/domain';
 import { chainLine, checkpointLine } from './chain-file';
 import { openEventLogForReading } from './deployment';
@@ -27,7 +27,8 @@ export const EVENTS_EXPORT_USAGE = `arbor events export [--after N] [--until-pos
  * `--chain` exports the log for offline verification (`arbor events verify --file`): from the first event up to
  * `--until-position` (default: the end), each line the event exactly as stored (`data` not upcast, and `orgPath`,
  * which the hash covers) with its `prevHash` and `hash` (see chainLine), and after an event the server signed a
- * checkpoint of, that checkpoint (`{"checkpoint": <JWS>}`). No other filter: a chain has no holes.
+ * checkpoint of, that checkpoint (`{"checkpoint": <JWS>, "position": N}`; one naming an event the log no longer
+ * holds goes at the end). No other filter: a chain has no holes.
  *
  * Reads only, while the server runs: the embedded profile's `IAM_DATA_DIR/events.sqlite`, opened read-only (a WAL
  * reader beside the server's writer; nothing created, migrated or written) or, with DATABASE_URL, the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
@@ -84,27 +85,35 @@ export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}
 async function exportChain(io: CliIo, untilPosition: number | undefined): Promise<void> {
   const store = await openEventLogForReading(io.env);
   try {
-    // The server's signed checkpoints go right after the event they sign (a checkpoint line, see checkpointLine).
-    const checkpoints = new Map<number, string>();
+    // The server's signed checkpoints go right after the event they sign; those that name no exported event (the
+    // log lost it) at the end, so that verifying the export finds what verifying the log would.
+    const checkpoints = new Map<number, StoredCheckpoint>();
     for (let after = 0; ;) {
       const page = await store.readChainCheckpoints(after, PAGE);
-      for (const c of page) checkpoints.set(c.position, c.jws);
+      for (const c of page)
+        if (untilPosition === undefined || c.position <= untilPosition) checkpoints.set(c.position, c);
       if (page.length < PAGE) break;
       after = page[page.length - 1].position;
     }
     for (let after = 0; ;) {
       const links = await store.readChainLinks(after, PAGE);
       let page = '';
+      let ended = links.length < PAGE;
       for (const link of links) {
-        if (untilPosition !== undefined && link.event.position > untilPosition) break;
+        if (untilPosition !== undefined && link.event.position > untilPosition) {
+          ended = true;
+          break;
+        }
         page += `${chainLine(link)}\n`;
         const checkpoint = checkpoints.get(link.event.position);
         if (checkpoint !== undefined) page += `${checkpointLine(checkpoint)}\n`;
+        checkpoints.delete(link.event.position);
         after = link.event.position;
       }
+      if (ended || (untilPosition !== undefined && after >= untilPosition))
+        for (const orphan of checkpoints.values()) page += `${checkpointLine(orphan)}\n`;
       if (page !== '') await io.write(page);
-      if (links.length < PAGE || (untilPosition !== undefined && after >= untilPosition)) return;
-      if (links.at(-1)!.event.position > after) return;
+      if (ended || (untilPosition !== undefined && after >= untilPosition)) return;
     }
   } finally {
     await store.close();

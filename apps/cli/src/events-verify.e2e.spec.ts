@@ -124,7 +124,9 @@ describe('arbor events verify', () => {
         ],
         [
           'forged checkpoint',
-          lines().map((l, i, all) => (i === all.length - 1 ? '{"checkpoint":"e30.e30.AAAA"}' : l)),
+          lines().map((l, i, all) =>
+            i === all.length - 1 ? `{"checkpoint":"e30.e30.AAAA","position":${api.head.position}}` : l,
+          ),
           { valid: false, firstBreak: { kind: 'checkpoint', position: api.head.position } },
         ],
       ];
@@ -143,6 +145,10 @@ describe('arbor events verify', () => {
       expect([forged.code, forged.stderr]).toEqual([1, expect.stringContaining('does not verify')]);
       const notAHead = await offline(exportFile(), app.adminToken);
       expect([notAHead.code, notAHead.stderr]).toEqual([1, expect.stringContaining('typ is at+jwt')]);
+      const garbled = join(dir, 'garbled.ndjson');
+      writeFileSync(garbled, [...lines(), '{"checkpoint":"abc'].join('\n') + '\n');
+      const unreadable = await offline(garbled);
+      expect([unreadable.code, unreadable.stderr]).toEqual([1, expect.stringContaining('is not a checkpoint line')]);
       const filtered = await arbor(['events', 'export', '--chain', '--type', 'OrgCreated']);
       expect([filtered.code, filtered.stderr]).toEqual([1, expect.stringContaining('only --until-position')]);
     });

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import {
   checkpointOf,
   encodeChainHash,
-  SigningKeyRing,
+  readPublicJwks,
   storedCheckpoints,
   SignedHeadError,
   verifyEventChain,
@@ -13,8 +13,7 @@ import {
   type ChainVerification,
   type SignedHeadClaims,
 } from '@arbor/application';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ChainFileReader, checkpointLinesOf, LinesOutOfOrder } from './chain-file';
 import { CliError, type CliIo } from './cli-io';
 import { openEventLogForReading } from './deployment';
@@ -162,8 +161,8 @@ export function readJwks(file: string): { keys?: unknown } {
 function localJwks(env: NodeJS.ProcessEnv): { keys: unknown[] } | undefined {
   if (env.DATABASE_URL) return undefined;
   const dataDir = resolve(env.IAM_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'keys'))) return undefined;
-  return SigningKeyRing.loadOrCreate(dataDir).jwks();
+  const jwks = readPublicJwks(dataDir);
+  return jwks.keys.length === 0 ? undefined : jwks;
 }
 
 /** The signed head's claims, verified with the key set; CliError if it does not verify. */

@@ -58,7 +58,7 @@ Commands:
   ${RESTORE_USAGE}
       Puts an export of \`arbor events export --chain\` back as the event log of an empty IAM_DATA_DIR, once it
       verifies (as events verify --file does; exit 3 and nothing written if not). The next start projects the
-      read models; put vault.sqlite beside it to keep personal data and passwords.
+      read models; put vault.sqlite and keys/ beside it. Checkpoints in the export need --jwks.
 `;
 
 function readStdin(): Promise<string> {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
 /** `arbor restore`: an export of `events export --chain` put back as the log of an empty data directory. */
@@ -31,7 +32,8 @@ describe('arbor restore', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   beforeAll(async () => {
-    source = await startTestApp();
+    // A checkpoint each second while the log grows: the export carries the server's signed checkpoints.
+    source = await startTestApp({ logCheckpointSeconds: 1 });
     const root = await createOrg(source, 'Restored root');
     const child = await createOrg(source, 'Restored child', root.id);
     await source.call('PUT', `/api/v1/orgs/${child.id}`, { body: { name: 'Renamed child', parentId: root.id } });
@@ -39,7 +41,13 @@ describe('arbor restore', () => {
       (await source.call('GET', `/api/v1/orgs/${root.id}`)).body,
       (await source.call('GET', `/api/v1/orgs/${child.id}`)).body,
     ];
-    head = (await source.call('GET', '/api/v1/events/verify')).body;
+    for (let tries = 0; tries < 100; tries++) {
+      head = (await source.call('GET', '/api/v1/events/verify')).body;
+      const exported = await arbor(['events', 'export', '--chain'], source.dataDir);
+      if (exported.stdout.trimEnd().split('\n').at(-1)!.startsWith('{"checkpoint":')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(head.checkpoints).toBeGreaterThan(0);
     writeFileSync(jwks, (await source.call('GET', '/.well-known/jwks.json', { token: null })).text);
     const exported = await arbor(['events', 'export', '--chain'], source.dataDir);
     expect(exported.code).toBe(0);
@@ -74,15 +82,37 @@ describe('arbor restore', () => {
       lines.map((l, i) => (i === 2 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : l)).join('\n'),
     );
     const target = join(work, 'refused');
-    const broken = await arbor(['restore', '--file', changed], target);
+    const broken = await arbor(['restore', '--file', changed, '--jwks', jwks], target);
     expect([broken.code, broken.stdout]).toEqual([
       3,
       expect.stringMatching(/^Not restored\. The event log is broken at position 3 \(altered\)/),
     ]);
     expect(existsSync(join(target, 'events.sqlite'))).toBe(false);
 
-    const again = await arbor(['restore', '--file', file], source.dataDir);
+    const unchecked = await arbor(['restore', '--file', file], join(work, 'unchecked'));
+    expect([unchecked.code, unchecked.stderr]).toEqual([1, expect.stringContaining('give --jwks')]);
+    const again = await arbor(['restore', '--file', file, '--jwks', jwks], source.dataDir);
     expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('already holds an event log')]);
     expect((await arbor(['restore'], target)).code).toBe(1);
+  });
+
+  it('exports a log cut after a checkpoint with that checkpoint, so that its verification names the cut', async () => {
+    const cut = join(work, 'cut');
+    cpSync(source.dataDir, cut, { recursive: true });
+    const last = head.head.position;
+    const raw = new Database(join(cut, 'events.sqlite'));
+    raw.pragma('foreign_keys = OFF');
+    raw.exec(`DELETE FROM event_orgs WHERE position >= ${last - 1}; DELETE FROM events WHERE position >= ${last - 1}`);
+    raw.close();
+    const exported = await arbor(['events', 'export', '--chain'], cut);
+    const cutFile = join(work, 'cut.ndjson');
+    writeFileSync(cutFile, exported.stdout);
+    const verified = await arbor(['events', 'verify', '--file', cutFile, '--jwks', jwks, '--json'], cut);
+    expect(verified.code).toBe(3);
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      valid: false,
+      firstBreak: { kind: 'truncated', position: last },
+    });
+    expect((await arbor(['restore', '--file', cutFile, '--jwks', jwks], join(work, 'from-cut'))).code).toBe(3);
   });
 });

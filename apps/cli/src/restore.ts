@@ -1,8 +1,14 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChainLink } from '@arbor/application';
-import { restoreSqliteEventLog } from '@arbor/sqlite';
+import {
+  encodeChainHash,
+  storedCheckpoints,
+  verifyEventChain,
+  type ChainLink,
+  type ChainVerification,
+} from '@arbor/application';
+import { openSqliteEventStoreReadOnly, restoreSqliteEventLog } from '@arbor/sqlite';
 import { ChainFileReader, checkpointLinesOf } from './chain-file';
 import { CliError, type CliIo } from './cli-io';
 import { CHAIN_BROKEN_EXIT, readJwks, reportIsValid, sentenceOf, verifyExportFile } from './events-verify';
@@ -41,6 +47,12 @@ export async function restore(io: CliIo): Promise<number> {
   if (existsSync(log))
     throw new CliError(`${dataDir} already holds an event log: restore into an empty data directory.`);
 
+  const checkpoints = await checkpointLinesOf(values.file);
+  // A checkpoint is restored only once it verified: the restored log will be trusted through it.
+  if (checkpoints.length > 0 && values.jwks === undefined)
+    throw new CliError(
+      `The export carries ${checkpoints.length} signed checkpoints: give --jwks (the issuer's saved JWKS) so that they are checked before they are restored.`,
+    );
   const jwks = values.jwks === undefined ? undefined : readJwks(values.jwks);
   const report = await verifyExportFile(values.file, { jwks, signedHead: values['signed-head'] });
   if (!reportIsValid(report)) {
@@ -49,13 +61,39 @@ export async function restore(io: CliIo): Promise<number> {
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  const written = await restoreSqliteEventLog(log, linksOf(values.file), await checkpointLinesOf(values.file));
+  const written = await restoreSqliteEventLog(log, linksOf(values.file), checkpoints);
+  // The file was read twice (to verify, then to write): what was written is verified again, from the new log.
+  const again = await verifyRestored(log, jwks);
+  if (
+    !again.valid ||
+    again.head.position !== report.head.position ||
+    encodeChainHash(again.head.hash) !== report.head.hash
+  ) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${log}${suffix}`, { force: true });
+    io.out(
+      'Not restored: the export changed while it was restored (what was written does not verify to the same head).',
+    );
+    return CHAIN_BROKEN_EXIT;
+  }
   io.out(
     `Restored ${written} events into ${log} (head ${report.head.position} ${report.head.hash}). The next start ` +
-      'projects the read models. Put the vault (vault.sqlite) beside it to keep personal data and passwords; without ' +
-      'it users read as erased and `arbor reset-admin-password` sets the admin a new password.',
+      'projects the read models. Put the vault (vault.sqlite) and the signing keys (keys/) beside it: the vault keeps ' +
+      'personal data and passwords (without it users read as erased and `arbor reset-admin-password` sets the admin ' +
+      'a new password), the keys let the server verify its checkpoints and go on signing them.',
   );
   return 0;
+}
+
+/** The restored log's chain, with its checkpoints when a key set is given. */
+async function verifyRestored(log: string, jwks: { keys?: unknown } | undefined): Promise<ChainVerification> {
+  const store = openSqliteEventStoreReadOnly(log);
+  try {
+    return await verifyEventChain((after, limit) => store.readChainLinks(after, limit), {
+      checkpoints: jwks === undefined ? undefined : storedCheckpoints(store, () => jwks),
+    });
+  } finally {
+    await store.close();
+  }
 }
 
 /** The export's links in order, read again (the verification has checked them). */

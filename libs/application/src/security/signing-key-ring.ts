@@ -139,6 +139,22 @@ export class SigningKeyRing {
   }
 }
 
+/**
+ * The public key set of the keys under `<dataDir>/keys`, read without creating, moving or re-moding anything (for
+ * tools reading beside a running server). Empty when there are none.
+ */
+export function readPublicJwks(dataDir: string): { keys: SigningKey['publicJwk'][] } {
+  const dir = join(dataDir, 'keys');
+  if (!existsSync(dir)) return { keys: [] };
+  return {
+    keys: listKeyFiles(dir).map((f) => {
+      const jwk = createPublicKey(createPrivateKey(readFileSync(join(dir, f), 'utf8'))).export({ format: 'jwk' });
+      const kid = thumbprint(jwk);
+      return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' as const };
+    }),
+  };
+}
+
 /** The newest key whose `activeFrom` is at or before `now`; the oldest key when none is. */
 function currentOf(keys: readonly SigningKey[], now: number): SigningKey {
   for (let i = keys.length - 1; i > 0; i--) if (keys[i].activeFrom <= now) return keys[i];

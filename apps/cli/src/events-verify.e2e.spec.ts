@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
+import { runArbor } from './test-support/run-arbor';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
-/** `arbor events verify` on the embedded profile's data directory while the server runs. */
-const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
+/** `arbor events verify` on the embedded profile's data directory while the server runs, and offline on exports. */
 
 let app: TestApp;
 beforeAll(async () => {
@@ -15,17 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-function arbor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.once('exit', (code) => r({ code, stdout, stderr })));
-}
+const arbor = (args: string[]) => runArbor(args, { IAM_DATA_DIR: app.dataDir });
 
 describe('arbor events verify', () => {
   it('says the log is intact, in a sentence or as the API report, and exits 0', async () => {

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { runArbor } from './test-support/run-arbor';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
@@ -9,7 +8,6 @@ import {
 } from '../../standalone/src/test-support/test-app';
 
 /** `arbor keys rotate` beside a running embedded server: published at once, signing later or now, old keys kept. */
-const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
 
 let app: TestApp;
 beforeAll(async () => {
@@ -17,19 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-function arbor(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((r) =>
-    child.once('exit', (code) => r({ code, stdout, stderr })),
-  );
-}
+const arbor = (args: string[], env: Record<string, string> = {}) =>
+  runArbor(args, { IAM_DATA_DIR: app.dataDir, ...env });
 
 const kidOf = (jws: string): string => JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString()).kid;
 const jwksKids = async (): Promise<string[]> =>

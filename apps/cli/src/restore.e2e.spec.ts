@@ -1,26 +1,13 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { runArbor } from './test-support/run-arbor';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
 /** `arbor restore`: an export of `events export --chain` put back as the log of an empty data directory. */
-const MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
 
-function arbor(args: string[], dataDir: string) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((r) =>
-    child.once('exit', (code) => r({ code, stdout, stderr })),
-  );
-}
+const arbor = (args: string[], dataDir: string) => runArbor(args, { IAM_DATA_DIR: dataDir });
 
 describe('arbor restore', () => {
   const work = mkdtempSync(join(tmpdir(), 'arbor-restore-'));

@@ -69,6 +69,8 @@ beforeAll(async () => {
   await expectCall('PATCH', `/orgs/${a.id}/roles/${role.id}`, 200, { body: { appliesTo: 'organization' } });
   await expectCall('DELETE', `/orgs/${a.id}/roles/${role.id}`, 204);
   await expectCall('DELETE', `/orgs/${a.id}/permissions/catalogue:check`, 204);
+  // Erasure (contract section 6): the self-service user's memberships end, then the user is erased.
+  await expectCall('DELETE', `/users/${self.id}`, 204);
 
   let cursor: string | null = null;
   do {

@@ -95,6 +95,17 @@ const userBody = Type.Object(
   { title: 'UpdateUserRequest', additionalProperties: false, minProperties: 1 },
 );
 
+/** If-Match / If-None-Match on a user's write (preconditionOf): the version the command must still find. */
+const userPrecondition = (ctx: ApiContext, req: HandlerRequest<unknown, unknown, unknown>, userId: string) =>
+  preconditionOf(
+    req,
+    async () => {
+      const user = await ctx.readModels.users.get(userId);
+      return user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } };
+    },
+    `User ${userId} does not exist.`,
+  );
+
 /** PATCH of a user's own record: `{name?, status?}`, authorized by the command service (contract section 6). */
 async function updateUser(
   req: HandlerRequest<unknown, unknown, Static<typeof userBody>>,
@@ -111,16 +122,7 @@ async function updateUser(
       userId,
       name: req.body.name,
       status: req.body.status,
-      ...(await preconditionOf(
-        req,
-        async () => {
-          const user = await ctx.readModels.users.get(userId);
-          return (
-            user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } }
-          );
-        },
-        `User ${userId} does not exist.`,
-      )),
+      ...(await userPrecondition(ctx, req, userId)),
     },
     async () => {
       const user = await ctx.readModels.users.get(userId);
@@ -305,16 +307,7 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
         {
           type: 'EraseUser',
           userId,
-          ...(await preconditionOf(
-            req,
-            async () => {
-              const user = await ctx.readModels.users.get(userId);
-              return (
-                user && { version: user.version, body: presentUser(user), expected: { expectedVersion: user.version } }
-              );
-            },
-            `User ${userId} does not exist.`,
-          )),
+          ...(await userPrecondition(ctx, req, userId)),
         },
         async () => ({ status: 204 }),
       );

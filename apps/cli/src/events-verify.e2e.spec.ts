@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
-import { runArbor } from './test-support/run-arbor';
+import { runArbor } from './run-arbor.test-support';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
 /** `arbor events verify` on the embedded profile's data directory while the server runs, and offline on exports. */

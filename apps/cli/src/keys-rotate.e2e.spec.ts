@@ -1,4 +1,4 @@
-import { runArbor } from './test-support/run-arbor';
+import { runArbor } from './run-arbor.test-support';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,

@@ -2,7 +2,7 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runArbor } from './test-support/run-arbor';
+import { runArbor } from './run-arbor.test-support';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
 /** `arbor restore`: an export of `events export --chain` put back as the log of an empty data directory. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 /** The built CLI (apps/cli/dist/main.js): specs run it as an operator would, in a process of its own. */
-export const ARBOR_MAIN = resolve(__dirname, '../../../../apps/cli/dist/main.js');
+export const ARBOR_MAIN = resolve(__dirname, '../../../apps/cli/dist/main.js');
 
 /** What a finished `arbor` run left: its exit code and everything it wrote. */
 export interface ArborRun {

@@ -4,7 +4,7 @@ import {
   checkpointOf,
   encodeChainHash,
   readPublicJwks,
-  storedCheckpoints,
+  verifyEventLog,
   SignedHeadError,
   verifyEventChain,
   verifySignedHead,
@@ -68,12 +68,11 @@ export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<nu
     const store = await openEventLogForReading(io.env);
     const keySet = jwks ?? localJwks(io.env);
     try {
-      const checkpoints = keySet === undefined ? undefined : storedCheckpoints(store, () => keySet);
-      const verified = await verifyEventChain((after, limit) => store.readChainLinks(after, limit), {
+      const verified = await verifyEventLog(store, {
         onProgress,
-        checkpoints,
+        jwks: keySet === undefined ? undefined : () => keySet,
       });
-      report = { ...reportOf(verified), checkpointsChecked: checkpoints !== undefined };
+      report = { ...reportOf(verified), checkpointsChecked: keySet !== undefined };
     } finally {
       await store.close();
     }

@@ -105,6 +105,21 @@ describe("the server's signed checkpoints of the log", () => {
     throw new Error(`no checkpoint after ${count}`);
   }
 
+  it("and the log's organization index, which the chain does not cover, are checked too", async () => {
+    const org = await createOrg(signing, 'Indexed');
+    const [created] = (await signing.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body.items;
+    const unindex = `DELETE FROM event_orgs WHERE org_id = '${org.id}' AND position = ${created.position}`;
+    await tamperEventLog(signing, unindex);
+    // The event API's orgId filter reads the index: the event is hidden from it.
+    expect((await signing.call('GET', `/api/v1/events?orgId=${org.id}`)).body.items).toEqual([]);
+    expect(await report()).toMatchObject({ valid: false, firstBreak: { kind: 'index', position: created.position } });
+    await tamperEventLog(
+      signing,
+      `INSERT INTO event_orgs (org_id, position) VALUES ('${org.id}', ${created.position})`,
+    );
+    expect(await report()).toMatchObject({ valid: true });
+  });
+
   it('are written while the log grows, and name events cut from its end after one', async () => {
     await createOrg(signing, 'Checkpointed');
     const first = await checkpointsAfter(0);

@@ -55,5 +55,6 @@ export * from './history/event-chain';
 export * from './history/signed-head';
 export * from './history/checkpoint-cursor';
 export * from './history/chain-checkpoints';
+export * from './history/verify-event-log';
 export * from './history/org-as-of';
 export * from './history/rfc3339';

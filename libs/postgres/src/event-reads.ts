@@ -30,6 +30,7 @@ export class EventStatements {
   readonly readChainLinks: string;
   readonly readCheckpoints: string;
   readonly lastCheckpoint: string;
+  readonly orgIndexMismatch: string;
   readonly saveCheckpoint: string;
   /** The last event's time and hash: read with the writers' lock at the start of each write group. */
   readonly lastLink: string;
@@ -52,6 +53,14 @@ export class EventStatements {
     this.readChainLinks = `SELECT ${CHAIN_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
     this.readCheckpoints = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints
       WHERE position > $1 ORDER BY position LIMIT $2`;
+    // Both directions of the difference between the rows the paths call for and the rows there are.
+    this.orgIndexMismatch = `
+      SELECT min(position)::text AS position FROM (
+        (SELECT e.position, j AS org_id FROM ${s}.events e, jsonb_array_elements_text(e.org_path) j
+         EXCEPT SELECT position, org_id FROM ${s}.event_orgs)
+        UNION ALL
+        (SELECT position, org_id FROM ${s}.event_orgs
+         EXCEPT SELECT e.position, j FROM ${s}.events e, jsonb_array_elements_text(e.org_path) j)) d`;
     this.lastCheckpoint = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints ORDER BY position DESC LIMIT 1`;
     this.saveCheckpoint = `INSERT INTO ${s}.chain_checkpoints (position, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
     this.lastLink = `SELECT occurred_at, hash FROM ${s}.events ORDER BY position DESC LIMIT 1`;
@@ -125,6 +134,11 @@ export class EventReads {
       this.st.named('readCheckpoints', [after, limit]),
     );
     return rows.map((r) => ({ position: Number(r.position), jws: r.jws }));
+  }
+
+  async firstOrgIndexMismatch(): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ position: string | null }>(this.st.named('orgIndexMismatch', []));
+    return rows[0]?.position == null ? undefined : Number(rows[0].position);
   }
 
   async lastCheckpoint(): Promise<StoredCheckpoint | undefined> {

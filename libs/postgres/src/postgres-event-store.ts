@@ -181,6 +181,11 @@ export class PostgresEventStore implements EventStore {
     await this.pool.query(this.st.named('saveCheckpoint', [position, jws]));
   }
 
+  async firstOrgIndexMismatch(): Promise<number | undefined> {
+    this.assertOpen();
+    return this.reads.firstOrgIndexMismatch();
+  }
+
   async lastChainCheckpoint(): Promise<StoredCheckpoint | undefined> {
     this.assertOpen();
     return this.reads.lastCheckpoint();

@@ -27,6 +27,7 @@ export class EventReads {
   private readonly links: Statement<[number, number], ChainRow>;
   private readonly checkpoints: Statement<[number, number], StoredCheckpoint>;
   private readonly lastCheckpoint: Statement<[], StoredCheckpoint>;
+  private readonly orgIndexMismatch: Statement<[], number | null>;
 
   constructor(db: SqliteDatabase) {
     // The projectors' hot path: a range scan of the rowid, no sort.
@@ -37,6 +38,17 @@ export class EventReads {
     this.checkpoints = db.prepare(
       'SELECT position, jws FROM chain_checkpoints WHERE position > ? ORDER BY position LIMIT ?',
     );
+    // Both directions of the difference between the rows the paths call for and the rows there are.
+    this.orgIndexMismatch = db
+      .prepare<[], number | null>(
+        `SELECT min(position) FROM (
+           SELECT * FROM (SELECT e.position, j.value AS org_id FROM events e, json_each(e.org_path) j
+                          EXCEPT SELECT position, org_id FROM event_orgs)
+           UNION ALL
+           SELECT * FROM (SELECT position, org_id FROM event_orgs
+                          EXCEPT SELECT e.position, j.value FROM events e, json_each(e.org_path) j))`,
+      )
+      .pluck();
     this.lastCheckpoint = db.prepare('SELECT position, jws FROM chain_checkpoints ORDER BY position DESC LIMIT 1');
     this.head = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
   }
@@ -52,6 +64,10 @@ export class EventReads {
 
   readCheckpoints(after: number, limit: number): StoredCheckpoint[] {
     return this.checkpoints.all(after, limit);
+  }
+
+  firstOrgIndexMismatch(): number | undefined {
+    return this.orgIndexMismatch.get() ?? undefined;
   }
 
   lastCheckpointOf(): StoredCheckpoint | undefined {

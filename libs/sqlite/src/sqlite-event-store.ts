@@ -169,6 +169,11 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  async firstOrgIndexMismatch(): Promise<number | undefined> {
+    this.assertOpen();
+    return this.reads.firstOrgIndexMismatch();
+  }
+
   async lastChainCheckpoint(): Promise<StoredCheckpoint | undefined> {
     this.assertOpen();
     return this.reads.lastCheckpointOf();

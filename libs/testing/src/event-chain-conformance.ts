@@ -112,6 +112,19 @@ export function eventChainConformance(harness: EventChainHarness): void {
     expect(await verify()).toMatchObject({ valid: true, events: 11 });
   });
 
+  it('finds where the organization index no longer matches the hashed paths: a row removed or added', async () => {
+    await writeLog();
+    expect(await store.firstOrgIndexMismatch()).toBeUndefined();
+    const p = await positions();
+    // writeLog's B1 event (index 7) has the path ['b', 'a'].
+    await harness.tamper(`DELETE FROM event_orgs WHERE org_id = 'a' AND position = ${p[7]}`);
+    expect(await store.firstOrgIndexMismatch()).toBe(p[7]);
+    await harness.tamper(`INSERT INTO event_orgs (org_id, position) VALUES ('a', ${p[7]})`);
+    expect(await store.firstOrgIndexMismatch()).toBeUndefined();
+    await harness.tamper(`INSERT INTO event_orgs (org_id, position) VALUES ('zz', ${p[2]})`);
+    expect(await store.firstOrgIndexMismatch()).toBe(p[2]);
+  });
+
   it('never chains again what someone unchained: opening names it, and refuses to append onto it', async () => {
     await writeLog();
     await store.close();

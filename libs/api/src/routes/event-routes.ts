@@ -12,8 +12,7 @@ import {
   deepFreeze,
   encodeChainHash,
   signLogHead,
-  storedCheckpoints,
-  verifyEventChain,
+  verifyEventLog,
   type ChainVerification,
   type Principal,
 } from '@arbor/application';
@@ -81,9 +80,17 @@ const chainVerificationSchema = Type.Object(
       Type.Object(
         {
           kind: Type.Union(
-            ['altered', 'removed', 'inserted', 'reordered', 'unchained', 'rewritten', 'truncated', 'checkpoint'].map(
-              (k) => Type.Literal(k),
-            ),
+            [
+              'altered',
+              'removed',
+              'inserted',
+              'reordered',
+              'unchained',
+              'rewritten',
+              'truncated',
+              'checkpoint',
+              'index',
+            ].map((k) => Type.Literal(k)),
             { description: 'How the chain broke at this event.' },
           ),
           position: Type.Integer({ minimum: 1 }),
@@ -160,9 +167,7 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       // The whole log, beyond any one tree: a client's token (one subtree) may not learn its length and head.
       if (ctx.policy.requireEvents(req.auth as Principal).withinOrg !== undefined)
         throw new IamError('IAM_ERR_FORBIDDEN', 'Only platform admins may verify the whole event log.');
-      const report = await verifyEventChain((after, limit) => ctx.eventStore.readChainLinks(after, limit), {
-        checkpoints: storedCheckpoints(ctx.eventStore, () => ctx.keys.jwks()),
-      });
+      const report = await verifyEventLog(ctx.eventStore, { jwks: () => ctx.keys.jwks() });
       const sign = () => signLogHead(ctx.keys, ctx.issuer, report.head, report.events);
       return { status: 200, body: chainVerificationBody(report, sign) };
     },

@@ -73,7 +73,9 @@ export type ChainBreakKind =
   /** A signed checkpoint names an event after the log's last: events were cut from the end. */
   | 'truncated'
   /** A stored checkpoint whose signature does not verify. */
-  | 'checkpoint';
+  | 'checkpoint'
+  /** The organization index (derived, not hashed) disagrees with the event's orgPath (verifyEventLog). */
+  | 'index';
 
 export interface ChainBreak {
   kind: ChainBreakKind;

@@ -107,6 +107,12 @@ export interface EventStore {
   saveChainCheckpoint(position: number, jws: string): Promise<void>;
   /** The checkpoints after position `after`, in position order, at most `limit`. */
   readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]>;
+  /**
+   * The first position whose organization index rows (what the `orgId` filter of `readAll` reads) differ from the
+   * event's hashed `orgPath`, or an index row whose event is gone; undefined when they all agree. Verification asks
+   * it: the index is derived, so the chain does not cover it. Reads both whole (seconds at 300k events).
+   */
+  firstOrgIndexMismatch(): Promise<number | undefined>;
   /** The checkpoint of the highest position, if any: one descending seek. */
   lastChainCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** The highest position written so far (0 when empty). */

@@ -50,6 +50,25 @@ describe('arbor keys rotate', () => {
     expect(kidOf((await app.call('GET', '/api/v1/events/verify')).body.signedHead)).toBe(now);
   });
 
+  it('revokes a key that may have leaked: gone from the JWKS, its tokens refused; never the key that signs now', async () => {
+    const current = (await arbor(['keys', 'rotate', '--now'])).stdout.match(/New signing key (\S+):/)![1];
+    await jwksKids();
+    const leaked = await passwordToken(app, ADMIN_EMAIL, ADMIN_PASSWORD);
+    expect(kidOf(leaked)).toBe(current);
+    const refused = await arbor(['keys', 'revoke', current]);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('signs now: rotate with --now first')]);
+
+    const next = (await arbor(['keys', 'rotate', '--now'])).stdout.match(/New signing key (\S+):/)![1];
+    const revoked = await arbor(['keys', 'revoke', current]);
+    expect([revoked.code, revoked.stdout]).toEqual([0, expect.stringContaining(`Revoked signing key ${current}`)]);
+    const kids = await jwksKids();
+    expect(kids).toContain(next);
+    expect(kids).not.toContain(current);
+    expect((await app.call('GET', '/api/v1/users/me', { token: leaked })).status).toBe(401);
+    expect((await arbor(['keys', 'revoke', current])).code).toBe(1);
+    expect((await arbor(['keys', 'revoke'])).code).toBe(1);
+  });
+
   it('refuses an unknown option and a directory without keys (exit 1)', async () => {
     expect((await arbor(['keys', 'rotate', '--soon'])).code).toBe(1);
     const none = await arbor(['keys', 'rotate'], { IAM_DATA_DIR: '/nonexistent-arbor' });

@@ -31,3 +31,28 @@ export async function keysRotate(io: CliIo): Promise<void> {
       ` (${keys.all().length} keys in ${join(dataDir, 'keys')}).`,
   );
 }
+
+export const KEYS_REVOKE_USAGE = 'arbor keys revoke KID';
+
+/**
+ * `arbor keys revoke <kid>`: deletes a signing key that may have leaked from `IAM_DATA_DIR/keys` (SigningKeyRing.revoke):
+ * it leaves the JWKS, and what it signed (tokens, checkpoints and signed heads of the event log) no longer verifies.
+ * The running servers drop it within a minute. Errors (CliError, exit 1): no kid or an unknown one, the key that
+ * signs now (run `arbor keys rotate --now` first), no key directory.
+ */
+export async function keysRevoke(io: CliIo): Promise<void> {
+  if (io.args.length !== 1 || io.args[0].startsWith('-')) throw new CliError(`Usage: ${KEYS_REVOKE_USAGE}`);
+  const dataDir = resolve(io.env.IAM_DATA_DIR || './data');
+  if (!existsSync(join(dataDir, 'keys')))
+    throw new CliError(`No signing keys in ${dataDir}/keys (set IAM_DATA_DIR to the servers' data directory).`);
+  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  try {
+    keys.revoke(io.args[0]);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  io.out(
+    `Revoked signing key ${io.args[0]}: it is deleted, leaves the JWKS, and what it signed no longer verifies ` +
+      `(${keys.all().length} keys left in ${join(dataDir, 'keys')}).`,
+  );
+}

@@ -1,6 +1,6 @@
 import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
 import { EVENTS_VERIFY_USAGE, eventsVerify } from './events-verify';
-import { KEYS_ROTATE_USAGE, keysRotate } from './keys-rotate';
+import { KEYS_REVOKE_USAGE, KEYS_ROTATE_USAGE, keysRevoke, keysRotate } from './keys-rotate';
 import { REBUILD_USAGE, rebuild } from './rebuild';
 import { RESTORE_USAGE, restore } from './restore';
 import { CliError, resetAdminPassword, type CliIo } from './reset-admin-password';
@@ -21,6 +21,7 @@ const COMMANDS: Record<string, (io: CliIo) => Promise<void | number>> = {
   'events tail': (io) => eventsExport(io, { follow: true }),
   'events verify': (io) => eventsVerify(io, stderrProgress()),
   'keys rotate': keysRotate,
+  'keys revoke': keysRevoke,
   rebuild: (io) => rebuild(io, stderrProgress()),
   restore,
 };
@@ -52,6 +53,9 @@ Commands:
       Creates the next signing key in IAM_DATA_DIR/keys while the servers run: within a minute it is in the JWKS,
       and it signs tokens and log heads 10 minutes later (at once with --now, for a key that may have leaked).
       Old keys stay to verify what they signed. Keys also rotate every IAM_SIGNING_KEY_ROTATION_DAYS (90).
+  ${KEYS_REVOKE_USAGE}
+      Deletes a key that may have leaked: it leaves the JWKS and what it signed (tokens, log checkpoints and signed
+      heads) no longer verifies; the servers drop it within a minute. Not the key that signs now: rotate --now first.
   ${REBUILD_USAGE}
       Drops the read models and replays the whole event log into them, with a progress bar and the rate on
       standard error. The server must be stopped (IAM_DATA_DIR); with DATABASE_URL, stop the projectors first.

@@ -30,6 +30,23 @@ describe('signing key rotation', () => {
     expect(again.current.kid).toBe(urgent.kid);
   });
 
+  it('revokes a key: gone from the set and the JWKS, never the one that signs now, nor the last', () => {
+    const ring = SigningKeyRing.loadOrCreate(dir);
+    const first = ring.current;
+    expect(() => ring.revoke(first.kid)).toThrow('signs now');
+    expect(() => ring.revoke('no-such-kid')).toThrow('No signing key');
+    const waiting = ring.rotate();
+    // The first still signs (the new one waits for its turn): it cannot go yet.
+    expect(() => ring.revoke(first.kid)).toThrow('signs now');
+    ring.revoke(waiting.kid);
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([first.kid]);
+    const next = ring.rotate(Date.now());
+    ring.revoke(first.kid);
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([next.kid]);
+    expect(ring.find(first.kid)).toBeUndefined();
+    expect(readdirSync(join(dir, 'keys'))).toHaveLength(1);
+  });
+
   it('rotates on schedule once the newest key is old enough, and not while a new one waits', () => {
     const ring = SigningKeyRing.loadOrCreate(dir);
     expect(ring.rotateIfDue(90 * DAY)).toBeUndefined();

@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -112,6 +113,28 @@ export class SigningKeyRing {
     const name = createKeyFile(this.dir, activeFrom);
     this.reload();
     return this.keys.find((k) => k.kid === thumbprintOfFile(join(this.dir!, name))) as SigningKey;
+  }
+
+  /**
+   * Revokes a key that may have leaked: its file is deleted (the private key is gone for good), so it leaves the
+   * JWKS and verifies nothing any more: tokens it signed are refused, and checkpoints or signed heads it signed no
+   * longer verify (they could have been forged with it). Refused for an unknown kid, and for the key that signs now
+   * or any key not yet signing when no other key would be left to sign (`rotate(Date.now())` first). Returns the
+   * key revoked. Other processes sharing the directory drop it at their next read (within a minute).
+   */
+  revoke(kid: string, now: number = Date.now()): SigningKey {
+    if (!this.dir) throw new Error('This key ring has no directory to revoke in.');
+    this.reload();
+    const key = this.keys.find((k) => k.kid === kid);
+    if (key === undefined) throw new Error(`No signing key has the kid ${kid}.`);
+    const others = this.keys.filter((k) => k !== key);
+    if (others.length === 0 || currentOf(this.keys, now) === key)
+      throw new Error(`The key ${kid} signs now: rotate with --now first, then revoke it.`);
+    const file = listKeyFiles(this.dir).find((f) => thumbprintOfFile(join(this.dir!, f)) === kid);
+    if (file === undefined) throw new Error(`The file of key ${kid} is gone.`);
+    rmSync(join(this.dir, file));
+    this.reload();
+    return key;
   }
 
   /**

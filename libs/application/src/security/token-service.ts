@@ -126,15 +126,23 @@ export class TokenService {
    * because the same bytes verify the same way; what depends on the moment or the caller (expiry, audience)
    * is checked on every use, cached or not. Bounded (lru-cache): the least recently used token goes first.
    */
-  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_CACHE_SIZE });
+  private readonly verified = new LRUCache<string, { claims: AccessTokenClaims; kid: string }>({
+    max: VERIFIED_CACHE_SIZE,
+  });
 
   /** The claims of a valid token; IAM_ERR_UNAUTHENTICATED with a reason otherwise. */
   verifyAccessToken(token: string, options: VerifyOptions = {}): AccessTokenClaims {
-    let claims = this.verified.get(token);
-    if (claims === undefined) {
-      claims = this.verifySignature(token);
-      this.verified.set(token, claims);
+    let entry = this.verified.get(token);
+    // A key revoked since (SigningKeyRing.revoke) verifies nothing any more, cached tokens included.
+    if (entry !== undefined && this.keys.find(entry.kid) === undefined) {
+      this.verified.delete(token);
+      throw invalid('The access token was not signed by a known key.');
     }
+    if (entry === undefined) {
+      entry = this.verifySignature(token);
+      this.verified.set(token, entry);
+    }
+    const claims = entry.claims;
     if (Math.floor(Date.now() / 1000) >= claims.exp) {
       this.verified.delete(token);
       throw invalid('The access token has expired.');
@@ -155,7 +163,7 @@ export class TokenService {
    * user tokens; and a `crit` header is refused, since no JWS extension is understood here (RFC 7515
    * section 4.1.11).
    */
-  private verifySignature(token: string): AccessTokenClaims {
+  private verifySignature(token: string): { claims: AccessTokenClaims; kid: string } {
     if (!JWS_SHAPE.test(token)) throw invalid('The access token is malformed.');
     const headerEnd = token.indexOf('.');
     const payloadEnd = token.indexOf('.', headerEnd + 1);
@@ -201,7 +209,7 @@ export class TokenService {
     if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid === ''))
       throw invalid('The access token is invalid.');
     if (payload.sub !== payload.client_id && payload.sid === undefined) throw invalid('The access token is invalid.');
-    return payload as unknown as AccessTokenClaims;
+    return { claims: payload as unknown as AccessTokenClaims, kid: key.kid };
   }
 }
 

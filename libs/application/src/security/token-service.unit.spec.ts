@@ -129,13 +129,25 @@ describe('TokenService', () => {
     expect(tokens.verifyAccessToken(issued.token, { audience: 'https://rs.test' }).sub).toBe('cli_1');
   });
 
+  it('refuses a token whose key was revoked since, even one verified before (cached)', () => {
+    const ring = newRing();
+    const tokens = new TokenService(ring, { issuer: ISSUER });
+    const old = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API }).token;
+    expect(tokens.verifyAccessToken(old).sub).toBe('usr_1');
+    ring.rotate(Date.now());
+    const fresh = tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API }).token;
+    ring.revoke(ring.all()[0].kid);
+    expect(() => tokens.verifyAccessToken(old)).toThrow('The access token was not signed by a known key.');
+    expect(tokens.verifyAccessToken(fresh).sub).toBe('usr_1');
+  });
+
   it('keeps 10,000 verified tokens, dropping the least recently used first', () => {
     const tokens = new TokenService(keys, { issuer: ISSUER });
     const issue = () => tokens.issueAccessToken({ sub: 'usr_1', scope: 'orgs:read', ...FOR_API }).token;
     const hot = issue();
     const others = Array.from({ length: 10_000 }, issue);
-    const find = jest.spyOn(keys, 'find');
-    const signatureChecks = () => find.mock.calls.length;
+    const verify = jest.spyOn(tokens as unknown as { verifySignature: (t: string) => unknown }, 'verifySignature');
+    const signatureChecks = () => verify.mock.calls.length;
     tokens.verifyAccessToken(hot);
     for (const token of others.slice(0, 9_999)) tokens.verifyAccessToken(token);
     expect(signatureChecks()).toBe(10_000);

@@ -5,6 +5,9 @@ import { openPostgresEventStore } from '@arbor/postgres';
 import { openSqliteEventStoreReadOnly } from '@arbor/sqlite';
 import { CliError } from './cli-io';
 
+/** The embedded profile's data directory (and the gateways' key directory): IAM_DATA_DIR, default ./data. */
+export const dataDirOf = (env: NodeJS.ProcessEnv): string => resolve(env.IAM_DATA_DIR || './data');
+
 /** The deployment a command works on, as its environment names it. */
 export type Deployment =
   { profile: 'distributed'; databaseUrl: string; schema: string } | { profile: 'embedded'; dataDir: string };
@@ -21,7 +24,7 @@ export function deploymentOf(env: NodeJS.ProcessEnv): Deployment {
       throw new CliError('IAM_PG_SCHEMA must be a lower-case SQL identifier.');
     return { profile: 'distributed', databaseUrl: env.DATABASE_URL, schema };
   }
-  const dataDir = resolve(env.IAM_DATA_DIR || './data');
+  const dataDir = dataDirOf(env);
   if (!existsSync(join(dataDir, 'events.sqlite')))
     throw new CliError(`No Arbor data in ${dataDir} (set IAM_DATA_DIR, or DATABASE_URL for the distributed profile).`);
   return { profile: 'embedded', dataDir };

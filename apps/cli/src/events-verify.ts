@@ -13,10 +13,9 @@ import {
   type ChainVerification,
   type SignedHeadClaims,
 } from '@arbor/application';
-import { resolve } from 'node:path';
 import { ChainFileReader, checkpointLinesOf, LinesOutOfOrder } from './chain-file';
 import { CliError, type CliIo } from './cli-io';
-import { openEventLogForReading } from './deployment';
+import { dataDirOf, openEventLogForReading } from './deployment';
 import type { ProgressOut } from './rebuild';
 
 export const EVENTS_VERIFY_USAGE = `arbor events verify [--json] [--jwks JWKS.json]
@@ -159,8 +158,7 @@ export function readJwks(file: string): { keys?: unknown } {
 /** The embedded profile's own public keys (IAM_DATA_DIR/keys), when the directory is there; nothing is created. */
 function localJwks(env: NodeJS.ProcessEnv): { keys: unknown[] } | undefined {
   if (env.DATABASE_URL) return undefined;
-  const dataDir = resolve(env.IAM_DATA_DIR || './data');
-  const jwks = readPublicJwks(dataDir);
+  const jwks = readPublicJwks(dataDirOf(env));
   return jwks.keys.length === 0 ? undefined : jwks;
 }
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KEY_PUBLICATION_LEAD_MS, SigningKeyRing } from '@arbor/application';
 import { CliError, type CliIo } from './cli-io';
+import { dataDirOf } from './deployment';
 
 export const KEYS_ROTATE_USAGE = 'arbor keys rotate [--now]';
 
@@ -21,10 +22,7 @@ export async function keysRotate(io: CliIo): Promise<void> {
   } catch (e) {
     throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${KEYS_ROTATE_USAGE}`);
   }
-  const dataDir = resolve(io.env.IAM_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'keys')))
-    throw new CliError(`No signing keys in ${dataDir}/keys (set IAM_DATA_DIR to the servers' data directory).`);
-  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  const { dataDir, keys } = existingKeys(io.env);
   const key = keys.rotate(now ? Date.now() : Date.now() + KEY_PUBLICATION_LEAD_MS);
   io.out(
     `New signing key ${key.kid}: in the JWKS within a minute, signing from ${new Date(key.activeFrom).toISOString()}` +
@@ -42,10 +40,7 @@ export const KEYS_REVOKE_USAGE = 'arbor keys revoke KID';
  */
 export async function keysRevoke(io: CliIo): Promise<void> {
   if (io.args.length !== 1 || io.args[0].startsWith('-')) throw new CliError(`Usage: ${KEYS_REVOKE_USAGE}`);
-  const dataDir = resolve(io.env.IAM_DATA_DIR || './data');
-  if (!existsSync(join(dataDir, 'keys')))
-    throw new CliError(`No signing keys in ${dataDir}/keys (set IAM_DATA_DIR to the servers' data directory).`);
-  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  const { dataDir, keys } = existingKeys(io.env);
   try {
     keys.revoke(io.args[0]);
   } catch (e) {
@@ -55,4 +50,12 @@ export async function keysRevoke(io: CliIo): Promise<void> {
     `Revoked signing key ${io.args[0]}: it is deleted, leaves the JWKS, and what it signed no longer verifies ` +
       `(${keys.all().length} keys left in ${join(dataDir, 'keys')}).`,
   );
+}
+
+/** The key ring of IAM_DATA_DIR/keys, which must exist (a CLI never makes the first key: the servers do). */
+function existingKeys(env: NodeJS.ProcessEnv): { dataDir: string; keys: SigningKeyRing } {
+  const dataDir = dataDirOf(env);
+  if (!existsSync(join(dataDir, 'keys')))
+    throw new CliError(`No signing keys in ${dataDir}/keys (set IAM_DATA_DIR to the servers' data directory).`);
+  return { dataDir, keys: SigningKeyRing.loadOrCreate(dataDir) };
 }

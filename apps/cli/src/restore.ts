@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   encodeChainHash,
@@ -11,6 +11,7 @@ import {
 import { openSqliteEventStoreReadOnly, restoreSqliteEventLog } from '@arbor/sqlite';
 import { ChainFileReader, checkpointLinesOf } from './chain-file';
 import { CliError, type CliIo } from './cli-io';
+import { dataDirOf } from './deployment';
 import { CHAIN_BROKEN_EXIT, readJwks, reportIsValid, sentenceOf, verifyExportFile } from './events-verify';
 
 export const RESTORE_USAGE = 'arbor restore --file EXPORT.ndjson [--jwks JWKS.json [--signed-head JWS]]';
@@ -42,7 +43,7 @@ export async function restore(io: CliIo): Promise<number> {
   if (io.env.DATABASE_URL)
     throw new CliError("arbor restore writes the embedded profile's log (IAM_DATA_DIR); unset DATABASE_URL.");
   if (!existsSync(values.file)) throw new CliError(`No export at ${values.file}.`);
-  const dataDir = resolve(io.env.IAM_DATA_DIR || './data');
+  const dataDir = dataDirOf(io.env);
   const log = join(dataDir, 'events.sqlite');
   if (existsSync(log))
     throw new CliError(`${dataDir} already holds an event log: restore into an empty data directory.`);

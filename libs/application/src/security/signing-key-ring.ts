@@ -170,11 +170,7 @@ export function readPublicJwks(dataDir: string): { keys: SigningKey['publicJwk']
   const dir = join(dataDir, 'keys');
   if (!existsSync(dir)) return { keys: [] };
   return {
-    keys: listKeyFiles(dir).map((f) => {
-      const jwk = createPublicKey(createPrivateKey(readFileSync(join(dir, f), 'utf8'))).export({ format: 'jwk' });
-      const kid = thumbprint(jwk);
-      return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' as const };
-    }),
+    keys: listKeyFiles(dir).map((f) => publicJwkOf(publicKeyOfFile(join(dir, f)))),
   };
 }
 
@@ -211,22 +207,28 @@ function createKeyFile(dir: string, activeFrom: number): string {
   return name;
 }
 
-const thumbprintOfFile = (file: string): string =>
-  thumbprint(createPublicKey(createPrivateKey(readFileSync(file, 'utf8'))).export({ format: 'jwk' }));
+const publicKeyOfFile = (file: string): KeyObject => createPublicKey(createPrivateKey(readFileSync(file, 'utf8')));
+
+const thumbprintOfFile = (file: string): string => publicJwkOf(publicKeyOfFile(file)).kid;
+
+/** The JWKS entry of a public key, its kid the RFC 7638 thumbprint. */
+function publicJwkOf(publicKey: KeyObject): SigningKey['publicJwk'] {
+  const jwk = publicKey.export({ format: 'jwk' });
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid: thumbprint(jwk), alg: 'ES256', use: 'sig' };
+}
 
 function loadKey(file: string): SigningKey {
   if (!existsSync(file)) throw new Error(`Signing key ${file} disappeared`);
   chmodSync(file, 0o600);
   const privateKey = createPrivateKey(readFileSync(file, 'utf8'));
   const publicKey = createPublicKey(privateKey);
-  const jwk = publicKey.export({ format: 'jwk' });
-  const kid = thumbprint(jwk);
+  const publicJwk = publicJwkOf(publicKey);
   return {
-    kid,
+    kid: publicJwk.kid,
     alg: 'ES256',
     privateKey,
     publicKey,
-    publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' },
+    publicJwk,
     activeFrom: Number(KEY_FILE.exec(basename(file))?.[1] ?? 0),
   };
 }

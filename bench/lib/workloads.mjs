@@ -123,7 +123,7 @@ export function workloads(s, t, opts) {
   const PREPARED_BODIES = 1000;
   const prepared = (make) => Array.from({ length: PREPARED_BODIES }, (_, i) => make(i));
   /** A single AuthZEN evaluation workload over the seed's leaf pairs, with `context` when given. */
-  const evaluation = (name, context) => {
+  const evaluation = (name, context, query = '') => {
     const bodies = s.evaluationPairs.map((p) =>
       JSON.stringify({
         subject: { type: 'user', id: p.userId },
@@ -134,11 +134,11 @@ export function workloads(s, t, opts) {
     );
     return {
       name,
-      what: `POST /access/v1/evaluation: a depth-3 member on a depth-${s.stats.maxDepth} leaf below (inherited), admin bearer${context ? `, context ${JSON.stringify(context)}` : ''}`,
+      what: `POST /access/v1/evaluation${query}: a depth-3 member on a depth-${s.stats.maxDepth} leaf below (inherited), admin bearer${context ? `, context ${JSON.stringify(context)}` : ''}`,
       expect: context?.explain ? /"decision":true,"context":\{"explanation"/ : /"decision":true/,
       req: auth({
         method: 'POST',
-        path: '/access/v1/evaluation',
+        path: `/access/v1/evaluation${query}`,
         headers: { 'content-type': 'application/json' },
         setupRequest: (r) => ((r.body = rand(bodies)), r),
       }),
@@ -196,6 +196,24 @@ export function workloads(s, t, opts) {
       }),
     },
     {
+      // Point in time from the temporal read model (issue 14): a random organization's children as of the seed's
+      // last position (most organizations are leaves or small subtrees), and the depth-mid subtree whole.
+      name: 'children_as_of',
+      what: `GET /orgs/{id}/children?asOfPosition=${s.stats.events} (temporal read model), random among ${s.orgIds.length}`,
+      expect: /"items":\[/,
+      req: auth({
+        method: 'GET',
+        path: '/',
+        setupRequest: (r) => ((r.path = `/api/v1/orgs/${rand(s.orgIds)}/children?asOfPosition=${s.stats.events}`), r),
+      }),
+    },
+    {
+      name: 'children_mid_as_of',
+      what: `GET /orgs/{depth-${s.midDepth} org}/children?depth=all&asOfPosition=${s.stats.events} (first page)`,
+      expect: /"items":\[\{/,
+      req: auth({ method: 'GET', path: `/api/v1/orgs/${s.midId}/children?depth=all&asOfPosition=${s.stats.events}` }),
+    },
+    {
       name: 'children_root',
       what: 'GET /orgs/{root}/children?depth=all (first page)',
       expect: /"items":\[\{/,
@@ -231,6 +249,8 @@ export function workloads(s, t, opts) {
     // The same question, explained: what an explanation costs when asked for (unasked, `decide` returns before
     // any of its work: libs/api/src/access-evaluation.unit.spec.ts).
     evaluation('evaluation_leaf_explained', { explain: true }),
+    // The same question as of the seed's last position: decided over the temporal read model (issue 14).
+    evaluation('evaluation_leaf_as_of', undefined, `?asOfPosition=${s.stats.events}`),
     {
       name: 'evaluations_batch_20',
       what: `POST /access/v1/evaluations: 20 evaluations (leaf pairs as above) in one request`,

@@ -6,17 +6,20 @@ import {
   isOwnerLevel,
   isPermission,
   membershipStreamId,
+  type Role,
   type RoleDefinition,
   type StoredEvent,
 } from '@arbor/domain';
 import {
   RequestAccessFacts,
+  accessPolicyAt,
   type AccessPolicy,
   type AccessQuestionKey,
   type ClientView,
   type OrgRef,
   type PermissionHolder,
   type Principal,
+  type UserView,
 } from '@arbor/application';
 import type { ApiContext } from './api-context';
 import type { AuthzenSubject } from './authzen-schemas';
@@ -74,22 +77,38 @@ interface ResolvedSubject {
   client?: ClientView;
 }
 
-async function resolveSubject(
-  ctx: ApiContext,
-  state: DecisionState,
-  subject: AuthzenSubject,
-): Promise<ResolvedSubject | undefined> {
+async function resolveSubject(view: DecisionView, subject: AuthzenSubject): Promise<ResolvedSubject | undefined> {
   if (subject.type === 'user') {
-    const user = await state.facts.user(subject.id);
+    const user = await view.user(subject.id);
     if (!user || user.status !== 'active') return undefined;
     return { holder: { type: 'user', id: subject.id, platformAdmin: user.platformAdmin } };
   }
-  const client = await ctx.readModels.clients.getByClientId(subject.id);
+  const client = await view.clientByClientId(subject.id);
   if (!client) return undefined;
   return {
     holder: { type: 'client', orgId: client.orgId, grants: client.scopes.filter(isPermission), roles: client.roles },
     client,
   };
+}
+
+/**
+ * What a decision reads of its subject and of the tree: the present read models, or the temporal read model at a
+ * past position (issue 14, point in time: `?asOf=`/`?asOfPosition=`). The caller rule is always today's (who may
+ * ask about the past is decided by today's grants, contract section 8); the subject's grants are the view's.
+ */
+export interface DecisionView {
+  /** The policy deciding the subject's grants (the request's, or one over the facts and roles of then). */
+  policy: AccessPolicy<OrgRef>;
+  /** The past position, or undefined for the present. */
+  at?: number;
+  user(userId: string): Promise<{ status: UserView['status']; platformAdmin: boolean } | undefined>;
+  clientByClientId(clientId: string): Promise<ClientView | undefined>;
+  /** Whether the organization exists (there, then). */
+  orgExists(orgId: string): Promise<boolean>;
+  /** Ancestor ids, root first. */
+  ancestorIds(orgId: string): Promise<string[]>;
+  /** The roles of a confirmed direct membership; undefined for none. */
+  membershipRoles(orgId: string, userId: string): Promise<Role[] | undefined>;
 }
 
 /**
@@ -99,9 +118,41 @@ async function resolveSubject(
  */
 export interface DecisionState {
   facts: RequestAccessFacts;
+  /** Today's policy over the request's facts: the caller rule. */
   policy: AccessPolicy<OrgRef>;
+  /** Where the subject's grants are read (the present, through `policy`, unless a past was asked). */
+  view: DecisionView;
   /** By subject type, then id. */
   subjects: Map<string, Map<string, Promise<ResolvedSubject | undefined>>>;
+}
+
+/** The present as a DecisionView: the request's facts and policy, the read models. */
+function presentView(ctx: ApiContext, facts: RequestAccessFacts, policy: AccessPolicy<OrgRef>): DecisionView {
+  return {
+    policy,
+    user: (userId) => facts.user(userId),
+    clientByClientId: (clientId) => ctx.readModels.clients.getByClientId(clientId),
+    orgExists: async (orgId) => (await facts.org(orgId)) !== undefined,
+    ancestorIds: async (orgId) => (await ctx.readModels.orgs.parents(orgId)).map((o) => o.id),
+    membershipRoles: async (orgId, userId) => (await ctx.readModels.memberships.get(orgId, userId))?.roles,
+  };
+}
+
+/** The past at `at` as a DecisionView: the temporal read model, and a policy over its facts and role definitions. */
+async function pastView(ctx: ApiContext, at: number): Promise<DecisionView> {
+  const history = ctx.readModels.history;
+  return {
+    policy: await accessPolicyAt(history, at),
+    at,
+    user: (userId) => history.user(userId, at),
+    clientByClientId: (clientId) => history.clientByClientId(clientId, at),
+    orgExists: async (orgId) => (await history.org(orgId, at)) !== undefined,
+    ancestorIds: async (orgId) => (await history.parents(orgId, at)).map((o) => o.id),
+    membershipRoles: async (orgId, userId) => {
+      const m = await history.membership(orgId, userId, at);
+      return m === undefined || m.pending ? undefined : m.roles;
+    },
+  };
 }
 
 /**
@@ -113,6 +164,7 @@ export async function decisionState(
   ctx: ApiContext,
   principal: Principal,
   questions: ReadonlyArray<Pick<Question, 'subject' | 'orgId'>>,
+  past?: number,
 ): Promise<DecisionState> {
   const facts = new RequestAccessFacts(ctx.readModels.memberships, ctx.policy.facts);
   const pairs: AccessQuestionKey[] = [];
@@ -122,7 +174,9 @@ export async function decisionState(
     if (callerAsks) pairs.push({ userId: principal.id, orgId: q.orgId });
   }
   await facts.load(pairs);
-  return { facts, policy: ctx.policy.over(facts), subjects: new Map() };
+  const policy = ctx.policy.over(facts);
+  const view = past === undefined ? presentView(ctx, facts, policy) : await pastView(ctx, past);
+  return { facts, policy, view, subjects: new Map() };
 }
 
 /** One question: may `subject` do `action` on organization `orgId`? */
@@ -152,30 +206,47 @@ export async function decide(
   position: number,
   state: DecisionState,
 ): Promise<Decision> {
-  await state.policy.requireMayAsk(principal, q.subject, q.orgId);
-  const resolved = await subjectOf(ctx, state, q.subject);
-  const held = resolved ? await state.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
+  await mayAsk(state, principal, q.subject, q.orgId);
+  const resolved = await subjectOf(state, q.subject);
+  const held = resolved ? await state.view.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
   const decision = (held as ReadonlySet<string>).has(q.action);
   if (!q.explain) return { decision };
-  return { decision, context: { explanation: await explain(ctx, q, resolved, decision, position) } };
+  return { decision, context: { explanation: await explain(ctx, state.view, q, resolved, decision, position) } };
+}
+
+/**
+ * The caller rule (today's, AccessPolicy.requireMayAsk), and for a past question the organization must have
+ * existed then: 404 otherwise, as a read of that past (contract section 8).
+ */
+async function mayAsk(state: DecisionState, principal: Principal, subject: AuthzenSubject, orgId: string) {
+  await state.policy.requireMayAsk(principal, subject, orgId);
+  const at = state.view.at;
+  if (at !== undefined && !(await state.view.orgExists(orgId)))
+    throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} did not exist at log position ${at}.`);
 }
 
 /** The subject, resolved once per request (keyed by type, then id: no concatenated key to hash per question). */
-function subjectOf(ctx: ApiContext, state: DecisionState, subject: AuthzenSubject) {
+function subjectOf(state: DecisionState, subject: AuthzenSubject) {
   let ofType = state.subjects.get(subject.type);
   if (ofType === undefined) state.subjects.set(subject.type, (ofType = new Map()));
   let resolving = ofType.get(subject.id);
-  if (!resolving) ofType.set(subject.id, (resolving = resolveSubject(ctx, state, subject)));
+  if (!resolving) ofType.set(subject.id, (resolving = resolveSubject(state.view, subject)));
   return resolving;
 }
 
-/** The actions (permissions) the subject holds on the organization, in canonical order. */
-export async function permittedActions(ctx: ApiContext, principal: Principal, subject: AuthzenSubject, orgId: string) {
-  const state = await decisionState(ctx, principal, [{ subject, orgId }]);
-  await state.policy.requireMayAsk(principal, subject, orgId);
-  const resolved = await subjectOf(ctx, state, subject);
+/** The actions (permissions) the subject holds on the organization (at `past`, if given), in canonical order. */
+export async function permittedActions(
+  ctx: ApiContext,
+  principal: Principal,
+  subject: AuthzenSubject,
+  orgId: string,
+  past?: number,
+) {
+  const state = await decisionState(ctx, principal, [{ subject, orgId }], past);
+  await mayAsk(state, principal, subject, orgId);
+  const resolved = await subjectOf(state, subject);
   if (!resolved) return [];
-  const held = await state.policy.heldBy(resolved.holder, orgId);
+  const held = await state.view.policy.heldBy(resolved.holder, orgId);
   const builtIn = PERMISSIONS.filter((p) => held.has(p));
   const others = [...(held as ReadonlySet<string>)].filter((p) => !isPermission(p)).sort();
   return [...builtIn, ...others];
@@ -189,6 +260,7 @@ export async function permittedActions(ctx: ApiContext, principal: Principal, su
  */
 async function explain(
   ctx: ApiContext,
+  view: DecisionView,
   q: Question,
   resolved: ResolvedSubject | undefined,
   decision: boolean,
@@ -197,8 +269,10 @@ async function explain(
   if (!resolved)
     return { reason: 'unknown_subject', missing: q.action, detail: `No active ${q.subject.type} ${q.subject.id}.` };
   const holder = resolved.holder;
+  const policy = view.policy;
   if (!decision) {
-    const outside = holder.type === 'client' && !(await ctx.policy.isWithin(q.orgId, holder.orgId));
+    const outside =
+      holder.type === 'client' && q.orgId !== holder.orgId && !(await view.ancestorIds(q.orgId)).includes(holder.orgId);
     return {
       reason: outside ? 'outside_client_subtree' : 'not_granted',
       missing: q.action,
@@ -208,15 +282,15 @@ async function explain(
     };
   }
   if (holder.type === 'user' && holder.platformAdmin) return { grants: [{ kind: 'platform_admin' }] };
-  if (resolved.client) return { grants: await clientGrants(ctx, q, resolved.client, position) };
+  if (resolved.client) return { grants: await clientGrants(ctx, policy, q, resolved.client, position) };
   const userId = q.subject.id;
-  const chain = [...(await ctx.readModels.orgs.parents(q.orgId)).map((o) => o.id), q.orgId];
+  const chain = [...(await view.ancestorIds(q.orgId)), q.orgId];
   const grants: Record<string, unknown>[] = [];
   for (const orgId of chain) {
-    const membership = await ctx.readModels.memberships.get(orgId, userId);
-    if (!membership) continue;
-    const giving = membership.roles.filter(
-      (r) => ctx.policy.roleReaches(r, orgId, q.orgId) && givesOnPermit(ctx.policy.roles.get(r), q.action),
+    const roles = await view.membershipRoles(orgId, userId);
+    if (!roles) continue;
+    const giving = roles.filter(
+      (r) => policy.roleReaches(r, orgId, q.orgId) && givesOnPermit(policy.roles.get(r), q.action),
     );
     if (giving.length === 0) continue;
     const event = eventRef(
@@ -243,6 +317,7 @@ async function explain(
  */
 async function clientGrants(
   ctx: ApiContext,
+  policy: AccessPolicy<OrgRef>,
   q: Question,
   client: ClientView,
   position: number,
@@ -258,7 +333,7 @@ async function clientGrants(
       event: eventRef(lastSetting(stream, 'scopes', position)),
     });
   for (const roleId of client.roles) {
-    const role = ctx.policy.roles.get(roleId);
+    const role = policy.roles.get(roleId);
     const reaches = role !== undefined && (role.appliesTo === 'subtree' || client.orgId === q.orgId);
     if (reaches && givesOnPermit(role, q.action))
       grants.push({

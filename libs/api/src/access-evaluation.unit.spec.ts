@@ -15,9 +15,24 @@ const ctx = new Proxy({} as ApiContext, {
     throw new Error(`the context's ${String(name)} was read`);
   },
 });
+const policy = { requireMayAsk: async () => undefined, heldBy: async () => new Set(['orgs:read']) };
 const state = {
   facts: { user: async () => ({ status: 'active', platformAdmin: false }) },
-  policy: { requireMayAsk: async () => undefined, heldBy: async () => new Set(['orgs:read']) },
+  policy,
+  // The view's explanation reads (the tree, memberships) are recorded as the context's are.
+  view: new Proxy(
+    { policy, at: undefined, user: async () => ({ status: 'active', platformAdmin: false }) } as Record<
+      string,
+      unknown
+    >,
+    {
+      get: (target, name) => {
+        if (name in target) return target[name as string];
+        touched.push(`view.${String(name)}`);
+        throw new Error(`the view's ${String(name)} was read`);
+      },
+    },
+  ),
   subjects: new Map(),
 } as unknown as DecisionState;
 const admin: Principal = { type: 'user', id: 'usr_admin', platformAdmin: true } as Principal;
@@ -39,6 +54,6 @@ it('decides without explain from the request state alone: nothing an explanation
 });
 
 it('reads for the explanation only when asked (the same question, explained, goes to the context)', async () => {
-  await expect(decide(ctx, admin, question(true), 7, state)).rejects.toThrow(/the context's readModels was read/);
-  expect(touched).toContain('readModels');
+  await expect(decide(ctx, admin, question(true), 7, state)).rejects.toThrow(/the view's ancestorIds was read/);
+  expect(touched).toContain('view.ancestorIds');
 });

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import { IamError } from '@arbor/domain';
+import { IamError, isIamError } from '@arbor/domain';
 import { positionAtInstant, type Principal } from '@arbor/application';
 import type { Permission } from '@arbor/domain';
 import type { ApiContext } from './api-context';
 import { instantOf } from './instants';
+import { decisionPosition } from './access-evaluation';
 
 /** The query of a read that may be asked about the past (contract section 8, point in time). */
 export const asOfQuery = {
@@ -70,3 +71,51 @@ export async function pointInTime(
 /** 404 for an organization that did not exist at `position`. */
 export const notThen = (orgId: string, position: number): IamError =>
   new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} did not exist at log position ${position}.`);
+
+/**
+ * pointInTime for reads answered from the temporal read model (ReadModels.history): the same checks, then, for a
+ * past read, waits until the read models hold that position (the distributed projector may lag the log; bounded
+ * as an access decision's `min_position`, else 503 with Retry-After). The history answers only positions the read
+ * models have reached.
+ */
+export async function historyPointInTime(
+  ctx: ApiContext,
+  principal: Principal,
+  query: { asOf?: string; asOfPosition?: number },
+  permission: Permission,
+  require: () => Promise<unknown>,
+): Promise<number | undefined> {
+  const position = await pointInTime(ctx, principal, query, permission, require);
+  if (position !== undefined) await decisionPosition(ctx, position, '/query/asOfPosition');
+  return position;
+}
+
+/**
+ * The past organizations a caller who is not a platform admin is shown, by today's grants (contract section 8):
+ * those still related now to the organization asked about (`relatedNow`: still below or above it), or readable now
+ * by the caller. One that has left for another tenant's tree since, or been deleted, is left out, so the past does
+ * not show a caller more than the present would.
+ */
+export async function shownByTodaysGrants<T extends { id: string }>(
+  ctx: ApiContext,
+  principal: Principal,
+  items: T[],
+  relatedNow: (orgId: string) => Promise<boolean>,
+): Promise<T[]> {
+  if (ctx.policy.isPlatformAdmin(principal)) return items;
+  const shown: T[] = [];
+  for (const item of items) {
+    const readable =
+      (await relatedNow(item.id)) ||
+      (await ctx.policy.requireOnOrg(principal, 'orgs:read', item.id).then(
+        () => true,
+        (e: unknown) => {
+          // Not the caller's to see: left out. Anything else (a storage fault) is the answer's.
+          if (isIamError(e) && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN')) return false;
+          throw e;
+        },
+      ));
+    if (readable) shown.push(item);
+  }
+  return shown;
+}

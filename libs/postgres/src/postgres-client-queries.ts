@@ -3,10 +3,10 @@ import type { Pool } from 'pg';
 import { afterId, emptyPage, hasNul, isPgText, pageLimit, toPage, type IdKeyset } from './read-model-page-cursor';
 import { SqlParams, type ReadModelSql } from './read-models-schema';
 
-const CLIENT_COLUMNS =
+export const CLIENT_COLUMNS =
   'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version, cl.roles, cl.roles_granted_by_event_id, cl.roles_granted_by_position';
 
-interface ClientRow {
+export interface ClientRow {
   id: string;
   client_id: string;
   name: string;
@@ -22,7 +22,7 @@ interface ClientRow {
   roles_granted_by_position: string | null;
 }
 
-const toClientView = (row: ClientRow): ClientView => ({
+export const toClientView = (row: ClientRow): ClientView => ({
   id: row.id,
   clientId: row.client_id,
   name: row.name,

@@ -17,7 +17,7 @@ import { SqlParams, type ReadModelSql } from './read-models-schema';
 const ORG_USER_COLUMNS =
   'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version, m.pending, u.version AS user_version';
 
-interface OrgUserRow {
+export interface OrgUserRow {
   org_id: string;
   user_id: string;
   email: string | null;
@@ -31,7 +31,7 @@ interface OrgUserRow {
   user_version: number;
 }
 
-const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
+export const toOrgUserView = (row: OrgUserRow): OrgUserView => ({
   orgId: row.org_id,
   userId: row.user_id,
   email: row.email,

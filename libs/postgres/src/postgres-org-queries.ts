@@ -16,16 +16,16 @@ import { ORG_COLUMNS, toOrgView, type OrgRow } from './read-model-rows';
 import { SqlParams, type ReadModelSql } from './read-models-schema';
 
 /** Keyset of `children`: the last row's position in (distance, name key, id) order (as in the SQLite adapter). */
-interface ChildrenKeyset {
+export interface ChildrenKeyset {
   d: number;
   k: string;
   i: string;
 }
 
 /** Deeper than any tree can be, and still an `integer`: "all descendants" as a depth bound. */
-const ANY_DEPTH = 2 ** 31 - 1;
+export const ANY_DEPTH = 2 ** 31 - 1;
 
-const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
+export const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
   isRecord(v) &&
   Number.isSafeInteger(v.d) &&
   (v.d as number) >= 1 &&

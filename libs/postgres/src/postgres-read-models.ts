@@ -4,6 +4,7 @@ import { PostgresAccessSearchQueries } from './postgres-access-search-queries';
 import { PostgresClientQueries } from './postgres-client-queries';
 import { PostgresMembershipQueries } from './postgres-membership-queries';
 import { PostgresOrgQueries } from './postgres-org-queries';
+import { PostgresHistoryQueries } from './postgres-history-queries';
 import { PostgresRoleQueries } from './postgres-role-queries';
 import { PostgresUserQueries } from './postgres-user-queries';
 import { ReadModelProjection } from './read-model-projection';
@@ -40,6 +41,7 @@ export class PostgresReadModels implements ReadModels {
   readonly memberships: PostgresMembershipQueries;
   readonly search: PostgresAccessSearchQueries;
   readonly roles: PostgresRoleQueries;
+  readonly history: PostgresHistoryQueries;
   readonly clients: PostgresClientQueries;
   /** The NOTIFY channel of this schema's checkpoint. */
   readonly channel: string;
@@ -65,6 +67,7 @@ export class PostgresReadModels implements ReadModels {
     this.clients = new PostgresClientQueries(pool, this.sql);
     this.search = new PostgresAccessSearchQueries(pool, this.sql);
     this.roles = new PostgresRoleQueries(pool, this.sql);
+    this.history = new PostgresHistoryQueries(pool, this.sql);
     this.projection = new ReadModelProjection(this.sql);
     const checkpoint = this.sql.table('checkpoint');
     this.getCheckpoint = `SELECT position FROM ${checkpoint} WHERE name = $1`;

@@ -3,10 +3,10 @@ import type { Pool } from 'pg';
 import { hasNul } from './read-model-page-cursor';
 import { ROLE_CATALOG_CHECKPOINT, type ReadModelSql } from './read-models-schema';
 
-const ROLE_COLUMNS =
+export const ROLE_COLUMNS =
   'r.id, r.org_id, r.name, r.description, r.permissions, r.applies_to, r.created_at, r.updated_at, r.version';
 
-interface RoleRow {
+export interface RoleRow {
   id: string;
   org_id: string;
   name: string;
@@ -19,7 +19,7 @@ interface RoleRow {
   version: number;
 }
 
-const toRoleView = (row: RoleRow): RoleView => ({
+export const toRoleView = (row: RoleRow): RoleView => ({
   id: row.id,
   orgId: row.org_id,
   name: row.name,
@@ -31,9 +31,9 @@ const toRoleView = (row: RoleRow): RoleView => ({
   version: row.version,
 });
 
-const PERMISSION_COLUMNS = 'p.name, p.org_id, p.description, p.created_at, p.updated_at, p.version';
+export const PERMISSION_COLUMNS = 'p.name, p.org_id, p.description, p.created_at, p.updated_at, p.version';
 
-interface PermissionRow {
+export interface PermissionRow {
   name: string;
   org_id: string;
   description: string;
@@ -42,7 +42,7 @@ interface PermissionRow {
   version: number;
 }
 
-const toPermissionView = (row: PermissionRow): ApplicationPermissionView => ({
+export const toPermissionView = (row: PermissionRow): ApplicationPermissionView => ({
   name: row.name,
   orgId: row.org_id,
   description: row.description,

@@ -12,11 +12,13 @@ import {
   type RolesGrantedBy,
   type ReadModelEngine,
   type UserStatusChange,
+  type VersionedRow,
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { PoolClient } from 'pg';
 import { projectionStatements, type ProjectionStatements } from './read-model-statements';
 import type { ReadModelSql } from './read-models-schema';
+import { versionStatements, versionValues } from './version-statements';
 
 /**
  * Applies events to the read-model tables through the shared projection (`projectEventAsync` in
@@ -25,14 +27,16 @@ import type { ReadModelSql } from './read-models-schema';
  */
 export class ReadModelProjection {
   private readonly statements: ProjectionStatements;
+  private readonly versions: ReturnType<typeof versionStatements>;
 
   constructor(private readonly sql: ReadModelSql) {
     this.statements = projectionStatements(sql);
+    this.versions = versionStatements(sql);
   }
 
   /** Applies one event on the transaction's client; unknown types are ignored (the caller still advances). */
   apply(db: PoolClient, event: ProjectableEvent): Promise<void> {
-    return projectEventAsync(new PostgresReadModelEngine(this.sql, this.statements, db), event);
+    return projectEventAsync(new PostgresReadModelEngine(this.sql, this.statements, this.versions, db), event);
   }
 }
 
@@ -41,6 +45,7 @@ class PostgresReadModelEngine implements ReadModelEngine {
   constructor(
     private readonly sql: ReadModelSql,
     private readonly s: ProjectionStatements,
+    private readonly versions: ReturnType<typeof versionStatements>,
     private readonly db: PoolClient,
   ) {}
 
@@ -191,6 +196,10 @@ class PostgresReadModelEngine implements ReadModelEngine {
 
   async setRoleCatalogPosition(position: number): Promise<void> {
     await this.run(this.s.setCatalogPosition, [position]);
+  }
+
+  async recordVersion(row: VersionedRow, position: number): Promise<void> {
+    await this.run(this.versions[row.kind], versionValues(row, position));
   }
 
   private async run(text: string, values: unknown[]): Promise<void> {

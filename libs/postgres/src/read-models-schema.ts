@@ -129,6 +129,91 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
   );
   CREATE INDEX IF NOT EXISTS application_permissions_name ON ${s}.application_permissions (name, org_id);
   `,
+  // Migration "temporal-read-model" (issue 14, point in time): one version per change of each row, valid over
+  // the log positions [valid_from, valid_to) (valid_to 9007199254740991 while open; see HistoryQueries), as the
+  // SQLite adapter's migration 11. Empties every read model and the checkpoint: the projector rebuilds from the
+  // log, so the versions cover all of it.
+  (s) => `
+  TRUNCATE ${s}.checkpoint, ${s}.orgs, ${s}.org_closure, ${s}.users, ${s}.memberships, ${s}.clients, ${s}.roles,
+    ${s}.application_permissions;
+  CREATE TABLE ${s}.org_versions (
+    org_id TEXT COLLATE "C" NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    name_key TEXT COLLATE "C" NOT NULL,
+    parent_id TEXT COLLATE "C",
+    description TEXT,
+    metadata JSONB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, valid_from)
+  );
+  CREATE INDEX org_versions_parent ON ${s}.org_versions (parent_id, valid_from, valid_to);
+  CREATE TABLE ${s}.user_versions (
+    user_id TEXT COLLATE "C" NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    platform_admin BOOLEAN NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (user_id, valid_from)
+  );
+  CREATE TABLE ${s}.membership_versions (
+    org_id TEXT COLLATE "C" NOT NULL,
+    user_id TEXT COLLATE "C" NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT NOT NULL,
+    roles JSONB NOT NULL,
+    pending BOOLEAN NOT NULL,
+    added_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id, valid_from)
+  );
+  CREATE INDEX membership_versions_user ON ${s}.membership_versions (user_id, org_id, valid_from);
+  CREATE TABLE ${s}.client_versions (
+    id TEXT COLLATE "C" NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT NOT NULL,
+    client_id TEXT COLLATE "C" NOT NULL,
+    name TEXT NOT NULL,
+    org_id TEXT COLLATE "C" NOT NULL,
+    scopes JSONB NOT NULL,
+    roles JSONB NOT NULL,
+    roles_granted_by_event_id TEXT,
+    roles_granted_by_position BIGINT,
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (id, valid_from)
+  );
+  CREATE INDEX client_versions_client_id ON ${s}.client_versions (client_id, valid_from);
+  CREATE TABLE ${s}.role_versions (
+    id TEXT COLLATE "C" NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT NOT NULL,
+    org_id TEXT COLLATE "C" NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    permissions JSONB NOT NULL,
+    applies_to TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (id, valid_from)
+  );
+  CREATE TABLE ${s}.application_permission_versions (
+    org_id TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT NOT NULL,
+    description TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, name, valid_from)
+  );
+  `,
 ];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */
@@ -141,6 +226,12 @@ export const READ_MODEL_TABLES = [
   'clients',
   'roles',
   'application_permissions',
+  'org_versions',
+  'user_versions',
+  'membership_versions',
+  'client_versions',
+  'role_versions',
+  'application_permission_versions',
 ] as const;
 
 /** The checkpoint row of the projector: one per schema, locked by every `apply`. */

@@ -86,9 +86,10 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
     for (const history of HISTORIES) {
       const { rows } = await pool.query(`SELECT version FROM ${s}.${history}`);
       // Recorded at 1; then each store's later migrations run (read models 2: users_platform_admin, 3:
-      // client-credential roles; token store 2: refresh-token org_id; event store 2: the hash chain, 3: its checkpoints).
+      // client-credential roles; 5: the temporal read model; token store 2: refresh-token org_id; event store 2: the
+      // hash chain, 3: its checkpoints).
       const LATER: Record<string, number[]> = {
-        read_models_migrations: [2, 3, 4],
+        read_models_migrations: [2, 3, 4, 5],
         token_store_migrations: [2],
         schema_migrations: [2, 3],
       };
@@ -99,7 +100,9 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
       SELECT (SELECT count(*) FROM ${s}.orgs)::int AS orgs, (SELECT position FROM ${s}.checkpoint)::int AS checkpoint,
         (SELECT count(*) FROM ${s}.refresh_tokens)::int AS tokens, (SELECT count(*) FROM ${s}.secret_data_keys)::int AS keys,
         (SELECT points FROM ${s}.login_throttle) AS points, (SELECT position FROM ${s}.publisher_checkpoint)::int AS published`);
-    expect(kept.rows[0]).toEqual({ orgs: 1, checkpoint: 41, tokens: 1, keys: 1, points: 3, published: 40 });
+    // The read models alone are emptied, checkpoint included, by the temporal read model's migration (5): the
+    // projector rebuilds them from the log, so the versions cover all of it. Everything else is kept.
+    expect(kept.rows[0]).toEqual({ orgs: 0, checkpoint: null, tokens: 1, keys: 1, points: 3, published: 40 });
 
     // Migration 1 is today's schema exactly: a new database gets the same tables, columns and indexes.
     const fresh = schema('mig_fresh');

@@ -12,10 +12,12 @@ import {
   type RolesGrantedBy,
   type SyncReadModelEngine,
   type UserStatusChange,
+  type VersionedRow,
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { prepareProjectionStatements, type ProjectionStatements } from './read-model-statements';
+import { VersionStatements } from './version-statements';
 
 /**
  * The SQLite engine of the shared read-model projection (`projectEventSync` in @arbor/application decides
@@ -24,9 +26,11 @@ import { prepareProjectionStatements, type ProjectionStatements } from './read-m
  */
 export class ReadModelProjection implements SyncReadModelEngine {
   private readonly s: ProjectionStatements;
+  private readonly versions: VersionStatements;
 
   constructor(db: SqliteDatabase) {
     this.s = prepareProjectionStatements(db);
+    this.versions = new VersionStatements(db);
   }
 
   /** Applies one event; unknown types are ignored (the caller still advances the checkpoint). */
@@ -207,6 +211,10 @@ export class ReadModelProjection implements SyncReadModelEngine {
 
   setRoleCatalogPosition(position: number): void {
     this.s.setCatalogPosition.run(position);
+  }
+
+  recordVersion(row: VersionedRow, position: number): void {
+    this.versions.record(row, position);
   }
 }
 

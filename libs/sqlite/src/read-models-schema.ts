@@ -31,6 +31,8 @@
  * indexes of access questions (`orgs_access`, `users_access`, `memberships_user` widened to pending and roles):
  * indexes only, no rebuild. A statement that must keep another index names it with INDEXED BY or fixes its join
  * order with CROSS JOIN (query-plans.int.spec.ts checks the hot ones).
+ *
+ * Version 11 (issue 14) adds the temporal read model (the `*_versions` tables) and rebuilds from the log.
  */
 export const READ_MODELS_MIGRATIONS: readonly string[] = [
   `
@@ -173,5 +175,96 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
   CREATE INDEX users_access ON users (id, status, platform_admin);
   DROP INDEX memberships_user;
   CREATE INDEX memberships_user ON memberships (user_id, org_id, pending, roles);
+  `,
+  // "temporal-read-model" (issue 14, point in time): one version per change of each row, valid over the log
+  // positions [valid_from, valid_to) (valid_to 9007199254740991 while open; see HistoryQueries). A version is
+  // found by its key and the last valid_from at or below P (the primary keys); children at P by `parent_id`.
+  // Empties every table and the checkpoint: the next start rebuilds from the log, so the versions cover it all.
+  `
+  DELETE FROM orgs;
+  DELETE FROM org_closure;
+  DELETE FROM users;
+  DELETE FROM memberships;
+  DELETE FROM clients;
+  DELETE FROM roles;
+  DELETE FROM application_permissions;
+  DELETE FROM checkpoint;
+  CREATE TABLE org_versions (
+    org_id TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    parent_id TEXT,
+    description TEXT,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, valid_from)
+  ) WITHOUT ROWID;
+  CREATE INDEX org_versions_parent ON org_versions (parent_id, valid_from, valid_to);
+  CREATE TABLE user_versions (
+    user_id TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    platform_admin INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (user_id, valid_from)
+  ) WITHOUT ROWID;
+  CREATE TABLE membership_versions (
+    org_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    roles TEXT NOT NULL,
+    pending INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id, valid_from)
+  ) WITHOUT ROWID;
+  CREATE INDEX membership_versions_user ON membership_versions (user_id, org_id, valid_from);
+  CREATE TABLE client_versions (
+    id TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    client_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    org_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    roles_granted_by_event_id TEXT,
+    roles_granted_by_position INTEGER,
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (id, valid_from)
+  ) WITHOUT ROWID;
+  CREATE INDEX client_versions_client_id ON client_versions (client_id, valid_from);
+  CREATE TABLE role_versions (
+    id TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    org_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    applies_to TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (id, valid_from)
+  ) WITHOUT ROWID;
+  CREATE TABLE application_permission_versions (
+    org_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (org_id, name, valid_from)
+  ) WITHOUT ROWID;
   `,
 ];

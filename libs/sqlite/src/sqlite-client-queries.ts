@@ -5,10 +5,10 @@ import { afterId, pageLimit, toPage, type IdKeyset } from './page-cursor';
 import { StatementCache } from './statement-cache';
 
 /** Columns of `clients cl`, in `ClientTuple` order (rows read as arrays, as `ORG_COLUMNS`). */
-const CLIENT_COLUMNS =
+export const CLIENT_COLUMNS =
   'cl.id, cl.client_id, cl.name, cl.org_id, cl.scopes, cl.created_at, cl.version, cl.roles, cl.roles_granted_by_event_id, cl.roles_granted_by_position';
 
-type ClientTuple = [
+export type ClientTuple = [
   id: string,
   clientId: string,
   name: string,
@@ -21,7 +21,7 @@ type ClientTuple = [
   rolesGrantedByPosition: number | null,
 ];
 
-const toClientView = (row: ClientTuple): ClientView => ({
+export const toClientView = (row: ClientTuple): ClientView => ({
   id: row[0],
   clientId: row[1],
   name: row[2],

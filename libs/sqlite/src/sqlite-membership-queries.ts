@@ -18,7 +18,7 @@ import { StatementCache } from './statement-cache';
 const ORG_USER_COLUMNS =
   'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version, m.pending, u.version';
 
-type OrgUserTuple = [
+export type OrgUserTuple = [
   orgId: string,
   userId: string,
   email: string | null,
@@ -31,7 +31,7 @@ type OrgUserTuple = [
   userVersion: number,
 ];
 
-const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
+export const toOrgUserView = (row: OrgUserTuple): OrgUserView => ({
   orgId: row[0],
   userId: row[1],
   email: row[2],

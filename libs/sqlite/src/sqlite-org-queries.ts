@@ -25,16 +25,16 @@ import { ORG_COLUMNS, toOrgView, type OrgTuple } from './read-model-rows';
 import { StatementCache } from './statement-cache';
 
 /** Keyset of `children`: the last row's position in (distance, name key, id) order. */
-interface ChildrenKeyset {
+export interface ChildrenKeyset {
   d: number;
   k: string;
   i: string;
 }
 
 /** Deeper than any tree can be: "all descendants" as a depth bound, so one statement serves both cases. */
-const ANY_DEPTH = 2 ** 31 - 1;
+export const ANY_DEPTH = 2 ** 31 - 1;
 
-const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
+export const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
   isRecord(v) &&
   Number.isSafeInteger(v.d) &&
   (v.d as number) >= 1 &&

@@ -11,6 +11,7 @@ import { SqliteMembershipQueries } from './sqlite-membership-queries';
 import { SqliteOrgQueries } from './sqlite-org-queries';
 import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
+import { SqliteHistoryQueries } from './sqlite-history-queries';
 
 const CHECKPOINT_NAME = 'read-models';
 
@@ -28,6 +29,7 @@ export class SqliteReadModels implements ReadModels {
   readonly search: SqliteAccessSearchQueries;
   readonly roles: SqliteRoleQueries;
   readonly clients: SqliteClientQueries;
+  readonly history: SqliteHistoryQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
   private readonly resetAll: Transaction<() => void>;
@@ -48,6 +50,7 @@ export class SqliteReadModels implements ReadModels {
     this.clients = new SqliteClientQueries(db);
     this.search = new SqliteAccessSearchQueries(db);
     this.roles = new SqliteRoleQueries(db);
+    this.history = new SqliteHistoryQueries(db);
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
@@ -76,6 +79,12 @@ export class SqliteReadModels implements ReadModels {
       'clients',
       'roles',
       'application_permissions',
+      'org_versions',
+      'user_versions',
+      'membership_versions',
+      'client_versions',
+      'role_versions',
+      'application_permission_versions',
       'checkpoint',
     ];
     const wipe = tables.map((table) => db.prepare(`DELETE FROM ${table}`));

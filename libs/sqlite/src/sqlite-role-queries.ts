@@ -4,10 +4,10 @@ import type { SqliteDatabase } from './open-sqlite-database';
 import { ROLE_CATALOG_CHECKPOINT } from './read-model-statements';
 
 /** Columns of `roles r`, in `RoleTuple` order (rows read as arrays). */
-const ROLE_COLUMNS =
+export const ROLE_COLUMNS =
   'r.id, r.org_id, r.name, r.description, r.permissions, r.applies_to, r.created_at, r.updated_at, r.version';
 
-type RoleTuple = [
+export type RoleTuple = [
   id: string,
   orgId: string,
   name: string,
@@ -19,7 +19,7 @@ type RoleTuple = [
   version: number,
 ];
 
-const toRoleView = (row: RoleTuple): RoleView => ({
+export const toRoleView = (row: RoleTuple): RoleView => ({
   id: row[0],
   orgId: row[1],
   name: row[2],
@@ -31,9 +31,9 @@ const toRoleView = (row: RoleTuple): RoleView => ({
   version: row[8],
 });
 
-const PERMISSION_COLUMNS = 'p.name, p.org_id, p.description, p.created_at, p.updated_at, p.version';
+export const PERMISSION_COLUMNS = 'p.name, p.org_id, p.description, p.created_at, p.updated_at, p.version';
 
-type PermissionTuple = [
+export type PermissionTuple = [
   name: string,
   orgId: string,
   description: string,
@@ -42,7 +42,7 @@ type PermissionTuple = [
   version: number,
 ];
 
-const toPermissionView = (row: PermissionTuple): ApplicationPermissionView => ({
+export const toPermissionView = (row: PermissionTuple): ApplicationPermissionView => ({
   name: row[0],
   orgId: row[1],
   description: row[2],

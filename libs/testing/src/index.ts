@@ -20,3 +20,4 @@ export { eventStoreConformance, newEvent, type EventStoreHarness } from './event
 export { eventChainConformance, type EventChainHarness } from './event-chain-conformance';
 export { collectOrgIds, ORG_TREE, orgIds, orgReadModelsConformance } from './org-read-models-conformance';
 export { describeIfAvailable, describeWithEnv, isCi, SKIPPED_MARKER, unsetVariables } from './services';
+export { historyQueriesConformance } from './history-queries-conformance';

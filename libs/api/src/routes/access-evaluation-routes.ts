@@ -15,6 +15,7 @@ import {
   type EvaluationsRequest,
 } from '../authzen-schemas';
 import { mapError } from '../problem-mapping';
+import { asOfQuery, historyPointInTime } from '../point-in-time';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 
@@ -44,6 +45,19 @@ const common = {
     },
   },
 };
+
+/**
+ * `?asOf=` / `?asOfPosition=` (issue 14, point in time; contract section 8): the decision as it would have been then,
+ * over the tree, memberships, clients and role definitions of then (the temporal read model). The caller rule stays
+ * today's, question by question; `context.min_position` is then moot (the past is fixed) and not waited for.
+ */
+const pastQuery = Type.Object({ ...asOfQuery }, { additionalProperties: false });
+
+/** The past position asked about, once the read models hold it (historyPointInTime); undefined for the present. */
+const pastOf = (ctx: ApiContext, principal: Principal, query: { asOf?: string; asOfPosition?: number }) =>
+  // The caller rule is checked per question (decide), against today's grants; here only the parameters and the
+  // platform admins' scope.
+  historyPointInTime(ctx, principal, query, 'access:evaluate', async () => undefined);
 
 const explainOf = (context: AuthzenContext | undefined): boolean => context?.explain === true;
 
@@ -76,22 +90,23 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: evaluationRequest, ignoresFreeValues: true } },
+    request: { query: pastQuery, body: { schema: evaluationRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'The decision.', schema: decisionSchema, headers: positionHeader },
       ...common,
     },
     handler: async (req, ctx) => {
       const body = req.body;
-      const position = await decisionPosition(ctx, body.context?.min_position);
       const principal = req.auth as Principal;
+      const past = await pastOf(ctx, principal, req.query);
+      const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
       const q = {
         subject: body.subject,
         action: body.action.name,
         orgId: body.resource.id,
         explain: explainOf(body.context),
       };
-      const decision = await decide(ctx, principal, q, position, await decisionState(ctx, principal, [q]));
+      const decision = await decide(ctx, principal, q, position, await decisionState(ctx, principal, [q], past));
       return answer(req, { ...decision }, position);
     },
   }),
@@ -104,6 +119,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'access:evaluate',
     request: {
+      query: pastQuery,
       body: {
         schema: evaluationsRequest,
         ignoresFreeValues: true,
@@ -125,10 +141,11 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const principal = req.auth as Principal;
       const items = evaluationsOf(body);
       const { minPosition, path } = latestMinPosition(body, items);
-      const position = await decisionPosition(ctx, minPosition, path);
+      const past = await pastOf(ctx, principal, req.query);
+      const position = past ?? (await decisionPosition(ctx, minPosition, path));
       const questions = items.map(question);
       // One read for every question's facts; each evaluation is then answered from this request's state.
-      const state = await decisionState(ctx, principal, questions);
+      const state = await decisionState(ctx, principal, questions, past);
       // No `evaluations` (or an empty array): the single Access Evaluation (AuthZEN section 7.1).
       if (!body.evaluations || body.evaluations.length === 0) {
         const decision = await decide(ctx, principal, questions[0], position, state);
@@ -153,7 +170,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: searchActionRequest, ignoresFreeValues: true } },
+    request: { query: pastQuery, body: { schema: searchActionRequest, ignoresFreeValues: true } },
     responses: {
       200: {
         description: 'The permissions, complete in one page (there are few).',
@@ -164,8 +181,10 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const body = req.body;
-      const position = await decisionPosition(ctx, body.context?.min_position);
-      const names = await permittedActions(ctx, req.auth as Principal, body.subject, body.resource.id);
+      const principal = req.auth as Principal;
+      const past = await pastOf(ctx, principal, req.query);
+      const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
+      const names = await permittedActions(ctx, principal, body.subject, body.resource.id, past);
       return answer(req, { results: names.map((name) => ({ name })) }, position);
     },
   }),

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { isIamError, newId } from '@arbor/domain';
-import { orgAsOf, parentsAsOf, type OrgView, type Principal } from '@arbor/application';
+import { newId } from '@arbor/domain';
+import { orgAsOf, parentsAsOf, type OrgView, type Page, type Principal } from '@arbor/application';
 import {
   defineRouteFor,
   problemResponse,
@@ -32,7 +32,7 @@ import {
   preconditionOf,
 } from '../preconditions';
 import { executeWrite } from '../write-flow';
-import { asOfQuery, notThen, pointInTime } from '../point-in-time';
+import { asOfQuery, historyPointInTime, notThen, pointInTime, shownByTodaysGrants } from '../point-in-time';
 import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -301,6 +301,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       query: Type.Object(
         {
           ...pageQuery,
+          ...asOfQuery,
           depth: Type.Optional(
             Type.String({
               pattern: '^([1-9][0-9]{0,3}|all)$',
@@ -312,16 +313,41 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         { additionalProperties: false },
       ),
     },
-    responses: { 200: { description: 'A page of descendants.', schema: pageOf(orgSchema) }, ...commonErrors },
+    responses: {
+      200: {
+        description:
+          'A page of descendants (now, or as of the moment asked: the tree of then, with the position answered at; a ' +
+          'page may then hold fewer items than the limit, see contract section 8).',
+        schema: pageOf(orgSchema),
+        headers: { [POSITION_HEADER]: { description: 'With asOf or asOfPosition: the log position.' } },
+      },
+      ...commonErrors,
+    },
     handler: async (req, ctx) => {
-      await ctx.policy.requireOnOrg(principalOf(req.auth), 'orgs:read', req.params.orgId);
+      const principal = principalOf(req.auth);
+      const orgId = req.params.orgId;
+      const present = () => ctx.policy.requireOnOrg(principal, 'orgs:read', orgId);
+      const position = await historyPointInTime(ctx, principal, req.query, 'orgs:read', present);
+      if (position === undefined) await present();
       const depth = req.query.depth === 'all' ? null : Number(req.query.depth);
-      const page = await ctx.readModels.orgs.children(req.params.orgId, depth, {
+      const pageRequest = {
         limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
         cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req),
-      });
+      };
+      let page: Page<OrgView>;
+      if (position === undefined) page = await ctx.readModels.orgs.children(orgId, depth, pageRequest);
+      else {
+        if ((await ctx.readModels.history.org(orgId, position)) === undefined) throw notThen(orgId, position);
+        const past = await ctx.readModels.history.children(orgId, position, depth, pageRequest);
+        // A descendant of then that has left the subtree since is shown only where today's grants show it.
+        page = {
+          ...past,
+          items: await shownByTodaysGrants(ctx, principal, past.items, (id) => ctx.policy.isWithin(id, orgId)),
+        };
+      }
       return {
         status: 200,
+        headers: position === undefined ? undefined : { [POSITION_HEADER]: String(position) },
         body: { ...page, nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgChildren', req, page.nextCursor) },
       };
     },
@@ -358,23 +384,8 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
       // a caller who is not a platform admin only if today's grants show it: one of its ancestors now (as the
       // present answer does), or an organization the caller may read now.
       const visible = async (past: OrgView[]): Promise<OrgView[]> => {
-        if (ctx.policy.isPlatformAdmin(principal)) return past;
         const now = new Set((await ctx.readModels.orgs.parents(orgId)).map((o) => o.id));
-        const shown: OrgView[] = [];
-        for (const org of past) {
-          const readable =
-            now.has(org.id) ||
-            (await ctx.policy.requireOnOrg(principal, 'orgs:read', org.id).then(
-              () => true,
-              (e: unknown) => {
-                // Not the caller's to see: left out. Anything else (a storage fault) is the answer's.
-                if (isIamError(e) && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN')) return false;
-                throw e;
-              },
-            ));
-          if (readable) shown.push(org);
-        }
-        return shown;
+        return shownByTodaysGrants(ctx, principal, past, async (id) => now.has(id));
       };
       const position = await pointInTime(ctx, principal, req.query, 'orgs:read', present);
       if (position === undefined) {

@@ -33,6 +33,8 @@ import {
   rolesSchema,
 } from '../schemas';
 import { executeWrite } from '../write-flow';
+import { asOfQuery, historyPointInTime, notThen } from '../point-in-time';
+import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Organization users'];
@@ -252,6 +254,7 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       query: Type.Object(
         {
           ...pageQuery,
+          ...asOfQuery,
           role: Type.Optional(roleIdSchema),
           q: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
           pending: Type.Optional(
@@ -266,24 +269,50 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       ),
     },
     responses: {
-      200: { description: 'A page of org users.', schema: pageOf(orgUserSchema) },
+      200: {
+        description:
+          'A page of org users (now, or as of the moment asked: the memberships and roles of then, with today’s ' +
+          'email and name, so an erased user reads as erased; with the position answered at).',
+        schema: pageOf(orgUserSchema),
+        headers: { [POSITION_HEADER]: { description: 'With asOf or asOfPosition: the log position.' } },
+      },
       ...errors,
+      400: problemResponse('Bad input; or `pending` with asOf or asOfPosition (the past lists confirmed memberships).'),
       403: problemResponse('Only platform admins list pending memberships.'),
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      await ctx.policy.requireOnOrg(principal, 'users:read', req.params.orgId);
+      const orgId = req.params.orgId;
+      const present = () => ctx.policy.requireOnOrg(principal, 'users:read', orgId);
+      const position = await historyPointInTime(ctx, principal, req.query, 'users:read', present);
+      if (position === undefined) await present();
       if (req.query.pending) ctx.policy.requirePlatform(principal, 'users:read');
-      const page = await ctx.readModels.memberships.listByOrg(
-        req.params.orgId,
-        { role: req.query.role, q: req.query.q, pending: req.query.pending },
-        {
-          limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
-          cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req),
-        },
-      );
+      if (req.query.pending && position !== undefined)
+        throw new IamError('IAM_ERR_VALIDATION', 'The past lists confirmed memberships only.', [
+          { path: '/query/pending', message: 'must not be given with asOf or asOfPosition' },
+        ]);
+      const pageRequest = {
+        limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+        cursor: await openPageCursor(ctx.cursorDigest, 'listOrgUsers', req),
+      };
+      if (position !== undefined && (await ctx.readModels.history.org(orgId, position)) === undefined)
+        throw notThen(orgId, position);
+      const page =
+        position === undefined
+          ? await ctx.readModels.memberships.listByOrg(
+              orgId,
+              { role: req.query.role, q: req.query.q, pending: req.query.pending },
+              pageRequest,
+            )
+          : await ctx.readModels.history.members(
+              orgId,
+              position,
+              { role: req.query.role, q: req.query.q },
+              pageRequest,
+            );
       return {
         status: 200,
+        headers: position === undefined ? undefined : { [POSITION_HEADER]: String(position) },
         body: {
           items: page.items.map(presentOrgUser),
           nextCursor: await bindPageCursor(ctx.cursorDigest, 'listOrgUsers', req, page.nextCursor),

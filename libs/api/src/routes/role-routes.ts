@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { newId } from '@arbor/domain';
-import type { Principal } from '@arbor/application';
+import type { Principal, RoleView } from '@arbor/application';
 import { defineRouteFor, problemResponse, type HandlerRequest, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import {
@@ -23,6 +23,8 @@ import {
 } from '../role-views';
 import { idempotencyKeyHeader, linksTo, orgIdParams } from '../schemas';
 import { executeWrite } from '../write-flow';
+import { asOfQuery, historyPointInTime, notThen } from '../point-in-time';
+import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Roles and permissions'];
@@ -77,13 +79,39 @@ export const roleRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'roles:read',
-    request: { params: orgIdParams },
-    responses: { 200: { description: 'The roles visible here.', schema: roleListSchema }, ...errors },
+    request: { params: orgIdParams, query: Type.Object({ ...asOfQuery }, { additionalProperties: false }) },
+    responses: {
+      200: {
+        description:
+          'The roles visible here (now, or as of the moment asked: the definitions of then, on the ancestors of then, ' +
+          'with the position answered at).',
+        schema: roleListSchema,
+        headers: { [POSITION_HEADER]: { description: 'With asOf or asOfPosition: the log position.' } },
+      },
+      ...errors,
+    },
     handler: async (req, ctx) => {
       const orgId = req.params.orgId;
-      await ctx.policy.requireOnOrg(principalOf(req.auth), 'roles:read', orgId);
-      const custom = await ctx.readModels.roles.visibleAt(orgId);
-      return { status: 200, body: { items: [...builtInRoles(), ...custom.map((r) => presentRole(r, orgId))] } };
+      const principal = principalOf(req.auth);
+      const present = () => ctx.policy.requireOnOrg(principal, 'roles:read', orgId);
+      const position = await historyPointInTime(ctx, principal, req.query, 'roles:read', present);
+      if (position === undefined) {
+        await present();
+        const custom = await ctx.readModels.roles.visibleAt(orgId);
+        return { status: 200, body: { items: [...builtInRoles(), ...custom.map((r) => presentRole(r, orgId))] } };
+      }
+      const history = ctx.readModels.history;
+      if ((await history.org(orgId, position)) === undefined) throw notThen(orgId, position);
+      const chain = [...(await history.parents(orgId, position)).map((o) => o.id), orgId];
+      const byOrg = new Map<string, RoleView[]>();
+      for (const role of await history.roles(position)) byOrg.set(role.orgId, [...(byOrg.get(role.orgId) ?? []), role]);
+      // Root first, then by id: the present's order (RoleQueries.visibleAt).
+      const custom = chain.flatMap((id) => byOrg.get(id) ?? []);
+      return {
+        status: 200,
+        headers: { [POSITION_HEADER]: String(position) },
+        body: { items: [...builtInRoles(), ...custom.map((r) => presentRole(r, orgId))] },
+      };
     },
   }),
 

@@ -29,6 +29,8 @@ import {
   userSchema,
 } from '../schemas';
 import { executeWrite } from '../write-flow';
+import { asOfQuery, historyPointInTime } from '../point-in-time';
+import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Users'];
@@ -76,6 +78,32 @@ async function visibleMembershipsOf(
   if (!user || (!self && within !== undefined && memberships.length === 0))
     throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} does not exist.`);
   return memberships;
+}
+
+/**
+ * The user's confirmed memberships at `position`, as far as today's grants show them (contract section 8): the
+ * caller's own, a platform admin's all; anyone else's only on organizations that lie now within the caller's
+ * scope for users:read (so one deleted since shows to platform admins alone). 404 when the user did not exist then.
+ */
+async function pastMembershipsOf(
+  ctx: ApiContext,
+  principal: Principal,
+  userId: string,
+  position: number,
+): Promise<UserMembershipView[]> {
+  if ((await ctx.readModels.history.user(userId, position)) === undefined)
+    throw new IamError('IAM_ERR_NOT_FOUND', `User ${userId} did not exist at log position ${position}.`);
+  const past = await ctx.readModels.history.memberships(userId, position);
+  const self = principal.type === 'user' && principal.id === userId;
+  const within = self ? undefined : await ctx.policy.listScopeWith(principal, 'users:read');
+  if (within === undefined) return past;
+  const shown: UserMembershipView[] = [];
+  for (const m of past) {
+    let inScope = within.withinOrgs.includes(m.orgId);
+    for (const root of within.withinSubtreesOf) if (!inScope) inScope = await ctx.policy.isWithin(m.orgId, root);
+    if (inScope) shown.push(m);
+  }
+  return shown;
 }
 
 async function visibleUser(ctx: ApiContext, principal: Principal, userId: string): Promise<UserView> {
@@ -217,10 +245,13 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:read',
-    request: { params },
+    request: { params, query: Type.Object({ ...asOfQuery }, { additionalProperties: false }) },
     responses: {
       200: {
-        description: 'The memberships.',
+        description:
+          'The memberships (now, or as of the moment asked: the confirmed memberships of then, each organization ' +
+          'with its name of then, with the position answered at).',
+        headers: { [POSITION_HEADER]: { description: 'With asOf or asOfPosition: the log position.' } },
         schema: {
           title: 'UserMembershipList',
           type: 'object',
@@ -231,10 +262,18 @@ export const userRoutes: RouteDefinition<ApiContext>[] = [
       },
       ...errors,
     },
-    handler: async (req, ctx) => ({
-      status: 200,
-      body: { items: await visibleMembershipsOf(ctx, principalOf(req.auth), req.params.userId) },
-    }),
+    handler: async (req, ctx) => {
+      const principal = principalOf(req.auth);
+      const userId = req.params.userId;
+      const present = () => visibleMembershipsOf(ctx, principal, userId);
+      const position = await historyPointInTime(ctx, principal, req.query, 'users:read', present);
+      if (position === undefined) return { status: 200, body: { items: await present() } };
+      return {
+        status: 200,
+        headers: { [POSITION_HEADER]: String(position) },
+        body: { items: await pastMembershipsOf(ctx, principal, userId, position) },
+      };
+    },
   }),
 
   defineApiRoute({

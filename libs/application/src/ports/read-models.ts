@@ -1,4 +1,5 @@
 import type { Role, StoredEvent } from '@arbor/domain';
+import type { HistoryQueries } from './history-queries';
 
 export interface OrgView {
   id: string;
@@ -352,6 +353,8 @@ export interface ReadModels {
   search: AccessSearchQueries;
   /** Custom roles and application permissions (issue 13). */
   roles: RoleQueries;
+  /** The same read models as they were at a past log position (issue 14, point in time). */
+  history: HistoryQueries;
   checkpoint(): Promise<number>;
   apply(events: ProjectableEvent[]): Promise<number>;
   /** Drops every read model and the checkpoint, ready for a rebuild from position 0. */

@@ -110,6 +110,21 @@ export interface ApplicationPermissionRow {
 }
 
 /**
+ * A row of the temporal read model (HistoryQueries), by its key: the present row it versions is the organization,
+ * membership, user, client credential, custom role or application permission with that key.
+ */
+export type VersionedRow =
+  | { kind: 'org'; orgId: string }
+  | { kind: 'membership'; orgId: string; userId: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'client'; id: string }
+  | { kind: 'role'; roleId: string }
+  | { kind: 'permission'; orgId: string; name: string };
+
+/** `validTo` of a version still valid (the largest safe integer: no log position reaches it). */
+export const OPEN_VERSION = Number.MAX_SAFE_INTEGER;
+
+/**
  * The primitives one storage engine supplies to the shared read-model projection: each one changes rows
  * of one read model (or the closure table), keyed by id, inside the caller's transaction. Which primitives
  * run, in which order and with which arguments for each event is decided once, in `read-model-projection.ts`;
@@ -182,6 +197,13 @@ export interface ReadModelEngine {
    * as the role change it follows.
    */
   setRoleCatalogPosition(position: number): Step<void>;
+  /**
+   * The temporal read model: ends the row's open version at `position` (its `validTo`; OPEN_VERSION while open)
+   * and, when the present row exists, opens a new one from `position` holding a copy of it. Runs after the event's
+   * other steps, so it copies the row as the event left it. A version whose `validFrom` equals `position` already
+   * (the event applied again) is replaced, so a repeated event leaves the same versions.
+   */
+  recordVersion(row: VersionedRow, position: number): Step<void>;
 }
 
 /** `ReadModelEngine` with every primitive synchronous, as SQLite's. */

@@ -7,6 +7,7 @@ import type {
   RoleRow,
   Step,
   SyncReadModelEngine,
+  VersionedRow,
 } from './read-model-engine';
 
 /**
@@ -214,11 +215,59 @@ const permissionRow = (
 const grantedBy = (event: ProjectableEvent, roles: readonly string[]): RolesGrantedBy | null =>
   roles.length === 0 ? null : { eventId: event.id, position: event.position };
 
+const org = (orgId: string): VersionedRow => ({ kind: 'org', orgId });
+const user = (userId: string): VersionedRow => ({ kind: 'user', userId });
+const membership = (orgId: string, userId: string): VersionedRow => ({ kind: 'membership', orgId, userId });
+const client = (id: string): VersionedRow => ({ kind: 'client', id });
+const role = (roleId: string): VersionedRow => ({ kind: 'role', roleId });
+const permission = (orgId: string, name: string): VersionedRow => ({ kind: 'permission', orgId, name });
+
+/**
+ * The rows of the temporal read model (HistoryQueries) each event changes: after the event's own steps, each gets a
+ * new version from the event's position (or none, once the row is gone). `satisfies` every event type, so a new
+ * one fails the build until it says which rows it versions. OrgDeleted versions the organization only: the domain
+ * ends its memberships, clients, roles and permissions by their own events first (the handler's deletions are a
+ * backstop for logs that did not).
+ */
+const VERSIONED = {
+  OrgCreated: (d) => [org(d.orgId)],
+  OrgUpdated: (d) => [org(d.orgId)],
+  OrgMoved: (d) => [org(d.orgId)],
+  OrgDeleted: (d) => [org(d.orgId)],
+  UserCreated: (d) => [user(d.userId)],
+  UserUpdated: (d) => [user(d.userId)],
+  UserDisabled: (d) => [user(d.userId)],
+  UserEnabled: (d) => [user(d.userId)],
+  UserPasswordChanged: (d) => [user(d.userId)],
+  UserPasswordSet: (d) => [user(d.userId)],
+  UserErased: (d) => [user(d.userId)],
+  UserAddedToOrg: (d) => [membership(d.orgId, d.userId)],
+  MembershipConfirmed: (d) => [membership(d.orgId, d.userId)],
+  OrgUserUpdated: (d) => [membership(d.orgId, d.userId)],
+  UserRemovedFromOrg: (d) => [membership(d.orgId, d.userId)],
+  ClientCredentialIssued: (d) => [client(d.clientCredentialId)],
+  ClientCredentialRolesChanged: (d) => [client(d.clientCredentialId)],
+  ClientCredentialRevoked: (d) => [client(d.clientCredentialId)],
+  ApplicationPermissionDefined: (d) => [permission(d.orgId, d.name)],
+  ApplicationPermissionUpdated: (d) => [permission(d.orgId, d.name)],
+  ApplicationPermissionDeleted: (d) => [permission(d.orgId, d.name)],
+  RoleDefined: (d) => [role(d.roleId)],
+  RoleUpdated: (d) => [role(d.roleId)],
+  RoleDeleted: (d) => [role(d.roleId)],
+} satisfies { [K in DomainEventType]: (data: EventDataByType[K]) => VersionedRow[] };
+
+/** The event's own steps, then one version of each row it changed (see VERSIONED). */
+function* withVersions(steps: Steps, event: ProjectableEvent, engine: ReadModelEngine): Steps {
+  yield* steps;
+  const rows = (VERSIONED[event.type as DomainEventType] as (data: unknown) => VersionedRow[])(event.data);
+  for (const row of rows) yield engine.recordVersion(row, event.position);
+}
+
 /** The steps of one event, or undefined for a type this version does not know (the caller still advances). */
 function stepsOf(event: ProjectableEvent, engine: ReadModelEngine): Steps | undefined {
   if (!isKnownEvent(event)) return undefined;
   const handler = HANDLERS[event.type] as Handler<DomainEventType>;
-  return handler(event, event.data as never, engine);
+  return withVersions(handler(event, event.data as never, engine), event, engine);
 }
 
 /**

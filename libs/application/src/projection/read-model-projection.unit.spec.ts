@@ -4,13 +4,22 @@ import { projectEventAsync, projectEventSync } from './read-model-projection';
 
 type Call = [string, ...unknown[]];
 
-/** An engine that records each primitive called and answers `orgDepth` from `depths`. */
-function recordingEngine(depths: Record<string, number>, calls: Call[], async = false): SyncReadModelEngine {
+/**
+ * An engine that records each primitive called and answers `orgDepth` from `depths`. The temporal read model's
+ * `recordVersion` calls go to `versions` when given (the tests of what each event versions), else nowhere.
+ */
+function recordingEngine(
+  depths: Record<string, number>,
+  calls: Call[],
+  async = false,
+  versions?: Call[],
+): SyncReadModelEngine {
   return new Proxy({} as SyncReadModelEngine, {
     get:
       (_target, name: string) =>
       (...args: unknown[]) => {
-        calls.push([name, ...args]);
+        if (name === 'recordVersion') versions?.push([name, ...args]);
+        else calls.push([name, ...args]);
         const value = name === 'orgDepth' ? depths[args[0] as string] : undefined;
         return async ? Promise.resolve(value) : value;
       },
@@ -135,5 +144,39 @@ describe('the shared read-model projection', () => {
   it('refuses a synchronous engine that returns a promise (the transaction would commit without its write)', () => {
     const engine = recordingEngine({}, [], true) as unknown as ReadModelEngine as SyncReadModelEngine;
     expect(() => projectEventSync(engine, event('UserRemovedFromOrg', { orgId: 'o', userId: 'u' }))).toThrow(/promise/);
+  });
+
+  it('versions each row an event changed, after its other steps, at its position (the temporal read model)', async () => {
+    const cases: Array<[ProjectableEvent, Call[]]> = [
+      [
+        event('OrgMoved', { orgId: 'b', fromParentId: 'a', toParentId: 'c' }, { position: 4 }),
+        [['recordVersion', { kind: 'org', orgId: 'b' }, 4]],
+      ],
+      [
+        event('OrgUserUpdated', { orgId: 'o', userId: 'u', roles: ['admin'] }, { position: 5 }),
+        [['recordVersion', { kind: 'membership', orgId: 'o', userId: 'u' }, 5]],
+      ],
+      [event('UserErased', { userId: 'u' }, { position: 6 }), [['recordVersion', { kind: 'user', userId: 'u' }, 6]]],
+      [
+        event('ClientCredentialRevoked', { clientCredentialId: 'c', clientId: 'x', orgId: 'o' }, { position: 7 }),
+        [['recordVersion', { kind: 'client', id: 'c' }, 7]],
+      ],
+      [
+        event('RoleDeleted', { roleId: 'r', orgId: 'o' }, { position: 8 }),
+        [['recordVersion', { kind: 'role', roleId: 'r' }, 8]],
+      ],
+      [
+        event('ApplicationPermissionDeleted', { orgId: 'o', name: 'a:b' }, { position: 9 }),
+        [['recordVersion', { kind: 'permission', orgId: 'o', name: 'a:b' }, 9]],
+      ],
+    ];
+    for (const [e, expected] of cases) {
+      const all: Call[] = [];
+      const engine = recordingEngine({ b: 1, c: 2 }, all, true, all);
+      await projectEventAsync(engine, e);
+      // Last, once the row is as the event leaves it.
+      expect([e.type, all.slice(all.length - expected.length)]).toEqual([e.type, expected]);
+      expect([e.type, all.filter((c) => c[0] === 'recordVersion')]).toEqual([e.type, expected]);
+    }
   });
 });

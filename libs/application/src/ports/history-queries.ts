@@ -1,0 +1,68 @@
+import type { Role } from '@arbor/domain';
+import type {
+  ApplicationPermissionView,
+  ClientView,
+  OrgUserView,
+  OrgView,
+  Page,
+  PageRequest,
+  RoleView,
+  UserMembershipView,
+  UserView,
+} from './read-models';
+
+/**
+ * The read models as they were when the log ended at a past position `at` (issue 14 item 1, point in time;
+ * contract section 8): the temporal read model. Every row the present read models hold of an organization, a
+ * membership, a user's status, a client credential, a custom role or an application permission is also kept as a
+ * version valid over a half-open range of log positions `[validFrom, validTo)`, written by the projector in the
+ * same transaction as the present row (so it is rebuilt from the log like every read model). "At P" is the
+ * version with `validFrom <= P < validTo`.
+ *
+ * Invariants every adapter keeps:
+ * - `at` must not exceed the read models' checkpoint (the caller waits for the projection first): above it the
+ *   answer would be the present's, not the past's.
+ * - The tree is not versioned as a closure: depths and subtrees at P are walked through the parent links valid
+ *   at P (one index lookup per level up, one per organization down), so a move writes one version, not one per
+ *   pair of the subtree.
+ * - Personal data (email, name) is never versioned: answers carry today's, so an erased user reads as erased
+ *   in every past too (status `erased` overrides the status held then).
+ * - Orders and pages are those of the present queries of the same name (OrgQueries.children,
+ *   MembershipQueries.listByOrg and listByUser), so a client pages the past as it pages the present.
+ */
+export interface HistoryQueries {
+  /** The organization at `at`, with its depth then; undefined when it did not exist then. */
+  org(orgId: string, at: number): Promise<OrgView | undefined>;
+  /** Its ancestors at `at`, root first, the direct parent last; empty for a root or an unknown organization. */
+  parents(orgId: string, at: number): Promise<OrgView[]>;
+  /**
+   * Descendants at `at` at most `maxDepth` levels below (null: all), ordered by depth, then name key, then id,
+   * keyset-paged (cursors of this method only). Empty when the organization did not exist then.
+   */
+  children(orgId: string, at: number, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>>;
+  /**
+   * Confirmed direct members at `at`, ordered by user id; `role` keeps members holding it then, `q` matches
+   * today's email or name. Roles, version and `addedAt` are the membership's then; `status` the user's then
+   * (`erased` when erased since); `userVersion` the user's version then.
+   */
+  members(
+    orgId: string,
+    at: number,
+    filter: { role?: Role; q?: string },
+    page: PageRequest,
+  ): Promise<Page<OrgUserView>>;
+  /** The user's confirmed direct memberships at `at`, ordered by organization id, with the organization's name then. */
+  memberships(userId: string, at: number): Promise<UserMembershipView[]>;
+  /** One direct membership at `at`, pending or not; undefined when there was none. */
+  membership(orgId: string, userId: string, at: number): Promise<{ roles: Role[]; pending: boolean } | undefined>;
+  /** The user's status and platform-admin flag at `at` (`erased` when erased since); undefined before creation. */
+  user(userId: string, at: number): Promise<Pick<UserView, 'status' | 'platformAdmin'> | undefined>;
+  /** A client credential at `at`, by its resource id; undefined when it did not exist then (or was revoked). */
+  client(id: string, at: number): Promise<ClientView | undefined>;
+  /** A client credential at `at`, by its `client_id`. */
+  clientByClientId(clientId: string, at: number): Promise<ClientView | undefined>;
+  /** Every custom role at `at`, ordered by id (a role catalog of then). */
+  roles(at: number): Promise<RoleView[]>;
+  /** The application permissions defined on these organizations at `at`, ordered by organization id, then name. */
+  permissionsOn(orgIds: readonly string[], at: number): Promise<ApplicationPermissionView[]>;
+}

@@ -1,0 +1,250 @@
+import type {
+  ApplicationPermissionView,
+  ClientView,
+  HistoryQueries,
+  OrgUserView,
+  OrgView,
+  Page,
+  PageRequest,
+  RoleView,
+  UserMembershipView,
+  UserView,
+} from '@arbor/application';
+import type { Role } from '@arbor/domain';
+import type { Pool } from 'pg';
+import { CLIENT_COLUMNS, toClientView, type ClientRow } from './postgres-client-queries';
+import { toOrgUserView, type OrgUserRow } from './postgres-membership-queries';
+import { ANY_DEPTH, isChildrenKeyset, type ChildrenKeyset } from './postgres-org-queries';
+import {
+  PERMISSION_COLUMNS,
+  ROLE_COLUMNS,
+  toPermissionView,
+  toRoleView,
+  type PermissionRow,
+  type RoleRow,
+} from './postgres-role-queries';
+import {
+  afterId,
+  decodePageCursor,
+  emptyPage,
+  hasNul,
+  pageLimit,
+  toPage,
+  type IdKeyset,
+} from './read-model-page-cursor';
+import { containsPattern, parseRoles, toOrgView, type OrgRow } from './read-model-rows';
+import { SqlParams, type ReadModelSql } from './read-models-schema';
+
+/** "Valid at `p`" for the version alias `v`: [valid_from, valid_to) holds the position. */
+const at = (v: string, p: string): string => `${v}.valid_from <= ${p} AND ${v}.valid_to > ${p}`;
+
+/** An organization version's columns in OrgRow's shape, the depth given as an expression. */
+const orgColumns = (depth: string): string =>
+  `o.org_id AS id, o.name, o.parent_id, (${depth})::int AS depth, o.description, o.metadata, o.created_at, o.updated_at, o.version`;
+
+type ChildRow = OrgRow & { c_distance: number; c_name_key: string };
+
+/**
+ * The temporal read model on PostgreSQL (HistoryQueries: the `*_versions` tables of the read-model migration
+ * "temporal-read-model"), the same statements as the SQLite adapter's: a version by key at P is a primary-key
+ * range (key, valid_from <= P) filtered by valid_to; the tree at P is walked with recursive statements over the
+ * parent links valid at P.
+ */
+export class PostgresHistoryQueries implements HistoryQueries {
+  private readonly up: string;
+  private readonly orgAt: string;
+  private readonly parentsAt: string;
+  private readonly childrenAt: string;
+  private readonly membershipAt: string;
+  private readonly membershipsAt: string;
+  private readonly userAt: string;
+  private readonly clientAt: string;
+  private readonly clientByClientIdAt: string;
+  private readonly rolesAt: string;
+  private readonly permissionsAt: string;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly sql: ReadModelSql,
+  ) {
+    const orgs = sql.table('org_versions');
+    // The ancestors at $2 of $1: (id, n) with n the distance above $1 (1 for the parent).
+    this.up = `WITH RECURSIVE up(id, n) AS (
+        SELECT v.parent_id, 1 FROM ${orgs} v WHERE v.org_id = $1 AND ${at('v', '$2')} AND v.parent_id IS NOT NULL
+        UNION ALL
+        SELECT v.parent_id, up.n + 1 FROM up JOIN ${orgs} v ON v.org_id = up.id AND ${at('v', '$2')}
+        WHERE v.parent_id IS NOT NULL
+      )`;
+    this.orgAt = `${this.up} SELECT ${orgColumns('(SELECT count(*) FROM up)')}
+      FROM ${orgs} o WHERE o.org_id = $1 AND ${at('o', '$2')}`;
+    this.parentsAt = `${this.up} SELECT ${orgColumns('(SELECT count(*) FROM up) - up.n')}
+      FROM up JOIN ${orgs} o ON o.org_id = up.id AND ${at('o', '$2')} ORDER BY up.n DESC`;
+    // $1 root, $2 position, $3 depth bound, $4 the root's depth then, $5-$7 keyset, $8 limit.
+    this.childrenAt = `WITH RECURSIVE down(id, d) AS (
+        SELECT $1::text COLLATE "C", 0
+        UNION ALL
+        SELECT v.org_id, down.d + 1 FROM down JOIN ${orgs} v ON v.parent_id = down.id AND ${at('v', '$2')}
+        WHERE down.d < $3
+      )
+      SELECT ${orgColumns('$4 + down.d')}, down.d AS c_distance, o.name_key AS c_name_key
+      FROM down JOIN ${orgs} o ON o.org_id = down.id AND ${at('o', '$2')}
+      WHERE down.d >= 1 AND (down.d, o.name_key, o.org_id) > ($5, $6::text COLLATE "C", $7::text COLLATE "C")
+      ORDER BY down.d, o.name_key, o.org_id LIMIT $8`;
+    const memberships = sql.table('membership_versions');
+    this.membershipAt = `SELECT m.roles, m.pending FROM ${memberships} m
+      WHERE m.org_id = $1 AND m.user_id = $2 AND ${at('m', '$3')}`;
+    this.membershipsAt = `SELECT m.org_id, o.name AS org_name, m.roles, m.added_at, m.pending
+      FROM ${memberships} m JOIN ${orgs} o ON o.org_id = m.org_id AND ${at('o', '$2')}
+      WHERE m.user_id = $1 AND ${at('m', '$2')} AND NOT m.pending
+      ORDER BY m.org_id`;
+    this.userAt = `SELECT CASE WHEN u.status = 'erased' THEN 'erased' ELSE v.status END AS status, v.platform_admin
+      FROM ${sql.table('user_versions')} v LEFT JOIN ${sql.table('users')} u ON u.id = v.user_id
+      WHERE v.user_id = $1 AND ${at('v', '$2')}`;
+    const clients = sql.table('client_versions');
+    this.clientAt = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.id = $1 AND ${at('cl', '$2')}`;
+    this.clientByClientIdAt = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.client_id = $1 AND ${at('cl', '$2')}`;
+    this.rolesAt = `SELECT ${ROLE_COLUMNS} FROM ${sql.table('role_versions')} r WHERE ${at('r', '$1')} ORDER BY r.id`;
+    this.permissionsAt = `SELECT ${PERMISSION_COLUMNS} FROM ${sql.table('application_permission_versions')} p
+      WHERE p.org_id = ANY($1::text[]) AND ${at('p', '$2')} ORDER BY p.org_id, p.name`;
+  }
+
+  async org(orgId: string, position: number): Promise<OrgView | undefined> {
+    if (hasNul(orgId)) return undefined;
+    const [row] = await this.sql.rows<OrgRow>(this.pool, this.orgAt, [orgId, position]);
+    return row === undefined ? undefined : toOrgView(row);
+  }
+
+  async parents(orgId: string, position: number): Promise<OrgView[]> {
+    if (hasNul(orgId)) return [];
+    return (await this.sql.rows<OrgRow>(this.pool, this.parentsAt, [orgId, position])).map(toOrgView);
+  }
+
+  /** One recursive walk of the subtree as it was, then sorted (see the SQLite adapter). */
+  async children(orgId: string, position: number, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
+    const root = await this.org(orgId, position);
+    if (root === undefined) return emptyPage();
+    const limit = pageLimit(page);
+    const depth = maxDepth === null ? ANY_DEPTH : Math.min(Math.floor(maxDepth), ANY_DEPTH);
+    const from: ChildrenKeyset =
+      page.cursor === undefined ? { d: 0, k: '', i: '' } : decodePageCursor(page.cursor, isChildrenKeyset);
+    const rows = await this.sql.rows<ChildRow>(this.pool, this.childrenAt, [
+      orgId,
+      position,
+      depth,
+      root.depth,
+      from.d,
+      from.k,
+      from.i,
+      limit + 1,
+    ]);
+    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({
+      d: row.c_distance,
+      k: row.c_name_key,
+      i: row.id,
+    }));
+  }
+
+  async members(
+    orgId: string,
+    position: number,
+    filter: { role?: Role; q?: string },
+    page: PageRequest,
+  ): Promise<Page<OrgUserView>> {
+    if (hasNul(orgId)) return emptyPage();
+    const limit = pageLimit(page);
+    const p = new SqlParams();
+    const pos = p.add(position);
+    const conditions = [
+      `m.org_id = ${p.add(orgId)}`,
+      `m.user_id > ${p.add(afterId(page))}`,
+      at('m', pos),
+      'NOT m.pending',
+    ];
+    if (filter.role !== undefined) {
+      if (hasNul(filter.role)) return emptyPage();
+      conditions.push(`m.roles ? ${p.add(filter.role)}::text`);
+    }
+    if (filter.q !== undefined && filter.q !== '') {
+      if (hasNul(filter.q)) return emptyPage();
+      // Today's email and name: erased users have NULL keys, which match no LIKE.
+      const pattern = p.add(containsPattern(filter.q));
+      conditions.push(`(u.email_key LIKE ${pattern} ESCAPE '\\' OR u.name_key LIKE ${pattern} ESCAPE '\\')`);
+    }
+    const rows = await this.sql.rows<OrgUserRow>(
+      this.pool,
+      `SELECT m.org_id, m.user_id, u.email, u.name,
+         CASE WHEN u.status = 'erased' THEN 'erased' ELSE uv.status END AS status, m.roles, m.added_at, m.version,
+         m.pending, uv.version AS user_version
+       FROM ${this.sql.table('membership_versions')} m
+       JOIN ${this.sql.table('user_versions')} uv ON uv.user_id = m.user_id AND ${at('uv', pos)}
+       JOIN ${this.sql.table('users')} u ON u.id = m.user_id
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY m.user_id LIMIT ${p.add(limit + 1)}`,
+      p.values,
+    );
+    return toPage(rows, limit, toOrgUserView, (row): IdKeyset => ({ i: row.user_id }));
+  }
+
+  async memberships(userId: string, position: number): Promise<UserMembershipView[]> {
+    if (hasNul(userId)) return [];
+    const rows = await this.sql.rows<{
+      org_id: string;
+      org_name: string;
+      roles: unknown[];
+      added_at: string;
+      pending: boolean;
+    }>(this.pool, this.membershipsAt, [userId, position]);
+    return rows.map((row) => ({
+      orgId: row.org_id,
+      orgName: row.org_name,
+      roles: parseRoles(row.roles),
+      addedAt: row.added_at,
+      pending: row.pending,
+    }));
+  }
+
+  async membership(
+    orgId: string,
+    userId: string,
+    position: number,
+  ): Promise<{ roles: Role[]; pending: boolean } | undefined> {
+    if (hasNul(orgId) || hasNul(userId)) return undefined;
+    const [row] = await this.sql.rows<{ roles: unknown[]; pending: boolean }>(this.pool, this.membershipAt, [
+      orgId,
+      userId,
+      position,
+    ]);
+    return row === undefined ? undefined : { roles: parseRoles(row.roles), pending: row.pending };
+  }
+
+  async user(userId: string, position: number): Promise<Pick<UserView, 'status' | 'platformAdmin'> | undefined> {
+    if (hasNul(userId)) return undefined;
+    const [row] = await this.sql.rows<{ status: UserView['status']; platform_admin: boolean }>(this.pool, this.userAt, [
+      userId,
+      position,
+    ]);
+    return row === undefined ? undefined : { status: row.status, platformAdmin: row.platform_admin };
+  }
+
+  async client(id: string, position: number): Promise<ClientView | undefined> {
+    if (hasNul(id)) return undefined;
+    const [row] = await this.sql.rows<ClientRow>(this.pool, this.clientAt, [id, position]);
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  async clientByClientId(clientId: string, position: number): Promise<ClientView | undefined> {
+    if (hasNul(clientId)) return undefined;
+    const [row] = await this.sql.rows<ClientRow>(this.pool, this.clientByClientIdAt, [clientId, position]);
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  async roles(position: number): Promise<RoleView[]> {
+    return (await this.sql.rows<RoleRow>(this.pool, this.rolesAt, [position])).map(toRoleView);
+  }
+
+  async permissionsOn(orgIds: readonly string[], position: number): Promise<ApplicationPermissionView[]> {
+    const ids = [...new Set(orgIds)].filter((id) => !hasNul(id));
+    if (ids.length === 0) return [];
+    return (await this.sql.rows<PermissionRow>(this.pool, this.permissionsAt, [ids, position])).map(toPermissionView);
+  }
+}

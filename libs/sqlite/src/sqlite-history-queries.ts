@@ -1,0 +1,245 @@
+import type {
+  ApplicationPermissionView,
+  ClientView,
+  HistoryQueries,
+  OrgUserView,
+  OrgView,
+  Page,
+  PageRequest,
+  RoleView,
+  UserMembershipView,
+  UserView,
+} from '@arbor/application';
+import type { Role } from '@arbor/domain';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './open-sqlite-database';
+import { afterId, decodePageCursor, emptyPage, hasNul, pageLimit, toPage, type IdKeyset } from './page-cursor';
+import { containsPattern, parseRoles, toOrgView, type OrgTuple } from './read-model-rows';
+import { CLIENT_COLUMNS, toClientView, type ClientTuple } from './sqlite-client-queries';
+import { toOrgUserView, type OrgUserTuple } from './sqlite-membership-queries';
+import { ANY_DEPTH, isChildrenKeyset, type ChildrenKeyset } from './sqlite-org-queries';
+import {
+  PERMISSION_COLUMNS,
+  ROLE_COLUMNS,
+  toPermissionView,
+  toRoleView,
+  type PermissionTuple,
+  type RoleTuple,
+} from './sqlite-role-queries';
+import { StatementCache } from './statement-cache';
+
+/** "Valid at @at" for the version alias `v`: [valid_from, valid_to) holds the position. */
+const at = (v: string): string => `${v}.valid_from <= @at AND ${v}.valid_to > @at`;
+
+/** An organization version's columns in OrgTuple order, the depth given as an expression. */
+const orgColumns = (depth: string): string =>
+  `o.org_id, o.name, o.parent_id, ${depth}, o.description, o.metadata, o.created_at, o.updated_at, o.version`;
+
+/** The ancestors at @at of @id: (id, n) with n its distance above @id (1 for the parent). */
+const UP = `WITH RECURSIVE up(id, n) AS (
+    SELECT v.parent_id, 1 FROM org_versions v WHERE v.org_id = @id AND ${at('v')} AND v.parent_id IS NOT NULL
+    UNION ALL
+    SELECT v.parent_id, up.n + 1 FROM up JOIN org_versions v ON v.org_id = up.id AND ${at('v')}
+    WHERE v.parent_id IS NOT NULL
+  )`;
+
+type ChildTuple = [...OrgTuple, distance: number, nameKey: string];
+
+/**
+ * The temporal read model on SQLite (HistoryQueries: the `*_versions` tables of read-model migration 11). A
+ * version by key at P is a primary-key range seek (key, valid_from <= P) filtered by valid_to; the tree at P is
+ * walked with recursive statements over the parent links valid at P (`org_versions_parent` downwards).
+ */
+export class SqliteHistoryQueries implements HistoryQueries {
+  private readonly orgAt: Statement<Record<string, unknown>, OrgTuple>;
+  private readonly parentsAt: Statement<Record<string, unknown>, OrgTuple>;
+  private readonly membershipAt: Statement<Record<string, unknown>, { roles: string; pending: number }>;
+  private readonly membershipsAt: Statement<
+    Record<string, unknown>,
+    { org_id: string; org_name: string; roles: string; added_at: string; pending: number }
+  >;
+  private readonly userAt: Statement<Record<string, unknown>, { status: UserView['status']; platform_admin: number }>;
+  private readonly clientAt: Statement<Record<string, unknown>, ClientTuple>;
+  private readonly clientByClientIdAt: Statement<Record<string, unknown>, ClientTuple>;
+  private readonly rolesAt: Statement<Record<string, unknown>, RoleTuple>;
+  private readonly permissionsAt: Statement<Record<string, unknown>, PermissionTuple>;
+  private readonly lists: StatementCache;
+
+  constructor(db: SqliteDatabase) {
+    this.lists = new StatementCache(db);
+    this.orgAt = db
+      .prepare<Record<string, unknown>, OrgTuple>(
+        `${UP} SELECT ${orgColumns('(SELECT count(*) FROM up)')} FROM org_versions o WHERE o.org_id = @id AND ${at('o')}`,
+      )
+      .raw(true);
+    this.parentsAt = db
+      .prepare<Record<string, unknown>, OrgTuple>(
+        `${UP} SELECT ${orgColumns('(SELECT count(*) FROM up) - up.n')}
+         FROM up JOIN org_versions o ON o.org_id = up.id AND ${at('o')} ORDER BY up.n DESC`,
+      )
+      .raw(true);
+    this.membershipAt = db.prepare(
+      `SELECT m.roles, m.pending FROM membership_versions m
+       WHERE m.org_id = @org AND m.user_id = @user AND ${at('m')}`,
+    );
+    this.membershipsAt = db.prepare(
+      `SELECT m.org_id, o.name AS org_name, m.roles, m.added_at, m.pending
+       FROM membership_versions m INDEXED BY membership_versions_user
+       JOIN org_versions o ON o.org_id = m.org_id AND ${at('o')}
+       WHERE m.user_id = @user AND ${at('m')} AND m.pending = 0
+       ORDER BY m.org_id`,
+    );
+    this.userAt = db.prepare(
+      `SELECT CASE WHEN u.status = 'erased' THEN 'erased' ELSE v.status END AS status, v.platform_admin
+       FROM user_versions v LEFT JOIN users u ON u.id = v.user_id
+       WHERE v.user_id = @user AND ${at('v')}`,
+    );
+    this.clientAt = db
+      .prepare<Record<string, unknown>, ClientTuple>(
+        `SELECT ${CLIENT_COLUMNS} FROM client_versions cl WHERE cl.id = @id AND ${at('cl')}`,
+      )
+      .raw(true);
+    this.clientByClientIdAt = db
+      .prepare<Record<string, unknown>, ClientTuple>(
+        `SELECT ${CLIENT_COLUMNS} FROM client_versions cl WHERE cl.client_id = @id AND ${at('cl')}`,
+      )
+      .raw(true);
+    this.rolesAt = db
+      .prepare<Record<string, unknown>, RoleTuple>(
+        `SELECT ${ROLE_COLUMNS} FROM role_versions r WHERE ${at('r')} ORDER BY r.id`,
+      )
+      .raw(true);
+    this.permissionsAt = db
+      .prepare<Record<string, unknown>, PermissionTuple>(
+        `SELECT ${PERMISSION_COLUMNS} FROM json_each(@ids) ids
+         CROSS JOIN application_permission_versions p ON p.org_id = ids.value AND ${at('p')}
+         ORDER BY p.org_id, p.name`,
+      )
+      .raw(true);
+  }
+
+  async org(orgId: string, position: number): Promise<OrgView | undefined> {
+    const row = this.orgAt.get({ id: orgId, at: position });
+    return row === undefined ? undefined : toOrgView(row);
+  }
+
+  async parents(orgId: string, position: number): Promise<OrgView[]> {
+    return this.parentsAt.all({ id: orgId, at: position }).map(toOrgView);
+  }
+
+  /**
+   * One recursive walk down the subtree as it was (every node of it to `maxDepth`, then sorted): a page costs the
+   * subtree's size, unlike the present's closure range. Past trees are asked about far less often than the present.
+   */
+  async children(orgId: string, position: number, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
+    const root = await this.org(orgId, position);
+    if (root === undefined) return emptyPage();
+    const limit = pageLimit(page);
+    const from: ChildrenKeyset =
+      page.cursor === undefined ? { d: 0, k: '', i: '' } : decodePageCursor(page.cursor, isChildrenKeyset);
+    const statement = this.lists.get<ChildTuple>(
+      `WITH RECURSIVE down(id, d) AS (
+         SELECT @id, 0
+         UNION ALL
+         SELECT v.org_id, down.d + 1 FROM down JOIN org_versions v INDEXED BY org_versions_parent
+           ON v.parent_id = down.id AND ${at('v')}
+         WHERE down.d < @maxDepth
+       )
+       SELECT ${orgColumns('@base + down.d')}, down.d, o.name_key
+       FROM down JOIN org_versions o ON o.org_id = down.id AND ${at('o')}
+       WHERE down.d >= 1 AND (down.d, o.name_key, o.org_id) > (@d, @k, @i)
+       ORDER BY down.d, o.name_key, o.org_id LIMIT @limit`,
+      true,
+    );
+    const rows = statement.all({
+      id: orgId,
+      at: position,
+      maxDepth: maxDepth ?? ANY_DEPTH,
+      base: root.depth,
+      d: from.d,
+      k: from.k,
+      i: from.i,
+      limit: limit + 1,
+    });
+    return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] }));
+  }
+
+  async members(
+    orgId: string,
+    position: number,
+    filter: { role?: Role; q?: string },
+    page: PageRequest,
+  ): Promise<Page<OrgUserView>> {
+    const conditions: string[] = [];
+    const params: Record<string, unknown> = { org: orgId, at: position, after: afterId(page) };
+    if (filter.role !== undefined) {
+      conditions.push('EXISTS (SELECT 1 FROM json_each(m.roles) WHERE value = @role)');
+      params.role = filter.role;
+    }
+    if (filter.q !== undefined && hasNul(filter.q)) return emptyPage();
+    if (filter.q !== undefined && filter.q !== '') {
+      // Today's email and name: erased users have NULL keys, which match no LIKE.
+      conditions.push(`(u.email_key LIKE @q ESCAPE '\\' OR u.name_key LIKE @q ESCAPE '\\')`);
+      params.q = containsPattern(filter.q);
+    }
+    const limit = pageLimit(page);
+    params.limit = limit + 1;
+    const statement = this.lists.get<OrgUserTuple>(
+      `SELECT m.org_id, m.user_id, u.email, u.name,
+         CASE WHEN u.status = 'erased' THEN 'erased' ELSE uv.status END, m.roles, m.added_at, m.version, m.pending,
+         uv.version
+       FROM membership_versions m
+       JOIN user_versions uv ON uv.user_id = m.user_id AND ${at('uv')}
+       JOIN users u ON u.id = m.user_id
+       WHERE m.org_id = @org AND m.user_id > @after AND ${at('m')} AND m.pending = 0${conditions
+         .map((c) => ` AND ${c}`)
+         .join('')}
+       ORDER BY m.user_id LIMIT @limit`,
+      true,
+    );
+    return toPage(statement.all(params), limit, toOrgUserView, (row): IdKeyset => ({ i: row[1] }));
+  }
+
+  async memberships(userId: string, position: number): Promise<UserMembershipView[]> {
+    return this.membershipsAt.all({ user: userId, at: position }).map((row) => ({
+      orgId: row.org_id,
+      orgName: row.org_name,
+      roles: parseRoles(row.roles),
+      addedAt: row.added_at,
+      pending: row.pending !== 0,
+    }));
+  }
+
+  async membership(
+    orgId: string,
+    userId: string,
+    position: number,
+  ): Promise<{ roles: Role[]; pending: boolean } | undefined> {
+    const row = this.membershipAt.get({ org: orgId, user: userId, at: position });
+    return row === undefined ? undefined : { roles: parseRoles(row.roles), pending: row.pending !== 0 };
+  }
+
+  async user(userId: string, position: number): Promise<Pick<UserView, 'status' | 'platformAdmin'> | undefined> {
+    const row = this.userAt.get({ user: userId, at: position });
+    return row === undefined ? undefined : { status: row.status, platformAdmin: row.platform_admin !== 0 };
+  }
+
+  async client(id: string, position: number): Promise<ClientView | undefined> {
+    const row = this.clientAt.get({ id, at: position });
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  async clientByClientId(clientId: string, position: number): Promise<ClientView | undefined> {
+    const row = this.clientByClientIdAt.get({ id: clientId, at: position });
+    return row === undefined ? undefined : toClientView(row);
+  }
+
+  async roles(position: number): Promise<RoleView[]> {
+    return this.rolesAt.all({ at: position }).map(toRoleView);
+  }
+
+  async permissionsOn(orgIds: readonly string[], position: number): Promise<ApplicationPermissionView[]> {
+    if (orgIds.length === 0) return [];
+    return this.permissionsAt.all({ ids: JSON.stringify([...new Set(orgIds)]), at: position }).map(toPermissionView);
+  }
+}

@@ -1,5 +1,5 @@
 import { PASSWORD, unique } from './test-support/access-fixtures';
-import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
+import { createOrg, passwordToken, startTestApp, type TestApp } from './test-support/test-app';
 
 /**
  * An auditor reconstructs the past (issue 14 item 1, "Done when"; contract section 8): the tree, memberships,
@@ -142,5 +142,83 @@ describe('an auditor at three past moments', () => {
     const last = (await api('GET', `/api/v1/events?after=${p2 - 1}&limit=1`)).body.items[0];
     expect(last.position).toBe(p2);
     expect(await answers(`asOf=${encodeURIComponent(last.occurredAt)}`)).toEqual(moment2);
+  });
+});
+
+describe("the past's rules", () => {
+  it('404 before an organization existed, 400 for pending in the past, and an erased user reads as erased then', async () => {
+    const org = await createOrg(app, unique('Rules org'));
+    const before = lastWrite - 1;
+    const member = (
+      await api(
+        'POST',
+        `/api/v1/orgs/${org.id}/users`,
+        { email: `${unique('erased')}@example.test`, name: 'Soon erased', password: PASSWORD, roles: ['member'] },
+        201,
+      )
+    ).body;
+    const added = lastWrite;
+    for (const path of [`children`, `users`, `roles`]) {
+      const res = await app.call('GET', `/api/v1/orgs/${org.id}/${path}?asOfPosition=${before}`);
+      expect([path, res.status]).toEqual([path, 404]);
+    }
+    const evaluation = await app.call('POST', `/access/v1/evaluation?asOfPosition=${before}`, {
+      body: {
+        subject: { type: 'user', id: member.userId },
+        action: { name: 'orgs:read' },
+        resource: { type: 'organization', id: org.id },
+      },
+    });
+    expect(evaluation.status).toBe(404);
+    const pending = await app.call('GET', `/api/v1/orgs/${org.id}/users?pending=true&asOfPosition=${added}`);
+    expect([pending.status, pending.body.errors?.[0]?.path]).toEqual([400, '/query/pending']);
+    const beyond = await app.call('GET', `/api/v1/orgs/${org.id}/children?asOfPosition=${lastWrite + 1000}`);
+    expect([beyond.status, beyond.body.errors?.[0]?.path]).toEqual([400, '/query/asOfPosition']);
+
+    const then = await api('GET', `/api/v1/orgs/${org.id}/users?asOfPosition=${added}`);
+    expect(then.headers.get('arbor-position')).toBe(String(added));
+    expect(then.body.items).toEqual([expect.objectContaining({ userId: member.userId, email: member.email })]);
+    await api('DELETE', `/api/v1/users/${member.userId}`, undefined, 204);
+    const erased = (await api('GET', `/api/v1/orgs/${org.id}/users?asOfPosition=${added}`)).body.items;
+    expect(erased).toEqual([expect.objectContaining({ userId: member.userId, status: 'erased', roles: ['member'] })]);
+    expect(JSON.stringify(erased)).not.toContain(member.email);
+  });
+
+  it("shows others the past only as far as today's grants reach", async () => {
+    const tenant = await createOrg(app, unique('Tenant'));
+    const team = await createOrg(app, 'Team', tenant.id);
+    const elsewhere = await createOrg(app, unique('Elsewhere'));
+    const admin = (
+      await api(
+        'POST',
+        `/api/v1/orgs/${tenant.id}/users`,
+        { email: `${unique('tenant-admin')}@example.test`, name: 'Tenant admin', password: PASSWORD, roles: ['admin'] },
+        201,
+      )
+    ).body;
+    const colleague = (
+      await api(
+        'POST',
+        `/api/v1/orgs/${team.id}/users`,
+        { email: `${unique('colleague')}@example.test`, name: 'Colleague', password: PASSWORD, roles: ['member'] },
+        201,
+      )
+    ).body;
+    await api('POST', `/api/v1/orgs/${elsewhere.id}/users`, { userId: colleague.userId, roles: ['member'] }, 201);
+    const then = lastWrite;
+    // Team leaves the tenant for another tree: its past under the tenant is no longer the tenant admin's to see.
+    await api('PUT', `/api/v1/orgs/${team.id}`, { name: 'Team', parentId: elsewhere.id });
+    const token = await passwordToken(app, admin.email, PASSWORD);
+    const asAdmin = (path: string) => app.call('GET', path, { token });
+
+    const children = await asAdmin(`/api/v1/orgs/${tenant.id}/children?asOfPosition=${then}`);
+    expect([children.status, children.body.items]).toEqual([200, []]);
+    const platform = await api('GET', `/api/v1/orgs/${tenant.id}/children?asOfPosition=${then}`);
+    expect(platform.body.items.map((o: any) => o.id)).toEqual([team.id]);
+    // The colleague's memberships then: neither organization lies within the tenant now.
+    const orgs = await asAdmin(`/api/v1/users/${colleague.userId}/orgs?asOfPosition=${then}`);
+    expect(orgs.status).toBe(404); // today's grants do not show the colleague to the tenant admin at all
+    const all = await api('GET', `/api/v1/users/${colleague.userId}/orgs?asOfPosition=${then}`);
+    expect(all.body.items.map((m: any) => m.orgId).sort()).toEqual([team.id, elsewhere.id].sort());
   });
 });

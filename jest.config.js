@@ -70,6 +70,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'org-metadata-document',
   'org-tokens',
   'point-in-time',
+  'audit-data',
 ];
 
 const embedded = {

@@ -71,6 +71,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'org-tokens',
   'point-in-time',
   'auditor-past',
+  'audit-data',
 ];
 
 const embedded = {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes the event catalogue's JSON Schemas into docs/events/schemas (`npm run events:schemas`, after
 // `npm run build`): per event type and current version, `<Type>/v<N>.json` (its data) and
-// `<Type>/v<N>.envelope.json` (the whole event), the paths of their `$id`s under https://arbor.dev/schemas/events.
+// `<Type>/v<N>.envelope.json` (the whole event), `<Type>/v<N>.audited.json` (the event with its audit data, as the
+// event API serves it to platform admins), the paths of their `$id`s under https://arbor.dev/schemas/events.
 // Files are written, never removed: the schema of an older version stays published for the events stored at it.
 // `--check` writes nothing and exits 1 if a file differs (libs/domain's published-schemas unit test checks the same).
 import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ for (const type of domain.EVENT_TYPES) {
   const files = {
     [`${type}/v${version}.json`]: domain.eventDataSchemaOf(type),
     [`${type}/v${version}.envelope.json`]: domain.eventEnvelopeSchemaOf(type),
+    [`${type}/v${version}.audited.json`]: domain.eventAuditedEnvelopeSchemaOf(type),
   };
   for (const [name, schema] of Object.entries(files)) {
     const path = join(out, name);

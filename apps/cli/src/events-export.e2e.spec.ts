@@ -38,7 +38,12 @@ function arbor(args: string[]): {
   return { child, lines, done };
 }
 
+/** The export's lines without their request metadata (which the event API shows opened, as `audit`). */
 async function exported(args: string[]): Promise<any[]> {
+  return (await exportedWithMetadata(args)).map(({ requestMetadata: _m, ...event }) => event);
+}
+
+async function exportedWithMetadata(args: string[]): Promise<any[]> {
   const run = arbor(['events', 'export', ...args]);
   const { code, stderr } = await run.done;
   expect([code, stderr]).toEqual([0, '']);
@@ -50,7 +55,7 @@ async function served(query: string): Promise<any[]> {
   for (let after = 0; ;) {
     const res = await app.call('GET', `/api/v1/events?after=${after}&limit=200${query}`);
     expect(res.status).toBe(200);
-    items.push(...res.body.items);
+    items.push(...res.body.items.map(({ audit: _audit, ...envelope }: any) => envelope));
     if (res.body.nextCursor === null) return items;
     after = items[items.length - 1].position;
   }
@@ -77,8 +82,16 @@ describe('arbor events export', () => {
       (await served(`&orgId=${root.id}`)).filter((e) => e.position > middle),
     );
     expect((await exported(['--type', 'OrgUpdated,OrgMoved'])).map((e) => e.type)).toEqual(['OrgUpdated']);
-    // Personal data stays sealed: the bootstrap admin's UserCreated holds no email in clear.
+    // Personal data stays sealed: the bootstrap admin's UserCreated holds no email in clear, and the request
+    // metadata of the admin's writes is sealed under the admin's key (issue 14); the system's events have none.
     expect(JSON.stringify(all[0])).not.toContain('@');
+    const withMetadata = await exportedWithMetadata([]);
+    expect(withMetadata[0]).not.toHaveProperty('requestMetadata');
+    expect(withMetadata.at(-1).requestMetadata).toEqual({
+      sealed: expect.stringMatching(/^v1\./),
+      subjectId: all[0].data.userId,
+    });
+    expect(JSON.stringify(withMetadata)).not.toContain('metadataDigest');
   });
 
   it('tail: waits for the next event, and ends on SIGINT', async () => {

@@ -16,8 +16,8 @@ export const EVENTS_EXPORT_USAGE = `arbor events export [--after N] [--until-pos
 /**
  * `arbor events export`: the event log as NDJSON on standard output, one event per line in position order, each
  * the public envelope the event API serves (contract section 8: `{id, type, streamId, streamVersion, position,
- * occurredAt, actor, data}`; personal data stays sealed, so an export of an erased user's events holds nothing
- * readable of them). For auditors: the log as of a moment (`--until-position`, `--until` an RFC 3339 instant:
+ * occurredAt, actor, data}`, and `requestMetadata` when the event has some; personal data stays sealed, so an
+ * export of an erased user's events holds nothing readable of them). For auditors: the log as of a moment (`--until-position`, `--until` an RFC 3339 instant:
  * inclusive), one organization's subtree (`--org`: events about it or anything below it then), some types
  * (`--type`, repeatable or comma-separated, each a type the catalogue knows), from a position on (`--after`,
  * exclusive). `--follow` keeps going: after the last event it waits for the next ones (every 250 ms) until
@@ -120,8 +120,12 @@ async function exportChain(io: CliIo, untilPosition: number | undefined): Promis
   }
 }
 
-/** The envelope without `orgPath`, which is internal (as the event API's). */
-const publicEnvelope = ({ orgPath: _internal, ...event }: StoredEvent) => event;
+/**
+ * The envelope without `orgPath`, which is internal (as the event API's), and with the event's `requestMetadata` as
+ * the log keeps it (issue 14: a user's sealed under their key, `{sealed, subjectId}`; a client's in clear; null once
+ * retention dropped it; absent when there is none). The export reads no vault: it opens nothing.
+ */
+const publicEnvelope = ({ orgPath: _internal, metadataDigest: _hashed, ...event }: StoredEvent) => event;
 
 interface ExportQuery {
   after: number;

@@ -4,6 +4,7 @@ export * from './problem-mapping';
 export * from './internal-command-api';
 export * from './create-api-context';
 export * from './trusted-proxies';
+export * from './request-origin';
 export * from './cors';
 export * from './api-docs';
 export * from './listen-first';

@@ -3,9 +3,10 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { IamError, isIamError, type IamErrorCode } from '@arbor/domain';
-import type { Command, CommandContext, CommandOutcome, Logger, Principal } from '@arbor/application';
+import type { Command, CommandContext, CommandOutcome, Logger, Principal, RequestOrigin } from '@arbor/application';
 import { MAX_JSON_DEPTH, jsonStructureFault } from '@arbor/http';
 import type { CommandPort } from './api-context';
+import { MAX_USER_AGENT, WELL_FORMED_REQUEST_ID } from './request-origin';
 
 /**
  * How deep an internal request may nest: what the public API admits (MAX_JSON_DEPTH for a request body),
@@ -25,11 +26,16 @@ const verifyStructure = (_req: unknown, _res: unknown, buf: Buffer): void => {
   throw Object.assign(new Error(message), { status: 400, type: 'arbor.json.structure', safeMessage: message });
 };
 
-/** What a gateway sends: the command, the caller's own access token, and the idempotency key if any. */
+/**
+ * What a gateway sends: the command, the caller's own access token, the idempotency key if any, and the request's
+ * origin (its id, the client's address as the gateway's trusted proxies resolve it, its user agent), which the
+ * command service records with the events; the token's identifiers it takes from the token it verifies itself.
+ */
 interface InternalCommandRequest {
   command: Command;
   accessToken: string;
   idempotency?: CommandContext['idempotency'];
+  request?: RequestOrigin;
 }
 
 /**
@@ -69,7 +75,11 @@ export function internalCommandRouter(
       }
       try {
         const principal = await options.authenticate(`Bearer ${request.accessToken}`);
-        const outcome = await commands.execute(request.command, { principal, idempotency: request.idempotency });
+        const outcome = await commands.execute(request.command, {
+          principal,
+          idempotency: request.idempotency,
+          request: request.request,
+        });
         res.status(200).json(outcome);
       } catch (e) {
         if (isIamError(e)) {
@@ -117,7 +127,7 @@ export function internalCommandRouter(
 /** The shape only; what the command holds is the deciders' business, who may run it the policy's. */
 function readRequest(body: unknown): InternalCommandRequest | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const { command, accessToken, idempotency } = body as Record<string, unknown>;
+  const { command, accessToken, idempotency, request } = body as Record<string, unknown>;
   if (typeof command !== 'object' || command === null || typeof (command as { type?: unknown }).type !== 'string')
     return undefined;
   if (typeof accessToken !== 'string' || accessToken === '') return undefined;
@@ -132,11 +142,27 @@ function readRequest(body: unknown): InternalCommandRequest | undefined {
     )
       return undefined;
   }
+  if (request !== undefined && !isRequestOrigin(request)) return undefined;
   return {
     command: command as Command,
     accessToken,
     idempotency: idempotency as InternalCommandRequest['idempotency'],
+    request,
   };
+}
+
+/** A request origin as `requestOriginOf` builds it: a well-formed id, and short strings. */
+function isRequestOrigin(value: unknown): value is RequestOrigin {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { requestId, sourceAddress, userAgent, ...rest } = value as Record<string, unknown>;
+  const optional = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
+  return (
+    Object.keys(rest).length === 0 &&
+    typeof requestId === 'string' &&
+    WELL_FORMED_REQUEST_ID.test(requestId) &&
+    optional(sourceAddress, 64) &&
+    optional(userAgent, MAX_USER_AGENT)
+  );
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
@@ -174,6 +200,7 @@ export class HttpCommandPort implements CommandPort {
       command,
       accessToken: principal.accessToken,
       idempotency: context.idempotency,
+      request: context.request,
     };
     let res: { status: number; text: string };
     try {

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { NO_NUL_PATTERN, storedJsonValueRef, type JsonSchema } from '@arbor/http';
 import {
   BUILT_IN_ROLE_IDS,
+  EVENT_AUDIT_SCHEMA,
   ORG_DESCRIPTION_MAX,
   ORG_NAME_MAX,
   PERMISSIONS,
@@ -152,6 +153,7 @@ export const eventSchema: JsonSchema = {
       properties: { type: { enum: ['user', 'client', 'system'] }, id: { type: 'string' } },
     },
     data: { type: 'object' },
+    audit: { ...EVENT_AUDIT_SCHEMA, description: 'Platform admins only: the request and, for updates, the changes.' },
   },
 };
 

@@ -12,6 +12,7 @@ import {
 } from '@arbor/application';
 import type { HandlerRequest, HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
+import { requestOriginOf } from './request-origin';
 
 export interface WriteOptions {
   /** Where the command's field paths point in the request (default `/body`). */
@@ -36,7 +37,8 @@ export interface WriteOptions {
 }
 
 /**
- * Runs a command the way every write route must: honour `Idempotency-Key` (POST only), execute, wait until
+ * Runs a command the way every write route must: honour `Idempotency-Key` (POST only), execute with the
+ * request's origin (its id, address and user agent, which its events record: requestOriginOf), wait until
  * the read models include the write (read-your-writes), then build the response from the read models.
  */
 export async function executeWrite(
@@ -63,6 +65,7 @@ export async function executeWrite(
   const outcome = await ctx.commands
     .execute(command, {
       principal,
+      request: requestOriginOf(req.raw),
       idempotency:
         idempotency && options.provisional
           ? { ...idempotency, provisionalResponse: stored(options.provisional) }

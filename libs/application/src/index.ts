@@ -20,6 +20,7 @@ export * from './auth/token-introspection';
 export * from './bootstrap-platform-admin';
 export * from './commands/authorize-command';
 export * from './commands/command';
+export * from './commands/request-metadata';
 export * from './commands/command-ids';
 export * from './commands/command-service';
 export * from './commands/command-model-snapshot-file';

@@ -233,7 +233,45 @@ export interface StoredEvent<T = unknown> {
    * event API and keys the distributed bus so that each tree keeps its order.
    */
   orgPath: string[];
+  /**
+   * The request that caused the event (issue 14, complete audit data), as stored: absent on events written
+   * before it was recorded and on events no request caused (actor `system`); null once retention dropped it.
+   * Kept beside the event, not in its hashed content: the chain hashes `metadataDigest` in its place, so
+   * dropping it leaves every link intact. Not part of the public envelope.
+   */
+  requestMetadata?: StoredRequestMetadata | null;
+  /**
+   * Unpadded base64url SHA-256 of the RFC 8785 form of `requestMetadata` as written (event-chain.ts:
+   * `requestMetadataDigest`). Present exactly when the event was written with request metadata; it stays
+   * when retention drops the metadata.
+   */
+  metadataDigest?: string;
 }
+
+/**
+ * What a request tells of itself and its caller, recorded with every event it causes (issue 14). Never a
+ * token or a secret: only the token's identifiers.
+ */
+export interface RequestMetadata {
+  /** The request's `X-Request-ID` when well-formed (1-200 visible ASCII characters), else one generated. */
+  requestId: string;
+  /** The client's IP address, as the trusted-proxy rule resolves it (IAM_TRUSTED_PROXIES). */
+  sourceAddress?: string;
+  /** The `User-Agent` header, at most 500 characters. */
+  userAgent?: string;
+  /**
+   * The access token the actor used (RFC 9068 claims): its `jti`, its `sub` (the user's id; a client's
+   * `client_id`), for a client's token its `client_id`, for a user's its session (`sid`) when it has one.
+   */
+  token?: { jti: string; sub: string; clientId?: string; sid?: string };
+}
+
+/**
+ * Request metadata as the log keeps it. For a user actor it is their personal data, sealed like their email
+ * and name (`{sealed, subjectId}`: `v1.` AES-256-GCM under the acting user's own data key), so that erasing
+ * the user erases it too. For a client actor (a machine, no person's data key) it is kept in clear.
+ */
+export type StoredRequestMetadata = { sealed: SealedPersonalData; subjectId: string } | RequestMetadata;
 
 export type KnownStoredEvent = {
   [K in DomainEventType]: StoredEvent<EventDataByType[K]> & { type: K };

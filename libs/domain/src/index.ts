@@ -1,5 +1,6 @@
 export * from './actor';
 export * from './events';
+export * from './event-changes';
 export * from './iam-error';
 export * from './ids';
 export * from './org-decisions';

@@ -1,6 +1,6 @@
 import { chainHash, CHAIN_GENESIS } from '@arbor/application';
 import type { PoolClient } from 'pg';
-import { asStoredEvent, EVENT_COLUMNS, type EventRow } from './event-rows';
+import { asStoredEvent, BASE_EVENT_COLUMNS, type EventRow } from './event-rows';
 
 const BATCH = 1_000;
 
@@ -14,7 +14,7 @@ export async function chainUnchainedEvents(client: PoolClient, s: string): Promi
   let count = 0;
   for (let after = '0'; ;) {
     const { rows } = await client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT ${BATCH}`,
+      `SELECT ${BASE_EVENT_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT ${BATCH}`,
       [after],
     );
     const prevs: Buffer[] = [];

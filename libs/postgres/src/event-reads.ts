@@ -80,11 +80,13 @@ export class EventStatements {
       WITH cur AS (SELECT coalesce(max(stream_version), 0) AS v FROM ${s}.events WHERE stream_id = $1::text),
       ins AS (
         INSERT INTO ${s}.events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path,
-          prev_hash, hash)
+          prev_hash, hash, request_metadata, metadata_digest)
         SELECT u.id, $1::text, cur.v + u.n::int, u.type, $2::timestamptz, u.actor_type, u.actor_id, u.data, u.org_path,
-          u.prev_hash, u.hash
+          u.prev_hash, u.hash, u.request_metadata, u.metadata_digest
         FROM cur, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[], $10::bytea[],
-          $11::bytea[]) WITH ORDINALITY AS u (id, type, actor_type, actor_id, data, org_path, prev_hash, hash, n)
+          $11::bytea[], $12::jsonb[], $13::text[])
+          WITH ORDINALITY AS u (id, type, actor_type, actor_id, data, org_path, prev_hash, hash, request_metadata,
+            metadata_digest, n)
         WHERE cur.v = $3::int
         ORDER BY u.n
         RETURNING id, position, org_path),

@@ -66,4 +66,7 @@ const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
   },
   // 2 -> 3: the chain's checkpoints (chain-checkpoints.ts in @arbor/application): signed heads the server keeps.
   (s) => `CREATE TABLE ${s}.chain_checkpoints (position bigint PRIMARY KEY, jws text NOT NULL)`,
+  // 3 -> 4: request metadata (issue 14, complete audit data), outside the hashed content so that retention may set
+  // it NULL; the chain hashes its digest (base64url text), which stays. Both NULL on older events.
+  (s) => `ALTER TABLE ${s}.events ADD COLUMN request_metadata jsonb, ADD COLUMN metadata_digest text`,
 ];

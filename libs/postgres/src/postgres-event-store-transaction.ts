@@ -1,5 +1,6 @@
 import {
   chainHash,
+  storedMetadataOf,
   type AppendResult,
   type EventStoreTransaction,
   type ExpectedVersion,
@@ -107,9 +108,10 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
       const orgPath = [...event.orgPath];
       const actor = { type: event.actor.type, id: event.actor.id };
       const content = { id, type: event.type, streamId, streamVersion: version + i + 1, occurredAt, actor, orgPath };
+      const metadata = storedMetadataOf(event);
       const prev = prevHash;
-      prevHash = chainHash(prev, { ...content, data: event.data ?? null });
-      return { id, event, orgPath, prevHash: prev, hash: prevHash };
+      prevHash = chainHash(prev, { ...content, data: event.data ?? null, ...metadata });
+      return { id, event, orgPath, prevHash: prev, hash: prevHash, metadata };
     });
     const { rows } = await this.db.query<{ v: number; id: string | null; position: string | null }>(
       this.st.named('append', [
@@ -124,6 +126,10 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
         drafts.map((d) => JSON.stringify(d.orgPath)),
         drafts.map((d) => d.prevHash),
         drafts.map((d) => d.hash),
+        drafts.map((d) =>
+          d.metadata.requestMetadata === undefined ? null : JSON.stringify(d.metadata.requestMetadata),
+        ),
+        drafts.map((d) => d.metadata.metadataDigest ?? null),
       ]),
     );
     const actual = rows[0].v;
@@ -134,13 +140,24 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
     this.tip.advance(occurredAt, prevHash);
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
     const stamped = occurredAt;
-    const stored: StoredEvent[] = drafts.map(({ id, event, orgPath }, i) => {
+    const stored: StoredEvent[] = drafts.map(({ id, event, orgPath, metadata }, i) => {
       const position = positions.get(id);
       if (position === undefined) throw new Error(`The insert of event ${id} returned no position.`);
       const actor = { type: event.actor.type, id: event.actor.id };
       const streamVersion = actual + i + 1;
       const data = event.data;
-      return { id, type: event.type, streamId, streamVersion, position, occurredAt: stamped, actor, data, orgPath };
+      return {
+        id,
+        type: event.type,
+        streamId,
+        streamVersion,
+        position,
+        occurredAt: stamped,
+        actor,
+        data,
+        orgPath,
+        ...metadata,
+      };
     });
     return {
       ok: true,

@@ -1,5 +1,5 @@
 import { chainHash, CHAIN_GENESIS } from '@arbor/application';
-import { asStoredEvent, EVENT_COLUMNS, type EventRow } from './event-rows';
+import { asStoredEvent, BASE_EVENT_COLUMNS, type EventRow } from './event-rows';
 import type { SqliteDatabase } from './open-sqlite-database';
 
 const BATCH = 1_000;
@@ -11,7 +11,7 @@ const BATCH = 1_000;
  */
 export function chainUnchainedEvents(db: SqliteDatabase): number {
   const rowsAfter = db.prepare<[number, number], EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?`,
+    `SELECT ${BASE_EVENT_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?`,
   );
   const update = db.prepare<[Buffer, Buffer, number]>('UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?');
   let prev: Buffer = CHAIN_GENESIS;

@@ -1,9 +1,12 @@
 import type { ChainLink, IdempotencyRecord } from '@arbor/application';
-import { upcastStoredEvent, type Actor, type StoredEvent } from '@arbor/domain';
+import { upcastStoredEvent, type Actor, type StoredEvent, type StoredRequestMetadata } from '@arbor/domain';
+
+/** The columns of the events table before request metadata (what migration 3 chains). */
+export const BASE_EVENT_COLUMNS =
+  'e.position, e.id, e.stream_id, e.stream_version, e.type, e.occurred_at, e.actor_type, e.actor_id, e.data, e.org_path';
 
 /** The columns every event read selects, in the shape `toStoredEvent` expects. */
-export const EVENT_COLUMNS =
-  'e.position, e.id, e.stream_id, e.stream_version, e.type, e.occurred_at, e.actor_type, e.actor_id, e.data, e.org_path';
+export const EVENT_COLUMNS = `${BASE_EVENT_COLUMNS}, e.request_metadata, e.metadata_digest`;
 
 export interface EventRow {
   position: number;
@@ -16,6 +19,9 @@ export interface EventRow {
   actor_id: string;
   data: string;
   org_path: string;
+  /** JSON text; null when none was written or retention dropped it (then `metadata_digest` tells which). */
+  request_metadata?: string | null;
+  metadata_digest?: string | null;
 }
 
 /**
@@ -26,17 +32,25 @@ export interface EventRow {
 export const toStoredEvent = (row: EventRow): StoredEvent => upcastStoredEvent(asStoredEvent(row));
 
 /** The event exactly as stored: no upcast (what the hash chain covers). */
-export const asStoredEvent = (row: EventRow): StoredEvent => ({
-  id: row.id,
-  type: row.type,
-  streamId: row.stream_id,
-  streamVersion: row.stream_version,
-  position: row.position,
-  occurredAt: row.occurred_at,
-  actor: { type: row.actor_type, id: row.actor_id },
-  data: JSON.parse(row.data) as unknown,
-  orgPath: JSON.parse(row.org_path) as string[],
-});
+export function asStoredEvent(row: EventRow): StoredEvent {
+  const event: StoredEvent = {
+    id: row.id,
+    type: row.type,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    position: row.position,
+    occurredAt: row.occurred_at,
+    actor: { type: row.actor_type, id: row.actor_id },
+    data: JSON.parse(row.data) as unknown,
+    orgPath: JSON.parse(row.org_path) as string[],
+  };
+  // Members only when there is something to say (see StoredEvent): old events stay exactly as they were.
+  if (row.metadata_digest !== undefined && row.metadata_digest !== null) event.metadataDigest = row.metadata_digest;
+  if (row.request_metadata !== undefined && row.request_metadata !== null)
+    event.requestMetadata = JSON.parse(row.request_metadata) as StoredRequestMetadata;
+  else if (event.metadataDigest !== undefined) event.requestMetadata = null;
+  return event;
+}
 
 /** The chain's columns after the event's (see `ChainLink`). */
 export const CHAIN_COLUMNS = `${EVENT_COLUMNS}, e.prev_hash, e.hash`;

@@ -58,4 +58,8 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
   },
   // 3 -> 4: the chain's checkpoints (chain-checkpoints.ts in @arbor/application): signed heads the server keeps.
   `CREATE TABLE chain_checkpoints (position INTEGER PRIMARY KEY, jws TEXT NOT NULL);`,
+  // 4 -> 5: request metadata (issue 14, complete audit data): JSON, outside the hashed content so that retention
+  // may set it NULL; the chain hashes its digest (base64url), which stays. Both NULL on older events.
+  `ALTER TABLE events ADD COLUMN request_metadata TEXT;
+   ALTER TABLE events ADD COLUMN metadata_digest TEXT;`,
 ];

@@ -6,7 +6,7 @@ import { openSqliteDatabase } from './open-sqlite-database';
 
 /**
  * Writes a verified log (the links of `arbor events export --chain`, in position order, and its checkpoints) into a
- * new event log at `file`, exactly as exported: positions, ids, times, data as stored and both hashes, so the
+ * new event log at `file`, exactly as exported: positions, ids, times, data as stored, request metadata and its digest, and both hashes, so the
  * restored log verifies to the same head. Refuses a file that exists (an event log is never merged into). One
  * transaction: a crash leaves no half-restored log (the file is removed again on failure). Returns the events written.
  */
@@ -22,8 +22,8 @@ export async function restoreSqliteEventLog(
     applyMigrations(db, EVENT_STORE_MIGRATIONS);
     const insertEvent = db.prepare(
       `INSERT INTO events (position, id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data,
-         org_path, prev_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         org_path, prev_hash, hash, request_metadata, metadata_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertOrg = db.prepare('INSERT OR IGNORE INTO event_orgs (org_id, position) VALUES (?, ?)');
     const insertCheckpoint = db.prepare('INSERT INTO chain_checkpoints (position, jws) VALUES (?, ?)');
@@ -43,6 +43,11 @@ export async function restoreSqliteEventLog(
         JSON.stringify(event.orgPath),
         prevHash === null ? null : Buffer.from(prevHash),
         hash === null ? null : Buffer.from(hash),
+        // Request metadata as exported: dropped (null) stays dropped, its digest stays with the link.
+        event.requestMetadata === undefined || event.requestMetadata === null
+          ? null
+          : JSON.stringify(event.requestMetadata),
+        event.metadataDigest ?? null,
       );
       for (const orgId of event.orgPath) insertOrg.run(orgId, event.position);
       count++;

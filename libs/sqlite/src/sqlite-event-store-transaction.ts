@@ -1,6 +1,7 @@
 import {
   chainHash,
   CHAIN_GENESIS,
+  storedMetadataOf,
   type AppendResult,
   EventStoreTransaction,
   type ExpectedVersion,
@@ -13,7 +14,21 @@ import { randomUUID } from 'node:crypto';
 import { EventReads } from './event-reads';
 import type { SqliteDatabase } from './open-sqlite-database';
 
-type InsertEventParams = [string, string, number, string, string, string, string, string, string, Buffer, Buffer];
+type InsertEventParams = [
+  string,
+  string,
+  number,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  Buffer,
+  Buffer,
+  string | null,
+  string | null,
+];
 
 /** The last event's time and hash: what the next event is stamped after and chained to. */
 interface LastLink {
@@ -42,8 +57,8 @@ export class WriterStatements {
       .pluck();
     this.insertEvent = db.prepare(
       `INSERT INTO events (id, stream_id, stream_version, type, occurred_at, actor_type, actor_id, data, org_path,
-         prev_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         prev_hash, hash, request_metadata, metadata_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertEventOrg = db.prepare('INSERT OR IGNORE INTO event_orgs (org_id, position) VALUES (?, ?)');
     this.lastLink = db.prepare<[], LastLink>('SELECT occurred_at, hash FROM events ORDER BY position DESC LIMIT 1');
@@ -102,6 +117,7 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
       const orgPath = [...event.orgPath];
       const actor = { type: event.actor.type, id: event.actor.id };
       const data = event.data ?? null;
+      const metadata = storedMetadataOf(event);
       const hash = chainHash(prevHash, {
         id,
         type: event.type,
@@ -111,6 +127,7 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
         actor,
         data,
         orgPath,
+        ...metadata,
       });
       const { lastInsertRowid } = this.w.insertEvent.run(
         id,
@@ -124,11 +141,24 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
         JSON.stringify(orgPath),
         prevHash,
         hash,
+        metadata.requestMetadata === undefined ? null : JSON.stringify(metadata.requestMetadata),
+        metadata.metadataDigest ?? null,
       );
       prevHash = hash;
       const position = Number(lastInsertRowid);
       for (const orgId of orgPath) this.w.insertEventOrg.run(orgId, position);
-      return { id, type: event.type, streamId, streamVersion, position, occurredAt, actor, data: event.data, orgPath };
+      return {
+        id,
+        type: event.type,
+        streamId,
+        streamVersion,
+        position,
+        occurredAt,
+        actor,
+        data: event.data,
+        orgPath,
+        ...metadata,
+      };
     });
     const lastStored = stored[stored.length - 1];
     return {

@@ -1,6 +1,7 @@
 import {
   chainHash,
   CHAIN_GENESIS,
+  requestMetadataDigest,
   signLogHead,
   SigningKeyRing,
   storedCheckpoints,
@@ -153,6 +154,73 @@ export function eventChainConformance(harness: EventChainHarness): void {
     const p = await positions();
     await harness.tamper(alter(p[3]));
     expect(await verify()).toMatchObject({ valid: false, events: 3, firstBreak: { kind: 'altered', position: p[3] } });
+  });
+
+  describe('request metadata (issue 14)', () => {
+    const sealed = { sealed: 'v1.aXY.Y2lwaGVy', subjectId: 'usr_1' };
+    const clear = {
+      requestId: 'req-1',
+      sourceAddress: '203.0.113.7',
+      userAgent: 'ua',
+      token: { jti: 'j', sub: 'cc_1', clientId: 'cli_1' },
+    };
+    /** Three events: one without metadata (as before), one sealed, one in clear; returns their positions. */
+    async function writeWithMetadata(): Promise<number[]> {
+      await store.transaction((tx) => tx.append('m', [ev('M0')], 'no_stream'));
+      const result = await store.transaction((tx) =>
+        tx.append(
+          'm',
+          [
+            { ...ev('M1', { n: 1 }, ['m']), requestMetadata: sealed },
+            { ...ev('M2'), requestMetadata: clear },
+          ],
+          1,
+        ),
+      );
+      expect(result).toMatchObject({ ok: true, events: [{ requestMetadata: sealed }, { requestMetadata: clear }] });
+      return positions();
+    }
+
+    it('keeps it beside the event, hashed by its digest, in every read', async () => {
+      const p = await writeWithMetadata();
+      const [plain, withSealed, withClear] = await store.readStream('m');
+      expect(plain).not.toHaveProperty('requestMetadata');
+      expect(plain).not.toHaveProperty('metadataDigest');
+      expect(withSealed).toMatchObject({ requestMetadata: sealed, metadataDigest: requestMetadataDigest(sealed) });
+      expect(withClear).toMatchObject({ requestMetadata: clear, metadataDigest: requestMetadataDigest(clear) });
+      expect(await store.readAll({ after: 0, limit: 10, actorId: 'usr_1' })).toEqual([plain, withSealed, withClear]);
+      const links = await store.readChainLinks(0, 10);
+      expect(links.map((l) => l.event)).toEqual([plain, withSealed, withClear]);
+      expect(chainHash(links[1].prevHash as Uint8Array, withSealed)).toEqual(Buffer.from(links[1].hash as Uint8Array));
+      expect(p).toHaveLength(3);
+      expect(await verify()).toMatchObject({ valid: true, events: 3 });
+    });
+
+    it('verifies once retention dropped it (the digest stays), and names metadata changed behind the store', async () => {
+      const p = await writeWithMetadata();
+      await harness.tamper(`UPDATE events SET request_metadata = NULL WHERE position = ${p[1]}`);
+      expect(await verify()).toMatchObject({ valid: true, events: 3 });
+      const [, dropped] = await store.readStream('m');
+      expect(dropped).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(sealed) });
+      await harness.tamper(`UPDATE events SET request_metadata = '{"requestId":"forged"}' WHERE position = ${p[2]}`);
+      expect(await verify()).toMatchObject({
+        valid: false,
+        events: 2,
+        firstBreak: { kind: 'altered', position: p[2] },
+      });
+    });
+
+    it('names an event whose digest was removed or added behind the store', async () => {
+      const p = await writeWithMetadata();
+      await harness.tamper(
+        `UPDATE events SET request_metadata = NULL, metadata_digest = NULL WHERE position = ${p[1]}`,
+      );
+      expect(await verify()).toMatchObject({
+        valid: false,
+        events: 1,
+        firstBreak: { kind: 'altered', position: p[1] },
+      });
+    });
   });
 
   it('names the event after a removed one', async () => {

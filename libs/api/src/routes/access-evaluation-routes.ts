@@ -3,6 +3,7 @@ import { IamError, isIamError, type FieldError } from '@arbor/domain';
 import type { Principal } from '@arbor/application';
 import { defineRouteFor, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { WELL_FORMED_REQUEST_ID } from '../request-origin';
 import { decide, decisionPosition, decisionState, permittedActions, type Decision } from '../access-evaluation';
 import {
   decisionSchema,
@@ -72,7 +73,7 @@ function answer(
 ): HandlerResult {
   const requestId = req.raw.headers['x-request-id'];
   const headers: Record<string, string> = { [POSITION_HEADER]: String(position) };
-  if (typeof requestId === 'string' && /^[\x21-\x7e]{1,200}$/.test(requestId)) headers['X-Request-ID'] = requestId;
+  if (typeof requestId === 'string' && WELL_FORMED_REQUEST_ID.test(requestId)) headers['X-Request-ID'] = requestId;
   return { status: 200, headers, body: { ...body, context: { ...body.context, position } } };
 }
 

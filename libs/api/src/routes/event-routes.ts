@@ -5,6 +5,7 @@ import {
   IamError,
   cloudEventTypeOf,
   eventDataSchemaOf,
+  eventAuditedEnvelopeSchemaOf,
   eventEnvelopeSchemaOf,
   type StoredEvent,
 } from '@arbor/domain';
@@ -18,13 +19,20 @@ import {
 } from '@arbor/application';
 import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { auditOf } from '../event-audit';
 import { instantOf } from '../instants';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { PAGE_LIMIT_DEFAULT, eventSchema, idSchemaWith, pageOf, pageQuery } from '../schemas';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 
-const publicEnvelope = ({ orgPath: _internal, ...event }: StoredEvent) => event;
+/** The contract's envelope: no `orgPath` (internal), and request metadata only as `audit` (see auditOf). */
+const publicEnvelope = ({
+  orgPath: _internal,
+  requestMetadata: _audited,
+  metadataDigest: _hashed,
+  ...event
+}: StoredEvent) => event;
 
 /** Cursors are positions, wrapped so that clients treat them as opaque. */
 const encodeCursor = (position: number): string => Buffer.from(`p:${position}`).toString('base64url');
@@ -39,7 +47,8 @@ function decodeCursor(cursor: string): number {
 
 /**
  * The schemas of every event type at its current version (contract section 8), in catalogue order: `dataSchema`
- * for `data`, `envelopeSchema` for the whole event (it refers to `dataSchema` by `$id`), and the CloudEvents
+ * for `data`, `envelopeSchema` for the whole event (it refers to `dataSchema` by `$id`), `auditedEnvelopeSchema` for
+ * the event with the `audit` member platform admins get, and the CloudEvents
  * `type` the Kafka topic gives it. Built once and frozen: the response is encoded once (write-response.ts).
  */
 export const eventSchemasBody = deepFreeze({
@@ -49,6 +58,7 @@ export const eventSchemasBody = deepFreeze({
     cloudEventType: cloudEventTypeOf(type),
     dataSchema: eventDataSchemaOf(type),
     envelopeSchema: eventEnvelopeSchemaOf(type),
+    auditedEnvelopeSchema: eventAuditedEnvelopeSchemaOf(type),
   })),
 });
 
@@ -136,6 +146,14 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
                   cloudEventType: Type.String({ description: 'The CloudEvents `type` on the Kafka topic.' }),
                   dataSchema: schemaObject,
                   envelopeSchema: schemaObject,
+                  auditedEnvelopeSchema: Type.Object(
+                    {},
+                    {
+                      additionalProperties: true,
+                      description:
+                        'A JSON Schema (draft 2020-12): the event as the event API serves it to platform admins, the envelope and its `audit`.',
+                    },
+                  ),
                 },
                 { additionalProperties: false },
               ),
@@ -240,7 +258,13 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
         req,
         events.length > limit ? encodeCursor(items[items.length - 1].position) : null,
       );
-      return { status: 200, body: { items: items.map(publicEnvelope), nextCursor } };
+      // Platform admins see each event's audit data beside its envelope; a tenant client's token the envelope only.
+      const audits = access.withinOrg === undefined ? await auditOf(ctx, items) : [];
+      const body = items.map((event, i) => {
+        const audit = audits[i];
+        return audit === undefined ? publicEnvelope(event) : { ...publicEnvelope(event), audit };
+      });
+      return { status: 200, body: { items: body, nextCursor } };
     },
   }),
 ];

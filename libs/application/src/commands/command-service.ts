@@ -8,6 +8,7 @@ import {
   type PersonalEvent,
   type OrgNode,
   type StoredEvent,
+  type StoredRequestMetadata,
 } from '@arbor/domain';
 import { AccessPolicy } from '../auth/access-policy';
 import type { Bus } from '../ports/bus';
@@ -28,6 +29,7 @@ import { prepareCommand, reconcilePrepared } from './prepare-command';
 import { CommandModel } from './command-model';
 import { decideCommand, storeSecrets } from './decide-command';
 import { validateCommand } from '../use-cases/registry';
+import { requestMetadataOf } from './request-metadata';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
 
 /** Idempotency keys are honoured for 24 hours (contract section 1). */
@@ -211,12 +213,15 @@ export class CommandService {
       emailIndexOf: async (email) => (await this.emailIndexOf())(email),
       sealedAt: sealedAtIn((after, limit) => this.deps.store.readAll({ after, limit })),
     });
+    // Sealed under the acting user's key before the transaction, like the rest of the preparation.
+    const requestMetadata = await requestMetadataOf(this.deps.cipher, ctx.principal, ctx.request);
     let written: StoredEvent[] = [];
     let outcome: CommandOutcome;
     try {
       outcome = await this.deps.store.transaction(async (tx) => {
         try {
-          return await this.decideAndAppend(tx, command, prepared, ctx, (events) => (written = written.concat(events)));
+          const onWritten = (events: StoredEvent[]) => (written = written.concat(events));
+          return await this.decideAndAppend(tx, command, prepared, ctx, requestMetadata, onWritten);
         } catch (error) {
           // Drop the model at once, not when the promise settles: a store that commits several
           // transactions together may run the next command's work before this rejection is delivered.
@@ -247,6 +252,7 @@ export class CommandService {
     command: Command,
     prepared: Prepared,
     ctx: CommandContext,
+    requestMetadata: StoredRequestMetadata | undefined,
     onWritten: (events: StoredEvent[]) => void,
   ): Promise<CommandOutcome> {
     const scope = idempotencyScopeOf(ctx.principal);
@@ -273,7 +279,15 @@ export class CommandService {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
       const result = await tx.append(
         event.streamId,
-        [{ type: event.type, data: event.data, actor, orgPath: eventOrgPath(this.state.orgs, event) }],
+        [
+          {
+            type: event.type,
+            data: event.data,
+            actor,
+            orgPath: eventOrgPath(this.state.orgs, event),
+            ...(requestMetadata === undefined ? {} : { requestMetadata }),
+          },
+        ],
         expected,
       );
       if (!result.ok)

@@ -23,6 +23,7 @@ import type { EraseUserInput } from '../use-cases/erase-user';
 import { actorOf } from '../auth/principal';
 import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { CommandPrincipal } from './authorize-command';
+import type { RequestOrigin } from './request-metadata';
 
 /**
  * How a write's `If-Match` (RFC 9110 section 13.1.1) reaches the command side. The gateway evaluates the
@@ -81,6 +82,11 @@ export interface CommandContext {
    * under the principal's own scope (see `idempotencyScopeOf`), whatever scope a caller passes.
    */
   idempotency?: { scope?: string; key: string; requestHash: string; provisionalResponse: StoredResponse };
+  /**
+   * The request that carries the command, when one does: recorded with every event the command writes (see
+   * `requestMetadataOf`, which adds the token's identifiers from the principal).
+   */
+  request?: RequestOrigin;
 }
 
 /** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@arbor/domain';
+import type { StoredEvent, StoredRequestMetadata } from '@arbor/domain';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { CheckpointCursor, type CheckpointReader } from './checkpoint-cursor';
@@ -10,7 +10,10 @@ import { CheckpointCursor, type CheckpointReader } from './checkpoint-cursor';
  *   hash = SHA-256( prevHash || UTF-8( JCS(link content) ) )
  *
  * where JCS is the JSON Canonicalization Scheme (RFC 8785) and the link content is the event as stored, before
- * any upcast: `{ id, streamId, streamVersion, type, occurredAt, actor, orgPath, data }` (see `linkContent`).
+ * any upcast: `{ id, streamId, streamVersion, type, occurredAt, actor, orgPath, data }` (see `linkContent`), and
+ * `metadataDigest` for an event written with request metadata: the metadata itself is not hashed, only its
+ * digest, so that retention may drop it (null the column) without breaking a link; while it is there, it must
+ * hash to that digest. Events written before request metadata have no member: their hashes are unchanged.
  * One chain over the global order: writers are serialised already (SQLite's single writer, PostgreSQL's
  * advisory lock), so it serialises nothing more.
  *
@@ -44,11 +47,44 @@ export interface ChainHead {
  */
 export function linkContent(event: Omit<StoredEvent, 'position'>): string {
   const s = JSON.stringify;
+  // "metadataDigest" sorts between "id" and "occurredAt"; absent (not null) on events without metadata.
+  const digest = event.metadataDigest === undefined ? '' : `,"metadataDigest":${s(event.metadataDigest)}`;
   return (
     `{"actor":{"id":${s(event.actor.id)},"type":${s(event.actor.type)}},"data":${canonicalize(event.data ?? null)}` +
-    `,"id":${s(event.id)},"occurredAt":${s(event.occurredAt)},"orgPath":${canonicalize(event.orgPath)}` +
+    `,"id":${s(event.id)}${digest},"occurredAt":${s(event.occurredAt)},"orgPath":${canonicalize(event.orgPath)}` +
     `,"streamId":${s(event.streamId)},"streamVersion":${canonicalize(event.streamVersion)},"type":${s(event.type)}}`
   );
+}
+
+/**
+ * The digest the chain hashes in place of an event's request metadata: SHA-256 of its RFC 8785 form (so the
+ * engine's JSON storage, key order included, does not matter), unpadded base64url (RFC 4648 section 5).
+ */
+export const requestMetadataDigest = (metadata: StoredRequestMetadata): string =>
+  createHash('sha256')
+    .update(canonicalize(metadata) as string, 'utf8')
+    .digest('base64url');
+
+/**
+ * The members a store writes for a new event's request metadata: none without it; with it, the metadata and its
+ * digest (`requestMetadataDigest`), which the event's hash then covers (`chainHash`).
+ */
+export function storedMetadataOf(event: { requestMetadata?: StoredRequestMetadata }): {
+  requestMetadata?: StoredRequestMetadata;
+  metadataDigest?: string;
+} {
+  const metadata = event.requestMetadata;
+  return metadata === undefined ? {} : { requestMetadata: metadata, metadataDigest: requestMetadataDigest(metadata) };
+}
+
+/**
+ * Whether an event's request metadata agrees with the digest its link hashes: none without a digest; with one,
+ * either dropped (null or absent: retention) or hashing to it.
+ */
+export function requestMetadataIntact(event: Pick<StoredEvent, 'requestMetadata' | 'metadataDigest'>): boolean {
+  const metadata = event.requestMetadata;
+  if (event.metadataDigest === undefined) return metadata === undefined || metadata === null;
+  return metadata === undefined || metadata === null || requestMetadataDigest(metadata) === event.metadataDigest;
 }
 
 /** SHA-256 over the previous hash and the event's canonical content (32 bytes). */
@@ -58,7 +94,10 @@ export function chainHash(prevHash: Uint8Array, event: Omit<StoredEvent, 'positi
 
 /** How a chain broke, as the verifier names it at the first event it cannot accept. */
 export type ChainBreakKind =
-  /** The event's content or its own hash was changed: its hash no longer follows from its content. */
+  /**
+   * The event's content or its own hash was changed: its hash no longer follows from its content, or its request
+   * metadata does not hash to the digest the link holds.
+   */
   | 'altered'
   /** One or more events before this one are missing: it points at a hash no event in the log has. */
   | 'removed'
@@ -166,7 +205,7 @@ async function checkLink(
   const at = { position: event.position, eventId: event.id };
   if (prevHash === null || hash === null)
     return { kind: 'unchained', ...at, detail: `Event ${event.position} carries no hash: it was never chained.` };
-  const intact = chainHash(prevHash, event).equals(hash);
+  const intact = chainHash(prevHash, event).equals(hash) && requestMetadataIntact(event);
   if (intact && Buffer.compare(prevHash, head.hash) === 0) return undefined;
   return classifyBreak(link, intact, head, new LinkScanner(read, pageSize));
 }

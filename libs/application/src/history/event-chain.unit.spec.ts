@@ -1,10 +1,12 @@
 import type { StoredEvent } from '@arbor/domain';
 import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
 import type { ChainCheckpoint, CheckpointReader, UnverifiedCheckpoint } from './checkpoint-cursor';
 import {
   chainHash,
   CHAIN_GENESIS,
   linkContent,
+  requestMetadataDigest,
   verifyEventChain,
   type ChainLink,
   type ChainLinkReader,
@@ -158,6 +160,87 @@ describe('the event hash chain', () => {
     log[0] = { ...log[0], prevHash: null, hash: null };
     const report = await verifyEventChain(readerOf(log));
     expect(report).toMatchObject({ valid: false, events: 0, firstBreak: { kind: 'unchained', position: 1 } });
+  });
+
+  describe('request metadata (issue 14: hashed by digest, droppable)', () => {
+    const metadata = {
+      requestId: 'req-1',
+      sourceAddress: '203.0.113.7',
+      userAgent: 'curl/8',
+      token: { jti: 'j', sub: 's' },
+    };
+    /** The log of `chainedLog` with metadata on every other event, chained as a store writes it. */
+    function withMetadata(n: number): ChainLink[] {
+      let prev: Buffer = CHAIN_GENESIS;
+      return chainedLog(n).map((link, i) => {
+        const event: StoredEvent =
+          i % 2 === 0
+            ? { ...link.event, requestMetadata: metadata, metadataDigest: requestMetadataDigest(metadata) }
+            : link.event;
+        const hash = chainHash(prev, event);
+        const chained = { event, prevHash: prev, hash };
+        prev = hash;
+        return chained;
+      });
+    }
+
+    it('leaves the link content of an event without metadata exactly as before', () => {
+      const [link] = chainedLog(1);
+      const before = linkContent(link.event);
+      expect(linkContent({ ...link.event, requestMetadata: undefined, metadataDigest: undefined })).toBe(before);
+      expect(before).not.toContain('metadata');
+    });
+
+    it('hashes the digest in its RFC 8785 place, never the metadata itself', () => {
+      const [link] = chainedLog(1);
+      const digest = requestMetadataDigest(metadata);
+      expect(digest).toBe(
+        createHash('sha256')
+          .update(
+            canonicalize({
+              requestId: 'req-1',
+              sourceAddress: '203.0.113.7',
+              token: { jti: 'j', sub: 's' },
+              userAgent: 'curl/8',
+            }) as string,
+          )
+          .digest('base64url'),
+      );
+      const event = { ...link.event, requestMetadata: metadata, metadataDigest: digest };
+      const { position: _p, requestMetadata: _m, ...hashed } = event;
+      expect(linkContent(event)).toBe(canonicalize({ ...hashed, actor: { ...event.actor } }));
+      expect(linkContent(event)).not.toContain('req-1');
+      expect(chainHash(CHAIN_GENESIS, { ...event, requestMetadata: null })).toEqual(chainHash(CHAIN_GENESIS, event));
+      expect(chainHash(CHAIN_GENESIS, event)).not.toEqual(link.hash);
+    });
+
+    it('verifies a log whose metadata retention dropped, and names metadata changed or added as altered', async () => {
+      const log = withMetadata(6);
+      expect(await verifyEventChain(readerOf(log))).toMatchObject({ valid: true, events: 6 });
+      const dropped = log.map((l) => ({ ...l, event: { ...l.event, requestMetadata: null } }));
+      expect(await verifyEventChain(readerOf(dropped))).toMatchObject({ valid: true, events: 6 });
+      const changed = [...log];
+      changed[2] = {
+        ...log[2],
+        event: { ...log[2].event, requestMetadata: { ...metadata, sourceAddress: '10.0.0.1' } },
+      };
+      expect(await verifyEventChain(readerOf(changed))).toMatchObject({
+        valid: false,
+        firstBreak: { kind: 'altered', position: 3 },
+      });
+      const added = [...log];
+      added[1] = { ...log[1], event: { ...log[1].event, requestMetadata: metadata } };
+      expect(await verifyEventChain(readerOf(added))).toMatchObject({
+        valid: false,
+        firstBreak: { kind: 'altered', position: 2 },
+      });
+      const digestRemoved = [...log];
+      digestRemoved[0] = { ...log[0], event: { ...log[0].event, requestMetadata: null, metadataDigest: undefined } };
+      expect(await verifyEventChain(readerOf(digestRemoved))).toMatchObject({
+        valid: false,
+        firstBreak: { kind: 'altered', position: 1 },
+      });
+    });
   });
 
   describe('with signed checkpoints', () => {

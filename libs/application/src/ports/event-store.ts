@@ -1,4 +1,4 @@
-import type { Actor, StoredEvent } from '@arbor/domain';
+import type { Actor, StoredEvent, StoredRequestMetadata } from '@arbor/domain';
 import type { ChainLink } from '../history/event-chain';
 
 /** An event handed to the store: the store gives it its id, position, stream version and time. */
@@ -7,6 +7,11 @@ export interface NewEvent {
   data: unknown;
   actor: Actor;
   orgPath: string[];
+  /**
+   * The request that caused it, as the log keeps it (sealed for a user actor): stored in its own column, and
+   * its digest (`requestMetadataDigest`) in the hashed content, so that retention can drop it later.
+   */
+  requestMetadata?: StoredRequestMetadata;
 }
 
 /** `no_stream`: the stream must not exist yet. `any`: no check. A number: the stream's current version. */

@@ -46,3 +46,90 @@ export function eventEnvelopeSchema(type: string, version: number): JsonSchema {
  * prefixed, as the specification recommends. The Kafka topic's `ce_type` header and the event schemas list say it.
  */
 export const cloudEventTypeOf = (type: string): string => `dev.arbor.iam.${type}`;
+
+/** The `$id` of the audited envelope of `type` at data version `version` (see `eventAuditedEnvelopeSchema`). */
+export const eventAuditedEnvelopeSchemaId = (type: string, version: number): string =>
+  `${EVENT_SCHEMA_BASE}/${type}/v${version}.audited.json`;
+
+const erased = {
+  type: 'object',
+  required: ['erased'],
+  additionalProperties: false,
+  properties: { erased: { const: true } },
+};
+
+/**
+ * The schema of `audit` (issue 14, complete audit data), which the event API adds beside the envelope's members for
+ * platform admins: `request`, what the request that caused the event told of itself and its caller (opened; `erased`
+ * when it was sealed for a user since erased, `dropped` when retention removed it; absent on events no request
+ * caused and on those written before it was recorded), and `changes`, for an update, every field it changed with
+ * its value before and after (personal fields opened, or `erased`).
+ */
+export const EVENT_AUDIT_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    request: {
+      oneOf: [
+        {
+          type: 'object',
+          required: ['requestId'],
+          additionalProperties: false,
+          properties: {
+            requestId: { type: 'string', minLength: 1, maxLength: 200 },
+            sourceAddress: { type: 'string' },
+            userAgent: { type: 'string', maxLength: 500 },
+            token: {
+              type: 'object',
+              required: ['jti', 'sub'],
+              additionalProperties: false,
+              properties: {
+                jti: { type: 'string' },
+                sub: { type: 'string' },
+                clientId: { type: 'string' },
+                sid: { type: 'string' },
+              },
+            },
+          },
+        },
+        erased,
+        {
+          type: 'object',
+          required: ['dropped'],
+          additionalProperties: false,
+          properties: { dropped: { const: true } },
+        },
+      ],
+    },
+    changes: {
+      oneOf: [
+        {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['field', 'before', 'after'],
+            additionalProperties: false,
+            properties: { field: { type: 'string' }, before: {}, after: {} },
+          },
+        },
+        erased,
+      ],
+    },
+  },
+};
+
+/**
+ * The JSON Schema of an event as the event API serves it to platform admins: the envelope (`eventEnvelopeSchema`,
+ * unchanged: the Kafka topic and tenant clients get exactly that) and an optional `audit` member
+ * (`EVENT_AUDIT_SCHEMA`). A schema of its own rather than a member added to the closed envelope, so that no
+ * subscriber validating the topic against the envelope sees a change.
+ */
+export function eventAuditedEnvelopeSchema(type: string, version: number): JsonSchema {
+  const envelope = eventEnvelopeSchema(type, version);
+  return {
+    ...envelope,
+    $id: eventAuditedEnvelopeSchemaId(type, version),
+    title: `${type} event with its audit data, data version ${version}`,
+    properties: { ...(envelope.properties as Record<string, JsonSchema>), audit: EVENT_AUDIT_SCHEMA },
+  };
+}

@@ -9,14 +9,19 @@ import type {
 import type { OrgTree } from '../org-tree';
 import { ACCESS_EVENTS } from './access-events';
 import type { EventTypeEntry, JsonSchema, PersonalDataFields } from './catalogue-entry';
-import { eventEnvelopeSchema } from './event-envelope';
+import { eventAuditedEnvelopeSchema, eventEnvelopeSchema } from './event-envelope';
 import { ORG_EVENTS } from './org-events';
 import { ROLE_EVENTS } from './role-events';
 import { upcastEvent } from './upcast';
 import { USER_EVENTS } from './user-events';
 
 export * from './catalogue-entry';
-export { cloudEventTypeOf, eventEnvelopeSchemaId } from './event-envelope';
+export {
+  cloudEventTypeOf,
+  eventEnvelopeSchemaId,
+  eventAuditedEnvelopeSchemaId,
+  EVENT_AUDIT_SCHEMA,
+} from './event-envelope';
 export { upcastEvent, type UpcastEntry } from './upcast';
 
 /**
@@ -48,6 +53,10 @@ export const eventDataSchemaOf = (type: DomainEventType): JsonSchema => EVENT_CA
  */
 export const eventEnvelopeSchemaOf = (type: DomainEventType): JsonSchema =>
   eventEnvelopeSchema(type, EVENT_CATALOGUE[type].version);
+
+/** The audited envelope schema of `type` at its current version (`eventAuditedEnvelopeSchema`): the event API's. */
+export const eventAuditedEnvelopeSchemaOf = (type: DomainEventType): JsonSchema =>
+  eventAuditedEnvelopeSchema(type, EVENT_CATALOGUE[type].version);
 
 /**
  * The `orgPath` of a decided event (root first, the organization itself last), computed against the tree

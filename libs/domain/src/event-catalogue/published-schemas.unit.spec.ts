@@ -9,6 +9,7 @@ import {
   eventDataSchemaOf,
   eventEnvelopeSchemaId,
   eventEnvelopeSchemaOf,
+  eventAuditedEnvelopeSchemaOf,
 } from './index';
 
 /** docs/events/schemas, where `npm run events:schemas` publishes the catalogue's schemas. */
@@ -33,6 +34,7 @@ describe('the published event schemas', () => {
       for (const [name, schema] of [
         [`${type}/v${version}.json`, eventDataSchemaOf(type)],
         [`${type}/v${version}.envelope.json`, eventEnvelopeSchemaOf(type)],
+        [`${type}/v${version}.audited.json`, eventAuditedEnvelopeSchemaOf(type)],
       ] as const) {
         const path = join(PUBLISHED, name);
         if (!existsSync(path) || readFileSync(path, 'utf8') !== `${JSON.stringify(schema, null, 2)}\n`)
@@ -61,6 +63,31 @@ describe('the published event schemas', () => {
     expect(validate({ ...envelope('OrgDeleted', data), actor: { type: 'robot', id: 'x' } })).toBe(false);
     expect(validate({ ...envelope('OrgDeleted', data), occurredAt: 'yesterday' })).toBe(false);
     expect(validate({ ...envelope('OrgDeleted', data), position: 0 })).toBe(false);
+  });
+
+  it('audited envelopes: the envelope and, beside it, the audit data the event API shows platform admins', () => {
+    const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true }));
+    for (const type of EVENT_TYPES) ajv.addSchema(eventDataSchemaOf(type));
+    const validate = ajv.compile(eventAuditedEnvelopeSchemaOf('OrgUpdated'));
+    const data = { orgId: 'org_1', name: 'B', description: null, metadata: {} };
+    const request = { requestId: 'r', sourceAddress: '::1', userAgent: 'ua', token: { jti: 'j', sub: 'usr_1' } };
+    const changes = [{ field: 'name', before: 'A', after: 'B' }];
+    expect(eventAuditedEnvelopeSchemaOf('OrgUpdated').$id).toBe(
+      'https://arbor.dev/schemas/events/OrgUpdated/v1.audited.json',
+    );
+    for (const audit of [
+      undefined,
+      { request, changes },
+      { request: { erased: true } },
+      { request: { dropped: true } },
+    ])
+      expect([audit, validate({ ...envelope('OrgUpdated', data), ...(audit && { audit }) })]).toEqual([audit, true]);
+    for (const audit of [
+      { request: { requestId: 'r', accessToken: 'x' } },
+      { other: 1 },
+      { changes: [{ field: 'x' }] },
+    ])
+      expect([audit, validate({ ...envelope('OrgUpdated', data), audit })]).toEqual([audit, false]);
   });
 
   it('name each type for CloudEvents with a reverse-DNS prefix', () => {

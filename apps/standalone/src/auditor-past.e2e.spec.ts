@@ -77,6 +77,16 @@ describe('an auditor at three past moments', () => {
           subject: { type: 'user', id: u.userId },
           resource: { type: 'organization', id: a1.id },
         }),
+        resources: await post('/access/v1/search/resource', {
+          subject: { type: 'user', id: u.userId },
+          action: { name: 'users:read' },
+          resource: { type: 'organization' },
+        }),
+        subjects: await post('/access/v1/search/subject', {
+          subject: { type: 'user' },
+          action: { name: 'users:write' },
+          resource: { type: 'organization', id: a1.id },
+        }),
         batch: await post('/access/v1/evaluations', {
           evaluations: [
             ask(u.userId, 'users:write', a.id),
@@ -133,6 +143,14 @@ describe('an auditor at three past moments', () => {
     expect(treeOf(moment1)).toContain('Audit A1@2<A');
     expect(treeOf(moment2)).toContain('Audit A1@2<B');
     expect(moment2.roles).not.toEqual(moment1.roles);
+    const found = (m: any) => m.resources.results.map((r: any) => r.id).sort();
+    expect(found(moment1)).toEqual([a.id, a1.id].sort());
+    expect(found(moment2)).toEqual([a.id]);
+    expect(found(now)).toEqual([]);
+    const who = (m: any) => m.subjects.results.map((r: any) => r.id);
+    expect(who(moment1)).toContain(v.userId);
+    expect(who(moment2)).not.toContain(v.userId);
+    expect(who(moment3)).toContain(v.userId);
 
     // The past answers exactly as the present did at each moment.
     expect(await answers(`asOfPosition=${p1}`)).toEqual(moment1);

@@ -242,6 +242,106 @@ export class PostgresHistoryQueries implements HistoryQueries {
     return (await this.sql.rows<RoleRow>(this.pool, this.rolesAt, [position])).map(toRoleView);
   }
 
+  async permissionsNamed(name: string, position: number): Promise<ApplicationPermissionView[]> {
+    if (hasNul(name)) return [];
+    const rows = await this.sql.rows<PermissionRow>(
+      this.pool,
+      `SELECT ${PERMISSION_COLUMNS} FROM ${this.sql.table('application_permission_versions')} p
+       WHERE p.name = $1 AND ${at('p', '$2')} ORDER BY p.org_id`,
+      [name, position],
+    );
+    return rows.map(toPermissionView);
+  }
+
+  async orgIdsAfter(
+    scope: { subtreeRoots: readonly string[]; orgIds: readonly string[] } | 'all',
+    position: number,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]> {
+    const orgs = this.sql.table('org_versions');
+    if (hasNul(afterId)) return [];
+    if (scope === 'all') {
+      const rows = await this.sql.rows<{ org_id: string }>(
+        this.pool,
+        `SELECT v.org_id FROM ${orgs} v WHERE v.org_id > $1 AND ${at('v', '$2')} ORDER BY v.org_id LIMIT $3`,
+        [afterId, position, limit],
+      );
+      return rows.map((r) => r.org_id);
+    }
+    const rows = await this.sql.rows<{ id: string }>(
+      this.pool,
+      `WITH RECURSIVE down(id) AS (
+         SELECT v.org_id FROM ${orgs} v WHERE v.org_id = ANY($1::text[]) AND ${at('v', '$4')}
+         UNION
+         SELECT v.org_id FROM down JOIN ${orgs} v ON v.parent_id = down.id AND ${at('v', '$4')}
+       )
+       SELECT id FROM down WHERE id > $3::text COLLATE "C"
+       UNION
+       SELECT v.org_id FROM ${orgs} v WHERE v.org_id = ANY($2::text[]) AND ${at('v', '$4')} AND v.org_id > $3::text COLLATE "C"
+       ORDER BY 1 LIMIT $5`,
+      [
+        scope.subtreeRoots.filter((id) => !hasNul(id)),
+        scope.orgIds.filter((id) => !hasNul(id)),
+        afterId,
+        position,
+        limit,
+      ],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async userIdsAfter(
+    grants: ReadonlyArray<{ orgId: string; roles: readonly Role[] }>,
+    platformAdmins: boolean,
+    position: number,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]> {
+    if (hasNul(afterId)) return [];
+    const m = this.sql.table('membership_versions');
+    const uv = this.sql.table('user_versions');
+    const users = this.sql.table('users');
+    const rows = await this.sql.rows<{ user_id: string }>(
+      this.pool,
+      `SELECT m.user_id FROM jsonb_array_elements($1::jsonb) g
+         JOIN ${m} m ON m.org_id = (g->>'orgId') AND ${at('m', '$4')}
+       WHERE NOT m.pending AND m.user_id > $3::text COLLATE "C"
+         AND m.roles ?| ARRAY(SELECT jsonb_array_elements_text(g->'roles'))
+         AND EXISTS (SELECT 1 FROM ${uv} v JOIN ${users} u ON u.id = v.user_id
+                     WHERE v.user_id = m.user_id AND ${at('v', '$4')} AND v.status = 'active' AND u.status <> 'erased')
+       UNION
+       SELECT v.user_id FROM ${uv} v JOIN ${users} u ON u.id = v.user_id
+       WHERE $2 AND v.platform_admin AND v.status = 'active' AND u.status <> 'erased'
+         AND v.user_id > $3::text COLLATE "C" AND ${at('v', '$4')}
+       ORDER BY 1 LIMIT $5`,
+      [JSON.stringify(grants), platformAdmins, afterId, position, limit],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  async clientsAfter(
+    orgIds: readonly string[],
+    scope: string,
+    position: number,
+    afterId: string,
+    limit: number,
+    roleGrants: ReadonlyArray<{ orgId: string; roles: readonly string[] }> = [],
+  ): Promise<Array<{ id: string; clientId: string }>> {
+    if (hasNul(afterId) || hasNul(scope)) return [];
+    const rows = await this.sql.rows<{ id: string; client_id: string }>(
+      this.pool,
+      `SELECT cl.id, cl.client_id FROM ${this.sql.table('client_versions')} cl
+       WHERE cl.org_id = ANY($1::text[]) AND ${at('cl', '$5')} AND cl.id > $4::text COLLATE "C"
+         AND (cl.scopes ? $2::text
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements($3::jsonb) g
+                      WHERE g->>'orgId' = cl.org_id AND cl.roles ?| ARRAY(SELECT jsonb_array_elements_text(g->'roles'))))
+       ORDER BY cl.id LIMIT $6`,
+      [[...new Set(orgIds)].filter((id) => !hasNul(id)), scope, JSON.stringify(roleGrants), afterId, position, limit],
+    );
+    return rows.map((row) => ({ id: row.id, clientId: row.client_id }));
+  }
+
   async permissionsOn(orgIds: readonly string[], position: number): Promise<ApplicationPermissionView[]> {
     const ids = [...new Set(orgIds)].filter((id) => !hasNul(id));
     if (ids.length === 0) return [];

@@ -188,6 +188,7 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
     PRIMARY KEY (id, valid_from)
   );
   CREATE INDEX client_versions_client_id ON ${s}.client_versions (client_id, valid_from);
+  CREATE INDEX client_versions_org ON ${s}.client_versions (org_id, id);
   CREATE TABLE ${s}.role_versions (
     id TEXT COLLATE "C" NOT NULL,
     valid_from BIGINT NOT NULL,

@@ -241,6 +241,7 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (id, valid_from)
   ) WITHOUT ROWID;
   CREATE INDEX client_versions_client_id ON client_versions (client_id, valid_from);
+  CREATE INDEX client_versions_org ON client_versions (org_id, id);
   CREATE TABLE role_versions (
     id TEXT NOT NULL,
     valid_from INTEGER NOT NULL,

@@ -238,6 +238,110 @@ export class SqliteHistoryQueries implements HistoryQueries {
     return this.rolesAt.all({ at: position }).map(toRoleView);
   }
 
+  async permissionsNamed(name: string, position: number): Promise<ApplicationPermissionView[]> {
+    return this.lists
+      .get<PermissionTuple>(
+        `SELECT ${PERMISSION_COLUMNS} FROM application_permission_versions p
+         WHERE p.name = @name AND ${at('p')} ORDER BY p.org_id`,
+        true,
+      )
+      .all({ name, at: position })
+      .map(toPermissionView);
+  }
+
+  async orgIdsAfter(
+    scope: { subtreeRoots: readonly string[]; orgIds: readonly string[] } | 'all',
+    position: number,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]> {
+    if (scope === 'all')
+      return this.lists
+        .get<string>(
+          `SELECT v.org_id FROM org_versions v WHERE v.org_id > @after AND ${at('v')} ORDER BY v.org_id LIMIT @limit`,
+        )
+        .pluck()
+        .all({ after: afterId, at: position, limit });
+    return this.lists
+      .get<string>(
+        `WITH RECURSIVE down(id) AS (
+           SELECT v.org_id FROM json_each(@roots) r CROSS JOIN org_versions v ON v.org_id = r.value AND ${at('v')}
+           UNION
+           SELECT v.org_id FROM down JOIN org_versions v INDEXED BY org_versions_parent
+             ON v.parent_id = down.id AND ${at('v')}
+         )
+         SELECT id FROM down WHERE id > @after
+         UNION
+         SELECT v.org_id FROM json_each(@singles) s CROSS JOIN org_versions v ON v.org_id = s.value AND ${at('v')}
+         WHERE v.org_id > @after
+         ORDER BY 1 LIMIT @limit`,
+      )
+      .pluck()
+      .all({
+        roots: JSON.stringify(scope.subtreeRoots),
+        singles: JSON.stringify(scope.orgIds),
+        after: afterId,
+        at: position,
+        limit,
+      });
+  }
+
+  async userIdsAfter(
+    grants: ReadonlyArray<{ orgId: string; roles: readonly Role[] }>,
+    platformAdmins: boolean,
+    position: number,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]> {
+    return this.lists
+      .get<string>(
+        `SELECT m.user_id FROM json_each(@grants) g
+           CROSS JOIN membership_versions m ON m.org_id = json_extract(g.value, '$.orgId') AND ${at('m')}
+         WHERE m.pending = 0 AND m.user_id > @after
+           AND EXISTS (SELECT 1 FROM json_each(m.roles) r, json_each(json_extract(g.value, '$.roles')) w
+                       WHERE r.value = w.value)
+           AND EXISTS (SELECT 1 FROM user_versions uv JOIN users u ON u.id = uv.user_id
+                       WHERE uv.user_id = m.user_id AND ${at('uv')} AND uv.status = 'active' AND u.status <> 'erased')
+         UNION
+         SELECT uv.user_id FROM user_versions uv JOIN users u ON u.id = uv.user_id
+         WHERE @admins = 1 AND uv.platform_admin = 1 AND uv.status = 'active' AND u.status <> 'erased'
+           AND uv.user_id > @after AND ${at('uv')}
+         ORDER BY 1 LIMIT @limit`,
+      )
+      .pluck()
+      .all({ grants: JSON.stringify(grants), admins: platformAdmins ? 1 : 0, after: afterId, at: position, limit });
+  }
+
+  async clientsAfter(
+    orgIds: readonly string[],
+    scope: string,
+    position: number,
+    afterId: string,
+    limit: number,
+    roleGrants: ReadonlyArray<{ orgId: string; roles: readonly string[] }> = [],
+  ): Promise<Array<{ id: string; clientId: string }>> {
+    const rows = this.lists
+      .get<{ id: string; client_id: string }>(
+        `SELECT cl.id, cl.client_id FROM json_each(@orgs) o
+           CROSS JOIN client_versions cl INDEXED BY client_versions_org ON cl.org_id = o.value AND ${at('cl')}
+         WHERE cl.id > @after
+           AND (EXISTS (SELECT 1 FROM json_each(cl.scopes) WHERE value = @scope)
+             OR EXISTS (SELECT 1 FROM json_each(@grants) g, json_each(cl.roles) r,
+                          json_each(json_extract(g.value, '$.roles')) w
+                        WHERE json_extract(g.value, '$.orgId') = cl.org_id AND r.value = w.value))
+         GROUP BY cl.id ORDER BY cl.id LIMIT @limit`,
+      )
+      .all({
+        orgs: JSON.stringify([...new Set(orgIds)]),
+        scope,
+        grants: JSON.stringify(roleGrants),
+        after: afterId,
+        at: position,
+        limit,
+      });
+    return rows.map((row) => ({ id: row.id, clientId: row.client_id }));
+  }
+
   async permissionsOn(orgIds: readonly string[], position: number): Promise<ApplicationPermissionView[]> {
     if (orgIds.length === 0) return [];
     return this.permissionsAt.all({ ids: JSON.stringify([...new Set(orgIds)]), at: position }).map(toPermissionView);

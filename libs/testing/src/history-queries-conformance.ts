@@ -54,6 +54,14 @@ const USERS = ['u1', 'u2', 'u3', 'nobody'];
 /** Users erased by the end of the history: the past shows them erased too (personal data is not versioned). */
 const ERASED = new Set(['u1']);
 
+/** The searches' arguments (AccessSearchQueries): subtrees and a single organization; grants on three organizations. */
+const SCOPE = { subtreeRoots: ['a', 'b'], orgIds: ['o'] };
+const GRANTS = [
+  { orgId: 'a', roles: ['admin', 'role_x'] },
+  { orgId: 'a1', roles: ['member', 'admin'] },
+  { orgId: 'b', roles: ['owner'] },
+];
+
 /** Everything HistoryQueries answers, read from the present read models (the oracle) or from the past. */
 type Answers = Record<string, unknown>;
 
@@ -85,6 +93,16 @@ async function presentAnswers(rm: ReadModels): Promise<Answers> {
   out['client client-one'] = (await rm.clients.getByClientId('client-one')) ?? null;
   out.roles = await rm.roles.all();
   out.permissions = await rm.roles.permissionsVisibleAt('a11');
+  out.named = await rm.roles.permissionsNamed('billing:read');
+  out.subtrees = await rm.search.orgIdsAfter(SCOPE, '', 100);
+  out.subtreesAfter = await rm.search.orgIdsAfter(SCOPE, 'a1', 2);
+  out.all = await rm.search.orgIdsAfter('all', '', 100);
+  out.userIds = (await rm.search.userIdsAfter(GRANTS, true, '', 100)).filter((id) => !ERASED.has(id));
+  out.members = (await rm.search.userIdsAfter(GRANTS, false, 'u1', 1)).filter((id) => !ERASED.has(id));
+  out.clients = await rm.search.clientsAfter(['a', 'r'], 'orgs:read', '', 50);
+  out.roleClients = await rm.search.clientsAfter(['a', 'r'], 'users:write', '', 50, [
+    { orgId: 'a', roles: ['role_x'] },
+  ]);
   return out;
 }
 
@@ -116,6 +134,14 @@ async function pastAnswers(rm: ReadModels, at: number): Promise<Answers> {
   const chain = [...(await h.parents('a11', at)).map((o) => o.id), 'a11'];
   const visible = await h.permissionsOn(chain, at);
   out.permissions = chain.flatMap((org) => visible.filter((p) => p.orgId === org));
+  out.named = await h.permissionsNamed('billing:read', at);
+  out.subtrees = await h.orgIdsAfter(SCOPE, at, '', 100);
+  out.subtreesAfter = await h.orgIdsAfter(SCOPE, at, 'a1', 2);
+  out.all = await h.orgIdsAfter('all', at, '', 100);
+  out.userIds = await h.userIdsAfter(GRANTS, true, at, '', 100);
+  out.members = await h.userIdsAfter(GRANTS, false, at, 'u1', 1);
+  out.clients = await h.clientsAfter(['a', 'r'], 'orgs:read', at, '', 50);
+  out.roleClients = await h.clientsAfter(['a', 'r'], 'users:write', at, '', 50, [{ orgId: 'a', roles: ['role_x'] }]);
   return out;
 }
 

@@ -1,5 +1,13 @@
 import { IamError } from '@arbor/domain';
-import { AccessSearch, accessQuestionScope, type Principal } from '@arbor/application';
+import { Type } from '@sinclair/typebox';
+import {
+  AccessSearch,
+  accessQuestionScope,
+  accessSearchReadsAt,
+  roleCatalogAt,
+  type Principal,
+  type SearchScope,
+} from '@arbor/application';
 import { defineRouteFor, problemResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { decisionPosition } from '../access-evaluation';
@@ -10,6 +18,7 @@ import {
   subjectSearchRequest,
 } from '../access-search-schemas';
 import { searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
+import { asOfQuery, historyPointInTime } from '../point-in-time';
 
 /**
  * AuthZEN 1.0 search/resource and search/subject (OpenID Authorization API 1.0, "Search APIs"; contract
@@ -39,6 +48,14 @@ function page<T>(
   return { items, nextToken: tokens.bind(more ? keyOf(items[items.length - 1]) : null) };
 }
 
+/** `?asOf=` / `?asOfPosition=`: the search as of then (contract section 8), from the temporal read model. */
+const pastQuery = Type.Object({ ...asOfQuery }, { additionalProperties: false });
+
+/** The past position asked about, once the read models hold it; the caller rule stays today's (accessQuestionScope). */
+const pastOf = (ctx: ApiContext, principal: Principal, query: { asOf?: string; asOfPosition?: number }) =>
+  historyPointInTime(ctx, principal, query, 'access:evaluate', async () => undefined);
+
+/** The search over the present read models, or over the tree, grants and role definitions of `past`. */
 export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
   defineApiRoute({
     operationId: 'searchResources',
@@ -50,18 +67,21 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: resourceSearchRequest, ignoresFreeValues: true } },
+    request: { query: pastQuery, body: { schema: resourceSearchRequest, ignoresFreeValues: true } },
     responses: { 200: { description: 'A page of organizations.', schema: searchResponse('organization') }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const body = req.body as unknown as Record<string, unknown>;
+      const body = boundTo(req);
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const within = await accessQuestionScope(ctx.policy, principal, req.body.subject);
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchResources', body, limit);
-      const position = await decisionPosition(ctx, req.body.context?.min_position);
-      const search = new AccessSearch(ctx.readModels, ctx.policy.roles);
+      const past = await pastOf(ctx, principal, req.query);
+      const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));
+      const search = await searchAt(ctx, past);
       const found = await search.resources(req.body.subject, req.body.action.name, within, tokens.after, limit + 1);
-      const { items, nextToken } = page(tokens, limit, found, (id) => id);
+      const { items: then, nextToken } = page(tokens, limit, found, (id) => id);
+      // The past's organizations, as far as today's reach shows them (a page may then hold fewer than `limit`).
+      const items = past === undefined || within === undefined ? then : await reachableNow(ctx, within, then);
       return {
         status: 200,
         body: {
@@ -83,7 +103,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { body: { schema: subjectSearchRequest, ignoresFreeValues: true } },
+    request: { query: pastQuery, body: { schema: subjectSearchRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'A page of subjects.', schema: searchResponse('subject') },
       ...errors,
@@ -91,19 +111,24 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const body = req.body as unknown as Record<string, unknown>;
+      const body = boundTo(req);
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const orgId = req.body.resource.id;
       const within = await accessQuestionScope(ctx.policy, principal);
+      // A past search is asked of an organization the caller reaches today (platform admins: any, deleted since too).
+      const pastAsked = req.query.asOf !== undefined || req.query.asOfPosition !== undefined;
+      const existsNow = (await ctx.readModels.orgs.get(orgId)) !== undefined;
       const reachable =
-        (await ctx.readModels.orgs.get(orgId)) !== undefined &&
-        (within === undefined ||
-          within.orgIds.includes(orgId) ||
-          (await anyAsync(within.subtreeRoots, (root) => ctx.policy.isWithin(orgId, root))));
+        within === undefined
+          ? existsNow || pastAsked
+          : existsNow && (await reachableNow(ctx, within, [orgId])).length === 1;
       if (!reachable) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchSubjects', body, limit);
-      const position = await decisionPosition(ctx, req.body.context?.min_position);
-      const search = new AccessSearch(ctx.readModels, ctx.policy.roles);
+      const past = await pastOf(ctx, principal, req.query);
+      if (past !== undefined && (await ctx.readModels.history.org(orgId, past)) === undefined)
+        throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} did not exist at log position ${past}.`);
+      const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));
+      const search = await searchAt(ctx, past);
       const type = req.body.subject.type;
       const found = await search.subjects(type, orgId, req.body.action.name, tokens.after, limit + 1);
       const { items, nextToken } = page(tokens, limit, found, (s) => s.key);
@@ -118,6 +143,28 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 ];
+
+async function searchAt(ctx: ApiContext, past: number | undefined): Promise<AccessSearch> {
+  if (past === undefined) return new AccessSearch(ctx.readModels, ctx.policy.roles);
+  const history = ctx.readModels.history;
+  return new AccessSearch(accessSearchReadsAt(history, past), await roleCatalogAt(history, past));
+}
+
+/** What page tokens are bound to: the body and the point in time asked (a token of one past serves no other). */
+const boundTo = (req: { body: unknown; query: { asOf?: string; asOfPosition?: number } }): Record<string, unknown> => ({
+  ...(req.body as Record<string, unknown>),
+  ...(req.query.asOf === undefined ? {} : { '?asOf': req.query.asOf }),
+  ...(req.query.asOfPosition === undefined ? {} : { '?asOfPosition': req.query.asOfPosition }),
+});
+
+/** The organizations of `ids` within the caller's reach today (`within`: subtree roots and single organizations). */
+async function reachableNow(ctx: ApiContext, within: SearchScope, ids: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of ids)
+    if (within.orgIds.includes(id) || (await anyAsync(within.subtreeRoots, (root) => ctx.policy.isWithin(id, root))))
+      out.push(id);
+  return out;
+}
 
 async function anyAsync<T>(items: readonly T[], test: (t: T) => Promise<boolean>): Promise<boolean> {
   for (const item of items) if (await test(item)) return true;

@@ -7,7 +7,14 @@ import {
   type RoleDefinition,
   type RoleId,
 } from '@arbor/domain';
-import type { ReadModels } from '../ports/read-models';
+import type {
+  AccessSearchQueries,
+  ClientQueries,
+  MembershipQueries,
+  OrgQueries,
+  RoleQueries,
+  UserView,
+} from '../ports/read-models';
 import { callerReach } from './access-caller-rule';
 import type { AccessPolicy } from './access-policy';
 import type { Principal } from './principal';
@@ -84,9 +91,22 @@ export async function accessQuestionScope(
   return { subtreeRoots: scope.withinSubtreesOf, orgIds: scope.withinOrgs };
 }
 
+/**
+ * What AccessSearch reads: the present read models (ReadModels has every member), or the past at a log position
+ * (accessSearchReadsAt, from the temporal read model).
+ */
+export interface AccessSearchReads {
+  search: AccessSearchQueries;
+  orgs: Pick<OrgQueries, 'parents'>;
+  roles: Pick<RoleQueries, 'permissionsNamed'>;
+  clients: Pick<ClientQueries, 'getByClientId'>;
+  users: { get(userId: string): Promise<Pick<UserView, 'status' | 'platformAdmin'> | undefined> };
+  memberships: Pick<MembershipQueries, 'membershipRoots'>;
+}
+
 export class AccessSearch {
   constructor(
-    private readonly readModels: ReadModels,
+    private readonly readModels: AccessSearchReads,
     private readonly roles: RoleCatalog = BUILT_IN_ROLE_CATALOG,
   ) {}
 

@@ -1,6 +1,7 @@
 import { normaliseRoles, type Role, type RoleCatalog } from '@arbor/domain';
 import type { AccessFacts } from '../auth/access-facts';
 import { AccessPolicy } from '../auth/access-policy';
+import type { AccessSearchReads } from '../auth/access-search';
 import { ReadModelRoleCatalog } from '../auth/read-model-role-catalog';
 import type { HistoryQueries } from '../ports/history-queries';
 import type { OrgView } from '../ports/read-models';
@@ -45,4 +46,25 @@ export async function roleCatalogAt(history: HistoryQueries, at: number): Promis
 /** AccessPolicy over the facts and role definitions of then (accessFactsAt, roleCatalogAt). */
 export async function accessPolicyAt(history: HistoryQueries, at: number): Promise<AccessPolicy<OrgView>> {
   return new AccessPolicy(accessFactsAt(history, at), await roleCatalogAt(history, at));
+}
+
+/** What AccessSearch reads, as it was at `at`: its searches then answer over the tree and grants of then. */
+export function accessSearchReadsAt(history: HistoryQueries, at: number): AccessSearchReads {
+  return {
+    search: {
+      orgIdsAfter: (scope, afterId, limit) => history.orgIdsAfter(scope, at, afterId, limit),
+      userIdsAfter: (grants, platformAdmins, afterId, limit) =>
+        history.userIdsAfter(grants, platformAdmins, at, afterId, limit),
+      clientsAfter: (orgIds, scope, afterId, limit, roleGrants) =>
+        history.clientsAfter(orgIds, scope, at, afterId, limit, roleGrants),
+    },
+    orgs: { parents: (orgId) => history.parents(orgId, at) },
+    roles: { permissionsNamed: (name) => history.permissionsNamed(name, at) },
+    clients: { getByClientId: (clientId) => history.clientByClientId(clientId, at) },
+    users: { get: (userId) => history.user(userId, at) },
+    memberships: {
+      membershipRoots: async (userId) =>
+        (await history.memberships(userId, at)).map((m) => ({ orgId: m.orgId, roles: m.roles })),
+    },
+  };
 }

@@ -65,4 +65,35 @@ export interface HistoryQueries {
   roles(at: number): Promise<RoleView[]>;
   /** The application permissions defined on these organizations at `at`, ordered by organization id, then name. */
   permissionsOn(orgIds: readonly string[], at: number): Promise<ApplicationPermissionView[]>;
+  /** Every application permission named `name` at `at`, ordered by defining organization id. */
+  permissionsNamed(name: string, at: number): Promise<ApplicationPermissionView[]>;
+  /**
+   * The searches' reads at `at` (AccessSearchQueries, the same keyset contract: at most `limit` ids greater than
+   * `afterId`, ascending): organizations of then in `scope` (subtrees walked through the parent links of then;
+   * `'all'` every organization then); users active then (and not erased since) holding then a confirmed membership
+   * on a grant's organization with one of its roles, and with `platformAdmins` the platform admins of then; client
+   * credentials of then on `orgIds` with `scope` among their scopes or a role grant's role on their organization.
+   * Unlike the present's, a subtree scope walks the whole subtree of then for each page.
+   */
+  orgIdsAfter(
+    scope: { subtreeRoots: readonly string[]; orgIds: readonly string[] } | 'all',
+    at: number,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]>;
+  userIdsAfter(
+    grants: ReadonlyArray<{ orgId: string; roles: readonly Role[] }>,
+    platformAdmins: boolean,
+    at: number,
+    afterId: string,
+    limit: number,
+  ): Promise<string[]>;
+  clientsAfter(
+    orgIds: readonly string[],
+    scope: string,
+    at: number,
+    afterId: string,
+    limit: number,
+    roleGrants?: ReadonlyArray<{ orgId: string; roles: readonly string[] }>,
+  ): Promise<Array<{ id: string; clientId: string }>>;
 }

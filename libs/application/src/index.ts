@@ -61,3 +61,4 @@ export * from './history/verify-event-log';
 export * from './history/org-as-of';
 export * from './history/rfc3339';
 export * from './history/access-at';
+export * from './history/past-subtree-page';

@@ -1,14 +1,15 @@
-import type {
-  ApplicationPermissionView,
-  ClientView,
-  HistoryQueries,
-  OrgUserView,
-  OrgView,
-  Page,
-  PageRequest,
-  RoleView,
-  UserMembershipView,
-  UserView,
+import {
+  pastSubtreePage,
+  type ApplicationPermissionView,
+  type ClientView,
+  type HistoryQueries,
+  type OrgUserView,
+  type OrgView,
+  type Page,
+  type PageRequest,
+  type RoleView,
+  type UserMembershipView,
+  type UserView,
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { Pool } from 'pg';
@@ -54,7 +55,8 @@ export class PostgresHistoryQueries implements HistoryQueries {
   private readonly up: string;
   private readonly orgAt: string;
   private readonly parentsAt: string;
-  private readonly childrenAt: string;
+  private readonly levelRows: string;
+  private readonly levelIds: string;
   private readonly membershipAt: string;
   private readonly membershipsAt: string;
   private readonly userAt: string;
@@ -79,17 +81,11 @@ export class PostgresHistoryQueries implements HistoryQueries {
       FROM ${orgs} o WHERE o.org_id = $1 AND ${at('o', '$2')}`;
     this.parentsAt = `${this.up} SELECT ${orgColumns('(SELECT count(*) FROM up) - up.n')}
       FROM up JOIN ${orgs} o ON o.org_id = up.id AND ${at('o', '$2')} ORDER BY up.n DESC`;
-    // $1 root, $2 position, $3 depth bound, $4 the root's depth then, $5-$7 keyset, $8 limit.
-    this.childrenAt = `WITH RECURSIVE down(id, d) AS (
-        SELECT $1::text COLLATE "C", 0
-        UNION ALL
-        SELECT v.org_id, down.d + 1 FROM down JOIN ${orgs} v ON v.parent_id = down.id AND ${at('v', '$2')}
-        WHERE down.d < $3
-      )
-      SELECT ${orgColumns('$4 + down.d')}, down.d AS c_distance, o.name_key AS c_name_key
-      FROM down JOIN ${orgs} o ON o.org_id = down.id AND ${at('o', '$2')}
-      WHERE down.d >= 1 AND (down.d, o.name_key, o.org_id) > ($5, $6::text COLLATE "C", $7::text COLLATE "C")
-      ORDER BY down.d, o.name_key, o.org_id LIMIT $8`;
+    // One level of a past subtree: the organizations whose parent at $2 is one of $1, in (name key, id) order.
+    const level = (columns: string) => `SELECT ${columns} FROM ${orgs} o
+      WHERE o.parent_id = ANY($1::text[]) AND ${at('o', '$2')} ORDER BY o.name_key, o.org_id`;
+    this.levelRows = level(`${orgColumns('0')}, 0 AS c_distance, o.name_key AS c_name_key`);
+    this.levelIds = level('o.org_id AS id');
     const memberships = sql.table('membership_versions');
     this.membershipAt = `SELECT m.roles, m.pending FROM ${memberships} m
       WHERE m.org_id = $1 AND m.user_id = $2 AND ${at('m', '$3')}`;
@@ -119,7 +115,7 @@ export class PostgresHistoryQueries implements HistoryQueries {
     return (await this.sql.rows<OrgRow>(this.pool, this.parentsAt, [orgId, position])).map(toOrgView);
   }
 
-  /** One recursive walk of the subtree as it was, then sorted (see the SQLite adapter). */
+  /** Level by level (pastSubtreePage), each level one statement over the parent links of then. */
   async children(orgId: string, position: number, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
     const root = await this.org(orgId, position);
     if (root === undefined) return emptyPage();
@@ -127,16 +123,20 @@ export class PostgresHistoryQueries implements HistoryQueries {
     const depth = maxDepth === null ? ANY_DEPTH : Math.min(Math.floor(maxDepth), ANY_DEPTH);
     const from: ChildrenKeyset =
       page.cursor === undefined ? { d: 0, k: '', i: '' } : decodePageCursor(page.cursor, isChildrenKeyset);
-    const rows = await this.sql.rows<ChildRow>(this.pool, this.childrenAt, [
+    const found = await pastSubtreePage<ChildRow>(
+      {
+        rows: (parents) => this.sql.rows<ChildRow>(this.pool, this.levelRows, [parents, position]),
+        ids: async (parents) =>
+          (await this.sql.rows<{ id: string }>(this.pool, this.levelIds, [parents, position])).map((r) => r.id),
+        nameKey: (row) => row.c_name_key,
+        id: (row) => row.id,
+      },
       orgId,
-      position,
       depth,
-      root.depth,
-      from.d,
-      from.k,
-      from.i,
+      from,
       limit + 1,
-    ]);
+    );
+    const rows = found.map(({ row, distance }) => ({ ...row, depth: root.depth + distance, c_distance: distance }));
     return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({
       d: row.c_distance,
       k: row.c_name_key,

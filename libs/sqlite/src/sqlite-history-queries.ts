@@ -1,14 +1,15 @@
-import type {
-  ApplicationPermissionView,
-  ClientView,
-  HistoryQueries,
-  OrgUserView,
-  OrgView,
-  Page,
-  PageRequest,
-  RoleView,
-  UserMembershipView,
-  UserView,
+import {
+  pastSubtreePage,
+  type ApplicationPermissionView,
+  type ClientView,
+  type HistoryQueries,
+  type OrgUserView,
+  type OrgView,
+  type Page,
+  type PageRequest,
+  type RoleView,
+  type UserMembershipView,
+  type UserView,
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
@@ -44,6 +45,8 @@ const UP = `WITH RECURSIVE up(id, n) AS (
   )`;
 
 type ChildTuple = [...OrgTuple, distance: number, nameKey: string];
+/** A row of one level of a past subtree: the organization (its depth left 0) and its name key. */
+type LevelTuple = [...OrgTuple, nameKey: string];
 
 /**
  * The temporal read model on SQLite (HistoryQueries: the `*_versions` tables of read-model migration 11). A
@@ -63,10 +66,18 @@ export class SqliteHistoryQueries implements HistoryQueries {
   private readonly clientByClientIdAt: Statement<Record<string, unknown>, ClientTuple>;
   private readonly rolesAt: Statement<Record<string, unknown>, RoleTuple>;
   private readonly permissionsAt: Statement<Record<string, unknown>, PermissionTuple>;
+  private readonly levelRows: Statement<Record<string, unknown>, LevelTuple>;
+  private readonly levelIds: Statement<Record<string, unknown>, string>;
   private readonly lists: StatementCache;
 
   constructor(db: SqliteDatabase) {
     this.lists = new StatementCache(db);
+    const level = (columns: string) =>
+      `SELECT ${columns} FROM json_each(@ids) p
+       CROSS JOIN org_versions o INDEXED BY org_versions_parent ON o.parent_id = p.value AND ${at('o')}
+       ORDER BY o.name_key, o.org_id`;
+    this.levelRows = db.prepare<Record<string, unknown>, LevelTuple>(level(`${orgColumns('0')}, o.name_key`)).raw(true);
+    this.levelIds = db.prepare<Record<string, unknown>, string>(level('o.org_id')).pluck();
     this.orgAt = db
       .prepare<Record<string, unknown>, OrgTuple>(
         `${UP} SELECT ${orgColumns('(SELECT count(*) FROM up)')} FROM org_versions o WHERE o.org_id = @id AND ${at('o')}`,
@@ -127,39 +138,41 @@ export class SqliteHistoryQueries implements HistoryQueries {
     return this.parentsAt.all({ id: orgId, at: position }).map(toOrgView);
   }
 
-  /**
-   * One recursive walk down the subtree as it was (every node of it to `maxDepth`, then sorted): a page costs the
-   * subtree's size, unlike the present's closure range. Past trees are asked about far less often than the present.
-   */
+  /** Level by level (pastSubtreePage), each level one statement over the parent links of then. */
   async children(orgId: string, position: number, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>> {
     const root = await this.org(orgId, position);
     if (root === undefined) return emptyPage();
     const limit = pageLimit(page);
     const from: ChildrenKeyset =
       page.cursor === undefined ? { d: 0, k: '', i: '' } : decodePageCursor(page.cursor, isChildrenKeyset);
-    const statement = this.lists.get<ChildTuple>(
-      `WITH RECURSIVE down(id, d) AS (
-         SELECT @id, 0
-         UNION ALL
-         SELECT v.org_id, down.d + 1 FROM down JOIN org_versions v INDEXED BY org_versions_parent
-           ON v.parent_id = down.id AND ${at('v')}
-         WHERE down.d < @maxDepth
-       )
-       SELECT ${orgColumns('@base + down.d')}, down.d, o.name_key
-       FROM down JOIN org_versions o ON o.org_id = down.id AND ${at('o')}
-       WHERE down.d >= 1 AND (down.d, o.name_key, o.org_id) > (@d, @k, @i)
-       ORDER BY down.d, o.name_key, o.org_id LIMIT @limit`,
-      true,
+    const ids = (parents: readonly string[]) => JSON.stringify(parents);
+    const found = await pastSubtreePage<LevelTuple>(
+      {
+        rows: async (parents) => this.levelRows.all({ ids: ids(parents), at: position }),
+        ids: async (parents) => this.levelIds.all({ ids: ids(parents), at: position }),
+        nameKey: (row) => row[9],
+        id: (row) => row[0],
+      },
+      orgId,
+      maxDepth ?? ANY_DEPTH,
+      from,
+      limit + 1,
     );
-    const rows = statement.all({
-      id: orgId,
-      at: position,
-      maxDepth: maxDepth ?? ANY_DEPTH,
-      base: root.depth,
-      d: from.d,
-      k: from.k,
-      i: from.i,
-      limit: limit + 1,
+    const rows = found.map(({ row, distance }): ChildTuple => {
+      const [id, name, parentId, , description, metadata, createdAt, updatedAt, version, nameKey] = row;
+      return [
+        id,
+        name,
+        parentId,
+        root.depth + distance,
+        description,
+        metadata,
+        createdAt,
+        updatedAt,
+        version,
+        distance,
+        nameKey,
+      ];
     });
     return toPage(rows, limit, toOrgView, (row): ChildrenKeyset => ({ d: row[9], k: row[10], i: row[0] }));
   }

@@ -39,6 +39,7 @@ describe('complete audit data (GET /api/v1/events, platform admins)', () => {
       headers: from('203.0.113.9', 'audit-test/1.0', 'req-audit-0001'),
     });
     expect(renamed.status).toBe(200);
+    expect(renamed.headers.get('x-request-id')).toBe('req-audit-0001');
     const [created, updated] = await streamEvents(`org-${org.id}`);
     const admin = claimsOf(app.adminToken);
     expect(updated).toMatchObject({ type: 'OrgUpdated', actor: { type: 'user', id: admin.sub } });
@@ -71,6 +72,8 @@ describe('complete audit data (GET /api/v1/events, platform admins)', () => {
     const changed = membership.find((e) => e.type === 'OrgUserUpdated');
     expect(changed.audit.changes).toEqual([{ field: 'roles', before: ['member'], after: ['admin'] }]);
     expect(changed.audit.request.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    // The write answers with the id its events record, so a caller can find them.
+    expect(patched.headers.get('x-request-id')).toBe(changed.audit.request.requestId);
 
     // The user renames themselves: the sealed profile opens on both sides, and names only the field that changed.
     const renamed = await app.call('PATCH', '/api/v1/users/me', {

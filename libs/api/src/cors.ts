@@ -27,7 +27,14 @@ export function parseCorsOrigins(raw: string | undefined): string[] {
 }
 
 /** Request headers a browser script may send to the API (beyond the CORS-safelisted ones). */
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key'];
+const ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'If-Match',
+  'If-None-Match',
+  'Idempotency-Key',
+  'X-Request-ID',
+];
 /** Response headers a browser script may read (beyond the safelisted Cache-Control, Content-Type, ...). */
 const EXPOSED_HEADERS = [
   'ETag',
@@ -37,6 +44,7 @@ const EXPOSED_HEADERS = [
   'Allow',
   'Idempotent-Replayed',
   'Arbor-Position',
+  'X-Request-ID',
 ];
 /** How long (seconds) a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE = 600;

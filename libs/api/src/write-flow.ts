@@ -57,15 +57,21 @@ export async function executeWrite(
     ? { scope: idempotencyScopeOf(principal), key, requestHash: await requestHash(ctx, request) }
     : undefined;
 
+  // The id the events record, answered in X-Request-ID (after anything stored for replays: a replay answers its own).
+  const origin = requestOriginOf(req.raw);
   if (idempotency) {
     const prior = await ctx.eventStore.findIdempotency(idempotency.scope, idempotency.key);
-    if (prior && isFresh(prior)) return replay(ctx, prior, { keyed: idempotency.requestHash, text: request }, options);
+    if (prior && isFresh(prior))
+      return withRequestId(
+        await replay(ctx, prior, { keyed: idempotency.requestHash, text: request }, options),
+        origin.requestId,
+      );
   }
 
   const outcome = await ctx.commands
     .execute(command, {
       principal,
-      request: requestOriginOf(req.raw),
+      request: origin,
       idempotency:
         idempotency && options.provisional
           ? { ...idempotency, provisionalResponse: stored(options.provisional) }
@@ -73,7 +79,10 @@ export async function executeWrite(
     })
     .catch((e) => locateIn(options.fieldPrefix ?? '/body', e));
   if (outcome.kind === 'replayed')
-    return replay(ctx, outcome.record, { keyed: idempotency!.requestHash, text: request }, options);
+    return withRequestId(
+      await replay(ctx, outcome.record, { keyed: idempotency!.requestHash, text: request }, options),
+      origin.requestId,
+    );
 
   await ctx.projection.waitFor(outcome.position);
   const result = withPosition(await respond(outcome.events), outcome.position);
@@ -86,7 +95,7 @@ export async function executeWrite(
       : plain;
     await ctx.eventStore.completeIdempotency(idempotency.scope, idempotency.key, response);
   }
-  return result;
+  return withRequestId(result, origin.requestId);
 }
 
 /** Commands are built from request bodies: the domain's field paths are relative to the body. */
@@ -129,6 +138,11 @@ async function replay(
  */
 function withPosition(result: HandlerResult, position: number): HandlerResult {
   return { ...result, headers: { ...result.headers, 'Arbor-Position': String(position) } };
+}
+
+/** `X-Request-ID`: the request id a write's events record (requestOriginOf), so its caller can find them. */
+function withRequestId(result: HandlerResult, requestId: string): HandlerResult {
+  return { ...result, headers: { ...result.headers, 'X-Request-ID': requestId } };
 }
 
 function withReplayHeader(result: HandlerResult): HandlerResult {

@@ -126,7 +126,12 @@ async function startOnPort(
   // This process owns the distributed profile's housekeeping: expired refresh tokens, revocations of expired
   // access tokens and expired idempotency records are dropped at start and hourly, as the embedded process
   // does (any number of command services may; the deletes are idempotent).
-  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
+  const purge = startExpiryPurge({
+    tokenStore,
+    eventStore: store,
+    log,
+    auditRetentionDays: settings.auditRetentionDays,
+  });
 
   const app = express();
   app.disable('x-powered-by');

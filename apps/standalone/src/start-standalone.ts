@@ -167,8 +167,14 @@ async function startOnLockedDir(
     },
   });
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
-  // matter, and what they hold must not stay at rest: drop them at start and hourly.
-  const purge = startExpiryPurge({ tokenStore, eventStore: store, log });
+  // matter, and what they hold must not stay at rest: drop them at start and hourly; and request metadata past
+  // its retention (IAM_AUDIT_RETENTION_DAYS).
+  const purge = startExpiryPurge({
+    tokenStore,
+    eventStore: store,
+    log,
+    auditRetentionDays: config.auditRetentionDays,
+  });
   const rotation = startKeyRotation(keys, { rotationDays: config.signingKeyRotationDays ?? 90, log });
   const checkpointSeconds = config.logCheckpointSeconds ?? 300;
   const checkpoints =

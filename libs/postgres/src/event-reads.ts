@@ -41,6 +41,7 @@ export class EventStatements {
   readonly saveIdempotency: string;
   readonly completeIdempotency: string;
   readonly purgeIdempotency: string;
+  readonly dropRequestMetadata: string;
 
   constructor(
     readonly schema: string,
@@ -106,6 +107,8 @@ export class EventStatements {
         response = excluded.response`;
     this.completeIdempotency = `UPDATE ${s}.idempotency SET response = $3::jsonb WHERE scope = $1 AND key = $2`;
     this.purgeIdempotency = `DELETE FROM ${s}.idempotency WHERE created_at < $1`;
+    this.dropRequestMetadata = `UPDATE ${s}.events SET request_metadata = NULL
+      WHERE occurred_at < $1 AND request_metadata IS NOT NULL`;
   }
 
   /** A named statement config. */

@@ -247,6 +247,13 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  /** One autocommit UPDATE, like `purgeIdempotency`. */
+  async dropRequestMetadata(occurredBefore: string): Promise<number> {
+    this.assertOpen();
+    const result = await this.pool.query(this.st.named('dropRequestMetadata', [occurredBefore]));
+    return result.rowCount ?? 0;
+  }
+
   /** One autocommit DELETE, like `completeIdempotency`. */
   async purgeIdempotency(createdBefore: string): Promise<void> {
     this.assertOpen();

@@ -47,6 +47,8 @@ export interface ApiSettings {
   signingKeyRotationDays?: number;
   /** IAM_LOG_CHECKPOINT_SECONDS: between two signed checkpoints of the event log (default 300; 0: none). */
   logCheckpointSeconds?: number;
+  /** IAM_AUDIT_RETENTION_DAYS: how long events keep their request metadata (default 365; 0: for ever). */
+  auditRetentionDays?: number;
 }
 
 /** The embedded profile's process (`npm start`). */
@@ -77,6 +79,7 @@ function apiSpecs() {
     IAM_CORS_ORIGINS: parsed('IAM_CORS_ORIGINS', parseCorsOrigins),
     IAM_SIGNING_KEY_ROTATION_DAYS: wholeNumber('IAM_SIGNING_KEY_ROTATION_DAYS', 0, 3650, 90, 'a whole number of days'),
     IAM_LOG_CHECKPOINT_SECONDS: wholeNumber('IAM_LOG_CHECKPOINT_SECONDS', 0, 86_400, 300, 'a whole number of seconds'),
+    IAM_AUDIT_RETENTION_DAYS: wholeNumber('IAM_AUDIT_RETENTION_DAYS', 0, 36_500, 365, 'a whole number of days'),
   };
 }
 
@@ -97,13 +100,14 @@ function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSp
     corsOrigins: env.IAM_CORS_ORIGINS,
     signingKeyRotationDays: env.IAM_SIGNING_KEY_ROTATION_DAYS,
     logCheckpointSeconds: env.IAM_LOG_CHECKPOINT_SECONDS,
+    auditRetentionDays: env.IAM_AUDIT_RETENTION_DAYS,
   };
 }
 
 /**
  * Contract section 2: PORT, HOST, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_LOG_LEVEL,
  * IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS;
- * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
+ * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
  */
 export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const read = validate(env, {

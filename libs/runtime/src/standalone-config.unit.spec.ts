@@ -28,6 +28,14 @@ describe('configFromEnv', () => {
     }
     expect(() => configFromEnv({ PORT: '70000' })).toThrow('PORT');
   });
+
+  it('keeps request metadata 365 days unless IAM_AUDIT_RETENTION_DAYS says otherwise (0: for ever)', () => {
+    expect(configFromEnv({}).auditRetentionDays).toBe(365);
+    expect(configFromEnv({ IAM_AUDIT_RETENTION_DAYS: '0' }).auditRetentionDays).toBe(0);
+    expect(configFromEnv({ IAM_AUDIT_RETENTION_DAYS: '30' }).auditRetentionDays).toBe(30);
+    for (const bad of ['-1', '0.5', 'a year', '36501'])
+      expect(() => configFromEnv({ IAM_AUDIT_RETENTION_DAYS: bad })).toThrow('IAM_AUDIT_RETENTION_DAYS');
+  });
 });
 
 describe('configFromEnv: IAM_TRUSTED_PROXIES', () => {

@@ -47,6 +47,7 @@ export class WriterStatements {
   readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
   readonly completeIdempotency: Statement<[string, string, string]>;
   readonly purgeIdempotency: Statement<[string]>;
+  readonly dropRequestMetadata: Statement<[string]>;
   readonly saveCheckpoint: Statement<[number, string]>;
 
   constructor(readonly db: SqliteDatabase) {
@@ -68,6 +69,10 @@ export class WriterStatements {
     );
     this.completeIdempotency = db.prepare('UPDATE idempotency SET response = ? WHERE scope = ? AND key = ?');
     this.purgeIdempotency = db.prepare('DELETE FROM idempotency WHERE created_at < ?');
+    // By the occurred_at index: events before the cutoff, only those still holding metadata.
+    this.dropRequestMetadata = db.prepare(
+      'UPDATE events SET request_metadata = NULL WHERE occurred_at < ? AND request_metadata IS NOT NULL',
+    );
     this.saveCheckpoint = db.prepare('INSERT OR IGNORE INTO chain_checkpoints (position, jws) VALUES (?, ?)');
   }
 }

@@ -206,6 +206,15 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  /** A small write transaction of its own, like `purgeIdempotency`. */
+  async dropRequestMetadata(occurredBefore: string): Promise<number> {
+    let dropped = 0;
+    await this.transaction(async () => {
+      dropped = this.writes.dropRequestMetadata.run(occurredBefore).changes;
+    });
+    return dropped;
+  }
+
   /** A small write transaction of its own, like `completeIdempotency`. */
   async purgeIdempotency(createdBefore: string): Promise<void> {
     await this.transaction(async () => {

@@ -210,6 +210,23 @@ export function eventChainConformance(harness: EventChainHarness): void {
       });
     });
 
+    it('drops the metadata of events before a time through the store (retention): the chain still verifies', async () => {
+      await writeWithMetadata();
+      const [, withSealed, withClear] = await store.readStream('m');
+      // Nothing occurred before the first event: nothing is dropped.
+      expect(await store.dropRequestMetadata(new Date(Date.parse(withSealed.occurredAt) - 60_000).toISOString())).toBe(
+        0,
+      );
+      const after = new Date(Date.parse(withClear.occurredAt) + 1).toISOString();
+      expect(await store.dropRequestMetadata(after)).toBe(2);
+      const [plain, dropped, droppedToo] = await store.readStream('m');
+      expect(plain).not.toHaveProperty('requestMetadata');
+      expect(dropped).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(sealed) });
+      expect(droppedToo).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(clear) });
+      expect(await store.dropRequestMetadata(after)).toBe(0);
+      expect(await verify()).toMatchObject({ valid: true, events: 3 });
+    });
+
     it('names an event whose digest was removed or added behind the store', async () => {
       const p = await writeWithMetadata();
       await harness.tamper(

@@ -136,5 +136,12 @@ export interface EventStore {
    * text with `createdAt`): expired keys are never replayed, and what they held must not stay at rest.
    */
   purgeIdempotency(createdBefore: string): Promise<void>;
+  /**
+   * Retention of the audit trail's optional fields (issue 14 item 7): drops the request metadata of the events
+   * that occurred before `occurredBefore` (an ISO 8601 UTC time), keeping each event's `metadataDigest`, so the
+   * chain still verifies and the event reads `requestMetadata: null` (dropped). Nothing else of an event changes.
+   * Returns how many events lost their metadata. Idempotent; safe beside appends.
+   */
+  dropRequestMetadata(occurredBefore: string): Promise<number>;
   close(): Promise<void>;
 }

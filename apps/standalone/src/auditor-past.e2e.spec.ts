@@ -223,6 +223,27 @@ describe("the past's rules", () => {
       )
     ).body;
     await api('POST', `/api/v1/orgs/${elsewhere.id}/users`, { userId: colleague.userId, roles: ['member'] }, 201);
+    const tenantRole = (
+      await api(
+        'POST',
+        `/api/v1/orgs/${tenant.id}/roles`,
+        { name: unique('Tenant role'), permissions: ['orgs:read'] },
+        201,
+      )
+    ).body;
+    const other = (
+      await api(
+        'POST',
+        `/api/v1/orgs/${elsewhere.id}/users`,
+        {
+          email: `${unique('elsewhere-admin')}@example.test`,
+          name: 'Elsewhere admin',
+          password: PASSWORD,
+          roles: ['admin'],
+        },
+        201,
+      )
+    ).body;
     const then = lastWrite;
     // Team leaves the tenant for another tree: its past under the tenant is no longer the tenant admin's to see.
     await api('PUT', `/api/v1/orgs/${team.id}`, { name: 'Team', parentId: elsewhere.id });
@@ -238,5 +259,32 @@ describe("the past's rules", () => {
     expect(orgs.status).toBe(404); // today's grants do not show the colleague to the tenant admin at all
     const all = await api('GET', `/api/v1/users/${colleague.userId}/orgs?asOfPosition=${then}`);
     expect(all.body.items.map((m: any) => m.orgId).sort()).toEqual([team.id, elsewhere.id].sort());
+
+    // The admin of the tree Team moved into reaches Team today, not the tenant it left: the past's roles and
+    // explanations leave out what was defined or granted on the tenant; a platform admin sees them.
+    const otherToken = await passwordToken(app, other.email, PASSWORD);
+    const customRoles = async (token?: string) =>
+      (await app.call('GET', `/api/v1/orgs/${team.id}/roles?asOfPosition=${then}`, token ? { token } : {})).body.items
+        .filter((r: any) => r.definedOn !== null)
+        .map((r: any) => r.id);
+    expect(await customRoles(otherToken)).toEqual([]);
+    expect(await customRoles()).toEqual([tenantRole.id]);
+    const explained = async (token?: string) => {
+      const res = await app.call('POST', `/access/v1/evaluation?asOfPosition=${then}`, {
+        ...(token ? { token } : {}),
+        body: {
+          subject: { type: 'user', id: admin.userId },
+          action: { name: 'orgs:read' },
+          resource: { type: 'organization', id: team.id },
+          context: { explain: true },
+        },
+      });
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    const hidden = await explained(otherToken);
+    expect(hidden.decision).toBe(true);
+    expect(JSON.stringify(hidden)).not.toContain(tenant.id);
+    expect(JSON.stringify(await explained())).toContain(tenant.id);
   });
 });

@@ -23,6 +23,7 @@ import {
 } from '@arbor/application';
 import type { ApiContext } from './api-context';
 import type { AuthzenSubject } from './authzen-schemas';
+import { orgIdsShownToday } from './past-visibility';
 
 /**
  * How long a request's `context.min_position` may wait for the read models (milliseconds) before the answer
@@ -211,7 +212,13 @@ export async function decide(
   const held = resolved ? await state.view.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
   const decision = (held as ReadonlySet<string>).has(q.action);
   if (!q.explain) return { decision };
-  return { decision, context: { explanation: await explain(ctx, state.view, q, resolved, decision, position) } };
+  // A past explanation names only the organizations today's grants show the caller (the decision itself stands).
+  const shown =
+    state.view.at === undefined ? undefined : (ids: string[]) => orgIdsShownToday(ctx, principal, q.orgId, ids);
+  return {
+    decision,
+    context: { explanation: await explain(ctx, state.view, q, resolved, decision, position, shown) },
+  };
 }
 
 /**
@@ -265,6 +272,7 @@ async function explain(
   resolved: ResolvedSubject | undefined,
   decision: boolean,
   position: number,
+  shown?: (orgIds: string[]) => Promise<string[]>,
 ): Promise<Record<string, unknown>> {
   if (!resolved)
     return { reason: 'unknown_subject', missing: q.action, detail: `No active ${q.subject.type} ${q.subject.id}.` };
@@ -284,7 +292,8 @@ async function explain(
   if (holder.type === 'user' && holder.platformAdmin) return { grants: [{ kind: 'platform_admin' }] };
   if (resolved.client) return { grants: await clientGrants(ctx, policy, q, resolved.client, position) };
   const userId = q.subject.id;
-  const chain = [...(await view.ancestorIds(q.orgId)), q.orgId];
+  const ancestors = await view.ancestorIds(q.orgId);
+  const chain = [...(shown ? await shown(ancestors) : ancestors), q.orgId];
   const grants: Record<string, unknown>[] = [];
   for (const orgId of chain) {
     const roles = await view.membershipRoles(orgId, userId);

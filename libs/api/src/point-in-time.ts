@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { IamError, isIamError } from '@arbor/domain';
+import { IamError } from '@arbor/domain';
 import { positionAtInstant, type Principal } from '@arbor/application';
 import type { Permission } from '@arbor/domain';
 import type { ApiContext } from './api-context';
@@ -90,32 +90,4 @@ export async function historyPointInTime(
   return position;
 }
 
-/**
- * The past organizations a caller who is not a platform admin is shown, by today's grants (contract section 8):
- * those still related now to the organization asked about (`relatedNow`: still below or above it), or readable now
- * by the caller. One that has left for another tenant's tree since, or been deleted, is left out, so the past does
- * not show a caller more than the present would.
- */
-export async function shownByTodaysGrants<T extends { id: string }>(
-  ctx: ApiContext,
-  principal: Principal,
-  items: T[],
-  relatedNow: (orgId: string) => Promise<boolean>,
-): Promise<T[]> {
-  if (ctx.policy.isPlatformAdmin(principal)) return items;
-  const shown: T[] = [];
-  for (const item of items) {
-    const readable =
-      (await relatedNow(item.id)) ||
-      (await ctx.policy.requireOnOrg(principal, 'orgs:read', item.id).then(
-        () => true,
-        (e: unknown) => {
-          // Not the caller's to see: left out. Anything else (a storage fault) is the answer's.
-          if (isIamError(e) && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN')) return false;
-          throw e;
-        },
-      ));
-    if (readable) shown.push(item);
-  }
-  return shown;
-}
+export { shownByTodaysGrants } from './past-visibility';

@@ -93,9 +93,8 @@ export class PostgresHistoryQueries implements HistoryQueries {
       FROM ${memberships} m JOIN ${orgs} o ON o.org_id = m.org_id AND ${at('o', '$2')}
       WHERE m.user_id = $1 AND ${at('m', '$2')} AND NOT m.pending
       ORDER BY m.org_id`;
-    this.userAt = `SELECT CASE WHEN u.status = 'erased' THEN 'erased' ELSE v.status END AS status, v.platform_admin
-      FROM ${sql.table('user_versions')} v LEFT JOIN ${sql.table('users')} u ON u.id = v.user_id
-      WHERE v.user_id = $1 AND ${at('v', '$2')}`;
+    this.userAt = `SELECT v.status, v.platform_admin
+      FROM ${sql.table('user_versions')} v WHERE v.user_id = $1 AND ${at('v', '$2')}`;
     const clients = sql.table('client_versions');
     this.clientAt = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.id = $1 AND ${at('cl', '$2')}`;
     this.clientByClientIdAt = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.client_id = $1 AND ${at('cl', '$2')}`;
@@ -301,18 +300,16 @@ export class PostgresHistoryQueries implements HistoryQueries {
     if (hasNul(afterId)) return [];
     const m = this.sql.table('membership_versions');
     const uv = this.sql.table('user_versions');
-    const users = this.sql.table('users');
     const rows = await this.sql.rows<{ user_id: string }>(
       this.pool,
       `SELECT m.user_id FROM jsonb_array_elements($1::jsonb) g
          JOIN ${m} m ON m.org_id = (g->>'orgId') AND ${at('m', '$4')}
        WHERE NOT m.pending AND m.user_id > $3::text COLLATE "C"
          AND m.roles ?| ARRAY(SELECT jsonb_array_elements_text(g->'roles'))
-         AND EXISTS (SELECT 1 FROM ${uv} v JOIN ${users} u ON u.id = v.user_id
-                     WHERE v.user_id = m.user_id AND ${at('v', '$4')} AND v.status = 'active' AND u.status <> 'erased')
+         AND EXISTS (SELECT 1 FROM ${uv} v WHERE v.user_id = m.user_id AND ${at('v', '$4')} AND v.status = 'active')
        UNION
-       SELECT v.user_id FROM ${uv} v JOIN ${users} u ON u.id = v.user_id
-       WHERE $2 AND v.platform_admin AND v.status = 'active' AND u.status <> 'erased'
+       SELECT v.user_id FROM ${uv} v
+       WHERE $2 AND v.platform_admin AND v.status = 'active'
          AND v.user_id > $3::text COLLATE "C" AND ${at('v', '$4')}
        ORDER BY 1 LIMIT $5`,
       [JSON.stringify(grants), platformAdmins, afterId, position, limit],

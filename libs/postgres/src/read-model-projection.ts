@@ -18,7 +18,7 @@ import type { Role } from '@arbor/domain';
 import type { PoolClient } from 'pg';
 import { projectionStatements, type ProjectionStatements } from './read-model-statements';
 import type { ReadModelSql } from './read-models-schema';
-import { versionStatements, versionValues } from './version-statements';
+import { endOrgVersionsStatement, versionStatements, versionValues } from './version-statements';
 
 /**
  * Applies events to the read-model tables through the shared projection (`projectEventAsync` in
@@ -200,6 +200,10 @@ class PostgresReadModelEngine implements ReadModelEngine {
 
   async recordVersion(row: VersionedRow, position: number): Promise<void> {
     await this.run(this.versions[row.kind], versionValues(row, position));
+  }
+
+  async endOrgVersions(orgId: string, position: number): Promise<void> {
+    await this.run(endOrgVersionsStatement(this.sql), [position, orgId]);
   }
 
   private async run(text: string, values: unknown[]): Promise<void> {

@@ -105,3 +105,13 @@ export const versionValues = (row: VersionedRow, position: number): unknown[] =>
   position,
   ...(KEY_VALUES[row.kind] as (r: VersionedRow) => string[])(row),
 ];
+
+/** ReadModelEngine.endOrgVersions in one statement: `$1` the position, `$2` the organization. */
+export function endOrgVersionsStatement(sql: ReadModelSql): string {
+  const tables = ['membership_versions', 'client_versions', 'role_versions', 'application_permission_versions'];
+  const updates = tables.map(
+    (t, i) =>
+      `u${i} AS (UPDATE ${sql.table(t)} SET valid_to = $1 WHERE org_id = $2 AND valid_to = ${OPEN_VERSION} AND valid_from < $1)`,
+  );
+  return `WITH ${updates.join(', ')} SELECT 1`;
+}

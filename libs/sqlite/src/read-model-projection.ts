@@ -216,6 +216,10 @@ export class ReadModelProjection implements SyncReadModelEngine {
   recordVersion(row: VersionedRow, position: number): void {
     this.versions.record(row, position);
   }
+
+  endOrgVersions(orgId: string, position: number): void {
+    this.versions.endOrg(orgId, position);
+  }
 }
 
 function personalParams(personal: PersonalColumns | null): Record<string, string | null> {

@@ -101,9 +101,7 @@ export class SqliteHistoryQueries implements HistoryQueries {
        ORDER BY m.org_id`,
     );
     this.userAt = db.prepare(
-      `SELECT CASE WHEN u.status = 'erased' THEN 'erased' ELSE v.status END AS status, v.platform_admin
-       FROM user_versions v LEFT JOIN users u ON u.id = v.user_id
-       WHERE v.user_id = @user AND ${at('v')}`,
+      `SELECT v.status, v.platform_admin FROM user_versions v WHERE v.user_id = @user AND ${at('v')}`,
     );
     this.clientAt = db
       .prepare<Record<string, unknown>, ClientTuple>(
@@ -313,11 +311,11 @@ export class SqliteHistoryQueries implements HistoryQueries {
          WHERE m.pending = 0 AND m.user_id > @after
            AND EXISTS (SELECT 1 FROM json_each(m.roles) r, json_each(json_extract(g.value, '$.roles')) w
                        WHERE r.value = w.value)
-           AND EXISTS (SELECT 1 FROM user_versions uv JOIN users u ON u.id = uv.user_id
-                       WHERE uv.user_id = m.user_id AND ${at('uv')} AND uv.status = 'active' AND u.status <> 'erased')
+           AND EXISTS (SELECT 1 FROM user_versions uv
+                       WHERE uv.user_id = m.user_id AND ${at('uv')} AND uv.status = 'active')
          UNION
-         SELECT uv.user_id FROM user_versions uv JOIN users u ON u.id = uv.user_id
-         WHERE @admins = 1 AND uv.platform_admin = 1 AND uv.status = 'active' AND u.status <> 'erased'
+         SELECT uv.user_id FROM user_versions uv
+         WHERE @admins = 1 AND uv.platform_admin = 1 AND uv.status = 'active'
            AND uv.user_id > @after AND ${at('uv')}
          ORDER BY 1 LIMIT @limit`,
       )

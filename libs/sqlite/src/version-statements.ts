@@ -128,7 +128,15 @@ export class VersionStatements {
   private readonly close = new Map<VersionedRow['kind'], Statement<Params>>();
   private readonly open = new Map<VersionedRow['kind'], Statement<Params>>();
 
+  private readonly endOfOrg: Array<Statement<Params>>;
+
   constructor(db: SqliteDatabase) {
+    this.endOfOrg = ['membership_versions', 'client_versions', 'role_versions', 'application_permission_versions'].map(
+      (table) =>
+        db.prepare(
+          `UPDATE ${table} SET valid_to = @at WHERE org_id = @org AND valid_to = ${OPEN_VERSION} AND valid_from < @at`,
+        ),
+    );
     for (const [kind, t] of Object.entries(TABLES) as Array<[VersionedRow['kind'], (typeof TABLES)['org']]>) {
       const keyOfVersion = t.key.map(([column], i) => `${column} = @k${i}`).join(' AND ');
       const keyOfPresent = t.key.map(([, column], i) => `${column} = @k${i}`).join(' AND ');
@@ -149,6 +157,11 @@ export class VersionStatements {
         ),
       );
     }
+  }
+
+  /** ReadModelEngine.endOrgVersions: the organization's memberships, clients, roles and permissions. */
+  endOrg(orgId: string, position: number): void {
+    for (const statement of this.endOfOrg) statement.run({ org: orgId, at: position });
   }
 
   record(row: VersionedRow, position: number): void {

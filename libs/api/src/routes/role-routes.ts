@@ -24,6 +24,7 @@ import {
 import { idempotencyKeyHeader, linksTo, orgIdParams } from '../schemas';
 import { executeWrite } from '../write-flow';
 import { asOfQuery, historyPointInTime, notThen } from '../point-in-time';
+import { orgIdsShownToday } from '../past-visibility';
 import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -102,7 +103,9 @@ export const roleRoutes: RouteDefinition<ApiContext>[] = [
       }
       const history = ctx.readModels.history;
       if ((await history.org(orgId, position)) === undefined) throw notThen(orgId, position);
-      const chain = [...(await history.parents(orgId, position)).map((o) => o.id), orgId];
+      // Roles defined on a past ancestor the organization has left are shown only where today's grants show it.
+      const ancestors = (await history.parents(orgId, position)).map((o) => o.id);
+      const chain = [...(await orgIdsShownToday(ctx, principal, orgId, ancestors)), orgId];
       const byOrg = new Map<string, RoleView[]>();
       for (const role of await history.roles(position)) byOrg.set(role.orgId, [...(byOrg.get(role.orgId) ?? []), role]);
       // Root first, then by id: the present's order (RoleQueries.visibleAt).

@@ -26,7 +26,8 @@ import type {
  *   at P (one index lookup per level up, one per organization down), so a move writes one version, not one per
  *   pair of the subtree.
  * - Personal data (email, name) is never versioned: answers carry today's, so an erased user reads as erased
- *   in every past too (status `erased` overrides the status held then).
+ *   in every past too (in `members`, status `erased` overrides the status held then; `user` and the searches,
+ *   which answer decisions and ids only, keep the status of then).
  * - Orders and pages are those of the present queries of the same name (OrgQueries.children,
  *   MembershipQueries.listByOrg and listByUser), so a client pages the past as it pages the present.
  */
@@ -55,7 +56,10 @@ export interface HistoryQueries {
   memberships(userId: string, at: number): Promise<UserMembershipView[]>;
   /** One direct membership at `at`, pending or not; undefined when there was none. */
   membership(orgId: string, userId: string, at: number): Promise<{ roles: Role[]; pending: boolean } | undefined>;
-  /** The user's status and platform-admin flag at `at` (`erased` when erased since); undefined before creation. */
+  /**
+   * The user's status and platform-admin flag at `at`, as they were then (a decision of then is the decision then
+   * was, also about a user erased since: it shows no personal data); undefined before creation.
+   */
   user(userId: string, at: number): Promise<Pick<UserView, 'status' | 'platformAdmin'> | undefined>;
   /** A client credential at `at`, by its resource id; undefined when it did not exist then (or was revoked). */
   client(id: string, at: number): Promise<ClientView | undefined>;
@@ -70,7 +74,7 @@ export interface HistoryQueries {
   /**
    * The searches' reads at `at` (AccessSearchQueries, the same keyset contract: at most `limit` ids greater than
    * `afterId`, ascending): organizations of then in `scope` (subtrees walked through the parent links of then;
-   * `'all'` every organization then); users active then (and not erased since) holding then a confirmed membership
+   * `'all'` every organization then); users active then holding then a confirmed membership
    * on a grant's organization with one of its roles, and with `platformAdmins` the platform admins of then; client
    * credentials of then on `orgIds` with `scope` among their scopes or a role grant's role on their organization.
    * Unlike the present's, a subtree scope walks the whole subtree of then for each page.

@@ -204,6 +204,11 @@ export interface ReadModelEngine {
    * (the event applied again) is replaced, so a repeated event leaves the same versions.
    */
   recordVersion(row: VersionedRow, position: number): Step<void>;
+  /**
+   * Ends at `position` every open version of a membership, client credential, custom role or application
+   * permission of the organization (OrgDeleted's backstop deleted their present rows).
+   */
+  endOrgVersions(orgId: string, position: number): Step<void>;
 }
 
 /** `ReadModelEngine` with every primitive synchronous, as SQLite's. */

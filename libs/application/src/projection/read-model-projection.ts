@@ -72,10 +72,12 @@ const HANDLERS = {
    * domain removes members, revokes clients and ends the roles and application permissions defined there
    * (RoleDeleted, ApplicationPermissionDeleted) before deleting an organization; deleting them is a backstop.
    */
-  *OrgDeleted(_event, d, engine) {
+  *OrgDeleted(event, d, engine) {
     yield engine.deleteOrg(d.orgId);
     yield engine.deleteOrgAccess(d.orgId);
     yield engine.deleteOrgDefinitions(d.orgId);
+    // The backstop's rows end in the temporal read model too (the organization's own version ends by VERSIONED).
+    yield engine.endOrgVersions(d.orgId, event.position);
   },
   /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
   *UserCreated(event, d, engine) {

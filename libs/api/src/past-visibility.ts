@@ -1,0 +1,54 @@
+import { isIamError } from '@arbor/domain';
+import type { Principal } from '@arbor/application';
+import type { ApiContext } from './api-context';
+
+/**
+ * The past organizations a caller who is not a platform admin is shown, by today's grants (contract section 8):
+ * those still related now to the organization asked about (`relatedNow`: still below or above it), or readable now
+ * by the caller. One that has left for another tenant's tree since, or been deleted, is left out, so the past does
+ * not show a caller more than the present would.
+ */
+export async function shownByTodaysGrants<T extends { id: string }>(
+  ctx: ApiContext,
+  principal: Principal,
+  items: T[],
+  relatedNow: (orgId: string) => Promise<boolean>,
+): Promise<T[]> {
+  if (ctx.policy.isPlatformAdmin(principal)) return items;
+  const shown: T[] = [];
+  for (const item of items) {
+    const readable =
+      (await relatedNow(item.id)) ||
+      (await ctx.policy.requireOnOrg(principal, 'orgs:read', item.id).then(
+        () => true,
+        (e: unknown) => {
+          // Not the caller's to see: left out. Anything else (a storage fault) is the answer's.
+          if (isIamError(e) && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN')) return false;
+          throw e;
+        },
+      ));
+    if (readable) shown.push(item);
+  }
+  return shown;
+}
+
+/**
+ * The ids of `orgIds` (past ancestors of `orgId`, say) a caller is shown by today's grants (shownByTodaysGrants):
+ * those that are `orgId` or above it today, or readable today by the caller; all of them for platform admins.
+ */
+export async function orgIdsShownToday(
+  ctx: ApiContext,
+  principal: Principal,
+  orgId: string,
+  orgIds: string[],
+): Promise<string[]> {
+  if (ctx.policy.isPlatformAdmin(principal)) return orgIds;
+  const lineageNow = new Set([...(await ctx.readModels.orgs.parents(orgId)).map((o) => o.id), orgId]);
+  const shown = await shownByTodaysGrants(
+    ctx,
+    principal,
+    orgIds.map((id) => ({ id })),
+    async (id) => lineageNow.has(id),
+  );
+  return shown.map((o) => o.id);
+}

@@ -139,3 +139,29 @@ describe('SqliteEventStore', () => {
     }
   });
 });
+
+describe('SqliteEventStore retention at rest', () => {
+  it('leaves no copy of dropped request metadata in the database or its WAL', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-retention-'));
+    const file = path.join(dir, 'events.sqlite');
+    const store = openSqliteEventStore(file);
+    try {
+      const marker = 'retained-address-203.0.113.250';
+      const metadata = { requestId: 'req-retained', sourceAddress: marker, userAgent: `ua ${marker}` };
+      await store.transaction((tx) =>
+        tx.append('r', [{ ...ev('R1', { n: 1 }), requestMetadata: metadata }], 'no_stream'),
+      );
+      const onDisk = () =>
+        fs
+          .readdirSync(dir)
+          .filter((name) => name.startsWith('events.sqlite'))
+          .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+      expect(onDisk()).toBe(true);
+      expect(await store.dropRequestMetadata(new Date(Date.now() + 60_000).toISOString())).toBe(1);
+      expect(onDisk()).toBe(false);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    }
+  });
+});

@@ -206,12 +206,17 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  /** A small write transaction of its own, like `purgeIdempotency`. */
+  /**
+   * A small write transaction of its own, like `purgeIdempotency`. secure_delete overwrites the dropped bytes in the
+   * database's pages, but the WAL still holds the pages as they were: when anything was dropped, they are
+   * checkpointed into the file and the WAL emptied (as erasure does), so a client's clear address does not linger.
+   */
   async dropRequestMetadata(occurredBefore: string): Promise<number> {
     let dropped = 0;
     await this.transaction(async () => {
       dropped = this.writes.dropRequestMetadata.run(occurredBefore).changes;
     });
+    if (dropped > 0) this.writer.pragma('wal_checkpoint(TRUNCATE)');
     return dropped;
   }
 

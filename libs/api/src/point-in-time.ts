@@ -91,3 +91,20 @@ export async function historyPointInTime(
 }
 
 export { shownByTodaysGrants } from './past-visibility';
+
+/**
+ * `?asOf=` / `?asOfPosition=` on the AuthZEN routes (POST query parameters; contract section 8): the decision or
+ * search as it would have been then, from the temporal read model.
+ */
+export const accessPastQuery = Type.Object({ ...asOfQuery }, { additionalProperties: false });
+
+/**
+ * The past position an AuthZEN request asks about, once the read models hold it (historyPointInTime), undefined for
+ * the present. Only the parameters and a platform admin's scope are checked here: the caller rule stays today's and
+ * is checked per question (AccessPolicy.requireMayAsk, accessQuestionScope); `context.min_position` is then moot.
+ */
+export const accessPastPosition = (
+  ctx: ApiContext,
+  principal: Principal,
+  query: { asOf?: string; asOfPosition?: number },
+): Promise<number | undefined> => historyPointInTime(ctx, principal, query, 'access:evaluate', async () => undefined);

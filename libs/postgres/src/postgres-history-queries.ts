@@ -14,7 +14,7 @@ import {
 import type { Role } from '@arbor/domain';
 import type { Pool } from 'pg';
 import { CLIENT_COLUMNS, toClientView, type ClientRow } from './postgres-client-queries';
-import { toOrgUserView, type OrgUserRow } from './postgres-membership-queries';
+import { memberFilterConditions, toOrgUserView, type OrgUserRow } from './postgres-membership-queries';
 import { ANY_DEPTH, isChildrenKeyset, type ChildrenKeyset } from './postgres-org-queries';
 import {
   PERMISSION_COLUMNS,
@@ -33,7 +33,7 @@ import {
   toPage,
   type IdKeyset,
 } from './read-model-page-cursor';
-import { containsPattern, parseRoles, toOrgView, type OrgRow } from './read-model-rows';
+import { parseRoles, toOrgView, type OrgRow } from './read-model-rows';
 import { SqlParams, type ReadModelSql } from './read-models-schema';
 
 /** "Valid at `p`" for the version alias `v`: [valid_from, valid_to) holds the position. */
@@ -159,16 +159,10 @@ export class PostgresHistoryQueries implements HistoryQueries {
       at('m', pos),
       'NOT m.pending',
     ];
-    if (filter.role !== undefined) {
-      if (hasNul(filter.role)) return emptyPage();
-      conditions.push(`m.roles ? ${p.add(filter.role)}::text`);
-    }
-    if (filter.q !== undefined && filter.q !== '') {
-      if (hasNul(filter.q)) return emptyPage();
-      // Today's email and name: erased users have NULL keys, which match no LIKE.
-      const pattern = p.add(containsPattern(filter.q));
-      conditions.push(`(u.email_key LIKE ${pattern} ESCAPE '\\' OR u.name_key LIKE ${pattern} ESCAPE '\\')`);
-    }
+    // `q` matches today's email and name (personal data is not versioned).
+    const filters = memberFilterConditions(p, filter);
+    if (filters === undefined) return emptyPage();
+    conditions.push(...filters);
     const rows = await this.sql.rows<OrgUserRow>(
       this.pool,
       `SELECT m.org_id, m.user_id, u.email, u.name,

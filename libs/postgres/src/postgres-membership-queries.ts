@@ -17,6 +17,26 @@ import { SqlParams, type ReadModelSql } from './read-models-schema';
 const ORG_USER_COLUMNS =
   'm.org_id, m.user_id, u.email, u.name, u.status, m.roles, m.added_at, m.version, m.pending, u.version AS user_version';
 
+/**
+ * The `role` and `q` filters of a member list (listByOrg, HistoryQueries.members) as conditions on memberships `m`
+ * and users `u`, their values added to `p`; undefined when a filter holds U+0000 and so matches nothing.
+ */
+export function memberFilterConditions(p: SqlParams, filter: { role?: Role; q?: string }): string[] | undefined {
+  const conditions: string[] = [];
+  if (filter.role !== undefined) {
+    if (hasNul(filter.role)) return undefined;
+    // jsonb `?`: the array holds this string as an element.
+    conditions.push(`m.roles ? ${p.add(filter.role)}::text`);
+  }
+  if (filter.q !== undefined && filter.q !== '') {
+    if (hasNul(filter.q)) return undefined;
+    // Erased users have NULL keys, which match no LIKE.
+    const pattern = p.add(containsPattern(filter.q));
+    conditions.push(`(u.email_key LIKE ${pattern} ESCAPE '\\' OR u.name_key LIKE ${pattern} ESCAPE '\\')`);
+  }
+  return conditions;
+}
+
 export interface OrgUserRow {
   org_id: string;
   user_id: string;
@@ -142,17 +162,9 @@ export class PostgresMembershipQueries implements MembershipQueries {
       `m.user_id > ${p.add(after)}`,
       filter.pending ? 'm.pending' : 'NOT m.pending',
     ];
-    if (filter.role !== undefined) {
-      if (hasNul(filter.role)) return emptyPage();
-      // jsonb `?`: the array holds this string as an element.
-      conditions.push(`m.roles ? ${p.add(filter.role)}::text`);
-    }
-    if (filter.q !== undefined && filter.q !== '') {
-      if (hasNul(filter.q)) return emptyPage();
-      // Erased users have NULL keys, which match no LIKE.
-      const pattern = p.add(containsPattern(filter.q));
-      conditions.push(`(u.email_key LIKE ${pattern} ESCAPE '\\' OR u.name_key LIKE ${pattern} ESCAPE '\\')`);
-    }
+    const filters = memberFilterConditions(p, filter);
+    if (filters === undefined) return emptyPage();
+    conditions.push(...filters);
     const rows = await this.sql.rows<OrgUserRow>(
       this.pool,
       `SELECT ${ORG_USER_COLUMNS} FROM ${this.sql.table('memberships')} m JOIN ${this.sql.table('users')} u ON u.id = m.user_id

@@ -5,41 +5,28 @@ import type { SqliteDatabase } from './open-sqlite-database';
 type Params = Record<string, unknown>;
 
 /**
- * Per versioned table: the key's columns (named parameters of the same name), the present table and its key
- * columns, and the columns copied from it into a version (the version's name first, then the present row's).
+ * Per versioned table: the present table, the key's columns (the version's name, then the present row's; bound as
+ * `@k0`, `@k1`) and the columns copied from the present row into a version (the same names in both).
  */
 const TABLES: {
   [K in VersionedRow['kind']]: {
     versions: string;
     present: string;
     key: Array<[string, string]>;
-    copy: Array<[string, string]>;
+    copy: string[];
   };
 } = {
   org: {
     versions: 'org_versions',
     present: 'orgs',
     key: [['org_id', 'id']],
-    copy: [
-      ['name', 'name'],
-      ['name_key', 'name_key'],
-      ['parent_id', 'parent_id'],
-      ['description', 'description'],
-      ['metadata', 'metadata'],
-      ['created_at', 'created_at'],
-      ['updated_at', 'updated_at'],
-      ['version', 'version'],
-    ],
+    copy: ['name', 'name_key', 'parent_id', 'description', 'metadata', 'created_at', 'updated_at', 'version'],
   },
   user: {
     versions: 'user_versions',
     present: 'users',
     key: [['user_id', 'id']],
-    copy: [
-      ['status', 'status'],
-      ['platform_admin', 'platform_admin'],
-      ['version', 'version'],
-    ],
+    copy: ['status', 'platform_admin', 'version'],
   },
   membership: {
     versions: 'membership_versions',
@@ -48,43 +35,29 @@ const TABLES: {
       ['org_id', 'org_id'],
       ['user_id', 'user_id'],
     ],
-    copy: [
-      ['roles', 'roles'],
-      ['pending', 'pending'],
-      ['added_at', 'added_at'],
-      ['version', 'version'],
-    ],
+    copy: ['roles', 'pending', 'added_at', 'version'],
   },
   client: {
     versions: 'client_versions',
     present: 'clients',
     key: [['id', 'id']],
     copy: [
-      ['client_id', 'client_id'],
-      ['name', 'name'],
-      ['org_id', 'org_id'],
-      ['scopes', 'scopes'],
-      ['roles', 'roles'],
-      ['roles_granted_by_event_id', 'roles_granted_by_event_id'],
-      ['roles_granted_by_position', 'roles_granted_by_position'],
-      ['created_at', 'created_at'],
-      ['version', 'version'],
+      'client_id',
+      'name',
+      'org_id',
+      'scopes',
+      'roles',
+      'roles_granted_by_event_id',
+      'roles_granted_by_position',
+      'created_at',
+      'version',
     ],
   },
   role: {
     versions: 'role_versions',
     present: 'roles',
     key: [['id', 'id']],
-    copy: [
-      ['org_id', 'org_id'],
-      ['name', 'name'],
-      ['description', 'description'],
-      ['permissions', 'permissions'],
-      ['applies_to', 'applies_to'],
-      ['created_at', 'created_at'],
-      ['updated_at', 'updated_at'],
-      ['version', 'version'],
-    ],
+    copy: ['org_id', 'name', 'description', 'permissions', 'applies_to', 'created_at', 'updated_at', 'version'],
   },
   permission: {
     versions: 'application_permission_versions',
@@ -93,12 +66,7 @@ const TABLES: {
       ['org_id', 'org_id'],
       ['name', 'name'],
     ],
-    copy: [
-      ['description', 'description'],
-      ['created_at', 'created_at'],
-      ['updated_at', 'updated_at'],
-      ['version', 'version'],
-    ],
+    copy: ['description', 'created_at', 'updated_at', 'version'],
   },
 };
 
@@ -151,8 +119,8 @@ export class VersionStatements {
         kind,
         db.prepare(
           `INSERT OR REPLACE INTO ${t.versions}
-             (${[...t.key.map(([c]) => c), 'valid_from', 'valid_to', ...t.copy.map(([c]) => c)].join(', ')})
-           SELECT ${[...t.key.map(([, c]) => c), '@at', String(OPEN_VERSION), ...t.copy.map(([, c]) => c)].join(', ')}
+             (${[...t.key.map(([c]) => c), 'valid_from', 'valid_to', ...t.copy].join(', ')})
+           SELECT ${[...t.key.map(([, c]) => c), '@at', String(OPEN_VERSION), ...t.copy].join(', ')}
            FROM ${t.present} WHERE ${keyOfPresent}`,
         ),
       );

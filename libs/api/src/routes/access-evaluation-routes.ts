@@ -16,7 +16,7 @@ import {
   type EvaluationsRequest,
 } from '../authzen-schemas';
 import { mapError } from '../problem-mapping';
-import { asOfQuery, historyPointInTime } from '../point-in-time';
+import { accessPastPosition, accessPastQuery } from '../point-in-time';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 
@@ -46,19 +46,6 @@ const common = {
     },
   },
 };
-
-/**
- * `?asOf=` / `?asOfPosition=` (issue 14, point in time; contract section 8): the decision as it would have been then,
- * over the tree, memberships, clients and role definitions of then (the temporal read model). The caller rule stays
- * today's, question by question; `context.min_position` is then moot (the past is fixed) and not waited for.
- */
-const pastQuery = Type.Object({ ...asOfQuery }, { additionalProperties: false });
-
-/** The past position asked about, once the read models hold it (historyPointInTime); undefined for the present. */
-const pastOf = (ctx: ApiContext, principal: Principal, query: { asOf?: string; asOfPosition?: number }) =>
-  // The caller rule is checked per question (decide), against today's grants; here only the parameters and the
-  // platform admins' scope.
-  historyPointInTime(ctx, principal, query, 'access:evaluate', async () => undefined);
 
 const explainOf = (context: AuthzenContext | undefined): boolean => context?.explain === true;
 
@@ -91,7 +78,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { query: pastQuery, body: { schema: evaluationRequest, ignoresFreeValues: true } },
+    request: { query: accessPastQuery, body: { schema: evaluationRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'The decision.', schema: decisionSchema, headers: positionHeader },
       ...common,
@@ -99,7 +86,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const body = req.body;
       const principal = req.auth as Principal;
-      const past = await pastOf(ctx, principal, req.query);
+      const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
       const q = {
         subject: body.subject,
@@ -120,7 +107,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'access:evaluate',
     request: {
-      query: pastQuery,
+      query: accessPastQuery,
       body: {
         schema: evaluationsRequest,
         ignoresFreeValues: true,
@@ -142,7 +129,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const principal = req.auth as Principal;
       const items = evaluationsOf(body);
       const { minPosition, path } = latestMinPosition(body, items);
-      const past = await pastOf(ctx, principal, req.query);
+      const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, minPosition, path));
       const questions = items.map(question);
       // One read for every question's facts; each evaluation is then answered from this request's state.
@@ -171,7 +158,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     tags: ['Access decisions'],
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { query: pastQuery, body: { schema: searchActionRequest, ignoresFreeValues: true } },
+    request: { query: accessPastQuery, body: { schema: searchActionRequest, ignoresFreeValues: true } },
     responses: {
       200: {
         description: 'The permissions, complete in one page (there are few).',
@@ -183,7 +170,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     handler: async (req, ctx) => {
       const body = req.body;
       const principal = req.auth as Principal;
-      const past = await pastOf(ctx, principal, req.query);
+      const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
       const names = await permittedActions(ctx, principal, body.subject, body.resource.id, past);
       return answer(req, { results: names.map((name) => ({ name })) }, position);

@@ -1,5 +1,4 @@
 import { IamError } from '@arbor/domain';
-import { Type } from '@sinclair/typebox';
 import {
   AccessSearch,
   accessQuestionScope,
@@ -18,7 +17,7 @@ import {
   subjectSearchRequest,
 } from '../access-search-schemas';
 import { searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
-import { asOfQuery, historyPointInTime } from '../point-in-time';
+import { accessPastPosition, accessPastQuery } from '../point-in-time';
 
 /**
  * AuthZEN 1.0 search/resource and search/subject (OpenID Authorization API 1.0, "Search APIs"; contract
@@ -48,13 +47,6 @@ function page<T>(
   return { items, nextToken: tokens.bind(more ? keyOf(items[items.length - 1]) : null) };
 }
 
-/** `?asOf=` / `?asOfPosition=`: the search as of then (contract section 8), from the temporal read model. */
-const pastQuery = Type.Object({ ...asOfQuery }, { additionalProperties: false });
-
-/** The past position asked about, once the read models hold it; the caller rule stays today's (accessQuestionScope). */
-const pastOf = (ctx: ApiContext, principal: Principal, query: { asOf?: string; asOfPosition?: number }) =>
-  historyPointInTime(ctx, principal, query, 'access:evaluate', async () => undefined);
-
 /** The search over the present read models, or over the tree, grants and role definitions of `past`. */
 export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
   defineApiRoute({
@@ -67,7 +59,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { query: pastQuery, body: { schema: resourceSearchRequest, ignoresFreeValues: true } },
+    request: { query: accessPastQuery, body: { schema: resourceSearchRequest, ignoresFreeValues: true } },
     responses: { 200: { description: 'A page of organizations.', schema: searchResponse('organization') }, ...errors },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
@@ -75,7 +67,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const within = await accessQuestionScope(ctx.policy, principal, req.body.subject);
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchResources', body, limit);
-      const past = await pastOf(ctx, principal, req.query);
+      const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));
       const search = await searchAt(ctx, past);
       const found = await search.resources(req.body.subject, req.body.action.name, within, tokens.after, limit + 1);
@@ -103,7 +95,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
-    request: { query: pastQuery, body: { schema: subjectSearchRequest, ignoresFreeValues: true } },
+    request: { query: accessPastQuery, body: { schema: subjectSearchRequest, ignoresFreeValues: true } },
     responses: {
       200: { description: 'A page of subjects.', schema: searchResponse('subject') },
       ...errors,
@@ -124,7 +116,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
           : existsNow && (await reachableNow(ctx, within, [orgId])).length === 1;
       if (!reachable) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchSubjects', body, limit);
-      const past = await pastOf(ctx, principal, req.query);
+      const past = await accessPastPosition(ctx, principal, req.query);
       if (past !== undefined && (await ctx.readModels.history.org(orgId, past)) === undefined)
         throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} did not exist at log position ${past}.`);
       const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));

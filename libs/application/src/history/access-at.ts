@@ -17,8 +17,9 @@ export function accessFactsAt(history: HistoryQueries, at: number): AccessFacts<
   return {
     org: (orgId) => history.org(orgId, at),
     ancestorIds,
+    // No membership of then lies on an organization that did not exist then (its deletion ended them), so an unknown
+    // organization needs no check of its own: its chain holds only itself, and no membership matches.
     effectiveRoles: async (userId, orgId) => {
-      if ((await history.org(orgId, at)) === undefined) return [];
       const chain = new Set([...(await ancestorIds(orgId)), orgId]);
       const held: Role[] = [];
       for (const m of await history.memberships(userId, at)) if (chain.has(m.orgId)) held.push(...m.roles);

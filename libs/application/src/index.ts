@@ -35,6 +35,7 @@ export * from './ports/history-queries';
 export * from './ports/secret-vault';
 export * from './ports/throttle-store';
 export * from './ports/token-store';
+export * from './ports/webhooks';
 export * from './projection/projector';
 export * from './projection/read-model-engine';
 export * from './projection/read-model-projection';

@@ -54,6 +54,8 @@ export * from './security/keyed-digest';
 export * from './commands/idempotent-responses';
 export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
+export * from './webhooks/webhook-dispatcher';
+export * from './webhooks/webhook-signature';
 export * from './history/event-chain';
 export * from './history/signed-head';
 export * from './history/checkpoint-cursor';

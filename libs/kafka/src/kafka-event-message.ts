@@ -3,6 +3,7 @@ import {
   cloudEventTypeOf,
   eventEnvelopeSchemaId,
   isKnownEventType,
+  publicEventEnvelope,
   type Actor,
   type StoredEvent,
 } from '@arbor/domain';
@@ -40,16 +41,7 @@ export function encodeEventMessage(
   event: StoredEvent,
   source: string = DEFAULT_CLOUDEVENTS_SOURCE,
 ): Message & { key: string; value: string; headers: IHeaders } {
-  const envelope = {
-    id: event.id,
-    type: event.type,
-    streamId: event.streamId,
-    streamVersion: event.streamVersion,
-    position: event.position,
-    occurredAt: event.occurredAt,
-    actor: event.actor,
-    data: event.data,
-  };
+  const envelope = publicEventEnvelope(event);
   const headers: IHeaders = {
     [ORG_PATH_HEADER]: JSON.stringify(event.orgPath),
     ce_specversion: '1.0',

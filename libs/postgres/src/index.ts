@@ -18,3 +18,4 @@ export {
   openPostgresThrottleStore,
   type PostgresThrottleStoreOptions,
 } from './postgres-throttle-store';
+export { PostgresWebhookDeliveryStore, openPostgresWebhookDeliveryStore } from './postgres-webhook-delivery-store';

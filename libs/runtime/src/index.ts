@@ -1,3 +1,4 @@
 export * from './config';
 export * from './internal-token';
 export * from './shutdown';
+export * from './webhook-http-transport';

@@ -10,3 +10,4 @@ export { SqliteThrottleStore, openSqliteThrottleStore } from './sqlite-throttle-
 export { BACKGROUND_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 export { DATA_DIR_LOCK_FILE, DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock';
 export { restoreSqliteEventLog } from './restore-log';
+export { SqliteWebhookDeliveryStore, openSqliteWebhookDeliveryStore } from './sqlite-webhook-delivery-store';

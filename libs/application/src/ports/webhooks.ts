@@ -114,3 +114,22 @@ export interface WebhookDeliveryStore {
   lease(owner: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** One delivery as the transport sends it: a POST of `body` (JSON) with `headers` to `url`. */
+export interface WebhookRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Milliseconds before the attempt is abandoned as `timeout`. */
+  timeoutMs: number;
+}
+
+/** The receiver's status, or why none came (a short reason: `timeout`, `connection refused`, `address not allowed`). */
+export type WebhookResponse = { status: number } | { error: string };
+
+/** Sends webhook requests over HTTP (the adapter refuses private targets unless the operator allows them). */
+export interface WebhookTransport {
+  /** Never throws: every failure is a `{ error }`. The response body is read and thrown away. */
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+  close(): Promise<void>;
+}

@@ -1,3 +1,4 @@
+import type { StoredEvent } from '../events';
 import type { JsonSchema } from './catalogue-entry';
 import { EVENT_SCHEMA_BASE, eventSchemaId } from './catalogue-entry';
 
@@ -133,3 +134,30 @@ export function eventAuditedEnvelopeSchema(type: string, version: number): JsonS
     properties: { ...(envelope.properties as Record<string, JsonSchema>), audit: EVENT_AUDIT_SCHEMA },
   };
 }
+
+/** The public envelope of an event (contract section 8): what the event API, the Kafka topic and webhooks carry. */
+export interface PublicEventEnvelope {
+  id: string;
+  type: string;
+  streamId: string;
+  streamVersion: number;
+  position: number;
+  occurredAt: string;
+  actor: StoredEvent['actor'];
+  data: unknown;
+}
+
+/**
+ * A stored event's public envelope (`eventEnvelopeSchema`): exactly these members, in this order, so that its
+ * JSON is the same wherever it is sent; `orgPath` and the request metadata stay behind.
+ */
+export const publicEventEnvelope = (event: StoredEvent): PublicEventEnvelope => ({
+  id: event.id,
+  type: event.type,
+  streamId: event.streamId,
+  streamVersion: event.streamVersion,
+  position: event.position,
+  occurredAt: event.occurredAt,
+  actor: event.actor,
+  data: event.data,
+});

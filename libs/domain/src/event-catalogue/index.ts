@@ -21,6 +21,8 @@ export {
   eventEnvelopeSchemaId,
   eventAuditedEnvelopeSchemaId,
   EVENT_AUDIT_SCHEMA,
+  publicEventEnvelope,
+  type PublicEventEnvelope,
 } from './event-envelope';
 export { upcastEvent, type UpcastEntry } from './upcast';
 

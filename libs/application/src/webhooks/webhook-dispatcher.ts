@@ -1,0 +1,239 @@
+import { publicEventEnvelope, type StoredEvent } from '@arbor/domain';
+import type { Logger } from '../logger';
+import type { EventQuery } from '../ports/event-store';
+import type {
+  WebhookCursor,
+  WebhookDeliveryStore,
+  WebhookSecrets,
+  WebhookSubscriptionQueries,
+  WebhookSubscriptionView,
+  WebhookTransport,
+} from '../ports/webhooks';
+import { standardWebhookHeaders } from './webhook-signature';
+
+/** How deliveries are paced. Every duration is in milliseconds. */
+export interface WebhookDispatchOptions {
+  /** The first retry's delay; each further failure doubles it (±20 % jitter) up to `retryMaxMs`. Default 5,000. */
+  retryBaseMs: number;
+  /** The longest delay between two attempts. Default 3,600,000 (an hour). */
+  retryMaxMs: number;
+  /** Failed attempts in a row after which the subscription is switched off. Default 20 (about 11 hours). */
+  maxFailures: number;
+  /** How long one attempt may take. Default 10,000. */
+  timeoutMs: number;
+  /** How often the log is looked at without a wake-up (writes of other processes, retries coming due). Default 1,000. */
+  pollMs: number;
+  /** How long the dispatcher lease lasts unless renewed (a dead dispatcher's successor waits this long). Default 30,000. */
+  leaseMs: number;
+}
+
+/** The defaults of `WebhookDispatchOptions`. */
+export const DEFAULT_WEBHOOK_DISPATCH: WebhookDispatchOptions = {
+  retryBaseMs: 5_000,
+  retryMaxMs: 3_600_000,
+  maxFailures: 20,
+  timeoutMs: 10_000,
+  pollMs: 1_000,
+  leaseMs: 30_000,
+};
+
+/** What the dispatcher reads, writes and calls. */
+export interface WebhookDispatcherDeps {
+  /** The log, read by position with the event API's filters (types, organization subtree). */
+  events: { readAll(query: EventQuery): Promise<StoredEvent[]>; headPosition(): Promise<number> };
+  subscriptions: WebhookSubscriptionQueries;
+  secrets: WebhookSecrets;
+  deliveries: WebhookDeliveryStore;
+  transport: WebhookTransport;
+  /** Switches the subscription off, as the system, with a reason its owner reads (DisableWebhookSubscription). */
+  disable(subscriptionId: string, reason: string): Promise<void>;
+  log: Logger;
+  /** This process's name for the lease (unique per process). */
+  owner: string;
+  options?: Partial<WebhookDispatchOptions>;
+  /** The clock (ms since the epoch), for tests. */
+  now?: () => number;
+}
+
+const BATCH = 100;
+
+/**
+ * Delivers the log to webhook subscriptions (issue 14 item 6; contract section 10), at least once and in log
+ * order per subscription, so in order per organization tree.
+ *
+ * Invariants:
+ * - A subscription's cursor moves past an event only once the receiver answered it 2xx, or when the event does
+ *   not match (not of its types, not in its subtree). A failure stops that subscription at that event until its
+ *   retry is due: later events wait behind it, so order holds. Other subscriptions go on.
+ * - A crash between a delivery and the cursor's save repeats the delivery (same `webhook-id`), never skips one.
+ * - Only events at or below the head read at the start of a round are delivered in that round: every event up
+ *   to the head is committed and visible (writers commit in position order), so moving a cursor to the head
+ *   past events that did not match skips nothing.
+ * - One dispatcher per deployment holds the lease; the others' rounds do nothing until it expires.
+ */
+export class WebhookDispatcher {
+  private readonly options: WebhookDispatchOptions;
+  private readonly now: () => number;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: WebhookDispatcherDeps) {
+    this.options = { ...DEFAULT_WEBHOOK_DISPATCH, ...deps.options };
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Starts polling (every `pollMs`) and runs a first round. */
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.options.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Asks for a round now (new events were committed); rounds never overlap. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.round()
+      .catch((e: unknown) => this.deps.log.warn('webhook round failed', { error: String(e) }))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Resolves once no round runs; an attempt under way ends first (at most `timeoutMs`). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every enabled subscription, concurrently: a slow receiver delays only its own deliveries. */
+  private async round(): Promise<void> {
+    if (!(await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs))) return;
+    const head = await this.deps.events.headPosition();
+    const subscriptions = await this.deps.subscriptions.listAll();
+    await Promise.all(
+      subscriptions
+        .filter((s) => s.enabled)
+        .map((s) =>
+          this.serve(s, head).catch((e: unknown) =>
+            this.deps.log.warn('webhook delivery failed', { subscriptionId: s.subscriptionId, error: String(e) }),
+          ),
+        ),
+    );
+  }
+
+  private async serve(sub: WebhookSubscriptionView, head: number): Promise<void> {
+    const { deliveries } = this.deps;
+    const stored = await deliveries.cursor(sub.subscriptionId);
+    let cursor: WebhookCursor = stored ?? {
+      subscriptionId: sub.subscriptionId,
+      position: sub.createdPosition,
+      failures: 0,
+      nextAttemptAt: null,
+      replayedAt: 0,
+    };
+    let changed = stored === undefined;
+    if (sub.replay && sub.replay.requestedPosition > cursor.replayedAt) {
+      const { fromPosition, requestedPosition } = sub.replay;
+      cursor = {
+        ...cursor,
+        position: fromPosition - 1,
+        failures: 0,
+        nextAttemptAt: null,
+        replayedAt: requestedPosition,
+      };
+      changed = true;
+    }
+    // Enabled again after the dispatcher switched it off: its owner asked for a fresh start of the retries.
+    if (cursor.failures >= this.options.maxFailures) {
+      cursor = { ...cursor, failures: 0, nextAttemptAt: null };
+      changed = true;
+    }
+    if (changed) await deliveries.saveCursor(cursor);
+    if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now()) return;
+
+    while (cursor.position < head && !this.stopped) {
+      const batch = await this.deps.events.readAll({
+        after: cursor.position,
+        limit: BATCH,
+        orgId: sub.orgId,
+        types: sub.eventTypes.length > 0 ? sub.eventTypes : undefined,
+      });
+      for (const event of batch) {
+        if (event.position > head || this.stopped) return;
+        const failed = await this.deliver(sub, event, cursor);
+        if (failed) return void (await deliveries.saveCursor(failed));
+        cursor = { ...cursor, position: event.position, failures: 0, nextAttemptAt: null };
+        await deliveries.saveCursor(cursor);
+      }
+      if (batch.length < BATCH) {
+        // Nothing else up to the head is this subscription's: the next round starts from there.
+        cursor = { ...cursor, position: head };
+        await deliveries.saveCursor(cursor);
+      }
+    }
+  }
+
+  /** One attempt, logged; undefined when it was delivered, else the cursor to keep (its retry scheduled). */
+  private async deliver(
+    sub: WebhookSubscriptionView,
+    event: StoredEvent,
+    cursor: WebhookCursor,
+  ): Promise<WebhookCursor | undefined> {
+    const sentAt = this.now();
+    const secrets = (await this.deps.secrets.getWebhookSecrets(sub.subscriptionId))
+      .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > sentAt)
+      .map((s) => s.secret);
+    // Deleted since the round began: its secrets went first. Nothing to send, and no retry to schedule.
+    if (secrets.length === 0) return { ...cursor, nextAttemptAt: new Date(sentAt + this.options.pollMs).toISOString() };
+    const body = JSON.stringify(publicEventEnvelope(event));
+    const headers = {
+      ...standardWebhookHeaders(secrets, event.id, new Date(sentAt), body),
+      'content-type': 'application/json',
+      'user-agent': 'Arbor-Webhooks/1',
+    };
+    const started = performance.now();
+    const response = await this.deps.transport.send({ url: sub.url, headers, body, timeoutMs: this.options.timeoutMs });
+    const durationMs = performance.now() - started;
+    const delivered = 'status' in response && response.status >= 200 && response.status < 300;
+    const error = delivered ? null : 'status' in response ? `HTTP ${response.status}` : response.error;
+    await this.deps.deliveries.recordAttempt({
+      subscriptionId: sub.subscriptionId,
+      eventId: event.id,
+      eventType: event.type,
+      position: event.position,
+      attempt: cursor.failures + 1,
+      attemptedAt: new Date(sentAt).toISOString(),
+      outcome: delivered ? 'delivered' : 'failed',
+      httpStatus: 'status' in response ? response.status : null,
+      error,
+      durationMs,
+    });
+    if (delivered) return undefined;
+    const failures = cursor.failures + 1;
+    if (failures >= this.options.maxFailures) {
+      const reason = `${failures} failed attempts in a row at event ${event.id} (position ${event.position}); the last: ${error}`;
+      await this.deps.disable(sub.subscriptionId, reason);
+      this.deps.log.warn('webhook subscription switched off', { subscriptionId: sub.subscriptionId, failures });
+      return { ...cursor, failures, nextAttemptAt: null };
+    }
+    return { ...cursor, failures, nextAttemptAt: new Date(this.now() + this.retryDelay(failures)).toISOString() };
+  }
+
+  /** `retryBaseMs · 2^(failures − 1)`, at most `retryMaxMs`, ±20 % so that retries of many receivers spread out. */
+  private retryDelay(failures: number): number {
+    const { retryBaseMs, retryMaxMs } = this.options;
+    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(failures - 1, 30));
+    return Math.round(delay * (0.8 + Math.random() * 0.4));
+  }
+}

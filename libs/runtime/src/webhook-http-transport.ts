@@ -1,0 +1,112 @@
+import type { WebhookRequest, WebhookResponse, WebhookTransport } from '@arbor/application';
+import http from 'node:http';
+import https from 'node:https';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+
+/** The instance-metadata services of AWS, GCP, Azure (IPv4) and AWS (IPv6): credentials live there. */
+const CLOUD_METADATA_ADDRESSES = ['169.254.169.254', 'fd00:ec2::254'];
+
+/** What the transport allows. */
+export interface WebhookHttpTransportOptions {
+  /**
+   * IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS: deliver to loopback, private, link-local and other non-public
+   * addresses too (a receiver on the operator's own network, the tests' local one). Default false.
+   */
+  allowPrivateTargets?: boolean;
+}
+
+/**
+ * Webhook deliveries over HTTP(S) with keep-alive. The address check happens on the address actually
+ * connected to, after DNS resolution (request-filtering-agent): a public name that resolves to 127.0.0.1 (DNS
+ * rebinding) is refused as `address not allowed`, whatever was checked
+ * when the subscription was made. Redirects are not followed (a 3xx is a failure): following them would
+ * let a receiver point the dispatcher anywhere.
+ */
+export class WebhookHttpTransport implements WebhookTransport {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+
+  constructor(options: WebhookHttpTransportOptions = {}) {
+    const filter = {
+      allowPrivateIPAddress: options.allowPrivateTargets ?? false,
+      // Cloud instance metadata stays out of reach even where private targets are allowed.
+      denyIPAddressList: CLOUD_METADATA_ADDRESSES,
+      keepAlive: true,
+      maxSockets: 4,
+    };
+    this.httpAgent = new RequestFilteringHttpAgent(filter);
+    this.httpsAgent = new RequestFilteringHttpsAgent(filter);
+  }
+
+  send(request: WebhookRequest): Promise<WebhookResponse> {
+    return new Promise((resolve) => {
+      let url: URL;
+      try {
+        url = new URL(request.url);
+      } catch {
+        return resolve({ error: 'invalid URL' });
+      }
+      const secure = url.protocol === 'https:';
+      if (!secure && url.protocol !== 'http:') return resolve({ error: 'unsupported URL scheme' });
+      const body = Buffer.from(request.body, 'utf8');
+      let req: http.ClientRequest;
+      try {
+        req = (secure ? https : http).request(url, {
+          method: 'POST',
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          headers: { ...request.headers, 'content-length': String(body.length) },
+          timeout: request.timeoutMs,
+        });
+      } catch (e) {
+        // The agent refuses an IP-literal target before connecting, by throwing here.
+        return resolve({ error: reasonOf(e as NodeJS.ErrnoException) });
+      }
+      const timer = setTimeout(() => req.destroy(new Error('timeout')), request.timeoutMs);
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('response', (res) => {
+        // The body is nobody's business here; reading it frees the socket for the next delivery.
+        res.resume();
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0 });
+        });
+        res.on('error', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0 });
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve({ error: reasonOf(e) });
+      });
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+/** A short, stable reason for the delivery log: never the receiver's words, never a body. */
+function reasonOf(e: NodeJS.ErrnoException): string {
+  if (e.message === 'timeout') return 'timeout';
+  if (/is not allowed/i.test(e.message)) return 'address not allowed';
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'CERT_HAS_EXPIRED':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'TLS certificate not trusted';
+    default:
+      return e.code ? `network error (${e.code})` : 'network error';
+  }
+}

@@ -98,7 +98,7 @@ export class WebhookDispatcher {
       this.again = true;
       return;
     }
-    this.running = this.round()
+    this.running = this.deliverDue()
       .catch((e: unknown) => this.deps.log.warn('webhook round failed', { error: String(e) }))
       .finally(() => {
         this.running = undefined;
@@ -116,8 +116,11 @@ export class WebhookDispatcher {
     await this.running;
   }
 
-  /** One pass over every enabled subscription, concurrently: a slow receiver delays only its own deliveries. */
-  private async round(): Promise<void> {
+  /**
+   * One round: every enabled subscription, concurrently (a slow receiver delays only its own deliveries), gets
+   * the events up to the head that are due. Rounds are started by `wake`; tests call this directly.
+   */
+  async deliverDue(): Promise<void> {
     if (!(await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs))) return;
     const head = await this.deps.events.headPosition();
     const subscriptions = await this.deps.subscriptions.listAll();

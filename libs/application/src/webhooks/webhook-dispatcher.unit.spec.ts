@@ -1,0 +1,266 @@
+import { createHmac } from 'node:crypto';
+import type { StoredEvent } from '@arbor/domain';
+import { Webhook } from 'standardwebhooks';
+import type { EventQuery } from '../ports/event-store';
+import type {
+  WebhookAttempt,
+  WebhookCursor,
+  WebhookDeliveryStore,
+  WebhookRequest,
+  WebhookResponse,
+  WebhookSecret,
+  WebhookSubscriptionView,
+} from '../ports/webhooks';
+import { WebhookDispatcher, type WebhookDispatchOptions } from './webhook-dispatcher';
+
+const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+const OLD_SECRET = 'whsec_' + Buffer.alloc(32, 9).toString('base64');
+/** The test's clock starts now: the specification's verifier refuses timestamps more than 5 minutes off. */
+const T0 = Date.now();
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** The log: `orgPath` decides the subtree filter as the stores' does (the organization or one above it). */
+class Log {
+  readonly events: StoredEvent[] = [];
+  add(type: string, orgPath: string[]): StoredEvent {
+    const position = this.events.length + 1;
+    const event: StoredEvent = {
+      id: `evt_${position}`,
+      type,
+      streamId: `org-${orgPath.at(-1)}`,
+      streamVersion: 1,
+      position,
+      occurredAt: new Date(1_800_000_000_000 + position).toISOString(),
+      actor: { type: 'system', id: 'system' },
+      data: { orgId: orgPath.at(-1) },
+      orgPath,
+    };
+    this.events.push(event);
+    return event;
+  }
+  async readAll(q: EventQuery): Promise<StoredEvent[]> {
+    return this.events
+      .filter((e) => e.position > (q.after ?? 0))
+      .filter((e) => !q.types || q.types.includes(e.type))
+      .filter((e) => !q.orgId || e.orgPath.includes(q.orgId))
+      .slice(0, q.limit);
+  }
+  async headPosition(): Promise<number> {
+    return this.events.length;
+  }
+}
+
+class MemoryDeliveries implements WebhookDeliveryStore {
+  readonly cursors = new Map<string, WebhookCursor>();
+  readonly log: WebhookAttempt[] = [];
+  leaseOwner = 'dispatcher';
+  async cursor(id: string) {
+    return this.cursors.get(id);
+  }
+  async saveCursor(c: WebhookCursor) {
+    this.cursors.set(c.subscriptionId, { ...c });
+  }
+  async recordAttempt(a: Omit<WebhookAttempt, 'attemptId'>) {
+    const attempt = { ...a, attemptId: this.log.length + 1 };
+    this.log.push(attempt);
+    return attempt;
+  }
+  async attempts() {
+    return [...this.log].reverse();
+  }
+  async dropCursor(id: string) {
+    this.cursors.delete(id);
+  }
+  async purgeAttempts() {
+    return 0;
+  }
+  async lease(owner: string) {
+    return owner === this.leaseOwner;
+  }
+  async close() {}
+}
+
+function setUp(options: Partial<WebhookDispatchOptions> = {}) {
+  const log = new Log();
+  const deliveries = new MemoryDeliveries();
+  const sent: WebhookRequest[] = [];
+  const disabled: Array<{ id: string; reason: string }> = [];
+  let clock = T0;
+  let respond: (r: WebhookRequest) => WebhookResponse = () => ({ status: 204 });
+  const sub: WebhookSubscriptionView = {
+    subscriptionId: 'whk_1',
+    orgId: 'org_b',
+    url: 'https://receiver.example/hook',
+    eventTypes: [],
+    description: '',
+    enabled: true,
+    disabledReason: null,
+    createdPosition: 0,
+    replay: null,
+    createdAt: '',
+    updatedAt: '',
+    version: 1,
+  };
+  let secrets: WebhookSecret[] = [{ secret: SECRET, expiresAt: null }];
+  const dispatcher = new WebhookDispatcher({
+    events: log,
+    subscriptions: { listAll: async () => [{ ...sub }], get: async () => ({ ...sub }) },
+    secrets: { getWebhookSecrets: async () => secrets },
+    deliveries,
+    transport: {
+      send: async (r) => (sent.push(r), respond(r)),
+      close: async () => undefined,
+    },
+    disable: async (id, reason) => {
+      disabled.push({ id, reason });
+      sub.enabled = false;
+    },
+    log: silent,
+    owner: 'dispatcher',
+    options: { retryBaseMs: 1000, retryMaxMs: 60_000, maxFailures: 4, ...options },
+    now: () => clock,
+  });
+  return {
+    log,
+    deliveries,
+    sent,
+    disabled,
+    sub,
+    dispatcher,
+    positions: () => sent.map((r) => (JSON.parse(r.body) as { position: number }).position),
+    tick: (ms: number) => (clock += ms),
+    respondWith: (f: (r: WebhookRequest) => WebhookResponse) => (respond = f),
+    setSecrets: (s: WebhookSecret[]) => (secrets = s),
+  };
+}
+
+describe('WebhookDispatcher', () => {
+  it('delivers the events of its subtree and types after its creation, in log order, each signed per Standard Webhooks', async () => {
+    const t = setUp();
+    t.log.add('OrgCreated', ['org_a']);
+    t.sub.createdPosition = 1;
+    t.log.add('OrgCreated', ['org_a', 'org_b']);
+    t.log.add('OrgUpdated', ['org_a']);
+    t.log.add('OrgCreated', ['org_a', 'org_b', 'org_c']);
+    t.log.add('OrgUpdated', ['org_a', 'org_b']);
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([2, 4, 5]);
+    for (const request of t.sent) {
+      const envelope = JSON.parse(request.body) as StoredEvent;
+      expect(Object.keys(envelope)).toEqual([
+        'id',
+        'type',
+        'streamId',
+        'streamVersion',
+        'position',
+        'occurredAt',
+        'actor',
+        'data',
+      ]);
+      // The specification's own verifier accepts it ...
+      expect(new Webhook(SECRET).verify(request.body, request.headers)).toEqual(envelope);
+      // ... and so does the specification's scheme written out: HMAC-SHA256 of "id.timestamp.body".
+      const { 'webhook-id': id, 'webhook-timestamp': ts } = request.headers;
+      expect(id).toBe(envelope.id);
+      const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+      const mac = createHmac('sha256', key).update(`${id}.${ts}.${request.body}`).digest('base64');
+      expect(request.headers['webhook-signature']).toBe(`v1,${mac}`);
+    }
+    t.sub.eventTypes = ['OrgUpdated'];
+    t.log.add('OrgCreated', ['org_a', 'org_b']);
+    t.log.add('OrgUpdated', ['org_a', 'org_b', 'org_c']);
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([2, 4, 5, 7]);
+    expect(t.deliveries.cursors.get('whk_1')?.position).toBe(7);
+  });
+
+  it('retries a failed event with doubling delays, later events waiting behind it, and logs every attempt', async () => {
+    const t = setUp();
+    t.log.add('OrgCreated', ['org_b']);
+    t.log.add('OrgUpdated', ['org_b']);
+    t.respondWith(() => ({ error: 'connection refused' }));
+    await t.dispatcher.deliverDue();
+    await t.dispatcher.deliverDue(); // not due yet: nothing sent
+    expect(t.positions()).toEqual([1]);
+    const first = t.deliveries.cursors.get('whk_1')!;
+    expect(first.failures).toBe(1);
+    const firstDelay = Date.parse(first.nextAttemptAt!) - T0;
+    expect(firstDelay).toBeGreaterThanOrEqual(800);
+    expect(firstDelay).toBeLessThanOrEqual(1200);
+    t.tick(1200);
+    t.respondWith(() => ({ status: 503 }));
+    await t.dispatcher.deliverDue();
+    const second = t.deliveries.cursors.get('whk_1')!;
+    const secondDelay = Date.parse(second.nextAttemptAt!) - (T0 + 1200);
+    expect(secondDelay).toBeGreaterThanOrEqual(1600);
+    expect(secondDelay).toBeLessThanOrEqual(2400);
+    t.tick(2400);
+    t.respondWith(() => ({ status: 200 }));
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1, 1, 1, 2]);
+    expect(t.deliveries.log.map((a) => [a.position, a.attempt, a.outcome, a.httpStatus, a.error])).toEqual([
+      [1, 1, 'failed', null, 'connection refused'],
+      [1, 2, 'failed', 503, 'HTTP 503'],
+      [1, 3, 'delivered', 200, null],
+      [2, 1, 'delivered', 200, null],
+    ]);
+    // Every attempt at one event carries the same webhook-id (receivers drop repeats by it).
+    expect(new Set(t.sent.slice(0, 3).map((r) => r.headers['webhook-id']))).toEqual(new Set(['evt_1']));
+  });
+
+  it('switches a subscription off after maxFailures attempts in a row with a reason, and starts afresh once enabled again', async () => {
+    const t = setUp({ maxFailures: 3 });
+    t.log.add('OrgCreated', ['org_b']);
+    t.respondWith(() => ({ status: 500 }));
+    for (let i = 0; i < 5; i++) {
+      await t.dispatcher.deliverDue();
+      t.tick(60_000);
+    }
+    expect(t.sent).toHaveLength(3);
+    expect(t.disabled).toEqual([
+      { id: 'whk_1', reason: '3 failed attempts in a row at event evt_1 (position 1); the last: HTTP 500' },
+    ]);
+    t.sub.enabled = true;
+    t.respondWith(() => ({ status: 204 }));
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1, 1, 1, 1]);
+    expect(t.deliveries.cursors.get('whk_1')).toMatchObject({ position: 1, failures: 0 });
+  });
+
+  it('replays from a position once per request, and signs with a rotated-out secret until it expires', async () => {
+    const t = setUp();
+    for (let i = 0; i < 4; i++) t.log.add('OrgUpdated', ['org_b']);
+    await t.dispatcher.deliverDue();
+    t.sub.replay = { fromPosition: 2, requestedPosition: 4 };
+    t.setSecrets([
+      { secret: SECRET, expiresAt: null },
+      { secret: OLD_SECRET, expiresAt: new Date(T0 + 1000).toISOString() },
+    ]);
+    await t.dispatcher.deliverDue();
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1, 2, 3, 4, 2, 3, 4]);
+    const rotated = t.sent[4];
+    expect(rotated.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(new Webhook(OLD_SECRET).verify(rotated.body, rotated.headers)).toBeDefined();
+    expect(new Webhook(SECRET).verify(rotated.body, rotated.headers)).toBeDefined();
+    t.tick(1000);
+    t.sub.replay = { fromPosition: 4, requestedPosition: 9 };
+    await t.dispatcher.deliverDue();
+    expect(t.sent.at(-1)!.headers['webhook-signature'].split(' ')).toHaveLength(1);
+  });
+
+  it('delivers nothing while another process holds the lease, nor to a subscription switched off', async () => {
+    const t = setUp();
+    t.log.add('OrgCreated', ['org_b']);
+    t.deliveries.leaseOwner = 'another';
+    await t.dispatcher.deliverDue();
+    expect(t.sent).toHaveLength(0);
+    t.deliveries.leaseOwner = 'dispatcher';
+    t.sub.enabled = false;
+    await t.dispatcher.deliverDue();
+    expect(t.sent).toHaveLength(0);
+    t.sub.enabled = true;
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1]);
+  });
+});

@@ -49,6 +49,12 @@ export interface ApiSettings {
   logCheckpointSeconds?: number;
   /** IAM_AUDIT_RETENTION_DAYS: how long events keep their request metadata (default 365; 0: for ever). */
   auditRetentionDays?: number;
+  /**
+   * IAM_WEBHOOK_RETRY_BASE_MS (first retry's delay, default 5000; doubling up to an hour), IAM_WEBHOOK_MAX_FAILURES
+   * (failed attempts in a row that switch a subscription off, default 20), IAM_WEBHOOK_TIMEOUT_MS (one attempt,
+   * default 10000). Read where the dispatcher runs: the embedded process and command services.
+   */
+  webhookDispatch?: { retryBaseMs: number; maxFailures: number; timeoutMs: number };
 }
 
 /** The embedded profile's process (`npm start`). */
@@ -80,6 +86,9 @@ function apiSpecs() {
     IAM_SIGNING_KEY_ROTATION_DAYS: wholeNumber('IAM_SIGNING_KEY_ROTATION_DAYS', 0, 3650, 90, 'a whole number of days'),
     IAM_LOG_CHECKPOINT_SECONDS: wholeNumber('IAM_LOG_CHECKPOINT_SECONDS', 0, 86_400, 300, 'a whole number of seconds'),
     IAM_AUDIT_RETENTION_DAYS: wholeNumber('IAM_AUDIT_RETENTION_DAYS', 0, 36_500, 365, 'a whole number of days'),
+    IAM_WEBHOOK_RETRY_BASE_MS: wholeNumber('IAM_WEBHOOK_RETRY_BASE_MS', 10, 3_600_000, 5_000, 'milliseconds'),
+    IAM_WEBHOOK_MAX_FAILURES: wholeNumber('IAM_WEBHOOK_MAX_FAILURES', 1, 1_000, 20, 'a whole number of attempts'),
+    IAM_WEBHOOK_TIMEOUT_MS: wholeNumber('IAM_WEBHOOK_TIMEOUT_MS', 100, 60_000, 10_000, 'milliseconds'),
   };
 }
 
@@ -101,6 +110,11 @@ function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSp
     signingKeyRotationDays: env.IAM_SIGNING_KEY_ROTATION_DAYS,
     logCheckpointSeconds: env.IAM_LOG_CHECKPOINT_SECONDS,
     auditRetentionDays: env.IAM_AUDIT_RETENTION_DAYS,
+    webhookDispatch: {
+      retryBaseMs: env.IAM_WEBHOOK_RETRY_BASE_MS,
+      maxFailures: env.IAM_WEBHOOK_MAX_FAILURES,
+      timeoutMs: env.IAM_WEBHOOK_TIMEOUT_MS,
+    },
   };
 }
 

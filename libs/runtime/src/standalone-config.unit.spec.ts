@@ -36,6 +36,16 @@ describe('configFromEnv', () => {
     for (const bad of ['-1', '0.5', 'a year', '36501'])
       expect(() => configFromEnv({ IAM_AUDIT_RETENTION_DAYS: bad })).toThrow('IAM_AUDIT_RETENTION_DAYS');
   });
+
+  it('paces webhook deliveries by IAM_WEBHOOK_RETRY_BASE_MS, IAM_WEBHOOK_MAX_FAILURES and IAM_WEBHOOK_TIMEOUT_MS', () => {
+    expect(configFromEnv({}).webhookDispatch).toEqual({ retryBaseMs: 5000, maxFailures: 20, timeoutMs: 10_000 });
+    expect(
+      configFromEnv({ IAM_WEBHOOK_RETRY_BASE_MS: '50', IAM_WEBHOOK_MAX_FAILURES: '3', IAM_WEBHOOK_TIMEOUT_MS: '500' })
+        .webhookDispatch,
+    ).toEqual({ retryBaseMs: 50, maxFailures: 3, timeoutMs: 500 });
+    expect(() => configFromEnv({ IAM_WEBHOOK_MAX_FAILURES: '0' })).toThrow('IAM_WEBHOOK_MAX_FAILURES');
+    expect(() => configFromEnv({ IAM_WEBHOOK_RETRY_BASE_MS: 'soon' })).toThrow('IAM_WEBHOOK_RETRY_BASE_MS');
+  });
 });
 
 describe('configFromEnv: IAM_TRUSTED_PROXIES', () => {

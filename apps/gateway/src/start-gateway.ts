@@ -82,6 +82,7 @@ export async function startGateway(
       throttleStore,
       keys,
       issuer,
+      auditRetentionDays: settings.auditRetentionDays,
       // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
       audiences: new TokenAudiences(settings.audience, settings.resources),
       hasher: new PasswordHasher(),

@@ -148,6 +148,7 @@ async function startOnLockedDir(
     eventStore: store,
     keys,
     issuer: config.issuer,
+    auditRetentionDays: config.auditRetentionDays,
     audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
     log,
     readiness: async () => {

@@ -56,6 +56,8 @@ export interface ApiContext {
   cipher: PersonalDataCipher;
   keys: SigningKeyRing;
   issuer: string;
+  /** IAM_AUDIT_RETENTION_DAYS (0: for ever); DEFAULT_AUDIT_RETENTION_DAYS when absent. */
+  auditRetentionDays?: number;
   readiness(): Promise<Readiness>;
   log: Logger;
 }

@@ -38,6 +38,8 @@ export interface ApiContextParts {
   throttle?: LoginThrottle;
   keys: SigningKeyRing;
   issuer: string;
+  /** IAM_AUDIT_RETENTION_DAYS (0: for ever), as the audit retention endpoints report it. */
+  auditRetentionDays?: number;
   /** The audiences tokens may name (IAM_AUDIENCE, IAM_RESOURCES); Arbor's API authenticates only its own. */
   audiences: TokenAudiences;
   hasher: PasswordHasher;
@@ -88,6 +90,7 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     cipher: new PersonalDataCipher(vault),
     keys,
     issuer,
+    auditRetentionDays: parts.auditRetentionDays,
     log: parts.log,
     readiness: parts.readiness,
   };

@@ -34,6 +34,8 @@ export * from './ports/read-models';
 export * from './ports/history-queries';
 export * from './ports/secret-vault';
 export * from './ports/throttle-store';
+export * from './ports/sign-in-audit-store';
+export * from './audit-retention-policy';
 export * from './ports/token-store';
 export * from './projection/projector';
 export * from './projection/read-model-engine';

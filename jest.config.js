@@ -73,6 +73,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'auditor-past',
   'audit-data',
   'audit-retention',
+  'sign-in-audit',
 ];
 
 const embedded = {

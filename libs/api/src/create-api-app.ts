@@ -18,6 +18,7 @@ import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
 import { auditRetentionRoutes } from './routes/audit-retention-routes';
+import { signInRoutes } from './routes/sign-in-routes';
 import { clientRoutes } from './routes/client-routes';
 import { permissionRoutes } from './routes/permission-routes';
 import { roleRoutes } from './routes/role-routes';
@@ -64,6 +65,7 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...permissionRoutes,
     ...eventRoutes,
     ...auditRetentionRoutes,
+    ...signInRoutes,
   ];
   routes.push(openApiRoute(() => routes, API_VERSION, accessRoutes));
   return routes;

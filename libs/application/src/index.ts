@@ -55,6 +55,7 @@ export * from './security/keyed-digest';
 export * from './commands/idempotent-responses';
 export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
+export * from './auth/sign-in-audit';
 export * from './history/event-chain';
 export * from './history/signed-head';
 export * from './history/checkpoint-cursor';

@@ -18,3 +18,8 @@ export {
   openPostgresThrottleStore,
   type PostgresThrottleStoreOptions,
 } from './postgres-throttle-store';
+export {
+  PostgresSignInAuditStore,
+  openPostgresSignInAuditStore,
+  type PostgresSignInAuditStoreOptions,
+} from './postgres-sign-in-audit-store';

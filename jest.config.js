@@ -72,6 +72,8 @@ const PROFILE_NEUTRAL_SUITES = [
   'point-in-time',
   'auditor-past',
   'audit-data',
+  'audit-retention',
+  'sign-in-audit',
 ];
 
 const embedded = {

@@ -25,6 +25,7 @@ import {
   openPostgresReadModels,
   openPostgresSecretVault,
   openPostgresThrottleStore,
+  openPostgresSignInAuditStore,
   openPostgresTokenStore,
 } from '@arbor/postgres';
 import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
@@ -98,10 +99,11 @@ async function startOnPort(
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
   // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
   // failed login does there.
-  const [readModels, tokenStore, throttleStore] = await Promise.all([
+  const [readModels, tokenStore, throttleStore, signInAuditStore] = await Promise.all([
     openPostgresReadModels(settings.databaseUrl, connection),
     openPostgresTokenStore(settings.databaseUrl, connection),
     openPostgresThrottleStore(settings.databaseUrl, connection),
+    openPostgresSignInAuditStore(settings.databaseUrl, connection),
   ]);
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
@@ -131,6 +133,7 @@ async function startOnPort(
     eventStore: store,
     log,
     auditRetentionDays: settings.auditRetentionDays,
+    signInAudit: signInAuditStore,
   });
 
   const app = express();
@@ -175,6 +178,7 @@ async function startOnPort(
             readModels.close(),
             tokenStore.close(),
             throttleStore.close(),
+            signInAuditStore.close(),
           ]),
       )),
   };

@@ -16,6 +16,7 @@ import {
   openPostgresReadModels,
   openPostgresSecretVault,
   openPostgresThrottleStore,
+  openPostgresSignInAuditStore,
   openPostgresTokenStore,
 } from '@arbor/postgres';
 import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
@@ -42,13 +43,14 @@ export async function startGateway(
   requireInternalTokenOffLoopback(settings, 'gateway');
   const issuer = settings.issuer;
   const connection = { schema: settings.schema };
-  const [eventStore, readModels, vault, tokenStore, throttleStore] = await Promise.all([
+  const [eventStore, readModels, vault, tokenStore, throttleStore, signInAuditStore] = await Promise.all([
     openPostgresEventStore(settings.databaseUrl, connection),
     openPostgresReadModels(settings.databaseUrl, connection),
     openPostgresSecretVault(settings.databaseUrl, connection),
     openPostgresTokenStore(settings.databaseUrl, connection),
     // Login-throttle counters: every gateway of the deployment counts in the same table.
     openPostgresThrottleStore(settings.databaseUrl, connection),
+    openPostgresSignInAuditStore(settings.databaseUrl, connection),
   ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
   const closeEngines = () =>
@@ -59,6 +61,7 @@ export async function startGateway(
       vault.close(),
       tokenStore.close(),
       throttleStore.close(),
+      signInAuditStore.close(),
     ]);
   try {
     const dataDir = settings.dataDir;
@@ -82,6 +85,8 @@ export async function startGateway(
       throttleStore,
       keys,
       issuer,
+      auditRetentionDays: settings.auditRetentionDays,
+      signInAuditStore,
       // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
       audiences: new TokenAudiences(settings.audience, settings.resources),
       hasher: new PasswordHasher(),

@@ -36,6 +36,7 @@ import {
   openSqliteReadModels,
   openSqliteSecretVault,
   openSqliteThrottleStore,
+  openSqliteSignInAuditStore,
   openSqliteTokenStore,
   startWalCheckpointer,
 } from '@arbor/sqlite';
@@ -109,6 +110,7 @@ async function startOnLockedDir(
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
+  const signInAuditStore = openSqliteSignInAuditStore(join(config.dataDir, 'sign-ins.sqlite'));
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
@@ -148,6 +150,8 @@ async function startOnLockedDir(
     eventStore: store,
     keys,
     issuer: config.issuer,
+    auditRetentionDays: config.auditRetentionDays,
+    signInAuditStore,
     audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
     log,
     readiness: async () => {
@@ -174,6 +178,7 @@ async function startOnLockedDir(
     eventStore: store,
     log,
     auditRetentionDays: config.auditRetentionDays,
+    signInAudit: signInAuditStore,
   });
   const rotation = startKeyRotation(keys, { rotationDays: config.signingKeyRotationDays ?? 90, log });
   const checkpointSeconds = config.logCheckpointSeconds ?? 300;
@@ -220,6 +225,7 @@ async function startOnLockedDir(
         await vault.close();
         await tokenStore.close();
         await throttleStore.close();
+        await signInAuditStore.close();
         lock.release();
       })()),
   };

@@ -12,6 +12,7 @@ import type {
   ReadModels,
   SigningKeyRing,
   ClientAuthenticator,
+  SignInAudit,
   TokenEndpoint,
   TokenIntrospection,
 } from '@arbor/application';
@@ -56,6 +57,10 @@ export interface ApiContext {
   cipher: PersonalDataCipher;
   keys: SigningKeyRing;
   issuer: string;
+  /** The sign-in audit (issue 14 item 7); absent: nothing is recorded. */
+  signInAudit?: SignInAudit;
+  /** IAM_AUDIT_RETENTION_DAYS (0: for ever); DEFAULT_AUDIT_RETENTION_DAYS when absent. */
+  auditRetentionDays?: number;
   readiness(): Promise<Readiness>;
   log: Logger;
 }

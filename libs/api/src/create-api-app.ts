@@ -17,6 +17,8 @@ import { accessSearchRoutes } from './routes/access-search-routes';
 import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
+import { auditRetentionRoutes } from './routes/audit-retention-routes';
+import { signInRoutes } from './routes/sign-in-routes';
 import { clientRoutes } from './routes/client-routes';
 import { permissionRoutes } from './routes/permission-routes';
 import { roleRoutes } from './routes/role-routes';
@@ -62,6 +64,8 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...roleRoutes,
     ...permissionRoutes,
     ...eventRoutes,
+    ...auditRetentionRoutes,
+    ...signInRoutes,
   ];
   routes.push(openApiRoute(() => routes, API_VERSION, accessRoutes));
   return routes;

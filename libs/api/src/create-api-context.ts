@@ -19,6 +19,8 @@ import {
   type Logger,
   type ReadModels,
   type SecretVault,
+  type SignInAuditStore,
+  SignInAudit,
   type SigningKeyRing,
   type ThrottleStore,
   type TokenStore,
@@ -38,6 +40,10 @@ export interface ApiContextParts {
   throttle?: LoginThrottle;
   keys: SigningKeyRing;
   issuer: string;
+  /** The sign-in audit's store (issue 14 item 7); absent: nothing recorded. */
+  signInAuditStore?: SignInAuditStore;
+  /** IAM_AUDIT_RETENTION_DAYS (0: for ever), as the audit retention endpoints report it. */
+  auditRetentionDays?: number;
   /** The audiences tokens may name (IAM_AUDIENCE, IAM_RESOURCES); Arbor's API authenticates only its own. */
   audiences: TokenAudiences;
   hasher: PasswordHasher;
@@ -88,6 +94,16 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     cipher: new PersonalDataCipher(vault),
     keys,
     issuer,
+    auditRetentionDays: parts.auditRetentionDays,
+    signInAudit: parts.signInAuditStore
+      ? new SignInAudit({
+          store: parts.signInAuditStore,
+          readModels,
+          cipher: new PersonalDataCipher(vault),
+          usernames: new KeyedDigest(vault, DIGEST_KEY_IDS.signInUsernames),
+          log: parts.log,
+        })
+      : undefined,
     log: parts.log,
     readiness: parts.readiness,
   };

@@ -1,6 +1,8 @@
 import { IDEMPOTENCY_TTL_MS } from './commands/command-service';
+import { AuditRetentionSettings, retentionCutoffs } from './audit-retention-policy';
 import type { Logger } from './logger';
 import type { EventStore } from './ports/event-store';
+import type { SignInAuditStore } from './ports/sign-in-audit-store';
 import type { TokenStore } from './ports/token-store';
 
 /** How long events keep their request metadata by default, in days (IAM_AUDIT_RETENTION_DAYS). */
@@ -26,22 +28,48 @@ export function startExpiryPurge(stores: {
   /**
    * IAM_AUDIT_RETENTION_DAYS: how long events keep their request metadata (issue 14 item 7; default 365, 0: for
    * ever). Older metadata is dropped (EventStore.dropRequestMetadata) on each round; its digest stays in the chain.
+   * Organizations may shorten it for their subtree (OrgAuditRetentionSet, read from the log each round): the
+   * shortest of the server's and the settings on an event's organization path applies.
    */
   auditRetentionDays?: number;
+  /** The sign-in audit (issue 14 item 7), purged under the same retention; absent: nothing to purge. */
+  signInAudit?: SignInAuditStore;
   /** The clock (ms since the epoch), for tests. */
   now?: () => number;
 }): { stop(): void } {
   const { tokenStore, eventStore, log } = stores;
   const now = stores.now ?? Date.now;
   const retentionDays = stores.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
+  const settings = new AuditRetentionSettings(eventStore);
+  // One retention round at a time: a slow one is not overlapped by the next.
+  let retaining = false;
+  const retain = async () => {
+    const cutoffs = retentionCutoffs(retentionDays, await settings.refresh(), now());
+    let dropped = 0;
+    let signIns = 0;
+    if (cutoffs.everywhere !== undefined) {
+      dropped += await eventStore.dropRequestMetadata(cutoffs.everywhere);
+      if (stores.signInAudit) signIns += await stores.signInAudit.purge(cutoffs.everywhere);
+    }
+    for (const org of cutoffs.byOrg) {
+      dropped += await eventStore.dropRequestMetadata(org.before, org.orgId);
+      if (stores.signInAudit) signIns += await stores.signInAudit.purge(org.before, org.orgId);
+    }
+    if (dropped > 0 || signIns > 0)
+      log.info('audit data past its retention dropped', {
+        events: dropped,
+        signIns,
+        retentionDays,
+        organizations: cutoffs.byOrg.length,
+      });
+  };
   const purge = () => {
-    if (retentionDays > 0)
-      eventStore
-        .dropRequestMetadata(new Date(now() - retentionDays * 86_400_000).toISOString())
-        .then((dropped) => {
-          if (dropped > 0) log.info('request metadata past its retention dropped', { events: dropped, retentionDays });
-        })
-        .catch((e) => log.warn('audit retention failed', { error: String(e) }));
+    if (!retaining) {
+      retaining = true;
+      retain()
+        .catch((e) => log.warn('audit retention failed', { error: String(e) }))
+        .finally(() => (retaining = false));
+    }
     tokenStore
       .purgeExpired(new Date(now()).toISOString())
       .catch((e) => log.warn('token purge failed', { error: String(e) }));

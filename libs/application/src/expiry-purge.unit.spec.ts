@@ -1,35 +1,68 @@
+import type { StoredEvent } from '@arbor/domain';
 import { startExpiryPurge } from './expiry-purge';
 import type { Logger } from './logger';
-import type { EventStore } from './ports/event-store';
+import type { EventQuery, EventStore } from './ports/event-store';
+import type { SignInAuditStore } from './ports/sign-in-audit-store';
 import type { TokenStore } from './ports/token-store';
 
 /**
  * The housekeeping round's arguments (the stores' own deletes are tested against real SQLite and PostgreSQL in the
- * event-store and token-store conformance suites): which cutoffs it asks for, from the configured retention.
+ * event-store, sign-in audit and token-store conformance suites): which cutoffs it asks for, from the configured
+ * retention and the organizations' settings in the log.
  */
 const NOW = Date.parse('2026-06-01T00:00:00.000Z');
 
-function run(auditRetentionDays?: number): string[] {
+const setting = (position: number, orgId: string, days: number | null) =>
+  ({ position, type: 'OrgAuditRetentionSet', data: { orgId, days } }) as unknown as StoredEvent;
+
+async function run(auditRetentionDays?: number, settings: StoredEvent[] = []): Promise<string[]> {
   const calls: string[] = [];
   const tokenStore = { purgeExpired: async (t: string) => void calls.push(`tokens ${t}`) } as unknown as TokenStore;
   const eventStore = {
     purgeIdempotency: async (t: string) => void calls.push(`idempotency ${t}`),
-    dropRequestMetadata: async (t: string) => (calls.push(`metadata ${t}`), 0),
+    dropRequestMetadata: async (t: string, orgId?: string) => (calls.push(`metadata ${t} ${orgId ?? '*'}`), 0),
+    readAll: async (q: EventQuery) =>
+      q.types?.includes('OrgAuditRetentionSet') ? settings.filter((e) => e.position > (q.after ?? 0)) : [],
   } as unknown as EventStore;
+  const signInAudit = {
+    purge: async (t: string, orgId?: string) => (calls.push(`sign-ins ${t} ${orgId ?? '*'}`), 0),
+  } as unknown as SignInAuditStore;
   const log = { info: () => undefined, warn: () => undefined } as unknown as Logger;
-  startExpiryPurge({ tokenStore, eventStore, log, auditRetentionDays, now: () => NOW }).stop();
+  startExpiryPurge({ tokenStore, eventStore, signInAudit, log, auditRetentionDays, now: () => NOW }).stop();
+  await new Promise((resolve) => setTimeout(resolve, 10));
   return calls.sort();
 }
 
 describe('startExpiryPurge', () => {
-  it('drops request metadata older than the retention, 365 days unless configured', () => {
-    expect(run(30)).toContain('metadata 2026-05-02T00:00:00.000Z');
-    expect(run()).toContain('metadata 2025-06-01T00:00:00.000Z');
+  it('drops request metadata and sign-ins older than the retention, 365 days unless configured', async () => {
+    expect(await run(30)).toEqual(
+      expect.arrayContaining(['metadata 2026-05-02T00:00:00.000Z *', 'sign-ins 2026-05-02T00:00:00.000Z *']),
+    );
+    expect(await run()).toContain('metadata 2025-06-01T00:00:00.000Z *');
   });
 
-  it('keeps request metadata for ever with a retention of 0, and still purges what expired', () => {
-    const calls = run(0);
-    expect(calls.some((c) => c.startsWith('metadata'))).toBe(false);
+  it('keeps request metadata for ever with a retention of 0, and still purges what expired', async () => {
+    const calls = await run(0);
+    expect(calls.some((c) => c.startsWith('metadata') || c.startsWith('sign-ins'))).toBe(false);
     expect(calls).toEqual(['idempotency 2026-05-31T00:00:00.000Z', 'tokens 2026-06-01T00:00:00.000Z']);
+  });
+
+  it('applies each organization’s shorter setting to its subtree, its last one, and never a longer one', async () => {
+    const calls = await run(30, [
+      setting(1, 'org_a', 10),
+      setting(2, 'org_b', 90),
+      setting(3, 'org_c', 5),
+      setting(4, 'org_c', null),
+      setting(5, 'org_a', 1),
+    ]);
+    expect(calls.filter((c) => / org_/.test(c))).toEqual([
+      'metadata 2026-05-31T00:00:00.000Z org_a',
+      'sign-ins 2026-05-31T00:00:00.000Z org_a',
+    ]);
+  });
+
+  it('applies organization settings even when the server keeps everything', async () => {
+    const calls = await run(0, [setting(1, 'org_a', 7)]);
+    expect(calls.filter((c) => c.startsWith('metadata'))).toEqual(['metadata 2026-05-25T00:00:00.000Z org_a']);
   });
 });

@@ -37,6 +37,18 @@ export interface OrgDeletedData {
   parentId: string | null;
 }
 
+/**
+ * How long the request metadata of events concerning the organization's subtree is kept (issue 14 item 7), and
+ * the sign-in records of its members and clients: `days` (1-36500), or null (the organization's own setting removed:
+ * its ancestors' and the server default apply). Each event's metadata is kept for the shortest of the server default
+ * (IAM_AUDIT_RETENTION_DAYS) and the settings of the organization it concerns and of its ancestors at the time.
+ * Stream `audit-retention-<orgId>` (`auditRetentionStreamId`), so the organization's own version (its ETag) stays.
+ */
+export interface OrgAuditRetentionSetData {
+  orgId: string;
+  days: number | null;
+}
+
 export interface UserCreatedData {
   userId: string;
   /** Sealed `{email, name}`. */
@@ -188,6 +200,7 @@ export interface EventDataByType {
   OrgUpdated: OrgUpdatedData;
   OrgMoved: OrgMovedData;
   OrgDeleted: OrgDeletedData;
+  OrgAuditRetentionSet: OrgAuditRetentionSetData;
   UserCreated: UserCreatedData;
   UserUpdated: UserUpdatedData;
   UserDisabled: UserStatusData;
@@ -281,6 +294,8 @@ export type KnownStoredEvent = {
 export const isKnownEvent = (e: StoredEvent): e is KnownStoredEvent => isKnownEventType(e.type);
 
 export const orgStreamId = (orgId: string): string => `org-${orgId}`;
+/** The stream of an organization's audit retention setting (OrgAuditRetentionSet). */
+export const auditRetentionStreamId = (orgId: string): string => `audit-retention-${orgId}`;
 export const userStreamId = (userId: string): string => `user-${userId}`;
 export const membershipStreamId = (orgId: string, userId: string): string => `membership-${orgId}-${userId}`;
 export const clientStreamId = (clientCredentialId: string): string => `client-${clientCredentialId}`;

@@ -20,3 +20,4 @@ export * from './role-rules';
 export * from './role-index';
 export * from './password-decisions';
 export * from './role-decisions';
+export * from './audit-retention';

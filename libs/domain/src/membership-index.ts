@@ -234,6 +234,7 @@ export class MembershipIndex {
         this.clientsByOrg.get(event.data.orgId)?.delete(event.data.clientCredentialId);
         return;
       case 'OrgDeleted':
+      case 'OrgAuditRetentionSet':
         // The deciders remove every member first; a log written otherwise must not leave dangling entries.
         for (const [userId] of this.membersOf(event.data.orgId)) this.removeMember(event.data.orgId, userId);
         this.byOrg.delete(event.data.orgId);

@@ -190,7 +190,8 @@ export class OrgTree {
         this.nodes.delete(node.id);
         return;
       }
-      // Events about users, memberships and clients leave the hierarchy as it is.
+      // Events about users, memberships and clients, and retention settings, leave the hierarchy as it is.
+      case 'OrgAuditRetentionSet':
       case 'UserCreated':
       case 'UserUpdated':
       case 'UserDisabled':

@@ -143,6 +143,7 @@ export class UserDirectory {
       case 'OrgUpdated':
       case 'OrgMoved':
       case 'OrgDeleted':
+      case 'OrgAuditRetentionSet':
       case 'UserAddedToOrg':
       case 'MembershipConfirmed':
       case 'OrgUserUpdated':

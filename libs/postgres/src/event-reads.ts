@@ -42,6 +42,7 @@ export class EventStatements {
   readonly completeIdempotency: string;
   readonly purgeIdempotency: string;
   readonly dropRequestMetadata: string;
+  readonly dropOrgRequestMetadata: string;
 
   constructor(
     readonly schema: string,
@@ -109,6 +110,9 @@ export class EventStatements {
     this.purgeIdempotency = `DELETE FROM ${s}.idempotency WHERE created_at < $1`;
     this.dropRequestMetadata = `UPDATE ${s}.events SET request_metadata = NULL
       WHERE occurred_at < $1 AND request_metadata IS NOT NULL`;
+    this.dropOrgRequestMetadata = `UPDATE ${s}.events SET request_metadata = NULL
+      WHERE position IN (SELECT eo.position FROM ${s}.event_orgs eo WHERE eo.org_id = $2)
+        AND occurred_at < $1 AND request_metadata IS NOT NULL`;
   }
 
   /** A named statement config. */

@@ -19,3 +19,8 @@ export {
   type PostgresThrottleStoreOptions,
 } from './postgres-throttle-store';
 export { PostgresWebhookDeliveryStore, openPostgresWebhookDeliveryStore } from './postgres-webhook-delivery-store';
+export {
+  PostgresSignInAuditStore,
+  openPostgresSignInAuditStore,
+  type PostgresSignInAuditStoreOptions,
+} from './postgres-sign-in-audit-store';

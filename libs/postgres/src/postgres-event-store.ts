@@ -248,9 +248,13 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** One autocommit UPDATE, like `purgeIdempotency`. */
-  async dropRequestMetadata(occurredBefore: string): Promise<number> {
+  async dropRequestMetadata(occurredBefore: string, orgId?: string): Promise<number> {
     this.assertOpen();
-    const result = await this.pool.query(this.st.named('dropRequestMetadata', [occurredBefore]));
+    const result = await this.pool.query(
+      orgId === undefined
+        ? this.st.named('dropRequestMetadata', [occurredBefore])
+        : this.st.named('dropOrgRequestMetadata', [occurredBefore, orgId]),
+    );
     return result.rowCount ?? 0;
   }
 

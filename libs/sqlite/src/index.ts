@@ -7,6 +7,7 @@ export { SqliteClientQueries } from './sqlite-client-queries';
 export { SqliteSecretVault, openSqliteSecretVault } from './sqlite-secret-vault';
 export { SqliteTokenStore, openSqliteTokenStore } from './sqlite-token-store';
 export { SqliteThrottleStore, openSqliteThrottleStore } from './sqlite-throttle-store';
+export { SqliteSignInAuditStore, openSqliteSignInAuditStore } from './sqlite-sign-in-audit-store';
 export { BACKGROUND_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 export { DATA_DIR_LOCK_FILE, DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock';
 export { restoreSqliteEventLog } from './restore-log';

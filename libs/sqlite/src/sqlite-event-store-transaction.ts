@@ -48,6 +48,7 @@ export class WriterStatements {
   readonly completeIdempotency: Statement<[string, string, string]>;
   readonly purgeIdempotency: Statement<[string]>;
   readonly dropRequestMetadata: Statement<[string]>;
+  readonly dropOrgRequestMetadata: Statement<[string, string]>;
   readonly saveCheckpoint: Statement<[number, string]>;
 
   constructor(readonly db: SqliteDatabase) {
@@ -72,6 +73,11 @@ export class WriterStatements {
     // By the occurred_at index: events before the cutoff, only those still holding metadata.
     this.dropRequestMetadata = db.prepare(
       'UPDATE events SET request_metadata = NULL WHERE occurred_at < ? AND request_metadata IS NOT NULL',
+    );
+    this.dropOrgRequestMetadata = db.prepare(
+      `UPDATE events SET request_metadata = NULL
+       WHERE position IN (SELECT eo.position FROM event_orgs eo WHERE eo.org_id = ?)
+         AND occurred_at < ? AND request_metadata IS NOT NULL`,
     );
     this.saveCheckpoint = db.prepare('INSERT OR IGNORE INTO chain_checkpoints (position, jws) VALUES (?, ?)');
   }

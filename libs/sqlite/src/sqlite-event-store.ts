@@ -211,10 +211,14 @@ export class SqliteEventStore implements EventStore {
    * database's pages, but the WAL still holds the pages as they were: when anything was dropped, they are
    * checkpointed into the file and the WAL emptied (as erasure does), so a client's clear address does not linger.
    */
-  async dropRequestMetadata(occurredBefore: string): Promise<number> {
+  async dropRequestMetadata(occurredBefore: string, orgId?: string): Promise<number> {
     let dropped = 0;
     await this.transaction(async () => {
-      dropped = this.writes.dropRequestMetadata.run(occurredBefore).changes;
+      dropped = (
+        orgId === undefined
+          ? this.writes.dropRequestMetadata.run(occurredBefore)
+          : this.writes.dropOrgRequestMetadata.run(orgId, occurredBefore)
+      ).changes;
     });
     if (dropped > 0) this.writer.pragma('wal_checkpoint(TRUNCATE)');
     return dropped;

@@ -3,12 +3,15 @@ import {
   CHAIN_GENESIS,
   requestMetadataDigest,
   signLogHead,
+  startExpiryPurge,
   SigningKeyRing,
   storedCheckpoints,
   verifyEventChain,
   type ChainLink,
   type ChainVerification,
   type EventStore,
+  type Logger,
+  type TokenStore,
 } from '@arbor/application';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -225,6 +228,67 @@ export function eventChainConformance(harness: EventChainHarness): void {
       expect(droppedToo).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(clear) });
       expect(await store.dropRequestMetadata(after)).toBe(0);
       expect(await verify()).toMatchObject({ valid: true, events: 3 });
+    });
+
+    it('drops only the metadata of events about an organization or below it at the time (per-organization retention)', async () => {
+      const meta = (n: number) => ({ ...clear, requestId: `req-${n}` });
+      await store.transaction((tx) =>
+        tx.append(
+          'o',
+          [
+            { ...ev('O1', {}, ['r', 'c']), requestMetadata: meta(1) },
+            { ...ev('O2', {}, ['r']), requestMetadata: meta(2) },
+            { ...ev('O3', {}, ['x']), requestMetadata: meta(3) },
+            { ...ev('O4'), requestMetadata: meta(4) },
+          ],
+          'no_stream',
+        ),
+      );
+      const events = await store.readStream('o');
+      const after = new Date(Date.parse(events[3].occurredAt) + 1).toISOString();
+      const before = new Date(Date.parse(events[0].occurredAt) - 60_000).toISOString();
+      expect(await store.dropRequestMetadata(before, 'r')).toBe(0);
+      expect(await store.dropRequestMetadata(after, 'c')).toBe(1);
+      expect((await store.readStream('o')).map((e) => e.requestMetadata)).toEqual([null, meta(2), meta(3), meta(4)]);
+      expect(await store.dropRequestMetadata(after, 'r')).toBe(1);
+      expect(await store.dropRequestMetadata(after, 'r')).toBe(0);
+      expect(await store.dropRequestMetadata(after, 'nowhere')).toBe(0);
+      expect((await store.readStream('o')).map((e) => e.requestMetadata)).toEqual([null, null, meta(3), meta(4)]);
+      expect((await store.readStream('o')).map((e) => e.metadataDigest)).toEqual(
+        [1, 2, 3, 4].map((n) => requestMetadataDigest(meta(n))),
+      );
+      expect(await verify()).toMatchObject({ valid: true, events: 4 });
+    });
+
+    it('purges by the organizations’ settings in the log: the shortest on an event’s path wins (startExpiryPurge)', async () => {
+      const meta = (n: number) => ({ ...clear, requestId: `req-${n}` });
+      await store.transaction((tx) =>
+        tx.append(
+          'p',
+          [
+            { ...ev('OrgAuditRetentionSet', { orgId: 'r', days: 10 }, ['r']), requestMetadata: meta(0) },
+            { ...ev('OrgAuditRetentionSet', { orgId: 'x', days: 400 }, ['x']) },
+            { ...ev('P1', {}, ['r', 'c']), requestMetadata: meta(1) },
+            { ...ev('P2', {}, ['x']), requestMetadata: meta(2) },
+            { ...ev('P3'), requestMetadata: meta(3) },
+          ],
+          'no_stream',
+        ),
+      );
+      const quiet = { info: () => undefined, warn: () => undefined } as unknown as Logger;
+      const tokenStore = { purgeExpired: async () => undefined } as unknown as TokenStore;
+      // 20 days later: past r's 10 days, within the server's 365 and x's 400 (which cannot lengthen anything).
+      startExpiryPurge({
+        eventStore: store,
+        tokenStore,
+        log: quiet,
+        auditRetentionDays: 365,
+        now: () => Date.now() + 20 * 86_400_000,
+      }).stop();
+      const kept = async () => (await store.readStream('p')).map((e) => e.requestMetadata);
+      for (let i = 0; i < 100 && (await kept())[2] !== null; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await kept()).toEqual([null, undefined, null, meta(2), meta(3)]);
+      expect(await verify()).toMatchObject({ valid: true, events: 5 });
     });
 
     it('names an event whose digest was removed or added behind the store', async () => {

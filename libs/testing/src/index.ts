@@ -6,6 +6,7 @@
 export { refreshToken, tokenStoreConformance, type TokenStoreHarness } from './token-store-conformance';
 export { secretVaultConformance, type SecretVaultHarness } from './secret-vault-conformance';
 export { throttleStoreConformance, type ThrottleStoreHarness } from './throttle-store-conformance';
+export { signInAuditConformance, type SignInAuditHarness } from './sign-in-audit-conformance';
 export { ACCESS_TREE } from './access-tree';
 export { clientQueriesConformance } from './client-queries-conformance';
 export { collectPages } from './collect-pages';

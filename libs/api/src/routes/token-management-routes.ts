@@ -17,6 +17,8 @@ import {
   type RouteDefinition,
 } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { requestOriginOf } from '../request-origin';
+import { recordRevocation } from '../sign-in-recording';
 import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS, oauthExtraParameterSchema } from './token-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -169,6 +171,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
           },
         );
       const result = await ctx.introspection.revoke(token, caller);
+      await recordRevocation(ctx, caller, token, result.ok, requestOriginOf(req.raw));
       return result.ok ? { status: 200 } : oauthError(400, result.error, result.description);
     },
   }),

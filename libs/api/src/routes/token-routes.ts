@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { defineRouteFor, oauthErrorBody, oauthErrorResponse, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
+import { requestOriginOf } from '../request-origin';
+import { recordGrant } from '../sign-in-recording';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
 
@@ -109,6 +111,7 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization, req.raw.ip);
+      await recordGrant(ctx, req.body ?? {}, result, requestOriginOf(req.raw));
       if (result.ok) return { status: 200, body: result.body };
       const headers: Record<string, string> = {};
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);

@@ -34,6 +34,7 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(
     DefineRole: true,
     UpdateRole: true,
     DeleteRole: true,
+    SetAuditRetention: true,
   } satisfies Record<CommandType, true>),
 );
 
@@ -86,6 +87,7 @@ function idsOf(command: Command): NamedId[] {
     case 'DefinePermission':
     case 'UpdatePermission':
     case 'DeletePermission':
+    case 'SetAuditRetention':
       return [ref('/orgId', 'org', command.orgId)];
     case 'DefineRole':
       return [make('/roleId', 'role', command.roleId), ref('/orgId', 'org', command.orgId)];

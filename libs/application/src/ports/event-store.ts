@@ -141,7 +141,9 @@ export interface EventStore {
    * that occurred before `occurredBefore` (an ISO 8601 UTC time), keeping each event's `metadataDigest`, so the
    * chain still verifies and the event reads `requestMetadata: null` (dropped). Nothing else of an event changes.
    * Returns how many events lost their metadata. Idempotent; safe beside appends.
+   * `orgId`: only the events about that organization or anything that was below it when the event happened (the
+   * `orgId` filter of `readAll`): how an organization's shorter retention applies to its subtree.
    */
-  dropRequestMetadata(occurredBefore: string): Promise<number>;
+  dropRequestMetadata(occurredBefore: string, orgId?: string): Promise<number>;
   close(): Promise<void>;
 }

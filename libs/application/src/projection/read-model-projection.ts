@@ -79,6 +79,10 @@ const HANDLERS = {
     // The backstop's rows end in the temporal read model too (the organization's own version ends by VERSIONED).
     yield engine.endOrgVersions(d.orgId, event.position);
   },
+  /** A retention setting is read from the log by the purge (audit-retention-policy.ts); no read model holds it. */
+  *OrgAuditRetentionSet() {
+    // Nothing to store: the purge reads the setting from the log.
+  },
   /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
   *UserCreated(event, d, engine) {
     const personal = personalColumns(event);
@@ -236,6 +240,8 @@ const VERSIONED = {
   OrgUpdated: (d) => [org(d.orgId)],
   OrgMoved: (d) => [org(d.orgId)],
   OrgDeleted: (d) => [org(d.orgId)],
+  // A setting the purge reads from the log (audit-retention.ts); no read-model row.
+  OrgAuditRetentionSet: () => [],
   UserCreated: (d) => [user(d.userId)],
   UserUpdated: (d) => [user(d.userId)],
   UserDisabled: (d) => [user(d.userId)],

@@ -14,6 +14,8 @@ export const DIGEST_KEY_IDS = {
   emailIndex: 'system:email-index-key',
   /** Page cursors' tags: binds a cursor to the list and filters that issued it (not a secret, but not forgeable). */
   pageCursors: 'system:page-cursor-key',
+  /** The sign-in audit's attempted usernames (issue 14 item 7): kept only as this digest of their `emailKey`. */
+  signInUsernames: 'system:sign-in-username-key',
 } as const;
 
 /**

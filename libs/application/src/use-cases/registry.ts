@@ -19,6 +19,7 @@ import { issueClientCredential } from './issue-client-credential';
 import { removeUserFromOrg } from './remove-user-from-org';
 import { replaceOrg } from './replace-org';
 import { revokeClientCredential } from './revoke-client-credential';
+import { setAuditRetention } from './set-audit-retention';
 import { setUserPassword } from './set-user-password';
 import { updateOrgUser } from './update-org-user';
 import { updateUser } from './update-user';
@@ -51,6 +52,7 @@ export const USE_CASES = {
   DefineRole: defineRole,
   UpdateRole: updateRole,
   DeleteRole: deleteRole,
+  SetAuditRetention: setAuditRetention,
 } satisfies { [K in CommandType]: UseCase<K> };
 
 /** The use case of a command type; undefined for a type no module handles (a caller's typo, an old gateway). */

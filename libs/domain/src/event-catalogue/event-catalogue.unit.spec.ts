@@ -70,6 +70,7 @@ const SAMPLES = {
     appliesTo: 'subtree',
   },
   RoleDeleted: { roleId: newId('role'), orgId: org() },
+  OrgAuditRetentionSet: { orgId: org(), days: 30 },
 } satisfies { [K in DomainEventType]: EventDataByType[K] };
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });

@@ -2,7 +2,7 @@ import type { EventDataByType } from '../events';
 import type { OrgTree } from '../org-tree';
 import { eventDataSchema, field, pathOfOrg, type EventTypeEntry } from './catalogue-entry';
 
-type OrgEventType = 'OrgCreated' | 'OrgUpdated' | 'OrgMoved' | 'OrgDeleted';
+type OrgEventType = 'OrgCreated' | 'OrgUpdated' | 'OrgMoved' | 'OrgDeleted' | 'OrgAuditRetentionSet';
 
 /** An organization's path under `parentId` (null: it is a root). */
 const pathUnder = (tree: OrgTree, parentId: string | null, orgId: string): string[] =>
@@ -44,6 +44,21 @@ export const ORG_EVENTS = {
   OrgDeleted: {
     version: 1,
     schema: eventDataSchema('OrgDeleted', 1, { orgId: field.orgId, parentId: field.parentId }),
+    orgPath: pathOfOrg,
+  },
+  // Stream `audit-retention-<orgId>`: a setting, not a change of the organization itself (its version stays).
+  OrgAuditRetentionSet: {
+    version: 1,
+    schema: eventDataSchema(
+      'OrgAuditRetentionSet',
+      1,
+      {
+        orgId: field.orgId,
+        days: { type: ['integer', 'null'], minimum: 1, maximum: 36500 },
+      },
+      ['orgId', 'days'],
+      'How long request metadata and sign-in records concerning the subtree are kept, in days; null: no own setting.',
+    ),
     orgPath: pathOfOrg,
   },
 } satisfies { [K in OrgEventType]: EventTypeEntry<EventDataByType[K]> };

@@ -1,0 +1,91 @@
+import { ADMIN_EMAIL, createOrg, startTestApp, type TestApp } from './test-support/test-app';
+import { PASSWORD, newLoggedInUser } from './test-support/access-fixtures';
+
+/**
+ * Issue 14, item 7 (sign-in audit): password logins and their failures, throttling, every grant and RFC 7009
+ * revocations are recorded for auditors (GET /api/v1/sign-ins), outside the event log; no secret is kept; a known
+ * user's address and user agent are sealed under their key (erasure reaches them); an unknown username only as a
+ * keyed digest.
+ */
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ trustedProxies: ['loopback'] });
+});
+afterAll(() => app.close());
+
+const login = (username: string, password: string, headers: Record<string, string> = {}) =>
+  app.call('POST', '/api/v1/auth/tokens', {
+    body: { grant_type: 'password', username, password },
+    token: null,
+    headers,
+  });
+const signIns = async (query: string) => {
+  const res = await app.call('GET', `/api/v1/sign-ins?limit=200&${query}`);
+  expect(res.status).toBe(200);
+  return res.body.items as any[];
+};
+
+describe('sign-in audit (GET /api/v1/sign-ins)', () => {
+  it('records a login, a wrong password and a revocation, with address, user agent and request id; no secret', async () => {
+    const org = await createOrg(app, 'Signing in');
+    const user = await newLoggedInUser(app, org.id, ['member'], 'signer');
+    const from = { 'x-forwarded-for': '203.0.113.77', 'user-agent': 'signin-test/1', 'x-request-id': 'si-req-1' };
+    expect((await login(user.email, 'wrong password here', from)).status).toBe(400);
+    const ok = await login(user.email, PASSWORD, from);
+    expect(ok.status).toBe(200);
+    const claims = JSON.parse(Buffer.from(ok.body.access_token.split('.')[1], 'base64url').toString());
+    expect(
+      (
+        await app.call('POST', '/api/v1/auth/tokens/revoke', {
+          body: { token: ok.body.access_token },
+          token: ok.body.access_token,
+        })
+      ).status,
+    ).toBe(200);
+
+    const records = await signIns(`userId=${user.id}`);
+    const failed = records.find((r) => r.outcome === 'failure');
+    expect(failed).toMatchObject({
+      kind: 'grant',
+      grantType: 'password',
+      reason: 'invalid_credentials',
+      userId: user.id,
+      requestId: 'si-req-1',
+      origin: { sourceAddress: '203.0.113.77', userAgent: 'signin-test/1' },
+      orgIds: [org.id],
+    });
+    expect(records.find((r) => r.tokenId === claims.jti && r.kind === 'grant')).toMatchObject({
+      outcome: 'success',
+      sessionId: claims.sid,
+    });
+    expect(records.find((r) => r.kind === 'revocation')).toMatchObject({ outcome: 'success', tokenId: claims.jti });
+    const text = JSON.stringify(records);
+    expect(text).not.toContain('wrong password here');
+    expect(text).not.toContain(ok.body.access_token);
+    expect(text).not.toContain(ok.body.refresh_token);
+    // Filtered by organization; a member without events:read may not read the audit.
+    expect((await signIns(`orgId=${org.id}`)).length).toBeGreaterThanOrEqual(records.length);
+    expect((await app.call('GET', '/api/v1/sign-ins', { token: user.token })).status).toBe(403);
+
+    // Erasure reaches the sealed address and user agent.
+    expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
+    const after = await signIns(`userId=${user.id}`);
+    expect(after.find((r) => r.outcome === 'failure').origin).toEqual({ erased: true });
+    expect(JSON.stringify(after)).not.toContain('203.0.113.77');
+  });
+
+  it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {
+    const name = `nobody-${Date.now()}@example.test`;
+    expect((await login(name, 'whatever password')).status).toBe(400);
+    const found = await signIns(`username=${encodeURIComponent(name.toUpperCase())}`);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      outcome: 'failure',
+      reason: 'invalid_credentials',
+      usernameDigest: expect.any(String),
+    });
+    expect(found[0]).not.toHaveProperty('userId');
+    expect(JSON.stringify(await signIns('outcome=failure'))).not.toContain(name);
+    expect(await signIns(`username=${encodeURIComponent(ADMIN_EMAIL)}&outcome=failure`)).toEqual([]);
+  });
+});

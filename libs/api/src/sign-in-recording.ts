@@ -1,0 +1,86 @@
+import type { RequestOrigin, SignInFacts, TokenCaller, TokenResult } from '@arbor/application';
+import type { ApiContext } from './api-context';
+
+/** The unverified payload of a token this server just issued: its `jti`, `sub`, `sid` (never the token itself). */
+function issuedClaims(token: string): { jti?: string; sub?: string; sid?: string; client_id?: string } {
+  try {
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+/** Why a grant failed, as the sign-in audit names it (see NewSignInRecord.reason). */
+function reasonOf(grantType: string, error: string, description: string): string {
+  if (error === 'slow_down') return /saturat|busy/i.test(description) ? 'hasher_saturated' : 'throttled';
+  if (error === 'invalid_grant') return grantType === 'refresh_token' ? 'invalid_refresh_token' : 'invalid_credentials';
+  return error;
+}
+
+/** The OAuth answers the sign-in audit records: authentication outcomes, not malformed requests. */
+const AUDITED_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'slow_down']);
+const AUDITED_GRANTS = new Set(['password', 'client_credentials', 'refresh_token']);
+
+/**
+ * Records a token endpoint answer in the sign-in audit (issue 14 item 7): every grant issued, and every refusal of an
+ * authentication (wrong credentials, throttled); requests refused before any credential was checked (a missing
+ * parameter, an unknown grant type, a bad scope) are not sign-ins and are not recorded. No-op without an audit.
+ */
+export async function recordGrant(
+  ctx: ApiContext,
+  params: Record<string, unknown>,
+  result: TokenResult,
+  origin: RequestOrigin,
+): Promise<void> {
+  const grantType = typeof params.grant_type === 'string' ? params.grant_type : '';
+  if (!ctx.signInAudit || !AUDITED_GRANTS.has(grantType)) return;
+  const clientId = typeof params.client_id === 'string' ? params.client_id.slice(0, 200) : undefined;
+  let facts: SignInFacts;
+  if (result.ok) {
+    const claims = issuedClaims(result.body.access_token);
+    const client = claims.client_id;
+    facts = {
+      kind: 'grant',
+      grantType,
+      outcome: 'success',
+      clientId: client,
+      userId: grantType === 'client_credentials' ? undefined : claims.sub,
+      tokenId: claims.jti,
+      sessionId: claims.sid,
+      origin,
+    };
+  } else {
+    if (!AUDITED_ERRORS.has(result.error)) return;
+    facts = {
+      kind: 'grant',
+      grantType,
+      outcome: result.error === 'slow_down' ? 'throttled' : 'failure',
+      reason: reasonOf(grantType, result.error, result.description),
+      clientId,
+      username: grantType === 'password' && typeof params.username === 'string' ? params.username : undefined,
+      origin,
+    };
+  }
+  await ctx.signInAudit.record(facts);
+}
+
+/** Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show). */
+export async function recordRevocation(
+  ctx: ApiContext,
+  caller: TokenCaller,
+  token: string,
+  ok: boolean,
+  origin: RequestOrigin,
+): Promise<void> {
+  if (!ctx.signInAudit) return;
+  const jti = token.startsWith('rt_') ? undefined : issuedClaims(token).jti;
+  await ctx.signInAudit.record({
+    kind: 'revocation',
+    outcome: ok ? 'success' : 'failure',
+    reason: ok ? undefined : 'not_token_owner',
+    userId: caller.userId,
+    clientId: caller.clientId,
+    tokenId: typeof jti === 'string' ? jti.slice(0, 200) : undefined,
+    origin,
+  });
+}

@@ -1,0 +1,120 @@
+import { emailKey } from '@arbor/domain';
+import type { Logger } from '../logger';
+import type { ReadModels } from '../ports/read-models';
+import type {
+  NewSignInRecord,
+  SignInAuditStore,
+  SignInOutcome,
+  SignInQuery,
+  SignInRecord,
+} from '../ports/sign-in-audit-store';
+import type { RequestOrigin } from '../commands/request-metadata';
+import type { KeyedDigest } from '../security/keyed-digest';
+import type { PersonalDataCipher } from '../security/personal-data-cipher';
+
+/** What an OAuth endpoint reports of one request: never a secret (no password, no token). */
+export interface SignInFacts {
+  kind: 'grant' | 'revocation';
+  grantType?: string;
+  outcome: SignInOutcome;
+  reason?: string;
+  clientId?: string;
+  userId?: string;
+  tokenId?: string;
+  sessionId?: string;
+  /** A password grant's attempted username, when no user is named: kept as a keyed digest of its `emailKey`. */
+  username?: string;
+  origin: RequestOrigin;
+}
+
+/**
+ * Writes the sign-in audit (issue 14 item 7): seals the address and user agent under the named user's key (erasing
+ * the user erases them; a user without a key, or none named, has them in clear: a client's or an unknown account's,
+ * dropped by retention), replaces an attempted username by its keyed digest (`DIGEST_KEY_IDS.signInUsernames`; a
+ * known account is named by its user id instead), and lists the organizations the record concerns: the client's, or
+ * the user's memberships, each with its ancestors. Best effort: a failure to record is logged, never fails the
+ * request (the sign-in itself is what users need; the log line says what was lost).
+ */
+export class SignInAudit {
+  constructor(
+    private readonly deps: {
+      store: SignInAuditStore;
+      readModels: ReadModels;
+      cipher: PersonalDataCipher;
+      usernames: KeyedDigest;
+      log: Logger;
+    },
+  ) {}
+
+  async record(facts: SignInFacts): Promise<void> {
+    try {
+      await this.deps.store.record(await this.build(facts));
+    } catch (e) {
+      this.deps.log.warn('sign-in audit record lost', { kind: facts.kind, outcome: facts.outcome, error: String(e) });
+    }
+  }
+
+  /** Records in position order (SignInAuditStore.list). */
+  list(query: SignInQuery): Promise<SignInRecord[]> {
+    return this.deps.store.list(query);
+  }
+
+  /** A record as auditors read it: its origin opened, or `{erased: true}` once its user's key is gone. */
+  async open(
+    record: SignInRecord,
+  ): Promise<
+    Omit<SignInRecord, 'origin'> & { origin: { sourceAddress?: string; userAgent?: string } | { erased: true } }
+  > {
+    const stored = record.origin ?? {};
+    if (!('sealed' in stored)) return { ...record, origin: stored };
+    const opened = (await this.deps.cipher.openValue(stored.subjectId, stored.sealed)) as {
+      sourceAddress?: string;
+      userAgent?: string;
+    } | null;
+    return { ...record, origin: opened ?? { erased: true } };
+  }
+
+  /** The digest an auditor filters by to find the attempts on one username. */
+  usernameDigest(username: string): Promise<string> {
+    return this.deps.usernames.digest(emailKey(username));
+  }
+
+  private async build(f: SignInFacts): Promise<NewSignInRecord> {
+    let userId = f.userId;
+    if (userId === undefined && f.username !== undefined)
+      userId = (await this.deps.readModels.users.findByEmail(f.username))?.id;
+    const origin: { sourceAddress?: string; userAgent?: string } = {};
+    if (f.origin.sourceAddress !== undefined) origin.sourceAddress = f.origin.sourceAddress;
+    if (f.origin.userAgent !== undefined) origin.userAgent = f.origin.userAgent;
+    const sealed = userId === undefined ? null : await this.deps.cipher.sealValueUnderExistingKey(userId, origin);
+    const record: NewSignInRecord = {
+      occurredAt: new Date().toISOString(),
+      kind: f.kind,
+      outcome: f.outcome,
+      requestId: f.origin.requestId,
+      origin: sealed !== null ? { sealed, subjectId: userId! } : origin,
+      orgIds: await this.orgsOf(userId, f.clientId),
+    };
+    if (f.grantType !== undefined) record.grantType = f.grantType;
+    if (f.reason !== undefined) record.reason = f.reason;
+    if (f.clientId !== undefined) record.clientId = f.clientId;
+    if (userId !== undefined) record.userId = userId;
+    if (f.tokenId !== undefined) record.tokenId = f.tokenId;
+    if (f.sessionId !== undefined) record.sessionId = f.sessionId;
+    if (userId === undefined && f.username !== undefined) record.usernameDigest = await this.usernameDigest(f.username);
+    return record;
+  }
+
+  private async orgsOf(userId: string | undefined, clientId: string | undefined): Promise<string[]> {
+    const direct: string[] = [];
+    if (userId !== undefined)
+      direct.push(...(await this.deps.readModels.memberships.membershipRoots(userId)).map((m) => m.orgId));
+    else if (clientId !== undefined) {
+      const client = await this.deps.readModels.clients.getByClientId(clientId);
+      if (client) direct.push(client.orgId);
+    }
+    const all = new Set(direct);
+    for (const orgId of direct) for (const parent of await this.deps.readModels.orgs.parents(orgId)) all.add(parent.id);
+    return [...all];
+  }
+}

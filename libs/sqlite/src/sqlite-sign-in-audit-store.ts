@@ -1,0 +1,145 @@
+import type { NewSignInRecord, SignInAuditStore, SignInQuery, SignInRecord } from '@arbor/application';
+import { applyMigrations } from './apply-migrations';
+import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+
+/**
+ * Append-only; `sign_in_orgs` indexes each record by every organization it concerns (the `orgId` filter and
+ * per-organization retention). The record's other fields are one JSON document: nothing else filters on them.
+ */
+const SIGN_IN_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE sign_ins (
+     position INTEGER PRIMARY KEY AUTOINCREMENT,
+     occurred_at TEXT NOT NULL,
+     user_id TEXT,
+     client_id TEXT,
+     outcome TEXT NOT NULL,
+     username_digest TEXT,
+     record TEXT NOT NULL
+   );
+   CREATE INDEX sign_ins_occurred_at ON sign_ins (occurred_at);
+   CREATE INDEX sign_ins_user ON sign_ins (user_id, position) WHERE user_id IS NOT NULL;
+   CREATE INDEX sign_ins_client ON sign_ins (client_id, position) WHERE client_id IS NOT NULL;
+   CREATE TABLE sign_in_orgs (
+     org_id TEXT NOT NULL,
+     position INTEGER NOT NULL REFERENCES sign_ins (position) ON DELETE CASCADE,
+     PRIMARY KEY (org_id, position)
+   ) WITHOUT ROWID;
+   CREATE INDEX sign_in_orgs_position ON sign_in_orgs (position);`,
+];
+
+type Row = { position: number; record: string };
+
+/** The sign-in audit in its own SQLite file (`sign-ins.sqlite`), mode 0600 as every file of the data directory. */
+export class SqliteSignInAuditStore implements SignInAuditStore {
+  private closed = false;
+  private readonly insert;
+  private readonly insertOrg;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.insert = db.prepare<[string, string | null, string | null, string, string | null, string]>(
+      `INSERT INTO sign_ins (occurred_at, user_id, client_id, outcome, username_digest, record)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertOrg = db.prepare<[string, number | bigint]>(
+      'INSERT OR IGNORE INTO sign_in_orgs (org_id, position) VALUES (?, ?)',
+    );
+  }
+
+  async record(r: NewSignInRecord): Promise<void> {
+    this.assertOpen();
+    const { orgIds, ...rest } = r;
+    this.db.transaction(() => {
+      const { lastInsertRowid } = this.insert.run(
+        r.occurredAt,
+        r.userId ?? null,
+        r.clientId ?? null,
+        r.outcome,
+        r.usernameDigest ?? null,
+        JSON.stringify(rest),
+      );
+      for (const orgId of new Set(orgIds)) this.insertOrg.run(orgId, lastInsertRowid);
+    })();
+  }
+
+  async list(q: SignInQuery): Promise<SignInRecord[]> {
+    this.assertOpen();
+    const where = ['s.position > ?'];
+    const params: unknown[] = [q.after ?? 0];
+    const eq = (column: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(`s.${column} = ?`);
+      params.push(value);
+    };
+    eq('user_id', q.userId);
+    eq('client_id', q.clientId);
+    eq('outcome', q.outcome);
+    eq('username_digest', q.usernameDigest);
+    if (q.since !== undefined) {
+      where.push('s.occurred_at >= ?');
+      params.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push('s.occurred_at <= ?');
+      params.push(q.until);
+    }
+    if (q.orgId !== undefined) {
+      where.push('s.position IN (SELECT o.position FROM sign_in_orgs o WHERE o.org_id = ?)');
+      params.push(q.orgId);
+    }
+    params.push(q.limit);
+    const rows = this.db
+      .prepare<unknown[], Row>(
+        `SELECT s.position, s.record FROM sign_ins s WHERE ${where.join(' AND ')} ORDER BY s.position LIMIT ?`,
+      )
+      .all(...params);
+    const orgs = this.db
+      .prepare<[number], string>('SELECT org_id FROM sign_in_orgs WHERE position = ? ORDER BY org_id')
+      .pluck();
+    return rows.map((row) => ({
+      position: row.position,
+      ...(JSON.parse(row.record) as Omit<NewSignInRecord, 'orgIds'>),
+      orgIds: orgs.all(row.position),
+    }));
+  }
+
+  async purge(occurredBefore: string, orgId?: string): Promise<number> {
+    this.assertOpen();
+    const result =
+      orgId === undefined
+        ? this.db.prepare('DELETE FROM sign_ins WHERE occurred_at < ?').run(occurredBefore)
+        : this.db
+            .prepare(
+              `DELETE FROM sign_ins WHERE occurred_at < ?
+               AND position IN (SELECT o.position FROM sign_in_orgs o WHERE o.org_id = ?)`,
+            )
+            .run(occurredBefore, orgId);
+    return result.changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The sign-in audit store is closed.');
+  }
+}
+
+/**
+ * Opens (creating and migrating if needed) the sign-in audit in `file`. `secure_delete` (as the event log): purged
+ * records are overwritten, not left in free pages.
+ */
+export function openSqliteSignInAuditStore(file: string): SqliteSignInAuditStore {
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
+  try {
+    db.pragma('foreign_keys = ON');
+    db.pragma('secure_delete = ON');
+    applyMigrations(db, SIGN_IN_MIGRATIONS);
+    return new SqliteSignInAuditStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -19,10 +19,18 @@ const login = (username: string, password: string, headers: Record<string, strin
     token: null,
     headers,
   });
-const signIns = async (query: string) => {
-  const res = await app.call('GET', `/api/v1/sign-ins?limit=200&${query}`);
-  expect(res.status).toBe(200);
-  return res.body.items as any[];
+/**
+ * The records matching `query` once at least `atLeast` are there: they are written after each answer is sent (so
+ * that recording costs a login nothing an attacker could time), so they may land a moment after it.
+ */
+const signIns = async (query: string, atLeast = 0) => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await app.call('GET', `/api/v1/sign-ins?limit=200&${query}`);
+    expect(res.status).toBe(200);
+    if (res.body.items.length >= atLeast || Date.now() > deadline) return res.body.items as any[];
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 };
 
 describe('sign-in audit (GET /api/v1/sign-ins)', () => {
@@ -43,7 +51,7 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
       ).status,
     ).toBe(200);
 
-    const records = await signIns(`userId=${user.id}`);
+    const records = await signIns(`userId=${user.id}`, 4);
     const failed = records.find((r) => r.outcome === 'failure');
     expect(failed).toMatchObject({
       kind: 'grant',
@@ -77,7 +85,7 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
   it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {
     const name = `nobody-${Date.now()}@example.test`;
     expect((await login(name, 'whatever password')).status).toBe(400);
-    const found = await signIns(`username=${encodeURIComponent(name.toUpperCase())}`);
+    const found = await signIns(`username=${encodeURIComponent(name.toUpperCase())}`, 1);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({
       outcome: 'failure',

@@ -111,7 +111,10 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const result = await ctx.tokenEndpoint.grant(req.body ?? {}, req.raw.headers.authorization, req.raw.ip);
-      await recordGrant(ctx, req.body ?? {}, result, requestOriginOf(req.raw));
+      // Recorded once the answer is on its way: the lookups and sealing a known account's record costs must not make
+      // its refusal slower than an unknown username's (token-endpoint.ts keeps the two alike: no account probing).
+      const origin = requestOriginOf(req.raw);
+      setImmediate(() => void recordGrant(ctx, req.body ?? {}, result, origin).catch(() => undefined));
       if (result.ok) return { status: 200, body: result.body };
       const headers: Record<string, string> = {};
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);

@@ -150,6 +150,7 @@ async function startOnLockedDir(
     issuer: config.issuer,
     audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
     log,
+    allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
     readiness: async () => {
       const head = await store.headPosition();
       // The log must take a write, not only answer reads: a full disk fails every write while reads work.

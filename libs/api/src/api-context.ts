@@ -58,4 +58,6 @@ export interface ApiContext {
   issuer: string;
   readiness(): Promise<Readiness>;
   log: Logger;
+  /** Webhook targets on private, loopback or link-local addresses are allowed (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
+  allowPrivateWebhookTargets: boolean;
 }

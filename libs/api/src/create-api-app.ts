@@ -18,6 +18,7 @@ import { eventRoutes } from './routes/event-routes';
 import { openApiRoute } from './routes/openapi-route';
 import { orgRoutes } from './routes/org-routes';
 import { clientRoutes } from './routes/client-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { permissionRoutes } from './routes/permission-routes';
 import { roleRoutes } from './routes/role-routes';
 import { orgUserRoutes } from './routes/org-user-routes';
@@ -59,6 +60,7 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...userRoutes,
     ...passwordRoutes,
     ...clientRoutes,
+    ...webhookRoutes,
     ...roleRoutes,
     ...permissionRoutes,
     ...eventRoutes,

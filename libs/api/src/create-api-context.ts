@@ -43,6 +43,8 @@ export interface ApiContextParts {
   hasher: PasswordHasher;
   log: Logger;
   readiness(): Promise<Readiness>;
+  /** IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS: webhook targets on private or loopback addresses are allowed (default false). */
+  allowPrivateWebhookTargets?: boolean;
 }
 
 /** Wires the gateway's services from its ports; shared by the embedded and the distributed composition roots. */
@@ -90,5 +92,6 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     issuer,
     log: parts.log,
     readiness: parts.readiness,
+    allowPrivateWebhookTargets: parts.allowPrivateWebhookTargets === true,
   };
 }

@@ -20,3 +20,5 @@ export * from './role-rules';
 export * from './role-index';
 export * from './password-decisions';
 export * from './role-decisions';
+export * from './webhook-index';
+export * from './webhook-decisions';

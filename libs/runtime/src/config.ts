@@ -49,6 +49,11 @@ export interface ApiSettings {
   logCheckpointSeconds?: number;
   /** IAM_AUDIT_RETENTION_DAYS: how long events keep their request metadata (default 365; 0: for ever). */
   auditRetentionDays?: number;
+  /**
+   * IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhook targets on private, loopback or link-local addresses are
+   * allowed (a receiver on the operator's own network, the tests' local one); refused by default (contract section 10).
+   */
+  webhooksAllowPrivateTargets?: boolean;
 }
 
 /** The embedded profile's process (`npm start`). */
@@ -80,6 +85,7 @@ function apiSpecs() {
     IAM_SIGNING_KEY_ROTATION_DAYS: wholeNumber('IAM_SIGNING_KEY_ROTATION_DAYS', 0, 3650, 90, 'a whole number of days'),
     IAM_LOG_CHECKPOINT_SECONDS: wholeNumber('IAM_LOG_CHECKPOINT_SECONDS', 0, 86_400, 300, 'a whole number of seconds'),
     IAM_AUDIT_RETENTION_DAYS: wholeNumber('IAM_AUDIT_RETENTION_DAYS', 0, 36_500, 365, 'a whole number of days'),
+    IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS: flag('IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS'),
   };
 }
 
@@ -101,13 +107,14 @@ function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSp
     signingKeyRotationDays: env.IAM_SIGNING_KEY_ROTATION_DAYS,
     logCheckpointSeconds: env.IAM_LOG_CHECKPOINT_SECONDS,
     auditRetentionDays: env.IAM_AUDIT_RETENTION_DAYS,
+    webhooksAllowPrivateTargets: env.IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS,
   };
 }
 
 /**
  * Contract section 2: PORT, HOST, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_LOG_LEVEL,
  * IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS;
- * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
+ * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS, IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
  */
 export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const read = validate(env, {

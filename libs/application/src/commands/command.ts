@@ -20,6 +20,14 @@ import type { SetUserPasswordInput } from '../use-cases/set-user-password';
 import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
 import type { UpdateUserInput } from '../use-cases/update-user';
 import type { EraseUserInput } from '../use-cases/erase-user';
+import type {
+  CreateWebhookSubscriptionInput,
+  DeleteWebhookSubscriptionInput,
+  DisableWebhookSubscriptionInput,
+  RequestWebhookReplayInput,
+  RotateWebhookSecretInput,
+  UpdateWebhookSubscriptionInput,
+} from '../use-cases/webhook-subscriptions';
 import { actorOf } from '../auth/principal';
 import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { CommandPrincipal } from './authorize-command';
@@ -63,7 +71,13 @@ export type Command =
   | DeletePermissionInput
   | DefineRoleInput
   | UpdateRoleInput
-  | DeleteRoleInput;
+  | DeleteRoleInput
+  | CreateWebhookSubscriptionInput
+  | UpdateWebhookSubscriptionInput
+  | RotateWebhookSecretInput
+  | RequestWebhookReplayInput
+  | DeleteWebhookSubscriptionInput
+  | DisableWebhookSubscriptionInput;
 
 export type CommandType = Command['type'];
 

@@ -72,6 +72,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'point-in-time',
   'auditor-past',
   'audit-data',
+  'webhooks',
 ];
 
 const embedded = {

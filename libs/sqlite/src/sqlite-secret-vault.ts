@@ -89,9 +89,9 @@ export class SqliteSecretVault implements SecretVault {
     );
     // The current secret becomes the previous one (the older previous one goes), in one statement.
     this.rotateWebhook = db.prepare(
-      `INSERT INTO webhook_secrets (subscription_id, secret, previous_secret, previous_expires_at) VALUES (?1, ?2, NULL, NULL)
+      `INSERT INTO webhook_secrets (subscription_id, secret, previous_secret, previous_expires_at) VALUES (?, ?, NULL, NULL)
        ON CONFLICT (subscription_id) DO UPDATE
-       SET previous_secret = webhook_secrets.secret, previous_expires_at = ?3, secret = excluded.secret`,
+       SET previous_secret = webhook_secrets.secret, previous_expires_at = ?, secret = excluded.secret`,
     );
     this.deleteWebhook = db.prepare('DELETE FROM webhook_secrets WHERE subscription_id = ?');
   }

@@ -21,3 +21,4 @@ export { eventChainConformance, type EventChainHarness } from './event-chain-con
 export { collectOrgIds, ORG_TREE, orgIds, orgReadModelsConformance } from './org-read-models-conformance';
 export { describeIfAvailable, describeWithEnv, isCi, SKIPPED_MARKER, unsetVariables } from './services';
 export { historyQueriesConformance } from './history-queries-conformance';
+export { webhookQueriesConformance } from './webhook-queries-conformance';

@@ -48,6 +48,9 @@ export interface UpdateWebhookSubscriptionCommand {
   expectedVersion?: number;
 }
 
+// eslint-disable-next-line no-control-regex
+const WHITE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
+
 /** The live subscriptions of a state (none when the state has no index). */
 const indexOf = (state: WebhookDecisionState): WebhookIndex => state.webhooks ?? new WebhookIndex();
 
@@ -71,7 +74,7 @@ export function webhookUrl(checks: FieldChecks, path: string, value: unknown): s
   else if (url.username !== '' || url.password !== '' || /^[a-z]+:\/\/[^/?#]*@/i.test(value))
     checks.fail(path, 'must not hold a user name or password');
   else if (value.includes('#')) checks.fail(path, 'must not hold a fragment');
-  else if (/[\s\u0000-\u001f\u007f]/.test(value)) checks.fail(path, 'must not hold white space or control characters');
+  else if (WHITE_OR_CONTROL.test(value)) checks.fail(path, 'must not hold white space or control characters');
   return value;
 }
 

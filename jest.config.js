@@ -74,6 +74,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'audit-data',
   'audit-retention',
   'sign-in-audit',
+  'webhooks',
 ];
 
 const embedded = {

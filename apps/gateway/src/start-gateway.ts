@@ -91,6 +91,7 @@ export async function startGateway(
       audiences: new TokenAudiences(settings.audience, settings.resources),
       hasher: new PasswordHasher(),
       log,
+      allowPrivateWebhookTargets: settings.webhooksAllowPrivateTargets,
       readiness: async () => {
         const checks: Record<string, string> = {};
         const [head, writable, projected, commandService] = await Promise.allSettled([

@@ -71,6 +71,15 @@ beforeAll(async () => {
   await expectCall('DELETE', `/orgs/${a.id}/permissions/catalogue:check`, 204);
   // Erasure (contract section 6): the self-service user's memberships end, then the user is erased.
   await expectCall('DELETE', `/users/${self.id}`, 204);
+  // Webhook subscriptions (contract section 10): created, changed, switched off and on, rotated, replayed, deleted.
+  const hook = await expectCall('POST', `/orgs/${a.id}/webhooks`, 201, {
+    body: { url: 'https://hooks.example.com/catalogue', eventTypes: ['OrgCreated'] },
+  });
+  await expectCall('PATCH', `/webhooks/${hook.id}`, 200, { body: { description: 'changed', enabled: false } });
+  await expectCall('PATCH', `/webhooks/${hook.id}`, 200, { body: { enabled: true } });
+  await expectCall('POST', `/webhooks/${hook.id}/secret/rotate`, 200);
+  await expectCall('POST', `/webhooks/${hook.id}/replay`, 202, { body: { fromPosition: 1 } });
+  await expectCall('DELETE', `/webhooks/${hook.id}`, 204);
 
   let cursor: string | null = null;
   do {

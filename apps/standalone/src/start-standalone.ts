@@ -154,6 +154,7 @@ async function startOnLockedDir(
     signInAuditStore,
     audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
     log,
+    allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
     readiness: async () => {
       const head = await store.headPosition();
       // The log must take a write, not only answer reads: a full disk fails every write while reads work.

@@ -63,4 +63,6 @@ export interface ApiContext {
   auditRetentionDays?: number;
   readiness(): Promise<Readiness>;
   log: Logger;
+  /** Webhook targets on private, loopback or link-local addresses are allowed (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
+  allowPrivateWebhookTargets: boolean;
 }

@@ -20,6 +20,7 @@ import { orgRoutes } from './routes/org-routes';
 import { auditRetentionRoutes } from './routes/audit-retention-routes';
 import { signInRoutes } from './routes/sign-in-routes';
 import { clientRoutes } from './routes/client-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { permissionRoutes } from './routes/permission-routes';
 import { roleRoutes } from './routes/role-routes';
 import { orgUserRoutes } from './routes/org-user-routes';
@@ -61,6 +62,7 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...userRoutes,
     ...passwordRoutes,
     ...clientRoutes,
+    ...webhookRoutes,
     ...roleRoutes,
     ...permissionRoutes,
     ...eventRoutes,

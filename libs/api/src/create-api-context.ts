@@ -49,6 +49,8 @@ export interface ApiContextParts {
   hasher: PasswordHasher;
   log: Logger;
   readiness(): Promise<Readiness>;
+  /** IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS: webhook targets on private or loopback addresses are allowed (default false). */
+  allowPrivateWebhookTargets?: boolean;
 }
 
 /** Wires the gateway's services from its ports; shared by the embedded and the distributed composition roots. */
@@ -106,5 +108,6 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
       : undefined,
     log: parts.log,
     readiness: parts.readiness,
+    allowPrivateWebhookTargets: parts.allowPrivateWebhookTargets === true,
   };
 }

@@ -20,6 +20,8 @@ const STATUS: Record<IamErrorCode, [number, string]> = {
   IAM_ERR_ALREADY_MEMBER: [409, 'Already a member'],
   IAM_ERR_DEFINITION_IN_USE: [409, 'A role or application permission is in use'],
   IAM_ERR_CURRENT_PASSWORD_INVALID: [403, 'The current password is incorrect'],
+  IAM_ERR_WEBHOOK_TARGET: [400, 'Webhook target not allowed'],
+  IAM_ERR_WEBHOOK_LIMIT: [409, 'Too many webhook subscriptions'],
   IAM_ERR_VERSION_CONFLICT: [409, 'Concurrent modification'],
   IAM_ERR_PRECONDITION_FAILED: [412, BINDER.IAM_ERR_PRECONDITION_FAILED],
   IAM_ERR_IDEMPOTENCY_KEY_REUSED: [409, 'Idempotency key reused with another request'],

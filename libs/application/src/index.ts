@@ -68,3 +68,5 @@ export * from './history/org-as-of';
 export * from './history/rfc3339';
 export * from './history/access-at';
 export * from './history/past-subtree-page';
+export * from './webhooks/target-address';
+export * from './use-cases/webhook-subscriptions';

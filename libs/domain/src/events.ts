@@ -195,6 +195,56 @@ export interface UserErasedData {
   userId: string;
 }
 
+/**
+ * A webhook subscription created (issue 14 item 6, contract section 10): deliveries of the events of `orgId`'s
+ * subtree whose type is one of `eventTypes` (empty: every type) to `url`. Its signing secret is not here: only
+ * the vault holds it.
+ */
+export interface WebhookSubscriptionCreatedData {
+  subscriptionId: string;
+  orgId: string;
+  url: string;
+  eventTypes: string[];
+  description: string;
+}
+
+/** A webhook subscription's whole new target and filter (PATCH): every field as it now stands. */
+export type WebhookSubscriptionUpdatedData = WebhookSubscriptionCreatedData;
+
+/** A new signing secret (in the vault, never here); the previous one keeps signing until `previousSecretExpiresAt`. */
+export interface WebhookSecretRotatedData {
+  subscriptionId: string;
+  orgId: string;
+  /** ISO 8601. */
+  previousSecretExpiresAt: string;
+}
+
+/** Deliveries stop: by the owner (`disabled by <actor>`) or by the dispatcher after repeated failures. */
+export interface WebhookSubscriptionDisabledData {
+  subscriptionId: string;
+  orgId: string;
+  reason: string;
+}
+
+/** Deliveries resume from where they stopped. */
+export interface WebhookSubscriptionEnabledData {
+  subscriptionId: string;
+  orgId: string;
+}
+
+/** Deliver again every matching event from log position `fromPosition` (inclusive). */
+export interface WebhookReplayRequestedData {
+  subscriptionId: string;
+  orgId: string;
+  fromPosition: number;
+}
+
+/** A webhook subscription ended (by its owner, or before its organization is deleted); its secrets go with it. */
+export interface WebhookSubscriptionDeletedData {
+  subscriptionId: string;
+  orgId: string;
+}
+
 export interface EventDataByType {
   OrgCreated: OrgCreatedData;
   OrgUpdated: OrgUpdatedData;
@@ -221,6 +271,13 @@ export interface EventDataByType {
   RoleDefined: RoleDefinedData;
   RoleUpdated: RoleUpdatedData;
   RoleDeleted: RoleDeletedData;
+  WebhookSubscriptionCreated: WebhookSubscriptionCreatedData;
+  WebhookSubscriptionUpdated: WebhookSubscriptionUpdatedData;
+  WebhookSecretRotated: WebhookSecretRotatedData;
+  WebhookSubscriptionDisabled: WebhookSubscriptionDisabledData;
+  WebhookSubscriptionEnabled: WebhookSubscriptionEnabledData;
+  WebhookReplayRequested: WebhookReplayRequestedData;
+  WebhookSubscriptionDeleted: WebhookSubscriptionDeletedData;
 }
 
 export type DomainEventType = keyof EventDataByType;
@@ -302,3 +359,5 @@ export const clientStreamId = (clientCredentialId: string): string => `client-${
 /** Streams of custom role definitions (`role-role_<ulid>`) and of application permissions (`permission-<orgId>-<name>`). */
 export const roleStreamId = (roleId: string): string => `role-${roleId}`;
 export const applicationPermissionStreamId = (orgId: string, name: string): string => `permission-${orgId}-${name}`;
+/** Streams of webhook subscriptions: `webhook-whk_<ulid>`. */
+export const webhookStreamId = (subscriptionId: string): string => `webhook-${subscriptionId}`;

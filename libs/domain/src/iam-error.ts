@@ -18,6 +18,10 @@ export type IamErrorCode =
   | 'IAM_ERR_DEFINITION_IN_USE'
   /** A password change named a current password that is not the user's (403: the re-authentication failed). */
   | 'IAM_ERR_CURRENT_PASSWORD_INVALID'
+  /** A webhook target on a private, loopback or link-local address, which the operator has not allowed (400). */
+  | 'IAM_ERR_WEBHOOK_TARGET'
+  /** An organization already has the most webhook subscriptions it may have (409). */
+  | 'IAM_ERR_WEBHOOK_LIMIT'
   | 'IAM_ERR_VERSION_CONFLICT'
   | 'IAM_ERR_PRECONDITION_FAILED'
   | 'IAM_ERR_IDEMPOTENCY_KEY_REUSED'

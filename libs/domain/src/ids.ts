@@ -59,7 +59,13 @@ export function idTime(id: string): number | undefined {
  * The prefix of each kind of id a command names: the stream ids of organizations, users and client
  * credentials (`cli_` client_ids are minted by the command service and never named by a caller).
  */
-export const ID_PREFIXES = { org: 'org', user: 'usr', clientCredential: 'cc', role: 'role' } as const;
+export const ID_PREFIXES = {
+  org: 'org',
+  user: 'usr',
+  clientCredential: 'cc',
+  role: 'role',
+  webhook: 'whk',
+} as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
 
@@ -70,6 +76,7 @@ const GRAMMARS: Record<IdKind, RegExp> = {
   user: new RegExp(`^${ID_PREFIXES.user}_${ULID_BODY}$`),
   clientCredential: new RegExp(`^${ID_PREFIXES.clientCredential}_${ULID_BODY}$`),
   role: new RegExp(`^${ID_PREFIXES.role}_${ULID_BODY}$`),
+  webhook: new RegExp(`^${ID_PREFIXES.webhook}_${ULID_BODY}$`),
 };
 
 /**

@@ -21,3 +21,5 @@ export * from './role-index';
 export * from './password-decisions';
 export * from './role-decisions';
 export * from './audit-retention';
+export * from './webhook-index';
+export * from './webhook-decisions';

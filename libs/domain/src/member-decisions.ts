@@ -8,6 +8,7 @@ import type { OrgTree } from './org-tree';
 import { PERMISSIONS, type Permission } from './permissions';
 import { BUILT_IN_ROLE_CATALOG, type RoleCatalog } from './roles';
 import type { UserDirectory } from './user-directory';
+import type { WebhookIndex } from './webhook-index';
 
 /** What the user, membership and client deciders read. */
 export interface IdentityState {
@@ -16,6 +17,8 @@ export interface IdentityState {
   memberships: MembershipIndex;
   /** The role definitions memberships may name; the built-in catalog when absent (no organization defines roles yet). */
   roles?: RoleCatalog;
+  /** The live webhook subscriptions (issue 14 item 6); none when absent. */
+  webhooks?: WebhookIndex;
 }
 
 export interface AddUserToOrgCommand {

@@ -257,6 +257,13 @@ export class MembershipIndex {
       case 'RoleDefined':
       case 'RoleUpdated':
       case 'RoleDeleted':
+      case 'WebhookSubscriptionCreated':
+      case 'WebhookSubscriptionUpdated':
+      case 'WebhookSecretRotated':
+      case 'WebhookSubscriptionDisabled':
+      case 'WebhookSubscriptionEnabled':
+      case 'WebhookReplayRequested':
+      case 'WebhookSubscriptionDeleted':
         return;
       default:
         return unhandledEventType(event);

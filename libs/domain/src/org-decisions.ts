@@ -6,6 +6,8 @@ import { checkOrgFields } from './org-rules';
 import { checkPrecondition } from './precondition';
 import { definitionsEndingWith } from './role-decisions';
 import type { RoleIndex } from './role-index';
+import { webhooksEndingWith } from './webhook-decisions';
+import type { WebhookIndex } from './webhook-index';
 import { MAX_ORG_DEPTH, nameKey, type OrgNode, type OrgTree } from './org-tree';
 
 /**
@@ -94,14 +96,15 @@ export function decideReplaceOrg(tree: OrgTree, cmd: ReplaceOrgCommand): DomainE
 
 /**
  * A delete removes the subtree leaf first, so that every OrgDeleted removes a leaf; each organization's
- * memberships and client credentials end, as events of their own, then the custom roles and application
- * permissions defined on it (`roles`), before the organization itself.
+ * memberships and client credentials end, as events of their own, then its webhook subscriptions (`webhooks`),
+ * then the custom roles and application permissions defined on it (`roles`), before the organization itself.
  */
 export function decideDeleteOrg(
   tree: OrgTree,
   cmd: DeleteOrgCommand,
   memberships?: MembershipIndex,
   roles?: RoleIndex,
+  webhooks?: WebhookIndex,
 ): DomainEvent[] {
   const org = mustExist(tree, cmd.orgId);
   checkVersion(org, cmd.expectedVersion);
@@ -126,6 +129,8 @@ export function decideDeleteOrg(
         data: { clientCredentialId, clientId: client.clientId, orgId: id },
       });
     }
+    // Its webhook subscriptions (contract section 10): none outlives its organization.
+    events.push(...webhooksEndingWith(webhooks, id));
     // Then the role and application-permission definitions made on it (contract section 4.1).
     if (roles) events.push(...definitionsEndingWith(roles, id));
     events.push({

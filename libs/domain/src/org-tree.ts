@@ -212,6 +212,13 @@ export class OrgTree {
       case 'RoleDefined':
       case 'RoleUpdated':
       case 'RoleDeleted':
+      case 'WebhookSubscriptionCreated':
+      case 'WebhookSubscriptionUpdated':
+      case 'WebhookSecretRotated':
+      case 'WebhookSubscriptionDisabled':
+      case 'WebhookSubscriptionEnabled':
+      case 'WebhookReplayRequested':
+      case 'WebhookSubscriptionDeleted':
         return;
       default:
         return unhandledEventType(event);

@@ -157,6 +157,13 @@ export class UserDirectory {
       case 'RoleDefined':
       case 'RoleUpdated':
       case 'RoleDeleted':
+      case 'WebhookSubscriptionCreated':
+      case 'WebhookSubscriptionUpdated':
+      case 'WebhookSecretRotated':
+      case 'WebhookSubscriptionDisabled':
+      case 'WebhookSubscriptionEnabled':
+      case 'WebhookReplayRequested':
+      case 'WebhookSubscriptionDeleted':
         return;
       default:
         return unhandledEventType(event);

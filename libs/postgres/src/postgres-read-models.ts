@@ -7,6 +7,7 @@ import { PostgresOrgQueries } from './postgres-org-queries';
 import { PostgresHistoryQueries } from './postgres-history-queries';
 import { PostgresRoleQueries } from './postgres-role-queries';
 import { PostgresUserQueries } from './postgres-user-queries';
+import { PostgresWebhookQueries } from './postgres-webhook-subscriptions';
 import { ReadModelProjection } from './read-model-projection';
 import {
   CHECKPOINT_NAME,
@@ -43,6 +44,7 @@ export class PostgresReadModels implements ReadModels {
   readonly roles: PostgresRoleQueries;
   readonly history: PostgresHistoryQueries;
   readonly clients: PostgresClientQueries;
+  readonly webhooks: PostgresWebhookQueries;
   /** The NOTIFY channel of this schema's checkpoint. */
   readonly channel: string;
   private readonly sql: ReadModelSql;
@@ -68,6 +70,7 @@ export class PostgresReadModels implements ReadModels {
     this.search = new PostgresAccessSearchQueries(pool, this.sql);
     this.roles = new PostgresRoleQueries(pool, this.sql);
     this.history = new PostgresHistoryQueries(pool, this.sql);
+    this.webhooks = new PostgresWebhookQueries(pool, this.sql);
     this.projection = new ReadModelProjection(this.sql);
     const checkpoint = this.sql.table('checkpoint');
     this.getCheckpoint = `SELECT position FROM ${checkpoint} WHERE name = $1`;

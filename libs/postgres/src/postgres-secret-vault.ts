@@ -1,4 +1,4 @@
-import type { SecretVault } from '@arbor/application';
+import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Pool } from 'pg';
 import { openPoolWithMigrations, quoteSchema, type MigrationPlan } from './schema-migrations';
 
@@ -18,11 +18,20 @@ const vaultMigrations: MigrationPlan = {
   CREATE TABLE IF NOT EXISTS ${s}.secret_password_hashes (user_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS ${s}.secret_client_secret_hashes (client_credential_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
 `,
+    // Webhook signing secrets (issue 14 item 6): the current one, and the one a rotation replaced until it expires.
+    (s) => `
+  CREATE TABLE IF NOT EXISTS ${s}.secret_webhook_secrets (
+    subscription_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_expires_at TIMESTAMPTZ
+  );
+`,
   ],
 };
 
 /**
- * Data keys, password hashes and client secret hashes in PostgreSQL, in tables of their own
+ * Data keys, password hashes, client secret hashes and webhook signing secrets in PostgreSQL, in tables of their own
  * (`secret_*`) that only the service's role should be granted.
  *
  * Deletion: unlike the SQLite vault (`secure_delete` + WAL truncation), PostgreSQL keeps a deleted row's
@@ -32,7 +41,7 @@ const vaultMigrations: MigrationPlan = {
  */
 export class PostgresSecretVault implements SecretVault {
   private closed = false;
-  private readonly t: { keys: string; passwords: string; clients: string };
+  private readonly t: { keys: string; passwords: string; clients: string; webhooks: string };
 
   constructor(
     private readonly pool: Pool,
@@ -43,6 +52,7 @@ export class PostgresSecretVault implements SecretVault {
       keys: `${s}.secret_data_keys`,
       passwords: `${s}.secret_password_hashes`,
       clients: `${s}.secret_client_secret_hashes`,
+      webhooks: `${s}.secret_webhook_secrets`,
     };
   }
 
@@ -129,6 +139,45 @@ export class PostgresSecretVault implements SecretVault {
   async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
     this.assertOpen();
     await this.pool.query(`DELETE FROM ${this.t.clients} WHERE client_credential_id = $1`, [clientCredentialId]);
+  }
+
+  async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
+    this.assertOpen();
+    // A rotation keeps the current secret as the previous one (the older previous one goes), in one statement.
+    await this.pool.query(
+      previousExpiresAt === null
+        ? `INSERT INTO ${this.t.webhooks} (subscription_id, secret) VALUES ($1, $2)
+           ON CONFLICT (subscription_id) DO UPDATE
+           SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL`
+        : `INSERT INTO ${this.t.webhooks} AS w (subscription_id, secret) VALUES ($1, $2)
+           ON CONFLICT (subscription_id) DO UPDATE
+           SET previous_secret = w.secret, previous_expires_at = $3::timestamptz, secret = excluded.secret`,
+      previousExpiresAt === null ? [subscriptionId, secret] : [subscriptionId, secret, previousExpiresAt],
+    );
+  }
+
+  /** The current secret, then the previous one while it has not expired (compared with the database's clock). */
+  async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ secret: string; previous_secret: string | null; expires_at: Date | null }>(
+      `SELECT secret,
+              CASE WHEN previous_expires_at > now() THEN previous_secret END AS previous_secret,
+              CASE WHEN previous_expires_at > now() THEN previous_expires_at END AS expires_at
+       FROM ${this.t.webhooks} WHERE subscription_id = $1`,
+      [subscriptionId],
+    );
+    const row = rows[0];
+    if (!row) return [];
+    const previous =
+      row.previous_secret !== null && row.expires_at !== null
+        ? [{ secret: row.previous_secret, expiresAt: row.expires_at.toISOString() }]
+        : [];
+    return [{ secret: row.secret, expiresAt: null }, ...previous];
+  }
+
+  async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
+    this.assertOpen();
+    await this.pool.query(`DELETE FROM ${this.t.webhooks} WHERE subscription_id = $1`, [subscriptionId]);
   }
 
   async close(): Promise<void> {

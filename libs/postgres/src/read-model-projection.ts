@@ -13,11 +13,13 @@ import {
   type ReadModelEngine,
   type UserStatusChange,
   type VersionedRow,
+  type WebhookSubscriptionView,
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { PoolClient } from 'pg';
 import { projectionStatements, type ProjectionStatements } from './read-model-statements';
 import type { ReadModelSql } from './read-models-schema';
+import { webhookRow, webhookStatements, webhookValues } from './postgres-webhook-subscriptions';
 import { endOrgVersionsStatement, versionStatements, versionValues } from './version-statements';
 
 /**
@@ -204,6 +206,18 @@ class PostgresReadModelEngine implements ReadModelEngine {
 
   async endOrgVersions(orgId: string, position: number): Promise<void> {
     await this.run(endOrgVersionsStatement(this.sql), [position, orgId]);
+  }
+
+  webhookSubscription(subscriptionId: string): Promise<WebhookSubscriptionView | undefined> {
+    return webhookRow(this.sql, this.db, subscriptionId);
+  }
+
+  async putWebhookSubscription(row: WebhookSubscriptionView): Promise<void> {
+    await this.run(webhookStatements(this.sql).put, webhookValues(row));
+  }
+
+  async deleteWebhookSubscription(subscriptionId: string): Promise<void> {
+    await this.run(webhookStatements(this.sql).delete, [subscriptionId]);
   }
 
   private async run(text: string, values: unknown[]): Promise<void> {

@@ -60,7 +60,8 @@ export function projectionStatements(sql: ReadModelSql) {
       WITH org AS (DELETE FROM ${orgs} WHERE id = $1)
       DELETE FROM ${closure} WHERE descendant_id = $1 OR ancestor_id = $1`,
     deleteOrgAccess: `
-      WITH m AS (DELETE FROM ${memberships} WHERE org_id = $1)
+      WITH m AS (DELETE FROM ${memberships} WHERE org_id = $1),
+      w AS (DELETE FROM ${sql.table('webhook_subscriptions')} WHERE org_id = $1)
       DELETE FROM ${clients} WHERE org_id = $1`,
     insertUser: `
       INSERT INTO ${users}

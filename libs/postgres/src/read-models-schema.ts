@@ -215,6 +215,26 @@ const READ_MODEL_MIGRATIONS: MigrationPlan['migrations'] = [
     PRIMARY KEY (org_id, name, valid_from)
   );
   `,
+  // Migration "webhook-subscriptions" (issue 14 item 6), as the SQLite adapter's: one row per subscription not
+  // deleted. No webhook event was written before it, so no rebuild is needed.
+  (s) => `
+  CREATE TABLE IF NOT EXISTS ${s}.webhook_subscriptions (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    org_id TEXT COLLATE "C" NOT NULL,
+    url TEXT NOT NULL,
+    event_types JSONB NOT NULL,
+    description TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    disabled_reason TEXT,
+    created_position BIGINT NOT NULL,
+    replay_from BIGINT,
+    replay_requested_at BIGINT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS webhook_subscriptions_org ON ${s}.webhook_subscriptions (org_id, id);
+  `,
 ];
 
 /** The tables `reset` empties, the checkpoint first (its row lock serialises a reset with `apply`). */
@@ -233,6 +253,7 @@ export const READ_MODEL_TABLES = [
   'client_versions',
   'role_versions',
   'application_permission_versions',
+  'webhook_subscriptions',
 ] as const;
 
 /** The checkpoint row of the projector: one per schema, locked by every `apply`. */

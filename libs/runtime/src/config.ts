@@ -55,6 +55,11 @@ export interface ApiSettings {
    * default 10000). Read where the dispatcher runs: the embedded process and command services.
    */
   webhookDispatch?: { retryBaseMs: number; maxFailures: number; timeoutMs: number };
+  /**
+   * IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhook targets on private, loopback or link-local addresses are
+   * allowed (a receiver on the operator's own network, the tests' local one); refused by default (contract section 10).
+   */
+  webhooksAllowPrivateTargets?: boolean;
 }
 
 /** The embedded profile's process (`npm start`). */
@@ -89,6 +94,7 @@ function apiSpecs() {
     IAM_WEBHOOK_RETRY_BASE_MS: wholeNumber('IAM_WEBHOOK_RETRY_BASE_MS', 10, 3_600_000, 5_000, 'milliseconds'),
     IAM_WEBHOOK_MAX_FAILURES: wholeNumber('IAM_WEBHOOK_MAX_FAILURES', 1, 1_000, 20, 'a whole number of attempts'),
     IAM_WEBHOOK_TIMEOUT_MS: wholeNumber('IAM_WEBHOOK_TIMEOUT_MS', 100, 60_000, 10_000, 'milliseconds'),
+    IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS: flag('IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS'),
   };
 }
 
@@ -115,13 +121,14 @@ function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSp
       maxFailures: env.IAM_WEBHOOK_MAX_FAILURES,
       timeoutMs: env.IAM_WEBHOOK_TIMEOUT_MS,
     },
+    webhooksAllowPrivateTargets: env.IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS,
   };
 }
 
 /**
  * Contract section 2: PORT, HOST, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_LOG_LEVEL,
  * IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS;
- * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
+ * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS, IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
  */
 export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const read = validate(env, {

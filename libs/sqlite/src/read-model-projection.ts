@@ -13,11 +13,13 @@ import {
   type SyncReadModelEngine,
   type UserStatusChange,
   type VersionedRow,
+  type WebhookSubscriptionView,
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import type { SqliteDatabase } from './open-sqlite-database';
 import { prepareProjectionStatements, type ProjectionStatements } from './read-model-statements';
 import { VersionStatements } from './version-statements';
+import { SqliteWebhookRows } from './sqlite-webhook-subscriptions';
 
 /**
  * The SQLite engine of the shared read-model projection (`projectEventSync` in @arbor/application decides
@@ -27,10 +29,12 @@ import { VersionStatements } from './version-statements';
 export class ReadModelProjection implements SyncReadModelEngine {
   private readonly s: ProjectionStatements;
   private readonly versions: VersionStatements;
+  private readonly webhooks: SqliteWebhookRows;
 
   constructor(db: SqliteDatabase) {
     this.s = prepareProjectionStatements(db);
     this.versions = new VersionStatements(db);
+    this.webhooks = new SqliteWebhookRows(db);
   }
 
   /** Applies one event; unknown types are ignored (the caller still advances the checkpoint). */
@@ -97,6 +101,7 @@ export class ReadModelProjection implements SyncReadModelEngine {
   deleteOrgAccess(orgId: string): void {
     this.s.deleteOrgMemberships.run(orgId);
     this.s.deleteOrgClients.run(orgId);
+    this.webhooks.removeOfOrg.run(orgId);
   }
 
   insertUser(u: NewUserRow): void {
@@ -211,6 +216,18 @@ export class ReadModelProjection implements SyncReadModelEngine {
 
   setRoleCatalogPosition(position: number): void {
     this.s.setCatalogPosition.run(position);
+  }
+
+  webhookSubscription(subscriptionId: string): WebhookSubscriptionView | undefined {
+    return this.webhooks.get(subscriptionId);
+  }
+
+  putWebhookSubscription(row: WebhookSubscriptionView): void {
+    this.webhooks.upsert(row);
+  }
+
+  deleteWebhookSubscription(subscriptionId: string): void {
+    this.webhooks.delete(subscriptionId);
   }
 
   recordVersion(row: VersionedRow, position: number): void {

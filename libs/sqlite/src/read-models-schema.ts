@@ -268,4 +268,24 @@ export const READ_MODELS_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (org_id, name, valid_from)
   ) WITHOUT ROWID;
   `,
+  // "webhook-subscriptions" (issue 14 item 6): one row per subscription not deleted. No event of a webhook was
+  // written before this migration, so no rebuild is needed. `webhook_subscriptions_org` serves an organization's list.
+  `
+  CREATE TABLE webhook_subscriptions (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    event_types TEXT NOT NULL,
+    description TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    disabled_reason TEXT,
+    created_position INTEGER NOT NULL,
+    replay_from INTEGER,
+    replay_requested_at INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX webhook_subscriptions_org ON webhook_subscriptions (org_id, id);
+  `,
 ];

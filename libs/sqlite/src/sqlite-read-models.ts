@@ -12,6 +12,7 @@ import { SqliteOrgQueries } from './sqlite-org-queries';
 import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 import { SqliteHistoryQueries } from './sqlite-history-queries';
+import { SqliteWebhookQueries } from './sqlite-webhook-subscriptions';
 
 const CHECKPOINT_NAME = 'read-models';
 
@@ -30,6 +31,7 @@ export class SqliteReadModels implements ReadModels {
   readonly roles: SqliteRoleQueries;
   readonly clients: SqliteClientQueries;
   readonly history: SqliteHistoryQueries;
+  readonly webhooks: SqliteWebhookQueries;
   private readonly getCheckpoint: Statement<[string], number>;
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
   private readonly resetAll: Transaction<() => void>;
@@ -51,6 +53,7 @@ export class SqliteReadModels implements ReadModels {
     this.search = new SqliteAccessSearchQueries(db);
     this.roles = new SqliteRoleQueries(db);
     this.history = new SqliteHistoryQueries(db);
+    this.webhooks = new SqliteWebhookQueries(db);
     const setCheckpoint = db.prepare<[string, number]>(
       `INSERT INTO checkpoint (name, position) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
@@ -85,6 +88,7 @@ export class SqliteReadModels implements ReadModels {
       'client_versions',
       'role_versions',
       'application_permission_versions',
+      'webhook_subscriptions',
       'checkpoint',
     ];
     const wipe = tables.map((table) => db.prepare(`DELETE FROM ${table}`));

@@ -1,4 +1,4 @@
-import type { SecretVault } from '@arbor/application';
+import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
@@ -11,10 +11,25 @@ const VAULT_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE client_secrets (client_credential_id TEXT PRIMARY KEY, hash TEXT NOT NULL);
   `,
+  // Webhook signing secrets (issue 14 item 6): the current one, and the one a rotation replaced until it expires.
+  `
+  CREATE TABLE webhook_secrets (
+    subscription_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_expires_at TEXT
+  );
+  `,
 ];
 
+interface WebhookSecretRow {
+  secret: string;
+  previous_secret: string | null;
+  previous_expires_at: string | null;
+}
+
 /**
- * Data keys, password hashes and client secret hashes in their own SQLite file, readable by the owner
+ * Data keys, password hashes, client secret hashes and webhook signing secrets in their own SQLite file, readable by the owner
  * only. `secure_delete` overwrites deleted content in the database pages, and destroying a key or deleting
  * a client secret hash also truncates the WAL, whose older frames would otherwise still hold the deleted
  * bytes until the next checkpoint reuses them. (What the file
@@ -31,6 +46,10 @@ export class SqliteSecretVault implements SecretVault {
   private readonly upsertClientHash: Statement<[string, string]>;
   private readonly deleteClientHash: Statement<[string]>;
   private readonly selectKeys: Statement<[string], { subject_id: string; key: Buffer }>;
+  private readonly selectWebhook: Statement<[string], WebhookSecretRow>;
+  private readonly createWebhook: Statement<[string, string]>;
+  private readonly rotateWebhook: Statement<[string, string, string]>;
+  private readonly deleteWebhook: Statement<[string]>;
   private closed = false;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -60,6 +79,21 @@ export class SqliteSecretVault implements SecretVault {
        ON CONFLICT (client_credential_id) DO UPDATE SET hash = excluded.hash`,
     );
     this.deleteClientHash = db.prepare('DELETE FROM client_secrets WHERE client_credential_id = ?');
+    this.selectWebhook = db.prepare<[string], WebhookSecretRow>(
+      'SELECT secret, previous_secret, previous_expires_at FROM webhook_secrets WHERE subscription_id = ?',
+    );
+    this.createWebhook = db.prepare(
+      `INSERT INTO webhook_secrets (subscription_id, secret, previous_secret, previous_expires_at) VALUES (?, ?, NULL, NULL)
+       ON CONFLICT (subscription_id) DO UPDATE
+       SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL`,
+    );
+    // The current secret becomes the previous one (the older previous one goes), in one statement.
+    this.rotateWebhook = db.prepare(
+      `INSERT INTO webhook_secrets (subscription_id, secret, previous_secret, previous_expires_at) VALUES (?, ?, NULL, NULL)
+       ON CONFLICT (subscription_id) DO UPDATE
+       SET previous_secret = webhook_secrets.secret, previous_expires_at = ?, secret = excluded.secret`,
+    );
+    this.deleteWebhook = db.prepare('DELETE FROM webhook_secrets WHERE subscription_id = ?');
   }
 
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
@@ -115,6 +149,27 @@ export class SqliteSecretVault implements SecretVault {
     if (this.deleteClientHash.run(clientCredentialId).changes > 0) this.truncateWal();
   }
 
+  async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
+    this.assertOpen();
+    if (previousExpiresAt === null) this.createWebhook.run(subscriptionId, secret);
+    else {
+      this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt);
+      // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
+      this.truncateWal();
+    }
+  }
+
+  async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {
+    this.assertOpen();
+    return webhookSecretsOf(this.selectWebhook.get(subscriptionId));
+  }
+
+  /** A deleted subscription's secrets must not linger: the same discipline as a destroyed key. */
+  async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
+    this.assertOpen();
+    if (this.deleteWebhook.run(subscriptionId).changes > 0) this.truncateWal();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -129,6 +184,16 @@ export class SqliteSecretVault implements SecretVault {
   private assertOpen(): void {
     if (this.closed) throw new Error('The secret vault is closed.');
   }
+}
+
+/** The current secret, then the previous one while it has not expired (WebhookSecrets.getWebhookSecrets). */
+function webhookSecretsOf(row: WebhookSecretRow | undefined, now = Date.now()): WebhookSecret[] {
+  if (!row) return [];
+  const previous =
+    row.previous_secret !== null && row.previous_expires_at !== null && Date.parse(row.previous_expires_at) > now
+      ? [{ secret: row.previous_secret, expiresAt: row.previous_expires_at }]
+      : [];
+  return [{ secret: row.secret, expiresAt: null }, ...previous];
 }
 
 /**

@@ -26,3 +26,4 @@ export {
   webhookDeliveryStoreConformance,
   type WebhookDeliveryStoreHarness,
 } from './webhook-delivery-store-conformance';
+export { webhookQueriesConformance } from './webhook-queries-conformance';

@@ -122,4 +122,8 @@ export class Log {
   permissionDeleted(orgId: string, name: string): ProjectableEvent {
     return this.event('ApplicationPermissionDeleted', `permission-${orgId}-${name}`, { orgId, name });
   }
+  /** A webhook subscription's event (stream `webhook-<id>`), with `subscriptionId` and `orgId` and the rest of its data. */
+  webhook(type: string, subscriptionId: string, orgId: string, data: Record<string, unknown> = {}): ProjectableEvent {
+    return this.event(type, `webhook-${subscriptionId}`, { subscriptionId, orgId, ...data });
+  }
 }

@@ -91,6 +91,30 @@ export function secretVaultConformance(harness: SecretVaultHarness): void {
     expect(await vault.getClientSecretHash('c2')).toBe('hash-3');
   });
 
+  it('stores, rotates and deletes webhook signing secrets: the previous one signs until it expires', async () => {
+    const later = new Date(Date.now() + 24 * 3600_000).toISOString();
+    const past = new Date(Date.now() - 1000).toISOString();
+    expect(await vault.getWebhookSecrets('w1')).toEqual([]);
+    await vault.setWebhookSecret('w1', 'whsec_one', null);
+    await vault.setWebhookSecret('w2', 'whsec_other', null);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_one', expiresAt: null }]);
+    await vault.setWebhookSecret('w1', 'whsec_two', later);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([
+      { secret: 'whsec_two', expiresAt: null },
+      { secret: 'whsec_one', expiresAt: later },
+    ]);
+    await vault.close();
+    vault = await harness.reopen();
+    expect((await vault.getWebhookSecrets('w1')).map((s) => s.secret)).toEqual(['whsec_two', 'whsec_one']);
+    // A second rotation drops the oldest; an expired previous secret is not returned.
+    await vault.setWebhookSecret('w1', 'whsec_three', past);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_three', expiresAt: null }]);
+    await vault.deleteWebhookSecrets('w1');
+    await vault.deleteWebhookSecrets('missing');
+    expect(await vault.getWebhookSecrets('w1')).toEqual([]);
+    expect(await vault.getWebhookSecrets('w2')).toEqual([{ secret: 'whsec_other', expiresAt: null }]);
+  });
+
   it('refuses calls once closed', async () => {
     await vault.close();
     await expect(vault.getDataKey('s1')).rejects.toThrow('closed');

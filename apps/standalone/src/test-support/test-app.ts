@@ -51,7 +51,14 @@ export interface CallResult {
  * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
  */
 export async function startTestApp(
-  options: { dataDir?: string; trustedProxies?: string[]; corsOrigins?: string[]; logCheckpointSeconds?: number } = {},
+  options: {
+    dataDir?: string;
+    trustedProxies?: string[];
+    corsOrigins?: string[];
+    logCheckpointSeconds?: number;
+    /** IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhook targets on loopback and private addresses are allowed. */
+    allowPrivateWebhookTargets?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   if (isDistributedRun()) {
@@ -61,6 +68,7 @@ export async function startTestApp(
     if (options.corsOrigins) env.IAM_CORS_ORIGINS = options.corsOrigins.join(',');
     if (options.logCheckpointSeconds !== undefined)
       env.IAM_LOG_CHECKPOINT_SECONDS = String(options.logCheckpointSeconds);
+    if (options.allowPrivateWebhookTargets) env.IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS = 'true';
     const stack = await startDistributedStack({
       dataDir,
       adminEmail: ADMIN_EMAIL,
@@ -86,6 +94,7 @@ export async function startTestApp(
       trustedProxies: options.trustedProxies,
       corsOrigins: options.corsOrigins,
       logCheckpointSeconds: options.logCheckpointSeconds,
+      webhooksAllowPrivateTargets: options.allowPrivateWebhookTargets,
     },
     jsonLogger({}, 'silent'),
   );

@@ -39,6 +39,11 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
    * command model, one request's memo) must say, and none silently grants owners fewer permissions.
    */
   applicationPermissionsAt(orgId: string): Promise<string[]>;
+  /**
+   * The organization of a webhook subscription, or undefined when it does not exist (issue 14 item 6). Optional:
+   * the command model answers it for the webhook commands; the gateway reads the subscriptions itself.
+   */
+  webhookOrg?(subscriptionId: string): Promise<string | undefined>;
 }
 
 /** The gateway's facts: the read models, which every query reads anyway. */

@@ -456,6 +456,26 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
   }
 
   /**
+   * Managing the webhook subscriptions of `orgId` (contract section 10): a subscription is a standing read of the
+   * subtree's log, so it needs what reading that part of the log needs (`requireEvents`): platform admins with
+   * `events:read`, and clients with `events:read` within their own subtree. Throws IamError IAM_ERR_NOT_FOUND
+   * (404) when the organization does not exist or the caller cannot see it, IAM_ERR_FORBIDDEN (403) when they
+   * see it without that right.
+   */
+  async requireEventsOn(principal: Principal, orgId: string): Promise<Org> {
+    const org = await this.facts.org(orgId);
+    if (!org) throw notFound(orgId);
+    const sees = this.isPlatformAdmin(principal)
+      ? true
+      : principal.type === 'client'
+        ? await this.isWithin(orgId, principal.orgId)
+        : (await this.permissionsOn(principal, orgId)).size > 0;
+    if (!sees) throw notFound(orgId);
+    this.requireEvents(principal);
+    return org;
+  }
+
+  /**
    * Brings the catalog up to date (RoleCatalog.refresh) when `roleIds` name a custom role: its definition may
    * have changed since the catalog last looked. Built-in ids need nothing. Public for the callers that read
    * `roles` themselves (explanations, searches).

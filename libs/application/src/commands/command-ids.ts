@@ -35,6 +35,12 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(
     UpdateRole: true,
     DeleteRole: true,
     SetAuditRetention: true,
+    CreateWebhookSubscription: true,
+    UpdateWebhookSubscription: true,
+    RotateWebhookSecret: true,
+    RequestWebhookReplay: true,
+    DeleteWebhookSubscription: true,
+    DisableWebhookSubscription: true,
   } satisfies Record<CommandType, true>),
 );
 
@@ -94,6 +100,14 @@ function idsOf(command: Command): NamedId[] {
     case 'UpdateRole':
     case 'DeleteRole':
       return [ref('/roleId', 'role', command.roleId)];
+    case 'CreateWebhookSubscription':
+      return [make('/subscriptionId', 'webhook', command.subscriptionId), ref('/orgId', 'org', command.orgId)];
+    case 'UpdateWebhookSubscription':
+    case 'RotateWebhookSecret':
+    case 'RequestWebhookReplay':
+    case 'DeleteWebhookSubscription':
+    case 'DisableWebhookSubscription':
+      return [ref('/subscriptionId', 'webhook', command.subscriptionId)];
   }
 }
 

@@ -1,7 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MembershipIndexSnapshot, OrgTreeSnapshot, RoleIndexSnapshot, UserDirectorySnapshot } from '@arbor/domain';
+import type {
+  MembershipIndexSnapshot,
+  OrgTreeSnapshot,
+  RoleIndexSnapshot,
+  UserDirectorySnapshot,
+  WebhookIndexSnapshot,
+} from '@arbor/domain';
 import type { SecretVault } from '../ports/secret-vault';
 import { restrictExistingFiles } from '../security/private-files';
 
@@ -11,9 +17,10 @@ import { restrictExistingFiles } from '../security/private-files';
  * their sealed record in the log and a keyed digest of their email. Format 5: a membership's version counts
  * its own changes from 1 (format 4 held its stream's version, which goes on across a removal and re-add), and
  * the email digest is of the email's full case fold (`caselessKey`), no longer of its lower case. Format 6:
- * the custom role and application-permission definitions (`roles`, issue 13).
+ * the custom role and application-permission definitions (`roles`, issue 13). Format 7: the webhook
+ * subscriptions (`webhooks`, issue 14 item 6).
  */
-export const SNAPSHOT_FORMAT = 'arbor-command-model/6';
+export const SNAPSHOT_FORMAT = 'arbor-command-model/7';
 
 /** The command side's in-memory model at one position of the log. */
 export interface CommandModelSnapshot {
@@ -25,6 +32,7 @@ export interface CommandModelSnapshot {
   users: UserDirectorySnapshot;
   memberships: MembershipIndexSnapshot;
   roles: RoleIndexSnapshot;
+  webhooks: WebhookIndexSnapshot;
   /** Only the versions the state does not hold (see CommandModel). */
   streamVersions: Array<[string, number]>;
 }

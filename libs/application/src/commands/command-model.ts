@@ -3,6 +3,7 @@ import {
   OrgTree,
   RoleIndex,
   UserDirectory,
+  WebhookIndex,
   normaliseRoles,
   type IdentityState,
   type FromRef,
@@ -20,7 +21,7 @@ import { SNAPSHOT_FORMAT, type CommandModelSnapshot } from './command-model-snap
  */
 export class CommandModel {
   /** `roles` is always present here: the live catalog of built-in and custom roles (issue 13). */
-  readonly state: IdentityState & { roles: RoleIndex };
+  readonly state: IdentityState & { roles: RoleIndex; webhooks: WebhookIndex };
   position: number;
   /** The id of the event at `position`; a snapshot records it so that it can be matched with the log. */
   lastEventId: string | null;
@@ -43,8 +44,15 @@ export class CommandModel {
           users: UserDirectory.fromSnapshot(from.users),
           memberships: MembershipIndex.fromSnapshot(from.memberships, rowIds(from)),
           roles: RoleIndex.fromSnapshot(from.roles, ancestorsOf),
+          webhooks: WebhookIndex.fromSnapshot(from.webhooks, from.position),
         }
-      : { orgs, users: new UserDirectory(), memberships: new MembershipIndex(), roles: new RoleIndex(ancestorsOf) };
+      : {
+          orgs,
+          users: new UserDirectory(),
+          memberships: new MembershipIndex(),
+          roles: new RoleIndex(ancestorsOf),
+          webhooks: new WebhookIndex(),
+        };
     this.otherVersions = new Map(from?.streamVersions);
     this.position = from?.position ?? 0;
     this.lastEventId = from?.lastEventId ?? null;
@@ -73,6 +81,8 @@ export class CommandModel {
       case 'role':
       case 'permission':
         return this.state.roles.version(streamId);
+      case 'webhook':
+        return this.state.webhooks.get(id)?.version;
       default:
         return undefined;
     }
@@ -92,6 +102,7 @@ export class CommandModel {
     this.state.memberships.apply(event);
     this.state.users.apply(event, emailIndex);
     this.state.roles.apply(event);
+    this.state.webhooks.apply(event);
     // Only an event of a stream changes the version its entity holds (deletions of other streams' entities
     // come as events of those streams), so checking the event's own stream keeps the invariant.
     if (this.entityVersion(event.streamId) === event.streamVersion) this.otherVersions.delete(event.streamId);
@@ -126,6 +137,7 @@ export class CommandModel {
     clientRoles: async (id) => this.state.memberships.client(id)?.roles,
     isPlatformAdminUser: async (userId) => this.state.users.get(userId)?.platformAdmin === true,
     applicationPermissionsAt: async (orgId) => this.state.roles.permissionsVisibleAt(orgId).map((p) => p.name),
+    webhookOrg: async (id) => this.state.webhooks.get(id)?.orgId,
   };
 
   /** Plain data; the rows are copies or immutable values, so later folds do not change a taken snapshot. */
@@ -141,6 +153,7 @@ export class CommandModel {
       users,
       memberships: this.state.memberships.toSnapshot((kind, id) => rows[kind].get(id) ?? id),
       roles: this.state.roles.toSnapshot(),
+      webhooks: this.state.webhooks.toSnapshot(),
       streamVersions: [...this.otherVersions],
     };
   }

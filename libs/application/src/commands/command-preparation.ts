@@ -35,6 +35,10 @@ export interface Prepared {
   clientId?: string;
   /** Set inside the write transaction (CommandService): ChangeOwnPassword's caller's session (`sid`), which survives it. */
   keptSessionId?: string;
+  /** Set inside the write transaction: who switches a webhook subscription off (`user usr_...`, `client cli_...`). */
+  changedBy?: string;
+  /** RotateWebhookSecret: until when the secret it replaces keeps signing (ISO 8601), from the command service's clock. */
+  previousSecretExpiresAt?: string;
 }
 
 /** Reads the sealed personal data that the event at `position` carries (an event the catalogue marks personal). */

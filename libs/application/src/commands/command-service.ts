@@ -323,6 +323,8 @@ export class CommandService {
       if (!isKnownEvent(event)) continue;
       if (event.type === 'ClientCredentialRevoked')
         await this.deps.vault.deleteClientSecretHash(event.data.clientCredentialId);
+      if (event.type === 'WebhookSubscriptionDeleted')
+        await this.deps.vault.deleteWebhookSecrets(event.data.subscriptionId);
       if (event.type === 'UserErased') await this.eraseSecrets(event.data.userId);
     }
   }

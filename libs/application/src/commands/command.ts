@@ -21,6 +21,14 @@ import type { SetUserPasswordInput } from '../use-cases/set-user-password';
 import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
 import type { UpdateUserInput } from '../use-cases/update-user';
 import type { EraseUserInput } from '../use-cases/erase-user';
+import type {
+  CreateWebhookSubscriptionInput,
+  DeleteWebhookSubscriptionInput,
+  DisableWebhookSubscriptionInput,
+  RequestWebhookReplayInput,
+  RotateWebhookSecretInput,
+  UpdateWebhookSubscriptionInput,
+} from '../use-cases/webhook-subscriptions';
 import { actorOf } from '../auth/principal';
 import type { IdempotencyRecord, StoredResponse } from '../ports/event-store';
 import type { CommandPrincipal } from './authorize-command';
@@ -65,7 +73,13 @@ export type Command =
   | DefineRoleInput
   | UpdateRoleInput
   | DeleteRoleInput
-  | SetAuditRetentionInput;
+  | SetAuditRetentionInput
+  | CreateWebhookSubscriptionInput
+  | UpdateWebhookSubscriptionInput
+  | RotateWebhookSecretInput
+  | RequestWebhookReplayInput
+  | DeleteWebhookSubscriptionInput
+  | DisableWebhookSubscriptionInput;
 
 export type CommandType = Command['type'];
 

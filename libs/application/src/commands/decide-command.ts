@@ -6,7 +6,13 @@ import type { Command } from './command';
 import type { Prepared } from './command-preparation';
 
 /** Events that open a stream: their stream must not exist yet (see `decideCommand`). */
-const CREATIONS: ReadonlySet<string> = new Set(['OrgCreated', 'UserCreated', 'ClientCredentialIssued', 'RoleDefined']);
+const CREATIONS: ReadonlySet<string> = new Set([
+  'OrgCreated',
+  'UserCreated',
+  'ClientCredentialIssued',
+  'RoleDefined',
+  'WebhookSubscriptionCreated',
+]);
 
 /**
  * Pure: what a command decides (its use case's `decide`) against a caught-up model, and the secrets its
@@ -39,11 +45,14 @@ export function decideCommand(
 /**
  * The commit step's first write: a decision's secrets, inside the write transaction, after `decideCommand`
  * checked that every stream it opens is new and before its events are appended (a rollback leaves only an
- * unused vault row, never an overwritten one; the one row replaced is a user's password hash, see contract
- * section 6).
+ * unused vault row, never an overwritten one; the rows replaced are a user's password hash, see contract
+ * section 6, and a rotated webhook secret, whose predecessor keeps signing for a day: a rotation rolled back
+ * leaves a secret its owner never saw current, and a new rotation mends it).
  */
 export async function storeSecrets(vault: SecretVault, secrets: readonly SecretToStore[] = []): Promise<void> {
   for (const secret of secrets)
     if (secret.kind === 'passwordHash') await vault.setPasswordHash(secret.userId, secret.hash);
-    else await vault.setClientSecretHash(secret.clientCredentialId, secret.hash);
+    else if (secret.kind === 'clientSecretHash')
+      await vault.setClientSecretHash(secret.clientCredentialId, secret.hash);
+    else await vault.setWebhookSecret(secret.subscriptionId, secret.secret, secret.previousSecretExpiresAt);
 }

@@ -1,5 +1,6 @@
 import type { Role, StoredEvent } from '@arbor/domain';
 import type { HistoryQueries } from './history-queries';
+import type { WebhookSubscriptionQueries, WebhookSubscriptionView } from './webhooks';
 
 export interface OrgView {
   id: string;
@@ -328,6 +329,14 @@ export interface RoleQueries {
   catalogPosition(): Promise<number>;
 }
 
+/**
+ * WebhookSubscriptionQueries and the management API's list of one organization's own subscriptions (not those
+ * of organizations below it), in id order (creation order), keyset-paged.
+ */
+export interface WebhookReadQueries extends WebhookSubscriptionQueries {
+  listByOrg(orgId: string, page: PageRequest): Promise<Page<WebhookSubscriptionView>>;
+}
+
 /** Personal data as the projector hands it over, opened; null when its key has been destroyed. */
 export interface PersonalData {
   email: string;
@@ -355,6 +364,8 @@ export interface ReadModels {
   roles: RoleQueries;
   /** The same read models as they were at a past log position (issue 14, point in time). */
   history: HistoryQueries;
+  /** Webhook subscriptions (issue 14 item 6): the dispatcher's list and the management API's reads. */
+  webhooks: WebhookReadQueries;
   checkpoint(): Promise<number>;
   apply(events: ProjectableEvent[]): Promise<number>;
   /** Drops every read model and the checkpoint, ready for a rebuild from position 0. */

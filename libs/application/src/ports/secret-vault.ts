@@ -1,9 +1,11 @@
+import type { WebhookSecrets } from './webhooks';
+
 /**
- * Secrets that must never enter the event log: password hashes and the per-subject keys that seal
- * personal data. Destroying a subject's data key erases its personal data from the whole history
+ * Secrets that must never enter the event log: password hashes, the per-subject keys that seal
+ * personal data, and webhook signing secrets (which must be read back in clear to sign, so are kept as such). Destroying a subject's data key erases its personal data from the whole history
  * ("crypto-shredding"). Adapters delete securely (e.g. SQLite `secure_delete`).
  */
-export interface SecretVault {
+export interface SecretVault extends WebhookSecrets {
   getDataKey(subjectId: string): Promise<Buffer | undefined>;
   /** The keys of many subjects in one round trip (catch-up and projection open thousands at once). */
   getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>>;
@@ -18,5 +20,13 @@ export interface SecretVault {
   getClientSecretHash(clientCredentialId: string): Promise<string | undefined>;
   setClientSecretHash(clientCredentialId: string, hash: string): Promise<void>;
   deleteClientSecretHash(clientCredentialId: string): Promise<void>;
+  /**
+   * Stores `secret` as the subscription's current signing secret. With `previousExpiresAt` (ISO 8601, a
+   * rotation) the secret it replaces keeps signing until then (replacing any older rotated-out one); with null
+   * (a creation) nothing else is kept. `getWebhookSecrets` reads them.
+   */
+  setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void>;
+  /** A deleted subscription's secrets go, securely (nothing to do when there are none). */
+  deleteWebhookSecrets(subscriptionId: string): Promise<void>;
   close(): Promise<void>;
 }

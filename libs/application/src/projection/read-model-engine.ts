@@ -1,4 +1,5 @@
 import type { RolesGrantedBy } from '../ports/read-models';
+import type { WebhookSubscriptionView } from '../ports/webhooks';
 import type { Role } from '@arbor/domain';
 
 /**
@@ -162,7 +163,7 @@ export interface ReadModelEngine {
   setParent(orgId: string, parentId: string | null, at: string, version: number): Step<void>;
   /** Deletes the organization's row and every closure link to or from it. */
   deleteOrg(orgId: string): Step<void>;
-  /** Deletes the memberships and client credentials of an organization. */
+  /** Deletes the memberships, client credentials and webhook subscriptions of an organization. */
   deleteOrgAccess(orgId: string): Step<void>;
 
   insertUser(user: NewUserRow): Step<void>;
@@ -197,6 +198,12 @@ export interface ReadModelEngine {
    * as the role change it follows.
    */
   setRoleCatalogPosition(position: number): Step<void>;
+  /** The webhook subscription's row (issue 14 item 6), undefined when it has none. */
+  webhookSubscription(subscriptionId: string): Step<WebhookSubscriptionView | undefined>;
+  /** Inserts or replaces the subscription's row whole. */
+  putWebhookSubscription(row: WebhookSubscriptionView): Step<void>;
+  deleteWebhookSubscription(subscriptionId: string): Step<void>;
+
   /**
    * The temporal read model: ends the row's open version at `position` (its `validTo`; OPEN_VERSION while open)
    * and, when the present row exists, opens a new one from `position` holding a copy of it. Runs after the event's

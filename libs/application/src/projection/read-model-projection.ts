@@ -1,5 +1,6 @@
 import { caselessKey, isKnownEvent, nameKey, type DomainEventType, type EventDataByType } from '@arbor/domain';
 import type { ProjectableEvent, RolesGrantedBy } from '../ports/read-models';
+import type { WebhookSubscriptionView } from '../ports/webhooks';
 import type {
   ApplicationPermissionRow,
   PersonalColumns,
@@ -69,7 +70,7 @@ const HANDLERS = {
   },
   /**
    * Deleted organizations are leaves, but all their links go either way, so a stray row cannot survive. The
-   * domain removes members, revokes clients and ends the roles and application permissions defined there
+   * domain removes members, revokes clients, deletes webhook subscriptions and ends the roles and application permissions defined there
    * (RoleDeleted, ApplicationPermissionDeleted) before deleting an organization; deleting them is a backstop.
    */
   *OrgDeleted(event, d, engine) {
@@ -193,7 +194,67 @@ const HANDLERS = {
     yield engine.deleteRole(d.roleId);
     yield engine.setRoleCatalogPosition(event.position);
   },
+  /** A new row: enabled, no replay; `createdPosition` is this event's (deliveries begin after it). */
+  *WebhookSubscriptionCreated(event, d, engine) {
+    yield engine.putWebhookSubscription({
+      subscriptionId: d.subscriptionId,
+      orgId: d.orgId,
+      url: d.url,
+      eventTypes: d.eventTypes,
+      description: d.description,
+      enabled: true,
+      disabledReason: null,
+      createdPosition: event.position,
+      replay: null,
+      createdAt: event.occurredAt,
+      updatedAt: event.occurredAt,
+      version: event.streamVersion,
+    });
+  },
+  *WebhookSubscriptionUpdated(event, d, engine) {
+    yield* changeWebhook(event, d.subscriptionId, engine, {
+      url: d.url,
+      eventTypes: d.eventTypes,
+      description: d.description,
+    });
+  },
+  /** Only the version moves: the secrets are the vault's. */
+  *WebhookSecretRotated(event, d, engine) {
+    yield* changeWebhook(event, d.subscriptionId, engine, {});
+  },
+  *WebhookSubscriptionDisabled(event, d, engine) {
+    yield* changeWebhook(event, d.subscriptionId, engine, { enabled: false, disabledReason: d.reason });
+  },
+  *WebhookSubscriptionEnabled(event, d, engine) {
+    yield* changeWebhook(event, d.subscriptionId, engine, { enabled: true, disabledReason: null });
+  },
+  /** The latest replay asked for replaces any earlier one; the dispatcher tells them apart by `requestedPosition`. */
+  *WebhookReplayRequested(event, d, engine) {
+    yield* changeWebhook(event, d.subscriptionId, engine, {
+      replay: { fromPosition: d.fromPosition, requestedPosition: event.position },
+    });
+  },
+  *WebhookSubscriptionDeleted(_event, d, engine) {
+    yield engine.deleteWebhookSubscription(d.subscriptionId);
+  },
 } satisfies { [K in DomainEventType]: Handler<K> };
+
+/** Reads the subscription's row and puts it back changed, with the event's time and version; no row, no change. */
+function* changeWebhook(
+  event: ProjectableEvent,
+  subscriptionId: string,
+  engine: ReadModelEngine,
+  change: Partial<WebhookSubscriptionView>,
+): Steps {
+  const row = (yield engine.webhookSubscription(subscriptionId)) as WebhookSubscriptionView | undefined;
+  if (row === undefined) return;
+  yield engine.putWebhookSubscription({
+    ...row,
+    ...change,
+    updatedAt: event.occurredAt,
+    version: event.streamVersion,
+  });
+}
 
 const roleRow = (event: ProjectableEvent, d: EventDataByType['RoleDefined']): RoleRow => ({
   id: d.roleId,
@@ -262,6 +323,15 @@ const VERSIONED = {
   RoleDefined: (d) => [role(d.roleId)],
   RoleUpdated: (d) => [role(d.roleId)],
   RoleDeleted: (d) => [role(d.roleId)],
+  // Webhook subscriptions need no versions: no question of the past (HistoryQueries) is about them, and the
+  // log itself keeps every change of them.
+  WebhookSubscriptionCreated: () => [],
+  WebhookSubscriptionUpdated: () => [],
+  WebhookSecretRotated: () => [],
+  WebhookSubscriptionDisabled: () => [],
+  WebhookSubscriptionEnabled: () => [],
+  WebhookReplayRequested: () => [],
+  WebhookSubscriptionDeleted: () => [],
 } satisfies { [K in DomainEventType]: (data: EventDataByType[K]) => VersionedRow[] };
 
 /** The event's own steps, then one version of each row it changed (see VERSIONED). */

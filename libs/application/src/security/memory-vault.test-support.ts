@@ -4,6 +4,7 @@ import type { SecretVault } from '../ports/secret-vault';
 export function memoryVault(): SecretVault & { keyIds(): string[] } {
   const keys = new Map<string, Buffer>();
   const hashes = new Map<string, string>();
+  const webhooks = new Map<string, { secret: string; previous: { secret: string; expiresAt: string } | null }>();
   return {
     keyIds: () => [...keys.keys()],
     getDataKey: async (id) => keys.get(id),
@@ -19,6 +20,19 @@ export function memoryVault(): SecretVault & { keyIds(): string[] } {
     getClientSecretHash: async (id) => hashes.get(`client:${id}`),
     setClientSecretHash: async (id, h) => void hashes.set(`client:${id}`, h),
     deleteClientSecretHash: async (id) => void hashes.delete(`client:${id}`),
+    setWebhookSecret: async (id, secret, previousExpiresAt) => {
+      const current = webhooks.get(id);
+      const previous =
+        previousExpiresAt !== null && current ? { secret: current.secret, expiresAt: previousExpiresAt } : null;
+      webhooks.set(id, { secret, previous });
+    },
+    deleteWebhookSecrets: async (id) => void webhooks.delete(id),
+    getWebhookSecrets: async (id) => {
+      const row = webhooks.get(id);
+      if (!row) return [];
+      const live = row.previous && Date.parse(row.previous.expiresAt) > Date.now() ? [row.previous] : [];
+      return [{ secret: row.secret, expiresAt: null }, ...live];
+    },
     close: async () => undefined,
   };
 }

@@ -13,7 +13,10 @@ export const DeleteOrgInput = Type.Object({
 });
 export type DeleteOrgInput = Static<typeof DeleteOrgInput>;
 
-/** `orgs:delete` on the organization; a root needs it on the platform too. */
+/**
+ * `orgs:delete` on the organization; a root needs it on the platform too. The subtree's webhook subscriptions
+ * end with it (WebhookSubscriptionDeleted, decideDeleteOrg), whoever may manage them: they cover nothing then.
+ */
 export const deleteOrg = defineUseCase({
   type: 'DeleteOrg',
   input: DeleteOrgInput,
@@ -21,5 +24,7 @@ export const deleteOrg = defineUseCase({
     const org = await policy.requireOnOrg(principal, 'orgs:delete', c.orgId);
     if (org.parentId === null) policy.requirePlatform(principal, 'orgs:delete');
   },
-  decide: (state, c) => ({ events: decideDeleteOrg(state.orgs, c, state.memberships, withRoles(state).roles) }),
+  decide: (state, c) => ({
+    events: decideDeleteOrg(state.orgs, c, state.memberships, withRoles(state).roles, state.webhooks),
+  }),
 });

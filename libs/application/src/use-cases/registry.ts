@@ -24,6 +24,14 @@ import { setUserPassword } from './set-user-password';
 import { updateOrgUser } from './update-org-user';
 import { updateUser } from './update-user';
 import type { UseCase } from './use-case';
+import {
+  createWebhookSubscription,
+  deleteWebhookSubscription,
+  disableWebhookSubscription,
+  requestWebhookReplay,
+  rotateWebhookSecret,
+  updateWebhookSubscription,
+} from './webhook-subscriptions';
 
 /**
  * Every use case, by command type. Typed against the command union: a command type without a module (or a
@@ -53,6 +61,12 @@ export const USE_CASES = {
   UpdateRole: updateRole,
   DeleteRole: deleteRole,
   SetAuditRetention: setAuditRetention,
+  CreateWebhookSubscription: createWebhookSubscription,
+  UpdateWebhookSubscription: updateWebhookSubscription,
+  RotateWebhookSecret: rotateWebhookSecret,
+  RequestWebhookReplay: requestWebhookReplay,
+  DeleteWebhookSubscription: deleteWebhookSubscription,
+  DisableWebhookSubscription: disableWebhookSubscription,
 } satisfies { [K in CommandType]: UseCase<K> };
 
 /** The use case of a command type; undefined for a type no module handles (a caller's typo, an old gateway). */

@@ -55,4 +55,12 @@ describe('the use-case registry', () => {
     ];
     for (const command of commands) expect(validateCommand(command)).toBe(command);
   });
+
+  it("refuses the dispatcher's DisableWebhookSubscription to every caller (only the system runs it)", async () => {
+    const command = validateCommand({ type: 'DisableWebhookSubscription', subscriptionId: newId('whk'), reason: 'x' });
+    const admin = { type: 'user', id: newId('usr'), platformAdmin: true, scopes: new Set(['events:read']) };
+    await expect(
+      useCaseOf('DisableWebhookSubscription').authorize({} as never, admin as never, command as never),
+    ).rejects.toMatchObject({ code: 'IAM_ERR_FORBIDDEN' });
+  });
 });

@@ -14,7 +14,9 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
  */
 export type SecretToStore =
   | { kind: 'passwordHash'; userId: string; hash: string }
-  | { kind: 'clientSecretHash'; clientCredentialId: string; hash: string };
+  | { kind: 'clientSecretHash'; clientCredentialId: string; hash: string }
+  /** A webhook signing secret (in clear: it signs); `previousSecretExpiresAt` set on a rotation (SecretVault.setWebhookSecret). */
+  | { kind: 'webhookSecret'; subscriptionId: string; secret: string; previousSecretExpiresAt: string | null };
 
 /** What a use case decides: the events to append, and the secrets they need stored first. */
 export interface Decision {

@@ -71,7 +71,26 @@ const SAMPLES = {
   },
   RoleDeleted: { roleId: newId('role'), orgId: org() },
   OrgAuditRetentionSet: { orgId: org(), days: 30 },
+  WebhookSubscriptionCreated: webhook({
+    url: 'https://hooks.example.com/arbor',
+    eventTypes: ['OrgCreated'],
+    description: '',
+  }),
+  WebhookSubscriptionUpdated: webhook({
+    url: 'https://hooks.example.com/v2',
+    eventTypes: [],
+    description: 'All events',
+  }),
+  WebhookSecretRotated: webhook({ previousSecretExpiresAt: '2026-01-02T00:00:00.000Z' }),
+  WebhookSubscriptionDisabled: webhook({ reason: 'disabled by user usr_x' }),
+  WebhookSubscriptionEnabled: webhook({}),
+  WebhookReplayRequested: webhook({ fromPosition: 1 }),
+  WebhookSubscriptionDeleted: webhook({}),
 } satisfies { [K in DomainEventType]: EventDataByType[K] };
+
+function webhook<T extends object>(rest: T): { subscriptionId: string; orgId: string } & T {
+  return { subscriptionId: newId('whk'), orgId: org(), ...rest };
+}
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 const validators = new Map(EVENT_TYPES.map((type) => [type, ajv.compile(EVENT_CATALOGUE[type].schema)]));

@@ -14,6 +14,7 @@ import { ORG_EVENTS } from './org-events';
 import { ROLE_EVENTS } from './role-events';
 import { upcastEvent } from './upcast';
 import { USER_EVENTS } from './user-events';
+import { WEBHOOK_EVENTS } from './webhook-events';
 
 export * from './catalogue-entry';
 export {
@@ -31,7 +32,13 @@ export { upcastEvent, type UpcastEntry } from './upcast';
  * it carries sealed personal data, and its upcasters. Typed so that an event type added to `EventDataByType`
  * without an entry fails the build here. Everything else reads these facts from here, never restates them.
  */
-export const EVENT_CATALOGUE = { ...ORG_EVENTS, ...USER_EVENTS, ...ACCESS_EVENTS, ...ROLE_EVENTS } satisfies {
+export const EVENT_CATALOGUE = {
+  ...ORG_EVENTS,
+  ...USER_EVENTS,
+  ...ACCESS_EVENTS,
+  ...ROLE_EVENTS,
+  ...WEBHOOK_EVENTS,
+} satisfies {
   [K in DomainEventType]: EventTypeEntry<EventDataByType[K]>;
 };
 

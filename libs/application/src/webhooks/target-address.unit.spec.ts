@@ -1,0 +1,46 @@
+import { isPublicAddress, privateTargetProblem } from './target-address';
+
+describe('isPublicAddress', () => {
+  it.each([
+    '127.0.0.1',
+    '127.5.6.7',
+    '10.0.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::',
+    '::1',
+    '[::1]',
+    'fe80::1',
+    'fd12:3456::1',
+    'fc00::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:a00:1',
+    'localhost',
+    'not an address',
+  ])('refuses %s', (ip) => expect(isPublicAddress(ip)).toBe(false));
+
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])(
+    'accepts %s',
+    (ip) => expect(isPublicAddress(ip)).toBe(true),
+  );
+});
+
+describe('privateTargetProblem', () => {
+  it('names loopback, private and localhost targets, not public ones or names it cannot resolve here', () => {
+    expect(privateTargetProblem('http://localhost:8080/x')).toMatch(/localhost/);
+    expect(privateTargetProblem('http://api.localhost/x')).toMatch(/localhost/);
+    expect(privateTargetProblem('http://127.0.0.1/x')).toMatch(/private/);
+    expect(privateTargetProblem('http://[::ffff:10.0.0.1]/x')).toMatch(/private/);
+    expect(privateTargetProblem('http://0x7f000001/x')).toMatch(/private/);
+    expect(privateTargetProblem('https://hooks.example.com/x')).toBeUndefined();
+    expect(privateTargetProblem('https://8.8.8.8/x')).toBeUndefined();
+  });
+});

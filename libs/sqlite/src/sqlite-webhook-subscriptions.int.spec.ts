@@ -1,0 +1,6 @@
+import { webhookQueriesConformance } from '@arbor/testing';
+import { temporaryReadModels } from './read-models.test-support';
+
+describe('SqliteWebhookQueries', () => {
+  webhookQueriesConformance(temporaryReadModels('arbor-webhooks-'));
+});

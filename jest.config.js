@@ -75,6 +75,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'audit-retention',
   'sign-in-audit',
   'webhooks',
+  'webhook-delivery',
 ];
 
 const embedded = {

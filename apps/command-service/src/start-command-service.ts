@@ -14,6 +14,7 @@ import {
   ensurePrivateDirectory,
   jsonLogger,
   startExpiryPurge,
+  startWebhookDispatch,
   type Bus,
   type Logger,
 } from '@arbor/application';
@@ -27,8 +28,16 @@ import {
   openPostgresThrottleStore,
   openPostgresSignInAuditStore,
   openPostgresTokenStore,
+  openPostgresWebhookDeliveryStore,
 } from '@arbor/postgres';
-import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
+import {
+  WebhookHttpTransport,
+  closeInOrder,
+  requireInternalTokenOffLoopback,
+  type DistributedSettings,
+  type Running,
+} from '@arbor/runtime';
+import { randomUUID } from 'node:crypto';
 
 /** A started command service: where it listens, and how to stop it. */
 export interface RunningCommandService extends Running {
@@ -86,9 +95,14 @@ async function startOnPort(
     logger: log,
   });
   await publisher.start();
-  // Commands only wake the relay: what reaches Kafka is always read back from the committed log.
+  // Commands only wake the relay and the webhook dispatcher: what reaches Kafka and receivers is always read back
+  // from the committed log.
+  let wakeWebhooks = () => undefined as void;
   const bus: Bus = {
-    publish: (events) => publisher.publish(events),
+    publish: (events) => {
+      wakeWebhooks();
+      return publisher.publish(events);
+    },
     subscribe: () => () => undefined,
     close: async () => undefined,
   };
@@ -99,11 +113,12 @@ async function startOnPort(
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
   // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
   // failed login does there.
-  const [readModels, tokenStore, throttleStore, signInAuditStore] = await Promise.all([
+  const [readModels, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] = await Promise.all([
     openPostgresReadModels(settings.databaseUrl, connection),
     openPostgresTokenStore(settings.databaseUrl, connection),
     openPostgresThrottleStore(settings.databaseUrl, connection),
     openPostgresSignInAuditStore(settings.databaseUrl, connection),
+    openPostgresWebhookDeliveryStore(settings.databaseUrl, connection),
   ]);
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
@@ -135,6 +150,23 @@ async function startOnPort(
     auditRetentionDays: settings.auditRetentionDays,
     signInAudit: signInAuditStore,
   });
+
+  // Webhooks (contract section 10): every command service runs a dispatcher; the lease in the delivery store lets
+  // one of them deliver at a time (another takes over within the lease's 30 s if it stops). A subscription the
+  // projector has not yet brought into the read models is picked up by the next poll (every second).
+  const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: settings.webhooksAllowPrivateTargets });
+  const webhooks = startWebhookDispatch({
+    store,
+    subscriptions: readModels.webhooks,
+    secrets: vault,
+    deliveries: webhookDeliveries,
+    transport: webhookTransport,
+    commands,
+    log,
+    owner: `command-service-${randomUUID()}`,
+    options: settings.webhookDispatch,
+  });
+  wakeWebhooks = () => webhooks.wake();
 
   const app = express();
   app.disable('x-powered-by');
@@ -168,6 +200,8 @@ async function startOnPort(
       (closing ??= closeInOrder(
         () => purge.stop(),
         () => bound.close(),
+        () => webhooks.stop(),
+        () => webhookTransport.close(),
         () => publisher.stop(),
         () => commands.close(),
         () =>

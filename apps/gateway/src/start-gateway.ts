@@ -18,6 +18,7 @@ import {
   openPostgresThrottleStore,
   openPostgresSignInAuditStore,
   openPostgresTokenStore,
+  openPostgresWebhookDeliveryStore,
 } from '@arbor/postgres';
 import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
 
@@ -43,15 +44,18 @@ export async function startGateway(
   requireInternalTokenOffLoopback(settings, 'gateway');
   const issuer = settings.issuer;
   const connection = { schema: settings.schema };
-  const [eventStore, readModels, vault, tokenStore, throttleStore, signInAuditStore] = await Promise.all([
-    openPostgresEventStore(settings.databaseUrl, connection),
-    openPostgresReadModels(settings.databaseUrl, connection),
-    openPostgresSecretVault(settings.databaseUrl, connection),
-    openPostgresTokenStore(settings.databaseUrl, connection),
-    // Login-throttle counters: every gateway of the deployment counts in the same table.
-    openPostgresThrottleStore(settings.databaseUrl, connection),
-    openPostgresSignInAuditStore(settings.databaseUrl, connection),
-  ]);
+  const [eventStore, readModels, vault, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] =
+    await Promise.all([
+      openPostgresEventStore(settings.databaseUrl, connection),
+      openPostgresReadModels(settings.databaseUrl, connection),
+      openPostgresSecretVault(settings.databaseUrl, connection),
+      openPostgresTokenStore(settings.databaseUrl, connection),
+      // Login-throttle counters: every gateway of the deployment counts in the same table.
+      openPostgresThrottleStore(settings.databaseUrl, connection),
+      openPostgresSignInAuditStore(settings.databaseUrl, connection),
+      // The webhook delivery log, for its owners' reads (the command services' dispatcher writes it).
+      openPostgresWebhookDeliveryStore(settings.databaseUrl, { ...connection, poolSize: 2 }),
+    ]);
   const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
   const closeEngines = () =>
     Promise.allSettled([
@@ -62,6 +66,7 @@ export async function startGateway(
       tokenStore.close(),
       throttleStore.close(),
       signInAuditStore.close(),
+      webhookDeliveries.close(),
     ]);
   try {
     const dataDir = settings.dataDir;
@@ -92,6 +97,7 @@ export async function startGateway(
       hasher: new PasswordHasher(),
       log,
       allowPrivateWebhookTargets: settings.webhooksAllowPrivateTargets,
+      webhookDeliveries,
       readiness: async () => {
         const checks: Record<string, string> = {};
         const [head, writable, projected, commandService] = await Promise.allSettled([

@@ -71,6 +71,8 @@ beforeAll(async () => {
   await expectCall('DELETE', `/orgs/${a.id}/permissions/catalogue:check`, 204);
   // Erasure (contract section 6): the self-service user's memberships end, then the user is erased.
   await expectCall('DELETE', `/users/${self.id}`, 204);
+  // Retention per organization (section 8): an organization shortens how long its request metadata is kept.
+  await expectCall('PUT', `/orgs/${a.id}/audit-retention`, 200, { body: { days: 30 } });
   // Webhook subscriptions (contract section 10): created, changed, switched off and on, rotated, replayed, deleted.
   const hook = await expectCall('POST', `/orgs/${a.id}/webhooks`, 201, {
     body: { url: 'https://hooks.example.com/catalogue', eventTypes: ['OrgCreated'] },

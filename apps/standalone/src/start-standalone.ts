@@ -15,6 +15,7 @@ import {
   startExpiryPurge,
   startKeyRotation,
   startChainCheckpoints,
+  startWebhookDispatch,
   jsonLogger,
   type Logger,
   type ThrottleStore,
@@ -38,8 +39,10 @@ import {
   openSqliteThrottleStore,
   openSqliteSignInAuditStore,
   openSqliteTokenStore,
+  openSqliteWebhookDeliveryStore,
   startWalCheckpointer,
 } from '@arbor/sqlite';
+import { WebhookHttpTransport } from '@arbor/runtime';
 import type { StandaloneConfig } from './standalone-config';
 
 export interface RunningStandalone {
@@ -111,6 +114,8 @@ async function startOnLockedDir(
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
   const signInAuditStore = openSqliteSignInAuditStore(join(config.dataDir, 'sign-ins.sqlite'));
+  const webhookDeliveries = openSqliteWebhookDeliveryStore(join(config.dataDir, 'webhooks.sqlite'));
+  const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: config.webhooksAllowPrivateTargets });
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
@@ -155,6 +160,7 @@ async function startOnLockedDir(
     audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
     log,
     allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
+    webhookDeliveries,
     readiness: async () => {
       const head = await store.headPosition();
       // The log must take a write, not only answer reads: a full disk fails every write while reads work.
@@ -181,6 +187,20 @@ async function startOnLockedDir(
     auditRetentionDays: config.auditRetentionDays,
     signInAudit: signInAuditStore,
   });
+  // Webhooks (contract section 10): the dispatcher wakes on every commit, after the projector has seen it (the
+  // bus calls its handlers in order), so a new subscription's first events are not waited for until the next poll.
+  const webhooks = startWebhookDispatch({
+    store,
+    subscriptions: readModels.webhooks,
+    secrets: vault,
+    deliveries: webhookDeliveries,
+    transport: webhookTransport,
+    commands,
+    log,
+    owner: `embedded-${process.pid}`,
+    options: config.webhookDispatch,
+  });
+  const unsubscribeWebhooks = bus.subscribe(() => webhooks.wake());
   const rotation = startKeyRotation(keys, { rotationDays: config.signingKeyRotationDays ?? 90, log });
   const checkpointSeconds = config.logCheckpointSeconds ?? 300;
   const checkpoints =
@@ -217,6 +237,9 @@ async function startOnLockedDir(
         purge.stop();
         rotation.stop();
         checkpoints?.stop();
+        unsubscribeWebhooks();
+        await webhooks.stop();
+        await webhookTransport.close();
         projector.stop();
         await bus.close();
         await commands.close();
@@ -227,6 +250,7 @@ async function startOnLockedDir(
         await tokenStore.close();
         await throttleStore.close();
         await signInAuditStore.close();
+        await webhookDeliveries.close();
         lock.release();
       })()),
   };

@@ -15,6 +15,7 @@ import type {
   SignInAudit,
   TokenEndpoint,
   TokenIntrospection,
+  WebhookDeliveryStore,
 } from '@arbor/application';
 
 /** What the gateway needs from the command side: in one process a CommandService, remotely a client. */
@@ -65,4 +66,6 @@ export interface ApiContext {
   log: Logger;
   /** Webhook targets on private, loopback or link-local addresses are allowed (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
   allowPrivateWebhookTargets: boolean;
+  /** The webhook dispatcher's delivery log, read by `GET /webhooks/{id}/deliveries`; absent: an empty log. */
+  webhookDeliveries?: WebhookDeliveryStore;
 }

@@ -20,6 +20,7 @@ import { orgRoutes } from './routes/org-routes';
 import { auditRetentionRoutes } from './routes/audit-retention-routes';
 import { signInRoutes } from './routes/sign-in-routes';
 import { clientRoutes } from './routes/client-routes';
+import { webhookDeliveryRoutes } from './routes/webhook-delivery-routes';
 import { webhookRoutes } from './routes/webhook-routes';
 import { permissionRoutes } from './routes/permission-routes';
 import { roleRoutes } from './routes/role-routes';
@@ -63,6 +64,7 @@ export function apiRoutes(): RouteDefinition<ApiContext>[] {
     ...passwordRoutes,
     ...clientRoutes,
     ...webhookRoutes,
+    ...webhookDeliveryRoutes,
     ...roleRoutes,
     ...permissionRoutes,
     ...eventRoutes,

@@ -24,6 +24,7 @@ import {
   type SigningKeyRing,
   type ThrottleStore,
   type TokenStore,
+  type WebhookDeliveryStore,
 } from '@arbor/application';
 import type { ApiContext, CommandPort, ProjectionWatermark, Readiness } from './api-context';
 
@@ -51,6 +52,8 @@ export interface ApiContextParts {
   readiness(): Promise<Readiness>;
   /** IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS: webhook targets on private or loopback addresses are allowed (default false). */
   allowPrivateWebhookTargets?: boolean;
+  /** The webhook dispatcher's delivery log (issue 14 item 6), for the owners' `GET /webhooks/{id}/deliveries`. */
+  webhookDeliveries?: WebhookDeliveryStore;
 }
 
 /** Wires the gateway's services from its ports; shared by the embedded and the distributed composition roots. */
@@ -109,5 +112,6 @@ export function createApiContext(parts: ApiContextParts): ApiContext {
     log: parts.log,
     readiness: parts.readiness,
     allowPrivateWebhookTargets: parts.allowPrivateWebhookTargets === true,
+    webhookDeliveries: parts.webhookDeliveries,
   };
 }

@@ -58,6 +58,7 @@ export { accountForEmail } from './email-lookup';
 export * from './expiry-purge';
 export * from './webhooks/webhook-dispatcher';
 export * from './webhooks/webhook-signature';
+export * from './webhooks/start-webhook-dispatch';
 export * from './auth/sign-in-audit';
 export * from './history/event-chain';
 export * from './history/signed-head';

@@ -58,6 +58,8 @@ export async function startTestApp(
     logCheckpointSeconds?: number;
     /** IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhook targets on loopback and private addresses are allowed. */
     allowPrivateWebhookTargets?: boolean;
+    /** IAM_WEBHOOK_RETRY_BASE_MS, IAM_WEBHOOK_MAX_FAILURES, IAM_WEBHOOK_TIMEOUT_MS (defaults where absent). */
+    webhookDispatch?: { retryBaseMs?: number; maxFailures?: number; timeoutMs?: number };
   } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
@@ -69,6 +71,10 @@ export async function startTestApp(
     if (options.logCheckpointSeconds !== undefined)
       env.IAM_LOG_CHECKPOINT_SECONDS = String(options.logCheckpointSeconds);
     if (options.allowPrivateWebhookTargets) env.IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS = 'true';
+    const dispatch = options.webhookDispatch ?? {};
+    if (dispatch.retryBaseMs !== undefined) env.IAM_WEBHOOK_RETRY_BASE_MS = String(dispatch.retryBaseMs);
+    if (dispatch.maxFailures !== undefined) env.IAM_WEBHOOK_MAX_FAILURES = String(dispatch.maxFailures);
+    if (dispatch.timeoutMs !== undefined) env.IAM_WEBHOOK_TIMEOUT_MS = String(dispatch.timeoutMs);
     const stack = await startDistributedStack({
       dataDir,
       adminEmail: ADMIN_EMAIL,
@@ -95,6 +101,11 @@ export async function startTestApp(
       corsOrigins: options.corsOrigins,
       logCheckpointSeconds: options.logCheckpointSeconds,
       webhooksAllowPrivateTargets: options.allowPrivateWebhookTargets,
+      webhookDispatch: {
+        retryBaseMs: options.webhookDispatch?.retryBaseMs ?? 5_000,
+        maxFailures: options.webhookDispatch?.maxFailures ?? 20,
+        timeoutMs: options.webhookDispatch?.timeoutMs ?? 10_000,
+      },
     },
     jsonLogger({}, 'silent'),
   );

@@ -12,6 +12,8 @@ export const TAG_DESCRIPTIONS: Record<string, string> = {
     'Custom roles and application permissions an organization defines for its subtree (contract section 4.1).',
   Events: 'The event log, as far as the caller may read it.',
   Audit: 'Audit retention per organization and the sign-in audit (contract section 8).',
+  Webhooks:
+    'Subscriptions that deliver the events of an organization subtree to a URL, signed per Standard Webhooks, and their delivery log (contract section 10).',
   Meta: 'This API’s own description.',
   'Access decisions':
     'The OpenID AuthZEN Authorization API 1.0 at /access/v1: who may do what on which organization (contract section 9).',

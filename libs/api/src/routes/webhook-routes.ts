@@ -80,7 +80,11 @@ async function written(ctx: ApiContext, id: string): Promise<WebhookSubscription
 }
 
 /** The subscription as the caller may see it: events:read on its organization (403 kept), else 404. */
-async function visibleWebhook(ctx: ApiContext, principal: Principal, id: string): Promise<WebhookSubscriptionView> {
+export async function visibleWebhook(
+  ctx: ApiContext,
+  principal: Principal,
+  id: string,
+): Promise<WebhookSubscriptionView> {
   const hidden = new IamError('IAM_ERR_NOT_FOUND', `Webhook subscription ${id} does not exist.`);
   const w = await ctx.readModels.webhooks.get(id);
   if (!w) throw hidden;

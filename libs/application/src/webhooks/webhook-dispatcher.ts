@@ -78,6 +78,15 @@ export class WebhookDispatcher {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The earliest retry falling due before the next poll (ms since the epoch), and its timer. */
+  private earliestRetry = Infinity;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Subscriptions this dispatcher switched off, with their read-model version then: until the read model shows
+   * a later version (the Disabled event, then an owner's Enabled), the subscription is left alone, so that a round
+   * running before the Disabled event is projected does not take the still-enabled row for a fresh start.
+   */
+  private readonly switchedOff = new Map<string, number>();
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.options = { ...DEFAULT_WEBHOOK_DISPATCH, ...deps.options };
@@ -113,6 +122,7 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
     await this.running;
   }
 
@@ -124,6 +134,7 @@ export class WebhookDispatcher {
     if (!(await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs))) return;
     const head = await this.deps.events.headPosition();
     const subscriptions = await this.deps.subscriptions.listAll();
+    this.earliestRetry = Infinity;
     await Promise.all(
       subscriptions
         .filter((s) => s.enabled)
@@ -133,10 +144,22 @@ export class WebhookDispatcher {
           ),
         ),
     );
+    // A retry due before the next poll gets its own wake-up: the backoff's first steps are shorter than a poll.
+    const wait = this.earliestRetry - this.now();
+    if (wait < this.options.pollMs && !this.stopped) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.wake(), Math.max(0, wait));
+      this.retryTimer.unref();
+    }
   }
 
   private async serve(sub: WebhookSubscriptionView, head: number): Promise<void> {
     const { deliveries } = this.deps;
+    const offAt = this.switchedOff.get(sub.subscriptionId);
+    if (offAt !== undefined) {
+      if (sub.version <= offAt) return;
+      this.switchedOff.delete(sub.subscriptionId);
+    }
     const stored = await deliveries.cursor(sub.subscriptionId);
     let cursor: WebhookCursor = stored ?? {
       subscriptionId: sub.subscriptionId,
@@ -163,7 +186,8 @@ export class WebhookDispatcher {
       changed = true;
     }
     if (changed) await deliveries.saveCursor(cursor);
-    if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now()) return;
+    if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now())
+      return void (this.earliestRetry = Math.min(this.earliestRetry, Date.parse(cursor.nextAttemptAt)));
 
     while (cursor.position < head && !this.stopped) {
       const batch = await this.deps.events.readAll({
@@ -175,7 +199,11 @@ export class WebhookDispatcher {
       for (const event of batch) {
         if (event.position > head || this.stopped) return;
         const failed = await this.deliver(sub, event, cursor);
-        if (failed) return void (await deliveries.saveCursor(failed));
+        if (failed) {
+          if (failed.nextAttemptAt !== null)
+            this.earliestRetry = Math.min(this.earliestRetry, Date.parse(failed.nextAttemptAt));
+          return void (await deliveries.saveCursor(failed));
+        }
         cursor = { ...cursor, position: event.position, failures: 0, nextAttemptAt: null };
         await deliveries.saveCursor(cursor);
       }
@@ -226,6 +254,7 @@ export class WebhookDispatcher {
     const failures = cursor.failures + 1;
     if (failures >= this.options.maxFailures) {
       const reason = `${failures} failed attempts in a row at event ${event.id} (position ${event.position}); the last: ${error}`;
+      this.switchedOff.set(sub.subscriptionId, sub.version);
       await this.deps.disable(sub.subscriptionId, reason);
       this.deps.log.warn('webhook subscription switched off', { subscriptionId: sub.subscriptionId, failures });
       return { ...cursor, failures, nextAttemptAt: null };

@@ -220,8 +220,13 @@ describe('WebhookDispatcher', () => {
     expect(t.disabled).toEqual([
       { id: 'whk_1', reason: '3 failed attempts in a row at event evt_1 (position 1); the last: HTTP 500' },
     ]);
+    // A round before the Disabled event reaches the read model: the row still reads enabled, at the same version.
     t.sub.enabled = true;
     t.respondWith(() => ({ status: 204 }));
+    await t.dispatcher.deliverDue();
+    expect(t.sent).toHaveLength(3);
+    // Projected (Disabled), then enabled again by its owner (Enabled): a fresh start.
+    t.sub.version += 2;
     await t.dispatcher.deliverDue();
     expect(t.positions()).toEqual([1, 1, 1, 1]);
     expect(t.deliveries.cursors.get('whk_1')).toMatchObject({ position: 1, failures: 0 });

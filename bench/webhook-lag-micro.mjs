@@ -1,8 +1,9 @@
 // Webhook delivery lag (issue 14 target: p99 <= 500 ms to a local receiver, embedded default): starts the built
 // standalone server on a fresh data directory, subscribes a receiver on loopback to a root organization's subtree,
-// then creates child organizations from CONCURRENCY closed loops for SECONDS, and measures, for every delivery, the
-// time from the event's `occurredAt` (stamped by the store when it commits) to its arrival at the receiver.
-//   node bench/webhook-lag-micro.mjs [seconds=10] [concurrency=8]      (after `npm run build`)
+// then creates child organizations for SECONDS, and measures, for every delivery, the time from the event's
+// `occurredAt` (stamped by the store when it commits) to its arrival at the receiver. The writes come from
+// CONCURRENCY closed loops (as fast as the server takes them), or at RATE per second when a rate is given.
+//   node bench/webhook-lag-micro.mjs [seconds=10] [concurrency=8] [rate]     (after `npm run build`)
 // Writes bench/results/<time>-webhook-lag.json and prints one line.
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { freePort } from './lib/process-stats.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
+const RATE = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 const PASSWORD = 'bench passphrase of some length';
 
 const received = [];
@@ -33,6 +35,8 @@ const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 const server = await startService({
   main: 'apps/standalone/dist/main.js',
+  // e.g. WEBHOOK_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the server's time goes.
+  nodeArgs: (process.env.WEBHOOK_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   env: {
     ...process.env,
     PORT: String(port),
@@ -67,15 +71,28 @@ try {
   await json('POST', `/api/v1/orgs/${root.id}/webhooks`, token, { url: hookUrl, eventTypes: ['OrgCreated'] });
 
   let created = 0;
-  const until = Date.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, loop) => {
-      for (let i = 0; Date.now() < until; i++) {
-        await json('POST', '/api/v1/orgs', token, { name: `child ${loop}-${i}`, parentId: root.id });
-        created++;
-      }
-    }),
-  );
+  const started = Date.now();
+  const until = started + SECONDS * 1000;
+  const createOne = async (name) => {
+    await json('POST', '/api/v1/orgs', token, { name, parentId: root.id });
+    created++;
+  };
+  if (RATE === undefined) {
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, loop) => {
+        for (let i = 0; Date.now() < until; i++) await createOne(`child ${loop}-${i}`);
+      }),
+    );
+  } else {
+    // Open loop: the i-th write starts at i / RATE seconds, whether or not earlier ones have been answered.
+    const inFlight = [];
+    for (let i = 0; started + (i * 1000) / RATE < until; i++) {
+      const at = started + (i * 1000) / RATE;
+      if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+      inFlight.push(createOne(`child ${i}`));
+    }
+    await Promise.all(inFlight);
+  }
   const deadline = Date.now() + 30_000;
   while (received.length < created && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 
@@ -86,7 +103,8 @@ try {
   const result = {
     startedAt: new Date().toISOString(),
     seconds: SECONDS,
-    concurrency: CONCURRENCY,
+    concurrency: RATE === undefined ? CONCURRENCY : null,
+    ratePerSecond: RATE ?? null,
     created,
     delivered: received.length,
     inOrder,

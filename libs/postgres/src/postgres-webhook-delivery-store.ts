@@ -105,25 +105,41 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
     );
   }
 
-  async recordAttempt(a: Omit<WebhookAttempt, 'attemptId'>): Promise<WebhookAttempt> {
-    const durationMs = Math.round(a.durationMs);
-    const { rows } = await this.open().pool.query<{ attempt_id: string }>(
-      `INSERT INTO ${this.s}.webhook_attempts (subscription_id, event_id, event_type, position, attempt, attempted_at,
-         outcome, http_status, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING attempt_id`,
+  async saveProgress(cursor: WebhookCursor, attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>): Promise<void> {
+    // One statement, so both or neither: the attempts in order (WITH ORDINALITY keeps their ids increasing), then
+    // the cursor.
+    const column = <T>(f: (a: Omit<WebhookAttempt, 'attemptId'>) => T): T[] => attempts.map(f);
+    await this.open().pool.query(
+      `WITH logged AS (
+         INSERT INTO ${this.s}.webhook_attempts (subscription_id, event_id, event_type, position, attempt, attempted_at,
+           outcome, http_status, error, duration_ms)
+         SELECT s, e, t, p, n, at, o, h, err, d
+         FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::int[], $11::timestamptz[], $12::text[],
+           $13::int[], $14::text[], $15::int[]) WITH ORDINALITY AS a(s, e, t, p, n, at, o, h, err, d, i)
+         ORDER BY i
+       )
+       INSERT INTO ${this.s}.webhook_cursors (subscription_id, position, failures, next_attempt_at, replayed_at)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (subscription_id) DO UPDATE SET position = excluded.position, failures = excluded.failures,
+         next_attempt_at = excluded.next_attempt_at, replayed_at = excluded.replayed_at`,
       [
-        a.subscriptionId,
-        a.eventId,
-        a.eventType,
-        a.position,
-        a.attempt,
-        a.attemptedAt,
-        a.outcome,
-        a.httpStatus,
-        a.error,
-        durationMs,
+        cursor.subscriptionId,
+        cursor.position,
+        cursor.failures,
+        cursor.nextAttemptAt,
+        cursor.replayedAt,
+        column((a) => a.subscriptionId),
+        column((a) => a.eventId),
+        column((a) => a.eventType),
+        column((a) => a.position),
+        column((a) => a.attempt),
+        column((a) => a.attemptedAt),
+        column((a) => a.outcome),
+        column((a) => a.httpStatus),
+        column((a) => a.error),
+        column((a) => Math.round(a.durationMs)),
       ],
     );
-    return { ...a, durationMs, attemptId: Number(rows[0].attempt_id) };
   }
 
   async attempts(subscriptionId: string, page: { limit: number; before?: number }): Promise<WebhookAttempt[]> {

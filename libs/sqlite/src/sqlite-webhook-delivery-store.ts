@@ -71,6 +71,10 @@ const toAttempt = (r: AttemptRow): WebhookAttempt => ({
 /** WebhookDeliveryStore in its own SQLite file (`webhooks.sqlite` in the data directory). */
 export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
   private readonly st;
+  private readonly progress: (
+    cursor: WebhookCursor,
+    attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>,
+  ) => void;
   private closed = false;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -83,11 +87,10 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
            next_attempt_at = excluded.next_attempt_at, replayed_at = excluded.replayed_at`,
       ),
       record: db.prepare<
-        [string, string, string, number, number, string, string, number | null, string | null, number],
-        { attempt_id: number }
+        [string, string, string, number, number, string, string, number | null, string | null, number]
       >(
         `INSERT INTO webhook_attempts (subscription_id, event_id, event_type, position, attempt, attempted_at, outcome,
-           http_status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING attempt_id`,
+           http_status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       attempts: db.prepare<[string, number, number], AttemptRow>(
         `SELECT * FROM webhook_attempts WHERE subscription_id = ? AND attempt_id < ?
@@ -101,6 +104,22 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
          WHERE webhook_lease.owner = excluded.owner OR webhook_lease.expires_at < ?`,
       ),
     };
+    this.progress = db.transaction((c: WebhookCursor, attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>) => {
+      for (const a of attempts)
+        this.st.record.run(
+          a.subscriptionId,
+          a.eventId,
+          a.eventType,
+          a.position,
+          a.attempt,
+          a.attemptedAt,
+          a.outcome,
+          a.httpStatus,
+          a.error,
+          Math.round(a.durationMs),
+        );
+      this.st.saveCursor.run(c.subscriptionId, c.position, c.failures, c.nextAttemptAt, c.replayedAt);
+    });
   }
 
   async cursor(subscriptionId: string): Promise<WebhookCursor | undefined> {
@@ -120,20 +139,8 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
     this.open().st.saveCursor.run(c.subscriptionId, c.position, c.failures, c.nextAttemptAt, c.replayedAt);
   }
 
-  async recordAttempt(a: Omit<WebhookAttempt, 'attemptId'>): Promise<WebhookAttempt> {
-    const row = this.open().st.record.get(
-      a.subscriptionId,
-      a.eventId,
-      a.eventType,
-      a.position,
-      a.attempt,
-      a.attemptedAt,
-      a.outcome,
-      a.httpStatus,
-      a.error,
-      Math.round(a.durationMs),
-    );
-    return { ...a, durationMs: Math.round(a.durationMs), attemptId: row!.attempt_id };
+  async saveProgress(cursor: WebhookCursor, attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>): Promise<void> {
+    this.open().progress(cursor, attempts);
   }
 
   async attempts(subscriptionId: string, page: { limit: number; before?: number }): Promise<WebhookAttempt[]> {

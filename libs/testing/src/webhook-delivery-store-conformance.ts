@@ -51,18 +51,29 @@ export function webhookDeliveryStoreConformance(harness: WebhookDeliveryStoreHar
     expect(await store.cursor('whk_b')).toBeDefined();
   });
 
-  it('logs attempts with increasing ids, lists them newest first by subscription and page, and purges old ones', async () => {
-    const first = await store.recordAttempt(attempt());
-    const second = await store.recordAttempt(
+  it('logs attempts in order with the cursor, lists them newest first by subscription and page, and purges old ones', async () => {
+    const cursor = { subscriptionId: 'whk_a', position: 7, failures: 1, nextAttemptAt: null, replayedAt: 0 };
+    await store.saveProgress(cursor, [
+      attempt(),
       attempt({ attempt: 2, outcome: 'delivered', httpStatus: 204, error: null, durationMs: 3.6 }),
-    );
-    await store.recordAttempt(attempt({ subscriptionId: 'whk_b' }));
-    const third = await store.recordAttempt(
+    ]);
+    await store.saveProgress({ ...cursor, subscriptionId: 'whk_b' }, [attempt({ subscriptionId: 'whk_b' })]);
+    const later = { ...cursor, position: 8, failures: 0 };
+    await store.saveProgress(later, [
       attempt({ position: 8, eventId: 'evt_2', attemptedAt: '2026-12-02T00:00:00.000Z' }),
-    );
+    ]);
+    await store.saveProgress({ ...later, position: 9 }, []);
+    expect(await store.cursor('whk_a')).toEqual({ ...later, position: 9 });
+    const all = await store.attempts('whk_a', { limit: 10 });
+    const [third, second, first] = all;
+    expect(all.map((a) => [a.position, a.attempt, a.outcome, a.httpStatus, a.error, a.durationMs])).toEqual([
+      [8, 1, 'failed', 500, 'HTTP 500', 12],
+      [7, 2, 'delivered', 204, null, 4],
+      [7, 1, 'failed', 500, 'HTTP 500', 12],
+    ]);
+    expect(third.attemptId).toBeGreaterThan(second.attemptId);
     expect(second.attemptId).toBeGreaterThan(first.attemptId);
-    expect(second.durationMs).toBe(4);
-    expect(await store.attempts('whk_a', { limit: 10 })).toEqual([third, second, first]);
+    expect(first).toEqual({ ...attempt(), attemptId: first.attemptId });
     expect(await store.attempts('whk_a', { limit: 2 })).toEqual([third, second]);
     expect(await store.attempts('whk_a', { limit: 2, before: second.attemptId })).toEqual([first]);
     expect(await store.attempts('whk_none', { limit: 2 })).toEqual([]);

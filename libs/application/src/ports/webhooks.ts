@@ -99,8 +99,11 @@ export interface WebhookDeliveryStore {
   cursor(subscriptionId: string): Promise<WebhookCursor | undefined>;
   /** Inserts or replaces the cursor. */
   saveCursor(cursor: WebhookCursor): Promise<void>;
-  /** Appends to the delivery log and returns the attempt with its id. */
-  recordAttempt(attempt: Omit<WebhookAttempt, 'attemptId'>): Promise<WebhookAttempt>;
+  /**
+   * Appends `attempts` to the delivery log (in order: they get increasing ids) and replaces the cursor, both or
+   * neither (one transaction).
+   */
+  saveProgress(cursor: WebhookCursor, attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>): Promise<void>;
   /** The subscription's attempts, newest first, `before` an attempt id (exclusive) when given. */
   attempts(subscriptionId: string, page: { limit: number; before?: number }): Promise<WebhookAttempt[]>;
   /** Forgets a deleted subscription's cursor (its delivery log stays until retention drops it). */

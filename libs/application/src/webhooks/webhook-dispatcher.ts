@@ -2,6 +2,7 @@ import { publicEventEnvelope, type StoredEvent } from '@arbor/domain';
 import type { Logger } from '../logger';
 import type { EventQuery } from '../ports/event-store';
 import type {
+  WebhookAttempt,
   WebhookCursor,
   WebhookDeliveryStore,
   WebhookSecrets,
@@ -56,6 +57,8 @@ export interface WebhookDispatcherDeps {
 }
 
 const BATCH = 100;
+/** The longest a run of deliveries goes without its bookkeeping written (ms). */
+const FLUSH_MS = 250;
 
 /**
  * Delivers the log to webhook subscriptions (issue 14 item 6; contract section 10), at least once and in log
@@ -189,6 +192,16 @@ export class WebhookDispatcher {
     if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now())
       return void (this.earliestRetry = Math.min(this.earliestRetry, Date.parse(cursor.nextAttemptAt)));
 
+    // The delivery log and the cursor are written together, per batch or every FLUSH_MS: per delivery they cost more
+    // than the delivery itself to a local receiver. A crash loses at most that much bookkeeping, and the
+    // deliveries it covered are repeated (same webhook-id): at least once still holds.
+    const attempts: Array<Omit<WebhookAttempt, 'attemptId'>> = [];
+    let flushedAt = performance.now();
+    const flush = async () => {
+      await deliveries.saveProgress(cursor, attempts.splice(0));
+      flushedAt = performance.now();
+    };
+    let secrets: string[] | undefined;
     while (cursor.position < head && !this.stopped) {
       const batch = await this.deps.events.readAll({
         after: cursor.position,
@@ -197,36 +210,54 @@ export class WebhookDispatcher {
         types: sub.eventTypes.length > 0 ? sub.eventTypes : undefined,
       });
       for (const event of batch) {
-        if (event.position > head || this.stopped) return;
-        const failed = await this.deliver(sub, event, cursor);
-        if (failed) {
-          if (failed.nextAttemptAt !== null)
-            this.earliestRetry = Math.min(this.earliestRetry, Date.parse(failed.nextAttemptAt));
-          return void (await deliveries.saveCursor(failed));
+        if (event.position > head || this.stopped) return flush();
+        secrets ??= await this.secretsOf(sub.subscriptionId);
+        // Deleted since the round began (its secrets go first): nothing to send; the next round will not list it.
+        if (secrets.length === 0) return flush();
+        const attempt = await this.attempt(sub, event, cursor.failures + 1, secrets);
+        attempts.push(attempt);
+        if (attempt.outcome === 'delivered') {
+          cursor = { ...cursor, position: event.position, failures: 0, nextAttemptAt: null };
+          if (performance.now() - flushedAt > FLUSH_MS) await flush();
+          continue;
         }
-        cursor = { ...cursor, position: event.position, failures: 0, nextAttemptAt: null };
-        await deliveries.saveCursor(cursor);
+        const failures = cursor.failures + 1;
+        if (failures >= this.options.maxFailures) {
+          cursor = { ...cursor, failures, nextAttemptAt: null };
+          await flush();
+          const reason = `${failures} failed attempts in a row at event ${event.id} (position ${event.position}); the last: ${attempt.error}`;
+          this.switchedOff.set(sub.subscriptionId, sub.version);
+          await this.deps.disable(sub.subscriptionId, reason);
+          this.deps.log.warn('webhook subscription switched off', { subscriptionId: sub.subscriptionId, failures });
+          return;
+        }
+        const due = this.now() + this.retryDelay(failures);
+        this.earliestRetry = Math.min(this.earliestRetry, due);
+        cursor = { ...cursor, failures, nextAttemptAt: new Date(due).toISOString() };
+        return flush();
       }
-      if (batch.length < BATCH) {
-        // Nothing else up to the head is this subscription's: the next round starts from there.
-        cursor = { ...cursor, position: head };
-        await deliveries.saveCursor(cursor);
-      }
+      // Nothing else up to the head is this subscription's: the next round starts from there.
+      if (batch.length < BATCH) cursor = { ...cursor, position: head };
+      await flush();
     }
   }
 
-  /** One attempt, logged; undefined when it was delivered, else the cursor to keep (its retry scheduled). */
-  private async deliver(
+  /** The subscription's secrets that still sign: the current one, and a rotated-out one until it expires. */
+  private async secretsOf(subscriptionId: string): Promise<string[]> {
+    const now = this.now();
+    return (await this.deps.secrets.getWebhookSecrets(subscriptionId))
+      .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now)
+      .map((s) => s.secret);
+  }
+
+  /** One attempt at one event: signed, sent, and described as the delivery log keeps it. */
+  private async attempt(
     sub: WebhookSubscriptionView,
     event: StoredEvent,
-    cursor: WebhookCursor,
-  ): Promise<WebhookCursor | undefined> {
+    attempt: number,
+    secrets: string[],
+  ): Promise<Omit<WebhookAttempt, 'attemptId'>> {
     const sentAt = this.now();
-    const secrets = (await this.deps.secrets.getWebhookSecrets(sub.subscriptionId))
-      .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > sentAt)
-      .map((s) => s.secret);
-    // Deleted since the round began: its secrets went first. Nothing to send, and no retry to schedule.
-    if (secrets.length === 0) return { ...cursor, nextAttemptAt: new Date(sentAt + this.options.pollMs).toISOString() };
     const body = JSON.stringify(publicEventEnvelope(event));
     const headers = {
       ...standardWebhookHeaders(secrets, event.id, new Date(sentAt), body),
@@ -235,31 +266,19 @@ export class WebhookDispatcher {
     };
     const started = performance.now();
     const response = await this.deps.transport.send({ url: sub.url, headers, body, timeoutMs: this.options.timeoutMs });
-    const durationMs = performance.now() - started;
     const delivered = 'status' in response && response.status >= 200 && response.status < 300;
-    const error = delivered ? null : 'status' in response ? `HTTP ${response.status}` : response.error;
-    await this.deps.deliveries.recordAttempt({
+    return {
       subscriptionId: sub.subscriptionId,
       eventId: event.id,
       eventType: event.type,
       position: event.position,
-      attempt: cursor.failures + 1,
+      attempt,
       attemptedAt: new Date(sentAt).toISOString(),
       outcome: delivered ? 'delivered' : 'failed',
       httpStatus: 'status' in response ? response.status : null,
-      error,
-      durationMs,
-    });
-    if (delivered) return undefined;
-    const failures = cursor.failures + 1;
-    if (failures >= this.options.maxFailures) {
-      const reason = `${failures} failed attempts in a row at event ${event.id} (position ${event.position}); the last: ${error}`;
-      this.switchedOff.set(sub.subscriptionId, sub.version);
-      await this.deps.disable(sub.subscriptionId, reason);
-      this.deps.log.warn('webhook subscription switched off', { subscriptionId: sub.subscriptionId, failures });
-      return { ...cursor, failures, nextAttemptAt: null };
-    }
-    return { ...cursor, failures, nextAttemptAt: new Date(this.now() + this.retryDelay(failures)).toISOString() };
+      error: delivered ? null : 'status' in response ? `HTTP ${response.status}` : response.error,
+      durationMs: performance.now() - started,
+    };
   }
 
   /** `retryBaseMs · 2^(failures − 1)`, at most `retryMaxMs`, ±20 % so that retries of many receivers spread out. */

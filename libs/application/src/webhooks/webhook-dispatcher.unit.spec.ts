@@ -60,10 +60,9 @@ class MemoryDeliveries implements WebhookDeliveryStore {
   async saveCursor(c: WebhookCursor) {
     this.cursors.set(c.subscriptionId, { ...c });
   }
-  async recordAttempt(a: Omit<WebhookAttempt, 'attemptId'>) {
-    const attempt = { ...a, attemptId: this.log.length + 1 };
-    this.log.push(attempt);
-    return attempt;
+  async saveProgress(c: WebhookCursor, attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>) {
+    for (const a of attempts) this.log.push({ ...a, attemptId: this.log.length + 1 });
+    this.cursors.set(c.subscriptionId, { ...c });
   }
   async attempts() {
     return [...this.log].reverse();

@@ -182,4 +182,21 @@ describe('webhook deliveries to a real receiver', () => {
     expect((await app.call('GET', `/api/v1/webhooks/${created.id}/deliveries`, { token: null })).status).toBe(401);
     expect((await app.call('GET', '/api/v1/webhooks/whk_01J00000000000000000000000/deliveries')).status).toBe(404);
   });
+
+  it('switches off the subscriptions of a moved subtree: its new tree decides whether they deliver on', async () => {
+    const [from, to] = [await createOrg(app, 'Moved from'), await createOrg(app, 'Moved to')];
+    const moved = await createOrg(app, 'Moving', from.id);
+    const below = await createOrg(app, 'Below the moving one', moved.id);
+    const onMoved = await subscribe(moved.id, 'https://receiver.example.com/moved');
+    const onBelow = await subscribe(below.id, 'https://receiver.example.com/below');
+    const onFrom = await subscribe(from.id, 'https://receiver.example.com/from');
+    expect(
+      (await app.call('PUT', `/api/v1/orgs/${moved.id}`, { body: { name: 'Moving', parentId: to.id } })).status,
+    ).toBe(200);
+    for (const id of [onMoved.id, onBelow.id]) {
+      const w = (await app.call('GET', `/api/v1/webhooks/${id}`)).body;
+      expect(w).toMatchObject({ enabled: false, disabledReason: expect.stringContaining(`moved under ${to.id}`) });
+    }
+    expect((await app.call('GET', `/api/v1/webhooks/${onFrom.id}`)).body.enabled).toBe(true);
+  });
 });

@@ -76,6 +76,9 @@ describe('webhook subscriptions', () => {
     const expires = Date.parse(rotated.body.previousSecretExpiresAt) - Date.now();
     expect(expires).toBeGreaterThan(23 * 3600_000);
     expect(expires).toBeLessThanOrEqual(24 * 3600_000);
+    // The answer's ETag is the subscription's as it now stands (version 5), usable for the next If-Match.
+    expect(rotated.headers.get('etag')).toBe((await app.call('GET', hook(shown.id))).headers.get('etag'));
+    expect(rotated.headers.get('etag')).toMatch(/^"5-/);
 
     const replay = await app.call('POST', `${hook(shown.id)}/replay`, { body: { fromPosition: 1 } });
     expect(replay.status).toBe(202);

@@ -263,3 +263,31 @@ const webhookDeleted = (s: WebhookState): DomainEvent => ({
   streamId: webhookStreamId(s.subscriptionId),
   data: { subscriptionId: s.subscriptionId, orgId: s.orgId },
 });
+
+/**
+ * A move takes a subtree out from under the organizations whose `events:read` holders may have made its
+ * subscriptions (a client of the old tree, say): each enabled subscription made in the moved subtree is switched
+ * off, by a `WebhookSubscriptionDisabled` whose reason names the move, so that no delivery goes on to a URL chosen
+ * by someone who may no longer read the subtree. Holders of `events:read` where it now sits decide whether to
+ * enable it again. `subtreeIds` are the moved organization and everything below it.
+ */
+export function webhooksPausedByMove(
+  webhooks: WebhookIndex | undefined,
+  subtreeIds: Iterable<string>,
+  move: { orgId: string; toParentId: string | null },
+): DomainEvent[] {
+  if (!webhooks) return [];
+  const reason = `organization ${move.orgId} moved under ${move.toParentId ?? 'the top level'}: enable it again to keep delivering`;
+  const events: DomainEvent[] = [];
+  for (const orgId of subtreeIds)
+    for (const id of webhooks.subscriptionsOf(orgId)) {
+      const s = webhooks.get(id)!;
+      if (s.enabled)
+        events.push({
+          type: 'WebhookSubscriptionDisabled',
+          streamId: webhookStreamId(s.subscriptionId),
+          data: { subscriptionId: s.subscriptionId, orgId: s.orgId, reason },
+        });
+    }
+  return events;
+}

@@ -53,12 +53,44 @@ describe('WebhookHttpTransport', () => {
     }
   });
 
-  it('never reaches cloud instance metadata, even where private targets are allowed', async () => {
+  it('never reaches cloud instance metadata or link-local addresses, in any form, even where private targets are allowed', async () => {
     const open = new WebhookHttpTransport({ allowPrivateTargets: true });
     try {
-      expect(await open.send(request('http://169.254.169.254/latest/meta-data/'))).toEqual({
-        error: 'address not allowed',
-      });
+      for (const target of [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[::ffff:169.254.169.254]/latest/meta-data/',
+        'http://[::ffff:a9fe:a9fe]/',
+        'http://169.254.170.2/v2/credentials',
+        'http://100.100.100.200/latest/meta-data/',
+        'http://[fd00:ec2::254]/',
+      ])
+        expect([target, await open.send(request(target))]).toEqual([target, { error: 'address not allowed' }]);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('refuses loopback in the IPv6 forms that carry an IPv4 address (compatible, NAT64, 6to4) when private targets are not allowed', async () => {
+    const strict = new WebhookHttpTransport();
+    try {
+      for (const target of ['http://[::127.0.0.1]:9/', 'http://[64:ff9b::7f00:1]/', 'http://[2002:7f00:1::]/'])
+        expect([target, await strict.send(request(target))]).toEqual([target, { error: 'address not allowed' }]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("does not make one receiver's deliveries wait for the sockets another's slow requests to the same host hold", async () => {
+    const open = new WebhookHttpTransport({ allowPrivateTargets: true });
+    const stalled: http.ServerResponse[] = [];
+    try {
+      answer = (res) => void stalled.push(res);
+      const slow = Array.from({ length: 6 }, (_, i) => open.send(request(`${base}/slow${i}`, 5000)));
+      while (received.length < 6) await new Promise((resolve) => setTimeout(resolve, 10));
+      answer = (res) => res.writeHead(204).end();
+      expect(await open.send(request(`${base}/fast`, 1000))).toEqual({ status: 204 });
+      for (const res of stalled) res.writeHead(204).end();
+      expect(await Promise.all(slow)).toEqual(Array(6).fill({ status: 204 }));
     } finally {
       await open.close();
     }

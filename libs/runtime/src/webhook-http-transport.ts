@@ -1,10 +1,14 @@
-import type { WebhookRequest, WebhookResponse, WebhookTransport } from '@arbor/application';
+import {
+  deliveryAddressProblem,
+  type WebhookRequest,
+  type WebhookResponse,
+  type WebhookTransport,
+} from '@arbor/application';
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
-
-/** The instance-metadata services of AWS, GCP, Azure (IPv4) and AWS (IPv6): credentials live there. */
-const CLOUD_METADATA_ADDRESSES = ['169.254.169.254', 'fd00:ec2::254'];
 
 /** What the transport allows. */
 export interface WebhookHttpTransportOptions {
@@ -17,23 +21,35 @@ export interface WebhookHttpTransportOptions {
 
 /**
  * Webhook deliveries over HTTP(S) with keep-alive. The address check happens on the address actually
- * connected to, after DNS resolution (request-filtering-agent): a public name that resolves to 127.0.0.1 (DNS
- * rebinding) is refused as `address not allowed`, whatever was checked
+ * connected to, after DNS resolution (`deliveryAddressProblem`, and request-filtering-agent's own check): a public
+ * name that resolves to 127.0.0.1 (DNS rebinding) is refused as `address not allowed`, whatever was checked
  * when the subscription was made. Redirects are not followed (a 3xx is a failure): following them would
  * let a receiver point the dispatcher anywhere.
  */
 export class WebhookHttpTransport implements WebhookTransport {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  private readonly allowPrivate: boolean;
+  /**
+   * dns.lookup, then our own check of every address (`deliveryAddressProblem`: IPv6 forms that carry an IPv4
+   * address, link-local and cloud metadata even where private targets are allowed). The agents run their
+   * library's own, coarser check on top.
+   */
+  private readonly lookup: LookupFunction = (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      const refused = addresses.find((a) => deliveryAddressProblem(a.address, this.allowPrivate) !== undefined);
+      if (refused) return callback(new Error(`${hostname}: the address is not allowed`), '', 0);
+      if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+      callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
 
   constructor(options: WebhookHttpTransportOptions = {}) {
-    const filter = {
-      allowPrivateIPAddress: options.allowPrivateTargets ?? false,
-      // Cloud instance metadata stays out of reach even where private targets are allowed.
-      denyIPAddressList: CLOUD_METADATA_ADDRESSES,
-      keepAlive: true,
-      maxSockets: 4,
-    };
+    this.allowPrivate = options.allowPrivateTargets ?? false;
+    // No socket limit per host: each subscription has one request in flight at most, and a cap would let one
+    // tenant's slow receiver hold the sockets another's deliveries to the same host wait for.
+    const filter = { allowPrivateIPAddress: this.allowPrivate, keepAlive: true };
     this.httpAgent = new RequestFilteringHttpAgent(filter);
     this.httpsAgent = new RequestFilteringHttpsAgent(filter);
   }
@@ -48,6 +64,9 @@ export class WebhookHttpTransport implements WebhookTransport {
       }
       const secure = url.protocol === 'https:';
       if (!secure && url.protocol !== 'http:') return resolve({ error: 'unsupported URL scheme' });
+      const literal = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      if (isIP(literal) !== 0 && deliveryAddressProblem(literal, this.allowPrivate) !== undefined)
+        return resolve({ error: 'address not allowed' });
       const body = Buffer.from(request.body, 'utf8');
       let req: http.ClientRequest;
       try {
@@ -56,6 +75,7 @@ export class WebhookHttpTransport implements WebhookTransport {
           agent: secure ? this.httpsAgent : this.httpAgent,
           headers: { ...request.headers, 'content-length': String(body.length) },
           timeout: request.timeoutMs,
+          lookup: this.lookup,
         });
       } catch (e) {
         // The agent refuses an IP-literal target before connecting, by throwing here.
@@ -92,7 +112,7 @@ export class WebhookHttpTransport implements WebhookTransport {
 /** A short, stable reason for the delivery log: never the receiver's words, never a body. */
 function reasonOf(e: NodeJS.ErrnoException): string {
   if (e.message === 'timeout') return 'timeout';
-  if (/is not allowed/i.test(e.message)) return 'address not allowed';
+  if (/not allowed/i.test(e.message)) return 'address not allowed';
   switch (e.code) {
     case 'ECONNREFUSED':
       return 'connection refused';

@@ -96,12 +96,12 @@ export async function visibleWebhook(
 
 /** Refuses a target on this host's or a private network unless the operator allowed it (IAM_ERR_WEBHOOK_TARGET). */
 function checkTarget(ctx: ApiContext, url: string | undefined): void {
-  if (url === undefined || ctx.allowPrivateWebhookTargets) return;
-  const problem = privateTargetProblem(url);
+  if (url === undefined) return;
+  const problem = privateTargetProblem(url, ctx.allowPrivateWebhookTargets);
   if (problem)
     throw new IamError(
       'IAM_ERR_WEBHOOK_TARGET',
-      'The webhook target is on a private or loopback address; the operator has not allowed such targets (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS).',
+      'The webhook target is on an address webhooks may not reach: private or loopback unless the operator allowed such targets (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS), link-local and cloud metadata never.',
       [{ path: '/body/url', message: problem }],
     );
 }
@@ -317,7 +317,14 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'events:read',
     responseHeaders: { 'Cache-Control': 'no-store' },
     request: { params: webhookParams, headers: conditionalWriteHeaders },
-    responses: { 200: { description: 'The new secret.', schema: webhookSecretSchema }, ...errors },
+    responses: {
+      200: {
+        description: 'The new secret; the ETag is that of the subscription as it now stands.',
+        schema: webhookSecretSchema,
+        headers: etagHeader,
+      },
+      ...errors,
+    },
     handler: async (req, ctx) => {
       const subscriptionId = req.params.subscriptionId;
       const secret = newWebhookSecret();
@@ -329,6 +336,8 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
         return {
           status: 200,
           body: { id: subscriptionId, secret, previousSecretExpiresAt: rotated?.previousSecretExpiresAt ?? null },
+          // The subscription's tag (its version moved), for a following If-Match: never one of this secret body.
+          headers: { ETag: tagOf(await written(ctx, subscriptionId)) },
         };
       });
     },

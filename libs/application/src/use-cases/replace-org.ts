@@ -1,5 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { decideReplaceOrg, requireNamesFreeAfterMove, requireNoDanglingAfterMove } from '@arbor/domain';
+import {
+  decideReplaceOrg,
+  requireNamesFreeAfterMove,
+  requireNoDanglingAfterMove,
+  webhooksPausedByMove,
+} from '@arbor/domain';
 import { withRoles } from './application-permissions';
 import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase } from './use-case';
 
@@ -16,7 +21,10 @@ export const ReplaceOrgInput = Type.Object({
 });
 export type ReplaceOrgInput = Static<typeof ReplaceOrgInput>;
 
-/** `orgs:write` on the organization, and the right to move it where it goes (AccessPolicy.requireMayMove: root moves). */
+/**
+ * `orgs:write` on the organization, and the right to move it where it goes (AccessPolicy.requireMayMove: root moves).
+ * A move switches off the moved subtree's webhook subscriptions (webhooksPausedByMove).
+ */
 export const replaceOrg = defineUseCase({
   type: 'ReplaceOrg',
   input: ReplaceOrgInput,
@@ -33,6 +41,10 @@ export const replaceOrg = defineUseCase({
         requireNoDanglingAfterMove(withRoles(state), e.data.orgId, e.data.toParentId);
         requireNamesFreeAfterMove(withRoles(state), e.data.orgId, e.data.toParentId);
       }
+    // And no webhook keeps delivering the moved subtree to a URL chosen where it was (contract section 10).
+    const moved = events.find((e) => e.type === 'OrgMoved');
+    if (moved?.type === 'OrgMoved')
+      events.push(...webhooksPausedByMove(state.webhooks, state.orgs.subtreeIds(moved.data.orgId), moved.data));
     return { events };
   },
 });

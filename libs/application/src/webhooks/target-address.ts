@@ -34,47 +34,100 @@ for (const [net, prefix] of [
 ] as const)
   NOT_PUBLIC.addSubnet(net, prefix, 'ipv6');
 
-/** The IPv4 address an IPv6 address embeds as IPv4-mapped (`::ffff:a.b.c.d`, RFC 4291 2.5.5.2), or undefined. */
-function mappedIpv4(ip: string): string | undefined {
-  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (dotted) return dotted[1];
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
-  if (!hex) return undefined;
-  const [high, low] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+/** The 16-bit groups of an IPv6 address (no zone), or undefined when it does not parse as one. */
+function groupsOf(ip: string): number[] | undefined {
+  if (isIP(ip) !== 6) return undefined;
+  let text = ip.toLowerCase();
+  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((g) => parseInt(g, 16));
+}
+
+const ipv4Of = (high: number, low: number): string => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+
+/**
+ * The IPv4 address an IPv6 address carries and that a host may end up talking to: IPv4-mapped (`::ffff:a.b.c.d`,
+ * RFC 4291 2.5.5.2), IPv4-compatible (`::a.b.c.d`, deprecated, RFC 4291 2.5.5.1), NAT64 (`64:ff9b::/96`, RFC 6052)
+ * and 6to4 (`2002::/16`, RFC 3056); undefined for any other address.
+ */
+function embeddedIpv4(ip: string): string | undefined {
+  const g = groupsOf(ip);
+  if (!g) return undefined;
+  const zeroUpTo = (n: number) => g.slice(0, n).every((x) => x === 0);
+  if (zeroUpTo(5) && g[5] === 0xffff) return ipv4Of(g[6], g[7]);
+  if (zeroUpTo(6) && (g[6] !== 0 || g[7] > 1)) return ipv4Of(g[6], g[7]);
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return ipv4Of(g[6], g[7]);
+  if (g[0] === 0x2002) return ipv4Of(g[1], g[2]);
+  return undefined;
 }
 
 /**
  * Whether `ip` (an IPv4 or IPv6 address, without brackets or zone) is one a webhook may be delivered to: false
  * for loopback, private (RFC 1918), shared (RFC 6598), link-local, unique-local (RFC 4193), unspecified,
- * multicast and reserved addresses, IPv4-mapped IPv6 forms of them included, and for anything that is not an
- * IP address at all.
+ * multicast and reserved addresses, IPv6 forms that carry one of them (mapped, compatible, NAT64, 6to4) included,
+ * and for anything that is not an IP address at all.
  */
 export function isPublicAddress(ip: string): boolean {
   const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
   const family = isIP(address);
   if (family === 0) return false;
   if (family === 4) return !NOT_PUBLIC.check(address, 'ipv4');
-  const v4 = mappedIpv4(address);
-  if (v4 !== undefined) return isIP(v4) === 4 && !NOT_PUBLIC.check(v4, 'ipv4');
+  const v4 = embeddedIpv4(address);
+  if (v4 !== undefined && NOT_PUBLIC.check(v4, 'ipv4')) return false;
   return !NOT_PUBLIC.check(address, 'ipv6');
 }
 
 /**
- * Why a webhook target URL is refused when it is written, or undefined when it is not: its host is `localhost`
- * (or a name under `.localhost`, RFC 6761) or an IP literal that `isPublicAddress` refuses. Host names are not
- * resolved here (the dispatcher checks what they resolve to at each delivery). `url` must parse as a URL.
+ * Addresses no webhook reaches even where the operator allows private targets: link-local (169.254.0.0/16 and
+ * fe80::/10, where AWS, GCP and Azure serve instance metadata at 169.254.169.254 and ECS credentials at
+ * 169.254.170.2), Alibaba's 100.100.100.200 and AWS's fd00:ec2::254, in any IPv6 form that carries them.
  */
-export function privateTargetProblem(url: string): string | undefined {
+const ALWAYS_REFUSED = new BlockList();
+ALWAYS_REFUSED.addSubnet('169.254.0.0', 16, 'ipv4');
+ALWAYS_REFUSED.addAddress('100.100.100.200', 'ipv4');
+ALWAYS_REFUSED.addSubnet('fe80::', 10, 'ipv6');
+ALWAYS_REFUSED.addAddress('fd00:ec2::254', 'ipv6');
+
+/**
+ * Why the dispatcher may not connect to `ip` (an address a target's host resolved to, or its IP literal), or
+ * undefined when it may: cloud metadata and link-local always; every non-public address unless `allowPrivate`
+ * (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS).
+ */
+export function deliveryAddressProblem(ip: string, allowPrivate: boolean): string | undefined {
+  const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const family = isIP(address);
+  if (family === 0) return 'is not an IP address';
+  const v4 = family === 4 ? address : embeddedIpv4(address);
+  if ((v4 !== undefined && ALWAYS_REFUSED.check(v4, 'ipv4')) || (family === 6 && ALWAYS_REFUSED.check(address, 'ipv6')))
+    return 'is a link-local or cloud metadata address';
+  if (!allowPrivate && !isPublicAddress(address)) return 'is a private, loopback or link-local address';
+  return undefined;
+}
+
+/**
+ * Why a webhook target URL is refused when it is written, or undefined when it is not: its host is `localhost`
+ * (or a name under `.localhost`, RFC 6761) or an IP literal that `isPublicAddress` refuses, unless `allowPrivate`
+ * (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS); a link-local or cloud metadata literal always (`deliveryAddressProblem`).
+ * Host names are not resolved here (the dispatcher checks what they resolve to at each delivery). `url` must
+ * parse as a URL.
+ */
+export function privateTargetProblem(url: string, allowPrivate = false): string | undefined {
   let host: string;
   try {
     host = new URL(url).hostname.toLowerCase();
   } catch {
     return undefined;
   }
-  if (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.')
-    return 'names this host (localhost)';
   const literal = host.startsWith('[') ? host.slice(1, -1) : host;
-  if (isIP(literal) !== 0 && !isPublicAddress(literal)) return 'is a private, loopback or link-local address';
+  if (isIP(literal) !== 0) return deliveryAddressProblem(literal, allowPrivate);
+  if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.'))
+    return 'names this host (localhost)';
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { isPublicAddress, privateTargetProblem } from './target-address';
+import { deliveryAddressProblem, isPublicAddress, privateTargetProblem } from './target-address';
 
 describe('isPublicAddress', () => {
   it.each([
@@ -23,6 +23,12 @@ describe('isPublicAddress', () => {
     '::ffff:127.0.0.1',
     '::ffff:7f00:1',
     '::ffff:a00:1',
+    '::127.0.0.1',
+    '::7f00:1',
+    '64:ff9b::127.0.0.1',
+    '64:ff9b::a00:1',
+    '2002:7f00:1::',
+    '2002:c0a8:101::1',
     'localhost',
     'not an address',
   ])('refuses %s', (ip) => expect(isPublicAddress(ip)).toBe(false));
@@ -31,6 +37,29 @@ describe('isPublicAddress', () => {
     'accepts %s',
     (ip) => expect(isPublicAddress(ip)).toBe(true),
   );
+  it.each(['64:ff9b::808:808', '2002:808:808::1'])('accepts %s (a public IPv4 address inside)', (ip) =>
+    expect(isPublicAddress(ip)).toBe(true),
+  );
+});
+
+describe('deliveryAddressProblem', () => {
+  it.each([
+    '169.254.169.254',
+    '169.254.170.2',
+    '::ffff:169.254.169.254',
+    '::ffff:a9fe:a9fe',
+    '100.100.100.200',
+    'fd00:ec2::254',
+    'fe80::1',
+  ])('refuses %s even where private targets are allowed', (ip) =>
+    expect(deliveryAddressProblem(ip, true)).toMatch(/metadata/),
+  );
+  it('refuses other non-public addresses only where private targets are not allowed', () => {
+    expect(deliveryAddressProblem('127.0.0.1', true)).toBeUndefined();
+    expect(deliveryAddressProblem('::ffff:127.0.0.1', false)).toMatch(/private/);
+    expect(deliveryAddressProblem('8.8.8.8', false)).toBeUndefined();
+    expect(deliveryAddressProblem('host.example', true)).toMatch(/not an IP address/);
+  });
 });
 
 describe('privateTargetProblem', () => {
@@ -42,5 +71,11 @@ describe('privateTargetProblem', () => {
     expect(privateTargetProblem('http://0x7f000001/x')).toMatch(/private/);
     expect(privateTargetProblem('https://hooks.example.com/x')).toBeUndefined();
     expect(privateTargetProblem('https://8.8.8.8/x')).toBeUndefined();
+  });
+  it('allows private targets where the operator does, never cloud metadata', () => {
+    expect(privateTargetProblem('http://localhost:8080/x', true)).toBeUndefined();
+    expect(privateTargetProblem('http://10.0.0.1/x', true)).toBeUndefined();
+    expect(privateTargetProblem('http://169.254.169.254/latest', true)).toMatch(/metadata/);
+    expect(privateTargetProblem('http://[::ffff:169.254.169.254]/', true)).toMatch(/metadata/);
   });
 });

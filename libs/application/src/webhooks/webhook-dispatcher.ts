@@ -183,11 +183,6 @@ export class WebhookDispatcher {
       };
       changed = true;
     }
-    // Enabled again after the dispatcher switched it off: its owner asked for a fresh start of the retries.
-    if (cursor.failures >= this.options.maxFailures) {
-      cursor = { ...cursor, failures: 0, nextAttemptAt: null };
-      changed = true;
-    }
     if (changed) await deliveries.saveCursor(cursor);
     if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now())
       return void (this.earliestRetry = Math.min(this.earliestRetry, Date.parse(cursor.nextAttemptAt)));
@@ -223,7 +218,8 @@ export class WebhookDispatcher {
         }
         const failures = cursor.failures + 1;
         if (failures >= this.options.maxFailures) {
-          cursor = { ...cursor, failures, nextAttemptAt: null };
+          // Saved as a fresh start: once its owner enables it again, the same event gets a full set of retries.
+          cursor = { ...cursor, failures: 0, nextAttemptAt: null };
           await flush();
           const reason = `${failures} failed attempts in a row at event ${event.id} (position ${event.position}); the last: ${attempt.error}`;
           this.switchedOff.set(sub.subscriptionId, sub.version);

@@ -101,24 +101,26 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
     version: 1,
   };
   let secrets: WebhookSecret[] = [{ secret: SECRET, expiresAt: null }];
-  const dispatcher = new WebhookDispatcher({
-    events: log,
-    subscriptions: { listAll: async () => [{ ...sub }], get: async () => ({ ...sub }) },
-    secrets: { getWebhookSecrets: async () => secrets },
-    deliveries,
-    transport: {
-      send: async (r) => (sent.push(r), respond(r)),
-      close: async () => undefined,
-    },
-    disable: async (id, reason) => {
-      disabled.push({ id, reason });
-      sub.enabled = false;
-    },
-    log: silent,
-    owner: 'dispatcher',
-    options: { retryBaseMs: 1000, retryMaxMs: 60_000, maxFailures: 4, ...options },
-    now: () => clock,
-  });
+  const make = (restartOptions: Partial<WebhookDispatchOptions> = {}) =>
+    new WebhookDispatcher({
+      events: log,
+      subscriptions: { listAll: async () => [{ ...sub }], get: async () => ({ ...sub }) },
+      secrets: { getWebhookSecrets: async () => secrets },
+      deliveries,
+      transport: {
+        send: async (r) => (sent.push(r), respond(r)),
+        close: async () => undefined,
+      },
+      disable: async (id, reason) => {
+        disabled.push({ id, reason });
+        sub.enabled = false;
+      },
+      log: silent,
+      owner: 'dispatcher',
+      options: { retryBaseMs: 1000, retryMaxMs: 60_000, maxFailures: 4, ...options, ...restartOptions },
+      now: () => clock,
+    });
+  const dispatcher = make();
   return {
     log,
     deliveries,
@@ -126,6 +128,8 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
     disabled,
     sub,
     dispatcher,
+    /** Another process's dispatcher over the same stores (a restart, or the lease handed over). */
+    restarted: make,
     positions: () => sent.map((r) => (JSON.parse(r.body) as { position: number }).position),
     tick: (ms: number) => (clock += ms),
     respondWith: (f: (r: WebhookRequest) => WebhookResponse) => (respond = f),
@@ -229,6 +233,24 @@ describe('WebhookDispatcher', () => {
     await t.dispatcher.deliverDue();
     expect(t.positions()).toEqual([1, 1, 1, 1]);
     expect(t.deliveries.cursors.get('whk_1')).toMatchObject({ position: 1, failures: 0 });
+  });
+
+  it('keeps counting failures across a restart, also one with a lower IAM_WEBHOOK_MAX_FAILURES', async () => {
+    const t = setUp({ maxFailures: 20 });
+    t.log.add('OrgCreated', ['org_b']);
+    t.respondWith(() => ({ status: 502 }));
+    for (let i = 0; i < 4; i++) {
+      await t.dispatcher.deliverDue();
+      t.tick(60_000);
+    }
+    const again = t.restarted({ maxFailures: 3 });
+    await again.deliverDue();
+    expect(t.deliveries.log.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5]);
+    expect(t.disabled).toEqual([
+      { id: 'whk_1', reason: '5 failed attempts in a row at event evt_1 (position 1); the last: HTTP 502' },
+    ]);
+    await again.deliverDue();
+    expect(t.sent).toHaveLength(5);
   });
 
   it('replays from a position once per request, and signs with a rotated-out secret until it expires', async () => {

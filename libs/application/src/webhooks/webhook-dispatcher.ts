@@ -90,6 +90,9 @@ export class WebhookDispatcher {
    * running before the Disabled event is projected does not take the still-enabled row for a fresh start.
    */
   private readonly switchedOff = new Map<string, number>();
+  /** Whether this dispatcher holds the lease, and when to take or renew it next (ms since the epoch). */
+  private leaseHeld = false;
+  private leaseCheckAt = -Infinity;
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.options = { ...DEFAULT_WEBHOOK_DISPATCH, ...deps.options };
@@ -134,18 +137,24 @@ export class WebhookDispatcher {
    * the events up to the head that are due. Rounds are started by `wake`; tests call this directly.
    */
   async deliverDue(): Promise<void> {
-    if (!(await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs))) return;
+    // A round follows every commit: with nothing enabled it costs one read, and the lease is renewed only when half
+    // of it has run out (a write per round would tax every write of the server).
+    const enabled = (await this.deps.subscriptions.listAll()).filter((s) => s.enabled);
+    if (enabled.length === 0) return;
+    if (this.now() >= this.leaseCheckAt) {
+      this.leaseHeld = await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs);
+      // Held: renewed when half has run out. Refused: asked again a quarter of a lease later.
+      this.leaseCheckAt = this.now() + this.options.leaseMs / (this.leaseHeld ? 2 : 4);
+    }
+    if (!this.leaseHeld) return;
     const head = await this.deps.events.headPosition();
-    const subscriptions = await this.deps.subscriptions.listAll();
     this.earliestRetry = Infinity;
     await Promise.all(
-      subscriptions
-        .filter((s) => s.enabled)
-        .map((s) =>
-          this.serve(s, head).catch((e: unknown) =>
-            this.deps.log.warn('webhook delivery failed', { subscriptionId: s.subscriptionId, error: String(e) }),
-          ),
+      enabled.map((s) =>
+        this.serve(s, head).catch((e: unknown) =>
+          this.deps.log.warn('webhook delivery failed', { subscriptionId: s.subscriptionId, error: String(e) }),
         ),
+      ),
     );
     // A retry due before the next poll gets its own wake-up: the backoff's first steps are shorter than a poll.
     const wait = this.earliestRetry - this.now();

@@ -282,6 +282,9 @@ describe('WebhookDispatcher', () => {
     await t.dispatcher.deliverDue();
     expect(t.sent).toHaveLength(0);
     t.deliveries.leaseOwner = 'dispatcher';
+    await t.dispatcher.deliverDue(); // refused a moment ago: not asked again yet
+    expect(t.sent).toHaveLength(0);
+    t.tick(30_000 / 4);
     t.sub.enabled = false;
     await t.dispatcher.deliverDue();
     expect(t.sent).toHaveLength(0);

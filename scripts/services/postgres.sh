@@ -16,7 +16,7 @@ set -euo pipefail
 
 PG_USER=arbor
 PG_PASSWORD=arbor
-PG_DATABASES=(arbor arbor_test)
+PG_DATABASES=(arbor arbor_test arbor_ferretdb)
 PG_HOST=127.0.0.1
 REQUESTED_PORT=${ARBOR_PG_PORT:-}
 BASE=${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}

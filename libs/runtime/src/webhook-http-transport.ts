@@ -8,7 +8,6 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 
 /** What the transport allows. */
 export interface WebhookHttpTransportOptions {
@@ -21,7 +20,7 @@ export interface WebhookHttpTransportOptions {
 
 /**
  * Webhook deliveries over HTTP(S) with keep-alive. The address check happens on the address actually
- * connected to, after DNS resolution (`deliveryAddressProblem`, and request-filtering-agent's own check): a public
+ * connected to, after DNS resolution (`deliveryAddressProblem`): a public
  * name that resolves to 127.0.0.1 (DNS rebinding) is refused as `address not allowed`, whatever was checked
  * when the subscription was made. Redirects are not followed (a 3xx is a failure): following them would
  * let a receiver point the dispatcher anywhere.
@@ -31,9 +30,9 @@ export class WebhookHttpTransport implements WebhookTransport {
   private readonly httpsAgent: https.Agent;
   private readonly allowPrivate: boolean;
   /**
-   * dns.lookup, then our own check of every address (`deliveryAddressProblem`: IPv6 forms that carry an IPv4
-   * address, link-local and cloud metadata even where private targets are allowed). The agents run their
-   * library's own, coarser check on top.
+   * dns.lookup, then the check of every address (`deliveryAddressProblem`: IPv6 forms that carry an IPv4
+   * address, link-local and cloud metadata even where private targets are allowed). Node skips the lookup for
+   * an IP-literal host: `send` checks those itself.
    */
   private readonly lookup: LookupFunction = (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
@@ -49,9 +48,8 @@ export class WebhookHttpTransport implements WebhookTransport {
     this.allowPrivate = options.allowPrivateTargets ?? false;
     // No socket limit per host: each subscription has one request in flight at most, and a cap would let one
     // tenant's slow receiver hold the sockets another's deliveries to the same host wait for.
-    const filter = { allowPrivateIPAddress: this.allowPrivate, keepAlive: true };
-    this.httpAgent = new RequestFilteringHttpAgent(filter);
-    this.httpsAgent = new RequestFilteringHttpsAgent(filter);
+    this.httpAgent = new http.Agent({ keepAlive: true });
+    this.httpsAgent = new https.Agent({ keepAlive: true });
   }
 
   send(request: WebhookRequest): Promise<WebhookResponse> {

@@ -7,7 +7,7 @@ import {
   eventDataSchemaOf,
   eventAuditedEnvelopeSchemaOf,
   eventEnvelopeSchemaOf,
-  type StoredEvent,
+  publicEventEnvelope,
 } from '@arbor/domain';
 import {
   deepFreeze,
@@ -25,14 +25,6 @@ import { bindPageCursor, openPageCursor } from '../page-cursors';
 import { PAGE_LIMIT_DEFAULT, eventSchema, idSchemaWith, pageOf, pageQuery } from '../schemas';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
-
-/** The contract's envelope: no `orgPath` (internal), and request metadata only as `audit` (see auditOf). */
-const publicEnvelope = ({
-  orgPath: _internal,
-  requestMetadata: _audited,
-  metadataDigest: _hashed,
-  ...event
-}: StoredEvent) => event;
 
 /** Cursors are positions, wrapped so that clients treat them as opaque. */
 const encodeCursor = (position: number): string => Buffer.from(`p:${position}`).toString('base64url');
@@ -262,7 +254,7 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       const audits = access.withinOrg === undefined ? await auditOf(ctx, items) : [];
       const body = items.map((event, i) => {
         const audit = audits[i];
-        return audit === undefined ? publicEnvelope(event) : { ...publicEnvelope(event), audit };
+        return audit === undefined ? publicEventEnvelope(event) : { ...publicEventEnvelope(event), audit };
       });
       return { status: 200, body: { items: body, nextCursor } };
     },

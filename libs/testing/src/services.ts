@@ -1,5 +1,5 @@
 /**
- * Suites that need something outside the repository (a PostgreSQL, a Kafka broker, a broker they may restart,
+ * Suites that need something outside the repository (a PostgreSQL, a MongoDB-protocol server, a Kafka broker, a broker they may restart,
  * PostgreSQL's server binaries) declare it here, so that a missing service is never silent:
  *
  * - locally, the suite is skipped and its title carries the reason, `… [skipped: DATABASE_URL is not set; …]`;
@@ -21,6 +21,7 @@ export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
 const SOURCES: Record<string, string> = {
   DATABASE_URL: 'a PostgreSQL; scripts/services/postgres.sh prints it',
   KAFKA_BROKERS: 'a Kafka broker; scripts/services/kafka.sh prints it',
+  MONGODB_URL: 'a MongoDB-protocol server; scripts/services/ferretdb.sh prints it',
   KAFKA_RESTART_BROKERS: 'a broker this suite stops and starts again, and the commands that do it; .ci/run sets them',
   KAFKA_RESTART_STOP_CMD: 'a broker this suite stops and starts again, and the commands that do it; .ci/run sets them',
   KAFKA_RESTART_START_CMD: 'a broker this suite stops and starts again, and the commands that do it; .ci/run sets them',

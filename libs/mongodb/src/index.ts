@@ -1,0 +1,5 @@
+export { MongoReadModels, openMongoReadModels, type MongoReadModelsOptions } from './mongo-read-models';
+export { MongoOrgQueries } from './mongo-org-queries';
+export { MongoUserQueries } from './mongo-user-queries';
+export { MongoMembershipQueries } from './mongo-membership-queries';
+export { MongoClientQueries } from './mongo-client-queries';

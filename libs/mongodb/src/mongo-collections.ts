@@ -1,0 +1,163 @@
+import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+
+/**
+ * The documents of the MongoDB read models, one collection each. Field names are camelCase; `_id` is the
+ * row's key. Ids and keys never hold U+0000 (FerretDB stores documents in PostgreSQL jsonb, which cannot): the
+ * queries answer "nothing" for such a value instead of sending it.
+ */
+
+/**
+ * An organization. `ancestors` lists its ancestors root first, the direct parent last (the closure table of
+ * the SQL adapters, as one array): "everything below O" is `{ancestors: O}`, "the parents of O" are the
+ * documents whose `_id` is in O's array. `depth` is the distance from its root, the array's length, except
+ * after the backstop of a deleted middle organization (see `MongoReadModelEngine.deleteOrg`), where it stays
+ * what it was, as the SQL adapters' closure distances do.
+ */
+export interface OrgDoc {
+  _id: string;
+  name: string;
+  /** `nameKey(name)`: sibling ordering and the `q` filter compare it. */
+  nameKey: string;
+  parentId: string | null;
+  description: string | null;
+  /** The metadata as JSON text: its keys are the client's and may hold `$` or `.`, which field names may not. */
+  metadata: string;
+  ancestors: string[];
+  depth: number;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface UserDoc {
+  _id: string;
+  email: string | null;
+  /** `caselessKey(email)`; null for an erased user, so no `q` or `email` filter matches it. */
+  emailKey: string | null;
+  name: string | null;
+  nameKey: string | null;
+  status: 'active' | 'disabled' | 'erased';
+  platformAdmin: boolean;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  sessionsNotBefore: string | null;
+  keptSessionId: string | null;
+}
+
+/**
+ * A direct membership. `_id` is `membershipId(orgId, userId)`. `position` is the log position of the last event
+ * applied to it: `version` grows by one per change, which is not idempotent, so every write of a membership
+ * is conditional on `position` being below the event's (a batch re-applied after a crash skips it).
+ */
+export interface MembershipDoc {
+  _id: string;
+  orgId: string;
+  userId: string;
+  roles: string[];
+  addedAt: string;
+  version: number;
+  pending: boolean;
+  position: number;
+}
+
+export interface ClientDoc {
+  _id: string;
+  clientId: string;
+  name: string;
+  orgId: string;
+  scopes: string[];
+  roles: string[];
+  rolesGrantedBy: { eventId: string; position: number } | null;
+  createdAt: string;
+  version: number;
+}
+
+/** A position kept by name: the projector's checkpoint (`PROJECTOR_CHECKPOINT`) and the role catalog's. */
+export interface CheckpointDoc {
+  _id: string;
+  position: number;
+}
+
+export const PROJECTOR_CHECKPOINT = 'projector';
+export const ROLE_CATALOG_CHECKPOINT = 'role-catalog';
+
+/** A membership's key: JSON keeps the two ids apart whatever they contain. */
+export const membershipId = (orgId: string, userId: string): string => JSON.stringify([orgId, userId]);
+
+/** The read models' collections of one database. */
+export class ReadModelCollections {
+  readonly orgs: Collection<OrgDoc>;
+  readonly users: Collection<UserDoc>;
+  readonly memberships: Collection<MembershipDoc>;
+  readonly clients: Collection<ClientDoc>;
+  readonly checkpoints: Collection<CheckpointDoc>;
+
+  constructor(readonly db: Db) {
+    this.orgs = db.collection<OrgDoc>('orgs');
+    this.users = db.collection<UserDoc>('users');
+    this.memberships = db.collection<MembershipDoc>('memberships');
+    this.clients = db.collection<ClientDoc>('clients');
+    this.checkpoints = db.collection<CheckpointDoc>('checkpoints');
+  }
+
+  /** Every collection `reset()` empties, the checkpoints first (see `MongoReadModels.reset`). */
+  all(): Array<Collection<Document>> {
+    return [this.checkpoints, this.orgs, this.users, this.memberships, this.clients] as unknown as Array<
+      Collection<Document>
+    >;
+  }
+}
+
+/**
+ * The indexes, created if absent (see `createIndexes`):
+ * - `orgs_subtree` {ancestors, depth, nameKey, _id}: children-with-depth (a descendant's distance from O is its
+ *   depth minus O's) and "everything below" are one range of it, in the order `children` returns;
+ * - `orgs_parent` {parentId, _id}: `list({parentId})` in id order; parents are read by `_id`;
+ * - `users_email` {emailKey}; memberships by organization {orgId, userId} and by user {userId, orgId};
+ * - `clients_client_id` (unique) and `clients_org` {orgId, _id}.
+ */
+const INDEXES: Array<['orgs' | 'users' | 'memberships' | 'clients', IndexDescription[]]> = [
+  [
+    'orgs',
+    [
+      { name: 'orgs_subtree', key: { ancestors: 1, depth: 1, nameKey: 1, _id: 1 } },
+      { name: 'orgs_parent', key: { parentId: 1, _id: 1 } },
+    ],
+  ],
+  ['users', [{ name: 'users_email', key: { emailKey: 1 } }]],
+  [
+    'memberships',
+    [
+      { name: 'memberships_org', key: { orgId: 1, userId: 1 } },
+      { name: 'memberships_user', key: { userId: 1, orgId: 1 } },
+    ],
+  ],
+  [
+    'clients',
+    [
+      { name: 'clients_client_id', key: { clientId: 1 }, unique: true },
+      { name: 'clients_org', key: { orgId: 1, _id: 1 } },
+    ],
+  ],
+];
+
+/**
+ * Creates the indexes a collection lacks, by name. Only the missing ones are sent: FerretDB 1.24 drops the
+ * connection (a panic) when asked to create a compound index that already exists.
+ */
+export async function createIndexes(collections: ReadModelCollections): Promise<void> {
+  for (const [name, indexes] of INDEXES) {
+    const collection = collections[name] as unknown as Collection<Document>;
+    const existing = new Set(
+      (
+        await collection
+          .listIndexes()
+          .toArray()
+          .catch(() => [] as Document[])
+      ).map((index) => String(index.name)),
+    );
+    const missing = indexes.filter((index) => !existing.has(index.name!));
+    if (missing.length > 0) await collection.createIndexes(missing);
+  }
+}

@@ -3,3 +3,6 @@ export { MongoOrgQueries } from './mongo-org-queries';
 export { MongoUserQueries } from './mongo-user-queries';
 export { MongoMembershipQueries } from './mongo-membership-queries';
 export { MongoClientQueries } from './mongo-client-queries';
+export { MongoRoleQueries } from './mongo-role-queries';
+export { MongoWebhookQueries } from './mongo-webhook-queries';
+export { MongoAccessSearchQueries } from './mongo-access-search-queries';

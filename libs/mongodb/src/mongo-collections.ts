@@ -73,6 +73,46 @@ export interface ClientDoc {
   version: number;
 }
 
+/** A custom role: its latest definition, on the organization that defines it. */
+export interface RoleDoc {
+  _id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  appliesTo: 'subtree' | 'organization';
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** An application permission; `_id` is `pairId(orgId, name)`. */
+export interface PermissionDoc {
+  _id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** A webhook subscription (WebhookSubscriptionView, keyed by its subscription id). */
+export interface WebhookDoc {
+  _id: string;
+  orgId: string;
+  url: string;
+  eventTypes: string[];
+  description: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  createdPosition: number;
+  replay: { fromPosition: number; requestedPosition: number } | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
 /** A position kept by name: the projector's checkpoint (`PROJECTOR_CHECKPOINT`) and the role catalog's. */
 export interface CheckpointDoc {
   _id: string;
@@ -82,8 +122,11 @@ export interface CheckpointDoc {
 export const PROJECTOR_CHECKPOINT = 'projector';
 export const ROLE_CATALOG_CHECKPOINT = 'role-catalog';
 
-/** A membership's key: JSON keeps the two ids apart whatever they contain. */
-export const membershipId = (orgId: string, userId: string): string => JSON.stringify([orgId, userId]);
+/** A key of two parts (a membership's, a permission's): JSON keeps them apart whatever they contain. */
+export const pairId = (first: string, second: string): string => JSON.stringify([first, second]);
+
+/** A membership's key. */
+export const membershipId = (orgId: string, userId: string): string => pairId(orgId, userId);
 
 /** The read models' collections of one database. */
 export class ReadModelCollections {
@@ -91,6 +134,9 @@ export class ReadModelCollections {
   readonly users: Collection<UserDoc>;
   readonly memberships: Collection<MembershipDoc>;
   readonly clients: Collection<ClientDoc>;
+  readonly roles: Collection<RoleDoc>;
+  readonly permissions: Collection<PermissionDoc>;
+  readonly webhooks: Collection<WebhookDoc>;
   readonly checkpoints: Collection<CheckpointDoc>;
 
   constructor(readonly db: Db) {
@@ -98,14 +144,24 @@ export class ReadModelCollections {
     this.users = db.collection<UserDoc>('users');
     this.memberships = db.collection<MembershipDoc>('memberships');
     this.clients = db.collection<ClientDoc>('clients');
+    this.roles = db.collection<RoleDoc>('roles');
+    this.permissions = db.collection<PermissionDoc>('application_permissions');
+    this.webhooks = db.collection<WebhookDoc>('webhook_subscriptions');
     this.checkpoints = db.collection<CheckpointDoc>('checkpoints');
   }
 
   /** Every collection `reset()` empties, the checkpoints first (see `MongoReadModels.reset`). */
   all(): Array<Collection<Document>> {
-    return [this.checkpoints, this.orgs, this.users, this.memberships, this.clients] as unknown as Array<
-      Collection<Document>
-    >;
+    return [
+      this.checkpoints,
+      this.orgs,
+      this.users,
+      this.memberships,
+      this.clients,
+      this.roles,
+      this.permissions,
+      this.webhooks,
+    ] as unknown as Array<Collection<Document>>;
   }
 }
 
@@ -115,9 +171,12 @@ export class ReadModelCollections {
  *   depth minus O's) and "everything below" are one range of it, in the order `children` returns;
  * - `orgs_parent` {parentId, _id}: `list({parentId})` in id order; parents are read by `_id`;
  * - `users_email` {emailKey}; memberships by organization {orgId, userId} and by user {userId, orgId};
- * - `clients_client_id` (unique) and `clients_org` {orgId, _id}.
+ * - `clients_client_id` (unique) and `clients_org` {orgId, _id};
+ * - definitions by organization (`roles_org`, `permissions_org`; "visible at O" reads O's array's), permissions
+ *   by name (`permissions_name`), webhook subscriptions by organization (`webhooks_org`).
  */
-const INDEXES: Array<['orgs' | 'users' | 'memberships' | 'clients', IndexDescription[]]> = [
+type Indexed = 'orgs' | 'users' | 'memberships' | 'clients' | 'roles' | 'permissions' | 'webhooks';
+const INDEXES: Array<[Indexed, IndexDescription[]]> = [
   [
     'orgs',
     [
@@ -140,6 +199,15 @@ const INDEXES: Array<['orgs' | 'users' | 'memberships' | 'clients', IndexDescrip
       { name: 'clients_org', key: { orgId: 1, _id: 1 } },
     ],
   ],
+  ['roles', [{ name: 'roles_org', key: { orgId: 1, _id: 1 } }]],
+  [
+    'permissions',
+    [
+      { name: 'permissions_org', key: { orgId: 1, name: 1 } },
+      { name: 'permissions_name', key: { name: 1, orgId: 1 } },
+    ],
+  ],
+  ['webhooks', [{ name: 'webhooks_org', key: { orgId: 1, _id: 1 } }]],
 ];
 
 /**

@@ -15,7 +15,14 @@ import type {
 } from '@arbor/application';
 import type { Role } from '@arbor/domain';
 import { MongoServerError, type AnyBulkWriteOperation } from 'mongodb';
-import { membershipId, type OrgDoc, type ReadModelCollections } from './mongo-collections';
+import {
+  membershipId,
+  pairId,
+  ROLE_CATALOG_CHECKPOINT,
+  type OrgDoc,
+  type ReadModelCollections,
+} from './mongo-collections';
+import { toWebhookView, webhookDoc } from './mongo-webhook-queries';
 
 /**
  * FerretDB 1.24 hangs on one `update` command with as many statements as its connection pool: bulk writes go in
@@ -141,6 +148,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
   async deleteOrgAccess(orgId: string): Promise<void> {
     await this.wrote(this.c.memberships.deleteMany({ orgId }));
     await this.wrote(this.c.clients.deleteMany({ orgId }));
+    await this.wrote(this.c.webhooks.deleteMany({ orgId }));
   }
 
   async insertUser(u: NewUserRow): Promise<void> {
@@ -251,35 +259,80 @@ export class MongoReadModelEngine implements ReadModelEngine {
     await this.wrote(this.c.clients.deleteOne({ _id: id }));
   }
 
-  // Roles, application permissions, webhook subscriptions and the temporal read model are not stored by this
-  // adapter yet (their queries refuse, see MongoReadModels): their primitives write nothing.
-  putRole(_role: RoleRow): Promise<void> {
-    return Promise.resolve();
+  /** Keeps an existing row's `createdAt` (a read, then a replace: both idempotent). */
+  async putRole(r: RoleRow): Promise<void> {
+    const existing = await this.c.roles.findOne({ _id: r.id }, { projection: { createdAt: 1 } });
+    await this.wrote(
+      this.c.roles.replaceOne(
+        { _id: r.id },
+        {
+          orgId: r.orgId,
+          name: r.name,
+          description: r.description,
+          permissions: r.permissions,
+          appliesTo: r.appliesTo,
+          createdAt: existing?.createdAt ?? r.at,
+          updatedAt: r.at,
+          version: r.version,
+        },
+        { upsert: true },
+      ),
+    );
   }
-  deleteRole(_roleId: string): Promise<void> {
-    return Promise.resolve();
+
+  async deleteRole(roleId: string): Promise<void> {
+    await this.wrote(this.c.roles.deleteOne({ _id: roleId }));
   }
-  putApplicationPermission(_permission: ApplicationPermissionRow): Promise<void> {
-    return Promise.resolve();
+
+  async putApplicationPermission(p: ApplicationPermissionRow): Promise<void> {
+    const _id = pairId(p.orgId, p.name);
+    const existing = await this.c.permissions.findOne({ _id }, { projection: { createdAt: 1 } });
+    await this.wrote(
+      this.c.permissions.replaceOne(
+        { _id },
+        {
+          orgId: p.orgId,
+          name: p.name,
+          description: p.description,
+          createdAt: existing?.createdAt ?? p.at,
+          updatedAt: p.at,
+          version: p.version,
+        },
+        { upsert: true },
+      ),
+    );
   }
-  deleteApplicationPermission(_orgId: string, _name: string): Promise<void> {
-    return Promise.resolve();
+
+  async deleteApplicationPermission(orgId: string, name: string): Promise<void> {
+    await this.wrote(this.c.permissions.deleteOne({ _id: pairId(orgId, name) }));
   }
-  deleteOrgDefinitions(_orgId: string): Promise<void> {
-    return Promise.resolve();
+
+  async deleteOrgDefinitions(orgId: string): Promise<void> {
+    await this.wrote(this.c.roles.deleteMany({ orgId }));
+    await this.wrote(this.c.permissions.deleteMany({ orgId }));
   }
-  setRoleCatalogPosition(_position: number): Promise<void> {
-    return Promise.resolve();
+
+  async setRoleCatalogPosition(position: number): Promise<void> {
+    await this.wrote(
+      this.c.checkpoints.updateOne({ _id: ROLE_CATALOG_CHECKPOINT }, { $set: { position } }, { upsert: true }),
+    );
   }
-  webhookSubscription(_subscriptionId: string): Promise<WebhookSubscriptionView | undefined> {
-    return Promise.resolve(undefined);
+
+  async webhookSubscription(subscriptionId: string): Promise<WebhookSubscriptionView | undefined> {
+    const doc = await this.c.webhooks.findOne({ _id: subscriptionId });
+    return doc === null ? undefined : toWebhookView(doc);
   }
-  putWebhookSubscription(_row: WebhookSubscriptionView): Promise<void> {
-    return Promise.resolve();
+
+  async putWebhookSubscription(row: WebhookSubscriptionView): Promise<void> {
+    await this.wrote(this.c.webhooks.replaceOne({ _id: row.subscriptionId }, webhookDoc(row), { upsert: true }));
   }
-  deleteWebhookSubscription(_subscriptionId: string): Promise<void> {
-    return Promise.resolve();
+
+  async deleteWebhookSubscription(subscriptionId: string): Promise<void> {
+    await this.wrote(this.c.webhooks.deleteOne({ _id: subscriptionId }));
   }
+
+  // The temporal read model (HistoryQueries) is not stored by this adapter yet (its queries refuse, see
+  // MongoReadModels): its primitives write nothing.
   recordVersion(_row: VersionedRow, _position: number): Promise<void> {
     return Promise.resolve();
   }

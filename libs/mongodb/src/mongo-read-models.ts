@@ -1,19 +1,15 @@
-import type {
-  AccessSearchQueries,
-  HistoryQueries,
-  ProjectableEvent,
-  ReadModels,
-  RoleQueries,
-  WebhookReadQueries,
-} from '@arbor/application';
+import type { HistoryQueries, ProjectableEvent, ReadModels } from '@arbor/application';
 import { projectEventAsync } from '@arbor/application';
 import { MongoClient, type Db } from 'mongodb';
 import { createIndexes, PROJECTOR_CHECKPOINT, ReadModelCollections } from './mongo-collections';
+import { MongoAccessSearchQueries } from './mongo-access-search-queries';
 import { MongoClientQueries } from './mongo-client-queries';
 import { MongoMembershipQueries } from './mongo-membership-queries';
 import { MongoOrgQueries } from './mongo-org-queries';
 import { MongoReadModelEngine, type AfterWrite } from './mongo-projection';
+import { MongoRoleQueries } from './mongo-role-queries';
 import { MongoUserQueries } from './mongo-user-queries';
+import { MongoWebhookQueries } from './mongo-webhook-queries';
 
 export interface MongoReadModelsOptions {
   /** The database holding the read models. Default `arbor`. */
@@ -56,10 +52,10 @@ export class MongoReadModels implements ReadModels {
   readonly users: MongoUserQueries;
   readonly memberships: MongoMembershipQueries;
   readonly clients: MongoClientQueries;
-  readonly search: AccessSearchQueries = notYet('search');
-  readonly roles: RoleQueries = notYet('roles');
+  readonly search: MongoAccessSearchQueries;
+  readonly roles: MongoRoleQueries;
   readonly history: HistoryQueries = notYet('history');
-  readonly webhooks: WebhookReadQueries = notYet('webhooks');
+  readonly webhooks: MongoWebhookQueries;
   readonly collections: ReadModelCollections;
   private turn: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -75,6 +71,9 @@ export class MongoReadModels implements ReadModels {
     this.users = new MongoUserQueries(this.collections);
     this.memberships = new MongoMembershipQueries(this.collections);
     this.clients = new MongoClientQueries(this.collections);
+    this.search = new MongoAccessSearchQueries(this.collections);
+    this.roles = new MongoRoleQueries(this.collections);
+    this.webhooks = new MongoWebhookQueries(this.collections);
   }
 
   async checkpoint(): Promise<number> {

@@ -6,3 +6,4 @@ export { MongoClientQueries } from './mongo-client-queries';
 export { MongoRoleQueries } from './mongo-role-queries';
 export { MongoWebhookQueries } from './mongo-webhook-queries';
 export { MongoAccessSearchQueries } from './mongo-access-search-queries';
+export { MongoHistoryQueries } from './mongo-history-queries';

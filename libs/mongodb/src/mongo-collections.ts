@@ -27,6 +27,8 @@ export interface OrgDoc {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /** The log position of the last event that wrote it (see `recordVersion` in mongo-versions.ts). */
+  position: number;
 }
 
 export interface UserDoc {
@@ -43,6 +45,8 @@ export interface UserDoc {
   version: number;
   sessionsNotBefore: string | null;
   keptSessionId: string | null;
+  /** The log position of the last event that wrote it (see `recordVersion` in mongo-versions.ts). */
+  position: number;
 }
 
 /**
@@ -71,6 +75,8 @@ export interface ClientDoc {
   rolesGrantedBy: { eventId: string; position: number } | null;
   createdAt: string;
   version: number;
+  /** The log position of the last event that wrote it (see `recordVersion` in mongo-versions.ts). */
+  position: number;
 }
 
 /** A custom role: its latest definition, on the organization that defines it. */
@@ -84,6 +90,8 @@ export interface RoleDoc {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /** The log position of the last event that wrote it (see `recordVersion` in mongo-versions.ts). */
+  position: number;
 }
 
 /** An application permission; `_id` is `pairId(orgId, name)`. */
@@ -95,6 +103,8 @@ export interface PermissionDoc {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /** The log position of the last event that wrote it (see `recordVersion` in mongo-versions.ts). */
+  position: number;
 }
 
 /** A webhook subscription (WebhookSubscriptionView, keyed by its subscription id). */
@@ -112,6 +122,27 @@ export interface WebhookDoc {
   updatedAt: string;
   version: number;
 }
+
+/**
+ * What every version of the temporal read model holds (HistoryQueries): the present document's key (`_id`) and the
+ * half-open range of log positions `[validFrom, validTo)` over which it was the present; `_id` is
+ * `pairId(key, String(validFrom))`. The rest is a copy of the present document's fields then (without its
+ * ancestors, depth and position: the past tree is walked through `parentId`).
+ */
+export interface VersionKeys {
+  _id: string;
+  key: string;
+  validFrom: number;
+  validTo: number;
+}
+
+type Copied<T> = Omit<T, '_id' | 'position' | 'ancestors' | 'depth'> & VersionKeys;
+export type OrgVersionDoc = Copied<OrgDoc>;
+export type UserVersionDoc = Copied<UserDoc>;
+export type MembershipVersionDoc = Copied<MembershipDoc>;
+export type ClientVersionDoc = Copied<ClientDoc>;
+export type RoleVersionDoc = Copied<RoleDoc>;
+export type PermissionVersionDoc = Copied<PermissionDoc>;
 
 /** A position kept by name: the projector's checkpoint (`PROJECTOR_CHECKPOINT`) and the role catalog's. */
 export interface CheckpointDoc {
@@ -138,6 +169,12 @@ export class ReadModelCollections {
   readonly permissions: Collection<PermissionDoc>;
   readonly webhooks: Collection<WebhookDoc>;
   readonly checkpoints: Collection<CheckpointDoc>;
+  readonly orgVersions: Collection<OrgVersionDoc>;
+  readonly userVersions: Collection<UserVersionDoc>;
+  readonly membershipVersions: Collection<MembershipVersionDoc>;
+  readonly clientVersions: Collection<ClientVersionDoc>;
+  readonly roleVersions: Collection<RoleVersionDoc>;
+  readonly permissionVersions: Collection<PermissionVersionDoc>;
 
   constructor(readonly db: Db) {
     this.orgs = db.collection<OrgDoc>('orgs');
@@ -148,6 +185,12 @@ export class ReadModelCollections {
     this.permissions = db.collection<PermissionDoc>('application_permissions');
     this.webhooks = db.collection<WebhookDoc>('webhook_subscriptions');
     this.checkpoints = db.collection<CheckpointDoc>('checkpoints');
+    this.orgVersions = db.collection<OrgVersionDoc>('org_versions');
+    this.userVersions = db.collection<UserVersionDoc>('user_versions');
+    this.membershipVersions = db.collection<MembershipVersionDoc>('membership_versions');
+    this.clientVersions = db.collection<ClientVersionDoc>('client_versions');
+    this.roleVersions = db.collection<RoleVersionDoc>('role_versions');
+    this.permissionVersions = db.collection<PermissionVersionDoc>('application_permission_versions');
   }
 
   /** Every collection `reset()` empties, the checkpoints first (see `MongoReadModels.reset`). */
@@ -161,6 +204,12 @@ export class ReadModelCollections {
       this.roles,
       this.permissions,
       this.webhooks,
+      this.orgVersions,
+      this.userVersions,
+      this.membershipVersions,
+      this.clientVersions,
+      this.roleVersions,
+      this.permissionVersions,
     ] as unknown as Array<Collection<Document>>;
   }
 }
@@ -173,9 +222,25 @@ export class ReadModelCollections {
  * - `users_email` {emailKey}; memberships by organization {orgId, userId} and by user {userId, orgId};
  * - `clients_client_id` (unique) and `clients_org` {orgId, _id};
  * - definitions by organization (`roles_org`, `permissions_org`; "visible at O" reads O's array's), permissions
- *   by name (`permissions_name`), webhook subscriptions by organization (`webhooks_org`).
+ *   by name (`permissions_name`), webhook subscriptions by organization (`webhooks_org`);
+ * - versions by key and `validFrom`, and by what the past queries look up: an organization's children then
+ *   (`parentId`), an organization's or a user's memberships then, a client by `clientId`, permissions by name.
  */
-type Indexed = 'orgs' | 'users' | 'memberships' | 'clients' | 'roles' | 'permissions' | 'webhooks';
+type Indexed =
+  | 'orgs'
+  | 'users'
+  | 'memberships'
+  | 'clients'
+  | 'roles'
+  | 'permissions'
+  | 'webhooks'
+  | 'orgVersions'
+  | 'userVersions'
+  | 'membershipVersions'
+  | 'clientVersions'
+  | 'roleVersions'
+  | 'permissionVersions';
+const byKey: IndexDescription = { name: 'versions_key', key: { key: 1, validFrom: 1 } };
 const INDEXES: Array<[Indexed, IndexDescription[]]> = [
   [
     'orgs',
@@ -208,6 +273,26 @@ const INDEXES: Array<[Indexed, IndexDescription[]]> = [
     ],
   ],
   ['webhooks', [{ name: 'webhooks_org', key: { orgId: 1, _id: 1 } }]],
+  ['orgVersions', [byKey, { name: 'org_versions_parent', key: { parentId: 1, validFrom: 1 } }]],
+  ['userVersions', [byKey]],
+  [
+    'membershipVersions',
+    [
+      byKey,
+      { name: 'membership_versions_org', key: { orgId: 1, userId: 1 } },
+      { name: 'membership_versions_user', key: { userId: 1, orgId: 1 } },
+    ],
+  ],
+  [
+    'clientVersions',
+    [
+      byKey,
+      { name: 'client_versions_client_id', key: { clientId: 1 } },
+      { name: 'client_versions_org', key: { orgId: 1 } },
+    ],
+  ],
+  ['roleVersions', [byKey]],
+  ['permissionVersions', [byKey, { name: 'permission_versions_name', key: { name: 1, orgId: 1 } }]],
 ];
 
 /**

@@ -22,6 +22,7 @@ import {
   type OrgDoc,
   type ReadModelCollections,
 } from './mongo-collections';
+import { endOrgVersions, recordVersion } from './mongo-versions';
 import { toWebhookView, webhookDoc } from './mongo-webhook-queries';
 
 /**
@@ -79,6 +80,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
         createdAt: o.at,
         updatedAt: o.at,
         version: o.version,
+        position: this.position,
       }),
     );
   }
@@ -95,6 +97,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
             metadata: JSON.stringify(c.metadata),
             updatedAt: c.at,
             version: c.version,
+            position: this.position,
           },
         },
       ),
@@ -125,7 +128,9 @@ export class MongoReadModelEngine implements ReadModelEngine {
       this.detached = undefined;
       await this.rewriteSubtree(orgId, []);
     }
-    await this.wrote(this.c.orgs.updateOne({ _id: orgId }, { $set: { parentId, updatedAt: at, version } }));
+    await this.wrote(
+      this.c.orgs.updateOne({ _id: orgId }, { $set: { parentId, updatedAt: at, version, position: this.position } }),
+    );
   }
 
   /**
@@ -139,7 +144,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
       strays.map((node) => ({
         updateOne: {
           filter: { _id: node._id },
-          update: { $set: { ancestors: node.ancestors.filter((id) => id !== orgId) } },
+          update: { $set: { ancestors: node.ancestors.filter((id) => id !== orgId), position: this.position } },
         },
       })),
     );
@@ -163,6 +168,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
         version: u.version,
         sessionsNotBefore: null,
         keptSessionId: null,
+        position: this.position,
       }),
     );
   }
@@ -173,17 +179,25 @@ export class MongoReadModelEngine implements ReadModelEngine {
     await this.wrote(
       this.c.users.updateOne(
         { _id: userId },
-        { $set: { ...personalFields(personal), ...erased, updatedAt: at, version } },
+        { $set: { ...personalFields(personal), ...erased, updatedAt: at, version, position: this.position } },
       ),
     );
   }
 
   /** Two writes (no pipeline updates on FerretDB): the status unless erased, then the rest; each idempotent. */
   async setUserStatus(c: UserStatusChange): Promise<void> {
-    await this.wrote(this.c.users.updateOne({ _id: c.id, status: { $ne: 'erased' } }, { $set: { status: c.status } }));
+    await this.wrote(
+      this.c.users.updateOne(
+        { _id: c.id, status: { $ne: 'erased' } },
+        { $set: { status: c.status, position: this.position } },
+      ),
+    );
     const sessions = c.endSessions ? { sessionsNotBefore: c.at, keptSessionId: null } : {};
     await this.wrote(
-      this.c.users.updateOne({ _id: c.id }, { $set: { ...sessions, updatedAt: c.at, version: c.version } }),
+      this.c.users.updateOne(
+        { _id: c.id },
+        { $set: { ...sessions, updatedAt: c.at, version: c.version, position: this.position } },
+      ),
     );
   }
 
@@ -191,7 +205,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
     await this.wrote(
       this.c.users.updateOne(
         { _id: userId },
-        { $set: { sessionsNotBefore: at, keptSessionId, updatedAt: at, version } },
+        { $set: { sessionsNotBefore: at, keptSessionId, updatedAt: at, version, position: this.position } },
       ),
     );
   }
@@ -245,6 +259,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
           rolesGrantedBy: cl.rolesGrantedBy,
           createdAt: cl.at,
           version: cl.version,
+          position: this.position,
         },
         { upsert: true },
       ),
@@ -252,7 +267,9 @@ export class MongoReadModelEngine implements ReadModelEngine {
   }
 
   async setClientRoles(id: string, roles: string[], by: RolesGrantedBy | null, version: number): Promise<void> {
-    await this.wrote(this.c.clients.updateOne({ _id: id }, { $set: { roles, rolesGrantedBy: by, version } }));
+    await this.wrote(
+      this.c.clients.updateOne({ _id: id }, { $set: { roles, rolesGrantedBy: by, version, position: this.position } }),
+    );
   }
 
   async deleteClient(id: string): Promise<void> {
@@ -274,6 +291,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
           createdAt: existing?.createdAt ?? r.at,
           updatedAt: r.at,
           version: r.version,
+          position: this.position,
         },
         { upsert: true },
       ),
@@ -297,6 +315,7 @@ export class MongoReadModelEngine implements ReadModelEngine {
           createdAt: existing?.createdAt ?? p.at,
           updatedAt: p.at,
           version: p.version,
+          position: this.position,
         },
         { upsert: true },
       ),
@@ -331,13 +350,13 @@ export class MongoReadModelEngine implements ReadModelEngine {
     await this.wrote(this.c.webhooks.deleteOne({ _id: subscriptionId }));
   }
 
-  // The temporal read model (HistoryQueries) is not stored by this adapter yet (its queries refuse, see
-  // MongoReadModels): its primitives write nothing.
-  recordVersion(_row: VersionedRow, _position: number): Promise<void> {
-    return Promise.resolve();
+  /** See `recordVersion` in mongo-versions.ts: idempotent, also over a state later events have changed. */
+  async recordVersion(row: VersionedRow, position: number): Promise<void> {
+    await recordVersion(this.c, row, position, this.afterWrite);
   }
-  endOrgVersions(_orgId: string, _position: number): Promise<void> {
-    return Promise.resolve();
+
+  async endOrgVersions(orgId: string, position: number): Promise<void> {
+    await endOrgVersions(this.c, orgId, position, this.afterWrite);
   }
 
   /** One membership change: the version grows by one, once per event (see the class comment). */
@@ -367,7 +386,10 @@ export class MongoReadModelEngine implements ReadModelEngine {
     if (org === null) return;
     const below = await this.c.orgs.find({ ancestors: orgId }, { projection: { ancestors: 1 } }).toArray();
     const set = (node: Pick<OrgDoc, '_id'>, ancestors: string[]): AnyBulkWriteOperation<OrgDoc> => ({
-      updateOne: { filter: { _id: node._id }, update: { $set: { ancestors, depth: ancestors.length } } },
+      updateOne: {
+        filter: { _id: node._id },
+        update: { $set: { ancestors, depth: ancestors.length, position: this.position } },
+      },
     });
     await this.bulk([
       set(org, path),

@@ -1,9 +1,10 @@
-import type { HistoryQueries, ProjectableEvent, ReadModels } from '@arbor/application';
+import type { ProjectableEvent, ReadModels } from '@arbor/application';
 import { projectEventAsync } from '@arbor/application';
 import { MongoClient, type Db } from 'mongodb';
 import { createIndexes, PROJECTOR_CHECKPOINT, ReadModelCollections } from './mongo-collections';
 import { MongoAccessSearchQueries } from './mongo-access-search-queries';
 import { MongoClientQueries } from './mongo-client-queries';
+import { MongoHistoryQueries } from './mongo-history-queries';
 import { MongoMembershipQueries } from './mongo-membership-queries';
 import { MongoOrgQueries } from './mongo-org-queries';
 import { MongoReadModelEngine, type AfterWrite } from './mongo-projection';
@@ -26,17 +27,6 @@ export interface MongoReadModelsOptions {
 }
 
 /**
- * A query family this adapter does not serve yet: every call rejects, so nothing relies on an answer it
- * cannot give (the conformance suites of these families are not run against it).
- */
-function notYet<T extends object>(family: string): T {
-  return new Proxy({} as T, {
-    get: (_target, method) => () =>
-      Promise.reject(new Error(`MongoReadModels: ${family}.${String(method)} is not implemented yet.`)),
-  });
-}
-
-/**
  * The read side in MongoDB (or FerretDB, which the tests run on), with the same projection, orderings and
  * cursors as the SQL adapters.
  *
@@ -54,7 +44,7 @@ export class MongoReadModels implements ReadModels {
   readonly clients: MongoClientQueries;
   readonly search: MongoAccessSearchQueries;
   readonly roles: MongoRoleQueries;
-  readonly history: HistoryQueries = notYet('history');
+  readonly history: MongoHistoryQueries;
   readonly webhooks: MongoWebhookQueries;
   readonly collections: ReadModelCollections;
   private turn: Promise<unknown> = Promise.resolve();
@@ -74,6 +64,7 @@ export class MongoReadModels implements ReadModels {
     this.search = new MongoAccessSearchQueries(this.collections);
     this.roles = new MongoRoleQueries(this.collections);
     this.webhooks = new MongoWebhookQueries(this.collections);
+    this.history = new MongoHistoryQueries(this.collections);
   }
 
   async checkpoint(): Promise<number> {

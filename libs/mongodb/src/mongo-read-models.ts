@@ -19,6 +19,8 @@ export interface MongoReadModelsOptions {
   client?: MongoClient;
   /** Connections of the client the read models open themselves. Default 10. */
   poolSize?: number;
+  /** How long the client they open waits for a reachable server before an operation fails, in ms. Default 10000. */
+  serverSelectionTimeoutMS?: number;
   /**
    * Tests only: called after each write `apply` makes; throwing from it leaves the batch half written and
    * its checkpoint unmoved, as a crash would.
@@ -136,7 +138,11 @@ export class MongoReadModels implements ReadModels {
 export async function openMongoReadModels(url: string, options: MongoReadModelsOptions = {}): Promise<MongoReadModels> {
   const ownsClient = options.client === undefined;
   const client =
-    options.client ?? new MongoClient(url, { maxPoolSize: options.poolSize ?? 10, serverSelectionTimeoutMS: 10_000 });
+    options.client ??
+    new MongoClient(url, {
+      maxPoolSize: options.poolSize ?? 10,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
+    });
   try {
     if (ownsClient) await client.connect();
     const db = client.db(options.database ?? 'arbor');

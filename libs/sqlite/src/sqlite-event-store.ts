@@ -21,6 +21,7 @@ import { toStoredEvent, type EventRow } from './event-rows';
 import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { SqliteEventStoreTransaction, WriterStatements } from './sqlite-event-store-transaction';
+import { WalSync } from './wal-sync';
 
 /** Transactions sharing one COMMIT at most; bounds how long one group holds the write lock. */
 const MAX_GROUP = 64;
@@ -30,9 +31,14 @@ const MAX_GROUP = 64;
  * - the writer is used only inside `transaction()`. Writers queue, then run one after another inside a
  *   group that takes SQLite's write lock with `BEGIN IMMEDIATE` (which also serialises them against other
  *   processes using the same file, waiting up to the busy timeout, during which the event loop is blocked)
- *   and commits once for the whole group (see `flush`);
+ *   and commits once for the whole group (see `flush`); the commit's fdatasync runs off the event loop
+ *   (WalSync), and a group's callers resolve once it is done;
  * - the reader serves the reads made outside transactions. WAL gives it the last committed snapshot, so
- *   requests reading while a transaction is open never see that transaction's uncommitted events.
+ *   requests reading while a transaction is open never see that transaction's uncommitted events; and every
+ *   read returns only once all that was committed before it ended is durable (`WalSync.settled`), so nothing this
+ *   process reads (a projector, the webhook dispatcher, an idempotent replay) can be lost by a power failure.
+ *   Another process reading the file (the CLI's export) may see a commit up to one fdatasync (about a millisecond)
+ *   before it is durable.
  *
  * Positions strictly increase in commit order and are never reused (see `append`).
  *
@@ -59,6 +65,7 @@ export class SqliteEventStore implements EventStore {
   constructor(
     private readonly writer: SqliteDatabase,
     private readonly reader: SqliteDatabase,
+    private readonly sync: WalSync,
   ) {
     this.writes = new WriterStatements(writer);
     this.reads = new EventReads(reader);
@@ -74,15 +81,17 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * Group commit: the transactions queued while the previous group ran go into one SQLite transaction,
-   * each in a savepoint of its own, and share one durable COMMIT (one fsync instead of one each). A
-   * transaction whose work throws rolls back to its savepoint only; nobody's promise resolves before the
-   * COMMIT that makes its writes durable, and if that COMMIT fails, every transaction of the group fails.
+   * each in a savepoint of its own, and share one COMMIT. A transaction whose work throws rolls back to its
+   * savepoint only; nobody's promise resolves before the fdatasync after the COMMIT that makes its writes durable
+   * (WalSync: off the event loop, so the next group runs meanwhile, and shared by every group committed while one
+   * is in flight); if that COMMIT or fdatasync fails, every transaction of the group fails.
    */
   private async flush(next: (max: number) => Array<QueuedTransaction<EventStoreTransaction>>): Promise<void> {
     const db = this.writer;
     for (let group = next(MAX_GROUP); group.length > 0; group = next(MAX_GROUP)) {
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
+        if (this.sync.failed) throw this.sync.failed;
         db.exec('BEGIN IMMEDIATE');
       } catch (error) {
         for (const item of group) item.reject(error);
@@ -97,12 +106,16 @@ export class SqliteEventStore implements EventStore {
         failure = error;
         if (db.inTransaction) db.exec('ROLLBACK');
       }
+      const durable = failure === undefined ? this.sync.committed() : undefined;
       group.forEach((item, i) => {
         const outcome = outcomes[i];
         if (!outcome.ok) item.reject(outcome.error);
-        else if (failure !== undefined) item.reject(failure);
-        else item.resolve(outcome.value);
+        else if (durable === undefined) item.reject(failure);
+        else durable.then(() => item.resolve(outcome.value), item.reject);
       });
+      // Without a waiting caller, a failed fdatasync must still not be an unhandled rejection (it stays in
+      // `sync.failed`, and the next group refuses to start).
+      durable?.catch(() => undefined);
       // Let the failed callers react (e.g. drop state they built on writes that did not commit) before the
       // next group's work runs.
       if (failure !== undefined || outcomes.some((o) => !o.ok)) await new Promise((resolve) => setImmediate(resolve));
@@ -141,25 +154,25 @@ export class SqliteEventStore implements EventStore {
       query.actorId === undefined &&
       query.since === undefined &&
       query.until === undefined;
-    if (unfiltered) return this.reads.readAll(query.after ?? 0, query.limit);
+    if (unfiltered) return this.durable(this.reads.readAll(query.after ?? 0, query.limit));
     const { sql, params } = eventQuerySql(query);
     let statement = this.filtered.get(sql);
     if (statement === undefined) {
       statement = this.reader.prepare<unknown[], EventRow>(sql);
       this.filtered.set(sql, statement);
     }
-    return statement.all(...params).map(toStoredEvent);
+    return this.durable(statement.all(...params).map(toStoredEvent));
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
     this.assertOpen();
-    return this.reads.readStream(streamId);
+    return this.durable(this.reads.readStream(streamId));
   }
 
   async readChainLinks(after: number, limit: number): Promise<ChainLink[]> {
     this.assertOpen();
     assertEventQueryLimit(limit);
-    return this.reads.readChainLinks(after, limit);
+    return this.durable(this.reads.readChainLinks(after, limit));
   }
 
   /** A small write transaction of its own, like `completeIdempotency`. */
@@ -171,28 +184,28 @@ export class SqliteEventStore implements EventStore {
 
   async firstOrgIndexMismatch(): Promise<number | undefined> {
     this.assertOpen();
-    return this.reads.firstOrgIndexMismatch();
+    return this.durable(this.reads.firstOrgIndexMismatch());
   }
 
   async lastChainCheckpoint(): Promise<StoredCheckpoint | undefined> {
     this.assertOpen();
-    return this.reads.lastCheckpointOf();
+    return this.durable(this.reads.lastCheckpointOf());
   }
 
   async readChainCheckpoints(after: number, limit: number): Promise<StoredCheckpoint[]> {
     this.assertOpen();
     assertEventQueryLimit(limit);
-    return this.reads.readCheckpoints(after, limit);
+    return this.durable(this.reads.readCheckpoints(after, limit));
   }
 
   async headPosition(): Promise<number> {
     this.assertOpen();
-    return this.reads.headPosition();
+    return this.durable(this.reads.headPosition());
   }
 
   async findIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
     this.assertOpen();
-    return this.reads.findIdempotency(scope, key);
+    return this.durable(this.reads.findIdempotency(scope, key));
   }
 
   /**
@@ -246,7 +259,8 @@ export class SqliteEventStore implements EventStore {
 
   /** Waits for the queued transactions, then closes both connections. Later calls are rejected. */
   close(): Promise<void> {
-    this.closing ??= this.mutex.run(() => {
+    this.closing ??= this.mutex.run(async () => {
+      await this.sync.close();
       this.reader.close();
       this.writer.close();
     });
@@ -256,6 +270,15 @@ export class SqliteEventStore implements EventStore {
   private assertOpen(): void {
     if (this.closing !== undefined) throw new Error('The event store is closed.');
   }
+
+  /**
+   * `value`, read by the reader connection, once everything committed before the read is durable: a read may
+   * see a commit whose fdatasync is still in flight, and must not hand it on before that ends.
+   */
+  private async durable<T>(value: T): Promise<T> {
+    await this.sync.settled();
+    return value;
+  }
 }
 
 /** Opens (creating and migrating if needed) the event log in `file`; see OpenOptions for the options. */
@@ -263,8 +286,10 @@ export function openSqliteEventStore(
   file: string,
   options: { backgroundCheckpoints?: boolean } = {},
 ): SqliteEventStore {
+  // NORMAL: COMMIT does not wait for the disk; WalSync's fdatasync does, off the event loop, before any caller
+  // hears of the commit (as durable as FULL for what is acknowledged: see WalSync).
   const writer = openSqliteDatabase(file, {
-    synchronous: 'FULL',
+    synchronous: 'NORMAL',
     backgroundCheckpoints: options.backgroundCheckpoints,
   });
   try {
@@ -273,7 +298,7 @@ export function openSqliteEventStore(
     writer.pragma('secure_delete = ON');
     applyMigrations(writer, EVENT_STORE_MIGRATIONS);
     const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
-    return new SqliteEventStore(writer, reader);
+    return new SqliteEventStore(writer, reader, WalSync.open(`${file}-wal`));
   } catch (e) {
     writer.close();
     throw e;
@@ -294,7 +319,7 @@ export function openSqliteEventStoreReadOnly(file: string): SqliteEventStore {
         `The event log ${file} is at schema version ${version}, this code reads version ${EVENT_STORE_MIGRATIONS.length}` +
           (version < EVENT_STORE_MIGRATIONS.length ? ': start the server once to migrate it.' : ': update this code.'),
       );
-    return new SqliteEventStore(db, db);
+    return new SqliteEventStore(db, db, WalSync.none());
   } catch (e) {
     db.close();
     throw e;

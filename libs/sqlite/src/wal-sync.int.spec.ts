@@ -1,0 +1,138 @@
+import { newEvent as ev } from '@arbor/testing';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteEventStore, type SqliteEventStore } from './sqlite-event-store';
+import { WalSync } from './wal-sync';
+
+/** Whether `promise` has settled after the event loop turned a few times (the real fdatasync is held below). */
+async function settledYet(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+}
+
+/**
+ * Holds every fdatasync of the process (the real one runs, its callback waits) until `release()`: lets a test see
+ * what a caller may observe between a COMMIT and the disk.
+ */
+function holdFdatasync(): { calls: () => number; release: () => void; restore: () => void } {
+  const real = fs.fdatasync;
+  const held: Array<() => void> = [];
+  let calls = 0;
+  let released = false;
+  const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
+    calls++;
+    real(fd, (error) => (released ? callback(error) : held.push(() => callback(error))));
+  }) as typeof fs.fdatasync);
+  return {
+    calls: () => calls,
+    release: () => {
+      released = true;
+      for (const run of held.splice(0)) run();
+    },
+    restore: () => spy.mockRestore(),
+  };
+}
+
+describe('SqliteEventStore: commits become durable off the event loop', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore | undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-walsync-'));
+    file = path.join(dir, 'events.sqlite');
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
+
+  it('answers neither the writer nor a reader of its commit before the fdatasync of the WAL ends', async () => {
+    store = openSqliteEventStore(file);
+    const hold = holdFdatasync();
+    try {
+      const write = store.transaction((tx) => tx.append('s', [ev('A')], 'no_stream'));
+      expect(await settledYet(write)).toBe(false);
+      expect(hold.calls()).toBe(1);
+      // The commit is in the WAL (another connection sees it), but this process hands it on to nobody yet.
+      const other = new Database(file, { readonly: true });
+      expect(other.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
+      other.close();
+      const head = store.headPosition();
+      const all = store.readAll({ after: 0, limit: 10 });
+      expect(await settledYet(head)).toBe(false);
+      expect(await settledYet(all)).toBe(false);
+      hold.release();
+      await write;
+      expect(await head).toBe(1);
+      expect((await all).map((e) => e.type)).toEqual(['A']);
+    } finally {
+      hold.restore();
+    }
+  });
+
+  it('runs the next group while the previous one waits for the disk, and lets later commits share an fdatasync', async () => {
+    store = openSqliteEventStore(file);
+    const hold = holdFdatasync();
+    try {
+      const first = store.transaction((tx) => tx.append('s1', [ev('A')], 'no_stream'));
+      expect(await settledYet(first)).toBe(false);
+      // While the first group's fdatasync is held, 20 more transactions commit (the event loop is free).
+      const more = Array.from({ length: 20 }, (_, i) =>
+        store!.transaction((tx) => tx.append(`t${i}`, [ev('B')], 'no_stream')),
+      );
+      expect(await settledYet(Promise.all(more))).toBe(false);
+      const other = new Database(file, { readonly: true });
+      expect(other.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 21 });
+      other.close();
+      expect(hold.calls()).toBe(1);
+      hold.release();
+      await Promise.all([first, ...more]);
+      // One more for every commit made while the first was in flight, however many groups they took.
+      expect(hold.calls()).toBe(2);
+      expect(await store.headPosition()).toBe(21);
+    } finally {
+      hold.restore();
+    }
+  });
+
+  it('keeps every acknowledged write across a reopen', async () => {
+    store = openSqliteEventStore(file);
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store!.transaction((tx) => tx.append(`s${i}`, [ev('A')], 'no_stream'))),
+    );
+    await store.close();
+    store = openSqliteEventStore(file);
+    expect(await store.headPosition()).toBe(50);
+  });
+});
+
+describe('WalSync', () => {
+  it('fails every commit and every later wait once an fdatasync fails', async () => {
+    // Linux refuses fdatasync on a character device (EINVAL): a failing disk, as the store would meet it.
+    const sync = WalSync.open('/dev/null');
+    try {
+      await expect(sync.committed()).rejects.toThrow(/fdatasync of the event log's write-ahead log failed/);
+      expect(sync.failed).toBeInstanceOf(Error);
+      await expect(sync.settled()).rejects.toBe(sync.failed);
+      await expect(sync.committed()).rejects.toBe(sync.failed);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('waits for nothing when nothing was committed, and for nothing in a read-only store', async () => {
+    const none = WalSync.none();
+    await expect(none.committed()).resolves.toBeUndefined();
+    await expect(none.settled()).resolves.toBeUndefined();
+    await none.close();
+  });
+});

@@ -1,0 +1,102 @@
+import { closeSync, constants, fdatasync, openSync } from 'node:fs';
+
+/**
+ * Makes an SQLite WAL database's commits durable off the event loop (issue 15: "fdatasync off the event loop").
+ *
+ * The writer connection runs with `synchronous = NORMAL`, so SQLite's COMMIT writes the transaction's WAL frames
+ * (into the operating system's cache, safe from a process crash) but does not wait for the disk. After each
+ * COMMIT the store asks `committed()` for a promise, and resolves its callers only when that promise does: one
+ * `fdatasync` of the WAL file, run on libuv's thread pool, covers every commit made before it started, so commits
+ * made while one is in flight share the next (a second level of group commit). An acknowledged commit is therefore
+ * as durable as under `synchronous = FULL` (whose COMMIT does the same fsync of the WAL, but on the event loop):
+ * - SQLite never deletes the WAL while a connection of the store is open (it does so only when the last
+ *   connection closes), and truncation (`wal_checkpoint(TRUNCATE)`) keeps the file, so `fd` stays its file;
+ * - the checkpoints that copy WAL frames into the database file sync both files under NORMAL too
+ *   (https://www.sqlite.org/pragma.html#pragma_synchronous), so a restarted WAL overwrites only frames already
+ *   synced into the database.
+ *
+ * Readers of the same process call `settled()` after reading, so nothing they return was committed and not yet
+ * durable (see SqliteEventStore). After a failed fdatasync the cache's state is unknown (Linux may drop the dirty
+ * pages): every later `committed()` and `settled()` rejects with that failure, and the store refuses writes,
+ * until the process restarts and SQLite recovers the file.
+ */
+export class WalSync {
+  /** Commits counted so far (`committed()` calls). */
+  private commits = 0;
+  /** Every commit up to this count is on stable storage. */
+  private synced = 0;
+  private syncing = false;
+  private failure: Error | undefined;
+  private waiters: Array<{ commit: number; resolve: () => void; reject: (e: Error) => void }> = [];
+  private idleWaiters: Array<() => void> = [];
+
+  /** `fd`: an open descriptor of the WAL file; undefined for a store that never writes (every wait is over at once). */
+  private constructor(private fd: number | undefined) {}
+
+  /**
+   * Opens the WAL file `walFile` (created empty, mode 0600, if SQLite has not made it yet: SQLite then uses it).
+   * Call after the writer connection is in WAL mode.
+   */
+  static open(walFile: string): WalSync {
+    return new WalSync(openSync(walFile, constants.O_RDONLY | constants.O_CREAT, 0o600));
+  }
+
+  /** For a read-only store: nothing to sync. */
+  static none(): WalSync {
+    return new WalSync(undefined);
+  }
+
+  /** The failure that stopped this WAL's syncs, if any (see the class comment). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Counts a COMMIT just made; resolves once it is on stable storage, rejects if its fdatasync fails. */
+  committed(): Promise<void> {
+    this.commits++;
+    return this.durable(this.commits);
+  }
+
+  /** Resolves once every commit counted so far is on stable storage (at once when none waits). */
+  settled(): Promise<void> {
+    return this.durable(this.commits);
+  }
+
+  /** Waits for the fdatasync in flight, then closes the descriptor. Later waits resolve at once. */
+  async close(): Promise<void> {
+    if (this.syncing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private durable(commit: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.fd === undefined || this.synced >= commit) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ commit, resolve, reject });
+      this.sync();
+    });
+  }
+
+  private sync(): void {
+    if (this.syncing || this.fd === undefined) return;
+    this.syncing = true;
+    const covers = this.commits;
+    fdatasync(this.fd, (error) => {
+      this.syncing = false;
+      if (error) {
+        this.failure = new Error(`fdatasync of the event log's write-ahead log failed: ${error.message}`, {
+          cause: error,
+        });
+        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+      } else {
+        this.synced = covers;
+        const done = this.waiters.filter((w) => w.commit <= covers);
+        this.waiters = this.waiters.filter((w) => w.commit > covers);
+        for (const w of done) w.resolve();
+        if (this.waiters.length > 0) this.sync();
+      }
+      if (!this.syncing) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+}

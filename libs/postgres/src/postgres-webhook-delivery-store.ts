@@ -155,6 +155,13 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
     await this.open().pool.query(`DELETE FROM ${this.s}.webhook_cursors WHERE subscription_id = $1`, [subscriptionId]);
   }
 
+  async cursorIds(): Promise<string[]> {
+    const { rows } = await this.open().pool.query<{ subscription_id: string }>(
+      `SELECT subscription_id FROM ${this.s}.webhook_cursors ORDER BY subscription_id COLLATE "C"`,
+    );
+    return rows.map((r) => r.subscription_id);
+  }
+
   async purgeAttempts(attemptedBefore: string): Promise<number> {
     const result = await this.open().pool.query(`DELETE FROM ${this.s}.webhook_attempts WHERE attempted_at < $1`, [
       attemptedBefore,

@@ -97,6 +97,7 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
          ORDER BY attempt_id DESC LIMIT ?`,
       ),
       dropCursor: db.prepare<[string]>('DELETE FROM webhook_cursors WHERE subscription_id = ?'),
+      cursorIds: db.prepare<[], string>('SELECT subscription_id FROM webhook_cursors ORDER BY subscription_id').pluck(),
       purge: db.prepare<[string]>('DELETE FROM webhook_attempts WHERE attempted_at < ?'),
       lease: db.prepare<[string, number, number]>(
         `INSERT INTO webhook_lease (id, owner, expires_at) VALUES (1, ?, ?)
@@ -151,6 +152,10 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
 
   async dropCursor(subscriptionId: string): Promise<void> {
     this.open().st.dropCursor.run(subscriptionId);
+  }
+
+  async cursorIds(): Promise<string[]> {
+    return this.open().st.cursorIds.all();
   }
 
   async purgeAttempts(attemptedBefore: string): Promise<number> {

@@ -46,9 +46,11 @@ export function webhookDeliveryStoreConformance(harness: WebhookDeliveryStoreHar
     } finally {
       await other.close();
     }
+    expect(await store.cursorIds()).toEqual(['whk_a', 'whk_b']);
     await store.dropCursor('whk_a');
     expect(await store.cursor('whk_a')).toBeUndefined();
     expect(await store.cursor('whk_b')).toBeDefined();
+    expect(await store.cursorIds()).toEqual(['whk_b']);
   });
 
   it('logs attempts in order with the cursor, lists them newest first by subscription and page, and purges old ones', async () => {

@@ -58,6 +58,20 @@ export class CommandModel {
     this.lastEventId = from?.lastEventId ?? null;
   }
 
+  /**
+   * The ids of the client credentials (`kind` 'client') or webhook subscriptions ('webhook') that existed and have
+   * ended: revoked, deleted. Their streams are in the log, their entities no longer in the state. Used at start to
+   * destroy again the secrets a crash may have left between an ending's commit and their destruction.
+   */
+  endedIds(kind: 'client' | 'webhook'): string[] {
+    const prefix = `${kind}-`;
+    const ids: string[] = [];
+    for (const streamId of this.otherVersions.keys())
+      if (streamId.startsWith(prefix) && this.entityVersion(streamId) === undefined)
+        ids.push(streamId.slice(prefix.length));
+    return ids;
+  }
+
   streamVersion(streamId: string): number | undefined {
     return this.otherVersions.get(streamId) ?? this.entityVersion(streamId);
   }

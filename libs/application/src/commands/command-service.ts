@@ -105,6 +105,8 @@ export class CommandService {
       eventsFolded: this.model.folded,
     });
     for (const userId of this.model.state.users.erasedIds()) await this.eraseSecrets(userId);
+    for (const id of this.model.endedIds('client')) await this.deps.vault.deleteClientSecretHash(id);
+    for (const id of this.model.endedIds('webhook')) await this.deps.vault.deleteWebhookSecrets(id);
     if (this.model.position - this.snapshotPosition >= Math.min(10_000, this.snapshotEvery)) await this.writeSnapshot();
   }
 
@@ -316,7 +318,8 @@ export class CommandService {
   /**
    * Secrets of things that ended go once the end is committed (a rollback must not lose them). An erased user's
    * data key goes with their password hash: every sealed copy of their email and name then reads as erased. A crash
-   * between the commit and here leaves them; `start` destroys them again for every user the model holds erased.
+   * between the commit and here leaves them; `start` destroys them again for every user the model holds erased,
+   * every client credential it knows revoked and every webhook subscription it knows deleted.
    */
   private async afterCommit(events: StoredEvent[]): Promise<void> {
     for (const event of events) {

@@ -108,6 +108,8 @@ export interface WebhookDeliveryStore {
   attempts(subscriptionId: string, page: { limit: number; before?: number }): Promise<WebhookAttempt[]>;
   /** Forgets a deleted subscription's cursor (its delivery log stays until retention drops it). */
   dropCursor(subscriptionId: string): Promise<void>;
+  /** The subscription ids that have a cursor, in id order (the sweep of deleted subscriptions' cursors). */
+  cursorIds(): Promise<string[]>;
   /** Deletes delivery-log rows older than the instant (ISO 8601); returns how many. */
   purgeAttempts(attemptedBefore: string): Promise<number>;
   /**

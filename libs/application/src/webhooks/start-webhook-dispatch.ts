@@ -16,7 +16,8 @@ export const WEBHOOK_DELIVERY_LOG_DAYS = 30;
  * Starts the webhook dispatcher of a process that owns writes (the embedded process, each command service): it
  * reads the log and the subscriptions' read model, signs with the vault's secrets, and switches a subscription
  * off through the command service as the system (DisableWebhookSubscription), so that the switch is an event like
- * every other write. Drops delivery-log rows older than WEBHOOK_DELIVERY_LOG_DAYS at start and hourly.
+ * every other write. Drops delivery-log rows older than WEBHOOK_DELIVERY_LOG_DAYS, and the cursors of deleted
+ * subscriptions (dropDeletedCursors), at start and hourly.
  * `wake()` after a commit; `stop()` before closing the stores it reads (it waits for an attempt under way).
  */
 export function startWebhookDispatch(parts: {
@@ -45,10 +46,14 @@ export function startWebhookDispatch(parts: {
       await commands.execute({ type: 'DisableWebhookSubscription', subscriptionId, reason }, { principal: 'system' });
     },
   });
-  const purge = () =>
+  const purge = () => {
     void deliveries
       .purgeAttempts(new Date(Date.now() - WEBHOOK_DELIVERY_LOG_DAYS * 86_400_000).toISOString())
       .catch((e: unknown) => log.warn('webhook delivery log purge failed', { error: String(e) }));
+    void dropDeletedCursors(deliveries, parts.subscriptions).catch((e: unknown) =>
+      log.warn('webhook cursor sweep failed', { error: String(e) }),
+    );
+  };
   purge();
   const purgeTimer = setInterval(purge, 3_600_000);
   purgeTimer.unref();
@@ -60,4 +65,25 @@ export function startWebhookDispatch(parts: {
       await dispatcher.stop();
     },
   };
+}
+
+/**
+ * Drops the cursors of subscriptions deleted since (one row each, kept by nothing else). The cursors are listed
+ * before the subscriptions: a cursor is only saved for a subscription the read model already listed, and the read
+ * model only moves forward, so a cursor missing from the later list belongs to a deleted subscription.
+ */
+export async function dropDeletedCursors(
+  deliveries: Pick<WebhookDeliveryStore, 'cursorIds' | 'dropCursor'>,
+  subscriptions: Pick<WebhookSubscriptionQueries, 'listAll'>,
+): Promise<number> {
+  const withCursor = await deliveries.cursorIds();
+  if (withCursor.length === 0) return 0;
+  const live = new Set((await subscriptions.listAll()).map((s) => s.subscriptionId));
+  let dropped = 0;
+  for (const id of withCursor)
+    if (!live.has(id)) {
+      await deliveries.dropCursor(id);
+      dropped++;
+    }
+  return dropped;
 }

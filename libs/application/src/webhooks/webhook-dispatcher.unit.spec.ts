@@ -11,6 +11,7 @@ import type {
   WebhookSecret,
   WebhookSubscriptionView,
 } from '../ports/webhooks';
+import { dropDeletedCursors } from './start-webhook-dispatch';
 import { WebhookDispatcher, type WebhookDispatchOptions } from './webhook-dispatcher';
 
 const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
@@ -69,6 +70,9 @@ class MemoryDeliveries implements WebhookDeliveryStore {
   }
   async dropCursor(id: string) {
     this.cursors.delete(id);
+  }
+  async cursorIds() {
+    return [...this.cursors.keys()].sort();
   }
   async purgeAttempts() {
     return 0;
@@ -291,5 +295,32 @@ describe('WebhookDispatcher', () => {
     t.sub.enabled = true;
     await t.dispatcher.deliverDue();
     expect(t.positions()).toEqual([1]);
+  });
+});
+
+describe('dropDeletedCursors', () => {
+  const cursor = (subscriptionId: string): WebhookCursor => ({
+    subscriptionId,
+    position: 1,
+    failures: 0,
+    nextAttemptAt: null,
+    replayedAt: 0,
+  });
+
+  it('drops the cursors of subscriptions no longer listed, and only those', async () => {
+    const deliveries = new MemoryDeliveries();
+    for (const id of ['whk_a', 'whk_b', 'whk_c']) await deliveries.saveCursor(cursor(id));
+    const listed = (ids: string[]) => ({
+      listAll: async () => ids.map((subscriptionId) => ({ subscriptionId }) as WebhookSubscriptionView),
+    });
+    expect(await dropDeletedCursors(deliveries, listed(['whk_a', 'whk_c', 'whk_new']))).toBe(1);
+    expect(await deliveries.cursorIds()).toEqual(['whk_a', 'whk_c']);
+    expect(await dropDeletedCursors(deliveries, listed(['whk_a', 'whk_c']))).toBe(0);
+  });
+
+  it('does not read the subscriptions when no cursor exists', async () => {
+    const listAll = jest.fn(async () => []);
+    expect(await dropDeletedCursors(new MemoryDeliveries(), { listAll })).toBe(0);
+    expect(listAll).not.toHaveBeenCalled();
   });
 });

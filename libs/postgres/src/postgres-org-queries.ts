@@ -36,6 +36,19 @@ export const isChildrenKeyset = (v: unknown): v is ChildrenKeyset =>
 type ChildRow = OrgRow & { c_distance: number; c_name_key: string };
 
 /**
+ * The ancestors of organization $1, root first, from the tables `closure` and `orgs` (schema-qualified).
+ * A nested loop whatever the statistics say: one backward range of org_closure_parents, then one primary-key lookup
+ * per ancestor (at most 64). The LATERAL subquery with OFFSET 0 cannot be flattened into a join for the planner to
+ * reorder: before ANALYZE has seen a freshly projected closure (a rebuild, a first catch-up), a plain join was planned
+ * as a hash join over a sequential scan of every organization (25 ms at 100k instead of 0.1; query-plans.int.spec.ts).
+ */
+export const ancestorsSql = (closure: string, orgs: string): string => `
+  SELECT ${ORG_COLUMNS}
+  FROM ${closure} c CROSS JOIN LATERAL (SELECT * FROM ${orgs} o WHERE o.id = c.ancestor_id OFFSET 0) o
+  WHERE c.descendant_id = $1 AND c.distance > 0
+  ORDER BY c.distance DESC`;
+
+/**
  * Organization queries. A page is one query fetching `limit + 1` rows (the extra row only tells whether a
  * next page exists), with keyset pagination that resumes through an index seek, never an offset.
  */
@@ -65,11 +78,7 @@ export class PostgresOrgQueries implements OrgQueries {
       'c.distance <= $2 AND (c.distance, c.d_name_key, c.descendant_id) > ($3::integer, $4::text, $5::text)',
       '$6',
     );
-    this.ancestors = `
-      SELECT ${ORG_COLUMNS}
-      FROM ${closure} c JOIN ${orgs} o ON o.id = c.ancestor_id
-      WHERE c.descendant_id = $1 AND c.distance > 0
-      ORDER BY c.distance DESC`;
+    this.ancestors = ancestorsSql(closure, orgs);
   }
 
   async get(id: string): Promise<OrgView | undefined> {

@@ -107,18 +107,21 @@ export class SqliteEventStore implements EventStore {
         if (db.inTransaction) db.exec('ROLLBACK');
       }
       const durable = failure === undefined ? this.sync.committed() : undefined;
+      // A refusal decided inside the transaction (a version conflict, say) tells of the state it read, which may
+      // include a commit not yet durable: it waits for the same fdatasync as the group's successes. (The command
+      // service drops its model inside the failing work already, so nothing needs the rejection sooner.)
       group.forEach((item, i) => {
         const outcome = outcomes[i];
-        if (!outcome.ok) item.reject(outcome.error);
-        else if (durable === undefined) item.reject(failure);
+        if (durable === undefined) item.reject(outcome.ok ? failure : outcome.error);
+        else if (!outcome.ok) durable.then(() => item.reject(outcome.error), item.reject);
         else durable.then(() => item.resolve(outcome.value), item.reject);
       });
       // Without a waiting caller, a failed fdatasync must still not be an unhandled rejection (it stays in
       // `sync.failed`, and the next group refuses to start).
       durable?.catch(() => undefined);
-      // Let the failed callers react (e.g. drop state they built on writes that did not commit) before the
-      // next group's work runs.
-      if (failure !== undefined || outcomes.some((o) => !o.ok)) await new Promise((resolve) => setImmediate(resolve));
+      // Let the callers of a failed COMMIT react (e.g. drop state they built on writes that did not commit) before
+      // the next group's work runs.
+      if (failure !== undefined) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -233,7 +236,8 @@ export class SqliteEventStore implements EventStore {
           : this.writes.dropOrgRequestMetadata.run(orgId, occurredBefore)
       ).changes;
     });
-    if (dropped > 0) this.writer.pragma('wal_checkpoint(TRUNCATE)');
+    // Between groups (the mutex): inside another group's transaction the checkpoint would fail with SQLITE_LOCKED.
+    if (dropped > 0) await this.mutex.run(async () => void this.writer.pragma('wal_checkpoint(TRUNCATE)'));
     return dropped;
   }
 
@@ -297,8 +301,19 @@ export function openSqliteEventStore(
     // not linger in free pages. Appends free nothing, so this costs them nothing.
     writer.pragma('secure_delete = ON');
     applyMigrations(writer, EVENT_STORE_MIGRATIONS);
-    const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
-    return new SqliteEventStore(writer, reader, WalSync.open(`${file}-wal`));
+    // The WAL beside the file SQLite opened, symbolic links resolved (`file` may be a link to another volume).
+    const main = (writer.pragma('database_list') as Array<{ name: string; file: string }>).find(
+      (d) => d.name === 'main',
+    );
+    if (!main?.file) throw new Error(`SQLite names no file for the event log ${file}`);
+    const sync = WalSync.open(`${main.file}-wal`);
+    try {
+      const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
+      return new SqliteEventStore(writer, reader, sync);
+    } catch (e) {
+      void sync.close();
+      throw e;
+    }
   } catch (e) {
     writer.close();
     throw e;

@@ -104,6 +104,48 @@ describe('SqliteEventStore: commits become durable off the event loop', () => {
     }
   });
 
+  it('holds a refusal decided on a commit not yet durable until that commit is', async () => {
+    store = openSqliteEventStore(file);
+    const hold = holdFdatasync();
+    try {
+      const first = store.transaction((tx) => tx.append('s', [ev('A')], 'no_stream'));
+      // Decided on the first commit (stream s exists now): a version conflict, known before the disk has it.
+      const refused = store.transaction(async (tx) => {
+        const result = await tx.append('s', [ev('B')], 'no_stream');
+        if (!result.ok) throw new Error(`conflict: s is at ${result.actual}`);
+      });
+      expect(await settledYet(refused)).toBe(false);
+      hold.release();
+      await first;
+      await expect(refused).rejects.toThrow('conflict: s is at 1');
+    } finally {
+      hold.restore();
+    }
+  });
+
+  it('syncs the WAL of the file SQLite opened when the log is reached through a symbolic link', async () => {
+    const real = path.join(dir, 'volume');
+    fs.mkdirSync(real);
+    fs.writeFileSync(path.join(real, 'events.sqlite'), '');
+    const link = path.join(dir, 'events-link.sqlite');
+    fs.symlinkSync(path.join(real, 'events.sqlite'), link);
+    store = openSqliteEventStore(link);
+    const synced: number[] = [];
+    const real_ = fs.fdatasync;
+    const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
+      synced.push(fs.fstatSync(fd).ino);
+      real_(fd, callback);
+    }) as typeof fs.fdatasync);
+    try {
+      await store.transaction((tx) => tx.append('s', [ev('A')], 'no_stream'));
+      expect(synced.length).toBeGreaterThan(0);
+      expect(new Set(synced)).toEqual(new Set([fs.statSync(path.join(real, 'events.sqlite-wal')).ino]));
+      expect(fs.existsSync(`${link}-wal`)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('keeps every acknowledged write across a reopen', async () => {
     store = openSqliteEventStore(file);
     await Promise.all(
@@ -116,17 +158,41 @@ describe('SqliteEventStore: commits become durable off the event loop', () => {
 });
 
 describe('WalSync', () => {
-  it('fails every commit and every later wait once an fdatasync fails', async () => {
-    // Linux refuses fdatasync on a character device (EINVAL): a failing disk, as the store would meet it.
-    const sync = WalSync.open('/dev/null');
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-walsync-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('fails every commit and every later wait once an fdatasync fails: their outcome is unknown', async () => {
+    const wal = path.join(dir, 'x-wal');
+    fs.writeFileSync(wal, 'frames');
+    const sync = WalSync.open(wal);
+    // A disk error, as the kernel reports it to fdatasync.
+    const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, callback: fs.NoParamCallback) => {
+      setImmediate(() => callback(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })));
+    }) as typeof fs.fdatasync);
     try {
-      await expect(sync.committed()).rejects.toThrow(/fdatasync of the event log's write-ahead log failed/);
+      await expect(sync.committed()).rejects.toThrow(/failed \(EIO: i\/o error\): the outcome .* is unknown/);
       expect(sync.failed).toBeInstanceOf(Error);
       await expect(sync.settled()).rejects.toBe(sync.failed);
       await expect(sync.committed()).rejects.toBe(sync.failed);
     } finally {
+      spy.mockRestore();
       await sync.close();
     }
+  });
+
+  it('refuses a WAL SQLite has not made, and one it cannot sync, when it opens', () => {
+    expect(() => WalSync.open(path.join(dir, 'missing-wal'))).toThrow(/ENOENT/);
+    // Linux refuses fdatasync on a character device (EINVAL).
+    expect(() => WalSync.open('/dev/null')).toThrow(/EINVAL/);
+  });
+
+  it('rejects a commit counted after close (never synced)', async () => {
+    const wal = path.join(dir, 'y-wal');
+    fs.writeFileSync(wal, 'frames');
+    const sync = WalSync.open(wal);
+    await sync.close();
+    await expect(sync.committed()).rejects.toThrow(/not synced/);
   });
 
   it('waits for nothing when nothing was committed, and for nothing in a read-only store', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fdatasync, openSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 
 /**
  * Makes an SQLite WAL database's commits durable off the event loop (issue 15: "fdatasync off the event loop").
@@ -26,6 +26,7 @@ export class WalSync {
   /** Every commit up to this count is on stable storage. */
   private synced = 0;
   private syncing = false;
+  private closed = false;
   private failure: Error | undefined;
   private waiters: Array<{ commit: number; resolve: () => void; reject: (e: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
@@ -34,11 +35,22 @@ export class WalSync {
   private constructor(private fd: number | undefined) {}
 
   /**
-   * Opens the WAL file `walFile` (created empty, mode 0600, if SQLite has not made it yet: SQLite then uses it).
-   * Call after the writer connection is in WAL mode.
+   * Opens the WAL file `walFile`, which SQLite must have made already (call after the writer connection, in WAL
+   * mode, has read the database: it then holds the file open, and SQLite deletes it only when the last connection
+   * closes); a missing file throws (ENOENT) rather than syncing another. Pass SQLite's own path of the database
+   * (`PRAGMA database_list`): a symbolic link is resolved there, and the WAL lies beside the target.
+   * Syncs it once at once: a process that died between a COMMIT and its fdatasync left frames nobody has synced,
+   * which SQLite recovers from the operating system's cache and this process would otherwise hand on as durable.
    */
   static open(walFile: string): WalSync {
-    return new WalSync(openSync(walFile, constants.O_RDONLY | constants.O_CREAT, 0o600));
+    const fd = openSync(walFile, constants.O_RDONLY);
+    try {
+      fdatasyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new WalSync(fd);
   }
 
   /** For a read-only store: nothing to sync. */
@@ -62,16 +74,20 @@ export class WalSync {
     return this.durable(this.commits);
   }
 
-  /** Waits for the fdatasync in flight, then closes the descriptor. Later waits resolve at once. */
+  /** Waits for the fdatasync in flight, then closes the descriptor. Later commits and waits reject. */
   async close(): Promise<void> {
     if (this.syncing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.closed = true;
   }
 
   private durable(commit: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.fd === undefined || this.synced >= commit) return Promise.resolve();
+    if (this.synced >= commit) return Promise.resolve();
+    // Fails closed: a commit counted after close() was never synced.
+    if (this.closed) return Promise.reject(new Error('The event log is closed: this commit was not synced.'));
+    if (this.fd === undefined) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ commit, resolve, reject });
       this.sync();
@@ -85,9 +101,14 @@ export class WalSync {
     fdatasync(this.fd, (error) => {
       this.syncing = false;
       if (error) {
-        this.failure = new Error(`fdatasync of the event log's write-ahead log failed: ${error.message}`, {
-          cause: error,
-        });
+        // The commits are visible already and may or may not reach the disk: their outcome is unknown, and the
+        // operating system may have dropped the dirty pages. The store refuses writes from now on; a restart
+        // lets SQLite recover the file as it is.
+        this.failure = new Error(
+          `fdatasync of the event log's write-ahead log failed (${error.message}): the outcome of the writes ` +
+            'since the last successful one is unknown; the event log refuses writes until the server restarts.',
+          { cause: error },
+        );
         for (const w of this.waiters.splice(0)) w.reject(this.failure);
       } else {
         this.synced = covers;

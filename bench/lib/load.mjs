@@ -55,13 +55,15 @@ export async function probe(url, req) {
 
 export const rand = (arr) => arr[Math.floor(Math.random() * arr.length)];
 
-export function runCannon(url, req, connections, duration) {
+/** `rate`: requests per second over all connections (autocannon's overallRate), or as fast as they come back. */
+export function runCannon(url, req, connections, duration, rate) {
   return autocannon({
     url,
     connections,
     duration,
     timeout: 20,
     requests: [req],
+    ...(rate === undefined ? {} : { overallRate: rate }),
   });
 }
 
@@ -95,14 +97,18 @@ export function summarize(r, seconds) {
  */
 export async function measure(server, loads, opts) {
   await Promise.all(
-    loads.filter((l) => l.warmup !== false).map((l) => runCannon(server.url, l.req, l.connections, opts.warmup)),
+    loads
+      .filter((l) => l.warmup !== false)
+      .map((l) => runCannon(server.url, l.req, l.connections, opts.warmup, l.rate)),
   );
   const peakReset = resetPeak(server.pid);
   const cpu0 = cpuSeconds(server.pid);
   const self0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const sampler = rssSampler(server.pid);
-  const results = await Promise.all(loads.map((l) => runCannon(server.url, l.req, l.connections, opts.duration)));
+  const results = await Promise.all(
+    loads.map((l) => runCannon(server.url, l.req, l.connections, opts.duration, l.rate)),
+  );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu1 = cpuSeconds(server.pid);
   const self1 = process.cpuUsage(self0);

@@ -33,6 +33,16 @@ const signIns = async (query: string, atLeast = 0) => {
   }
 };
 
+/** Every record (all of this suite's fit in a page) once those of the requests `requestIds` are there. */
+const signInsWith = async (requestIds: string[]) => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const all = await signIns('');
+    if (requestIds.every((id) => all.some((r) => r.requestId === id)) || Date.now() > deadline) return all;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+};
+
 describe('sign-in audit (GET /api/v1/sign-ins)', () => {
   it('records a login, a wrong password and a revocation, with address, user agent and request id; no secret', async () => {
     const org = await createOrg(app, 'Signing in');
@@ -80,6 +90,45 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     const after = await signIns(`userId=${user.id}`);
     expect(after.find((r) => r.outcome === 'failure').origin).toEqual({ erased: true });
     expect(JSON.stringify(after)).not.toContain('203.0.113.77');
+  });
+
+  it('records the session (refresh-token family) a revoked access or refresh token belonged to', async () => {
+    const org = await createOrg(app, 'Revoking sessions');
+    const user = await newLoggedInUser(app, org.id, ['member'], 'revoker');
+    const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid;
+    const first = await login(user.email, PASSWORD);
+    const second = await login(user.email, PASSWORD);
+    const third = await login(user.email, PASSWORD);
+    expect([first.status, second.status, third.status]).toEqual([200, 200, 200]);
+    const revoke = (token: string, bearer: string | null, requestId: string) =>
+      app.call('POST', '/api/v1/auth/tokens/revoke', {
+        body: { token },
+        token: bearer,
+        headers: { 'x-request-id': requestId },
+      });
+    // An access token revoked with itself; a refresh token with its session's access token, and one by possession
+    // (the first-party public client: no authentication, so the record names no user; its session says whose).
+    expect((await revoke(first.body.access_token, first.body.access_token, 'si-rv-1')).status).toBe(200);
+    expect((await revoke(second.body.refresh_token, second.body.access_token, 'si-rv-2')).status).toBe(200);
+    expect((await revoke(third.body.refresh_token, null, 'si-rv-3')).status).toBe(200);
+
+    const all = await signInsWith(['si-rv-1', 'si-rv-2', 'si-rv-3']);
+    const revocation = (requestId: string) => all.find((r) => r.requestId === requestId);
+    expect(revocation('si-rv-1')).toMatchObject({
+      kind: 'revocation',
+      outcome: 'success',
+      userId: user.id,
+      sessionId: sidOf(first.body.access_token),
+    });
+    expect(revocation('si-rv-2')).toMatchObject({
+      kind: 'revocation',
+      outcome: 'success',
+      userId: user.id,
+      sessionId: sidOf(second.body.access_token),
+    });
+    expect(revocation('si-rv-3')).toMatchObject({ kind: 'revocation', sessionId: sidOf(third.body.access_token) });
+    expect(revocation('si-rv-3')).not.toHaveProperty('tokenId');
+    expect(JSON.stringify(all)).not.toContain(third.body.refresh_token);
   });
 
   it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {

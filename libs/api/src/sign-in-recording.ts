@@ -1,4 +1,4 @@
-import type { RequestOrigin, SignInFacts, TokenCaller, TokenResult } from '@arbor/application';
+import type { RequestOrigin, RevocationResult, SignInFacts, TokenCaller, TokenResult } from '@arbor/application';
 import type { ApiContext } from './api-context';
 
 /** The unverified payload of a token this server just issued: its `jti`, `sub`, `sid` (never the token itself). */
@@ -64,23 +64,27 @@ export async function recordGrant(
   await ctx.signInAudit.record(facts);
 }
 
-/** Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show). */
+/**
+ * Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show), and the
+ * session (refresh-token family) the revoked token belonged to, when it has one (`RevocationResult.sessionId`).
+ */
 export async function recordRevocation(
   ctx: ApiContext,
   caller: TokenCaller,
   token: string,
-  ok: boolean,
+  result: RevocationResult,
   origin: RequestOrigin,
 ): Promise<void> {
   if (!ctx.signInAudit) return;
   const jti = token.startsWith('rt_') ? undefined : issuedClaims(token).jti;
   await ctx.signInAudit.record({
     kind: 'revocation',
-    outcome: ok ? 'success' : 'failure',
-    reason: ok ? undefined : 'not_token_owner',
+    outcome: result.ok ? 'success' : 'failure',
+    reason: result.ok ? undefined : 'not_token_owner',
     userId: caller.userId,
     clientId: caller.clientId,
     tokenId: typeof jti === 'string' ? jti.slice(0, 200) : undefined,
+    sessionId: result.ok ? result.sessionId : undefined,
     origin,
   });
 }

@@ -173,7 +173,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       const result = await ctx.introspection.revoke(token, caller);
       // Recorded after the answer, as grants are (token-routes.ts).
       const origin = requestOriginOf(req.raw);
-      setImmediate(() => void recordRevocation(ctx, caller, token, result.ok, origin).catch(() => undefined));
+      setImmediate(() => void recordRevocation(ctx, caller, token, result, origin).catch(() => undefined));
       return result.ok ? { status: 200 } : oauthError(400, result.error, result.description);
     },
   }),

@@ -65,6 +65,28 @@ export async function recordGrant(
 }
 
 /**
+ * Records a refused client authentication at introspection (RFC 7662 section 2.1) or revocation (RFC 7009 section
+ * 2.1): the client id attempted (never the secret), `invalid_client`, or `throttled` when the client throttle
+ * refused the attempt (HTTP 429 `slow_down`). Its caller schedules it after the answer, as grants are.
+ */
+export async function recordClientRefusal(
+  ctx: ApiContext,
+  kind: 'introspection' | 'revocation',
+  clientId: string,
+  throttled: boolean,
+  origin: RequestOrigin,
+): Promise<void> {
+  if (!ctx.signInAudit) return;
+  await ctx.signInAudit.record({
+    kind,
+    outcome: throttled ? 'throttled' : 'failure',
+    reason: throttled ? 'throttled' : 'invalid_client',
+    clientId: clientId.slice(0, 200),
+    origin,
+  });
+}
+
+/**
  * Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show), and the
  * session (refresh-token family) the revoked token belonged to, when it has one (`RevocationResult.sessionId`).
  */

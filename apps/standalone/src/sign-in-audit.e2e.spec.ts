@@ -1,5 +1,5 @@
 import { ADMIN_EMAIL, createOrg, startTestApp, type TestApp } from './test-support/test-app';
-import { PASSWORD, newLoggedInUser } from './test-support/access-fixtures';
+import { PASSWORD, createClient, newLoggedInUser } from './test-support/access-fixtures';
 
 /**
  * Issue 14, item 7 (sign-in audit): password logins and their failures, throttling, every grant and RFC 7009
@@ -29,6 +29,16 @@ const signIns = async (query: string, atLeast = 0) => {
     const res = await app.call('GET', `/api/v1/sign-ins?limit=200&${query}`);
     expect(res.status).toBe(200);
     if (res.body.items.length >= atLeast || Date.now() > deadline) return res.body.items as any[];
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+};
+
+/** Every record (all of this suite's fit in a page) once those of the requests `requestIds` are there. */
+const signInsWith = async (requestIds: string[]) => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const all = await signIns('');
+    if (requestIds.every((id) => all.some((r) => r.requestId === id)) || Date.now() > deadline) return all;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 };
@@ -80,6 +90,112 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     const after = await signIns(`userId=${user.id}`);
     expect(after.find((r) => r.outcome === 'failure').origin).toEqual({ erased: true });
     expect(JSON.stringify(after)).not.toContain('203.0.113.77');
+  });
+
+  it('records the session (refresh-token family) a revoked access or refresh token belonged to', async () => {
+    const org = await createOrg(app, 'Revoking sessions');
+    const user = await newLoggedInUser(app, org.id, ['member'], 'revoker');
+    const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid;
+    const first = await login(user.email, PASSWORD);
+    const second = await login(user.email, PASSWORD);
+    const third = await login(user.email, PASSWORD);
+    expect([first.status, second.status, third.status]).toEqual([200, 200, 200]);
+    const revoke = (token: string, bearer: string | null, requestId: string) =>
+      app.call('POST', '/api/v1/auth/tokens/revoke', {
+        body: { token },
+        token: bearer,
+        headers: { 'x-request-id': requestId },
+      });
+    // An access token revoked with itself; a refresh token with its session's access token, and one by possession
+    // (the first-party public client: no authentication, so the record names no user; its session says whose).
+    expect((await revoke(first.body.access_token, first.body.access_token, 'si-rv-1')).status).toBe(200);
+    expect((await revoke(second.body.refresh_token, second.body.access_token, 'si-rv-2')).status).toBe(200);
+    expect((await revoke(third.body.refresh_token, null, 'si-rv-3')).status).toBe(200);
+
+    const all = await signInsWith(['si-rv-1', 'si-rv-2', 'si-rv-3']);
+    const revocation = (requestId: string) => all.find((r) => r.requestId === requestId);
+    expect(revocation('si-rv-1')).toMatchObject({
+      kind: 'revocation',
+      outcome: 'success',
+      userId: user.id,
+      sessionId: sidOf(first.body.access_token),
+    });
+    expect(revocation('si-rv-2')).toMatchObject({
+      kind: 'revocation',
+      outcome: 'success',
+      userId: user.id,
+      sessionId: sidOf(second.body.access_token),
+    });
+    expect(revocation('si-rv-3')).toMatchObject({ kind: 'revocation', sessionId: sidOf(third.body.access_token) });
+    expect(revocation('si-rv-3')).not.toHaveProperty('tokenId');
+    expect(JSON.stringify(all)).not.toContain(third.body.refresh_token);
+  });
+
+  it('records refused client authentication at introspection and revocation, and throttling; never the secret', async () => {
+    const org = await createOrg(app, 'Introspecting');
+    const client = await createClient(app, org.id, ['orgs:read']);
+    const basic = (id: string, secret: string) =>
+      `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+    const call = (path: string, body: Record<string, string>, headers: Record<string, string>) =>
+      app.call('POST', `/api/v1/auth/tokens/${path}`, {
+        token: null,
+        rawBody: new URLSearchParams(body).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
+    const from = (address: string, requestId: string) => ({ 'x-forwarded-for': address, 'x-request-id': requestId });
+    const wrong = 'not-the-secret-3f9a';
+
+    // client_secret_basic and client_secret_post with a wrong secret, an unknown client, a client id alone.
+    const basicAttempt = await call(
+      'introspect',
+      { token: 'x' },
+      { authorization: basic(client.clientId, wrong), ...from('198.51.100.21', 'si-in-1') },
+    );
+    expect(basicAttempt.status).toBe(401);
+    const post = { token: 'x', client_id: client.clientId, client_secret: wrong };
+    expect((await call('introspect', post, from('198.51.100.22', 'si-in-2'))).status).toBe(401);
+    const unknown = { token: 'x', client_id: 'cli_nosuchclient', client_secret: wrong };
+    expect((await call('introspect', unknown, from('198.51.100.23', 'si-in-3'))).status).toBe(401);
+    const idAlone = { token: 'x', client_id: client.clientId };
+    expect((await call('introspect', idAlone, from('198.51.100.24', 'si-in-4'))).status).toBe(401);
+    // Revocation refuses the same way.
+    expect((await call('revoke', post, from('198.51.100.25', 'si-rv-c'))).status).toBe(401);
+    // No credential at all is not an authentication: not recorded.
+    expect((await call('introspect', { token: 'x' }, from('198.51.100.26', 'si-in-none'))).status).toBe(401);
+    // One source guessing until the client throttle answers slow_down.
+    let throttledAt = '';
+    for (let i = 0; i < 12 && !throttledAt; i++) {
+      const res = await call('introspect', post, from('198.51.100.27', `si-in-t${i}`));
+      if (res.status === 429) throttledAt = `si-in-t${i}`;
+      else expect(res.status).toBe(401);
+    }
+    expect(throttledAt).not.toBe('');
+
+    const all = await signInsWith(['si-in-1', 'si-in-2', 'si-in-3', 'si-in-4', 'si-rv-c', throttledAt]);
+    const byRequest = (requestId: string) => all.find((r) => r.requestId === requestId);
+    const refusal = {
+      kind: 'introspection',
+      outcome: 'failure',
+      reason: 'invalid_client',
+      clientId: client.clientId,
+      orgIds: [org.id],
+    };
+    expect(byRequest('si-in-1')).toMatchObject({ ...refusal, origin: { sourceAddress: '198.51.100.21' } });
+    expect(byRequest('si-in-2')).toMatchObject(refusal);
+    expect(byRequest('si-in-3')).toMatchObject({ ...refusal, clientId: 'cli_nosuchclient', orgIds: [] });
+    expect(byRequest('si-in-4')).toMatchObject(refusal);
+    expect(byRequest('si-rv-c')).toMatchObject({ ...refusal, kind: 'revocation' });
+    expect(byRequest(throttledAt)).toMatchObject({
+      kind: 'introspection',
+      outcome: 'throttled',
+      reason: 'throttled',
+      clientId: client.clientId,
+    });
+    expect(byRequest('si-in-none')).toBeUndefined();
+    for (const r of all.filter((r) => r.kind === 'introspection')) expect(r).not.toHaveProperty('userId');
+    expect(JSON.stringify(all)).not.toContain(wrong);
+    const mine = await signIns(`clientId=${client.clientId}&outcome=throttled`);
+    expect(mine.map((r) => r.requestId)).toContain(throttledAt);
   });
 
   it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {

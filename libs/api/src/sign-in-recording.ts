@@ -1,4 +1,4 @@
-import type { RequestOrigin, SignInFacts, TokenCaller, TokenResult } from '@arbor/application';
+import type { RequestOrigin, RevocationResult, SignInFacts, TokenCaller, TokenResult } from '@arbor/application';
 import type { ApiContext } from './api-context';
 
 /** The unverified payload of a token this server just issued: its `jti`, `sub`, `sid` (never the token itself). */
@@ -64,23 +64,49 @@ export async function recordGrant(
   await ctx.signInAudit.record(facts);
 }
 
-/** Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show). */
+/**
+ * Records a refused client authentication at introspection (RFC 7662 section 2.1) or revocation (RFC 7009 section
+ * 2.1): the client id attempted (never the secret), `invalid_client`, or `throttled` when the client throttle
+ * refused the attempt (HTTP 429 `slow_down`). Its caller schedules it after the answer, as grants are.
+ */
+export async function recordClientRefusal(
+  ctx: ApiContext,
+  kind: 'introspection' | 'revocation',
+  clientId: string,
+  throttled: boolean,
+  origin: RequestOrigin,
+): Promise<void> {
+  if (!ctx.signInAudit) return;
+  await ctx.signInAudit.record({
+    kind,
+    outcome: throttled ? 'throttled' : 'failure',
+    reason: throttled ? 'throttled' : 'invalid_client',
+    clientId: clientId.slice(0, 200),
+    origin,
+  });
+}
+
+/**
+ * Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show), and the
+ * session (refresh-token family) the revoked token belonged to, when it has one (`RevocationResult.sessionId`).
+ */
 export async function recordRevocation(
   ctx: ApiContext,
   caller: TokenCaller,
   token: string,
-  ok: boolean,
+  result: RevocationResult,
   origin: RequestOrigin,
 ): Promise<void> {
   if (!ctx.signInAudit) return;
   const jti = token.startsWith('rt_') ? undefined : issuedClaims(token).jti;
   await ctx.signInAudit.record({
     kind: 'revocation',
-    outcome: ok ? 'success' : 'failure',
-    reason: ok ? undefined : 'not_token_owner',
+    outcome: result.ok ? 'success' : 'failure',
+    reason: result.ok ? undefined : 'not_token_owner',
     userId: caller.userId,
     clientId: caller.clientId,
     tokenId: typeof jti === 'string' ? jti.slice(0, 200) : undefined,
+    sessionId: result.ok ? result.sessionId : undefined,
     origin,
   });
 }

@@ -12,7 +12,9 @@ const signInSchema = Type.Object(
   {
     position: Type.Integer(),
     occurredAt: Type.String({ format: 'date-time' }),
-    kind: Type.Union([Type.Literal('grant'), Type.Literal('revocation')]),
+    kind: Type.Union([Type.Literal('grant'), Type.Literal('revocation'), Type.Literal('introspection')], {
+      description: '`introspection`: a refused client authentication at RFC 7662 introspection.',
+    }),
     grantType: Type.Optional(Type.String()),
     outcome: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('throttled')]),
     reason: Type.Optional(Type.String()),
@@ -53,7 +55,8 @@ export const signInRoutes: RouteDefinition<ApiContext>[] = [
     operationId: 'listSignIns',
     method: 'get',
     path: '/sign-ins',
-    summary: 'The sign-in audit: token grants (and their failures, throttling) and revocations, oldest first.',
+    summary:
+      'The sign-in audit: token grants (and their failures, throttling), revocations and refused client authentication at introspection, oldest first.',
     description:
       'Platform admins (`events:read`) read every record; a tenant client holding `events:read` only those concerning its organization’s subtree. Not the event log: records are not domain state, and retention deletes them whole.',
     tags: ['Audit'],

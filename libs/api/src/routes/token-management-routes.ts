@@ -18,7 +18,7 @@ import {
 } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { requestOriginOf } from '../request-origin';
-import { recordRevocation } from '../sign-in-recording';
+import { recordClientRefusal, recordRevocation } from '../sign-in-recording';
 import { OAUTH_ENDPOINT, OAUTH_ENDPOINT_ERRORS, oauthExtraParameterSchema } from './token-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -51,13 +51,21 @@ const oauthError = (
  * Who calls introspection or revocation: a bearer token (a user's or a client's), client credentials
  * (RFC 7662 section 2.1), or, for revocation only, nobody but the first-party public client holding a
  * refresh token (RFC 7009 section 2.1: a public client's tokens are revoked by possession). A failed
- * authentication is an RFC 6749 error, not a problem.
+ * authentication is an RFC 6749 error, not a problem. A refused client authentication (a client id named, with a
+ * wrong secret or none, or throttled) goes to the sign-in audit as `kind`, once the answer is on its way: recording
+ * it (an organization lookup) must not make a known client's refusal slower than an unknown one's.
  */
 async function authenticateCaller(
   req: HandlerRequest<unknown, unknown, Static<typeof tokenBody.schema>>,
   ctx: ApiContext,
-  allowPublic: boolean,
+  kind: 'introspection' | 'revocation',
 ): Promise<TokenCaller | HandlerResult> {
+  const allowPublic = kind === 'revocation';
+  const refused = (clientId: string, throttled: boolean, result: HandlerResult): HandlerResult => {
+    const origin = requestOriginOf(req.raw);
+    setImmediate(() => void recordClientRefusal(ctx, kind, clientId, throttled, origin).catch(() => undefined));
+    return result;
+  };
   const authorization = req.raw.headers.authorization;
   if (authorization && /^bearer /i.test(authorization)) {
     try {
@@ -75,17 +83,32 @@ async function authenticateCaller(
   const challenge = { 'WWW-Authenticate': 'Bearer realm="arbor"' };
   if (input.kind === 'none' || input.kind === 'public') {
     if (allowPublic && (input.kind === 'none' || input.clientId === FIRST_PARTY_CLIENT_ID)) return PUBLIC_CALLER;
-    return oauthError(401, 'invalid_client', 'Authenticate with a bearer token or client credentials.', challenge);
+    const result = oauthError(
+      401,
+      'invalid_client',
+      'Authenticate with a bearer token or client credentials.',
+      challenge,
+    );
+    // A client id without a secret is a client authenticating (and refused); no credential at all is not.
+    return input.kind === 'public' ? refused(input.clientId, false, result) : result;
   }
   const check = await ctx.clientAuthenticator.verify(input.clientId, input.clientSecret, req.raw.ip);
   if (check.ok) return callerOfClient(check.client);
   if (check.retryAfterSeconds)
-    return oauthError(429, 'slow_down', THROTTLED, { 'Retry-After': String(check.retryAfterSeconds) });
-  return oauthError(
-    401,
-    'invalid_client',
-    'Client authentication failed.',
-    input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {},
+    return refused(
+      input.clientId,
+      true,
+      oauthError(429, 'slow_down', THROTTLED, { 'Retry-After': String(check.retryAfterSeconds) }),
+    );
+  return refused(
+    input.clientId,
+    false,
+    oauthError(
+      401,
+      'invalid_client',
+      'Client authentication failed.',
+      input.kind === 'basic' ? { 'WWW-Authenticate': 'Basic realm="arbor"' } : {},
+    ),
   );
 }
 
@@ -130,7 +153,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       ...OAUTH_ENDPOINT_ERRORS,
     },
     handler: async (req, ctx) => {
-      const caller = await authenticateCaller(req, ctx, false);
+      const caller = await authenticateCaller(req, ctx, 'introspection');
       if (!isCaller(caller)) return caller;
       const token = req.body?.token;
       if (typeof token !== 'string' || token === '') return oauthError(400, 'invalid_request', 'token is required.');
@@ -156,7 +179,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       ...OAUTH_ENDPOINT_ERRORS,
     },
     handler: async (req, ctx) => {
-      const caller = await authenticateCaller(req, ctx, true);
+      const caller = await authenticateCaller(req, ctx, 'revocation');
       if (!isCaller(caller)) return caller;
       const token = req.body?.token;
       if (typeof token !== 'string' || token === '') return oauthError(400, 'invalid_request', 'token is required.');
@@ -173,7 +196,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       const result = await ctx.introspection.revoke(token, caller);
       // Recorded after the answer, as grants are (token-routes.ts).
       const origin = requestOriginOf(req.raw);
-      setImmediate(() => void recordRevocation(ctx, caller, token, result.ok, origin).catch(() => undefined));
+      setImmediate(() => void recordRevocation(ctx, caller, token, result, origin).catch(() => undefined));
       return result.ok ? { status: 200 } : oauthError(400, result.error, result.description);
     },
   }),

@@ -4,6 +4,7 @@ import type { ReadModels } from '../ports/read-models';
 import type {
   NewSignInRecord,
   SignInAuditStore,
+  SignInKind,
   SignInOutcome,
   SignInQuery,
   SignInRecord,
@@ -14,7 +15,7 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
 
 /** What an OAuth endpoint reports of one request: never a secret (no password, no token). */
 export interface SignInFacts {
-  kind: 'grant' | 'revocation';
+  kind: SignInKind;
   grantType?: string;
   outcome: SignInOutcome;
   reason?: string;

@@ -27,8 +27,13 @@ export type IntrospectionResult =
       permissions?: string[];
     };
 
-/** RFC 7009: done (also for tokens that are unknown or no longer active), or refused. */
-export type RevocationResult = { ok: true } | { ok: false; error: 'invalid_grant'; description: string };
+/**
+ * RFC 7009: done (also for tokens that are unknown or no longer active), or refused. `sessionId`: the session
+ * (refresh-token family) of the token revoked, when one was and it has one (a client's access token has none), for
+ * the sign-in audit.
+ */
+export type RevocationResult =
+  { ok: true; sessionId?: string } | { ok: false; error: 'invalid_grant'; description: string };
 
 /**
  * RFC 7662 introspection and RFC 7009 revocation. A token is active only while its signature verifies, it
@@ -92,13 +97,13 @@ export class TokenIntrospection {
       if (!(caller.revokesAny || ownsRefreshToken(caller, record)))
         return (await this.isActive(record)) ? notYours() : { ok: true };
       await this.deps.tokenStore.revokeFamily(record.familyId);
-      return { ok: true };
+      return { ok: true, sessionId: record.familyId };
     }
     const claims = await this.activeAccessToken(token);
     if (!claims) return { ok: true };
     if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return notYours();
     await this.deps.tokenStore.revokeAccessToken(claims.jti, new Date(claims.exp * 1000).toISOString());
-    return { ok: true };
+    return claims.sid !== undefined ? { ok: true, sessionId: claims.sid } : { ok: true };
   }
 
   /** The claims of an active access token for any audience (resource servers introspect theirs), or undefined. */

@@ -3,8 +3,11 @@
  * event log: a record changes nothing a command decides on, and retention deletes it whole.
  */
 
-/** What was asked: a token grant (RFC 6749 section 4.3, 4.4, 6) or a revocation (RFC 7009). */
-export type SignInKind = 'grant' | 'revocation';
+/**
+ * What was asked: a token grant (RFC 6749 section 4.3, 4.4, 6), a revocation (RFC 7009), or an introspection
+ * (RFC 7662; recorded only when the caller's client authentication is refused).
+ */
+export type SignInKind = 'grant' | 'revocation' | 'introspection';
 
 /** `throttled`: refused by the login throttle or the saturated password hasher (HTTP 429, `slow_down`). */
 export type SignInOutcome = 'success' | 'failure' | 'throttled';

@@ -82,6 +82,7 @@ function generate() {
     leaves: ids.filter((_, i) => depth[i] === maxDepth),
     all: ids,
     userId,
+    level2,
     maxDepth,
   };
 }
@@ -158,6 +159,11 @@ async function measure(engine, log) {
       children_mid_all: () => rm.orgs.children(pick(log.mid), null, page),
       parents_leaf: () => rm.orgs.parents(pick(log.leaves)),
       user_orgs: () => rm.memberships.listByUser(log.userId, {}),
+      // An evaluation's facts: the user's roles on a leaf, inherited from a depth-2 membership above it.
+      access_question: () => rm.memberships.accessQuestions([{ userId: log.userId, orgId: pick(log.leaves) }]),
+      // search/resource's walk: the first 100 organizations of the user's nine subtrees.
+      search_orgs: () => rm.search.orgIdsAfter({ subtreeRoots: log.level2, orgIds: [] }, '', 100),
+      search_users: () => rm.search.userIdsAfter([{ orgId: pick(log.level2), roles: ['member'] }], false, '', 100),
     };
     const ms = {};
     for (const [name, read] of Object.entries(reads)) ms[name] = await time(read);

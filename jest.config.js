@@ -95,12 +95,15 @@ const distributed = {
     ...PROFILE_NEUTRAL_SUITES.map((name) => `<rootDir>/apps/standalone/src/${name}.e2e.spec.ts`),
     '<rootDir>/tests/distributed/**/*.spec.ts',
   ],
+  // tests/distributed/mongo-*: what only the distributed-mongo project runs.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/distributed/mongo-'],
   setupFiles: ['<rootDir>/tests/distributed/profile.setup.js'],
 };
 
 const distributedMongo = {
   ...distributed,
   displayName: 'distributed-mongo',
+  testPathIgnorePatterns: ['/node_modules/'],
   setupFiles: ['<rootDir>/tests/distributed/profile-mongo.setup.js'],
 };
 

@@ -32,6 +32,12 @@ const productionConstraints = [
     sourceTag: 'layer:runtime',
     onlyDependOnLibsWithTags: ['layer:domain', 'layer:application', 'layer:http', 'layer:api'],
   },
+  // libs/read-side: the distributed profile's choice of read-model adapter (READ_MODELS_URL), made once for every
+  // app; the one lib that may import several adapters, since they must not import each other.
+  {
+    sourceTag: 'layer:composition',
+    onlyDependOnLibsWithTags: ['layer:domain', 'layer:application', 'layer:api', 'layer:adapter', 'layer:runtime'],
+  },
   {
     sourceTag: 'layer:app',
     onlyDependOnLibsWithTags: [
@@ -41,6 +47,7 @@ const productionConstraints = [
       'layer:api',
       'layer:adapter',
       'layer:runtime',
+      'layer:composition',
     ],
   },
   {
@@ -53,6 +60,7 @@ const productionConstraints = [
       'layer:adapter',
       'layer:testing',
       'layer:runtime',
+      'layer:composition',
       'layer:app',
     ],
   },

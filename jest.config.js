@@ -4,9 +4,12 @@
  * `*.e2e.spec.ts` (HTTP against a started app). Libraries resolve to their sources, so tests need no build
  * (the e2e tests that start built processes build first; `npm test` always does).
  *
- * Two projects: `embedded` runs everything; `distributed` runs the HTTP suites again against gateway,
+ * Three projects: `embedded` runs everything; `distributed` runs the HTTP suites again against gateway,
  * command service and projector as separate processes over PostgreSQL and Kafka. It exists when
  * DATABASE_URL and KAFKA_BROKERS are set, as they always are in CI (.ci/run starts both services).
+ * `distributed-mongo` runs the same suites once more with the read models in MongoDB (READ_MODELS_URL set to
+ * MONGODB_URL, a database of its own per started stack: tests/distributed/profile-mongo.setup.js); it exists
+ * when MONGODB_URL is set as well (.ci/run starts FerretDB).
  *
  * Nothing is left out silently: without those variables, the run closes with a notice naming every suite it
  * did not run and why (tests/support/skipped-suites-reporter.js); with `CI` set (not `false`/`0`), a missing
@@ -92,21 +95,33 @@ const distributed = {
     ...PROFILE_NEUTRAL_SUITES.map((name) => `<rootDir>/apps/standalone/src/${name}.e2e.spec.ts`),
     '<rootDir>/tests/distributed/**/*.spec.ts',
   ],
+  // tests/distributed/mongo-*: what only the distributed-mongo project runs.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/distributed/mongo-'],
   setupFiles: ['<rootDir>/tests/distributed/profile.setup.js'],
 };
 
+const distributedMongo = {
+  ...distributed,
+  displayName: 'distributed-mongo',
+  testPathIgnorePatterns: ['/node_modules/'],
+  setupFiles: ['<rootDir>/tests/distributed/profile-mongo.setup.js'],
+};
+
 const withServices = Boolean(process.env.DATABASE_URL && process.env.KAFKA_BROKERS);
+const withMongo = withServices && Boolean(process.env.MONGODB_URL);
 const ci = process.env.CI;
-if (!withServices && ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') {
-  const unset = ['DATABASE_URL', 'KAFKA_BROKERS'].filter((name) => !process.env[name]).join(' and ');
+if (!withMongo && ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') {
+  const unset = ['DATABASE_URL', 'KAFKA_BROKERS', 'MONGODB_URL'].filter((name) => !process.env[name]);
+  const names = unset.length === 1 ? unset[0] : `${unset.slice(0, -1).join(', ')} and ${unset[unset.length - 1]}`;
   throw new Error(
-    `CI=${ci} but ${unset} ${unset.includes(' and ') ? 'are' : 'is'} not set: in CI the distributed project must run ` +
-      '(.ci/run starts PostgreSQL and Kafka with scripts/services/*.sh and exports what they print).',
+    `CI=${ci} but ${names} ${unset.length > 1 ? 'are' : 'is'} not set: in CI the distributed and distributed-mongo ` +
+      'projects must run (.ci/run starts PostgreSQL, FerretDB and Kafka with scripts/services/*.sh and exports what ' +
+      'they print).',
   );
 }
 
 module.exports = {
-  projects: withServices ? [embedded, distributed] : [embedded],
+  projects: withMongo ? [embedded, distributed, distributedMongo] : withServices ? [embedded, distributed] : [embedded],
   testTimeout: 60000,
   reporters: [
     'default',
@@ -114,6 +129,7 @@ module.exports = {
       '<rootDir>/tests/support/skipped-suites-reporter.js',
       {
         distributed: withServices,
+        distributedMongo: withMongo,
         neutralSuites: PROFILE_NEUTRAL_SUITES.map((name) =>
           path.join(__dirname, 'apps/standalone/src', `${name}.e2e.spec.ts`),
         ),

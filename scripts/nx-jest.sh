@@ -2,7 +2,7 @@
 # Runs the Jest suites of one tier of one Nx project: `bash scripts/nx-jest.sh <projectRoot> <unit|int|e2e> [jest args]`.
 # It is the command of the Nx targets test-unit, test-int and test-e2e (nx.json targetDefaults). It uses the one
 # root jest.config.js, so a suite runs in every Jest project that matches it: the HTTP e2e suites listed in
-# PROFILE_NEUTRAL_SUITES run in both `embedded` and `distributed`, exactly as in a whole-repo `jest` run.
+# PROFILE_NEUTRAL_SUITES run in `embedded`, `distributed` and `distributed-mongo`, exactly as in a whole-repo `jest` run.
 # Tiers are file suffixes: *.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts. A project with no suite of the tier
 # exits 0 without starting Jest (Jest's start-up alone costs seconds, times 15 projects).
 set -euo pipefail

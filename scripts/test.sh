@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): Nx's sync check, then build, typecheck and lint of every project, then
-# every test tier (test-unit, test-int, test-e2e) of every project, in both Jest profiles, and at the end one
+# every test tier (test-unit, test-int, test-e2e) of every project, in every Jest project (embedded, distributed,
+# distributed-mongo, as the services allow: jest.config.js), and at the end one
 # summary of all those Jest runs in Jest's own words (scripts/test-summary.mjs), so the total is one line to read
 # rather than the sum of some fifty. Extra arguments go to the test run-many (e.g. `npm test -- --projects=domain`).
 set -euo pipefail

@@ -4,13 +4,15 @@ import { basename, join } from 'node:path';
 import type { Logger } from '@arbor/application';
 import { distributedSettingsFromEnv } from '@arbor/runtime';
 import { startCommandService, type RunningCommandService } from '../../apps/command-service/src/start-command-service';
+import { testReadModels } from '../../apps/standalone/src/test-support/distributed-stack';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/start-gateway';
 import { startProjector, type RunningProjector } from '../../apps/projector/src/start-projector';
 
 /**
  * The distributed profile composed in one test process from the start* functions the processes' main.ts
  * call (the other distributed suites spawn the built binaries): each takes the validated settings, starts,
- * serves, and its handle's close() releases what it opened (a closed gateway refuses connections).
+ * serves, and its handle's close() releases what it opened (a closed gateway refuses connections). In the
+ * distributed-mongo project the read models are in MongoDB (READ_MODELS_URL): the projector's close frees its lease.
  */
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const ADMIN = { email: 'admin@start-functions.test', password: 'start functions 2291 lantern' };
@@ -44,6 +46,7 @@ describe('startCommandService, startProjector and startGateway', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       COMMAND_SERVICE_PORT: '0',
+      READ_MODELS_URL: testReadModels() === 'mongodb' ? process.env.MONGODB_URL : undefined,
     };
     commandService = await startCommandService(distributedSettingsFromEnv(env), quiet);
     const settings = distributedSettingsFromEnv({ ...env, COMMAND_SERVICE_URL: commandService.url });
@@ -73,6 +76,11 @@ describe('startCommandService, startProjector and startGateway', () => {
     expect(gateway.close()).toBe(closing);
     await closing;
     await projector.close();
+    // Its lease freed at once (MongoDB read models): a second projector starts without waiting out the expiry.
+    const started = Date.now();
+    const next = await startProjector({ profile: 'distributed', logLevel: 'silent', settings }, quiet);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await next.close();
     await commandService.close();
     await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
     await expect(fetch(`${commandService.url}/healthz`)).rejects.toThrow();

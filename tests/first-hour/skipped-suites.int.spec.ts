@@ -12,6 +12,7 @@ const JEST = join(ROOT, 'node_modules/jest/bin/jest.js');
 const SERVICE_VARIABLES = [
   'DATABASE_URL',
   'KAFKA_BROKERS',
+  'MONGODB_URL',
   'KAFKA_RESTART_BROKERS',
   'KAFKA_RESTART_STOP_CMD',
   'KAFKA_RESTART_START_CMD',
@@ -73,7 +74,17 @@ describe('a test run in CI', () => {
   it('fails when DATABASE_URL and KAFKA_BROKERS are not set, instead of leaving out the distributed project', () => {
     const run = jest([UNIT], { CI: 'true' });
     expect(run.status).not.toBe(0);
-    expect(run.output).toContain('CI=true but DATABASE_URL and KAFKA_BROKERS are not set');
+    expect(run.output).toContain('CI=true but DATABASE_URL, KAFKA_BROKERS and MONGODB_URL are not set');
+  });
+
+  it('fails when MONGODB_URL alone is not set, instead of leaving out the distributed-mongo project', () => {
+    const run = jest([UNIT], {
+      CI: 'true',
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      KAFKA_BROKERS: '127.0.0.1:1',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('CI=true but MONGODB_URL is not set: in CI the distributed and distributed-mongo');
   });
 
   it('fails a suite whose service is missing instead of skipping it', () => {
@@ -82,6 +93,7 @@ describe('a test run in CI', () => {
       CI: 'true',
       DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
       KAFKA_BROKERS: '127.0.0.1:1',
+      MONGODB_URL: 'mongodb://127.0.0.1:1/',
     });
     expect(run.status).not.toBe(0);
     expect(run.output).toContain(

@@ -9,8 +9,11 @@
  *   profile-neutral HTTP suites of this run that it would have run again, and the distributed-only suites
  *   (tests/distributed/) that match this run's path patterns.
  *
- * Options (from jest.config.js): `{ distributed: boolean, neutralSuites: string[] (absolute paths),
- * distributedOnlyDir: string (absolute) }`. Writes to stderr, as Jest's default reporter does; prints nothing
+ * - The distributed-mongo project, when the distributed one ran but MONGODB_URL is unset: how many suites of
+ *   this run it would have run again with the read models in MongoDB.
+ *
+ * Options (from jest.config.js): `{ distributed: boolean, distributedMongo: boolean, neutralSuites: string[]
+ * (absolute paths), distributedOnlyDir: string (absolute) }`. Writes to stderr, as Jest's default reporter does; prints nothing
  * when nothing was left out.
  */
 const fs = require('node:fs');
@@ -38,7 +41,15 @@ function skippedForServices(testResults) {
 }
 
 /** The closing notice's lines (no trailing newline), or [] when nothing was left out. */
-function noticeLines({ testResults, rootDir, distributed, neutralSuites, distributedOnly }) {
+function noticeLines({
+  testResults,
+  rootDir,
+  distributed,
+  distributedMongo = distributed,
+  neutralSuites,
+  distributedOnly,
+  distributedOnlyDir,
+}) {
   const rel = (file) => path.relative(rootDir, file);
   const lines = [];
   const skipped = skippedForServices(testResults);
@@ -69,6 +80,16 @@ function noticeLines({ testResults, rootDir, distributed, neutralSuites, distrib
         for (const file of distributedOnly) lines.push(`      ${rel(file)}`);
       }
     }
+  }
+  if (distributed && !distributedMongo) {
+    const ran = new Set(testResults.map((suite) => suite.testFilePath));
+    const inDir = (file) => distributedOnlyDir !== undefined && file.startsWith(distributedOnlyDir + path.sep);
+    const count = [...ran].filter((file) => neutralSuites.includes(file) || inDir(file)).length;
+    if (count > 0)
+      lines.push(
+        `  the distributed-mongo project did not run (MONGODB_URL is not set): ${count} suite${count === 1 ? '' : 's'} ` +
+          'of this run not run again with the read models in MongoDB',
+      );
   }
   if (lines.length === 0) return [];
   return [
@@ -105,6 +126,8 @@ class SkippedSuitesReporter {
       testResults: results.testResults,
       rootDir: this.globalConfig.rootDir,
       distributed: Boolean(this.options.distributed),
+      distributedMongo: Boolean(this.options.distributedMongo ?? this.options.distributed),
+      distributedOnlyDir: this.options.distributedOnlyDir,
       neutralSuites: this.options.neutralSuites ?? [],
       distributedOnly: this.distributedOnly(),
     });

@@ -9,7 +9,9 @@ import {
   type ReadModels,
   type SecretVault,
 } from '@arbor/application';
-import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
+import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
+import { guardProjectorWrites, openDistributedReadModels } from '@arbor/read-side';
+import { parseReadModelsUrl } from '@arbor/runtime';
 import { lockDataDir, openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault } from '@arbor/sqlite';
 import { deploymentOf } from './deployment';
 import { CliError, type CliIo } from './reset-admin-password';
@@ -38,7 +40,9 @@ interface Engines {
  *
  * Embedded (no DATABASE_URL): the files of IAM_DATA_DIR (default ./data); refused while the server runs on them
  * (arbor.lock), since its projector writes the same read models. Distributed (DATABASE_URL, IAM_PG_SCHEMA): the
- * PostgreSQL read models; stop the projectors first (gateways keep answering, from read models being rebuilt).
+ * PostgreSQL read models, or MongoDB's with READ_MODELS_URL (as the processes read it, libs/read-side); stop the
+ * projectors first (gateways keep answering, from read models being rebuilt). On MongoDB a projector still
+ * running is refused (it holds the one-projector lease).
  * Errors (CliError, exit 1): an option given, no data, no vault (every user would read as erased), the server
  * running, a replay that failed.
  */
@@ -107,16 +111,37 @@ async function openEngines(env: NodeJS.ProcessEnv): Promise<Engines> {
   const deployment = deploymentOf(env);
   if (deployment.profile === 'distributed') {
     const { databaseUrl, schema } = deployment;
+    let target;
+    try {
+      target = parseReadModelsUrl(env.READ_MODELS_URL, schema);
+    } catch (e) {
+      throw new CliError(e instanceof Error ? e.message : String(e));
+    }
+    const settings = { databaseUrl, schema, readModels: target };
     const [store, readModels, vault] = await Promise.all([
       openPostgresEventStore(databaseUrl, { schema }),
-      openPostgresReadModels(databaseUrl, { schema }),
+      openDistributedReadModels(settings),
       openPostgresSecretVault(databaseUrl, { schema }),
     ]);
+    const closeAll = async () => void (await Promise.allSettled([store.close(), readModels.close(), vault.close()]));
+    let guard;
+    try {
+      guard = await guardProjectorWrites(settings, readModels, {
+        mode: 'refuse',
+        log: jsonLogger({ app: 'arbor-cli' }, 'silent'),
+      });
+    } catch (e) {
+      await closeAll();
+      throw new CliError(e instanceof Error ? e.message : String(e));
+    }
     return {
       store,
       readModels,
       vault,
-      close: async () => void (await Promise.allSettled([store.close(), readModels.close(), vault.close()])),
+      close: async () => {
+        await guard.release().catch(() => undefined);
+        await closeAll();
+      },
     };
   }
   const { dataDir } = deployment;

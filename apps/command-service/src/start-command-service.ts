@@ -23,13 +23,13 @@ import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import {
   PostgresPublisherCheckpoint,
   openPostgresEventStore,
-  openPostgresReadModels,
   openPostgresSecretVault,
   openPostgresThrottleStore,
   openPostgresSignInAuditStore,
   openPostgresTokenStore,
   openPostgresWebhookDeliveryStore,
 } from '@arbor/postgres';
+import { openDistributedReadModels } from '@arbor/read-side';
 import {
   WebhookHttpTransport,
   closeInOrder,
@@ -114,7 +114,8 @@ async function startOnPort(
   // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
   // failed login does there.
   const [readModels, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] = await Promise.all([
-    openPostgresReadModels(settings.databaseUrl, connection),
+    // PostgreSQL's, or MongoDB's with READ_MODELS_URL (libs/read-side): read only here.
+    openDistributedReadModels(settings),
     openPostgresTokenStore(settings.databaseUrl, connection),
     openPostgresThrottleStore(settings.databaseUrl, connection),
     openPostgresSignInAuditStore(settings.databaseUrl, connection),

@@ -11,15 +11,14 @@ import {
 } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, writeProbeFailure } from '@arbor/api';
 import {
-  PostgresProjectionWatermark,
   openPostgresEventStore,
-  openPostgresReadModels,
   openPostgresSecretVault,
   openPostgresThrottleStore,
   openPostgresSignInAuditStore,
   openPostgresTokenStore,
   openPostgresWebhookDeliveryStore,
 } from '@arbor/postgres';
+import { openDistributedReadModels, openProjectionWatermark } from '@arbor/read-side';
 import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
 
 /** A started gateway: where it listens, and how to stop it. */
@@ -30,9 +29,10 @@ export interface RunningGateway extends Running {
 }
 
 /**
- * The gateway of the distributed profile: serves /api/v1 (contract sections 1-8) from the PostgreSQL read
- * models, sends commands to a command service, and answers a write only once the projector has brought
- * the read models up to that write's log position (read-your-writes, via LISTEN/NOTIFY on the checkpoint).
+ * The gateway of the distributed profile: serves /api/v1 (contract sections 1-8) from the read models
+ * (PostgreSQL's, or MongoDB's with READ_MODELS_URL), sends commands to a command service, and answers a write
+ * only once the projector has brought the read models up to that write's log position (read-your-writes: via
+ * LISTEN/NOTIFY on the checkpoint on PostgreSQL, by polling the checkpoint while a write waits on MongoDB).
  * Stateless apart from the signing keys, which it loads from IAM_DATA_DIR (shared by the gateways of one
  * machine; gateways on several machines need the same key files). Throws (after closing what it opened)
  * when it cannot start; close() stops listening, drops open connections, then closes the engines.
@@ -47,7 +47,8 @@ export async function startGateway(
   const [eventStore, readModels, vault, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] =
     await Promise.all([
       openPostgresEventStore(settings.databaseUrl, connection),
-      openPostgresReadModels(settings.databaseUrl, connection),
+      // PostgreSQL's, or MongoDB's with READ_MODELS_URL (libs/read-side).
+      openDistributedReadModels(settings),
       openPostgresSecretVault(settings.databaseUrl, connection),
       openPostgresTokenStore(settings.databaseUrl, connection),
       // Login-throttle counters: every gateway of the deployment counts in the same table.
@@ -56,7 +57,7 @@ export async function startGateway(
       // The webhook delivery log, for its owners' reads (the command services' dispatcher writes it).
       openPostgresWebhookDeliveryStore(settings.databaseUrl, { ...connection, poolSize: 2 }),
     ]);
-  const watermark = new PostgresProjectionWatermark(settings.databaseUrl, settings.schema);
+  const watermark = openProjectionWatermark(settings, readModels);
   const closeEngines = () =>
     Promise.allSettled([
       watermark.close(),

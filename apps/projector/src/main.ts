@@ -12,7 +12,8 @@ async function main(): Promise<void> {
   const config = projectorConfigFromEnv();
   const log = jsonLogger({ app: 'projector' }, config.logLevel);
   if (process.argv.includes('--rebuild')) await rebuildReadModels(config, log);
-  else exitOnSignals(await startProjector(config, log), log);
+  // A lost lease on MongoDB read models (see startProjector): exit 1 once closed, for a supervisor to restart it.
+  else exitOnSignals(await startProjector(config, log, undefined, () => process.exit(1)), log);
 }
 
 main().catch(exitOnStartFailure('projector failed'));

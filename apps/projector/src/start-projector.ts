@@ -11,14 +11,16 @@ import {
 } from '@arbor/application';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { KafkaBus } from '@arbor/kafka';
-import { openPostgresEventStore, openPostgresReadModels, openPostgresSecretVault } from '@arbor/postgres';
+import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
+import { guardProjectorWrites, openDistributedReadModels } from '@arbor/read-side';
 import { closeInOrder, type ProjectorConfig, type Running } from '@arbor/runtime';
 import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, startWalCheckpointer } from '@arbor/sqlite';
 
 /**
  * The projector as a process of its own.
  *   distributed  consumes iam.events.v1 as the consumer group `arbor-projector-<schema>`, and projects into
- *                the PostgreSQL read models
+ *                the PostgreSQL read models, or MongoDB's with READ_MODELS_URL (libs/read-side): there one
+ *                projector writes at a time (a lease in the database; a second one waits for it)
  *   embedded     the embedded profile's files in IAM_DATA_DIR
  * Either way the log is the source: deliveries continue the checkpoint or trigger a catch-up from the log,
  * and a poll of the log every POLL_MS covers a silent bus (a broker outage costs latency, not events).
@@ -35,11 +37,19 @@ interface Engines {
   readModels: ReadModels;
   vault: SecretVault;
   bus: Bus;
-  /** Stops what runs beside the engines (the embedded profile's background checkpoints). */
+  /** Stops what runs beside the engines (the embedded profile's background checkpoints, the MongoDB lease). */
   stopExtras?: () => Promise<void>;
 }
 
-async function openEngines(config: ProjectorConfig, log: Logger, rebuild: boolean): Promise<Engines> {
+/** What the projector does when its lease on MongoDB read models is lost (its writes are refused already). */
+export type OnLeaseLost = (reason: string) => void;
+
+async function openEngines(
+  config: ProjectorConfig,
+  log: Logger,
+  rebuild: boolean,
+  onLeaseLost: OnLeaseLost,
+): Promise<Engines> {
   if (config.profile === 'embedded') {
     const readModelsFile = join(config.dataDir, 'read-models.sqlite');
     // This process writes only the read models: their checkpoints run off the event loop.
@@ -61,10 +71,24 @@ async function openEngines(config: ProjectorConfig, log: Logger, rebuild: boolea
   }
   const { settings } = config;
   const connection = { schema: settings.schema };
+  const readModels = await openDistributedReadModels(settings);
+  let guard;
+  try {
+    // MongoDB read models: wait for (or, rebuilding, refuse without) the one-projector lease before any write.
+    guard = await guardProjectorWrites(settings, readModels, {
+      mode: rebuild ? 'refuse' : 'wait',
+      log,
+      onLost: onLeaseLost,
+    });
+  } catch (e) {
+    await readModels.close();
+    throw e;
+  }
   return {
     store: await openPostgresEventStore(settings.databaseUrl, connection),
-    readModels: await openPostgresReadModels(settings.databaseUrl, connection),
+    readModels,
     vault: await openPostgresSecretVault(settings.databaseUrl, connection),
+    stopExtras: () => guard.release(),
     bus: rebuild
       ? new InProcessBus()
       : new KafkaBus({
@@ -81,8 +105,9 @@ async function openProjector(
   config: ProjectorConfig,
   log: Logger,
   rebuild: boolean,
+  onLeaseLost: OnLeaseLost,
 ): Promise<{ projector: Projector; closeAll: () => Promise<void> }> {
-  const { store, readModels, vault, bus, stopExtras } = await openEngines(config, log, rebuild);
+  const { store, readModels, vault, bus, stopExtras } = await openEngines(config, log, rebuild, onLeaseLost);
   const closeAll = () =>
     closeInOrder(
       () => stopExtras?.(),
@@ -95,18 +120,28 @@ async function openProjector(
 
 /**
  * Follows the event log into the read models until close(): bus deliveries, plus a poll every `pollMs`
- * (default POLL_MS). close() stops the poll and the projector, then closes the bus and the engines.
+ * (default POLL_MS). close() stops the poll and the projector, then closes the bus and the engines (and frees
+ * the MongoDB lease). Should that lease be lost (another projector took it after this one could not renew it),
+ * its writes are refused from then on, the error is logged, the projector is closed and `onLeaseLost` is called
+ * (main.ts exits 1 there, for a supervisor to start it again as a waiting projector).
  */
 export async function startProjector(
   config: ProjectorConfig,
   log: Logger = jsonLogger({ app: 'projector' }, config.logLevel),
   pollMs = POLL_MS,
+  onLeaseLost: OnLeaseLost = () => undefined,
 ): Promise<RunningProjector> {
-  const { projector, closeAll } = await openProjector(config, log, false);
+  // Filled in once started: a loss before that (during the catch-up of the start) calls onLeaseLost at once.
+  const started: { running?: RunningProjector } = {};
+  const lost = (reason: string) => {
+    log.error('projector lease lost: stopping', { reason });
+    void (started.running?.close() ?? Promise.resolve()).finally(() => onLeaseLost(reason));
+  };
+  const { projector, closeAll } = await openProjector(config, log, false, lost);
   const timer = setInterval(() => void projector.catchUp(), pollMs);
   log.info('projector following the event log', { position: projector.position, profile: config.profile });
   let closing: Promise<void> | undefined;
-  return {
+  const running: RunningProjector = {
     projector,
     close: () =>
       (closing ??= closeInOrder(
@@ -115,6 +150,8 @@ export async function startProjector(
         closeAll,
       )),
   };
+  started.running = running;
+  return running;
 }
 
 /**
@@ -125,7 +162,9 @@ export async function rebuildReadModels(
   config: ProjectorConfig,
   log: Logger = jsonLogger({ app: 'projector' }, config.logLevel),
 ): Promise<{ events: number; seconds: number }> {
-  const { projector, closeAll } = await openProjector(config, log, true);
+  const { projector, closeAll } = await openProjector(config, log, true, (reason) =>
+    log.error('projector lease lost during the rebuild', { reason }),
+  );
   const started = process.hrtime.bigint();
   await projector.rebuild();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

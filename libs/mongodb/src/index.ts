@@ -7,3 +7,10 @@ export { MongoRoleQueries } from './mongo-role-queries';
 export { MongoWebhookQueries } from './mongo-webhook-queries';
 export { MongoAccessSearchQueries } from './mongo-access-search-queries';
 export { MongoHistoryQueries } from './mongo-history-queries';
+export { MongoProjectionWatermark, type MongoProjectionWatermarkOptions } from './mongo-projection-watermark';
+export {
+  MongoProjectorLease,
+  type LeaseDoc,
+  type LeaseHolder,
+  type MongoProjectorLeaseOptions,
+} from './mongo-projector-lease';

@@ -51,6 +51,7 @@ export class MongoReadModels implements ReadModels {
   readonly collections: ReadModelCollections;
   private turn: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private guard: () => void = () => undefined;
 
   constructor(
     private readonly client: MongoClient,
@@ -69,6 +70,14 @@ export class MongoReadModels implements ReadModels {
     this.history = new MongoHistoryQueries(this.collections);
   }
 
+  /**
+   * `check` runs before every `apply` and `reset` writes anything, and throwing from it refuses the write (the
+   * projector retries later): the projector passes its lease's `assertHeld` (MongoProjectorLease).
+   */
+  guardWrites(check: () => void): void {
+    this.guard = check;
+  }
+
   async checkpoint(): Promise<number> {
     this.assertOpen();
     const doc = await this.collections.checkpoints.findOne({ _id: PROJECTOR_CHECKPOINT });
@@ -81,6 +90,7 @@ export class MongoReadModels implements ReadModels {
    */
   apply(events: ProjectableEvent[]): Promise<number> {
     return this.inTurn(async () => {
+      this.guard();
       const start = await this.checkpoint();
       let checkpoint = start;
       for (const event of events) {
@@ -107,6 +117,7 @@ export class MongoReadModels implements ReadModels {
   reset(): Promise<void> {
     return this.inTurn(async () => {
       this.assertOpen();
+      this.guard();
       for (const collection of this.collections.all()) await collection.deleteMany({});
     });
   }

@@ -13,6 +13,7 @@ import {
   validate,
   wholeNumber,
 } from './env-validators';
+import { parseReadModelsUrl, type ReadModelsTarget } from './read-models-url';
 
 /**
  * The one configuration module of every app (contract section 2, "Configuration"): each variable is declared
@@ -158,6 +159,8 @@ export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
  *   IAM_PASSWORD_COST_LOG2 log2 of scrypt's N, 10 to 20 (tests only)
  *   PORT, HOST            where a gateway listens (default 8080 on 0.0.0.0)
  *   IAM_DATA_DIR          signing keys (gateways, command services) and the command model's snapshot
+ *   READ_MODELS_URL       unset: the read models in PostgreSQL (DATABASE_URL, IAM_PG_SCHEMA); a mongodb:// URL:
+ *                         in MongoDB (see parseReadModelsUrl); the same value for every process of a deployment
  */
 export interface DistributedSettings extends ApiSettings {
   /** Always derived here (`<issuer>/api/v1` unless IAM_AUDIENCE says otherwise). */
@@ -175,6 +178,8 @@ export interface DistributedSettings extends ApiSettings {
   host: string;
   /** IAM_DATA_DIR (default ./data) as an absolute path; a directory if it exists. */
   dataDir: string;
+  /** READ_MODELS_URL: PostgreSQL (unset) or a MongoDB database (parseReadModelsUrl). */
+  readModels: ReadModelsTarget;
 }
 
 /** Throws naming the first variable of the distributed profile that is missing or bad (all of them, one per line). */
@@ -194,6 +199,7 @@ export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
     COMMAND_SERVICE_HOST: host('COMMAND_SERVICE_HOST', '127.0.0.1'),
     IAM_INTERNAL_TOKEN: text('IAM_INTERNAL_TOKEN', undefined),
     IAM_PASSWORD_COST_LOG2: wholeNumber('IAM_PASSWORD_COST_LOG2', 10, 20, undefined),
+    READ_MODELS_URL: text('READ_MODELS_URL', undefined),
   });
   const api = apiSettingsFrom(read);
   const schema = read.IAM_PG_SCHEMA;
@@ -213,6 +219,7 @@ export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
     passwordCostLog2: read.IAM_PASSWORD_COST_LOG2,
     host: read.HOST,
     dataDir: read.IAM_DATA_DIR,
+    readModels: parseReadModelsUrl(read.READ_MODELS_URL, schema),
   };
 }
 

@@ -2,3 +2,4 @@ export * from './config';
 export * from './internal-token';
 export * from './shutdown';
 export * from './webhook-http-transport';
+export * from './read-models-url';

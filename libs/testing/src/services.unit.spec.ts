@@ -6,8 +6,10 @@ const { noticeLines } = require('../../../tests/support/skipped-suites-reporter.
     testResults: Array<{ testFilePath: string; testResults: Array<{ ancestorTitles: string[] }> }>;
     rootDir: string;
     distributed: boolean;
+    distributedMongo?: boolean;
     neutralSuites: string[];
     distributedOnly: string[];
+    distributedOnlyDir?: string;
   }) => string[];
 };
 
@@ -84,6 +86,25 @@ describe('the closing notice', () => {
     );
     expect(lines).not.toContain('users.e2e');
     expect(lines).not.toContain('main.e2e');
+  });
+
+  it('counts the suites of the run that the missing distributed-mongo project would have run again', () => {
+    const lines = noticeLines({
+      testResults: [
+        suite('apps/orgs.e2e.spec.ts', 'orgs'),
+        suite('apps/main.e2e.spec.ts', 'main'),
+        suite('tests/distributed/faults.e2e.spec.ts', 'faults'),
+      ],
+      rootDir,
+      distributed: true,
+      distributedMongo: false,
+      neutralSuites: [`${rootDir}/apps/orgs.e2e.spec.ts`],
+      distributedOnly: [],
+      distributedOnlyDir: `${rootDir}/tests/distributed`,
+    });
+    expect(lines).toContain(
+      '  the distributed-mongo project did not run (MONGODB_URL is not set): 2 suites of this run not run again with the read models in MongoDB',
+    );
   });
 
   it('is empty when nothing was left out', () => {

@@ -6,6 +6,13 @@ const ROOT = resolve(__dirname, '../../../..');
 
 export const isDistributedRun = (): boolean => process.env.ARBOR_TEST_PROFILE === 'distributed';
 
+/**
+ * Where the stacks of this run keep their read models: `mongodb` in the distributed-mongo Jest project
+ * (tests/distributed/profile-mongo.setup.js: READ_MODELS_URL is MONGODB_URL), `postgres` otherwise.
+ */
+export const testReadModels = (): 'postgres' | 'mongodb' =>
+  process.env.ARBOR_TEST_READ_MODELS === 'mongodb' ? 'mongodb' : 'postgres';
+
 export interface DistributedStack {
   url: string;
   port: number;
@@ -26,6 +33,14 @@ const MAINS = {
   gateway: 'apps/gateway/dist/main.js',
 } as const;
 
+/** MONGODB_URL without a database path (the stack's database is named after its schema). */
+function mongodbServerUrl(): string {
+  const url = process.env.MONGODB_URL;
+  if (!url)
+    throw new Error('The distributed-mongo project needs MONGODB_URL (scripts/services/ferretdb.sh prints it).');
+  return url.replace(/^(mongodb(\+srv)?:\/\/[^/?]+)\/[^?]*/, '$1/');
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -41,7 +56,9 @@ export async function freePort(): Promise<number> {
  * The distributed profile as the tests see it: a command service, a projector and a gateway as three
  * processes of the built apps, over the PostgreSQL and Kafka of DATABASE_URL / KAFKA_BROKERS. Each data
  * directory gets a PostgreSQL schema and a Kafka topic of its own, so test files never see each other's
- * events, and a restart on the same directory finds the same data.
+ * events, and a restart on the same directory finds the same data. In the distributed-mongo project
+ * (testReadModels()) the read models are in MongoDB: READ_MODELS_URL is MONGODB_URL without a database, so
+ * each data directory's stack gets the database named as its schema, fresh like the schema.
  */
 export async function startDistributedStack(options: {
   dataDir: string;
@@ -77,6 +94,7 @@ export async function startDistributedStack(options: {
     HOST: '127.0.0.1',
     COMMAND_SERVICE_PORT: String(commandPort),
     COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}`,
+    ...(testReadModels() === 'mongodb' ? { READ_MODELS_URL: mongodbServerUrl() } : {}),
     ...options.env,
   };
   const url = `http://127.0.0.1:${port}`;

@@ -65,4 +65,14 @@ describe('audit retention per organization', () => {
     expect((await setRetention(other.id, 30, admin.token)).status).toBe(404);
     expect((await retention(other.id, admin.token)).status).toBe(404);
   });
+
+  it('leaves the organization’s members in force: its admin still writes there after a setting', async () => {
+    // The command model once took a setting for the organization's deletion and forgot its members and clients.
+    const org = await createOrg(app, 'Retention keeps members');
+    const admin = await newLoggedInUser(app, org.id, ['admin'], 'retention-keeps');
+    expect((await setRetention(org.id, 30, admin.token)).status).toBe(200);
+    // A second write by the same admin: the command side checks it against its model's memberships.
+    expect((await setRetention(org.id, 20, admin.token)).status).toBe(200);
+    expect((await retention(org.id, admin.token)).body).toMatchObject({ days: 20 });
+  });
 });

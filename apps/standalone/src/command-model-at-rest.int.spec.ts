@@ -158,7 +158,7 @@ describe('command model at rest', () => {
       await old.close();
     }
     const reopened = open(dir);
-    expect((await reopened.snapshots.load())?.format).toBe('arbor-command-model/7');
+    expect((await reopened.snapshots.load())?.format).toBe('arbor-command-model/8');
     await reopened.vault.close();
     await reopened.store.close();
   });

@@ -234,13 +234,13 @@ export class MembershipIndex {
         this.clientsByOrg.get(event.data.orgId)?.delete(event.data.clientCredentialId);
         return;
       case 'OrgDeleted':
-      case 'OrgAuditRetentionSet':
         // The deciders remove every member first; a log written otherwise must not leave dangling entries.
         for (const [userId] of this.membersOf(event.data.orgId)) this.removeMember(event.data.orgId, userId);
         this.byOrg.delete(event.data.orgId);
         this.clientsByOrg.delete(event.data.orgId);
         return;
-      // The rest of the hierarchy and the users' own records hold no memberships or clients.
+      // The rest of the hierarchy, retention settings and the users' own records hold no memberships or clients.
+      case 'OrgAuditRetentionSet':
       case 'OrgCreated':
       case 'OrgUpdated':
       case 'OrgMoved':

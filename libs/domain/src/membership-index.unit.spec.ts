@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from './event-catalogue';
 import type { StoredEvent } from './events';
 import { MembershipIndex, type FromRef, type ToRef } from './membership-index';
 
@@ -55,6 +56,41 @@ describe('MembershipIndex', () => {
     index.apply(add('p', 'u3', ['member']));
     expect(members(index, 'p')).toEqual([['u3', ['member'], 1]]);
     expect(members(index, 'never')).toEqual([]);
+  });
+
+  it('keeps an organization’s members and clients through every event but its deletion', () => {
+    // OrgAuditRetentionSet once fell through to OrgDeleted's case: setting a retention wiped the organization's
+    // members and clients from the command model, whose access checks and deciders then saw none.
+    for (const type of EVENT_TYPES.filter((t) => t !== 'OrgDeleted')) {
+      const index = new MembershipIndex();
+      index.apply(add('o', 'u1', ['admin']));
+      index.apply(
+        event('ClientCredentialIssued', {
+          clientCredentialId: 'c1',
+          clientId: 'cli_1',
+          name: 'n',
+          orgId: 'o',
+          scopes: ['orgs:read'],
+        }),
+      );
+      // An event of that type about the same organization, naming another user and another client.
+      index.apply(
+        event(type, {
+          orgId: 'o',
+          userId: 'u2',
+          clientCredentialId: 'c2',
+          clientId: 'cli_2',
+          name: 'x',
+          scopes: [],
+          roles: [],
+          parentId: null,
+          fromParentId: null,
+          toParentId: null,
+        }),
+      );
+      expect([type, index.get('o', 'u1')?.roles]).toEqual([type, ['admin']]);
+      expect([type, index.client('c1')?.orgId]).toEqual([type, 'o']);
+    }
   });
 
   it('drops the members of a deleted organization', () => {

@@ -18,9 +18,11 @@ import { restrictExistingFiles } from '../security/private-files';
  * its own changes from 1 (format 4 held its stream's version, which goes on across a removal and re-add), and
  * the email digest is of the email's full case fold (`caselessKey`), no longer of its lower case. Format 6:
  * the custom role and application-permission definitions (`roles`, issue 13). Format 7: the webhook
- * subscriptions (`webhooks`, issue 14 item 6).
+ * subscriptions (`webhooks`, issue 14 item 6). Format 8: the same shape, but a format-7 snapshot taken after an
+ * `OrgAuditRetentionSet` may lack that organization's members and clients (the fold once took the event for the
+ * organization's deletion), so it is refused and the model folded again from the log.
  */
-export const SNAPSHOT_FORMAT = 'arbor-command-model/7';
+export const SNAPSHOT_FORMAT = 'arbor-command-model/8';
 
 /** The command side's in-memory model at one position of the log. */
 export interface CommandModelSnapshot {

@@ -248,7 +248,7 @@ describe('CommandModel snapshots', () => {
     const events = history();
     const model = fold(new CommandModel(), events.slice(0, 5));
     expect(model.toSnapshot()).toMatchObject({
-      format: 'arbor-command-model/7',
+      format: 'arbor-command-model/8',
       position: events[4].event.position,
       lastEventId: events[4].event.id,
     });

@@ -186,6 +186,10 @@ async function startOnLockedDir(
     log,
     auditRetentionDays: config.auditRetentionDays,
     signInAudit: signInAuditStore,
+    // Each drop is recorded first, as the system (RequestMetadataDropped): the chain verifier accepts only those.
+    recordDrop: async (before, orgId) => {
+      await commands.execute({ type: 'RecordRequestMetadataDrop', before, orgId }, { principal: 'system' });
+    },
   });
   // Webhooks (contract section 10): the dispatcher wakes on every commit, after the projector has seen it (the
   // bus calls its handlers in order), so a new subscription's first events are not waited for until the next poll.

@@ -45,6 +45,8 @@ describe('arbor events verify', () => {
     const jwksFile = () => join(dir, 'jwks.json');
     const lines = () => readFileSync(exportFile(), 'utf8').split('\n').filter(Boolean);
     const eventLines = () => lines().filter((l) => !l.startsWith('{"checkpoint":'));
+    /** The first event line written with request metadata (it has a digest). */
+    const withMetadata = () => eventLines().find((l) => JSON.parse(l).metadataDigest !== undefined)!;
     const offline = (file: string, head = api.signedHead) =>
       arbor(['events', 'verify', '--file', file, '--jwks', jwksFile(), '--signed-head', head, '--json']);
 
@@ -115,6 +117,14 @@ describe('arbor events verify', () => {
           { valid: false, firstBreak: { kind: 'reordered', position: 5 } },
         ],
         [
+          // Request metadata gone with no recorded retention drop (RequestMetadataDropped) in the export to cover it.
+          'metadata removed',
+          eventLines().map((l) =>
+            l === withMetadata() ? JSON.stringify({ ...JSON.parse(l), requestMetadata: null }) : l,
+          ),
+          { valid: false, firstBreak: { kind: 'metadata', position: JSON.parse(withMetadata()).position } },
+        ],
+        [
           'forged checkpoint',
           lines().map((l, i, all) =>
             i === all.length - 1 ? `{"checkpoint":"e30.e30.AAAA","position":${api.head.position}}` : l,
@@ -153,6 +163,31 @@ describe('arbor events verify', () => {
     const help = await arbor(['events', 'verify', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('3 when one was altered, removed');
+  });
+
+  it('names an event whose request metadata was removed without a recorded retention drop, as the API does', async () => {
+    const org = await createOrg(app, 'Metadata removed');
+    const { items } = (await app.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body;
+    const at = items[0].position;
+    await tamperEventLog(
+      app,
+      `CREATE TABLE kept_metadata AS SELECT request_metadata FROM events WHERE position = ${at};
+       UPDATE events SET request_metadata = NULL WHERE position = ${at}`,
+    );
+    const api = (await app.call('GET', '/api/v1/events/verify')).body;
+    expect(api).toMatchObject({ valid: false, firstBreak: { kind: 'metadata', position: at } });
+    const run = await arbor(['events', 'verify']);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(new RegExp(`^The event log is broken at position ${at} \\(metadata\\): `));
+    const json = JSON.parse((await arbor(['events', 'verify', '--json'])).stdout);
+    expect(json).toMatchObject({ valid: false, events: api.events, firstBreak: api.firstBreak });
+    // Put back, the log is whole again.
+    await tamperEventLog(
+      app,
+      `UPDATE events SET request_metadata = (SELECT request_metadata FROM kept_metadata) WHERE position = ${at};
+       DROP TABLE kept_metadata`,
+    );
+    expect((await arbor(['events', 'verify'])).code).toBe(0);
   });
 
   it('names the event after one removed from the files, and exits 3', async () => {

@@ -1,3 +1,4 @@
+import Ajv2020 from 'ajv/dist/2020';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import {
   type Principal,
   type TokenStore,
 } from '@arbor/application';
-import { PERMISSIONS, SERVER_AUDIT_RETENTION_STREAM, newId, type Permission } from '@arbor/domain';
+import { EVENT_CATALOGUE, PERMISSIONS, SERVER_AUDIT_RETENTION_STREAM, newId, type Permission } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
@@ -119,6 +120,8 @@ describe('retention drops recorded by the purge through the command service', ()
       { type: 'RequestMetadataDropped', actor: { type: 'system' }, orgPath: [], data: { before: recorded[0][0] } },
     ]);
     expect(drops[0].position).toBeGreaterThan(old.position);
+    const validate = new Ajv2020({ strict: true }).compile(EVENT_CATALOGUE.RequestMetadataDropped.schema);
+    expect([validate(drops[0].data), validate.errors]).toEqual([true, null]);
     expect(await verifyEventLog(store)).toMatchObject({ valid: true });
     // Nothing left to drop: nothing recorded.
     expect(await purgeRound(2)).toEqual([]);

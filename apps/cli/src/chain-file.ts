@@ -1,6 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { ChainLink, ChainLinkReader, StoredCheckpoint } from '@arbor/application';
+import {
+  metadataDropOf,
+  METADATA_DROP_TYPE,
+  type ChainLink,
+  type ChainLinkReader,
+  type MetadataDrop,
+  type StoredCheckpoint,
+} from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
 import { CliError } from './cli-io';
 
@@ -50,6 +57,30 @@ export async function checkpointLinesOf(file: string): Promise<StoredCheckpoint[
     found.set(position as number, checkpoint);
   }
   return [...found].sort(([a], [b]) => a - b).map(([position, jws]) => ({ position, jws }));
+}
+
+/**
+ * The retention drops an export records (its RequestMetadataDropped events), in position order: the first pass of an
+ * offline verification, which accepts an event's missing request metadata only where a later drop covers it. Parses
+ * only the lines that name the type; a line that is not a chained event is left to the verification to name.
+ */
+export async function metadataDropsOf(file: string): Promise<MetadataDrop[]> {
+  const drops: MetadataDrop[] = [];
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.includes(METADATA_DROP_TYPE) || line.startsWith(CHECKPOINT_PREFIX)) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || !Number.isSafeInteger((value as MetadataDrop).position))
+      continue;
+    const drop = metadataDropOf(value as Parameters<typeof metadataDropOf>[0]);
+    if (drop !== undefined) drops.push(drop);
+  }
+  return drops.sort((a, b) => a.position - b.position);
 }
 
 const HASH = /^[A-Za-z0-9_-]{43}$/;

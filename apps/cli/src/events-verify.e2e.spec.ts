@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startExpiryPurge, type Logger } from '@arbor/application';
+import type { RunningStandalone } from '../../standalone/src/start-standalone';
 import { tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
 import { runArbor } from './run-arbor.test-support';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
@@ -45,6 +47,8 @@ describe('arbor events verify', () => {
     const jwksFile = () => join(dir, 'jwks.json');
     const lines = () => readFileSync(exportFile(), 'utf8').split('\n').filter(Boolean);
     const eventLines = () => lines().filter((l) => !l.startsWith('{"checkpoint":'));
+    /** The first event line written with request metadata (it has a digest). */
+    const withMetadata = () => eventLines().find((l) => JSON.parse(l).metadataDigest !== undefined)!;
     const offline = (file: string, head = api.signedHead) =>
       arbor(['events', 'verify', '--file', file, '--jwks', jwksFile(), '--signed-head', head, '--json']);
 
@@ -115,6 +119,14 @@ describe('arbor events verify', () => {
           { valid: false, firstBreak: { kind: 'reordered', position: 5 } },
         ],
         [
+          // Request metadata gone with no recorded retention drop (RequestMetadataDropped) in the export to cover it.
+          'metadata removed',
+          eventLines().map((l) =>
+            l === withMetadata() ? JSON.stringify({ ...JSON.parse(l), requestMetadata: null }) : l,
+          ),
+          { valid: false, firstBreak: { kind: 'metadata', position: JSON.parse(withMetadata()).position } },
+        ],
+        [
           'forged checkpoint',
           lines().map((l, i, all) =>
             i === all.length - 1 ? `{"checkpoint":"e30.e30.AAAA","position":${api.head.position}}` : l,
@@ -153,6 +165,90 @@ describe('arbor events verify', () => {
     const help = await arbor(['events', 'verify', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('3 when one was altered, removed');
+  });
+
+  it('names an event whose request metadata was removed without a recorded retention drop, as the API does', async () => {
+    const org = await createOrg(app, 'Metadata removed');
+    const { items } = (await app.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body;
+    const at = items[0].position;
+    await tamperEventLog(
+      app,
+      `CREATE TABLE kept_metadata AS SELECT request_metadata FROM events WHERE position = ${at};
+       UPDATE events SET request_metadata = NULL WHERE position = ${at}`,
+    );
+    const api = (await app.call('GET', '/api/v1/events/verify')).body;
+    expect(api).toMatchObject({ valid: false, firstBreak: { kind: 'metadata', position: at } });
+    const run = await arbor(['events', 'verify']);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(new RegExp(`^The event log is broken at position ${at} \\(metadata\\): `));
+    const json = JSON.parse((await arbor(['events', 'verify', '--json'])).stdout);
+    expect(json).toMatchObject({ valid: false, events: api.events, firstBreak: api.firstBreak });
+    // Put back, the log is whole again.
+    await tamperEventLog(
+      app,
+      `UPDATE events SET request_metadata = (SELECT request_metadata FROM kept_metadata) WHERE position = ${at};
+       DROP TABLE kept_metadata`,
+    );
+    expect((await arbor(['events', 'verify'])).code).toBe(0);
+  });
+
+  it('accepts the metadata a retention round dropped, recorded first: through the API, the CLI and offline', async () => {
+    const org = await createOrg(app, 'Past its retention');
+    const running = app.running as RunningStandalone;
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+    const recorded: Array<[string, string | null]> = [];
+    // A purge round of the server's own, as of two days from now with one day's retention: every metadata goes.
+    startExpiryPurge({
+      eventStore: running.stores.eventStore,
+      tokenStore: running.stores.tokenStore,
+      log: quiet,
+      auditRetentionDays: 1,
+      now: () => Date.now() + 2 * 86_400_000,
+      recordDrop: async (before, orgId) => {
+        recorded.push([before, orgId]);
+        await running.commands.execute({ type: 'RecordRequestMetadataDrop', before, orgId }, { principal: 'system' });
+      },
+    }).stop();
+    const created = async () => (await app.call('GET', `/api/v1/events?streamId=org-${org.id}`)).body.items[0];
+    for (let i = 0; i < 100 && (await created()).audit.request.dropped !== true; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await created()).audit.request).toEqual({ dropped: true });
+    expect(recorded).toEqual([[expect.any(String), null]]);
+    const drops = (await app.call('GET', '/api/v1/events?streamId=audit-retention-server')).body.items;
+    expect(drops).toMatchObject([
+      { type: 'RequestMetadataDropped', actor: { type: 'system' }, data: { before: recorded[0][0], orgId: null } },
+    ]);
+    expect(drops[0].position).toBeGreaterThan((await created()).position);
+
+    const api = (await app.call('GET', '/api/v1/events/verify')).body;
+    expect(api).toMatchObject({ valid: true });
+    expect((await arbor(['events', 'verify'])).code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-dropped-'));
+    try {
+      const exported = await arbor(['events', 'export', '--chain', '--until-position', String(api.head.position)]);
+      expect(exported.code).toBe(0);
+      const file = join(dir, 'log.ndjson');
+      writeFileSync(file, exported.stdout);
+      const offline = await arbor(['events', 'verify', '--file', file, '--json']);
+      expect([offline.code, JSON.parse(offline.stdout)]).toEqual([
+        0,
+        expect.objectContaining({ valid: true, events: api.events, head: api.head }),
+      ]);
+      // Without the drop's line (and the lines after it) in the export, the dropped metadata is not covered.
+      const lines = exported.stdout.split('\n').filter(Boolean);
+      const cut = lines.slice(
+        0,
+        lines.findIndex((l) => l.includes('"RequestMetadataDropped"')),
+      );
+      writeFileSync(file, cut.join('\n') + '\n');
+      const uncovered = await arbor(['events', 'verify', '--file', file, '--json']);
+      expect([uncovered.code, JSON.parse(uncovered.stdout)]).toEqual([
+        3,
+        expect.objectContaining({ valid: false, firstBreak: expect.objectContaining({ kind: 'metadata' }) }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the event after one removed from the files, and exits 3', async () => {

@@ -5,6 +5,7 @@ import {
   encodeChainHash,
   readPublicJwks,
   verifyEventLog,
+  MetadataDrops,
   SignedHeadError,
   verifyEventChain,
   verifySignedHead,
@@ -13,7 +14,7 @@ import {
   type ChainVerification,
   type SignedHeadClaims,
 } from '@arbor/application';
-import { ChainFileReader, checkpointLinesOf, LinesOutOfOrder } from './chain-file';
+import { ChainFileReader, checkpointLinesOf, LinesOutOfOrder, metadataDropsOf } from './chain-file';
 import { CliError, type CliIo } from './cli-io';
 import { dataDirOf, openEventLogForReading } from './deployment';
 import type { ProgressOut } from './rebuild';
@@ -45,7 +46,8 @@ interface SignedHeadCheck {
  * (IAM_DATA_DIR/keys); where there is neither, they are not checked and the answer says so. Progress on standard error; the answer on standard output: a
  * sentence, or with `--json` the report (`{valid, events, head, firstBreak?, signedHead?}`, as the API's).
  * Resolves to the exit code: 0 intact, CHAIN_BROKEN_EXIT (3) when an event was altered, removed, inserted or
- * reordered, or the export does not match its signed head. Errors (CliError, exit 1): an unknown option, no
+ * reordered, its request metadata was removed without a recorded retention drop (`metadata`: an export's drops are
+ * read in a first pass over it), or the export does not match its signed head. Errors (CliError, exit 1): an unknown option, no
  * data, an unreadable file, a JWKS or signed head that does not verify.
  */
 export async function eventsVerify(io: CliIo, progress: ProgressOut): Promise<number> {
@@ -115,7 +117,14 @@ export async function verifyExportFile(
       signedHash = encodeChainHash(link.hash);
   });
   const report: Report = {
-    ...reportOf(await verifyOrLinesOutOfOrder(reader.read, options.onProgress ?? (() => undefined), checkpoints)),
+    ...reportOf(
+      await verifyOrLinesOutOfOrder(
+        reader.read,
+        options.onProgress ?? (() => undefined),
+        checkpoints,
+        new MetadataDrops(await metadataDropsOf(file)),
+      ),
+    ),
     checkpointsChecked: checkpoints !== undefined,
   };
   if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
@@ -177,11 +186,13 @@ async function verifyOrLinesOutOfOrder(
   read: ChainLinkReader,
   onProgress: (accepted: number, position: number) => void,
   checkpoints: CheckpointReader | undefined,
+  metadataDrops: MetadataDrops,
 ): Promise<ChainVerification> {
   let accepted = 0;
   try {
     return await verifyEventChain(read, {
       checkpoints,
+      metadataDrops,
       onProgress: (n, p) => {
         accepted = n;
         onProgress(n, p);

@@ -45,8 +45,9 @@ Commands:
   ${EVENTS_VERIFY_USAGE}
       Checks the hash chain of the whole event log while the server runs (IAM_DATA_DIR, or DATABASE_URL and
       IAM_PG_SCHEMA), or offline of an export written by \`arbor events export --chain\` (--file): exit 0 when
-      every event is intact and in its place, 3 when one was altered, removed, inserted or reordered (the first
-      is named; --json prints the report GET /api/v1/events/verify answers). With --jwks (the issuer's saved
+      every event is intact and in its place, 3 when one was altered, removed, inserted or reordered, or its
+      request metadata removed without a recorded retention drop (the first is named; --json prints the report
+      GET /api/v1/events/verify answers). With --jwks (the issuer's saved
       /.well-known/jwks.json) and --signed-head (the signedHead that GET /api/v1/events/verify answered), also
       that the export holds that event with that hash: nothing cut from its end or rewritten before it (else 3).
   ${KEYS_ROTATE_USAGE}

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import {
   encodeChainHash,
   storedCheckpoints,
+  readMetadataDrops,
   verifyEventChain,
   type ChainLink,
   type ChainVerification,
@@ -91,6 +92,7 @@ async function verifyRestored(log: string, jwks: { keys?: unknown } | undefined)
   try {
     return await verifyEventChain((after, limit) => store.readChainLinks(after, limit), {
       checkpoints: jwks === undefined ? undefined : storedCheckpoints(store, () => jwks),
+      metadataDrops: await readMetadataDrops(store),
     });
   } finally {
     await store.close();

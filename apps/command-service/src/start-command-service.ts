@@ -150,6 +150,10 @@ async function startOnPort(
     log,
     auditRetentionDays: settings.auditRetentionDays,
     signInAudit: signInAuditStore,
+    // Each drop is recorded first, as the system (RequestMetadataDropped): the chain verifier accepts only those.
+    recordDrop: async (before, orgId) => {
+      await commands.execute({ type: 'RecordRequestMetadataDrop', before, orgId }, { principal: 'system' });
+    },
   });
 
   // Webhooks (contract section 10): every command service runs a dispatcher; the lease in the delivery store lets

@@ -6,7 +6,7 @@ import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
  * Issue 14, item 2 (complete audit data): every event a request causes records the request id, the client's address
  * (through the trusted-proxy rule), its user agent and the token the actor used, and for updates the fields that
  * changed, before and after; the event API shows them to platform admins; retention may drop the request metadata
- * without breaking the chain. Loopback is a trusted proxy here, so X-Forwarded-For names the client.
+ * without breaking the chain, but only under a recorded drop: metadata removed behind the server's back is named. Loopback is a trusted proxy here, so X-Forwarded-For names the client.
  */
 let app: TestApp;
 beforeAll(async () => {
@@ -130,10 +130,18 @@ describe('complete audit data (GET /api/v1/events, platform admins)', () => {
       { field: 'name', before: 'Audited erasure', after: 'Renamed by the actor' },
     ]);
 
-    // Retention: the request metadata of every event goes; the digests stay, so the chain holds.
-    await tamperEventLog(app, 'UPDATE events SET request_metadata = NULL');
-    const verified = await app.call('GET', '/api/v1/events/verify');
-    expect(verified.body).toMatchObject({ valid: true });
+    // Retention records each drop before it makes it (RequestMetadataDropped): metadata nulled behind the server's
+    // back, with no recorded drop covering it, is named at that event (its digest stays, so the link itself holds).
+    await tamperEventLog(app, `UPDATE events SET request_metadata = NULL WHERE position = ${updated.position}`);
+    expect((await app.call('GET', '/api/v1/events/verify')).body).toMatchObject({
+      valid: false,
+      firstBreak: {
+        kind: 'metadata',
+        position: updated.position,
+        eventId: updated.id,
+        detail: expect.stringContaining('without a recorded retention drop'),
+      },
+    });
     const dropped = (await streamEvents(`org-${org.id}`)).find((e) => e.type === 'OrgUpdated');
     expect(dropped.audit.request).toEqual({ dropped: true });
 

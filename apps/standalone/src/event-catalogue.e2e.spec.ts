@@ -12,6 +12,13 @@ import { createOrg, startTestApp, type TestApp } from './test-support/test-app';
 /** `v1.<iv>.<ciphertext+tag>` in base64url: how the cipher seals personal data. */
 const SEALED = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/**
+ * Types no request writes: the retention purge records RequestMetadataDropped, as the system, once request metadata
+ * is past its retention (a day at least). Its schema is checked against the event the real command service writes in
+ * request-metadata-drop.int.spec.ts.
+ */
+const WRITTEN_IN_TIME: DomainEventType[] = ['RequestMetadataDropped'];
+
 let app: TestApp;
 const events: Array<{ type: string; data: Record<string, unknown> }> = [];
 
@@ -97,8 +104,10 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 describe('the event catalogue against the log', () => {
-  it('the session wrote every event type the catalogue knows', () => {
-    expect(new Set(events.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
+  it('the session wrote every event type the catalogue knows, but those only the server writes in time', () => {
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set(EVENT_TYPES.filter((type) => !WRITTEN_IN_TIME.includes(type))),
+    );
   });
 
   it('every event written matches its type schema in the catalogue', () => {

@@ -17,6 +17,7 @@ import {
   startChainCheckpoints,
   startWebhookDispatch,
   jsonLogger,
+  type EventStore,
   type Logger,
   type ThrottleStore,
   type TokenStore,
@@ -49,8 +50,12 @@ export interface RunningStandalone {
   url: string;
   port: number;
   projector: Projector;
-  /** The adapters the app composed, for embedding programs and tests (the disk-full tests reach their files). */
-  stores: { tokenStore: TokenStore; throttleStore: ThrottleStore };
+  /**
+   * The adapters the app composed and its command service, for embedding programs and tests (the disk-full tests
+   * reach their files; the retention tests run a purge round as of a later time).
+   */
+  stores: { tokenStore: TokenStore; throttleStore: ThrottleStore; eventStore: EventStore };
+  commands: CommandService;
   close(): Promise<void>;
 }
 
@@ -186,6 +191,10 @@ async function startOnLockedDir(
     log,
     auditRetentionDays: config.auditRetentionDays,
     signInAudit: signInAuditStore,
+    // Each drop is recorded first, as the system (RequestMetadataDropped): the chain verifier accepts only those.
+    recordDrop: async (before, orgId) => {
+      await commands.execute({ type: 'RecordRequestMetadataDrop', before, orgId }, { principal: 'system' });
+    },
   });
   // Webhooks (contract section 10): the dispatcher wakes on every commit, after the projector has seen it (the
   // bus calls its handlers in order), so a new subscription's first events are not waited for until the next poll.
@@ -230,7 +239,8 @@ async function startOnLockedDir(
     url: `http://127.0.0.1:${port}`,
     port,
     projector,
-    stores: { tokenStore, throttleStore },
+    stores: { tokenStore, throttleStore, eventStore: store },
+    commands,
     close: () =>
       (closing ??= (async () => {
         await bound.close();

@@ -32,6 +32,12 @@ export function startExpiryPurge(stores: {
    * shortest of the server's and the settings on an event's organization path applies.
    */
   auditRetentionDays?: number;
+  /**
+   * Records a drop before it is made (RequestMetadataDropped, through the command service as the system:
+   * RecordRequestMetadataDrop), so that the chain verifier accepts the metadata it nulls (issue 14). Called only
+   * when the drop would change something (EventStore.hasRequestMetadataBefore); when it fails, the drop is not made.
+   */
+  recordDrop: (before: string, orgId: string | null) => Promise<void>;
   /** The sign-in audit (issue 14 item 7), purged under the same retention; absent: nothing to purge. */
   signInAudit?: SignInAuditStore;
   /** The clock (ms since the epoch), for tests. */
@@ -47,12 +53,18 @@ export function startExpiryPurge(stores: {
     const cutoffs = retentionCutoffs(retentionDays, await settings.refresh(), now());
     let dropped = 0;
     let signIns = 0;
+    // Recorded first: a crash between the two leaves metadata that may go but is still there, never the reverse.
+    const drop = async (before: string, orgId?: string): Promise<number> => {
+      if (!(await eventStore.hasRequestMetadataBefore(before, orgId))) return 0;
+      await stores.recordDrop(before, orgId ?? null);
+      return eventStore.dropRequestMetadata(before, orgId);
+    };
     if (cutoffs.everywhere !== undefined) {
-      dropped += await eventStore.dropRequestMetadata(cutoffs.everywhere);
+      dropped += await drop(cutoffs.everywhere);
       if (stores.signInAudit) signIns += await stores.signInAudit.purge(cutoffs.everywhere);
     }
     for (const org of cutoffs.byOrg) {
-      dropped += await eventStore.dropRequestMetadata(org.before, org.orgId);
+      dropped += await drop(org.before, org.orgId);
       if (stores.signInAudit) signIns += await stores.signInAudit.purge(org.before, org.orgId);
     }
     if (dropped > 0 || signIns > 0)

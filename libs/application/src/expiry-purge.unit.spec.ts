@@ -15,12 +15,26 @@ const NOW = Date.parse('2026-06-01T00:00:00.000Z');
 const setting = (position: number, orgId: string, days: number | null) =>
   ({ position, type: 'OrgAuditRetentionSet', data: { orgId, days } }) as unknown as StoredEvent;
 
-async function run(auditRetentionDays?: number, settings: StoredEvent[] = []): Promise<string[]> {
+/** The drops recorded and made, in the order the round made them (`run` fills it). */
+let sequence: string[] = [];
+
+async function run(
+  auditRetentionDays?: number,
+  settings: StoredEvent[] = [],
+  /** Whether a drop would change something (EventStore.hasRequestMetadataBefore). */
+  holds: (before: string, orgId?: string) => boolean = () => true,
+): Promise<string[]> {
   const calls: string[] = [];
+  sequence = [];
   const tokenStore = { purgeExpired: async (t: string) => void calls.push(`tokens ${t}`) } as unknown as TokenStore;
   const eventStore = {
     purgeIdempotency: async (t: string) => void calls.push(`idempotency ${t}`),
-    dropRequestMetadata: async (t: string, orgId?: string) => (calls.push(`metadata ${t} ${orgId ?? '*'}`), 0),
+    dropRequestMetadata: async (t: string, orgId?: string) => {
+      calls.push(`metadata ${t} ${orgId ?? '*'}`);
+      sequence.push(`drop ${t} ${orgId ?? '*'}`);
+      return 0;
+    },
+    hasRequestMetadataBefore: async (t: string, orgId?: string) => holds(t, orgId),
     readAll: async (q: EventQuery) =>
       q.types?.includes('OrgAuditRetentionSet') ? settings.filter((e) => e.position > (q.after ?? 0)) : [],
   } as unknown as EventStore;
@@ -28,7 +42,8 @@ async function run(auditRetentionDays?: number, settings: StoredEvent[] = []): P
     purge: async (t: string, orgId?: string) => (calls.push(`sign-ins ${t} ${orgId ?? '*'}`), 0),
   } as unknown as SignInAuditStore;
   const log = { info: () => undefined, warn: () => undefined } as unknown as Logger;
-  startExpiryPurge({ tokenStore, eventStore, signInAudit, log, auditRetentionDays, now: () => NOW }).stop();
+  const recordDrop = async (t: string, orgId: string | null) => void sequence.push(`record ${t} ${orgId ?? '*'}`);
+  startExpiryPurge({ tokenStore, eventStore, signInAudit, log, auditRetentionDays, recordDrop, now: () => NOW }).stop();
   await new Promise((resolve) => setTimeout(resolve, 10));
   return calls.sort();
 }
@@ -64,5 +79,15 @@ describe('startExpiryPurge', () => {
   it('applies organization settings even when the server keeps everything', async () => {
     const calls = await run(0, [setting(1, 'org_a', 7)]);
     expect(calls.filter((c) => c.startsWith('metadata'))).toEqual(['metadata 2026-05-25T00:00:00.000Z org_a']);
+  });
+
+  it('records each drop before it makes it (RequestMetadataDropped), and neither when it would change nothing', async () => {
+    await run(30, [setting(1, 'org_a', 10), setting(2, 'org_b', 5)], (_t, orgId) => orgId !== 'org_b');
+    expect(sequence).toEqual([
+      'record 2026-05-02T00:00:00.000Z *',
+      'drop 2026-05-02T00:00:00.000Z *',
+      'record 2026-05-22T00:00:00.000Z org_a',
+      'drop 2026-05-22T00:00:00.000Z org_a',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { auditRetentionStreamId, type DomainEvent } from './events';
+import { auditRetentionStreamId, SERVER_AUDIT_RETENTION_STREAM, type DomainEvent } from './events';
 import { IamError } from './iam-error';
 import type { OrgTree } from './org-tree';
 
@@ -46,4 +46,34 @@ export function effectiveRetentionDays(serverDays: number, settings: ReadonlyArr
   let days = serverDays;
   for (const s of settings) if (typeof s === 'number' && s > 0 && (days === 0 || s < days)) days = s;
   return days;
+}
+
+/** RecordRequestMetadataDrop as the decider reads it: `before` an RFC 3339 instant; `orgId` null for the server default. */
+export interface RecordRequestMetadataDropCommand {
+  before: string;
+  orgId: string | null;
+}
+
+/** An RFC 3339 instant in UTC as `Date.prototype.toISOString` writes it (what the purge's cutoffs are). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/**
+ * Decides the record of a retention drop (issue 14, tamper evidence): one RequestMetadataDropped on the
+ * organization's retention stream, or on SERVER_AUDIT_RETENTION_STREAM for the server default. Recorded before the
+ * drop it covers (a crash between the two leaves metadata that may go but is still there). The organization need
+ * not exist any more: a deleted organization's setting still applies to its past events. Throws IamError
+ * IAM_ERR_VALIDATION when `before` is not an instant.
+ */
+export function decideRecordRequestMetadataDrop(cmd: RecordRequestMetadataDropCommand): DomainEvent[] {
+  if (!INSTANT.test(cmd.before) || Number.isNaN(Date.parse(cmd.before)))
+    throw new IamError('IAM_ERR_VALIDATION', 'The cutoff is not valid.', [
+      { path: '/before', message: 'must be an RFC 3339 instant in UTC' },
+    ]);
+  return [
+    {
+      type: 'RequestMetadataDropped',
+      streamId: cmd.orgId === null ? SERVER_AUDIT_RETENTION_STREAM : auditRetentionStreamId(cmd.orgId),
+      data: { before: cmd.before, orgId: cmd.orgId },
+    },
+  ];
 }

@@ -1,4 +1,5 @@
-import { decideSetAuditRetention, effectiveRetentionDays } from './audit-retention';
+import { decideRecordRequestMetadataDrop, decideSetAuditRetention, effectiveRetentionDays } from './audit-retention';
+import { eventOrgPath } from './event-catalogue';
 import { OrgTree } from './org-tree';
 import { decideCreateOrg } from './org-decisions';
 import type { StoredEvent } from './events';
@@ -36,6 +37,25 @@ describe('audit retention', () => {
     );
     for (const days of [0, 36501, 1.5, '30', -1])
       expect(() => decideSetAuditRetention(tree, { orgId: 'org_1', days })).toThrow(
+        expect.objectContaining({ code: 'IAM_ERR_VALIDATION' }),
+      );
+  });
+
+  it('records a retention drop on the organization’s stream, or the server’s, and refuses a cutoff that is not an instant', () => {
+    const before = '2026-11-01T10:00:00.000Z';
+    const [server] = decideRecordRequestMetadataDrop({ before, orgId: null });
+    expect(server).toEqual({
+      type: 'RequestMetadataDropped',
+      streamId: 'audit-retention-server',
+      data: { before, orgId: null },
+    });
+    const [org] = decideRecordRequestMetadataDrop({ before, orgId: 'org_1' });
+    expect(org).toMatchObject({ streamId: 'audit-retention-org_1', data: { before, orgId: 'org_1' } });
+    // Its path: the organization's (a deleted one's own id), none for the server's.
+    expect(eventOrgPath(new OrgTree(), server)).toEqual([]);
+    expect(eventOrgPath(new OrgTree(), org)).toEqual(['org_1']);
+    for (const bad of ['2026-11-01', '2026-11-01T10:00:00+01:00', 'yesterday', '2026-13-45T99:00:00.000Z'])
+      expect(() => decideRecordRequestMetadataDrop({ before: bad, orgId: null })).toThrow(
         expect.objectContaining({ code: 'IAM_ERR_VALIDATION' }),
       );
   });

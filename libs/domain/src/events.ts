@@ -49,6 +49,19 @@ export interface OrgAuditRetentionSetData {
   days: number | null;
 }
 
+/**
+ * The server is about to drop (set NULL) the request metadata of events that occurred before `before` (RFC 3339),
+ * for organization `orgId`'s subtree (as it was when each event happened), or everywhere (`orgId` null: the server
+ * default, IAM_AUDIT_RETENTION_DAYS). Recorded by the retention purge as the system BEFORE the drop it covers, and
+ * only when the drop would change something: the chain verifier accepts an event's dropped metadata only where a
+ * later RequestMetadataDropped covers it (issue 14, tamper evidence). Stream `audit-retention-<orgId>`
+ * (`auditRetentionStreamId`), or `audit-retention-server` (SERVER_AUDIT_RETENTION_STREAM) for the server default.
+ */
+export interface RequestMetadataDroppedData {
+  before: string;
+  orgId: string | null;
+}
+
 export interface UserCreatedData {
   userId: string;
   /** Sealed `{email, name}`. */
@@ -251,6 +264,7 @@ export interface EventDataByType {
   OrgMoved: OrgMovedData;
   OrgDeleted: OrgDeletedData;
   OrgAuditRetentionSet: OrgAuditRetentionSetData;
+  RequestMetadataDropped: RequestMetadataDroppedData;
   UserCreated: UserCreatedData;
   UserUpdated: UserUpdatedData;
   UserDisabled: UserStatusData;
@@ -353,6 +367,8 @@ export const isKnownEvent = (e: StoredEvent): e is KnownStoredEvent => isKnownEv
 export const orgStreamId = (orgId: string): string => `org-${orgId}`;
 /** The stream of an organization's audit retention setting (OrgAuditRetentionSet). */
 export const auditRetentionStreamId = (orgId: string): string => `audit-retention-${orgId}`;
+/** The stream of the server-wide retention drops (RequestMetadataDropped with `orgId` null). */
+export const SERVER_AUDIT_RETENTION_STREAM = 'audit-retention-server';
 export const userStreamId = (userId: string): string => `user-${userId}`;
 export const membershipStreamId = (orgId: string, userId: string): string => `membership-${orgId}-${userId}`;
 export const clientStreamId = (clientCredentialId: string): string => `client-${clientCredentialId}`;

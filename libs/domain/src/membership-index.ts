@@ -244,6 +244,7 @@ export class MembershipIndex {
       case 'OrgCreated':
       case 'OrgUpdated':
       case 'OrgMoved':
+      case 'RequestMetadataDropped':
       case 'UserCreated':
       case 'UserUpdated':
       case 'UserDisabled':

@@ -192,6 +192,7 @@ export class OrgTree {
       }
       // Events about users, memberships and clients, and retention settings, leave the hierarchy as it is.
       case 'OrgAuditRetentionSet':
+      case 'RequestMetadataDropped':
       case 'UserCreated':
       case 'UserUpdated':
       case 'UserDisabled':

@@ -144,6 +144,7 @@ export class UserDirectory {
       case 'OrgMoved':
       case 'OrgDeleted':
       case 'OrgAuditRetentionSet':
+      case 'RequestMetadataDropped':
       case 'UserAddedToOrg':
       case 'MembershipConfirmed':
       case 'OrgUserUpdated':

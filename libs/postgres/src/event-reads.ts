@@ -43,6 +43,8 @@ export class EventStatements {
   readonly purgeIdempotency: string;
   readonly dropRequestMetadata: string;
   readonly dropOrgRequestMetadata: string;
+  readonly hasRequestMetadata: string;
+  readonly hasOrgRequestMetadata: string;
 
   constructor(
     readonly schema: string,
@@ -113,6 +115,12 @@ export class EventStatements {
     this.dropOrgRequestMetadata = `UPDATE ${s}.events SET request_metadata = NULL
       WHERE position IN (SELECT eo.position FROM ${s}.event_orgs eo WHERE eo.org_id = $2)
         AND occurred_at < $1 AND request_metadata IS NOT NULL`;
+    // What the two drops would change, as one row or none (the purge asks before it records a drop).
+    this.hasRequestMetadata = `SELECT 1 FROM ${s}.events
+      WHERE occurred_at < $1 AND request_metadata IS NOT NULL LIMIT 1`;
+    this.hasOrgRequestMetadata = `SELECT 1 FROM ${s}.events
+      WHERE position IN (SELECT eo.position FROM ${s}.event_orgs eo WHERE eo.org_id = $2)
+        AND occurred_at < $1 AND request_metadata IS NOT NULL LIMIT 1`;
   }
 
   /** A named statement config. */

@@ -258,6 +258,16 @@ export class PostgresEventStore implements EventStore {
     return result.rowCount ?? 0;
   }
 
+  async hasRequestMetadataBefore(occurredBefore: string, orgId?: string): Promise<boolean> {
+    this.assertOpen();
+    const result = await this.pool.query(
+      orgId === undefined
+        ? this.st.named('hasRequestMetadata', [occurredBefore])
+        : this.st.named('hasOrgRequestMetadata', [occurredBefore, orgId]),
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   /** One autocommit DELETE, like `completeIdempotency`. */
   async purgeIdempotency(createdBefore: string): Promise<void> {
     this.assertOpen();

@@ -49,6 +49,8 @@ export class WriterStatements {
   readonly purgeIdempotency: Statement<[string]>;
   readonly dropRequestMetadata: Statement<[string]>;
   readonly dropOrgRequestMetadata: Statement<[string, string]>;
+  readonly hasRequestMetadata: Statement<[string], number>;
+  readonly hasOrgRequestMetadata: Statement<[string, string], number>;
   readonly saveCheckpoint: Statement<[number, string]>;
 
   constructor(readonly db: SqliteDatabase) {
@@ -79,6 +81,17 @@ export class WriterStatements {
        WHERE position IN (SELECT eo.position FROM event_orgs eo WHERE eo.org_id = ?)
          AND occurred_at < ? AND request_metadata IS NOT NULL`,
     );
+    // What the two drops would change, as one row or none (the purge asks before it records a drop).
+    this.hasRequestMetadata = db
+      .prepare<[string], number>('SELECT 1 FROM events WHERE occurred_at < ? AND request_metadata IS NOT NULL LIMIT 1')
+      .pluck();
+    this.hasOrgRequestMetadata = db
+      .prepare<[string, string], number>(
+        `SELECT 1 FROM events
+         WHERE position IN (SELECT eo.position FROM event_orgs eo WHERE eo.org_id = ?)
+           AND occurred_at < ? AND request_metadata IS NOT NULL LIMIT 1`,
+      )
+      .pluck();
     this.saveCheckpoint = db.prepare('INSERT OR IGNORE INTO chain_checkpoints (position, jws) VALUES (?, ?)');
   }
 }

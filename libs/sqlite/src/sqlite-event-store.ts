@@ -241,6 +241,17 @@ export class SqliteEventStore implements EventStore {
     return dropped;
   }
 
+  /** On the writer, between groups (the mutex): what the next drop would change, committed writes included. */
+  async hasRequestMetadataBefore(occurredBefore: string, orgId?: string): Promise<boolean> {
+    this.assertOpen();
+    return this.mutex.run(
+      async () =>
+        (orgId === undefined
+          ? this.writes.hasRequestMetadata.get(occurredBefore)
+          : this.writes.hasOrgRequestMetadata.get(orgId, occurredBefore)) !== undefined,
+    );
+  }
+
   /** A small write transaction of its own, like `completeIdempotency`. */
   async purgeIdempotency(createdBefore: string): Promise<void> {
     await this.transaction(async () => {

@@ -5,6 +5,7 @@ import {
   signLogHead,
   startExpiryPurge,
   SigningKeyRing,
+  readMetadataDrops,
   storedCheckpoints,
   verifyEventChain,
   type ChainLink,
@@ -49,8 +50,17 @@ export function eventChainConformance(harness: EventChainHarness): void {
     await harness.release();
   });
 
-  const verify = (s: EventStore = store): Promise<ChainVerification> =>
-    verifyEventChain((after, limit) => s.readChainLinks(after, limit), { pageSize: 4 });
+  const verify = async (s: EventStore = store): Promise<ChainVerification> =>
+    verifyEventChain((after, limit) => s.readChainLinks(after, limit), {
+      pageSize: 4,
+      metadataDrops: await readMetadataDrops(s),
+    });
+
+  /** Records a retention drop as the purge does before it drops (RequestMetadataDropped). */
+  const recordDrop = (before: string, orgId: string | null = null) =>
+    store.transaction((tx) =>
+      tx.append(`audit-retention-${orgId ?? 'server'}`, [ev('RequestMetadataDropped', { before, orgId })], 'any'),
+    );
 
   /** Ten events on three streams: single and multi-event appends, a rolled-back one and a conflict between. */
   async function writeLog(): Promise<void> {
@@ -199,10 +209,18 @@ export function eventChainConformance(harness: EventChainHarness): void {
       expect(await verify()).toMatchObject({ valid: true, events: 3 });
     });
 
-    it('verifies once retention dropped it (the digest stays), and names metadata changed behind the store', async () => {
+    it('verifies once a recorded drop covers it (the digest stays), and names metadata changed behind the store', async () => {
       const p = await writeWithMetadata();
       await harness.tamper(`UPDATE events SET request_metadata = NULL WHERE position = ${p[1]}`);
-      expect(await verify()).toMatchObject({ valid: true, events: 3 });
+      // Nulled behind the store, with no recorded retention drop: named.
+      expect(await verify()).toMatchObject({
+        valid: false,
+        events: 1,
+        firstBreak: { kind: 'metadata', position: p[1] },
+      });
+      const [, m1] = await store.readStream('m');
+      await recordDrop(new Date(Date.parse(m1.occurredAt) + 1).toISOString());
+      expect(await verify()).toMatchObject({ valid: true, events: 4 });
       const [, dropped] = await store.readStream('m');
       expect(dropped).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(sealed) });
       await harness.tamper(`UPDATE events SET request_metadata = '{"requestId":"forged"}' WHERE position = ${p[2]}`);
@@ -213,6 +231,50 @@ export function eventChainConformance(harness: EventChainHarness): void {
       });
     });
 
+    it('accepts gone metadata only where a later recorded drop covers it: not an earlier one, not another organization’s', async () => {
+      const meta = (n: number) => ({ ...clear, requestId: `req-${n}` });
+      await store.transaction((tx) =>
+        tx.append('e', [{ ...ev('E1', {}, ['r']), requestMetadata: meta(1) }], 'no_stream'),
+      );
+      const [e1] = await store.readStream('e');
+      const after = new Date(Date.parse(e1.occurredAt) + 1).toISOString();
+      await recordDrop(after, 'x');
+      await store.transaction((tx) => tx.append('e', [{ ...ev('E2', {}, ['r']), requestMetadata: meta(2) }], 1));
+      const [, e2] = await store.readStream('e');
+      await harness.tamper(`UPDATE events SET request_metadata = NULL WHERE position = ${e1.position}`);
+      // Another organization's drop does not cover it.
+      expect(await verify()).toMatchObject({ valid: false, firstBreak: { kind: 'metadata', position: e1.position } });
+      await recordDrop(after, 'r');
+      expect(await verify()).toMatchObject({ valid: true, events: 4 });
+      // A drop recorded before the event (at an earlier position) does not cover it, whatever its cutoff.
+      await harness.tamper(`UPDATE events SET request_metadata = NULL WHERE position = ${e2.position}`);
+      expect(await verify()).toMatchObject({ valid: false, firstBreak: { kind: 'metadata', position: e2.position } });
+    });
+
+    it('says whether a drop would change anything (hasRequestMetadataBefore), for the server and an organization', async () => {
+      const meta = (n: number) => ({ ...clear, requestId: `req-${n}` });
+      expect(await store.hasRequestMetadataBefore(new Date(Date.now() + 60_000).toISOString())).toBe(false);
+      await store.transaction((tx) =>
+        tx.append(
+          'h',
+          [{ ...ev('H1', {}, ['r', 'c']), requestMetadata: meta(1) }, { ...ev('H2', {}, ['x']) }],
+          'no_stream',
+        ),
+      );
+      const [h1] = await store.readStream('h');
+      const before = new Date(Date.parse(h1.occurredAt) - 60_000).toISOString();
+      const after = new Date(Date.parse(h1.occurredAt) + 1).toISOString();
+      expect(await store.hasRequestMetadataBefore(before)).toBe(false);
+      expect(await store.hasRequestMetadataBefore(after)).toBe(true);
+      expect(await store.hasRequestMetadataBefore(after, 'c')).toBe(true);
+      expect(await store.hasRequestMetadataBefore(after, 'r')).toBe(true);
+      expect(await store.hasRequestMetadataBefore(after, 'x')).toBe(false);
+      expect(await store.hasRequestMetadataBefore(before, 'r')).toBe(false);
+      await store.dropRequestMetadata(after, 'r');
+      expect(await store.hasRequestMetadataBefore(after)).toBe(false);
+      expect(await store.hasRequestMetadataBefore(after, 'c')).toBe(false);
+    });
+
     it('drops the metadata of events before a time through the store (retention): the chain still verifies', async () => {
       await writeWithMetadata();
       const [, withSealed, withClear] = await store.readStream('m');
@@ -221,13 +283,14 @@ export function eventChainConformance(harness: EventChainHarness): void {
         0,
       );
       const after = new Date(Date.parse(withClear.occurredAt) + 1).toISOString();
+      await recordDrop(after);
       expect(await store.dropRequestMetadata(after)).toBe(2);
       const [plain, dropped, droppedToo] = await store.readStream('m');
       expect(plain).not.toHaveProperty('requestMetadata');
       expect(dropped).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(sealed) });
       expect(droppedToo).toMatchObject({ requestMetadata: null, metadataDigest: requestMetadataDigest(clear) });
       expect(await store.dropRequestMetadata(after)).toBe(0);
-      expect(await verify()).toMatchObject({ valid: true, events: 3 });
+      expect(await verify()).toMatchObject({ valid: true, events: 4 });
     });
 
     it('drops only the metadata of events about an organization or below it at the time (per-organization retention)', async () => {
@@ -248,8 +311,10 @@ export function eventChainConformance(harness: EventChainHarness): void {
       const after = new Date(Date.parse(events[3].occurredAt) + 1).toISOString();
       const before = new Date(Date.parse(events[0].occurredAt) - 60_000).toISOString();
       expect(await store.dropRequestMetadata(before, 'r')).toBe(0);
+      await recordDrop(after, 'c');
       expect(await store.dropRequestMetadata(after, 'c')).toBe(1);
       expect((await store.readStream('o')).map((e) => e.requestMetadata)).toEqual([null, meta(2), meta(3), meta(4)]);
+      await recordDrop(after, 'r');
       expect(await store.dropRequestMetadata(after, 'r')).toBe(1);
       expect(await store.dropRequestMetadata(after, 'r')).toBe(0);
       expect(await store.dropRequestMetadata(after, 'nowhere')).toBe(0);
@@ -257,7 +322,7 @@ export function eventChainConformance(harness: EventChainHarness): void {
       expect((await store.readStream('o')).map((e) => e.metadataDigest)).toEqual(
         [1, 2, 3, 4].map((n) => requestMetadataDigest(meta(n))),
       );
-      expect(await verify()).toMatchObject({ valid: true, events: 4 });
+      expect(await verify()).toMatchObject({ valid: true, events: 6 });
     });
 
     it('purges by the organizations’ settings in the log: the shortest on an event’s path wins (startExpiryPurge)', async () => {
@@ -283,12 +348,16 @@ export function eventChainConformance(harness: EventChainHarness): void {
         tokenStore,
         log: quiet,
         auditRetentionDays: 365,
+        recordDrop: async (before, orgId) => void (await recordDrop(before, orgId)),
         now: () => Date.now() + 20 * 86_400_000,
       }).stop();
       const kept = async () => (await store.readStream('p')).map((e) => e.requestMetadata);
       for (let i = 0; i < 100 && (await kept())[2] !== null; i++) await new Promise((r) => setTimeout(r, 20));
       expect(await kept()).toEqual([null, undefined, null, meta(2), meta(3)]);
-      expect(await verify()).toMatchObject({ valid: true, events: 5 });
+      // One drop recorded (r's): the server's 365 days would change nothing.
+      const drops = await store.readAll({ after: 0, limit: 10, types: ['RequestMetadataDropped'] });
+      expect(drops.map((e) => e.data)).toEqual([{ before: expect.any(String), orgId: 'r' }]);
+      expect(await verify()).toMatchObject({ valid: true, events: 6 });
     });
 
     it('names an event whose digest was removed or added behind the store', async () => {

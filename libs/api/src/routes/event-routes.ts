@@ -92,6 +92,7 @@ const chainVerificationSchema = Type.Object(
               'truncated',
               'checkpoint',
               'index',
+              'metadata',
             ].map((k) => Type.Literal(k)),
             { description: 'How the chain broke at this event.' },
           ),

@@ -35,6 +35,7 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(
     UpdateRole: true,
     DeleteRole: true,
     SetAuditRetention: true,
+    RecordRequestMetadataDrop: true,
     CreateWebhookSubscription: true,
     UpdateWebhookSubscription: true,
     RotateWebhookSecret: true,
@@ -95,6 +96,8 @@ function idsOf(command: Command): NamedId[] {
     case 'DeletePermission':
     case 'SetAuditRetention':
       return [ref('/orgId', 'org', command.orgId)];
+    case 'RecordRequestMetadataDrop':
+      return command.orgId === null ? [] : [ref('/orgId', 'org', command.orgId)];
     case 'DefineRole':
       return [make('/roleId', 'role', command.roleId), ref('/orgId', 'org', command.orgId)];
     case 'UpdateRole':

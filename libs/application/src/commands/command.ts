@@ -16,7 +16,7 @@ import type {
   UpdatePermissionInput,
 } from '../use-cases/application-permissions';
 import type { DefineRoleInput, DeleteRoleInput, UpdateRoleInput } from '../use-cases/custom-roles';
-import type { SetAuditRetentionInput } from '../use-cases/set-audit-retention';
+import type { RecordRequestMetadataDropInput, SetAuditRetentionInput } from '../use-cases/set-audit-retention';
 import type { SetUserPasswordInput } from '../use-cases/set-user-password';
 import type { UpdateOrgUserInput } from '../use-cases/update-org-user';
 import type { UpdateUserInput } from '../use-cases/update-user';
@@ -74,6 +74,7 @@ export type Command =
   | UpdateRoleInput
   | DeleteRoleInput
   | SetAuditRetentionInput
+  | RecordRequestMetadataDropInput
   | CreateWebhookSubscriptionInput
   | UpdateWebhookSubscriptionInput
   | RotateWebhookSecretInput

@@ -2,7 +2,7 @@ import type { Logger } from '../logger';
 import type { EventStore, StoredCheckpoint } from '../ports/event-store';
 import type { SigningKeyRing } from '../security/signing-key-ring';
 import type { ChainCheckpoint, CheckpointReader, UnverifiedCheckpoint } from './checkpoint-cursor';
-import { CHAIN_GENESIS, verifyEventChain, type ChainHead } from './event-chain';
+import { CHAIN_GENESIS, readMetadataDrops, verifyEventChain, type ChainHead } from './event-chain';
 import { signLogHead, SignedHeadError, verifySignedHead } from './signed-head';
 
 /**
@@ -59,8 +59,10 @@ export function startChainCheckpoints(options: ChainCheckpointOptions): { stop()
       const head = await options.store.headPosition();
       if (head === 0 || (verified !== undefined && verified.head.position >= head)) return;
       verified ??= await lastCheckpointed(options);
+      // Only the drops after the last checkpoint can cover an event after it (a covering drop stands later).
       const report = await verifyEventChain((after, limit) => options.store.readChainLinks(after, limit), {
         from: verified.head,
+        metadataDrops: await readMetadataDrops(options.store, verified.head.position),
       });
       if (!report.valid) {
         options.log.error('event log chain broken: no checkpoint signed', { ...report.firstBreak });

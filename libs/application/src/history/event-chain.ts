@@ -79,12 +79,136 @@ export function storedMetadataOf(event: { requestMetadata?: StoredRequestMetadat
 
 /**
  * Whether an event's request metadata agrees with the digest its link hashes: none without a digest; with one,
- * either dropped (null or absent: retention) or hashing to it.
+ * either dropped (null or absent) or hashing to it. A dropped one is accepted by the verifier only where a recorded
+ * retention drop covers it (MetadataDrops).
  */
 export function requestMetadataIntact(event: Pick<StoredEvent, 'requestMetadata' | 'metadataDigest'>): boolean {
   const metadata = event.requestMetadata;
   if (event.metadataDigest === undefined) return metadata === undefined || metadata === null;
   return metadata === undefined || metadata === null || requestMetadataDigest(metadata) === event.metadataDigest;
+}
+
+/** Whether the event was written with request metadata (it has a digest) that is no longer there. */
+export const requestMetadataDropped = (event: Pick<StoredEvent, 'requestMetadata' | 'metadataDigest'>): boolean =>
+  event.metadataDigest !== undefined && (event.requestMetadata === undefined || event.requestMetadata === null);
+
+/** The event type that records a retention drop of request metadata (RequestMetadataDroppedData in @arbor/domain). */
+export const METADATA_DROP_TYPE = 'RequestMetadataDropped';
+
+/** A recorded retention drop: at log position `position`, the metadata of events before `before` (of `orgId`'s subtree). */
+export interface MetadataDrop {
+  position: number;
+  /** An RFC 3339 instant. */
+  before: string;
+  /** Null: the server-wide cutoff. */
+  orgId: string | null;
+}
+
+/** The drop a RequestMetadataDropped event records; undefined for any other event (or one whose data is not a drop). */
+export function metadataDropOf(event: Pick<StoredEvent, 'type' | 'position' | 'data'>): MetadataDrop | undefined {
+  if (event.type !== METADATA_DROP_TYPE) return undefined;
+  const d = event.data as { before?: unknown; orgId?: unknown } | null;
+  if (d === null || typeof d !== 'object' || typeof d.before !== 'string' || Number.isNaN(Date.parse(d.before)))
+    return undefined;
+  if (d.orgId !== null && typeof d.orgId !== 'string') return undefined;
+  return { position: event.position, before: d.before, orgId: d.orgId };
+}
+
+/** The drops of one scope (one organization, or the server's), in position order, with the latest cutoff from each on. */
+class DropScope {
+  readonly positions: number[] = [];
+  readonly befores: number[] = [];
+  private suffixMax: number[] = [];
+
+  add(position: number, before: number): void {
+    this.positions.push(position);
+    this.befores.push(before);
+    this.suffixMax = [];
+  }
+
+  /** Whether a drop after `position` has a cutoff later than `occurredAt` (ms). */
+  covers(position: number, occurredAt: number): boolean {
+    const n = this.positions.length;
+    if (this.suffixMax.length !== n) {
+      this.suffixMax = new Array<number>(n);
+      for (let i = n - 1, max = -Infinity; i >= 0; i--) this.suffixMax[i] = max = Math.max(max, this.befores[i]);
+    }
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.positions[mid] > position) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < n && occurredAt < this.suffixMax[lo];
+  }
+}
+
+/**
+ * The retention drops the log records (RequestMetadataDropped), for the verifier: an event's request metadata may be
+ * gone (null or absent beside its digest) only where a drop at a LATER position covers it: the event occurred before
+ * the drop's `before`, and for an organization's drop, the organization is on the event's `orgPath`. The purge records
+ * each drop before it makes it, so metadata nulled behind the server's back is not covered and breaks the chain
+ * (`metadata`). `more`, when given, reads the drops recorded since those known (from the position after the last one
+ * added): asked once before an event is rejected, so that a drop recorded while the log is verified still counts.
+ */
+export class MetadataDrops {
+  private readonly scopes = new Map<string | null, DropScope>();
+  private last = 0;
+
+  constructor(
+    drops: Iterable<MetadataDrop> = [],
+    private readonly more?: (after: number) => Promise<MetadataDrop[]>,
+  ) {
+    for (const drop of drops) this.add(drop);
+  }
+
+  /** Adds a drop; drops are added in position order (a later one is ignored if it goes back). */
+  add(drop: MetadataDrop): void {
+    if (drop.position <= this.last) return;
+    this.last = drop.position;
+    let scope = this.scopes.get(drop.orgId);
+    if (scope === undefined) this.scopes.set(drop.orgId, (scope = new DropScope()));
+    scope.add(drop.position, Date.parse(drop.before));
+  }
+
+  /** Whether a recorded drop covers the event's missing metadata (see the class comment). */
+  async covers(event: Pick<StoredEvent, 'position' | 'occurredAt' | 'orgPath'>): Promise<boolean> {
+    if (this.coveredNow(event)) return true;
+    if (this.more === undefined) return false;
+    for (const drop of await this.more(this.last)) this.add(drop);
+    return this.coveredNow(event);
+  }
+
+  private coveredNow(event: Pick<StoredEvent, 'position' | 'occurredAt' | 'orgPath'>): boolean {
+    const at = Date.parse(event.occurredAt);
+    for (const key of [null, ...event.orgPath])
+      if (this.scopes.get(key)?.covers(event.position, at) === true) return true;
+    return false;
+  }
+}
+
+/**
+ * The drops a store's log records after position `after` (readAll by type), and reads the ones recorded later when
+ * the verifier asks (MetadataDrops `more`).
+ */
+export async function readMetadataDrops(
+  store: { readAll(query: { after?: number; limit?: number; types?: string[] }): Promise<StoredEvent[]> },
+  after = 0,
+): Promise<MetadataDrops> {
+  const read = async (from: number): Promise<MetadataDrop[]> => {
+    const found: MetadataDrop[] = [];
+    for (;;) {
+      const page = await store.readAll({ after: from, limit: 1000, types: [METADATA_DROP_TYPE] });
+      for (const e of page) {
+        const drop = metadataDropOf(e);
+        if (drop !== undefined) found.push(drop);
+        from = e.position;
+      }
+      if (page.length < 1000) return found;
+    }
+  };
+  return new MetadataDrops(await read(after), read);
 }
 
 /** SHA-256 over the previous hash and the event's canonical content (32 bytes). */
@@ -114,7 +238,12 @@ export type ChainBreakKind =
   /** A stored checkpoint whose signature does not verify. */
   | 'checkpoint'
   /** The organization index (derived, not hashed) disagrees with the event's orgPath (verifyEventLog). */
-  | 'index';
+  | 'index'
+  /**
+   * The event's request metadata is gone (its digest stays) and no recorded retention drop (RequestMetadataDropped
+   * at a later position) covers it: it was removed behind the server's back.
+   */
+  | 'metadata';
 
 export interface ChainBreak {
   kind: ChainBreakKind;
@@ -149,6 +278,11 @@ export interface ChainVerifyOptions {
    * what came since its last checkpoint). `events` then counts from there.
    */
   from?: ChainHead;
+  /**
+   * The recorded retention drops (readMetadataDrops): an event whose request metadata is gone is accepted only where
+   * one at a later position covers it. Absent: none, so every event whose metadata is gone breaks the chain.
+   */
+  metadataDrops?: MetadataDrops;
 }
 
 /**
@@ -170,6 +304,7 @@ export async function verifyEventChain(
   let head: ChainHead = options.from ?? { position: 0, hash: CHAIN_GENESIS };
   let accepted = 0;
   const checkpoints = new CheckpointCursor(options.checkpoints ?? (async () => []));
+  const drops = options.metadataDrops ?? new MetadataDrops();
   const broken = (firstBreak: ChainBreak): ChainVerification => ({
     valid: false,
     events: accepted,
@@ -180,7 +315,7 @@ export async function verifyEventChain(
   for (;;) {
     const page = await read(head.position, pageSize);
     for (const link of page) {
-      const firstBreak = (await checkLink(link, head, read, pageSize)) ?? (await checkpoints.beside(link));
+      const firstBreak = (await checkLink(link, head, read, pageSize, drops)) ?? (await checkpoints.beside(link));
       if (firstBreak !== undefined) return broken(firstBreak);
       head = { position: link.event.position, hash: link.hash as Uint8Array };
       accepted++;
@@ -200,13 +335,21 @@ async function checkLink(
   head: ChainHead,
   read: ChainLinkReader,
   pageSize: number,
+  drops: MetadataDrops,
 ): Promise<ChainBreak | undefined> {
   const { event, prevHash, hash } = link;
   const at = { position: event.position, eventId: event.id };
   if (prevHash === null || hash === null)
     return { kind: 'unchained', ...at, detail: `Event ${event.position} carries no hash: it was never chained.` };
   const intact = chainHash(prevHash, event).equals(hash) && requestMetadataIntact(event);
-  if (intact && Buffer.compare(prevHash, head.hash) === 0) return undefined;
+  if (intact && Buffer.compare(prevHash, head.hash) === 0) {
+    if (!requestMetadataDropped(event) || (await drops.covers(event))) return undefined;
+    return {
+      kind: 'metadata',
+      ...at,
+      detail: `Event ${event.position}'s request metadata was removed without a recorded retention drop.`,
+    };
+  }
   return classifyBreak(link, intact, head, new LinkScanner(read, pageSize));
 }
 

@@ -6,6 +6,8 @@ import {
   chainHash,
   CHAIN_GENESIS,
   linkContent,
+  MetadataDrops,
+  metadataDropOf,
   requestMetadataDigest,
   verifyEventChain,
   type ChainLink,
@@ -218,7 +220,11 @@ describe('the event hash chain', () => {
       const log = withMetadata(6);
       expect(await verifyEventChain(readerOf(log))).toMatchObject({ valid: true, events: 6 });
       const dropped = log.map((l) => ({ ...l, event: { ...l.event, requestMetadata: null } }));
-      expect(await verifyEventChain(readerOf(dropped))).toMatchObject({ valid: true, events: 6 });
+      const drops = new MetadataDrops([{ position: 7, before: '2026-12-01T11:00:00.000Z', orgId: null }]);
+      expect(await verifyEventChain(readerOf(dropped), { metadataDrops: drops })).toMatchObject({
+        valid: true,
+        events: 6,
+      });
       const changed = [...log];
       changed[2] = {
         ...log[2],
@@ -239,6 +245,86 @@ describe('the event hash chain', () => {
       expect(await verifyEventChain(readerOf(digestRemoved))).toMatchObject({
         valid: false,
         firstBreak: { kind: 'altered', position: 1 },
+      });
+    });
+
+    describe('gone only where a recorded retention drop covers it', () => {
+      /** withMetadata(6) (metadata on positions 1, 3, 5, about org-1) with position 3's metadata gone. */
+      const nulledAt3 = (): ChainLink[] => {
+        const log = withMetadata(6);
+        log[2] = { ...log[2], event: { ...log[2].event, requestMetadata: null } };
+        return log;
+      };
+      const verifyWith = (log: ChainLink[], drops?: MetadataDrops) =>
+        verifyEventChain(readerOf(log), { pageSize: 2, metadataDrops: drops });
+      // Position 3 occurred at 10:00:03.
+      const LATER = '2026-12-01T10:00:03.001Z';
+
+      it('names metadata gone without a drop (absent as null), at that event', async () => {
+        const expected = {
+          valid: false,
+          events: 2,
+          firstBreak: {
+            kind: 'metadata',
+            position: 3,
+            eventId: nulledAt3()[2].event.id,
+            detail: expect.stringContaining('without a recorded retention drop'),
+          },
+        };
+        expect(await verifyWith(nulledAt3())).toMatchObject(expected);
+        expect(await verifyWith(nulledAt3(), new MetadataDrops())).toMatchObject(expected);
+        const absent = withMetadata(6);
+        const { requestMetadata: _gone, ...withoutMember } = absent[2].event;
+        absent[2] = { ...absent[2], event: withoutMember };
+        expect(await verifyWith(absent)).toMatchObject(expected);
+      });
+
+      it('accepts it under a later server-wide drop whose cutoff is after the event', async () => {
+        const drops = new MetadataDrops([{ position: 4, before: LATER, orgId: null }]);
+        expect(await verifyWith(nulledAt3(), drops)).toMatchObject({ valid: true, events: 6 });
+      });
+
+      it('does not accept it under a drop whose cutoff is not after the event', async () => {
+        const at = new MetadataDrops([{ position: 4, before: '2026-12-01T10:00:03.000Z', orgId: null }]);
+        expect(await verifyWith(nulledAt3(), at)).toMatchObject({ firstBreak: { kind: 'metadata', position: 3 } });
+      });
+
+      it('does not accept it under a drop at an earlier position, whatever its cutoff', async () => {
+        const earlier = new MetadataDrops([{ position: 2, before: '2027-01-01T00:00:00.000Z', orgId: null }]);
+        expect(await verifyWith(nulledAt3(), earlier)).toMatchObject({ firstBreak: { kind: 'metadata', position: 3 } });
+        const same = new MetadataDrops([{ position: 3, before: '2027-01-01T00:00:00.000Z', orgId: null }]);
+        expect(await verifyWith(nulledAt3(), same)).toMatchObject({ firstBreak: { kind: 'metadata', position: 3 } });
+      });
+
+      it('accepts it under an organization’s drop only when the organization is on the event’s path', async () => {
+        const other = new MetadataDrops([{ position: 5, before: LATER, orgId: 'org-0' }]);
+        expect(await verifyWith(nulledAt3(), other)).toMatchObject({ firstBreak: { kind: 'metadata', position: 3 } });
+        const own = new MetadataDrops([{ position: 5, before: LATER, orgId: 'org-1' }]);
+        expect(await verifyWith(nulledAt3(), own)).toMatchObject({ valid: true, events: 6 });
+      });
+
+      it('takes the latest cutoff among the later drops, and asks for drops recorded since before it rejects', async () => {
+        const drops = new MetadataDrops([
+          { position: 2, before: '2027-01-01T00:00:00.000Z', orgId: null },
+          { position: 4, before: LATER, orgId: null },
+          { position: 6, before: '2026-12-01T00:00:00.000Z', orgId: null },
+        ]);
+        expect(await verifyWith(nulledAt3(), drops)).toMatchObject({ valid: true, events: 6 });
+        const asked: number[] = [];
+        const late = new MetadataDrops([{ position: 2, before: LATER, orgId: null }], async (after) => {
+          asked.push(after);
+          return [{ position: 9, before: LATER, orgId: 'org-1' }];
+        });
+        expect(await verifyWith(nulledAt3(), late)).toMatchObject({ valid: true, events: 6 });
+        expect(asked).toEqual([2]);
+      });
+
+      it('reads a drop from its RequestMetadataDropped event, and nothing from any other', () => {
+        const event = { position: 8, type: 'RequestMetadataDropped', data: { before: LATER, orgId: 'org-1' } };
+        expect(metadataDropOf(event)).toEqual({ position: 8, before: LATER, orgId: 'org-1' });
+        expect(metadataDropOf({ ...event, data: { before: LATER, orgId: null } })).toMatchObject({ orgId: null });
+        expect(metadataDropOf({ ...event, type: 'OrgAuditRetentionSet' })).toBeUndefined();
+        expect(metadataDropOf({ ...event, data: { before: 'yesterday', orgId: null } })).toBeUndefined();
       });
     });
   });

@@ -145,5 +145,11 @@ export interface EventStore {
    * `orgId` filter of `readAll`): how an organization's shorter retention applies to its subtree.
    */
   dropRequestMetadata(occurredBefore: string, orgId?: string): Promise<number>;
+  /**
+   * Whether `dropRequestMetadata(occurredBefore, orgId)` would drop anything now: some event that occurred before
+   * `occurredBefore` (in `orgId`'s subtree when given) still holds request metadata. The purge asks it first, so
+   * that it records a RequestMetadataDropped only for a drop that changes something.
+   */
+  hasRequestMetadataBefore(occurredBefore: string, orgId?: string): Promise<boolean>;
   close(): Promise<void>;
 }

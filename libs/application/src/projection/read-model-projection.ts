@@ -84,6 +84,10 @@ const HANDLERS = {
   *OrgAuditRetentionSet() {
     // Nothing to store: the purge reads the setting from the log.
   },
+  /** A record of a retention drop, read from the log by the chain verifier; no read model holds it. */
+  *RequestMetadataDropped() {
+    // Nothing to store.
+  },
   /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
   *UserCreated(event, d, engine) {
     const personal = personalColumns(event);
@@ -303,6 +307,8 @@ const VERSIONED = {
   OrgDeleted: (d) => [org(d.orgId)],
   // A setting the purge reads from the log (audit-retention.ts); no read-model row.
   OrgAuditRetentionSet: () => [],
+  // A record the chain verifier reads from the log; no read-model row.
+  RequestMetadataDropped: () => [],
   UserCreated: (d) => [user(d.userId)],
   UserUpdated: (d) => [user(d.userId)],
   UserDisabled: (d) => [user(d.userId)],

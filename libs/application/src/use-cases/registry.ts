@@ -19,7 +19,7 @@ import { issueClientCredential } from './issue-client-credential';
 import { removeUserFromOrg } from './remove-user-from-org';
 import { replaceOrg } from './replace-org';
 import { revokeClientCredential } from './revoke-client-credential';
-import { setAuditRetention } from './set-audit-retention';
+import { recordRequestMetadataDrop, setAuditRetention } from './set-audit-retention';
 import { setUserPassword } from './set-user-password';
 import { updateOrgUser } from './update-org-user';
 import { updateUser } from './update-user';
@@ -61,6 +61,7 @@ export const USE_CASES = {
   UpdateRole: updateRole,
   DeleteRole: deleteRole,
   SetAuditRetention: setAuditRetention,
+  RecordRequestMetadataDrop: recordRequestMetadataDrop,
   CreateWebhookSubscription: createWebhookSubscription,
   UpdateWebhookSubscription: updateWebhookSubscription,
   RotateWebhookSecret: rotateWebhookSecret,

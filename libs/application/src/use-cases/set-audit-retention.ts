@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { decideSetAuditRetention } from '@arbor/domain';
+import { decideRecordRequestMetadataDrop, decideSetAuditRetention, IamError } from '@arbor/domain';
 import { IdInput, commandType, defineUseCase } from './use-case';
 
 /** SetAuditRetention (PUT .../audit-retention): `days` is checked by the decider, with a precise field error. */
@@ -18,4 +18,24 @@ export const setAuditRetention = defineUseCase({
     await policy.requireOnOrg(principal, 'orgs:write', c.orgId);
   },
   decide: (state, c) => ({ events: decideSetAuditRetention(state.orgs, c) }),
+});
+
+export const RecordRequestMetadataDropInput = Type.Object({
+  type: commandType('RecordRequestMetadataDrop'),
+  before: Type.String(),
+  orgId: Type.Union([IdInput, Type.Null()]),
+});
+export type RecordRequestMetadataDropInput = Static<typeof RecordRequestMetadataDropInput>;
+
+/**
+ * The retention purge records a drop before it makes it (RequestMetadataDropped): run as the system
+ * (`commands.execute(cmd, {principal: 'system'})`, which skips `authorize`); refused (403) to every caller.
+ */
+export const recordRequestMetadataDrop = defineUseCase({
+  type: 'RecordRequestMetadataDrop',
+  input: RecordRequestMetadataDropInput,
+  authorize: async () => {
+    throw new IamError('IAM_ERR_FORBIDDEN', 'Only the retention purge records a drop of request metadata.');
+  },
+  decide: (_state, c) => ({ events: decideRecordRequestMetadataDrop(c) }),
 });

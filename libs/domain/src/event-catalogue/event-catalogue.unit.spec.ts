@@ -71,6 +71,7 @@ const SAMPLES = {
   },
   RoleDeleted: { roleId: newId('role'), orgId: org() },
   OrgAuditRetentionSet: { orgId: org(), days: 30 },
+  RequestMetadataDropped: { before: '2026-01-01T00:00:00.000Z', orgId: org() },
   WebhookSubscriptionCreated: webhook({
     url: 'https://hooks.example.com/arbor',
     eventTypes: ['OrgCreated'],

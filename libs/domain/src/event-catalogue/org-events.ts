@@ -2,7 +2,8 @@ import type { EventDataByType } from '../events';
 import type { OrgTree } from '../org-tree';
 import { eventDataSchema, field, pathOfOrg, type EventTypeEntry } from './catalogue-entry';
 
-type OrgEventType = 'OrgCreated' | 'OrgUpdated' | 'OrgMoved' | 'OrgDeleted' | 'OrgAuditRetentionSet';
+type OrgEventType =
+  'OrgCreated' | 'OrgUpdated' | 'OrgMoved' | 'OrgDeleted' | 'OrgAuditRetentionSet' | 'RequestMetadataDropped';
 
 /** An organization's path under `parentId` (null: it is a root). */
 const pathUnder = (tree: OrgTree, parentId: string | null, orgId: string): string[] =>
@@ -60,5 +61,21 @@ export const ORG_EVENTS = {
       'How long request metadata and sign-in records concerning the subtree are kept, in days; null: no own setting.',
     ),
     orgPath: pathOfOrg,
+  },
+  // Stream `audit-retention-<orgId>`, or `audit-retention-server` for the server default (orgId null: no path).
+  RequestMetadataDropped: {
+    version: 1,
+    schema: eventDataSchema(
+      'RequestMetadataDropped',
+      1,
+      {
+        // An RFC 3339 instant in UTC, as the purge's cutoffs are written (Date.prototype.toISOString).
+        before: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$' },
+        orgId: field.parentId,
+      },
+      ['before', 'orgId'],
+      'The request metadata of events that occurred before `before` is dropped: in the subtree of `orgId` (as it was when each event happened), or everywhere when null.',
+    ),
+    orgPath: (tree, d) => (d.orgId === null ? [] : tree.path(d.orgId)),
   },
 } satisfies { [K in OrgEventType]: EventTypeEntry<EventDataByType[K]> };

@@ -45,6 +45,10 @@ function scratchTree(script: string): { root: string; path: string; bin: string 
     join(root, 'scripts/services/kafka.sh'),
     '#!/usr/bin/env bash\necho "[kafka] already running"\necho KAFKA_BROKERS=broker.test:9092\n',
   );
+  executable(
+    join(root, 'scripts/services/ferretdb.sh'),
+    '#!/usr/bin/env bash\necho "[ferretdb] already running"\necho MONGODB_URL=mongodb://mongo.test:27018/\n',
+  );
   // `npm run --silent build` / `npm test` end the run here: everything before them has worked.
   executable(
     join(bin, 'npm'),
@@ -90,6 +94,8 @@ describe('shell entry points under a supervisor (stdout and stderr are sockets)'
     const run = runUnderSupervisor(tree.path, tree.bin);
     expect(run.stderr).not.toContain('No such device or address');
     expect(run.stderr).toContain('[postgres] already running');
+    expect(run.stderr).toContain('[ferretdb] already running');
+    expect(run.stdout).toContain('MONGODB_URL=mongodb://mongo.test:27018/');
     expect(run.stdout).toContain(
       'reached npm test with DATABASE_URL=postgres://u:p@db.test:5432/arbor_test KAFKA_BROKERS=broker.test:9092',
     );

@@ -4,7 +4,8 @@
  * `*.e2e.spec.ts` (HTTP against a started app). Libraries resolve to their sources, so tests need no build
  * (the e2e tests that start built processes build first; `npm test` always does).
  *
- * Three projects: `embedded` runs everything; `distributed` runs the HTTP suites again against gateway,
+ * Four projects: `embedded` runs everything; `embedded-workers` runs the HTTP suites again with IAM_WORKERS=2 (two
+ * HTTP worker processes beside the writer: tests/workers/profile.setup.js); `distributed` runs the HTTP suites again against gateway,
  * command service and projector as separate processes over PostgreSQL and Kafka. It exists when
  * DATABASE_URL and KAFKA_BROKERS are set, as they always are in CI (.ci/run starts both services).
  * `distributed-mongo` runs the same suites once more with the read models in MongoDB (READ_MODELS_URL set to
@@ -107,6 +108,14 @@ const distributedMongo = {
   setupFiles: ['<rootDir>/tests/distributed/profile-mongo.setup.js'],
 };
 
+/** The HTTP suites again on the embedded profile with IAM_WORKERS=2: two HTTP worker processes beside the writer. */
+const embeddedWorkers = {
+  ...base,
+  displayName: 'embedded-workers',
+  testMatch: PROFILE_NEUTRAL_SUITES.map((name) => `<rootDir>/apps/standalone/src/${name}.e2e.spec.ts`),
+  setupFiles: ['<rootDir>/tests/workers/profile.setup.js'],
+};
+
 const withServices = Boolean(process.env.DATABASE_URL && process.env.KAFKA_BROKERS);
 const withMongo = withServices && Boolean(process.env.MONGODB_URL);
 const ci = process.env.CI;
@@ -121,7 +130,12 @@ if (!withMongo && ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0')
 }
 
 module.exports = {
-  projects: withMongo ? [embedded, distributed, distributedMongo] : withServices ? [embedded, distributed] : [embedded],
+  projects: [
+    embedded,
+    embeddedWorkers,
+    ...(withServices ? [distributed] : []),
+    ...(withMongo ? [distributedMongo] : []),
+  ],
   testTimeout: 60000,
   reporters: [
     'default',

@@ -45,6 +45,7 @@ import {
 } from '@arbor/sqlite';
 import { WebhookHttpTransport } from '@arbor/runtime';
 import type { StandaloneConfig } from './standalone-config';
+import { startWorkerPool, type WorkerPool } from './worker-pool';
 
 export interface RunningStandalone {
   url: string;
@@ -56,6 +57,8 @@ export interface RunningStandalone {
    */
   stores: { tokenStore: TokenStore; throttleStore: ThrottleStore; eventStore: EventStore };
   commands: CommandService;
+  /** The HTTP worker processes when IAM_WORKERS is above 1 (this process is then their writer); else absent. */
+  workers?: WorkerPool;
   close(): Promise<void>;
 }
 
@@ -182,6 +185,13 @@ async function startOnLockedDir(
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
+  const port = bound.port;
+  const workerCount = config.workers ?? 1;
+  // IAM_WORKERS above 1: this process stays the writer and HTTP workers serve the port (worker-pool.ts).
+  const workers =
+    workerCount > 1
+      ? await startWorkerPool({ count: workerCount, config, port, ctx, projector, log, release: () => bound.close() })
+      : undefined;
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
   // matter, and what they hold must not stay at rest: drop them at start and hourly; and request metadata past
   // its retention (IAM_AUDIT_RETENTION_DAYS).
@@ -217,14 +227,15 @@ async function startOnLockedDir(
       ? startChainCheckpoints({ store, keys, issuer: config.issuer, log, everyMs: checkpointSeconds * 1000 })
       : undefined;
 
-  const app = createApiApp(ctx, {
-    validateResponses: config.validateResponses,
-    benchRoutes: config.benchRoutes ?? false,
-    trustedProxies: config.trustedProxies,
-    corsOrigins: config.corsOrigins,
-  });
-  bound.serve(app);
-  const port = bound.port;
+  if (!workers)
+    bound.serve(
+      createApiApp(ctx, {
+        validateResponses: config.validateResponses,
+        benchRoutes: config.benchRoutes ?? false,
+        trustedProxies: config.trustedProxies,
+        corsOrigins: config.corsOrigins,
+      }),
+    );
   // The issuer, not the port, is where clients must reach Arbor (see discoveryUrl): say it where people look.
   log.info('arbor listening', {
     port,
@@ -232,6 +243,7 @@ async function startOnLockedDir(
     issuer: config.issuer,
     discovery: discoveryUrl(config.issuer),
     profile: 'embedded',
+    workers: workerCount,
   });
 
   let closing: Promise<void> | undefined;
@@ -241,9 +253,11 @@ async function startOnLockedDir(
     projector,
     stores: { tokenStore, throttleStore, eventStore: store },
     commands,
+    workers,
     close: () =>
       (closing ??= (async () => {
         await bound.close();
+        await workers?.stop();
         purge.stop();
         rotation.stop();
         checkpoints?.stop();

@@ -184,7 +184,12 @@ export class HttpCommandPort implements CommandPort {
   private readonly url: URL;
   private readonly agent: HttpAgent;
 
-  constructor(private readonly options: { baseUrl: string; token?: string; timeoutMs?: number }) {
+  /**
+   * `baseUrl`: the command service's URL; `socketPath`: a Unix domain socket to reach it through instead of the
+   * URL's host and port (the embedded writer's, IAM_WORKERS above 1); `token`: IAM_INTERNAL_TOKEN; `timeoutMs`:
+   * how long without a byte before the exchange fails (default 15,000).
+   */
+  constructor(private readonly options: { baseUrl: string; socketPath?: string; token?: string; timeoutMs?: number }) {
     this.url = new URL('/internal/v1/commands', options.baseUrl);
     // Idle connections close here (30 s) before the command service closes them (its keep-alive timeout is
     // longer), so a request is never sent on a connection the other side is closing.
@@ -233,7 +238,8 @@ export class HttpCommandPort implements CommandPort {
     if (this.options.token) headers['x-arbor-internal-token'] = this.options.token;
     const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(this.url, { method: 'POST', agent: this.agent, headers }, (res: IncomingMessage) => {
+      const target = { method: 'POST', agent: this.agent, headers, socketPath: this.options.socketPath };
+      const req = send(this.url, target, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

@@ -38,6 +38,7 @@ export * from './ports/sign-in-audit-store';
 export * from './audit-retention-policy';
 export * from './ports/token-store';
 export * from './ports/webhooks';
+export * from './projection/checkpoint-watermark';
 export * from './projection/projector';
 export * from './projection/read-model-engine';
 export * from './projection/read-model-projection';

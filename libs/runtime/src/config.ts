@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { tokenAudiencesFromEnv, type LogLevel } from '@arbor/application';
 import { parseCorsOrigins, parseTrustedProxies } from '@arbor/api';
 import {
@@ -73,6 +74,19 @@ export interface StandaloneConfig extends ApiSettings {
   benchRoutes?: boolean;
   /** Children pages and parent lists kept in memory per read-model checkpoint (IAM_SUBTREE_CACHE_ENTRIES). */
   subtreeCacheEntries?: number;
+  /**
+   * IAM_WORKERS: how many HTTP worker processes serve the API beside the writer (defaultWorkerCount() when unset;
+   * absent here or 1: one process serves everything, as before). See apps/standalone/src/worker-pool.ts.
+   */
+  workers?: number;
+}
+
+/** The most HTTP workers IAM_WORKERS' default gives: each costs memory, and the one writer caps the writes anyway. */
+export const MAX_DEFAULT_WORKERS = 8;
+
+/** IAM_WORKERS' default: one HTTP worker per core the process may use, 1 to MAX_DEFAULT_WORKERS. */
+export function defaultWorkerCount(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, MAX_DEFAULT_WORKERS));
 }
 
 /** Variables read the same way by the standalone process and the gateways. */
@@ -129,7 +143,7 @@ function apiSettingsFrom(env: ReturnType<typeof validate<ReturnType<typeof apiSp
 /**
  * Contract section 2: PORT, HOST, IAM_DATA_DIR, IAM_ISSUER, IAM_AUDIENCE, IAM_RESOURCES, IAM_LOG_LEVEL,
  * IAM_BOOTSTRAP_ADMIN_EMAIL, IAM_BOOTSTRAP_ADMIN_PASSWORD; section 3: IAM_TRUSTED_PROXIES, IAM_CORS_ORIGINS;
- * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS, IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES. Throws naming each bad value.
+ * IAM_SIGNING_KEY_ROTATION_DAYS, IAM_LOG_CHECKPOINT_SECONDS, IAM_AUDIT_RETENTION_DAYS, IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS; and IAM_SUBTREE_CACHE_ENTRIES, IAM_BENCH_ROUTES, IAM_VALIDATE_RESPONSES, IAM_WORKERS. Throws naming each bad value.
  */
 export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StandaloneConfig {
   const read = validate(env, {
@@ -137,6 +151,7 @@ export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
     HOST: host('HOST', undefined),
     IAM_BENCH_ROUTES: flag('IAM_BENCH_ROUTES'),
     IAM_SUBTREE_CACHE_ENTRIES: wholeNumber('IAM_SUBTREE_CACHE_ENTRIES', 0, 100_000, undefined, 'a whole number'),
+    IAM_WORKERS: wholeNumber('IAM_WORKERS', 1, 64, undefined, 'a whole number of processes'),
   });
   return {
     ...apiSettingsFrom(read),
@@ -144,6 +159,7 @@ export function standaloneConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S
     host: read.HOST,
     benchRoutes: read.IAM_BENCH_ROUTES,
     subtreeCacheEntries: read.IAM_SUBTREE_CACHE_ENTRIES,
+    workers: read.IAM_WORKERS ?? defaultWorkerCount(),
   };
 }
 

@@ -1,5 +1,10 @@
 export { SqliteEventStore, openSqliteEventStore, openSqliteEventStoreReadOnly } from './sqlite-event-store';
-export { SqliteReadModels, openSqliteReadModels, type SqliteReadModelsOptions } from './sqlite-read-models';
+export {
+  SqliteReadModels,
+  openSqliteReadModels,
+  openSqliteReadModelsReadOnly,
+  type SqliteReadModelsOptions,
+} from './sqlite-read-models';
 export { SqliteOrgQueries } from './sqlite-org-queries';
 export { SqliteUserQueries } from './sqlite-user-queries';
 export { SqliteMembershipQueries } from './sqlite-membership-queries';

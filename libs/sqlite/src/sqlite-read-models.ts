@@ -175,3 +175,23 @@ function openSound(file: string, options: SqliteReadModelsOptions): SqliteReadMo
     throw e;
   }
 }
+
+/**
+ * A read-only connection to read models that another process (the embedded writer) keeps: no migration, no
+ * setting aside of a corrupt file (that is the writer's to do), and `apply`/`reset` fail with SQLITE_READONLY.
+ * Reads run on WAL snapshots, so a query sees whole batches only; the subtree cache is keyed by the checkpoint it
+ * reads from the file, so another process's commit empties it. The file must exist, migrated (Error otherwise).
+ */
+export function openSqliteReadModelsReadOnly(
+  file: string,
+  options: Pick<SqliteReadModelsOptions, 'subtreeCacheEntries'> = {},
+): SqliteReadModels {
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL', readonly: true });
+  try {
+    db.prepare('SELECT position FROM checkpoint').all();
+    return new SqliteReadModels(db, { subtreeCacheEntries: options.subtreeCacheEntries });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -48,7 +48,8 @@ export interface CallResult {
  * origins the API allows; `logCheckpointSeconds` (IAM_LOG_CHECKPOINT_SECONDS): how often the server signs a
  * checkpoint of the event log. Embedded: the standalone app in this process. With
  * ARBOR_TEST_PROFILE=distributed (set by the `distributed` Jest project): gateway, command service and
- * projector as separate processes over PostgreSQL and Kafka. The same tests run against both.
+ * projector as separate processes over PostgreSQL and Kafka. With ARBOR_TEST_WORKERS=N (the `embedded-workers` Jest
+ * project): the embedded app with N HTTP worker processes, this process their writer. The same tests run against all.
  */
 export async function startTestApp(
   options: {
@@ -101,6 +102,8 @@ export async function startTestApp(
       corsOrigins: options.corsOrigins,
       logCheckpointSeconds: options.logCheckpointSeconds,
       webhooksAllowPrivateTargets: options.allowPrivateWebhookTargets,
+      // The embedded-workers Jest project (tests/workers/profile.setup.js): HTTP workers beside the writer.
+      workers: process.env.ARBOR_TEST_WORKERS ? Number(process.env.ARBOR_TEST_WORKERS) : undefined,
       webhookDispatch: {
         retryBaseMs: options.webhookDispatch?.retryBaseMs ?? 5_000,
         maxFailures: options.webhookDispatch?.maxFailures ?? 20,

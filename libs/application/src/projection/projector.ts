@@ -36,6 +36,7 @@ export class Projector {
   private stopped = false;
   /** Set during rebuild() only. */
   private onProgress: ((position: number) => void) | undefined;
+  private readonly checkpointListeners = new Set<(position: number) => void>();
 
   constructor(
     private readonly deps: {
@@ -67,6 +68,16 @@ export class Projector {
 
   get position(): number {
     return this.checkpoint;
+  }
+
+  /**
+   * Calls `listener` with the read models' checkpoint after every batch applied (and with 0 when a rebuild has
+   * emptied them), once that batch is committed: the embedded writer tells its HTTP workers this way. Returns
+   * the unsubscribe function. A listener must not throw.
+   */
+  onCheckpoint(listener: (position: number) => void): () => void {
+    this.checkpointListeners.add(listener);
+    return () => this.checkpointListeners.delete(listener);
   }
 
   /** Ready when the last catch-up succeeded (a failed one is retried on its own, see the class). */
@@ -101,6 +112,7 @@ export class Projector {
     await this.draining;
     await this.deps.readModels.reset();
     this.checkpoint = 0;
+    for (const listener of this.checkpointListeners) listener(0);
     this.onProgress = options.onProgress;
     try {
       await this.catchUp();
@@ -165,6 +177,7 @@ export class Projector {
     this.checkpoint = await this.deps.readModels.apply(projectable);
     this.failure = undefined;
     this.release();
+    for (const listener of this.checkpointListeners) listener(this.checkpoint);
     this.onProgress?.(this.checkpoint);
   }
 

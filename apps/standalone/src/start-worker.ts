@@ -1,0 +1,169 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import {
+  CheckpointWatermark,
+  PasswordHasher,
+  SigningKeyRing,
+  TokenAudiences,
+  defaultAudience,
+  type Logger,
+} from '@arbor/application';
+import { HttpCommandPort, createApiApp, createApiContext, type Readiness } from '@arbor/api';
+import {
+  openSqliteEventStore,
+  openSqliteReadModelsReadOnly,
+  openSqliteSecretVault,
+  openSqliteSignInAuditStore,
+  openSqliteThrottleStore,
+  openSqliteTokenStore,
+  openSqliteWebhookDeliveryStore,
+} from '@arbor/sqlite';
+import { closeInOrder } from '@arbor/runtime';
+import type { StandaloneConfig } from './standalone-config';
+
+/** How an HTTP worker reaches its writer: the writer's internal command API on a Unix socket, and its token. */
+export interface WriterLink {
+  /** The Unix domain socket the writer's internal API listens on (worker-pool.ts). */
+  socketPath: string;
+  /** Sent as `x-arbor-internal-token` on every command (random per writer start). */
+  internalToken: string;
+}
+
+/** A composed HTTP worker, before and after it listens. */
+export interface EmbeddedWorker {
+  /** Tells of a read-model checkpoint the writer committed (its message to the workers). */
+  observeCheckpoint(position: number): void;
+  /** Starts accepting connections on the shared port (the cluster primary holds the socket). */
+  listen(port: number, host: string | undefined): Promise<void>;
+  /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes the files. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * One HTTP worker of the embedded profile with IAM_WORKERS above 1: the gateway of the distributed profile over the
+ * embedded files. Queries read the read models through a read-only SQLite connection (WAL: the writer's commits
+ * are visible to the next read, never half); commands go to the writer over its internal API
+ * (internalCommandRouter, which authenticates the caller's token again and authorizes the command against the
+ * command model); a write is answered once this worker has heard that the read models hold it (read-your-writes,
+ * CheckpointWatermark fed by the writer's messages). The token store, login-throttle counters, sign-in audit,
+ * vault and idempotency records are the same SQLite files as the writer's: SQLite's locks serialise the few writes
+ * a worker makes there. The signing keys are the data directory's; the writer rotates them and SigningKeyRing
+ * reloads them when the key directory changes.
+ */
+export async function startEmbeddedWorker(
+  config: StandaloneConfig,
+  link: WriterLink,
+  log: Logger,
+): Promise<EmbeddedWorker> {
+  const dir = config.dataDir;
+  const readModels = openSqliteReadModelsReadOnly(join(dir, 'read-models.sqlite'), {
+    subtreeCacheEntries: config.subtreeCacheEntries,
+  });
+  // Writable for idempotency records only (completeIdempotency): events are appended by the writer alone.
+  const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+  const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
+  const tokenStore = openSqliteTokenStore(join(dir, 'tokens.sqlite'));
+  const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
+  const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'));
+  const webhookDeliveries = openSqliteWebhookDeliveryStore(join(dir, 'webhooks.sqlite'));
+  const watermark = new CheckpointWatermark({ readCheckpoint: () => readModels.checkpoint(), pollIntervalMs: 50 });
+  await watermark.refresh();
+  const ctx = createApiContext({
+    commands: new HttpCommandPort({
+      baseUrl: 'http://writer.invalid',
+      socketPath: link.socketPath,
+      token: link.internalToken,
+    }),
+    readModels,
+    projection: watermark,
+    vault,
+    tokenStore,
+    throttleStore,
+    hasher: new PasswordHasher({ costLog2: config.passwordCostLog2 }),
+    eventStore: store,
+    keys: SigningKeyRing.loadOrCreate(dir),
+    issuer: config.issuer,
+    auditRetentionDays: config.auditRetentionDays,
+    signInAuditStore,
+    audiences: new TokenAudiences(config.audience ?? defaultAudience(config.issuer), config.resources ?? []),
+    log,
+    allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
+    webhookDeliveries,
+    // The writer's readiness (the log takes a write, the projector keeps up), asked over its internal API.
+    readiness: () => writerReadiness(link),
+  });
+  const app = createApiApp(ctx, {
+    validateResponses: config.validateResponses,
+    benchRoutes: config.benchRoutes ?? false,
+    trustedProxies: config.trustedProxies,
+    corsOrigins: config.corsOrigins,
+  });
+  let server: Server | undefined;
+  const closeFiles = () =>
+    Promise.allSettled([
+      store.close(),
+      readModels.close(),
+      vault.close(),
+      tokenStore.close(),
+      throttleStore.close(),
+      signInAuditStore.close(),
+      webhookDeliveries.close(),
+    ]);
+  return {
+    observeCheckpoint: (position) => watermark.observe(position),
+    listen: (port, host) =>
+      new Promise<void>((resolve, reject) => {
+        server = host === undefined ? app.listen(port) : app.listen(port, host);
+        server.once('listening', resolve).once('error', reject);
+      }),
+    close: (graceMs = 10_000) =>
+      closeInOrder(
+        () => drain(server, graceMs),
+        () => watermark.close(),
+        closeFiles,
+      ),
+  };
+}
+
+/** Stops accepting; idle keep-alive connections close now, busy ones once their response is sent or after `graceMs`. */
+function drain(server: Server | undefined, graceMs: number): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** `GET /internal/v1/readiness` on the writer's socket; unreachable means not ready. */
+function writerReadiness(link: WriterLink): Promise<Readiness> {
+  return new Promise((resolve) => {
+    const notReady = (why: string) => resolve({ ready: false, checks: { writer: why } });
+    const req = request(
+      {
+        socketPath: link.socketPath,
+        path: '/internal/v1/readiness',
+        headers: { 'x-arbor-internal-token': link.internalToken },
+        timeout: 2000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Readiness);
+          } catch {
+            notReady('unreadable');
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => notReady('unreachable'));
+    req.end();
+  });
+}

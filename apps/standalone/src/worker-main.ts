@@ -1,0 +1,66 @@
+import { jsonLogger, limitHeapGrowth, type Logger } from '@arbor/application';
+import { startEmbeddedWorker, type EmbeddedWorker } from './start-worker';
+import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './worker-messages';
+
+/**
+ * An HTTP worker process of the embedded profile (IAM_WORKERS above 1), forked by the writer (worker-pool.ts).
+ * It does nothing until the writer sends its configuration, and ends when the writer says so or goes away: a
+ * worker never outlives its writer (the IPC channel closes when the writer dies, however it dies).
+ */
+function main(): void {
+  limitHeapGrowth();
+  let worker: EmbeddedWorker | undefined;
+  let log: Logger = jsonLogger({ app: 'standalone-worker', pid: process.pid }, 'info');
+  let ending = false;
+  const send = (message: WorkerToWriter) => process.send?.(message);
+  const end = (code: number) => {
+    if (ending) return;
+    ending = true;
+    const closing = worker ? worker.close() : Promise.resolve();
+    closing
+      .catch((e: unknown) => log.error('worker close failed', { error: String(e) }))
+      .finally(() => process.exit(code));
+  };
+
+  process.on('message', (message: unknown) => {
+    if (!isArborMessage(message)) return;
+    const m = message as WriterToWorker;
+    switch (m.type) {
+      case 'arbor:configure':
+        log = jsonLogger({ app: 'standalone-worker', pid: process.pid }, m.config.logLevel);
+        startEmbeddedWorker(m.config, m.link, log).then(
+          (w) => {
+            worker = w;
+            send({ type: 'arbor:composed' });
+          },
+          (e: unknown) => {
+            log.error('worker failed to start', { error: String(e) });
+            send({ type: 'arbor:failed', error: e instanceof Error ? e.message : String(e) });
+            end(1);
+          },
+        );
+        return;
+      case 'arbor:listen':
+        worker?.listen(m.port, m.host).then(
+          () => send({ type: 'arbor:listening' }),
+          (e: unknown) => {
+            send({ type: 'arbor:failed', error: e instanceof Error ? e.message : String(e) });
+            end(1);
+          },
+        );
+        return;
+      case 'arbor:checkpoint':
+        worker?.observeCheckpoint(m.position);
+        return;
+      case 'arbor:shutdown':
+        end(0);
+        return;
+    }
+  });
+  process.on('disconnect', () => end(1));
+  // The writer decides when workers stop: a Ctrl-C reaches the whole process group, and the writer then asks.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => end(0));
+}
+
+main();

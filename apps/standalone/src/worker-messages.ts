@@ -1,0 +1,32 @@
+import type { StandaloneConfig } from './standalone-config';
+import type { WriterLink } from './start-worker';
+
+/**
+ * The messages between the embedded writer (the cluster primary) and its HTTP workers, over the IPC channel
+ * cluster.fork opens. Every message is a plain JSON object with a `type` starting `arbor:`.
+ */
+export type WriterToWorker =
+  /** First message: how to compose (the writer's configuration, without the bootstrap admin's password). */
+  | { type: 'arbor:configure'; config: StandaloneConfig; link: WriterLink }
+  /** Start accepting connections on the shared port (sent once every worker is composed, at start-up). */
+  | { type: 'arbor:listen'; port: number; host?: string }
+  /** The read models' checkpoint after a committed batch (Projector.onCheckpoint), coalesced per tick. */
+  | { type: 'arbor:checkpoint'; position: number }
+  /** Finish what is in flight, close, exit 0. */
+  | { type: 'arbor:shutdown' };
+
+export type WorkerToWriter =
+  | { type: 'arbor:composed' }
+  | { type: 'arbor:listening' }
+  /** Composition failed: the worker exits 1 after sending this. */
+  | { type: 'arbor:failed'; error: string };
+
+/** Whether `value` is a message of this protocol (cluster also carries its own `NODE_` messages). */
+export function isArborMessage(value: unknown): value is { type: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === 'string' &&
+    (value as { type: string }).type.startsWith('arbor:')
+  );
+}

@@ -35,6 +35,7 @@ const { values: argv } = parseArgs({
     only: { type: 'string' },
     'embedded-only': { type: 'boolean' },
     'subtree-cache': { type: 'string' },
+    workers: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -43,7 +44,7 @@ if (argv.help) {
   process.stdout
     .write(`usage: npm run bench -- [--quick] [--orgs N] [--users N] [--clients N] [--duration S] [--warmup S]
                       [--connections N] [--flood-connections N] [--data-dir DIR] [--keep]
-                      [--only name,name] [--embedded-only] [--subtree-cache N]
+                      [--only name,name] [--embedded-only] [--subtree-cache N] [--workers 1,2]
 every option can also be given as an environment variable: BENCH_ORGS, BENCH_DURATION, BENCH_QUICK=1, ...\n`);
   process.exit(0);
 }
@@ -78,6 +79,16 @@ const opts = {
   /** The server's IAM_SUBTREE_CACHE_ENTRIES (its default when absent; 0 measures every children/parents read uncached). */
   subtreeCache: argv['subtree-cache'] ?? env('subtree-cache'),
 };
+/**
+ * The server's IAM_WORKERS, one run of every workload per value, in order (--workers 1,2): the report then has a
+ * column per count and the scaling ratio. Default 1 (one process, as before the HTTP workers).
+ */
+opts.workers = (argv.workers ?? env('workers') ?? '1').split(',').map((x) => {
+  const n = Number(x.trim());
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new Error(`--workers takes whole numbers from 1 to 64, not "${x}"`);
+  return n;
+});
 if (opts.subtreeCache !== undefined && !/^\d+$/.test(opts.subtreeCache))
   throw new Error(`--subtree-cache must be a whole number, not "${opts.subtreeCache}"`);
 if (opts.users < 1000 + 10) throw new Error('--users must be at least 1010 (hot organizations take 1,000 members)');
@@ -130,18 +141,86 @@ async function main() {
     rebuild: null,
   };
 
-  log('starting the server (cold: it projects the seeded log before it is ready)');
-  const server = await startServer(dir, 'cold');
-  report.startup.cold = {
+  let failures = 0;
+  report.startup.byWorkers = {};
+  for (const [i, count] of opts.workers.entries()) {
+    // The first start projects the seeded log (cold); later ones find the read models there.
+    const label = i === 0 ? 'cold' : `workers-${count}`;
+    log(
+      `starting the server with IAM_WORKERS=${count}${i === 0 ? ' (cold: it projects the seeded log before it is ready)' : ''}`,
+    );
+    const server = await startServer(dir, label, count);
+    const startup = startupFigures(server);
+    if (i === 0) report.startup.cold = startup;
+    report.startup.byWorkers[count] = { ...startup, cold: i === 0 };
+    log(`server ready in ${server.startSeconds.toFixed(2)}s (${label}), RSS ${server.readyRssMb} MB`);
+    failures += await runWorkloads(server, s, report, count);
+  }
+  report.startup.serverPeakRssMb = Math.max(
+    report.startup.cold.peakRssMb ?? 0,
+    ...report.workloads.filter((w) => !w.reference).map((w) => w.server.peakRssMb ?? 0),
+  );
+
+  if (!opts.only || opts.only.includes('reference')) report.workloads.push(...(await referenceWorkloads(dir)));
+
+  log('rebuilding the read models from the log (apps/projector --rebuild)');
+  report.rebuild = await rebuild(dir);
+  log(`rebuild: ${report.rebuild.eventsPerSecond} events/s`);
+
+  for (const count of opts.workers) {
+    log(`starting the server again with IAM_WORKERS=${count} (warm: read models present)`);
+    const warm = await startServer(dir, `warm-${count}`, count);
+    const figures = startupFigures(warm);
+    report.startup.warm ??= figures;
+    report.startup.byWorkers[count].warm = figures;
+    await warm.stop();
+    log(`warm start ready in ${warm.startSeconds.toFixed(2)}s, RSS ${warm.readyRssMb} MB (all processes)`);
+  }
+
+  report.distributed = await distributedPart(dir);
+
+  report.wallSeconds = Math.round((Date.now() - wallStart) / 100) / 10;
+  // Each row against the empty route of its own worker count (the distributed row: of the first count's).
+  const floorOf = (workers) =>
+    report.workloads.find((w) => w.name === 'empty_route' && w.workers === (workers ?? opts.workers[0]))?.okPerSecond;
+  for (const w of report.workloads.concat(report.distributed.workload ?? [])) {
+    const floor = w.reference ? floorOf(opts.workers[0]) : floorOf(w.workers);
+    w.shareOfEmptyRoute = floor ? Math.round((1000 * w.okPerSecond) / floor) / 1000 : null;
+  }
+
+  const resultsDir = join(ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(
+    resultsDir,
+    `${report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}${opts.quick ? '-quick' : ''}.json`,
+  );
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(renderReport(report, file));
+
+  if (!opts.keep && !opts.dataDir) rmSync(dir, { recursive: true, force: true });
+  else log(`data dir kept: ${dir}`);
+  if (failures > 0) {
+    log(`${failures} workload(s) failed their probe request; see the warnings above`);
+    process.exitCode = 1;
+  }
+}
+
+/** What a start cost, from startServer's answer (RSS summed over the writer and its HTTP workers). */
+function startupFigures(server) {
+  return {
     secondsToReady: Math.round(server.startSeconds * 1000) / 1000,
     peakRssMb: server.startPeakRssMb,
     rssAtReadyMb: server.readyRssMb,
     rssAnonAtReadyMb: server.readyRssAnonMb,
+    pssAtReadyMb: server.readyPssMb,
     heapUsedAtReadyMb: server.heapUsedAtReadyMb,
     cpuSeconds: server.cpuAtReady,
+    processes: server.processes,
   };
-  log(`server ready in ${server.startSeconds.toFixed(2)}s (cold), RSS ${server.readyRssMb} MB`);
+}
 
+/** Every selected workload against `server` (started with IAM_WORKERS=`workers`); returns how many failed their probe. */
+async function runWorkloads(server, s, report, workers) {
   let adminToken = await passwordToken(server.url, s.admin);
   let adminTokenAt = Date.now();
   const clientTokens = [];
@@ -156,7 +235,6 @@ async function main() {
       adminTokenAt = Date.now();
     }
   };
-
   let failures = 0;
   try {
     for (const w of workloads(s, tokens, opts).filter(
@@ -184,11 +262,12 @@ async function main() {
       // hundreds of ms), and the measured window would only see 429s: scrypt needs no warming, so it gets none.
       const loads = [{ req: w.req, connections: w.connections ?? opts.connections, warmup: w.warmup, rate: w.rate }];
       if (w.alongside) loads.push({ req: w.alongside.req, connections: w.alongside.connections });
-      log(`${w.name}: ${w.what}`);
+      log(`${w.name} (IAM_WORKERS=${workers}): ${w.what}`);
       const [main_, along] = await measure(server, loads, opts);
       report.workloads.push({
         name: w.name,
         what: w.what,
+        workers,
         probe: {
           status: sample.status,
           body: sample.body.replace(/"(access_token|refresh_token)":"[^"]*"?/g, '"$1":"…"').slice(0, 160),
@@ -196,7 +275,7 @@ async function main() {
         ...(walk ? { walk } : {}),
         ...main_,
       });
-      if (along) report.workloads.push({ name: w.alongside.name, what: w.alongside.what, ...along });
+      if (along) report.workloads.push({ name: w.alongside.name, what: w.alongside.what, workers, ...along });
       log(
         `  ${main_.okPerSecond}/s ok, p99 ${main_.latencyMs.p99} ms${along ? `; alongside: ${along.okPerSecond}/s, p99 ${along.latencyMs.p99} ms` : ''}`,
       );
@@ -204,56 +283,14 @@ async function main() {
   } finally {
     await server.stop();
   }
-  report.startup.serverPeakRssMb = Math.max(
-    report.startup.cold.peakRssMb ?? 0,
-    ...report.workloads.filter((w) => !w.reference).map((w) => w.server.peakRssMb ?? 0),
-  );
-
-  if (!opts.only || opts.only.includes('reference')) report.workloads.push(...(await referenceWorkloads(dir)));
-
-  log('rebuilding the read models from the log (apps/projector --rebuild)');
-  report.rebuild = await rebuild(dir);
-  log(`rebuild: ${report.rebuild.eventsPerSecond} events/s`);
-
-  log('starting the server again (warm: read models present)');
-  const warm = await startServer(dir, 'warm');
-  report.startup.warm = {
-    secondsToReady: Math.round(warm.startSeconds * 1000) / 1000,
-    peakRssMb: warm.startPeakRssMb,
-    rssAtReadyMb: warm.readyRssMb,
-    rssAnonAtReadyMb: warm.readyRssAnonMb,
-    heapUsedAtReadyMb: warm.heapUsedAtReadyMb,
-    cpuSeconds: warm.cpuAtReady,
-  };
-  await warm.stop();
-  log(`warm start ready in ${warm.startSeconds.toFixed(2)}s, RSS ${warm.readyRssMb} MB`);
-
-  report.distributed = await distributedPart(dir);
-
-  report.wallSeconds = Math.round((Date.now() - wallStart) / 100) / 10;
-  const floor = report.workloads.find((w) => w.name === 'empty_route')?.okPerSecond;
-  for (const w of report.workloads.concat(report.distributed.workload ?? []))
-    w.shareOfEmptyRoute = floor ? Math.round((1000 * w.okPerSecond) / floor) / 1000 : null;
-
-  const resultsDir = join(ROOT, 'bench/results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(
-    resultsDir,
-    `${report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}${opts.quick ? '-quick' : ''}.json`,
-  );
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(renderReport(report, file));
-
-  if (!opts.keep && !opts.dataDir) rmSync(dir, { recursive: true, force: true });
-  else log(`data dir kept: ${dir}`);
-  if (failures > 0) {
-    log(`${failures} workload(s) failed their probe request; see the warnings above`);
-    process.exitCode = 1;
-  }
+  return failures;
 }
 
-/** The standalone server on the seeded directory; `label` names its log file (server-<label>.log). */
-async function startServer(dir, label) {
+/**
+ * The standalone server on the seeded directory with IAM_WORKERS=`workers`; `label` names its log file
+ * (server-<label>.log). Its pid is the writer's; the bench's CPU and RSS figures add its HTTP workers (process-stats).
+ */
+async function startServer(dir, label, workers = 1) {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -262,6 +299,7 @@ async function startServer(dir, label) {
     IAM_DATA_DIR: dir,
     IAM_LOG_LEVEL: 'warn',
     IAM_BENCH_ROUTES: 'true',
+    IAM_WORKERS: String(workers),
   };
   if (opts.subtreeCache !== undefined) env.IAM_SUBTREE_CACHE_ENTRIES = opts.subtreeCache;
   // For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as for the distributed processes).

@@ -119,6 +119,7 @@ export async function measure(server, loads, opts) {
     // With the reset, VmHWM is this window's peak; without it (older kernels), only the samples count.
     peakRssMb: mb(peakReset ? Math.max(hwm, sampledPeak) : sampledPeak),
     peakRssAnonSampledMb: mb(sampler.peakAnon),
+    peakPssSampledMb: mb(sampler.peakPss),
     // The load generator shares the machine: near 100% here means autocannon, not the server, was the limit.
     loadGeneratorCpuPercent: Math.round(((self1.user + self1.system) / 1e6 / seconds) * 1000) / 10,
     loadAverage1m: Math.round(os.loadavg()[0] * 100) / 100,

@@ -8,6 +8,7 @@ export const fmt = (n, d = 0) =>
 export function table(rows, floor) {
   const head = [
     'workload',
+    'workers',
     'ok/s',
     '% of empty',
     'p50 ms',
@@ -16,6 +17,7 @@ export function table(rows, floor) {
     'errors',
     'server CPU %',
     'peak RSS MB',
+    'peak PSS MB',
     'bench CPU %',
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
@@ -25,14 +27,41 @@ export function table(rows, floor) {
         .map(([k, v]) => `${k}:${v}`)
         .join(' ') || '0';
     lines.push(
-      `| ${r.name} | ${fmt(r.okPerSecond)} | ${floor ? fmt((100 * r.okPerSecond) / floor, 1) : '-'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${non2xx} | ${r.errors + r.timeouts} | ${fmt(r.server.cpuPercent)} | ${fmt(r.server.peakRssMb, 1)} | ${fmt(r.server.loadGeneratorCpuPercent)} |`,
+      `| ${r.name} | ${r.workers ?? '-'} | ${fmt(r.okPerSecond)} | ${r.shareOfEmptyRoute != null ? fmt(100 * r.shareOfEmptyRoute, 1) : floor ? fmt((100 * r.okPerSecond) / floor, 1) : '-'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${non2xx} | ${r.errors + r.timeouts} | ${fmt(r.server.cpuPercent)} | ${fmt(r.server.peakRssMb, 1)} | ${fmt(r.server.peakPssSampledMb, 1)} | ${fmt(r.server.loadGeneratorCpuPercent)} |`,
     );
   }
   return lines.join('\n');
 }
 
+/**
+ * One row per workload measured at several IAM_WORKERS counts: ok/s and p99 at each, and each count's ok/s over the
+ * first count's (the scaling ratio). Empty when the run used one count.
+ */
+export function scalingTable(rows, counts) {
+  if (counts.length < 2) return [];
+  const names = [...new Set(rows.filter((r) => r.workers !== undefined).map((r) => r.name))];
+  const head = [
+    'workload',
+    ...counts.map((c) => `ok/s (${c})`),
+    ...counts.slice(1).map((c) => `x (${c} vs ${counts[0]})`),
+    ...counts.map((c) => `p99 ms (${c})`),
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const name of names) {
+    const at = (c) => rows.find((r) => r.name === name && r.workers === c);
+    const base = at(counts[0])?.okPerSecond;
+    lines.push(
+      `| ${name} | ${counts.map((c) => fmt(at(c)?.okPerSecond)).join(' | ')} | ${counts
+        .slice(1)
+        .map((c) => (base && at(c) ? fmt(at(c).okPerSecond / base, 2) : '-'))
+        .join(' | ')} | ${counts.map((c) => fmt(at(c)?.latencyMs.p99, 1)).join(' | ')} |`,
+    );
+  }
+  return ['', `Scaling with IAM_WORKERS (HTTP worker processes beside the writer):`, '', ...lines];
+}
+
 const startRow = (label, s) =>
-  `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB (anon ${fmt(s.rssAnonAtReadyMb, 1)}, V8 heap used ${fmt(s.heapUsedAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;
+  `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB${s.processes > 1 ? ` summed over ${s.processes} processes, PSS ${fmt(s.pssAtReadyMb, 1)} MB` : ''} (anon ${fmt(s.rssAnonAtReadyMb, 1)}, V8 heap used ${fmt(s.heapUsedAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;
 
 /** The Markdown printed at the end of a run (the JSON file holds more). */
 export function renderReport(report, file) {
@@ -49,11 +78,19 @@ export function renderReport(report, file) {
       (o.subtreeCache === undefined ? '' : `; server subtree cache ${o.subtreeCache} entries`),
     '',
     table(report.workloads.concat(d?.workload ? [d.workload] : []), floor),
+    ...scalingTable(report.workloads, o.workers ?? [1]),
     '',
     `| start / rebuild / distributed | value |`,
     `|---|---:|`,
     startRow('cold start to ready (projects the seeded log)', report.startup.cold),
     startRow('warm start to ready (read models present)', report.startup.warm),
+    ...Object.entries(report.startup.byWorkers ?? {})
+      .filter(() => (o.workers ?? [1]).length > 1)
+      .flatMap(([count, figures]) =>
+        figures.warm
+          ? [startRow(`warm start, IAM_WORKERS=${count} (${figures.warm.processes} processes)`, figures.warm)]
+          : [],
+      ),
     `| server peak RSS over the whole run | ${fmt(report.startup.serverPeakRssMb, 1)} MB |`,
     `| read-model rebuild | ${fmt(report.rebuild.eventsPerSecond)} events/s (${fmt(report.rebuild.events)} events in ${fmt(report.rebuild.seconds, 1)} s, peak RSS ${fmt(report.rebuild.peakRssMb, 1)} MB) |`,
   ];

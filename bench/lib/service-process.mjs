@@ -64,6 +64,10 @@ export async function startService({
     startPeakRssMb: mb(Math.max(startPeakKb, mem.hwm)),
     readyRssMb: mb(mem.rss),
     readyRssAnonMb: mb(mem.anon),
+    /** The processes' proportional set sizes summed: shared pages counted once (process-stats.memoryKb). */
+    readyPssMb: mb(mem.pss),
+    /** How many processes the figures add up (the writer and its HTTP workers). */
+    processes: mem.processes,
     cpuAtReady: cpuSeconds(child.pid),
     get exited() {
       return exited;

@@ -1,17 +1,10 @@
-import { IamError } from '@arbor/domain';
+import { CheckpointWatermark } from '@arbor/application';
 import { Pool, type PoolClient } from 'pg';
 import { CHECKPOINT_NAME, projectionChannel, quoteSchemaName } from './read-models-schema';
 
 export interface PostgresProjectionWatermarkOptions {
   /** How often waiters re-read the checkpoint, in case a notification was missed. Default 250 ms. */
   pollIntervalMs?: number;
-}
-
-interface Waiter {
-  position: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 /**
@@ -23,7 +16,9 @@ interface Waiter {
  * seen by that read or notified afterwards: no lost wake-up. A waiter is registered before it yields, so a
  * notification processed later still finds it. Should a notification be lost all the same (a projector dying
  * between COMMIT and NOTIFY, or a broken listening connection, which is reopened), waiters also re-read the
- * checkpoint every 250 ms. On timeout `waitFor` rejects with IAM_ERR_UNAVAILABLE.
+ * checkpoint every 250 ms (CheckpointWatermark). Notifications arrive in commit order, so each one is the current
+ * checkpoint (a reset announces 0); a read may race with a later notification, so it only ever raises what is
+ * known. On timeout `waitFor` rejects with IAM_ERR_UNAVAILABLE.
  *
  * Given a pool, the listening connection is one of its clients, held until `close`; given a connection
  * string, the watermark opens a small pool of its own.
@@ -33,15 +28,10 @@ export class PostgresProjectionWatermark {
   private readonly ownsPool: boolean;
   private readonly channel: string;
   private readonly readCheckpointSql: string;
-  private readonly pollIntervalMs: number;
-  private readonly waiters = new Set<Waiter>();
-  /** The checkpoint as last observed (-1: none yet). */
-  private known = -1;
+  private readonly watermark: CheckpointWatermark;
   /** The listening connection, and how to discard it (once). */
   private listener: { client: PoolClient; drop: () => void } | undefined;
   private starting: Promise<void> | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
   private closed = false;
 
   constructor(
@@ -52,7 +42,6 @@ export class PostgresProjectionWatermark {
     const s = quoteSchemaName(schema);
     this.channel = projectionChannel(schema);
     this.readCheckpointSql = `SELECT position FROM ${s}.checkpoint WHERE name = '${CHECKPOINT_NAME}'`;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
     if (typeof poolOrConnectionString === 'string') {
       this.pool = new Pool({ connectionString: poolOrConnectionString, max: 2, connectionTimeoutMillis: 10_000 });
       this.pool.on('error', () => undefined);
@@ -61,36 +50,32 @@ export class PostgresProjectionWatermark {
       this.pool = poolOrConnectionString;
       this.ownsPool = false;
     }
+    this.watermark = new CheckpointWatermark({
+      // Each poll also reopens the listening connection if it was lost.
+      readCheckpoint: async () => {
+        void this.listen();
+        const result = await this.pool.query<{ position: string }>(this.readCheckpointSql);
+        return positionOf(result.rows[0]?.position) ?? Math.max(this.watermark.observed, 0);
+      },
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      readsMayLag: true,
+      // NOTIFY wakes waiters: the first re-read waits one interval (a query per write would cost the gateway).
+      pollAtOnce: false,
+    });
   }
 
   /** Resolves once the checkpoint is at least `position`; rejects with IAM_ERR_UNAVAILABLE after `timeoutMs`. */
   waitFor(position: number, timeoutMs = 10_000): Promise<void> {
-    if (this.closed) return Promise.reject(unavailable('The projection watermark is closed.'));
-    if (this.known >= position) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        position,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.settle(waiter);
-          reject(unavailable(`The read models did not reach position ${position} within ${timeoutMs} ms.`));
-        }, timeoutMs),
-      };
-      this.waiters.add(waiter);
-      this.startPolling();
-      void this.listen();
-    });
+    const waiting = this.watermark.waitFor(position, timeoutMs);
+    void this.listen();
+    return waiting;
   }
 
   /** Stops listening; pending waiters are rejected with IAM_ERR_UNAVAILABLE. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const waiter of [...this.waiters]) {
-      this.settle(waiter);
-      waiter.reject(unavailable('The projection watermark is closed.'));
-    }
+    this.watermark.close();
     await this.starting;
     // Discarded, not returned to the pool: no other user inherits the LISTEN or the handlers.
     this.listener?.drop();
@@ -118,7 +103,8 @@ export class PostgresProjectionWatermark {
       client.release(true);
     };
     client.on('notification', (message) => {
-      if (message.channel === this.channel) this.observe(message.payload, true);
+      const position = positionOf(message.payload);
+      if (message.channel === this.channel && position !== undefined) this.watermark.observe(position);
     });
     client.on('error', drop);
     client.on('end', drop);
@@ -128,57 +114,20 @@ export class PostgresProjectionWatermark {
       this.listener = { client, drop };
       // After LISTEN: whatever committed before is read here, whatever commits after is notified.
       const result = await client.query<{ position: string }>(this.readCheckpointSql);
-      this.observe(result.rows[0]?.position ?? '0', false);
+      const read = positionOf(result.rows[0]?.position ?? '0');
+      if (read !== undefined && read > this.watermark.observed) this.watermark.observe(read);
     } catch (e) {
       drop();
       throw e;
     }
   }
+}
 
-  /** While anyone waits: re-read the checkpoint, and reopen the listening connection if it was lost. */
-  private startPolling(): void {
-    if (this.pollTimer !== undefined) return;
-    this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
-  }
-
-  private async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
-    this.polling = true;
-    try {
-      void this.listen();
-      const result = await this.pool.query<{ position: string }>(this.readCheckpointSql);
-      this.observe(result.rows[0]?.position ?? '0', false);
-    } catch {
-      // Unreachable for now: the next tick retries, the waiter's timeout reports.
-    } finally {
-      this.polling = false;
-    }
-  }
-
-  /**
-   * Notifications arrive in commit order, so each one is the current checkpoint (a reset announces 0). A read
-   * may race with a later notification, so it only ever raises what is known.
-   */
-  private observe(payload: string | undefined, notified: boolean): void {
-    const position = Number(payload);
-    if (payload === undefined || payload === '' || !Number.isFinite(position)) return;
-    if (notified || position > this.known) this.known = position;
-    for (const waiter of [...this.waiters]) {
-      if (waiter.position <= this.known) {
-        this.settle(waiter);
-        waiter.resolve();
-      }
-    }
-  }
-
-  private settle(waiter: Waiter): void {
-    clearTimeout(waiter.timer);
-    this.waiters.delete(waiter);
-    if (this.waiters.size === 0 && this.pollTimer !== undefined) {
-      clearInterval(this.pollTimer);
-      this.pollTimer = undefined;
-    }
-  }
+/** A checkpoint as PostgreSQL gives it (bigint as text; no row: 0); undefined when it is not a number. */
+function positionOf(payload: string | undefined): number | undefined {
+  if (payload === undefined) return 0;
+  const position = Number(payload);
+  return payload === '' || !Number.isFinite(position) ? undefined : position;
 }
 
 /** One-off `PostgresProjectionWatermark.waitFor` on a watermark opened and closed around it. */
@@ -195,5 +144,3 @@ export async function waitForCheckpoint(
     await watermark.close();
   }
 }
-
-const unavailable = (message: string): IamError => new IamError('IAM_ERR_UNAVAILABLE', message);

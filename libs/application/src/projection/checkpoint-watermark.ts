@@ -6,6 +6,17 @@ export interface CheckpointWatermarkOptions {
   readCheckpoint: () => Promise<number>;
   /** How often the checkpoint is read while anyone waits, in ms (nothing is read while nobody waits). */
   pollIntervalMs: number;
+  /**
+   * True when a read may finish after a later announcement (a query on another connection than the one that hears
+   * the announcements, as on PostgreSQL): a value read then only raises what is known, and only announcements
+   * (`observe`) may lower it (a rebuild announces 0). False (the default): reads are the current value.
+   */
+  readsMayLag?: boolean;
+  /**
+   * Whether a wait that starts the polling reads the checkpoint at once (default true) or only after the first
+   * interval (where announcements are the usual wake-up and a read per write would cost more than it saves).
+   */
+  pollAtOnce?: boolean;
 }
 
 interface Waiter {
@@ -69,7 +80,7 @@ export class CheckpointWatermark {
       this.waiters.add(waiter);
       if (this.pollTimer === undefined) {
         this.pollTimer = setInterval(() => void this.poll(), this.options.pollIntervalMs);
-        void this.poll();
+        if (this.options.pollAtOnce ?? true) void this.poll();
       }
     });
   }
@@ -77,7 +88,7 @@ export class CheckpointWatermark {
   /** Reads the checkpoint now (also when nobody waits) and returns it. */
   async refresh(): Promise<number> {
     const position = await this.options.readCheckpoint();
-    this.observe(position);
+    this.observe(this.options.readsMayLag ? Math.max(position, this.known) : position);
     return position;
   }
 

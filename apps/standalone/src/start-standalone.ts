@@ -45,7 +45,7 @@ import {
 } from '@arbor/sqlite';
 import { WebhookHttpTransport } from '@arbor/runtime';
 import type { StandaloneConfig } from './standalone-config';
-import { startWorkerPool, type WorkerPool } from './worker-pool';
+import { forkWorkerPool, type WorkerPool } from './worker-pool';
 
 export interface RunningStandalone {
   url: string;
@@ -88,9 +88,12 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
   // The directory is this process's while it runs: operator commands (`arbor reset-admin-password`) refuse
   // to write under a running server, and a second server refuses to start on it.
   const lock = lockDataDir(config.dataDir);
+  // What a failed start must stop besides the lock (the HTTP workers, once forked).
+  const undo: Array<() => Promise<void>> = [];
   try {
-    return await startOnLockedDir(bound, config, log, lock);
+    return await startOnLockedDir(bound, config, log, lock, undo);
   } catch (e) {
+    for (const step of undo) await step().catch(() => undefined);
     lock.release();
     throw e;
   }
@@ -101,6 +104,7 @@ async function startOnLockedDir(
   config: StandaloneConfig,
   log: Logger,
   lock: DataDirLock,
+  undo: Array<() => Promise<void>>,
 ): Promise<RunningStandalone> {
   const files = {
     events: join(config.dataDir, 'events.sqlite'),
@@ -125,6 +129,11 @@ async function startOnLockedDir(
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(config.dataDir, 'webhooks.sqlite'));
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: config.webhooksAllowPrivateTargets });
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
+  // The HTTP workers (IAM_WORKERS above 1) start now, on the files opened and migrated above, while this process
+  // catches up with the log; they serve once it has (workers.open below).
+  const workerCount = config.workers ?? 1;
+  const workers = workerCount > 1 ? forkWorkerPool({ count: workerCount, config, log }) : undefined;
+  if (workers) undo.push(() => workers.stop(0));
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
   const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
@@ -186,12 +195,9 @@ async function startOnLockedDir(
     },
   });
   const port = bound.port;
-  const workerCount = config.workers ?? 1;
-  // IAM_WORKERS above 1: this process stays the writer and HTTP workers serve the port (worker-pool.ts).
-  const workers =
-    workerCount > 1
-      ? await startWorkerPool({ count: workerCount, config, port, ctx, projector, log, release: () => bound.close() })
-      : undefined;
+  // IAM_WORKERS above 1: this process stays the writer and HTTP workers serve the port (worker-pool.ts); they were
+  // forked above and have composed meanwhile.
+  if (workers) await workers.open({ ctx, projector, port, release: () => bound.close() });
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
   // matter, and what they hold must not stay at rest: drop them at start and hourly; and request metadata past
   // its retention (IAM_AUDIT_RETENTION_DAYS).

@@ -30,6 +30,18 @@ export interface WorkerPool {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** What the writer hands its workers once it has caught up with the log: `open` lets them serve. */
+export interface WorkerGate {
+  /** The writer's API context (its commands and authenticator serve the workers' internal API). */
+  ctx: ApiContext;
+  /** Tells the workers of every checkpoint it commits. */
+  projector: Projector;
+  /** The public port the workers share (the one bound during start-up). */
+  port: number;
+  /** Gives up the port held during start-up; called right before the workers listen on it. */
+  release: () => Promise<void>;
+}
+
 /**
  * IAM_WORKERS above 1: the embedded writer (this process: command service, event log appends, projector,
  * webhooks, housekeeping) serves its internal command API on a Unix socket of its own and forks `count` HTTP
@@ -40,30 +52,31 @@ export interface WorkerPool {
  * once the read models hold it, whichever worker sent it. A worker that dies is replaced (after a backoff when it
  * keeps dying quickly); no acknowledged write is lost with it, as only the writer commits.
  *
- * `release` is called once every worker is composed, right before they listen: the caller gives up the port it
- * held during start-up there (cluster binds it again for the workers within a few milliseconds).
+ * Two steps, so that the workers start while the writer catches up with the log (start-up takes the longer of
+ * the two, not their sum): `forkWorkerPool` forks and composes them, once the writer's files exist (opened and
+ * migrated) and its signing key is there; `open` serves the internal API and lets them listen, once the writer is
+ * ready. A worker that dies before `open` fails the start.
  */
-export async function startWorkerPool(options: {
+export function forkWorkerPool(options: {
   count: number;
   config: StandaloneConfig;
-  port: number;
-  ctx: ApiContext;
-  projector: Projector;
   log: Logger;
-  release: () => Promise<void>;
-}): Promise<WorkerPool> {
+}): WorkerPool & { open(gate: WorkerGate): Promise<void> } {
   const { count, config, log } = options;
-  const endpoint = await serveInternalApi(options.ctx, config.dataDir, log);
+  const link = writerLink(config.dataDir);
   // The worker needs no bootstrap secret: the writer created the admin already.
   const workerConfig: StandaloneConfig = { ...config, bootstrapAdminPassword: undefined, workers: 1 };
-  const listen: WriterToWorker = { type: 'arbor:listen', port: options.port, host: config.host ?? '0.0.0.0' };
   const workers = new Set<Worker>();
   const listening = new Set<Worker>();
   const waiters = new Set<() => void>();
+  let listen: WriterToWorker | undefined;
+  let endpoint: { close(): Promise<void> } | undefined;
+  let unsubscribe = (): void => undefined;
+  let opened = false;
   let stopping = false;
   let restartDelayMs = 0;
 
-  const fork = (listenAtOnce: boolean): Worker => {
+  const fork = (): Worker => {
     cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
     const worker = cluster.fork();
     const startedAt = Date.now();
@@ -71,7 +84,8 @@ export async function startWorkerPool(options: {
     worker.on('message', (message: unknown) => {
       if (!isArborMessage(message)) return;
       const m = message as WorkerToWriter;
-      if (m.type === 'arbor:composed' && listenAtOnce) worker.send(listen);
+      // A replacement listens as soon as it is composed; the first ones wait for `open`.
+      if (m.type === 'arbor:composed' && opened && listen) worker.send(listen);
       if (m.type === 'arbor:listening') {
         listening.add(worker);
         for (const wake of waiters) wake();
@@ -81,29 +95,22 @@ export async function startWorkerPool(options: {
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       listening.delete(worker);
-      if (stopping) return;
+      if (stopping || !opened) return;
       const quick = Date.now() - startedAt < QUICK_EXIT_MS;
       restartDelayMs = quick ? Math.min(Math.max(restartDelayMs * 2, 100), RESTART_DELAY_MAX_MS) : 0;
       log.error('worker exited; starting another', { pid: worker.process.pid, code, signal, inMs: restartDelayMs });
       setTimeout(() => {
-        if (!stopping) fork(true);
+        if (!stopping) fork();
       }, restartDelayMs).unref();
     });
-    worker.send({ type: 'arbor:configure', config: workerConfig, link: endpoint.link } satisfies WriterToWorker);
+    const { socketPath, internalToken } = link;
+    worker.send({
+      type: 'arbor:configure',
+      config: workerConfig,
+      link: { socketPath, internalToken },
+    } satisfies WriterToWorker);
     return worker;
   };
-
-  // Coalesced: one message per worker and tick carries the newest checkpoint.
-  let pending: number | undefined;
-  const unsubscribe = options.projector.onCheckpoint((position) => {
-    if (pending === undefined)
-      setImmediate(() => {
-        const message: WriterToWorker = { type: 'arbor:checkpoint', position: pending! };
-        pending = undefined;
-        for (const worker of listening) if (worker.isConnected()) worker.send(message);
-      });
-    pending = position;
-  });
 
   const whenListening = (n: number, timeoutMs = START_TIMEOUT_MS) =>
     new Promise<void>((done, fail) => {
@@ -139,20 +146,41 @@ export async function startWorkerPool(options: {
           }),
       ),
     );
-    await endpoint.close();
+    if (endpoint) await endpoint.close();
+    else if (link.ownDir) rmSync(link.ownDir, { recursive: true, force: true });
   };
 
-  try {
-    const started = Array.from({ length: count }, () => fork(false));
-    await Promise.all(started.map((worker) => composed(worker)));
-    await options.release();
-    for (const worker of started) worker.send(listen);
-    await whenListening(count);
-  } catch (e) {
-    await stop(0);
-    throw e;
-  }
-  return { pids: () => [...listening].map((w) => w.process.pid!), whenListening, stop };
+  const first = Array.from({ length: count }, fork);
+  // Attached now: a worker may be composed long before the writer is ready.
+  const allComposed = Promise.all(first.map(composed));
+  allComposed.catch(() => undefined);
+
+  const open = async (gate: WorkerGate) => {
+    try {
+      endpoint = await serveInternalApi(gate.ctx, link, log);
+      // Coalesced: one message per worker and tick carries the newest checkpoint.
+      let pending: number | undefined;
+      unsubscribe = gate.projector.onCheckpoint((position) => {
+        if (pending === undefined)
+          setImmediate(() => {
+            const message: WriterToWorker = { type: 'arbor:checkpoint', position: pending! };
+            pending = undefined;
+            for (const worker of listening) if (worker.isConnected()) worker.send(message);
+          });
+        pending = position;
+      });
+      await allComposed;
+      listen = { type: 'arbor:listen', port: gate.port, host: config.host ?? '0.0.0.0' };
+      await gate.release();
+      opened = true;
+      for (const worker of first) worker.send(listen);
+      await whenListening(count);
+    } catch (e) {
+      await stop(0);
+      throw e;
+    }
+  };
+  return { pids: () => [...listening].map((w) => w.process.pid!), whenListening, stop, open };
 }
 
 /** Resolves when `worker` says it is composed; rejects when it fails or exits first. */
@@ -179,18 +207,30 @@ function composed(worker: Worker): Promise<void> {
  * (mode 0700, so only its owner reaches it; a temporary 0700 directory when the path would be too long for a
  * socket), with a random token on top.
  */
-async function serveInternalApi(
-  ctx: ApiContext,
-  dataDir: string,
-  log: Logger,
-): Promise<{ link: WriterLink; close(): Promise<void> }> {
+/**
+ * Where the writer's internal API listens: a Unix socket in the data directory (mode 0700, so only its owner reaches
+ * it), or in a temporary 0700 directory when that path would be too long for a socket; and a random token on top.
+ */
+function writerLink(dataDir: string): WriterLink & { ownDir?: string } {
   const inDataDir = join(resolve(dataDir), 'writer.sock');
   // Linux allows 107 bytes for a socket's path.
   const ownDir = inDataDir.length > 100 ? mkdtempSync(join(tmpdir(), 'arbor-writer-')) : undefined;
   const socketPath = ownDir ? join(ownDir, 'writer.sock') : inDataDir;
   // A socket file left by a writer that died: nobody listens there (the data directory's lock is ours now).
   rmSync(socketPath, { force: true });
-  const link: WriterLink = { socketPath, internalToken: randomBytes(32).toString('base64url') };
+  return { socketPath, internalToken: randomBytes(32).toString('base64url'), ownDir };
+}
+
+/**
+ * The writer's internal API for its workers: internalCommandRouter (the distributed command service's, which
+ * authenticates each caller's token again) and the writer's readiness, on the socket of `link`.
+ */
+async function serveInternalApi(
+  ctx: ApiContext,
+  link: WriterLink & { ownDir?: string },
+  log: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const { socketPath, ownDir } = link;
   const expected = createHash('sha256').update(link.internalToken).digest();
   const sameToken = (presented: unknown) =>
     typeof presented === 'string' && timingSafeEqual(expected, createHash('sha256').update(presented).digest());
@@ -214,7 +254,6 @@ async function serveInternalApi(
     const s = app.listen(socketPath, () => done(s)).once('error', fail);
   });
   return {
-    link,
     close: () =>
       new Promise<void>((done) => {
         server.close(() => {

@@ -7,6 +7,7 @@ import {
   SigningKeyRing,
   TokenAudiences,
   defaultAudience,
+  startKeyRotation,
   type Logger,
 } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext, type Readiness } from '@arbor/api';
@@ -67,6 +68,10 @@ export async function startEmbeddedWorker(
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
   const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'));
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(dir, 'webhooks.sqlite'));
+  const keys = SigningKeyRing.loadOrCreate(dir);
+  // The writer rotates the keys; a worker reads the directory again every minute (rotationDays 0: never creates one),
+  // so a new key signs here when its time comes and a revoked one (`arbor keys revoke`) stops verifying here too.
+  const keyReload = startKeyRotation(keys, { rotationDays: 0, log });
   const watermark = new CheckpointWatermark({ readCheckpoint: () => readModels.checkpoint(), pollIntervalMs: 50 });
   await watermark.refresh();
   const ctx = createApiContext({
@@ -82,7 +87,7 @@ export async function startEmbeddedWorker(
     throttleStore,
     hasher: new PasswordHasher({ costLog2: config.passwordCostLog2 }),
     eventStore: store,
-    keys: SigningKeyRing.loadOrCreate(dir),
+    keys,
     issuer: config.issuer,
     auditRetentionDays: config.auditRetentionDays,
     signInAuditStore,
@@ -120,6 +125,7 @@ export async function startEmbeddedWorker(
     close: (graceMs = 10_000) =>
       closeInOrder(
         () => drain(server, graceMs),
+        () => keyReload.stop(),
         () => watermark.close(),
         closeFiles,
       ),

@@ -1,5 +1,6 @@
 import type { NewSignInRecord, SignInAuditStore, SignInQuery, SignInRecord } from '@arbor/application';
 import { applyMigrations } from './apply-migrations';
+import { BatchedWriter } from './batched-writer';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 
 /**
@@ -34,6 +35,7 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
   private closed = false;
   private readonly insert;
   private readonly insertOrg;
+  private readonly writes: BatchedWriter<NewSignInRecord>;
 
   constructor(private readonly db: SqliteDatabase) {
     this.insert = db.prepare<[string, string | null, string | null, string, string | null, string]>(
@@ -43,22 +45,29 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
     this.insertOrg = db.prepare<[string, number | bigint]>(
       'INSERT OR IGNORE INTO sign_in_orgs (org_id, position) VALUES (?, ?)',
     );
+    this.writes = new BatchedWriter(db, (records: NewSignInRecord[]) => {
+      for (const r of records) {
+        const { orgIds, ...rest } = r;
+        const { lastInsertRowid } = this.insert.run(
+          r.occurredAt,
+          r.userId ?? null,
+          r.clientId ?? null,
+          r.outcome,
+          r.usernameDigest ?? null,
+          JSON.stringify(rest),
+        );
+        for (const orgId of new Set(orgIds)) this.insertOrg.run(orgId, lastInsertRowid);
+      }
+    });
   }
 
+  /**
+   * Queued and written with the others of the same turn of the event loop (BatchedWriter: one transaction, and no
+   * busy-waiting when an HTTP worker of the same data directory holds the write lock); resolves once committed.
+   */
   async record(r: NewSignInRecord): Promise<void> {
     this.assertOpen();
-    const { orgIds, ...rest } = r;
-    this.db.transaction(() => {
-      const { lastInsertRowid } = this.insert.run(
-        r.occurredAt,
-        r.userId ?? null,
-        r.clientId ?? null,
-        r.outcome,
-        r.usernameDigest ?? null,
-        JSON.stringify(rest),
-      );
-      for (const orgId of new Set(orgIds)) this.insertOrg.run(orgId, lastInsertRowid);
-    })();
+    return this.writes.enqueue(r);
   }
 
   async list(q: SignInQuery): Promise<SignInRecord[]> {
@@ -119,6 +128,7 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writes.settle();
     this.db.close();
   }
 

@@ -55,6 +55,8 @@ export async function startEmbeddedWorker(
   config: StandaloneConfig,
   link: WriterLink,
   log: Logger,
+  /** Asks the writer's projector to catch up (a message to the writer); called while a request waits for it. */
+  askCatchUp: () => void = () => undefined,
 ): Promise<EmbeddedWorker> {
   const dir = config.dataDir;
   const readModels = openSqliteReadModelsReadOnly(join(dir, 'read-models.sqlite'), {
@@ -67,7 +69,11 @@ export async function startEmbeddedWorker(
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
   const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'));
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(dir, 'webhooks.sqlite'));
-  const watermark = new CheckpointWatermark({ readCheckpoint: () => readModels.checkpoint(), pollIntervalMs: 50 });
+  const watermark = new CheckpointWatermark({
+    readCheckpoint: () => readModels.checkpoint(),
+    pollIntervalMs: 50,
+    onBehind: askCatchUp,
+  });
   await watermark.refresh();
   const ctx = createApiContext({
     commands: new HttpCommandPort({

@@ -6,6 +6,14 @@ export interface CheckpointWatermarkOptions {
   readCheckpoint: () => Promise<number>;
   /** How often the checkpoint is read while anyone waits, in ms (nothing is read while nobody waits). */
   pollIntervalMs: number;
+  /**
+   * Called after a scheduled read (not the one a new wait starts with) that left a waiter behind, i.e. at most once
+   * per `pollIntervalMs` while a wait lasts longer than that. The embedded worker asks its writer's projector to
+   * catch up now: in one process, a waiting request does so itself (Projector.waitFor), and a projector backing
+   * off after a failure would otherwise answer the worker's waiters only at its next retry, possibly too late.
+   * Must not throw.
+   */
+  onBehind?: () => void;
 }
 
 interface Waiter {
@@ -68,8 +76,8 @@ export class CheckpointWatermark {
       };
       this.waiters.add(waiter);
       if (this.pollTimer === undefined) {
-        this.pollTimer = setInterval(() => void this.poll(), this.options.pollIntervalMs);
-        void this.poll();
+        this.pollTimer = setInterval(() => void this.poll(true), this.options.pollIntervalMs);
+        void this.poll(false);
       }
     });
   }
@@ -91,11 +99,12 @@ export class CheckpointWatermark {
     }
   }
 
-  private async poll(): Promise<void> {
+  private async poll(scheduled: boolean): Promise<void> {
     if (this.polling || this.closed) return;
     this.polling = true;
     try {
       await this.refresh();
+      if (scheduled && this.waiters.size > 0) this.options.onBehind?.();
     } catch {
       // Unreachable for now: the next tick retries, the waiter's timeout reports.
     } finally {

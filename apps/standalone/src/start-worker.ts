@@ -62,8 +62,10 @@ export async function startEmbeddedWorker(
   const readModels = openSqliteReadModelsReadOnly(join(dir, 'read-models.sqlite'), {
     subtreeCacheEntries: config.subtreeCacheEntries,
   });
-  // Writable for idempotency records only (completeIdempotency): events are appended by the writer alone.
-  const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+  // Writable for idempotency records only (completeIdempotency): events are appended by the writer alone. The
+  // writer's WalCheckpointer serves the file: without backgroundCheckpoints, this connection's automatic checkpoint
+  // (every 1,000 WAL pages, a per-connection setting) would copy the writer's appends on this worker's event loop.
+  const store = openSqliteEventStore(join(dir, 'events.sqlite'), { backgroundCheckpoints: true });
   const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(dir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));

@@ -5,7 +5,8 @@
  * (the e2e tests that start built processes build first; `npm test` always does).
  *
  * Four projects: `embedded` runs everything; `embedded-workers` runs the HTTP suites again with IAM_WORKERS=2 (two
- * HTTP worker processes beside the writer: tests/workers/profile.setup.js); `distributed` runs the HTTP suites again against gateway,
+ * HTTP worker processes beside the writer: tests/workers/profile.setup.js), and a few embedded-only suites whose
+ * subject crosses processes there (WORKERS_EXTRA_SUITES); `distributed` runs the HTTP suites again against gateway,
  * command service and projector as separate processes over PostgreSQL and Kafka. It exists when
  * DATABASE_URL and KAFKA_BROKERS are set, as they always are in CI (.ci/run starts both services).
  * `distributed-mongo` runs the same suites once more with the read models in MongoDB (READ_MODELS_URL set to
@@ -108,11 +109,28 @@ const distributedMongo = {
   setupFiles: ['<rootDir>/tests/distributed/profile-mongo.setup.js'],
 };
 
+/**
+ * Embedded-only suites that run with workers as well, because what they check crosses processes there: a key
+ * rotated or revoked by `arbor keys` is seen by every worker; a min_position answer after projection resumes (a
+ * waiting worker makes the writer's projector catch up); the data directory's files, the writer's socket among them
+ * (modes; no copy of an erased user's data). Not here: disk-full (it fills the writer's own SQLite connections, which
+ * the workers do not share).
+ */
+const WORKERS_EXTRA_SUITES = [
+  'apps/standalone/src/authzen-freshness',
+  'apps/standalone/src/erasure-at-rest',
+  'apps/standalone/src/embedded-files',
+  'apps/cli/src/keys-rotate',
+];
+
 /** The HTTP suites again on the embedded profile with IAM_WORKERS=2: two HTTP worker processes beside the writer. */
 const embeddedWorkers = {
   ...base,
   displayName: 'embedded-workers',
-  testMatch: PROFILE_NEUTRAL_SUITES.map((name) => `<rootDir>/apps/standalone/src/${name}.e2e.spec.ts`),
+  testMatch: [
+    ...PROFILE_NEUTRAL_SUITES.map((name) => `<rootDir>/apps/standalone/src/${name}.e2e.spec.ts`),
+    ...WORKERS_EXTRA_SUITES.map((name) => `<rootDir>/${name}.e2e.spec.ts`),
+  ],
   setupFiles: ['<rootDir>/tests/workers/profile.setup.js'],
 };
 

@@ -14,10 +14,12 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
+/** Every regular file under `dir`: what can hold bytes (not the writer's socket, with IAM_WORKERS above 1). */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+    const stat = statSync(path);
+    return stat.isDirectory() ? filesUnder(path) : stat.isFile() ? [path] : [];
   });
 }
 

@@ -7,7 +7,6 @@ import {
   SigningKeyRing,
   TokenAudiences,
   defaultAudience,
-  startKeyRotation,
   type Logger,
 } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext, type Readiness } from '@arbor/api';
@@ -56,23 +55,30 @@ export async function startEmbeddedWorker(
   config: StandaloneConfig,
   link: WriterLink,
   log: Logger,
+  /** Asks the writer's projector to catch up (a message to the writer); called while a request waits for it. */
+  askCatchUp: () => void = () => undefined,
 ): Promise<EmbeddedWorker> {
   const dir = config.dataDir;
   const readModels = openSqliteReadModelsReadOnly(join(dir, 'read-models.sqlite'), {
     subtreeCacheEntries: config.subtreeCacheEntries,
   });
-  // Writable for idempotency records only (completeIdempotency): events are appended by the writer alone.
-  const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+  // Writable for idempotency records only (completeIdempotency): events are appended by the writer alone. The
+  // writer's WalCheckpointer serves the file: without backgroundCheckpoints, this connection's automatic checkpoint
+  // (every 1,000 WAL pages, a per-connection setting) would copy the writer's appends on this worker's event loop.
+  const store = openSqliteEventStore(join(dir, 'events.sqlite'), { backgroundCheckpoints: true });
   const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(dir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
   const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'));
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(dir, 'webhooks.sqlite'));
+  // The writer rotates the keys; the ring reads its directory again whenever it changed (one stat per use), so a new
+  // key signs here when its time comes and a revoked one (`arbor keys revoke`) stops verifying here too.
   const keys = SigningKeyRing.loadOrCreate(dir);
-  // The writer rotates the keys; a worker reads the directory again every minute (rotationDays 0: never creates one),
-  // so a new key signs here when its time comes and a revoked one (`arbor keys revoke`) stops verifying here too.
-  const keyReload = startKeyRotation(keys, { rotationDays: 0, log });
-  const watermark = new CheckpointWatermark({ readCheckpoint: () => readModels.checkpoint(), pollIntervalMs: 50 });
+  const watermark = new CheckpointWatermark({
+    readCheckpoint: () => readModels.checkpoint(),
+    pollIntervalMs: 50,
+    onBehind: askCatchUp,
+  });
   await watermark.refresh();
   const ctx = createApiContext({
     commands: new HttpCommandPort({
@@ -125,7 +131,6 @@ export async function startEmbeddedWorker(
     close: (graceMs = 10_000) =>
       closeInOrder(
         () => drain(server, graceMs),
-        () => keyReload.stop(),
         () => watermark.close(),
         closeFiles,
       ),

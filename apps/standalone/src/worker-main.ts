@@ -28,7 +28,7 @@ function main(): void {
     switch (m.type) {
       case 'arbor:configure':
         log = jsonLogger({ app: 'standalone-worker', pid: process.pid }, m.config.logLevel);
-        startEmbeddedWorker(m.config, m.link, log).then(
+        startEmbeddedWorker(m.config, m.link, log, () => send({ type: 'arbor:catch-up' })).then(
           (w) => {
             worker = w;
             send({ type: 'arbor:composed' });

@@ -18,6 +18,8 @@ export type WriterToWorker =
 export type WorkerToWriter =
   | { type: 'arbor:composed' }
   | { type: 'arbor:listening' }
+  /** A request has waited a while for a checkpoint: the writer's projector should catch up now (see onBehind). */
+  | { type: 'arbor:catch-up' }
   /** Composition failed: the worker exits 1 after sending this. */
   | { type: 'arbor:failed'; error: string };
 

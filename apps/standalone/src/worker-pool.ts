@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,6 +91,9 @@ export function forkWorkerPool(options: {
         for (const wake of waiters) wake();
       }
       if (m.type === 'arbor:failed') log.error('worker failed', { pid: worker.process.pid, error: m.error });
+      // As Projector.waitFor does for a request in this process: a projector backing off after a failure tries
+      // again now (a catch-up already running only takes one more look at the log).
+      if (m.type === 'arbor:catch-up') void options.projector.catchUp();
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
@@ -204,8 +207,8 @@ function composed(worker: Worker): Promise<void> {
 /**
  * The writer's internal API for its workers: internalCommandRouter (the distributed command service's, which
  * authenticates each caller's token again) and the writer's readiness, on a Unix socket in the data directory
- * (mode 0700, so only its owner reaches it; a temporary 0700 directory when the path would be too long for a
- * socket), with a random token on top.
+ * (`writer.sock`, mode 0600 in a 0700 directory, so only its owner reaches it; a temporary 0700 directory when the
+ * path would be too long for a socket), with a random token on top.
  */
 /**
  * Where the writer's internal API listens: a Unix socket in the data directory (mode 0700, so only its owner reaches
@@ -253,6 +256,9 @@ async function serveInternalApi(
   const server: Server = await new Promise((done, fail) => {
     const s = app.listen(socketPath, () => done(s)).once('error', fail);
   });
+  // The socket is created with the umask's mode (often 0755); like every file of the data directory it is the
+  // owner's alone (0600; connecting needs write permission, which nobody else then has).
+  chmodSync(socketPath, 0o600);
   return {
     close: () =>
       new Promise<void>((done) => {

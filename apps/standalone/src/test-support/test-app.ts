@@ -112,7 +112,7 @@ export async function startTestApp(
     },
     jsonLogger({}, 'silent'),
   );
-  const call = makeCaller(running.url, () => app.adminToken);
+  const call = makeCaller(running.url, () => app.adminToken, running.workers !== undefined);
   const app: TestApp = {
     url: running.url,
     dataDir,
@@ -136,9 +136,17 @@ export async function passwordToken(app: Pick<TestApp, 'call'>, username: string
   return res.body.access_token;
 }
 
-function makeCaller(baseUrl: string, defaultToken: () => string) {
+/**
+ * `spread`: every request on a connection of its own (`connection: close`). With HTTP workers, cluster hands each new
+ * connection to the next worker, so consecutive calls land on different processes; with fetch's keep-alive pool,
+ * a test's sequential calls would all reuse one connection, i.e. one worker, and nothing across processes would
+ * be tested (read-your-writes, caches, counters).
+ */
+function makeCaller(baseUrl: string, defaultToken: () => string, spread = false) {
   return async (method: string, path: string, options: CallOptions = {}): Promise<CallResult> => {
-    const headers: Record<string, string> = { ...options.headers };
+    const headers: Record<string, string> = spread
+      ? { connection: 'close', ...options.headers }
+      : { ...options.headers };
     const token = options.token === undefined ? defaultToken() : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
     let body: string | Buffer | undefined;

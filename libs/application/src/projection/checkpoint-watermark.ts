@@ -17,6 +17,14 @@ export interface CheckpointWatermarkOptions {
    * interval (where announcements are the usual wake-up and a read per write would cost more than it saves).
    */
   pollAtOnce?: boolean;
+  /**
+   * Called after a scheduled read (not the one a new wait starts with) that left a waiter behind, i.e. at most once
+   * per `pollIntervalMs` while a wait lasts longer than that. The embedded worker asks its writer's projector to
+   * catch up now: in one process, a waiting request does so itself (Projector.waitFor), and a projector backing
+   * off after a failure would otherwise answer the worker's waiters only at its next retry, possibly too late.
+   * Must not throw.
+   */
+  onBehind?: () => void;
 }
 
 interface Waiter {
@@ -79,8 +87,8 @@ export class CheckpointWatermark {
       };
       this.waiters.add(waiter);
       if (this.pollTimer === undefined) {
-        this.pollTimer = setInterval(() => void this.poll(), this.options.pollIntervalMs);
-        if (this.options.pollAtOnce ?? true) void this.poll();
+        this.pollTimer = setInterval(() => void this.poll(true), this.options.pollIntervalMs);
+        if (this.options.pollAtOnce ?? true) void this.poll(false);
       }
     });
   }
@@ -102,11 +110,12 @@ export class CheckpointWatermark {
     }
   }
 
-  private async poll(): Promise<void> {
+  private async poll(scheduled: boolean): Promise<void> {
     if (this.polling || this.closed) return;
     this.polling = true;
     try {
       await this.refresh();
+      if (scheduled && this.waiters.size > 0) this.options.onBehind?.();
     } catch {
       // Unreachable for now: the next tick retries, the waiter's timeout reports.
     } finally {

@@ -20,6 +20,19 @@ describe('SigningKeyRing', () => {
     expect(jwks.keys[0]).not.toHaveProperty('d');
     expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
   });
+
+  it("sees another process's rotation and revocation at its next use, not at the next scheduled check", () => {
+    // Two rings over one directory: the embedded writer and an HTTP worker, or a server and `arbor keys revoke`.
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
+    const server = SigningKeyRing.loadOrCreate(dir);
+    const operator = SigningKeyRing.loadOrCreate(dir);
+    const leaked = server.current;
+    const next = operator.rotate(Date.now());
+    expect(server.current.kid).toBe(next.kid);
+    operator.revoke(leaked.kid);
+    expect(server.find(leaked.kid)).toBeUndefined();
+    expect(server.all().map((k) => k.kid)).toEqual([next.kid]);
+  });
 });
 
 describe('PasswordHasher', () => {

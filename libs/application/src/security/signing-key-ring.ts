@@ -69,8 +69,12 @@ export class SigningKeyRing {
     return ring;
   }
 
-  /** The key that signs now: the newest whose `activeFrom` has passed (the oldest key if none has, yet). */
+  /**
+   * The key that signs now: the newest whose `activeFrom` has passed (the oldest key if none has, yet). Reads the
+   * directory again first when it changed (one stat, see reloadIfChanged).
+   */
   get current(): SigningKey {
+    this.reloadIfChanged();
     return currentOf(this.keys, Date.now());
   }
 
@@ -85,6 +89,7 @@ export class SigningKeyRing {
    * may have created a key after this one loaded.
    */
   find(kid: string): SigningKey | undefined {
+    this.reloadIfChanged();
     const known = this.keys.find((k) => k.kid === kid);
     if (known || !this.dir || Date.now() - this.lastRescan < RESCAN_INTERVAL_MS) return known;
     this.lastRescan = Date.now();
@@ -99,9 +104,27 @@ export class SigningKeyRing {
   /** Reads the key directory again (keys another process, or `arbor keys rotate`, created). Throws on an unreadable key. */
   reload(): void {
     if (!this.dir) return;
-    this.dirMtimeMs = statSync(this.dir).mtimeMs;
+    const mtimeMs = statSync(this.dir).mtimeMs;
     const all = loadKeys(this.dir);
     if (all.length > 0) this.keys = all;
+    // Only once read: a read that failed (a key deleted while being read) is tried again at the next use.
+    this.dirMtimeMs = mtimeMs;
+  }
+
+  /**
+   * Reads the key directory again when its mtime changed since the last read: one stat, so every signature and
+   * every verification can afford it. Several processes share the directory (the embedded writer and its HTTP
+   * workers, gateways, `arbor keys rotate|revoke`): a key revoked by any of them verifies nothing in any process
+   * from its next request on, and a key rotated in signs everywhere when its time comes, not at the next scheduled
+   * check. A failed stat or read keeps the keys already loaded (the rotation schedule reports the failure).
+   */
+  reloadIfChanged(): void {
+    if (!this.dir) return;
+    try {
+      if (statSync(this.dir).mtimeMs !== this.dirMtimeMs) this.reload();
+    } catch {
+      // The keys already loaded are still the best answer.
+    }
   }
 
   /**
@@ -120,7 +143,7 @@ export class SigningKeyRing {
    * JWKS and verifies nothing any more: tokens it signed are refused, and checkpoints or signed heads it signed no
    * longer verify (they could have been forged with it). Refused for an unknown kid, and for the key that signs now
    * or any key not yet signing when no other key would be left to sign (`rotate(Date.now())` first). Returns the
-   * key revoked. Other processes sharing the directory drop it at their next read (within a minute).
+   * key revoked. Other processes sharing the directory drop it at their next use of the ring (reloadIfChanged).
    */
   revoke(kid: string, now: number = Date.now()): SigningKey {
     if (!this.dir) throw new Error('This key ring has no directory to revoke in.');
@@ -153,11 +176,7 @@ export class SigningKeyRing {
    * again first if it changed (one stat): a key just made by `arbor keys rotate` is published at the next request.
    */
   jwks(): { keys: SigningKey['publicJwk'][] } {
-    try {
-      if (this.dir && statSync(this.dir).mtimeMs !== this.dirMtimeMs) this.reload();
-    } catch {
-      // The keys already loaded are still the right answer; the schedule's next check reports the failure.
-    }
+    this.reloadIfChanged();
     return { keys: this.keys.map((k) => k.publicJwk) };
   }
 }

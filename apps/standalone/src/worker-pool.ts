@@ -73,6 +73,8 @@ export function forkWorkerPool(options: {
   let endpoint: { close(): Promise<void> } | undefined;
   let unsubscribe = (): void => undefined;
   let opened = false;
+  /** The writer's projector, from `open` on. */
+  let projector: Projector | undefined;
   let stopping = false;
   let restartDelayMs = 0;
 
@@ -93,7 +95,7 @@ export function forkWorkerPool(options: {
       if (m.type === 'arbor:failed') log.error('worker failed', { pid: worker.process.pid, error: m.error });
       // As Projector.waitFor does for a request in this process: a projector backing off after a failure tries
       // again now (a catch-up already running only takes one more look at the log).
-      if (m.type === 'arbor:catch-up') void options.projector.catchUp();
+      if (m.type === 'arbor:catch-up') void projector?.catchUp();
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
@@ -160,6 +162,7 @@ export function forkWorkerPool(options: {
 
   const open = async (gate: WorkerGate) => {
     try {
+      projector = gate.projector;
       endpoint = await serveInternalApi(gate.ctx, link, log);
       // Coalesced: one message per worker and tick carries the newest checkpoint.
       let pending: number | undefined;

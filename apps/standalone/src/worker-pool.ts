@@ -78,6 +78,9 @@ export async function startWorkerPool(options: {
       }
       if (m.type === 'arbor:failed') log.error('worker failed', { pid: worker.process.pid, error: m.error });
     });
+    // A send to a worker that just died fails with EPIPE on this event, after isConnected() said yes: without a
+    // listener that error would end the writer. The 'exit' below replaces the worker.
+    worker.on('error', (error) => log.warn('worker channel error', { pid: worker.process.pid, error: String(error) }));
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       listening.delete(worker);

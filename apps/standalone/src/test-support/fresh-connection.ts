@@ -2,7 +2,8 @@ import { request } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** What a request over a fresh connection ended with: a response, or the connection's error code. */
-export type FreshResult = { status: number; body: any; error?: undefined } | { status?: undefined; error: string };
+export type FreshResult =
+  { status: number; body: any; error?: undefined } | { status?: undefined; body?: undefined; error: string };
 
 /**
  * One request on a new TCP connection of its own (no agent, `Connection: close`). With IAM_WORKERS above 1 the

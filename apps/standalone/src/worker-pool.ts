@@ -97,6 +97,9 @@ export function forkWorkerPool(options: {
       // again now (a catch-up already running only takes one more look at the log).
       if (m.type === 'arbor:catch-up') void projector?.catchUp();
     });
+    // A send to a worker that just died fails with EPIPE on this event, after isConnected() said yes: without a
+    // listener that error would end the writer. The 'exit' below replaces the worker.
+    worker.on('error', (error) => log.warn('worker channel error', { pid: worker.process.pid, error: String(error) }));
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       listening.delete(worker);

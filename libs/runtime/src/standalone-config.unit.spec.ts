@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { standaloneConfigFromEnv as configFromEnv } from '.';
+import { availableParallelism } from 'node:os';
+import { MAX_DEFAULT_WORKERS, defaultWorkerCount, standaloneConfigFromEnv as configFromEnv } from '.';
 
 describe('configFromEnv', () => {
   it('leaves the subtree cache at its default unless IAM_SUBTREE_CACHE_ENTRIES says otherwise', () => {
@@ -86,5 +87,29 @@ describe('configFromEnv: the checks every app shares', () => {
       host: undefined,
       dataDir: resolve('./data'),
     });
+  });
+});
+
+describe('configFromEnv: IAM_WORKERS', () => {
+  it('defaults to one HTTP worker per core, at least 1 and at most MAX_DEFAULT_WORKERS', () => {
+    expect(defaultWorkerCount(1)).toBe(1);
+    expect(defaultWorkerCount(2)).toBe(2);
+    expect(defaultWorkerCount(64)).toBe(MAX_DEFAULT_WORKERS);
+    expect(MAX_DEFAULT_WORKERS).toBe(8);
+    // Unset: the cores this process may use (the same function, with the machine's count).
+    expect(configFromEnv({}).workers).toBe(defaultWorkerCount(availableParallelism()));
+  });
+
+  it('takes a whole number of processes from 1 to 64 (1: one process serves everything)', () => {
+    expect(configFromEnv({ IAM_WORKERS: '1' }).workers).toBe(1);
+    expect(configFromEnv({ IAM_WORKERS: '3' }).workers).toBe(3);
+    expect(configFromEnv({ IAM_WORKERS: '64' }).workers).toBe(64);
+    // Empty is unset, as for every variable.
+    expect(configFromEnv({ IAM_WORKERS: '' }).workers).toBe(defaultWorkerCount());
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['0', '-2', '1.5', 'two', '65', ' 2x'])
+      expect(() => configFromEnv({ IAM_WORKERS: bad })).toThrow('IAM_WORKERS');
   });
 });

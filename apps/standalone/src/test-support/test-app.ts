@@ -61,6 +61,8 @@ export async function startTestApp(
     allowPrivateWebhookTargets?: boolean;
     /** IAM_WEBHOOK_RETRY_BASE_MS, IAM_WEBHOOK_MAX_FAILURES, IAM_WEBHOOK_TIMEOUT_MS (defaults where absent). */
     webhookDispatch?: { retryBaseMs?: number; maxFailures?: number; timeoutMs?: number };
+    /** IAM_WORKERS (embedded only): HTTP worker processes beside the writer; ARBOR_TEST_WORKERS when absent. */
+    workers?: number;
   } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
@@ -103,7 +105,7 @@ export async function startTestApp(
       logCheckpointSeconds: options.logCheckpointSeconds,
       webhooksAllowPrivateTargets: options.allowPrivateWebhookTargets,
       // The embedded-workers Jest project (tests/workers/profile.setup.js): HTTP workers beside the writer.
-      workers: process.env.ARBOR_TEST_WORKERS ? Number(process.env.ARBOR_TEST_WORKERS) : undefined,
+      workers: options.workers ?? (process.env.ARBOR_TEST_WORKERS ? Number(process.env.ARBOR_TEST_WORKERS) : undefined),
       webhookDispatch: {
         retryBaseMs: options.webhookDispatch?.retryBaseMs ?? 5_000,
         maxFailures: options.webhookDispatch?.maxFailures ?? 20,

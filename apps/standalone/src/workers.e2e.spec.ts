@@ -1,0 +1,161 @@
+import type { RunningStandalone } from './start-standalone';
+import { startTestApp, type TestApp } from './test-support/test-app';
+import { eventually, freshCall, isAlive, type FreshResult } from './test-support/fresh-connection';
+
+/**
+ * IAM_WORKERS=2 (worker-pool.ts): the writer in this process, two HTTP worker processes on the shared port. What
+ * the workers must never do: lose a write they acknowledged, whichever process dies, or leave a request in flight
+ * unanswered at a graceful shutdown. (workers-caches.e2e.spec.ts: reads across workers; workers-process.e2e.spec.ts:
+ * the writer process dying, IAM_WORKERS=1.)
+ */
+
+// A worker's death may leave one request waiting for its client's deadline (HUNG_AFTER_MS below).
+jest.setTimeout(120_000);
+
+const poolOf = (app: TestApp) => (app.running as RunningStandalone).workers!;
+
+/**
+ * How a request may fail while a worker dies or the service stops: the connection drops (the worker that held it
+ * is gone) or is refused (nobody listens any more). A dropped request may or may not have been committed (the
+ * writer may have appended it before the worker died): that ambiguity is what Idempotency-Key is for. What is
+ * never acceptable is an error status: the writer stayed up, so no 5xx (503 included) is warranted, and a 4xx
+ * would mean a worker mishandled a valid request.
+ */
+const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
+
+/**
+ * Node's cluster round-robin loses a connection the primary was handing to a worker when that worker dies before
+ * taking it (internal/cluster/round_robin_handle.js waits for a reply that never comes): the client is left
+ * waiting, the request never reaches Arbor. A client deadline ends it; at most one per killed worker may end so.
+ */
+const HUNG_AFTER_MS = 20_000;
+
+interface Outcome {
+  name: string;
+  result: FreshResult;
+}
+
+/** Creates root organizations on fresh connections until `stop()` says so; every outcome is recorded. */
+function writeLoad(app: TestApp, loops: number) {
+  const outcomes: Outcome[] = [];
+  let stopping = false;
+  const loop = async (n: number) => {
+    for (let i = 0; !stopping; i++) {
+      const name = `load ${n}-${i}`;
+      const result = await freshCall(app.url, 'POST', '/api/v1/orgs', {
+        token: app.adminToken,
+        body: { name, parentId: null },
+        timeoutMs: HUNG_AFTER_MS,
+      });
+      outcomes.push({ name, result });
+    }
+  };
+  const running = Array.from({ length: loops }, (_, n) => loop(n));
+  return {
+    outcomes,
+    acknowledged: () => outcomes.filter((o) => o.result.status === 201),
+    stop: async () => {
+      stopping = true;
+      await Promise.all(running);
+    },
+  };
+}
+
+/** Every acknowledged creation is readable, with its name, and its OrgCreated event is in the log. */
+async function expectAllPresent(app: TestApp, acknowledged: Outcome[]): Promise<void> {
+  const store = (app.running as RunningStandalone).stores.eventStore;
+  const created = await store.readAll({ types: ['OrgCreated'], limit: 100_000 });
+  const inLog = new Set(created.map((e) => (e.data as { orgId: string }).orgId));
+  for (const { name, result } of acknowledged) {
+    const id = (result as { body: { id: string } }).body.id;
+    expect(inLog.has(id)).toBe(true);
+    const read = await app.call('GET', `/api/v1/orgs/${id}`);
+    expect({ status: read.status, name: read.body?.name }).toEqual({ status: 200, name });
+  }
+}
+
+/** The errors among `outcomes` that are neither an acknowledgement nor a dropped connection (expected: none). */
+const unclean = (outcomes: Outcome[]) =>
+  outcomes
+    .filter((o) => o.result.status !== 201 && !DROPPED.has(o.result.error ?? ''))
+    .map((o) => o.result.error ?? `${o.result.status} ${JSON.stringify(o.result.body)}`);
+
+describe('IAM_WORKERS=2: a worker dies', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ workers: 2 });
+  });
+  afterAll(() => app?.close());
+
+  it('SIGKILLed under write load: no acknowledged write is lost, the rest drop cleanly, a new worker serves', async () => {
+    const pool = poolOf(app);
+    const before = pool.pids();
+    expect(before).toHaveLength(2);
+    const load = writeLoad(app, 20);
+    await eventually(() => load.acknowledged().length >= 30, 'writes acknowledged before the kill');
+    const [victim, survivor] = before;
+    process.kill(victim, 'SIGKILL');
+    const atKill = load.acknowledged().length;
+    // The pool notices the death, forks a replacement, and it listens; meanwhile the survivor takes the load.
+    await eventually(() => !pool.pids().includes(victim), 'the dead worker leaves the pool');
+    await pool.whenListening(2);
+    await eventually(() => load.acknowledged().length >= atKill + 30, 'writes acknowledged after the kill');
+    await load.stop();
+
+    const after = pool.pids();
+    expect(after).toHaveLength(2);
+    expect(after).toContain(survivor);
+    expect(after).not.toContain(victim);
+    expect(isAlive(victim)).toBe(false);
+    const hung = load.outcomes.filter((o) => o.result.error === 'TIMEOUT');
+    expect(hung.length).toBeLessThanOrEqual(1);
+    expect(unclean(load.outcomes.filter((o) => !hung.includes(o)))).toEqual([]);
+    await expectAllPresent(app, load.acknowledged());
+
+    // Both workers answer: two consecutive new connections go to different workers (cluster's round-robin).
+    const id = (load.acknowledged()[0].result as { body: { id: string } }).body.id;
+    for (let i = 0; i < 4; i++)
+      expect((await freshCall(app.url, 'GET', `/api/v1/orgs/${id}`, { token: app.adminToken })).status).toBe(200);
+  });
+});
+
+describe('IAM_WORKERS=2: graceful shutdown', () => {
+  it('keeps every write acknowledged before close(), answers no error, and leaves no worker process behind', async () => {
+    const app = await startTestApp({ workers: 2 });
+    const pids = poolOf(app).pids();
+    expect(pids).toHaveLength(2);
+    const names = Array.from({ length: 30 }, (_, i) => `closing ${i}`);
+    const requests = names.map((name) =>
+      freshCall(app.url, 'POST', '/api/v1/orgs', {
+        token: app.adminToken,
+        body: { name, parentId: null },
+        timeoutMs: HUNG_AFTER_MS,
+      }),
+    );
+    // Once one is answered the others are on their way: close while they are in flight.
+    await Promise.race(requests);
+    await app.close();
+    const results = await Promise.all(requests);
+    const outcomes = results.map((result, i) => ({ name: names[i], result }));
+    // Answered 201, or the connection dropped or was refused: never an error status. Not yet guaranteed: that every
+    // request sent before close() is answered. Connections the primary had not yet handed to a worker, or that a
+    // worker had accepted but not yet read a request from (Node's server.close() ends those as idle), are reset,
+    // and one the primary was handing over may be left waiting (HUNG_AFTER_MS). Left for a follow-up.
+    const hung = outcomes.filter((o) => o.result.error === 'TIMEOUT');
+    expect(hung.length).toBeLessThanOrEqual(1);
+    expect(unclean(outcomes.filter((o) => !hung.includes(o)))).toEqual([]);
+    expect(outcomes.filter((o) => o.result.status === 201).length).toBeGreaterThan(1);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+
+    // The acknowledged writes are there after a restart on the same directory.
+    const again = await startTestApp({ dataDir: app.dataDir, workers: 2 });
+    try {
+      await expectAllPresent(
+        again,
+        outcomes.filter((o) => o.result.status === 201),
+      );
+    } finally {
+      await again.close();
+    }
+  });
+});

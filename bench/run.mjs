@@ -260,7 +260,9 @@ async function runWorkloads(server, s, report, workers) {
       }
       // A warm-up of the password flood would leave the hash queue full of abandoned requests (each hash takes
       // hundreds of ms), and the measured window would only see 429s: scrypt needs no warming, so it gets none.
-      const loads = [{ req: w.req, connections: w.connections ?? opts.connections, warmup: w.warmup, rate: w.rate }];
+      const loads = [
+        { req: w.req, connections: w.connections ?? opts.connections, warmup: w.warmup, rate: w.rate, paced: w.paced },
+      ];
       if (w.alongside) loads.push({ req: w.alongside.req, connections: w.alongside.connections });
       log(`${w.name} (IAM_WORKERS=${workers}): ${w.what}`);
       const [main_, along] = await measure(server, loads, opts);

@@ -1,6 +1,7 @@
 // HTTP helpers and the measuring loop: autocannon in this process, the server in another.
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { runPaced } from './paced.mjs';
 import { cpuSeconds, memoryKb, mb, resetPeak, rssSampler } from './process-stats.mjs';
 
 const require = createRequire(import.meta.url);
@@ -55,8 +56,12 @@ export async function probe(url, req) {
 
 export const rand = (arr) => arr[Math.floor(Math.random() * arr.length)];
 
-/** `rate`: requests per second over all connections (autocannon's overallRate), or as fast as they come back. */
-export function runCannon(url, req, connections, duration, rate) {
+/**
+ * `rate`: requests per second over all connections (autocannon's overallRate: bursts at the start of each second),
+ * or as fast as they come back; `paced`: `rate` evenly spaced instead (bench/lib/paced.mjs, an open-loop load).
+ */
+export function runCannon(url, req, connections, duration, rate, paced = false) {
+  if (paced) return runPaced(url, req, { rate, duration, connections });
   return autocannon({
     url,
     connections,
@@ -99,7 +104,7 @@ export async function measure(server, loads, opts) {
   await Promise.all(
     loads
       .filter((l) => l.warmup !== false)
-      .map((l) => runCannon(server.url, l.req, l.connections, opts.warmup, l.rate)),
+      .map((l) => runCannon(server.url, l.req, l.connections, opts.warmup, l.rate, l.paced)),
   );
   const peakReset = resetPeak(server.pid);
   const cpu0 = cpuSeconds(server.pid);
@@ -107,7 +112,7 @@ export async function measure(server, loads, opts) {
   const t0 = process.hrtime.bigint();
   const sampler = rssSampler(server.pid);
   const results = await Promise.all(
-    loads.map((l) => runCannon(server.url, l.req, l.connections, opts.duration, l.rate)),
+    loads.map((l) => runCannon(server.url, l.req, l.connections, opts.duration, l.rate, l.paced)),
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu1 = cpuSeconds(server.pid);

@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { runPaced } from './paced.mjs';
-import { cpuSeconds, memoryKb, mb, resetPeak, rssSampler } from './process-stats.mjs';
+import { cpuSeconds, memoryKb, mb, ownCpuSeconds, resetPeak, rssSampler } from './process-stats.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -108,6 +108,7 @@ export async function measure(server, loads, opts) {
   );
   const peakReset = resetPeak(server.pid);
   const cpu0 = cpuSeconds(server.pid);
+  const own0 = ownCpuSeconds(server.pid);
   const self0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const sampler = rssSampler(server.pid);
@@ -116,11 +117,14 @@ export async function measure(server, loads, opts) {
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu1 = cpuSeconds(server.pid);
+  const own1 = ownCpuSeconds(server.pid);
   const self1 = process.cpuUsage(self0);
   const sampledPeak = sampler.stop();
   const { hwm } = memoryKb(server.pid);
   const server_ = {
     cpuPercent: Math.round(((cpu1 - cpu0) / seconds) * 1000) / 10,
+    // The server's own process: with HTTP workers, the writer alone (the one process writes cannot spread over).
+    ownCpuPercent: Math.round(((own1 - own0) / seconds) * 1000) / 10,
     // With the reset, VmHWM is this window's peak; without it (older kernels), only the samples count.
     peakRssMb: mb(peakReset ? Math.max(hwm, sampledPeak) : sampledPeak),
     peakRssAnonSampledMb: mb(sampler.peakAnon),

@@ -32,7 +32,8 @@ export function processTree(pid) {
   return tree;
 }
 
-function ownCpuSeconds(pid) {
+/** CPU seconds of `pid` alone (the embedded writer without its HTTP workers). */
+export function ownCpuSeconds(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -175,6 +175,8 @@ async function startOnPort(
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on command outcomes: nobody revalidates them, and express would hash every body (SHA-1) to make one.
+  app.set('etag', false);
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     try {

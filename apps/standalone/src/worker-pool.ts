@@ -245,6 +245,8 @@ async function serveInternalApi(
     typeof presented === 'string' && timingSafeEqual(expected, createHash('sha256').update(presented).digest());
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on command outcomes: nobody revalidates them, and express would hash every body (SHA-1) to make one.
+  app.set('etag', false);
   app.get('/internal/v1/readiness', (req, res) => {
     if (!sameToken(req.headers['x-arbor-internal-token'])) return void res.status(401).end();
     ctx.readiness().then(

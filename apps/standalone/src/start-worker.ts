@@ -7,11 +7,13 @@ import {
   SigningKeyRing,
   TokenAudiences,
   defaultAudience,
+  type EventStore,
   type Logger,
+  type StoredResponse,
 } from '@arbor/application';
 import { HttpCommandPort, createApiApp, createApiContext, type Readiness } from '@arbor/api';
 import {
-  openSqliteEventStore,
+  openSqliteEventStoreReadOnly,
   openSqliteReadModelsReadOnly,
   openSqliteSecretVault,
   openSqliteSignInAuditStore,
@@ -62,10 +64,9 @@ export async function startEmbeddedWorker(
   const readModels = openSqliteReadModelsReadOnly(join(dir, 'read-models.sqlite'), {
     subtreeCacheEntries: config.subtreeCacheEntries,
   });
-  // Writable for idempotency records only (completeIdempotency): events are appended by the writer alone. The
-  // writer's WalCheckpointer serves the file: without backgroundCheckpoints, this connection's automatic checkpoint
-  // (every 1,000 WAL pages, a per-connection setting) would copy the writer's appends on this worker's event loop.
-  const store = openSqliteEventStore(join(dir, 'events.sqlite'), { backgroundCheckpoints: true });
+  // Read-only: the writer appends, and completes idempotency records on a worker's behalf (writerEventStore); a
+  // worker writing events.sqlite itself would wait on the writer's lock in SQLite's busy handler, on its event loop.
+  const store = writerEventStore(openSqliteEventStoreReadOnly(join(dir, 'events.sqlite')), link);
   const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(dir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
@@ -176,5 +177,44 @@ function writerReadiness(link: WriterLink): Promise<Readiness> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => notReady('unreachable'));
     req.end();
+  });
+}
+
+/**
+ * The event log as a worker uses it: reads through its read-only connection, `completeIdempotency` (the one write a
+ * gateway makes there, write-flow.ts) sent to the writer's internal API. Rejects when the writer does not take it;
+ * the record then stays provisional, which a replay handles (it rebuilds the response from the log).
+ */
+function writerEventStore<S extends Pick<EventStore, 'completeIdempotency'>>(store: S, link: WriterLink): S {
+  const complete = (scope: string, key: string, response: StoredResponse): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ scope, key, response });
+      const req = request(
+        {
+          socketPath: link.socketPath,
+          path: '/internal/v1/idempotency',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'x-arbor-internal-token': link.internalToken,
+          },
+          timeout: 15_000,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 204 ? resolve() : reject(new Error(`the writer answered ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('the writer did not answer in time')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  // Every other member is the store's own, `this` included (a Proxy: the store's fields stay where they are).
+  return new Proxy(store, {
+    get: (target, property, receiver) =>
+      property === 'completeIdempotency' ? complete : Reflect.get(target, property, receiver),
   });
 }

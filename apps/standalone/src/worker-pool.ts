@@ -5,8 +5,8 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import express from 'express';
-import type { Logger, Projector } from '@arbor/application';
-import { internalCommandRouter, type ApiContext } from '@arbor/api';
+import type { Logger, Projector, StoredResponse } from '@arbor/application';
+import { IDLE_CONNECTION_MS, internalCommandRouter, type ApiContext } from '@arbor/api';
 import type { StandaloneConfig } from './standalone-config';
 import type { WriterLink } from './start-worker';
 import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './worker-messages';
@@ -80,7 +80,8 @@ export function forkWorkerPool(options: {
 
   const fork = (): Worker => {
     cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
-    const worker = cluster.fork();
+    // The configuration comes by IPC; the bootstrap password the writer's environment may hold is not passed on.
+    const worker = cluster.fork({ IAM_BOOTSTRAP_ADMIN_PASSWORD: '' });
     const startedAt = Date.now();
     workers.add(worker);
     worker.on('message', (message: unknown) => {
@@ -138,7 +139,7 @@ export function forkWorkerPool(options: {
 
   const stop = async (graceMs = 10_000) => {
     stopping = true;
-    unsubscribe();
+    // Checkpoints still go out while the workers drain: their writes in flight wait for them.
     await Promise.all(
       [...workers].map(
         (worker) =>
@@ -154,6 +155,7 @@ export function forkWorkerPool(options: {
           }),
       ),
     );
+    unsubscribe();
     if (endpoint) await endpoint.close();
     else if (link.ownDir) rmSync(link.ownDir, { recursive: true, force: true });
   };
@@ -254,6 +256,21 @@ async function serveInternalApi(
       (e: unknown) => res.json({ ready: false, checks: { readiness: String(e) } }),
     );
   });
+  // A worker's idempotency completion (write-flow): the writer appends to the log, so it writes this too; a worker
+  // writing events.sqlite itself would wait on the writer's lock in SQLite's busy handler, on its event loop.
+  app.post('/internal/v1/idempotency', express.json({ limit: '1mb' }), (req, res) => {
+    if (!sameToken(req.headers['x-arbor-internal-token'])) return void res.status(401).end();
+    const { scope, key, response } = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof scope !== 'string' || typeof key !== 'string' || typeof response !== 'object' || response === null)
+      return void res.status(422).json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {scope, key, response}.' });
+    ctx.eventStore.completeIdempotency(scope, key, response as StoredResponse).then(
+      () => res.status(204).end(),
+      (e: unknown) => {
+        log.error('idempotency completion failed', { error: e instanceof Error ? e.message : String(e) });
+        res.status(503).end();
+      },
+    );
+  });
   app.use(
     internalCommandRouter(ctx.commands, {
       token: link.internalToken,
@@ -264,6 +281,10 @@ async function serveInternalApi(
   const server: Server = await new Promise((done, fail) => {
     const s = app.listen(socketPath, () => done(s)).once('error', fail);
   });
+  // Longer than the workers' idle timeout (IDLE_CONNECTION_MS, HttpCommandPort's agent): they close idle
+  // connections first, so a command is never sent on one this side is closing (as the command service does).
+  server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
+  server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
   // The socket is created with the umask's mode (often 0755); like every file of the data directory it is the
   // owner's alone (0600; connecting needs write permission, which nobody else then has).
   chmodSync(socketPath, 0o600);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp } from './test-support/test-app';
@@ -65,6 +65,12 @@ describe('the standalone process with IAM_WORKERS', () => {
     const { child, url } = await startProcess(dataDir, 2);
     const workers = childPids(child.pid!);
     expect(workers).toHaveLength(2);
+    // The writer's environment held the bootstrap password; the workers' does not (their configuration comes by IPC).
+    for (const pid of workers) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      expect(environ).toContain('IAM_BOOTSTRAP_ADMIN_PASSWORD=');
+      expect(environ.join('\n')).not.toContain(ADMIN_PASSWORD);
+    }
     const token = await adminToken(url);
     const acknowledged: string[] = [];
     for (let i = 0; i < 10; i++) {

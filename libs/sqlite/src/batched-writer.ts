@@ -73,7 +73,10 @@ export class BatchedWriter<T> {
         for (const q of batch) q.resolve();
         return;
       } catch (e) {
-        if ((e as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() - started >= BUSY_TIMEOUT_MS) {
+        // SQLITE_BUSY and its extended codes (_RECOVERY, _SNAPSHOT, _TIMEOUT): another connection's lock, not the batch.
+        const code = (e as { code?: unknown }).code;
+        const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+        if (!busy || Date.now() - started >= BUSY_TIMEOUT_MS) {
           this.oneByOne(batch, e);
           return;
         }

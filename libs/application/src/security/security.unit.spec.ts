@@ -1,5 +1,5 @@
 import { randomBytes, scryptSync } from 'node:crypto';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync, utimesSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from './password-hasher';
@@ -32,6 +32,21 @@ describe('SigningKeyRing', () => {
     operator.revoke(leaked.kid);
     expect(server.find(leaked.kid)).toBeUndefined();
     expect(server.all().map((k) => k.kid)).toEqual([next.kid]);
+  });
+
+  it('sees a key added within the same mtime tick as its last read (the names are compared while the mtime is young)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
+    const keys = join(dir, 'keys');
+    const server = SigningKeyRing.loadOrCreate(dir);
+    const operator = SigningKeyRing.loadOrCreate(dir);
+    // Whole seconds, so that the mtime set back below is exactly the one the server read (a float would round).
+    const tick = Math.floor(Date.now() / 1000);
+    utimesSync(keys, tick, tick);
+    server.jwks();
+    const next = operator.rotate(Date.now());
+    // As if the rotation had landed within the tick the server read the directory in: the mtime did not move.
+    utimesSync(keys, tick, tick);
+    expect(server.jwks().keys.map((k) => k.kid)).toContain(next.kid);
   });
 });
 

@@ -52,6 +52,8 @@ export class SigningKeyRing {
   private lastRescan = 0;
   /** The directory's mtime when it was last read: `jwks()` reads it again when that changed. */
   private dirMtimeMs = 0;
+  /** The key files' names at the last read, joined: compared while the directory's mtime is young. */
+  private fileNames = '';
 
   private constructor(
     /** Oldest `activeFrom` first. */
@@ -105,10 +107,12 @@ export class SigningKeyRing {
   reload(): void {
     if (!this.dir) return;
     const mtimeMs = statSync(this.dir).mtimeMs;
-    const all = loadKeys(this.dir);
+    const names = listKeyFiles(this.dir);
+    const all = names.map((f) => loadKey(join(this.dir!, f)));
     if (all.length > 0) this.keys = all;
     // Only once read: a read that failed (a key deleted while being read) is tried again at the next use.
     this.dirMtimeMs = mtimeMs;
+    this.fileNames = names.join('/');
   }
 
   /**
@@ -121,7 +125,13 @@ export class SigningKeyRing {
   reloadIfChanged(): void {
     if (!this.dir) return;
     try {
-      if (statSync(this.dir).mtimeMs !== this.dirMtimeMs) this.reload();
+      const mtimeMs = statSync(this.dir).mtimeMs;
+      if (mtimeMs !== this.dirMtimeMs) this.reload();
+      // The mtime's resolution is coarse: a key written and renamed into place within the tick of the read above
+      // leaves the same mtime. While it is young the names are compared too (a readdir; keys are parsed only when
+      // they differ).
+      else if (Date.now() - mtimeMs < MTIME_SETTLE_MS && listKeyFiles(this.dir).join('/') !== this.fileNames)
+        this.reload();
     } catch {
       // The keys already loaded are still the best answer.
     }
@@ -204,14 +214,13 @@ const RESCAN_INTERVAL_MS = 1000;
 const KEY_FILE = /^signing-(\d+)-[a-f0-9]+\.pem$/;
 
 // File names sort by `activeFrom` (15 digits, zero-padded), so the last one is the newest key.
+/** How long after a change of the key directory its file names are compared on every use (see reloadIfChanged). */
+const MTIME_SETTLE_MS = 2_000;
+
 function listKeyFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => KEY_FILE.test(f))
     .sort();
-}
-
-function loadKeys(dir: string): SigningKey[] {
-  return listKeyFiles(dir).map((f) => loadKey(join(dir, f)));
 }
 
 /** Writes a new key signing from `activeFrom`; returns its file name. */

@@ -76,6 +76,14 @@ describe('the standalone process', () => {
     const password = match![1];
     expect(await login(first.port, 'admin@localhost', password)).toBe(200);
     expect((await fetch(`http://127.0.0.1:${first.port}/readyz`)).status).toBe(200);
+    // `npm start` collects start-up's garbage before it serves (collectStartupGarbage), and says how long it took.
+    const listening = JSON.parse(
+      first
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('"arbor listening"'))!,
+    );
+    expect(listening.startupGcMs).toEqual(expect.any(Number));
     expect(await stop(first)).toBe(0);
 
     const second = await startProcess({

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   limitHeapGrowth();
   const config = configFromEnv();
   const log = jsonLogger({ app: 'standalone' }, config.logLevel);
-  exitOnSignals(await startStandalone(config, log), log);
+  exitOnSignals(await startStandalone({ ...config, collectStartupGarbage: true }, log), log);
 }
 
 main().catch(exitOnStartFailure('arbor failed to start'));

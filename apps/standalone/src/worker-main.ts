@@ -1,4 +1,4 @@
-import { jsonLogger, limitHeapGrowth, type Logger } from '@arbor/application';
+import { collectStartupGarbage, jsonLogger, limitHeapGrowth, type Logger } from '@arbor/application';
 import { startEmbeddedWorker, type EmbeddedWorker } from './start-worker';
 import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './worker-messages';
 
@@ -41,6 +41,8 @@ function main(): void {
         );
         return;
       case 'arbor:listen':
+        // Composing leaves garbage V8 would keep until idle for ~30 s: collected before this worker serves.
+        if (worker) collectStartupGarbage();
         worker?.listen(m.port, m.host).then(
           () => send({ type: 'arbor:listening' }),
           (e: unknown) => {

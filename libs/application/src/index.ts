@@ -49,6 +49,7 @@ export * from './security/signing-key-ring';
 export * from './security/key-rotation';
 export * from './security/token-service';
 export * from './heap-growth';
+export * from './startup-garbage';
 export * from './group-commit-queue';
 export * from './transaction-scope';
 export * from './versioned-cache';

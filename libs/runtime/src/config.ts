@@ -79,6 +79,11 @@ export interface StandaloneConfig extends ApiSettings {
    * absent here or 1: one process serves everything, as before). See apps/standalone/src/worker-pool.ts.
    */
   workers?: number;
+  /**
+   * Run one full garbage collection once caught up, before the port is served (collectStartupGarbage): set by
+   * `npm start`'s main, not read from the environment; absent (tests composing the app in-process): none.
+   */
+  collectStartupGarbage?: boolean;
 }
 
 /** The most HTTP workers IAM_WORKERS' default gives: each costs memory, and the one writer caps the writes anyway. */

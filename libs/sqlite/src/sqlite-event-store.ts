@@ -22,6 +22,7 @@ import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { SqliteEventStoreTransaction, WriterStatements } from './sqlite-event-store-transaction';
 import { WalSync } from './wal-sync';
+import { WalTruncation } from './wal-truncation';
 
 /** Transactions sharing one COMMIT at most; bounds how long one group holds the write lock. */
 const MAX_GROUP = 64;
@@ -57,6 +58,11 @@ export class SqliteEventStore implements EventStore {
   /** Filtered `readAll` statements by SQL text; the text varies only with which filters are set. */
   private readonly filtered = new Map<string, Statement<unknown[], EventRow>>();
   private closing: Promise<void> | undefined;
+  /**
+   * Empties the WAL after request metadata is dropped (it would still hold the clear addresses); each attempt runs
+   * between groups (the mutex): inside another group's transaction the checkpoint would fail with SQLITE_LOCKED.
+   */
+  private readonly truncation: WalTruncation;
   /** Transactions waiting for the next group commit, in call order. */
   private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) =>
     this.mutex.run(() => this.flush(next)),
@@ -69,6 +75,7 @@ export class SqliteEventStore implements EventStore {
   ) {
     this.writes = new WriterStatements(writer);
     this.reads = new EventReads(reader);
+    this.truncation = new WalTruncation(writer, (attempt) => this.mutex.run(async () => attempt()));
   }
 
   async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
@@ -236,8 +243,7 @@ export class SqliteEventStore implements EventStore {
           : this.writes.dropOrgRequestMetadata.run(orgId, occurredBefore)
       ).changes;
     });
-    // Between groups (the mutex): inside another group's transaction the checkpoint would fail with SQLITE_LOCKED.
-    if (dropped > 0) await this.mutex.run(async () => void this.writer.pragma('wal_checkpoint(TRUNCATE)'));
+    if (dropped > 0) await this.truncation.request();
     return dropped;
   }
 
@@ -274,12 +280,18 @@ export class SqliteEventStore implements EventStore {
 
   /** Waits for the queued transactions, then closes both connections. Later calls are rejected. */
   close(): Promise<void> {
+    this.truncation.close();
     this.closing ??= this.mutex.run(async () => {
       await this.sync.close();
       this.reader.close();
       this.writer.close();
     });
     return this.closing;
+  }
+
+  /** Resolves once the WAL no longer holds dropped request metadata (see WalTruncation). */
+  walEmptied(): Promise<void> {
+    return this.truncation.emptied();
   }
 
   private assertOpen(): void {

@@ -13,6 +13,7 @@ import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 import { SqliteHistoryQueries } from './sqlite-history-queries';
 import { SqliteWebhookQueries } from './sqlite-webhook-subscriptions';
+import { WalTruncation } from './wal-truncation';
 
 const CHECKPOINT_NAME = 'read-models';
 
@@ -36,11 +37,14 @@ export class SqliteReadModels implements ReadModels {
   private readonly applyBatch: Transaction<(events: ProjectableEvent[]) => number>;
   private readonly resetAll: Transaction<() => void>;
   private closed = false;
+  /** Empties the WAL after an erasure: it would still hold the erased user's rows as they were. */
+  private readonly truncation: WalTruncation;
 
   constructor(
     private readonly db: SqliteDatabase,
     options: { subtreeCacheEntries?: number } = {},
   ) {
+    this.truncation = new WalTruncation(db);
     const getCheckpoint = db.prepare<[string], number>('SELECT position FROM checkpoint WHERE name = ?').pluck();
     this.getCheckpoint = getCheckpoint;
     this.orgs = new SqliteOrgQueries(db, {
@@ -108,7 +112,7 @@ export class SqliteReadModels implements ReadModels {
     const checkpoint = this.applyBatch.immediate(events);
     // The WAL still holds the pages as they were before an erasure, email and name included: checkpoint them into
     // the file and truncate it (the vault does the same after destroying a key).
-    if (events.some((e) => e.type === 'UserErased')) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    if (events.some((e) => e.type === 'UserErased')) await this.truncation.request();
     return checkpoint;
   }
 
@@ -120,7 +124,13 @@ export class SqliteReadModels implements ReadModels {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.truncation.close();
     this.db.close();
+  }
+
+  /** Resolves once the WAL no longer holds an erased user's rows (see WalTruncation). */
+  walEmptied(): Promise<void> {
+    return this.truncation.emptied();
   }
 
   private assertOpen(): void {

@@ -2,6 +2,7 @@ import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+import { WalTruncation } from './wal-truncation';
 
 const VAULT_MIGRATIONS: readonly string[] = [
   `
@@ -51,8 +52,11 @@ export class SqliteSecretVault implements SecretVault {
   private readonly rotateWebhook: Statement<[string, string, string]>;
   private readonly deleteWebhook: Statement<[string]>;
   private closed = false;
+  /** Empties the WAL after every deletion (the deleted bytes would linger there otherwise). */
+  private readonly truncation: WalTruncation;
 
   constructor(private readonly db: SqliteDatabase) {
+    this.truncation = new WalTruncation(db);
     this.selectKey = db.prepare<[string], Buffer>('SELECT key FROM data_keys WHERE subject_id = ?').pluck();
     this.selectKeys = db.prepare<[string], { subject_id: string; key: Buffer }>(
       'SELECT subject_id, key FROM data_keys WHERE subject_id IN (SELECT value FROM json_each(?))',
@@ -115,12 +119,12 @@ export class SqliteSecretVault implements SecretVault {
 
   async destroyDataKey(subjectId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteKey.run(subjectId).changes > 0) this.truncateWal();
+    if (this.deleteKey.run(subjectId).changes > 0) await this.truncation.request();
   }
 
   async deletePasswordHash(userId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteHash.run(userId).changes > 0) this.truncateWal();
+    if (this.deleteHash.run(userId).changes > 0) await this.truncation.request();
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {
@@ -146,7 +150,7 @@ export class SqliteSecretVault implements SecretVault {
   /** A revoked secret's hash must not linger anywhere: the same discipline as a destroyed key. */
   async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteClientHash.run(clientCredentialId).changes > 0) this.truncateWal();
+    if (this.deleteClientHash.run(clientCredentialId).changes > 0) await this.truncation.request();
   }
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
@@ -155,7 +159,7 @@ export class SqliteSecretVault implements SecretVault {
     else {
       this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt);
       // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
-      this.truncateWal();
+      await this.truncation.request();
     }
   }
 
@@ -167,18 +171,22 @@ export class SqliteSecretVault implements SecretVault {
   /** A deleted subscription's secrets must not linger: the same discipline as a destroyed key. */
   async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteWebhook.run(subscriptionId).changes > 0) this.truncateWal();
+    if (this.deleteWebhook.run(subscriptionId).changes > 0) await this.truncation.request();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.truncation.close();
     this.db.close();
   }
 
-  /** Copies the WAL into the database (where secure_delete already overwrote the row) and empties it. */
-  private truncateWal(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  /**
+   * Resolves once the WAL holds nothing deleted any more: every deletion above empties it (WalTruncation), at once
+   * or, while another connection (an HTTP worker's) reads from it, as soon as none does.
+   */
+  walEmptied(): Promise<void> {
+    return this.truncation.emptied();
   }
 
   private assertOpen(): void {

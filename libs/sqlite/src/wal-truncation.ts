@@ -1,0 +1,126 @@
+import type { SqliteDatabase } from './open-sqlite-database';
+
+/** The first retry's delay, in ms; each next one doubles, up to MAX_RETRY_MS. */
+const FIRST_RETRY_MS = 2;
+/** The longest delay between two retries, in ms. */
+const MAX_RETRY_MS = 1000;
+/** How long `request()` waits for the WAL to be emptied before it returns and leaves the retries running, in ms. */
+export const TRUNCATION_WAIT_MS = 2000;
+
+/** A row of `PRAGMA wal_checkpoint(TRUNCATE)` (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint). */
+interface CheckpointRow {
+  /** 1 when the checkpoint could not complete: a reader (any connection, any process) still uses the WAL. */
+  busy: number;
+}
+
+/**
+ * Empties a WAL file after a deletion whose old bytes must not linger there (a destroyed data key, a deleted secret
+ * hash, an erased user's rows, dropped request metadata): `wal_checkpoint(TRUNCATE)` copies every frame into the
+ * database file (where `secure_delete` already overwrote the row) and truncates the WAL to zero bytes.
+ *
+ * It can only complete once no connection reads from the WAL any more, those of other processes included (the
+ * embedded profile's HTTP workers read the vault and the read models). SQLite then answers `busy` and leaves the WAL
+ * as it was, the deleted bytes in it; and before answering so it sleeps in the connection's busy handler, on the
+ * event loop, for up to the busy timeout (5 s). So the checkpoint is tried without waiting (busy timeout 0 for that
+ * statement) and, while it is refused, tried again on a timer (2 ms, doubling to 1 s) until it completes or the
+ * connection closes (SQLite then removes the WAL itself if that was the last connection).
+ *
+ * Invariant: after `request()`, the WAL is emptied by a checkpoint that started after the deletion, unless the
+ * connection closes first.
+ */
+export class WalTruncation {
+  private timer: NodeJS.Timeout | undefined;
+  private delayMs = FIRST_RETRY_MS;
+  private pending = false;
+  private closed = false;
+  private waiters: Array<() => void> = [];
+
+  /**
+   * `run` wraps each attempt when the connection may be inside a transaction at that moment (the event store runs
+   * it between its write groups, where the checkpoint cannot fail with SQLITE_LOCKED); by default it runs as is.
+   */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly run: (attempt: () => void) => void | Promise<void> = (attempt) => attempt(),
+  ) {}
+
+  /**
+   * Empties the WAL now if nothing reads from it, else as soon as a retry finds it free; resolves once it is empty,
+   * or after TRUNCATION_WAIT_MS with the retries still running (`emptied()` tells when they end). Rejects only with what that attempt's checkpoint throws besides SQLITE_BUSY and SQLITE_LOCKED (an I/O
+   * error, as the plain pragma would have thrown); a retry's such error is retried too.
+   */
+  async request(): Promise<void> {
+    this.pending = true;
+    this.delayMs = FIRST_RETRY_MS;
+    await this.attempt();
+    if (!this.pending || this.closed) return;
+    // A reader's transactions are short (an HTTP worker's query): waiting here, off the event loop, keeps "the
+    // deletion has returned, so no copy is left" true in practice, without holding anything else up.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.emptied(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, TRUNCATION_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Resolves once no truncation is pending (at once when none is); also when the connection closes first. */
+  emptied(): Promise<void> {
+    if (!this.pending || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Stops retrying (call before closing the connection); waiters of `emptied` are released. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.settle();
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.closed || !this.pending) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    let done = false;
+    try {
+      await this.run(() => {
+        if (!this.closed) done = this.truncateWithoutWaiting();
+      });
+    } catch (e) {
+      this.retryLater();
+      throw e;
+    }
+    if (done) {
+      this.pending = false;
+      this.settle();
+    } else this.retryLater();
+  }
+
+  private retryLater(): void {
+    if (this.closed || !this.pending || this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.attempt().catch(() => this.retryLater()), this.delayMs);
+    this.timer.unref();
+    this.delayMs = Math.min(this.delayMs * 2, MAX_RETRY_MS);
+  }
+
+  /** One TRUNCATE checkpoint with the busy handler off; true when it completed. */
+  private truncateWithoutWaiting(): boolean {
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointRow[];
+      return row !== undefined && row.busy === 0;
+    } catch (e) {
+      // Another connection holds the write lock (SQLITE_BUSY) or this one is inside a transaction (SQLITE_LOCKED).
+      if (/^SQLITE_(BUSY|LOCKED)/.test((e as { code?: string }).code ?? '')) return false;
+      throw e;
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
+  }
+
+  private settle(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+}

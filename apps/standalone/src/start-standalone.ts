@@ -200,7 +200,7 @@ async function startOnLockedDir(
   const startupGcMs = config.collectStartupGarbage ? Math.round(collectStartupGarbage()) : undefined;
   // IAM_WORKERS above 1: this process stays the writer and HTTP workers serve the port (worker-pool.ts); they were
   // forked above and have composed meanwhile.
-  if (workers) await workers.open({ ctx, projector, port, release: () => bound.close() });
+  if (workers) await workers.open({ ctx, projector, eventLog: store, port, release: () => bound.close() });
   // Expired refresh tokens, revocations of expired access tokens and expired idempotency records no longer
   // matter, and what they hold must not stay at rest: drop them at start and hourly; and request metadata past
   // its retention (IAM_AUDIT_RETENTION_DAYS).

@@ -24,6 +24,12 @@ import {
 import { closeInOrder } from '@arbor/runtime';
 import type { StandaloneConfig } from './standalone-config';
 
+/**
+ * How long a read of the event log waits for the writer to announce that what it read is durable (one fdatasync,
+ * about a millisecond, normally) before it fails with IAM_ERR_UNAVAILABLE (503): the writer's disk has stopped.
+ */
+const DURABLE_WAIT_MS = 5_000;
+
 /** How an HTTP worker reaches its writer: the writer's internal command API on a Unix socket, and its token. */
 export interface WriterLink {
   /** The Unix domain socket the writer's internal API listens on (worker-pool.ts). */
@@ -36,8 +42,13 @@ export interface WriterLink {
 export interface EmbeddedWorker {
   /** Tells of a read-model checkpoint the writer committed (its message to the workers). */
   observeCheckpoint(position: number): void;
-  /** Starts accepting connections on the shared port (the cluster primary holds the socket). */
-  listen(port: number, host: string | undefined): Promise<void>;
+  /** Tells of the position up to which the writer's commits are on stable storage (its message to the workers). */
+  observeDurable(position: number): void;
+  /**
+   * Starts accepting connections on the shared port (the cluster primary holds the socket); `durable`: the
+   * writer's durable position when it sent the word (later ones come with observeDurable).
+   */
+  listen(port: number, host: string | undefined, durable: number): Promise<void>;
   /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes the files. */
   close(graceMs?: number): Promise<void>;
 }
@@ -66,7 +77,19 @@ export async function startEmbeddedWorker(
   });
   // Read-only: the writer appends, and completes idempotency records on a worker's behalf (writerEventStore); a
   // worker writing events.sqlite itself would wait on the writer's lock in SQLite's busy handler, on its event loop.
-  const store = writerEventStore(openSqliteEventStoreReadOnly(join(dir, 'events.sqlite')), link);
+  // What the writer has made durable (its fdatasyncs, announced): a read of the log returns only events up to there,
+  // as the writer's own reads do, so nothing a client is shown here can be lost by a power failure. A
+  // CheckpointWatermark for its waiters and timeout; nothing to poll: the writer's word is the only source.
+  const durability: CheckpointWatermark = new CheckpointWatermark({
+    readCheckpoint: async () => durability.observed,
+    pollIntervalMs: 1000,
+  });
+  const store = writerEventStore(
+    openSqliteEventStoreReadOnly(join(dir, 'events.sqlite'), {
+      awaitDurable: (position) => durability.waitFor(position, DURABLE_WAIT_MS),
+    }),
+    link,
+  );
   const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(dir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
@@ -124,15 +147,20 @@ export async function startEmbeddedWorker(
     ]);
   return {
     observeCheckpoint: (position) => watermark.observe(position),
-    listen: (port, host) =>
+    observeDurable: (position) => durability.observe(position),
+    listen: (port, host, durable) =>
       new Promise<void>((resolve, reject) => {
+        durability.observe(durable);
         server = host === undefined ? app.listen(port) : app.listen(port, host);
         server.once('listening', resolve).once('error', reject);
       }),
     close: (graceMs = 10_000) =>
       closeInOrder(
         () => drain(server, graceMs),
-        () => watermark.close(),
+        () => {
+          watermark.close();
+          durability.close();
+        },
         closeFiles,
       ),
   };

@@ -43,7 +43,7 @@ function main(): void {
       case 'arbor:listen':
         // Composing leaves garbage V8 would keep until idle for ~30 s: collected before this worker serves.
         if (worker) collectStartupGarbage();
-        worker?.listen(m.port, m.host).then(
+        worker?.listen(m.port, m.host, m.durable).then(
           () => send({ type: 'arbor:listening' }),
           (e: unknown) => {
             send({ type: 'arbor:failed', error: e instanceof Error ? e.message : String(e) });
@@ -53,6 +53,9 @@ function main(): void {
         return;
       case 'arbor:checkpoint':
         worker?.observeCheckpoint(m.position);
+        return;
+      case 'arbor:durable':
+        worker?.observeDurable(m.position);
         return;
       case 'arbor:shutdown':
         end(0);

@@ -8,10 +8,15 @@ import type { WriterLink } from './start-worker';
 export type WriterToWorker =
   /** First message: how to compose (the writer's configuration, without the bootstrap admin's password). */
   | { type: 'arbor:configure'; config: StandaloneConfig; link: WriterLink }
-  /** Start accepting connections on the shared port (sent once every worker is composed, at start-up). */
-  | { type: 'arbor:listen'; port: number; host?: string }
+  /**
+   * Start accepting connections on the shared port (sent once every worker is composed, at start-up; to a
+   * replacement once it is); `durable`: the event log's durable position then (SqliteEventStore.durablePosition).
+   */
+  | { type: 'arbor:listen'; port: number; host?: string; durable: number }
   /** The read models' checkpoint after a committed batch (Projector.onCheckpoint), coalesced per tick. */
   | { type: 'arbor:checkpoint'; position: number }
+  /** The event log's durable position after an fdatasync (SqliteEventStore.onDurable), coalesced per tick. */
+  | { type: 'arbor:durable'; position: number }
   /** Finish what is in flight, close, exit 0. */
   | { type: 'arbor:shutdown' };
 

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import express from 'express';
 import type { Logger, Projector, StoredResponse } from '@arbor/application';
 import { IDLE_CONNECTION_MS, internalCommandRouter, type ApiContext } from '@arbor/api';
+import type { SqliteEventStore } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
 import type { WriterLink } from './start-worker';
 import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './worker-messages';
@@ -36,6 +37,8 @@ export interface WorkerGate {
   ctx: ApiContext;
   /** Tells the workers of every checkpoint it commits. */
   projector: Projector;
+  /** The event log's durable position (SqliteEventStore): the workers' reads of the log wait for it. */
+  eventLog: Pick<SqliteEventStore, 'durablePosition' | 'onDurable'>;
   /** The public port the workers share (the one bound during start-up). */
   port: number;
   /** Gives up the port held during start-up; called right before the workers listen on it. */
@@ -69,7 +72,7 @@ export function forkWorkerPool(options: {
   const workers = new Set<Worker>();
   const listening = new Set<Worker>();
   const waiters = new Set<() => void>();
-  let listen: WriterToWorker | undefined;
+  let listen: (() => WriterToWorker) | undefined;
   let endpoint: { close(): Promise<void> } | undefined;
   let unsubscribe = (): void => undefined;
   let opened = false;
@@ -88,7 +91,7 @@ export function forkWorkerPool(options: {
       if (!isArborMessage(message)) return;
       const m = message as WorkerToWriter;
       // A replacement listens as soon as it is composed; the first ones wait for `open`.
-      if (m.type === 'arbor:composed' && opened && listen) worker.send(listen);
+      if (m.type === 'arbor:composed' && opened && listen) worker.send(listen());
       if (m.type === 'arbor:listening') {
         listening.add(worker);
         for (const wake of waiters) wake();
@@ -169,22 +172,28 @@ export function forkWorkerPool(options: {
     try {
       projector = gate.projector;
       endpoint = await serveInternalApi(gate.ctx, link, log);
-      // Coalesced: one message per worker and tick carries the newest checkpoint.
-      let pending: number | undefined;
-      unsubscribe = gate.projector.onCheckpoint((position) => {
-        if (pending === undefined)
-          setImmediate(() => {
-            const message: WriterToWorker = { type: 'arbor:checkpoint', position: pending! };
-            pending = undefined;
-            for (const worker of listening) if (worker.isConnected()) worker.send(message);
-          });
-        pending = position;
-      });
+      const stopCheckpoints = gate.projector.onCheckpoint(
+        coalesced((position) => ({ type: 'arbor:checkpoint', position }), listening),
+      );
+      // To every worker, listening or not: one composed meanwhile has the position its `listen` carried, and must
+      // hear every later one (it has no file to poll for it).
+      const stopDurable = gate.eventLog.onDurable(
+        coalesced((position) => ({ type: 'arbor:durable', position }), workers),
+      );
+      unsubscribe = () => {
+        stopCheckpoints();
+        stopDurable();
+      };
       await allComposed;
-      listen = { type: 'arbor:listen', port: gate.port, host: config.host ?? '0.0.0.0' };
+      listen = () => ({
+        type: 'arbor:listen',
+        port: gate.port,
+        host: config.host ?? '0.0.0.0',
+        durable: gate.eventLog.durablePosition,
+      });
       await gate.release();
       opened = true;
-      for (const worker of first) worker.send(listen);
+      for (const worker of first) worker.send(listen());
       await whenListening(count);
     } catch (e) {
       await stop(0);
@@ -192,6 +201,23 @@ export function forkWorkerPool(options: {
     }
   };
   return { pids: () => [...listening].map((w) => w.process.pid!), whenListening, stop, open };
+}
+
+/**
+ * A listener that sends `message(position)` to each connected worker of `to`, coalesced: one message per tick carries
+ * the newest position (announcements come per commit or batch, hundreds a second under load).
+ */
+function coalesced(message: (position: number) => WriterToWorker, to: Set<Worker>): (position: number) => void {
+  let pending: number | undefined;
+  return (position) => {
+    if (pending === undefined)
+      setImmediate(() => {
+        const m = message(pending!);
+        pending = undefined;
+        for (const worker of to) if (worker.isConnected()) worker.send(m);
+      });
+    pending = position;
+  };
 }
 
 /** Resolves when `worker` says it is composed; rejects when it fails or exits first. */

@@ -38,8 +38,9 @@ const MAX_GROUP = 64;
  *   requests reading while a transaction is open never see that transaction's uncommitted events; and every
  *   read returns only once all that was committed before it ended is durable (`WalSync.settled`), so nothing this
  *   process reads (a projector, the webhook dispatcher, an idempotent replay) can be lost by a power failure.
- *   Another process reading the file (the CLI's export) may see a commit up to one fdatasync (about a millisecond)
- *   before it is durable.
+ *   Another process reading the file does the same when the writer tells it what is durable (the embedded HTTP
+ *   workers: `awaitDurable`, fed from the writer's `onDurable`); without (the CLI's export) it may see a commit up
+ *   to one fdatasync (about a millisecond) before it is durable.
  *
  * Positions strictly increase in commit order and are never reused (see `append`).
  *
@@ -63,18 +64,29 @@ export class SqliteEventStore implements EventStore {
    * between groups (the mutex): inside another group's transaction the checkpoint would fail with SQLITE_LOCKED.
    */
   private readonly truncation: WalTruncation;
+  /** Every commit up to this position is on stable storage (the head at open; then each group's, after its fdatasync). */
+  private durableHead: number;
+  private readonly durableListeners = new Set<(position: number) => void>();
   /** Transactions waiting for the next group commit, in call order. */
   private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) =>
     this.mutex.run(() => this.flush(next)),
   );
 
+  /**
+   * `awaitDurable`, for a read-only store in another process than the writer (an embedded HTTP worker): resolves once
+   * the writer has said that every commit up to the given position is durable (see `durable`); absent, the store's
+   * own WalSync tells (the writer's process), or nobody does (the CLI beside a running server).
+   */
   constructor(
     private readonly writer: SqliteDatabase,
     private readonly reader: SqliteDatabase,
     private readonly sync: WalSync,
+    private readonly awaitDurable?: (position: number) => Promise<void>,
   ) {
     this.writes = new WriterStatements(writer);
     this.reads = new EventReads(reader);
+    // Opening synced the WAL (WalSync.open): everything in the file now is durable.
+    this.durableHead = this.reads.headPosition();
     this.truncation = new WalTruncation(writer, (attempt) => this.mutex.run(async () => attempt()));
   }
 
@@ -114,6 +126,13 @@ export class SqliteEventStore implements EventStore {
         if (db.inTransaction) db.exec('ROLLBACK');
       }
       const durable = failure === undefined ? this.sync.committed() : undefined;
+      if (durable !== undefined) {
+        const head = this.reads.headPosition();
+        durable.then(
+          () => this.announceDurable(head),
+          () => undefined,
+        );
+      }
       // A refusal decided inside the transaction (a version conflict, say) tells of the state it read, which may
       // include a commit not yet durable: it waits for the same fdatasync as the group's successes. (The command
       // service drops its model inside the failing work already, so nothing needs the rejection sooner.)
@@ -130,6 +149,26 @@ export class SqliteEventStore implements EventStore {
       // the next group's work runs.
       if (failure !== undefined) await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * The position up to which every commit is on stable storage, as this process knows it (its own commits'
+   * fdatasyncs); positions above it may still be lost by a power failure.
+   */
+  get durablePosition(): number {
+    return this.durableHead;
+  }
+
+  /** Calls `listener` with the new durable position after each group's fdatasync; returns the unsubscribe. */
+  onDurable(listener: (position: number) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  private announceDurable(head: number): void {
+    if (head <= this.durableHead) return;
+    this.durableHead = head;
+    for (const listener of this.durableListeners) listener(head);
   }
 
   private async runInSavepoint(
@@ -303,7 +342,10 @@ export class SqliteEventStore implements EventStore {
    * see a commit whose fdatasync is still in flight, and must not hand it on before that ends.
    */
   private async durable<T>(value: T): Promise<T> {
-    await this.sync.settled();
+    // Another process's store: the head read after `value` bounds what `value` holds; wait until the writer says
+    // it is durable (a wait only when the read saw commits of the last fdatasync or so).
+    if (this.awaitDurable !== undefined) await this.awaitDurable(this.reads.headPosition());
+    else await this.sync.settled();
     return value;
   }
 }
@@ -348,7 +390,17 @@ export function openSqliteEventStore(
  * created, written or migrated, and a write through it fails (SQLITE_READONLY). Throws when the file is missing
  * or its schema is not the one this code reads (older: start the server once to migrate it; newer: update).
  */
-export function openSqliteEventStoreReadOnly(file: string): SqliteEventStore {
+export function openSqliteEventStoreReadOnly(
+  file: string,
+  options: {
+    /**
+     * Resolves once the writing process says every commit up to `position` is durable: every read then waits for
+     * what it read to be durable, as the writer's own reads do. Without it (the CLI's export beside a running
+     * server) a read may return a commit up to one fdatasync (about a millisecond) before it is durable.
+     */
+    awaitDurable?: (position: number) => Promise<void>;
+  } = {},
+): SqliteEventStore {
   const db = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -357,7 +409,7 @@ export function openSqliteEventStoreReadOnly(file: string): SqliteEventStore {
         `The event log ${file} is at schema version ${version}, this code reads version ${EVENT_STORE_MIGRATIONS.length}` +
           (version < EVENT_STORE_MIGRATIONS.length ? ': start the server once to migrate it.' : ': update this code.'),
       );
-    return new SqliteEventStore(db, db, WalSync.none());
+    return new SqliteEventStore(db, db, WalSync.none(), options.awaitDurable);
   } catch (e) {
     db.close();
     throw e;

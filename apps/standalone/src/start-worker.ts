@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import {
   CheckpointWatermark,
   PasswordHasher,
@@ -11,7 +10,15 @@ import {
   type Logger,
   type StoredResponse,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, type Readiness } from '@arbor/api';
+import {
+  HttpCommandPort,
+  createApiApp,
+  createApiContext,
+  internalCall,
+  type InternalAnswer,
+  type InternalTarget,
+  type Readiness,
+} from '@arbor/api';
 import {
   openSqliteEventStoreReadOnly,
   openSqliteReadModelsReadOnly,
@@ -105,11 +112,7 @@ export async function startEmbeddedWorker(
   });
   await watermark.refresh();
   const ctx = createApiContext({
-    commands: new HttpCommandPort({
-      baseUrl: 'http://writer.invalid',
-      socketPath: link.socketPath,
-      token: link.internalToken,
-    }),
+    commands: new HttpCommandPort(writerTarget(link)),
     readModels,
     projection: watermark,
     vault,
@@ -179,33 +182,27 @@ function drain(server: Server | undefined, graceMs: number): Promise<void> {
   });
 }
 
+/** The writer's internal API, on its Unix socket (the URL's host is never resolved). */
+const writerTarget = (link: WriterLink): InternalTarget & { baseUrl: string } => ({
+  baseUrl: 'http://writer.invalid',
+  socketPath: link.socketPath,
+  token: link.internalToken,
+});
+
 /** `GET /internal/v1/readiness` on the writer's socket; unreachable means not ready. */
-function writerReadiness(link: WriterLink): Promise<Readiness> {
-  return new Promise((resolve) => {
-    const notReady = (why: string) => resolve({ ready: false, checks: { writer: why } });
-    const req = request(
-      {
-        socketPath: link.socketPath,
-        path: '/internal/v1/readiness',
-        headers: { 'x-arbor-internal-token': link.internalToken },
-        timeout: 2000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Readiness);
-          } catch {
-            notReady('unreadable');
-          }
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => notReady('unreachable'));
-    req.end();
-  });
+async function writerReadiness(link: WriterLink): Promise<Readiness> {
+  const notReady = (why: string): Readiness => ({ ready: false, checks: { writer: why } });
+  let answer: InternalAnswer;
+  try {
+    answer = await internalCall(writerTarget(link), { method: 'GET', path: '/internal/v1/readiness', timeoutMs: 2000 });
+  } catch {
+    return notReady('unreachable');
+  }
+  try {
+    return JSON.parse(answer.text) as Readiness;
+  } catch {
+    return notReady('unreadable');
+  }
 }
 
 /**
@@ -214,32 +211,16 @@ function writerReadiness(link: WriterLink): Promise<Readiness> {
  * the record then stays provisional, which a replay handles (it rebuilds the response from the log).
  */
 function writerEventStore<S extends Pick<EventStore, 'completeIdempotency'>>(store: S, link: WriterLink): S {
-  const complete = (scope: string, key: string, response: StoredResponse): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const body = JSON.stringify({ scope, key, response });
-      const req = request(
-        {
-          socketPath: link.socketPath,
-          path: '/internal/v1/idempotency',
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            'x-arbor-internal-token': link.internalToken,
-          },
-          timeout: 15_000,
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            res.statusCode === 204 ? resolve() : reject(new Error(`the writer answered ${res.statusCode}`)),
-          );
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('the writer did not answer in time')));
-      req.on('error', reject);
-      req.end(body);
+  const complete = async (scope: string, key: string, response: StoredResponse): Promise<void> => {
+    const body = JSON.stringify({ scope, key, response });
+    const answer = await internalCall(writerTarget(link), {
+      method: 'POST',
+      path: '/internal/v1/idempotency',
+      body,
+      timeoutMs: 15_000,
     });
+    if (answer.status !== 204) throw new Error(`the writer answered ${answer.status}`);
+  };
   // Every other member is the store's own, `this` included (a Proxy: the store's fields stay where they are).
   return new Proxy(store, {
     get: (target, property, receiver) =>

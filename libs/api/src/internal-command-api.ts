@@ -1,11 +1,12 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { IamError, isIamError, type IamErrorCode } from '@arbor/domain';
 import type { Command, CommandContext, CommandOutcome, Logger, Principal, RequestOrigin } from '@arbor/application';
 import { MAX_JSON_DEPTH, jsonStructureFault } from '@arbor/http';
 import type { CommandPort } from './api-context';
+import { internalCall, type InternalAnswer } from './internal-call';
 import { MAX_USER_AGENT, WELL_FORMED_REQUEST_ID } from './request-origin';
 
 /**
@@ -176,12 +177,10 @@ function sameDigest(expected: Buffer, presented: string | string[] | undefined):
 export const IDLE_CONNECTION_MS = 30_000;
 
 /**
- * The gateway's side: a CommandPort that calls a command service over HTTP. Plain node:http on kept-alive
- * connections rather than fetch: every write of the distributed profile passes here, and fetch's streams and
- * abort signals cost the gateway more CPU than the rest of the request.
+ * The gateway's side: a CommandPort that calls a command service over HTTP (internalCall: plain node:http) on
+ * kept-alive connections.
  */
 export class HttpCommandPort implements CommandPort {
-  private readonly url: URL;
   private readonly agent: HttpAgent;
 
   /**
@@ -190,11 +189,11 @@ export class HttpCommandPort implements CommandPort {
    * how long without a byte before the exchange fails (default 15,000).
    */
   constructor(private readonly options: { baseUrl: string; socketPath?: string; token?: string; timeoutMs?: number }) {
-    this.url = new URL('/internal/v1/commands', options.baseUrl);
     // Idle connections close here (30 s) before the command service closes them (its keep-alive timeout is
     // longer), so a request is never sent on a connection the other side is closing.
     const agentOptions = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.agent =
+      new URL(options.baseUrl).protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   }
 
   async execute(command: Command, context: CommandContext): Promise<CommandOutcome> {
@@ -230,25 +229,15 @@ export class HttpCommandPort implements CommandPort {
     throw new IamError('IAM_ERR_UNAVAILABLE', 'The command service could not execute the command; retry shortly.');
   }
 
-  private post(body: string): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-    };
-    if (this.options.token) headers['x-arbor-internal-token'] = this.options.token;
-    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const target = { method: 'POST', agent: this.agent, headers, socketPath: this.options.socketPath };
-      const req = send(this.url, target, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      // No byte for this long ends the exchange: a stuck command service must not hold the request forever.
-      req.setTimeout(this.options.timeoutMs ?? 15_000, () => req.destroy(new Error('command service timed out')));
-      req.on('error', reject);
-      req.end(body);
-    });
+  private post(body: string): Promise<InternalAnswer> {
+    return internalCall(
+      {
+        baseUrl: this.options.baseUrl,
+        socketPath: this.options.socketPath,
+        token: this.options.token,
+        agent: this.agent,
+      },
+      { method: 'POST', path: '/internal/v1/commands', body, timeoutMs: this.options.timeoutMs ?? 15_000 },
+    );
   }
 }

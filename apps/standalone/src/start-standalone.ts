@@ -60,6 +60,11 @@ export interface RunningStandalone {
   commands: CommandService;
   /** The HTTP worker processes when IAM_WORKERS is above 1 (this process is then their writer); else absent. */
   workers?: WorkerPool;
+  /**
+   * Resolves (never rejects) when the app can no longer serve: its HTTP workers keep dying at start (worker-pool.ts).
+   * `npm start`'s main then closes it and exits 1; pending for ever otherwise.
+   */
+  unrecoverable: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -133,7 +138,9 @@ async function startOnLockedDir(
   // The HTTP workers (IAM_WORKERS above 1) start now, on the files opened and migrated above, while this process
   // catches up with the log; they serve once it has (workers.open below).
   const workerCount = config.workers ?? 1;
-  const workers = workerCount > 1 ? forkWorkerPool({ count: workerCount, config, log }) : undefined;
+  let giveUp: (reason: Error) => void = () => undefined;
+  const unrecoverable = new Promise<Error>((resolve) => (giveUp = resolve));
+  const workers = workerCount > 1 ? forkWorkerPool({ count: workerCount, config, log, onGiveUp: giveUp }) : undefined;
   if (workers) undo.push(() => workers.stop(0));
   const bus = new InProcessBus();
   const cipher = new PersonalDataCipher(vault);
@@ -264,6 +271,7 @@ async function startOnLockedDir(
     stores: { tokenStore, throttleStore, eventStore: store },
     commands,
     workers,
+    unrecoverable,
     close: () =>
       (closing ??= (async () => {
         await bound.close();

@@ -17,6 +17,12 @@ export const WORKER_MAIN = resolve(__dirname, '../dist/worker-main.js');
 
 /** A worker that exits within this long of its start counts as crash-looping: the next start waits longer. */
 const QUICK_EXIT_MS = 5_000;
+/**
+ * Quick exits in a row, with no worker serving meanwhile, after which the pool stops replacing them and tells the
+ * writer (`onGiveUp`): the port serves nobody, and a supervisor restarting the whole process (or a person reading
+ * why) does better than a loop that never ends.
+ */
+const MAX_QUICK_EXITS = 5;
 const RESTART_DELAY_MAX_MS = 5_000;
 /** How long start-up waits for a worker to compose and listen. */
 const START_TIMEOUT_MS = 60_000;
@@ -64,6 +70,8 @@ export function forkWorkerPool(options: {
   count: number;
   config: StandaloneConfig;
   log: Logger;
+  /** Told once when the pool stops replacing workers that keep dying (MAX_QUICK_EXITS); the writer then stops. */
+  onGiveUp?: (reason: Error) => void;
 }): WorkerPool & { open(gate: WorkerGate): Promise<void> } {
   const { count, config, log } = options;
   const link = writerLink(config.dataDir);
@@ -80,6 +88,9 @@ export function forkWorkerPool(options: {
   let projector: Projector | undefined;
   let stopping = false;
   let restartDelayMs = 0;
+  /** Workers that exited within QUICK_EXIT_MS of their start since one last reported listening. */
+  let quickExits = 0;
+  let gaveUp = false;
 
   const fork = (): Worker => {
     cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
@@ -93,6 +104,7 @@ export function forkWorkerPool(options: {
       // A replacement listens as soon as it is composed; the first ones wait for `open`.
       if (m.type === 'arbor:composed' && opened && listen) worker.send(listen());
       if (m.type === 'arbor:listening') {
+        quickExits = 0;
         listening.add(worker);
         for (const wake of waiters) wake();
       }
@@ -109,6 +121,15 @@ export function forkWorkerPool(options: {
       listening.delete(worker);
       if (stopping || !opened) return;
       const quick = Date.now() - startedAt < QUICK_EXIT_MS;
+      if (quick) quickExits++;
+      if (gaveUp || (quickExits >= MAX_QUICK_EXITS && listening.size === 0)) {
+        if (gaveUp) return;
+        gaveUp = true;
+        const reason = `${quickExits} HTTP workers in a row exited within ${QUICK_EXIT_MS} ms of their start, and none serves`;
+        log.error('HTTP workers keep dying: not starting more', { pid: worker.process.pid, code, signal, reason });
+        options.onGiveUp?.(new Error(reason));
+        return;
+      }
       restartDelayMs = quick ? Math.min(Math.max(restartDelayMs * 2, 100), RESTART_DELAY_MAX_MS) : 0;
       log.error('worker exited; starting another', { pid: worker.process.pid, code, signal, inMs: restartDelayMs });
       setTimeout(() => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp } from './test-support/test-app';
@@ -23,10 +23,15 @@ beforeAll(() => {
 }, 120_000);
 
 /** Starts dist/main.js over `dataDir` and resolves with its port once it logs "arbor listening". */
-function startProcess(dataDir: string, workers: number): Promise<{ child: ChildProcess; url: string }> {
+function startProcess(
+  dataDir: string,
+  workers: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
+      ...extraEnv,
       PATH: process.env.PATH ?? '',
       PORT: '0',
       HOST: '127.0.0.1',
@@ -45,7 +50,7 @@ function startProcess(dataDir: string, workers: number): Promise<{ child: ChildP
     child.stdout!.on('data', (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.includes('"message":"arbor listening"'));
-      if (line) done({ child, url: `http://127.0.0.1:${Number(JSON.parse(line).port)}` });
+      if (line) done({ child, url: `http://127.0.0.1:${Number(JSON.parse(line).port)}`, output: () => out + err });
     });
     child.once('exit', (code) => fail(new Error(`exited with ${code}; stdout: ${out} stderr: ${err}`)));
   });
@@ -103,5 +108,27 @@ describe('the standalone process with IAM_WORKERS', () => {
       child.kill('SIGTERM');
       await exited;
     }
+  });
+
+  it('IAM_WORKERS=2: workers that keep dying at start make the writer stop and exit 1, not loop for ever', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-workers-'));
+    // Loaded by every process (NODE_OPTIONS): a worker started once the marker exists dies at once, as one would on
+    // a bad build or a full disk; the writer and the first workers start normally.
+    const marker = join(dataDir, 'workers-die');
+    const preload = join(dataDir, 'die-if-marked.cjs');
+    writeFileSync(
+      preload,
+      `if ((process.argv[1] || '').endsWith('worker-main.js') && require('fs').existsSync(${JSON.stringify(marker)})) process.exit(7);\n`,
+    );
+    const { child, output } = await startProcess(dataDir, 2, { NODE_OPTIONS: `--require ${preload}` });
+    // 'close', not 'exit': the output is complete then.
+    const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
+    const workers = childPids(child.pid!);
+    expect(workers).toHaveLength(2);
+    writeFileSync(marker, '');
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    expect(await exited).toBe(1);
+    expect(output()).toContain('HTTP workers keep dying: not starting more');
+    for (const pid of workers) expect(isAlive(pid)).toBe(false);
   });
 });

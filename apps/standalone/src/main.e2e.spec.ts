@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -85,6 +85,9 @@ describe('the standalone process', () => {
     );
     expect(listening.startupGcMs).toEqual(expect.any(Number));
     expect(await stop(first)).toBe(0);
+    // The close ran to its end: every SQLite file was closed, the last connection of each removing its WAL (a
+    // process that ends with its files open leaves them; the WAL checkpointer's thread once let it end so).
+    expect(readdirSync(dataDir).filter((f) => f.endsWith('-wal'))).toEqual([]);
 
     const second = await startProcess({
       PORT: '0',

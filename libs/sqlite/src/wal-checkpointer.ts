@@ -70,6 +70,9 @@ export function startWalCheckpointer(
   return {
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
+        // Held now: unreferenced, the thread let a process whose other handles were closed end before its 'exit'
+        // came, and everything a close awaited after this step (the stores' own closes) never ran.
+        worker.ref();
         worker.once('exit', () => resolve());
         worker.postMessage('stop');
         setTimeout(() => void worker.terminate(), 5000).unref();

@@ -155,6 +155,9 @@ module.exports = {
     ...(withMongo ? [distributedMongo] : []),
   ],
   testTimeout: 60000,
+  // One temporary directory per run, removed at its end (tests/support/temp-root.js).
+  globalSetup: '<rootDir>/tests/support/temp-root.setup.js',
+  globalTeardown: '<rootDir>/tests/support/temp-root.teardown.js',
   reporters: [
     'default',
     [

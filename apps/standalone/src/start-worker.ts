@@ -85,11 +85,14 @@ export async function startEmbeddedWorker(
   // Read-only: the writer appends, and completes idempotency records on a worker's behalf (writerEventStore); a
   // worker writing events.sqlite itself would wait on the writer's lock in SQLite's busy handler, on its event loop.
   // What the writer has made durable (its fdatasyncs, announced): a read of the log returns only events up to there,
-  // as the writer's own reads do, so nothing a client is shown here can be lost by a power failure. A
-  // CheckpointWatermark for its waiters and timeout; nothing to poll: the writer's word is the only source.
+  // as the writer's own reads do, so no event a client is shown here can be lost by a power failure. A
+  // CheckpointWatermark for its waiters and timeout; nothing to poll (the writer's word is the only source), so its
+  // poll only repeats what was heard, and not at the start of a wait.
   const durability: CheckpointWatermark = new CheckpointWatermark({
     readCheckpoint: async () => durability.observed,
     pollIntervalMs: 1000,
+    pollAtOnce: false,
+    subject: 'event log’s durable position',
   });
   const store = writerEventStore(
     openSqliteEventStoreReadOnly(join(dir, 'events.sqlite'), {

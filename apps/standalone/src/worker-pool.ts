@@ -88,7 +88,7 @@ export function forkWorkerPool(options: {
   let projector: Projector | undefined;
   let stopping = false;
   let restartDelayMs = 0;
-  /** Workers that exited within QUICK_EXIT_MS of their start since one last reported listening. */
+  /** Workers in a row that exited within QUICK_EXIT_MS of their start (a later exit or a listening worker resets it). */
   let quickExits = 0;
   let gaveUp = false;
 
@@ -121,7 +121,7 @@ export function forkWorkerPool(options: {
       listening.delete(worker);
       if (stopping || !opened) return;
       const quick = Date.now() - startedAt < QUICK_EXIT_MS;
-      if (quick) quickExits++;
+      quickExits = quick ? quickExits + 1 : 0;
       if (gaveUp || (quickExits >= MAX_QUICK_EXITS && listening.size === 0)) {
         if (gaveUp) return;
         gaveUp = true;

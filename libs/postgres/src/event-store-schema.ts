@@ -69,4 +69,7 @@ const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
   // 3 -> 4: request metadata (issue 14, complete audit data), outside the hashed content so that retention may set
   // it NULL; the chain hashes its digest (base64url text), which stays. Both NULL on older events.
   (s) => `ALTER TABLE ${s}.events ADD COLUMN request_metadata jsonb, ADD COLUMN metadata_digest text`,
+  // 4 -> 5: the events still holding request metadata, by time: retention's drop and its "any left?" read only
+  // those, where the occurred_at index walked every old event, dropped ones included, hourly.
+  (s) => `CREATE INDEX events_request_metadata ON ${s}.events (occurred_at) WHERE request_metadata IS NOT NULL`,
 ];

@@ -80,8 +80,9 @@ export interface StandaloneConfig extends ApiSettings {
    */
   workers?: number;
   /**
-   * Run one full garbage collection once caught up, before the port is served (collectStartupGarbage): set by
-   * `npm start`'s main, not read from the environment; absent (tests composing the app in-process): none.
+   * Run one full garbage collection in this process once caught up, before the port is served
+   * (collectStartupGarbage): set by `npm start`'s main, not read from the environment; absent (tests composing the
+   * app in-process): none here. HTTP workers, processes of their own, always run theirs before they listen.
    */
   collectStartupGarbage?: boolean;
 }

@@ -62,4 +62,7 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
   // may set it NULL; the chain hashes its digest (base64url), which stays. Both NULL on older events.
   `ALTER TABLE events ADD COLUMN request_metadata TEXT;
    ALTER TABLE events ADD COLUMN metadata_digest TEXT;`,
+  // 5 -> 6: the events still holding request metadata, by time: retention's drop and its "any left?" read only those
+  // (DROP_REQUEST_METADATA_SQL), where the occurred_at index walked every old event, dropped ones included, hourly.
+  `CREATE INDEX events_request_metadata ON events (occurred_at) WHERE request_metadata IS NOT NULL;`,
 ];

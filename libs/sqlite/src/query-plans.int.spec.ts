@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
+import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
+import { DROP_REQUEST_METADATA_SQL, HAS_REQUEST_METADATA_SQL } from './sqlite-event-store-transaction';
 import { READ_MODELS_MIGRATIONS } from './read-models-schema';
 import { PLATFORM_ADMINS_SQL } from './sqlite-access-search-queries';
 import { INHERITED_ROLES_SQL, accessQuestionsBatchSql } from './sqlite-membership-queries';
@@ -40,5 +42,23 @@ describe('query plans of the SQLite read models', () => {
       ]),
     );
     expect(steps.filter((s) => /TEMP B-TREE|^SCAN (o|u|m|c)\b/.test(s))).toEqual([]);
+  });
+});
+
+describe('query plans of the SQLite event log', () => {
+  const db = new Database(':memory:');
+  applyMigrations(db, EVENT_STORE_MIGRATIONS);
+  afterAll(() => db.close());
+  const plan = (sql: string, params: unknown[]): string[] =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+
+  it('retention reads only the events still holding request metadata (their partial index), not every old one', () => {
+    const cutoff = '2026-01-01T00:00:00.000Z';
+    expect(plan(HAS_REQUEST_METADATA_SQL, [cutoff])).toEqual([
+      'SEARCH events USING INDEX events_request_metadata (occurred_at<?)',
+    ]);
+    expect(plan(DROP_REQUEST_METADATA_SQL, [cutoff])).toEqual([
+      'SEARCH events USING INDEX events_request_metadata (occurred_at<?)',
+    ]);
   });
 });

@@ -36,6 +36,17 @@ interface LastLink {
   hash: Buffer | null;
 }
 
+/**
+ * Retention's drop of request metadata (server-wide) and its question "is there any to drop?": both by the partial
+ * index `events_request_metadata` (event-store-schema.ts), which holds only the events still carrying metadata, so
+ * an hourly purge costs the rows it drops, not a walk of every old event (63-70 ms per statement at 370k events
+ * without it, on the writer's event loop).
+ */
+export const DROP_REQUEST_METADATA_SQL =
+  'UPDATE events SET request_metadata = NULL WHERE occurred_at < ? AND request_metadata IS NOT NULL';
+export const HAS_REQUEST_METADATA_SQL =
+  'SELECT 1 FROM events WHERE occurred_at < ? AND request_metadata IS NOT NULL LIMIT 1';
+
 /** The writer connection's statements, prepared once per store and shared by all its transactions. */
 export class WriterStatements {
   readonly reads: EventReads;
@@ -72,19 +83,14 @@ export class WriterStatements {
     );
     this.completeIdempotency = db.prepare('UPDATE idempotency SET response = ? WHERE scope = ? AND key = ?');
     this.purgeIdempotency = db.prepare('DELETE FROM idempotency WHERE created_at < ?');
-    // By the occurred_at index: events before the cutoff, only those still holding metadata.
-    this.dropRequestMetadata = db.prepare(
-      'UPDATE events SET request_metadata = NULL WHERE occurred_at < ? AND request_metadata IS NOT NULL',
-    );
+    this.dropRequestMetadata = db.prepare(DROP_REQUEST_METADATA_SQL);
     this.dropOrgRequestMetadata = db.prepare(
       `UPDATE events SET request_metadata = NULL
        WHERE position IN (SELECT eo.position FROM event_orgs eo WHERE eo.org_id = ?)
          AND occurred_at < ? AND request_metadata IS NOT NULL`,
     );
     // What the two drops would change, as one row or none (the purge asks before it records a drop).
-    this.hasRequestMetadata = db
-      .prepare<[string], number>('SELECT 1 FROM events WHERE occurred_at < ? AND request_metadata IS NOT NULL LIMIT 1')
-      .pluck();
+    this.hasRequestMetadata = db.prepare<[string], number>(HAS_REQUEST_METADATA_SQL).pluck();
     this.hasOrgRequestMetadata = db
       .prepare<[string, string], number>(
         `SELECT 1 FROM events

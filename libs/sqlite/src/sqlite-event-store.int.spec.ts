@@ -164,4 +164,37 @@ describe('SqliteEventStore retention at rest', () => {
       fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
+
+  it('empties the WAL once a reader in another connection (an HTTP worker) stops reading, while writes go on', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-retention-'));
+    const file = path.join(dir, 'events.sqlite');
+    const store = openSqliteEventStore(file);
+    const reader = new Database(file, { readonly: true });
+    try {
+      const marker = 'retained-address-198.51.100.77';
+      const metadata = { requestId: 'req-held', sourceAddress: marker, userAgent: `ua ${marker}` };
+      await store.transaction((tx) =>
+        tx.append('h', [{ ...ev('H1', { n: 1 }), requestMetadata: metadata }], 'no_stream'),
+      );
+      const onDisk = () =>
+        fs
+          .readdirSync(dir)
+          .filter((name) => name.startsWith('events.sqlite'))
+          .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM events').get();
+      const dropping = store.dropRequestMetadata(new Date(Date.now() + 60_000).toISOString());
+      // The truncation waits between attempts with the store's lock free: a write goes through meanwhile.
+      await store.transaction((tx) => tx.append('other', [ev('O1', { n: 2 })], 'no_stream'));
+      expect(onDisk()).toBe(true);
+      reader.exec('COMMIT');
+      expect(await dropping).toBe(1);
+      await store.walEmptied();
+      expect(onDisk()).toBe(false);
+    } finally {
+      reader.close();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    }
+  });
 });

@@ -394,9 +394,11 @@ export function openSqliteEventStoreReadOnly(
   file: string,
   options: {
     /**
-     * Resolves once the writing process says every commit up to `position` is durable: every read then waits for
-     * what it read to be durable, as the writer's own reads do. Without it (the CLI's export beside a running
-     * server) a read may return a commit up to one fdatasync (about a millisecond) before it is durable.
+     * Resolves once the writing process says every commit up to `position` (an event's) is durable: every read then
+     * waits until the events it could see are durable, as the writer's own reads do. Rows written without an event
+     * (a chain checkpoint, an idempotency record's completion) move no position, so a read may still return one up
+     * to one fdatasync (about a millisecond) before it is durable. Without this option (the CLI's export beside a
+     * running server) the same holds of events too.
      */
     awaitDurable?: (position: number) => Promise<void>;
   } = {},

@@ -13,7 +13,7 @@ import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 import { SqliteHistoryQueries } from './sqlite-history-queries';
 import { SqliteWebhookQueries } from './sqlite-webhook-subscriptions';
-import { WalTruncation } from './wal-truncation';
+import { SHORT_TRUNCATION_WAIT_MS, WalTruncation } from './wal-truncation';
 
 const CHECKPOINT_NAME = 'read-models';
 
@@ -112,7 +112,9 @@ export class SqliteReadModels implements ReadModels {
     const checkpoint = this.applyBatch.immediate(events);
     // The WAL still holds the pages as they were before an erasure, email and name included: checkpoint them into
     // the file and truncate it (the vault does the same after destroying a key).
-    if (events.some((e) => e.type === 'UserErased')) await this.truncation.request();
+    // Briefly: every read-your-writes wait, in this process and the workers, waits for this batch.
+    if (events.some((e) => e.type === 'UserErased'))
+      await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
     return checkpoint;
   }
 

@@ -2,7 +2,7 @@ import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
-import { WalTruncation } from './wal-truncation';
+import { SHORT_TRUNCATION_WAIT_MS, WalTruncation } from './wal-truncation';
 
 const VAULT_MIGRATIONS: readonly string[] = [
   `
@@ -159,7 +159,8 @@ export class SqliteSecretVault implements SecretVault {
     else {
       this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt);
       // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
-      await this.truncation.request();
+      // Briefly: a rotation runs inside the event log's write group, which every write waits for.
+      await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
     }
   }
 

@@ -78,4 +78,26 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     await vault.walEmptied();
     expect(filesHolding(key)).toEqual([]);
   });
+
+  it('a rotation (inside the log’s write group) waits only briefly for the reader, and the WAL is emptied after', async () => {
+    await vault.setWebhookSecret('w1', 'first-recognisable-webhook-secret', null);
+    await vault.setWebhookSecret(
+      'w1',
+      'second-recognisable-webhook-secret',
+      new Date(Date.now() + 60_000).toISOString(),
+    );
+    reader = new Database(file, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM data_keys').get();
+    // The third rotation overwrites the first secret in place; the reader still reads when it returns.
+    await vault.setWebhookSecret(
+      'w1',
+      'third-recognisable-webhook-secret',
+      new Date(Date.now() + 60_000).toISOString(),
+    );
+    expect(reader.inTransaction).toBe(true);
+    reader.exec('COMMIT');
+    await vault.walEmptied();
+    expect(filesHolding(Buffer.from('first-recognisable-webhook-secret'))).toEqual([]);
+  });
 });

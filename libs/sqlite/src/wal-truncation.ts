@@ -6,6 +6,12 @@ const FIRST_RETRY_MS = 2;
 const MAX_RETRY_MS = 1000;
 /** How long `request()` waits for the WAL to be emptied before it returns and leaves the retries running, in ms. */
 export const TRUNCATION_WAIT_MS = 2000;
+/**
+ * The same for a caller inside the event log's write group or a projection batch, whom every write waits for: long
+ * enough for the readers of this code (an HTTP worker's query, the checkpointer's pass: milliseconds), short enough
+ * that a long one (a backup's copy) does not hold up every write.
+ */
+export const SHORT_TRUNCATION_WAIT_MS = 50;
 
 /** A row of `PRAGMA wal_checkpoint(TRUNCATE)` (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint). */
 interface CheckpointRow {
@@ -46,20 +52,22 @@ export class WalTruncation {
 
   /**
    * Empties the WAL now if nothing reads from it, else as soon as a retry finds it free; resolves once it is empty,
-   * or after TRUNCATION_WAIT_MS with the retries still running (`emptied()` tells when they end). Rejects only with what that attempt's checkpoint throws besides SQLITE_BUSY and SQLITE_LOCKED (an I/O
+   * or after `waitMs` (TRUNCATION_WAIT_MS by default; SHORT_TRUNCATION_WAIT_MS for a caller that holds something
+   * others wait for: a write group, the projection of a batch) with the retries still running (`emptied()` tells
+   * when they end). Rejects only with what that attempt's checkpoint throws besides SQLITE_BUSY and SQLITE_LOCKED (an I/O
    * error, as the plain pragma would have thrown); a retry's such error is retried too.
    */
-  async request(): Promise<void> {
+  async request(options: { waitMs?: number } = {}): Promise<void> {
     this.pending = true;
     this.delayMs = FIRST_RETRY_MS;
     await this.attempt();
     if (!this.pending || this.closed) return;
     // A reader's transactions are short (an HTTP worker's query): waiting here, off the event loop, keeps "the
-    // deletion has returned, so no copy is left" true in practice, without holding anything else up.
+    // deletion has returned, so no copy is left" true in practice for a caller that holds nothing else.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.emptied(),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, TRUNCATION_WAIT_MS))),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, options.waitMs ?? TRUNCATION_WAIT_MS))),
     ]);
     clearTimeout(timer);
   }

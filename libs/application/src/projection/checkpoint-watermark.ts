@@ -25,6 +25,11 @@ export interface CheckpointWatermarkOptions {
    * Must not throw.
    */
   onBehind?: () => void;
+  /**
+   * What the position is of, for the IAM_ERR_UNAVAILABLE messages: "The <subject> did not reach position P..."
+   * (default `read models`; the embedded workers also wait for the event log's `durable position`).
+   */
+  subject?: string;
 }
 
 interface Waiter {
@@ -73,7 +78,8 @@ export class CheckpointWatermark {
 
   /** Resolves once the checkpoint is at least `position`; rejects with IAM_ERR_UNAVAILABLE after `timeoutMs`. */
   waitFor(position: number, timeoutMs = 10_000): Promise<void> {
-    if (this.closed) return Promise.reject(unavailable('The projection watermark is closed.'));
+    if (this.closed)
+      return Promise.reject(unavailable(`The ${this.options.subject ?? 'read models'} watermark is closed.`));
     if (this.known >= position) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -82,7 +88,11 @@ export class CheckpointWatermark {
         reject,
         timer: setTimeout(() => {
           this.settle(waiter);
-          reject(unavailable(`The read models did not reach position ${position} within ${timeoutMs} ms.`));
+          reject(
+            unavailable(
+              `The ${this.options.subject ?? 'read models'} did not reach position ${position} within ${timeoutMs} ms.`,
+            ),
+          );
         }, timeoutMs),
       };
       this.waiters.add(waiter);
@@ -106,7 +116,7 @@ export class CheckpointWatermark {
     this.closed = true;
     for (const waiter of [...this.waiters]) {
       this.settle(waiter);
-      waiter.reject(unavailable('The projection watermark is closed.'));
+      waiter.reject(unavailable(`The ${this.options.subject ?? 'read models'} watermark is closed.`));
     }
   }
 

@@ -15,6 +15,9 @@ const path = require('node:path');
 /** Under the directory the run started with, so that the setting of the caller (CI, a developer) still counts. */
 async function setup() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-jest-'));
+  // Others may pass through, as through /tmp (its entries stay as private as mkdtemp makes them: 0700): the service
+  // scripts' tests hand a directory of theirs to PostgreSQL, which runs as the postgres user.
+  fs.chmodSync(root, 0o755);
   process.env.ARBOR_TEST_TMP_ROOT = root;
   process.env.TMPDIR = root;
 }

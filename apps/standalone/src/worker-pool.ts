@@ -119,11 +119,10 @@ export function forkWorkerPool(options: {
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       listening.delete(worker);
-      if (stopping || !opened) return;
+      if (stopping || !opened || gaveUp) return;
       const quick = Date.now() - startedAt < QUICK_EXIT_MS;
       quickExits = quick ? quickExits + 1 : 0;
-      if (gaveUp || (quickExits >= MAX_QUICK_EXITS && listening.size === 0)) {
-        if (gaveUp) return;
+      if (quickExits >= MAX_QUICK_EXITS && listening.size === 0) {
         gaveUp = true;
         const reason = `${quickExits} HTTP workers in a row exited within ${QUICK_EXIT_MS} ms of their start, and none serves`;
         log.error('HTTP workers keep dying: not starting more', { pid: worker.process.pid, code, signal, reason });

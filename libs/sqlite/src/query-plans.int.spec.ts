@@ -6,6 +6,10 @@ import { READ_MODELS_MIGRATIONS } from './read-models-schema';
 import { PLATFORM_ADMINS_SQL } from './sqlite-access-search-queries';
 import { INHERITED_ROLES_SQL, accessQuestionsBatchSql } from './sqlite-membership-queries';
 
+/** The steps of EXPLAIN QUERY PLAN for `sql` on `db`, bound with `params`. */
+const planOn = (db: Database.Database, sql: string, params: unknown[]): string[] =>
+  (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+
 /**
  * The hot read statements use the indexes meant for them (EXPLAIN QUERY PLAN on the migrated schema). Without
  * statistics SQLite's planner picks by shape, and an index added for one statement can win another: the covering
@@ -16,8 +20,7 @@ describe('query plans of the SQLite read models', () => {
   const db = new Database(':memory:');
   applyMigrations(db, READ_MODELS_MIGRATIONS);
   afterAll(() => db.close());
-  const plan = (sql: string, params: unknown[]): string[] =>
-    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+  const plan = (sql: string, params: unknown[]): string[] => planOn(db, sql, params);
 
   it('platform admins: a range of their partial index only', () => {
     expect(plan(PLATFORM_ADMINS_SQL, ['', 10])).toEqual(['SEARCH users USING INDEX users_platform_admin (id>?)']);
@@ -49,8 +52,7 @@ describe('query plans of the SQLite event log', () => {
   const db = new Database(':memory:');
   applyMigrations(db, EVENT_STORE_MIGRATIONS);
   afterAll(() => db.close());
-  const plan = (sql: string, params: unknown[]): string[] =>
-    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+  const plan = (sql: string, params: unknown[]): string[] => planOn(db, sql, params);
 
   it('retention reads only the events still holding request metadata (their partial index), not every old one', () => {
     const cutoff = '2026-01-01T00:00:00.000Z';

@@ -141,21 +141,27 @@ describe('SqliteEventStore', () => {
 });
 
 describe('SqliteEventStore retention at rest', () => {
-  it('leaves no copy of dropped request metadata in the database or its WAL', async () => {
+  /** A store in a fresh directory, and whether `marker` is in any of its files (database, WAL, shared memory). */
+  const storeOnDisk = () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-retention-'));
     const file = path.join(dir, 'events.sqlite');
-    const store = openSqliteEventStore(file);
+    const onDisk = (marker: string) =>
+      fs
+        .readdirSync(dir)
+        .filter((name) => name.startsWith('events.sqlite'))
+        .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+    return { dir, file, store: openSqliteEventStore(file), onDisk };
+  };
+
+  it('leaves no copy of dropped request metadata in the database or its WAL', async () => {
+    const { dir, store, onDisk: onDiskOf } = storeOnDisk();
     try {
       const marker = 'retained-address-203.0.113.250';
       const metadata = { requestId: 'req-retained', sourceAddress: marker, userAgent: `ua ${marker}` };
       await store.transaction((tx) =>
         tx.append('r', [{ ...ev('R1', { n: 1 }), requestMetadata: metadata }], 'no_stream'),
       );
-      const onDisk = () =>
-        fs
-          .readdirSync(dir)
-          .filter((name) => name.startsWith('events.sqlite'))
-          .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+      const onDisk = () => onDiskOf(marker);
       expect(onDisk()).toBe(true);
       expect(await store.dropRequestMetadata(new Date(Date.now() + 60_000).toISOString())).toBe(1);
       expect(onDisk()).toBe(false);
@@ -166,9 +172,7 @@ describe('SqliteEventStore retention at rest', () => {
   });
 
   it('empties the WAL once a reader in another connection (an HTTP worker) stops reading, while writes go on', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-retention-'));
-    const file = path.join(dir, 'events.sqlite');
-    const store = openSqliteEventStore(file);
+    const { dir, file, store, onDisk: onDiskOf } = storeOnDisk();
     const reader = new Database(file, { readonly: true });
     try {
       const marker = 'retained-address-198.51.100.77';
@@ -176,11 +180,7 @@ describe('SqliteEventStore retention at rest', () => {
       await store.transaction((tx) =>
         tx.append('h', [{ ...ev('H1', { n: 1 }), requestMetadata: metadata }], 'no_stream'),
       );
-      const onDisk = () =>
-        fs
-          .readdirSync(dir)
-          .filter((name) => name.startsWith('events.sqlite'))
-          .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+      const onDisk = () => onDiskOf(marker);
       reader.exec('BEGIN');
       reader.prepare('SELECT count(*) FROM events').get();
       const dropping = store.dropRequestMetadata(new Date(Date.now() + 60_000).toISOString());

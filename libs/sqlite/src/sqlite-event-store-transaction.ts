@@ -12,6 +12,7 @@ import type { StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventReads } from './event-reads';
+import { LogTail, type TailEvent } from './log-tail';
 import type { SqliteDatabase } from './open-sqlite-database';
 
 type InsertEventParams = [
@@ -30,12 +31,6 @@ type InsertEventParams = [
   string | null,
 ];
 
-/** The last event's time and hash: what the next event is stamped after and chained to. */
-interface LastLink {
-  occurred_at: string;
-  hash: Buffer | null;
-}
-
 /**
  * Retention's drop of request metadata (server-wide) and its question "is there any to drop?": both by the partial
  * index `events_request_metadata` (event-store-schema.ts), which holds only the events still carrying metadata, so
@@ -53,8 +48,8 @@ export class WriterStatements {
   readonly streamVersion: Statement<[string], number>;
   readonly insertEvent: Statement<InsertEventParams>;
   readonly insertEventOrg: Statement<[string, number]>;
-  /** The last event's time and hash (undefined on an empty log): one descending seek of the primary key. */
-  readonly lastLink: Statement<[], LastLink>;
+  /** The last event (undefined on an empty log), read once and then kept by this connection's appends. */
+  readonly tail: LogTail;
   readonly insertIdempotency: Statement<[string, string, string, string, string | null]>;
   readonly completeIdempotency: Statement<[string, string, string]>;
   readonly purgeIdempotency: Statement<[string]>;
@@ -76,7 +71,7 @@ export class WriterStatements {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertEventOrg = db.prepare('INSERT OR IGNORE INTO event_orgs (org_id, position) VALUES (?, ?)');
-    this.lastLink = db.prepare<[], LastLink>('SELECT occurred_at, hash FROM events ORDER BY position DESC LIMIT 1');
+    this.tail = new LogTail(db);
     this.insertIdempotency = db.prepare(
       // Replaces an existing record: the command side only saves after finding none that is still fresh.
       'INSERT OR REPLACE INTO idempotency (scope, key, request_hash, created_at, response) VALUES (?, ?, ?, ?, ?)',
@@ -123,6 +118,9 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
 
   async readAll(after: number, limit: number): Promise<StoredEvent[]> {
     this.assertActive();
+    // Nothing lies past the log's end: the command model's catch-up, once per command, mostly asks for that.
+    const tail = this.w.tail.get();
+    if (tail === undefined || after >= tail.position) return [];
     return this.w.reads.readAll(after, limit);
   }
 
@@ -138,8 +136,8 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
     // this process's clock says (another process, or this one before its clock stepped back, may have written it).
     // Each event is chained to the one before it (event-chain.ts), read here under the same write lock.
     const now = new Date().toISOString();
-    const last = this.w.lastLink.get();
-    const occurredAt = last !== undefined && last.occurred_at > now ? last.occurred_at : now;
+    const last = this.w.tail.get();
+    const occurredAt = last !== undefined && last.occurredAt > now ? last.occurredAt : now;
     let prevHash: Buffer = last === undefined ? CHAIN_GENESIS : chainedHashOf(last);
     const stored: StoredEvent[] = events.map((event, i) => {
       const id = randomUUID();
@@ -176,6 +174,7 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
       );
       prevHash = hash;
       const position = Number(lastInsertRowid);
+      this.w.tail.wrote({ position, occurredAt, hash });
       for (const orgId of orgPath) this.w.insertEventOrg.run(orgId, position);
       return {
         id,
@@ -195,7 +194,7 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
       ok: true,
       events: stored,
       streamVersion: actual + stored.length,
-      lastPosition: lastStored ? lastStored.position : this.w.reads.headPosition(),
+      lastPosition: lastStored ? lastStored.position : (this.w.tail.get()?.position ?? 0),
     };
   }
 
@@ -219,7 +218,7 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
 }
 
 /** Chaining onto an event that has no hash would make every later link unverifiable: refuse instead. */
-function chainedHashOf(last: LastLink): Buffer {
+function chainedHashOf(last: TailEvent): Buffer {
   if (last.hash === null)
     throw new Error(
       'The last event of the log carries no hash: it was written before the hash chain and never chained, or its hash was cleared. Verify the log (arbor events verify).',

@@ -127,6 +127,48 @@ describe('SqliteEventStore', () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
   });
 
+  // The writer keeps the log's end in memory (log-tail.ts): what another process appends in between must still be read
+  // by the next transaction and chained onto, and a rolled-back append must not stay the end. (A time stamped ahead
+  // by another connection: the conformance suite's 'never go back' test.)
+  it('sees and chains onto what another process appended between two of its transactions', async () => {
+    const second = openSqliteEventStore(file);
+    try {
+      await append('s', [ev('A')], 'no_stream');
+      await second.transaction((tx) => tx.append('other', [ev('B')], 'no_stream'));
+      const seen = await store.transaction(async (tx) => {
+        const after = (await tx.readAll(1, 10)).map((e) => e.streamId);
+        const appended = await tx.append('s', [ev('C')], 1);
+        return { after, appended };
+      });
+      expect(seen.after).toEqual(['other']);
+      expect(seen.appended).toMatchObject({ ok: true, lastPosition: 3 });
+      // Rolled back after its append, in a group with others: the end goes back with it.
+      const group = await Promise.allSettled([
+        store.transaction((tx) => tx.append('g1', [ev('G1')], 'no_stream')),
+        store.transaction(async (tx) => {
+          await tx.append('g2', [ev('G2')], 'no_stream');
+          throw new Error('rolled back');
+        }),
+        store.transaction(async (tx) => ({
+          tail: (await tx.readAll(4, 10)).length,
+          r: await tx.append('g3', [ev('G3')], 'no_stream'),
+        })),
+      ]);
+      expect(group.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(group[2]).toMatchObject({ value: { tail: 0, r: { ok: true, lastPosition: 5 } } });
+      expect(await second.transaction((tx) => tx.readAll(3, 10))).toEqual([
+        expect.objectContaining({ streamId: 'g1', position: 4 }),
+        expect.objectContaining({ streamId: 'g3', position: 5 }),
+      ]);
+      expect(await verifyEventChain((after, limit) => store.readChainLinks(after, limit))).toMatchObject({
+        valid: true,
+        events: 5,
+      });
+    } finally {
+      await second.close();
+    }
+  });
+
   it('serialises writers of two stores (two processes) on the same file', async () => {
     const second = openSqliteEventStore(file);
     try {

@@ -112,6 +112,7 @@ export class SqliteEventStore implements EventStore {
       try {
         if (this.sync.failed) throw this.sync.failed;
         db.exec('BEGIN IMMEDIATE');
+        this.writes.tail.begin();
       } catch (error) {
         for (const item of group) item.reject(error);
         continue;
@@ -123,11 +124,12 @@ export class SqliteEventStore implements EventStore {
         db.exec('COMMIT');
       } catch (error) {
         failure = error;
+        this.writes.tail.forget();
         if (db.inTransaction) db.exec('ROLLBACK');
       }
       const durable = failure === undefined ? this.sync.committed() : undefined;
       if (durable !== undefined) {
-        const head = this.reads.headPosition();
+        const head = this.writes.tail.get()?.position ?? 0;
         durable.then(
           () => this.announceDurable(head),
           () => undefined,
@@ -183,6 +185,7 @@ export class SqliteEventStore implements EventStore {
       db.exec('RELEASE command');
       return { ok: true, value };
     } catch (error) {
+      this.writes.tail.forget();
       if (db.inTransaction) {
         db.exec('ROLLBACK TO command');
         db.exec('RELEASE command');

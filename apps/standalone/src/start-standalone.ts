@@ -115,6 +115,7 @@ async function startOnLockedDir(
   const files = {
     events: join(config.dataDir, 'events.sqlite'),
     readModels: join(config.dataDir, 'read-models.sqlite'),
+    signIns: join(config.dataDir, 'sign-ins.sqlite'),
   };
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
   // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
@@ -124,14 +125,16 @@ async function startOnLockedDir(
     onCorruptSetAside: (report) =>
       log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
   });
-  // The two files that take every write: their checkpoints run off the event loop.
-  const checkpointer = startWalCheckpointer([files.events, files.readModels], {
+  // A record for every token issued and every sign-in, written by this process and every HTTP worker.
+  const signInAuditStore = openSqliteSignInAuditStore(files.signIns, { backgroundCheckpoints: true });
+  // The files that take every write (the sign-ins: every grant): their checkpoints run off the event loops. Opened
+  // and migrated above, so the checkpointer's connections find them in WAL mode.
+  const checkpointer = startWalCheckpointer([files.events, files.readModels, files.signIns], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
   });
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
-  const signInAuditStore = openSqliteSignInAuditStore(join(config.dataDir, 'sign-ins.sqlite'));
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(config.dataDir, 'webhooks.sqlite'));
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: config.webhooksAllowPrivateTargets });
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);

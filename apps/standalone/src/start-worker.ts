@@ -103,7 +103,8 @@ export async function startEmbeddedWorker(
   const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
   const tokenStore = openSqliteTokenStore(join(dir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(dir, 'throttle.sqlite'));
-  const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'));
+  // The writer's WalCheckpointer checkpoints this file (start-standalone.ts): no checkpoint inside a worker's commit.
+  const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'), { backgroundCheckpoints: true });
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(dir, 'webhooks.sqlite'));
   // The writer rotates the keys; the ring reads its directory again whenever it changed (one stat per use), so a new
   // key signs here when its time comes and a revoked one (`arbor keys revoke`) stops verifying here too.

@@ -139,10 +139,16 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
 
 /**
  * Opens (creating and migrating if needed) the sign-in audit in `file`. `secure_delete` (as the event log): purged
- * records are overwritten, not left in free pages.
+ * records are overwritten, not left in free pages. `backgroundCheckpoints`: a WalCheckpointer serves the file (see
+ * OpenOptions). Every token grant writes a record here: with SQLite's own checkpoint every 1,000 pages, inside a
+ * commit on the event loop and with its fsyncs, the commits took 42% of the event loop's time under client_credentials
+ * load (one process, 100k organizations: 3,233 grants/s).
  */
-export function openSqliteSignInAuditStore(file: string): SqliteSignInAuditStore {
-  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
+export function openSqliteSignInAuditStore(
+  file: string,
+  options: { backgroundCheckpoints?: boolean } = {},
+): SqliteSignInAuditStore {
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');

@@ -72,7 +72,7 @@ function builtVersion(bin) {
 }
 
 /**
- * Starts Hydra (`serve all --dev`, in-memory SQLite, telemetry off) on two free loopback ports, with JWT access
+ * Starts Hydra (`serve all --dev`, SQLite in a file of `dataDir` or in memory as `dsn` says, telemetry off) on two free loopback ports, with JWT access
  * tokens and PBKDF2 at one iteration for client secrets (the least its config schema admits: bcrypt's minimum cost
  * is 4). Then, through the admin API: replaces the access-token signing key set with one ES256 key (Hydra generates
  * RS256 by default and signs with the set's first private key), and creates a confidential client

@@ -114,6 +114,8 @@ export class SqliteEventStore implements EventStore {
         db.exec('BEGIN IMMEDIATE');
         this.writes.tail.begin();
       } catch (error) {
+        // BEGIN succeeded and what followed failed: never leave the write lock held for the next group to trip on.
+        if (db.inTransaction) db.exec('ROLLBACK');
         for (const item of group) item.reject(error);
         continue;
       }

@@ -2,6 +2,7 @@ import type { NewSignInRecord, SignInAuditStore, SignInQuery, SignInRecord } fro
 import { applyMigrations } from './apply-migrations';
 import { BatchedWriter } from './batched-writer';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+import { WalTruncation } from './wal-truncation';
 
 /**
  * Append-only; `sign_in_orgs` indexes each record by every organization it concerns (the `orgId` filter and
@@ -36,8 +37,11 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
   private readonly insert;
   private readonly insertOrg;
   private readonly writes: BatchedWriter<NewSignInRecord>;
+  /** Empties the WAL after a purge: it still holds the frames that wrote the purged records (retention at rest). */
+  private readonly truncation: WalTruncation;
 
   constructor(private readonly db: SqliteDatabase) {
+    this.truncation = new WalTruncation(db);
     this.insert = db.prepare<[string, string | null, string | null, string, string | null, string]>(
       `INSERT INTO sign_ins (occurred_at, user_id, client_id, outcome, username_digest, record)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -122,6 +126,8 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
                AND position IN (SELECT o.position FROM sign_in_orgs o WHERE o.org_id = ?)`,
             )
             .run(occurredBefore, orgId);
+    // secure_delete zeroes the records in their pages; the WAL's older frames still hold them until emptied.
+    if (result.changes > 0) await this.truncation.request();
     return result.changes;
   }
 
@@ -129,6 +135,7 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
     if (this.closed) return;
     this.closed = true;
     await this.writes.settle();
+    this.truncation.close();
     this.db.close();
   }
 

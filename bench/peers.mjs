@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { basic, measure } from './lib/load.mjs';
+import { basic, form, measure, post } from './lib/load.mjs';
 import { fmt, table } from './lib/report.mjs';
 import { memoryKb, mb } from './lib/process-stats.mjs';
 import { ROOT } from './lib/service-process.mjs';
@@ -57,30 +57,13 @@ function options() {
   };
 }
 
-/** One form-encoded POST; the answer's status, JSON body (when it is JSON) and text. */
-async function postForm(url, body, headers = {}) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body,
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
-}
-
 /**
  * The probe before any load: one client_credentials request must answer 200 with an access_token that is a JWT
  * signed ES256 (else the comparison would be with another algorithm: throw), and the token must introspect as
  * active. Returns the token (the introspection load's body) and its header.
  */
 async function probe(name, peer, introspectHeaders) {
-  const tokenRes = await postForm(peer.tokenUrl + peer.tokenPath, 'grant_type=client_credentials', {
+  const tokenRes = await post(peer.tokenUrl, peer.tokenPath, form({ grant_type: 'client_credentials' }), {
     authorization: basic(peer.clientId, peer.secret),
   });
   if (tokenRes.status !== 200 || !tokenRes.json?.access_token) {
@@ -94,11 +77,7 @@ async function probe(name, peer, introspectHeaders) {
       `${name}: the access token is signed ${header.alg}, not ${EXPECTED_ALG} (header ${JSON.stringify(header)})`,
     );
   }
-  const intro = await postForm(
-    peer.introspectUrl + peer.introspectPath,
-    `token=${encodeURIComponent(token)}`,
-    introspectHeaders,
-  );
+  const intro = await post(peer.introspectUrl, peer.introspectPath, form({ token }), introspectHeaders);
   if (intro.status !== 200 || intro.json?.active !== true) {
     throw new Error(`${name}: introspection probe answered ${intro.status}: ${intro.text.slice(0, 300)}`);
   }

@@ -8,6 +8,7 @@ import { verifyEventChain } from '@arbor/application';
 import { applyMigrations } from './apply-migrations';
 import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
 import { openSqliteEventStore, type SqliteEventStore } from './sqlite-event-store';
+import { filesHolding } from './at-rest.test-support';
 
 describe('SqliteEventStore (conformance)', () => {
   let dir: string;
@@ -187,11 +188,7 @@ describe('SqliteEventStore retention at rest', () => {
   const storeOnDisk = () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-retention-'));
     const file = path.join(dir, 'events.sqlite');
-    const onDisk = (marker: string) =>
-      fs
-        .readdirSync(dir)
-        .filter((name) => name.startsWith('events.sqlite'))
-        .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+    const onDisk = (marker: string) => filesHolding(dir, marker, 'events.sqlite').length > 0;
     return { dir, file, store: openSqliteEventStore(file), onDisk };
   };
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-vault';
+import { filesHolding } from './at-rest.test-support';
 
 describe('SqliteSecretVault', () => {
   let dir: string;
@@ -53,7 +54,7 @@ describe('SqliteSecretVault', () => {
       expect(await vault.getDataKey('s1')).toBeUndefined();
       expect(await vault.getDataKey('s2')).toBeDefined();
       // secure_delete and the WAL truncation leave no copy of the key bytes in any file, open or closed.
-      const filesHoldingKey = () => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(key));
+      const filesHoldingKey = () => filesHolding(dir, key);
       expect(filesHoldingKey()).toEqual([]);
       await vault.close();
       expect(filesHoldingKey()).toEqual([]);
@@ -65,8 +66,7 @@ describe('SqliteSecretVault', () => {
       const hash = 'a-very-recognisable-client-secret-hash';
       await vault.setClientSecretHash('c1', hash);
       await vault.setClientSecretHash('c2', 'other');
-      const filesHoldingHash = () =>
-        fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(hash)));
+      const filesHoldingHash = () => filesHolding(dir, hash);
       expect(filesHoldingHash().length).toBeGreaterThan(0);
       await vault.deleteClientSecretHash('c1');
       expect(filesHoldingHash()).toEqual([]);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteSignInAuditStore } from './sqlite-sign-in-audit-store';
+import { filesHolding } from './at-rest.test-support';
 
 describe('SqliteSignInAuditStore', () => {
   let dir: string;
@@ -21,11 +22,7 @@ describe('SqliteSignInAuditStore', () => {
     const file = path.join(dir, 'sign-ins.sqlite');
     const store = openSqliteSignInAuditStore(file);
     const marker = 'purged-address-198.51.100.23';
-    const onDisk = () =>
-      fs
-        .readdirSync(dir)
-        .filter((name) => name.startsWith('sign-ins.sqlite'))
-        .some((name) => fs.readFileSync(path.join(dir, name)).includes(marker));
+    const onDisk = () => filesHolding(dir, marker, 'sign-ins.sqlite').length > 0;
     try {
       await store.record({
         occurredAt: '2026-01-01T00:00:00.000Z',

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-vault';
+import { filesHolding } from './at-rest.test-support';
 
 /**
  * A deletion's old bytes must leave the WAL even when another connection (the embedded profile's HTTP workers read
@@ -26,9 +27,6 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  const filesHolding = (bytes: Buffer) =>
-    fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(bytes));
-
   it('waits for the reader to end, then empties the WAL: the destroyed key is in no file once the call returns', async () => {
     const key = Buffer.from('a-very-recognisable-secret-key-0');
     await vault.ensureDataKey('s1', key);
@@ -42,13 +40,13 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     const destroying = vault.destroyDataKey('s1').then(() => (returned = true));
     await new Promise((resolve) => setTimeout(resolve, 30));
     // Refused while the reader reads: the WAL still holds the page with the key as it was, and the call waits.
-    expect(filesHolding(key)).toContain('vault.sqlite-wal');
+    expect(filesHolding(dir, key)).toContain('vault.sqlite-wal');
     expect(returned).toBe(false);
 
     reader.exec('COMMIT');
     await destroying;
     expect(fs.statSync(`${file}-wal`).size).toBe(0);
-    expect(filesHolding(key)).toEqual([]);
+    expect(filesHolding(dir, key)).toEqual([]);
     expect(await vault.getDataKey('s1')).toBeUndefined();
     expect(await vault.getDataKey('s2')).toEqual(Buffer.alloc(32, 7));
   });
@@ -63,7 +61,7 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     // hash would stay in the WAL.
     setTimeout(() => reader.exec('COMMIT'), 20);
     await vault.deleteClientSecretHash('c1');
-    expect(filesHolding(hash)).toEqual([]);
+    expect(filesHolding(dir, hash)).toEqual([]);
   });
 
   it('keeps retrying past its wait, until the reader ends', async () => {
@@ -73,10 +71,10 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     reader.exec('BEGIN');
     reader.prepare('SELECT count(*) FROM data_keys').get();
     await vault.destroyDataKey('s1'); // returns after TRUNCATION_WAIT_MS, the reader still reading
-    expect(filesHolding(key)).toContain('vault.sqlite-wal');
+    expect(filesHolding(dir, key)).toContain('vault.sqlite-wal');
     reader.exec('COMMIT');
     await vault.walEmptied();
-    expect(filesHolding(key)).toEqual([]);
+    expect(filesHolding(dir, key)).toEqual([]);
   });
 
   it('a rotation (inside the log’s write group) waits only briefly for the reader, and the WAL is emptied after', async () => {
@@ -98,6 +96,6 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     expect(reader.inTransaction).toBe(true);
     reader.exec('COMMIT');
     await vault.walEmptied();
-    expect(filesHolding(Buffer.from('first-recognisable-webhook-secret'))).toEqual([]);
+    expect(filesHolding(dir, Buffer.from('first-recognisable-webhook-secret'))).toEqual([]);
   });
 });

@@ -14,7 +14,13 @@ import { KafkaBus } from '@arbor/kafka';
 import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
 import { guardProjectorWrites, openDistributedReadModels } from '@arbor/read-side';
 import { closeInOrder, type ProjectorConfig, type Running } from '@arbor/runtime';
-import { openSqliteEventStore, openSqliteReadModels, openSqliteSecretVault, startWalCheckpointer } from '@arbor/sqlite';
+import {
+  logWalTruncation,
+  openSqliteEventStore,
+  openSqliteReadModels,
+  openSqliteSecretVault,
+  startWalCheckpointer,
+} from '@arbor/sqlite';
 
 /**
  * The projector as a process of its own.
@@ -56,15 +62,17 @@ async function openEngines(
     const checkpointer = startWalCheckpointer([readModelsFile], {
       onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
     });
+    const reportWalTruncation = logWalTruncation(log);
     return {
-      store: openSqliteEventStore(join(config.dataDir, 'events.sqlite')),
+      store: openSqliteEventStore(join(config.dataDir, 'events.sqlite'), { reportWalTruncation }),
       // Derived data: a corrupt file is set aside and rebuilt from the log, with a warning (also on --rebuild).
       readModels: openSqliteReadModels(readModelsFile, {
         backgroundCheckpoints: true,
+        reportWalTruncation,
         onCorruptSetAside: (report) =>
           log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
       }),
-      vault: openSqliteSecretVault(join(config.dataDir, 'vault.sqlite')),
+      vault: openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'), { reportWalTruncation }),
       bus: new InProcessBus(),
       stopExtras: () => checkpointer.stop(),
     };

@@ -34,6 +34,7 @@ import {
 import { InProcessBus } from '@arbor/in-process-bus';
 import {
   lockDataDir,
+  logWalTruncation,
   type DataDirLock,
   openSqliteEventStore,
   openSqliteReadModels,
@@ -117,22 +118,28 @@ async function startOnLockedDir(
     readModels: join(config.dataDir, 'read-models.sqlite'),
     signIns: join(config.dataDir, 'sign-ins.sqlite'),
   };
-  const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true });
+  // Deletions whose old bytes must leave the WAL (erasure, retention): told when that stays refused or fails.
+  const reportWalTruncation = logWalTruncation(log);
+  const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true, reportWalTruncation });
   // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
   const readModels = openSqliteReadModels(files.readModels, {
     backgroundCheckpoints: true,
     subtreeCacheEntries: config.subtreeCacheEntries,
+    reportWalTruncation,
     onCorruptSetAside: (report) =>
       log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
   });
   // A record for every token issued and every sign-in, written by this process and every HTTP worker.
-  const signInAuditStore = openSqliteSignInAuditStore(files.signIns, { backgroundCheckpoints: true });
+  const signInAuditStore = openSqliteSignInAuditStore(files.signIns, {
+    backgroundCheckpoints: true,
+    reportWalTruncation,
+  });
   // The files that take every write (the sign-ins: every grant): their checkpoints run off the event loops. Opened
   // and migrated above, so the checkpointer's connections find them in WAL mode.
   const checkpointer = startWalCheckpointer([files.events, files.readModels, files.signIns], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
   });
-  const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'));
+  const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'), { reportWalTruncation });
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
   const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(config.dataDir, 'webhooks.sqlite'));

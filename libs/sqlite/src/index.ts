@@ -17,3 +17,9 @@ export { BACKGROUND_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpoi
 export { DATA_DIR_LOCK_FILE, DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock';
 export { restoreSqliteEventLog } from './restore-log';
 export { SqliteWebhookDeliveryStore, openSqliteWebhookDeliveryStore } from './sqlite-webhook-delivery-store';
+export {
+  STUCK_AFTER_MS,
+  logWalTruncation,
+  type WalTruncationReport,
+  type WalTruncationReporter,
+} from './wal-truncation';

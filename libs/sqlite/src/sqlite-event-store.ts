@@ -22,7 +22,7 @@ import { EVENT_STORE_MIGRATIONS } from './event-store-schema';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { SqliteEventStoreTransaction, WriterStatements } from './sqlite-event-store-transaction';
 import { WalSync } from './wal-sync';
-import { WalTruncation } from './wal-truncation';
+import { WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
 /** Transactions sharing one COMMIT at most; bounds how long one group holds the write lock. */
 const MAX_GROUP = 64;
@@ -82,12 +82,15 @@ export class SqliteEventStore implements EventStore {
     private readonly reader: SqliteDatabase,
     private readonly sync: WalSync,
     private readonly awaitDurable?: (position: number) => Promise<void>,
+    reportWalTruncation?: WalTruncationReporter,
   ) {
     this.writes = new WriterStatements(writer);
     this.reads = new EventReads(reader);
     // Opening synced the WAL (WalSync.open): everything in the file now is durable.
     this.durableHead = this.reads.headPosition();
-    this.truncation = new WalTruncation(writer, (attempt) => this.mutex.run(async () => attempt()));
+    this.truncation = new WalTruncation(writer, (attempt) => this.mutex.run(async () => attempt()), {
+      report: reportWalTruncation,
+    });
   }
 
   async transaction<T>(work: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
@@ -358,7 +361,11 @@ export class SqliteEventStore implements EventStore {
 /** Opens (creating and migrating if needed) the event log in `file`; see OpenOptions for the options. */
 export function openSqliteEventStore(
   file: string,
-  options: { backgroundCheckpoints?: boolean } = {},
+  options: {
+    backgroundCheckpoints?: boolean;
+    /** Told when a deletion's WAL truncation stays refused or fails (see WalTruncationReport); the caller logs it. */
+    reportWalTruncation?: WalTruncationReporter;
+  } = {},
 ): SqliteEventStore {
   // NORMAL: COMMIT does not wait for the disk; WalSync's fdatasync does, off the event loop, before any caller
   // hears of the commit (as durable as FULL for what is acknowledged: see WalSync).
@@ -379,7 +386,7 @@ export function openSqliteEventStore(
     const sync = WalSync.open(`${main.file}-wal`);
     try {
       const reader = openSqliteDatabase(file, { synchronous: 'FULL', readonly: true });
-      return new SqliteEventStore(writer, reader, sync);
+      return new SqliteEventStore(writer, reader, sync, undefined, options.reportWalTruncation);
     } catch (e) {
       void sync.close();
       throw e;

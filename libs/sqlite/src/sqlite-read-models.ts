@@ -13,7 +13,7 @@ import { SqliteRoleQueries } from './sqlite-role-queries';
 import { SqliteUserQueries } from './sqlite-user-queries';
 import { SqliteHistoryQueries } from './sqlite-history-queries';
 import { SqliteWebhookQueries } from './sqlite-webhook-subscriptions';
-import { SHORT_TRUNCATION_WAIT_MS, WalTruncation } from './wal-truncation';
+import { SHORT_TRUNCATION_WAIT_MS, WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
 const CHECKPOINT_NAME = 'read-models';
 
@@ -42,9 +42,9 @@ export class SqliteReadModels implements ReadModels {
 
   constructor(
     private readonly db: SqliteDatabase,
-    options: { subtreeCacheEntries?: number } = {},
+    options: { subtreeCacheEntries?: number; reportWalTruncation?: WalTruncationReporter } = {},
   ) {
-    this.truncation = new WalTruncation(db);
+    this.truncation = new WalTruncation(db, undefined, { report: options.reportWalTruncation });
     const getCheckpoint = db.prepare<[string], number>('SELECT position FROM checkpoint WHERE name = ?').pluck();
     this.getCheckpoint = getCheckpoint;
     this.orgs = new SqliteOrgQueries(db, {
@@ -146,6 +146,8 @@ export interface SqliteReadModelsOptions {
   subtreeCacheEntries?: number;
   /** Told when a corrupt file was set aside (see openSqliteReadModels); the caller logs it. */
   onCorruptSetAside?: (report: { file: string; setAsideAs: string; reason: string }) => void;
+  /** Told when a deletion's WAL truncation stays refused or fails (see WalTruncationReport); the caller logs it. */
+  reportWalTruncation?: WalTruncationReporter;
 }
 
 /**
@@ -181,7 +183,10 @@ function openSound(file: string, options: SqliteReadModelsOptions): SqliteReadMo
     applyMigrations(db, READ_MODELS_MIGRATIONS);
     // Reads the schema and the checkpoint's pages now, so that damage there shows at open, not mid-start.
     db.prepare('SELECT position FROM checkpoint').all();
-    return new SqliteReadModels(db, { subtreeCacheEntries: options.subtreeCacheEntries });
+    return new SqliteReadModels(db, {
+      subtreeCacheEntries: options.subtreeCacheEntries,
+      reportWalTruncation: options.reportWalTruncation,
+    });
   } catch (e) {
     db.close();
     throw e;

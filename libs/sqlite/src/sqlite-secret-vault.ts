@@ -2,7 +2,7 @@ import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
-import { SHORT_TRUNCATION_WAIT_MS, WalTruncation } from './wal-truncation';
+import { SHORT_TRUNCATION_WAIT_MS, WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
 const VAULT_MIGRATIONS: readonly string[] = [
   `
@@ -55,8 +55,11 @@ export class SqliteSecretVault implements SecretVault {
   /** Empties the WAL after every deletion (the deleted bytes would linger there otherwise). */
   private readonly truncation: WalTruncation;
 
-  constructor(private readonly db: SqliteDatabase) {
-    this.truncation = new WalTruncation(db);
+  constructor(
+    private readonly db: SqliteDatabase,
+    reportWalTruncation?: WalTruncationReporter,
+  ) {
+    this.truncation = new WalTruncation(db, undefined, { report: reportWalTruncation });
     this.selectKey = db.prepare<[string], Buffer>('SELECT key FROM data_keys WHERE subject_id = ?').pluck();
     this.selectKeys = db.prepare<[string], { subject_id: string; key: Buffer }>(
       'SELECT subject_id, key FROM data_keys WHERE subject_id IN (SELECT value FROM json_each(?))',
@@ -209,12 +212,18 @@ function webhookSecretsOf(row: WebhookSecretRow | undefined, now = Date.now()): 
  * Opens (creating and migrating if needed) the vault in `file`, mode 0600 like every SQLite file of ours
  * (see openSqliteDatabase).
  */
-export function openSqliteSecretVault(file: string): SqliteSecretVault {
+export function openSqliteSecretVault(
+  file: string,
+  options: {
+    /** Told when a deletion's WAL truncation stays refused or fails (see WalTruncationReport); the caller logs it. */
+    reportWalTruncation?: WalTruncationReporter;
+  } = {},
+): SqliteSecretVault {
   const db = openSqliteDatabase(file, { synchronous: 'FULL' });
   try {
     db.pragma('secure_delete = ON');
     applyMigrations(db, VAULT_MIGRATIONS);
-    return new SqliteSecretVault(db);
+    return new SqliteSecretVault(db, options.reportWalTruncation);
   } catch (e) {
     db.close();
     throw e;

@@ -2,7 +2,7 @@ import type { NewSignInRecord, SignInAuditStore, SignInQuery, SignInRecord } fro
 import { applyMigrations } from './apply-migrations';
 import { BatchedWriter } from './batched-writer';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
-import { WalTruncation } from './wal-truncation';
+import { WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
 /**
  * Append-only; `sign_in_orgs` indexes each record by every organization it concerns (the `orgId` filter and
@@ -40,8 +40,11 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
   /** Empties the WAL after a purge: it still holds the frames that wrote the purged records (retention at rest). */
   private readonly truncation: WalTruncation;
 
-  constructor(private readonly db: SqliteDatabase) {
-    this.truncation = new WalTruncation(db);
+  constructor(
+    private readonly db: SqliteDatabase,
+    reportWalTruncation?: WalTruncationReporter,
+  ) {
+    this.truncation = new WalTruncation(db, undefined, { report: reportWalTruncation });
     this.insert = db.prepare<[string, string | null, string | null, string, string | null, string]>(
       `INSERT INTO sign_ins (occurred_at, user_id, client_id, outcome, username_digest, record)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -153,14 +156,18 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
  */
 export function openSqliteSignInAuditStore(
   file: string,
-  options: { backgroundCheckpoints?: boolean } = {},
+  options: {
+    backgroundCheckpoints?: boolean;
+    /** Told when a deletion's WAL truncation stays refused or fails (see WalTruncationReport); the caller logs it. */
+    reportWalTruncation?: WalTruncationReporter;
+  } = {},
 ): SqliteSignInAuditStore {
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
     applyMigrations(db, SIGN_IN_MIGRATIONS);
-    return new SqliteSignInAuditStore(db);
+    return new SqliteSignInAuditStore(db, options.reportWalTruncation);
   } catch (e) {
     db.close();
     throw e;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-vault';
 import { filesHolding } from './at-rest.test-support';
+import { WalTruncation, logWalTruncation, type WalTruncationReport } from './wal-truncation';
 
 /**
  * A deletion's old bytes must leave the WAL even when another connection (the embedded profile's HTTP workers read
@@ -97,5 +98,88 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     reader.exec('COMMIT');
     await vault.walEmptied();
     expect(filesHolding(dir, Buffer.from('first-recognisable-webhook-secret'))).toEqual([]);
+  });
+});
+
+/** An operator must hear when deleted data stays in a WAL file: a reader that never lets go, a failing checkpoint. */
+describe('WAL truncation reports', () => {
+  let dir: string;
+  let file: string;
+  let db: Database.Database;
+  let reader: Database.Database;
+  let truncation: WalTruncation;
+  const reports: WalTruncationReport[] = [];
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-wal-truncation-reports-'));
+    file = path.join(dir, 'data.sqlite');
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('deleted-soon')");
+    reports.length = 0;
+    truncation = new WalTruncation(db, undefined, { report: (r) => reports.push(r), stuckAfterMs: 20 });
+    reader = new Database(file, { readonly: true });
+  });
+  afterEach(() => {
+    truncation.close();
+    if (reader.open) reader.close();
+    if (db.open) db.close();
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
+
+  const readerInTheWay = () => {
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+  };
+
+  it('says nothing when the WAL is emptied at once', async () => {
+    db.exec('DELETE FROM t');
+    await truncation.request();
+    expect(fs.statSync(`${file}-wal`).size).toBe(0);
+    expect(reports).toEqual([]);
+  });
+
+  it('reports a truncation refused past its threshold once, then that the WAL was emptied', async () => {
+    readerInTheWay();
+    db.exec('DELETE FROM t');
+    await truncation.request({ waitMs: 200 });
+    expect(reports).toEqual([{ kind: 'stuck', file, pendingMs: expect.any(Number) }]);
+    expect(reports[0]!.pendingMs).toBeGreaterThanOrEqual(20);
+    reader.exec('COMMIT');
+    await truncation.emptied();
+    expect(reports.map((r) => r.kind)).toEqual(['stuck', 'emptied']);
+    expect(fs.statSync(`${file}-wal`).size).toBe(0);
+    // The next deletion starts afresh: emptied at once, nothing more to say.
+    db.exec("INSERT INTO t VALUES ('again'); DELETE FROM t");
+    await truncation.request();
+    expect(reports).toHaveLength(2);
+  });
+
+  it('reports a retry that fails otherwise than busy, once, and keeps retrying', async () => {
+    readerInTheWay();
+    db.exec('DELETE FROM t');
+    await truncation.request({ waitMs: 0 });
+    db.close(); // every retry now throws (the connection is not open)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const errors = reports.filter((r) => r.kind === 'error');
+    expect(errors).toEqual([
+      { kind: 'error', file, pendingMs: expect.any(Number), error: expect.stringMatching(/not open/) },
+    ]);
+  });
+
+  it('logs stuck and failing truncations as warnings and their end as information (logWalTruncation)', () => {
+    const lines: string[] = [];
+    const report = logWalTruncation({
+      warn: (message, fields) => lines.push(`warn ${message} ${JSON.stringify(fields)}`),
+      info: (message, fields) => lines.push(`info ${message} ${JSON.stringify(fields)}`),
+    });
+    report({ kind: 'stuck', file: '/d/vault.sqlite', pendingMs: 10_000 });
+    report({ kind: 'error', file: '/d/vault.sqlite', pendingMs: 10_001, error: 'disk I/O error' });
+    report({ kind: 'emptied', file: '/d/vault.sqlite', pendingMs: 12_000 });
+    expect(lines).toEqual([
+      'warn WAL still holds deleted data: a reader keeps it from being emptied {"file":"/d/vault.sqlite","pendingMs":10000}',
+      'warn WAL truncation after a deletion failed; retrying {"file":"/d/vault.sqlite","pendingMs":10001,"error":"disk I/O error"}',
+      'info WAL emptied of deleted data after a delay {"file":"/d/vault.sqlite","pendingMs":12000}',
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import type { Logger } from '@arbor/application';
 import type { SqliteDatabase } from './open-sqlite-database';
 
 /** The first retry's delay, in ms; each next one doubles, up to MAX_RETRY_MS. */
@@ -12,6 +13,26 @@ export const TRUNCATION_WAIT_MS = 2000;
  * that a long one (a backup's copy) does not hold up every write.
  */
 export const SHORT_TRUNCATION_WAIT_MS = 50;
+/** How long a truncation may stay pending before it is reported (WalTruncationReport `stuck`), in ms. */
+export const STUCK_AFTER_MS = 10_000;
+
+/**
+ * What a WalTruncation tells its owner's log, at most once each per pending truncation:
+ * - `stuck`: still refused `pendingMs` after the deletion (a reader has held the WAL that long: a backup's copy, a
+ *   worker's long query): the deleted bytes are still in the WAL file meanwhile;
+ * - `error`: a retry failed with something other than SQLITE_BUSY/SQLITE_LOCKED (an I/O error): still retried;
+ * - `emptied`: the WAL was emptied after one of the above had been reported (`pendingMs` after the deletion).
+ * `file` is the database file's path; `error` the message, for `error` only. It never holds the deleted data.
+ */
+export interface WalTruncationReport {
+  kind: 'stuck' | 'error' | 'emptied';
+  file: string;
+  pendingMs: number;
+  error?: string;
+}
+
+/** How a store reports its truncations' trouble (log it as a warning: deleted data lingers on disk meanwhile). */
+export type WalTruncationReporter = (report: WalTruncationReport) => void;
 
 /** A row of `PRAGMA wal_checkpoint(TRUNCATE)` (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint). */
 interface CheckpointRow {
@@ -40,14 +61,20 @@ export class WalTruncation {
   private pending = false;
   private closed = false;
   private waiters: Array<() => void> = [];
+  /** When the pending truncation was first requested (ms since the epoch); undefined when none is pending. */
+  private pendingSince: number | undefined;
+  /** Whether the pending truncation was reported as stuck / failing (each at most once, then `emptied`). */
+  private reported = { stuck: false, error: false };
 
   /**
    * `run` wraps each attempt when the connection may be inside a transaction at that moment (the event store runs
    * it between its write groups, where the checkpoint cannot fail with SQLITE_LOCKED); by default it runs as is.
+   * `report` hears of a truncation refused for `stuckAfterMs` (STUCK_AFTER_MS by default) or failing otherwise.
    */
   constructor(
     private readonly db: SqliteDatabase,
     private readonly run: (attempt: () => void) => void | Promise<void> = (attempt) => attempt(),
+    private readonly options: { report?: WalTruncationReporter; stuckAfterMs?: number } = {},
   ) {}
 
   /**
@@ -59,6 +86,7 @@ export class WalTruncation {
    */
   async request(options: { waitMs?: number } = {}): Promise<void> {
     this.pending = true;
+    this.pendingSince ??= Date.now();
     this.delayMs = FIRST_RETRY_MS;
     await this.attempt();
     if (!this.pending || this.closed) return;
@@ -101,13 +129,44 @@ export class WalTruncation {
     }
     if (done) {
       this.pending = false;
+      if (this.reported.stuck || this.reported.error) this.tell('emptied');
+      this.pendingSince = undefined;
+      this.reported = { stuck: false, error: false };
       this.settle();
-    } else this.retryLater();
+    } else {
+      if (!this.reported.stuck && this.pendingMs() >= (this.options.stuckAfterMs ?? STUCK_AFTER_MS)) {
+        this.reported.stuck = true;
+        this.tell('stuck');
+      }
+      this.retryLater();
+    }
+  }
+
+  private pendingMs(): number {
+    return this.pendingSince === undefined ? 0 : Date.now() - this.pendingSince;
+  }
+
+  private tell(kind: WalTruncationReport['kind'], error?: unknown): void {
+    const report: WalTruncationReport = { kind, file: this.db.name, pendingMs: this.pendingMs() };
+    if (error !== undefined) report.error = error instanceof Error ? error.message : String(error);
+    try {
+      this.options.report?.(report);
+    } catch {
+      // A reporter's failure must not stop the retries.
+    }
   }
 
   private retryLater(): void {
     if (this.closed || !this.pending || this.timer !== undefined) return;
-    this.timer = setTimeout(() => void this.attempt().catch(() => this.retryLater()), this.delayMs);
+    const retry = () =>
+      void this.attempt().catch((e: unknown) => {
+        if (!this.reported.error) {
+          this.reported.error = true;
+          this.tell('error', e);
+        }
+        this.retryLater();
+      });
+    this.timer = setTimeout(retry, this.delayMs);
     this.timer.unref();
     this.delayMs = Math.min(this.delayMs * 2, MAX_RETRY_MS);
   }
@@ -131,4 +190,17 @@ export class WalTruncation {
   private settle(): void {
     for (const resolve of this.waiters.splice(0)) resolve();
   }
+}
+
+/**
+ * The usual reporter: `stuck` and `error` as warnings (deleted data is still in a WAL file on disk meanwhile),
+ * `emptied` as information. The messages name the kind; the fields are the report's (never the deleted data).
+ */
+export function logWalTruncation(log: Pick<Logger, 'warn' | 'info'>): WalTruncationReporter {
+  return ({ kind, ...report }) => {
+    const fields: Record<string, unknown> = { ...report };
+    if (kind === 'emptied') log.info('WAL emptied of deleted data after a delay', fields);
+    else if (kind === 'stuck') log.warn('WAL still holds deleted data: a reader keeps it from being emptied', fields);
+    else log.warn('WAL truncation after a deletion failed; retrying', fields);
+  };
 }

@@ -1,8 +1,20 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLogger } from '@arbor/application';
 import { startStandalone } from './start-standalone';
+
+/** The files under `dir` this process holds open (Linux: /proc/self/fd), SQLite's connections included. */
+const openFilesUnder = (dir: string) =>
+  readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile (the fd of the readdir itself)
+      }
+    })
+    .filter((target) => target.startsWith(`${dir}/`));
 
 /** The bootstrap admin's email and the API's email check agree (contract section 2). */
 const start = (dataDir: string, bootstrapAdminEmail?: string) =>
@@ -25,6 +37,8 @@ describe('the bootstrap admin email', () => {
   it('refuses to create an admin whose email the API would refuse, and gives the data directory back', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'arbor-bootstrap-'));
     await expect(start(dataDir, 'root')).rejects.toThrow(/IAM_BOOTSTRAP_ADMIN_EMAIL/);
+    // Everything the start had opened by then is closed: the stores' connections, the checkpointer's thread.
+    expect(openFilesUnder(dataDir)).toEqual([]);
     // The failed start released the directory's lock: the next start takes it.
     const running = await start(dataDir, 'root@localhost');
     await running.close();

@@ -95,12 +95,12 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
   // The directory is this process's while it runs: operator commands (`arbor reset-admin-password`) refuse
   // to write under a running server, and a second server refuses to start on it.
   const lock = lockDataDir(config.dataDir);
-  // What a failed start must stop besides the lock (the HTTP workers, once forked).
-  const undo: Array<() => Promise<void>> = [];
+  // What a failed start must close besides the lock, in the order it was opened: undone last to first.
+  const undo: Array<() => unknown> = [];
   try {
     return await startOnLockedDir(bound, config, log, lock, undo);
   } catch (e) {
-    for (const step of undo) await step().catch(() => undefined);
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
     lock.release();
     throw e;
   }
@@ -111,7 +111,8 @@ async function startOnLockedDir(
   config: StandaloneConfig,
   log: Logger,
   lock: DataDirLock,
-  undo: Array<() => Promise<void>>,
+  /** Each thing opened adds its closing here at once (a start that fails later must not leave it open). */
+  undo: Array<() => unknown>,
 ): Promise<RunningStandalone> {
   const files = {
     events: join(config.dataDir, 'events.sqlite'),
@@ -121,6 +122,7 @@ async function startOnLockedDir(
   // Deletions whose old bytes must leave the WAL (erasure, retention): told when that stays refused or fails.
   const reportWalTruncation = logWalTruncation(log);
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true, reportWalTruncation });
+  undo.push(() => store.close());
   // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
   const readModels = openSqliteReadModels(files.readModels, {
     backgroundCheckpoints: true,
@@ -129,21 +131,29 @@ async function startOnLockedDir(
     onCorruptSetAside: (report) =>
       log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
   });
+  undo.push(() => readModels.close());
   // A record for every token issued and every sign-in, written by this process and every HTTP worker.
   const signInAuditStore = openSqliteSignInAuditStore(files.signIns, {
     backgroundCheckpoints: true,
     reportWalTruncation,
   });
+  undo.push(() => signInAuditStore.close());
   // The files that take every write (the sign-ins: every grant): their checkpoints run off the event loops. Opened
   // and migrated above, so the checkpointer's connections find them in WAL mode.
   const checkpointer = startWalCheckpointer([files.events, files.readModels, files.signIns], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
   });
+  undo.push(() => checkpointer.stop());
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'), { reportWalTruncation });
+  undo.push(() => vault.close());
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
+  undo.push(() => tokenStore.close());
   const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
+  undo.push(() => throttleStore.close());
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(config.dataDir, 'webhooks.sqlite'));
+  undo.push(() => webhookDeliveries.close());
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: config.webhooksAllowPrivateTargets });
+  undo.push(() => webhookTransport.close());
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
   // The HTTP workers (IAM_WORKERS above 1) start now, on the files opened and migrated above, while this process
   // catches up with the log; they serve once it has (workers.open below).
@@ -153,6 +163,7 @@ async function startOnLockedDir(
   const workers = workerCount > 1 ? forkWorkerPool({ count: workerCount, config, log, onGiveUp: giveUp }) : undefined;
   if (workers) undo.push(() => workers.stop(0));
   const bus = new InProcessBus();
+  undo.push(() => bus.close());
   const cipher = new PersonalDataCipher(vault);
   const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
   const secrets = new ClientSecretHasher(vault);
@@ -166,6 +177,7 @@ async function startOnLockedDir(
   await commands.start();
   const commandModelMs = Date.now() - started;
   const projector = new Projector({ store, readModels, cipher, bus, log });
+  undo.push(() => projector.stop());
   await projector.start();
   log.info('caught up with the event log', {
     position: projector.position,

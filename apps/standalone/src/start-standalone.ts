@@ -100,7 +100,13 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
   try {
     return await startOnLockedDir(bound, config, log, lock, undo);
   } catch (e) {
-    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    for (const step of undo.reverse()) {
+      try {
+        await step(); // a step that throws, even at once, must not keep the later ones (and the lock) from running
+      } catch {
+        // The start's own error is the one to report.
+      }
+    }
     lock.release();
     throw e;
   }

@@ -197,10 +197,15 @@ export class WalTruncation {
  * `emptied` as information. The messages name the kind; the fields are the report's (never the deleted data).
  */
 export function logWalTruncation(log: Pick<Logger, 'warn' | 'info'>): WalTruncationReporter {
-  return ({ kind, ...report }) => {
-    const fields: Record<string, unknown> = { ...report };
-    if (kind === 'emptied') log.info('WAL emptied of deleted data after a delay', fields);
-    else if (kind === 'stuck') log.warn('WAL still holds deleted data: a reader keeps it from being emptied', fields);
-    else log.warn('WAL truncation after a deletion failed; retrying', fields);
+  return ({ kind, ...fields }) => {
+    const [level, message] = WAL_TRUNCATION_LOG_LINES[kind];
+    log[level](message, fields);
   };
 }
+
+/** The level and message of each report's kind (a new kind fails the build until it has its line). */
+const WAL_TRUNCATION_LOG_LINES = {
+  stuck: ['warn', 'WAL still holds deleted data: a reader keeps it from being emptied'],
+  error: ['warn', 'WAL truncation after a deletion failed; retrying'],
+  emptied: ['info', 'WAL emptied of deleted data after a delay'],
+} as const satisfies Record<WalTruncationReport['kind'], readonly ['warn' | 'info', string]>;

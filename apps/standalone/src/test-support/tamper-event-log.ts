@@ -10,21 +10,46 @@ import type { TestApp } from './test-app';
  * tables are unqualified (`events`, `event_orgs`); statements valid in both engines run in both profiles.
  */
 export async function tamperEventLog(app: TestApp, sql: string): Promise<void> {
+  await onEventLog(
+    app,
+    (raw) => void raw.exec(sql),
+    async (client) => void (await client.query(sql)),
+  );
+}
+
+/**
+ * The rows one SELECT reads from the app's event log behind its back (as tamperEventLog, in both profiles): what
+ * a test cannot learn from the API, such as the position of the server's last signed checkpoint. PostgreSQL's
+ * bigints come back as strings; `Number()` them.
+ */
+export async function queryEventLog(app: TestApp, sql: string): Promise<Array<Record<string, unknown>>> {
+  return onEventLog(
+    app,
+    (raw) => raw.prepare(sql).all() as Array<Record<string, unknown>>,
+    async (client) => (await client.query(sql)).rows,
+  );
+}
+
+async function onEventLog<T>(
+  app: TestApp,
+  embedded: (raw: Database.Database) => T,
+  distributed: (client: Client) => Promise<T>,
+): Promise<T> {
   if (app.profile === 'embedded') {
     const raw = new Database(join(app.dataDir, 'events.sqlite'));
     try {
       raw.pragma('foreign_keys = OFF');
-      raw.exec(sql);
+      return embedded(raw);
     } finally {
       raw.close();
     }
-    return;
   }
   const { env } = app.running as DistributedStack;
   const client = new Client({ connectionString: env.DATABASE_URL });
   await client.connect();
   try {
-    await client.query(`SET search_path TO "${env.IAM_PG_SCHEMA}"; ${sql}`);
+    await client.query(`SET search_path TO "${env.IAM_PG_SCHEMA}"`);
+    return await distributed(client);
   } finally {
     await client.end();
   }

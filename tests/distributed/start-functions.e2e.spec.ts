@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from '@arbor/application';
@@ -19,6 +20,79 @@ const ADMIN = { email: 'admin@start-functions.test', password: 'start functions 
 
 jest.setTimeout(90_000);
 
+/** The environment of a fresh deployment: its own data directory, PostgreSQL schema and Kafka topic. */
+function freshEnv() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-start-fns-'));
+  const schema = `t_${basename(dataDir)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
+  return {
+    DATABASE_URL: process.env.DATABASE_URL,
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+    IAM_PG_SCHEMA: schema,
+    IAM_KAFKA_TOPIC: `test.${schema}`,
+    IAM_DATA_DIR: dataDir,
+    IAM_ISSUER: 'http://arbor.test',
+    IAM_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    IAM_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    IAM_PASSWORD_COST_LOG2: '10',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COMMAND_SERVICE_PORT: '0',
+    READ_MODELS_URL: testReadModels() === 'mongodb' ? process.env.MONGODB_URL : undefined,
+  };
+}
+
+/** The ports of the services the stack connects to: PostgreSQL, the Kafka brokers, MongoDB when used. */
+const servicePorts = (): Set<number> =>
+  new Set(
+    [
+      new URL(process.env.DATABASE_URL!).port || '5432',
+      ...process.env.KAFKA_BROKERS!.split(',').map((broker) => broker.split(':').at(-1)!),
+      ...(testReadModels() === 'mongodb' ? [new URL(process.env.MONGODB_URL!).port || '27017'] : []),
+    ].map(Number),
+  );
+
+/**
+ * This process's established TCP connections to `ports` (Linux: the socket inodes of /proc/self/fd matched
+ * against /proc/net/tcp and tcp6), as `remote-port:inode` strings.
+ */
+function connectionsTo(ports: Set<number>): string[] {
+  const ours = new Set(
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1]].filter(Boolean) as string[];
+      } catch {
+        return []; // closed meanwhile
+      }
+    }),
+  );
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter(
+        ([, , remote, state, , , , , , inode]) =>
+          state === '01' && ours.has(inode) && ports.has(parseInt(remote.split(':')[1], 16)),
+      )
+      .map(([, , remote, , , , , , , inode]) => `${parseInt(remote.split(':')[1], 16)}:${inode}`),
+  );
+}
+
+/** Until this process holds no connection to the services that it did not hold `before` (up to 5 s). */
+async function leftOpenSince(before: string[]): Promise<string[]> {
+  const known = new Set(before);
+  let added: string[] = [];
+  for (let tries = 0; tries < 50; tries++) {
+    added = connectionsTo(servicePorts()).filter((c) => !known.has(c));
+    if (added.length === 0) return added;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return added;
+}
+
 describe('startCommandService, startProjector and startGateway', () => {
   let commandService: RunningCommandService | undefined;
   let projector: RunningProjector | undefined;
@@ -29,25 +103,7 @@ describe('startCommandService, startProjector and startGateway', () => {
   });
 
   it('start from the settings, serve a write end to end, and close', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-start-fns-'));
-    const schema = `t_${basename(dataDir)
-      .toLowerCase()
-      .replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
-    const env = {
-      DATABASE_URL: process.env.DATABASE_URL,
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
-      IAM_PG_SCHEMA: schema,
-      IAM_KAFKA_TOPIC: `test.${schema}`,
-      IAM_DATA_DIR: dataDir,
-      IAM_ISSUER: 'http://arbor.test',
-      IAM_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-      IAM_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-      IAM_PASSWORD_COST_LOG2: '10',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      COMMAND_SERVICE_PORT: '0',
-      READ_MODELS_URL: testReadModels() === 'mongodb' ? process.env.MONGODB_URL : undefined,
-    };
+    const env = freshEnv();
     commandService = await startCommandService(distributedSettingsFromEnv(env), quiet);
     const settings = distributedSettingsFromEnv({ ...env, COMMAND_SERVICE_URL: commandService.url });
     projector = await startProjector({ profile: 'distributed', logLevel: 'silent', settings }, quiet);
@@ -84,5 +140,34 @@ describe('startCommandService, startProjector and startGateway', () => {
     await commandService.close();
     await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
     await expect(fetch(`${commandService.url}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('a distributed start that fails halfway', () => {
+  // Found closing nothing: the command service left its PostgreSQL pools and Kafka producer open, the gateway its
+  // pools, key rotation and checkpoint timers, in a process that lives on (tests, programmatic use).
+  it('closes every connection the command service had opened (a refused bootstrap admin email)', async () => {
+    const before = connectionsTo(servicePorts());
+    const settings = { ...distributedSettingsFromEnv(freshEnv()), bootstrapAdminEmail: 'root' };
+    await expect(startCommandService(settings, quiet)).rejects.toThrow(/IAM_BOOTSTRAP_ADMIN_EMAIL/);
+    expect(await leftOpenSince(before)).toEqual([]);
+  });
+
+  it('closes every connection the gateway had opened (its port is taken)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = connectionsTo(servicePorts());
+      const port = String((taken.address() as AddressInfo).port);
+      const settings = distributedSettingsFromEnv({
+        ...freshEnv(),
+        PORT: port,
+        COMMAND_SERVICE_URL: 'http://127.0.0.1:9',
+      });
+      await expect(startGateway(settings, quiet)).rejects.toThrow(/EADDRINUSE/);
+      expect(await leftOpenSince(before)).toEqual([]);
+    } finally {
+      taken.close();
+    }
   });
 });

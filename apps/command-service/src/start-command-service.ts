@@ -34,6 +34,8 @@ import {
   WebhookHttpTransport,
   closeInOrder,
   requireInternalTokenOffLoopback,
+  undoOnFailure,
+  type OpenedSoFar,
   type DistributedSettings,
   type Running,
 } from '@arbor/runtime';
@@ -62,7 +64,7 @@ export async function startCommandService(
   // served, /healthz answers 200 and everything else (readiness and commands) 503.
   const bound = await listenFirst(settings.commandServicePort, settings.commandServiceHost);
   try {
-    return await startOnPort(bound, settings, log);
+    return await undoOnFailure((opened) => startOnPort(bound, settings, log, opened));
   } catch (error) {
     await bound.close();
     throw error;
@@ -73,14 +75,16 @@ async function startOnPort(
   bound: BoundPort,
   settings: DistributedSettings,
   log: Logger,
+  /** Each thing opened adds its closing here at once (a start that fails later must not leave it open). */
+  opened: OpenedSoFar,
 ): Promise<RunningCommandService> {
   // Longer than the gateways' idle timeout (IDLE_CONNECTION_MS): they close idle connections first.
   bound.server.keepAliveTimeout = IDLE_CONNECTION_MS * 2;
   bound.server.headersTimeout = IDLE_CONNECTION_MS * 2 + 1000;
   const connection = { schema: settings.schema };
-  const store = await openPostgresEventStore(settings.databaseUrl, connection);
-  const vault = await openPostgresSecretVault(settings.databaseUrl, connection);
-  const checkpoint = await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection);
+  const store = opened.add(await openPostgresEventStore(settings.databaseUrl, connection));
+  const vault = opened.add(await openPostgresSecretVault(settings.databaseUrl, connection));
+  const checkpoint = opened.add(await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection));
   // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
   // every event until it is delivered.
   ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) =>
@@ -94,6 +98,7 @@ async function startOnPort(
     source: settings.issuer,
     logger: log,
   });
+  opened.onUndo(() => publisher.stop());
   await publisher.start();
   // Commands only wake the relay and the webhook dispatcher: what reaches Kafka and receivers is always read back
   // from the committed log.
@@ -113,7 +118,7 @@ async function startOnPort(
   // same IAM_DATA_DIR/keys), the token store's revocations and the read models' subjects.
   // The gateways' login-throttle counters: a wrong current password of a password change counts here as a
   // failed login does there.
-  const [readModels, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] = await Promise.all([
+  const [readModels, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] = await opened.all([
     // PostgreSQL's, or MongoDB's with READ_MODELS_URL (libs/read-side): read only here.
     openDistributedReadModels(settings),
     openPostgresTokenStore(settings.databaseUrl, connection),
@@ -136,6 +141,7 @@ async function startOnPort(
     snapshots: new SealedSnapshotFile(join(dataDir, 'command-model.snapshot'), vault),
   });
   await commands.start();
+  opened.add(commands); // its last snapshot, once started
   await bootstrapPlatformAdmin(
     commands,
     { email: settings.bootstrapAdminEmail, password: settings.bootstrapAdminPassword },
@@ -220,6 +226,7 @@ async function startOnPort(
             tokenStore.close(),
             throttleStore.close(),
             signInAuditStore.close(),
+            webhookDeliveries.close(),
           ]),
       )),
   };

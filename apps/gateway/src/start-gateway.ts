@@ -19,7 +19,14 @@ import {
   openPostgresWebhookDeliveryStore,
 } from '@arbor/postgres';
 import { openDistributedReadModels, openProjectionWatermark } from '@arbor/read-side';
-import { closeInOrder, requireInternalTokenOffLoopback, type DistributedSettings, type Running } from '@arbor/runtime';
+import {
+  closeInOrder,
+  requireInternalTokenOffLoopback,
+  undoOnFailure,
+  type DistributedSettings,
+  type OpenedSoFar,
+  type Running,
+} from '@arbor/runtime';
 
 /** A started gateway: where it listens, and how to stop it. */
 export interface RunningGateway extends Running {
@@ -42,10 +49,19 @@ export async function startGateway(
   log: Logger = jsonLogger({ app: 'gateway' }, settings.logLevel),
 ): Promise<RunningGateway> {
   requireInternalTokenOffLoopback(settings, 'gateway');
+  return undoOnFailure((opened) => startOpening(settings, log, opened));
+}
+
+async function startOpening(
+  settings: DistributedSettings,
+  log: Logger,
+  /** Each thing opened adds its closing here at once (a start that fails later must not leave it open). */
+  opened: OpenedSoFar,
+): Promise<RunningGateway> {
   const issuer = settings.issuer;
   const connection = { schema: settings.schema };
   const [eventStore, readModels, vault, tokenStore, throttleStore, signInAuditStore, webhookDeliveries] =
-    await Promise.all([
+    await opened.all([
       openPostgresEventStore(settings.databaseUrl, connection),
       // PostgreSQL's, or MongoDB's with READ_MODELS_URL (libs/read-side).
       openDistributedReadModels(settings),
@@ -57,7 +73,7 @@ export async function startGateway(
       // The webhook delivery log, for its owners' reads (the command services' dispatcher writes it).
       openPostgresWebhookDeliveryStore(settings.databaseUrl, { ...connection, poolSize: 2 }),
     ]);
-  const watermark = openProjectionWatermark(settings, readModels);
+  const watermark = opened.add(openProjectionWatermark(settings, readModels));
   const closeEngines = () =>
     Promise.allSettled([
       watermark.close(),
@@ -69,89 +85,87 @@ export async function startGateway(
       signInAuditStore.close(),
       webhookDeliveries.close(),
     ]);
-  try {
-    const dataDir = settings.dataDir;
-    ensurePrivateDirectory(dataDir);
-    const keys = SigningKeyRing.loadOrCreate(dataDir);
-    const rotation = startKeyRotation(keys, { rotationDays: settings.signingKeyRotationDays ?? 90, log });
-    const checkpointSeconds = settings.logCheckpointSeconds ?? 300;
-    const checkpoints =
-      checkpointSeconds > 0
-        ? startChainCheckpoints({ store: eventStore, keys, issuer, log, everyMs: checkpointSeconds * 1000 })
-        : undefined;
-    const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
+  const dataDir = settings.dataDir;
+  ensurePrivateDirectory(dataDir);
+  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  const rotation = startKeyRotation(keys, { rotationDays: settings.signingKeyRotationDays ?? 90, log });
+  opened.onUndo(() => rotation.stop());
+  const checkpointSeconds = settings.logCheckpointSeconds ?? 300;
+  const checkpoints =
+    checkpointSeconds > 0
+      ? startChainCheckpoints({ store: eventStore, keys, issuer, log, everyMs: checkpointSeconds * 1000 })
+      : undefined;
+  opened.onUndo(() => checkpoints?.stop());
+  const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
-    const ctx = createApiContext({
-      commands,
-      readModels,
-      projection: watermark,
-      eventStore,
-      vault,
-      tokenStore,
-      throttleStore,
-      keys,
-      issuer,
-      auditRetentionDays: settings.auditRetentionDays,
-      signInAuditStore,
-      // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
-      audiences: new TokenAudiences(settings.audience, settings.resources),
-      hasher: new PasswordHasher(),
-      log,
-      allowPrivateWebhookTargets: settings.webhooksAllowPrivateTargets,
-      webhookDeliveries,
-      readiness: async () => {
-        const checks: Record<string, string> = {};
-        const [head, writable, projected, commandService] = await Promise.allSettled([
-          eventStore.headPosition(),
-          // The log must take a write, not only answer reads: a full disk fails every write while reads work.
-          eventStore.probeWrite(),
-          readModels.checkpoint(),
-          fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
-        ]);
-        checks.eventStore =
-          head.status === 'rejected'
-            ? 'unreachable'
-            : writable.status === 'rejected'
-              ? writeProbeFailure(writable.reason)
-              : 'ok';
-        checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
-        checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
-        if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
-          checks.projections = `catching up (${projected.value}/${head.value})`;
-        else checks.projections = checks.readModels;
-        return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
-      },
-    });
-    const app = createApiApp(ctx, {
-      validateResponses: settings.validateResponses,
-      trustedProxies: settings.trustedProxies,
-      corsOrigins: settings.corsOrigins,
-    });
-    const server = app.listen(settings.port, settings.host);
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    const port = (server.address() as AddressInfo).port;
-    log.info('arbor listening', {
-      port,
-      issuer,
-      discovery: discoveryUrl(issuer),
-      profile: 'distributed',
-      schema: settings.schema,
-    });
+  const ctx = createApiContext({
+    commands,
+    readModels,
+    projection: watermark,
+    eventStore,
+    vault,
+    tokenStore,
+    throttleStore,
+    keys,
+    issuer,
+    auditRetentionDays: settings.auditRetentionDays,
+    signInAuditStore,
+    // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
+    audiences: new TokenAudiences(settings.audience, settings.resources),
+    hasher: new PasswordHasher(),
+    log,
+    allowPrivateWebhookTargets: settings.webhooksAllowPrivateTargets,
+    webhookDeliveries,
+    readiness: async () => {
+      const checks: Record<string, string> = {};
+      const [head, writable, projected, commandService] = await Promise.allSettled([
+        eventStore.headPosition(),
+        // The log must take a write, not only answer reads: a full disk fails every write while reads work.
+        eventStore.probeWrite(),
+        readModels.checkpoint(),
+        fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
+      ]);
+      checks.eventStore =
+        head.status === 'rejected'
+          ? 'unreachable'
+          : writable.status === 'rejected'
+            ? writeProbeFailure(writable.reason)
+            : 'ok';
+      checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
+      checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
+      if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
+        checks.projections = `catching up (${projected.value}/${head.value})`;
+      else checks.projections = checks.readModels;
+      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+    },
+  });
+  const app = createApiApp(ctx, {
+    validateResponses: settings.validateResponses,
+    trustedProxies: settings.trustedProxies,
+    corsOrigins: settings.corsOrigins,
+  });
+  const server = app.listen(settings.port, settings.host);
+  opened.onUndo(() => server.close());
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const port = (server.address() as AddressInfo).port;
+  log.info('arbor listening', {
+    port,
+    issuer,
+    discovery: discoveryUrl(issuer),
+    profile: 'distributed',
+    schema: settings.schema,
+  });
 
-    let closing: Promise<void> | undefined;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      port,
-      close: () =>
-        (closing ??= closeInOrder(() => {
-          rotation.stop();
-          checkpoints?.stop();
-          server.close();
-          server.closeAllConnections();
-        }, closeEngines)),
-    };
-  } catch (e) {
-    await closeEngines();
-    throw e;
-  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      (closing ??= closeInOrder(() => {
+        rotation.stop();
+        checkpoints?.stop();
+        server.close();
+        server.closeAllConnections();
+      }, closeEngines)),
+  };
 }

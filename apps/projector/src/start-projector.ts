@@ -13,7 +13,7 @@ import { InProcessBus } from '@arbor/in-process-bus';
 import { KafkaBus } from '@arbor/kafka';
 import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
 import { guardProjectorWrites, openDistributedReadModels } from '@arbor/read-side';
-import { closeInOrder, type ProjectorConfig, type Running } from '@arbor/runtime';
+import { closeInOrder, undoOnFailure, type OpenedSoFar, type ProjectorConfig, type Running } from '@arbor/runtime';
 import {
   logWalTruncation,
   openSqliteEventStore,
@@ -50,11 +50,13 @@ interface Engines {
 /** What the projector does when its lease on MongoDB read models is lost (its writes are refused already). */
 export type OnLeaseLost = (reason: string) => void;
 
+/** Opens the projector's engines; each adds its closing to `opened` at once (see openProjector). */
 async function openEngines(
   config: ProjectorConfig,
   log: Logger,
   rebuild: boolean,
   onLeaseLost: OnLeaseLost,
+  opened: OpenedSoFar,
 ): Promise<Engines> {
   if (config.profile === 'embedded') {
     const readModelsFile = join(config.dataDir, 'read-models.sqlite');
@@ -62,68 +64,74 @@ async function openEngines(
     const checkpointer = startWalCheckpointer([readModelsFile], {
       onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
     });
+    opened.onUndo(() => checkpointer.stop());
     const reportWalTruncation = logWalTruncation(log);
     return {
-      store: openSqliteEventStore(join(config.dataDir, 'events.sqlite'), { reportWalTruncation }),
+      store: opened.add(openSqliteEventStore(join(config.dataDir, 'events.sqlite'), { reportWalTruncation })),
       // Derived data: a corrupt file is set aside and rebuilt from the log, with a warning (also on --rebuild).
-      readModels: openSqliteReadModels(readModelsFile, {
-        backgroundCheckpoints: true,
-        reportWalTruncation,
-        onCorruptSetAside: (report) =>
-          log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
-      }),
-      vault: openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'), { reportWalTruncation }),
-      bus: new InProcessBus(),
+      readModels: opened.add(
+        openSqliteReadModels(readModelsFile, {
+          backgroundCheckpoints: true,
+          reportWalTruncation,
+          onCorruptSetAside: (report) =>
+            log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
+        }),
+      ),
+      vault: opened.add(openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'), { reportWalTruncation })),
+      bus: opened.add(new InProcessBus()),
       stopExtras: () => checkpointer.stop(),
     };
   }
   const { settings } = config;
   const connection = { schema: settings.schema };
-  const readModels = await openDistributedReadModels(settings);
-  let guard;
-  try {
-    // MongoDB read models: wait for (or, rebuilding, refuse without) the one-projector lease before any write.
-    guard = await guardProjectorWrites(settings, readModels, {
-      mode: rebuild ? 'refuse' : 'wait',
-      log,
-      onLost: onLeaseLost,
-    });
-  } catch (e) {
-    await readModels.close();
-    throw e;
-  }
+  const readModels = opened.add(await openDistributedReadModels(settings));
+  // MongoDB read models: wait for (or, rebuilding, refuse without) the one-projector lease before any write.
+  const guard = await guardProjectorWrites(settings, readModels, {
+    mode: rebuild ? 'refuse' : 'wait',
+    log,
+    onLost: onLeaseLost,
+  });
+  opened.onUndo(() => guard.release());
   return {
-    store: await openPostgresEventStore(settings.databaseUrl, connection),
+    store: opened.add(await openPostgresEventStore(settings.databaseUrl, connection)),
     readModels,
-    vault: await openPostgresSecretVault(settings.databaseUrl, connection),
+    vault: opened.add(await openPostgresSecretVault(settings.databaseUrl, connection)),
     stopExtras: () => guard.release(),
-    bus: rebuild
-      ? new InProcessBus()
-      : new KafkaBus({
-          brokers: settings.kafkaBrokers,
-          groupId: `arbor-projector-${settings.schema}`,
-          topic: settings.topic,
-          logger: log,
-        }),
+    bus: opened.add(
+      rebuild
+        ? new InProcessBus()
+        : new KafkaBus({
+            brokers: settings.kafkaBrokers,
+            groupId: `arbor-projector-${settings.schema}`,
+            topic: settings.topic,
+            logger: log,
+          }),
+    ),
   };
 }
 
-/** Opens the engines and starts a projector on them (caught up with the log); `closeAll` closes the engines. */
+/**
+ * Opens the engines and starts a projector on them (caught up with the log); `closeAll` closes the engines. A
+ * failure on the way (an engine that does not open, a catch-up that fails) closes what had opened, then throws.
+ */
 async function openProjector(
   config: ProjectorConfig,
   log: Logger,
   rebuild: boolean,
   onLeaseLost: OnLeaseLost,
 ): Promise<{ projector: Projector; closeAll: () => Promise<void> }> {
-  const { store, readModels, vault, bus, stopExtras } = await openEngines(config, log, rebuild, onLeaseLost);
-  const closeAll = () =>
-    closeInOrder(
-      () => stopExtras?.(),
-      () => Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]),
-    );
-  const projector = new Projector({ store, readModels, cipher: new PersonalDataCipher(vault), bus, log });
-  await projector.start();
-  return { projector, closeAll };
+  return undoOnFailure(async (opened) => {
+    const { store, readModels, vault, bus, stopExtras } = await openEngines(config, log, rebuild, onLeaseLost, opened);
+    const closeAll = () =>
+      closeInOrder(
+        () => stopExtras?.(),
+        () => Promise.allSettled([bus.close(), store.close(), readModels.close(), vault.close()]),
+      );
+    const projector = new Projector({ store, readModels, cipher: new PersonalDataCipher(vault), bus, log });
+    opened.onUndo(() => projector.stop());
+    await projector.start();
+    return { projector, closeAll };
+  });
 }
 
 /**
@@ -174,7 +182,12 @@ export async function rebuildReadModels(
     log.error('projector lease lost during the rebuild', { reason }),
   );
   const started = process.hrtime.bigint();
-  await projector.rebuild();
+  try {
+    await projector.rebuild();
+  } catch (e) {
+    await closeAll().catch(() => undefined); // the rebuild's own error is the one to report
+    throw e;
+  }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const events = projector.position;
   log.info('read models rebuilt', {

@@ -45,7 +45,7 @@ import {
   openSqliteWebhookDeliveryStore,
   startWalCheckpointer,
 } from '@arbor/sqlite';
-import { WebhookHttpTransport } from '@arbor/runtime';
+import { OpenedSoFar, WebhookHttpTransport, undoOnFailure } from '@arbor/runtime';
 import type { StandaloneConfig } from './standalone-config';
 import { forkWorkerPool, type WorkerPool } from './worker-pool';
 
@@ -95,18 +95,10 @@ async function startOnPort(bound: BoundPort, config: StandaloneConfig, log: Logg
   // The directory is this process's while it runs: operator commands (`arbor reset-admin-password`) refuse
   // to write under a running server, and a second server refuses to start on it.
   const lock = lockDataDir(config.dataDir);
-  // What a failed start must close besides the lock, in the order it was opened: undone last to first.
-  const undo: Array<() => unknown> = [];
+  // A failed start closes what it had opened (OpenedSoFar: last to first), the lock last of all.
   try {
-    return await startOnLockedDir(bound, config, log, lock, undo);
+    return await undoOnFailure((opened) => startOnLockedDir(bound, config, log, lock, opened));
   } catch (e) {
-    for (const step of undo.reverse()) {
-      try {
-        await step(); // a step that throws, even at once, must not keep the later ones (and the lock) from running
-      } catch {
-        // The start's own error is the one to report.
-      }
-    }
     lock.release();
     throw e;
   }
@@ -118,7 +110,7 @@ async function startOnLockedDir(
   log: Logger,
   lock: DataDirLock,
   /** Each thing opened adds its closing here at once (a start that fails later must not leave it open). */
-  undo: Array<() => unknown>,
+  opened: OpenedSoFar,
 ): Promise<RunningStandalone> {
   const files = {
     events: join(config.dataDir, 'events.sqlite'),
@@ -128,7 +120,7 @@ async function startOnLockedDir(
   // Deletions whose old bytes must leave the WAL (erasure, retention): told when that stays refused or fails.
   const reportWalTruncation = logWalTruncation(log);
   const store = openSqliteEventStore(files.events, { backgroundCheckpoints: true, reportWalTruncation });
-  undo.push(() => store.close());
+  opened.add(store);
   // Derived data: a corrupt file is set aside and rebuilt from the log (openSqliteReadModels), with a warning.
   const readModels = openSqliteReadModels(files.readModels, {
     backgroundCheckpoints: true,
@@ -137,29 +129,29 @@ async function startOnLockedDir(
     onCorruptSetAside: (report) =>
       log.warn('read models corrupt: file set aside, rebuilding from the event log', report),
   });
-  undo.push(() => readModels.close());
+  opened.add(readModels);
   // A record for every token issued and every sign-in, written by this process and every HTTP worker.
   const signInAuditStore = openSqliteSignInAuditStore(files.signIns, {
     backgroundCheckpoints: true,
     reportWalTruncation,
   });
-  undo.push(() => signInAuditStore.close());
+  opened.add(signInAuditStore);
   // The files that take every write (the sign-ins: every grant): their checkpoints run off the event loops. Opened
   // and migrated above, so the checkpointer's connections find them in WAL mode.
   const checkpointer = startWalCheckpointer([files.events, files.readModels, files.signIns], {
     onError: (file, error) => log.warn('background checkpoint failed', { file, error }),
   });
-  undo.push(() => checkpointer.stop());
+  opened.onUndo(() => checkpointer.stop());
   const vault = openSqliteSecretVault(join(config.dataDir, 'vault.sqlite'), { reportWalTruncation });
-  undo.push(() => vault.close());
+  opened.add(vault);
   const tokenStore = openSqliteTokenStore(join(config.dataDir, 'tokens.sqlite'));
-  undo.push(() => tokenStore.close());
+  opened.add(tokenStore);
   const throttleStore = openSqliteThrottleStore(join(config.dataDir, 'throttle.sqlite'));
-  undo.push(() => throttleStore.close());
+  opened.add(throttleStore);
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(config.dataDir, 'webhooks.sqlite'));
-  undo.push(() => webhookDeliveries.close());
+  opened.add(webhookDeliveries);
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: config.webhooksAllowPrivateTargets });
-  undo.push(() => webhookTransport.close());
+  opened.add(webhookTransport);
   const keys = SigningKeyRing.loadOrCreate(config.dataDir);
   // The HTTP workers (IAM_WORKERS above 1) start now, on the files opened and migrated above, while this process
   // catches up with the log; they serve once it has (workers.open below).
@@ -167,9 +159,9 @@ async function startOnLockedDir(
   let giveUp: (reason: Error) => void = () => undefined;
   const unrecoverable = new Promise<Error>((resolve) => (giveUp = resolve));
   const workers = workerCount > 1 ? forkWorkerPool({ count: workerCount, config, log, onGiveUp: giveUp }) : undefined;
-  if (workers) undo.push(() => workers.stop(0));
+  if (workers) opened.onUndo(() => workers.stop(0));
   const bus = new InProcessBus();
-  undo.push(() => bus.close());
+  opened.add(bus);
   const cipher = new PersonalDataCipher(vault);
   const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
   const secrets = new ClientSecretHasher(vault);
@@ -183,7 +175,7 @@ async function startOnLockedDir(
   await commands.start();
   const commandModelMs = Date.now() - started;
   const projector = new Projector({ store, readModels, cipher, bus, log });
-  undo.push(() => projector.stop());
+  opened.onUndo(() => projector.stop());
   await projector.start();
   log.info('caught up with the event log', {
     position: projector.position,

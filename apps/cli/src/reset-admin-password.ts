@@ -46,6 +46,7 @@ export async function resetAdminPassword(io: CliIo): Promise<void> {
     throw new CliError(`Unknown option ${unknown[0]}. Usage: arbor reset-admin-password [--password-stdin]`);
   const { password, generated } = await chosenPassword(io);
   const engines = await openEngines(io.env);
+  const hasher = new PasswordHasher();
   try {
     const log = jsonLogger({ app: 'arbor-cli' }, 'warn');
     const noBus: Bus = {
@@ -58,7 +59,7 @@ export async function resetAdminPassword(io: CliIo): Promise<void> {
       bus: noBus,
       vault: engines.vault,
       cipher: new PersonalDataCipher(engines.vault),
-      hasher: new PasswordHasher(),
+      hasher,
       secrets: new ClientSecretHasher(engines.vault),
       log,
       snapshots: engines.snapshots,
@@ -71,6 +72,7 @@ export async function resetAdminPassword(io: CliIo): Promise<void> {
     io.out(`The password of the platform admin (${adminId}) is reset; every session of theirs has ended.`);
     if (generated) io.out(`New password: ${password} (shown once)`);
   } finally {
+    await hasher.close();
     await engines.close();
   }
 }

@@ -128,12 +128,13 @@ async function startOnPort(
   ]);
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
+  const hasher = opened.add(new PasswordHasher({ costLog2: settings.passwordCostLog2 }));
   const commands = new CommandService({
     store,
     bus,
     vault,
     cipher: new PersonalDataCipher(vault),
-    hasher: new PasswordHasher({ costLog2: settings.passwordCostLog2 }),
+    hasher,
     secrets: new ClientSecretHasher(vault),
     throttle: new LoginThrottle(throttleStore, vault),
     log,
@@ -217,6 +218,7 @@ async function startOnPort(
         () => webhookTransport.close(),
         () => publisher.stop(),
         () => commands.close(),
+        () => hasher.close(),
         () =>
           Promise.allSettled([
             store.close(),

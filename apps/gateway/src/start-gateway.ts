@@ -77,6 +77,7 @@ async function startOpening(
   const closeEngines = () =>
     Promise.allSettled([
       watermark.close(),
+      hasher.close(),
       eventStore.close(),
       readModels.close(),
       vault.close(),
@@ -96,6 +97,7 @@ async function startOpening(
       ? startChainCheckpoints({ store: eventStore, keys, issuer, log, everyMs: checkpointSeconds * 1000 })
       : undefined;
   opened.onUndo(() => checkpoints?.stop());
+  const hasher = opened.add(new PasswordHasher());
   const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
   const ctx = createApiContext({
@@ -112,7 +114,7 @@ async function startOpening(
     signInAuditStore,
     // IAM_AUDIENCE (default `<issuer>/api/v1`) and IAM_RESOURCES, as in the embedded profile.
     audiences: new TokenAudiences(settings.audience, settings.resources),
-    hasher: new PasswordHasher(),
+    hasher,
     log,
     allowPrivateWebhookTargets: settings.webhooksAllowPrivateTargets,
     webhookDeliveries,

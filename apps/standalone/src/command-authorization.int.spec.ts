@@ -14,6 +14,10 @@ import { PERMISSIONS, newId, type Permission } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
+/** One hasher for the file; its threads end with it. */
+const hasher = new PasswordHasher({ costLog2: 10 });
+afterAll(() => hasher.close());
+
 /*
  * The command service authorizes every command itself (issue 10, item 6), against the model it decides on:
  * whatever transport brings a command (the embedded routes, the internal API, a future one), it runs only
@@ -42,7 +46,7 @@ describe('CommandService authorization', () => {
       bus: new InProcessBus(),
       vault,
       cipher: new PersonalDataCipher(vault),
-      hasher: new PasswordHasher({ costLog2: 10 }),
+      hasher,
       secrets: new ClientSecretHasher(vault),
       log: quiet,
     });

@@ -14,6 +14,10 @@ import { newId, type StoredEvent } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
+/** One hasher for the file; its threads end with it. */
+const hasher = new PasswordHasher({ costLog2: 10 });
+afterAll(() => hasher.close());
+
 /**
  * The command model and its snapshot hold no personal data in clear (users as the log position of their
  * sealed record and a keyed digest of their email), so erasing a user by destroying their key needs nothing
@@ -38,7 +42,7 @@ describe('command model at rest', () => {
       bus: new InProcessBus(),
       vault,
       cipher,
-      hasher: new PasswordHasher({ costLog2: 10 }),
+      hasher,
       secrets: new ClientSecretHasher(vault),
       log,
       snapshots,

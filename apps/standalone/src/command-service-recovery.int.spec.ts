@@ -15,6 +15,10 @@ import { newId } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
+/** One hasher for the file; its threads end with it. */
+const hasher = new PasswordHasher({ costLog2: 10 });
+afterAll(() => hasher.close());
+
 /**
  * A command whose transaction fails after its events went into the command model (here: saving its
  * idempotency key) must leave no trace: the model is rebuilt from committed state, from the snapshot when
@@ -48,7 +52,7 @@ describe('CommandService after a failed transaction', () => {
       bus: new InProcessBus(),
       vault,
       cipher: new PersonalDataCipher(vault),
-      hasher: new PasswordHasher({ costLog2: 10 }),
+      hasher,
       secrets: new ClientSecretHasher(vault),
       log: quiet,
       snapshots,

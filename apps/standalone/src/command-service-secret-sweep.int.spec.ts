@@ -15,6 +15,10 @@ import { newId } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
+/** One hasher for the file; its threads end with it. */
+const hasher = new PasswordHasher({ costLog2: 10 });
+afterAll(() => hasher.close());
+
 /**
  * The secrets of a revoked client credential or a deleted webhook subscription go once the ending is committed
  * (CommandService.afterCommit). A crash between that commit and their destruction (here: the vault's delete fails
@@ -48,7 +52,7 @@ describe('CommandService: secrets of ended things left by a crash go at the next
       bus: new InProcessBus(),
       vault: v,
       cipher: new PersonalDataCipher(v),
-      hasher: new PasswordHasher({ costLog2: 10 }),
+      hasher,
       secrets: new ClientSecretHasher(v),
       log: quiet,
     });

@@ -14,6 +14,10 @@ import { newId } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
+/** One hasher for the file; its threads end with it. */
+const hasher = new PasswordHasher({ costLog2: 10 });
+afterAll(() => hasher.close());
+
 /** When the command service writes snapshots while it runs: after a quiet second, or at once when far behind. */
 describe('CommandService snapshot timing', () => {
   const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -34,7 +38,7 @@ describe('CommandService snapshot timing', () => {
       bus: new InProcessBus(),
       vault,
       cipher: new PersonalDataCipher(vault),
-      hasher: new PasswordHasher({ costLog2: 10 }),
+      hasher,
       secrets: new ClientSecretHasher(vault),
       log: quiet,
       snapshots,

@@ -19,6 +19,10 @@ import { EVENT_CATALOGUE, PERMISSIONS, SERVER_AUDIT_RETENTION_STREAM, newId, typ
 import { InProcessBus } from '@arbor/in-process-bus';
 import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
 
+/** One hasher for the file; its threads end with it. */
+const hasher = new PasswordHasher({ costLog2: 10 });
+afterAll(() => hasher.close());
+
 /*
  * Issue 14, tamper evidence of request metadata: the retention purge records each drop through the command service,
  * as the system (RecordRequestMetadataDrop: RequestMetadataDropped), before it makes it, so the verifier accepts the
@@ -43,7 +47,7 @@ describe('retention drops recorded by the purge through the command service', ()
       bus: new InProcessBus(),
       vault,
       cipher: new PersonalDataCipher(vault),
-      hasher: new PasswordHasher({ costLog2: 10 }),
+      hasher,
       secrets: new ClientSecretHasher(vault),
       log: quiet,
     });

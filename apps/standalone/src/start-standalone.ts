@@ -45,7 +45,7 @@ import {
   openSqliteWebhookDeliveryStore,
   startWalCheckpointer,
 } from '@arbor/sqlite';
-import { OpenedSoFar, WebhookHttpTransport, undoOnFailure } from '@arbor/runtime';
+import { OpenedSoFar, WebhookHttpTransport, closeInOrder, undoOnFailure } from '@arbor/runtime';
 import type { StandaloneConfig } from './standalone-config';
 import { forkWorkerPool, type WorkerPool } from './worker-pool';
 
@@ -163,7 +163,7 @@ async function startOnLockedDir(
   const bus = new InProcessBus();
   opened.add(bus);
   const cipher = new PersonalDataCipher(vault);
-  const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
+  const hasher = opened.add(new PasswordHasher({ costLog2: config.passwordCostLog2 }));
   const secrets = new ClientSecretHasher(vault);
 
   const snapshots = new SealedSnapshotFile(join(config.dataDir, 'command-model.snapshot'), vault);
@@ -173,6 +173,7 @@ async function startOnLockedDir(
   const commands = new CommandService({ store, bus, vault, cipher, hasher, secrets, throttle, log, snapshots });
   const started = Date.now();
   await commands.start();
+  opened.add(commands); // its last snapshot, once started
   const commandModelMs = Date.now() - started;
   const projector = new Projector({ store, readModels, cipher, bus, log });
   opened.onUndo(() => projector.stop());
@@ -293,27 +294,32 @@ async function startOnLockedDir(
     workers,
     unrecoverable,
     close: () =>
-      (closing ??= (async () => {
-        await bound.close();
-        await workers?.stop();
-        purge.stop();
-        rotation.stop();
-        checkpoints?.stop();
-        unsubscribeWebhooks();
-        await webhooks.stop();
-        await webhookTransport.close();
-        projector.stop();
-        await bus.close();
-        await commands.close();
-        await checkpointer.stop();
-        await store.close();
-        await readModels.close();
-        await vault.close();
-        await tokenStore.close();
-        await throttleStore.close();
-        await signInAuditStore.close();
-        await webhookDeliveries.close();
-        lock.release();
-      })()),
+      // Each step even when one before it fails (closeInOrder): a store that does not close must not keep the
+      // others, the hashing threads or the lock.
+      (closing ??= closeInOrder(
+        () => bound.close(),
+        () => workers?.stop(),
+        () => {
+          purge.stop();
+          rotation.stop();
+          checkpoints?.stop();
+          unsubscribeWebhooks();
+        },
+        () => webhooks.stop(),
+        () => webhookTransport.close(),
+        () => projector.stop(),
+        () => bus.close(),
+        () => commands.close(),
+        () => hasher.close(),
+        () => checkpointer.stop(),
+        () => store.close(),
+        () => readModels.close(),
+        () => vault.close(),
+        () => tokenStore.close(),
+        () => throttleStore.close(),
+        () => signInAuditStore.close(),
+        () => webhookDeliveries.close(),
+        () => lock.release(),
+      )),
   };
 }

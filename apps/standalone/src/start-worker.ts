@@ -115,6 +115,7 @@ export async function startEmbeddedWorker(
     onBehind: askCatchUp,
   });
   await watermark.refresh();
+  const hasher = new PasswordHasher({ costLog2: config.passwordCostLog2 });
   const ctx = createApiContext({
     commands: new HttpCommandPort(writerTarget(link)),
     readModels,
@@ -122,7 +123,7 @@ export async function startEmbeddedWorker(
     vault,
     tokenStore,
     throttleStore,
-    hasher: new PasswordHasher({ costLog2: config.passwordCostLog2 }),
+    hasher,
     eventStore: store,
     keys,
     issuer: config.issuer,
@@ -168,6 +169,7 @@ export async function startEmbeddedWorker(
           watermark.close();
           durability.close();
         },
+        () => hasher.close(),
         closeFiles,
       ),
   };

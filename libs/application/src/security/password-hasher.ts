@@ -78,6 +78,11 @@ export class PasswordHasher {
     return stored !== undefined && derived.length === expected.length && timingSafeEqual(derived, expected);
   }
 
+  /** Ends the hashing threads: hashes still running are rejected, later ones too. Idempotent. */
+  close(): Promise<void> {
+    return this.workers.close();
+  }
+
   /** Admits the hash (synchronously: IAM_ERR_RATE_LIMITED at once when saturated) and runs it in the pool. */
   private async derive(password: string, salt: Buffer, cost: typeof DEFAULT_COST): Promise<Buffer> {
     if (this.saturated) throw new IamError('IAM_ERR_RATE_LIMITED', SATURATED);

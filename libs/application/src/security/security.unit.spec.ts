@@ -1,5 +1,5 @@
 import { randomBytes, scryptSync } from 'node:crypto';
-import { mkdtempSync, statSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from './password-hasher';
@@ -52,6 +52,7 @@ describe('SigningKeyRing', () => {
 
 describe('PasswordHasher', () => {
   const hasher = new PasswordHasher({ costLog2: 10 });
+  afterAll(() => hasher.close());
 
   it('verifies the right password only, with a salted self-describing hash', async () => {
     const hash = await hasher.hash('correct horse');
@@ -79,6 +80,7 @@ describe('PasswordHasher', () => {
     const plain = new PasswordHasher({ costLog2: 10, nice: 0 });
     expect(await plain.hashingPriority()).toBe(before);
     expect(await plain.verify('x', await plain.hash('x'))).toBe(true);
+    await plain.close();
   });
 
   it('fails a hash the worker cannot compute instead of hanging', async () => {
@@ -89,6 +91,20 @@ describe('PasswordHasher', () => {
         scryptSync('x', Buffer.alloc(16), 32, { N: 2 ** 10 }),
       ),
     ).toBe(true);
+    await workers.close();
+  });
+
+  it('ends its threads on close (a process that starts and closes servers keeps none), refusing later hashes', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    const closing = new PasswordHasher({ costLog2: 10, concurrency: 2 });
+    const before = threads();
+    await Promise.all([closing.hash('one'), closing.hash('two')]);
+    expect(threads()).toBeGreaterThan(before);
+    await closing.close();
+    for (let tries = 0; tries < 50 && threads() > before; tries++) await new Promise((r) => setTimeout(r, 20));
+    expect(threads()).toBe(before);
+    await expect(closing.hash('three')).rejects.toThrow();
+    await closing.close(); // idempotent
   });
 
   it('sheds load with IAM_ERR_RATE_LIMITED once its queue is full', async () => {
@@ -101,6 +117,7 @@ describe('PasswordHasher', () => {
     const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(rejected.length).toBe(3);
     expect(rejected[0].reason.code).toBe('IAM_ERR_RATE_LIMITED');
+    await small.close();
   });
 });
 

@@ -81,10 +81,15 @@ function connectionsTo(ports: Set<number>): string[] {
   );
 }
 
-/** Until this process holds no connection to the services that it did not hold `before` (up to 5 s). */
+/**
+ * The connections to the services this process holds and did not hold `before`, once those closing have closed
+ * (up to 5 s). It first waits 2 s: a leak may still be connecting when the start's error arrives (an opening the
+ * start stopped waiting for), and pg's idle connections outlive that by far (10 s).
+ */
 async function leftOpenSince(before: string[]): Promise<string[]> {
   const known = new Set(before);
   let added: string[] = [];
+  await new Promise((r) => setTimeout(r, 2000));
   for (let tries = 0; tries < 50; tries++) {
     added = connectionsTo(servicePorts()).filter((c) => !known.has(c));
     if (added.length === 0) return added;
@@ -150,6 +155,19 @@ describe('a distributed start that fails halfway', () => {
     const before = connectionsTo(servicePorts());
     const settings = { ...distributedSettingsFromEnv(freshEnv()), bootstrapAdminEmail: 'root' };
     await expect(startCommandService(settings, quiet)).rejects.toThrow(/IAM_BOOTSTRAP_ADMIN_EMAIL/);
+    expect(await leftOpenSince(before)).toEqual([]);
+  });
+
+  it('closes every connection the gateway had opened (one store refused while the others were opening)', async () => {
+    const before = connectionsTo(servicePorts());
+    // A READ_MODELS_URL the driver refuses at once (an unknown auth mechanism), while the PostgreSQL stores
+    // are still opening: Promise.all threw before they had opened, and nothing closed them.
+    const env = { ...freshEnv(), COMMAND_SERVICE_URL: 'http://127.0.0.1:9' };
+    const settings = distributedSettingsFromEnv({
+      ...env,
+      READ_MODELS_URL: `mongodb://127.0.0.1:9/${env.IAM_PG_SCHEMA}?authMechanism=NOT-ONE`,
+    });
+    await expect(startGateway(settings, quiet)).rejects.toThrow(/authMechanism|auth mechanism/i);
     expect(await leftOpenSince(before)).toEqual([]);
   });
 

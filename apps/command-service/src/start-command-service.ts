@@ -87,9 +87,12 @@ async function startOnPort(
   const checkpoint = opened.add(await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection));
   // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
   // every event until it is delivered.
-  ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) =>
+  const topicEnsured = ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) =>
     log.warn('could not create the topic yet', { error: String(e) }),
   );
+  // Its admin client stays connected until the topic has leaders (up to 30 s): a failed start waits for it to let
+  // go (a running service's close does not: with Kafka down that could outlast the shutdown timeout).
+  opened.onUndo(() => topicEnsured);
   const publisher = new KafkaEventPublisher({
     brokers: settings.kafkaBrokers,
     store,
@@ -162,11 +165,13 @@ async function startOnPort(
       await commands.execute({ type: 'RecordRequestMetadataDrop', before, orgId }, { principal: 'system' });
     },
   });
+  opened.onUndo(() => purge.stop());
 
   // Webhooks (contract section 10): every command service runs a dispatcher; the lease in the delivery store lets
   // one of them deliver at a time (another takes over within the lease's 30 s if it stops). A subscription the
   // projector has not yet brought into the read models is picked up by the next poll (every second).
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: settings.webhooksAllowPrivateTargets });
+  opened.add(webhookTransport);
   const webhooks = startWebhookDispatch({
     store,
     subscriptions: readModels.webhooks,
@@ -178,6 +183,7 @@ async function startOnPort(
     owner: `command-service-${randomUUID()}`,
     options: settings.webhookDispatch,
   });
+  opened.onUndo(() => webhooks.stop());
   wakeWebhooks = () => webhooks.wake();
 
   const app = express();

@@ -184,7 +184,11 @@ export async function rebuildReadModels(
   const started = process.hrtime.bigint();
   try {
     await projector.rebuild();
+    // A replay that fails partway does not throw (the projector logs it and would retry): it must not be a success.
+    if (!projector.healthy)
+      throw new Error(`The replay stopped at position ${projector.position}; see the error above.`);
   } catch (e) {
+    projector.stop(); // its retry timer, against engines about to close
     await closeAll().catch(() => undefined); // the rebuild's own error is the one to report
     throw e;
   }
@@ -195,6 +199,7 @@ export async function rebuildReadModels(
     seconds: Number(seconds.toFixed(3)),
     eventsPerSecond: Math.round(events / seconds),
   });
+  projector.stop();
   await closeAll();
   return { events, seconds };
 }

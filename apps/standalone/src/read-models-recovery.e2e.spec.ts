@@ -3,6 +3,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, writeSync } fr
 import { join, resolve } from 'node:path';
 import type { Logger } from '@arbor/application';
 import { startStandalone } from './start-standalone';
+import { queryEventLog, tamperEventLog } from './test-support/tamper-event-log';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp } from './test-support/test-app';
 
 /**
@@ -139,5 +140,27 @@ describe('a corrupt read-models.sqlite', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+describe('a projector --rebuild whose replay fails partway', () => {
+  // Found reporting success: the projector logs a failed batch and retries instead of throwing, so the rebuild
+  // logged "read models rebuilt" with the events before the failure and exited 0.
+  it('exits 1 and says where it stopped, not "read models rebuilt"', async () => {
+    const app = await startTestApp();
+    await createOrg(app, 'Before the unreadable event');
+    await createOrg(app, 'Unreadable');
+    await app.close();
+    const [created] = await queryEventLog(app, `SELECT max(position) AS position FROM events`);
+    await tamperEventLog(app, `UPDATE events SET data = '{not json' WHERE position = ${Number(created.position)}`);
+    const rebuild = spawnSync(process.execPath, [join(ROOT, 'apps/projector/dist/main.js'), '--rebuild'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(rebuild.stdout + rebuild.stderr).not.toContain('read models rebuilt');
+    expect(rebuild.stderr).toContain('The replay stopped at position');
+    expect(rebuild.status).toBe(1);
   });
 });

@@ -33,7 +33,12 @@ export class PostgresPublisherCheckpoint {
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const checkpoint = new PostgresPublisherCheckpoint(pool, schema, options.name ?? 'kafka');
-    await migrateSchema(pool, schema, checkpointMigrations);
+    try {
+      await migrateSchema(pool, schema, checkpointMigrations);
+    } catch (e) {
+      await pool.end().catch(() => undefined); // nobody else holds the pool to end it
+      throw e;
+    }
     return checkpoint;
   }
 

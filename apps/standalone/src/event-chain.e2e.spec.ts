@@ -106,12 +106,14 @@ describe("the server's signed checkpoints of the log", () => {
   }
   /** Waits (up to 10 s) until the server's last signed checkpoint is at `position`. */
   async function signedAt(position: number): Promise<void> {
+    let last = 0;
     for (let tries = 0; tries < 100; tries++) {
       const [row] = await queryEventLog(signing, 'SELECT max(position) AS position FROM chain_checkpoints');
-      if (Number(row?.position) === position) return;
+      last = Number(row?.position);
+      if (last === position) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`no checkpoint at ${position}`);
+    throw new Error(`no checkpoint at ${position} after 10 s; the last is at ${last}`);
   }
 
   it("and the log's organization index, which the chain does not cover, are checked too", async () => {

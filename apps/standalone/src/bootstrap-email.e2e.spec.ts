@@ -1,20 +1,9 @@
-import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLogger } from '@arbor/application';
 import { startStandalone } from './start-standalone';
-
-/** The files under `dir` this process holds open (Linux: /proc/self/fd), SQLite's connections included. */
-const openFilesUnder = (dir: string) =>
-  readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return ''; // closed meanwhile (the fd of the readdir itself)
-      }
-    })
-    .filter((target) => target.startsWith(`${dir}/`));
+import { openFilesUnder } from './test-support/open-files';
 
 /** The bootstrap admin's email and the API's email check agree (contract section 2). */
 const start = (dataDir: string, bootstrapAdminEmail?: string) =>

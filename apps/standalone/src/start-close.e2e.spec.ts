@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLogger } from '@arbor/application';
 import { startStandalone } from './start-standalone';
+import { openFilesUnder } from './test-support/open-files';
 
 /**
  * A closed server gives back what it took, in a process that lives on (programmatic use, and every in-band test
@@ -11,16 +12,6 @@ import { startStandalone } from './start-standalone';
  */
 const ADMIN = { email: 'admin@close.test', password: 'closing time 4417 lantern' };
 const threads = () => readdirSync('/proc/self/task').length;
-const openFilesUnder = (dir: string) =>
-  readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return ''; // closed meanwhile (the fd of the readdir itself)
-      }
-    })
-    .filter((target) => target.startsWith(`${dir}/`));
 
 /** Starts a server on a fresh directory, signs the admin in (a password hash), closes it; returns the directory. */
 async function startSignInClose(): Promise<string> {

@@ -1,3 +1,4 @@
+import { BUSY_RETRY_FIRST_MS, BUSY_RETRY_MAX_MS, isSqliteBusy } from './busy-retry';
 import { BUSY_TIMEOUT_MS, type SqliteDatabase } from './open-sqlite-database';
 
 interface Queued<T> {
@@ -5,10 +6,6 @@ interface Queued<T> {
   resolve: () => void;
   reject: (error: unknown) => void;
 }
-
-/** The first wait after SQLITE_BUSY, in ms; it doubles up to RETRY_MAX_MS. */
-const RETRY_FIRST_MS = 1;
-const RETRY_MAX_MS = 20;
 
 /**
  * Writes queued items to one SQLite file in one IMMEDIATE transaction per turn of the event loop, for a store that
@@ -66,23 +63,20 @@ export class BatchedWriter<T> {
     if (batch.length === 0) return;
     this.queue = [];
     const started = Date.now();
-    let waitMs = RETRY_FIRST_MS;
+    let waitMs = BUSY_RETRY_FIRST_MS;
     for (;;) {
       try {
         this.tryOnce(batch.map((q) => q.item));
         for (const q of batch) q.resolve();
         return;
       } catch (e) {
-        // SQLITE_BUSY and its extended codes (_RECOVERY, _SNAPSHOT, _TIMEOUT): another connection's lock, not the batch.
-        const code = (e as { code?: unknown }).code;
-        const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-        if (!busy || Date.now() - started >= BUSY_TIMEOUT_MS) {
+        if (!isSqliteBusy(e) || Date.now() - started >= BUSY_TIMEOUT_MS) {
           this.oneByOne(batch, e);
           return;
         }
       }
       await new Promise((r) => setTimeout(r, waitMs));
-      waitMs = Math.min(waitMs * 2, RETRY_MAX_MS);
+      waitMs = Math.min(waitMs * 2, BUSY_RETRY_MAX_MS);
     }
   }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-vault';
 import { filesHolding } from './at-rest.test-support';
+import { whileAnotherHoldsTheWriteLock } from './busy-lock.test-support';
 
 describe('SqliteSecretVault', () => {
   let dir: string;
@@ -60,6 +61,27 @@ describe('SqliteSecretVault', () => {
       expect(filesHoldingKey()).toEqual([]);
       vault = openSqliteSecretVault(file);
       expect(await vault.getDataKey('s1')).toBeUndefined();
+    });
+
+    it('waits for another process’s write lock on timers, never asleep on the event loop', async () => {
+      // The writer and every HTTP worker use this file (a worker makes a data key on first use).
+      const key = randomBytes(32);
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['ensureDataKey', () => vault.ensureDataKey('s1', key)],
+        ['setPasswordHash', () => vault.setPasswordHash('u1', 'h1')],
+        ['setClientSecretHash', () => vault.setClientSecretHash('c1', 'ch1')],
+        ['setWebhookSecret', () => vault.setWebhookSecret('w1', 'ws1', null)],
+        ['deletePasswordHash', () => vault.deletePasswordHash('u1')],
+        ['destroyDataKey', () => vault.destroyDataKey('s1')],
+      ];
+      for (const [name, write] of writes) {
+        const { settledWhileLocked } = await whileAnotherHoldsTheWriteLock(file, write);
+        expect({ name, settledWhileLocked }).toEqual({ name, settledWhileLocked: false });
+      }
+      expect(await vault.getDataKey('s1')).toBeUndefined();
+      expect(await vault.getPasswordHash('u1')).toBeUndefined();
+      expect(await vault.getClientSecretHash('c1')).toBe('ch1');
+      expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'ws1', expiresAt: null }]);
     });
 
     it('deletes a client secret hash for good', async () => {

@@ -1,6 +1,7 @@
 import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
+import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { SHORT_TRUNCATION_WAIT_MS, WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
@@ -34,7 +35,9 @@ interface WebhookSecretRow {
  * only. `secure_delete` overwrites deleted content in the database pages, and destroying a key or deleting
  * a client secret hash also truncates the WAL, whose older frames would otherwise still hold the deleted
  * bytes until the next checkpoint reuses them. (What the file
- * system or the disk keep of overwritten blocks is out of reach here.)
+ * system or the disk keep of overwritten blocks is out of reach here.) The writer and the HTTP workers of the
+ * embedded profile all use this file (workers make data keys on first use): a statement that meets another's
+ * lock is retried on a timer (`retryWhileBusy`) instead of sleeping in SQLite's busy handler on the event loop.
  */
 export class SqliteSecretVault implements SecretVault {
   private readonly selectKey: Statement<[string], Buffer>;
@@ -105,62 +108,64 @@ export class SqliteSecretVault implements SecretVault {
 
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
     this.assertOpen();
-    return this.selectKey.get(subjectId);
+    return retryWhileBusy(() => this.selectKey.get(subjectId));
   }
 
   async getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>> {
     this.assertOpen();
+    const rows = await retryWhileBusy(() => this.selectKeys.all(JSON.stringify(subjectIds)));
     const out = new Map<string, Buffer>();
-    for (const row of this.selectKeys.all(JSON.stringify(subjectIds))) out.set(row.subject_id, row.key);
+    for (const row of rows) out.set(row.subject_id, row.key);
     return out;
   }
 
   async ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer> {
     this.assertOpen();
-    return this.ensureKey.immediate(subjectId, candidate);
+    return retryWhileBusy(() => this.ensureKey.immediate(subjectId, candidate));
   }
 
   async destroyDataKey(subjectId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteKey.run(subjectId).changes > 0) await this.truncation.request();
+    if ((await retryWhileBusy(() => this.deleteKey.run(subjectId))).changes > 0) await this.truncation.request();
   }
 
   async deletePasswordHash(userId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteHash.run(userId).changes > 0) await this.truncation.request();
+    if ((await retryWhileBusy(() => this.deleteHash.run(userId))).changes > 0) await this.truncation.request();
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {
     this.assertOpen();
-    return this.selectHash.get(userId);
+    return retryWhileBusy(() => this.selectHash.get(userId));
   }
 
   async setPasswordHash(userId: string, hash: string): Promise<void> {
     this.assertOpen();
-    this.upsertHash.run(userId, hash);
+    await retryWhileBusy(() => this.upsertHash.run(userId, hash));
   }
 
   async getClientSecretHash(clientCredentialId: string): Promise<string | undefined> {
     this.assertOpen();
-    return this.selectClientHash.get(clientCredentialId);
+    return retryWhileBusy(() => this.selectClientHash.get(clientCredentialId));
   }
 
   async setClientSecretHash(clientCredentialId: string, hash: string): Promise<void> {
     this.assertOpen();
-    this.upsertClientHash.run(clientCredentialId, hash);
+    await retryWhileBusy(() => this.upsertClientHash.run(clientCredentialId, hash));
   }
 
   /** A revoked secret's hash must not linger anywhere: the same discipline as a destroyed key. */
   async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteClientHash.run(clientCredentialId).changes > 0) await this.truncation.request();
+    if ((await retryWhileBusy(() => this.deleteClientHash.run(clientCredentialId))).changes > 0)
+      await this.truncation.request();
   }
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
     this.assertOpen();
-    if (previousExpiresAt === null) this.createWebhook.run(subscriptionId, secret);
+    if (previousExpiresAt === null) await retryWhileBusy(() => this.createWebhook.run(subscriptionId, secret));
     else {
-      this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt);
+      await retryWhileBusy(() => this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt));
       // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
       // Briefly: a rotation runs inside the event log's write group, which every write waits for.
       await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
@@ -169,13 +174,14 @@ export class SqliteSecretVault implements SecretVault {
 
   async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {
     this.assertOpen();
-    return webhookSecretsOf(this.selectWebhook.get(subscriptionId));
+    return webhookSecretsOf(await retryWhileBusy(() => this.selectWebhook.get(subscriptionId)));
   }
 
   /** A deleted subscription's secrets must not linger: the same discipline as a destroyed key. */
   async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
     this.assertOpen();
-    if (this.deleteWebhook.run(subscriptionId).changes > 0) await this.truncation.request();
+    if ((await retryWhileBusy(() => this.deleteWebhook.run(subscriptionId))).changes > 0)
+      await this.truncation.request();
   }
 
   async close(): Promise<void> {
@@ -223,6 +229,7 @@ export function openSqliteSecretVault(
   try {
     db.pragma('secure_delete = ON');
     applyMigrations(db, VAULT_MIGRATIONS);
+    refuseBusyWaits(db);
     return new SqliteSecretVault(db, options.reportWalTruncation);
   } catch (e) {
     db.close();

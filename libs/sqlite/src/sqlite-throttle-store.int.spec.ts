@@ -2,6 +2,7 @@ import { throttleStoreConformance } from '@arbor/testing';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { whileAnotherHoldsTheWriteLock } from './busy-lock.test-support';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { openSqliteThrottleStore } from './sqlite-throttle-store';
 
@@ -32,6 +33,22 @@ describe('SqliteThrottleStore', () => {
     store = openSqliteThrottleStore(file);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     await store.close();
+  });
+
+  it('waits for another process’s write lock on timers, never asleep on the event loop', async () => {
+    // Every HTTP worker of the embedded profile counts in this file.
+    const store = openSqliteThrottleStore(file);
+    try {
+      const counted = await whileAnotherHoldsTheWriteLock(file, () => store.add('k', 2, 60));
+      expect(counted).toEqual({ value: expect.objectContaining({ points: 2 }), settledWhileLocked: false });
+      const forgotten = await whileAnotherHoldsTheWriteLock(file, () => store.delete('k'));
+      expect(forgotten.settledWhileLocked).toBe(false);
+      const purged = await whileAnotherHoldsTheWriteLock(file, () => store.purgeExpired());
+      expect(purged.settledWhileLocked).toBe(false);
+      expect((await store.add('k', 0, 60)).points).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('deletes the rows of ended windows on purgeExpired, and only those', async () => {

@@ -1,6 +1,7 @@
 import type { ThrottleCount, ThrottleStore } from '@arbor/application';
 import { RateLimiterSQLite, type RateLimiterRes } from 'rate-limiter-flexible';
 import { applyMigrations } from './apply-migrations';
+import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 
 const TABLE = 'login_throttle';
@@ -20,7 +21,9 @@ const PURGE_EVERY_MS = 10 * 60_000;
  * Login-throttle counters in their own SQLite file, through rate-limiter-flexible's RateLimiterSQLite: each
  * change is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` in a transaction, atomic across connections
  * and processes. The limiter's own limits are unused (LoginThrottle applies the policy): `penalty` adds
- * points with the window as its `customDuration` (0 points: a read), `delete` forgets.
+ * points with the window as its `customDuration` (0 points: a read), `delete` forgets. Every HTTP worker of the
+ * embedded profile counts in this file: a count that meets another's lock is retried on a timer
+ * (`retryWhileBusy`) instead of sleeping in SQLite's busy handler on the event loop.
  */
 export class SqliteThrottleStore implements ThrottleStore {
   private readonly limiter: RateLimiterSQLite;
@@ -44,17 +47,17 @@ export class SqliteThrottleStore implements ThrottleStore {
 
   async add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount> {
     this.assertOpen(windowSeconds);
-    return toCount(await this.limiter.penalty(key, points, { customDuration: windowSeconds }));
+    return toCount(await retryWhileBusy(() => this.limiter.penalty(key, points, { customDuration: windowSeconds })));
   }
 
   async delete(key: string): Promise<void> {
     this.assertOpen();
-    await this.limiter.delete(key);
+    await retryWhileBusy(() => this.limiter.delete(key));
   }
 
   async purgeExpired(): Promise<void> {
     this.assertOpen();
-    this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now());
+    await retryWhileBusy(() => this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now()));
   }
 
   async close(): Promise<void> {
@@ -107,6 +110,7 @@ export function openSqliteThrottleStore(file: string): SqliteThrottleStore {
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
   try {
     applyMigrations(db, THROTTLE_MIGRATIONS);
+    refuseBusyWaits(db);
     return new SqliteThrottleStore(db);
   } catch (e) {
     db.close();

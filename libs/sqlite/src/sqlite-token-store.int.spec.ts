@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { whileAnotherHoldsTheWriteLock } from './busy-lock.test-support';
 import { openSqliteTokenStore, type SqliteTokenStore } from './sqlite-token-store';
 
 /**
@@ -88,6 +89,24 @@ describe('SqliteTokenStore', () => {
       expect(statuses).toHaveLength(20);
       expect(statuses.filter((s) => s === 'spent')).toHaveLength(1);
       expect(statuses.filter((s) => s === 'reused')).toHaveLength(19);
+    });
+
+    it('waits for another process’s write lock on timers, never asleep on the event loop', async () => {
+      // Each write of the store, met by a lock another process (an HTTP worker, the writer) holds.
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['saveRefreshToken', () => store.saveRefreshToken(refreshToken('t2', 'f2'))],
+        ['spendRefreshToken', () => store.spendRefreshToken('t2')],
+        ['revokeFamily', () => store.revokeFamily('f2')],
+        ['revokeAccessToken', () => store.revokeAccessToken('jti-1', '2030-01-01T00:00:00.000Z')],
+        ['purgeExpired', () => store.purgeExpired('2000-01-01T00:00:00.000Z')],
+      ];
+      for (const [name, write] of writes) {
+        const { settledWhileLocked } = await whileAnotherHoldsTheWriteLock(file, write);
+        expect({ name, settledWhileLocked }).toEqual({ name, settledWhileLocked: false });
+      }
+      expect(await store.findRefreshToken('t2')).toMatchObject({ familyId: 'f2', spent: true });
+      expect(await store.isFamilyRevoked('f2')).toBe(true);
+      expect(await store.isAccessTokenRevoked('jti-1')).toBe(true);
     });
   });
 });

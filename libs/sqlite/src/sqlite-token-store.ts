@@ -1,6 +1,7 @@
 import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
+import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 
 /**
@@ -53,7 +54,9 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
  * Refresh tokens and revocations in their own SQLite file, readable by the owner only (the hashes are of
  * high-entropy tokens, but a family id or a jti in the wrong hands is still of use to nobody but us).
  * `isAccessTokenRevoked` runs on every authenticated request: one statement prepared once, two primary-key
- * lookups (the token, and its refresh family when it has one).
+ * lookups (the token, and its refresh family when it has one). The embedded profile's HTTP workers and writer all
+ * write this file: a statement that meets another's lock is retried on a timer (`retryWhileBusy`), never slept on
+ * in SQLite's busy handler, on the event loop, while that commit's fsync runs (FULL: milliseconds).
  */
 export class SqliteTokenStore implements TokenStore {
   private readonly insertToken: Statement<Record<string, unknown>>;
@@ -117,44 +120,44 @@ export class SqliteTokenStore implements TokenStore {
   async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {
     this.assertOpen();
     // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
-    this.insertToken.run({ ...record, orgId: record.orgId ?? null });
+    await retryWhileBusy(() => this.insertToken.run({ ...record, orgId: record.orgId ?? null }));
   }
 
   async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
     this.assertOpen();
-    return this.spend.immediate(tokenHash, new Date().toISOString());
+    return retryWhileBusy(() => this.spend.immediate(tokenHash, new Date().toISOString()));
   }
 
   async findRefreshToken(tokenHash: string): Promise<(RefreshTokenRecord & { spent: boolean }) | undefined> {
     this.assertOpen();
-    const row = this.selectToken.get(tokenHash);
+    const row = await retryWhileBusy(() => this.selectToken.get(tokenHash));
     return row === undefined ? undefined : { ...toRecord(row), spent: row.spent_at !== null };
   }
 
   async revokeFamily(familyId: string): Promise<void> {
     this.assertOpen();
-    this.insertRevokedFamily.run(familyId, new Date().toISOString());
+    await retryWhileBusy(() => this.insertRevokedFamily.run(familyId, new Date().toISOString()));
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
     this.assertOpen();
-    return this.selectRevokedFamily.get(familyId) !== undefined;
+    return retryWhileBusy(() => this.selectRevokedFamily.get(familyId) !== undefined);
   }
 
   async revokeAccessToken(jti: string, expiresAt: string): Promise<void> {
     this.assertOpen();
-    this.insertRevokedAccess.run(jti, expiresAt);
+    await retryWhileBusy(() => this.insertRevokedAccess.run(jti, expiresAt));
   }
 
   /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
   async isAccessTokenRevoked(jti: string, familyId?: string): Promise<boolean> {
     this.assertOpen();
-    return this.selectRevokedAccess.get(jti, familyId ?? null) === 1;
+    return retryWhileBusy(() => this.selectRevokedAccess.get(jti, familyId ?? null) === 1);
   }
 
   async purgeExpired(now: string): Promise<void> {
     this.assertOpen();
-    this.purge.immediate(now);
+    await retryWhileBusy(() => this.purge.immediate(now));
   }
 
   async close(): Promise<void> {
@@ -176,6 +179,7 @@ export function openSqliteTokenStore(file: string): SqliteTokenStore {
   const db = openSqliteDatabase(file, { synchronous: 'FULL' });
   try {
     applyMigrations(db, TOKEN_STORE_MIGRATIONS);
+    refuseBusyWaits(db);
     return new SqliteTokenStore(db);
   } catch (e) {
     db.close();

@@ -71,7 +71,8 @@ async function probe(name, peer, introspectHeaders) {
   }
   const token = tokenRes.json.access_token;
   const header = jwtHeader(token);
-  if (!header) throw new Error(`${name}: the access token is not a JWT: ${token.slice(0, 40)}...`);
+  // Never any of the token itself in the message (it ends up in logs): an opaque token is a bearer secret.
+  if (!header) throw new Error(`${name}: the access token is not a JWT (${String(token).length} characters)`);
   if (header.alg !== EXPECTED_ALG) {
     throw new Error(
       `${name}: the access token is signed ${header.alg}, not ${EXPECTED_ALG} (header ${JSON.stringify(header)})`,

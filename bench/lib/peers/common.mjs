@@ -79,7 +79,8 @@ export async function startPeer({ cmd, args, env, cwd, logFile, readyUrl, timeou
       throw new Error(`${cmd} was not ready within ${timeoutMs / 1000} s; see ${logFile}`);
     }
     try {
-      const res = await fetch(readyUrl);
+      // A peer that accepts the connection but never answers must not hang the start past its own timeout.
+      const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
       if (res.status === 200) break;
     } catch {

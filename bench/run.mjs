@@ -254,9 +254,11 @@ async function runWorkloads(server, s, report, workers) {
         }
       }
       const sample = await probe(server.url, w.req);
+      // What the report and the log keep of the probe's answer: never a token.
+      const sampleBody = sample.body.replace(/"(access_token|refresh_token)":"[^"]*"?/g, '"$1":"…"');
       if (sample.status >= 300 || (w.expect && !w.expect.test(sample.body))) {
         failures++;
-        log(`WARNING ${w.name}: a probe request answered ${sample.status}: ${sample.body}`);
+        log(`WARNING ${w.name}: a probe request answered ${sample.status}: ${sampleBody}`);
       }
       // A warm-up of the password flood would leave the hash queue full of abandoned requests (each hash takes
       // hundreds of ms), and the measured window would only see 429s: scrypt needs no warming, so it gets none.
@@ -272,7 +274,7 @@ async function runWorkloads(server, s, report, workers) {
         workers,
         probe: {
           status: sample.status,
-          body: sample.body.replace(/"(access_token|refresh_token)":"[^"]*"?/g, '"$1":"…"').slice(0, 160),
+          body: sampleBody.slice(0, 160),
         },
         ...(walk ? { walk } : {}),
         ...main_,

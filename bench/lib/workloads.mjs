@@ -1,6 +1,6 @@
 // The embedded profile's workloads, in the order they run. Each is one autocannon request template; `expect`
 // checks the probe response before the load, `alongside` runs a second load at the same time.
-import { basic, form, rand } from './load.mjs';
+import { basic, form, post, rand } from './load.mjs';
 
 /** Rounds of the first and the deep page, alternating, after a walk. */
 const ALTERNATING_ROUNDS = 400;
@@ -13,6 +13,8 @@ export function workloads(s, t, opts) {
   });
   const clientAuth = s.clients.map((c) => basic(c.clientId, c.secret));
   let created = 0;
+  /** Unspent refresh tokens: refresh_grant's pool, filled by its `prepare` and by its answers. */
+  const refreshTokens = [];
   const runTag = Date.now().toString(36);
   const getOrg = auth({
     method: 'GET',
@@ -169,6 +171,42 @@ export function workloads(s, t, opts) {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: 'grant_type=client_credentials',
         setupRequest: (r) => ((r.headers = { ...r.headers, authorization: rand(clientAuth) }), r),
+      },
+    },
+    {
+      // Refresh-token rotation (RFC 6749 section 6): every request spends a refresh token from a pool and puts back
+      // the one its answer returns, so each is one spend and one new token in tokens.sqlite, both durable before the
+      // answer. (Not autocannon's per-connection context: it is reset whenever the request list wraps, here every
+      // request.) The pool starts from password grants made before the load (`prepare`): enough for the probe and
+      // the warm-up's and the measured window's connections, each of which leaves its last token unspent.
+      name: 'refresh_grant',
+      what: 'POST /auth/tokens grant_type=refresh_token (rotation: each answer gives the next request its token)',
+      // The probe's body is cut at 300 characters, inside the access token: its start is what can be checked.
+      expect: /^\{"access_token":"ey/,
+      prepare: async (url) => {
+        const wanted = 2 * (opts.connections + 5) + 1;
+        while (refreshTokens.length < wanted) {
+          const u = s.loginUsers[refreshTokens.length % s.loginUsers.length];
+          const body = form({ grant_type: 'password', username: u.email, password: u.password });
+          const r = await post(url, '/api/v1/auth/tokens', body);
+          if (r.status !== 200 || !r.json?.refresh_token) {
+            throw new Error(`refresh_grant: a password grant answered ${r.status}`);
+          }
+          refreshTokens.push(r.json.refresh_token);
+        }
+        return undefined;
+      },
+      req: {
+        method: 'POST',
+        path: '/api/v1/auth/tokens',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (r) => {
+          r.body = form({ grant_type: 'refresh_token', refresh_token: refreshTokens.shift() ?? 'pool-empty' });
+          return r;
+        },
+        onResponse: (status, body) => {
+          if (status === 200) refreshTokens.push(JSON.parse(body).refresh_token);
+        },
       },
     },
     {

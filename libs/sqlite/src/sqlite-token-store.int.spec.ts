@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { whileAnotherHoldsTheWriteLock } from './busy-lock.test-support';
 import { openSqliteTokenStore, type SqliteTokenStore } from './sqlite-token-store';
+import { holdFdatasync, settledYet } from './wal-sync.test-support';
 
 /**
  * A child process that opens the store, says "ready", waits for a line on stdin, then spends `tokenHash`
@@ -89,6 +90,51 @@ describe('SqliteTokenStore', () => {
       expect(statuses).toHaveLength(20);
       expect(statuses.filter((s) => s === 'spent')).toHaveLength(1);
       expect(statuses.filter((s) => s === 'reused')).toHaveLength(19);
+    });
+
+    it('resolves a write only once the fdatasync of its WAL has ended, run off the event loop', async () => {
+      // Under synchronous = FULL the commit itself would fsync, inside the call, on the event loop.
+      const hold = holdFdatasync();
+      try {
+        const revoked = store.revokeAccessToken('jti-9', '2030-01-01T00:00:00.000Z');
+        expect(await settledYet(revoked)).toBe(false);
+        expect(hold.calls()).toBe(1);
+        // Committed already: a read (this process's or another's) refuses the token before the disk is done.
+        expect(await store.isAccessTokenRevoked('jti-9')).toBe(true);
+        hold.release();
+        await revoked;
+      } finally {
+        hold.restore();
+      }
+    });
+
+    it('lets the writes committed during one fdatasync share the next', async () => {
+      const hold = holdFdatasync();
+      try {
+        const first = store.saveRefreshToken(refreshToken('g0', 'g'));
+        expect(await settledYet(first)).toBe(false);
+        const more = Array.from({ length: 20 }, (_, i) => store.saveRefreshToken(refreshToken(`g${i + 1}`, 'g')));
+        expect(await settledYet(Promise.all(more))).toBe(false);
+        expect(hold.calls()).toBe(1);
+        hold.release();
+        await Promise.all([first, ...more]);
+        expect(hold.calls()).toBe(2);
+      } finally {
+        hold.restore();
+      }
+    });
+
+    it('refuses every later write once an fdatasync has failed: what it covered may be lost', async () => {
+      const spy = jest
+        .spyOn(fs, 'fdatasync')
+        .mockImplementation(((_fd: number, callback: fs.NoParamCallback) =>
+          callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))) as typeof fs.fdatasync);
+      try {
+        await expect(store.revokeFamily('f9')).rejects.toThrow(/fdatasync of the token store's write-ahead log failed/);
+        await expect(store.revokeFamily('f10')).rejects.toThrow(/the token store refuses writes/);
+      } finally {
+        spy.mockRestore();
+      }
     });
 
     it('waits for another process’s write lock on timers, never asleep on the event loop', async () => {

@@ -3,6 +3,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+import { WalSync } from './wal-sync';
 
 /**
  * Times are ISO 8601 UTC strings of one format (`Date.prototype.toISOString`), so comparing them as
@@ -56,7 +57,11 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
  * `isAccessTokenRevoked` runs on every authenticated request: one statement prepared once, two primary-key
  * lookups (the token, and its refresh family when it has one). The embedded profile's HTTP workers and writer all
  * write this file: a statement that meets another's lock is retried on a timer (`retryWhileBusy`), never slept on
- * in SQLite's busy handler, on the event loop, while that commit's fsync runs (FULL: milliseconds).
+ * in SQLite's busy handler, on the event loop. A write is durable before its promise resolves, as under
+ * `synchronous = FULL`, but its fdatasync runs off the event loop and is shared by the writes committed meanwhile
+ * (WalSync, as the event log's): a revocation or a spent mark lost in a crash would let a revoked or replayed token
+ * work, and a refresh flood must not stall every other request of the process on the disk, one commit at a time.
+ * Reads do not wait for it: what they may see early is a revocation or a spent mark, refusing more, never less.
  */
 export class SqliteTokenStore implements TokenStore {
   private readonly insertToken: Statement<Record<string, unknown>>;
@@ -69,7 +74,10 @@ export class SqliteTokenStore implements TokenStore {
   private readonly purge: Transaction<(now: string) => void>;
   private closed = false;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly sync: WalSync,
+  ) {
     this.insertToken = db.prepare(
       `INSERT INTO refresh_tokens (token_hash, family_id, subject, scope, org_id, issued_at, expires_at, spent_at)
        VALUES (@tokenHash, @familyId, @subject, @scope, @orgId, @issuedAt, @expiresAt, NULL)`,
@@ -121,11 +129,14 @@ export class SqliteTokenStore implements TokenStore {
     this.assertOpen();
     // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
     await retryWhileBusy(() => this.insertToken.run({ ...record, orgId: record.orgId ?? null }));
+    await this.sync.committed();
   }
 
   async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
     this.assertOpen();
-    return retryWhileBusy(() => this.spend.immediate(tokenHash, new Date().toISOString()));
+    const result = await retryWhileBusy(() => this.spend.immediate(tokenHash, new Date().toISOString()));
+    await this.sync.committed();
+    return result;
   }
 
   async findRefreshToken(tokenHash: string): Promise<(RefreshTokenRecord & { spent: boolean }) | undefined> {
@@ -137,6 +148,7 @@ export class SqliteTokenStore implements TokenStore {
   async revokeFamily(familyId: string): Promise<void> {
     this.assertOpen();
     await retryWhileBusy(() => this.insertRevokedFamily.run(familyId, new Date().toISOString()));
+    await this.sync.committed();
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
@@ -147,6 +159,7 @@ export class SqliteTokenStore implements TokenStore {
   async revokeAccessToken(jti: string, expiresAt: string): Promise<void> {
     this.assertOpen();
     await retryWhileBusy(() => this.insertRevokedAccess.run(jti, expiresAt));
+    await this.sync.committed();
   }
 
   /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
@@ -158,12 +171,17 @@ export class SqliteTokenStore implements TokenStore {
   async purgeExpired(now: string): Promise<void> {
     this.assertOpen();
     await retryWhileBusy(() => this.purge.immediate(now));
+    await this.sync.committed();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      await this.sync.close();
+    } finally {
+      this.db.close();
+    }
   }
 
   private assertOpen(): void {
@@ -173,14 +191,18 @@ export class SqliteTokenStore implements TokenStore {
 
 /**
  * Opens (creating and migrating if needed) the token store in `file`, mode 0600 like every SQLite file of
- * ours. FULL synchronous: a revocation or a spent mark lost in a crash would let a revoked or replayed token work.
+ * ours. `synchronous = NORMAL` with WalSync's fdatasync before any write resolves: as durable as FULL for what
+ * is acknowledged (see SqliteTokenStore).
  */
 export function openSqliteTokenStore(file: string): SqliteTokenStore {
-  const db = openSqliteDatabase(file, { synchronous: 'FULL' });
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
   try {
     applyMigrations(db, TOKEN_STORE_MIGRATIONS);
     refuseBusyWaits(db);
-    return new SqliteTokenStore(db);
+    // The WAL beside the file SQLite opened, symbolic links resolved (`file` may be a link to another volume).
+    const main = (db.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main');
+    if (!main?.file) throw new Error(`SQLite names no file for the token store ${file}`);
+    return new SqliteTokenStore(db, WalSync.open(`${main.file}-wal`, 'the token store'));
   } catch (e) {
     db.close();
     throw e;

@@ -32,7 +32,11 @@ export class WalSync {
   private idleWaiters: Array<() => void> = [];
 
   /** `fd`: an open descriptor of the WAL file; undefined for a store that never writes (every wait is over at once). */
-  private constructor(private fd: number | undefined) {}
+  /** `what`: the store, as its errors name it ("the event log", "the token store"). */
+  private constructor(
+    private fd: number | undefined,
+    private readonly what: string,
+  ) {}
 
   /**
    * Opens the WAL file `walFile`, which SQLite must have made already (call after the writer connection, in WAL
@@ -42,7 +46,7 @@ export class WalSync {
    * Syncs it once at once: a process that died between a COMMIT and its fdatasync left frames nobody has synced,
    * which SQLite recovers from the operating system's cache and this process would otherwise hand on as durable.
    */
-  static open(walFile: string): WalSync {
+  static open(walFile: string, what = 'the event log'): WalSync {
     const fd = openSync(walFile, constants.O_RDONLY);
     try {
       fdatasyncSync(fd);
@@ -50,12 +54,12 @@ export class WalSync {
       closeSync(fd);
       throw e;
     }
-    return new WalSync(fd);
+    return new WalSync(fd, what);
   }
 
   /** For a read-only store: nothing to sync. */
   static none(): WalSync {
-    return new WalSync(undefined);
+    return new WalSync(undefined, 'a read-only store');
   }
 
   /** The failure that stopped this WAL's syncs, if any (see the class comment). */
@@ -86,7 +90,8 @@ export class WalSync {
     if (this.failure) return Promise.reject(this.failure);
     if (this.synced >= commit) return Promise.resolve();
     // Fails closed: a commit counted after close() was never synced.
-    if (this.closed) return Promise.reject(new Error('The event log is closed: this commit was not synced.'));
+    if (this.closed)
+      return Promise.reject(new Error(`${capitalised(this.what)} is closed: this commit was not synced.`));
     if (this.fd === undefined) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ commit, resolve, reject });
@@ -105,8 +110,8 @@ export class WalSync {
         // operating system may have dropped the dirty pages. The store refuses writes from now on; a restart
         // lets SQLite recover the file as it is.
         this.failure = new Error(
-          `fdatasync of the event log's write-ahead log failed (${error.message}): the outcome of the writes ` +
-            'since the last successful one is unknown; the event log refuses writes until the server restarts.',
+          `fdatasync of ${this.what}'s write-ahead log failed (${error.message}): the outcome of the writes ` +
+            `since the last successful one is unknown; ${this.what} refuses writes until the server restarts.`,
           { cause: error },
         );
         for (const w of this.waiters.splice(0)) w.reject(this.failure);
@@ -121,3 +126,5 @@ export class WalSync {
     });
   }
 }
+
+const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+
+/** Whether `promise` has settled after the event loop turned a few times (the real fdatasync is held below). */
+export async function settledYet(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+}
+
+/**
+ * Holds every fdatasync of the process (the real one runs, its callback waits) until `release()`: lets a test see
+ * what a caller may observe between a COMMIT and the disk.
+ */
+export function holdFdatasync(): { calls: () => number; release: () => void; restore: () => void } {
+  const real = fs.fdatasync;
+  const held: Array<() => void> = [];
+  let calls = 0;
+  let released = false;
+  const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
+    calls++;
+    real(fd, (error) => (released ? callback(error) : held.push(() => callback(error))));
+  }) as typeof fs.fdatasync);
+  return {
+    calls: () => calls,
+    release: () => {
+      released = true;
+      for (const run of held.splice(0)) run();
+    },
+    restore: () => spy.mockRestore(),
+  };
+}

@@ -5,7 +5,10 @@ import { BACKGROUND_AUTOCHECKPOINT_PAGES } from './wal-checkpointer';
 export type SqliteDatabase = Database.Database;
 
 export interface OpenOptions {
-  /** `FULL` where a lost commit would lose a fact (event log, vault); `NORMAL` where data can be rebuilt. */
+  /**
+   * `FULL` where a lost commit would lose a fact and the commit may wait for the disk on the event loop (vault);
+   * `NORMAL` where data can be rebuilt or a shared fdatasync follows off the event loop (WalSync: event log, tokens).
+   */
   synchronous: 'FULL' | 'NORMAL';
   /** A read-only connection to a file that a writable connection has already created and migrated. */
   readonly?: boolean;

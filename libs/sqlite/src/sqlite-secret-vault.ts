@@ -229,8 +229,10 @@ export function openSqliteSecretVault(
   try {
     db.pragma('secure_delete = ON');
     applyMigrations(db, VAULT_MIGRATIONS);
+    const vault = new SqliteSecretVault(db, options.reportWalTruncation);
+    // After the statements are prepared: a prepare may still wait for another process's lock, once.
     refuseBusyWaits(db);
-    return new SqliteSecretVault(db, options.reportWalTruncation);
+    return vault;
   } catch (e) {
     db.close();
     throw e;

@@ -110,8 +110,9 @@ export function openSqliteThrottleStore(file: string): SqliteThrottleStore {
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
   try {
     applyMigrations(db, THROTTLE_MIGRATIONS);
+    const store = new SqliteThrottleStore(db);
     refuseBusyWaits(db);
-    return new SqliteThrottleStore(db);
+    return store;
   } catch (e) {
     db.close();
     throw e;

@@ -108,6 +108,40 @@ describe('SqliteTokenStore', () => {
       }
     });
 
+    it('syncs its own WAL file', async () => {
+      const synced: number[] = [];
+      const real = fs.fdatasync;
+      const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
+        synced.push(fs.fstatSync(fd).ino);
+        real(fd, callback);
+      }) as typeof fs.fdatasync);
+      try {
+        await store.revokeAccessToken('jti-w', '2030-01-01T00:00:00.000Z');
+        expect(synced).toEqual([fs.statSync(`${file}-wal`).ino]);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it('lets a write in progress finish when closed: a spend is never committed and left unsynced', async () => {
+      await store.saveRefreshToken(refreshToken('c1', 'c'));
+      const hold = holdFdatasync();
+      try {
+        // Closed right after the spend was asked for: its commit is made, its fdatasync not yet begun.
+        const spent = store.spendRefreshToken('c1');
+        const closed = store.close();
+        expect(await settledYet(closed)).toBe(false);
+        hold.release();
+        await expect(spent).resolves.toMatchObject({ status: 'spent' });
+        await closed;
+        await expect(store.revokeFamily('c')).rejects.toThrow('The token store is closed.');
+      } finally {
+        hold.restore();
+      }
+      store = openSqliteTokenStore(file);
+      expect(await store.findRefreshToken('c1')).toMatchObject({ spent: true });
+    });
+
     it('lets the writes committed during one fdatasync share the next', async () => {
       const hold = holdFdatasync();
       try {
@@ -132,6 +166,8 @@ describe('SqliteTokenStore', () => {
       try {
         await expect(store.revokeFamily('f9')).rejects.toThrow(/fdatasync of the token store's write-ahead log failed/);
         await expect(store.revokeFamily('f10')).rejects.toThrow(/the token store refuses writes/);
+        // Refused before it was written, not written and then refused.
+        expect(await store.isFamilyRevoked('f10')).toBe(false);
       } finally {
         spy.mockRestore();
       }

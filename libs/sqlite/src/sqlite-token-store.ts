@@ -73,6 +73,8 @@ export class SqliteTokenStore implements TokenStore {
   private readonly selectRevokedAccess: Statement<[string, string | null], number>;
   private readonly purge: Transaction<(now: string) => void>;
   private closed = false;
+  /** Writes begun and not yet settled (see `write`). */
+  private readonly writing = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -126,62 +128,79 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {
-    this.assertOpen();
     // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
-    await retryWhileBusy(() => this.insertToken.run({ ...record, orgId: record.orgId ?? null }));
-    await this.sync.committed();
+    await this.write(() => this.insertToken.run({ ...record, orgId: record.orgId ?? null }));
   }
 
   async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
-    this.assertOpen();
-    const result = await retryWhileBusy(() => this.spend.immediate(tokenHash, new Date().toISOString()));
-    await this.sync.committed();
-    return result;
+    return this.write(() => this.spend.immediate(tokenHash, new Date().toISOString()));
   }
 
   async findRefreshToken(tokenHash: string): Promise<(RefreshTokenRecord & { spent: boolean }) | undefined> {
-    this.assertOpen();
-    const row = await retryWhileBusy(() => this.selectToken.get(tokenHash));
+    const row = await this.read(() => this.selectToken.get(tokenHash));
     return row === undefined ? undefined : { ...toRecord(row), spent: row.spent_at !== null };
   }
 
   async revokeFamily(familyId: string): Promise<void> {
-    this.assertOpen();
-    await retryWhileBusy(() => this.insertRevokedFamily.run(familyId, new Date().toISOString()));
-    await this.sync.committed();
+    await this.write(() => this.insertRevokedFamily.run(familyId, new Date().toISOString()));
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
-    this.assertOpen();
-    return retryWhileBusy(() => this.selectRevokedFamily.get(familyId) !== undefined);
+    return this.read(() => this.selectRevokedFamily.get(familyId) !== undefined);
   }
 
   async revokeAccessToken(jti: string, expiresAt: string): Promise<void> {
-    this.assertOpen();
-    await retryWhileBusy(() => this.insertRevokedAccess.run(jti, expiresAt));
-    await this.sync.committed();
+    await this.write(() => this.insertRevokedAccess.run(jti, expiresAt));
   }
 
   /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
   async isAccessTokenRevoked(jti: string, familyId?: string): Promise<boolean> {
-    this.assertOpen();
-    return retryWhileBusy(() => this.selectRevokedAccess.get(jti, familyId ?? null) === 1);
+    return this.read(() => this.selectRevokedAccess.get(jti, familyId ?? null) === 1);
   }
 
   async purgeExpired(now: string): Promise<void> {
-    this.assertOpen();
-    await retryWhileBusy(() => this.purge.immediate(now));
-    await this.sync.committed();
+    await this.write(() => this.purge.immediate(now));
   }
 
+  /** Waits for the writes in progress (their commits and fdatasyncs), then closes; later calls throw. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled(this.writing);
     try {
       await this.sync.close();
     } finally {
       this.db.close();
     }
+  }
+
+  /**
+   * One write (`attempt`: a statement or a transaction, all or nothing), retried while another process holds the
+   * lock, resolved once durable. Refused before it starts once an fdatasync has failed (what that covered may be
+   * lost: see WalSync). Counted in `writing` until settled, so that `close` lets it finish: a spend committed and
+   * left unsynced by a close would be a spent token nobody was told of.
+   */
+  private write<T>(attempt: () => T): Promise<T> {
+    this.assertOpen();
+    if (this.sync.failed) return Promise.reject(this.sync.failed);
+    const done = (async () => {
+      const value = await retryWhileBusy(attempt);
+      await this.sync.committed();
+      return value;
+    })();
+    this.writing.add(done);
+    const forget = () => void this.writing.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** One read, retried while busy (rare in WAL mode: another process's recovery); refused once closed. */
+  private read<T>(attempt: () => T): Promise<T> {
+    this.assertOpen();
+    return retryWhileBusy(() => {
+      this.assertOpen();
+      return attempt();
+    });
   }
 
   private assertOpen(): void {
@@ -198,11 +217,19 @@ export function openSqliteTokenStore(file: string): SqliteTokenStore {
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
   try {
     applyMigrations(db, TOKEN_STORE_MIGRATIONS);
-    refuseBusyWaits(db);
     // The WAL beside the file SQLite opened, symbolic links resolved (`file` may be a link to another volume).
     const main = (db.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main');
     if (!main?.file) throw new Error(`SQLite names no file for the token store ${file}`);
-    return new SqliteTokenStore(db, WalSync.open(`${main.file}-wal`, 'the token store'));
+    const sync = WalSync.open(`${main.file}-wal`, 'the token store');
+    try {
+      const store = new SqliteTokenStore(db, sync);
+      // After the statements are prepared: a prepare may still wait for another process's lock, once.
+      refuseBusyWaits(db);
+      return store;
+    } catch (e) {
+      void sync.close();
+      throw e;
+    }
   } catch (e) {
     db.close();
     throw e;

@@ -13,7 +13,11 @@ import { closeSync, constants, fdatasync, fdatasyncSync, openSync } from 'node:f
  *   connection closes), and truncation (`wal_checkpoint(TRUNCATE)`) keeps the file, so `fd` stays its file;
  * - the checkpoints that copy WAL frames into the database file sync both files under NORMAL too
  *   (https://www.sqlite.org/pragma.html#pragma_synchronous), so a restarted WAL overwrites only frames already
- *   synced into the database.
+ *   synced into the database. This holds only if every connection that may checkpoint the file, in any process,
+ *   runs at NORMAL or stronger: one at OFF would copy and restart without syncing;
+ * - several processes may each keep a WalSync on the same WAL (the embedded profile's workers and writer on
+ *   `tokens.sqlite`): an fdatasync flushes the file, whoever wrote its frames, and each counts its commit before
+ *   its sync begins.
  *
  * Readers of the same process call `settled()` after reading, so nothing they return was committed and not yet
  * durable (see SqliteEventStore). After a failed fdatasync the cache's state is unknown (Linux may drop the dirty

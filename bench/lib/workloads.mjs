@@ -340,6 +340,23 @@ export function workloads(s, t, opts) {
       }),
     },
     {
+      // A user created in an organization (no password: no hash): a command whose personal data is sealed under a new
+      // data key, made in vault.sqlite before the event is appended.
+      name: 'create_user',
+      what: `POST /orgs/{id}/users {email, name, roles} under ${s.createParentIds.length} depth-4 organizations (a command, a new data key)`,
+      req: auth({
+        method: 'POST',
+        path: '/',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (r) => {
+          const n = ++created;
+          r.path = `/api/v1/orgs/${rand(s.createParentIds)}/users`;
+          r.body = JSON.stringify({ email: `bench-${runTag}-${n}@example.com`, name: `Bench ${n}`, roles: ['member'] });
+          return r;
+        },
+      }),
+    },
+    {
       // Issue 15's latency target: at a fixed 500 creations/s (not as fast as the server takes them), p99 <= 25 ms.
       name: 'create_org_at_500',
       what: `POST /orgs as create_org, 500 requests/s over the connections (autocannon: each second's share at its start)`,

@@ -6,8 +6,9 @@ export type SqliteDatabase = Database.Database;
 
 export interface OpenOptions {
   /**
-   * `FULL` where a lost commit would lose a fact and the commit may wait for the disk on the event loop (vault);
-   * `NORMAL` where data can be rebuilt or a shared fdatasync follows off the event loop (WalSync: event log, tokens).
+   * `FULL` where a lost commit would lose a fact and the commit may wait for the disk on the event loop (the CLI's
+   * restore of an export); `NORMAL` where data can be rebuilt, or where a shared fdatasync follows each commit off the
+   * event loop before anyone hears of it (WalSync: event log, tokens, vault).
    */
   synchronous: 'FULL' | 'NORMAL';
   /** A read-only connection to a file that a writable connection has already created and migrated. */

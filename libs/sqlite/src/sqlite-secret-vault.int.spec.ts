@@ -6,6 +6,7 @@ import path from 'node:path';
 import { openSqliteSecretVault, type SqliteSecretVault } from './sqlite-secret-vault';
 import { filesHolding } from './at-rest.test-support';
 import { whileAnotherHoldsTheWriteLock } from './busy-lock.test-support';
+import { holdFdatasync, settledYet } from './wal-sync.test-support';
 
 describe('SqliteSecretVault', () => {
   let dir: string;
@@ -82,6 +83,58 @@ describe('SqliteSecretVault', () => {
       expect(await vault.getPasswordHash('u1')).toBeUndefined();
       expect(await vault.getClientSecretHash('c1')).toBe('ch1');
       expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'ws1', expiresAt: null }]);
+    });
+
+    it('resolves a write only once the fdatasync of its own WAL has ended, run off the event loop', async () => {
+      // Under synchronous = FULL the commit itself would fsync, inside the call, on the event loop.
+      const synced: number[] = [];
+      const hold = holdFdatasync((fd) => synced.push(fs.fstatSync(fd).ino));
+      try {
+        const key = vault.ensureDataKey('s1', randomBytes(32));
+        expect(await settledYet(key)).toBe(false);
+        const more = [vault.setPasswordHash('u1', 'h1'), vault.setClientSecretHash('c1', 'ch1')];
+        expect(await settledYet(Promise.all(more))).toBe(false);
+        // The writes committed while one fdatasync ran share the next.
+        expect(hold.calls()).toBe(1);
+        hold.release();
+        await Promise.all([key, ...more]);
+        expect(hold.calls()).toBe(2);
+        expect(new Set(synced)).toEqual(new Set([fs.statSync(`${file}-wal`).ino]));
+      } finally {
+        hold.restore();
+      }
+    });
+
+    it('refuses every later write once an fdatasync has failed, and lets a write in progress finish on close', async () => {
+      const spy = jest
+        .spyOn(fs, 'fdatasync')
+        .mockImplementation(((_fd: number, callback: fs.NoParamCallback) =>
+          callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))) as typeof fs.fdatasync);
+      try {
+        await expect(vault.setPasswordHash('u2', 'h2')).rejects.toThrow(
+          /fdatasync of the secret vault's write-ahead log failed/,
+        );
+        await expect(vault.setPasswordHash('u3', 'h3')).rejects.toThrow(/the secret vault refuses writes/);
+        expect(await vault.getPasswordHash('u3')).toBeUndefined();
+      } finally {
+        spy.mockRestore();
+      }
+      await vault.close();
+      vault = openSqliteSecretVault(file);
+      const hold = holdFdatasync();
+      try {
+        const key = Buffer.alloc(32, 7);
+        const made = vault.ensureDataKey('s9', key);
+        const closed = vault.close();
+        expect(await settledYet(closed)).toBe(false);
+        hold.release();
+        await expect(made).resolves.toEqual(key);
+        await closed;
+      } finally {
+        hold.restore();
+      }
+      vault = openSqliteSecretVault(file);
+      expect(await vault.getDataKey('s9')).toEqual(Buffer.alloc(32, 7));
     });
 
     it('deletes a client secret hash for good', async () => {

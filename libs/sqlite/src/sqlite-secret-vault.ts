@@ -3,6 +3,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
 import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
+import { WalSync } from './wal-sync';
 import { SHORT_TRUNCATION_WAIT_MS, WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
 const VAULT_MIGRATIONS: readonly string[] = [
@@ -37,7 +38,10 @@ interface WebhookSecretRow {
  * bytes until the next checkpoint reuses them. (What the file
  * system or the disk keep of overwritten blocks is out of reach here.) The writer and the HTTP workers of the
  * embedded profile all use this file (workers make data keys on first use): a statement that meets another's
- * lock is retried on a timer (`retryWhileBusy`) instead of sleeping in SQLite's busy handler on the event loop.
+ * lock is retried on a timer (`retryWhileBusy`) instead of sleeping in SQLite's busy handler on the event loop. A
+ * write is durable before its promise resolves, as under `synchronous = FULL`, but its fdatasync runs off the event
+ * loop and is shared by the writes committed meanwhile (WalSync): a user's creation makes a data key, and a FULL
+ * commit made every request of the writer wait for that disk flush.
  */
 export class SqliteSecretVault implements SecretVault {
   private readonly selectKey: Statement<[string], Buffer>;
@@ -55,11 +59,14 @@ export class SqliteSecretVault implements SecretVault {
   private readonly rotateWebhook: Statement<[string, string, string]>;
   private readonly deleteWebhook: Statement<[string]>;
   private closed = false;
+  /** Writes begun and not yet settled (see `write`). */
+  private readonly writing = new Set<Promise<unknown>>();
   /** Empties the WAL after every deletion (the deleted bytes would linger there otherwise). */
   private readonly truncation: WalTruncation;
 
   constructor(
     private readonly db: SqliteDatabase,
+    private readonly sync: WalSync,
     reportWalTruncation?: WalTruncationReporter,
   ) {
     this.truncation = new WalTruncation(db, undefined, { report: reportWalTruncation });
@@ -107,65 +114,54 @@ export class SqliteSecretVault implements SecretVault {
   }
 
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
-    this.assertOpen();
-    return retryWhileBusy(() => this.selectKey.get(subjectId));
+    return this.read(() => this.selectKey.get(subjectId));
   }
 
   async getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>> {
-    this.assertOpen();
-    const rows = await retryWhileBusy(() => this.selectKeys.all(JSON.stringify(subjectIds)));
+    const rows = await this.read(() => this.selectKeys.all(JSON.stringify(subjectIds)));
     const out = new Map<string, Buffer>();
     for (const row of rows) out.set(row.subject_id, row.key);
     return out;
   }
 
   async ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer> {
-    this.assertOpen();
-    return retryWhileBusy(() => this.ensureKey.immediate(subjectId, candidate));
+    return this.write(() => this.ensureKey.immediate(subjectId, candidate));
   }
 
   async destroyDataKey(subjectId: string): Promise<void> {
-    this.assertOpen();
-    if ((await retryWhileBusy(() => this.deleteKey.run(subjectId))).changes > 0) await this.truncation.request();
+    if ((await this.write(() => this.deleteKey.run(subjectId))).changes > 0) await this.truncation.request();
   }
 
   async deletePasswordHash(userId: string): Promise<void> {
-    this.assertOpen();
-    if ((await retryWhileBusy(() => this.deleteHash.run(userId))).changes > 0) await this.truncation.request();
+    if ((await this.write(() => this.deleteHash.run(userId))).changes > 0) await this.truncation.request();
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {
-    this.assertOpen();
-    return retryWhileBusy(() => this.selectHash.get(userId));
+    return this.read(() => this.selectHash.get(userId));
   }
 
   async setPasswordHash(userId: string, hash: string): Promise<void> {
-    this.assertOpen();
-    await retryWhileBusy(() => this.upsertHash.run(userId, hash));
+    await this.write(() => this.upsertHash.run(userId, hash));
   }
 
   async getClientSecretHash(clientCredentialId: string): Promise<string | undefined> {
-    this.assertOpen();
-    return retryWhileBusy(() => this.selectClientHash.get(clientCredentialId));
+    return this.read(() => this.selectClientHash.get(clientCredentialId));
   }
 
   async setClientSecretHash(clientCredentialId: string, hash: string): Promise<void> {
-    this.assertOpen();
-    await retryWhileBusy(() => this.upsertClientHash.run(clientCredentialId, hash));
+    await this.write(() => this.upsertClientHash.run(clientCredentialId, hash));
   }
 
   /** A revoked secret's hash must not linger anywhere: the same discipline as a destroyed key. */
   async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
-    this.assertOpen();
-    if ((await retryWhileBusy(() => this.deleteClientHash.run(clientCredentialId))).changes > 0)
+    if ((await this.write(() => this.deleteClientHash.run(clientCredentialId))).changes > 0)
       await this.truncation.request();
   }
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
-    this.assertOpen();
-    if (previousExpiresAt === null) await retryWhileBusy(() => this.createWebhook.run(subscriptionId, secret));
+    if (previousExpiresAt === null) await this.write(() => this.createWebhook.run(subscriptionId, secret));
     else {
-      await retryWhileBusy(() => this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt));
+      await this.write(() => this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt));
       // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
       // Briefly: a rotation runs inside the event log's write group, which every write waits for.
       await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
@@ -173,22 +169,25 @@ export class SqliteSecretVault implements SecretVault {
   }
 
   async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {
-    this.assertOpen();
-    return webhookSecretsOf(await retryWhileBusy(() => this.selectWebhook.get(subscriptionId)));
+    return webhookSecretsOf(await this.read(() => this.selectWebhook.get(subscriptionId)));
   }
 
   /** A deleted subscription's secrets must not linger: the same discipline as a destroyed key. */
   async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
-    this.assertOpen();
-    if ((await retryWhileBusy(() => this.deleteWebhook.run(subscriptionId))).changes > 0)
-      await this.truncation.request();
+    if ((await this.write(() => this.deleteWebhook.run(subscriptionId))).changes > 0) await this.truncation.request();
   }
 
+  /** Waits for the writes in progress (their commits and fdatasyncs), then closes; later calls throw. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled(this.writing);
     this.truncation.close();
-    this.db.close();
+    try {
+      await this.sync.close();
+    } finally {
+      this.db.close();
+    }
   }
 
   /**
@@ -197,6 +196,34 @@ export class SqliteSecretVault implements SecretVault {
    */
   walEmptied(): Promise<void> {
     return this.truncation.emptied();
+  }
+
+  /**
+   * One write (`attempt`: a statement or a transaction, all or nothing), retried while another process holds the
+   * lock, resolved once durable (WalSync). Refused before it starts once an fdatasync has failed (what that covered
+   * may be lost). Counted in `writing` until settled, so that `close` lets it finish.
+   */
+  private write<T>(attempt: () => T): Promise<T> {
+    this.assertOpen();
+    if (this.sync.failed) return Promise.reject(this.sync.failed);
+    const done = (async () => {
+      const value = await retryWhileBusy(attempt);
+      await this.sync.committed();
+      return value;
+    })();
+    this.writing.add(done);
+    const forget = () => void this.writing.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** One read, retried while busy (rare in WAL mode: another process's recovery); refused once closed. */
+  private read<T>(attempt: () => T): Promise<T> {
+    this.assertOpen();
+    return retryWhileBusy(() => {
+      this.assertOpen();
+      return attempt();
+    });
   }
 
   private assertOpen(): void {
@@ -225,14 +252,25 @@ export function openSqliteSecretVault(
     reportWalTruncation?: WalTruncationReporter;
   } = {},
 ): SqliteSecretVault {
-  const db = openSqliteDatabase(file, { synchronous: 'FULL' });
+  // NORMAL: COMMIT does not wait for the disk; WalSync's fdatasync does, off the event loop, before any caller hears
+  // of the write (as durable as FULL for what is acknowledged: see WalSync).
+  const db = openSqliteDatabase(file, { synchronous: 'NORMAL' });
   try {
     db.pragma('secure_delete = ON');
     applyMigrations(db, VAULT_MIGRATIONS);
-    const vault = new SqliteSecretVault(db, options.reportWalTruncation);
-    // After the statements are prepared: a prepare may still wait for another process's lock, once.
-    refuseBusyWaits(db);
-    return vault;
+    // The WAL beside the file SQLite opened, symbolic links resolved (`file` may be a link to another volume).
+    const main = (db.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main');
+    if (!main?.file) throw new Error(`SQLite names no file for the vault ${file}`);
+    const sync = WalSync.open(`${main.file}-wal`, 'the secret vault');
+    try {
+      const vault = new SqliteSecretVault(db, sync, options.reportWalTruncation);
+      // After the statements are prepared: a prepare may still wait for another process's lock, once.
+      refuseBusyWaits(db);
+      return vault;
+    } catch (e) {
+      void sync.close();
+      throw e;
+    }
   } catch (e) {
     db.close();
     throw e;

@@ -13,15 +13,20 @@ export async function settledYet(promise: Promise<unknown>): Promise<boolean> {
 
 /**
  * Holds every fdatasync of the process (the real one runs, its callback waits) until `release()`: lets a test see
- * what a caller may observe between a COMMIT and the disk.
+ * what a caller may observe between a COMMIT and the disk. `onCall` is told each call's descriptor.
  */
-export function holdFdatasync(): { calls: () => number; release: () => void; restore: () => void } {
+export function holdFdatasync(onCall?: (fd: number) => void): {
+  calls: () => number;
+  release: () => void;
+  restore: () => void;
+} {
   const real = fs.fdatasync;
   const held: Array<() => void> = [];
   let calls = 0;
   let released = false;
   const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
     calls++;
+    onCall?.(fd);
     real(fd, (error) => (released ? callback(error) : held.push(() => callback(error))));
   }) as typeof fs.fdatasync);
   return {

@@ -1,7 +1,8 @@
 import type { SecretVault, WebhookSecret } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
-import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
+import { refuseBusyWaits } from './busy-retry';
+import { DurableWrites } from './durable-writes';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { WalSync } from './wal-sync';
 import { SHORT_TRUNCATION_WAIT_MS, WalTruncation, type WalTruncationReporter } from './wal-truncation';
@@ -59,16 +60,17 @@ export class SqliteSecretVault implements SecretVault {
   private readonly rotateWebhook: Statement<[string, string, string]>;
   private readonly deleteWebhook: Statement<[string]>;
   private closed = false;
-  /** Writes begun and not yet settled (see `write`). */
-  private readonly writing = new Set<Promise<unknown>>();
+  /** Every statement goes through these (durable writes, busy retries). */
+  private readonly writes: DurableWrites;
   /** Empties the WAL after every deletion (the deleted bytes would linger there otherwise). */
   private readonly truncation: WalTruncation;
 
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly sync: WalSync,
+    sync: WalSync,
     reportWalTruncation?: WalTruncationReporter,
   ) {
+    this.writes = new DurableWrites(sync, () => this.assertOpen());
     this.truncation = new WalTruncation(db, undefined, { report: reportWalTruncation });
     this.selectKey = db.prepare<[string], Buffer>('SELECT key FROM data_keys WHERE subject_id = ?').pluck();
     this.selectKeys = db.prepare<[string], { subject_id: string; key: Buffer }>(
@@ -114,54 +116,54 @@ export class SqliteSecretVault implements SecretVault {
   }
 
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
-    return this.read(() => this.selectKey.get(subjectId));
+    return this.writes.read(() => this.selectKey.get(subjectId));
   }
 
   async getDataKeys(subjectIds: string[]): Promise<Map<string, Buffer>> {
-    const rows = await this.read(() => this.selectKeys.all(JSON.stringify(subjectIds)));
+    const rows = await this.writes.read(() => this.selectKeys.all(JSON.stringify(subjectIds)));
     const out = new Map<string, Buffer>();
     for (const row of rows) out.set(row.subject_id, row.key);
     return out;
   }
 
   async ensureDataKey(subjectId: string, candidate: Buffer): Promise<Buffer> {
-    return this.write(() => this.ensureKey.immediate(subjectId, candidate));
+    return this.writes.write(() => this.ensureKey.immediate(subjectId, candidate));
   }
 
   async destroyDataKey(subjectId: string): Promise<void> {
-    if ((await this.write(() => this.deleteKey.run(subjectId))).changes > 0) await this.truncation.request();
+    if ((await this.writes.write(() => this.deleteKey.run(subjectId))).changes > 0) await this.truncation.request();
   }
 
   async deletePasswordHash(userId: string): Promise<void> {
-    if ((await this.write(() => this.deleteHash.run(userId))).changes > 0) await this.truncation.request();
+    if ((await this.writes.write(() => this.deleteHash.run(userId))).changes > 0) await this.truncation.request();
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {
-    return this.read(() => this.selectHash.get(userId));
+    return this.writes.read(() => this.selectHash.get(userId));
   }
 
   async setPasswordHash(userId: string, hash: string): Promise<void> {
-    await this.write(() => this.upsertHash.run(userId, hash));
+    await this.writes.write(() => this.upsertHash.run(userId, hash));
   }
 
   async getClientSecretHash(clientCredentialId: string): Promise<string | undefined> {
-    return this.read(() => this.selectClientHash.get(clientCredentialId));
+    return this.writes.read(() => this.selectClientHash.get(clientCredentialId));
   }
 
   async setClientSecretHash(clientCredentialId: string, hash: string): Promise<void> {
-    await this.write(() => this.upsertClientHash.run(clientCredentialId, hash));
+    await this.writes.write(() => this.upsertClientHash.run(clientCredentialId, hash));
   }
 
   /** A revoked secret's hash must not linger anywhere: the same discipline as a destroyed key. */
   async deleteClientSecretHash(clientCredentialId: string): Promise<void> {
-    if ((await this.write(() => this.deleteClientHash.run(clientCredentialId))).changes > 0)
+    if ((await this.writes.write(() => this.deleteClientHash.run(clientCredentialId))).changes > 0)
       await this.truncation.request();
   }
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
-    if (previousExpiresAt === null) await this.write(() => this.createWebhook.run(subscriptionId, secret));
+    if (previousExpiresAt === null) await this.writes.write(() => this.createWebhook.run(subscriptionId, secret));
     else {
-      await this.write(() => this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt));
+      await this.writes.write(() => this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt));
       // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
       // Briefly: a rotation runs inside the event log's write group, which every write waits for.
       await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
@@ -169,23 +171,23 @@ export class SqliteSecretVault implements SecretVault {
   }
 
   async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {
-    return webhookSecretsOf(await this.read(() => this.selectWebhook.get(subscriptionId)));
+    return webhookSecretsOf(await this.writes.read(() => this.selectWebhook.get(subscriptionId)));
   }
 
   /** A deleted subscription's secrets must not linger: the same discipline as a destroyed key. */
   async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
-    if ((await this.write(() => this.deleteWebhook.run(subscriptionId))).changes > 0) await this.truncation.request();
+    if ((await this.writes.write(() => this.deleteWebhook.run(subscriptionId))).changes > 0)
+      await this.truncation.request();
   }
 
   /** Waits for the writes in progress (their commits and fdatasyncs), then closes; later calls throw. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled(this.writing);
-    this.truncation.close();
     try {
-      await this.sync.close();
+      await this.writes.close();
     } finally {
+      this.truncation.close();
       this.db.close();
     }
   }
@@ -196,34 +198,6 @@ export class SqliteSecretVault implements SecretVault {
    */
   walEmptied(): Promise<void> {
     return this.truncation.emptied();
-  }
-
-  /**
-   * One write (`attempt`: a statement or a transaction, all or nothing), retried while another process holds the
-   * lock, resolved once durable (WalSync). Refused before it starts once an fdatasync has failed (what that covered
-   * may be lost). Counted in `writing` until settled, so that `close` lets it finish.
-   */
-  private write<T>(attempt: () => T): Promise<T> {
-    this.assertOpen();
-    if (this.sync.failed) return Promise.reject(this.sync.failed);
-    const done = (async () => {
-      const value = await retryWhileBusy(attempt);
-      await this.sync.committed();
-      return value;
-    })();
-    this.writing.add(done);
-    const forget = () => void this.writing.delete(done);
-    done.then(forget, forget);
-    return done;
-  }
-
-  /** One read, retried while busy (rare in WAL mode: another process's recovery); refused once closed. */
-  private read<T>(attempt: () => T): Promise<T> {
-    this.assertOpen();
-    return retryWhileBusy(() => {
-      this.assertOpen();
-      return attempt();
-    });
   }
 
   private assertOpen(): void {

@@ -1,7 +1,8 @@
 import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
 import type { Statement, Transaction } from 'better-sqlite3';
 import { applyMigrations } from './apply-migrations';
-import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
+import { refuseBusyWaits } from './busy-retry';
+import { DurableWrites } from './durable-writes';
 import { openSqliteDatabase, type SqliteDatabase } from './open-sqlite-database';
 import { WalSync } from './wal-sync';
 
@@ -73,13 +74,14 @@ export class SqliteTokenStore implements TokenStore {
   private readonly selectRevokedAccess: Statement<[string, string | null], number>;
   private readonly purge: Transaction<(now: string) => void>;
   private closed = false;
-  /** Writes begun and not yet settled (see `write`). */
-  private readonly writing = new Set<Promise<unknown>>();
+  /** Every statement goes through these (durable writes, busy retries). */
+  private readonly writes: DurableWrites;
 
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly sync: WalSync,
+    sync: WalSync,
   ) {
+    this.writes = new DurableWrites(sync, () => this.assertOpen());
     this.insertToken = db.prepare(
       `INSERT INTO refresh_tokens (token_hash, family_id, subject, scope, org_id, issued_at, expires_at, spent_at)
        VALUES (@tokenHash, @familyId, @subject, @scope, @orgId, @issuedAt, @expiresAt, NULL)`,
@@ -129,78 +131,48 @@ export class SqliteTokenStore implements TokenStore {
 
   async saveRefreshToken(record: RefreshTokenRecord): Promise<void> {
     // A plain INSERT: two tokens with one hash would be a broken random source, not something to paper over.
-    await this.write(() => this.insertToken.run({ ...record, orgId: record.orgId ?? null }));
+    await this.writes.write(() => this.insertToken.run({ ...record, orgId: record.orgId ?? null }));
   }
 
   async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
-    return this.write(() => this.spend.immediate(tokenHash, new Date().toISOString()));
+    return this.writes.write(() => this.spend.immediate(tokenHash, new Date().toISOString()));
   }
 
   async findRefreshToken(tokenHash: string): Promise<(RefreshTokenRecord & { spent: boolean }) | undefined> {
-    const row = await this.read(() => this.selectToken.get(tokenHash));
+    const row = await this.writes.read(() => this.selectToken.get(tokenHash));
     return row === undefined ? undefined : { ...toRecord(row), spent: row.spent_at !== null };
   }
 
   async revokeFamily(familyId: string): Promise<void> {
-    await this.write(() => this.insertRevokedFamily.run(familyId, new Date().toISOString()));
+    await this.writes.write(() => this.insertRevokedFamily.run(familyId, new Date().toISOString()));
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
-    return this.read(() => this.selectRevokedFamily.get(familyId) !== undefined);
+    return this.writes.read(() => this.selectRevokedFamily.get(familyId) !== undefined);
   }
 
   async revokeAccessToken(jti: string, expiresAt: string): Promise<void> {
-    await this.write(() => this.insertRevokedAccess.run(jti, expiresAt));
+    await this.writes.write(() => this.insertRevokedAccess.run(jti, expiresAt));
   }
 
   /** Presence alone: an expired access token is refused by its own `exp` before this is asked. */
   async isAccessTokenRevoked(jti: string, familyId?: string): Promise<boolean> {
-    return this.read(() => this.selectRevokedAccess.get(jti, familyId ?? null) === 1);
+    return this.writes.read(() => this.selectRevokedAccess.get(jti, familyId ?? null) === 1);
   }
 
   async purgeExpired(now: string): Promise<void> {
-    await this.write(() => this.purge.immediate(now));
+    await this.writes.write(() => this.purge.immediate(now));
   }
 
   /** Waits for the writes in progress (their commits and fdatasyncs), then closes; later calls throw. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled(this.writing);
     try {
-      await this.sync.close();
+      await this.writes.close();
     } finally {
       this.db.close();
     }
-  }
-
-  /**
-   * One write (`attempt`: a statement or a transaction, all or nothing), retried while another process holds the
-   * lock, resolved once durable. Refused before it starts once an fdatasync has failed (what that covered may be
-   * lost: see WalSync). Counted in `writing` until settled, so that `close` lets it finish: a spend committed and
-   * left unsynced by a close would be a spent token nobody was told of.
-   */
-  private write<T>(attempt: () => T): Promise<T> {
-    this.assertOpen();
-    if (this.sync.failed) return Promise.reject(this.sync.failed);
-    const done = (async () => {
-      const value = await retryWhileBusy(attempt);
-      await this.sync.committed();
-      return value;
-    })();
-    this.writing.add(done);
-    const forget = () => void this.writing.delete(done);
-    done.then(forget, forget);
-    return done;
-  }
-
-  /** One read, retried while busy (rare in WAL mode: another process's recovery); refused once closed. */
-  private read<T>(attempt: () => T): Promise<T> {
-    this.assertOpen();
-    return retryWhileBusy(() => {
-      this.assertOpen();
-      return attempt();
-    });
   }
 
   private assertOpen(): void {

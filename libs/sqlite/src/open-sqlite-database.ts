@@ -44,6 +44,10 @@ export function openSqliteDatabase(file: string, options: OpenOptions): SqliteDa
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous}`);
+      // Savepoint sub-journals and statement journals in memory, not spilled into temp files past 64 KiB: the event
+      // log's write groups (a savepoint per command) and the projections' multi-row statements fill them with every
+      // page changed again, at one write() each (open-sqlite-database.int.spec.ts). Bounded by one transaction's pages.
+      db.pragma('temp_store = MEMORY');
       if (options.backgroundCheckpoints) db.pragma(`wal_autocheckpoint = ${BACKGROUND_AUTOCHECKPOINT_PAGES}`);
     }
     db.pragma('foreign_keys = ON');

@@ -51,6 +51,26 @@ describe('SqliteThrottleStore', () => {
     }
   });
 
+  it('lets a count in progress finish when closed (a login during a graceful stop), and refuses later ones', async () => {
+    const store = openSqliteThrottleStore(file);
+    let closed: Promise<void> | undefined;
+    // The count meets another process's lock and waits on a timer; close() is called meanwhile.
+    const counted = await whileAnotherHoldsTheWriteLock(file, () => {
+      const pending = store.add('k', 3, 60);
+      closed = store.close();
+      return pending;
+    });
+    expect(counted).toEqual({ value: expect.objectContaining({ points: 3 }), settledWhileLocked: false });
+    await closed;
+    await expect(store.add('k', 1, 60)).rejects.toThrow('The throttle store is closed.');
+    const again = openSqliteThrottleStore(file);
+    try {
+      expect((await again.add('k', 0, 60)).points).toBe(3);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('deletes the rows of ended windows on purgeExpired, and only those', async () => {
     const store = openSqliteThrottleStore(file);
     try {

@@ -29,6 +29,8 @@ export class SqliteThrottleStore implements ThrottleStore {
   private readonly limiter: RateLimiterSQLite;
   private readonly purgeTimer: NodeJS.Timeout;
   private closed = false;
+  /** Counts begun before close() and not yet settled. */
+  private readonly inProgress = new Set<Promise<unknown>>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.limiter = new RateLimiterSQLite({
@@ -47,24 +49,40 @@ export class SqliteThrottleStore implements ThrottleStore {
 
   async add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount> {
     this.assertOpen(windowSeconds);
-    return toCount(await retryWhileBusy(() => this.limiter.penalty(key, points, { customDuration: windowSeconds })));
+    return toCount(
+      await this.track(retryWhileBusy(() => this.limiter.penalty(key, points, { customDuration: windowSeconds }))),
+    );
   }
 
   async delete(key: string): Promise<void> {
     this.assertOpen();
-    await retryWhileBusy(() => this.limiter.delete(key));
+    await this.track(retryWhileBusy(() => this.limiter.delete(key)));
   }
 
   async purgeExpired(): Promise<void> {
     this.assertOpen();
-    await retryWhileBusy(() => this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now()));
+    await this.track(retryWhileBusy(() => this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now())));
   }
 
+  /**
+   * Refuses new counts, then lets those in progress finish (one may be waiting out another process's lock on a
+   * timer, up to retryWhileBusy's 5 s) before the connection closes: a login during a graceful stop is counted,
+   * not failed with "connection is not open".
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.purgeTimer);
+    await Promise.allSettled([...this.inProgress]);
     this.db.close();
+  }
+
+  /** Keeps `operation` in `inProgress` until it settles (close waits for it). */
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.inProgress.add(operation);
+    const forget = () => void this.inProgress.delete(operation);
+    operation.then(forget, forget);
+    return operation;
   }
 
   private assertOpen(windowSeconds = 1): void {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -88,3 +89,14 @@ const GRAMMARS: Record<IdKind, RegExp> = {
  */
 export const isIdOf = (kind: IdKind, value: unknown): value is string =>
   typeof value === 'string' && GRAMMARS[kind].test(value);
+
+/**
+ * A new event id: a UUIDv7 (RFC 9562 section 5.7; the `uuid` package): 48 bits of Unix milliseconds, then random
+ * bits, in the usual 8-4-4-4-12 hex form. Ids made by one process increase (the package keeps a counter within a
+ * millisecond), so an event store's unique index on ids grows at its end (one page written per commit) instead of
+ * gaining a random page per event as version 4 ids made it. Ids made before (version 4) stay valid: callers and
+ * subscribers treat ids as opaque (CloudEvents `id`, deduplication).
+ */
+export function newEventId(): string {
+  return uuidv7();
+}

@@ -7,9 +7,8 @@ import {
   type IdempotencyRecord,
   type NewEvent,
 } from '@arbor/application';
-import type { StoredEvent } from '@arbor/domain';
+import { newEventId, type StoredEvent } from '@arbor/domain';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
-import { randomUUID } from 'node:crypto';
 import type { ChainTip } from './chain-tip';
 import { EventReads, type EventStatements, type Queryable } from './event-reads';
 
@@ -104,7 +103,7 @@ export class PostgresEventStoreTransaction implements EventStoreTransaction {
     const occurredAt = this.tip.stampAfter(new Date().toISOString());
     let prevHash = this.tip.prevHash();
     const drafts = events.map((event, i) => {
-      const id = randomUUID();
+      const id = newEventId();
       const orgPath = [...event.orgPath];
       const actor = { type: event.actor.type, id: event.actor.id };
       const content = { id, type: event.type, streamId, streamVersion: version + i + 1, occurredAt, actor, orgPath };

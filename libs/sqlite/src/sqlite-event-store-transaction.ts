@@ -8,9 +8,8 @@ import {
   type IdempotencyRecord,
   type NewEvent,
 } from '@arbor/application';
-import type { StoredEvent } from '@arbor/domain';
+import { newEventId, type StoredEvent } from '@arbor/domain';
 import type { Statement } from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import { EventReads } from './event-reads';
 import { LogTail, type TailEvent } from './log-tail';
 import type { SqliteDatabase } from './open-sqlite-database';
@@ -140,7 +139,7 @@ export class SqliteEventStoreTransaction implements EventStoreTransaction {
     const occurredAt = last !== undefined && last.occurredAt > now ? last.occurredAt : now;
     let prevHash: Buffer = last === undefined ? CHAIN_GENESIS : chainedHashOf(last);
     const stored: StoredEvent[] = events.map((event, i) => {
-      const id = randomUUID();
+      const id = newEventId();
       const streamVersion = actual + i + 1;
       const orgPath = [...event.orgPath];
       const actor = { type: event.actor.type, id: event.actor.id };

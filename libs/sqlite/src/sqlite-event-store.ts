@@ -1,6 +1,7 @@
 import {
   assertEventQueryLimit,
   GroupCommitQueue,
+  type CommitDelay,
   TransactionScope,
   type EventQuery,
   type EventStore,
@@ -26,6 +27,11 @@ import { WalTruncation, type WalTruncationReporter } from './wal-truncation';
 
 /** Transactions sharing one COMMIT at most; bounds how long one group holds the write lock. */
 const MAX_GROUP = 64;
+/**
+ * Under load (the previous group held 8 or more), a group waits up to 2 ms for more transactions (see CommitDelay):
+ * a lone writer never waits, and 500 creations a second do not either (with 4, that row's median doubled).
+ */
+const COMMIT_DELAY: CommitDelay = { delayMs: 2, siblings: 8, full: MAX_GROUP };
 
 /**
  * The event log in one SQLite file, with two connections:
@@ -68,8 +74,9 @@ export class SqliteEventStore implements EventStore {
   private durableHead: number;
   private readonly durableListeners = new Set<(position: number) => void>();
   /** Transactions waiting for the next group commit, in call order. */
-  private readonly queue = new GroupCommitQueue<EventStoreTransaction>((next) =>
-    this.mutex.run(() => this.flush(next)),
+  private readonly queue = new GroupCommitQueue<EventStoreTransaction>(
+    (next) => this.mutex.run(() => this.flush(next)),
+    COMMIT_DELAY,
   );
 
   /**

@@ -73,3 +73,4 @@ export * from './history/access-at';
 export * from './history/past-subtree-page';
 export * from './webhooks/target-address';
 export * from './use-cases/webhook-subscriptions';
+export * from './operations-in-progress';

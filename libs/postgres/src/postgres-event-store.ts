@@ -13,6 +13,7 @@ import {
 import type { StoredEvent } from '@arbor/domain';
 import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { GracefulPool } from './graceful-pool';
 import { EventReads, EventStatements } from './event-reads';
 import { eventQuerySql } from './event-query-sql';
 import { toStoredEvent, type EventRow } from './event-rows';
@@ -305,7 +306,7 @@ export async function openPostgresEventStore(
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
     application_name: 'arbor-event-store',
   };
-  const pool = new Pool(config);
+  const pool = new GracefulPool(config);
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', options.onIdleError ?? (() => undefined));
   try {

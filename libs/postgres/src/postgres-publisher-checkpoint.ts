@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { GracefulPool } from './graceful-pool';
 import { migrateSchema, qualified, type MigrationPlan } from './schema-migrations';
 
 /** Migration 1 is the table from before versioned migrations (see `MigrationPlan`). */
@@ -29,7 +30,7 @@ export class PostgresPublisherCheckpoint {
     options: { schema?: string; name?: string } = {},
   ): Promise<PostgresPublisherCheckpoint> {
     const schema = options.schema ?? 'arbor';
-    const pool = new Pool({ connectionString, max: 2 });
+    const pool = new GracefulPool({ connectionString, max: 2 });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const checkpoint = new PostgresPublisherCheckpoint(pool, schema, options.name ?? 'kafka');

@@ -1,5 +1,6 @@
 import { CheckpointWatermark } from '@arbor/application';
 import { Pool, type PoolClient } from 'pg';
+import { GracefulPool } from './graceful-pool';
 import { CHECKPOINT_NAME, projectionChannel, quoteSchemaName } from './read-models-schema';
 
 export interface PostgresProjectionWatermarkOptions {
@@ -43,7 +44,11 @@ export class PostgresProjectionWatermark {
     this.channel = projectionChannel(schema);
     this.readCheckpointSql = `SELECT position FROM ${s}.checkpoint WHERE name = '${CHECKPOINT_NAME}'`;
     if (typeof poolOrConnectionString === 'string') {
-      this.pool = new Pool({ connectionString: poolOrConnectionString, max: 2, connectionTimeoutMillis: 10_000 });
+      this.pool = new GracefulPool({
+        connectionString: poolOrConnectionString,
+        max: 2,
+        connectionTimeoutMillis: 10_000,
+      });
       this.pool.on('error', () => undefined);
       this.ownsPool = true;
     } else {

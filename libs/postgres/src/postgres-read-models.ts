@@ -1,5 +1,6 @@
 import type { ProjectableEvent, ReadModels } from '@arbor/application';
 import { Pool, type PoolClient } from 'pg';
+import { GracefulPool } from './graceful-pool';
 import { PostgresAccessSearchQueries } from './postgres-access-search-queries';
 import { PostgresClientQueries } from './postgres-client-queries';
 import { PostgresMembershipQueries } from './postgres-membership-queries';
@@ -193,7 +194,7 @@ export async function openPostgresReadModels(
 ): Promise<PostgresReadModels> {
   const schema = options.schema ?? 'arbor';
   const ownsPool = options.pool === undefined;
-  const pool = options.pool ?? new Pool({ connectionString, max: options.poolSize ?? 10 });
+  const pool = options.pool ?? new GracefulPool({ connectionString, max: options.poolSize ?? 10 });
   // An idle client losing its connection must not crash the process: the next query reports the error.
   if (ownsPool) pool.on('error', () => undefined);
   try {

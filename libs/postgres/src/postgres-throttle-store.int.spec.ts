@@ -41,4 +41,14 @@ maybe('PostgresThrottleStore', () => {
       await Promise.all(stores.map((s) => s.close()));
     }
   });
+
+  it('lets the counts in progress finish when closed, even those still waiting for a connection', async () => {
+    // One connection: the later counts wait in the pool for it; pg's own pool never served those after its end().
+    const store = await openPostgresThrottleStore(url, { schema, poolSize: 1 });
+    const counts = Array.from({ length: 5 }, (_, i) => store.add(`closing-${i}`, 1, 60));
+    const closed = store.close();
+    expect((await Promise.all(counts)).map((c) => c.points)).toEqual([1, 1, 1, 1, 1]);
+    await closed;
+    await expect(store.add('after', 1, 60)).rejects.toThrow(/closed/);
+  });
 });

@@ -1,4 +1,4 @@
-import type { ThrottleCount, ThrottleStore } from '@arbor/application';
+import { OperationsInProgress, type ThrottleCount, type ThrottleStore } from '@arbor/application';
 import type { Pool } from 'pg';
 import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible';
 import { openPoolWithMigrations, quoteSchema, type MigrationPlan } from './schema-migrations';
@@ -39,6 +39,8 @@ export class PostgresThrottleStore implements ThrottleStore {
   private readonly table: string;
   private readonly purgeTimer: NodeJS.Timeout;
   private closed = false;
+  /** Counts begun before close() and not yet settled (the library awaits before it queries). */
+  private readonly inProgress = new OperationsInProgress();
 
   constructor(
     private readonly pool: Pool,
@@ -62,23 +64,28 @@ export class PostgresThrottleStore implements ThrottleStore {
 
   async add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount> {
     this.assertOpen(windowSeconds);
-    return toCount(await this.limiter.penalty(key, points, { customDuration: windowSeconds }));
+    return toCount(await this.inProgress.track(this.limiter.penalty(key, points, { customDuration: windowSeconds })));
   }
 
   async delete(key: string): Promise<void> {
     this.assertOpen();
-    await this.limiter.delete(key);
+    await this.inProgress.track(this.limiter.delete(key));
   }
 
   async purgeExpired(): Promise<void> {
     this.assertOpen();
-    await this.pool.query(`DELETE FROM ${this.table} WHERE expire <= $1`, [Date.now()]);
+    await this.inProgress.track(this.pool.query(`DELETE FROM ${this.table} WHERE expire <= $1`, [Date.now()]));
   }
 
+  /**
+   * Refuses new counts, lets those in progress finish (a login during a graceful stop is counted, not failed with
+   * "Cannot use a pool after calling end"), then ends the pool.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.purgeTimer);
+    await this.inProgress.settled();
     await this.pool.end();
   }
 

@@ -20,4 +20,14 @@ maybe('PostgresTokenStore', () => {
     },
     reopen: () => openPostgresTokenStore(url, { schema }),
   });
+
+  it('lets a spend in progress finish its two statements when closed, then refuses new work', async () => {
+    const store = await openPostgresTokenStore(url, { schema });
+    // An unknown token takes both statements (the spend that does not win, then the look-up).
+    const spend = store.spendRefreshToken('no-such-token-hash');
+    const closed = store.close();
+    await expect(spend).resolves.toEqual({ status: 'unknown' });
+    await closed;
+    await expect(store.findRefreshToken('no-such-token-hash')).rejects.toThrow(/closed/);
+  });
 });

@@ -1,4 +1,4 @@
-import type { RefreshTokenRecord, SpendResult, TokenStore } from '@arbor/application';
+import { OperationsInProgress, type RefreshTokenRecord, type SpendResult, type TokenStore } from '@arbor/application';
 import type { Pool } from 'pg';
 import { openPoolWithMigrations, quoteSchema, type MigrationPlan } from './schema-migrations';
 
@@ -65,6 +65,8 @@ const toRecord = (row: RefreshTokenRow): RefreshTokenRecord => ({
  */
 export class PostgresTokenStore implements TokenStore {
   private closed = false;
+  /** Spends begun before close() (two statements: the pool must not end between them). */
+  private readonly inProgress = new OperationsInProgress();
   private readonly t: { tokens: string; families: string; access: string };
 
   constructor(
@@ -104,6 +106,10 @@ export class PostgresTokenStore implements TokenStore {
    */
   async spendRefreshToken(tokenHash: string): Promise<SpendResult> {
     this.assertOpen();
+    return this.inProgress.track(this.spend(tokenHash));
+  }
+
+  private async spend(tokenHash: string): Promise<SpendResult> {
     const won = await this.pool.query<RefreshTokenRow>(
       `UPDATE ${this.t.tokens} SET spent_at = now() WHERE token_hash = $1 AND spent_at IS NULL RETURNING *`,
       [tokenHash],
@@ -180,9 +186,11 @@ export class PostgresTokenStore implements TokenStore {
     }
   }
 
+  /** Refuses new work, lets spends in progress finish, then ends the pool (GracefulPool: queries queued finish too). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.inProgress.settled();
     await this.pool.end();
   }
 

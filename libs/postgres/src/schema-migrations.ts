@@ -1,4 +1,5 @@
 import { Pool, type PoolClient } from 'pg';
+import { GracefulPool } from './graceful-pool';
 import { Umzug, type UmzugStorage } from 'umzug';
 
 /**
@@ -124,7 +125,7 @@ export async function openPoolWithMigrations(
 ): Promise<{ pool: Pool; schema: string }> {
   const schema = options.schema ?? 'arbor';
   quoteSchema(schema);
-  const pool = new Pool({ connectionString, max: options.poolSize ?? 10 });
+  const pool = new GracefulPool({ connectionString, max: options.poolSize ?? 10 });
   // An idle client whose connection drops emits 'error' on the pool; unhandled, it would end the process.
   // The pool discards that client and the next query opens a new connection.
   pool.on('error', () => undefined);

@@ -1,4 +1,4 @@
-import type { ThrottleCount, ThrottleStore } from '@arbor/application';
+import { OperationsInProgress, type ThrottleCount, type ThrottleStore } from '@arbor/application';
 import { RateLimiterSQLite, type RateLimiterRes } from 'rate-limiter-flexible';
 import { applyMigrations } from './apply-migrations';
 import { refuseBusyWaits, retryWhileBusy } from './busy-retry';
@@ -30,7 +30,7 @@ export class SqliteThrottleStore implements ThrottleStore {
   private readonly purgeTimer: NodeJS.Timeout;
   private closed = false;
   /** Counts begun before close() and not yet settled. */
-  private readonly inProgress = new Set<Promise<unknown>>();
+  private readonly inProgress = new OperationsInProgress();
 
   constructor(private readonly db: SqliteDatabase) {
     this.limiter = new RateLimiterSQLite({
@@ -50,18 +50,22 @@ export class SqliteThrottleStore implements ThrottleStore {
   async add(key: string, points: number, windowSeconds: number): Promise<ThrottleCount> {
     this.assertOpen(windowSeconds);
     return toCount(
-      await this.track(retryWhileBusy(() => this.limiter.penalty(key, points, { customDuration: windowSeconds }))),
+      await this.inProgress.track(
+        retryWhileBusy(() => this.limiter.penalty(key, points, { customDuration: windowSeconds })),
+      ),
     );
   }
 
   async delete(key: string): Promise<void> {
     this.assertOpen();
-    await this.track(retryWhileBusy(() => this.limiter.delete(key)));
+    await this.inProgress.track(retryWhileBusy(() => this.limiter.delete(key)));
   }
 
   async purgeExpired(): Promise<void> {
     this.assertOpen();
-    await this.track(retryWhileBusy(() => this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now())));
+    await this.inProgress.track(
+      retryWhileBusy(() => this.db.prepare(`DELETE FROM ${TABLE} WHERE expire <= ?`).run(Date.now())),
+    );
   }
 
   /**
@@ -73,16 +77,8 @@ export class SqliteThrottleStore implements ThrottleStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.purgeTimer);
-    await Promise.allSettled([...this.inProgress]);
+    await this.inProgress.settled();
     this.db.close();
-  }
-
-  /** Keeps `operation` in `inProgress` until it settles (close waits for it). */
-  private track<T>(operation: Promise<T>): Promise<T> {
-    this.inProgress.add(operation);
-    const forget = () => void this.inProgress.delete(operation);
-    operation.then(forget, forget);
-    return operation;
   }
 
   private assertOpen(windowSeconds = 1): void {

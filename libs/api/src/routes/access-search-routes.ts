@@ -73,7 +73,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const found = await search.resources(req.body.subject, req.body.action.name, within, tokens.after, limit + 1);
       const { items: then, nextToken } = page(tokens, limit, found, (id) => id);
       // The past's organizations, as far as today's reach shows them (a page may then hold fewer than `limit`).
-      const items = past === undefined || within === undefined ? then : await reachableNow(ctx, within, then);
+      const items = past === undefined ? then : await reachableToday(ctx, principal, req.body.subject, within, then);
       return {
         status: 200,
         body: {
@@ -148,6 +148,35 @@ const boundTo = (req: { body: unknown; query: { asOf?: string; asOfPosition?: nu
   ...(req.query.asOf === undefined ? {} : { '?asOf': req.query.asOf }),
   ...(req.query.asOfPosition === undefined ? {} : { '?asOfPosition': req.query.asOfPosition }),
 });
+
+/**
+ * The past's organizations of `ids` the caller reaches today (contract section 9, searches of the past): all of them
+ * for platform admins (organizations deleted since included); those within `within` for a caller scoped by it
+ * (reachableNow); and for a user asking about themselves (no `within`), those where they hold a permission today,
+ * the rule `requireMayAsk` applies to a single organization.
+ */
+async function reachableToday(
+  ctx: ApiContext,
+  principal: Principal,
+  subject: { type: string; id: string },
+  within: SearchScope | undefined,
+  ids: string[],
+): Promise<string[]> {
+  if (ctx.policy.isPlatformAdmin(principal)) return ids;
+  if (within !== undefined) return reachableNow(ctx, within, ids);
+  const out: string[] = [];
+  for (const id of ids) {
+    const mayAsk = await ctx.policy.requireMayAsk(principal, subject, id).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof IamError && (e.code === 'IAM_ERR_NOT_FOUND' || e.code === 'IAM_ERR_FORBIDDEN')) return false;
+        throw e;
+      },
+    );
+    if (mayAsk) out.push(id);
+  }
+  return out;
+}
 
 /** The organizations of `ids` within the caller's reach today (`within`: subtree roots and single organizations). */
 async function reachableNow(ctx: ApiContext, within: SearchScope, ids: string[]): Promise<string[]> {

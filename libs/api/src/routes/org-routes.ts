@@ -292,7 +292,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     operationId: 'listOrgChildren',
     method: 'get',
     path: '/orgs/{orgId}/children',
-    summary: 'Descendants down to `depth` levels below, ordered by depth, then name.',
+    summary: 'Descendants down to `depth` levels below that the caller may read, ordered by depth, then name.',
     tags,
     auth: 'bearer',
     permission: 'orgs:read',
@@ -334,16 +334,19 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
         limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
         cursor: await openPageCursor(ctx.cursorDigest, 'listOrgChildren', req),
       };
+      // An organization-only role on orgId reads orgId alone: its descendants are shown only where the caller reads
+      // them one by one (a page may then hold fewer items than the limit; the cursor still leads to the rest).
+      const wholeSubtree = await ctx.policy.reachesSubtree(principal, 'orgs:read', orgId);
       let page: Page<OrgView>;
-      if (position === undefined) page = await ctx.readModels.orgs.children(orgId, depth, pageRequest);
-      else {
+      if (position === undefined) {
+        page = await ctx.readModels.orgs.children(orgId, depth, pageRequest);
+        if (!wholeSubtree) page = { ...page, items: await shownByTodaysGrants(ctx, principal, page.items, notRelated) };
+      } else {
         if ((await ctx.readModels.history.org(orgId, position)) === undefined) throw notThen(orgId, position);
         const past = await ctx.readModels.history.children(orgId, position, depth, pageRequest);
         // A descendant of then that has left the subtree since is shown only where today's grants show it.
-        page = {
-          ...past,
-          items: await shownByTodaysGrants(ctx, principal, past.items, (id) => ctx.policy.isWithin(id, orgId)),
-        };
+        const stillBelow = wholeSubtree ? (id: string) => ctx.policy.isWithin(id, orgId) : notRelated;
+        page = { ...past, items: await shownByTodaysGrants(ctx, principal, past.items, stillBelow) };
       }
       return {
         status: 200,
@@ -398,3 +401,6 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 ];
+
+/** For shownByTodaysGrants: no organization is shown by its relation alone (each needs the caller's own read). */
+const notRelated = async (): Promise<boolean> => false;

@@ -444,6 +444,19 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
     return roots.filter((r) => r.roles.some(reachesSubtree)).map((r) => r.orgId);
   }
 
+  /**
+   * Whether the principal holds `permission` on `orgId` and on everything below it: a platform admin, a client whose
+   * subtree holds `orgId`, or a user with a subtree role granting it on `orgId` or an ancestor. False for a holder
+   * of an organization-only role there, whose reach stops at that organization: lists of descendants (children)
+   * then show only those the caller reaches one by one.
+   */
+  async reachesSubtree(principal: Principal, permission: Permission, orgId: string): Promise<boolean> {
+    const roots = await this.subtreesWith(principal, permission);
+    if (roots === undefined) return true;
+    for (const root of roots) if (await this.isWithin(orgId, root)) return true;
+    return false;
+  }
+
   /** The event log: platform admins see all of it, clients with events:read their own subtree's part. */
   requireEvents(principal: Principal): { withinOrg?: string } {
     if (!principal.scopes.has('events:read')) throw forbidden('events:read');

@@ -6,6 +6,7 @@ export type { EntityTag, EntityTagCondition, Preconditions } from './entity-tags
 export {
   ifMatchHolds,
   ifNoneMatchHolds,
+  MAX_PRECONDITION_LENGTH,
   parseEntityTagCondition,
   readPreconditions,
   representationTag,

@@ -144,6 +144,13 @@ describe('revocation: only tokens issued to the caller, or by a platform admin (
       expect((await app.call('POST', REVOKE, { token: other.token, body: { token } })).status).toBe(200);
       expect((await app.call('POST', REVOKE, form({ token }, { authorization: basic(client) }))).status).toBe(200);
     }
+    // Nobody authenticated (the public client): unknown, malformed, expired or revoked tokens are 200 too (RFC 7009
+    // section 2.2); only an active access token needs its owner's authentication (401 above).
+    for (const token of ['garbage', 'a.b.c', member.token, 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln']) {
+      const res = await app.call('POST', REVOKE, form({ token }));
+      expect([token.slice(0, 20), res.status]).toEqual([token.slice(0, 20), 200]);
+      expect((await app.call('POST', REVOKE, form({ token, token_type_hint: 'access_token' }))).status).toBe(200);
+    }
   });
 });
 

@@ -183,21 +183,14 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       if (!isCaller(caller)) return caller;
       const token = req.body?.token;
       if (typeof token !== 'string' || token === '') return oauthError(400, 'invalid_request', 'token is required.');
-      // Without authentication only a refresh token can be the caller's (RFC 7009 section 2.1).
-      if (caller.publicClient && !token.startsWith('rt_'))
-        return oauthError(
-          401,
-          'invalid_client',
-          'Authenticate with a bearer token or client credentials to revoke an access token.',
-          {
-            'WWW-Authenticate': 'Bearer realm="arbor"',
-          },
-        );
       const result = await ctx.introspection.revoke(token, caller);
       // Recorded after the answer, as grants are (token-routes.ts).
       const origin = requestOriginOf(req.raw);
       setImmediate(() => void recordRevocation(ctx, caller, token, result, origin).catch(() => undefined));
-      return result.ok ? { status: 200 } : oauthError(400, result.error, result.description);
+      if (result.ok) return { status: 200 };
+      return result.error === 'invalid_client'
+        ? oauthError(401, result.error, result.description, { 'WWW-Authenticate': 'Bearer realm="arbor"' })
+        : oauthError(400, result.error, result.description);
     },
   }),
 ];

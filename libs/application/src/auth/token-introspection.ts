@@ -32,8 +32,13 @@ export type IntrospectionResult =
  * (refresh-token family) of the token revoked, when one was and it has one (a client's access token has none), for
  * the sign-in audit.
  */
+/**
+ * What a revocation answers (RFC 7009 section 2.2): done (also for an unknown, malformed, expired or revoked token),
+ * `invalid_grant` (400) for an active token issued to someone else, `invalid_client` (401) for an active access token
+ * presented by nobody authenticated (only its owner, or a platform admin, may revoke it).
+ */
 export type RevocationResult =
-  { ok: true; sessionId?: string } | { ok: false; error: 'invalid_grant'; description: string };
+  { ok: true; sessionId?: string } | { ok: false; error: 'invalid_grant' | 'invalid_client'; description: string };
 
 /**
  * RFC 7662 introspection and RFC 7009 revocation. A token is active only while its signature verifies, it
@@ -101,6 +106,13 @@ export class TokenIntrospection {
     }
     const claims = await this.activeAccessToken(token);
     if (!claims) return { ok: true };
+    // Without authentication only a refresh token can be the caller's (RFC 7009 section 2.1).
+    if (caller.publicClient)
+      return {
+        ok: false,
+        error: 'invalid_client',
+        description: 'Authenticate with a bearer token or client credentials to revoke an access token.',
+      };
     if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return notYours();
     await this.deps.tokenStore.revokeAccessToken(claims.jti, new Date(claims.exp * 1000).toISOString());
     return claims.sid !== undefined ? { ok: true, sessionId: claims.sid } : { ok: true };

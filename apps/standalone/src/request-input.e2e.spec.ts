@@ -77,6 +77,24 @@ describe('U+0000 and lone surrogates in any request text', () => {
     expect(login.body.error).toBe('invalid_request');
   });
 
+  it('refuses percent-encoded bytes that are not UTF-8 in query parameters and form fields, naming the parameter', async () => {
+    // Invalid UTF-8, an encoded lone surrogate, a cut sequence: URLSearchParams would read each as U+FFFD.
+    for (const bad of ['%FF', '%ED%A0%80', 'a%E2%82', '%C0%AF']) {
+      expectRefused(await app.call('GET', `/api/v1/orgs?q=${bad}`), '/query/q');
+      expectRefused(await app.call('GET', `/api/v1/users?email=${bad}`), '/query/email');
+      const login = await app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        rawBody: `grant_type=password&username=${bad}&password=x`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect([bad, login.status, login.body.error]).toEqual([bad, 400, 'invalid_request']);
+    }
+    // U+FFFD itself is well-formed text; a '%' that starts no escape stays a literal '%', as URLSearchParams reads it.
+    expect((await app.call('GET', '/api/v1/orgs?q=%EF%BF%BD')).status).toBe(200);
+    expect((await app.call('GET', '/api/v1/orgs?q=100%')).status).toBe(200);
+    expect((await app.call('GET', '/api/v1/orgs?q=tree+%F0%9F%8C%B3')).status).toBe(200);
+  });
+
   it('keeps every later write working (nothing unstorable reached the log)', async () => {
     await app.call(
       'POST',

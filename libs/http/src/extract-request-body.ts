@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import type { Request } from 'express';
 import { MAX_JSON_DEPTH, jsonStructureFault } from './duplicate-keys';
 import type { JsonPath } from './free-values';
-import { collectUnique } from './parse-query-string';
+import { assertUtf8Escapes, collectUnique } from './parse-query-string';
 import { readRawBody } from './read-raw-body';
 import { payloadTooLargeProblem, unsupportedMediaTypeProblem, validationProblem } from './request-problems';
 import { toFieldErrors } from './to-field-errors';
@@ -113,7 +113,10 @@ const decode = (bytes: Buffer, isJson: boolean, rules: BodyRules): unknown => {
   } catch {
     throw validationProblem('The request body is not valid UTF-8.', [{ path: '/body', message: 'is not valid UTF-8' }]);
   }
-  if (!isJson) return collectUnique(new URLSearchParams(text), Object.create(null), 'body', rules.repeatable);
+  if (!isJson) {
+    assertUtf8Escapes(text, 'body');
+    return collectUnique(new URLSearchParams(text), Object.create(null), 'body', rules.repeatable);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

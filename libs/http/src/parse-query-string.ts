@@ -14,8 +14,43 @@ export const parseQueryString = (url: string): Record<string, string> => {
   const result: Record<string, string> = Object.create(null);
   const start = url.indexOf('?');
   if (start === -1 || start === url.length - 1) return result;
+  const raw = url.slice(start + 1);
+  assertUtf8Escapes(raw, 'query');
   // Without repeatable names every value stays a single string.
-  return collectUnique(new URLSearchParams(url.slice(start + 1)), result, 'query') as Record<string, string>;
+  return collectUnique(new URLSearchParams(raw), result, 'query') as Record<string, string>;
+};
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const ESCAPE_RUN = /(?:%[0-9a-fA-F]{2})+/g;
+
+/** Whether every run of `%XX` escapes in `text` is well-formed UTF-8 (no stray bytes, no cut sequence, no surrogate). */
+const escapesAreUtf8 = (text: string): boolean => {
+  for (const [run] of text.matchAll(ESCAPE_RUN)) {
+    try {
+      UTF8.decode(Uint8Array.from(run.slice(1).split('%'), (hex) => parseInt(hex, 16)));
+    } catch {
+      return false;
+    }
+  }
+  return true;
+};
+
+/**
+ * Refuses (400) a query string or form body (`application/x-www-form-urlencoded`) whose percent-escapes are not
+ * UTF-8 (WHATWG URL "application/x-www-form-urlencoded parsing" decodes them as UTF-8): URLSearchParams would read
+ * each bad sequence as U+FFFD and a search for `%FF` would silently search for that character. A `%` that starts no
+ * escape stays a literal `%`, as URLSearchParams reads it. The error names the parameter.
+ */
+export const assertUtf8Escapes = (raw: string, location: 'query' | 'body'): void => {
+  if (!raw.includes('%')) return;
+  for (const pair of raw.split('&')) {
+    if (escapesAreUtf8(pair)) continue;
+    const [name] = [...new URLSearchParams(pair).keys()];
+    const what = location === 'query' ? 'query parameter' : 'form field';
+    throw validationProblem(`The ${what} '${name}' holds percent-escapes that are not UTF-8.`, [
+      { path: `/${location}/${escapePointer(name ?? '')}`, message: 'must be percent-encoded UTF-8' },
+    ]);
+  }
 };
 
 /**

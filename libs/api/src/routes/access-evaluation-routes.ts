@@ -112,7 +112,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
         schema: evaluationsRequest,
         ignoresFreeValues: true,
         invalidDetail:
-          'The request body is invalid: each evaluation needs a subject, an action and a resource, its own or the top-level default.',
+          'The request body is invalid (errors names each problem). Each of the at most 100 evaluations needs a subject, an action and a resource, its own or the top-level default.',
       },
     },
     responses: {

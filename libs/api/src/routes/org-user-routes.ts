@@ -166,7 +166,8 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
       params,
       headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeyHeader } },
       body: {
-        invalidDetail: 'Give either userId and roles, or email, name and roles (a password is optional).',
+        invalidDetail:
+          'The request body is invalid (errors names each problem). Give either userId and roles, or email, name and roles (a password is optional).',
         schema: addOrgUserBody,
       },
     },

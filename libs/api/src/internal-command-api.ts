@@ -210,7 +210,12 @@ export class HttpCommandPort implements CommandPort {
     try {
       res = await this.post(JSON.stringify(request));
     } catch {
-      throw new IamError('IAM_ERR_UNAVAILABLE', 'The command service is unreachable; retry shortly.');
+      // The request may have reached the writer before the exchange broke (it crashed after its commit, say): the
+      // caller cannot tell from here, so the message says how to retry safely.
+      throw new IamError(
+        'IAM_ERR_UNAVAILABLE',
+        'The command service did not answer; the write may have been applied. Retry with the same Idempotency-Key (or read before writing again).',
+      );
     }
     let body: Record<string, unknown> = {};
     try {

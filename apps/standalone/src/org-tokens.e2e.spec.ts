@@ -153,6 +153,35 @@ describe('password grant with org_id', () => {
     expect(gone.status).toBe(400);
     expect(gone.body.error).toBe('invalid_grant');
   });
+
+  it("refuses a refresh that names another organization than the login's, without spending the token", async () => {
+    const t = await tree('PwRefreshOther');
+    const user = await addNewUser(app, t.root.id, ['member'], 'org-refresh-other');
+    const first = await login(user.email, { org_id: t.leaf.id });
+    const refresh = (extra: Record<string, string>) =>
+      app.call(
+        'POST',
+        TOKENS,
+        form({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token, ...extra }),
+      );
+    for (const orgId of [t.mid.id, t.root.id, 'not an id']) {
+      const other = await refresh({ org_id: orgId });
+      expect([orgId, other.status, other.body.error]).toEqual([orgId, 400, 'invalid_request']);
+    }
+    // The same organization is no change; the token was not spent by the refusals.
+    const same = await refresh({ org_id: t.leaf.id });
+    expect(same.status).toBe(200);
+    expect((await verify(same.body.access_token)).org_id).toBe(t.leaf.id);
+
+    // A login without org_id cannot gain one on refresh either.
+    const plain = await login(user.email);
+    const gained = await app.call(
+      'POST',
+      TOKENS,
+      form({ grant_type: 'refresh_token', refresh_token: plain.body.refresh_token, org_id: t.leaf.id }),
+    );
+    expect([gained.status, gained.body.error]).toEqual([400, 'invalid_request']);
+  });
 });
 
 describe('client_credentials grant with org_id', () => {

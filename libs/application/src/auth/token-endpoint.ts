@@ -260,7 +260,8 @@ export class TokenEndpoint {
   /**
    * RFC 6749 section 6. The new access token's scope is the family's (or the requested part of it)
    * narrowed to what the user holds now; the family keeps its scope, so a role given back returns with the
-   * next refresh. Everything is checked on the stored record before the token is spent.
+   * next refresh. Everything is checked on the stored record before the token is spent. An `org_id` must name the
+   * login's organization (the family's), else `invalid_request`.
    */
   private async refreshGrant(params: Record<string, unknown>): Promise<TokenResult> {
     if (typeof params.refresh_token !== 'string' || params.refresh_token === '')
@@ -269,6 +270,8 @@ export class TokenEndpoint {
     if (!requested.ok) return fail(400, 'invalid_scope', requested.description);
     const audience = this.deps.audiences.select(params.resource);
     if (!audience.ok) return fail(400, 'invalid_target', audience.description);
+    const askedOrg = readOrgIdParameter(params.org_id);
+    if (!askedOrg.ok) return fail(400, 'invalid_request', askedOrg.description);
 
     const invalid = fail(400, 'invalid_grant', 'The refresh token is invalid, expired or revoked.');
     const tokenHash = await this.deps.refreshTokens.hash(params.refresh_token);
@@ -281,6 +284,14 @@ export class TokenEndpoint {
     if (!user || !isSessionLive(user, sessionStart(record.familyId, Date.parse(record.issuedAt)), record.familyId))
       return invalid;
 
+    // A refresh keeps the login's organization (or its absence): naming another would silently get a token for the
+    // login's, so it is refused before the token is spent.
+    if (askedOrg.value !== undefined && askedOrg.value !== record.orgId)
+      return fail(
+        400,
+        'invalid_request',
+        "A refresh keeps the login's organization: org_id must be the login's or absent (log in again to change it).",
+      );
     const familyScope = record.scope.split(' ').filter(isPermission);
     const withinFamily = grantScope(requested.value, familyScope);
     if (!withinFamily.ok)

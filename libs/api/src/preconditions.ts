@@ -3,7 +3,6 @@ import type { Conditional } from '@arbor/application';
 import {
   ifMatchHolds,
   ifNoneMatchHolds,
-  MAX_PRECONDITION_LENGTH,
   problemResponse,
   readPreconditions,
   representationTag,
@@ -63,7 +62,7 @@ const ENTITY_TAG_LIST = '^(\\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$';
 /** The documented `If-Match` of a write (validated by `readPreconditions`). */
 export const ifMatchHeader: JsonSchema = {
   type: 'string',
-  maxLength: MAX_PRECONDITION_LENGTH,
+  maxLength: 2048,
   pattern: ENTITY_TAG_LIST,
   description:
     'RFC 9110 section 13.1.1: "*" or entity tags from the ETag of earlier responses. The change is made only if one of them is the current ETag (strong comparison: a weak tag never matches; "*": the resource exists); 412 otherwise. 400 when malformed.',
@@ -72,7 +71,7 @@ export const ifMatchHeader: JsonSchema = {
 /** The documented `If-None-Match` of a write. */
 export const ifNoneMatchWriteHeader: JsonSchema = {
   type: 'string',
-  maxLength: MAX_PRECONDITION_LENGTH,
+  maxLength: 2048,
   pattern: ENTITY_TAG_LIST,
   description:
     'RFC 9110 section 13.1.2: 412 when one of these entity tags matches the current ETag (weak comparison), or with "*" whenever the resource exists.',
@@ -82,14 +81,14 @@ export const ifNoneMatchWriteHeader: JsonSchema = {
 export const conditionalReadHeaders: Record<string, JsonSchema> = {
   'if-match': {
     type: 'string',
-    maxLength: MAX_PRECONDITION_LENGTH,
+    maxLength: 2048,
     pattern: ENTITY_TAG_LIST,
     description:
       'RFC 9110 section 13.1.1: 412 unless one of these entity tags is the current ETag (strong comparison) or it is "*".',
   },
   'if-none-match': {
     type: 'string',
-    maxLength: MAX_PRECONDITION_LENGTH,
+    maxLength: 2048,
     pattern: ENTITY_TAG_LIST,
     description:
       'RFC 9110 section 13.1.2: 304 Not Modified, with the ETag and no body, when one of these entity tags matches the current ETag (weak comparison) or it is "*".',

@@ -106,20 +106,16 @@ export function readPreconditions(headers: Record<string, string | string[] | un
   return { ifMatch: conditionOf(headers, 'if-match'), ifNoneMatch: conditionOf(headers, 'if-none-match') };
 }
 
-/** The longest `If-Match` / `If-None-Match` value accepted (characters): the documented headers' `maxLength`. */
-export const MAX_PRECONDITION_LENGTH = 2048;
-
 function conditionOf(
   headers: Record<string, string | string[] | undefined>,
   name: 'if-match' | 'if-none-match',
 ): EntityTagCondition | undefined {
   const raw = headers[name];
   if (raw === undefined) return undefined;
-  const value = Array.isArray(raw) ? raw.join(', ') : raw;
-  const parsed = value.length > MAX_PRECONDITION_LENGTH ? undefined : parseEntityTagCondition(value);
+  const parsed = parseEntityTagCondition(Array.isArray(raw) ? raw.join(', ') : raw);
   if (parsed === undefined)
     throw validationProblem(
-      `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of entity tags ("..." or W/"...", RFC 9110 section 8.8.3), at most ${MAX_PRECONDITION_LENGTH} characters.`,
+      `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of entity tags ("..." or W/"...", RFC 9110 section 8.8.3).`,
       [{ path: `/headers/${name}`, message: 'is not "*" or a list of entity tags' }],
     );
   return parsed;

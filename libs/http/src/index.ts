@@ -6,7 +6,6 @@ export type { EntityTag, EntityTagCondition, Preconditions } from './entity-tags
 export {
   ifMatchHolds,
   ifNoneMatchHolds,
-  MAX_PRECONDITION_LENGTH,
   parseEntityTagCondition,
   readPreconditions,
   representationTag,

@@ -161,6 +161,46 @@ describe('ETags follow the representation, and reads honour If-None-Match', () =
     expect((await app.call('GET', path, { headers: { 'if-match': tag } })).status).toBe(200);
   });
 
+  it('answers a malformed precondition of a read with 400 only where the read would be a 2xx, else its 404', async () => {
+    const org = await createOrg(app, unique('Malformed read'));
+    const hidden = await createOrg(app, unique('Malformed hidden'));
+    const outsider = await newLoggedInUser(app, org.id, ['member'], 'malformed-reader');
+    const client = await createClient(app, org.id, ['clients:read']);
+    const reads = [
+      {
+        path: `/api/v1/orgs/${org.id}`,
+        absent: '/api/v1/orgs/org_00000000000000000000000000',
+        hidden: `/api/v1/orgs/${hidden.id}`,
+      },
+      { path: `/api/v1/users/${outsider.id}`, absent: '/api/v1/users/usr_00000000000000000000000000' },
+      {
+        path: `/api/v1/oauth2/client-credentials/${client.id}`,
+        absent: '/api/v1/oauth2/client-credentials/cc_00000000000000000000000000',
+      },
+    ];
+    for (const header of ['if-none-match', 'if-match'])
+      for (const value of ['garbage', '"unterminated', 'W/x', `"${'a'.repeat(2047)}"`, '', '"a",,"b"', '"a"\t,"b"']) {
+        for (const read of reads) {
+          const asked = { headers: { [header]: value } };
+          expect([read.path, header, value, (await app.call('GET', read.path, asked)).status]).toEqual([
+            read.path,
+            header,
+            value,
+            400,
+          ]);
+          expect([read.absent, header, value, (await app.call('GET', read.absent, asked)).status]).toEqual([
+            read.absent,
+            header,
+            value,
+            404,
+          ]);
+        }
+        // Not the caller's to see: the same 404 as without the header.
+        const res = await app.call('GET', reads[0].hidden!, { token: outsider.token, headers: { [header]: value } });
+        expect([header, value, res.status]).toEqual([header, value, 404]);
+      }
+  });
+
   it("changes an organization's ETag when an ancestor's move changes its depth, though its version stays", async () => {
     const root = await createOrg(app, unique('Tree'));
     const a = await createOrg(app, 'A', root.id);

@@ -1,8 +1,10 @@
 import { IamError } from '@arbor/domain';
 import type { Conditional } from '@arbor/application';
 import {
+  ENTITY_TAG_LIST_PATTERN,
   ifMatchHolds,
   ifNoneMatchHolds,
+  MAX_PRECONDITION_LENGTH,
   problemResponse,
   readPreconditions,
   representationTag,
@@ -52,18 +54,11 @@ export async function preconditionOf<E extends object>(
   return failed ? ({ preconditionFailed: true } as Partial<E> & Conditional) : current.expected;
 }
 
-/**
- * RFC 9110 section 8.8.3 / 13.1: `*`, or a comma-separated list of entity tags (`"..."` or `W/"..."`, etagc
- * characters). Documented so that clients (and schemathesis) know a malformed value is a 400; the server's
- * parser (`readPreconditions`) is the authority and also takes the empty list elements RFC 9110 allows.
- */
-const ENTITY_TAG_LIST = '^(\\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$';
-
 /** The documented `If-Match` of a write (validated by `readPreconditions`). */
 export const ifMatchHeader: JsonSchema = {
   type: 'string',
-  maxLength: 2048,
-  pattern: ENTITY_TAG_LIST,
+  maxLength: MAX_PRECONDITION_LENGTH,
+  pattern: ENTITY_TAG_LIST_PATTERN,
   description:
     'RFC 9110 section 13.1.1: "*" or entity tags from the ETag of earlier responses. The change is made only if one of them is the current ETag (strong comparison: a weak tag never matches; "*": the resource exists); 412 otherwise. 400 when malformed.',
 };
@@ -71,8 +66,8 @@ export const ifMatchHeader: JsonSchema = {
 /** The documented `If-None-Match` of a write. */
 export const ifNoneMatchWriteHeader: JsonSchema = {
   type: 'string',
-  maxLength: 2048,
-  pattern: ENTITY_TAG_LIST,
+  maxLength: MAX_PRECONDITION_LENGTH,
+  pattern: ENTITY_TAG_LIST_PATTERN,
   description:
     'RFC 9110 section 13.1.2: 412 when one of these entity tags matches the current ETag (weak comparison), or with "*" whenever the resource exists.',
 };
@@ -81,15 +76,15 @@ export const ifNoneMatchWriteHeader: JsonSchema = {
 export const conditionalReadHeaders: Record<string, JsonSchema> = {
   'if-match': {
     type: 'string',
-    maxLength: 2048,
-    pattern: ENTITY_TAG_LIST,
+    maxLength: MAX_PRECONDITION_LENGTH,
+    pattern: ENTITY_TAG_LIST_PATTERN,
     description:
       'RFC 9110 section 13.1.1: 412 unless one of these entity tags is the current ETag (strong comparison) or it is "*".',
   },
   'if-none-match': {
     type: 'string',
-    maxLength: 2048,
-    pattern: ENTITY_TAG_LIST,
+    maxLength: MAX_PRECONDITION_LENGTH,
+    pattern: ENTITY_TAG_LIST_PATTERN,
     description:
       'RFC 9110 section 13.1.2: 304 Not Modified, with the ETag and no body, when one of these entity tags matches the current ETag (weak comparison) or it is "*".',
   },

@@ -40,12 +40,18 @@ export const compileRoute = <Ctx>(
     if (name !== name.toLowerCase()) throw new Error(`${where}: header '${name}' must be spelled in lower case`);
   }
 
+  // A read's preconditions are parsed after its handler, on a 2xx only (bind-routes `conditionalRead`), so a malformed
+  // one never turns the read's 404 into a 400; the document still shows their syntax.
+  const checkedFirst = route.method === 'get' ? headerNames.filter((n) => !READ_PRECONDITIONS.has(n)) : headerNames;
   const compiled: CompiledRoute<Ctx> = {
     route,
     validateParams: request.params === undefined ? undefined : compiler.compile('coercing', request.params),
     validateQuery: compiler.compile('coercing', closedQuerySchema(request.query)),
-    headerNames,
-    validateHeaders: request.headers === undefined ? undefined : compiler.compile('coercing', request.headers),
+    headerNames: checkedFirst,
+    validateHeaders:
+      request.headers === undefined || checkedFirst.length === 0
+        ? undefined
+        : compiler.compile('coercing', onlyProperties(request.headers, checkedFirst)),
   };
 
   if (request.body !== undefined) {
@@ -112,6 +118,21 @@ const closedQuerySchema = (schema: JsonSchema | undefined): JsonSchema => {
 
 const NO_QUERY: JsonSchema = { type: 'object', additionalProperties: false };
 const closedSchemas = new WeakMap<JsonSchema, JsonSchema>();
+
+/** The request headers of a GET that RFC 9110 section 13.2.1 evaluates only when the answer would be a 2xx. */
+const READ_PRECONDITIONS = new Set(['if-match', 'if-none-match']);
+
+/** `schema` (an object schema) with only the properties named, and only those of them required. */
+const onlyProperties = (schema: JsonSchema, names: readonly string[]): JsonSchema => {
+  if (names.length === propertyNames(schema).length) return schema;
+  const properties = schema.properties as Record<string, JsonSchema>;
+  const required = (schema.required as string[] | undefined)?.filter((n) => names.includes(n));
+  return {
+    ...schema,
+    properties: Object.fromEntries(names.map((n) => [n, properties[n]])),
+    ...(required === undefined ? {} : { required }),
+  };
+};
 
 const propertyNames = (schema: JsonSchema): string[] =>
   Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {});

@@ -100,11 +100,24 @@ export interface Preconditions {
 /**
  * Reads `If-Match` and `If-None-Match` from raw request headers (several field lines of one name are one
  * list, RFC 9110 section 5.3). Throws a 400 problem (`IAM_ERR_VALIDATION`, path `/headers/if-match` or
- * `/headers/if-none-match`) for a value that is neither `*` nor a list of entity tags.
+ * `/headers/if-none-match`) for a value that does not match `ENTITY_TAG_LIST_PATTERN` or is longer than
+ * `MAX_PRECONDITION_LENGTH`: exactly what the documented header schemas refuse.
  */
 export function readPreconditions(headers: Record<string, string | string[] | undefined>): Preconditions {
   return { ifMatch: conditionOf(headers, 'if-match'), ifNoneMatch: conditionOf(headers, 'if-none-match') };
 }
+
+/** The longest `If-Match` / `If-None-Match` value accepted (characters): the documented headers' `maxLength`. */
+export const MAX_PRECONDITION_LENGTH = 2048;
+
+/**
+ * The documented syntax of `If-Match` / `If-None-Match` (the OpenAPI `pattern`): `*`, or entity tags (`"..."` or
+ * `W/"..."`, visible ASCII etagc) separated by commas with optional spaces. Narrower than RFC 9110's list syntax
+ * (no empty elements, tabs or obs-text): a value this refuses is a 400 wherever the documented header applies, and
+ * `readPreconditions` enforces it itself, because on a read it runs after the handler instead of the schema binder.
+ */
+export const ENTITY_TAG_LIST_PATTERN = '^(\\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$';
+const ENTITY_TAG_LIST = new RegExp(ENTITY_TAG_LIST_PATTERN);
 
 function conditionOf(
   headers: Record<string, string | string[] | undefined>,
@@ -112,10 +125,12 @@ function conditionOf(
 ): EntityTagCondition | undefined {
   const raw = headers[name];
   if (raw === undefined) return undefined;
-  const parsed = parseEntityTagCondition(Array.isArray(raw) ? raw.join(', ') : raw);
+  const value = Array.isArray(raw) ? raw.join(', ') : raw;
+  const parsed =
+    value.length > MAX_PRECONDITION_LENGTH || !ENTITY_TAG_LIST.test(value) ? undefined : parseEntityTagCondition(value);
   if (parsed === undefined)
     throw validationProblem(
-      `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of entity tags ("..." or W/"...", RFC 9110 section 8.8.3).`,
+      `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of entity tags ("..." or W/"...", RFC 9110 section 8.8.3), at most ${MAX_PRECONDITION_LENGTH} characters.`,
       [{ path: `/headers/${name}`, message: 'is not "*" or a list of entity tags' }],
     );
   return parsed;

@@ -4,8 +4,10 @@ export type { OpenApiDocument, OpenApiInfo } from './build-open-api-document';
 export { buildOpenApiDocument } from './build-open-api-document';
 export type { EntityTag, EntityTagCondition, Preconditions } from './entity-tags';
 export {
+  ENTITY_TAG_LIST_PATTERN,
   ifMatchHolds,
   ifNoneMatchHolds,
+  MAX_PRECONDITION_LENGTH,
   parseEntityTagCondition,
   readPreconditions,
   representationTag,

@@ -15,7 +15,18 @@ if [ -z "$(find "$root" -path '*/node_modules' -prune -o -path '*/dist' -prune -
   exit 0
 fi
 # Absolute path prefix: Jest matches patterns against absolute test paths, and `tests` must not match
-# `libs/x/src/tests/...`. In band: the suites share PostgreSQL, Kafka and ports (as the root run always did).
+# `libs/x/src/tests/...`. In band: the suites share PostgreSQL, Kafka and ports (as the root run always did);
+# except the HTTP e2e suites of apps/standalone (185 runs over the four Jest projects, most of CI's time), two at a
+# time (ARBOR_E2E_WORKERS): each starts its own app on free ports, a distributed stack in a PostgreSQL schema and
+# Kafka topic of its own (test-support/distributed-stack.ts), and none stops a shared service (the broker-restart and
+# fault suites are in libs/kafka and tests/, still in band). Two stacks need up to ~200 PostgreSQL connections:
+# scripts/services/postgres.sh raises max_connections to 300.
+workers=(--runInBand)
+if [ "$root" = apps/standalone ] && [ "$tier" = e2e ]; then
+  n=${ARBOR_E2E_WORKERS:-2}
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "nx-jest.sh: ARBOR_E2E_WORKERS must be a positive number, not '$n'" >&2; exit 2; }
+  [ "$n" = 1 ] || workers=(--maxWorkers="$n")
+fi
 report=()
 # `npm test` (scripts/test.sh) sums these JSON reports into one summary at the end.
 if [ -n "${ARBOR_TEST_RESULTS:-}" ]; then
@@ -24,4 +35,4 @@ fi
 # A CI log is read by programs as well as people: plain text there, with no colour codes between "Tests:" and
 # its counts (Nx asks its tasks for colour).
 if [ -n "${CI:-}" ]; then export FORCE_COLOR=0; fi
-exec node_modules/.bin/jest --runInBand --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" ${report[@]+"${report[@]}"} "$@"
+exec node_modules/.bin/jest "${workers[@]}" --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" ${report[@]+"${report[@]}"} "$@"

@@ -12,6 +12,10 @@
 #                       so that a second checkout gets its own PostgreSQL next to the first.
 #   ARBOR_SERVICES_DIR  state of such clusters (default $HOME/.cache/arbor-services; run as root, it must be a
 #                       directory the postgres user can reach, which /root is not).
+#   ARBOR_PG_MAX_CONNECTIONS  the least max_connections the cluster must allow (default 300; raised with ALTER
+#                       SYSTEM and a restart when lower, never lowered). One distributed stack of the tests opens up
+#                       to ~100 connections (its processes' pools), and the HTTP e2e suites run two at a time
+#                       (scripts/nx-jest.sh): PostgreSQL's default 100 then refuses logins ("too many clients").
 set -euo pipefail
 
 PG_USER=arbor
@@ -19,6 +23,7 @@ PG_PASSWORD=arbor
 PG_DATABASES=(arbor arbor_test arbor_ferretdb)
 PG_HOST=127.0.0.1
 REQUESTED_PORT=${ARBOR_PG_PORT:-}
+MIN_CONNECTIONS=${ARBOR_PG_MAX_CONNECTIONS:-300}
 BASE=${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}
 
 log() { echo "[postgres] $*"; }
@@ -28,6 +33,8 @@ if [ -n "$REQUESTED_PORT" ]; then
   [[ "$REQUESTED_PORT" =~ ^[0-9]+$ ]] && [ "$REQUESTED_PORT" -ge 1 ] && [ "$REQUESTED_PORT" -le 65535 ] ||
     fail "ARBOR_PG_PORT must be a port number (1 to 65535), not '$REQUESTED_PORT'"
 fi
+[[ "$MIN_CONNECTIONS" =~ ^[0-9]+$ ]] && [ "$MIN_CONNECTIONS" -ge 10 ] && [ "$MIN_CONNECTIONS" -le 10000 ] ||
+  fail "ARBOR_PG_MAX_CONNECTIONS must be a number from 10 to 10000, not '$MIN_CONNECTIONS'"
 
 as_postgres() {
   # runuser is in util-linux (always there on Debian); fall back to su.
@@ -115,6 +122,7 @@ if $OWN; then
 port = $PG_PORT
 listen_addresses = '$PG_HOST'
 unix_socket_directories = '$HOME_DIR'
+max_connections = $MIN_CONNECTIONS
 CONF
   fi
   log "cluster in $DATA on port $PG_PORT"
@@ -158,6 +166,29 @@ else
   fi
   psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres "$@"; }
 fi
+
+# max_connections takes effect only at a start: raised (ALTER SYSTEM, the cluster's postgresql.auto.conf) and
+# restarted when below what the tests need, so that a second run finds it set and restarts nothing.
+connections=$(psql_admin -tAc "SHOW max_connections") || fail "could not read max_connections"
+if [ "$connections" -lt "$MIN_CONNECTIONS" ]; then
+  log "max_connections is $connections: raising it to $MIN_CONNECTIONS (ALTER SYSTEM) and restarting"
+  psql_admin -c "ALTER SYSTEM SET max_connections = $MIN_CONNECTIONS" || fail "could not set max_connections"
+  if $OWN; then
+    as_owner "$bin/pg_ctl" -D "$DATA" -l "$LOGFILE" -m fast -w -t 60 restart >/dev/null ||
+      fail "pg_ctl restart failed; see $LOGFILE"
+  else
+    pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart ||
+      fail "pg_ctlcluster $PG_VERSION $PG_CLUSTER restart failed; see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
+  fi
+  for _ in $(seq 1 60); do
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break
+    sleep 0.5
+  done
+  pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || fail "not accepting connections on $PG_HOST:$PG_PORT after the restart"
+  connections=$(psql_admin -tAc "SHOW max_connections") || fail "could not read max_connections"
+  [ "$connections" -ge "$MIN_CONNECTIONS" ] || fail "max_connections is still $connections after the restart"
+fi
+log "max_connections $connections"
 
 if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'")" = 1 ]; then
   log "role $PG_USER exists (resetting its password)"

@@ -19,8 +19,9 @@ fi
 # except the HTTP e2e suites of apps/standalone (185 runs over the four Jest projects, most of CI's time), two at a
 # time (ARBOR_E2E_WORKERS): each starts its own app on free ports, a distributed stack in a PostgreSQL schema and
 # Kafka topic of its own (test-support/distributed-stack.ts), and none stops a shared service (the broker-restart and
-# fault suites are in libs/kafka and tests/, still in band). Two stacks need up to ~200 PostgreSQL connections:
-# scripts/services/postgres.sh raises max_connections to 300.
+# fault suites are in libs/kafka and tests/, still in band). A stack opens up to ~100 PostgreSQL connections and a
+# few suites hold two or three at once:
+# scripts/services/postgres.sh raises max_connections to 500. Ports of stacks: freePort in test-support/distributed-stack.ts.
 workers=(--runInBand)
 if [ "$root" = apps/standalone ] && [ "$tier" = e2e ]; then
   n=${ARBOR_E2E_WORKERS:-2}

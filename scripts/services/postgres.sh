@@ -12,10 +12,12 @@
 #                       so that a second checkout gets its own PostgreSQL next to the first.
 #   ARBOR_SERVICES_DIR  state of such clusters (default $HOME/.cache/arbor-services; run as root, it must be a
 #                       directory the postgres user can reach, which /root is not).
-#   ARBOR_PG_MAX_CONNECTIONS  the least max_connections the cluster must allow (default 300; raised with ALTER
-#                       SYSTEM and a restart when lower, never lowered). One distributed stack of the tests opens up
-#                       to ~100 connections (its processes' pools), and the HTTP e2e suites run two at a time
-#                       (scripts/nx-jest.sh): PostgreSQL's default 100 then refuses logins ("too many clients").
+#   ARBOR_PG_MAX_CONNECTIONS  the least max_connections the cluster must allow (default 500; raised with ALTER
+#                       SYSTEM and a restart when lower, never lowered: the restart ends the sessions of anything
+#                       else using that cluster, once). One distributed stack of the tests opens up to ~100
+#                       connections (its processes' pools), a few suites hold two or three stacks at once, and the
+#                       HTTP e2e suites run two at a time (scripts/nx-jest.sh): PostgreSQL's default 100 then refuses
+#                       logins ("too many clients").
 set -euo pipefail
 
 PG_USER=arbor
@@ -23,7 +25,7 @@ PG_PASSWORD=arbor
 PG_DATABASES=(arbor arbor_test arbor_ferretdb)
 PG_HOST=127.0.0.1
 REQUESTED_PORT=${ARBOR_PG_PORT:-}
-MIN_CONNECTIONS=${ARBOR_PG_MAX_CONNECTIONS:-300}
+MIN_CONNECTIONS=${ARBOR_PG_MAX_CONNECTIONS:-500}
 BASE=${ARBOR_SERVICES_DIR:-$HOME/.cache/arbor-services}
 
 log() { echo "[postgres] $*"; }
@@ -33,7 +35,9 @@ if [ -n "$REQUESTED_PORT" ]; then
   [[ "$REQUESTED_PORT" =~ ^[0-9]+$ ]] && [ "$REQUESTED_PORT" -ge 1 ] && [ "$REQUESTED_PORT" -le 65535 ] ||
     fail "ARBOR_PG_PORT must be a port number (1 to 65535), not '$REQUESTED_PORT'"
 fi
-[[ "$MIN_CONNECTIONS" =~ ^[0-9]+$ ]] && [ "$MIN_CONNECTIONS" -ge 10 ] && [ "$MIN_CONNECTIONS" -le 10000 ] ||
+# No leading zero: postgresql.conf would read 0300 as octal.
+[ "${1:-start}" = stop ] || { [[ "$MIN_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$MIN_CONNECTIONS" -ge 10 ] &&
+  [ "$MIN_CONNECTIONS" -le 10000 ]; } ||
   fail "ARBOR_PG_MAX_CONNECTIONS must be a number from 10 to 10000, not '$MIN_CONNECTIONS'"
 
 as_postgres() {
@@ -170,6 +174,7 @@ fi
 # max_connections takes effect only at a start: raised (ALTER SYSTEM, the cluster's postgresql.auto.conf) and
 # restarted when below what the tests need, so that a second run finds it set and restarts nothing.
 connections=$(psql_admin -tAc "SHOW max_connections") || fail "could not read max_connections"
+[[ "$connections" =~ ^[0-9]+$ ]] || fail "max_connections reads '$connections', not a number"
 if [ "$connections" -lt "$MIN_CONNECTIONS" ]; then
   log "max_connections is $connections: raising it to $MIN_CONNECTIONS (ALTER SYSTEM) and restarting"
   psql_admin -c "ALTER SYSTEM SET max_connections = $MIN_CONNECTIONS" || fail "could not set max_connections"
@@ -186,7 +191,7 @@ if [ "$connections" -lt "$MIN_CONNECTIONS" ]; then
   done
   pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || fail "not accepting connections on $PG_HOST:$PG_PORT after the restart"
   connections=$(psql_admin -tAc "SHOW max_connections") || fail "could not read max_connections"
-  [ "$connections" -ge "$MIN_CONNECTIONS" ] || fail "max_connections is still $connections after the restart"
+  [[ "$connections" =~ ^[0-9]+$ ]] && [ "$connections" -ge "$MIN_CONNECTIONS" ] || fail "max_connections is still $connections after the restart"
 fi
 log "max_connections $connections"
 

@@ -41,16 +41,33 @@ function mongodbServerUrl(): string {
   return url.replace(/^(mongodb(\+srv)?:\/\/[^/?]+)\/[^?]*/, '$1/');
 }
 
+/**
+ * Ports handed out by `freePort`: a slice of 10000-19999 per Jest worker (JEST_WORKER_ID, 1 in band), below Linux's
+ * ephemeral range (32768-60999), where every `listen(0)` lands. A port found free here is bound seconds later by a
+ * child process (the gateway binds after the command service and projector are ready); with the HTTP suites two at
+ * a time (scripts/nx-jest.sh), the other worker's apps, receivers and stacks bind meanwhile, and an ephemeral port
+ * could be taken in between: the stack would then wait for readiness on the other suite's server. Disjoint slices
+ * outside the ephemeral range leave only ports some other program listens on, which the probe below skips.
+ */
+const PORT_SLICE = 2500;
+const portSlice = (): number => 10_000 + ((Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 4) * PORT_SLICE;
+let nextPortOffset = Math.floor(Math.random() * PORT_SLICE);
+
+/** A port of this worker's slice that nothing listens on now (see PORT_SLICE). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.once('error', reject);
-  });
+  for (let tries = 0; tries < PORT_SLICE; tries++) {
+    const port = portSlice() + (nextPortOffset++ % PORT_SLICE);
+    if (await listensFree(port)) return port;
+  }
+  throw new Error(`no free port in ${portSlice()}-${portSlice() + PORT_SLICE - 1}`);
 }
+
+const listensFree = (port: number): Promise<boolean> =>
+  new Promise((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
 
 /**
  * The distributed profile as the tests see it: a command service, a projector and a gateway as three

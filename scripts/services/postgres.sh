@@ -74,6 +74,15 @@ server_bin() {
   return 1
 }
 
+# Waits up to 30 s for the server to accept connections; fails with $1 (where to look) otherwise.
+wait_ready() {
+  for _ in $(seq 1 60); do
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && return 0
+    sleep 0.5
+  done
+  fail "not accepting connections on $PG_HOST:$PG_PORT after 30 s ($1)"
+}
+
 cmd=${1:-start}
 [ "$cmd" = start ] || [ "$cmd" = stop ] || fail "unknown argument '$cmd' (use: start | stop)"
 
@@ -160,12 +169,7 @@ else
     log "starting: pg_ctlcluster $PG_VERSION $PG_CLUSTER start"
     pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start ||
       fail "pg_ctlcluster $PG_VERSION $PG_CLUSTER start failed; see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
-    for _ in $(seq 1 60); do
-      pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break
-      sleep 0.5
-    done
-    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" ||
-      fail "not accepting connections on $PG_HOST:$PG_PORT after 30 s; see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
+    wait_ready "see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
     log "ready on $PG_HOST:$PG_PORT"
   fi
   psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres "$@"; }
@@ -185,11 +189,7 @@ if [ "$connections" -lt "$MIN_CONNECTIONS" ]; then
     pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart ||
       fail "pg_ctlcluster $PG_VERSION $PG_CLUSTER restart failed; see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
   fi
-  for _ in $(seq 1 60); do
-    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break
-    sleep 0.5
-  done
-  pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || fail "not accepting connections on $PG_HOST:$PG_PORT after the restart"
+  wait_ready "after the restart"
   connections=$(psql_admin -tAc "SHOW max_connections") || fail "could not read max_connections"
   [[ "$connections" =~ ^[0-9]+$ ]] && [ "$connections" -ge "$MIN_CONNECTIONS" ] || fail "max_connections is still $connections after the restart"
 fi

@@ -87,12 +87,23 @@ async function startOnPort(
   const checkpoint = opened.add(await PostgresPublisherCheckpoint.open(settings.databaseUrl, connection));
   // Kafka being down must not stop commands: the relay retries in the background, and the log keeps
   // every event until it is delivered.
-  const topicEnsured = ensureTopic(settings.kafkaBrokers, settings.topic, 6, { logger: log }).catch((e) =>
-    log.warn('could not create the topic yet', { error: String(e) }),
+  const topicCreation = new AbortController();
+  const topicEnsured = ensureTopic(settings.kafkaBrokers, settings.topic, 6, {
+    logger: log,
+    signal: topicCreation.signal,
+  }).then(
+    () => undefined,
+    (e: unknown) => {
+      if (!topicCreation.signal.aborted) log.warn('could not create the topic yet', { error: String(e) });
+    },
   );
-  // Its admin client stays connected until the topic has leaders (up to 30 s): a failed start waits for it to let
-  // go (a running service's close does not: with Kafka down that could outlast the shutdown timeout).
-  opened.onUndo(() => topicEnsured);
+  // Its admin client stays connected until the topic has leaders (up to 30 s): a failed start or a close stops it
+  // and waits for it to let go, which the signal makes prompt even while Kafka is unreachable.
+  const stopEnsuringTopic = () => {
+    topicCreation.abort();
+    return topicEnsured;
+  };
+  opened.onUndo(stopEnsuringTopic);
   const publisher = new KafkaEventPublisher({
     brokers: settings.kafkaBrokers,
     store,
@@ -219,6 +230,7 @@ async function startOnPort(
     close: () =>
       (closing ??= closeInOrder(
         () => purge.stop(),
+        stopEnsuringTopic,
         () => bound.close(),
         () => webhooks.stop(),
         () => webhookTransport.close(),

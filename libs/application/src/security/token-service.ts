@@ -63,6 +63,13 @@ export interface AccessTokenSubject {
   sessionId?: string;
 }
 
+/**
+ * The JWS `typ` of an access token, RFC 9068 section 4: "at+jwt" or "application/at+jwt", compared without regard
+ * to case as media types are (RFC 7515 section 4.1.9). Arbor issues "at+jwt"; nothing else (a signed head of the
+ * log: `arbor-log-head+jwt`) passes.
+ */
+const ACCESS_TOKEN_TYP = /^(?:application\/)?at\+jwt$/i;
+
 /** What a use of a token requires besides a valid signature, issuer, type and expiry. */
 export interface VerifyOptions {
   /** When given, the token's `aud` must include it (RFC 9068 section 4; RFC 7519 section 4.1.3). */
@@ -171,7 +178,8 @@ export class TokenService {
     // Decoded here too (jsonwebtoken decodes it again) so that any non-object payload is "malformed".
     if (!header || !decodeSegment(token.slice(headerEnd + 1, payloadEnd)))
       throw invalid('The access token is malformed.');
-    if (header.typ !== 'at+jwt') throw invalid('The token is not an access token.');
+    if (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYP.test(header.typ))
+      throw invalid('The token is not an access token.');
     if (header.crit !== undefined) throw invalid('The access token is invalid.');
     const key = typeof header.kid === 'string' && header.kid ? this.keys.find(header.kid) : undefined;
     if (!key) throw invalid('The access token was not signed by a known key.');

@@ -224,10 +224,23 @@ describe('TokenService', () => {
     expect(() => verify(signRaw(header, claims(), other.current))).toThrow('The access token is invalid.');
   });
 
+  it('accepts both spellings of the access-token type RFC 9068 section 4 allows, in any case (RFC 7515 section 4.1.9)', () => {
+    for (const typ of ['at+jwt', 'application/at+jwt', 'AT+JWT', 'Application/AT+JWT'])
+      expect(verify(signRaw({ ...header, typ }, claims(), key)).sub).toBe('usr_1');
+  });
+
   it('rejects tokens that are not access tokens or not ES256', () => {
-    expect(() => verify(signRaw({ ...header, typ: 'JWT' }, claims(), key))).toThrow(
-      'The token is not an access token.',
-    );
+    for (const typ of [
+      'JWT',
+      'application/jwt',
+      'arbor-log-head+jwt',
+      'at+jwt ',
+      ' at+jwt',
+      'application/at+jwt;x=1',
+      'xapplication/at+jwt',
+      7,
+    ])
+      expect(() => verify(signRaw({ ...header, typ }, claims(), key))).toThrow('The token is not an access token.');
     expect(() => verify(signRaw({ alg: 'ES256', kid: key.kid }, claims(), key))).toThrow(
       'The token is not an access token.',
     );

@@ -1,6 +1,7 @@
 import {
   ARBOR_AUDIENCE,
   createOrg,
+  passwordToken,
   startTestApp,
   type CallOptions,
   type CallResult,
@@ -8,6 +9,7 @@ import {
 } from './test-support/test-app';
 import { PASSWORD, addNewUser, createClient } from './test-support/access-fixtures';
 import { claimsOf } from './test-support/forge-token';
+import { freshCall } from './test-support/fresh-connection';
 
 /**
  * Contract section 3, the wire format of the OAuth endpoints: every error of the token, introspection and
@@ -372,5 +374,140 @@ describe('RFC 8414 metadata and RFC 7662 answers say what is true', () => {
       aud: ARBOR_AUDIENCE,
       client_id: client.clientId,
     });
+  });
+});
+
+describe('one set of credentials per request (RFC 6749 section 2.3, RFC 9110 section 5.3)', () => {
+  const FORM = 'application/x-www-form-urlencoded';
+
+  it('refuses a repeated Authorization line on the OAuth endpoints with invalid_request, whichever comes first', async () => {
+    const other = await createClient(app, org.id, ['orgs:read']);
+    const mine = basic(client.clientId, client.clientSecret);
+    const theirs = basic(other.clientId, other.clientSecret);
+    for (const lines of [
+      [theirs, mine],
+      [mine, theirs],
+      [mine, mine],
+    ]) {
+      const res = await freshCall(app.url, 'POST', TOKENS, {
+        form: { grant_type: 'client_credentials' },
+        headers: { authorization: lines },
+      });
+      expect({ status: res.status, error: res.body?.error }).toEqual({ status: 400, error: 'invalid_request' });
+    }
+    const token = (
+      await freshCall(app.url, 'POST', TOKENS, {
+        form: { grant_type: 'client_credentials' },
+        headers: { authorization: mine },
+      })
+    ).body.access_token;
+    for (const path of [INTROSPECT, REVOKE]) {
+      const res = await freshCall(app.url, 'POST', path, {
+        form: { token },
+        headers: { authorization: [mine, theirs] },
+      });
+      expect({ path, status: res.status, error: res.body?.error }).toEqual({
+        path,
+        status: 400,
+        error: 'invalid_request',
+      });
+    }
+    // Neither line was used: the token is still active.
+    const active = await freshCall(app.url, 'POST', INTROSPECT, { form: { token }, headers: { authorization: mine } });
+    expect(active.body.active).toBe(true);
+  });
+
+  it('refuses a repeated Authorization, Content-Type or Idempotency-Key on the API with a 400 problem naming it', async () => {
+    const bearer = `Bearer ${app.adminToken}`;
+    const cases: {
+      method: string;
+      path: string;
+      headers: Record<string, string | string[]>;
+      body?: unknown;
+      field: string;
+    }[] = [
+      {
+        method: 'GET',
+        path: `/api/v1/orgs/${org.id}`,
+        headers: { authorization: [bearer, 'Bearer garbage'] },
+        field: 'authorization',
+      },
+      {
+        method: 'GET',
+        path: `/api/v1/orgs/${org.id}`,
+        headers: { authorization: ['Bearer garbage', bearer] },
+        field: 'authorization',
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/orgs',
+        headers: { authorization: bearer, 'content-type': ['application/json', FORM] },
+        body: { name: 'Twice typed' },
+        field: 'content-type',
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/orgs',
+        headers: { authorization: bearer, 'idempotency-key': ['key-one', 'key-two'] },
+        body: { name: 'Twice keyed' },
+        field: 'idempotency-key',
+      },
+    ];
+    for (const { field, ...call } of cases) {
+      const res = await freshCall(app.url, call.method, call.path, { body: call.body, headers: call.headers });
+      expect({ field, status: res.status, code: res.body?.code, detail: res.body?.detail }).toEqual({
+        field,
+        status: 400,
+        code: 'IAM_ERR_VALIDATION',
+        detail: expect.stringContaining(field),
+      });
+    }
+    // Nothing was created by the refused writes.
+    const roots = await app.call('GET', '/api/v1/orgs?limit=100');
+    expect(roots.status).toBe(200);
+    expect(JSON.stringify(roots.body)).toContain('OAuth endpoints');
+    expect(JSON.stringify(roots.body)).not.toMatch(/Twice (typed|keyed)/);
+  });
+
+  it('refuses client credentials in the body beside a bearer token at introspection and revocation', async () => {
+    const clientToken = (
+      await app.call(
+        'POST',
+        TOKENS,
+        form(q({ grant_type: 'client_credentials' }), { authorization: basic(client.clientId, client.clientSecret) }),
+      )
+    ).body.access_token;
+    const userToken = await passwordToken(app, user.email, PASSWORD);
+    for (const path of [INTROSPECT, REVOKE]) {
+      const asUser = { authorization: `Bearer ${userToken}` };
+      // A right secret too: it would have gone unchecked, the bearer token deciding.
+      expectOAuthError(
+        await app.call(
+          'POST',
+          path,
+          form(q({ token: clientToken, client_id: client.clientId, client_secret: client.clientSecret }), asUser),
+        ),
+        400,
+        'invalid_request',
+      );
+      expectOAuthError(
+        await app.call('POST', path, form(q({ token: clientToken, client_id: client.clientId }), asUser)),
+        400,
+        'invalid_request',
+      );
+    }
+    // The bearer token's own client named in the body is no second method.
+    const own = await app.call(
+      'POST',
+      INTROSPECT,
+      form(q({ token: clientToken, client_id: client.clientId }), { authorization: `Bearer ${clientToken}` }),
+    );
+    expect({ status: own.status, active: own.body.active }).toEqual({ status: 200, active: true });
+    const ownUser = await app.call(
+      'POST',
+      INTROSPECT,
+      form(q({ token: userToken, client_id: FIRST_PARTY }), { authorization: `Bearer ${userToken}` }),
+    );
+    expect({ status: ownUser.status, active: ownUser.body.active }).toEqual({ status: 200, active: true });
   });
 });

@@ -6,6 +6,7 @@ import { ifMatchHolds, ifNoneMatchHolds, readPreconditions } from './entity-tags
 import { extractRequestBody, refuseRequestContent } from './extract-request-body';
 import type { HttpProblem } from './http-problem';
 import { parseQueryString } from './parse-query-string';
+import { repeatedSingletonHeader } from './repeated-headers';
 import { sendFailure, type ResponseConventions } from './oauth-error';
 import {
   internalProblem,
@@ -163,6 +164,8 @@ const pathnameUnder = (url: string, prefix: string): string | undefined => {
 const serve = async <Ctx>(c: CompiledRoute<Ctx>, s: Settings<Ctx>, req: Request, res: Response): Promise<void> => {
   let result: HandlerResult;
   try {
+    const repeated = repeatedSingletonHeader(req.rawHeaders);
+    if (repeated !== undefined) throw validationProblem(`The ${repeated} header field is given more than once.`);
     const auth = c.route.auth === 'bearer' ? await s.authenticate(req) : undefined;
     // Property order is evaluation order: params, query, headers, then the body is read.
     const input: HandlerRequest = {

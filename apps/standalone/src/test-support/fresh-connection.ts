@@ -6,7 +6,8 @@ export type FreshResult =
   { status: number; body: any; error?: undefined } | { status?: undefined; body?: undefined; error: string };
 
 /**
- * One request on a new TCP connection of its own (no agent, `Connection: close`). With IAM_WORKERS above 1 the
+ * One request on a new TCP connection of its own (no agent, `Connection: close`), sent with node:http (fetch would
+ * join repeated header lines into one). With IAM_WORKERS above 1 the
  * cluster primary hands each new connection to the next worker in turn, so consecutive calls made one after
  * another land on alternate workers; a pooled client (fetch) would keep talking to one. `form` sends an
  * application/x-www-form-urlencoded body, `body` JSON; `timeoutMs` ends the exchange as `{ error: 'TIMEOUT' }`.
@@ -16,9 +17,16 @@ export function freshCall(
   baseUrl: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; form?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    form?: Record<string, string>;
+    timeoutMs?: number;
+    /** Sent after the others (an array value is sent as that many field lines, e.g. a repeated Authorization). */
+    headers?: Record<string, string | string[]>;
+  } = {},
 ): Promise<FreshResult> {
-  const headers: Record<string, string> = { connection: 'close' };
+  const headers: Record<string, string | string[]> = { connection: 'close' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let payload: string | undefined;
   if (options.form) {
@@ -28,6 +36,7 @@ export function freshCall(
     payload = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
+  Object.assign(headers, options.headers);
   return new Promise((resolve) => {
     const req = request(new URL(path, baseUrl), { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];

@@ -68,8 +68,18 @@ async function authenticateCaller(
   };
   const authorization = req.raw.headers.authorization;
   if (authorization && /^bearer /i.test(authorization)) {
+    // One authentication method per request (RFC 6749 section 2.3): a body secret beside a bearer token would be
+    // left unchecked (and a wrong one uncounted by the throttle), as Basic beside one is refused.
+    if (req.body?.client_secret !== undefined)
+      return oauthError(400, 'invalid_request', 'Use one client authentication method, not two.');
     try {
-      return callerOfPrincipal(await ctx.authenticator.authenticate(authorization));
+      const principal = await ctx.authenticator.authenticate(authorization);
+      // A body client_id only identifies; beside a bearer token it must name the token's own client, as beside
+      // HTTP Basic it must name the authenticated one.
+      const tokenClientId = principal.type === 'client' ? principal.clientId : FIRST_PARTY_CLIENT_ID;
+      if (req.body?.client_id !== undefined && req.body.client_id !== tokenClientId)
+        return oauthError(400, 'invalid_request', 'The body client_id names another client than the bearer token.');
+      return callerOfPrincipal(principal);
     } catch (e) {
       if (isIamError(e) && e.code === 'IAM_ERR_UNAUTHENTICATED')
         return oauthError(401, 'invalid_token', e.message, {

@@ -85,10 +85,43 @@ export async function metadataDropsOf(file: string): Promise<MetadataDrop[]> {
 
 const HASH = /^[A-Za-z0-9_-]{43}$/;
 
-/** The link a line holds; CliError naming the line when it is not one `chainLine` writes. */
-function linkOf(text: string, lineNumber: number): ChainLink {
-  const bad = (why: string) => new CliError(`Line ${lineNumber} of the export is not a chained event: ${why}.`);
+/** The members `chainLine` writes: the stored event's envelope (StoredEvent) and the two links. */
+const LINE_MEMBERS = new Set([
+  'id',
+  'type',
+  'streamId',
+  'streamVersion',
+  'position',
+  'occurredAt',
+  'actor',
+  'data',
+  'orgPath',
+  'requestMetadata',
+  'metadataDigest',
+  'prevHash',
+  'hash',
+]);
+
+/**
+ * A line that is not one `chainLine` writes (not JSON, not an event, a member the chain does not cover): the export
+ * was changed there. Reported as the chain's `altered` break at the line's position (or, for a line with none, the
+ * position after the last good line), so the verification fails (exit 3) instead of refusing to run.
+ */
+export class DamagedLine extends CliError {
+  constructor(
+    readonly position: number,
+    readonly eventId: string | undefined,
+    readonly lineNumber: number,
+    why: string,
+  ) {
+    super(`Line ${lineNumber} of the export is not a chained event as exported: ${why}.`);
+  }
+}
+
+/** The link a line holds; DamagedLine naming the line when it is not one `chainLine` writes. */
+function linkOf(text: string, lineNumber: number, previousPosition: number): ChainLink {
   let value: Record<string, unknown>;
+  let bad = (why: string) => new DamagedLine(previousPosition + 1, undefined, lineNumber, why);
   try {
     value = JSON.parse(text) as Record<string, unknown>;
   } catch {
@@ -96,15 +129,20 @@ function linkOf(text: string, lineNumber: number): ChainLink {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('not an object');
   const { prevHash, hash, ...event } = value;
+  const e = event as unknown as StoredEvent;
+  if (!Number.isSafeInteger(e.position) || e.position < 1) throw bad('no position');
+  const eventId = typeof e.id === 'string' ? e.id : undefined;
+  bad = (why: string) => new DamagedLine(e.position, eventId, lineNumber, why);
   const link = (h: unknown) => {
     if (h === null) return null;
     if (typeof h !== 'string' || !HASH.test(h)) throw bad('prevHash and hash must be 32 bytes in base64url');
     return Buffer.from(h, 'base64url');
   };
-  const e = event as unknown as StoredEvent;
-  if (!Number.isSafeInteger(e.position) || e.position < 1) throw bad('no position');
-  if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.streamId !== 'string') throw bad('no id');
+  if (eventId === undefined || typeof e.type !== 'string' || typeof e.streamId !== 'string') throw bad('no id');
   if (!Array.isArray(e.orgPath) || typeof e.actor !== 'object' || e.actor === null) throw bad('no orgPath or actor');
+  // The hash covers the envelope's members only: anything added beside them would pass unchecked.
+  const added = Object.keys(value).filter((name) => !LINE_MEMBERS.has(name));
+  if (added.length > 0) throw bad(`it has members the chain does not cover (${added.join(', ')})`);
   return { event: e, prevHash: link(prevHash), hash: link(hash) };
 }
 
@@ -114,9 +152,11 @@ export class LinesOutOfOrder extends CliError {
     readonly position: number,
     readonly eventId: string,
     lineNumber: number,
-    previous: number,
+    previous: { position: number; lineNumber: number },
   ) {
-    super(`Line ${lineNumber} of the export (event ${eventId}) goes back to position ${position} after ${previous}.`);
+    super(
+      `Line ${lineNumber} of the export (event ${eventId}) goes back to position ${position} after position ${previous.position} on line ${previous.lineNumber}.`,
+    );
   }
 }
 
@@ -130,6 +170,8 @@ export class ChainFileReader {
   private lines: AsyncIterator<string> | undefined;
   private lineNumber = 0;
   private lastPosition = 0;
+  /** The line of the event at `lastPosition`. */
+  private lastLineNumber = 0;
   /** The position of the last link served: a read after it (or at it) goes on forward. */
   private lastServed = 0;
   /** A link read but not yet served (it came after the page asked for). */
@@ -165,6 +207,7 @@ export class ChainFileReader {
     this.lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
     this.lineNumber = 0;
     this.lastPosition = 0;
+    this.lastLineNumber = 0;
     this.lastServed = 0;
     this.pending = undefined;
   }
@@ -175,10 +218,14 @@ export class ChainFileReader {
       if (done === true) return undefined;
       this.lineNumber++;
       if ((value as string).trim() === '' || (value as string).startsWith(CHECKPOINT_PREFIX)) continue;
-      const link = linkOf(value as string, this.lineNumber);
+      const link = linkOf(value as string, this.lineNumber, this.lastPosition);
       if (link.event.position <= this.lastPosition)
-        throw new LinesOutOfOrder(link.event.position, link.event.id, this.lineNumber, this.lastPosition);
+        throw new LinesOutOfOrder(link.event.position, link.event.id, this.lineNumber, {
+          position: this.lastPosition,
+          lineNumber: this.lastLineNumber,
+        });
       this.lastPosition = link.event.position;
+      this.lastLineNumber = this.lineNumber;
       if (!this.firstPassDone) this.seen(link);
       return link;
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExpiryPurge, type Logger } from '@arbor/application';
 import type { RunningStandalone } from '../../standalone/src/start-standalone';
-import { tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
+import { queryEventLog, tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
 import { runArbor } from './run-arbor.test-support';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
@@ -127,6 +127,33 @@ describe('arbor events verify', () => {
           { valid: false, firstBreak: { kind: 'metadata', position: JSON.parse(withMetadata()).position } },
         ],
         [
+          // Unsigned content beside the envelope: the hash does not cover it, so it may not pass.
+          'member added',
+          eventLines().map((l, i) => (i === 5 ? JSON.stringify({ ...JSON.parse(l), note: 'injected' }) : l)),
+          {
+            valid: false,
+            firstBreak: { kind: 'altered', position: 6, detail: expect.stringContaining('(note)') },
+          },
+        ],
+        [
+          // A line cut in the middle (a damaged copy): the event after the last whole line.
+          'line cut',
+          eventLines().map((l, i) => (i === 6 ? l.slice(0, 40) : l)),
+          { valid: false, firstBreak: { kind: 'altered', position: 7, detail: expect.stringContaining('not JSON') } },
+        ],
+        [
+          'position edited',
+          eventLines().map((l, i) => (i === 4 ? l.replace('"position":5,', '"position":55,') : l)),
+          {
+            valid: false,
+            firstBreak: {
+              kind: 'reordered',
+              position: 6,
+              detail: expect.stringContaining('after position 55 on line'),
+            },
+          },
+        ],
+        [
           'forged checkpoint',
           lines().map((l, i, all) =>
             i === all.length - 1 ? `{"checkpoint":"e30.e30.AAAA","position":${api.head.position}}` : l,
@@ -165,6 +192,21 @@ describe('arbor events verify', () => {
     const help = await arbor(['events', 'verify', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('3 when one was altered, removed');
+    // parseArgs would keep the last of two: the operator could believe the first was verified.
+    expect(await arbor(['events', 'verify', '--file', 'a.ndjson', '--file', 'b.ndjson'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('--file may be given once'),
+    });
+    expect(await arbor(['events', 'verify', '--file', '/nonexistent/export.ndjson'])).toMatchObject({
+      code: 1,
+      stderr: 'arbor events verify: No export at /nonexistent/export.ndjson.\n',
+    });
+    // A subcommand the group does not have is named as such, not as an unknown group.
+    const unknown = await arbor(['events', 'bogus']);
+    expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([
+      2,
+      '"arbor events" takes one of: export, tail, verify (not "bogus").',
+    ]);
   });
 
   it('names an event whose request metadata was removed without a recorded retention drop, as the API does', async () => {
@@ -249,6 +291,34 @@ describe('arbor events verify', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('names an event whose stored data is no longer JSON as altered (exit 3, and a 200 report from the API)', async () => {
+    const root = await createOrg(app, 'Soon unreadable');
+    const { items } = (await app.call('GET', `/api/v1/events?streamId=org-${root.id}`)).body;
+    const at = items[0].position;
+    const [{ data }] = await queryEventLog(app, `SELECT data FROM events WHERE position = ${at}`);
+    await tamperEventLog(app, `UPDATE events SET data = '{not json' WHERE position = ${at}`);
+    try {
+      const run = await arbor(['events', 'verify']);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 3, stderr: '' });
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^The event log is broken at position ${at} \\(altered\\): Event ${at} cannot be read: its data is not JSON`,
+        ),
+      );
+      const report = await app.call('GET', '/api/v1/events/verify');
+      expect({ status: report.status, firstBreak: report.body.firstBreak }).toEqual({
+        status: 200,
+        firstBreak: expect.objectContaining({ kind: 'altered', position: at }),
+      });
+    } finally {
+      await tamperEventLog(
+        app,
+        `UPDATE events SET data = '${String(data).replace(/'/g, "''")}' WHERE position = ${at}`,
+      );
+    }
+    expect((await arbor(['events', 'verify'])).code).toBe(0);
   });
 
   it('names the event after one removed from the files, and exits 3', async () => {

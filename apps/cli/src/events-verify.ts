@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
 import {
   checkpointOf,
   encodeChainHash,
@@ -14,8 +13,8 @@ import {
   type ChainVerification,
   type SignedHeadClaims,
 } from '@arbor/application';
-import { ChainFileReader, checkpointLinesOf, LinesOutOfOrder, metadataDropsOf } from './chain-file';
-import { CliError, type CliIo } from './cli-io';
+import { ChainFileReader, checkpointLinesOf, DamagedLine, LinesOutOfOrder, metadataDropsOf } from './chain-file';
+import { CliError, parseOptionsOnce, type CliIo } from './cli-io';
 import { dataDirOf, openEventLogForReading } from './deployment';
 import type { ProgressOut } from './rebuild';
 
@@ -135,25 +134,28 @@ export async function verifyExportFile(
 export const reportIsValid = (report: Report): boolean => report.valid && (report.signedHead?.matches ?? true);
 
 function parseOptions(args: string[]): { json: boolean; file?: string; jwks?: string; signedHead?: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        json: { type: 'boolean' },
-        file: { type: 'string' },
-        jwks: { type: 'string' },
-        'signed-head': { type: 'string' },
-      },
-    }));
-  } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${EVENTS_VERIFY_USAGE}`);
-  }
+  const values = parseOptionsOnce(
+    args,
+    { json: 'boolean', file: 'string', jwks: 'string', 'signed-head': 'string' },
+    EVENTS_VERIFY_USAGE,
+  );
   const signedHead = values['signed-head'];
   if (signedHead !== undefined && (values.file === undefined || values.jwks === undefined))
     throw new CliError('--signed-head checks an export against the key set: give it with --file and --jwks.');
+  if (values.file !== undefined) exportFileMustExist(values.file);
   return { json: values.json === true, file: values.file, jwks: values.jwks, signedHead };
+}
+
+/** CliError unless `file` is a readable regular file (an export), in words rather than ENOENT or EISDIR. */
+export function exportFileMustExist(file: string): void {
+  let stats;
+  try {
+    stats = statSync(file);
+  } catch {
+    throw new CliError(`No export at ${file}.`);
+  }
+  if (!stats.isFile())
+    throw new CliError(`${file} is not a file: give the export written by \`arbor events export --chain\`.`);
 }
 
 export function readJwks(file: string): { keys?: unknown } {
@@ -181,7 +183,10 @@ function headClaims(signedHead: string, jwks: { keys?: unknown }): SignedHeadCla
   }
 }
 
-/** Lines out of position order are a reordering the file itself shows: reported as the chain's break. */
+/**
+ * Lines out of position order are a reordering the file itself shows, and a line that is not one the export writes
+ * an alteration: reported as the chain's break.
+ */
 async function verifyOrLinesOutOfOrder(
   read: ChainLinkReader,
   onProgress: (accepted: number, position: number) => void,
@@ -199,8 +204,13 @@ async function verifyOrLinesOutOfOrder(
       },
     });
   } catch (e) {
-    if (!(e instanceof LinesOutOfOrder)) throw e;
-    const firstBreak = { kind: 'reordered' as const, position: e.position, eventId: e.eventId, detail: e.message };
+    if (!(e instanceof LinesOutOfOrder) && !(e instanceof DamagedLine)) throw e;
+    const firstBreak = {
+      kind: e instanceof LinesOutOfOrder ? ('reordered' as const) : ('altered' as const),
+      position: e.position,
+      ...(e.eventId === undefined ? {} : { eventId: e.eventId }),
+      detail: e.message,
+    };
     return {
       valid: false,
       events: accepted,

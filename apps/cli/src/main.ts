@@ -87,7 +87,15 @@ async function main(): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    process.stderr.write(name === undefined ? USAGE : `Unknown command "${name}".\n\n${USAGE}`);
+    // `arbor events bogus`: name what was asked of the group, not the group as if it did not exist.
+    const group = Object.keys(COMMANDS)
+      .filter((known) => known.startsWith(`${name} `))
+      .map((known) => known.slice(name!.length + 1));
+    const unknown =
+      group.length > 0
+        ? `"arbor ${name}" takes one of: ${group.join(', ')}${argv[1] === undefined ? '' : ` (not "${argv[1]}")`}.`
+        : `Unknown command "${name}".`;
+    process.stderr.write(name === undefined ? USAGE : `${unknown}\n\n${USAGE}`);
     return 2;
   }
   if (args.includes('--help')) {

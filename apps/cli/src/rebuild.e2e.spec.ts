@@ -78,5 +78,24 @@ describe('arbor rebuild (embedded profile)', () => {
       code: 1,
       stderr: expect.stringContaining('Unknown option --fast'),
     });
+
+    // An event edited outside Arbor into something that is not JSON: the replay stops before it and says why.
+    const log = new Database(join(dataDir, 'events.sqlite'));
+    const { position } = log
+      .prepare("SELECT max(position) AS position FROM events WHERE type = 'OrgCreated'")
+      .get() as {
+      position: number;
+    };
+    const head = (log.prepare('SELECT max(position) AS head FROM events').get() as { head: number }).head;
+    log.prepare("UPDATE events SET data = 'not json' WHERE position = ?").run(position);
+    log.close();
+    const stopped = await arbor(['rebuild'], dataDir);
+    expect(stopped.code).toBe(1);
+    // (It reads the log in pages: the page holding the event is not applied either.)
+    expect(stopped.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(
+        `^arbor rebuild: The replay stopped at position \\d+ of ${head}: The event at position ${position} cannot be read: its data is not JSON `,
+      ),
+    );
   }, 60_000);
 });

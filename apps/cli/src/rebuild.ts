@@ -67,15 +67,23 @@ export async function rebuild(io: CliIo, progress: ProgressOut): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     const bar = progressBar(progress, head, seconds);
-    await projector.rebuild({ onProgress: bar.update });
-    if (!projector.healthy || projector.position < head)
-      throw new CliError(`The replay stopped at position ${projector.position} of ${head}; see the error above.`);
+    try {
+      await projector.rebuild({ onProgress: bar.update });
+    } finally {
+      // No retry of a failed batch here: the command reports it.
+      projector.stop();
+    }
+    if (!projector.healthy || projector.position < head) {
+      const failure = projector.lastFailure;
+      const why =
+        failure === undefined ? 'the log ended early' : failure instanceof Error ? failure.message : String(failure);
+      throw new CliError(`The replay stopped at position ${projector.position} of ${head}: ${why}`);
+    }
     bar.done();
     const s = seconds();
     io.out(
       `Rebuilt the read models: ${projector.position} events in ${s.toFixed(1)} s (${Math.round(projector.position / Math.max(s, 1e-6))} events/s).`,
     );
-    projector.stop();
   } finally {
     await engines.close();
   }

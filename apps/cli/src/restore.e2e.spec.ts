@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -82,6 +82,41 @@ describe('arbor restore', () => {
     const again = await arbor(['restore', '--file', file, '--jwks', jwks], source.dataDir);
     expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('already holds an event log')]);
     expect((await arbor(['restore'], target)).code).toBe(1);
+  });
+
+  it('restores only into a directory that holds nothing but the vault and the keys', async () => {
+    // Another deployment's read models would be served beside the restored log: refused, nothing written.
+    const crowded = join(work, 'crowded');
+    mkdirSync(crowded);
+    copyFileSync(join(source.dataDir, 'read-models.sqlite'), join(crowded, 'read-models.sqlite'));
+    writeFileSync(join(crowded, 'notes.txt'), 'stray');
+    const refused = await arbor(['restore', '--file', file, '--jwks', jwks], crowded);
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      expect.stringContaining(`${crowded} is not empty: it holds notes.txt, read-models.sqlite.`),
+    ]);
+    expect(existsSync(join(crowded, 'events.sqlite'))).toBe(false);
+
+    const prepared = join(work, 'prepared');
+    mkdirSync(prepared);
+    copyFileSync(join(source.dataDir, 'vault.sqlite'), join(prepared, 'vault.sqlite'));
+    cpSync(join(source.dataDir, 'keys'), join(prepared, 'keys'), { recursive: true });
+    expect((await arbor(['restore', '--file', file, '--jwks', jwks], prepared)).code).toBe(0);
+
+    const aFile = join(work, 'a-file');
+    writeFileSync(aFile, '');
+    expect(await arbor(['restore', '--file', file, '--jwks', jwks], aFile)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`${aFile} is not a directory`),
+    });
+    expect(await arbor(['restore', '--file', work, '--jwks', jwks], join(work, 'unused'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`${work} is not a file`),
+    });
+    expect(await arbor(['restore', '--file', file, '--file', jwks], join(work, 'unused'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('--file may be given once'),
+    });
   });
 
   it('exports a log cut after a checkpoint with that checkpoint, so that its verification names the cut', async () => {

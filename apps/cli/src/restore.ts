@@ -1,6 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   encodeChainHash,
   storedCheckpoints,
@@ -11,9 +10,16 @@ import {
 } from '@arbor/application';
 import { openSqliteEventStoreReadOnly, restoreSqliteEventLog } from '@arbor/sqlite';
 import { ChainFileReader, checkpointLinesOf } from './chain-file';
-import { CliError, type CliIo } from './cli-io';
+import { CliError, parseOptionsOnce, type CliIo } from './cli-io';
 import { dataDirOf } from './deployment';
-import { CHAIN_BROKEN_EXIT, readJwks, reportIsValid, sentenceOf, verifyExportFile } from './events-verify';
+import {
+  CHAIN_BROKEN_EXIT,
+  exportFileMustExist,
+  readJwks,
+  reportIsValid,
+  sentenceOf,
+  verifyExportFile,
+} from './events-verify';
 
 export const RESTORE_USAGE = 'arbor restore --file EXPORT.ndjson [--jwks JWKS.json [--signed-head JWS]]';
 
@@ -25,29 +31,22 @@ export const RESTORE_USAGE = 'arbor restore --file EXPORT.ndjson [--jwks JWKS.js
  * start projects the read models from it. Personal data stays sealed: it reads as erased unless the vault
  * (`vault.sqlite`) is put beside it, which also holds the password hashes (else `arbor reset-admin-password`).
  * Resolves to the exit code: 0 restored, CHAIN_BROKEN_EXIT (3) when the export does not verify (nothing written).
- * Errors (CliError, exit 1): DATABASE_URL set, a data directory holding an event log, an unreadable export.
+ * Errors (CliError, exit 1): DATABASE_URL set, a data directory holding an event log or anything but the vault and
+ * the keys, an unreadable export.
  */
 export async function restore(io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: io.args,
-      strict: true,
-      options: { file: { type: 'string' }, jwks: { type: 'string' }, 'signed-head': { type: 'string' } },
-    }));
-  } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${RESTORE_USAGE}`);
-  }
+  const values = parseOptionsOnce(io.args, { file: 'string', jwks: 'string', 'signed-head': 'string' }, RESTORE_USAGE);
   if (values.file === undefined) throw new CliError(`--file is required.\nUsage: ${RESTORE_USAGE}`);
   if (values['signed-head'] !== undefined && values.jwks === undefined)
     throw new CliError('--signed-head is checked against the key set: give --jwks too.');
   if (io.env.DATABASE_URL)
     throw new CliError("arbor restore writes the embedded profile's log (IAM_DATA_DIR); unset DATABASE_URL.");
-  if (!existsSync(values.file)) throw new CliError(`No export at ${values.file}.`);
+  exportFileMustExist(values.file);
   const dataDir = dataDirOf(io.env);
   const log = join(dataDir, 'events.sqlite');
   if (existsSync(log))
     throw new CliError(`${dataDir} already holds an event log: restore into an empty data directory.`);
+  emptyButVaultAndKeys(dataDir);
 
   const checkpoints = await checkpointLinesOf(values.file);
   // A checkpoint is restored only once it verified: the restored log will be trusted through it.
@@ -108,4 +107,30 @@ async function* linksOf(file: string): AsyncGenerator<ChainLink> {
     if (page.length < 1000) return;
     after = page[page.length - 1].event.position;
   }
+}
+
+/**
+ * What a restore target may hold already: the vault and the signing keys that go with the log (the README's
+ * recovery puts them there first). Anything else (another deployment's read models, a lock, a stray file) would be
+ * served beside the restored log: the next start would project the log on top of read models that do not come from
+ * it. CliError naming what is there; none when the directory does not exist yet.
+ */
+function emptyButVaultAndKeys(dataDir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dataDir).isDirectory())
+      throw new CliError(`${dataDir} is not a directory: set IAM_DATA_DIR to an empty one.`);
+    entries = readdirSync(dataDir);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new CliError(`Cannot read ${dataDir}: ${(e as Error).message}`);
+  }
+  const allowed = new Set(['vault.sqlite', 'vault.sqlite-wal', 'vault.sqlite-shm', 'keys']);
+  const others = entries.filter((name) => !allowed.has(name)).sort();
+  if (others.length > 0)
+    throw new CliError(
+      `${dataDir} is not empty: it holds ${others.slice(0, 5).join(', ')}${others.length > 5 ? ` and ${others.length - 5} more` : ''}. ` +
+        'Restore into an empty data directory (only vault.sqlite and keys/ may be there already).',
+    );
 }

@@ -31,7 +31,32 @@ export interface EventRow {
  */
 export const toStoredEvent = (row: EventRow): StoredEvent => upcastStoredEvent(asStoredEvent(row));
 
-/** The event exactly as stored: no upcast (what the hash chain covers). */
+/**
+ * A stored event whose JSON columns do not parse: Arbor writes only JSON there, so the row was altered outside
+ * Arbor (or the file is damaged). Reads of the log fail with it, naming the position; the chain's verification
+ * reports the event as altered instead (`toChainLink`).
+ */
+export class UnreadableEventError extends Error {
+  constructor(
+    readonly position: number,
+    readonly column: string,
+  ) {
+    super(
+      `The event at position ${position} cannot be read: its ${column} is not JSON (altered outside Arbor? \`arbor events verify\` names the first damaged event).`,
+    );
+    this.name = 'UnreadableEventError';
+  }
+}
+
+function parseColumn(row: EventRow, column: 'data' | 'org_path' | 'request_metadata', text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UnreadableEventError(row.position, column);
+  }
+}
+
+/** The event exactly as stored: no upcast (what the hash chain covers). Throws UnreadableEventError. */
 export function asStoredEvent(row: EventRow): StoredEvent {
   const event: StoredEvent = {
     id: row.id,
@@ -41,13 +66,13 @@ export function asStoredEvent(row: EventRow): StoredEvent {
     position: row.position,
     occurredAt: row.occurred_at,
     actor: { type: row.actor_type, id: row.actor_id },
-    data: JSON.parse(row.data) as unknown,
-    orgPath: JSON.parse(row.org_path) as string[],
+    data: parseColumn(row, 'data', row.data),
+    orgPath: parseColumn(row, 'org_path', row.org_path) as string[],
   };
   // Members only when there is something to say (see StoredEvent): old events stay exactly as they were.
   if (row.metadata_digest !== undefined && row.metadata_digest !== null) event.metadataDigest = row.metadata_digest;
   if (row.request_metadata !== undefined && row.request_metadata !== null)
-    event.requestMetadata = JSON.parse(row.request_metadata) as StoredRequestMetadata;
+    event.requestMetadata = parseColumn(row, 'request_metadata', row.request_metadata) as StoredRequestMetadata;
   else if (event.metadataDigest !== undefined) event.requestMetadata = null;
   return event;
 }
@@ -60,11 +85,26 @@ export interface ChainRow extends EventRow {
   hash: Buffer | null;
 }
 
-export const toChainLink = (row: ChainRow): ChainLink => ({
-  event: asStoredEvent(row),
-  prevHash: row.prev_hash,
-  hash: row.hash,
-});
+/** The row as the chain's verifier reads it: an unreadable one is a link marked `unreadable`, not an error. */
+export function toChainLink(row: ChainRow): ChainLink {
+  try {
+    return { event: asStoredEvent(row), prevHash: row.prev_hash, hash: row.hash };
+  } catch (e) {
+    if (!(e instanceof UnreadableEventError)) throw e;
+    const event: StoredEvent = {
+      id: row.id,
+      type: row.type,
+      streamId: row.stream_id,
+      streamVersion: row.stream_version,
+      position: row.position,
+      occurredAt: row.occurred_at,
+      actor: { type: row.actor_type, id: row.actor_id },
+      data: null,
+      orgPath: [],
+    };
+    return { event, prevHash: row.prev_hash, hash: row.hash, unreadable: `its ${e.column} is not JSON` };
+  }
+}
 
 export interface IdempotencyRow {
   scope: string;

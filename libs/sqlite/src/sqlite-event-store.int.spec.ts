@@ -62,6 +62,36 @@ describe('SqliteEventStore', () => {
   const append = (streamId: string, events: NewEvent[], expected: number | 'no_stream' | 'any' = 'any') =>
     store.transaction((tx) => tx.append(streamId, events, expected));
 
+  it('names an event whose JSON columns were edited into text that is not JSON: altered in the chain, by position in reads', async () => {
+    for (let i = 1; i <= 8; i++) await append(`s${i}`, [ev('E', { i }, ['org_a'])], 'no_stream');
+    const read = (after: number, limit: number) => store.readChainLinks(after, limit);
+    const positions = (await store.readAll({ limit: 100 })).map((e) => e.position);
+    for (const [column, value] of [
+      ['data', 'not json'],
+      ['org_path', '{'],
+      ['request_metadata', '{"requestId":'],
+    ] as const) {
+      const at = positions[5];
+      const raw = new Database(file);
+      const before = raw.prepare(`SELECT ${column} AS v FROM events WHERE position = ?`).get(at) as { v: unknown };
+      raw.prepare(`UPDATE events SET ${column} = ? WHERE position = ?`).run(value, at);
+      raw.close();
+      expect(await verifyEventChain(read, { pageSize: 3 })).toMatchObject({
+        valid: false,
+        events: 5,
+        firstBreak: { kind: 'altered', position: at, detail: expect.stringContaining(`its ${column} is not JSON`) },
+      });
+      // Every other read of the log fails naming the event, not with the JSON parser's words alone.
+      await expect(store.readAll({ limit: 100 })).rejects.toThrow(
+        `The event at position ${at} cannot be read: its ${column} is not JSON`,
+      );
+      const restore = new Database(file);
+      restore.prepare(`UPDATE events SET ${column} = ? WHERE position = ?`).run(before.v, at);
+      restore.close();
+      expect(await verifyEventChain(read, { pageSize: 3 })).toMatchObject({ valid: true, events: 8 });
+    }
+  });
+
   it('chains the events of a log written before the chain once, in the migration that brings it', async () => {
     // A log at schema version 2, as code before the chain wrote it.
     const old = path.join(dir, 'old.sqlite');

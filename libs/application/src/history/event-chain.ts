@@ -28,6 +28,11 @@ export interface ChainLink {
   event: StoredEvent;
   prevHash: Uint8Array | null;
   hash: Uint8Array | null;
+  /**
+   * Set when the stored row could not be decoded (e.g. a JSON column that does not parse: Arbor never writes one),
+   * saying why; `event` then holds only the row's plain columns. The verifier reports such an event as altered.
+   */
+  unreadable?: string;
 }
 
 /** The last link of the chain: what the next event is chained to. */
@@ -339,6 +344,8 @@ async function checkLink(
 ): Promise<ChainBreak | undefined> {
   const { event, prevHash, hash } = link;
   const at = { position: event.position, eventId: event.id };
+  if (link.unreadable !== undefined)
+    return { kind: 'altered', ...at, detail: `Event ${event.position} cannot be read: ${link.unreadable}.` };
   if (prevHash === null || hash === null)
     return { kind: 'unchained', ...at, detail: `Event ${event.position} carries no hash: it was never chained.` };
   const intact = chainHash(prevHash, event).equals(hash) && requestMetadataIntact(event);

@@ -85,6 +85,11 @@ export class Projector {
     return this.failure === undefined;
   }
 
+  /** What the last catch-up failed with, while not `healthy` (`undefined` once one succeeds). */
+  get lastFailure(): unknown {
+    return this.failure;
+  }
+
   /** Resolves once the read models include `position`: the read-your-writes guarantee of every write. */
   waitFor(position: number, timeoutMs = 10_000): Promise<void> {
     if (this.checkpoint >= position) return Promise.resolve();

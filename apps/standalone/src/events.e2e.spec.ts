@@ -117,6 +117,22 @@ describe('the event log', () => {
     expect((await app.call('GET', '/api/v1/events?after=-1')).status).toBe(400);
     expect((await app.call('GET', '/api/v1/events?since=yesterday')).status).toBe(400);
     expect((await app.call('GET', '/api/v1/events?cursor=zzz')).status).toBe(400);
+    // A misspelt or empty type would read as "no such events": refused, naming the parameter (as the CLI does).
+    for (const [type, message] of [
+      ['Bogus', 'names unknown event types: Bogus'],
+      ['orgcreated', 'names unknown event types: orgcreated'],
+      ['OrgCreated,Bogus', 'names unknown event types: Bogus'],
+      [',', 'with none empty'],
+      ['OrgCreated,', 'with none empty'],
+    ]) {
+      const res = await app.call('GET', `/api/v1/events?type=${encodeURIComponent(type)}`);
+      expect({ type, status: res.status, errors: res.body.errors }).toEqual({
+        type,
+        status: 400,
+        errors: [{ path: '/query/type', message: expect.stringContaining(message) }],
+      });
+    }
+    expect((await app.call('GET', '/api/v1/events?type=OrgCreated,%20UserCreated')).status).toBe(200);
   });
 
   it("publishes every type's schemas without a token, and every event served is valid against its envelope schema", async () => {

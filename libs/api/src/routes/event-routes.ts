@@ -3,6 +3,7 @@ import {
   EVENT_CATALOGUE,
   EVENT_TYPES,
   IamError,
+  isKnownEventType,
   cloudEventTypeOf,
   eventDataSchemaOf,
   eventAuditedEnvelopeSchemaOf,
@@ -232,12 +233,7 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
       const events = await ctx.eventStore.readAll({
         after,
         limit: limit + 1,
-        types: q.type
-          ? q.type
-              .split(',')
-              .map((t) => t.trim())
-              .filter(Boolean)
-          : undefined,
+        types: q.type === undefined ? undefined : eventTypesOf(q.type),
         streamId: q.streamId,
         orgId: q.orgId ?? access.withinOrg,
         actorId: q.actorId,
@@ -261,3 +257,19 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
     },
   }),
 ];
+
+/**
+ * The `type` filter of GET /events: event types separated by commas, each one the event catalogue knows (as
+ * `arbor events export --type` requires). A misspelt or empty one would otherwise read as "no such events": a
+ * 400 naming `/query/type` instead.
+ */
+function eventTypesOf(text: string): string[] {
+  const types = text.split(',').map((t) => t.trim());
+  const refuse = (message: string) =>
+    new IamError('IAM_ERR_VALIDATION', 'The query parameters are invalid.', [{ path: '/query/type', message }]);
+  if (types.some((t) => t === '')) throw refuse('must name event types separated by commas, with none empty');
+  const unknown = types.filter((t) => !isKnownEventType(t));
+  if (unknown.length > 0)
+    throw refuse(`names unknown event types: ${unknown.join(', ')} (see GET /api/v1/events/schemas)`);
+  return types;
+}

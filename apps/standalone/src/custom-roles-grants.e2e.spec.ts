@@ -155,6 +155,61 @@ describe('deleting a role in use', () => {
   });
 });
 
+describe('deleting a role with removeGrants ends grants only as far as the caller may end them one by one', () => {
+  it('needs users:write where a membership holds it and clients:write where a client credential does', async () => {
+    const role = await defineRole(d[1].id, ['orgs:read']);
+    // A client credential that manages roles on d[1] and nothing else (no users:write, no clients:write).
+    const manager = (
+      await ok('POST', '/oauth2/client-credentials', 201, {
+        body: { name: unique('role manager'), orgId: d[1].id, scopes: ['orgs:read', 'roles:read', 'roles:write'] },
+      })
+    ).body;
+    const token = await clientToken(app, manager);
+    const member = await addUser(d[2].id, [role.id]);
+    const holder = (
+      await ok('POST', '/oauth2/client-credentials', 201, {
+        body: { name: unique('role holder'), orgId: d[2].id, scopes: [], roles: [role.id] },
+      })
+    ).body;
+
+    // The 409 names both kinds of grant.
+    const inUse = await api('DELETE', `/orgs/${d[1].id}/roles/${role.id}`, { token });
+    expect([inUse.status, inUse.body.detail]).toEqual([
+      409,
+      expect.stringContaining('1 membership and 1 client credential'),
+    ]);
+    const refused = await api('DELETE', `/orgs/${d[1].id}/roles/${role.id}?removeGrants=true`, { token });
+    expect([refused.status, refused.body.code, refused.body.detail]).toEqual([
+      403,
+      'IAM_ERR_FORBIDDEN',
+      expect.stringContaining('users:write'),
+    ]);
+    // Nothing ended: the member, the credential and the role are all still there.
+    expect((await api('GET', `/orgs/${d[2].id}/users/${member.userId}`)).status).toBe(200);
+    expect((await api('GET', `/oauth2/client-credentials/${holder.id}`)).status).toBe(200);
+    expect((await api('GET', `/orgs/${d[1].id}/roles/${role.id}`)).status).toBe(200);
+
+    // With users:write but not clients:write: still refused, for the credential's grant.
+    const withUsers = (
+      await ok('POST', '/oauth2/client-credentials', 201, {
+        body: {
+          name: unique('role and user manager'),
+          orgId: d[1].id,
+          scopes: ['orgs:read', 'roles:read', 'roles:write', 'users:read', 'users:write'],
+        },
+      })
+    ).body;
+    const refusedAgain = await api('DELETE', `/orgs/${d[1].id}/roles/${role.id}?removeGrants=true`, {
+      token: await clientToken(app, withUsers),
+    });
+    expect([refusedAgain.status, refusedAgain.body.detail]).toEqual([403, expect.stringContaining('clients:write')]);
+    expect((await api('GET', `/orgs/${d[2].id}/users/${member.userId}`)).status).toBe(200);
+
+    // The platform admin holds both.
+    expect((await api('DELETE', `/orgs/${d[1].id}/roles/${role.id}?removeGrants=true`)).status).toBe(204);
+  });
+});
+
 describe('deleting a role a client credential without scopes holds alone', () => {
   it('revokes that credential with removeGrants=true, as a membership left without a role ends', async () => {
     const role = await defineRole(d[1].id, ['orgs:read']);

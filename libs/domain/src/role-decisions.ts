@@ -215,6 +215,29 @@ export function decideUpdateRole(
 }
 
 /**
+ * Where a custom role defined on `definingOrgId` is granted: the memberships (organization, user, all their roles)
+ * and client credentials (id, organization) of that organization's subtree that hold `roleId`, in subtree order.
+ */
+export function grantsOfRole(
+  state: RoleState,
+  roleId: string,
+  definingOrgId: string,
+): {
+  memberships: Array<{ orgId: string; userId: string; roles: string[] }>;
+  clients: Array<{ id: string; orgId: string }>;
+} {
+  const memberships: Array<{ orgId: string; userId: string; roles: string[] }> = [];
+  const clients: Array<{ id: string; orgId: string }> = [];
+  for (const orgId of state.orgs.subtreeIds(definingOrgId)) {
+    for (const [userId, m] of state.memberships.membersOf(orgId))
+      if (m.roles.includes(roleId)) memberships.push({ orgId, userId, roles: [...m.roles] });
+    for (const id of state.memberships.clientsOf(orgId))
+      if (state.memberships.client(id)!.roles.includes(roleId)) clients.push({ id, orgId });
+  }
+  return { memberships, clients };
+}
+
+/**
  * Deletes a custom role. Its grants (memberships and client credentials in the defining organization's
  * subtree) make it a 409 IAM_ERR_DEFINITION_IN_USE unless `removeGrants`; then they end first, in this one
  * command: a membership left with no role ends (UserRemovedFromOrg), others lose the role (OrgUserUpdated),
@@ -226,19 +249,19 @@ export function decideDeleteRole(
 ): DomainEvent[] {
   const role = requireCustomRole(state, cmd.roleId);
   checkPrecondition('role', state.roles.version(roleStreamId(cmd.roleId)) ?? 0, cmd.expectedVersion);
-  const members: Array<[string, string, string[]]> = [];
-  const clients: string[] = [];
-  for (const orgId of state.orgs.subtreeIds(role.orgId!)) {
-    for (const [userId, m] of state.memberships.membersOf(orgId))
-      if (m.roles.includes(role.id)) members.push([orgId, userId, [...m.roles]]);
-    for (const id of state.memberships.clientsOf(orgId))
-      if (state.memberships.client(id)!.roles.includes(role.id)) clients.push(id);
-  }
-  // One count of every grant for the 409; the endings of the clients' lists are not used (a client may hold none).
+  const grants = grantsOfRole(state, role.id, role.orgId!);
+  const members = grants.memberships.map(({ orgId, userId, roles }): [string, string, string[]] => [
+    orgId,
+    userId,
+    roles,
+  ]);
+  const clients = grants.clients.map(({ id }) => id);
+  // The memberships' endings; the clients' are decided below (a client may be left holding none).
   const endings = endGrantsOf(
     role.id,
-    [...members.map(([, , roles]) => roles), ...clients.map((id) => state.memberships.client(id)!.roles)],
+    members.map(([, , roles]) => roles),
     cmd.removeGrants === true,
+    clients.length,
   );
   const events: DomainEvent[] = [];
   members.forEach(([orgId, userId], i) => {

@@ -101,18 +101,26 @@ export type GrantEnding = { readonly kind: 'update'; readonly roles: RoleId[] } 
 /**
  * The delete rule: deleting a role still granted is refused (409, IAM_ERR_DEFINITION_IN_USE) unless `removeGrants`;
  * then each membership holding it loses it (an update), and one left with no role at all ends (memberships
- * always hold at least one role). Pure: `grants` are the role lists of the memberships that hold `roleId`.
+ * always hold at least one role). Pure: `grants` are the role lists of the memberships that hold `roleId`;
+ * `clientGrants` counts the client credentials holding it (named in the 409; their endings are the caller's).
  */
 export function endGrantsOf(
   roleId: RoleId,
   grants: readonly (readonly RoleId[])[],
   removeGrants: boolean,
+  clientGrants = 0,
 ): GrantEnding[] {
-  if (grants.length > 0 && !removeGrants)
+  if (grants.length + clientGrants > 0 && !removeGrants) {
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    const where = [
+      ...(grants.length > 0 ? [count(grants.length, 'membership', 'memberships')] : []),
+      ...(clientGrants > 0 ? [count(clientGrants, 'client credential', 'client credentials')] : []),
+    ].join(' and ');
     throw new IamError(
       'IAM_ERR_DEFINITION_IN_USE',
-      `Role ${roleId} is granted on ${grants.length} membership(s); delete with removeGrants=true to end them.`,
+      `Role ${roleId} is granted on ${where}; delete with removeGrants=true to end them.`,
     );
+  }
   return grants.map((roles) => {
     const rest = roles.filter((r) => r !== roleId);
     return rest.length === 0 ? { kind: 'remove' } : { kind: 'update', roles: rest };

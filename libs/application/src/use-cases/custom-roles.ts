@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IamError, decideDefineRole, decideDeleteRole, decideUpdateRole } from '@arbor/domain';
+import { IamError, decideDefineRole, decideDeleteRole, decideUpdateRole, grantsOfRole } from '@arbor/domain';
 import { withRoles } from './application-permissions';
 import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase } from './use-case';
 
@@ -83,6 +83,20 @@ export const deleteRole = defineUseCase({
     await policy.requireOnOrg(principal, 'roles:write', orgId);
     // Ending its grants takes away what it grants: the caller must hold it (as for taking a role away).
     await policy.requireMayDefine(principal, orgId, policy.roles.get(c.roleId)?.permissions ?? []);
+  },
+  // With removeGrants, the grants end in this command as they would one by one: a membership's needs users:write
+  // on its organization, a client credential's clients:write on its own (contract sections 4.1 and 7), on the
+  // caught-up model (who holds the role is known only here).
+  reconcile: async (state, c, prepared, env) => {
+    if (c.removeGrants !== true || env.principal === 'system') return prepared;
+    const orgId = env.policy.roles.get(c.roleId)?.orgId;
+    if (!orgId) return prepared;
+    const grants = grantsOfRole(withRoles(state), c.roleId, orgId);
+    for (const grantOrg of new Set(grants.memberships.map((m) => m.orgId)))
+      await env.policy.requireOnOrg(env.principal, 'users:write', grantOrg);
+    for (const grantOrg of new Set(grants.clients.map((m) => m.orgId)))
+      await env.policy.requireOnOrg(env.principal, 'clients:write', grantOrg);
+    return prepared;
   },
   decide: (state, c) => ({ events: decideDeleteRole(withRoles(state), c) }),
 });

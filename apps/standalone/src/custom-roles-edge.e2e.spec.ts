@@ -166,6 +166,28 @@ describe('permissions no role grants (contract section 4)', () => {
     }
   });
 
+  it('refuse them, and application permissions defined nowhere visible, with the same 400 for an organization admin', async () => {
+    const admin = await addUser(d[0].id, ['admin']);
+    const token = await passwordToken(app, admin.email, PASSWORD);
+    const role = await defineRole(d[0].id, ['orgs:read']);
+    for (const permission of ['events:read', 'tokens:introspect', 'nowhere:defined:here']) {
+      const defined = await api('POST', `/orgs/${d[0].id}/roles`, {
+        token,
+        body: { name: unique('Admin made'), permissions: ['orgs:read', permission] },
+      });
+      expect([permission, defined.status, defined.body.errors?.[0]?.path]).toEqual([
+        permission,
+        400,
+        '/body/permissions',
+      ]);
+      const changed = await api('PATCH', `/orgs/${d[0].id}/roles/${role.id}`, {
+        token,
+        body: { permissions: ['orgs:read', permission] },
+      });
+      expect([permission, changed.status]).toEqual([permission, 400]);
+    }
+  });
+
   it('count a description in characters (code points), as the document does', async () => {
     const description = '🌳'.repeat(1000);
     const role = await api('POST', `/orgs/${d[0].id}/roles`, {

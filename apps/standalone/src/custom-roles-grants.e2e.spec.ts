@@ -118,6 +118,35 @@ describe('memberships and client credentials granted custom roles', () => {
     expect([byOwner.status, byOwner.body.roles]).toEqual([201, [approver.id]]);
     expect((await issue(app.adminToken)).status).toBe(201);
   });
+
+  it("answer another tree's role id with the 400 of an unknown one, never a 403 naming what it grants", async () => {
+    // An admin of `other` holds nothing of the chain's: a role of the chain is not visible in `other`.
+    await ok('POST', `/orgs/${d[0].id}/permissions`, 201, { body: { name: 'secret:plans:read', description: 'x' } });
+    const foreign = await defineRole(d[0].id, ['orgs:read', 'secret:plans:read']);
+    const foreignOwnerLevel = await defineRole(d[0].id, ['orgs:read', 'orgs:delete']);
+    const otherAdmin = await addUser(other.id, ['admin']);
+    const token = await passwordToken(app, otherAdmin.email, PASSWORD);
+    const member = await addUser(other.id, ['member']);
+    for (const roleId of [foreign.id, foreignOwnerLevel.id]) {
+      const answers = [
+        await api('POST', `/orgs/${other.id}/users`, {
+          token,
+          body: { email: `${unique('x')}@example.test`, name: 'X', password: PASSWORD, roles: [roleId] },
+        }),
+        await api('PATCH', `/orgs/${other.id}/users/${member.userId}`, { token, body: { roles: ['member', roleId] } }),
+        await api('POST', '/oauth2/client-credentials', {
+          token,
+          body: { name: unique('client'), orgId: other.id, scopes: ['orgs:read'], roles: [roleId] },
+        }),
+      ];
+      expect(answers.map((res) => [res.status, res.body.code])).toEqual([
+        [400, 'IAM_ERR_VALIDATION'],
+        [400, 'IAM_ERR_VALIDATION'],
+        [400, 'IAM_ERR_VALIDATION'],
+      ]);
+      for (const res of answers) expect(res.text).not.toContain('secret:plans:read');
+    }
+  });
 });
 
 describe('deleting a role in use', () => {

@@ -1,6 +1,7 @@
 import {
   BUILT_IN_ROLE_CATALOG,
   IamError,
+  NO_ROLE_GRANTS,
   PERMISSIONS,
   isOwnerLevel,
   isPermission,
@@ -235,17 +236,24 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * on the organization; and nobody grants what they do not hold: the caller must hold on `orgId` every
    * permission each granted role grants (a built-in permission: in `permissionsOn`; an application permission,
    * design13: through a role of theirs that grants it or an owner-level one, or as a platform admin). users:write
-   * is checked by the caller. Unknown ids are left to the decider's validation (400). 403 otherwise.
+   * is checked by the caller. Unknown ids, and ids of roles not visible at `orgId` (defined in another tree or
+   * below it), are left to the decider's validation (400): judging them here would answer 403 naming what another
+   * tenant's role grants. 403 otherwise.
    */
   async requireMayGrant(principal: Principal, orgId: string, roles: Iterable<Role>): Promise<void> {
-    const known: RoleDefinition[] = [];
+    await this.requireHoldsRoles(principal, orgId, await this.visibleDefinitions(orgId, roles), 'grant or take away');
+  }
+
+  /** The definitions of `roles` visible at `orgId` (built-in, or defined there or above); the rest are skipped. */
+  private async visibleDefinitions(orgId: string, roles: Iterable<Role>): Promise<RoleDefinition[]> {
+    const visible: RoleDefinition[] = [];
     roles = [...roles];
     await this.freshFor(roles);
     for (const roleId of roles) {
       const role = this.roles.get(roleId);
-      if (role) known.push(role);
+      if (role && (role.orgId === null || (await this.isWithin(orgId, role.orgId)))) visible.push(role);
     }
-    await this.requireHoldsRoles(principal, orgId, known, 'grant or take away');
+    return visible;
   }
 
   /**
@@ -254,11 +262,17 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * it was). roles:write is checked by the caller. Throws IamError IAM_ERR_FORBIDDEN (403).
    */
   async requireMayDefine(principal: Principal, orgId: string, permissions: readonly string[]): Promise<void> {
+    // Only what a role may grant at all: a built-in permission no role grants, or an application permission not
+    // visible at `orgId`, is the decider's 400 (contract section 4.1), for every caller alike.
+    const visible = new Set(await this.facts.applicationPermissionsAt(orgId));
+    const definable = [...new Set(permissions)].filter((p) =>
+      isPermission(p) ? !(NO_ROLE_GRANTS as readonly string[]).includes(p) : visible.has(p),
+    );
     const role: RoleDefinition = {
       id: DEFINED_ROLE,
       name: DEFINED_ROLE,
       description: '',
-      permissions: [...new Set(permissions)] as Permission[],
+      permissions: definable as Permission[],
       appliesTo: 'subtree',
       orgId,
     };
@@ -311,11 +325,17 @@ export class AccessPolicy<Org extends OrgRef = OrgRef> {
    * (400). Throws IamError IAM_ERR_FORBIDDEN (403).
    */
   async requireMayGrantRoles(principal: Principal, orgId: string, roles: readonly Role[]): Promise<void> {
-    await this.requireMayGrant(principal, orgId, roles);
-    // requireMayGrant has checked every permission, application ones included (held through a role of the
-    // caller's or an owner-level one: they are no token scopes); what remains is the scope rules of the
-    // built-in ones (events:read, tokens:introspect).
-    const builtIn = [...permissionsOfRoles(roles, this.roles)].filter((p) => isPermission(p));
+    const visible = await this.visibleDefinitions(orgId, roles);
+    await this.requireHoldsRoles(principal, orgId, visible, 'grant or take away');
+    // That has checked every permission, application ones included (held through a role of the caller's or an
+    // owner-level one: they are no token scopes); what remains is the scope rules of the built-in ones
+    // (events:read, tokens:introspect). Roles not visible at `orgId` are the decider's 400, as in requireMayGrant.
+    const builtIn = [
+      ...permissionsOfRoles(
+        visible.map((r) => r.id),
+        this.roles,
+      ),
+    ].filter((p) => isPermission(p));
     await this.requireHoldsAll(principal, orgId, builtIn);
   }
 

@@ -74,3 +74,34 @@ describe('GET /oauth2/client-credentials/{id}', () => {
     expect((await app.call('DELETE', path(client.id), { headers: { 'if-match': tag } })).status).toBe(204);
   });
 });
+
+describe('writes to a client credential answer as its reads do (contract sections 1 and 7)', () => {
+  it('are a 404 like an unknown id for a member who may not see its clients, and a 403 for a reader', async () => {
+    const org = await createOrg(app, unique('Client writes'));
+    const client = await createClient(app, org.id, ['orgs:read']);
+    const member = await newLoggedInUser(app, org.id, ['member'], 'cc-member');
+    // clients:read without clients:write: an application role holding just that, on the organization.
+    const reader = await app.call('POST', `/api/v1/orgs/${org.id}/roles`, {
+      body: { name: unique('Client readers'), permissions: ['orgs:read', 'clients:read'] },
+    });
+    expect(reader.status).toBe(201);
+    const readerUser = await newLoggedInUser(app, org.id, [reader.body.id], 'cc-reader');
+    const unknown = 'cc_00000000000000000000000000';
+    const writes = (id: string, token: string) => [
+      app.call('PATCH', `/api/v1/oauth2/client-credentials/${id}`, { token, body: { roles: [] } }),
+      app.call('DELETE', `/api/v1/oauth2/client-credentials/${id}`, { token }),
+    ];
+    const asMember = await Promise.all([...writes(client.id, member.token), ...writes(unknown, member.token)]);
+    expect(asMember.map((r) => [r.status, r.body?.code])).toEqual(Array(4).fill([404, 'IAM_ERR_NOT_FOUND']));
+    expect(
+      (await app.call('GET', `/api/v1/oauth2/client-credentials/${client.id}`, { token: member.token })).status,
+    ).toBe(404);
+    // Who sees it learns nothing new from a 403.
+    expect(
+      (await app.call('GET', `/api/v1/oauth2/client-credentials/${client.id}`, { token: readerUser.token })).status,
+    ).toBe(200);
+    const asReader = await Promise.all(writes(client.id, readerUser.token));
+    expect(asReader.map((r) => [r.status, r.body?.code])).toEqual(Array(2).fill([403, 'IAM_ERR_FORBIDDEN']));
+    expect((await app.call('GET', `/api/v1/oauth2/client-credentials/${client.id}`)).status).toBe(200);
+  });
+});

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IamError, changedRoles, decideChangeClientRoles } from '@arbor/domain';
+import { clientOrgForWrite } from './client-write-access';
 import { IdInput, PreconditionFailedInput, VersionInput, commandType, defineUseCase, rolesIn } from './use-case';
 
 /**
@@ -17,7 +18,7 @@ export const ChangeClientRolesInput = Type.Object({
 export type ChangeClientRolesInput = Static<typeof ChangeClientRolesInput>;
 
 /**
- * `clients:write` on the credential's organization (not seeing it: 404, as for revocation), and for every
+ * `clients:write` on the credential's organization (not seeing it: 404, clientOrgForWrite), and for every
  * role granted or taken away the caller holds every permission it grants there (owner-level roles:
  * `orgs:delete` too): nobody changes a grant of what they do not hold.
  */
@@ -25,13 +26,10 @@ export const changeClientRoles = defineUseCase({
   type: 'ChangeClientRoles',
   input: ChangeClientRolesInput,
   authorize: async (policy, principal, c) => {
-    const hidden = new IamError('IAM_ERR_NOT_FOUND', `Client credential ${c.clientCredentialId} does not exist.`);
-    const orgId = await policy.facts.clientOrg(c.clientCredentialId);
+    const orgId = await clientOrgForWrite(policy, principal, c.clientCredentialId);
     const current = await policy.facts.clientRoles(c.clientCredentialId);
-    if (orgId === undefined || current === undefined) throw hidden;
-    await policy.requireOnOrg(principal, 'clients:write', orgId).catch((e: unknown) => {
-      throw e instanceof IamError && e.code === 'IAM_ERR_NOT_FOUND' ? hidden : e;
-    });
+    if (current === undefined)
+      throw new IamError('IAM_ERR_NOT_FOUND', `Client credential ${c.clientCredentialId} does not exist.`);
     await policy.requireMayGrantRoles(principal, orgId, changedRoles(current, rolesIn(c.roles)));
   },
   decide: (state, c) => ({ events: decideChangeClientRoles(state, c) }),

@@ -243,6 +243,14 @@ describe('root organizations are a platform matter', () => {
     expectStatus(await call('PUT', `/orgs/${child.id}`, t, { name: child.name, parentId: null }), 403);
     expectStatus(await call('PUT', `/orgs/${org.Z.id}`, t, { name: 'Z renamed', parentId: null }), 200);
     expectStatus(await call('GET', `/orgs/${org.Z.id}`, app.adminToken), 200);
+    // Another tenant's name, in another case too: taken there, free here (a 409 would tell who else is a tenant).
+    const current = (await call('GET', `/orgs/${org.Z.id}`, t)).body;
+    for (const name of [org.R.name, org.R.name.toUpperCase()])
+      expectStatus(
+        await call('PUT', `/orgs/${org.Z.id}`, t, { name, parentId: null, description: current.description }),
+        200,
+      );
+    expectStatus(await call('GET', `/orgs/${org.R.id}`, app.adminToken), 200);
   });
 
   it('others get 403 on a root they may see and 404 on one they may not', async () => {
@@ -416,8 +424,9 @@ const ops: Array<[string, Record<Col, number>, (c: Ctx) => Promise<CallResult>]>
     (c) => call('GET', `/oauth2/client-credentials?orgId=${c.t.id}`, c.token),
   ],
   [
+    // A member may not read the organization's clients: a 404 as for an unknown id (contract section 7).
     'delete a client',
-    e(403, 204, 204),
+    e(404, 204, 204),
     async (c) =>
       call('DELETE', `/oauth2/client-credentials/${(await createClient(app, c.t.id, ['orgs:read'])).id}`, c.token),
   ],

@@ -152,7 +152,13 @@ function checkVersion(org: OrgNode, expected: number | undefined): void {
   checkPrecondition('organization', org.version, expected);
 }
 
+/**
+ * Names are unique among the children of one parent. Roots are no siblings of each other: each is a tenant of its
+ * own, and two customers may share a name. Were roots unique, renaming one's own root (an owner may) would answer
+ * 409 exactly when another tenant bears the name: a way to learn who else is a customer.
+ */
 function assertNameFree(tree: OrgTree, parentId: string | null, name: string, self: string | undefined): void {
+  if (parentId === null) return;
   const holder = tree.siblingNamed(parentId, name);
   if (holder !== undefined && holder !== self)
     throw new IamError('IAM_ERR_NAME_TAKEN', `An organization named "${name}" already exists under this parent.`);

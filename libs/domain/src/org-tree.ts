@@ -55,9 +55,11 @@ export const nameKey = (name: string): string => caselessKey(name);
  *
  * Invariants, which hold after every `apply` of a log that the deciders produced:
  * - every node's parent exists, and `depth` is its parent's depth + 1 (0 for roots);
- * - no two children of one parent (or two roots) share a name key, except in logs written under an older,
- *   finer key (case-insensitive without full case folding): those are kept (replay never fails), the name
- *   stays taken while any of them holds it, and the deciders refuse every new collision;
+ * - no two children of one parent share a name key, except in logs written under an older, finer key
+ *   (case-insensitive without full case folding): those are kept (replay never fails), the name stays taken
+ *   while any of them holds it, and the deciders refuse every new collision. Roots may share one (each is a
+ *   tenant of its own; the deciders do not compare them): they are kept the same way, `siblingNamed(null, ..)`
+ *   answering the first;
  * - following parents from any node ends at a root (no cycles).
  * Commands are decided against this model inside the store's write transaction, after catching up with
  * the log, so the rules are checked against consistent state even with concurrent writers.

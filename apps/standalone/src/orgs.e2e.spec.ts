@@ -267,3 +267,24 @@ describe('Idempotency-Key', () => {
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
   });
 });
+
+describe('paging children whose names are as long as names may be', () => {
+  it('reaches every child, one per page, through cursors that carry the longest names', async () => {
+    const parent = await createOrg(app, 'Long names');
+    // 200 characters each: 4-byte emoji; and ΐ, whose case folding is three characters (the name key grows).
+    const names = ['a first', '😀'.repeat(200), 'ΐ'.repeat(200), '😁 and the last'];
+    for (const name of names) await createOrg(app, name, parent.id);
+    for (const depth of ['', '&depth=all']) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+        const page = await app.call('GET', `/api/v1/orgs/${parent.id}/children?limit=1${depth}${query}`);
+        expect([depth, page.status, page.body.errors]).toEqual([depth, 200, undefined]);
+        seen.push(...page.body.items.map((o: { name: string }) => o.name));
+        cursor = page.body.nextCursor;
+      } while (cursor !== null);
+      expect(seen.sort()).toEqual([...names].sort());
+    }
+  });
+});

@@ -5,11 +5,13 @@ import { BUILT_IN_ROLES, normaliseRoles, type RoleDefinition, type RoleId } from
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /**
- * Deliberately loose (RFC 5322 is looser still): one @, no spaces, and a dot in the domain or the domain
- * `localhost` (RFC 6761's reserved name, whose mailboxes are the machine's own: the default bootstrap admin is
- * `admin@localhost`, and the API must accept what it creates). Other dotless domains are refused as typos.
+ * Deliberately loose in the local part (RFC 5322 is looser still): one @, no spaces. The domain is a host name: a
+ * dot, labels of 1-63 characters that neither begin nor end with a hyphen (RFC 1123 section 2.1; letters beyond
+ * ASCII allowed, as internationalised domains are), or `localhost` (RFC 6761's reserved name, whose mailboxes are
+ * the machine's own: the default bootstrap admin is `admin@localhost`, and the API must accept what it creates).
+ * Other dotless domains are refused as typos, and so are `a..b` and `-a.b`.
  */
-const EMAIL = /^[^\s@]+@(?:[^\s@]+\.[^\s@]+|localhost)$/i;
+const EMAIL = /^[^\s@]+@(?:(?:[^\s@.-](?:[^\s@.]{0,61}[^\s@.-])?\.)+[^\s@.-](?:[^\s@.]{0,61}[^\s@.-])?|localhost)$/iu;
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
@@ -43,7 +45,9 @@ export class FieldChecks {
   }
 
   password(path: string, value: unknown): string {
-    if (typeof value !== 'string' || [...value].length < PASSWORD_MIN || value.length > PASSWORD_MAX)
+    // Characters are code points, as the request schema's minLength/maxLength count them (an emoji is one).
+    const length = typeof value === 'string' ? [...value].length : 0;
+    if (typeof value !== 'string' || length < PASSWORD_MIN || length > PASSWORD_MAX)
       this.fail(path, `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
     return typeof value === 'string' ? value : '';
   }

@@ -30,6 +30,49 @@ describe('the email rule', () => {
     expect(emailOk('a b@example.com')).toBe(false);
     expect(emailOk('ada@example.com')).toBe(true);
   });
+
+  it('wants a host name after the @: no empty label, no label beginning or ending with a hyphen, none over 63', () => {
+    for (const bad of [
+      'a@a..test',
+      'a@-a.test',
+      'a@a-.test',
+      'a@.a.test',
+      'a@a.test.',
+      'a@a.-test',
+      `a@${'x'.repeat(64)}.test`,
+    ])
+      expect([bad, emailOk(bad)]).toEqual([bad, false]);
+    for (const good of [
+      'a@a-b.test',
+      'first.last+tag@mail.example.co.uk',
+      'x@1.2.example',
+      'jörg@bücher.example',
+      `a@${'x'.repeat(63)}.test`,
+      'a@b.c',
+    ])
+      expect([good, emailOk(good)]).toEqual([good, true]);
+  });
+});
+
+describe('the password rule', () => {
+  const passwordOk = (value: unknown): boolean => {
+    const checks = new FieldChecks();
+    checks.password('/password', value);
+    try {
+      checks.done('invalid');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('counts characters as code points, at both ends (an emoji is one, as the request schema counts it)', () => {
+    expect(passwordOk('😀'.repeat(1024))).toBe(true);
+    expect(passwordOk('😀'.repeat(1025))).toBe(false);
+    expect(passwordOk('😀'.repeat(8))).toBe(true);
+    expect(passwordOk('😀'.repeat(7))).toBe(false);
+    expect(passwordOk('é'.repeat(1024))).toBe(true);
+  });
 });
 
 describe('password decisions', () => {

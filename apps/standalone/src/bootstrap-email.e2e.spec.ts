@@ -6,7 +6,7 @@ import { startStandalone } from './start-standalone';
 import { openFilesUnder } from './test-support/open-files';
 
 /** The bootstrap admin's email and the API's email check agree (contract section 2). */
-const start = (dataDir: string, bootstrapAdminEmail?: string) =>
+const start = (dataDir: string, bootstrapAdminEmail?: string, bootstrapAdminPassword = 'bootstrap password') =>
   startStandalone(
     {
       port: 0,
@@ -14,7 +14,7 @@ const start = (dataDir: string, bootstrapAdminEmail?: string) =>
       dataDir,
       issuer: 'http://arbor.test',
       bootstrapAdminEmail,
-      bootstrapAdminPassword: 'bootstrap password',
+      bootstrapAdminPassword,
       passwordCostLog2: 10,
       logLevel: 'silent',
       validateResponses: true,
@@ -30,6 +30,17 @@ describe('the bootstrap admin email', () => {
     expect(openFilesUnder(dataDir)).toEqual([]);
     // The failed start released the directory's lock: the next start takes it.
     const running = await start(dataDir, 'root@localhost');
+    await running.close();
+  });
+
+  it('refuses a bootstrap password the API would refuse (8 to 1024 characters), creating no admin', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-bootstrap-'));
+    for (const password of ['short', '1234567', 'x'.repeat(1025)])
+      await expect(start(dataDir, undefined, password)).rejects.toThrow(
+        'IAM_BOOTSTRAP_ADMIN_PASSWORD must be 8 to 1024 characters',
+      );
+    expect(openFilesUnder(dataDir)).toEqual([]);
+    const running = await start(dataDir, undefined, '12345678');
     await running.close();
   });
 

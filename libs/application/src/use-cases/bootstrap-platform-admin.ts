@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { FieldChecks, IamError, userStreamId } from '@arbor/domain';
+import { FieldChecks, IamError, PASSWORD_MAX, PASSWORD_MIN, userStreamId } from '@arbor/domain';
 import { IdInput, commandType, defineUseCase } from './use-case';
 
 /** BootstrapPlatformAdmin: the first platform admin, from the operator's configuration. */
@@ -24,6 +24,9 @@ export const bootstrapPlatformAdmin = defineUseCase({
     const checks = new FieldChecks();
     const email = checks.email('/email', c.email);
     checks.done('IAM_BOOTSTRAP_ADMIN_EMAIL is not an email address the API accepts.');
+    // And its password the rule every other password follows (a generated one always does).
+    checks.password('/password', c.password);
+    checks.done(`IAM_BOOTSTRAP_ADMIN_PASSWORD must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters, as every password.`);
     return {
       passwordHash: await deps.hasher.hash(c.password),
       personal: await deps.cipher.seal(c.userId, { email, name: c.name }),

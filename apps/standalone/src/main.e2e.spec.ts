@@ -118,6 +118,8 @@ describe('the standalone process', () => {
       const code = await new Promise<number | null>((done) => child.once('exit', done));
       expect(code).toBe(1);
       expect(err).toContain('EADDRINUSE');
+      // What to do about it, too.
+      expect(err).toContain(`another process listens on port ${port}; stop it, or choose a free port (PORT`);
       expect(out).not.toContain('Platform admin created');
     } finally {
       taken.close();

@@ -29,9 +29,17 @@ export async function listenFirst(port: number, host: string): Promise<BoundPort
   let handler: RequestListener = answerStarting;
   const server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (e: NodeJS.ErrnoException) => {
+      // The operator's next step, in the message the start's failure prints (the code stays for callers).
+      if (e.code === 'EADDRINUSE')
+        e.message += `: another process listens on port ${port}; stop it, or choose a free port (PORT for the embedded server and the gateway, COMMAND_SERVICE_PORT for a command service)`;
+      if (e.code === 'EACCES' && port < 1024)
+        e.message += `: ports below 1024 need privileges; choose a port from 1024 up (PORT)`;
+      reject(e);
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

@@ -55,6 +55,42 @@ describe('POST /access/v1/evaluation', () => {
     expect(identified.headers.get('x-request-id')).toBe('bfe9eb29-ab87-4ca3-be83-a1d5d8305716');
   });
 
+  it('echoes X-Request-ID and gives Arbor-Position on every endpoint, and echoes it on failures too (AuthZEN 10.1.3)', async () => {
+    const id = (n: number) => `req-${n}-7f3a`;
+    const ok = [
+      ['/evaluation', { subject: user(admin.id), resource: org(b.id), action: { name: 'orgs:read' } }],
+      [
+        '/evaluations',
+        { evaluations: [{ subject: user(admin.id), resource: org(b.id), action: { name: 'orgs:read' } }] },
+      ],
+      ['/search/subject', { subject: { type: 'user' }, resource: org(b.id), action: { name: 'orgs:read' } }],
+      [
+        '/search/resource',
+        { subject: user(admin.id), resource: { type: 'organization' }, action: { name: 'orgs:read' } },
+      ],
+      ['/search/action', { subject: user(admin.id), resource: org(b.id) }],
+    ] as const;
+    for (const [i, [path, body]] of ok.entries()) {
+      const res = await app.call('POST', `/access/v1${path}`, { body, headers: { 'x-request-id': id(i) } });
+      expect([path, res.status, res.headers.get('x-request-id')]).toEqual([path, 200, id(i)]);
+      expect([path, res.headers.get('arbor-position')]).toEqual([path, String(res.body.context.position)]);
+    }
+    const failing: Array<[string, unknown, string | null | undefined, number]> = [
+      ['/evaluation', { subject: user(admin.id) }, undefined, 400],
+      ['/evaluation', { subject: user(admin.id), resource: org(b.id), action: { name: 'orgs:read' } }, null, 401],
+      [
+        '/search/subject',
+        { subject: { type: 'user' }, resource: org(other.id), action: { name: 'orgs:read' } },
+        member.token,
+        403,
+      ],
+    ];
+    for (const [i, [path, body, token, status]] of failing.entries()) {
+      const res = await app.call('POST', `/access/v1${path}`, { body, token, headers: { 'x-request-id': id(10 + i) } });
+      expect([path, res.status, res.headers.get('x-request-id')]).toEqual([path, status, id(10 + i)]);
+    }
+  });
+
   it('follows AccessPolicy’s inheritance at every depth, and nothing upward or sideways', async () => {
     const cases: Array<[string, string, string, boolean]> = [
       [admin.id, a.id, 'orgs:write', true],

@@ -30,6 +30,7 @@ import { tokenRoutes } from './routes/token-routes';
 import { userRoutes } from './routes/user-routes';
 import { passwordRoutes } from './routes/password-routes';
 import { ACCESS_PREFIX, accessEvaluationRoutes } from './routes/access-evaluation-routes';
+import { WELL_FORMED_REQUEST_ID } from './request-origin';
 
 export const API_VERSION = '1.0.0';
 
@@ -102,7 +103,20 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   };
   const api = bindRoutes(apiRoutes(), { ...common, prefix: '/api/v1' });
   const access = bindRoutes(accessRoutes(), { ...common, prefix: ACCESS_PREFIX });
-  app.use((req, res, next) => api(req, res, () => access(req, res, next)));
+  app.use((req, res, next) =>
+    api(req, res, () => {
+      // AuthZEN section 10.1.3: the request's X-Request-ID comes back on every answer, failures included (the
+      // routes' answers set it too); 1-200 visible ASCII characters, as the audit records it (contract section 9).
+      const requestId = req.headers['x-request-id'];
+      if (
+        typeof requestId === 'string' &&
+        WELL_FORMED_REQUEST_ID.test(requestId) &&
+        req.url.toLowerCase().startsWith(ACCESS_PREFIX)
+      )
+        res.setHeader('X-Request-ID', requestId);
+      access(req, res, next);
+    }),
+  );
   app.use(apiDocsRouter());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

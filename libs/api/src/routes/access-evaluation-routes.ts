@@ -26,7 +26,8 @@ export const ACCESS_PREFIX = '/access/v1';
 /** The position header every answer (and every write, see write-flow.ts) carries. */
 export const POSITION_HEADER = 'Arbor-Position';
 
-const positionHeader = {
+/** The response header declaration of every AuthZEN answer (evaluations and searches). */
+export const positionHeader = {
   [POSITION_HEADER]: { description: 'The log position the answer was decided at (also `context.position`).' },
 };
 
@@ -50,10 +51,11 @@ const common = {
 const explainOf = (context: AuthzenContext | undefined): boolean => context?.explain === true;
 
 /**
- * The answer: the body, with the position in `context.position` and in the Arbor-Position header, and the
- * request's `X-Request-ID` echoed (AuthZEN section 10.1.3) when it is 1-200 visible ASCII characters.
+ * The answer of every AuthZEN route: the body, with the position in `context.position` and in the Arbor-Position
+ * header, and the request's `X-Request-ID` echoed (AuthZEN section 10.1.3) when it is 1-200 visible ASCII
+ * characters (failures echo it too: create-api-app.ts).
  */
-function answer(
+export function accessAnswer(
   req: { raw: { headers: Record<string, string | string[] | undefined> } },
   body: { context?: Record<string, unknown> } & Record<string, unknown>,
   position: number,
@@ -95,7 +97,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
         explain: explainOf(body.context),
       };
       const decision = await decide(ctx, principal, q, position, await decisionState(ctx, principal, [q], past));
-      return answer(req, { ...decision }, position);
+      return accessAnswer(req, { ...decision }, position);
     },
   }),
   defineApiRoute({
@@ -137,7 +139,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       // No `evaluations` (or an empty array): the single Access Evaluation (AuthZEN section 7.1).
       if (!body.evaluations || body.evaluations.length === 0) {
         const decision = await decide(ctx, principal, questions[0], position, state);
-        return answer(req, { ...decision }, position);
+        return accessAnswer(req, { ...decision }, position);
       }
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
       const evaluations: Decision[] = [];
@@ -147,7 +149,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
         if (semantic === 'deny_on_first_deny' && !decision.decision) break;
         if (semantic === 'permit_on_first_permit' && decision.decision) break;
       }
-      return answer(req, { evaluations }, position);
+      return accessAnswer(req, { evaluations }, position);
     },
   }),
   defineApiRoute({
@@ -173,7 +175,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
       const names = await permittedActions(ctx, principal, body.subject, body.resource.id, past);
-      return answer(req, { results: names.map((name) => ({ name })) }, position);
+      return accessAnswer(req, { results: names.map((name) => ({ name })) }, position);
     },
   }),
 ];

@@ -17,6 +17,7 @@ import {
   subjectSearchRequest,
 } from '../access-search-schemas';
 import { searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
+import { accessAnswer, positionHeader } from './access-evaluation-routes';
 import { accessPastPosition, accessPastQuery } from '../point-in-time';
 
 /**
@@ -60,7 +61,10 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     auth: 'bearer',
     permission: 'access:evaluate',
     request: { query: accessPastQuery, body: { schema: resourceSearchRequest, ignoresFreeValues: true } },
-    responses: { 200: { description: 'A page of organizations.', schema: searchResponse('organization') }, ...errors },
+    responses: {
+      200: { description: 'A page of organizations.', schema: searchResponse('organization'), headers: positionHeader },
+      ...errors,
+    },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
       const body = boundTo(req);
@@ -74,14 +78,15 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const { items: then, nextToken } = page(tokens, limit, found, (id) => id);
       // The past's organizations, as far as today's reach shows them (a page may then hold fewer than `limit`).
       const items = past === undefined ? then : await reachableToday(ctx, principal, req.body.subject, within, then);
-      return {
-        status: 200,
-        body: {
+      return accessAnswer(
+        req,
+        {
           page: { next_token: nextToken, count: items.length },
-          context: { position },
+          context: {},
           results: items.map((id) => ({ type: 'organization' as const, id })),
         },
-      };
+        position,
+      );
     },
   }),
 
@@ -97,7 +102,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'access:evaluate',
     request: { query: accessPastQuery, body: { schema: subjectSearchRequest, ignoresFreeValues: true } },
     responses: {
-      200: { description: 'A page of subjects.', schema: searchResponse('subject') },
+      200: { description: 'A page of subjects.', schema: searchResponse('subject'), headers: positionHeader },
       ...errors,
       404: problemResponse("No such organization, or outside the caller's reach."),
     },
@@ -124,14 +129,15 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const type = req.body.subject.type;
       const found = await search.subjects(type, orgId, req.body.action.name, tokens.after, limit + 1);
       const { items, nextToken } = page(tokens, limit, found, (s) => s.key);
-      return {
-        status: 200,
-        body: {
+      return accessAnswer(
+        req,
+        {
           page: { next_token: nextToken, count: items.length },
-          context: { position },
+          context: {},
           results: items.map((s) => ({ type, id: s.id })),
         },
-      };
+        position,
+      );
     },
   }),
 ];

@@ -332,6 +332,50 @@ describe('explanations', () => {
     expect(plain.body.context).toEqual({ position: expect.any(Number) });
   });
 
+  it('tell a tenant caller nothing on a denial that the plain decision does not: another tree reads as unknown', async () => {
+    // A resource server of `a`: another tree's client, another tree's user and an id nobody has read alike.
+    const service = await createClient(app, a.id, ['orgs:read', 'access:evaluate']);
+    const token = await clientToken(app, service);
+    const elsewhere = await createClient(app, other.id, ['orgs:read']);
+    const subjects = [
+      { type: 'client', id: elsewhere.clientId },
+      user(outsider.id),
+      user('usr_00000000000000000000000000'),
+      { type: 'client', id: 'cli_00000000000000000000000000' },
+    ];
+    const answers = [];
+    for (const subject of subjects) {
+      const res = await evaluate(
+        { subject, resource: org(b.id), action: { name: 'orgs:read' }, context: { explain: true } },
+        token,
+      );
+      expect(res.status).toBe(200);
+      answers.push(res.body.context.explanation);
+    }
+    const expected = {
+      reason: 'not_granted',
+      missing: 'orgs:read',
+      detail: `No grant of the subject gives orgs:read on ${b.id}.`,
+    };
+    expect(answers).toEqual(subjects.map(() => expected));
+    expect(JSON.stringify(answers)).not.toContain(other.id);
+    // The platform admin is told why.
+    const candid = await evaluate({
+      subject: { type: 'client', id: elsewhere.clientId },
+      resource: org(b.id),
+      action: { name: 'orgs:read' },
+      context: { explain: true },
+    });
+    expect(candid.body.context.explanation).toMatchObject({ reason: 'outside_client_subtree' });
+    const unknown = await evaluate({
+      subject: user('usr_00000000000000000000000000'),
+      resource: org(b.id),
+      action: { name: 'orgs:read' },
+      context: { explain: true },
+    });
+    expect(unknown.body.context.explanation).toMatchObject({ reason: 'unknown_subject' });
+  });
+
   it('explain a client’s scope as a client grant', async () => {
     const client = await createClient(app, b.id, ['orgs:read']);
     const res = await evaluate({

@@ -215,9 +215,17 @@ export async function decide(
   // A past explanation names only the organizations today's grants show the caller (the decision itself stands).
   const shown =
     state.view.at === undefined ? undefined : (ids: string[]) => orgIdsShownToday(ctx, principal, q.orgId, ids);
+  // Why a denial, in detail, only to whom the subject is no stranger: a platform admin, or the subject asking
+  // about itself. To anyone else an unknown subject, another tree's user and a client acting elsewhere read alike
+  // (naming that client's organization, or telling an account that exists from one that does not, would say
+  // more than the caller may see: contract section 4, "Users of other trees").
+  const candid =
+    (principal.type === 'user' &&
+      (principal.platformAdmin || (q.subject.type === 'user' && q.subject.id === principal.id))) ||
+    (principal.type === 'client' && q.subject.type === 'client' && q.subject.id === principal.clientId);
   return {
     decision,
-    context: { explanation: await explain(ctx, state.view, q, resolved, decision, position, shown) },
+    context: { explanation: await explain(ctx, state.view, q, resolved, decision, position, shown, candid) },
   };
 }
 
@@ -263,7 +271,9 @@ export async function permittedActions(
  * `context.explanation` (contract section 9): for a permit, `grants`, each naming what gives the permission:
  * `platform_admin`; `membership` (the role, the organization it is held on, whether inherited from that
  * ancestor, and the event that last set the membership's roles); `client_grant` (the client's scope, its
- * organization, the event that issued it); `client_role` (a role of the client that grants it, see clientGrants). For a denial, `reason` and the `missing` permission.
+ * organization, the event that issued it); `client_role` (a role of the client that grants it, see clientGrants). For a denial, `reason` and the `missing` permission:
+ * `unknown_subject` and `outside_client_subtree` only when `candid` (the caller is a platform admin or the subject
+ * itself), `not_granted` otherwise.
  */
 async function explain(
   ctx: ApiContext,
@@ -273,7 +283,14 @@ async function explain(
   decision: boolean,
   position: number,
   shown?: (orgIds: string[]) => Promise<string[]>,
+  candid = true,
 ): Promise<Record<string, unknown>> {
+  const notGranted = {
+    reason: 'not_granted',
+    missing: q.action,
+    detail: `No grant of the subject gives ${q.action} on ${q.orgId}.`,
+  };
+  if (!decision && !candid) return notGranted;
   if (!resolved)
     return { reason: 'unknown_subject', missing: q.action, detail: `No active ${q.subject.type} ${q.subject.id}.` };
   const holder = resolved.holder;
@@ -281,12 +298,11 @@ async function explain(
   if (!decision) {
     const outside =
       holder.type === 'client' && q.orgId !== holder.orgId && !(await view.ancestorIds(q.orgId)).includes(holder.orgId);
+    if (!outside) return notGranted;
     return {
-      reason: outside ? 'outside_client_subtree' : 'not_granted',
+      reason: 'outside_client_subtree',
       missing: q.action,
-      detail: outside
-        ? `The client acts within the subtree of ${holder.orgId} only.`
-        : `No grant of the subject gives ${q.action} on ${q.orgId}.`,
+      detail: `The client acts within the subtree of ${holder.orgId} only.`,
     };
   }
   if (holder.type === 'user' && holder.platformAdmin) return { grants: [{ kind: 'platform_admin' }] };

@@ -161,6 +161,33 @@ describe('who holds what (inheritance)', () => {
     const res = await allPages('resource', resourceQuery(adminId, 'orgs:delete'));
     expect(res.ids).toEqual(expect.arrayContaining(ids(['R', 'A', 'A1', 'A1x', 'B', 'Z'])));
   });
+
+  it('a platform admin holds an application permission only where it is visible, as the evaluation says', async () => {
+    const name = `srch${Date.now().toString(36)}:invoices:approve`;
+    expect((await app.call('POST', `/api/v1/orgs/${org.A.id}/permissions`, { body: { name } })).status).toBe(201);
+    const where = await allPages('resource', resourceQuery(adminId, name));
+    expect(sorted(where.ids)).toEqual(ids(['A', 'A1', 'A1x']));
+    const whoOnR = await allPages('subject', subjectQuery('user', org.R.id, name));
+    expect(whoOnR.ids).not.toContain(adminId);
+    const whoOnA1 = await allPages('subject', subjectQuery('user', org.A1.id, name));
+    expect(whoOnA1.ids).toContain(adminId);
+    // Every result checks out with the evaluation, and a permission defined nowhere is held nowhere.
+    for (const [orgId, expected] of [
+      [org.R.id, false],
+      [org.A1.id, true],
+    ] as const) {
+      const decided = await app.call('POST', '/access/v1/evaluation', {
+        body: {
+          subject: { type: 'user', id: adminId },
+          resource: { type: 'organization', id: orgId },
+          action: { name },
+        },
+      });
+      expect([orgId, decided.body.decision]).toEqual([orgId, expected]);
+    }
+    expect((await allPages('resource', resourceQuery(adminId, 'nowhere:defined:at-all'))).ids).toEqual([]);
+    expect((await allPages('subject', subjectQuery('user', org.A1.id, 'nowhere:defined:at-all'))).ids).toEqual([]);
+  });
 });
 
 describe('callers', () => {

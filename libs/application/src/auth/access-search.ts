@@ -26,8 +26,8 @@ import type { Principal } from './principal';
  *
  * Who holds a permission where (contract section 4, design of issue 13):
  * - a user: the permissions of a role (built-in or custom) held through a confirmed membership on the
- *   organization itself, or on an ancestor when the role applies to the subtree; platform admins hold
- *   everything everywhere; a user who is not active (disabled, erased) holds nothing, as they cannot act;
+ *   organization itself, or on an ancestor when the role applies to the subtree; platform admins hold every
+ *   built-in permission everywhere and an application permission wherever it is visible (defined there or above); a user who is not active (disabled, erased) holds nothing, as they cannot act;
  * - a client credential: its scopes on its organization's subtree, and the permissions of its roles, held on
  *   its organization as a membership there would be;
  * - an owner-level role (isOwnerLevel) holds every application permission visible where it reaches: at an
@@ -154,7 +154,14 @@ export class AccessSearch {
       const clients = await this.readModels.search.clientsAfter(path, action, after, limit, grantsByOrg);
       return clients.map((c) => ({ key: c.id, id: c.clientId }));
     }
-    const ids = await this.readModels.search.userIdsAfter(grantsByOrg, true, after, limit);
+    // Platform admins hold every built-in permission and every application permission visible here; one defined
+    // nowhere on the path they do not hold either (as the evaluation says).
+    const ids = await this.readModels.search.userIdsAfter(
+      grantsByOrg,
+      isPermission(action) || applicationPermission,
+      after,
+      limit,
+    );
     return ids.map((id) => ({ key: id, id }));
   }
 
@@ -170,7 +177,12 @@ export class AccessSearch {
     } else {
       const user = await this.readModels.users.get(subject.id);
       if (user === undefined || user.status !== 'active') return out;
-      if (user.platformAdmin) return 'all';
+      if (user.platformAdmin) {
+        if (isPermission(action)) return 'all';
+        // An application permission: where it is visible, the subtrees of the organizations defining it.
+        const definedOn = (await this.readModels.roles.permissionsNamed(action)).map((p) => p.orgId);
+        return { subtreeRoots: [...new Set(definedOn)], orgIds: [] };
+      }
       grantsHeld = await this.readModels.memberships.membershipRoots(subject.id);
     }
     const owning: Array<{ orgId: string; role: RoleDefinition }> = [];

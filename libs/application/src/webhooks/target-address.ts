@@ -127,7 +127,8 @@ export function privateTargetProblem(url: string, allowPrivate = false): string 
   }
   const literal = host.startsWith('[') ? host.slice(1, -1) : host;
   if (isIP(literal) !== 0) return deliveryAddressProblem(literal, allowPrivate);
-  if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.'))
-    return 'names this host (localhost)';
+  // A fully qualified name may end with the root's dot (`foo.localhost.` is `foo.localhost`).
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (!allowPrivate && (name === 'localhost' || name.endsWith('.localhost'))) return 'names this host (localhost)';
   return undefined;
 }

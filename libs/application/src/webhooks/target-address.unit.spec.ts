@@ -66,6 +66,10 @@ describe('privateTargetProblem', () => {
   it('names loopback, private and localhost targets, not public ones or names it cannot resolve here', () => {
     expect(privateTargetProblem('http://localhost:8080/x')).toMatch(/localhost/);
     expect(privateTargetProblem('http://api.localhost/x')).toMatch(/localhost/);
+    // With the root's dot, in any case.
+    for (const url of ['http://localhost./x', 'http://foo.LocalHost./h', 'http://a.b.localhost.:9/x'])
+      expect([url, privateTargetProblem(url)]).toEqual([url, expect.stringMatching(/localhost/)]);
+    expect(privateTargetProblem('http://notlocalhost./x')).toBeUndefined();
     expect(privateTargetProblem('http://127.0.0.1/x')).toMatch(/private/);
     expect(privateTargetProblem('http://[::ffff:10.0.0.1]/x')).toMatch(/private/);
     expect(privateTargetProblem('http://0x7f000001/x')).toMatch(/private/);

@@ -125,6 +125,30 @@ describe("the README's first hour", () => {
     expect(body.items.map((org) => [org.name, org.parentId])).toEqual([['Sales', acme]]);
   });
 
+  it("runs the AuthZEN worked example after it, in the same shell, and gets the README's answer", () => {
+    // The client block again (roots may share a name), then the example, which uses its TOKEN and ACME.
+    const script = [walkBlock('client'), walkBlock('authzen')]
+      .join('\n')
+      .replaceAll('localhost:8080', `localhost:${port}`);
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: ROOT,
+      env: cleanEnv({}),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const answer = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(answer).toMatchObject({
+      decision: true,
+      context: {
+        explanation: {
+          grants: [{ kind: 'membership', role: 'admin', inherited: true, event: { type: 'UserAddedToOrg' } }],
+        },
+      },
+    });
+  });
+
   it('names the issuer and the discovery URL in the start-up line', () => {
     expect(listening).toMatchObject({
       issuer: `http://localhost:${port}`,

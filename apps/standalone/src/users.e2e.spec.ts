@@ -234,7 +234,8 @@ describe('org users', () => {
       [{ email: 'x@example.test', name: 'X', password: 'password1', roles: ['root'] }, '/body/roles/0'],
       [{ email: 'x@example.test', name: 'X', password: 'password1' }, '/body/roles'],
       [{ email: 'x@example.test', name: 'X', password: 'password1', roles: ['member'], admin: true }, '/body/admin'],
-      [{ userId: 'usr_x', email: 'x@example.test', roles: ['member'] }, '/body/userId'],
+      // Both forms at once: named against the closer one (by id, where email is not allowed).
+      [{ userId: 'usr_x', email: 'x@example.test', roles: ['member'] }, '/body/email'],
       [{ name: 'No email', roles: ['member'] }, '/body/email'],
     ];
     for (const [body, path] of cases) {
@@ -242,6 +243,11 @@ describe('org users', () => {
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(res.body.errors.map((e: any) => e.path)).toContain(path);
     }
+    // One form's problems only, not the other form's and the oneOf's (the body is either by id or by email).
+    const short = await addUser(org.id, { email: 'short@example.test', name: 'X', password: 'abc', roles: ['member'] });
+    expect(short.body.errors).toEqual([{ path: '/body/password', message: expect.stringMatching(/fewer than 8/) }]);
+    const noName = await addUser(org.id, { email: 'noname@example.test', roles: ['member'] });
+    expect(noName.body.errors).toEqual([{ path: '/body/name', message: 'is required' }]);
   });
 });
 

@@ -53,6 +53,20 @@ describe('resource versions', () => {
     expect(await versionOf(path)).toBe(2);
     expect(await versionOf(`/api/v1/users/${userId}`)).toBe(3);
 
+    // A password set is a change of the account (contract section 1): the user's version, not the membership's.
+    const userTag = (await app.call('GET', `/api/v1/users/${userId}`)).headers.get('etag')!;
+    const set = await app.call('PUT', `/api/v1/users/${userId}/password`, {
+      body: { password: 'another long password' },
+    });
+    expect(set.status).toBe(204);
+    expect(await versionOf(`/api/v1/users/${userId}`)).toBe(4);
+    expect(await versionOf(path)).toBe(2);
+    const stale = await app.call('PATCH', `/api/v1/users/${userId}`, {
+      body: { name: 'Vera X.' },
+      headers: { 'if-match': userTag },
+    });
+    expect(stale.status).toBe(412);
+
     expect((await app.call('DELETE', path)).status).toBe(204);
     const again = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body: { userId, roles: ['member'] } });
     expect(again.status).toBe(201);

@@ -107,6 +107,12 @@ describe("shapes (the specification's examples)", () => {
       sorted([adminId, user.adminA.id, user.adminR.id]),
     );
     expect(res.body.results.every((r: { type: string }) => r.type === 'user')).toBe(true);
+    // To a tenant's callers the operator's platform admins are no members of the tree: not listed.
+    for (const token of [user.adminA.token, clients.evalA.token]) {
+      const tenant = await search('subject', subjectQuery('user', org.A1x.id, 'orgs:write'), token);
+      expectStatus(tenant, 200);
+      expect(tenant.body.results.map((r: { id: string }) => r.id)).toEqual(sorted([user.adminA.id, user.adminR.id]));
+    }
   });
 
   it('search/subject for clients: the client_id of every credential whose scopes cover the organization', async () => {
@@ -209,9 +215,8 @@ describe('callers', () => {
     expectStatus(res, 200);
     expect(res.body.results.map((r: { id: string }) => r.id)).toEqual(ids(['A', 'A1', 'A1x']));
     const mine = await search('subject', subjectQuery('user', org.A1x.id, 'orgs:write'), clients.evalA.token);
-    expect(mine.body.results.map((r: { id: string }) => r.id)).toEqual(
-      sorted([adminId, user.adminA.id, user.adminR.id]),
-    );
+    // (The platform admins are the operator's: not listed to a tenant's client.)
+    expect(mine.body.results.map((r: { id: string }) => r.id)).toEqual(sorted([user.adminA.id, user.adminR.id]));
     for (const outside of [org.B.id, org.Z.id, org.R.id, 'org_missing'])
       expectStatus(await search('subject', subjectQuery('user', outside, 'orgs:read'), clients.evalA.token), 404);
     const fromB = await search('resource', resourceQuery(user.adminA.id, 'orgs:read'), clients.evalB.token);

@@ -96,7 +96,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     path: '/search/subject',
     summary: 'AuthZEN subject search: the users or client credentials that may do the action in the organization.',
     description:
-      "Users (with memberships on the organization or its ancestors, inherited grants included; platform admins too) or client credentials (scopes on their subtree). The organization must be within the caller's reach (404 otherwise). Keyset pages in id order.",
+      "Users (with memberships on the organization or its ancestors, inherited grants included; platform admins too, to platform admins) or client credentials (scopes on their subtree). The organization must be within the caller's reach (404 otherwise). Keyset pages in id order.",
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
@@ -127,7 +127,10 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));
       const search = await searchAt(ctx, past);
       const type = req.body.subject.type;
-      const found = await search.subjects(type, orgId, req.body.action.name, tokens.after, limit + 1);
+      // The operator's platform admins are listed to platform admins only: to a tenant they are no members of its
+      // tree, and a user is visible to whoever holds users:read where they are a member (contract section 4).
+      const toPlatformAdmin = principal.type === 'user' && principal.platformAdmin;
+      const found = await search.subjects(type, orgId, req.body.action.name, tokens.after, limit + 1, toPlatformAdmin);
       const { items, nextToken } = page(tokens, limit, found, (s) => s.key);
       return accessAnswer(
         req,

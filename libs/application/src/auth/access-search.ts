@@ -139,6 +139,8 @@ export class AccessSearch {
     action: string,
     after: string,
     limit: number,
+    /** Whether platform admins (who hold it wherever it is visible) are listed: to platform admins only. */
+    listPlatformAdmins = true,
   ): Promise<Array<{ key: string; id: string }>> {
     await this.roles.refresh?.();
     const ancestors = (await this.readModels.orgs.parents(orgId)).map((o) => o.id);
@@ -158,7 +160,7 @@ export class AccessSearch {
     // nowhere on the path they do not hold either (as the evaluation says).
     const ids = await this.readModels.search.userIdsAfter(
       grantsByOrg,
-      isPermission(action) || applicationPermission,
+      listPlatformAdmins && (isPermission(action) || applicationPermission),
       after,
       limit,
     );

@@ -147,3 +147,54 @@ describe('GET /api/v1/orgs/{id} as of a moment', () => {
     expect([future.status, future.body.errors?.[0]?.path]).toEqual([400, '/query/asOf']);
   });
 });
+
+describe('access decisions about an organization deleted since', () => {
+  it('are answered to a platform admin as of before the deletion, by every AuthZEN endpoint alike', async () => {
+    const root = await createOrg(app, 'Past decisions');
+    const gone = await createOrg(app, 'Soon deleted', root.id);
+    const hal = await newLoggedInUser(app, gone.id, ['admin'], 'hal');
+    const before = positionOf(
+      await app.call('PATCH', `/api/v1/orgs/${gone.id}/users/${hal.id}`, { body: { roles: ['owner'] } }),
+    );
+    expect((await app.call('DELETE', `/api/v1/orgs/${gone.id}?recursive=true`)).status).toBe(204);
+    const past = `?asOfPosition=${before}`;
+    const subject = { type: 'user', id: hal.id };
+    const resource = { type: 'organization', id: gone.id };
+    const evaluation = await app.call('POST', `/access/v1/evaluation${past}`, {
+      body: { subject, resource, action: { name: 'orgs:delete' } },
+    });
+    expect([evaluation.status, evaluation.body.decision]).toEqual([200, true]);
+    const evaluations = await app.call('POST', `/access/v1/evaluations${past}`, {
+      body: {
+        subject,
+        resource,
+        evaluations: [{ action: { name: 'orgs:delete' } }, { action: { name: 'orgs:read' } }],
+      },
+    });
+    expect([evaluations.status, evaluations.body.evaluations?.map((e: { decision: boolean }) => e.decision)]).toEqual([
+      200,
+      [true, true],
+    ]);
+    const actions = await app.call('POST', `/access/v1/search/action${past}`, { body: { subject, resource } });
+    expect([actions.status, actions.body.results?.map((a: { name: string }) => a.name)]).toEqual([
+      200,
+      expect.arrayContaining(['orgs:delete', 'orgs:read']),
+    ]);
+    const subjects = await app.call('POST', `/access/v1/search/subject${past}`, {
+      body: { subject: { type: 'user' }, resource, action: { name: 'orgs:delete' } },
+    });
+    expect([subjects.status, subjects.body.results?.map((s: { id: string }) => s.id)]).toEqual([
+      200,
+      expect.arrayContaining([hal.id]),
+    ]);
+    // Today it does not exist, and at position 1 (the bootstrap admin's creation) it did not either.
+    for (const query of ['', '?asOfPosition=1'])
+      expect(
+        (
+          await app.call('POST', `/access/v1/evaluation${query}`, {
+            body: { subject, resource, action: { name: 'orgs:read' } },
+          })
+        ).status,
+      ).toBe(404);
+  });
+});

@@ -138,7 +138,13 @@ export function roleCatalogConformance(harness: ReadModelsHarness): void {
       expect((await search.subjects('user', 'a11', approve, '', 100)).map((s) => s.id)).toEqual(['pa', 'u2']);
       expect((await search.subjects('client', 'a1', approve, '', 100)).map((s) => s.id)).toEqual(['cli_1']);
       expect(await search.subjects('client', 'a11', approve, '', 100)).toEqual([]);
-      expect((await search.subjects('user', 'b', approve, '', 100)).map((s) => s.id)).toEqual(['pa']);
+      // A platform admin holds it where it is visible, as the decision above says (not on b, nor on o).
+      expect((await search.subjects('user', 'b', approve, '', 100)).map((s) => s.id)).toEqual([]);
+      expect(await search.resources({ type: 'user', id: 'pa' }, approve, undefined, '', 100)).toEqual(
+        sorted(['a', 'a1', 'a11']),
+      );
+      // Listed to platform admins only (the route's choice): without them, the owner alone.
+      expect((await search.subjects('user', 'a11', approve, '', 100, false)).map((s) => s.id)).toEqual(['u2']);
     });
   });
 

@@ -376,6 +376,25 @@ describe('explanations', () => {
     expect(unknown.body.context.explanation).toMatchObject({ reason: 'unknown_subject' });
   });
 
+  it("name a platform admin's own memberships too, after the platform grant", async () => {
+    const added = await app.call('POST', `/api/v1/orgs/${a.id}/users`, { body: { userId: adminId, roles: ['admin'] } });
+    expect(added.status).toBe(201);
+    try {
+      const res = await evaluate({
+        subject: user(adminId),
+        resource: org(c.id),
+        action: { name: 'orgs:read' },
+        context: { explain: true },
+      });
+      expect(res.body.context.explanation.grants).toEqual([
+        { kind: 'platform_admin' },
+        expect.objectContaining({ kind: 'membership', role: 'admin', organization_id: a.id, inherited: true }),
+      ]);
+    } finally {
+      expect((await app.call('DELETE', `/api/v1/orgs/${a.id}/users/${adminId}`)).status).toBe(204);
+    }
+  });
+
   it('explain a client’s scope as a client grant', async () => {
     const client = await createClient(app, b.id, ['orgs:read']);
     const res = await evaluate({

@@ -308,12 +308,13 @@ async function explain(
       detail: `The client acts within the subtree of ${holder.orgId} only.`,
     };
   }
-  if (holder.type === 'user' && holder.platformAdmin) return { grants: [{ kind: 'platform_admin' }] };
   if (resolved.client) return { grants: await clientGrants(ctx, policy, q, resolved.client, position) };
   const userId = q.subject.id;
   const ancestors = await view.ancestorIds(q.orgId);
   const chain = [...(shown ? await shown(ancestors) : ancestors), q.orgId];
-  const grants: Record<string, unknown>[] = [];
+  // Every grant that gives it (contract section 9): a platform admin's own memberships too, after the platform grant.
+  const grants: Record<string, unknown>[] =
+    holder.type === 'user' && holder.platformAdmin ? [{ kind: 'platform_admin' }] : [];
   for (const orgId of chain) {
     const roles = await view.membershipRoles(orgId, userId);
     if (!roles) continue;

@@ -26,7 +26,9 @@ export const bootstrapPlatformAdmin = defineUseCase({
     checks.done('IAM_BOOTSTRAP_ADMIN_EMAIL is not an email address the API accepts.');
     // And its password the rule every other password follows (a generated one always does).
     checks.password('/password', c.password);
-    checks.done(`IAM_BOOTSTRAP_ADMIN_PASSWORD must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters, as every password.`);
+    checks.done(
+      `IAM_BOOTSTRAP_ADMIN_PASSWORD must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters, as every password.`,
+    );
     return {
       passwordHash: await deps.hasher.hash(c.password),
       personal: await deps.cipher.seal(c.userId, { email, name: c.name }),

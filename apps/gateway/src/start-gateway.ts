@@ -9,7 +9,15 @@ import {
   jsonLogger,
   type Logger,
 } from '@arbor/application';
-import { HttpCommandPort, createApiApp, createApiContext, discoveryUrl, writeProbeFailure } from '@arbor/api';
+import {
+  HttpCommandPort,
+  PUBLIC_SERVER_OPTIONS,
+  createApiApp,
+  createApiContext,
+  discoveryUrl,
+  writeProbeFailure,
+} from '@arbor/api';
+import { createServer } from 'node:http';
 import {
   openPostgresEventStore,
   openPostgresSecretVault,
@@ -146,7 +154,7 @@ async function startOpening(
     trustedProxies: settings.trustedProxies,
     corsOrigins: settings.corsOrigins,
   });
-  const server = app.listen(settings.port, settings.host);
+  const server = createServer(PUBLIC_SERVER_OPTIONS, app).listen(settings.port, settings.host);
   opened.onUndo(() => server.close());
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const port = (server.address() as AddressInfo).port;

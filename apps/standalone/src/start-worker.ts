@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import {
   CheckpointWatermark,
@@ -12,6 +12,7 @@ import {
 } from '@arbor/application';
 import {
   HttpCommandPort,
+  PUBLIC_SERVER_OPTIONS,
   createApiApp,
   createApiContext,
   internalCall,
@@ -159,7 +160,9 @@ export async function startEmbeddedWorker(
     listen: (port, host, durable) =>
       new Promise<void>((resolve, reject) => {
         durability.observe(durable);
-        server = host === undefined ? app.listen(port) : app.listen(port, host);
+        server = createServer(PUBLIC_SERVER_OPTIONS, app);
+        if (host === undefined) server.listen(port);
+        else server.listen(port, host);
         server.once('listening', resolve).once('error', reject);
       }),
     close: (graceMs = 10_000) =>

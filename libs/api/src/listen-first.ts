@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type ServerOptions,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, oauthErrorBody, problemBody } from '@arbor/http';
 
@@ -16,6 +23,13 @@ export interface BoundPort {
 const STARTING_RETRY_AFTER_SECONDS = '1';
 
 /**
+ * Options of every public HTTP server (the embedded server, its HTTP workers, gateways, command services). The
+ * request line and headers may take 32 KiB (Node's default is 16): a list cursor can be 2,048 characters (a page
+ * ending on a 200-character name of 4-byte characters), and a request must not fail on its own URL with a 431.
+ */
+export const PUBLIC_SERVER_OPTIONS: ServerOptions = { maxHeaderSize: 32 * 1024 };
+
+/**
  * Binds `port` on `host` first, so that a port in use (EADDRINUSE) fails start-up before it does anything
  * that cannot be repeated: above all before the bootstrap admin is created and its generated password
  * printed (shown once: a start that printed it and then failed to bind would lose it for good).
@@ -27,7 +41,7 @@ const STARTING_RETRY_AFTER_SECONDS = '1';
  */
 export async function listenFirst(port: number, host: string): Promise<BoundPort> {
   let handler: RequestListener = answerStarting;
-  const server = createServer((req, res) => handler(req, res));
+  const server = createServer(PUBLIC_SERVER_OPTIONS, (req, res) => handler(req, res));
   await new Promise<void>((resolve, reject) => {
     const failed = (e: NodeJS.ErrnoException) => {
       // The operator's next step, in the message the start's failure prints (the code stays for callers).

@@ -58,7 +58,7 @@ export const pageQuery = {
   cursor: Type.Optional(
     Type.String({
       minLength: 1,
-      maxLength: 4096,
+      maxLength: 2048,
       pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
       description:
         'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',

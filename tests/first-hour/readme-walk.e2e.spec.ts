@@ -99,19 +99,25 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }, 60_000);
 
+/** Runs shell blocks one after the other in one bash (-euo pipefail) on the test's port; they must succeed quietly. */
+function runBlocks(...blocks: string[]): { stdout: string } {
+  const script = blocks.join('\n').replaceAll('localhost:8080', `localhost:${port}`);
+  const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+    cwd: ROOT,
+    env: cleanEnv({}),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  return { stdout: run.stdout };
+}
+
 describe("the README's first hour", () => {
   it('logs in with the documented password, keeps the token in TOKEN, and builds a tree with it', async () => {
     const client = walkBlock('client');
     expect(client).toMatch(/^TOKEN=\$\(/m); // the token is set before the commands that use it
-    const script = `${client.replaceAll('localhost:8080', `localhost:${port}`)}\nprintf '\\nTOKEN=%s\\nACME=%s\\n' "$TOKEN" "$ACME"\n`;
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
-      cwd: ROOT,
-      env: cleanEnv({}),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    const run = runBlocks(client, `printf '\\nTOKEN=%s\\nACME=%s\\n' "$TOKEN" "$ACME"`);
     const token = /^TOKEN=(.*)$/m.exec(run.stdout)![1];
     const acme = /^ACME=(.*)$/m.exec(run.stdout)![1];
     expect(token.split('.')).toHaveLength(3);
@@ -127,17 +133,7 @@ describe("the README's first hour", () => {
 
   it("runs the AuthZEN worked example after it, in the same shell, and gets the README's answer", () => {
     // The client block again (roots may share a name), then the example, which uses its TOKEN and ACME.
-    const script = [walkBlock('client'), walkBlock('authzen')]
-      .join('\n')
-      .replaceAll('localhost:8080', `localhost:${port}`);
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
-      cwd: ROOT,
-      env: cleanEnv({}),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    const run = runBlocks(walkBlock('client'), walkBlock('authzen'));
     const answer = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
     expect(answer).toMatchObject({
       decision: true,

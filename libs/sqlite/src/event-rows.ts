@@ -56,19 +56,26 @@ function parseColumn(row: EventRow, column: 'data' | 'org_path' | 'request_metad
   }
 }
 
+/** The envelope's plain columns, and `data` and `orgPath` as given. */
+const envelopeOf = (row: EventRow, data: unknown, orgPath: string[]): StoredEvent => ({
+  id: row.id,
+  type: row.type,
+  streamId: row.stream_id,
+  streamVersion: row.stream_version,
+  position: row.position,
+  occurredAt: row.occurred_at,
+  actor: { type: row.actor_type, id: row.actor_id },
+  data,
+  orgPath,
+});
+
 /** The event exactly as stored: no upcast (what the hash chain covers). Throws UnreadableEventError. */
 export function asStoredEvent(row: EventRow): StoredEvent {
-  const event: StoredEvent = {
-    id: row.id,
-    type: row.type,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    position: row.position,
-    occurredAt: row.occurred_at,
-    actor: { type: row.actor_type, id: row.actor_id },
-    data: parseColumn(row, 'data', row.data),
-    orgPath: parseColumn(row, 'org_path', row.org_path) as string[],
-  };
+  const event = envelopeOf(
+    row,
+    parseColumn(row, 'data', row.data),
+    parseColumn(row, 'org_path', row.org_path) as string[],
+  );
   // Members only when there is something to say (see StoredEvent): old events stay exactly as they were.
   if (row.metadata_digest !== undefined && row.metadata_digest !== null) event.metadataDigest = row.metadata_digest;
   if (row.request_metadata !== undefined && row.request_metadata !== null)
@@ -91,17 +98,7 @@ export function toChainLink(row: ChainRow): ChainLink {
     return { event: asStoredEvent(row), prevHash: row.prev_hash, hash: row.hash };
   } catch (e) {
     if (!(e instanceof UnreadableEventError)) throw e;
-    const event: StoredEvent = {
-      id: row.id,
-      type: row.type,
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      position: row.position,
-      occurredAt: row.occurred_at,
-      actor: { type: row.actor_type, id: row.actor_id },
-      data: null,
-      orgPath: [],
-    };
+    const event = envelopeOf(row, null, []);
     return { event, prevHash: row.prev_hash, hash: row.hash, unreadable: `its ${e.column} is not JSON` };
   }
 }

@@ -82,6 +82,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'sign-in-audit',
   'webhooks',
   'webhook-delivery',
+  'graceful-close',
 ];
 
 const embedded = {

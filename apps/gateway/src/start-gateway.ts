@@ -11,13 +11,12 @@ import {
 } from '@arbor/application';
 import {
   HttpCommandPort,
-  PUBLIC_SERVER_OPTIONS,
+  createPublicServer,
   createApiApp,
   createApiContext,
   discoveryUrl,
   writeProbeFailure,
 } from '@arbor/api';
-import { createServer } from 'node:http';
 import {
   openPostgresEventStore,
   openPostgresSecretVault,
@@ -154,8 +153,9 @@ async function startOpening(
     trustedProxies: settings.trustedProxies,
     corsOrigins: settings.corsOrigins,
   });
-  const server = createServer(PUBLIC_SERVER_OPTIONS, app).listen(settings.port, settings.host);
-  opened.onUndo(() => server.close());
+  const publicServer = createPublicServer(app);
+  const server = publicServer.server.listen(settings.port, settings.host);
+  opened.onUndo(() => publicServer.close(0));
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const port = (server.address() as AddressInfo).port;
   log.info('arbor listening', {
@@ -174,8 +174,8 @@ async function startOpening(
       (closing ??= closeInOrder(() => {
         rotation.stop();
         checkpoints?.stop();
-        server.close();
-        server.closeAllConnections();
+        // Answers what is in flight first (PublicServer.close), then closes the engines its requests use.
+        return publicServer.close();
       }, closeEngines)),
   };
 }

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import {
   CheckpointWatermark,
@@ -12,7 +11,8 @@ import {
 } from '@arbor/application';
 import {
   HttpCommandPort,
-  PUBLIC_SERVER_OPTIONS,
+  createPublicServer,
+  type PublicServer,
   createApiApp,
   createApiContext,
   internalCall,
@@ -143,7 +143,7 @@ export async function startEmbeddedWorker(
     trustedProxies: config.trustedProxies,
     corsOrigins: config.corsOrigins,
   });
-  let server: Server | undefined;
+  let server: PublicServer | undefined;
   const closeFiles = () =>
     Promise.allSettled([
       store.close(),
@@ -160,14 +160,15 @@ export async function startEmbeddedWorker(
     listen: (port, host, durable) =>
       new Promise<void>((resolve, reject) => {
         durability.observe(durable);
-        server = createServer(PUBLIC_SERVER_OPTIONS, app);
-        if (host === undefined) server.listen(port);
-        else server.listen(port, host);
-        server.once('listening', resolve).once('error', reject);
+        server = createPublicServer(app);
+        if (host === undefined) server.server.listen(port);
+        else server.server.listen(port, host);
+        server.server.once('listening', resolve).once('error', reject);
       }),
     close: (graceMs = 10_000) =>
       closeInOrder(
-        () => drain(server, graceMs),
+        // Stops listening before it returns (worker-main.ts relies on it), then answers what is in flight.
+        () => (server?.server.listening ? server.close(graceMs) : undefined),
         () => {
           watermark.close();
           durability.close();
@@ -176,19 +177,6 @@ export async function startEmbeddedWorker(
         closeFiles,
       ),
   };
-}
-
-/** Stops accepting; idle keep-alive connections close now, busy ones once their response is sent or after `graceMs`. */
-function drain(server: Server | undefined, graceMs: number): Promise<void> {
-  if (!server?.listening) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 /** The writer's internal API, on its Unix socket (the URL's host is never resolved). */

@@ -9,3 +9,4 @@ export * from './request-origin';
 export * from './cors';
 export * from './api-docs';
 export * from './listen-first';
+export * from './public-server';

@@ -1,13 +1,7 @@
-import {
-  createServer,
-  type ServerOptions,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, oauthErrorBody, problemBody } from '@arbor/http';
+import { createPublicServer } from './public-server';
 
 /** A port bound before start-up runs; `serve` hands it the finished app. */
 export interface BoundPort {
@@ -16,18 +10,12 @@ export interface BoundPort {
   port: number;
   /** Replaces the start-up answers with `app` (an express app or any Node request listener). */
   serve(app: RequestListener): void;
-  close(): Promise<void>;
+  /** Closes gracefully (PublicServer.close): requests in flight and connections accepted are answered first. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Until `serve`: the client may retry shortly (RFC 9110 section 10.2.3, seconds). */
 const STARTING_RETRY_AFTER_SECONDS = '1';
-
-/**
- * Options of every public HTTP server (the embedded server, its HTTP workers, gateways, command services). The
- * request line and headers may take 32 KiB (Node's default is 16): a list cursor can be 2,048 characters (a page
- * ending on a 200-character name of 4-byte characters), and a request must not fail on its own URL with a 431.
- */
-export const PUBLIC_SERVER_OPTIONS: ServerOptions = { maxHeaderSize: 32 * 1024 };
 
 /**
  * Binds `port` on `host` first, so that a port in use (EADDRINUSE) fails start-up before it does anything
@@ -41,7 +29,7 @@ export const PUBLIC_SERVER_OPTIONS: ServerOptions = { maxHeaderSize: 32 * 1024 }
  */
 export async function listenFirst(port: number, host: string): Promise<BoundPort> {
   let handler: RequestListener = answerStarting;
-  const server = createServer(PUBLIC_SERVER_OPTIONS, (req, res) => handler(req, res));
+  const { server, close } = createPublicServer((req, res) => handler(req, res));
   await new Promise<void>((resolve, reject) => {
     const failed = (e: NodeJS.ErrnoException) => {
       // The operator's next step, in the message the start's failure prints (the code stays for callers).
@@ -63,11 +51,7 @@ export async function listenFirst(port: number, host: string): Promise<BoundPort
     serve: (app) => {
       handler = app;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 

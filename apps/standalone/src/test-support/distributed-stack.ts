@@ -189,12 +189,9 @@ export async function startDistributedStack(options: {
       await start('projector');
     },
     close: async () => {
-      await Promise.all([
-        stop(processes.gateway),
-        stop(processes.projector),
-        stop(processes.commandService),
-        ...extras.map((c) => stop(c)),
-      ]);
+      // The gateway first, as an operator would: it answers what is in flight, which needs the others.
+      await stop(processes.gateway);
+      await Promise.all([stop(processes.projector), stop(processes.commandService), ...extras.map((c) => stop(c))]);
     },
   };
 }

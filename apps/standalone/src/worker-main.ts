@@ -7,19 +7,38 @@ import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './work
  * It does nothing until the writer sends its configuration, and ends when the writer says so or goes away: a
  * worker never outlives its writer (the IPC channel closes when the writer dies, however it dies).
  */
+/** How long a stopping worker waits for the writer to confirm `arbor:unlistened` before exiting anyway. */
+const UNLISTEN_CONFIRM_MS = 5_000;
+
 function main(): void {
   limitHeapGrowth();
   let worker: EmbeddedWorker | undefined;
   let log: Logger = jsonLogger({ app: 'standalone-worker', pid: process.pid }, 'info');
   let ending = false;
   const send = (message: WorkerToWriter) => process.send?.(message);
+  let unlistenConfirmed: () => void = () => undefined;
   const end = (code: number) => {
     if (ending) return;
     ending = true;
+    // close() stops listening before it returns: cluster's `close` to the primary is on the channel already, so
+    // `arbor:unlistened` follows it; the writer's confirmation follows every connection handed over before that,
+    // each answered "not accepted" by cluster as it arrives, and `arbor:handed-back` follows those answers.
     const closing = worker ? worker.close() : Promise.resolve();
-    closing
-      .catch((e: unknown) => log.error('worker close failed', { error: String(e) }))
-      .finally(() => process.exit(code));
+    const confirmed = new Promise<void>((done) => {
+      if (!process.connected) return done();
+      unlistenConfirmed = () => {
+        if (!process.connected) return done();
+        process.send!({ type: 'arbor:handed-back' } satisfies WorkerToWriter, undefined, {}, () => done());
+      };
+      process.once('disconnect', done);
+      // The writer answers at once; one that is stuck must not keep this worker up.
+      setTimeout(done, UNLISTEN_CONFIRM_MS);
+      send({ type: 'arbor:unlistened' });
+    });
+    Promise.all([
+      closing.catch((e: unknown) => log.error('worker close failed', { error: String(e) })),
+      confirmed,
+    ]).finally(() => process.exit(code));
   };
 
   process.on('message', (message: unknown) => {
@@ -59,6 +78,9 @@ function main(): void {
         return;
       case 'arbor:shutdown':
         end(0);
+        return;
+      case 'arbor:unlisten-confirmed':
+        unlistenConfirmed();
         return;
     }
   });

@@ -17,14 +17,27 @@ export type WriterToWorker =
   | { type: 'arbor:checkpoint'; position: number }
   /** The event log's durable position after an fdatasync (SqliteEventStore.onDurable), coalesced per tick. */
   | { type: 'arbor:durable'; position: number }
-  /** Finish what is in flight, close, exit 0. */
-  | { type: 'arbor:shutdown' };
+  /** Stop listening, finish what is in flight, close, exit 0 (after `arbor:unlistened` is confirmed). */
+  | { type: 'arbor:shutdown' }
+  /**
+   * The answer to `arbor:unlistened`: cluster's primary has taken this worker out of its round-robin, and every
+   * connection it handed over before that is ahead of this message on the channel. The worker answers
+   * `arbor:handed-back` (behind its replies to those hand-overs) and may then exit.
+   */
+  | { type: 'arbor:unlisten-confirmed' };
 
 export type WorkerToWriter =
   | { type: 'arbor:composed' }
   | { type: 'arbor:listening' }
   /** A request has waited a while for a checkpoint: the writer's projector should catch up now (see onBehind). */
   | { type: 'arbor:catch-up' }
+  /**
+   * Sent right after the worker's server stopped listening at a shutdown (behind cluster's own `close`, on the same
+   * ordered channel); the writer confirms it (see worker-pool.ts `stop`).
+   */
+  | { type: 'arbor:unlistened' }
+  /** The answer to `arbor:unlisten-confirmed`: every connection handed to this worker is handed back by now. */
+  | { type: 'arbor:handed-back' }
   /** Composition failed: the worker exits 1 after sending this. */
   | { type: 'arbor:failed'; error: string };
 

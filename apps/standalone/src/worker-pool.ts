@@ -80,6 +80,8 @@ export function forkWorkerPool(options: {
   const workers = new Set<Worker>();
   const listening = new Set<Worker>();
   const waiters = new Set<() => void>();
+  /** Workers asked to stop, with the callback their `arbor:unlistened` calls. */
+  const unlistenWaiters = new Map<Worker, () => void>();
   let listen: (() => WriterToWorker) | undefined;
   let endpoint: { close(): Promise<void> } | undefined;
   let unsubscribe = (): void => undefined;
@@ -108,6 +110,12 @@ export function forkWorkerPool(options: {
         listening.add(worker);
         for (const wake of waiters) wake();
       }
+      if (m.type === 'arbor:unlistened' && worker.isConnected())
+        worker.send({ type: 'arbor:unlisten-confirmed' } satisfies WriterToWorker);
+      if (m.type === 'arbor:handed-back') {
+        unlistenWaiters.get(worker)?.();
+        unlistenWaiters.delete(worker);
+      }
       if (m.type === 'arbor:failed') log.error('worker failed', { pid: worker.process.pid, error: m.error });
       // As Projector.waitFor does for a request in this process: a projector backing off after a failure tries
       // again now (a catch-up already running only takes one more look at the log).
@@ -119,6 +127,7 @@ export function forkWorkerPool(options: {
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       listening.delete(worker);
+      unlistenWaiters.delete(worker);
       if (stopping || !opened || gaveUp) return;
       const quick = Date.now() - startedAt < QUICK_EXIT_MS;
       quickExits = quick ? quickExits + 1 : 0;
@@ -160,24 +169,47 @@ export function forkWorkerPool(options: {
       check();
     });
 
+  /**
+   * Asks `worker` to stop (SIGKILL after `graceMs` + 1 s): `unlistened` resolves once cluster's primary took it
+   * out of the round-robin and has every connection it handed it back (`arbor:handed-back`), or it exited;
+   * `exited` once it is gone.
+   */
+  const shutDown = (worker: Worker, graceMs: number) => {
+    const exited = new Promise<void>((done) => {
+      if (worker.isDead()) return done();
+      const kill = setTimeout(() => worker.process.kill('SIGKILL'), graceMs + 1000);
+      worker.once('exit', () => {
+        clearTimeout(kill);
+        done();
+      });
+    });
+    const unlistened = new Promise<void>((done) => {
+      unlistenWaiters.set(worker, done);
+      void exited.then(done);
+    });
+    if (worker.isConnected()) worker.send({ type: 'arbor:shutdown' } satisfies WriterToWorker);
+    else worker.process.kill('SIGTERM');
+    return { exited, unlistened };
+  };
+
+  /**
+   * Node's cluster round-robin (internal/cluster/round_robin_handle.js) hands each accepted connection to one worker
+   * at a time and keeps it until that worker replies: a worker that stopped listening replies "not accepted" and the
+   * connection goes to another worker still listening; but a worker that exits before replying, or the last one to
+   * stop listening (nobody to hand it back to), leaves that connection open and unanswered while this process
+   * lives. So every worker but one stops listening first, and the last one only once each of those has every
+   * hand-over back: the worker says `arbor:unlistened` behind cluster's `close`, the writer confirms behind any
+   * hand-over still on its way, the worker answers `arbor:handed-back` behind its "not accepted" replies. At most
+   * the one connection being handed to the last worker as it stops is left, closed when this process exits.
+   */
   const stop = async (graceMs = 10_000) => {
     stopping = true;
+    const last = [...listening].at(-1);
     // Checkpoints still go out while the workers drain: their writes in flight wait for them.
-    await Promise.all(
-      [...workers].map(
-        (worker) =>
-          new Promise<void>((done) => {
-            if (worker.isDead()) return done();
-            const kill = setTimeout(() => worker.process.kill('SIGKILL'), graceMs + 1000);
-            worker.once('exit', () => {
-              clearTimeout(kill);
-              done();
-            });
-            if (worker.isConnected()) worker.send({ type: 'arbor:shutdown' } satisfies WriterToWorker);
-            else worker.process.kill('SIGTERM');
-          }),
-      ),
-    );
+    const firstWave = [...workers].filter((w) => w !== last).map((w) => shutDown(w, graceMs));
+    await Promise.all(firstWave.map((s) => s.unlistened));
+    const lastWave = last ? [shutDown(last, graceMs)] : [];
+    await Promise.all([...firstWave, ...lastWave].map((s) => s.exited));
     unsubscribe();
     if (endpoint) await endpoint.close();
     else if (link.ownDir) rmSync(link.ownDir, { recursive: true, force: true });

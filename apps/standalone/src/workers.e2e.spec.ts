@@ -61,6 +61,27 @@ function writeLoad(app: TestApp, loops: number) {
   };
 }
 
+/** Reads `/healthz` on fresh connections until `stop()` says so: cheap, so new connections arrive all the time. */
+function readLoad(app: TestApp, loops: number) {
+  const outcomes: Outcome[] = [];
+  let stopping = false;
+  const loop = async (n: number) => {
+    for (let i = 0; !stopping; i++)
+      outcomes.push({
+        name: `read ${n}-${i}`,
+        result: await freshCall(app.url, 'GET', '/healthz', { timeoutMs: HUNG_AFTER_MS }),
+      });
+  };
+  const running = Array.from({ length: loops }, (_, n) => loop(n));
+  return {
+    outcomes,
+    stop: async () => {
+      stopping = true;
+      await Promise.all(running);
+    },
+  };
+}
+
 /** Every acknowledged creation is readable, with its name, and its OrgCreated event is in the log. */
 async function expectAllPresent(app: TestApp, acknowledged: Outcome[]): Promise<void> {
   const store = (app.running as RunningStandalone).stores.eventStore;
@@ -74,10 +95,10 @@ async function expectAllPresent(app: TestApp, acknowledged: Outcome[]): Promise<
   }
 }
 
-/** The errors among `outcomes` that are neither an acknowledgement nor a dropped connection (expected: none). */
+/** The errors among `outcomes` that are neither an answer (201, or 200 for a read) nor a dropped connection. */
 const unclean = (outcomes: Outcome[]) =>
   outcomes
-    .filter((o) => o.result.status !== 201 && !DROPPED.has(o.result.error ?? ''))
+    .filter((o) => o.result.status !== 201 && o.result.status !== 200 && !DROPPED.has(o.result.error ?? ''))
     .map((o) => o.result.error ?? `${o.result.status} ${JSON.stringify(o.result.body)}`);
 
 describe('IAM_WORKERS=2: a worker dies', () => {
@@ -120,40 +141,33 @@ describe('IAM_WORKERS=2: a worker dies', () => {
 });
 
 describe('IAM_WORKERS=2: graceful shutdown', () => {
-  it('keeps every write acknowledged before close(), answers no error, and leaves no worker process behind', async () => {
+  it('keeps every write acknowledged before close(), answers no error, leaves at most one connection unanswered and no worker process behind', async () => {
     const app = await startTestApp({ workers: 2 });
     const pids = poolOf(app).pids();
     expect(pids).toHaveLength(2);
-    const names = Array.from({ length: 30 }, (_, i) => `closing ${i}`);
-    const requests = names.map((name) =>
-      freshCall(app.url, 'POST', '/api/v1/orgs', {
-        token: app.adminToken,
-        body: { name, parentId: null },
-        timeoutMs: HUNG_AFTER_MS,
-      }),
-    );
-    // Once one is answered the others are on their way: close while they are in flight.
-    await Promise.race(requests);
+    // New connections all along (cheap reads beside the writes), so that cluster's primary is handing one to each
+    // worker as they stop.
+    const load = writeLoad(app, 10);
+    const reads = readLoad(app, 30);
+    await eventually(() => load.acknowledged().length >= 20, 'writes acknowledged before the close');
     await app.close();
-    const results = await Promise.all(requests);
-    const outcomes = results.map((result, i) => ({ name: names[i], result }));
-    // Answered 201, or the connection dropped or was refused: never an error status. Not yet guaranteed: that every
-    // request sent before close() is answered. Connections the primary had not yet handed to a worker, or that a
-    // worker had accepted but not yet read a request from (Node's server.close() ends those as idle), are reset,
-    // and one the primary was handing over may be left waiting (HUNG_AFTER_MS). Left for a follow-up.
+    await Promise.all([load.stop(), reads.stop()]);
+    const outcomes = [...load.outcomes, ...reads.outcomes];
+    // Answered, or the connection dropped or was refused: never an error status. The workers stop listening one
+    // after the other (worker-pool.ts `stop`), so a connection cluster was handing to the first is handed to the
+    // second; only the one being handed to the last as it stops is left waiting (here, where this process lives on;
+    // a service's process exits and closes it). Before that order, each worker could leave one (2 of 5 closes here).
+    // Still dropped: connections the primary accepted but had not handed to a worker when the last one stopped
+    // (cluster closes them), as a single process's close drops those the kernel queued and it had not accepted.
     const hung = outcomes.filter((o) => o.result.error === 'TIMEOUT');
     expect(hung.length).toBeLessThanOrEqual(1);
     expect(unclean(outcomes.filter((o) => !hung.includes(o)))).toEqual([]);
-    expect(outcomes.filter((o) => o.result.status === 201).length).toBeGreaterThan(1);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
 
     // The acknowledged writes are there after a restart on the same directory.
     const again = await startTestApp({ dataDir: app.dataDir, workers: 2 });
     try {
-      await expectAllPresent(
-        again,
-        outcomes.filter((o) => o.result.status === 201),
-      );
+      await expectAllPresent(again, load.acknowledged());
     } finally {
       await again.close();
     }

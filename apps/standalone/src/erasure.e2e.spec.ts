@@ -28,6 +28,17 @@ async function member(): Promise<{ id: string; email: string; name: string; toke
 describe('erasure (DELETE /api/v1/users/{userId})', () => {
   it('ends memberships and sessions, and the user reads as erased everywhere, rebuilt read models included', async () => {
     const user = await member();
+    // A question about the past (contract section 8: the memberships and each user's status of then).
+    const question = {
+      subject: { type: 'user', id: user.id },
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization', id: user.orgs[0] },
+    };
+    const now = await app.call('POST', '/access/v1/evaluation', { body: question });
+    expect(now.body.decision).toBe(true);
+    const then = now.body.context.position as number;
+    const asked = async () =>
+      (await app.call('POST', `/access/v1/evaluation?asOfPosition=${then}`, { body: question })).body.decision;
     const erased = await app.call('DELETE', `/api/v1/users/${user.id}`);
     expect(erased.status).toBe(204);
 
@@ -54,7 +65,11 @@ describe('erasure (DELETE /api/v1/users/{userId})', () => {
     ).toEqual([...user.orgs].sort());
     expect((await app.call('GET', '/api/v1/events/verify')).body).toMatchObject({ valid: true });
 
+    // The past is the log's: the same answer before and after a rebuild, which reads the user's events with their
+    // key gone (a rebuild once read the user as erased from their creation on).
+    expect(await asked()).toBe(true);
     await app.rebuildReadModels();
+    expect(await asked()).toBe(true);
     expect((await app.call('GET', `/api/v1/users/${user.id}`)).body).toEqual(
       expect.objectContaining({ id: user.id, status: 'erased' }),
     );

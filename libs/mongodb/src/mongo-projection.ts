@@ -173,13 +173,12 @@ export class MongoReadModelEngine implements ReadModelEngine {
     );
   }
 
-  /** None (its key is gone) erases the user for good; opened data leaves the status alone. */
+  /** Opened data replaces the old one whole; none (its key is gone) clears it. The status is the events' alone. */
   async setPersonalData(userId: string, personal: PersonalColumns | null, at: string, version: number): Promise<void> {
-    const erased = personal === null ? { status: 'erased' as const } : {};
     await this.wrote(
       this.c.users.updateOne(
         { _id: userId },
-        { $set: { ...personalFields(personal), ...erased, updatedAt: at, version, position: this.position } },
+        { $set: { ...personalFields(personal), updatedAt: at, version, position: this.position } },
       ),
     );
   }

@@ -68,10 +68,10 @@ export function projectionStatements(sql: ReadModelSql) {
         (id, email, email_key, name, name_key, status, platform_admin, created_at, updated_at, version)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
       ON CONFLICT (id) DO NOTHING`,
-    // Opened personal data replaces the old one whole; none (its key is gone) erases the user for good.
+    // Opened personal data replaces the old one whole; none (its key is gone) clears it. The status is the events'.
     updatePersonal: `
       UPDATE ${users} SET email = $2::text, email_key = $3, name = $4, name_key = $5,
-        status = CASE WHEN $2::text IS NULL THEN 'erased' ELSE status END, updated_at = $6, version = $7
+        updated_at = $6, version = $7
       WHERE id = $1`,
     // An erased user stays erased: enabling it again must not bring back an account without personal data.
     setStatus: `

@@ -99,10 +99,10 @@ export function prepareProjectionStatements(db: SqliteDatabase): ProjectionState
          (id, email, email_key, name, name_key, status, platform_admin, created_at, updated_at, version)
        VALUES (@id, @email, @emailKey, @name, @nameKey, @status, @platformAdmin, @at, @at, @version)`,
     ),
-    // Opened personal data replaces the old one whole; none (its key is gone) erases the user for good.
+    // Opened personal data replaces the old one whole; none (its key is gone) clears it. The status is the events'.
     updatePersonal: db.prepare(
       `UPDATE users SET email = @email, email_key = @emailKey, name = @name, name_key = @nameKey,
-         status = CASE WHEN @email IS NULL THEN 'erased' ELSE status END, updated_at = @at, version = @version
+         updated_at = @at, version = @version
        WHERE id = @id`,
     ),
     // An erased user stays erased: enabling it again must not bring back an account without personal data.

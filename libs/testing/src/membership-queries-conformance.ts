@@ -47,6 +47,9 @@ export function membershipQueriesConformance(harness: ReadModelsHarness): void {
       userVersion: 1,
     });
     expect(await rm.memberships.get('a', 'u1')).toBeUndefined();
+    // u4's data no longer opens (a rebuild after an erasure): cleared, and the status is the log's until UserErased.
+    expect(await rm.memberships.get('a', 'u4')).toMatchObject({ email: null, name: null, status: 'active' });
+    await rm.apply([log.event('UserErased', 'user-u4', { userId: 'u4' })]);
     expect(await rm.memberships.get('a', 'u4')).toMatchObject({ email: null, name: null, status: 'erased' });
 
     await rm.apply([log.rolesSet('a', 'u2', ['admin'])]);

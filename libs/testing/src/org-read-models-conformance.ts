@@ -299,6 +299,9 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
       keptSessionId: null,
     });
     expect(await rm.users.findByEmail('other@example.com')).toBeUndefined();
+    // Data that no longer opens is cleared; the user reads as erased once the log says so (UserErased).
+    expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'active', platformAdmin: false });
+    await rm.apply([log.event('UserErased', 'user-u2', { userId: 'u2' })]);
     expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', platformAdmin: false });
   });
 }

@@ -48,7 +48,7 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     expect(await list({ email: 'STRASSE@x.org' })).toEqual(['u6', 'u7']);
   });
 
-  it('updates personal data, and erases the user when it can no longer be opened', async () => {
+  it('updates personal data, clears it when it can no longer be opened, and erases the user on UserErased', async () => {
     await rm.apply([log.userUpdated('u2', { email: 'Robert@Example.com', name: 'Robert' })]);
     expect(await rm.users.get('u2')).toEqual({
       id: 'u2',
@@ -72,8 +72,11 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
     ]);
     expect(await rm.users.get('u2')).toMatchObject({ status: 'disabled', email: 'rob@example.com', version: 4 });
 
+    // Data that no longer opens (its key is gone: a rebuild after an erasure) is cleared; the status is the log's.
     await rm.apply([log.userUpdated('u2', null)]);
-    expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', version: 5 });
+    expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'disabled', version: 5 });
+    await rm.apply([log.event('UserErased', 'user-u2', { userId: 'u2' })]);
+    expect(await rm.users.get('u2')).toMatchObject({ email: null, name: null, status: 'erased', version: 6 });
     expect(await rm.users.findByEmail('rob@example.com')).toBeUndefined();
     expect(await list({ q: 'rob' })).toEqual([]);
   });
@@ -96,8 +99,12 @@ export function userQueriesConformance(harness: ReadModelsHarness): void {
       platformAdmin: true,
       sessionsNotBefore: disabledAt,
     });
-    await rm.apply([log.userStatus('UserDisabled', 'u4'), log.userStatus('UserEnabled', 'u4')]);
-    expect(await rm.users.get('u4')).toMatchObject({ status: 'erased', email: null, version: 3 });
+    await rm.apply([
+      log.event('UserErased', 'user-u4', { userId: 'u4' }),
+      log.userStatus('UserDisabled', 'u4'),
+      log.userStatus('UserEnabled', 'u4'),
+    ]);
+    expect(await rm.users.get('u4')).toMatchObject({ status: 'erased', email: null, version: 4 });
   });
 
   it('ends sessions on a password set or change, keeping the session a change names until sessions end again', async () => {

@@ -52,10 +52,13 @@ export interface NewUserRow {
   version: number;
 }
 
-/** A status change; `endSessions` true also sets `sessions_not_before = at` and clears the kept session. */
+/**
+ * A status change; `endSessions` true also sets `sessions_not_before = at` and clears the kept session. `erased`
+ * is for good: no later change leaves it.
+ */
 export interface UserStatusChange {
   id: string;
-  status: 'active' | 'disabled';
+  status: 'active' | 'disabled' | 'erased';
   endSessions: boolean;
   at: string;
   version: number;
@@ -134,7 +137,7 @@ export const OPEN_VERSION = Number.MAX_SAFE_INTEGER;
  *
  * - Idempotence: inserts keep an existing row (`createOrg`, `insertUser`), upserts replace it; applying an
  *   event twice leaves the same rows.
- * - An erased user stays erased: `setPersonalData(…, null)` erases, and no later status change revives it.
+ * - An erased user stays erased: `setUserStatus` to `erased` is for good, no later status change revives it.
  * - A membership's version (its ETag) starts at 1 and grows by one on every change (`upsertMembership`,
  *   `confirmMembership`, `setMembershipRoles`).
  * - Closure table: one link (ancestor, descendant, distance, the descendant's name key) per pair, the self
@@ -167,7 +170,7 @@ export interface ReadModelEngine {
   deleteOrgAccess(orgId: string): Step<void>;
 
   insertUser(user: NewUserRow): Step<void>;
-  /** Replaces the personal data whole; null erases the user (status `erased`, for good). */
+  /** Replaces the personal data whole; null clears it (its key is gone). The status is left alone. */
   setPersonalData(userId: string, personal: PersonalColumns | null, at: string, version: number): Step<void>;
   /** A status change that leaves an erased user erased. */
   setUserStatus(change: UserStatusChange): Step<void>;

@@ -88,19 +88,22 @@ const HANDLERS = {
   *RequestMetadataDropped() {
     // Nothing to store.
   },
-  /** Personal data arrives opened; null or absent means its key is gone, so the user is erased. */
+  /**
+   * Personal data arrives opened; null or absent means its key is gone (the user was erased later: a rebuild). The
+   * status comes from the log alone (active until UserDisabled or UserErased), so that the versions of a rebuild
+   * say what the live projection said then (contract section 8: each user's status then).
+   */
   *UserCreated(event, d, engine) {
-    const personal = personalColumns(event);
     yield engine.insertUser({
       id: d.userId,
-      personal,
-      status: personal ? 'active' : 'erased',
+      personal: personalColumns(event),
+      status: 'active',
       platformAdmin: Boolean(d.platformAdmin),
       at: event.occurredAt,
       version: event.streamVersion,
     });
   },
-  /** Opened personal data replaces the old one whole; none (its key is gone) erases the user for good. */
+  /** Opened personal data replaces the old one whole; none (its key is gone: a rebuild) clears it, status unchanged. */
   *UserUpdated(event, d, engine) {
     yield engine.setPersonalData(d.userId, personalColumns(event), event.occurredAt, event.streamVersion);
   },
@@ -136,7 +139,13 @@ const HANDLERS = {
    */
   *UserErased(event, d, engine) {
     yield engine.setPersonalData(d.userId, null, event.occurredAt, event.streamVersion);
-    yield engine.endSessions(d.userId, event.occurredAt, null, event.streamVersion);
+    yield engine.setUserStatus({
+      id: d.userId,
+      status: 'erased',
+      endSessions: true,
+      at: event.occurredAt,
+      version: event.streamVersion,
+    });
   },
   *UserAddedToOrg(event, d, engine) {
     yield engine.upsertMembership({

@@ -120,7 +120,7 @@ describe('the shared read-model projection', () => {
     expect(calls).toEqual([]);
   });
 
-  it('erases a user whose personal data could not be opened, and folds the keys of one that could', () => {
+  it('creates a user whose personal data could not be opened as active (the log decides the status), and folds the keys of one that could', () => {
     const calls: Call[] = [];
     const engine = recordingEngine({}, calls);
     projectEventSync(
@@ -131,7 +131,7 @@ describe('the shared read-model projection', () => {
       engine,
       event('UserUpdated', { userId: 'u', personal: 'v1.x.y' }, { personal: { email: 'A@X.org', name: 'Straße' } }),
     );
-    expect(calls[0][1]).toMatchObject({ id: 'u', personal: null, status: 'erased' });
+    expect(calls[0][1]).toMatchObject({ id: 'u', personal: null, status: 'active' });
     expect(calls[1]).toEqual([
       'setPersonalData',
       'u',

@@ -179,5 +179,15 @@ describe('health and discovery', () => {
     expect(res.body.components.schemas[createOrg.$ref.split('/').pop()].additionalProperties).toBe(false);
     // The token endpoint takes client_secret_basic, or no header at all (client_secret_post, public client).
     expect(res.body.paths['/api/v1/auth/tokens'].post.security).toEqual([{ clientBasic: [] }, {}]);
+    // Contract section 1: POST honours Idempotency-Key; every POST of the API says so (the OAuth endpoints follow
+    // RFC 6749/7009/7662 instead, and the AuthZEN questions write nothing).
+    const posts = Object.entries(res.body.paths as Record<string, Record<string, any>>)
+      .filter(([path, item]) => item.post && path.startsWith('/api/v1/') && !path.startsWith('/api/v1/auth/tokens'))
+      .map(([path, item]) => ({
+        path,
+        keyed: (item.post.parameters ?? []).some((p: any) => p.in === 'header' && p.name === 'idempotency-key'),
+      }));
+    expect(posts.length).toBeGreaterThanOrEqual(9);
+    expect(posts.filter((p) => !p.keyed).map((p) => p.path)).toEqual([]);
   });
 });

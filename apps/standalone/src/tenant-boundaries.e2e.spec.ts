@@ -323,9 +323,16 @@ describe('an admin of one tree cannot reach the users of another', () => {
     );
     expectStatus(await app.call('POST', confirmation, { headers: { 'if-match': reviewed.headers.get('etag')! } }), 412);
     const current = await call('GET', member, app.adminToken);
-    const fresh = await app.call('POST', confirmation, { headers: { 'if-match': current.headers.get('etag')! } });
+    const keyed = { 'if-match': current.headers.get('etag')!, 'idempotency-key': unique('confirm') };
+    const fresh = await app.call('POST', confirmation, { headers: keyed });
     expectStatus(fresh, 200);
     expect(fresh.body.roles).toEqual(['admin']);
+    // A retry with the same key (its If-Match now stale) is answered the first response, and changes nothing.
+    const retried = await app.call('POST', confirmation, { headers: keyed });
+    expectStatus(retried, 200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body).toEqual(fresh.body);
+    expect((await call('GET', member, app.adminToken)).body.version).toBe(fresh.body.version);
   });
 
   it('an admin renames only users whose every membership they administer; the user and platform admins always may', async () => {

@@ -69,8 +69,16 @@ describe('webhook subscriptions', () => {
     const on = await app.call('PATCH', hook(shown.id), { body: { enabled: true } });
     expect(on.body).toMatchObject({ enabled: true, disabledReason: null, version: 4 });
 
-    const rotated = await app.call('POST', `${hook(shown.id)}/secret/rotate`);
+    const rotationKey = { 'idempotency-key': unique('rotate') };
+    const rotated = await app.call('POST', `${hook(shown.id)}/secret/rotate`, { headers: rotationKey });
     expect(rotated.status).toBe(200);
+    // A retry with the same key rotates nothing (a second rotation would end the overlap of the receivers' secret):
+    // the first answer, without the secret, which is kept nowhere but the vault.
+    const retried = await app.call('POST', `${hook(shown.id)}/secret/rotate`, { headers: rotationKey });
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.headers.get('cache-control')).toBe('no-store');
+    expect(retried.body).toEqual({ id: shown.id, previousSecretExpiresAt: rotated.body.previousSecretExpiresAt });
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(secret);
     const expires = Date.parse(rotated.body.previousSecretExpiresAt) - Date.now();
@@ -80,8 +88,20 @@ describe('webhook subscriptions', () => {
     expect(rotated.headers.get('etag')).toBe((await app.call('GET', hook(shown.id))).headers.get('etag'));
     expect(rotated.headers.get('etag')).toMatch(/^"5-/);
 
-    const replay = await app.call('POST', `${hook(shown.id)}/replay`, { body: { fromPosition: 1 } });
+    const replayKey = { 'idempotency-key': unique('replay') };
+    const replay = await app.call('POST', `${hook(shown.id)}/replay`, {
+      body: { fromPosition: 1 },
+      headers: replayKey,
+    });
     expect(replay.status).toBe(202);
+    const again = await app.call('POST', `${hook(shown.id)}/replay`, { body: { fromPosition: 1 }, headers: replayKey });
+    expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([202, 'true']);
+    expect(again.body).toEqual(replay.body);
+    const otherBody = await app.call('POST', `${hook(shown.id)}/replay`, {
+      body: { fromPosition: 2 },
+      headers: replayKey,
+    });
+    expect(otherBody.status).toBe(409);
     expect(replay.body.replay).toEqual({ fromPosition: 1, requestedPosition: expect.any(Number) });
     expect(replay.body.replay.requestedPosition).toBeGreaterThan(shown.createdPosition);
 

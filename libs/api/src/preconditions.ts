@@ -1,5 +1,6 @@
 import { IamError } from '@arbor/domain';
 import type { Conditional } from '@arbor/application';
+import { idempotencyKeyHeader } from './schemas';
 import {
   ENTITY_TAG_LIST_PATTERN,
   ifMatchHolds,
@@ -90,10 +91,15 @@ export const conditionalReadHeaders: Record<string, JsonSchema> = {
   },
 };
 
+const conditionalWriteProperties = { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader };
+
 /** The documented conditional headers of a write. */
-export const conditionalWriteHeaders: JsonSchema = {
+export const conditionalWriteHeaders: JsonSchema = { type: 'object', properties: conditionalWriteProperties };
+
+/** The headers of a conditional POST: the conditional ones and `Idempotency-Key` (contract section 1). */
+export const conditionalPostHeaders: JsonSchema = {
   type: 'object',
-  properties: { 'if-match': ifMatchHeader, 'if-none-match': ifNoneMatchWriteHeader },
+  properties: { ...conditionalWriteProperties, 'idempotency-key': idempotencyKeyHeader },
 };
 
 /** The `ETag` response header, as documented on every route that answers one resource. */

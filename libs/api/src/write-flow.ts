@@ -17,7 +17,10 @@ import { requestOriginOf } from './request-origin';
 export interface WriteOptions {
   /** Where the command's field paths point in the request (default `/body`). */
   fieldPrefix?: string;
-  /** For creations: the response a replay can rebuild from if the first response was never stored. */
+  /**
+   * For POST routes: honours `Idempotency-Key`; the response a replay can rebuild from (with `represent`) if the
+   * first response was never stored.
+   */
   provisional?: HandlerResult;
   /** What of the response may be kept for replays: secrets shown once must not be stored. */
   redact?: (result: HandlerResult) => HandlerResult;
@@ -37,15 +40,17 @@ export interface WriteOptions {
 }
 
 /**
- * Runs a command the way every write route must: honour `Idempotency-Key` (POST only), execute with the
- * request's origin (its id, address and user agent, which its events record: requestOriginOf), wait until
- * the read models include the write (read-your-writes), then build the response from the read models.
+ * Runs a command the way every write route must: honour `Idempotency-Key` (every POST route passes
+ * `provisional`, which turns it on), execute with the request's origin (its id, address and user agent, which
+ * its events record: requestOriginOf), wait until the read models include the write (read-your-writes), then
+ * build the response from the read models. `command` may be a function: it then runs only when the request is not
+ * a replay, so that a retry is answered from its key before preconditions the first request changed are checked.
  */
 export async function executeWrite(
   ctx: ApiContext,
   req: HandlerRequest<unknown, unknown, unknown>,
   principal: Principal,
-  command: Command,
+  command: Command | (() => Promise<Command>),
   respond: (events: StoredEvent[]) => Promise<HandlerResult>,
   options: WriteOptions = {},
 ): Promise<HandlerResult> {
@@ -69,7 +74,7 @@ export async function executeWrite(
   }
 
   const outcome = await ctx.commands
-    .execute(command, {
+    .execute(typeof command === 'function' ? await command() : command, {
       principal,
       request: origin,
       idempotency:

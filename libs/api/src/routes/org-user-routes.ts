@@ -12,6 +12,7 @@ import {
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import {
+  conditionalPostHeaders,
   conditionalReadHeaders,
   conditionalWriteHeaders,
   etagHeader,
@@ -331,24 +332,31 @@ export const orgUserRoutes: RouteDefinition<ApiContext>[] = [
     tags,
     auth: 'bearer',
     permission: 'users:write',
-    request: { params: memberParams, headers: conditionalWriteHeaders },
+    request: { params: memberParams, headers: conditionalPostHeaders },
     responses: {
       200: { description: 'The org user, in effect.', schema: orgUserSchema, headers: etagHeader },
       ...errors,
+      409: problemResponse('The idempotency key was used with another request.'),
       412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const { orgId, userId } = req.params;
-      // If-Match names the pending membership as the admin reviewed it (GET shows it to platform admins).
-      const command = {
+      // If-Match names the pending membership as the admin reviewed it (GET shows it to platform admins); a
+      // replay is answered before it is checked (the confirmation moved the version).
+      const command = async () => ({
         type: 'ConfirmMembership' as const,
         orgId,
         userId,
         ...(await orgUserPrecondition(ctx, req, orgId, userId)),
-      };
-      return executeWrite(ctx, req, principalOf(req.auth), command, async () =>
-        orgUserResult(await mustRead(ctx, orgId, userId)),
-      );
+      });
+      // The member as they are now; 404 once the membership has ended.
+      const answer = async () => orgUserResult(await mustRead(ctx, orgId, userId));
+      return executeWrite(ctx, req, principalOf(req.auth), command, answer, {
+        provisional: { status: 200, headers: {} },
+        // The body shows the member's email and name: kept for replays only sealed under their own key.
+        personalDataOf: () => userId,
+        represent: answer,
+      });
     },
   }),
 

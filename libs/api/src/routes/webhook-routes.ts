@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { IamError, MAX_WEBHOOK_EVENT_TYPES, newId, type StoredEvent } from '@arbor/domain';
+import { IamError, MAX_WEBHOOK_EVENT_TYPES, newId, webhookStreamId, type StoredEvent } from '@arbor/domain';
 import { privateTargetProblem, type Principal, type WebhookSubscriptionView } from '@arbor/application';
 import {
   defineRouteFor,
@@ -12,6 +12,7 @@ import {
 import type { ApiContext } from '../api-context';
 import { bindPageCursor, openPageCursor } from '../page-cursors';
 import {
+  conditionalPostHeaders,
   conditionalReadHeaders,
   conditionalWriteHeaders,
   etagHeader,
@@ -312,11 +313,13 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
     method: 'post',
     path: '/webhooks/{subscriptionId}/secret/rotate',
     summary: 'A new signing secret, shown this once; the previous one keeps signing too for 24 hours.',
+    description:
+      'A replay with the same Idempotency-Key returns the first response without `secret` (it is kept nowhere but the vault), and rotates nothing.',
     tags,
     auth: 'bearer',
     permission: 'events:read',
     responseHeaders: { 'Cache-Control': 'no-store' },
-    request: { params: webhookParams, headers: conditionalWriteHeaders },
+    request: { params: webhookParams, headers: conditionalPostHeaders },
     responses: {
       200: {
         description: 'The new secret; the ETag is that of the subscription as it now stands.',
@@ -324,22 +327,52 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
         headers: etagHeader,
       },
       ...errors,
+      409: problemResponse('The idempotency key was used with another request.'),
+      412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const subscriptionId = req.params.subscriptionId;
       const secret = newWebhookSecret();
-      const conditions = await precondition(req, ctx, subscriptionId);
-      const command = { type: 'RotateWebhookSecret' as const, subscriptionId, secret, ...conditions };
-      return executeWrite(ctx, req, principalOf(req.auth), command, async (events: StoredEvent[]) => {
-        const rotated = events.find((e) => e.type === 'WebhookSecretRotated')?.data as
-          { previousSecretExpiresAt: string } | undefined;
-        return {
-          status: 200,
-          body: { id: subscriptionId, secret, previousSecretExpiresAt: rotated?.previousSecretExpiresAt ?? null },
-          // The subscription's tag (its version moved), for a following If-Match: never one of this secret body.
-          headers: { ETag: tagOf(await written(ctx, subscriptionId)) },
-        };
+      const command = async () => ({
+        type: 'RotateWebhookSecret' as const,
+        subscriptionId,
+        secret,
+        ...(await precondition(req, ctx, subscriptionId)),
       });
+      const answer = (rotated: StoredEvent | undefined, etag: string, shown?: string) => ({
+        status: 200,
+        body: {
+          id: subscriptionId,
+          secret: shown,
+          previousSecretExpiresAt:
+            (rotated?.data as { previousSecretExpiresAt?: string } | undefined)?.previousSecretExpiresAt ?? null,
+        },
+        // The subscription's tag (its version moved), for a following If-Match: never one of this secret body.
+        headers: { ETag: etag },
+      });
+      return executeWrite(
+        ctx,
+        req,
+        principalOf(req.auth),
+        command,
+        async (events: StoredEvent[]) =>
+          answer(
+            events.find((e) => e.type === 'WebhookSecretRotated'),
+            tagOf(await written(ctx, subscriptionId)),
+            secret,
+          ),
+        {
+          provisional: { status: 200, headers: {} },
+          // The secret is shown once: a replay must not find it stored anywhere.
+          redact: (r) => ({ ...r, body: { ...(r.body as object), secret: undefined } }),
+          represent: async (record) => {
+            const at = record.response?.position;
+            const events = await ctx.eventStore.readStream(webhookStreamId(subscriptionId));
+            const rotated = events.find((e) => e.position === at && e.type === 'WebhookSecretRotated');
+            return answer(rotated, tagOf(await written(ctx, subscriptionId)));
+          },
+        },
+      );
     },
   }),
 
@@ -353,7 +386,7 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
     permission: 'events:read',
     request: {
       params: webhookParams,
-      headers: conditionalWriteHeaders,
+      headers: conditionalPostHeaders,
       body: {
         schema: Type.Object(
           {
@@ -370,20 +403,22 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
     responses: {
       202: { description: 'The replay is requested; deliveries follow.', schema: webhookSchema, headers: etagHeader },
       ...errors,
+      409: problemResponse('The idempotency key was used with another request.'),
       412: preconditionFailedResponse,
     },
     handler: async (req, ctx) => {
       const subscriptionId = req.params.subscriptionId;
-      const conditions = await precondition(req, ctx, subscriptionId);
-      const command = {
+      const command = async () => ({
         type: 'RequestWebhookReplay' as const,
         subscriptionId,
         fromPosition: req.body.fromPosition,
-        ...conditions,
-      };
-      return executeWrite(ctx, req, principalOf(req.auth), command, async () =>
-        result(await written(ctx, subscriptionId), 202),
-      );
+        ...(await precondition(req, ctx, subscriptionId)),
+      });
+      const answer = async () => result(await written(ctx, subscriptionId), 202);
+      return executeWrite(ctx, req, principalOf(req.auth), command, answer, {
+        provisional: { status: 202, headers: {} },
+        represent: answer,
+      });
     },
   }),
 ];

@@ -63,10 +63,14 @@ export const webhookSecretSchema: JsonSchema = {
   title: 'WebhookSecretRotation',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'secret', 'previousSecretExpiresAt'],
+  required: ['id', 'previousSecretExpiresAt'],
   properties: {
     id: { type: 'string' },
-    secret: { type: 'string', description: '`whsec_` + base64 of 32 bytes.' },
+    secret: {
+      type: 'string',
+      description:
+        '`whsec_` + base64 of 32 bytes; absent from a replay (`Idempotent-Replayed`), as it is kept nowhere.',
+    },
     previousSecretExpiresAt: timestampSchema,
   },
 };

@@ -106,6 +106,8 @@ export function forkWorkerPool(options: {
       // A replacement listens as soon as it is composed; the first ones wait for `open`.
       if (m.type === 'arbor:composed' && opened && listen) worker.send(listen());
       if (m.type === 'arbor:listening') {
+        // A replacement's start, so that the log tells an operator the port is served again after a death.
+        if (!first.includes(worker)) log.info('HTTP worker listening', { pid: worker.process.pid, replacement: true });
         quickExits = 0;
         listening.add(worker);
         for (const wake of waiters) wake();

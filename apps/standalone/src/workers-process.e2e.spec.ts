@@ -67,9 +67,22 @@ async function adminToken(url: string): Promise<string> {
 describe('the standalone process with IAM_WORKERS', () => {
   it('IAM_WORKERS=2: the workers exit when the writer is SIGKILLed; a restart has every acknowledged write', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'arbor-workers-'));
-    const { child, url } = await startProcess(dataDir, 2);
+    const { child, url, output } = await startProcess(dataDir, 2);
+    const first = childPids(child.pid!);
+    expect(first).toHaveLength(2);
+    // A worker that dies is replaced, and the log says when the port is served again (not only that one died).
+    process.kill(first[0], 'SIGKILL');
+    await eventually(
+      () =>
+        output()
+          .split('\n')
+          .some((l) => l.includes('"message":"HTTP worker listening"') && l.includes('"replacement":true')),
+      'the replacement logs that it listens',
+    );
+    expect(output()).toContain('"message":"worker exited; starting another"');
     const workers = childPids(child.pid!);
     expect(workers).toHaveLength(2);
+    expect(workers).not.toContain(first[0]);
     // The writer's environment held the bootstrap password; the workers' does not (their configuration comes by IPC).
     for (const pid of workers) {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');

@@ -143,6 +143,10 @@ function linkOf(text: string, lineNumber: number, previousPosition: number): Cha
   // The hash covers the envelope's members only: anything added beside them would pass unchecked.
   const added = Object.keys(value).filter((name) => !LINE_MEMBERS.has(name));
   if (added.length > 0) throw bad(`it has members the chain does not cover (${added.join(', ')})`);
+  // chainLine's JSON.stringify, exactly: a member written twice (which JSON.parse reads as its last value, other
+  // parsers as their first), spacing or escapes changed would let another tool read another event than the hashed.
+  if (JSON.stringify(value) !== text)
+    throw bad('it is not written as the export writes it (a member repeated, or spacing or escapes changed)');
   return { event: e, prevHash: link(prevHash), hash: link(hash) };
 }
 

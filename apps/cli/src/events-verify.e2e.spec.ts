@@ -136,6 +136,15 @@ describe('arbor events verify', () => {
           },
         ],
         [
+          // A member written twice: a parser keeping the first value reads another event than the one hashed.
+          'member repeated',
+          eventLines().map((l, i) => (i === 5 ? l.replace('"type":"', '"type":"OrgDeleted","type":"') : l)),
+          {
+            valid: false,
+            firstBreak: { kind: 'altered', position: 6, detail: expect.stringContaining('not written as the export') },
+          },
+        ],
+        [
           // A line cut in the middle (a damaged copy): the event after the last whole line.
           'line cut',
           eventLines().map((l, i) => (i === 6 ? l.slice(0, 40) : l)),

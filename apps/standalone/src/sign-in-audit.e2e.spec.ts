@@ -68,6 +68,8 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
       grantType: 'password',
       reason: 'invalid_credentials',
       userId: user.id,
+      // No client named: the first-party public client, as on the success below.
+      clientId: 'arbor-first-party',
       requestId: 'si-req-1',
       origin: { sourceAddress: '203.0.113.77', userAgent: 'signin-test/1' },
       orgIds: [org.id],
@@ -196,6 +198,35 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(JSON.stringify(all)).not.toContain(wrong);
     const mine = await signIns(`clientId=${client.clientId}&outcome=throttled`);
     expect(mine.map((r) => r.requestId)).toContain(throttledAt);
+  });
+
+  it('records the client id a refused client_credentials grant attempted, in the header or the body', async () => {
+    const org = await createOrg(app, 'Granting');
+    const client = await createClient(app, org.id, ['orgs:read']);
+    const wrong = 'not-the-secret-77c1';
+    const grant = (body: Record<string, string>, headers: Record<string, string>) =>
+      app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        rawBody: new URLSearchParams({ grant_type: 'client_credentials', ...body }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
+    const basic = `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${wrong}`).toString('base64')}`;
+    expect((await grant({}, { authorization: basic, 'x-request-id': 'si-cc-basic' })).status).toBe(401);
+    const post = { client_id: client.clientId, client_secret: wrong };
+    expect((await grant(post, { 'x-request-id': 'si-cc-post' })).status).toBe(401);
+
+    const all = await signInsWith(['si-cc-basic', 'si-cc-post']);
+    const refusal = { kind: 'grant', grantType: 'client_credentials', outcome: 'failure', reason: 'invalid_client' };
+    for (const requestId of ['si-cc-basic', 'si-cc-post'])
+      expect(all.find((r) => r.requestId === requestId)).toMatchObject({
+        ...refusal,
+        clientId: client.clientId,
+        orgIds: [org.id],
+      });
+    // An auditor finds the guesses against the client by its id.
+    const byClient = await signIns(`clientId=${client.clientId}&outcome=failure`);
+    expect(byClient.map((r) => r.requestId)).toEqual(expect.arrayContaining(['si-cc-basic', 'si-cc-post']));
+    expect(JSON.stringify(all)).not.toContain(wrong);
   });
 
   it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {

@@ -1,4 +1,12 @@
-import type { RequestOrigin, RevocationResult, SignInFacts, TokenCaller, TokenResult } from '@arbor/application';
+import {
+  FIRST_PARTY_CLIENT_ID,
+  readClientCredentials,
+  type RequestOrigin,
+  type RevocationResult,
+  type SignInFacts,
+  type TokenCaller,
+  type TokenResult,
+} from '@arbor/application';
 import type { ApiContext } from './api-context';
 
 /** The unverified payload of a token this server just issued: its `jti`, `sub`, `sid` (never the token itself). */
@@ -29,12 +37,21 @@ const AUDITED_GRANTS = new Set(['password', 'client_credentials', 'refresh_token
 export async function recordGrant(
   ctx: ApiContext,
   params: Record<string, unknown>,
+  authorization: string | undefined,
   result: TokenResult,
   origin: RequestOrigin,
 ): Promise<void> {
   const grantType = typeof params.grant_type === 'string' ? params.grant_type : '';
   if (!ctx.signInAudit || !AUDITED_GRANTS.has(grantType)) return;
-  const clientId = typeof params.client_id === 'string' ? params.client_id.slice(0, 200) : undefined;
+  // The client attempted, from HTTP Basic or the body (RFC 6749 section 2.3.1), as at introspection: never its secret.
+  const attempted = readClientCredentials(authorization, params);
+  // No client named on a user's grant: the first-party public client, as its success records.
+  const clientId =
+    'clientId' in attempted
+      ? attempted.clientId.slice(0, 200)
+      : attempted.kind === 'none' && grantType !== 'client_credentials'
+        ? FIRST_PARTY_CLIENT_ID
+        : undefined;
   let facts: SignInFacts;
   if (result.ok) {
     const claims = issuedClaims(result.body.access_token);

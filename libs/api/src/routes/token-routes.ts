@@ -114,7 +114,8 @@ export const tokenRoutes: RouteDefinition<ApiContext>[] = [
       // Recorded once the answer is on its way: the lookups and sealing a known account's record costs must not make
       // its refusal slower than an unknown username's (token-endpoint.ts keeps the two alike: no account probing).
       const origin = requestOriginOf(req.raw);
-      setImmediate(() => void recordGrant(ctx, req.body ?? {}, result, origin).catch(() => undefined));
+      const authorization = req.raw.headers.authorization;
+      setImmediate(() => void recordGrant(ctx, req.body ?? {}, authorization, result, origin).catch(() => undefined));
       if (result.ok) return { status: 200, body: result.body };
       const headers: Record<string, string> = {};
       if (result.retryAfterSeconds) headers['Retry-After'] = String(result.retryAfterSeconds);

@@ -243,7 +243,7 @@ describe('data at rest', () => {
 });
 
 describe('an idempotent replay after the erasure of the user it showed', () => {
-  it('answers the member as the read models hold them now: the sealed first response is gone with their key', async () => {
+  it('answers 404, showing nothing of them: the sealed first response is gone with their key, the membership with the erasure', async () => {
     const app = await startTestApp();
     try {
       const org = await createOrg(app, 'Erasure Corp');
@@ -251,25 +251,20 @@ describe('an idempotent replay after the erasure of the user it showed', () => {
       const body = { email: 'Tamsin.Frostwick@at-rest.test', name: 'Tamsin Frostwick', roles: ['member'] };
       const first = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body, headers });
       expect(first.status).toBe(201);
-      // Erasure by key destruction (what the erasure endpoint of a later issue does), then a re-projection.
-      const vault = new Database(join(app.dataDir, 'vault.sqlite'));
+      // Erasure (contract section 6): every membership ends, then UserErased, then the data key is destroyed.
+      expect((await app.call('DELETE', `/api/v1/users/${first.body.userId}`)).status).toBe(204);
+      const vault = new Database(join(app.dataDir, 'vault.sqlite'), { readonly: true });
       try {
-        expect(vault.prepare('DELETE FROM data_keys WHERE subject_id = ?').run(first.body.userId).changes).toBe(1);
+        const keys = vault.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE subject_id = ?').get(first.body.userId);
+        expect(keys).toEqual({ n: 0 });
       } finally {
         vault.close();
       }
       await app.rebuildReadModels();
       const replay = await app.call('POST', `/api/v1/orgs/${org.id}/users`, { body, headers });
-      expect(replay.status).toBe(201);
-      expect(replay.headers.get('idempotent-replayed')).toBe('true');
-      expect(replay.headers.get('location')).toBe(first.headers.get('location'));
-      expect(replay.body).toMatchObject({
-        userId: first.body.userId,
-        email: null,
-        name: null,
-        status: 'erased',
-        roles: ['member'],
-      });
+      expect(replay.status).toBe(404);
+      expect(replay.text).not.toContain('Tamsin');
+      expect(replay.text.toLowerCase()).not.toContain('frostwick');
     } finally {
       await app.close();
     }

@@ -50,6 +50,26 @@ describe('If-Match on writes', () => {
     expect(stale.status).toBe(412);
   });
 
+  it('reads the whole list syntax of RFC 9110 section 5.6.1: tabs around commas, empty elements, obs-text', async () => {
+    const org = await createOrg(app, unique('ListSyntax'));
+    const tag = await etagOf(`/api/v1/orgs/${org.id}`);
+    const written = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: unique('LS2'), parentId: null },
+      headers: { 'if-match': `, "0-nope"\t,\t, W/"x",${tag},` },
+    });
+    expect(written.status).toBe(200);
+    const current = await etagOf(`/api/v1/orgs/${org.id}`);
+    const cached = await app.call('GET', `/api/v1/orgs/${org.id}`, {
+      headers: { 'if-none-match': `"\u00e9t\u00e9",\t${current}` },
+    });
+    expect(cached.status).toBe(304);
+    const stale = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
+      body: { name: unique('LS3'), parentId: null },
+      headers: { 'if-match': `,\t${tag}\t,` },
+    });
+    expect(stale.status).toBe(412);
+  });
+
   it('holds with * whenever the resource exists; an absent one is a 404', async () => {
     const org = await createOrg(app, unique('Star'));
     const star = await app.call('PUT', `/api/v1/orgs/${org.id}`, {
@@ -179,7 +199,16 @@ describe('ETags follow the representation, and reads honour If-None-Match', () =
       },
     ];
     for (const header of ['if-none-match', 'if-match'])
-      for (const value of ['garbage', '"unterminated', 'W/x', `"${'a'.repeat(2047)}"`, '', '"a",,"b"', '"a"\t,"b"']) {
+      for (const value of [
+        'garbage',
+        '"unterminated',
+        'W/x',
+        `"${'a'.repeat(2047)}"`,
+        '',
+        ', ,',
+        '"a" "b"',
+        '*, "a"',
+      ]) {
         for (const read of reads) {
           const asked = { headers: { [header]: value } };
           expect([read.path, header, value, (await app.call('GET', read.path, asked)).status]).toEqual([

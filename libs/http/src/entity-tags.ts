@@ -111,12 +111,15 @@ export function readPreconditions(headers: Record<string, string | string[] | un
 export const MAX_PRECONDITION_LENGTH = 2048;
 
 /**
- * The documented syntax of `If-Match` / `If-None-Match` (the OpenAPI `pattern`): `*`, or entity tags (`"..."` or
- * `W/"..."`, visible ASCII etagc) separated by commas with optional spaces. Narrower than RFC 9110's list syntax
- * (no empty elements, tabs or obs-text): a value this refuses is a 400 wherever the documented header applies, and
- * `readPreconditions` enforces it itself, because on a read it runs after the handler instead of the schema binder.
+ * The documented syntax of `If-Match` / `If-None-Match` (the OpenAPI `pattern`): `*`, or at least one entity tag
+ * (`"..."` or `W/"..."`, etagc: visible ASCII but `"`, or obs-text) in RFC 9110's list syntax (section 5.6.1: spaces
+ * or tabs around commas, empty elements, which a recipient must accept and ignore). Exactly the values
+ * `parseEntityTagCondition` reads, but for an empty list. A value this refuses is a 400 wherever the documented
+ * header applies, and `readPreconditions` enforces it itself, because on a read it runs after the handler
+ * instead of the schema binder. Every repetition starts at a comma or a quote, so matching stays linear.
  */
-export const ENTITY_TAG_LIST_PATTERN = '^(\\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$';
+export const ENTITY_TAG_LIST_PATTERN =
+  '^[ \\t]*(\\*|(,[ \\t]*)*(W/)?"[!#-~\\x80-\\xff]*"([ \\t]*,([ \\t]*(W/)?"[!#-~\\x80-\\xff]*")?)*)[ \\t]*$';
 const ENTITY_TAG_LIST = new RegExp(ENTITY_TAG_LIST_PATTERN);
 
 function conditionOf(

@@ -1,4 +1,5 @@
 import {
+  ENTITY_TAG_LIST_PATTERN,
   ifMatchHolds,
   ifNoneMatchHolds,
   parseEntityTagCondition,
@@ -43,6 +44,26 @@ describe('entity tag conditions (RFC 9110 sections 8.8.3, 13.1.1, 13.1.2)', () =
       'W/a',
     ])
       expect([value, parseEntityTagCondition(value)]).toEqual([value, undefined]);
+  });
+
+  it('documents as its pattern exactly the values the parser reads as * or at least one tag', () => {
+    const pattern = new RegExp(ENTITY_TAG_LIST_PATTERN, 'u');
+    const agree = (value: string) => {
+      const parsed = parseEntityTagCondition(value);
+      const readable = parsed === '*' || (parsed !== undefined && parsed.length > 0);
+      expect([value, pattern.test(value)]).toEqual([value, readable]);
+    };
+    for (const value of ['*', ' "a" ,\tW/"b",, "c" ,', ',"a"', '"\u00e9"', '', ',', ' , ', '"a" "b"', '*,', 'W/""'])
+      agree(value);
+    // Seeded pseudo-random strings over the grammar's own symbols (a failure names its value).
+    const parts = ['"a"', 'W/', '"', ',', ' ', '\t', '*', 'b', '"\u00ff"', '\u0001', 'W/"x,y"', '"a b"'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let n = 0; n < 5000; n++) {
+      let value = '';
+      for (let k = next() % 7; k >= 0; k--) value += parts[next() % parts.length];
+      agree(value);
+    }
   });
 
   it('compares strongly for If-Match and weakly for If-None-Match', () => {

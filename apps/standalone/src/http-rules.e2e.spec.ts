@@ -99,6 +99,25 @@ describe('bad input', () => {
     });
     expect(res.status).toBe(415);
     problem(res, 415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE');
+    expect(res.headers.get('accept-patch')).toBeNull();
+  });
+
+  it('names the patch documents it accepts in Accept-Patch on every 415 of a PATCH (RFC 5789 section 2.2)', async () => {
+    const document = (await app.call('GET', '/api/v1/openapi.json', { token: null })).body;
+    const patches = Object.entries(document.paths as Record<string, any>).filter(([, item]) => item.patch);
+    expect(patches.length).toBeGreaterThanOrEqual(7);
+    for (const [template, item] of patches) {
+      const path = template.replace(/\{(\w+)\}/g, (_, name) => (name === 'name' ? 'billing:invoices:approve' : 'x_1'));
+      const declared = Object.keys(item.patch.requestBody.content).join(', ');
+      for (const headers of [
+        { 'content-type': 'text/plain' },
+        { 'content-type': 'application/json; charset=latin1' },
+      ]) {
+        const res = await app.call('PATCH', path, { rawBody: '{}', headers });
+        expect([path, res.status, res.headers.get('accept-patch')]).toEqual([path, 415, declared]);
+      }
+      expect(item.patch.responses['415'].headers).toHaveProperty('Accept-Patch');
+    }
   });
 
   it('rejects bad limits, cursors, depths and unknown query parameters with 400', async () => {

@@ -64,6 +64,7 @@ export const compileRoute = <Ctx>(
       required: request.body.required ?? true,
       mediaTypes: new Set(types),
       mediaTypeList: types.join(' or '),
+      acceptPatch: route.method === 'patch' ? { 'Accept-Patch': types.join(', ') } : undefined,
       validateJson: types.some((t) => t !== FORM_CONTENT_TYPE) ? compiler.compile('exact', schema) : undefined,
       validateForm: types.includes(FORM_CONTENT_TYPE) ? compiler.compile('coercing', schema) : undefined,
       repeatable: request.body.repeatable === undefined ? undefined : new Set(request.body.repeatable),

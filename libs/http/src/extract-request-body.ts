@@ -17,6 +17,11 @@ export interface BodyRules {
   mediaTypes: ReadonlySet<string>;
   /** Human-readable list for 415 details, computed once. */
   mediaTypeList: string;
+  /**
+   * On a PATCH route, the media types as an `Accept-Patch` field value (RFC 5789 sections 2.2 and 3.1): every
+   * 415 of the route carries it, so a client learns which patch documents it may send.
+   */
+  acceptPatch?: Record<string, string>;
   /** Exact types: present when a JSON media type is accepted. */
   validateJson?: ValidateFunction;
   /** Coercing: form fields are all strings, so their schema types are coerced like query parameters. */
@@ -47,14 +52,14 @@ export const extractRequestBody = async (req: Request, rules: BodyRules, limit: 
 
   const media = parseMediaType(headers['content-type']);
   if (media === undefined || !rules.mediaTypes.has(media.type)) {
-    throw unsupportedMediaTypeProblem(`The request body must be sent as ${rules.mediaTypeList}.`);
+    throw unsupportedMediaTypeProblem(`The request body must be sent as ${rules.mediaTypeList}.`, rules.acceptPatch);
   }
   if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') {
-    throw unsupportedMediaTypeProblem('The request body must be encoded as UTF-8.');
+    throw unsupportedMediaTypeProblem('The request body must be encoded as UTF-8.', rules.acceptPatch);
   }
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-    throw unsupportedMediaTypeProblem('Compressed request bodies are not accepted.');
+    throw unsupportedMediaTypeProblem('Compressed request bodies are not accepted.', rules.acceptPatch);
   }
 
   const isJson = media.type !== FORM_CONTENT_TYPE;

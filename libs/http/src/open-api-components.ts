@@ -85,7 +85,13 @@ export const PATH_CONVENTIONS =
 /** The failures the binder and the error mapping may answer for any route, by status. */
 const STANDARD_FAILURES: Record<
   number,
-  { description: string; applies: (route: RouteDefinition<never>) => boolean; headers?: Record<string, string> }
+  {
+    description: string;
+    applies: (route: RouteDefinition<never>) => boolean;
+    headers?: Record<string, string>;
+    /** Response fields only some routes of the status send. */
+    headersOf?: (route: RouteDefinition<never>) => Record<string, string> | undefined;
+  }
 > = {
   400: {
     description: 'Invalid input: a parameter, header or body breaks the schema (the field errors say where).',
@@ -100,6 +106,10 @@ const STANDARD_FAILURES: Record<
   415: {
     description: 'The body is not of a declared media type, not UTF-8, or compressed.',
     applies: (r) => r.request?.body !== undefined,
+    headersOf: (r) =>
+      r.method === 'patch'
+        ? { 'Accept-Patch': 'RFC 5789 section 2.2: the media types this PATCH accepts.' }
+        : undefined,
   },
   500: { description: 'An unexpected error; the answer reveals nothing of it.', applies: () => true },
   503: {
@@ -122,12 +132,10 @@ export const withStandardFailures = (
   for (const [status, failure] of Object.entries(STANDARD_FAILURES)) {
     if (responses[status] !== undefined || !failure.applies(route)) continue;
     const response: Record<string, unknown> = { description: failure.description, content: failureContent(route) };
-    if (failure.headers !== undefined)
+    const headers = failure.headers ?? failure.headersOf?.(route);
+    if (headers !== undefined)
       response.headers = Object.fromEntries(
-        Object.entries(failure.headers).map(([name, description]) => [
-          name,
-          { description, schema: { type: 'string' } },
-        ]),
+        Object.entries(headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
       );
     responses[status] = response;
   }

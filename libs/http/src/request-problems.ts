@@ -25,8 +25,9 @@ const T = BINDER_PROBLEM_TITLES;
 export const validationProblem = (detail: string, errors?: FieldError[]): HttpProblem =>
   new HttpProblem(400, 'IAM_ERR_VALIDATION', T.IAM_ERR_VALIDATION, detail, errors);
 
-export const unsupportedMediaTypeProblem = (detail: string): HttpProblem =>
-  new HttpProblem(415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE', T.IAM_ERR_UNSUPPORTED_MEDIA_TYPE, detail);
+/** A 415; `headers` add response fields (`Accept-Patch` on a PATCH route, RFC 5789 section 2.2). */
+export const unsupportedMediaTypeProblem = (detail: string, headers?: Record<string, string>): HttpProblem =>
+  new HttpProblem(415, 'IAM_ERR_UNSUPPORTED_MEDIA_TYPE', T.IAM_ERR_UNSUPPORTED_MEDIA_TYPE, detail, undefined, headers);
 
 export const payloadTooLargeProblem = (limit?: number): HttpProblem =>
   new HttpProblem(

@@ -120,6 +120,20 @@ describe('bad input', () => {
     }
   });
 
+  it('refuses a PATCH that changes nothing ({}) with 400 on every PATCH, as its documented body says', async () => {
+    const document = (await app.call('GET', '/api/v1/openapi.json', { token: null })).body;
+    const schemas = document.components.schemas as Record<string, any>;
+    for (const [template, item] of Object.entries(document.paths as Record<string, any>)) {
+      if (!item.patch) continue;
+      const path = template.replace(/\{(\w+)\}/g, (_, name) => (name === 'name' ? 'billing:invoices:approve' : 'x_1'));
+      const res = await app.call('PATCH', path, { body: {} });
+      expect([path, res.status, res.body.code]).toEqual([path, 400, 'IAM_ERR_VALIDATION']);
+      const ref: string = item.patch.requestBody.content['application/json'].schema.$ref ?? '';
+      const schema = schemas[ref.split('/').pop()!] ?? item.patch.requestBody.content['application/json'].schema;
+      expect([path, (schema.minProperties ?? 0) >= 1 || (schema.required?.length ?? 0) >= 1]).toEqual([path, true]);
+    }
+  });
+
   it('rejects bad limits, cursors, depths and unknown query parameters with 400', async () => {
     for (const query of [
       'limit=0',

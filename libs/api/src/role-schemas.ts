@@ -65,7 +65,7 @@ export const updateRoleBody = Type.Object(
     permissions: Type.Optional(rolePermissionsSchema),
     appliesTo: Type.Optional(appliesToSchema),
   },
-  { title: 'UpdateRoleRequest', additionalProperties: false },
+  { title: 'UpdateRoleRequest', additionalProperties: false, minProperties: 1 },
 );
 
 /**

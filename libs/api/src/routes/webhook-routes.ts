@@ -270,7 +270,7 @@ export const webhookRoutes: RouteDefinition<ApiContext>[] = [
             description: Type.Optional(description),
             enabled: Type.Optional(Type.Boolean()),
           },
-          { title: 'UpdateWebhookSubscriptionRequest', additionalProperties: false },
+          { title: 'UpdateWebhookSubscriptionRequest', additionalProperties: false, minProperties: 1 },
         ),
       },
     },

@@ -2,13 +2,14 @@ import { collectStartupGarbage, jsonLogger, limitHeapGrowth, type Logger } from 
 import { startEmbeddedWorker, type EmbeddedWorker } from './start-worker';
 import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './worker-messages';
 
+/** How long a stopping worker waits for the writer to confirm `arbor:unlistened` before exiting anyway. */
+const UNLISTEN_CONFIRM_MS = 5_000;
+
 /**
  * An HTTP worker process of the embedded profile (IAM_WORKERS above 1), forked by the writer (worker-pool.ts).
  * It does nothing until the writer sends its configuration, and ends when the writer says so or goes away: a
  * worker never outlives its writer (the IPC channel closes when the writer dies, however it dies).
  */
-/** How long a stopping worker waits for the writer to confirm `arbor:unlistened` before exiting anyway. */
-const UNLISTEN_CONFIRM_MS = 5_000;
 
 function main(): void {
   limitHeapGrowth();

@@ -133,6 +133,41 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(JSON.stringify(all)).not.toContain(third.body.refresh_token);
   });
 
+  it('records a refused revocation with the reason its answer gave: not the owner, or no authentication', async () => {
+    const org = await createOrg(app, 'Refused revocations');
+    const owner = await newLoggedInUser(app, org.id, ['member'], 'rv-owner');
+    const other = await newLoggedInUser(app, org.id, ['member'], 'rv-other');
+    const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    const revoke = (bearer: string | null, requestId: string) =>
+      app.call('POST', '/api/v1/auth/tokens/revoke', {
+        body: { token: owner.token },
+        token: bearer,
+        headers: { 'x-request-id': requestId },
+      });
+    const notOwner = await revoke(other.token, 'si-rv-refused-1');
+    expect([notOwner.status, notOwner.body.error]).toEqual([400, 'invalid_grant']);
+    const anonymous = await revoke(null, 'si-rv-refused-2');
+    expect([anonymous.status, anonymous.body.error]).toEqual([401, 'invalid_client']);
+
+    const all = await signInsWith(['si-rv-refused-1', 'si-rv-refused-2']);
+    const record = (requestId: string) => all.find((r) => r.requestId === requestId);
+    const jti = sidOf(owner.token).jti;
+    expect(record('si-rv-refused-1')).toMatchObject({
+      kind: 'revocation',
+      outcome: 'failure',
+      reason: 'not_token_owner',
+      userId: other.id,
+      tokenId: jti,
+    });
+    expect(record('si-rv-refused-2')).toMatchObject({
+      kind: 'revocation',
+      outcome: 'failure',
+      reason: 'invalid_client',
+      tokenId: jti,
+    });
+    expect(record('si-rv-refused-2')).not.toHaveProperty('userId');
+  });
+
   it('records refused client authentication at introspection and revocation, and throttling; never the secret', async () => {
     const org = await createOrg(app, 'Introspecting');
     const client = await createClient(app, org.id, ['orgs:read']);

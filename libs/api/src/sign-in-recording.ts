@@ -119,7 +119,8 @@ export async function recordRevocation(
   await ctx.signInAudit.record({
     kind: 'revocation',
     outcome: result.ok ? 'success' : 'failure',
-    reason: result.ok ? undefined : 'not_token_owner',
+    // The answer's own reason: another's token (invalid_grant), or an access token revoked without authentication.
+    reason: result.ok ? undefined : result.error === 'invalid_client' ? 'invalid_client' : 'not_token_owner',
     userId: caller.userId,
     clientId: caller.clientId,
     tokenId: typeof jti === 'string' ? jti.slice(0, 200) : undefined,

@@ -210,6 +210,33 @@ describe('callers', () => {
     expectStatus(await search('subject', subjectQuery('user', org.B.id, 'orgs:read'), user.adminA.token), 404);
   });
 
+  it('403, not 404, where the caller sees the organization but holds no access:evaluate there, as the point checks say', async () => {
+    // An admin of their own tree (access:evaluate in the token) who is a plain member of B: B is visible to them, so
+    // a question about it is forbidden rather than unknown, in a search as in an evaluation (section 9, one rule).
+    const own = await createOrg(app, 'Own tree');
+    const both = await newLoggedInUser(app, own.id, ['admin'], 'adminOwn-memberB');
+    const added = await app.call('POST', `/api/v1/orgs/${org.B.id}/users`, {
+      body: { userId: both.id, roles: ['member'] },
+    });
+    expectStatus(added, 201);
+    expect(added.body.pending ?? false).toBe(false);
+    expectStatus(await app.call('GET', `/api/v1/orgs/${org.B.id}`, { token: both.token }), 200);
+    const evaluation = await app.call('POST', '/access/v1/evaluation', {
+      body: {
+        subject: { type: 'user', id: user.memberB.id },
+        action: { name: 'orgs:read' },
+        resource: { type: 'organization', id: org.B.id },
+      },
+      token: both.token,
+    });
+    expectStatus(evaluation, 403);
+    const searched = await search('subject', subjectQuery('user', org.B.id, 'orgs:read'), both.token);
+    expectStatus(searched, 403);
+    expect(searched.body.code).toBe(evaluation.body.code);
+    expectStatus(await search('subject', subjectQuery('user', own.id, 'orgs:read'), both.token), 200);
+    expectStatus(await search('subject', subjectQuery('user', org.Z.id, 'orgs:read'), both.token), 404);
+  });
+
   it('a client credential with access:evaluate is answered within its own subtree only', async () => {
     const res = await search('resource', resourceQuery(user.adminR.id, 'orgs:write'), clients.evalA.token);
     expectStatus(res, 200);

@@ -96,7 +96,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     path: '/search/subject',
     summary: 'AuthZEN subject search: the users or client credentials that may do the action in the organization.',
     description:
-      "Users (with memberships on the organization or its ancestors, inherited grants included; platform admins too, to platform admins) or client credentials (scopes on their subtree). The organization must be within the caller's reach (404 otherwise). Keyset pages in id order.",
+      "Users (with memberships on the organization or its ancestors, inherited grants included; platform admins too, to platform admins) or client credentials (scopes on their subtree). The organization must be within the caller's reach: 404 where the caller sees nothing of it, 403 where they see it but hold no access:evaluate there. Keyset pages in id order.",
     tags,
     auth: 'bearer',
     permission: 'access:evaluate',
@@ -119,7 +119,13 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
         within === undefined
           ? existsNow || pastAsked
           : existsNow && (await reachableNow(ctx, within, [orgId])).length === 1;
-      if (!reachable) throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
+      if (!reachable) {
+        // The point checks' rule (requireMayAsk) says which: 404 where the caller sees nothing of the organization,
+        // 403 where they see it but may not ask there (a member without access:evaluate on it).
+        if (existsNow && within !== undefined)
+          await ctx.policy.requireMayAsk(principal, { type: req.body.subject.type, id: '' }, orgId);
+        throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} does not exist.`);
+      }
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchSubjects', body, limit);
       const past = await accessPastPosition(ctx, principal, req.query);
       if (past !== undefined && (await ctx.readModels.history.org(orgId, past)) === undefined)

@@ -142,6 +142,14 @@ describe('password grant with org_id', () => {
     const claims = await verify(refreshed.body.access_token);
     expect(claims).toMatchObject({ org_id: t.leaf.id, roles: ['member'] });
     expect(claims.permissions).not.toContain('users:write');
+    // The family's refresh token introspects with its organization too (its access tokens' roles change; it does not).
+    const introspected = await app.call('POST', '/api/v1/auth/tokens/introspect', {
+      token: refreshed.body.access_token,
+      rawBody: new URLSearchParams({ token: refreshed.body.refresh_token }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(introspected.body).toMatchObject({ active: true, token_type: 'refresh_token', org_id: t.leaf.id });
+    expect(introspected.body).not.toHaveProperty('roles');
 
     // Out of reach altogether: the family cannot mint a token for that organization any more.
     expect((await app.call('DELETE', `/api/v1/orgs/${t.root.id}/users/${user.userId}`)).status).toBe(204);

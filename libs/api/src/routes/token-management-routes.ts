@@ -135,7 +135,7 @@ const introspectionSchema = {
     exp: { type: 'integer' },
     iat: { type: 'integer' },
     iss: { type: 'string' },
-    token_type: { type: 'string' },
+    token_type: { type: 'string', enum: ['Bearer', 'refresh_token'] },
     client_id: { type: 'string' },
     aud: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     org_id: { type: 'string' },

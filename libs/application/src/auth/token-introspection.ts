@@ -74,6 +74,8 @@ export class TokenIntrospection {
         iss: this.deps.tokens.issuer,
         token_type: 'refresh_token',
         client_id: FIRST_PARTY_CLIENT_ID,
+        // The login's organization, which every access token of the family carries (their roles change; it does not).
+        ...(record.orgId !== undefined ? { org_id: record.orgId } : {}),
       };
     }
     const claims = await this.activeAccessToken(token);

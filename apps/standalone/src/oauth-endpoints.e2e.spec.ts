@@ -279,6 +279,39 @@ describe('client authentication on the token endpoint', () => {
     ).toBe(200);
   });
 
+  it('reads HTTP Basic as strictly as a form field: base64 alphabet, UTF-8, no U+0000, on all three endpoints', async () => {
+    const raw = (credentials: Buffer | string) =>
+      `Basic ${typeof credentials === 'string' ? credentials : credentials.toString('base64')}`;
+    const good = Buffer.from(`${client.clientId}:${client.clientSecret}`);
+    const refused = [
+      // Characters outside the base64 alphabet, which a lenient decoder skips (the rest still decodes).
+      raw(`${good.toString('base64').slice(0, 8)}*!${good.toString('base64').slice(8)}`),
+      raw(`${good.toString('base64')}====`),
+      // Bytes that are not UTF-8 (a lenient decoder turns them into U+FFFD).
+      raw(Buffer.concat([Buffer.from(`${client.clientId}:`), Buffer.from([0xff, 0xfe])])),
+      // Percent-escapes that decode to U+0000 or to bytes that are not UTF-8.
+      raw(Buffer.from(`${client.clientId}%00:${client.clientSecret}`)),
+      raw(Buffer.from(`${client.clientId}:${client.clientSecret}%FF`)),
+    ];
+    for (const path of OAUTH_PATHS)
+      for (const authorization of refused) {
+        const body = path === TOKENS ? q({ grant_type: 'client_credentials' }) : q({ token: 'x' });
+        const res = await app.call('POST', path, form(body, { authorization }));
+        expect([path, authorization, res.status, res.body.error]).toEqual([
+          path,
+          authorization,
+          400,
+          'invalid_request',
+        ]);
+      }
+    // The same credentials well formed, unpadded base64 included, still authenticate.
+    const unpadded = raw(good.toString('base64').replace(/=+$/, ''));
+    for (const authorization of [raw(good), unpadded]) {
+      const res = await app.call('POST', TOKENS, form(q({ grant_type: 'client_credentials' }), { authorization }));
+      expect([authorization, res.status]).toEqual([authorization, 200]);
+    }
+  });
+
   it('answers confidential client credentials on a password or refresh grant: wrong ones invalid_client, right ones unauthorized_client', async () => {
     const login = (await passwordGrant()).body;
     const refreshGrant = (extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>

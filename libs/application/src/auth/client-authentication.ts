@@ -26,18 +26,9 @@ export function readClientCredentials(
     return { kind: 'invalid', description: 'client_id must be a non-empty string.' };
   if (authorization && /^basic /i.test(authorization)) {
     if (inBody) return { kind: 'invalid', description: 'Use one client authentication method, not two.' };
-    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return { kind: 'invalid', description: 'Malformed Basic credentials.' };
-    let clientId: string;
-    let clientSecret: string;
-    try {
-      const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-      clientId = formDecode(decoded.slice(0, colon));
-      clientSecret = formDecode(decoded.slice(colon + 1));
-    } catch {
-      return { kind: 'invalid', description: 'Malformed Basic credentials.' };
-    }
+    const parts = basicCredentials(authorization.slice(6).trim());
+    if (parts === undefined) return { kind: 'invalid', description: 'Malformed Basic credentials.' };
+    const [clientId, clientSecret] = parts;
     if (body.client_id !== undefined && body.client_id !== clientId)
       return {
         kind: 'invalid',
@@ -52,6 +43,39 @@ export function readClientCredentials(
   }
   if (body.client_id !== undefined) return { kind: 'public', clientId: body.client_id as string };
   return { kind: 'none' };
+}
+
+/** RFC 4648 section 4 base64, padded or not (RFC 7617's token68 leaves the padding to the encoder). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The client id and secret of an HTTP Basic `token68` (RFC 7617 section 2, both parts form-urlencoded per RFC
+ * 6749 section 2.3.1), read as strictly as a form field (contract section 1): base64 of UTF-8, percent-escapes
+ * that decode to UTF-8, no U+0000 in either part. `undefined` for anything else, which the endpoints answer
+ * `invalid_request`: a lenient decoder would skip stray characters and turn bad bytes into U+FFFD, so a
+ * mangled header could name a client other than the one its sender meant.
+ */
+function basicCredentials(token: string): [clientId: string, clientSecret: string] | undefined {
+  if (!BASE64.test(token)) return undefined;
+  let decoded: string;
+  try {
+    decoded = utf8.decode(Buffer.from(token, 'base64'));
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  try {
+    const formDecode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+    const clientId = formDecode(decoded.slice(0, colon));
+    const clientSecret = formDecode(decoded.slice(colon + 1));
+    if (clientId.includes('\u0000') || clientSecret.includes('\u0000')) return undefined;
+    return [clientId, clientSecret];
+  } catch {
+    // URIError: an escape that is not UTF-8 (`%FF`), or a `%` that starts no escape (refused here as before).
+    return undefined;
+  }
 }
 
 export type ClientCheck = { ok: true; client: ClientView } | { ok: false; retryAfterSeconds?: number };

@@ -108,6 +108,34 @@ describe('the event log', () => {
     expect((await allEvents(`&since=${encodeURIComponent('2016-12-31T23:59:60.5+00:00')}`)).length).toBeGreaterThan(0);
   });
 
+  it('files a move under both subtrees, the one the organization leaves and the one it joins', async () => {
+    const root = await createOrg(app, 'Moves root');
+    const from = await createOrg(app, 'Moves from', root.id);
+    const to = await createOrg(app, 'Moves to', root.id);
+    const moved = await createOrg(app, 'Moving', from.id);
+    const elsewhere = await createOrg(app, 'Moves elsewhere');
+    const put = (parentId: string | null, name = 'Moving') =>
+      app.call('PUT', `/api/v1/orgs/${moved.id}`, { body: { name, parentId } });
+    expect((await put(to.id)).status).toBe(200);
+    const movesUnder = async (orgId: string) =>
+      (await allEvents(`&orgId=${orgId}&type=OrgMoved`)).map((e) => [e.data.fromParentId, e.data.toParentId]);
+    // A subscriber of the subtree it left learns that it left; one of the subtree it joined, that it came.
+    expect(await movesUnder(from.id)).toEqual([[from.id, to.id]]);
+    expect(await movesUnder(to.id)).toEqual([[from.id, to.id]]);
+    expect(await movesUnder(root.id)).toEqual([[from.id, to.id]]);
+    // What happens to it afterwards concerns its new place only.
+    expect((await put(to.id, 'Moved and renamed')).status).toBe(200);
+    expect((await allEvents(`&orgId=${from.id}&type=OrgUpdated`)).map((e) => e.data.orgId)).toEqual([]);
+    expect((await allEvents(`&orgId=${to.id}&type=OrgUpdated`)).map((e) => e.data.orgId)).toEqual([moved.id]);
+    // Across trees (a platform admin's move): both trees hear of it.
+    expect((await put(elsewhere.id, 'Moved and renamed')).status).toBe(200);
+    expect(await movesUnder(elsewhere.id)).toEqual([[to.id, elsewhere.id]]);
+    expect(await movesUnder(root.id)).toEqual([
+      [from.id, to.id],
+      [to.id, elsewhere.id],
+    ]);
+  });
+
   it('refuses callers without events:read and bad filters', async () => {
     const narrow = await app.call('POST', '/api/v1/auth/tokens', {
       token: null,

@@ -313,8 +313,9 @@ export interface StoredEvent<T = unknown> {
   data: T;
   /**
    * The organization the event is about and its ancestors, root first, at the time of the event (empty for
-   * events about no organization). Not part of the public envelope: it serves the `orgId` filter of the
-   * event API and keys the distributed bus so that each tree keeps its order.
+   * events about no organization); an `OrgMoved` then lists the former ancestors it left, so that the move is
+   * an event of both subtrees. Not part of the public envelope: it serves the `orgId` filter of the event API
+   * and webhooks, and its first element keys the distributed bus so that each tree keeps its order.
    */
   orgPath: string[];
   /**

@@ -218,7 +218,10 @@ describe('organization paths from the catalogue', () => {
       eventOrgPath(tree, { type, streamId: 's', data } as DomainEvent);
     expect(path('OrgCreated', { ...SAMPLES.OrgCreated, orgId: 'n', parentId: b })).toEqual([a, b, 'n']);
     expect(path('OrgCreated', { ...SAMPLES.OrgCreated, orgId: 'n', parentId: null })).toEqual(['n']);
-    expect(path('OrgMoved', { orgId: b, fromParentId: a, toParentId: null })).toEqual([b]);
+    // A move: its new path, then the former ancestors it left (both subtrees hear of it).
+    expect(path('OrgMoved', { orgId: b, fromParentId: a, toParentId: null })).toEqual([b, a]);
+    expect(path('OrgMoved', { orgId: 'n', fromParentId: b, toParentId: a })).toEqual([a, 'n', b]);
+    expect(path('OrgMoved', { orgId: 'n', fromParentId: null, toParentId: b })).toEqual([a, b, 'n']);
     expect(path('OrgUpdated', { ...SAMPLES.OrgUpdated, orgId: b })).toEqual([a, b]);
     expect(path('ClientCredentialRevoked', { ...SAMPLES.ClientCredentialRevoked, orgId: b })).toEqual([a, b]);
     expect(path('UserAddedToOrg', { ...SAMPLES.UserAddedToOrg, orgId: a })).toEqual([a]);

@@ -68,8 +68,9 @@ export const eventAuditedEnvelopeSchemaOf = (type: DomainEventType): JsonSchema 
   eventAuditedEnvelopeSchema(type, EVENT_CATALOGUE[type].version);
 
 /**
- * The `orgPath` of a decided event (root first, the organization itself last), computed against the tree
- * as it stands before the event applies. Events about no organization get an empty path.
+ * The `orgPath` of a decided event (root first, the organization itself last; an `OrgMoved` then adds the former
+ * ancestors it left), computed against the tree as it stands before the event applies. Events about no
+ * organization get an empty path.
  */
 export function eventOrgPath(tree: OrgTree, event: DomainEvent): string[] {
   return entryOf(event.type).orgPath(tree, event.data);

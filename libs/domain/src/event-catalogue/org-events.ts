@@ -39,8 +39,13 @@ export const ORG_EVENTS = {
       fromParentId: field.parentId,
       toParentId: field.parentId,
     }),
-    // The path at its new place: the event belongs to the subtree it joins.
-    orgPath: (tree, d) => pathUnder(tree, d.toParentId, d.orgId),
+    // The path at its new place (root first, the organization last: the new root keys it on Kafka), then the former
+    // ancestors it left: the move is an event of both subtrees, so a subscriber of the old one hears that it left.
+    orgPath: (tree, d) => {
+      const joined = pathUnder(tree, d.toParentId, d.orgId);
+      const left = d.fromParentId === null ? [] : tree.path(d.fromParentId);
+      return [...joined, ...left.filter((id) => !joined.includes(id))];
+    },
   },
   OrgDeleted: {
     version: 1,

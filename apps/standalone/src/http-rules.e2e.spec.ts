@@ -156,6 +156,36 @@ describe('bad input', () => {
     expect((await app.call('GET', `/api/v1/orgs/${root.id}/children?cursor=bm90LWEtY3Vyc29y`)).status).toBe(400);
   });
 
+  it('reads a numeric query parameter only in JSON number syntax: no hex, exponent, sign or spaces around it', async () => {
+    const created = await app.call('POST', '/api/v1/orgs', { body: { name: 'Numeric query' } });
+    const root = created.body;
+    const position = Number(created.headers.get('arbor-position'));
+    expect(position).toBeGreaterThan(0);
+    const cases: Array<[string, string]> = [
+      ['/api/v1/orgs', 'limit'],
+      [`/api/v1/orgs/${root.id}/children`, 'depth'],
+      [`/api/v1/orgs/${root.id}`, 'asOfPosition'],
+      ['/api/v1/events', 'after'],
+    ];
+    for (const [path, name] of cases) {
+      for (const value of ['0x10', '1e1', '1.0', '+5', '%205', '5%20', '05', '0b1', 'Infinity']) {
+        const res = await app.call('GET', `${path}?${name}=${value}`);
+        expect([path, name, value, res.status, res.body.errors?.[0]?.path]).toEqual([
+          path,
+          name,
+          value,
+          400,
+          `/query/${name}`,
+        ]);
+      }
+      const plain = name === 'asOfPosition' ? String(position) : '5';
+      expect([path, name, (await app.call('GET', `${path}?${name}=${plain}`)).status]).toEqual([path, name, 200]);
+    }
+    expect((await app.call('GET', `/api/v1/orgs/${root.id}/children?depth=all`)).status).toBe(200);
+    // A text parameter that happens to look like a number is text.
+    expect((await app.call('GET', '/api/v1/orgs?q=0x10')).status).toBe(200);
+  });
+
   it('answers 404 problem+json for unknown paths', async () => {
     const res = await app.call('GET', '/api/v1/nothing-here');
     expect(res.status).toBe(404);

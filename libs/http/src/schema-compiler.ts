@@ -34,10 +34,74 @@ export class SchemaCompiler {
     let validate = this.cache[mode].get(schema);
     if (validate === undefined) {
       validate = this.ajv[mode].compile(withSharedSchemas(schema));
+      if (mode === 'coercing') validate = numbersInJsonSyntax(validate, schema);
       this.cache[mode].set(schema, validate);
     }
     return validate;
   }
+}
+
+/** RFC 8259 section 6, JSON's number syntax: how a parameter that is a number must be written. */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const JSON_INTEGER = /^-?(?:0|[1-9]\d*)$/;
+
+/**
+ * The syntax each top-level property accepts when it is a number (`integer` or `number` in its `type`, or in a
+ * branch of its `anyOf` / `oneOf`): Ajv's coercion reads a string as a number whenever `Number()` does, so
+ * `?limit=0x10`, `1e1`, ` 5`, `05` and `+5` all passed as numbers.
+ */
+function numericSyntax(schema: unknown): RegExp | undefined {
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  const s = schema as { type?: unknown; anyOf?: unknown[]; oneOf?: unknown[] };
+  const types = Array.isArray(s.type) ? s.type : [s.type];
+  if (types.includes('number')) return JSON_NUMBER;
+  if (types.includes('integer')) return JSON_INTEGER;
+  for (const branch of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) {
+    const syntax = numericSyntax(branch);
+    if (syntax !== undefined) return syntax;
+  }
+  return undefined;
+}
+
+/**
+ * `validate` for values that arrive as strings (query, path, headers, form fields), refusing first a numeric
+ * property written other than in JSON's number syntax: a string that `Number()` reads as a finite number but
+ * that is not a JSON number is a 400 at its path (`must be a number written in decimal`). A string that is no
+ * number at all (`depth=all`) is left to the schema. Top-level properties only: these values are flat.
+ */
+function numbersInJsonSyntax(validate: ValidateFunction, schema: JsonSchema): ValidateFunction {
+  const properties = (schema as { properties?: Record<string, unknown> }).properties ?? {};
+  const numeric = Object.entries(properties).flatMap(([name, property]) => {
+    const syntax = numericSyntax(property);
+    return syntax === undefined ? [] : [{ name, syntax }];
+  });
+  if (numeric.length === 0) return validate;
+  const strict = ((data: unknown) => {
+    if (typeof data === 'object' && data !== null)
+      for (const { name, syntax } of numeric) {
+        const value = (data as Record<string, unknown>)[name];
+        if (typeof value === 'string' && !syntax.test(value) && value.trim() !== '' && Number.isFinite(Number(value))) {
+          strict.errors = [
+            {
+              instancePath: `/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+              schemaPath: `#/properties/${name}`,
+              keyword: 'type',
+              params: {},
+              message:
+                syntax === JSON_INTEGER
+                  ? 'must be an integer written in decimal'
+                  : 'must be a number written in decimal',
+            },
+          ];
+          return false;
+        }
+      }
+    const valid = validate(data);
+    strict.errors = validate.errors;
+    return valid;
+  }) as ValidateFunction;
+  strict.schema = validate.schema;
+  return strict;
 }
 
 const EMAIL_ADDRESS =

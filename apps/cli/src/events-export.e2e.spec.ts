@@ -163,6 +163,8 @@ describe('arbor events export', () => {
       [['--type', 'orgcreated'], 'Unknown event type orgcreated'],
       [['--org', ''], '--org needs an organization id'],
       [['--org', 'a', '--org', 'b'], '--org may be given once'],
+      [['--chain', '--chain'], '--chain may be given once'],
+      [['--follow', '--follow'], '--follow may be given once'],
       [['--after', '9007199254740992'], 'from 0 to 2^53 - 1'],
     ] as const) {
       const run = arbor(['events', 'export', ...args]);
@@ -178,6 +180,31 @@ describe('arbor events export', () => {
     expect(tail.lines().at(-1).position).toBe(head);
     const refused = arbor(['events', 'tail', '--until', '2026-01-01T00:00:00Z']);
     expect(await refused.done).toEqual({ code: 1, stderr: expect.stringContaining('a tail never reaches') });
+  });
+
+  it('tail stops at --until-position also when a filter matches nothing up to it, or something after it', async () => {
+    const org = await createOrg(app, 'Tail filtered');
+    const created = (await served(`&type=OrgCreated`)).at(-1).position;
+    expect(created).toBeGreaterThan(0);
+    // Events after it that the filter does not match: the log passes the bound while the filter sees nothing.
+    expect(
+      (await app.call('PUT', `/api/v1/orgs/${org.id}`, { body: { name: 'Tail filtered 2', parentId: null } })).status,
+    ).toBe(200);
+    const head = (await served('')).at(-1).position;
+    expect(head).toBeGreaterThan(created);
+    const stopping = async (args: string[]) => {
+      const tail = arbor(['events', 'tail', ...args]);
+      const timer = setTimeout(() => tail.child.kill('SIGKILL'), 10_000);
+      const done = await tail.done;
+      clearTimeout(timer);
+      expect(done).toEqual({ code: 0, stderr: '' });
+      return tail.lines().map((e) => e.position);
+    };
+    expect((await stopping(['--type', 'OrgCreated', '--until-position', String(head)])).at(-1)).toBe(created);
+    // And a matching event beyond the bound: it ends without it.
+    const later = await createOrg(app, 'Tail filtered later');
+    expect(later.id).toBeDefined();
+    expect((await stopping(['--type', 'OrgCreated', '--until-position', String(head)])).at(-1)).toBe(created);
   });
 
   it('refuses what it cannot read, with the reason', async () => {

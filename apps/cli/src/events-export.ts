@@ -55,17 +55,25 @@ export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}
   }
   try {
     let after = query.after;
+    const until = query.untilPosition;
     for (;;) {
-      if (query.untilPosition !== undefined && after >= query.untilPosition) return;
+      if (until !== undefined && after >= until) return;
+      // Read before the page, so that every event up to it is visible to the page's read: with a filter, the log
+      // may pass --until-position while no event the filter matches does (or only events beyond it do).
+      const head = until === undefined ? undefined : await store.headPosition();
       const events = await store.readAll({ ...query.filter, after, limit: PAGE });
       let page = '';
+      let beyond = false;
       for (const event of events) {
-        if (query.untilPosition !== undefined && event.position > query.untilPosition) break;
+        if (until !== undefined && event.position > until) {
+          beyond = true;
+          break;
+        }
         page += `${JSON.stringify(publicEnvelope(event))}\n`;
         after = event.position;
       }
       if (page !== '') await io.write(page);
-      if (events.length > 0 && query.untilPosition !== undefined && after >= query.untilPosition) return;
+      if (beyond || (head !== undefined && until !== undefined && head >= until && events.length < PAGE)) return;
       // A turn of the event loop per page, so that a signal is seen even while a long log is read.
       await new Promise((r) => setImmediate(r));
       if (stopped) return;
@@ -147,8 +155,8 @@ function parseOptions(args: string[]): ExportQuery {
         until: { type: 'string', multiple: true },
         org: { type: 'string', multiple: true },
         type: { type: 'string', multiple: true },
-        follow: { type: 'boolean' },
-        chain: { type: 'boolean' },
+        follow: { type: 'boolean', multiple: true },
+        chain: { type: 'boolean', multiple: true },
       },
     }));
   } catch (e) {
@@ -181,8 +189,8 @@ function parseOptions(args: string[]): ExportQuery {
   return {
     after: position('after') ?? 0,
     untilPosition: position('until-position'),
-    follow: values.follow === true,
-    chain: values.chain === true,
+    follow: once('follow', values.follow?.map(String)) === 'true',
+    chain: once('chain', values.chain?.map(String)) === 'true',
     filter: { orgId: org, types, until: untilText === undefined ? undefined : instantOf(untilText) },
   };
 }

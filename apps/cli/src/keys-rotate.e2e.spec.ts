@@ -71,6 +71,8 @@ describe('arbor keys rotate', () => {
 
   it('refuses an unknown option and a directory without keys (exit 1)', async () => {
     expect((await arbor(['keys', 'rotate', '--soon'])).code).toBe(1);
+    const twice = await arbor(['keys', 'rotate', '--now', '--now']);
+    expect([twice.code, twice.stderr]).toEqual([1, expect.stringContaining('--now may be given once')]);
     const none = await arbor(['keys', 'rotate'], { IAM_DATA_DIR: '/nonexistent-arbor' });
     expect([none.code, none.stderr]).toEqual([1, expect.stringContaining('No signing keys in /nonexistent-arbor')]);
   });

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { KEY_PUBLICATION_LEAD_MS, SigningKeyRing } from '@arbor/application';
-import { CliError, type CliIo } from './cli-io';
+import { CliError, parseOptionsOnce, type CliIo } from './cli-io';
 import { dataDirOf } from './deployment';
 
 export const KEYS_ROTATE_USAGE = 'arbor keys rotate [--now]';
@@ -16,12 +15,7 @@ export const KEYS_ROTATE_USAGE = 'arbor keys rotate [--now]';
  * Prints the new key's kid and when it signs. Errors (CliError, exit 1): an option unknown, no key directory.
  */
 export async function keysRotate(io: CliIo): Promise<void> {
-  let now: boolean;
-  try {
-    now = parseArgs({ args: io.args, strict: true, options: { now: { type: 'boolean' } } }).values.now === true;
-  } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\nUsage: ${KEYS_ROTATE_USAGE}`);
-  }
+  const now = parseOptionsOnce(io.args, { now: 'boolean' }, KEYS_ROTATE_USAGE).now === true;
   const { dataDir, keys } = existingKeys(io.env);
   const key = keys.rotate(now ? Date.now() : Date.now() + KEY_PUBLICATION_LEAD_MS);
   io.out(

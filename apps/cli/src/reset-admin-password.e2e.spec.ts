@@ -128,6 +128,12 @@ describe('arbor reset-admin-password (embedded profile)', () => {
       await server.close();
     }
 
+    const twice = await arbor(
+      ['reset-admin-password', '--password-stdin', '--password-stdin'],
+      { IAM_DATA_DIR: dataDir },
+      'typed on standard input again\n',
+    );
+    expect([twice.code, twice.stderr]).toEqual([1, expect.stringContaining('--password-stdin may be given once')]);
     const weak = await arbor(['reset-admin-password', '--password-stdin'], { IAM_DATA_DIR: dataDir }, 'short\n');
     expect(weak.code).toBe(1);
     const nowhere = await arbor(['reset-admin-password'], { IAM_DATA_DIR: join(dataDir, 'missing') });

@@ -14,7 +14,7 @@ import {
 } from '@arbor/application';
 import { openPostgresEventStore, openPostgresSecretVault } from '@arbor/postgres';
 import { lockDataDir, openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
-import { CliError, type CliIo } from './cli-io';
+import { CliError, parseOptionsOnce, type CliIo } from './cli-io';
 import { deploymentOf } from './deployment';
 
 export { CliError, type CliIo } from './cli-io';
@@ -41,9 +41,7 @@ interface Engines {
  * serialise on the store's advisory lock; the projectors and the relay poll the log and pick the event up).
  */
 export async function resetAdminPassword(io: CliIo): Promise<void> {
-  const unknown = io.args.filter((a) => a !== '--password-stdin');
-  if (unknown.length > 0)
-    throw new CliError(`Unknown option ${unknown[0]}. Usage: arbor reset-admin-password [--password-stdin]`);
+  parseOptionsOnce(io.args, { 'password-stdin': 'boolean' }, 'arbor reset-admin-password [--password-stdin]');
   const { password, generated } = await chosenPassword(io);
   const engines = await openEngines(io.env);
   const hasher = new PasswordHasher();

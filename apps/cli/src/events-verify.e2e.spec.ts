@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExpiryPurge, type Logger } from '@arbor/application';
 import type { RunningStandalone } from '../../standalone/src/start-standalone';
 import { queryEventLog, tamperEventLog } from '../../standalone/src/test-support/tamper-event-log';
-import { runArbor } from './run-arbor.test-support';
+import { ARBOR_MAIN, runArbor } from './run-arbor.test-support';
 import { createOrg, startTestApp, type TestApp } from '../../standalone/src/test-support/test-app';
 
 /** `arbor events verify` on the embedded profile's data directory while the server runs, and offline on exports. */
@@ -38,6 +39,28 @@ describe('arbor events verify', () => {
     const { checkpoints: checkpointsLater, ...report } = JSON.parse(json.stdout);
     expect([json.code, report]).toEqual([0, { ...unsigned, checkpointsChecked: true }]);
     expect(checkpointsLater).toBeGreaterThanOrEqual(checkpoints);
+  });
+
+  it('exits 1, saying why, when its report cannot be written (a full disk), as export does', async () => {
+    for (const args of [
+      ['events', 'verify'],
+      ['events', 'verify', '--json'],
+      ['events', 'export'],
+    ]) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, [ARBOR_MAIN, ...args], {
+          env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: app.dataDir },
+          stdio: ['ignore', full, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (d) => (stderr += d));
+        const code = await new Promise((r) => child.once('exit', r));
+        expect([args, code, stderr]).toEqual([args, 1, expect.stringContaining('cannot write the output')]);
+      } finally {
+        closeSync(full);
+      }
+    }
   });
 
   describe('offline, on an export (--chain) with the JWKS and a signed head', () => {

@@ -128,15 +128,22 @@ function write(text: string): Promise<void> {
 
 // A reader that went away (`arbor events export | head -1`) ends the command quietly, as for any Unix filter;
 // any other output failure (a full disk) is an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+const outputFailed = (e: NodeJS.ErrnoException): void => {
   if (e.code === 'EPIPE') process.exit(0);
   process.stderr.write(`arbor: cannot write the output: ${e.message}\n`);
   process.exit(1);
-});
+};
+process.stdout.on('error', outputFailed);
 
 // Exits explicitly (the password hasher's worker threads would otherwise keep the process alive), once what was
-// written to standard output has left: a pipe may still hold queued writes.
-const exit = (code: number): void => void process.stdout.write('', () => process.exit(code));
+// written to standard output has left: a pipe may still hold queued writes. A write that failed before (stdout
+// errored: its 'error' event may not have run yet) or fails now is the command's failure, not a success.
+const exit = (code: number): void =>
+  void process.stdout.write('', (e) => {
+    const failed = (process.stdout.errored ?? e) as NodeJS.ErrnoException | null | undefined;
+    if (failed) outputFailed(failed);
+    else process.exit(code);
+  });
 main().then(exit, (e) => {
   process.stderr.write(`arbor: ${String(e)}\n`);
   exit(1);

@@ -33,28 +33,34 @@ export const checkpointLine = ({ position, jws }: StoredCheckpoint): string =>
 const CHECKPOINT_PREFIX = '{"checkpoint":';
 
 /**
- * The checkpoint lines of an export, in position order. One pass that parses only those lines. CliError for a line
- * that begins as one but is not one, and for two lines of one position (the store keeps one per position).
+ * The checkpoint a line holds, if it is exactly one `checkpointLine` writes (a JWS and a position, nothing else,
+ * written as JSON.stringify writes them); `undefined` for anything else.
+ */
+function checkpointOfLine(line: string): StoredCheckpoint | undefined {
+  let value: { checkpoint?: unknown; position?: unknown };
+  try {
+    value = JSON.parse(line) as typeof value;
+  } catch {
+    return undefined;
+  }
+  const { checkpoint, position } = value ?? {};
+  if (typeof checkpoint !== 'string' || !Number.isSafeInteger(position) || (position as number) < 1) return undefined;
+  const found = { position: position as number, jws: checkpoint };
+  return checkpointLine(found) === line ? found : undefined;
+}
+
+/**
+ * The checkpoint lines of an export, in position order: one pass that parses only those lines. A line that begins as
+ * one but is not one, or repeats a position, is left out here: the verification's pass (ChainFileReader) names it
+ * as an altered line, so that a damaged export fails its verification (exit 3) instead of being refused.
  */
 export async function checkpointLinesOf(file: string): Promise<StoredCheckpoint[]> {
   const found = new Map<number, string>();
-  let lineNumber = 0;
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
-    lineNumber++;
     if (!line.startsWith(CHECKPOINT_PREFIX)) continue;
-    let value: { checkpoint?: unknown; position?: unknown };
-    try {
-      value = JSON.parse(line) as typeof value;
-    } catch {
-      throw new CliError(`Line ${lineNumber} of the export is not a checkpoint line: not JSON.`);
-    }
-    const { checkpoint, position } = value;
-    if (typeof checkpoint !== 'string' || !Number.isSafeInteger(position) || (position as number) < 1)
-      throw new CliError(`Line ${lineNumber} of the export is not a checkpoint line: it needs a JWS and a position.`);
-    if (found.has(position as number))
-      throw new CliError(`Line ${lineNumber} of the export repeats the checkpoint of position ${String(position)}.`);
-    found.set(position as number, checkpoint);
+    const checkpoint = checkpointOfLine(line);
+    if (checkpoint !== undefined && !found.has(checkpoint.position)) found.set(checkpoint.position, checkpoint.jws);
   }
   return [...found].sort(([a], [b]) => a - b).map(([position, jws]) => ({ position, jws }));
 }
@@ -150,8 +156,13 @@ function linkOf(text: string, lineNumber: number, previousPosition: number): Cha
   return { event: e, prevHash: link(prevHash), hash: link(hash) };
 }
 
-/** Lines whose positions go back: the lines were moved. Reported as the chain's `reordered` break. */
+/**
+ * Lines whose positions go back: the lines were moved, reported as the chain's `reordered` break; or a line that
+ * repeats the position of the line before it: a copy put in, reported as `inserted`.
+ */
 export class LinesOutOfOrder extends CliError {
+  readonly kind: 'reordered' | 'inserted';
+
   constructor(
     readonly position: number,
     readonly eventId: string,
@@ -159,8 +170,11 @@ export class LinesOutOfOrder extends CliError {
     previous: { position: number; lineNumber: number },
   ) {
     super(
-      `Line ${lineNumber} of the export (event ${eventId}) goes back to position ${position} after position ${previous.position} on line ${previous.lineNumber}.`,
+      position === previous.position
+        ? `Line ${lineNumber} of the export (event ${eventId}) repeats position ${position} of line ${previous.lineNumber}.`
+        : `Line ${lineNumber} of the export (event ${eventId}) goes back to position ${position} after position ${previous.position} on line ${previous.lineNumber}.`,
     );
+    this.kind = position === previous.position ? 'inserted' : 'reordered';
   }
 }
 
@@ -181,6 +195,8 @@ export class ChainFileReader {
   /** A link read but not yet served (it came after the page asked for). */
   private pending: ChainLink | undefined;
   private firstPassDone = false;
+  /** The positions of the checkpoint lines read in this pass. */
+  private checkpointPositions = new Set<number>();
 
   constructor(
     private readonly file: string,
@@ -214,6 +230,20 @@ export class ChainFileReader {
     this.lastLineNumber = 0;
     this.lastServed = 0;
     this.pending = undefined;
+    this.checkpointPositions = new Set();
+  }
+
+  /** A checkpoint line must be one `checkpointLine` writes, each position once: DamagedLine (altered) otherwise. */
+  private checkpointLine(line: string): void {
+    const checkpoint = checkpointOfLine(line);
+    const why =
+      checkpoint === undefined
+        ? 'it begins as a checkpoint line but is not one as the export writes it'
+        : this.checkpointPositions.has(checkpoint.position)
+          ? `it repeats the checkpoint of position ${checkpoint.position}`
+          : undefined;
+    if (why !== undefined) throw new DamagedLine(this.lastPosition + 1, undefined, this.lineNumber, why);
+    this.checkpointPositions.add(checkpoint!.position);
   }
 
   private async next(): Promise<ChainLink | undefined> {
@@ -221,7 +251,11 @@ export class ChainFileReader {
       const { value, done } = await (this.lines as AsyncIterator<string>).next();
       if (done === true) return undefined;
       this.lineNumber++;
-      if ((value as string).trim() === '' || (value as string).startsWith(CHECKPOINT_PREFIX)) continue;
+      if ((value as string).trim() === '') continue;
+      if ((value as string).startsWith(CHECKPOINT_PREFIX)) {
+        this.checkpointLine(value as string);
+        continue;
+      }
       const link = linkOf(value as string, this.lineNumber, this.lastPosition);
       if (link.event.position <= this.lastPosition)
         throw new LinesOutOfOrder(link.event.position, link.event.id, this.lineNumber, {

@@ -186,6 +186,28 @@ describe('arbor events verify', () => {
           },
         ],
         [
+          // A copy of a line put in right after it: an insertion, not a move.
+          'line repeated',
+          eventLines().flatMap((l, i) => (i === 4 ? [l, l] : [l])),
+          { valid: false, firstBreak: { kind: 'inserted', position: 5, detail: expect.stringContaining('repeats') } },
+        ],
+        [
+          // Checkpoint lines are lines of the export too: one cut short, added to or repeated was changed.
+          'checkpoint line cut',
+          [...lines(), lines().at(-1)!.slice(0, 30)],
+          { valid: false, firstBreak: { kind: 'altered', detail: expect.stringContaining('checkpoint line') } },
+        ],
+        [
+          'checkpoint member added',
+          lines().map((l, i, all) => (i === all.length - 1 ? l.replace(/}$/, ',"x":1}') : l)),
+          { valid: false, firstBreak: { kind: 'altered', detail: expect.stringContaining('checkpoint line') } },
+        ],
+        [
+          'checkpoint line repeated',
+          [...lines(), lines().at(-1)!],
+          { valid: false, firstBreak: { kind: 'altered', detail: expect.stringContaining('repeats the checkpoint') } },
+        ],
+        [
           'forged checkpoint',
           lines().map((l, i, all) =>
             i === all.length - 1 ? `{"checkpoint":"e30.e30.AAAA","position":${api.head.position}}` : l,
@@ -208,10 +230,22 @@ describe('arbor events verify', () => {
       expect([forged.code, forged.stderr]).toEqual([1, expect.stringContaining('does not verify')]);
       const notAHead = await offline(exportFile(), app.adminToken);
       expect([notAHead.code, notAHead.stderr]).toEqual([1, expect.stringContaining('typ is at+jwt')]);
+      // A garbled checkpoint line is found without a key set too: a changed export (exit 3), not a refusal.
       const garbled = join(dir, 'garbled.ndjson');
-      writeFileSync(garbled, [...lines(), '{"checkpoint":"abc'].join('\n') + '\n');
-      const unreadable = await offline(garbled);
-      expect([unreadable.code, unreadable.stderr]).toEqual([1, expect.stringContaining('is not a checkpoint line')]);
+      writeFileSync(garbled, [...lines(), '{"checkpoint":"not a jws","smuggled":"payload"}'].join('\n') + '\n');
+      const unkeyed = await arbor(['events', 'verify', '--file', garbled, '--json']);
+      expect([unkeyed.code, JSON.parse(unkeyed.stdout).firstBreak?.kind]).toEqual([3, 'altered']);
+      // A key set that is none, and an export that holds no event: the input is wrong (exit 1), not the log.
+      for (const content of ['{}', '{"keys":[]}', '[1,2]', 'null', '{"keys":[1]}']) {
+        const notKeys = join(dir, 'not-keys.json');
+        writeFileSync(notKeys, content);
+        const run = await arbor(['events', 'verify', '--file', exportFile(), '--jwks', notKeys]);
+        expect([content, run.code, run.stderr]).toEqual([content, 1, expect.stringContaining('is not a key set')]);
+      }
+      const empty = join(dir, 'empty.ndjson');
+      writeFileSync(empty, '');
+      const nothing = await arbor(['events', 'verify', '--file', empty]);
+      expect([nothing.code, nothing.stderr]).toEqual([1, expect.stringContaining('holds no event')]);
       const filtered = await arbor(['events', 'export', '--chain', '--type', 'OrgCreated']);
       expect([filtered.code, filtered.stderr]).toEqual([1, expect.stringContaining('only --until-position')]);
     });

@@ -126,6 +126,9 @@ export async function verifyExportFile(
     ),
     checkpointsChecked: checkpoints !== undefined,
   };
+  // An export of the log begins with its first event: an empty one is what a failed export or redirect leaves.
+  if (report.valid && lastPosition === 0)
+    throw new CliError(`${file} holds no event: \`arbor events export --chain\` writes the log from its first event.`);
   if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
   return report;
 }
@@ -158,12 +161,25 @@ export function exportFileMustExist(file: string): void {
     throw new CliError(`${file} is not a file: give the export written by \`arbor events export --chain\`.`);
 }
 
+/**
+ * The key set in `file` (RFC 7517 section 5: `{"keys": [...]}`, at least one key, each an object with its `kty`).
+ * CliError (exit 1) for a file that cannot be read or is no key set: the verification's input is wrong, which must
+ * not read as a broken log (exit 3).
+ */
 export function readJwks(file: string): { keys?: unknown } {
+  let jwks: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { keys?: unknown };
+    jwks = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new CliError(`Cannot read the JWKS ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  const isKey = (k: unknown) => typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string';
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every(isKey))
+    throw new CliError(
+      `${file} is not a key set: the issuer's JWKS ({"keys": [...]}, at least one key, from /.well-known/jwks.json) is needed.`,
+    );
+  return jwks as { keys: unknown[] };
 }
 
 /** The embedded profile's own public keys (IAM_DATA_DIR/keys), when the directory is there; nothing is created. */
@@ -206,7 +222,7 @@ async function verifyOrLinesOutOfOrder(
   } catch (e) {
     if (!(e instanceof LinesOutOfOrder) && !(e instanceof DamagedLine)) throw e;
     const firstBreak = {
-      kind: e instanceof LinesOutOfOrder ? ('reordered' as const) : ('altered' as const),
+      kind: e instanceof LinesOutOfOrder ? e.kind : ('altered' as const),
       position: e.position,
       ...(e.eventId === undefined ? {} : { eventId: e.eventId }),
       detail: e.message,

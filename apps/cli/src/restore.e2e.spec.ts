@@ -113,6 +113,14 @@ describe('arbor restore', () => {
       code: 1,
       stderr: expect.stringContaining(`${work} is not a file`),
     });
+    // An empty export (a failed export or redirect leaves one) restores nothing: a log begins with its first event.
+    const empty = join(work, 'empty.ndjson');
+    writeFileSync(empty, '');
+    expect(await arbor(['restore', '--file', empty], join(work, 'from-empty'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('holds no event'),
+    });
+    expect(existsSync(join(work, 'from-empty', 'events.sqlite'))).toBe(false);
     expect(await arbor(['restore', '--file', file, '--file', jwks], join(work, 'unused'))).toMatchObject({
       code: 1,
       stderr: expect.stringContaining('--file may be given once'),

@@ -258,6 +258,13 @@ describe('arbor events verify', () => {
     const help = await arbor(['events', 'verify', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('3 when one was altered, removed');
+    // -h as --help, here and for the whole tool; --version names the release.
+    for (const args of [['events', 'verify', '-h'], ['-h'], ['help'], ['--help']]) {
+      const run = await arbor(args);
+      expect([args, run.code, run.stdout]).toEqual([args, 0, expect.stringContaining('events verify')]);
+    }
+    const version = await arbor(['--version']);
+    expect([version.code, version.stdout]).toEqual([0, expect.stringMatching(/^arbor \d+\.\d+\.\d+\n$/)]);
     // parseArgs would keep the last of two: the operator could believe the first was verified.
     expect(await arbor(['events', 'verify', '--file', 'a.ndjson', '--file', 'b.ndjson'])).toMatchObject({
       code: 1,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EVENTS_EXPORT_USAGE, eventsExport } from './events-export';
 import { EVENTS_VERIFY_USAGE, eventsVerify } from './events-verify';
 import { KEYS_REVOKE_USAGE, KEYS_ROTATE_USAGE, keysRevoke, keysRotate } from './keys-rotate';
@@ -26,7 +28,11 @@ const COMMANDS: Record<string, (io: CliIo) => Promise<void | number>> = {
   restore,
 };
 
-const USAGE = `Usage: arbor <command>
+/** The release, from the CLI package's own package.json (apps/cli/package.json, beside dist/). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+const USAGE = `Usage: arbor <command>   (arbor --help, arbor --version; <command> --help or -h)
 
 Commands:
   reset-admin-password [--password-stdin]
@@ -83,8 +89,12 @@ async function main(): Promise<number> {
     twoWords !== undefined && COMMANDS[twoWords] !== undefined ? [twoWords, argv.slice(2)] : [argv[0], argv.slice(1)];
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
-    if (name === '--help' || name === 'help') {
+    if (name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(USAGE);
+      return 0;
+    }
+    if (name === '--version') {
+      process.stdout.write(`arbor ${VERSION}\n`);
       return 0;
     }
     // `arbor events bogus`: name what was asked of the group, not the group as if it did not exist.
@@ -98,7 +108,7 @@ async function main(): Promise<number> {
     process.stderr.write(name === undefined ? USAGE : `${unknown}\n\n${USAGE}`);
     return 2;
   }
-  if (args.includes('--help')) {
+  if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;
   }

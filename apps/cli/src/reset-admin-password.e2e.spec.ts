@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jsonLogger } from '@arbor/application';
 import { startStandalone, type RunningStandalone } from '../../standalone/src/start-standalone';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp } from '../../standalone/src/test-support/test-app';
+import { ARBOR_MAIN } from './run-arbor.test-support';
 
 /**
  * `npx arbor reset-admin-password` on the embedded profile's data directory, end to end: the command is
@@ -71,6 +72,21 @@ describe('arbor reset-admin-password (embedded profile)', () => {
     expect(refused.stderr).toMatch(/stop the server/);
     expect(refused.stdout).toBe('');
 
+    // A generated password that cannot be shown (standard output on a full disk) is not set.
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [ARBOR_MAIN, 'reset-admin-password'], {
+        env: { PATH: process.env.PATH ?? '', IAM_DATA_DIR: dataDir },
+        stdio: ['ignore', full, 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const code = await new Promise((r) => child.once('exit', r));
+      expect([code, stderr]).toEqual([1, expect.stringMatching(/cannot write the output/i)]);
+    } finally {
+      closeSync(full);
+    }
+
     const reset = await arbor(['reset-admin-password'], { IAM_DATA_DIR: dataDir });
     expect(reset.code).toBe(0);
     const password = /New password: (\S+) \(shown once\)/.exec(reset.stdout)?.[1];
@@ -88,7 +104,9 @@ describe('arbor reset-admin-password (embedded profile)', () => {
       const events = await fetch(`${server.url}/api/v1/events?type=UserPasswordSet`, {
         headers: { authorization: `Bearer ${fresh.body.access_token}` },
       });
-      const [event] = ((await events.json()) as any).items;
+      const items = ((await events.json()) as any).items;
+      expect(items).toHaveLength(1);
+      const [event] = items;
       expect(event).toMatchObject({ actor: { type: 'system', id: 'system' }, data: { userId: expect.any(String) } });
       expect(JSON.stringify(event)).not.toContain(password);
     } finally {

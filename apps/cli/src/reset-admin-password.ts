@@ -66,9 +66,14 @@ export async function resetAdminPassword(io: CliIo): Promise<void> {
     const adminId = commands.platformAdminId;
     if (adminId === undefined)
       throw new CliError('There is no platform admin yet: start the server once, and it creates one.');
+    // A generated password is shown before it is set: one nobody could read (standard output on a full disk) is
+    // never set, so the admin is not locked out by the reset meant to let them in.
+    if (generated)
+      await io.write(`New password: ${password} (shown once)\n`).catch((e: unknown) => {
+        throw new CliError(`Cannot write the output, so the password was not reset: ${String(e)}`);
+      });
     await commands.execute({ type: 'SetUserPassword', userId: adminId, password }, { principal: 'system' });
     io.out(`The password of the platform admin (${adminId}) is reset; every session of theirs has ended.`);
-    if (generated) io.out(`New password: ${password} (shown once)`);
   } finally {
     await hasher.close();
     await engines.close();

@@ -138,12 +138,15 @@ export async function startDistributedStack(options: {
     });
     return child;
   };
+  // 90 s: a gateway is ready once the projector has caught up, which on a busy 2-core CI machine, right after an
+  // earlier stack's consumers left the broker's group, took over the 30 s this allowed before.
   const waitFor = async (check: () => Promise<boolean>, what: string) => {
-    for (let i = 0; i < 150; i++) {
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
       if (await check().catch(() => false)) return;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`${what} did not become ready`);
+    throw new Error(`${what} did not become ready within 90 s`);
   };
   const ready =
     (path: string, base = url) =>
@@ -162,9 +165,16 @@ export async function startDistributedStack(options: {
       child.kill(signal);
     });
 
-  await start('commandService');
-  await start('projector');
-  await start('gateway');
+  try {
+    await start('commandService');
+    await start('projector');
+    await start('gateway');
+  } catch (e) {
+    // A stack that did not start is stopped whole: its processes would otherwise outlive the test, and their
+    // pipes keep Jest from ever ending (a CI run that hung for 40 minutes after a failed start).
+    await Promise.all(Object.values(processes).map((child) => stop(child, 'SIGKILL')));
+    throw e;
+  }
 
   return {
     url,

@@ -36,4 +36,6 @@ fi
 # A CI log is read by programs as well as people: plain text there, with no colour codes between "Tests:" and
 # its counts (Nx asks its tasks for colour).
 if [ -n "${CI:-}" ]; then export FORCE_COLOR=0; fi
-exec node_modules/.bin/jest "${workers[@]}" --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" ${report[@]+"${report[@]}"} "$@"
+# --forceExit: once every suite has run and reported, a process a failed test left behind (a stack that never
+# became ready) must not keep the run from ending: a CI proof hung 40 minutes that way after writing its results.
+exec node_modules/.bin/jest "${workers[@]}" --forceExit --testPathPatterns "^$PWD/$root/.*\\.$tier\\.spec\\.ts\$" ${report[@]+"${report[@]}"} "$@"

@@ -3,6 +3,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { sharedSchemas } from './problem-schema';
 import type { JsonSchema } from './route-definition';
+import { escapePointer } from './to-field-errors';
 
 /**
  * `coercing`: params, query, headers and form bodies, whose values all arrive as strings.
@@ -33,8 +34,9 @@ export class SchemaCompiler {
   compile(mode: SchemaMode, schema: JsonSchema): ValidateFunction {
     let validate = this.cache[mode].get(schema);
     if (validate === undefined) {
-      validate = this.ajv[mode].compile(withSharedSchemas(schema));
-      if (mode === 'coercing') validate = numbersInJsonSyntax(validate, schema);
+      const rooted = withSharedSchemas(schema);
+      validate = this.ajv[mode].compile(rooted);
+      if (mode === 'coercing') validate = numbersInJsonSyntax(validate, rooted);
       this.cache[mode].set(schema, validate);
     }
     return validate;
@@ -45,19 +47,27 @@ export class SchemaCompiler {
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const JSON_INTEGER = /^-?(?:0|[1-9]\d*)$/;
 
+/** `#/components/schemas/<name>`: the only form of `$ref` our route schemas use (see `withSharedSchemas`). */
+const COMPONENT_REF = /^#\/components\/schemas\/([^/]+)$/;
+
 /**
  * The syntax each top-level property accepts when it is a number (`integer` or `number` in its `type`, or in a
- * branch of its `anyOf` / `oneOf`): Ajv's coercion reads a string as a number whenever `Number()` does, so
- * `?limit=0x10`, `1e1`, ` 5`, `05` and `+5` all passed as numbers.
+ * branch of its `anyOf` / `oneOf` / `allOf`, or in the shared schema its `$ref` names): Ajv's coercion reads a
+ * string as a number whenever `Number()` does, so `?limit=0x10`, `1e1`, ` 5`, `05` and `+5` all passed as
+ * numbers. `root` is the compiled schema, whose `components` resolve the references; `seen` stops a cycle.
  */
-function numericSyntax(schema: unknown): RegExp | undefined {
-  if (typeof schema !== 'object' || schema === null) return undefined;
-  const s = schema as { type?: unknown; anyOf?: unknown[]; oneOf?: unknown[] };
+function numericSyntax(schema: unknown, root: JsonSchema, seen = new Set<unknown>()): RegExp | undefined {
+  if (typeof schema !== 'object' || schema === null || seen.has(schema)) return undefined;
+  seen.add(schema);
+  const s = schema as { type?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; allOf?: unknown[]; $ref?: unknown };
   const types = Array.isArray(s.type) ? s.type : [s.type];
   if (types.includes('number')) return JSON_NUMBER;
   if (types.includes('integer')) return JSON_INTEGER;
-  for (const branch of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) {
-    const syntax = numericSyntax(branch);
+  const named = typeof s.$ref === 'string' ? COMPONENT_REF.exec(s.$ref)?.[1] : undefined;
+  const components = (root.components as { schemas?: Record<string, unknown> } | undefined)?.schemas ?? {};
+  const referenced = named === undefined ? [] : [components[named]];
+  for (const branch of [...referenced, ...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) {
+    const syntax = numericSyntax(branch, root, seen);
     if (syntax !== undefined) return syntax;
   }
   return undefined;
@@ -72,7 +82,7 @@ function numericSyntax(schema: unknown): RegExp | undefined {
 function numbersInJsonSyntax(validate: ValidateFunction, schema: JsonSchema): ValidateFunction {
   const properties = (schema as { properties?: Record<string, unknown> }).properties ?? {};
   const numeric = Object.entries(properties).flatMap(([name, property]) => {
-    const syntax = numericSyntax(property);
+    const syntax = numericSyntax(property, schema);
     return syntax === undefined ? [] : [{ name, syntax }];
   });
   if (numeric.length === 0) return validate;
@@ -83,8 +93,8 @@ function numbersInJsonSyntax(validate: ValidateFunction, schema: JsonSchema): Va
         if (typeof value === 'string' && !syntax.test(value) && value.trim() !== '' && Number.isFinite(Number(value))) {
           strict.errors = [
             {
-              instancePath: `/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
-              schemaPath: `#/properties/${name}`,
+              instancePath: `/${escapePointer(name)}`,
+              schemaPath: `#/properties/${escapePointer(name)}`,
               keyword: 'type',
               params: {},
               message:

@@ -10,6 +10,7 @@ import { IDLE_CONNECTION_MS, internalCommandRouter, type ApiContext } from '@arb
 import type { SqliteEventStore } from '@arbor/sqlite';
 import type { StandaloneConfig } from './standalone-config';
 import type { WriterLink } from './start-worker';
+import { UnansweredHandOvers } from './handed-connections';
 import { isArborMessage, type WorkerToWriter, type WriterToWorker } from './worker-messages';
 
 /** The worker processes' entry: the built worker-main.js beside this file (dist/), also under Jest. */
@@ -93,11 +94,13 @@ export function forkWorkerPool(options: {
   /** Workers in a row that exited within QUICK_EXIT_MS of their start (a later exit or a listening worker resets it). */
   let quickExits = 0;
   let gaveUp = false;
+  const handOvers = new UnansweredHandOvers();
 
   const fork = (): Worker => {
     cluster.setupPrimary({ exec: WORKER_MAIN, args: [] });
     // The configuration comes by IPC; the bootstrap password the writer's environment may hold is not passed on.
     const worker = cluster.fork({ IAM_BOOTSTRAP_ADMIN_PASSWORD: '' });
+    handOvers.watch(worker);
     const startedAt = Date.now();
     workers.add(worker);
     worker.on('message', (message: unknown) => {
@@ -202,7 +205,8 @@ export function forkWorkerPool(options: {
    * lives. So every worker but one stops listening first, and the last one only once each of those has every
    * hand-over back: the worker says `arbor:unlistened` behind cluster's `close`, the writer confirms behind any
    * hand-over still on its way, the worker answers `arbor:handed-back` behind its "not accepted" replies. At most
-   * the one connection being handed to the last worker as it stops is left, closed when this process exits.
+   * the one connection being handed to the last worker as it stops is left unanswered; it is closed once every
+   * worker has exited (UnansweredHandOvers), as one handed to a worker that dies is after its death.
    */
   const stop = async (graceMs = 10_000) => {
     stopping = true;
@@ -212,6 +216,7 @@ export function forkWorkerPool(options: {
     await Promise.all(firstWave.map((s) => s.unlistened));
     const lastWave = last ? [shutDown(last, graceMs)] : [];
     await Promise.all([...firstWave, ...lastWave].map((s) => s.exited));
+    handOvers.closeAll();
     unsubscribe();
     if (endpoint) await endpoint.close();
     else if (link.ownDir) rmSync(link.ownDir, { recursive: true, force: true });
@@ -292,12 +297,6 @@ function composed(worker: Worker): Promise<void> {
   });
 }
 
-/**
- * The writer's internal API for its workers: internalCommandRouter (the distributed command service's, which
- * authenticates each caller's token again) and the writer's readiness, on a Unix socket in the data directory
- * (`writer.sock`, mode 0600 in a 0700 directory, so only its owner reaches it; a temporary 0700 directory when the
- * path would be too long for a socket), with a random token on top.
- */
 /**
  * Where the writer's internal API listens: a Unix socket in the data directory (mode 0700, so only its owner reaches
  * it), or in a temporary 0700 directory when that path would be too long for a socket; and a random token on top.

@@ -10,7 +10,7 @@ describe('SchemaCompiler, coercing mode: numbers in JSON syntax', () => {
   const refused = (schema: Record<string, unknown>, data: Record<string, unknown>) => {
     const validate = compiler.compile('coercing', schema);
     expect(validate(data)).toBe(false);
-    return validate.errors;
+    return validate.errors ?? [];
   };
 
   it('refuses a hexadecimal integer behind a $ref to a component schema', () => {

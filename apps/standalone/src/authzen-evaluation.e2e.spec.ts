@@ -264,6 +264,7 @@ describe('POST /access/v1/search/action', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
+      page: { next_token: '', count: 3 },
       results: [{ name: 'orgs:read' }, { name: 'users:read' }, { name: 'roles:read' }],
       context: { position: expect.any(Number) },
     });
@@ -271,6 +272,38 @@ describe('POST /access/v1/search/action', () => {
       body: { subject: user(member.id), resource: org(a.id) },
     });
     expect(none.body.results).toEqual([]);
+    expect(none.body.page).toEqual({ next_token: '', count: 0 });
+  });
+
+  it('pages as the other searches do: page.limit per page, next_token to the rest, a token bound to its search', async () => {
+    const search = (page?: unknown, subject = user(admin.id)) =>
+      app.call('POST', '/access/v1/search/action', { body: { subject, resource: org(d.id), page } });
+    const whole = (await search()).body.results.map((r: { name: string }) => r.name);
+    expect(whole.length).toBeGreaterThan(4);
+    const seen: string[] = [];
+    let token: string | undefined;
+    for (let pages = 0; pages < whole.length; pages++) {
+      const res = await search(token === undefined ? { limit: 2 } : { limit: 2, token });
+      expect(res.status).toBe(200);
+      expect(res.body.page.count).toBe(res.body.results.length);
+      expect(res.body.results.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.results.map((r: { name: string }) => r.name));
+      token = res.body.page.next_token;
+      if (token === '') break;
+    }
+    expect(seen).toEqual(whole);
+    // A token of this search serves no other: another subject, or another limit.
+    const first = (await search({ limit: 2 })).body.page.next_token;
+    for (const [page, subject] of [
+      [{ limit: 2, token: first }, user(member.id)],
+      [{ limit: 3, token: first }, user(admin.id)],
+    ] as const) {
+      const refused = await search(page, subject);
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors).toEqual([expect.objectContaining({ path: '/body/page/token' })]);
+    }
+    const tooMany = await search({ limit: 1001 });
+    expect(tooMany.status).toBe(400);
   });
 });
 

@@ -271,6 +271,24 @@ export async function permittedActions(
 }
 
 /**
+ * The actions of `actions` (in permittedActions' canonical order) that come after `after` in that order: the
+ * next page of an action search. `after` need not be among them (a grant ended between two pages): the page
+ * still starts where that name would stand. '' means from the first.
+ */
+export function actionsAfter(actions: string[], after: string): string[] {
+  if (after === '') return actions;
+  const rank = (name: string): [number, string] => {
+    const builtIn = (PERMISSIONS as readonly string[]).indexOf(name);
+    return builtIn >= 0 ? [builtIn, ''] : [PERMISSIONS.length, name];
+  };
+  const [afterRank, afterName] = rank(after);
+  return actions.filter((name) => {
+    const [r, n] = rank(name);
+    return r > afterRank || (r === afterRank && n > afterName);
+  });
+}
+
+/**
  * `context.explanation` (contract section 9): for a permit, `grants`, each naming what gives the permission:
  * `platform_admin`; `membership` (the role, the organization it is held on, whether inherited from that
  * ancestor, and the event that last set the membership's roles); `client_grant` (the client's scope, its

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { SEARCH_TOKEN_PATTERN } from './access-search-tokens';
-import { STORABLE_TEXT, authzenContext } from './authzen-schemas';
+import { STORABLE_TEXT, authzenContext, authzenResource, authzenSubject } from './authzen-schemas';
 import { idSchema } from './schemas';
 
 /**
@@ -30,7 +30,8 @@ const organizationType = Type.Unsafe<'organization'>({ type: 'string', enum: ['o
 const action = Type.Object({ name: actionName, properties }, { title: 'AuthZenAction' });
 /** As in the evaluations: `min_position` makes the search wait for the read models; other members are ignored. */
 const context = Type.Optional(authzenContext);
-const page = Type.Optional(
+/** `page` of a search request (AuthZEN's pagination): `token` from the previous answer, `limit` per page. */
+export const searchPageRequest = Type.Optional(
   Type.Object(
     {
       token: Type.Optional(
@@ -68,7 +69,7 @@ export const resourceSearchRequest = Type.Object(
       { title: 'AuthZenResourceType' },
     ),
     context,
-    page,
+    page: searchPageRequest,
   },
   { title: 'AuthZenResourceSearchRequest' },
 );
@@ -86,12 +87,13 @@ export const subjectSearchRequest = Type.Object(
     action,
     resource: Type.Object({ type: organizationType, id: idSchema, properties }, { title: 'AuthZenResource' }),
     context,
-    page,
+    page: searchPageRequest,
   },
   { title: 'AuthZenSubjectSearchRequest' },
 );
 
-const pageResponse = Type.Object(
+/** `page` of a search answer. */
+export const searchPageResponse = Type.Object(
   {
     next_token: Type.String({ description: 'Empty on the last page; otherwise the `page.token` of the next request.' }),
     count: Type.Integer({ minimum: 0, description: 'Results in this response.' }),
@@ -107,7 +109,7 @@ const responseContext = Type.Object(
 export const searchResponse = (entity: 'organization' | 'subject') =>
   Type.Object(
     {
-      page: pageResponse,
+      page: searchPageResponse,
       context: responseContext,
       results: Type.Array(
         Type.Object({
@@ -118,3 +120,21 @@ export const searchResponse = (entity: 'organization' | 'subject') =>
     },
     { title: entity === 'organization' ? 'AuthZenResourceSearchResponse' : 'AuthZenSubjectSearchResponse' },
   );
+
+/**
+ * AuthZEN section 11.3 (action search): what the subject may do on the organization. Paged like the other
+ * searches (a page token names the last action of its page).
+ */
+export const searchActionRequest = Type.Object(
+  { subject: authzenSubject, resource: authzenResource, context, page: searchPageRequest },
+  { additionalProperties: true, title: 'ActionSearchRequest' },
+);
+
+export const searchActionResponse = Type.Object(
+  {
+    page: searchPageResponse,
+    context: responseContext,
+    results: Type.Array(Type.Object({ name: Type.String() })),
+  },
+  { title: 'ActionSearchResponse' },
+);

@@ -88,3 +88,13 @@ function verify(token: unknown, tagOf: (keyset: string) => string): string {
     );
   return Buffer.from(keyset, 'base64url').toString('utf8');
 }
+
+/** What page tokens are bound to: the body and the point in time asked (a token of one past serves no other). */
+export const pageBinding = (req: {
+  body: unknown;
+  query: { asOf?: string; asOfPosition?: number };
+}): Record<string, unknown> => ({
+  ...(req.body as Record<string, unknown>),
+  ...(req.query.asOf === undefined ? {} : { '?asOf': req.query.asOf }),
+  ...(req.query.asOfPosition === undefined ? {} : { '?asOfPosition': req.query.asOfPosition }),
+});

@@ -142,17 +142,6 @@ export const evaluationsRequest = Type.Object(
   },
 );
 
-/** AuthZEN section 11.3 (action search): what the subject may do on the organization. */
-export const searchActionRequest = Type.Object(
-  {
-    subject: authzenSubject,
-    resource: authzenResource,
-    context: Type.Optional(authzenContext),
-    page: Type.Optional(Type.Object({}, open)),
-  },
-  { ...open, title: 'ActionSearchRequest' },
-);
-
 const decisionContext = Type.Object({}, { ...open, description: 'Why, and at which log position.' });
 
 /** AuthZEN section 5.5: a decision. `context.position` is the log position it was decided at. */
@@ -167,14 +156,6 @@ export const evaluationsResponse = Type.Object(
     context: Type.Optional(decisionContext),
   },
   { title: 'AccessEvaluationsResponse' },
-);
-
-export const searchActionResponse = Type.Object(
-  {
-    results: Type.Array(Type.Object({ name: Type.String() })),
-    context: Type.Optional(decisionContext),
-  },
-  { title: 'ActionSearchResponse' },
 );
 
 export type AuthzenSubject = Static<typeof authzenSubject>;

@@ -4,14 +4,21 @@ import type { Principal } from '@arbor/application';
 import { defineRouteFor, problemResponse, type HandlerResult, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import { WELL_FORMED_REQUEST_ID } from '../request-origin';
-import { decide, decisionPosition, decisionState, permittedActions, type Decision } from '../access-evaluation';
+import {
+  actionsAfter,
+  decide,
+  decisionPosition,
+  decisionState,
+  permittedActions,
+  type Decision,
+} from '../access-evaluation';
+import { SEARCH_LIMIT_DEFAULT, searchActionRequest, searchActionResponse } from '../access-search-schemas';
+import { pageBinding, searchPageTokens } from '../access-search-tokens';
 import {
   decisionSchema,
   evaluationRequest,
   evaluationsRequest,
   evaluationsResponse,
-  searchActionRequest,
-  searchActionResponse,
   type AuthzenContext,
   type EvaluationsRequest,
 } from '../authzen-schemas';
@@ -163,7 +170,7 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
     request: { query: accessPastQuery, body: { schema: searchActionRequest, ignoresFreeValues: true } },
     responses: {
       200: {
-        description: 'The permissions, complete in one page (there are few).',
+        description: 'A page of the permissions (`page.next_token` leads to the rest).',
         schema: searchActionResponse,
         headers: positionHeader,
       },
@@ -174,8 +181,17 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const principal = req.auth as Principal;
       const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
+      const limit = body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
+      const tokens = await searchPageTokens(ctx.cursorDigest, 'searchActions', pageBinding(req), limit);
       const names = await permittedActions(ctx, principal, body.subject, body.resource.id, past);
-      return accessAnswer(req, { results: names.map((name) => ({ name })) }, position);
+      const rest = actionsAfter(names, tokens.after);
+      const items = rest.slice(0, limit);
+      const nextToken = tokens.bind(rest.length > limit ? items[items.length - 1] : null);
+      return accessAnswer(
+        req,
+        { page: { next_token: nextToken, count: items.length }, context: {}, results: items.map((name) => ({ name })) },
+        position,
+      );
     },
   }),
 ];

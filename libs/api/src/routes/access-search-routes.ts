@@ -16,7 +16,7 @@ import {
   searchResponse,
   subjectSearchRequest,
 } from '../access-search-schemas';
-import { searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
+import { pageBinding, searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
 import { accessAnswer, positionHeader } from './access-evaluation-routes';
 import { accessPastPosition, accessPastQuery } from '../point-in-time';
 
@@ -67,7 +67,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const body = boundTo(req);
+      const body = pageBinding(req);
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const within = await accessQuestionScope(ctx.policy, principal, req.body.subject);
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchResources', body, limit);
@@ -108,7 +108,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
     },
     handler: async (req, ctx) => {
       const principal = principalOf(req.auth);
-      const body = boundTo(req);
+      const body = pageBinding(req);
       const limit = req.body.page?.limit ?? SEARCH_LIMIT_DEFAULT;
       const orgId = req.body.resource.id;
       const within = await accessQuestionScope(ctx.policy, principal);
@@ -156,13 +156,6 @@ async function searchAt(ctx: ApiContext, past: number | undefined): Promise<Acce
   const history = ctx.readModels.history;
   return new AccessSearch(accessSearchReadsAt(history, past), await roleCatalogAt(history, past));
 }
-
-/** What page tokens are bound to: the body and the point in time asked (a token of one past serves no other). */
-const boundTo = (req: { body: unknown; query: { asOf?: string; asOfPosition?: number } }): Record<string, unknown> => ({
-  ...(req.body as Record<string, unknown>),
-  ...(req.query.asOf === undefined ? {} : { '?asOf': req.query.asOf }),
-  ...(req.query.asOfPosition === undefined ? {} : { '?asOfPosition': req.query.asOfPosition }),
-});
 
 /**
  * The past's organizations of `ids` the caller reaches today (contract section 9, searches of the past): all of them

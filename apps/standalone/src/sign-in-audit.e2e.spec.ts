@@ -13,6 +13,9 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
+/** A client id of the form Arbor mints (`cli_` and 26 characters) that names no client: kept as attempted. */
+const UNKNOWN_CLIENT_ID = `cli_${'0'.repeat(26)}`;
+
 const login = (username: string, password: string, headers: Record<string, string> = {}) =>
   app.call('POST', '/api/v1/auth/tokens', {
     body: { grant_type: 'password', username, password },
@@ -191,7 +194,7 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(basicAttempt.status).toBe(401);
     const post = { token: 'x', client_id: client.clientId, client_secret: wrong };
     expect((await call('introspect', post, from('198.51.100.22', 'si-in-2'))).status).toBe(401);
-    const unknown = { token: 'x', client_id: 'cli_nosuchclient', client_secret: wrong };
+    const unknown = { token: 'x', client_id: UNKNOWN_CLIENT_ID, client_secret: wrong };
     expect((await call('introspect', unknown, from('198.51.100.23', 'si-in-3'))).status).toBe(401);
     const idAlone = { token: 'x', client_id: client.clientId };
     expect((await call('introspect', idAlone, from('198.51.100.24', 'si-in-4'))).status).toBe(401);
@@ -219,7 +222,7 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     };
     expect(byRequest('si-in-1')).toMatchObject({ ...refusal, origin: { sourceAddress: '198.51.100.21' } });
     expect(byRequest('si-in-2')).toMatchObject(refusal);
-    expect(byRequest('si-in-3')).toMatchObject({ ...refusal, clientId: 'cli_nosuchclient', orgIds: [] });
+    expect(byRequest('si-in-3')).toMatchObject({ ...refusal, clientId: UNKNOWN_CLIENT_ID, orgIds: [] });
     expect(byRequest('si-in-4')).toMatchObject(refusal);
     expect(byRequest('si-rv-c')).toMatchObject({ ...refusal, kind: 'revocation' });
     expect(byRequest(throttledAt)).toMatchObject({
@@ -262,6 +265,45 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     const byClient = await signIns(`clientId=${client.clientId}&outcome=failure`);
     expect(byClient.map((r) => r.requestId)).toEqual(expect.arrayContaining(['si-cc-basic', 'si-cc-post']));
     expect(JSON.stringify(all)).not.toContain(wrong);
+  });
+
+  it('keeps an attempted client id of no client id’s form (an email, say) only as a keyed digest, on every endpoint', async () => {
+    const email = `client-as-email-${Date.now()}@example.test`;
+    const form = (path: string, body: Record<string, string>, headers: Record<string, string>) =>
+      app.call('POST', path, {
+        token: null,
+        rawBody: new URLSearchParams(body).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
+    const basic = `Basic ${Buffer.from(`${encodeURIComponent(email)}:${PASSWORD}`).toString('base64')}`;
+    const attempts: [string, Record<string, string>, Record<string, string>][] = [
+      [
+        '/api/v1/auth/tokens',
+        { grant_type: 'password', username: email, password: PASSWORD },
+        { authorization: basic },
+      ],
+      ['/api/v1/auth/tokens', { grant_type: 'client_credentials', client_id: email, client_secret: 'x' }, {}],
+      ['/api/v1/auth/tokens/introspect', { token: 'some-token' }, { authorization: basic }],
+      ['/api/v1/auth/tokens/revoke', { token: 'some-token', client_id: email, client_secret: 'x' }, {}],
+    ];
+    const requestIds = attempts.map((_, i) => `si-client-email-${i}`);
+    for (const [i, [path, body, headers]] of attempts.entries())
+      expect((await form(path, body, { ...headers, 'x-request-id': requestIds[i] })).status).toBe(401);
+    const all = await signInsWith(requestIds);
+    const records = requestIds.map((id) => all.find((r) => r.requestId === id));
+    for (const record of records) {
+      expect(record).toMatchObject({
+        outcome: 'failure',
+        reason: 'invalid_client',
+        clientIdDigest: expect.any(String),
+      });
+      expect(record).not.toHaveProperty('clientId');
+    }
+    expect(new Set(records.map((r) => r.clientIdDigest)).size).toBe(1);
+    expect(JSON.stringify(all)).not.toContain(email);
+    // An auditor still finds them by the text attempted.
+    const found = await signIns(`clientId=${encodeURIComponent(email)}`);
+    expect(found.map((r) => r.requestId).sort()).toEqual([...requestIds].sort());
   });
 
   it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {

@@ -80,6 +80,13 @@ const GRAMMARS: Record<IdKind, RegExp> = {
   webhook: new RegExp(`^${ID_PREFIXES.webhook}_${ULID_BODY}$`),
 };
 
+/** A client_id as the command service mints them (`newId('cli')`): `cli_`, then the same 26 characters. */
+const CLIENT_ID_GRAMMAR = new RegExp(`^cli_${ULID_BODY}$`);
+
+/** Whether `value` has the form of a client_id Arbor mints (`cli_01kb3x...`): never personal data. */
+export const isMintedClientId = (value: unknown): value is string =>
+  typeof value === 'string' && CLIENT_ID_GRAMMAR.test(value);
+
 /**
  * Whether `value` is an id of `kind` in the grammar `newId` writes (e.g. `usr_01kb3x...`, 30 characters).
  * Commands accept no other shape: an id names a stream, a URL path segment and a vault row for good, so one

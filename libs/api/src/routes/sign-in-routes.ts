@@ -18,7 +18,12 @@ const signInSchema = Type.Object(
     grantType: Type.Optional(Type.String()),
     outcome: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('throttled')]),
     reason: Type.Optional(Type.String()),
-    clientId: Type.Optional(Type.String()),
+    clientId: Type.Optional(Type.String({ description: 'The client, or the client id attempted when of that form.' })),
+    clientIdDigest: Type.Optional(
+      Type.String({
+        description: 'Keyed digest of an attempted client id of no client id’s form (`?clientId=` finds it).',
+      }),
+    ),
     userId: Type.Optional(Type.String()),
     tokenId: Type.Optional(Type.String({ description: 'The access token’s `jti` (never a token).' })),
     sessionId: Type.Optional(Type.String({ description: 'The session (refresh-token family) id.' })),

@@ -1,4 +1,5 @@
-import { emailKey } from '@arbor/domain';
+import { emailKey, isMintedClientId } from '@arbor/domain';
+import { FIRST_PARTY_CLIENT_ID } from './first-party-client';
 import type { Logger } from '../logger';
 import type { ReadModels } from '../ports/read-models';
 import type {
@@ -29,12 +30,23 @@ export interface SignInFacts {
 }
 
 /**
+ * How the store keeps an attempted client id that is no client id's form (`clientIdDigest`): this prefix, then
+ * its keyed digest, in the record's `clientId` column, so that `?clientId=` finds it by the same index.
+ */
+const CLIENT_ID_DIGEST_PREFIX = 'digest:';
+
+/** Whether an attempted client id can be kept as it was sent: Arbor's own forms only, never a caller's free text. */
+const isClientIdForm = (clientId: string): boolean => clientId === FIRST_PARTY_CLIENT_ID || isMintedClientId(clientId);
+
+/**
  * Writes the sign-in audit (issue 14 item 7): seals the address and user agent under the named user's key (erasing
  * the user erases them; a user without a key, or none named, has them in clear: a client's or an unknown account's,
  * dropped by retention), replaces an attempted username by its keyed digest (`DIGEST_KEY_IDS.signInUsernames`; a
- * known account is named by its user id instead), and lists the organizations the record concerns: the client's, or
- * the user's memberships, each with its ancestors. Best effort: a failure to record is logged, never fails the
- * request (the sign-in itself is what users need; the log line says what was lost).
+ * known account is named by its user id instead), and an attempted client id that is not of a client id's form
+ * (`cli_...`, `arbor-first-party`: a caller may send anything there, an email say) by its keyed digest under the
+ * same key (`clientIdDigest`), and lists the organizations the record concerns: the client's, or the user's
+ * memberships, each with its ancestors. Best effort: a failure to record is logged, never fails the request (the
+ * sign-in itself is what users need; the log line says what was lost).
  */
 export class SignInAudit {
   constructor(
@@ -55,20 +67,29 @@ export class SignInAudit {
     }
   }
 
-  /** Records in position order (SignInAuditStore.list). */
-  list(query: SignInQuery): Promise<SignInRecord[]> {
-    return this.deps.store.list(query);
+  /**
+   * Records in position order (SignInAuditStore.list). `clientId` matches the id as recorded: in clear when it has
+   * a client id's form, else by its digest (`clientIdDigest`).
+   */
+  async list(query: SignInQuery): Promise<SignInRecord[]> {
+    const clientId = query.clientId === undefined ? undefined : await this.storedClientId(query.clientId);
+    return this.deps.store.list({ ...query, clientId });
   }
 
   /** A record as auditors read it: its origin opened, or `{erased: true}` once its user's key is gone. */
-  async open(
-    record: SignInRecord,
-  ): Promise<
-    Omit<SignInRecord, 'origin'> & { origin: { sourceAddress?: string; userAgent?: string } | { erased: true } }
+  async open(stored: SignInRecord): Promise<
+    Omit<SignInRecord, 'origin'> & {
+      origin: { sourceAddress?: string; userAgent?: string } | { erased: true };
+      clientIdDigest?: string;
+    }
   > {
-    const stored = record.origin ?? {};
-    if (!('sealed' in stored)) return { ...record, origin: stored };
-    const opened = (await this.deps.cipher.openValue(stored.subjectId, stored.sealed)) as {
+    const { clientId, ...rest } = stored;
+    const record = clientId?.startsWith(CLIENT_ID_DIGEST_PREFIX)
+      ? { ...rest, clientIdDigest: clientId.slice(CLIENT_ID_DIGEST_PREFIX.length) }
+      : stored;
+    const origin = record.origin ?? {};
+    if (!('sealed' in origin)) return { ...record, origin };
+    const opened = (await this.deps.cipher.openValue(origin.subjectId, origin.sealed)) as {
       sourceAddress?: string;
       userAgent?: string;
     } | null;
@@ -78,6 +99,13 @@ export class SignInAudit {
   /** The digest an auditor filters by to find the attempts on one username. */
   usernameDigest(username: string): Promise<string> {
     return this.deps.usernames.digest(emailKey(username));
+  }
+
+  /** An attempted client id as the store keeps it: as sent when of a client id's form, else prefix and digest. */
+  private async storedClientId(clientId: string): Promise<string> {
+    if (isClientIdForm(clientId)) return clientId;
+    // A line apart from any username's digest input (an email key has no newline), under the same key.
+    return CLIENT_ID_DIGEST_PREFIX + (await this.deps.usernames.digest(`client_id\n${clientId}`));
   }
 
   private async build(f: SignInFacts): Promise<NewSignInRecord> {
@@ -98,7 +126,7 @@ export class SignInAudit {
     };
     if (f.grantType !== undefined) record.grantType = f.grantType;
     if (f.reason !== undefined) record.reason = f.reason;
-    if (f.clientId !== undefined) record.clientId = f.clientId;
+    if (f.clientId !== undefined) record.clientId = await this.storedClientId(f.clientId);
     if (userId !== undefined) record.userId = userId;
     if (f.tokenId !== undefined) record.tokenId = f.tokenId;
     if (f.sessionId !== undefined) record.sessionId = f.sessionId;

@@ -77,6 +77,23 @@ describe('the distributed settings are checked when read', () => {
     expect(() => distributedSettingsFromEnv({ ...env, ...bad })).toThrow(message);
   });
 
+  it.each([
+    ['COMMAND_SERVICE_URL', 'ftp://svc:CmdS3cret@command-service:8081', 'ftp://***@command-service:8081'],
+    ['COMMAND_SERVICE_URL', 'svc:CmdS3cret@command-service', '***@command-service'],
+    ['IAM_ISSUER', 'https://u:p@ss@id.example.test/?x=1', 'https://***@id.example.test/?x=1'],
+    ['READ_MODELS_URL', 'mongodb://arbor:CmdS3cret@db host/iam', 'mongodb://***@db host/iam'],
+    ['READ_MODELS_URL', 'mongodb://u:CmdS3cret@h/ia%ZZ', 'mongodb://***@h/ia%ZZ'],
+  ])('quotes a refused %s without its credentials: %s', (name, raw, quoted) => {
+    let message = '';
+    try {
+      distributedSettingsFromEnv({ ...env, [name]: raw });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(`"${quoted}"`);
+    expect(message).not.toMatch(/CmdS3cret|p@ss/);
+  });
+
   it('checks the log level on its own too (the projector of either profile reads it)', () => {
     expect(logLevelFromEnv({})).toBe('info');
     expect(logLevelFromEnv({ IAM_LOG_LEVEL: 'warn' })).toBe('warn');

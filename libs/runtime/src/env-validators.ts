@@ -81,13 +81,24 @@ export function wholeNumber<T extends number | undefined>(
   });
 }
 
+/**
+ * `raw` with the user information of a URL-like value (`scheme://user:password@host...`, or the same without a
+ * scheme) replaced by `***`, for
+ * quoting in an error message: a refused connection URL often carries a password (RFC 3986 section 3.2.1; a
+ * password holding an unescaped `@` is covered too, up to the last `@` before the path).
+ */
+export const withoutCredentials = (raw: string): string =>
+  raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#\s]*@/, '$1***@');
+
 /** An http(s) URL without its trailing slashes; `bare` also refuses a query or fragment (an issuer, RFC 8414 section 2). */
 export function httpUrl(name: string, bare: boolean): ValidatorSpec<string | undefined> {
   return withDefault<string | undefined>(name, undefined, (raw) => {
     const url = raw.replace(/\/+$/, '');
     const shape = bare ? /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/ : /^https?:\/\//;
     if (!shape.test(url) || !URL.canParse(url))
-      throw new Error(`${name} must be an http(s) URL${bare ? ' without query or fragment' : ''}, not "${raw}"`);
+      throw new Error(
+        `${name} must be an http(s) URL${bare ? ' without query or fragment' : ''}, not "${withoutCredentials(raw)}"`,
+      );
     return url;
   });
 }

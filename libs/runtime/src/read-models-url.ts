@@ -1,3 +1,5 @@
+import { withoutCredentials } from './env-validators';
+
 /**
  * Where the distributed profile keeps its read models, as READ_MODELS_URL names it:
  *   unset (or empty)            PostgreSQL, in DATABASE_URL's database and IAM_PG_SCHEMA (as always)
@@ -20,13 +22,13 @@ export function parseReadModelsUrl(raw: string | undefined, schema: string): Rea
   const match = MONGODB_URL.exec(raw);
   if (!match)
     throw new Error(
-      `READ_MODELS_URL must be a mongodb:// or mongodb+srv:// URL (unset: PostgreSQL, from DATABASE_URL), not "${raw}"`,
+      `READ_MODELS_URL must be a mongodb:// or mongodb+srv:// URL (unset: PostgreSQL, from DATABASE_URL), not "${withoutCredentials(raw)}"`,
     );
   let path: string;
   try {
     path = decodeURIComponent(match[4] ?? '');
   } catch {
-    throw new Error(`READ_MODELS_URL names a database that is not URL-encoded correctly: "${raw}"`);
+    throw new Error(`READ_MODELS_URL names a database that is not URL-encoded correctly: "${withoutCredentials(raw)}"`);
   }
   const database = path === '' ? schema : path;
   if (BAD_DATABASE_CHARS.test(database) || Buffer.byteLength(database) > 63)

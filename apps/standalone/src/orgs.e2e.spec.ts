@@ -245,6 +245,9 @@ describe('Idempotency-Key', () => {
     const again = await app.call('POST', '/api/v1/orgs', { body: { name: 'Once' }, headers });
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
+    // The same bytes, so that the ETag replayed is still the body's SHA-256 (contract section 1, ETags).
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
     expect(again.headers.get('location')).toBe(first.headers.get('location'));
     const after = await app.call('GET', '/api/v1/events?type=OrgCreated&limit=200');
     expect(after.body.items.length).toBe(before.body.items.length);

@@ -105,10 +105,10 @@ export class EventStatements {
         (SELECT coalesce(max(position), 0) FROM ${s}.events)::text AS head`;
     // Replaces an existing record: the command side only saves after finding none that is still fresh.
     this.saveIdempotency = `
-      INSERT INTO ${s}.idempotency (scope, key, request_hash, created_at, response) VALUES ($1, $2, $3, $4, $5::jsonb)
+      INSERT INTO ${s}.idempotency (scope, key, request_hash, created_at, response) VALUES ($1, $2, $3, $4, $5::json)
       ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at,
         response = excluded.response`;
-    this.completeIdempotency = `UPDATE ${s}.idempotency SET response = $3::jsonb WHERE scope = $1 AND key = $2`;
+    this.completeIdempotency = `UPDATE ${s}.idempotency SET response = $3::json WHERE scope = $1 AND key = $2`;
     this.purgeIdempotency = `DELETE FROM ${s}.idempotency WHERE created_at < $1`;
     this.dropRequestMetadata = `UPDATE ${s}.events SET request_metadata = NULL
       WHERE occurred_at < $1 AND request_metadata IS NOT NULL`;

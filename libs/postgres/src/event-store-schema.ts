@@ -12,7 +12,8 @@ import { chainUnchainedEvents } from './chain-unchained-events';
  * - The secondary indexes end with `position`, so they also serve `... AND position > $1 ORDER BY position`.
  * - `event_orgs` lists, for each event, every organization on its `orgPath`: the `orgId` filter reads it
  *   instead of looking inside the JSON.
- * - `data` and `org_path` are jsonb (note: jsonb does not keep object key order, and refuses `\u0000`).
+ * - `data` and `org_path` are jsonb (note: jsonb does not keep object key order, and refuses `\u0000`); an
+ *   idempotency record's `response` is `json`, kept as written (its replay's bytes must match its ETag).
  * - `idempotency.created_at` is the caller's text, stored as is (the SQLite adapter does the same).
  */
 export function eventStoreMigrations(writerLockSql: string): MigrationPlan {
@@ -72,4 +73,8 @@ const EVENT_STORE_MIGRATIONS: MigrationPlan['migrations'] = [
   // 4 -> 5: the events still holding request metadata, by time: retention's drop and its "any left?" read only
   // those, where the occurred_at index walked every old event, dropped ones included, hourly.
   (s) => `CREATE INDEX events_request_metadata ON ${s}.events (occurred_at) WHERE request_metadata IS NOT NULL`,
+  // 5 -> 6: an idempotency record's response kept as the text it was written (`json`, not `jsonb`, which reorders
+  // object members): a replay answers the same bytes, so its ETag (SHA-256 of the body, contract section 1) is the
+  // body's, as in the embedded profile. Records written before keep jsonb's order until they expire.
+  (s) => `ALTER TABLE ${s}.idempotency ALTER COLUMN response TYPE json USING response::json`,
 ];

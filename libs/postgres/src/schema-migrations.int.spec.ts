@@ -93,7 +93,7 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
         read_models_migrations: [2, 3, 4, 5, 6],
         secret_vault_migrations: [2],
         token_store_migrations: [2],
-        schema_migrations: [2, 3, 4, 5],
+        schema_migrations: [2, 3, 4, 5, 6],
       };
       const versions = [1, ...(LATER[history] ?? [])];
       expect({ history, versions: rows.map((r) => r.version) }).toEqual({ history, versions });

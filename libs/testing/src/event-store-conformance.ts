@@ -284,6 +284,17 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
     expect(await store.findIdempotency('usr_1', 'k1')).toEqual(renewed);
   });
 
+  it("keeps a completed record's response as written: members in their order (a replay's bytes match its ETag)", async () => {
+    const record = { scope: 'usr_1', key: 'order', requestHash: 'h', createdAt: '2024-01-01T00:00:00.000Z' };
+    await store.transaction((tx) => tx.saveIdempotency(record));
+    // Longer names first and out of byte order: jsonb would store them sorted by length, then bytes.
+    const body = { parentId: null, name: 'Acme', id: 'org_1', metadata: { zeta: 1, alpha: { yy: 2, x: 3 } } };
+    const response = { status: 201, headers: { etag: '"e"', location: '/x' }, body, position: 7 };
+    await store.completeIdempotency('usr_1', 'order', response);
+    const found = await store.findIdempotency('usr_1', 'order');
+    expect(JSON.stringify(found?.response)).toBe(JSON.stringify(response));
+  });
+
   it('keeps everything across close and reopen', async () => {
     await append('s', [ev('A', { x: 1 }, ['o'])]);
     await store.transaction((tx) => tx.saveIdempotency({ scope: 's', key: 'k', requestHash: 'h', createdAt: 't' }));

@@ -30,8 +30,14 @@ import {
  *   embedded     the embedded profile's files in IAM_DATA_DIR
  * Either way the log is the source: deliveries continue the checkpoint or trigger a catch-up from the log,
  * and a poll of the log every POLL_MS covers a silent bus (a broker outage costs latency, not events).
+ *
+ * POLL_MS bounds what a write waits for its read-your-writes while the bus is silent: a broker outage, and the
+ * first ~30 s after a projector restarted in place of one that died (the group keeps the dead member's partitions
+ * until its session times out, kafkajs' default 30 s; a shorter one would evict a member busy with a long
+ * catch-up). At 1 s every write waited about a second then (review finding); a poll is one indexed read of the
+ * log past the checkpoint, ten a second are nothing beside the writes it serves.
  */
-export const POLL_MS = 1000;
+export const POLL_MS = 100;
 
 /** A started projector: its position in the log, and how to stop it. */
 export interface RunningProjector extends Running {

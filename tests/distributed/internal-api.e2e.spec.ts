@@ -251,6 +251,80 @@ describe('the internal command API authorizes what it executes', () => {
     ).toBe(200);
   });
 
+  it('a gateway given another IAM_INTERNAL_TOKEN says so in its readiness, and answers writes 500, not 503', async () => {
+    const [servicePort, gatewayPort] = await Promise.all([freePort(), freePort()]);
+    await stack.spawnExtra('commandService', {
+      COMMAND_SERVICE_PORT: String(servicePort),
+      IAM_INTERNAL_TOKEN: 'a-long-shared-secret',
+    });
+    const service = `http://127.0.0.1:${servicePort}`;
+    // Anyone may ask the command service's readiness; a wrong token is told apart.
+    expect((await fetch(`${service}/readyz`)).status).toBe(200);
+    const wrong = { 'x-arbor-internal-token': 'another-long-secret' };
+    expect((await fetch(`${service}/readyz`, { headers: wrong })).status).toBe(401);
+    const gateway = spawn(process.execPath, [join(ROOT, 'apps/gateway/dist/main.js')], {
+      cwd: ROOT,
+      env: {
+        ...stack.env,
+        PORT: String(gatewayPort),
+        COMMAND_SERVICE_URL: service,
+        IAM_INTERNAL_TOKEN: 'another-long-secret',
+      },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    try {
+      const base = `http://127.0.0.1:${gatewayPort}`;
+      let readiness: { status: number; body: any } | undefined;
+      for (let tries = 0; tries < 150 && readiness?.body?.checks?.commandService === undefined; tries++) {
+        const res = await fetch(`${base}/readyz`).catch(() => undefined);
+        readiness = res && { status: res.status, body: await res.json() };
+        if (readiness?.body?.checks?.commandService === undefined) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(readiness?.status).toBe(503);
+      expect(readiness?.body.checks.commandService).toMatch(/refuses IAM_INTERNAL_TOKEN/);
+      const write = await fetch(`${base}/api/v1/orgs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Mismatched tokens', parentId: null }),
+      });
+      expect(write.status).toBe(500);
+    } finally {
+      await exitOf(gateway, 0);
+    }
+  });
+
+  it('a command service that cannot publish to Kafka is not ready, naming the bus (commands still run)', async () => {
+    const port = await freePort();
+    const service = spawn(process.execPath, [join(ROOT, 'apps/command-service/dist/main.js')], {
+      cwd: ROOT,
+      env: { ...stack.env, COMMAND_SERVICE_PORT: String(port), KAFKA_BROKERS: '127.0.0.1:1' },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const readiness = async () => {
+        const res = await fetch(`${base}/readyz`).catch(() => undefined);
+        return res && { code: res.status, body: (await res.json()) as { checks?: Record<string, string> } };
+      };
+      for (let tries = 0; tries < 150 && (await readiness())?.code !== 200; tries++)
+        await new Promise((r) => setTimeout(r, 200));
+      // Nothing to publish yet: ready. A command runs, and its event cannot reach the broker.
+      const command = { type: 'CreateOrg', orgId: newId('org'), name: 'Without a broker', parentId: null };
+      expect((await send({ command, accessToken: app.adminToken }, {}, base)).status).toBe(200);
+      let answer = await readiness();
+      for (let tries = 0; tries < 300 && answer?.code !== 503; tries++) {
+        await new Promise((r) => setTimeout(r, 200));
+        answer = await readiness();
+      }
+      expect(answer).toMatchObject({
+        code: 503,
+        body: { checks: { eventStore: 'ok', bus: expect.stringMatching(/^unreachable/) } },
+      });
+    } finally {
+      await exitOf(service, 0);
+    }
+  });
+
   it('refuses to start off loopback without IAM_INTERNAL_TOKEN, in the command service and in a gateway', async () => {
     const [servicePort, gatewayPort] = await Promise.all([freePort(), freePort()]);
     const launch = (main: string, env: Record<string, string>) =>

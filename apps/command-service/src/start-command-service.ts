@@ -18,7 +18,14 @@ import {
   type Bus,
   type Logger,
 } from '@arbor/application';
-import { IDLE_CONNECTION_MS, internalCommandRouter, listenFirst, writeProbeFailure, type BoundPort } from '@arbor/api';
+import {
+  IDLE_CONNECTION_MS,
+  internalCommandRouter,
+  internalTokenCheck,
+  listenFirst,
+  writeProbeFailure,
+  type BoundPort,
+} from '@arbor/api';
 import { KafkaEventPublisher, ensureTopic } from '@arbor/kafka';
 import {
   PostgresPublisherCheckpoint,
@@ -202,13 +209,28 @@ async function startOnPort(
   // No ETag on command outcomes: nobody revalidates them, and express would hash every body (SHA-1) to make one.
   app.set('etag', false);
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
+  const internalTokenMatches = internalTokenCheck(settings.internalToken);
+  app.get('/readyz', async (req, res) => {
+    // A gateway asks with its IAM_INTERNAL_TOKEN: a wrong one is said here (401), so that its readiness names the
+    // mismatch instead of every write failing as if this service were away. Others may ask without one.
+    const presented = req.headers['x-arbor-internal-token'];
+    if (presented !== undefined && !internalTokenMatches(presented))
+      return void res
+        .status(401)
+        .json({ status: 'not ready', error: 'IAM_INTERNAL_TOKEN differs from this service’s' });
     try {
       const head = await store.headPosition();
       // The log must take a write, not only answer reads: a full disk fails every write while reads work.
-      const writable = await store.probeWrite().then(() => 'ok', writeProbeFailure);
-      if (writable !== 'ok') res.status(503).json({ status: 'not ready', checks: { eventStore: writable } });
-      else res.json({ status: 'ready', head, published: publisher.position });
+      const eventStore = await store.probeWrite().then(() => 'ok', writeProbeFailure);
+      // Kafka unreachable stops no command (the relay retries; the log keeps every event), but subscribers and the
+      // projector's wake-ups wait: not ready, with the publisher's error.
+      const health = publisher.health;
+      const bus = health === 'ok' ? 'ok' : `unreachable (${health.failing})`;
+      const checks = { eventStore, bus };
+      const ready = eventStore === 'ok' && bus === 'ok';
+      res
+        .status(ready ? 200 : 503)
+        .json({ status: ready ? 'ready' : 'not ready', checks, head, published: publisher.position });
     } catch (e) {
       res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
     }

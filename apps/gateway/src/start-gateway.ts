@@ -132,7 +132,12 @@ async function startOpening(
         // The log must take a write, not only answer reads: a full disk fails every write while reads work.
         eventStore.probeWrite(),
         readModels.checkpoint(),
-        fetch(`${settings.commandServiceUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
+        // Its readiness (the log takes writes, the bus publishes), asked with this gateway's internal token, so
+        // that a token the command service refuses shows here instead of as 503s on every write.
+        fetch(`${settings.commandServiceUrl}/readyz`, {
+          signal: AbortSignal.timeout(2000),
+          headers: settings.internalToken === undefined ? {} : { 'x-arbor-internal-token': settings.internalToken },
+        }).then(commandServiceCheck),
       ]);
       checks.eventStore =
         head.status === 'rejected'
@@ -141,7 +146,7 @@ async function startOpening(
             ? writeProbeFailure(writable.reason)
             : 'ok';
       checks.readModels = projected.status === 'fulfilled' ? 'ok' : 'unreachable';
-      checks.commandService = commandService.status === 'fulfilled' && commandService.value.ok ? 'ok' : 'unreachable';
+      checks.commandService = commandService.status === 'fulfilled' ? commandService.value : 'unreachable';
       if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
         checks.projections = `catching up (${projected.value}/${head.value})`;
       else checks.projections = checks.readModels;
@@ -178,4 +183,18 @@ async function startOpening(
         return publicServer.close();
       }, closeEngines)),
   };
+}
+
+/**
+ * The command service's `/readyz` answer as one of the gateway's checks: `ok`; `refuses IAM_INTERNAL_TOKEN` (401:
+ * the two were given different tokens); or `not ready (eventStore: ..., bus: ...)` naming its failing checks.
+ */
+async function commandServiceCheck(res: Response): Promise<string> {
+  if (res.ok) return 'ok';
+  if (res.status === 401) return 'refuses IAM_INTERNAL_TOKEN (the gateway and the command service must share it)';
+  const body = (await res.json().catch(() => ({}))) as { checks?: Record<string, string>; error?: string };
+  const failing = Object.entries(body.checks ?? {}).filter(([, v]) => v !== 'ok');
+  const why =
+    failing.length > 0 ? failing.map(([k, v]) => `${k}: ${v}`).join(', ') : (body.error ?? `HTTP ${res.status}`);
+  return `not ready (${why})`;
 }

@@ -53,10 +53,14 @@ export function internalCommandRouter(
   options: { token?: string; log: Logger; authenticate: (authorization: string) => Promise<Principal> },
 ): Router {
   const router = express.Router();
-  const expected = options.token === undefined ? undefined : digest(options.token);
-  // The shared token is checked before the body is even read: a caller without it learns nothing more.
+  const tokenMatches = internalTokenCheck(options.token);
+  // The shared token is checked before the body is even read: a caller without it learns nothing more. Logged:
+  // a gateway configured with another IAM_INTERNAL_TOKEN is refused on every write, and this line says why.
   const requireInternalToken = (req: Request, res: Response, next: NextFunction): void => {
-    if (expected && !sameDigest(expected, req.headers['x-arbor-internal-token'])) {
+    if (!tokenMatches(req.headers['x-arbor-internal-token'])) {
+      options.log.warn('internal API: refused a request without this service’s IAM_INTERNAL_TOKEN', {
+        address: req.socket.remoteAddress,
+      });
       res.status(401).json({ code: 'IAM_ERR_UNAUTHENTICATED', message: 'Internal token required.' });
       return;
     }
@@ -173,6 +177,16 @@ function sameDigest(expected: Buffer, presented: string | string[] | undefined):
   return typeof presented === 'string' && timingSafeEqual(expected, digest(presented));
 }
 
+/**
+ * Whether an `X-Arbor-Internal-Token` value is IAM_INTERNAL_TOKEN (`token`; compared in constant time). Without a
+ * token configured (loopback only), every value passes.
+ */
+export function internalTokenCheck(token: string | undefined): (presented: string | string[] | undefined) => boolean {
+  if (token === undefined) return () => true;
+  const expected = digest(token);
+  return (presented) => sameDigest(expected, presented);
+}
+
 /** Keep-alive connections idle this long are closed by the gateway; the command service waits longer. */
 export const IDLE_CONNECTION_MS = 30_000;
 
@@ -224,6 +238,11 @@ export class HttpCommandPort implements CommandPort {
       /* not JSON: handled by status below */
     }
     if (res.status === 200) return body as unknown as CommandOutcome;
+    // Not an outage to wait out: the two sides were given different tokens. A 500 (logged), not a 503's "retry".
+    if (res.status === 401)
+      throw new Error(
+        'The command service refused this gateway’s IAM_INTERNAL_TOKEN: give both the same value (see the README).',
+      );
     if (res.status === 422 && typeof body.code === 'string')
       throw new IamError(
         body.code as IamErrorCode,

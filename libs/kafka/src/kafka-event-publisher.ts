@@ -61,6 +61,8 @@ export class KafkaEventPublisher {
   private pending = false;
   private waker: { onNotify: boolean; wake: () => void } | undefined;
   private acknowledged = 0;
+  /** The error of the last attempt when it failed (cleared by the next batch that goes through). */
+  private lastFailure: string | undefined;
 
   constructor(private readonly options: KafkaEventPublisherOptions) {
     this.kafka = createKafkaClient(options, 'arbor-event-publisher');
@@ -75,6 +77,14 @@ export class KafkaEventPublisher {
   /** The last position the broker acknowledged (and the checkpoint holds). */
   get position(): number {
     return this.acknowledged;
+  }
+
+  /**
+   * `ok` while the last attempt to publish (or to find nothing to publish) went through; otherwise its error, e.g.
+   * a broker that cannot be reached: the events wait in the log, and readiness says so (`bus` check).
+   */
+  get health(): 'ok' | { failing: string } {
+    return this.lastFailure === undefined ? 'ok' : { failing: this.lastFailure };
   }
 
   /** Loads the checkpoint and starts tailing the log in the background. */
@@ -116,8 +126,10 @@ export class KafkaEventPublisher {
       try {
         published = await this.publishNextBatch();
         failures = 0;
+        this.lastFailure = undefined;
       } catch (e) {
         failures++;
+        this.lastFailure = String(e);
         const delay = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16));
         this.log?.warn('kafka publisher: publishing failed; will retry', {
           error: String(e),

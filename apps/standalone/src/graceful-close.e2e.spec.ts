@@ -51,19 +51,25 @@ describe('a graceful close', () => {
     expect(response).toContain('"name":"closing in flight"');
   });
 
-  it('answers a connection accepted before the close whose request comes after it; closes silent and idle ones', async () => {
+  it('answers a connection accepted before the close whose request comes after it, and a kept-alive one’s next request; closes silent and idle ones', async () => {
     const late = await rawConnection(app.url);
     const silent = await rawConnection(app.url);
     const idle = await rawConnection(app.url);
-    idle.socket.write('GET /healthz HTTP/1.1\r\nHost: arbor.test\r\n\r\n');
-    // All accepted by now (with HTTP workers: handed to one), and `idle` answered, its connection kept alive.
+    const reused = await rawConnection(app.url);
+    for (const kept of [idle, reused]) kept.socket.write('GET /healthz HTTP/1.1\r\nHost: arbor.test\r\n\r\n');
+    // All accepted by now (with HTTP workers: handed to one), `idle` and `reused` answered, kept alive.
     await pause(300);
     const closing = app.close();
     await pause(100);
-    late.socket.write('GET /healthz HTTP/1.1\r\nHost: arbor.test\r\n\r\n');
+    for (const c of [late, reused]) c.socket.write('GET /healthz HTTP/1.1\r\nHost: arbor.test\r\n\r\n');
     const response = await late.ended;
     expect(response).toMatch(/^HTTP\/1\.1 200 /);
     expect(response).toMatch(/\r\nconnection: close\r\n/i);
+    // A kept-alive connection's next request, sent right after the close, is answered too (a client cannot tell a
+    // reset of a request on its way from one that failed after it ran), and its connection then closes.
+    const both = await reused.ended;
+    expect(both.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    expect(both.slice(both.lastIndexOf('HTTP/1.1 200 '))).toMatch(/\r\nconnection: close\r\n/i);
     // A connection that sends nothing, and a keep-alive one between requests, close without their clients' help.
     expect(await silent.ended).toBe('');
     expect(await idle.ended).toMatch(/^HTTP\/1\.1 200 /);

@@ -1,5 +1,8 @@
 import { createServer, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
+
+/** net.Server's close: stops accepting and leaves connections open (http.Server's also destroys the idle ones). */
+const netClose = NetServer.prototype.close;
 
 /**
  * Options of every public HTTP server (the embedded server, its HTTP workers, gateways, command services). The
@@ -27,16 +30,17 @@ export interface PublicServer {
 
 /**
  * An HTTP server (PUBLIC_SERVER_OPTIONS) for `listener`, with a graceful close. Node's `server.close()` stops
- * accepting and closes keep-alive connections idle between requests, but answers later requests with keep-alive,
- * keeps open a connection whose response ends after the close (until the client or keep-alive timeout ends it),
- * and waits without bound for a connection that never sends a request (its request timeout stops with the close).
- * Here, at close:
+ * accepting and destroys keep-alive connections idle between requests at once (a request already on its way on one
+ * meets a reset), answers later requests with keep-alive, keeps open a connection whose response ends after the
+ * close (until the client or keep-alive timeout ends it), and waits without bound for a connection that never sends
+ * a request (its request timeout stops with the close). Here, at close (net.Server's own close: it stops accepting
+ * and leaves every connection to the rules below):
  * - a connection with a response under way is answered, and closed after it;
- * - a keep-alive connection idle after a response is closed at once (Node's close; its client retries elsewhere);
- * - a connection that has sent no request yet has FIRST_REQUEST_GRACE_MS to send one, which is answered;
+ * - a connection idle, before its first request or between two (keep-alive), has FIRST_REQUEST_GRACE_MS to send
+ *   one, which is answered; then it is closed;
  * - every response from then on says `Connection: close`; what is left after `graceMs` is destroyed.
- * (http-terminator and stoppable end a connection without a request in progress at once, the third kind too:
- * a client whose request was on its way sees a reset it cannot tell from a failure after its request ran.)
+ * (http-terminator and stoppable end a connection without a request in progress at once, as Node does: a client
+ * whose request was on its way sees a reset it cannot tell from a failure after its request ran.)
  */
 export function createPublicServer(listener: RequestListener): PublicServer {
   let closing: Promise<void> | undefined;
@@ -58,22 +62,25 @@ export function createPublicServer(listener: RequestListener): PublicServer {
       const timers: NodeJS.Timeout[] = [];
       const drained = () => {
         for (const timer of timers) clearTimeout(timer);
+        // http.Server's close, now that no connection is left, for what it adds to net's: it stops the timer that
+        // checks connections for request timeouts (the server is no longer listening: its callback gets that error).
+        server.close(() => undefined);
         resolve();
       };
-      // Node's close: stops accepting, destroys keep-alive connections idle between requests, calls back once every
-      // connection is closed. The ones it leaves open are settled here.
-      server.close(drained);
+      // net.Server's close, not http.Server's (which also destroys the idle keep-alive connections at once): stops
+      // accepting, calls back once every connection is closed. Each is settled here.
+      netClose.call(server, drained);
       for (const socket of sockets) {
         if (socket.destroyed) continue;
         const res = latest.get(socket);
         if (res && !res.writableFinished) {
           if (!res.headersSent) res.setHeader('Connection', 'close');
           else res.once('finish', () => socket.destroySoon());
-        } else if (res) socket.destroy();
-        else
+        } else
           timers.push(
+            // Idle: closed unless a request came meanwhile (answered with `Connection: close`, Node then closes it).
             setTimeout(() => {
-              if (!latest.has(socket)) socket.destroy();
+              if (latest.get(socket) === res) socket.destroy();
             }, FIRST_REQUEST_GRACE_MS),
           );
       }

@@ -42,6 +42,9 @@ it('waits for min_position, answers 503 with Retry-After while the projector is 
   const events = await app.call('GET', `/api/v1/events?streamId=membership-${root.id}-${user.userId}`);
   const position: number = events.body.items.at(-1).position;
   expect(events.body.items.at(-1).type).toBe('OrgUserUpdated');
+  // The 503 names the position the write was stored at, as its 200 would have: the caller can wait for it.
+  expect(promoted.headers.get('arbor-position')).toBe(String(position));
+  expect(promoted.headers.get('retry-after')).toBe('1');
 
   const stale = await ask(position);
   expect(stale.status).toBe(503);

@@ -10,9 +10,10 @@ import {
   type Principal,
   type StoredResponse,
 } from '@arbor/application';
-import type { HandlerRequest, HandlerResult } from '@arbor/http';
+import { HttpProblem, type HandlerRequest, type HandlerResult } from '@arbor/http';
 import type { ApiContext } from './api-context';
 import { requestOriginOf } from './request-origin';
+import { mapError } from './problem-mapping';
 
 export interface WriteOptions {
   /** Where the command's field paths point in the request (default `/body`). */
@@ -89,7 +90,16 @@ export async function executeWrite(
       origin.requestId,
     );
 
-  await ctx.projection.waitFor(outcome.position);
+  await ctx.projection.waitFor(outcome.position).catch((e: unknown) => {
+    // Stored, not yet visible (a 503 with Retry-After): its position still goes back, so that the caller can ask
+    // for it (`min_position`, contract section 9) or find its events, as after a 200.
+    const problem = mapError(e);
+    throw new HttpProblem(problem.status, problem.code, problem.title, problem.detail, problem.errors, {
+      ...problem.headers,
+      'Arbor-Position': String(outcome.position),
+      'X-Request-ID': origin.requestId,
+    });
+  });
   const result = withPosition(await respond(outcome.events), outcome.position);
   if (idempotency) {
     const kept = options.redact ? options.redact(result) : result;

@@ -71,7 +71,7 @@ export async function rebuild(io: CliIo, progress: ProgressOut): Promise<void> {
       await projector.rebuild({ onProgress: bar.update });
     } finally {
       // No retry of a failed batch here: the command reports it.
-      projector.stop();
+      await projector.stop();
     }
     if (!projector.healthy || projector.position < head) {
       const failure = projector.lastFailure;

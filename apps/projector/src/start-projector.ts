@@ -194,7 +194,7 @@ export async function rebuildReadModels(
     if (!projector.healthy)
       throw new Error(`The replay stopped at position ${projector.position}; see the error above.`);
   } catch (e) {
-    projector.stop(); // its retry timer, against engines about to close
+    await projector.stop(); // its retry timer, against engines about to close
     await closeAll().catch(() => undefined); // the rebuild's own error is the one to report
     throw e;
   }
@@ -205,7 +205,7 @@ export async function rebuildReadModels(
     seconds: Number(seconds.toFixed(3)),
     eventsPerSecond: Math.round(events / seconds),
   });
-  projector.stop();
+  await projector.stop();
   await closeAll();
   return { events, seconds };
 }

@@ -55,7 +55,11 @@ export class Projector {
     await this.catchUp();
   }
 
-  stop(): void {
+  /**
+   * Stops following the log: no retry, no delivery, waiters refused (503). Resolves once a catch-up under way has
+   * ended (after its batch in flight: it reads no further batch), so that the stores may then close under nobody.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -64,6 +68,7 @@ export class Projector {
       clearTimeout(w.timer);
       w.reject(new IamError('IAM_ERR_UNAVAILABLE', 'The projector stopped.'));
     }
+    await this.draining;
   }
 
   get position(): number {
@@ -157,6 +162,7 @@ export class Projector {
       do {
         this.again = false;
         for (;;) {
+          if (this.stopped) return;
           const batch = await this.deps.store.readAll({ after: this.checkpoint, limit });
           if (batch.length === 0) break;
           await this.applyBatch(batch);
@@ -188,6 +194,8 @@ export class Projector {
 
   private fail(e: unknown): void {
     this.failure = e;
+    // Stopping: a batch cut short by the close is no failure to report; the next start continues from the checkpoint.
+    if (this.stopped) return;
     this.retryDelayMs = Math.min(
       this.retryDelayMs === 0 ? PROJECTION_RETRY_FIRST_MS : this.retryDelayMs * 2,
       PROJECTION_RETRY_MAX_MS,

@@ -1,4 +1,5 @@
 import type { Logger } from '@arbor/application';
+import { unreachableServiceHint } from './unreachable-service';
 
 /** What a start* function returns (startStandalone, startGateway, startCommandService, startProjector). */
 export interface Running {
@@ -78,7 +79,19 @@ export function exitOnSignals(
  */
 export function exitOnStartFailure(prefix: string): (error: unknown) => void {
   return (error) => {
-    process.stderr.write(`${prefix}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${startFailureMessage(prefix, error, process.env)}\n`);
     process.exit(1);
   };
+}
+
+/**
+ * `<prefix>: <message>`, and for a service that did not answer, which variable names it (unreachableServiceHint):
+ * `gateway failed to start: connect ECONNREFUSED 127.0.0.1:1 (nothing answers at 127.0.0.1:1, which DATABASE_URL
+ * names)`.
+ */
+export function startFailureMessage(prefix: string, error: unknown, env: NodeJS.ProcessEnv): string {
+  const hint = unreachableServiceHint(error, env);
+  // Its message, for anything Error-like (instanceof fails across realms, e.g. Node's own errors under Jest's vm).
+  const message = (error as { message?: unknown } | null)?.message;
+  return `${prefix}: ${typeof message === 'string' ? message : String(error)}${hint ? ` (${hint})` : ''}`;
 }

@@ -42,7 +42,10 @@ export async function ensureTopic(
     for (let pauseMs = RETRY_INITIAL_MS; ; pauseMs = Math.min(pauseMs * 2, RETRY_MAX_MS)) {
       try {
         await admin.connect();
-        created ??= await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+        // Asked first: kafkajs logs a warning ("Topic creation errors") for a topic that exists, at every start.
+        created ??= (await admin.listTopics()).includes(topic)
+          ? false
+          : await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
         if (await hasLeaders(admin, topic)) return created;
         // A fresh topic whose leaders are being elected: look again soon, not after the back-off.
         pauseMs = LEADER_POLL_MS / 2;

@@ -49,7 +49,7 @@ beforeAll(async () => {
   port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'arbor-readme-'));
   // Its own process group, so that stopping it stops npm and the node process npm started.
-  server = spawn('bash', ['-euo', 'pipefail', '-c', walkBlock('server')], {
+  server = spawn('bash', ['--norc', '-euo', 'pipefail', '-c', walkBlock('server')], {
     cwd: ROOT,
     env: cleanEnv({ PORT: String(port), IAM_DATA_DIR: dataDir }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,7 +102,9 @@ afterAll(async () => {
 /** Runs shell blocks one after the other in one bash (-euo pipefail) on the test's port; they must succeed quietly. */
 function runBlocks(...blocks: string[]): { stdout: string } {
   const script = blocks.join('\n').replaceAll('localhost:8080', `localhost:${port}`);
-  const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+  // --norc: a bash whose stdin is a socket (Node's pipes are socketpairs) and whose SHLVL is below 2 reads the
+  // system bashrc as for a remote shell (Debian), whose `$PS1` test fails under -u.
+  const run = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', script], {
     cwd: ROOT,
     env: cleanEnv({}),
     encoding: 'utf8',

@@ -293,7 +293,7 @@ describe('the internal command API authorizes what it executes', () => {
     }
   });
 
-  it('a command service that cannot publish to Kafka is not ready, naming the bus (commands still run)', async () => {
+  it('a command service that cannot publish to Kafka says its bus is degraded, and stays ready: commands still run', async () => {
     const port = await freePort();
     const service = spawn(process.execPath, [join(ROOT, 'apps/command-service/dist/main.js')], {
       cwd: ROOT,
@@ -312,14 +312,11 @@ describe('the internal command API authorizes what it executes', () => {
       const command = { type: 'CreateOrg', orgId: newId('org'), name: 'Without a broker', parentId: null };
       expect((await send({ command, accessToken: app.adminToken }, {}, base)).status).toBe(200);
       let answer = await readiness();
-      for (let tries = 0; tries < 300 && answer?.code !== 503; tries++) {
+      for (let tries = 0; tries < 300 && answer?.body.checks?.bus !== 'degraded'; tries++) {
         await new Promise((r) => setTimeout(r, 200));
         answer = await readiness();
       }
-      expect(answer).toMatchObject({
-        code: 503,
-        body: { checks: { eventStore: 'ok', bus: expect.stringMatching(/^unreachable/) } },
-      });
+      expect(answer).toMatchObject({ code: 200, body: { checks: { eventStore: 'ok', bus: 'degraded' } } });
     } finally {
       await exitOf(service, 0);
     }

@@ -160,7 +160,7 @@ export async function startProjector(
     void (started.running?.close() ?? Promise.resolve()).finally(() => onLeaseLost(reason));
   };
   const { projector, closeAll } = await openProjector(config, log, false, lost);
-  const timer = setInterval(() => void projector.catchUp(), pollMs);
+  const timer = setInterval(() => projector.poll(), pollMs);
   log.info('projector following the event log', { position: projector.position, profile: config.profile });
   let closing: Promise<void> | undefined;
   const running: RunningProjector = {

@@ -56,11 +56,20 @@ export function internalCommandRouter(
   const tokenMatches = internalTokenCheck(options.token);
   // The shared token is checked before the body is even read: a caller without it learns nothing more. Logged:
   // a gateway configured with another IAM_INTERNAL_TOKEN is refused on every write, and this line says why.
+  // At most one line a minute (with how many were refused since): whoever reaches the port must not flood the log.
+  let refused = 0;
+  let loggedAt = -Infinity;
   const requireInternalToken = (req: Request, res: Response, next: NextFunction): void => {
     if (!tokenMatches(req.headers['x-arbor-internal-token'])) {
-      options.log.warn('internal API: refused a request without this service’s IAM_INTERNAL_TOKEN', {
-        address: req.socket.remoteAddress,
-      });
+      refused++;
+      if (Date.now() - loggedAt >= 60_000) {
+        options.log.warn('internal API: refused requests without this service’s IAM_INTERNAL_TOKEN', {
+          refused,
+          address: req.socket.remoteAddress,
+        });
+        refused = 0;
+        loggedAt = Date.now();
+      }
       res.status(401).json({ code: 'IAM_ERR_UNAUTHENTICATED', message: 'Internal token required.' });
       return;
     }

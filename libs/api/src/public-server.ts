@@ -62,9 +62,8 @@ export function createPublicServer(listener: RequestListener): PublicServer {
       const timers: NodeJS.Timeout[] = [];
       const drained = () => {
         for (const timer of timers) clearTimeout(timer);
-        // http.Server's close, now that no connection is left, for what it adds to net's: it stops the timer that
-        // checks connections for request timeouts (the server is no longer listening: its callback gets that error).
-        server.close(() => undefined);
+        // (http.Server's own close would also stop its timer that checks connections for request timeouts; that
+        // timer is unref'd and harmless, and a second close would emit 'close' twice.)
         resolve();
       };
       // net.Server's close, not http.Server's (which also destroys the idle keep-alive connections at once): stops

@@ -92,7 +92,9 @@ export async function executeWrite(
 
   await ctx.projection.waitFor(outcome.position).catch((e: unknown) => {
     // Stored, not yet visible (a 503 with Retry-After): its position still goes back, so that the caller can ask
-    // for it (`min_position`, contract section 9) or find its events, as after a 200.
+    // for it (`min_position`, contract section 9) or find its events, as after a 200. Anything else goes on as it
+    // is (an unexpected error keeps its message and stack for the log).
+    if (!isIamError(e) || e.code !== 'IAM_ERR_UNAVAILABLE') throw e;
     const problem = mapError(e);
     throw new HttpProblem(problem.status, problem.code, problem.title, problem.detail, problem.errors, {
       ...problem.headers,

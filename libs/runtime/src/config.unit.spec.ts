@@ -83,6 +83,10 @@ describe('the distributed settings are checked when read', () => {
     ['IAM_ISSUER', 'https://u:p@ss@id.example.test/?x=1', 'https://***@id.example.test/?x=1'],
     ['READ_MODELS_URL', 'mongodb://arbor:CmdS3cret@db host/iam', 'mongodb://***@db host/iam'],
     ['READ_MODELS_URL', 'mongodb://u:CmdS3cret@h/ia%ZZ', 'mongodb://***@h/ia%ZZ'],
+    ['READ_MODELS_URL', 'mongodb://u:Cmd#S3cret@h', 'mongodb://***@h'],
+    ['READ_MODELS_URL', 'mongodb://u:Cmd?S3 cret@h', 'mongodb://***@h'],
+    ['READ_MODELS_URL', ' mongodb://u:CmdS3cret@h', 'mongodb://***@h'],
+    ['IAM_ISSUER', 'https://u:CmdS3cret#x@id.example/', 'https://***@id.example/'],
   ])('quotes a refused %s without its credentials: %s', (name, raw, quoted) => {
     let message = '';
     try {
@@ -92,6 +96,12 @@ describe('the distributed settings are checked when read', () => {
     }
     expect(message).toContain(`"${quoted}"`);
     expect(message).not.toMatch(/CmdS3cret|p@ss/);
+  });
+
+  it('does not quote a database name read from a URL with an `@` (a password with a `/` ends up there)', () => {
+    expect(() =>
+      distributedSettingsFromEnv({ ...env, READ_MODELS_URL: 'mongodb://app:pa/CmdS3cret@mongo/iam' }),
+    ).toThrow(/^(?!.*CmdS3cret).*READ_MODELS_URL names a database MongoDB cannot hold \(its path/);
   });
 
   it('checks the log level on its own too (the projector of either profile reads it)', () => {

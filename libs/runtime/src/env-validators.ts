@@ -82,13 +82,17 @@ export function wholeNumber<T extends number | undefined>(
 }
 
 /**
- * `raw` with the user information of a URL-like value (`scheme://user:password@host...`, or the same without a
- * scheme) replaced by `***`, for
- * quoting in an error message: a refused connection URL often carries a password (RFC 3986 section 3.2.1; a
- * password holding an unescaped `@` is covered too, up to the last `@` before the path).
+ * `raw` with everything up to its last `@` replaced by `***` (after the scheme's `://`, kept when there is one), for
+ * quoting a refused value in an error message: a connection URL often carries a password (RFC 3986 section 3.2.1),
+ * and the password of a value refused as malformed may be what broke it (`/`, `?`, `#`, a space or `@` unescaped),
+ * so no character of it is trusted to end the user information. A value without `@` is quoted whole.
  */
-export const withoutCredentials = (raw: string): string =>
-  raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#\s]*@/, '$1***@');
+export const withoutCredentials = (raw: string): string => {
+  const at = raw.lastIndexOf('@');
+  if (at < 0) return raw;
+  const scheme = /^\s*[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(raw)?.[0] ?? '';
+  return `${scheme.trim()}***${raw.slice(at)}`;
+};
 
 /** An http(s) URL without its trailing slashes; `bare` also refuses a query or fragment (an issuer, RFC 8414 section 2). */
 export function httpUrl(name: string, bare: boolean): ValidatorSpec<string | undefined> {

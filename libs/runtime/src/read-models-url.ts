@@ -33,7 +33,8 @@ export function parseReadModelsUrl(raw: string | undefined, schema: string): Rea
   const database = path === '' ? schema : path;
   if (BAD_DATABASE_CHARS.test(database) || Buffer.byteLength(database) > 63)
     throw new Error(
-      `READ_MODELS_URL names a database MongoDB cannot hold ("${database}": at most 63 bytes, none of /\\. "$*<>:|?)`,
+      // Not quoted when the URL holds an `@`: a password with an unescaped `/` would end up in the "database".
+      `READ_MODELS_URL names a database MongoDB cannot hold (${raw.includes('@') ? 'its path' : `"${database}"`}: at most 63 bytes, none of /\\. "$*<>:|?)`,
     );
   return { kind: 'mongodb', url: raw, database };
 }

@@ -8,6 +8,8 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
 /** Retries after a failed catch-up: the first after this many milliseconds, doubling up to RETRY_MAX_MS. */
 export const PROJECTION_RETRY_FIRST_MS = 100;
 export const PROJECTION_RETRY_MAX_MS = 10_000;
+/** How long `stop` waits for the catch-up under way before the caller may close the stores under it. */
+const STOP_WAIT_MS = 5_000;
 
 interface Waiter {
   position: number;
@@ -56,8 +58,17 @@ export class Projector {
   }
 
   /**
+   * A catch-up from a periodic poll of the log: none while a failed one waits for its retry (the backoff of
+   * PROJECTION_RETRY_FIRST_MS..MAX_MS holds, a 100 ms poll does not turn an outage into ten failures a second).
+   */
+  poll(): void {
+    if (this.retryTimer === undefined && !this.stopped) void this.catchUp();
+  }
+
+  /**
    * Stops following the log: no retry, no delivery, waiters refused (503). Resolves once a catch-up under way has
-   * ended (after its batch in flight: it reads no further batch), so that the stores may then close under nobody.
+   * ended (after its batch in flight: it reads no further batch), so that the stores may then close under nobody;
+   * at the latest after STOP_WAIT_MS (a batch stuck on a store that does not answer is cut short by the close).
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -68,7 +79,12 @@ export class Projector {
       clearTimeout(w.timer);
       w.reject(new IamError('IAM_ERR_UNAVAILABLE', 'The projector stopped.'));
     }
-    await this.draining;
+    if (this.draining === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.draining,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS))),
+    ]).finally(() => clearTimeout(timer));
   }
 
   get position(): number {

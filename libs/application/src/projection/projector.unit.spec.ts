@@ -85,4 +85,27 @@ describe('Projector.stop', () => {
     expect(h.reads()).toBe(readsAtStop);
     expect(h.errors).toEqual([]);
   });
+
+  it('poll() reads nothing while a failed catch-up waits for its retry (the backoff holds)', async () => {
+    let reads = 0;
+    const errors: string[] = [];
+    const projector = new Projector({
+      store: {
+        readAll: async () => {
+          reads++;
+          throw new Error('store down');
+        },
+      } as unknown as EventStore,
+      readModels: { checkpoint: async () => 0 } as unknown as ReadModels,
+      cipher: { openMany: async () => [] } as unknown as PersonalDataCipher,
+      bus: { subscribe: () => () => undefined } as unknown as Bus,
+      log: { error: (m: string) => errors.push(m), warn: () => undefined, info: () => undefined } as unknown as Logger,
+    });
+    await projector.start();
+    expect([reads, errors.length]).toEqual([1, 1]);
+    for (let i = 0; i < 5; i++) projector.poll();
+    await new Promise((r) => setTimeout(r, 10));
+    expect([reads, errors.length]).toEqual([1, 1]);
+    await projector.stop();
+  });
 });

@@ -147,6 +147,14 @@ describe("the README's first hour", () => {
     });
   });
 
+  it('runs the custom-roles example after those, in the same shell, and gets its decision', () => {
+    // Ann was created by the test before: her email would now name an existing account (409).
+    const blocks = [walkBlock('client'), walkBlock('authzen'), walkBlock('custom-roles')];
+    const run = runBlocks(...blocks.map((block) => block.replaceAll('@acme.test', '@acme-roles.test')));
+    const answer = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(answer).toMatchObject({ decision: true, context: { position: expect.any(Number) } });
+  });
+
   it('names the issuer and the discovery URL in the start-up line', () => {
     expect(listening).toMatchObject({
       issuer: `http://localhost:${port}`,

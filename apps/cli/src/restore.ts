@@ -79,8 +79,9 @@ export async function restore(io: CliIo): Promise<number> {
   io.out(
     `Restored ${written} events into ${log} (head ${report.head.position} ${report.head.hash}). The next start ` +
       'projects the read models. Put the vault (vault.sqlite) and the signing keys (keys/) beside it: the vault keeps ' +
-      'personal data and passwords (without it users read as erased and `arbor reset-admin-password` sets the admin ' +
-      'a new password), the keys let the server verify its checkpoints and go on signing them.',
+      'personal data and passwords (without it every user reads as erased: nobody can log in, and ' +
+      '`arbor reset-admin-password` finds no admin to reset), the keys let the server verify its checkpoints and go on ' +
+      'signing them.',
   );
   return 0;
 }

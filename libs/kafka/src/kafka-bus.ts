@@ -25,7 +25,20 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
    * group waits that long for the members it knew before it reassigns partitions.
    */
   consumerConfig?: Partial<Omit<ConsumerConfig, 'groupId'>>;
+  /** How long `close` waits for the consumer to leave its group, in ms (default CLOSE_WAIT_MS). */
+  closeWaitMs?: number;
 }
+
+/**
+ * What `close` waits, at most, for the consumer to leave its group, in ms. A consumer that asked to join while
+ * the group rebalances is answered only when the rebalance ends, and kafkajs' `disconnect` waits for that answer:
+ * after a member died without leaving (SIGKILL, a lost machine), until the broker gives up on it (its session
+ * timeout, 30 s by default). A process stopping (SIGTERM) would wait that long, and longer than the 30 s its
+ * shutdown is allowed. Past this bound `close` returns without the leave: nothing is lost (every subscriber's
+ * checkpoint is in its own database, not in Kafka's offsets), the group only waits for this member's session to
+ * time out as it does for a dead one, and the disconnect still under way ends by itself.
+ */
+export const CLOSE_WAIT_MS = 3_000;
 
 /**
  * The distributed profile's bus.
@@ -83,16 +96,34 @@ export class KafkaBus implements Bus {
     return this.joined;
   }
 
+  /**
+   * Stops consuming and leaves the group, waiting for that at most `closeWaitMs` (see CLOSE_WAIT_MS); never
+   * throws. Handlers are called no more once it has begun.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
     this.wakeBackoff?.();
     this.handlers.clear();
-    // Disconnecting first also ends a start in progress (its connect or subscribe then fails).
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.running;
-    await this.consumer?.disconnect().catch(() => undefined);
+    const leave = async () => {
+      // Disconnecting first also ends a start in progress (its connect or subscribe then fails).
+      await this.consumer?.disconnect().catch(() => undefined);
+      await this.running;
+      await this.consumer?.disconnect().catch(() => undefined);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const waitMs = this.options.closeWaitMs ?? CLOSE_WAIT_MS;
+    const left = await Promise.race([
+      leave().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+    ]);
+    clearTimeout(timer);
+    if (!left)
+      this.log?.warn('kafka bus: closed without leaving the consumer group (a rebalance is under way)', {
+        groupId: this.options.groupId,
+        waitedMs: waitMs,
+      });
     this.consumer = undefined;
   }
 

@@ -108,6 +108,9 @@ const LINE_MEMBERS = new Set([
   'hash',
 ]);
 
+/** The members of an event's `actor`, all of which the hash covers (linkContent). */
+const ACTOR_MEMBERS = new Set(['type', 'id']);
+
 /**
  * A line that is not one `chainLine` writes (not JSON, not an event, a member the chain does not cover): the export
  * was changed there. Reported as the chain's `altered` break at the line's position (or, for a line with none, the
@@ -147,8 +150,16 @@ function linkOf(text: string, lineNumber: number, previousPosition: number): Cha
   if (eventId === undefined || typeof e.type !== 'string' || typeof e.streamId !== 'string') throw bad('no id');
   if (!Array.isArray(e.orgPath) || typeof e.actor !== 'object' || e.actor === null) throw bad('no orgPath or actor');
   // The hash covers the envelope's members only: anything added beside them would pass unchecked.
-  const added = Object.keys(value).filter((name) => !LINE_MEMBERS.has(name));
+  // The same inside the actor, of which the hash covers `type` and `id` (linkContent): a member beside them (a
+  // forged `onBehalfOf`, say) would be read as the event's by whoever reads the export.
+  const added = [
+    ...Object.keys(value).filter((name) => !LINE_MEMBERS.has(name)),
+    ...Object.keys(e.actor)
+      .filter((name) => !ACTOR_MEMBERS.has(name))
+      .map((name) => `actor.${name}`),
+  ];
   if (added.length > 0) throw bad(`it has members the chain does not cover (${added.join(', ')})`);
+  if (typeof e.actor.type !== 'string' || typeof e.actor.id !== 'string') throw bad('no actor type or id');
   // chainLine's JSON.stringify, exactly: a member written twice (which JSON.parse reads as its last value, other
   // parsers as their first), spacing or escapes changed would let another tool read another event than the hashed.
   if (JSON.stringify(value) !== text)

@@ -159,6 +159,19 @@ describe('arbor events verify', () => {
           },
         ],
         [
+          // Inside the actor too: the hash covers its type and id only (a forged attribution would pass).
+          'actor member added',
+          eventLines().map((l, i) => {
+            if (i !== 5) return l;
+            const event = JSON.parse(l);
+            return JSON.stringify({ ...event, actor: { onBehalfOf: 'usr_forged', ...event.actor } });
+          }),
+          {
+            valid: false,
+            firstBreak: { kind: 'altered', position: 6, detail: expect.stringContaining('(actor.onBehalfOf)') },
+          },
+        ],
+        [
           // A member written twice: a parser keeping the first value reads another event than the one hashed.
           'member repeated',
           eventLines().map((l, i) => (i === 5 ? l.replace('"type":"', '"type":"OrgDeleted","type":"') : l)),

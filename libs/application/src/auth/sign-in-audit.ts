@@ -40,8 +40,8 @@ const isClientIdForm = (clientId: string): boolean => clientId === FIRST_PARTY_C
 
 /**
  * Writes the sign-in audit (issue 14 item 7): seals the address and user agent under the named user's key (erasing
- * the user erases them; a user without a key, or none named, has them in clear: a client's or an unknown account's,
- * dropped by retention), replaces an attempted username by its keyed digest (`DIGEST_KEY_IDS.signInUsernames`; a
+ * the user erases them; a user erased already gets none; with no user named they are in clear: a client's or an unknown
+ * account's, dropped by retention), replaces an attempted username by its keyed digest (`DIGEST_KEY_IDS.signInUsernames`; a
  * known account is named by its user id instead), and an attempted client id that is not of a client id's form
  * (`cli_...`, `arbor-first-party`: a caller may send anything there, an email say) by its keyed digest under the
  * same key (`clientIdDigest`), and lists the organizations the record concerns: the client's, or the user's
@@ -87,6 +87,8 @@ export class SignInAudit {
     const record = clientId?.startsWith(CLIENT_ID_DIGEST_PREFIX)
       ? { ...rest, clientIdDigest: clientId.slice(CLIENT_ID_DIGEST_PREFIX.length) }
       : stored;
+    // No origin on a record naming a user: written after that user's erasure (`build`).
+    if (record.origin === undefined && record.userId !== undefined) return { ...record, origin: { erased: true } };
     const origin = record.origin ?? {};
     if (!('sealed' in origin)) return { ...record, origin };
     const opened = (await this.deps.cipher.openValue(origin.subjectId, origin.sealed)) as {
@@ -115,15 +117,20 @@ export class SignInAudit {
     const origin: { sourceAddress?: string; userAgent?: string } = {};
     if (f.origin.sourceAddress !== undefined) origin.sourceAddress = f.origin.sourceAddress;
     if (f.origin.userAgent !== undefined) origin.userAgent = f.origin.userAgent;
-    const sealed = userId === undefined ? null : await this.deps.cipher.sealValueUnderExistingKey(userId, origin);
     const record: NewSignInRecord = {
       occurredAt: new Date().toISOString(),
       kind: f.kind,
       outcome: f.outcome,
       requestId: f.origin.requestId,
-      origin: sealed !== null ? { sealed, subjectId: userId! } : origin,
       orgIds: await this.orgsOf(userId, f.clientId),
     };
+    if (userId === undefined) record.origin = origin;
+    else {
+      // A named user without a key was erased (records are written after the answer: an erasure may come between
+      // a sign-in and its record): no origin is kept, and the record reads as erased (`open`).
+      const sealed = await this.deps.cipher.sealValueUnderExistingKey(userId, origin);
+      if (sealed !== null) record.origin = { sealed, subjectId: userId };
+    }
     if (f.grantType !== undefined) record.grantType = f.grantType;
     if (f.reason !== undefined) record.reason = f.reason;
     if (f.clientId !== undefined) record.clientId = await this.storedClientId(f.clientId);

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import type { ReadModels } from '../ports/read-models';
+import type { SecretVault } from '../ports/secret-vault';
+import type { NewSignInRecord, SignInAuditStore, SignInRecord } from '../ports/sign-in-audit-store';
+import { KeyedDigest } from '../security/keyed-digest';
+import { PersonalDataCipher } from '../security/personal-data-cipher';
+import { SignInAudit } from './sign-in-audit';
+
+/** Data keys in memory; `destroy` is what erasure does to one. Only what SignInAudit reaches is implemented. */
+function memoryVault() {
+  const keys = new Map<string, Buffer>();
+  const vault = {
+    getDataKey: async (id: string) => keys.get(id),
+    ensureDataKey: async (id: string, fresh: Buffer) => {
+      if (!keys.has(id)) keys.set(id, fresh);
+      return keys.get(id)!;
+    },
+  } as unknown as SecretVault;
+  return { vault, keys };
+}
+
+function audit() {
+  const { vault, keys } = memoryVault();
+  const records: SignInRecord[] = [];
+  const store = {
+    record: async (r: NewSignInRecord) => void records.push({ ...r, position: records.length + 1 }),
+  } as unknown as SignInAuditStore;
+  const readModels = {
+    users: { findByEmail: async () => undefined },
+    memberships: { membershipRoots: async () => [] },
+    orgs: { parents: async () => [] },
+  } as unknown as ReadModels;
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const signIns = new SignInAudit({
+    store,
+    readModels,
+    cipher: new PersonalDataCipher(vault),
+    usernames: new KeyedDigest(vault, 'system:sign-in-username-key'),
+    log,
+  });
+  return { signIns, records, keys };
+}
+
+const origin = { requestId: 'req-1', sourceAddress: '203.0.113.7', userAgent: 'marker-agent/1.0' };
+
+describe('SignInAudit: the origin of a record naming a user', () => {
+  it('is sealed under the user key, and reads as erased once the key is gone', async () => {
+    const { signIns, records, keys } = audit();
+    keys.set('usr_1', randomBytes(32));
+    await signIns.record({ kind: 'grant', grantType: 'password', outcome: 'success', userId: 'usr_1', origin });
+    expect(JSON.stringify(records[0])).not.toContain('203.0.113.7');
+    expect((await signIns.open(records[0])).origin).toEqual({
+      sourceAddress: '203.0.113.7',
+      userAgent: 'marker-agent/1.0',
+    });
+    keys.delete('usr_1');
+    expect((await signIns.open(records[0])).origin).toEqual({ erased: true });
+  });
+
+  it('is not kept in clear when the user was erased before the record was written (it reads as erased)', async () => {
+    // Records are written after the answer: an erasure may come between a sign-in and its record.
+    const { signIns, records } = audit();
+    await signIns.record({ kind: 'revocation', outcome: 'success', userId: 'usr_gone', origin });
+    expect(records).toHaveLength(1);
+    expect(JSON.stringify(records[0])).not.toMatch(/203\.0\.113\.7|marker-agent/);
+    expect((await signIns.open(records[0])).origin).toEqual({ erased: true });
+  });
+
+  it('is kept in clear when no user is named (an unknown account, a client)', async () => {
+    const { signIns, records } = audit();
+    await signIns.record({ kind: 'grant', grantType: 'client_credentials', outcome: 'failure', origin });
+    expect((await signIns.open(records[0])).origin).toEqual({
+      sourceAddress: '203.0.113.7',
+      userAgent: 'marker-agent/1.0',
+    });
+  });
+});

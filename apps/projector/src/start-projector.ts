@@ -32,9 +32,9 @@ import {
  * and a poll of the log every POLL_MS covers a silent bus (a broker outage costs latency, not events).
  *
  * POLL_MS bounds what a write waits for its read-your-writes while the bus is silent: a broker outage, and the
- * first ~30 s after a projector restarted in place of one that died (the group keeps the dead member's partitions
- * until its session times out, kafkajs' default 30 s; a shorter one would evict a member busy with a long
- * catch-up). At 1 s every write waited about a second then (review finding); a poll is one indexed read of the
+ * first ~30 s after a projector restarted in place of one that died, or of one stopped during a rebalance that
+ * could not leave the group in time (libs/kafka CLOSE_WAIT_MS): the group keeps such a member's partitions until its
+ * session times out, kafkajs' default 30 s; a shorter one would evict a member busy with a long catch-up. At 1 s every write waited about a second then (review finding); a poll is one indexed read of the
  * log past the checkpoint, ten a second are nothing beside the writes it serves.
  */
 export const POLL_MS = 100;

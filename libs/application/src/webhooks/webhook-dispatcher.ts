@@ -59,6 +59,12 @@ export interface WebhookDispatcherDeps {
 const BATCH = 100;
 /** The longest a run of deliveries goes without its bookkeeping written (ms). */
 const FLUSH_MS = 250;
+/**
+ * The longest a subscription's run of deliveries goes on without looking at the subscription and its secrets again
+ * (ms, by the dispatcher's clock): a delete, a switch-off or a change by its owner stops it after at most this and
+ * the attempt under way.
+ */
+const RECHECK_MS = 250;
 
 /**
  * Delivers the log to webhook subscriptions (issue 14 item 6; contract section 10), at least once and in log
@@ -69,10 +75,16 @@ const FLUSH_MS = 250;
  *   not match (not of its types, not in its subtree). A failure stops that subscription at that event until its
  *   retry is due: later events wait behind it, so order holds. Other subscriptions go on.
  * - A crash between a delivery and the cursor's save repeats the delivery (same `webhook-id`), never skips one.
- * - Only events at or below the head read at the start of a round are delivered in that round: every event up
- *   to the head is committed and visible (writers commit in position order), so moving a cursor to the head
- *   past events that did not match skips nothing.
- * - One dispatcher per deployment holds the lease; the others' rounds do nothing until it expires.
+ * - Each subscription has its own lane (`serve`), at most one per subscription, so at most one request in flight
+ *   each: a round starts a lane for every enabled subscription without one and waits for none of them, so a slow
+ *   receiver (or a long replay) holds up only its own deliveries (contract section 10, "Isolation").
+ * - A lane delivers only events at or below the head read by the round that started it: every event up to the head
+ *   is committed and visible (writers commit in position order), so moving a cursor to the head past events that
+ *   did not match skips nothing. A round that finds a lane still running asks it to run again with a new head.
+ * - A lane stops when its subscription was deleted, switched off or changed (its version moved), or the lease was
+ *   lost, seen at most RECHECK_MS and the attempt under way later; the next round serves the subscription as it is.
+ * - One dispatcher per deployment holds the lease; the others' rounds do nothing until it expires. Rounds run every
+ *   `pollMs` whatever the lanes do, so the lease is renewed while a lane runs for longer than it lasts.
  */
 export class WebhookDispatcher {
   private readonly options: WebhookDispatchOptions;
@@ -81,9 +93,16 @@ export class WebhookDispatcher {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The lanes running, by subscription id; `again`: a round came meanwhile, so another round follows its end. */
+  private readonly lanes = new Map<string, { done: Promise<void>; again: boolean }>();
   /** The earliest retry falling due before the next poll (ms since the epoch), and its timer. */
   private earliestRetry = Infinity;
   private retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Each subscription's version when a lane last served it: a later one (its owner enabled it again, changed its
+   * URL, ...) ends the wait for a retry, which then comes at once with a fresh count (in this process's memory).
+   */
+  private readonly servedVersion = new Map<string, number>();
   /**
    * Subscriptions this dispatcher switched off, with their read-model version then: until the read model shows
    * a later version (the Disabled event, then an owner's Enabled), the subscription is left alone, so that a round
@@ -106,14 +125,15 @@ export class WebhookDispatcher {
     this.wake();
   }
 
-  /** Asks for a round now (new events were committed); rounds never overlap. */
+  /** Asks for a round now (new events were committed); rounds never overlap (the lanes they start may). */
   wake(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = this.deliverDue()
+    this.running = this.round()
+      .then(() => undefined)
       .catch((e: unknown) => this.deps.log.warn('webhook round failed', { error: String(e) }))
       .finally(() => {
         this.running = undefined;
@@ -124,47 +144,84 @@ export class WebhookDispatcher {
       });
   }
 
-  /** Resolves once no round runs; an attempt under way ends first (at most `timeoutMs`). */
+  /** Resolves once no round and no lane runs; an attempt under way ends first (at most `timeoutMs`). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     await this.running;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.done));
   }
 
   /**
-   * One round: every enabled subscription, concurrently (a slow receiver delays only its own deliveries), gets
-   * the events up to the head that are due. Rounds are started by `wake`; tests call this directly.
+   * One round (see `round`); resolves once the lanes it started have ended (a lane already running is asked to run
+   * again, not waited for). Rounds are started by `wake`; tests call this directly.
    */
   async deliverDue(): Promise<void> {
-    // A round follows every commit: with nothing enabled it costs one read, and the lease is renewed only when half
-    // of it has run out (a write per round would tax every write of the server).
+    await Promise.all(await this.round());
+  }
+
+  /**
+   * Starts a lane (`serve`) for every enabled subscription that has none, each with the events up to the head that
+   * are due; returns their ends. A round follows every commit: with nothing enabled it costs one read, and the lease
+   * is renewed only when half of it has run out (a write per round would tax every write of the server).
+   */
+  private async round(): Promise<Array<Promise<void>>> {
     const enabled = (await this.deps.subscriptions.listAll()).filter((s) => s.enabled);
-    if (enabled.length === 0) return;
+    if (enabled.length === 0) return [];
     if (this.now() >= this.leaseCheckAt) {
       this.leaseHeld = await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs);
       // Held: renewed when half has run out. Refused: asked again a quarter of a lease later.
       this.leaseCheckAt = this.now() + this.options.leaseMs / (this.leaseHeld ? 2 : 4);
     }
-    if (!this.leaseHeld) return;
+    if (!this.leaseHeld) return [];
     const head = await this.deps.events.headPosition();
-    this.earliestRetry = Infinity;
-    await Promise.all(
-      enabled.map((s) =>
-        this.serve(s, head).catch((e: unknown) =>
-          this.deps.log.warn('webhook delivery failed', { subscriptionId: s.subscriptionId, error: String(e) }),
-        ),
-      ),
-    );
-    // A retry due before the next poll gets its own wake-up: the backoff's first steps are shorter than a poll.
-    const wait = this.earliestRetry - this.now();
-    if (wait < this.options.pollMs && !this.stopped) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.wake(), Math.max(0, wait));
-      this.retryTimer.unref();
+    const started: Array<Promise<void>> = [];
+    for (const sub of enabled) {
+      const running = this.lanes.get(sub.subscriptionId);
+      if (running) {
+        running.again = true;
+        continue;
+      }
+      const lane = { again: false, done: Promise.resolve() };
+      lane.done = this.serve(sub, head)
+        .catch((e: unknown) =>
+          this.deps.log.warn('webhook delivery failed', { subscriptionId: sub.subscriptionId, error: String(e) }),
+        )
+        .finally(() => {
+          this.lanes.delete(sub.subscriptionId);
+          if (lane.again) this.wake();
+        });
+      this.lanes.set(sub.subscriptionId, lane);
+      started.push(lane.done);
     }
+    return started;
   }
 
+  /** A retry due before the next poll gets its own wake-up: the backoff's first steps are shorter than a poll. */
+  private wakeForRetry(due: number): void {
+    const wait = due - this.now();
+    if (this.stopped || wait >= this.options.pollMs || due >= this.earliestRetry) return;
+    clearTimeout(this.retryTimer);
+    this.earliestRetry = due;
+    this.retryTimer = setTimeout(
+      () => {
+        this.earliestRetry = Infinity;
+        this.wake();
+      },
+      Math.max(0, wait),
+    );
+    this.retryTimer.unref();
+  }
+
+  /** Whether a lane serving `sub` may go on: the lease held, the subscription unchanged, enabled, not deleted. */
+  private async stillServes(sub: WebhookSubscriptionView): Promise<boolean> {
+    if (!this.leaseHeld || this.stopped) return false;
+    const now = await this.deps.subscriptions.get(sub.subscriptionId);
+    return now !== undefined && now.enabled && now.version === sub.version;
+  }
+
+  /** One lane: the subscription's due events up to `head`, in order, until one fails or the lane must stop. */
   private async serve(sub: WebhookSubscriptionView, head: number): Promise<void> {
     const { deliveries } = this.deps;
     const offAt = this.switchedOff.get(sub.subscriptionId);
@@ -185,16 +242,24 @@ export class WebhookDispatcher {
       const { fromPosition, requestedPosition } = sub.replay;
       cursor = {
         ...cursor,
-        position: fromPosition - 1,
+        // Never ahead of the cursor: events after it and before `fromPosition` were not delivered yet.
+        position: Math.min(cursor.position, fromPosition - 1),
         failures: 0,
         nextAttemptAt: null,
         replayedAt: requestedPosition,
       };
       changed = true;
     }
+    const servedVersion = this.servedVersion.get(sub.subscriptionId);
+    this.servedVersion.set(sub.subscriptionId, sub.version);
+    if (servedVersion !== undefined && sub.version > servedVersion && cursor.failures > 0) {
+      // Changed by its owner since (a URL fixed, enabled again): tried at once, with a fresh count.
+      cursor = { ...cursor, failures: 0, nextAttemptAt: null };
+      changed = true;
+    }
     if (changed) await deliveries.saveCursor(cursor);
     if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now())
-      return void (this.earliestRetry = Math.min(this.earliestRetry, Date.parse(cursor.nextAttemptAt)));
+      return this.wakeForRetry(Date.parse(cursor.nextAttemptAt));
 
     // The delivery log and the cursor are written together, per batch or every FLUSH_MS: per delivery they cost more
     // than the delivery itself to a local receiver. A crash loses at most that much bookkeeping, and the
@@ -205,7 +270,8 @@ export class WebhookDispatcher {
       await deliveries.saveProgress(cursor, attempts.splice(0));
       flushedAt = performance.now();
     };
-    let secrets: string[] | undefined;
+    let secrets: string[] = [];
+    let checkedAt = -Infinity;
     while (cursor.position < head && !this.stopped) {
       const batch = await this.deps.events.readAll({
         after: cursor.position,
@@ -215,9 +281,12 @@ export class WebhookDispatcher {
       });
       for (const event of batch) {
         if (event.position > head || this.stopped) return flush();
-        secrets ??= await this.secretsOf(sub.subscriptionId);
-        // Deleted since the round began (its secrets go first): nothing to send; the next round will not list it.
-        if (secrets.length === 0) return flush();
+        if (this.now() - checkedAt >= RECHECK_MS) {
+          // The secrets go first when a subscription is deleted (the read model may show it later): none, no send.
+          secrets = await this.secretsOf(sub.subscriptionId);
+          if (secrets.length === 0 || !(await this.stillServes(sub))) return flush();
+          checkedAt = this.now();
+        }
         const attempt = await this.attempt(sub, event, cursor.failures + 1, secrets);
         attempts.push(attempt);
         if (attempt.outcome === 'delivered') {
@@ -231,15 +300,17 @@ export class WebhookDispatcher {
           cursor = { ...cursor, failures: 0, nextAttemptAt: null };
           await flush();
           const reason = `${failures} failed attempts in a row at event ${event.id} (position ${event.position}); the last: ${attempt.error}`;
-          this.switchedOff.set(sub.subscriptionId, sub.version);
+          // Left alone only once switched off: a failed switch-off (a store error) leaves it served, with fresh
+          // retries, and the next run of failures tries the switch-off again.
           await this.deps.disable(sub.subscriptionId, reason);
+          this.switchedOff.set(sub.subscriptionId, sub.version);
           this.deps.log.warn('webhook subscription switched off', { subscriptionId: sub.subscriptionId, failures });
           return;
         }
         const due = this.now() + this.retryDelay(failures);
-        this.earliestRetry = Math.min(this.earliestRetry, due);
         cursor = { ...cursor, failures, nextAttemptAt: new Date(due).toISOString() };
-        return flush();
+        await flush();
+        return this.wakeForRetry(due);
       }
       // Nothing else up to the head is this subscription's: the next round starts from there.
       if (batch.length < BATCH) cursor = { ...cursor, position: head };
@@ -286,10 +357,13 @@ export class WebhookDispatcher {
     };
   }
 
-  /** `retryBaseMs · 2^(failures − 1)`, at most `retryMaxMs`, ±20 % so that retries of many receivers spread out. */
+  /**
+   * `retryBaseMs · 2^(failures − 1)`, ±20 % so that retries of many receivers spread out, then at most `retryMaxMs`
+   * (the cap after the jitter: the contract's "at most an hour apart" holds for every retry).
+   */
   private retryDelay(failures: number): number {
     const { retryBaseMs, retryMaxMs } = this.options;
-    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(delay * (0.8 + Math.random() * 0.4));
+    const delay = retryBaseMs * 2 ** Math.min(failures - 1, 30);
+    return Math.min(retryMaxMs, Math.round(delay * (0.8 + Math.random() * 0.4)));
   }
 }

@@ -298,6 +298,185 @@ describe('WebhookDispatcher', () => {
   });
 });
 
+/** Resolves once `condition` holds, letting the dispatcher's promises run meanwhile (at most ~2 s). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!condition()) throw new Error(`never: ${what}`);
+}
+
+describe('WebhookDispatcher lanes (one per subscription)', () => {
+  /** Two subscriptions, on org_a's and org_b's trees; the receiver of org_a's answers only when released. */
+  function twoReceivers() {
+    const t = setUp();
+    const slow: WebhookSubscriptionView = {
+      ...t.sub,
+      subscriptionId: 'whk_slow',
+      orgId: 'org_a',
+      url: 'https://slow.example/',
+    };
+    const fast: WebhookSubscriptionView = {
+      ...t.sub,
+      subscriptionId: 'whk_fast',
+      orgId: 'org_b',
+      url: 'https://fast.example/',
+    };
+    const subs = [slow, fast];
+    const pending: Array<() => void> = [];
+    const sent: WebhookRequest[] = [];
+    let clock = T0;
+    const dispatcher = new WebhookDispatcher({
+      events: t.log,
+      subscriptions: {
+        listAll: async () => subs.filter(Boolean).map((s) => ({ ...s })),
+        get: async (id) => subs.find((s) => s.subscriptionId === id),
+      },
+      secrets: { getWebhookSecrets: async () => [{ secret: SECRET, expiresAt: null }] },
+      deliveries: t.deliveries,
+      transport: {
+        send: async (r) => {
+          sent.push(r);
+          if (r.url === slow.url) await new Promise<void>((release) => pending.push(release));
+          return { status: 204 };
+        },
+        close: async () => undefined,
+      },
+      disable: async () => undefined,
+      log: silent,
+      owner: 'dispatcher',
+      options: { pollMs: 60_000 },
+      now: () => clock,
+    });
+    const to = (url: string) =>
+      sent.filter((r) => r.url === url).map((r) => (JSON.parse(r.body) as { position: number }).position);
+    /** Answers every request of the slow receiver until `done` resolves. */
+    const releaseUntil = async (done: Promise<unknown>) => {
+      let over = false;
+      void done.then(() => (over = true));
+      while (!over) {
+        pending.splice(0).forEach((release) => release());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    return { t, slow, fast, subs, pending, dispatcher, to, releaseUntil, tick: (ms: number) => (clock += ms) };
+  }
+
+  it('lets a slow receiver hold up only its own deliveries', async () => {
+    const { t, slow, fast, pending, dispatcher, to, releaseUntil } = twoReceivers();
+    for (let i = 0; i < 3; i++) t.log.add('OrgUpdated', ['org_a']);
+    dispatcher.wake();
+    await until(() => pending.length === 1, 'the slow receiver has its first request');
+    t.log.add('OrgCreated', ['org_b']);
+    dispatcher.wake();
+    await until(() => to(fast.url).length === 1, 'the other tree’s receiver has its event');
+    expect(to(fast.url)).toEqual([4]);
+    expect(to(slow.url)).toEqual([1]); // one request in flight per subscription
+    await releaseUntil(until(() => to(slow.url).length === 3, 'the slow receiver has its three events'));
+    await releaseUntil(dispatcher.stop());
+    expect(to(slow.url)).toEqual([1, 2, 3]);
+  });
+
+  it('stops delivering to a subscription deleted or switched off while its backlog is under way', async () => {
+    for (const change of ['deleted', 'disabled'] as const) {
+      const { t, slow, subs, pending, dispatcher, to, releaseUntil, tick } = twoReceivers();
+      for (let i = 0; i < 6; i++) t.log.add('OrgUpdated', ['org_a']);
+      const round = dispatcher.deliverDue();
+      await until(() => pending.length === 1, 'the first request');
+      if (change === 'deleted') subs.splice(0, 1);
+      else subs[0] = { ...slow, enabled: false, version: slow.version + 1 };
+      tick(1_000);
+      await releaseUntil(round);
+      // The request under way when it changed is answered; none after it.
+      expect([change, to(slow.url)]).toEqual([change, [1]]);
+    }
+  });
+});
+
+describe('WebhookDispatcher retries', () => {
+  it('never waits longer than retryMaxMs between two attempts (the cap applies after the jitter)', async () => {
+    const t = setUp({ maxFailures: 100, retryBaseMs: 1000, retryMaxMs: 8000 });
+    t.log.add('OrgCreated', ['org_b']);
+    t.respondWith(() => ({ status: 500 }));
+    const delays: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      await t.dispatcher.deliverDue();
+      const cursor = t.deliveries.cursors.get('whk_1')!;
+      const delay = Date.parse(cursor.nextAttemptAt!) - (T0 + i * 10_000);
+      delays.push(delay);
+      t.tick(10_000);
+    }
+    expect(Math.max(...delays)).toBeLessThanOrEqual(8000);
+    expect(Math.min(...delays.slice(10))).toBeGreaterThanOrEqual(6400);
+  });
+
+  it('tries again at once, with a fresh count, once its owner changed the subscription (a URL fixed)', async () => {
+    const t = setUp({ retryBaseMs: 600_000, retryMaxMs: 3_600_000 });
+    t.log.add('OrgCreated', ['org_b']);
+    t.respondWith(() => ({ status: 404 }));
+    await t.dispatcher.deliverDue();
+    t.tick(1_000);
+    await t.dispatcher.deliverDue(); // its retry is ten minutes away: nothing sent
+    expect(t.sent).toHaveLength(1);
+    t.sub.url = 'https://receiver.example/fixed';
+    t.sub.version += 1;
+    t.respondWith(() => ({ status: 204 }));
+    await t.dispatcher.deliverDue();
+    expect(t.sent.map((r) => r.url)).toEqual(['https://receiver.example/hook', 'https://receiver.example/fixed']);
+    expect(t.deliveries.log.map((a) => a.attempt)).toEqual([1, 1]);
+  });
+
+  it('keeps serving a subscription whose switch-off failed, and switches it off at the next run of failures', async () => {
+    const t = setUp({ maxFailures: 2 });
+    let refuse = true;
+    const disabled: string[] = [];
+    const dispatcher = new WebhookDispatcher({
+      events: t.log,
+      subscriptions: { listAll: async () => [{ ...t.sub }], get: async () => ({ ...t.sub }) },
+      secrets: { getWebhookSecrets: async () => [{ secret: SECRET, expiresAt: null }] },
+      deliveries: t.deliveries,
+      transport: { send: async (r) => (t.sent.push(r), { status: 500 }), close: async () => undefined },
+      disable: async (id) => {
+        if (refuse) throw new Error('the store is unavailable');
+        disabled.push(id);
+      },
+      log: silent,
+      owner: 'dispatcher',
+      options: { retryBaseMs: 1000, maxFailures: 2 },
+      now: () => clock,
+    });
+    let clock = T0;
+    const round = async () => {
+      await dispatcher.deliverDue();
+      clock += 60_000;
+    };
+    t.log.add('OrgCreated', ['org_b']);
+    await round();
+    await round(); // the second failure: the switch-off fails
+    expect(t.sent).toHaveLength(2);
+    refuse = false;
+    await round();
+    await round();
+    await round();
+    expect(t.sent).toHaveLength(4);
+    expect(disabled).toEqual(['whk_1']);
+  });
+});
+
+describe('WebhookDispatcher replays', () => {
+  it('delivers the events before a replay’s position that were never delivered (a replay ahead of the cursor)', async () => {
+    const t = setUp();
+    t.log.add('OrgCreated', ['org_b']);
+    await t.dispatcher.deliverDue();
+    t.sub.enabled = false;
+    for (let i = 0; i < 3; i++) t.log.add('OrgUpdated', ['org_b']);
+    await t.dispatcher.deliverDue();
+    t.sub.replay = { fromPosition: 4, requestedPosition: 5 };
+    t.sub.enabled = true;
+    t.sub.version += 3;
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1, 2, 3, 4]);
+  });
+});
+
 describe('dropDeletedCursors', () => {
   const cursor = (subscriptionId: string): WebhookCursor => ({
     subscriptionId,

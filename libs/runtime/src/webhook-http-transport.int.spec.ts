@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebhookHttpTransport } from './webhook-http-transport';
 
 describe('WebhookHttpTransport', () => {
@@ -110,6 +115,87 @@ describe('WebhookHttpTransport', () => {
       expect(await open.send(request('ftp://example.com/'))).toEqual({ error: 'unsupported URL scheme' });
     } finally {
       await open.close();
+    }
+  });
+
+  it('names a certificate of an authority the client does not trust as such, with or without its root in the chain', async () => {
+    // A certificate authority of the test's own, which the transport does not trust, and certificates it signs.
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-tls-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    const open = new WebhookHttpTransport({ allowPrivateTargets: true });
+    const servers: https.Server[] = [];
+    try {
+      ssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-subj',
+        '/CN=Arbor test CA',
+        '-days',
+        '2',
+      );
+      writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+      ssl(
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'leaf.key',
+        '-out',
+        'leaf.csr',
+        '-subj',
+        '/CN=127.0.0.1',
+      );
+      const sign = (out: string, ...validity: string[]) =>
+        ssl(
+          'x509',
+          '-req',
+          '-in',
+          'leaf.csr',
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          out,
+          '-extfile',
+          'ext',
+          ...validity,
+        );
+      sign('leaf.pem', '-days', '2');
+      // Node reports these two as SELF_SIGNED_CERT_IN_CHAIN and UNABLE_TO_VERIFY_LEAF_SIGNATURE.
+      const chains: Array<[string, string]> = [
+        [
+          'a chain ending in an unknown root',
+          readFileSync(join(dir, 'leaf.pem'), 'utf8') + readFileSync(join(dir, 'ca.pem'), 'utf8'),
+        ],
+        ['a leaf of an unknown authority, alone', readFileSync(join(dir, 'leaf.pem'), 'utf8')],
+      ];
+      for (const [what, cert] of chains) {
+        const server = https.createServer({ key: readFileSync(join(dir, 'leaf.key')), cert }, (_req, res) =>
+          res.writeHead(204).end(),
+        );
+        servers.push(server);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+        expect([what, await open.send(request(url))]).toEqual([what, { error: 'TLS certificate not trusted' }]);
+      }
+    } finally {
+      await open.close();
+      for (const server of servers) await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -107,6 +107,34 @@ export class WebhookHttpTransport implements WebhookTransport {
   }
 }
 
+/**
+ * The codes of a certificate the client refused (Node's names of OpenSSL's X509_V_ERR_* verification results, in
+ * lib/_tls_wrap.js and src/crypto/crypto_common.cc, and the host name check's).
+ */
+const CERTIFICATE_NOT_TRUSTED = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** A short, stable reason for the delivery log: never the receiver's words, never a body. */
 function reasonOf(e: NodeJS.ErrnoException): string {
   if (e.message === 'timeout') return 'timeout';
@@ -119,12 +147,8 @@ function reasonOf(e: NodeJS.ErrnoException): string {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';
-    case 'CERT_HAS_EXPIRED':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return 'TLS certificate not trusted';
     default:
+      if (e.code !== undefined && CERTIFICATE_NOT_TRUSTED.has(e.code)) return 'TLS certificate not trusted';
       return e.code ? `network error (${e.code})` : 'network error';
   }
 }

@@ -17,8 +17,12 @@ for (const [net, prefix] of [
   ['169.254.0.0', 16], // link-local, cloud metadata services among them (RFC 3927)
   ['172.16.0.0', 12], // private (RFC 1918)
   ['192.0.0.0', 24], // IETF protocol assignments (RFC 6890)
+  ['192.0.2.0', 24], // documentation, TEST-NET-1 (RFC 5737)
+  ['192.88.99.0', 24], // 6to4 relay anycast, deprecated (RFC 7526)
   ['192.168.0.0', 16], // private (RFC 1918)
   ['198.18.0.0', 15], // benchmarking (RFC 2544)
+  ['198.51.100.0', 24], // documentation, TEST-NET-2 (RFC 5737)
+  ['203.0.113.0', 24], // documentation, TEST-NET-3 (RFC 5737)
   ['224.0.0.0', 4], // multicast (RFC 5771)
   ['240.0.0.0', 4], // reserved, and the limited broadcast address (RFC 1112, RFC 919)
 ] as const)
@@ -28,8 +32,15 @@ for (const [net, prefix] of [
   ['::1', 128], // loopback (RFC 4291)
   ['64:ff9b:1::', 48], // local-use IPv4/IPv6 translation (RFC 8215)
   ['100::', 64], // discard-only (RFC 6666)
+  // IETF protocol assignments (RFC 2928): Teredo (RFC 4380, a tunnel to an address it hides), benchmarking,
+  // ORCHID and a few anycast services, none of them a web server.
+  ['2001::', 23],
+  ['2001:db8::', 32], // documentation (RFC 3849)
+  ['3fff::', 20], // documentation (RFC 9637)
+  ['5f00::', 16], // segment routing SIDs (RFC 9602)
   ['fc00::', 7], // unique local (RFC 4193)
   ['fe80::', 10], // link-local (RFC 4291)
+  ['fec0::', 10], // site-local, deprecated but still routed inside some sites (RFC 3879)
   ['ff00::', 8], // multicast (RFC 4291)
 ] as const)
   NOT_PUBLIC.addSubnet(net, prefix, 'ipv6');
@@ -54,7 +65,7 @@ const ipv4Of = (high: number, low: number): string => `${high >> 8}.${high & 255
 
 /**
  * The IPv4 address an IPv6 address carries and that a host may end up talking to: IPv4-mapped (`::ffff:a.b.c.d`,
- * RFC 4291 2.5.5.2), IPv4-compatible (`::a.b.c.d`, deprecated, RFC 4291 2.5.5.1), NAT64 (`64:ff9b::/96`, RFC 6052)
+ * RFC 4291 2.5.5.2), IPv4-translated (`::ffff:0:a.b.c.d`, RFC 2765), IPv4-compatible (`::a.b.c.d`, deprecated, RFC 4291 2.5.5.1), NAT64 (`64:ff9b::/96`, RFC 6052)
  * and 6to4 (`2002::/16`, RFC 3056); undefined for any other address.
  */
 function embeddedIpv4(ip: string): string | undefined {
@@ -62,6 +73,7 @@ function embeddedIpv4(ip: string): string | undefined {
   if (!g) return undefined;
   const zeroUpTo = (n: number) => g.slice(0, n).every((x) => x === 0);
   if (zeroUpTo(5) && g[5] === 0xffff) return ipv4Of(g[6], g[7]);
+  if (zeroUpTo(4) && g[4] === 0xffff && g[5] === 0) return ipv4Of(g[6], g[7]);
   if (zeroUpTo(6) && (g[6] !== 0 || g[7] > 1)) return ipv4Of(g[6], g[7]);
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return ipv4Of(g[6], g[7]);
   if (g[0] === 0x2002) return ipv4Of(g[1], g[2]);
@@ -70,8 +82,8 @@ function embeddedIpv4(ip: string): string | undefined {
 
 /**
  * Whether `ip` (an IPv4 or IPv6 address, without brackets or zone) is one a webhook may be delivered to: false
- * for loopback, private (RFC 1918), shared (RFC 6598), link-local, unique-local (RFC 4193), unspecified,
- * multicast and reserved addresses, IPv6 forms that carry one of them (mapped, compatible, NAT64, 6to4) included,
+ * for loopback, private (RFC 1918), shared (RFC 6598), link-local, unique-local (RFC 4193), site-local, unspecified,
+ * multicast, documentation, benchmarking, Teredo and reserved addresses, IPv6 forms that carry one of them (mapped, compatible, NAT64, 6to4) included,
  * and for anything that is not an IP address at all.
  */
 export function isPublicAddress(ip: string): boolean {

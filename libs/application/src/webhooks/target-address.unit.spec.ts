@@ -33,10 +33,38 @@ describe('isPublicAddress', () => {
     'not an address',
   ])('refuses %s', (ip) => expect(isPublicAddress(ip)).toBe(false));
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])(
-    'accepts %s',
-    (ip) => expect(isPublicAddress(ip)).toBe(true),
-  );
+  // Documentation, relay, benchmarking and deprecated ranges (IANA special-purpose registries, RFC 6890 and later).
+  it.each([
+    '192.0.2.1',
+    '198.51.100.7',
+    '203.0.113.9',
+    '192.88.99.1',
+    '2001:db8::1',
+    '3fff::1',
+    '2001::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '2001:2::1',
+    '2001:10::1',
+    '5f00::1',
+    'fec0::1',
+    'feff::1',
+    '::ffff:0:7f00:1',
+    '::ffff:0:10.0.0.1',
+    '64:ff9b:1::a00:1',
+    '2002:c000:201::1',
+  ])('refuses %s', (ip) => expect(isPublicAddress(ip)).toBe(false));
+
+  it.each([
+    '93.184.216.34',
+    '8.8.8.8',
+    '172.32.0.1',
+    '192.169.0.1',
+    '203.0.114.1',
+    '2606:4700::1111',
+    '::ffff:8.8.8.8',
+    '2001:4860:4860::8888',
+    '2001:200::1',
+  ])('accepts %s', (ip) => expect(isPublicAddress(ip)).toBe(true));
   it.each(['64:ff9b::808:808', '2002:808:808::1'])('accepts %s (a public IPv4 address inside)', (ip) =>
     expect(isPublicAddress(ip)).toBe(true),
   );

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,63 @@ describe('CommandService after a failed transaction', () => {
         (e) => (e.data as { name: string }).name,
       );
       expect(names).toEqual(['Root', 'Kept', 'Ghost']);
+    } finally {
+      await store.close();
+      await vault.close();
+    }
+  });
+
+  /*
+   * The vault is not the event log's database: a rotation's secret is written before its event commits. A rotation
+   * that fails (or a crash before its commit) must leave the secret in use signing, with no expiry, and a later
+   * rotation must keep that one as the previous secret, not the one nobody was ever shown.
+   */
+  it('a webhook secret rotation rolled back leaves the secret in use signing', async () => {
+    const { vault, store, deps, failNext } = await setUp();
+    const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
+    try {
+      const commands = new CommandService(deps);
+      await commands.start();
+      const root = await create(commands, 'Hooks', null);
+      const orgId = root.kind === 'applied' ? (root.events[0].data as { orgId: string }).orgId : '';
+      const [inUse, lost, next] = [secret(), secret(), secret()];
+      const subscriptionId = newId('whk');
+      const system: CommandContext = { principal: 'system' };
+      await commands.execute(
+        {
+          type: 'CreateWebhookSubscription',
+          subscriptionId,
+          orgId,
+          url: 'https://hooks.example.com/in',
+          secret: inUse,
+        },
+        system,
+      );
+      const rotate = (s: string, idempotent: boolean) =>
+        commands.execute(
+          { type: 'RotateWebhookSecret', subscriptionId, secret: s },
+          idempotent
+            ? {
+                ...system,
+                idempotency: {
+                  scope: 's',
+                  key: newId('k'),
+                  requestHash: 'h',
+                  provisionalResponse: { status: 200, headers: {}, body: {} },
+                },
+              }
+            : system,
+        );
+
+      failNext(true);
+      await expect(rotate(lost, true)).rejects.toThrow('disk full');
+      failNext(false);
+      expect(await vault.getWebhookSecrets(subscriptionId)).toEqual([{ secret: inUse, expiresAt: null }]);
+
+      expect((await rotate(next, false)).kind).toBe('applied');
+      const signing = await vault.getWebhookSecrets(subscriptionId);
+      expect(signing.map((s) => s.secret)).toEqual([next, inUse]);
+      expect(Date.parse(signing[1].expiresAt!)).toBeGreaterThan(Date.now() + 23 * 3_600_000);
     } finally {
       await store.close();
       await vault.close();

@@ -163,6 +163,8 @@ describe('webhook subscriptions', () => {
       'http://169.254.169.254/latest/meta-data',
       'https://[::ffff:127.0.0.1]/hook',
       'https://[fd00::1]/hook',
+      'https://203.0.113.7/hook',
+      'https://[2001:db8::7]/hook',
     ]) {
       const res = await app.call('POST', hooks(org.id), { body: { url } });
       expect({ url, status: res.status, code: res.body.code }).toEqual({
@@ -171,7 +173,7 @@ describe('webhook subscriptions', () => {
         code: 'IAM_ERR_WEBHOOK_TARGET',
       });
     }
-    const w = await subscribe(org.id, { url: 'https://203.0.113.7/hook' });
+    const w = await subscribe(org.id, { url: 'https://93.184.216.34/hook' });
     expect((await app.call('PATCH', hook(w.id), { body: { url: 'http://127.0.0.1/x' } })).body.code).toBe(
       'IAM_ERR_WEBHOOK_TARGET',
     );

@@ -27,6 +27,13 @@ const vaultMigrations: MigrationPlan = {
     previous_expires_at TIMESTAMPTZ
   );
 `,
+    // A rotation's secret waits as pending until its event is committed (promoteWebhookSecret), named by its
+    // previous_expires_at: one rolled back never signs, and never pushes the secret in use out.
+    (s) => `
+  ALTER TABLE ${s}.secret_webhook_secrets
+    ADD COLUMN IF NOT EXISTS pending_secret TEXT,
+    ADD COLUMN IF NOT EXISTS pending_rotation TIMESTAMPTZ;
+`,
   ],
 };
 
@@ -143,16 +150,32 @@ export class PostgresSecretVault implements SecretVault {
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
     this.assertOpen();
-    // A rotation keeps the current secret as the previous one (the older previous one goes), in one statement.
+    if (previousExpiresAt === null)
+      await this.pool.query(
+        `INSERT INTO ${this.t.webhooks} (subscription_id, secret) VALUES ($1, $2)
+         ON CONFLICT (subscription_id) DO UPDATE
+         SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL,
+             pending_secret = NULL, pending_rotation = NULL`,
+        [subscriptionId, secret],
+      );
+    // Only a subscription with a secret is rotated (the decision checked it exists); a pending one is replaced.
+    else
+      await this.pool.query(
+        `UPDATE ${this.t.webhooks} SET pending_secret = $2, pending_rotation = $3::timestamptz
+         WHERE subscription_id = $1`,
+        [subscriptionId, secret, previousExpiresAt],
+      );
+  }
+
+  async promoteWebhookSecret(subscriptionId: string, previousExpiresAt: string): Promise<void> {
+    this.assertOpen();
+    // The current secret becomes the previous one (the older previous one goes), in one statement.
     await this.pool.query(
-      previousExpiresAt === null
-        ? `INSERT INTO ${this.t.webhooks} (subscription_id, secret) VALUES ($1, $2)
-           ON CONFLICT (subscription_id) DO UPDATE
-           SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL`
-        : `INSERT INTO ${this.t.webhooks} AS w (subscription_id, secret) VALUES ($1, $2)
-           ON CONFLICT (subscription_id) DO UPDATE
-           SET previous_secret = w.secret, previous_expires_at = $3::timestamptz, secret = excluded.secret`,
-      previousExpiresAt === null ? [subscriptionId, secret] : [subscriptionId, secret, previousExpiresAt],
+      `UPDATE ${this.t.webhooks}
+       SET previous_secret = secret, previous_expires_at = pending_rotation, secret = pending_secret,
+           pending_secret = NULL, pending_rotation = NULL
+       WHERE subscription_id = $1 AND pending_rotation = $2::timestamptz`,
+      [subscriptionId, previousExpiresAt],
     );
   }
 

@@ -24,6 +24,12 @@ const VAULT_MIGRATIONS: readonly string[] = [
     previous_expires_at TEXT
   );
   `,
+  // A rotation's secret waits as pending until its event is committed (promoteWebhookSecret), named by its
+  // previous_expires_at: one rolled back never signs, and never pushes the secret in use out.
+  `
+  ALTER TABLE webhook_secrets ADD COLUMN pending_secret TEXT;
+  ALTER TABLE webhook_secrets ADD COLUMN pending_rotation TEXT;
+  `,
 ];
 
 interface WebhookSecretRow {
@@ -58,6 +64,7 @@ export class SqliteSecretVault implements SecretVault {
   private readonly selectWebhook: Statement<[string], WebhookSecretRow>;
   private readonly createWebhook: Statement<[string, string]>;
   private readonly rotateWebhook: Statement<[string, string, string]>;
+  private readonly promoteWebhook: Statement<[string, string]>;
   private readonly deleteWebhook: Statement<[string]>;
   private closed = false;
   /** Every statement goes through these (durable writes, busy retries). */
@@ -102,15 +109,21 @@ export class SqliteSecretVault implements SecretVault {
       'SELECT secret, previous_secret, previous_expires_at FROM webhook_secrets WHERE subscription_id = ?',
     );
     this.createWebhook = db.prepare(
-      `INSERT INTO webhook_secrets (subscription_id, secret, previous_secret, previous_expires_at) VALUES (?, ?, NULL, NULL)
+      `INSERT INTO webhook_secrets (subscription_id, secret) VALUES (?, ?)
        ON CONFLICT (subscription_id) DO UPDATE
-       SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL`,
+       SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL,
+           pending_secret = NULL, pending_rotation = NULL`,
+    );
+    // Only a subscription with a secret is rotated (the decision checked it exists); a pending one is replaced.
+    this.rotateWebhook = db.prepare(
+      `UPDATE webhook_secrets SET pending_secret = ?, pending_rotation = ? WHERE subscription_id = ?`,
     );
     // The current secret becomes the previous one (the older previous one goes), in one statement.
-    this.rotateWebhook = db.prepare(
-      `INSERT INTO webhook_secrets (subscription_id, secret, previous_secret, previous_expires_at) VALUES (?, ?, NULL, NULL)
-       ON CONFLICT (subscription_id) DO UPDATE
-       SET previous_secret = webhook_secrets.secret, previous_expires_at = ?, secret = excluded.secret`,
+    this.promoteWebhook = db.prepare(
+      `UPDATE webhook_secrets
+       SET previous_secret = secret, previous_expires_at = pending_rotation, secret = pending_secret,
+           pending_secret = NULL, pending_rotation = NULL
+       WHERE subscription_id = ? AND pending_rotation = ?`,
     );
     this.deleteWebhook = db.prepare('DELETE FROM webhook_secrets WHERE subscription_id = ?');
   }
@@ -162,12 +175,14 @@ export class SqliteSecretVault implements SecretVault {
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
     if (previousExpiresAt === null) await this.writes.write(() => this.createWebhook.run(subscriptionId, secret));
-    else {
-      await this.writes.write(() => this.rotateWebhook.run(subscriptionId, secret, previousExpiresAt));
-      // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
-      // Briefly: a rotation runs inside the event log's write group, which every write waits for.
-      await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
-    }
+    else await this.writes.write(() => this.rotateWebhook.run(secret, previousExpiresAt, subscriptionId));
+  }
+
+  async promoteWebhookSecret(subscriptionId: string, previousExpiresAt: string): Promise<void> {
+    const { changes } = await this.writes.write(() => this.promoteWebhook.run(subscriptionId, previousExpiresAt));
+    // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
+    // Briefly: the rotation's answer waits for this.
+    if (changes > 0) await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
   }
 
   async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {

@@ -78,22 +78,19 @@ describe('WAL truncation after a deletion, with a reader in the way', () => {
     expect(filesHolding(dir, key)).toEqual([]);
   });
 
-  it('a rotation (inside the log’s write group) waits only briefly for the reader, and the WAL is emptied after', async () => {
+  it('a rotation’s promotion (the rotation’s answer waits for it) waits only briefly for the reader, and the WAL is emptied after', async () => {
+    const rotate = async (secret: string) => {
+      const until = new Date(Date.now() + 60_000).toISOString();
+      await vault.setWebhookSecret('w1', secret, until);
+      await vault.promoteWebhookSecret('w1', until);
+    };
     await vault.setWebhookSecret('w1', 'first-recognisable-webhook-secret', null);
-    await vault.setWebhookSecret(
-      'w1',
-      'second-recognisable-webhook-secret',
-      new Date(Date.now() + 60_000).toISOString(),
-    );
+    await rotate('second-recognisable-webhook-secret');
     reader = new Database(file, { readonly: true });
     reader.exec('BEGIN');
     reader.prepare('SELECT count(*) FROM data_keys').get();
     // The third rotation overwrites the first secret in place; the reader still reads when it returns.
-    await vault.setWebhookSecret(
-      'w1',
-      'third-recognisable-webhook-secret',
-      new Date(Date.now() + 60_000).toISOString(),
-    );
+    await rotate('third-recognisable-webhook-secret');
     expect(reader.inTransaction).toBe(true);
     reader.exec('COMMIT');
     await vault.walEmptied();

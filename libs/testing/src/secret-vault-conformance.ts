@@ -99,6 +99,7 @@ export function secretVaultConformance(harness: SecretVaultHarness): void {
     await vault.setWebhookSecret('w2', 'whsec_other', null);
     expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_one', expiresAt: null }]);
     await vault.setWebhookSecret('w1', 'whsec_two', later);
+    await vault.promoteWebhookSecret('w1', later);
     expect(await vault.getWebhookSecrets('w1')).toEqual([
       { secret: 'whsec_two', expiresAt: null },
       { secret: 'whsec_one', expiresAt: later },
@@ -108,11 +109,42 @@ export function secretVaultConformance(harness: SecretVaultHarness): void {
     expect((await vault.getWebhookSecrets('w1')).map((s) => s.secret)).toEqual(['whsec_two', 'whsec_one']);
     // A second rotation drops the oldest; an expired previous secret is not returned.
     await vault.setWebhookSecret('w1', 'whsec_three', past);
+    await vault.promoteWebhookSecret('w1', past);
     expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_three', expiresAt: null }]);
     await vault.deleteWebhookSecrets('w1');
     await vault.deleteWebhookSecrets('missing');
     expect(await vault.getWebhookSecrets('w1')).toEqual([]);
     expect(await vault.getWebhookSecrets('w2')).toEqual([{ secret: 'whsec_other', expiresAt: null }]);
+  });
+
+  it('signs with a rotated secret only once its rotation is promoted; a pending one replaced never signs', async () => {
+    const first = new Date(Date.now() + 24 * 3600_000).toISOString();
+    const second = new Date(Date.now() + 24 * 3600_000 + 1).toISOString();
+    await vault.setWebhookSecret('w1', 'whsec_in_use', null);
+    // A rotation whose event never committed: nothing changes for the signer, across a restart too.
+    await vault.setWebhookSecret('w1', 'whsec_lost', first);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_in_use', expiresAt: null }]);
+    await vault.close();
+    vault = await harness.reopen();
+    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_in_use', expiresAt: null }]);
+    // The next rotation replaces the pending one; promoting the lost one (a stale name) does nothing.
+    await vault.setWebhookSecret('w1', 'whsec_next', second);
+    await vault.promoteWebhookSecret('w1', first);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_in_use', expiresAt: null }]);
+    await vault.promoteWebhookSecret('w1', second);
+    await vault.promoteWebhookSecret('w1', second);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([
+      { secret: 'whsec_next', expiresAt: null },
+      { secret: 'whsec_in_use', expiresAt: second },
+    ]);
+    // A rotation of a subscription the vault has no secret for stores nothing; a new creation clears a pending one.
+    await vault.setWebhookSecret('w9', 'whsec_orphan', first);
+    await vault.promoteWebhookSecret('w9', first);
+    expect(await vault.getWebhookSecrets('w9')).toEqual([]);
+    await vault.setWebhookSecret('w1', 'whsec_pending', first);
+    await vault.setWebhookSecret('w1', 'whsec_fresh', null);
+    await vault.promoteWebhookSecret('w1', first);
+    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_fresh', expiresAt: null }]);
   });
 
   it('refuses calls once closed', async () => {

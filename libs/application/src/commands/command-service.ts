@@ -316,6 +316,9 @@ export class CommandService {
   }
 
   /**
+   * A rotated webhook secret signs once its rotation is committed (SecretVault.promoteWebhookSecret): a crash
+   * between the commit and here leaves the secret in use signing, and the new one, whose answer never reached
+   * the caller, unused until the next rotation replaces it.
    * Secrets of things that ended go once the end is committed (a rollback must not lose them). An erased user's
    * data key goes with their password hash: every sealed copy of their email and name then reads as erased. A crash
    * between the commit and here leaves them; `start` destroys them again for every user the model holds erased,
@@ -326,6 +329,8 @@ export class CommandService {
       if (!isKnownEvent(event)) continue;
       if (event.type === 'ClientCredentialRevoked')
         await this.deps.vault.deleteClientSecretHash(event.data.clientCredentialId);
+      if (event.type === 'WebhookSecretRotated')
+        await this.deps.vault.promoteWebhookSecret(event.data.subscriptionId, event.data.previousSecretExpiresAt);
       if (event.type === 'WebhookSubscriptionDeleted')
         await this.deps.vault.deleteWebhookSecrets(event.data.subscriptionId);
       if (event.type === 'UserErased') await this.eraseSecrets(event.data.userId);

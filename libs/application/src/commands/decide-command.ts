@@ -46,8 +46,7 @@ export function decideCommand(
  * The commit step's first write: a decision's secrets, inside the write transaction, after `decideCommand`
  * checked that every stream it opens is new and before its events are appended (a rollback leaves only an
  * unused vault row, never an overwritten one; the rows replaced are a user's password hash, see contract
- * section 6, and a rotated webhook secret, whose predecessor keeps signing for a day: a rotation rolled back
- * leaves a secret its owner never saw current, and a new rotation mends it).
+ * section 6, and a webhook subscription's pending rotation, which signs only once promoted after the commit).
  */
 export async function storeSecrets(vault: SecretVault, secrets: readonly SecretToStore[] = []): Promise<void> {
   for (const secret of secrets)

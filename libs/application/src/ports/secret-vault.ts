@@ -21,11 +21,19 @@ export interface SecretVault extends WebhookSecrets {
   setClientSecretHash(clientCredentialId: string, hash: string): Promise<void>;
   deleteClientSecretHash(clientCredentialId: string): Promise<void>;
   /**
-   * Stores `secret` as the subscription's current signing secret. With `previousExpiresAt` (ISO 8601, a
-   * rotation) the secret it replaces keeps signing until then (replacing any older rotated-out one); with null
-   * (a creation) nothing else is kept. `getWebhookSecrets` reads them.
+   * With `previousExpiresAt` null (a creation): `secret` becomes the subscription's signing secret, and nothing
+   * else is kept. With `previousExpiresAt` (ISO 8601, a rotation of a subscription that has a secret): `secret`
+   * waits as the pending rotation named by `previousExpiresAt` (replacing any pending one) and signs nothing until
+   * `promoteWebhookSecret`. The vault is not the log's database: a rotation whose event is rolled back, or never
+   * committed for a crash, must leave the secret in use signing, with no expiry.
    */
   setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void>;
+  /**
+   * Once the rotation's event is committed: its pending secret becomes the current one, and the one it replaces
+   * keeps signing until `previousExpiresAt` (replacing any older rotated-out one). Nothing happens when the
+   * pending rotation is another one (or none): a later rotation replaced it. `getWebhookSecrets` reads them.
+   */
+  promoteWebhookSecret(subscriptionId: string, previousExpiresAt: string): Promise<void>;
   /** A deleted subscription's secrets go, securely (nothing to do when there are none). */
   deleteWebhookSecrets(subscriptionId: string): Promise<void>;
   close(): Promise<void>;

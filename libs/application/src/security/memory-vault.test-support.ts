@@ -4,7 +4,14 @@ import type { SecretVault } from '../ports/secret-vault';
 export function memoryVault(): SecretVault & { keyIds(): string[] } {
   const keys = new Map<string, Buffer>();
   const hashes = new Map<string, string>();
-  const webhooks = new Map<string, { secret: string; previous: { secret: string; expiresAt: string } | null }>();
+  const webhooks = new Map<
+    string,
+    {
+      secret: string;
+      previous: { secret: string; expiresAt: string } | null;
+      pending: { secret: string; rotation: string } | null;
+    }
+  >();
   return {
     keyIds: () => [...keys.keys()],
     getDataKey: async (id) => keys.get(id),
@@ -22,9 +29,14 @@ export function memoryVault(): SecretVault & { keyIds(): string[] } {
     deleteClientSecretHash: async (id) => void hashes.delete(`client:${id}`),
     setWebhookSecret: async (id, secret, previousExpiresAt) => {
       const current = webhooks.get(id);
-      const previous =
-        previousExpiresAt !== null && current ? { secret: current.secret, expiresAt: previousExpiresAt } : null;
-      webhooks.set(id, { secret, previous });
+      if (previousExpiresAt === null) webhooks.set(id, { secret, previous: null, pending: null });
+      else if (current) current.pending = { secret, rotation: previousExpiresAt };
+    },
+    promoteWebhookSecret: async (id, previousExpiresAt) => {
+      const current = webhooks.get(id);
+      if (!current?.pending || current.pending.rotation !== previousExpiresAt) return;
+      const previous = { secret: current.secret, expiresAt: previousExpiresAt };
+      webhooks.set(id, { secret: current.pending.secret, previous, pending: null });
     },
     deleteWebhookSecrets: async (id) => void webhooks.delete(id),
     getWebhookSecrets: async (id) => {

@@ -109,10 +109,10 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
       app.call('POST', '/api/v1/auth/tokens/revoke', {
         body: { token },
         token: bearer,
-        headers: { 'x-request-id': requestId },
+        headers: { 'x-request-id': requestId, 'x-forwarded-for': '198.51.100.66', 'user-agent': 'rv-device/3' },
       });
     // An access token revoked with itself; a refresh token with its session's access token, and one by possession
-    // (the first-party public client: no authentication, so the record names no user; its session says whose).
+    // (the first-party public client: no authentication, so the record names the token's user, whose device sent it).
     expect((await revoke(first.body.access_token, first.body.access_token, 'si-rv-1')).status).toBe(200);
     expect((await revoke(second.body.refresh_token, second.body.access_token, 'si-rv-2')).status).toBe(200);
     expect((await revoke(third.body.refresh_token, null, 'si-rv-3')).status).toBe(200);
@@ -131,9 +131,55 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
       userId: user.id,
       sessionId: sidOf(second.body.access_token),
     });
-    expect(revocation('si-rv-3')).toMatchObject({ kind: 'revocation', sessionId: sidOf(third.body.access_token) });
+    expect(revocation('si-rv-3')).toMatchObject({
+      kind: 'revocation',
+      userId: user.id,
+      sessionId: sidOf(third.body.access_token),
+      origin: { sourceAddress: '198.51.100.66', userAgent: 'rv-device/3' },
+      orgIds: [org.id],
+    });
     expect(revocation('si-rv-3')).not.toHaveProperty('tokenId');
     expect(JSON.stringify(all)).not.toContain(third.body.refresh_token);
+
+    // The user's device addresses go with the user, the one that revoked by possession too.
+    expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
+    const after = await signIns('');
+    expect(after.find((r) => r.requestId === 'si-rv-3').origin).toEqual({ erased: true });
+    expect(JSON.stringify(after)).not.toContain('rv-device/3');
+  });
+
+  it('names the user and session of a refresh token refused (reused, or its session ended), their address sealed', async () => {
+    const org = await createOrg(app, 'Refused refreshes');
+    const user = await newLoggedInUser(app, org.id, ['member'], 'refresher');
+    const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid;
+    const session = await login(user.email, PASSWORD);
+    const refresh = (requestId: string) =>
+      app.call('POST', '/api/v1/auth/tokens', {
+        body: { grant_type: 'refresh_token', refresh_token: session.body.refresh_token },
+        token: null,
+        headers: { 'x-request-id': requestId, 'x-forwarded-for': '198.51.100.67', 'user-agent': 'rf-device/1' },
+      });
+    expect((await refresh('si-rf-1')).status).toBe(200);
+    const reused = await refresh('si-rf-2');
+    expect([reused.status, reused.body.error]).toEqual([400, 'invalid_grant']);
+
+    const all = await signInsWith(['si-rf-1', 'si-rf-2']);
+    expect(all.find((r) => r.requestId === 'si-rf-2')).toMatchObject({
+      kind: 'grant',
+      grantType: 'refresh_token',
+      outcome: 'failure',
+      userId: user.id,
+      sessionId: sidOf(session.body.access_token),
+      origin: { sourceAddress: '198.51.100.67', userAgent: 'rf-device/1' },
+      orgIds: [org.id],
+    });
+    expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
+    // A refresh token of an erased user: still named, never an address kept.
+    expect((await refresh('si-rf-3')).status).toBe(400);
+    const after = await signInsWith(['si-rf-3']);
+    for (const requestId of ['si-rf-2', 'si-rf-3'])
+      expect(after.find((r) => r.requestId === requestId)).toMatchObject({ userId: user.id, origin: { erased: true } });
+    expect(JSON.stringify(after)).not.toContain('rf-device/1');
   });
 
   it('records a refused revocation with the reason its answer gave: not the owner, or no authentication', async () => {
@@ -168,7 +214,8 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
       reason: 'invalid_client',
       tokenId: jti,
     });
-    expect(record('si-rv-refused-2')).not.toHaveProperty('userId');
+    // Sent by nobody authenticated: the record names the token's user (their address sealed under their key).
+    expect(record('si-rv-refused-2')).toMatchObject({ userId: owner.id });
   });
 
   it('records refused client authentication at introspection and revocation, and throttling; never the secret', async () => {

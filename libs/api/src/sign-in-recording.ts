@@ -74,6 +74,9 @@ export async function recordGrant(
       outcome: result.error === 'slow_down' ? 'throttled' : 'failure',
       reason: reasonOf(grantType, result.error, result.description),
       clientId,
+      // A refresh token refused that names its login (reused, expired, its session ended): the user's and session.
+      userId: result.subject,
+      sessionId: result.sessionId,
       username: grantType === 'password' && typeof params.username === 'string' ? params.username : undefined,
       origin,
     };
@@ -105,7 +108,10 @@ export async function recordClientRefusal(
 
 /**
  * Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show), and the
- * session (refresh-token family) the revoked token belonged to, when it has one (`RevocationResult.sessionId`).
+ * session (refresh-token family) the revoked token belonged to, when it has one (`RevocationResult.sessionId`). The
+ * user named is the caller, or, for a caller that is no user (a client, or the holder of a refresh token), the user
+ * whose token it was: the request came from their device, or concerns their session, so its address and user agent
+ * are sealed under their key (erasing them erases it) and the record is theirs for `?userId=` and retention.
  */
 export async function recordRevocation(
   ctx: ApiContext,
@@ -121,7 +127,7 @@ export async function recordRevocation(
     outcome: result.ok ? 'success' : 'failure',
     // The answer's own reason: another's token (invalid_grant), or an access token revoked without authentication.
     reason: result.ok ? undefined : result.error === 'invalid_client' ? 'invalid_client' : 'not_token_owner',
-    userId: caller.userId,
+    userId: caller.userId ?? result.subject,
     clientId: caller.clientId,
     tokenId: typeof jti === 'string' ? jti.slice(0, 200) : undefined,
     sessionId: result.ok ? result.sessionId : undefined,

@@ -1,7 +1,7 @@
 import { emailKey, isIamError, isPermission } from '@arbor/domain';
 import type { ReadModels, UserView } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
-import type { TokenStore } from '../ports/token-store';
+import type { RefreshTokenRecord, TokenStore } from '../ports/token-store';
 import { SATURATED, type PasswordHasher } from '../security/password-hasher';
 import type { TokenService } from '../security/token-service';
 import { isSessionLive, sessionStart } from './authenticator';
@@ -45,6 +45,12 @@ export type TokenResult =
       description: string;
       retryAfterSeconds?: number;
       basicChallenge?: boolean;
+      /**
+       * For the sign-in audit, on a refresh token refused that the store knows (spent, expired, its family revoked,
+       * its session ended): the user it was issued to and its session (refresh-token family). Never in the answer.
+       */
+      subject?: string;
+      sessionId?: string;
     };
 
 export interface TokenEndpointDeps {
@@ -277,6 +283,20 @@ export class TokenEndpoint {
     const tokenHash = await this.deps.refreshTokens.hash(params.refresh_token);
     const record = await this.deps.tokenStore.findRefreshToken(tokenHash);
     if (!record) return invalid;
+    const result = await this.refreshKnown(record, tokenHash, requested.value, audience.value, askedOrg.value);
+    // The sign-in audit names the login a refused token belongs to (the answer does not).
+    return result.ok ? result : { ...result, subject: record.subject, sessionId: record.familyId };
+  }
+
+  /** The refresh grant for a token the store knows (`refreshGrant` checked the parameters). */
+  private async refreshKnown(
+    record: RefreshTokenRecord & { spent: boolean },
+    tokenHash: string,
+    requested: string[] | undefined,
+    audience: string[],
+    askedOrg: string | undefined,
+  ): Promise<TokenResult> {
+    const invalid = fail(400, 'invalid_grant', 'The refresh token is invalid, expired or revoked.');
     if (record.spent) return this.reused(record.familyId, invalid);
     if (Date.parse(record.expiresAt) <= Date.now() || (await this.deps.tokenStore.isFamilyRevoked(record.familyId)))
       return invalid;
@@ -286,18 +306,18 @@ export class TokenEndpoint {
 
     // A refresh keeps the login's organization (or its absence): naming another would silently get a token for the
     // login's, so it is refused before the token is spent.
-    if (askedOrg.value !== undefined && askedOrg.value !== record.orgId)
+    if (askedOrg !== undefined && askedOrg !== record.orgId)
       return fail(
         400,
         'invalid_request',
         "A refresh keeps the login's organization: org_id must be the login's or absent (log in again to change it).",
       );
     const familyScope = record.scope.split(' ').filter(isPermission);
-    const withinFamily = grantScope(requested.value, familyScope);
+    const withinFamily = grantScope(requested, familyScope);
     if (!withinFamily.ok)
       return fail(400, 'invalid_scope', `${withinFamily.description} A refresh may only narrow the login's scope.`);
     const heldNow = new Set<string>(await permissionsAnywhere(this.deps.readModels, user, this.deps.policy.roles));
-    if (requested.value !== undefined && !grantScope(requested.value, [...heldNow]).ok)
+    if (requested !== undefined && !grantScope(requested, [...heldNow]).ok)
       return fail(400, 'invalid_scope', 'Scope not allowed: the user no longer holds all of it.');
     // The family's organization stays; what the user holds there is recomputed from the current state.
     let org: OrgClaims | undefined;
@@ -313,7 +333,7 @@ export class TokenEndpoint {
     if (spent.status === 'unknown') return invalid;
     if (spent.status === 'reused') return this.reused(spent.record.familyId, invalid);
     const scope = withinFamily.value.filter((s) => heldNow.has(s));
-    return this.userTokens(user.id, scope.join(' '), audience.value, record.familyId, record.scope, undefined, org);
+    return this.userTokens(user.id, scope.join(' '), audience, record.familyId, record.scope, undefined, org);
   }
 
   /** A spent token came back: whoever holds the family may be an attacker, so the whole family ends. */

@@ -28,17 +28,16 @@ export type IntrospectionResult =
     };
 
 /**
- * RFC 7009: done (also for tokens that are unknown or no longer active), or refused. `sessionId`: the session
- * (refresh-token family) of the token revoked, when one was and it has one (a client's access token has none), for
- * the sign-in audit.
- */
-/**
  * What a revocation answers (RFC 7009 section 2.2): done (also for an unknown, malformed, expired or revoked token),
  * `invalid_grant` (400) for an active token issued to someone else, `invalid_client` (401) for an active access token
- * presented by nobody authenticated (only its owner, or a platform admin, may revoke it).
+ * presented by nobody authenticated (only its owner, or a platform admin, may revoke it). For the sign-in audit:
+ * `sessionId`, the session (refresh-token family) of the token revoked, when one was and it has one (a client's
+ * access token has none); `subject`, the user whose token was presented, when it is a known user's (a refresh
+ * token, or a user's active access token), whatever the answer.
  */
 export type RevocationResult =
-  { ok: true; sessionId?: string } | { ok: false; error: 'invalid_grant' | 'invalid_client'; description: string };
+  | { ok: true; sessionId?: string; subject?: string }
+  | { ok: false; error: 'invalid_grant' | 'invalid_client'; description: string; subject?: string };
 
 /**
  * RFC 7662 introspection and RFC 7009 revocation. A token is active only while its signature verifies, it
@@ -101,23 +100,26 @@ export class TokenIntrospection {
       // A spent token still names its family: its owner revoking it ends the family, as its reuse would.
       const record = await this.deps.tokenStore.findRefreshToken(await this.deps.refreshTokens.hash(token));
       if (!record) return { ok: true };
+      const subject = record.subject;
       if (!(caller.revokesAny || ownsRefreshToken(caller, record)))
-        return (await this.isActive(record)) ? notYours() : { ok: true };
+        return (await this.isActive(record)) ? { ...notYours(), subject } : { ok: true, subject };
       await this.deps.tokenStore.revokeFamily(record.familyId);
-      return { ok: true, sessionId: record.familyId };
+      return { ok: true, sessionId: record.familyId, subject };
     }
     const claims = await this.activeAccessToken(token);
     if (!claims) return { ok: true };
+    const subject = claims.sub === claims.client_id ? undefined : claims.sub;
     // Without authentication only a refresh token can be the caller's (RFC 7009 section 2.1).
     if (caller.publicClient)
       return {
         ok: false,
         error: 'invalid_client',
         description: 'Authenticate with a bearer token or client credentials to revoke an access token.',
+        subject,
       };
-    if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return notYours();
+    if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return { ...notYours(), subject };
     await this.deps.tokenStore.revokeAccessToken(claims.jti, new Date(claims.exp * 1000).toISOString());
-    return claims.sid !== undefined ? { ok: true, sessionId: claims.sid } : { ok: true };
+    return { ok: true, subject, ...(claims.sid !== undefined ? { sessionId: claims.sid } : {}) };
   }
 
   /** The claims of an active access token for any audience (resource servers introspect theirs), or undefined. */
@@ -148,7 +150,7 @@ export class TokenIntrospection {
   }
 }
 
-const notYours = (): RevocationResult => ({
+const notYours = (): RevocationResult & { ok: false } => ({
   ok: false,
   error: 'invalid_grant',
   description: 'The token was not issued to the caller.',

@@ -353,6 +353,40 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(found.map((r) => r.requestId).sort()).toEqual([...requestIds].sort());
   });
 
+  it('forgets the client id text attempted on a named user’s login when the user is erased', async () => {
+    const org = await createOrg(app, 'Client text');
+    const user = await newLoggedInUser(app, org.id, ['member'], 'client-text');
+    const text = `client-text-${Date.now()}@example.test`;
+    const basic = `Basic ${Buffer.from(`${encodeURIComponent(text)}:x`).toString('base64')}`;
+    const grant = (body: Record<string, string>, headers: Record<string, string>) =>
+      app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        rawBody: new URLSearchParams(body).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
+    // The same text, on a login naming the user, and on a client_credentials grant naming nobody.
+    const named = await grant(
+      { grant_type: 'password', username: user.email, password: PASSWORD },
+      { authorization: basic, 'x-request-id': 'si-ct-1' },
+    );
+    const nobody = await grant(
+      { grant_type: 'client_credentials', client_id: text, client_secret: 'x' },
+      { 'x-request-id': 'si-ct-2' },
+    );
+    expect([named.status, nobody.status]).toEqual([401, 401]);
+    const before = await signInsWith(['si-ct-1', 'si-ct-2']);
+    const [mine, other] = ['si-ct-1', 'si-ct-2'].map((id) => before.find((r) => r.requestId === id));
+    expect(mine).toMatchObject({ userId: user.id, reason: 'invalid_client', clientIdDigest: other.clientIdDigest });
+
+    expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
+    const after = await signIns(`userId=${user.id}`);
+    expect(after.find((r) => r.requestId === 'si-ct-1')).toMatchObject({ origin: { erased: true } });
+    expect(JSON.stringify(after)).not.toContain(other.clientIdDigest);
+    // The text no longer leads to the erased user: only the record naming nobody matches it.
+    const found = await signIns(`clientId=${encodeURIComponent(text)}`);
+    expect(found.map((r) => r.requestId)).toEqual(['si-ct-2']);
+  });
+
   it('keeps an unknown username only as a keyed digest an auditor can search by', async () => {
     const name = `nobody-${Date.now()}@example.test`;
     expect((await login(name, 'whatever password')).status).toBe(400);

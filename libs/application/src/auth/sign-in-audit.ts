@@ -35,6 +35,16 @@ export interface SignInFacts {
  */
 const CLIENT_ID_DIGEST_PREFIX = 'digest:';
 
+/**
+ * What is sealed under a named user's key: the request's address and user agent, and the digest of an attempted
+ * client id that is free text (`clientIdDigest`).
+ */
+interface SealedOrigin {
+  sourceAddress?: string;
+  userAgent?: string;
+  clientIdDigest?: string;
+}
+
 /** Whether an attempted client id can be kept as it was sent: Arbor's own forms only, never a caller's free text. */
 const isClientIdForm = (clientId: string): boolean => clientId === FIRST_PARTY_CLIENT_ID || isMintedClientId(clientId);
 
@@ -91,11 +101,10 @@ export class SignInAudit {
     if (record.origin === undefined && record.userId !== undefined) return { ...record, origin: { erased: true } };
     const origin = record.origin ?? {};
     if (!('sealed' in origin)) return { ...record, origin };
-    const opened = (await this.deps.cipher.openValue(origin.subjectId, origin.sealed)) as {
-      sourceAddress?: string;
-      userAgent?: string;
-    } | null;
-    return { ...record, origin: opened ?? { erased: true } };
+    const opened = (await this.deps.cipher.openValue(origin.subjectId, origin.sealed)) as SealedOrigin | null;
+    if (opened === null) return { ...record, origin: { erased: true } };
+    const { clientIdDigest, ...openedOrigin } = opened;
+    return { ...record, origin: openedOrigin, ...(clientIdDigest === undefined ? {} : { clientIdDigest }) };
   }
 
   /** The digest an auditor filters by to find the attempts on one username. */
@@ -114,7 +123,7 @@ export class SignInAudit {
     let userId = f.userId;
     if (userId === undefined && f.username !== undefined)
       userId = (await this.deps.readModels.users.findByEmail(f.username))?.id;
-    const origin: { sourceAddress?: string; userAgent?: string } = {};
+    const origin: SealedOrigin = {};
     if (f.origin.sourceAddress !== undefined) origin.sourceAddress = f.origin.sourceAddress;
     if (f.origin.userAgent !== undefined) origin.userAgent = f.origin.userAgent;
     const record: NewSignInRecord = {
@@ -124,6 +133,14 @@ export class SignInAudit {
       requestId: f.origin.requestId,
       orgIds: await this.orgsOf(userId, f.clientId),
     };
+    if (f.clientId !== undefined) {
+      const stored = await this.storedClientId(f.clientId);
+      // Free text beside a named user may be theirs (their email, typed in the wrong field): its digest goes into
+      // what is sealed under their key, erased with them; `?clientId=` does not match it there.
+      if (userId !== undefined && stored.startsWith(CLIENT_ID_DIGEST_PREFIX))
+        origin.clientIdDigest = stored.slice(CLIENT_ID_DIGEST_PREFIX.length);
+      else record.clientId = stored;
+    }
     if (userId === undefined) record.origin = origin;
     else {
       // A named user without a key was erased (records are written after the answer: an erasure may come between
@@ -133,7 +150,6 @@ export class SignInAudit {
     }
     if (f.grantType !== undefined) record.grantType = f.grantType;
     if (f.reason !== undefined) record.reason = f.reason;
-    if (f.clientId !== undefined) record.clientId = await this.storedClientId(f.clientId);
     if (userId !== undefined) record.userId = userId;
     if (f.tokenId !== undefined) record.tokenId = f.tokenId;
     if (f.sessionId !== undefined) record.sessionId = f.sessionId;

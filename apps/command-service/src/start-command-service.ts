@@ -186,12 +186,14 @@ async function startOnPort(
   opened.onUndo(() => purge.stop());
 
   // Webhooks (contract section 10): every command service runs a dispatcher; the lease in the delivery store lets
-  // one of them deliver at a time (another takes over within the lease's 30 s if it stops). A subscription the
-  // projector has not yet brought into the read models is picked up by the next poll (every second).
+  // one of them deliver at a time (another takes over within the lease's 30 s if it stops). It delivers no event the
+  // projector has not yet brought into the read models (a subscription's change may be among them): a round that
+  // finds them behind looks again 100 ms later.
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: settings.webhooksAllowPrivateTargets });
   opened.add(webhookTransport);
   const webhooks = startWebhookDispatch({
     store,
+    projectedPosition: () => readModels.checkpoint(),
     subscriptions: readModels.webhooks,
     secrets: vault,
     deliveries: webhookDeliveries,

@@ -243,10 +243,12 @@ async function startOnLockedDir(
       await commands.execute({ type: 'RecordRequestMetadataDrop', before, orgId }, { principal: 'system' });
     },
   });
-  // Webhooks (contract section 10): the dispatcher wakes on every commit, after the projector has seen it (the
-  // bus calls its handlers in order), so a new subscription's first events are not waited for until the next poll.
+  // Webhooks (contract section 10): the dispatcher wakes each time the projector has applied a batch, so that what
+  // it may deliver (up to the read models' checkpoint) is there, and a new subscription's first events are not
+  // waited for until the next poll.
   const webhooks = startWebhookDispatch({
     store,
+    projectedPosition: async () => projector.position,
     subscriptions: readModels.webhooks,
     secrets: vault,
     deliveries: webhookDeliveries,
@@ -256,7 +258,7 @@ async function startOnLockedDir(
     owner: `embedded-${process.pid}`,
     options: config.webhookDispatch,
   });
-  const unsubscribeWebhooks = bus.subscribe(() => webhooks.wake());
+  const unsubscribeWebhooks = projector.onCheckpoint(() => webhooks.wake());
   const rotation = startKeyRotation(keys, { rotationDays: config.signingKeyRotationDays ?? 90, log });
   const checkpointSeconds = config.logCheckpointSeconds ?? 300;
   const checkpoints =

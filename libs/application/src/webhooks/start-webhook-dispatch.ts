@@ -22,6 +22,8 @@ export const WEBHOOK_DELIVERY_LOG_DAYS = 30;
  */
 export function startWebhookDispatch(parts: {
   store: EventStore;
+  /** The read models' checkpoint (WebhookDispatcherDeps.projectedPosition). */
+  projectedPosition: () => Promise<number>;
   subscriptions: WebhookSubscriptionQueries;
   secrets: WebhookSecrets;
   deliveries: WebhookDeliveryStore;
@@ -35,6 +37,7 @@ export function startWebhookDispatch(parts: {
   const { commands, deliveries, log } = parts;
   const dispatcher = new WebhookDispatcher({
     events: parts.store,
+    projectedPosition: parts.projectedPosition,
     subscriptions: parts.subscriptions,
     secrets: parts.secrets,
     deliveries,

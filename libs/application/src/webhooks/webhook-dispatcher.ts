@@ -42,6 +42,11 @@ export const DEFAULT_WEBHOOK_DISPATCH: WebhookDispatchOptions = {
 export interface WebhookDispatcherDeps {
   /** The log, read by position with the event API's filters (types, organization subtree). */
   events: { readAll(query: EventQuery): Promise<StoredEvent[]>; headPosition(): Promise<number> };
+  /**
+   * The log position the read models (so `subscriptions`) hold: no event after it is delivered, since the change of a
+   * subscription it may be (a switch-off by a move, a narrower filter, a new URL) is not in the list read yet.
+   */
+  projectedPosition(): Promise<number>;
   subscriptions: WebhookSubscriptionQueries;
   secrets: WebhookSecrets;
   deliveries: WebhookDeliveryStore;
@@ -65,6 +70,8 @@ const FLUSH_MS = 250;
  * the attempt under way.
  */
 const RECHECK_MS = 250;
+/** How soon a round looks again when the read models were behind the log (ms): sooner than a poll. */
+const PROJECTION_LAG_RECHECK_MS = 100;
 
 /**
  * Delivers the log to webhook subscriptions (issue 14 item 6; contract section 10), at least once and in log
@@ -78,7 +85,8 @@ const RECHECK_MS = 250;
  * - Each subscription has its own lane (`serve`), at most one per subscription, so at most one request in flight
  *   each: a round starts a lane for every enabled subscription without one and waits for none of them, so a slow
  *   receiver (or a long replay) holds up only its own deliveries (contract section 10, "Isolation").
- * - A lane delivers only events at or below the head read by the round that started it: every event up to the head
+ * - A lane delivers only events at or below the head read by the round that started it, never past the read models'
+ *   checkpoint (`projectedPosition`, read before the subscriptions): every event up to the head
  *   is committed and visible (writers commit in position order), so moving a cursor to the head past events that
  *   did not match skips nothing. A round that finds a lane still running asks it to run again with a new head.
  * - A lane stops when its subscription was deleted, switched off or changed (its version moved), or the lease was
@@ -167,6 +175,8 @@ export class WebhookDispatcher {
    * is renewed only when half of it has run out (a write per round would tax every write of the server).
    */
   private async round(): Promise<Array<Promise<void>>> {
+    // Read before the list, so the list is at least as fresh as every event delivered below.
+    const projected = await this.deps.projectedPosition();
     const enabled = (await this.deps.subscriptions.listAll()).filter((s) => s.enabled);
     if (enabled.length === 0) return [];
     if (this.now() >= this.leaseCheckAt) {
@@ -175,7 +185,9 @@ export class WebhookDispatcher {
       this.leaseCheckAt = this.now() + this.options.leaseMs / (this.leaseHeld ? 2 : 4);
     }
     if (!this.leaseHeld) return [];
-    const head = await this.deps.events.headPosition();
+    const logHead = await this.deps.events.headPosition();
+    const head = Math.min(logHead, projected);
+    if (logHead > head) this.wakeAt(this.now() + PROJECTION_LAG_RECHECK_MS);
     const started: Array<Promise<void>> = [];
     for (const sub of enabled) {
       const running = this.lanes.get(sub.subscriptionId);
@@ -198,8 +210,11 @@ export class WebhookDispatcher {
     return started;
   }
 
-  /** A retry due before the next poll gets its own wake-up: the backoff's first steps are shorter than a poll. */
-  private wakeForRetry(due: number): void {
+  /**
+   * A round at `due` (ms since the epoch) when that comes before the next poll: a retry (the backoff's first steps
+   * are shorter than a poll), or another look once the read models caught up with the log.
+   */
+  private wakeAt(due: number): void {
     const wait = due - this.now();
     if (this.stopped || wait >= this.options.pollMs || due >= this.earliestRetry) return;
     clearTimeout(this.retryTimer);
@@ -259,7 +274,7 @@ export class WebhookDispatcher {
     }
     if (changed) await deliveries.saveCursor(cursor);
     if (cursor.nextAttemptAt !== null && Date.parse(cursor.nextAttemptAt) > this.now())
-      return this.wakeForRetry(Date.parse(cursor.nextAttemptAt));
+      return this.wakeAt(Date.parse(cursor.nextAttemptAt));
 
     // The delivery log and the cursor are written together, per batch or every FLUSH_MS: per delivery they cost more
     // than the delivery itself to a local receiver. A crash loses at most that much bookkeeping, and the
@@ -310,7 +325,7 @@ export class WebhookDispatcher {
         const due = this.now() + this.retryDelay(failures);
         cursor = { ...cursor, failures, nextAttemptAt: new Date(due).toISOString() };
         await flush();
-        return this.wakeForRetry(due);
+        return this.wakeAt(due);
       }
       // Nothing else up to the head is this subscription's: the next round starts from there.
       if (batch.length < BATCH) cursor = { ...cursor, position: head };

@@ -105,9 +105,12 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
     version: 1,
   };
   let secrets: WebhookSecret[] = [{ secret: SECRET, expiresAt: null }];
+  /** The read models' checkpoint; undefined: caught up with the log. */
+  let projected: number | undefined;
   const make = (restartOptions: Partial<WebhookDispatchOptions> = {}) =>
     new WebhookDispatcher({
       events: log,
+      projectedPosition: async () => projected ?? log.events.length,
       subscriptions: { listAll: async () => [{ ...sub }], get: async () => ({ ...sub }) },
       secrets: { getWebhookSecrets: async () => secrets },
       deliveries,
@@ -138,6 +141,7 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
     tick: (ms: number) => (clock += ms),
     respondWith: (f: (r: WebhookRequest) => WebhookResponse) => (respond = f),
     setSecrets: (s: WebhookSecret[]) => (secrets = s),
+    projectTo: (position: number | undefined) => (projected = position),
   };
 }
 
@@ -326,6 +330,7 @@ describe('WebhookDispatcher lanes (one per subscription)', () => {
     let clock = T0;
     const dispatcher = new WebhookDispatcher({
       events: t.log,
+      projectedPosition: () => t.log.headPosition(),
       subscriptions: {
         listAll: async () => subs.filter(Boolean).map((s) => ({ ...s })),
         get: async (id) => subs.find((s) => s.subscriptionId === id),
@@ -430,6 +435,7 @@ describe('WebhookDispatcher retries', () => {
     const disabled: string[] = [];
     const dispatcher = new WebhookDispatcher({
       events: t.log,
+      projectedPosition: () => t.log.headPosition(),
       subscriptions: { listAll: async () => [{ ...t.sub }], get: async () => ({ ...t.sub }) },
       secrets: { getWebhookSecrets: async () => [{ secret: SECRET, expiresAt: null }] },
       deliveries: t.deliveries,
@@ -484,6 +490,18 @@ describe('dropDeletedCursors', () => {
     failures: 0,
     nextAttemptAt: null,
     replayedAt: 0,
+  });
+
+  it('delivers no event the read models have not reached (a change of the subscription there is not seen yet)', async () => {
+    const t = setUp();
+    for (let i = 0; i < 4; i++) t.log.add('OrgUpdated', ['org_a', 'org_b']);
+    // Position 3 may be the subscription's switch-off by a move: the list read shows it as of position 2.
+    t.projectTo(2);
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1, 2]);
+    t.projectTo(undefined);
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([1, 2, 3, 4]);
   });
 
   it('drops the cursors of subscriptions no longer listed, and only those', async () => {

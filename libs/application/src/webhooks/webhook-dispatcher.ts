@@ -1,4 +1,4 @@
-import { publicEventEnvelope, type StoredEvent } from '@arbor/domain';
+import type { StoredEvent } from '@arbor/domain';
 import type { Logger } from '../logger';
 import type { EventQuery } from '../ports/event-store';
 import type {
@@ -10,33 +10,14 @@ import type {
   WebhookSubscriptionView,
   WebhookTransport,
 } from '../ports/webhooks';
-import { standardWebhookHeaders } from './webhook-signature';
+import {
+  DEFAULT_WEBHOOK_DISPATCH,
+  attemptDelivery,
+  retryDelay,
+  type WebhookDispatchOptions,
+} from './webhook-delivery-attempt';
 
-/** How deliveries are paced. Every duration is in milliseconds. */
-export interface WebhookDispatchOptions {
-  /** The first retry's delay; each further failure doubles it (±20 % jitter) up to `retryMaxMs`. Default 5,000. */
-  retryBaseMs: number;
-  /** The longest delay between two attempts. Default 3,600,000 (an hour). */
-  retryMaxMs: number;
-  /** Failed attempts in a row after which the subscription is switched off. Default 20 (about 11 hours). */
-  maxFailures: number;
-  /** How long one attempt may take. Default 10,000. */
-  timeoutMs: number;
-  /** How often the log is looked at without a wake-up (writes of other processes, retries coming due). Default 1,000. */
-  pollMs: number;
-  /** How long the dispatcher lease lasts unless renewed (a dead dispatcher's successor waits this long). Default 30,000. */
-  leaseMs: number;
-}
-
-/** The defaults of `WebhookDispatchOptions`. */
-export const DEFAULT_WEBHOOK_DISPATCH: WebhookDispatchOptions = {
-  retryBaseMs: 5_000,
-  retryMaxMs: 3_600_000,
-  maxFailures: 20,
-  timeoutMs: 10_000,
-  pollMs: 1_000,
-  leaseMs: 30_000,
-};
+export { DEFAULT_WEBHOOK_DISPATCH, type WebhookDispatchOptions } from './webhook-delivery-attempt';
 
 /** What the dispatcher reads, writes and calls. */
 export interface WebhookDispatcherDeps {
@@ -177,7 +158,9 @@ export class WebhookDispatcher {
   private async round(): Promise<Array<Promise<void>>> {
     // Read before the list, so the list is at least as fresh as every event delivered below.
     const projected = await this.deps.projectedPosition();
-    const enabled = (await this.deps.subscriptions.listAll()).filter((s) => s.enabled);
+    const listed = await this.deps.subscriptions.listAll();
+    this.forgetDeleted(listed);
+    const enabled = listed.filter((s) => s.enabled);
     if (enabled.length === 0) return [];
     if (this.now() >= this.leaseCheckAt) {
       this.leaseHeld = await this.deps.deliveries.lease(this.deps.owner, this.options.leaseMs);
@@ -227,6 +210,14 @@ export class WebhookDispatcher {
       Math.max(0, wait),
     );
     this.retryTimer.unref();
+  }
+
+  /** What this process remembers of subscriptions (`servedVersion`, `switchedOff`) goes once they are deleted. */
+  private forgetDeleted(listed: readonly WebhookSubscriptionView[]): void {
+    if (this.servedVersion.size + this.switchedOff.size === 0) return;
+    const ids = new Set(listed.map((s) => s.subscriptionId));
+    for (const memory of [this.servedVersion, this.switchedOff])
+      for (const id of memory.keys()) if (!ids.has(id)) memory.delete(id);
   }
 
   /** Whether a lane serving `sub` may go on: the lease held, the subscription unchanged, enabled, not deleted. */
@@ -302,7 +293,12 @@ export class WebhookDispatcher {
           if (secrets.length === 0 || !(await this.stillServes(sub))) return flush();
           checkedAt = this.now();
         }
-        const attempt = await this.attempt(sub, event, cursor.failures + 1, secrets);
+        const attempt = await attemptDelivery(this.deps.transport, sub, event, {
+          attempt: cursor.failures + 1,
+          secrets,
+          sentAt: this.now(),
+          timeoutMs: this.options.timeoutMs,
+        });
         attempts.push(attempt);
         if (attempt.outcome === 'delivered') {
           cursor = { ...cursor, position: event.position, failures: 0, nextAttemptAt: null };
@@ -322,7 +318,7 @@ export class WebhookDispatcher {
           this.deps.log.warn('webhook subscription switched off', { subscriptionId: sub.subscriptionId, failures });
           return;
         }
-        const due = this.now() + this.retryDelay(failures);
+        const due = this.now() + retryDelay(failures, this.options);
         cursor = { ...cursor, failures, nextAttemptAt: new Date(due).toISOString() };
         await flush();
         return this.wakeAt(due);
@@ -339,46 +335,5 @@ export class WebhookDispatcher {
     return (await this.deps.secrets.getWebhookSecrets(subscriptionId))
       .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now)
       .map((s) => s.secret);
-  }
-
-  /** One attempt at one event: signed, sent, and described as the delivery log keeps it. */
-  private async attempt(
-    sub: WebhookSubscriptionView,
-    event: StoredEvent,
-    attempt: number,
-    secrets: string[],
-  ): Promise<Omit<WebhookAttempt, 'attemptId'>> {
-    const sentAt = this.now();
-    const body = JSON.stringify(publicEventEnvelope(event));
-    const headers = {
-      ...standardWebhookHeaders(secrets, event.id, new Date(sentAt), body),
-      'content-type': 'application/json',
-      'user-agent': 'Arbor-Webhooks/1',
-    };
-    const started = performance.now();
-    const response = await this.deps.transport.send({ url: sub.url, headers, body, timeoutMs: this.options.timeoutMs });
-    const delivered = 'status' in response && response.status >= 200 && response.status < 300;
-    return {
-      subscriptionId: sub.subscriptionId,
-      eventId: event.id,
-      eventType: event.type,
-      position: event.position,
-      attempt,
-      attemptedAt: new Date(sentAt).toISOString(),
-      outcome: delivered ? 'delivered' : 'failed',
-      httpStatus: 'status' in response ? response.status : null,
-      error: delivered ? null : 'status' in response ? `HTTP ${response.status}` : response.error,
-      durationMs: performance.now() - started,
-    };
-  }
-
-  /**
-   * `retryBaseMs · 2^(failures − 1)`, ±20 % so that retries of many receivers spread out, then at most `retryMaxMs`
-   * (the cap after the jitter: the contract's "at most an hour apart" holds for every retry).
-   */
-  private retryDelay(failures: number): number {
-    const { retryBaseMs, retryMaxMs } = this.options;
-    const delay = retryBaseMs * 2 ** Math.min(failures - 1, 30);
-    return Math.min(retryMaxMs, Math.round(delay * (0.8 + Math.random() * 0.4)));
   }
 }

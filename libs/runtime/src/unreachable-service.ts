@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** The variables that name a service a process connects to at start, and how each names its host(s) and port. */
 const SERVICE_VARIABLES: Record<string, { defaultPort: number; hosts: (raw: string) => string[] }> = {
   DATABASE_URL: { defaultPort: 5432, hosts: (raw) => urlHosts(raw) },
@@ -30,8 +32,9 @@ const sameHost = (a: string, b: string): boolean => a === b || (LOOPBACK.has(a) 
 /**
  * For a start that failed because a service did not answer (`connect ECONNREFUSED 127.0.0.1:1`, which names no
  * service): which of DATABASE_URL, READ_MODELS_URL, KAFKA_BROKERS and COMMAND_SERVICE_URL in `env` names that host
- * and port, as a sentence to append (`nothing answers at 127.0.0.1:1, which DATABASE_URL names`); '' when the
- * error is not a network one or no variable names that address. Never quotes a variable's value (it may hold a
+ * and port, as a sentence to append (`nothing answers at 127.0.0.1:1, which DATABASE_URL names`), or else whose
+ * host name (not an address) names that port (`..., the port DATABASE_URL names; its host name may resolve there`);
+ * '' when the error is not a network one or no variable names that address or port. Never quotes a variable's value (it may hold a
  * password).
  */
 export function unreachableServiceHint(error: unknown, env: NodeJS.ProcessEnv): string {
@@ -48,7 +51,22 @@ export function unreachableServiceHint(error: unknown, env: NodeJS.ProcessEnv): 
       return sameHost(named.host, host.toLowerCase()) && (port === undefined || named.port === port);
     });
   });
-  if (naming.length === 0) return '';
   const where = port === undefined ? host : `${host}:${port}`;
-  return `nothing answers at ${where}, which ${naming.map(([name]) => name).join(' and ')} names`;
+  const names = (found: Array<[string, unknown]>) => found.map(([name]) => name).join(' and ');
+  if (naming.length > 0)
+    return `nothing answers at ${where}, which ${names(naming)} name${naming.length > 1 ? '' : 's'}`;
+  // The error names the address a host name resolved to (`db.internal` → 10.0.0.5): the port may still tell which.
+  if (port === undefined) return '';
+  const byPort = Object.entries(SERVICE_VARIABLES).filter(([name, { defaultPort, hosts }]) => {
+    const raw = env[name];
+    return (
+      !!raw &&
+      hosts(raw).some((entry) => {
+        const named = hostPort(entry, defaultPort);
+        return isIP(named.host) === 0 && !LOOPBACK.has(named.host) && named.port === port;
+      })
+    );
+  });
+  if (byPort.length === 0) return '';
+  return `nothing answers at ${where}, the port ${names(byPort)} name${byPort.length > 1 ? '' : 's'}; its host name may resolve there`;
 }

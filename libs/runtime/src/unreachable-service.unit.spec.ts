@@ -30,7 +30,7 @@ describe('startFailureMessage', () => {
       COMMAND_SERVICE_URL: 'http://127.0.0.1:1',
     };
     expect(startFailureMessage('p', error, env)).toBe(
-      'p: connect ECONNREFUSED 127.0.0.1:1 (nothing answers at 127.0.0.1:1, which KAFKA_BROKERS and COMMAND_SERVICE_URL names)',
+      'p: connect ECONNREFUSED 127.0.0.1:1 (nothing answers at 127.0.0.1:1, which KAFKA_BROKERS and COMMAND_SERVICE_URL name)',
     );
   });
 
@@ -39,6 +39,19 @@ describe('startFailureMessage', () => {
       'p: PORT must be ...',
     );
     expect(startFailureMessage('p', await refused(1), { DATABASE_URL: 'postgres://127.0.0.1:5432/x' })).toBe(
+      'p: connect ECONNREFUSED 127.0.0.1:1',
+    );
+  });
+
+  it('names a variable whose host name may have resolved there, by the port, when none names the address', async () => {
+    const env = { DATABASE_URL: 'postgres://u:S3cret@db.internal:1/x', KAFKA_BROKERS: 'kafka.internal:9092' };
+    const message = startFailureMessage('p', await refused(1), env);
+    expect(message).toBe(
+      'p: connect ECONNREFUSED 127.0.0.1:1 (nothing answers at 127.0.0.1:1, the port DATABASE_URL names; its host name may resolve there)',
+    );
+    expect(message).not.toContain('S3cret');
+    // An IP address elsewhere on that port is not that host.
+    expect(startFailureMessage('p', await refused(1), { DATABASE_URL: 'postgres://10.1.2.3:1/x' })).toBe(
       'p: connect ECONNREFUSED 127.0.0.1:1',
     );
   });

@@ -105,6 +105,8 @@ try {
     seconds: SECONDS,
     concurrency: RATE === undefined ? CONCURRENCY : null,
     ratePerSecond: RATE ?? null,
+    // IAM_WORKERS as the server got it (unset: one HTTP worker per core, the embedded default).
+    workers: process.env.IAM_WORKERS ?? 'default',
     created,
     delivered: received.length,
     inOrder,
@@ -116,7 +118,7 @@ try {
   const file = join(resultsDir, `${result.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-webhook-lag.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(
-    `webhook lag: ${result.delivered}/${created} delivered${inOrder ? ' in order' : ' OUT OF ORDER'} at ${result.writesPerSecond} writes/s; ` +
+    `webhook lag (IAM_WORKERS ${result.workers}): ${result.delivered}/${created} delivered${inOrder ? ' in order' : ' OUT OF ORDER'} at ${result.writesPerSecond} writes/s; ` +
       `p50 ${result.lagMs.p50} ms, p90 ${result.lagMs.p90} ms, p99 ${result.lagMs.p99} ms, max ${result.lagMs.max} ms (${file})`,
   );
   if (received.length < created || !inOrder) process.exitCode = 1;

@@ -1,5 +1,5 @@
 import { ADMIN_EMAIL, createOrg, startTestApp, type TestApp } from './test-support/test-app';
-import { PASSWORD, createClient, newLoggedInUser } from './test-support/access-fixtures';
+import { PASSWORD, clientToken, createClient, newLoggedInUser } from './test-support/access-fixtures';
 
 /**
  * Issue 14, item 7 (sign-in audit): password logins and their failures, throttling, every grant and RFC 7009
@@ -216,6 +216,38 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     });
     // Sent by nobody authenticated: the record names the token's user (their address sealed under their key).
     expect(record('si-rv-refused-2')).toMatchObject({ userId: owner.id });
+  });
+
+  it('files a client’s revocation of a user’s token under the client’s organization, naming no user', async () => {
+    const [mine, theirs] = [await createOrg(app, 'Client tenant'), await createOrg(app, 'User tenant')];
+    const client = await createClient(app, mine.id, ['orgs:read']);
+    const user = await newLoggedInUser(app, theirs.id, ['member'], 'other-tenant');
+    const res = await app.call('POST', '/api/v1/auth/tokens/revoke', {
+      body: { token: user.token },
+      token: await clientToken(app, client),
+      headers: { 'x-request-id': 'si-rv-client' },
+    });
+    expect([res.status, res.body.error]).toEqual([400, 'invalid_grant']);
+    const record = (await signInsWith(['si-rv-client'])).find((r) => r.requestId === 'si-rv-client');
+    expect(record).toMatchObject({ kind: 'revocation', reason: 'not_token_owner', clientId: client.clientId });
+    expect(record).not.toHaveProperty('userId');
+    expect(record.orgIds).toEqual([mine.id]);
+  });
+
+  it('keeps no token id of a token that did not verify (free text in a forged payload)', async () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const forged = `${b64({ alg: 'ES256', typ: 'at+jwt', kid: 'nope' })}.${b64({ jti: 'forged-jti@example.test', sub: 'x' })}.c2ln`;
+    const res = await app.call('POST', '/api/v1/auth/tokens/revoke', {
+      body: { token: forged },
+      token: null,
+      headers: { 'x-request-id': 'si-rv-forged' },
+    });
+    expect(res.status).toBe(200);
+    const all = await signInsWith(['si-rv-forged']);
+    const record = all.find((r) => r.requestId === 'si-rv-forged');
+    expect(record).toMatchObject({ kind: 'revocation', outcome: 'success' });
+    expect(record).not.toHaveProperty('tokenId');
+    expect(JSON.stringify(all)).not.toContain('forged-jti@example.test');
   });
 
   it('records refused client authentication at introspection and revocation, and throttling; never the secret', async () => {

@@ -107,29 +107,29 @@ export async function recordClientRefusal(
 }
 
 /**
- * Records an RFC 7009 revocation: who asked, the access token's `jti` (a refresh token has no id to show), and the
+ * Records an RFC 7009 revocation: who asked, the access token's `jti` when it was active (`RevocationResult.tokenId`:
+ * verified, so an expired or forged token's payload is never kept; a refresh token has no id to show), and the
  * session (refresh-token family) the revoked token belonged to, when it has one (`RevocationResult.sessionId`). The
- * user named is the caller, or, for a caller that is no user (a client, or the holder of a refresh token), the user
- * whose token it was: the request came from their device, or concerns their session, so its address and user agent
- * are sealed under their key (erasing them erases it) and the record is theirs for `?userId=` and retention.
+ * user named is the caller, or, for the holder of a token who did not authenticate (the first-party public client:
+ * the user's own device), the user whose token it was, so that the address and user agent are sealed under their
+ * key (erasing them erases it) and the record is theirs for `?userId=` and retention. A client's request is its
+ * own: it names no user, and stays filed under the client's organization.
  */
 export async function recordRevocation(
   ctx: ApiContext,
   caller: TokenCaller,
-  token: string,
   result: RevocationResult,
   origin: RequestOrigin,
 ): Promise<void> {
   if (!ctx.signInAudit) return;
-  const jti = token.startsWith('rt_') ? undefined : issuedClaims(token).jti;
   await ctx.signInAudit.record({
     kind: 'revocation',
     outcome: result.ok ? 'success' : 'failure',
     // The answer's own reason: another's token (invalid_grant), or an access token revoked without authentication.
     reason: result.ok ? undefined : result.error === 'invalid_client' ? 'invalid_client' : 'not_token_owner',
-    userId: caller.userId ?? result.subject,
+    userId: caller.userId ?? (caller.publicClient ? result.subject : undefined),
     clientId: caller.clientId,
-    tokenId: typeof jti === 'string' ? jti.slice(0, 200) : undefined,
+    tokenId: result.tokenId,
     sessionId: result.ok ? result.sessionId : undefined,
     origin,
   });

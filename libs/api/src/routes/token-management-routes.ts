@@ -196,7 +196,7 @@ export const tokenManagementRoutes: RouteDefinition<ApiContext>[] = [
       const result = await ctx.introspection.revoke(token, caller);
       // Recorded after the answer, as grants are (token-routes.ts).
       const origin = requestOriginOf(req.raw);
-      setImmediate(() => void recordRevocation(ctx, caller, token, result, origin).catch(() => undefined));
+      setImmediate(() => void recordRevocation(ctx, caller, result, origin).catch(() => undefined));
       if (result.ok) return { status: 200 };
       return result.error === 'invalid_client'
         ? oauthError(401, result.error, result.description, { 'WWW-Authenticate': 'Bearer realm="arbor"' })

@@ -33,11 +33,12 @@ export type IntrospectionResult =
  * presented by nobody authenticated (only its owner, or a platform admin, may revoke it). For the sign-in audit:
  * `sessionId`, the session (refresh-token family) of the token revoked, when one was and it has one (a client's
  * access token has none); `subject`, the user whose token was presented, when it is a known user's (a refresh
- * token, or a user's active access token), whatever the answer.
+ * token, or a user's active access token), whatever the answer; `tokenId`, the `jti` of an active access token
+ * (verified: an expired or forged one names none).
  */
 export type RevocationResult =
-  | { ok: true; sessionId?: string; subject?: string }
-  | { ok: false; error: 'invalid_grant' | 'invalid_client'; description: string; subject?: string };
+  | { ok: true; sessionId?: string; subject?: string; tokenId?: string }
+  | { ok: false; error: 'invalid_grant' | 'invalid_client'; description: string; subject?: string; tokenId?: string };
 
 /**
  * RFC 7662 introspection and RFC 7009 revocation. A token is active only while its signature verifies, it
@@ -109,6 +110,7 @@ export class TokenIntrospection {
     const claims = await this.activeAccessToken(token);
     if (!claims) return { ok: true };
     const subject = claims.sub === claims.client_id ? undefined : claims.sub;
+    const tokenId = claims.jti;
     // Without authentication only a refresh token can be the caller's (RFC 7009 section 2.1).
     if (caller.publicClient)
       return {
@@ -116,10 +118,11 @@ export class TokenIntrospection {
         error: 'invalid_client',
         description: 'Authenticate with a bearer token or client credentials to revoke an access token.',
         subject,
+        tokenId,
       };
-    if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return { ...notYours(), subject };
+    if (!(caller.revokesAny || ownsAccessToken(caller, claims))) return { ...notYours(), subject, tokenId };
     await this.deps.tokenStore.revokeAccessToken(claims.jti, new Date(claims.exp * 1000).toISOString());
-    return { ok: true, subject, ...(claims.sid !== undefined ? { sessionId: claims.sid } : {}) };
+    return { ok: true, subject, tokenId, ...(claims.sid !== undefined ? { sessionId: claims.sid } : {}) };
   }
 
   /** The claims of an active access token for any audience (resource servers introspect theirs), or undefined. */

@@ -159,4 +159,49 @@ describe('CommandService after a failed transaction', () => {
       await vault.close();
     }
   });
+
+  it('a rotation committed but not promoted (a crash, a vault failure) signs after the next start', async () => {
+    const { vault, store, deps } = await setUp();
+    const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
+    try {
+      let failPromotion = true;
+      const flakyVault = Object.assign(Object.create(vault) as typeof vault, {
+        promoteWebhookSecret: async (id: string, at: string) => {
+          if (failPromotion) throw new Error('vault away');
+          return vault.promoteWebhookSecret(id, at);
+        },
+      });
+      const commands = new CommandService({ ...deps, vault: flakyVault });
+      await commands.start();
+      const root = await create(commands, 'Hooks after a crash', null);
+      const orgId = root.kind === 'applied' ? (root.events[0].data as { orgId: string }).orgId : '';
+      const [inUse, next] = [secret(), secret()];
+      const subscriptionId = newId('whk');
+      const system: CommandContext = { principal: 'system' };
+      await commands.execute(
+        {
+          type: 'CreateWebhookSubscription',
+          subscriptionId,
+          orgId,
+          url: 'https://hooks.example.com/in',
+          secret: inUse,
+        },
+        system,
+      );
+      // Committed: the caller is answered; the vault still signs with the secret in use only.
+      expect((await commands.execute({ type: 'RotateWebhookSecret', subscriptionId, secret: next }, system)).kind).toBe(
+        'applied',
+      );
+      expect(await vault.getWebhookSecrets(subscriptionId)).toEqual([{ secret: inUse, expiresAt: null }]);
+
+      failPromotion = false;
+      const restarted = new CommandService({ ...deps, vault: flakyVault });
+      await restarted.start();
+      expect((await vault.getWebhookSecrets(subscriptionId)).map((s) => s.secret)).toEqual([next, inUse]);
+      expect(await vault.pendingWebhookRotations()).toEqual([]);
+    } finally {
+      await store.close();
+      await vault.close();
+    }
+  });
 });

@@ -198,21 +198,24 @@ export function decideDisableWebhookSubscription(
   ];
 }
 
-/** A new signing secret (the vault stores it); the previous one keeps signing until `previousSecretExpiresAt`. */
+/**
+ * A new signing secret (the vault stores it); the previous one keeps signing until `previousSecretExpiresAt`. That
+ * instant also names the rotation's secret in the vault, so it is made later than the subscription's last rotation
+ * (by 1 ms when the clock gives no later one): two rotations of one subscription never share a name.
+ */
 export function decideRotateWebhookSecret(
   state: WebhookDecisionState,
   cmd: { subscriptionId: string; previousSecretExpiresAt: string; expectedVersion?: number },
 ): DomainEvent[] {
   const current = requireWebhook(state, cmd.subscriptionId, cmd.expectedVersion);
+  const last = current.lastRotation === undefined ? -Infinity : Date.parse(current.lastRotation);
+  const asked = Date.parse(cmd.previousSecretExpiresAt);
+  const previousSecretExpiresAt = asked > last ? cmd.previousSecretExpiresAt : new Date(last + 1).toISOString();
   return [
     {
       type: 'WebhookSecretRotated',
       streamId: webhookStreamId(current.subscriptionId),
-      data: {
-        subscriptionId: current.subscriptionId,
-        orgId: current.orgId,
-        previousSecretExpiresAt: cmd.previousSecretExpiresAt,
-      },
+      data: { subscriptionId: current.subscriptionId, orgId: current.orgId, previousSecretExpiresAt },
     },
   ];
 }

@@ -165,6 +165,22 @@ describe('webhook subscription deciders', () => {
       ]);
   });
 
+  it('names each rotation by an instant later than the last one, so the vault never confuses two', () => {
+    const state = fresh();
+    commit(state, create(state));
+    const rotate = (at: string) => {
+      const events = decideRotateWebhookSecret(state, { subscriptionId: W, previousSecretExpiresAt: at });
+      commit(state, events);
+      return (events[0].data as { previousSecretExpiresAt: string }).previousSecretExpiresAt;
+    };
+    expect(rotate('2030-01-01T00:00:00.000Z')).toBe('2030-01-01T00:00:00.000Z');
+    expect(state.webhooks.get(W)?.lastRotation).toBe('2030-01-01T00:00:00.000Z');
+    // The same millisecond, or a clock gone back: 1 ms after the last one.
+    expect(rotate('2030-01-01T00:00:00.000Z')).toBe('2030-01-01T00:00:00.001Z');
+    expect(rotate('2029-12-31T00:00:00.000Z')).toBe('2030-01-01T00:00:00.002Z');
+    expect(rotate('2030-02-01T00:00:00.000Z')).toBe('2030-02-01T00:00:00.000Z');
+  });
+
   it('delete ends a subscription; deleting an organization ends those of its whole subtree before it', () => {
     const state = fresh();
     commit(state, create(state));

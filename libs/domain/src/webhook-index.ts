@@ -10,6 +10,11 @@ export interface WebhookState {
   enabled: boolean;
   /** The stream's version (`webhook-<subscriptionId>`): what If-Match compares. */
   version: number;
+  /**
+   * The `previousSecretExpiresAt` of its last committed WebhookSecretRotated (ISO 8601), which names that rotation's
+   * secret in the vault (SecretVault.promoteWebhookSecret); absent before any (or in a snapshot older than this field).
+   */
+  lastRotation?: string;
 }
 
 /** Plain data: every live subscription. */
@@ -59,6 +64,7 @@ export class WebhookIndex {
       case 'WebhookSubscriptionEnabled':
         return this.change(event.data.subscriptionId, { enabled: true, version });
       case 'WebhookSecretRotated':
+        return this.change(event.data.subscriptionId, { version, lastRotation: event.data.previousSecretExpiresAt });
       case 'WebhookReplayRequested':
         return this.change(event.data.subscriptionId, { version });
       case 'WebhookSubscriptionDeleted':

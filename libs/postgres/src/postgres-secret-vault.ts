@@ -27,12 +27,15 @@ const vaultMigrations: MigrationPlan = {
     previous_expires_at TIMESTAMPTZ
   );
 `,
-    // A rotation's secret waits as pending until its event is committed (promoteWebhookSecret), named by its
-    // previous_expires_at: one rolled back never signs, and never pushes the secret in use out.
+    // A rotation's secret waits here until its event is committed (promoteWebhookSecret), named by the rotation's
+    // previous_expires_at: one rolled back never signs, and never pushes the secret in use out; several may wait.
     (s) => `
-  ALTER TABLE ${s}.secret_webhook_secrets
-    ADD COLUMN IF NOT EXISTS pending_secret TEXT,
-    ADD COLUMN IF NOT EXISTS pending_rotation TIMESTAMPTZ;
+  CREATE TABLE IF NOT EXISTS ${s}.secret_webhook_pending_secrets (
+    subscription_id TEXT NOT NULL,
+    rotation TIMESTAMPTZ NOT NULL,
+    secret TEXT NOT NULL,
+    PRIMARY KEY (subscription_id, rotation)
+  );
 `,
   ],
 };
@@ -48,7 +51,7 @@ const vaultMigrations: MigrationPlan = {
  */
 export class PostgresSecretVault implements SecretVault {
   private closed = false;
-  private readonly t: { keys: string; passwords: string; clients: string; webhooks: string };
+  private readonly t: { keys: string; passwords: string; clients: string; webhooks: string; pending: string };
 
   constructor(
     private readonly pool: Pool,
@@ -60,6 +63,7 @@ export class PostgresSecretVault implements SecretVault {
       passwords: `${s}.secret_password_hashes`,
       clients: `${s}.secret_client_secret_hashes`,
       webhooks: `${s}.secret_webhook_secrets`,
+      pending: `${s}.secret_webhook_pending_secrets`,
     };
   }
 
@@ -152,31 +156,44 @@ export class PostgresSecretVault implements SecretVault {
     this.assertOpen();
     if (previousExpiresAt === null)
       await this.pool.query(
-        `INSERT INTO ${this.t.webhooks} (subscription_id, secret) VALUES ($1, $2)
+        `WITH dropped AS (DELETE FROM ${this.t.pending} WHERE subscription_id = $1)
+         INSERT INTO ${this.t.webhooks} (subscription_id, secret) VALUES ($1, $2)
          ON CONFLICT (subscription_id) DO UPDATE
-         SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL,
-             pending_secret = NULL, pending_rotation = NULL`,
+         SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL`,
         [subscriptionId, secret],
       );
-    // Only a subscription with a secret is rotated (the decision checked it exists); a pending one is replaced.
     else
       await this.pool.query(
-        `UPDATE ${this.t.webhooks} SET pending_secret = $2, pending_rotation = $3::timestamptz
-         WHERE subscription_id = $1`,
-        [subscriptionId, secret, previousExpiresAt],
+        `INSERT INTO ${this.t.pending} (subscription_id, rotation, secret) VALUES ($1, $2::timestamptz, $3)
+         ON CONFLICT (subscription_id, rotation) DO UPDATE SET secret = excluded.secret`,
+        [subscriptionId, previousExpiresAt, secret],
       );
   }
 
   async promoteWebhookSecret(subscriptionId: string, previousExpiresAt: string): Promise<void> {
     this.assertOpen();
-    // The current secret becomes the previous one (the older previous one goes), in one statement.
+    // In one statement: the pending secret becomes the current one, the current one the previous one (the older
+    // previous one goes; a missing row, a vault restored from before the subscription, is made), and the pending
+    // secrets up to this rotation go. Nothing when this rotation is not pending.
     await this.pool.query(
-      `UPDATE ${this.t.webhooks}
-       SET previous_secret = secret, previous_expires_at = pending_rotation, secret = pending_secret,
-           pending_secret = NULL, pending_rotation = NULL
-       WHERE subscription_id = $1 AND pending_rotation = $2::timestamptz`,
+      `WITH promoted AS (
+         DELETE FROM ${this.t.pending} WHERE subscription_id = $1 AND rotation <= $2::timestamptz
+         RETURNING rotation, secret
+       )
+       INSERT INTO ${this.t.webhooks} AS w (subscription_id, secret)
+       SELECT $1, secret FROM promoted WHERE rotation = $2::timestamptz
+       ON CONFLICT (subscription_id) DO UPDATE
+       SET previous_secret = w.secret, previous_expires_at = $2::timestamptz, secret = excluded.secret`,
       [subscriptionId, previousExpiresAt],
     );
+  }
+
+  async pendingWebhookRotations(): Promise<Array<{ subscriptionId: string; previousExpiresAt: string }>> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ subscription_id: string; rotation: Date }>(
+      `SELECT subscription_id, rotation FROM ${this.t.pending} ORDER BY subscription_id, rotation`,
+    );
+    return rows.map((r) => ({ subscriptionId: r.subscription_id, previousExpiresAt: r.rotation.toISOString() }));
   }
 
   /** The current secret, then the previous one while it has not expired (compared with the database's clock). */
@@ -200,7 +217,11 @@ export class PostgresSecretVault implements SecretVault {
 
   async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
     this.assertOpen();
-    await this.pool.query(`DELETE FROM ${this.t.webhooks} WHERE subscription_id = $1`, [subscriptionId]);
+    await this.pool.query(
+      `WITH dropped AS (DELETE FROM ${this.t.pending} WHERE subscription_id = $1)
+       DELETE FROM ${this.t.webhooks} WHERE subscription_id = $1`,
+      [subscriptionId],
+    );
   }
 
   async close(): Promise<void> {

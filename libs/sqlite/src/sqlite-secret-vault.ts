@@ -24,11 +24,15 @@ const VAULT_MIGRATIONS: readonly string[] = [
     previous_expires_at TEXT
   );
   `,
-  // A rotation's secret waits as pending until its event is committed (promoteWebhookSecret), named by its
-  // previous_expires_at: one rolled back never signs, and never pushes the secret in use out.
+  // A rotation's secret waits here until its event is committed (promoteWebhookSecret), named by the rotation's
+  // previous_expires_at: one rolled back never signs, and never pushes the secret in use out; several may wait.
   `
-  ALTER TABLE webhook_secrets ADD COLUMN pending_secret TEXT;
-  ALTER TABLE webhook_secrets ADD COLUMN pending_rotation TEXT;
+  CREATE TABLE webhook_pending_secrets (
+    subscription_id TEXT NOT NULL,
+    rotation TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    PRIMARY KEY (subscription_id, rotation)
+  ) WITHOUT ROWID;
   `,
 ];
 
@@ -63,9 +67,11 @@ export class SqliteSecretVault implements SecretVault {
   private readonly selectKeys: Statement<[string], { subject_id: string; key: Buffer }>;
   private readonly selectWebhook: Statement<[string], WebhookSecretRow>;
   private readonly createWebhook: Statement<[string, string]>;
-  private readonly rotateWebhook: Statement<[string, string, string]>;
-  private readonly promoteWebhook: Statement<[string, string]>;
-  private readonly deleteWebhook: Statement<[string]>;
+  private readonly createWebhookTx: Transaction<(subscriptionId: string, secret: string) => void>;
+  private readonly pendWebhook: Statement<[string, string, string]>;
+  private readonly promoteWebhook: Transaction<(subscriptionId: string, rotation: string) => boolean>;
+  private readonly selectPendingRotations: Statement<[], { subscription_id: string; rotation: string }>;
+  private readonly deleteWebhook: Transaction<(subscriptionId: string) => number>;
   private closed = false;
   /** Every statement goes through these (durable writes, busy retries). */
   private readonly writes: DurableWrites;
@@ -111,21 +117,47 @@ export class SqliteSecretVault implements SecretVault {
     this.createWebhook = db.prepare(
       `INSERT INTO webhook_secrets (subscription_id, secret) VALUES (?, ?)
        ON CONFLICT (subscription_id) DO UPDATE
-       SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL,
-           pending_secret = NULL, pending_rotation = NULL`,
+       SET secret = excluded.secret, previous_secret = NULL, previous_expires_at = NULL`,
     );
-    // Only a subscription with a secret is rotated (the decision checked it exists); a pending one is replaced.
-    this.rotateWebhook = db.prepare(
-      `UPDATE webhook_secrets SET pending_secret = ?, pending_rotation = ? WHERE subscription_id = ?`,
+    this.pendWebhook = db.prepare(
+      `INSERT INTO webhook_pending_secrets (subscription_id, rotation, secret) VALUES (?, ?, ?)
+       ON CONFLICT (subscription_id, rotation) DO UPDATE SET secret = excluded.secret`,
     );
-    // The current secret becomes the previous one (the older previous one goes), in one statement.
-    this.promoteWebhook = db.prepare(
-      `UPDATE webhook_secrets
-       SET previous_secret = secret, previous_expires_at = pending_rotation, secret = pending_secret,
-           pending_secret = NULL, pending_rotation = NULL
-       WHERE subscription_id = ? AND pending_rotation = ?`,
+    const dropPending = db.prepare('DELETE FROM webhook_pending_secrets WHERE subscription_id = ?');
+    this.createWebhookTx = db.transaction((subscriptionId: string, secret: string) => {
+      this.createWebhook.run(subscriptionId, secret);
+      dropPending.run(subscriptionId);
+    });
+    const selectPending = db
+      .prepare<[string, string], string>(
+        'SELECT secret FROM webhook_pending_secrets WHERE subscription_id = ? AND rotation = ?',
+      )
+      .pluck();
+    // The current secret becomes the previous one (the older previous one goes); a missing row (a vault restored
+    // from before the subscription) is made. Pending secrets up to this rotation go: a later one never signs them.
+    const promote = db.prepare(
+      `INSERT INTO webhook_secrets (subscription_id, secret) VALUES (?, ?)
+       ON CONFLICT (subscription_id) DO UPDATE
+       SET previous_secret = webhook_secrets.secret, previous_expires_at = ?, secret = excluded.secret`,
     );
-    this.deleteWebhook = db.prepare('DELETE FROM webhook_secrets WHERE subscription_id = ?');
+    const dropPendingUpTo = db.prepare(
+      'DELETE FROM webhook_pending_secrets WHERE subscription_id = ? AND rotation <= ?',
+    );
+    this.promoteWebhook = db.transaction((subscriptionId: string, rotation: string): boolean => {
+      const secret = selectPending.get(subscriptionId, rotation);
+      if (secret === undefined) return false;
+      promote.run(subscriptionId, secret, rotation);
+      dropPendingUpTo.run(subscriptionId, rotation);
+      return true;
+    });
+    this.selectPendingRotations = db.prepare<[], { subscription_id: string; rotation: string }>(
+      'SELECT subscription_id, rotation FROM webhook_pending_secrets ORDER BY subscription_id, rotation',
+    );
+    const deleteSecrets = db.prepare('DELETE FROM webhook_secrets WHERE subscription_id = ?');
+    this.deleteWebhook = db.transaction((subscriptionId: string): number => {
+      const changes = deleteSecrets.run(subscriptionId).changes;
+      return changes + dropPending.run(subscriptionId).changes;
+    });
   }
 
   async getDataKey(subjectId: string): Promise<Buffer | undefined> {
@@ -174,15 +206,21 @@ export class SqliteSecretVault implements SecretVault {
   }
 
   async setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void> {
-    if (previousExpiresAt === null) await this.writes.write(() => this.createWebhook.run(subscriptionId, secret));
-    else await this.writes.write(() => this.rotateWebhook.run(secret, previousExpiresAt, subscriptionId));
+    if (previousExpiresAt === null)
+      await this.writes.write(() => this.createWebhookTx.immediate(subscriptionId, secret));
+    else await this.writes.write(() => this.pendWebhook.run(subscriptionId, previousExpiresAt, secret));
   }
 
   async promoteWebhookSecret(subscriptionId: string, previousExpiresAt: string): Promise<void> {
-    const { changes } = await this.writes.write(() => this.promoteWebhook.run(subscriptionId, previousExpiresAt));
-    // The secret rotated out two rotations ago was overwritten in place: its old bytes must not stay in the WAL.
-    // Briefly: the rotation's answer waits for this.
-    if (changes > 0) await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
+    const promoted = await this.writes.write(() => this.promoteWebhook.immediate(subscriptionId, previousExpiresAt));
+    // The secret rotated out two rotations ago was overwritten in place, and pending ones deleted: their old bytes
+    // must not stay in the WAL. Briefly: the rotation's answer waits for this.
+    if (promoted) await this.truncation.request({ waitMs: SHORT_TRUNCATION_WAIT_MS });
+  }
+
+  async pendingWebhookRotations(): Promise<Array<{ subscriptionId: string; previousExpiresAt: string }>> {
+    const rows = await this.writes.read(() => this.selectPendingRotations.all());
+    return rows.map((r) => ({ subscriptionId: r.subscription_id, previousExpiresAt: r.rotation }));
   }
 
   async getWebhookSecrets(subscriptionId: string): Promise<WebhookSecret[]> {
@@ -191,7 +229,7 @@ export class SqliteSecretVault implements SecretVault {
 
   /** A deleted subscription's secrets must not linger: the same discipline as a destroyed key. */
   async deleteWebhookSecrets(subscriptionId: string): Promise<void> {
-    if ((await this.writes.write(() => this.deleteWebhook.run(subscriptionId))).changes > 0)
+    if ((await this.writes.write(() => this.deleteWebhook.immediate(subscriptionId))) > 0)
       await this.truncation.request();
   }
 

@@ -117,34 +117,48 @@ export function secretVaultConformance(harness: SecretVaultHarness): void {
     expect(await vault.getWebhookSecrets('w2')).toEqual([{ secret: 'whsec_other', expiresAt: null }]);
   });
 
-  it('signs with a rotated secret only once its rotation is promoted; a pending one replaced never signs', async () => {
-    const first = new Date(Date.now() + 24 * 3600_000).toISOString();
-    const second = new Date(Date.now() + 24 * 3600_000 + 1).toISOString();
+  it('signs with a rotated secret only once its rotation is promoted; several may wait, a creation drops them', async () => {
+    const at = (n: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + n).toISOString();
     await vault.setWebhookSecret('w1', 'whsec_in_use', null);
     // A rotation whose event never committed: nothing changes for the signer, across a restart too.
-    await vault.setWebhookSecret('w1', 'whsec_lost', first);
+    await vault.setWebhookSecret('w1', 'whsec_lost', at(1));
     expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_in_use', expiresAt: null }]);
     await vault.close();
     vault = await harness.reopen();
     expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_in_use', expiresAt: null }]);
-    // The next rotation replaces the pending one; promoting the lost one (a stale name) does nothing.
-    await vault.setWebhookSecret('w1', 'whsec_next', second);
-    await vault.promoteWebhookSecret('w1', first);
-    expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_in_use', expiresAt: null }]);
-    await vault.promoteWebhookSecret('w1', second);
-    await vault.promoteWebhookSecret('w1', second);
+    expect(await vault.pendingWebhookRotations()).toEqual([{ subscriptionId: 'w1', previousExpiresAt: at(1) }]);
+    // The next rotation is promoted (twice: the second does nothing); the lost one, older, goes with it.
+    await vault.setWebhookSecret('w1', 'whsec_next', at(2));
+    await vault.promoteWebhookSecret('w1', at(2));
+    await vault.promoteWebhookSecret('w1', at(2));
     expect(await vault.getWebhookSecrets('w1')).toEqual([
       { secret: 'whsec_next', expiresAt: null },
-      { secret: 'whsec_in_use', expiresAt: second },
+      { secret: 'whsec_in_use', expiresAt: at(2) },
     ]);
-    // A rotation of a subscription the vault has no secret for stores nothing; a new creation clears a pending one.
-    await vault.setWebhookSecret('w9', 'whsec_orphan', first);
-    await vault.promoteWebhookSecret('w9', first);
-    expect(await vault.getWebhookSecrets('w9')).toEqual([]);
-    await vault.setWebhookSecret('w1', 'whsec_pending', first);
+    expect(await vault.pendingWebhookRotations()).toEqual([]);
+    // Two rotations written before either is promoted (a group commit, or the next writer before the first's
+    // promotion): each keeps its own secret, and each signs in turn.
+    await vault.setWebhookSecret('w1', 'whsec_a', at(3));
+    await vault.setWebhookSecret('w1', 'whsec_b', at(4));
+    await vault.promoteWebhookSecret('w1', at(3));
+    expect((await vault.getWebhookSecrets('w1')).map((x) => x.secret)).toEqual(['whsec_a', 'whsec_next']);
+    await vault.promoteWebhookSecret('w1', at(4));
+    expect(await vault.getWebhookSecrets('w1')).toEqual([
+      { secret: 'whsec_b', expiresAt: null },
+      { secret: 'whsec_a', expiresAt: at(4) },
+    ]);
+    // A vault without the subscription's row (restored from before it) gets one from the promotion.
+    await vault.setWebhookSecret('w9', 'whsec_orphan', at(1));
+    await vault.promoteWebhookSecret('w9', at(1));
+    expect(await vault.getWebhookSecrets('w9')).toEqual([{ secret: 'whsec_orphan', expiresAt: null }]);
+    // A creation, and a deletion, drop what was pending.
+    await vault.setWebhookSecret('w1', 'whsec_pending', at(5));
     await vault.setWebhookSecret('w1', 'whsec_fresh', null);
-    await vault.promoteWebhookSecret('w1', first);
+    await vault.promoteWebhookSecret('w1', at(5));
     expect(await vault.getWebhookSecrets('w1')).toEqual([{ secret: 'whsec_fresh', expiresAt: null }]);
+    await vault.setWebhookSecret('w9', 'whsec_pending', at(6));
+    await vault.deleteWebhookSecrets('w9');
+    expect(await vault.pendingWebhookRotations()).toEqual([]);
   });
 
   it('refuses calls once closed', async () => {

@@ -107,6 +107,10 @@ export class CommandService {
     for (const userId of this.model.state.users.erasedIds()) await this.eraseSecrets(userId);
     for (const id of this.model.endedIds('client')) await this.deps.vault.deleteClientSecretHash(id);
     for (const id of this.model.endedIds('webhook')) await this.deps.vault.deleteWebhookSecrets(id);
+    // A rotation committed but not promoted (a crash between the two): its secret signs from now on.
+    for (const { subscriptionId, previousExpiresAt } of await this.deps.vault.pendingWebhookRotations())
+      if (this.state.webhooks.get(subscriptionId)?.lastRotation === previousExpiresAt)
+        await this.deps.vault.promoteWebhookSecret(subscriptionId, previousExpiresAt);
     if (this.model.position - this.snapshotPosition >= Math.min(10_000, this.snapshotEvery)) await this.writeSnapshot();
   }
 
@@ -316,9 +320,8 @@ export class CommandService {
   }
 
   /**
-   * A rotated webhook secret signs once its rotation is committed (SecretVault.promoteWebhookSecret): a crash
-   * between the commit and here leaves the secret in use signing, and the new one, whose answer never reached
-   * the caller, unused until the next rotation replaces it.
+   * A rotated webhook secret signs once its rotation is committed (SecretVault.promoteWebhookSecret); a crash (or a
+   * vault failure) between the commit and here leaves the secret in use signing until `start` promotes it.
    * Secrets of things that ended go once the end is committed (a rollback must not lose them). An erased user's
    * data key goes with their password hash: every sealed copy of their email and name then reads as erased. A crash
    * between the commit and here leaves them; `start` destroys them again for every user the model holds erased,
@@ -330,7 +333,15 @@ export class CommandService {
       if (event.type === 'ClientCredentialRevoked')
         await this.deps.vault.deleteClientSecretHash(event.data.clientCredentialId);
       if (event.type === 'WebhookSecretRotated')
-        await this.deps.vault.promoteWebhookSecret(event.data.subscriptionId, event.data.previousSecretExpiresAt);
+        await this.deps.vault
+          .promoteWebhookSecret(event.data.subscriptionId, event.data.previousSecretExpiresAt)
+          .catch((e: unknown) =>
+            // Committed: the answer stands; the next start promotes it (the secret in use signs meanwhile).
+            this.deps.log.warn('webhook secret rotation committed but not yet in use', {
+              subscriptionId: event.data.subscriptionId,
+              error: String(e),
+            }),
+          );
       if (event.type === 'WebhookSubscriptionDeleted')
         await this.deps.vault.deleteWebhookSecrets(event.data.subscriptionId);
       if (event.type === 'UserErased') await this.eraseSecrets(event.data.userId);

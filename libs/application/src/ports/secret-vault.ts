@@ -22,18 +22,21 @@ export interface SecretVault extends WebhookSecrets {
   deleteClientSecretHash(clientCredentialId: string): Promise<void>;
   /**
    * With `previousExpiresAt` null (a creation): `secret` becomes the subscription's signing secret, and nothing
-   * else is kept. With `previousExpiresAt` (ISO 8601, a rotation of a subscription that has a secret): `secret`
-   * waits as the pending rotation named by `previousExpiresAt` (replacing any pending one) and signs nothing until
-   * `promoteWebhookSecret`. The vault is not the log's database: a rotation whose event is rolled back, or never
-   * committed for a crash, must leave the secret in use signing, with no expiry.
+   * else is kept. With `previousExpiresAt` (ISO 8601, a rotation): `secret` waits as the pending rotation named by
+   * `previousExpiresAt` (beside any other pending one) and signs nothing until `promoteWebhookSecret`. The vault is
+   * not the log's database: a rotation whose event is rolled back, or never committed for a crash, must leave the
+   * secret in use signing, with no expiry.
    */
   setWebhookSecret(subscriptionId: string, secret: string, previousExpiresAt: string | null): Promise<void>;
   /**
-   * Once the rotation's event is committed: its pending secret becomes the current one, and the one it replaces
-   * keeps signing until `previousExpiresAt` (replacing any older rotated-out one). Nothing happens when the
-   * pending rotation is another one (or none): a later rotation replaced it. `getWebhookSecrets` reads them.
+   * Once the rotation named `previousExpiresAt` is committed: its pending secret becomes the current one (made if
+   * the vault had none), the one it replaces keeps signing until `previousExpiresAt` (replacing any older
+   * rotated-out one), and the pending secrets of rotations up to this one go. Nothing happens when that rotation is
+   * not pending (promoted already).
    */
   promoteWebhookSecret(subscriptionId: string, previousExpiresAt: string): Promise<void>;
+  /** Every rotation still pending (normally none: a crash came between a rotation's commit and its promotion). */
+  pendingWebhookRotations(): Promise<Array<{ subscriptionId: string; previousExpiresAt: string }>>;
   /** A deleted subscription's secrets go, securely (nothing to do when there are none). */
   deleteWebhookSecrets(subscriptionId: string): Promise<void>;
   close(): Promise<void>;

@@ -4,14 +4,10 @@ import type { SecretVault } from '../ports/secret-vault';
 export function memoryVault(): SecretVault & { keyIds(): string[] } {
   const keys = new Map<string, Buffer>();
   const hashes = new Map<string, string>();
-  const webhooks = new Map<
-    string,
-    {
-      secret: string;
-      previous: { secret: string; expiresAt: string } | null;
-      pending: { secret: string; rotation: string } | null;
-    }
-  >();
+  const webhooks = new Map<string, { secret: string; previous: { secret: string; expiresAt: string } | null }>();
+  /** Pending rotations: `<subscriptionId> <rotation>` → secret. */
+  const pending = new Map<string, string>();
+  const pendingOf = (id: string) => [...pending.keys()].filter((k) => k.startsWith(`${id} `));
   return {
     keyIds: () => [...keys.keys()],
     getDataKey: async (id) => keys.get(id),
@@ -28,17 +24,26 @@ export function memoryVault(): SecretVault & { keyIds(): string[] } {
     setClientSecretHash: async (id, h) => void hashes.set(`client:${id}`, h),
     deleteClientSecretHash: async (id) => void hashes.delete(`client:${id}`),
     setWebhookSecret: async (id, secret, previousExpiresAt) => {
-      const current = webhooks.get(id);
-      if (previousExpiresAt === null) webhooks.set(id, { secret, previous: null, pending: null });
-      else if (current) current.pending = { secret, rotation: previousExpiresAt };
+      if (previousExpiresAt !== null) return void pending.set(`${id} ${previousExpiresAt}`, secret);
+      webhooks.set(id, { secret, previous: null });
+      for (const k of pendingOf(id)) pending.delete(k);
     },
     promoteWebhookSecret: async (id, previousExpiresAt) => {
+      const secret = pending.get(`${id} ${previousExpiresAt}`);
+      if (secret === undefined) return;
       const current = webhooks.get(id);
-      if (!current?.pending || current.pending.rotation !== previousExpiresAt) return;
-      const previous = { secret: current.secret, expiresAt: previousExpiresAt };
-      webhooks.set(id, { secret: current.pending.secret, previous, pending: null });
+      webhooks.set(id, { secret, previous: current ? { secret: current.secret, expiresAt: previousExpiresAt } : null });
+      for (const k of pendingOf(id)) if (k.slice(id.length + 1) <= previousExpiresAt) pending.delete(k);
     },
-    deleteWebhookSecrets: async (id) => void webhooks.delete(id),
+    pendingWebhookRotations: async () =>
+      [...pending.keys()].sort().map((k) => {
+        const [subscriptionId, previousExpiresAt] = k.split(' ');
+        return { subscriptionId, previousExpiresAt };
+      }),
+    deleteWebhookSecrets: async (id) => {
+      webhooks.delete(id);
+      for (const k of pendingOf(id)) pending.delete(k);
+    },
     getWebhookSecrets: async (id) => {
       const row = webhooks.get(id);
       if (!row) return [];

@@ -125,10 +125,15 @@ export const rotateWebhookSecret = defineUseCase({
     return { previousSecretExpiresAt: new Date(Date.now() + WEBHOOK_PREVIOUS_SECRET_TTL_MS).toISOString() };
   },
   decide: (state, c, prepared) => {
-    const previousSecretExpiresAt = prepared.previousSecretExpiresAt;
-    if (previousSecretExpiresAt === undefined) throw new Error('RotateWebhookSecret was not prepared');
+    if (prepared.previousSecretExpiresAt === undefined) throw new Error('RotateWebhookSecret was not prepared');
+    const events = decideRotateWebhookSecret(state, {
+      ...c,
+      previousSecretExpiresAt: prepared.previousSecretExpiresAt,
+    });
+    // The decided instant (later than the last rotation's) names the pending secret in the vault.
+    const { previousSecretExpiresAt } = events[0].data as { previousSecretExpiresAt: string };
     return {
-      events: decideRotateWebhookSecret(state, { ...c, previousSecretExpiresAt }),
+      events,
       secrets: [{ kind: 'webhookSecret', subscriptionId: c.subscriptionId, secret: c.secret, previousSecretExpiresAt }],
     };
   },

@@ -188,7 +188,7 @@ async function startOnPort(
   // Webhooks (contract section 10): every command service runs a dispatcher; the lease in the delivery store lets
   // one of them deliver at a time (another takes over within the lease's 30 s if it stops). It delivers no event the
   // projector has not yet brought into the read models (a subscription's change may be among them): a round that
-  // finds them behind looks again 100 ms later.
+  // finds them behind looks again 100 ms later (then less often while they do not move).
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: settings.webhooksAllowPrivateTargets });
   opened.add(webhookTransport);
   const webhooks = startWebhookDispatch({

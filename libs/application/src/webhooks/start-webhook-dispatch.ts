@@ -53,7 +53,7 @@ export function startWebhookDispatch(parts: {
     void deliveries
       .purgeAttempts(new Date(Date.now() - WEBHOOK_DELIVERY_LOG_DAYS * 86_400_000).toISOString())
       .catch((e: unknown) => log.warn('webhook delivery log purge failed', { error: String(e) }));
-    void dropDeletedCursors(deliveries, parts.subscriptions).catch((e: unknown) =>
+    void dropDeletedCursors(deliveries, parts.subscriptions, parts.projectedPosition).catch((e: unknown) =>
       log.warn('webhook cursor sweep failed', { error: String(e) }),
     );
   };
@@ -71,22 +71,28 @@ export function startWebhookDispatch(parts: {
 }
 
 /**
- * Drops the cursors of subscriptions deleted since (one row each, kept by nothing else). The cursors are listed
- * before the subscriptions: a cursor is only saved for a subscription the read model already listed, and the read
- * model only moves forward, so a cursor missing from the later list belongs to a deleted subscription.
+ * Drops the cursors of subscriptions deleted since (one row each, kept by nothing else). A cursor at position P
+ * belongs to a subscription created at or before P, so once the read models hold P (their checkpoint, read before
+ * the list and again after it: a rebuild may begin meanwhile, and it re-lists the subscriptions from nothing), a
+ * cursor missing from the list belongs to a deleted subscription; one further along is kept for a later sweep.
  */
 export async function dropDeletedCursors(
-  deliveries: Pick<WebhookDeliveryStore, 'cursorIds' | 'dropCursor'>,
+  deliveries: Pick<WebhookDeliveryStore, 'cursorIds' | 'cursor' | 'dropCursor'>,
   subscriptions: Pick<WebhookSubscriptionQueries, 'listAll'>,
+  projectedPosition: () => Promise<number>,
 ): Promise<number> {
   const withCursor = await deliveries.cursorIds();
   if (withCursor.length === 0) return 0;
+  const before = await projectedPosition();
   const live = new Set((await subscriptions.listAll()).map((s) => s.subscriptionId));
+  const projected = Math.min(before, await projectedPosition());
   let dropped = 0;
-  for (const id of withCursor)
-    if (!live.has(id)) {
-      await deliveries.dropCursor(id);
-      dropped++;
-    }
+  for (const id of withCursor) {
+    if (live.has(id)) continue;
+    const cursor = await deliveries.cursor(id);
+    if (cursor === undefined || cursor.position > projected) continue;
+    await deliveries.dropCursor(id);
+    dropped++;
+  }
   return dropped;
 }

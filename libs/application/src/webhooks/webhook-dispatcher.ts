@@ -51,7 +51,10 @@ const FLUSH_MS = 250;
  * the attempt under way.
  */
 const RECHECK_MS = 250;
-/** How soon a round looks again when the read models were behind the log (ms): sooner than a poll. */
+/**
+ * How soon a round looks again when the read models were behind the log (ms): sooner than a poll, then twice as
+ * late each time they have not moved (a projector down or rebuilding), up to `pollMs`.
+ */
 const PROJECTION_LAG_RECHECK_MS = 100;
 
 /**
@@ -101,6 +104,10 @@ export class WebhookDispatcher {
   /** Whether this dispatcher holds the lease, and when to take or renew it next (ms since the epoch). */
   private leaseHeld = false;
   private leaseCheckAt = -Infinity;
+  /** The read models' checkpoint at the last round, the highest seen, and the wait before looking again (ms). */
+  private lastProjected = -1;
+  private highestProjected = 0;
+  private lagRecheckMs = PROJECTION_LAG_RECHECK_MS;
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.options = { ...DEFAULT_WEBHOOK_DISPATCH, ...deps.options };
@@ -156,10 +163,14 @@ export class WebhookDispatcher {
    * is renewed only when half of it has run out (a write per round would tax every write of the server).
    */
   private async round(): Promise<Array<Promise<void>>> {
-    // Read before the list, so the list is at least as fresh as every event delivered below.
-    const projected = await this.deps.projectedPosition();
+    // Read before the list, so the list is at least as fresh as every event delivered below; and after it, for a
+    // rebuild that began meanwhile (the checkpoint fell: the list may show subscriptions as they were long ago).
+    const before = await this.deps.projectedPosition();
     const listed = await this.deps.subscriptions.listAll();
-    this.forgetDeleted(listed);
+    const projected = Math.min(before, await this.deps.projectedPosition());
+    // During a rebuild the list lacks subscriptions not re-projected yet: what is remembered of them stays.
+    if (projected >= this.highestProjected) this.forgetDeleted(listed);
+    this.highestProjected = Math.max(this.highestProjected, projected);
     const enabled = listed.filter((s) => s.enabled);
     if (enabled.length === 0) return [];
     if (this.now() >= this.leaseCheckAt) {
@@ -170,7 +181,14 @@ export class WebhookDispatcher {
     if (!this.leaseHeld) return [];
     const logHead = await this.deps.events.headPosition();
     const head = Math.min(logHead, projected);
-    if (logHead > head) this.wakeAt(this.now() + PROJECTION_LAG_RECHECK_MS);
+    if (logHead > head) {
+      this.lagRecheckMs =
+        projected === this.lastProjected
+          ? Math.min(this.options.pollMs, this.lagRecheckMs * 2)
+          : PROJECTION_LAG_RECHECK_MS;
+      this.wakeAt(this.now() + this.lagRecheckMs);
+    }
+    this.lastProjected = projected;
     const started: Array<Promise<void>> = [];
     for (const sub of enabled) {
       const running = this.lanes.get(sub.subscriptionId);

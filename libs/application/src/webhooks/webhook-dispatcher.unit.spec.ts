@@ -107,11 +107,16 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
   let secrets: WebhookSecret[] = [{ secret: SECRET, expiresAt: null }];
   /** The read models' checkpoint; undefined: caught up with the log. */
   let projected: number | undefined;
+  let projectedReads = 0;
+  let onList = () => undefined as void;
   const make = (restartOptions: Partial<WebhookDispatchOptions> = {}) =>
     new WebhookDispatcher({
       events: log,
-      projectedPosition: async () => projected ?? log.events.length,
-      subscriptions: { listAll: async () => [{ ...sub }], get: async () => ({ ...sub }) },
+      projectedPosition: async () => (projectedReads++, projected ?? log.events.length),
+      subscriptions: {
+        listAll: async () => (onList(), [{ ...sub }]),
+        get: async () => ({ ...sub }),
+      },
       secrets: { getWebhookSecrets: async () => secrets },
       deliveries,
       transport: {
@@ -142,6 +147,9 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
     respondWith: (f: (r: WebhookRequest) => WebhookResponse) => (respond = f),
     setSecrets: (s: WebhookSecret[]) => (secrets = s),
     projectTo: (position: number | undefined) => (projected = position),
+    projectedReads: () => projectedReads,
+    /** Runs as the subscriptions are listed (a rebuild starting then, say). */
+    whenListing: (f: () => void) => (onList = f),
   };
 }
 
@@ -481,17 +489,6 @@ describe('WebhookDispatcher replays', () => {
     await t.dispatcher.deliverDue();
     expect(t.positions()).toEqual([1, 2, 3, 4]);
   });
-});
-
-describe('dropDeletedCursors', () => {
-  const cursor = (subscriptionId: string): WebhookCursor => ({
-    subscriptionId,
-    position: 1,
-    failures: 0,
-    nextAttemptAt: null,
-    replayedAt: 0,
-  });
-
   it('delivers no event the read models have not reached (a change of the subscription there is not seen yet)', async () => {
     const t = setUp();
     for (let i = 0; i < 4; i++) t.log.add('OrgUpdated', ['org_a', 'org_b']);
@@ -504,20 +501,82 @@ describe('dropDeletedCursors', () => {
     expect(t.positions()).toEqual([1, 2, 3, 4]);
   });
 
+  it('delivers nothing past a checkpoint that fell while the subscriptions were listed (a rebuild began)', async () => {
+    const t = setUp();
+    for (let i = 0; i < 4; i++) t.log.add('OrgUpdated', ['org_a', 'org_b']);
+    // Read at 4, then the read models are reset: the list may show the subscription as it was long ago.
+    t.whenListing(() => t.projectTo(0));
+    await t.dispatcher.deliverDue();
+    expect(t.positions()).toEqual([]);
+  });
+
+  it('looks again sooner than a poll while the read models are behind, less often the longer they stay so', async () => {
+    jest.useFakeTimers({ now: T0 });
+    const t = setUp({ pollMs: 60_000 });
+    try {
+      for (let i = 0; i < 4; i++) t.log.add('OrgUpdated', ['org_a', 'org_b']);
+      t.projectTo(2);
+      t.dispatcher.start();
+      for (let ms = 0; ms < 3_000; ms += 50) {
+        t.tick(50);
+        await jest.advanceTimersByTimeAsync(50);
+      }
+      // Each round reads the checkpoint twice. A fixed 100 ms would have made ~30 rounds; doubling from 100 ms, ~5.
+      expect(t.projectedReads()).toBeLessThanOrEqual(12);
+      expect(t.positions()).toEqual([1, 2]);
+      // Once it moves, the next look comes 100 ms later again.
+      t.projectTo(undefined);
+      for (let ms = 0; ms < 3_000 && t.positions().length < 4; ms += 50) {
+        t.tick(50);
+        await jest.advanceTimersByTimeAsync(50);
+      }
+      expect(t.positions()).toEqual([1, 2, 3, 4]);
+    } finally {
+      await t.dispatcher.stop();
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('dropDeletedCursors', () => {
+  const cursor = (subscriptionId: string): WebhookCursor => ({
+    subscriptionId,
+    position: 1,
+    failures: 0,
+    nextAttemptAt: null,
+    replayedAt: 0,
+  });
+
   it('drops the cursors of subscriptions no longer listed, and only those', async () => {
     const deliveries = new MemoryDeliveries();
     for (const id of ['whk_a', 'whk_b', 'whk_c']) await deliveries.saveCursor(cursor(id));
     const listed = (ids: string[]) => ({
       listAll: async () => ids.map((subscriptionId) => ({ subscriptionId }) as WebhookSubscriptionView),
     });
-    expect(await dropDeletedCursors(deliveries, listed(['whk_a', 'whk_c', 'whk_new']))).toBe(1);
+    const at = (position: number) => async () => position;
+    expect(await dropDeletedCursors(deliveries, listed(['whk_a', 'whk_c', 'whk_new']), at(1))).toBe(1);
     expect(await deliveries.cursorIds()).toEqual(['whk_a', 'whk_c']);
-    expect(await dropDeletedCursors(deliveries, listed(['whk_a', 'whk_c']))).toBe(0);
+    expect(await dropDeletedCursors(deliveries, listed(['whk_a', 'whk_c']), at(1))).toBe(0);
+  });
+
+  it('keeps the cursors the read models cannot vouch for yet (a rebuild under way lists few subscriptions)', async () => {
+    const deliveries = new MemoryDeliveries();
+    await deliveries.saveCursor({ ...cursor('whk_a'), position: 50 });
+    await deliveries.saveCursor({ ...cursor('whk_b'), position: 10 });
+    const none = { listAll: async () => [] };
+    // Re-projected up to 20: whk_b (at 10) would be listed were it alive; whk_a (at 50) may come back.
+    expect(await dropDeletedCursors(deliveries, none, async () => 20)).toBe(1);
+    expect(await deliveries.cursorIds()).toEqual(['whk_a']);
+    // A rebuild that starts while the list is read: the lower checkpoint counts.
+    let checkpoint = 60;
+    const resetting = { listAll: async () => ((checkpoint = 0), []) };
+    expect(await dropDeletedCursors(deliveries, resetting, async () => checkpoint)).toBe(0);
+    expect(await deliveries.cursorIds()).toEqual(['whk_a']);
   });
 
   it('does not read the subscriptions when no cursor exists', async () => {
     const listAll = jest.fn(async () => []);
-    expect(await dropDeletedCursors(new MemoryDeliveries(), { listAll })).toBe(0);
+    expect(await dropDeletedCursors(new MemoryDeliveries(), { listAll }, async () => 0)).toBe(0);
     expect(listAll).not.toHaveBeenCalled();
   });
 });

@@ -63,37 +63,59 @@ function groupsOf(ip: string): number[] | undefined {
 
 const ipv4Of = (high: number, low: number): string => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 
+/** IPv6 global unicast (RFC 4291 section 2.4, RFC 3587): every other IPv6 range is special-purpose or unassigned. */
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
+
 /**
- * The IPv4 address an IPv6 address carries and that a host may end up talking to: IPv4-mapped (`::ffff:a.b.c.d`,
- * RFC 4291 2.5.5.2), IPv4-translated (`::ffff:0:a.b.c.d`, RFC 2765), IPv4-compatible (`::a.b.c.d`, deprecated, RFC 4291 2.5.5.1), NAT64 (`64:ff9b::/96`, RFC 6052)
- * and 6to4 (`2002::/16`, RFC 3056); undefined for any other address.
+ * The IPv4 address an IPv6 address carries and that a host may end up talking to, and how: `translation` for
+ * IPv4-mapped (`::ffff:a.b.c.d`, RFC 4291 2.5.5.2), IPv4-translated (`::ffff:0:a.b.c.d`, RFC 2765) and NAT64
+ * (`64:ff9b::/96`, RFC 6052), which reach exactly that IPv4 address; `tunnel` for 6to4 (`2002::/16`, RFC 3056) and
+ * the local-use NAT64 prefix (`64:ff9b:1::/48`, RFC 8215, the RFC 6052 layout of a /48); `compatible` for
+ * IPv4-compatible (`::a.b.c.d`, deprecated by RFC 4291 2.5.5.1). Undefined for any other address.
  */
-function embeddedIpv4(ip: string): string | undefined {
+function embeddedIpv4(ip: string): { v4: string; form: 'translation' | 'tunnel' | 'compatible' } | undefined {
   const g = groupsOf(ip);
   if (!g) return undefined;
   const zeroUpTo = (n: number) => g.slice(0, n).every((x) => x === 0);
-  if (zeroUpTo(5) && g[5] === 0xffff) return ipv4Of(g[6], g[7]);
-  if (zeroUpTo(4) && g[4] === 0xffff && g[5] === 0) return ipv4Of(g[6], g[7]);
-  if (zeroUpTo(6) && (g[6] !== 0 || g[7] > 1)) return ipv4Of(g[6], g[7]);
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return ipv4Of(g[6], g[7]);
-  if (g[0] === 0x2002) return ipv4Of(g[1], g[2]);
+  const at = (form: 'translation' | 'tunnel' | 'compatible', high: number, low: number) => ({
+    v4: ipv4Of(high, low),
+    form,
+  });
+  if (zeroUpTo(5) && g[5] === 0xffff) return at('translation', g[6], g[7]);
+  if (zeroUpTo(4) && g[4] === 0xffff && g[5] === 0) return at('translation', g[6], g[7]);
+  if (zeroUpTo(6) && (g[6] !== 0 || g[7] > 1)) return at('compatible', g[6], g[7]);
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return at('translation', g[6], g[7]);
+  // A /48 prefix: the IPv4 address in bits 48-63 and 72-87 (bits 64-71 are zero).
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return at('tunnel', g[3], ((g[4] & 0xff) << 8) | (g[5] >> 8));
+  if (g[0] === 0x2002) return at('tunnel', g[1], g[2]);
   return undefined;
 }
 
+/** `ip` without brackets, or undefined when it carries a zone (`%eth0`): no webhook goes to a link's own scope. */
+function bare(ip: string): string | undefined {
+  const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  return address.includes('%') ? undefined : address;
+}
+
 /**
- * Whether `ip` (an IPv4 or IPv6 address, without brackets or zone) is one a webhook may be delivered to: false
- * for loopback, private (RFC 1918), shared (RFC 6598), link-local, unique-local (RFC 4193), site-local, unspecified,
- * multicast, documentation, benchmarking, Teredo and reserved addresses, IPv6 forms that carry one of them (mapped, compatible, NAT64, 6to4) included,
- * and for anything that is not an IP address at all.
+ * Whether `ip` (an IPv4 or IPv6 address, without brackets or zone) is one a webhook may be delivered to. IPv4: not
+ * in loopback, private (RFC 1918), shared (RFC 6598), link-local, documentation, benchmarking, multicast, reserved
+ * or the other special-purpose ranges. IPv6: global unicast (`2000::/3`) outside its special-purpose ranges
+ * (documentation, Teredo and the other IETF assignments, 6to4 carrying a non-public IPv4 address), or an
+ * IPv4-mapped, IPv4-translated or NAT64 form of a public IPv4 address; never IPv4-compatible, unique-local,
+ * site-local, link-local or multicast. False for anything that is not an IP address, or that has a zone.
  */
 export function isPublicAddress(ip: string): boolean {
-  const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const address = bare(ip);
+  if (address === undefined) return false;
   const family = isIP(address);
   if (family === 0) return false;
   if (family === 4) return !NOT_PUBLIC.check(address, 'ipv4');
-  const v4 = embeddedIpv4(address);
-  if (v4 !== undefined && NOT_PUBLIC.check(v4, 'ipv4')) return false;
-  return !NOT_PUBLIC.check(address, 'ipv6');
+  const carried = embeddedIpv4(address);
+  if (carried !== undefined && (carried.form === 'compatible' || NOT_PUBLIC.check(carried.v4, 'ipv4'))) return false;
+  if (carried?.form === 'translation') return !NOT_PUBLIC.check(address, 'ipv6');
+  return GLOBAL_UNICAST.check(address, 'ipv6') && !NOT_PUBLIC.check(address, 'ipv6');
 }
 
 /**
@@ -113,10 +135,12 @@ ALWAYS_REFUSED.addAddress('fd00:ec2::254', 'ipv6');
  * (IAM_WEBHOOKS_ALLOW_PRIVATE_TARGETS).
  */
 export function deliveryAddressProblem(ip: string, allowPrivate: boolean): string | undefined {
-  const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const address = bare(ip);
+  if (address === undefined)
+    return isIP(ip) === 0 ? 'is not an IP address' : 'is a link-local or cloud metadata address';
   const family = isIP(address);
   if (family === 0) return 'is not an IP address';
-  const v4 = family === 4 ? address : embeddedIpv4(address);
+  const v4 = family === 4 ? address : embeddedIpv4(address)?.v4;
   if ((v4 !== undefined && ALWAYS_REFUSED.check(v4, 'ipv4')) || (family === 6 && ALWAYS_REFUSED.check(address, 'ipv6')))
     return 'is a link-local or cloud metadata address';
   if (!allowPrivate && !isPublicAddress(address)) return 'is a private, loopback or link-local address';

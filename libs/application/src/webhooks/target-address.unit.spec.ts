@@ -52,6 +52,13 @@ describe('isPublicAddress', () => {
     '::ffff:0:10.0.0.1',
     '64:ff9b:1::a00:1',
     '2002:c000:201::1',
+    // Outside global unicast (2000::/3), IPv4-compatible (deprecated), with a zone.
+    '4000::1',
+    '::1:0:0:1',
+    '::8.8.8.8',
+    '100:0:0:1::1',
+    '::ffff:0:7f00:1%1.2.3.4',
+    '2606:4700::1111%eth0',
   ])('refuses %s', (ip) => expect(isPublicAddress(ip)).toBe(false));
 
   it.each([
@@ -79,6 +86,7 @@ describe('deliveryAddressProblem', () => {
     '100.100.100.200',
     'fd00:ec2::254',
     'fe80::1',
+    '64:ff9b:1:a9fe:a9:fe00::',
   ])('refuses %s even where private targets are allowed', (ip) =>
     expect(deliveryAddressProblem(ip, true)).toMatch(/metadata/),
   );

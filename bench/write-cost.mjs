@@ -27,7 +27,9 @@ const count = Number(opts.count);
 const dir = mkdtempSync(join(tmpdir(), 'arbor-write-cost-'));
 const port = 40000 + Math.floor(Math.random() * 10000);
 const password = 'Write-cost-admin-pw-1234';
-const server = [join(opts.root, 'apps/standalone/dist/main.js')];
+// For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as bench/run.mjs).
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const server = [...nodeArgs, join(opts.root, 'apps/standalone/dist/main.js')];
 const child = spawn(process.execPath, server, {
   cwd: opts.root,
   env: {

@@ -39,12 +39,14 @@ const percentile = (sorted, p) =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 /**
- * Runs the distributed workload in its own PostgreSQL schema and Kafka topic (dropped afterwards unless `keep`).
- * Returns a workload row like the embedded ones plus `projectionLagMs` and the three processes' CPU.
+ * Starts the distributed profile's three processes (command service, projector, gateway, in that order, each
+ * ready before the next) in a PostgreSQL schema and Kafka topic of their own, over `services` (distributedServices).
+ * `extraEnv` adds to their environment. Returns the gateway's `url`, the platform `admin`, the `schema`, the
+ * processes (`procs`, for their pids and ready RSS) and `stop({ keep })`: stops them front to back (no request in
+ * flight meets a stopped command service), then drops the schema and the topic unless `keep`.
+ * For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' writes a profile per process.
  */
-export async function runDistributed({ dir, opts, log, services }) {
-  const { Client } = require('pg');
-  const { readModelsProjectionChannel } = require('@arbor/postgres');
+export async function startDistributedProcesses({ dir, services, log, extraEnv = {} }) {
   const tag = Date.now().toString(36);
   const schema = `bench_${tag}`;
   const dataDir = join(dir, 'distributed');
@@ -66,12 +68,24 @@ export async function runDistributed({ dir, opts, log, services }) {
     HOST: '127.0.0.1',
     COMMAND_SERVICE_PORT: String(commandPort),
     COMMAND_SERVICE_URL: `http://127.0.0.1:${commandPort}`,
+    ...extraEnv,
   };
-  const db = new Client({ connectionString: services.databaseUrl });
-  await db.connect();
   const procs = {};
-  // For profiling: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' writes a profile per process.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const stop = async ({ keep = false } = {}) => {
+    for (const name of ['gateway', 'projector', 'commandService']) await procs[name]?.stop();
+    if (keep) return;
+    const { Client } = require('pg');
+    const db = new Client({ connectionString: services.databaseUrl });
+    await db.connect();
+    await db
+      .query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      .catch((e) => log(`could not drop schema ${schema}: ${e.message}`))
+      .finally(() => db.end());
+    await deleteTopic(services.kafkaBrokers, env.IAM_KAFKA_TOPIC).catch((e) =>
+      log(`could not delete topic ${env.IAM_KAFKA_TOPIC}: ${e.message}`),
+    );
+  };
   try {
     procs.commandService = await startService({
       main: 'apps/command-service/dist/main.js',
@@ -96,9 +110,26 @@ export async function runDistributed({ dir, opts, log, services }) {
       logDir: dir,
       readyUrl: `http://127.0.0.1:${port}/readyz`,
     });
-    const url = `http://127.0.0.1:${port}`;
-    log(`distributed profile up: schema ${schema}, gateway ${url}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  log(`distributed profile up: schema ${schema}, gateway ${url}`);
+  return { url, admin, schema, tag, procs, stop };
+}
 
+/**
+ * Runs the distributed workload in its own PostgreSQL schema and Kafka topic (dropped afterwards unless `keep`).
+ * Returns a workload row like the embedded ones plus `projectionLagMs` and the three processes' CPU.
+ */
+export async function runDistributed({ dir, opts, log, services }) {
+  const { Client } = require('pg');
+  const { readModelsProjectionChannel } = require('@arbor/postgres');
+  const { url, admin, schema, tag, procs, stop } = await startDistributedProcesses({ dir, services, log });
+  const db = new Client({ connectionString: services.databaseUrl });
+  try {
+    await db.connect();
     const token = await passwordToken(url, admin);
     const bearer = { authorization: `Bearer ${token}` };
     // A small tree (1 + 10 + 100): creation cost depends on the depth of the parent, not the tree's size.
@@ -113,14 +144,7 @@ export async function runDistributed({ dir, opts, log, services }) {
     const parents = [];
     for (let i = 0; i < 100; i++) parents.push(await createOrg(`L2 ${i}`, level1[i % 10]));
 
-    // Until the projector's consumer has joined its group, events reach the read models by its 1 s log poll
-    // instead of Kafka: wait (30 s at most) for a write whose read-your-writes answer comes back quickly.
-    for (let i = 0, t0 = Date.now(); Date.now() - t0 < 30_000; i++) {
-      const started = Date.now();
-      await createOrg(`Probe ${i}`, root);
-      if (Date.now() - started < 200) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await untilWritesAreQuick(() => createOrg(`Probe ${Date.now()}`, root));
 
     // Every checkpoint the projector announces, with the time it reached us.
     const notices = [];
@@ -186,17 +210,21 @@ export async function runDistributed({ dir, opts, log, services }) {
       processesReadyRssMb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.readyRssMb])),
     };
   } finally {
-    // Front to back, so that no request in flight meets a stopped command service.
-    for (const name of ['gateway', 'projector', 'commandService']) await procs[name]?.stop();
-    if (!opts.keep) {
-      await db
-        .query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-        .catch((e) => log(`could not drop schema ${schema}: ${e.message}`));
-      await deleteTopic(services.kafkaBrokers, env.IAM_KAFKA_TOPIC).catch((e) =>
-        log(`could not delete topic ${env.IAM_KAFKA_TOPIC}: ${e.message}`),
-      );
-    }
-    await db.end();
+    await db.end().catch(() => undefined);
+    await stop({ keep: opts.keep });
+  }
+}
+
+/**
+ * Until the projector's consumer has joined its group, events reach the read models by its 1 s log poll instead of
+ * Kafka: calls `write` (a write answered after read-your-writes) until one is answered within 200 ms, 30 s at most.
+ */
+export async function untilWritesAreQuick(write) {
+  for (const t0 = Date.now(); Date.now() - t0 < 30_000;) {
+    const started = Date.now();
+    await write();
+    if (Date.now() - started < 200) return;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -15,6 +15,7 @@ import {
   jsonLogger,
   startExpiryPurge,
   startWebhookDispatch,
+  wakeWhenProjected,
   type Bus,
   type Logger,
 } from '@arbor/application';
@@ -36,7 +37,7 @@ import {
   openPostgresTokenStore,
   openPostgresWebhookDeliveryStore,
 } from '@arbor/postgres';
-import { openDistributedReadModels } from '@arbor/read-side';
+import { openDistributedReadModels, openProjectionWatermark } from '@arbor/read-side';
 import {
   WebhookHttpTransport,
   closeInOrder,
@@ -123,10 +124,10 @@ async function startOnPort(
   await publisher.start();
   // Commands only wake the relay and the webhook dispatcher: what reaches Kafka and receivers is always read back
   // from the committed log.
-  let wakeWebhooks = () => undefined as void;
+  let wakeWebhooks = (_events: Parameters<Bus['publish']>[0]) => undefined as void;
   const bus: Bus = {
     publish: (events) => {
-      wakeWebhooks();
+      wakeWebhooks(events);
       return publisher.publish(events);
     },
     subscribe: () => () => undefined,
@@ -147,6 +148,8 @@ async function startOnPort(
     openPostgresSignInAuditStore(settings.databaseUrl, connection),
     openPostgresWebhookDeliveryStore(settings.databaseUrl, connection),
   ]);
+  // When the projector has applied a commit (PostgreSQL NOTIFY, or MongoDB's watch): what the dispatcher waits for.
+  const watermark = opened.add(openProjectionWatermark(settings, readModels));
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
   const hasher = opened.add(new PasswordHasher({ costLog2: settings.passwordCostLog2 }));
@@ -187,8 +190,9 @@ async function startOnPort(
 
   // Webhooks (contract section 10): every command service runs a dispatcher; the lease in the delivery store lets
   // one of them deliver at a time (another takes over within the lease's 30 s if it stops). It delivers no event the
-  // projector has not yet brought into the read models (a subscription's change may be among them): a round that
-  // finds them behind looks again 100 ms later (then less often while they do not move).
+  // projector has not yet brought into the read models (a subscription's change may be among them): a commit wakes
+  // it once the projector has applied it (below), and a round that finds them behind looks again 100 ms later
+  // (then less often while they do not move).
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: settings.webhooksAllowPrivateTargets });
   opened.add(webhookTransport);
   const webhooks = startWebhookDispatch({
@@ -204,7 +208,16 @@ async function startOnPort(
     options: settings.webhookDispatch,
   });
   opened.onUndo(() => webhooks.stop());
-  wakeWebhooks = () => webhooks.wake();
+  // A commit wakes the dispatcher once the projector has applied it (it delivers nothing the read models do not
+  // hold yet).
+  const wakeWhenApplied = wakeWhenProjected(
+    (position, timeoutMs) => watermark.waitFor(position, timeoutMs),
+    () => webhooks.wake(),
+  );
+  wakeWebhooks = (events) => {
+    const last = events.at(-1)?.position;
+    if (last !== undefined) wakeWhenApplied(last);
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -267,6 +280,7 @@ async function startOnPort(
             store.close(),
             vault.close(),
             checkpoint.close(),
+            watermark.close(),
             readModels.close(),
             tokenStore.close(),
             throttleStore.close(),

@@ -61,6 +61,7 @@ export * from './expiry-purge';
 export * from './webhooks/webhook-dispatcher';
 export * from './webhooks/webhook-signature';
 export * from './webhooks/start-webhook-dispatch';
+export * from './webhooks/wake-when-projected';
 export * from './auth/sign-in-audit';
 export * from './history/event-chain';
 export * from './history/signed-head';

@@ -103,6 +103,20 @@ describe('CommandService after a failed transaction', () => {
     }
   });
 
+  const system: CommandContext = { principal: 'system' };
+  const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+  /** A new root organization named `name` with a webhook subscription signing with `inUse`; returns its id. */
+  async function subscribed(commands: CommandService, name: string, inUse: string): Promise<string> {
+    const root = await create(commands, name, null);
+    if (root.kind !== 'applied') throw new Error(`creating ${name}: ${root.kind}`);
+    const subscriptionId = newId('whk');
+    const orgId = (root.events[0].data as { orgId: string }).orgId;
+    const url = 'https://hooks.example.com/in';
+    await commands.execute({ type: 'CreateWebhookSubscription', subscriptionId, orgId, url, secret: inUse }, system);
+    return subscriptionId;
+  }
+
   /*
    * The vault is not the event log's database: a rotation's secret is written before its event commits. A rotation
    * that fails (or a crash before its commit) must leave the secret in use signing, with no expiry, and a later
@@ -110,25 +124,11 @@ describe('CommandService after a failed transaction', () => {
    */
   it('a webhook secret rotation rolled back leaves the secret in use signing', async () => {
     const { vault, store, deps, failNext } = await setUp();
-    const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
     try {
       const commands = new CommandService(deps);
       await commands.start();
-      const root = await create(commands, 'Hooks', null);
-      const orgId = root.kind === 'applied' ? (root.events[0].data as { orgId: string }).orgId : '';
       const [inUse, lost, next] = [secret(), secret(), secret()];
-      const subscriptionId = newId('whk');
-      const system: CommandContext = { principal: 'system' };
-      await commands.execute(
-        {
-          type: 'CreateWebhookSubscription',
-          subscriptionId,
-          orgId,
-          url: 'https://hooks.example.com/in',
-          secret: inUse,
-        },
-        system,
-      );
+      const subscriptionId = await subscribed(commands, 'Hooks', inUse);
       const rotate = (s: string, idempotent: boolean) =>
         commands.execute(
           { type: 'RotateWebhookSecret', subscriptionId, secret: s },
@@ -162,7 +162,6 @@ describe('CommandService after a failed transaction', () => {
 
   it('a rotation committed but not promoted (a crash, a vault failure) signs after the next start', async () => {
     const { vault, store, deps } = await setUp();
-    const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
     try {
       let failPromotion = true;
       const flakyVault = Object.assign(Object.create(vault) as typeof vault, {
@@ -173,21 +172,8 @@ describe('CommandService after a failed transaction', () => {
       });
       const commands = new CommandService({ ...deps, vault: flakyVault });
       await commands.start();
-      const root = await create(commands, 'Hooks after a crash', null);
-      const orgId = root.kind === 'applied' ? (root.events[0].data as { orgId: string }).orgId : '';
       const [inUse, next] = [secret(), secret()];
-      const subscriptionId = newId('whk');
-      const system: CommandContext = { principal: 'system' };
-      await commands.execute(
-        {
-          type: 'CreateWebhookSubscription',
-          subscriptionId,
-          orgId,
-          url: 'https://hooks.example.com/in',
-          secret: inUse,
-        },
-        system,
-      );
+      const subscriptionId = await subscribed(commands, 'Hooks after a crash', inUse);
       // Committed: the caller is answered; the vault still signs with the secret in use only.
       expect((await commands.execute({ type: 'RotateWebhookSecret', subscriptionId, secret: next }, system)).kind).toBe(
         'applied',

@@ -36,6 +36,7 @@ const { values: argv } = parseArgs({
     'embedded-only': { type: 'boolean' },
     'subtree-cache': { type: 'string' },
     workers: { type: 'string' },
+    rounds: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -45,6 +46,7 @@ if (argv.help) {
     .write(`usage: npm run bench -- [--quick] [--orgs N] [--users N] [--clients N] [--duration S] [--warmup S]
                       [--connections N] [--flood-connections N] [--data-dir DIR] [--keep]
                       [--only name,name] [--embedded-only] [--subtree-cache N] [--workers 1,2]
+                      [--rounds N]
 every option can also be given as an environment variable: BENCH_ORGS, BENCH_DURATION, BENCH_QUICK=1, ...\n`);
   process.exit(0);
 }
@@ -78,6 +80,11 @@ const opts = {
     .filter(Boolean),
   /** The server's IAM_SUBTREE_CACHE_ENTRIES (its default when absent; 0 measures every children/parents read uncached). */
   subtreeCache: argv['subtree-cache'] ?? env('subtree-cache'),
+  /**
+   * The selected workloads run this many times against each server, in turn (a, b, a, b, ...): two workloads
+   * compared this way meet the same drift of the VM, and the report gives each one's median and spread.
+   */
+  rounds: Math.floor(num('rounds', 1)),
 };
 /**
  * The server's IAM_WORKERS, one run of every workload per value, in order (--workers 1,2): the report then has a
@@ -237,9 +244,11 @@ async function runWorkloads(server, s, report, workers) {
   };
   let failures = 0;
   try {
-    for (const w of workloads(s, tokens, opts).filter(
+    const selected = workloads(s, tokens, opts).filter(
       (w) => !opts.only || w.name === 'empty_route' || opts.only.includes(w.name),
-    )) {
+    );
+    const turns = Array.from({ length: opts.rounds }, (_, r) => selected.map((w) => ({ w, round: r + 1 }))).flat();
+    for (const { w, round } of turns) {
       await refreshAdmin();
       // A workload may need state from the server first (the deep searches: a page token halfway through, found
       // by walking the whole result once; the walk is kept in the report).
@@ -266,12 +275,13 @@ async function runWorkloads(server, s, report, workers) {
         { req: w.req, connections: w.connections ?? opts.connections, warmup: w.warmup, rate: w.rate, paced: w.paced },
       ];
       if (w.alongside) loads.push({ req: w.alongside.req, connections: w.alongside.connections });
-      log(`${w.name} (IAM_WORKERS=${workers}): ${w.what}`);
+      log(`${w.name} (IAM_WORKERS=${workers}${opts.rounds > 1 ? `, round ${round}` : ''}): ${w.what}`);
       const [main_, along] = await measure(server, loads, opts);
       report.workloads.push({
         name: w.name,
         what: w.what,
         workers,
+        ...(opts.rounds > 1 ? { round } : {}),
         probe: {
           status: sample.status,
           body: sampleBody.slice(0, 160),
@@ -279,7 +289,14 @@ async function runWorkloads(server, s, report, workers) {
         ...(walk ? { walk } : {}),
         ...main_,
       });
-      if (along) report.workloads.push({ name: w.alongside.name, what: w.alongside.what, workers, ...along });
+      if (along)
+        report.workloads.push({
+          name: w.alongside.name,
+          what: w.alongside.what,
+          workers,
+          ...(opts.rounds > 1 ? { round } : {}),
+          ...along,
+        });
       log(
         `  ${main_.okPerSecond}/s ok, p99 ${main_.latencyMs.p99} ms${along ? `; alongside: ${along.okPerSecond}/s, p99 ${along.latencyMs.p99} ms` : ''}`,
       );

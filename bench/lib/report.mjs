@@ -27,7 +27,7 @@ export function table(rows, floor) {
         .map(([k, v]) => `${k}:${v}`)
         .join(' ') || '0';
     lines.push(
-      `| ${r.name} | ${r.workers ?? '-'} | ${fmt(r.okPerSecond)} | ${r.shareOfEmptyRoute != null ? fmt(100 * r.shareOfEmptyRoute, 1) : floor ? fmt((100 * r.okPerSecond) / floor, 1) : '-'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${non2xx} | ${r.errors + r.timeouts} | ${fmt(r.server.cpuPercent)} | ${fmt(r.server.peakRssMb, 1)} | ${fmt(r.server.peakPssSampledMb, 1)} | ${fmt(r.server.loadGeneratorCpuPercent)} |`,
+      `| ${r.name}${r.round ? ` (round ${r.round})` : ''} | ${r.workers ?? '-'} | ${fmt(r.okPerSecond)} | ${r.shareOfEmptyRoute != null ? fmt(100 * r.shareOfEmptyRoute, 1) : floor ? fmt((100 * r.okPerSecond) / floor, 1) : '-'} | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${non2xx} | ${r.errors + r.timeouts} | ${fmt(r.server.cpuPercent)} | ${fmt(r.server.peakRssMb, 1)} | ${fmt(r.server.peakPssSampledMb, 1)} | ${fmt(r.server.loadGeneratorCpuPercent)} |`,
     );
   }
   return lines.join('\n');
@@ -60,6 +60,40 @@ export function scalingTable(rows, counts) {
   return ['', `Scaling with IAM_WORKERS (HTTP worker processes beside the writer):`, '', ...lines];
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * With --rounds N (rows carrying `round`): one line per workload and worker count, its ok/s and p99 over the
+ * rounds as median [min-max]. Empty otherwise.
+ */
+export function roundsTable(rows) {
+  const repeated = rows.filter((r) => r.round !== undefined);
+  if (repeated.length === 0) return [];
+  const keys = [...new Set(repeated.map((r) => `${r.name}\u0000${r.workers}`))];
+  const spread = (xs, d) => `${fmt(median(xs), d)} [${fmt(Math.min(...xs), d)}-${fmt(Math.max(...xs), d)}]`;
+  const lines = [
+    '| workload | workers | rounds | ok/s median [min-max] | p99 ms median [min-max] |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const key of keys) {
+    const [name, workers] = key.split('\u0000');
+    const mine = repeated.filter((r) => r.name === name && String(r.workers) === workers);
+    lines.push(
+      `| ${name} | ${workers} | ${mine.length} | ${spread(
+        mine.map((r) => r.okPerSecond),
+        0,
+      )} | ${spread(
+        mine.map((r) => r.latencyMs.p99),
+        1,
+      )} |`,
+    );
+  }
+  return ['', 'Over the rounds (each workload in turn, the same server):', '', ...lines];
+}
+
 const startRow = (label, s) =>
   `| ${label} | ${fmt(s.secondsToReady, 2)} s, RSS at ready ${fmt(s.rssAtReadyMb, 1)} MB${s.processes > 1 ? ` summed over ${s.processes} processes, PSS ${fmt(s.pssAtReadyMb, 1)} MB` : ''} (anon ${fmt(s.rssAnonAtReadyMb, 1)}, V8 heap used ${fmt(s.heapUsedAtReadyMb, 1)}), peak ${fmt(s.peakRssMb, 1)} MB |`;
 
@@ -79,6 +113,7 @@ export function renderReport(report, file) {
     '',
     table(report.workloads.concat(d?.workload ? [d.workload] : []), floor),
     ...scalingTable(report.workloads, o.workers ?? [1]),
+    ...roundsTable(report.workloads),
     '',
     `| start / rebuild / distributed | value |`,
     `|---|---:|`,

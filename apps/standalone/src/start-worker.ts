@@ -53,10 +53,11 @@ export interface EmbeddedWorker {
   /** Tells of the position up to which the writer's commits are on stable storage (its message to the workers). */
   observeDurable(position: number): void;
   /**
-   * Starts accepting connections on the shared port (the cluster primary holds the socket); `durable`: the
-   * writer's durable position when it sent the word (later ones come with observeDurable).
+   * Starts accepting connections on the shared port (the cluster primary holds the socket); `durable` and
+   * `checkpoint`: the writer's durable position and read-model checkpoint when it sent the word (later ones come
+   * with observeDurable and observeCheckpoint).
    */
-  listen(port: number, host: string | undefined, durable: number): Promise<void>;
+  listen(port: number, host: string | undefined, durable: number, checkpoint: number): Promise<void>;
   /** Stops accepting, lets requests in flight finish (at most `graceMs`), then closes the files. */
   close(graceMs?: number): Promise<void>;
 }
@@ -120,7 +121,14 @@ export async function startEmbeddedWorker(
   const ctx = createApiContext({
     commands: new HttpCommandPort(writerTarget(link)),
     readModels,
-    projection: watermark,
+    // Answers claim the writer's last announced checkpoint as their position (ProjectionWatermark.atLeast): it
+    // trails the read models by at most a message, and saves a query per access decision.
+    projection: {
+      waitFor: (position, timeoutMs) => watermark.waitFor(position, timeoutMs),
+      get atLeast() {
+        return watermark.observed >= 0 ? watermark.observed : undefined;
+      },
+    },
     vault,
     tokenStore,
     throttleStore,
@@ -157,9 +165,11 @@ export async function startEmbeddedWorker(
   return {
     observeCheckpoint: (position) => watermark.observe(position),
     observeDurable: (position) => durability.observe(position),
-    listen: (port, host, durable) =>
+    listen: (port, host, durable, checkpoint) =>
       new Promise<void>((resolve, reject) => {
         durability.observe(durable);
+        // Not below a later word already heard (the writer's read models only move forward while it runs).
+        if (checkpoint > watermark.observed) watermark.observe(checkpoint);
         server = createPublicServer(app);
         if (host === undefined) server.server.listen(port);
         else server.server.listen(port, host);

@@ -63,7 +63,7 @@ function main(): void {
       case 'arbor:listen':
         // Composing leaves garbage V8 would keep until idle for ~30 s: collected before this worker serves.
         if (worker) collectStartupGarbage();
-        worker?.listen(m.port, m.host, m.durable).then(
+        worker?.listen(m.port, m.host, m.durable, m.checkpoint).then(
           () => send({ type: 'arbor:listening' }),
           (e: unknown) => {
             send({ type: 'arbor:failed', error: e instanceof Error ? e.message : String(e) });

@@ -10,10 +10,14 @@ export type WriterToWorker =
   | { type: 'arbor:configure'; config: StandaloneConfig; link: WriterLink }
   /**
    * Start accepting connections on the shared port (sent once every worker is composed, at start-up; to a
-   * replacement once it is); `durable`: the event log's durable position then (SqliteEventStore.durablePosition).
+   * replacement once it is); `durable`: the event log's durable position then (SqliteEventStore.durablePosition);
+   * `checkpoint`: the read models' checkpoint then (Projector.position).
    */
-  | { type: 'arbor:listen'; port: number; host?: string; durable: number }
-  /** The read models' checkpoint after a committed batch (Projector.onCheckpoint), coalesced per tick. */
+  | { type: 'arbor:listen'; port: number; host?: string; durable: number; checkpoint: number }
+  /**
+   * The read models' checkpoint after a committed batch (Projector.onCheckpoint), coalesced per tick; to every
+   * worker, listening or not (its answers claim the last one heard as their position: ProjectionWatermark.atLeast).
+   */
   | { type: 'arbor:checkpoint'; position: number }
   /** The event log's durable position after an fdatasync (SqliteEventStore.onDurable), coalesced per tick. */
   | { type: 'arbor:durable'; position: number }

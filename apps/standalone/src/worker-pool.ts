@@ -231,11 +231,11 @@ export function forkWorkerPool(options: {
     try {
       projector = gate.projector;
       endpoint = await serveInternalApi(gate.ctx, link, log);
+      // Both to every worker, listening or not: one composed meanwhile has the positions its `listen` carried, and
+      // must hear every later one (it has no file to poll for the durable one, and answers claim the checkpoint).
       const stopCheckpoints = gate.projector.onCheckpoint(
-        coalesced((position) => ({ type: 'arbor:checkpoint', position }), listening),
+        coalesced((position) => ({ type: 'arbor:checkpoint', position }), workers),
       );
-      // To every worker, listening or not: one composed meanwhile has the position its `listen` carried, and must
-      // hear every later one (it has no file to poll for it).
       const stopDurable = gate.eventLog.onDurable(
         coalesced((position) => ({ type: 'arbor:durable', position }), workers),
       );
@@ -249,6 +249,7 @@ export function forkWorkerPool(options: {
         port: gate.port,
         host: config.host ?? '0.0.0.0',
         durable: gate.eventLog.durablePosition,
+        checkpoint: gate.projector.position,
       });
       await gate.release();
       opened = true;

@@ -43,11 +43,17 @@ export const MIN_POSITION_RETRY_AFTER_SECONDS = 1;
  * models have not projected yet waits up to MIN_POSITION_WAIT_MS, then 503 IAM_ERR_UNAVAILABLE with Retry-After.
  * The head is read only when the read models are not known to include `minPosition` already; a position a
  * write answered is committed before its answer, so it is never beyond the head read here.
+ *
+ * Without a query where the process knows the position (`ctx.projection.position`: the embedded projector's own)
+ * or, unless `exact`, a position they have reached (`ctx.projection.atLeast`: an embedded worker's last word from
+ * its writer, which may trail the checkpoint by a message; after a `minPosition` wait it is at least that). An
+ * answer that names events at or before its position (an explanation) asks for `exact`: the checkpoint is read.
  */
 export async function decisionPosition(
   ctx: ApiContext,
   minPosition: number | undefined,
   path = '/body/context/min_position',
+  exact = false,
 ): Promise<number> {
   if (minPosition !== undefined && minPosition > 0 && minPosition > (ctx.projection.position ?? 0)) {
     const head = await ctx.eventStore.headPosition();
@@ -69,7 +75,7 @@ export async function decisionPosition(
       );
     }
   }
-  return ctx.projection.position ?? (await ctx.readModels.checkpoint());
+  return ctx.projection.position ?? (exact ? undefined : ctx.projection.atLeast) ?? (await ctx.readModels.checkpoint());
 }
 
 /** A subject as the decision core sees it; undefined when Arbor knows no active subject by that id. */

@@ -31,6 +31,14 @@ export interface ProjectionWatermark {
    * projector, which applies every batch itself); absent otherwise (a gateway then reads the checkpoint).
    */
   readonly position?: number;
+  /**
+   * A log position the read models are known to have reached without a query, possibly behind where they are now:
+   * the last checkpoint announced to this process by the one that projects (an embedded HTTP worker hears its
+   * writer's after each batch). Absent where no such word is reliable (a gateway's NOTIFY may have been missed,
+   * a rebuild's reset with it). An answer may claim it as its `context.position` (it reflects every event up to
+   * it), except where the claim must be exact (an explanation names the events at or before it).
+   */
+  readonly atLeast?: number;
 }
 
 export interface Readiness {

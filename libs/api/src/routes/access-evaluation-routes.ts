@@ -96,12 +96,14 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const body = req.body;
       const principal = req.auth as Principal;
       const past = await accessPastPosition(ctx, principal, req.query);
-      const position = past ?? (await decisionPosition(ctx, body.context?.min_position));
+      // An explanation names events at or before the position: exact (see decisionPosition).
+      const explain = explainOf(body.context);
+      const position = past ?? (await decisionPosition(ctx, body.context?.min_position, undefined, explain));
       const q = {
         subject: body.subject,
         action: body.action.name,
         orgId: body.resource.id,
-        explain: explainOf(body.context),
+        explain,
       };
       const decision = await decide(ctx, principal, q, position, await decisionState(ctx, principal, [q], past));
       return accessAnswer(req, { ...decision }, position);
@@ -139,8 +141,9 @@ export const accessEvaluationRoutes: RouteDefinition<ApiContext>[] = [
       const items = evaluationsOf(body);
       const { minPosition, path } = latestMinPosition(body, items);
       const past = await accessPastPosition(ctx, principal, req.query);
-      const position = past ?? (await decisionPosition(ctx, minPosition, path));
       const questions = items.map(question);
+      const exact = questions.some((q) => q.explain);
+      const position = past ?? (await decisionPosition(ctx, minPosition, path, exact));
       // One read for every question's facts; each evaluation is then answered from this request's state.
       const state = await decisionState(ctx, principal, questions, past);
       // No `evaluations` (or an empty array): the single Access Evaluation (AuthZEN section 7.1).

@@ -73,7 +73,9 @@ export async function startDistributedProcesses({ dir, services, log, extraEnv =
   const procs = {};
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const stop = async ({ keep = false } = {}) => {
-    for (const name of ['gateway', 'projector', 'commandService']) await procs[name]?.stop();
+    // Each stopped whatever the one before did (a failed stop must not leave the others running).
+    for (const name of ['gateway', 'projector', 'commandService'])
+      await procs[name]?.stop().catch((e) => log(`could not stop the ${name}: ${e.message}`));
     if (keep) return;
     const { Client } = require('pg');
     const db = new Client({ connectionString: services.databaseUrl });

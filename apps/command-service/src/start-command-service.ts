@@ -148,7 +148,8 @@ async function startOnPort(
     openPostgresSignInAuditStore(settings.databaseUrl, connection),
     openPostgresWebhookDeliveryStore(settings.databaseUrl, connection),
   ]);
-  // When the projector has applied a commit (PostgreSQL NOTIFY, or MongoDB's watch): what the dispatcher waits for.
+  // When the projector has applied a commit (PostgreSQL NOTIFY, or MongoDB's checkpoint read while a wait lasts):
+  // what the dispatcher waits for. Its own connections (two at most on PostgreSQL: one listens).
   const watermark = opened.add(openProjectionWatermark(settings, readModels));
   const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);

@@ -122,7 +122,7 @@ export async function startEmbeddedWorker(
     commands: new HttpCommandPort(writerTarget(link)),
     readModels,
     // Answers claim the writer's last announced checkpoint as their position (ProjectionWatermark.atLeast): it
-    // trails the read models by at most a message, and saves a query per access decision.
+    // trails the read models by what this worker has not heard yet, and saves a query per access decision.
     projection: {
       waitFor: (position, timeoutMs) => watermark.waitFor(position, timeoutMs),
       get atLeast() {

@@ -36,8 +36,9 @@ export const MIN_POSITION_WAIT_MS = 5_000;
 export const MIN_POSITION_RETRY_AFTER_SECONDS = 1;
 
 /**
- * The log position an answer is decided at: once the read models include `minPosition` (if given), their
- * checkpoint, read before anything the decision reads, so the decision reflects at least every event up to it.
+ * The log position an answer is decided at: once the read models include `minPosition` (if given), a position
+ * they had reached before anything the decision reads (their checkpoint, or what the process last heard of it,
+ * below), so the decision reflects at least every event up to it.
  * A `minPosition` the log itself has not reached (beyond the event store's head) is the caller's error, known at
  * once: 400 IAM_ERR_VALIDATION naming `path` (a JSON pointer into the body). One the log holds but the read
  * models have not projected yet waits up to MIN_POSITION_WAIT_MS, then 503 IAM_ERR_UNAVAILABLE with Retry-After.

@@ -37,6 +37,10 @@ export interface ProjectionWatermark {
    * writer's after each batch). Absent where no such word is reliable (a gateway's NOTIFY may have been missed,
    * a rebuild's reset with it). An answer may claim it as its `context.position` (it reflects every event up to
    * it), except where the claim must be exact (an explanation names the events at or before it).
+   * Holds while the read models only move forward as this process serves: always in the embedded profile (a
+   * rebuild runs with the server stopped, `arbor rebuild` taking the data directory's lock). The tests' harness
+   * rebuilds a running writer's read models (TestApp.rebuildReadModels): until a worker hears the reset, its claim
+   * may exceed what its read models hold; the tests that do so ask nothing meanwhile.
    */
   readonly atLeast?: number;
 }

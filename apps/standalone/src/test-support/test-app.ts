@@ -120,6 +120,8 @@ export async function startTestApp(
     dataDir,
     profile: 'embedded',
     running,
+    // With workers, a worker's claimed decision position may exceed its read models until it hears the reset
+    // (ProjectionWatermark.atLeast): callers ask nothing while a rebuild runs.
     rebuildReadModels: () => running.projector.rebuild(),
     adminToken: '',
     call,

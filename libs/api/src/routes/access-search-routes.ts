@@ -24,8 +24,8 @@ import { accessPastPosition, accessPastQuery } from '../point-in-time';
  * AuthZEN 1.0 search/resource and search/subject (OpenID Authorization API 1.0, "Search APIs"; contract
  * "Access decisions", subsection "Searches"), mounted under `/access/v1`. Results are complete: a page holds
  * at most `page.limit` results and `page.next_token` leads to the rest until it is empty; no result is ever
- * dropped for size or time. Every answer carries `context.position`, the log position the read models had
- * reached before the search read them (the answer is at least that fresh).
+ * dropped for size or time. Every answer carries `context.position`, a log position the read models had
+ * reached before the search read them (the answer is at least that fresh; see decisionPosition).
  */
 const defineApiRoute = defineRouteFor<ApiContext>();
 const tags = ['Access decisions'];

@@ -29,6 +29,7 @@ describe('wakeWhenProjected', () => {
     ask(1);
     ask(2);
     ask(3);
+    await settle();
     expect(m.waits.map((w) => w.position)).toEqual([1]);
     m.reach(1);
     await settle();
@@ -46,13 +47,42 @@ describe('wakeWhenProjected', () => {
     const wake = jest.fn();
     const ask = wakeWhenProjected(m.waitFor, wake);
     ask(5);
+    await settle();
     m.fail();
     await settle();
     expect(wake).not.toHaveBeenCalled();
     ask(6);
+    await settle();
     expect(m.waits.map((w) => w.position)).toEqual([6]);
     m.reach(6);
     await settle();
     expect(wake).toHaveBeenCalledTimes(1);
+  });
+
+  it('survives a waitFor that throws at once and a wake that throws: nothing unhandled, the next commit waits', async () => {
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      let calls = 0;
+      const waitFor = (position: number) => {
+        calls++;
+        if (position === 1) throw new Error('closed');
+        return Promise.resolve();
+      };
+      const wake = jest.fn(() => {
+        throw new Error('dispatcher gone');
+      });
+      const ask = wakeWhenProjected(waitFor, wake);
+      ask(1);
+      await settle();
+      ask(2);
+      await settle();
+      expect(calls).toBe(2);
+      expect(wake).toHaveBeenCalledTimes(1);
+      await settle();
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
   });
 });

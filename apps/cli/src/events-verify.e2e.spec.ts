@@ -322,6 +322,9 @@ describe('arbor events verify', () => {
 
   it('accepts the metadata a retention round dropped, recorded first: through the API, the CLI and offline', async () => {
     const org = await createOrg(app, 'Past its retention');
+    // A signed head from before the drop: it signs nothing the drop does.
+    const headBefore = (await app.call('GET', '/api/v1/events/verify')).body;
+    expect(headBefore.signedHead).toEqual(expect.any(String));
     const running = app.running as RunningStandalone;
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
     const recorded: Array<[string, string | null]> = [];
@@ -361,6 +364,19 @@ describe('arbor events verify', () => {
       expect([offline.code, JSON.parse(offline.stdout)]).toEqual([
         0,
         expect.objectContaining({ valid: true, events: api.events, head: api.head }),
+      ]);
+      // Against a signed head, a drop counts only if that head signs it: one after it (anyone can chain a line onto
+      // an export's end) does not excuse metadata gone from the events it signed.
+      const jwks = join(dir, 'jwks.json');
+      writeFileSync(jwks, (await app.call('GET', '/.well-known/jwks.json', { token: null })).text);
+      const signed = (head: string) =>
+        arbor(['events', 'verify', '--file', file, '--jwks', jwks, '--signed-head', head, '--json']);
+      const now = await signed(api.signedHead);
+      expect([now.code, JSON.parse(now.stdout)]).toEqual([0, expect.objectContaining({ valid: true })]);
+      const earlier = await signed(headBefore.signedHead);
+      expect([earlier.code, JSON.parse(earlier.stdout)]).toEqual([
+        3,
+        expect.objectContaining({ valid: false, firstBreak: expect.objectContaining({ kind: 'metadata' }) }),
       ]);
       // Without the drop's line (and the lines after it) in the export, the dropped metadata is not covered.
       const lines = exported.stdout.split('\n').filter(Boolean);

@@ -21,7 +21,7 @@ import type { ProgressOut } from './rebuild';
 export const EVENTS_VERIFY_USAGE = `arbor events verify [--json] [--jwks JWKS.json]
                     [--file EXPORT.ndjson [--signed-head JWS]]`;
 
-/** The exit code of a verification that found the chain broken (0: valid; 1: refused or failed; 2: usage). */
+/** The exit code of a verification that found the chain broken (0: valid; 1: refused, failed or a bad option; 2: an unknown command). */
 export const CHAIN_BROKEN_EXIT = 3;
 
 /** The report, with what a signed head adds: whether the export reaches it and holds the event it signed. */
@@ -121,7 +121,7 @@ export async function verifyExportFile(
         reader.read,
         options.onProgress ?? (() => undefined),
         checkpoints,
-        new MetadataDrops(await metadataDropsOf(file)),
+        new MetadataDrops(signedDrops(await metadataDropsOf(file), claims?.position)),
       ),
     ),
     checkpointsChecked: checkpoints !== undefined,
@@ -131,6 +131,17 @@ export async function verifyExportFile(
     throw new CliError(`${file} holds no event: \`arbor events export --chain\` writes the log from its first event.`);
   if (claims !== undefined && report.valid) report.signedHead = compareHead(claims, signedHash, lastPosition);
   return report;
+}
+
+/**
+ * The retention drops an offline verification accepts as the reason an event's request metadata is gone: with a
+ * signed head, those at or before its position; without, all of them. A drop after the signed head is not signed:
+ * anyone can chain one onto the end of an export, and it must not excuse metadata stripped from signed events (the
+ * verification names them `metadata`). Without a signed head, nothing after the last checkpoint is signed, a drop
+ * there included (contract section 8): which is why an auditor keeps a signed head with an export.
+ */
+export function signedDrops<T extends { position: number }>(drops: T[], signedHeadPosition: number | undefined): T[] {
+  return signedHeadPosition === undefined ? drops : drops.filter((d) => d.position <= signedHeadPosition);
 }
 
 /** Whether a report lets the log be trusted: the chain, and the signed head when one was given. */

@@ -15,6 +15,8 @@ describe('arbor restore', () => {
   const jwks = join(work, 'jwks.json');
   let source: TestApp;
   let head: any;
+  /** A signed head from before the last writes: the export holds events after it. */
+  let earlier: any;
   let orgs: any[];
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -23,6 +25,7 @@ describe('arbor restore', () => {
     source = await startTestApp({ logCheckpointSeconds: 1 });
     const root = await createOrg(source, 'Restored root');
     const child = await createOrg(source, 'Restored child', root.id);
+    earlier = (await source.call('GET', '/api/v1/events/verify')).body;
     await source.call('PUT', `/api/v1/orgs/${child.id}`, { body: { name: 'Renamed child', parentId: root.id } });
     orgs = [
       (await source.call('GET', `/api/v1/orgs/${root.id}`)).body,
@@ -70,7 +73,7 @@ describe('arbor restore', () => {
       lines.map((l, i) => (i === 2 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : l)).join('\n'),
     );
     const target = join(work, 'refused');
-    const broken = await arbor(['restore', '--file', changed, '--jwks', jwks], target);
+    const broken = await arbor(['restore', '--file', changed, '--jwks', jwks, '--trust-unsigned'], target);
     expect([broken.code, broken.stdout]).toEqual([
       3,
       expect.stringMatching(/^Not restored\. The event log is broken at position 3 \(altered\)/),
@@ -79,9 +82,28 @@ describe('arbor restore', () => {
 
     const unchecked = await arbor(['restore', '--file', file], join(work, 'unchecked'));
     expect([unchecked.code, unchecked.stderr]).toEqual([1, expect.stringContaining('give --jwks')]);
-    const again = await arbor(['restore', '--file', file, '--jwks', jwks], source.dataDir);
+    const again = await arbor(['restore', '--file', file, '--jwks', jwks, '--trust-unsigned'], source.dataDir);
     expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('already holds an event log')]);
     expect((await arbor(['restore'], target)).code).toBe(1);
+  });
+
+  it('restores only what a signed head signs, or what the operator vouches for', async () => {
+    // Without a signed head: nothing shows that the end was not cut or rewritten after the last checkpoint.
+    const unsigned = await arbor(['restore', '--file', file, '--jwks', jwks], join(work, 'unsigned'));
+    expect([unsigned.code, unsigned.stderr]).toEqual([1, expect.stringContaining('--trust-unsigned')]);
+    expect(existsSync(join(work, 'unsigned', 'events.sqlite'))).toBe(false);
+    // Events after the signed head are chained, but nothing signed them: the server would sign them once restored.
+    const after = await arbor(
+      ['restore', '--file', file, '--jwks', jwks, '--signed-head', earlier.signedHead],
+      join(work, 'after-head'),
+    );
+    expect([after.code, after.stdout]).toEqual([
+      3,
+      expect.stringContaining(`events after the signed head (positions ${earlier.head.position + 1} to`),
+    ]);
+    expect(existsSync(join(work, 'after-head', 'events.sqlite'))).toBe(false);
+    const vouched = await arbor(['restore', '--file', file, '--jwks', jwks, '--trust-unsigned'], join(work, 'vouched'));
+    expect(vouched.code).toBe(0);
   });
 
   it('restores only into a directory that holds nothing but the vault and the keys', async () => {
@@ -101,7 +123,9 @@ describe('arbor restore', () => {
     mkdirSync(prepared);
     copyFileSync(join(source.dataDir, 'vault.sqlite'), join(prepared, 'vault.sqlite'));
     cpSync(join(source.dataDir, 'keys'), join(prepared, 'keys'), { recursive: true });
-    expect((await arbor(['restore', '--file', file, '--jwks', jwks], prepared)).code).toBe(0);
+    expect(
+      (await arbor(['restore', '--file', file, '--jwks', jwks, '--signed-head', head.signedHead], prepared)).code,
+    ).toBe(0);
 
     const aFile = join(work, 'a-file');
     writeFileSync(aFile, '');
@@ -116,7 +140,7 @@ describe('arbor restore', () => {
     // An empty export (a failed export or redirect leaves one) restores nothing: a log begins with its first event.
     const empty = join(work, 'empty.ndjson');
     writeFileSync(empty, '');
-    expect(await arbor(['restore', '--file', empty], join(work, 'from-empty'))).toMatchObject({
+    expect(await arbor(['restore', '--file', empty, '--trust-unsigned'], join(work, 'from-empty'))).toMatchObject({
       code: 1,
       stderr: expect.stringContaining('holds no event'),
     });
@@ -144,6 +168,8 @@ describe('arbor restore', () => {
       valid: false,
       firstBreak: { kind: 'truncated', position: last },
     });
-    expect((await arbor(['restore', '--file', cutFile, '--jwks', jwks], join(work, 'from-cut'))).code).toBe(3);
+    expect(
+      (await arbor(['restore', '--file', cutFile, '--jwks', jwks, '--trust-unsigned'], join(work, 'from-cut'))).code,
+    ).toBe(3);
   });
 });

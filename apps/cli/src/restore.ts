@@ -21,12 +21,18 @@ import {
   verifyExportFile,
 } from './events-verify';
 
-export const RESTORE_USAGE = 'arbor restore --file EXPORT.ndjson [--jwks JWKS.json [--signed-head JWS]]';
+export const RESTORE_USAGE =
+  'arbor restore --file EXPORT.ndjson (--jwks JWKS.json --signed-head JWS | [--jwks JWKS.json] --trust-unsigned)';
 
 /**
  * `arbor restore`: puts an export written by `arbor events export --chain` back as the event log of an empty data
  * directory (IAM_DATA_DIR, default ./data; the embedded profile), after verifying it as `arbor events verify --file`
- * does (its chain; with `--jwks` its checkpoints; with `--signed-head` that it reaches the signed event). The log is
+ * does (its chain; with `--jwks` its checkpoints; with `--signed-head` that it ends at the signed event). The server
+ * will sign what it restores, so the export must be signed to its end: `--signed-head` (the `signedHead` of
+ * `GET /api/v1/events/verify`, kept with the export), and no event after the signed one (exit 3: chained, but nothing
+ * signed it; an export cut with `--until-position` at the head has none). Without a signed head, nothing shows that
+ * the export was not cut or rewritten after its last checkpoint (or anywhere, without checkpoints): refused unless
+ * `--trust-unsigned` says the operator vouches for it. The log is
  * written exactly as exported (positions, ids, times, hashes, checkpoints: it verifies to the same head); the next
  * start projects the read models from it. Personal data stays sealed: it reads as erased unless the vault
  * (`vault.sqlite`) is put beside it, which also holds the password hashes (else `arbor reset-admin-password`).
@@ -35,7 +41,11 @@ export const RESTORE_USAGE = 'arbor restore --file EXPORT.ndjson [--jwks JWKS.js
  * the keys, an unreadable export.
  */
 export async function restore(io: CliIo): Promise<number> {
-  const values = parseOptionsOnce(io.args, { file: 'string', jwks: 'string', 'signed-head': 'string' }, RESTORE_USAGE);
+  const values = parseOptionsOnce(
+    io.args,
+    { file: 'string', jwks: 'string', 'signed-head': 'string', 'trust-unsigned': 'boolean' },
+    RESTORE_USAGE,
+  );
   if (values.file === undefined) throw new CliError(`--file is required.\nUsage: ${RESTORE_USAGE}`);
   if (values['signed-head'] !== undefined && values.jwks === undefined)
     throw new CliError('--signed-head is checked against the key set: give --jwks too.');
@@ -54,10 +64,25 @@ export async function restore(io: CliIo): Promise<number> {
     throw new CliError(
       `The export carries ${checkpoints.length} signed checkpoints: give --jwks (the issuer's saved JWKS) so that they are checked before they are restored.`,
     );
+  if (values['signed-head'] === undefined && values['trust-unsigned'] !== true)
+    throw new CliError(
+      'Nothing would show that the export was not cut or rewritten after its last signed checkpoint, and the server ' +
+        'will sign what is restored: give --jwks and --signed-head (the signedHead of GET /api/v1/events/verify, kept ' +
+        'with the export), or --trust-unsigned to restore it as it is.\n' +
+        `Usage: ${RESTORE_USAGE}`,
+    );
   const jwks = values.jwks === undefined ? undefined : readJwks(values.jwks);
   const report = await verifyExportFile(values.file, { jwks, signedHead: values['signed-head'] });
   if (!reportIsValid(report)) {
     io.out(`Not restored. ${sentenceOf(report, 0)}`);
+    return CHAIN_BROKEN_EXIT;
+  }
+  const signed = report.signedHead?.claims.position;
+  if (signed !== undefined && report.head.position > signed) {
+    io.out(
+      `Not restored: the export holds events after the signed head (positions ${signed + 1} to ${report.head.position}), ` +
+        `which nothing signed. Export with --until-position ${signed}, or give the signed head of its end.`,
+    );
     return CHAIN_BROKEN_EXIT;
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

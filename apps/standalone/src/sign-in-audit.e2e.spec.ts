@@ -218,6 +218,23 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(record('si-rv-refused-2')).toMatchObject({ userId: owner.id });
   });
 
+  it("bounds a tenant client's orgId filter by its own subtree as it was then: an organization moved in brings no past", async () => {
+    const [x, y] = [await createOrg(app, 'Sign-ins X'), await createOrg(app, 'Sign-ins Y')];
+    const b = await createOrg(app, 'Sign-ins B under Y', y.id);
+    const user = await newLoggedInUser(app, b.id, ['member'], 'moved-tenant');
+    // The login is recorded under B and Y (then), before a platform admin moves B under X.
+    expect((await signIns(`userId=${user.id}&orgId=${b.id}`, 1)).length).toBe(1);
+    const moved = await app.call('PUT', `/api/v1/orgs/${b.id}`, {
+      body: { name: 'Sign-ins B under Y', parentId: x.id },
+    });
+    expect(moved.status).toBe(200);
+    const token = await clientToken(app, await createClient(app, x.id, ['events:read']));
+    for (const query of [`orgId=${b.id}`, `orgId=${b.id}&userId=${user.id}`, `userId=${user.id}`]) {
+      const res = await app.call('GET', `/api/v1/sign-ins?limit=200&${query}`, { token });
+      expect({ query, status: res.status, items: res.body.items }).toEqual({ query, status: 200, items: [] });
+    }
+  });
+
   it('files a client’s revocation of a user’s token under the client’s organization, naming no user', async () => {
     const [mine, theirs] = [await createOrg(app, 'Client tenant'), await createOrg(app, 'User tenant')];
     const client = await createClient(app, mine.id, ['orgs:read']);

@@ -27,6 +27,11 @@ export function eventQuerySql(schema: string, query: EventQuery): EventQuerySql 
       `e.position IN (SELECT eo.position FROM ${schema}.event_orgs eo WHERE eo.org_id = ${p(query.orgId)} AND eo.position > $1)`,
     );
   }
+  if (query.withinOrg !== undefined) {
+    where.push(
+      `e.position IN (SELECT eo.position FROM ${schema}.event_orgs eo WHERE eo.org_id = ${p(query.withinOrg)} AND eo.position > $1)`,
+    );
+  }
   if (query.actorId !== undefined) where.push(`e.actor_id = ${p(query.actorId)}`);
   // Bounds are parsed by PostgreSQL as timestamptz: any ISO 8601 form with an offset compares correctly.
   if (query.since !== undefined) where.push(`e.occurred_at >= ${p(query.since)}::timestamptz`);

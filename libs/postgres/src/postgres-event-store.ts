@@ -151,6 +151,7 @@ export class PostgresEventStore implements EventStore {
       query.types === undefined &&
       query.streamId === undefined &&
       query.orgId === undefined &&
+      query.withinOrg === undefined &&
       query.actorId === undefined &&
       query.since === undefined &&
       query.until === undefined;

@@ -75,8 +75,9 @@ export class PostgresSignInAuditStore implements SignInAuditStore {
     if (q.usernameDigest !== undefined) where.push(`s.username_digest = ${p(q.usernameDigest)}`);
     if (q.since !== undefined) where.push(`s.occurred_at >= ${p(q.since)}`);
     if (q.until !== undefined) where.push(`s.occurred_at <= ${p(q.until)}`);
-    if (q.orgId !== undefined)
-      where.push(`s.position IN (SELECT o.position FROM ${this.s}.sign_in_orgs o WHERE o.org_id = ${p(q.orgId)})`);
+    for (const orgId of [q.orgId, q.withinOrg])
+      if (orgId !== undefined)
+        where.push(`s.position IN (SELECT o.position FROM ${this.s}.sign_in_orgs o WHERE o.org_id = ${p(orgId)})`);
     const { rows } = await this.pool.query<{
       position: string;
       record: Omit<NewSignInRecord, 'orgIds'>;

@@ -31,6 +31,10 @@ export function eventQuerySql(query: EventQuery): EventQuerySql {
     where.push('e.position IN (SELECT eo.position FROM event_orgs eo WHERE eo.org_id = ? AND eo.position > ?)');
     params.push(query.orgId, query.after ?? 0);
   }
+  if (query.withinOrg !== undefined) {
+    where.push('e.position IN (SELECT eo.position FROM event_orgs eo WHERE eo.org_id = ? AND eo.position > ?)');
+    params.push(query.withinOrg, query.after ?? 0);
+  }
   if (query.actorId !== undefined) {
     where.push('e.actor_id = ?');
     params.push(query.actorId);

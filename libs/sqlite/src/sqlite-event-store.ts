@@ -215,6 +215,7 @@ export class SqliteEventStore implements EventStore {
       query.types === undefined &&
       query.streamId === undefined &&
       query.orgId === undefined &&
+      query.withinOrg === undefined &&
       query.actorId === undefined &&
       query.since === undefined &&
       query.until === undefined;

@@ -98,9 +98,10 @@ export class SqliteSignInAuditStore implements SignInAuditStore {
       where.push('s.occurred_at <= ?');
       params.push(q.until);
     }
-    if (q.orgId !== undefined) {
+    for (const orgId of [q.orgId, q.withinOrg]) {
+      if (orgId === undefined) continue;
       where.push('s.position IN (SELECT o.position FROM sign_in_orgs o WHERE o.org_id = ?)');
-      params.push(q.orgId);
+      params.push(orgId);
     }
     params.push(q.limit);
     const rows = this.db

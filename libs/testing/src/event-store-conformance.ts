@@ -193,6 +193,10 @@ export function eventStoreConformance(harness: EventStoreHarness): void {
     expect(await positions({ actorId: 'usr_2' })).toEqual([2, 5]);
     expect(await positions({ actorId: 'usr_1', types: ['OrgCreated'], orgId: 'root' })).toEqual([1]);
     expect((await store.readAll({ orgId: 'root', limit: 2 })).map((e) => e.position)).toEqual([1, 2]);
+    // Both organizations at once (a tenant's own subtree beside the organization it asks about).
+    expect(await positions({ orgId: 'child', withinOrg: 'root' })).toEqual([2, 4]);
+    expect(await positions({ orgId: 'child', withinOrg: 'other' })).toEqual([]);
+    expect(await positions({ withinOrg: 'other' })).toEqual([3]);
 
     const all = await store.readAll({ limit: 100 });
     const t = all[1].occurredAt;

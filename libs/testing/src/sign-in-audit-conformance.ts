@@ -100,6 +100,9 @@ export function signInAuditConformance(harness: SignInAuditHarness): void {
     expect(await ids({ limit: 10, usernameDigest: 'dg-1' })).toEqual([1]);
     expect(await ids({ limit: 10, orgId: 'org_r' })).toEqual([0, 3]);
     expect(await ids({ limit: 10, orgId: 'org_c' })).toEqual([0]);
+    // Both organizations at once (a tenant's own subtree beside the organization it asks about).
+    expect(await ids({ limit: 10, orgId: 'org_c', withinOrg: 'org_r' })).toEqual([0]);
+    expect(await ids({ limit: 10, orgId: 'org_r', withinOrg: 'org_x' })).toEqual([]);
     expect(await ids({ limit: 10, since: '2026-01-02T00:00:00.000Z', until: '2026-01-03T00:00:00.000Z' })).toEqual([
       1, 2,
     ]);

@@ -204,7 +204,8 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
             }),
           ),
           type: Type.Optional(
-            Type.String({ minLength: 1, maxLength: 500, description: 'Event type, or several separated by commas.' }),
+            // Room for every type of the catalogue at once (each name is checked against it).
+            Type.String({ minLength: 1, maxLength: 4000, description: 'Event type, or several separated by commas.' }),
           ),
           streamId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           orgId: Type.Optional(idSchemaWith('Events about this organization or anything below it at the time.')),
@@ -236,6 +237,8 @@ export const eventRoutes: RouteDefinition<ApiContext>[] = [
         types: q.type === undefined ? undefined : eventTypesOf(q.type),
         streamId: q.streamId,
         orgId: q.orgId ?? access.withinOrg,
+        // With an orgId asked, the client's own subtree still bounds what it reads (as it was then: a move).
+        withinOrg: q.orgId !== undefined ? access.withinOrg : undefined,
         actorId: q.actorId,
         since: q.since ? instantOf(q.since, 'since') : undefined,
         until: q.until ? instantOf(q.until, 'until') : undefined,

@@ -107,6 +107,8 @@ export const signInRoutes: RouteDefinition<ApiContext>[] = [
         clientId: q.clientId,
         outcome: q.outcome,
         orgId: q.orgId ?? access.withinOrg,
+        // With an orgId asked, the client's own subtree still bounds what it reads (as it was then: a move).
+        withinOrg: q.orgId !== undefined ? access.withinOrg : undefined,
         usernameDigest: q.username !== undefined ? await audit.usernameDigest(q.username) : undefined,
         since: q.since ? instantOf(q.since, 'since') : undefined,
         until: q.until ? instantOf(q.until, 'until') : undefined,

@@ -29,6 +29,12 @@ export interface EventQuery {
   streamId?: string;
   /** Events about this organization or anything that was below it when the event happened. */
   orgId?: string;
+  /**
+   * The same condition for a second organization, both holding: a tenant's own subtree (its client reads nothing
+   * else), kept beside an `orgId` it asks for, since an organization inside its subtree today may not have been
+   * when an event happened (a move) and the event is then none of the tenant's business.
+   */
+  withinOrg?: string;
   actorId?: string;
   /** ISO timestamps, inclusive bounds on `occurredAt`. */
   since?: string;

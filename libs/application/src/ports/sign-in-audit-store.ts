@@ -68,6 +68,11 @@ export interface SignInQuery {
   limit: number;
   /** Records concerning this organization (or an organization below it when written). */
   orgId?: string;
+  /**
+   * The same condition for a second organization, both holding: a tenant's own subtree beside an `orgId` it asks
+   * for (an organization inside its subtree today may not have been when a record was written).
+   */
+  withinOrg?: string;
   userId?: string;
   clientId?: string;
   outcome?: SignInOutcome;

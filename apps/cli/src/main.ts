@@ -69,7 +69,9 @@ Commands:
   ${RESTORE_USAGE}
       Puts an export of \`arbor events export --chain\` back as the event log of an empty IAM_DATA_DIR, once it
       verifies (as events verify --file does; exit 3 and nothing written if not). The next start projects the
-      read models; put vault.sqlite and keys/ beside it. Checkpoints in the export need --jwks.
+      read models; put vault.sqlite and keys/ beside it. The server signs what is restored: give the signed head
+      of the export's end (events after it are refused, exit 3), or --trust-unsigned to vouch for an export no
+      signed head covers. Checkpoints in the export need --jwks.
 `;
 
 function readStdin(): Promise<string> {

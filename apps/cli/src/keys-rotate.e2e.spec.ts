@@ -67,6 +67,19 @@ describe('arbor keys rotate', () => {
     expect((await app.call('GET', '/api/v1/users/me', { token: leaked })).status).toBe(401);
     expect((await arbor(['keys', 'revoke', current])).code).toBe(1);
     expect((await arbor(['keys', 'revoke'])).code).toBe(1);
+    // One kid in 64 begins with `-`: it is looked up as a kid (here none has it), not refused as an option.
+    const dashed = `-${'A'.repeat(42)}`;
+    for (const args of [
+      ['keys', 'revoke', dashed],
+      ['keys', 'revoke', '--', dashed],
+    ]) {
+      const unknown = await arbor(args);
+      expect([unknown.code, unknown.stderr]).toEqual([
+        1,
+        expect.stringContaining(`No signing key has the kid ${dashed}`),
+      ]);
+    }
+    expect((await arbor(['keys', 'revoke', '--now'])).stderr).toContain('Usage: arbor keys revoke');
   });
 
   it('refuses an unknown option and a directory without keys (exit 1)', async () => {

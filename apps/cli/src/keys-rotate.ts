@@ -24,7 +24,10 @@ export async function keysRotate(io: CliIo): Promise<void> {
   );
 }
 
-export const KEYS_REVOKE_USAGE = 'arbor keys revoke KID';
+export const KEYS_REVOKE_USAGE = 'arbor keys revoke [--] KID';
+
+/** A kid as the key ring names keys: the RFC 7638 thumbprint, base64url (43 characters; it may begin with `-`). */
+const KID = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * `arbor keys revoke <kid>`: deletes a signing key that may have leaked from `IAM_DATA_DIR/keys` (SigningKeyRing.revoke):
@@ -33,15 +36,18 @@ export const KEYS_REVOKE_USAGE = 'arbor keys revoke KID';
  * signs now (run `arbor keys rotate --now` first), no key directory.
  */
 export async function keysRevoke(io: CliIo): Promise<void> {
-  if (io.args.length !== 1 || io.args[0].startsWith('-')) throw new CliError(`Usage: ${KEYS_REVOKE_USAGE}`);
+  // One in 64 kids begins with `-`: such a kid is a kid, not an option (and `--` may precede any).
+  const args = io.args[0] === '--' ? io.args.slice(1) : io.args;
+  const kid = args[0];
+  if (args.length !== 1 || (kid.startsWith('-') && !KID.test(kid))) throw new CliError(`Usage: ${KEYS_REVOKE_USAGE}`);
   const { dataDir, keys } = existingKeys(io.env);
   try {
-    keys.revoke(io.args[0]);
+    keys.revoke(kid);
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
   io.out(
-    `Revoked signing key ${io.args[0]}: it is deleted, leaves the JWKS, and what it signed no longer verifies ` +
+    `Revoked signing key ${kid}: it is deleted, leaves the JWKS, and what it signed no longer verifies ` +
       `(${keys.all().length} keys left in ${join(dataDir, 'keys')}).`,
   );
 }

@@ -242,6 +242,7 @@ async function verifyOrLinesOutOfOrder(
       valid: false,
       events: accepted,
       checkpoints: 0,
+      uncheckedCheckpoints: 0,
       head: { position: 0, hash: Buffer.alloc(32) },
       firstBreak,
     };
@@ -275,8 +276,12 @@ export function sentenceOf(report: Report, seconds: number): string {
     const { kind, position, detail } = report.firstBreak;
     return `The event log is broken at position ${position} (${kind}): ${detail}`;
   }
+  const unchecked =
+    report.uncheckedCheckpoints > 0
+      ? ` (and ${report.uncheckedCheckpoints} signed by keys the key set does not hold, not checked: revoked keys, or the wrong key set)`
+      : '';
   const signed = report.checkpointsChecked
-    ? `${report.checkpoints} signed checkpoints`
+    ? `${report.checkpoints} signed checkpoints${unchecked}`
     : 'signed checkpoints not checked (give --jwks)';
   const intact = `The event log is intact: ${report.events} events, ${signed}, head ${report.head.position} ${report.head.hash} (${seconds.toFixed(1)} s).`;
   if (report.signedHead === undefined) return intact;

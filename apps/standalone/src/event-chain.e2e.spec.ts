@@ -38,6 +38,7 @@ describe('the hash-chained event log (GET /api/v1/events/verify)', () => {
       valid: true,
       events: events.length,
       checkpoints: expect.any(Number),
+      uncheckedCheckpoints: 0,
       head: { position: events[events.length - 1].position, hash: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
       signedHead: expect.any(String),
     });

@@ -55,8 +55,10 @@ export class EventStatements {
     this.readAll = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
     this.readStream = `SELECT ${EVENT_COLUMNS} FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version`;
     this.readChainLinks = `SELECT ${CHAIN_COLUMNS} FROM ${s}.events e WHERE e.position > $1 ORDER BY e.position LIMIT $2`;
-    this.readCheckpoints = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints
-      WHERE position > $1 ORDER BY position LIMIT $2`;
+    // ORDER BY c.position, not `position`: an unqualified name there is the output column, here text, which orders
+    // 10 before 9.
+    this.readCheckpoints = `SELECT c.position::text AS position, c.jws FROM ${s}.chain_checkpoints c
+      WHERE c.position > $1 ORDER BY c.position LIMIT $2`;
     // Both directions of the difference between the rows the paths call for and the rows there are.
     this.orgIndexMismatch = `
       SELECT min(position)::text AS position FROM (
@@ -65,7 +67,8 @@ export class EventStatements {
         UNION ALL
         (SELECT position, org_id FROM ${s}.event_orgs
          EXCEPT SELECT e.position, j FROM ${s}.events e, jsonb_array_elements_text(e.org_path) j)) d`;
-    this.lastCheckpoint = `SELECT position::text AS position, jws FROM ${s}.chain_checkpoints ORDER BY position DESC LIMIT 1`;
+    this.lastCheckpoint = `SELECT c.position::text AS position, c.jws FROM ${s}.chain_checkpoints c
+      ORDER BY c.position DESC LIMIT 1`;
     this.saveCheckpoint = `INSERT INTO ${s}.chain_checkpoints (position, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
     this.lastLink = `SELECT occurred_at, hash FROM ${s}.events ORDER BY position DESC LIMIT 1`;
     this.head = `SELECT coalesce(max(position), 0)::text AS head FROM ${s}.events`;

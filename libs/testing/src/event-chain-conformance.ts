@@ -103,6 +103,7 @@ export function eventChainConformance(harness: EventChainHarness): void {
       valid: true,
       events: 10,
       checkpoints: 0,
+      uncheckedCheckpoints: 0,
       head: { position: await store.headPosition(), hash: links[9].hash },
     });
   });
@@ -450,6 +451,13 @@ export function eventChainConformance(harness: EventChainHarness): void {
       expect(await verifyWithCheckpoints()).toMatchObject({ valid: true, events: 10, checkpoints: 2 });
     });
 
+    it('orders checkpoints by position as numbers, past 9, 99 and 999 too', async () => {
+      for (const position of [1000, 9, 100, 99, 10]) await store.saveChainCheckpoint(position, `jws-${position}`);
+      expect((await store.readChainCheckpoints(0, 10)).map((c) => c.position)).toEqual([9, 10, 99, 100, 1000]);
+      expect((await store.readChainCheckpoints(9, 2)).map((c) => c.position)).toEqual([10, 99]);
+      expect(await store.lastChainCheckpoint()).toEqual({ position: 1000, jws: 'jws-1000' });
+    });
+
     it('names a log rewritten behind the store with every later hash recomputed, which the chain alone accepts', async () => {
       await writeLog();
       const signed = await checkpoint(7);
@@ -491,6 +499,33 @@ export function eventChainConformance(harness: EventChainHarness): void {
       expect(await verifyWithCheckpoints()).toMatchObject({
         valid: false,
         firstBreak: { kind: 'checkpoint', position: p[9] },
+      });
+    });
+
+    it('skips, and counts, checkpoints signed by a key revoked since: no evidence either way, no break', async () => {
+      await writeLog();
+      const p = await positions();
+      const leaked = keys.current.kid;
+      await checkpoint(2);
+      await checkpoint(9);
+      keys.rotate(Date.now());
+      const kept = await checkpoint(6);
+      keys.revoke(leaked);
+      expect(await verifyWithCheckpoints()).toMatchObject({ valid: true, checkpoints: 1, uncheckedCheckpoints: 2 });
+      // A checkpoint of the revoked key past the end is no proof of a cut (it could have been forged)...
+      await harness.tamper(
+        `DELETE FROM event_orgs WHERE position = ${p[9]}; DELETE FROM events WHERE position = ${p[9]}`,
+      );
+      expect(await verifyWithCheckpoints()).toMatchObject({ valid: true, checkpoints: 1, uncheckedCheckpoints: 2 });
+      // ...while a checkpoint of a key still held, altered, stays a break.
+      const [stored] = (await store.readChainCheckpoints(kept - 1, 1)).filter((c) => c.position === kept);
+      const [h, body, sig] = stored.jws.split('.');
+      const other = sig.startsWith('A') ? `B${sig.slice(1)}` : `A${sig.slice(1)}`;
+      await harness.tamper(`UPDATE chain_checkpoints SET jws = '${h}.${body}.${other}' WHERE position = ${kept}`);
+      expect(await verifyWithCheckpoints()).toMatchObject({
+        valid: false,
+        uncheckedCheckpoints: 1,
+        firstBreak: { kind: 'checkpoint', position: kept },
       });
     });
   });

@@ -72,6 +72,11 @@ const chainVerificationSchema = Type.Object(
       minimum: 0,
       description: "The server's signed checkpoints the chain passed through (IAM_LOG_CHECKPOINT_SECONDS).",
     }),
+    uncheckedCheckpoints: Type.Integer({
+      minimum: 0,
+      description:
+        'Stored checkpoints signed by a key no longer in the JWKS (revoked: it could have forged them), skipped: no evidence either way.',
+    }),
     head: chainHeadSchema,
     signedHead: Type.Optional(
       Type.String({

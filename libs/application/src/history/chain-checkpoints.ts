@@ -1,18 +1,16 @@
 import type { Logger } from '../logger';
 import type { EventStore, StoredCheckpoint } from '../ports/event-store';
 import type { SigningKeyRing } from '../security/signing-key-ring';
-import type { ChainCheckpoint, CheckpointReader, UnverifiedCheckpoint } from './checkpoint-cursor';
+import type { CheckedCheckpoint, CheckpointReader } from './checkpoint-cursor';
 import { CHAIN_GENESIS, readMetadataDrops, verifyEventChain, type ChainHead } from './event-chain';
 import { signLogHead, SignedHeadError, verifySignedHead } from './signed-head';
 
 /**
  * A stored checkpoint as the verifier takes it: its signed head verified against `jwks` (the issuer's key set), and
- * naming the position it is stored under; otherwise an UnverifiedCheckpoint saying why.
+ * naming the position it is stored under; an UncheckedCheckpoint when no key of the set has its `kid` (revoked since,
+ * or another issuer's set); otherwise an UnverifiedCheckpoint saying why.
  */
-export function checkpointOf(
-  stored: StoredCheckpoint,
-  jwks: { keys?: unknown },
-): ChainCheckpoint | UnverifiedCheckpoint {
+export function checkpointOf(stored: StoredCheckpoint, jwks: { keys?: unknown }): CheckedCheckpoint {
   try {
     const claims = verifySignedHead(stored.jws, jwks);
     if (claims.position !== stored.position)
@@ -20,6 +18,8 @@ export function checkpointOf(
     const hash = Buffer.from(claims.hash, 'base64url');
     return { position: stored.position, hash, signedAt: claims.iat, events: claims.events };
   } catch (e) {
+    if (e instanceof SignedHeadError && e.code === 'ERR_JWKS_NO_MATCHING_KEY')
+      return { position: stored.position, unchecked: e.message };
     if (e instanceof SignedHeadError) return { position: stored.position, invalid: e.message };
     throw e;
   }
@@ -86,11 +86,34 @@ export function startChainCheckpoints(options: ChainCheckpointOptions): { stop()
   return { stop: () => clearInterval(timer) };
 }
 
-/** The last checkpoint's head and count, its signature checked with our own keys; the genesis when there is none. */
+/**
+ * Where the checkpoints go on from: the last checkpoint's head and count, its signature checked with our own keys;
+ * the genesis when there is none. When the last was signed by a key revoked since (no key of ours has its kid), the
+ * last one a key of ours still verifies (or the genesis): the chain since is verified again and the head signed
+ * with the current key, so a revocation costs the log the evidence of the revoked key's checkpoints, never its
+ * checkpoints from then on. A last checkpoint whose signature does not verify is a break: thrown, nothing signed.
+ */
 async function lastCheckpointed(options: ChainCheckpointOptions): Promise<{ head: ChainHead; events: number }> {
+  const genesis: { head: ChainHead; events: number } = { head: { position: 0, hash: CHAIN_GENESIS }, events: 0 };
   const last = await options.store.lastChainCheckpoint();
-  if (last === undefined) return { head: { position: 0, hash: CHAIN_GENESIS }, events: 0 };
-  const checked = checkpointOf(last, options.keys.jwks());
+  if (last === undefined) return genesis;
+  const jwks = options.keys.jwks();
+  const checked = checkpointOf(last, jwks);
   if ('invalid' in checked) throw new Error(`The last checkpoint does not verify: ${checked.invalid}`);
-  return { head: { position: checked.position, hash: checked.hash }, events: checked.events };
+  if ('hash' in checked) return { head: { position: checked.position, hash: checked.hash }, events: checked.events };
+  let found = genesis;
+  for (let after = 0; ;) {
+    const page = await options.store.readChainCheckpoints(after, 500);
+    for (const stored of page) {
+      const c = checkpointOf(stored, jwks);
+      if ('hash' in c) found = { head: { position: c.position, hash: c.hash }, events: c.events };
+    }
+    if (page.length < 500) break;
+    after = page[page.length - 1].position;
+  }
+  options.log.warn('event log checkpoints go on from an earlier one: the last was signed by a key no longer held', {
+    lastPosition: last.position,
+    from: found.head.position,
+  });
+  return found;
 }

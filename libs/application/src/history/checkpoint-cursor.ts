@@ -10,30 +10,47 @@ export interface ChainCheckpoint {
   events: number;
 }
 
-/** A stored checkpoint whose signature does not verify (`why` says so). */
+/** A stored checkpoint whose signature does not verify (`invalid` says why): forged or altered, a break. */
 export interface UnverifiedCheckpoint {
   position: number;
   invalid: string;
 }
 
+/**
+ * A stored checkpoint signed by a key the verifier's set does not hold (`unchecked` says which): a key revoked since
+ * (it could have been forged with it), or a set of another issuer. It is no evidence either way: the walk skips it
+ * and counts it. Skipping one gives a forger nothing they lack: whoever can store a checkpoint beside the log can
+ * delete one too (the contract's "what still escapes"); signed heads kept outside the server stay the anchor.
+ */
+export interface UncheckedCheckpoint {
+  position: number;
+  unchecked: string;
+}
+
+/** A stored checkpoint as the verifier takes it (checkpointOf). */
+export type CheckedCheckpoint = ChainCheckpoint | UnverifiedCheckpoint | UncheckedCheckpoint;
+
 /** Checkpoints after a position, in position order, at most `limit`, their signatures already checked. */
-export type CheckpointReader = (after: number, limit: number) => Promise<Array<ChainCheckpoint | UnverifiedCheckpoint>>;
+export type CheckpointReader = (after: number, limit: number) => Promise<CheckedCheckpoint[]>;
 
 const PAGE = 500;
 
 /**
  * Walks the checkpoints beside the chain (verifyEventChain): each one must name an event the walk meets, with the
  * hash that event carries. What it finds the chain alone cannot: a log rewritten before a checkpoint with every
- * later hash recomputed (`rewritten`), events cut from the end (`truncated`), and a stored checkpoint that does
- * not verify (`checkpoint`: forged, or signed by a key the verifier does not hold).
+ * later hash recomputed (`rewritten`), events cut from the end (`truncated`), and a stored checkpoint whose
+ * signature does not verify (`checkpoint`: forged or altered). One signed by a key the verifier does not hold
+ * (UncheckedCheckpoint: revoked since, or another set) is skipped and counted in `unchecked`.
  */
 export class CheckpointCursor {
-  private page: Array<ChainCheckpoint | UnverifiedCheckpoint> = [];
+  private page: CheckedCheckpoint[] = [];
   private index = 0;
   private after = 0;
   private exhausted = false;
   /** Checkpoints matched so far. */
   matched = 0;
+  /** Checkpoints skipped so far, signed by keys the verifier does not hold. */
+  unchecked = 0;
 
   constructor(private readonly read: CheckpointReader) {}
 
@@ -42,6 +59,10 @@ export class CheckpointCursor {
     for (let next = await this.peek(); next !== undefined; next = await this.peek()) {
       if (next.position > link.event.position) return undefined;
       this.index++;
+      if ('unchecked' in next) {
+        this.unchecked++;
+        continue;
+      }
       if ('invalid' in next) return unverified(next);
       if (next.position < link.event.position)
         return {
@@ -63,7 +84,11 @@ export class CheckpointCursor {
 
   /** After the last event (`head`): a checkpoint beyond it means events were cut from the end. */
   async atEnd(head: ChainHead): Promise<ChainBreak | undefined> {
-    const next = await this.peek();
+    let next = await this.peek();
+    for (; next !== undefined && 'unchecked' in next; next = await this.peek()) {
+      this.index++;
+      this.unchecked++;
+    }
     if (next === undefined) return undefined;
     if ('invalid' in next) return unverified(next);
     return {
@@ -73,7 +98,7 @@ export class CheckpointCursor {
     };
   }
 
-  private async peek(): Promise<ChainCheckpoint | UnverifiedCheckpoint | undefined> {
+  private async peek(): Promise<CheckedCheckpoint | undefined> {
     if (this.index < this.page.length) return this.page[this.index];
     if (this.exhausted) return undefined;
     this.page = await this.read(this.after, PAGE);

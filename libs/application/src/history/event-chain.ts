@@ -262,11 +262,19 @@ export interface ChainBreak {
 
 /**
  * What `verifyEventChain` found. `events` counts the events accepted before the first break, if any; `checkpoints`
- * the signed checkpoints the chain passed through.
+ * the signed checkpoints the chain passed through; `uncheckedCheckpoints` those it skipped, signed by keys the
+ * verifier does not hold (revoked since, or another issuer's set: see UncheckedCheckpoint), no evidence either way.
  */
 export type ChainVerification =
-  | { valid: true; events: number; checkpoints: number; head: ChainHead }
-  | { valid: false; events: number; checkpoints: number; head: ChainHead; firstBreak: ChainBreak };
+  | { valid: true; events: number; checkpoints: number; uncheckedCheckpoints: number; head: ChainHead }
+  | {
+      valid: false;
+      events: number;
+      checkpoints: number;
+      uncheckedCheckpoints: number;
+      head: ChainHead;
+      firstBreak: ChainBreak;
+    };
 
 /** Reads links after a position, in position order, at most `limit` (the stores' `readChainLinks`). */
 export type ChainLinkReader = (after: number, limit: number) => Promise<ChainLink[]>;
@@ -314,6 +322,7 @@ export async function verifyEventChain(
     valid: false,
     events: accepted,
     checkpoints: checkpoints.matched,
+    uncheckedCheckpoints: checkpoints.unchecked,
     head,
     firstBreak,
   });
@@ -329,7 +338,13 @@ export async function verifyEventChain(
     if (page.length < pageSize) {
       const cut = await checkpoints.atEnd(head);
       if (cut !== undefined) return broken(cut);
-      return { valid: true, events: accepted, checkpoints: checkpoints.matched, head };
+      return {
+        valid: true,
+        events: accepted,
+        checkpoints: checkpoints.matched,
+        uncheckedCheckpoints: checkpoints.unchecked,
+        head,
+      };
     }
     await new Promise((resolve) => setImmediate(resolve));
   }

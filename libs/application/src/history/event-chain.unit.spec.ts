@@ -79,12 +79,19 @@ describe('the event hash chain', () => {
     const log = chainedLog(25);
     const progress: number[] = [];
     const report = await verifyEventChain(readerOf(log), { pageSize: 10, onProgress: (n) => progress.push(n) });
-    expect(report).toEqual({ valid: true, events: 25, checkpoints: 0, head: { position: 25, hash: log[24].hash } });
+    expect(report).toEqual({
+      valid: true,
+      events: 25,
+      checkpoints: 0,
+      uncheckedCheckpoints: 0,
+      head: { position: 25, hash: log[24].hash },
+    });
     expect(progress).toEqual([10, 20, 25]);
     expect(await verifyEventChain(readerOf([]))).toEqual({
       valid: true,
       events: 0,
       checkpoints: 0,
+      uncheckedCheckpoints: 0,
       head: { position: 0, hash: CHAIN_GENESIS },
     });
   });

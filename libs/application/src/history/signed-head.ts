@@ -40,15 +40,28 @@ export function signLogHead(keys: SigningKeyRing, issuer: string, head: ChainHea
   });
 }
 
-/** A signed head that does not verify; `message` says why, for a person. */
+/**
+ * Why a signed head was refused, as a stable code (jose's names): `ERR_JWKS_NO_MATCHING_KEY` when no key of the set
+ * has its `kid` (a key since revoked, or another issuer's set), `ERR_JWS_INVALID` for anything else (not a JWS, the
+ * wrong `typ`, a signature or claims that do not verify).
+ */
+export type SignedHeadErrorCode = 'ERR_JWKS_NO_MATCHING_KEY' | 'ERR_JWS_INVALID';
+
+/** A signed head that does not verify; `message` says why, for a person, `code` for a program. */
 export class SignedHeadError extends Error {
   override readonly name = 'SignedHeadError';
+  constructor(
+    message: string,
+    readonly code: SignedHeadErrorCode = 'ERR_JWS_INVALID',
+  ) {
+    super(message);
+  }
 }
 
 /**
  * Verifies a signed head against a JWKS (RFC 7517, as `GET /.well-known/jwks.json` serves it): the `typ`, a key of
  * the set by `kid`, ES256 only, the signature, and the claims' shapes (`issuer`, when given, must match `iss`).
- * Returns the claims; throws SignedHeadError otherwise.
+ * Returns the claims; throws SignedHeadError otherwise (`ERR_JWKS_NO_MATCHING_KEY` when the set lacks the `kid`).
  */
 export function verifySignedHead(
   jws: string,
@@ -62,7 +75,11 @@ export function verifySignedHead(
     throw new SignedHeadError(`The signed head's typ is ${String(decoded.header.typ)}, not ${SIGNED_HEAD_TYP}.`);
   const keys = Array.isArray(jwks.keys) ? (jwks.keys as Array<JsonWebKey & { kid?: string }>) : [];
   const jwk = keys.find((k) => k.kid === decoded.header.kid);
-  if (jwk === undefined) throw new SignedHeadError(`No key of the JWKS has the kid ${String(decoded.header.kid)}.`);
+  if (jwk === undefined)
+    throw new SignedHeadError(
+      `No key of the JWKS has the kid ${String(decoded.header.kid)}.`,
+      'ERR_JWKS_NO_MATCHING_KEY',
+    );
   let claims: jwt.JwtPayload;
   try {
     const key = createPublicKey({ key: jwk, format: 'jwk' });

@@ -25,6 +25,7 @@ export async function verifyEventLog(
     valid: false,
     events: report.events,
     checkpoints: report.checkpoints,
+    uncheckedCheckpoints: report.uncheckedCheckpoints,
     head: report.head,
     firstBreak: {
       kind: 'index',

@@ -150,8 +150,8 @@ export class SigningKeyRing {
 
   /**
    * Revokes a key that may have leaked: its file is deleted (the private key is gone for good), so it leaves the
-   * JWKS and verifies nothing any more: tokens it signed are refused, and checkpoints or signed heads it signed no
-   * longer verify (they could have been forged with it). Refused for an unknown kid, and for the key that signs now
+   * JWKS and verifies nothing any more: tokens and signed heads it signed are refused (they could have been forged
+   * with it), and the log's checkpoints it signed are skipped as no evidence (UncheckedCheckpoint). Refused for an unknown kid, and for the key that signs now
    * or any key not yet signing when no other key would be left to sign (`rotate(Date.now())` first). Returns the
    * key revoked. Other processes sharing the directory drop it at their next use of the ring (reloadIfChanged).
    */

@@ -177,8 +177,8 @@ export class LinesOutOfOrder extends CliError {
   constructor(
     readonly position: number,
     readonly eventId: string,
-    lineNumber: number,
-    previous: { position: number; lineNumber: number },
+    readonly lineNumber: number,
+    readonly previous: { position: number; lineNumber: number },
   ) {
     super(
       position === previous.position
@@ -193,7 +193,8 @@ export class LinesOutOfOrder extends CliError {
  * Serves a chained export's lines to verifyEventChain as a store would (`readChainLinks`): read forward, one
  * pass for the verification; a read that goes back (only to name a break) starts the file again. Positions
  * must grow from line to line (LinesOutOfOrder otherwise). `seen` is called
- * with every link the first pass reads.
+ * with every link the first pass reads. With `endBeforeLine`, the file is read as if it ended before that line
+ * (1-based): what a verification of the lines before a damaged one reads.
  */
 export class ChainFileReader {
   private lines: AsyncIterator<string> | undefined;
@@ -212,6 +213,7 @@ export class ChainFileReader {
   constructor(
     private readonly file: string,
     private readonly seen: (link: ChainLink) => void = () => undefined,
+    private readonly endBeforeLine = Infinity,
   ) {}
 
   readonly read: ChainLinkReader = async (after, limit) => {
@@ -262,6 +264,7 @@ export class ChainFileReader {
       const { value, done } = await (this.lines as AsyncIterator<string>).next();
       if (done === true) return undefined;
       this.lineNumber++;
+      if (this.lineNumber >= this.endBeforeLine) return undefined;
       if ((value as string).trim() === '') continue;
       if ((value as string).startsWith(CHECKPOINT_PREFIX)) {
         this.checkpointLine(value as string);

@@ -187,6 +187,21 @@ describe('arbor events verify', () => {
           { valid: false, firstBreak: { kind: 'altered', position: 7, detail: expect.stringContaining('not JSON') } },
         ],
         [
+          // The first break is named, not a later damaged or moved line that happens to be read in the same page.
+          'changed, then a line cut',
+          eventLines().map((l, i) =>
+            i === 3 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : i === 6 ? l.slice(0, 40) : l,
+          ),
+          { valid: false, firstBreak: { kind: 'altered', position: 4, detail: expect.not.stringContaining('JSON') } },
+        ],
+        [
+          'changed, then lines moved',
+          eventLines().map((l, i, all) =>
+            i === 3 ? l.replace('"occurredAt":"2', '"occurredAt":"1') : i === 5 ? all[6] : i === 6 ? all[5] : l,
+          ),
+          { valid: false, firstBreak: { kind: 'altered', position: 4 } },
+        ],
+        [
           'position edited',
           eventLines().map((l, i) => (i === 4 ? l.replace('"position":5,', '"position":55,') : l)),
           {

@@ -119,6 +119,7 @@ export async function verifyExportFile(
     ...reportOf(
       await verifyOrLinesOutOfOrder(
         reader.read,
+        (endBeforeLine) => new ChainFileReader(file, () => undefined, endBeforeLine).read,
         options.onProgress ?? (() => undefined),
         checkpoints,
         new MetadataDrops(signedDrops(await metadataDropsOf(file), claims?.position)),
@@ -212,10 +213,14 @@ function headClaims(signedHead: string, jwks: { keys?: unknown }): SignedHeadCla
 
 /**
  * Lines out of position order are a reordering the file itself shows, and a line that is not one the export writes
- * an alteration: reported as the chain's break.
+ * an alteration: reported as the chain's break, unless the lines before it hold an earlier one. The reader throws
+ * when it meets such a line, which may be in the page after an altered event it has not served yet: the lines
+ * before it (`readUpTo`: the file as if it ended before a line) are verified again, with the checkpoints before
+ * the line's position, and a break found there is the first.
  */
 async function verifyOrLinesOutOfOrder(
   read: ChainLinkReader,
+  readUpTo: (endBeforeLine: number) => ChainLinkReader,
   onProgress: (accepted: number, position: number) => void,
   checkpoints: CheckpointReader | undefined,
   metadataDrops: MetadataDrops,
@@ -232,6 +237,20 @@ async function verifyOrLinesOutOfOrder(
     });
   } catch (e) {
     if (!(e instanceof LinesOutOfOrder) && !(e instanceof DamagedLine)) throw e;
+    // Lines moved or repeated: the line before is part of the disorder too.
+    const end = e instanceof LinesOutOfOrder ? e.previous.lineNumber : e.lineNumber;
+    const readBefore = readUpTo(end);
+    let lastRead = 0;
+    const earlier = await verifyEventChain(
+      async (after, limit) => {
+        const page = await readBefore(after, limit);
+        lastRead = Math.max(lastRead, page.at(-1)?.event.position ?? 0);
+        return page;
+      },
+      { checkpoints, metadataDrops },
+    ).catch(() => undefined);
+    // A checkpoint past the cut is no event cut from the end (`truncated`): only a break at a line read counts.
+    if (earlier !== undefined && !earlier.valid && earlier.firstBreak.position <= lastRead) return earlier;
     const firstBreak = {
       kind: e instanceof LinesOutOfOrder ? e.kind : ('altered' as const),
       position: e.position,

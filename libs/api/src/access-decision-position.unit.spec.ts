@@ -64,3 +64,17 @@ it('after a min_position wait, claims at least that position', async () => {
   await expect(decisionPosition(ctx, 45)).resolves.toBe(45);
   expect(reads).toEqual(['head']);
 });
+
+it("answers a min_position its worker already heard of without reading the log's head or waiting", async () => {
+  let waited = 0;
+  const projection = {
+    waitFor: async () => {
+      waited++;
+    },
+    atLeast: 40,
+  };
+  const { ctx, reads } = contextWith(projection, 50);
+  await expect(decisionPosition(ctx, 40)).resolves.toBe(40);
+  await expect(decisionPosition(ctx, 12)).resolves.toBe(40);
+  expect([reads, waited]).toEqual([[], 0]);
+});

@@ -56,7 +56,9 @@ export async function decisionPosition(
   path = '/body/context/min_position',
   exact = false,
 ): Promise<number> {
-  if (minPosition !== undefined && minPosition > 0 && minPosition > (ctx.projection.position ?? 0)) {
+  // What the process holds for sure: its projector's position, or (an embedded worker) its writer's last word.
+  const held = ctx.projection.position ?? ctx.projection.atLeast ?? 0;
+  if (minPosition !== undefined && minPosition > 0 && minPosition > held) {
     const head = await ctx.eventStore.headPosition();
     if (minPosition > head)
       throw new IamError(

@@ -1,4 +1,4 @@
-import { newLoggedInUser, scopedPasswordToken } from './test-support/access-fixtures';
+import { clientToken, createClient, newLoggedInUser, scopedPasswordToken } from './test-support/access-fixtures';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createOrg, startTestApp, type TestApp } from './test-support/test-app';
 
 /**
@@ -196,5 +196,62 @@ describe('access decisions about an organization deleted since', () => {
           })
         ).status,
       ).toBe(404);
+  });
+});
+
+describe('access decisions of the past about an organization moved in from another tree', () => {
+  it("count, for a tenant's callers, no grant held in the tree it left; a platform admin reads the whole past", async () => {
+    const beta = await createOrg(app, 'Beta, the tree left');
+    const betaSub = await createOrg(app, 'Beta sub, moving', beta.id);
+    const acme = await createOrg(app, 'Acme, the tree joined');
+    const bob = await newLoggedInUser(app, beta.id, ['admin'], 'beta-admin');
+    const betaClient = await createClient(app, beta.id, ['users:write']);
+    const ann = await newLoggedInUser(app, acme.id, ['admin'], 'acme-admin');
+    const acmeClient = await clientToken(app, await createClient(app, acme.id, ['access:evaluate']));
+    const movedAt = positionOf(
+      await app.call('PUT', `/api/v1/orgs/${betaSub.id}`, { body: { name: 'Beta sub, moving', parentId: acme.id } }),
+    );
+    const past = `?asOfPosition=${movedAt - 1}`;
+    const resource = { type: 'organization', id: betaSub.id };
+    const subject = { type: 'user', id: bob.id };
+    const ask = (token: string) =>
+      Promise.all([
+        app.call('POST', `/access/v1/evaluation${past}`, {
+          token,
+          body: { subject, resource, action: { name: 'users:write' } },
+        }),
+        app.call('POST', `/access/v1/search/subject${past}`, {
+          token,
+          body: { subject: { type: 'user' }, resource, action: { name: 'users:write' } },
+        }),
+        app.call('POST', `/access/v1/search/subject${past}`, {
+          token,
+          body: { subject: { type: 'client' }, resource, action: { name: 'users:write' } },
+        }),
+        app.call('POST', `/access/v1/search/action${past}`, { token, body: { subject, resource } }),
+      ]);
+    const answers = (responses: Awaited<ReturnType<typeof ask>>) => {
+      const [evaluation, users, clients, actions] = responses;
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      return {
+        decision: evaluation.body.decision,
+        users: users.body.results.map((r: { id: string }) => r.id),
+        clients: clients.body.results.map((r: { id: string }) => r.id),
+        actions: actions.body.results.map((r: { name: string }) => r.name),
+      };
+    };
+    for (const token of [ann.token, acmeClient])
+      expect(answers(await ask(token))).toEqual({
+        decision: false,
+        users: expect.not.arrayContaining([bob.id]),
+        clients: expect.not.arrayContaining([betaClient.clientId]),
+        actions: [],
+      });
+    expect(answers(await ask(app.adminToken))).toEqual({
+      decision: true,
+      users: expect.arrayContaining([bob.id]),
+      clients: expect.arrayContaining([betaClient.clientId]),
+      actions: expect.arrayContaining(['users:write']),
+    });
   });
 });

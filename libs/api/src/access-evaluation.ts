@@ -23,7 +23,7 @@ import {
 } from '@arbor/application';
 import type { ApiContext } from './api-context';
 import type { AuthzenSubject } from './authzen-schemas';
-import { orgIdsShownToday } from './past-visibility';
+import { orgIdsShownToday, pastLineageShownTo } from './past-visibility';
 
 /**
  * How long a request's `context.min_position` may wait for the read models (milliseconds) before the answer
@@ -148,16 +148,23 @@ function presentView(ctx: ApiContext, facts: RequestAccessFacts, policy: AccessP
   };
 }
 
-/** The past at `at` as a DecisionView: the temporal read model, and a policy over its facts and role definitions. */
-async function pastView(ctx: ApiContext, at: number): Promise<DecisionView> {
+/**
+ * The past at `at` as a DecisionView: the temporal read model, and a policy over its facts and role definitions,
+ * through the ancestors of then that today's grants show `principal` (pastLineageShownTo).
+ */
+async function pastView(ctx: ApiContext, principal: Principal, at: number): Promise<DecisionView> {
   const history = ctx.readModels.history;
+  const shown = pastLineageShownTo(ctx, principal);
   return {
-    policy: await accessPolicyAt(history, at),
+    policy: await accessPolicyAt(history, at, shown),
     at,
     user: (userId) => history.user(userId, at),
     clientByClientId: (clientId) => history.clientByClientId(clientId, at),
     orgExists: async (orgId) => (await history.org(orgId, at)) !== undefined,
-    ancestorIds: async (orgId) => (await history.parents(orgId, at)).map((o) => o.id),
+    ancestorIds: async (orgId) => {
+      const ids = (await history.parents(orgId, at)).map((o) => o.id);
+      return shown === undefined ? ids : shown(orgId, ids);
+    },
     membershipRoles: async (orgId, userId) => {
       const m = await history.membership(orgId, userId, at);
       return m === undefined || m.pending ? undefined : m.roles;
@@ -185,7 +192,7 @@ export async function decisionState(
   }
   await facts.load(pairs);
   const policy = ctx.policy.over(facts);
-  const view = past === undefined ? presentView(ctx, facts, policy) : await pastView(ctx, past);
+  const view = past === undefined ? presentView(ctx, facts, policy) : await pastView(ctx, principal, past);
   return { facts, policy, view, subjects: new Map() };
 }
 
@@ -221,7 +228,7 @@ export async function decide(
   const held = resolved ? await state.view.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
   const decision = (held as ReadonlySet<string>).has(q.action);
   if (!q.explain) return { decision };
-  // A past explanation names only the organizations today's grants show the caller (the decision itself stands).
+  // A past explanation names only the organizations today's grants show the caller (so does the decision: pastView).
   const shown =
     state.view.at === undefined ? undefined : (ids: string[]) => orgIdsShownToday(ctx, principal, q.orgId, ids);
   // Why a denial, in detail, only to whom the subject is no stranger: a platform admin, or the subject asking

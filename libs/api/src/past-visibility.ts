@@ -1,5 +1,5 @@
 import { isIamError } from '@arbor/domain';
-import type { Principal } from '@arbor/application';
+import type { PastLineageFilter, Principal } from '@arbor/application';
 import type { ApiContext } from './api-context';
 
 /**
@@ -51,4 +51,16 @@ export async function orgIdsShownToday(
     async (id) => lineageNow.has(id),
   );
   return shown.map((o) => o.id);
+}
+
+/**
+ * The PastLineageFilter of a caller's past access answers (evaluations, action and subject searches): an
+ * organization's ancestors of then count only where today's grants show them to the caller (orgIdsShownToday), so
+ * an organization moved in from another tenant's tree brings none of that tree's grants (its users, clients and
+ * roles there) into the caller's answers, as it brings none of its events (EventQuery.withinOrg). Undefined for
+ * platform admins: they read the whole past.
+ */
+export function pastLineageShownTo(ctx: ApiContext, principal: Principal): PastLineageFilter | undefined {
+  if (ctx.policy.isPlatformAdmin(principal)) return undefined;
+  return (orgId, ancestorIds) => orgIdsShownToday(ctx, principal, orgId, ancestorIds);
 }

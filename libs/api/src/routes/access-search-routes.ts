@@ -19,6 +19,7 @@ import {
 import { pageBinding, searchPageTokens, type SearchPageTokens } from '../access-search-tokens';
 import { accessAnswer, positionHeader } from './access-evaluation-routes';
 import { accessPastPosition, accessPastQuery } from '../point-in-time';
+import { pastLineageShownTo } from '../past-visibility';
 
 /**
  * AuthZEN 1.0 search/resource and search/subject (OpenID Authorization API 1.0, "Search APIs"; contract
@@ -73,7 +74,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       const tokens = await searchPageTokens(ctx.cursorDigest, 'searchResources', body, limit);
       const past = await accessPastPosition(ctx, principal, req.query);
       const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));
-      const search = await searchAt(ctx, past);
+      const search = await searchAt(ctx, principal, past);
       const found = await search.resources(req.body.subject, req.body.action.name, within, tokens.after, limit + 1);
       const { items: then, nextToken } = page(tokens, limit, found, (id) => id);
       // The past's organizations, as far as today's reach shows them (a page may then hold fewer than `limit`).
@@ -131,7 +132,7 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
       if (past !== undefined && (await ctx.readModels.history.org(orgId, past)) === undefined)
         throw new IamError('IAM_ERR_NOT_FOUND', `Organization ${orgId} did not exist at log position ${past}.`);
       const position = past ?? (await decisionPosition(ctx, req.body.context?.min_position));
-      const search = await searchAt(ctx, past);
+      const search = await searchAt(ctx, principal, past);
       const type = req.body.subject.type;
       // The operator's platform admins are listed to platform admins only: to a tenant they are no members of its
       // tree, and a user is visible to whoever holds users:read where they are a member (contract section 4).
@@ -151,10 +152,12 @@ export const accessSearchRoutes: RouteDefinition<ApiContext>[] = [
   }),
 ];
 
-async function searchAt(ctx: ApiContext, past: number | undefined): Promise<AccessSearch> {
+/** The search of now, or of the past at `past` through the ancestors today's grants show `principal`. */
+async function searchAt(ctx: ApiContext, principal: Principal, past: number | undefined): Promise<AccessSearch> {
   if (past === undefined) return new AccessSearch(ctx.readModels, ctx.policy.roles);
   const history = ctx.readModels.history;
-  return new AccessSearch(accessSearchReadsAt(history, past), await roleCatalogAt(history, past));
+  const reads = accessSearchReadsAt(history, past, pastLineageShownTo(ctx, principal));
+  return new AccessSearch(reads, await roleCatalogAt(history, past));
 }
 
 /**

@@ -7,13 +7,39 @@ import type { HistoryQueries } from '../ports/history-queries';
 import type { OrgView } from '../ports/read-models';
 
 /**
+ * Which of an organization's ancestors of then a caller's answer may count (`orgId`, then `ancestorIds` as they were,
+ * root first): for a caller who is not a platform admin, those that today's grants show them (an organization moved
+ * in from another tenant's tree does not bring that tree's grants into their answers); undefined: all of them.
+ */
+export type PastLineageFilter = (orgId: string, ancestorIds: string[]) => Promise<string[]>;
+
+/** An organization's ancestors at `at` (root first), as far as `shown` lets them count. */
+async function ancestorsAt(
+  history: HistoryQueries,
+  at: number,
+  orgId: string,
+  shown: PastLineageFilter | undefined,
+): Promise<OrgView[]> {
+  const parents = await history.parents(orgId, at);
+  if (shown === undefined) return parents;
+  const kept = new Set(
+    await shown(
+      orgId,
+      parents.map((o) => o.id),
+    ),
+  );
+  return parents.filter((o) => kept.has(o.id));
+}
+
+/**
  * The access facts as they were when the log ended at `at` (issue 14, point in time): what AccessPolicy reads to
  * decide, from the temporal read model, so a decision of the past is made by the same core as today's
- * (contract section 4), over the tree, memberships, clients and application permissions of then. Each method is a
- * few indexed reads (the ancestors walk one level per read, inside one statement).
+ * (contract section 4), over the tree, memberships, clients and application permissions of then; with `shown`,
+ * only through the ancestors it keeps (PastLineageFilter). Each method is a few indexed reads (the ancestors walk one
+ * level per read, inside one statement).
  */
-export function accessFactsAt(history: HistoryQueries, at: number): AccessFacts<OrgView> {
-  const ancestorIds = async (orgId: string) => (await history.parents(orgId, at)).map((o) => o.id);
+export function accessFactsAt(history: HistoryQueries, at: number, shown?: PastLineageFilter): AccessFacts<OrgView> {
+  const ancestorIds = async (orgId: string) => (await ancestorsAt(history, at, orgId, shown)).map((o) => o.id);
   return {
     org: (orgId) => history.org(orgId, at),
     ancestorIds,
@@ -45,12 +71,19 @@ export async function roleCatalogAt(history: HistoryQueries, at: number): Promis
 }
 
 /** AccessPolicy over the facts and role definitions of then (accessFactsAt, roleCatalogAt). */
-export async function accessPolicyAt(history: HistoryQueries, at: number): Promise<AccessPolicy<OrgView>> {
-  return new AccessPolicy(accessFactsAt(history, at), await roleCatalogAt(history, at));
+export async function accessPolicyAt(
+  history: HistoryQueries,
+  at: number,
+  shown?: PastLineageFilter,
+): Promise<AccessPolicy<OrgView>> {
+  return new AccessPolicy(accessFactsAt(history, at, shown), await roleCatalogAt(history, at));
 }
 
-/** What AccessSearch reads, as it was at `at`: its searches then answer over the tree and grants of then. */
-export function accessSearchReadsAt(history: HistoryQueries, at: number): AccessSearchReads {
+/**
+ * What AccessSearch reads, as it was at `at`: its searches then answer over the tree and grants of then (with
+ * `shown`, through the ancestors it keeps, as accessFactsAt).
+ */
+export function accessSearchReadsAt(history: HistoryQueries, at: number, shown?: PastLineageFilter): AccessSearchReads {
   return {
     search: {
       orgIdsAfter: (scope, afterId, limit) => history.orgIdsAfter(scope, at, afterId, limit),
@@ -59,7 +92,7 @@ export function accessSearchReadsAt(history: HistoryQueries, at: number): Access
       clientsAfter: (orgIds, scope, afterId, limit, roleGrants) =>
         history.clientsAfter(orgIds, scope, at, afterId, limit, roleGrants),
     },
-    orgs: { parents: (orgId) => history.parents(orgId, at) },
+    orgs: { parents: (orgId) => ancestorsAt(history, at, orgId, shown) },
     roles: { permissionsNamed: (name) => history.permissionsNamed(name, at) },
     clients: { getByClientId: (clientId) => history.clientByClientId(clientId, at) },
     users: { get: (userId) => history.user(userId, at) },

@@ -179,6 +179,10 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
     return result.rowCount === 1;
   }
 
+  async releaseLease(owner: string): Promise<void> {
+    await this.open().pool.query(`DELETE FROM ${this.s}.webhook_lease WHERE owner = $1`, [owner]);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -104,6 +104,7 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
          ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
          WHERE webhook_lease.owner = excluded.owner OR webhook_lease.expires_at < ?`,
       ),
+      releaseLease: db.prepare<[string]>('DELETE FROM webhook_lease WHERE owner = ?'),
     };
     this.progress = db.transaction((c: WebhookCursor, attempts: ReadonlyArray<Omit<WebhookAttempt, 'attemptId'>>) => {
       for (const a of attempts)
@@ -165,6 +166,10 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
   async lease(owner: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
     return this.open().st.lease.run(owner, now + ttlMs, now).changes === 1;
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    this.open().st.releaseLease.run(owner);
   }
 
   async close(): Promise<void> {

@@ -97,4 +97,19 @@ export function webhookDeliveryStoreConformance(harness: WebhookDeliveryStoreHar
       await other.close();
     }
   });
+
+  it('lets its holder give the lease up at once (a graceful stop), and nobody else', async () => {
+    expect(await store.lease('one', 60_000)).toBe(true);
+    const other = await harness.reopen();
+    try {
+      await other.releaseLease('two');
+      expect(await other.lease('two', 60_000)).toBe(false);
+      await store.releaseLease('one');
+      expect(await other.lease('two', 60_000)).toBe(true);
+      await store.releaseLease('one');
+      expect(await store.lease('one', 60_000)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
 }

@@ -117,6 +117,11 @@ export interface WebhookDeliveryStore {
    * already `owner`'s: true when `owner` holds it. Several command services elect one dispatcher this way.
    */
   lease(owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Gives the lease up if `owner` holds it (a dispatcher stopping gracefully), so that another command service, or
+   * this one restarted, takes it at its next try instead of waiting for it to expire; does nothing otherwise.
+   */
+  releaseLease(owner: string): Promise<void>;
   close(): Promise<void>;
 }
 

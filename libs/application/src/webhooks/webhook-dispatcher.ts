@@ -140,13 +140,20 @@ export class WebhookDispatcher {
       });
   }
 
-  /** Resolves once no round and no lane runs; an attempt under way ends first (at most `timeoutMs`). */
+  /**
+   * Resolves once no round and no lane runs; an attempt under way ends first (at most `timeoutMs`). A lease held is
+   * then given up, so that the next dispatcher (this process restarted, or another command service) delivers at
+   * its next round rather than a lease later; a failure to give it up leaves it to expire.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     await this.running;
     await Promise.all([...this.lanes.values()].map((lane) => lane.done));
+    if (!this.leaseHeld) return;
+    this.leaseHeld = false;
+    await this.deps.deliveries.releaseLease(this.deps.owner).catch(() => undefined);
   }
 
   /**

@@ -80,6 +80,11 @@ class MemoryDeliveries implements WebhookDeliveryStore {
   async lease(owner: string) {
     return owner === this.leaseOwner;
   }
+  /** The owners that gave the lease up. */
+  released: string[] = [];
+  async releaseLease(owner: string) {
+    this.released.push(owner);
+  }
   async close() {}
 }
 
@@ -154,6 +159,19 @@ function setUp(options: Partial<WebhookDispatchOptions> = {}) {
 }
 
 describe('WebhookDispatcher', () => {
+  it('gives the lease up when it stops, only if it held it: a restarted dispatcher need not wait for it to expire', async () => {
+    const t = setUp();
+    t.log.add('OrgCreated', ['org_b']);
+    await t.dispatcher.deliverDue();
+    await t.dispatcher.stop();
+    expect(t.deliveries.released).toEqual(['dispatcher']);
+    t.deliveries.leaseOwner = 'someone else';
+    const other = t.restarted();
+    await other.deliverDue();
+    await other.stop();
+    expect(t.deliveries.released).toEqual(['dispatcher']);
+  });
+
   it('delivers the events of its subtree and types after its creation, in log order, each signed per Standard Webhooks', async () => {
     const t = setUp();
     t.log.add('OrgCreated', ['org_a']);

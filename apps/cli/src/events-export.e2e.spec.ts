@@ -163,6 +163,8 @@ describe('arbor events export', () => {
       [['--type', 'orgcreated'], 'Unknown event type orgcreated'],
       [['--org', ''], '--org needs an organization id'],
       [['--org', 'a', '--org', 'b'], '--org may be given once'],
+      [['--org', 'org_never'], 'No organization org_never was ever created in this log'],
+      [['--org', 'org nope'], '--org takes an organization id'],
       [['--chain', '--chain'], '--chain may be given once'],
       [['--follow', '--follow'], '--follow may be given once'],
       [['--after', '9007199254740992'], 'from 0 to 2^53 - 1'],

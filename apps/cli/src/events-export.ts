@@ -45,6 +45,12 @@ export async function eventsExport(io: CliIo, options: { follow?: boolean } = {}
   if (follow && query.filter.until !== undefined)
     throw new CliError('--until bounds the log by time, which a tail never reaches: use `arbor events export`.');
   const store = await openEventLogForReading(io.env);
+  // An organization the log never had is a typo, not an empty subtree (the event API answers its unknown ids alike).
+  const orgId = query.filter.orgId;
+  if (orgId !== undefined && (await store.readStream(`org-${orgId}`)).length === 0) {
+    await store.close();
+    throw new CliError(`No organization ${orgId} was ever created in this log.`);
+  }
   // A tail ends on SIGINT or SIGTERM between pages, its store closed; a plain export keeps the default (it holds
   // nothing to flush but what it already wrote).
   let stopped = false;
@@ -176,6 +182,8 @@ function parseOptions(args: string[]): ExportQuery {
   const untilText = once('until', values.until);
   const org = once('org', values.org);
   if (org !== undefined && org.trim() === '') throw new CliError('--org needs an organization id.');
+  if (org !== undefined && !/^[A-Za-z0-9_-]{1,100}$/.test(org))
+    throw new CliError(`--org takes an organization id (letters, digits, _ and -), not "${org}".`);
   // Several --type, or one with commas: every type named, each one the catalogue knows.
   let types: string[] | undefined;
   if (values.type !== undefined) {

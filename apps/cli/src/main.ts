@@ -35,7 +35,7 @@ const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 
 const USAGE = `Usage: arbor <command>   (arbor --help, arbor --version; <command> --help or -h)
 
 Commands:
-  reset-admin-password [--password-stdin]
+  arbor reset-admin-password [--password-stdin]
       Set a new password for the platform admin, on the data of IAM_DATA_DIR (default ./data; the server
       must be stopped) or, with DATABASE_URL, of the distributed profile's PostgreSQL schema (IAM_PG_SCHEMA).
       The password is IAM_BOOTSTRAP_ADMIN_PASSWORD, or standard input with --password-stdin, or generated

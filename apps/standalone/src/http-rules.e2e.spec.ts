@@ -86,6 +86,40 @@ describe('bad input', () => {
     expect(putWithoutParent.status).toBe(400);
   });
 
+  it('says in words what a value must be, never quoting a regular expression, one line per field', async () => {
+    const org = (await app.call('POST', '/api/v1/orgs', { body: { name: 'Worded errors' } })).body;
+    const errorsOf = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await app.call(method, path, { body, headers });
+      expect([path, res.status]).toEqual([path, 400]);
+      return res.body.errors;
+    };
+    expect(await errorsOf('POST', '/api/v1/orgs', { name: 'a\u0007b' })).toEqual([
+      { path: '/body/name', message: 'must hold no control character and not be blank' },
+    ]);
+    expect(await errorsOf('POST', `/api/v1/orgs/${org.id}/permissions`, { name: 'orgs:read' })).toEqual([
+      { path: '/body/name', message: expect.stringContaining("not one of Arbor's own (orgs, users,") },
+    ]);
+    expect(await errorsOf('POST', '/api/v1/orgs', { name: 'x', parentId: 'no such/id' })).toEqual([
+      { path: '/body/parentId', message: 'must be an id: letters, digits, _ and - only' },
+    ]);
+    const subject = { type: 'group', id: 'g' };
+    const evaluation = { subject, action: { name: 'orgs:read' }, resource: { type: 'organization', id: org.id } };
+    expect(await errorsOf('POST', '/access/v1/evaluation', evaluation)).toEqual([
+      { path: '/body/subject/type', message: 'must be one of "user", "client"' },
+    ]);
+    const renamed = await errorsOf(
+      'PUT',
+      `/api/v1/orgs/${org.id}`,
+      { name: 'y', parentId: null },
+      { 'if-match': 'nope' },
+    );
+    expect(renamed).toEqual([
+      { path: '/headers/if-match', message: expect.stringMatching(/^must be \* or a list of/) },
+    ]);
+    for (const errors of [renamed, await errorsOf('POST', '/api/v1/orgs', { name: 'a\u0007b' })])
+      expect(JSON.stringify(errors)).not.toMatch(/pattern|\^|\$/);
+  });
+
   it('rejects bodies over 64 KiB with 413', async () => {
     const res = await app.call('POST', '/api/v1/orgs', { body: { name: 'big', description: 'x'.repeat(70 * 1024) } });
     expect(res.status).toBe(413);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { SEARCH_TOKEN_PATTERN } from './access-search-tokens';
+import { PERMISSION_NAME_PATTERN } from './role-schemas';
 import { STORABLE_TEXT, authzenContext, authzenResource, authzenSubject } from './authzen-schemas';
 import { idSchema } from './schemas';
 
@@ -16,7 +17,7 @@ export const SEARCH_LIMIT_MAX = 1000;
 
 /** A permission name: built-in (`orgs:read`) or an application's (`billing:invoices:approve`): 2..5 segments. */
 const actionName = Type.String({
-  pattern: '^[a-z0-9][a-z0-9_-]{0,39}(:[a-z0-9][a-z0-9_-]{0,39}){1,4}$',
+  pattern: PERMISSION_NAME_PATTERN,
   maxLength: 204,
   description: 'A permission name, built-in or defined by an application (contract section 4).',
 });

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IamError } from '@arbor/domain';
 import type { KeyedDigest } from '@arbor/application';
+import { describedPattern } from '@arbor/http';
 
 /**
  * AuthZEN search page tokens (OpenID Authorization API 1.0, "Pagination"), bound to their query like the
@@ -15,7 +16,10 @@ import type { KeyedDigest } from '@arbor/application';
 const TAG_LENGTH = 22;
 
 /** What every token this module issues looks like (the request schema's `page.token` pattern). */
-export const SEARCH_TOKEN_PATTERN = `^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{${TAG_LENGTH}}$`;
+export const SEARCH_TOKEN_PATTERN = describedPattern(
+  `^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{${TAG_LENGTH}}$`,
+  'must be a page token as an answer gave it (its page.next_token)',
+);
 
 /** JSON with object members sorted, so that member order (which JSON does not fix) does not matter. */
 function canonical(value: unknown): string {

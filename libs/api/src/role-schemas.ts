@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { RESERVED_PERMISSION_PREFIXES } from '@arbor/domain';
-import type { JsonSchema } from '@arbor/http';
+import { describedPattern, type JsonSchema } from '@arbor/http';
 import { displayNameSchema, idSchema } from './schemas';
 
 /**
@@ -21,7 +21,10 @@ export const ROLE_PERMISSIONS_MAX = 100;
  * 2 to 5 segments of `[a-z0-9][a-z0-9_-]{0,39}` joined by `:`. Whether the first segment is reserved, and
  * whether the name is defined where it is used, is the domain's to say (400 naming the field).
  */
-export const PERMISSION_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,39}(:[a-z0-9][a-z0-9_-]{0,39}){1,4}$';
+export const PERMISSION_NAME_PATTERN = describedPattern(
+  '^[a-z0-9][a-z0-9_-]{0,39}(:[a-z0-9][a-z0-9_-]{0,39}){1,4}$',
+  'must be a permission name: 2 to 5 segments joined by colons, each of 1 to 40 lowercase letters, digits, _ or - (e.g. billing:invoices:approve)',
+);
 
 export const permissionNameSchema = Type.String({
   minLength: 3,
@@ -73,8 +76,10 @@ export const updateRoleBody = Type.Object(
  * segment not one of Arbor's reserved prefixes (design13; the domain checks it again and names the field), so
  * the document says what the server accepts. ECMA-262 lookahead, which JSON Schema `pattern` uses.
  */
-export const APPLICATION_PERMISSION_NAME_PATTERN =
-  `^(?!(?:${RESERVED_PERMISSION_PREFIXES.join('|')}):)` + PERMISSION_NAME_PATTERN.slice(1);
+export const APPLICATION_PERMISSION_NAME_PATTERN = describedPattern(
+  `^(?!(?:${RESERVED_PERMISSION_PREFIXES.join('|')}):)` + PERMISSION_NAME_PATTERN.slice(1),
+  `must be a permission name (2 to 5 segments joined by colons, each of 1 to 40 lowercase letters, digits, _ or -, e.g. billing:invoices:approve) whose first segment is not one of Arbor's own (${RESERVED_PERMISSION_PREFIXES.join(', ')})`,
+);
 
 const applicationPermissionNameSchema = Type.String({
   minLength: 3,

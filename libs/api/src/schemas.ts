@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { NO_NUL_PATTERN, storedJsonValueRef, type JsonSchema } from '@arbor/http';
+import { describedPattern, NO_NUL_PATTERN, storedJsonValueRef, type JsonSchema } from '@arbor/http';
 import {
   BUILT_IN_ROLE_IDS,
   EVENT_AUDIT_SCHEMA,
@@ -19,7 +19,11 @@ import {
  * type list) where TypeBox would spell them otherwise.
  */
 
-const ID_RULES = { minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' };
+const ID_RULES = {
+  minLength: 1,
+  maxLength: 100,
+  pattern: describedPattern('^[A-Za-z0-9_-]+$', 'must be an id: letters, digits, _ and - only'),
+};
 export const idSchema = Type.String(ID_RULES);
 /** An id with its own description (a filter, say). */
 export const idSchemaWith = (description: string) => Type.String({ ...ID_RULES, description });
@@ -40,7 +44,10 @@ export const displayNameSchema = (max = 200, description?: string) =>
   Type.String({
     minLength: 1,
     maxLength: max,
-    pattern: `^[${BLANK}]*[^${BLANK}${CONTROLS}][^${CONTROLS}]*$`,
+    pattern: describedPattern(
+      `^[${BLANK}]*[^${BLANK}${CONTROLS}][^${CONTROLS}]*$`,
+      'must hold no control character and not be blank',
+    ),
     ...(description === undefined ? {} : { description }),
   });
 
@@ -59,7 +66,10 @@ export const pageQuery = {
     Type.String({
       minLength: 1,
       maxLength: 2048,
-      pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
+      pattern: describedPattern(
+        '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$',
+        'must be a cursor as a page gave it (its nextCursor)',
+      ),
       description:
         'Opaque cursor: the `nextCursor` of a previous page (base64url, a keyset and its tag), valid only for the list and filters that issued it.',
     }),
@@ -163,7 +173,10 @@ export const eventSchema: JsonSchema = {
  */
 export const roleIdSchema = Type.Unsafe<RoleId>({
   type: 'string',
-  pattern: `^(${BUILT_IN_ROLE_IDS.join('|')}|role_[0-9a-z]{1,64})$`,
+  pattern: describedPattern(
+    `^(${BUILT_IN_ROLE_IDS.join('|')}|role_[0-9a-z]{1,64})$`,
+    `must be a role id: ${BUILT_IN_ROLE_IDS.join(', ')}, or a custom role's (role_...)`,
+  ),
   description: 'A role id: member, admin, owner, or a custom role (role_<ulid>).',
 });
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describedPattern } from './to-field-errors';
 import { validationProblem } from './request-problems';
 import { jsonOf } from './write-response';
 
@@ -118,8 +119,10 @@ export const MAX_PRECONDITION_LENGTH = 2048;
  * header applies, and `readPreconditions` enforces it itself, because on a read it runs after the handler
  * instead of the schema binder. Every repetition starts at a comma or a quote, so matching stays linear.
  */
-export const ENTITY_TAG_LIST_PATTERN =
-  '^[ \\t]*(\\*|(,[ \\t]*)*(W/)?"[!#-~\\x80-\\xff]*"([ \\t]*,([ \\t]*(W/)?"[!#-~\\x80-\\xff]*")?)*)[ \\t]*$';
+export const ENTITY_TAG_LIST_PATTERN = describedPattern(
+  '^[ \\t]*(\\*|(,[ \\t]*)*(W/)?"[!#-~\\x80-\\xff]*"([ \\t]*,([ \\t]*(W/)?"[!#-~\\x80-\\xff]*")?)*)[ \\t]*$',
+  'must be * or a list of entity tags, each quoted ("3") or weak (W/"3"), as an ETag gave them (RFC 9110 section 8.8.3)',
+);
 const ENTITY_TAG_LIST = new RegExp(ENTITY_TAG_LIST_PATTERN);
 
 function conditionOf(

@@ -16,6 +16,7 @@ export {
 } from './entity-tags';
 export { errorHandler } from './error-handler';
 export type { FieldError, ProblemBody } from './http-problem';
+export { describedPattern } from './to-field-errors';
 export { HttpProblem, PROBLEM_CONTENT_TYPE, isHttpProblem, problemBody } from './http-problem';
 export { notFoundHandler } from './not-found-handler';
 export { BINDER_PROBLEM_TITLES } from './request-problems';

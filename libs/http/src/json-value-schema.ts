@@ -1,8 +1,9 @@
 import { MAX_JSON_NUMBER } from './duplicate-keys';
+import { describedPattern } from './to-field-errors';
 import type { JsonSchema } from './route-definition';
 
 /** A string without U+0000 (text-rules.ts refuses it in every request: PostgreSQL cannot hold it). */
-export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+export const NO_NUL_PATTERN = describedPattern('^[^\\u0000]*$', 'must not hold the NUL character (U+0000)');
 
 /**
  * Any JSON value the API keeps exactly (contract section 1), as JSON Schema: numbers within ±(2^53 − 1), strings

@@ -3,6 +3,7 @@ import { newId } from '@arbor/domain';
 import { orgAsOf, parentsAsOf, type OrgView, type Page, type Principal } from '@arbor/application';
 import {
   defineRouteFor,
+  describedPattern,
   problemResponse,
   representationTag,
   type HandlerRequest,
@@ -304,7 +305,7 @@ export const orgRoutes: RouteDefinition<ApiContext>[] = [
           ...asOfQuery,
           depth: Type.Optional(
             Type.String({
-              pattern: '^([1-9][0-9]{0,3}|all)$',
+              pattern: describedPattern('^([1-9][0-9]{0,3}|all)$', 'must be a whole number from 1 to 9999, or all'),
               default: '1',
               description: 'Levels below (>= 1) or "all".',
             }),

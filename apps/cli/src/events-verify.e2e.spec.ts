@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +203,13 @@ describe('arbor events verify', () => {
           { valid: false, firstBreak: { kind: 'altered', position: 4 } },
         ],
         [
+          // Lines moved after a later one: the lines before the disorder show a gap (event 4 follows 3, event 7
+          // follows 6), but only the whole file tells a move from a removal.
+          'lines moved after later ones',
+          eventLines().map((l, i, all) => (i >= 3 && i < 5 ? all[i + 3] : i >= 5 && i < 8 ? all[i - 2] : l)),
+          { valid: false, firstBreak: { kind: 'reordered' } },
+        ],
+        [
           'position edited',
           eventLines().map((l, i) => (i === 4 ? l.replace('"position":5,', '"position":55,') : l)),
           {
@@ -270,6 +278,12 @@ describe('arbor events verify', () => {
         const run = await arbor(['events', 'verify', '--file', exportFile(), '--jwks', notKeys]);
         expect([content, run.code, run.stderr]).toEqual([content, 1, expect.stringContaining('is not a key set')]);
       }
+      // Another issuer's key set: none of its keys signed a checkpoint, and no signed head shows it is the issuer's.
+      const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+      const otherKeys = join(dir, 'other-keys.json');
+      writeFileSync(otherKeys, JSON.stringify({ keys: [{ ...otherKey, kid: 'another-issuer', alg: 'ES256' }] }));
+      const wrong = await arbor(['events', 'verify', '--file', exportFile(), '--jwks', otherKeys]);
+      expect([wrong.code, wrong.stderr]).toEqual([1, expect.stringContaining("is it the issuer's JWKS?")]);
       const empty = join(dir, 'empty.ndjson');
       writeFileSync(empty, '');
       const nothing = await arbor(['events', 'verify', '--file', empty]);

@@ -8,6 +8,7 @@ import {
   SignedHeadError,
   verifyEventChain,
   verifySignedHead,
+  type ChainBreakKind,
   type ChainLinkReader,
   type CheckpointReader,
   type ChainVerification,
@@ -127,6 +128,13 @@ export async function verifyExportFile(
     ),
     checkpointsChecked: checkpoints !== undefined,
   };
+  // Not one checkpoint signed by a key of the set, and no signed head to show the set is the issuer's: most likely
+  // the wrong key set, which would otherwise pass as "intact" with nothing checked.
+  if (report.valid && claims === undefined && report.checkpoints === 0 && report.uncheckedCheckpoints > 0)
+    throw new CliError(
+      `No key of the key set signed any of the export's ${report.uncheckedCheckpoints} checkpoints: is it the issuer's ` +
+        "JWKS? (A revoked key's checkpoints are not checked either: give the signed head of the export's end.)",
+    );
   // An export of the log begins with its first event: an empty one is what a failed export or redirect leaves.
   if (report.valid && lastPosition === 0)
     throw new CliError(`${file} holds no event: \`arbor events export --chain\` writes the log from its first event.`);
@@ -211,6 +219,9 @@ function headClaims(signedHead: string, jwks: { keys?: unknown }): SignedHeadCla
   }
 }
 
+/** The breaks classifyBreak tells apart by reading past the break (see verifyOrLinesOutOfOrder). */
+const LOOK_AHEAD_KINDS: ReadonlySet<ChainBreakKind> = new Set(['removed', 'inserted', 'reordered']);
+
 /**
  * Lines out of position order are a reordering the file itself shows, and a line that is not one the export writes
  * an alteration: reported as the chain's break, unless the lines before it hold an earlier one. The reader throws
@@ -249,8 +260,16 @@ async function verifyOrLinesOutOfOrder(
       },
       { checkpoints, metadataDrops },
     ).catch(() => undefined);
-    // A checkpoint past the cut is no event cut from the end (`truncated`): only a break at a line read counts.
-    if (earlier !== undefined && !earlier.valid && earlier.firstBreak.position <= lastRead) return earlier;
+    // A checkpoint past the cut is no event cut from the end (`truncated`): only a break at a line read counts. And
+    // only one whose kind needs no look past the cut: `removed`, `inserted` and `reordered` are told apart by where
+    // the links lead further on, which the cut file does not show (lines moved after the cut read as `removed`).
+    if (
+      earlier !== undefined &&
+      !earlier.valid &&
+      earlier.firstBreak.position <= lastRead &&
+      !LOOK_AHEAD_KINDS.has(earlier.firstBreak.kind)
+    )
+      return earlier;
     const firstBreak = {
       kind: e instanceof LinesOutOfOrder ? e.kind : ('altered' as const),
       position: e.position,

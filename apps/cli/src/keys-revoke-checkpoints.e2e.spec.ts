@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryEventLog } from '../../standalone/src/test-support/tamper-event-log';
@@ -89,6 +90,23 @@ it("skips the revoked key's checkpoints, still signs the head, and goes on check
       `1 signed checkpoints (and ${report.uncheckedCheckpoints} signed by keys the key set does not hold, not checked`,
     ),
   ]);
+  // Restored, the log keeps only the checkpoints a key of the set verifies: the revoked key's are left out.
+  const target = join(dir, 'restored');
+  const restored = await runArbor(
+    ['restore', '--file', join(dir, 'log.ndjson'), '--jwks', join(dir, 'jwks.json'), '--signed-head', after.signedHead],
+    { IAM_DATA_DIR: target },
+  );
+  expect([restored.code, restored.stdout]).toEqual([
+    0,
+    expect.stringContaining(`${report.uncheckedCheckpoints} signed checkpoints of the export were left out`),
+  ]);
+  const log = new Database(join(target, 'events.sqlite'), { readonly: true });
+  try {
+    const kids = log.prepare('SELECT jws FROM chain_checkpoints').all() as Array<{ jws: string }>;
+    expect(kids.map((c) => kidOf(c.jws))).toEqual([current]);
+  } finally {
+    log.close();
+  }
   // A head the revoked key signed proves nothing any more: refused, not skipped.
   const old = await arbor([...offline, '--signed-head', headOfLeaked]);
   expect([old.code, old.stderr]).toEqual([1, expect.stringContaining(`No key of the JWKS has the kid ${leaked}`)]);

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  checkpointOf,
   encodeChainHash,
   storedCheckpoints,
   readMetadataDrops,
@@ -87,7 +88,11 @@ export async function restore(io: CliIo): Promise<number> {
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  const written = await restoreSqliteEventLog(log, linksOf(values.file), checkpoints);
+  // Only checkpoints a key of the set verifies: one whose kid it lacks (a key revoked since, or forged under a made-up
+  // kid) was skipped by the verification as no evidence, and the restored log must not trust it.
+  const verified = checkpoints.filter((c) => jwks !== undefined && 'hash' in checkpointOf(c, jwks));
+  const unchecked = checkpoints.length - verified.length;
+  const written = await restoreSqliteEventLog(log, linksOf(values.file), verified);
   // The file was read twice (to verify, then to write): what was written is verified again, from the new log.
   const again = await verifyRestored(log, jwks);
   if (
@@ -106,7 +111,10 @@ export async function restore(io: CliIo): Promise<number> {
       'projects the read models. Put the vault (vault.sqlite) and the signing keys (keys/) beside it: the vault keeps ' +
       'personal data and passwords (without it every user reads as erased: nobody can log in, and ' +
       '`arbor reset-admin-password` finds no admin to reset), the keys let the server verify its checkpoints and go on ' +
-      'signing them.',
+      'signing them.' +
+      (unchecked > 0
+        ? ` ${unchecked} signed checkpoints of the export were left out: no key of the key set verifies them.`
+        : ''),
   );
   return 0;
 }

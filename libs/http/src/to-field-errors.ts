@@ -56,6 +56,10 @@ const PATTERN_MESSAGES = new Map<string, string>();
  * completes the path ("/body/name must hold ..."), and, like every field error, never quotes the value.
  */
 export function describedPattern(pattern: string, message: string): string {
+  const known = PATTERN_MESSAGES.get(pattern);
+  // One pattern, one meaning: a second schema giving the same pattern another would change the first's errors.
+  if (known !== undefined && known !== message)
+    throw new Error(`The pattern ${pattern} is described twice: "${known}" and "${message}".`);
   PATTERN_MESSAGES.set(pattern, message);
   return pattern;
 }
@@ -71,8 +75,12 @@ function choicesOfConstants(errors: readonly ErrorObject[]): readonly ErrorObjec
   for (const choice of errors) {
     if (choice.keyword !== 'anyOf' && choice.keyword !== 'oneOf') continue;
     const prefix = `${choice.schemaPath}/`;
-    const branches = errors.filter((e) => e.schemaPath.startsWith(prefix));
-    if (branches.length === 0 || branches.some((e) => e.keyword !== 'const' || e.instancePath !== choice.instancePath))
+    // The items of an array share their schema paths: only this value's failures are the choice's.
+    const within = errors.filter(
+      (e) => e.schemaPath.startsWith(prefix) && isWithin(e.instancePath, choice.instancePath),
+    );
+    const branches = within.filter((e) => e.instancePath === choice.instancePath);
+    if (branches.length === 0 || branches.length !== within.length || branches.some((e) => e.keyword !== 'const'))
       continue;
     for (const e of branches) dropped.add(e);
     const allowed = branches.map((e) => JSON.stringify(e.params.allowedValue)).join(', ');
@@ -81,6 +89,9 @@ function choicesOfConstants(errors: readonly ErrorObject[]): readonly ErrorObjec
   if (dropped.size === 0) return errors;
   return errors.filter((e) => !dropped.has(e)).map((e) => added.get(e) ?? e);
 }
+
+/** Whether the JSON pointer `path` is `parent` or lies below it (`/1` holds `/1/a`, not `/10`). */
+const isWithin = (path: string, parent: string): boolean => path === parent || path.startsWith(`${parent}/`);
 
 /** Escapes one JSON pointer reference token (RFC 6901). */
 export const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -102,13 +113,18 @@ function closestOneOfBranches(errors: readonly ErrorObject[]): readonly ErrorObj
     const branches = new Map<string, ErrorObject[]>();
     const prefix = `${choice.schemaPath}/`;
     for (const e of errors) {
-      if (!e.schemaPath.startsWith(prefix) || !e.instancePath.startsWith(choice.instancePath)) continue;
+      if (!e.schemaPath.startsWith(prefix) || !isWithin(e.instancePath, choice.instancePath)) continue;
       const branch = e.schemaPath.slice(prefix.length).split('/')[0];
       branches.set(branch, [...(branches.get(branch) ?? []), e]);
     }
     if (branches.size === 0) continue;
     const fewest = Math.min(...[...branches.values()].map((failures) => failures.length));
-    const closest = [...branches.values()].filter((failures) => failures.length === fewest);
+    // On a tie, a branch the value failed for more than its type comes first: its failure says more ("must be an
+    // id" rather than "must be null" for a string that is no id).
+    const typeAlone = (failures: ErrorObject[]) => failures.every((e) => e.keyword === 'type');
+    const closest = [...branches.values()]
+      .filter((failures) => failures.length === fewest)
+      .sort((a, b) => Number(typeAlone(a)) - Number(typeAlone(b)));
     dropped.add(choice);
     for (const failures of branches.values()) if (failures !== closest[0]) for (const e of failures) dropped.add(e);
     const typeOnly = closest.every(

@@ -42,3 +42,32 @@ it('keeps the closest branch of an anyOf, and names every type when each branch 
   expect(errorsOf(schema, { parentId: 'no such/id' })).toEqual([{ path: '/body/parentId', message: 'must be an id' }]);
   expect(errorsOf(schema, { parentId: 42 })).toEqual([{ path: '/body/parentId', message: 'must be string or null' }]);
 });
+
+it('keeps the failures of each array item apart (item 1 is not item 10), and prefers a failure beyond the type', () => {
+  const schema = {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        type: { anyOf: [{ const: 'user' }, { const: 'client' }] },
+        id: {
+          anyOf: [{ type: 'null' }, { type: 'string', pattern: describedPattern('^[a-z]+$', 'must be lowercase') }],
+        },
+      },
+    },
+  };
+  const items = Array.from({ length: 11 }, () => ({ type: 'user', id: 'ok' }));
+  items[1] = { type: 'group', id: 'ok' };
+  items[10] = { type: 'team', id: 'NOT' };
+  expect(errorsOf(schema, items)).toEqual([
+    { path: '/body/1/type', message: 'must be one of "user", "client"' },
+    { path: '/body/10/type', message: 'must be one of "user", "client"' },
+    { path: '/body/10/id', message: 'must be lowercase' },
+  ]);
+});
+
+it('refuses one pattern described with two meanings', () => {
+  describedPattern('^x$', 'must be x');
+  expect(() => describedPattern('^x$', 'must be x')).not.toThrow();
+  expect(() => describedPattern('^x$', 'must be an x')).toThrow('described twice');
+});

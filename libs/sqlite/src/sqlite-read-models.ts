@@ -177,9 +177,11 @@ function openSound(file: string, options: SqliteReadModelsOptions): SqliteReadMo
   // NORMAL: a crash may lose the last batches, but the checkpoint is lost with them and they are re-applied.
   const db = openSqliteDatabase(file, { synchronous: 'NORMAL', backgroundCheckpoints: options.backgroundCheckpoints });
   try {
-    // Emails and names are here in clear: a row rewritten by an erasure must not leave the old bytes in the page.
-    // FAST zeroes freed space within the pages written anyway (no extra I/O); the WAL is truncated after an erasure.
-    db.pragma('secure_delete = FAST');
+    // Emails and names are here in clear: a row rewritten by an erasure must not leave the old bytes in any page.
+    // ON, not FAST: FAST zeroes freed space only within pages written anyway, and leaves a page that leaves the tree
+    // (erasures emptying a page of the users table or its email index, a rebuild's deletes) on the freelist as it
+    // was, emails and names in it. The WAL is truncated after an erasure.
+    db.pragma('secure_delete = ON');
     applyMigrations(db, READ_MODELS_MIGRATIONS);
     // Reads the schema and the checkpoint's pages now, so that damage there shows at open, not mid-start.
     db.prepare('SELECT position FROM checkpoint').all();

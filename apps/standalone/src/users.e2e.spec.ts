@@ -113,6 +113,8 @@ describe('org users', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(first.body);
     expect(replay.headers.get('location')).toBe(first.headers.get('location'));
+    // The ETag is kept sealed with the body (a digest of the email and name) and comes back with it.
+    expect(replay.headers.get('etag')).toBe(first.headers.get('etag'));
     const reused = await addUser(org.id, { ...body, password: 'another password' }, headers);
     expect(reused.status).toBe(409);
     expect(reused.body.code).toBe('IAM_ERR_IDEMPOTENCY_KEY_REUSED');

@@ -8,9 +8,16 @@ import type { PersonalDataCipher } from '../security/personal-data-cipher';
  */
 
 /**
+ * Headers derived from the body, sealed with it: an ETag is a digest of the body's bytes (RFC 9110 section 8.8.3,
+ * `representationTag`), which would let whoever reads the store check a guess of the email and name, erased or not.
+ */
+const SEALED_HEADERS = ['ETag'];
+
+/**
  * The response to store for replays, its body sealed under `subjectId`'s key exactly as given (any JSON
- * value; `undefined` is stored as null). The subject must already have a key (their data is in the log):
- * when they have none (erased meanwhile), no body is kept at all, and a replay rebuilds the response.
+ * value; `undefined` is stored as null), with the headers derived from it (SEALED_HEADERS). The subject must
+ * already have a key (their data is in the log): when they have none (erased meanwhile), neither body nor those
+ * headers are kept, and a replay rebuilds the response.
  */
 export async function sealStoredBody(
   cipher: PersonalDataCipher,
@@ -18,8 +25,23 @@ export async function sealStoredBody(
   subjectId: string,
 ): Promise<StoredResponse> {
   const { sealedBody: _previous, ...rest } = response;
-  const sealed = await cipher.sealValueUnderExistingKey(subjectId, response.body ?? null);
-  return sealed === null ? { ...rest, body: null } : { ...rest, body: null, sealedBody: { subjectId, sealed } };
+  const headers = { ...response.headers };
+  const derived: Record<string, string> = {};
+  for (const name of SEALED_HEADERS)
+    if (headers[name] !== undefined) {
+      derived[name] = headers[name];
+      delete headers[name];
+    }
+  const names = Object.keys(derived);
+  const value = names.length === 0 ? (response.body ?? null) : { body: response.body ?? null, headers: derived };
+  const sealed = await cipher.sealValueUnderExistingKey(subjectId, value);
+  if (sealed === null) return { ...rest, headers, body: null };
+  return {
+    ...rest,
+    headers,
+    body: null,
+    sealedBody: { subjectId, sealed, ...(names.length === 0 ? {} : { headers: names }) },
+  };
 }
 
 /**
@@ -30,6 +52,10 @@ export async function sealStoredBody(
 export async function openStoredBody(cipher: PersonalDataCipher, response: StoredResponse): Promise<StoredResponse> {
   if (!response.sealedBody) return response;
   const { sealedBody, ...rest } = response;
-  const body = await cipher.openValue(sealedBody.subjectId, sealedBody.sealed);
-  return { ...rest, body };
+  const opened = await cipher.openValue(sealedBody.subjectId, sealedBody.sealed);
+  // Stored before headers were sealed with the body (no `headers`): the sealed value is the body itself.
+  if (sealedBody.headers === undefined) return { ...rest, body: opened };
+  if (opened === null) return { ...rest, body: null };
+  const { body, headers } = opened as { body: unknown; headers: Record<string, string> };
+  return { ...rest, headers: { ...rest.headers, ...headers }, body };
 }

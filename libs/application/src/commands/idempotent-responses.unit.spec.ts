@@ -5,7 +5,7 @@ import { openStoredBody, sealStoredBody } from './idempotent-responses';
 describe('idempotency responses that are personal data', () => {
   const first = {
     status: 201,
-    headers: { ETag: '"2"', Location: '/api/v1/orgs/org_1/users/usr_1' },
+    headers: { ETag: '"2-bgVWmu21x4VhflBU"', Location: '/api/v1/orgs/org_1/users/usr_1' },
     body: {
       orgId: 'org_1',
       userId: 'usr_1',
@@ -29,14 +29,15 @@ describe('idempotency responses that are personal data', () => {
     const stored = await sealStoredBody(cipher, first, 'usr_1');
     expect(stored).toMatchObject({
       status: 201,
-      headers: first.headers,
+      headers: { Location: first.headers.Location },
       body: null,
       position: 42,
-      sealedBody: { subjectId: 'usr_1' },
+      sealedBody: { subjectId: 'usr_1', headers: ['ETag'] },
     });
-    // What the event store receives (as JSON) holds nothing of the body in clear.
+    // What the event store receives (as JSON) holds nothing of the body in clear, nor its digest (the ETag, which
+    // would confirm a guess of the email and name).
     const json = JSON.stringify(stored);
-    for (const clear of ['Ysolde', 'Varnaby', 'V\\u00e4rnaby', 'Värnaby', 'member', 'deep'])
+    for (const clear of ['Ysolde', 'Varnaby', 'V\\u00e4rnaby', 'Värnaby', 'member', 'deep', 'bgVWmu21x4VhflBU'])
       expect(json).not.toContain(clear);
     expect(await openStoredBody(cipher, JSON.parse(json))).toEqual(first);
     // Whatever the route answered is kept as is, e.g. an echo of only what the caller supplied.
@@ -52,7 +53,7 @@ describe('idempotency responses that are personal data', () => {
     await vault.destroyDataKey('usr_1');
     expect(await openStoredBody(cipher, stored)).toEqual({
       status: 201,
-      headers: first.headers,
+      headers: { Location: first.headers.Location },
       body: null,
       position: 42,
     });
@@ -71,11 +72,18 @@ describe('idempotency responses that are personal data', () => {
     const { vault, cipher } = await setUp();
     expect(await sealStoredBody(cipher, first, 'usr_gone')).toEqual({
       status: 201,
-      headers: first.headers,
+      headers: { Location: first.headers.Location },
       body: null,
       position: 42,
     });
     expect(vault.keyIds()).toEqual(['usr_1']);
+  });
+
+  it('open as they were stored before their headers were sealed with the body (the body alone sealed)', async () => {
+    const { cipher } = await setUp();
+    const sealed = await cipher.sealValueUnderExistingKey('usr_1', first.body);
+    const older = { ...first, body: null, sealedBody: { subjectId: 'usr_1', sealed: sealed! } };
+    expect(await openStoredBody(cipher, older)).toEqual(first);
   });
 
   it('leave responses without a sealed body as they are', async () => {

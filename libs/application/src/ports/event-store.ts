@@ -73,9 +73,10 @@ export interface StoredResponse {
   position?: number;
   /**
    * A body that is personal data of one subject, sealed under that subject's own key (PersonalDataCipher,
-   * `v1.` form): destroying the key erases it with the rest of their data. `body` is then null.
+   * `v1.` form): destroying the key erases it with the rest of their data. `body` is then null. `headers` names
+   * the headers sealed with it (taken out of `headers`): the sealed value is then `{body, headers}`.
    */
-  sealedBody?: { subjectId: string; sealed: string };
+  sealedBody?: { subjectId: string; sealed: string; headers?: string[] };
 }
 
 /** A checkpoint as the store keeps it: the position it signs, and the signed head (a compact JWS). */

@@ -90,11 +90,15 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect((await signIns(`orgId=${org.id}`)).length).toBeGreaterThanOrEqual(records.length);
     expect((await app.call('GET', '/api/v1/sign-ins', { token: user.token })).status).toBe(403);
 
-    // Erasure reaches the sealed address and user agent.
+    // Erasure reaches the sealed address and user agent, and the ids sealed with them: the request id (which the
+    // caller chose), the token's jti and the session.
     expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
     const after = await signIns(`userId=${user.id}`);
     expect(after.find((r) => r.outcome === 'failure').origin).toEqual({ erased: true });
     expect(JSON.stringify(after)).not.toContain('203.0.113.77');
+    for (const gone of ['si-req-1', claims.jti, claims.sid]) expect(JSON.stringify(after)).not.toContain(gone);
+    for (const record of after)
+      expect(Object.keys(record)).toEqual(expect.not.arrayContaining(['requestId', 'tokenId', 'sessionId']));
   });
 
   it('records the session (refresh-token family) a revoked access or refresh token belonged to', async () => {
@@ -143,9 +147,10 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
 
     // The user's device addresses go with the user, the one that revoked by possession too.
     expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
-    const after = await signIns('');
-    expect(after.find((r) => r.requestId === 'si-rv-3').origin).toEqual({ erased: true });
+    const after = await signIns(`userId=${user.id}`);
+    expect(after.map((r) => r.origin)).toEqual(after.map(() => ({ erased: true })));
     expect(JSON.stringify(after)).not.toContain('rv-device/3');
+    expect(JSON.stringify(after)).not.toContain('si-rv-3');
   });
 
   it('names the user and session of a refresh token refused (reused, or its session ended), their address sealed', async () => {
@@ -173,13 +178,14 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
       origin: { sourceAddress: '198.51.100.67', userAgent: 'rf-device/1' },
       orgIds: [org.id],
     });
+    const before = (await signIns(`userId=${user.id}`)).length;
     expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
-    // A refresh token of an erased user: still named, never an address kept.
+    // A refresh token of an erased user: still named, never an address or a request id kept.
     expect((await refresh('si-rf-3')).status).toBe(400);
-    const after = await signInsWith(['si-rf-3']);
-    for (const requestId of ['si-rf-2', 'si-rf-3'])
-      expect(after.find((r) => r.requestId === requestId)).toMatchObject({ userId: user.id, origin: { erased: true } });
-    expect(JSON.stringify(after)).not.toContain('rf-device/1');
+    const after = await signIns(`userId=${user.id}`, before + 1);
+    expect(after).toHaveLength(before + 1);
+    expect(after.map((r) => r.origin)).toEqual(after.map(() => ({ erased: true })));
+    for (const gone of ['rf-device/1', 'si-rf-2', 'si-rf-3']) expect(JSON.stringify(after)).not.toContain(gone);
   });
 
   it('records a refused revocation with the reason its answer gave: not the owner, or no authentication', async () => {
@@ -429,8 +435,9 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
 
     expect((await app.call('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
     const after = await signIns(`userId=${user.id}`);
-    expect(after.find((r) => r.requestId === 'si-ct-1')).toMatchObject({ origin: { erased: true } });
+    expect(after.find((r) => r.reason === 'invalid_client')).toMatchObject({ origin: { erased: true } });
     expect(JSON.stringify(after)).not.toContain(other.clientIdDigest);
+    expect(JSON.stringify(after)).not.toContain('si-ct-1');
     // The text no longer leads to the erased user: only the record naming nobody matches it.
     const found = await signIns(`clientId=${encodeURIComponent(text)}`);
     expect(found.map((r) => r.requestId)).toEqual(['si-ct-2']);

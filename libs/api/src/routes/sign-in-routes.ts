@@ -25,9 +25,18 @@ const signInSchema = Type.Object(
       }),
     ),
     userId: Type.Optional(Type.String()),
-    tokenId: Type.Optional(Type.String({ description: 'The access token’s `jti` (never a token).' })),
-    sessionId: Type.Optional(Type.String({ description: 'The session (refresh-token family) id.' })),
-    requestId: Type.String(),
+    tokenId: Type.Optional(
+      Type.String({ description: 'The access token’s `jti` (never a token); gone with a named user’s erasure.' }),
+    ),
+    sessionId: Type.Optional(
+      Type.String({ description: 'The session (refresh-token family) id; gone with a named user’s erasure.' }),
+    ),
+    requestId: Type.Optional(
+      Type.String({
+        description:
+          'The request id (X-Request-ID, which the caller may choose); on a record naming a user, sealed with its origin: absent once the user is erased.',
+      }),
+    ),
     origin: Type.Union(
       [
         Type.Object(

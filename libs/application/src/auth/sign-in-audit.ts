@@ -36,13 +36,17 @@ export interface SignInFacts {
 const CLIENT_ID_DIGEST_PREFIX = 'digest:';
 
 /**
- * What is sealed under a named user's key: the request's address and user agent, and the digest of an attempted
- * client id that is free text (`clientIdDigest`).
+ * What is sealed under a named user's key: the request's address and user agent, the digest of an attempted
+ * client id that is free text (`clientIdDigest`), and the ids that tie the record to the user's requests and
+ * tokens (the request id, which the caller may choose, the token's `jti` and the session), as the log seals them.
  */
 interface SealedOrigin {
   sourceAddress?: string;
   userAgent?: string;
   clientIdDigest?: string;
+  requestId?: string;
+  tokenId?: string;
+  sessionId?: string;
 }
 
 /** Whether an attempted client id can be kept as it was sent: Arbor's own forms only, never a caller's free text. */
@@ -103,8 +107,15 @@ export class SignInAudit {
     if (!('sealed' in origin)) return { ...record, origin };
     const opened = (await this.deps.cipher.openValue(origin.subjectId, origin.sealed)) as SealedOrigin | null;
     if (opened === null) return { ...record, origin: { erased: true } };
-    const { clientIdDigest, ...openedOrigin } = opened;
-    return { ...record, origin: openedOrigin, ...(clientIdDigest === undefined ? {} : { clientIdDigest }) };
+    const { clientIdDigest, requestId, tokenId, sessionId, ...openedOrigin } = opened;
+    const ids = { requestId, tokenId, sessionId };
+    for (const name of ['requestId', 'tokenId', 'sessionId'] as const) if (ids[name] === undefined) delete ids[name];
+    return {
+      ...record,
+      ...ids,
+      origin: openedOrigin,
+      ...(clientIdDigest === undefined ? {} : { clientIdDigest }),
+    };
   }
 
   /** The digest an auditor filters by to find the attempts on one username. */
@@ -130,9 +141,13 @@ export class SignInAudit {
       occurredAt: new Date().toISOString(),
       kind: f.kind,
       outcome: f.outcome,
-      requestId: f.origin.requestId,
       orgIds: await this.orgsOf(userId, f.clientId),
     };
+    // The ids tying the record to the user's requests and tokens go with their address (sealed below).
+    const ids = userId === undefined ? record : origin;
+    ids.requestId = f.origin.requestId;
+    if (f.tokenId !== undefined) ids.tokenId = f.tokenId;
+    if (f.sessionId !== undefined) ids.sessionId = f.sessionId;
     if (f.clientId !== undefined) {
       const stored = await this.storedClientId(f.clientId);
       // Free text beside a named user may be theirs (their email, typed in the wrong field): its digest goes into
@@ -151,8 +166,6 @@ export class SignInAudit {
     if (f.grantType !== undefined) record.grantType = f.grantType;
     if (f.reason !== undefined) record.reason = f.reason;
     if (userId !== undefined) record.userId = userId;
-    if (f.tokenId !== undefined) record.tokenId = f.tokenId;
-    if (f.sessionId !== undefined) record.sessionId = f.sessionId;
     if (userId === undefined && f.username !== undefined) record.usernameDigest = await this.usernameDigest(f.username);
     return record;
   }

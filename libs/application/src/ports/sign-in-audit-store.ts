@@ -36,12 +36,15 @@ export interface NewSignInRecord {
   clientId?: string;
   /** The user, when known (`usr_...`). */
   userId?: string;
-  /** The access token issued or revoked (`jti`). */
+  /** The access token issued or revoked (`jti`); on a record naming a user, sealed in `origin` instead. */
   tokenId?: string;
-  /** The session (refresh-token family) issued, refreshed or revoked. */
+  /** The session (refresh-token family) issued, refreshed or revoked; on a record naming a user, sealed in `origin`. */
   sessionId?: string;
-  /** The request id (`X-Request-ID` when well-formed, else generated). */
-  requestId: string;
+  /**
+   * The request id (`X-Request-ID` when well-formed, else generated: a caller may put anything there); on a record
+   * naming a user, sealed in `origin` instead (records written before that keep it here).
+   */
+  requestId?: string;
   origin?: StoredSignInOrigin;
   /**
    * A password attempt for an account that cannot be named (unknown, or refused before the lookup): the keyed

@@ -254,4 +254,30 @@ describe('access decisions of the past about an organization moved in from anoth
       actions: expect.arrayContaining(['users:write']),
     });
   });
+
+  it('count every grant of then for a move within one tree, to a caller who may only evaluate there', async () => {
+    const root = await createOrg(app, 'One tree');
+    const [from, to] = [await createOrg(app, 'Left side', root.id), await createOrg(app, 'Right side', root.id)];
+    const moving = await createOrg(app, 'Moving within', from.id);
+    const lead = await newLoggedInUser(app, from.id, ['admin'], 'left-admin');
+    // No orgs:read anywhere: what the client may see of the tree's organizations is not what it may ask about.
+    const evaluator = await clientToken(app, await createClient(app, root.id, ['access:evaluate']));
+    const movedAt = positionOf(
+      await app.call('PUT', `/api/v1/orgs/${moving.id}`, { body: { name: 'Moving within', parentId: to.id } }),
+    );
+    const question = {
+      subject: { type: 'user', id: lead.id },
+      resource: { type: 'organization', id: moving.id },
+      action: { name: 'users:write' },
+    };
+    const asked = async (position: number) =>
+      (await app.call('POST', `/access/v1/evaluation?asOfPosition=${position}`, { token: evaluator, body: question }))
+        .body.decision;
+    expect([await asked(movedAt - 1), await asked(movedAt)]).toEqual([true, false]);
+    const batch = await app.call('POST', `/access/v1/evaluations?asOfPosition=${movedAt - 1}`, {
+      token: evaluator,
+      body: { ...question, evaluations: [{}, { action: { name: 'orgs:delete' } }] },
+    });
+    expect(batch.body.evaluations.map((e: { decision: boolean }) => e.decision)).toEqual([true, false]);
+  });
 });

@@ -54,13 +54,32 @@ export async function orgIdsShownToday(
 }
 
 /**
- * The PastLineageFilter of a caller's past access answers (evaluations, action and subject searches): an
- * organization's ancestors of then count only where today's grants show them to the caller (orgIdsShownToday), so
- * an organization moved in from another tenant's tree brings none of that tree's grants (its users, clients and
- * roles there) into the caller's answers, as it brings none of its events (EventQuery.withinOrg). Undefined for
- * platform admins: they read the whole past.
+ * The PastLineageFilter of a caller's past access answers (evaluations, action, subject and resource searches): an
+ * organization's ancestors of then count where they lie today in its tree (under the root it has now: a move
+ * within one tenant changes nothing of who may see what), and elsewhere only where today's grants show them to the
+ * caller (orgIdsShownToday). So an organization moved in from another tenant's tree brings none of that tree's
+ * grants (its users, clients and roles there) into the caller's answers, as it brings none of its events
+ * (EventQuery.withinOrg); one deleted since counts for no one but platform admins. Undefined for platform admins:
+ * they read the whole past.
  */
 export function pastLineageShownTo(ctx: ApiContext, principal: Principal): PastLineageFilter | undefined {
   if (ctx.policy.isPlatformAdmin(principal)) return undefined;
-  return (orgId, ancestorIds) => orgIdsShownToday(ctx, principal, orgId, ancestorIds);
+  const orgs = ctx.readModels.orgs;
+  return async (orgId, ancestorIds) => {
+    const lineageNow = [...(await orgs.parents(orgId)).map((o) => o.id), orgId];
+    const kept = new Set<string>();
+    const elsewhere: string[] = [];
+    for (const id of ancestorIds) {
+      if (lineageNow.includes(id)) {
+        kept.add(id);
+        continue;
+      }
+      const parents = await orgs.parents(id);
+      const rootNow = parents.length > 0 ? parents[0].id : (await orgs.get(id)) === undefined ? undefined : id;
+      if (rootNow === lineageNow[0]) kept.add(id);
+      else elsewhere.push(id);
+    }
+    if (elsewhere.length > 0) for (const id of await orgIdsShownToday(ctx, principal, orgId, elsewhere)) kept.add(id);
+    return ancestorIds.filter((id) => kept.has(id));
+  };
 }

@@ -91,7 +91,9 @@ export function startChainCheckpoints(options: ChainCheckpointOptions): { stop()
  * the genesis when there is none. When the last was signed by a key revoked since (no key of ours has its kid), the
  * last one a key of ours still verifies (or the genesis): the chain since is verified again and the head signed
  * with the current key, so a revocation costs the log the evidence of the revoked key's checkpoints, never its
- * checkpoints from then on. A last checkpoint whose signature does not verify is a break: thrown, nothing signed.
+ * checkpoints from then on. A checkpoint whose signature does not verify under a held key (the last, or one met on
+ * the way back) is a break: thrown, nothing signed. Until the log grows past the revoked key's last checkpoint, the
+ * position keeps that one (a position keeps its first), and each start looks back again.
  */
 async function lastCheckpointed(options: ChainCheckpointOptions): Promise<{ head: ChainHead; events: number }> {
   const genesis: { head: ChainHead; events: number } = { head: { position: 0, hash: CHAIN_GENESIS }, events: 0 };
@@ -106,6 +108,8 @@ async function lastCheckpointed(options: ChainCheckpointOptions): Promise<{ head
     const page = await options.store.readChainCheckpoints(after, 500);
     for (const stored of page) {
       const c = checkpointOf(stored, jwks);
+      // As for the last one: a checkpoint a held key does not verify is a break, and nothing is signed over it.
+      if ('invalid' in c) throw new Error(`The checkpoint at ${c.position} does not verify: ${c.invalid}`);
       if ('hash' in c) found = { head: { position: c.position, hash: c.hash }, events: c.events };
     }
     if (page.length < 500) break;

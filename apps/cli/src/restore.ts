@@ -34,7 +34,8 @@ export const RESTORE_USAGE =
  * signed it; an export cut with `--until-position` at the head has none). Without a signed head, nothing shows that
  * the export was not cut or rewritten after its last checkpoint (or anywhere, without checkpoints): refused unless
  * `--trust-unsigned` says the operator vouches for it. The log is
- * written exactly as exported (positions, ids, times, hashes, checkpoints: it verifies to the same head); the next
+ * written exactly as exported (positions, ids, times, hashes, and the checkpoints a key of the set verifies: it
+ * verifies to the same head); the next
  * start projects the read models from it. Personal data stays sealed: it reads as erased unless the vault
  * (`vault.sqlite`) is put beside it, which also holds the password hashes (else `arbor reset-admin-password`).
  * Resolves to the exit code: 0 restored, CHAIN_BROKEN_EXIT (3) when the export does not verify (nothing written).

@@ -279,5 +279,12 @@ describe('access decisions of the past about an organization moved in from anoth
       body: { ...question, evaluations: [{}, { action: { name: 'orgs:delete' } }] },
     });
     expect(batch.body.evaluations.map((e: { decision: boolean }) => e.decision)).toEqual([true, false]);
+    // Explained, the permit names the grant it counted: the lead's membership where the organization sat then.
+    const explained = await app.call('POST', `/access/v1/evaluation?asOfPosition=${movedAt - 1}`, {
+      token: evaluator,
+      body: { ...question, context: { explain: true } },
+    });
+    expect(explained.body.decision).toBe(true);
+    expect(JSON.stringify(explained.body.context.explanation.grants)).toContain(from.id);
   });
 });

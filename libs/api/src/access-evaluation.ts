@@ -23,7 +23,7 @@ import {
 } from '@arbor/application';
 import type { ApiContext } from './api-context';
 import type { AuthzenSubject } from './authzen-schemas';
-import { orgIdsShownToday, pastLineageShownTo } from './past-visibility';
+import { pastLineageShownTo } from './past-visibility';
 
 /**
  * How long a request's `context.min_position` may wait for the read models (milliseconds) before the answer
@@ -228,9 +228,6 @@ export async function decide(
   const held = resolved ? await state.view.policy.heldBy(resolved.holder, q.orgId) : new Set<string>();
   const decision = (held as ReadonlySet<string>).has(q.action);
   if (!q.explain) return { decision };
-  // A past explanation names only the organizations today's grants show the caller (so does the decision: pastView).
-  const shown =
-    state.view.at === undefined ? undefined : (ids: string[]) => orgIdsShownToday(ctx, principal, q.orgId, ids);
   // Why a denial, in detail, only to whom the subject is no stranger: a platform admin, or the subject asking
   // about itself. To anyone else an unknown subject, another tree's user and a client acting elsewhere read alike
   // (naming that client's organization, or telling an account that exists from one that does not, would say
@@ -241,7 +238,8 @@ export async function decide(
     (principal.type === 'client' && q.subject.type === 'client' && q.subject.id === principal.clientId);
   return {
     decision,
-    context: { explanation: await explain(ctx, state.view, q, resolved, decision, position, shown, candid) },
+    // A past explanation walks the past view's ancestors: those the caller may be shown (pastView), as the decision.
+    context: { explanation: await explain(ctx, state.view, q, resolved, decision, position, candid) },
   };
 }
 
@@ -319,7 +317,6 @@ async function explain(
   resolved: ResolvedSubject | undefined,
   decision: boolean,
   position: number,
-  shown?: (orgIds: string[]) => Promise<string[]>,
   candid = true,
 ): Promise<Record<string, unknown>> {
   const notGranted = {
@@ -345,7 +342,7 @@ async function explain(
   if (resolved.client) return { grants: await clientGrants(ctx, policy, q, resolved.client, position) };
   const userId = q.subject.id;
   const ancestors = await view.ancestorIds(q.orgId);
-  const chain = [...(shown ? await shown(ancestors) : ancestors), q.orgId];
+  const chain = [...ancestors, q.orgId];
   // Every grant that gives it (contract section 9): a platform admin's own memberships too, after the platform grant.
   const grants: Record<string, unknown>[] =
     holder.type === 'user' && holder.platformAdmin ? [{ kind: 'platform_admin' }] : [];

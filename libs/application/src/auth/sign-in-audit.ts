@@ -101,12 +101,18 @@ export class SignInAudit {
     const record = clientId?.startsWith(CLIENT_ID_DIGEST_PREFIX)
       ? { ...rest, clientIdDigest: clientId.slice(CLIENT_ID_DIGEST_PREFIX.length) }
       : stored;
+    // A user's record once they are erased: the ids went with the origin (records written before those were sealed
+    // with it still hold them in clear: left out here too).
+    const erased = () => {
+      const { requestId: _r, tokenId: _t, sessionId: _s, ...kept } = record;
+      return { ...kept, origin: { erased: true as const } };
+    };
     // No origin on a record naming a user: written after that user's erasure (`build`).
-    if (record.origin === undefined && record.userId !== undefined) return { ...record, origin: { erased: true } };
+    if (record.origin === undefined && record.userId !== undefined) return erased();
     const origin = record.origin ?? {};
     if (!('sealed' in origin)) return { ...record, origin };
     const opened = (await this.deps.cipher.openValue(origin.subjectId, origin.sealed)) as SealedOrigin | null;
-    if (opened === null) return { ...record, origin: { erased: true } };
+    if (opened === null) return erased();
     const { clientIdDigest, requestId, tokenId, sessionId, ...openedOrigin } = opened;
     const ids = { requestId, tokenId, sessionId };
     for (const name of ['requestId', 'tokenId', 'sessionId'] as const) if (ids[name] === undefined) delete ids[name];

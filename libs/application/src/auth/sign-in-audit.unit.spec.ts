@@ -57,6 +57,27 @@ describe('SignInAudit: the origin of a record naming a user', () => {
     expect((await signIns.open(records[0])).origin).toEqual({ erased: true });
   });
 
+  it('takes the ids with it: sealed in new records, left out of older ones (ids in clear) once the user is erased', async () => {
+    const { signIns, records, keys } = audit();
+    keys.set('usr_1', randomBytes(32));
+    await signIns.record({
+      kind: 'grant',
+      outcome: 'success',
+      userId: 'usr_1',
+      tokenId: 'jti-1',
+      sessionId: 'sid-1',
+      origin,
+    });
+    expect(JSON.stringify(records[0])).not.toMatch(/req-1|jti-1|sid-1/);
+    expect(await signIns.open(records[0])).toMatchObject({ requestId: 'req-1', tokenId: 'jti-1', sessionId: 'sid-1' });
+    const older = { ...records[0], requestId: 'req-0', tokenId: 'jti-0', sessionId: 'sid-0' };
+    keys.delete('usr_1');
+    for (const record of [records[0], older])
+      expect(Object.keys(await signIns.open(record))).toEqual(
+        expect.not.arrayContaining(['requestId', 'tokenId', 'sessionId']),
+      );
+  });
+
   it('is not kept in clear when the user was erased before the record was written (it reads as erased)', async () => {
     // Records are written after the answer: an erasure may come between a sign-in and its record.
     const { signIns, records } = audit();

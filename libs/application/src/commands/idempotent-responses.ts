@@ -32,15 +32,15 @@ export async function sealStoredBody(
       derived[name] = headers[name];
       delete headers[name];
     }
-  const names = Object.keys(derived);
-  const value = names.length === 0 ? (response.body ?? null) : { body: response.body ?? null, headers: derived };
-  const sealed = await cipher.sealValueUnderExistingKey(subjectId, value);
+  const sealed = await cipher.sealValueUnderExistingKey(subjectId, response.body ?? null);
   if (sealed === null) return { ...rest, headers, body: null };
+  const sealedHeaders =
+    Object.keys(derived).length === 0 ? null : await cipher.sealValueUnderExistingKey(subjectId, derived);
   return {
     ...rest,
     headers,
     body: null,
-    sealedBody: { subjectId, sealed, ...(names.length === 0 ? {} : { headers: names }) },
+    sealedBody: { subjectId, sealed, ...(sealedHeaders === null ? {} : { sealedHeaders }) },
   };
 }
 
@@ -52,10 +52,9 @@ export async function sealStoredBody(
 export async function openStoredBody(cipher: PersonalDataCipher, response: StoredResponse): Promise<StoredResponse> {
   if (!response.sealedBody) return response;
   const { sealedBody, ...rest } = response;
-  const opened = await cipher.openValue(sealedBody.subjectId, sealedBody.sealed);
-  // Stored before headers were sealed with the body (no `headers`): the sealed value is the body itself.
-  if (sealedBody.headers === undefined) return { ...rest, body: opened };
-  if (opened === null) return { ...rest, body: null };
-  const { body, headers } = opened as { body: unknown; headers: Record<string, string> };
+  const body = await cipher.openValue(sealedBody.subjectId, sealedBody.sealed);
+  // Stored before derived headers were sealed (no `sealedHeaders`), or the key is gone: the body alone, or null.
+  if (sealedBody.sealedHeaders === undefined || body === null) return { ...rest, body };
+  const headers = (await cipher.openValue(sealedBody.subjectId, sealedBody.sealedHeaders)) as Record<string, string>;
   return { ...rest, headers: { ...rest.headers, ...headers }, body };
 }

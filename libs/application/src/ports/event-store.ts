@@ -73,10 +73,11 @@ export interface StoredResponse {
   position?: number;
   /**
    * A body that is personal data of one subject, sealed under that subject's own key (PersonalDataCipher,
-   * `v1.` form): destroying the key erases it with the rest of their data. `body` is then null. `headers` names
-   * the headers sealed with it (taken out of `headers`): the sealed value is then `{body, headers}`.
+   * `v1.` form): destroying the key erases it with the rest of their data. `body` is then null. `sealedHeaders`:
+   * the headers derived from the body (its ETag), taken out of `headers` and sealed apart under the same key (a
+   * reader that predates them replays the body without them).
    */
-  sealedBody?: { subjectId: string; sealed: string; headers?: string[] };
+  sealedBody?: { subjectId: string; sealed: string; sealedHeaders?: string };
 }
 
 /** A checkpoint as the store keeps it: the position it signs, and the signed head (a compact JWS). */

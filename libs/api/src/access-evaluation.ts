@@ -154,17 +154,15 @@ function presentView(ctx: ApiContext, facts: RequestAccessFacts, policy: AccessP
  */
 async function pastView(ctx: ApiContext, principal: Principal, at: number): Promise<DecisionView> {
   const history = ctx.readModels.history;
-  const shown = pastLineageShownTo(ctx, principal);
+  const policy = await accessPolicyAt(history, at, pastLineageShownTo(ctx, principal));
   return {
-    policy: await accessPolicyAt(history, at, shown),
+    policy,
     at,
     user: (userId) => history.user(userId, at),
     clientByClientId: (clientId) => history.clientByClientId(clientId, at),
     orgExists: async (orgId) => (await history.org(orgId, at)) !== undefined,
-    ancestorIds: async (orgId) => {
-      const ids = (await history.parents(orgId, at)).map((o) => o.id);
-      return shown === undefined ? ids : shown(orgId, ids);
-    },
+    // The policy's own ancestors of then, filtered as it counts them: an explanation names what the decision counted.
+    ancestorIds: (orgId) => policy.facts.ancestorIds(orgId),
     membershipRoles: async (orgId, userId) => {
       const m = await history.membership(orgId, userId, at);
       return m === undefined || m.pending ? undefined : m.roles;

@@ -74,11 +74,7 @@ function choicesOfConstants(errors: readonly ErrorObject[]): readonly ErrorObjec
   const added = new Map<ErrorObject, ErrorObject>();
   for (const choice of errors) {
     if (choice.keyword !== 'anyOf' && choice.keyword !== 'oneOf') continue;
-    const prefix = `${choice.schemaPath}/`;
-    // The items of an array share their schema paths: only this value's failures are the choice's.
-    const within = errors.filter(
-      (e) => e.schemaPath.startsWith(prefix) && isWithin(e.instancePath, choice.instancePath),
-    );
+    const within = failuresUnder(choice, errors);
     const branches = within.filter((e) => e.instancePath === choice.instancePath);
     if (branches.length === 0 || branches.length !== within.length || branches.some((e) => e.keyword !== 'const'))
       continue;
@@ -89,6 +85,15 @@ function choicesOfConstants(errors: readonly ErrorObject[]): readonly ErrorObjec
   if (dropped.size === 0) return errors;
   return errors.filter((e) => !dropped.has(e)).map((e) => added.get(e) ?? e);
 }
+
+/**
+ * The failures of a choice's (`anyOf`, `oneOf`) branches: under its schema path, and at its value or below (the items
+ * of an array share their schema paths, so only this value's failures are the choice's).
+ */
+const failuresUnder = (choice: ErrorObject, errors: readonly ErrorObject[]): ErrorObject[] =>
+  errors.filter(
+    (e) => e.schemaPath.startsWith(`${choice.schemaPath}/`) && isWithin(e.instancePath, choice.instancePath),
+  );
 
 /** Whether the JSON pointer `path` is `parent` or lies below it (`/1` holds `/1/a`, not `/10`). */
 const isWithin = (path: string, parent: string): boolean => path === parent || path.startsWith(`${parent}/`);
@@ -111,10 +116,8 @@ function closestOneOfBranches(errors: readonly ErrorObject[]): readonly ErrorObj
   for (const choice of errors) {
     if (choice.keyword !== 'oneOf' && choice.keyword !== 'anyOf') continue;
     const branches = new Map<string, ErrorObject[]>();
-    const prefix = `${choice.schemaPath}/`;
-    for (const e of errors) {
-      if (!e.schemaPath.startsWith(prefix) || !isWithin(e.instancePath, choice.instancePath)) continue;
-      const branch = e.schemaPath.slice(prefix.length).split('/')[0];
+    for (const e of failuresUnder(choice, errors)) {
+      const branch = e.schemaPath.slice(choice.schemaPath.length + 1).split('/')[0];
       branches.set(branch, [...(branches.get(branch) ?? []), e]);
     }
     if (branches.size === 0) continue;

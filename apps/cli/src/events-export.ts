@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { rfc3339Instant, type EventQuery, type StoredCheckpoint } from '@arbor/application';
-import { EVENT_TYPES, isKnownEventType, type StoredEvent } from '@arbor/domain';
+import { EVENT_TYPES, isKnownEventType, isReadableId, type StoredEvent } from '@arbor/domain';
 import { chainLine, checkpointLine } from './chain-file';
 import { openEventLogForReading } from './deployment';
 import { CliError, type CliIo } from './reset-admin-password';
@@ -182,7 +182,7 @@ function parseOptions(args: string[]): ExportQuery {
   const untilText = once('until', values.until);
   const org = once('org', values.org);
   if (org !== undefined && org.trim() === '') throw new CliError('--org needs an organization id.');
-  if (org !== undefined && !/^[A-Za-z0-9_-]{1,100}$/.test(org))
+  if (org !== undefined && !isReadableId(org))
     throw new CliError(`--org takes an organization id (letters, digits, _ and -), not "${org}".`);
   // Several --type, or one with commas: every type named, each one the catalogue knows.
   let types: string[] | undefined;

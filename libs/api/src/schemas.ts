@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { describedPattern, NO_NUL_PATTERN, storedJsonValueRef, type JsonSchema } from '@arbor/http';
 import {
+  READABLE_ID,
   BUILT_IN_ROLE_IDS,
   EVENT_AUDIT_SCHEMA,
   ORG_DESCRIPTION_MAX,
@@ -20,9 +21,9 @@ import {
  */
 
 const ID_RULES = {
-  minLength: 1,
-  maxLength: 100,
-  pattern: describedPattern('^[A-Za-z0-9_-]+$', 'must be an id: letters, digits, _ and - only'),
+  minLength: READABLE_ID.minLength,
+  maxLength: READABLE_ID.maxLength,
+  pattern: describedPattern(READABLE_ID.source, 'must be an id: letters, digits, _ and - only'),
 };
 export const idSchema = Type.String(ID_RULES);
 /** An id with its own description (a filter, say). */

@@ -98,6 +98,19 @@ export const isIdOf = (kind: IdKind, value: unknown): value is string =>
   typeof value === 'string' && GRAMMARS[kind].test(value);
 
 /**
+ * The ids a read may name (a URL path segment, a filter, the CLI's `--org`): 1-100 letters, digits, `_` and `-`.
+ * Wider than `isIdOf`, which is what commands create, since a read of an id of another shape is a plain 404
+ * (an older record's, a typo), never an injection: the API's path and filter schemas and the CLI share this rule.
+ */
+export const READABLE_ID = { source: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength: 100 } as const;
+
+const READABLE_ID_GRAMMAR = new RegExp(READABLE_ID.source);
+
+/** Whether `value` is a READABLE_ID: a string of 1-100 letters, digits, `_` and `-`. */
+export const isReadableId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length <= READABLE_ID.maxLength && READABLE_ID_GRAMMAR.test(value);
+
+/**
  * A new event id: a UUIDv7 (RFC 9562 section 5.7; the `uuid` package): 48 bits of Unix milliseconds, then random
  * bits, in the usual 8-4-4-4-12 hex form. Ids made by one process increase (the package keeps a counter within a
  * millisecond), so an event store's unique index on ids grows at its end (one page written per commit) instead of

@@ -1,4 +1,4 @@
-import { idTime, isIdOf, newId } from './ids';
+import { idTime, isIdOf, isReadableId, newId } from './ids';
 
 describe('newId', () => {
   it('is prefixed, URL-safe and unique', () => {
@@ -54,5 +54,13 @@ describe('isIdOf', () => {
     ])
       expect(isIdOf('user', value)).toBe(false);
     expect(isIdOf('clientCredential', 'cc bad/..')).toBe(false);
+  });
+});
+
+describe('isReadableId', () => {
+  it('accepts 1-100 letters, digits, _ and -, the ids a read may name, and nothing else', () => {
+    for (const ok of [newId('org'), 'org_atkdeep1800', 'A-b_9', 'x'.repeat(100)]) expect(isReadableId(ok)).toBe(true);
+    for (const bad of ['', 'x'.repeat(101), 'org 1', 'org/..', 'org_1\n', 'ørg', 42, null, undefined])
+      expect(isReadableId(bad)).toBe(false);
   });
 });

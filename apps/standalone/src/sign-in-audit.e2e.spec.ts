@@ -369,6 +369,48 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(JSON.stringify(all)).not.toContain(wrong);
   });
 
+  it('files attempts with a revoked client, or one of a deleted organization, under the organizations it had', async () => {
+    const parent = await createOrg(app, 'Revoked clients parent');
+    const [child, doomed] = [
+      await createOrg(app, 'Revoked clients child', parent.id),
+      await createOrg(app, 'Revoked clients doomed', parent.id),
+    ];
+    const revoked = await createClient(app, child.id, ['orgs:read']);
+    const orphaned = await createClient(app, doomed.id, ['orgs:read']);
+    const gone = await app.call('DELETE', `/api/v1/oauth2/client-credentials/${revoked.id}`);
+    expect(gone.status).toBe(204);
+    expect((await app.call('DELETE', `/api/v1/orgs/${doomed.id}`)).status).toBe(204);
+    for (const [client, requestId] of [
+      [revoked, 'si-revoked-client'],
+      [orphaned, 'si-orphaned-client'],
+    ] as const) {
+      const res = await app.call('POST', '/api/v1/auth/tokens', {
+        token: null,
+        body: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret },
+        headers: { 'x-request-id': requestId },
+      });
+      expect([res.status, res.body.error]).toEqual([401, 'invalid_client']);
+    }
+    const all = await signInsWith(['si-revoked-client', 'si-orphaned-client']);
+    const refusal = { kind: 'grant', grantType: 'client_credentials', outcome: 'failure', reason: 'invalid_client' };
+    expect(all.find((r) => r.requestId === 'si-revoked-client')).toMatchObject({
+      ...refusal,
+      clientId: revoked.clientId,
+    });
+    expect(all.find((r) => r.requestId === 'si-revoked-client').orgIds.sort()).toEqual([parent.id, child.id].sort());
+    // The deleted organization's ancestors as they were when it ended.
+    expect(all.find((r) => r.requestId === 'si-orphaned-client').orgIds.sort()).toEqual([parent.id, doomed.id].sort());
+    // So the tree's own auditor (a client reading events on the parent) sees someone trying the dead credentials.
+    const auditor = await clientToken(app, await createClient(app, parent.id, ['events:read']));
+    const seen = await app.call('GET', `/api/v1/sign-ins?limit=200&outcome=failure&orgId=${parent.id}`, {
+      token: auditor,
+    });
+    expect(seen.status).toBe(200);
+    expect(seen.body.items.map((r: any) => r.requestId)).toEqual(
+      expect.arrayContaining(['si-revoked-client', 'si-orphaned-client']),
+    );
+  });
+
   it('keeps an attempted client id of no client id’s form (an email, say) only as a keyed digest, on every endpoint', async () => {
     const email = `client-as-email-${Date.now()}@example.test`;
     const form = (path: string, body: Record<string, string>, headers: Record<string, string>) =>

@@ -1,4 +1,5 @@
 import {
+  OPEN_VERSION,
   pastSubtreePage,
   type ApplicationPermissionView,
   type ClientView,
@@ -219,6 +220,13 @@ export class MongoHistoryQueries implements HistoryQueries {
     if (hasNul(clientId)) return undefined;
     const v = await this.c.clientVersions.findOne({ clientId, ...validAt(at) });
     return v === null ? undefined : toPastClientView(v);
+  }
+
+  async lastClientByClientId(clientId: string): Promise<{ client: ClientView; endedAt: number | null } | undefined> {
+    if (hasNul(clientId)) return undefined;
+    const [v] = await this.c.clientVersions.find({ clientId }).sort({ validFrom: -1 }).limit(1).toArray();
+    if (v === undefined) return undefined;
+    return { client: toPastClientView(v), endedAt: v.validTo === OPEN_VERSION ? null : v.validTo };
   }
 
   async roles(at: number): Promise<RoleView[]> {

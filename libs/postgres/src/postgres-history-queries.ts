@@ -1,4 +1,5 @@
 import {
+  OPEN_VERSION,
   pastSubtreePage,
   type ApplicationPermissionView,
   type ClientView,
@@ -62,6 +63,7 @@ export class PostgresHistoryQueries implements HistoryQueries {
   private readonly userAt: string;
   private readonly clientAt: string;
   private readonly clientByClientIdAt: string;
+  private readonly lastClientVersion: string;
   private readonly rolesAt: string;
   private readonly permissionsAt: string;
 
@@ -98,6 +100,10 @@ export class PostgresHistoryQueries implements HistoryQueries {
     const clients = sql.table('client_versions');
     this.clientAt = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.id = $1 AND ${at('cl', '$2')}`;
     this.clientByClientIdAt = `SELECT ${CLIENT_COLUMNS} FROM ${clients} cl WHERE cl.client_id = $1 AND ${at('cl', '$2')}`;
+    // The open version's valid_to is OPEN_VERSION: read as null (still active).
+    this.lastClientVersion = `SELECT ${CLIENT_COLUMNS},
+        CASE WHEN cl.valid_to = ${OPEN_VERSION} THEN NULL ELSE cl.valid_to::text END AS ended_at
+      FROM ${clients} cl WHERE cl.client_id = $1 ORDER BY cl.valid_from DESC LIMIT 1`;
     this.rolesAt = `SELECT ${ROLE_COLUMNS} FROM ${sql.table('role_versions')} r WHERE ${at('r', '$1')} ORDER BY r.id`;
     this.permissionsAt = `SELECT ${PERMISSION_COLUMNS} FROM ${sql.table('application_permission_versions')} p
       WHERE p.org_id = ANY($1::text[]) AND ${at('p', '$2')} ORDER BY p.org_id, p.name`;
@@ -229,6 +235,15 @@ export class PostgresHistoryQueries implements HistoryQueries {
     if (hasNul(clientId)) return undefined;
     const [row] = await this.sql.rows<ClientRow>(this.pool, this.clientByClientIdAt, [clientId, position]);
     return row === undefined ? undefined : toClientView(row);
+  }
+
+  async lastClientByClientId(clientId: string): Promise<{ client: ClientView; endedAt: number | null } | undefined> {
+    if (hasNul(clientId)) return undefined;
+    const [row] = await this.sql.rows<ClientRow & { ended_at: string | null }>(this.pool, this.lastClientVersion, [
+      clientId,
+    ]);
+    if (row === undefined) return undefined;
+    return { client: toClientView(row), endedAt: row.ended_at === null ? null : Number(row.ended_at) };
   }
 
   async roles(position: number): Promise<RoleView[]> {

@@ -1,4 +1,5 @@
 import {
+  OPEN_VERSION,
   pastSubtreePage,
   type ApplicationPermissionView,
   type ClientView,
@@ -64,6 +65,7 @@ export class SqliteHistoryQueries implements HistoryQueries {
   private readonly userAt: Statement<Record<string, unknown>, { status: UserView['status']; platform_admin: number }>;
   private readonly clientAt: Statement<Record<string, unknown>, ClientTuple>;
   private readonly clientByClientIdAt: Statement<Record<string, unknown>, ClientTuple>;
+  private readonly lastClientVersion: Statement<[string], [...ClientTuple, number]>;
   private readonly rolesAt: Statement<Record<string, unknown>, RoleTuple>;
   private readonly permissionsAt: Statement<Record<string, unknown>, PermissionTuple>;
   private readonly levelRows: Statement<Record<string, unknown>, LevelTuple>;
@@ -111,6 +113,12 @@ export class SqliteHistoryQueries implements HistoryQueries {
     this.clientByClientIdAt = db
       .prepare<Record<string, unknown>, ClientTuple>(
         `SELECT ${CLIENT_COLUMNS} FROM client_versions cl WHERE cl.client_id = @id AND ${at('cl')}`,
+      )
+      .raw(true);
+    this.lastClientVersion = db
+      .prepare<[string], [...ClientTuple, number]>(
+        `SELECT ${CLIENT_COLUMNS}, cl.valid_to FROM client_versions cl INDEXED BY client_versions_client_id
+         WHERE cl.client_id = ? ORDER BY cl.valid_from DESC LIMIT 1`,
       )
       .raw(true);
     this.rolesAt = db
@@ -243,6 +251,16 @@ export class SqliteHistoryQueries implements HistoryQueries {
   async clientByClientId(clientId: string, position: number): Promise<ClientView | undefined> {
     const row = this.clientByClientIdAt.get({ id: clientId, at: position });
     return row === undefined ? undefined : toClientView(row);
+  }
+
+  async lastClientByClientId(clientId: string): Promise<{ client: ClientView; endedAt: number | null } | undefined> {
+    const row = this.lastClientVersion.get(clientId);
+    if (row === undefined) return undefined;
+    const validTo = row[row.length - 1] as number;
+    return {
+      client: toClientView(row.slice(0, -1) as unknown as ClientTuple),
+      endedAt: validTo === OPEN_VERSION ? null : validTo,
+    };
   }
 
   async roles(position: number): Promise<RoleView[]> {

@@ -198,6 +198,35 @@ export function historyQueriesConformance(harness: ReadModelsHarness): void {
     expect(await h.memberships('u', after)).toEqual([]);
   });
 
+  it("keeps a client credential's last version after it ended: revoked, or ended with its organization", async () => {
+    const log = new Log();
+    const events = [
+      log.created('r', 'Root', null),
+      log.created('x', 'Doomed', 'r'),
+      log.clientIssued('ca', 'client-a', 'r', ['orgs:read'], []),
+      log.clientIssued('cr', 'client-r', 'r', ['orgs:read'], []),
+      log.clientRolesChanged('cr', 'client-r', 'r', ['role_y']),
+      log.clientRevoked('cr', 'client-r', 'r'),
+      log.clientIssued('cx', 'client-x', 'x', ['users:read'], []),
+      log.deleted('x', 'r'),
+    ];
+    await rm.apply(events);
+    const h = rm.history;
+    const active = await h.lastClientByClientId('client-a');
+    expect(active).toEqual({ client: await rm.clients.getByClientId('client-a'), endedAt: null });
+    // Its state when revoked (position 6), roles included: what the present read models held just before.
+    const revoked = await h.lastClientByClientId('client-r');
+    expect(revoked).toEqual({ client: await h.clientByClientId('client-r', 5), endedAt: 6 });
+    expect(revoked?.client).toMatchObject({ id: 'cr', orgId: 'r', roles: ['role_y'] });
+    expect(await rm.clients.getByClientId('client-r')).toBeUndefined();
+    expect(await h.lastClientByClientId('client-x')).toEqual({
+      client: await h.clientByClientId('client-x', 7),
+      endedAt: 8,
+    });
+    expect(await h.lastClientByClientId('client-none')).toBeUndefined();
+    expect(await h.lastClientByClientId('cr')).toBeUndefined();
+  });
+
   it('rebuilds the same history from the log', async () => {
     const events = history(new Log());
     await rm.apply(events);

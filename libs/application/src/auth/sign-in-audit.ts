@@ -176,16 +176,34 @@ export class SignInAudit {
     return record;
   }
 
+  /**
+   * The organizations a record is filed under, each with today's ancestors: a user's direct memberships, or a
+   * client's organization. A client revoked since (or ended with its deleted organization) is still filed under
+   * the organization it had, so that its tree's auditors see someone trying a dead credential: its last version
+   * in the temporal read model (HistoryQueries.lastClientByClientId), with the ancestors of today, or of the
+   * moment it ended if its organization is gone.
+   */
   private async orgsOf(userId: string | undefined, clientId: string | undefined): Promise<string[]> {
+    const { readModels } = this.deps;
     const direct: string[] = [];
     if (userId !== undefined)
-      direct.push(...(await this.deps.readModels.memberships.membershipRoots(userId)).map((m) => m.orgId));
+      direct.push(...(await readModels.memberships.membershipRoots(userId)).map((m) => m.orgId));
     else if (clientId !== undefined) {
-      const client = await this.deps.readModels.clients.getByClientId(clientId);
+      const client = await readModels.clients.getByClientId(clientId);
       if (client) direct.push(client.orgId);
+      else if (isClientIdForm(clientId)) {
+        const last = await readModels.history.lastClientByClientId(clientId);
+        if (last !== undefined && last.endedAt !== null) {
+          const { orgId } = last.client;
+          const lineage = (await readModels.orgs.get(orgId))
+            ? await readModels.orgs.parents(orgId)
+            : await readModels.history.parents(orgId, last.endedAt - 1);
+          return [orgId, ...lineage.map((o) => o.id)];
+        }
+      }
     }
     const all = new Set(direct);
-    for (const orgId of direct) for (const parent of await this.deps.readModels.orgs.parents(orgId)) all.add(parent.id);
+    for (const orgId of direct) for (const parent of await readModels.orgs.parents(orgId)) all.add(parent.id);
     return [...all];
   }
 }

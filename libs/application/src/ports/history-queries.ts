@@ -65,6 +65,13 @@ export interface HistoryQueries {
   client(id: string, at: number): Promise<ClientView | undefined>;
   /** A client credential at `at`, by its `client_id`. */
   clientByClientId(clientId: string, at: number): Promise<ClientView | undefined>;
+  /**
+   * The last version ever held by the client credential with this `client_id`, whatever the position: today's
+   * while it is active, else its state when it was revoked (or its organization deleted), with `endedAt` the log
+   * position that ended it (null while active). Undefined when no credential ever had that client_id. For what
+   * outlives a credential: the sign-in audit tells a revoked credential's organization from it.
+   */
+  lastClientByClientId(clientId: string): Promise<{ client: ClientView; endedAt: number | null } | undefined>;
   /** Every custom role at `at`, ordered by id (a role catalog of then). */
   roles(at: number): Promise<RoleView[]>;
   /** The application permissions defined on these organizations at `at`, ordered by organization id, then name. */

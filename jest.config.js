@@ -76,6 +76,7 @@ const PROFILE_NEUTRAL_SUITES = [
   'org-tokens',
   'point-in-time',
   'auditor-past',
+  'past-lineage',
   'reach-in-lists',
   'audit-data',
   'audit-retention',

@@ -54,32 +54,50 @@ export async function orgIdsShownToday(
 }
 
 /**
- * The PastLineageFilter of a caller's past access answers (evaluations, action, subject and resource searches): an
- * organization's ancestors of then count where they lie today in its tree (under the root it has now: a move
- * within one tenant changes nothing of who may see what), and elsewhere only where today's grants show them to the
- * caller (orgIdsShownToday). So an organization moved in from another tenant's tree brings none of that tree's
- * grants (its users, clients and roles there) into the caller's answers, as it brings none of its events
- * (EventQuery.withinOrg); one deleted since counts for no one but platform admins. Undefined for platform admins:
- * they read the whole past.
+ * The PastLineageFilter of a caller's past access answers (evaluations, action, subject and resource searches) and
+ * past role list (one rule: what a caller is told a role of then grants is what a decision of then counts). An
+ * organization's ancestors of then count:
+ * - where they lie today in its tree (under the root it has now: a move within one tenant changes nothing of who
+ *   may see what);
+ * - elsewhere only where today's grants show them to the caller (orgIdsShownToday), so an organization moved in
+ *   from another tenant's tree brings none of that tree's grants (its users, clients and roles there) into the
+ *   caller's answers, as it brings none of its events (EventQuery.withinOrg);
+ * - one deleted since lies in no tree today: it counts as the tree it lay in then, where the root of then (the
+ *   first of `ancestorIds`) counts by the two rules above. So within the organization's tree every caller (an
+ *   evaluate-only client as the tree's admin) gets the platform admin's answer, and a deleted ancestor of a tree
+ *   left since counts for none of the joining tree's callers.
+ * Undefined for platform admins: they read the whole past. The filter returns `ancestorIds`' kept ids in their
+ * order; errors are the read models' (storage) and those of orgIdsShownToday other than 404 and 403.
  */
 export function pastLineageShownTo(ctx: ApiContext, principal: Principal): PastLineageFilter | undefined {
   if (ctx.policy.isPlatformAdmin(principal)) return undefined;
   const orgs = ctx.readModels.orgs;
+  /** The root an organization lies under today (itself for a root); undefined for one deleted since. */
+  const rootNow = async (id: string): Promise<string | undefined> => {
+    const parents = await orgs.parents(id);
+    if (parents.length > 0) return parents[0].id;
+    return (await orgs.get(id)) === undefined ? undefined : id;
+  };
   return async (orgId, ancestorIds) => {
     const lineageNow = [...(await orgs.parents(orgId)).map((o) => o.id), orgId];
     const kept = new Set<string>();
     const elsewhere: string[] = [];
+    const deleted: string[] = [];
     for (const id of ancestorIds) {
       if (lineageNow.includes(id)) {
         kept.add(id);
         continue;
       }
-      const parents = await orgs.parents(id);
-      const rootNow = parents.length > 0 ? parents[0].id : (await orgs.get(id)) === undefined ? undefined : id;
-      if (rootNow === lineageNow[0]) kept.add(id);
+      const root = await rootNow(id);
+      if (root === lineageNow[0]) kept.add(id);
+      else if (root === undefined) deleted.push(id);
       else elsewhere.push(id);
     }
     if (elsewhere.length > 0) for (const id of await orgIdsShownToday(ctx, principal, orgId, elsewhere)) kept.add(id);
+    // No one may read a deleted organization today (orgs:read is a 404 on it), so today's grants cannot place it:
+    // the tree of then does. Its grants then were that tree's, so they count where that tree's root counts; if the
+    // root of then is deleted too, the organization has left that tree since (it still exists), and none count.
+    if (deleted.length > 0 && kept.has(ancestorIds[0])) for (const id of deleted) kept.add(id);
     return ancestorIds.filter((id) => kept.has(id));
   };
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { newId } from '@arbor/domain';
-import type { Principal, RoleView } from '@arbor/application';
+import { ancestorsAt, type Principal, type RoleView } from '@arbor/application';
 import { defineRouteFor, problemResponse, type HandlerRequest, type RouteDefinition } from '@arbor/http';
 import type { ApiContext } from '../api-context';
 import {
@@ -24,7 +24,7 @@ import {
 import { idempotencyKeyHeader, linksTo, orgIdParams } from '../schemas';
 import { executeWrite } from '../write-flow';
 import { asOfQuery, historyPointInTime, notThen } from '../point-in-time';
-import { orgIdsShownToday } from '../past-visibility';
+import { pastLineageShownTo } from '../past-visibility';
 import { POSITION_HEADER } from './access-evaluation-routes';
 
 const defineApiRoute = defineRouteFor<ApiContext>();
@@ -103,9 +103,10 @@ export const roleRoutes: RouteDefinition<ApiContext>[] = [
       }
       const history = ctx.readModels.history;
       if ((await history.org(orgId, position)) === undefined) throw notThen(orgId, position);
-      // Roles defined on a past ancestor the organization has left are shown only where today's grants show it.
-      const ancestors = (await history.parents(orgId, position)).map((o) => o.id);
-      const chain = [...(await orgIdsShownToday(ctx, principal, orgId, ancestors)), orgId];
+      // The ancestors of then a past decision counts for this caller (pastLineageShownTo), no more and no fewer: a
+      // role defined on one the organization has left is listed where, and only where, decisions count it.
+      const ancestors = await ancestorsAt(history, position, orgId, pastLineageShownTo(ctx, principal));
+      const chain = [...ancestors.map((o) => o.id), orgId];
       const byOrg = new Map<string, RoleView[]>();
       for (const role of await history.roles(position)) byOrg.set(role.orgId, [...(byOrg.get(role.orgId) ?? []), role]);
       // Root first, then by id: the present's order (RoleQueries.visibleAt).

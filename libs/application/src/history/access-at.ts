@@ -13,8 +13,12 @@ import type { OrgView } from '../ports/read-models';
  */
 export type PastLineageFilter = (orgId: string, ancestorIds: string[]) => Promise<string[]>;
 
-/** An organization's ancestors at `at` (root first), as far as `shown` lets them count. */
-async function ancestorsAt(
+/**
+ * An organization's ancestors at `at` (root first, as HistoryQueries.parents answers them; [] for one that did not
+ * exist then), as far as `shown` lets them count: what past decisions, searches and the past role list all read, so
+ * what a caller is told a role of then grants is what a decision of then counts. Errors are the reads' (storage).
+ */
+export async function ancestorsAt(
   history: HistoryQueries,
   at: number,
   orgId: string,

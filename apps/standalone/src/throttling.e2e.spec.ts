@@ -118,6 +118,8 @@ describe('password grant throttling', () => {
       [newSource(), newSource(), newSource()].map((s) => passwordGrant(app, email, 'another guess', s)),
     );
     expect(guesses.filter((r) => r.status === 400).length).toBeLessThanOrEqual(1);
+    for (const r of guesses) if (r.status === 400) expect(r.body.error).toBe('invalid_grant');
+    for (const r of guesses.filter((x) => x.status !== 400)) expectSlowDown(r);
     expect((await patiently(() => passwordGrant(app, email, PASSWORD, owner))).status).toBe(200);
   });
 

@@ -150,4 +150,35 @@ describe('an ancestor of then deleted since', () => {
     expect(await customRolesAt(moving.id, before, acmeAdmin.token)).toEqual([]);
     expect(await customRolesAt(moving.id, before)).toEqual([betaReader]);
   });
+
+  it('counts as it did while it lay in another tree when it left for that tree before its deletion', async () => {
+    // Then: root > d > x, a role on d held by lead. Since: x moved under root, d moved into another tenant's tree,
+    // and deleted there: what root's callers are told of that past must not change with the other tree's deletion.
+    const root = await createOrg(app, unique('Left behind'));
+    const d = await createOrg(app, 'Leaves, then deleted', root.id);
+    const x = await createOrg(app, 'Stays behind', d.id);
+    const reader = await defineReader(d.id);
+    const lead = await addMember(d.id, [reader]);
+    const rootAdmin = await newLoggedInUser(app, root.id, ['admin'], 'left-admin');
+    const evaluator = await clientToken(app, await createClient(app, root.id, ['access:evaluate']));
+    const before =
+      positionOf(await app.call('PUT', `/api/v1/orgs/${x.id}`, { body: { name: 'Stays behind', parentId: root.id } })) -
+      1;
+    const other = await createOrg(app, unique('Other tenant'));
+    positionOf(
+      await app.call('PUT', `/api/v1/orgs/${d.id}`, { body: { name: 'Leaves, then deleted', parentId: other.id } }),
+    );
+    const whileThere = await Promise.all([rootAdmin.token, evaluator].map((t) => decidedAt(lead, x.id, before, t)));
+    expect(whileThere.map((a) => a.decision)).toEqual([false, false]);
+    expect(await customRolesAt(x.id, before, rootAdmin.token)).toEqual([]);
+
+    positionOf(await app.call('DELETE', `/api/v1/orgs/${d.id}`));
+    expect((await decidedAt(lead, x.id, before)).decision).toBe(true);
+    for (const token of [rootAdmin.token, evaluator]) {
+      const decided = await decidedAt(lead, x.id, before, token);
+      expect(decided.decision).toBe(false);
+      expect(decided.explained).not.toContain(d.id);
+    }
+    expect(await customRolesAt(x.id, before, rootAdmin.token)).toEqual([]);
+  });
 });

@@ -417,6 +417,32 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     );
   });
 
+  it('files a revoked client under the tree it lay in when revoked, not one its organization joined since', async () => {
+    const [a, b] = [await createOrg(app, 'Revoked in A'), await createOrg(app, 'Joined by B')];
+    const moving = await createOrg(app, 'Moves from A to B', a.id);
+    const dead = await createClient(app, moving.id, ['orgs:read']);
+    expect((await app.call('DELETE', `/api/v1/oauth2/client-credentials/${dead.id}`)).status).toBe(204);
+    const moved = await app.call('PUT', `/api/v1/orgs/${moving.id}`, {
+      body: { name: 'Moves from A to B', parentId: b.id },
+    });
+    expect(moved.status).toBe(200);
+    const res = await app.call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      body: { grant_type: 'client_credentials', client_id: dead.clientId, client_secret: dead.clientSecret },
+      headers: { 'x-request-id': 'si-revoked-then-moved' },
+    });
+    expect(res.status).toBe(401);
+    const record = (await signInsWith(['si-revoked-then-moved'])).find((r) => r.requestId === 'si-revoked-then-moved');
+    expect(record.orgIds.sort()).toEqual([a.id, moving.id].sort());
+    const seenBy = async (orgId: string) => {
+      const auditor = await clientToken(app, await createClient(app, orgId, ['events:read']));
+      const seen = await app.call('GET', '/api/v1/sign-ins?limit=200&outcome=failure', { token: auditor });
+      expect(seen.status).toBe(200);
+      return seen.body.items.filter((r: any) => r.requestId === 'si-revoked-then-moved').length;
+    };
+    expect([await seenBy(a.id), await seenBy(b.id)]).toEqual([1, 0]);
+  });
+
   it('keeps an attempted client id of no client id’s form (an email, say) only as a keyed digest, on every endpoint', async () => {
     const email = `client-as-email-${Date.now()}@example.test`;
     const form = (path: string, body: Record<string, string>, headers: Record<string, string>) =>

@@ -62,42 +62,56 @@ export async function orgIdsShownToday(
  * - elsewhere only where today's grants show them to the caller (orgIdsShownToday), so an organization moved in
  *   from another tenant's tree brings none of that tree's grants (its users, clients and roles there) into the
  *   caller's answers, as it brings none of its events (EventQuery.withinOrg);
- * - one deleted since lies in no tree today: it counts as the tree it lay in then, where the root of then (the
- *   first of `ancestorIds`) counts by the two rules above. So within the organization's tree every caller (an
- *   evaluate-only client as the tree's admin) gets the platform admin's answer, and a deleted ancestor of a tree
- *   left since counts for none of the joining tree's callers.
+ * - one deleted since lies in no tree today: it counts where it would lie had it not been deleted, under the
+ *   nearest ancestor it had when it ended that still exists (HistoryQueries.orgEndedAt, then its parents of that
+ *   moment), by the two rules above. So within the organization's tree every caller (an evaluate-only client as
+ *   the tree's admin) gets the platform admin's answer; one that had left for another tree before its deletion
+ *   counts as it did while it lay there (a deletion elsewhere changes nothing of this tree's past); one whose
+ *   lineage of that moment is all gone counts for no one.
  * Undefined for platform admins: they read the whole past. The filter returns `ancestorIds`' kept ids in their
  * order; errors are the read models' (storage) and those of orgIdsShownToday other than 404 and 403.
  */
 export function pastLineageShownTo(ctx: ApiContext, principal: Principal): PastLineageFilter | undefined {
   if (ctx.policy.isPlatformAdmin(principal)) return undefined;
-  const orgs = ctx.readModels.orgs;
+  const { orgs, history } = ctx.readModels;
   /** The root an organization lies under today (itself for a root); undefined for one deleted since. */
   const rootNow = async (id: string): Promise<string | undefined> => {
     const parents = await orgs.parents(id);
     if (parents.length > 0) return parents[0].id;
     return (await orgs.get(id)) === undefined ? undefined : id;
   };
+  /** The nearest ancestor a deleted organization had when it ended that still exists; undefined if none does. */
+  const livingAncestorAtEnd = async (id: string): Promise<string | undefined> => {
+    const end = await history.orgEndedAt(id);
+    if (end === undefined) return undefined;
+    const lineage = await history.parents(id, end - 1);
+    for (let i = lineage.length - 1; i >= 0; i--)
+      if ((await orgs.get(lineage[i].id)) !== undefined) return lineage[i].id;
+    return undefined;
+  };
   return async (orgId, ancestorIds) => {
     const lineageNow = [...(await orgs.parents(orgId)).map((o) => o.id), orgId];
     const kept = new Set<string>();
-    const elsewhere: string[] = [];
-    const deleted: string[] = [];
+    /** Ancestors judged by whether today's grants show a living organization (their own id, or the stand-in). */
+    const elsewhere: Array<{ id: string; standIn: string }> = [];
     for (const id of ancestorIds) {
       if (lineageNow.includes(id)) {
         kept.add(id);
         continue;
       }
       const root = await rootNow(id);
-      if (root === lineageNow[0]) kept.add(id);
-      else if (root === undefined) deleted.push(id);
-      else elsewhere.push(id);
+      // No one may read a deleted organization today (orgs:read is a 404 on it): it stands where it lay last.
+      const standIn = root === undefined ? await livingAncestorAtEnd(id) : id;
+      if (standIn === undefined) continue;
+      if ((root ?? (await rootNow(standIn))) === lineageNow[0]) kept.add(id);
+      else elsewhere.push({ id, standIn });
     }
-    if (elsewhere.length > 0) for (const id of await orgIdsShownToday(ctx, principal, orgId, elsewhere)) kept.add(id);
-    // No one may read a deleted organization today (orgs:read is a 404 on it), so today's grants cannot place it:
-    // the tree of then does. Its grants then were that tree's, so they count where that tree's root counts; if the
-    // root of then is deleted too, the organization has left that tree since (it still exists), and none count.
-    if (deleted.length > 0 && kept.has(ancestorIds[0])) for (const id of deleted) kept.add(id);
+    if (elsewhere.length > 0) {
+      const shown = new Set(
+        await orgIdsShownToday(ctx, principal, orgId, [...new Set(elsewhere.map((e) => e.standIn))]),
+      );
+      for (const e of elsewhere) if (shown.has(e.standIn)) kept.add(e.id);
+    }
     return ancestorIds.filter((id) => kept.has(id));
   };
 }

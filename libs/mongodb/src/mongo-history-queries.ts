@@ -210,6 +210,12 @@ export class MongoHistoryQueries implements HistoryQueries {
     return v === null ? undefined : { status: v.status, platformAdmin: v.platformAdmin };
   }
 
+  async orgEndedAt(orgId: string): Promise<number | undefined> {
+    if (hasNul(orgId)) return undefined;
+    const [last] = await this.c.orgVersions.find({ key: orgId }).sort({ validFrom: -1 }).limit(1).toArray();
+    return last === undefined || last.validTo === OPEN_VERSION ? undefined : last.validTo;
+  }
+
   async client(id: string, at: number): Promise<ClientView | undefined> {
     if (hasNul(id)) return undefined;
     const v = await this.c.clientVersions.findOne({ key: id, ...validAt(at) });

@@ -64,6 +64,7 @@ export class PostgresHistoryQueries implements HistoryQueries {
   private readonly clientAt: string;
   private readonly clientByClientIdAt: string;
   private readonly lastClientVersion: string;
+  private readonly orgEnd: string;
   private readonly rolesAt: string;
   private readonly permissionsAt: string;
 
@@ -81,6 +82,7 @@ export class PostgresHistoryQueries implements HistoryQueries {
       )`;
     this.orgAt = `${this.up} SELECT ${orgColumns('(SELECT count(*) FROM up)')}
       FROM ${orgs} o WHERE o.org_id = $1 AND ${at('o', '$2')}`;
+    this.orgEnd = `SELECT max(o.valid_to)::text AS ended FROM ${orgs} o WHERE o.org_id = $1`;
     this.parentsAt = `${this.up} SELECT ${orgColumns('(SELECT count(*) FROM up) - up.n')}
       FROM up JOIN ${orgs} o ON o.org_id = up.id AND ${at('o', '$2')} ORDER BY up.n DESC`;
     // One level of a past subtree: the organizations whose parent at $2 is one of $1, in (name key, id) order.
@@ -223,6 +225,13 @@ export class PostgresHistoryQueries implements HistoryQueries {
       position,
     ]);
     return row === undefined ? undefined : { status: row.status, platformAdmin: row.platform_admin };
+  }
+
+  async orgEndedAt(orgId: string): Promise<number | undefined> {
+    if (hasNul(orgId)) return undefined;
+    const [row] = await this.sql.rows<{ ended: string | null }>(this.pool, this.orgEnd, [orgId]);
+    const end = row?.ended == null ? undefined : Number(row.ended);
+    return end === OPEN_VERSION ? undefined : end;
   }
 
   async client(id: string, position: number): Promise<ClientView | undefined> {

@@ -56,6 +56,7 @@ type LevelTuple = [...OrgTuple, nameKey: string];
  */
 export class SqliteHistoryQueries implements HistoryQueries {
   private readonly orgAt: Statement<Record<string, unknown>, OrgTuple>;
+  private readonly orgEnd: Statement<[string], number | null>;
   private readonly parentsAt: Statement<Record<string, unknown>, OrgTuple>;
   private readonly membershipAt: Statement<Record<string, unknown>, { roles: string; pending: number }>;
   private readonly membershipsAt: Statement<
@@ -85,6 +86,10 @@ export class SqliteHistoryQueries implements HistoryQueries {
         `${UP} SELECT ${orgColumns('(SELECT count(*) FROM up)')} FROM org_versions o WHERE o.org_id = @id AND ${at('o')}`,
       )
       .raw(true);
+    // The primary key (org_id, valid_from) serves it; null when no version exists.
+    this.orgEnd = db
+      .prepare<[string], number | null>('SELECT max(valid_to) FROM org_versions WHERE org_id = ?')
+      .pluck();
     this.parentsAt = db
       .prepare<Record<string, unknown>, OrgTuple>(
         `${UP} SELECT ${orgColumns('(SELECT count(*) FROM up) - up.n')}
@@ -241,6 +246,11 @@ export class SqliteHistoryQueries implements HistoryQueries {
   async user(userId: string, position: number): Promise<Pick<UserView, 'status' | 'platformAdmin'> | undefined> {
     const row = this.userAt.get({ user: userId, at: position });
     return row === undefined ? undefined : { status: row.status, platformAdmin: row.platform_admin !== 0 };
+  }
+
+  async orgEndedAt(orgId: string): Promise<number | undefined> {
+    const end = this.orgEnd.get(orgId);
+    return end === null || end === undefined || end === OPEN_VERSION ? undefined : end;
   }
 
   async client(id: string, position: number): Promise<ClientView | undefined> {

@@ -198,7 +198,7 @@ export function historyQueriesConformance(harness: ReadModelsHarness): void {
     expect(await h.memberships('u', after)).toEqual([]);
   });
 
-  it("keeps a client credential's last version after it ended: revoked, or ended with its organization", async () => {
+  it("keeps a client credential's last version after it ended (revoked, or ended with its organization), and an organization's end", async () => {
     const log = new Log();
     const events = [
       log.created('r', 'Root', null),
@@ -225,6 +225,11 @@ export function historyQueriesConformance(harness: ReadModelsHarness): void {
     });
     expect(await h.lastClientByClientId('client-none')).toBeUndefined();
     expect(await h.lastClientByClientId('cr')).toBeUndefined();
+    // The organization's end: its deletion's position; none while it exists or when it never did.
+    expect(await h.orgEndedAt('x')).toBe(8);
+    expect((await h.parents('x', 7)).map((o) => o.id)).toEqual(['r']);
+    expect(await h.orgEndedAt('r')).toBeUndefined();
+    expect(await h.orgEndedAt('never')).toBeUndefined();
   });
 
   it('rebuilds the same history from the log', async () => {

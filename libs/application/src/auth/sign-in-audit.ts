@@ -180,8 +180,8 @@ export class SignInAudit {
    * The organizations a record is filed under, each with today's ancestors: a user's direct memberships, or a
    * client's organization. A client revoked since (or ended with its deleted organization) is still filed under
    * the organization it had, so that its tree's auditors see someone trying a dead credential: its last version
-   * in the temporal read model (HistoryQueries.lastClientByClientId), with the ancestors of today, or of the
-   * moment it ended if its organization is gone.
+   * in the temporal read model (HistoryQueries.lastClientByClientId), with the ancestors it had when it ended (a
+   * tree its organization joined since learns nothing of it, as an organization moved in brings no past).
    */
   private async orgsOf(userId: string | undefined, clientId: string | undefined): Promise<string[]> {
     const { readModels } = this.deps;
@@ -194,10 +194,9 @@ export class SignInAudit {
       else if (isClientIdForm(clientId)) {
         const last = await readModels.history.lastClientByClientId(clientId);
         if (last !== undefined && last.endedAt !== null) {
+          // Its lineage when it ended: the tree it belonged to then, not one its organization joined since.
           const { orgId } = last.client;
-          const lineage = (await readModels.orgs.get(orgId))
-            ? await readModels.orgs.parents(orgId)
-            : await readModels.history.parents(orgId, last.endedAt - 1);
+          const lineage = await readModels.history.parents(orgId, last.endedAt - 1);
           return [orgId, ...lineage.map((o) => o.id)];
         }
       }

@@ -34,6 +34,11 @@ import type {
 export interface HistoryQueries {
   /** The organization at `at`, with its depth then; undefined when it did not exist then. */
   org(orgId: string, at: number): Promise<OrgView | undefined>;
+  /**
+   * The log position that ended the organization (its deletion: its last version's end), or undefined while it
+   * exists or when it never did. Its lineage when it ended is `parents(orgId, endedAt - 1)`.
+   */
+  orgEndedAt(orgId: string): Promise<number | undefined>;
   /** Its ancestors at `at`, root first, the direct parent last; empty for a root or an unknown organization. */
   parents(orgId: string, at: number): Promise<OrgView[]>;
   /**

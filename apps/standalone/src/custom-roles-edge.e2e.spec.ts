@@ -284,6 +284,13 @@ describe('access searches for a caller holding access:evaluate through an organi
     });
     expect(here.status).toBe(200);
     expect(here.body.decision).toBe(true);
+    // Below it the caller holds nothing: the organization is outside its reach, as for a stranger.
+    const below = await ask('/evaluation', {
+      subject: subject(),
+      action: { name: 'orgs:read' },
+      resource: { type: 'organization', id: d[2].id },
+    });
+    expect(below.status).toBe(404);
   });
 
   it('search/resource answers within that organization alone', async () => {

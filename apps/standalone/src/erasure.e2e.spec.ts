@@ -73,7 +73,13 @@ describe('erasure (DELETE /api/v1/users/{userId})', () => {
     expect((await app.call('GET', `/api/v1/users/${user.id}`)).body).toEqual(
       expect.objectContaining({ id: user.id, status: 'erased' }),
     );
-    const everyone = JSON.stringify((await app.call('GET', '/api/v1/users?limit=200')).body);
+    const list = await app.call('GET', '/api/v1/users?limit=200');
+    expect(list.status).toBe(200);
+    expect(list.body.items.find((u: { id: string }) => u.id === user.id)).toMatchObject({
+      status: 'erased',
+      email: null,
+    });
+    const everyone = JSON.stringify(list.body);
     expect(everyone).not.toContain(user.email);
     expect(everyone).not.toContain(user.name);
   });

@@ -229,5 +229,8 @@ describe('moves and deletes of organizations that define or use roles', () => {
     ]);
     commit(state, events);
     expect(state.roles.permissionsVisibleAt('root')).toEqual([]);
+    // Gone from the index, not only from what root sees: the role is no more, the permission's name is free again.
+    expect(state.roles.get('role_1')).toBeUndefined();
+    expect(decideDefinePermission(state, { orgId: 'root', name: 'billing:approve' })).toHaveLength(1);
   });
 });

@@ -211,9 +211,22 @@ describe('webhook subscription deciders', () => {
     expect(state.webhooks.subscriptionsOf(ROOT)).toEqual([]);
   });
 
-  it('the index survives a snapshot', () => {
+  it('the index survives a snapshot, a disabled and rotated subscription as it is', () => {
     const state = fresh();
     commit(state, create(state));
+    commit(
+      state,
+      decideUpdateWebhookSubscription(state, { subscriptionId: W, changedBy: 'user usr_1', enabled: false }),
+    );
+    commit(
+      state,
+      decideRotateWebhookSecret(state, { subscriptionId: W, previousSecretExpiresAt: '2030-01-01T00:00:00.000Z' }),
+    );
+    expect(state.webhooks.get(W)).toMatchObject({
+      enabled: false,
+      lastRotation: '2030-01-01T00:00:00.000Z',
+      version: 3,
+    });
     const copy = WebhookIndex.fromSnapshot(
       JSON.parse(JSON.stringify(state.webhooks.toSnapshot())),
       state.webhooks.head,

@@ -212,7 +212,12 @@ export function historyQueriesConformance(harness: ReadModelsHarness): void {
     ];
     await rm.apply(events);
     const h = rm.history;
+    expect(await h.lastClientByClientId('client-x')).toMatchObject({
+      client: { id: 'cx', clientId: 'client-x', orgId: 'x', scopes: ['users:read'] },
+      endedAt: 8,
+    });
     const active = await h.lastClientByClientId('client-a');
+    expect(active).toMatchObject({ client: { id: 'ca', orgId: 'r', scopes: ['orgs:read'] }, endedAt: null });
     expect(active).toEqual({ client: await rm.clients.getByClientId('client-a'), endedAt: null });
     // Its state when revoked (position 6), roles included: what the present read models held just before.
     const revoked = await h.lastClientByClientId('client-r');

@@ -535,12 +535,22 @@ describe('WebhookDispatcher replays', () => {
       for (let i = 0; i < 4; i++) t.log.add('OrgUpdated', ['org_a', 'org_b']);
       t.projectTo(2);
       t.dispatcher.start();
-      for (let ms = 0; ms < 3_000; ms += 50) {
-        t.tick(50);
-        await jest.advanceTimersByTimeAsync(50);
+      // When each round ran (a round reads the checkpoint twice, in the same instant): 10 ms steps.
+      const roundsAt: number[] = [];
+      let reads = t.projectedReads();
+      for (let ms = 0; ms < 3_000; ms += 10) {
+        t.tick(10);
+        await jest.advanceTimersByTimeAsync(10);
+        if (t.projectedReads() !== reads) {
+          if (roundsAt.length === 0 || ms - roundsAt[roundsAt.length - 1] > 20) roundsAt.push(ms);
+          reads = t.projectedReads();
+        }
       }
-      // Each round reads the checkpoint twice. A fixed 100 ms would have made ~30 rounds; doubling from 100 ms, ~5.
-      expect(t.projectedReads()).toBeLessThanOrEqual(12);
+      // The first look again comes soon (100 ms), then each wait doubles: not a fixed interval, not a poll's 60 s.
+      const gaps = roundsAt.slice(1).map((at, i) => at - roundsAt[i]);
+      expect(gaps.length).toBeGreaterThanOrEqual(3);
+      expect(gaps[0]).toBeLessThanOrEqual(150);
+      for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] * 1.5);
       expect(t.positions()).toEqual([1, 2]);
       // Once it moves, the next look comes 100 ms later again.
       t.projectTo(undefined);

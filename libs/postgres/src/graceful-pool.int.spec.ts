@@ -37,6 +37,34 @@ maybe('GracefulPool', () => {
     expect(pool.totalCount).toBe(0);
   });
 
+  it('survives the server ending a connection it has checked out (a restart, pg_terminate_backend): the work fails, the process lives', async () => {
+    const pool = new GracefulPool({ connectionString: DATABASE_URL, max: 2 });
+    const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
+    try {
+      const client = await pool.connect();
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      // Ended while idle in the checkout (pg emits 'error' on the client, whose pool no longer listens), then used.
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+      client.release(true);
+      // Ended in the middle of a query.
+      const busy = await pool.connect();
+      const busyPid = (await busy.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const sleeping = busy.query('SELECT pg_sleep(5)');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await admin.query('SELECT pg_terminate_backend($1)', [busyPid]);
+      await expect(sleeping).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      busy.release(true);
+      // The pool serves on with new connections.
+      expect((await pool.query('SELECT 7 AS n')).rows[0].n).toBe(7);
+    } finally {
+      await admin.end();
+      await pool.end();
+    }
+  });
+
   it('ends at once when nothing is in progress, and a second end() is refused as pg refuses it', async () => {
     const pool = new GracefulPool({ connectionString: DATABASE_URL, max: 2 });
     await pool.query('SELECT 1');

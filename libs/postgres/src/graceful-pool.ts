@@ -6,6 +6,9 @@ type ConnectCallback = (
   done: (release?: unknown) => void,
 ) => void;
 
+/** See GracefulPool's constructor: the error reaches the work through its queries. */
+const ignoreClientError = (): void => undefined;
+
 /**
  * A `pg` Pool whose `end()` first lets the work already asked of it finish. pg-pool's own `end()` (3.x) waits for the
  * clients checked out, but a request still waiting for a free client is never served nor refused: its promise stays
@@ -14,7 +17,8 @@ type ConnectCallback = (
  * it has been served and released (`query` checks a client out and releases it; a transaction holds one until its
  * `release()`), then ends the pool. It never waits longer than pg's own `end()` would for a client held forever.
  *
- * Same constructor and API as `Pool` (node-postgres); a second `end()` is refused as pg refuses it.
+ * Same constructor and API as `Pool` (node-postgres); a second `end()` is refused as pg refuses it. A connection the
+ * server ends while checked out fails its work without ending the process (see the constructor).
  */
 export class GracefulPool extends Pool {
   /** Checkouts asked for (waiting for a client, or holding one) and not yet released. */
@@ -26,6 +30,14 @@ export class GracefulPool extends Pool {
 
   constructor(config?: PoolConfig) {
     super(config);
+    // A client the server disconnects (a restart or failover, pg_terminate_backend, an idle-in-transaction timeout)
+    // emits 'error'. pg-pool listens only while the client is idle in the pool; checked out, an 'error' event with
+    // no listener is thrown from the socket's handler and ends the process. The failure reaches the work anyway (the
+    // query in flight rejects, the next one fails, and a client released after it is not pooled again), so the
+    // event itself is only noted here: every client gets a listener for its whole life.
+    this.on('connect', (client: PoolClient) => {
+      client.on('error', ignoreClientError);
+    });
     // pg emits `release` for every client given back (query's own release included), before it pools or ends it.
     this.on('release', (_err: Error | undefined, client: PoolClient) => {
       if (this.held.delete(client)) this.settle();

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import {
   PasswordHasher,
+  ProjectionReadiness,
   SigningKeyRing,
   startKeyRotation,
   startChainCheckpoints,
@@ -105,6 +106,7 @@ async function startOpening(
       : undefined;
   opened.onUndo(() => checkpoints?.stop());
   const hasher = opened.add(new PasswordHasher());
+  const projectionReadiness = new ProjectionReadiness();
   const commands = new HttpCommandPort({ baseUrl: settings.commandServiceUrl, token: settings.internalToken });
 
   const ctx = createApiContext({
@@ -151,10 +153,11 @@ async function startOpening(
       // Reported, not required (see the command service's readiness): a broker outage costs latency, not the API.
       if (commandService.status === 'fulfilled' && commandService.value.bus !== undefined)
         checks.bus = commandService.value.bus;
-      if (head.status === 'fulfilled' && projected.status === 'fulfilled' && projected.value < head.value)
-        checks.projections = `catching up (${projected.value}/${head.value})`;
-      else checks.projections = checks.readModels;
-      return { ready: Object.entries(checks).every(([name, c]) => name === 'bus' || c === 'ok'), checks };
+      checks.projections =
+        head.status === 'fulfilled' && projected.status === 'fulfilled'
+          ? projectionReadiness.check(projected.value, head.value)
+          : checks.readModels;
+      return { ready: gatewayReady(checks), checks };
     },
   });
   const app = createApiApp(ctx, {
@@ -187,6 +190,20 @@ async function startOpening(
         return publicServer.close();
       }, closeEngines)),
   };
+}
+
+/**
+ * Whether a gateway is ready, from its checks: every check `ok`, except two that say something of the services
+ * behind it, shared by every gateway, while this one still serves reads, logins and tokens: `bus` (a broker outage
+ * costs latency, not the API) and a command service `unreachable` or `not ready` (writes answer 503 with
+ * Retry-After meanwhile; taking every gateway out of a load balancer at once would cut the reads too). A command
+ * service that refuses this gateway's IAM_INTERNAL_TOKEN is this gateway's misconfiguration: not ready.
+ */
+export function gatewayReady(checks: Record<string, string>): boolean {
+  return Object.entries(checks).every(
+    ([name, c]) =>
+      c === 'ok' || name === 'bus' || (name === 'commandService' && (c === 'unreachable' || c === 'not ready')),
+  );
 }
 
 /**

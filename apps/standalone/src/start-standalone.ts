@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   ClientSecretHasher,
+  ProjectionReadiness,
   collectStartupGarbage,
   CommandService,
   LoginThrottle,
@@ -189,6 +190,7 @@ async function startOnLockedDir(
     log,
   );
 
+  const projectionReadiness = new ProjectionReadiness();
   const ctx = createApiContext({
     commands,
     readModels,
@@ -214,11 +216,7 @@ async function startOnLockedDir(
       const checks = {
         eventStore: writable,
         bus: 'ok',
-        projections: projector.healthy
-          ? projector.position >= head
-            ? 'ok'
-            : `catching up (${projector.position}/${head})`
-          : 'failing',
+        projections: projector.healthy ? projectionReadiness.check(projector.position, head) : 'failing',
       };
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },

@@ -39,6 +39,7 @@ export * from './audit-retention-policy';
 export * from './ports/token-store';
 export * from './ports/webhooks';
 export * from './projection/checkpoint-watermark';
+export * from './projection/projection-readiness';
 export * from './projection/projector';
 export * from './projection/read-model-engine';
 export * from './projection/read-model-projection';

@@ -199,10 +199,14 @@ export function internalTokenCheck(token: string | undefined): (presented: strin
 /** Keep-alive connections idle this long are closed by the gateway; the command service waits longer. */
 export const IDLE_CONNECTION_MS = 30_000;
 
+/** Errors of a connection never made (refused, no such socket or host): a request that never left. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /**
  * The gateway's side: a CommandPort that calls a command service over HTTP (internalCall: plain node:http) on
  * kept-alive connections.
  */
+
 export class HttpCommandPort implements CommandPort {
   private readonly agent: HttpAgent;
 
@@ -232,12 +236,21 @@ export class HttpCommandPort implements CommandPort {
     let res: { status: number; text: string };
     try {
       res = await this.post(JSON.stringify(request));
-    } catch {
-      // The request may have reached the writer before the exchange broke (it crashed after its commit, say): the
-      // caller cannot tell from here, so the message says how to retry safely.
+    } catch (e) {
+      // No connection was made: the request never left, so nothing was applied.
+      if (NOT_CONNECTED.has((e as NodeJS.ErrnoException).code ?? ''))
+        throw new IamError(
+          'IAM_ERR_UNAVAILABLE',
+          'The command service is unreachable; the write was not applied. Retry shortly.',
+          undefined,
+          1,
+        );
+      // The request may have reached the writer before the exchange broke (it crashed after its commit, say, or is
+      // still deciding behind a lock and will commit after this answer): the caller cannot tell from here, and a
+      // read now may not show it yet, so only the same Idempotency-Key makes a retry safe.
       throw new IamError(
         'IAM_ERR_UNAVAILABLE',
-        'The command service did not answer; the write may have been applied. Retry with the same Idempotency-Key (or read before writing again).',
+        'The command service did not answer in time; the write may have been applied, or may still be. Retry with the same Idempotency-Key: without one, a retried write may be applied twice.',
       );
     }
     let body: Record<string, unknown> = {};

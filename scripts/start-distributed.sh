@@ -2,7 +2,8 @@
 # `npm run start:distributed`: the distributed profile on one machine. Provisions PostgreSQL and the Kafka
 # broker through scripts/services/*.sh when DATABASE_URL / KAFKA_BROKERS are not given, builds, then runs a
 # command service, a projector and a gateway as separate processes. The gateway serves the same API on
-# PORT, with the same variables as `npm start`. Ctrl-C stops all three.
+# PORT, with the same variables as `npm start`. Ctrl-C, or SIGTERM to it or to npm, stops all three: the gateway
+# first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false
@@ -28,8 +29,15 @@ export IAM_DATA_DIR=${IAM_DATA_DIR:-./data}
 mkdir -p "$IAM_DATA_DIR"
 
 pids=()
+gateway=
+# The gateway first, and only then the services behind it (contract section 1): while it answers what is in
+# flight, its writes still need the command service, and their read-your-writes wait the projector.
 stop() {
   trap - INT TERM EXIT
+  if [ -n "$gateway" ]; then
+    kill "$gateway" 2>/dev/null || true
+    wait "$gateway" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
@@ -41,6 +49,6 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 node apps/projector/dist/main.js & pids+=($!)
-node apps/gateway/dist/main.js & pids+=($!)
-wait -n "${pids[@]}"
+node apps/gateway/dist/main.js & gateway=$!
+wait -n "${pids[@]}" "$gateway"
 echo "a process of the distributed profile exited; stopping the others" >&2

@@ -100,6 +100,53 @@ describe('the standalone process', () => {
     expect(await stop(second)).toBe(0);
   }, 60_000);
 
+  it('under `npm start`, stops cleanly when a supervisor sends SIGTERM to npm (the server gets the signal)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'arbor-npm-start-'));
+    // Its own process group, so that whatever outlives npm is found and ended below even if the test fails.
+    const npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', IAM_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    npm.stdout!.on('data', (d) => (out += d));
+    try {
+      const port = await new Promise<number>((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 60_000);
+        npm.stdout!.on('data', () => {
+          const line = out.split('\n').find((l) => l.includes('"message":"arbor listening"'));
+          if (line) {
+            clearTimeout(timer);
+            resolvePromise(Number(JSON.parse(line).port));
+          }
+        });
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const npmExited = new Promise((r) => npm.once('exit', r));
+      npm.kill('SIGTERM');
+      await npmExited;
+      // The server itself stops (its graceful close), not only npm: the port stops answering.
+      const deadline = Date.now() + 15_000;
+      let serving = true;
+      while (serving && Date.now() < deadline) {
+        serving = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          () => true,
+          () => false,
+        );
+        if (serving) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(serving).toBe(false);
+      expect(out).toContain('"message":"shutting down"');
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // The group is gone: nothing outlived npm.
+      }
+    }
+  }, 90_000);
+
   it('binds its port before it creates the admin: on EADDRINUSE nothing is printed and the next start prints the password', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'arbor-main-'));
     const taken: Server = createServer();

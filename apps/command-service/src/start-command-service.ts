@@ -151,7 +151,8 @@ async function startOnPort(
   // When the projector has applied a commit (PostgreSQL NOTIFY, or MongoDB's checkpoint read while a wait lasts):
   // what the dispatcher waits for. Its own connections (two at most on PostgreSQL: one listens).
   const watermark = opened.add(openProjectionWatermark(settings, readModels));
-  const tokens = new TokenService(SigningKeyRing.loadOrCreate(dataDir), { issuer: settings.issuer });
+  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  const tokens = new TokenService(keys, { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
   const hasher = opened.add(new PasswordHasher({ costLog2: settings.passwordCostLog2 }));
   const commands = new CommandService({
@@ -245,9 +246,13 @@ async function startOnPort(
       const bus = publisher.health === 'ok' ? 'ok' : 'degraded';
       const checks = { eventStore, bus };
       const ready = eventStore === 'ok';
+      // What callers' tokens must carry to verify here (all public: the discovery document and the JWKS say as
+      // much), so that a gateway configured otherwise says so in its readiness instead of every write being a 401.
+      keys.reloadIfChanged();
+      const verifies = { issuer: settings.issuer, audience: settings.audience, kids: keys.all().map((k) => k.kid) };
       res
         .status(ready ? 200 : 503)
-        .json({ status: ready ? 'ready' : 'not ready', checks, head, published: publisher.position });
+        .json({ status: ready ? 'ready' : 'not ready', checks, head, published: publisher.position, verifies });
     } catch (e) {
       res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
     }

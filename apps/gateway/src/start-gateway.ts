@@ -139,7 +139,7 @@ async function startOpening(
         fetch(`${settings.commandServiceUrl}/readyz`, {
           signal: AbortSignal.timeout(2000),
           headers: settings.internalToken === undefined ? {} : { 'x-arbor-internal-token': settings.internalToken },
-        }).then(commandServiceCheck),
+        }).then((res) => commandServiceCheck(res, { issuer, audience: settings.audience, kid: keys.current.kid })),
       ]);
       checks.eventStore =
         head.status === 'rejected'
@@ -208,13 +208,32 @@ export function gatewayReady(checks: Record<string, string>): boolean {
 
 /**
  * The command service's `/readyz` answer as the gateway's checks, in fixed words (this readiness is public: no
- * error text of the services behind it): `commandService` is `ok`, `not ready` (its log says why), or `refuses
- * IAM_INTERNAL_TOKEN` (401: the two were given different tokens); `bus` is `ok` or `degraded` when it said so.
+ * error text of the services behind it): `commandService` is `ok`, `not ready` (its log says why), `refuses
+ * IAM_INTERNAL_TOKEN` (401: the two were given different tokens), or, when it verifies tokens of another issuer or
+ * audience, or lacks the key this gateway signs with (keys are files in each data directory), a sentence naming
+ * the setting to share: every write through this gateway would be a 401 otherwise. `bus` is `ok` or `degraded`.
+ * `mine`: this gateway's issuer, audience, and the kid of the key it signs with now.
  */
-async function commandServiceCheck(res: Response): Promise<{ commandService: string; bus?: string }> {
+export async function commandServiceCheck(
+  res: Response,
+  mine: { issuer: string; audience: string; kid: string },
+): Promise<{ commandService: string; bus?: string }> {
   if (res.status === 401)
     return { commandService: 'refuses IAM_INTERNAL_TOKEN (the gateway and the command service must share it)' };
-  const body = (await res.json().catch(() => ({}))) as { checks?: Record<string, string> };
+  const body = (await res.json().catch(() => ({}))) as {
+    checks?: Record<string, string>;
+    verifies?: { issuer?: unknown; audience?: unknown; kids?: unknown };
+  };
   const bus = body.checks?.bus === undefined ? undefined : body.checks.bus === 'ok' ? 'ok' : 'degraded';
-  return { commandService: res.ok ? 'ok' : 'not ready', ...(bus === undefined ? {} : { bus }) };
+  const withBus = (commandService: string) => ({ commandService, ...(bus === undefined ? {} : { bus }) });
+  const verifies = body.verifies;
+  if (verifies !== undefined && (verifies.issuer !== mine.issuer || verifies.audience !== mine.audience))
+    return withBus(
+      'verifies another issuer or audience (IAM_ISSUER and IAM_AUDIENCE must be the same on gateways and command services)',
+    );
+  if (verifies !== undefined && Array.isArray(verifies.kids) && !verifies.kids.includes(mine.kid))
+    return withBus(
+      'lacks the key this gateway signs with (gateways and command services must share the keys directory, see the README)',
+    );
+  return withBus(res.ok ? 'ok' : 'not ready');
 }

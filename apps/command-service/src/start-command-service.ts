@@ -250,9 +250,14 @@ async function startOnPort(
       // much), so that a gateway configured otherwise says so in its readiness instead of every write being a 401.
       keys.reloadIfChanged();
       const verifies = { issuer: settings.issuer, audience: settings.audience, kids: keys.all().map((k) => k.kid) };
-      res
-        .status(ready ? 200 : 503)
-        .json({ status: ready ? 'ready' : 'not ready', checks, head, published: publisher.position, verifies });
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'not ready',
+        checks,
+        head,
+        published: publisher.position,
+        relay: publisher.role,
+        verifies,
+      });
     } catch (e) {
       res.status(503).json({ status: 'not ready', error: String((e as { code?: string }).code ?? e) });
     }

@@ -33,6 +33,22 @@ class MemoryCheckpoint implements PublisherCheckpoint {
   }
 }
 
+/** A MemoryCheckpoint with the relay's lease (PublisherCheckpoint.claim), as the PostgreSQL one keeps it. */
+class LeasedMemoryCheckpoint extends MemoryCheckpoint {
+  holder: string | undefined;
+  expires = 0;
+  async claim(owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (this.holder !== undefined && this.holder !== owner && this.expires >= now) return false;
+    this.holder = owner;
+    this.expires = now + ttlMs;
+    return true;
+  }
+  async release(owner: string): Promise<void> {
+    if (this.holder === owner) this.holder = undefined;
+  }
+}
+
 /** Streams spread over three organization trees (with subtrees) and over no organization at all. */
 const SHAPES: Array<{ streamId: string; orgPath: string[] }> = [
   { streamId: 'org-a', orgPath: ['org-a'] },
@@ -260,5 +276,28 @@ maybe('Kafka bus and event publisher (real broker, SQLite log)', () => {
     expect(new Set(sub.received().map((e) => e.id))).toEqual(new Set(all.map((e) => e.id)));
     expect(checkpoint.saves).toEqual([7, 14, 21, 28, 35, 42, 49, 56, 60]);
     expect(unacknowledgedSaves).toEqual([]);
+  });
+
+  it('relays each event once with two publishers on one log (one command service each): one holds the lease', async () => {
+    const checkpoint = new LeasedMemoryCheckpoint();
+    const first = publisher(checkpoint, { batchSize: 16 });
+    const second = publisher(checkpoint, { batchSize: 16 });
+    await append(30);
+    await first.start();
+    await second.start();
+    await waitUntil(() => checkpoint.position === 30, 'the first 30 events relayed');
+    expect([first.role, second.role].sort()).toEqual(['active', 'standby']);
+    // The holder stops cleanly (its lease given up): the other takes over from the shared checkpoint.
+    const [holder, standby] = first.role === 'active' ? [first, second] : [second, first];
+    await holder.stop();
+    await append(20);
+    await waitUntil(() => checkpoint.position === 50, 'the standby relaying the rest');
+    expect(standby.role).toBe('active');
+    await new Promise((r) => setTimeout(r, 1_500)); // a second copy would be on the topic by now
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    expect(offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0)).toBe(50);
   });
 });

@@ -1,5 +1,6 @@
 import type { EventStore, Logger } from '@arbor/application';
 import type { StoredEvent } from '@arbor/domain';
+import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { createKafkaClient, type KafkaConnectionOptions } from './kafka-client';
 import { DEFAULT_CLOUDEVENTS_SOURCE, DEFAULT_EVENTS_TOPIC, encodeEventMessage } from './kafka-event-message';
@@ -12,7 +13,23 @@ export interface PublisherCheckpoint {
   /** The last acknowledged position, 0 before anything was published. */
   load(): Promise<number>;
   save(position: number): Promise<void>;
+  /**
+   * Optional: the relay's lease, so that of several publishers on one log (one per command service) one publishes
+   * at a time. Takes or renews it for `owner` for `ttlMs` (ms; expiry on the store's clock) when it is free,
+   * expired or `owner`'s own; resolves whether `owner` holds it now. Without it, every publisher publishes.
+   */
+  claim?(owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it (a clean stop: another publisher takes over at its next claim). */
+  release?(owner: string): Promise<void>;
 }
+
+/** How long a publisher's lease lasts unrenewed (ms), and how often the holder renews it (each batch, at most). */
+export const RELAY_LEASE_MS = 10_000;
+const RELAY_RENEW_MS = 2_000;
+/** How often a publisher standing by asks for the lease (ms). */
+const RELAY_STANDBY_POLL_MS = 1_000;
+/** publishNextBatch's answer while another publisher holds the lease. */
+const STANDING_BY = -1;
 
 export interface KafkaEventPublisherOptions extends KafkaConnectionOptions {
   /** The log to tail: the source of truth. */
@@ -44,7 +61,10 @@ export interface KafkaEventPublisherOptions extends KafkaConnectionOptions {
  * Messages are keyed by root organization (see `eventMessageKey`): Kafka keeps order per partition, so each
  * organization tree's events arrive in log order; there is no order across trees.
  *
- * Run one publisher per log: two would both publish everything (harmless, but twice the traffic).
+ * Several publishers may run on one log (one per command service): with a checkpoint that has a lease
+ * (`PublisherCheckpoint.claim`), one publishes at a time and the others stand by, each taking over within
+ * RELAY_LEASE_MS of the holder's death (at once after its clean stop) from the shared checkpoint. A holder stalled
+ * past its lease may publish a batch beside its successor: a duplicate, which at-least-once allows.
  */
 export class KafkaEventPublisher {
   private readonly kafka: Kafka;
@@ -63,6 +83,11 @@ export class KafkaEventPublisher {
   private acknowledged = 0;
   /** The error of the last attempt when it failed (cleared by the next batch that goes through). */
   private lastFailure: string | undefined;
+  /** This publisher's name in the lease (PublisherCheckpoint.claim). */
+  private readonly owner = `publisher-${randomUUID()}`;
+  /** When (ms since the epoch, this process's clock) the lease was last claimed successfully. */
+  private leaseRenewedAt = 0;
+  private holdsLease = false;
 
   constructor(private readonly options: KafkaEventPublisherOptions) {
     this.kafka = createKafkaClient(options, 'arbor-event-publisher');
@@ -74,9 +99,14 @@ export class KafkaEventPublisher {
     this.log = options.logger;
   }
 
-  /** The last position the broker acknowledged (and the checkpoint holds). */
+  /** The last position the broker acknowledged (and the checkpoint holds), as far as this publisher knows. */
   get position(): number {
     return this.acknowledged;
+  }
+
+  /** Whether this publisher publishes (`active`) or waits for another's lease to end (`standby`). */
+  get role(): 'active' | 'standby' {
+    return this.options.checkpoint.claim === undefined || this.holdsLease ? 'active' : 'standby';
   }
 
   /**
@@ -117,6 +147,28 @@ export class KafkaEventPublisher {
     await this.running;
     this.running = undefined;
     await this.dropProducer();
+    if (this.holdsLease) {
+      this.holdsLease = false;
+      await this.options.checkpoint.release?.(this.owner).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Whether this publisher may publish now: without a lease always; with one, it claims it (at most every
+   * RELAY_RENEW_MS while held) and, on taking it over, reads the checkpoint its predecessor left.
+   */
+  private async mayPublish(): Promise<boolean> {
+    const claim = this.options.checkpoint.claim;
+    if (claim === undefined) return true;
+    if (this.holdsLease && Date.now() - this.leaseRenewedAt < RELAY_RENEW_MS) return true;
+    const held = await claim.call(this.options.checkpoint, this.owner, RELAY_LEASE_MS);
+    if (held && !this.holdsLease) {
+      this.acknowledged = Math.max(this.acknowledged, await this.options.checkpoint.load());
+      this.log?.info('kafka publisher: relaying the log', { position: this.acknowledged });
+    } else if (!held && this.holdsLease) this.log?.warn('kafka publisher: another publisher took the relay over');
+    this.holdsLease = held;
+    if (held) this.leaseRenewedAt = Date.now();
+    return held;
   }
 
   private async loop(): Promise<void> {
@@ -142,13 +194,16 @@ export class KafkaEventPublisher {
         await this.sleep(delay, false);
         continue;
       }
-      if (published === 0) await this.sleep(this.pollIntervalMs, true);
+      if (published === STANDING_BY) await this.sleep(RELAY_STANDBY_POLL_MS, false);
+      else if (published === 0) await this.sleep(this.pollIntervalMs, true);
     }
   }
 
-  /** Returns how many events it published (0: the log has nothing after the checkpoint). */
+  /** Returns how many events it published (0: the log has nothing after the checkpoint; STANDING_BY). */
   private async publishNextBatch(): Promise<number> {
     this.pending = false;
+    // Standing by: the holder publishes; a notify does not help here (see the loop).
+    if (!(await this.mayPublish())) return STANDING_BY;
     const batch = await this.options.store.readAll({ after: this.acknowledged, limit: this.batchSize });
     if (batch.length === 0) return 0;
     const producer = await this.connectedProducer();

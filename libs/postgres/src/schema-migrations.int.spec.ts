@@ -88,11 +88,12 @@ describeWithEnv('DATABASE_URL')('versioned PostgreSQL migrations', () => {
       // Recorded at 1; then each store's later migrations run (read models 2: users_platform_admin, 3:
       // client-credential roles; 5: the temporal read model; 6: webhook subscriptions; token store 2: refresh-token
       // org_id; event store 2: the hash chain, 3: its checkpoints, 4: request metadata, 5: the index of the events
-      // still holding it; vault 2: webhook secrets, 3: pending rotations).
+      // still holding it; vault 2: webhook secrets, 3: pending rotations; publisher checkpoint 2: the relay's lease).
       const LATER: Record<string, number[]> = {
         read_models_migrations: [2, 3, 4, 5, 6],
         secret_vault_migrations: [2, 3],
         token_store_migrations: [2],
+        publisher_checkpoint_migrations: [2],
         schema_migrations: [2, 3, 4, 5, 6],
       };
       const versions = [1, ...(LATER[history] ?? [])];

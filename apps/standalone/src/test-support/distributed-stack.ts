@@ -22,6 +22,8 @@ export interface DistributedStack {
   restart(name: 'commandService' | 'projector' | 'gateway'): Promise<void>;
   /** Starts another process of the same deployment with extra environment (e.g. a second command service). */
   spawnExtra(name: 'commandService' | 'projector' | 'gateway', extraEnv: Record<string, string>): Promise<ChildProcess>;
+  /** Stops (SIGTERM) every process spawnExtra started so far. */
+  stopExtras(): Promise<void>;
   /** Stops the projector, replays the log into empty read models, starts the projector again. */
   rebuildReadModels(): Promise<void>;
   close(): Promise<void>;
@@ -189,6 +191,9 @@ export async function startDistributedStack(options: {
         name === 'gateway' ? `http://127.0.0.1:${extraEnv.PORT}` : `http://127.0.0.1:${extraEnv.COMMAND_SERVICE_PORT}`;
       if (name !== 'projector') await waitFor(ready('/readyz', base), `an extra ${name}`);
       return child;
+    },
+    stopExtras: async () => {
+      await Promise.all(extras.splice(0).map((c) => stop(c)));
     },
     rebuildReadModels: async () => {
       await stop(processes.projector);

@@ -177,6 +177,8 @@ export class KafkaEventPublisher {
       let published: number;
       try {
         published = await this.publishNextBatch();
+        // Said once the broker takes events again, so that an operator who saw the warnings sees them end.
+        if (failures > 0) this.log?.info('kafka publisher: publishing again', { position: this.acknowledged });
         failures = 0;
         this.lastFailure = undefined;
       } catch (e) {

@@ -9,6 +9,7 @@ import {
   logLevel,
   parsed,
   port,
+  postgresUrl,
   sqlIdentifier,
   text,
   validate,
@@ -212,7 +213,7 @@ export function distributedSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
   const read = validate(env, {
     ...apiSpecs(),
     HOST: host('HOST', '0.0.0.0'),
-    DATABASE_URL: text('DATABASE_URL', undefined),
+    DATABASE_URL: postgresUrl('DATABASE_URL', undefined),
     KAFKA_BROKERS: text('KAFKA_BROKERS', undefined),
     IAM_PG_SCHEMA: sqlIdentifier('IAM_PG_SCHEMA', 'arbor'),
     IAM_KAFKA_TOPIC: text('IAM_KAFKA_TOPIC', 'iam.events.v1'),

@@ -112,3 +112,27 @@ describe('the distributed settings are checked when read', () => {
     );
   });
 });
+
+describe('DATABASE_URL', () => {
+  const env = { KAFKA_BROKERS: 'k:9092' };
+
+  it('takes a postgres:// or postgresql:// URL', () => {
+    for (const url of ['postgres://arbor:pw@db:5432/arbor', 'postgresql://db/arbor?sslmode=require'])
+      expect(distributedSettingsFromEnv({ ...env, DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it('refuses anything else naming the variable, without the password', () => {
+    for (const url of ['postgres//arbor:s3cret@db/arbor', 'mysql://arbor:s3cret@db/arbor', 'db:5432', 'postgres://'])
+      expect(() => distributedSettingsFromEnv({ ...env, DATABASE_URL: url })).toThrow(
+        /DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/,
+      );
+    let message = '';
+    try {
+      distributedSettingsFromEnv({ ...env, DATABASE_URL: 'postgres//arbor:s3cret@db/arbor' });
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toMatch(/DATABASE_URL/);
+    expect(message).not.toContain('s3cret');
+  });
+});

@@ -107,6 +107,19 @@ export function httpUrl(name: string, bare: boolean): ValidatorSpec<string | und
   });
 }
 
+/**
+ * A PostgreSQL connection URL (`postgres://` or `postgresql://`, as node-postgres reads it), or `fallback`. Refused
+ * otherwise, naming the variable and the value without its credentials: a mistyped URL (`postgres//host/db`) used to
+ * reach the driver as a host name of its own and fail as `getaddrinfo ENOTFOUND`, naming nothing.
+ */
+export function postgresUrl(name: string, fallback: string | undefined): ValidatorSpec<string | undefined> {
+  return withDefault<string | undefined>(name, fallback, (raw) => {
+    if (!/^postgres(ql)?:\/\/[^\s]+$/.test(raw) || !URL.canParse(raw))
+      throw new Error(`${name} must be a postgres:// or postgresql:// URL, not "${withoutCredentials(raw)}"`);
+    return raw;
+  });
+}
+
 /** A lower-case SQL identifier that needs no quoting (a PostgreSQL schema name), or `fallback`. */
 export function sqlIdentifier(name: string, fallback: string): ValidatorSpec<string> {
   return withDefault(name, fallback, (raw) => {

@@ -65,6 +65,20 @@ describe('the internal command API authorizes what it executes', () => {
     expect(applied).toMatchObject({ status: 200, body: { kind: 'applied' } });
   });
 
+  it('writes no command its caller has stopped waiting for (timeoutMs, from the request’s arrival)', async () => {
+    const command = { type: 'CreateOrg', orgId: newId('org'), name: 'Given up on', parentId: null };
+    // A timeout shorter than the service's margin for the way back: already past when the command would be written.
+    const late = await send({ command, accessToken: app.adminToken, timeoutMs: 1 });
+    expect(late).toMatchObject({ status: 422, body: { code: 'IAM_ERR_UNAVAILABLE', retryAfterSeconds: 1 } });
+    expect((await app.call('GET', `/api/v1/orgs/${command.orgId}`)).status).toBe(404);
+    for (const timeoutMs of [0, -5, 1.5, 600_001, '15000'])
+      expect((await send({ command, accessToken: app.adminToken, timeoutMs })).status).toBe(422);
+    expect(await send({ command, accessToken: app.adminToken, timeoutMs: 15_000 })).toMatchObject({
+      status: 200,
+      body: { kind: 'applied' },
+    });
+  });
+
   it('believes no actor or principal it is told, only a verified token', async () => {
     const root = await createOrg(app, 'Forged root');
     const command = { type: 'DeleteOrg', orgId: root.id, recursive: true };

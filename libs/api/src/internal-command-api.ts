@@ -37,7 +37,15 @@ interface InternalCommandRequest {
   accessToken: string;
   idempotency?: CommandContext['idempotency'];
   request?: RequestOrigin;
+  /** How long the caller waits for the answer (ms, 1 to 600,000): the command is not written later than that. */
+  timeoutMs?: number;
 }
+
+/**
+ * What a command service keeps of a caller's timeout for the answer's way back (ms): a command is written only
+ * before `arrival + timeoutMs - DEADLINE_MARGIN_MS` (CommandContext.deadline), so that its caller has not given up.
+ */
+export const DEADLINE_MARGIN_MS = 1_000;
 
 /**
  * The command service's internal API in the distributed profile: gateways send commands here instead of
@@ -54,6 +62,8 @@ export function internalCommandRouter(
 ): Router {
   const router = express.Router();
   const tokenMatches = internalTokenCheck(options.token);
+  /** When each request arrived, before its body was read (the caller's timeout runs from its sending). */
+  const arrivals = new WeakMap<Request, number>();
   // The shared token is checked before the body is even read: a caller without it learns nothing more. Logged:
   // a gateway configured with another IAM_INTERNAL_TOKEN is refused on every write, and this line says why.
   // At most one line a minute (with how many were refused since): whoever reaches the port must not flood the log.
@@ -77,22 +87,31 @@ export function internalCommandRouter(
   };
   router.post(
     '/internal/v1/commands',
+    (req, _res, next) => {
+      arrivals.set(req, Date.now());
+      next();
+    },
     requireInternalToken,
     express.json({ limit: '256kb', verify: verifyStructure }),
     async (req, res) => {
+      const arrival = arrivals.get(req) ?? Date.now();
       const request = readRequest(req.body);
       if (!request) {
-        res
-          .status(422)
-          .json({ code: 'IAM_ERR_VALIDATION', message: 'Expected {command: {type, ...}, accessToken, idempotency?}.' });
+        res.status(422).json({
+          code: 'IAM_ERR_VALIDATION',
+          message: 'Expected {command: {type, ...}, accessToken, idempotency?, request?, timeoutMs?}.',
+        });
         return;
       }
+      // Counted from the request's arrival: the two processes' clocks need not agree.
+      const deadline = request.timeoutMs === undefined ? undefined : arrival + request.timeoutMs - DEADLINE_MARGIN_MS;
       try {
         const principal = await options.authenticate(`Bearer ${request.accessToken}`);
         const outcome = await commands.execute(request.command, {
           principal,
           idempotency: request.idempotency,
           request: request.request,
+          ...(deadline === undefined ? {} : { deadline }),
         });
         res.status(200).json(outcome);
       } catch (e) {
@@ -157,11 +176,18 @@ function readRequest(body: unknown): InternalCommandRequest | undefined {
       return undefined;
   }
   if (request !== undefined && !isRequestOrigin(request)) return undefined;
+  const { timeoutMs } = body as Record<string, unknown>;
+  if (
+    timeoutMs !== undefined &&
+    (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 600_000)
+  )
+    return undefined;
   return {
     command: command as Command,
     accessToken,
     idempotency: idempotency as InternalCommandRequest['idempotency'],
     request,
+    ...(timeoutMs === undefined ? {} : { timeoutMs: timeoutMs as number }),
   };
 }
 
@@ -223,6 +249,11 @@ export class HttpCommandPort implements CommandPort {
       new URL(options.baseUrl).protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   }
 
+  /** How long an exchange may go without a byte (ms), sent along: the command service writes nothing after it. */
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 15_000;
+  }
+
   async execute(command: Command, context: CommandContext): Promise<CommandOutcome> {
     const { principal } = context;
     if (principal === 'system' || principal.accessToken === undefined)
@@ -232,6 +263,7 @@ export class HttpCommandPort implements CommandPort {
       accessToken: principal.accessToken,
       idempotency: context.idempotency,
       request: context.request,
+      timeoutMs: this.timeoutMs,
     };
     let res: { status: number; text: string };
     try {
@@ -283,7 +315,7 @@ export class HttpCommandPort implements CommandPort {
         token: this.options.token,
         agent: this.agent,
       },
-      { method: 'POST', path: '/internal/v1/commands', body, timeoutMs: this.options.timeoutMs ?? 15_000 },
+      { method: 'POST', path: '/internal/v1/commands', body, timeoutMs: this.timeoutMs },
     );
   }
 }

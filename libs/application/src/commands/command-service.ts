@@ -262,6 +262,7 @@ export class CommandService {
     onWritten: (events: StoredEvent[]) => void,
   ): Promise<CommandOutcome> {
     const scope = idempotencyScopeOf(ctx.principal);
+    refuseAfterDeadline(ctx);
     if (ctx.idempotency) {
       const existing = await tx.findIdempotency(scope, ctx.idempotency.key);
       if (existing && Date.now() - Date.parse(existing.createdAt) < IDEMPOTENCY_TTL_MS)
@@ -279,7 +280,9 @@ export class CommandService {
     let written: StoredEvent[] = [];
     const streamExists = (streamId: string) => this.model.streamVersion(streamId) !== undefined;
     const decision = decideCommand(this.state, command, reconciled, streamExists);
-    // The commit step: the secrets the events need, then the events (see storeSecrets).
+    // The commit step: the secrets the events need, then the events (see storeSecrets). Nothing is written once the
+    // caller has stopped waiting (the decision may have waited on a lock, a hash, a vault read).
+    refuseAfterDeadline(ctx);
     await storeSecrets(this.deps.vault, decision.secrets);
     for (const event of decision.events) {
       const expected = this.model.streamVersion(event.streamId) ?? 'no_stream';
@@ -387,3 +390,14 @@ export class CommandService {
 
 const indexEntry = (indexOf: (email: string) => string, personal: PersonalData | null): string | null =>
   personal ? indexOf(personal.email) : null;
+
+/** Throws IAM_ERR_UNAVAILABLE (not applied, retry after 1 s) once `ctx.deadline` has passed (CommandContext.deadline). */
+function refuseAfterDeadline(ctx: CommandContext): void {
+  if (ctx.deadline !== undefined && Date.now() > ctx.deadline)
+    throw new IamError(
+      'IAM_ERR_UNAVAILABLE',
+      'The command waited too long to be written and was not applied; retry.',
+      undefined,
+      1,
+    );
+}

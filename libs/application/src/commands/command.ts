@@ -104,6 +104,13 @@ export interface CommandContext {
    * `requestMetadataOf`, which adds the token's identifiers from the principal).
    */
   request?: RequestOrigin;
+  /**
+   * When the caller stops waiting (ms since the epoch, this process's clock): a gateway answers 503 "may have been
+   * applied" after its timeout, and a client then retries, perhaps without an Idempotency-Key. A command that reaches
+   * the log's write lock, or its decision, only after this is not written (IAM_ERR_UNAVAILABLE, "not applied"), so
+   * it cannot be applied after its caller gave up on it. Unset: no deadline (in-process callers).
+   */
+  deadline?: number;
 }
 
 /** Idempotency keys are the caller's own: the same key sent by two principals names two requests. */

@@ -9,7 +9,8 @@ export const PROJECTION_READINESS_GRACE_MS = 5_000;
  * and a load balancer would pull every instance at once. Behind an older head, the projection is stalled or far
  * behind (a start's catch-up, a projector down while writes go on): that is what readiness reports. Until a head
  * `graceMs` old exists, the first head seen stands in for it (at the first call, the head of now: a start that has
- * not caught up is not ready).
+ * not caught up is not ready); after a gap of more than 2 x `graceMs` between calls, the head of now counts again.
+ * So it flaps no more when asked every few seconds (a load balancer's probe), and is strict when asked rarely.
  *
  * One instance per process, asked by its readiness handler; `now` is injectable for tests (ms since the epoch).
  */
@@ -28,6 +29,9 @@ export class ProjectionReadiness {
     this.seen.push({ at, head });
     while (this.seen.length >= 2 && this.seen[1].at <= at - this.graceMs) this.seen.shift();
     // The newest head at least graceMs old, or (none that old yet) the first one seen: this call's own at the first.
-    return projected >= this.seen[0].head ? 'ok' : `catching up (${projected}/${head})`;
+    // One seen long before (no probe for 2 x graceMs) says nothing of when the events since were written: then the
+    // head of now counts, as at a first call (a projector restarted after a while must catch up to be ready).
+    const reference = this.seen[0].at >= at - 2 * this.graceMs ? this.seen[0].head : head;
+    return projected >= reference ? 'ok' : `catching up (${projected}/${head})`;
   }
 }

@@ -45,6 +45,19 @@ describe('ProjectionReadiness', () => {
     expect(r.check(300, 300)).toBe('ok');
   });
 
+  it('is strict again when asked after a long gap: a restarted projector must catch up with the head of now', () => {
+    now = 0;
+    const r = readiness();
+    expect(r.check(10, 10)).toBe('ok');
+    // No probe for a minute, while 60 writes went by and the projector was down: the head seen then says nothing.
+    now = 60_000;
+    expect(r.check(10, 70)).toBe('catching up (10/70)');
+    now = 60_200;
+    expect(r.check(40, 70)).toBe('catching up (40/70)');
+    now = 60_400;
+    expect(r.check(70, 70)).toBe('ok');
+  });
+
   it('is ready when nothing is written, whatever the gaps between probes', () => {
     now = 0;
     const r = readiness();

@@ -12,7 +12,7 @@ import {
 } from '@arbor/application';
 import { PERMISSIONS, newId, type Permission } from '@arbor/domain';
 import { InProcessBus } from '@arbor/in-process-bus';
-import { openSqliteEventStore, openSqliteSecretVault } from '@arbor/sqlite';
+import { openSqliteEventStore, openSqliteSecretVault, type SqliteEventStore } from '@arbor/sqlite';
 
 /** One hasher for the file; its threads end with it. */
 const hasher = new PasswordHasher({ costLog2: 10 });
@@ -27,6 +27,7 @@ describe('CommandService authorization', () => {
   const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   let commands: CommandService;
   let vault: ReturnType<typeof openSqliteSecretVault>;
+  let store: SqliteEventStore;
   const all = new Set<Permission>(PERMISSIONS);
   const user = (id: string, platformAdmin = false): Principal => ({
     type: 'user',
@@ -39,7 +40,7 @@ describe('CommandService authorization', () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'arbor-authz-'));
-    const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+    store = openSqliteEventStore(join(dir, 'events.sqlite'));
     vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
     commands = new CommandService({
       store,
@@ -227,5 +228,32 @@ describe('CommandService authorization', () => {
     expect(
       await codeOf(commands.execute({ type: 'DeleteOrg', orgId: child, recursive: false }, { principal: admin })),
     ).toBe('applied');
+  });
+
+  /*
+   * CommandContext.deadline: a gateway gives up on a command after its timeout and answers that it may have been
+   * applied; a command that reaches its write only after that must not be written, or a client's retry (without an
+   * Idempotency-Key) would apply it twice.
+   */
+  it('writes nothing once the caller’s deadline has passed, and says the command was not applied', async () => {
+    const head = await store.headPosition();
+    const orgId = newId('org');
+    const late = commands.execute(
+      { type: 'CreateOrg', orgId, name: 'Too late', parentId: null },
+      { principal: 'system', deadline: Date.now() - 1 },
+    );
+    await expect(late).rejects.toMatchObject({ code: 'IAM_ERR_UNAVAILABLE', retryAfterSeconds: 1 });
+    await expect(late).rejects.toThrow(/not applied/);
+    expect(await store.headPosition()).toBe(head);
+  });
+
+  it('writes a command whose deadline has not passed, and one without a deadline', async () => {
+    const head = await store.headPosition();
+    for (const deadline of [Date.now() + 10_000, undefined])
+      await commands.execute(
+        { type: 'CreateOrg', orgId: newId('org'), name: `In time ${deadline ?? 'none'}`, parentId: null },
+        { principal: 'system', ...(deadline === undefined ? {} : { deadline }) },
+      );
+    expect(await store.headPosition()).toBe(head + 2);
   });
 });

@@ -36,6 +36,9 @@ export class Projector {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = 0;
   private stopped = false;
+  /** Deliveries gathered in this turn of the event loop, contiguous; undefined once they left a gap (see deliver). */
+  private delivered: StoredEvent[] | undefined = [];
+  private deliveryTurn: NodeJS.Immediate | undefined;
   /** Set during rebuild() only. */
   private onProgress: ((position: number) => void) | undefined;
   private readonly checkpointListeners = new Set<(position: number) => void>();
@@ -72,6 +75,8 @@ export class Projector {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearImmediate(this.deliveryTurn);
+    this.deliveryTurn = undefined;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.unsubscribe?.();
@@ -125,7 +130,8 @@ export class Projector {
         }, timeoutMs),
       };
       this.waiters.push(waiter);
-      void this.catchUp();
+      // Deliveries gathered this turn are applied at its end, and the log read after them if they fall short.
+      if (this.deliveryTurn === undefined) void this.catchUp();
     });
   }
 
@@ -155,13 +161,35 @@ export class Projector {
     return this.startDrain(undefined);
   }
 
-  /** A delivery that continues the checkpoint exactly is applied as is; anything else reads the log. */
+  /**
+   * Deliveries are gathered for one turn of the event loop and applied as one batch: the commands of one group
+   * commit publish one after another as their callers resume, and one read-model transaction for all of them costs
+   * less than one each (a commit, and the rows read back from the log). Gathered deliveries that continue the
+   * checkpoint exactly are applied as they are; anything else (a gap, a delivery during a catch-up) reads the log.
+   */
   private deliver(events: StoredEvent[]): void {
     if (this.draining) {
       this.again = true;
       return;
     }
-    void this.startDrain(events.length > 0 && events[0].position === this.checkpoint + 1 ? events : undefined);
+    if (events.length > 0 && this.delivered !== undefined) {
+      const next = (this.delivered.at(-1)?.position ?? this.checkpoint) + 1;
+      if (events[0].position === next) this.delivered.push(...events);
+      else this.delivered = undefined;
+    }
+    this.deliveryTurn ??= setImmediate(() => {
+      this.deliveryTurn = undefined;
+      const delivered = this.delivered;
+      this.delivered = [];
+      if (this.stopped) return;
+      if (this.draining) {
+        this.again = true;
+        return;
+      }
+      const continues =
+        delivered !== undefined && delivered.length > 0 && delivered[0].position === this.checkpoint + 1;
+      void this.startDrain(continues ? delivered : undefined);
+    });
   }
 
   private startDrain(first: StoredEvent[] | undefined): Promise<void> {
@@ -175,15 +203,19 @@ export class Projector {
     const limit = this.deps.batchSize ?? 1000;
     try {
       if (first) await this.applyBatch(first);
-      do {
-        this.again = false;
-        for (;;) {
-          if (this.stopped) return;
-          const batch = await this.deps.store.readAll({ after: this.checkpoint, limit });
-          if (batch.length === 0) break;
-          await this.applyBatch(batch);
-        }
-      } while (this.again);
+      // After deliveries, the log has nothing more unless something arrived meanwhile: every commit of this process
+      // is delivered after it (one during this drain sets `again`); other processes' come by poll() or by waitFor(),
+      // whose waiter is still here when the deliveries fell short of its position.
+      if (first === undefined || this.again || this.waiters.some((w) => w.position > this.checkpoint))
+        do {
+          this.again = false;
+          for (;;) {
+            if (this.stopped) return;
+            const batch = await this.deps.store.readAll({ after: this.checkpoint, limit });
+            if (batch.length === 0) break;
+            await this.applyBatch(batch);
+          }
+        } while (this.again);
       // Caught up: whatever failed before has passed.
       this.failure = undefined;
       this.retryDelayMs = 0;

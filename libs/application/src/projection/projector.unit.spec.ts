@@ -109,3 +109,121 @@ describe('Projector.stop', () => {
     await projector.stop();
   });
 });
+
+/**
+ * Deliveries from the bus: the commands of one group commit publish one after another as their callers resume, so
+ * the projector gathers one turn of the event loop's deliveries into one read-model transaction (one commit for the
+ * group, not one for its first command and another for the rest), and reads the log only when they do not continue
+ * its checkpoint or more arrived during the apply.
+ */
+describe('Projector deliveries', () => {
+  const event = (position: number) => ({ position, type: 'OrgDeleted', data: {} }) as unknown as StoredEvent;
+
+  function harness(logLength = 0) {
+    const log = Array.from({ length: logLength }, (_, i) => event(i + 1));
+    const batches: number[][] = [];
+    let reads = 0;
+    let deliver: (events: StoredEvent[]) => void = () => undefined;
+    let checkpoint = 0;
+    let applying: Promise<void> = Promise.resolve();
+    const projector = new Projector({
+      store: {
+        readAll: async ({ after }: { after: number }) => {
+          reads++;
+          return log.filter((e) => e.position > after);
+        },
+      } as unknown as EventStore,
+      readModels: {
+        checkpoint: async () => checkpoint,
+        apply: async (events: StoredEvent[]) => {
+          batches.push(events.map((e) => e.position));
+          await applying;
+          return (checkpoint = events[events.length - 1].position);
+        },
+      } as unknown as ReadModels,
+      cipher: { openMany: async () => [] } as unknown as PersonalDataCipher,
+      bus: {
+        subscribe: (handler: (events: StoredEvent[]) => void) => {
+          deliver = handler;
+          return () => undefined;
+        },
+      } as unknown as Bus,
+      log: { error: () => undefined, warn: () => undefined, info: () => undefined } as unknown as Logger,
+    });
+    /** Appends to the log and delivers, as a command does after its commit. */
+    const commit = (...positions: number[]) => {
+      const events = positions.map(event);
+      log.push(...events);
+      deliver(events);
+    };
+    return {
+      projector,
+      commit,
+      appendQuietly: (position: number) => log.push(event(position)),
+      batches,
+      reads: () => reads,
+      /** Makes the next applies wait until the returned function is called. */
+      hold: () => {
+        let release: () => void = () => undefined;
+        applying = new Promise((r) => (release = r));
+        return () => release();
+      },
+    };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 10));
+
+  it('applies the deliveries of one turn as one batch, without reading the log back', async () => {
+    const h = harness();
+    await h.projector.start();
+    const readsAtStart = h.reads();
+    h.commit(1);
+    h.commit(2, 3);
+    h.commit(4);
+    await h.projector.waitFor(4);
+    expect(h.batches).toEqual([[1, 2, 3, 4]]);
+    expect(h.reads()).toBe(readsAtStart);
+    await h.projector.stop();
+  });
+
+  it('reads the log when the deliveries leave a gap, or when more arrive during the apply', async () => {
+    const h = harness(2);
+    await h.projector.start();
+    expect(h.batches).toEqual([[1, 2]]);
+    // Position 3 was committed by another process: the delivery of 4 does not continue the checkpoint.
+    h.commit(3);
+    h.batches.length = 0;
+    h.commit(4);
+    // Not applied out of order, and not lost: read from the log.
+    await h.projector.waitFor(4);
+    expect(h.batches).toEqual([[3, 4]]);
+
+    const release = h.hold();
+    h.commit(5);
+    await settle();
+    h.commit(6);
+    release();
+    await h.projector.waitFor(6);
+    expect(h.batches.slice(1)).toEqual([[5], [6]]);
+    await h.projector.stop();
+  });
+
+  it('reads the log for a waiter beyond what was delivered (a commit of another process)', async () => {
+    const h = harness();
+    await h.projector.start();
+    h.commit(1);
+    // Appended by another process, delivered nowhere, while this process's delivery waits for the turn's end.
+    h.appendQuietly(2);
+    await h.projector.waitFor(2, 1000);
+    expect(h.batches).toEqual([[1], [2]]);
+    await h.projector.stop();
+  });
+
+  it('gathers nothing after the stop', async () => {
+    const h = harness();
+    await h.projector.start();
+    h.commit(1);
+    await h.projector.stop();
+    await settle();
+    expect(h.batches).toEqual([]);
+  });
+});

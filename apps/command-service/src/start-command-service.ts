@@ -151,7 +151,7 @@ async function startOnPort(
   // When the projector has applied a commit (PostgreSQL NOTIFY, or MongoDB's checkpoint read while a wait lasts):
   // what the dispatcher waits for. Its own connections (two at most on PostgreSQL: one listens).
   const watermark = opened.add(openProjectionWatermark(settings, readModels));
-  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  const keys = opened.add(SigningKeyRing.loadOrCreate(dataDir));
   const tokens = new TokenService(keys, { issuer: settings.issuer });
   const authenticator = new Authenticator(tokens, readModels, tokenStore, settings.audience);
   const hasher = opened.add(new PasswordHasher({ costLog2: settings.passwordCostLog2 }));
@@ -297,6 +297,7 @@ async function startOnPort(
             throttleStore.close(),
             signInAuditStore.close(),
             webhookDeliveries.close(),
+            keys.close(),
           ]),
       )),
   };

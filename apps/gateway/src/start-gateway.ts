@@ -93,10 +93,11 @@ async function startOpening(
       throttleStore.close(),
       signInAuditStore.close(),
       webhookDeliveries.close(),
+      keys.close(),
     ]);
   const dataDir = settings.dataDir;
   ensurePrivateDirectory(dataDir);
-  const keys = SigningKeyRing.loadOrCreate(dataDir);
+  const keys = opened.add(SigningKeyRing.loadOrCreate(dataDir));
   const rotation = startKeyRotation(keys, { rotationDays: settings.signingKeyRotationDays ?? 90, log });
   opened.onUndo(() => rotation.stop());
   const checkpointSeconds = settings.logCheckpointSeconds ?? 300;

@@ -153,7 +153,7 @@ async function startOnLockedDir(
   opened.add(webhookDeliveries);
   const webhookTransport = new WebhookHttpTransport({ allowPrivateTargets: config.webhooksAllowPrivateTargets });
   opened.add(webhookTransport);
-  const keys = SigningKeyRing.loadOrCreate(config.dataDir);
+  const keys = opened.add(SigningKeyRing.loadOrCreate(config.dataDir));
   // The HTTP workers (IAM_WORKERS above 1) start now, on the files opened and migrated above, while this process
   // catches up with the log; they serve once it has (workers.open below).
   const workerCount = config.workers ?? 1;
@@ -302,6 +302,7 @@ async function startOnLockedDir(
         () => {
           purge.stop();
           rotation.stop();
+          keys.close();
           checkpoints?.stop();
           unsubscribeWebhooks();
         },

@@ -108,8 +108,8 @@ export async function startEmbeddedWorker(
   // The writer's WalCheckpointer checkpoints this file (start-standalone.ts): no checkpoint inside a worker's commit.
   const signInAuditStore = openSqliteSignInAuditStore(join(dir, 'sign-ins.sqlite'), { backgroundCheckpoints: true });
   const webhookDeliveries = openSqliteWebhookDeliveryStore(join(dir, 'webhooks.sqlite'));
-  // The writer rotates the keys; the ring reads its directory again whenever it changed (one stat per use), so a new
-  // key signs here when its time comes and a revoked one (`arbor keys revoke`) stops verifying here too.
+  // The writer rotates the keys; the ring reads its directory again whenever it changed (SigningKeyRing.reloadIfChanged),
+  // so a new key signs here when its time comes and a revoked one (`arbor keys revoke`) stops verifying here too.
   const keys = SigningKeyRing.loadOrCreate(dir);
   const watermark = new CheckpointWatermark({
     readCheckpoint: () => readModels.checkpoint(),
@@ -161,6 +161,7 @@ export async function startEmbeddedWorker(
       throttleStore.close(),
       signInAuditStore.close(),
       webhookDeliveries.close(),
+      keys.close(),
     ]);
   return {
     observeCheckpoint: (position) => watermark.observe(position),

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
+import { pooledRandomBytes } from './random-pool';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -15,7 +15,7 @@ export function newId(prefix: string, now: number = Date.now()): string {
     out = CROCKFORD[t % 32] + out;
     t = Math.floor(t / 32);
   }
-  const rnd = randomBytes(10);
+  const rnd = pooledRandomBytes(10);
   // 80 bits -> 16 base32 characters, 5 bits at a time.
   let acc = 0;
   let bits = 0;
@@ -37,7 +37,7 @@ export function newId(prefix: string, now: number = Date.now()): string {
  * hidden account answers with it), so a time in it would date the account and tell that it existed before.
  */
 export function newUntimedId(prefix: string): string {
-  return newId(prefix, randomBytes(6).readUIntBE(0, 6));
+  return newId(prefix, pooledRandomBytes(6).readUIntBE(0, 6));
 }
 
 /**

@@ -3,6 +3,7 @@ export * from './events';
 export * from './event-changes';
 export * from './iam-error';
 export * from './ids';
+export * from './random-pool';
 export * from './org-decisions';
 export * from './org-rules';
 export * from './caseless';

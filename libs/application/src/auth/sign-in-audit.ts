@@ -166,7 +166,7 @@ export class SignInAudit {
     else {
       // A named user without a key was erased (records are written after the answer: an erasure may come between
       // a sign-in and its record): no origin is kept, and the record reads as erased (`open`).
-      const sealed = await this.deps.cipher.sealValueUnderExistingKey(userId, origin);
+      const sealed = await this.deps.cipher.sealRequestRecord(userId, origin);
       if (sealed !== null) record.origin = { sealed, subjectId: userId };
     }
     if (f.grantType !== undefined) record.grantType = f.grantType;

@@ -353,6 +353,7 @@ export class CommandService {
 
   private async eraseSecrets(userId: string): Promise<void> {
     await this.deps.vault.destroyDataKey(userId);
+    this.deps.cipher.forget(userId);
     await this.deps.vault.deletePasswordHash(userId);
   }
 

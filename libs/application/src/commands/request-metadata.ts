@@ -16,7 +16,7 @@ export interface RequestOrigin {
 
 /**
  * The request metadata a command's events record (issue 14, complete audit data), as the log keeps it:
- * - a user's: sealed under the user's own data key (`PersonalDataCipher.sealValueUnderExistingKey`, the
+ * - a user's: sealed under the user's own data key (`PersonalDataCipher.sealRequestRecord`, the
  *   `{sealed, subjectId}` form), so that erasing the user erases it; none when the user has no key (erased);
  * - a client's: in clear (a machine's request; no person's key to seal it under; retention drops it);
  * - the system's (bootstrap, the CLI on the server): none, since no request carries those commands.
@@ -37,7 +37,7 @@ export async function requestMetadataOf(
   }
   metadata.token = { jti: principal.tokenId, sub: principal.id };
   if (principal.sessionId !== undefined) metadata.token.sid = principal.sessionId;
-  const sealed = await cipher.sealValueUnderExistingKey(principal.id, metadata);
+  const sealed = await cipher.sealRequestRecord(principal.id, metadata);
   return sealed === null ? undefined : { sealed, subjectId: principal.id };
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, scryptSync } from 'node:crypto';
+import fs from 'node:fs';
 import { mkdtempSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { PasswordHasher } from './password-hasher';
 import { ScryptWorkers } from './scrypt-workers';
 import { PersonalDataCipher } from './personal-data-cipher';
 import { SigningKeyRing } from './signing-key-ring';
+import { pooledRandomBytes } from '@arbor/domain';
 import { memoryVault } from './memory-vault.test-support';
 
 describe('SigningKeyRing', () => {
@@ -21,20 +23,27 @@ describe('SigningKeyRing', () => {
     expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
   });
 
-  it("sees another process's rotation and revocation at its next use, not at the next scheduled check", () => {
+  /** One turn of the event loop with a poll for I/O: the kernel's news of a changed directory arrives in it. */
+  const kernelNews = () => new Promise((r) => setTimeout(r, 20));
+
+  it("sees another process's rotation and revocation at its next use, not at the next scheduled check", async () => {
     // Two rings over one directory: the embedded writer and an HTTP worker, or a server and `arbor keys revoke`.
     const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
     const server = SigningKeyRing.loadOrCreate(dir);
     const operator = SigningKeyRing.loadOrCreate(dir);
     const leaked = server.current;
     const next = operator.rotate(Date.now());
+    await kernelNews();
     expect(server.current.kid).toBe(next.kid);
     operator.revoke(leaked.kid);
+    await kernelNews();
     expect(server.find(leaked.kid)).toBeUndefined();
     expect(server.all().map((k) => k.kid)).toEqual([next.kid]);
+    server.close();
+    operator.close();
   });
 
-  it('sees a key added within the same mtime tick as its last read (the names are compared while the mtime is young)', () => {
+  it('sees a key added within the same mtime tick as its last read (the names are compared while the mtime is young)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
     const keys = join(dir, 'keys');
     const server = SigningKeyRing.loadOrCreate(dir);
@@ -42,11 +51,37 @@ describe('SigningKeyRing', () => {
     // Whole seconds, so that the mtime set back below is exactly the one the server read (a float would round).
     const tick = Math.floor(Date.now() / 1000);
     utimesSync(keys, tick, tick);
+    await kernelNews();
     server.jwks();
     const next = operator.rotate(Date.now());
     // As if the rotation had landed within the tick the server read the directory in: the mtime did not move.
     utimesSync(keys, tick, tick);
+    await kernelNews();
     expect(server.jwks().keys.map((k) => k.kid)).toContain(next.kid);
+    server.close();
+    operator.close();
+  });
+
+  it('reads nothing from the disk between changes of its directory (one stat a second at most), and checks again after one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
+    const ring = SigningKeyRing.loadOrCreate(dir);
+    await kernelNews();
+    ring.current;
+    const stat = jest.spyOn(fs, 'statSync');
+    try {
+      for (let i = 0; i < 1000; i++) ring.find(ring.current.kid);
+      expect(stat).not.toHaveBeenCalled();
+      // A change the watcher tells of is checked at the next use.
+      const operator = SigningKeyRing.loadOrCreate(dir);
+      const next = operator.rotate(Date.now());
+      operator.close();
+      await kernelNews();
+      expect(ring.current.kid).toBe(next.kid);
+      expect(stat).toHaveBeenCalled();
+    } finally {
+      stat.mockRestore();
+      ring.close();
+    }
   });
 });
 
@@ -133,5 +168,43 @@ describe('PersonalDataCipher', () => {
     await expect(cipher.open('usr_2', sealed)).rejects.toThrow();
     await vault.destroyDataKey('usr_1');
     expect(await cipher.open('usr_1', sealed)).toBeNull();
+  });
+
+  it('seals request records with a key read lately, opens only with the vault, and forgets a key at once', async () => {
+    const vault = memoryVault();
+    let reads = 0;
+    const getDataKey = vault.getDataKey.bind(vault);
+    vault.getDataKey = (id) => (reads++, getDataKey(id));
+    const cipher = new PersonalDataCipher(vault);
+    expect(await cipher.sealRequestRecord('usr_1', { requestId: 'r0' })).toBeNull();
+    await cipher.seal('usr_1', { email: 'ada@example.com', name: 'Ada' });
+    reads = 0;
+    const records = [];
+    for (let i = 0; i < 5; i++) records.push(await cipher.sealRequestRecord('usr_1', { requestId: `r${i}` }));
+    expect(reads).toBe(1);
+    // A nonce of its own each time, so no two records seal alike.
+    expect(new Set(records.map((r) => r!.split('.')[1])).size).toBe(5);
+    expect(await cipher.openValue('usr_1', records[4]!)).toEqual({ requestId: 'r4' });
+    // Destroyed by another process: what this one seals meanwhile opens nowhere (opening reads the vault).
+    await vault.destroyDataKey('usr_1');
+    const late = await cipher.sealRequestRecord('usr_1', { requestId: 'late' });
+    expect(await cipher.openValue('usr_1', late!)).toBeNull();
+    // Decisions that hinge on the key read the vault.
+    expect(await cipher.sealValueUnderExistingKey('usr_1', { requestId: 'x' })).toBeNull();
+    cipher.forget('usr_1');
+    expect(await cipher.sealRequestRecord('usr_1', { requestId: 'after' })).toBeNull();
+  });
+});
+
+describe('pooledRandomBytes', () => {
+  it('gives the bytes asked for, each draw its own, across refills of the pool; refuses sizes outside 1-256', () => {
+    const draws = Array.from({ length: 2000 }, () => pooledRandomBytes(12));
+    expect(draws.every((d) => d.length === 12)).toBe(true);
+    expect(new Set(draws.map((d) => d.toString('hex'))).size).toBe(2000);
+    const first = pooledRandomBytes(16);
+    const copy = Buffer.from(first);
+    pooledRandomBytes(256);
+    expect(first).toEqual(copy);
+    for (const n of [0, 257, 1.5, -1]) expect(() => pooledRandomBytes(n)).toThrow(RangeError);
   });
 });

@@ -15,7 +15,9 @@ import {
   renameSync,
   rmSync,
   statSync,
+  watch,
   writeFileSync,
+  type FSWatcher,
 } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -54,12 +56,37 @@ export class SigningKeyRing {
   private dirMtimeMs = 0;
   /** The key files' names at the last read, joined: compared while the directory's mtime is young. */
   private fileNames = '';
+  /** Tells of every change in the directory (inotify on Linux); without one, every use of the ring checks it. */
+  private watcher: FSWatcher | undefined;
+  /** Set by the watcher: the directory changed since the last check. */
+  private changed = false;
+  /** When the directory was last checked (ms since the epoch). */
+  private lastCheck = 0;
 
   private constructor(
     /** Oldest `activeFrom` first. */
     private keys: SigningKey[],
     private readonly dir?: string,
-  ) {}
+  ) {
+    if (dir === undefined) return;
+    try {
+      // Not persistent: the watcher alone never keeps a process alive.
+      this.watcher = watch(dir, { persistent: false }, () => (this.changed = true));
+      this.watcher.on('error', () => this.unwatch());
+    } catch {
+      // No watcher here (a file system without change notification, or the inotify limit reached): every use checks.
+    }
+  }
+
+  /** Stops watching the key directory (a ring no longer used; the process's end does it too). */
+  close(): void {
+    this.unwatch();
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
 
   static loadOrCreate(dataDir: string): SigningKeyRing {
     const dir = join(dataDir, 'keys');
@@ -116,14 +143,21 @@ export class SigningKeyRing {
   }
 
   /**
-   * Reads the key directory again when its mtime changed since the last read: one stat, so every signature and
-   * every verification can afford it. Several processes share the directory (the embedded writer and its HTTP
-   * workers, gateways, `arbor keys rotate|revoke`): a key revoked by any of them verifies nothing in any process
-   * from its next request on, and a key rotated in signs everywhere when its time comes, not at the next scheduled
-   * check. A failed stat or read keeps the keys already loaded (the rotation schedule reports the failure).
+   * Reads the key directory again when its mtime changed since the last read. Several processes share the
+   * directory (the embedded writer and its HTTP workers, gateways, `arbor keys rotate|revoke`): a key revoked by any
+   * of them verifies nothing in any process once the kernel has told that process of the change (the watcher's event
+   * comes before any request that arrives after the change), and a key rotated in signs everywhere when its time
+   * comes, not at the next scheduled check. The directory is checked (one stat) only after such an event, and at
+   * least once every CHECK_INTERVAL_MS whatever the watcher says (every use where there is no watcher): a stat on
+   * every signature and verification cost 2% of an organization creation and more of a read. A failed stat or read
+   * keeps the keys already loaded (the rotation schedule reports the failure).
    */
   reloadIfChanged(): void {
     if (!this.dir) return;
+    const now = Date.now();
+    if (this.watcher !== undefined && !this.changed && now - this.lastCheck < CHECK_INTERVAL_MS) return;
+    this.changed = false;
+    this.lastCheck = now;
     try {
       const mtimeMs = statSync(this.dir).mtimeMs;
       if (mtimeMs !== this.dirMtimeMs) this.reload();
@@ -183,7 +217,7 @@ export class SigningKeyRing {
 
   /**
    * RFC 7517 key set of the public halves only: every key, retired and waiting ones included. Reads the directory
-   * again first if it changed (one stat): a key just made by `arbor keys rotate` is published at the next request.
+   * again first if it changed (reloadIfChanged): a key just made by `arbor keys rotate` is published at the next request.
    */
   jwks(): { keys: SigningKey['publicJwk'][] } {
     this.reloadIfChanged();
@@ -210,6 +244,9 @@ function currentOf(keys: readonly SigningKey[], now: number): SigningKey {
 }
 
 const RESCAN_INTERVAL_MS = 1000;
+
+/** The longest a ring with a watcher goes without checking its directory (see reloadIfChanged). */
+const CHECK_INTERVAL_MS = 1000;
 
 const KEY_FILE = /^signing-(\d+)-[a-f0-9]+\.pem$/;
 

@@ -165,7 +165,8 @@ export class SignInAudit {
     if (userId === undefined) record.origin = origin;
     else {
       // A named user without a key was erased (records are written after the answer: an erasure may come between
-      // a sign-in and its record): no origin is kept, and the record reads as erased (`open`).
+      // a sign-in and its record): no origin is kept (or, with a key another process read within 5 s, one sealed
+      // under the destroyed key), and the record reads as erased (`open`).
       const sealed = await this.deps.cipher.sealRequestRecord(userId, origin);
       if (sealed !== null) record.origin = { sealed, subjectId: userId };
     }

@@ -17,7 +17,8 @@ export interface RequestOrigin {
 /**
  * The request metadata a command's events record (issue 14, complete audit data), as the log keeps it:
  * - a user's: sealed under the user's own data key (`PersonalDataCipher.sealRequestRecord`, the
- *   `{sealed, subjectId}` form), so that erasing the user erases it; none when the user has no key (erased);
+ *   `{sealed, subjectId}` form), so that erasing the user erases it; none when the user has no key (erased), unless
+ *   another process read it within the last 5 s (then it is sealed under the destroyed key, and reads as erased);
  * - a client's: in clear (a machine's request; no person's key to seal it under; retention drops it);
  * - the system's (bootstrap, the CLI on the server): none, since no request carries those commands.
  * Undefined when there is nothing to record. Sealing reads the vault: call it before the write transaction.

@@ -20,8 +20,8 @@ interface Waiter {
 
 /**
  * Turns the event log into read models. The log is the source: the projector always continues from the
- * read models' own checkpoint, so deliveries from the bus only wake it up (and spare a read when they
- * continue the checkpoint exactly). Batches are applied with their checkpoint in one read-model
+ * read models' own checkpoint and reads the log to its end, so deliveries from the bus only wake it up (and
+ * spare reading back what they carry when they continue the checkpoint exactly). Batches are applied with their checkpoint in one read-model
  * transaction, so a crash at any point resumes without losing or doubling anything. A failed catch-up (a
  * full disk, a store down) is retried by the projector itself, with a backoff doubling from
  * PROJECTION_RETRY_FIRST_MS to PROJECTION_RETRY_MAX_MS, until it succeeds: no new event is needed to wake it.
@@ -130,7 +130,7 @@ export class Projector {
         }, timeoutMs),
       };
       this.waiters.push(waiter);
-      // Deliveries gathered this turn are applied at its end, and the log read after them if they fall short.
+      // Deliveries gathered this turn are applied at its end, and the log is read after them.
       if (this.deliveryTurn === undefined) void this.catchUp();
     });
   }
@@ -165,7 +165,8 @@ export class Projector {
    * Deliveries are gathered for one turn of the event loop and applied as one batch: the commands of one group
    * commit publish one after another as their callers resume, and one read-model transaction for all of them costs
    * less than one each (a commit, and the rows read back from the log). Gathered deliveries that continue the
-   * checkpoint exactly are applied as they are; anything else (a gap, a delivery during a catch-up) reads the log.
+   * checkpoint exactly are applied as they are, then the log is read for anything after them; anything else (a gap,
+   * a delivery during a catch-up) is read from the log.
    */
   private deliver(events: StoredEvent[]): void {
     if (this.draining) {
@@ -203,19 +204,17 @@ export class Projector {
     const limit = this.deps.batchSize ?? 1000;
     try {
       if (first) await this.applyBatch(first);
-      // After deliveries, the log has nothing more unless something arrived meanwhile: every commit of this process
-      // is delivered after it (one during this drain sets `again`); other processes' come by poll() or by waitFor(),
-      // whose waiter is still here when the deliveries fell short of its position.
-      if (first === undefined || this.again || this.waiters.some((w) => w.position > this.checkpoint))
-        do {
-          this.again = false;
-          for (;;) {
-            if (this.stopped) return;
-            const batch = await this.deps.store.readAll({ after: this.checkpoint, limit });
-            if (batch.length === 0) break;
-            await this.applyBatch(batch);
-          }
-        } while (this.again);
+      // Then the log, always: the deliveries tell of what was published, and a commit may never be (a command whose
+      // work after its commit failed), or come from another process (the CLI beside the embedded server).
+      do {
+        this.again = false;
+        for (;;) {
+          if (this.stopped) return;
+          const batch = await this.deps.store.readAll({ after: this.checkpoint, limit });
+          if (batch.length === 0) break;
+          await this.applyBatch(batch);
+        }
+      } while (this.again);
       // Caught up: whatever failed before has passed.
       this.failure = undefined;
       this.retryDelayMs = 0;

@@ -10,6 +10,13 @@ const SEALING_KEY_TTL_MS = 5_000;
 /** Actors within the TTL. lru-cache allocates every slot up front: 10,000 added ~7 MB to each process at ready. */
 const SEALING_KEYS = 1_000;
 
+interface SealingKeys {
+  keys: LRUCache<string, Buffer>;
+  /** Counts `forget` calls, so that a read under way during one does not cache what it read. */
+  forgotten: number;
+}
+const sealingKeysByVault = new WeakMap<SecretVault, SealingKeys>();
+
 /**
  * Seals personal data under a key of its own per subject (AES-256-GCM, the subject id as associated data, so
  * a sealed value cannot be moved to another subject). The keys live in the SecretVault, never in the log:
@@ -22,20 +29,32 @@ const SEALING_KEYS = 1_000;
  */
 export class PersonalDataCipher {
   /**
-   * Subjects' keys this process sealed request records with in the last SEALING_KEY_TTL_MS (`sealRequestRecord`):
-   * every write and password sign-in seals its request metadata under the actor's key, and that vault read was 2.5%
-   * of an organization creation's CPU. Only that sealing uses them; opening always reads the vault, so whatever an erasure destroyed reads as erased at once, in
-   * every process. A key destroyed by another process may seal for at most the TTL what nobody can open then (and an
-   * erased user's requests are refused at authentication before anything is sealed for them); `forget` drops a key
-   * at once (an erasure in this process).
+   * Subjects' keys read in the last SEALING_KEY_TTL_MS for `sealRequestRecord`: every write and password sign-in seals
+   * its request metadata under the actor's key, and that vault read was 2.5% of an organization creation's CPU. Shared
+   * by every cipher over the same vault object in this process (the command service's and the sign-in audit's), so
+   * that `forget` reaches them all. Only that sealing uses them; opening always reads the vault, so whatever an erasure
+   * destroyed reads as erased at once, in every process. Another process's cache may seal with a destroyed key for at
+   * most the TTL what nobody can open then (an erased user's requests are refused at authentication before anything
+   * is sealed for them); expired keys leave memory when the TTL ends (`ttlAutopurge`: a timer per miss, not per seal).
    */
-  private readonly sealingKeys = new LRUCache<string, Buffer>({ max: SEALING_KEYS, ttl: SEALING_KEY_TTL_MS });
+  private readonly sealingKeys: SealingKeys;
 
-  constructor(private readonly vault: SecretVault) {}
+  constructor(private readonly vault: SecretVault) {
+    let shared = sealingKeysByVault.get(vault);
+    if (shared === undefined) {
+      shared = {
+        keys: new LRUCache<string, Buffer>({ max: SEALING_KEYS, ttl: SEALING_KEY_TTL_MS, ttlAutopurge: true }),
+        forgotten: 0,
+      };
+      sealingKeysByVault.set(vault, shared);
+    }
+    this.sealingKeys = shared;
+  }
 
-  /** Drops the subject's key from what this process seals with (call when destroying it). */
+  /** Drops the subject's key from what this process seals with, for every cipher over this vault (call after destroying it). */
   forget(subjectId: string): void {
-    this.sealingKeys.delete(subjectId);
+    this.sealingKeys.keys.delete(subjectId);
+    this.sealingKeys.forgotten++;
   }
 
   /** Seals `{email, name}` under the subject's key, creating the key if the subject has none yet. */
@@ -83,11 +102,14 @@ export class PersonalDataCipher {
    * decision that hinges on whether the subject still has a key.
    */
   async sealRequestRecord(subjectId: string, value: unknown): Promise<string | null> {
-    let key = this.sealingKeys.get(subjectId);
+    const cache = this.sealingKeys;
+    let key = cache.keys.get(subjectId);
     if (key === undefined) {
+      const forgotten = cache.forgotten;
       key = await this.vault.getDataKey(subjectId);
       if (key === undefined) return null;
-      this.sealingKeys.set(subjectId, key);
+      // A key read before a `forget` that came during the read is not kept: it may be the one just destroyed.
+      if (cache.forgotten === forgotten) cache.keys.set(subjectId, key);
     }
     return sealWith(key, subjectId, value);
   }

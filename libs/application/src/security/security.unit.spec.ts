@@ -26,7 +26,7 @@ describe('SigningKeyRing', () => {
   /** One turn of the event loop with a poll for I/O: the kernel's news of a changed directory arrives in it. */
   const kernelNews = () => new Promise((r) => setTimeout(r, 20));
 
-  it("sees another process's rotation and revocation at its next use, not at the next scheduled check", async () => {
+  it("sees another process's rotation and revocation at its first use after the kernel's news, not at the next scheduled check", async () => {
     // Two rings over one directory: the embedded writer and an HTTP worker, or a server and `arbor keys revoke`.
     const dir = mkdtempSync(join(tmpdir(), 'arbor-keys-'));
     const server = SigningKeyRing.loadOrCreate(dir);
@@ -193,6 +193,36 @@ describe('PersonalDataCipher', () => {
     expect(await cipher.sealValueUnderExistingKey('usr_1', { requestId: 'x' })).toBeNull();
     cipher.forget('usr_1');
     expect(await cipher.sealRequestRecord('usr_1', { requestId: 'after' })).toBeNull();
+  });
+
+  it('forgets a key for every cipher over the same vault, and keeps no key read during a forget', async () => {
+    const vault = memoryVault();
+    const commands = new PersonalDataCipher(vault);
+    const signIns = new PersonalDataCipher(vault);
+    await commands.seal('usr_1', { email: 'ada@example.com', name: 'Ada' });
+    expect(await signIns.sealRequestRecord('usr_1', { origin: 'a' })).not.toBeNull();
+    // The erasure, through the command service's cipher: the sign-in audit's seals nothing more under that key.
+    await vault.destroyDataKey('usr_1');
+    commands.forget('usr_1');
+    expect(await signIns.sealRequestRecord('usr_1', { origin: 'b' })).toBeNull();
+
+    // A read of the vault under way while the key is destroyed and forgotten.
+    await commands.seal('usr_2', { email: 'bo@example.com', name: 'Bo' });
+    const getDataKey = vault.getDataKey.bind(vault);
+    let release: () => void = () => undefined;
+    vault.getDataKey = async (id) => {
+      const key = await getDataKey(id);
+      await new Promise<void>((r) => (release = r));
+      return key;
+    };
+    const sealing = signIns.sealRequestRecord('usr_2', { origin: 'c' });
+    await new Promise((r) => setImmediate(r));
+    await vault.destroyDataKey('usr_2');
+    commands.forget('usr_2');
+    release();
+    await sealing;
+    vault.getDataKey = getDataKey;
+    expect(await signIns.sealRequestRecord('usr_2', { origin: 'd' })).toBeNull();
   });
 });
 

@@ -60,7 +60,7 @@ export class SigningKeyRing {
   private watcher: FSWatcher | undefined;
   /** Set by the watcher: the directory changed since the last check. */
   private changed = false;
-  /** When the directory was last checked (ms since the epoch). */
+  /** When the directory was last checked (`performance.now()`, ms). */
   private lastCheck = 0;
 
   private constructor(
@@ -100,7 +100,7 @@ export class SigningKeyRing {
 
   /**
    * The key that signs now: the newest whose `activeFrom` has passed (the oldest key if none has, yet). Reads the
-   * directory again first when it changed (one stat, see reloadIfChanged).
+   * directory again first when it changed (see reloadIfChanged).
    */
   get current(): SigningKey {
     this.reloadIfChanged();
@@ -154,7 +154,8 @@ export class SigningKeyRing {
    */
   reloadIfChanged(): void {
     if (!this.dir) return;
-    const now = Date.now();
+    // A monotonic clock: a wall clock stepped back would hold the once-a-second check off until it caught up.
+    const now = performance.now();
     if (this.watcher !== undefined && !this.changed && now - this.lastCheck < CHECK_INTERVAL_MS) return;
     this.changed = false;
     this.lastCheck = now;
@@ -167,7 +168,8 @@ export class SigningKeyRing {
       else if (Date.now() - mtimeMs < MTIME_SETTLE_MS && listKeyFiles(this.dir).join('/') !== this.fileNames)
         this.reload();
     } catch {
-      // The keys already loaded are still the best answer.
+      // The keys already loaded are still the best answer; the next use tries again.
+      this.changed = true;
     }
   }
 
@@ -187,7 +189,7 @@ export class SigningKeyRing {
    * JWKS and verifies nothing any more: tokens and signed heads it signed are refused (they could have been forged
    * with it), and the log's checkpoints it signed are skipped as no evidence (UncheckedCheckpoint). Refused for an unknown kid, and for the key that signs now
    * or any key not yet signing when no other key would be left to sign (`rotate(Date.now())` first). Returns the
-   * key revoked. Other processes sharing the directory drop it at their next use of the ring (reloadIfChanged).
+   * key revoked. Other processes sharing the directory drop it once the kernel has told them (reloadIfChanged).
    */
   revoke(kid: string, now: number = Date.now()): SigningKey {
     if (!this.dir) throw new Error('This key ring has no directory to revoke in.');

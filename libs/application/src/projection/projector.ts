@@ -21,10 +21,11 @@ interface Waiter {
 /**
  * Turns the event log into read models. The log is the source: the projector always continues from the
  * read models' own checkpoint and reads the log to its end, so deliveries from the bus only wake it up (and
- * spare reading back what they carry when they continue the checkpoint exactly). Batches are applied with their checkpoint in one read-model
- * transaction, so a crash at any point resumes without losing or doubling anything. A failed catch-up (a
- * full disk, a store down) is retried by the projector itself, with a backoff doubling from
- * PROJECTION_RETRY_FIRST_MS to PROJECTION_RETRY_MAX_MS, until it succeeds: no new event is needed to wake it.
+ * spare reading back what they carry when they continue the checkpoint exactly). Batches are applied with
+ * their checkpoint in one read-model transaction, so a crash at any point resumes without losing or doubling
+ * anything. A failed catch-up (a full disk, a store down) is retried by the projector itself, with a backoff
+ * doubling from PROJECTION_RETRY_FIRST_MS to PROJECTION_RETRY_MAX_MS, until it succeeds: no new event is needed
+ * to wake it.
  */
 export class Projector {
   private checkpoint = 0;

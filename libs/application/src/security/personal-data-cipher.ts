@@ -51,7 +51,10 @@ export class PersonalDataCipher {
     this.sealingKeys = shared;
   }
 
-  /** Drops the subject's key from what this process seals with, for every cipher over this vault (call after destroying it). */
+  /**
+   * Drops the subject's key from what this process seals with, for every cipher over this vault (call after
+   * destroying it).
+   */
   forget(subjectId: string): void {
     this.sealingKeys.keys.delete(subjectId);
     this.sealingKeys.forgotten++;

@@ -87,14 +87,16 @@ describe('CommandService: secrets of ended things left by a crash go at the next
           system,
         );
 
-      // The first of each ends in a "crash" after its commit; the second stays.
+      // The first of each ends in a "crash" after its commit; the second stays. The commit stands: both answer as
+      // applied, their work waiting for a retry that the dead process never makes.
       crashing = true;
       await expect(
         first.execute({ type: 'RevokeClientCredential', clientCredentialId: clients[0] }, system),
-      ).rejects.toThrow('killed');
+      ).resolves.toMatchObject({ kind: 'applied' });
       await expect(
         first.execute({ type: 'DeleteWebhookSubscription', subscriptionId: subscriptions[0] }, system),
-      ).rejects.toThrow('killed');
+      ).resolves.toMatchObject({ kind: 'applied' });
+      await first.close();
       crashing = false;
       expect(await vault.getClientSecretHash(clients[0])).toBeDefined();
       expect(await vault.getWebhookSecrets(subscriptions[0])).toHaveLength(1);
@@ -111,4 +113,104 @@ describe('CommandService: secrets of ended things left by a crash go at the next
       await vault.close();
     }
   });
+
+  it('answers a committed ending as done, publishes it, and retries its vault work until the vault recovers', async () => {
+    const store = openSqliteEventStore(join(dir, 'events.sqlite'));
+    const vault = openSqliteSecretVault(join(dir, 'vault.sqlite'));
+    // Each of these vault calls fails its first two times after `failing` is set (a locked or full disk).
+    let failing = false;
+    const failures = new Map<string, number>();
+    const flaky =
+      <A extends unknown[]>(name: string, call: (...args: A) => Promise<void>) =>
+      async (...args: A): Promise<void> => {
+        const seen = failures.get(name) ?? 0;
+        if (failing && seen < 2) {
+          failures.set(name, seen + 1);
+          throw new Error(`${name}: SQLITE_BUSY`);
+        }
+        return call(...args);
+      };
+    const unsteady: SecretVault = Object.assign(Object.create(vault) as SecretVault, {
+      deleteClientSecretHash: flaky('deleteClientSecretHash', (id: string) => vault.deleteClientSecretHash(id)),
+      destroyDataKey: flaky('destroyDataKey', (id: string) => vault.destroyDataKey(id)),
+    });
+    const errors: unknown[] = [];
+    const log: Logger = { ...quiet, error: (msg, fields) => errors.push({ msg, ...fields }) };
+    const bus = new InProcessBus();
+    const published: string[] = [];
+    bus.subscribe(async (events) => void published.push(...events.map((e) => e.type)));
+    const service = new CommandService({
+      store,
+      bus,
+      vault: unsteady,
+      cipher: new PersonalDataCipher(unsteady),
+      hasher,
+      secrets: new ClientSecretHasher(unsteady),
+      log,
+      afterCommitRetryMs: [20, 50],
+    });
+    try {
+      await service.start();
+      const orgId = newId('org');
+      await service.execute({ type: 'CreateOrg', orgId, name: 'Acme', parentId: null }, system);
+      const clientCredentialId = newId('cc');
+      const secret = ClientSecretHasher.newSecret();
+      await service.execute(
+        {
+          type: 'IssueClientCredential',
+          clientCredentialId,
+          orgId,
+          name: 'svc',
+          scopes: ['orgs:read'],
+          secret,
+        },
+        system,
+      );
+      const userId = newId('usr');
+      await service.execute(
+        { type: 'AddUserToOrg', orgId, roles: ['member'], newUser: { userId, email: 'bea@example.test', name: 'Bea' } },
+        system,
+      );
+      expect(await vault.getDataKey(userId)).toBeDefined();
+
+      failing = true;
+      await expect(
+        service.execute({ type: 'RevokeClientCredential', clientCredentialId }, system),
+      ).resolves.toMatchObject({ kind: 'applied' });
+      await expect(service.execute({ type: 'EraseUser', userId }, system)).resolves.toMatchObject({
+        kind: 'applied',
+      });
+      // Published at once (the bus only speeds delivery up, but a failed vault call must not hold it back).
+      await waitFor(() => published.includes('ClientCredentialRevoked') && published.includes('UserErased'));
+      // Done on the second retry, in this process: no restart needed.
+      await waitFor(async () => (await vault.getClientSecretHash(clientCredentialId)) === undefined);
+      await waitFor(async () => (await vault.getDataKey(userId)) === undefined);
+      expect(failures).toEqual(
+        new Map([
+          ['deleteClientSecretHash', 2],
+          ['destroyDataKey', 2],
+        ]),
+      );
+      // Each failure logged with what it was about, and nothing secret.
+      expect(errors).toHaveLength(4);
+      expect(errors).toContainEqual(
+        expect.objectContaining({ work: 'erase-user-secrets', id: userId, attempt: 2, retryInMs: 50 }),
+      );
+      expect(JSON.stringify(errors)).not.toContain(secret);
+      expect(JSON.stringify(errors)).not.toContain('bea@example');
+    } finally {
+      await service.close();
+      await store.close();
+      await vault.close();
+    }
+  });
 });
+
+/** Polls `check` every 10 ms until it holds (2 s at most). */
+async function waitFor(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`not reached in 2 s: ${check.toString()}`);
+}

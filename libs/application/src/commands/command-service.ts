@@ -2,7 +2,6 @@ import {
   IamError,
   emailKey,
   eventOrgPath,
-  isKnownEvent,
   isPersonalEvent,
   sealedPersonalDataOf,
   type PersonalEvent,
@@ -31,6 +30,7 @@ import { decideCommand, storeSecrets } from './decide-command';
 import { validateCommand } from '../use-cases/registry';
 import { requestMetadataOf } from './request-metadata';
 import type { CommandModelSnapshotStore } from './command-model-snapshot-file';
+import { AfterCommitRunner, afterCommitTasks, eraseUserSecrets } from './after-commit';
 
 /** Idempotency keys are honoured for 24 hours (contract section 1). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -60,6 +60,8 @@ export class CommandService {
   private quietTimer: ReturnType<typeof setTimeout> | undefined;
   /** The email index's keyed digest (vault key `system:email-index-key`). */
   private readonly emailDigest: KeyedDigest;
+  /** The vault's work after each commit, retried on failure (after-commit.ts). */
+  private readonly afterCommit: AfterCommitRunner;
 
   constructor(
     private readonly deps: {
@@ -75,9 +77,12 @@ export class CommandService {
       /** Without it, every start folds the whole log. */
       snapshots?: CommandModelSnapshotStore;
       snapshotEvery?: number;
+      /** Delays between retries of failed after-commit work (default AFTER_COMMIT_RETRY_MS). */
+      afterCommitRetryMs?: readonly number[];
     },
   ) {
     this.emailDigest = new KeyedDigest(deps.vault, DIGEST_KEY_IDS.emailIndex);
+    this.afterCommit = new AfterCommitRunner(deps.log, deps.afterCommitRetryMs);
   }
 
   private get state() {
@@ -104,7 +109,9 @@ export class CommandService {
       fromSnapshot: this.snapshotPosition || null,
       eventsFolded: this.model.folded,
     });
-    for (const userId of this.model.state.users.erasedIds()) await this.eraseSecrets(userId);
+    // What a crash (or a close while retrying) left of after-commit work, redone from the model.
+    for (const userId of this.model.state.users.erasedIds())
+      await eraseUserSecrets(this.deps.vault, this.deps.cipher, userId);
     for (const id of this.model.endedIds('client')) await this.deps.vault.deleteClientSecretHash(id);
     for (const id of this.model.endedIds('webhook')) await this.deps.vault.deleteWebhookSecrets(id);
     // A rotation committed but not promoted (a crash between the two): its secret signs from now on.
@@ -138,6 +145,7 @@ export class CommandService {
   /** Writes a last snapshot (so the next start folds nothing); call before closing the store. */
   async close(): Promise<void> {
     clearTimeout(this.quietTimer);
+    this.afterCommit.close();
     await this.snapshotting;
     if (this.model.position > this.snapshotPosition) await this.writeSnapshot();
   }
@@ -239,7 +247,9 @@ export class CommandService {
       if (written.length > 0) this.stale = true;
       throw error;
     }
-    if (outcome.kind === 'applied') await this.afterCommit(outcome.events);
+    // Never throws: the commit stands whatever the vault does after it (AfterCommitRunner).
+    if (outcome.kind === 'applied')
+      await this.afterCommit.run(afterCommitTasks(outcome.events, this.deps.vault, this.deps.cipher));
     // An erasure takes the user's email digest out of the model: the snapshot on disk must not keep it either.
     if (outcome.kind === 'applied' && outcome.events.some((e) => e.type === 'UserErased')) await this.writeSnapshot();
     else if (outcome.kind === 'applied') this.considerSnapshot();
@@ -320,41 +330,6 @@ export class CommandService {
       });
     }
     return { kind: 'applied', events: written, position: written.at(-1)?.position ?? this.model.position };
-  }
-
-  /**
-   * A rotated webhook secret signs once its rotation is committed (SecretVault.promoteWebhookSecret); a crash (or a
-   * vault failure) between the commit and here leaves the secret in use signing until `start` promotes it.
-   * Secrets of things that ended go once the end is committed (a rollback must not lose them). An erased user's
-   * data key goes with their password hash: every sealed copy of their email and name then reads as erased. A crash
-   * between the commit and here leaves them; `start` destroys them again for every user the model holds erased,
-   * every client credential it knows revoked and every webhook subscription it knows deleted.
-   */
-  private async afterCommit(events: StoredEvent[]): Promise<void> {
-    for (const event of events) {
-      if (!isKnownEvent(event)) continue;
-      if (event.type === 'ClientCredentialRevoked')
-        await this.deps.vault.deleteClientSecretHash(event.data.clientCredentialId);
-      if (event.type === 'WebhookSecretRotated')
-        await this.deps.vault
-          .promoteWebhookSecret(event.data.subscriptionId, event.data.previousSecretExpiresAt)
-          .catch((e: unknown) =>
-            // Committed: the answer stands; the next start promotes it (the secret in use signs meanwhile).
-            this.deps.log.warn('webhook secret rotation committed but not yet in use', {
-              subscriptionId: event.data.subscriptionId,
-              error: String(e),
-            }),
-          );
-      if (event.type === 'WebhookSubscriptionDeleted')
-        await this.deps.vault.deleteWebhookSecrets(event.data.subscriptionId);
-      if (event.type === 'UserErased') await this.eraseSecrets(event.data.userId);
-    }
-  }
-
-  private async eraseSecrets(userId: string): Promise<void> {
-    await this.deps.vault.destroyDataKey(userId);
-    this.deps.cipher.forget(userId);
-    await this.deps.vault.deletePasswordHash(userId);
   }
 
   private async catchUp(tx: EventStoreTransaction): Promise<void> {

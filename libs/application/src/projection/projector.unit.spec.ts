@@ -4,7 +4,7 @@ import type { EventStore } from '../ports/event-store';
 import type { ReadModels } from '../ports/read-models';
 import type { Logger } from '../logger';
 import type { PersonalDataCipher } from '../security/personal-data-cipher';
-import { Projector } from './projector';
+import { PROJECTION_LOG_SWEEP_MS, Projector } from './projector';
 
 /**
  * Projector.stop at a clean shutdown: it waits for the catch-up under way, reads no further batch, and reports no
@@ -171,6 +171,8 @@ describe('Projector deliveries', () => {
     };
   }
   const settle = () => new Promise((r) => setTimeout(r, 10));
+  /** Longer than PROJECTION_LOG_SWEEP_MS: the read of the log after applied deliveries has run. */
+  const sweep = () => new Promise((r) => setTimeout(r, PROJECTION_LOG_SWEEP_MS + 30));
 
   it('applies the deliveries of one turn as one batch, reading the log only for what follows them', async () => {
     const h = harness();
@@ -182,7 +184,24 @@ describe('Projector deliveries', () => {
     await h.projector.waitFor(4);
     await settle();
     expect(h.batches).toEqual([[1, 2, 3, 4]]);
-    // One read, finding nothing after them: none of what they carry.
+    // None of what they carry is read back; the log is read for what may follow them, once, a little later.
+    expect(h.reads()).toBe(readsAtStart);
+    await sweep();
+    expect(h.reads()).toBe(readsAtStart + 1);
+    await h.projector.stop();
+  });
+
+  it('reads the log once per sweep interval under a steady stream of single commits, not once per commit', async () => {
+    const h = harness();
+    await h.projector.start();
+    const readsAtStart = h.reads();
+    for (let position = 1; position <= 5; position++) {
+      h.commit(position);
+      await new Promise((r) => setImmediate(r));
+      await h.projector.waitFor(position);
+    }
+    expect(h.batches).toEqual([[1], [2], [3], [4], [5]]);
+    await sweep();
     expect(h.reads()).toBe(readsAtStart + 1);
     await h.projector.stop();
   });
@@ -192,7 +211,7 @@ describe('Projector deliveries', () => {
     await h.projector.start();
     h.commit(1);
     h.appendQuietly(2);
-    await settle();
+    await sweep();
     expect(h.batches).toEqual([[1], [2]]);
     expect(h.projector.position).toBe(2);
     await h.projector.stop();

@@ -179,6 +179,8 @@ describe('CommandService after a failed transaction', () => {
         'applied',
       );
       expect(await vault.getWebhookSecrets(subscriptionId)).toEqual([{ secret: inUse, expiresAt: null }]);
+      // The process goes before its retry (AfterCommitRunner) could promote it.
+      await commands.close();
 
       failPromotion = false;
       const restarted = new CommandService({ ...deps, vault: flakyVault });

@@ -22,8 +22,12 @@ export interface AfterCommitTask {
  * erased), the cipher's cached copy of it with it, then the password hash.
  */
 export async function eraseUserSecrets(vault: SecretVault, cipher: PersonalDataCipher, userId: string): Promise<void> {
-  await vault.destroyDataKey(userId);
-  cipher.forget(userId);
+  try {
+    await vault.destroyDataKey(userId);
+  } finally {
+    // Even when the destruction failed part-way (its row gone, the WAL truncation after it refused).
+    cipher.forget(userId);
+  }
   await vault.deletePasswordHash(userId);
 }
 
@@ -75,6 +79,8 @@ export function afterCommitTasks(
  */
 export class AfterCommitRunner {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Attempts under way, so that `close` waits for them before the caller closes the vault under them. */
+  private readonly running = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -84,7 +90,7 @@ export class AfterCommitRunner {
 
   /** Runs the tasks one after the other; resolves once each succeeded or has a retry scheduled. Never rejects. */
   async run(tasks: readonly AfterCommitTask[]): Promise<void> {
-    for (const task of tasks) await this.attempt(task, 1);
+    for (const task of tasks) await this.track(task, 1);
   }
 
   /** Tasks that failed and wait for a retry. */
@@ -92,11 +98,22 @@ export class AfterCommitRunner {
     return this.timers.size;
   }
 
-  /** Drops the scheduled retries (the next start redoes their work); later failures are not retried. */
-  close(): void {
+  /**
+   * Waits for the attempts under way, then drops the scheduled retries: their work is logged as left to the next
+   * start (which redoes it from the log), and failures from now on are not retried.
+   */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.running]);
+    if (this.timers.size > 0) this.log.warn('after-commit work left for the next start', { tasks: this.timers.size });
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+  }
+
+  private track(task: AfterCommitTask, attempt: number): Promise<void> {
+    const running = this.attempt(task, attempt);
+    this.running.add(running);
+    return running.finally(() => this.running.delete(running));
   }
 
   private async attempt(task: AfterCommitTask, attempt: number): Promise<void> {
@@ -104,7 +121,14 @@ export class AfterCommitRunner {
       await task.run();
       if (attempt > 1) this.log.info('after-commit work done on a retry', { work: task.work, id: task.id, attempt });
     } catch (error) {
-      if (this.closed) return;
+      if (this.closed) {
+        this.log.warn('after-commit work failed while closing; left for the next start', {
+          work: task.work,
+          id: task.id,
+          error: String(error),
+        });
+        return;
+      }
       const retryInMs = this.retryMs[Math.min(attempt - 1, this.retryMs.length - 1)] ?? 1_000;
       this.log.error('committed, but its after-commit work failed; retrying', {
         work: task.work,
@@ -115,7 +139,7 @@ export class AfterCommitRunner {
       });
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        void this.attempt(task, attempt + 1);
+        if (!this.closed) void this.track(task, attempt + 1);
       }, retryInMs);
       timer.unref();
       this.timers.add(timer);

@@ -145,7 +145,7 @@ export class CommandService {
   /** Writes a last snapshot (so the next start folds nothing); call before closing the store. */
   async close(): Promise<void> {
     clearTimeout(this.quietTimer);
-    this.afterCommit.close();
+    await this.afterCommit.close();
     await this.snapshotting;
     if (this.model.position > this.snapshotPosition) await this.writeSnapshot();
   }

@@ -155,9 +155,18 @@ export class Projector {
    */
   async rebuild(options: { onProgress?: (position: number) => void } = {}): Promise<void> {
     await this.draining;
-    await this.deps.readModels.reset();
-    this.checkpoint = 0;
-    for (const listener of this.checkpointListeners) listener(0);
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    // The reset runs as the drain under way: a delivery, poll, sweep or waiter meanwhile waits for it (`again`)
+    // instead of applying events from the old checkpoint to the emptied read models.
+    this.draining = (async () => {
+      await this.deps.readModels.reset();
+      this.checkpoint = 0;
+      for (const listener of this.checkpointListeners) listener(0);
+    })().finally(() => {
+      this.draining = undefined;
+    });
+    await this.draining;
     this.onProgress = options.onProgress;
     try {
       await this.catchUp();
@@ -222,10 +231,10 @@ export class Projector {
         // died between its commit and the publication) or come from another process (the CLI beside the embedded
         // server). When nobody waits beyond what was applied, that read is not hurried: under a steady stream of
         // single commits it runs once per PROJECTION_LOG_SWEEP_MS instead of once per commit.
-        if (!this.again && this.waiters.length === 0) {
+        // Not while a failed read waits for its retry: the read runs now, and a failure again keeps the projector
+        // unhealthy (the apply above cleared it) with its backoff.
+        if (!this.again && this.waiters.length === 0 && this.retryTimer === undefined) {
           this.scheduleSweep();
-          this.failure = undefined;
-          this.retryDelayMs = 0;
           return;
         }
       }

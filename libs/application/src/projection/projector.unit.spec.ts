@@ -119,17 +119,19 @@ describe('Projector.stop', () => {
 describe('Projector deliveries', () => {
   const event = (position: number) => ({ position, type: 'OrgDeleted', data: {} }) as unknown as StoredEvent;
 
-  function harness(logLength = 0) {
+  function harness(logLength = 0, logSweepMs?: number) {
     const log = Array.from({ length: logLength }, (_, i) => event(i + 1));
     const batches: number[][] = [];
     let reads = 0;
     let deliver: (events: StoredEvent[]) => void = () => undefined;
     let checkpoint = 0;
     let applying: Promise<void> = Promise.resolve();
+    let failReads = false;
     const projector = new Projector({
       store: {
         readAll: async ({ after }: { after: number }) => {
           reads++;
+          if (failReads) throw new Error('store down');
           return log.filter((e) => e.position > after);
         },
       } as unknown as EventStore,
@@ -149,6 +151,7 @@ describe('Projector deliveries', () => {
         },
       } as unknown as Bus,
       log: { error: () => undefined, warn: () => undefined, info: () => undefined } as unknown as Logger,
+      logSweepMs,
     });
     /** Appends to the log and delivers, as a command does after its commit. */
     const commit = (...positions: number[]) => {
@@ -162,6 +165,7 @@ describe('Projector deliveries', () => {
       appendQuietly: (position: number) => log.push(event(position)),
       batches,
       reads: () => reads,
+      failReads: (on: boolean) => (failReads = on),
       /** Makes the next applies wait until the returned function is called. */
       hold: () => {
         let release: () => void = () => undefined;
@@ -206,7 +210,7 @@ describe('Projector deliveries', () => {
     await h.projector.stop();
   });
 
-  it('projects a commit that was never delivered after the delivered ones (a command whose work after its commit failed)', async () => {
+  it('projects a commit that was never delivered after the delivered ones (a process that died before publishing)', async () => {
     const h = harness();
     await h.projector.start();
     h.commit(1);
@@ -240,7 +244,8 @@ describe('Projector deliveries', () => {
   });
 
   it('reads the log for a waiter beyond what was delivered (a commit of another process)', async () => {
-    const h = harness();
+    // No sweep in the test's time: the waiter's own read must find it.
+    const h = harness(0, 60_000);
     await h.projector.start();
     h.commit(1);
     // Appended by another process, delivered nowhere, while this process's delivery waits for the turn's end.
@@ -248,6 +253,34 @@ describe('Projector deliveries', () => {
     await h.projector.waitFor(2, 1000);
     expect(h.batches).toEqual([[1], [2]]);
     await h.projector.stop();
+  });
+
+  it('reads the log at once after a delivery while a failed read waits for its retry, and stays unhealthy', async () => {
+    const h = harness(0, 60_000);
+    await h.projector.start();
+    h.failReads(true);
+    h.projector.poll();
+    await settle();
+    expect(h.projector.healthy).toBe(false);
+    const readsBefore = h.reads();
+    h.commit(1);
+    await settle();
+    expect(h.batches).toEqual([[1]]);
+    expect(h.reads()).toBe(readsBefore + 1);
+    expect(h.projector.healthy).toBe(false);
+    await h.projector.stop();
+  });
+
+  it('drops a pending read of the log at the stop', async () => {
+    const h = harness();
+    await h.projector.start();
+    h.commit(1);
+    await settle();
+    expect(h.batches).toEqual([[1]]);
+    const readsAtStop = h.reads();
+    await h.projector.stop();
+    await sweep();
+    expect(h.reads()).toBe(readsAtStop);
   });
 
   it('gathers nothing after the stop', async () => {

@@ -8,6 +8,7 @@ import {
   PasswordHasher,
   PersonalDataCipher,
   type CommandContext,
+  type EventStore,
   type Logger,
   type SecretVault,
 } from '@arbor/application';
@@ -28,6 +29,22 @@ describe('CommandService: secrets of ended things left by a crash go at the next
   const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const system: CommandContext = { principal: 'system' };
   let dir: string;
+  /** A command service over `store` and `vault` (every port that holds secrets reads the same vault). */
+  const serviceOver = (
+    store: EventStore,
+    vault: SecretVault,
+    options: { log?: Logger; bus?: InProcessBus; afterCommitRetryMs?: number[] } = {},
+  ) =>
+    new CommandService({
+      store,
+      bus: options.bus ?? new InProcessBus(),
+      vault,
+      cipher: new PersonalDataCipher(vault),
+      hasher,
+      secrets: new ClientSecretHasher(vault),
+      log: options.log ?? quiet,
+      afterCommitRetryMs: options.afterCommitRetryMs,
+    });
 
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'arbor-sweep-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
@@ -47,17 +64,8 @@ describe('CommandService: secrets of ended things left by a crash go at the next
         return vault.deleteWebhookSecrets(id);
       },
     });
-    const deps = (v: SecretVault) => ({
-      store,
-      bus: new InProcessBus(),
-      vault: v,
-      cipher: new PersonalDataCipher(v),
-      hasher,
-      secrets: new ClientSecretHasher(v),
-      log: quiet,
-    });
     try {
-      const first = new CommandService(deps(dying));
+      const first = serviceOver(store, dying);
       await first.start();
       const orgId = newId('org');
       await first.execute({ type: 'CreateOrg', orgId, name: 'Acme', parentId: null }, system);
@@ -102,7 +110,7 @@ describe('CommandService: secrets of ended things left by a crash go at the next
       expect(await vault.getWebhookSecrets(subscriptions[0])).toHaveLength(1);
 
       // The restarted service destroys what the ended ones left, and nothing of the live ones.
-      const second = new CommandService(deps(vault));
+      const second = serviceOver(store, vault);
       await second.start();
       expect(await vault.getClientSecretHash(clients[0])).toBeUndefined();
       expect(await vault.getWebhookSecrets(subscriptions[0])).toEqual([]);
@@ -139,16 +147,7 @@ describe('CommandService: secrets of ended things left by a crash go at the next
     const bus = new InProcessBus();
     const published: string[] = [];
     bus.subscribe(async (events) => void published.push(...events.map((e) => e.type)));
-    const service = new CommandService({
-      store,
-      bus,
-      vault: unsteady,
-      cipher: new PersonalDataCipher(unsteady),
-      hasher,
-      secrets: new ClientSecretHasher(unsteady),
-      log,
-      afterCommitRetryMs: [20, 50],
-    });
+    const service = serviceOver(store, unsteady, { log, bus, afterCommitRetryMs: [20, 50] });
     try {
       await service.start();
       const orgId = newId('org');
@@ -215,18 +214,8 @@ describe('CommandService: secrets of ended things left by a crash go at the next
     });
     const warnings: string[] = [];
     const log: Logger = { ...quiet, warn: (msg) => void warnings.push(msg) };
-    const deps = (v: SecretVault, l: Logger, afterCommitRetryMs?: number[]) => ({
-      store,
-      bus: new InProcessBus(),
-      vault: v,
-      cipher: new PersonalDataCipher(v),
-      hasher,
-      secrets: new ClientSecretHasher(v),
-      log: l,
-      afterCommitRetryMs,
-    });
     try {
-      const first = new CommandService(deps(broken, log, [10]));
+      const first = serviceOver(store, broken, { log, afterCommitRetryMs: [10] });
       await first.start();
       const orgId = newId('org');
       await first.execute({ type: 'CreateOrg', orgId, name: 'Acme', parentId: null }, system);
@@ -245,7 +234,7 @@ describe('CommandService: secrets of ended things left by a crash go at the next
       expect(await vault.getClientSecretHash(clientCredentialId)).toBeDefined();
 
       failing = false;
-      const second = new CommandService(deps(vault, quiet));
+      const second = serviceOver(store, vault);
       await second.start();
       expect(await vault.getClientSecretHash(clientCredentialId)).toBeUndefined();
     } finally {

@@ -375,6 +375,24 @@ describe('sign-in audit (GET /api/v1/sign-ins)', () => {
     expect(JSON.stringify(all)).not.toContain(wrong);
   });
 
+  it('files a client_credentials grant under the client’s organization and every ancestor of it', async () => {
+    const root = await createOrg(app, 'Granted clients root');
+    const middle = await createOrg(app, 'Granted clients middle', root.id);
+    const leaf = await createOrg(app, 'Granted clients leaf', middle.id);
+    const client = await createClient(app, leaf.id, ['orgs:read']);
+    const res = await app.call('POST', '/api/v1/auth/tokens', {
+      token: null,
+      body: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret },
+      headers: { 'x-request-id': 'si-granted-client' },
+    });
+    expect(res.status).toBe(200);
+    const all = await signInsWith(['si-granted-client']);
+    const record = all.find((r) => r.requestId === 'si-granted-client');
+    expect(record).toMatchObject({ kind: 'grant', grantType: 'client_credentials', outcome: 'success' });
+    expect(record.orgIds.sort()).toEqual([root.id, middle.id, leaf.id].sort());
+    expect(JSON.stringify(all)).not.toContain(client.clientSecret);
+  });
+
   it('files attempts with a revoked client, or one of a deleted organization, under the organizations it had', async () => {
     const parent = await createOrg(app, 'Revoked clients parent');
     const [child, doomed] = [

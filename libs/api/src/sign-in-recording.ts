@@ -61,6 +61,7 @@ export async function recordGrant(
       grantType,
       outcome: 'success',
       clientId: client,
+      clientOrgId: result.clientOrgId,
       userId: grantType === 'client_credentials' ? undefined : claims.sub,
       tokenId: claims.jti,
       sessionId: claims.sid,

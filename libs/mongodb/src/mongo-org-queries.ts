@@ -141,4 +141,11 @@ export class MongoOrgQueries implements OrgQueries {
       return doc === undefined ? [] : [toOrgView(doc)];
     });
   }
+
+  /** The document's own `ancestors` array (root first), which `parents` resolves. */
+  async ancestorIds(id: string): Promise<string[]> {
+    if (hasNul(id)) return [];
+    const org = await this.c.orgs.findOne({ _id: id }, { projection: { ancestors: 1 } });
+    return org === null ? [] : [...org.ancestors];
+  }
 }

@@ -57,6 +57,7 @@ export class PostgresOrgQueries implements OrgQueries {
   private readonly firstDescendants: string;
   private readonly nextDescendants: string;
   private readonly ancestors: string;
+  private readonly ancestorIdsOf: string;
 
   constructor(
     private readonly pool: Pool,
@@ -79,6 +80,8 @@ export class PostgresOrgQueries implements OrgQueries {
       '$6',
     );
     this.ancestors = ancestorsSql(closure, orgs);
+    this.ancestorIdsOf = `SELECT c.ancestor_id FROM ${closure} c
+      WHERE c.descendant_id = $1 AND c.distance > 0 ORDER BY c.distance DESC`;
   }
 
   async get(id: string): Promise<OrgView | undefined> {
@@ -184,5 +187,11 @@ export class PostgresOrgQueries implements OrgQueries {
   async parents(id: string): Promise<OrgView[]> {
     if (hasNul(id)) return [];
     return (await this.sql.rows<OrgRow>(this.pool, this.ancestors, [id])).map(toOrgView);
+  }
+
+  async ancestorIds(id: string): Promise<string[]> {
+    if (hasNul(id)) return [];
+    const rows = await this.sql.rows<{ ancestor_id: string }>(this.pool, this.ancestorIdsOf, [id]);
+    return rows.map((row) => row.ancestor_id);
   }
 }

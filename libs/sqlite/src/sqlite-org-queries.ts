@@ -66,9 +66,10 @@ export class SqliteOrgQueries implements OrgQueries {
   private readonly firstDescendants: Statement<[string, number, number], ChildTuple>;
   private readonly nextDescendants: Statement<[string, number, number, string, string, number], ChildTuple>;
   private readonly ancestors: Statement<[string], OrgTuple>;
+  private readonly ancestorIdsOf: Statement<[string], string>;
   /** `list` statements by SQL text: one per combination of filters present, so at most 14. */
   private readonly lists: StatementCache;
-  private readonly subtrees: VersionedCache<Page<OrgView> | OrgView[]>;
+  private readonly subtrees: VersionedCache<Page<OrgView> | OrgView[] | readonly string[]>;
   private readonly version: () => number;
 
   constructor(db: SqliteDatabase, cache: SubtreeCacheOptions) {
@@ -93,6 +94,12 @@ export class SqliteOrgQueries implements OrgQueries {
         descendantsSql('c.distance <= ? AND (c.distance, c.d_name_key, c.descendant_id) > (?, ?, ?)'),
       )
       .raw(true);
+    // Only the closure's covering index (descendant, distance; the primary key carries the ancestor).
+    this.ancestorIdsOf = db
+      .prepare<[string], string>(
+        'SELECT c.ancestor_id FROM org_closure c WHERE c.descendant_id = ? AND c.distance > 0 ORDER BY c.distance DESC',
+      )
+      .pluck();
     this.ancestors = db
       .prepare<[string], OrgTuple>(
         `SELECT ${ORG_COLUMNS}
@@ -196,8 +203,13 @@ export class SqliteOrgQueries implements OrgQueries {
     return this.cached(`p ${id}`, () => this.ancestors.all(id).map(toOrgView));
   }
 
+  /** From the subtree cache like `parents` (a copy: the cached array is frozen, and callers may extend theirs). */
+  async ancestorIds(id: string): Promise<string[]> {
+    return this.cached<readonly string[]>(`a ${id}`, () => this.ancestorIdsOf.all(id)).slice();
+  }
+
   /** `read`'s result for `key` at the current checkpoint: from the cache, or read, frozen and kept. */
-  private cached<T extends Page<OrgView> | OrgView[]>(key: string, read: () => T): T {
+  private cached<T extends Page<OrgView> | OrgView[] | readonly string[]>(key: string, read: () => T): T {
     const version = this.version();
     const hit = this.subtrees.get(version, key);
     if (hit !== undefined) return hit as T;

@@ -60,7 +60,12 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
 
   const children = async (id: string, depth: number | null) =>
     orgIds((await rm.orgs.children(id, depth, { limit: 100 })).items);
-  const parents = async (id: string) => orgIds(await rm.orgs.parents(id));
+  /** The ancestors as `parents` lists them, checked against `ancestorIds` (the same ids, the same order). */
+  const parents = async (id: string) => {
+    const ids = orgIds(await rm.orgs.parents(id));
+    expect(await rm.orgs.ancestorIds(id)).toEqual(ids);
+    return ids;
+  };
 
   it('projects organizations with depth, metadata, times and versions', async () => {
     expect(await rm.orgs.get('bzd')).toEqual({
@@ -100,9 +105,15 @@ export function orgReadModelsConformance(harness: ReadModelsHarness & { reopen()
     expect(last.nextCursor).toBeNull();
   });
 
-  it('lists ancestors root first', async () => {
+  it('lists ancestors root first, and their ids alone in the same order', async () => {
     expect(await parents('bzd')).toEqual(['r', 'b', 'bz']);
     expect(await parents('r')).toEqual([]);
+    expect(await parents('nope')).toEqual([]);
+    expect(await rm.orgs.ancestorIds('nul\u0000')).toEqual([]);
+    // A caller may extend the list it gets (the SQLite adapter's comes from a shared cache).
+    const ids = await rm.orgs.ancestorIds('bz');
+    ids.push('bz');
+    expect(await rm.orgs.ancestorIds('bz')).toEqual(['r', 'b']);
   });
 
   it('moves a subtree: closure, depths and parent are rewritten', async () => {

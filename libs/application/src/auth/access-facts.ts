@@ -50,7 +50,7 @@ export interface AccessFacts<Org extends OrgRef = OrgRef> {
 export function readModelAccessFacts(readModels: ReadModels): AccessFacts<OrgView> {
   return {
     org: (orgId) => readModels.orgs.get(orgId),
-    ancestorIds: async (orgId) => (await readModels.orgs.parents(orgId)).map((o) => o.id),
+    ancestorIds: (orgId) => readModels.orgs.ancestorIds(orgId),
     effectiveRoles: (userId, orgId) => readModels.memberships.effectiveRoles(userId, orgId),
     membershipRoots: (userId) => readModels.memberships.membershipRoots(userId),
     directRoles: async (orgId, userId) =>

@@ -21,6 +21,8 @@ export interface SignInFacts {
   outcome: SignInOutcome;
   reason?: string;
   clientId?: string;
+  /** The organization of `clientId` when the caller has just read it (a client_credentials grant issued). */
+  clientOrgId?: string;
   userId?: string;
   tokenId?: string;
   sessionId?: string;
@@ -147,7 +149,7 @@ export class SignInAudit {
       occurredAt: new Date().toISOString(),
       kind: f.kind,
       outcome: f.outcome,
-      orgIds: await this.orgsOf(userId, f.clientId),
+      orgIds: await this.orgsOf(userId, f.clientId, f.clientOrgId),
     };
     // The ids tying the record to the user's requests and tokens go with their address (sealed below).
     const ids = userId === undefined ? record : origin;
@@ -184,11 +186,16 @@ export class SignInAudit {
    * in the temporal read model (HistoryQueries.lastClientByClientId), with the ancestors it had when it ended (a
    * tree its organization joined since learns nothing of it, as an organization moved in brings no past).
    */
-  private async orgsOf(userId: string | undefined, clientId: string | undefined): Promise<string[]> {
+  private async orgsOf(
+    userId: string | undefined,
+    clientId: string | undefined,
+    clientOrgId: string | undefined,
+  ): Promise<string[]> {
     const { readModels } = this.deps;
     const direct: string[] = [];
     if (userId !== undefined)
       direct.push(...(await readModels.memberships.membershipRoots(userId)).map((m) => m.orgId));
+    else if (clientOrgId !== undefined) direct.push(clientOrgId);
     else if (clientId !== undefined) {
       const client = await readModels.clients.getByClientId(clientId);
       if (client) direct.push(client.orgId);
@@ -203,7 +210,7 @@ export class SignInAudit {
       }
     }
     const all = new Set(direct);
-    for (const orgId of direct) for (const parent of await readModels.orgs.parents(orgId)) all.add(parent.id);
+    for (const orgId of direct) for (const parent of await readModels.orgs.ancestorIds(orgId)) all.add(parent);
     return [...all];
   }
 }

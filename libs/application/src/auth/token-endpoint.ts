@@ -37,7 +37,15 @@ export type OAuthErrorCode =
   | 'slow_down';
 
 export type TokenResult =
-  | { ok: true; body: TokenSuccess }
+  | {
+      ok: true;
+      body: TokenSuccess;
+      /**
+       * For the sign-in audit, on a client_credentials grant: the organization of the client credential as the
+       * grant read it, so that the audit files the record without reading the client again. Never in the answer.
+       */
+      clientOrgId?: string;
+    }
   | {
       ok: false;
       status: 400 | 401 | 429;
@@ -260,6 +268,7 @@ export class TokenEndpoint {
         expires_in: issued.expiresIn,
         scope: issued.claims.scope,
       },
+      clientOrgId: check.client.orgId,
     };
   }
 

@@ -70,6 +70,11 @@ export interface OrgQueries {
   children(id: string, maxDepth: number | null, page: PageRequest): Promise<Page<OrgView>>;
   /** Ancestors, root first, the direct parent last. */
   parents(id: string): Promise<OrgView[]>;
+  /**
+   * The ids of `parents(id)`, in the same order, without reading the organizations themselves ([] for a root or an
+   * unknown id): what authorization and the sign-in audit need of a lineage.
+   */
+  ancestorIds(id: string): Promise<string[]>;
 }
 
 export interface UserListFilter {

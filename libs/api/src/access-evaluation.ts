@@ -143,7 +143,7 @@ function presentView(ctx: ApiContext, facts: RequestAccessFacts, policy: AccessP
     user: (userId) => facts.user(userId),
     clientByClientId: (clientId) => ctx.readModels.clients.getByClientId(clientId),
     orgExists: async (orgId) => (await facts.org(orgId)) !== undefined,
-    ancestorIds: async (orgId) => (await ctx.readModels.orgs.parents(orgId)).map((o) => o.id),
+    ancestorIds: (orgId) => ctx.readModels.orgs.ancestorIds(orgId),
     membershipRoles: async (orgId, userId) => (await ctx.readModels.memberships.get(orgId, userId))?.roles,
   };
 }

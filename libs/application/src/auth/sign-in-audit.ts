@@ -195,8 +195,14 @@ export class SignInAudit {
     const direct: string[] = [];
     if (userId !== undefined)
       direct.push(...(await readModels.memberships.membershipRoots(userId)).map((m) => m.orgId));
-    else if (clientOrgId !== undefined) direct.push(clientOrgId);
-    else if (clientId !== undefined) {
+    else if (clientOrgId !== undefined) {
+      // The organization the grant read. Should it have been deleted since (the record is written after the
+      // answer), the lineage it had goes through the client's last version below, as for a revoked client.
+      const lineage = await readModels.orgs.ancestorIds(clientOrgId);
+      if (lineage.length > 0 || (await readModels.orgs.get(clientOrgId)) !== undefined)
+        return [clientOrgId, ...lineage];
+      return this.orgsOf(undefined, clientId, undefined);
+    } else if (clientId !== undefined) {
       const client = await readModels.clients.getByClientId(clientId);
       if (client) direct.push(client.orgId);
       else if (isClientIdForm(clientId)) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { newId } from '@arbor/domain';
 import type { ReadModels } from '../ports/read-models';
 import type { SecretVault } from '../ports/secret-vault';
 import type { NewSignInRecord, SignInAuditStore, SignInRecord } from '../ports/sign-in-audit-store';
@@ -19,7 +20,12 @@ function memoryVault() {
   return { vault, keys };
 }
 
-function audit() {
+/** `orgs`, `clients` and `history` replace the read models' answers they name (by default: nothing exists). */
+function audit(
+  orgs: Partial<ReadModels['orgs']> = {},
+  clients: Partial<ReadModels['clients']> = {},
+  history: Partial<ReadModels['history']> = {},
+) {
   const { vault, keys } = memoryVault();
   const records: SignInRecord[] = [];
   const store = {
@@ -28,7 +34,9 @@ function audit() {
   const readModels = {
     users: { findByEmail: async () => undefined },
     memberships: { membershipRoots: async () => [] },
-    orgs: { parents: async () => [] },
+    orgs: { parents: async () => [], ancestorIds: async () => [], get: async () => undefined, ...orgs },
+    clients: { getByClientId: async () => undefined, ...clients },
+    history: { lastClientByClientId: async () => undefined, ...history },
   } as unknown as ReadModels;
   const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const signIns = new SignInAudit({
@@ -94,5 +102,41 @@ describe('SignInAudit: the origin of a record naming a user', () => {
       sourceAddress: '203.0.113.7',
       userAgent: 'marker-agent/1.0',
     });
+  });
+});
+
+describe('SignInAudit: the organizations a client_credentials grant is filed under', () => {
+  const grant = { kind: 'grant', grantType: 'client_credentials', outcome: 'success', origin } as const;
+  const clientId = newId('cli');
+
+  it('takes the client’s organization from the grant, with its lineage as ids, reading no client', async () => {
+    const { signIns, records } = audit(
+      { ancestorIds: async (id) => (id === 'org_leaf' ? ['org_root', 'org_mid'] : []) },
+      {
+        getByClientId: async () => {
+          throw new Error('the grant read the client already');
+        },
+      },
+    );
+    await signIns.record({ ...grant, clientId, clientOrgId: 'org_leaf' });
+    expect(records[0].orgIds).toEqual(['org_leaf', 'org_root', 'org_mid']);
+  });
+
+  it('files under a root organization that still exists, and goes by the client’s last version once it is deleted', async () => {
+    const root = audit({ get: async (id) => (id === 'org_root' ? ({ id } as never) : undefined) });
+    await root.signIns.record({ ...grant, clientId, clientOrgId: 'org_root' });
+    expect(root.records[0].orgIds).toEqual(['org_root']);
+
+    // Deleted between the grant and its record: the lineage it had when the client ended (at position 42).
+    const gone = audit(
+      {},
+      {},
+      {
+        lastClientByClientId: async () => ({ client: { orgId: 'org_gone' }, endedAt: 42 }) as never,
+        parents: async (id, at) => (id === 'org_gone' && at === 41 ? [{ id: 'org_parent' } as never] : []),
+      },
+    );
+    await gone.signIns.record({ ...grant, clientId, clientOrgId: 'org_gone' });
+    expect(gone.records[0].orgIds).toEqual(['org_gone', 'org_parent']);
   });
 });
